@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert } from '../assert.js';
+import { DirSyncer } from './dir-sync.js';
+
+/**
+ * A shard's content-addressed block files: `<root>/<hash[0..2]>/<sha256 hex>`.
+ *
+ * A block becomes visible under its name only when complete and durable: it is written to
+ * `<root>/tmp/`, fsynced, renamed into place, and its directory fsynced (Garage's order, after
+ * qmail's syncdir). A block that another shard already stores is hard-linked instead of renamed,
+ * so identical bytes occupy the disk once across the whole node while each shard still owns (and
+ * alone unlinks) the names in its own directory.
+ */
+export class BlockStore {
+  private readonly dirSync: DirSyncer;
+  private readonly tmpDir: string;
+
+  constructor(
+    readonly root: string,
+    private readonly siblingRoots: readonly string[],
+    private readonly durable: boolean,
+  ) {
+    this.dirSync = new DirSyncer(durable);
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    for (let i = 0; i < 256; i++) await mkdir(join(this.root, fanout(i)), { recursive: true });
+  }
+
+  pathOf(hash: string): string {
+    assert(/^[0-9a-f]{64}$/.test(hash), 'block names are sha256 hex');
+    return join(this.root, hash.slice(0, 2), hash);
+  }
+
+  async beginBlock(): Promise<BlockWriter> {
+    const path = join(this.tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
+    const handle = await open(path, 'wx');
+    return new BlockWriter(path, handle, this.durable);
+  }
+
+  /**
+   * Moves a finished temp block under its name. `present` says the shard already holds a block
+   * of that hash (referenced, or installed by a concurrent writer), in which case the temp file
+   * is simply dropped.
+   */
+  async install(tmpPath: string, hash: string, present: boolean): Promise<void> {
+    const target = this.pathOf(hash);
+    if (present) {
+      await unlink(tmpPath);
+      return;
+    }
+    if (!(await this.linkFromSibling(hash, target))) await rename(tmpPath, target);
+    else await unlink(tmpPath);
+    await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+  }
+
+  /** Adds a name for a block another shard holds (server-side copy across shards). */
+  async adopt(sourcePath: string, hash: string): Promise<void> {
+    const target = this.pathOf(hash);
+    try {
+      await link(sourcePath, target);
+    } catch (error) {
+      if (!isCode(error, 'EEXIST')) throw error;
+    }
+    await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+  }
+
+  private async linkFromSibling(hash: string, target: string): Promise<boolean> {
+    for (const sibling of this.siblingRoots) {
+      try {
+        await link(join(sibling, hash.slice(0, 2), hash), target);
+        return true;
+      } catch (error) {
+        if (isCode(error, 'EEXIST')) return true;
+        if (!isCode(error, 'ENOENT')) throw error;
+      }
+    }
+    return false;
+  }
+
+  async remove(hash: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(hash));
+    } catch (error) {
+      if (!isCode(error, 'ENOENT')) throw error;
+    }
+  }
+
+  /** Removes temp files and every block not in `referenced`; returns how many blocks went. */
+  async sweep(referenced: ReadonlySet<string>): Promise<number> {
+    for (const name of await readdir(this.tmpDir)) await unlink(join(this.tmpDir, name));
+    let removed = 0;
+    for (let i = 0; i < 256; i++) {
+      for (const name of await readdir(join(this.root, fanout(i)))) {
+        if (referenced.has(name)) continue;
+        await unlink(join(this.root, fanout(i), name));
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async countFiles(): Promise<number> {
+    let count = 0;
+    for (let i = 0; i < 256; i++) count += (await readdir(join(this.root, fanout(i)))).length;
+    return count;
+  }
+}
+
+/** Streams one block into a temp file while hashing it. */
+export class BlockWriter {
+  private readonly hasher = createHash('sha256');
+  bytes = 0;
+
+  constructor(
+    readonly tmpPath: string,
+    private readonly handle: FileHandle,
+    private readonly durable: boolean,
+  ) {}
+
+  async write(view: Uint8Array): Promise<void> {
+    this.hasher.update(view);
+    let written = 0;
+    while (written < view.byteLength) {
+      const { bytesWritten } = await this.handle.write(view, written, view.byteLength - written);
+      written += bytesWritten;
+    }
+    this.bytes += view.byteLength;
+  }
+
+  /** Makes the temp file durable and returns its content hash. */
+  async finish(): Promise<{ hash: string; bytes: number }> {
+    if (this.durable) await this.handle.sync();
+    await this.handle.close();
+    return { hash: this.hasher.digest('hex'), bytes: this.bytes };
+  }
+
+  async discard(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await unlink(this.tmpPath).catch(() => undefined);
+  }
+}
+
+function fanout(i: number): string {
+  return i.toString(16).padStart(2, '0');
+}
+
+export function isCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}

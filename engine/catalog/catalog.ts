@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { assert } from '../assert.js';
+import { recordEncoder } from '../codec.js';
+
+/**
+ * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
+ * plane, separate from the sharded object data: every request must be authorized synchronously on
+ * the HTTP thread, and LMDB reads are memory-mapped lookups that take microseconds. Writes are
+ * rare (bucket and key administration). LMDB is multi-process safe, so the `hangar` CLI may write
+ * the catalog while a server runs; the server sees the change on its next event-loop turn.
+ */
+
+export interface BucketRecord {
+  /** Random 128-bit id (hex). Objects are stored under the id, not the name, so a deleted and
+   *  re-created bucket never sees the objects of its predecessor. */
+  readonly id: string;
+  readonly name: string;
+  readonly createdMs: number;
+  /** The LocationConstraint given at creation ('' for the default region). */
+  readonly location: string;
+}
+
+export interface KeyRecord {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly name: string;
+  readonly createdMs: number;
+  readonly allowCreateBucket: boolean;
+  /** The root key may do everything on every bucket. */
+  readonly root: boolean;
+}
+
+export interface Grant {
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly owner: boolean;
+}
+
+export const NO_GRANT: Grant = Object.freeze({ read: false, write: false, owner: false });
+export const FULL_GRANT: Grant = Object.freeze({ read: true, write: true, owner: true });
+
+export class CatalogError extends Error {
+  constructor(
+    readonly reason: 'BucketExists' | 'NoSuchBucket' | 'KeyExists' | 'NoSuchKey' | 'InvalidKey',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CatalogError';
+  }
+}
+
+/** lmdb's typings omit the `encoder` option that its runtime honours for child databases. */
+function cborRecords(): DatabaseOptions {
+  return { encoder: recordEncoder() } as DatabaseOptions;
+}
+
+const ACCESS_KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{8,128}$/;
+
+export class Catalog {
+  private readonly env: RootDatabase;
+  private readonly buckets: Database<BucketRecord, string>;
+  private readonly keys: Database<KeyRecord, string>;
+  private readonly grants: Database<Grant, string>;
+
+  private constructor(env: RootDatabase) {
+    this.env = env;
+    this.buckets = env.openDB<BucketRecord, string>({ name: 'buckets', ...cborRecords() });
+    this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });
+    this.grants = env.openDB<Grant, string>({ name: 'grants', ...cborRecords() });
+  }
+
+  static open(dataDir: string): Catalog {
+    const path = join(dataDir, 'catalog');
+    mkdirSync(path, { recursive: true });
+    return new Catalog(open({ path, maxDbs: 8 }));
+  }
+
+  async close(): Promise<void> {
+    await this.env.flushed;
+    await this.env.close();
+  }
+
+  /** Resolves when every write made so far is on disk (not merely visible). */
+  flushed(): Promise<void> {
+    return this.env.flushed.then(() => undefined);
+  }
+
+  // ---- keys ----
+
+  getKey(accessKeyId: string): KeyRecord | undefined {
+    return this.keys.get(accessKeyId);
+  }
+
+  listKeys(): KeyRecord[] {
+    return [...this.keys.getRange().map(({ value }) => value)];
+  }
+
+  async createKey(name: string, opts: { allowCreateBucket?: boolean } = {}): Promise<KeyRecord> {
+    const accessKeyId = `HK${randomBytes(12).toString('hex').toUpperCase()}`;
+    const secretAccessKey = randomBytes(32).toString('hex');
+    return this.importKey(accessKeyId, secretAccessKey, name, opts);
+  }
+
+  async importKey(
+    accessKeyId: string,
+    secretAccessKey: string,
+    name: string,
+    opts: { allowCreateBucket?: boolean; root?: boolean } = {},
+  ): Promise<KeyRecord> {
+    if (!ACCESS_KEY_ID_PATTERN.test(accessKeyId)) {
+      throw new CatalogError('InvalidKey', `invalid access key id '${accessKeyId}'`);
+    }
+    if (secretAccessKey.length < 8 || secretAccessKey.length > 128) {
+      throw new CatalogError('InvalidKey', 'secret key must be 8 to 128 characters');
+    }
+    const record: KeyRecord = {
+      accessKeyId,
+      secretAccessKey,
+      name,
+      createdMs: Date.now(),
+      allowCreateBucket: opts.allowCreateBucket ?? false,
+      root: opts.root ?? false,
+    };
+    const created = await this.keys.ifNoExists(accessKeyId, () => {
+      this.keys.put(accessKeyId, record);
+    });
+    if (!created) throw new CatalogError('KeyExists', `key ${accessKeyId} already exists`);
+    await this.flushed();
+    return record;
+  }
+
+  /** Creates or overwrites the root key (configured credentials win over stored ones). */
+  async putRootKey(accessKeyId: string, secretAccessKey: string): Promise<KeyRecord> {
+    const record: KeyRecord = {
+      accessKeyId,
+      secretAccessKey,
+      name: 'root',
+      createdMs: this.getKey(accessKeyId)?.createdMs ?? Date.now(),
+      allowCreateBucket: true,
+      root: true,
+    };
+    await this.keys.put(accessKeyId, record);
+    await this.flushed();
+    return record;
+  }
+
+  async updateKey(
+    accessKeyId: string,
+    change: { name?: string; allowCreateBucket?: boolean },
+  ): Promise<KeyRecord> {
+    const updated = await this.env.transaction(() => {
+      const current = this.keys.get(accessKeyId);
+      if (current === undefined) return undefined;
+      const next: KeyRecord = { ...current, ...change };
+      this.keys.put(accessKeyId, next);
+      return next;
+    });
+    if (updated === undefined) throw new CatalogError('NoSuchKey', `no key ${accessKeyId}`);
+    await this.flushed();
+    return updated;
+  }
+
+  async deleteKey(accessKeyId: string): Promise<void> {
+    const removed = await this.env.transaction(() => {
+      if (this.keys.get(accessKeyId) === undefined) return false;
+      this.keys.remove(accessKeyId);
+      for (const { key } of this.grants.getRange()) {
+        if (key.endsWith(`/${accessKeyId}`)) this.grants.remove(key);
+      }
+      return true;
+    });
+    if (!removed) throw new CatalogError('NoSuchKey', `no key ${accessKeyId}`);
+    await this.flushed();
+  }
+
+  // ---- buckets ----
+
+  getBucket(name: string): BucketRecord | undefined {
+    return this.buckets.get(name);
+  }
+
+  listBuckets(): BucketRecord[] {
+    return [...this.buckets.getRange().map(({ value }) => value)];
+  }
+
+  /** Creates the bucket; `ownerKey` (if not root) receives read, write and owner grants. */
+  async createBucket(
+    name: string,
+    opts: { location: string; ownerKey?: string | undefined },
+  ): Promise<BucketRecord> {
+    const record: BucketRecord = {
+      id: randomBytes(16).toString('hex'),
+      name,
+      createdMs: Date.now(),
+      location: opts.location,
+    };
+    const created = await this.env.transaction(() => {
+      if (this.buckets.get(name) !== undefined) return false;
+      this.buckets.put(name, record);
+      if (opts.ownerKey !== undefined) {
+        this.grants.put(grantKey(record.id, opts.ownerKey), FULL_GRANT);
+      }
+      return true;
+    });
+    if (!created) throw new CatalogError('BucketExists', `bucket ${name} already exists`);
+    await this.flushed();
+    return record;
+  }
+
+  /** Removes the bucket and its grants. Emptiness is the caller's to check (it lives in shards). */
+  async deleteBucket(name: string): Promise<BucketRecord> {
+    const removed = await this.env.transaction(() => {
+      const bucket = this.buckets.get(name);
+      if (bucket === undefined) return undefined;
+      this.buckets.remove(name);
+      for (const { key } of this.grants.getRange({
+        start: `${bucket.id}/`,
+        end: `${bucket.id}0`,
+      })) {
+        this.grants.remove(key);
+      }
+      return bucket;
+    });
+    if (removed === undefined) throw new CatalogError('NoSuchBucket', `no bucket ${name}`);
+    await this.flushed();
+    return removed;
+  }
+
+  /** Ids of every live bucket; the shards' orphan sweep removes objects of any other id. */
+  liveBucketIds(): Set<string> {
+    return new Set(this.listBuckets().map((bucket) => bucket.id));
+  }
+
+  // ---- grants ----
+
+  getGrant(bucketId: string, accessKeyId: string): Grant {
+    return this.grants.get(grantKey(bucketId, accessKeyId)) ?? NO_GRANT;
+  }
+
+  grantsOfBucket(bucketId: string): Array<{ accessKeyId: string; grant: Grant }> {
+    const range = this.grants.getRange({ start: `${bucketId}/`, end: `${bucketId}0` });
+    return [
+      ...range.map(({ key, value }) => ({
+        accessKeyId: key.slice(bucketId.length + 1),
+        grant: value,
+      })),
+    ];
+  }
+
+  /** Sets (allow) or clears (deny) the given permissions; others are left as they are. */
+  async changeGrant(
+    bucketName: string,
+    accessKeyId: string,
+    permissions: Partial<Grant>,
+    allow: boolean,
+  ): Promise<Grant> {
+    const bucket = this.getBucket(bucketName);
+    if (bucket === undefined) throw new CatalogError('NoSuchBucket', `no bucket ${bucketName}`);
+    if (this.getKey(accessKeyId) === undefined) {
+      throw new CatalogError('NoSuchKey', `no key ${accessKeyId}`);
+    }
+    const key = grantKey(bucket.id, accessKeyId);
+    const grant = await this.env.transaction(() => {
+      const current = this.grants.get(key) ?? NO_GRANT;
+      const next: Grant = {
+        read: permissions.read ? allow : current.read,
+        write: permissions.write ? allow : current.write,
+        owner: permissions.owner ? allow : current.owner,
+      };
+      if (next.read || next.write || next.owner) this.grants.put(key, next);
+      else this.grants.remove(key);
+      return next;
+    });
+    await this.flushed();
+    return grant;
+  }
+}
+
+/** Grants are keyed "<bucketId>/<accessKeyId>" so a bucket's grants form one contiguous range. */
+function grantKey(bucketId: string, accessKeyId: string): string {
+  assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');
+  return `${bucketId}/${accessKeyId}`;
+}

@@ -1,0 +1,463 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+
+/**
+ * Hangar's configuration. Sources, lowest to highest precedence: built-in defaults, the TOML file,
+ * environment variables (HANGAR_*), command-line flags. Every setting is described once, in
+ * FIELDS below (its TOML path, env var, flag and validator); loading is a loop over that table.
+ */
+
+export type Durability = 'fsync' | 'relaxed';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface HangarConfig {
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  s3: {
+    host: string;
+    port: number;
+    region: string;
+    /** Root domains for virtual-hosted-style requests ("<bucket>.<rootDomain>"). */
+    rootDomains: string[];
+  };
+  /** Number of shards; null = decide at first start (one per core). */
+  shards: number | null;
+  /** Block size for object data: a power of two between 64 KiB and 64 MiB. */
+  blockBytes: number;
+  /** Objects up to this size live inline in their metadata record (0..blockBytes). */
+  inlineBytesMax: number;
+  durability: Durability;
+  logLevel: LogLevel;
+  rootAccessKey: string | null;
+  rootSecretKey: string | null;
+}
+
+/** A configuration error; the message always names the offending key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigInput {
+  /** Explicit TOML file; takes precedence over flags.config and HANGAR_CONFIG. */
+  file?: string | undefined;
+  env: Record<string, string | undefined>;
+  /** Flag values keyed by their long name without dashes: 'data-dir', 's3-port', 'config', ... */
+  flags: Record<string, string | undefined>;
+  /** Directory against which relative paths and the default ./hangar.toml resolve (default: process.cwd()). */
+  cwd?: string | undefined;
+}
+
+export const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+export const DURABILITIES: readonly Durability[] = ['fsync', 'relaxed'];
+export const DEFAULT_CONFIG_FILE = 'hangar.toml';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+
+export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
+  return {
+    dataDir: resolve(cwd, 'data'),
+    s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    shards: null,
+    blockBytes: MIB,
+    inlineBytesMax: 16 * KIB,
+    durability: 'fsync',
+    logLevel: 'info',
+    rootAccessKey: null,
+    rootSecretKey: null,
+  };
+}
+
+// ---- validators ----
+// A validator receives the raw value (a TOML value, or a string from env/flags) and returns the
+// typed value or throws Invalid with the expectation ("must be ..."); the loader adds the key.
+
+class Invalid extends Error {}
+
+/** Where a raw value came from; `base` is the directory relative paths resolve against. */
+interface Source {
+  readonly label: string;
+  readonly base: string;
+  readonly text: boolean;
+}
+
+type Validator<T> = (raw: unknown, source: Source) => T;
+
+function show(raw: unknown): string {
+  if (typeof raw === 'string') return `'${raw}'`;
+  if (typeof raw === 'bigint') return raw.toString();
+  return JSON.stringify(raw) ?? String(raw);
+}
+
+function nonEmptyString(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new Invalid('must be a non-empty string');
+  return raw.trim();
+}
+
+function integer(min: number, max: number, what = `an integer ${min}..${max}`): Validator<number> {
+  return (raw) => {
+    let value: number;
+    if (typeof raw === 'number') value = raw;
+    else if (typeof raw === 'bigint') value = Number(raw);
+    else if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) value = Number(raw);
+    else throw new Invalid(`must be ${what}`);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new Invalid(`must be ${what}`);
+    }
+    return value;
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: KIB,
+  kb: KIB,
+  kib: KIB,
+  m: MIB,
+  mb: MIB,
+  mib: MIB,
+  g: GIB,
+  gb: GIB,
+  gib: GIB,
+};
+
+/** A byte size: an integer, or a string like '1MiB', '64k', '16 KiB' (units are binary). */
+function byteSize(
+  min: number,
+  max: number,
+  extra?: (n: number) => string | null,
+): Validator<number> {
+  const what = `a byte size ${min}..${max}`;
+  return (raw) => {
+    let value: number;
+    if (typeof raw === 'number' || typeof raw === 'bigint') {
+      value = Number(raw);
+    } else if (typeof raw === 'string') {
+      const match = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(raw);
+      const unit = match === null ? undefined : SIZE_UNITS[(match[2] ?? '').toLowerCase()];
+      if (match === null || unit === undefined) {
+        throw new Invalid(`must be ${what} (an integer, optionally with KiB/MiB/GiB)`);
+      }
+      value = Number(match[1]) * unit;
+    } else {
+      throw new Invalid(`must be ${what}`);
+    }
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new Invalid(`must be ${what}`);
+    }
+    const problem = extra?.(value);
+    if (problem) throw new Invalid(problem);
+    return value;
+  };
+}
+
+function oneOf<T extends string>(choices: readonly T[]): Validator<T> {
+  return (raw) => {
+    const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+    if (typeof value === 'string' && (choices as readonly string[]).includes(value)) {
+      return value as T;
+    }
+    throw new Invalid(`must be one of ${choices.join('|')}`);
+  };
+}
+
+function path(raw: unknown, source: Source): string {
+  return resolve(source.base, nonEmptyString(raw));
+}
+
+const HOSTNAME_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function domainList(raw: unknown, source: Source): string[] {
+  let items: unknown[];
+  if (Array.isArray(raw)) items = raw;
+  else if (typeof raw === 'string' && source.text) items = raw.split(',');
+  else throw new Invalid('must be a list of domain names');
+  const domains: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new Invalid('must be a list of domain names');
+    const domain = item.trim().toLowerCase().replace(/^\.+/, '').replace(/\.+$/, '');
+    if (domain === '' && source.text) continue; // "a,,b" or a trailing comma
+    if (domain.length > 253 || !domain.split('.').every((label) => HOSTNAME_LABEL.test(label))) {
+      throw new Invalid(`must be a list of domain names ('${item}' is not one)`);
+    }
+    if (!domains.includes(domain)) domains.push(domain);
+  }
+  return domains;
+}
+
+function shardCount(raw: unknown, source: Source): number | null {
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return null;
+  try {
+    return integer(1, 256)(raw, source);
+  } catch {
+    throw new Invalid("must be an integer 1..256 or 'auto'");
+  }
+}
+
+function blockProblem(n: number): string | null {
+  return (n & (n - 1)) === 0 ? null : 'must be a power of two between 64 KiB and 64 MiB';
+}
+
+// ---- the table ----
+
+interface Field {
+  /** Key as written in the TOML file ('s3.port'); also the name used in error messages. */
+  readonly key: string;
+  readonly env: string;
+  /** Long flag name without the dashes, or null when the setting has no flag. */
+  readonly flag: string | null;
+  /** Whether the setting may appear in the TOML file. */
+  readonly toml: boolean;
+  readonly apply: (config: HangarConfig, raw: unknown, source: Source) => void;
+}
+
+function field<T>(
+  key: string,
+  env: string,
+  flag: string | null,
+  validate: Validator<T>,
+  set: (config: HangarConfig, value: T) => void,
+  toml = true,
+): Field {
+  return {
+    key,
+    env,
+    flag,
+    toml,
+    apply: (config, raw, source) => set(config, validate(raw, source)),
+  };
+}
+
+const FIELDS: readonly Field[] = [
+  field('data_dir', 'HANGAR_DATA_DIR', 'data-dir', path, (c, v) => {
+    c.dataDir = v;
+  }),
+  field('s3.host', 'HANGAR_S3_HOST', 's3-host', nonEmptyString, (c, v) => {
+    c.s3.host = v;
+  }),
+  field('s3.port', 'HANGAR_S3_PORT', 's3-port', integer(1, 65535), (c, v) => {
+    c.s3.port = v;
+  }),
+  field('s3.region', 'HANGAR_S3_REGION', 's3-region', nonEmptyString, (c, v) => {
+    c.s3.region = v;
+  }),
+  field('s3.root_domains', 'HANGAR_S3_ROOT_DOMAINS', 's3-root-domains', domainList, (c, v) => {
+    c.s3.rootDomains = v;
+  }),
+  field('shards', 'HANGAR_SHARDS', 'shards', shardCount, (c, v) => {
+    c.shards = v;
+  }),
+  field(
+    'block_bytes',
+    'HANGAR_BLOCK_BYTES',
+    'block-bytes',
+    byteSize(64 * KIB, 64 * MIB, blockProblem),
+    (c, v) => {
+      c.blockBytes = v;
+    },
+  ),
+  field(
+    'inline_bytes_max',
+    'HANGAR_INLINE_BYTES_MAX',
+    'inline-bytes-max',
+    byteSize(0, 64 * MIB),
+    (c, v) => {
+      c.inlineBytesMax = v;
+    },
+  ),
+  field('durability', 'HANGAR_DURABILITY', 'durability', oneOf(DURABILITIES), (c, v) => {
+    c.durability = v;
+  }),
+  field('log_level', 'HANGAR_LOG_LEVEL', 'log-level', oneOf(LOG_LEVELS), (c, v) => {
+    c.logLevel = v;
+  }),
+  field(
+    'root_access_key',
+    'HANGAR_ROOT_ACCESS_KEY',
+    null,
+    (raw) => {
+      const value = nonEmptyString(raw);
+      if (!/^[A-Za-z0-9_.-]{8,128}$/.test(value)) {
+        throw new Invalid('must be 8 to 128 characters of A-Z a-z 0-9 _ . -');
+      }
+      return value;
+    },
+    (c, v) => {
+      c.rootAccessKey = v;
+    },
+    false,
+  ),
+  field(
+    'root_secret_key',
+    'HANGAR_ROOT_SECRET_KEY',
+    null,
+    (raw) => {
+      if (typeof raw !== 'string' || raw.length < 8 || raw.length > 128) {
+        throw new Invalid('must be 8 to 128 characters');
+      }
+      return raw;
+    },
+    (c, v) => {
+      c.rootSecretKey = v;
+    },
+    false,
+  ),
+];
+
+/** Keys that are secret: never echoed in error messages or logs. */
+const SECRET_KEYS = new Set(['root_secret_key']);
+
+/** Env var names and flag names of every setting (for --help texts and docs). */
+export const CONFIG_KEYS: ReadonlyArray<{ key: string; env: string; flag: string | null }> =
+  FIELDS.map(({ key, env, flag }) => ({ key, env, flag }));
+
+function applyField(config: HangarConfig, f: Field, raw: unknown, source: Source): void {
+  try {
+    f.apply(config, raw, source);
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error;
+    const got = SECRET_KEYS.has(f.key) ? '' : ` (got ${show(raw)})`;
+    throw new ConfigError(`config: ${f.key} ${error.message}${got} [${source.label}]`);
+  }
+}
+
+// ---- the TOML file ----
+
+/** Which file to read: input.file, flags.config, HANGAR_CONFIG, else ./hangar.toml if present. */
+function configFilePath(input: ConfigInput, cwd: string): string | null {
+  const explicit = [input.file, input.flags.config, input.env.HANGAR_CONFIG].find(
+    (candidate) => candidate !== undefined && candidate !== '',
+  );
+  if (explicit !== undefined) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new ConfigError(`config: config file ${file} does not exist`);
+    return file;
+  }
+  const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(fallback) ? fallback : null;
+}
+
+function readToml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config: cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const first = error.message.split('\n')[0];
+      throw new ConfigError(
+        `config: ${file} is not valid TOML (line ${error.line}, column ${error.column}): ${first}`,
+      );
+    }
+    throw error;
+  }
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
+}
+
+/** Flattens the document to dotted keys ('s3.port'), rejecting unknown keys and misplaced tables. */
+function flattenToml(doc: Record<string, unknown>, file: string): Map<string, unknown> {
+  const known = new Map(FIELDS.filter((f) => f.toml).map((f) => [f.key, f]));
+  const tables = new Set(
+    [...known.keys()].filter((k) => k.includes('.')).map((k) => k.split('.')[0]),
+  );
+  const flat = new Map<string, unknown>();
+  const visit = (table: Record<string, unknown>, prefix: string): void => {
+    for (const [name, value] of Object.entries(table)) {
+      const key = prefix + name;
+      if (prefix === '' && tables.has(name)) {
+        if (!isTable(value))
+          throw new ConfigError(`config: ${key} must be a table ([${key}]) in ${file}`);
+        visit(value, `${key}.`);
+      } else if (known.has(key)) {
+        flat.set(key, value);
+      } else {
+        throw new ConfigError(`config: unknown key '${key}' in ${file}`);
+      }
+    }
+  };
+  visit(doc, '');
+  return flat;
+}
+
+// ---- loading ----
+
+export function loadConfig(input: ConfigInput): HangarConfig {
+  const cwd = input.cwd ?? process.cwd();
+  const config = defaultConfig(cwd);
+
+  const file = configFilePath(input, cwd);
+  if (file !== null) {
+    const values = flattenToml(readToml(file), file);
+    const source: Source = { label: `file ${file}`, base: dirname(file), text: false };
+    for (const f of FIELDS) {
+      if (values.has(f.key)) applyField(config, f, values.get(f.key), source);
+    }
+  }
+
+  for (const f of FIELDS) {
+    const raw = input.env[f.env];
+    // An empty variable counts as unset, except for lists where it means "none".
+    if (raw === undefined || (raw === '' && f.key !== 's3.root_domains')) continue;
+    applyField(config, f, raw, { label: `env ${f.env}`, base: cwd, text: true });
+  }
+
+  for (const f of FIELDS) {
+    if (f.flag === null) continue;
+    const raw = input.flags[f.flag];
+    if (raw === undefined) continue;
+    applyField(config, f, raw, { label: `flag --${f.flag}`, base: cwd, text: true });
+  }
+
+  checkConsistency(config);
+  return config;
+}
+
+function checkConsistency(config: HangarConfig): void {
+  if (config.inlineBytesMax > config.blockBytes) {
+    throw new ConfigError(
+      `config: inline_bytes_max must be at most block_bytes (${config.blockBytes}) (got ${config.inlineBytesMax})`,
+    );
+  }
+  if ((config.rootAccessKey === null) !== (config.rootSecretKey === null)) {
+    const missing =
+      config.rootAccessKey === null ? 'HANGAR_ROOT_ACCESS_KEY' : 'HANGAR_ROOT_SECRET_KEY';
+    throw new ConfigError(
+      `config: ${missing} must be set too (root_access_key and root_secret_key go together)`,
+    );
+  }
+}
+
+/** The configuration for logs: secrets redacted. */
+export function describeConfig(c: HangarConfig): Record<string, unknown> {
+  return {
+    dataDir: c.dataDir,
+    s3: { ...c.s3, rootDomains: [...c.s3.rootDomains] },
+    shards: c.shards ?? 'auto',
+    blockBytes: c.blockBytes,
+    inlineBytesMax: c.inlineBytesMax,
+    durability: c.durability,
+    logLevel: c.logLevel,
+    rootAccessKey: c.rootAccessKey,
+    rootSecretKey: c.rootSecretKey === null ? null : '<redacted>',
+  };
+}

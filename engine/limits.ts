@@ -1,0 +1,21 @@
+/** Every bound hangar enforces, in one place. Units are in the names. */
+export const LIMITS = {
+  /** Size of the staging buffers that carry body bytes between the HTTP thread and a shard. */
+  chunkBytes: 256 * 1024,
+  /** Body bytes one request may have in flight between the HTTP thread and its shard. */
+  windowBytes: 1024 * 1024,
+  /** S3's limits. */
+  keyBytesMax: 1024,
+  userMetadataBytesMax: 2 * 1024,
+  putObjectBytesMax: 5 * 1024 ** 3,
+  deleteObjectsKeysMax: 1000,
+  listKeysMax: 1000,
+  /** Cap on request bodies hangar buffers whole (XML documents). */
+  xmlBodyBytesMax: 2 * 1024 * 1024,
+  /** Requests a shard serves at once; more are refused with SlowDown rather than queued forever. */
+  shardInFlightMax: 4096,
+} as const;
+
+// Start-up checks that stand in for compile-time assertions.
+if (LIMITS.windowBytes < 2 * LIMITS.chunkBytes) throw new Error('windowBytes must hold 2 chunks');
+if (LIMITS.chunkBytes % 4096 !== 0) throw new Error('chunkBytes must be a multiple of 4096');

@@ -1,0 +1,106 @@
+import type { MessagePort } from 'node:worker_threads';
+import { assert } from '../assert.js';
+import { type Frame, postFrame, readFrame } from '../protocol/codec.js';
+import type { ShardReply, ShardRequest, ShardResult } from '../protocol/messages.js';
+
+/** Receives every reply of one request until it ends (Done or Failed). */
+export interface ReplyHandler {
+  onReply(reply: ShardReply, body: ArrayBuffer | undefined): void;
+}
+
+/** Distributes `Omit` over a union so each request keeps its own fields. */
+type WithoutReqId<T> = T extends unknown ? Omit<T, 'reqId'> : never;
+export type ShardCall = WithoutReqId<ShardRequest>;
+
+/** A failure reported by a shard, as data. */
+export class ShardFailure extends Error {
+  constructor(readonly failure: Extract<ShardReply, { kind: 'Failed' }>['failure']) {
+    super(failure.message);
+    this.name = 'ShardFailure';
+  }
+}
+
+/**
+ * The HTTP thread's handle on one shard actor: allocates request ids, routes each reply to its
+ * request's handler, and forgets the handler when the request ends.
+ */
+export class ShardClient {
+  private nextReqId = 1;
+  private readonly pending = new Map<number, ReplyHandler>();
+
+  constructor(
+    readonly shardId: number,
+    private readonly port: MessagePort,
+  ) {
+    port.on('message', (frame: Frame) => this.dispatch(frame));
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Starts a (possibly streaming) request; returns its id for follow-up messages. */
+  open(call: ShardCall, handler: ReplyHandler): number {
+    const reqId = this.nextReqId++;
+    this.pending.set(reqId, handler);
+    postFrame(this.port, { ...call, reqId });
+    return reqId;
+  }
+
+  /** Sends a follow-up message of an open request, with body bytes transferred beside it. */
+  send(message: ShardRequest, body?: ArrayBuffer): void {
+    postFrame(this.port, message, body);
+  }
+
+  /** Re-arms an open request (whose first reply ended it here) with a follow-up message. */
+  resume(reqId: number, message: ShardRequest, handler: ReplyHandler): void {
+    this.pending.set(reqId, handler);
+    postFrame(this.port, message);
+  }
+
+  /** Abandons a request: the shard drops its session; late replies are ignored. */
+  cancel(reqId: number): void {
+    this.pending.delete(reqId);
+    postFrame(this.port, { kind: 'Cancel', reqId });
+  }
+
+  /** A single request/reply exchange. */
+  call<K extends ShardResult['kind']>(
+    call: ShardCall,
+    expect: K,
+  ): Promise<Extract<ShardResult, { kind: K }>> {
+    return new Promise((resolve, reject) => {
+      this.open(call, {
+        onReply: (reply) => {
+          if (reply.kind === 'Failed') return reject(new ShardFailure(reply.failure));
+          assert(reply.kind === 'Done' && reply.result.kind === expect, `expected ${expect}`);
+          resolve(reply.result as Extract<ShardResult, { kind: K }>);
+        },
+      });
+    });
+  }
+
+  /** The shard announces itself with reqId 0 once its stores are open. */
+  awaitReady(): Promise<ShardResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(0, {
+        onReply: (reply) => {
+          if (reply.kind === 'Done') resolve(reply.result);
+          else reject(new Error(`shard ${this.shardId} failed to start`));
+        },
+      });
+    });
+  }
+
+  private dispatch(frame: Frame): void {
+    const { message, body } = readFrame<ShardReply>(frame);
+    const handler = this.pending.get(message.reqId);
+    if (handler === undefined) return; // request cancelled; buffers are simply dropped
+    if (message.kind === 'Done' || message.kind === 'Failed') this.pending.delete(message.reqId);
+    handler.onReply(message, body);
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The one contract between the HTTP thread and the shard actors. Every message has a `kind` and a
+ * `reqId`; body bytes never sit inside a message: they travel beside it as a transferred
+ * ArrayBuffer (see codec.ts). Failures cross as data (`Failed`), never as thrown errors, because
+ * structured clone drops Error subclasses.
+ */
+
+/** Object metadata chosen by the client: standard content headers and x-amz-meta-*. */
+export interface ObjectHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+  /** x-amz-meta-* without the prefix, names lower-cased. */
+  userMeta: Record<string, string>;
+}
+
+export interface BlockRef {
+  /** SHA-256 of the block's bytes, hex. */
+  hash: string;
+  bytes: number;
+}
+
+/** Checksums hangar stores with an object (S3's additional checksums, base64). */
+export interface StoredChecksums {
+  crc32?: string;
+}
+
+/** What GET/HEAD/List need to know about an object. */
+export interface ObjectInfo {
+  key: string;
+  bytes: number;
+  /** Quoted, as S3 returns it. */
+  etag: string;
+  lastModifiedMs: number;
+  headers: ObjectHeaders;
+  checksums: StoredChecksums;
+  /** Present when the object is stored inline in its metadata record. */
+  inline: boolean;
+}
+
+/** Digests the client asked to have checked; the shard computes and compares them before commit. */
+export interface PutExpectations {
+  md5Base64?: string;
+  sha256Hex?: string;
+  crc32Base64?: string;
+}
+
+export type ListEntry = { kind: 'object'; info: ObjectInfo } | { kind: 'prefix'; prefix: string };
+
+export type EngineFailureCode =
+  | 'NoSuchKey'
+  | 'BadDigest'
+  | 'XAmzContentSHA256Mismatch'
+  | 'IncompleteBody'
+  | 'StorageFull'
+  | 'SlowDown'
+  | 'Internal';
+
+export interface EngineFailure {
+  code: EngineFailureCode;
+  message: string;
+}
+
+export type ShardRequest =
+  | {
+      kind: 'PutBegin';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      headers: ObjectHeaders;
+      declaredBytes: number;
+      payloadSha256: boolean;
+    }
+  | { kind: 'BodyChunk'; reqId: number; bytes: number }
+  | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
+  | { kind: 'Cancel'; reqId: number }
+  | { kind: 'OpenObject'; reqId: number; bucketId: string; key: string; keepOpen: boolean }
+  | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
+  | { kind: 'Credit'; reqId: number }
+  | { kind: 'DeleteObjects'; reqId: number; bucketId: string; keys: string[] }
+  | {
+      kind: 'CopyFrom';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      source: OpenedObject;
+      headers: ObjectHeaders;
+    }
+  | {
+      kind: 'List';
+      reqId: number;
+      bucketId: string;
+      prefix: string;
+      delimiter: string;
+      /** Exclusive lower bound (a key, or a common prefix whose whole range is skipped). */
+      after: string;
+      limit: number;
+    }
+  | { kind: 'BucketUsage'; reqId: number; bucketId: string }
+  | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] };
+
+/** An object opened for reading or copying; its blocks stay pinned until the session closes. */
+export interface OpenedObject {
+  info: ObjectInfo;
+  /** Shard that holds the blocks, and where they are on disk. */
+  shardId: number;
+  blocks: BlockRef[];
+  blockPaths: string[];
+  /** The whole body when stored inline (small objects). */
+  inlineBody: Uint8Array | null;
+}
+
+export type ShardResult =
+  | { kind: 'Ready'; shardId: number; threadId: number }
+  | { kind: 'Put'; info: ObjectInfo }
+  | { kind: 'Opened'; object: OpenedObject }
+  | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
+  | { kind: 'Listed'; entries: ListEntry[]; truncated: boolean }
+  | { kind: 'Usage'; objects: number; bytes: number }
+  | { kind: 'Purged'; objects: number }
+  | { kind: 'ReadDone' };
+
+export type ShardReply =
+  | { kind: 'Done'; reqId: number; result: ShardResult }
+  | { kind: 'Failed'; reqId: number; failure: EngineFailure }
+  /** The shard wrote `bytes` and hands the staging buffer back for reuse. */
+  | { kind: 'Credit'; reqId: number; bytes: number }
+  /** Part of a GET body; the bytes travel beside the message. */
+  | { kind: 'BodyChunk'; reqId: number; bytes: number };
+
+export type ShardRequestKind = ShardRequest['kind'];

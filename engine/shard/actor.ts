@@ -1,0 +1,33 @@
+import type { MessagePort } from 'node:worker_threads';
+import { type Frame, postFrame, readFrame } from '../protocol/codec.js';
+import type { ShardRequest } from '../protocol/messages.js';
+import { Shard, type ShardSettings } from './shard.js';
+
+export interface AttachTask {
+  settings: ShardSettings;
+  port: MessagePort;
+}
+
+/**
+ * piscina task that pins one shard actor to this worker thread. It resolves only when the HTTP
+ * thread closes the port (shutdown), so the single-thread pool never runs anything else here and
+ * the actor keeps its LMDB environment and block directory for its whole life.
+ */
+export default async function attach(task: AttachTask): Promise<void> {
+  const { port, settings } = task;
+  const logError = (error: unknown): void => {
+    process.stderr.write(
+      `shard ${settings.shardId}: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+  };
+  const shard = new Shard(settings, (reply, body) => postFrame(port, reply, body), logError);
+  const ready = await shard.start();
+  const closed = new Promise<void>((resolve) => port.once('close', resolve));
+  port.on('message', (frame: Frame) => {
+    const { message, body } = readFrame<ShardRequest>(frame);
+    shard.handle(message, body);
+  });
+  postFrame(port, { kind: 'Done', reqId: 0, result: ready });
+  await closed;
+  await shard.stop();
+}

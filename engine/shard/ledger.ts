@@ -1,0 +1,91 @@
+import { assert } from '../assert.js';
+import type { BlockStore } from '../blocks/store.js';
+import type { MetaStore } from '../meta/store.js';
+
+/**
+ * The shard's in-memory view of blocks in motion, which LMDB refcounts alone cannot express:
+ *  - pins: blocks an unfinished PUT has installed but not yet committed, and blocks an open GET
+ *    or copy is reading. A pinned block is never unlinked, even at refcount zero.
+ *  - installs / removals in flight, so a block is never renamed into place and unlinked at once.
+ * Everything runs on the shard's one thread, so plain maps are race-free.
+ */
+export class BlockLedger {
+  private readonly pins = new Map<string, number>();
+  /** Blocks on disk with no committed reference yet (installed by an uncommitted PUT). */
+  private readonly resident = new Set<string>();
+  private readonly installs = new Map<string, Promise<void>>();
+  private readonly removals = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly store: BlockStore,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  pin(hash: string): void {
+    this.pins.set(hash, (this.pins.get(hash) ?? 0) + 1);
+  }
+
+  unpin(hash: string): void {
+    const count = this.pins.get(hash);
+    assert(count !== undefined && count > 0, `block ${hash} was pinned`);
+    if (count === 1) this.pins.delete(hash);
+    else this.pins.set(hash, count - 1);
+    this.freeIfUnused(hash);
+  }
+
+  /** Puts a finished temp block under its name unless the shard already has it. Caller pins. */
+  async installBlock(hash: string, tmpPath: string): Promise<void> {
+    await this.settle(hash);
+    if (this.isOnDisk(hash)) {
+      await this.store.install(tmpPath, hash, true);
+      return;
+    }
+    await this.track(hash, this.store.install(tmpPath, hash, false));
+  }
+
+  /** Gives this shard a name for a block another shard stores. Caller pins. */
+  async adoptBlock(hash: string, sourcePath: string): Promise<void> {
+    await this.settle(hash);
+    if (this.isOnDisk(hash)) return;
+    await this.track(hash, this.store.adopt(sourcePath, hash));
+  }
+
+  /** Unlinks a block once nothing references or pins it. Safe to call at any time. */
+  freeIfUnused(hash: string): void {
+    if (this.pins.has(hash) || this.installs.has(hash) || this.removals.has(hash)) return;
+    if (this.meta.blockRefs(hash) > 0) return;
+    this.resident.delete(hash);
+    const removal = this.store
+      .remove(hash)
+      .catch(this.onError)
+      .finally(() => this.removals.delete(hash));
+    this.removals.set(hash, removal);
+  }
+
+  private isOnDisk(hash: string): boolean {
+    return this.meta.blockRefs(hash) > 0 || this.resident.has(hash);
+  }
+
+  private async settle(hash: string): Promise<void> {
+    assert(this.pins.has(hash), 'blocks are pinned before they are installed');
+    await this.installs.get(hash);
+    await this.removals.get(hash);
+  }
+
+  private async track(hash: string, work: Promise<void>): Promise<void> {
+    const install = work.then(() => {
+      this.resident.add(hash);
+    });
+    this.installs.set(hash, install);
+    try {
+      await install;
+    } finally {
+      this.installs.delete(hash);
+    }
+  }
+
+  get pinnedCount(): number {
+    return this.pins.size;
+  }
+}

@@ -1,0 +1,158 @@
+import { createHash, type Hash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { assert } from '../assert.js';
+import type { BlockStore, BlockWriter } from '../blocks/store.js';
+import type { ObjectRecord } from '../meta/store.js';
+import type {
+  BlockRef,
+  EngineFailure,
+  ObjectHeaders,
+  PutExpectations,
+  StoredChecksums,
+} from '../protocol/messages.js';
+import type { BlockLedger } from './ledger.js';
+
+export interface PutPlan {
+  declaredBytes: number;
+  blockBytes: number;
+  inlineBytesMax: number;
+  headers: ObjectHeaders;
+  /** Whether the client declared a whole-payload SHA-256 (x-amz-content-sha256) to check. */
+  payloadSha256: boolean;
+}
+
+/**
+ * One PUT's body as it reaches the shard: bytes are hashed (MD5 for the ETag, SHA-256 per
+ * block for its address, and whole-payload digests the client may have declared) and cut into
+ * blocks written straight to temp files, so the shard never holds more than one chunk of it.
+ * Chunks are processed strictly in order; the caller learns when each one is written, which is
+ * when it returns the staging buffer (credit) to the HTTP thread.
+ */
+export class PutSession {
+  private readonly md5: Hash = createHash('md5');
+  private readonly sha256: Hash | null;
+  private crc: number = 0;
+  private receivedBytes = 0;
+  private writer: BlockWriter | null = null;
+  private readonly blocks: BlockRef[] = [];
+  private readonly inlineBody: Uint8Array | null;
+  private tail: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private closed = false;
+
+  constructor(
+    private readonly plan: PutPlan,
+    private readonly store: BlockStore,
+    private readonly ledger: BlockLedger,
+  ) {
+    this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
+    this.inlineBody =
+      plan.declaredBytes <= plan.inlineBytesMax ? new Uint8Array(plan.declaredBytes) : null;
+  }
+
+  /** Queues a chunk; resolves once its bytes are written (or the session failed). */
+  push(view: Uint8Array): Promise<void> {
+    this.tail = this.tail
+      .then(() => this.consume(view))
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
+    return this.tail;
+  }
+
+  private async consume(view: Uint8Array): Promise<void> {
+    if (this.failure !== null || this.closed) return;
+    if (this.receivedBytes + view.byteLength > this.plan.declaredBytes) {
+      throw failure('IncompleteBody', 'more bytes than declared');
+    }
+    this.md5.update(view);
+    this.sha256?.update(view);
+    this.crc = crc32(view, this.crc);
+    if (this.inlineBody !== null) this.inlineBody.set(view, this.receivedBytes);
+    else await this.writeBlocks(view);
+    this.receivedBytes += view.byteLength;
+  }
+
+  private async writeBlocks(view: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < view.byteLength) {
+      this.writer ??= await this.store.beginBlock();
+      const room = this.plan.blockBytes - this.writer.bytes;
+      const piece = view.subarray(offset, offset + Math.min(room, view.byteLength - offset));
+      await this.writer.write(piece);
+      offset += piece.byteLength;
+      if (this.writer.bytes === this.plan.blockBytes) await this.sealBlock();
+    }
+  }
+
+  private async sealBlock(): Promise<void> {
+    const writer = this.writer;
+    assert(writer !== null && writer.bytes > 0, 'sealing a non-empty block');
+    this.writer = null;
+    const { hash, bytes } = await writer.finish();
+    this.ledger.pin(hash);
+    this.blocks.push({ hash, bytes });
+    await this.ledger.installBlock(hash, writer.tmpPath);
+  }
+
+  /** Finishes the body, checks every digest, and returns the record to commit. */
+  async finish(expect: PutExpectations, nowMs: number): Promise<ObjectRecord> {
+    await this.tail;
+    if (this.failure !== null) throw this.failure;
+    if (this.writer !== null) await this.sealBlock();
+    if (this.receivedBytes !== this.plan.declaredBytes) {
+      throw failure('IncompleteBody', 'fewer bytes than declared');
+    }
+    const md5 = this.md5.digest();
+    const checksums = this.verify(expect, md5);
+    const record: ObjectRecord = {
+      bytes: this.receivedBytes,
+      etag: `"${md5.toString('hex')}"`,
+      lastModifiedMs: nowMs,
+      headers: this.plan.headers,
+      checksums,
+      blocks: this.blocks,
+      inline: this.inlineBody,
+    };
+    return record;
+  }
+
+  private verify(expect: PutExpectations, md5: Buffer): StoredChecksums {
+    if (expect.md5Base64 !== undefined && expect.md5Base64 !== md5.toString('base64')) {
+      throw failure('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    }
+    if (expect.sha256Hex !== undefined && expect.sha256Hex !== this.sha256?.digest('hex')) {
+      throw failure(
+        'XAmzContentSHA256Mismatch',
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      );
+    }
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(this.crc >>> 0);
+    const crc32Base64 = crc.toString('base64');
+    if (expect.crc32Base64 !== undefined && expect.crc32Base64 !== crc32Base64) {
+      throw failure('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+    }
+    return expect.crc32Base64 !== undefined ? { crc32: crc32Base64 } : {};
+  }
+
+  /** Releases pins; on abort also drops the temp block. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    await this.writer?.discard();
+    this.writer = null;
+    for (const block of this.blocks) this.ledger.unpin(block.hash);
+  }
+}
+
+export class EngineFailureError extends Error {
+  constructor(readonly failure: EngineFailure) {
+    super(failure.message);
+  }
+}
+
+function failure(code: EngineFailure['code'], message: string): EngineFailureError {
+  return new EngineFailureError({ code, message });
+}

@@ -1,0 +1,301 @@
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { assert, assertNever } from '../assert.js';
+import { BlockStore, isCode } from '../blocks/store.js';
+import { infoOf, MetaStore } from '../meta/store.js';
+import type {
+  EngineFailure,
+  OpenedObject,
+  ShardReply,
+  ShardRequest,
+  ShardResult,
+} from '../protocol/messages.js';
+import { BlockLedger } from './ledger.js';
+import { EngineFailureError, PutSession } from './put-session.js';
+import { ReadSession } from './read-session.js';
+
+export interface ShardSettings {
+  shardId: number;
+  shardCount: number;
+  dataDir: string;
+  blockBytes: number;
+  inlineBytesMax: number;
+  durable: boolean;
+}
+
+/** Sends a reply, with body bytes transferred beside it when given. */
+export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
+
+export function shardDir(dataDir: string, shardId: number): string {
+  return join(dataDir, 'shards', String(shardId).padStart(3, '0'));
+}
+
+/**
+ * A shard actor: it alone owns one LMDB environment and one block directory, and serves the
+ * requests of its mailbox (one MessagePort) on one thread. Streaming requests keep a session per
+ * reqId until they end or the HTTP thread cancels them.
+ */
+export class Shard {
+  private readonly meta: MetaStore;
+  private readonly store: BlockStore;
+  private readonly ledger: BlockLedger;
+  private readonly puts = new Map<number, PutSession>();
+  private readonly reads = new Map<number, ReadSession>();
+
+  constructor(
+    private readonly settings: ShardSettings,
+    private readonly reply: ReplySink,
+    private readonly logError: (error: unknown) => void,
+  ) {
+    const dir = shardDir(settings.dataDir, settings.shardId);
+    this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
+    const siblings = [];
+    for (let i = 0; i < settings.shardCount; i++) {
+      if (i !== settings.shardId) siblings.push(join(shardDir(settings.dataDir, i), 'blocks'));
+    }
+    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
+    this.ledger = new BlockLedger(this.meta, this.store, logError);
+  }
+
+  /** Prepares the block directory and removes what a crash left behind. */
+  async start(): Promise<ShardResult> {
+    await this.store.init();
+    await this.store.sweep(this.meta.referencedBlocks());
+    return { kind: 'Ready', shardId: this.settings.shardId, threadId };
+  }
+
+  async stop(): Promise<void> {
+    for (const session of this.puts.values()) await session.close();
+    for (const session of this.reads.values()) session.close();
+    await this.meta.close();
+  }
+
+  handle(request: ShardRequest, body: ArrayBuffer | undefined): void {
+    switch (request.kind) {
+      case 'PutBegin':
+        this.beginPut(request);
+        break;
+      case 'BodyChunk':
+        this.acceptChunk(request.reqId, request.bytes, body);
+        break;
+      case 'PutEnd':
+        this.answer(request.reqId, () => this.endPut(request.reqId, request.expect));
+        break;
+      case 'Cancel':
+        this.cancel(request.reqId);
+        break;
+      case 'OpenObject':
+        this.answer(request.reqId, async () => this.openObject(request));
+        break;
+      case 'ReadRange':
+        this.readRange(request.reqId, request.start, request.endExclusive);
+        break;
+      case 'Credit':
+        this.reads.get(request.reqId)?.credit(body);
+        break;
+      case 'DeleteObjects':
+        this.answer(request.reqId, () => this.deleteObjects(request.bucketId, request.keys));
+        break;
+      case 'CopyFrom':
+        this.answer(request.reqId, () => this.copyFrom(request));
+        break;
+      case 'List':
+        this.answer(request.reqId, async () => ({
+          kind: 'Listed',
+          ...this.meta.list(request),
+        }));
+        break;
+      case 'BucketUsage':
+        this.answer(request.reqId, async () => ({
+          kind: 'Usage',
+          ...this.meta.usage(request.bucketId),
+        }));
+        break;
+      case 'PurgeBuckets':
+        this.answer(request.reqId, () => this.purge(request.liveBucketIds));
+        break;
+      default:
+        assertNever(request);
+    }
+  }
+
+  /** Runs an operation and replies Done or Failed; never throws. */
+  private answer(reqId: number, work: () => Promise<ShardResult>): void {
+    work().then(
+      (result) => this.reply({ kind: 'Done', reqId, result }),
+      (error: unknown) => this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) }),
+    );
+  }
+
+  private toFailure(error: unknown): EngineFailure {
+    if (error instanceof EngineFailureError) return error.failure;
+    if (isCode(error, 'ENOSPC') || isCode(error, 'EDQUOT')) {
+      return { code: 'StorageFull', message: 'no space left on the storage device' };
+    }
+    this.logError(error);
+    return { code: 'Internal', message: error instanceof Error ? error.message : String(error) };
+  }
+
+  // ---- PUT ----
+
+  private beginPut(request: Extract<ShardRequest, { kind: 'PutBegin' }>): void {
+    assert(!this.puts.has(request.reqId), 'reqIds are unique');
+    const session = new PutSession(
+      {
+        declaredBytes: request.declaredBytes,
+        blockBytes: this.settings.blockBytes,
+        inlineBytesMax: this.settings.inlineBytesMax,
+        headers: request.headers,
+        payloadSha256: request.payloadSha256,
+      },
+      this.store,
+      this.ledger,
+    );
+    this.puts.set(request.reqId, session);
+    // Remember where the object goes; PutEnd carries only the reqId.
+    this.putTargets.set(request.reqId, { bucketId: request.bucketId, key: request.key });
+  }
+
+  private readonly putTargets = new Map<number, { bucketId: string; key: string }>();
+
+  private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
+    assert(body !== undefined && bytes <= body.byteLength, 'a chunk carries its bytes');
+    const session = this.puts.get(reqId);
+    if (session === undefined) return; // cancelled meanwhile: drop the bytes
+    void session.push(new Uint8Array(body, 0, bytes)).then(() => {
+      this.reply({ kind: 'Credit', reqId, bytes }, body);
+    });
+  }
+
+  private async endPut(
+    reqId: number,
+    expect: Extract<ShardRequest, { kind: 'PutEnd' }>['expect'],
+  ): Promise<ShardResult> {
+    const session = this.puts.get(reqId);
+    const target = this.putTargets.get(reqId);
+    assert(session !== undefined && target !== undefined, 'PutEnd follows PutBegin');
+    try {
+      const record = await session.finish(expect, Date.now());
+      const freed = await this.meta.putObject(target.bucketId, target.key, record);
+      if (this.settings.durable) await this.meta.flushed();
+      this.freeAll(freed);
+      return { kind: 'Put', info: infoOf(target.key, record) };
+    } finally {
+      this.puts.delete(reqId);
+      this.putTargets.delete(reqId);
+      await session.close();
+    }
+  }
+
+  private cancel(reqId: number): void {
+    const put = this.puts.get(reqId);
+    if (put !== undefined) {
+      this.puts.delete(reqId);
+      this.putTargets.delete(reqId);
+      put.close().catch(this.logError);
+    }
+    const read = this.reads.get(reqId);
+    if (read !== undefined) this.closeRead(reqId, read);
+  }
+
+  private freeAll(hashes: readonly string[]): void {
+    for (const hash of hashes) this.ledger.freeIfUnused(hash);
+  }
+
+  // ---- GET / HEAD / copy source ----
+
+  private openObject(request: Extract<ShardRequest, { kind: 'OpenObject' }>): ShardResult {
+    const record = this.meta.getObject(request.bucketId, request.key);
+    if (record === undefined) {
+      throw new EngineFailureError({
+        code: 'NoSuchKey',
+        message: 'The specified key does not exist.',
+      });
+    }
+    const object: OpenedObject = {
+      info: infoOf(request.key, record),
+      shardId: this.settings.shardId,
+      blocks: record.blocks,
+      blockPaths: record.blocks.map((block) => this.store.pathOf(block.hash)),
+      inlineBody: request.keepOpen ? record.inline : null,
+    };
+    if (request.keepOpen) {
+      for (const block of record.blocks) this.ledger.pin(block.hash);
+      const session = new ReadSession(
+        object,
+        (buffer, bytes) => this.reply({ kind: 'BodyChunk', reqId: request.reqId, bytes }, buffer),
+        (error) => this.endRead(request.reqId, error),
+      );
+      this.reads.set(request.reqId, session);
+    }
+    return { kind: 'Opened', object };
+  }
+
+  private readRange(reqId: number, start: number, endExclusive: number): void {
+    const session = this.reads.get(reqId);
+    if (session === undefined) return; // cancelled meanwhile
+    session.start(start, endExclusive);
+  }
+
+  private endRead(reqId: number, error: unknown): void {
+    const session = this.reads.get(reqId);
+    if (session === undefined) return;
+    this.closeRead(reqId, session);
+    if (error === null) this.reply({ kind: 'Done', reqId, result: { kind: 'ReadDone' } });
+    else this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) });
+  }
+
+  private closeRead(reqId: number, session: ReadSession): void {
+    this.reads.delete(reqId);
+    session.close();
+    for (const block of session.object.blocks) this.ledger.unpin(block.hash);
+  }
+
+  // ---- copy, delete, purge ----
+
+  private async copyFrom(
+    request: Extract<ShardRequest, { kind: 'CopyFrom' }>,
+  ): Promise<ShardResult> {
+    const source = request.source;
+    for (const block of source.blocks) this.ledger.pin(block.hash);
+    try {
+      if (source.shardId !== this.settings.shardId) {
+        for (const [index, block] of source.blocks.entries()) {
+          const path = source.blockPaths[index];
+          assert(path !== undefined, 'every source block has a path');
+          await this.ledger.adoptBlock(block.hash, path);
+        }
+      }
+      const record = {
+        bytes: source.info.bytes,
+        etag: source.info.etag,
+        lastModifiedMs: Date.now(),
+        headers: request.headers,
+        checksums: source.info.checksums,
+        blocks: source.blocks,
+        inline: source.inlineBody,
+      };
+      const freed = await this.meta.putObject(request.bucketId, request.key, record);
+      if (this.settings.durable) await this.meta.flushed();
+      this.freeAll(freed);
+      return { kind: 'Put', info: infoOf(request.key, record) };
+    } finally {
+      for (const block of source.blocks) this.ledger.unpin(block.hash);
+    }
+  }
+
+  private async deleteObjects(bucketId: string, keys: readonly string[]): Promise<ShardResult> {
+    const outcomes = await Promise.all(keys.map((key) => this.meta.deleteObject(bucketId, key)));
+    if (this.settings.durable) await this.meta.flushed();
+    for (const outcome of outcomes) this.freeAll(outcome.freed);
+    const results = keys.map((key, i) => ({ key, existed: outcomes[i]?.existed ?? false }));
+    return { kind: 'Deleted', results };
+  }
+
+  private async purge(liveBucketIds: readonly string[]): Promise<ShardResult> {
+    const { objects, freed } = await this.meta.purgeBuckets(new Set(liveBucketIds));
+    if (this.settings.durable) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'Purged', objects };
+  }
+}

@@ -1,0 +1,173 @@
+import { LIMITS } from '../../engine/limits.js';
+import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
+import { UploadStream } from '../../engine/pool/upload-stream.js';
+import type { ObjectInfo, PutExpectations } from '../../engine/protocol/messages.js';
+import { AwsChunkedDecoder } from '../sigv4/chunked.js';
+import type { RequestContext } from './context.js';
+import { fromEngineFailure } from './engine-errors.js';
+import { S3Error } from './errors.js';
+
+/** What the request says about its body, checked before any byte is stored. */
+export interface PayloadPlan {
+  /** Object bytes (decoded length for aws-chunked bodies). */
+  declaredBytes: number;
+  streaming: boolean;
+  expect: PutExpectations;
+  /** The checksum arrives as a trailer (aws-chunked with x-amz-trailer). */
+  trailerChecksum: string | null;
+}
+
+const CHECKSUM_HEADERS = [
+  'x-amz-checksum-crc32',
+  'x-amz-checksum-crc32c',
+  'x-amz-checksum-crc64nvme',
+  'x-amz-checksum-sha1',
+  'x-amz-checksum-sha256',
+];
+
+export function planPayload(ctx: RequestContext): PayloadPlan {
+  const h = ctx.req.headers;
+  const mode = ctx.auth.payload;
+  const streaming = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
+  const lengthHeader = streaming ? h['x-amz-decoded-content-length'] : h['content-length'];
+  if (lengthHeader === undefined) throw new S3Error('MissingContentLength');
+  if (!/^\d{1,15}$/.test(lengthHeader)) {
+    throw new S3Error('InvalidArgument', 'Content-Length must be a non-negative integer.');
+  }
+  const declaredBytes = Number(lengthHeader);
+  if (declaredBytes > LIMITS.putObjectBytesMax) {
+    throw new S3Error('EntityTooLarge', undefined, {
+      ProposedSize: lengthHeader,
+      MaxSizeAllowed: String(LIMITS.putObjectBytesMax),
+    });
+  }
+  const expect: PutExpectations = {};
+  const md5 = h['content-md5'];
+  if (md5 !== undefined) {
+    if (Buffer.from(md5, 'base64').length !== 16) throw new S3Error('InvalidDigest');
+    expect.md5Base64 = md5;
+  }
+  if (mode.kind === 'sha256') expect.sha256Hex = mode.hex;
+  for (const name of CHECKSUM_HEADERS) {
+    const value = h[name];
+    if (value === undefined) continue;
+    if (name !== 'x-amz-checksum-crc32') throw notYet(name);
+    if (Buffer.from(value, 'base64').length !== 4)
+      throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-crc32 header is invalid.');
+    expect.crc32Base64 = value;
+  }
+  const trailerChecksum = planTrailer(h['x-amz-trailer'], streaming);
+  return { declaredBytes, streaming, expect, trailerChecksum };
+}
+
+function planTrailer(trailer: string | undefined, streaming: boolean): string | null {
+  if (trailer === undefined) return null;
+  const name = trailer.trim().toLowerCase();
+  if (!streaming)
+    throw new S3Error('InvalidRequest', 'x-amz-trailer requires an aws-chunked payload.');
+  if (name !== 'x-amz-checksum-crc32') throw notYet(name);
+  return name;
+}
+
+function notYet(name: string): S3Error {
+  return new S3Error('NotImplemented', `The checksum ${name} is not supported by this server yet.`);
+}
+
+/**
+ * Streams the request body into a shard request that `begin` opens, and resolves with the
+ * stored object once the shard has made it durable. Rejects with an S3Error on a bad body
+ * (framing, signature, length, digest); the shard's session is cancelled, nothing is stored.
+ */
+export function uploadBody(
+  ctx: RequestContext,
+  shard: ShardClient,
+  begin: ShardCall,
+  plan: PayloadPlan,
+): Promise<ObjectInfo> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error: unknown, info?: ObjectInfo): void => {
+      if (settled) return;
+      settled = true;
+      if (error === null && info !== undefined) resolve(info);
+      else reject(error);
+    };
+    const reqId = shard.open(begin, {
+      onReply: (reply, body) => {
+        if (reply.kind === 'Credit') upload.credit(reply.bytes, body);
+        else if (reply.kind === 'Failed') settle(fromEngineFailure(reply.failure));
+        else if (reply.kind === 'Done' && reply.result.kind === 'Put')
+          settle(null, reply.result.info);
+      },
+    });
+    const upload = new UploadStream(shard, reqId, ctx.state.buffers, ctx.res);
+    const abandon = (error: unknown): void => {
+      shard.cancel(reqId);
+      upload.discard();
+      settle(error);
+    };
+    ctx.res.onAbort(() => abandon(new S3Error('RequestTimeout', 'client disconnected')));
+    const decoder = plan.streaming ? createDecoder(ctx, (view) => upload.write(view)) : null;
+    let receivedBytes = 0;
+    const finishBody = (): void => {
+      const expect = { ...plan.expect };
+      if (decoder !== null) {
+        const trailers = decoder.finish();
+        if (decoder.decodedBytes !== plan.declaredBytes) throw new S3Error('IncompleteBody');
+        applyTrailer(plan, trailers, expect);
+      } else if (receivedBytes !== plan.declaredBytes) {
+        throw new S3Error('IncompleteBody');
+      }
+      upload.flush();
+      shard.send({ kind: 'PutEnd', reqId, expect });
+    };
+    ctx.body.pipe((view, isLast) => {
+      if (settled) return;
+      try {
+        if (decoder !== null) decoder.push(view);
+        else upload.write(view);
+        receivedBytes += view.byteLength;
+        if (isLast) finishBody();
+      } catch (error) {
+        abandon(error);
+      }
+    });
+  });
+}
+
+function createDecoder(ctx: RequestContext, onData: (view: Uint8Array) => void): AwsChunkedDecoder {
+  const signing = ctx.auth.chunkSigning;
+  return new AwsChunkedDecoder({
+    ...(signing !== undefined ? { signing } : {}),
+    trailer: hasTrailer(ctx),
+    // AWS's 8 KiB minimum chunk applies to signed chunks; unsigned streams are cut wherever the
+    // client's stream yields, and SDKs do send smaller pieces.
+    ...(signing === undefined ? { minChunkBytes: 0 } : {}),
+    onData,
+  });
+}
+
+/** Whether the aws-chunked body ends with trailing headers (the content-sha256 mode says so). */
+function hasTrailer(ctx: RequestContext): boolean {
+  const mode = ctx.auth.payload;
+  return (
+    mode.kind === 'streaming-unsigned-trailer' || (mode.kind === 'streaming-signed' && mode.trailer)
+  );
+}
+
+function applyTrailer(
+  plan: PayloadPlan,
+  trailers: Record<string, string>,
+  expect: PutExpectations,
+): void {
+  if (plan.trailerChecksum === null) return;
+  const value = trailers[plan.trailerChecksum];
+  if (value === undefined)
+    throw new S3Error('InvalidRequest', `The trailer ${plan.trailerChecksum} is missing.`);
+  if (Buffer.from(value, 'base64').length !== 4)
+    throw new S3Error(
+      'InvalidRequest',
+      'Value for x-amz-checksum-crc32 trailing header is invalid.',
+    );
+  expect.crc32Base64 = value;
+}

@@ -1,0 +1,49 @@
+import type { BucketRecord, Catalog, KeyRecord } from '../../engine/catalog/catalog.js';
+import type { HangarConfig } from '../../engine/config.js';
+import type { Logger } from '../../engine/log.js';
+import { shardOf } from '../../engine/pool/placement.js';
+import type { ShardClient } from '../../engine/pool/shard-client.js';
+import type { ShardPool } from '../../engine/pool/shard-pool.js';
+import type { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import type { AuthResult } from '../sigv4/verify.js';
+import type { IncomingBody } from '../uws/incoming-body.js';
+import type { RequestSnapshot } from '../uws/request.js';
+import type { Responder } from '../uws/response.js';
+import { S3Error } from './errors.js';
+import type { RoutedRequest } from './router.js';
+
+/** What lives as long as the server: configuration, the catalog, the shard actors. */
+export interface ServerState {
+  readonly config: HangarConfig;
+  readonly catalog: Catalog;
+  readonly pool: ShardPool;
+  readonly logger: Logger;
+  readonly buffers: BufferPool;
+}
+
+/**
+ * One authenticated S3 request, captured before the first await (uWS's HttpRequest dies with
+ * the route callback). Handlers get this and nothing else.
+ */
+export interface RequestContext {
+  readonly state: ServerState;
+  readonly req: RequestSnapshot;
+  readonly routed: RoutedRequest;
+  readonly res: Responder;
+  readonly body: IncomingBody;
+  readonly auth: AuthResult;
+  readonly key: KeyRecord;
+  readonly requestId: string;
+}
+
+/** The shard that owns `key` of `bucket`. */
+export function shardFor(state: ServerState, bucket: BucketRecord, key: string): ShardClient {
+  return state.pool.client(shardOf(bucket.id, key, state.pool.size));
+}
+
+/** The bucket a request names; NoSuchBucket if it does not exist. */
+export function requireBucket(ctx: RequestContext, name: string): BucketRecord {
+  const bucket = ctx.state.catalog.getBucket(name);
+  if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+  return bucket;
+}

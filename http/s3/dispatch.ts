@@ -1,0 +1,58 @@
+import type { RequestContext } from './context.js';
+import { endpointName } from './endpoints.js';
+import { S3Error } from './errors.js';
+import {
+  handleCreateBucket,
+  handleDeleteBucket,
+  handleGetBucketLocation,
+  handleHeadBucket,
+  handleListBuckets,
+} from './handlers/bucket.js';
+import { handleCopyObject } from './handlers/copy.js';
+import { handleDeleteObject, handleDeleteObjects } from './handlers/delete.js';
+import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
+import { handleGetObject } from './handlers/object-get.js';
+import { handlePutObject } from './handlers/object-put.js';
+
+/**
+ * The one switch from S3 action to handler. Every action the router knows and hangar does not
+ * implement yet answers 501 NotImplemented, never a wrong 200.
+ */
+export async function dispatch(ctx: RequestContext): Promise<void> {
+  const e = ctx.routed.endpoint;
+  switch (e.action) {
+    case 'ListBuckets':
+      return handleListBuckets(ctx);
+    case 'CreateBucket':
+      return handleCreateBucket(ctx, e.bucket);
+    case 'DeleteBucket':
+      return handleDeleteBucket(ctx, e.bucket);
+    case 'HeadBucket':
+      return handleHeadBucket(ctx, e.bucket);
+    case 'GetBucketLocation':
+      return handleGetBucketLocation(ctx, e.bucket);
+    case 'PutObject':
+      return handlePutObject(ctx, e.bucket, e.key);
+    case 'CopyObject':
+      return handleCopyObject(ctx, e.bucket, e.key);
+    case 'GetObject':
+    case 'HeadObject':
+      if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
+      return handleGetObject(ctx, e);
+    case 'DeleteObject':
+      if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
+      return handleDeleteObject(ctx, e.bucket, e.key);
+    case 'DeleteObjects':
+      return handleDeleteObjects(ctx, e.bucket);
+    case 'ListObjects':
+      return handleListObjects(ctx, e);
+    case 'ListObjectsV2':
+      return handleListObjectsV2(ctx, e);
+    default:
+      throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
+  }
+}
+
+function noVersioning(): S3Error {
+  return new S3Error('NotImplemented', 'Object versions are not implemented by hangar yet.');
+}

@@ -1,0 +1,33 @@
+import { assertNever } from '../../engine/assert.js';
+import { ShardFailure } from '../../engine/pool/shard-client.js';
+import type { EngineFailure } from '../../engine/protocol/messages.js';
+import { S3Error } from './errors.js';
+
+/** Maps every failure a shard can report to its S3 error; exhaustive by construction. */
+export function fromEngineFailure(failure: EngineFailure): S3Error {
+  switch (failure.code) {
+    case 'NoSuchKey':
+      return new S3Error('NoSuchKey');
+    case 'BadDigest':
+      return new S3Error('BadDigest', failure.message);
+    case 'XAmzContentSHA256Mismatch':
+      return new S3Error('XAmzContentSHA256Mismatch');
+    case 'IncompleteBody':
+      return new S3Error('IncompleteBody');
+    case 'StorageFull':
+      return new S3Error('XHangarStorageFull');
+    case 'SlowDown':
+      return new S3Error('SlowDown');
+    case 'Internal':
+      return new S3Error('InternalError');
+    default:
+      return assertNever(failure.code);
+  }
+}
+
+/** S3Errors pass through, shard failures are mapped, anything else is an internal error. */
+export function toS3Error(error: unknown): S3Error {
+  if (error instanceof S3Error) return error;
+  if (error instanceof ShardFailure) return fromEngineFailure(error.failure);
+  return new S3Error('InternalError');
+}

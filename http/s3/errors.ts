@@ -1,0 +1,184 @@
+/**
+ * THE table of S3 errors: every code hangar answers, with its HTTP status and AWS's message.
+ * Codes and statuses follow the AWS S3 API reference, "Error responses" (ErrorResponses.html).
+ * Non-AWS codes carry a `// non-AWS:` comment giving their precedent.
+ */
+export const S3_ERRORS = {
+  AccessDenied: { status: 403, message: 'Access Denied' },
+  AuthorizationHeaderMalformed: {
+    status: 400,
+    message: 'The authorization header you provided is invalid.',
+  },
+  AuthorizationQueryParametersError: {
+    status: 400,
+    message: 'Error parsing the X-Amz-Credential parameter.',
+  },
+  BadDigest: {
+    status: 400,
+    message: 'The Content-MD5 or checksum value that you specified did not match what we received.',
+  },
+  BucketAlreadyExists: {
+    status: 409,
+    message:
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+  },
+  BucketAlreadyOwnedByYou: {
+    status: 409,
+    message: 'Your previous request to create the named bucket succeeded and you already own it.',
+  },
+  BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
+  EntityTooLarge: {
+    status: 400,
+    message: 'Your proposed upload exceeds the maximum allowed object size.',
+  },
+  EntityTooSmall: {
+    status: 400,
+    message: 'Your proposed upload is smaller than the minimum allowed object size.',
+  },
+  ExpiredToken: { status: 400, message: 'The provided token has expired.' },
+  IllegalLocationConstraintException: {
+    status: 400,
+    message:
+      'The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.',
+  },
+  IncompleteBody: {
+    status: 400,
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+  },
+  InternalError: {
+    status: 500,
+    message: 'We encountered an internal error. Please try again.',
+  },
+  InvalidAccessKeyId: {
+    status: 403,
+    message: 'The AWS access key ID you provided does not exist in our records.',
+  },
+  InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
+  InvalidChunkSizeError: {
+    status: 400,
+    message: 'Only the last chunk is allowed to have a size less than 8192 bytes',
+  },
+  InvalidDigest: {
+    status: 400,
+    message: 'The Content-MD5 or checksum value that you specified is not valid.',
+  },
+  InvalidLocationConstraint: {
+    status: 400,
+    message: 'The specified location constraint is not valid.',
+  },
+  InvalidPart: {
+    status: 400,
+    message:
+      "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+  },
+  InvalidPartOrder: {
+    status: 400,
+    message:
+      'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+  },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
+  InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
+  InvalidRequest: { status: 400, message: 'Invalid Request' },
+  InvalidStorageClass: {
+    status: 400,
+    message: 'The storage class you specified is not valid.',
+  },
+  InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
+  KeyTooLongError: { status: 400, message: 'Your key is too long.' },
+  MalformedXML: {
+    status: 400,
+    message:
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+  },
+  MalformedTrailerError: {
+    status: 400,
+    message:
+      'The request contained trailing data that was not well-formed or did not conform to our published schema.',
+  },
+  MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MetadataTooLarge: {
+    status: 400,
+    message: 'Your metadata headers exceed the maximum allowed metadata size.',
+  },
+  MethodNotAllowed: {
+    status: 405,
+    message: 'The specified method is not allowed against this resource.',
+  },
+  MissingContentLength: {
+    status: 411,
+    message: 'You must provide the Content-Length HTTP header.',
+  },
+  MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
+  NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
+  NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchUpload: {
+    status: 404,
+    message:
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  },
+  NotImplemented: {
+    status: 501,
+    message: 'A header you provided implies functionality that is not implemented.',
+  },
+  NotModified: { status: 304, message: 'Not Modified' },
+  PreconditionFailed: {
+    status: 412,
+    message: 'At least one of the preconditions you specified did not hold.',
+  },
+  RequestTimeTooSkewed: {
+    status: 403,
+    message: "The difference between the request time and the server's time is too large.",
+  },
+  RequestTimeout: {
+    status: 400,
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
+  },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  },
+  SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  // non-AWS: disk full. Precedent: MinIO's XMinioStorageFull / HTTP 507 Insufficient Storage.
+  XHangarStorageFull: {
+    status: 507,
+    message:
+      'Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.',
+  },
+  XAmzContentSHA256Mismatch: {
+    status: 400,
+    message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
+  },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type S3ErrorCode = keyof typeof S3_ERRORS;
+
+/** Extra XML fields some errors carry (e.g. <Key>, <BucketName>, <ArgumentName>). */
+export type S3ErrorFields = Readonly<Record<string, string>>;
+
+export class S3Error extends Error {
+  readonly code: S3ErrorCode;
+  readonly status: number;
+  readonly fields: S3ErrorFields;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: S3ErrorCode,
+    message?: string,
+    fields: S3ErrorFields = {},
+    headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message ?? S3_ERRORS[code].message);
+    this.name = 'S3Error';
+    this.code = code;
+    this.status = S3_ERRORS[code].status;
+    this.fields = fields;
+    this.headers = headers;
+  }
+}
+
+export function isS3Error(value: unknown): value is S3Error {
+  return value instanceof S3Error;
+}

@@ -1,0 +1,107 @@
+import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
+import { CatalogError } from '../../../engine/catalog/catalog.js';
+import { LIMITS } from '../../../engine/limits.js';
+import { mayAccess } from '../auth.js';
+import { type RequestContext, requireBucket } from '../context.js';
+import { S3Error } from '../errors.js';
+import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { isoTime, parseXml, textOf } from '../xml.js';
+
+/** ListBuckets: the buckets the key holds any grant on (all of them for the root key). */
+export function handleListBuckets(ctx: RequestContext): void {
+  const { catalog } = ctx.state;
+  const visible = catalog
+    .listBuckets()
+    .filter(
+      (bucket) =>
+        ctx.key.root ||
+        Object.values(catalog.getGrant(bucket.id, ctx.key.accessKeyId)).some(Boolean),
+    )
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  sendXml(ctx, 'ListAllMyBucketsResult', {
+    Owner: ownerOf(ctx),
+    Buckets: {
+      Bucket: visible.map((bucket) => ({
+        Name: bucket.name,
+        CreationDate: isoTime(bucket.createdMs),
+      })),
+    },
+  });
+}
+
+/** CreateBucket, with an optional CreateBucketConfiguration naming the region. */
+export async function handleCreateBucket(ctx: RequestContext, name: string): Promise<void> {
+  const invalid = validateBucketName(name);
+  if (invalid !== null)
+    throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${invalid}`, {
+      BucketName: name,
+    });
+  const location = await readLocationConstraint(ctx);
+  const region = ctx.state.config.s3.region;
+  if (location !== '' && location !== region) {
+    throw new S3Error(
+      'IllegalLocationConstraintException',
+      `The ${location} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+    );
+  }
+  const existing = ctx.state.catalog.getBucket(name);
+  if (existing !== undefined) throw alreadyExists(ctx, name);
+  try {
+    await ctx.state.catalog.createBucket(name, {
+      location,
+      ownerKey: ctx.key.root ? undefined : ctx.key.accessKeyId,
+    });
+  } catch (error) {
+    if (error instanceof CatalogError && error.reason === 'BucketExists')
+      throw alreadyExists(ctx, name);
+    throw error;
+  }
+  sendEmpty(ctx, 200, [['location', `/${name}`]]);
+}
+
+function alreadyExists(ctx: RequestContext, name: string): S3Error {
+  const bucket = ctx.state.catalog.getBucket(name);
+  const owned = bucket !== undefined && mayAccess(ctx.state, ctx.key, bucket, 'owner');
+  return new S3Error(owned ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, {
+    BucketName: name,
+  });
+}
+
+async function readLocationConstraint(ctx: RequestContext): Promise<string> {
+  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
+    throw new S3Error('MaxMessageLengthExceeded');
+  });
+  if (body.length === 0) return '';
+  const config = parseXml(body.toString('utf8'), 'CreateBucketConfiguration');
+  const location = textOf(config['LocationConstraint']) ?? '';
+  return location.trim();
+}
+
+/** DeleteBucket: only an empty bucket (every shard agrees) is removed. */
+export async function handleDeleteBucket(ctx: RequestContext, name: string): Promise<void> {
+  const bucket = requireBucket(ctx, name);
+  const usages = await Promise.all(
+    ctx.state.pool.clients.map((shard) =>
+      shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),
+    ),
+  );
+  if (usages.some((usage) => usage.objects > 0))
+    throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
+  await ctx.state.catalog.deleteBucket(name);
+  sendEmpty(ctx, 204);
+}
+
+export function handleHeadBucket(ctx: RequestContext, name: string): void {
+  const bucket = requireBucket(ctx, name);
+  sendEmpty(ctx, 200, [
+    ['x-amz-bucket-region', bucket.location || ctx.state.config.s3.region],
+    ['x-amz-access-point-alias', 'false'],
+  ]);
+}
+
+/** GetBucketLocation: empty for the default region us-east-1, as AWS answers. */
+export function handleGetBucketLocation(ctx: RequestContext, name: string): void {
+  const bucket = requireBucket(ctx, name);
+  const region = bucket.location || ctx.state.config.s3.region;
+  sendXml(ctx, 'LocationConstraint', { '#text': region === 'us-east-1' ? '' : region });
+}

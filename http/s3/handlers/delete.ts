@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { LIMITS } from '../../../engine/limits.js';
+import { shardOf } from '../../../engine/pool/placement.js';
+import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { S3Error } from '../errors.js';
+import { sendEmpty, sendXml } from '../reply.js';
+import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
+
+/** DeleteObject: 204 whether or not the key existed, as S3 answers. */
+export async function handleDeleteObject(
+  ctx: RequestContext,
+  bucketName: string,
+  key: string,
+): Promise<void> {
+  const bucket = requireBucket(ctx, bucketName);
+  await shardFor(ctx.state, bucket, key).call(
+    { kind: 'DeleteObjects', bucketId: bucket.id, keys: [key] },
+    'Deleted',
+  );
+  sendEmpty(ctx, 204);
+}
+
+/** DeleteObjects: up to 1000 keys, split by shard and deleted in parallel. */
+export async function handleDeleteObjects(ctx: RequestContext, bucketName: string): Promise<void> {
+  const bucket = requireBucket(ctx, bucketName);
+  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
+    throw new S3Error('MaxMessageLengthExceeded');
+  });
+  checkBodyDigest(ctx, body);
+  const request = parseXml(body.toString('utf8'), 'Delete');
+  const keys = objectKeys(request['Object']);
+  const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
+  const byShard = new Map<number, string[]>();
+  for (const key of keys) {
+    const shardId = shardOf(bucket.id, key, ctx.state.pool.size);
+    byShard.set(shardId, [...(byShard.get(shardId) ?? []), key]);
+  }
+  await Promise.all(
+    [...byShard].map(([shardId, shardKeys]) =>
+      ctx.state.pool
+        .client(shardId)
+        .call({ kind: 'DeleteObjects', bucketId: bucket.id, keys: shardKeys }, 'Deleted'),
+    ),
+  );
+  const result: XmlNode = quiet ? {} : { Deleted: keys.map((key) => ({ Key: key })) };
+  sendXml(ctx, 'DeleteResult', result);
+}
+
+function objectKeys(objects: XmlValue): string[] {
+  const list = Array.isArray(objects) ? objects : [];
+  if (list.length === 0 || list.length > LIMITS.deleteObjectsKeysMax)
+    throw new S3Error('MalformedXML');
+  return list.map((entry) => {
+    const key =
+      typeof entry === 'object' && !Array.isArray(entry) ? textOf(entry['Key']) : undefined;
+    if (key === undefined || key === '') throw new S3Error('MalformedXML');
+    return key;
+  });
+}
+
+/**
+ * S3 requires DeleteObjects to carry Content-MD5 or an x-amz-checksum-* header, and checks it,
+ * so a corrupted body cannot delete the wrong keys.
+ */
+function checkBodyDigest(ctx: RequestContext, body: Buffer): void {
+  const h = ctx.req.headers;
+  const md5 = h['content-md5'];
+  const crc = h['x-amz-checksum-crc32'];
+  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5)
+    throw new S3Error('BadDigest');
+  if (crc !== undefined) {
+    const actual = Buffer.alloc(4);
+    actual.writeUInt32BE(crc32(body) >>> 0);
+    if (actual.toString('base64') !== crc)
+      throw new S3Error(
+        'BadDigest',
+        'The CRC32 you specified did not match the calculated checksum.',
+      );
+  }
+  const anyChecksum = Object.keys(h).some((name) => name.startsWith('x-amz-checksum-'));
+  if (md5 === undefined && !anyChecksum) {
+    throw new S3Error(
+      'InvalidRequest',
+      'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',
+    );
+  }
+}

@@ -1,0 +1,134 @@
+import { assert } from '../../../engine/assert.js';
+import type { ShardClient } from '../../../engine/pool/shard-client.js';
+import type { OpenedObject } from '../../../engine/protocol/messages.js';
+import { checkPreconditions } from '../conditional.js';
+import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import type { GetObjectEndpoint } from '../endpoints.js';
+import { fromEngineFailure } from '../engine-errors.js';
+import { S3Error } from '../errors.js';
+import { objectResponseHeaders } from '../object-headers.js';
+import { type ByteRange, parseRange } from '../range.js';
+
+/**
+ * GetObject and HeadObject. The shard opens the object (pinning its blocks so an overwrite
+ * cannot pull them away mid-read); preconditions and Range are decided here; the body then
+ * streams from the shard under credit flow control, each buffer going back once uWS took it.
+ */
+export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  const shard = shardFor(ctx.state, bucket, e.key);
+  const head = e.action === 'HeadObject';
+  const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head);
+  try {
+    respond(ctx, shard, reqId, object, e, head);
+  } catch (error) {
+    shard.cancel(reqId);
+    throw error;
+  }
+}
+
+export function openObject(
+  ctx: RequestContext,
+  shard: ShardClient,
+  bucketId: string,
+  key: string,
+  keepOpen: boolean,
+): Promise<{ reqId: number; object: OpenedObject }> {
+  return new Promise((resolve, reject) => {
+    const reqId = shard.open(
+      { kind: 'OpenObject', bucketId, key, keepOpen },
+      {
+        onReply: (reply) => {
+          if (reply.kind === 'Failed') reject(fromEngineFailure(reply.failure));
+          else if (reply.kind === 'Done' && reply.result.kind === 'Opened')
+            resolve({ reqId, object: reply.result.object });
+        },
+      },
+    );
+    ctx.res.onAbort(() => shard.cancel(reqId));
+  });
+}
+
+function respond(
+  ctx: RequestContext,
+  shard: ShardClient,
+  reqId: number,
+  object: OpenedObject,
+  e: GetObjectEndpoint,
+  head: boolean,
+): void {
+  const h = ctx.req.headers;
+  const info = object.info;
+  if (e.partNumber !== undefined && e.partNumber !== 1) {
+    throw new S3Error('InvalidPartNumber', undefined, {
+      PartNumberRequested: String(e.partNumber),
+      ActualPartCount: '1',
+    });
+  }
+  const headers = objectResponseHeaders(
+    info,
+    e.responseOverrides,
+    h['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED',
+  );
+  const verdict = checkPreconditions(info, {
+    ifMatch: h['if-match'],
+    ifNoneMatch: h['if-none-match'],
+    ifModifiedSince: h['if-modified-since'],
+    ifUnmodifiedSince: h['if-unmodified-since'],
+  });
+  if (verdict === 'not-modified') {
+    shard.cancel(reqId);
+    ctx.res.send(
+      304,
+      headers.filter(([name]) => name === 'etag' || name === 'last-modified'),
+    );
+    return;
+  }
+  const range = parseRange(h['range'], info.bytes);
+  const start = range?.start ?? 0;
+  const end = range?.end ?? info.bytes;
+  if (range !== null) headers.push(['content-range', `bytes ${start}-${end - 1}/${info.bytes}`]);
+  const status = range !== null ? 206 : 200;
+  if (head) {
+    ctx.res.send(status, headers, '', { headLength: end - start });
+    return;
+  }
+  if (object.inlineBody !== null || end === start) {
+    shard.cancel(reqId);
+    ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
+    return;
+  }
+  streamBody(ctx, shard, reqId, { start, end }, status, headers);
+}
+
+function streamBody(
+  ctx: RequestContext,
+  shard: ShardClient,
+  reqId: number,
+  range: ByteRange,
+  status: number,
+  headers: Array<[string, string]>,
+): void {
+  ctx.res.beginStream(status, headers, range.end - range.start);
+  shard.resume(
+    reqId,
+    { kind: 'ReadRange', reqId, start: range.start, endExclusive: range.end },
+    {
+      onReply: (reply, body) => {
+        if (reply.kind === 'BodyChunk') {
+          assert(body !== undefined, 'a body chunk carries bytes');
+          ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
+            shard.send({ kind: 'Credit', reqId }, body);
+          });
+        } else if (reply.kind === 'Failed') {
+          // Headers are gone already: the only honest signal left is a cut connection.
+          ctx.state.logger.error(
+            { requestId: ctx.requestId, failure: reply.failure },
+            'GET body failed',
+          );
+          ctx.res.close();
+        }
+      },
+    },
+  );
+}

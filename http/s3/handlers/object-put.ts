@@ -1,0 +1,47 @@
+import { LIMITS } from '../../../engine/limits.js';
+import { planPayload, uploadBody } from '../body-upload.js';
+import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { S3Error } from '../errors.js';
+import { objectHeadersFrom } from '../object-headers.js';
+import { sendEmpty } from '../reply.js';
+
+/** PutObject: streams the body to the key's shard; answers once it is durable. */
+export async function handlePutObject(
+  ctx: RequestContext,
+  bucketName: string,
+  key: string,
+): Promise<void> {
+  const bucket = requireBucket(ctx, bucketName);
+  checkKey(key);
+  const plan = planPayload(ctx);
+  const headers = objectHeadersFrom(ctx.req);
+  const shard = shardFor(ctx.state, bucket, key);
+  const info = await uploadBody(
+    ctx,
+    shard,
+    {
+      kind: 'PutBegin',
+      bucketId: bucket.id,
+      key,
+      headers,
+      declaredBytes: plan.declaredBytes,
+      payloadSha256: plan.expect.sha256Hex !== undefined,
+    },
+    plan,
+  );
+  const reply: Array<[string, string]> = [['etag', info.etag]];
+  if (info.checksums.crc32 !== undefined)
+    reply.push(['x-amz-checksum-crc32', info.checksums.crc32]);
+  sendEmpty(ctx, 200, reply);
+}
+
+/** S3 keys are 1..1024 bytes of UTF-8. */
+export function checkKey(key: string): void {
+  if (key === '') throw new S3Error('InvalidArgument', 'An object key must not be empty.');
+  if (Buffer.byteLength(key, 'utf8') > LIMITS.keyBytesMax) {
+    throw new S3Error('KeyTooLongError', undefined, {
+      Size: String(Buffer.byteLength(key)),
+      MaxSizeAllowed: String(LIMITS.keyBytesMax),
+    });
+  }
+}

@@ -1,0 +1,94 @@
+import { LIMITS } from '../../engine/limits.js';
+import type { ObjectHeaders, ObjectInfo } from '../../engine/protocol/messages.js';
+import type { RequestSnapshot } from '../uws/request.js';
+import type { Headers } from '../uws/response.js';
+import type { ResponseOverrides } from './endpoints.js';
+import { S3Error } from './errors.js';
+
+const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
+const META_PREFIX = 'x-amz-meta-';
+
+/** The standard content headers and x-amz-meta-* a PUT stores with the object. */
+export function objectHeadersFrom(req: RequestSnapshot): ObjectHeaders {
+  const h = req.headers;
+  const userMeta: Record<string, string> = {};
+  let metaBytes = 0;
+  for (const [name, value] of Object.entries(h)) {
+    if (!name.startsWith(META_PREFIX)) continue;
+    const metaName = name.slice(META_PREFIX.length);
+    userMeta[metaName] = value;
+    metaBytes += Buffer.byteLength(metaName) + Buffer.byteLength(value);
+  }
+  if (metaBytes > LIMITS.userMetadataBytesMax) {
+    throw new S3Error('MetadataTooLarge', undefined, {
+      Size: String(metaBytes),
+      MaxSizeAllowed: String(LIMITS.userMetadataBytesMax),
+    });
+  }
+  const headers: ObjectHeaders = {
+    contentType: h['content-type'] || DEFAULT_CONTENT_TYPE,
+    userMeta,
+  };
+  copyIfSet(headers, 'contentEncoding', stripAwsChunked(h['content-encoding']));
+  copyIfSet(headers, 'contentDisposition', h['content-disposition']);
+  copyIfSet(headers, 'contentLanguage', h['content-language']);
+  copyIfSet(headers, 'cacheControl', h['cache-control']);
+  copyIfSet(headers, 'expires', h['expires']);
+  return headers;
+}
+
+/** `aws-chunked` describes the transfer, not the object: S3 does not store it. */
+function stripAwsChunked(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const rest = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && part.toLowerCase() !== 'aws-chunked');
+  return rest.length === 0 ? undefined : rest.join(', ');
+}
+
+function copyIfSet<K extends keyof ObjectHeaders>(
+  target: ObjectHeaders,
+  name: K,
+  value: ObjectHeaders[K] | undefined,
+): void {
+  if (value !== undefined) target[name] = value;
+}
+
+/** Headers of a GET/HEAD answer, with `response-*` overrides applied. */
+export function objectResponseHeaders(
+  info: ObjectInfo,
+  overrides: ResponseOverrides,
+  withChecksums: boolean,
+): Array<[string, string]> {
+  const stored = info.headers;
+  const headers: Array<[string, string]> = [
+    ['etag', info.etag],
+    ['last-modified', httpDate(info.lastModifiedMs)],
+    ['accept-ranges', 'bytes'],
+  ];
+  const pairs: Array<[string, string | undefined]> = [
+    ['content-type', overrides.contentType ?? stored.contentType],
+    ['content-encoding', overrides.contentEncoding ?? stored.contentEncoding],
+    ['content-disposition', overrides.contentDisposition ?? stored.contentDisposition],
+    ['content-language', overrides.contentLanguage ?? stored.contentLanguage],
+    ['cache-control', overrides.cacheControl ?? stored.cacheControl],
+    ['expires', overrides.expires ?? stored.expires],
+  ];
+  for (const [name, value] of pairs) if (value !== undefined) headers.push([name, value]);
+  for (const [name, value] of Object.entries(stored.userMeta))
+    headers.push([META_PREFIX + name, value]);
+  if (withChecksums && info.checksums.crc32 !== undefined) {
+    headers.push(['x-amz-checksum-crc32', info.checksums.crc32]);
+  }
+  return headers;
+}
+
+/** RFC 7231 IMF-fixdate, as S3 writes Last-Modified. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+export function concat(...lists: Headers[]): Headers {
+  return lists.flat();
+}

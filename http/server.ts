@@ -1,0 +1,177 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
+import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
+import type { HangarConfig } from '../engine/config.js';
+import { ensureLayout } from '../engine/layout.js';
+import type { Logger } from '../engine/log.js';
+import { ShardPool } from '../engine/pool/shard-pool.js';
+import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { authenticate, authorize } from './s3/auth.js';
+import type { RequestContext, ServerState } from './s3/context.js';
+import { dispatch } from './s3/dispatch.js';
+import { endpointName } from './s3/endpoints.js';
+import { toS3Error } from './s3/engine-errors.js';
+import { sendS3Error } from './s3/error-response.js';
+import { routeRequest } from './s3/router.js';
+import { IncomingBody } from './uws/incoming-body.js';
+import { loadUws } from './uws/load.js';
+import type { RequestSnapshot } from './uws/request.js';
+import { Responder } from './uws/response.js';
+
+export interface RunningServer {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly rootKey: KeyRecord;
+  stop(): Promise<void>;
+}
+
+/** Opens the data directory, starts the shard actors and serves S3 on the configured port. */
+export async function startServer(config: HangarConfig, logger: Logger): Promise<RunningServer> {
+  const uws = loadUws();
+  const layout = ensureLayout(config.dataDir, config.shards);
+  const catalog = CatalogStore.open(config.dataDir);
+  const rootKey = await ensureRootKey(catalog, config);
+  const pool = await ShardPool.start(
+    {
+      dataDir: config.dataDir,
+      shardCount: layout.shards,
+      blockBytes: config.blockBytes,
+      inlineBytesMax: config.inlineBytesMax,
+      durable: config.durability === 'fsync',
+    },
+    (shardId, error) => logger.fatal({ shardId, err: error }, 'shard actor died'),
+  );
+  const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
+  void purgeDeletedBuckets(state);
+  const app = uws.App();
+  app.any('/*', (res, req) => acceptRequest(state, res, req));
+  const listenSocket = await listen(app, config.s3.host, config.s3.port);
+  const port = uws.us_socket_local_port(listenSocket);
+  const endpoint = `http://${config.s3.host}:${port}`;
+  logger.info(
+    { endpoint, shards: layout.shards, dataDir: config.dataDir },
+    'hangar S3 endpoint ready',
+  );
+  return {
+    endpoint,
+    port,
+    rootKey,
+    stop: async () => {
+      uws.us_listen_socket_close(listenSocket);
+      await pool.stop();
+      await catalog.close();
+    },
+  };
+}
+
+function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`hangar: cannot listen on ${host}:${port} (address in use?)`));
+    });
+  });
+}
+
+/**
+ * The root key: from HANGAR_ROOT_ACCESS_KEY / HANGAR_ROOT_SECRET_KEY when set, otherwise the one
+ * generated on the data directory's first start and kept in its catalog.
+ */
+async function ensureRootKey(catalog: Catalog, config: HangarConfig): Promise<KeyRecord> {
+  if (config.rootAccessKey !== null && config.rootSecretKey !== null) {
+    return catalog.putRootKey(config.rootAccessKey, config.rootSecretKey);
+  }
+  const existing = catalog.listKeys().find((key) => key.root);
+  if (existing !== undefined) return existing;
+  const created = await catalog.createKey('root');
+  return catalog.putRootKey(created.accessKeyId, created.secretAccessKey);
+}
+
+/** Objects of buckets deleted while a PUT raced the deletion are removed at start-up. */
+async function purgeDeletedBuckets(state: ServerState): Promise<void> {
+  const liveBucketIds = [...state.catalog.liveBucketIds()];
+  try {
+    await Promise.all(
+      state.pool.clients.map((shard) =>
+        shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged'),
+      ),
+    );
+  } catch (error) {
+    state.logger.error({ err: error }, 'purging objects of deleted buckets failed');
+  }
+}
+
+let requestCounter = 0;
+const requestIdPrefix = `${process.pid.toString(16).toUpperCase()}`;
+
+/** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
+function acceptRequest(state: ServerState, res: HttpResponse, req: HttpRequest): void {
+  const snapshot = snapshotOf(req);
+  const requestId = `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
+  const responder = new Responder(res, requestId);
+  const body = new IncomingBody(responder, expectsBody(snapshot));
+  void serve(state, snapshot, responder, body);
+}
+
+async function serve(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  body: IncomingBody,
+): Promise<void> {
+  const startedMs = Date.now();
+  let operation = 'Unknown';
+  try {
+    const { auth, key } = authenticate(state, req, startedMs);
+    const routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
+    operation = endpointName(routed.endpoint);
+    authorize(state, key, routed.endpoint, routed.bucket);
+    const ctx: RequestContext = {
+      state,
+      req,
+      routed,
+      res,
+      body,
+      auth,
+      key,
+      requestId: res.requestId,
+    };
+    await dispatch(ctx);
+  } catch (error) {
+    const s3Error = toS3Error(error);
+    if (s3Error.code === 'InternalError')
+      state.logger.error({ err: error, requestId: res.requestId }, 'internal error');
+    sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', body.complete);
+  } finally {
+    state.logger.debug(
+      {
+        requestId: res.requestId,
+        operation,
+        method: req.method,
+        path: req.rawPath,
+        ms: Date.now() - startedMs,
+      },
+      'request',
+    );
+  }
+}
+
+function snapshotOf(req: HttpRequest): RequestSnapshot {
+  const headers: Record<string, string> = {};
+  req.forEach((name, value) => {
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous},${value}`;
+  });
+  return {
+    method: req.getMethod().toUpperCase(),
+    rawPath: req.getUrl(),
+    rawQuery: req.getQuery() ?? '',
+    headers,
+  };
+}
+
+function expectsBody(req: RequestSnapshot): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return (req.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+}

@@ -1,0 +1,79 @@
+import { LIMITS } from '../../engine/limits.js';
+import type { Responder } from './response.js';
+
+export type BodySink = (view: Uint8Array, isLast: boolean) => void;
+
+/**
+ * The request body as uWS delivers it. `onData` is attached when the request is accepted (uWS
+ * drops data that arrives with no handler); bytes that arrive before a handler has chosen where
+ * they go are copied aside (uWS neuters its buffer on return) and the socket is paused once a
+ * window's worth is waiting, so an early body never grows memory without bound.
+ */
+export class IncomingBody {
+  private sink: BodySink | null = null;
+  private readonly early: Array<{ view: Uint8Array; isLast: boolean }> = [];
+  private earlyBytes = 0;
+  private pausedEarly = false;
+  private ended = false;
+
+  /** `expectsBody` is false for requests without one (no Content-Length, or 0, and not
+   *  chunked): uWS then never calls onData, and the body is simply empty. */
+  constructor(
+    private readonly res: Responder,
+    expectsBody: boolean,
+  ) {
+    if (expectsBody) res.onData((chunk, isLast) => this.receive(chunk, isLast));
+    else {
+      this.ended = true;
+      this.early.push({ view: new Uint8Array(0), isLast: true });
+    }
+  }
+
+  get complete(): boolean {
+    return this.ended;
+  }
+
+  /** Routes the body (including what arrived already) to `sink`. `sink` must copy what it keeps. */
+  pipe(sink: BodySink): void {
+    this.sink = sink;
+    for (const { view, isLast } of this.early.splice(0)) sink(view, isLast);
+    this.earlyBytes = 0;
+    if (this.pausedEarly) {
+      this.pausedEarly = false;
+      this.res.resume();
+    }
+  }
+
+  /** Reads a small body whole (XML documents); larger than `bytesMax` is an error. */
+  collect(bytesMax: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let total = 0;
+      this.pipe((view, isLast) => {
+        total += view.byteLength;
+        if (total > bytesMax) {
+          reject(new RangeError('body too large'));
+          this.res.close();
+          return;
+        }
+        parts.push(Buffer.from(view));
+        if (isLast) resolve(Buffer.concat(parts));
+      });
+    });
+  }
+
+  private receive(chunk: ArrayBuffer, isLast: boolean): void {
+    if (isLast) this.ended = true;
+    const view = new Uint8Array(chunk);
+    if (this.sink !== null) {
+      this.sink(view, isLast);
+      return;
+    }
+    this.early.push({ view: view.slice(), isLast });
+    this.earlyBytes += view.byteLength;
+    if (this.earlyBytes >= LIMITS.windowBytes && !this.pausedEarly) {
+      this.pausedEarly = true;
+      this.res.pause();
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import type { HttpResponse } from 'uWebSockets.js';
+
+/** HTTP status lines hangar sends. */
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  204: 'No Content',
+  206: 'Partial Content',
+  301: 'Moved Permanently',
+  304: 'Not Modified',
+  307: 'Temporary Redirect',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  411: 'Length Required',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  416: 'Range Not Satisfiable',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage',
+};
+
+export type Headers = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * Every write to a uWS HttpResponse goes through here. It enforces uWS's rules: nothing is
+ * written after the client aborted or after the response ended; writes made after an await are
+ * corked; `onAborted` is attached as soon as the request is accepted.
+ */
+export class Responder {
+  private aborted = false;
+  private ended = false;
+  private readonly abortHandlers: Array<() => void> = [];
+  private pendingChunk: { view: Uint8Array; offset: number; done: () => void } | null = null;
+  private totalBytes = 0;
+
+  constructor(
+    private readonly res: HttpResponse,
+    readonly requestId: string,
+  ) {
+    res.onAborted(() => {
+      this.aborted = true;
+      for (const handler of this.abortHandlers.splice(0)) handler();
+    });
+  }
+
+  /** Whether the response can still be written. */
+  get open(): boolean {
+    return !this.aborted && !this.ended;
+  }
+
+  get clientGone(): boolean {
+    return this.aborted;
+  }
+
+  /** Runs when the client goes away before the response ended. */
+  onAbort(handler: () => void): void {
+    if (this.aborted) handler();
+    else this.abortHandlers.push(handler);
+  }
+
+  pause(): void {
+    if (this.open) this.res.pause();
+  }
+
+  resume(): void {
+    if (this.open) this.res.resume();
+  }
+
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): void {
+    this.res.onData(handler);
+  }
+
+  /** Sends a whole response. `body` may be empty; HEAD responses pass `headLength`. */
+  send(
+    status: number,
+    headers: Headers,
+    body: string | Uint8Array = '',
+    options: SendOptions = {},
+  ): void {
+    if (!this.open) return;
+    this.ended = true;
+    this.res.cork(() => {
+      this.writeHead(status, headers);
+      if (options.headLength !== undefined)
+        this.res.endWithoutBody(options.headLength, options.close);
+      else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
+      else this.res.end(body, options.close);
+    });
+  }
+
+  /** Starts a streamed body of known total size (Content-Length is written by tryEnd). */
+  beginStream(status: number, headers: Headers, totalBytes: number): void {
+    if (!this.open) return;
+    this.totalBytes = totalBytes;
+    this.res.cork(() => this.writeHead(status, headers));
+    this.res.onWritable((offset) => this.retryPending(offset));
+  }
+
+  /**
+   * Writes one chunk of a streamed body; `done` runs once uWS has taken all of its bytes (at
+   * once, or later from onWritable), which is when the caller may reuse the buffer.
+   */
+  writeChunk(view: Uint8Array, done: () => void): void {
+    if (!this.open) return;
+    const offset = this.res.getWriteOffset();
+    let ok = false;
+    let finished = false;
+    this.res.cork(() => {
+      [ok, finished] = this.res.tryEnd(view, this.totalBytes);
+    });
+    if (finished) this.ended = true;
+    if (ok || finished) done();
+    else this.pendingChunk = { view, offset, done };
+  }
+
+  private retryPending(offset: number): boolean {
+    const pending = this.pendingChunk;
+    if (pending === null || !this.open) return true;
+    const rest = pending.view.subarray(offset - pending.offset);
+    const [ok, finished] = this.res.tryEnd(rest, this.totalBytes);
+    if (finished) this.ended = true;
+    if (ok || finished) {
+      this.pendingChunk = null;
+      pending.done();
+    }
+    return ok;
+  }
+
+  /** Drops the connection (unrecoverable mid-stream failure, or a body we refuse to drain). */
+  close(): void {
+    if (!this.open) return;
+    this.ended = true;
+    this.res.close();
+  }
+
+  private writeHead(status: number, headers: Headers): void {
+    this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`);
+    this.res.writeHeader('x-amz-request-id', this.requestId);
+    for (const [name, value] of headers) this.res.writeHeader(name, value);
+  }
+}
+
+export interface SendOptions {
+  headLength?: number;
+  close?: boolean;
+}

@@ -1,0 +1,277 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import {
+  ConfigError,
+  type ConfigInput,
+  describeConfig,
+  type HangarConfig,
+  loadConfig,
+} from '../../engine/config.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hangar-config-'));
+}
+
+function load(cwd: string, more: Partial<ConfigInput> = {}): HangarConfig {
+  return loadConfig({ env: {}, flags: {}, cwd, ...more });
+}
+
+function expectError(
+  t: import('ava').ExecutionContext,
+  fn: () => unknown,
+  ...parts: string[]
+): void {
+  const error = t.throws(fn, { instanceOf: ConfigError });
+  for (const part of parts)
+    t.true(error?.message.includes(part), `'${error?.message}' names ${part}`);
+}
+
+test('defaults', (t) => {
+  const dir = tempDir();
+  t.deepEqual(load(dir), {
+    dataDir: join(dir, 'data'),
+    s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    shards: null,
+    blockBytes: 1024 * 1024,
+    inlineBytesMax: 16 * 1024,
+    durability: 'fsync',
+    logLevel: 'info',
+    rootAccessKey: null,
+    rootSecretKey: null,
+  });
+});
+
+test('reads ./hangar.toml when present, with every key', (t) => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'hangar.toml'),
+    `data_dir = "/srv/hangar"
+shards = 4
+block_bytes = "4MiB"
+inline_bytes_max = 4096
+durability = "relaxed"
+log_level = "debug"
+
+[s3]
+host = "0.0.0.0"
+port = 9000
+region = "eu-west-1"
+root_domains = ["s3.example.com", ".S3.Other.org"]
+`,
+  );
+  const config = load(dir);
+  t.deepEqual(config, {
+    dataDir: '/srv/hangar',
+    s3: {
+      host: '0.0.0.0',
+      port: 9000,
+      region: 'eu-west-1',
+      rootDomains: ['s3.example.com', 's3.other.org'],
+    },
+    shards: 4,
+    blockBytes: 4 * 1024 * 1024,
+    inlineBytesMax: 4096,
+    durability: 'relaxed',
+    logLevel: 'debug',
+    rootAccessKey: null,
+    rootSecretKey: null,
+  });
+});
+
+test('precedence: defaults < file < env < flags', (t) => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'hangar.toml'),
+    'log_level = "warn"\nshards = 2\n[s3]\nport = 1000\nhost = "::"\n',
+  );
+  const fileOnly = load(dir);
+  t.is(fileOnly.s3.port, 1000);
+  t.is(fileOnly.s3.region, 'us-east-1');
+
+  const env = { HANGAR_S3_PORT: '2000', HANGAR_SHARDS: '3', HANGAR_LOG_LEVEL: 'error' };
+  const withEnv = load(dir, { env });
+  t.is(withEnv.s3.port, 2000);
+  t.is(withEnv.shards, 3);
+  t.is(withEnv.s3.host, '::');
+
+  const withFlags = load(dir, { env, flags: { 's3-port': '3000', 'log-level': 'trace' } });
+  t.is(withFlags.s3.port, 3000);
+  t.is(withFlags.logLevel, 'trace');
+  t.is(withFlags.shards, 3);
+  t.is(withFlags.s3.host, '::');
+});
+
+test('config file choice: input.file > flags.config > HANGAR_CONFIG > ./hangar.toml', (t) => {
+  const dir = tempDir();
+  for (const [name, port] of [
+    ['hangar.toml', 1],
+    ['env.toml', 2],
+    ['flag.toml', 3],
+    ['input.toml', 4],
+  ] as const) {
+    writeFileSync(join(dir, name), `[s3]\nport = ${port}\n`);
+  }
+  t.is(load(dir).s3.port, 1);
+  t.is(load(dir, { env: { HANGAR_CONFIG: 'env.toml' } }).s3.port, 2);
+  t.is(
+    load(dir, { env: { HANGAR_CONFIG: 'env.toml' }, flags: { config: 'flag.toml' } }).s3.port,
+    3,
+  );
+  t.is(
+    load(dir, {
+      file: join(dir, 'input.toml'),
+      env: { HANGAR_CONFIG: 'env.toml' },
+      flags: { config: 'flag.toml' },
+    }).s3.port,
+    4,
+  );
+});
+
+test('a named config file must exist', (t) => {
+  const dir = tempDir();
+  expectError(
+    t,
+    () => load(dir, { flags: { config: 'missing.toml' } }),
+    'config file',
+    'missing.toml',
+  );
+});
+
+test('paths: data_dir in the file is relative to the file, elsewhere to the cwd', (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'etc'));
+  writeFileSync(join(dir, 'etc', 'h.toml'), 'data_dir = "../var/data"\n');
+  t.is(load(dir, { flags: { config: 'etc/h.toml' } }).dataDir, join(dir, 'var', 'data'));
+  t.is(load(dir, { env: { HANGAR_DATA_DIR: 'x' } }).dataDir, join(dir, 'x'));
+  t.is(load(dir, { flags: { 'data-dir': 'y' } }).dataDir, join(dir, 'y'));
+});
+
+test('unknown keys in the file are rejected by name', (t) => {
+  const dir = tempDir();
+  const cases: Array<[string, string]> = [
+    ['data_dri = "/x"\n', 'data_dri'],
+    ['[s3]\nhots = "x"\n', 's3.hots'],
+    ['[s4]\nhost = "x"\n', 's4'],
+    ['root_secret_key = "abcdefgh"\n', 'root_secret_key'],
+    ['s3 = 5\n', 's3'],
+  ];
+  for (const [text, key] of cases) {
+    writeFileSync(join(dir, 'hangar.toml'), text);
+    expectError(t, () => load(dir), key);
+  }
+});
+
+test('invalid TOML names the file', (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'hangar.toml'), 'shards = = 3\n');
+  expectError(t, () => load(dir), join(dir, 'hangar.toml'), 'line 1');
+});
+
+// [toml key, env var, flag, bad value]: each bad value must fail from every source, naming the key.
+const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
+  ['data_dir', 'HANGAR_DATA_DIR', 'data-dir', ' ', 5],
+  ['s3.host', 'HANGAR_S3_HOST', 's3-host', ' ', 5],
+  ['s3.port', 'HANGAR_S3_PORT', 's3-port', 'abc', 0],
+  ['s3.port', 'HANGAR_S3_PORT', 's3-port', '65536', 65536],
+  ['s3.port', 'HANGAR_S3_PORT', 's3-port', '80.5', 80.5],
+  ['s3.region', 'HANGAR_S3_REGION', 's3-region', ' ', true],
+  ['s3.root_domains', 'HANGAR_S3_ROOT_DOMAINS', 's3-root-domains', 'a_b.com', ['ok.com', 7]],
+  ['shards', 'HANGAR_SHARDS', 'shards', '0', 257],
+  ['shards', 'HANGAR_SHARDS', 'shards', 'many', -1],
+  ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '32KiB', 128 * 1024 * 1024],
+  ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '100000', 3 * 1024 * 1024],
+  ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '1 parsec', '1 parsec'],
+  ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
+  ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
+  ['log_level', 'HANGAR_LOG_LEVEL', 'log-level', 'loud', 'loud'],
+];
+
+for (const [key, envVar, flag, text, tomlValue] of BAD_VALUES) {
+  test(`bad ${key} = ${JSON.stringify(text)} / ${JSON.stringify(tomlValue)} is rejected by name`, (t) => {
+    const dir = tempDir();
+    expectError(t, () => load(dir, { env: { [envVar]: text } }), `config: ${key} `, envVar);
+    if (flag !== null) {
+      expectError(t, () => load(dir, { flags: { [flag]: text } }), `config: ${key} `, `--${flag}`);
+    }
+    const [table, name] = key.includes('.') ? key.split('.') : [null, key];
+    const line = `${name} = ${JSON.stringify(tomlValue)}\n`;
+    writeFileSync(join(dir, 'hangar.toml'), table === null ? line : `[${table}]\n${line}`);
+    expectError(t, () => load(dir), `config: ${key} `, 'hangar.toml');
+  });
+}
+
+test('inline_bytes_max may not exceed block_bytes', (t) => {
+  const dir = tempDir();
+  const env = { HANGAR_BLOCK_BYTES: '64KiB', HANGAR_INLINE_BYTES_MAX: '65537' };
+  expectError(t, () => load(dir, { env }), 'inline_bytes_max', 'block_bytes');
+  t.is(load(dir, { env: { ...env, HANGAR_INLINE_BYTES_MAX: '64k' } }).inlineBytesMax, 65536);
+  t.is(load(dir, { env: { HANGAR_INLINE_BYTES_MAX: '0' } }).inlineBytesMax, 0);
+});
+
+test('root keys come from the environment, in pairs, and are validated', (t) => {
+  const dir = tempDir();
+  const config = load(dir, {
+    env: { HANGAR_ROOT_ACCESS_KEY: 'ROOTKEY01', HANGAR_ROOT_SECRET_KEY: 's3cr3t-s3cr3t' },
+  });
+  t.is(config.rootAccessKey, 'ROOTKEY01');
+  t.is(config.rootSecretKey, 's3cr3t-s3cr3t');
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_ROOT_ACCESS_KEY: 'ROOTKEY01' } }),
+    'HANGAR_ROOT_SECRET_KEY',
+  );
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_ROOT_SECRET_KEY: 's3cr3t-s3cr3t' } }),
+    'HANGAR_ROOT_ACCESS_KEY',
+  );
+  expectError(
+    t,
+    () =>
+      load(dir, {
+        env: { HANGAR_ROOT_ACCESS_KEY: 'bad key!', HANGAR_ROOT_SECRET_KEY: 's3cr3t-s3cr3t' },
+      }),
+    'root_access_key',
+    'HANGAR_ROOT_ACCESS_KEY',
+  );
+  const error = t.throws(
+    () =>
+      load(dir, { env: { HANGAR_ROOT_ACCESS_KEY: 'ROOTKEY01', HANGAR_ROOT_SECRET_KEY: 'short' } }),
+    { instanceOf: ConfigError },
+  );
+  t.regex(error?.message ?? '', /root_secret_key/);
+  t.false(error?.message.includes('short'), 'the secret is not echoed');
+});
+
+test('text sources: comma lists, auto shards, size units, case, empty variables', (t) => {
+  const dir = tempDir();
+  const config = load(dir, {
+    env: {
+      HANGAR_S3_ROOT_DOMAINS: 's3.a.com, S3.B.com,,',
+      HANGAR_SHARDS: 'auto',
+      HANGAR_BLOCK_BYTES: '64 MiB',
+      HANGAR_DURABILITY: 'Relaxed',
+      HANGAR_S3_HOST: '',
+    },
+  });
+  t.deepEqual(config.s3.rootDomains, ['s3.a.com', 's3.b.com']);
+  t.is(config.shards, null);
+  t.is(config.blockBytes, 64 * 1024 * 1024);
+  t.is(config.durability, 'relaxed');
+  t.is(config.s3.host, '127.0.0.1', 'an empty variable counts as unset');
+  t.deepEqual(load(dir, { env: { HANGAR_S3_ROOT_DOMAINS: '' } }).s3.rootDomains, []);
+  t.is(load(dir, { flags: { shards: '256' } }).shards, 256);
+});
+
+test('describeConfig redacts the secret key', (t) => {
+  const dir = tempDir();
+  const config = load(dir, {
+    env: { HANGAR_ROOT_ACCESS_KEY: 'ROOTKEY01', HANGAR_ROOT_SECRET_KEY: 'topsecret-value' },
+  });
+  const described = describeConfig(config);
+  t.false(JSON.stringify(described).includes('topsecret-value'));
+  t.is(described.rootAccessKey, 'ROOTKEY01');
+  t.is(described.shards, 'auto');
+});

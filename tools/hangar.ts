@@ -1,0 +1,508 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { validateBucketName } from '../engine/catalog/bucket-name.js';
+import {
+  type BucketRecord,
+  Catalog,
+  CatalogError,
+  type Grant,
+  type KeyRecord,
+} from '../engine/catalog/catalog.js';
+import { ConfigError, describeConfig, type HangarConfig, loadConfig } from '../engine/config.js';
+import { LayoutError } from '../engine/layout.js';
+import { createLogger } from '../engine/log.js';
+import { countObjectsOffline } from '../engine/offline.js';
+import { startServer } from '../http/server.js';
+
+/**
+ * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
+ * Exit codes: 0 ok, 1 operation error, 2 usage or configuration error.
+ */
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+/** A mistake in how the command was invoked (exit 2). */
+class UsageError extends Error {}
+/** The operation could not be done (exit 1). */
+class OperationError extends Error {}
+
+// ---- output ----
+
+/** What a command prints: `json` with --json, `human` otherwise. */
+interface Output {
+  readonly json: unknown;
+  readonly human: string;
+}
+
+/** Aligned columns: a header row, then one row per item. */
+function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((header, i) =>
+    Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    widths
+      .map((width, i) => (cells[i] ?? '').padEnd(width))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** "label: value" lines with the values aligned. */
+function fields(pairs: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...pairs.map(([label]) => label.length)) + 1;
+  return pairs.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`).join('\n');
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function yesNo(flag: boolean): string {
+  return flag ? 'yes' : 'no';
+}
+
+function permissions(grant: Grant): string {
+  const names = (['read', 'write', 'owner'] as const).filter((p) => grant[p]);
+  return names.length === 0 ? '-' : names.join(',');
+}
+
+function publicKey(key: KeyRecord): Record<string, unknown> {
+  return {
+    accessKeyId: key.accessKeyId,
+    name: key.name,
+    createdMs: key.createdMs,
+    created: iso(key.createdMs),
+    allowCreateBucket: key.allowCreateBucket,
+    root: key.root,
+  };
+}
+
+function bucketJson(bucket: BucketRecord): Record<string, unknown> {
+  return { ...bucket, created: iso(bucket.createdMs) };
+}
+
+// ---- running a command ----
+
+interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+function configFrom(command: Command, extraFlags: Record<string, string | undefined> = {}) {
+  const opts = command.optsWithGlobals<GlobalOptions>();
+  return loadConfig({
+    env: process.env,
+    flags: { config: opts.config, 'data-dir': opts.dataDir, ...extraFlags },
+  });
+}
+
+function fail(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    process.stderr.write(`hangar: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof OperationError || error instanceof CatalogError) {
+    process.stderr.write(`hangar: ${error.message}\n`);
+    return EXIT_FAILED;
+  }
+  process.stderr.write(
+    `hangar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return EXIT_FAILED;
+}
+
+/** Loads the configuration, opens the catalog, runs `body`, prints its output, closes the catalog. */
+async function withCatalog(
+  command: Command,
+  body: (catalog: Catalog, config: HangarConfig) => Promise<Output> | Output,
+): Promise<void> {
+  let catalog: Catalog | undefined;
+  try {
+    const config = configFrom(command);
+    catalog = Catalog.open(config.dataDir);
+    const output = await body(catalog, config);
+    const json = command.optsWithGlobals<GlobalOptions>().json === true;
+    process.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.human}\n`);
+    process.exitCode = EXIT_OK;
+  } catch (error) {
+    process.exitCode = fail(error);
+  } finally {
+    await catalog?.close();
+  }
+}
+
+function requireBucket(catalog: Catalog, name: string): BucketRecord {
+  const bucket = catalog.getBucket(name);
+  if (bucket === undefined) throw new OperationError(`no bucket ${name}`);
+  return bucket;
+}
+
+function requireKey(catalog: Catalog, accessKeyId: string): KeyRecord {
+  const key = catalog.getKey(accessKeyId);
+  if (key === undefined) throw new OperationError(`no key ${accessKeyId}`);
+  return key;
+}
+
+// ---- server ----
+
+interface ServerOptions {
+  s3Host?: string;
+  s3Port?: string;
+  shards?: string;
+  durability?: string;
+  logLevel?: string;
+}
+
+/** What a person needs to point a client at the server, on stdout. */
+function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: HangarConfig): void {
+  const fromEnv = config.rootAccessKey !== null;
+  const secret = fromEnv ? '(from HANGAR_ROOT_SECRET_KEY)' : server.rootKey.secretAccessKey;
+  process.stdout.write(
+    `\nhangar is serving S3 at ${server.endpoint} (region ${config.s3.region})\n` +
+      `  AWS_ACCESS_KEY_ID=${server.rootKey.accessKeyId}\n` +
+      `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
+      `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n\n`,
+  );
+}
+
+async function runServer(command: Command): Promise<void> {
+  const opts = command.opts<ServerOptions>();
+  let config: HangarConfig;
+  try {
+    config = configFrom(command, {
+      's3-host': opts.s3Host,
+      's3-port': opts.s3Port,
+      shards: opts.shards,
+      durability: opts.durability,
+      'log-level': opts.logLevel,
+    });
+  } catch (error) {
+    process.exit(fail(error));
+  }
+  // Block writes, fsyncs and reads of every shard share libuv's one thread pool (4 threads by
+  // default); it must be sized before its first use.
+  process.env['UV_THREADPOOL_SIZE'] ??= '32';
+  const logger = createLogger(config.logLevel);
+  logger.info({ config: describeConfig(config) }, 'starting hangar');
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'server failed to start');
+    process.exit(
+      error instanceof ConfigError || error instanceof LayoutError ? EXIT_USAGE : EXIT_FAILED,
+    );
+  }
+  printBanner(server, config);
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without a clean stop');
+      process.exit(EXIT_FAILED);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping hangar');
+    server.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(EXIT_OK);
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'clean stop failed');
+        process.exit(EXIT_FAILED);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+// ---- keys ----
+
+function showNewKey(key: KeyRecord, verb: string): Output {
+  return {
+    json: { ...publicKey(key), secretAccessKey: key.secretAccessKey },
+    human: fields([
+      ['Key ID', key.accessKeyId],
+      ['Secret key', key.secretAccessKey],
+      ['Name', key.name],
+      ['Can create buckets', yesNo(key.allowCreateBucket)],
+      ['Status', verb],
+    ]),
+  };
+}
+
+function keyInfo(catalog: Catalog, key: KeyRecord, showSecret: boolean): Output {
+  const grants = catalog
+    .listBuckets()
+    .map((bucket) => ({ bucket, grant: catalog.getGrant(bucket.id, key.accessKeyId) }))
+    .filter(({ grant }) => grant.read || grant.write || grant.owner);
+  const json: Record<string, unknown> = {
+    ...publicKey(key),
+    ...(showSecret ? { secretAccessKey: key.secretAccessKey } : {}),
+    grants: grants.map(({ bucket, grant }) => ({
+      bucket: bucket.name,
+      bucketId: bucket.id,
+      ...grant,
+    })),
+  };
+  const pairs: Array<[string, string]> = [
+    ['Key ID', key.accessKeyId],
+    ['Name', key.name],
+    ['Created', iso(key.createdMs)],
+    ['Can create buckets', yesNo(key.allowCreateBucket)],
+    ['Root', key.root ? 'yes (every permission on every bucket)' : 'no'],
+  ];
+  if (showSecret) pairs.splice(1, 0, ['Secret key', key.secretAccessKey]);
+  const grantTable =
+    grants.length === 0
+      ? 'No bucket grants.'
+      : table(
+          ['BUCKET', 'READ', 'WRITE', 'OWNER'],
+          grants.map(({ bucket, grant }) => [
+            bucket.name,
+            yesNo(grant.read),
+            yesNo(grant.write),
+            yesNo(grant.owner),
+          ]),
+        );
+  return { json, human: `${fields(pairs)}\n\n${grantTable}` };
+}
+
+// ---- buckets ----
+
+async function bucketInfo(
+  catalog: Catalog,
+  config: HangarConfig,
+  bucket: BucketRecord,
+): Promise<Output> {
+  const usage = await countObjectsOffline(config.dataDir, bucket.id);
+  const grants = catalog.grantsOfBucket(bucket.id).map(({ accessKeyId, grant }) => ({
+    accessKeyId,
+    keyName: catalog.getKey(accessKeyId)?.name ?? '',
+    ...grant,
+  }));
+  return {
+    json: { ...bucketJson(bucket), objects: usage.objects, bytes: usage.bytes, grants },
+    human: `${fields([
+      ['Name', bucket.name],
+      ['ID', bucket.id],
+      ['Created', iso(bucket.createdMs)],
+      ['Location', bucket.location === '' ? `(default: ${config.s3.region})` : bucket.location],
+      ['Objects', String(usage.objects)],
+      ['Bytes', String(usage.bytes)],
+    ])}\n\n${
+      grants.length === 0
+        ? 'No key grants.'
+        : table(
+            ['KEY ID', 'NAME', 'READ', 'WRITE', 'OWNER'],
+            grants.map((g) => [
+              g.accessKeyId,
+              g.keyName,
+              yesNo(g.read),
+              yesNo(g.write),
+              yesNo(g.owner),
+            ]),
+          )
+    }`,
+  };
+}
+
+interface GrantOptions {
+  read?: boolean;
+  write?: boolean;
+  owner?: boolean;
+  key: string;
+}
+
+async function changeGrant(
+  catalog: Catalog,
+  bucketName: string,
+  opts: GrantOptions,
+  allow: boolean,
+): Promise<Output> {
+  const requested: Partial<Grant> = {
+    read: opts.read === true,
+    write: opts.write === true,
+    owner: opts.owner === true,
+  };
+  if (!requested.read && !requested.write && !requested.owner) {
+    throw new UsageError('give at least one of --read, --write, --owner');
+  }
+  const grant = await catalog.changeGrant(bucketName, opts.key, requested, allow);
+  return {
+    json: { bucket: bucketName, accessKeyId: opts.key, ...grant },
+    human: `key ${opts.key} on bucket ${bucketName}: ${permissions(grant)}`,
+  };
+}
+
+// ---- the program ----
+
+function buildProgram(): Command {
+  const program = new Command('hangar')
+    .description('A fast S3-compatible object store for one machine')
+    .option('-c, --config <file>', 'TOML configuration file (default: ./hangar.toml if present)')
+    .option('--data-dir <dir>', 'data directory (overrides the configuration)')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  /** Adds a leaf command that supports --json. */
+  const leaf = (parent: Command, spec: string, description: string): Command =>
+    parent.command(spec).description(description).option('--json', 'print one JSON document');
+
+  program
+    .command('server')
+    .description('run the S3 server')
+    .option('--s3-host <host>', 'address to listen on')
+    .option('--s3-port <port>', 'port to listen on')
+    .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
+    .option('--durability <mode>', 'fsync | relaxed')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .action((_opts: unknown, command: Command) => runServer(command));
+
+  const key = program.command('key').description('manage access keys');
+
+  leaf(key, 'create <name>', 'create a key with a random id and secret')
+    .option('--allow-create-bucket', 'the key may create buckets')
+    .action((name: string, opts: { allowCreateBucket?: boolean }, command: Command) =>
+      withCatalog(command, async (catalog) => {
+        const created = await catalog.createKey(name, {
+          allowCreateBucket: opts.allowCreateBucket === true,
+        });
+        return showNewKey(created, 'created');
+      }),
+    );
+
+  leaf(key, 'import <accessKeyId> <secret>', 'import an existing key id and secret')
+    .option('--name <name>', 'a name for the key')
+    .option('--allow-create-bucket', 'the key may create buckets')
+    .action(
+      (
+        accessKeyId: string,
+        secret: string,
+        opts: { name?: string; allowCreateBucket?: boolean },
+        command: Command,
+      ) =>
+        withCatalog(command, async (catalog) => {
+          const imported = await catalog.importKey(accessKeyId, secret, opts.name ?? accessKeyId, {
+            allowCreateBucket: opts.allowCreateBucket === true,
+          });
+          return showNewKey(imported, 'imported');
+        }),
+    );
+
+  leaf(key, 'list', 'list keys').action((_opts: unknown, command: Command) =>
+    withCatalog(command, (catalog) => {
+      const keys = catalog.listKeys();
+      return {
+        json: keys.map(publicKey),
+        human: table(
+          ['KEY ID', 'NAME', 'CREATED', 'CREATE BUCKETS', 'ROOT'],
+          keys.map((k) => [
+            k.accessKeyId,
+            k.name,
+            iso(k.createdMs),
+            yesNo(k.allowCreateBucket),
+            yesNo(k.root),
+          ]),
+        ),
+      };
+    }),
+  );
+
+  leaf(key, 'info <accessKeyId>', 'show a key and its grants on each bucket')
+    .option('--show-secret', 'also show the secret key')
+    .action((accessKeyId: string, opts: { showSecret?: boolean }, command: Command) =>
+      withCatalog(command, (catalog) =>
+        keyInfo(catalog, requireKey(catalog, accessKeyId), opts.showSecret === true),
+      ),
+    );
+
+  leaf(key, 'delete <accessKeyId>', 'delete a key and its grants').action(
+    (accessKeyId: string, _opts: unknown, command: Command) =>
+      withCatalog(command, async (catalog) => {
+        await catalog.deleteKey(accessKeyId);
+        return { json: { deleted: accessKeyId }, human: `deleted key ${accessKeyId}` };
+      }),
+  );
+
+  const bucket = program.command('bucket').description('manage buckets and grants');
+
+  leaf(bucket, 'create <name>', 'create a bucket').action(
+    (name: string, _opts: unknown, command: Command) =>
+      withCatalog(command, async (catalog) => {
+        const problem = validateBucketName(name);
+        if (problem !== null) throw new UsageError(`invalid bucket name '${name}': ${problem}`);
+        const created = await catalog.createBucket(name, { location: '' });
+        return { json: bucketJson(created), human: `created bucket ${name} (id ${created.id})` };
+      }),
+  );
+
+  leaf(bucket, 'delete <name>', 'delete an empty bucket').action(
+    (name: string, _opts: unknown, command: Command) =>
+      withCatalog(command, async (catalog, config) => {
+        const record = requireBucket(catalog, name);
+        const usage = await countObjectsOffline(config.dataDir, record.id);
+        if (usage.objects > 0) {
+          throw new OperationError(`bucket ${name} is not empty (${usage.objects} objects)`);
+        }
+        const deleted = await catalog.deleteBucket(name);
+        return { json: { deleted: name, id: deleted.id }, human: `deleted bucket ${name}` };
+      }),
+  );
+
+  leaf(bucket, 'list', 'list buckets').action((_opts: unknown, command: Command) =>
+    withCatalog(command, (catalog) => {
+      const buckets = catalog.listBuckets();
+      return {
+        json: buckets.map(bucketJson),
+        human: table(
+          ['NAME', 'ID', 'CREATED', 'LOCATION'],
+          buckets.map((b) => [b.name, b.id, iso(b.createdMs), b.location]),
+        ),
+      };
+    }),
+  );
+
+  leaf(bucket, 'info <name>', 'show a bucket, its size and its grants').action(
+    (name: string, _opts: unknown, command: Command) =>
+      withCatalog(command, (catalog, config) =>
+        bucketInfo(catalog, config, requireBucket(catalog, name)),
+      ),
+  );
+
+  for (const [verb, allow] of [
+    ['allow', true],
+    ['deny', false],
+  ] as const) {
+    leaf(bucket, `${verb} <bucket>`, `${verb} a key permissions on a bucket`)
+      .requiredOption('--key <accessKeyId>', 'the access key')
+      .option('--read', 'read objects')
+      .option('--write', 'write and delete objects')
+      .option('--owner', 'administer the bucket')
+      .action((bucketName: string, opts: GrantOptions, command: Command) =>
+        withCatalog(command, (catalog) => changeGrant(catalog, bucketName, opts, allow)),
+      );
+  }
+
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version exit 0; every other parse error is a usage error.
+      process.exitCode = error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+      return;
+    }
+    process.exitCode = fail(error);
+  }
+}
+
+await main(process.argv);
