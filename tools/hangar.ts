@@ -9,6 +9,7 @@ import {
   type KeyRecord,
 } from '../engine/catalog/catalog.js';
 import { ConfigError, describeConfig, type HangarConfig, loadConfig } from '../engine/config.js';
+import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
@@ -126,7 +127,7 @@ async function withCatalog(
     const output = await body(catalog, config);
     const json = command.optsWithGlobals<GlobalOptions>().json === true;
     process.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.human}\n`);
-    process.exitCode = EXIT_OK;
+    process.exitCode ??= EXIT_OK;
   } catch (error) {
     process.exitCode = fail(error);
   } finally {
@@ -487,6 +488,31 @@ function buildProgram(): Command {
         withCatalog(command, (catalog) => changeGrant(catalog, bucketName, opts, allow)),
       );
   }
+
+  leaf(program, 'fsck', 'check block references against object records and files on disk')
+    .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')
+    .action((opts: { failOnLeak?: boolean }, command: Command) =>
+      withCatalog(command, (_catalog, config) => {
+        const report = fsck(config.dataDir);
+        const lost = report.missingBlocks.length + report.refcountMismatches.length;
+        const leaked = report.unreferencedBlocks.length + report.tempFiles;
+        if (lost > 0 || (opts.failOnLeak === true && leaked > 0)) process.exitCode = EXIT_FAILED;
+        return {
+          json: report,
+          human: fields([
+            ['shards', String(report.shards)],
+            ['objects', String(report.objects)],
+            ['referenced blocks', String(report.referencedBlocks)],
+            ['block files', String(report.blockFiles)],
+            ['stored bytes', String(report.storedBytes)],
+            ['missing blocks', String(report.missingBlocks.length)],
+            ['refcount mismatches', String(report.refcountMismatches.length)],
+            ['unreferenced blocks', String(report.unreferencedBlocks.length)],
+            ['temp files', String(report.tempFiles)],
+          ]),
+        };
+      }),
+    );
 
   return program;
 }

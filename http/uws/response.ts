@@ -34,7 +34,7 @@ export class Responder {
   private aborted = false;
   private ended = false;
   private readonly abortHandlers: Array<() => void> = [];
-  private pendingChunk: { view: Uint8Array; offset: number; done: () => void } | null = null;
+  private readonly queue: Array<{ view: Uint8Array; offset: number | null; done: () => void }> = [];
   private totalBytes = 0;
 
   constructor(
@@ -97,37 +97,42 @@ export class Responder {
     if (!this.open) return;
     this.totalBytes = totalBytes;
     this.res.cork(() => this.writeHead(status, headers));
-    this.res.onWritable((offset) => this.retryPending(offset));
+    this.res.onWritable(() => this.retryPending());
   }
 
   /**
    * Writes one chunk of a streamed body; `done` runs once uWS has taken all of its bytes (at
-   * once, or later from onWritable), which is when the caller may reuse the buffer.
+   * once, or later from onWritable), which is when the caller may reuse the buffer. Chunks queue
+   * behind one that met backpressure, so bytes always leave in order.
    */
   writeChunk(view: Uint8Array, done: () => void): void {
     if (!this.open) return;
-    const offset = this.res.getWriteOffset();
-    let ok = false;
-    let finished = false;
-    this.res.cork(() => {
-      [ok, finished] = this.res.tryEnd(view, this.totalBytes);
-    });
-    if (finished) this.ended = true;
-    if (ok || finished) done();
-    else this.pendingChunk = { view, offset, done };
+    this.queue.push({ view, offset: null, done });
+    if (this.queue.length === 1) this.drain();
   }
 
-  private retryPending(offset: number): boolean {
-    const pending = this.pendingChunk;
-    if (pending === null || !this.open) return true;
-    const rest = pending.view.subarray(offset - pending.offset);
-    const [ok, finished] = this.res.tryEnd(rest, this.totalBytes);
-    if (finished) this.ended = true;
-    if (ok || finished) {
-      this.pendingChunk = null;
-      pending.done();
+  /** Writes queued chunks until one meets backpressure; onWritable continues from there. */
+  private drain(): void {
+    while (this.open) {
+      const head = this.queue[0];
+      if (head === undefined) return;
+      if (head.offset === null) head.offset = this.res.getWriteOffset();
+      const rest = head.view.subarray(this.res.getWriteOffset() - head.offset);
+      let ok = false;
+      let finished = false;
+      this.res.cork(() => {
+        [ok, finished] = this.res.tryEnd(rest, this.totalBytes);
+      });
+      if (finished) this.ended = true;
+      if (!ok && !finished) return;
+      this.queue.shift();
+      head.done();
     }
-    return ok;
+  }
+
+  private retryPending(): boolean {
+    this.drain();
+    return this.queue.length === 0 || !this.open;
   }
 
   /** Drops the connection (unrecoverable mid-stream failure, or a body we refuse to drain). */

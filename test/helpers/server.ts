@@ -1,0 +1,208 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** The compiled CLI, started exactly as a user starts it. */
+export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
+
+export const ROOT_ACCESS_KEY = 'HKTESTROOTKEY0001';
+export const ROOT_SECRET_KEY = 'test-root-secret-key-0123456789abcdef';
+export const REGION = 'us-east-1';
+
+export interface ServerOptions {
+  dataDir?: string;
+  shards?: number;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+/**
+ * A real hangar server in a child process on a free port, with fixed root credentials. Tests
+ * talk to it over HTTP only. `kill()` is SIGKILL (crash tests); `stop()` is a clean SIGTERM.
+ */
+export class TestServer {
+  private constructor(
+    readonly process: ChildProcess,
+    readonly endpoint: string,
+    readonly port: number,
+    readonly dataDir: string,
+    private output: string[],
+  ) {}
+
+  static async start(options: ServerOptions = {}): Promise<TestServer> {
+    const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
+    const port = await freePort();
+    const args = [
+      HANGAR_BIN,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--s3-port',
+      String(port),
+      '--log-level',
+      'warn',
+    ];
+    if (options.shards !== undefined) args.push('--shards', String(options.shards));
+    args.push(...(options.args ?? []));
+    const child = spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        HANGAR_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
+        HANGAR_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
+        HANGAR_S3_ROOT_DOMAINS: 's3.localhost',
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    const endpoint = `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        output.push(chunk.toString());
+        if (output.join('').includes(`serving S3 at ${endpoint}`)) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      child.once('exit', (code) =>
+        reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
+      );
+      setTimeout(
+        () => reject(new Error(`hangar did not start in 30 s:\n${output.join('')}`)),
+        30_000,
+      ).unref();
+    });
+    return new TestServer(child, endpoint, port, dataDir, output);
+  }
+
+  get log(): string {
+    return this.output.join('');
+  }
+
+  /** An SDK client with the root key (or the given credentials), path-style unless asked. */
+  client(
+    credentials = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
+    extra: Partial<S3ClientConfig> = {},
+  ): S3Client {
+    return new S3Client({
+      endpoint: this.endpoint,
+      region: REGION,
+      forcePathStyle: true,
+      credentials,
+      maxAttempts: 1,
+      ...extra,
+    });
+  }
+
+  /** A virtual-hosted-style client: `<bucket>.s3.localhost`, resolved to this server. */
+  vhostClient(
+    credentials = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
+  ): S3Client {
+    const agent = new Agent({
+      lookup: (_host, options, callback) => {
+        if ((options as { all?: boolean }).all)
+          (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+            { address: '127.0.0.1', family: 4 },
+          ]);
+        else (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
+      },
+    });
+    return new S3Client({
+      endpoint: `http://s3.localhost:${this.port}`,
+      region: REGION,
+      forcePathStyle: false,
+      credentials,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ httpAgent: agent }),
+    });
+  }
+
+  /** Runs the CLI against this server's data directory. */
+  cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return runCli(['--data-dir', this.dataDir, ...args]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGTERM');
+    await exited;
+  }
+
+  async kill(): Promise<void> {
+    if (this.process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+export function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HANGAR_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+export function randomBytesSeeded(length: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Expects `promise` to reject with an S3 service error; returns it for assertions. */
+export async function s3Failure(
+  promise: Promise<unknown>,
+): Promise<{ name: string; status: number; message: string; raw: unknown }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return {
+      name: e.name,
+      status: e.$metadata?.httpStatusCode ?? 0,
+      message: e.message,
+      raw: error,
+    };
+  }
+  throw new Error('expected the S3 request to fail, but it succeeded');
+}
