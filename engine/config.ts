@@ -246,7 +246,7 @@ const FIELDS: readonly Field[] = [
   field('s3.host', 'HANGAR_S3_HOST', 's3-host', nonEmptyString, (c, v) => {
     c.s3.host = v;
   }),
-  field('s3.port', 'HANGAR_S3_PORT', 's3-port', integer(1, 65535), (c, v) => {
+  field('s3.port', 'HANGAR_S3_PORT', 's3-port', integer(0, 65535), (c, v) => {
     c.s3.port = v;
   }),
   field('s3.region', 'HANGAR_S3_REGION', 's3-region', nonEmptyString, (c, v) => {

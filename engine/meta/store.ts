@@ -8,7 +8,7 @@ import type {
   ObjectInfo,
   StoredChecksums,
 } from '../protocol/messages.js';
-import { keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
+import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 
 /** An object's metadata record, as stored in the shard's `objects` table. */
 export interface ObjectRecord {
@@ -148,7 +148,7 @@ export class MetaStore {
 
   private listStart(query: ListQuery): Buffer {
     const atPrefix = objectKey(query.bucketId, query.prefix);
-    if (query.after === '' || query.after < query.prefix) return atPrefix;
+    if (query.after === '' || compareKeys(query.after, query.prefix) < 0) return atPrefix;
     const afterIsRollup =
       query.delimiter !== '' &&
       query.after.startsWith(query.prefix) &&

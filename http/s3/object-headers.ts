@@ -55,11 +55,10 @@ function copyIfSet<K extends keyof ObjectHeaders>(
   if (value !== undefined) target[name] = value;
 }
 
-/** Headers of a GET/HEAD answer, with `response-*` overrides applied. */
+/** Headers of a GET/HEAD answer, with `response-*` overrides applied (checksums: object-get). */
 export function objectResponseHeaders(
   info: ObjectInfo,
   overrides: ResponseOverrides,
-  withChecksums: boolean,
 ): Array<[string, string]> {
   const stored = info.headers;
   const headers: Array<[string, string]> = [
@@ -78,9 +77,6 @@ export function objectResponseHeaders(
   for (const [name, value] of pairs) if (value !== undefined) headers.push([name, value]);
   for (const [name, value] of Object.entries(stored.userMeta))
     headers.push([META_PREFIX + name, value]);
-  if (withChecksums && info.checksums.crc32 !== undefined) {
-    headers.push(['x-amz-checksum-crc32', info.checksums.crc32]);
-  }
   return headers;
 }
 

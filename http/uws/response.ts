@@ -85,11 +85,25 @@ export class Responder {
     this.ended = true;
     this.res.cork(() => {
       this.writeHead(status, headers);
-      if (options.headLength !== undefined)
-        this.res.endWithoutBody(options.headLength, options.close);
+      if (options.headLength !== undefined) this.endHead(options.headLength, options.close);
       else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
       else this.res.end(body, options.close);
     });
+  }
+
+  /**
+   * Ends a response that reports a length but carries no body (HEAD). uWS 20.30's
+   * `endWithoutBody(n)` with n > 0 leaves the response unfinished and drops the next request on a
+   * keep-alive connection, so the length is written as a plain header instead.
+   */
+  private endHead(length: number, close: boolean | undefined): void {
+    if (length === 0) {
+      this.res.endWithoutBody(0, close);
+      return;
+    }
+    this.res.writeHeader('content-length', String(length));
+    if (close) this.res.writeHeader('connection', 'close');
+    this.res.endWithoutBody();
   }
 
   /** Starts a streamed body of known total size (Content-Length is written by tryEnd). */

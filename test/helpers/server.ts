@@ -159,7 +159,8 @@ export function runCli(args: string[]): Promise<{ code: number; stdout: string; 
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // 'close', not 'exit': the output streams may still hold unread bytes when the child exits.
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 

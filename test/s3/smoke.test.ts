@@ -13,7 +13,9 @@ test.after.always(async () => {
 test('an SDK client with default settings puts and gets an object', async (t) => {
   const s3 = server.client();
   await s3.send(new CreateBucketCommand({ Bucket: 'smoke' }));
-  const put = await s3.send(new PutObjectCommand({ Bucket: 'smoke', Key: 'hello.txt', Body: 'hello world' }));
+  const put = await s3.send(
+    new PutObjectCommand({ Bucket: 'smoke', Key: 'hello.txt', Body: 'hello world' }),
+  );
   t.is(put.ETag, '"5eb63bbbe01eeed093cb22bb8f5acdc3"');
   const got = await s3.send(new GetObjectCommand({ Bucket: 'smoke', Key: 'hello.txt' }));
   t.is(await got.Body?.transformToString(), 'hello world');

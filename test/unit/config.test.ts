@@ -173,7 +173,7 @@ test('invalid TOML names the file', (t) => {
 const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['data_dir', 'HANGAR_DATA_DIR', 'data-dir', ' ', 5],
   ['s3.host', 'HANGAR_S3_HOST', 's3-host', ' ', 5],
-  ['s3.port', 'HANGAR_S3_PORT', 's3-port', 'abc', 0],
+  ['s3.port', 'HANGAR_S3_PORT', 's3-port', 'abc', -1],
   ['s3.port', 'HANGAR_S3_PORT', 's3-port', '65536', 65536],
   ['s3.port', 'HANGAR_S3_PORT', 's3-port', '80.5', 80.5],
   ['s3.region', 'HANGAR_S3_REGION', 's3-region', ' ', true],

@@ -25,10 +25,18 @@ async function listPage(
   bucket: BucketRecord,
   prefix: string,
   delimiter: string,
-  after: string,
+  requestedAfter: string,
   limit: number,
 ): Promise<Page> {
   if (limit === 0) return { entries: [], truncated: false };
+  // Compared in UTF-8 byte order (the listing order), not JS's UTF-16 order: a start point past
+  // every key under the prefix lists nothing, one before them all lists from the prefix.
+  let after = requestedAfter;
+  if (after !== '' && !after.startsWith(prefix)) {
+    if (Buffer.compare(Buffer.from(after, 'utf8'), Buffer.from(prefix, 'utf8')) > 0)
+      return { entries: [], truncated: false };
+    after = '';
+  }
   const pages = await Promise.all(
     ctx.state.pool.clients.map((shard) =>
       shard.call({ kind: 'List', bucketId: bucket.id, prefix, delimiter, after, limit }, 'Listed'),

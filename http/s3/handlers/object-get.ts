@@ -65,11 +65,7 @@ function respond(
       ActualPartCount: '1',
     });
   }
-  const headers = objectResponseHeaders(
-    info,
-    e.responseOverrides,
-    h['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED',
-  );
+  const headers = objectResponseHeaders(info, e.responseOverrides);
   const verdict = checkPreconditions(info, {
     ifMatch: h['if-match'],
     ifNoneMatch: h['if-none-match'],
@@ -84,7 +80,17 @@ function respond(
     );
     return;
   }
+  // Preconditions (412/304) come before Range (416), as RFC 7233 orders them.
   const range = parseRange(h['range'], info.bytes);
+  // The stored checksum describes the whole object: S3 sends none with a ranged answer (an SDK
+  // validating the partial body against it would reject every Range GET).
+  if (
+    range === null &&
+    h['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED' &&
+    info.checksums.crc32 !== undefined
+  ) {
+    headers.push(['x-amz-checksum-crc32', info.checksums.crc32]);
+  }
   const start = range?.start ?? 0;
   const end = range?.end ?? info.bytes;
   if (range !== null) headers.push(['content-range', `bytes ${start}-${end - 1}/${info.bytes}`]);
