@@ -126,15 +126,23 @@ export class TestServer {
     return runCli(['--data-dir', this.dataDir, ...args]);
   }
 
+  /** Whether the child has exited, by a code or by a signal (then exitCode stays null). */
+  private get exited(): boolean {
+    return this.process.exitCode !== null || this.process.signalCode !== null;
+  }
+
   async stop(): Promise<void> {
-    if (this.process.exitCode !== null) return;
+    if (this.exited) return;
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGTERM');
+    // A clean stop that hangs is a bug the test should see, not a hung suite.
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
     await exited;
+    clearTimeout(timer);
   }
 
   async kill(): Promise<void> {
-    if (this.process.exitCode !== null) return;
+    if (this.exited) return;
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGKILL');
     await exited;
