@@ -10,6 +10,8 @@ import { shardDir } from './shard/shard.js';
 export interface FsckReport {
   shards: number;
   objects: number;
+  /** Parts of multipart uploads in progress (their blocks are referenced too). */
+  parts: number;
   /** Distinct block hashes referenced by object records. */
   referencedBlocks: number;
   blockFiles: number;
@@ -35,6 +37,7 @@ export function fsck(dataDir: string): FsckReport {
   const report: FsckReport = {
     shards: layout?.shards ?? 0,
     objects: 0,
+    parts: 0,
     referencedBlocks: 0,
     blockFiles: 0,
     storedBytes: 0,
@@ -59,10 +62,22 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
       ...encoder,
     });
     const blocks = env.openDB<{ refs: number }, string>({ name: 'blocks', ...encoder });
+    const parts = env.openDB<{ blocks: Array<{ hash: string }> }, Buffer>({
+      name: 'parts',
+      keyEncoding: 'binary',
+      ...encoder,
+    });
     const counted = new Map<string, number>();
+    const count = (blocksOf: ReadonlyArray<{ hash: string }>): void => {
+      for (const block of blocksOf) counted.set(block.hash, (counted.get(block.hash) ?? 0) + 1);
+    };
     for (const { value } of objects.getRange({})) {
       report.objects++;
-      for (const block of value.blocks) counted.set(block.hash, (counted.get(block.hash) ?? 0) + 1);
+      count(value.blocks);
+    }
+    for (const { value } of parts.getRange({})) {
+      report.parts++;
+      count(value.blocks);
     }
     report.referencedBlocks += counted.size;
     for (const { key, value } of blocks.getRange({})) {

@@ -502,6 +502,7 @@ function buildProgram(): Command {
           human: fields([
             ['shards', String(report.shards)],
             ['objects', String(report.objects)],
+            ['upload parts', String(report.parts)],
             ['referenced blocks', String(report.referencedBlocks)],
             ['block files', String(report.blockFiles)],
             ['stored bytes', String(report.storedBytes)],

@@ -1,12 +1,18 @@
+import { createHash, randomFillSync } from 'node:crypto';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
+import { EngineFailureError } from '../errors.js';
 import type {
   BlockRef,
+  EngineFailure,
   ListEntry,
   ObjectHeaders,
   ObjectInfo,
+  PartInfo,
+  PartTarget,
   StoredChecksums,
+  UploadListEntry,
 } from '../protocol/messages.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 
@@ -21,6 +27,25 @@ export interface ObjectRecord {
   blocks: BlockRef[];
   /** The body itself for small objects. */
   inline: Uint8Array | null;
+  /** Part sizes of an object completed from a multipart upload (absent otherwise). */
+  partSizes?: number[];
+}
+
+/** An in-progress multipart upload, in the `uploads` table. */
+export interface UploadRecord {
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+  headers: ObjectHeaders;
+}
+
+/** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
+export interface PartRecord {
+  etag: string;
+  bytes: number;
+  lastModifiedMs: number;
+  blocks: BlockRef[];
+  checksums: StoredChecksums;
 }
 
 /** A block's reference count: how many object records (and repeats within them) point at it. */
@@ -47,6 +72,8 @@ export class MetaStore {
   private readonly env: RootDatabase;
   private readonly objects: Database<ObjectRecord, Buffer>;
   private readonly blocks: Database<BlockRecord, string>;
+  private readonly uploads: Database<UploadRecord, Buffer>;
+  private readonly parts: Database<PartRecord, Buffer>;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: 8, noSync: !durable, mapSize: 2 ** 34 });
@@ -57,6 +84,16 @@ export class MetaStore {
       ...records,
     });
     this.blocks = this.env.openDB<BlockRecord, string>({ name: 'blocks', ...records });
+    this.uploads = this.env.openDB<UploadRecord, Buffer>({
+      name: 'uploads',
+      keyEncoding: 'binary',
+      ...records,
+    });
+    this.parts = this.env.openDB<PartRecord, Buffer>({
+      name: 'parts',
+      keyEncoding: 'binary',
+      ...records,
+    });
   }
 
   async close(): Promise<void> {
@@ -181,18 +218,226 @@ export class MetaStore {
     return undefined;
   }
 
-  usage(bucketId: string): { objects: number; bytes: number } {
+  usage(bucketId: string): { objects: number; bytes: number; uploads: number } {
     let objects = 0;
     let bytes = 0;
-    const range = this.objects.getRange({
-      start: objectKey(bucketId, ''),
-      end: prefixEnd(bucketId, ''),
-    });
-    for (const { value } of range) {
+    const bounds = { start: objectKey(bucketId, ''), end: prefixEnd(bucketId, '') };
+    for (const { value } of this.objects.getRange(bounds)) {
       objects++;
       bytes += value.bytes;
     }
-    return { objects, bytes };
+    const uploads = this.uploads.getKeysCount(bounds);
+    return { objects, bytes, uploads };
+  }
+
+  // ---- multipart uploads ----
+
+  async createUpload(
+    bucketId: string,
+    key: string,
+    headers: ObjectHeaders,
+    nowMs: number,
+  ): Promise<UploadRecord> {
+    const uploadId = newUploadId(nowMs);
+    const record: UploadRecord = { key, uploadId, initiatedMs: nowMs, headers };
+    await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
+    return record;
+  }
+
+  getUpload(bucketId: string, key: string, uploadId: string): UploadRecord | undefined {
+    if (!isUploadId(uploadId)) return undefined;
+    return this.uploads.get(uploadKey(bucketId, key, uploadId));
+  }
+
+  /**
+   * Stores a part (replacing a previous upload of the same number) and moves refcounts in the
+   * same transaction. Fails with NoSuchUpload if the upload was completed or aborted meanwhile.
+   */
+  async putPart(
+    bucketId: string,
+    key: string,
+    target: PartTarget,
+    part: PartRecord,
+  ): Promise<string[]> {
+    const outcome = await this.env.transaction(() => {
+      if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
+      const encoded = partKey(target.uploadId, target.partNumber);
+      const previous = this.parts.get(encoded);
+      this.parts.put(encoded, part);
+      for (const block of part.blocks) this.incref(block);
+      return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
+    });
+    return unwrap(outcome).freed;
+  }
+
+  listParts(
+    uploadId: string,
+    afterPartNumber: number,
+    limit: number,
+  ): { parts: PartInfo[]; truncated: boolean } {
+    const parts: PartInfo[] = [];
+    const range = this.parts.getRange({
+      start: partKey(uploadId, afterPartNumber + 1),
+      end: partKey(uploadId, PART_NUMBER_END),
+      limit: limit + 1,
+    });
+    for (const { key, value } of range) {
+      parts.push({
+        partNumber: key.readUInt32BE(UPLOAD_ID_BYTES),
+        etag: value.etag,
+        bytes: value.bytes,
+        lastModifiedMs: value.lastModifiedMs,
+      });
+    }
+    const truncated = parts.length > limit;
+    if (truncated) parts.length = limit;
+    return { parts, truncated };
+  }
+
+  /**
+   * Completes an upload: the object record takes the chosen parts' blocks (no byte is copied),
+   * every part record and the upload are removed, and all refcounts move in one transaction.
+   */
+  async completeUpload(
+    bucketId: string,
+    key: string,
+    uploadId: string,
+    chosen: ReadonlyArray<{ partNumber: number; etag: string }>,
+    nowMs: number,
+  ): Promise<{ record: ObjectRecord; freed: string[] }> {
+    const outcome = await this.env.transaction(() => {
+      const upload = this.getUpload(bucketId, key, uploadId);
+      if (upload === undefined) return noSuchUpload();
+      const assembled = this.assemble(uploadId, chosen);
+      if ('failure' in assembled) return assembled;
+      const record: ObjectRecord = {
+        ...assembled.record,
+        lastModifiedMs: nowMs,
+        headers: upload.headers,
+      };
+      const encoded = objectKey(bucketId, key);
+      const previous = this.objects.get(encoded);
+      this.objects.put(encoded, record);
+      for (const block of record.blocks) this.incref(block);
+      const freed = previous === undefined ? [] : this.decrefAll(previous.blocks);
+      freed.push(...this.dropUpload(bucketId, key, uploadId));
+      return { record, freed };
+    });
+    return unwrap(outcome);
+  }
+
+  /** Checks the client's part list against the stored parts and builds the object record. */
+  private assemble(
+    uploadId: string,
+    chosen: ReadonlyArray<{ partNumber: number; etag: string }>,
+  ): { record: Omit<ObjectRecord, 'lastModifiedMs' | 'headers'> } | { failure: EngineFailure } {
+    const blocks: BlockRef[] = [];
+    const partSizes: number[] = [];
+    const md5s: Buffer[] = [];
+    let previousNumber = 0;
+    for (const [index, wanted] of chosen.entries()) {
+      if (wanted.partNumber <= previousNumber)
+        return {
+          failure: {
+            code: 'InvalidPartOrder',
+            message:
+              'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+          },
+        };
+      previousNumber = wanted.partNumber;
+      const part = this.parts.get(partKey(uploadId, wanted.partNumber));
+      if (part === undefined || unquote(part.etag) !== unquote(wanted.etag)) {
+        return {
+          failure: {
+            code: 'InvalidPart',
+            message: `Part ${wanted.partNumber} was not uploaded or its ETag does not match.`,
+          },
+        };
+      }
+      if (index < chosen.length - 1 && part.bytes < MULTIPART_MIN_PART_BYTES) {
+        return {
+          failure: {
+            code: 'EntityTooSmall',
+            message: 'Your proposed upload is smaller than the minimum allowed object size.',
+          },
+        };
+      }
+      blocks.push(...part.blocks);
+      partSizes.push(part.bytes);
+      md5s.push(Buffer.from(unquote(part.etag), 'hex'));
+    }
+    const etag = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${chosen.length}"`;
+    const bytes = partSizes.reduce((sum, size) => sum + size, 0);
+    return { record: { bytes, etag, checksums: {}, blocks, inline: null, partSizes } };
+  }
+
+  async abortUpload(bucketId: string, key: string, uploadId: string): Promise<string[]> {
+    const outcome = await this.env.transaction(() => {
+      if (this.getUpload(bucketId, key, uploadId) === undefined) return noSuchUpload();
+      return { freed: this.dropUpload(bucketId, key, uploadId) };
+    });
+    return unwrap(outcome).freed;
+  }
+
+  /** Inside a transaction: removes an upload and its parts, returning blocks freed. */
+  private dropUpload(bucketId: string, key: string, uploadId: string): string[] {
+    const freed: string[] = [];
+    const range = { start: partKey(uploadId, 0), end: partKey(uploadId, PART_NUMBER_END) };
+    for (const { key: encoded, value } of this.parts.getRange(range)) {
+      freed.push(...this.decrefAll(value.blocks));
+      this.parts.remove(encoded);
+    }
+    this.uploads.remove(uploadKey(bucketId, key, uploadId));
+    return freed;
+  }
+
+  /** One page of in-progress uploads, ordered by key then initiation, with prefix rollup. */
+  listUploads(query: UploadListQuery): { entries: UploadListEntry[]; truncated: boolean } {
+    const entries: UploadListEntry[] = [];
+    const end = prefixEnd(query.bucketId, query.prefix);
+    let start = this.uploadListStart(query);
+    while (entries.length <= query.limit) {
+      const next = this.nextUploadEntry(query, start, end);
+      if (next === undefined) break;
+      entries.push(next.entry);
+      start = next.resumeAt;
+    }
+    const truncated = entries.length > query.limit;
+    if (truncated) entries.length = query.limit;
+    return { entries, truncated };
+  }
+
+  private uploadListStart(query: UploadListQuery): Buffer {
+    const atPrefix = objectKey(query.bucketId, query.prefix);
+    if (query.afterKey === '') return atPrefix;
+    const start =
+      query.afterUploadId !== '' && isUploadId(query.afterUploadId)
+        ? Buffer.concat([
+            uploadKey(query.bucketId, query.afterKey, query.afterUploadId),
+            Buffer.from([0]),
+          ])
+        : this.listStart({ ...query, after: query.afterKey });
+    return Buffer.compare(start, atPrefix) > 0 ? start : atPrefix;
+  }
+
+  private nextUploadEntry(
+    query: UploadListQuery,
+    start: Buffer,
+    end: Buffer,
+  ): { entry: UploadListEntry; resumeAt: Buffer } | undefined {
+    for (const { key: encoded, value } of this.uploads.getRange({ start, end, limit: 1 })) {
+      const cut =
+        query.delimiter === '' ? -1 : value.key.indexOf(query.delimiter, query.prefix.length);
+      if (cut >= 0) {
+        const prefix = value.key.slice(0, cut + query.delimiter.length);
+        return { entry: { kind: 'prefix', prefix }, resumeAt: prefixEnd(query.bucketId, prefix) };
+      }
+      return {
+        entry: { kind: 'upload', upload: value },
+        resumeAt: Buffer.concat([Buffer.from(encoded), Buffer.from([0])]),
+      };
+    }
+    return undefined;
   }
 
   /** Deletes every object whose bucket is gone; returns the count and the freed blocks. */
@@ -204,9 +449,22 @@ export class MetaStore {
       const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
       if (!liveBucketIds.has(bucketId)) dead.push(Buffer.from(key));
     }
-    if (dead.length === 0) return { objects: 0, freed: [] };
+    const deadUploads: UploadRecord[] = [];
+    const deadUploadBuckets: string[] = [];
+    for (const { key, value } of this.uploads.getRange({})) {
+      const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
+      if (liveBucketIds.has(bucketId)) continue;
+      deadUploads.push(value);
+      deadUploadBuckets.push(bucketId);
+    }
+    if (dead.length === 0 && deadUploads.length === 0) return { objects: 0, freed: [] };
     const freed = await this.env.transaction(() => {
       const hashes: string[] = [];
+      for (const [index, upload] of deadUploads.entries()) {
+        hashes.push(
+          ...this.dropUpload(deadUploadBuckets[index] ?? '', upload.key, upload.uploadId),
+        );
+      }
       for (const encoded of dead) {
         const record = this.objects.get(encoded);
         if (record === undefined) continue;
@@ -233,7 +491,67 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     headers: record.headers,
     checksums: record.checksums,
     inline: record.inline !== null,
+    partSizes: record.partSizes ?? null,
   };
+}
+
+export interface UploadListQuery {
+  bucketId: string;
+  prefix: string;
+  delimiter: string;
+  afterKey: string;
+  afterUploadId: string;
+  limit: number;
+}
+
+/** S3's minimum size of every part but the last. */
+export const MULTIPART_MIN_PART_BYTES = 5 * 1024 * 1024;
+const UPLOAD_ID_BYTES = 16;
+const PART_NUMBER_END = 0xffffffff;
+
+/** Upload ids: 8 bytes of initiation time then 8 random bytes, hex: sorting them sorts by time. */
+function newUploadId(nowMs: number): string {
+  const id = Buffer.alloc(UPLOAD_ID_BYTES);
+  id.writeBigUInt64BE(BigInt(nowMs), 0);
+  randomFillSync(id, 8, 8);
+  return id.toString('hex');
+}
+
+function isUploadId(uploadId: string): boolean {
+  return /^[0-9a-f]{32}$/.test(uploadId);
+}
+
+/** Upload records sit under the object's key, so a bucket's uploads list in key order. */
+function uploadKey(bucketId: string, key: string, uploadId: string): Buffer {
+  assert(isUploadId(uploadId), 'upload ids are 32 hex digits');
+  return Buffer.concat([objectKey(bucketId, key), Buffer.from([0]), Buffer.from(uploadId, 'hex')]);
+}
+
+function partKey(uploadId: string, partNumber: number): Buffer {
+  const encoded = Buffer.alloc(UPLOAD_ID_BYTES + 4);
+  encoded.write(uploadId, 0, 'hex');
+  encoded.writeUInt32BE(partNumber, UPLOAD_ID_BYTES);
+  return encoded;
+}
+
+function unquote(etag: string): string {
+  return etag.trim().replace(/^"(.*)"$/, '$1');
+}
+
+function noSuchUpload(): { failure: EngineFailure } {
+  return {
+    failure: {
+      code: 'NoSuchUpload',
+      message:
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    },
+  };
+}
+
+/** Transactions return failures as data (a throw inside one is not a clean abort): rethrow here. */
+function unwrap<T extends object>(outcome: T | { failure: EngineFailure }): T {
+  if ('failure' in outcome) throw new EngineFailureError(outcome.failure);
+  return outcome;
 }
 
 function sizeOf(record: ObjectRecord): number {

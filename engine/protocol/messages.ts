@@ -39,7 +39,34 @@ export interface ObjectInfo {
   checksums: StoredChecksums;
   /** Present when the object is stored inline in its metadata record. */
   inline: boolean;
+  /** Sizes of the parts of an object made by a multipart upload, in part order. */
+  partSizes: number[] | null;
 }
+
+/** Where an UploadPart's bytes go. */
+export interface PartTarget {
+  uploadId: string;
+  partNumber: number;
+}
+
+/** An in-progress multipart upload. */
+export interface UploadInfo {
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+  headers: ObjectHeaders;
+}
+
+export interface PartInfo {
+  partNumber: number;
+  etag: string;
+  bytes: number;
+  lastModifiedMs: number;
+}
+
+export type UploadListEntry =
+  | { kind: 'upload'; upload: UploadInfo }
+  | { kind: 'prefix'; prefix: string };
 
 /** Digests the client asked to have checked; the shard computes and compares them before commit. */
 export interface PutExpectations {
@@ -52,6 +79,10 @@ export type ListEntry = { kind: 'object'; info: ObjectInfo } | { kind: 'prefix';
 
 export type EngineFailureCode =
   | 'NoSuchKey'
+  | 'NoSuchUpload'
+  | 'InvalidPart'
+  | 'InvalidPartOrder'
+  | 'EntityTooSmall'
   | 'BadDigest'
   | 'XAmzContentSHA256Mismatch'
   | 'IncompleteBody'
@@ -73,6 +104,8 @@ export type ShardRequest =
       headers: ObjectHeaders;
       declaredBytes: number;
       payloadSha256: boolean;
+      /** Set for UploadPart: the bytes become a part of an upload, not an object. */
+      part: PartTarget | null;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
@@ -99,6 +132,36 @@ export type ShardRequest =
       after: string;
       limit: number;
     }
+  | { kind: 'CreateUpload'; reqId: number; bucketId: string; key: string; headers: ObjectHeaders }
+  | {
+      kind: 'CompleteUpload';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      uploadId: string;
+      parts: Array<{ partNumber: number; etag: string }>;
+    }
+  | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
+  | {
+      kind: 'ListParts';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      uploadId: string;
+      afterPartNumber: number;
+      limit: number;
+    }
+  | {
+      kind: 'ListUploads';
+      reqId: number;
+      bucketId: string;
+      prefix: string;
+      delimiter: string;
+      /** Exclusive lower bound on (key, uploadId); uploadId '' means "after every upload of key". */
+      afterKey: string;
+      afterUploadId: string;
+      limit: number;
+    }
   | { kind: 'BucketUsage'; reqId: number; bucketId: string }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] };
 
@@ -119,7 +182,12 @@ export type ShardResult =
   | { kind: 'Opened'; object: OpenedObject }
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
   | { kind: 'Listed'; entries: ListEntry[]; truncated: boolean }
-  | { kind: 'Usage'; objects: number; bytes: number }
+  | { kind: 'Usage'; objects: number; bytes: number; uploads: number }
+  | { kind: 'UploadCreated'; uploadId: string }
+  | { kind: 'PartStored'; part: PartInfo }
+  | { kind: 'Aborted' }
+  | { kind: 'Parts'; upload: UploadInfo; parts: PartInfo[]; truncated: boolean }
+  | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
   | { kind: 'ReadDone' };
 

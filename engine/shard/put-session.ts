@@ -2,10 +2,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { assert } from '../assert.js';
 import type { BlockStore, BlockWriter } from '../blocks/store.js';
+import { engineFailure as failure } from '../errors.js';
 import type { ObjectRecord } from '../meta/store.js';
 import type {
   BlockRef,
-  EngineFailure,
   ObjectHeaders,
   PutExpectations,
   StoredChecksums,
@@ -145,14 +145,4 @@ export class PutSession {
     this.writer = null;
     for (const block of this.blocks) this.ledger.unpin(block.hash);
   }
-}
-
-export class EngineFailureError extends Error {
-  constructor(readonly failure: EngineFailure) {
-    super(failure.message);
-  }
-}
-
-function failure(code: EngineFailure['code'], message: string): EngineFailureError {
-  return new EngineFailureError({ code, message });
 }

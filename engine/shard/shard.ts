@@ -2,16 +2,18 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
-import { infoOf, MetaStore } from '../meta/store.js';
+import { EngineFailureError, engineFailure } from '../errors.js';
+import { infoOf, MetaStore, type ObjectRecord, type PartRecord } from '../meta/store.js';
 import type {
   EngineFailure,
   OpenedObject,
+  PartTarget,
   ShardReply,
   ShardRequest,
   ShardResult,
 } from '../protocol/messages.js';
 import { BlockLedger } from './ledger.js';
-import { EngineFailureError, PutSession } from './put-session.js';
+import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
 
 export interface ShardSettings {
@@ -111,6 +113,24 @@ export class Shard {
           ...this.meta.usage(request.bucketId),
         }));
         break;
+      case 'CreateUpload':
+        this.answer(request.reqId, () => this.createUpload(request));
+        break;
+      case 'CompleteUpload':
+        this.answer(request.reqId, () => this.completeUpload(request));
+        break;
+      case 'AbortUpload':
+        this.answer(request.reqId, () => this.abortUpload(request));
+        break;
+      case 'ListParts':
+        this.answer(request.reqId, async () => this.listParts(request));
+        break;
+      case 'ListUploads':
+        this.answer(request.reqId, async () => ({
+          kind: 'Uploads',
+          ...this.meta.listUploads(request),
+        }));
+        break;
       case 'PurgeBuckets':
         this.answer(request.reqId, () => this.purge(request.liveBucketIds));
         break;
@@ -140,11 +160,23 @@ export class Shard {
 
   private beginPut(request: Extract<ShardRequest, { kind: 'PutBegin' }>): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
+    const part = request.part;
+    if (
+      part !== null &&
+      this.meta.getUpload(request.bucketId, request.key, part.uploadId) === undefined
+    ) {
+      // Refuse before a byte is written; the HTTP side stops sending on this reply.
+      this.answer(request.reqId, async () => {
+        throw engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+      });
+      return;
+    }
     const session = new PutSession(
       {
         declaredBytes: request.declaredBytes,
         blockBytes: this.settings.blockBytes,
-        inlineBytesMax: this.settings.inlineBytesMax,
+        // Parts always go to blocks: completing an upload concatenates block lists.
+        inlineBytesMax: part === null ? this.settings.inlineBytesMax : -1,
         headers: request.headers,
         payloadSha256: request.payloadSha256,
       },
@@ -153,10 +185,13 @@ export class Shard {
     );
     this.puts.set(request.reqId, session);
     // Remember where the object goes; PutEnd carries only the reqId.
-    this.putTargets.set(request.reqId, { bucketId: request.bucketId, key: request.key });
+    this.putTargets.set(request.reqId, { bucketId: request.bucketId, key: request.key, part });
   }
 
-  private readonly putTargets = new Map<number, { bucketId: string; key: string }>();
+  private readonly putTargets = new Map<
+    number,
+    { bucketId: string; key: string; part: PartTarget | null }
+  >();
 
   private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
     assert(body !== undefined && bytes <= body.byteLength, 'a chunk carries its bytes');
@@ -176,6 +211,8 @@ export class Shard {
     assert(session !== undefined && target !== undefined, 'PutEnd follows PutBegin');
     try {
       const record = await session.finish(expect, Date.now());
+      if (target.part !== null)
+        return await this.commitPart(target.bucketId, target.key, target.part, record);
       const freed = await this.meta.putObject(target.bucketId, target.key, record);
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -185,6 +222,84 @@ export class Shard {
       this.putTargets.delete(reqId);
       await session.close();
     }
+  }
+
+  private async commitPart(
+    bucketId: string,
+    key: string,
+    target: PartTarget,
+    object: ObjectRecord,
+  ): Promise<ShardResult> {
+    assert(object.inline === null, 'parts are stored in blocks');
+    const part: PartRecord = {
+      etag: object.etag,
+      bytes: object.bytes,
+      lastModifiedMs: object.lastModifiedMs,
+      blocks: object.blocks,
+      checksums: object.checksums,
+    };
+    const freed = await this.meta.putPart(bucketId, key, target, part);
+    if (this.settings.durable) await this.meta.flushed();
+    this.freeAll(freed);
+    return {
+      kind: 'PartStored',
+      part: {
+        partNumber: target.partNumber,
+        etag: part.etag,
+        bytes: part.bytes,
+        lastModifiedMs: part.lastModifiedMs,
+      },
+    };
+  }
+
+  // ---- multipart uploads ----
+
+  private async createUpload(
+    request: Extract<ShardRequest, { kind: 'CreateUpload' }>,
+  ): Promise<ShardResult> {
+    const upload = await this.meta.createUpload(
+      request.bucketId,
+      request.key,
+      request.headers,
+      Date.now(),
+    );
+    if (this.settings.durable) await this.meta.flushed();
+    return { kind: 'UploadCreated', uploadId: upload.uploadId };
+  }
+
+  private async completeUpload(
+    request: Extract<ShardRequest, { kind: 'CompleteUpload' }>,
+  ): Promise<ShardResult> {
+    const { record, freed } = await this.meta.completeUpload(
+      request.bucketId,
+      request.key,
+      request.uploadId,
+      request.parts,
+      Date.now(),
+    );
+    if (this.settings.durable) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'Put', info: infoOf(request.key, record) };
+  }
+
+  private async abortUpload(
+    request: Extract<ShardRequest, { kind: 'AbortUpload' }>,
+  ): Promise<ShardResult> {
+    const freed = await this.meta.abortUpload(request.bucketId, request.key, request.uploadId);
+    if (this.settings.durable) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'Aborted' };
+  }
+
+  private listParts(request: Extract<ShardRequest, { kind: 'ListParts' }>): ShardResult {
+    const upload = this.meta.getUpload(request.bucketId, request.key, request.uploadId);
+    if (upload === undefined)
+      throw engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+    return {
+      kind: 'Parts',
+      upload,
+      ...this.meta.listParts(request.uploadId, request.afterPartNumber, request.limit),
+    };
   }
 
   private cancel(reqId: number): void {

@@ -1,7 +1,7 @@
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
 import { UploadStream } from '../../engine/pool/upload-stream.js';
-import type { ObjectInfo, PutExpectations } from '../../engine/protocol/messages.js';
+import type { PutExpectations, ShardResult } from '../../engine/protocol/messages.js';
 import { AwsChunkedDecoder } from '../sigv4/chunked.js';
 import type { RequestContext } from './context.js';
 import { fromEngineFailure } from './engine-errors.js';
@@ -75,7 +75,7 @@ function notYet(name: string): S3Error {
 
 /**
  * Streams the request body into a shard request that `begin` opens, and resolves with the
- * stored object once the shard has made it durable. Rejects with an S3Error on a bad body
+ * shard's result (the stored object or part) once the shard has made it durable. Rejects with an S3Error on a bad body
  * (framing, signature, length, digest); the shard's session is cancelled, nothing is stored.
  */
 export function uploadBody(
@@ -83,21 +83,20 @@ export function uploadBody(
   shard: ShardClient,
   begin: ShardCall,
   plan: PayloadPlan,
-): Promise<ObjectInfo> {
+): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const settle = (error: unknown, info?: ObjectInfo): void => {
+    const settle = (error: unknown, result?: ShardResult): void => {
       if (settled) return;
       settled = true;
-      if (error === null && info !== undefined) resolve(info);
+      if (error === null && result !== undefined) resolve(result);
       else reject(error);
     };
     const reqId = shard.open(begin, {
       onReply: (reply, body) => {
         if (reply.kind === 'Credit') upload.credit(reply.bytes, body);
         else if (reply.kind === 'Failed') settle(fromEngineFailure(reply.failure));
-        else if (reply.kind === 'Done' && reply.result.kind === 'Put')
-          settle(null, reply.result.info);
+        else if (reply.kind === 'Done') settle(null, reply.result);
       },
     });
     const upload = new UploadStream(shard, reqId, ctx.state.buffers, ctx.res);

@@ -11,6 +11,15 @@ import {
 import { handleCopyObject } from './handlers/copy.js';
 import { handleDeleteObject, handleDeleteObjects } from './handlers/delete.js';
 import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
+import {
+  handleAbortMultipartUpload,
+  handleCompleteMultipartUpload,
+  handleCreateMultipartUpload,
+  handleListMultipartUploads,
+  handleListParts,
+  handleUploadPart,
+  handleUploadPartCopy,
+} from './handlers/multipart.js';
 import { handleGetObject } from './handlers/object-get.js';
 import { handlePutObject } from './handlers/object-put.js';
 
@@ -48,6 +57,20 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleListObjects(ctx, e);
     case 'ListObjectsV2':
       return handleListObjectsV2(ctx, e);
+    case 'CreateMultipartUpload':
+      return handleCreateMultipartUpload(ctx, e.bucket, e.key);
+    case 'UploadPart':
+      return handleUploadPart(ctx, e);
+    case 'UploadPartCopy':
+      return handleUploadPartCopy(ctx, e);
+    case 'CompleteMultipartUpload':
+      return handleCompleteMultipartUpload(ctx, e);
+    case 'AbortMultipartUpload':
+      return handleAbortMultipartUpload(ctx, e);
+    case 'ListParts':
+      return handleListParts(ctx, e);
+    case 'ListMultipartUploads':
+      return handleListMultipartUploads(ctx, e);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }

@@ -8,6 +8,14 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
   switch (failure.code) {
     case 'NoSuchKey':
       return new S3Error('NoSuchKey');
+    case 'NoSuchUpload':
+      return new S3Error('NoSuchUpload');
+    case 'InvalidPart':
+      return new S3Error('InvalidPart', failure.message);
+    case 'InvalidPartOrder':
+      return new S3Error('InvalidPartOrder');
+    case 'EntityTooSmall':
+      return new S3Error('EntityTooSmall');
     case 'BadDigest':
       return new S3Error('BadDigest', failure.message);
     case 'XAmzContentSHA256Mismatch':

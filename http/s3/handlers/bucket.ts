@@ -89,6 +89,13 @@ export async function handleDeleteBucket(ctx: RequestContext, name: string): Pro
     throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
   await ctx.state.catalog.deleteBucket(name);
   sendEmpty(ctx, 204);
+  // Uploads still in progress die with the bucket; their parts' blocks are freed now.
+  const liveBucketIds = [...ctx.state.catalog.liveBucketIds()];
+  for (const shard of ctx.state.pool.clients) {
+    shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged').catch((error: unknown) => {
+      ctx.state.logger.error({ err: error }, 'purging a deleted bucket failed');
+    });
+  }
 }
 
 export function handleHeadBucket(ctx: RequestContext, name: string): void {

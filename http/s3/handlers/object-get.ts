@@ -59,13 +59,10 @@ function respond(
 ): void {
   const h = ctx.req.headers;
   const info = object.info;
-  if (e.partNumber !== undefined && e.partNumber !== 1) {
-    throw new S3Error('InvalidPartNumber', undefined, {
-      PartNumberRequested: String(e.partNumber),
-      ActualPartCount: '1',
-    });
-  }
+  const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
   const headers = objectResponseHeaders(info, e.responseOverrides);
+  if (part !== null && info.partSizes !== null)
+    headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
   const verdict = checkPreconditions(info, {
     ifMatch: h['if-match'],
     ifNoneMatch: h['if-none-match'],
@@ -81,7 +78,7 @@ function respond(
     return;
   }
   // Preconditions (412/304) come before Range (416), as RFC 7233 orders them.
-  const range = parseRange(h['range'], info.bytes);
+  const range = part ?? parseRange(h['range'], info.bytes);
   // The stored checksum describes the whole object: S3 sends none with a ranged answer (an SDK
   // validating the partial body against it would reject every Range GET).
   if (
@@ -105,6 +102,23 @@ function respond(
     return;
   }
   streamBody(ctx, shard, reqId, { start, end }, status, headers);
+}
+
+/**
+ * The byte range of part `partNumber` (GET/HEAD ?partNumber=N). An object not made by a
+ * multipart upload has one part, the whole object.
+ */
+function partRange(info: OpenedObject['info'], partNumber: number): ByteRange | null {
+  const sizes = info.partSizes ?? [info.bytes];
+  if (partNumber > sizes.length) {
+    throw new S3Error('InvalidPartNumber', undefined, {
+      PartNumberRequested: String(partNumber),
+      ActualPartCount: String(sizes.length),
+    });
+  }
+  if (info.partSizes === null) return null;
+  const start = sizes.slice(0, partNumber - 1).reduce((sum, size) => sum + size, 0);
+  return { start, end: start + (sizes[partNumber - 1] ?? 0) };
 }
 
 function streamBody(

@@ -1,3 +1,4 @@
+import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -16,7 +17,7 @@ export async function handlePutObject(
   const plan = planPayload(ctx);
   const headers = objectHeadersFrom(ctx.req);
   const shard = shardFor(ctx.state, bucket, key);
-  const info = await uploadBody(
+  const result = await uploadBody(
     ctx,
     shard,
     {
@@ -26,9 +27,12 @@ export async function handlePutObject(
       headers,
       declaredBytes: plan.declaredBytes,
       payloadSha256: plan.expect.sha256Hex !== undefined,
+      part: null,
     },
     plan,
   );
+  assert(result.kind === 'Put', 'a PutObject stores an object');
+  const info = result.info;
   const reply: Array<[string, string]> = [['etag', info.etag]];
   if (info.checksums.crc32 !== undefined)
     reply.push(['x-amz-checksum-crc32', info.checksums.crc32]);

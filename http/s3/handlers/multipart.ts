@@ -1,0 +1,392 @@
+import { assert } from '../../../engine/assert.js';
+import type { BucketRecord } from '../../../engine/catalog/catalog.js';
+import { LIMITS } from '../../../engine/limits.js';
+import type { ShardClient } from '../../../engine/pool/shard-client.js';
+import type {
+  OpenedObject,
+  PartInfo,
+  UploadInfo,
+  UploadListEntry,
+} from '../../../engine/protocol/messages.js';
+import { mayAccess } from '../auth.js';
+import { planPayload, uploadBody } from '../body-upload.js';
+import { checkPreconditions } from '../conditional.js';
+import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import type {
+  ListMultipartUploadsEndpoint,
+  ListPartsEndpoint,
+  UploadIdEndpoint,
+  UploadPartEndpoint,
+} from '../endpoints.js';
+import { fromEngineFailure } from '../engine-errors.js';
+import { S3Error } from '../errors.js';
+import { objectHeadersFrom } from '../object-headers.js';
+import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
+import { parseCopySource } from './copy.js';
+import { openObject } from './object-get.js';
+import { checkKey } from './object-put.js';
+
+const PART_NUMBER_MAX = 10_000;
+
+/** CreateMultipartUpload: the upload lives on the shard that will own the object. */
+export async function handleCreateMultipartUpload(
+  ctx: RequestContext,
+  bucketName: string,
+  key: string,
+): Promise<void> {
+  const bucket = requireBucket(ctx, bucketName);
+  checkKey(key);
+  checkChecksumAlgorithm(ctx.req.headers['x-amz-checksum-algorithm']);
+  const headers = objectHeadersFrom(ctx.req);
+  const created = await shardFor(ctx.state, bucket, key).call(
+    { kind: 'CreateUpload', bucketId: bucket.id, key, headers },
+    'UploadCreated',
+  );
+  const algorithm = ctx.req.headers['x-amz-checksum-algorithm'];
+  sendXml(
+    ctx,
+    'InitiateMultipartUploadResult',
+    { Bucket: bucket.name, Key: key, UploadId: created.uploadId },
+    algorithm !== undefined ? [['x-amz-checksum-algorithm', algorithm.toUpperCase()]] : [],
+  );
+}
+
+/** Until the checksums work lands, CRC32 is the one additional checksum hangar verifies. */
+function checkChecksumAlgorithm(algorithm: string | undefined): void {
+  if (algorithm === undefined || algorithm.toUpperCase() === 'CRC32') return;
+  throw new S3Error('NotImplemented', `The checksum algorithm ${algorithm} is not supported yet.`);
+}
+
+/** UploadPart: streams the body into a part of the upload; answers with the part's ETag. */
+export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoint): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  const plan = planPayload(ctx);
+  const result = await uploadBody(
+    ctx,
+    shardFor(ctx.state, bucket, e.key),
+    {
+      kind: 'PutBegin',
+      bucketId: bucket.id,
+      key: e.key,
+      headers: { userMeta: {} },
+      declaredBytes: plan.declaredBytes,
+      payloadSha256: plan.expect.sha256Hex !== undefined,
+      part: { uploadId: e.uploadId, partNumber: e.partNumber },
+    },
+    plan,
+  );
+  assert(result.kind === 'PartStored', 'an UploadPart stores a part');
+  const reply: Array<[string, string]> = [['etag', result.part.etag]];
+  const crc = plan.expect.crc32Base64;
+  if (crc !== undefined) reply.push(['x-amz-checksum-crc32', crc]);
+  sendEmpty(ctx, 200, reply);
+}
+
+/**
+ * UploadPartCopy: the source range streams from the source shard to the upload's shard; each
+ * buffer is transferred onward and returned to the source for reuse, so the HTTP thread copies
+ * no byte and holds at most one window.
+ */
+export async function handleUploadPartCopy(
+  ctx: RequestContext,
+  e: UploadPartEndpoint,
+): Promise<void> {
+  const target = requireBucket(ctx, e.bucket);
+  const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
+  const sourceBucket = requireBucket(ctx, source.bucket);
+  if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
+  const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
+  const opened = await openObject(ctx, sourceShard, sourceBucket.id, source.key, true);
+  let relayed = false;
+  try {
+    const h = ctx.req.headers;
+    checkPreconditions(
+      opened.object.info,
+      {
+        ifMatch: h['x-amz-copy-source-if-match'],
+        ifNoneMatch: h['x-amz-copy-source-if-none-match'],
+        ifModifiedSince: h['x-amz-copy-source-if-modified-since'],
+        ifUnmodifiedSince: h['x-amz-copy-source-if-unmodified-since'],
+      },
+      true,
+    );
+    const range = copySourceRange(h['x-amz-copy-source-range'], opened.object.info.bytes);
+    relayed = true;
+    const part = await relayPart(ctx, {
+      source: sourceShard,
+      sourceReqId: opened.reqId,
+      object: opened.object,
+      target: shardFor(ctx.state, target, e.key),
+      bucket: target,
+      endpoint: e,
+      range,
+    });
+    sendXml(ctx, 'CopyPartResult', { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag });
+  } finally {
+    if (!relayed) sourceShard.cancel(opened.reqId);
+  }
+}
+
+/** `x-amz-copy-source-range: bytes=first-last`, inclusive; the whole object when absent. */
+function copySourceRange(header: string | undefined, size: number): { start: number; end: number } {
+  if (header === undefined) return { start: 0, end: size };
+  const match = /^bytes=(\d+)-(\d+)$/.exec(header.trim());
+  if (match === null) {
+    throw new S3Error(
+      'InvalidArgument',
+      'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+      { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: header },
+    );
+  }
+  const start = Number(match[1]);
+  const last = Number(match[2]);
+  if (last < start || last >= size) {
+    throw new S3Error(
+      'InvalidRange',
+      undefined,
+      { ActualObjectSize: String(size) },
+      { 'content-range': `bytes */${size}` },
+    );
+  }
+  return { start, end: last + 1 };
+}
+
+interface Relay {
+  source: ShardClient;
+  sourceReqId: number;
+  object: OpenedObject;
+  target: ShardClient;
+  bucket: BucketRecord;
+  endpoint: UploadPartEndpoint;
+  range: { start: number; end: number };
+}
+
+function relayPart(ctx: RequestContext, relay: Relay): Promise<PartInfo> {
+  return new Promise((resolve, reject) => {
+    const { source, sourceReqId, target, range } = relay;
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      source.cancel(sourceReqId);
+      target.cancel(targetReqId);
+      reject(error);
+    };
+    const targetReqId = target.open(
+      {
+        kind: 'PutBegin',
+        bucketId: relay.bucket.id,
+        key: relay.endpoint.key,
+        headers: { userMeta: {} },
+        declaredBytes: range.end - range.start,
+        payloadSha256: false,
+        part: { uploadId: relay.endpoint.uploadId, partNumber: relay.endpoint.partNumber },
+      },
+      {
+        onReply: (reply, body) => {
+          if (reply.kind === 'Credit') source.send({ kind: 'Credit', reqId: sourceReqId }, body);
+          else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+          else if (reply.kind === 'Done' && reply.result.kind === 'PartStored' && !settled) {
+            settled = true;
+            resolve(reply.result.part);
+          }
+        },
+      },
+    );
+    ctx.res.onAbort(() => fail(new S3Error('RequestTimeout', 'client disconnected')));
+    source.resume(
+      sourceReqId,
+      { kind: 'ReadRange', reqId: sourceReqId, start: range.start, endExclusive: range.end },
+      {
+        onReply: (reply, body) => {
+          if (reply.kind === 'BodyChunk' && body !== undefined) {
+            target.send({ kind: 'BodyChunk', reqId: targetReqId, bytes: reply.bytes }, body);
+          } else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+          else if (reply.kind === 'Done')
+            target.send({ kind: 'PutEnd', reqId: targetReqId, expect: {} });
+        },
+      },
+    );
+  });
+}
+
+/** CompleteMultipartUpload: the shard assembles the object from the parts' blocks. */
+export async function handleCompleteMultipartUpload(
+  ctx: RequestContext,
+  e: UploadIdEndpoint,
+): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
+    throw new S3Error('MaxMessageLengthExceeded');
+  });
+  const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
+  const completed = await shardFor(ctx.state, bucket, e.key).call(
+    { kind: 'CompleteUpload', bucketId: bucket.id, key: e.key, uploadId: e.uploadId, parts },
+    'Put',
+  );
+  sendXml(ctx, 'CompleteMultipartUploadResult', {
+    Location: `http://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
+    Bucket: bucket.name,
+    Key: e.key,
+    ETag: completed.info.etag,
+  });
+}
+
+function partsOf(value: XmlValue): Array<{ partNumber: number; etag: string }> {
+  const list = Array.isArray(value) ? value : [];
+  if (list.length === 0 || list.length > PART_NUMBER_MAX) throw new S3Error('MalformedXML');
+  return list.map((entry) => {
+    const node = typeof entry === 'object' && !Array.isArray(entry) ? entry : {};
+    const number = Number(textOf(node['PartNumber'])?.trim());
+    const etag = textOf(node['ETag'])?.trim();
+    if (!Number.isInteger(number) || etag === undefined) throw new S3Error('MalformedXML');
+    if (number < 1 || number > PART_NUMBER_MAX) {
+      throw new S3Error(
+        'InvalidArgument',
+        'Part number must be an integer between 1 and 10000, inclusive',
+        { ArgumentName: 'partNumber', ArgumentValue: String(number) },
+      );
+    }
+    return { partNumber: number, etag };
+  });
+}
+
+export async function handleAbortMultipartUpload(
+  ctx: RequestContext,
+  e: UploadIdEndpoint,
+): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  await shardFor(ctx.state, bucket, e.key).call(
+    { kind: 'AbortUpload', bucketId: bucket.id, key: e.key, uploadId: e.uploadId },
+    'Aborted',
+  );
+  sendEmpty(ctx, 204);
+}
+
+/** ListParts, paginated by part-number-marker. */
+export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  const maxParts = Math.min(e.maxParts ?? 1000, 1000);
+  const marker = e.partNumberMarker ?? 0;
+  const listed = await shardFor(ctx.state, bucket, e.key).call(
+    {
+      kind: 'ListParts',
+      bucketId: bucket.id,
+      key: e.key,
+      uploadId: e.uploadId,
+      afterPartNumber: marker,
+      limit: maxParts,
+    },
+    'Parts',
+  );
+  const last = listed.parts[listed.parts.length - 1];
+  sendXml(ctx, 'ListPartsResult', {
+    Bucket: bucket.name,
+    Key: e.key,
+    UploadId: e.uploadId,
+    Initiator: ownerOf(ctx),
+    Owner: ownerOf(ctx),
+    StorageClass: 'STANDARD',
+    PartNumberMarker: marker,
+    ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
+    MaxParts: e.maxParts ?? 1000,
+    IsTruncated: listed.truncated,
+    Part: listed.parts.map((part) => ({
+      PartNumber: part.partNumber,
+      LastModified: isoTime(part.lastModifiedMs),
+      ETag: part.etag,
+      Size: part.bytes,
+    })),
+  });
+}
+
+/** ListMultipartUploads: every shard's page, merged by key (UTF-8 order) then upload id. */
+export async function handleListMultipartUploads(
+  ctx: RequestContext,
+  e: ListMultipartUploadsEndpoint,
+): Promise<void> {
+  const bucket = requireBucket(ctx, e.bucket);
+  const limit = Math.min(e.maxUploads ?? 1000, 1000);
+  const query = {
+    bucketId: bucket.id,
+    prefix: e.prefix ?? '',
+    delimiter: e.delimiter ?? '',
+    afterKey: e.keyMarker ?? '',
+    afterUploadId: e.keyMarker !== undefined ? (e.uploadIdMarker ?? '') : '',
+    limit,
+  };
+  const pages =
+    limit === 0
+      ? []
+      : await Promise.all(
+          ctx.state.pool.clients.map((shard) =>
+            shard.call({ kind: 'ListUploads', ...query }, 'Uploads'),
+          ),
+        );
+  const merged = mergeUploads(pages.map((page) => page.entries));
+  const entries = merged.slice(0, limit);
+  const truncated = merged.length > limit || pages.some((page) => page.truncated);
+  const encode = e.encodingType === 'url' ? encodeURIComponent : (text: string) => text;
+  const last = entries[entries.length - 1];
+  const body: XmlNode = {
+    Bucket: bucket.name,
+    KeyMarker: encode(e.keyMarker ?? ''),
+    UploadIdMarker: e.uploadIdMarker ?? '',
+    ...(truncated && last !== undefined ? nextMarkers(last, encode) : {}),
+    ...(query.delimiter !== '' ? { Delimiter: encode(query.delimiter) } : {}),
+    Prefix: encode(query.prefix),
+    MaxUploads: e.maxUploads ?? 1000,
+    ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
+    IsTruncated: truncated,
+    Upload: entries.flatMap((entry) =>
+      entry.kind === 'upload' ? [uploadNode(ctx, entry.upload, encode)] : [],
+    ),
+    CommonPrefixes: entries.flatMap((entry) =>
+      entry.kind === 'prefix' ? [{ Prefix: encode(entry.prefix) }] : [],
+    ),
+  };
+  sendXml(ctx, 'ListMultipartUploadsResult', body);
+}
+
+function nextMarkers(last: UploadListEntry, encode: (text: string) => string): XmlNode {
+  if (last.kind === 'prefix') return { NextKeyMarker: encode(last.prefix) };
+  return { NextKeyMarker: encode(last.upload.key), NextUploadIdMarker: last.upload.uploadId };
+}
+
+function uploadNode(
+  ctx: RequestContext,
+  upload: UploadInfo,
+  encode: (text: string) => string,
+): XmlNode {
+  return {
+    Key: encode(upload.key),
+    UploadId: upload.uploadId,
+    Initiator: ownerOf(ctx),
+    Owner: ownerOf(ctx),
+    StorageClass: 'STANDARD',
+    Initiated: isoTime(upload.initiatedMs),
+  };
+}
+
+/** Sorts shard pages by key bytes, then upload id (initiation order); common prefixes once. */
+function mergeUploads(lists: UploadListEntry[][]): UploadListEntry[] {
+  const sortKey = (entry: UploadListEntry): Buffer =>
+    entry.kind === 'prefix'
+      ? Buffer.from(entry.prefix, 'utf8')
+      : Buffer.concat([
+          Buffer.from(entry.upload.key, 'utf8'),
+          Buffer.from([0]),
+          Buffer.from(entry.upload.uploadId, 'hex'),
+        ]);
+  const all = lists.flat().map((entry) => ({ entry, bytes: sortKey(entry) }));
+  all.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  const out: UploadListEntry[] = [];
+  let previous: Buffer | null = null;
+  for (const { entry, bytes } of all) {
+    if (previous?.equals(bytes)) continue;
+    out.push(entry);
+    previous = bytes;
+  }
+  return out;
+}
