@@ -1,17 +1,20 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
 import type {
   BlockRef,
+  ChosenPart,
   EngineFailure,
   ListEntry,
   ObjectHeaders,
   ObjectInfo,
   PartInfo,
   PartTarget,
-  StoredChecksums,
+  StoredChecksum,
+  UploadChecksum,
   UploadListEntry,
 } from '../protocol/messages.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
@@ -22,13 +25,15 @@ export interface ObjectRecord {
   etag: string;
   lastModifiedMs: number;
   headers: ObjectHeaders;
-  checksums: StoredChecksums;
+  checksum: StoredChecksum | null;
   /** Content-addressed blocks, in order; empty for inline objects. */
   blocks: BlockRef[];
   /** The body itself for small objects. */
   inline: Uint8Array | null;
   /** Part sizes of an object completed from a multipart upload (absent otherwise). */
   partSizes?: number[];
+  /** The parts' checksums (base64) when the upload had an algorithm (GetObjectAttributes). */
+  partChecksums?: string[];
 }
 
 /** An in-progress multipart upload, in the `uploads` table. */
@@ -37,6 +42,7 @@ export interface UploadRecord {
   uploadId: string;
   initiatedMs: number;
   headers: ObjectHeaders;
+  checksum: UploadChecksum | null;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -45,7 +51,7 @@ export interface PartRecord {
   bytes: number;
   lastModifiedMs: number;
   blocks: BlockRef[];
-  checksums: StoredChecksums;
+  checksum: StoredChecksum | null;
 }
 
 /** A block's reference count: how many object records (and repeats within them) point at it. */
@@ -236,10 +242,11 @@ export class MetaStore {
     bucketId: string,
     key: string,
     headers: ObjectHeaders,
+    checksum: UploadChecksum | null,
     nowMs: number,
   ): Promise<UploadRecord> {
     const uploadId = newUploadId(nowMs);
-    const record: UploadRecord = { key, uploadId, initiatedMs: nowMs, headers };
+    const record: UploadRecord = { key, uploadId, initiatedMs: nowMs, headers, checksum };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
   }
@@ -287,6 +294,7 @@ export class MetaStore {
         etag: value.etag,
         bytes: value.bytes,
         lastModifiedMs: value.lastModifiedMs,
+        checksum: value.checksum ?? null,
       });
     }
     const truncated = parts.length > limit;
@@ -302,13 +310,14 @@ export class MetaStore {
     bucketId: string,
     key: string,
     uploadId: string,
-    chosen: ReadonlyArray<{ partNumber: number; etag: string }>,
+    chosen: readonly ChosenPart[],
+    fullObjectBase64: string | null,
     nowMs: number,
   ): Promise<{ record: ObjectRecord; freed: string[] }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
       if (upload === undefined) return noSuchUpload();
-      const assembled = this.assemble(uploadId, chosen);
+      const assembled = this.assemble(upload, chosen, fullObjectBase64);
       if ('failure' in assembled) return assembled;
       const record: ObjectRecord = {
         ...assembled.record,
@@ -328,47 +337,74 @@ export class MetaStore {
 
   /** Checks the client's part list against the stored parts and builds the object record. */
   private assemble(
-    uploadId: string,
-    chosen: ReadonlyArray<{ partNumber: number; etag: string }>,
+    upload: UploadRecord,
+    chosen: readonly ChosenPart[],
+    fullObjectBase64: string | null,
   ): { record: Omit<ObjectRecord, 'lastModifiedMs' | 'headers'> } | { failure: EngineFailure } {
-    const blocks: BlockRef[] = [];
-    const partSizes: number[] = [];
-    const md5s: Buffer[] = [];
-    let previousNumber = 0;
+    const parts: PartRecord[] = [];
     for (const [index, wanted] of chosen.entries()) {
-      if (wanted.partNumber <= previousNumber)
-        return {
-          failure: {
-            code: 'InvalidPartOrder',
-            message:
-              'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
-          },
-        };
-      previousNumber = wanted.partNumber;
-      const part = this.parts.get(partKey(uploadId, wanted.partNumber));
-      if (part === undefined || unquote(part.etag) !== unquote(wanted.etag)) {
-        return {
-          failure: {
-            code: 'InvalidPart',
-            message: `Part ${wanted.partNumber} was not uploaded or its ETag does not match.`,
-          },
-        };
-      }
-      if (index < chosen.length - 1 && part.bytes < MULTIPART_MIN_PART_BYTES) {
-        return {
-          failure: {
-            code: 'EntityTooSmall',
-            message: 'Your proposed upload is smaller than the minimum allowed object size.',
-          },
-        };
-      }
-      blocks.push(...part.blocks);
-      partSizes.push(part.bytes);
-      md5s.push(Buffer.from(unquote(part.etag), 'hex'));
+      const part = this.chosenPart(
+        upload,
+        wanted,
+        chosen[index - 1]?.partNumber ?? 0,
+        index === chosen.length - 1,
+      );
+      if ('failure' in part) return part;
+      parts.push(part);
     }
-    const etag = `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${chosen.length}"`;
-    const bytes = partSizes.reduce((sum, size) => sum + size, 0);
-    return { record: { bytes, etag, checksums: {}, blocks, inline: null, partSizes } };
+    const checksum = assembledChecksum(upload.checksum, parts, fullObjectBase64);
+    if (checksum !== null && 'failure' in checksum) return checksum;
+    const md5s = parts.map((part) => Buffer.from(unquote(part.etag), 'hex'));
+    const record: Omit<ObjectRecord, 'lastModifiedMs' | 'headers'> = {
+      bytes: parts.reduce((sum, part) => sum + part.bytes, 0),
+      etag: `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${parts.length}"`,
+      checksum,
+      blocks: parts.flatMap((part) => part.blocks),
+      inline: null,
+      partSizes: parts.map((part) => part.bytes),
+    };
+    if (upload.checksum !== null)
+      record.partChecksums = parts.map((part) => part.checksum?.base64 ?? '');
+    return { record };
+  }
+
+  /** One listed part: in order, uploaded, ETag and checksums matching, big enough unless last. */
+  private chosenPart(
+    upload: UploadRecord,
+    wanted: ChosenPart,
+    previousNumber: number,
+    last: boolean,
+  ): PartRecord | { failure: EngineFailure } {
+    if (wanted.partNumber <= previousNumber) {
+      return failed(
+        'InvalidPartOrder',
+        'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+      );
+    }
+    const part = this.parts.get(partKey(upload.uploadId, wanted.partNumber));
+    if (part === undefined || unquote(part.etag) !== unquote(wanted.etag)) {
+      return failed(
+        'InvalidPart',
+        `Part ${wanted.partNumber} was not uploaded or its ETag does not match.`,
+      );
+    }
+    // A checksum the client lists is compared with the part's own, when the part has one of
+    // that algorithm (clients list checksums they computed even when they did not send them).
+    for (const [algorithm, value] of Object.entries(wanted.checksums)) {
+      if (part.checksum?.algorithm === algorithm && part.checksum.base64 !== value) {
+        return failed(
+          'InvalidPart',
+          `The ${algorithm} checksum of part ${wanted.partNumber} does not match the part's.`,
+        );
+      }
+    }
+    if (!last && part.bytes < MULTIPART_MIN_PART_BYTES) {
+      return failed(
+        'EntityTooSmall',
+        'Your proposed upload is smaller than the minimum allowed object size.',
+      );
+    }
+    return part;
   }
 
   async abortUpload(bucketId: string, key: string, uploadId: string): Promise<string[]> {
@@ -410,14 +446,25 @@ export class MetaStore {
   private uploadListStart(query: UploadListQuery): Buffer {
     const atPrefix = objectKey(query.bucketId, query.prefix);
     if (query.afterKey === '') return atPrefix;
-    const start =
-      query.afterUploadId !== '' && isUploadId(query.afterUploadId)
-        ? Buffer.concat([
-            uploadKey(query.bucketId, query.afterKey, query.afterUploadId),
-            Buffer.from([0]),
-          ])
-        : this.listStart({ ...query, after: query.afterKey });
+    const start = this.afterUploadMarker(query);
     return Buffer.compare(start, atPrefix) > 0 ? start : atPrefix;
+  }
+
+  /**
+   * Where listing resumes after (key-marker, upload-id-marker): after that upload; or, with no
+   * upload id, after every upload of key-marker (S3's rule), or after a rolled-up prefix.
+   */
+  private afterUploadMarker(query: UploadListQuery): Buffer {
+    if (query.afterUploadId !== '' && isUploadId(query.afterUploadId)) {
+      return Buffer.concat([
+        uploadKey(query.bucketId, query.afterKey, query.afterUploadId),
+        Buffer.from([0]),
+      ]);
+    }
+    const rollup = this.listStart({ ...query, after: query.afterKey });
+    // Upload keys are <key> 0x00 <id>: <key> 0x01 is past every upload of the key itself.
+    const pastKey = Buffer.concat([objectKey(query.bucketId, query.afterKey), Buffer.from([1])]);
+    return Buffer.compare(rollup, pastKey) > 0 ? rollup : pastKey;
   }
 
   private nextUploadEntry(
@@ -489,9 +536,10 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     etag: record.etag,
     lastModifiedMs: record.lastModifiedMs,
     headers: record.headers,
-    checksums: record.checksums,
+    checksum: record.checksum ?? null,
     inline: record.inline !== null,
     partSizes: record.partSizes ?? null,
+    partChecksums: record.partChecksums ?? null,
   };
 }
 
@@ -536,6 +584,47 @@ function partKey(uploadId: string, partNumber: number): Buffer {
 
 function unquote(etag: string): string {
   return etag.trim().replace(/^"(.*)"$/, '$1');
+}
+
+function failed(code: EngineFailure['code'], message: string): { failure: EngineFailure } {
+  return { failure: { code, message } };
+}
+
+/**
+ * The object checksum of a completed upload: COMPOSITE (the checksum of the part checksums) or
+ * FULL_OBJECT (the parts' CRCs combined), per the upload's algorithm and type. Every part must
+ * carry the upload's algorithm; a client-asserted full-object value must match.
+ */
+function assembledChecksum(
+  wanted: UploadRecord['checksum'],
+  parts: readonly PartRecord[],
+  fullObjectBase64: string | null,
+): StoredChecksum | { failure: EngineFailure } | null {
+  if (wanted === null) return null;
+  const digests: Buffer[] = [];
+  for (const part of parts) {
+    if (part.checksum?.algorithm !== wanted.algorithm) {
+      return failed(
+        'InvalidRequest',
+        `The upload was created using a ${wanted.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for one or more parts.`,
+      );
+    }
+    digests.push(Buffer.from(part.checksum.base64, 'base64'));
+  }
+  const base64 =
+    wanted.type === 'COMPOSITE'
+      ? compositeChecksum(wanted.algorithm, digests)
+      : combineCrcs(
+          wanted.algorithm,
+          parts.map((part, i) => ({ digest: digests[i] ?? Buffer.alloc(0), bytes: part.bytes })),
+        ).toString('base64');
+  if (fullObjectBase64 !== null && fullObjectBase64 !== base64) {
+    return failed(
+      'BadDigest',
+      `The ${wanted.algorithm} you specified did not match the calculated checksum.`,
+    );
+  }
+  return { algorithm: wanted.algorithm, base64, type: wanted.type };
 }
 
 function noSuchUpload(): { failure: EngineFailure } {

@@ -23,9 +23,14 @@ export interface BlockRef {
   bytes: number;
 }
 
-/** Checksums hangar stores with an object (S3's additional checksums, base64). */
-export interface StoredChecksums {
-  crc32?: string;
+import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
+
+export type { ChecksumAlgorithm, ChecksumType, StoredChecksum };
+
+/** The additional checksum a multipart upload was created with. */
+export interface UploadChecksum {
+  algorithm: ChecksumAlgorithm;
+  type: ChecksumType;
 }
 
 /** What GET/HEAD/List need to know about an object. */
@@ -36,11 +41,13 @@ export interface ObjectInfo {
   etag: string;
   lastModifiedMs: number;
   headers: ObjectHeaders;
-  checksums: StoredChecksums;
+  checksum: StoredChecksum | null;
   /** Present when the object is stored inline in its metadata record. */
   inline: boolean;
   /** Sizes of the parts of an object made by a multipart upload, in part order. */
   partSizes: number[] | null;
+  /** The parts' own checksums (base64), in part order, when the upload had an algorithm. */
+  partChecksums: string[] | null;
 }
 
 /** Where an UploadPart's bytes go. */
@@ -55,6 +62,7 @@ export interface UploadInfo {
   uploadId: string;
   initiatedMs: number;
   headers: ObjectHeaders;
+  checksum: UploadChecksum | null;
 }
 
 export interface PartInfo {
@@ -62,6 +70,14 @@ export interface PartInfo {
   etag: string;
   bytes: number;
   lastModifiedMs: number;
+  checksum: StoredChecksum | null;
+}
+
+/** A part as CompleteMultipartUpload lists it: number, ETag, and any checksums the client gave. */
+export interface ChosenPart {
+  partNumber: number;
+  etag: string;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 export type UploadListEntry =
@@ -72,7 +88,8 @@ export type UploadListEntry =
 export interface PutExpectations {
   md5Base64?: string;
   sha256Hex?: string;
-  crc32Base64?: string;
+  /** The additional checksum's expected value (base64), when the client sent one. */
+  checksumBase64?: string;
 }
 
 export type ListEntry = { kind: 'object'; info: ObjectInfo } | { kind: 'prefix'; prefix: string };
@@ -83,6 +100,7 @@ export type EngineFailureCode =
   | 'InvalidPart'
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
+  | 'InvalidRequest'
   | 'BadDigest'
   | 'XAmzContentSHA256Mismatch'
   | 'IncompleteBody'
@@ -106,6 +124,8 @@ export type ShardRequest =
       payloadSha256: boolean;
       /** Set for UploadPart: the bytes become a part of an upload, not an object. */
       part: PartTarget | null;
+      /** The additional checksum to compute (the expected value comes with PutEnd). */
+      checksumAlgorithm: ChecksumAlgorithm | null;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
@@ -132,14 +152,23 @@ export type ShardRequest =
       after: string;
       limit: number;
     }
-  | { kind: 'CreateUpload'; reqId: number; bucketId: string; key: string; headers: ObjectHeaders }
+  | {
+      kind: 'CreateUpload';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      headers: ObjectHeaders;
+      checksum: UploadChecksum | null;
+    }
   | {
       kind: 'CompleteUpload';
       reqId: number;
       bucketId: string;
       key: string;
       uploadId: string;
-      parts: Array<{ partNumber: number; etag: string }>;
+      parts: ChosenPart[];
+      /** A FULL_OBJECT checksum the client asserts for the whole object (base64). */
+      fullObjectBase64: string | null;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {

@@ -1,14 +1,18 @@
 import { createHash, type Hash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { assert } from '../assert.js';
 import type { BlockStore, BlockWriter } from '../blocks/store.js';
+import {
+  type ChecksumAlgorithm,
+  type RunningChecksum,
+  startChecksum,
+} from '../checksums/checksums.js';
 import { engineFailure as failure } from '../errors.js';
 import type { ObjectRecord } from '../meta/store.js';
 import type {
   BlockRef,
   ObjectHeaders,
   PutExpectations,
-  StoredChecksums,
+  StoredChecksum,
 } from '../protocol/messages.js';
 import type { BlockLedger } from './ledger.js';
 
@@ -19,6 +23,8 @@ export interface PutPlan {
   headers: ObjectHeaders;
   /** Whether the client declared a whole-payload SHA-256 (x-amz-content-sha256) to check. */
   payloadSha256: boolean;
+  /** The additional checksum to compute and store (null: none requested). */
+  checksumAlgorithm: ChecksumAlgorithm | null;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface PutPlan {
 export class PutSession {
   private readonly md5: Hash = createHash('md5');
   private readonly sha256: Hash | null;
-  private crc: number = 0;
+  private readonly checksum: RunningChecksum | null;
   private receivedBytes = 0;
   private writer: BlockWriter | null = null;
   private readonly blocks: BlockRef[] = [];
@@ -46,6 +52,7 @@ export class PutSession {
     private readonly ledger: BlockLedger,
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
+    this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
     this.inlineBody =
       plan.declaredBytes <= plan.inlineBytesMax ? new Uint8Array(plan.declaredBytes) : null;
   }
@@ -67,7 +74,7 @@ export class PutSession {
     }
     this.md5.update(view);
     this.sha256?.update(view);
-    this.crc = crc32(view, this.crc);
+    this.checksum?.update(view);
     if (this.inlineBody !== null) this.inlineBody.set(view, this.receivedBytes);
     else await this.writeBlocks(view);
     this.receivedBytes += view.byteLength;
@@ -104,20 +111,20 @@ export class PutSession {
       throw failure('IncompleteBody', 'fewer bytes than declared');
     }
     const md5 = this.md5.digest();
-    const checksums = this.verify(expect, md5);
+    const checksum = this.verify(expect, md5);
     const record: ObjectRecord = {
       bytes: this.receivedBytes,
       etag: `"${md5.toString('hex')}"`,
       lastModifiedMs: nowMs,
       headers: this.plan.headers,
-      checksums,
+      checksum,
       blocks: this.blocks,
       inline: this.inlineBody,
     };
     return record;
   }
 
-  private verify(expect: PutExpectations, md5: Buffer): StoredChecksums {
+  private verify(expect: PutExpectations, md5: Buffer): StoredChecksum | null {
     if (expect.md5Base64 !== undefined && expect.md5Base64 !== md5.toString('base64')) {
       throw failure('BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
@@ -127,13 +134,16 @@ export class PutSession {
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
       );
     }
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(this.crc >>> 0);
-    const crc32Base64 = crc.toString('base64');
-    if (expect.crc32Base64 !== undefined && expect.crc32Base64 !== crc32Base64) {
-      throw failure('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+    const algorithm = this.plan.checksumAlgorithm;
+    if (this.checksum === null || algorithm === null) return null;
+    const base64 = this.checksum.digest().toString('base64');
+    if (expect.checksumBase64 !== undefined && expect.checksumBase64 !== base64) {
+      throw failure(
+        'BadDigest',
+        `The ${algorithm} you specified did not match the calculated checksum.`,
+      );
     }
-    return expect.crc32Base64 !== undefined ? { crc32: crc32Base64 } : {};
+    return { algorithm, base64, type: 'FULL_OBJECT' };
   }
 
   /** Releases pins; on abort also drops the temp block. Idempotent. */

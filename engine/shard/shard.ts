@@ -161,13 +161,11 @@ export class Shard {
   private beginPut(request: Extract<ShardRequest, { kind: 'PutBegin' }>): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
     const part = request.part;
-    if (
-      part !== null &&
-      this.meta.getUpload(request.bucketId, request.key, part.uploadId) === undefined
-    ) {
+    const refusal = part === null ? null : this.partRefusal(request, part);
+    if (refusal !== null) {
       // Refuse before a byte is written; the HTTP side stops sending on this reply.
       this.answer(request.reqId, async () => {
-        throw engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+        throw refusal;
       });
       return;
     }
@@ -179,6 +177,7 @@ export class Shard {
         inlineBytesMax: part === null ? this.settings.inlineBytesMax : -1,
         headers: request.headers,
         payloadSha256: request.payloadSha256,
+        checksumAlgorithm: request.checksumAlgorithm,
       },
       this.store,
       this.ledger,
@@ -186,6 +185,22 @@ export class Shard {
     this.puts.set(request.reqId, session);
     // Remember where the object goes; PutEnd carries only the reqId.
     this.putTargets.set(request.reqId, { bucketId: request.bucketId, key: request.key, part });
+  }
+
+  /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
+  private partRefusal(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    part: PartTarget,
+  ): EngineFailureError | null {
+    const upload = this.meta.getUpload(request.bucketId, request.key, part.uploadId);
+    if (upload === undefined)
+      return engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+    const expected = upload.checksum?.algorithm ?? null;
+    if (expected === null || request.checksumAlgorithm === expected) return null;
+    return engineFailure(
+      'InvalidRequest',
+      `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${request.checksumAlgorithm?.toLowerCase() ?? 'null'}`,
+    );
   }
 
   private readonly putTargets = new Map<
@@ -236,7 +251,7 @@ export class Shard {
       bytes: object.bytes,
       lastModifiedMs: object.lastModifiedMs,
       blocks: object.blocks,
-      checksums: object.checksums,
+      checksum: object.checksum,
     };
     const freed = await this.meta.putPart(bucketId, key, target, part);
     if (this.settings.durable) await this.meta.flushed();
@@ -248,6 +263,7 @@ export class Shard {
         etag: part.etag,
         bytes: part.bytes,
         lastModifiedMs: part.lastModifiedMs,
+        checksum: part.checksum,
       },
     };
   }
@@ -261,6 +277,7 @@ export class Shard {
       request.bucketId,
       request.key,
       request.headers,
+      request.checksum,
       Date.now(),
     );
     if (this.settings.durable) await this.meta.flushed();
@@ -275,6 +292,7 @@ export class Shard {
       request.key,
       request.uploadId,
       request.parts,
+      request.fullObjectBase64,
       Date.now(),
     );
     if (this.settings.durable) await this.meta.flushed();
@@ -386,9 +404,11 @@ export class Shard {
         etag: source.info.etag,
         lastModifiedMs: Date.now(),
         headers: request.headers,
-        checksums: source.info.checksums,
+        checksum: source.info.checksum,
         blocks: source.blocks,
         inline: source.inlineBody,
+        ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
+        ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
       };
       const freed = await this.meta.putObject(request.bucketId, request.key, record);
       if (this.settings.durable) await this.meta.flushed();

@@ -3,6 +3,7 @@ import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
 import { UploadStream } from '../../engine/pool/upload-stream.js';
 import type { PutExpectations, ShardResult } from '../../engine/protocol/messages.js';
 import { AwsChunkedDecoder } from '../sigv4/chunked.js';
+import { type ChecksumPlan, planChecksum, trailerValue } from './checksum-headers.js';
 import type { RequestContext } from './context.js';
 import { fromEngineFailure } from './engine-errors.js';
 import { S3Error } from './errors.js';
@@ -13,22 +14,29 @@ export interface PayloadPlan {
   declaredBytes: number;
   streaming: boolean;
   expect: PutExpectations;
-  /** The checksum arrives as a trailer (aws-chunked with x-amz-trailer). */
-  trailerChecksum: string | null;
+  /** The additional checksum: algorithm, and value from a header or a trailer. */
+  checksum: ChecksumPlan;
 }
-
-const CHECKSUM_HEADERS = [
-  'x-amz-checksum-crc32',
-  'x-amz-checksum-crc32c',
-  'x-amz-checksum-crc64nvme',
-  'x-amz-checksum-sha1',
-  'x-amz-checksum-sha256',
-];
 
 export function planPayload(ctx: RequestContext): PayloadPlan {
   const h = ctx.req.headers;
   const mode = ctx.auth.payload;
   const streaming = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
+  const declaredBytes = declaredLength(h, streaming);
+  const expect: PutExpectations = {};
+  const md5 = h['content-md5'];
+  if (md5 !== undefined) {
+    if (Buffer.from(md5, 'base64').length !== 16) throw new S3Error('InvalidDigest');
+    expect.md5Base64 = md5;
+  }
+  if (mode.kind === 'sha256') expect.sha256Hex = mode.hex;
+  const checksum = planChecksum(h, streaming);
+  if (checksum.headerValue !== null) expect.checksumBase64 = checksum.headerValue;
+  return { declaredBytes, streaming, expect, checksum };
+}
+
+/** Object bytes: x-amz-decoded-content-length for aws-chunked bodies, Content-Length otherwise. */
+function declaredLength(h: Readonly<Record<string, string>>, streaming: boolean): number {
   const lengthHeader = streaming ? h['x-amz-decoded-content-length'] : h['content-length'];
   if (lengthHeader === undefined) throw new S3Error('MissingContentLength');
   if (!/^\d{1,15}$/.test(lengthHeader)) {
@@ -41,36 +49,7 @@ export function planPayload(ctx: RequestContext): PayloadPlan {
       MaxSizeAllowed: String(LIMITS.putObjectBytesMax),
     });
   }
-  const expect: PutExpectations = {};
-  const md5 = h['content-md5'];
-  if (md5 !== undefined) {
-    if (Buffer.from(md5, 'base64').length !== 16) throw new S3Error('InvalidDigest');
-    expect.md5Base64 = md5;
-  }
-  if (mode.kind === 'sha256') expect.sha256Hex = mode.hex;
-  for (const name of CHECKSUM_HEADERS) {
-    const value = h[name];
-    if (value === undefined) continue;
-    if (name !== 'x-amz-checksum-crc32') throw notYet(name);
-    if (Buffer.from(value, 'base64').length !== 4)
-      throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-crc32 header is invalid.');
-    expect.crc32Base64 = value;
-  }
-  const trailerChecksum = planTrailer(h['x-amz-trailer'], streaming);
-  return { declaredBytes, streaming, expect, trailerChecksum };
-}
-
-function planTrailer(trailer: string | undefined, streaming: boolean): string | null {
-  if (trailer === undefined) return null;
-  const name = trailer.trim().toLowerCase();
-  if (!streaming)
-    throw new S3Error('InvalidRequest', 'x-amz-trailer requires an aws-chunked payload.');
-  if (name !== 'x-amz-checksum-crc32') throw notYet(name);
-  return name;
-}
-
-function notYet(name: string): S3Error {
-  return new S3Error('NotImplemented', `The checksum ${name} is not supported by this server yet.`);
+  return declaredBytes;
 }
 
 /**
@@ -113,7 +92,8 @@ export function uploadBody(
       if (decoder !== null) {
         const trailers = decoder.finish();
         if (decoder.decodedBytes !== plan.declaredBytes) throw new S3Error('IncompleteBody');
-        applyTrailer(plan, trailers, expect);
+        const trailing = trailerValue(plan.checksum, trailers);
+        if (trailing !== null) expect.checksumBase64 = trailing;
       } else if (receivedBytes !== plan.declaredBytes) {
         throw new S3Error('IncompleteBody');
       }
@@ -152,21 +132,4 @@ function hasTrailer(ctx: RequestContext): boolean {
   return (
     mode.kind === 'streaming-unsigned-trailer' || (mode.kind === 'streaming-signed' && mode.trailer)
   );
-}
-
-function applyTrailer(
-  plan: PayloadPlan,
-  trailers: Record<string, string>,
-  expect: PutExpectations,
-): void {
-  if (plan.trailerChecksum === null) return;
-  const value = trailers[plan.trailerChecksum];
-  if (value === undefined)
-    throw new S3Error('InvalidRequest', `The trailer ${plan.trailerChecksum} is missing.`);
-  if (Buffer.from(value, 'base64').length !== 4)
-    throw new S3Error(
-      'InvalidRequest',
-      'Value for x-amz-checksum-crc32 trailing header is invalid.',
-    );
-  expect.crc32Base64 = value;
 }

@@ -16,6 +16,8 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
       return new S3Error('InvalidPartOrder');
     case 'EntityTooSmall':
       return new S3Error('EntityTooSmall');
+    case 'InvalidRequest':
+      return new S3Error('InvalidRequest', failure.message);
     case 'BadDigest':
       return new S3Error('BadDigest', failure.message);
     case 'XAmzContentSHA256Mismatch':

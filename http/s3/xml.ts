@@ -28,6 +28,9 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
+  // Numeric character references (&#34; from Go's encoding/xml, as rclone sends ETags) are XML;
+  // fast-xml-parser decodes them only with its HTML entity table on.
+  htmlEntities: true,
   ignoreDeclaration: true,
   removeNSPrefix: true,
   // Repeated elements are always arrays, whatever their count, so handlers need not guess.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
+import { verifyBodyChecksum } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -64,22 +64,12 @@ function objectKeys(objects: XmlValue): string[] {
  * so a corrupted body cannot delete the wrong keys.
  */
 function checkBodyDigest(ctx: RequestContext, body: Buffer): void {
-  const h = ctx.req.headers;
-  const md5 = h['content-md5'];
-  const crc = h['x-amz-checksum-crc32'];
-  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5)
+  const md5 = ctx.req.headers['content-md5'];
+  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) {
     throw new S3Error('BadDigest');
-  if (crc !== undefined) {
-    const actual = Buffer.alloc(4);
-    actual.writeUInt32BE(crc32(body) >>> 0);
-    if (actual.toString('base64') !== crc)
-      throw new S3Error(
-        'BadDigest',
-        'The CRC32 you specified did not match the calculated checksum.',
-      );
   }
-  const anyChecksum = Object.keys(h).some((name) => name.startsWith('x-amz-checksum-'));
-  if (md5 === undefined && !anyChecksum) {
+  const checked = verifyBodyChecksum(ctx.req.headers, body);
+  if (md5 === undefined && !checked) {
     throw new S3Error(
       'InvalidRequest',
       'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',

@@ -1,15 +1,26 @@
 import { assert } from '../../../engine/assert.js';
 import type { BucketRecord } from '../../../engine/catalog/catalog.js';
+import {
+  allowsType,
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+  checksumHeaderOf,
+  defaultType,
+  parseChecksumAlgorithm,
+} from '../../../engine/checksums/checksums.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type {
+  ChosenPart,
   OpenedObject,
   PartInfo,
+  UploadChecksum,
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
 import { mayAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
+import { checksumElementOf, planChecksum } from '../checksum-headers.js';
 import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type {
@@ -37,25 +48,54 @@ export async function handleCreateMultipartUpload(
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
-  checkChecksumAlgorithm(ctx.req.headers['x-amz-checksum-algorithm']);
+  const checksum = uploadChecksumOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers },
+    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum },
     'UploadCreated',
   );
-  const algorithm = ctx.req.headers['x-amz-checksum-algorithm'];
   sendXml(
     ctx,
     'InitiateMultipartUploadResult',
     { Bucket: bucket.name, Key: key, UploadId: created.uploadId },
-    algorithm !== undefined ? [['x-amz-checksum-algorithm', algorithm.toUpperCase()]] : [],
+    checksum === null
+      ? []
+      : [
+          ['x-amz-checksum-algorithm', checksum.algorithm],
+          ['x-amz-checksum-type', checksum.type],
+        ],
   );
 }
 
-/** Until the checksums work lands, CRC32 is the one additional checksum hangar verifies. */
-function checkChecksumAlgorithm(algorithm: string | undefined): void {
-  if (algorithm === undefined || algorithm.toUpperCase() === 'CRC32') return;
-  throw new S3Error('NotImplemented', `The checksum algorithm ${algorithm} is not supported yet.`);
+/** `x-amz-checksum-algorithm` and `x-amz-checksum-type` of CreateMultipartUpload, as AWS allows them. */
+function uploadChecksumOf(headers: Readonly<Record<string, string>>): UploadChecksum | null {
+  const algorithmHeader = headers['x-amz-checksum-algorithm'];
+  const typeHeader = headers['x-amz-checksum-type']?.trim().toUpperCase();
+  if (algorithmHeader === undefined) {
+    if (typeHeader !== undefined)
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+      );
+    return null;
+  }
+  const algorithm = parseChecksumAlgorithm(algorithmHeader);
+  if (algorithm === null)
+    throw new S3Error(
+      'InvalidRequest',
+      'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+    );
+  if (typeHeader !== undefined && typeHeader !== 'COMPOSITE' && typeHeader !== 'FULL_OBJECT') {
+    throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+  }
+  const type = typeHeader ?? defaultType(algorithm);
+  if (!allowsType(algorithm, type)) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    );
+  }
+  return { algorithm, type };
 }
 
 /** UploadPart: streams the body into a part of the upload; answers with the part's ETag. */
@@ -73,13 +113,14 @@ export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoin
       declaredBytes: plan.declaredBytes,
       payloadSha256: plan.expect.sha256Hex !== undefined,
       part: { uploadId: e.uploadId, partNumber: e.partNumber },
+      checksumAlgorithm: plan.checksum.algorithm,
     },
     plan,
   );
   assert(result.kind === 'PartStored', 'an UploadPart stores a part');
+  const checksum = result.part.checksum;
   const reply: Array<[string, string]> = [['etag', result.part.etag]];
-  const crc = plan.expect.crc32Base64;
-  if (crc !== undefined) reply.push(['x-amz-checksum-crc32', crc]);
+  if (checksum !== null) reply.push([checksumHeaderOf(checksum.algorithm), checksum.base64]);
   sendEmpty(ctx, 200, reply);
 }
 
@@ -121,11 +162,38 @@ export async function handleUploadPartCopy(
       bucket: target,
       endpoint: e,
       range,
+      checksumAlgorithm: await uploadAlgorithm(ctx, target, e),
     });
-    sendXml(ctx, 'CopyPartResult', { LastModified: isoTime(part.lastModifiedMs), ETag: part.etag });
+    sendXml(ctx, 'CopyPartResult', {
+      LastModified: isoTime(part.lastModifiedMs),
+      ETag: part.etag,
+      ...(part.checksum !== null
+        ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
+        : {}),
+    });
   } finally {
     if (!relayed) sourceShard.cancel(opened.reqId);
   }
+}
+
+/** The upload's checksum algorithm, which S3 computes itself for a copied part. */
+async function uploadAlgorithm(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  e: UploadPartEndpoint,
+): Promise<ChecksumAlgorithm | null> {
+  const listed = await shardFor(ctx.state, bucket, e.key).call(
+    {
+      kind: 'ListParts',
+      bucketId: bucket.id,
+      key: e.key,
+      uploadId: e.uploadId,
+      afterPartNumber: 0,
+      limit: 0,
+    },
+    'Parts',
+  );
+  return listed.upload.checksum?.algorithm ?? null;
 }
 
 /** `x-amz-copy-source-range: bytes=first-last`, inclusive; the whole object when absent. */
@@ -160,6 +228,8 @@ interface Relay {
   bucket: BucketRecord;
   endpoint: UploadPartEndpoint;
   range: { start: number; end: number };
+  /** The upload's algorithm: a copied part carries the checksum its upload requires. */
+  checksumAlgorithm: ChecksumAlgorithm | null;
 }
 
 function relayPart(ctx: RequestContext, relay: Relay): Promise<PartInfo> {
@@ -182,6 +252,7 @@ function relayPart(ctx: RequestContext, relay: Relay): Promise<PartInfo> {
         declaredBytes: range.end - range.start,
         payloadSha256: false,
         part: { uploadId: relay.endpoint.uploadId, partNumber: relay.endpoint.partNumber },
+        checksumAlgorithm: relay.checksumAlgorithm,
       },
       {
         onReply: (reply, body) => {
@@ -221,19 +292,31 @@ export async function handleCompleteMultipartUpload(
     throw new S3Error('MaxMessageLengthExceeded');
   });
   const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
+  const asserted = planChecksum(ctx.req.headers, false);
   const completed = await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'CompleteUpload', bucketId: bucket.id, key: e.key, uploadId: e.uploadId, parts },
+    {
+      kind: 'CompleteUpload',
+      bucketId: bucket.id,
+      key: e.key,
+      uploadId: e.uploadId,
+      parts,
+      fullObjectBase64: asserted.headerValue,
+    },
     'Put',
   );
+  const checksum = completed.info.checksum;
   sendXml(ctx, 'CompleteMultipartUploadResult', {
     Location: `http://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
     Bucket: bucket.name,
     Key: e.key,
     ETag: completed.info.etag,
+    ...(checksum !== null
+      ? { [checksumElementOf(checksum.algorithm)]: checksum.base64, ChecksumType: checksum.type }
+      : {}),
   });
 }
 
-function partsOf(value: XmlValue): Array<{ partNumber: number; etag: string }> {
+function partsOf(value: XmlValue): ChosenPart[] {
   const list = Array.isArray(value) ? value : [];
   if (list.length === 0 || list.length > PART_NUMBER_MAX) throw new S3Error('MalformedXML');
   return list.map((entry) => {
@@ -248,8 +331,18 @@ function partsOf(value: XmlValue): Array<{ partNumber: number; etag: string }> {
         { ArgumentName: 'partNumber', ArgumentValue: String(number) },
       );
     }
-    return { partNumber: number, etag };
+    return { partNumber: number, etag, checksums: partChecksumsOf(node) };
   });
+}
+
+/** The Checksum<ALG> elements a client listed for a part. */
+function partChecksumsOf(node: XmlNode): ChosenPart['checksums'] {
+  const checksums: ChosenPart['checksums'] = {};
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = textOf(node[checksumElementOf(algorithm)])?.trim();
+    if (value !== undefined && value !== '') checksums[algorithm] = value;
+  }
+  return checksums;
 }
 
 export async function handleAbortMultipartUpload(
@@ -292,11 +385,20 @@ export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint)
     ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
     MaxParts: e.maxParts ?? 1000,
     IsTruncated: listed.truncated,
+    ...(listed.upload.checksum !== null
+      ? {
+          ChecksumAlgorithm: listed.upload.checksum.algorithm,
+          ChecksumType: listed.upload.checksum.type,
+        }
+      : {}),
     Part: listed.parts.map((part) => ({
       PartNumber: part.partNumber,
       LastModified: isoTime(part.lastModifiedMs),
       ETag: part.etag,
       Size: part.bytes,
+      ...(part.checksum !== null
+        ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
+        : {}),
     })),
   });
 }

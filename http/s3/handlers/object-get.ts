@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { OpenedObject } from '../../../engine/protocol/messages.js';
+import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
@@ -79,14 +80,8 @@ function respond(
   }
   // Preconditions (412/304) come before Range (416), as RFC 7233 orders them.
   const range = part ?? parseRange(h['range'], info.bytes);
-  // The stored checksum describes the whole object: S3 sends none with a ranged answer (an SDK
-  // validating the partial body against it would reject every Range GET).
-  if (
-    range === null &&
-    h['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED' &&
-    info.checksums.crc32 !== undefined
-  ) {
-    headers.push(['x-amz-checksum-crc32', info.checksums.crc32]);
+  if (h['x-amz-checksum-mode']?.toUpperCase() === 'ENABLED') {
+    headers.push(...checksumFor(info, range === null, e.partNumber));
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? info.bytes;
@@ -102,6 +97,22 @@ function respond(
     return;
   }
   streamBody(ctx, shard, reqId, { start, end }, status, headers);
+}
+
+/**
+ * The checksum headers of a GET/HEAD with checksum mode: the stored object checksum for a whole
+ * object, a part's own checksum for ?partNumber=N, and none for other ranges (the stored value
+ * describes the whole object; an SDK validating a partial body against it would reject it).
+ */
+function checksumFor(
+  info: OpenedObject['info'],
+  whole: boolean,
+  partNumber: number | undefined,
+): Array<[string, string]> {
+  if (whole) return checksumResponseHeaders(info.checksum);
+  const partChecksum = partNumber === undefined ? undefined : info.partChecksums?.[partNumber - 1];
+  if (info.checksum === null || partChecksum === undefined || partChecksum === '') return [];
+  return checksumResponseHeaders({ ...info.checksum, base64: partChecksum, type: 'FULL_OBJECT' });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
 import { planPayload, uploadBody } from '../body-upload.js';
+import { checksumResponseHeaders } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
@@ -28,14 +29,14 @@ export async function handlePutObject(
       declaredBytes: plan.declaredBytes,
       payloadSha256: plan.expect.sha256Hex !== undefined,
       part: null,
+      checksumAlgorithm: plan.checksum.algorithm,
     },
     plan,
   );
   assert(result.kind === 'Put', 'a PutObject stores an object');
   const info = result.info;
   const reply: Array<[string, string]> = [['etag', info.etag]];
-  if (info.checksums.crc32 !== undefined)
-    reply.push(['x-amz-checksum-crc32', info.checksums.crc32]);
+  reply.push(...checksumResponseHeaders(info.checksum));
   sendEmpty(ctx, 200, reply);
 }
 

@@ -1,0 +1,121 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import test from 'ava';
+import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, TestServer } from '../helpers/server.js';
+import { MiB, type Run, runTool, TREE_FILES, treeDigest, writeTestTree } from '../helpers/tree.js';
+
+/** Debian's s3cmd (installed by .ci/run); the one on PATH otherwise. */
+const S3CMD = existsSync('/usr/bin/s3cmd') ? '/usr/bin/s3cmd' : 's3cmd';
+
+let server: TestServer;
+let work: string;
+let config: string;
+
+test.before(async () => {
+  server = await TestServer.start();
+  work = mkdtempSync(join(tmpdir(), 'hangar-s3cmd-'));
+  config = join(work, 's3cfg');
+  // host_bucket without %(bucket)s: s3cmd addresses buckets path-style.
+  writeFileSync(
+    config,
+    [
+      '[default]',
+      `access_key = ${ROOT_ACCESS_KEY}`,
+      `secret_key = ${ROOT_SECRET_KEY}`,
+      `host_base = 127.0.0.1:${server.port}`,
+      `host_bucket = 127.0.0.1:${server.port}`,
+      `bucket_location = ${REGION}`,
+      'use_https = False',
+      'signature_v2 = False',
+      'progress_meter = False',
+      '',
+    ].join('\n'),
+  );
+});
+test.after.always(async () => {
+  await server?.destroy();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function s3cmd(...args: string[]): Promise<Run> {
+  return runTool(S3CMD, ['-c', config, ...args], { HOME: work });
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const run = await s3cmd(...args);
+  if (run.code !== 0)
+    throw new Error(
+      `s3cmd ${args.join(' ')} exited ${run.code}:\n${run.stdout}\n${run.stderr}\nserver log:\n${server.log}`,
+    );
+  return run.stdout;
+}
+
+test('s3cmd mb, sync up (multipart above 15 MiB), sync back, ls, del, rb', async (t) => {
+  t.timeout(240_000);
+  const source = join(work, 'source');
+  writeTestTree(source);
+
+  await ok('mb', 's3://s3cmd-e2e');
+  t.regex(await ok('ls'), /s3:\/\/s3cmd-e2e/);
+
+  // s3cmd's multipart_chunk_size_mb is 15: the 100 MiB file goes in 7 parts, the rest as PUTs.
+  await ok('sync', `${source}/`, 's3://s3cmd-e2e/path/');
+  const head = await server
+    .client()
+    .send(new HeadObjectCommand({ Bucket: 's3cmd-e2e', Key: 'path/big/hundred.bin' }));
+  t.regex(head.ETag ?? '', /^"[0-9a-f]{32}-7"$/, 'uploaded as 7 parts');
+  const back = join(work, 'back');
+  await ok('sync', 's3://s3cmd-e2e/path/', `${back}/`);
+  t.deepEqual(treeDigest(back), treeDigest(source));
+
+  // A second sync finds every file unchanged (sizes and MD5s, from s3cmd-attrs for multipart).
+  const again = await ok('sync', '--dry-run', `${source}/`, 's3://s3cmd-e2e/path/');
+  t.notRegex(again, /upload:/);
+
+  const listing = await ok('ls', '--recursive', 's3://s3cmd-e2e');
+  const listed = listing
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const match = /^\S+\s+\S+\s+(\d+)\s+s3:\/\/s3cmd-e2e\/path\/(.+)$/.exec(line);
+      return match ? [match[2], Number(match[1])] : [line, -1];
+    })
+    .sort();
+  t.deepEqual(listed, Object.entries(TREE_FILES).sort());
+  t.regex(await ok('ls', 's3://s3cmd-e2e/path/'), /DIR\s+s3:\/\/s3cmd-e2e\/path\/nested\//);
+
+  // The big file's size and MD5 as s3cmd sees them.
+  const info = await ok('info', 's3://s3cmd-e2e/path/big/hundred.bin');
+  t.regex(info, new RegExp(`File size:\\s+${100 * MiB}`));
+
+  await ok('del', '--recursive', '--force', 's3://s3cmd-e2e');
+  t.is((await ok('ls', '--recursive', 's3://s3cmd-e2e')).trim(), '');
+  await ok('rb', 's3://s3cmd-e2e');
+  t.notRegex(await ok('ls'), /s3cmd-e2e/);
+});
+
+test('s3cmd put and get of one file with metadata, and a missing key', async (t) => {
+  t.timeout(60_000);
+  await ok('mb', 's3://s3cmd-one');
+  const file = join(work, 'one.txt');
+  writeFileSync(file, 'hello from s3cmd\n');
+  await ok(
+    'put',
+    '--mime-type=text/plain',
+    '--add-header=x-amz-meta-color:blue',
+    file,
+    's3://s3cmd-one/dir/one.txt',
+  );
+  const info = await ok('info', 's3://s3cmd-one/dir/one.txt');
+  t.regex(info, /MIME type:\s+text\/plain/);
+  t.regex(info, /x-amz-meta-color:\s+blue/);
+  await ok('get', 's3://s3cmd-one/dir/one.txt', join(work, 'one.back'));
+  t.is(readFileSync(join(work, 'one.back'), 'utf8'), 'hello from s3cmd\n');
+  const missing = await s3cmd('get', 's3://s3cmd-one/nope', join(work, 'nope'));
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /does not exist|404|NoSuchKey/);
+  await ok('del', 's3://s3cmd-one/dir/one.txt');
+  await ok('rb', 's3://s3cmd-one');
+});
