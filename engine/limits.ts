@@ -12,6 +12,10 @@ export const LIMITS = {
   listKeysMax: 1000,
   /** Cap on request bodies hangar buffers whole (XML documents). */
   xmlBodyBytesMax: 2 * 1024 * 1024,
+  /** An error answered before the body was read: up to this much of the rest is read and
+   *  thrown away so the connection stays open; more, and the connection is closed. */
+  errorDrainBytesMax: 8 * 1024 * 1024,
+  errorDrainTimeoutMs: 10_000,
   /** Requests a shard serves at once; more are refused with SlowDown rather than queued forever. */
   shardInFlightMax: 4096,
 } as const;

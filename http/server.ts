@@ -3,6 +3,7 @@ import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
 import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
 import { ensureLayout } from '../engine/layout.js';
+import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
@@ -12,7 +13,8 @@ import { dispatch } from './s3/dispatch.js';
 import { endpointName } from './s3/endpoints.js';
 import { toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
-import { routeRequest } from './s3/router.js';
+import { handlePostObject } from './s3/handlers/post-object.js';
+import { type RoutedRequest, routeRequest } from './s3/router.js';
 import { IncomingBody } from './uws/incoming-body.js';
 import { loadUws } from './uws/load.js';
 import type { RequestSnapshot } from './uws/request.js';
@@ -122,8 +124,22 @@ async function serve(
   const startedMs = Date.now();
   let operation = 'Unknown';
   try {
+    // PostObject is authenticated by its form's signed policy, not by a header: route it first.
+    // Other requests keep their order (a bad signature is reported before a bad route).
+    let routed: RoutedRequest | null = null;
+    let routeError: unknown = null;
+    try {
+      routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
+    } catch (error) {
+      routeError = error;
+    }
+    if (routed?.endpoint.action === 'PostObject') {
+      operation = 'PostObject';
+      await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
+      return;
+    }
     const { auth, key } = authenticate(state, req, startedMs);
-    const routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
+    if (routed === null) throw routeError;
     operation = endpointName(routed.endpoint);
     authorize(state, key, routed.endpoint, routed.bucket);
     const ctx: RequestContext = {
@@ -141,7 +157,12 @@ async function serve(
     const s3Error = toS3Error(error);
     if (s3Error.code === 'InternalError')
       state.logger.error({ err: error, requestId: res.requestId }, 'internal error');
-    sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', body.complete);
+    const drained = await body.discardRest(
+      declaredLength(req),
+      LIMITS.errorDrainBytesMax,
+      LIMITS.errorDrainTimeoutMs,
+    );
+    sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
   } finally {
     state.logger.debug(
       {
@@ -168,6 +189,12 @@ function snapshotOf(req: HttpRequest): RequestSnapshot {
     rawQuery: req.getQuery() ?? '',
     headers,
   };
+}
+
+/** The body's length on the wire, when the request states it. */
+function declaredLength(req: RequestSnapshot): number | null {
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : null;
 }
 
 function expectsBody(req: RequestSnapshot): boolean {

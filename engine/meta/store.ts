@@ -15,8 +15,10 @@ import type {
   PartTarget,
   StoredChecksum,
   UploadChecksum,
+  UploadInfo,
   UploadListEntry,
 } from '../protocol/messages.js';
+import type { StoredEncryption } from '../sse-c.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 
 /** An object's metadata record, as stored in the shard's `objects` table. */
@@ -34,6 +36,8 @@ export interface ObjectRecord {
   partSizes?: number[];
   /** The parts' checksums (base64) when the upload had an algorithm (GetObjectAttributes). */
   partChecksums?: string[];
+  /** SSE-C objects: the key's MD5 and the IV of each part (the blocks hold ciphertext). */
+  sse?: StoredEncryption;
 }
 
 /** An in-progress multipart upload, in the `uploads` table. */
@@ -43,6 +47,8 @@ export interface UploadRecord {
   initiatedMs: number;
   headers: ObjectHeaders;
   checksum: UploadChecksum | null;
+  /** SSE-C uploads: the MD5 of the customer key (the key itself is never stored). */
+  sseKeyMd5?: string;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -52,6 +58,8 @@ export interface PartRecord {
   lastModifiedMs: number;
   blocks: BlockRef[];
   checksum: StoredChecksum | null;
+  /** SSE-C parts: the key's MD5 and the part's IV (base64). */
+  sse?: { keyMd5: string; iv: string };
 }
 
 /** A block's reference count: how many object records (and repeats within them) point at it. */
@@ -241,12 +249,18 @@ export class MetaStore {
   async createUpload(
     bucketId: string,
     key: string,
-    headers: ObjectHeaders,
-    checksum: UploadChecksum | null,
+    spec: { headers: ObjectHeaders; checksum: UploadChecksum | null; sseKeyMd5: string | null },
     nowMs: number,
   ): Promise<UploadRecord> {
     const uploadId = newUploadId(nowMs);
-    const record: UploadRecord = { key, uploadId, initiatedMs: nowMs, headers, checksum };
+    const record: UploadRecord = {
+      key,
+      uploadId,
+      initiatedMs: nowMs,
+      headers: spec.headers,
+      checksum: spec.checksum,
+      ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
+    };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
   }
@@ -365,6 +379,17 @@ export class MetaStore {
     };
     if (upload.checksum !== null)
       record.partChecksums = parts.map((part) => part.checksum?.base64 ?? '');
+    if (upload.sseKeyMd5 !== undefined) {
+      const ivs = parts.map((part) =>
+        part.sse !== undefined && part.sse.keyMd5 === upload.sseKeyMd5 ? part.sse.iv : '',
+      );
+      if (ivs.includes(''))
+        return failed(
+          'InvalidRequest',
+          "Every part of an SSE-C upload must be encrypted with the upload's key.",
+        );
+      record.sse = { keyMd5: upload.sseKeyMd5, ivs };
+    }
     return { record };
   }
 
@@ -480,7 +505,7 @@ export class MetaStore {
         return { entry: { kind: 'prefix', prefix }, resumeAt: prefixEnd(query.bucketId, prefix) };
       }
       return {
-        entry: { kind: 'upload', upload: value },
+        entry: { kind: 'upload', upload: uploadInfoOf(value) },
         resumeAt: Buffer.concat([Buffer.from(encoded), Buffer.from([0])]),
       };
     }
@@ -540,6 +565,18 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     inline: record.inline !== null,
     partSizes: record.partSizes ?? null,
     partChecksums: record.partChecksums ?? null,
+    sseKeyMd5: record.sse?.keyMd5 ?? null,
+  };
+}
+
+export function uploadInfoOf(record: UploadRecord): UploadInfo {
+  return {
+    key: record.key,
+    uploadId: record.uploadId,
+    initiatedMs: record.initiatedMs,
+    headers: record.headers,
+    checksum: record.checksum ?? null,
+    sseKeyMd5: record.sseKeyMd5 ?? null,
   };
 }
 

@@ -24,8 +24,9 @@ export interface BlockRef {
 }
 
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
+import type { CustomerKey } from '../sse-c.js';
 
-export type { ChecksumAlgorithm, ChecksumType, StoredChecksum };
+export type { ChecksumAlgorithm, ChecksumType, CustomerKey, StoredChecksum };
 
 /** The additional checksum a multipart upload was created with. */
 export interface UploadChecksum {
@@ -48,6 +49,8 @@ export interface ObjectInfo {
   partSizes: number[] | null;
   /** The parts' own checksums (base64), in part order, when the upload had an algorithm. */
   partChecksums: string[] | null;
+  /** base64 MD5 of the customer key an SSE-C object is encrypted with (null: not encrypted). */
+  sseKeyMd5: string | null;
 }
 
 /** Where an UploadPart's bytes go. */
@@ -63,6 +66,8 @@ export interface UploadInfo {
   initiatedMs: number;
   headers: ObjectHeaders;
   checksum: UploadChecksum | null;
+  /** SSE-C uploads: the MD5 of the key every part must be sent with. */
+  sseKeyMd5: string | null;
 }
 
 export interface PartInfo {
@@ -101,6 +106,7 @@ export type EngineFailureCode =
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
   | 'InvalidRequest'
+  | 'AccessDenied'
   | 'BadDigest'
   | 'XAmzContentSHA256Mismatch'
   | 'IncompleteBody'
@@ -120,17 +126,28 @@ export type ShardRequest =
       bucketId: string;
       key: string;
       headers: ObjectHeaders;
-      declaredBytes: number;
+      /** The body's length; null when known only at PutEnd (PostObject), checked by the caller. */
+      declaredBytes: number | null;
       payloadSha256: boolean;
       /** Set for UploadPart: the bytes become a part of an upload, not an object. */
       part: PartTarget | null;
       /** The additional checksum to compute (the expected value comes with PutEnd). */
       checksumAlgorithm: ChecksumAlgorithm | null;
+      /** SSE-C: encrypt the bytes with this key. */
+      sse: CustomerKey | null;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
   | { kind: 'Cancel'; reqId: number }
-  | { kind: 'OpenObject'; reqId: number; bucketId: string; key: string; keepOpen: boolean }
+  | {
+      kind: 'OpenObject';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      keepOpen: boolean;
+      /** SSE-C: the key the object was encrypted with (required for encrypted objects). */
+      sse: CustomerKey | null;
+    }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
   | { kind: 'DeleteObjects'; reqId: number; bucketId: string; keys: string[] }
@@ -159,6 +176,7 @@ export type ShardRequest =
       key: string;
       headers: ObjectHeaders;
       checksum: UploadChecksum | null;
+      sseKeyMd5: string | null;
     }
   | {
       kind: 'CompleteUpload';

@@ -14,10 +14,12 @@ import type {
   PutExpectations,
   StoredChecksum,
 } from '../protocol/messages.js';
+import { type CustomerKey, encryptor, newIv } from '../sse-c.js';
 import type { BlockLedger } from './ledger.js';
 
 export interface PutPlan {
-  declaredBytes: number;
+  /** The body's length; null when it is known only at its end (PostObject's file). */
+  declaredBytes: number | null;
   blockBytes: number;
   inlineBytesMax: number;
   headers: ObjectHeaders;
@@ -25,6 +27,16 @@ export interface PutPlan {
   payloadSha256: boolean;
   /** The additional checksum to compute and store (null: none requested). */
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** SSE-C: the bytes are stored encrypted with this key. */
+  sse: CustomerKey | null;
+}
+
+/** SSE-C state of a session: the encryptor, its IV, and the ciphertext's MD5 (the ETag). */
+interface Encryption {
+  encrypt: (plain: Uint8Array) => Buffer;
+  iv: Buffer;
+  key: CustomerKey;
+  cipherMd5: Hash;
 }
 
 /**
@@ -34,14 +46,21 @@ export interface PutPlan {
  * Chunks are processed strictly in order; the caller learns when each one is written, which is
  * when it returns the staging buffer (credit) to the HTTP thread.
  */
+function startEncryption(key: CustomerKey): Encryption {
+  const iv = newIv();
+  return { encrypt: encryptor(key, iv), iv, key, cipherMd5: createHash('md5') };
+}
+
 export class PutSession {
   private readonly md5: Hash = createHash('md5');
   private readonly sha256: Hash | null;
   private readonly checksum: RunningChecksum | null;
+  private readonly encryption: Encryption | null;
   private receivedBytes = 0;
   private writer: BlockWriter | null = null;
   private readonly blocks: BlockRef[] = [];
-  private readonly inlineBody: Uint8Array | null;
+  /** The body while it may still be stored inline; null once it is (or must be) in blocks. */
+  private inlineBody: Uint8Array | null;
   private tail: Promise<void> = Promise.resolve();
   private failure: unknown = null;
   private closed = false;
@@ -53,8 +72,13 @@ export class PutSession {
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
     this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
+    this.encryption = plan.sse === null ? null : startEncryption(plan.sse);
+    // Unknown length: start inline (room for inlineBytesMax), move to blocks if it outgrows that.
+    const inlineCapacity = plan.declaredBytes ?? plan.inlineBytesMax;
     this.inlineBody =
-      plan.declaredBytes <= plan.inlineBytesMax ? new Uint8Array(plan.declaredBytes) : null;
+      inlineCapacity >= 0 && inlineCapacity <= plan.inlineBytesMax
+        ? new Uint8Array(inlineCapacity)
+        : null;
   }
 
   /** Queues a chunk; resolves once its bytes are written (or the session failed). */
@@ -69,15 +93,31 @@ export class PutSession {
 
   private async consume(view: Uint8Array): Promise<void> {
     if (this.failure !== null || this.closed) return;
-    if (this.receivedBytes + view.byteLength > this.plan.declaredBytes) {
+    const declared = this.plan.declaredBytes;
+    if (declared !== null && this.receivedBytes + view.byteLength > declared) {
       throw failure('IncompleteBody', 'more bytes than declared');
     }
     this.md5.update(view);
     this.sha256?.update(view);
     this.checksum?.update(view);
-    if (this.inlineBody !== null) this.inlineBody.set(view, this.receivedBytes);
-    else await this.writeBlocks(view);
+    const stored = this.encrypted(view);
+    if (this.inlineBody !== null && this.receivedBytes + view.byteLength > this.inlineBody.length) {
+      // Length unknown and the body outgrew inline storage: what was kept goes to blocks.
+      const kept = this.inlineBody.subarray(0, this.receivedBytes);
+      this.inlineBody = null;
+      await this.writeBlocks(kept);
+    }
+    if (this.inlineBody !== null) this.inlineBody.set(stored, this.receivedBytes);
+    else await this.writeBlocks(stored);
     this.receivedBytes += view.byteLength;
+  }
+
+  /** What is stored: the bytes themselves, or (SSE-C) their ciphertext, hashed for the ETag. */
+  private encrypted(view: Uint8Array): Uint8Array {
+    if (this.encryption === null) return view;
+    const cipher = this.encryption.encrypt(view);
+    this.encryption.cipherMd5.update(cipher);
+    return cipher;
   }
 
   private async writeBlocks(view: Uint8Array): Promise<void> {
@@ -107,20 +147,33 @@ export class PutSession {
     await this.tail;
     if (this.failure !== null) throw this.failure;
     if (this.writer !== null) await this.sealBlock();
-    if (this.receivedBytes !== this.plan.declaredBytes) {
+    const declared = this.plan.declaredBytes;
+    if (declared !== null && this.receivedBytes !== declared) {
       throw failure('IncompleteBody', 'fewer bytes than declared');
     }
     const md5 = this.md5.digest();
     const checksum = this.verify(expect, md5);
+    // S3's ETag of an SSE-C object is not the MD5 of its data (that would leak it): the
+    // ciphertext's MD5 serves.
+    const etagMd5 = this.encryption?.cipherMd5.digest() ?? md5;
     const record: ObjectRecord = {
       bytes: this.receivedBytes,
-      etag: `"${md5.toString('hex')}"`,
+      etag: `"${etagMd5.toString('hex')}"`,
       lastModifiedMs: nowMs,
       headers: this.plan.headers,
       checksum,
       blocks: this.blocks,
-      inline: this.inlineBody,
+      inline:
+        this.inlineBody === null || this.inlineBody.length === this.receivedBytes
+          ? this.inlineBody
+          : this.inlineBody.slice(0, this.receivedBytes),
     };
+    if (this.encryption !== null) {
+      record.sse = {
+        keyMd5: this.encryption.key.md5Base64,
+        ivs: [this.encryption.iv.toString('base64')],
+      };
+    }
     return record;
   }
 

@@ -25,6 +25,8 @@ export class ReadSession {
     readonly object: OpenedObject,
     private readonly send: ChunkSink,
     private readonly onDone: (error: unknown) => void,
+    /** SSE-C objects: decrypts bytes read from blocks, in place, given their object position. */
+    private readonly decrypt: ((position: number, data: Uint8Array) => void) | null = null,
   ) {}
 
   start(start: number, endExclusive: number): void {
@@ -82,6 +84,7 @@ export class ReadSession {
     const length = Math.min(want, block.bytes - offset);
     const { bytesRead } = await file.read(target, 0, length, offset);
     if (bytesRead !== length) throw new Error(`block ${block.hash} is shorter than recorded`);
+    this.decrypt?.(this.position, target.subarray(0, bytesRead));
     return bytesRead;
   }
 

@@ -3,7 +3,13 @@ import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
-import { infoOf, MetaStore, type ObjectRecord, type PartRecord } from '../meta/store.js';
+import {
+  infoOf,
+  MetaStore,
+  type ObjectRecord,
+  type PartRecord,
+  uploadInfoOf,
+} from '../meta/store.js';
 import type {
   EngineFailure,
   OpenedObject,
@@ -12,6 +18,7 @@ import type {
   ShardRequest,
   ShardResult,
 } from '../protocol/messages.js';
+import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
@@ -178,6 +185,7 @@ export class Shard {
         headers: request.headers,
         payloadSha256: request.payloadSha256,
         checksumAlgorithm: request.checksumAlgorithm,
+        sse: request.sse,
       },
       this.store,
       this.ledger,
@@ -195,6 +203,8 @@ export class Shard {
     const upload = this.meta.getUpload(request.bucketId, request.key, part.uploadId);
     if (upload === undefined)
       return engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+    const sseRefusal = ssePartRefusal(upload.sseKeyMd5, request.sse);
+    if (sseRefusal !== null) return sseRefusal;
     const expected = upload.checksum?.algorithm ?? null;
     if (expected === null || request.checksumAlgorithm === expected) return null;
     return engineFailure(
@@ -253,6 +263,8 @@ export class Shard {
       blocks: object.blocks,
       checksum: object.checksum,
     };
+    const iv = object.sse?.ivs[0];
+    if (object.sse !== undefined && iv !== undefined) part.sse = { keyMd5: object.sse.keyMd5, iv };
     const freed = await this.meta.putPart(bucketId, key, target, part);
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -276,8 +288,7 @@ export class Shard {
     const upload = await this.meta.createUpload(
       request.bucketId,
       request.key,
-      request.headers,
-      request.checksum,
+      { headers: request.headers, checksum: request.checksum, sseKeyMd5: request.sseKeyMd5 },
       Date.now(),
     );
     if (this.settings.durable) await this.meta.flushed();
@@ -315,7 +326,7 @@ export class Shard {
       throw engineFailure('NoSuchUpload', 'The specified upload does not exist.');
     return {
       kind: 'Parts',
-      upload,
+      upload: uploadInfoOf(upload),
       ...this.meta.listParts(request.uploadId, request.afterPartNumber, request.limit),
     };
   }
@@ -345,12 +356,15 @@ export class Shard {
         message: 'The specified key does not exist.',
       });
     }
+    const decrypt = decryptorFor(record, request.sse);
+    const inline = request.keepOpen ? record.inline : null;
+    if (inline !== null && decrypt !== null) decrypt(0, inline);
     const object: OpenedObject = {
       info: infoOf(request.key, record),
       shardId: this.settings.shardId,
       blocks: record.blocks,
       blockPaths: record.blocks.map((block) => this.store.pathOf(block.hash)),
-      inlineBody: request.keepOpen ? record.inline : null,
+      inlineBody: inline,
     };
     if (request.keepOpen) {
       for (const block of record.blocks) this.ledger.pin(block.hash);
@@ -358,6 +372,7 @@ export class Shard {
         object,
         (buffer, bytes) => this.reply({ kind: 'BodyChunk', reqId: request.reqId, bytes }, buffer),
         (error) => this.endRead(request.reqId, error),
+        decrypt,
       );
       this.reads.set(request.reqId, session);
     }
@@ -390,6 +405,8 @@ export class Shard {
     request: Extract<ShardRequest, { kind: 'CopyFrom' }>,
   ): Promise<ShardResult> {
     const source = request.source;
+    // Encrypted objects are copied by streaming (decrypt, re-encrypt), never by sharing blocks.
+    assert(source.info.sseKeyMd5 === null, 'block-sharing copies are of unencrypted objects');
     for (const block of source.blocks) this.ledger.pin(block.hash);
     try {
       if (source.shardId !== this.settings.shardId) {
@@ -433,4 +450,63 @@ export class Shard {
     this.freeAll(freed);
     return { kind: 'Purged', objects };
   }
+}
+
+/**
+ * The decryptor of an SSE-C object for the key a request gave, or null for a plain object.
+ * A missing, superfluous or wrong key is refused with S3's answers.
+ */
+function decryptorFor(
+  record: ObjectRecord,
+  key: CustomerKey | null,
+): ((position: number, data: Uint8Array) => void) | null {
+  const encryption = record.sse;
+  if (encryption === undefined) {
+    if (key !== null)
+      throw engineFailure(
+        'InvalidRequest',
+        'The encryption parameters are not applicable to this object.',
+      );
+    return null;
+  }
+  if (key === null) {
+    throw engineFailure(
+      'InvalidRequest',
+      'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+    );
+  }
+  if (key.md5Base64 !== encryption.keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
+  const partSizes = record.partSizes ?? null;
+  return (position, data) => {
+    const { iv, offset } = segmentAt(encryption, partSizes, position);
+    decryptAt(key, iv, offset, data);
+  };
+}
+
+/** Whether an UploadPart's SSE-C key agrees with its upload's. */
+function ssePartRefusal(
+  uploadKeyMd5: string | undefined,
+  key: CustomerKey | null,
+): EngineFailureError | null {
+  if (uploadKeyMd5 === undefined) {
+    return key === null
+      ? null
+      : engineFailure(
+          'InvalidRequest',
+          'The multipart upload initiate did not request Server Side Encryption with Customer provided keys.',
+        );
+  }
+  if (key === null) {
+    return engineFailure(
+      'InvalidRequest',
+      'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
+    );
+  }
+  if (key.md5Base64 !== uploadKeyMd5) {
+    return engineFailure(
+      'InvalidRequest',
+      'The provided encryption parameters did not match the ones used originally.',
+    );
+  }
+  return null;
 }

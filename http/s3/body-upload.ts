@@ -74,7 +74,7 @@ export function uploadBody(
     const reqId = shard.open(begin, {
       onReply: (reply, body) => {
         if (reply.kind === 'Credit') upload.credit(reply.bytes, body);
-        else if (reply.kind === 'Failed') settle(fromEngineFailure(reply.failure));
+        else if (reply.kind === 'Failed') refuse(fromEngineFailure(reply.failure));
         else if (reply.kind === 'Done') settle(null, reply.result);
       },
     });
@@ -83,6 +83,12 @@ export function uploadBody(
       shard.cancel(reqId);
       upload.discard();
       settle(error);
+    };
+    const refuse = (error: unknown): void => {
+      // The shard refused (bad part, digest, disk): stop its session and let the socket run so
+      // the error answer can drain the rest of the body.
+      abandon(error);
+      ctx.res.resume();
     };
     ctx.res.onAbort(() => abandon(new S3Error('RequestTimeout', 'client disconnected')));
     const decoder = plan.streaming ? createDecoder(ctx, (view) => upload.write(view)) : null;

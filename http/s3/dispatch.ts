@@ -1,6 +1,7 @@
 import type { RequestContext } from './context.js';
 import { endpointName } from './endpoints.js';
 import { S3Error } from './errors.js';
+import { handleGetObjectAttributes } from './handlers/attributes.js';
 import {
   handleCreateBucket,
   handleDeleteBucket,
@@ -48,6 +49,8 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     case 'HeadObject':
       if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
       return handleGetObject(ctx, e);
+    case 'GetObjectAttributes':
+      return handleGetObjectAttributes(ctx, e);
     case 'DeleteObject':
       if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
       return handleDeleteObject(ctx, e.bucket, e.key);

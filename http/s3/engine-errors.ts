@@ -16,6 +16,8 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
       return new S3Error('InvalidPartOrder');
     case 'EntityTooSmall':
       return new S3Error('EntityTooSmall');
+    case 'AccessDenied':
+      return new S3Error('AccessDenied');
     case 'InvalidRequest':
       return new S3Error('InvalidRequest', failure.message);
     case 'BadDigest':

@@ -30,6 +30,7 @@ export function sendS3Error(
     },
     false,
   );
+  if (!bodyComplete) headers.push(['connection', 'close']);
   res.send(error.status, [['content-type', 'application/xml'], ...headers], xml, {
     close: !bodyComplete,
   });

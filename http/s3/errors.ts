@@ -77,6 +77,11 @@ export const S3_ERRORS = {
     message:
       'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
   },
+  InvalidPolicyDocument: {
+    status: 400,
+    message:
+      'The content of the form does not meet the conditions specified in the policy document.',
+  },
   InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
@@ -96,7 +101,15 @@ export const S3_ERRORS = {
     message:
       'The request contained trailing data that was not well-formed or did not conform to our published schema.',
   },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
+  MaxPostPreDataLengthExceededError: {
+    status: 400,
+    message: 'Your POST request fields preceding the upload file were too large.',
+  },
   MetadataTooLarge: {
     status: 400,
     message: 'Your metadata headers exceed the maximum allowed metadata size.',

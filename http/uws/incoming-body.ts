@@ -15,6 +15,8 @@ export class IncomingBody {
   private earlyBytes = 0;
   private pausedEarly = false;
   private ended = false;
+  private receivedBytes = 0;
+  private onEnd: (() => void) | null = null;
 
   /** `expectsBody` is false for requests without one (no Content-Length, or 0, and not
    *  chunked): uWS then never calls onData, and the body is simply empty. */
@@ -30,6 +32,33 @@ export class IncomingBody {
   }
 
   get complete(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Throws away the rest of the body so an early answer (an error before the body was read)
+   * can keep the connection open: resolves true once the body ended, false if more than
+   * `bytesMax` remain (or the length is unknown) and the caller should close instead.
+   */
+  async discardRest(
+    declaredBytes: number | null,
+    bytesMax: number,
+    timeoutMs: number,
+  ): Promise<boolean> {
+    if (this.ended) return true;
+    if (declaredBytes === null || declaredBytes - this.receivedBytes > bytesMax) return false;
+    const ended = new Promise<void>((resolve) => {
+      this.onEnd = resolve;
+    });
+    this.sink = () => undefined;
+    this.early.length = 0;
+    this.res.resume();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([ended, timedOut]);
+    clearTimeout(timer);
     return this.ended;
   }
 
@@ -64,9 +93,11 @@ export class IncomingBody {
 
   private receive(chunk: ArrayBuffer, isLast: boolean): void {
     if (isLast) this.ended = true;
+    this.receivedBytes += chunk.byteLength;
     const view = new Uint8Array(chunk);
     if (this.sink !== null) {
       this.sink(view, isLast);
+      if (isLast) this.onEnd?.();
       return;
     }
     this.early.push({ view: view.slice(), isLast });

@@ -3,10 +3,12 @@ import type { HttpResponse } from 'uWebSockets.js';
 /** HTTP status lines hangar sends. */
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
+  201: 'Created',
   204: 'No Content',
   206: 'Partial Content',
   301: 'Moved Permanently',
   304: 'Not Modified',
+  303: 'See Other',
   307: 'Temporary Redirect',
   400: 'Bad Request',
   403: 'Forbidden',
@@ -32,6 +34,7 @@ export type Headers = ReadonlyArray<readonly [string, string]>;
  */
 export class Responder {
   private aborted = false;
+  private paused = false;
   private ended = false;
   private readonly abortHandlers: Array<() => void> = [];
   private readonly queue: Array<{ view: Uint8Array; offset: number | null; done: () => void }> = [];
@@ -62,12 +65,19 @@ export class Responder {
     else this.abortHandlers.push(handler);
   }
 
+  /** Stops reading the request body (backpressure toward the client). */
   pause(): void {
-    if (this.open) this.res.pause();
+    if (!this.open || this.paused) return;
+    this.paused = true;
+    this.res.pause();
   }
 
+  /** Reads the body again. Only after a pause: uWS 20.30 drops the connection when a response
+   *  that is not paused is resumed. */
   resume(): void {
-    if (this.open) this.res.resume();
+    if (!this.open || !this.paused) return;
+    this.paused = false;
+    this.res.resume();
   }
 
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): void {

@@ -1,10 +1,14 @@
-import type { ObjectHeaders } from '../../../engine/protocol/messages.js';
+import { assert } from '../../../engine/assert.js';
+import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
+import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
 import { mayAccess } from '../auth.js';
 import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
 import { checkKey } from './object-put.js';
@@ -25,34 +29,85 @@ export async function handleCopyObject(
   const sourceBucket = requireBucket(ctx, source.bucket);
   if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
   const replace = metadataDirective(ctx) === 'REPLACE';
-  if (!replace && sourceBucket.id === target.id && source.key === key) throw copyOntoItself();
+  const sourceKey = customerKeyOf(ctx.req.headers, true);
+  const targetKey = customerKeyOf(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
-  const { reqId, object } = await openObject(ctx, sourceShard, sourceBucket.id, source.key, true);
+  const { reqId, object } = await openObject(
+    ctx,
+    sourceShard,
+    sourceBucket.id,
+    source.key,
+    true,
+    sourceKey,
+  );
   try {
-    const h = ctx.req.headers;
-    checkPreconditions(
-      object.info,
-      {
-        ifMatch: h['x-amz-copy-source-if-match'],
-        ifNoneMatch: h['x-amz-copy-source-if-none-match'],
-        ifModifiedSince: h['x-amz-copy-source-if-modified-since'],
-        ifUnmodifiedSince: h['x-amz-copy-source-if-unmodified-since'],
-      },
-      true,
-    );
+    const sameObject = sourceBucket.id === target.id && source.key === key;
+    const sameEncryption = (targetKey?.md5Base64 ?? null) === object.info.sseKeyMd5;
+    if (sameObject && !replace && sameEncryption) throw copyOntoItself();
+    checkCopyPreconditions(ctx, object.info);
     const headers: ObjectHeaders = requested ?? object.info.headers;
-    const copied = await shardFor(ctx.state, target, key).call(
-      { kind: 'CopyFrom', bucketId: target.id, key, source: object, headers },
-      'Put',
+    const targetShard = shardFor(ctx.state, target, key);
+    const copied =
+      object.info.sseKeyMd5 === null && targetKey === null
+        ? await targetShard.call(
+            { kind: 'CopyFrom', bucketId: target.id, key, source: object, headers },
+            'Put',
+          )
+        : await reencrypt(
+            ctx,
+            { shard: sourceShard, reqId, start: 0, end: object.info.bytes },
+            targetShard,
+            {
+              kind: 'PutBegin',
+              bucketId: target.id,
+              key,
+              headers,
+              declaredBytes: object.info.bytes,
+              payloadSha256: false,
+              part: null,
+              checksumAlgorithm: object.info.checksum?.algorithm ?? null,
+              sse: targetKey,
+            },
+          );
+    sendXml(
+      ctx,
+      'CopyObjectResult',
+      { LastModified: isoTime(copied.info.lastModifiedMs), ETag: copied.info.etag },
+      sseResponseHeaders(copied.info.sseKeyMd5),
     );
-    sendXml(ctx, 'CopyObjectResult', {
-      LastModified: isoTime(copied.info.lastModifiedMs),
-      ETag: copied.info.etag,
-    });
   } finally {
     sourceShard.cancel(reqId);
   }
+}
+
+function checkCopyPreconditions(ctx: RequestContext, info: ObjectInfo): void {
+  const h = ctx.req.headers;
+  checkPreconditions(
+    info,
+    {
+      ifMatch: h['x-amz-copy-source-if-match'],
+      ifNoneMatch: h['x-amz-copy-source-if-none-match'],
+      ifModifiedSince: h['x-amz-copy-source-if-modified-since'],
+      ifUnmodifiedSince: h['x-amz-copy-source-if-unmodified-since'],
+    },
+    true,
+  );
+}
+
+/**
+ * A copy from or to an SSE-C object cannot share blocks (they hold ciphertext under one key):
+ * the bytes stream through, decrypted by the source shard and encrypted by the target's.
+ */
+async function reencrypt(
+  ctx: RequestContext,
+  source: RelaySource,
+  target: ShardClient,
+  begin: ShardCall,
+): Promise<Extract<ShardResult, { kind: 'Put' }>> {
+  const result = await relayBody(ctx, source, target, begin);
+  assert(result.kind === 'Put', 'a copy stores an object');
+  return result;
 }
 
 /** `x-amz-copy-source`: "bucket/key" or "/bucket/key", URL-encoded, maybe with ?versionId=. */

@@ -9,11 +9,8 @@ import {
   parseChecksumAlgorithm,
 } from '../../../engine/checksums/checksums.js';
 import { LIMITS } from '../../../engine/limits.js';
-import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type {
   ChosenPart,
-  OpenedObject,
-  PartInfo,
   UploadChecksum,
   UploadInfo,
   UploadListEntry,
@@ -29,10 +26,11 @@ import type {
   UploadIdEndpoint,
   UploadPartEndpoint,
 } from '../endpoints.js';
-import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
@@ -49,21 +47,25 @@ export async function handleCreateMultipartUpload(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
+  const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
   const headers = objectHeadersFrom(ctx.req);
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum },
+    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5 },
     'UploadCreated',
   );
   sendXml(
     ctx,
     'InitiateMultipartUploadResult',
     { Bucket: bucket.name, Key: key, UploadId: created.uploadId },
-    checksum === null
-      ? []
-      : [
-          ['x-amz-checksum-algorithm', checksum.algorithm],
-          ['x-amz-checksum-type', checksum.type],
-        ],
+    [
+      ...sseResponseHeaders(sseKeyMd5),
+      ...(checksum === null
+        ? []
+        : ([
+            ['x-amz-checksum-algorithm', checksum.algorithm],
+            ['x-amz-checksum-type', checksum.type],
+          ] as Array<[string, string]>)),
+    ],
   );
 }
 
@@ -102,6 +104,7 @@ function uploadChecksumOf(headers: Readonly<Record<string, string>>): UploadChec
 export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoint): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
   const plan = planPayload(ctx);
+  const sse = customerKeyOf(ctx.req.headers);
   const result = await uploadBody(
     ctx,
     shardFor(ctx.state, bucket, e.key),
@@ -114,12 +117,16 @@ export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoin
       payloadSha256: plan.expect.sha256Hex !== undefined,
       part: { uploadId: e.uploadId, partNumber: e.partNumber },
       checksumAlgorithm: plan.checksum.algorithm,
+      sse,
     },
     plan,
   );
   assert(result.kind === 'PartStored', 'an UploadPart stores a part');
   const checksum = result.part.checksum;
-  const reply: Array<[string, string]> = [['etag', result.part.etag]];
+  const reply: Array<[string, string]> = [
+    ['etag', result.part.etag],
+    ...sseResponseHeaders(sse?.md5Base64 ?? null),
+  ];
   if (checksum !== null) reply.push([checksumHeaderOf(checksum.algorithm), checksum.base64]);
   sendEmpty(ctx, 200, reply);
 }
@@ -138,7 +145,14 @@ export async function handleUploadPartCopy(
   const sourceBucket = requireBucket(ctx, source.bucket);
   if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
-  const opened = await openObject(ctx, sourceShard, sourceBucket.id, source.key, true);
+  const opened = await openObject(
+    ctx,
+    sourceShard,
+    sourceBucket.id,
+    source.key,
+    true,
+    customerKeyOf(ctx.req.headers, true),
+  );
   let relayed = false;
   try {
     const h = ctx.req.headers;
@@ -153,17 +167,27 @@ export async function handleUploadPartCopy(
       true,
     );
     const range = copySourceRange(h['x-amz-copy-source-range'], opened.object.info.bytes);
+    const sse = customerKeyOf(ctx.req.headers);
+    const checksumAlgorithm = await uploadAlgorithm(ctx, target, e);
     relayed = true;
-    const part = await relayPart(ctx, {
-      source: sourceShard,
-      sourceReqId: opened.reqId,
-      object: opened.object,
-      target: shardFor(ctx.state, target, e.key),
-      bucket: target,
-      endpoint: e,
-      range,
-      checksumAlgorithm: await uploadAlgorithm(ctx, target, e),
-    });
+    const result = await relayBody(
+      ctx,
+      { shard: sourceShard, reqId: opened.reqId, ...range },
+      shardFor(ctx.state, target, e.key),
+      {
+        kind: 'PutBegin',
+        bucketId: target.id,
+        key: e.key,
+        headers: { userMeta: {} },
+        declaredBytes: range.end - range.start,
+        payloadSha256: false,
+        part: { uploadId: e.uploadId, partNumber: e.partNumber },
+        checksumAlgorithm,
+        sse,
+      },
+    );
+    assert(result.kind === 'PartStored', 'an UploadPartCopy stores a part');
+    const part = result.part;
     sendXml(ctx, 'CopyPartResult', {
       LastModified: isoTime(part.lastModifiedMs),
       ETag: part.etag,
@@ -218,68 +242,6 @@ function copySourceRange(header: string | undefined, size: number): { start: num
     );
   }
   return { start, end: last + 1 };
-}
-
-interface Relay {
-  source: ShardClient;
-  sourceReqId: number;
-  object: OpenedObject;
-  target: ShardClient;
-  bucket: BucketRecord;
-  endpoint: UploadPartEndpoint;
-  range: { start: number; end: number };
-  /** The upload's algorithm: a copied part carries the checksum its upload requires. */
-  checksumAlgorithm: ChecksumAlgorithm | null;
-}
-
-function relayPart(ctx: RequestContext, relay: Relay): Promise<PartInfo> {
-  return new Promise((resolve, reject) => {
-    const { source, sourceReqId, target, range } = relay;
-    let settled = false;
-    const fail = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
-      source.cancel(sourceReqId);
-      target.cancel(targetReqId);
-      reject(error);
-    };
-    const targetReqId = target.open(
-      {
-        kind: 'PutBegin',
-        bucketId: relay.bucket.id,
-        key: relay.endpoint.key,
-        headers: { userMeta: {} },
-        declaredBytes: range.end - range.start,
-        payloadSha256: false,
-        part: { uploadId: relay.endpoint.uploadId, partNumber: relay.endpoint.partNumber },
-        checksumAlgorithm: relay.checksumAlgorithm,
-      },
-      {
-        onReply: (reply, body) => {
-          if (reply.kind === 'Credit') source.send({ kind: 'Credit', reqId: sourceReqId }, body);
-          else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
-          else if (reply.kind === 'Done' && reply.result.kind === 'PartStored' && !settled) {
-            settled = true;
-            resolve(reply.result.part);
-          }
-        },
-      },
-    );
-    ctx.res.onAbort(() => fail(new S3Error('RequestTimeout', 'client disconnected')));
-    source.resume(
-      sourceReqId,
-      { kind: 'ReadRange', reqId: sourceReqId, start: range.start, endExclusive: range.end },
-      {
-        onReply: (reply, body) => {
-          if (reply.kind === 'BodyChunk' && body !== undefined) {
-            target.send({ kind: 'BodyChunk', reqId: targetReqId, bytes: reply.bytes }, body);
-          } else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
-          else if (reply.kind === 'Done')
-            target.send({ kind: 'PutEnd', reqId: targetReqId, expect: {} });
-        },
-      },
-    );
-  });
 }
 
 /** CompleteMultipartUpload: the shard assembles the object from the parts' blocks. */

@@ -1,6 +1,6 @@
 import { assert } from '../../../engine/assert.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
-import type { OpenedObject } from '../../../engine/protocol/messages.js';
+import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -9,6 +9,7 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { type ByteRange, parseRange } from '../range.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 
 /**
  * GetObject and HeadObject. The shard opens the object (pinning its blocks so an overwrite
@@ -19,7 +20,8 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
   const bucket = requireBucket(ctx, e.bucket);
   const shard = shardFor(ctx.state, bucket, e.key);
   const head = e.action === 'HeadObject';
-  const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head);
+  const sse = customerKeyOf(ctx.req.headers);
+  const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head, sse);
   try {
     respond(ctx, shard, reqId, object, e, head);
   } catch (error) {
@@ -34,10 +36,11 @@ export function openObject(
   bucketId: string,
   key: string,
   keepOpen: boolean,
+  sse: CustomerKey | null = null,
 ): Promise<{ reqId: number; object: OpenedObject }> {
   return new Promise((resolve, reject) => {
     const reqId = shard.open(
-      { kind: 'OpenObject', bucketId, key, keepOpen },
+      { kind: 'OpenObject', bucketId, key, keepOpen, sse },
       {
         onReply: (reply) => {
           if (reply.kind === 'Failed') reject(fromEngineFailure(reply.failure));
@@ -62,6 +65,7 @@ function respond(
   const info = object.info;
   const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
   const headers = objectResponseHeaders(info, e.responseOverrides);
+  headers.push(...sseResponseHeaders(info.sseKeyMd5));
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
   const verdict = checkPreconditions(info, {

@@ -6,6 +6,7 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { sendEmpty } from '../reply.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 
 /** PutObject: streams the body to the key's shard; answers once it is durable. */
 export async function handlePutObject(
@@ -16,6 +17,7 @@ export async function handlePutObject(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const plan = planPayload(ctx);
+  const sse = customerKeyOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);
   const shard = shardFor(ctx.state, bucket, key);
   const result = await uploadBody(
@@ -30,13 +32,14 @@ export async function handlePutObject(
       payloadSha256: plan.expect.sha256Hex !== undefined,
       part: null,
       checksumAlgorithm: plan.checksum.algorithm,
+      sse,
     },
     plan,
   );
   assert(result.kind === 'Put', 'a PutObject stores an object');
   const info = result.info;
   const reply: Array<[string, string]> = [['etag', info.etag]];
-  reply.push(...checksumResponseHeaders(info.checksum));
+  reply.push(...checksumResponseHeaders(info.checksum), ...sseResponseHeaders(info.sseKeyMd5));
   sendEmpty(ctx, 200, reply);
 }
 

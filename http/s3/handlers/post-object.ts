@@ -1,0 +1,361 @@
+import type { BucketRecord, KeyRecord } from '../../../engine/catalog/catalog.js';
+import type { ChecksumAlgorithm } from '../../../engine/checksums/checksums.js';
+import { LIMITS } from '../../../engine/limits.js';
+import type { ShardClient } from '../../../engine/pool/shard-client.js';
+import { UploadStream } from '../../../engine/pool/upload-stream.js';
+import type {
+  ObjectHeaders,
+  ObjectInfo,
+  PutExpectations,
+} from '../../../engine/protocol/messages.js';
+import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
+import type { IncomingBody } from '../../uws/incoming-body.js';
+import type { RequestSnapshot } from '../../uws/request.js';
+import type { Responder } from '../../uws/response.js';
+import { mayAccess } from '../auth.js';
+import { checksumResponseHeaders, planChecksum } from '../checksum-headers.js';
+import { type ServerState, shardFor } from '../context.js';
+import { fromEngineFailure } from '../engine-errors.js';
+import { S3Error } from '../errors.js';
+import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../form-data.js';
+import { objectHeadersFrom } from '../object-headers.js';
+import type { RoutedRequest } from '../router.js';
+import { renderXml } from '../xml.js';
+import { checkKey } from './object-put.js';
+
+/** Form fields that become object headers, as the same-named headers do for PutObject. */
+const HEADER_FIELDS = new Set([
+  'content-type',
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+]);
+
+/** The most of a refused form's body read (and dropped) to keep its connection. */
+const DRAIN_BYTES_MAX = 1024 * 1024;
+
+interface Authorized {
+  post: VerifiedPost;
+  key: KeyRecord;
+  bucket: BucketRecord;
+}
+
+interface Stored extends Authorized {
+  info: ObjectInfo;
+}
+
+/**
+ * PostObject: a browser-form upload. Authenticated by the form's signed policy rather than an
+ * Authorization header, so the server calls this before header authentication. The fields
+ * before `file` are read and verified; the file then streams into its key's shard (its length
+ * is known only at its end); the answer follows success_action_redirect / _status.
+ */
+export async function handlePostObject(
+  state: ServerState,
+  req: RequestSnapshot,
+  routed: RoutedRequest,
+  res: Responder,
+  body: IncomingBody,
+  bucketName: string,
+): Promise<void> {
+  const boundary = boundaryOf(req.headers['content-type']);
+  const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary);
+  const etag = info.etag;
+  const checksumHeaders = checksumResponseHeaders(info.checksum);
+  const redirect = redirectTarget(
+    post.fields.get('success_action_redirect') ?? post.fields.get('redirect'),
+  );
+  if (redirect !== null) {
+    redirect.searchParams.append('bucket', bucketName);
+    redirect.searchParams.append('key', post.key);
+    redirect.searchParams.append('etag', etag);
+    const location = redirect.toString();
+    res.send(303, [['location', location], ['etag', etag], ...checksumHeaders]);
+    return;
+  }
+  const location = objectUrl(req, routed.style, bucketName, post.key);
+  const headers: Array<[string, string]> = [
+    ['etag', etag],
+    ['location', location],
+    ...checksumHeaders,
+  ];
+  switch (post.fields.get('success_action_status')) {
+    case '200':
+      res.send(200, headers, '', { headLength: 0 });
+      return;
+    case '201':
+      res.send(
+        201,
+        [['content-type', 'application/xml'], ...headers],
+        renderXml(
+          'PostResponse',
+          {
+            Location: location,
+            Bucket: bucketName,
+            Key: post.key,
+            ETag: etag,
+          },
+          false,
+        ),
+      );
+      return;
+    default:
+      // AWS: 204 when the field is absent or not one of 200, 201, 204.
+      res.send(204, headers);
+  }
+}
+
+/** Parses the body, verifies the form when its file begins, and stores the file. */
+function receiveForm(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  body: IncomingBody,
+  bucketName: string,
+  boundary: string,
+): Promise<Stored> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let upload: ShardUpload | null = null;
+    let verified: Authorized | null = null;
+    let stored: ObjectInfo | null = null;
+    let bodyDone = false;
+    let fileBytes = 0;
+    let expect: PutExpectations = {};
+    let receivedBytes = 0;
+    let deferred: { error: unknown } | null = null;
+    const fail = (error: unknown, now = false): void => {
+      if (settled || deferred !== null) return;
+      upload?.abandon();
+      upload = null;
+      if (now || bodyDone || !drainable(req, receivedBytes)) {
+        settled = true;
+        reject(error);
+      } else {
+        // Read the small rest of the body first, so the answer leaves the connection usable
+        // (abandoning the upload resumed the socket if it had paused it).
+        deferred = { error };
+      }
+    };
+    // The answer waits for both the shard's commit and the end of the body (fields after the
+    // file are ignored, but read, so the connection stays usable).
+    const maybeResolve = (): void => {
+      if (settled || stored === null || !bodyDone || verified === null) return;
+      settled = true;
+      resolve({ ...verified, info: stored });
+    };
+    const parser = new FormDataParser(boundary, {
+      onFile: (fields, file) => {
+        verified = authorizeForm(state, bucketName, fields, file);
+        const { post, bucket } = verified;
+        const checksum = planChecksum(Object.fromEntries(post.fields), false);
+        expect = expectations(post.fields);
+        if (checksum.headerValue !== null) expect.checksumBase64 = checksum.headerValue;
+        upload = openUpload(state, res, shardFor(state, bucket, post.key), {
+          bucketId: bucket.id,
+          key: post.key,
+          headers: headersFrom(post.fields),
+          checksumAlgorithm: checksum.algorithm,
+          onStored: (info) => {
+            stored = info;
+            maybeResolve();
+          },
+          onFailed: fail,
+        });
+      },
+      onFileData: (view) => {
+        fileBytes += view.byteLength;
+        const post = verified?.post;
+        if (post === undefined || upload === null)
+          throw new Error('file data before the file part');
+        if (fileBytes > post.length.max) checkLength(post.length, fileBytes);
+        if (fileBytes > LIMITS.putObjectBytesMax)
+          throw new S3Error('EntityTooLarge', undefined, {
+            ProposedSize: String(fileBytes),
+            MaxSizeAllowed: String(LIMITS.putObjectBytesMax),
+          });
+        upload.write(view);
+      },
+      onFileEnd: () => {
+        const post = verified?.post;
+        if (post === undefined || upload === null) throw new Error('file end before the file part');
+        checkLength(post.length, fileBytes);
+        upload.end(expect);
+      },
+    });
+    res.onAbort(() => {
+      deferred = null;
+      fail(new S3Error('RequestTimeout', 'client disconnected'), true);
+    });
+    body.pipe((view, isLast) => {
+      if (settled) return;
+      receivedBytes += view.byteLength;
+      if (deferred === null) {
+        try {
+          parser.push(view);
+          if (isLast) {
+            parser.end();
+            bodyDone = true;
+            maybeResolve();
+          }
+        } catch (error) {
+          fail(error, isLast);
+        }
+      } else if (isLast) {
+        settled = true;
+        reject(deferred.error);
+      }
+    });
+  });
+}
+
+/**
+ * Whether the rest of a refused request's body is small enough to read and drop before
+ * answering (then the connection survives, and clients that send the whole body before reading
+ * the answer, as browsers and fetch do, see the error rather than a reset).
+ */
+function drainable(req: RequestSnapshot, receivedBytes: number): boolean {
+  const length = req.headers['content-length'];
+  if (length === undefined || !/^\d{1,15}$/.test(length)) return false;
+  return Number(length) - receivedBytes <= DRAIN_BYTES_MAX;
+}
+
+/** Verifies the policy and signature, then the key's write grant on the bucket. */
+function authorizeForm(
+  state: ServerState,
+  bucketName: string,
+  fields: readonly FormField[],
+  file: FormFile,
+): Authorized {
+  const post = verifyPostPolicy(
+    { bucket: bucketName, fields, filename: file.filename },
+    (accessKeyId) => state.catalog.getKey(accessKeyId)?.secretAccessKey,
+    { region: state.config.s3.region, nowMs: Date.now() },
+  );
+  const key = state.catalog.getKey(post.accessKeyId);
+  if (key === undefined) throw new S3Error('InvalidAccessKeyId');
+  const bucket = state.catalog.getBucket(bucketName);
+  if (bucket === undefined)
+    throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
+  if (!mayAccess(state, key, bucket, 'write')) throw new S3Error('AccessDenied');
+  checkKey(post.key);
+  return { post, key, bucket };
+}
+
+/** Content-Type, Cache-Control, …, x-amz-meta-* fields, stored as PutObject stores headers. */
+function headersFrom(fields: ReadonlyMap<string, string>): ObjectHeaders {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of fields) {
+    if (HEADER_FIELDS.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value;
+  }
+  return objectHeadersFrom({ method: 'POST', rawPath: '/', rawQuery: '', headers });
+}
+
+/**
+ * A Content-MD5 field is checked against the file, as the header is for PutObject (and an
+ * x-amz-checksum-* field, by the caller).
+ */
+function expectations(fields: ReadonlyMap<string, string>): PutExpectations {
+  const md5 = fields.get('content-md5');
+  if (md5 === undefined) return {};
+  if (Buffer.from(md5, 'base64').length !== 16) throw new S3Error('InvalidDigest');
+  return { md5Base64: md5 };
+}
+
+/** success_action_redirect, when it is an absolute http(s) URL (AWS ignores anything else). */
+function redirectTarget(value: string | undefined): URL | null {
+  if (value === undefined || value === '') return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The new object's URL, addressed as the form was (path- or virtual-hosted-style). */
+function objectUrl(
+  req: RequestSnapshot,
+  style: RoutedRequest['style'],
+  bucketName: string,
+  key: string,
+): string {
+  const base = `http://${req.headers.host ?? ''}`;
+  const encodedKey = key.split('/').map(encodeURIComponent).join('/');
+  return style === 'path' ? `${base}/${bucketName}/${encodedKey}` : `${base}/${encodedKey}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file's way to the shard: PutBegin with no declared length, body chunks under credit-based
+// flow control, PutEnd once the file part ended.
+
+interface ShardUpload {
+  write(view: Uint8Array): void;
+  end(expect: PutExpectations): void;
+  abandon(): void;
+}
+
+interface UploadTarget {
+  bucketId: string;
+  key: string;
+  headers: ObjectHeaders;
+  checksumAlgorithm: ChecksumAlgorithm | null;
+  onStored(info: ObjectInfo): void;
+  onFailed(error: unknown): void;
+}
+
+function openUpload(
+  state: ServerState,
+  res: Responder,
+  shard: ShardClient,
+  target: UploadTarget,
+): ShardUpload {
+  const reqId = shard.open(
+    {
+      kind: 'PutBegin',
+      bucketId: target.bucketId,
+      key: target.key,
+      headers: target.headers,
+      declaredBytes: null,
+      payloadSha256: false,
+      part: null,
+      checksumAlgorithm: target.checksumAlgorithm,
+      sse: null,
+    },
+    {
+      onReply: (reply, replyBody) => {
+        if (reply.kind === 'Credit') stream.credit(reply.bytes, replyBody);
+        else if (reply.kind === 'Failed') target.onFailed(fromEngineFailure(reply.failure));
+        else if (reply.kind === 'Done' && reply.result.kind === 'Put')
+          target.onStored(reply.result.info);
+      },
+    },
+  );
+  // Tracks the pause: uWS must not be resumed unless paused (it then drops the connection).
+  let paused = false;
+  const throttle = {
+    pause: (): void => {
+      paused = true;
+      res.pause();
+    },
+    resume: (): void => {
+      paused = false;
+      res.resume();
+    },
+  };
+  const stream = new UploadStream(shard, reqId, state.buffers, throttle);
+  return {
+    write: (view) => stream.write(view),
+    end: (expect) => {
+      stream.flush();
+      shard.send({ kind: 'PutEnd', reqId, expect });
+    },
+    abandon: () => {
+      shard.cancel(reqId);
+      stream.discard();
+      if (paused) throttle.resume();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
+import type { ShardResult } from '../../engine/protocol/messages.js';
+import type { RequestContext } from './context.js';
+import { fromEngineFailure } from './engine-errors.js';
+import { S3Error } from './errors.js';
+
+/** An object opened for reading on its shard (OpenObject with keepOpen), and the bytes to move. */
+export interface RelaySource {
+  shard: ShardClient;
+  reqId: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Streams bytes from one shard's read session into a write session that `begin` opens on
+ * another (or the same) shard: each buffer is transferred onward and handed back to the source
+ * with the target's credit, so the HTTP thread copies no byte and holds at most one window.
+ * Server-side copies that cannot share blocks (byte ranges, SSE-C re-encryption) go this way.
+ */
+export function relayBody(
+  ctx: RequestContext,
+  source: RelaySource,
+  target: ShardClient,
+  begin: ShardCall,
+): Promise<ShardResult> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      source.shard.cancel(source.reqId);
+      target.cancel(targetReqId);
+      reject(error);
+    };
+    const targetReqId = target.open(begin, {
+      onReply: (reply, body) => {
+        if (reply.kind === 'Credit')
+          source.shard.send({ kind: 'Credit', reqId: source.reqId }, body);
+        else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+        else if (reply.kind === 'Done' && !settled) {
+          settled = true;
+          resolve(reply.result);
+        }
+      },
+    });
+    ctx.res.onAbort(() => fail(new S3Error('RequestTimeout', 'client disconnected')));
+    source.shard.resume(
+      source.reqId,
+      { kind: 'ReadRange', reqId: source.reqId, start: source.start, endExclusive: source.end },
+      {
+        onReply: (reply, body) => {
+          if (reply.kind === 'BodyChunk' && body !== undefined) {
+            target.send({ kind: 'BodyChunk', reqId: targetReqId, bytes: reply.bytes }, body);
+          } else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+          else if (reply.kind === 'Done')
+            target.send({ kind: 'PutEnd', reqId: targetReqId, expect: {} });
+        },
+      },
+    );
+  });
+}

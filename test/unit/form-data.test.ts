@@ -1,0 +1,300 @@
+import test from 'ava';
+import { S3Error } from '../../http/s3/errors.js';
+import {
+  boundaryOf,
+  type FormDataLimits,
+  FormDataParser,
+  type FormField,
+  type FormFile,
+  parseDisposition,
+} from '../../http/s3/form-data.js';
+import { randomBytesSeeded } from '../helpers/server.js';
+
+interface Parsed {
+  fields: FormField[];
+  file: FormFile | null;
+  bytes: Buffer;
+  ended: boolean;
+  /** Bytes that arrived before onFile or after onFileEnd (must stay 0). */
+  stray: number;
+}
+
+/** Feeds `body` in pieces cut at `cuts` (offsets), then ends it. */
+function parse(boundary: string, body: Buffer, cuts: number[], limits?: FormDataLimits): Parsed {
+  const out: Parsed = { fields: [], file: null, bytes: Buffer.alloc(0), ended: false, stray: 0 };
+  const pieces: Buffer[] = [];
+  const parser = new FormDataParser(
+    boundary,
+    {
+      onFile: (fields, file) => {
+        out.fields = [...fields];
+        out.file = file;
+      },
+      onFileData: (view) => {
+        if (out.file === null || out.ended) out.stray += view.byteLength;
+        // Copy, as the contract says: the view may be reused after the call.
+        pieces.push(Buffer.from(view));
+      },
+      onFileEnd: () => {
+        out.ended = true;
+      },
+    },
+    limits,
+  );
+  let start = 0;
+  for (const cut of [...cuts, body.length]) {
+    // A fresh copy per piece, then scribbled over: the parser must not keep views.
+    const piece = Buffer.from(body.subarray(start, cut));
+    parser.push(piece);
+    piece.fill(0xee);
+    start = cut;
+  }
+  parser.end();
+  out.bytes = Buffer.concat(pieces);
+  return out;
+}
+
+function randomCuts(length: number, seed: number, count: number): number[] {
+  const noise = randomBytesSeeded(count * 4, seed);
+  const cuts = new Set<number>();
+  for (let i = 0; i < count; i++) cuts.add(noise.readUInt32LE(i * 4) % (length + 1));
+  return [...cuts].sort((a, b) => a - b);
+}
+
+function everyByte(length: number): number[] {
+  return Array.from({ length }, (_, i) => i);
+}
+
+function form(
+  boundary: string,
+  fields: Array<[string, string]>,
+  file: { name?: string; type?: string; bytes: Buffer },
+  extra: { preamble?: string; after?: string; epilogue?: string } = {},
+): Buffer {
+  const parts: Buffer[] = [];
+  if (extra.preamble !== undefined) parts.push(Buffer.from(`${extra.preamble}\r\n`));
+  for (const [name, value] of fields) {
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n`),
+      Buffer.from(value),
+      Buffer.from('\r\n'),
+    );
+  }
+  const filename = file.name === undefined ? '' : `; filename="${file.name}"`;
+  const type = file.type === undefined ? '' : `Content-Type: ${file.type}\r\n`;
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"${filename}\r\n${type}\r\n`,
+    ),
+    file.bytes,
+    Buffer.from('\r\n'),
+  );
+  if (extra.after !== undefined)
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="after"\r\n\r\n${extra.after}\r\n`,
+      ),
+    );
+  parts.push(Buffer.from(`--${boundary}--\r\n${extra.epilogue ?? ''}`));
+  return Buffer.concat(parts);
+}
+
+const BOUNDARY = '----WebKitFormBoundary7MA4YWxkTrZu0gW';
+const FIELDS: Array<[string, string]> = [
+  ['key', 'uploads/${filename}'],
+  ['Content-Type', 'image/png'],
+  ['x-amz-meta-note', 'héllo wörld'],
+  ['empty', ''],
+];
+
+/** File contents that look like delimiters, partly or wholly but for one byte. */
+function trickyFile(boundary: string): Buffer {
+  return Buffer.concat([
+    Buffer.from(`\r\n--${boundary.slice(0, -1)}X\r\r\n\r\n-`),
+    randomBytesSeeded(3000, 7),
+    Buffer.from(`\r\n--${boundary.slice(0, Math.min(5, boundary.length - 1))}\r\n--\r`),
+    Buffer.from(`--${boundary}`), // no CRLF before it: not a delimiter
+    Buffer.from('\r\n\r\n\r'),
+  ]);
+}
+
+test('boundaryOf reads the boundary, quoted or not, and refuses other content types', (t) => {
+  t.is(boundaryOf('multipart/form-data; boundary=abc'), 'abc');
+  t.is(boundaryOf('Multipart/Form-Data; charset=utf-8; BOUNDARY="a b:c"'), 'a b:c');
+  for (const bad of [
+    undefined,
+    'application/json',
+    'multipart/form-data',
+    'multipart/form-data; boundary=',
+  ]) {
+    const error = t.throws(() => boundaryOf(bad), { instanceOf: S3Error });
+    t.is(error?.code, 'MalformedPOSTRequest');
+  }
+});
+
+test('parseDisposition handles quoting, escapes, semicolons in values and case', (t) => {
+  const { type, params } = parseDisposition(
+    'Form-Data; NAME="fi;le"; filename="a \\"b\\".txt" ; x=plain',
+  );
+  t.is(type, 'form-data');
+  t.is(params.get('name'), 'fi;le');
+  t.is(params.get('filename'), 'a "b".txt');
+  t.is(params.get('x'), 'plain');
+});
+
+test('a whole form parses in one push', (t) => {
+  const bytes = randomBytesSeeded(10_000, 3);
+  const body = form(BOUNDARY, FIELDS, { name: 'cat.png', type: 'image/png', bytes });
+  const parsed = parse(BOUNDARY, body, []);
+  t.deepEqual(
+    parsed.fields.map((f) => [f.name, f.value]),
+    FIELDS,
+  );
+  t.deepEqual(parsed.file, { filename: 'cat.png', contentType: 'image/png' });
+  t.true(parsed.ended);
+  t.is(parsed.stray, 0);
+  t.true(parsed.bytes.equals(bytes));
+});
+
+test('1-byte pushes give the same result, delimiter look-alikes in the file included', (t) => {
+  const bytes = trickyFile(BOUNDARY);
+  const body = form(
+    BOUNDARY,
+    FIELDS,
+    { name: 'x.bin', bytes },
+    { preamble: 'ignored', after: 'x' },
+  );
+  const parsed = parse(BOUNDARY, body, everyByte(body.length));
+  t.deepEqual(
+    parsed.fields.map((f) => [f.name, f.value]),
+    FIELDS,
+  );
+  t.is(parsed.file?.filename, 'x.bin');
+  t.true(parsed.bytes.equals(bytes));
+  t.is(parsed.stray, 0);
+});
+
+test('random chunk splits always give back the exact file and fields', (t) => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const boundary = seed % 3 === 0 ? 'b' : `${BOUNDARY}${seed}`;
+    const size = (seed * 7919) % 70_000;
+    const bytes =
+      seed % 5 === 0
+        ? Buffer.concat([trickyFile(boundary), randomBytesSeeded(size, seed)])
+        : randomBytesSeeded(size, seed);
+    const body = form(
+      boundary,
+      FIELDS.slice(0, seed % 5),
+      { bytes },
+      {
+        ...(seed % 2 === 0 ? { preamble: 'This is a preamble' } : {}),
+        ...(seed % 4 === 0 ? { after: 'ignored', epilogue: 'trailing words' } : {}),
+      },
+    );
+    const cuts = randomCuts(body.length, seed, 1 + (seed % 40));
+    const parsed = parse(boundary, body, cuts);
+    if (!parsed.bytes.equals(bytes) || parsed.fields.length !== seed % 5 || !parsed.ended) {
+      t.fail(
+        `seed ${seed}: ${parsed.bytes.length} of ${bytes.length} bytes, ${parsed.fields.length} fields`,
+      );
+      return;
+    }
+  }
+  t.pass();
+});
+
+test('an empty file and a file without filename or type', (t) => {
+  const parsed = parse(BOUNDARY, form(BOUNDARY, [['key', 'k']], { bytes: Buffer.alloc(0) }), []);
+  t.true(parsed.ended);
+  t.is(parsed.bytes.length, 0);
+  t.deepEqual(parsed.file, { filename: null, contentType: null });
+});
+
+function parseError(
+  body: Buffer | string,
+  cuts: number[] = [],
+  limits?: FormDataLimits,
+): S3Error | undefined {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  return caught(() => parse(BOUNDARY, bytes, cuts, limits));
+}
+
+function caught(fn: () => void): S3Error | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof S3Error) return error;
+    throw error;
+  }
+  return undefined;
+}
+
+test('malformed bodies are MalformedPOSTRequest, in one push or byte by byte', (t) => {
+  const good = form(BOUNDARY, [['key', 'k']], { bytes: Buffer.from('data') });
+  const cases: Array<[string, Buffer]> = [
+    ['empty body', Buffer.alloc(0)],
+    ['no boundary at all', Buffer.from('just some text')],
+    ['truncated in the file', good.subarray(0, good.length - 12)],
+    [
+      'truncated before the closing delimiter',
+      good.subarray(0, good.indexOf(`--${BOUNDARY}--`) - 2),
+    ],
+    ['garbage after a delimiter', Buffer.from(`--${BOUNDARY}garbage\r\n\r\n`)],
+    [
+      'a part without Content-Disposition',
+      Buffer.from(`--${BOUNDARY}\r\nX-Other: 1\r\n\r\nv\r\n--${BOUNDARY}--`),
+    ],
+    [
+      'a header line without colon',
+      Buffer.from(`--${BOUNDARY}\r\nnonsense\r\n\r\nv\r\n--${BOUNDARY}--`),
+    ],
+    [
+      'a part with no name',
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nv\r\n--${BOUNDARY}--`),
+    ],
+    [
+      'an endless header',
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${'a'.repeat(9000)}"`),
+    ],
+  ];
+  for (const [label, body] of cases) {
+    for (const cuts of [[], everyByte(Math.min(body.length, 20_000))]) {
+      const error = parseError(body, cuts);
+      t.is(error?.code, 'MalformedPOSTRequest', label);
+    }
+  }
+});
+
+test('a form without a file part is InvalidArgument', (t) => {
+  const body = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="key"\r\n\r\nk\r\n--${BOUNDARY}--\r\n`;
+  const error = parseError(body);
+  t.is(error?.code, 'InvalidArgument');
+  t.is(error?.fields.ArgumentName, 'file');
+});
+
+test('fields before the file are bounded', (t) => {
+  const body = form(
+    BOUNDARY,
+    [
+      ['a', 'x'.repeat(300)],
+      ['b', 'y'.repeat(300)],
+    ],
+    { bytes: Buffer.from('f') },
+  );
+  const limits = { fieldsBytesMax: 500, partHeaderBytesMax: 1024 };
+  t.is(parseError(body, [], limits)?.code, 'MaxPostPreDataLengthExceededError');
+  t.is(parseError(body, everyByte(body.length), limits)?.code, 'MaxPostPreDataLengthExceededError');
+  t.is(parseError(body, [], { fieldsBytesMax: 700, partHeaderBytesMax: 1024 }), undefined);
+});
+
+test('what a handler throws stops the parse', (t) => {
+  const body = form(BOUNDARY, [['key', 'k']], { bytes: Buffer.from('data') });
+  const parser = new FormDataParser(BOUNDARY, {
+    onFile: () => {
+      throw new S3Error('AccessDenied');
+    },
+    onFileData: () => t.fail('no data after a refused file'),
+    onFileEnd: () => t.fail('no end after a refused file'),
+  });
+  t.throws(() => parser.push(body), { message: 'Access Denied' });
+});
