@@ -183,18 +183,12 @@ export class MetaStore {
    * that roll them up. Returns up to `limit` entries and whether more follow.
    */
   list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
-    const entries: ListEntry[] = [];
-    const end = prefixEnd(query.bucketId, query.prefix);
-    let start = this.listStart(query);
-    while (entries.length <= query.limit) {
-      const next = this.nextEntry(query, start, end);
-      if (next === undefined) break;
-      entries.push(next.entry);
-      start = next.resumeAt;
-    }
-    const truncated = entries.length > query.limit;
-    if (truncated) entries.length = query.limit;
-    return { entries, truncated };
+    return collectPage(
+      this.listStart(query),
+      prefixEnd(query.bucketId, query.prefix),
+      query.limit,
+      (start, end) => this.nextEntry(query, start, end),
+    );
   }
 
   private listStart(query: ListQuery): Buffer {
@@ -454,18 +448,12 @@ export class MetaStore {
 
   /** One page of in-progress uploads, ordered by key then initiation, with prefix rollup. */
   listUploads(query: UploadListQuery): { entries: UploadListEntry[]; truncated: boolean } {
-    const entries: UploadListEntry[] = [];
-    const end = prefixEnd(query.bucketId, query.prefix);
-    let start = this.uploadListStart(query);
-    while (entries.length <= query.limit) {
-      const next = this.nextUploadEntry(query, start, end);
-      if (next === undefined) break;
-      entries.push(next.entry);
-      start = next.resumeAt;
-    }
-    const truncated = entries.length > query.limit;
-    if (truncated) entries.length = query.limit;
-    return { entries, truncated };
+    return collectPage(
+      this.uploadListStart(query),
+      prefixEnd(query.bucketId, query.prefix),
+      query.limit,
+      (start, end) => this.nextUploadEntry(query, start, end),
+    );
   }
 
   private uploadListStart(query: UploadListQuery): Buffer {
@@ -578,6 +566,29 @@ export function uploadInfoOf(record: UploadRecord): UploadInfo {
     checksum: record.checksum ?? null,
     sseKeyMd5: record.sseKeyMd5 ?? null,
   };
+}
+
+/**
+ * Walks a key range entry by entry (each step may jump past a rolled-up prefix) and returns
+ * up to `limit` entries, reading one more to know whether the page is truncated.
+ */
+function collectPage<T>(
+  first: Buffer,
+  end: Buffer,
+  limit: number,
+  next: (start: Buffer, end: Buffer) => { entry: T; resumeAt: Buffer } | undefined,
+): { entries: T[]; truncated: boolean } {
+  const entries: T[] = [];
+  let start = first;
+  while (entries.length <= limit) {
+    const step = next(start, end);
+    if (step === undefined) break;
+    entries.push(step.entry);
+    start = step.resumeAt;
+  }
+  const truncated = entries.length > limit;
+  if (truncated) entries.length = limit;
+  return { entries, truncated };
 }
 
 export interface UploadListQuery {

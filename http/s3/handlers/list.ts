@@ -6,6 +6,7 @@ import type { RequestContext } from '../context.js';
 import { requireBucket } from '../context.js';
 import type { ListObjectsEndpoint, ListObjectsV2Endpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { mergeShardPages } from '../merge.js';
 import { ownerOf, sendXml } from '../reply.js';
 import { isoTime, type XmlNode } from '../xml.js';
 
@@ -42,7 +43,10 @@ async function listPage(
       shard.call({ kind: 'List', bucketId: bucket.id, prefix, delimiter, after, limit }, 'Listed'),
     ),
   );
-  const merged = mergeSorted(pages.map((page) => page.entries));
+  const merged = mergeShardPages(
+    pages.map((page) => page.entries),
+    (entry) => Buffer.from(nameOf(entry), 'utf8'),
+  );
   const entries = merged.slice(0, limit);
   // A truncated shard holds entries beyond its limit-th, which is at or after the page's last.
   const truncated = merged.length > limit || pages.some((page) => page.truncated);
@@ -56,20 +60,6 @@ function nameOf(entry: ListEntry): string {
 function lastName(entries: readonly ListEntry[]): string {
   const last = entries[entries.length - 1];
   return last === undefined ? '' : nameOf(last);
-}
-
-/** Merges sorted lists in UTF-8 byte order, dropping duplicate common prefixes. */
-function mergeSorted(lists: ListEntry[][]): ListEntry[] {
-  const all = lists.flat().map((entry) => ({ entry, bytes: Buffer.from(nameOf(entry), 'utf8') }));
-  all.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  const out: ListEntry[] = [];
-  let previous: Buffer | null = null;
-  for (const { entry, bytes } of all) {
-    if (previous?.equals(bytes)) continue;
-    out.push(entry);
-    previous = bytes;
-  }
-  return out;
 }
 
 function encodeFor(encodingType: string | undefined): (text: string) => string {

@@ -27,6 +27,7 @@ import type {
   UploadPartEndpoint,
 } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
@@ -388,7 +389,10 @@ export async function handleListMultipartUploads(
             shard.call({ kind: 'ListUploads', ...query }, 'Uploads'),
           ),
         );
-  const merged = mergeUploads(pages.map((page) => page.entries));
+  const merged = mergeShardPages(
+    pages.map((page) => page.entries),
+    uploadSortBytes,
+  );
   const entries = merged.slice(0, limit);
   const truncated = merged.length > limit || pages.some((page) => page.truncated);
   const encode = e.encodingType === 'url' ? encodeURIComponent : (text: string) => text;
@@ -433,24 +437,12 @@ function uploadNode(
   };
 }
 
-/** Sorts shard pages by key bytes, then upload id (initiation order); common prefixes once. */
-function mergeUploads(lists: UploadListEntry[][]): UploadListEntry[] {
-  const sortKey = (entry: UploadListEntry): Buffer =>
-    entry.kind === 'prefix'
-      ? Buffer.from(entry.prefix, 'utf8')
-      : Buffer.concat([
-          Buffer.from(entry.upload.key, 'utf8'),
-          Buffer.from([0]),
-          Buffer.from(entry.upload.uploadId, 'hex'),
-        ]);
-  const all = lists.flat().map((entry) => ({ entry, bytes: sortKey(entry) }));
-  all.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  const out: UploadListEntry[] = [];
-  let previous: Buffer | null = null;
-  for (const { entry, bytes } of all) {
-    if (previous?.equals(bytes)) continue;
-    out.push(entry);
-    previous = bytes;
-  }
-  return out;
+/** Upload entries sort by key bytes, then upload id (initiation order). */
+function uploadSortBytes(entry: UploadListEntry): Buffer {
+  if (entry.kind === 'prefix') return Buffer.from(entry.prefix, 'utf8');
+  return Buffer.concat([
+    Buffer.from(entry.upload.key, 'utf8'),
+    Buffer.from([0]),
+    Buffer.from(entry.upload.uploadId, 'hex'),
+  ]);
 }
