@@ -189,13 +189,18 @@ export async function handleUploadPartCopy(
     );
     assert(result.kind === 'PartStored', 'an UploadPartCopy stores a part');
     const part = result.part;
-    sendXml(ctx, 'CopyPartResult', {
-      LastModified: isoTime(part.lastModifiedMs),
-      ETag: part.etag,
-      ...(part.checksum !== null
-        ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
-        : {}),
-    });
+    sendXml(
+      ctx,
+      'CopyPartResult',
+      {
+        LastModified: isoTime(part.lastModifiedMs),
+        ETag: part.etag,
+        ...(part.checksum !== null
+          ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
+          : {}),
+      },
+      sseResponseHeaders(sse?.md5Base64 ?? null),
+    );
   } finally {
     if (!relayed) sourceShard.cancel(opened.reqId);
   }
