@@ -1,0 +1,280 @@
+/**
+ * The servers the load benchmark measures, each started fresh on a free loopback port with its own
+ * temporary data directory, and stopped (and its directory removed) after.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TARGET_NAMES = ['raw', 'hangar', 'hangar-relaxed', 's3rver', 'moto'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface TargetSpec {
+  name: TargetName;
+  /** raw: the limit; hangar: the subject; peer: another S3 server to compare with. */
+  role: 'raw' | 'hangar' | 'peer';
+  /** Keeps nothing: needs no bucket and no preload. */
+  stateless: boolean;
+  credentials: Credentials;
+  describe: string;
+}
+
+export interface RunningTarget {
+  spec: TargetSpec;
+  endpoint: string;
+  port: number;
+  pid: number;
+  /** stdout and stderr so far (the tail of it). */
+  log(): string;
+  /** Whether the process has exited (a crash, when we did not stop it). */
+  exited(): string | undefined;
+  stop(): Promise<void>;
+}
+
+const HANGAR_CREDENTIALS: Credentials = {
+  accessKeyId: 'HKBENCHROOTKEY01',
+  secretAccessKey: 'bench-root-secret-key-0123456789abcdef',
+};
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DIST = fileURLToPath(new URL('../../', import.meta.url));
+
+export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
+  raw: {
+    name: 'raw',
+    role: 'raw',
+    stateless: true,
+    credentials: HANGAR_CREDENTIALS,
+    describe:
+      'bench/reference/raw-uws.ts: uWebSockets.js answering from memory, no auth, no storage',
+  },
+  hangar: {
+    name: 'hangar',
+    role: 'hangar',
+    stateless: false,
+    credentials: HANGAR_CREDENTIALS,
+    describe: 'hangar server, durability fsync (default)',
+  },
+  'hangar-relaxed': {
+    name: 'hangar-relaxed',
+    role: 'hangar',
+    stateless: false,
+    credentials: HANGAR_CREDENTIALS,
+    describe: 'hangar server, --durability relaxed (no fsync)',
+  },
+  s3rver: {
+    name: 's3rver',
+    role: 'peer',
+    stateless: false,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    describe: 's3rver (npm), files in a temp dir',
+  },
+  moto: {
+    name: 'moto',
+    role: 'peer',
+    stateless: false,
+    credentials: HANGAR_CREDENTIALS,
+    describe: 'moto_server (python), in memory',
+  },
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const LOG_KEEP = 64 * 1024;
+
+async function startProcess(
+  spec: TargetSpec,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  dataDir: string | undefined,
+  ready: RegExp | undefined,
+): Promise<RunningTarget> {
+  const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const append = (chunk: Buffer): void => {
+    log += chunk.toString();
+    if (log.length > LOG_KEEP * 2) log = log.slice(-LOG_KEEP);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  let exitedWith: string | undefined;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedWith = signal === null ? `exit code ${code}` : `signal ${signal}`;
+      resolve();
+    });
+  });
+  const cleanup = (): void => {
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exitedWith !== undefined) {
+      cleanup();
+      throw new Error(`${spec.name} exited (${exitedWith}) before serving:\n${log}`);
+    }
+    if (ready !== undefined ? ready.test(log) : await canConnect(port)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      cleanup();
+      throw new Error(`${spec.name} did not start within 30 s:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    spec,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid ?? 0,
+    log: () => log,
+    exited: () => exitedWith,
+    stop: async () => {
+      if (exitedWith === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+      cleanup();
+    },
+  };
+}
+
+export async function startTarget(name: TargetName): Promise<RunningTarget> {
+  const spec = TARGETS[name];
+  const port = await freePort();
+  switch (name) {
+    case 'raw':
+      return startProcess(
+        spec,
+        process.execPath,
+        [join(DIST, 'bench/reference/raw-uws.js'), '--port', String(port)],
+        process.env,
+        port,
+        undefined,
+        /raw-uws listening/,
+      );
+    case 'hangar':
+    case 'hangar-relaxed': {
+      const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
+      const args = [
+        join(DIST, 'tools/hangar.js'),
+        'server',
+        '--data-dir',
+        dataDir,
+        '--s3-port',
+        String(port),
+        '--log-level',
+        'warn',
+      ];
+      if (name === 'hangar-relaxed') args.push('--durability', 'relaxed');
+      return startProcess(
+        spec,
+        process.execPath,
+        args,
+        {
+          ...process.env,
+          HANGAR_ROOT_ACCESS_KEY: spec.credentials.accessKeyId,
+          HANGAR_ROOT_SECRET_KEY: spec.credentials.secretAccessKey,
+        },
+        port,
+        dataDir,
+        /serving S3 at/,
+      );
+    }
+    case 's3rver': {
+      const dataDir = mkdtempSync(join(tmpdir(), 's3rver-bench-'));
+      return startProcess(
+        spec,
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/s3rver/bin/s3rver.js'),
+          '-d',
+          dataDir,
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '--silent',
+        ],
+        process.env,
+        port,
+        dataDir,
+        undefined,
+      );
+    }
+    case 'moto':
+      return startProcess(
+        spec,
+        'moto_server',
+        ['-H', '127.0.0.1', '-p', String(port)],
+        { ...process.env, PYTHONUNBUFFERED: '1' },
+        port,
+        undefined,
+        undefined,
+      );
+  }
+}
+
+/** Which targets this machine can run, and why not the others. */
+export function unavailable(name: TargetName): string | undefined {
+  if (name === 'moto') {
+    const probe = spawnSync('moto_server', ['--help'], { encoding: 'utf8' });
+    if (probe.error !== undefined || probe.status !== 0) {
+      return 'moto_server not found (pip install "moto[server]")';
+    }
+  }
+  return undefined;
+}
+
+export function versions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  try {
+    const pkg = JSON.parse(
+      readFileSync(join(ROOT, 'node_modules/s3rver/package.json'), 'utf8'),
+    ) as { version: string };
+    out['s3rver'] = pkg.version;
+  } catch {
+    out['s3rver'] = 'not installed';
+  }
+  const moto = spawnSync('python3', ['-c', 'import moto; print(moto.__version__)'], {
+    encoding: 'utf8',
+  });
+  out['moto'] = moto.status === 0 ? moto.stdout.trim() : 'not installed';
+  const uws = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules/uWebSockets.js/package.json'), 'utf8'),
+  ) as { version: string };
+  out['uWebSockets.js'] = uws.version;
+  return out;
+}
