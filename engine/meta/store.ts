@@ -183,12 +183,41 @@ export class MetaStore {
    * that roll them up. Returns up to `limit` entries and whether more follow.
    */
   list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
-    return collectPage(
-      this.listStart(query),
-      prefixEnd(query.bucketId, query.prefix),
-      query.limit,
-      (start, end) => this.nextEntry(query, start, end),
-    );
+    const entries: ListEntry[] = [];
+    const end = prefixEnd(query.bucketId, query.prefix);
+    let start: Buffer | null = this.listStart(query);
+    while (start !== null && entries.length <= query.limit) {
+      start = this.scan(query, start, end, entries);
+    }
+    const truncated = entries.length > query.limit;
+    if (truncated) entries.length = query.limit;
+    return { entries, truncated };
+  }
+
+  /**
+   * Appends listing entries from one cursor over [start, end) until the page holds limit + 1
+   * entries. A key that rolls up into a common prefix ends the scan: the next one resumes past
+   * everything under that prefix. Returns where to resume, or null when done.
+   */
+  private scan(query: ListQuery, start: Buffer, end: Buffer, entries: ListEntry[]): Buffer | null {
+    for (const { key: encoded, value } of this.objects.getRange({ start, end })) {
+      if (entries.length > query.limit) return null;
+      const key = keyOf(encoded);
+      const cut = query.delimiter === '' ? -1 : key.indexOf(query.delimiter, query.prefix.length);
+      if (cut >= 0) {
+        const prefix = key.slice(0, cut + query.delimiter.length);
+        entries.push({ kind: 'prefix', prefix });
+        return prefixEnd(query.bucketId, prefix);
+      }
+      entries.push({
+        kind: 'object',
+        key,
+        bytes: value.bytes,
+        etag: value.etag,
+        lastModifiedMs: value.lastModifiedMs,
+      });
+    }
+    return null;
   }
 
   private listStart(query: ListQuery): Buffer {
@@ -204,26 +233,6 @@ export class MetaStore {
       ? prefixEnd(query.bucketId, query.after)
       : successorOf(query.bucketId, query.after);
     return Buffer.compare(start, atPrefix) > 0 ? start : atPrefix;
-  }
-
-  private nextEntry(
-    query: ListQuery,
-    start: Buffer,
-    end: Buffer,
-  ): { entry: ListEntry; resumeAt: Buffer } | undefined {
-    for (const { key: encoded, value } of this.objects.getRange({ start, end, limit: 1 })) {
-      const key = keyOf(encoded);
-      const cut = query.delimiter === '' ? -1 : key.indexOf(query.delimiter, query.prefix.length);
-      if (cut >= 0) {
-        const prefix = key.slice(0, cut + query.delimiter.length);
-        return { entry: { kind: 'prefix', prefix }, resumeAt: prefixEnd(query.bucketId, prefix) };
-      }
-      return {
-        entry: { kind: 'object', info: infoOf(key, value) },
-        resumeAt: successorOf(query.bucketId, key),
-      };
-    }
-    return undefined;
   }
 
   usage(bucketId: string): { objects: number; bytes: number; uploads: number } {

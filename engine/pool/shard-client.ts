@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { assert } from '../assert.js';
-import { type Frame, postFrame, readFrame } from '../protocol/codec.js';
+import { FramePort } from '../protocol/codec.js';
 import type { ShardReply, ShardRequest, ShardResult } from '../protocol/messages.js';
 
 /** Receives every reply of one request until it ends (Done or Failed). */
@@ -27,12 +27,14 @@ export class ShardFailure extends Error {
 export class ShardClient {
   private nextReqId = 1;
   private readonly pending = new Map<number, ReplyHandler>();
+  private readonly mailbox: FramePort;
 
   constructor(
     readonly shardId: number,
-    private readonly port: MessagePort,
+    port: MessagePort,
   ) {
-    port.on('message', (frame: Frame) => this.dispatch(frame));
+    this.mailbox = new FramePort(port);
+    this.mailbox.onMessage<ShardReply>((message, body) => this.dispatch(message, body));
   }
 
   get inFlight(): number {
@@ -43,25 +45,25 @@ export class ShardClient {
   open(call: ShardCall, handler: ReplyHandler): number {
     const reqId = this.nextReqId++;
     this.pending.set(reqId, handler);
-    postFrame(this.port, { ...call, reqId });
+    this.mailbox.post({ ...call, reqId });
     return reqId;
   }
 
   /** Sends a follow-up message of an open request, with body bytes transferred beside it. */
   send(message: ShardRequest, body?: ArrayBuffer): void {
-    postFrame(this.port, message, body);
+    this.mailbox.post(message, body);
   }
 
   /** Re-arms an open request (whose first reply ended it here) with a follow-up message. */
   resume(reqId: number, message: ShardRequest, handler: ReplyHandler): void {
     this.pending.set(reqId, handler);
-    postFrame(this.port, message);
+    this.mailbox.post(message);
   }
 
   /** Abandons a request: the shard drops its session; late replies are ignored. */
   cancel(reqId: number): void {
     this.pending.delete(reqId);
-    postFrame(this.port, { kind: 'Cancel', reqId });
+    this.mailbox.post({ kind: 'Cancel', reqId });
   }
 
   /** A single request/reply exchange. */
@@ -92,8 +94,7 @@ export class ShardClient {
     });
   }
 
-  private dispatch(frame: Frame): void {
-    const { message, body } = readFrame<ShardReply>(frame);
+  private dispatch(message: ShardReply, body: ArrayBuffer | undefined): void {
     const handler = this.pending.get(message.reqId);
     if (handler === undefined) return; // request cancelled; buffers are simply dropped
     if (message.kind === 'Done' || message.kind === 'Failed') this.pending.delete(message.reqId);
@@ -101,6 +102,6 @@ export class ShardClient {
   }
 
   close(): void {
-    this.port.close();
+    this.mailbox.close();
   }
 }

@@ -97,7 +97,10 @@ export interface PutExpectations {
   checksumBase64?: string;
 }
 
-export type ListEntry = { kind: 'object'; info: ObjectInfo } | { kind: 'prefix'; prefix: string };
+/** A listing entry: the few fields a listing shows (lean: a page carries up to 1000 per shard). */
+export type ListEntry =
+  | { kind: 'object'; key: string; bytes: number; etag: string; lastModifiedMs: number }
+  | { kind: 'prefix'; prefix: string };
 
 export type EngineFailureCode =
   | 'NoSuchKey'

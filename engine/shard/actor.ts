@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { type Frame, postFrame, readFrame } from '../protocol/codec.js';
+import { FramePort } from '../protocol/codec.js';
 import type { ShardRequest } from '../protocol/messages.js';
 import { Shard, type ShardSettings } from './shard.js';
 
@@ -20,14 +20,12 @@ export default async function attach(task: AttachTask): Promise<void> {
       `shard ${settings.shardId}: ${error instanceof Error ? error.stack : String(error)}\n`,
     );
   };
-  const shard = new Shard(settings, (reply, body) => postFrame(port, reply, body), logError);
+  const mailbox = new FramePort(port);
+  const shard = new Shard(settings, (reply, body) => mailbox.post(reply, body), logError);
   const ready = await shard.start();
   const closed = new Promise<void>((resolve) => port.once('close', resolve));
-  port.on('message', (frame: Frame) => {
-    const { message, body } = readFrame<ShardRequest>(frame);
-    shard.handle(message, body);
-  });
-  postFrame(port, { kind: 'Done', reqId: 0, result: ready });
+  mailbox.onMessage<ShardRequest>((message, body) => shard.handle(message, body));
+  mailbox.post({ kind: 'Done', reqId: 0, result: ready });
   await closed;
   await shard.stop();
 }

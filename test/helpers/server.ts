@@ -17,6 +17,9 @@ export const REGION = 'us-east-1';
 export interface ServerOptions {
   dataDir?: string;
   shards?: number;
+  /** Listen address and port (default 127.0.0.1 and a free port). */
+  host?: string;
+  port?: number;
   env?: Record<string, string>;
   args?: string[];
 }
@@ -36,12 +39,15 @@ export class TestServer {
 
   static async start(options: ServerOptions = {}): Promise<TestServer> {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
-    const port = await freePort();
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? (await freePort());
     const args = [
       HANGAR_BIN,
       'server',
       '--data-dir',
       dataDir,
+      '--s3-host',
+      host,
       '--s3-port',
       String(port),
       '--log-level',
@@ -60,7 +66,7 @@ export class TestServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `http://${host}:${port}`;
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         output.push(chunk.toString());

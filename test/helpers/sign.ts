@@ -4,7 +4,7 @@ import type { Checksum, SourceData } from '@smithy/types';
 import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './server.js';
 
 /** SHA-256 / HMAC for the smithy signer, on node:crypto. */
-class NodeSha256 implements Checksum {
+export class NodeSha256 implements Checksum {
   private hash: Hash | Hmac;
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();

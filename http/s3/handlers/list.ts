@@ -54,7 +54,7 @@ async function listPage(
 }
 
 function nameOf(entry: ListEntry): string {
-  return entry.kind === 'object' ? entry.info.key : entry.prefix;
+  return entry.kind === 'object' ? entry.key : entry.prefix;
 }
 
 function lastName(entries: readonly ListEntry[]): string {
@@ -74,12 +74,11 @@ function contentsOf(
   const contents: XmlNode[] = [];
   for (const entry of entries) {
     if (entry.kind !== 'object') continue;
-    const info = entry.info;
     contents.push({
-      Key: encode(info.key),
-      LastModified: isoTime(info.lastModifiedMs),
-      ETag: info.etag,
-      Size: info.bytes,
+      Key: encode(entry.key),
+      LastModified: isoTime(entry.lastModifiedMs),
+      ETag: entry.etag,
+      Size: entry.bytes,
       ...(owner !== undefined ? { Owner: owner } : {}),
       StorageClass: 'STANDARD',
     });
