@@ -74,7 +74,8 @@ export class TestServer {
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      child.once('exit', (code) =>
+      // 'close', not 'exit': the failure message may still be in the pipes when the child exits.
+      child.once('close', (code) =>
         reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
       );
       setTimeout(
