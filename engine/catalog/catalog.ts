@@ -64,12 +64,14 @@ export class Catalog {
   private readonly buckets: Database<BucketRecord, string>;
   private readonly keys: Database<KeyRecord, string>;
   private readonly grants: Database<Grant, string>;
+  private readonly configs: Database<unknown, string>;
 
   private constructor(env: RootDatabase) {
     this.env = env;
     this.buckets = env.openDB<BucketRecord, string>({ name: 'buckets', ...cborRecords() });
     this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });
     this.grants = env.openDB<Grant, string>({ name: 'grants', ...cborRecords() });
+    this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
   }
 
   static open(dataDir: string): Catalog {
@@ -222,6 +224,12 @@ export class Catalog {
       })) {
         this.grants.remove(key);
       }
+      for (const { key } of this.configs.getRange({
+        start: `${bucket.id}/`,
+        end: `${bucket.id}0`,
+      })) {
+        this.configs.remove(key);
+      }
       return bucket;
     });
     if (removed === undefined) throw new CatalogError('NoSuchBucket', `no bucket ${name}`);
@@ -232,6 +240,23 @@ export class Catalog {
   /** Ids of every live bucket; the shards' orphan sweep removes objects of any other id. */
   liveBucketIds(): Set<string> {
     return new Set(this.listBuckets().map((bucket) => bucket.id));
+  }
+
+  // ---- bucket configurations (CORS, website, lifecycle, tagging, ...) ----
+
+  /** A bucket's stored configuration of `kind` (the parsed document), or undefined. */
+  getBucketConfig<T>(bucketId: string, kind: BucketConfigKind): T | undefined {
+    return this.configs.get(configKey(bucketId, kind)) as T | undefined;
+  }
+
+  async putBucketConfig(bucketId: string, kind: BucketConfigKind, value: unknown): Promise<void> {
+    await this.configs.put(configKey(bucketId, kind), value);
+    await this.flushed();
+  }
+
+  async deleteBucketConfig(bucketId: string, kind: BucketConfigKind): Promise<void> {
+    await this.configs.remove(configKey(bucketId, kind));
+    await this.flushed();
   }
 
   // ---- grants ----
@@ -277,6 +302,14 @@ export class Catalog {
     await this.flushed();
     return grant;
   }
+}
+
+/** Bucket-level configurations hangar stores in the catalog, keyed "<bucketId>/<kind>". */
+export type BucketConfigKind = 'cors' | 'website' | 'lifecycle' | 'tagging';
+
+function configKey(bucketId: string, kind: BucketConfigKind): string {
+  assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');
+  return `${bucketId}/${kind}`;
 }
 
 /** Grants are keyed "<bucketId>/<accessKeyId>" so a bucket's grants form one contiguous range. */
