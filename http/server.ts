@@ -9,10 +9,12 @@ import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
 import { authenticate, authorize } from './s3/auth.js';
 import type { RequestContext, ServerState } from './s3/context.js';
+import { actualRequestCorsHeaders } from './s3/cors.js';
 import { dispatch } from './s3/dispatch.js';
 import { endpointName } from './s3/endpoints.js';
 import { toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
+import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
 import { IncomingBody } from './uws/incoming-body.js';
@@ -132,6 +134,16 @@ async function serve(
       routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
     } catch (error) {
       routeError = error;
+    }
+    // CORS preflights are answered from the bucket's CORS rules, unauthenticated, as S3 does.
+    if (routed?.endpoint.action === 'PreflightRequest') {
+      operation = 'PreflightRequest';
+      handlePreflight(state, req, routed, res);
+      return;
+    }
+    // Every other answer to a browser's cross-origin request, error or not, carries CORS headers.
+    if (routed !== null) {
+      res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
     }
     if (routed?.endpoint.action === 'PostObject') {
       operation = 'PostObject';

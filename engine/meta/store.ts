@@ -14,6 +14,7 @@ import type {
   PartInfo,
   PartTarget,
   StoredChecksum,
+  Tag,
   UploadChecksum,
   UploadInfo,
   UploadListEntry,
@@ -38,6 +39,8 @@ export interface ObjectRecord {
   partChecksums?: string[];
   /** SSE-C objects: the key's MD5 and the IV of each part (the blocks hold ciphertext). */
   sse?: StoredEncryption;
+  /** The object's tags, sorted by key (absent: none). */
+  tags?: Tag[];
 }
 
 /** An in-progress multipart upload, in the `uploads` table. */
@@ -49,6 +52,8 @@ export interface UploadRecord {
   checksum: UploadChecksum | null;
   /** SSE-C uploads: the MD5 of the customer key (the key itself is never stored). */
   sseKeyMd5?: string;
+  /** Tags the completed object gets (CreateMultipartUpload's x-amz-tagging; absent: none). */
+  tags?: Tag[];
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -141,6 +146,22 @@ export class MetaStore {
       for (const block of record.blocks) this.incref(block);
       return previous === undefined ? [] : this.decrefAll(previous.blocks);
     });
+  }
+
+  /**
+   * Replaces the object's tags (an empty set removes them), keeping the rest of its record:
+   * blocks and their counts do not move. Fails with NoSuchKey if the object does not exist.
+   */
+  async setTags(bucketId: string, key: string, tags: readonly Tag[]): Promise<Tag[]> {
+    const encoded = objectKey(bucketId, key);
+    const outcome = await this.env.transaction(() => {
+      const current = this.objects.get(encoded);
+      if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
+      const { tags: _previous, ...rest } = current;
+      this.objects.put(encoded, tags.length === 0 ? rest : { ...rest, tags: [...tags] });
+      return { tags: [...tags] };
+    });
+    return unwrap(outcome).tags;
   }
 
   /** Removes the object; returns whether it existed and the hashes whose count reached zero. */
@@ -252,7 +273,12 @@ export class MetaStore {
   async createUpload(
     bucketId: string,
     key: string,
-    spec: { headers: ObjectHeaders; checksum: UploadChecksum | null; sseKeyMd5: string | null },
+    spec: {
+      headers: ObjectHeaders;
+      checksum: UploadChecksum | null;
+      sseKeyMd5: string | null;
+      tags: Tag[];
+    },
     nowMs: number,
   ): Promise<UploadRecord> {
     const uploadId = newUploadId(nowMs);
@@ -263,6 +289,7 @@ export class MetaStore {
       headers: spec.headers,
       checksum: spec.checksum,
       ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
+      ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
@@ -340,6 +367,7 @@ export class MetaStore {
         ...assembled.record,
         lastModifiedMs: nowMs,
         headers: upload.headers,
+        ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
       };
       const encoded = objectKey(bucketId, key);
       const previous = this.objects.get(encoded);
@@ -563,6 +591,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     partSizes: record.partSizes ?? null,
     partChecksums: record.partChecksums ?? null,
     sseKeyMd5: record.sse?.keyMd5 ?? null,
+    tags: record.tags ?? [],
   };
 }
 

@@ -27,12 +27,26 @@ export class UploadStream {
     private readonly reqId: number,
     private readonly buffers: BufferPool,
     private readonly throttle: Throttle,
+    /** The body's length when known: its last (or only) chunk gets a buffer of its exact size. */
+    private readonly totalBytes: number | null = null,
   ) {}
+
+  /**
+   * A staging buffer: a pooled full-size one, or an exact-size one for the short tail of a
+   * body of known length. Small PUTs then hold kilobytes, not a 256 KiB buffer each, while
+   * they wait for their shard (64 concurrent 4 KiB PUTs would otherwise pin 16 MiB).
+   */
+  private takeBuffer(): ArrayBuffer {
+    const remaining =
+      this.totalBytes === null ? Number.POSITIVE_INFINITY : this.totalBytes - this.sentBytes;
+    if (remaining >= LIMITS.chunkBytes || remaining <= 0) return this.buffers.take();
+    return new ArrayBuffer(remaining);
+  }
 
   write(view: Uint8Array): void {
     let offset = 0;
     while (offset < view.byteLength) {
-      this.staging ??= this.buffers.take();
+      this.staging ??= this.takeBuffer();
       const room = this.staging.byteLength - this.fill;
       const take = Math.min(room, view.byteLength - offset);
       new Uint8Array(this.staging, this.fill, take).set(view.subarray(offset, offset + take));

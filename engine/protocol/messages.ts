@@ -34,6 +34,12 @@ export interface UploadChecksum {
   type: ChecksumType;
 }
 
+/** An object tag (S3 tagging): keys are unique within a tag set. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
 /** What GET/HEAD/List need to know about an object. */
 export interface ObjectInfo {
   key: string;
@@ -51,6 +57,8 @@ export interface ObjectInfo {
   partChecksums: string[] | null;
   /** base64 MD5 of the customer key an SSE-C object is encrypted with (null: not encrypted). */
   sseKeyMd5: string | null;
+  /** The object's tags, sorted by key (empty: none). */
+  tags: Tag[];
 }
 
 /** Where an UploadPart's bytes go. */
@@ -138,6 +146,8 @@ export type ShardRequest =
       checksumAlgorithm: ChecksumAlgorithm | null;
       /** SSE-C: encrypt the bytes with this key. */
       sse: CustomerKey | null;
+      /** The new object's tags (x-amz-tagging); absent: none. Parts take no tags. */
+      tags?: Tag[];
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
@@ -161,6 +171,8 @@ export type ShardRequest =
       key: string;
       source: OpenedObject;
       headers: ObjectHeaders;
+      /** The copy's tags (the source's, or x-amz-tagging's with the REPLACE directive). */
+      tags: Tag[];
     }
   | {
       kind: 'List';
@@ -180,6 +192,8 @@ export type ShardRequest =
       headers: ObjectHeaders;
       checksum: UploadChecksum | null;
       sseKeyMd5: string | null;
+      /** Tags the object gets when the upload completes. */
+      tags: Tag[];
     }
   | {
       kind: 'CompleteUpload';
@@ -213,6 +227,10 @@ export type ShardRequest =
       limit: number;
     }
   | { kind: 'BucketUsage'; reqId: number; bucketId: string }
+  /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
+  | { kind: 'GetTags'; reqId: number; bucketId: string; key: string }
+  /** Replaces an object's tags (empty: removes them), keeping everything else of the record. */
+  | { kind: 'SetTags'; reqId: number; bucketId: string; key: string; tags: Tag[] }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] };
 
 /** An object opened for reading or copying; its blocks stay pinned until the session closes. */
@@ -239,6 +257,7 @@ export type ShardResult =
   | { kind: 'Parts'; upload: UploadInfo; parts: PartInfo[]; truncated: boolean }
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
+  | { kind: 'Tags'; tags: Tag[] }
   | { kind: 'ReadDone' };
 
 export type ShardReply =

@@ -17,6 +17,7 @@ import type {
   ShardReply,
   ShardRequest,
   ShardResult,
+  Tag,
 } from '../protocol/messages.js';
 import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
 import { BlockLedger } from './ledger.js';
@@ -141,6 +142,12 @@ export class Shard {
       case 'PurgeBuckets':
         this.answer(request.reqId, () => this.purge(request.liveBucketIds));
         break;
+      case 'GetTags':
+        this.answer(request.reqId, async () => this.getTags(request.bucketId, request.key));
+        break;
+      case 'SetTags':
+        this.answer(request.reqId, () => this.setTags(request));
+        break;
       default:
         assertNever(request);
     }
@@ -192,7 +199,12 @@ export class Shard {
     );
     this.puts.set(request.reqId, session);
     // Remember where the object goes; PutEnd carries only the reqId.
-    this.putTargets.set(request.reqId, { bucketId: request.bucketId, key: request.key, part });
+    this.putTargets.set(request.reqId, {
+      bucketId: request.bucketId,
+      key: request.key,
+      part,
+      tags: request.tags ?? [],
+    });
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -215,7 +227,7 @@ export class Shard {
 
   private readonly putTargets = new Map<
     number,
-    { bucketId: string; key: string; part: PartTarget | null }
+    { bucketId: string; key: string; part: PartTarget | null; tags: Tag[] }
   >();
 
   private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
@@ -235,9 +247,10 @@ export class Shard {
     const target = this.putTargets.get(reqId);
     assert(session !== undefined && target !== undefined, 'PutEnd follows PutBegin');
     try {
-      const record = await session.finish(expect, Date.now());
+      const finished = await session.finish(expect, Date.now());
       if (target.part !== null)
-        return await this.commitPart(target.bucketId, target.key, target.part, record);
+        return await this.commitPart(target.bucketId, target.key, target.part, finished);
+      const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
       const freed = await this.meta.putObject(target.bucketId, target.key, record);
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -288,7 +301,12 @@ export class Shard {
     const upload = await this.meta.createUpload(
       request.bucketId,
       request.key,
-      { headers: request.headers, checksum: request.checksum, sseKeyMd5: request.sseKeyMd5 },
+      {
+        headers: request.headers,
+        checksum: request.checksum,
+        sseKeyMd5: request.sseKeyMd5,
+        tags: request.tags,
+      },
       Date.now(),
     );
     if (this.settings.durable) await this.meta.flushed();
@@ -399,6 +417,20 @@ export class Shard {
     for (const block of session.object.blocks) this.ledger.unpin(block.hash);
   }
 
+  // ---- tags ----
+
+  private getTags(bucketId: string, key: string): ShardResult {
+    const record = this.meta.getObject(bucketId, key);
+    if (record === undefined) throw engineFailure('NoSuchKey', 'The specified key does not exist.');
+    return { kind: 'Tags', tags: record.tags ?? [] };
+  }
+
+  private async setTags(request: Extract<ShardRequest, { kind: 'SetTags' }>): Promise<ShardResult> {
+    const tags = await this.meta.setTags(request.bucketId, request.key, request.tags);
+    if (this.settings.durable) await this.meta.flushed();
+    return { kind: 'Tags', tags };
+  }
+
   // ---- copy, delete, purge ----
 
   private async copyFrom(
@@ -426,6 +458,7 @@ export class Shard {
         inline: source.inlineBody,
         ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
+        ...(request.tags.length > 0 ? { tags: request.tags } : {}),
       };
       const freed = await this.meta.putObject(request.bucketId, request.key, record);
       if (this.settings.durable) await this.meta.flushed();

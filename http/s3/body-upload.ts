@@ -78,7 +78,7 @@ export function uploadBody(
         else if (reply.kind === 'Done') settle(null, reply.result);
       },
     });
-    const upload = new UploadStream(shard, reqId, ctx.state.buffers, ctx.res);
+    const upload = new UploadStream(shard, reqId, ctx.state.buffers, ctx.res, plan.declaredBytes);
     const abandon = (error: unknown): void => {
       shard.cancel(reqId);
       upload.discard();

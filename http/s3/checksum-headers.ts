@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CHECKSUM_ALGORITHMS,
   type ChecksumAlgorithm,
@@ -132,4 +133,22 @@ export function verifyBodyChecksum(
     );
   }
   return true;
+}
+
+/**
+ * For the requests S3 requires an integrity header on (configuration PUTs such as PutBucketCors):
+ * Content-MD5 or an `x-amz-checksum-*` header, checked against the body.
+ */
+export function requireBodyDigest(headers: Readonly<Record<string, string>>, body: Buffer): void {
+  const md5 = headers['content-md5'];
+  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) {
+    throw new S3Error('BadDigest');
+  }
+  const checked = verifyBodyChecksum(headers, body);
+  if (md5 === undefined && !checked) {
+    throw new S3Error(
+      'InvalidRequest',
+      'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',
+    );
+  }
 }

@@ -10,6 +10,11 @@ import {
   handleListBuckets,
 } from './handlers/bucket.js';
 import { handleCopyObject } from './handlers/copy.js';
+import {
+  handleDeleteBucketCors,
+  handleGetBucketCors,
+  handlePutBucketCors,
+} from './handlers/cors.js';
 import { handleDeleteObject, handleDeleteObjects } from './handlers/delete.js';
 import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
 import {
@@ -23,6 +28,14 @@ import {
 } from './handlers/multipart.js';
 import { handleGetObject } from './handlers/object-get.js';
 import { handlePutObject } from './handlers/object-put.js';
+import {
+  handleDeleteBucketTagging,
+  handleDeleteObjectTagging,
+  handleGetBucketTagging,
+  handleGetObjectTagging,
+  handlePutBucketTagging,
+  handlePutObjectTagging,
+} from './handlers/tagging.js';
 
 /**
  * The one switch from S3 action to handler. Every action the router knows and hangar does not
@@ -41,6 +54,12 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleHeadBucket(ctx, e.bucket);
     case 'GetBucketLocation':
       return handleGetBucketLocation(ctx, e.bucket);
+    case 'PutBucketCors':
+      return handlePutBucketCors(ctx, e.bucket);
+    case 'GetBucketCors':
+      return handleGetBucketCors(ctx, e.bucket);
+    case 'DeleteBucketCors':
+      return handleDeleteBucketCors(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':
@@ -74,6 +93,18 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleListParts(ctx, e);
     case 'ListMultipartUploads':
       return handleListMultipartUploads(ctx, e);
+    case 'PutObjectTagging':
+      return handlePutObjectTagging(ctx, e);
+    case 'GetObjectTagging':
+      return handleGetObjectTagging(ctx, e);
+    case 'DeleteObjectTagging':
+      return handleDeleteObjectTagging(ctx, e);
+    case 'PutBucketTagging':
+      return handlePutBucketTagging(ctx, e.bucket);
+    case 'GetBucketTagging':
+      return handleGetBucketTagging(ctx, e.bucket);
+    case 'DeleteBucketTagging':
+      return handleDeleteBucketTagging(ctx, e.bucket);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }

@@ -5,6 +5,12 @@
  */
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
+  // A CORS preflight (OPTIONS) the bucket's CORS rules refuse; AWS's text, its typo included.
+  AccessForbidden: {
+    status: 403,
+    message:
+      "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+  },
   AuthorizationHeaderMalformed: {
     status: 400,
     message: 'The authorization header you provided is invalid.',
@@ -13,6 +19,8 @@ export const S3_ERRORS = {
     status: 400,
     message: 'Error parsing the X-Amz-Credential parameter.',
   },
+  // AWS answers more than 10 object tags with this code ("Object tags cannot be greater than 10").
+  BadRequest: { status: 400, message: 'An error occurred when parsing the HTTP request.' },
   BadDigest: {
     status: 400,
     message: 'The Content-MD5 or checksum value that you specified did not match what we received.',
@@ -85,6 +93,11 @@ export const S3_ERRORS = {
   InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
+  InvalidTag: {
+    status: 400,
+    message:
+      'Your request contains tag input that is not valid. For example, your request might contain duplicate keys, keys or values that are too long, or system tags.',
+  },
   InvalidStorageClass: {
     status: 400,
     message: 'The storage class you specified is not valid.',
@@ -123,8 +136,10 @@ export const S3_ERRORS = {
     message: 'You must provide the Content-Length HTTP header.',
   },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,
     message:

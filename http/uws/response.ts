@@ -39,6 +39,8 @@ export class Responder {
   private readonly abortHandlers: Array<() => void> = [];
   private readonly queue: Array<{ view: Uint8Array; offset: number | null; done: () => void }> = [];
   private totalBytes = 0;
+  /** Headers every response to this request carries, whatever writes it (CORS). */
+  private extraHeaders: Headers = [];
 
   constructor(
     private readonly res: HttpResponse,
@@ -48,6 +50,11 @@ export class Responder {
       this.aborted = true;
       for (const handler of this.abortHandlers.splice(0)) handler();
     });
+  }
+
+  /** Adds headers to whatever response this request gets (success or error). */
+  addHeaders(headers: Headers): void {
+    if (headers.length > 0) this.extraHeaders = [...this.extraHeaders, ...headers];
   }
 
   /** Whether the response can still be written. */
@@ -170,6 +177,7 @@ export class Responder {
     this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`);
     this.res.writeHeader('x-amz-request-id', this.requestId);
     for (const [name, value] of headers) this.res.writeHeader(name, value);
+    for (const [name, value] of this.extraHeaders) this.res.writeHeader(name, value);
   }
 }
 

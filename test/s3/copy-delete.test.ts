@@ -4,10 +4,10 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketCorsCommand,
+  GetBucketWebsiteCommand,
   GetObjectAclCommand,
   GetObjectCommand,
-  GetObjectTaggingCommand,
+  GetObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -514,14 +514,14 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   const bucket = await newBucket('not-impl');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const cors = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
-  t.is(cors.name, 'NotImplemented');
-  t.is(cors.status, 501);
-  const tagging = await s3Failure(
-    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'k' })),
+  const website = await s3Failure(s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })));
+  t.is(website.name, 'NotImplemented');
+  t.is(website.status, 501);
+  const retention = await s3Failure(
+    s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })),
   );
-  t.is(tagging.name, 'NotImplemented');
-  t.is(tagging.status, 501);
+  t.is(retention.name, 'NotImplemented');
+  t.is(retention.status, 501);
   const acl = await s3Failure(s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' })));
   t.is(acl.name, 'NotImplemented');
   t.is(acl.status, 501);

@@ -12,6 +12,7 @@ import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
 import { checkKey } from './object-put.js';
+import { tagsFromHeader } from './tagging.js';
 
 /**
  * CopyObject without copying bytes: the source shard opens the object (pinning its blocks), the
@@ -29,6 +30,9 @@ export async function handleCopyObject(
   const sourceBucket = requireBucket(ctx, source.bucket);
   if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
   const replace = metadataDirective(ctx) === 'REPLACE';
+  // COPY (the default) keeps the source's tags; REPLACE takes x-amz-tagging's (none if absent).
+  const replacedTags =
+    taggingDirective(ctx) === 'REPLACE' ? tagsFromHeader(ctx.req.headers['x-amz-tagging']) : null;
   const sourceKey = customerKeyOf(ctx.req.headers, true);
   const targetKey = customerKeyOf(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
@@ -47,11 +51,12 @@ export async function handleCopyObject(
     if (sameObject && !replace && sameEncryption) throw copyOntoItself();
     checkCopyPreconditions(ctx, object.info);
     const headers: ObjectHeaders = requested ?? object.info.headers;
+    const tags = replacedTags ?? object.info.tags;
     const targetShard = shardFor(ctx.state, target, key);
     const copied =
       object.info.sseKeyMd5 === null && targetKey === null
         ? await targetShard.call(
-            { kind: 'CopyFrom', bucketId: target.id, key, source: object, headers },
+            { kind: 'CopyFrom', bucketId: target.id, key, source: object, headers, tags },
             'Put',
           )
         : await reencrypt(
@@ -68,6 +73,7 @@ export async function handleCopyObject(
               part: null,
               checksumAlgorithm: object.info.checksum?.algorithm ?? null,
               sse: targetKey,
+              tags,
             },
           );
     sendXml(
@@ -143,6 +149,17 @@ function metadataDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {
   if (value !== 'COPY' && value !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
       ArgumentName: 'x-amz-metadata-directive',
+      ArgumentValue: value,
+    });
+  }
+  return value;
+}
+
+function taggingDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {
+  const value = ctx.req.headers['x-amz-tagging-directive'] ?? 'COPY';
+  if (value !== 'COPY' && value !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown tagging directive.', {
+      ArgumentName: 'x-amz-tagging-directive',
       ArgumentValue: value,
     });
   }

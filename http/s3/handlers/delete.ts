@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
-import { verifyBodyChecksum } from '../checksum-headers.js';
+import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -27,7 +26,8 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
     throw new S3Error('MaxMessageLengthExceeded');
   });
-  checkBodyDigest(ctx, body);
+  // S3 requires Content-MD5 or a checksum here, so a corrupted body cannot delete the wrong keys.
+  requireBodyDigest(ctx.req.headers, body);
   const request = parseXml(body.toString('utf8'), 'Delete');
   const keys = objectKeys(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
@@ -57,22 +57,4 @@ function objectKeys(objects: XmlValue): string[] {
     if (key === undefined || key === '') throw new S3Error('MalformedXML');
     return key;
   });
-}
-
-/**
- * S3 requires DeleteObjects to carry Content-MD5 or an x-amz-checksum-* header, and checks it,
- * so a corrupted body cannot delete the wrong keys.
- */
-function checkBodyDigest(ctx: RequestContext, body: Buffer): void {
-  const md5 = ctx.req.headers['content-md5'];
-  if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) {
-    throw new S3Error('BadDigest');
-  }
-  const checked = verifyBodyChecksum(ctx.req.headers, body);
-  if (md5 === undefined && !checked) {
-    throw new S3Error(
-      'InvalidRequest',
-      'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',
-    );
-  }
 }

@@ -36,6 +36,7 @@ import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.j
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
 import { checkKey } from './object-put.js';
+import { tagsFromHeader } from './tagging.js';
 
 const PART_NUMBER_MAX = 10_000;
 
@@ -50,8 +51,9 @@ export async function handleCreateMultipartUpload(
   const checksum = uploadChecksumOf(ctx.req.headers);
   const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
   const headers = objectHeadersFrom(ctx.req);
+  const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5 },
+    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags },
     'UploadCreated',
   );
   sendXml(

@@ -10,6 +10,7 @@ import { S3Error } from '../errors.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { taggingCountHeader } from './tagging.js';
 
 /**
  * GetObject and HeadObject. The shard opens the object (pinning its blocks so an overwrite
@@ -65,7 +66,7 @@ function respond(
   const info = object.info;
   const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
   const headers = objectResponseHeaders(info, e.responseOverrides);
-  headers.push(...sseResponseHeaders(info.sseKeyMd5));
+  headers.push(...sseResponseHeaders(info.sseKeyMd5), ...taggingCountHeader(info.tags));
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
   const verdict = checkPreconditions(info, {

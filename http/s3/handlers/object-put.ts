@@ -7,6 +7,7 @@ import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { tagsFromHeader } from './tagging.js';
 
 /** PutObject: streams the body to the key's shard; answers once it is durable. */
 export async function handlePutObject(
@@ -19,6 +20,7 @@ export async function handlePutObject(
   const plan = planPayload(ctx);
   const sse = customerKeyOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);
+  const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const shard = shardFor(ctx.state, bucket, key);
   const result = await uploadBody(
     ctx,
@@ -33,6 +35,7 @@ export async function handlePutObject(
       part: null,
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
+      tags,
     },
     plan,
   );

@@ -7,6 +7,7 @@ import type {
   ObjectHeaders,
   ObjectInfo,
   PutExpectations,
+  Tag,
 } from '../../../engine/protocol/messages.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
 import type { IncomingBody } from '../../uws/incoming-body.js';
@@ -22,6 +23,7 @@ import { objectHeadersFrom } from '../object-headers.js';
 import type { RoutedRequest } from '../router.js';
 import { renderXml } from '../xml.js';
 import { checkKey } from './object-put.js';
+import { tagsFromXml } from './tagging.js';
 
 /** Form fields that become object headers, as the same-named headers do for PutObject. */
 const HEADER_FIELDS = new Set([
@@ -157,6 +159,7 @@ function receiveForm(
           bucketId: bucket.id,
           key: post.key,
           headers: headersFrom(post.fields),
+          tags: tagsOf(post.fields),
           checksumAlgorithm: checksum.algorithm,
           onStored: (info) => {
             stored = info;
@@ -253,6 +256,12 @@ function headersFrom(fields: ReadonlyMap<string, string>): ObjectHeaders {
   return objectHeadersFrom({ method: 'POST', rawPath: '/', rawQuery: '', headers });
 }
 
+/** The `tagging` field: a `<Tagging>` document, as PutObjectTagging takes (absent: no tags). */
+function tagsOf(fields: ReadonlyMap<string, string>): Tag[] {
+  const document = fields.get('tagging');
+  return document === undefined || document === '' ? [] : tagsFromXml(document, 'object');
+}
+
 /**
  * A Content-MD5 field is checked against the file, as the header is for PutObject (and an
  * x-amz-checksum-* field, by the caller).
@@ -301,6 +310,7 @@ interface UploadTarget {
   bucketId: string;
   key: string;
   headers: ObjectHeaders;
+  tags: Tag[];
   checksumAlgorithm: ChecksumAlgorithm | null;
   onStored(info: ObjectInfo): void;
   onFailed(error: unknown): void;
@@ -323,6 +333,7 @@ function openUpload(
       part: null,
       checksumAlgorithm: target.checksumAlgorithm,
       sse: null,
+      tags: target.tags,
     },
     {
       onReply: (reply, replyBody) => {
