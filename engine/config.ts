@@ -21,6 +21,14 @@ export interface HangarConfig {
     /** Root domains for virtual-hosted-style requests ("<bucket>.<rootDomain>"). */
     rootDomains: string[];
   };
+  /** The static website endpoint (buckets with a website configuration, by Host header). */
+  web: {
+    host: string;
+    /** 0 = any free port. */
+    port: number;
+    /** Root domains of website hosts ("<bucket>.<rootDomain>"). */
+    rootDomains: string[];
+  };
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
   /** Block size for object data: a power of two between 64 KiB and 64 MiB. */
@@ -31,6 +39,11 @@ export interface HangarConfig {
   logLevel: LogLevel;
   rootAccessKey: string | null;
   rootSecretKey: string | null;
+  /**
+   * Testing only: milliseconds added to the wall clock when lifecycle rules are evaluated, so a
+   * test can see objects "days later" without waiting. 0 in production.
+   */
+  clockOffsetMs: number;
 }
 
 /** A configuration error; the message always names the offending key. */
@@ -68,6 +81,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
   return {
     dataDir: resolve(cwd, 'data'),
     s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     shards: null,
     blockBytes: MIB,
     inlineBytesMax: 16 * KIB,
@@ -75,6 +89,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     logLevel: 'info',
     rootAccessKey: null,
     rootSecretKey: null,
+    clockOffsetMs: 0,
   };
 }
 
@@ -255,6 +270,15 @@ const FIELDS: readonly Field[] = [
   field('s3.root_domains', 'HANGAR_S3_ROOT_DOMAINS', 's3-root-domains', domainList, (c, v) => {
     c.s3.rootDomains = v;
   }),
+  field('web.host', 'HANGAR_WEB_HOST', 'web-host', nonEmptyString, (c, v) => {
+    c.web.host = v;
+  }),
+  field('web.port', 'HANGAR_WEB_PORT', 'web-port', integer(0, 65535), (c, v) => {
+    c.web.port = v;
+  }),
+  field('web.root_domains', 'HANGAR_WEB_ROOT_DOMAINS', 'web-root-domains', domainList, (c, v) => {
+    c.web.rootDomains = v;
+  }),
   field('shards', 'HANGAR_SHARDS', 'shards', shardCount, (c, v) => {
     c.shards = v;
   }),
@@ -312,6 +336,15 @@ const FIELDS: readonly Field[] = [
       c.rootSecretKey = v;
     },
     false,
+  ),
+  field(
+    'clock_offset_ms',
+    'HANGAR_CLOCK_OFFSET_MS',
+    null,
+    integer(0, 100 * 366 * 24 * 3600 * 1000),
+    (c, v) => {
+      c.clockOffsetMs = v;
+    },
   ),
 ];
 
@@ -417,7 +450,7 @@ export function loadConfig(input: ConfigInput): HangarConfig {
   for (const f of FIELDS) {
     const raw = input.env[f.env];
     // An empty variable counts as unset, except for lists where it means "none".
-    if (raw === undefined || (raw === '' && f.key !== 's3.root_domains')) continue;
+    if (raw === undefined || (raw === '' && !f.key.endsWith('.root_domains'))) continue;
     applyField(config, f, raw, { label: `env ${f.env}`, base: cwd, text: true });
   }
 
@@ -452,6 +485,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
   return {
     dataDir: c.dataDir,
     s3: { ...c.s3, rootDomains: [...c.s3.rootDomains] },
+    web: { ...c.web, rootDomains: [...c.web.rootDomains] },
     shards: c.shards ?? 'auto',
     blockBytes: c.blockBytes,
     inlineBytesMax: c.inlineBytesMax,
@@ -459,5 +493,6 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     logLevel: c.logLevel,
     rootAccessKey: c.rootAccessKey,
     rootSecretKey: c.rootSecretKey === null ? null : '<redacted>',
+    ...(c.clockOffsetMs === 0 ? {} : { clockOffsetMs: c.clockOffsetMs }),
   };
 }

@@ -7,6 +7,7 @@ import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { authenticate, authorize } from './s3/auth.js';
 import type { RequestContext, ServerState } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
@@ -21,11 +22,17 @@ import { IncomingBody } from './uws/incoming-body.js';
 import { loadUws } from './uws/load.js';
 import type { RequestSnapshot } from './uws/request.js';
 import { Responder } from './uws/response.js';
+import { acceptWebsiteRequest } from './website.js';
 
 export interface RunningServer {
   readonly endpoint: string;
   readonly port: number;
+  /** The static website endpoint (buckets by Host header). */
+  readonly webEndpoint: string;
+  readonly webPort: number;
   readonly rootKey: KeyRecord;
+  /** Runs every bucket's lifecycle rules now (also on SIGUSR2); resolves with the counts. */
+  runLifecycleNow(): Promise<LifecycleRunResult>;
   stop(): Promise<void>;
 }
 
@@ -47,21 +54,51 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   void purgeDeletedBuckets(state);
+  const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
+  lifecycle.start();
   const app = uws.App();
   app.any('/*', (res, req) => acceptRequest(state, res, req));
   const listenSocket = await listen(app, config.s3.host, config.s3.port);
   const port = uws.us_socket_local_port(listenSocket);
   const endpoint = `http://${config.s3.host}:${port}`;
+  const webApp = uws.App();
+  webApp.any('/*', (res, req) => {
+    const snapshot = snapshotOf(req);
+    acceptWebsiteRequest(
+      state,
+      new Responder(res, nextRequestId()),
+      snapshot,
+      expectsBody(snapshot),
+    );
+  });
+  let webSocket: us_listen_socket;
+  try {
+    webSocket = await listen(webApp, config.web.host, config.web.port);
+  } catch (error) {
+    uws.us_listen_socket_close(listenSocket);
+    throw error;
+  }
+  const webPort = uws.us_socket_local_port(webSocket);
+  const webEndpoint = `http://${config.web.host}:${webPort}`;
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
     'hangar S3 endpoint ready',
   );
+  logger.info(
+    { webEndpoint, rootDomains: config.web.rootDomains },
+    'hangar website endpoint ready',
+  );
   return {
     endpoint,
     port,
+    webEndpoint,
+    webPort,
     rootKey,
+    runLifecycleNow: () => lifecycle.runNow(),
     stop: async () => {
+      await lifecycle.stop();
       uws.us_listen_socket_close(listenSocket);
+      uws.us_listen_socket_close(webSocket);
       await pool.stop();
       await catalog.close();
     },
@@ -108,11 +145,14 @@ async function purgeDeletedBuckets(state: ServerState): Promise<void> {
 let requestCounter = 0;
 const requestIdPrefix = `${process.pid.toString(16).toUpperCase()}`;
 
+function nextRequestId(): string {
+  return `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
+}
+
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
 function acceptRequest(state: ServerState, res: HttpResponse, req: HttpRequest): void {
   const snapshot = snapshotOf(req);
-  const requestId = `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
-  const responder = new Responder(res, requestId);
+  const responder = new Responder(res, nextRequestId());
   const body = new IncomingBody(responder, expectsBody(snapshot));
   void serve(state, snapshot, responder, body);
 }

@@ -152,6 +152,8 @@ function requireKey(catalog: Catalog, accessKeyId: string): KeyRecord {
 interface ServerOptions {
   s3Host?: string;
   s3Port?: string;
+  webHost?: string;
+  webPort?: string;
   shards?: string;
   durability?: string;
   logLevel?: string;
@@ -165,7 +167,8 @@ function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: Ha
     `\nhangar is serving S3 at ${server.endpoint} (region ${config.s3.region})\n` +
       `  AWS_ACCESS_KEY_ID=${server.rootKey.accessKeyId}\n` +
       `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
-      `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n\n`,
+      `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n` +
+      `hangar is serving websites at ${server.webEndpoint} (Host: <bucket>.${config.web.rootDomains[0] ?? '<root domain>'})\n\n`,
   );
 }
 
@@ -176,6 +179,8 @@ async function runServer(command: Command): Promise<void> {
     config = configFrom(command, {
       's3-host': opts.s3Host,
       's3-port': opts.s3Port,
+      'web-host': opts.webHost,
+      'web-port': opts.webPort,
       shards: opts.shards,
       durability: opts.durability,
       'log-level': opts.logLevel,
@@ -219,6 +224,10 @@ async function runServer(command: Command): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Runs every bucket's lifecycle rules now (until an admin API offers it).
+  process.on('SIGUSR2', () => {
+    server.runLifecycleNow().catch(() => undefined);
+  });
 }
 
 // ---- keys ----
@@ -359,6 +368,8 @@ function buildProgram(): Command {
     .description('run the S3 server')
     .option('--s3-host <host>', 'address to listen on')
     .option('--s3-port <port>', 'port to listen on')
+    .option('--web-host <host>', 'address of the static website endpoint')
+    .option('--web-port <port>', 'port of the static website endpoint (0: any free port)')
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')

@@ -4,10 +4,12 @@ import { assert } from '../assert.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
+import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import type {
   BlockRef,
   ChosenPart,
   EngineFailure,
+  LifecycleRule,
   ListEntry,
   ObjectHeaders,
   ObjectInfo,
@@ -573,6 +575,77 @@ export class MetaStore {
     return { objects: dead.length, freed };
   }
 
+  /**
+   * Lifecycle: reads at most `limit` object records (or upload records) of a bucket after the
+   * cursor `after` (hex of the last LMDB key read; '' = from the start), then deletes in one
+   * transaction those an enabled rule has expired (or aborts the uploads due), re-checking each
+   * inside the transaction so a record replaced meanwhile is judged as it now is. Returns the
+   * counts, the blocks freed and the cursor to resume from (null: the bucket is done).
+   */
+  async applyLifecycle(
+    bucketId: string,
+    rules: readonly LifecycleRule[],
+    nowMs: number,
+    target: 'objects' | 'uploads',
+    after: string,
+    limit: number,
+  ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
+    const start =
+      after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
+    const range = { start, end: prefixEnd(bucketId, ''), limit };
+    let read = 0;
+    let last: Buffer | null = null;
+    const due: Buffer[] = [];
+    const expired = (encoded: Buffer, record: ObjectRecord | undefined): boolean => {
+      if (record === undefined) return false;
+      const expiry = objectExpiry(
+        rules,
+        keyOf(encoded),
+        record.bytes,
+        record.tags ?? [],
+        record.lastModifiedMs,
+      );
+      return expiry !== null && expiry.atMs <= nowMs;
+    };
+    const abortable = (record: UploadRecord | undefined): boolean =>
+      record !== undefined && uploadAbortDue(rules, record.key, record.initiatedMs, nowMs);
+    if (target === 'objects') {
+      for (const { key, value } of this.objects.getRange(range)) {
+        read++;
+        last = Buffer.from(key);
+        if (expired(last, value)) due.push(last);
+      }
+    } else {
+      for (const { key, value } of this.uploads.getRange(range)) {
+        read++;
+        last = Buffer.from(key);
+        if (abortable(value)) due.push(last);
+      }
+    }
+    const next = read < limit || last === null ? null : last.toString('hex');
+    if (due.length === 0) return { expired: 0, aborted: 0, freed: [], next };
+    return this.env.transaction(() => {
+      const freed: string[] = [];
+      let count = 0;
+      for (const encoded of due) {
+        if (target === 'objects') {
+          const record = this.objects.get(encoded);
+          if (record === undefined || !expired(encoded, record)) continue;
+          this.objects.remove(encoded);
+          freed.push(...this.decrefAll(record.blocks));
+        } else {
+          const upload = this.uploads.get(encoded);
+          if (upload === undefined || !abortable(upload)) continue;
+          freed.push(...this.dropUpload(bucketId, upload.key, upload.uploadId));
+        }
+        count++;
+      }
+      return target === 'objects'
+        ? { expired: count, aborted: 0, freed, next }
+        : { expired: 0, aborted: count, freed, next };
+    });
+  }
+
   /** Every block hash with a reference, for the start-up sweep of unreferenced block files. */
   referencedBlocks(): Set<string> {
     return new Set(this.blocks.getKeys({}) as Iterable<string>);
@@ -641,6 +714,7 @@ export interface UploadListQuery {
 /** S3's minimum size of every part but the last. */
 export const MULTIPART_MIN_PART_BYTES = 5 * 1024 * 1024;
 const UPLOAD_ID_BYTES = 16;
+const ZERO = Buffer.from([0]);
 const PART_NUMBER_END = 0xffffffff;
 
 /** Upload ids: 8 bytes of initiation time then 8 random bytes, hex: sorting them sorts by time. */

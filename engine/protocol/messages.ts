@@ -13,6 +13,8 @@ export interface ObjectHeaders {
   contentLanguage?: string;
   cacheControl?: string;
   expires?: string;
+  /** x-amz-website-redirect-location: where a website endpoint redirects a GET of the object. */
+  websiteRedirectLocation?: string;
   /** x-amz-meta-* without the prefix, names lower-cased. */
   userMeta: Record<string, string>;
 }
@@ -38,6 +40,26 @@ export interface UploadChecksum {
 export interface Tag {
   key: string;
   value: string;
+}
+
+/**
+ * One enabled lifecycle rule as the shards apply it (plain data, built from a bucket's stored
+ * configuration by the HTTP side): a filter, and the actions hangar implements.
+ */
+export interface LifecycleRule {
+  id: string;
+  prefix: string;
+  /** Every tag must be on the object. */
+  tags: Tag[];
+  /** Exclusive bounds on the object's size, when given. */
+  sizeGreaterThan: number | null;
+  sizeLessThan: number | null;
+  /** Expiration.Days: expires at the first midnight UTC after lastModified + days. */
+  expirationDays: number | null;
+  /** Expiration.Date (ms since the epoch, a midnight UTC): expires every object at that time. */
+  expirationDateMs: number | null;
+  /** AbortIncompleteMultipartUpload.DaysAfterInitiation. */
+  abortUploadDays: number | null;
 }
 
 /** What GET/HEAD/List need to know about an object. */
@@ -231,7 +253,21 @@ export type ShardRequest =
   | { kind: 'GetTags'; reqId: number; bucketId: string; key: string }
   /** Replaces an object's tags (empty: removes them), keeping everything else of the record. */
   | { kind: 'SetTags'; reqId: number; bucketId: string; key: string; tags: Tag[] }
-  | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] };
+  | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
+  /**
+   * Applies a bucket's lifecycle rules to one bounded batch (at most `limit` records) of its
+   * objects or of its multipart uploads, from an opaque cursor ('' = the beginning).
+   */
+  | {
+      kind: 'ApplyLifecycle';
+      reqId: number;
+      bucketId: string;
+      rules: LifecycleRule[];
+      nowMs: number;
+      target: 'objects' | 'uploads';
+      after: string;
+      limit: number;
+    };
 
 /** An object opened for reading or copying; its blocks stay pinned until the session closes. */
 export interface OpenedObject {
@@ -258,6 +294,8 @@ export type ShardResult =
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
   | { kind: 'Tags'; tags: Tag[] }
+  /** `next`: the cursor to resume from, or null when the batch reached the end. */
+  | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null }
   | { kind: 'ReadDone' };
 
 export type ShardReply =

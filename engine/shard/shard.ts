@@ -148,6 +148,9 @@ export class Shard {
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
         break;
+      case 'ApplyLifecycle':
+        this.answer(request.reqId, () => this.applyLifecycle(request));
+        break;
       default:
         assertNever(request);
     }
@@ -475,6 +478,23 @@ export class Shard {
     for (const outcome of outcomes) this.freeAll(outcome.freed);
     const results = keys.map((key, i) => ({ key, existed: outcomes[i]?.existed ?? false }));
     return { kind: 'Deleted', results };
+  }
+
+  /** One bounded lifecycle batch: expired objects deleted, due uploads aborted, blocks freed. */
+  private async applyLifecycle(
+    request: Extract<ShardRequest, { kind: 'ApplyLifecycle' }>,
+  ): Promise<ShardResult> {
+    const { expired, aborted, freed, next } = await this.meta.applyLifecycle(
+      request.bucketId,
+      request.rules,
+      request.nowMs,
+      request.target,
+      request.after,
+      request.limit,
+    );
+    if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'LifecycleApplied', expired, aborted, next };
   }
 
   private async purge(liveBucketIds: readonly string[]): Promise<ShardResult> {

@@ -16,6 +16,11 @@ import {
   handlePutBucketCors,
 } from './handlers/cors.js';
 import { handleDeleteObject, handleDeleteObjects } from './handlers/delete.js';
+import {
+  handleDeleteBucketLifecycle,
+  handleGetBucketLifecycle,
+  handlePutBucketLifecycle,
+} from './handlers/lifecycle.js';
 import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
 import {
   handleAbortMultipartUpload,
@@ -36,6 +41,11 @@ import {
   handlePutBucketTagging,
   handlePutObjectTagging,
 } from './handlers/tagging.js';
+import {
+  handleDeleteBucketWebsite,
+  handleGetBucketWebsite,
+  handlePutBucketWebsite,
+} from './handlers/website.js';
 
 /**
  * The one switch from S3 action to handler. Every action the router knows and hangar does not
@@ -60,6 +70,18 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketCors(ctx, e.bucket);
     case 'DeleteBucketCors':
       return handleDeleteBucketCors(ctx, e.bucket);
+    case 'PutBucketWebsite':
+      return handlePutBucketWebsite(ctx, e.bucket);
+    case 'GetBucketWebsite':
+      return handleGetBucketWebsite(ctx, e.bucket);
+    case 'DeleteBucketWebsite':
+      return handleDeleteBucketWebsite(ctx, e.bucket);
+    case 'PutBucketLifecycleConfiguration':
+      return handlePutBucketLifecycle(ctx, e.bucket);
+    case 'GetBucketLifecycleConfiguration':
+      return handleGetBucketLifecycle(ctx, e.bucket);
+    case 'DeleteBucketLifecycle':
+      return handleDeleteBucketLifecycle(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':

@@ -34,6 +34,16 @@ export function objectHeadersFrom(req: RequestSnapshot): ObjectHeaders {
   copyIfSet(headers, 'contentLanguage', h['content-language']);
   copyIfSet(headers, 'cacheControl', h['cache-control']);
   copyIfSet(headers, 'expires', h['expires']);
+  const redirect = h['x-amz-website-redirect-location'];
+  if (redirect !== undefined && redirect !== '') {
+    if (!/^(\/|https?:\/\/)/.test(redirect)) {
+      throw new S3Error(
+        'InvalidArgument',
+        "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+      );
+    }
+    headers.websiteRedirectLocation = redirect;
+  }
   return headers;
 }
 
@@ -75,6 +85,8 @@ export function objectResponseHeaders(
     ['expires', overrides.expires ?? stored.expires],
   ];
   for (const [name, value] of pairs) if (value !== undefined) headers.push([name, value]);
+  if (stored.websiteRedirectLocation !== undefined)
+    headers.push(['x-amz-website-redirect-location', stored.websiteRedirectLocation]);
   for (const [name, value] of Object.entries(stored.userMeta))
     headers.push([META_PREFIX + name, value]);
   return headers;

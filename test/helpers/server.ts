@@ -34,6 +34,8 @@ export class TestServer {
     readonly endpoint: string,
     readonly port: number,
     readonly dataDir: string,
+    /** The static website endpoint's port (Host header `<bucket>.web.localhost`). */
+    readonly webPort: number,
     private output: string[],
   ) {}
 
@@ -41,6 +43,7 @@ export class TestServer {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? (await freePort());
+    const webPort = await freePort();
     const args = [
       HANGAR_BIN,
       'server',
@@ -50,6 +53,8 @@ export class TestServer {
       host,
       '--s3-port',
       String(port),
+      '--web-port',
+      String(webPort),
       '--log-level',
       'warn',
     ];
@@ -61,6 +66,7 @@ export class TestServer {
         HANGAR_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
         HANGAR_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
         HANGAR_S3_ROOT_DOMAINS: 's3.localhost',
+        HANGAR_WEB_ROOT_DOMAINS: 'web.localhost',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,7 +89,7 @@ export class TestServer {
         30_000,
       ).unref();
     });
-    return new TestServer(child, endpoint, port, dataDir, output);
+    return new TestServer(child, endpoint, port, dataDir, webPort, output);
   }
 
   get log(): string {

@@ -4,7 +4,7 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketWebsiteCommand,
+  GetBucketReplicationCommand,
   GetObjectAclCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
@@ -514,9 +514,9 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   const bucket = await newBucket('not-impl');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const website = await s3Failure(s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })));
-  t.is(website.name, 'NotImplemented');
-  t.is(website.status, 501);
+  const replication = await s3Failure(s3.send(new GetBucketReplicationCommand({ Bucket: bucket })));
+  t.is(replication.name, 'NotImplemented');
+  t.is(replication.status, 501);
   const retention = await s3Failure(
     s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })),
   );

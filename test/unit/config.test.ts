@@ -33,6 +33,7 @@ test('defaults', (t) => {
   t.deepEqual(load(dir), {
     dataDir: join(dir, 'data'),
     s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     shards: null,
     blockBytes: 1024 * 1024,
     inlineBytesMax: 16 * 1024,
@@ -40,7 +41,32 @@ test('defaults', (t) => {
     logLevel: 'info',
     rootAccessKey: null,
     rootSecretKey: null,
+    clockOffsetMs: 0,
   });
+});
+
+test('web endpoint keys: env and flags, port 0, empty domain list, validation', (t) => {
+  const dir = tempDir();
+  const fromEnv = load(dir, {
+    env: {
+      HANGAR_WEB_HOST: '::',
+      HANGAR_WEB_PORT: '0',
+      HANGAR_WEB_ROOT_DOMAINS: 'Web.Example.com, .sites.test',
+    },
+  });
+  t.deepEqual(fromEnv.web, { host: '::', port: 0, rootDomains: ['web.example.com', 'sites.test'] });
+  const fromFlags = load(dir, {
+    env: { HANGAR_WEB_PORT: '4000' },
+    flags: { 'web-port': '5000', 'web-host': '0.0.0.0', 'web-root-domains': 'a.test' },
+  });
+  t.deepEqual(fromFlags.web, { host: '0.0.0.0', port: 5000, rootDomains: ['a.test'] });
+  t.deepEqual(load(dir, { env: { HANGAR_WEB_ROOT_DOMAINS: '' } }).web.rootDomains, []);
+  expectError(t, () => load(dir, { flags: { 'web-port': '65536' } }), 'web.port', '--web-port');
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_WEB_ROOT_DOMAINS: 'bad_domain' } }),
+    'web.root_domains',
+  );
 });
 
 test('reads ./hangar.toml when present, with every key', (t) => {
@@ -59,6 +85,11 @@ host = "0.0.0.0"
 port = 9000
 region = "eu-west-1"
 root_domains = ["s3.example.com", ".S3.Other.org"]
+
+[web]
+host = "0.0.0.0"
+port = 9002
+root_domains = ["web.example.com"]
 `,
   );
   const config = load(dir);
@@ -70,6 +101,7 @@ root_domains = ["s3.example.com", ".S3.Other.org"]
       region: 'eu-west-1',
       rootDomains: ['s3.example.com', 's3.other.org'],
     },
+    web: { host: '0.0.0.0', port: 9002, rootDomains: ['web.example.com'] },
     shards: 4,
     blockBytes: 4 * 1024 * 1024,
     inlineBytesMax: 4096,
@@ -77,6 +109,7 @@ root_domains = ["s3.example.com", ".S3.Other.org"]
     logLevel: 'debug',
     rootAccessKey: null,
     rootSecretKey: null,
+    clockOffsetMs: 0,
   });
 });
 

@@ -32,7 +32,7 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
 }
 
 export function openObject(
-  ctx: RequestContext,
+  ctx: Pick<RequestContext, 'res'>,
   shard: ShardClient,
   bucketId: string,
   key: string,
@@ -137,8 +137,9 @@ function partRange(info: OpenedObject['info'], partNumber: number): ByteRange | 
   return { start, end: start + (sizes[partNumber - 1] ?? 0) };
 }
 
-function streamBody(
-  ctx: RequestContext,
+/** Streams `range` of an opened object as the body of a `status` response. */
+export function streamBody(
+  ctx: Pick<RequestContext, 'res' | 'state' | 'requestId'>,
   shard: ShardClient,
   reqId: number,
   range: ByteRange,

@@ -1,0 +1,126 @@
+import type { Catalog } from '../engine/catalog/catalog.js';
+import type { Logger } from '../engine/log.js';
+import type { ShardClient } from '../engine/pool/shard-client.js';
+import type { LifecycleRule } from '../engine/protocol/messages.js';
+import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
+
+/** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
+export const LIFECYCLE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+/** Records one shard request reads at most: a batch never holds a shard for long. */
+export const LIFECYCLE_BATCH = 1000;
+
+export interface LifecycleRunResult {
+  expired: number;
+  aborted: number;
+}
+
+/**
+ * Runs every bucket's lifecycle rules over every shard, in bounded batches (ApplyLifecycle):
+ * at start-up, every 24 hours, and on demand (SIGUSR2, RunningServer.runLifecycleNow). A run keeps
+ * no state: it walks each bucket from its beginning, and applying rules twice changes nothing,
+ * so a run cut short by a stop or a crash is simply redone in full by the next one.
+ * The clock is Date.now() plus the testing-only clock offset (HANGAR_CLOCK_OFFSET_MS).
+ */
+export class LifecycleRunner {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<LifecycleRunResult> | null = null;
+  /** A run asked for while one is in progress: runs once that one ends. */
+  private queued: Promise<LifecycleRunResult> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly shards: readonly ShardClient[],
+    private readonly logger: Logger,
+    private readonly clockOffsetMs: number,
+  ) {}
+
+  start(): void {
+    void this.runNow().catch(() => undefined);
+    this.timer = setInterval(() => {
+      void this.runNow().catch(() => undefined);
+    }, LIFECYCLE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops scheduling; waits for the batch in flight (a run stops between batches). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    await Promise.allSettled([this.running, this.queued]);
+  }
+
+  /** Starts a run (or queues one after the run in progress) and resolves with its counts. */
+  runNow(): Promise<LifecycleRunResult> {
+    if (this.running === null) {
+      this.running = this.runOnce().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    if (this.queued === null) {
+      this.queued = this.running
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return this.runNow();
+        });
+    }
+    return this.queued;
+  }
+
+  private async runOnce(): Promise<LifecycleRunResult> {
+    const total: LifecycleRunResult = { expired: 0, aborted: 0 };
+    const nowMs = Date.now() + this.clockOffsetMs;
+    try {
+      for (const bucket of this.catalog.listBuckets()) {
+        if (this.stopped) break;
+        const stored = this.catalog.getBucketConfig<StoredLifecycleRule[]>(bucket.id, 'lifecycle');
+        if (stored === undefined) continue;
+        const rules = engineLifecycleRules(stored);
+        if (rules.length === 0) continue;
+        const results = await Promise.all(
+          this.shards.map((shard) => this.runShard(shard, bucket.id, rules, nowMs)),
+        );
+        for (const result of results) {
+          total.expired += result.expired;
+          total.aborted += result.aborted;
+        }
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'lifecycle run failed');
+      throw error;
+    }
+    if (total.expired + total.aborted > 0) {
+      this.logger.info(total, 'lifecycle run: objects expired, uploads aborted');
+    }
+    return total;
+  }
+
+  private async runShard(
+    shard: ShardClient,
+    bucketId: string,
+    rules: LifecycleRule[],
+    nowMs: number,
+  ): Promise<LifecycleRunResult> {
+    const total: LifecycleRunResult = { expired: 0, aborted: 0 };
+    const targets: Array<'objects' | 'uploads'> = [];
+    if (rules.some((rule) => rule.expirationDays !== null || rule.expirationDateMs !== null)) {
+      targets.push('objects');
+    }
+    if (rules.some((rule) => rule.abortUploadDays !== null)) targets.push('uploads');
+    for (const target of targets) {
+      let after: string | null = '';
+      while (after !== null && !this.stopped) {
+        const result: { expired: number; aborted: number; next: string | null } = await shard.call(
+          { kind: 'ApplyLifecycle', bucketId, rules, nowMs, target, after, limit: LIFECYCLE_BATCH },
+          'LifecycleApplied',
+        );
+        total.expired += result.expired;
+        total.aborted += result.aborted;
+        after = result.next;
+      }
+    }
+    return total;
+  }
+}

@@ -1,0 +1,42 @@
+import { LIMITS } from '../../../engine/limits.js';
+import { requireBodyDigest } from '../checksum-headers.js';
+import { type RequestContext, requireBucket } from '../context.js';
+import { S3Error } from '../errors.js';
+import {
+  lifecycleRulesXml,
+  parseLifecycleConfiguration,
+  type StoredLifecycleRule,
+} from '../lifecycle-config.js';
+import { sendEmpty, sendXml } from '../reply.js';
+
+/** PutBucketLifecycleConfiguration: replaces the rules; requires Content-MD5 or a checksum. */
+export async function handlePutBucketLifecycle(ctx: RequestContext, name: string): Promise<void> {
+  const bucket = requireBucket(ctx, name);
+  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
+    throw new S3Error('MaxMessageLengthExceeded');
+  });
+  requireBodyDigest(ctx.req.headers, body);
+  const rules = parseLifecycleConfiguration(body.toString('utf8'));
+  await ctx.state.catalog.putBucketConfig(bucket.id, 'lifecycle', rules);
+  sendEmpty(ctx, 200);
+}
+
+/** GetBucketLifecycleConfiguration: the rules, or NoSuchLifecycleConfiguration. */
+export function handleGetBucketLifecycle(ctx: RequestContext, name: string): void {
+  const bucket = requireBucket(ctx, name);
+  const rules = ctx.state.catalog.getBucketConfig<StoredLifecycleRule[]>(bucket.id, 'lifecycle');
+  if (rules === undefined) {
+    throw new S3Error('NoSuchLifecycleConfiguration', undefined, { BucketName: name });
+  }
+  sendXml(ctx, 'LifecycleConfiguration', { Rule: lifecycleRulesXml(rules) });
+}
+
+/** DeleteBucketLifecycle: 204 whether or not the bucket had rules. */
+export async function handleDeleteBucketLifecycle(
+  ctx: RequestContext,
+  name: string,
+): Promise<void> {
+  const bucket = requireBucket(ctx, name);
+  await ctx.state.catalog.deleteBucketConfig(bucket.id, 'lifecycle');
+  sendEmpty(ctx, 204);
+}

@@ -1,0 +1,326 @@
+/**
+ * Bucket lifecycle configuration (PutBucketLifecycleConfiguration): the stored rules (catalog,
+ * kind 'lifecycle'), their validation with AWS's errors, the GetBucketLifecycleConfiguration
+ * document, and the plain rules the shards apply. hangar implements the actions that make sense
+ * without storage classes or versioning: Expiration (Days or Date) and
+ * AbortIncompleteMultipartUpload. Transitions and noncurrent-version actions are NotImplemented.
+ */
+import { randomBytes } from 'node:crypto';
+import { DAY_MS } from '../../engine/lifecycle.js';
+import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
+import { S3Error } from './errors.js';
+import { checkTags } from './handlers/tagging.js';
+import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+
+/** A rule's filter as written: a single condition, or `And` of several. */
+export interface StoredLifecycleFilter {
+  and: boolean;
+  prefix?: string;
+  tags: Tag[];
+  sizeGreaterThan?: number;
+  sizeLessThan?: number;
+}
+
+/** One Rule as stored in the catalog (kind 'lifecycle'). */
+export interface StoredLifecycleRule {
+  id: string;
+  status: 'Enabled' | 'Disabled';
+  /** The deprecated top-level Prefix, when the rule uses it instead of a Filter. */
+  prefix?: string;
+  filter?: StoredLifecycleFilter;
+  expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
+  abortUploadDays?: number;
+}
+
+const RULES_MAX = 1000;
+const ID_LENGTH_MAX = 255;
+const SIZE_MAX = 2 ** 53 - 1;
+
+const RULE_ELEMENTS = new Set([
+  'ID',
+  'Status',
+  'Filter',
+  'Prefix',
+  'Expiration',
+  'AbortIncompleteMultipartUpload',
+  'Transition',
+  'NoncurrentVersionTransition',
+  'NoncurrentVersionExpiration',
+]);
+const FILTER_ELEMENTS = new Set(['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
+const NOT_IMPLEMENTED = [
+  'Transition',
+  'NoncurrentVersionTransition',
+  'NoncurrentVersionExpiration',
+];
+
+/** Parses and validates a LifecycleConfiguration document. */
+export function parseLifecycleConfiguration(xml: string): StoredLifecycleRule[] {
+  const doc = parseXml(xml, 'LifecycleConfiguration');
+  checkElements(doc, new Set(['Rule']));
+  const rules = doc['Rule'];
+  if (!Array.isArray(rules) || rules.length === 0 || rules.length > RULES_MAX) {
+    throw new S3Error('MalformedXML');
+  }
+  const parsed = rules.map(parseRule);
+  const ids = new Set<string>();
+  for (const rule of parsed) {
+    if (ids.has(rule.id)) {
+      throw new S3Error(
+        'InvalidArgument',
+        'Rule ID must be unique. Found same ID for more than one rule',
+      );
+    }
+    ids.add(rule.id);
+  }
+  return parsed;
+}
+
+function parseRule(value: XmlValue): StoredLifecycleRule {
+  const node = element(value);
+  checkElements(node, RULE_ELEMENTS);
+  for (const name of NOT_IMPLEMENTED) {
+    if (node[name] !== undefined) {
+      throw new S3Error(
+        'NotImplemented',
+        `${name} is not implemented by hangar (it has no storage classes and no versioning).`,
+      );
+    }
+  }
+  const id = optionalText(node, 'ID') ?? randomId();
+  if (id.length > ID_LENGTH_MAX) {
+    throw new S3Error('InvalidArgument', 'ID length should not exceed allowed limit of 255');
+  }
+  const status = optionalText(node, 'Status');
+  if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML');
+  const rule: StoredLifecycleRule = { id, status };
+  const prefix = optionalText(node, 'Prefix');
+  const filterNode = node['Filter'];
+  if ((prefix === undefined) === (filterNode === undefined)) throw new S3Error('MalformedXML');
+  if (prefix !== undefined) rule.prefix = prefix;
+  else rule.filter = parseFilter(filterNode);
+  if (node['Expiration'] !== undefined) rule.expiration = parseExpiration(node['Expiration']);
+  if (node['AbortIncompleteMultipartUpload'] !== undefined) {
+    rule.abortUploadDays = parseAbort(node['AbortIncompleteMultipartUpload']);
+  }
+  if (rule.expiration === undefined && rule.abortUploadDays === undefined) {
+    throw new S3Error('InvalidRequest', 'At least one action needs to be specified in a rule');
+  }
+  const filter = rule.filter;
+  if (rule.abortUploadDays !== undefined && filter !== undefined) {
+    if (filter.tags.length > 0) {
+      throw new S3Error(
+        'InvalidRequest',
+        'AbortIncompleteMultipartUpload cannot be specified with Tags.',
+      );
+    }
+    if (filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined) {
+      throw new S3Error(
+        'InvalidRequest',
+        'AbortIncompleteMultipartUpload cannot be specified with an object size filter.',
+      );
+    }
+  }
+  if (rule.expiration?.expiredObjectDeleteMarker !== undefined && (filter?.tags.length ?? 0) > 0) {
+    throw new S3Error('InvalidRequest', 'ExpiredObjectDeleteMarker cannot be specified with Tags.');
+  }
+  return rule;
+}
+
+function parseFilter(value: XmlValue): StoredLifecycleFilter {
+  const node = element(value);
+  checkElements(node, new Set([...FILTER_ELEMENTS, 'And']));
+  const conditions = Object.keys(node).filter((name) => name !== '#text');
+  if (conditions.length > 1) throw new S3Error('MalformedXML');
+  if (node['And'] !== undefined) {
+    const and = element(node['And']);
+    checkElements(and, FILTER_ELEMENTS);
+    return { and: true, ...parseConditions(and, true) };
+  }
+  const tags = node['Tag'];
+  if (Array.isArray(tags) && tags.length > 1) throw new S3Error('MalformedXML');
+  return { and: false, ...parseConditions(node, false) };
+}
+
+function parseConditions(node: XmlNode, and: boolean): Omit<StoredLifecycleFilter, 'and'> {
+  const out: Omit<StoredLifecycleFilter, 'and'> = { tags: [] };
+  const prefix = optionalText(node, 'Prefix');
+  if (prefix !== undefined) out.prefix = prefix;
+  const tagNodes = node['Tag'];
+  const tags = (Array.isArray(tagNodes) ? tagNodes : tagNodes === undefined ? [] : [tagNodes]).map(
+    (tag): Tag => {
+      const tagNode = element(tag);
+      checkElements(tagNode, new Set(['Key', 'Value']));
+      const key = optionalText(tagNode, 'Key');
+      const value = optionalText(tagNode, 'Value') ?? '';
+      if (key === undefined) throw new S3Error('MalformedXML');
+      return { key, value };
+    },
+  );
+  if (new Set(tags.map((tag) => tag.key)).size !== tags.length) {
+    throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
+  }
+  out.tags = checkTags(tags, 'bucket');
+  const greater = optionalSize(node, 'ObjectSizeGreaterThan');
+  const less = optionalSize(node, 'ObjectSizeLessThan');
+  if (greater !== undefined) out.sizeGreaterThan = greater;
+  if (less !== undefined) out.sizeLessThan = less;
+  if (greater !== undefined && less !== undefined && greater >= less) {
+    throw new S3Error(
+      'InvalidRequest',
+      'ObjectSizeGreaterThan must be less than ObjectSizeLessThan',
+    );
+  }
+  if (and) {
+    const count =
+      (prefix === undefined ? 0 : 1) +
+      tags.length +
+      (greater === undefined ? 0 : 1) +
+      (less === undefined ? 0 : 1);
+    if (count < 1) throw new S3Error('MalformedXML');
+  }
+  return out;
+}
+
+function parseExpiration(value: XmlValue): NonNullable<StoredLifecycleRule['expiration']> {
+  const node = element(value);
+  checkElements(node, new Set(['Days', 'Date', 'ExpiredObjectDeleteMarker']));
+  const days = optionalText(node, 'Days');
+  const date = optionalText(node, 'Date');
+  const marker = optionalText(node, 'ExpiredObjectDeleteMarker');
+  const given = [days, date, marker].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new S3Error('MalformedXML');
+  if (days !== undefined) {
+    return { days: positiveDays(days, "'Days' for Expiration action must be a positive integer") };
+  }
+  if (date !== undefined) return { date: parseDate(date) };
+  if (marker !== 'true' && marker !== 'false') throw new S3Error('MalformedXML');
+  return { expiredObjectDeleteMarker: marker === 'true' };
+}
+
+function parseAbort(value: XmlValue): number {
+  const node = element(value);
+  checkElements(node, new Set(['DaysAfterInitiation']));
+  const days = optionalText(node, 'DaysAfterInitiation');
+  if (days === undefined) throw new S3Error('MalformedXML');
+  return positiveDays(
+    days,
+    "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
+  );
+}
+
+function positiveDays(text: string, message: string): number {
+  const trimmed = text.trim();
+  if (!/^-?\d{1,10}$/.test(trimmed)) throw new S3Error('MalformedXML');
+  const days = Number(trimmed);
+  if (days <= 0 || days > 2147483647) throw new S3Error('InvalidArgument', message);
+  return days;
+}
+
+/** An ISO 8601 date; AWS requires midnight UTC. Stored as the canonical ISO string. */
+function parseDate(text: string): string {
+  const trimmed = text.trim();
+  const iso =
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed) &&
+    Date.parse(trimmed);
+  if (iso === false || Number.isNaN(iso)) {
+    throw new S3Error('InvalidArgument', 'Date must be in ISO 8601 format');
+  }
+  if (iso % DAY_MS !== 0) throw new S3Error('InvalidArgument', "'Date' must be at midnight GMT");
+  return new Date(iso).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The `<Rule>` elements of a GetBucketLifecycleConfiguration answer. */
+export function lifecycleRulesXml(rules: readonly StoredLifecycleRule[]): XmlNode[] {
+  return rules.map((rule) => {
+    const node: XmlNode = {};
+    if (rule.expiration !== undefined) {
+      node['Expiration'] = {
+        Date: rule.expiration.date,
+        Days: rule.expiration.days,
+        ExpiredObjectDeleteMarker: rule.expiration.expiredObjectDeleteMarker,
+      };
+    }
+    node['ID'] = rule.id;
+    if (rule.prefix !== undefined) node['Prefix'] = rule.prefix;
+    if (rule.filter !== undefined) node['Filter'] = filterXml(rule.filter);
+    node['Status'] = rule.status;
+    if (rule.abortUploadDays !== undefined) {
+      node['AbortIncompleteMultipartUpload'] = { DaysAfterInitiation: rule.abortUploadDays };
+    }
+    return node;
+  });
+}
+
+function filterXml(filter: StoredLifecycleFilter): XmlNode {
+  const conditions: XmlNode = {
+    Prefix: filter.prefix,
+    Tag: filter.tags.map((tag) => ({ Key: tag.key, Value: tag.value })),
+    ObjectSizeGreaterThan: filter.sizeGreaterThan,
+    ObjectSizeLessThan: filter.sizeLessThan,
+  };
+  return filter.and ? { And: conditions } : conditions;
+}
+
+/** The enabled rules, as the shards apply them. */
+export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): LifecycleRule[] {
+  return rules
+    .filter(
+      (rule) =>
+        rule.status === 'Enabled' &&
+        (rule.expiration?.days !== undefined ||
+          rule.expiration?.date !== undefined ||
+          rule.abortUploadDays !== undefined),
+    )
+    .map((rule) => ({
+      id: rule.id,
+      prefix: rule.prefix ?? rule.filter?.prefix ?? '',
+      tags: rule.filter?.tags ?? [],
+      sizeGreaterThan: rule.filter?.sizeGreaterThan ?? null,
+      sizeLessThan: rule.filter?.sizeLessThan ?? null,
+      expirationDays: rule.expiration?.days ?? null,
+      expirationDateMs:
+        rule.expiration?.date === undefined ? null : Date.parse(rule.expiration.date),
+      abortUploadDays: rule.abortUploadDays ?? null,
+    }));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function element(value: XmlValue): XmlNode {
+  if (typeof value === 'string' && value.trim() === '') return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new S3Error('MalformedXML');
+  return value;
+}
+
+function optionalText(node: XmlNode, name: string): string | undefined {
+  const value = node[name];
+  if (value === undefined) return undefined;
+  const text = textOf(value);
+  if (text === undefined) throw new S3Error('MalformedXML');
+  return text;
+}
+
+function optionalSize(node: XmlNode, name: string): number | undefined {
+  const text = optionalText(node, name);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(text.trim()) || Number(text) > SIZE_MAX) {
+    throw new S3Error('MalformedXML');
+  }
+  return Number(text);
+}
+
+function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
+  for (const name in node) {
+    if (known.has(name)) continue;
+    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
+    throw new S3Error('MalformedXML');
+  }
+}
+
+/** AWS gives a rule without an ID a random one. */
+function randomId(): string {
+  return randomBytes(24).toString('base64').replace(/[+/=]/g, '');
+}

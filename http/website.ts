@@ -1,0 +1,354 @@
+/**
+ * The static website endpoint: a second port serving buckets that have a website configuration,
+ * chosen by the Host header (`<bucket>.<web root domain>`, or the Host itself naming a bucket),
+ * anonymously, GET and HEAD only, with AWS's website semantics: index documents for
+ * "directories", the error document, per-object redirects (x-amz-website-redirect-location),
+ * RedirectAllRequestsTo and routing rules. Errors are HTML pages, as AWS's website endpoints
+ * answer them. The bucket's CORS rules apply here too.
+ */
+import type { BucketRecord } from '../engine/catalog/catalog.js';
+import type { ShardClient } from '../engine/pool/shard-client.js';
+import type { OpenedObject } from '../engine/protocol/messages.js';
+import { checkPreconditions } from './s3/conditional.js';
+import { type ServerState, shardFor } from './s3/context.js';
+import { actualRequestCorsHeaders } from './s3/cors.js';
+import { toS3Error } from './s3/engine-errors.js';
+import { S3Error } from './s3/errors.js';
+import { handlePreflight } from './s3/handlers/cors.js';
+import { openObject, streamBody } from './s3/handlers/object-get.js';
+import { objectResponseHeaders } from './s3/object-headers.js';
+import { parseRange } from './s3/range.js';
+import type { RoutedRequest } from './s3/router.js';
+import type { WebsiteConfig, WebsiteRoutingRule } from './s3/website-config.js';
+import { escapeXml } from './s3/xml.js';
+import type { RequestSnapshot } from './uws/request.js';
+import type { Responder } from './uws/response.js';
+
+/** What the object-serving helpers of the S3 GET need. */
+interface WebContext {
+  readonly state: ServerState;
+  readonly res: Responder;
+  readonly requestId: string;
+}
+
+/** One website request, after the bucket and its configuration were found. */
+interface Site {
+  readonly ctx: WebContext;
+  readonly req: RequestSnapshot;
+  readonly bucket: BucketRecord;
+  readonly config: WebsiteConfig;
+  readonly head: boolean;
+  /** The key as requested (before the index document is appended). */
+  readonly key: string;
+}
+
+/** Serves one request of the website endpoint; never throws. */
+export function acceptWebsiteRequest(
+  state: ServerState,
+  res: Responder,
+  req: RequestSnapshot,
+  hasBody: boolean,
+): void {
+  void serveWebsite({ state, res, requestId: res.requestId }, req, hasBody);
+}
+
+async function serveWebsite(
+  ctx: WebContext,
+  req: RequestSnapshot,
+  hasBody: boolean,
+): Promise<void> {
+  const { state, res } = ctx;
+  const head = req.method === 'HEAD';
+  let site: Site | null = null;
+  try {
+    const bucketName = bucketNameOf(req.headers.host, state.config.web.rootDomains);
+    const key = decodeKey(req.rawPath);
+    if (req.method === 'OPTIONS') {
+      const routed: RoutedRequest = {
+        bucket: bucketName,
+        key,
+        style: 'vhost',
+        query: new Map(),
+        endpoint: { action: 'PreflightRequest', bucket: bucketName, key },
+      };
+      handlePreflight(state, req, routed, res);
+      return;
+    }
+    res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, bucketName));
+    const bucket = state.catalog.getBucket(bucketName);
+    if (bucket === undefined) {
+      throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
+    }
+    const config = state.catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
+    if (config === undefined) {
+      throw new S3Error('NoSuchWebsiteConfiguration', undefined, { BucketName: bucketName });
+    }
+    if (req.method !== 'GET' && !head) {
+      throw new S3Error('MethodNotAllowed', undefined, {
+        Method: req.method,
+        ResourceType: 'OBJECT',
+      });
+    }
+    if (config.redirectAll !== undefined) {
+      const protocol = config.redirectAll.protocol ?? protocolOf(req);
+      const query = req.rawQuery === '' ? '' : `?${req.rawQuery}`;
+      redirect(ctx, 301, `${protocol}://${config.redirectAll.hostName}${req.rawPath}${query}`);
+      return;
+    }
+    site = { ctx, req, bucket, config, head, key };
+    const rule = config.routingRules.find(
+      (r) =>
+        r.condition === undefined ||
+        (r.condition.httpErrorCodeReturnedEquals === undefined &&
+          key.startsWith(r.condition.keyPrefixEquals ?? '')),
+    );
+    if (rule !== undefined) {
+      redirectByRule(site, rule);
+      return;
+    }
+    await serveKey(site);
+  } catch (error) {
+    const s3Error = toS3Error(error);
+    if (s3Error.code === 'InternalError') {
+      state.logger.error({ err: error, requestId: res.requestId }, 'website: internal error');
+    }
+    if (site !== null && (s3Error.status === 404 || s3Error.status === 403)) {
+      await sendSiteError(site, s3Error);
+    } else {
+      sendHtmlError(ctx, s3Error, head, hasBody);
+    }
+  }
+}
+
+/** The bucket a Host header names: `<bucket>.<root domain>`, else the host itself. */
+export function bucketNameOf(host: string | undefined, rootDomains: readonly string[]): string {
+  let name = (host ?? '').trim().toLowerCase();
+  if (name.startsWith('[')) name = name.slice(0, name.indexOf(']') + 1);
+  else name = name.replace(/:\d*$/, '');
+  name = name.replace(/\.$/, '');
+  for (const domain of rootDomains) {
+    if (name.endsWith(`.${domain}`)) return name.slice(0, -(domain.length + 1));
+  }
+  return name;
+}
+
+function decodeKey(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath.replace(/^\//, ''));
+  } catch {
+    throw new S3Error('InvalidURI', 'Could not parse the specified URI.');
+  }
+}
+
+/** A key as written in a Location path: each segment percent-encoded. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+function protocolOf(req: RequestSnapshot): string {
+  return req.headers['x-forwarded-proto']?.toLowerCase() === 'https' ? 'https' : 'http';
+}
+
+function redirect(ctx: WebContext, status: number, location: string): void {
+  ctx.res.send(status, [['location', location]], '', { headLength: 0 });
+}
+
+/** Redirects as a routing rule says: replaced key or key prefix, host, protocol, code. */
+function redirectByRule(site: Site, rule: WebsiteRoutingRule): void {
+  const r = rule.redirect;
+  const prefix = rule.condition?.keyPrefixEquals ?? '';
+  let key = site.key;
+  if (r.replaceKeyWith !== undefined) key = r.replaceKeyWith;
+  else if (r.replaceKeyPrefixWith !== undefined)
+    key = r.replaceKeyPrefixWith + site.key.slice(prefix.length);
+  const protocol = r.protocol ?? protocolOf(site.req);
+  const host = r.hostName ?? site.req.headers.host ?? '';
+  redirect(
+    site.ctx,
+    Number(r.httpRedirectCode ?? '301'),
+    `${protocol}://${host}/${encodeKey(key)}`,
+  );
+}
+
+/** The object a key names (its index document for a "directory"), or a redirect. */
+async function serveKey(site: Site): Promise<void> {
+  const { ctx, bucket, key } = site;
+  const suffix = site.config.indexSuffix ?? 'index.html';
+  const directory = key === '' || key.endsWith('/');
+  const target = directory ? key + suffix : key;
+  const shard = shardFor(ctx.state, bucket, target);
+  let opened: { reqId: number; object: OpenedObject };
+  try {
+    opened = await openObject(ctx, shard, bucket.id, target, !site.head);
+  } catch (error) {
+    // `/docs` where `docs/index.html` exists: redirect to the "directory".
+    if (!directory && toS3Error(error).code === 'NoSuchKey') {
+      const indexKey = `${key}/${suffix}`;
+      const indexShard = shardFor(ctx.state, bucket, indexKey);
+      const found = await openObject(ctx, indexShard, bucket.id, indexKey, false).then(
+        () => true,
+        () => false,
+      );
+      if (found) {
+        redirect(ctx, 302, `/${encodeKey(key)}/`);
+        return;
+      }
+    }
+    throw error;
+  }
+  const { reqId, object } = opened;
+  try {
+    const location = object.info.headers.websiteRedirectLocation;
+    if (location !== undefined) {
+      shard.cancel(reqId);
+      redirect(ctx, 301, location);
+      return;
+    }
+    respond(site, shard, reqId, object, 200, true);
+  } catch (error) {
+    shard.cancel(reqId);
+    throw error;
+  }
+}
+
+/**
+ * Sends an opened object with `status`. With `conditional`, preconditions (304/412) and Range
+ * (206/416) apply as on GetObject; an error document is sent whole, without them.
+ */
+function respond(
+  site: Site,
+  shard: ShardClient,
+  reqId: number,
+  object: OpenedObject,
+  status: number,
+  conditional: boolean,
+): void {
+  const { ctx, req, head } = site;
+  const h = req.headers;
+  const info = object.info;
+  const headers = objectResponseHeaders(info, {});
+  let range: { start: number; end: number } | null = null;
+  if (conditional) {
+    const verdict = checkPreconditions(info, {
+      ifMatch: h['if-match'],
+      ifNoneMatch: h['if-none-match'],
+      ifModifiedSince: h['if-modified-since'],
+      ifUnmodifiedSince: h['if-unmodified-since'],
+    });
+    if (verdict === 'not-modified') {
+      shard.cancel(reqId);
+      ctx.res.send(
+        304,
+        headers.filter(([name]) => name === 'etag' || name === 'last-modified'),
+      );
+      return;
+    }
+    range = parseRange(h['range'], info.bytes);
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? info.bytes;
+  if (range !== null) {
+    headers.push(['content-range', `bytes ${start}-${end - 1}/${info.bytes}`]);
+    status = 206;
+  }
+  if (head) {
+    ctx.res.send(status, headers, '', { headLength: end - start });
+    return;
+  }
+  if (object.inlineBody !== null || end === start) {
+    shard.cancel(reqId);
+    ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
+    return;
+  }
+  streamBody(ctx, shard, reqId, { start, end }, status, headers);
+}
+
+/**
+ * A 403/404 of a website bucket: a routing rule for the error code redirects; else the error
+ * document is sent with the error's status; else (or when that document is missing) an HTML page.
+ */
+async function sendSiteError(site: Site, error: S3Error): Promise<void> {
+  const { ctx, bucket, config, key } = site;
+  const code = String(error.status);
+  const rule = config.routingRules.find(
+    (r) =>
+      r.condition?.httpErrorCodeReturnedEquals === code &&
+      key.startsWith(r.condition.keyPrefixEquals ?? ''),
+  );
+  if (rule !== undefined) {
+    redirectByRule(site, rule);
+    return;
+  }
+  const errorFields = error.code === 'NoSuchKey' ? { Key: key } : {};
+  const withFields = new S3Error(error.code, error.message, { ...error.fields, ...errorFields });
+  if (config.errorKey === undefined) {
+    sendHtmlError(ctx, withFields, site.head, false);
+    return;
+  }
+  const shard = shardFor(ctx.state, bucket, config.errorKey);
+  let opened: { reqId: number; object: OpenedObject };
+  try {
+    opened = await openObject(ctx, shard, bucket.id, config.errorKey, !site.head);
+  } catch (docError) {
+    sendHtmlError(ctx, withFields, site.head, false, toS3Error(docError));
+    return;
+  }
+  try {
+    respond(site, shard, opened.reqId, opened.object, error.status, false);
+  } catch (sendError) {
+    shard.cancel(opened.reqId);
+    sendHtmlError(ctx, withFields, site.head, false);
+    ctx.state.logger.error({ err: sendError }, 'website: error document failed');
+  }
+}
+
+/** An error as AWS's website endpoints render it: a small HTML page listing Code and Message. */
+function sendHtmlError(
+  ctx: WebContext,
+  error: S3Error,
+  head: boolean,
+  hasBody: boolean,
+  documentError?: S3Error,
+): void {
+  const headers: Array<[string, string]> = [
+    ['content-type', 'text/html; charset=utf-8'],
+    ...Object.entries(error.headers),
+  ];
+  if (head) {
+    ctx.res.send(error.status, headers, '', { headLength: 0, close: hasBody });
+    return;
+  }
+  const title = `${error.status} ${STATUS_TITLES[error.status] ?? 'Error'}`;
+  const items = (fields: Record<string, string>): string =>
+    Object.entries(fields)
+      .map(([name, value]) => `<li>${escapeXml(name)}: ${escapeXml(value)}</li>\n`)
+      .join('');
+  let html =
+    `<html>\n<head><title>${title}</title></head>\n<body>\n<h1>${title}</h1>\n<ul>\n` +
+    items({
+      Code: error.code,
+      Message: error.message,
+      ...error.fields,
+      RequestId: ctx.requestId,
+    }) +
+    '</ul>\n';
+  if (documentError !== undefined) {
+    html +=
+      '<h3>An Error Occurred While Attempting to Retrieve a Custom Error Document</h3>\n<ul>\n' +
+      items({ Code: documentError.code, Message: documentError.message }) +
+      '</ul>\n';
+  }
+  html += '<hr/>\n</body>\n</html>\n';
+  ctx.res.send(error.status, headers, html, { close: hasBody });
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  412: 'Precondition Failed',
+  416: 'Requested Range Not Satisfiable',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+};

@@ -1,0 +1,307 @@
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketLifecycleCommand,
+  GetBucketLifecycleConfigurationCommand,
+  GetObjectCommand,
+  type LifecycleRule,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import test from 'ava';
+import { randomBytesSeeded, runCli, s3Failure, TestServer } from '../helpers/server.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Lists every key of a bucket. */
+async function keysOf(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) keys.push(object.Key ?? '');
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return keys.sort();
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return check();
+}
+
+function put(rules: LifecycleRule[], bucket: string): PutBucketLifecycleConfigurationCommand {
+  return new PutBucketLifecycleConfigurationCommand({
+    Bucket: bucket,
+    LifecycleConfiguration: { Rules: rules },
+  });
+}
+
+test('lifecycle configuration: round trip, delete, and AWS errors', async (t) => {
+  const server = await TestServer.start();
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'cfg' }));
+    const none = await s3Failure(
+      s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'cfg' })),
+    );
+    t.is(none.name, 'NoSuchLifecycleConfiguration');
+    t.is(none.status, 404);
+    const rules: LifecycleRule[] = [
+      { ID: 'logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 7 } },
+      {
+        ID: 'tagged',
+        Status: 'Disabled',
+        Filter: {
+          And: {
+            Prefix: 'tmp/',
+            Tags: [{ Key: 'temp', Value: 'yes' }],
+            ObjectSizeGreaterThan: 10,
+            ObjectSizeLessThan: 1000,
+          },
+        },
+        Expiration: { Date: new Date('2030-01-01T00:00:00Z') },
+      },
+      {
+        ID: 'uploads',
+        Status: 'Enabled',
+        Filter: {},
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+      },
+    ];
+    await s3.send(put(rules, 'cfg'));
+    const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'cfg' }));
+    t.deepEqual(got.Rules?.[0], rules[0]);
+    t.deepEqual(got.Rules?.[1], rules[1]);
+    t.is(got.Rules?.[2]?.AbortIncompleteMultipartUpload?.DaysAfterInitiation, 2);
+
+    const errors: Array<[LifecycleRule[], string, string?]> = [
+      [
+        [{ ID: 'a', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 0 } }],
+        'InvalidArgument',
+        "'Days' for Expiration action must be a positive integer",
+      ],
+      [
+        [
+          {
+            ID: 'a',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            Expiration: { Date: new Date('2030-01-01T10:00:00Z') },
+          },
+        ],
+        'InvalidArgument',
+      ],
+      [[{ ID: 'a', Status: 'Enabled', Filter: { Prefix: '' } }], 'InvalidRequest'],
+      [
+        [
+          { ID: 'a', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 } },
+          { ID: 'a', Status: 'Enabled', Filter: { Prefix: 'x' }, Expiration: { Days: 1 } },
+        ],
+        'InvalidArgument',
+      ],
+      [
+        [
+          {
+            ID: 'a',
+            Status: 'Enabled',
+            Filter: { Tag: { Key: 'k', Value: 'v' } },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+        'InvalidRequest',
+      ],
+      [
+        [
+          {
+            ID: 'a',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            Transitions: [{ Days: 1, StorageClass: 'GLACIER' }],
+          },
+        ],
+        'NotImplemented',
+      ],
+    ];
+    for (const [bad, code, message] of errors) {
+      const failure = await s3Failure(s3.send(put(bad, 'cfg')));
+      t.is(failure.name, code, JSON.stringify(bad));
+      if (message !== undefined) t.is(failure.message, message);
+    }
+    // A failed PUT keeps the previous configuration.
+    const still = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'cfg' }));
+    t.is(still.Rules?.length, 3);
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'cfg' }));
+    const gone = await s3Failure(
+      s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'cfg' })),
+    );
+    t.is(gone.name, 'NoSuchLifecycleConfiguration');
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('expiration deletes matching objects when the rules run, and only those', async (t) => {
+  const server = await TestServer.start({
+    shards: 2,
+    env: { HANGAR_CLOCK_OFFSET_MS: String(3 * DAY_MS) },
+  });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'exp' }));
+    const objects: Array<[string, number, string?]> = [
+      ['logs/old', 10],
+      ['logs/big', 5000],
+      ['keep/one', 10],
+      ['tagged/a', 10, 'temp=yes'],
+      ['tagged/b', 10, 'temp=no'],
+      ['sized/small', 50],
+      ['sized/large', 5000],
+      ['disabled/x', 10],
+      ['later/x', 10],
+      ['dated/x', 10],
+    ];
+    for (const [key, bytes, tagging] of objects) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'exp',
+          Key: key,
+          Body: randomBytesSeeded(bytes),
+          Tagging: tagging,
+        }),
+      );
+    }
+    // Many objects, so that a run takes several batches while foreground requests go on.
+    const bulk: string[] = [];
+    for (let i = 0; i < 3000; i++) bulk.push(`bulk/${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < bulk.length; i += 100) {
+      await Promise.all(
+        bulk
+          .slice(i, i + 100)
+          .map((key) => s3.send(new PutObjectCommand({ Bucket: 'exp', Key: key, Body: 'x' }))),
+      );
+    }
+    await s3.send(
+      put(
+        [
+          {
+            ID: 'logs',
+            Status: 'Enabled',
+            Filter: { And: { Prefix: 'logs/', ObjectSizeLessThan: 1000 } },
+            Expiration: { Days: 1 },
+          },
+          {
+            ID: 'tagged',
+            Status: 'Enabled',
+            Filter: { Tag: { Key: 'temp', Value: 'yes' } },
+            Expiration: { Days: 2 },
+          },
+          {
+            ID: 'sized',
+            Status: 'Enabled',
+            Filter: { And: { Prefix: 'sized/', ObjectSizeGreaterThan: 100 } },
+            Expiration: { Days: 1 },
+          },
+          {
+            ID: 'disabled',
+            Status: 'Disabled',
+            Filter: { Prefix: 'disabled/' },
+            Expiration: { Days: 1 },
+          },
+          { ID: 'later', Status: 'Enabled', Filter: { Prefix: 'later/' }, Expiration: { Days: 5 } },
+          {
+            ID: 'dated',
+            Status: 'Enabled',
+            Filter: { Prefix: 'dated/' },
+            Expiration: { Date: new Date('2020-01-01T00:00:00Z') },
+          },
+          { ID: 'bulk', Status: 'Enabled', Filter: { Prefix: 'bulk/' }, Expiration: { Days: 1 } },
+        ],
+        'exp',
+      ),
+    );
+    server.process.kill('SIGUSR2');
+    // Foreground requests are served while the run goes on.
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: `keep/fg-${i}`, Body: 'fg' }));
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'exp', Key: `keep/fg-${i}` }));
+      t.is(await got.Body?.transformToString(), 'fg');
+    }
+    t.true(Date.now() - started < 10_000);
+    const expected = [
+      'disabled/x',
+      'keep/one',
+      ...Array.from({ length: 20 }, (_, i) => `keep/fg-${i}`),
+      'later/x',
+      'logs/big',
+      'sized/small',
+      'tagged/b',
+    ].sort();
+    t.true(
+      await eventually(async () => (await keysOf(s3, 'exp')).join() === expected.join()),
+      (await keysOf(s3, 'exp')).slice(0, 20).join(),
+    );
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('AbortIncompleteMultipartUpload aborts old uploads and frees their blocks', async (t) => {
+  const server = await TestServer.start({ env: { HANGAR_CLOCK_OFFSET_MS: String(3 * DAY_MS) } });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'mpu' }));
+    const old = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'up/a' }));
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: 'mpu',
+        Key: 'up/a',
+        UploadId: old.UploadId,
+        PartNumber: 1,
+        Body: randomBytesSeeded(2 * 1024 * 1024, 7),
+      }),
+    );
+    const other = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'x/b' }));
+    await s3.send(
+      put(
+        [
+          {
+            ID: 'abort',
+            Status: 'Enabled',
+            Filter: { Prefix: 'up/' },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+        'mpu',
+      ),
+    );
+    server.process.kill('SIGUSR2');
+    t.true(
+      await eventually(async () => {
+        const list = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu' }));
+        return (list.Uploads ?? []).length === 1;
+      }),
+    );
+    const list = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu' }));
+    t.is(list.Uploads?.[0]?.UploadId, other.UploadId);
+    const fsck = async (): Promise<{ blockFiles: number; unreferencedBlocks: string[] }> => {
+      const { stdout } = await runCli(['fsck', '--json', '--data-dir', server.dataDir]);
+      return JSON.parse(stdout) as { blockFiles: number; unreferencedBlocks: string[] };
+    };
+    t.true(await eventually(async () => (await fsck()).blockFiles === 0));
+    t.deepEqual((await fsck()).unreferencedBlocks, []);
+  } finally {
+    await server.destroy();
+  }
+});
