@@ -7,6 +7,8 @@ import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
+import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { authenticate, authorize } from './s3/auth.js';
 import type { RequestContext, ServerState } from './s3/context.js';
@@ -38,6 +40,7 @@ export interface RunningServer {
 
 /** Opens the data directory, starts the shard actors and serves S3 on the configured port. */
 export async function startServer(config: HangarConfig, logger: Logger): Promise<RunningServer> {
+  setHealth('starting');
   const uws = loadUws();
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
@@ -53,6 +56,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     (shardId, error) => logger.fatal({ shardId, err: error }, 'shard actor died'),
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
+  bindMetricsSources({ dataDir: config.dataDir, shards: pool.clients, catalog });
   void purgeDeletedBuckets(state);
   const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
   lifecycle.start();
@@ -80,6 +84,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   }
   const webPort = uws.us_socket_local_port(webSocket);
   const webEndpoint = `http://${config.web.host}:${webPort}`;
+  setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
     'hangar S3 endpoint ready',
@@ -96,10 +101,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
     stop: async () => {
+      setHealth('stopping');
       await lifecycle.stop();
       uws.us_listen_socket_close(listenSocket);
       uws.us_listen_socket_close(webSocket);
       await pool.stop();
+      bindMetricsSources(null);
       await catalog.close();
     },
   };
@@ -164,7 +171,10 @@ async function serve(
   body: IncomingBody,
 ): Promise<void> {
   const startedMs = Date.now();
+  const startedAt = performance.now();
   let operation = 'Unknown';
+  let routedBucket: string | null = null;
+  let routedKey: string | null = null;
   try {
     // PostObject is authenticated by its form's signed policy, not by a header: route it first.
     // Other requests keep their order (a bad signature is reported before a bad route).
@@ -174,6 +184,10 @@ async function serve(
       routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
     } catch (error) {
       routeError = error;
+    }
+    if (routed !== null) {
+      routedBucket = routed.bucket;
+      routedKey = routed.key;
     }
     // CORS preflights are answered from the bucket's CORS rules, unauthenticated, as S3 does.
     if (routed?.endpoint.action === 'PreflightRequest') {
@@ -216,13 +230,28 @@ async function serve(
     );
     sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
   } finally {
-    state.logger.debug(
+    const durationMs = performance.now() - startedAt;
+    const bytesIn = body.bytesReceived;
+    const bytesOut = res.bytesSent;
+    recordS3Request({
+      operation,
+      status: res.status,
+      durationSeconds: durationMs / 1000,
+      bytesIn,
+      bytesOut,
+    });
+    // The access log: one line per S3 request.
+    state.logger.info(
       {
         requestId: res.requestId,
         operation,
         method: req.method,
-        path: req.rawPath,
-        ms: Date.now() - startedMs,
+        bucket: routedBucket,
+        key: routedKey,
+        status: res.status,
+        bytesIn,
+        bytesOut,
+        ms: Math.round(durationMs * 1000) / 1000,
       },
       'request',
     );

@@ -9,7 +9,7 @@
 import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { OpenedObject } from '../engine/protocol/messages.js';
-import { checkPreconditions } from './s3/conditional.js';
+import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
 import { toS3Error } from './s3/engine-errors.js';
@@ -229,18 +229,9 @@ function respond(
   const headers = objectResponseHeaders(info, {});
   let range: { start: number; end: number } | null = null;
   if (conditional) {
-    const verdict = checkPreconditions(info, {
-      ifMatch: h['if-match'],
-      ifNoneMatch: h['if-none-match'],
-      ifModifiedSince: h['if-modified-since'],
-      ifUnmodifiedSince: h['if-unmodified-since'],
-    });
-    if (verdict === 'not-modified') {
+    if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {
       shard.cancel(reqId);
-      ctx.res.send(
-        304,
-        headers.filter(([name]) => name === 'etag' || name === 'last-modified'),
-      );
+      ctx.res.send(304, notModifiedHeaders(headers));
       return;
     }
     range = parseRange(h['range'], info.bytes);

@@ -62,3 +62,20 @@ function parseHttpDate(text: string): number | null {
 function truncateToSeconds(ms: number): number {
   return Math.floor(ms / 1000) * 1000;
 }
+
+/** The If-* headers of a GET or HEAD. */
+export function requestPreconditions(h: Readonly<Record<string, string>>): Preconditions {
+  return {
+    ifMatch: h['if-match'],
+    ifNoneMatch: h['if-none-match'],
+    ifModifiedSince: h['if-modified-since'],
+    ifUnmodifiedSince: h['if-unmodified-since'],
+  };
+}
+
+/** A 304 carries the validators only. */
+export function notModifiedHeaders(
+  headers: ReadonlyArray<[string, string]>,
+): Array<[string, string]> {
+  return headers.filter(([name]) => name === 'etag' || name === 'last-modified');
+}

@@ -31,6 +31,11 @@ export class IncomingBody {
     }
   }
 
+  /** Body bytes received so far (on the wire: aws-chunked framing included). */
+  get bytesReceived(): number {
+    return this.receivedBytes;
+  }
+
   get complete(): boolean {
     return this.ended;
   }

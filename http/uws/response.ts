@@ -41,6 +41,8 @@ export class Responder {
   private readonly abortHandlers: Array<() => void> = [];
   private readonly queue: Array<{ view: Uint8Array; offset: number | null; done: () => void }> = [];
   private totalBytes = 0;
+  private statusSent = 0;
+  private bodyBytesSent = 0;
   /** Headers every response to this request carries, whatever writes it (CORS). */
   private extraHeaders: Headers = [];
 
@@ -62,6 +64,16 @@ export class Responder {
   /** Whether the response can still be written. */
   get open(): boolean {
     return !this.aborted && !this.ended;
+  }
+
+  /** The HTTP status written, or 0 while none was (or the connection ended without one). */
+  get status(): number {
+    return this.statusSent;
+  }
+
+  /** Response body bytes handed to uWS (headers excluded; a streamed body's completed chunks). */
+  get bytesSent(): number {
+    return this.bodyBytesSent;
   }
 
   get clientGone(): boolean {
@@ -106,7 +118,10 @@ export class Responder {
       this.writeHead(status, headers);
       if (options.headLength !== undefined) this.endHead(options.headLength, options.close);
       else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
-      else this.res.end(body, options.close);
+      else {
+        this.bodyBytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+        this.res.end(body, options.close);
+      }
     });
   }
 
@@ -159,6 +174,7 @@ export class Responder {
       if (finished) this.ended = true;
       if (!ok && !finished) return;
       this.queue.shift();
+      this.bodyBytesSent += head.view.byteLength;
       head.done();
     }
   }
@@ -176,6 +192,7 @@ export class Responder {
   }
 
   private writeHead(status: number, headers: Headers): void {
+    this.statusSent = status;
     this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? 'Unknown'}`);
     this.res.writeHeader('x-amz-request-id', this.requestId);
     for (const [name, value] of headers) this.res.writeHeader(name, value);

@@ -2,7 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
-import { checkPreconditions } from '../conditional.js';
+import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
 import { fromEngineFailure } from '../engine-errors.js';
@@ -69,18 +69,9 @@ function respond(
   headers.push(...sseResponseHeaders(info.sseKeyMd5), ...taggingCountHeader(info.tags));
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
-  const verdict = checkPreconditions(info, {
-    ifMatch: h['if-match'],
-    ifNoneMatch: h['if-none-match'],
-    ifModifiedSince: h['if-modified-since'],
-    ifUnmodifiedSince: h['if-unmodified-since'],
-  });
-  if (verdict === 'not-modified') {
+  if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {
     shard.cancel(reqId);
-    ctx.res.send(
-      304,
-      headers.filter(([name]) => name === 'etag' || name === 'last-modified'),
-    );
+    ctx.res.send(304, notModifiedHeaders(headers));
     return;
   }
   // Preconditions (412/304) come before Range (416), as RFC 7233 orders them.

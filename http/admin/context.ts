@@ -1,0 +1,29 @@
+import type { ServerState } from '../s3/context.js';
+
+/** What lives as long as the admin endpoint. */
+export interface AdminState {
+  readonly server: ServerState;
+  /** When the server started (Date.now()). */
+  readonly startedMs: number;
+  readonly shardCount: number;
+}
+
+/** One admin request, read whole before its handler runs. */
+export interface AdminRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The parsed JSON body; undefined when the request had none. */
+  readonly body: unknown;
+}
+
+/** A handler's answer: JSON (the default), or raw text (the OpenAPI document, metrics). */
+export type AdminReply =
+  | { readonly status?: number; readonly json: unknown }
+  | { readonly status?: number; readonly contentType: string; readonly text: string };
+
+export type AdminHandler = (state: AdminState, req: AdminRequest) => AdminReply | Promise<AdminReply>;
+
+/** Which token a route requires: the admin token, the metrics token (or the admin one), none. */
+export type AdminAuth = 'admin' | 'metrics' | 'none';

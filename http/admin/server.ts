@@ -1,0 +1,157 @@
+/**
+ * The admin endpoint: a third uWS app (default 127.0.0.1:3903) with Garage's admin API v2 shape:
+ * `GET|POST /v2/<Operation>`, JSON in and out, bearer-token authentication. Without a configured
+ * admin token every admin route answers 403 (the API is disabled); /health stays open.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { IncomingBody } from '../uws/incoming-body.js';
+import { Responder } from '../uws/response.js';
+import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
+import { AdminError } from './errors.js';
+import { ROUTES, type Route } from './routes.js';
+
+/** Request bodies larger than this are refused (413). */
+export const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
+
+let requestCounter = 0;
+
+/** Mounts the admin API on `app`. */
+export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
+  const table = new Map<string, Route[]>();
+  for (const route of ROUTES) table.set(route.path, [...(table.get(route.path) ?? []), route]);
+  app.any('/*', (res: HttpResponse, req: HttpRequest) => {
+    const headers: Record<string, string> = {};
+    req.forEach((name, value) => {
+      headers[name] = value;
+    });
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    const rawQuery = req.getQuery() ?? '';
+    const responder = new Responder(res, `A${(++requestCounter).toString(16).padStart(10, '0')}`);
+    const length = headers['content-length'];
+    const expectsBody =
+      length !== undefined
+        ? length !== '0'
+        : (headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+    const body = new IncomingBody(responder, expectsBody);
+    void serveAdmin(state, table, responder, body, { method, path, rawQuery, headers });
+  });
+}
+
+interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQuery: string;
+  readonly headers: Record<string, string>;
+}
+
+async function serveAdmin(
+  state: AdminState,
+  table: ReadonlyMap<string, Route[]>,
+  res: Responder,
+  body: IncomingBody,
+  raw: RawRequest,
+): Promise<void> {
+  const startedMs = Date.now();
+  let closeAfter = false;
+  try {
+    const candidates = table.get(raw.path);
+    if (candidates === undefined) {
+      throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${raw.path}`);
+    }
+    const route = candidates.find((r) => r.method === raw.method);
+    if (route === undefined) {
+      throw new AdminError(
+        405,
+        'MethodNotAllowed',
+        `${raw.path} expects ${candidates.map((r) => r.method).join(' or ')}`,
+      );
+    }
+    checkToken(state, route.auth, raw.headers['authorization']);
+    const declared = raw.headers['content-length'];
+    if (declared !== undefined && Number(declared) > ADMIN_BODY_BYTES_MAX) {
+      closeAfter = true;
+      throw new AdminError(413, 'PayloadTooLarge', `request bodies are limited to ${ADMIN_BODY_BYTES_MAX} bytes`);
+    }
+    const bytes = await body.collect(ADMIN_BODY_BYTES_MAX);
+    let parsed: unknown;
+    if (bytes.length > 0) {
+      try {
+        parsed = JSON.parse(bytes.toString('utf8'));
+      } catch (error) {
+        throw new AdminError(400, 'InvalidRequest', `body is not valid JSON: ${(error as Error).message}`);
+      }
+    }
+    const request: AdminRequest = {
+      method: raw.method,
+      path: raw.path,
+      query: new URLSearchParams(raw.rawQuery),
+      headers: raw.headers,
+      body: parsed,
+    };
+    send(res, await route.handler(state, request), raw.method === 'HEAD');
+  } catch (error) {
+    let adminError: AdminError;
+    if (error instanceof AdminError) adminError = error;
+    else {
+      state.server.logger.error({ err: error, path: raw.path }, 'admin API: internal error');
+      adminError = new AdminError(500, 'InternalError', (error as Error).message ?? String(error));
+    }
+    if (!body.complete) closeAfter = true;
+    res.send(
+      adminError.status,
+      [['content-type', 'application/json']],
+      JSON.stringify({
+        code: adminError.code,
+        message: adminError.message,
+        region: state.server.config.s3.region,
+        path: raw.path,
+      }),
+      { close: closeAfter },
+    );
+  } finally {
+    state.server.logger.debug(
+      { method: raw.method, path: raw.path, ms: Date.now() - startedMs },
+      'admin request',
+    );
+  }
+}
+
+function send(res: Responder, reply: AdminReply, head: boolean): void {
+  const status = reply.status ?? 200;
+  if ('json' in reply) {
+    const text = JSON.stringify(reply.json, null, 2);
+    res.send(status, [['content-type', 'application/json']], head ? '' : text);
+  } else {
+    res.send(status, [['content-type', reply.contentType]], head ? '' : reply.text);
+  }
+}
+
+/** Garage's rules: no token configured → 403 (disabled); missing or wrong token → 403. */
+function checkToken(state: AdminState, auth: AdminAuth, header: string | undefined): void {
+  if (auth === 'none') return;
+  const { adminToken, metricsToken } = state.server.config.admin;
+  const expected = auth === 'metrics' ? (metricsToken ?? adminToken) : adminToken;
+  if (expected === null) {
+    throw new AdminError(
+      403,
+      'Forbidden',
+      'Admin token isn\'t configured, admin API access is disabled (set HANGAR_ADMIN_TOKEN)',
+    );
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (match === null) {
+    throw new AdminError(403, 'Forbidden', 'Authorization token must be provided');
+  }
+  if (!sameSecret(match[1] ?? '', expected)) {
+    throw new AdminError(403, 'Forbidden', 'Invalid authorization token');
+  }
+}
+
+/** Constant-time comparison (of digests, so lengths leak nothing either). */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
