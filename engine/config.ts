@@ -29,6 +29,16 @@ export interface HangarConfig {
     /** Root domains of website hosts ("<bucket>.<rootDomain>"). */
     rootDomains: string[];
   };
+  /** The admin API (Garage-style /v2/...), metrics and health. */
+  admin: {
+    host: string;
+    /** 0 = any free port. */
+    port: number;
+    /** Bearer token of the admin API; null = the admin API answers 403 (except /health). */
+    adminToken: string | null;
+    /** Bearer token of GET /metrics; null = the admin token is required instead. */
+    metricsToken: string | null;
+  };
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
   /** Block size for object data: a power of two between 64 KiB and 64 MiB. */
@@ -82,6 +92,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     dataDir: resolve(cwd, 'data'),
     s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
+    admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
     blockBytes: MIB,
     inlineBytesMax: 16 * KIB,
@@ -211,6 +222,14 @@ function domainList(raw: unknown, source: Source): string[] {
   return domains;
 }
 
+/** A bearer token: 16 to 256 visible ASCII characters. */
+function token(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^[\x21-\x7e]{8,256}$/.test(raw.trim())) {
+    throw new Invalid('must be 8 to 256 visible ASCII characters (no spaces)');
+  }
+  return raw.trim();
+}
+
 function shardCount(raw: unknown, source: Source): number | null {
   if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return null;
   try {
@@ -278,6 +297,18 @@ const FIELDS: readonly Field[] = [
   }),
   field('web.root_domains', 'HANGAR_WEB_ROOT_DOMAINS', 'web-root-domains', domainList, (c, v) => {
     c.web.rootDomains = v;
+  }),
+  field('admin.host', 'HANGAR_ADMIN_HOST', 'admin-host', nonEmptyString, (c, v) => {
+    c.admin.host = v;
+  }),
+  field('admin.port', 'HANGAR_ADMIN_PORT', 'admin-port', integer(0, 65535), (c, v) => {
+    c.admin.port = v;
+  }),
+  field('admin.admin_token', 'HANGAR_ADMIN_TOKEN', null, token, (c, v) => {
+    c.admin.adminToken = v;
+  }),
+  field('admin.metrics_token', 'HANGAR_METRICS_TOKEN', null, token, (c, v) => {
+    c.admin.metricsToken = v;
   }),
   field('shards', 'HANGAR_SHARDS', 'shards', shardCount, (c, v) => {
     c.shards = v;
@@ -349,7 +380,7 @@ const FIELDS: readonly Field[] = [
 ];
 
 /** Keys that are secret: never echoed in error messages or logs. */
-const SECRET_KEYS = new Set(['root_secret_key']);
+const SECRET_KEYS = new Set(['root_secret_key', 'admin.admin_token', 'admin.metrics_token']);
 
 /** Env var names and flag names of every setting (for --help texts and docs). */
 export const CONFIG_KEYS: ReadonlyArray<{ key: string; env: string; flag: string | null }> =
@@ -486,6 +517,12 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     dataDir: c.dataDir,
     s3: { ...c.s3, rootDomains: [...c.s3.rootDomains] },
     web: { ...c.web, rootDomains: [...c.web.rootDomains] },
+    admin: {
+      host: c.admin.host,
+      port: c.admin.port,
+      adminToken: c.admin.adminToken === null ? null : '<redacted>',
+      metricsToken: c.admin.metricsToken === null ? null : '<redacted>',
+    },
     shards: c.shards ?? 'auto',
     blockBytes: c.blockBytes,
     inlineBytesMax: c.inlineBytesMax,

@@ -8,6 +8,7 @@ import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
 import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
+import { mountAdminApi } from './admin/server.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { authenticate, authorize } from './s3/auth.js';
@@ -32,6 +33,9 @@ export interface RunningServer {
   /** The static website endpoint (buckets by Host header). */
   readonly webEndpoint: string;
   readonly webPort: number;
+  /** The admin API endpoint (Garage-style /v2/..., /metrics, /health). */
+  readonly adminEndpoint: string;
+  readonly adminPort: number;
   readonly rootKey: KeyRecord;
   /** Runs every bucket's lifecycle rules now (also on SIGUSR2); resolves with the counts. */
   runLifecycleNow(): Promise<LifecycleRunResult>;
@@ -84,6 +88,18 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   }
   const webPort = uws.us_socket_local_port(webSocket);
   const webEndpoint = `http://${config.web.host}:${webPort}`;
+  const adminApp = uws.App();
+  mountAdminApi(adminApp, { server: state, startedMs: Date.now(), shardCount: layout.shards });
+  let adminSocket: us_listen_socket;
+  try {
+    adminSocket = await listen(adminApp, config.admin.host, config.admin.port);
+  } catch (error) {
+    uws.us_listen_socket_close(listenSocket);
+    uws.us_listen_socket_close(webSocket);
+    throw error;
+  }
+  const adminPort = uws.us_socket_local_port(adminSocket);
+  const adminEndpoint = `http://${config.admin.host}:${adminPort}`;
   setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
@@ -93,11 +109,17 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     { webEndpoint, rootDomains: config.web.rootDomains },
     'hangar website endpoint ready',
   );
+  logger.info(
+    { adminEndpoint, enabled: config.admin.adminToken !== null },
+    'hangar admin endpoint ready',
+  );
   return {
     endpoint,
     port,
     webEndpoint,
     webPort,
+    adminEndpoint,
+    adminPort,
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
     stop: async () => {
@@ -105,6 +127,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       await lifecycle.stop();
       uws.us_listen_socket_close(listenSocket);
       uws.us_listen_socket_close(webSocket);
+      uws.us_listen_socket_close(adminSocket);
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();
@@ -230,32 +253,49 @@ async function serve(
     );
     sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
   } finally {
-    const durationMs = performance.now() - startedAt;
-    const bytesIn = body.bytesReceived;
-    const bytesOut = res.bytesSent;
-    recordS3Request({
-      operation,
-      status: res.status,
-      durationSeconds: durationMs / 1000,
-      bytesIn,
-      bytesOut,
-    });
-    // The access log: one line per S3 request.
-    state.logger.info(
-      {
-        requestId: res.requestId,
-        operation,
-        method: req.method,
-        bucket: routedBucket,
-        key: routedKey,
-        status: res.status,
-        bytesIn,
-        bytesOut,
-        ms: Math.round(durationMs * 1000) / 1000,
-      },
-      'request',
+    // A streamed GET is still sending when its handler returns: record once the response is over.
+    res.whenDone(() =>
+      recordRequest(state, req, res, body, operation, routedBucket, routedKey, startedAt),
     );
   }
+}
+
+/** Metrics and the access log line (info level) of one finished S3 request. */
+function recordRequest(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  body: IncomingBody,
+  operation: string,
+  bucket: string | null,
+  key: string | null,
+  startedAt: number,
+): void {
+  const durationMs = performance.now() - startedAt;
+  const bytesIn = body.bytesReceived;
+  const bytesOut = res.bytesSent;
+  recordS3Request({
+    operation,
+    status: res.status,
+    durationSeconds: durationMs / 1000,
+    bytesIn,
+    bytesOut,
+  });
+  state.logger.info(
+    {
+      requestId: res.requestId,
+      operation,
+      method: req.method,
+      bucket,
+      key,
+      status: res.status,
+      bytesIn,
+      bytesOut,
+      ms: Math.round(durationMs * 1000) / 1000,
+      ...(res.clientGone ? { aborted: true } : {}),
+    },
+    'request',
+  );
 }
 
 function snapshotOf(req: HttpRequest): RequestSnapshot {

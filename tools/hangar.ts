@@ -154,6 +154,8 @@ interface ServerOptions {
   s3Port?: string;
   webHost?: string;
   webPort?: string;
+  adminHost?: string;
+  adminPort?: string;
   shards?: string;
   durability?: string;
   logLevel?: string;
@@ -168,7 +170,8 @@ function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: Ha
       `  AWS_ACCESS_KEY_ID=${server.rootKey.accessKeyId}\n` +
       `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
       `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n` +
-      `hangar is serving websites at ${server.webEndpoint} (Host: <bucket>.${config.web.rootDomains[0] ?? '<root domain>'})\n\n`,
+      `hangar is serving websites at ${server.webEndpoint} (Host: <bucket>.${config.web.rootDomains[0] ?? '<root domain>'})\n` +
+      `hangar is serving the admin API at ${server.adminEndpoint}${config.admin.adminToken === null ? ' (disabled: no HANGAR_ADMIN_TOKEN)' : ''}\n\n`,
   );
 }
 
@@ -181,6 +184,8 @@ async function runServer(command: Command): Promise<void> {
       's3-port': opts.s3Port,
       'web-host': opts.webHost,
       'web-port': opts.webPort,
+      'admin-host': opts.adminHost,
+      'admin-port': opts.adminPort,
       shards: opts.shards,
       durability: opts.durability,
       'log-level': opts.logLevel,
@@ -370,6 +375,8 @@ function buildProgram(): Command {
     .option('--s3-port <port>', 'port to listen on')
     .option('--web-host <host>', 'address of the static website endpoint')
     .option('--web-port <port>', 'port of the static website endpoint (0: any free port)')
+    .option('--admin-host <host>', 'address of the admin API (metrics, health)')
+    .option('--admin-port <port>', 'port of the admin API (0: any free port)')
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')

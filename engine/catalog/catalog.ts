@@ -305,7 +305,7 @@ export class Catalog {
 }
 
 /** Bucket-level configurations hangar stores in the catalog, keyed "<bucketId>/<kind>". */
-export type BucketConfigKind = 'cors' | 'website' | 'lifecycle' | 'tagging';
+export type BucketConfigKind = 'cors' | 'website' | 'lifecycle' | 'tagging' | 'quotas';
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

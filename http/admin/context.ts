@@ -23,7 +23,10 @@ export type AdminReply =
   | { readonly status?: number; readonly json: unknown }
   | { readonly status?: number; readonly contentType: string; readonly text: string };
 
-export type AdminHandler = (state: AdminState, req: AdminRequest) => AdminReply | Promise<AdminReply>;
+export type AdminHandler = (
+  state: AdminState,
+  req: AdminRequest,
+) => AdminReply | Promise<AdminReply>;
 
 /** Which token a route requires: the admin token, the metrics token (or the admin one), none. */
 export type AdminAuth = 'admin' | 'metrics' | 'none';

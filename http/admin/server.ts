@@ -3,8 +3,9 @@
  * `GET|POST /v2/<Operation>`, JSON in and out, bearer-token authentication. Without a configured
  * admin token every admin route answers 403 (the API is disabled); /health stays open.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { IncomingBody } from '../uws/incoming-body.js';
 import { Responder } from '../uws/response.js';
 import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
@@ -72,7 +73,11 @@ async function serveAdmin(
     const declared = raw.headers['content-length'];
     if (declared !== undefined && Number(declared) > ADMIN_BODY_BYTES_MAX) {
       closeAfter = true;
-      throw new AdminError(413, 'PayloadTooLarge', `request bodies are limited to ${ADMIN_BODY_BYTES_MAX} bytes`);
+      throw new AdminError(
+        413,
+        'PayloadTooLarge',
+        `request bodies are limited to ${ADMIN_BODY_BYTES_MAX} bytes`,
+      );
     }
     const bytes = await body.collect(ADMIN_BODY_BYTES_MAX);
     let parsed: unknown;
@@ -80,7 +85,11 @@ async function serveAdmin(
       try {
         parsed = JSON.parse(bytes.toString('utf8'));
       } catch (error) {
-        throw new AdminError(400, 'InvalidRequest', `body is not valid JSON: ${(error as Error).message}`);
+        throw new AdminError(
+          400,
+          'InvalidRequest',
+          `body is not valid JSON: ${(error as Error).message}`,
+        );
       }
     }
     const request: AdminRequest = {
@@ -137,7 +146,7 @@ function checkToken(state: AdminState, auth: AdminAuth, header: string | undefin
     throw new AdminError(
       403,
       'Forbidden',
-      'Admin token isn\'t configured, admin API access is disabled (set HANGAR_ADMIN_TOKEN)',
+      "Admin token isn't configured, admin API access is disabled (set HANGAR_ADMIN_TOKEN)",
     );
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

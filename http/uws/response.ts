@@ -41,6 +41,7 @@ export class Responder {
   private readonly abortHandlers: Array<() => void> = [];
   private readonly queue: Array<{ view: Uint8Array; offset: number | null; done: () => void }> = [];
   private totalBytes = 0;
+  private doneHandlers: Array<() => void> | null = [];
   private statusSent = 0;
   private bodyBytesSent = 0;
   /** Headers every response to this request carries, whatever writes it (CORS). */
@@ -53,6 +54,7 @@ export class Responder {
     res.onAborted(() => {
       this.aborted = true;
       for (const handler of this.abortHandlers.splice(0)) handler();
+      this.settle();
     });
   }
 
@@ -78,6 +80,22 @@ export class Responder {
 
   get clientGone(): boolean {
     return this.aborted;
+  }
+
+  /**
+   * Runs once the response is over: ended (a streamed body's last byte handed to uWS), closed, or
+   * aborted by the client. At once if it is over already.
+   */
+  whenDone(handler: () => void): void {
+    if (this.doneHandlers === null) handler();
+    else this.doneHandlers.push(handler);
+  }
+
+  private settle(): void {
+    if (this.open || this.doneHandlers === null) return;
+    const handlers = this.doneHandlers;
+    this.doneHandlers = null;
+    for (const handler of handlers) handler();
   }
 
   /** Runs when the client goes away before the response ended. */
@@ -123,6 +141,7 @@ export class Responder {
         this.res.end(body, options.close);
       }
     });
+    this.settle();
   }
 
   /**
@@ -177,6 +196,7 @@ export class Responder {
       this.bodyBytesSent += head.view.byteLength;
       head.done();
     }
+    this.settle();
   }
 
   private retryPending(): boolean {
@@ -189,6 +209,7 @@ export class Responder {
     if (!this.open) return;
     this.ended = true;
     this.res.close();
+    this.settle();
   }
 
   private writeHead(status: number, headers: Headers): void {

@@ -13,6 +13,8 @@ export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.
 export const ROOT_ACCESS_KEY = 'HKTESTROOTKEY0001';
 export const ROOT_SECRET_KEY = 'test-root-secret-key-0123456789abcdef';
 export const REGION = 'us-east-1';
+/** The admin API token every TestServer gets (unless `adminToken: null`). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface ServerOptions {
   dataDir?: string;
@@ -22,6 +24,8 @@ export interface ServerOptions {
   port?: number;
   env?: Record<string, string>;
   args?: string[];
+  /** The admin API's bearer token (default ADMIN_TOKEN); null leaves the admin API disabled. */
+  adminToken?: string | null;
 }
 
 /**
@@ -36,6 +40,9 @@ export class TestServer {
     readonly dataDir: string,
     /** The static website endpoint's port (Host header `<bucket>.web.localhost`). */
     readonly webPort: number,
+    /** The admin API's port, and its token (null: admin API disabled). */
+    readonly adminPort: number,
+    readonly adminToken: string | null,
     private output: string[],
   ) {}
 
@@ -44,6 +51,8 @@ export class TestServer {
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? (await freePort());
     const webPort = await freePort();
+    const adminPort = await freePort();
+    const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken;
     const args = [
       HANGAR_BIN,
       'server',
@@ -55,6 +64,8 @@ export class TestServer {
       String(port),
       '--web-port',
       String(webPort),
+      '--admin-port',
+      String(adminPort),
       '--log-level',
       'warn',
     ];
@@ -67,6 +78,7 @@ export class TestServer {
         HANGAR_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
         HANGAR_S3_ROOT_DOMAINS: 's3.localhost',
         HANGAR_WEB_ROOT_DOMAINS: 'web.localhost',
+        ...(adminToken === null ? {} : { HANGAR_ADMIN_TOKEN: adminToken }),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +101,12 @@ export class TestServer {
         30_000,
       ).unref();
     });
-    return new TestServer(child, endpoint, port, dataDir, webPort, output);
+    return new TestServer(child, endpoint, port, dataDir, webPort, adminPort, adminToken, output);
+  }
+
+  /** The admin API's base URL. */
+  get adminEndpoint(): string {
+    return `http://127.0.0.1:${this.adminPort}`;
   }
 
   get log(): string {

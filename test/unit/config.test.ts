@@ -34,6 +34,7 @@ test('defaults', (t) => {
     dataDir: join(dir, 'data'),
     s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
+    admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
     blockBytes: 1024 * 1024,
     inlineBytesMax: 16 * 1024,
@@ -90,6 +91,12 @@ root_domains = ["s3.example.com", ".S3.Other.org"]
 host = "0.0.0.0"
 port = 9002
 root_domains = ["web.example.com"]
+
+[admin]
+host = "0.0.0.0"
+port = 9003
+admin_token = "file-admin-token"
+metrics_token = "file-metrics-token"
 `,
   );
   const config = load(dir);
@@ -102,6 +109,12 @@ root_domains = ["web.example.com"]
       rootDomains: ['s3.example.com', 's3.other.org'],
     },
     web: { host: '0.0.0.0', port: 9002, rootDomains: ['web.example.com'] },
+    admin: {
+      host: '0.0.0.0',
+      port: 9003,
+      adminToken: 'file-admin-token',
+      metricsToken: 'file-metrics-token',
+    },
     shards: 4,
     blockBytes: 4 * 1024 * 1024,
     inlineBytesMax: 4096,
@@ -307,4 +320,26 @@ test('describeConfig redacts the secret key', (t) => {
   t.false(JSON.stringify(described).includes('topsecret-value'));
   t.is(described.rootAccessKey, 'ROOTKEY01');
   t.is(described.shards, 'auto');
+});
+
+test('admin keys: env and flags, port 0, tokens validated without echo, redacted', (t) => {
+  const dir = tempDir();
+  const config = load(dir, {
+    env: {
+      HANGAR_ADMIN_PORT: '0',
+      HANGAR_ADMIN_TOKEN: 'env-admin-token-123',
+      HANGAR_METRICS_TOKEN: 'env-metrics-token-123',
+    },
+    flags: { 'admin-port': '4903' },
+  });
+  t.is(config.admin.port, 4903);
+  t.is(config.admin.adminToken, 'env-admin-token-123');
+  t.is(config.admin.metricsToken, 'env-metrics-token-123');
+  t.is(load(dir, { env: { HANGAR_ADMIN_PORT: '0' } }).admin.port, 0);
+  const error = t.throws(() => load(dir, { env: { HANGAR_ADMIN_TOKEN: 'short s' } }));
+  t.regex(error?.message ?? '', /admin\.admin_token/);
+  t.notRegex(error?.message ?? '', /short s/);
+  const described = JSON.stringify(describeConfig(config));
+  t.notRegex(described, /env-admin-token|env-metrics-token/);
+  t.regex(described, /<redacted>/);
 });

@@ -1,0 +1,171 @@
+import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
+import { type BucketRecord, CatalogError, type Grant } from '../../../engine/catalog/catalog.js';
+import type { WebsiteConfig } from '../../s3/website-config.js';
+import type { AdminReply, AdminRequest, AdminState } from '../context.js';
+import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
+import { body, boolean, object, queryParam, string } from '../validate.js';
+
+function findById(state: AdminState, id: string): BucketRecord {
+  const bucket = state.server.catalog.listBuckets().find((b) => b.id === id);
+  if (bucket === undefined) throw noSuchBucket(id);
+  return bucket;
+}
+
+/** Objects, bytes and unfinished uploads of a bucket, summed over every shard. */
+async function usageOf(
+  state: AdminState,
+  bucket: BucketRecord,
+): Promise<{ objects: number; bytes: number; uploads: number }> {
+  const usages = await Promise.all(
+    state.server.pool.clients.map((shard) =>
+      shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),
+    ),
+  );
+  return usages.reduce(
+    (sum, u) => ({
+      objects: sum.objects + u.objects,
+      bytes: sum.bytes + u.bytes,
+      uploads: sum.uploads + u.uploads,
+    }),
+    { objects: 0, bytes: 0, uploads: 0 },
+  );
+}
+
+/** Garage's GetBucketInfoResponse (quotas are not enforced yet: always null). */
+async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<AdminReply> {
+  const catalog = state.server.catalog;
+  const website = catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
+  const usage = await usageOf(state, bucket);
+  const keys = catalog.grantsOfBucket(bucket.id).map(({ accessKeyId, grant }) => ({
+    accessKeyId,
+    name: catalog.getKey(accessKeyId)?.name ?? '',
+    permissions: { ...grant },
+    bucketLocalAliases: [],
+  }));
+  return {
+    json: {
+      id: bucket.id,
+      created: new Date(bucket.createdMs).toISOString(),
+      globalAliases: [bucket.name],
+      location: bucket.location || state.server.config.s3.region,
+      websiteAccess: website !== undefined,
+      websiteConfig:
+        website === undefined
+          ? null
+          : { indexDocument: website.indexSuffix ?? null, errorDocument: website.errorKey ?? null },
+      keys,
+      objects: usage.objects,
+      bytes: usage.bytes,
+      unfinishedUploads: usage.uploads,
+      unfinishedMultipartUploads: usage.uploads,
+      quotas: { maxSize: null, maxObjects: null },
+    },
+  };
+}
+
+export function listBuckets(state: AdminState): AdminReply {
+  return {
+    json: state.server.catalog.listBuckets().map((bucket) => ({
+      id: bucket.id,
+      created: new Date(bucket.createdMs).toISOString(),
+      globalAliases: [bucket.name],
+      localAliases: [],
+    })),
+  };
+}
+
+/** GetBucketInfo?id=<bucket id> or ?globalAlias=<bucket name>. */
+export async function getBucketInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  const id = req.query.get('id');
+  const alias = req.query.get('globalAlias');
+  if ((id === null) === (alias === null)) {
+    throw badRequest('exactly one of the query parameters id and globalAlias is required');
+  }
+  if (id !== null) return bucketInfo(state, findById(state, id));
+  const bucket = state.server.catalog.getBucket(alias ?? '');
+  if (bucket === undefined) throw noSuchBucket(alias ?? '');
+  return bucketInfo(state, bucket);
+}
+
+export async function createBucket(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  const b = body(req.body, ['globalAlias']);
+  const name = string(b, 'globalAlias');
+  const problem = validateBucketName(name);
+  if (problem !== null) throw badRequest(`body.globalAlias: ${problem}`);
+  try {
+    const bucket = await state.server.catalog.createBucket(name, { location: '' });
+    return bucketInfo(state, bucket);
+  } catch (error) {
+    if (error instanceof CatalogError && error.reason === 'BucketExists') {
+      throw new AdminError(409, 'BucketAlreadyExists', `bucket ${name} already exists`);
+    }
+    throw error;
+  }
+}
+
+/** DeleteBucket?id=: only an empty bucket (every shard agrees) is removed. */
+export async function deleteBucket(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  const bucket = findById(state, queryParam(req.query, 'id'));
+  const usage = await usageOf(state, bucket);
+  if (usage.objects > 0) {
+    throw new AdminError(
+      409,
+      'BucketNotEmpty',
+      `bucket ${bucket.name} is not empty (${usage.objects} objects)`,
+    );
+  }
+  await state.server.catalog.deleteBucket(bucket.name);
+  const liveBucketIds = [...state.server.catalog.liveBucketIds()];
+  for (const shard of state.server.pool.clients) {
+    shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged').catch((error: unknown) => {
+      state.server.logger.error({ err: error }, 'purging a deleted bucket failed');
+    });
+  }
+  return { json: {} };
+}
+
+function permissionChange(req: AdminRequest): {
+  bucket: string;
+  accessKeyId: string;
+  permissions: Grant;
+} {
+  const b = body(req.body, ['bucketId', 'accessKeyId', 'permissions']);
+  const bucket = string(b, 'bucketId');
+  const accessKeyId = string(b, 'accessKeyId');
+  if (b['permissions'] === undefined) throw badRequest('body.permissions is required');
+  const p = object(b['permissions'], 'body.permissions');
+  for (const name of Object.keys(p)) {
+    if (!['read', 'write', 'owner'].includes(name)) {
+      throw badRequest(`body.permissions.${name} is not a known permission (read, write, owner)`);
+    }
+  }
+  const permissions: Grant = {
+    read: boolean(p, 'read', 'body.permissions'),
+    write: boolean(p, 'write', 'body.permissions'),
+    owner: boolean(p, 'owner', 'body.permissions'),
+  };
+  return { bucket, accessKeyId, permissions };
+}
+
+async function changeGrant(
+  state: AdminState,
+  req: AdminRequest,
+  allow: boolean,
+): Promise<AdminReply> {
+  const change = permissionChange(req);
+  const bucket = findById(state, change.bucket);
+  if (state.server.catalog.getKey(change.accessKeyId) === undefined)
+    throw noSuchKey(change.accessKeyId);
+  await state.server.catalog.changeGrant(
+    bucket.name,
+    change.accessKeyId,
+    change.permissions,
+    allow,
+  );
+  return bucketInfo(state, bucket);
+}
+
+export const allowBucketKey = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
+  changeGrant(state, req, true);
+export const denyBucketKey = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
+  changeGrant(state, req, false);

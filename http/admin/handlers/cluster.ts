@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { AdminReply, AdminState } from '../context.js';
+
+/** hangar's version, from package.json (dist/http/admin/handlers → the package root). */
+export const HANGAR_VERSION: string = (() => {
+  for (const up of ['../../../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'hangar' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return 'unknown';
+})();
+
+/** A stable node id: the host name and data directory, hashed. */
+export function nodeId(state: AdminState): string {
+  return createHash('sha256')
+    .update(`${hostname()}\0${state.server.config.dataDir}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** GetClusterStatus: hangar is one node; this is it. */
+export function getClusterStatus(state: AdminState): AdminReply {
+  const { config } = state.server;
+  return {
+    json: {
+      layoutVersion: 1,
+      node: nodeId(state),
+      version: HANGAR_VERSION,
+      nodes: [
+        {
+          id: nodeId(state),
+          hostname: hostname(),
+          addr: `${config.s3.host}:${config.s3.port}`,
+          isUp: true,
+          lastSeenSecsAgo: null,
+          version: HANGAR_VERSION,
+        },
+      ],
+      shards: state.shardCount,
+      dataDir: config.dataDir,
+      uptimeSecs: Math.floor((Date.now() - state.startedMs) / 1000),
+      startedAt: new Date(state.startedMs).toISOString(),
+    },
+  };
+}
+
+const PING_TIMEOUT_MS = 5_000;
+const NO_BUCKET = '0'.repeat(32);
+
+/** Asks each shard actor a trivial question; true for each that answers in time. */
+export async function pingShards(state: AdminState): Promise<boolean[]> {
+  return Promise.all(
+    state.server.pool.clients.map(async (shard) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      });
+      const answer = shard.call({ kind: 'BucketUsage', bucketId: NO_BUCKET }, 'Usage').then(
+        () => true,
+        () => false,
+      );
+      const up = await Promise.race([answer, timeout]);
+      clearTimeout(timer);
+      return up;
+    }),
+  );
+}
+
+/** GetClusterHealth: Garage's fields, where a "partition" is a shard actor. */
+export async function getClusterHealth(state: AdminState): Promise<AdminReply> {
+  const up = await pingShards(state);
+  const ok = up.filter(Boolean).length;
+  return {
+    json: {
+      status: ok === up.length ? 'healthy' : ok === 0 ? 'unavailable' : 'degraded',
+      knownNodes: 1,
+      connectedNodes: 1,
+      storageNodes: 1,
+      storageNodesUp: ok > 0 ? 1 : 0,
+      partitions: up.length,
+      partitionsQuorum: ok,
+      partitionsAllOk: ok,
+    },
+  };
+}

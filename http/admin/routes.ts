@@ -1,0 +1,80 @@
+/**
+ * Every admin endpoint: method + path → handler. Paths and names follow Garage's admin API v2
+ * (`/v2/<Operation>`); openapi.json documents exactly these routes (a test checks both ways).
+ */
+import { readFileSync } from 'node:fs';
+import { healthStatus } from '../health.js';
+import type { AdminAuth, AdminHandler } from './context.js';
+import {
+  allowBucketKey,
+  createBucket,
+  deleteBucket,
+  denyBucketKey,
+  getBucketInfo,
+  listBuckets,
+} from './handlers/buckets.js';
+import { getClusterHealth, getClusterStatus } from './handlers/cluster.js';
+import {
+  createKey,
+  deleteKey,
+  getKeyInfo,
+  importKey,
+  listKeys,
+  updateKey,
+} from './handlers/keys.js';
+import { metricsContentType, metricsText } from './metrics.js';
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly auth: AdminAuth;
+  readonly handler: AdminHandler;
+}
+
+/** The OpenAPI document, read once (it sits next to the sources: ../../../http/admin/). */
+let openApiText: string | null = null;
+export function openApiDocument(): string {
+  openApiText ??= readFileSync(
+    new URL('../../../http/admin/openapi.json', import.meta.url),
+    'utf8',
+  );
+  return openApiText;
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/health',
+    auth: 'none',
+    handler: () => {
+      const health = healthStatus();
+      return { status: health.status === 'ok' ? 200 : 503, json: health };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    auth: 'metrics',
+    handler: async () => ({ contentType: metricsContentType, text: await metricsText() }),
+  },
+  {
+    method: 'GET',
+    path: '/v2/openapi.json',
+    auth: 'admin',
+    handler: () => ({ contentType: 'application/json', text: openApiDocument() }),
+  },
+  { method: 'GET', path: '/v2/GetClusterStatus', auth: 'admin', handler: getClusterStatus },
+  { method: 'GET', path: '/v2/GetClusterHealth', auth: 'admin', handler: getClusterHealth },
+  { method: 'GET', path: '/v2/ListKeys', auth: 'admin', handler: listKeys },
+  { method: 'GET', path: '/v2/GetKeyInfo', auth: 'admin', handler: getKeyInfo },
+  { method: 'POST', path: '/v2/CreateKey', auth: 'admin', handler: createKey },
+  { method: 'POST', path: '/v2/ImportKey', auth: 'admin', handler: importKey },
+  { method: 'POST', path: '/v2/UpdateKey', auth: 'admin', handler: updateKey },
+  { method: 'POST', path: '/v2/DeleteKey', auth: 'admin', handler: deleteKey },
+  { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
+  { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
+  { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },
+  { method: 'POST', path: '/v2/DeleteBucket', auth: 'admin', handler: deleteBucket },
+  { method: 'POST', path: '/v2/AllowBucketKey', auth: 'admin', handler: allowBucketKey },
+  { method: 'POST', path: '/v2/DenyBucketKey', auth: 'admin', handler: denyBucketKey },
+];

@@ -1,0 +1,173 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import test from 'ava';
+import { pino } from 'pino';
+import { defaultConfig } from '../../engine/config.js';
+import { metricsText } from '../../http/admin/metrics.js';
+import { healthStatus } from '../../http/health.js';
+import { startServer } from '../../http/server.js';
+import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure } from '../helpers/server.js';
+
+/**
+ * Metrics and the access log, through the functions the admin API serves them with: the server
+ * runs in this process (each ava test file is its own process, so the registry is this test's).
+ */
+
+const METRICS_TOKEN = 'metrics-token-for-tests';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text exposition format (enough of it for hangar's metrics). */
+function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[pair[1] as string] = (pair[2] as string).replace(/\\(.)/g, '$1');
+    }
+    samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const found = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  return found.reduce((sum, s) => sum + s.value, 0);
+}
+
+test('S3 requests are counted, timed and logged; scrape-time gauges report the data directory', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hangar-metrics-'));
+  const logLines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n'))
+        if (line !== '') logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, sink);
+  const config = defaultConfig(dataDir);
+  config.dataDir = dataDir;
+  config.s3.port = 0;
+  config.web.port = 0;
+  config.shards = 2;
+  config.durability = 'relaxed';
+  config.admin.port = 0;
+  config.admin.metricsToken = METRICS_TOKEN;
+  config.rootAccessKey = ROOT_ACCESS_KEY;
+  config.rootSecretKey = ROOT_SECRET_KEY;
+  t.is(healthStatus().status, 'starting');
+  const server = await startServer(config, logger);
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  try {
+    t.deepEqual(healthStatus().status, 'ok');
+    t.is(healthStatus().shards, 2);
+    const client = new S3Client({
+      endpoint: server.endpoint,
+      region: REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
+      maxAttempts: 1,
+    });
+    const body = Buffer.alloc(100_000, 7);
+    await client.send(new CreateBucketCommand({ Bucket: 'metrics' }));
+    await client.send(new CreateBucketCommand({ Bucket: 'metrics-2' }));
+    for (let i = 0; i < 3; i++) {
+      await client.send(new PutObjectCommand({ Bucket: 'metrics', Key: `k${i}`, Body: body }));
+    }
+    const got = await client.send(new GetObjectCommand({ Bucket: 'metrics', Key: 'k1' }));
+    t.is((await got.Body?.transformToByteArray())?.byteLength, body.length);
+    const missing = await s3Failure(
+      client.send(new HeadObjectCommand({ Bucket: 'metrics', Key: 'nope' })),
+    );
+    t.is(missing.status, 404);
+    client.destroy();
+
+    const samples = parseMetrics(await metricsText());
+    const count = (operation: string, status: string): number =>
+      value(samples, 'hangar_s3_requests_total', { operation, status });
+    t.is(count('CreateBucket', '200'), 2);
+    t.is(count('PutObject', '200'), 3);
+    t.is(count('GetObject', '200'), 1);
+    t.is(count('HeadObject', '404'), 1);
+    t.is(value(samples, 'hangar_s3_requests_total'), 7);
+    t.is(value(samples, 'hangar_s3_request_duration_seconds_count', { operation: 'PutObject' }), 3);
+    t.true(
+      value(samples, 'hangar_s3_request_duration_seconds_sum', { operation: 'PutObject' }) > 0,
+    );
+    t.is(
+      value(samples, 'hangar_s3_request_duration_seconds_bucket', {
+        operation: 'PutObject',
+        le: '+Inf',
+      }),
+      3,
+    );
+    // The SDK sends PUT bodies aws-chunked (framing and trailer count): at least the payload.
+    const bytesIn = value(samples, 'hangar_s3_bytes_in_total');
+    t.true(bytesIn >= 3 * body.length && bytesIn < 3 * body.length + 10_000, String(bytesIn));
+    const bytesOut = value(samples, 'hangar_s3_bytes_out_total');
+    t.true(bytesOut >= body.length && bytesOut < body.length + 10_000, String(bytesOut));
+    t.is(value(samples, 'hangar_buckets'), 2);
+    for (const shard of ['0', '1']) {
+      t.true(value(samples, 'hangar_lmdb_size_bytes', { shard }) > 0, `shard ${shard} lmdb size`);
+      t.true(
+        samples.some(
+          (s) => s.name === 'hangar_shard_inflight_requests' && s.labels.shard === shard,
+        ),
+      );
+    }
+    t.is(value(samples, 'hangar_shard_inflight_requests'), 0);
+
+    // The same text over the admin port, behind the metrics token; /health is open.
+    const scraped = await fetch(`${server.adminEndpoint}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    t.is(scraped.status, 200);
+    t.regex(scraped.headers.get('content-type') ?? '', /^text\/plain/);
+    const overHttp = parseMetrics(await scraped.text());
+    t.is(value(overHttp, 'hangar_s3_requests_total', { operation: 'PutObject', status: '200' }), 3);
+    t.is(value(overHttp, 'hangar_s3_requests_total'), 7);
+    const anonymous = await fetch(`${server.adminEndpoint}/metrics`);
+    t.true(anonymous.status === 401 || anonymous.status === 403, String(anonymous.status));
+    await anonymous.arrayBuffer();
+    const health = await fetch(`${server.adminEndpoint}/health`);
+    t.is(health.status, 200);
+    t.like(await health.json(), { status: 'ok', shards: 2 });
+    t.true(samples.some((s) => s.name === 'process_cpu_user_seconds_total'));
+    t.true(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds'));
+
+    // The access log: one info line per request, with what an operator greps for.
+    const requests = logLines.filter((line) => line.msg === 'request');
+    t.is(requests.length, 7);
+    const get = requests.find((line) => line.operation === 'GetObject');
+    t.like(get, { level: 30, bucket: 'metrics', key: 'k1', status: 200, bytesOut: body.length });
+    t.regex(String(get?.requestId), /^[0-9A-F]+$/);
+    t.is(typeof get?.ms, 'number');
+    const head = requests.find((line) => line.operation === 'HeadObject');
+    t.like(head, { bucket: 'metrics', key: 'nope', status: 404 });
+    const put = requests.find((line) => line.operation === 'PutObject');
+    t.true(Number(put?.bytesIn) >= body.length);
+  } finally {
+    const stopping = server.stop();
+    t.is(healthStatus().status, 'stopping');
+    await stopping;
+  }
+});
