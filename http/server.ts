@@ -7,6 +7,7 @@ import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
 import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
 import { setHealth } from './health.js';
@@ -100,6 +101,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   }
   const adminPort = uws.us_socket_local_port(adminSocket);
   const adminEndpoint = `http://${config.admin.host}:${adminPort}`;
+  // The CLI finds the running server (and talks to its admin API, not to the files) by this.
+  writeAdminFile(config.dataDir, {
+    endpoint: connectableEndpoint(config.admin.host, adminPort),
+    pid: process.pid,
+  });
   setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
@@ -124,6 +130,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     runLifecycleNow: () => lifecycle.runNow(),
     stop: async () => {
       setHealth('stopping');
+      removeAdminFile(config.dataDir);
       await lifecycle.stop();
       uws.us_listen_socket_close(listenSocket);
       uws.us_listen_socket_close(webSocket);

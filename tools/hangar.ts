@@ -13,6 +13,7 @@ import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
+import { type AdminFile, liveAdminFile } from '../http/admin/discovery.js';
 import { startServer } from '../http/server.js';
 
 /**
@@ -90,6 +91,7 @@ interface GlobalOptions {
   config?: string;
   dataDir?: string;
   json?: boolean;
+  adminToken?: string;
 }
 
 function configFrom(command: Command, extraFlags: Record<string, string | undefined> = {}) {
@@ -115,16 +117,92 @@ function fail(error: unknown): number {
   return EXIT_FAILED;
 }
 
-/** Loads the configuration, opens the catalog, runs `body`, prints its output, closes the catalog. */
+/**
+ * A running server's admin API (found by `<dataDir>/admin.json`): while a server runs, key and
+ * bucket commands go through it, so the CLI and the server never write the same files.
+ */
+class AdminClient {
+  constructor(
+    private readonly server: AdminFile,
+    private readonly token: string,
+  ) {}
+
+  async call<T>(
+    method: 'GET' | 'POST',
+    operation: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<T> {
+    const url = new URL(`${this.server.endpoint}/v2/${operation}`);
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string } }).cause?.message;
+      throw new OperationError(
+        `cannot reach the admin API of the hangar server (pid ${this.server.pid}) at ` +
+          `${this.server.endpoint}: ${cause ?? (error as Error).message}; ` +
+          'if no server runs on this data directory, remove its admin.json',
+      );
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const message = (json as { message?: unknown } | undefined)?.message;
+      const detail = typeof message === 'string' ? message : text.trim() || response.statusText;
+      const problem = `admin API ${operation}: ${detail} (HTTP ${response.status})`;
+      // 403: the token is missing or wrong, a configuration mistake.
+      throw response.status === 403 ? new UsageError(problem) : new OperationError(problem);
+    }
+    return json as T;
+  }
+}
+
+function adminClient(command: Command, config: HangarConfig, server: AdminFile): AdminClient {
+  const token = command.optsWithGlobals<GlobalOptions>().adminToken ?? config.admin.adminToken;
+  if (token === null || token === '') {
+    throw new UsageError(
+      `a hangar server (pid ${server.pid}) is running on ${config.dataDir}, so this command ` +
+        `goes through its admin API at ${server.endpoint}: give the admin token with ` +
+        '--admin-token or HANGAR_ADMIN_TOKEN (or admin.admin_token in the configuration)',
+    );
+  }
+  return new AdminClient(server, token);
+}
+
+/**
+ * Loads the configuration and runs the command: through the running server's admin API
+ * (`remote`) when a live server owns the data directory, else on the catalog directly (`body`;
+ * commands without `remote` always work directly). Prints the output; closes the catalog.
+ */
 async function withCatalog(
   command: Command,
   body: (catalog: Catalog, config: HangarConfig) => Promise<Output> | Output,
+  remote?: (api: AdminClient, config: HangarConfig) => Promise<Output>,
 ): Promise<void> {
   let catalog: Catalog | undefined;
   try {
     const config = configFrom(command);
-    catalog = Catalog.open(config.dataDir);
-    const output = await body(catalog, config);
+    const server = remote === undefined ? null : liveAdminFile(config.dataDir);
+    let output: Output;
+    if (server !== null && remote !== undefined) {
+      output = await remote(adminClient(command, config, server), config);
+    } else {
+      catalog = Catalog.open(config.dataDir);
+      output = await body(catalog, config);
+    }
     const json = command.optsWithGlobals<GlobalOptions>().json === true;
     process.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.human}\n`);
     process.exitCode ??= EXIT_OK;
@@ -250,11 +328,21 @@ function showNewKey(key: KeyRecord, verb: string): Output {
   };
 }
 
+/** A bucket a key holds permissions on. */
+interface KeyGrant {
+  readonly bucket: { readonly name: string; readonly id: string };
+  readonly grant: Grant;
+}
+
 function keyInfo(catalog: Catalog, key: KeyRecord, showSecret: boolean): Output {
   const grants = catalog
     .listBuckets()
     .map((bucket) => ({ bucket, grant: catalog.getGrant(bucket.id, key.accessKeyId) }))
     .filter(({ grant }) => grant.read || grant.write || grant.owner);
+  return keyInfoOutput(key, grants, showSecret);
+}
+
+function keyInfoOutput(key: KeyRecord, grants: readonly KeyGrant[], showSecret: boolean): Output {
   const json: Record<string, unknown> = {
     ...publicKey(key),
     ...(showSecret ? { secretAccessKey: key.secretAccessKey } : {}),
@@ -300,6 +388,20 @@ async function bucketInfo(
     keyName: catalog.getKey(accessKeyId)?.name ?? '',
     ...grant,
   }));
+  return bucketInfoOutput(config, bucket, usage, grants);
+}
+
+interface BucketGrant extends Grant {
+  readonly accessKeyId: string;
+  readonly keyName: string;
+}
+
+function bucketInfoOutput(
+  config: HangarConfig,
+  bucket: BucketRecord,
+  usage: { readonly objects: number; readonly bytes: number },
+  grants: readonly BucketGrant[],
+): Output {
   return {
     json: { ...bucketJson(bucket), objects: usage.objects, bytes: usage.bytes, grants },
     human: `${fields([
@@ -333,13 +435,8 @@ interface GrantOptions {
   key: string;
 }
 
-async function changeGrant(
-  catalog: Catalog,
-  bucketName: string,
-  opts: GrantOptions,
-  allow: boolean,
-): Promise<Output> {
-  const requested: Partial<Grant> = {
+function requestedGrant(opts: GrantOptions): Grant {
+  const requested: Grant = {
     read: opts.read === true,
     write: opts.write === true,
     owner: opts.owner === true,
@@ -347,11 +444,114 @@ async function changeGrant(
   if (!requested.read && !requested.write && !requested.owner) {
     throw new UsageError('give at least one of --read, --write, --owner');
   }
-  const grant = await catalog.changeGrant(bucketName, opts.key, requested, allow);
+  return requested;
+}
+
+async function changeGrant(
+  catalog: Catalog,
+  bucketName: string,
+  opts: GrantOptions,
+  allow: boolean,
+): Promise<Output> {
+  const grant = await catalog.changeGrant(bucketName, opts.key, requestedGrant(opts), allow);
+  return grantOutput(bucketName, opts, grant);
+}
+
+function grantOutput(bucketName: string, opts: GrantOptions, grant: Grant): Output {
   return {
     json: { bucket: bucketName, accessKeyId: opts.key, ...grant },
     human: `key ${opts.key} on bucket ${bucketName}: ${permissions(grant)}`,
   };
+}
+
+// ---- through a running server's admin API ----
+
+/** GetKeyInfo's answer (the fields the CLI reads). */
+interface ApiKeyInfo {
+  readonly accessKeyId: string;
+  readonly name: string;
+  readonly created: string;
+  readonly root: boolean;
+  readonly secretAccessKey?: string;
+  readonly permissions: { readonly createBucket: boolean };
+  readonly buckets: ReadonlyArray<{
+    readonly id: string;
+    readonly globalAliases: readonly string[];
+    readonly permissions: Grant;
+  }>;
+}
+
+/** GetBucketInfo's answer (the fields the CLI reads). */
+interface ApiBucketInfo {
+  readonly id: string;
+  readonly created: string;
+  readonly globalAliases: readonly string[];
+  readonly location: string;
+  readonly keys: ReadonlyArray<{
+    readonly accessKeyId: string;
+    readonly name: string;
+    readonly permissions: Grant;
+  }>;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+function keyFromApi(info: ApiKeyInfo): KeyRecord {
+  return {
+    accessKeyId: info.accessKeyId,
+    secretAccessKey: info.secretAccessKey ?? '',
+    name: info.name,
+    createdMs: Date.parse(info.created),
+    allowCreateBucket: info.permissions.createBucket,
+    root: info.root,
+  };
+}
+
+/** The API reports the default location as the region; the catalog stores it as ''. */
+function bucketFromApi(info: ApiBucketInfo, config: HangarConfig, name?: string): BucketRecord {
+  return {
+    id: info.id,
+    name: name ?? info.globalAliases[0] ?? '',
+    createdMs: Date.parse(info.created),
+    location: info.location === config.s3.region ? '' : info.location,
+  };
+}
+
+function apiKeyInfo(api: AdminClient, id: string, showSecret = false): Promise<ApiKeyInfo> {
+  return api.call<ApiKeyInfo>('GET', 'GetKeyInfo', {
+    id,
+    ...(showSecret ? { showSecretKey: 'true' } : {}),
+  });
+}
+
+function apiBucketInfo(api: AdminClient, name: string): Promise<ApiBucketInfo> {
+  return api.call<ApiBucketInfo>('GET', 'GetBucketInfo', { globalAlias: name });
+}
+
+async function apiChangeGrant(
+  api: AdminClient,
+  bucketName: string,
+  opts: GrantOptions,
+  allow: boolean,
+): Promise<Output> {
+  const permissions = requestedGrant(opts);
+  const bucket = await apiBucketInfo(api, bucketName);
+  const after = await api.call<ApiBucketInfo>(
+    'POST',
+    allow ? 'AllowBucketKey' : 'DenyBucketKey',
+    {},
+    { bucketId: bucket.id, accessKeyId: opts.key, permissions },
+  );
+  const grant = after.keys.find((k) => k.accessKeyId === opts.key)?.permissions ?? {
+    read: false,
+    write: false,
+    owner: false,
+  };
+  return grantOutput(bucketName, opts, {
+    read: grant.read,
+    write: grant.write,
+    owner: grant.owner,
+  });
 }
 
 // ---- the program ----
@@ -361,6 +561,10 @@ function buildProgram(): Command {
     .description('A fast S3-compatible object store for one machine')
     .option('-c, --config <file>', 'TOML configuration file (default: ./hangar.toml if present)')
     .option('--data-dir <dir>', 'data directory (overrides the configuration)')
+    .option(
+      '--admin-token <token>',
+      "a running server's admin token (default: HANGAR_ADMIN_TOKEN or admin.admin_token)",
+    )
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
@@ -383,16 +587,35 @@ function buildProgram(): Command {
     .action((_opts: unknown, command: Command) => runServer(command));
 
   const key = program.command('key').description('manage access keys');
+  const deletedKey = (accessKeyId: string): Output => ({
+    json: { deleted: accessKeyId },
+    human: `deleted key ${accessKeyId}`,
+  });
 
   leaf(key, 'create <name>', 'create a key with a random id and secret')
     .option('--allow-create-bucket', 'the key may create buckets')
     .action((name: string, opts: { allowCreateBucket?: boolean }, command: Command) =>
-      withCatalog(command, async (catalog) => {
-        const created = await catalog.createKey(name, {
-          allowCreateBucket: opts.allowCreateBucket === true,
-        });
-        return showNewKey(created, 'created');
-      }),
+      withCatalog(
+        command,
+        async (catalog) => {
+          const created = await catalog.createKey(name, {
+            allowCreateBucket: opts.allowCreateBucket === true,
+          });
+          return showNewKey(created, 'created');
+        },
+        async (api) => {
+          const created = await api.call<ApiKeyInfo>(
+            'POST',
+            'CreateKey',
+            {},
+            {
+              name,
+              allowCreateBucket: opts.allowCreateBucket === true,
+            },
+          );
+          return showNewKey(keyFromApi(created), 'created');
+        },
+      ),
     );
 
   leaf(key, 'import <accessKeyId> <secret>', 'import an existing key id and secret')
@@ -405,91 +628,203 @@ function buildProgram(): Command {
         opts: { name?: string; allowCreateBucket?: boolean },
         command: Command,
       ) =>
-        withCatalog(command, async (catalog) => {
-          const imported = await catalog.importKey(accessKeyId, secret, opts.name ?? accessKeyId, {
-            allowCreateBucket: opts.allowCreateBucket === true,
-          });
-          return showNewKey(imported, 'imported');
-        }),
+        withCatalog(
+          command,
+          async (catalog) => {
+            const imported = await catalog.importKey(
+              accessKeyId,
+              secret,
+              opts.name ?? accessKeyId,
+              { allowCreateBucket: opts.allowCreateBucket === true },
+            );
+            return showNewKey(imported, 'imported');
+          },
+          async (api) => {
+            const imported = keyFromApi(
+              await api.call<ApiKeyInfo>(
+                'POST',
+                'ImportKey',
+                {},
+                {
+                  accessKeyId,
+                  secretAccessKey: secret,
+                  name: opts.name ?? accessKeyId,
+                },
+              ),
+            );
+            if (opts.allowCreateBucket !== true) return showNewKey(imported, 'imported');
+            // ImportKey takes no permissions: grant bucket creation right after.
+            await api.call('POST', 'UpdateKey', { id: accessKeyId }, { allowCreateBucket: true });
+            return showNewKey({ ...imported, allowCreateBucket: true }, 'imported');
+          },
+        ),
     );
 
+  const keyList = (keys: readonly KeyRecord[]): Output => ({
+    json: keys.map(publicKey),
+    human: table(
+      ['KEY ID', 'NAME', 'CREATED', 'CREATE BUCKETS', 'ROOT'],
+      keys.map((k) => [
+        k.accessKeyId,
+        k.name,
+        iso(k.createdMs),
+        yesNo(k.allowCreateBucket),
+        yesNo(k.root),
+      ]),
+    ),
+  });
   leaf(key, 'list', 'list keys').action((_opts: unknown, command: Command) =>
-    withCatalog(command, (catalog) => {
-      const keys = catalog.listKeys();
-      return {
-        json: keys.map(publicKey),
-        human: table(
-          ['KEY ID', 'NAME', 'CREATED', 'CREATE BUCKETS', 'ROOT'],
-          keys.map((k) => [
-            k.accessKeyId,
-            k.name,
-            iso(k.createdMs),
-            yesNo(k.allowCreateBucket),
-            yesNo(k.root),
-          ]),
-        ),
-      };
-    }),
+    withCatalog(
+      command,
+      (catalog) => keyList(catalog.listKeys()),
+      async (api) => {
+        // ListKeys leaves out the permissions and the root flag: one GetKeyInfo per key.
+        const listed = await api.call<Array<{ id: string }>>('GET', 'ListKeys');
+        const infos = await Promise.all(listed.map((k) => apiKeyInfo(api, k.id)));
+        return keyList(infos.map(keyFromApi));
+      },
+    ),
   );
 
   leaf(key, 'info <accessKeyId>', 'show a key and its grants on each bucket')
     .option('--show-secret', 'also show the secret key')
     .action((accessKeyId: string, opts: { showSecret?: boolean }, command: Command) =>
-      withCatalog(command, (catalog) =>
-        keyInfo(catalog, requireKey(catalog, accessKeyId), opts.showSecret === true),
+      withCatalog(
+        command,
+        (catalog) => keyInfo(catalog, requireKey(catalog, accessKeyId), opts.showSecret === true),
+        async (api) => {
+          const info = await apiKeyInfo(api, accessKeyId, opts.showSecret === true);
+          const grants = info.buckets.map((b) => ({
+            bucket: { name: b.globalAliases[0] ?? '', id: b.id },
+            grant: {
+              read: b.permissions.read,
+              write: b.permissions.write,
+              owner: b.permissions.owner,
+            },
+          }));
+          return keyInfoOutput(keyFromApi(info), grants, opts.showSecret === true);
+        },
       ),
     );
 
   leaf(key, 'delete <accessKeyId>', 'delete a key and its grants').action(
     (accessKeyId: string, _opts: unknown, command: Command) =>
-      withCatalog(command, async (catalog) => {
-        await catalog.deleteKey(accessKeyId);
-        return { json: { deleted: accessKeyId }, human: `deleted key ${accessKeyId}` };
-      }),
+      withCatalog(
+        command,
+        async (catalog) => {
+          await catalog.deleteKey(accessKeyId);
+          return deletedKey(accessKeyId);
+        },
+        async (api) => {
+          await api.call('POST', 'DeleteKey', { id: accessKeyId });
+          return deletedKey(accessKeyId);
+        },
+      ),
   );
 
   const bucket = program.command('bucket').description('manage buckets and grants');
+  const checkBucketName = (name: string): void => {
+    const problem = validateBucketName(name);
+    if (problem !== null) throw new UsageError(`invalid bucket name '${name}': ${problem}`);
+  };
+  const createdBucket = (created: BucketRecord): Output => ({
+    json: bucketJson(created),
+    human: `created bucket ${created.name} (id ${created.id})`,
+  });
+  const notEmpty = (name: string, objects: number): OperationError =>
+    new OperationError(`bucket ${name} is not empty (${objects} objects)`);
+  const deletedBucket = (name: string, id: string): Output => ({
+    json: { deleted: name, id },
+    human: `deleted bucket ${name}`,
+  });
+  const bucketList = (buckets: readonly BucketRecord[]): Output => ({
+    json: buckets.map(bucketJson),
+    human: table(
+      ['NAME', 'ID', 'CREATED', 'LOCATION'],
+      buckets.map((b) => [b.name, b.id, iso(b.createdMs), b.location]),
+    ),
+  });
 
   leaf(bucket, 'create <name>', 'create a bucket').action(
     (name: string, _opts: unknown, command: Command) =>
-      withCatalog(command, async (catalog) => {
-        const problem = validateBucketName(name);
-        if (problem !== null) throw new UsageError(`invalid bucket name '${name}': ${problem}`);
-        const created = await catalog.createBucket(name, { location: '' });
-        return { json: bucketJson(created), human: `created bucket ${name} (id ${created.id})` };
-      }),
+      withCatalog(
+        command,
+        async (catalog) => {
+          checkBucketName(name);
+          return createdBucket(await catalog.createBucket(name, { location: '' }));
+        },
+        async (api, config) => {
+          checkBucketName(name);
+          const created = await api.call<ApiBucketInfo>(
+            'POST',
+            'CreateBucket',
+            {},
+            {
+              globalAlias: name,
+            },
+          );
+          return createdBucket(bucketFromApi(created, config, name));
+        },
+      ),
   );
 
   leaf(bucket, 'delete <name>', 'delete an empty bucket').action(
     (name: string, _opts: unknown, command: Command) =>
-      withCatalog(command, async (catalog, config) => {
-        const record = requireBucket(catalog, name);
-        const usage = await countObjectsOffline(config.dataDir, record.id);
-        if (usage.objects > 0) {
-          throw new OperationError(`bucket ${name} is not empty (${usage.objects} objects)`);
-        }
-        const deleted = await catalog.deleteBucket(name);
-        return { json: { deleted: name, id: deleted.id }, human: `deleted bucket ${name}` };
-      }),
+      withCatalog(
+        command,
+        async (catalog, config) => {
+          const record = requireBucket(catalog, name);
+          const usage = await countObjectsOffline(config.dataDir, record.id);
+          if (usage.objects > 0) throw notEmpty(name, usage.objects);
+          const deleted = await catalog.deleteBucket(name);
+          return deletedBucket(name, deleted.id);
+        },
+        async (api) => {
+          const info = await apiBucketInfo(api, name);
+          if (info.objects > 0) throw notEmpty(name, info.objects);
+          await api.call('POST', 'DeleteBucket', { id: info.id });
+          return deletedBucket(name, info.id);
+        },
+      ),
   );
 
   leaf(bucket, 'list', 'list buckets').action((_opts: unknown, command: Command) =>
-    withCatalog(command, (catalog) => {
-      const buckets = catalog.listBuckets();
-      return {
-        json: buckets.map(bucketJson),
-        human: table(
-          ['NAME', 'ID', 'CREATED', 'LOCATION'],
-          buckets.map((b) => [b.name, b.id, iso(b.createdMs), b.location]),
-        ),
-      };
-    }),
+    withCatalog(
+      command,
+      (catalog) => bucketList(catalog.listBuckets()),
+      async (api, config) => {
+        // ListBuckets leaves out the location: one GetBucketInfo per bucket.
+        const listed = await api.call<Array<{ id: string }>>('GET', 'ListBuckets');
+        const infos = await Promise.all(
+          listed.map((b) => api.call<ApiBucketInfo>('GET', 'GetBucketInfo', { id: b.id })),
+        );
+        // As the catalog lists them: every global alias too.
+        return bucketList(
+          infos.map((info) => ({
+            ...bucketFromApi(info, config),
+            aliases: [...info.globalAliases],
+          })),
+        );
+      },
+    ),
   );
 
   leaf(bucket, 'info <name>', 'show a bucket, its size and its grants').action(
     (name: string, _opts: unknown, command: Command) =>
-      withCatalog(command, (catalog, config) =>
-        bucketInfo(catalog, config, requireBucket(catalog, name)),
+      withCatalog(
+        command,
+        (catalog, config) => bucketInfo(catalog, config, requireBucket(catalog, name)),
+        async (api, config) => {
+          const info = await apiBucketInfo(api, name);
+          const grants = info.keys.map((k) => ({
+            accessKeyId: k.accessKeyId,
+            keyName: k.name,
+            read: k.permissions.read,
+            write: k.permissions.write,
+            owner: k.permissions.owner,
+          }));
+          return bucketInfoOutput(config, bucketFromApi(info, config), info, grants);
+        },
       ),
   );
 
@@ -503,7 +838,11 @@ function buildProgram(): Command {
       .option('--write', 'write and delete objects')
       .option('--owner', 'administer the bucket')
       .action((bucketName: string, opts: GrantOptions, command: Command) =>
-        withCatalog(command, (catalog) => changeGrant(catalog, bucketName, opts, allow)),
+        withCatalog(
+          command,
+          (catalog) => changeGrant(catalog, bucketName, opts, allow),
+          (api) => apiChangeGrant(api, bucketName, opts, allow),
+        ),
       );
   }
 

@@ -17,6 +17,7 @@ export interface BucketRecord {
   /** Random 128-bit id (hex). Objects are stored under the id, not the name, so a deleted and
    *  re-created bucket never sees the objects of its predecessor. */
   readonly id: string;
+  /** The global alias this record was found under (a bucket has one or more; see Catalog). */
   readonly name: string;
   readonly createdMs: number;
   /** The LocationConstraint given at creation ('' for the default region). */
@@ -33,6 +34,11 @@ export interface KeyRecord {
   readonly root: boolean;
 }
 
+/** A bucket with every global alias it has (sorted); `name` is the first of them. */
+export interface BucketInfo extends BucketRecord {
+  readonly aliases: readonly string[];
+}
+
 export interface Grant {
   readonly read: boolean;
   readonly write: boolean;
@@ -44,7 +50,13 @@ export const FULL_GRANT: Grant = Object.freeze({ read: true, write: true, owner:
 
 export class CatalogError extends Error {
   constructor(
-    readonly reason: 'BucketExists' | 'NoSuchBucket' | 'KeyExists' | 'NoSuchKey' | 'InvalidKey',
+    readonly reason:
+      | 'BucketExists'
+      | 'NoSuchBucket'
+      | 'KeyExists'
+      | 'NoSuchKey'
+      | 'InvalidKey'
+      | 'LastAlias',
     message: string,
   ) {
     super(message);
@@ -61,6 +73,13 @@ const ACCESS_KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{8,128}$/;
 
 export class Catalog {
   private readonly env: RootDatabase;
+  /**
+   * Global aliases (bucket names) → bucket. A bucket reachable under several names (Garage's
+   * global aliases) has one record per alias, all with the same id, createdMs and location (the
+   * immutable part; everything mutable — grants, configurations, objects — is keyed by id) and
+   * `name` set to the alias. A single-name bucket is thus stored exactly as before aliases
+   * existed: data directories need no migration.
+   */
   private readonly buckets: Database<BucketRecord, string>;
   private readonly keys: Database<KeyRecord, string>;
   private readonly grants: Database<Grant, string>;
@@ -180,12 +199,82 @@ export class Catalog {
 
   // ---- buckets ----
 
+  /** The bucket a global alias names (`name` is that alias), or undefined. */
   getBucket(name: string): BucketRecord | undefined {
     return this.buckets.get(name);
   }
 
-  listBuckets(): BucketRecord[] {
-    return [...this.buckets.getRange().map(({ value }) => value)];
+  /** Every bucket once (by id), with its aliases; sorted by first alias. */
+  listBuckets(): BucketInfo[] {
+    const byId = new Map<string, { record: BucketRecord; aliases: string[] }>();
+    for (const { key, value } of this.buckets.getRange()) {
+      const entry = byId.get(value.id);
+      if (entry === undefined) byId.set(value.id, { record: value, aliases: [key] });
+      else entry.aliases.push(key);
+    }
+    return [...byId.values()].map(({ record, aliases }) => ({
+      ...record,
+      name: aliases[0] ?? record.name,
+      aliases,
+    }));
+  }
+
+  /** One record per global alias (S3 ListBuckets lists a bucket under each of its names). */
+  listBucketAliases(): BucketRecord[] {
+    return [...this.buckets.getRange().map(({ key, value }) => ({ ...value, name: key }))];
+  }
+
+  /** The bucket with this id, with its aliases, or undefined. */
+  getBucketById(id: string): BucketInfo | undefined {
+    return this.listBuckets().find((bucket) => bucket.id === id);
+  }
+
+  /** The global aliases of bucket `id`, sorted (empty if there is no such bucket). */
+  aliasesOf(id: string): string[] {
+    const aliases: string[] = [];
+    for (const { key, value } of this.buckets.getRange()) if (value.id === id) aliases.push(key);
+    return aliases;
+  }
+
+  /** Makes the bucket reachable under `alias` too. BucketExists if the alias is taken. */
+  async addBucketAlias(id: string, alias: string): Promise<BucketInfo> {
+    const result = await this.env.transaction(() => {
+      const existing = this.buckets.get(alias);
+      if (existing !== undefined) return existing.id === id ? 'same' : 'taken';
+      const bucket = this.findById(id);
+      if (bucket === undefined) return 'missing';
+      this.buckets.put(alias, { ...bucket, name: alias });
+      return 'added';
+    });
+    if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
+    if (result === 'taken') throw new CatalogError('BucketExists', `alias ${alias} is taken`);
+    await this.flushed();
+    return this.getBucketById(id) as BucketInfo;
+  }
+
+  /** Removes one alias of the bucket; LastAlias if it is its only one (delete the bucket). */
+  async removeBucketAlias(id: string, alias: string): Promise<BucketInfo> {
+    const result = await this.env.transaction(() => {
+      if (this.findById(id) === undefined) return 'missing';
+      if (this.buckets.get(alias)?.id !== id) return 'notAlias';
+      if (this.aliasesOf(id).length <= 1) return 'last';
+      this.buckets.remove(alias);
+      return 'removed';
+    });
+    if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
+    if (result === 'notAlias') {
+      throw new CatalogError('NoSuchBucket', `${alias} is not an alias of bucket ${id}`);
+    }
+    if (result === 'last') {
+      throw new CatalogError('LastAlias', `${alias} is the last alias of bucket ${id}`);
+    }
+    await this.flushed();
+    return this.getBucketById(id) as BucketInfo;
+  }
+
+  private findById(id: string): BucketRecord | undefined {
+    for (const { value } of this.buckets.getRange()) if (value.id === id) return value;
+    return undefined;
   }
 
   /** Creates the bucket; `ownerKey` (if not root) receives read, write and owner grants. */
@@ -212,12 +301,15 @@ export class Catalog {
     return record;
   }
 
-  /** Removes the bucket and its grants. Emptiness is the caller's to check (it lives in shards). */
+  /**
+   * Removes the bucket `name` names — every alias of it — with its grants and configurations.
+   * Emptiness is the caller's to check (it lives in shards).
+   */
   async deleteBucket(name: string): Promise<BucketRecord> {
     const removed = await this.env.transaction(() => {
       const bucket = this.buckets.get(name);
       if (bucket === undefined) return undefined;
-      this.buckets.remove(name);
+      for (const alias of this.aliasesOf(bucket.id)) this.buckets.remove(alias);
       for (const { key } of this.grants.getRange({
         start: `${bucket.id}/`,
         end: `${bucket.id}0`,

@@ -15,6 +15,7 @@ import type {
   ObjectInfo,
   PartInfo,
   PartTarget,
+  QuotaCheck,
   StoredChecksum,
   Tag,
   UploadChecksum,
@@ -75,6 +76,15 @@ interface BlockRecord {
   bytes: number;
 }
 
+/** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
+interface CounterRecord {
+  objects: number;
+  bytes: number;
+}
+
+/** Marks the `usage` table as built (stores from before it get their counters on open). */
+const COUNTERS_BUILT = '!built';
+
 export interface ListQuery {
   bucketId: string;
   prefix: string;
@@ -95,6 +105,7 @@ export class MetaStore {
   private readonly blocks: Database<BlockRecord, string>;
   private readonly uploads: Database<UploadRecord, Buffer>;
   private readonly parts: Database<PartRecord, Buffer>;
+  private readonly counters: Database<CounterRecord, string>;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: 8, noSync: !durable, mapSize: 2 ** 34 });
@@ -115,6 +126,73 @@ export class MetaStore {
       keyEncoding: 'binary',
       ...records,
     });
+    this.counters = this.env.openDB<CounterRecord, string>({ name: 'usage', ...records });
+    if (this.counters.get(COUNTERS_BUILT) === undefined) this.buildCounters();
+  }
+
+  /** Counts every bucket's objects once (a store from before the counters existed). */
+  private buildCounters(): void {
+    const sums = new Map<string, CounterRecord>();
+    for (const { key, value } of this.objects.getRange({})) {
+      const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
+      const sum = sums.get(bucketId) ?? { objects: 0, bytes: 0 };
+      sum.objects++;
+      sum.bytes += value.bytes;
+      sums.set(bucketId, sum);
+    }
+    this.env.transactionSync(() => {
+      for (const key of this.counters.getKeys({})) this.counters.remove(key);
+      for (const [bucketId, sum] of sums) this.counters.put(bucketId, sum);
+      this.counters.put(COUNTERS_BUILT, { objects: 0, bytes: 0 });
+    });
+  }
+
+  /** The bucket's objects and bytes on this shard: O(1). */
+  bucketCounters(bucketId: string): CounterRecord {
+    return this.counters.get(bucketId) ?? { objects: 0, bytes: 0 };
+  }
+
+  /** Inside a transaction: moves a bucket's counters. */
+  private count(bucketId: string, objects: number, bytes: number): void {
+    if (objects === 0 && bytes === 0) return;
+    const current = this.bucketCounters(bucketId);
+    const next = { objects: current.objects + objects, bytes: current.bytes + bytes };
+    assert(next.objects >= 0 && next.bytes >= 0, 'bucket counters stay non-negative');
+    if (next.objects === 0 && next.bytes === 0) this.counters.remove(bucketId);
+    else this.counters.put(bucketId, next);
+  }
+
+  /**
+   * Inside a transaction: whether a write adding `objects` and `bytes` (negative: freeing) would
+   * pass a quota, counting this shard's counters now and the other shards' as the HTTP side read
+   * them. As Garage: a write that adds nothing to a measure is never refused for it (overwriting
+   * a key at maxObjects, replacing an object with a smaller one).
+   */
+  private quotaRefusal(
+    bucketId: string,
+    quota: QuotaCheck | null,
+    objects: number,
+    bytes: number,
+  ): { failure: EngineFailure } | null {
+    if (quota === null) return null;
+    const own = this.bucketCounters(bucketId);
+    const total = {
+      objects: own.objects + quota.otherObjects,
+      bytes: own.bytes + quota.otherBytes,
+    };
+    if (quota.maxObjects !== null && objects > 0 && total.objects + objects > quota.maxObjects) {
+      return failed(
+        'QuotaExceeded',
+        `Object quota is reached, maximum objects for this bucket: ${quota.maxObjects}`,
+      );
+    }
+    if (quota.maxSize !== null && bytes > 0 && total.bytes + bytes > quota.maxSize) {
+      return failed(
+        'QuotaExceeded',
+        `Bucket size quota is reached, maximum total size of objects for this bucket: ${quota.maxSize}. The bucket is already ${total.bytes} bytes, and this object would add ${bytes} bytes.`,
+      );
+    }
+    return null;
   }
 
   async close(): Promise<void> {
@@ -139,15 +217,26 @@ export class MetaStore {
    * Stores `record` under the key, replacing any previous version, and moves the block reference
    * counts in the same transaction. Returns the hashes whose count reached zero (to unlink).
    */
-  async putObject(bucketId: string, key: string, record: ObjectRecord): Promise<string[]> {
+  async putObject(
+    bucketId: string,
+    key: string,
+    record: ObjectRecord,
+    quota: QuotaCheck | null = null,
+  ): Promise<string[]> {
     assert(record.bytes === sizeOf(record), 'object size equals the sum of its blocks');
     const encoded = objectKey(bucketId, key);
-    return this.env.transaction(() => {
+    const outcome = await this.env.transaction(() => {
       const previous = this.objects.get(encoded);
+      const objects = previous === undefined ? 1 : 0;
+      const bytes = record.bytes - (previous?.bytes ?? 0);
+      const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
+      if (refusal !== null) return refusal;
       this.objects.put(encoded, record);
+      this.count(bucketId, objects, bytes);
       for (const block of record.blocks) this.incref(block);
-      return previous === undefined ? [] : this.decrefAll(previous.blocks);
+      return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
     });
+    return unwrap(outcome).freed;
   }
 
   /**
@@ -176,6 +265,7 @@ export class MetaStore {
       const previous = this.objects.get(encoded);
       if (previous === undefined) return { existed: false, freed: [] };
       this.objects.remove(encoded);
+      this.count(bucketId, -1, -previous.bytes);
       return { existed: true, freed: this.decrefAll(previous.blocks) };
     });
   }
@@ -359,6 +449,7 @@ export class MetaStore {
     chosen: readonly ChosenPart[],
     fullObjectBase64: string | null,
     nowMs: number,
+    quota: QuotaCheck | null = null,
   ): Promise<{ record: ObjectRecord; freed: string[] }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -373,7 +464,12 @@ export class MetaStore {
       };
       const encoded = objectKey(bucketId, key);
       const previous = this.objects.get(encoded);
+      const objects = previous === undefined ? 1 : 0;
+      const bytes = record.bytes - (previous?.bytes ?? 0);
+      const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
+      if (refusal !== null) return refusal;
       this.objects.put(encoded, record);
+      this.count(bucketId, objects, bytes);
       for (const block of record.blocks) this.incref(block);
       const freed = previous === undefined ? [] : this.decrefAll(previous.blocks);
       freed.push(...this.dropUpload(bucketId, key, uploadId));
@@ -568,6 +664,7 @@ export class MetaStore {
         const record = this.objects.get(encoded);
         if (record === undefined) continue;
         this.objects.remove(encoded);
+        this.count(encoded.subarray(0, 16).toString('hex'), -1, -record.bytes);
         hashes.push(...this.decrefAll(record.blocks));
       }
       return hashes;
@@ -632,6 +729,7 @@ export class MetaStore {
           const record = this.objects.get(encoded);
           if (record === undefined || !expired(encoded, record)) continue;
           this.objects.remove(encoded);
+          this.count(bucketId, -1, -record.bytes);
           freed.push(...this.decrefAll(record.blocks));
         } else {
           const upload = this.uploads.get(encoded);

@@ -145,11 +145,27 @@ export type EngineFailureCode =
   | 'IncompleteBody'
   | 'StorageFull'
   | 'SlowDown'
+  /** The write would take the bucket past its maxObjects or maxSize quota. */
+  | 'QuotaExceeded'
   | 'Internal';
 
 export interface EngineFailure {
   code: EngineFailureCode;
   message: string;
+}
+
+/**
+ * A bucket's quotas (null: no limit) and the other shards' counters for the bucket, read by the
+ * HTTP thread when the write started. The committing shard adds its own counters, read inside
+ * the committing transaction, and refuses a write that would pass a limit. Two shards committing
+ * near the limit at once can each pass on the other's stale count: the overshoot is bounded by
+ * the writes in flight on other shards.
+ */
+export interface QuotaCheck {
+  maxObjects: number | null;
+  maxSize: number | null;
+  otherObjects: number;
+  otherBytes: number;
 }
 
 export type ShardRequest =
@@ -170,6 +186,8 @@ export type ShardRequest =
       sse: CustomerKey | null;
       /** The new object's tags (x-amz-tagging); absent: none. Parts take no tags. */
       tags?: Tag[];
+      /** The bucket's quotas, checked when the object commits (absent: no quota). */
+      quota?: QuotaCheck;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
@@ -195,6 +213,7 @@ export type ShardRequest =
       headers: ObjectHeaders;
       /** The copy's tags (the source's, or x-amz-tagging's with the REPLACE directive). */
       tags: Tag[];
+      quota?: QuotaCheck;
     }
   | {
       kind: 'List';
@@ -226,6 +245,7 @@ export type ShardRequest =
       parts: ChosenPart[];
       /** A FULL_OBJECT checksum the client asserts for the whole object (base64). */
       fullObjectBase64: string | null;
+      quota?: QuotaCheck;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {
@@ -249,6 +269,8 @@ export type ShardRequest =
       limit: number;
     }
   | { kind: 'BucketUsage'; reqId: number; bucketId: string }
+  /** A bucket's object and byte counters on this shard (O(1): kept by every commit). */
+  | { kind: 'BucketCounters'; reqId: number; bucketId: string }
   /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
   | { kind: 'GetTags'; reqId: number; bucketId: string; key: string }
   /** Replaces an object's tags (empty: removes them), keeping everything else of the record. */
@@ -287,6 +309,7 @@ export type ShardResult =
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
   | { kind: 'Listed'; entries: ListEntry[]; truncated: boolean }
   | { kind: 'Usage'; objects: number; bytes: number; uploads: number }
+  | { kind: 'Counters'; objects: number; bytes: number }
   | { kind: 'UploadCreated'; uploadId: string }
   | { kind: 'PartStored'; part: PartInfo }
   | { kind: 'Aborted' }

@@ -14,6 +14,7 @@ import type {
   EngineFailure,
   OpenedObject,
   PartTarget,
+  QuotaCheck,
   ShardReply,
   ShardRequest,
   ShardResult,
@@ -121,6 +122,12 @@ export class Shard {
           ...this.meta.usage(request.bucketId),
         }));
         break;
+      case 'BucketCounters':
+        this.answer(request.reqId, async () => ({
+          kind: 'Counters',
+          ...this.meta.bucketCounters(request.bucketId),
+        }));
+        break;
       case 'CreateUpload':
         this.answer(request.reqId, () => this.createUpload(request));
         break;
@@ -207,6 +214,7 @@ export class Shard {
       key: request.key,
       part,
       tags: request.tags ?? [],
+      quota: request.quota ?? null,
     });
   }
 
@@ -230,7 +238,13 @@ export class Shard {
 
   private readonly putTargets = new Map<
     number,
-    { bucketId: string; key: string; part: PartTarget | null; tags: Tag[] }
+    {
+      bucketId: string;
+      key: string;
+      part: PartTarget | null;
+      tags: Tag[];
+      quota: QuotaCheck | null;
+    }
   >();
 
   private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
@@ -254,7 +268,7 @@ export class Shard {
       if (target.part !== null)
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
       const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
-      const freed = await this.meta.putObject(target.bucketId, target.key, record);
+      const freed = await this.meta.putObject(target.bucketId, target.key, record, target.quota);
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(target.key, record) };
@@ -326,6 +340,7 @@ export class Shard {
       request.parts,
       request.fullObjectBase64,
       Date.now(),
+      request.quota ?? null,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -463,7 +478,12 @@ export class Shard {
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
       };
-      const freed = await this.meta.putObject(request.bucketId, request.key, record);
+      const freed = await this.meta.putObject(
+        request.bucketId,
+        request.key,
+        record,
+        request.quota ?? null,
+      );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(request.key, record) };

@@ -6,12 +6,15 @@ import { readFileSync } from 'node:fs';
 import { healthStatus } from '../health.js';
 import type { AdminAuth, AdminHandler } from './context.js';
 import {
+  addBucketAlias,
   allowBucketKey,
   createBucket,
   deleteBucket,
   denyBucketKey,
   getBucketInfo,
   listBuckets,
+  removeBucketAlias,
+  updateBucket,
 } from './handlers/buckets.js';
 import { getClusterHealth, getClusterStatus } from './handlers/cluster.js';
 import {
@@ -74,7 +77,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
   { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },
+  { method: 'POST', path: '/v2/UpdateBucket', auth: 'admin', handler: updateBucket },
   { method: 'POST', path: '/v2/DeleteBucket', auth: 'admin', handler: deleteBucket },
   { method: 'POST', path: '/v2/AllowBucketKey', auth: 'admin', handler: allowBucketKey },
   { method: 'POST', path: '/v2/DenyBucketKey', auth: 'admin', handler: denyBucketKey },
+  { method: 'POST', path: '/v2/AddBucketAlias', auth: 'admin', handler: addBucketAlias },
+  { method: 'POST', path: '/v2/RemoveBucketAlias', auth: 'admin', handler: removeBucketAlias },
 ];

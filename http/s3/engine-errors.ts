@@ -30,6 +30,10 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
       return new S3Error('XHangarStorageFull');
     case 'SlowDown':
       return new S3Error('SlowDown');
+    case 'QuotaExceeded':
+      // Garage answers a write past a bucket quota with 403 AccessDenied ("Object quota is
+      // reached..." / "Bucket size quota is reached..."); S3 itself has no bucket quotas.
+      return new S3Error('AccessDenied', failure.message);
     case 'Internal':
       return new S3Error('InternalError');
     default:

@@ -151,9 +151,15 @@ export class TestServer {
     });
   }
 
-  /** Runs the CLI against this server's data directory. */
+  /**
+   * Runs the CLI against this server's data directory, with the admin token in its environment:
+   * while the server runs, key and bucket commands go through its admin API.
+   */
   cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return runCli(['--data-dir', this.dataDir, ...args]);
+    return runCli(
+      ['--data-dir', this.dataDir, ...args],
+      this.adminToken === null ? {} : { HANGAR_ADMIN_TOKEN: this.adminToken },
+    );
   }
 
   /** Whether the child has exited, by a code or by a signal (then exitCode stays null). */
@@ -184,9 +190,14 @@ export class TestServer {
   }
 }
 
-export function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the CLI with `args`; `env` is added to this process's environment. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [HANGAR_BIN, ...args], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -17,13 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test, { type ExecutionContext } from 'ava';
-import {
-  HANGAR_BIN,
-  ROOT_ACCESS_KEY,
-  ROOT_SECRET_KEY,
-  s3Failure,
-  TestServer,
-} from '../helpers/server.js';
+import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure, TestServer } from '../helpers/server.js';
 
 interface Credentials {
   accessKeyId: string;
@@ -43,28 +36,11 @@ test.after.always(async () => {
 
 // ---- helpers ----
 
-/**
- * Runs `hangar ... --json` on the server's data directory and parses its output. (Not
- * `server.cli`: it resolves on 'exit', which may come before stdout is drained; 'close' waits.)
- */
-function cli(...args: string[]): Promise<unknown> {
-  const argv = [HANGAR_BIN, '--data-dir', server.dataDir, ...args, '--json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as unknown);
-    });
-  });
+/** Runs `hangar ... --json` against the server (through its admin API) and parses the output. */
+async function cli(...args: string[]): Promise<unknown> {
+  const { code, stdout, stderr } = await server.cli(...args, '--json');
+  if (code !== 0) throw new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as unknown;
 }
 
 async function createKey(name: string, allowCreateBucket = false): Promise<Credentials> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import {
@@ -10,7 +9,6 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import {
-  HANGAR_BIN,
   REGION,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
@@ -606,22 +604,9 @@ test('the connection stays usable after POSTs, good and refused', async (t) => {
 
 // ---- helpers: the CLI ----
 
-function cli(...args: string[]): Promise<unknown> {
-  const argv = [HANGAR_BIN, '--data-dir', server.dataDir, ...args, '--json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as unknown);
-    });
-  });
+/** Runs `hangar ... --json` against the server (through its admin API) and parses the output. */
+async function cli(...args: string[]): Promise<unknown> {
+  const { code, stdout, stderr } = await server.cli(...args, '--json');
+  if (code !== 0) throw new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`);
+  return JSON.parse(stdout) as unknown;
 }

@@ -4,6 +4,7 @@ import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
 import { body, boolean, object, queryParam, string } from '../validate.js';
+import { quotasOf, updateBucket as updateQuotas } from './bucket-quotas.js';
 
 function findById(state: AdminState, id: string): BucketRecord {
   const bucket = state.server.catalog.listBuckets().find((b) => b.id === id);
@@ -31,7 +32,7 @@ async function usageOf(
   );
 }
 
-/** Garage's GetBucketInfoResponse (quotas are not enforced yet: always null). */
+/** Garage's GetBucketInfoResponse. */
 async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<AdminReply> {
   const catalog = state.server.catalog;
   const website = catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
@@ -46,7 +47,7 @@ async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<Admi
     json: {
       id: bucket.id,
       created: new Date(bucket.createdMs).toISOString(),
-      globalAliases: [bucket.name],
+      globalAliases: catalog.aliasesOf(bucket.id),
       location: bucket.location || state.server.config.s3.region,
       websiteAccess: website !== undefined,
       websiteConfig:
@@ -58,7 +59,7 @@ async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<Admi
       bytes: usage.bytes,
       unfinishedUploads: usage.uploads,
       unfinishedMultipartUploads: usage.uploads,
-      quotas: { maxSize: null, maxObjects: null },
+      quotas: quotasOf(state, bucket.id),
     },
   };
 }
@@ -68,7 +69,7 @@ export function listBuckets(state: AdminState): AdminReply {
     json: state.server.catalog.listBuckets().map((bucket) => ({
       id: bucket.id,
       created: new Date(bucket.createdMs).toISOString(),
-      globalAliases: [bucket.name],
+      globalAliases: [...bucket.aliases],
       localAliases: [],
     })),
   };
@@ -165,7 +166,57 @@ async function changeGrant(
   return bucketInfo(state, bucket);
 }
 
+/** UpdateBucket?id=: sets the bucket's quotas (see bucket-quotas.ts). */
+export const updateBucket = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
+  updateQuotas(state, req, (id) => bucketInfo(state, findById(state, id)));
+
 export const allowBucketKey = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   changeGrant(state, req, true);
 export const denyBucketKey = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   changeGrant(state, req, false);
+
+/** The `{bucketId, globalAlias}` body of AddBucketAlias and RemoveBucketAlias. */
+function aliasChange(req: AdminRequest): { bucketId: string; alias: string } {
+  const b = body(req.body, ['bucketId', 'globalAlias']);
+  const bucketId = string(b, 'bucketId');
+  const alias = string(b, 'globalAlias');
+  const problem = validateBucketName(alias);
+  if (problem !== null) throw badRequest(`body.globalAlias: ${problem}`);
+  return { bucketId, alias };
+}
+
+/** AddBucketAlias: the bucket becomes reachable under one more global alias (409 if taken). */
+export async function addBucketAlias(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  const { bucketId, alias } = aliasChange(req);
+  try {
+    return bucketInfo(state, await state.server.catalog.addBucketAlias(bucketId, alias));
+  } catch (error) {
+    if (error instanceof CatalogError && error.reason === 'NoSuchBucket') {
+      throw noSuchBucket(bucketId);
+    }
+    if (error instanceof CatalogError && error.reason === 'BucketExists') {
+      throw new AdminError(409, 'BucketAlreadyExists', `alias ${alias} is already taken`);
+    }
+    throw error;
+  }
+}
+
+/** RemoveBucketAlias: removes one global alias; a bucket's last alias is refused (409). */
+export async function removeBucketAlias(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  const { bucketId, alias } = aliasChange(req);
+  try {
+    return bucketInfo(state, await state.server.catalog.removeBucketAlias(bucketId, alias));
+  } catch (error) {
+    if (error instanceof CatalogError && error.reason === 'NoSuchBucket') {
+      throw new AdminError(404, 'NoSuchBucket', error.message);
+    }
+    if (error instanceof CatalogError && error.reason === 'LastAlias') {
+      throw new AdminError(
+        409,
+        'BucketAliasRequired',
+        `${alias} is the last global alias of bucket ${bucketId}: delete the bucket instead`,
+      );
+    }
+    throw error;
+  }
+}

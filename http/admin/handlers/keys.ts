@@ -23,7 +23,7 @@ export function keyInfo(state: AdminState, key: KeyRecord, showSecret: boolean):
     .filter(({ grant }) => key.root || grant.read || grant.write || grant.owner)
     .map(({ bucket, grant }) => ({
       id: bucket.id,
-      globalAliases: [bucket.name],
+      globalAliases: [...bucket.aliases],
       localAliases: [],
       permissions: key.root ? { read: true, write: true, owner: true } : { ...grant },
     }));

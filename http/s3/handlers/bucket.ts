@@ -7,11 +7,14 @@ import { S3Error } from '../errors.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { isoTime, parseXml, textOf } from '../xml.js';
 
-/** ListBuckets: the buckets the key holds any grant on (all of them for the root key). */
+/**
+ * ListBuckets: the buckets the key holds any grant on (all of them for the root key), once per
+ * global alias (as Garage lists them).
+ */
 export function handleListBuckets(ctx: RequestContext): void {
   const { catalog } = ctx.state;
   const visible = catalog
-    .listBuckets()
+    .listBucketAliases()
     .filter(
       (bucket) =>
         ctx.key.root ||
@@ -77,9 +80,22 @@ async function readLocationConstraint(ctx: RequestContext): Promise<string> {
   return location.trim();
 }
 
-/** DeleteBucket: only an empty bucket (every shard agrees) is removed. */
+/**
+ * DeleteBucket: only an empty bucket (every shard agrees) is removed. On a bucket with other
+ * global aliases it removes just the alias named, empty or not (Garage's semantics).
+ */
 export async function handleDeleteBucket(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
+  if (ctx.state.catalog.aliasesOf(bucket.id).length > 1) {
+    try {
+      await ctx.state.catalog.removeBucketAlias(bucket.id, name);
+      sendEmpty(ctx, 204);
+      return;
+    } catch (error) {
+      // Another alias went away meanwhile: this is the last one, so delete the bucket.
+      if (!(error instanceof CatalogError && error.reason === 'LastAlias')) throw error;
+    }
+  }
   const usages = await Promise.all(
     ctx.state.pool.clients.map((shard) =>
       shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),

@@ -6,6 +6,7 @@ import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
@@ -53,10 +54,20 @@ export async function handleCopyObject(
     const headers: ObjectHeaders = requested ?? object.info.headers;
     const tags = replacedTags ?? object.info.tags;
     const targetShard = shardFor(ctx.state, target, key);
+    const quota = await quotaCheck(ctx.state, target.id, targetShard);
+    const withQuota = quota !== undefined ? { quota } : {};
     const copied =
       object.info.sseKeyMd5 === null && targetKey === null
         ? await targetShard.call(
-            { kind: 'CopyFrom', bucketId: target.id, key, source: object, headers, tags },
+            {
+              kind: 'CopyFrom',
+              bucketId: target.id,
+              key,
+              source: object,
+              headers,
+              tags,
+              ...withQuota,
+            },
             'Put',
           )
         : await reencrypt(
@@ -74,6 +85,7 @@ export async function handleCopyObject(
               checksumAlgorithm: object.info.checksum?.algorithm ?? null,
               sse: targetKey,
               tags,
+              ...withQuota,
             },
           );
     sendXml(

@@ -29,6 +29,7 @@ import type {
 import { S3Error } from '../errors.js';
 import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
@@ -263,8 +264,11 @@ export async function handleCompleteMultipartUpload(
   });
   const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
   const asserted = planChecksum(ctx.req.headers, false);
-  const completed = await shardFor(ctx.state, bucket, e.key).call(
+  const shard = shardFor(ctx.state, bucket, e.key);
+  const quota = await quotaCheck(ctx.state, bucket.id, shard);
+  const completed = await shard.call(
     {
+      ...(quota !== undefined ? { quota } : {}),
       kind: 'CompleteUpload',
       bucketId: bucket.id,
       key: e.key,

@@ -5,6 +5,7 @@ import { checksumResponseHeaders } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { quotaCheck } from '../quota.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { tagsFromHeader } from './tagging.js';
@@ -22,6 +23,7 @@ export async function handlePutObject(
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const shard = shardFor(ctx.state, bucket, key);
+  const quota = await quotaCheck(ctx.state, bucket.id, shard);
   const result = await uploadBody(
     ctx,
     shard,
@@ -36,6 +38,7 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
+      ...(quota !== undefined ? { quota } : {}),
     },
     plan,
   );

@@ -7,6 +7,7 @@ import type {
   ObjectHeaders,
   ObjectInfo,
   PutExpectations,
+  QuotaCheck,
   Tag,
 } from '../../../engine/protocol/messages.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
@@ -20,6 +21,7 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../form-data.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
 import { renderXml } from '../xml.js';
 import { checkKey } from './object-put.js';
@@ -63,7 +65,10 @@ export async function handlePostObject(
   bucketName: string,
 ): Promise<void> {
   const boundary = boundaryOf(req.headers['content-type']);
-  const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary);
+  // The bucket's counters are read before the form (the key, so the shard, is not known yet).
+  const named = state.catalog.getBucket(bucketName);
+  const counters = named === undefined ? undefined : await shardCounters(state, named.id);
+  const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary, counters);
   const etag = info.etag;
   const checksumHeaders = checksumResponseHeaders(info.checksum);
   const redirect = redirectTarget(
@@ -117,6 +122,7 @@ function receiveForm(
   body: IncomingBody,
   bucketName: string,
   boundary: string,
+  counters: ShardCounters | undefined,
 ): Promise<Stored> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -155,7 +161,13 @@ function receiveForm(
         const checksum = planChecksum(Object.fromEntries(post.fields), false);
         expect = expectations(post.fields);
         if (checksum.headerValue !== null) expect.checksumBase64 = checksum.headerValue;
-        upload = openUpload(state, res, shardFor(state, bucket, post.key), {
+        const shard = shardFor(state, bucket, post.key);
+        const quota =
+          counters !== undefined && bucket.id === counters.bucketId
+            ? counters.checkFor(shard)
+            : undefined;
+        upload = openUpload(state, res, shard, {
+          ...(quota !== undefined ? { quota } : {}),
           bucketId: bucket.id,
           key: post.key,
           headers: headersFrom(post.fields),
@@ -312,6 +324,7 @@ interface UploadTarget {
   headers: ObjectHeaders;
   tags: Tag[];
   checksumAlgorithm: ChecksumAlgorithm | null;
+  quota?: QuotaCheck;
   onStored(info: ObjectInfo): void;
   onFailed(error: unknown): void;
 }
@@ -334,6 +347,7 @@ function openUpload(
       checksumAlgorithm: target.checksumAlgorithm,
       sse: null,
       tags: target.tags,
+      ...(target.quota !== undefined ? { quota: target.quota } : {}),
     },
     {
       onReply: (reply, replyBody) => {
