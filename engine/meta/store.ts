@@ -168,6 +168,28 @@ export class MetaStore {
    * them. As Garage: a write that adds nothing to a measure is never refused for it (overwriting
    * a key at maxObjects, replacing an object with a smaller one).
    */
+  /**
+   * Inside a transaction: stores `record` under `encoded`, replacing any previous version,
+   * after the quota check; moves the usage counters and block refcounts. Returns the hashes
+   * whose count reached zero, or the quota refusal.
+   */
+  private replaceObject(
+    bucketId: string,
+    encoded: Buffer,
+    record: ObjectRecord,
+    quota: QuotaCheck | null,
+  ): { freed: string[] } | { failure: EngineFailure } {
+    const previous = this.objects.get(encoded);
+    const objects = previous === undefined ? 1 : 0;
+    const bytes = record.bytes - (previous?.bytes ?? 0);
+    const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
+    if (refusal !== null) return refusal;
+    this.objects.put(encoded, record);
+    this.count(bucketId, objects, bytes);
+    for (const block of record.blocks) this.incref(block);
+    return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
+  }
+
   private quotaRefusal(
     bucketId: string,
     quota: QuotaCheck | null,
@@ -225,17 +247,9 @@ export class MetaStore {
   ): Promise<string[]> {
     assert(record.bytes === sizeOf(record), 'object size equals the sum of its blocks');
     const encoded = objectKey(bucketId, key);
-    const outcome = await this.env.transaction(() => {
-      const previous = this.objects.get(encoded);
-      const objects = previous === undefined ? 1 : 0;
-      const bytes = record.bytes - (previous?.bytes ?? 0);
-      const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
-      if (refusal !== null) return refusal;
-      this.objects.put(encoded, record);
-      this.count(bucketId, objects, bytes);
-      for (const block of record.blocks) this.incref(block);
-      return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
-    });
+    const outcome = await this.env.transaction(() =>
+      this.replaceObject(bucketId, encoded, record, quota),
+    );
     return unwrap(outcome).freed;
   }
 
@@ -462,17 +476,9 @@ export class MetaStore {
         headers: upload.headers,
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
       };
-      const encoded = objectKey(bucketId, key);
-      const previous = this.objects.get(encoded);
-      const objects = previous === undefined ? 1 : 0;
-      const bytes = record.bytes - (previous?.bytes ?? 0);
-      const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
-      if (refusal !== null) return refusal;
-      this.objects.put(encoded, record);
-      this.count(bucketId, objects, bytes);
-      for (const block of record.blocks) this.incref(block);
-      const freed = previous === undefined ? [] : this.decrefAll(previous.blocks);
-      freed.push(...this.dropUpload(bucketId, key, uploadId));
+      const replaced = this.replaceObject(bucketId, objectKey(bucketId, key), record, quota);
+      if ('failure' in replaced) return replaced;
+      const freed = [...replaced.freed, ...this.dropUpload(bucketId, key, uploadId)];
       return { record, freed };
     });
     return unwrap(outcome);
