@@ -12,13 +12,13 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { fsckReport } from '../helpers/fsck.js';
 import {
   ADMIN_TOKEN,
   REGION,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
   randomBytesSeeded,
-  runCli,
   s3Failure,
   TestServer,
 } from '../helpers/server.js';
@@ -79,26 +79,13 @@ async function quotaRefusal(t: import('ava').ExecutionContext, promise: Promise<
   t.regex(failure.message, /quota/i);
 }
 
-interface FsckJson {
-  objects: number;
-  missingBlocks: string[];
-  unreferencedBlocks: string[];
-  refcountMismatches: string[];
-}
-
-async function fsck(): Promise<FsckJson> {
-  const { stdout, stderr } = await runCli(['fsck', '--json', '--data-dir', server.dataDir]);
-  if (stdout === '') throw new Error(`fsck failed: ${stderr}`);
-  return JSON.parse(stdout) as FsckJson;
-}
-
 /** fsck shows nothing unreferenced (block unlinks run just after the commit they follow). */
 async function noLeak(t: import('ava').ExecutionContext): Promise<void> {
   const deadline = Date.now() + 5000;
-  let report = await fsck();
+  let report = await fsckReport(server.dataDir);
   while (report.unreferencedBlocks.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    report = await fsck();
+    report = await fsckReport(server.dataDir);
   }
   t.deepEqual(report.unreferencedBlocks, []);
   t.deepEqual(report.missingBlocks, []);

@@ -4,7 +4,8 @@ import { connect } from 'node:net';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
-import { randomBytesSeeded, runCli, s3Failure, TestServer } from '../helpers/server.js';
+import { eventually, fsckReport } from '../helpers/fsck.js';
+import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const MiB = 1024 * 1024;
@@ -38,25 +39,6 @@ function rawExchange(
   });
 }
 
-async function fsckJson(): Promise<{
-  tempFiles: number;
-  blockFiles: number;
-  unreferencedBlocks: string[];
-  objects: number;
-}> {
-  const { stdout } = await runCli(['fsck', '--json', '--data-dir', server.dataDir]);
-  return JSON.parse(stdout);
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
-}
-
 async function presignedPutPath(key: string): Promise<string> {
   const url = new URL(
     await getSignedUrl(server.client(), new PutObjectCommand({ Bucket: 'bad', Key: key }), {
@@ -76,7 +58,7 @@ async function assertServerServes(t: { true: (v: boolean, m?: string) => void })
 test.serial(
   'a client that disconnects mid-upload leaves no object, temp file or block behind',
   async (t) => {
-    const before = await fsckJson();
+    const before = await fsckReport(server.dataDir);
     const path = await presignedPutPath('torn');
     const head = `PUT ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Length: ${5 * MiB}\r\n\r\n`;
     await rawExchange(Buffer.concat([Buffer.from(head), randomBytesSeeded(3 * MiB + 123, 9)]), {
@@ -88,7 +70,7 @@ test.serial(
     t.is(missing.status, 404, 'no torn object is visible');
     t.true(
       await eventually(async () => {
-        const report = await fsckJson();
+        const report = await fsckReport(server.dataDir);
         return report.tempFiles === 0 && report.blockFiles === before.blockFiles;
       }),
       'the partial upload left no temp file and no block',

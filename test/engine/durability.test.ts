@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { shardOf } from '../../engine/pool/placement.js';
-import { randomBytesSeeded, runCli, TestServer } from '../helpers/server.js';
+import { eventually, fsckReport } from '../helpers/fsck.js';
+import { randomBytesSeeded, TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 
@@ -16,35 +17,9 @@ async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buff
   return Buffer.from(await got.Body!.transformToByteArray());
 }
 
-interface FsckJson {
-  objects: number;
-  blockFiles: number;
-  storedBytes: number;
-  missingBlocks: string[];
-  unreferencedBlocks: string[];
-  refcountMismatches: string[];
-  tempFiles: number;
-}
-
-async function fsck(dataDir: string): Promise<FsckJson> {
-  const { code, stdout, stderr } = await runCli(['fsck', '--json', '--data-dir', dataDir]);
-  if (code !== 0 && stdout === '') throw new Error(`fsck failed: ${stderr}`);
-  return JSON.parse(stdout) as FsckJson;
-}
-
 async function bucketId(server: TestServer, name: string): Promise<string> {
   const { stdout } = await server.cli('bucket', 'info', name, '--json');
   return (JSON.parse(stdout) as { id: string }).id;
-}
-
-/** Polls until `check` holds (block unlinks run just after the commit they follow). */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
 }
 
 test('objects survive a clean restart and a kill -9 restart', async (t) => {
@@ -103,17 +78,17 @@ test('identical objects share blocks, across shards too, and deleting both frees
     const body = randomBytesSeeded(10 * MiB, 42);
     for (const key of keys)
       await s3.send(new PutObjectCommand({ Bucket: 'dedup', Key: key, Body: body }));
-    const report = await fsck(server.dataDir);
+    const report = await fsckReport(server.dataDir);
     t.is(report.storedBytes, 10 * MiB, 'the 10 MiB are stored once');
     t.is(report.blockFiles, 20, '10 blocks, named in each of the two shards');
     t.deepEqual(report.missingBlocks, []);
     for (const key of keys) t.true((await getBytes(s3, 'dedup', key)).equals(body));
     for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: 'dedup', Key: key }));
     t.true(
-      await eventually(async () => (await fsck(server.dataDir)).blockFiles === 0),
+      await eventually(async () => (await fsckReport(server.dataDir)).blockFiles === 0),
       'every block file is gone',
     );
-    const after = await fsck(server.dataDir);
+    const after = await fsckReport(server.dataDir);
     t.is(after.storedBytes, 0);
     t.is(after.objects, 0);
   } finally {
@@ -164,7 +139,7 @@ test('kill -9 under concurrent PUTs loses nothing acknowledged and leaks no bloc
       );
     }
     await server.stop();
-    const report = await fsck(dataDir);
+    const report = await fsckReport(dataDir);
     t.deepEqual(report.missingBlocks, [], 'no referenced block is missing');
     t.deepEqual(report.refcountMismatches, [], 'refcounts match the object records');
     t.deepEqual(report.unreferencedBlocks, [], 'start-up removed blocks of unacknowledged PUTs');

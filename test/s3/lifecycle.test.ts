@@ -13,7 +13,14 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { randomBytesSeeded, runCli, s3Failure, TestServer } from '../helpers/server.js';
+import { eventually, fsckReport } from '../helpers/fsck.js';
+
+import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+
+/** Lifecycle runs take longer than a block unlink: 20 s, polled every 100 ms. */
+function eventuallyWithin(check: () => Promise<boolean>): Promise<boolean> {
+  return eventually(check, 20_000, 100);
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -29,15 +36,6 @@ async function keysOf(s3: S3Client, bucket: string): Promise<string[]> {
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token !== undefined);
   return keys.sort();
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return check();
 }
 
 function put(rules: LifecycleRule[], bucket: string): PutBucketLifecycleConfigurationCommand {
@@ -249,7 +247,7 @@ test('expiration deletes matching objects when the rules run, and only those', a
       'tagged/b',
     ].sort();
     t.true(
-      await eventually(async () => (await keysOf(s3, 'exp')).join() === expected.join()),
+      await eventuallyWithin(async () => (await keysOf(s3, 'exp')).join() === expected.join()),
       (await keysOf(s3, 'exp')).slice(0, 20).join(),
     );
   } finally {
@@ -288,19 +286,15 @@ test('AbortIncompleteMultipartUpload aborts old uploads and frees their blocks',
     );
     server.process.kill('SIGUSR2');
     t.true(
-      await eventually(async () => {
+      await eventuallyWithin(async () => {
         const list = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu' }));
         return (list.Uploads ?? []).length === 1;
       }),
     );
     const list = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu' }));
     t.is(list.Uploads?.[0]?.UploadId, other.UploadId);
-    const fsck = async (): Promise<{ blockFiles: number; unreferencedBlocks: string[] }> => {
-      const { stdout } = await runCli(['fsck', '--json', '--data-dir', server.dataDir]);
-      return JSON.parse(stdout) as { blockFiles: number; unreferencedBlocks: string[] };
-    };
-    t.true(await eventually(async () => (await fsck()).blockFiles === 0));
-    t.deepEqual((await fsck()).unreferencedBlocks, []);
+    t.true(await eventuallyWithin(async () => (await fsckReport(server.dataDir)).blockFiles === 0));
+    t.deepEqual((await fsckReport(server.dataDir)).unreferencedBlocks, []);
   } finally {
     await server.destroy();
   }

@@ -21,7 +21,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import test from 'ava';
-import { randomBytesSeeded, runCli, s3Failure, TestServer } from '../helpers/server.js';
+import type { FsckReport } from '../../engine/fsck.js';
+import { fsckReport } from '../helpers/fsck.js';
+import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 // Block accounting: fsck sees the whole data directory, so these tests run one at a time and
 // compare against a report taken at their start.
@@ -54,23 +56,6 @@ function md5(data: Buffer): Buffer {
   return createHash('md5').update(data).digest();
 }
 
-interface FsckJson {
-  objects: number;
-  parts: number;
-  blockFiles: number;
-  storedBytes: number;
-  missingBlocks: string[];
-  unreferencedBlocks: string[];
-  refcountMismatches: string[];
-  tempFiles: number;
-}
-
-async function fsck(): Promise<FsckJson> {
-  const { code, stdout, stderr } = await runCli(['fsck', '--json', '--data-dir', server.dataDir]);
-  if (code !== 0 && stdout === '') throw new Error(`fsck failed: ${stderr}`);
-  return JSON.parse(stdout) as FsckJson;
-}
-
 /** Blocks a body of `bytes` is cut into (1 MiB blocks by default). */
 function blocksOf(bytes: number): number {
   return Math.ceil(bytes / MIB);
@@ -80,19 +65,19 @@ function blocksOf(bytes: number): number {
  * Polls fsck until it shows `expected` (block unlinks run just after the commit they follow);
  * returns the last report, which the caller asserts on for a readable failure.
  */
-async function fsckUntil(expected: Partial<FsckJson>, timeoutMs = 5000): Promise<FsckJson> {
+async function fsckUntil(expected: Partial<FsckReport>, timeoutMs = 5000): Promise<FsckReport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const report = await fsck();
+    const report = await fsckReport(server.dataDir);
     const matches = Object.entries(expected).every(
-      ([name, value]) => JSON.stringify(report[name as keyof FsckJson]) === JSON.stringify(value),
+      ([name, value]) => JSON.stringify(report[name as keyof FsckReport]) === JSON.stringify(value),
     );
     if (matches || Date.now() > deadline) return report;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function pick(report: FsckJson, names: Array<keyof FsckJson>): Partial<FsckJson> {
+function pick(report: FsckReport, names: Array<keyof FsckReport>): Partial<FsckReport> {
   return Object.fromEntries(names.map((name) => [name, report[name]]));
 }
 
@@ -127,7 +112,7 @@ async function getBytes(bucket: string, key: string): Promise<Buffer> {
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
-const FIELDS: Array<keyof FsckJson> = [
+const FIELDS: Array<keyof FsckReport> = [
   'objects',
   'parts',
   'blockFiles',

@@ -18,7 +18,8 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { randomBytesSeeded, runCli, s3Failure, TestServer } from '../helpers/server.js';
+import { eventually, fsckReport } from '../helpers/fsck.js';
+import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const KIB = 1024;
@@ -135,31 +136,6 @@ function filesContaining(dir: string, needle: Buffer): string[] {
     if (bytes.indexOf(needle) >= 0) hits.push(path);
   }
   return hits;
-}
-
-interface FsckJson {
-  objects: number;
-  blockFiles: number;
-  storedBytes: number;
-  missingBlocks: string[];
-  unreferencedBlocks: string[];
-  refcountMismatches: string[];
-  tempFiles: number;
-}
-
-async function fsck(dataDir: string): Promise<FsckJson> {
-  const { code, stdout, stderr } = await runCli(['fsck', '--json', '--data-dir', dataDir]);
-  if (code !== 0 && stdout === '') throw new Error(`fsck failed: ${stderr}`);
-  return JSON.parse(stdout) as FsckJson;
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
 }
 
 // --- PutObject / GetObject / HeadObject ------------------------------------------------------
@@ -870,7 +846,7 @@ test('after SSE-C puts, copies and multipart uploads are deleted, fsck finds no 
       new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'gone', UploadId: aborted.UploadId }),
     );
 
-    const during = await fsck(own.dataDir);
+    const during = await fsckReport(own.dataDir);
     t.deepEqual(during.missingBlocks, []);
     t.deepEqual(during.refcountMismatches, []);
     t.true(during.blockFiles > 0);
@@ -881,10 +857,10 @@ test('after SSE-C puts, copies and multipart uploads are deleted, fsck finds no 
     for (const key of keys)
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     t.true(
-      await eventually(async () => (await fsck(own.dataDir)).blockFiles === 0),
+      await eventually(async () => (await fsckReport(own.dataDir)).blockFiles === 0),
       'every block file is gone',
     );
-    const after = await fsck(own.dataDir);
+    const after = await fsckReport(own.dataDir);
     t.is(after.objects, 0);
     t.is(after.storedBytes, 0);
     t.deepEqual(after.unreferencedBlocks, []);
