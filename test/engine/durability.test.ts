@@ -1,21 +1,10 @@
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { shardOf } from '../../engine/pool/placement.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-import { randomBytesSeeded, TestServer } from '../helpers/server.js';
+import { objectBytes, randomBytesSeeded, TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
-
-async function getBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(await got.Body!.transformToByteArray());
-}
 
 async function bucketId(server: TestServer, name: string): Promise<string> {
   const { stdout } = await server.cli('bucket', 'info', name, '--json');
@@ -40,14 +29,14 @@ test('objects survive a clean restart and a kill -9 restart', async (t) => {
     server = await TestServer.start({ dataDir, shards: 2 });
     for (const [key, body] of bodies)
       t.true(
-        (await getBytes(server.client(), 'persist', key)).equals(body),
+        (await objectBytes(server.client(), 'persist', key)).equals(body),
         `${key} after clean restart`,
       );
     await server.kill();
     server = await TestServer.start({ dataDir, shards: 2 });
     for (const [key, body] of bodies)
       t.true(
-        (await getBytes(server.client(), 'persist', key)).equals(body),
+        (await objectBytes(server.client(), 'persist', key)).equals(body),
         `${key} after kill -9`,
       );
   } finally {
@@ -82,7 +71,7 @@ test('identical objects share blocks, across shards too, and deleting both frees
     t.is(report.storedBytes, 10 * MiB, 'the 10 MiB are stored once');
     t.is(report.blockFiles, 20, '10 blocks, named in each of the two shards');
     t.deepEqual(report.missingBlocks, []);
-    for (const key of keys) t.true((await getBytes(s3, 'dedup', key)).equals(body));
+    for (const key of keys) t.true((await objectBytes(s3, 'dedup', key)).equals(body));
     for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: 'dedup', Key: key }));
     t.true(
       await eventually(async () => (await fsckReport(server.dataDir)).blockFiles === 0),
@@ -132,7 +121,7 @@ test('kill -9 under concurrent PUTs loses nothing acknowledged and leaks no bloc
     server = await TestServer.start({ dataDir, shards: 2 });
     const reader = server.client();
     for (const i of acknowledged) {
-      const bytes = await getBytes(reader, 'crash', `obj-${i}`);
+      const bytes = await objectBytes(reader, 'crash', `obj-${i}`);
       t.true(
         bytes.equals(randomBytesSeeded(sizeOf(i), i + 1)),
         `obj-${i} reads back byte-identical`,

@@ -4,7 +4,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** The compiled CLI, started exactly as a user starts it. */
@@ -255,4 +255,10 @@ export async function s3Failure(
     };
   }
   throw new Error('expected the S3 request to fail, but it succeeded');
+}
+
+/** The whole body of an object, read with `s3`. */
+export async function objectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }

@@ -14,7 +14,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -39,11 +39,6 @@ async function newBucket(prefix: string): Promise<string> {
 
 function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
-}
-
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
 /** `x-amz-copy-source` for a key: URL-encoded, as S3 requires. */
@@ -179,7 +174,7 @@ test('copying an object onto itself with REPLACE updates its metadata and keeps 
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'self' }));
   t.deepEqual(head.Metadata, { v: '2' });
   t.is(head.ContentType, 'application/x-updated');
-  t.true((await getBytes(bucket, 'self')).equals(body));
+  t.true((await objectBytes(s3, bucket, 'self')).equals(body));
 });
 
 test('x-amz-copy-source-if-* preconditions: failing ones are 412, holding ones copy', async (t) => {
@@ -245,7 +240,7 @@ for (const [label, key] of awkwardKeys) {
     await s3.send(
       new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: source(bucket, key) }),
     );
-    t.is((await getBytes(bucket, target)).toString(), `from ${key}`);
+    t.is((await objectBytes(s3, bucket, target)).toString(), `from ${key}`);
   });
 }
 
@@ -255,7 +250,7 @@ test('CopyObject accepts a source with a leading slash', async (t) => {
   await s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: `/${bucket}/dir/src` }),
   );
-  t.is((await getBytes(bucket, 'dst')).toString(), 'slashed');
+  t.is((await objectBytes(s3, bucket, 'dst')).toString(), 'slashed');
 });
 
 test('CopyObject copies across buckets', async (t) => {
@@ -266,10 +261,10 @@ test('CopyObject copies across buckets', async (t) => {
     new PutObjectCommand({ Bucket: from, Key: 'obj', Body: body, Metadata: { a: 'b' } }),
   );
   await s3.send(new CopyObjectCommand({ Bucket: to, Key: 'obj', CopySource: source(from, 'obj') }));
-  t.true((await getBytes(to, 'obj')).equals(body));
+  t.true((await objectBytes(s3, to, 'obj')).equals(body));
   const head = await s3.send(new HeadObjectCommand({ Bucket: to, Key: 'obj' }));
   t.deepEqual(head.Metadata, { a: 'b' });
-  t.true((await getBytes(from, 'obj')).equals(body), 'the source stays');
+  t.true((await objectBytes(s3, from, 'obj')).equals(body), 'the source stays');
 });
 
 for (const [label, size] of [
@@ -296,8 +291,8 @@ for (const [label, size] of [
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'src' }));
     t.false(await exists(bucket, 'src'));
     for (let i = 0; i < 4; i++)
-      t.true((await getBytes(bucket, `copy-${i}`)).equals(body), `copy-${i}`);
-    t.true((await getBytes(other, 'copy')).equals(body), 'cross-bucket copy');
+      t.true((await objectBytes(s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
+    t.true((await objectBytes(s3, other, 'copy')).equals(body), 'cross-bucket copy');
     // Deleting one copy must not take the blocks from the others.
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy-0' }));
     // Re-creating the source with other bytes must not change the copies either.
@@ -305,8 +300,8 @@ for (const [label, size] of [
       new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: randomBytesSeeded(size, 3) }),
     );
     for (let i = 1; i < 4; i++)
-      t.true((await getBytes(bucket, `copy-${i}`)).equals(body), `copy-${i}`);
-    t.true((await getBytes(other, 'copy')).equals(body));
+      t.true((await objectBytes(s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
+    t.true((await objectBytes(s3, other, 'copy')).equals(body));
   });
 }
 
@@ -319,7 +314,7 @@ test('a copy of an empty object is empty', async (t) => {
   t.is(copy.CopyObjectResult?.ETag, '"d41d8cd98f00b204e9800998ecf8427e"');
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }));
   t.is(head.ContentLength, 0);
-  t.is((await getBytes(bucket, 'dst')).length, 0);
+  t.is((await objectBytes(s3, bucket, 'dst')).length, 0);
 });
 
 test('an unknown metadata directive is InvalidArgument 400', async (t) => {
@@ -416,7 +411,7 @@ test('a deleted key can be written again', async (t) => {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two' }));
-  t.is((await getBytes(bucket, 'k')).toString(), 'two');
+  t.is((await objectBytes(s3, bucket, 'k')).toString(), 'two');
 });
 
 test('DeleteObjects deletes a batch of 50 keys, missing ones included, and reports each', async (t) => {
@@ -526,5 +521,5 @@ test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   t.is(acl.name, 'NotImplemented');
   t.is(acl.status, 501);
   // A 501 does not disturb the object.
-  t.is((await getBytes(bucket, 'k')).toString(), 'x');
+  t.is((await objectBytes(s3, bucket, 'k')).toString(), 'x');
 });

@@ -23,7 +23,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import test from 'ava';
 import type { FsckReport } from '../../engine/fsck.js';
 import { fsckReport } from '../helpers/fsck.js';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 // Block accounting: fsck sees the whole data directory, so these tests run one at a time and
 // compare against a report taken at their start.
@@ -107,11 +107,6 @@ async function create(bucket: string, key: string): Promise<string> {
   return created.UploadId ?? '';
 }
 
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
-}
-
 const FIELDS: Array<keyof FsckReport> = [
   'objects',
   'parts',
@@ -170,7 +165,7 @@ test.serial('a re-uploaded part frees the blocks of the part it replaces', async
   );
   const expectedObject = { ...expectedParts, objects: base.objects + 1, parts: base.parts };
   t.deepEqual(pick(await fsckUntil(expectedObject), FIELDS), expectedObject, 'after complete');
-  t.true((await getBytes(bucket, 'k')).equals(Buffer.concat([replacement, second])));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
 
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   const expectedGone = pick(base, FIELDS);
@@ -203,7 +198,7 @@ test.serial('completing with a subset of the parts frees the parts left out', as
     storedBytes: base.storedBytes + p1.length + p3.length,
   };
   t.deepEqual(pick(await fsckUntil(expected), FIELDS), expected);
-  t.true((await getBytes(bucket, 'k')).equals(Buffer.concat([p1, p3])));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([p1, p3])));
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
   t.is(head.ContentLength, p1.length + p3.length);
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
@@ -258,7 +253,7 @@ test.serial('Abort frees the blocks of every part, copied parts included', async
   const gone = pick(base, FIELDS);
   t.deepEqual(pick(await fsckUntil(gone), FIELDS), gone, 'every part block is unlinked');
   // The copy source is untouched.
-  t.true((await getBytes(bucket, 'src')).equals(source));
+  t.true((await objectBytes(s3, bucket, 'src')).equals(source));
 });
 
 test.serial(

@@ -15,7 +15,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -54,11 +54,6 @@ function multipartEtag(parts: Buffer[]): string {
     .update(Buffer.concat(parts.map(md5)))
     .digest('hex');
   return `"${digest}-${parts.length}"`;
-}
-
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
 async function create(bucket: string, key: string): Promise<string> {
@@ -143,7 +138,7 @@ test('create, upload 3 parts, list, complete: bytes, ETag, size and GET by part 
   const expectedEtag = multipartEtag(parts);
   t.is(done.ETag, expectedEtag);
 
-  t.true((await getBytes(bucket, key)).equals(whole), 'GET is byte-identical');
+  t.true((await objectBytes(s3, bucket, key)).equals(whole), 'GET is byte-identical');
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   t.is(head.ContentLength, whole.length);
   t.is(head.ETag, expectedEtag);
@@ -254,7 +249,7 @@ test('re-uploading a part replaces it', async (t) => {
   t.is(stale.status, 400);
   const done = await complete(bucket, 'k', uploadId, [part1, part2]);
   t.is(done.ETag, multipartEtag([replacement, second]));
-  t.true((await getBytes(bucket, 'k')).equals(Buffer.concat([replacement, second])));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
 });
 
 test('parts uploaded concurrently complete correctly', async (t) => {
@@ -275,7 +270,7 @@ test('parts uploaded concurrently complete correctly', async (t) => {
   );
   const done = await complete(bucket, 'parallel', uploadId, uploaded);
   t.is(done.ETag, multipartEtag(parts));
-  t.true((await getBytes(bucket, 'parallel')).equals(Buffer.concat(parts)));
+  t.true((await objectBytes(s3, bucket, 'parallel')).equals(Buffer.concat(parts)));
 });
 
 test('a completed object can be overwritten by another multipart upload of the same key', async (t) => {
@@ -290,9 +285,9 @@ test('a completed object can be overwritten by another multipart upload of the s
   const aPart = await uploadPart(bucket, 'o', a, 1, aBytes);
   const bPart = await uploadPart(bucket, 'o', b, 1, bBytes);
   await complete(bucket, 'o', a, [aPart]);
-  t.true((await getBytes(bucket, 'o')).equals(aBytes));
+  t.true((await objectBytes(s3, bucket, 'o')).equals(aBytes));
   await complete(bucket, 'o', b, [bPart]);
-  t.true((await getBytes(bucket, 'o')).equals(bBytes));
+  t.true((await objectBytes(s3, bucket, 'o')).equals(bBytes));
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' }));
   t.is(head.ETag, multipartEtag([bBytes]));
 });
@@ -313,7 +308,7 @@ test('a part smaller than 5 MiB that is not the last fails with EntityTooSmall',
   // The upload survives a failed completion; one small part alone is a valid (last) part.
   const done = await complete(bucket, 'small', uploadId, [p2]);
   t.is(done.ETag, multipartEtag([last]));
-  t.true((await getBytes(bucket, 'small')).equals(last));
+  t.true((await objectBytes(s3, bucket, 'small')).equals(last));
 });
 
 test('a wrong ETag or a part never uploaded fails with InvalidPart', async (t) => {
@@ -467,7 +462,7 @@ test('completing an upload twice fails with NoSuchUpload and leaves the object i
     ),
   );
   t.is(late.name, 'NoSuchUpload');
-  t.true((await getBytes(bucket, 'k')).equals(bytes));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(bytes));
 });
 
 test('after Abort the upload is gone: ListParts, UploadPart and Complete fail with NoSuchUpload', async (t) => {
@@ -867,10 +862,10 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
     })),
   );
   t.is(done.ETag, multipartEtag(parts));
-  t.true((await getBytes(bucket, 'assembled')).equals(Buffer.concat(parts)));
+  t.true((await objectBytes(s3, bucket, 'assembled')).equals(Buffer.concat(parts)));
   // The sources are untouched.
-  t.true((await getBytes(bucket, 'src/big')).equals(big));
-  t.true((await getBytes(bucket, 'src/small')).equals(small));
+  t.true((await objectBytes(s3, bucket, 'src/big')).equals(big));
+  t.true((await objectBytes(s3, bucket, 'src/small')).equals(small));
 });
 
 test('UploadPartCopy from another bucket, and from a multipart object', async (t) => {
@@ -900,7 +895,7 @@ test('UploadPartCopy from another bucket, and from a multipart object', async (t
   await complete(bucket, 'copied', uploadId, [
     { PartNumber: 1, ETag: copied.CopyPartResult?.ETag },
   ]);
-  t.true((await getBytes(bucket, 'copied')).equals(range));
+  t.true((await objectBytes(s3, bucket, 'copied')).equals(range));
 });
 
 test('UploadPartCopy errors: conditions, bad ranges, missing source, unknown upload', async (t) => {

@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -35,12 +35,6 @@ function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const bytes = await got.Body?.transformToByteArray();
-  return Buffer.from(bytes ?? new Uint8Array());
-}
-
 test('PutObject answers ETag = quoted MD5 hex of the body', async (t) => {
   const bucket = await newBucket('put-etag');
   const body = 'the quick brown fox jumps over the lazy dog';
@@ -61,7 +55,7 @@ test('an empty object stores, reads back empty, and has the MD5 of nothing as ET
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'empty' }));
   t.is(head.ContentLength, 0);
   t.is(head.ETag, put.ETag);
-  const bytes = await getBytes(bucket, 'empty');
+  const bytes = await objectBytes(s3, bucket, 'empty');
   t.is(bytes.length, 0);
 });
 
@@ -81,7 +75,7 @@ for (const [label, size] of sizes) {
     t.is(put.ETag, `"${md5Hex(body)}"`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'obj' }));
     t.is(head.ContentLength, size);
-    const got = await getBytes(bucket, 'obj');
+    const got = await objectBytes(s3, bucket, 'obj');
     t.is(got.length, size);
     t.true(got.equals(body), 'bytes differ');
   });
@@ -95,7 +89,7 @@ test('a correct Content-MD5 is accepted', async (t) => {
     new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: body, ContentMD5: md5 }),
   );
   t.is(put.ETag, `"${md5Hex(body)}"`);
-  t.true((await getBytes(bucket, 'k')).equals(body));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(body));
 });
 
 test('a wrong Content-MD5 is BadDigest 400 and stores nothing', async (t) => {
@@ -121,7 +115,7 @@ test('a wrong Content-MD5 on a multi-block body is BadDigest and leaves the old 
   );
   t.is(err.name, 'BadDigest');
   t.is(err.status, 400);
-  t.true((await getBytes(bucket, 'k')).equals(original));
+  t.true((await objectBytes(s3, bucket, 'k')).equals(original));
 });
 
 test('a malformed Content-MD5 is InvalidDigest 400', async (t) => {

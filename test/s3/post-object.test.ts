@@ -1,14 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import {
+  objectBytes,
   REGION,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
@@ -39,11 +35,6 @@ async function newBucket(prefix: string): Promise<string> {
 
 function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
-}
-
-async function getBytes(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
 // ---- signing a POST policy, as sigv4-post-example describes it ----
@@ -196,7 +187,7 @@ test('an upload answers 204 with the ETag, and the object reads back with its he
   t.is(head.ContentDisposition, 'attachment; filename="hello.txt"');
   t.deepEqual(head.Metadata, { color: 'blue' });
   t.is(head.ETag, `"${md5Hex(body)}"`);
-  t.true((await getBytes(bucket, 'docs/hello.txt')).equals(body));
+  t.true((await objectBytes(s3, bucket, 'docs/hello.txt')).equals(body));
 });
 
 test('without a Content-Type field the object is binary/octet-stream (the part type is ignored)', async (t) => {
@@ -227,7 +218,7 @@ test('success_action_status 201 answers the PostResponse document', async (t) =>
   t.regex(xml, /<Key>a b\/c\+d\.txt<\/Key>/);
   t.regex(xml, new RegExp(`<ETag>(&quot;|")${md5Hex(body)}(&quot;|")</ETag>`));
   t.regex(xml, /<Location>http:\/\/[^<]*\/a%20b\/c%2Bd\.txt<\/Location>/);
-  t.true((await getBytes(bucket, 'a b/c+d.txt')).equals(body));
+  t.true((await objectBytes(s3, bucket, 'a b/c+d.txt')).equals(body));
 });
 
 test('success_action_status 200 answers an empty 200; other values answer 204', async (t) => {
@@ -276,7 +267,7 @@ test('${filename} in the key becomes the uploaded file name', async (t) => {
   });
   const response = await postForm(bucket, fields, { bytes: Buffer.from('pic'), name: 'cat.png' });
   t.is(response.status, 204, await response.text());
-  t.is((await getBytes(bucket, 'uploads/cat.png')).toString(), 'pic');
+  t.is((await objectBytes(s3, bucket, 'uploads/cat.png')).toString(), 'pic');
 });
 
 test('fields after the file are ignored, and x-ignore-* fields need no condition', async (t) => {
@@ -308,7 +299,7 @@ for (const [label, size] of sizes) {
     t.is(response.headers.get('etag'), `"${md5Hex(body)}"`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'obj' }));
     t.is(head.ContentLength, size);
-    const got = await getBytes(bucket, 'obj');
+    const got = await objectBytes(s3, bucket, 'obj');
     t.is(got.length, size);
     t.true(got.equals(body));
   });
