@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { type Database, open } from 'lmdb';
 import { recordEncoder } from './codec.js';
 import { readLayout } from './layout.js';
+import { bucketIdOf } from './meta/keys.js';
 import type { ObjectRecord } from './meta/store.js';
 import { shardDir } from './shard/shard.js';
 
@@ -23,6 +24,8 @@ export interface FsckReport {
   unreferencedBlocks: string[];
   /** Stored refcount differs from the recount over object records. */
   refcountMismatches: string[];
+  /** Usage counters (per-bucket objects and bytes, block totals) that differ from a recount. */
+  counterMismatches: string[];
   /** Leftover temp files of interrupted writes. */
   tempFiles: number;
 }
@@ -44,6 +47,7 @@ export function fsck(dataDir: string): FsckReport {
     missingBlocks: [],
     unreferencedBlocks: [],
     refcountMismatches: [],
+    counterMismatches: [],
     tempFiles: 0,
   };
   const inodes = new Set<string>();
@@ -61,7 +65,14 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
       keyEncoding: 'binary',
       ...encoder,
     });
-    const blocks = env.openDB<{ refs: number }, string>({ name: 'blocks', ...encoder });
+    const blocks = env.openDB<{ refs: number; bytes: number }, string>({
+      name: 'blocks',
+      ...encoder,
+    });
+    const usage = env.openDB<{ objects: number; bytes: number }, string>({
+      name: 'usage',
+      ...encoder,
+    });
     const parts = env.openDB<{ blocks: Array<{ hash: string }> }, Buffer>({
       name: 'parts',
       keyEncoding: 'binary',
@@ -71,9 +82,15 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     const count = (blocksOf: ReadonlyArray<{ hash: string }>): void => {
       for (const block of blocksOf) counted.set(block.hash, (counted.get(block.hash) ?? 0) + 1);
     };
-    for (const { value } of objects.getRange({})) {
+    const buckets = new Map<string, { objects: number; bytes: number }>();
+    for (const { key, value } of objects.getRange({})) {
       report.objects++;
       count(value.blocks);
+      const bucketId = bucketIdOf(key);
+      const sum = buckets.get(bucketId) ?? { objects: 0, bytes: 0 };
+      sum.objects++;
+      sum.bytes += value.bytes;
+      buckets.set(bucketId, sum);
     }
     for (const { value } of parts.getRange({})) {
       report.parts++;
@@ -86,9 +103,43 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     for (const hash of counted.keys()) {
       if (blocks.get(hash) === undefined) report.refcountMismatches.push(`${shard}:${hash}`);
     }
+    checkCounters(shard, buckets, blocks, usage, report);
     checkFiles(join(dir, 'blocks'), shard, counted, report, inodes);
   } finally {
     void env.close();
+  }
+}
+
+/** The O(1) usage counters the shard keeps in its transactions, against a recount. */
+function checkCounters(
+  shard: number,
+  buckets: ReadonlyMap<string, { objects: number; bytes: number }>,
+  blocks: Database<{ refs: number; bytes: number }, string>,
+  usage: Database<{ objects: number; bytes: number }, string>,
+  report: FsckReport,
+): void {
+  const same = (a: { objects: number; bytes: number } | undefined, b: typeof a): boolean =>
+    (a?.objects ?? 0) === (b?.objects ?? 0) && (a?.bytes ?? 0) === (b?.bytes ?? 0);
+  for (const { key, value } of usage.getRange({})) {
+    if (key.startsWith('!')) continue;
+    if (!same(value, buckets.get(key))) report.counterMismatches.push(`${shard}:bucket ${key}`);
+  }
+  for (const [bucketId, sum] of buckets) {
+    if (!same(usage.get(bucketId), sum))
+      report.counterMismatches.push(`${shard}:bucket ${bucketId}`);
+  }
+  if (usage.get('!blocks') === undefined) return; // a store from before the block totals
+  const stored = { objects: 0, bytes: 0 };
+  const references = { objects: 0, bytes: 0 };
+  for (const { value } of blocks.getRange({})) {
+    stored.objects++;
+    stored.bytes += value.bytes;
+    references.objects += value.refs;
+    references.bytes += value.refs * value.bytes;
+  }
+  if (!same(usage.get('!blocks'), stored)) report.counterMismatches.push(`${shard}:blocks stored`);
+  if (!same(usage.get('!refs'), references)) {
+    report.counterMismatches.push(`${shard}:block references`);
   }
 }
 

@@ -2,6 +2,12 @@ import type { Catalog } from '../engine/catalog/catalog.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { LifecycleRule } from '../engine/protocol/messages.js';
+import {
+  type BackgroundWorker,
+  ErrorRecord,
+  relativeTime,
+  type WorkerStatus,
+} from '../engine/workers/worker.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
 
 /** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
@@ -21,7 +27,12 @@ export interface LifecycleRunResult {
  * so a run cut short by a stop or a crash is simply redone in full by the next one.
  * The clock is Date.now() plus the testing-only clock offset (HANGAR_CLOCK_OFFSET_MS).
  */
-export class LifecycleRunner {
+export class LifecycleRunner implements BackgroundWorker {
+  readonly name = 'Lifecycle worker';
+  private readonly errors = new ErrorRecord();
+  private lastCompletedMs: number | null = null;
+  private last: LifecycleRunResult | null = null;
+  private nextRunMs: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<LifecycleRunResult> | null = null;
   /** A run asked for while one is in progress: runs once that one ends. */
@@ -37,7 +48,9 @@ export class LifecycleRunner {
 
   start(): void {
     void this.runNow().catch(() => undefined);
+    this.nextRunMs = Date.now() + LIFECYCLE_INTERVAL_MS;
     this.timer = setInterval(() => {
+      this.nextRunMs = Date.now() + LIFECYCLE_INTERVAL_MS;
       void this.runNow().catch(() => undefined);
     }, LIFECYCLE_INTERVAL_MS);
     this.timer.unref();
@@ -88,9 +101,13 @@ export class LifecycleRunner {
         }
       }
     } catch (error) {
+      this.errors.failed(error);
       this.logger.error({ err: error }, 'lifecycle run failed');
       throw error;
     }
+    this.errors.succeeded();
+    this.last = total;
+    this.lastCompletedMs = Date.now();
     if (total.expired + total.aborted > 0) {
       this.logger.info(total, 'lifecycle run: objects expired, uploads aborted');
     }
@@ -122,5 +139,33 @@ export class LifecycleRunner {
       }
     }
     return total;
+  }
+
+  /** When the last run ended (null: none yet). */
+  get lastCompleted(): number | null {
+    return this.lastCompletedMs;
+  }
+
+  status(): WorkerStatus {
+    const freeform = [
+      this.lastCompletedMs === null
+        ? 'Last completed: never'
+        : `Last completed: ${new Date(this.lastCompletedMs).toISOString()} (${relativeTime(this.lastCompletedMs)}): ${this.last?.expired ?? 0} objects expired, ${this.last?.aborted ?? 0} uploads aborted`,
+    ];
+    if (this.nextRunMs !== null) {
+      freeform.push(
+        `Next run: ${new Date(this.nextRunMs).toISOString()} (${relativeTime(this.nextRunMs)})`,
+      );
+    }
+    return {
+      state: this.running === null ? 'idle' : 'busy',
+      errors: this.errors.errors,
+      consecutiveErrors: this.errors.consecutiveErrors,
+      lastError: this.errors.lastError,
+      tranquility: null,
+      progress: null,
+      queueLength: this.queued === null ? 0 : 1,
+      freeform,
+    };
   }
 }

@@ -7,6 +7,9 @@ import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
+import { WorkerRegistry } from '../engine/workers/registry.js';
+import { ScrubWorker } from '../engine/workers/scrub.js';
 import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
 import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
@@ -65,6 +68,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   void purgeDeletedBuckets(state);
   const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
   lifecycle.start();
+  const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
+  await scrub.start();
+  const orphans = new OrphanSweeper(pool.clients, logger);
+  orphans.start();
+  const workers = new WorkerRegistry(scrub, orphans, lifecycle);
   const app = uws.App();
   app.any('/*', (res, req) => acceptRequest(state, res, req));
   const listenSocket = await listen(app, config.s3.host, config.s3.port);
@@ -90,7 +98,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const webPort = uws.us_socket_local_port(webSocket);
   const webEndpoint = `http://${config.web.host}:${webPort}`;
   const adminApp = uws.App();
-  mountAdminApi(adminApp, { server: state, startedMs: Date.now(), shardCount: layout.shards });
+  mountAdminApi(adminApp, {
+    server: state,
+    startedMs: Date.now(),
+    shardCount: layout.shards,
+    workers,
+  });
   let adminSocket: us_listen_socket;
   try {
     adminSocket = await listen(adminApp, config.admin.host, config.admin.port);
@@ -131,7 +144,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     stop: async () => {
       setHealth('stopping');
       removeAdminFile(config.dataDir);
-      await lifecycle.stop();
+      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
       uws.us_listen_socket_close(listenSocket);
       uws.us_listen_socket_close(webSocket);
       uws.us_listen_socket_close(adminSocket);

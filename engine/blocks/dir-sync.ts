@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { shardCounters } from '../stats.js';
 
 /**
  * Group commit for directory fsyncs. A renamed block file is durable only once its directory is
@@ -22,7 +23,7 @@ export class DirSyncer {
       .then(() => {
         this.queued.delete(dir);
         this.running.set(dir, next);
-        return fsyncDir(dir);
+        return shardCounters.timeFsync('dir', () => fsyncDir(dir));
       })
       .finally(() => {
         if (this.running.get(dir) === next) this.running.delete(dir);

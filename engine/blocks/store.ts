@@ -1,7 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../assert.js';
+import { shardCounters } from '../stats.js';
 import { DirSyncer } from './dir-sync.js';
 
 /**
@@ -16,6 +27,10 @@ import { DirSyncer } from './dir-sync.js';
 export class BlockStore {
   private readonly dirSync: DirSyncer;
   private readonly tmpDir: string;
+  /** Where corrupt block files are moved (kept for the operator; never read again). */
+  readonly quarantineDir: string;
+  /** Temp files of block writers still running (orphan cleanup leaves them alone). */
+  private readonly writing = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -24,10 +39,12 @@ export class BlockStore {
   ) {
     this.dirSync = new DirSyncer(durable);
     this.tmpDir = join(root, 'tmp');
+    this.quarantineDir = join(root, '..', 'quarantine');
   }
 
   async init(): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.quarantineDir, { recursive: true });
     for (let i = 0; i < 256; i++) await mkdir(join(this.root, fanout(i)), { recursive: true });
   }
 
@@ -39,7 +56,8 @@ export class BlockStore {
   async beginBlock(): Promise<BlockWriter> {
     const path = join(this.tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
     const handle = await open(path, 'wx');
-    return new BlockWriter(path, handle, this.durable);
+    this.writing.add(path);
+    return new BlockWriter(path, handle, this.durable, () => this.writing.delete(path));
   }
 
   /**
@@ -48,14 +66,79 @@ export class BlockStore {
    * is simply dropped.
    */
   async install(tmpPath: string, hash: string, present: boolean): Promise<void> {
-    const target = this.pathOf(hash);
-    if (present) {
-      await unlink(tmpPath);
-      return;
+    try {
+      const target = this.pathOf(hash);
+      if (present) {
+        shardCounters.blocksDeduplicated++;
+        await unlink(tmpPath);
+        return;
+      }
+      if (!(await this.linkFromSibling(hash, target))) await rename(tmpPath, target);
+      else {
+        shardCounters.blocksDeduplicated++;
+        await unlink(tmpPath);
+      }
+      await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+    } finally {
+      this.writing.delete(tmpPath);
     }
-    if (!(await this.linkFromSibling(hash, target))) await rename(tmpPath, target);
-    else await unlink(tmpPath);
+  }
+
+  /**
+   * Puts a freshly written, verified temp block in place of a damaged or missing file of the
+   * same hash (a client re-uploading the bytes heals the block): rename replaces atomically.
+   */
+  async replace(tmpPath: string, hash: string): Promise<void> {
+    try {
+      await rename(tmpPath, this.pathOf(hash));
+      await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+    } finally {
+      this.writing.delete(tmpPath);
+    }
+  }
+
+  /**
+   * Moves a corrupt block file out of the way (the quarantine directory keeps it for the
+   * operator), if the file at its name is still the one that was checked (same inode).
+   */
+  async quarantine(hash: string, checkedInode: number): Promise<boolean> {
+    const path = this.pathOf(hash);
+    try {
+      if ((await lstat(path)).ino !== checkedInode) return false;
+      await rename(path, join(this.quarantineDir, `${hash}.${Date.now()}`));
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return false;
+      throw error;
+    }
     await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+    return true;
+  }
+
+  /** Block names (hashes) in one fan-out directory (0..255), and stray entries. */
+  async namesIn(fanoutIndex: number): Promise<string[]> {
+    return readdir(join(this.root, fanout(fanoutIndex)));
+  }
+
+  /** Size of a block file, or null when there is none. */
+  async sizeOf(hash: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(hash))).size;
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return null;
+      throw error;
+    }
+  }
+
+  /** Removes temp files no running writer owns (a crash or a lost error left them). */
+  async sweepTemp(): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      if (this.writing.has(path)) continue;
+      await unlink(path).catch(() => undefined);
+      removed++;
+    }
+    return removed;
   }
 
   /** Adds a name for a block another shard holds (server-side copy across shards). */
@@ -120,6 +203,7 @@ export class BlockWriter {
     readonly tmpPath: string,
     private readonly handle: FileHandle,
     private readonly durable: boolean,
+    private readonly release: () => void,
   ) {}
 
   async write(view: Uint8Array): Promise<void> {
@@ -134,7 +218,7 @@ export class BlockWriter {
 
   /** Makes the temp file durable and returns its content hash. */
   async finish(): Promise<{ hash: string; bytes: number }> {
-    if (this.durable) await this.handle.sync();
+    if (this.durable) await shardCounters.timeFsync('block', () => this.handle.sync());
     await this.handle.close();
     return { hash: this.hasher.digest('hex'), bytes: this.bytes };
   }
@@ -142,6 +226,7 @@ export class BlockWriter {
   async discard(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await unlink(this.tmpPath).catch(() => undefined);
+    this.release();
   }
 }
 

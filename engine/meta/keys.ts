@@ -21,6 +21,11 @@ export function keyOf(encoded: Uint8Array): string {
     .toString('utf8');
 }
 
+/** The bucket id (hex) an encoded object or upload key starts with. */
+export function bucketIdOf(encoded: Uint8Array): string {
+  return Buffer.from(encoded.buffer, encoded.byteOffset, BUCKET_ID_BYTES).toString('hex');
+}
+
 /** The smallest encoded key strictly greater than every key that starts with `prefix`. */
 export function prefixEnd(bucketId: string, prefix: string): Buffer {
   return Buffer.concat([objectKey(bucketId, prefix), Buffer.from([UTF8_NEVER])]);

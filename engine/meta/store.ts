@@ -6,7 +6,9 @@ import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import type {
+  BlockBacklink,
   BlockRef,
+  BlockTotals,
   ChosenPart,
   EngineFailure,
   LifecycleRule,
@@ -23,7 +25,8 @@ import type {
   UploadListEntry,
 } from '../protocol/messages.js';
 import type { StoredEncryption } from '../sse-c.js';
-import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
+import { shardCounters } from '../stats.js';
+import { bucketIdOf, compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 
 /** An object's metadata record, as stored in the shard's `objects` table. */
 export interface ObjectRecord {
@@ -84,6 +87,20 @@ interface CounterRecord {
 
 /** Marks the `usage` table as built (stores from before it get their counters on open). */
 const COUNTERS_BUILT = '!built';
+/** In the `usage` table: distinct blocks this shard references (objects) and their bytes. */
+const BLOCKS_STORED = '!blocks';
+/** In the `usage` table: references to blocks (objects) and the bytes they name. */
+const BLOCK_REFERENCES = '!refs';
+
+/** A block that failed a check (scrub, or a read of its file): kept until fixed or freed. */
+export interface BlockErrorRecord {
+  /** corrupt: the file's bytes do not hash to its name (it was quarantined); missing: no file. */
+  kind: 'corrupt' | 'missing';
+  message: string;
+  errorCount: number;
+  firstErrorMs: number;
+  lastTryMs: number;
+}
 
 export interface ListQuery {
   bucketId: string;
@@ -106,6 +123,7 @@ export class MetaStore {
   private readonly uploads: Database<UploadRecord, Buffer>;
   private readonly parts: Database<PartRecord, Buffer>;
   private readonly counters: Database<CounterRecord, string>;
+  private readonly blockErrors: Database<BlockErrorRecord, string>;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: 8, noSync: !durable, mapSize: 2 ** 34 });
@@ -127,14 +145,65 @@ export class MetaStore {
       ...records,
     });
     this.counters = this.env.openDB<CounterRecord, string>({ name: 'usage', ...records });
+    this.blockErrors = this.env.openDB<BlockErrorRecord, string>({
+      name: 'block_errors',
+      ...records,
+    });
     if (this.counters.get(COUNTERS_BUILT) === undefined) this.buildCounters();
+    if (this.counters.get(BLOCKS_STORED) === undefined) this.buildBlockTotals();
+  }
+
+  /** Sums the blocks table once (a store from before the block totals existed). */
+  private buildBlockTotals(): void {
+    const stored = { objects: 0, bytes: 0 };
+    const references = { objects: 0, bytes: 0 };
+    for (const { value } of this.blocks.getRange({})) {
+      stored.objects++;
+      stored.bytes += value.bytes;
+      references.objects += value.refs;
+      references.bytes += value.refs * value.bytes;
+    }
+    this.env.transactionSync(() => {
+      this.counters.put(BLOCKS_STORED, stored);
+      this.counters.put(BLOCK_REFERENCES, references);
+    });
+  }
+
+  /** Distinct blocks and references of this shard: O(1). */
+  blockTotals(): BlockTotals {
+    const stored = this.counters.get(BLOCKS_STORED) ?? { objects: 0, bytes: 0 };
+    const references = this.counters.get(BLOCK_REFERENCES) ?? { objects: 0, bytes: 0 };
+    return {
+      stored: stored.objects,
+      storedBytes: stored.bytes,
+      references: references.objects,
+      referencedBytes: references.bytes,
+    };
+  }
+
+  /** Every bucket with objects on this shard, with its counters. */
+  allBucketCounters(): Array<{ bucketId: string; objects: number; bytes: number }> {
+    const all = [];
+    for (const { key, value } of this.counters.getRange({})) {
+      if (key.startsWith('!')) continue;
+      all.push({ bucketId: key, objects: value.objects, bytes: value.bytes });
+    }
+    return all;
+  }
+
+  /** Inside a transaction: moves one of the `!` totals of the usage table. */
+  private moveTotal(name: string, objects: number, bytes: number): void {
+    const current = this.counters.get(name) ?? { objects: 0, bytes: 0 };
+    const next = { objects: current.objects + objects, bytes: current.bytes + bytes };
+    assert(next.objects >= 0 && next.bytes >= 0, `${name} stays non-negative`);
+    this.counters.put(name, next);
   }
 
   /** Counts every bucket's objects once (a store from before the counters existed). */
   private buildCounters(): void {
     const sums = new Map<string, CounterRecord>();
     for (const { key, value } of this.objects.getRange({})) {
-      const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
+      const bucketId = bucketIdOf(key);
       const sum = sums.get(bucketId) ?? { objects: 0, bytes: 0 };
       sum.objects++;
       sum.bytes += value.bytes;
@@ -222,9 +291,14 @@ export class MetaStore {
     await this.env.close();
   }
 
-  /** Resolves when every committed write is on disk. */
+  /**
+   * Resolves when every committed write is on disk. Each wait is timed as a 'meta' fsync (the
+   * commits of one event turn share one LMDB sync, so these are waits, not distinct syncs).
+   */
   async flushed(): Promise<void> {
-    await this.env.flushed;
+    await shardCounters.timeFsync('meta', async () => {
+      await this.env.flushed;
+    });
   }
 
   getObject(bucketId: string, key: string): ObjectRecord | undefined {
@@ -288,6 +362,8 @@ export class MetaStore {
     const current = this.blocks.get(block.hash);
     assert(current === undefined || current.bytes === block.bytes, 'a hash names one size');
     this.blocks.put(block.hash, { refs: (current?.refs ?? 0) + 1, bytes: block.bytes });
+    if (current === undefined) this.moveTotal(BLOCKS_STORED, 1, block.bytes);
+    this.moveTotal(BLOCK_REFERENCES, 1, block.bytes);
   }
 
   private decrefAll(blocks: readonly BlockRef[]): string[] {
@@ -295,8 +371,12 @@ export class MetaStore {
     for (const block of blocks) {
       const current = this.blocks.get(block.hash);
       assert(current !== undefined && current.refs > 0, `block ${block.hash} is referenced`);
+      this.moveTotal(BLOCK_REFERENCES, -1, -current.bytes);
       if (current.refs === 1) {
         this.blocks.remove(block.hash);
+        this.moveTotal(BLOCKS_STORED, -1, -current.bytes);
+        // A freed block's file goes: whatever error it had goes with it.
+        this.blockErrors.remove(block.hash);
         freed.push(block.hash);
       } else {
         this.blocks.put(block.hash, { refs: current.refs - 1, bytes: current.bytes });
@@ -362,16 +442,10 @@ export class MetaStore {
     return Buffer.compare(start, atPrefix) > 0 ? start : atPrefix;
   }
 
+  /** A bucket's objects and bytes (O(1) counters) and unfinished uploads (counted) here. */
   usage(bucketId: string): { objects: number; bytes: number; uploads: number } {
-    let objects = 0;
-    let bytes = 0;
     const bounds = { start: objectKey(bucketId, ''), end: prefixEnd(bucketId, '') };
-    for (const { value } of this.objects.getRange(bounds)) {
-      objects++;
-      bytes += value.bytes;
-    }
-    const uploads = this.uploads.getKeysCount(bounds);
-    return { objects, bytes, uploads };
+    return { ...this.bucketCounters(bucketId), uploads: this.uploads.getKeysCount(bounds) };
   }
 
   // ---- multipart uploads ----
@@ -647,13 +721,13 @@ export class MetaStore {
   ): Promise<{ objects: number; freed: string[] }> {
     const dead: Buffer[] = [];
     for (const { key } of this.objects.getRange({})) {
-      const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
+      const bucketId = bucketIdOf(key);
       if (!liveBucketIds.has(bucketId)) dead.push(Buffer.from(key));
     }
     const deadUploads: UploadRecord[] = [];
     const deadUploadBuckets: string[] = [];
     for (const { key, value } of this.uploads.getRange({})) {
-      const bucketId = Buffer.from(key).subarray(0, 16).toString('hex');
+      const bucketId = bucketIdOf(key);
       if (liveBucketIds.has(bucketId)) continue;
       deadUploads.push(value);
       deadUploadBuckets.push(bucketId);
@@ -670,7 +744,7 @@ export class MetaStore {
         const record = this.objects.get(encoded);
         if (record === undefined) continue;
         this.objects.remove(encoded);
-        this.count(encoded.subarray(0, 16).toString('hex'), -1, -record.bytes);
+        this.count(bucketIdOf(encoded), -1, -record.bytes);
         hashes.push(...this.decrefAll(record.blocks));
       }
       return hashes;
@@ -747,6 +821,145 @@ export class MetaStore {
       return target === 'objects'
         ? { expired: count, aborted: 0, freed, next }
         : { expired: 0, aborted: count, freed, next };
+    });
+  }
+
+  // ---- block health (scrub, orphan cleanup, operator repairs) ----
+
+  /** A block's reference record, if anything references it. */
+  blockRecord(hash: string): { refs: number; bytes: number } | undefined {
+    return this.blocks.get(hash);
+  }
+
+  /** Up to `limit` referenced blocks after `after` (hash order; '' = from the first). */
+  blocksAfter(after: string, limit: number): Array<{ hash: string; bytes: number }> {
+    const out = [];
+    const range = this.blocks.getRange({ start: after === '' ? '' : `${after}\0`, limit });
+    for (const { key, value } of range) out.push({ hash: key, bytes: value.bytes });
+    return out;
+  }
+
+  blockError(hash: string): BlockErrorRecord | undefined {
+    return this.blockErrors.get(hash);
+  }
+
+  blockErrorCount(): number {
+    return this.blockErrors.getKeysCount();
+  }
+
+  listBlockErrors(): Array<{ hash: string; error: BlockErrorRecord; refs: number }> {
+    const out = [];
+    for (const { key, value } of this.blockErrors.getRange({})) {
+      out.push({ hash: key, error: value, refs: this.blockRefs(key) });
+    }
+    return out;
+  }
+
+  /** Records a failed check of a referenced block (a block nothing references has no error). */
+  async recordBlockError(
+    hash: string,
+    kind: BlockErrorRecord['kind'],
+    message: string,
+    nowMs: number,
+  ): Promise<void> {
+    await this.env.transaction(() => {
+      if (this.blockRefs(hash) === 0) return;
+      const previous = this.blockErrors.get(hash);
+      this.blockErrors.put(hash, {
+        kind,
+        message,
+        errorCount: (previous?.errorCount ?? 0) + 1,
+        firstErrorMs: previous?.firstErrorMs ?? nowMs,
+        lastTryMs: nowMs,
+      });
+    });
+  }
+
+  async clearBlockError(hash: string): Promise<boolean> {
+    return this.env.transaction(() => this.blockErrors.remove(hash));
+  }
+
+  /**
+   * Who references a block: objects and parts of unfinished uploads, at most `limit` of them
+   * (a scan of the shard's records: an operator's question, not a request path).
+   */
+  blockBacklinks(hash: string, limit: number): BlockBacklink[] {
+    const links: BlockBacklink[] = [];
+    if (this.blockRefs(hash) === 0) return links;
+    for (const { key, value } of this.objects.getRange({})) {
+      if (links.length >= limit) return links;
+      if (!value.blocks.some((block) => block.hash === hash)) continue;
+      const encoded = Buffer.from(key);
+      links.push({ kind: 'object', bucketId: bucketIdOf(encoded), key: keyOf(encoded) });
+    }
+    const uploadsById = new Map<string, { bucketId: string; key: string }>();
+    for (const { key, value } of this.uploads.getRange({})) {
+      uploadsById.set(value.uploadId, { bucketId: bucketIdOf(Buffer.from(key)), key: value.key });
+    }
+    for (const { key, value } of this.parts.getRange({})) {
+      if (links.length >= limit) return links;
+      if (!value.blocks.some((block) => block.hash === hash)) continue;
+      const encoded = Buffer.from(key);
+      const uploadId = encoded.subarray(0, UPLOAD_ID_BYTES).toString('hex');
+      const upload = uploadsById.get(uploadId);
+      if (upload === undefined) continue;
+      links.push({
+        kind: 'upload',
+        ...upload,
+        uploadId,
+        partNumber: encoded.readUInt32BE(UPLOAD_ID_BYTES),
+      });
+    }
+    return links;
+  }
+
+  /**
+   * Gives up on blocks: deletes every object and aborts every upload that references one of
+   * them (the operator's last resort for blocks that cannot be recovered). Returns the counts
+   * and the blocks freed.
+   */
+  async purgeBlocks(
+    hashes: readonly string[],
+  ): Promise<{ objects: number; uploads: number; freed: string[] }> {
+    const doomed = new Set(hashes);
+    const touches = (blocks: readonly BlockRef[]): boolean =>
+      blocks.some((block) => doomed.has(block.hash));
+    // Find the records first (no cursor walks a table while the transaction rewrites it) ...
+    const objectKeys: Buffer[] = [];
+    for (const { key, value } of this.objects.getRange({})) {
+      if (touches(value.blocks)) objectKeys.push(Buffer.from(key));
+    }
+    const uploadIds = new Set<string>();
+    for (const { key, value } of this.parts.getRange({})) {
+      if (touches(value.blocks)) {
+        uploadIds.add(Buffer.from(key).subarray(0, UPLOAD_ID_BYTES).toString('hex'));
+      }
+    }
+    const uploads: Array<{ bucketId: string; key: string; uploadId: string }> = [];
+    for (const { key, value } of this.uploads.getRange({})) {
+      if (uploadIds.has(value.uploadId)) {
+        uploads.push({ bucketId: bucketIdOf(key), key: value.key, uploadId: value.uploadId });
+      }
+    }
+    // ... then remove them, re-checking each: a record replaced meanwhile is judged as it is now.
+    return this.env.transaction(() => {
+      const freed: string[] = [];
+      let objects = 0;
+      for (const encoded of objectKeys) {
+        const record = this.objects.get(encoded);
+        if (record === undefined || !touches(record.blocks)) continue;
+        this.objects.remove(encoded);
+        this.count(bucketIdOf(encoded), -1, -record.bytes);
+        freed.push(...this.decrefAll(record.blocks));
+        objects++;
+      }
+      let aborted = 0;
+      for (const upload of uploads) {
+        if (this.getUpload(upload.bucketId, upload.key, upload.uploadId) === undefined) continue;
+        freed.push(...this.dropUpload(upload.bucketId, upload.key, upload.uploadId));
+        aborted++;
+      }
+      return { objects, uploads: aborted, freed };
     });
   }
 

@@ -41,6 +41,11 @@ export class ShardClient {
     return this.pending.size;
   }
 
+  /** Messages sent to the shard since start (its Stats say how many it has handled). */
+  get messagesPosted(): number {
+    return this.mailbox.posted;
+  }
+
   /** Starts a (possibly streaming) request; returns its id for follow-up messages. */
   open(call: ShardCall, handler: ReplyHandler): number {
     const reqId = this.nextReqId++;

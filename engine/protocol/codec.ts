@@ -53,10 +53,13 @@ export class FramePort {
   private headerBytes = 0;
   private bodies: Array<ArrayBuffer | null> = [];
   private scheduled = false;
+  /** Messages posted through this end since it opened (mailbox depth = posted − handled). */
+  posted = 0;
 
   constructor(private readonly port: MessagePort) {}
 
   post(message: object, body?: ArrayBuffer): void {
+    this.posted++;
     if (body !== undefined) assert(body.byteLength > 0, 'a transferred body is never empty');
     // cbor-x encodes into a reused buffer: keep a copy until the flush.
     const encoded = new Uint8Array(encoder.encode(message));

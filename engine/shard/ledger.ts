@@ -38,7 +38,13 @@ export class BlockLedger {
   async installBlock(hash: string, tmpPath: string): Promise<void> {
     await this.settle(hash);
     if (this.isOnDisk(hash)) {
-      await this.store.install(tmpPath, hash, true);
+      if (this.meta.blockError(hash) === undefined) {
+        await this.store.install(tmpPath, hash, true);
+        return;
+      }
+      // The shard's file of this hash is corrupt or missing: the fresh bytes heal it.
+      await this.track(hash, this.store.replace(tmpPath, hash));
+      await this.meta.clearBlockError(hash);
       return;
     }
     await this.track(hash, this.store.install(tmpPath, hash, false));
@@ -53,7 +59,7 @@ export class BlockLedger {
 
   /** Unlinks a block once nothing references or pins it. Safe to call at any time. */
   freeIfUnused(hash: string): void {
-    if (this.pins.has(hash) || this.installs.has(hash) || this.removals.has(hash)) return;
+    if (this.busy(hash)) return;
     if (this.meta.blockRefs(hash) > 0) return;
     this.resident.delete(hash);
     const removal = this.store
@@ -61,6 +67,26 @@ export class BlockLedger {
       .catch(this.onError)
       .finally(() => this.removals.delete(hash));
     this.removals.set(hash, removal);
+  }
+
+  /** Whether a block is pinned, or being installed or removed (its file is in motion). */
+  busy(hash: string): boolean {
+    return this.pins.has(hash) || this.installs.has(hash) || this.removals.has(hash);
+  }
+
+  /**
+   * Orphan cleanup: removes a block file nothing references and nothing uses. Returns whether
+   * it was an orphan (its removal is then under way, tracked like any other).
+   */
+  removeIfOrphan(hash: string): boolean {
+    if (this.busy(hash) || this.meta.blockRefs(hash) > 0) return false;
+    this.freeIfUnused(hash);
+    return true;
+  }
+
+  /** Resolves when a removal of the block in progress (if any) has finished. */
+  async removed(hash: string): Promise<void> {
+    await this.removals.get(hash);
   }
 
   private isOnDisk(hash: string): boolean {

@@ -21,6 +21,8 @@ import type {
   Tag,
 } from '../protocol/messages.js';
 import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
+import { shardCounters } from '../stats.js';
+import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
@@ -50,6 +52,7 @@ export class Shard {
   private readonly meta: MetaStore;
   private readonly store: BlockStore;
   private readonly ledger: BlockLedger;
+  private readonly health: BlockHealth;
   private readonly puts = new Map<number, PutSession>();
   private readonly reads = new Map<number, ReadSession>();
 
@@ -66,12 +69,13 @@ export class Shard {
     }
     this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
+    this.health = new BlockHealth(this.meta, this.store, this.ledger);
   }
 
   /** Prepares the block directory and removes what a crash left behind. */
   async start(): Promise<ShardResult> {
     await this.store.init();
-    await this.store.sweep(this.meta.referencedBlocks());
+    shardCounters.orphansRemoved += await this.store.sweep(this.meta.referencedBlocks());
     return { kind: 'Ready', shardId: this.settings.shardId, threadId };
   }
 
@@ -82,6 +86,7 @@ export class Shard {
   }
 
   handle(request: ShardRequest, body: ArrayBuffer | undefined): void {
+    shardCounters.messagesHandled++;
     switch (request.kind) {
       case 'PutBegin':
         this.beginPut(request);
@@ -157,6 +162,29 @@ export class Shard {
         break;
       case 'ApplyLifecycle':
         this.answer(request.reqId, () => this.applyLifecycle(request));
+        break;
+      case 'Stats':
+        this.answer(request.reqId, async () => this.stats());
+        break;
+      case 'ScrubBlocks':
+        this.answer(request.reqId, () =>
+          this.health.scrub(request.after, request.limit, request.maxBytes),
+        );
+        break;
+      case 'SweepOrphans':
+        this.answer(request.reqId, () => this.health.sweepOrphans(request.fanout));
+        break;
+      case 'ListBlockErrors':
+        this.answer(request.reqId, async () => this.health.listErrors());
+        break;
+      case 'GetBlockInfo':
+        this.answer(request.reqId, () => this.health.info(request.hash, request.limit));
+        break;
+      case 'RetryBlocks':
+        this.answer(request.reqId, () => this.health.retry(request.hashes));
+        break;
+      case 'PurgeBlocks':
+        this.answer(request.reqId, () => this.purgeBlocks(request.hashes));
         break;
       default:
         assertNever(request);
@@ -515,6 +543,30 @@ export class Shard {
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);
     return { kind: 'LifecycleApplied', expired, aborted, next };
+  }
+
+  private stats(): ShardResult {
+    return {
+      kind: 'Stats',
+      stats: {
+        buckets: this.meta.allBucketCounters(),
+        blocks: this.meta.blockTotals(),
+        blockErrors: this.meta.blockErrorCount(),
+        blocksDeduplicated: shardCounters.blocksDeduplicated,
+        orphansRemoved: shardCounters.orphansRemoved,
+        fsync: shardCounters.fsync,
+        busySeconds: shardCounters.busySeconds(),
+        messagesHandled: shardCounters.messagesHandled,
+        openSessions: this.puts.size + this.reads.size,
+      },
+    };
+  }
+
+  private async purgeBlocks(hashes: readonly string[]): Promise<ShardResult> {
+    const { objects, uploads, freed } = await this.meta.purgeBlocks(hashes);
+    if (this.settings.durable) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'BlocksPurged', objects, uploads, blocks: new Set(freed).size };
   }
 
   private async purge(liveBucketIds: readonly string[]): Promise<ShardResult> {

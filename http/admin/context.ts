@@ -1,3 +1,4 @@
+import type { WorkerRegistry } from '../../engine/workers/registry.js';
 import type { ServerState } from '../s3/context.js';
 
 /** What lives as long as the admin endpoint. */
@@ -6,6 +7,8 @@ export interface AdminState {
   /** When the server started (Date.now()). */
   readonly startedMs: number;
   readonly shardCount: number;
+  /** The background workers (scrub, orphan cleanup, lifecycle) and their variables. */
+  readonly workers: WorkerRegistry;
 }
 
 /** One admin request, read whole before its handler runs. */

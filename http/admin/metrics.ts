@@ -1,9 +1,18 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  Registry,
+} from 'prom-client';
 import type { Catalog } from '../../engine/catalog/catalog.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
+import type { ShardStats } from '../../engine/protocol/messages.js';
 import { shardDir } from '../../engine/shard/shard.js';
+import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
 
 /**
  * Hangar's Prometheus metrics: one registry per process, served in the text exposition format by
@@ -13,8 +22,9 @@ import { shardDir } from '../../engine/shard/shard.js';
  * http/server.ts). Byte counts are approximate: bytes in are the request body bytes hangar read
  * (wire bytes, so aws-chunked framing and signatures count, and a body an error answer did not
  * read does not); bytes out are the response body bytes uWS accepted (headers are not counted, a
- * download cut short counts only the chunks fully handed over). Shard, LMDB and bucket gauges are
- * computed at scrape time from the sources given to `bindMetricsSources`.
+ * download cut short counts only the chunks fully handed over). Shard, LMDB, bucket, block and
+ * fsync metrics are computed at scrape time: `metricsText()` first asks every shard for its
+ * Stats (one message each), then renders them (see `ScrapedMetric`).
  */
 export const registry = new Registry();
 
@@ -97,9 +107,189 @@ new Gauge({
   },
 });
 
+// ---- shard-reported metrics, read once per scrape ----
+
+/** Each shard's Stats from this scrape, and the messages posted to it when they arrived. */
+let scraped: Array<{ shard: number; stats: ShardStats; posted: number }> = [];
+const STATS_TIMEOUT_MS = 2_000;
+
+async function scrapeShards(): Promise<void> {
+  const shards = sources?.shards ?? [];
+  const answers = await Promise.all(
+    shards.map(async (client) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
+      });
+      const answer = client.call({ kind: 'Stats' }, 'Stats').then(
+        (result) => ({ shard: client.shardId, stats: result.stats, posted: client.messagesPosted }),
+        () => null,
+      );
+      const result = await Promise.race([answer, timeout]);
+      clearTimeout(timer);
+      return result;
+    }),
+  );
+  scraped = answers.filter((a) => a !== null);
+}
+
+interface Sample {
+  labels: Record<string, string>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * A metric whose samples are computed from the scraped shard Stats: prom-client's own classes
+ * keep their values in this thread, while these live in the shard threads (their counters
+ * are cumulative there, so a `counter` here is monotonic like any other).
+ */
+class ScrapedMetric {
+  readonly aggregator = 'sum';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+    private readonly samples: () => Sample[],
+  ) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  get(): { name: string; help: string; type: string; values: Sample[]; aggregator: string } {
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values: this.samples(),
+      aggregator: this.aggregator,
+    };
+  }
+
+  reset(): void {}
+}
+
+function perShard(value: (stats: ShardStats, posted: number) => number): () => Sample[] {
+  return () =>
+    scraped.map(({ shard, stats, posted }) => ({
+      labels: { shard: String(shard) },
+      value: value(stats, posted),
+    }));
+}
+
+/** Objects or bytes per bucket, summed over the shards, labelled with the bucket's name. */
+function perBucket(field: 'objects' | 'bytes'): () => Sample[] {
+  return () => {
+    const totals = new Map<string, number>();
+    for (const { stats } of scraped) {
+      for (const bucket of stats.buckets) {
+        totals.set(bucket.bucketId, (totals.get(bucket.bucketId) ?? 0) + bucket[field]);
+      }
+    }
+    return (sources?.catalog.listBuckets() ?? []).map((bucket) => ({
+      labels: { bucket: bucket.name, bucket_id: bucket.id },
+      value: totals.get(bucket.id) ?? 0,
+    }));
+  };
+}
+
+new ScrapedMetric('hangar_bucket_objects', 'Objects in each bucket', 'gauge', perBucket('objects'));
+new ScrapedMetric(
+  'hangar_bucket_bytes',
+  'Bytes of the objects in each bucket',
+  'gauge',
+  perBucket('bytes'),
+);
+new ScrapedMetric(
+  'hangar_blocks_stored',
+  'Distinct blocks each shard references (content-addressed block files)',
+  'gauge',
+  perShard((s) => s.blocks.stored),
+);
+new ScrapedMetric(
+  'hangar_blocks_stored_bytes',
+  'Bytes of the distinct blocks each shard references',
+  'gauge',
+  perShard((s) => s.blocks.storedBytes),
+);
+new ScrapedMetric(
+  'hangar_block_references',
+  'References to blocks from objects and parts (references beyond one per block are deduplicated)',
+  'gauge',
+  perShard((s) => s.blocks.references),
+);
+new ScrapedMetric(
+  'hangar_blocks_deduplicated_total',
+  'Block writes that stored nothing new: the shard, or a sibling by hard link, already held the bytes',
+  'counter',
+  perShard((s) => s.blocksDeduplicated),
+);
+new ScrapedMetric(
+  'hangar_blocks_orphaned_removed_total',
+  'Orphaned (unreferenced) block files removed, by the start-up sweep and the orphan cleanup worker',
+  'counter',
+  perShard((s) => s.orphansRemoved),
+);
+new ScrapedMetric(
+  'hangar_block_errors',
+  'Blocks found corrupt or missing (scrub, retries) and not yet healed or purged',
+  'gauge',
+  perShard((s) => s.blockErrors),
+);
+new ScrapedMetric(
+  'hangar_shard_busy_seconds_total',
+  "Seconds each shard actor's thread spent working (event-loop utilization)",
+  'counter',
+  perShard((s) => s.busySeconds),
+);
+new ScrapedMetric(
+  'hangar_shard_mailbox_depth',
+  "Messages posted to each shard's mailbox and not yet taken by it when the shard answered the scrape",
+  'gauge',
+  perShard((s, posted) => Math.max(0, posted - s.messagesHandled)),
+);
+new ScrapedMetric(
+  'hangar_shard_open_sessions',
+  'Streaming requests (PUT and GET sessions) open in each shard actor',
+  'gauge',
+  perShard((s) => s.openSessions),
+);
+new ScrapedMetric(
+  'hangar_fsync_duration_seconds',
+  'fsync latency by shard and kind (block: a block file; dir: a block directory, shared by concurrent writers; meta: a commit waiting for the LMDB sync)',
+  'histogram',
+  () =>
+    scraped.flatMap(({ shard, stats }) =>
+      FSYNC_KINDS.flatMap((kind) => {
+        const histogram = stats.fsync[kind];
+        const labels = { shard: String(shard), kind };
+        const samples: Sample[] = [];
+        let cumulative = 0;
+        FSYNC_BUCKETS_SECONDS.forEach((bound, index) => {
+          cumulative += histogram.counts[index] ?? 0;
+          samples.push({
+            labels: { ...labels, le: String(bound) },
+            value: cumulative,
+            metricName: 'hangar_fsync_duration_seconds_bucket',
+          });
+        });
+        samples.push(
+          {
+            labels: { ...labels, le: '+Inf' },
+            value: histogram.count,
+            metricName: 'hangar_fsync_duration_seconds_bucket',
+          },
+          { labels, value: histogram.sumSeconds, metricName: 'hangar_fsync_duration_seconds_sum' },
+          { labels, value: histogram.count, metricName: 'hangar_fsync_duration_seconds_count' },
+        );
+        return samples;
+      }),
+    ),
+);
+
 /** Points the scrape-time gauges at a running server's data directory, shards and catalog. */
 export function bindMetricsSources(next: MetricsSources | null): void {
   sources = next;
+  scraped = [];
 }
 
 export interface S3RequestSample {
@@ -123,6 +313,7 @@ export function recordS3Request(sample: S3RequestSample): void {
 export const metricsContentType: string = registry.contentType;
 
 /** Every metric in the Prometheus text exposition format. */
-export function metricsText(): Promise<string> {
+export async function metricsText(): Promise<string> {
+  await scrapeShards();
   return registry.metrics();
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { healthStatus } from '../health.js';
 import type { AdminAuth, AdminHandler } from './context.js';
+import { getBlockInfo, listBlockErrors, purgeBlocks, retryBlockResync } from './handlers/blocks.js';
 import {
   addBucketAlias,
   allowBucketKey,
@@ -25,6 +26,13 @@ import {
   listKeys,
   updateKey,
 } from './handlers/keys.js';
+import {
+  getWorkerInfo,
+  getWorkerVariable,
+  launchRepairOperation,
+  listWorkers,
+  setWorkerVariable,
+} from './handlers/workers.js';
 import { metricsContentType, metricsText } from './metrics.js';
 
 export interface Route {
@@ -83,4 +91,18 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/DenyBucketKey', auth: 'admin', handler: denyBucketKey },
   { method: 'POST', path: '/v2/AddBucketAlias', auth: 'admin', handler: addBucketAlias },
   { method: 'POST', path: '/v2/RemoveBucketAlias', auth: 'admin', handler: removeBucketAlias },
+  {
+    method: 'POST',
+    path: '/v2/LaunchRepairOperation',
+    auth: 'admin',
+    handler: launchRepairOperation,
+  },
+  { method: 'POST', path: '/v2/ListWorkers', auth: 'admin', handler: listWorkers },
+  { method: 'POST', path: '/v2/GetWorkerInfo', auth: 'admin', handler: getWorkerInfo },
+  { method: 'POST', path: '/v2/GetWorkerVariable', auth: 'admin', handler: getWorkerVariable },
+  { method: 'POST', path: '/v2/SetWorkerVariable', auth: 'admin', handler: setWorkerVariable },
+  { method: 'GET', path: '/v2/ListBlockErrors', auth: 'admin', handler: listBlockErrors },
+  { method: 'POST', path: '/v2/GetBlockInfo', auth: 'admin', handler: getBlockInfo },
+  { method: 'POST', path: '/v2/RetryBlockResync', auth: 'admin', handler: retryBlockResync },
+  { method: 'POST', path: '/v2/PurgeBlocks', auth: 'admin', handler: purgeBlocks },
 ];

@@ -69,7 +69,7 @@ test('S3 requests are counted, timed and logged; scrape-time gauges report the d
   config.s3.port = 0;
   config.web.port = 0;
   config.shards = 2;
-  config.durability = 'relaxed';
+  config.durability = 'fsync';
   config.admin.port = 0;
   config.admin.metricsToken = METRICS_TOKEN;
   config.rootAccessKey = ROOT_ACCESS_KEY;
@@ -135,6 +135,35 @@ test('S3 requests are counted, timed and logged; scrape-time gauges report the d
       );
     }
     t.is(value(samples, 'hangar_shard_inflight_requests'), 0);
+
+    // What the shards report: usage per bucket, blocks, dedup, fsyncs, busy time, mailboxes.
+    t.is(value(samples, 'hangar_bucket_objects', { bucket: 'metrics' }), 3);
+    t.is(value(samples, 'hangar_bucket_bytes', { bucket: 'metrics' }), 3 * body.length);
+    t.is(value(samples, 'hangar_bucket_objects', { bucket: 'metrics-2' }), 0);
+    // Three identical bodies: one block, referenced three times, written once per shard at most.
+    t.is(value(samples, 'hangar_block_references'), 3);
+    const stored = value(samples, 'hangar_blocks_stored');
+    t.true(stored >= 1 && stored <= 2, String(stored));
+    t.is(value(samples, 'hangar_blocks_stored_bytes'), stored * body.length);
+    t.is(value(samples, 'hangar_blocks_deduplicated_total'), 2);
+    t.is(value(samples, 'hangar_blocks_orphaned_removed_total'), 0);
+    t.is(value(samples, 'hangar_block_errors'), 0);
+    // Every PUT fsynced its block file before knowing it was a duplicate; commits waited for LMDB.
+    const fsyncs = (kind: string): number =>
+      value(samples, 'hangar_fsync_duration_seconds_count', { kind });
+    t.is(fsyncs('block'), 3);
+    t.true(fsyncs('meta') >= 3, String(fsyncs('meta')));
+    t.true(fsyncs('dir') >= 1, String(fsyncs('dir')));
+    t.is(value(samples, 'hangar_fsync_duration_seconds_bucket', { kind: 'block', le: '+Inf' }), 3);
+    t.true(value(samples, 'hangar_fsync_duration_seconds_sum', { kind: 'block' }) > 0);
+    for (const shard of ['0', '1']) {
+      t.true(value(samples, 'hangar_shard_busy_seconds_total', { shard }) > 0);
+      t.true(
+        samples.some((s) => s.name === 'hangar_shard_mailbox_depth' && s.labels.shard === shard),
+      );
+      t.is(value(samples, 'hangar_shard_open_sessions', { shard }), 0);
+    }
+    t.is(value(samples, 'hangar_shard_mailbox_depth'), 0);
 
     // The same text over the admin port, behind the metrics token; /health is open.
     const scraped = await fetch(`${server.adminEndpoint}/metrics`, {

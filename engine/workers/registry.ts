@@ -1,0 +1,142 @@
+import type { OrphanSweeper } from './orphan-sweep.js';
+import type { ScrubWorker } from './scrub.js';
+import type { BackgroundWorker, WorkerStatus } from './worker.js';
+
+/** A worker as ListWorkers shows it: Garage's WorkerInfoResp (ids are stable per process). */
+export interface WorkerInfo extends Omit<WorkerStatus, 'lastError'> {
+  id: number;
+  name: string;
+  lastError: { message: string; secsAgo: number } | null;
+  persistentErrors: number | null;
+}
+
+/** A worker variable (Garage's names): how to read it, and how to set it when settable. */
+interface Variable {
+  get(): string;
+  set?(value: string): Promise<void>;
+}
+
+export class WorkerVariableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'unknown' | 'readOnly' | 'invalid',
+  ) {
+    super(message);
+  }
+}
+
+function timestamp(ms: number | null): string {
+  return ms === null ? 'never' : new Date(ms).toISOString();
+}
+
+/**
+ * The node's background workers and their tunable variables, in one place for the admin API
+ * (ListWorkers, GetWorkerInfo, Get/SetWorkerVariable, LaunchRepairOperation).
+ */
+export class WorkerRegistry {
+  private readonly workers: BackgroundWorker[];
+  private readonly variables: ReadonlyMap<string, Variable>;
+
+  constructor(
+    readonly scrub: ScrubWorker,
+    readonly orphans: OrphanSweeper,
+    private readonly lifecycle: BackgroundWorker & {
+      readonly lastCompleted: number | null;
+      runNow(): Promise<unknown>;
+    },
+  ) {
+    this.workers = [scrub, orphans, lifecycle];
+    this.variables = new Map<string, Variable>([
+      [
+        'scrub-tranquility',
+        {
+          get: () => String(scrub.tranquility),
+          set: async (value) =>
+            scrub.setTranquility(nonNegativeInteger('scrub-tranquility', value)),
+        },
+      ],
+      [
+        'scrub-next-run',
+        {
+          get: () => timestamp(scrub.nextRunMs),
+          set: async (value) => {
+            const atMs = Date.parse(value);
+            if (Number.isNaN(atMs)) {
+              throw new WorkerVariableError('scrub-next-run must be an ISO 8601 date', 'invalid');
+            }
+            await scrub.setNextRun(atMs);
+          },
+        },
+      ],
+      ['scrub-last-completed', { get: () => timestamp(scrub.lastCompletedMs) }],
+      ['scrub-corruptions_detected', { get: () => String(scrub.corruptionsDetected) }],
+      ['lifecycle-last-completed', { get: () => timestamp(lifecycle.lastCompleted) }],
+    ]);
+  }
+
+  /** Applies every bucket's lifecycle rules now (joins a run in progress, or queues one). */
+  lifecycleNow(): Promise<unknown> {
+    return this.lifecycle.runNow();
+  }
+
+  list(): WorkerInfo[] {
+    return this.workers.map((worker, index) => this.infoOf(index + 1, worker));
+  }
+
+  get(id: number): WorkerInfo | undefined {
+    const worker = this.workers[id - 1];
+    return worker === undefined ? undefined : this.infoOf(id, worker);
+  }
+
+  private infoOf(id: number, worker: BackgroundWorker): WorkerInfo {
+    const status = worker.status();
+    return {
+      id,
+      name: worker.name,
+      ...status,
+      lastError:
+        status.lastError === null
+          ? null
+          : {
+              message: status.lastError.message,
+              secsAgo: Math.max(0, Math.round((Date.now() - status.lastError.atMs) / 1000)),
+            },
+      persistentErrors: null,
+    };
+  }
+
+  /** One variable, or all of them (variable null). */
+  getVariables(variable: string | null): Record<string, string> {
+    if (variable === null) {
+      return Object.fromEntries([...this.variables].map(([name, v]) => [name, v.get()]));
+    }
+    return { [variable]: this.variable(variable).get() };
+  }
+
+  async setVariable(variable: string, value: string): Promise<string> {
+    const v = this.variable(variable);
+    if (v.set === undefined) {
+      throw new WorkerVariableError(`${variable} is read-only`, 'readOnly');
+    }
+    await v.set(value);
+    return v.get();
+  }
+
+  private variable(name: string): Variable {
+    const v = this.variables.get(name);
+    if (v === undefined) {
+      throw new WorkerVariableError(
+        `unknown worker variable ${name} (known: ${[...this.variables.keys()].join(', ')})`,
+        'unknown',
+      );
+    }
+    return v;
+  }
+}
+
+function nonNegativeInteger(name: string, value: string): number {
+  if (!/^\d{1,6}$/.test(value.trim())) {
+    throw new WorkerVariableError(`${name} must be a non-negative integer`, 'invalid');
+  }
+  return Number(value.trim());
+}

@@ -1,0 +1,408 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import test from 'ava';
+import { adminCall, onNode } from '../helpers/admin.js';
+import { eventually, fsckReport } from '../helpers/fsck.js';
+import { objectBytes, s3Failure, TestServer } from '../helpers/server.js';
+
+/**
+ * Block and worker administration end to end: a real server, real block files damaged on disk,
+ * the scrub finding them, the operator's remedies (re-upload heals, retry after a restore,
+ * purge), the orphan cleanup, worker variables and commands, and their persistence.
+ */
+
+const MiB = 1024 * 1024;
+const SHARDS = 2;
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Where a block's file is (the one shard that stores it), or null. */
+function blockPath(server: TestServer, hash: string): string | null {
+  for (let shard = 0; shard < SHARDS; shard++) {
+    const path = join(
+      server.dataDir,
+      'shards',
+      String(shard).padStart(3, '0'),
+      'blocks',
+      hash.slice(0, 2),
+      hash,
+    );
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.from([0xa5]), 0, 1, offset);
+  closeSync(fd);
+}
+
+function quarantined(server: TestServer, hash: string): boolean {
+  for (let shard = 0; shard < SHARDS; shard++) {
+    const dir = join(server.dataDir, 'shards', String(shard).padStart(3, '0'), 'quarantine');
+    if (existsSync(dir) && readdirSync(dir).some((name) => name.startsWith(`${hash}.`)))
+      return true;
+  }
+  return false;
+}
+
+async function worker(
+  server: TestServer,
+  name: RegExp,
+): Promise<{ id: number; [k: string]: unknown }> {
+  const { node } = await onNode(server, 'POST', 'ListWorkers', {});
+  const found = (node as Array<{ id: number; name: string }>).find((w) => name.test(w.name));
+  if (found === undefined) throw new Error(`no worker named ${name}`);
+  return found as { id: number; [k: string]: unknown };
+}
+
+async function variable(server: TestServer, name: string): Promise<string> {
+  const { node } = await onNode(server, 'POST', 'GetWorkerVariable', { variable: name });
+  return (node as Record<string, string>)[name] ?? '';
+}
+
+/** Runs a whole scrub pass (tranquility 0) and waits for it to complete. */
+async function scrubNow(server: TestServer): Promise<void> {
+  const before = await variable(server, 'scrub-last-completed');
+  const launched = await onNode(server, 'POST', 'LaunchRepairOperation', {
+    repairType: { scrub: 'start' },
+  });
+  if (launched.status !== 200) throw new Error(launched.text);
+  const done = await eventually(
+    async () => (await variable(server, 'scrub-last-completed')) !== before,
+    20_000,
+    100,
+  );
+  if (!done) throw new Error('scrub did not complete');
+}
+
+async function blockErrors(server: TestServer): Promise<Array<Record<string, unknown>>> {
+  const { status, node } = await onNode(server, 'GET', 'ListBlockErrors');
+  if (status !== 200) throw new Error(`ListBlockErrors: ${status}`);
+  return node as Array<Record<string, unknown>>;
+}
+
+let server: TestServer;
+let s3: S3Client;
+test.before(async () => {
+  server = await TestServer.start({ shards: SHARDS });
+  s3 = server.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'blocks' }));
+  const tranquil = await onNode(server, 'POST', 'SetWorkerVariable', {
+    variable: 'scrub-tranquility',
+    value: '0',
+  });
+  if (tranquil.status !== 200) throw new Error(tranquil.text);
+});
+test.after.always(async () => {
+  s3?.destroy();
+  await server?.destroy();
+});
+
+test.serial('the workers are listed with Garage fields; variables read and set', async (t) => {
+  const { status, json, node } = await onNode(server, 'POST', 'ListWorkers', {});
+  t.is(status, 200);
+  t.deepEqual(Object.keys(json), ['success', 'error']);
+  const workers = node as Array<Record<string, unknown>>;
+  t.deepEqual(
+    workers.map((w) => w.name),
+    ['Block scrub worker', 'Orphan block cleanup', 'Lifecycle worker'],
+  );
+  for (const w of workers) {
+    for (const field of [
+      'id',
+      'state',
+      'errors',
+      'consecutiveErrors',
+      'lastError',
+      'tranquility',
+      'progress',
+      'queueLength',
+      'persistentErrors',
+      'freeform',
+    ]) {
+      t.true(field in w, `${String(w.name)} has ${field}`);
+    }
+  }
+  const scrub = workers[0] as { id: number; tranquility: number; state: unknown };
+  t.is(scrub.tranquility, 0);
+  t.is(scrub.state, 'idle');
+  const info = await onNode(server, 'POST', 'GetWorkerInfo', { id: scrub.id });
+  t.like(info.node, { id: scrub.id, name: 'Block scrub worker' });
+  const missing = await onNode(server, 'POST', 'GetWorkerInfo', { id: 99 });
+  t.is(missing.status, 404);
+  t.is(missing.json.code, 'NoSuchWorker');
+
+  const all = (await onNode(server, 'POST', 'GetWorkerVariable', {})).node as Record<
+    string,
+    string
+  >;
+  t.deepEqual(Object.keys(all).sort(), [
+    'lifecycle-last-completed',
+    'scrub-corruptions_detected',
+    'scrub-last-completed',
+    'scrub-next-run',
+    'scrub-tranquility',
+  ]);
+  t.is(all['scrub-tranquility'], '0');
+  // A fresh node schedules its first scrub 25 to 35 days out.
+  const nextRun = Date.parse(all['scrub-next-run'] ?? '');
+  t.true(nextRun > Date.now() + 24 * 86_400_000 && nextRun < Date.now() + 36 * 86_400_000);
+  const readOnly = await onNode(server, 'POST', 'SetWorkerVariable', {
+    variable: 'scrub-last-completed',
+    value: 'now',
+  });
+  t.is(readOnly.status, 400);
+  t.regex(readOnly.json.message, /read-only/);
+  const unknown = await onNode(server, 'POST', 'GetWorkerVariable', { variable: 'nope' });
+  t.is(unknown.status, 404);
+  const invalid = await onNode(server, 'POST', 'SetWorkerVariable', {
+    variable: 'scrub-tranquility',
+    value: 'fast',
+  });
+  t.is(invalid.status, 400);
+});
+
+test.serial('node selection, authentication and body validation', async (t) => {
+  t.is((await adminCall(server, 'POST', '/v2/ListWorkers?node=*', {})).status, 200);
+  const other = await adminCall(server, 'POST', '/v2/ListWorkers?node=0123456789abcdef', {});
+  t.is(other.status, 400);
+  const none = await adminCall(server, 'POST', '/v2/ListWorkers', {});
+  t.is(none.status, 400);
+  t.regex(none.json.message, /node/);
+  const anonymous = await adminCall(
+    server,
+    'GET',
+    '/v2/ListBlockErrors?node=self',
+    undefined,
+    null,
+  );
+  t.is(anonymous.status, 403);
+  const wrong = await adminCall(server, 'GET', '/v2/ListBlockErrors?node=self', undefined, 'nope');
+  t.is(wrong.status, 403);
+  for (const repairType of ['tables', 'rebalance', 'blockRc']) {
+    const answer = await onNode(server, 'POST', 'LaunchRepairOperation', { repairType });
+    t.is(answer.status, 400, repairType);
+    t.regex(answer.json.message, /does not apply/);
+  }
+  const badScrub = await onNode(server, 'POST', 'LaunchRepairOperation', {
+    repairType: { scrub: 'explode' },
+  });
+  t.is(badScrub.status, 400);
+  const badHash = await onNode(server, 'POST', 'GetBlockInfo', { blockHash: 'xyz' });
+  t.is(badHash.status, 400);
+  t.regex(badHash.json.message, /body\.blockHash/);
+  const unknownBlock = await onNode(server, 'POST', 'GetBlockInfo', { blockHash: 'a'.repeat(64) });
+  t.is(unknownBlock.status, 404);
+  t.is(unknownBlock.json.code, 'NoSuchBlock');
+  t.is((await onNode(server, 'POST', 'PurgeBlocks', [])).status, 400);
+  t.is((await onNode(server, 'POST', 'RetryBlockResync', { all: false })).status, 400);
+});
+
+test.serial(
+  'scrub finds a corrupt block, quarantines it; re-uploading the bytes heals it',
+  async (t) => {
+    const data = randomBytes(3 * MiB);
+    await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'big', Body: data }));
+    const first = sha256(data.subarray(0, MiB));
+    const path = blockPath(server, first);
+    t.not(path, null);
+    await scrubNow(server);
+    t.deepEqual(await blockErrors(server), [], 'a clean store scrubs clean');
+
+    flipByte(path ?? '', 12345);
+    await scrubNow(server);
+    const errors = await blockErrors(server);
+    t.is(errors.length, 1);
+    t.like(errors[0], { blockHash: first, refcount: 1, errorCount: 1, kind: 'corrupt' });
+    t.regex(String(errors[0]?.message), /hashes to [0-9a-f]{64}/);
+    t.is(typeof errors[0]?.lastTrySecsAgo, 'number');
+    t.false(existsSync(path ?? ''), 'the corrupt file left its name');
+    t.true(quarantined(server, first), 'and waits in the quarantine directory');
+    t.is(await variable(server, 'scrub-corruptions_detected'), '1');
+
+    const info = await onNode(server, 'POST', 'GetBlockInfo', { blockHash: first });
+    t.is(info.status, 200);
+    t.like(info.node, { blockHash: first, refcount: 1, bytes: MiB });
+    const node = info.node as {
+      versions: Array<{ backlink: { object?: { key: string } } }>;
+      shards: Array<{ onDisk: boolean; error: { kind: string } }>;
+    };
+    t.is(node.versions.length, 1);
+    t.is(node.versions[0]?.backlink.object?.key, 'big');
+    t.is(node.shards[0]?.onDisk, false);
+    t.is(node.shards[0]?.error.kind, 'corrupt');
+
+    // Reading the damaged object fails rather than returning wrong bytes.
+    await t.throwsAsync(objectBytes(s3, 'blocks', 'big'));
+
+    // The client uploads the same bytes again: the block is written anew and the error clears.
+    await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'big', Body: data }));
+    t.deepEqual(await blockErrors(server), []);
+    t.true(existsSync(path ?? ''));
+    t.true((await objectBytes(s3, 'blocks', 'big')).equals(data));
+  },
+);
+
+test.serial(
+  'a missing block is reported; RetryBlockResync clears it once the file is restored',
+  async (t) => {
+    const data = randomBytes(MiB + 1000);
+    await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'restored', Body: data }));
+    const hash = sha256(data.subarray(0, MiB));
+    const path = blockPath(server, hash) ?? '';
+    rmSync(path);
+    await scrubNow(server);
+    const errors = await blockErrors(server);
+    t.is(errors.length, 1);
+    t.like(errors[0], { blockHash: hash, kind: 'missing', refcount: 1 });
+
+    const stillMissing = await onNode(server, 'POST', 'RetryBlockResync', { blockHashes: [hash] });
+    t.deepEqual(stillMissing.node, { count: 1, fixed: 0 });
+    t.like((await blockErrors(server))[0], { blockHash: hash, errorCount: 2 });
+
+    writeFileSync(path, data.subarray(0, MiB)); // the operator restores it from a backup
+    const retried = await onNode(server, 'POST', 'RetryBlockResync', { all: true });
+    t.deepEqual(retried.node, { count: 1, fixed: 1 });
+    t.deepEqual(await blockErrors(server), []);
+    t.true((await objectBytes(s3, 'blocks', 'restored')).equals(data));
+  },
+);
+
+test.serial('PurgeBlocks deletes every object referencing a lost block', async (t) => {
+  const data = randomBytes(2 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'doomed', Body: data }));
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'doomed-twin', Body: data }));
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'survivor', Body: 'fine' }));
+  const hash = sha256(data.subarray(MiB));
+  const purged = await onNode(server, 'POST', 'PurgeBlocks', [hash]);
+  t.is(purged.status, 200);
+  t.deepEqual(purged.node, {
+    blocksPurged: 1,
+    objectsDeleted: 2,
+    uploadsDeleted: 0,
+    versionsDeleted: 2,
+  });
+  for (const key of ['doomed', 'doomed-twin']) {
+    const gone = await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'blocks', Key: key })));
+    t.is(gone.status, 404);
+    t.is(gone.name, 'NoSuchKey');
+  }
+  t.is((await objectBytes(s3, 'blocks', 'survivor')).toString(), 'fine');
+  t.true(
+    await eventually(async () => blockPath(server, hash) === null),
+    'the purged blocks are unlinked',
+  );
+});
+
+test.serial(
+  'orphan cleanup removes unreferenced block files and stale temp files only',
+  async (t) => {
+    const kept = randomBytes(100_000);
+    await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'kept', Body: kept }));
+    const orphan = randomBytes(5000);
+    const orphanHash = sha256(orphan);
+    const shardDir = join(server.dataDir, 'shards', '000', 'blocks');
+    const orphanPath = join(shardDir, orphanHash.slice(0, 2), orphanHash);
+    writeFileSync(orphanPath, orphan);
+    const tempPath = join(shardDir, 'tmp', 'left-by-a-crash.tmp');
+    writeFileSync(tempPath, 'partial');
+    const before = (await worker(server, /Orphan/)).freeform as string[];
+    t.regex(before[0] ?? '', /never/);
+
+    const launched = await onNode(server, 'POST', 'LaunchRepairOperation', {
+      repairType: 'blocks',
+    });
+    t.is(launched.status, 200);
+    t.true(
+      await eventually(async () => {
+        const w = await worker(server, /Orphan/);
+        return w.state === 'idle' && !/never/.test((w.freeform as string[])[0] ?? '');
+      }, 20_000),
+    );
+    t.false(existsSync(orphanPath));
+    t.false(existsSync(tempPath));
+    const w = await worker(server, /Orphan/);
+    t.regex((w.freeform as string[])[0] ?? '', /removed 2 files/);
+    t.true((await objectBytes(s3, 'blocks', 'kept')).equals(kept));
+  },
+);
+
+test.serial('scrub pause, resume and cancel; its position survives a restart', async (t) => {
+  // Enough blocks for five or more batches per shard (64 blocks each), and a tranquility that
+  // spaces them seconds apart, so the pass is still running at every check below.
+  for (let i = 0; i < 700; i += 25) {
+    await Promise.all(
+      Array.from({ length: 25 }, (_, j) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: 'blocks',
+            Key: `many/${i + j}`,
+            Body: randomBytes(17_000),
+          }),
+        ),
+      ),
+    );
+  }
+  const set = await onNode(server, 'POST', 'SetWorkerVariable', {
+    variable: 'scrub-tranquility',
+    value: '200',
+  });
+  t.deepEqual(set.node, { variable: 'scrub-tranquility', value: '200' });
+  await onNode(server, 'POST', 'LaunchRepairOperation', { repairType: { scrub: 'start' } });
+  const running = await worker(server, /scrub/);
+  t.regex(String(running.progress), /^\d+\.\d\d% \(\d+\/\d+ blocks, \d+ bytes\)$/);
+
+  await onNode(server, 'POST', 'LaunchRepairOperation', { repairType: { scrub: 'pause' } });
+  const paused = await worker(server, /scrub/);
+  t.is(paused.state, 'idle');
+  t.regex((paused.freeform as string[])[0] ?? '', /^Paused until /);
+  t.not(paused.progress, null);
+
+  await onNode(server, 'POST', 'LaunchRepairOperation', { repairType: { scrub: 'resume' } });
+  const resumed = await worker(server, /scrub/);
+  t.not(resumed.state, 'idle');
+
+  // A clean restart keeps the pass where it was.
+  const progressBefore = String(resumed.progress);
+  await server.stop();
+  server = await TestServer.start({ dataDir: server.dataDir, shards: SHARDS });
+  s3.destroy();
+  s3 = server.client();
+  const afterRestart = await worker(server, /scrub/);
+  t.not(afterRestart.progress, null, `was ${progressBefore}`);
+  t.is(afterRestart.tranquility, 200);
+
+  await onNode(server, 'POST', 'LaunchRepairOperation', { repairType: { scrub: 'cancel' } });
+  const cancelled = await worker(server, /scrub/);
+  t.is(cancelled.state, 'idle');
+  t.is(cancelled.progress, null);
+});
+
+test.after.always('the store is consistent after all of it', async (t) => {
+  await server?.stop();
+  const report = await fsckReport(server.dataDir);
+  t.deepEqual(report.missingBlocks, []);
+  t.deepEqual(report.unreferencedBlocks, []);
+  t.deepEqual(report.refcountMismatches, []);
+  t.deepEqual(report.counterMismatches, []);
+  t.is(report.tempFiles, 0);
+});
