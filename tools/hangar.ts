@@ -851,7 +851,10 @@ function buildProgram(): Command {
     .action((opts: { failOnLeak?: boolean }, command: Command) =>
       withCatalog(command, (_catalog, config) => {
         const report = fsck(config.dataDir);
-        const lost = report.missingBlocks.length + report.refcountMismatches.length;
+        const lost =
+          report.missingBlocks.length +
+          report.refcountMismatches.length +
+          report.counterMismatches.length;
         const leaked = report.unreferencedBlocks.length + report.tempFiles;
         if (lost > 0 || (opts.failOnLeak === true && leaked > 0)) process.exitCode = EXIT_FAILED;
         return {
@@ -865,6 +868,7 @@ function buildProgram(): Command {
             ['stored bytes', String(report.storedBytes)],
             ['missing blocks', String(report.missingBlocks.length)],
             ['refcount mismatches', String(report.refcountMismatches.length)],
+            ['counter mismatches', String(report.counterMismatches.length)],
             ['unreferenced blocks', String(report.unreferencedBlocks.length)],
             ['temp files', String(report.tempFiles)],
           ]),

@@ -442,10 +442,33 @@ export class MetaStore {
     return Buffer.compare(start, atPrefix) > 0 ? start : atPrefix;
   }
 
-  /** A bucket's objects and bytes (O(1) counters) and unfinished uploads (counted) here. */
-  usage(bucketId: string): { objects: number; bytes: number; uploads: number } {
+  /**
+   * A bucket's objects and bytes (O(1) counters) and its unfinished uploads with their parts
+   * (counted: uploads in progress are few).
+   */
+  usage(bucketId: string): {
+    objects: number;
+    bytes: number;
+    uploads: number;
+    uploadParts: number;
+    uploadBytes: number;
+  } {
     const bounds = { start: objectKey(bucketId, ''), end: prefixEnd(bucketId, '') };
-    return { ...this.bucketCounters(bucketId), uploads: this.uploads.getKeysCount(bounds) };
+    let uploads = 0;
+    let uploadParts = 0;
+    let uploadBytes = 0;
+    for (const { value } of this.uploads.getRange(bounds)) {
+      uploads++;
+      const parts = {
+        start: partKey(value.uploadId, 0),
+        end: partKey(value.uploadId, PART_NUMBER_END),
+      };
+      for (const { value: part } of this.parts.getRange(parts)) {
+        uploadParts++;
+        uploadBytes += part.bytes;
+      }
+    }
+    return { ...this.bucketCounters(bucketId), uploads, uploadParts, uploadBytes };
   }
 
   // ---- multipart uploads ----

@@ -370,7 +370,15 @@ export type ShardResult =
   | { kind: 'Opened'; object: OpenedObject }
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
   | { kind: 'Listed'; entries: ListEntry[]; truncated: boolean }
-  | { kind: 'Usage'; objects: number; bytes: number; uploads: number }
+  | {
+      kind: 'Usage';
+      objects: number;
+      bytes: number;
+      uploads: number;
+      /** Parts stored by the unfinished uploads, and their bytes. */
+      uploadParts: number;
+      uploadBytes: number;
+    }
   | { kind: 'Counters'; objects: number; bytes: number }
   | { kind: 'UploadCreated'; uploadId: string }
   | { kind: 'PartStored'; part: PartInfo }

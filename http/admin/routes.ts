@@ -26,6 +26,7 @@ import {
   listKeys,
   updateKey,
 } from './handlers/keys.js';
+import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
 import {
   getWorkerInfo,
   getWorkerVariable,
@@ -76,6 +77,14 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/v2/GetClusterStatus', auth: 'admin', handler: getClusterStatus },
   { method: 'GET', path: '/v2/GetClusterHealth', auth: 'admin', handler: getClusterHealth },
+  {
+    method: 'GET',
+    path: '/v2/GetClusterStatistics',
+    auth: 'admin',
+    handler: getClusterStatistics,
+  },
+  { method: 'GET', path: '/v2/GetNodeInfo', auth: 'admin', handler: getNodeInfo },
+  { method: 'GET', path: '/v2/GetNodeStatistics', auth: 'admin', handler: getNodeStatistics },
   { method: 'GET', path: '/v2/ListKeys', auth: 'admin', handler: listKeys },
   { method: 'GET', path: '/v2/GetKeyInfo', auth: 'admin', handler: getKeyInfo },
   { method: 'POST', path: '/v2/CreateKey', auth: 'admin', handler: createKey },

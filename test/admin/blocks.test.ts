@@ -11,6 +11,7 @@ import {
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -179,6 +180,32 @@ test.serial('the workers are listed with Garage fields; variables read and set',
     value: 'fast',
   });
   t.is(invalid.status, 400);
+});
+
+test.serial('node info and statistics, cluster statistics', async (t) => {
+  const info = await onNode(server, 'GET', 'GetNodeInfo');
+  t.is(info.status, 200);
+  const status = await adminCall(server, 'GET', '/v2/GetClusterStatus');
+  t.like(info.node, {
+    nodeId: status.json.node,
+    hangarVersion: status.json.version,
+    shards: SHARDS,
+  });
+  t.is(Object.keys(info.json.success)[0], status.json.node);
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'blocks', Key: 'stats', Body: randomBytes(50_000) }),
+  );
+  const stats = await onNode(server, 'GET', 'GetNodeStatistics');
+  const text = (stats.node as { freeform: string }).freeform;
+  t.regex(text, /^Shard +Objects +Blocks +Block bytes +References/m);
+  for (let shard = 0; shard < SHARDS; shard++)
+    t.regex(text, new RegExp(`^${shard} +\\d+ +\\d+`, 'm'));
+  t.regex(text, /Storage: .* available of /);
+  const cluster = await adminCall(server, 'GET', '/v2/GetClusterStatistics');
+  t.is(cluster.status, 200);
+  t.regex(cluster.json.freeform, /^Buckets: 1$/m);
+  t.regex(cluster.json.freeform, /^Objects: 1 \(48\.8 KiB\)$/m);
+  await s3.send(new DeleteObjectCommand({ Bucket: 'blocks', Key: 'stats' }));
 });
 
 test.serial('node selection, authentication and body validation', async (t) => {

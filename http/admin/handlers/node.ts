@@ -1,0 +1,120 @@
+import { statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { ShardStats } from '../../../engine/protocol/messages.js';
+import type { AdminReply, AdminRequest, AdminState } from '../context.js';
+import { HANGAR_VERSION, nodeId } from './cluster.js';
+import { onThisNode } from './node-scope.js';
+
+/** Each shard's Stats (one message each). */
+function shardStats(state: AdminState): Promise<ShardStats[]> {
+  return Promise.all(
+    state.server.pool.clients.map(
+      async (shard) => (await shard.call({ kind: 'Stats' }, 'Stats')).stats,
+    ),
+  );
+}
+
+/** Free and total bytes of the filesystem holding the data directory. */
+async function diskSpace(state: AdminState): Promise<{ available: number; total: number }> {
+  const fs = await statfs(state.server.config.dataDir);
+  return { available: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Text columns padded to their widest cell (freeform output, as Garage's CLI prints it). */
+function columns(rows: ReadonlyArray<readonly string[]>): string[] {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** GetNodeInfo?node=: Garage's fields (its version field carries hangar's), plus hangar's own. */
+export function getNodeInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  return onThisNode(state, req, () => ({
+    nodeId: nodeId(state),
+    garageVersion: HANGAR_VERSION,
+    garageFeatures: null,
+    rustVersion: null,
+    dbEngine: 'LMDB (lmdb-js), one environment per shard',
+    hangarVersion: HANGAR_VERSION,
+    nodeVersion: process.version,
+    shards: state.shardCount,
+  }));
+}
+
+/**
+ * GetNodeStatistics?node=: Garage's `{ freeform }` text: per-shard objects, blocks, references,
+ * deduplication, block errors and busy time, and the data directory's disk.
+ */
+export function getNodeStatistics(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  return onThisNode(state, req, async () => {
+    const [stats, disk] = await Promise.all([shardStats(state), diskSpace(state)]);
+    const rows = [
+      ['Shard', 'Objects', 'Blocks', 'Block bytes', 'References', 'Dedup writes', 'Errors', 'Busy'],
+    ];
+    stats.forEach((s, shard) => {
+      const objects = s.buckets.reduce((sum, b) => sum + b.objects, 0);
+      rows.push([
+        String(shard),
+        String(objects),
+        String(s.blocks.stored),
+        formatBytes(s.blocks.storedBytes),
+        String(s.blocks.references),
+        String(s.blocksDeduplicated),
+        String(s.blockErrors),
+        `${s.busySeconds.toFixed(1)} s`,
+      ]);
+    });
+    const freeform = [
+      `hangar version: ${HANGAR_VERSION} (Node.js ${process.version})`,
+      `Node id: ${nodeId(state)}`,
+      `Data directory: ${state.server.config.dataDir}`,
+      '',
+      ...columns(rows),
+      '',
+      `Storage: ${formatBytes(disk.available)} available of ${formatBytes(disk.total)}`,
+    ];
+    return { freeform: `${freeform.join('\n')}\n` };
+  });
+}
+
+/** GetClusterStatistics: Garage's `{ freeform }` text: the one node's capacity and bucket totals. */
+export async function getClusterStatistics(state: AdminState): Promise<AdminReply> {
+  const [stats, disk] = await Promise.all([shardStats(state), diskSpace(state)]);
+  const objects = stats.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.objects, 0), 0);
+  const bytes = stats.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.bytes, 0), 0);
+  const stored = stats.reduce((sum, s) => sum + s.blocks.storedBytes, 0);
+  const freeform = [
+    ...columns([
+      ['ID', 'Hostname', 'Shards', 'Data available'],
+      [
+        nodeId(state),
+        hostname(),
+        String(state.shardCount),
+        `${formatBytes(disk.available)}/${formatBytes(disk.total)} (${((100 * disk.available) / Math.max(1, disk.total)).toFixed(1)}%)`,
+      ],
+    ]),
+    '',
+    `Buckets: ${state.server.catalog.listBuckets().length}`,
+    `Objects: ${objects} (${formatBytes(bytes)})`,
+    `Block bytes referenced per shard, summed: ${formatBytes(stored)} (blocks shared by hard link across shards count once per shard)`,
+    `Estimated available storage space: ${formatBytes(disk.available)}`,
+  ];
+  return { json: { freeform: `${freeform.join('\n')}\n` } };
+}
