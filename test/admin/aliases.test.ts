@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { type AdminAnswer, adminCall } from '../helpers/admin.js';
 import { ADMIN_TOKEN, s3Failure, TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -23,23 +24,8 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
-  json: any;
-}
-
-async function admin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.adminEndpoint}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? null : JSON.parse(text) };
-}
+const admin = (method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer> =>
+  adminCall(server, method, path, body);
 
 async function createBucket(name: string): Promise<string> {
   const created = await admin('POST', '/v2/CreateBucket', { globalAlias: name });
@@ -47,9 +33,9 @@ async function createBucket(name: string): Promise<string> {
   return created.json.id as string;
 }
 
-const addAlias = (bucketId: string, globalAlias: string): Promise<Answer> =>
+const addAlias = (bucketId: string, globalAlias: string): Promise<AdminAnswer> =>
   admin('POST', '/v2/AddBucketAlias', { bucketId, globalAlias });
-const removeAlias = (bucketId: string, globalAlias: string): Promise<Answer> =>
+const removeAlias = (bucketId: string, globalAlias: string): Promise<AdminAnswer> =>
   admin('POST', '/v2/RemoveBucketAlias', { bucketId, globalAlias });
 
 async function text(client: S3Client, bucket: string, key: string): Promise<string> {

@@ -12,9 +12,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { type AdminAnswer, adminCall } from '../helpers/admin.js';
 import { fsckReport } from '../helpers/fsck.js';
 import {
-  ADMIN_TOKEN,
   REGION,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
@@ -36,24 +36,8 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
-  json: any;
-}
-
-async function admin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.adminEndpoint}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? null : JSON.parse(text) };
-}
+const admin = (method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer> =>
+  adminCall(server, method, path, body);
 
 async function bucketWithQuotas(
   name: string,
