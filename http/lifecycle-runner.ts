@@ -2,12 +2,8 @@ import type { Catalog } from '../engine/catalog/catalog.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { LifecycleRule } from '../engine/protocol/messages.js';
-import {
-  type BackgroundWorker,
-  ErrorRecord,
-  relativeTime,
-  type WorkerStatus,
-} from '../engine/workers/worker.js';
+import { PeriodicJob } from '../engine/workers/periodic.js';
+import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
 
 /** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
@@ -29,15 +25,7 @@ export interface LifecycleRunResult {
  */
 export class LifecycleRunner implements BackgroundWorker {
   readonly name = 'Lifecycle worker';
-  private readonly errors = new ErrorRecord();
-  private lastCompletedMs: number | null = null;
-  private last: LifecycleRunResult | null = null;
-  private nextRunMs: number | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<LifecycleRunResult> | null = null;
-  /** A run asked for while one is in progress: runs once that one ends. */
-  private queued: Promise<LifecycleRunResult> | null = null;
-  private stopped = false;
+  private readonly job = new PeriodicJob(LIFECYCLE_INTERVAL_MS, () => this.runOnce());
 
   constructor(
     private readonly catalog: Catalog,
@@ -47,39 +35,37 @@ export class LifecycleRunner implements BackgroundWorker {
   ) {}
 
   start(): void {
-    void this.runNow().catch(() => undefined);
-    this.nextRunMs = Date.now() + LIFECYCLE_INTERVAL_MS;
-    this.timer = setInterval(() => {
-      this.nextRunMs = Date.now() + LIFECYCLE_INTERVAL_MS;
-      void this.runNow().catch(() => undefined);
-    }, LIFECYCLE_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start({ runNow: true });
   }
 
   /** Stops scheduling; waits for the batch in flight (a run stops between batches). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    await Promise.allSettled([this.running, this.queued]);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Starts a run (or queues one after the run in progress) and resolves with its counts. */
   runNow(): Promise<LifecycleRunResult> {
-    if (this.running === null) {
-      this.running = this.runOnce().finally(() => {
-        this.running = null;
-      });
-      return this.running;
-    }
-    if (this.queued === null) {
-      this.queued = this.running
-        .catch(() => undefined)
-        .then(() => {
-          this.queued = null;
-          return this.runNow();
-        });
-    }
-    return this.queued;
+    return this.job.runNow();
+  }
+
+  /** When the last run ended (null: none yet). */
+  get lastCompleted(): number | null {
+    return this.job.lastCompletedMs;
+  }
+
+  status(): WorkerStatus {
+    const next = this.job.nextRunLine();
+    return {
+      ...this.job.statusFields(),
+      tranquility: null,
+      progress: null,
+      freeform: [
+        this.job.lastCompletedLine(
+          (last) => `: ${last.expired} objects expired, ${last.aborted} uploads aborted`,
+        ),
+        ...(next === null ? [] : [next]),
+      ],
+    };
   }
 
   private async runOnce(): Promise<LifecycleRunResult> {
@@ -87,7 +73,7 @@ export class LifecycleRunner implements BackgroundWorker {
     const nowMs = Date.now() + this.clockOffsetMs;
     try {
       for (const bucket of this.catalog.listBuckets()) {
-        if (this.stopped) break;
+        if (this.job.stopped) break;
         const stored = this.catalog.getBucketConfig<StoredLifecycleRule[]>(bucket.id, 'lifecycle');
         if (stored === undefined) continue;
         const rules = engineLifecycleRules(stored);
@@ -101,13 +87,9 @@ export class LifecycleRunner implements BackgroundWorker {
         }
       }
     } catch (error) {
-      this.errors.failed(error);
       this.logger.error({ err: error }, 'lifecycle run failed');
       throw error;
     }
-    this.errors.succeeded();
-    this.last = total;
-    this.lastCompletedMs = Date.now();
     if (total.expired + total.aborted > 0) {
       this.logger.info(total, 'lifecycle run: objects expired, uploads aborted');
     }
@@ -128,7 +110,7 @@ export class LifecycleRunner implements BackgroundWorker {
     if (rules.some((rule) => rule.abortUploadDays !== null)) targets.push('uploads');
     for (const target of targets) {
       let after: string | null = '';
-      while (after !== null && !this.stopped) {
+      while (after !== null && !this.job.stopped) {
         const result: { expired: number; aborted: number; next: string | null } = await shard.call(
           { kind: 'ApplyLifecycle', bucketId, rules, nowMs, target, after, limit: LIFECYCLE_BATCH },
           'LifecycleApplied',
@@ -139,33 +121,5 @@ export class LifecycleRunner implements BackgroundWorker {
       }
     }
     return total;
-  }
-
-  /** When the last run ended (null: none yet). */
-  get lastCompleted(): number | null {
-    return this.lastCompletedMs;
-  }
-
-  status(): WorkerStatus {
-    const freeform = [
-      this.lastCompletedMs === null
-        ? 'Last completed: never'
-        : `Last completed: ${new Date(this.lastCompletedMs).toISOString()} (${relativeTime(this.lastCompletedMs)}): ${this.last?.expired ?? 0} objects expired, ${this.last?.aborted ?? 0} uploads aborted`,
-    ];
-    if (this.nextRunMs !== null) {
-      freeform.push(
-        `Next run: ${new Date(this.nextRunMs).toISOString()} (${relativeTime(this.nextRunMs)})`,
-      );
-    }
-    return {
-      state: this.running === null ? 'idle' : 'busy',
-      errors: this.errors.errors,
-      consecutiveErrors: this.errors.consecutiveErrors,
-      lastError: this.errors.lastError,
-      tranquility: null,
-      progress: null,
-      queueLength: this.queued === null ? 0 : 1,
-      freeform,
-    };
   }
 }

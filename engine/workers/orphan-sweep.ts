@@ -1,12 +1,7 @@
 import type { Logger } from '../log.js';
 import type { ShardClient } from '../pool/shard-client.js';
-import {
-  type BackgroundWorker,
-  ErrorRecord,
-  relativeTime,
-  Sleeper,
-  type WorkerStatus,
-} from './worker.js';
+import { PeriodicJob } from './periodic.js';
+import type { BackgroundWorker, WorkerStatus } from './worker.js';
 
 /** Block directories are fanned out by the first byte of the hash: 256 per shard. */
 const FANOUTS = 256;
@@ -26,41 +21,28 @@ export interface OrphanSweepResult {
  */
 export class OrphanSweeper implements BackgroundWorker {
   readonly name = 'Orphan block cleanup';
-  private readonly errors = new ErrorRecord();
-  private readonly sleeper = new Sleeper();
-  private running: Promise<OrphanSweepResult> | null = null;
+  private readonly job = new PeriodicJob(ORPHAN_SWEEP_INTERVAL_MS, () => this.pass());
+  /** Fan-out directories swept in the pass in progress. */
   private done = 0;
-  private lastCompletedMs: number | null = null;
-  private last: OrphanSweepResult | null = null;
   private total: OrphanSweepResult = { removed: 0, bytes: 0 };
-  private stopped = false;
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly shards: readonly ShardClient[],
     private readonly logger: Logger,
   ) {}
 
+  /** The start-up sweep has just run in every shard: the first pass is a day away. */
   start(): void {
-    this.timer = setInterval(() => {
-      void this.runNow().catch(() => undefined);
-    }, ORPHAN_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start({ runNow: false });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    this.sleeper.wake();
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
-  /** Starts a pass (or joins the one running) and resolves with what it removed. */
+  /** Starts a pass (or queues one after the pass in progress); resolves with what it removed. */
   runNow(): Promise<OrphanSweepResult> {
-    this.running ??= this.pass().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.job.runNow();
   }
 
   private async pass(): Promise<OrphanSweepResult> {
@@ -69,7 +51,7 @@ export class OrphanSweeper implements BackgroundWorker {
     try {
       await Promise.all(
         this.shards.map(async (shard) => {
-          for (let fanout = 0; fanout < FANOUTS && !this.stopped; fanout++) {
+          for (let fanout = 0; fanout < FANOUTS && !this.job.stopped; fanout++) {
             const swept = await shard.call({ kind: 'SweepOrphans', fanout }, 'Swept');
             result.removed += swept.removed;
             result.bytes += swept.bytes;
@@ -77,40 +59,33 @@ export class OrphanSweeper implements BackgroundWorker {
           }
         }),
       );
-      this.errors.succeeded();
     } catch (error) {
-      this.errors.failed(error);
       this.logger.error({ err: error }, 'orphan block cleanup failed');
       throw error;
     }
-    this.last = result;
     this.total.removed += result.removed;
     this.total.bytes += result.bytes;
-    this.lastCompletedMs = Date.now();
     if (result.removed > 0) this.logger.warn(result, 'orphan block cleanup removed block files');
     return result;
   }
 
   status(): WorkerStatus {
-    const freeform = [
-      this.lastCompletedMs === null
-        ? 'Last completed: never since start (the start-up sweep ran)'
-        : `Last completed: ${new Date(this.lastCompletedMs).toISOString()} (${relativeTime(this.lastCompletedMs)}), removed ${this.last?.removed ?? 0} files (${this.last?.bytes ?? 0} bytes)`,
-      `Removed since start: ${this.total.removed} files (${this.total.bytes} bytes)`,
-    ];
     const directories = FANOUTS * this.shards.length;
+    const next = this.job.nextRunLine();
     return {
-      state: this.running === null ? 'idle' : 'busy',
-      errors: this.errors.errors,
-      consecutiveErrors: this.errors.consecutiveErrors,
-      lastError: this.errors.lastError,
+      ...this.job.statusFields(),
       tranquility: null,
-      progress:
-        this.running === null
-          ? null
-          : `${((100 * this.done) / directories).toFixed(2)}% (${this.done}/${directories} directories)`,
-      queueLength: null,
-      freeform,
+      progress: this.job.busy
+        ? `${((100 * this.done) / directories).toFixed(2)}% (${this.done}/${directories} directories)`
+        : null,
+      freeform: [
+        this.job.lastCompletedLine(
+          (last) => `, removed ${last.removed} files (${last.bytes} bytes)`,
+          'never since start (the start-up sweep ran)',
+        ),
+        `Removed since start: ${this.total.removed} files (${this.total.bytes} bytes)`,
+        ...(next === null ? [] : [next]),
+      ],
     };
   }
 }
