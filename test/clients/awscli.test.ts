@@ -3,14 +3,12 @@ import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import test from 'ava';
 import {
@@ -18,24 +16,16 @@ import {
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
   randomBytesSeeded,
-  TestServer,
+  useServer,
+  useTempDir,
 } from '../helpers/server.js';
 
 /** Debian's awscli (installed by .ci/run); the one on PATH otherwise. */
 const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 const MiB = 1024 * 1024;
 
-let server: TestServer;
-let work: string;
-
-test.before(async () => {
-  server = await TestServer.start();
-  work = mkdtempSync(join(tmpdir(), 'hangar-awscli-'));
-});
-test.after.always(async () => {
-  await server?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
+const suite = useServer(test);
+const work = useTempDir(test, 'hangar-awscli-');
 
 interface Run {
   code: number;
@@ -51,7 +41,8 @@ function aws(style: 'path' | 'virtual', ...args: string[]): Promise<Run> {
     config,
     `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = ${style}\n  multipart_threshold = 64MB\n`,
   );
-  const endpoint = style === 'path' ? server.endpoint : `http://s3.localhost:${server.port}`;
+  const endpoint =
+    style === 'path' ? suite.server.endpoint : `http://s3.localhost:${suite.server.port}`;
   return new Promise((resolve) => {
     execFile(
       AWS,

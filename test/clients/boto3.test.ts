@@ -1,26 +1,21 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, TestServer } from '../helpers/server.js';
+import {
+  REGION,
+  ROOT_ACCESS_KEY,
+  ROOT_SECRET_KEY,
+  useServer,
+  useTempDir,
+} from '../helpers/server.js';
 
 /** The script lives beside this file's source (tsc does not copy it into dist/). */
 const SCRIPT = fileURLToPath(new URL('../../../test/clients/boto3_client.py', import.meta.url));
 const MiB = 1024 * 1024;
 
-let server: TestServer;
-let work: string;
-
-test.before(async () => {
-  server = await TestServer.start();
-  work = mkdtempSync(join(tmpdir(), 'hangar-boto3-'));
-});
-test.after.always(async () => {
-  await server?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
+const suite = useServer(test);
+const work = useTempDir(test, 'hangar-boto3-');
 
 interface Observed {
   error?: string;
@@ -51,7 +46,7 @@ function runScript(bucket: string): Promise<{ code: number; observed: Observed; 
   return new Promise((resolve) => {
     execFile(
       'python3',
-      [SCRIPT, server.endpoint, bucket, work],
+      [SCRIPT, suite.server.endpoint, bucket, work],
       {
         env: {
           PATH: process.env['PATH'] ?? '',
@@ -85,7 +80,7 @@ function runScript(bucket: string): Promise<{ code: number; observed: Observed; 
 test('boto3 with default checksums: objects, multipart, presigned URLs', async (t) => {
   t.timeout(180_000);
   const { code, observed: o, stderr } = await runScript('boto3-e2e');
-  t.is(o.error, undefined, `${o.error ?? ''}\n${stderr}\nserver log:\n${server.log}`);
+  t.is(o.error, undefined, `${o.error ?? ''}\n${stderr}\nserver log:\n${suite.server.log}`);
   t.is(code, 0);
 
   t.true(o.bucketListed);

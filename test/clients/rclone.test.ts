@@ -1,8 +1,13 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, TestServer } from '../helpers/server.js';
+import {
+  REGION,
+  ROOT_ACCESS_KEY,
+  ROOT_SECRET_KEY,
+  useServer,
+  useTempDir,
+} from '../helpers/server.js';
 import {
   MiB,
   type Run,
@@ -16,18 +21,9 @@ import {
 /** Debian's rclone (installed by .ci/run); the one on PATH otherwise. */
 const RCLONE = existsSync('/usr/bin/rclone') ? '/usr/bin/rclone' : 'rclone';
 
-let server: TestServer;
-let work: string;
-
-test.before(async () => {
-  server = await TestServer.start();
-  work = mkdtempSync(join(tmpdir(), 'hangar-rclone-'));
-  writeFileSync(join(work, 'rclone.conf'), '');
-});
-test.after.always(async () => {
-  await server?.destroy();
-  rmSync(work, { recursive: true, force: true });
-});
+const suite = useServer(test);
+const work = useTempDir(test, 'hangar-rclone-');
+writeFileSync(join(work, 'rclone.conf'), '');
 
 /** rclone with the remote `hangar:` configured entirely from the environment. */
 function rclone(...args: string[]): Promise<Run> {
@@ -37,7 +33,7 @@ function rclone(...args: string[]): Promise<Run> {
     RCLONE_CONFIG_HANGAR_TYPE: 's3',
     RCLONE_CONFIG_HANGAR_PROVIDER: 'Other',
     RCLONE_CONFIG_HANGAR_ENV_AUTH: 'false',
-    RCLONE_CONFIG_HANGAR_ENDPOINT: server.endpoint,
+    RCLONE_CONFIG_HANGAR_ENDPOINT: suite.server.endpoint,
     RCLONE_CONFIG_HANGAR_ACCESS_KEY_ID: ROOT_ACCESS_KEY,
     RCLONE_CONFIG_HANGAR_SECRET_ACCESS_KEY: ROOT_SECRET_KEY,
     RCLONE_CONFIG_HANGAR_REGION: REGION,
@@ -49,7 +45,7 @@ async function ok(...args: string[]): Promise<string> {
   const run = await rclone(...args);
   if (run.code !== 0)
     throw new Error(
-      `rclone ${args.join(' ')} exited ${run.code}:\n${run.stderr}\nserver log:\n${server.log}`,
+      `rclone ${args.join(' ')} exited ${run.code}:\n${run.stderr}\nserver log:\n${suite.server.log}`,
     );
   return run.stdout;
 }

@@ -1,22 +1,24 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, TestServer } from '../helpers/server.js';
+import {
+  REGION,
+  ROOT_ACCESS_KEY,
+  ROOT_SECRET_KEY,
+  useServer,
+  useTempDir,
+} from '../helpers/server.js';
 import { MiB, type Run, runTool, TREE_FILES, treeDigest, writeTestTree } from '../helpers/tree.js';
 
 /** Debian's s3cmd (installed by .ci/run); the one on PATH otherwise. */
 const S3CMD = existsSync('/usr/bin/s3cmd') ? '/usr/bin/s3cmd' : 's3cmd';
 
-let server: TestServer;
-let work: string;
-let config: string;
+const suite = useServer(test);
+const work = useTempDir(test, 'hangar-s3cmd-');
+const config = join(work, 's3cfg');
 
-test.before(async () => {
-  server = await TestServer.start();
-  work = mkdtempSync(join(tmpdir(), 'hangar-s3cmd-'));
-  config = join(work, 's3cfg');
+test.before(() => {
   // host_bucket without %(bucket)s: s3cmd addresses buckets path-style.
   writeFileSync(
     config,
@@ -24,8 +26,8 @@ test.before(async () => {
       '[default]',
       `access_key = ${ROOT_ACCESS_KEY}`,
       `secret_key = ${ROOT_SECRET_KEY}`,
-      `host_base = 127.0.0.1:${server.port}`,
-      `host_bucket = 127.0.0.1:${server.port}`,
+      `host_base = 127.0.0.1:${suite.server.port}`,
+      `host_bucket = 127.0.0.1:${suite.server.port}`,
       `bucket_location = ${REGION}`,
       'use_https = False',
       'signature_v2 = False',
@@ -33,10 +35,6 @@ test.before(async () => {
       '',
     ].join('\n'),
   );
-});
-test.after.always(async () => {
-  await server?.destroy();
-  rmSync(work, { recursive: true, force: true });
 });
 
 function s3cmd(...args: string[]): Promise<Run> {
@@ -47,7 +45,7 @@ async function ok(...args: string[]): Promise<string> {
   const run = await s3cmd(...args);
   if (run.code !== 0)
     throw new Error(
-      `s3cmd ${args.join(' ')} exited ${run.code}:\n${run.stdout}\n${run.stderr}\nserver log:\n${server.log}`,
+      `s3cmd ${args.join(' ')} exited ${run.code}:\n${run.stdout}\n${run.stderr}\nserver log:\n${suite.server.log}`,
     );
   return run.stdout;
 }
@@ -62,7 +60,7 @@ test('s3cmd mb, sync up (multipart above 15 MiB), sync back, ls, del, rb', async
 
   // s3cmd's multipart_chunk_size_mb is 15: the 100 MiB file goes in 7 parts, the rest as PUTs.
   await ok('sync', `${source}/`, 's3://s3cmd-e2e/path/');
-  const head = await server
+  const head = await suite.server
     .client()
     .send(new HeadObjectCommand({ Bucket: 's3cmd-e2e', Key: 'path/big/hundred.bin' }));
   t.regex(head.ETag ?? '', /^"[0-9a-f]{32}-7"$/, 'uploaded as 7 parts');

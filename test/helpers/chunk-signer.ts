@@ -1,7 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
-import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './server.js';
+import { REGION, ROOT_SECRET_KEY } from './server.js';
+import { queryOf, rootSigner } from './sign.js';
 
 /**
  * An independent aws-chunked encoder for tests: the seed request is signed by AWS's own SigV4
@@ -33,33 +32,6 @@ export interface StreamingRequestOptions {
   tamper?: (encoded: Buffer) => Buffer;
   /** Replaces the trailer signature. */
   trailerSignature?: string;
-}
-
-class NodeSha256 implements Checksum {
-  private hash;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh();
-  }
-  private fresh() {
-    return this.secret === undefined
-      ? createHash('sha256')
-      : createHmac('sha256', toBuffer(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
 }
 
 function hmac(key: Buffer | string, text: string): Buffer {
@@ -144,18 +116,8 @@ export async function streamingFetch(
   options: StreamingRequestOptions,
 ): Promise<Response> {
   const url = new URL(options.path, endpoint);
-  const query: Record<string, string> = {};
-  url.searchParams.forEach((value, name) => {
-    query[name] = value;
-  });
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
-    region: REGION,
-    service: 's3',
-    sha256: NodeSha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
+  const query = queryOf(url);
+  const signer = rootSigner();
   const headers: Record<string, string> = {
     host: url.host,
     'x-amz-content-sha256': options.mode,

@@ -4,8 +4,14 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { TestFn } from 'ava';
 
 /** The compiled CLI, started exactly as a user starts it. */
 export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
@@ -261,4 +267,61 @@ export async function s3Failure(
 export async function objectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
+}
+
+export interface ServerSuite {
+  /** The file's server; read it only once `test.before` has run (in hooks and tests). */
+  readonly server: TestServer;
+  /** A root-key, path-style SDK client for it (`server.client()`). */
+  readonly s3: S3Client;
+}
+
+/**
+ * The usual preamble of a test file: starts one TestServer (with `options`) before the file's
+ * tests and destroys it after them all, failures included. Hooks the file registers after this
+ * call run after the server has started.
+ */
+export function useServer<Context>(
+  test: TestFn<Context>,
+  options: ServerOptions = {},
+): ServerSuite {
+  let server: TestServer | undefined;
+  let s3: S3Client | undefined;
+  // Serial: ava runs the hooks registered after a serial one only once it has finished.
+  test.serial.before(async () => {
+    server = await TestServer.start(options);
+    s3 = server.client();
+  });
+  test.after.always(async () => {
+    await server?.destroy();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the test server is read before test.before ran');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get s3() {
+      return started(s3);
+    },
+  };
+}
+
+/** A fresh temporary directory for a test file (made now), removed after all its tests. */
+export function useTempDir<Context>(test: TestFn<Context>, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  test.after.always(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+let bucketCounter = 0;
+/** Creates a fresh bucket `<prefix>-<pid>-<n>` with `s3`, unique within this test process. */
+export async function newBucket(s3: S3Client, prefix: string): Promise<string> {
+  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+  return name;
 }

@@ -31,6 +31,27 @@ function toBuffer(data: SourceData): Buffer {
   return Buffer.from(data);
 }
 
+/** AWS's own SigV4 signer (smithy) for the root key; it signs paths as given (S3 style). */
+export function rootSigner(): SignatureV4 {
+  return new SignatureV4({
+    credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
+    region: REGION,
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+}
+
+/** The query parameters of `url`, as the signer takes them. */
+export function queryOf(url: URL): Record<string, string> {
+  const query: Record<string, string> = {};
+  url.searchParams.forEach((value, name) => {
+    query[name] = value;
+  });
+  return query;
+}
+
 export interface SignedRequestOptions {
   method: string;
   path: string;
@@ -47,18 +68,8 @@ export async function signedFetch(
 ): Promise<Response> {
   const url = new URL(options.path, endpoint);
   const body = options.body ?? Buffer.alloc(0);
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
-    region: REGION,
-    service: 's3',
-    sha256: NodeSha256,
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
-  const query: Record<string, string> = {};
-  url.searchParams.forEach((value, name) => {
-    query[name] = value;
-  });
+  const signer = rootSigner();
+  const query = queryOf(url);
   const payloadHash = options.payloadHash ?? createHash('sha256').update(body).digest('hex');
   const signed = await signer.sign({
     method: options.method,

@@ -16,29 +16,21 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test, { type ExecutionContext } from 'ava';
-import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure, TestServer } from '../helpers/server.js';
+import { ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure, useServer } from '../helpers/server.js';
 
 interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
 }
 
-let server: TestServer;
-let root: S3Client;
-
-test.before(async () => {
-  server = await TestServer.start();
-  root = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
+/** The root key's client is `suite.s3`. */
+const suite = useServer(test);
 
 // ---- helpers ----
 
 /** Runs `hangar ... --json` against the server (through its admin API) and parses the output. */
 async function cli(...args: string[]): Promise<unknown> {
-  const { code, stdout, stderr } = await server.cli(...args, '--json');
+  const { code, stdout, stderr } = await suite.server.cli(...args, '--json');
   if (code !== 0) throw new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`);
   return JSON.parse(stdout) as unknown;
 }
@@ -90,8 +82,8 @@ async function revoke(
 
 /** A bucket made by root, holding the object 'existing' ("hello"). */
 async function rootBucket(name: string): Promise<void> {
-  await root.send(new CreateBucketCommand({ Bucket: name }));
-  await root.send(new PutObjectCommand({ Bucket: name, Key: 'existing', Body: 'hello' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: name }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: name, Key: 'existing', Body: 'hello' }));
 }
 
 async function denied(
@@ -142,7 +134,7 @@ async function probe(client: S3Client, bucket: string) {
 test('a key without a grant is AccessDenied 403 on everything in the bucket', async (t) => {
   await rootBucket('matrix-none');
   const key = await createKey('nobody');
-  const client = server.client(key);
+  const client = suite.server.client(key);
   await denied(
     t,
     client.send(new GetObjectCommand({ Bucket: 'matrix-none', Key: 'existing' })),
@@ -170,9 +162,9 @@ test('a key without a grant is AccessDenied 403 on everything in the bucket', as
   const head = await s3Failure(client.send(new HeadBucketCommand({ Bucket: 'matrix-none' })));
   t.is(head.status, 403);
   // The object is untouched.
-  const got = await root.send(new GetObjectCommand({ Bucket: 'matrix-none', Key: 'existing' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: 'matrix-none', Key: 'existing' }));
   t.is(await got.Body?.transformToString(), 'hello');
-  const listed = await root.send(new ListObjectsV2Command({ Bucket: 'matrix-none' }));
+  const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'matrix-none' }));
   t.deepEqual(
     (listed.Contents ?? []).map((o) => o.Key),
     ['existing'],
@@ -182,7 +174,7 @@ test('a key without a grant is AccessDenied 403 on everything in the bucket', as
 test('a missing bucket is NoSuchBucket even for a key without grants', async (t) => {
   const key = await createKey('lost');
   const failure = await s3Failure(
-    server.client(key).send(new ListObjectsV2Command({ Bucket: 'matrix-missing' })),
+    suite.server.client(key).send(new ListObjectsV2Command({ Bucket: 'matrix-missing' })),
   );
   t.is(failure.name, 'NoSuchBucket');
   t.is(failure.status, 404);
@@ -192,7 +184,7 @@ test('the read grant allows GET, HEAD and LIST; PUT and DELETE are AccessDenied'
   await rootBucket('matrix-read');
   const key = await createKey('reader');
   await grant('matrix-read', key, 'read');
-  const can = await probe(server.client(key), 'matrix-read');
+  const can = await probe(suite.server.client(key), 'matrix-read');
   t.deepEqual(can, {
     get: true,
     head: true,
@@ -206,7 +198,7 @@ test('the read grant allows GET, HEAD and LIST; PUT and DELETE are AccessDenied'
   });
   await denied(
     t,
-    server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-read' })),
+    suite.server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-read' })),
     'DeleteBucket',
   );
 });
@@ -215,7 +207,7 @@ test('the write grant allows PUT and DELETE, and without read no GET or LIST', a
   await rootBucket('matrix-write');
   const key = await createKey('writer');
   await grant('matrix-write', key, 'write');
-  const can = await probe(server.client(key), 'matrix-write');
+  const can = await probe(suite.server.client(key), 'matrix-write');
   t.deepEqual(can, {
     get: false,
     head: false,
@@ -228,13 +220,13 @@ test('the write grant allows PUT and DELETE, and without read no GET or LIST', a
     deleteMany: true,
   });
   // The writes happened: root sees the put and the delete.
-  const client = server.client(key);
+  const client = suite.server.client(key);
   await client.send(new PutObjectCommand({ Bucket: 'matrix-write', Key: 'w', Body: 'written' }));
-  const got = await root.send(new GetObjectCommand({ Bucket: 'matrix-write', Key: 'w' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: 'matrix-write', Key: 'w' }));
   t.is(await got.Body?.transformToString(), 'written');
   await client.send(new DeleteObjectCommand({ Bucket: 'matrix-write', Key: 'existing' }));
   const gone = await s3Failure(
-    root.send(new HeadObjectCommand({ Bucket: 'matrix-write', Key: 'existing' })),
+    suite.s3.send(new HeadObjectCommand({ Bucket: 'matrix-write', Key: 'existing' })),
   );
   t.is(gone.status, 404);
 });
@@ -243,35 +235,37 @@ test('read and write together allow everything on objects but not DeleteBucket',
   await rootBucket('matrix-rw');
   const key = await createKey('readwriter');
   await grant('matrix-rw', key, 'read', 'write');
-  const can = await probe(server.client(key), 'matrix-rw');
+  const can = await probe(suite.server.client(key), 'matrix-rw');
   t.true(
     Object.values(can).every((value) => value === true),
     JSON.stringify(can),
   );
-  await server.client(key).send(new DeleteObjectCommand({ Bucket: 'matrix-rw', Key: 'existing' }));
+  await suite.server
+    .client(key)
+    .send(new DeleteObjectCommand({ Bucket: 'matrix-rw', Key: 'existing' }));
   await denied(
     t,
-    server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-rw' })),
+    suite.server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-rw' })),
     'DeleteBucket without owner',
   );
-  await root.send(new HeadBucketCommand({ Bucket: 'matrix-rw' }));
+  await suite.s3.send(new HeadBucketCommand({ Bucket: 'matrix-rw' }));
 });
 
 test('DeleteBucket needs the owner grant', async (t) => {
-  await root.send(new CreateBucketCommand({ Bucket: 'matrix-owner' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'matrix-owner' }));
   const key = await createKey('owner');
   await grant('matrix-owner', key, 'read', 'write');
   await denied(
     t,
-    server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-owner' })),
+    suite.server.client(key).send(new DeleteBucketCommand({ Bucket: 'matrix-owner' })),
     'without owner',
   );
   await grant('matrix-owner', key, 'owner');
-  const deleted = await server
+  const deleted = await suite.server
     .client(key)
     .send(new DeleteBucketCommand({ Bucket: 'matrix-owner' }));
   t.is(deleted.$metadata.httpStatusCode, 204);
-  const gone = await s3Failure(root.send(new HeadBucketCommand({ Bucket: 'matrix-owner' })));
+  const gone = await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: 'matrix-owner' })));
   t.is(gone.status, 404);
 });
 
@@ -279,7 +273,7 @@ test('the owner grant alone does not allow reading or writing objects', async (t
   await rootBucket('matrix-owner-only');
   const key = await createKey('owner-only');
   await grant('matrix-owner-only', key, 'owner');
-  const can = await probe(server.client(key), 'matrix-owner-only');
+  const can = await probe(suite.server.client(key), 'matrix-owner-only');
   t.false(can.get);
   t.false(can.put);
   t.false(can.list);
@@ -289,7 +283,7 @@ test('the owner grant alone does not allow reading or writing objects', async (t
 test('deny removes a permission and leaves the others', async (t) => {
   await rootBucket('matrix-deny');
   const key = await createKey('denied');
-  const client = server.client(key);
+  const client = suite.server.client(key);
   await grant('matrix-deny', key, 'read', 'write');
   await client.send(new GetObjectCommand({ Bucket: 'matrix-deny', Key: 'existing' }));
   await client.send(new PutObjectCommand({ Bucket: 'matrix-deny', Key: 'a', Body: 'a' }));
@@ -318,9 +312,9 @@ test('deny removes a permission and leaves the others', async (t) => {
 
 test('CopyObject needs read on the source and write on the destination', async (t) => {
   await rootBucket('copy-source');
-  await root.send(new CreateBucketCommand({ Bucket: 'copy-target' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'copy-target' }));
   const key = await createKey('copier');
-  const client = server.client(key);
+  const client = suite.server.client(key);
   const copy = () =>
     client.send(
       new CopyObjectCommand({
@@ -338,28 +332,28 @@ test('CopyObject needs read on the source and write on the destination', async (
   await grant('copy-target', key, 'write');
   const copied = await copy();
   t.is(copied.$metadata.httpStatusCode, 200);
-  const got = await root.send(new GetObjectCommand({ Bucket: 'copy-target', Key: 'copied' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: 'copy-target', Key: 'copied' }));
   t.is(await got.Body?.transformToString(), 'hello');
 });
 
 test('ListBuckets shows a key only the buckets it holds a grant on; root sees all', async (t) => {
   for (const name of ['seen-read', 'seen-write', 'seen-owner', 'unseen']) {
-    await root.send(new CreateBucketCommand({ Bucket: name }));
+    await suite.s3.send(new CreateBucketCommand({ Bucket: name }));
   }
   const key = await createKey('looker');
   await grant('seen-read', key, 'read');
   await grant('seen-write', key, 'write');
   await grant('seen-owner', key, 'owner');
-  const listed = await server.client(key).send(new ListBucketsCommand({}));
+  const listed = await suite.server.client(key).send(new ListBucketsCommand({}));
   t.deepEqual(
     (listed.Buckets ?? []).map((b) => b.Name),
     ['seen-owner', 'seen-read', 'seen-write'],
   );
   t.is(listed.Owner?.ID, key.accessKeyId);
   const fresh = await createKey('blind');
-  const none = await server.client(fresh).send(new ListBucketsCommand({}));
+  const none = await suite.server.client(fresh).send(new ListBucketsCommand({}));
   t.deepEqual(none.Buckets ?? [], []);
-  const all = await root.send(new ListBucketsCommand({}));
+  const all = await suite.s3.send(new ListBucketsCommand({}));
   const names = (all.Buckets ?? []).map((b) => b.Name);
   for (const name of ['seen-read', 'seen-write', 'seen-owner', 'unseen']) {
     t.true(names.includes(name), name);
@@ -370,16 +364,16 @@ test('CreateBucket by a key without allow-create-bucket is AccessDenied', async 
   const key = await createKey('no-create');
   await denied(
     t,
-    server.client(key).send(new CreateBucketCommand({ Bucket: 'not-created' })),
+    suite.server.client(key).send(new CreateBucketCommand({ Bucket: 'not-created' })),
     'CreateBucket',
   );
-  const head = await s3Failure(root.send(new HeadBucketCommand({ Bucket: 'not-created' })));
+  const head = await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: 'not-created' })));
   t.is(head.status, 404);
 });
 
 test('a key with allow-create-bucket creates buckets and holds every grant on them', async (t) => {
   const key = await createKey('creator', true);
-  const client = server.client(key);
+  const client = suite.server.client(key);
   const created = await client.send(new CreateBucketCommand({ Bucket: 'created-by-key' }));
   t.is(created.$metadata.httpStatusCode, 200);
   const info = (await cli('key', 'info', key.accessKeyId)) as {
@@ -407,7 +401,7 @@ test('a key with allow-create-bucket creates buckets and holds every grant on th
   t.is(again.name, 'BucketAlreadyOwnedByYou');
   t.is(again.status, 409);
   // Another key's bucket: BucketAlreadyExists, and no grant is handed out.
-  await root.send(new CreateBucketCommand({ Bucket: 'taken-by-root' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'taken-by-root' }));
   const taken = await s3Failure(client.send(new CreateBucketCommand({ Bucket: 'taken-by-root' })));
   t.is(taken.name, 'BucketAlreadyExists');
   t.is(taken.status, 409);
@@ -416,7 +410,7 @@ test('a key with allow-create-bucket creates buckets and holds every grant on th
   const other = await createKey('other');
   await denied(
     t,
-    server.client(other).send(new ListObjectsV2Command({ Bucket: 'created-by-key' })),
+    suite.server.client(other).send(new ListObjectsV2Command({ Bucket: 'created-by-key' })),
     'other key',
   );
   await client.send(new DeleteObjectCommand({ Bucket: 'created-by-key', Key: 'mine' }));
@@ -432,7 +426,7 @@ test('an imported key works with its own id and secret', async (t) => {
   t.is(imported.secretAccessKey, secret);
   await rootBucket('imported-bucket');
   await grant('imported-bucket', { accessKeyId: id, secretAccessKey: secret }, 'read');
-  const got = await server
+  const got = await suite.server
     .client({ accessKeyId: id, secretAccessKey: secret })
     .send(new GetObjectCommand({ Bucket: 'imported-bucket', Key: 'existing' }));
   t.is(await got.Body?.transformToString(), 'hello');
@@ -440,11 +434,11 @@ test('an imported key works with its own id and secret', async (t) => {
 
 test('a deleted key is InvalidAccessKeyId', async (t) => {
   const key = await createKey('short-lived');
-  await server.client(key).send(new ListBucketsCommand({}));
+  await suite.server.client(key).send(new ListBucketsCommand({}));
   await cli('key', 'delete', key.accessKeyId);
   await denied(
     t,
-    server.client(key).send(new ListBucketsCommand({})),
+    suite.server.client(key).send(new ListBucketsCommand({})),
     'deleted key',
     'InvalidAccessKeyId',
   );
@@ -453,8 +447,11 @@ test('a deleted key is InvalidAccessKeyId', async (t) => {
 // ---- signatures ----
 
 test('a wrong secret is SignatureDoesNotMatch 403', async (t) => {
-  await root.send(new CreateBucketCommand({ Bucket: 'sig-bucket' }));
-  const client = server.client({ accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: 'wrong-secret' });
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'sig-bucket' }));
+  const client = suite.server.client({
+    accessKeyId: ROOT_ACCESS_KEY,
+    secretAccessKey: 'wrong-secret',
+  });
   await denied(t, client.send(new ListBucketsCommand({})), 'ListBuckets', 'SignatureDoesNotMatch');
   await denied(
     t,
@@ -466,12 +463,12 @@ test('a wrong secret is SignatureDoesNotMatch 403', async (t) => {
   const raw = failure.raw as { AWSAccessKeyId?: string; StringToSign?: string };
   t.is(raw.AWSAccessKeyId, ROOT_ACCESS_KEY);
   t.regex(raw.StringToSign ?? '', /^AWS4-HMAC-SHA256\n/);
-  const listed = await root.send(new ListObjectsV2Command({ Bucket: 'sig-bucket' }));
+  const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'sig-bucket' }));
   t.is(listed.KeyCount, 0, 'the badly signed PUT stored nothing');
 });
 
 test('an unknown access key is InvalidAccessKeyId 403', async (t) => {
-  const client = server.client({
+  const client = suite.server.client({
     accessKeyId: 'HKNOSUCHKEY000001',
     secretAccessKey: ROOT_SECRET_KEY,
   });
@@ -483,7 +480,7 @@ test('an unknown access key is InvalidAccessKeyId 403', async (t) => {
 
 test('a request signed an hour off is RequestTimeTooSkewed 403; the SDK then corrects its clock', async (t) => {
   for (const offset of [-3600_000, 3600_000]) {
-    const client = server.client(undefined, { systemClockOffset: offset });
+    const client = suite.server.client(undefined, { systemClockOffset: offset });
     const failure = await s3Failure(client.send(new ListBucketsCommand({})));
     t.is(failure.name, 'RequestTimeTooSkewed', `offset ${offset}`);
     t.is(failure.status, 403);
@@ -496,7 +493,7 @@ test('a request signed an hour off is RequestTimeTooSkewed 403; the SDK then cor
     t.is(ok.$metadata.httpStatusCode, 200);
   }
   // Within the 15-minute window a skew is accepted.
-  const close = server.client(undefined, { systemClockOffset: -10 * 60_000 });
+  const close = suite.server.client(undefined, { systemClockOffset: -10 * 60_000 });
   const ok = await close.send(new ListBucketsCommand({}));
   t.is(ok.$metadata.httpStatusCode, 200);
 });
@@ -510,7 +507,7 @@ test('an anonymous request is AccessDenied 403 with an XML error body', async (t
     ['PUT', '/anon-bucket/new'],
     ['DELETE', '/anon-bucket/existing'],
   ] as const) {
-    const response = await fetch(`${server.endpoint}${path}`, {
+    const response = await fetch(`${suite.server.endpoint}${path}`, {
       method,
       ...(method === 'PUT' ? { body: 'anonymous' } : {}),
     });
@@ -522,11 +519,11 @@ test('an anonymous request is AccessDenied 403 with an XML error body', async (t
     t.regex(body, /<Message>[^<]+<\/Message>/);
     t.regex(body, /<RequestId>[^<]+<\/RequestId>/);
   }
-  const head = await fetch(`${server.endpoint}/anon-bucket/existing`, { method: 'HEAD' });
+  const head = await fetch(`${suite.server.endpoint}/anon-bucket/existing`, { method: 'HEAD' });
   t.is(head.status, 403);
   t.is(await head.text(), '');
   // Nothing changed.
-  const listed = await root.send(new ListObjectsV2Command({ Bucket: 'anon-bucket' }));
+  const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'anon-bucket' }));
   t.deepEqual(
     (listed.Contents ?? []).map((o) => o.Key),
     ['existing'],
@@ -536,8 +533,8 @@ test('an anonymous request is AccessDenied 403 with an XML error body', async (t
 // ---- addressing ----
 
 test('a virtual-hosted-style client puts, gets, lists and deletes', async (t) => {
-  await root.send(new CreateBucketCommand({ Bucket: 'vhost-bucket' }));
-  const vhost = server.vhostClient();
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'vhost-bucket' }));
+  const vhost = suite.server.vhostClient();
   const put = await vhost.send(
     new PutObjectCommand({ Bucket: 'vhost-bucket', Key: 'dir/hello.txt', Body: 'via vhost' }),
   );
@@ -547,7 +544,7 @@ test('a virtual-hosted-style client puts, gets, lists and deletes', async (t) =>
   );
   t.is(await got.Body?.transformToString(), 'via vhost');
   // The same object through path style.
-  const viaPath = await root.send(
+  const viaPath = await suite.s3.send(
     new GetObjectCommand({ Bucket: 'vhost-bucket', Key: 'dir/hello.txt' }),
   );
   t.is(await viaPath.Body?.transformToString(), 'via vhost');
@@ -574,7 +571,7 @@ test('a virtual-hosted-style client puts, gets, lists and deletes', async (t) =>
   // Grants apply the same way.
   const key = await createKey('vhost-nobody');
   const failure = await s3Failure(
-    server.vhostClient(key).send(new ListObjectsV2Command({ Bucket: 'vhost-bucket' })),
+    suite.server.vhostClient(key).send(new ListObjectsV2Command({ Bucket: 'vhost-bucket' })),
   );
   t.is(failure.name, 'AccessDenied');
 });
@@ -584,7 +581,7 @@ test('a virtual-hosted-style client puts, gets, lists and deletes', async (t) =>
 test('a presigned GET URL works with fetch', async (t) => {
   await rootBucket('presigned');
   const url = await getSignedUrl(
-    root,
+    suite.s3,
     new GetObjectCommand({ Bucket: 'presigned', Key: 'existing' }),
     {
       expiresIn: 300,
@@ -601,15 +598,15 @@ test('a presigned GET URL works with fetch', async (t) => {
 });
 
 test('a presigned PUT URL uploads with fetch', async (t) => {
-  await root.send(new CreateBucketCommand({ Bucket: 'presigned-put' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'presigned-put' }));
   const url = await getSignedUrl(
-    root,
+    suite.s3,
     new PutObjectCommand({ Bucket: 'presigned-put', Key: 'up/loaded.txt' }),
     { expiresIn: 300 },
   );
   const response = await fetch(url, { method: 'PUT', body: 'uploaded by url' });
   t.is(response.status, 200);
-  const got = await root.send(
+  const got = await suite.s3.send(
     new GetObjectCommand({ Bucket: 'presigned-put', Key: 'up/loaded.txt' }),
   );
   t.is(await got.Body?.transformToString(), 'uploaded by url');
@@ -617,9 +614,9 @@ test('a presigned PUT URL uploads with fetch', async (t) => {
 
 test('a tampered presigned URL is SignatureDoesNotMatch 403', async (t) => {
   await rootBucket('tampered');
-  await root.send(new PutObjectCommand({ Bucket: 'tampered', Key: 'other', Body: 'secret' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: 'tampered', Key: 'other', Body: 'secret' }));
   const url = await getSignedUrl(
-    root,
+    suite.s3,
     new GetObjectCommand({ Bucket: 'tampered', Key: 'existing' }),
     {
       expiresIn: 300,
@@ -653,7 +650,7 @@ test('a tampered presigned URL is SignatureDoesNotMatch 403', async (t) => {
 test('an expired presigned URL is AccessDenied', async (t) => {
   await rootBucket('expiring');
   const url = await getSignedUrl(
-    root,
+    suite.s3,
     new GetObjectCommand({ Bucket: 'expiring', Key: 'existing' }),
     {
       expiresIn: 1,
@@ -671,7 +668,7 @@ test('a presigned URL of a key without a grant is AccessDenied', async (t) => {
   await rootBucket('presigned-nogrant');
   const key = await createKey('presigner');
   const url = await getSignedUrl(
-    server.client(key),
+    suite.server.client(key),
     new GetObjectCommand({ Bucket: 'presigned-nogrant', Key: 'existing' }),
     { expiresIn: 300 },
   );

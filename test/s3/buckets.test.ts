@@ -8,35 +8,28 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
-import { s3Failure, TestServer } from '../helpers/server.js';
+import { s3Failure, TestServer, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
+const suite = useServer(test);
 
 test('CreateBucket answers 200 with a Location header of /<bucket>', async (t) => {
-  const created = await s3.send(new CreateBucketCommand({ Bucket: 'create-ok' }));
+  const created = await suite.s3.send(new CreateBucketCommand({ Bucket: 'create-ok' }));
   t.is(created.$metadata.httpStatusCode, 200);
   t.is(created.Location, '/create-ok');
-  const head = await s3.send(new HeadBucketCommand({ Bucket: 'create-ok' }));
+  const head = await suite.s3.send(new HeadBucketCommand({ Bucket: 'create-ok' }));
   t.is(head.$metadata.httpStatusCode, 200);
 });
 
 // AWS answers 409 BucketAlreadyOwnedByYou in every region but us-east-1, where a legacy 200 is
 // kept; hangar (like Garage and MinIO) always answers the 409.
 test('CreateBucket on a bucket the caller already owns is BucketAlreadyOwnedByYou 409', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'create-twice' }));
-  const failure = await s3Failure(s3.send(new CreateBucketCommand({ Bucket: 'create-twice' })));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'create-twice' }));
+  const failure = await s3Failure(
+    suite.s3.send(new CreateBucketCommand({ Bucket: 'create-twice' })),
+  );
   t.is(failure.name, 'BucketAlreadyOwnedByYou');
   t.is(failure.status, 409);
   t.is((failure.raw as { BucketName?: string }).BucketName, 'create-twice');
@@ -56,43 +49,43 @@ const invalidNames: Array<[string, string]> = [
 ];
 for (const [what, name] of invalidNames) {
   test(`CreateBucket refuses a name with ${what} (InvalidBucketName 400)`, async (t) => {
-    const failure = await s3Failure(s3.send(new CreateBucketCommand({ Bucket: name })));
+    const failure = await s3Failure(suite.s3.send(new CreateBucketCommand({ Bucket: name })));
     t.is(failure.name, 'InvalidBucketName');
     t.is(failure.status, 400);
     // Nothing was created under that name.
-    const listed = await s3.send(new ListBucketsCommand({}));
+    const listed = await suite.s3.send(new ListBucketsCommand({}));
     t.false((listed.Buckets ?? []).some((bucket) => bucket.Name === name));
   });
 }
 
 test('CreateBucket accepts names at the limits: 3 and 63 characters, dots and hyphens', async (t) => {
   for (const name of ['abc', `b${'x'.repeat(61)}z`, 'my.dotted-name.1']) {
-    const created = await s3.send(new CreateBucketCommand({ Bucket: name }));
+    const created = await suite.s3.send(new CreateBucketCommand({ Bucket: name }));
     t.is(created.$metadata.httpStatusCode, 200, name);
-    await s3.send(new HeadBucketCommand({ Bucket: name }));
-    await s3.send(new DeleteBucketCommand({ Bucket: name }));
+    await suite.s3.send(new HeadBucketCommand({ Bucket: name }));
+    await suite.s3.send(new DeleteBucketCommand({ Bucket: name }));
   }
 });
 
 // AWS itself answers InvalidLocationConstraint to an explicit 'us-east-1'; hangar, like Garage
 // and MinIO, accepts a constraint naming its own region (clients such as Arrow always send one).
 test('CreateBucket with a LocationConstraint of the server region is accepted; GetBucketLocation answers as for us-east-1', async (t) => {
-  const created = await s3.send(
+  const created = await suite.s3.send(
     new CreateBucketCommand({
       Bucket: 'located-here',
       CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never },
     }),
   );
   t.is(created.$metadata.httpStatusCode, 200);
-  const location = await s3.send(new GetBucketLocationCommand({ Bucket: 'located-here' }));
+  const location = await suite.s3.send(new GetBucketLocationCommand({ Bucket: 'located-here' }));
   t.falsy(location.LocationConstraint);
-  const head = await s3.send(new HeadBucketCommand({ Bucket: 'located-here' }));
+  const head = await suite.s3.send(new HeadBucketCommand({ Bucket: 'located-here' }));
   t.is(head.BucketRegion, 'us-east-1');
 });
 
 test('CreateBucket with a LocationConstraint of another region is IllegalLocationConstraintException 400', async (t) => {
   const failure = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CreateBucketCommand({
         Bucket: 'located-elsewhere',
         CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
@@ -101,45 +94,49 @@ test('CreateBucket with a LocationConstraint of another region is IllegalLocatio
   );
   t.is(failure.name, 'IllegalLocationConstraintException');
   t.is(failure.status, 400);
-  const missing = await s3Failure(s3.send(new HeadBucketCommand({ Bucket: 'located-elsewhere' })));
+  const missing = await s3Failure(
+    suite.s3.send(new HeadBucketCommand({ Bucket: 'located-elsewhere' })),
+  );
   t.is(missing.status, 404);
 });
 
 test('CreateBucket with a malformed CreateBucketConfiguration body is MalformedXML 400', async (t) => {
   const response = await fetchRaw(
-    await getSignedUrl(s3, new CreateBucketCommand({ Bucket: 'malformed-config' })),
+    await getSignedUrl(suite.s3, new CreateBucketCommand({ Bucket: 'malformed-config' })),
     'PUT',
     '<CreateBucketConfiguration><Loc',
   );
   t.is(response.status, 400);
   t.regex(await response.text(), /<Code>MalformedXML<\/Code>/);
-  const missing = await s3Failure(s3.send(new HeadBucketCommand({ Bucket: 'malformed-config' })));
+  const missing = await s3Failure(
+    suite.s3.send(new HeadBucketCommand({ Bucket: 'malformed-config' })),
+  );
   t.is(missing.status, 404);
 });
 
 test('HeadBucket is 200 with x-amz-bucket-region on a bucket, 404 NotFound on a missing one', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'head-me' }));
-  const head = await s3.send(new HeadBucketCommand({ Bucket: 'head-me' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'head-me' }));
+  const head = await suite.s3.send(new HeadBucketCommand({ Bucket: 'head-me' }));
   t.is(head.$metadata.httpStatusCode, 200);
   t.is(head.BucketRegion, 'us-east-1');
-  const failure = await s3Failure(s3.send(new HeadBucketCommand({ Bucket: 'head-nobody' })));
+  const failure = await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: 'head-nobody' })));
   t.is(failure.name, 'NotFound');
   t.is(failure.status, 404);
 });
 
 test('GetBucketLocation answers an empty LocationConstraint for us-east-1, NoSuchBucket when missing', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'where-am-i' }));
-  const location = await s3.send(new GetBucketLocationCommand({ Bucket: 'where-am-i' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'where-am-i' }));
+  const location = await suite.s3.send(new GetBucketLocationCommand({ Bucket: 'where-am-i' }));
   t.is(location.$metadata.httpStatusCode, 200);
   t.falsy(location.LocationConstraint);
   const raw = await fetchRaw(
-    await getSignedUrl(s3, new GetBucketLocationCommand({ Bucket: 'where-am-i' })),
+    await getSignedUrl(suite.s3, new GetBucketLocationCommand({ Bucket: 'where-am-i' })),
     'GET',
   );
   t.is(raw.status, 200);
   t.regex(await raw.text(), /<LocationConstraint[^>]*(\/>|><\/LocationConstraint>)/);
   const failure = await s3Failure(
-    s3.send(new GetBucketLocationCommand({ Bucket: 'nowhere-bucket' })),
+    suite.s3.send(new GetBucketLocationCommand({ Bucket: 'nowhere-bucket' })),
   );
   t.is(failure.name, 'NoSuchBucket');
   t.is(failure.status, 404);
@@ -181,73 +178,79 @@ test('ListBuckets shows every created bucket once, sorted by name, with its Crea
 });
 
 test('DeleteBucket answers 204 and the bucket is gone', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'delete-me' }));
-  const deleted = await s3.send(new DeleteBucketCommand({ Bucket: 'delete-me' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'delete-me' }));
+  const deleted = await suite.s3.send(new DeleteBucketCommand({ Bucket: 'delete-me' }));
   t.is(deleted.$metadata.httpStatusCode, 204);
-  const head = await s3Failure(s3.send(new HeadBucketCommand({ Bucket: 'delete-me' })));
+  const head = await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: 'delete-me' })));
   t.is(head.status, 404);
-  const list = await s3Failure(s3.send(new ListObjectsV2Command({ Bucket: 'delete-me' })));
+  const list = await s3Failure(suite.s3.send(new ListObjectsV2Command({ Bucket: 'delete-me' })));
   t.is(list.name, 'NoSuchBucket');
   const put = await s3Failure(
-    s3.send(new PutObjectCommand({ Bucket: 'delete-me', Key: 'k', Body: 'v' })),
+    suite.s3.send(new PutObjectCommand({ Bucket: 'delete-me', Key: 'k', Body: 'v' })),
   );
   t.is(put.name, 'NoSuchBucket');
   t.is(put.status, 404);
-  const listed = await s3.send(new ListBucketsCommand({}));
+  const listed = await suite.s3.send(new ListBucketsCommand({}));
   t.false((listed.Buckets ?? []).some((bucket) => bucket.Name === 'delete-me'));
 });
 
 test('DeleteBucket on a non-empty bucket is BucketNotEmpty 409, and deleting the objects lets it go', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'not-empty' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'not-empty' }));
   const keys = ['one', 'two/three', 'four/five/six'];
   for (const key of keys) {
-    await s3.send(new PutObjectCommand({ Bucket: 'not-empty', Key: key, Body: key }));
+    await suite.s3.send(new PutObjectCommand({ Bucket: 'not-empty', Key: key, Body: key }));
   }
-  const failure = await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' })));
+  const failure = await s3Failure(suite.s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' })));
   t.is(failure.name, 'BucketNotEmpty');
   t.is(failure.status, 409);
   // Still there, objects intact.
-  const got = await s3.send(new GetObjectCommand({ Bucket: 'not-empty', Key: 'two/three' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: 'not-empty', Key: 'two/three' }));
   t.is(await got.Body?.transformToString(), 'two/three');
   for (const key of keys.slice(0, 2)) {
-    await s3.send(new DeleteObjectCommand({ Bucket: 'not-empty', Key: key }));
+    await suite.s3.send(new DeleteObjectCommand({ Bucket: 'not-empty', Key: key }));
   }
-  const stillOne = await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' })));
+  const stillOne = await s3Failure(suite.s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' })));
   t.is(stillOne.name, 'BucketNotEmpty');
-  await s3.send(new DeleteObjectCommand({ Bucket: 'not-empty', Key: 'four/five/six' }));
-  const deleted = await s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: 'not-empty', Key: 'four/five/six' }));
+  const deleted = await suite.s3.send(new DeleteBucketCommand({ Bucket: 'not-empty' }));
   t.is(deleted.$metadata.httpStatusCode, 204);
 });
 
 test('DeleteBucket on a missing bucket is NoSuchBucket 404', async (t) => {
-  const failure = await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: 'never-existed' })));
+  const failure = await s3Failure(
+    suite.s3.send(new DeleteBucketCommand({ Bucket: 'never-existed' })),
+  );
   t.is(failure.name, 'NoSuchBucket');
   t.is(failure.status, 404);
   t.is((failure.raw as { BucketName?: string }).BucketName, 'never-existed');
 });
 
 test('a deleted bucket can be re-created, empty: objects from before do not reappear', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'phoenix' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'phoenix' }));
   const keys = Array.from({ length: 40 }, (_, i) => `old/${String(i).padStart(2, '0')}`);
   await Promise.all(
-    keys.map((key) => s3.send(new PutObjectCommand({ Bucket: 'phoenix', Key: key, Body: key }))),
+    keys.map((key) =>
+      suite.s3.send(new PutObjectCommand({ Bucket: 'phoenix', Key: key, Body: key })),
+    ),
   );
   await Promise.all(
-    keys.map((key) => s3.send(new DeleteObjectCommand({ Bucket: 'phoenix', Key: key }))),
+    keys.map((key) => suite.s3.send(new DeleteObjectCommand({ Bucket: 'phoenix', Key: key }))),
   );
-  await s3.send(new DeleteBucketCommand({ Bucket: 'phoenix' }));
+  await suite.s3.send(new DeleteBucketCommand({ Bucket: 'phoenix' }));
 
-  const created = await s3.send(new CreateBucketCommand({ Bucket: 'phoenix' }));
+  const created = await suite.s3.send(new CreateBucketCommand({ Bucket: 'phoenix' }));
   t.is(created.$metadata.httpStatusCode, 200);
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'phoenix' }));
+  const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'phoenix' }));
   t.is(listed.KeyCount, 0);
   t.deepEqual(listed.Contents ?? [], []);
-  const gone = await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'phoenix', Key: 'old/00' })));
+  const gone = await s3Failure(
+    suite.s3.send(new GetObjectCommand({ Bucket: 'phoenix', Key: 'old/00' })),
+  );
   t.is(gone.name, 'NoSuchKey');
   t.is(gone.status, 404);
   // And the new bucket works normally.
-  await s3.send(new PutObjectCommand({ Bucket: 'phoenix', Key: 'new', Body: 'fresh' }));
-  const again = await s3.send(new ListObjectsV2Command({ Bucket: 'phoenix' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: 'phoenix', Key: 'new', Body: 'fresh' }));
+  const again = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'phoenix' }));
   t.deepEqual(
     (again.Contents ?? []).map((object) => object.Key),
     ['new'],
@@ -256,14 +259,14 @@ test('a deleted bucket can be re-created, empty: objects from before do not reap
 });
 
 test('CreationDate of a re-created bucket is the new creation time', async (t) => {
-  await s3.send(new CreateBucketCommand({ Bucket: 'reborn' }));
-  const first = (await s3.send(new ListBucketsCommand({}))).Buckets?.find(
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'reborn' }));
+  const first = (await suite.s3.send(new ListBucketsCommand({}))).Buckets?.find(
     (b) => b.Name === 'reborn',
   );
-  await s3.send(new DeleteBucketCommand({ Bucket: 'reborn' }));
+  await suite.s3.send(new DeleteBucketCommand({ Bucket: 'reborn' }));
   await new Promise((resolve) => setTimeout(resolve, 20));
-  await s3.send(new CreateBucketCommand({ Bucket: 'reborn' }));
-  const second = (await s3.send(new ListBucketsCommand({}))).Buckets?.find(
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'reborn' }));
+  const second = (await suite.s3.send(new ListBucketsCommand({}))).Buckets?.find(
     (b) => b.Name === 'reborn',
   );
   t.truthy(first?.CreationDate);

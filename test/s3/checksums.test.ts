@@ -6,7 +6,6 @@ import {
   type ChecksumType,
   type CompletedPart,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectAttributesCommand,
@@ -20,7 +19,7 @@ import {
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { crc32c } from '@node-rs/crc32';
 import test from 'ava';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const KIB = 1024;
@@ -28,28 +27,15 @@ const MIB = 1024 * KIB;
 const ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
 
-let server: TestServer;
-let s3: S3Client;
+const suite = useServer(test);
 /** Sends no checksum of its own unless an operation requires one. */
 let s3NoDefault: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-  s3NoDefault = server.client(undefined, {
+test.before(() => {
+  s3NoDefault = suite.server.client(undefined, {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
 });
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Expected values, computed here independently of the server
@@ -96,7 +82,7 @@ function codeOf(xml: string): string | undefined {
 }
 
 async function bodyOf(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
@@ -105,10 +91,10 @@ async function bodyOf(bucket: string, key: string): Promise<Buffer> {
 
 for (const algorithm of ALGORITHMS) {
   test(`PutObject with ChecksumAlgorithm ${algorithm} (aws-chunked trailer): stored, returned by GET and HEAD`, async (t) => {
-    const bucket = await newBucket(`ck-trailer-${algorithm.toLowerCase()}`);
+    const bucket = await newBucket(suite.s3, `ck-trailer-${algorithm.toLowerCase()}`);
     const data = randomBytesSeeded(70 * KIB + 3, 11);
     const expected = await b64(algorithm, data);
-    const client = server.client();
+    const client = suite.server.client();
     const sent: Array<Record<string, string>> = [];
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -130,31 +116,31 @@ for (const algorithm of ALGORITHMS) {
     t.is(sent[0]?.['x-amz-trailer'], `x-amz-checksum-${algorithm.toLowerCase()}`);
     t.regex(sent[0]?.['x-amz-content-sha256'] ?? '', /^STREAMING-/);
     t.is(checksumOf(put, algorithm), expected);
-    const got = await s3.send(
+    const got = await suite.s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: 'k', ChecksumMode: 'ENABLED' }),
     );
     t.is(checksumOf(got, algorithm), expected);
     t.is(got.ChecksumType, 'FULL_OBJECT');
     t.true(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(data));
-    const head = await s3.send(
+    const head = await suite.s3.send(
       new HeadObjectCommand({ Bucket: bucket, Key: 'k', ChecksumMode: 'ENABLED' }),
     );
     t.is(checksumOf(head, algorithm), expected);
     t.is(head.ChecksumType, 'FULL_OBJECT');
     // Without checksum mode no checksum is sent.
-    const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+    const plain = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
     t.is(checksumOf(plain, algorithm), undefined);
   });
 
   test(`PutObject with a precomputed x-amz-checksum-${algorithm.toLowerCase()} header`, async (t) => {
-    const bucket = await newBucket(`ck-header-${algorithm.toLowerCase()}`);
+    const bucket = await newBucket(suite.s3, `ck-header-${algorithm.toLowerCase()}`);
     for (const [key, size] of [
       ['small', 1000],
       ['blocks', 1 * MIB + 17],
     ] as const) {
       const data = randomBytesSeeded(size, size);
       const expected = await b64(algorithm, data);
-      const put = await s3.send(
+      const put = await suite.s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
@@ -163,7 +149,7 @@ for (const algorithm of ALGORITHMS) {
         }),
       );
       t.is(checksumOf(put, algorithm), expected, key);
-      const head = await s3.send(
+      const head = await suite.s3.send(
         new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
       );
       t.is(checksumOf(head, algorithm), expected, key);
@@ -173,11 +159,11 @@ for (const algorithm of ALGORITHMS) {
   });
 
   test(`a wrong ${algorithm} value is BadDigest 400 and stores nothing`, async (t) => {
-    const bucket = await newBucket(`ck-bad-${algorithm.toLowerCase()}`);
+    const bucket = await newBucket(suite.s3, `ck-bad-${algorithm.toLowerCase()}`);
     const data = randomBytesSeeded(40 * KIB, 5);
     const wrong = await b64(algorithm, Buffer.from('something else'));
     const err = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: 'new',
@@ -188,13 +174,15 @@ for (const algorithm of ALGORITHMS) {
     );
     t.is(err.name, 'BadDigest');
     t.is(err.status, 400);
-    const missing = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'new' })));
+    const missing = await s3Failure(
+      suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'new' })),
+    );
     t.is(missing.status, 404);
     // An overwrite with a wrong value leaves the old object.
     const old = Buffer.from('the old object');
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old', Body: old }));
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old', Body: old }));
     const again = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: 'old',
@@ -205,7 +193,7 @@ for (const algorithm of ALGORITHMS) {
     );
     t.is(again.name, 'BadDigest');
     t.true((await bodyOf(bucket, 'old')).equals(old));
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     t.deepEqual(
       (listed.Contents ?? []).map((o) => o.Key),
       ['old'],
@@ -213,9 +201,9 @@ for (const algorithm of ALGORITHMS) {
   });
 
   test(`a Range GET of a ${algorithm} object returns no checksum`, async (t) => {
-    const bucket = await newBucket(`ck-range-${algorithm.toLowerCase()}`);
+    const bucket = await newBucket(suite.s3, `ck-range-${algorithm.toLowerCase()}`);
     const data = randomBytesSeeded(64 * KIB, 9);
-    await s3.send(
+    await suite.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: 'k',
@@ -241,9 +229,9 @@ for (const algorithm of ALGORITHMS) {
 }
 
 test('two different checksum headers are InvalidRequest', async (t) => {
-  const bucket = await newBucket('ck-two');
+  const bucket = await newBucket(suite.s3, 'ck-two');
   const body = Buffer.from('hello world');
-  const res = await signedFetch(server.endpoint, {
+  const res = await signedFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/k`,
     body,
@@ -254,12 +242,14 @@ test('two different checksum headers are InvalidRequest', async (t) => {
   });
   t.is(res.status, 400);
   t.is(codeOf(await res.text()), 'InvalidRequest');
-  const missing = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  const missing = await s3Failure(
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })),
+  );
   t.is(missing.status, 404);
 });
 
 test('a malformed checksum value is InvalidRequest', async (t) => {
-  const bucket = await newBucket('ck-malformed');
+  const bucket = await newBucket(suite.s3, 'ck-malformed');
   const body = Buffer.from('hello world');
   const values: Array<[string, string]> = [
     ['x-amz-checksum-crc32c', 'not base64!'],
@@ -270,7 +260,7 @@ test('a malformed checksum value is InvalidRequest', async (t) => {
     ['x-amz-checksum-sha256', ''],
   ];
   for (const [name, value] of values) {
-    const res = await signedFetch(server.endpoint, {
+    const res = await signedFetch(suite.server.endpoint, {
       method: 'PUT',
       path: `/${bucket}/k`,
       body,
@@ -279,7 +269,9 @@ test('a malformed checksum value is InvalidRequest', async (t) => {
     t.is(res.status, 400, `${name}: ${value}`);
     t.is(codeOf(await res.text()), 'InvalidRequest', `${name}: ${value}`);
   }
-  const missing = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  const missing = await s3Failure(
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })),
+  );
   t.is(missing.status, 404);
 });
 
@@ -316,7 +308,7 @@ async function uploadParts(
 ): Promise<CompletedPart[]> {
   const completed: CompletedPart[] = [];
   for (const [i, part] of parts.entries()) {
-    const uploaded = await s3.send(
+    const uploaded = await suite.s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: key,
@@ -348,9 +340,9 @@ async function expectedMultipart(
 for (const combo of ALLOWED) {
   const label = `${combo.algorithm}${combo.type === undefined ? ' (default type)' : ` ${combo.type}`}`;
   test(`multipart ${label}: parts and object carry the expected checksums`, async (t) => {
-    const bucket = await newBucket(`ck-mpu-${combo.algorithm.toLowerCase()}`);
+    const bucket = await newBucket(suite.s3, `ck-mpu-${combo.algorithm.toLowerCase()}`);
     const parts = [randomBytesSeeded(5 * MIB, 21), randomBytesSeeded(300 * KIB + 7, 22)];
-    const created = await s3.send(
+    const created = await suite.s3.send(
       new CreateMultipartUploadCommand({
         Bucket: bucket,
         Key: 'mpu',
@@ -366,7 +358,7 @@ for (const combo of ALLOWED) {
       t.is(checksumOf(completedParts[i] ?? {}, combo.algorithm), await b64(combo.algorithm, part));
     }
     const expected = await expectedMultipart(combo.algorithm, combo.effective, parts);
-    const completed = await s3.send(
+    const completed = await suite.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: 'mpu',
@@ -376,13 +368,13 @@ for (const combo of ALLOWED) {
     );
     t.is(checksumOf(completed, combo.algorithm), expected);
     t.is(completed.ChecksumType, combo.effective);
-    const head = await s3.send(
+    const head = await suite.s3.send(
       new HeadObjectCommand({ Bucket: bucket, Key: 'mpu', ChecksumMode: 'ENABLED' }),
     );
     t.is(checksumOf(head, combo.algorithm), expected);
     t.is(head.ChecksumType, combo.effective);
     // GET with checksum mode: the SDK validates a full-object value against the body itself.
-    const got = await s3.send(
+    const got = await suite.s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: 'mpu', ChecksumMode: 'ENABLED' }),
     );
     t.is(checksumOf(got, combo.algorithm), expected);
@@ -399,7 +391,7 @@ for (const combo of ALLOWED) {
       await b64(combo.algorithm, parts[0] ?? Buffer.alloc(0)),
     );
 
-    const attributes = await s3.send(
+    const attributes = await suite.s3.send(
       new GetObjectAttributesCommand({
         Bucket: bucket,
         Key: 'mpu',
@@ -438,9 +430,9 @@ const REFUSED: Array<[Algorithm, ChecksumType]> = [
 ];
 for (const [algorithm, type] of REFUSED) {
   test(`CreateMultipartUpload with ${algorithm} ${type} is InvalidRequest`, async (t) => {
-    const bucket = await newBucket('ck-mpu-refused');
+    const bucket = await newBucket(suite.s3, 'ck-mpu-refused');
     const err = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new CreateMultipartUploadCommand({
           Bucket: bucket,
           Key: 'k',
@@ -455,9 +447,9 @@ for (const [algorithm, type] of REFUSED) {
 }
 
 test('a wrong part checksum in CompleteMultipartUpload is InvalidPart', async (t) => {
-  const bucket = await newBucket('ck-mpu-wrongpart');
+  const bucket = await newBucket(suite.s3, 'ck-mpu-wrongpart');
   const parts = [randomBytesSeeded(5 * MIB, 31), randomBytesSeeded(10 * KIB, 32)];
-  const created = await s3.send(
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k', ChecksumAlgorithm: 'SHA256' }),
   );
   const uploadId = created.UploadId ?? '';
@@ -466,7 +458,7 @@ test('a wrong part checksum in CompleteMultipartUpload is InvalidPart', async (t
     i === 1 ? { ...part, ChecksumSHA256: createHash('sha256').update('x').digest('base64') } : part,
   );
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: 'k',
@@ -477,10 +469,12 @@ test('a wrong part checksum in CompleteMultipartUpload is InvalidPart', async (t
   );
   t.is(err.name, 'InvalidPart');
   t.is(err.status, 400);
-  const missing = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  const missing = await s3Failure(
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })),
+  );
   t.is(missing.status, 404);
   // The upload survives; the right list completes it.
-  const completed = await s3.send(
+  const completed = await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'k',
@@ -492,8 +486,8 @@ test('a wrong part checksum in CompleteMultipartUpload is InvalidPart', async (t
 });
 
 test('an UploadPart without the checksum its upload was created with is InvalidRequest', async (t) => {
-  const bucket = await newBucket('ck-mpu-nopart');
-  const created = await s3.send(
+  const bucket = await newBucket(suite.s3, 'ck-mpu-nopart');
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k', ChecksumAlgorithm: 'SHA256' }),
   );
   const uploadId = created.UploadId ?? '';
@@ -512,7 +506,7 @@ test('an UploadPart without the checksum its upload was created with is InvalidR
   t.is(none.status, 400);
   // Another algorithm than the upload's is refused too.
   const other = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: 'k',
@@ -527,19 +521,19 @@ test('an UploadPart without the checksum its upload was created with is InvalidR
 });
 
 test('GetObjectAttributes pages the parts of a composite upload with MaxParts and PartNumberMarker', async (t) => {
-  const bucket = await newBucket('ck-attr-pages');
+  const bucket = await newBucket(suite.s3, 'ck-attr-pages');
   const parts = [
     randomBytesSeeded(5 * MIB, 41),
     randomBytesSeeded(5 * MIB, 42),
     randomBytesSeeded(5 * MIB, 43),
     randomBytesSeeded(123, 44),
   ];
-  const created = await s3.send(
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'k', ChecksumAlgorithm: 'CRC32C' }),
   );
   const uploadId = created.UploadId ?? '';
   const completedParts = await uploadParts(bucket, 'k', uploadId, 'CRC32C', parts);
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'k',
@@ -554,7 +548,7 @@ test('GetObjectAttributes pages the parts of a composite upload with MaxParts an
   let marker: string | undefined;
   const pages: Array<{ truncated: boolean | undefined; next: string | undefined }> = [];
   for (let page = 0; page < 5; page++) {
-    const got = await s3.send(
+    const got = await suite.s3.send(
       new GetObjectAttributesCommand({
         Bucket: bucket,
         Key: 'k',
@@ -585,12 +579,12 @@ test('GetObjectAttributes pages the parts of a composite upload with MaxParts an
 });
 
 test('GetObjectAttributes of a single-part object and of a multipart object without checksum', async (t) => {
-  const bucket = await newBucket('ck-attr-plain');
+  const bucket = await newBucket(suite.s3, 'ck-attr-plain');
   const data = Buffer.from('hello world');
-  const put = await s3.send(
+  const put = await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'single', Body: data, ChecksumAlgorithm: 'SHA1' }),
   );
-  const single = await s3.send(
+  const single = await suite.s3.send(
     new GetObjectAttributesCommand({
       Bucket: bucket,
       Key: 'single',
@@ -629,7 +623,7 @@ test('GetObjectAttributes of a single-part object and of a multipart object with
       MultipartUpload: { Parts: completedParts },
     }),
   );
-  const mpu = await s3.send(
+  const mpu = await suite.s3.send(
     new GetObjectAttributesCommand({
       Bucket: bucket,
       Key: 'mpu',
@@ -643,10 +637,10 @@ test('GetObjectAttributes of a single-part object and of a multipart object with
 });
 
 test('GetObjectAttributes errors: no attributes, an unknown attribute, a missing key, a version', async (t) => {
-  const bucket = await newBucket('ck-attr-errors');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'ck-attr-errors');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
   for (const header of [undefined, '', 'ETag,Colour']) {
-    const res = await signedFetch(server.endpoint, {
+    const res = await signedFetch(suite.server.endpoint, {
       method: 'GET',
       path: `/${bucket}/k?attributes`,
       headers: header === undefined ? {} : { 'x-amz-object-attributes': header },
@@ -655,14 +649,14 @@ test('GetObjectAttributes errors: no attributes, an unknown attribute, a missing
     t.is(codeOf(await res.text()), 'InvalidArgument', String(header));
   }
   const missing = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new GetObjectAttributesCommand({ Bucket: bucket, Key: 'nope', ObjectAttributes: ['ETag'] }),
     ),
   );
   t.is(missing.name, 'NoSuchKey');
   t.is(missing.status, 404);
   const versioned = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new GetObjectAttributesCommand({
         Bucket: bucket,
         Key: 'k',
@@ -672,7 +666,7 @@ test('GetObjectAttributes errors: no attributes, an unknown attribute, a missing
     ),
   );
   t.is(versioned.status, 501);
-  const nullVersion = await s3.send(
+  const nullVersion = await suite.s3.send(
     new GetObjectAttributesCommand({
       Bucket: bucket,
       Key: 'k',
@@ -687,11 +681,11 @@ test('GetObjectAttributes errors: no attributes, an unknown attribute, a missing
 // DeleteObjects (a body checksum is required)
 
 test('DeleteObjects with the SDK default checksum works; a wrong Content-MD5 is BadDigest', async (t) => {
-  const bucket = await newBucket('ck-delete');
+  const bucket = await newBucket(suite.s3, 'ck-delete');
   for (const key of ['a', 'b', 'c']) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
   }
-  const deleted = await s3.send(
+  const deleted = await suite.s3.send(
     new DeleteObjectsCommand({
       Bucket: bucket,
       Delete: { Objects: [{ Key: 'a' }, { Key: 'b' }] },
@@ -701,7 +695,7 @@ test('DeleteObjects with the SDK default checksum works; a wrong Content-MD5 is 
   const body = Buffer.from(
     `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>c</Key></Object></Delete>`,
   );
-  const res = await signedFetch(server.endpoint, {
+  const res = await signedFetch(suite.server.endpoint, {
     method: 'POST',
     path: `/${bucket}?delete`,
     body,
@@ -712,7 +706,7 @@ test('DeleteObjects with the SDK default checksum works; a wrong Content-MD5 is 
   });
   t.is(res.status, 400);
   t.is(codeOf(await res.text()), 'BadDigest');
-  const wrongCrc = await signedFetch(server.endpoint, {
+  const wrongCrc = await signedFetch(suite.server.endpoint, {
     method: 'POST',
     path: `/${bucket}?delete`,
     body,
@@ -720,7 +714,7 @@ test('DeleteObjects with the SDK default checksum works; a wrong Content-MD5 is 
   });
   t.is(wrongCrc.status, 400);
   t.is(codeOf(await wrongCrc.text()), 'BadDigest');
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const listed = await suite.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   t.deepEqual(
     (listed.Contents ?? []).map((o) => o.Key),
     ['c'],

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketReplicationCommand,
@@ -11,31 +10,21 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import {
+  newBucket,
+  objectBytes,
+  randomBytesSeeded,
+  s3Failure,
+  useServer,
+} from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  // Several shards, so copies between keys usually cross shards (blocks are linked across).
-  server = await TestServer.start({ shards: 4 });
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+// Several shards, so copies between keys usually cross shards (blocks are linked across).
+const suite = useServer(test, { shards: 4 });
 
 function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
@@ -48,7 +37,7 @@ function source(bucket: string, key: string): string {
 
 async function exists(bucket: string, key: string): Promise<boolean> {
   try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
     if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
@@ -61,9 +50,9 @@ async function exists(bucket: string, key: string): Promise<boolean> {
 // CopyObject
 
 test('CopyObject (COPY directive) copies body, content headers and metadata', async (t) => {
-  const bucket = await newBucket('copy-copy');
+  const bucket = await newBucket(suite.s3, 'copy-copy');
   const body = 'copy me please';
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: 'src',
@@ -74,13 +63,13 @@ test('CopyObject (COPY directive) copies body, content headers and metadata', as
       Metadata: { origin: 'source', n: '1' },
     }),
   );
-  const copy = await s3.send(
+  const copy = await suite.s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: source(bucket, 'src') }),
   );
   t.is(copy.$metadata.httpStatusCode, 200);
   t.is(copy.CopyObjectResult?.ETag, `"${md5Hex(body)}"`);
   t.true(copy.CopyObjectResult?.LastModified instanceof Date);
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' }));
   t.is(await got.Body?.transformToString(), body);
   t.is(got.ETag, `"${md5Hex(body)}"`);
   t.is(got.ContentType, 'text/x-source');
@@ -90,11 +79,11 @@ test('CopyObject (COPY directive) copies body, content headers and metadata', as
 });
 
 test('CopyObject ignores new metadata under the COPY directive', async (t) => {
-  const bucket = await newBucket('copy-copy-ignores');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'copy-copy-ignores');
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'x', Metadata: { keep: 'me' } }),
   );
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'dst',
@@ -104,14 +93,14 @@ test('CopyObject ignores new metadata under the COPY directive', async (t) => {
       ContentType: 'text/ignored',
     }),
   );
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }));
   t.deepEqual(head.Metadata, { keep: 'me' });
   t.not(head.ContentType, 'text/ignored');
 });
 
 test('CopyObject (REPLACE directive) takes the new metadata and content type', async (t) => {
-  const bucket = await newBucket('copy-replace');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'copy-replace');
+  await suite.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: 'src',
@@ -121,7 +110,7 @@ test('CopyObject (REPLACE directive) takes the new metadata and content type', a
       Metadata: { old: 'value' },
     }),
   );
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'dst',
@@ -131,22 +120,22 @@ test('CopyObject (REPLACE directive) takes the new metadata and content type', a
       Metadata: { fresh: 'value' },
     }),
   );
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst' }));
   t.is(got.ContentType, 'text/new');
   t.deepEqual(got.Metadata, { fresh: 'value' });
   t.is(got.CacheControl, undefined, 'REPLACE drops headers the request did not give');
   t.is(await got.Body?.transformToString(), 'replace body');
   // The source is untouched.
-  const src = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
+  const src = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
   t.is(src.ContentType, 'text/old');
   t.deepEqual(src.Metadata, { old: 'value' });
 });
 
 test('copying an object onto itself without REPLACE is InvalidRequest 400', async (t) => {
-  const bucket = await newBucket('copy-self');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'self', Body: 'me' }));
+  const bucket = await newBucket(suite.s3, 'copy-self');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'self', Body: 'me' }));
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({ Bucket: bucket, Key: 'self', CopySource: source(bucket, 'self') }),
     ),
   );
@@ -155,12 +144,12 @@ test('copying an object onto itself without REPLACE is InvalidRequest 400', asyn
 });
 
 test('copying an object onto itself with REPLACE updates its metadata and keeps its body', async (t) => {
-  const bucket = await newBucket('copy-self-replace');
+  const bucket = await newBucket(suite.s3, 'copy-self-replace');
   const body = randomBytesSeeded(2 * MIB + 9, 8);
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'self', Body: body, Metadata: { v: '1' } }),
   );
-  const copy = await s3.send(
+  const copy = await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'self',
@@ -171,16 +160,16 @@ test('copying an object onto itself with REPLACE updates its metadata and keeps 
     }),
   );
   t.is(copy.CopyObjectResult?.ETag, `"${md5Hex(body)}"`);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'self' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'self' }));
   t.deepEqual(head.Metadata, { v: '2' });
   t.is(head.ContentType, 'application/x-updated');
-  t.true((await objectBytes(s3, bucket, 'self')).equals(body));
+  t.true((await objectBytes(suite.s3, bucket, 'self')).equals(body));
 });
 
 test('x-amz-copy-source-if-* preconditions: failing ones are 412, holding ones copy', async (t) => {
-  const bucket = await newBucket('copy-cond');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'conditional' }));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
+  const bucket = await newBucket(suite.s3, 'copy-cond');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'conditional' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
   const etag = head.ETag ?? '';
   const lastModified = head.LastModified ?? new Date();
   const past = new Date(lastModified.getTime() - 60_000);
@@ -193,7 +182,7 @@ test('x-amz-copy-source-if-* preconditions: failing ones are 412, holding ones c
     { Key: 'f4', CopySourceIfUnmodifiedSince: past },
   ];
   for (const conditions of failing) {
-    const err = await s3Failure(s3.send(new CopyObjectCommand({ ...base, ...conditions })));
+    const err = await s3Failure(suite.s3.send(new CopyObjectCommand({ ...base, ...conditions })));
     t.is(err.name, 'PreconditionFailed', JSON.stringify(conditions));
     t.is(err.status, 412, JSON.stringify(conditions));
     t.false(await exists(bucket, conditions.Key), `${conditions.Key} must not be written`);
@@ -207,13 +196,13 @@ test('x-amz-copy-source-if-* preconditions: failing ones are 412, holding ones c
     { Key: 'h5', CopySourceIfMatch: etag, CopySourceIfUnmodifiedSince: past },
   ];
   for (const conditions of holding) {
-    const copy = await s3.send(new CopyObjectCommand({ ...base, ...conditions }));
+    const copy = await suite.s3.send(new CopyObjectCommand({ ...base, ...conditions }));
     t.is(copy.CopyObjectResult?.ETag, etag, JSON.stringify(conditions));
     t.true(await exists(bucket, conditions.Key), conditions.Key);
   }
   // S3: If-None-Match false and If-Modified-Since true → 412.
   const both = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         ...base,
         Key: 'f5',
@@ -234,37 +223,39 @@ const awkwardKeys: Array<[string, string]> = [
 ];
 for (const [label, key] of awkwardKeys) {
   test(`CopyObject decodes a URL-encoded source key with ${label}`, async (t) => {
-    const bucket = await newBucket('copy-keys');
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `from ${key}` }));
+    const bucket = await newBucket(suite.s3, 'copy-keys');
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `from ${key}` }));
     const target = `copy of ${key}`;
-    await s3.send(
+    await suite.s3.send(
       new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: source(bucket, key) }),
     );
-    t.is((await objectBytes(s3, bucket, target)).toString(), `from ${key}`);
+    t.is((await objectBytes(suite.s3, bucket, target)).toString(), `from ${key}`);
   });
 }
 
 test('CopyObject accepts a source with a leading slash', async (t) => {
-  const bucket = await newBucket('copy-slash');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir/src', Body: 'slashed' }));
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'copy-slash');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'dir/src', Body: 'slashed' }));
+  await suite.s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: `/${bucket}/dir/src` }),
   );
-  t.is((await objectBytes(s3, bucket, 'dst')).toString(), 'slashed');
+  t.is((await objectBytes(suite.s3, bucket, 'dst')).toString(), 'slashed');
 });
 
 test('CopyObject copies across buckets', async (t) => {
-  const from = await newBucket('copy-from');
-  const to = await newBucket('copy-to');
+  const from = await newBucket(suite.s3, 'copy-from');
+  const to = await newBucket(suite.s3, 'copy-to');
   const body = randomBytesSeeded(100 * KIB, 21);
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: from, Key: 'obj', Body: body, Metadata: { a: 'b' } }),
   );
-  await s3.send(new CopyObjectCommand({ Bucket: to, Key: 'obj', CopySource: source(from, 'obj') }));
-  t.true((await objectBytes(s3, to, 'obj')).equals(body));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: to, Key: 'obj' }));
+  await suite.s3.send(
+    new CopyObjectCommand({ Bucket: to, Key: 'obj', CopySource: source(from, 'obj') }),
+  );
+  t.true((await objectBytes(suite.s3, to, 'obj')).equals(body));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: to, Key: 'obj' }));
   t.deepEqual(head.Metadata, { a: 'b' });
-  t.true((await objectBytes(s3, from, 'obj')).equals(body), 'the source stays');
+  t.true((await objectBytes(suite.s3, from, 'obj')).equals(body), 'the source stays');
 });
 
 for (const [label, size] of [
@@ -272,12 +263,12 @@ for (const [label, size] of [
   ['inline (1 KiB)', KIB],
 ] as const) {
   test(`a copy of a ${label} object survives deleting and overwriting its source`, async (t) => {
-    const bucket = await newBucket('copy-survives');
-    const other = await newBucket('copy-survives-x');
+    const bucket = await newBucket(suite.s3, 'copy-survives');
+    const other = await newBucket(suite.s3, 'copy-survives-x');
     const body = randomBytesSeeded(size, size + 1);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: body }));
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: body }));
     for (let i = 0; i < 4; i++) {
-      await s3.send(
+      await suite.s3.send(
         new CopyObjectCommand({
           Bucket: bucket,
           Key: `copy-${i}`,
@@ -285,43 +276,43 @@ for (const [label, size] of [
         }),
       );
     }
-    await s3.send(
+    await suite.s3.send(
       new CopyObjectCommand({ Bucket: other, Key: 'copy', CopySource: source(bucket, 'src') }),
     );
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'src' }));
+    await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'src' }));
     t.false(await exists(bucket, 'src'));
     for (let i = 0; i < 4; i++)
-      t.true((await objectBytes(s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
-    t.true((await objectBytes(s3, other, 'copy')).equals(body), 'cross-bucket copy');
+      t.true((await objectBytes(suite.s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
+    t.true((await objectBytes(suite.s3, other, 'copy')).equals(body), 'cross-bucket copy');
     // Deleting one copy must not take the blocks from the others.
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy-0' }));
+    await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy-0' }));
     // Re-creating the source with other bytes must not change the copies either.
-    await s3.send(
+    await suite.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: randomBytesSeeded(size, 3) }),
     );
     for (let i = 1; i < 4; i++)
-      t.true((await objectBytes(s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
-    t.true((await objectBytes(s3, other, 'copy')).equals(body));
+      t.true((await objectBytes(suite.s3, bucket, `copy-${i}`)).equals(body), `copy-${i}`);
+    t.true((await objectBytes(suite.s3, other, 'copy')).equals(body));
   });
 }
 
 test('a copy of an empty object is empty', async (t) => {
-  const bucket = await newBucket('copy-empty');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: '' }));
-  const copy = await s3.send(
+  const bucket = await newBucket(suite.s3, 'copy-empty');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: '' }));
+  const copy = await suite.s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: source(bucket, 'src') }),
   );
   t.is(copy.CopyObjectResult?.ETag, '"d41d8cd98f00b204e9800998ecf8427e"');
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' }));
   t.is(head.ContentLength, 0);
-  t.is((await objectBytes(s3, bucket, 'dst')).length, 0);
+  t.is((await objectBytes(suite.s3, bucket, 'dst')).length, 0);
 });
 
 test('an unknown metadata directive is InvalidArgument 400', async (t) => {
-  const bucket = await newBucket('copy-directive');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'copy-directive');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'x' }));
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'dst',
@@ -335,16 +326,16 @@ test('an unknown metadata directive is InvalidArgument 400', async (t) => {
 });
 
 test('CopyObject of a missing source key is NoSuchKey 404; of a missing bucket NoSuchBucket', async (t) => {
-  const bucket = await newBucket('copy-missing');
+  const bucket = await newBucket(suite.s3, 'copy-missing');
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({ Bucket: bucket, Key: 'dst', CopySource: source(bucket, 'nope') }),
     ),
   );
   t.is(err.name, 'NoSuchKey');
   t.is(err.status, 404);
   const noBucket = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'dst',
@@ -358,10 +349,10 @@ test('CopyObject of a missing source key is NoSuchKey 404; of a missing bucket N
 });
 
 test('CopyObject with a target key over 1024 bytes is KeyTooLongError', async (t) => {
-  const bucket = await newBucket('copy-longkey');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'copy-longkey');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'x' }));
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'k'.repeat(1025),
@@ -377,49 +368,53 @@ test('CopyObject with a target key over 1024 bytes is KeyTooLongError', async (t
 // DeleteObject / DeleteObjects
 
 test('DeleteObject answers 204 for an existing key, which is then gone', async (t) => {
-  const bucket = await newBucket('del-one');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'del-one');
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: randomBytesSeeded(2 * MIB, 1) }),
   );
-  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  const del = await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   t.is(del.$metadata.httpStatusCode, 204);
-  const err = await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })));
+  const err = await s3Failure(suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })));
   t.is(err.name, 'NoSuchKey');
   t.false(await exists(bucket, 'k'));
-  const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const list = await suite.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   t.is(list.KeyCount, 0);
 });
 
 test('DeleteObject answers 204 for a missing key too', async (t) => {
-  const bucket = await newBucket('del-missing');
-  const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'never-existed' }));
+  const bucket = await newBucket(suite.s3, 'del-missing');
+  const del = await suite.s3.send(
+    new DeleteObjectCommand({ Bucket: bucket, Key: 'never-existed' }),
+  );
   t.is(del.$metadata.httpStatusCode, 204);
-  const again = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'never-existed' }));
+  const again = await suite.s3.send(
+    new DeleteObjectCommand({ Bucket: bucket, Key: 'never-existed' }),
+  );
   t.is(again.$metadata.httpStatusCode, 204);
 });
 
 test('DeleteObject in a missing bucket is NoSuchBucket 404', async (t) => {
   const err = await s3Failure(
-    s3.send(new DeleteObjectCommand({ Bucket: 'no-such-bucket-del', Key: 'k' })),
+    suite.s3.send(new DeleteObjectCommand({ Bucket: 'no-such-bucket-del', Key: 'k' })),
   );
   t.is(err.name, 'NoSuchBucket');
   t.is(err.status, 404);
 });
 
 test('a deleted key can be written again', async (t) => {
-  const bucket = await newBucket('del-rewrite');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two' }));
-  t.is((await objectBytes(s3, bucket, 'k')).toString(), 'two');
+  const bucket = await newBucket(suite.s3, 'del-rewrite');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two' }));
+  t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'two');
 });
 
 test('DeleteObjects deletes a batch of 50 keys, missing ones included, and reports each', async (t) => {
-  const bucket = await newBucket('del-batch');
+  const bucket = await newBucket(suite.s3, 'del-batch');
   const present = Array.from({ length: 40 }, (_, i) => `obj/${String(i).padStart(2, '0')} ü+`);
   await Promise.all(
     present.map((key, i) =>
-      s3.send(
+      suite.s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
@@ -428,16 +423,16 @@ test('DeleteObjects deletes a batch of 50 keys, missing ones included, and repor
       ),
     ),
   );
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep-me', Body: 'stays' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep-me', Body: 'stays' }));
   const missing = Array.from({ length: 10 }, (_, i) => `missing/${i}`);
   const keys = [...present, ...missing];
-  const out = await s3.send(
+  const out = await suite.s3.send(
     new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
   );
   t.is(out.$metadata.httpStatusCode, 200);
   t.deepEqual((out.Deleted ?? []).map((d) => d.Key).sort(), [...keys].sort());
   t.is(out.Errors?.length ?? 0, 0);
-  const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const list = await suite.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   t.deepEqual(
     list.Contents?.map((o) => o.Key),
     ['keep-me'],
@@ -446,11 +441,11 @@ test('DeleteObjects deletes a batch of 50 keys, missing ones included, and repor
 });
 
 test('DeleteObjects in Quiet mode deletes but reports no Deleted entries', async (t) => {
-  const bucket = await newBucket('del-quiet');
+  const bucket = await newBucket(suite.s3, 'del-quiet');
   const keys = ['a', 'b', 'c'];
   for (const key of keys)
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
-  const out = await s3.send(
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+  const out = await suite.s3.send(
     new DeleteObjectsCommand({
       Bucket: bucket,
       Delete: { Objects: [...keys, 'missing'].map((Key) => ({ Key })), Quiet: true },
@@ -463,11 +458,11 @@ test('DeleteObjects in Quiet mode deletes but reports no Deleted entries', async
 });
 
 test('DeleteObjects with 1001 keys is MalformedXML 400 and deletes nothing', async (t) => {
-  const bucket = await newBucket('del-too-many');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k0', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'del-too-many');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k0', Body: 'x' }));
   const keys = Array.from({ length: 1001 }, (_, i) => `k${i}`);
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new DeleteObjectsCommand({
         Bucket: bucket,
         Delete: { Objects: keys.map((Key) => ({ Key })) },
@@ -480,10 +475,10 @@ test('DeleteObjects with 1001 keys is MalformedXML 400 and deletes nothing', asy
 });
 
 test('DeleteObjects with exactly 1000 keys succeeds', async (t) => {
-  const bucket = await newBucket('del-1000');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k999', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'del-1000');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k999', Body: 'x' }));
   const keys = Array.from({ length: 1000 }, (_, i) => `k${i}`);
-  const out = await s3.send(
+  const out = await suite.s3.send(
     new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
   );
   t.is(out.Deleted?.length, 1000);
@@ -492,7 +487,7 @@ test('DeleteObjects with exactly 1000 keys succeeds', async (t) => {
 
 test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
   const err = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new DeleteObjectsCommand({
         Bucket: 'no-such-bucket-dels',
         Delete: { Objects: [{ Key: 'k' }] },
@@ -507,19 +502,21 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 // Endpoints hangar does not implement
 
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
-  const bucket = await newBucket('not-impl');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const replication = await s3Failure(s3.send(new GetBucketReplicationCommand({ Bucket: bucket })));
+  const bucket = await newBucket(suite.s3, 'not-impl');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  const replication = await s3Failure(
+    suite.s3.send(new GetBucketReplicationCommand({ Bucket: bucket })),
+  );
   t.is(replication.name, 'NotImplemented');
   t.is(replication.status, 501);
   const retention = await s3Failure(
-    s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })),
+    suite.s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })),
   );
   t.is(retention.name, 'NotImplemented');
   t.is(retention.status, 501);
-  const acl = await s3Failure(s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' })));
+  const acl = await s3Failure(suite.s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' })));
   t.is(acl.name, 'NotImplemented');
   t.is(acl.status, 501);
   // A 501 does not disturb the object.
-  t.is((await objectBytes(s3, bucket, 'k')).toString(), 'x');
+  t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });

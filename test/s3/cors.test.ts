@@ -3,26 +3,22 @@
 // against what AWS answers; and a real browser (Debian's Chromium through playwright-core) on
 // another origin, which can upload and download only where the bucket's rules allow it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type CORSRule,
-  CreateBucketCommand,
   DeleteBucketCorsCommand,
   GetBucketCorsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketCorsCommand,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
-import { type BrowserContext, chromium } from 'playwright-core';
-import { s3Failure, TestServer } from '../helpers/server.js';
+import type { BrowserContext } from 'playwright-core';
+import { useChromium } from '../helpers/chromium.js';
+import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const ORIGIN = 'http://app.example.com';
@@ -30,22 +26,13 @@ const NOT_ALLOWED =
   "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
 const VARY = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method';
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
+const suite = useServer(test);
 
-let bucketCounter = 0;
-async function newBucket(prefix: string, rules?: CORSRule[]): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
+/** A fresh bucket, with `rules` as its CORS configuration when given. */
+async function corsBucket(prefix: string, rules?: CORSRule[]): Promise<string> {
+  const name = await newBucket(suite.s3, prefix);
   if (rules !== undefined) {
-    await s3.send(
+    await suite.s3.send(
       new PutBucketCorsCommand({ Bucket: name, CORSConfiguration: { CORSRules: rules } }),
     );
   }
@@ -61,7 +48,7 @@ function preflight(
   if (headers.origin !== undefined) sent.origin = headers.origin;
   if (headers.method !== undefined) sent['access-control-request-method'] = headers.method;
   if (headers.headers !== undefined) sent['access-control-request-headers'] = headers.headers;
-  return fetch(`${server.endpoint}${path}`, {
+  return fetch(`${suite.server.endpoint}${path}`, {
     method: 'OPTIONS',
     headers: sent,
     signal: AbortSignal.timeout(10_000),
@@ -89,10 +76,14 @@ function xmlField(xml: string, name: string): string | undefined {
 
 /** Presigned URLs, so plain fetch (and the browser) can add an Origin header. */
 function presignGet(bucket: string, key: string): Promise<string> {
-  return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 300 });
+  return getSignedUrl(suite.s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+    expiresIn: 300,
+  });
 }
 function presignPut(bucket: string, key: string): Promise<string> {
-  return getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 300 });
+  return getSignedUrl(suite.s3, new PutObjectCommand({ Bucket: bucket, Key: key }), {
+    expiresIn: 300,
+  });
 }
 
 function md5Base64(body: string): string {
@@ -101,7 +92,7 @@ function md5Base64(body: string): string {
 
 /** PutBucketCors with a raw XML body, signed, with Content-MD5 unless told otherwise. */
 function putCorsXml(bucket: string, xml: string, md5: string | null = md5Base64(xml)) {
-  return signedFetch(server.endpoint, {
+  return signedFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}?cors`,
     body: Buffer.from(xml),
@@ -119,8 +110,8 @@ function rulesXml(...rules: string[]): string {
 // PutBucketCors / GetBucketCors / DeleteBucketCors
 
 test('PutBucketCors stores the rules GetBucketCors returns; DeleteBucketCors removes them', async (t) => {
-  const bucket = await newBucket('cors-crud');
-  const missing = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
+  const bucket = await corsBucket('cors-crud');
+  const missing = await s3Failure(suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
   t.is(missing.name, 'NoSuchCORSConfiguration');
   t.is(missing.status, 404);
   t.is(missing.message, 'The CORS configuration does not exist');
@@ -136,42 +127,44 @@ test('PutBucketCors stores the rules GetBucketCors returns; DeleteBucketCors rem
     },
     { AllowedMethods: ['GET'], AllowedOrigins: ['*'] },
   ];
-  const put = await s3.send(
+  const put = await suite.s3.send(
     new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: rules } }),
   );
   t.is(put.$metadata.httpStatusCode, 200);
-  const got = await s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
+  const got = await suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
   t.deepEqual(got.CORSRules, rules);
 
   // A second PUT replaces the configuration.
-  await s3.send(
+  await suite.s3.send(
     new PutBucketCorsCommand({
       Bucket: bucket,
       CORSConfiguration: { CORSRules: [{ AllowedMethods: ['HEAD'], AllowedOrigins: [''] }] },
     }),
   );
-  const replaced = await s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
+  const replaced = await suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
   t.deepEqual(replaced.CORSRules, [{ AllowedMethods: ['HEAD'], AllowedOrigins: [''] }]);
 
-  const deleted = await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+  const deleted = await suite.s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
   t.is(deleted.$metadata.httpStatusCode, 204);
-  const gone = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
+  const gone = await s3Failure(suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
   t.is(gone.name, 'NoSuchCORSConfiguration');
   // Deleting what is not there is still 204, as AWS answers.
-  const again = await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
+  const again = await suite.s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
   t.is(again.$metadata.httpStatusCode, 204);
 });
 
 test('the CORS operations on a missing bucket are NoSuchBucket', async (t) => {
-  const failure = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: 'no-such-cors' })));
+  const failure = await s3Failure(
+    suite.s3.send(new GetBucketCorsCommand({ Bucket: 'no-such-cors' })),
+  );
   t.is(failure.name, 'NoSuchBucket');
 });
 
 test('PutBucketCors refuses methods S3 does not support, with AWS message', async (t) => {
-  const bucket = await newBucket('cors-method');
+  const bucket = await corsBucket('cors-method');
   for (const method of ['MYMETHOD', 'get', 'OPTIONS', 'PATCH']) {
     const failure = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new PutBucketCorsCommand({
           Bucket: bucket,
           CORSConfiguration: { CORSRules: [{ AllowedMethods: [method], AllowedOrigins: ['*'] }] },
@@ -185,15 +178,15 @@ test('PutBucketCors refuses methods S3 does not support, with AWS message', asyn
     );
   }
   // Nothing was stored.
-  const none = await s3Failure(s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
+  const none = await s3Failure(suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket })));
   t.is(none.name, 'NoSuchCORSConfiguration');
 });
 
 test('PutBucketCors allows one wildcard per AllowedOrigin and AllowedHeader, none in ExposeHeader', async (t) => {
-  const bucket = await newBucket('cors-wildcards');
+  const bucket = await corsBucket('cors-wildcards');
   const send = (rule: CORSRule) =>
     s3Failure(
-      s3.send(
+      suite.s3.send(
         new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [rule] } }),
       ),
     );
@@ -222,9 +215,11 @@ test('PutBucketCors allows one wildcard per AllowedOrigin and AllowedHeader, non
 });
 
 test('PutBucketCors answers MalformedXML for documents that break the schema', async (t) => {
-  const bucket = await newBucket('cors-malformed');
+  const bucket = await corsBucket('cors-malformed');
   const empty = await s3Failure(
-    s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [] } })),
+    suite.s3.send(
+      new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [] } }),
+    ),
   );
   t.is(empty.name, 'MalformedXML');
   const manyRules = Array.from(
@@ -255,12 +250,12 @@ test('PutBucketCors answers MalformedXML for documents that break the schema', a
   const hundred = rulesXml(...manyRules.slice(1)).replaceAll('><', '>\n  <');
   const ok = await putCorsXml(bucket, hundred);
   t.is(ok.status, 200, await ok.text());
-  const got = await s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
+  const got = await suite.s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
   t.is(got.CORSRules?.length, 100);
 });
 
 test('PutBucketCors requires Content-MD5 or a checksum, and checks it', async (t) => {
-  const bucket = await newBucket('cors-md5');
+  const bucket = await corsBucket('cors-md5');
   const xml = rulesXml('<AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin>');
   const missing = await putCorsXml(bucket, xml, null);
   const missingBody = await missing.text();
@@ -292,7 +287,7 @@ const UPLOAD_RULES: CORSRule[] = [
 ];
 
 test('a preflight that matches a rule is 200 with the rule headers, unauthenticated', async (t) => {
-  const bucket = await newBucket('cors-preflight', UPLOAD_RULES);
+  const bucket = await corsBucket('cors-preflight', UPLOAD_RULES);
   const response = await preflight(`/${bucket}/photos/cat.jpg`, {
     origin: ORIGIN,
     method: 'PUT',
@@ -314,7 +309,7 @@ test('a preflight that matches a rule is 200 with the rule headers, unauthentica
 });
 
 test('a preflight takes the first matching rule; a "*" origin answers "*" without credentials', async (t) => {
-  const bucket = await newBucket('cors-first', UPLOAD_RULES);
+  const bucket = await corsBucket('cors-first', UPLOAD_RULES);
   // GET is not in the first rule: the second one (any origin) answers.
   const response = await preflight(`/${bucket}/k`, { origin: ORIGIN, method: 'GET' });
   t.is(response.status, 200);
@@ -344,7 +339,7 @@ async function forbidden(
 }
 
 test('a preflight for a method no rule allows is 403 AccessForbidden', async (t) => {
-  const bucket = await newBucket('cors-pf-method', UPLOAD_RULES);
+  const bucket = await corsBucket('cors-pf-method', UPLOAD_RULES);
   await forbidden(
     t,
     await preflight(`/${bucket}/k`, { origin: ORIGIN, method: 'DELETE' }),
@@ -361,7 +356,7 @@ test('a preflight for a method no rule allows is 403 AccessForbidden', async (t)
 });
 
 test('a preflight asking for a header no rule allows is 403 AccessForbidden', async (t) => {
-  const bucket = await newBucket('cors-pf-header', UPLOAD_RULES);
+  const bucket = await corsBucket('cors-pf-header', UPLOAD_RULES);
   await forbidden(
     t,
     await preflight(`/${bucket}/k`, {
@@ -382,7 +377,7 @@ test('a preflight asking for a header no rule allows is 403 AccessForbidden', as
 });
 
 test('a preflight from an origin no rule allows is 403 AccessForbidden', async (t) => {
-  const bucket = await newBucket('cors-pf-origin', [
+  const bucket = await corsBucket('cors-pf-origin', [
     { AllowedOrigins: [ORIGIN], AllowedMethods: ['PUT'] },
   ]);
   for (const origin of ['http://evil.example.com', 'https://app.example.com', `${ORIGIN}:8080`]) {
@@ -391,7 +386,7 @@ test('a preflight from an origin no rule allows is 403 AccessForbidden', async (
 });
 
 test('wildcard origins match any run of characters where the "*" stands', async (t) => {
-  const bucket = await newBucket('cors-pf-wild', [
+  const bucket = await corsBucket('cors-pf-wild', [
     { AllowedOrigins: ['http://*.example.com', 'https://localhost:*'], AllowedMethods: ['GET'] },
   ]);
   for (const origin of [
@@ -416,7 +411,7 @@ test('wildcard origins match any run of characters where the "*" stands', async 
 });
 
 test('a preflight without Origin, or without a valid requested method, is 400 BadRequest', async (t) => {
-  const bucket = await newBucket('cors-pf-bad', UPLOAD_RULES);
+  const bucket = await corsBucket('cors-pf-bad', UPLOAD_RULES);
   const noOrigin = await preflight(`/${bucket}/k`, { method: 'PUT' });
   const noOriginBody = await noOrigin.text();
   t.is(noOrigin.status, 400);
@@ -436,7 +431,7 @@ test('a preflight without Origin, or without a valid requested method, is 400 Ba
 });
 
 test('a preflight to a bucket without CORS, or to no bucket, is 403 AccessForbidden', async (t) => {
-  const bucket = await newBucket('cors-pf-none');
+  const bucket = await corsBucket('cors-pf-none');
   await forbidden(
     t,
     await preflight(`/${bucket}/k`, { origin: ORIGIN, method: 'PUT' }),
@@ -459,9 +454,9 @@ test('a preflight to a bucket without CORS, or to no bucket, is 403 AccessForbid
     'CORSResponse: Bucket not found',
   );
   // The configuration deleted, preflights are refused again.
-  const configured = await newBucket('cors-pf-deleted', UPLOAD_RULES);
+  const configured = await corsBucket('cors-pf-deleted', UPLOAD_RULES);
   t.is((await preflight(`/${configured}/k`, { origin: ORIGIN, method: 'PUT' })).status, 200);
-  await s3.send(new DeleteBucketCorsCommand({ Bucket: configured }));
+  await suite.s3.send(new DeleteBucketCorsCommand({ Bucket: configured }));
   t.is((await preflight(`/${configured}/k`, { origin: ORIGIN, method: 'PUT' })).status, 403);
 });
 
@@ -486,7 +481,7 @@ const APP_HEADERS = {
 };
 
 test('GET and PUT from an allowed origin carry the CORS headers', async (t) => {
-  const bucket = await newBucket('cors-actual', APP_RULES);
+  const bucket = await corsBucket('cors-actual', APP_RULES);
   const put = await fetch(await presignPut(bucket, 'note.txt'), {
     method: 'PUT',
     body: 'hello',
@@ -501,8 +496,8 @@ test('GET and PUT from an allowed origin carry the CORS headers', async (t) => {
 });
 
 test('requests without Origin, from another origin or with a method no rule allows get none', async (t) => {
-  const bucket = await newBucket('cors-actual-none', APP_RULES);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }));
+  const bucket = await corsBucket('cors-actual-none', APP_RULES);
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'v' }));
   const url = await presignGet(bucket, 'k');
   const plain = await fetch(url);
   t.is(plain.status, 200);
@@ -513,14 +508,14 @@ test('requests without Origin, from another origin or with a method no rule allo
   t.deepEqual(corsHeadersOf(other), {});
   await other.arrayBuffer();
   const head = await fetch(
-    await getSignedUrl(s3, new HeadObjectCommand({ Bucket: bucket, Key: 'k' })),
+    await getSignedUrl(suite.s3, new HeadObjectCommand({ Bucket: bucket, Key: 'k' })),
     { method: 'HEAD', headers: { origin: ORIGIN } },
   );
   t.is(head.status, 200);
   t.deepEqual(corsHeadersOf(head), {});
   // A bucket without CORS configuration never answers with CORS headers.
-  const bare = await newBucket('cors-actual-bare');
-  await s3.send(new PutObjectCommand({ Bucket: bare, Key: 'k', Body: 'v' }));
+  const bare = await corsBucket('cors-actual-bare');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bare, Key: 'k', Body: 'v' }));
   const bareGet = await fetch(await presignGet(bare, 'k'), { headers: { origin: ORIGIN } });
   t.is(bareGet.status, 200);
   t.deepEqual(corsHeadersOf(bareGet), {});
@@ -528,7 +523,7 @@ test('requests without Origin, from another origin or with a method no rule allo
 });
 
 test('error answers to an allowed origin carry the CORS headers too', async (t) => {
-  const bucket = await newBucket('cors-actual-errors', APP_RULES);
+  const bucket = await corsBucket('cors-actual-errors', APP_RULES);
   const missing = await fetch(await presignGet(bucket, 'no-such-key'), {
     headers: { origin: ORIGIN },
   });
@@ -547,11 +542,8 @@ test('error answers to an allowed origin carry the CORS headers too', async (t) 
 // ---------------------------------------------------------------------------------------------
 // A real browser: a page on another origin uploads and downloads through presigned URLs.
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = existsSync(CHROMIUM) ? test.serial : test.serial.skip;
-if (!existsSync(CHROMIUM)) {
-  process.stderr.write(`CORS browser tests SKIPPED: no ${CHROMIUM} (apt-get install chromium)\n`);
-}
+const chromium = useChromium(test, 'CORS browser tests');
+const browserTest = chromium.browserTest;
 
 /** The page's script: PUT with a custom header (so a preflight first), then GET; the outcome
  *  lands in window.result. */
@@ -584,43 +576,25 @@ const PAGE = `<!doctype html>
 
 let pageServer: Server | undefined;
 let pageOrigin = '';
-let browser: BrowserContext | undefined;
-let profileDir: string | undefined;
 
+/** Serves PAGE from its own origin, then launches the browser (both once). */
 async function startBrowser(): Promise<BrowserContext> {
-  if (browser !== undefined) return browser;
-  pageServer = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => pageServer?.listen(0, '127.0.0.1', resolve));
-  pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-  profileDir = mkdtempSync(join(tmpdir(), 'hangar-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  return browser;
+  if (pageServer === undefined) {
+    pageServer = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(PAGE);
+    });
+    await new Promise<void>((resolve) => pageServer?.listen(0, '127.0.0.1', resolve));
+    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  }
+  return chromium.browser();
 }
 
 test.after.always(async () => {
-  await browser?.close().catch(() => undefined);
   if (pageServer !== undefined) {
     pageServer.closeAllConnections();
     await new Promise<void>((resolve) => pageServer?.close(() => resolve()));
   }
-  if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
 });
 
 interface PageResult {
@@ -662,7 +636,7 @@ browserTest(
   async (t) => {
     t.timeout(120_000);
     // The page's origin is http://127.0.0.1:<some port>: a wildcard rule for that host.
-    const bucket = await newBucket('cors-browser', [
+    const bucket = await corsBucket('cors-browser', [
       {
         AllowedOrigins: ['http://127.0.0.1:*'],
         AllowedMethods: ['GET', 'PUT'],
@@ -678,24 +652,26 @@ browserTest(
     t.is(result.body, 'written by a browser');
     t.regex(result.putETag ?? '', /^"[0-9a-f]{32}"$/);
     t.is(result.getETag, result.putETag);
-    const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'from-browser.txt' }));
+    const stored = await suite.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'from-browser.txt' }),
+    );
     t.is(await stored.Body?.transformToString(), 'written by a browser');
   },
 );
 
 browserTest('Chromium cannot write or read a bucket without CORS configuration', async (t) => {
   t.timeout(120_000);
-  const bucket = await newBucket('cors-browser-none');
+  const bucket = await corsBucket('cors-browser-none');
   const result = await runPage(bucket, 'blocked.txt');
   t.is(result.putStatus, undefined);
   t.regex(result.error ?? '', /TypeError: Failed to fetch/);
   // The preflight failed, so the PUT itself was never sent.
   const head = await s3Failure(
-    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'blocked.txt' })),
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'blocked.txt' })),
   );
   t.is(head.status, 404);
   // A simple GET (no preflight) reaches hangar, but the browser withholds the answer.
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'blocked.txt', Body: 'secret' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'blocked.txt', Body: 'secret' }));
   const read = await runPage(bucket, 'blocked.txt', false);
   t.is(read.getStatus, undefined);
   t.regex(read.error ?? '', /TypeError: Failed to fetch/);

@@ -5,11 +5,10 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test, { type ExecutionContext } from 'ava';
-import { ROOT_ACCESS_KEY, s3Failure, TestServer } from '../helpers/server.js';
+import { ROOT_ACCESS_KEY, s3Failure, useServer } from '../helpers/server.js';
 
 // ---- the data ----
 
@@ -71,20 +70,14 @@ const ENCODED_KEYS = sortUtf8([
 const BUCKET = 'tree';
 const ENC_BUCKET = 'encoded';
 
-let server: TestServer;
-let s3: S3Client;
+const suite = useServer(test);
 
 test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(new CreateBucketCommand({ Bucket: ENC_BUCKET }));
-  await s3.send(new CreateBucketCommand({ Bucket: 'empty' }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: ENC_BUCKET }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'empty' }));
   await putAll(BUCKET, ALL_KEYS, 32);
   await putAll(ENC_BUCKET, ENCODED_KEYS, 8);
-});
-test.after.always(async () => {
-  await server?.destroy();
 });
 
 // ---- helpers ----
@@ -107,7 +100,7 @@ async function putAll(bucket: string, keys: readonly string[], concurrency: numb
   const worker = async (): Promise<void> => {
     while (next < keys.length) {
       const key = keys[next++] as string;
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
+      await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -183,7 +176,7 @@ async function walkV2(
   let token: string | undefined;
   let pages = 0;
   for (;;) {
-    const page: ListObjectsV2CommandOutput = await s3.send(
+    const page: ListObjectsV2CommandOutput = await suite.s3.send(
       new ListObjectsV2Command({
         Bucket: bucket,
         ...(options.prefix !== undefined ? { Prefix: options.prefix } : {}),
@@ -238,7 +231,7 @@ async function walkV1(
   let marker = options.marker;
   let pages = 0;
   for (;;) {
-    const page: ListObjectsCommandOutput = await s3.send(
+    const page: ListObjectsCommandOutput = await suite.s3.send(
       new ListObjectsCommand({
         Bucket: bucket,
         ...(options.prefix !== undefined ? { Prefix: options.prefix } : {}),
@@ -282,7 +275,7 @@ async function walkV1(
 
 /** The raw XML of a presigned GET, for what the SDK hides or rewrites. */
 async function rawXml(command: ListObjectsV2Command | ListObjectsCommand): Promise<string> {
-  const url = await getSignedUrl(s3, command as ListObjectsV2Command, { expiresIn: 60 });
+  const url = await getSignedUrl(suite.s3, command as ListObjectsV2Command, { expiresIn: 60 });
   const response = await fetch(url);
   const text = await response.text();
   if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${text}`);
@@ -311,11 +304,11 @@ test('ListObjectsV2 without MaxKeys answers 1000 keys a page', async (t) => {
 });
 
 test('ListObjectsV2 with MaxKeys above 1000 still answers at most 1000 keys', async (t) => {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5000 }));
+  const page = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5000 }));
   t.is(page.KeyCount, 1000);
   t.deepEqual(keysOf(page), ALL_KEYS.slice(0, 1000));
   t.true(page.IsTruncated);
-  const rest = await s3.send(
+  const rest = await suite.s3.send(
     new ListObjectsV2Command({
       Bucket: BUCKET,
       MaxKeys: 5000,
@@ -354,19 +347,19 @@ test('ListObjectsV2 with a prefix walks exactly the keys under it', async (t) =>
 });
 
 test('a page that exactly fills MaxKeys at the end of the listing is not truncated', async (t) => {
-  const page = await s3.send(
+  const page = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir3/sub4/', MaxKeys: 30 }),
   );
   t.is(page.KeyCount, 30);
   t.false(page.IsTruncated);
   t.is(page.NextContinuationToken, undefined);
   const rolled = expected(ALL_KEYS, '', '/');
-  const top = await s3.send(
+  const top = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/', MaxKeys: rolled.entries.length }),
   );
   t.is(top.KeyCount, rolled.entries.length);
   t.false(top.IsTruncated);
-  const short = await s3.send(
+  const short = await suite.s3.send(
     new ListObjectsV2Command({
       Bucket: BUCKET,
       Delimiter: '/',
@@ -378,20 +371,20 @@ test('a page that exactly fills MaxKeys at the end of the listing is not truncat
 
 test('a prefix that matches nothing lists nothing, in v2 and v1', async (t) => {
   for (const prefix of ['nothing/', 'dir3/sub4/file3x', 'dir99', 'zzzz', '\u{10FFFF}']) {
-    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    const v2 = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
     t.is(v2.KeyCount, 0, prefix);
     t.is(v2.Contents, undefined, prefix);
     t.is(v2.CommonPrefixes, undefined, prefix);
     t.false(v2.IsTruncated, prefix);
     t.is(v2.Prefix, prefix);
-    const v1 = await s3.send(
+    const v1 = await suite.s3.send(
       new ListObjectsCommand({ Bucket: BUCKET, Prefix: prefix, Delimiter: '/' }),
     );
     t.is(v1.Contents, undefined, prefix);
     t.is(v1.CommonPrefixes, undefined, prefix);
     t.false(v1.IsTruncated, prefix);
   }
-  const empty = await s3.send(new ListObjectsV2Command({ Bucket: 'empty' }));
+  const empty = await suite.s3.send(new ListObjectsV2Command({ Bucket: 'empty' }));
   t.is(empty.KeyCount, 0);
   t.false(empty.IsTruncated);
   t.is(empty.Contents, undefined);
@@ -400,7 +393,7 @@ test('a prefix that matches nothing lists nothing, in v2 and v1', async (t) => {
 // ---- delimiter ----
 
 test('ListObjectsV2 with delimiter / rolls the tree up into CommonPrefixes', async (t) => {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/' }));
+  const page = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/' }));
   const want = expected(ALL_KEYS, '', '/');
   t.deepEqual(prefixesOf(page), [
     'dir0/',
@@ -426,7 +419,7 @@ test('ListObjectsV2 with delimiter / rolls the tree up into CommonPrefixes', asy
 });
 
 test('ListObjectsV2 with delimiter and prefix lists one level of the tree', async (t) => {
-  const sub = await s3.send(
+  const sub = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir3/', Delimiter: '/' }),
   );
   t.deepEqual(
@@ -436,7 +429,7 @@ test('ListObjectsV2 with delimiter and prefix lists one level of the tree', asyn
   t.deepEqual(keysOf(sub), []);
   t.is(sub.KeyCount, 10);
 
-  const leaf = await s3.send(
+  const leaf = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir3/sub4/', Delimiter: '/' }),
   );
   t.deepEqual(prefixesOf(leaf), []);
@@ -444,14 +437,14 @@ test('ListObjectsV2 with delimiter and prefix lists one level of the tree', asyn
   t.is(leaf.KeyCount, 30);
 
   // The folder marker 'dir5/' is a key when it is the prefix itself.
-  const marker = await s3.send(
+  const marker = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir5/', Delimiter: '/' }),
   );
   t.deepEqual(keysOf(marker), ['dir5/']);
   t.is(prefixesOf(marker).length, 10);
 
   // A prefix that does not end at a delimiter.
-  const partial = await s3.send(
+  const partial = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir', Delimiter: '/' }),
   );
   t.deepEqual(keysOf(partial), ['dir5']);
@@ -513,7 +506,7 @@ test('StartAfter with a prefix and a delimiter', async (t) => {
     ['😀', '\uFFFD'],
   ];
   for (const [prefix, startAfter] of cases) {
-    const page = await s3.send(
+    const page = await suite.s3.send(
       new ListObjectsV2Command({
         Bucket: BUCKET,
         Prefix: prefix,
@@ -530,12 +523,12 @@ test('StartAfter with a prefix and a delimiter', async (t) => {
 });
 
 test('a continuation token takes precedence over StartAfter, which is still echoed', async (t) => {
-  const first = await s3.send(
+  const first = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, StartAfter: 'dir2', MaxKeys: 10 }),
   );
   const after = expected(ALL_KEYS, '', '', 'dir2').keys;
   t.deepEqual(keysOf(first), after.slice(0, 10));
-  const second = await s3.send(
+  const second = await suite.s3.send(
     new ListObjectsV2Command({
       Bucket: BUCKET,
       StartAfter: 'dir2',
@@ -551,7 +544,7 @@ test('a continuation token takes precedence over StartAfter, which is still echo
 test('a continuation token that this server did not make is InvalidArgument 400', async (t) => {
   for (const token of ['not a token!', '%%%', 'AAAA====']) {
     const failure = await s3Failure(
-      s3.send(new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: token })),
+      suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, ContinuationToken: token })),
     );
     t.is(failure.name, 'InvalidArgument', token);
     t.is(failure.status, 400, token);
@@ -561,14 +554,16 @@ test('a continuation token that this server did not make is InvalidArgument 400'
 // ---- MaxKeys=0 ----
 
 test('MaxKeys=0 lists nothing and is not truncated, in v2 and v1', async (t) => {
-  const v2 = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 0 }));
+  const v2 = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 0 }));
   t.is(v2.MaxKeys, 0);
   t.is(v2.KeyCount, 0);
   t.is(v2.Contents, undefined);
   t.is(v2.CommonPrefixes, undefined);
   t.false(v2.IsTruncated);
   t.is(v2.NextContinuationToken, undefined);
-  const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 0, Delimiter: '/' }));
+  const v1 = await suite.s3.send(
+    new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 0, Delimiter: '/' }),
+  );
   t.is(v1.MaxKeys, 0);
   t.is(v1.Contents, undefined);
   t.is(v1.CommonPrefixes, undefined);
@@ -588,7 +583,7 @@ test('a negative or non-numeric max-keys is InvalidArgument 400', async (t) => {
       },
       { step: 'build' },
     );
-    const failure = await s3Failure(s3.send(command));
+    const failure = await s3Failure(suite.s3.send(command));
     t.is(failure.name, 'InvalidArgument', value);
     t.is(failure.status, 400, value);
   }
@@ -625,16 +620,16 @@ test('ListObjects (v1) with a marker lists the keys after it', async (t) => {
 // ---- owners ----
 
 test('ListObjectsV2 reports Owner only with FetchOwner; ListObjects (v1) always', async (t) => {
-  const plain = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5 }));
+  const plain = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5 }));
   t.is(plain.Contents?.length, 5);
   for (const object of plain.Contents ?? []) t.is(object.Owner, undefined);
 
-  const notFetched = await s3.send(
+  const notFetched = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5, FetchOwner: false }),
   );
   for (const object of notFetched.Contents ?? []) t.is(object.Owner, undefined);
 
-  const fetched = await s3.send(
+  const fetched = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5, FetchOwner: true }),
   );
   t.is(fetched.Contents?.length, 5);
@@ -643,13 +638,13 @@ test('ListObjectsV2 reports Owner only with FetchOwner; ListObjects (v1) always'
     t.is(typeof object.Owner?.DisplayName, 'string');
   }
 
-  const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 5 }));
+  const v1 = await suite.s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 5 }));
   t.is(v1.Contents?.length, 5);
   for (const object of v1.Contents ?? []) t.is(object.Owner?.ID, ROOT_ACCESS_KEY);
 });
 
 test('listed objects carry Size, ETag, LastModified and StorageClass', async (t) => {
-  const page = await s3.send(
+  const page = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir1/sub2/file2', MaxKeys: 2 }),
   );
   const [first] = page.Contents ?? [];
@@ -687,12 +682,12 @@ test('1024-byte keys are listed whole', async (t) => {
   for (const key of LONG_KEYS) t.is(utf8(key).length, 1024);
   const walk = await walkV2(t, { prefix: 'long/', maxKeys: 1 });
   t.deepEqual(walk.keys, sortUtf8(LONG_KEYS.filter((key) => key.startsWith('long/'))));
-  const rolled = await s3.send(
+  const rolled = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'long/', Delimiter: '/' }),
   );
   t.deepEqual(prefixesOf(rolled), [`long/${'x'.repeat(1018)}/`]);
   t.deepEqual(keysOf(rolled), sortUtf8([LONG_KEYS[0] as string, LONG_KEYS[1] as string]));
-  const top = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'éé' }));
+  const top = await suite.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'éé' }));
   t.deepEqual(keysOf(top), [LONG_KEYS[2]]);
   t.is(top.Contents?.[0]?.Size, 1024);
   // Continuing after a 1024-byte key.
@@ -703,7 +698,7 @@ test('1024-byte keys are listed whole', async (t) => {
 // ---- encoding-type=url ----
 
 test('without encoding-type the SDK gets keys verbatim, including XML specials', async (t) => {
-  const page = await s3.send(
+  const page = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: ENC_BUCKET, Prefix: 'enc/a', MaxKeys: 5 }),
   );
   t.deepEqual(keysOf(page), ['enc/amp&lt<gt>"quote\'']);
@@ -711,7 +706,7 @@ test('without encoding-type the SDK gets keys verbatim, including XML specials',
 });
 
 test('encoding-type=url: keys, prefixes and markers are URL-encoded and EncodingType is echoed', async (t) => {
-  const page = await s3.send(
+  const page = await suite.s3.send(
     new ListObjectsV2Command({ Bucket: ENC_BUCKET, EncodingType: 'url', Prefix: 'enc/' }),
   );
   t.is(page.EncodingType, 'url');
@@ -730,7 +725,7 @@ test('encoding-type=url: keys, prefixes and markers are URL-encoded and Encoding
   t.is(decodeS3Url(page.Prefix ?? ''), 'enc/');
 
   // Common prefixes, the delimiter and StartAfter are encoded as well.
-  const rolled = await s3.send(
+  const rolled = await suite.s3.send(
     new ListObjectsV2Command({
       Bucket: ENC_BUCKET,
       EncodingType: 'url',
@@ -762,7 +757,7 @@ test('encoding-type=url pages through awkward keys with MaxKeys 1', async (t) =>
   const keys: string[] = [];
   let token: string | undefined;
   for (let pages = 0; pages < 100; pages++) {
-    const page: ListObjectsV2CommandOutput = await s3.send(
+    const page: ListObjectsV2CommandOutput = await suite.s3.send(
       new ListObjectsV2Command({
         Bucket: ENC_BUCKET,
         EncodingType: 'url',
@@ -782,7 +777,7 @@ test('ListObjects (v1) with encoding-type=url encodes NextMarker, and the decode
   let marker: string | undefined;
   let sawEncodedMarker = false;
   for (let pages = 0; pages < 100; pages++) {
-    const page: ListObjectsCommandOutput = await s3.send(
+    const page: ListObjectsCommandOutput = await suite.s3.send(
       new ListObjectsCommand({
         Bucket: ENC_BUCKET,
         EncodingType: 'url',
@@ -805,17 +800,19 @@ test('ListObjects (v1) with encoding-type=url encodes NextMarker, and the decode
 
 test('an unknown encoding-type is InvalidArgument 400', async (t) => {
   const failure = await s3Failure(
-    s3.send(new ListObjectsV2Command({ Bucket: ENC_BUCKET, EncodingType: 'base64' as never })),
+    suite.s3.send(
+      new ListObjectsV2Command({ Bucket: ENC_BUCKET, EncodingType: 'base64' as never }),
+    ),
   );
   t.is(failure.name, 'InvalidArgument');
   t.is(failure.status, 400);
 });
 
 test('listing a missing bucket is NoSuchBucket 404', async (t) => {
-  const v2 = await s3Failure(s3.send(new ListObjectsV2Command({ Bucket: 'no-such-tree' })));
+  const v2 = await s3Failure(suite.s3.send(new ListObjectsV2Command({ Bucket: 'no-such-tree' })));
   t.is(v2.name, 'NoSuchBucket');
   t.is(v2.status, 404);
-  const v1 = await s3Failure(s3.send(new ListObjectsCommand({ Bucket: 'no-such-tree' })));
+  const v1 = await s3Failure(suite.s3.send(new ListObjectsCommand({ Bucket: 'no-such-tree' })));
   t.is(v1.name, 'NoSuchBucket');
   t.is(v1.status, 404);
 });

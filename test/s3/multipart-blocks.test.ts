@@ -15,7 +15,6 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
-  type S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -23,29 +22,20 @@ import { Upload } from '@aws-sdk/lib-storage';
 import test from 'ava';
 import type { FsckReport } from '../../engine/fsck.js';
 import { fsckReport } from '../helpers/fsck.js';
-import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import {
+  newBucket,
+  objectBytes,
+  randomBytesSeeded,
+  s3Failure,
+  useServer,
+} from '../helpers/server.js';
 
 // Block accounting: fsck sees the whole data directory, so these tests run one at a time and
 // compare against a report taken at their start.
 
 const MIB = 1024 * 1024;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start({ shards: 2 });
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+const suite = useServer(test, { shards: 2 });
 
 let seedCounter = 5000;
 function body(length: number): Buffer {
@@ -68,7 +58,7 @@ function blocksOf(bytes: number): number {
 async function fsckUntil(expected: Partial<FsckReport>, timeoutMs = 5000): Promise<FsckReport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const report = await fsckReport(server.dataDir);
+    const report = await fsckReport(suite.server.dataDir);
     const matches = Object.entries(expected).every(
       ([name, value]) => JSON.stringify(report[name as keyof FsckReport]) === JSON.stringify(value),
     );
@@ -90,7 +80,7 @@ async function uploadPart(
   partNumber: number,
   bytes: Buffer,
 ): Promise<CompletedPart> {
-  const out = await s3.send(
+  const out = await suite.s3.send(
     new UploadPartCommand({
       Bucket: bucket,
       Key: key,
@@ -103,7 +93,9 @@ async function uploadPart(
 }
 
 async function create(bucket: string, key: string): Promise<string> {
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const created = await suite.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
   return created.UploadId ?? '';
 }
 
@@ -118,7 +110,7 @@ const FIELDS: Array<keyof FsckReport> = [
 ];
 
 test.serial('a re-uploaded part frees the blocks of the part it replaces', async (t) => {
-  const bucket = await newBucket('mpb-replace');
+  const bucket = await newBucket(suite.s3, 'mpb-replace');
   const base = await fsckUntil(CLEAN);
   t.deepEqual(pick(base, ['missingBlocks', 'unreferencedBlocks']), {
     missingBlocks: [],
@@ -155,7 +147,7 @@ test.serial('a re-uploaded part frees the blocks of the part it replaces', async
   };
   t.deepEqual(pick(await fsckUntil(expectedParts), FIELDS), expectedParts, 'after re-upload');
 
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'k',
@@ -165,15 +157,15 @@ test.serial('a re-uploaded part frees the blocks of the part it replaces', async
   );
   const expectedObject = { ...expectedParts, objects: base.objects + 1, parts: base.parts };
   t.deepEqual(pick(await fsckUntil(expectedObject), FIELDS), expectedObject, 'after complete');
-  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
+  t.true((await objectBytes(suite.s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
 
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   const expectedGone = pick(base, FIELDS);
   t.deepEqual(pick(await fsckUntil(expectedGone), FIELDS), expectedGone, 'after delete');
 });
 
 test.serial('completing with a subset of the parts frees the parts left out', async (t) => {
-  const bucket = await newBucket('mpb-subset');
+  const bucket = await newBucket(suite.s3, 'mpb-subset');
   const base = await fsckUntil(CLEAN);
   const uploadId = await create(bucket, 'k');
   const p1 = body(5 * MIB);
@@ -182,7 +174,7 @@ test.serial('completing with a subset of the parts frees the parts left out', as
   const c1 = await uploadPart(bucket, 'k', uploadId, 1, p1);
   await uploadPart(bucket, 'k', uploadId, 2, p2);
   const c3 = await uploadPart(bucket, 'k', uploadId, 3, p3);
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'k',
@@ -198,18 +190,18 @@ test.serial('completing with a subset of the parts frees the parts left out', as
     storedBytes: base.storedBytes + p1.length + p3.length,
   };
   t.deepEqual(pick(await fsckUntil(expected), FIELDS), expected);
-  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([p1, p3])));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  t.true((await objectBytes(suite.s3, bucket, 'k')).equals(Buffer.concat([p1, p3])));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
   t.is(head.ContentLength, p1.length + p3.length);
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' }));
   const gone = pick(base, FIELDS);
   t.deepEqual(pick(await fsckUntil(gone), FIELDS), gone);
 });
 
 test.serial('Abort frees the blocks of every part, copied parts included', async (t) => {
-  const bucket = await newBucket('mpb-abort');
+  const bucket = await newBucket(suite.s3, 'mpb-abort');
   const source = body(2 * MIB + 5);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: source }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: source }));
   const base = await fsckUntil(CLEAN);
   const uploadId = await create(bucket, 'k');
   const p1 = body(MIB + 1);
@@ -217,7 +209,7 @@ test.serial('Abort frees the blocks of every part, copied parts included', async
   await uploadPart(bucket, 'k', uploadId, 1, p1);
   await uploadPart(bucket, 'k', uploadId, 2, p2);
   // Part 3 copies a range of the source: new blocks (its block boundaries differ).
-  await s3.send(
+  await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'k',
@@ -241,25 +233,25 @@ test.serial('Abort frees the blocks of every part, copied parts included', async
     storedBytes: base.storedBytes + p1.length + p2.length + copied,
   });
 
-  const aborted = await s3.send(
+  const aborted = await suite.s3.send(
     new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
   );
   t.is(aborted.$metadata.httpStatusCode, 204);
   const listed = await s3Failure(
-    s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
+    suite.s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
   );
   t.is(listed.name, 'NoSuchUpload');
   t.is(listed.status, 404);
   const gone = pick(base, FIELDS);
   t.deepEqual(pick(await fsckUntil(gone), FIELDS), gone, 'every part block is unlinked');
   // The copy source is untouched.
-  t.true((await objectBytes(s3, bucket, 'src')).equals(source));
+  t.true((await objectBytes(suite.s3, bucket, 'src')).equals(source));
 });
 
 test.serial(
   'DeleteBucket with only an in-progress upload succeeds and frees its blocks',
   async (t) => {
-    const bucket = await newBucket('mpb-delete-bucket');
+    const bucket = await newBucket(suite.s3, 'mpb-delete-bucket');
     const base = await fsckUntil(CLEAN);
     const uploadId = await create(bucket, 'dir/k');
     const p1 = body(5 * MIB);
@@ -270,19 +262,19 @@ test.serial(
     t.is(during.parts, base.parts + 2);
     t.is(during.storedBytes, base.storedBytes + p1.length + p2.length);
 
-    const deleted = await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    const deleted = await suite.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     t.is(deleted.$metadata.httpStatusCode, 204);
-    const head = await s3Failure(s3.send(new HeadBucketCommand({ Bucket: bucket })));
+    const head = await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: bucket })));
     t.is(head.status, 404);
     const gone = pick(base, FIELDS);
     t.deepEqual(pick(await fsckUntil(gone), FIELDS), gone, "the upload's blocks are freed");
 
     // A bucket re-created under the same name does not see the old upload.
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    await suite.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const listed = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     t.deepEqual(listed.Uploads ?? [], []);
     const parts = await s3Failure(
-      s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'dir/k', UploadId: uploadId })),
+      suite.s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'dir/k', UploadId: uploadId })),
     );
     t.is(parts.name, 'NoSuchUpload');
   },
@@ -338,8 +330,8 @@ function generatedBody(): { stream: Readable; md5: () => string; partMd5s: Buffe
 
 test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounded', async (t) => {
   t.timeout(180_000);
-  const bucket = await newBucket('mpb-big');
-  const pid = server.process.pid!;
+  const bucket = await newBucket(suite.s3, 'mpb-big');
+  const pid = suite.server.process.pid!;
   const baseline = rssBytes(pid);
   let peak = baseline;
   const sampler = setInterval(() => {
@@ -348,7 +340,7 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
   try {
     const generated = generatedBody();
     const upload = new Upload({
-      client: s3,
+      client: suite.s3,
       params: { Bucket: bucket, Key: 'big/one-gib.bin', Body: generated.stream },
     });
     let lastProgress = 0;
@@ -363,11 +355,15 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
     const expectedEtag = `"${md5(Buffer.concat(generated.partMd5s)).toString('hex')}-${partCount}"`;
     t.is(done.ETag, expectedEtag);
 
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }));
+    const head = await suite.s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }),
+    );
     t.is(head.ContentLength, BIG_BYTES);
     t.is(head.ETag, expectedEtag);
 
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }));
+    const got = await suite.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }),
+    );
     t.is(got.ContentLength, BIG_BYTES);
     const hash = createHash('md5');
     let received = 0;
@@ -378,7 +374,7 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
     t.is(received, BIG_BYTES);
     t.is(hash.digest('hex'), expectedMd5, 'the GET streams back the same bytes');
 
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    const uploads = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     t.deepEqual(uploads.Uploads ?? [], [], 'no upload is left behind');
   } finally {
     clearInterval(sampler);
@@ -387,5 +383,5 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
     `server RSS: baseline ${(baseline / MIB).toFixed(0)} MiB, peak ${(peak / MIB).toFixed(0)} MiB`,
   );
   t.true(peak - baseline < 256 * MIB, `RSS grew by ${((peak - baseline) / MIB).toFixed(0)} MiB`);
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }));
 });

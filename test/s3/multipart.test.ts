@@ -3,40 +3,29 @@ import {
   AbortMultipartUploadCommand,
   type CompletedPart,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
-  type S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { objectBytes, randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import {
+  newBucket,
+  objectBytes,
+  randomBytesSeeded,
+  s3Failure,
+  useServer,
+} from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  // Several shards: uploads of different keys live on different shards, and listings merge them.
-  server = await TestServer.start({ shards: 4 });
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+// Several shards: uploads of different keys live on different shards, and listings merge them.
+const suite = useServer(test, { shards: 4 });
 
 // Seeds differ per test so no two tests (or parts) share block contents.
 let seedCounter = 1000;
@@ -57,7 +46,9 @@ function multipartEtag(parts: Buffer[]): string {
 }
 
 async function create(bucket: string, key: string): Promise<string> {
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const created = await suite.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
   if (created.UploadId === undefined) throw new Error('no UploadId');
   return created.UploadId;
 }
@@ -69,7 +60,7 @@ async function uploadPart(
   partNumber: number,
   bytes: Buffer,
 ): Promise<CompletedPart> {
-  const out = await s3.send(
+  const out = await suite.s3.send(
     new UploadPartCommand({
       Bucket: bucket,
       Key: key,
@@ -82,7 +73,7 @@ async function uploadPart(
 }
 
 function complete(bucket: string, key: string, uploadId: string, parts: CompletedPart[]) {
-  return s3.send(
+  return suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: key,
@@ -99,12 +90,14 @@ const UNKNOWN_UPLOAD_ID = '0000018f00000000deadbeefdeadbeef';
 // The whole flow
 
 test('create, upload 3 parts, list, complete: bytes, ETag, size and GET by part number', async (t) => {
-  const bucket = await newBucket('mpu-flow');
+  const bucket = await newBucket(suite.s3, 'mpu-flow');
   const key = 'dir/flow object.bin';
   const parts = [body(5 * MIB), body(5 * MIB), body(MIB + 7)];
   const whole = Buffer.concat(parts);
 
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const created = await suite.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
   t.is(created.Bucket, bucket);
   t.is(created.Key, key);
   t.truthy(created.UploadId);
@@ -117,7 +110,7 @@ test('create, upload 3 parts, list, complete: bytes, ETag, size and GET by part 
     completed.push(part);
   }
 
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
   );
   t.is(listed.$metadata.httpStatusCode, 200);
@@ -138,14 +131,14 @@ test('create, upload 3 parts, list, complete: bytes, ETag, size and GET by part 
   const expectedEtag = multipartEtag(parts);
   t.is(done.ETag, expectedEtag);
 
-  t.true((await objectBytes(s3, bucket, key)).equals(whole), 'GET is byte-identical');
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  t.true((await objectBytes(suite.s3, bucket, key)).equals(whole), 'GET is byte-identical');
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   t.is(head.ContentLength, whole.length);
   t.is(head.ETag, expectedEtag);
 
   let offset = 0;
   for (const [index, bytes] of parts.entries()) {
-    const got = await s3.send(
+    const got = await suite.s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: index + 1 }),
     );
     t.is(got.$metadata.httpStatusCode, 206, `part ${index + 1} answers 206`);
@@ -157,29 +150,29 @@ test('create, upload 3 parts, list, complete: bytes, ETag, size and GET by part 
     t.true(received.equals(bytes), `part ${index + 1} bytes`);
     offset += bytes.length;
   }
-  const headPart = await s3.send(
+  const headPart = await suite.s3.send(
     new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: 3 }),
   );
   t.is(headPart.PartsCount, 3);
   t.is(headPart.ContentLength, MIB + 7);
 
   const beyond = await s3Failure(
-    s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 4 })),
+    suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 4 })),
   );
   t.is(beyond.name, 'InvalidPartNumber');
   t.is(beyond.status, 416);
 
   // The upload is gone once completed.
   const after = await s3Failure(
-    s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId })),
+    suite.s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId })),
   );
   t.is(after.name, 'NoSuchUpload');
   t.is(after.status, 404);
 });
 
 test('content type, content headers and metadata given at create appear on the object', async (t) => {
-  const bucket = await newBucket('mpu-meta');
-  const created = await s3.send(
+  const bucket = await newBucket(suite.s3, 'mpu-meta');
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({
       Bucket: bucket,
       Key: 'meta',
@@ -194,7 +187,7 @@ test('content type, content headers and metadata given at create appear on the o
   const uploadId = created.UploadId!;
   // UploadPart headers are not the object's: a content type sent with a part must not win.
   const bytes = body(1000);
-  const out = await s3.send(
+  const out = await suite.s3.send(
     new UploadPartCommand({
       Bucket: bucket,
       Key: 'meta',
@@ -205,7 +198,7 @@ test('content type, content headers and metadata given at create appear on the o
     }),
   );
   await complete(bucket, 'meta', uploadId, [{ PartNumber: 1, ETag: out.ETag }]);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'meta' }));
   t.is(head.ContentType, 'application/x-multipart-test');
   t.is(head.ContentDisposition, 'attachment; filename="m.bin"');
   t.is(head.ContentLanguage, 'de');
@@ -219,13 +212,13 @@ test('content type, content headers and metadata given at create appear on the o
   const plainId = await create(bucket, 'plain');
   const part = await uploadPart(bucket, 'plain', plainId, 1, body(10));
   await complete(bucket, 'plain', plainId, [part]);
-  const plain = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }));
+  const plain = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }));
   t.is(plain.ContentType, 'binary/octet-stream');
   t.deepEqual(plain.Metadata, {});
 });
 
 test('re-uploading a part replaces it', async (t) => {
-  const bucket = await newBucket('mpu-replace');
+  const bucket = await newBucket(suite.s3, 'mpu-replace');
   const uploadId = await create(bucket, 'k');
   const first = body(5 * MIB);
   const second = body(2 * MIB + 1);
@@ -233,7 +226,7 @@ test('re-uploading a part replaces it', async (t) => {
   const oldPart1 = await uploadPart(bucket, 'k', uploadId, 1, first);
   const part2 = await uploadPart(bucket, 'k', uploadId, 2, second);
   const part1 = await uploadPart(bucket, 'k', uploadId, 1, replacement);
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
   );
   t.deepEqual(
@@ -249,11 +242,11 @@ test('re-uploading a part replaces it', async (t) => {
   t.is(stale.status, 400);
   const done = await complete(bucket, 'k', uploadId, [part1, part2]);
   t.is(done.ETag, multipartEtag([replacement, second]));
-  t.true((await objectBytes(s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
+  t.true((await objectBytes(suite.s3, bucket, 'k')).equals(Buffer.concat([replacement, second])));
 });
 
 test('parts uploaded concurrently complete correctly', async (t) => {
-  const bucket = await newBucket('mpu-concurrent');
+  const bucket = await newBucket(suite.s3, 'mpu-concurrent');
   const uploadId = await create(bucket, 'parallel');
   const parts = [0, 1, 2, 3, 4, 5].map((i) => body(i === 5 ? 777_777 : 5 * MIB + i * 1000));
   // In reverse order too, so the last part lands first.
@@ -261,7 +254,7 @@ test('parts uploaded concurrently complete correctly', async (t) => {
     parts.map((bytes, i) => uploadPart(bucket, 'parallel', uploadId, i + 1, bytes)).reverse(),
   );
   uploaded.reverse();
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'parallel', UploadId: uploadId }),
   );
   t.deepEqual(
@@ -270,12 +263,12 @@ test('parts uploaded concurrently complete correctly', async (t) => {
   );
   const done = await complete(bucket, 'parallel', uploadId, uploaded);
   t.is(done.ETag, multipartEtag(parts));
-  t.true((await objectBytes(s3, bucket, 'parallel')).equals(Buffer.concat(parts)));
+  t.true((await objectBytes(suite.s3, bucket, 'parallel')).equals(Buffer.concat(parts)));
 });
 
 test('a completed object can be overwritten by another multipart upload of the same key', async (t) => {
-  const bucket = await newBucket('mpu-overwrite');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'o', Body: body(3 * MIB) }));
+  const bucket = await newBucket(suite.s3, 'mpu-overwrite');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'o', Body: body(3 * MIB) }));
   // Two uploads of one key in flight at once: each completes independently, the last one wins.
   const a = await create(bucket, 'o');
   const b = await create(bucket, 'o');
@@ -285,10 +278,10 @@ test('a completed object can be overwritten by another multipart upload of the s
   const aPart = await uploadPart(bucket, 'o', a, 1, aBytes);
   const bPart = await uploadPart(bucket, 'o', b, 1, bBytes);
   await complete(bucket, 'o', a, [aPart]);
-  t.true((await objectBytes(s3, bucket, 'o')).equals(aBytes));
+  t.true((await objectBytes(suite.s3, bucket, 'o')).equals(aBytes));
   await complete(bucket, 'o', b, [bPart]);
-  t.true((await objectBytes(s3, bucket, 'o')).equals(bBytes));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' }));
+  t.true((await objectBytes(suite.s3, bucket, 'o')).equals(bBytes));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' }));
   t.is(head.ETag, multipartEtag([bBytes]));
 });
 
@@ -296,7 +289,7 @@ test('a completed object can be overwritten by another multipart upload of the s
 // Errors
 
 test('a part smaller than 5 MiB that is not the last fails with EntityTooSmall', async (t) => {
-  const bucket = await newBucket('mpu-small');
+  const bucket = await newBucket(suite.s3, 'mpu-small');
   const uploadId = await create(bucket, 'small');
   const small = body(5 * MIB - 1);
   const last = body(100);
@@ -308,11 +301,11 @@ test('a part smaller than 5 MiB that is not the last fails with EntityTooSmall',
   // The upload survives a failed completion; one small part alone is a valid (last) part.
   const done = await complete(bucket, 'small', uploadId, [p2]);
   t.is(done.ETag, multipartEtag([last]));
-  t.true((await objectBytes(s3, bucket, 'small')).equals(last));
+  t.true((await objectBytes(suite.s3, bucket, 'small')).equals(last));
 });
 
 test('a wrong ETag or a part never uploaded fails with InvalidPart', async (t) => {
-  const bucket = await newBucket('mpu-invalid-part');
+  const bucket = await newBucket(suite.s3, 'mpu-invalid-part');
   const uploadId = await create(bucket, 'k');
   const bytes = [body(5 * MIB), body(10)];
   const p1 = await uploadPart(bucket, 'k', uploadId, 1, bytes[0]!);
@@ -345,7 +338,7 @@ test('a wrong ETag or a part never uploaded fails with InvalidPart', async (t) =
 });
 
 test('parts out of order fail with InvalidPartOrder', async (t) => {
-  const bucket = await newBucket('mpu-order');
+  const bucket = await newBucket(suite.s3, 'mpu-order');
   const uploadId = await create(bucket, 'k');
   const p1 = await uploadPart(bucket, 'k', uploadId, 1, body(5 * MIB));
   const p2 = await uploadPart(bucket, 'k', uploadId, 2, body(5 * MIB));
@@ -361,14 +354,14 @@ test('parts out of order fail with InvalidPartOrder', async (t) => {
 });
 
 test('an unknown upload id is NoSuchUpload for UploadPart, ListParts, Complete and Abort', async (t) => {
-  const bucket = await newBucket('mpu-unknown');
+  const bucket = await newBucket(suite.s3, 'mpu-unknown');
   // A real upload of another key: its id must not work for this key either.
   const otherId = await create(bucket, 'other');
   for (const uploadId of [UNKNOWN_UPLOAD_ID, 'not-an-upload-id', otherId]) {
     const cases: Array<[string, Promise<unknown>]> = [
       [
         'UploadPart',
-        s3.send(
+        suite.s3.send(
           new UploadPartCommand({
             Bucket: bucket,
             Key: 'k',
@@ -380,7 +373,7 @@ test('an unknown upload id is NoSuchUpload for UploadPart, ListParts, Complete a
       ],
       [
         'ListParts',
-        s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
+        suite.s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
       ],
       [
         'CompleteMultipartUpload',
@@ -388,7 +381,9 @@ test('an unknown upload id is NoSuchUpload for UploadPart, ListParts, Complete a
       ],
       [
         'AbortMultipartUpload',
-        s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
+        suite.s3.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
+        ),
       ],
     ];
     for (const [action, promise] of cases) {
@@ -398,18 +393,18 @@ test('an unknown upload id is NoSuchUpload for UploadPart, ListParts, Complete a
     }
   }
   // The other key's upload is untouched by all that.
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'other', UploadId: otherId }),
   );
   t.deepEqual(listed.Parts ?? [], []);
 });
 
 test('part numbers outside 1..10000 fail with InvalidArgument', async (t) => {
-  const bucket = await newBucket('mpu-part-number');
+  const bucket = await newBucket(suite.s3, 'mpu-part-number');
   const uploadId = await create(bucket, 'k');
   for (const partNumber of [0, 10001]) {
     const failure = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new UploadPartCommand({
           Bucket: bucket,
           Key: 'k',
@@ -430,7 +425,7 @@ test('part numbers outside 1..10000 fail with InvalidArgument', async (t) => {
   // The bounds themselves are valid part numbers.
   const low = await uploadPart(bucket, 'k', uploadId, 1, body(5 * MIB));
   const high = await uploadPart(bucket, 'k', uploadId, 10000, body(10));
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
   );
   t.deepEqual(
@@ -442,7 +437,7 @@ test('part numbers outside 1..10000 fail with InvalidArgument', async (t) => {
 });
 
 test('completing an upload twice fails with NoSuchUpload and leaves the object intact', async (t) => {
-  const bucket = await newBucket('mpu-twice');
+  const bucket = await newBucket(suite.s3, 'mpu-twice');
   const uploadId = await create(bucket, 'k');
   const bytes = body(3 * MIB + 1);
   const part = await uploadPart(bucket, 'k', uploadId, 1, bytes);
@@ -451,7 +446,7 @@ test('completing an upload twice fails with NoSuchUpload and leaves the object i
   t.is(again.name, 'NoSuchUpload');
   t.is(again.status, 404);
   const late = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: 'k',
@@ -462,24 +457,24 @@ test('completing an upload twice fails with NoSuchUpload and leaves the object i
     ),
   );
   t.is(late.name, 'NoSuchUpload');
-  t.true((await objectBytes(s3, bucket, 'k')).equals(bytes));
+  t.true((await objectBytes(suite.s3, bucket, 'k')).equals(bytes));
 });
 
 test('after Abort the upload is gone: ListParts, UploadPart and Complete fail with NoSuchUpload', async (t) => {
-  const bucket = await newBucket('mpu-abort');
+  const bucket = await newBucket(suite.s3, 'mpu-abort');
   const uploadId = await create(bucket, 'k');
   const part = await uploadPart(bucket, 'k', uploadId, 1, body(2 * MIB));
-  const aborted = await s3.send(
+  const aborted = await suite.s3.send(
     new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
   );
   t.is(aborted.$metadata.httpStatusCode, 204);
   const list = await s3Failure(
-    s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
+    suite.s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
   );
   t.is(list.name, 'NoSuchUpload');
   t.is(list.status, 404);
   const put = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: 'k',
@@ -493,11 +488,13 @@ test('after Abort the upload is gone: ListParts, UploadPart and Complete fail wi
   const done = await s3Failure(complete(bucket, 'k', uploadId, [part]));
   t.is(done.name, 'NoSuchUpload');
   const again = await s3Failure(
-    s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId })),
+    suite.s3.send(
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId }),
+    ),
   );
   t.is(again.name, 'NoSuchUpload');
   t.is(again.status, 404);
-  const head = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  const head = await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
   t.is(head.status, 404, 'no object was created');
 });
 
@@ -530,10 +527,10 @@ async function createUploads(bucket: string, keys: string[]): Promise<Created[]>
 const LISTED_KEYS = ['c', 'b/2', 'a', 'Z', 'b/1', 'c', 'd/e/f', 'é', 'z', 'ü/x', 'a b', 'c'];
 
 test('ListMultipartUploads lists every upload in key order, then initiation order', async (t) => {
-  const bucket = await newBucket('mpu-list-all');
+  const bucket = await newBucket(suite.s3, 'mpu-list-all');
   const created = await createUploads(bucket, LISTED_KEYS);
   const expected = listingOrder(created);
-  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  const listed = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.is(listed.Bucket, bucket);
   t.false(listed.IsTruncated);
   t.is(listed.MaxUploads, 1000);
@@ -550,13 +547,13 @@ test('ListMultipartUploads lists every upload in key order, then initiation orde
 
 for (const pageSize of [1, 2]) {
   test(`ListMultipartUploads pages of ${pageSize} via NextKeyMarker/NextUploadIdMarker cover every upload once`, async (t) => {
-    const bucket = await newBucket(`mpu-list-page${pageSize}`);
+    const bucket = await newBucket(suite.s3, `mpu-list-page${pageSize}`);
     const expected = listingOrder(await createUploads(bucket, LISTED_KEYS));
     const seen: Created[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (let page = 0; page < 100; page++) {
-      const out = await s3.send(
+      const out = await suite.s3.send(
         new ListMultipartUploadsCommand({
           Bucket: bucket,
           MaxUploads: pageSize,
@@ -583,11 +580,13 @@ for (const pageSize of [1, 2]) {
 }
 
 test('ListMultipartUploads with a key marker alone starts after every upload of that key', async (t) => {
-  const bucket = await newBucket('mpu-list-keymarker');
+  const bucket = await newBucket(suite.s3, 'mpu-list-keymarker');
   const created = await createUploads(bucket, LISTED_KEYS);
   const expected = listingOrder(created);
   const afterC = expected.filter((u) => Buffer.compare(Buffer.from(u.key), Buffer.from('c')) > 0);
-  const out = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'c' }));
+  const out = await suite.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: 'c' }),
+  );
   t.deepEqual(
     out.Uploads?.map((u) => ({ key: u.Key, uploadId: u.UploadId })),
     afterC,
@@ -595,7 +594,7 @@ test('ListMultipartUploads with a key marker alone starts after every upload of 
   );
   // With an upload id marker, the key's later uploads are listed.
   const cUploads = expected.filter((u) => u.key === 'c');
-  const out2 = await s3.send(
+  const out2 = await suite.s3.send(
     new ListMultipartUploadsCommand({
       Bucket: bucket,
       KeyMarker: 'c',
@@ -609,20 +608,24 @@ test('ListMultipartUploads with a key marker alone starts after every upload of 
 });
 
 test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
-  const bucket = await newBucket('mpu-list-prefix');
+  const bucket = await newBucket(suite.s3, 'mpu-list-prefix');
   const expected = listingOrder(await createUploads(bucket, LISTED_KEYS));
   const pairs = (
     uploads: Array<{ Key?: string | undefined; UploadId?: string | undefined }> | undefined,
   ) => (uploads ?? []).map((u) => ({ key: u.Key, uploadId: u.UploadId }));
 
-  const prefixed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'b/' }));
+  const prefixed = await suite.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'b/' }),
+  );
   t.is(prefixed.Prefix, 'b/');
   t.deepEqual(
     pairs(prefixed.Uploads),
     expected.filter((u) => u.key.startsWith('b/')),
   );
 
-  const rolled = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }));
+  const rolled = await suite.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }),
+  );
   t.is(rolled.Delimiter, '/');
   t.deepEqual(
     pairs(rolled.Uploads),
@@ -633,7 +636,7 @@ test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
     ['b/', 'd/', 'ü/'],
   );
 
-  const nested = await s3.send(
+  const nested = await suite.s3.send(
     new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'd/', Delimiter: '/' }),
   );
   t.deepEqual(pairs(nested.Uploads), []);
@@ -642,7 +645,7 @@ test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
     ['d/e/'],
   );
 
-  const inside = await s3.send(
+  const inside = await suite.s3.send(
     new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'b/', Delimiter: '/' }),
   );
   t.deepEqual(
@@ -651,7 +654,9 @@ test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
   );
   t.deepEqual(inside.CommonPrefixes ?? [], []);
 
-  const none = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'nope' }));
+  const none = await suite.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'nope' }),
+  );
   t.deepEqual(none.Uploads ?? [], []);
   t.false(none.IsTruncated);
 
@@ -661,7 +666,7 @@ test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (let page = 0; page < 100; page++) {
-    const out = await s3.send(
+    const out = await suite.s3.send(
       new ListMultipartUploadsCommand({
         Bucket: bucket,
         Delimiter: '/',
@@ -684,28 +689,30 @@ test('ListMultipartUploads with Prefix and Delimiter', async (t) => {
 });
 
 test('completed and aborted uploads disappear from ListMultipartUploads', async (t) => {
-  const bucket = await newBucket('mpu-list-gone');
+  const bucket = await newBucket(suite.s3, 'mpu-list-gone');
   const created = await createUploads(bucket, ['x', 'x', 'y/1', 'z']);
   const [x1, x2, y1, z] = created as [Created, Created, Created, Created];
   const part = await uploadPart(bucket, 'x', x1.uploadId, 1, body(100));
   await complete(bucket, 'x', x1.uploadId, [part]);
-  await s3.send(
+  await suite.s3.send(
     new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'y/1', UploadId: y1.uploadId }),
   );
-  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  const listed = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.deepEqual(
     listed.Uploads?.map((u) => ({ key: u.Key, uploadId: u.UploadId })),
     [x2, z],
   );
-  const rolled = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }));
+  const rolled = await suite.s3.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Delimiter: '/' }),
+  );
   t.deepEqual(rolled.CommonPrefixes ?? [], [], 'no prefix is left for the aborted y/1');
-  await s3.send(
+  await suite.s3.send(
     new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'x', UploadId: x2.uploadId }),
   );
-  await s3.send(
+  await suite.s3.send(
     new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'z', UploadId: z.uploadId }),
   );
-  const empty = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  const empty = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   t.deepEqual(empty.Uploads ?? [], []);
   t.false(empty.IsTruncated);
 });
@@ -714,7 +721,7 @@ test('completed and aborted uploads disappear from ListMultipartUploads', async 
 // ListParts pagination
 
 test('ListParts pages with MaxParts and PartNumberMarker / NextPartNumberMarker', async (t) => {
-  const bucket = await newBucket('mpu-list-parts');
+  const bucket = await newBucket(suite.s3, 'mpu-list-parts');
   const uploadId = await create(bucket, 'k');
   const numbers = [1, 2, 3, 5, 8, 13, 9999];
   const etags = new Map<number, string | undefined>();
@@ -725,7 +732,7 @@ test('ListParts pages with MaxParts and PartNumberMarker / NextPartNumberMarker'
   const seen: number[] = [];
   let marker: string | undefined;
   for (let page = 0; page < 20; page++) {
-    const out = await s3.send(
+    const out = await suite.s3.send(
       new ListPartsCommand({
         Bucket: bucket,
         Key: 'k',
@@ -751,7 +758,7 @@ test('ListParts pages with MaxParts and PartNumberMarker / NextPartNumberMarker'
   t.deepEqual(seen, numbers);
 
   // A marker between part numbers starts at the next one.
-  const fromFour = await s3.send(
+  const fromFour = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'k', UploadId: uploadId, PartNumberMarker: '4' }),
   );
   t.deepEqual(
@@ -769,17 +776,17 @@ function copySource(bucket: string, key: string): string {
 }
 
 test('UploadPartCopy copies byte ranges of a multi-block object and a whole inline object', async (t) => {
-  const bucket = await newBucket('mpu-copy');
+  const bucket = await newBucket(suite.s3, 'mpu-copy');
   const big = body(7 * MIB + 5);
   const small = body(KIB);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/big', Body: big }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/small', Body: small }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/big', Body: big }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src/small', Body: small }));
   const uploadId = await create(bucket, 'assembled');
 
   // Part 1: an unaligned range crossing block boundaries, 5 MiB + 10 bytes.
   const start = 100_000;
   const range1 = big.subarray(start, start + 5 * MIB + 10);
-  const copy1 = await s3.send(
+  const copy1 = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'assembled',
@@ -794,7 +801,7 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
   t.true(copy1.CopyPartResult?.LastModified instanceof Date);
 
   // Part 2: the whole big object (no range), so ≥ 5 MiB.
-  const copy2 = await s3.send(
+  const copy2 = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'assembled',
@@ -807,7 +814,7 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
 
   // Part 3: the last 3 bytes plus more of the big object, via a range ending on its last byte.
   const range3 = big.subarray(big.length - MIB - 3);
-  const copy3 = await s3.send(
+  const copy3 = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'assembled',
@@ -820,7 +827,7 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
   t.is(copy3.CopyPartResult?.ETag, `"${md5(range3).toString('hex')}"`);
 
   // Part 3 replaced: copy-uploaded parts can be replaced like any part. Then part 4: inline source.
-  const copy3b = await s3.send(
+  const copy3b = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'assembled',
@@ -832,7 +839,7 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
   );
   const range3b = big.subarray(5, 5242885);
   t.is(copy3b.CopyPartResult?.ETag, `"${md5(range3b).toString('hex')}"`);
-  const copy4 = await s3.send(
+  const copy4 = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'assembled',
@@ -843,7 +850,7 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
   );
   t.is(copy4.CopyPartResult?.ETag, `"${md5(small).toString('hex')}"`);
 
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'assembled', UploadId: uploadId }),
   );
   t.deepEqual(
@@ -862,15 +869,15 @@ test('UploadPartCopy copies byte ranges of a multi-block object and a whole inli
     })),
   );
   t.is(done.ETag, multipartEtag(parts));
-  t.true((await objectBytes(s3, bucket, 'assembled')).equals(Buffer.concat(parts)));
+  t.true((await objectBytes(suite.s3, bucket, 'assembled')).equals(Buffer.concat(parts)));
   // The sources are untouched.
-  t.true((await objectBytes(s3, bucket, 'src/big')).equals(big));
-  t.true((await objectBytes(s3, bucket, 'src/small')).equals(small));
+  t.true((await objectBytes(suite.s3, bucket, 'src/big')).equals(big));
+  t.true((await objectBytes(suite.s3, bucket, 'src/small')).equals(small));
 });
 
 test('UploadPartCopy from another bucket, and from a multipart object', async (t) => {
-  const sourceBucket = await newBucket('mpu-copy-src');
-  const bucket = await newBucket('mpu-copy-dst');
+  const sourceBucket = await newBucket(suite.s3, 'mpu-copy-src');
+  const bucket = await newBucket(suite.s3, 'mpu-copy-dst');
   // A multipart source: the copy reads across its parts.
   const srcId = await create(sourceBucket, 'mp');
   const srcParts = [body(5 * MIB), body(MIB + 1)];
@@ -881,7 +888,7 @@ test('UploadPartCopy from another bucket, and from a multipart object', async (t
 
   const uploadId = await create(bucket, 'copied');
   const range = source.subarray(5 * MIB - 1000, 5 * MIB + 1000);
-  const copied = await s3.send(
+  const copied = await suite.s3.send(
     new UploadPartCopyCommand({
       Bucket: bucket,
       Key: 'copied',
@@ -895,16 +902,16 @@ test('UploadPartCopy from another bucket, and from a multipart object', async (t
   await complete(bucket, 'copied', uploadId, [
     { PartNumber: 1, ETag: copied.CopyPartResult?.ETag },
   ]);
-  t.true((await objectBytes(s3, bucket, 'copied')).equals(range));
+  t.true((await objectBytes(suite.s3, bucket, 'copied')).equals(range));
 });
 
 test('UploadPartCopy errors: conditions, bad ranges, missing source, unknown upload', async (t) => {
-  const bucket = await newBucket('mpu-copy-errors');
+  const bucket = await newBucket(suite.s3, 'mpu-copy-errors');
   const src = body(3 * MIB + 5);
-  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: src }));
+  const put = await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: src }));
   const uploadId = await create(bucket, 'dst');
   const copy = (extra: Partial<ConstructorParameters<typeof UploadPartCopyCommand>[0]>) =>
-    s3.send(
+    suite.s3.send(
       new UploadPartCopyCommand({
         Bucket: bucket,
         Key: 'dst',
@@ -914,7 +921,7 @@ test('UploadPartCopy errors: conditions, bad ranges, missing source, unknown upl
         ...extra,
       }),
     );
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'src' }));
   const lastModified = head.LastModified ?? new Date();
   const past = new Date(lastModified.getTime() - 60_000);
   const future = new Date(lastModified.getTime() + 60_000);
@@ -961,7 +968,7 @@ test('UploadPartCopy errors: conditions, bad ranges, missing source, unknown upl
   t.is(badPart.name, 'InvalidArgument');
 
   // None of the failures stored a part; matching conditions copy.
-  const listed = await s3.send(
+  const listed = await suite.s3.send(
     new ListPartsCommand({ Bucket: bucket, Key: 'dst', UploadId: uploadId }),
   );
   t.deepEqual(listed.Parts ?? [], []);

@@ -1,37 +1,23 @@
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { CreateBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import {
+  newBucket,
   objectBytes,
   REGION,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
   randomBytesSeeded,
   s3Failure,
-  TestServer,
+  useServer,
 } from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+const suite = useServer(test);
 
 function md5Hex(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
@@ -122,7 +108,11 @@ async function postForm(
   const blob = new Blob([file.bytes], file.type === undefined ? {} : { type: file.type });
   form.append('file', blob, file.name ?? 'upload.bin');
   for (const [name, value] of after) form.append(name, value);
-  return fetch(`${server.endpoint}/${bucket}`, { method: 'POST', body: form, redirect: 'manual' });
+  return fetch(`${suite.server.endpoint}/${bucket}`, {
+    method: 'POST',
+    body: form,
+    redirect: 'manual',
+  });
 }
 
 async function errorOf(
@@ -161,7 +151,7 @@ function simpleForm(
 // ---- success ----
 
 test('an upload answers 204 with the ETag, and the object reads back with its headers', async (t) => {
-  const bucket = await newBucket('post-basic');
+  const bucket = await newBucket(suite.s3, 'post-basic');
   const body = Buffer.from('hello from a browser form');
   const fields = simpleForm(bucket, 'docs/hello.txt', {
     conditions: [
@@ -181,28 +171,30 @@ test('an upload answers 204 with the ETag, and the object reads back with its he
   t.is(response.status, 204, await response.text());
   t.is(response.headers.get('etag'), `"${md5Hex(body)}"`);
   t.regex(response.headers.get('location') ?? '', new RegExp(`/${bucket}/docs/hello\\.txt$`));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'docs/hello.txt' }));
+  const head = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: bucket, Key: 'docs/hello.txt' }),
+  );
   t.is(head.ContentType, 'text/plain; charset=utf-8');
   t.is(head.CacheControl, 'max-age=60');
   t.is(head.ContentDisposition, 'attachment; filename="hello.txt"');
   t.deepEqual(head.Metadata, { color: 'blue' });
   t.is(head.ETag, `"${md5Hex(body)}"`);
-  t.true((await objectBytes(s3, bucket, 'docs/hello.txt')).equals(body));
+  t.true((await objectBytes(suite.s3, bucket, 'docs/hello.txt')).equals(body));
 });
 
 test('without a Content-Type field the object is binary/octet-stream (the part type is ignored)', async (t) => {
-  const bucket = await newBucket('post-type');
+  const bucket = await newBucket(suite.s3, 'post-type');
   const response = await postForm(bucket, simpleForm(bucket, 'k'), {
     bytes: Buffer.from('x'),
     type: 'image/png',
   });
   t.is(response.status, 204);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
   t.is(head.ContentType, 'binary/octet-stream');
 });
 
 test('success_action_status 201 answers the PostResponse document', async (t) => {
-  const bucket = await newBucket('post-201');
+  const bucket = await newBucket(suite.s3, 'post-201');
   const body = Buffer.from('created');
   const fields = simpleForm(bucket, 'a b/c+d.txt', {
     conditions: [{ success_action_status: '201' }],
@@ -218,11 +210,11 @@ test('success_action_status 201 answers the PostResponse document', async (t) =>
   t.regex(xml, /<Key>a b\/c\+d\.txt<\/Key>/);
   t.regex(xml, new RegExp(`<ETag>(&quot;|")${md5Hex(body)}(&quot;|")</ETag>`));
   t.regex(xml, /<Location>http:\/\/[^<]*\/a%20b\/c%2Bd\.txt<\/Location>/);
-  t.true((await objectBytes(s3, bucket, 'a b/c+d.txt')).equals(body));
+  t.true((await objectBytes(suite.s3, bucket, 'a b/c+d.txt')).equals(body));
 });
 
 test('success_action_status 200 answers an empty 200; other values answer 204', async (t) => {
-  const bucket = await newBucket('post-200');
+  const bucket = await newBucket(suite.s3, 'post-200');
   for (const [status, expected] of [
     ['200', 200],
     ['204', 204],
@@ -240,7 +232,7 @@ test('success_action_status 200 answers an empty 200; other values answer 204', 
 });
 
 test('success_action_redirect answers 303 to the URL with bucket, key and etag', async (t) => {
-  const bucket = await newBucket('post-redirect');
+  const bucket = await newBucket(suite.s3, 'post-redirect');
   const target = 'https://example.com/done?from=form';
   const fields = simpleForm(bucket, 'photos/cat.jpg', {
     conditions: [['starts-with', '$success_action_redirect', 'https://example.com/']],
@@ -259,7 +251,7 @@ test('success_action_redirect answers 303 to the URL with bucket, key and etag',
 });
 
 test('${filename} in the key becomes the uploaded file name', async (t) => {
-  const bucket = await newBucket('post-filename');
+  const bucket = await newBucket(suite.s3, 'post-filename');
   const fields = signedFields({
     bucket,
     conditions: [['starts-with', '$key', 'uploads/']],
@@ -267,18 +259,18 @@ test('${filename} in the key becomes the uploaded file name', async (t) => {
   });
   const response = await postForm(bucket, fields, { bytes: Buffer.from('pic'), name: 'cat.png' });
   t.is(response.status, 204, await response.text());
-  t.is((await objectBytes(s3, bucket, 'uploads/cat.png')).toString(), 'pic');
+  t.is((await objectBytes(suite.s3, bucket, 'uploads/cat.png')).toString(), 'pic');
 });
 
 test('fields after the file are ignored, and x-ignore-* fields need no condition', async (t) => {
-  const bucket = await newBucket('post-after');
+  const bucket = await newBucket(suite.s3, 'post-after');
   const fields = simpleForm(bucket, 'k', { fields: [['x-ignore-tracking', 'anything']] });
   const response = await postForm(bucket, fields, { bytes: Buffer.from('v') }, [
     ['submit', 'Upload to Amazon S3'],
     ['x-amz-meta-late', 'not stored'],
   ]);
   t.is(response.status, 204, await response.text());
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
   t.deepEqual(head.Metadata, {});
 });
 
@@ -292,21 +284,21 @@ const sizes: Array<[string, number]> = [
 ];
 for (const [label, size] of sizes) {
   test(`a file of ${label} (${size} bytes) streams in and reads back byte-identical`, async (t) => {
-    const bucket = await newBucket('post-size');
+    const bucket = await newBucket(suite.s3, 'post-size');
     const body = randomBytesSeeded(size, size + 11);
     const response = await postForm(bucket, simpleForm(bucket, 'obj'), { bytes: body });
     t.is(response.status, 204, await response.text());
     t.is(response.headers.get('etag'), `"${md5Hex(body)}"`);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'obj' }));
+    const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'obj' }));
     t.is(head.ContentLength, size);
-    const got = await objectBytes(s3, bucket, 'obj');
+    const got = await objectBytes(suite.s3, bucket, 'obj');
     t.is(got.length, size);
     t.true(got.equals(body));
   });
 }
 
 test('Content-MD5 and x-amz-checksum-crc32 fields are checked against the file', async (t) => {
-  const bucket = await newBucket('post-digest');
+  const bucket = await newBucket(suite.s3, 'post-digest');
   const body = Buffer.from('check me');
   const md5 = createHash('md5').update(body).digest('base64');
   const crc = Buffer.alloc(4);
@@ -332,15 +324,15 @@ test('Content-MD5 and x-amz-checksum-crc32 fields are checked against the file',
     fields: [['x-amz-checksum-crc32', 'AAAAAA==']],
   });
   t.is((await errorOf(await postForm(bucket, badCrc, { bytes: body }))).code, 'BadDigest');
-  await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k2' })));
+  await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k2' })));
 });
 
 // ---- the AWS SDK's own POST signer as an independent reference ----
 
 test('a form from @aws-sdk/s3-presigned-post uploads (with ${filename} and a length range)', async (t) => {
-  const bucket = await newBucket('post-sdk');
+  const bucket = await newBucket(suite.s3, 'post-sdk');
   const { url, fields } = await createPresignedPost(
-    s3 as unknown as Parameters<typeof createPresignedPost>[0],
+    suite.s3 as unknown as Parameters<typeof createPresignedPost>[0],
     {
       Bucket: bucket,
       Key: 'sdk/${filename}',
@@ -349,13 +341,13 @@ test('a form from @aws-sdk/s3-presigned-post uploads (with ${filename} and a len
       Expires: 60,
     },
   );
-  t.is(url, `${server.endpoint}/${bucket}`);
+  t.is(url, `${suite.server.endpoint}/${bucket}`);
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append('file', new Blob(['a,b\n1,2\n']), 'table.csv');
   const response = await fetch(url, { method: 'POST', body: form });
   t.is(response.status, 204, await response.text());
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sdk/table.csv' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sdk/table.csv' }));
   t.is(head.ContentType, 'text/csv');
   t.deepEqual(head.Metadata, { origin: 'sdk' });
 
@@ -369,7 +361,7 @@ test('a form from @aws-sdk/s3-presigned-post uploads (with ${filename} and a len
 // ---- the policy's conditions ----
 
 test('a key outside the starts-with prefix is AccessDenied', async (t) => {
-  const bucket = await newBucket('post-prefix');
+  const bucket = await newBucket(suite.s3, 'post-prefix');
   const fields = signedFields({
     bucket,
     conditions: [['starts-with', '$key', 'user/eric/']],
@@ -382,11 +374,11 @@ test('a key outside the starts-with prefix is AccessDenied', async (t) => {
     error.message,
     'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/eric/"]',
   );
-  await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'user/other/file' })));
+  await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'user/other/file' })));
 });
 
 test('an exact-match condition that fails, or names a missing field, is AccessDenied', async (t) => {
-  const bucket = await newBucket('post-eq');
+  const bucket = await newBucket(suite.s3, 'post-eq');
   const wrong = simpleForm(bucket, 'k', {
     conditions: [['eq', '$Content-Type', 'image/png']],
     fields: [['Content-Type', 'image/jpeg']],
@@ -411,7 +403,7 @@ test('an exact-match condition that fails, or names a missing field, is AccessDe
 });
 
 test('a field the policy does not mention is AccessDenied (Extra input fields)', async (t) => {
-  const bucket = await newBucket('post-extra');
+  const bucket = await newBucket(suite.s3, 'post-extra');
   const fields = simpleForm(bucket, 'k', { fields: [['x-amz-meta-sneaky', '1']] });
   const error = await errorOf(await postForm(bucket, fields, { bytes: Buffer.from('x') }));
   t.is(error.status, 403);
@@ -424,7 +416,7 @@ test('a field the policy does not mention is AccessDenied (Extra input fields)',
 });
 
 test('content-length-range: too large is EntityTooLarge, too small is EntityTooSmall', async (t) => {
-  const bucket = await newBucket('post-range');
+  const bucket = await newBucket(suite.s3, 'post-range');
   const fields = simpleForm(bucket, 'k', { conditions: [['content-length-range', 10, 100 * KIB]] });
   const large = await errorOf(
     await postForm(bucket, fields, { bytes: Buffer.alloc(100 * KIB + 1) }),
@@ -437,13 +429,13 @@ test('content-length-range: too large is EntityTooLarge, too small is EntityTooS
   const small = await errorOf(await postForm(bucket, fields, { bytes: Buffer.alloc(9) }));
   t.is(small.status, 400);
   t.is(small.code, 'EntityTooSmall');
-  await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
   const fits = await postForm(bucket, fields, { bytes: Buffer.alloc(100 * KIB) });
   t.is(fits.status, 204);
 });
 
 test('a file far over the range is refused early: an error or a dropped connection, nothing stored', async (t) => {
-  const bucket = await newBucket('post-range-early');
+  const bucket = await newBucket(suite.s3, 'post-range-early');
   const fields = simpleForm(bucket, 'k', { conditions: [['content-length-range', 0, 1000]] });
   const started = Date.now();
   try {
@@ -453,11 +445,11 @@ test('a file far over the range is refused early: an error or a dropped connecti
     t.is((error as Error).message, 'fetch failed'); // the server closed the connection mid-body
   }
   t.true(Date.now() - started < 20_000);
-  await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
+  await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
 });
 
 test('an expired policy is AccessDenied', async (t) => {
-  const bucket = await newBucket('post-expired');
+  const bucket = await newBucket(suite.s3, 'post-expired');
   const fields = simpleForm(bucket, 'k', { expiresInMs: -1000 });
   const error = await errorOf(await postForm(bucket, fields, { bytes: Buffer.from('x') }));
   t.is(error.status, 403);
@@ -468,7 +460,7 @@ test('an expired policy is AccessDenied', async (t) => {
 // ---- authentication and authorization ----
 
 test('a wrong signature is SignatureDoesNotMatch', async (t) => {
-  const bucket = await newBucket('post-sig');
+  const bucket = await newBucket(suite.s3, 'post-sig');
   const fields = simpleForm(bucket, 'k', {
     credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: 'not-the-secret' },
   });
@@ -491,7 +483,7 @@ test('a wrong signature is SignatureDoesNotMatch', async (t) => {
 });
 
 test('an unknown access key is InvalidAccessKeyId; a wrong region is refused', async (t) => {
-  const bucket = await newBucket('post-akid');
+  const bucket = await newBucket(suite.s3, 'post-akid');
   const unknown = simpleForm(bucket, 'k', {
     credentials: { accessKeyId: 'HKNOSUCHKEY000000001', secretAccessKey: 'whatever-secret' },
   });
@@ -508,7 +500,7 @@ test('an unknown access key is InvalidAccessKeyId; a wrong region is refused', a
 });
 
 test('a form without policy is anonymous and refused; a missing key field is InvalidArgument', async (t) => {
-  const bucket = await newBucket('post-missing');
+  const bucket = await newBucket(suite.s3, 'post-missing');
   const anonymous = await errorOf(
     await postForm(bucket, [['key', 'k']], { bytes: Buffer.from('x') }),
   );
@@ -520,7 +512,7 @@ test('a form without policy is anonymous and refused; a missing key field is Inv
 });
 
 test('a key without the write grant is AccessDenied; with it the upload succeeds', async (t) => {
-  const bucket = await newBucket('post-grant');
+  const bucket = await newBucket(suite.s3, 'post-grant');
   const created = (await cli('key', 'create', `post-${process.pid}`)) as Credentials;
   await cli('bucket', 'allow', bucket, '--key', created.accessKeyId, '--read');
   const fields = (): Array<[string, string]> =>
@@ -547,9 +539,9 @@ test('a POST to a missing bucket is NoSuchBucket', async (t) => {
 // ---- malformed requests ----
 
 test('malformed multipart bodies are 400 MalformedPOSTRequest', async (t) => {
-  const bucket = await newBucket('post-malformed');
+  const bucket = await newBucket(suite.s3, 'post-malformed');
   const post = (body: string, contentType: string): Promise<Response> =>
-    fetch(`${server.endpoint}/${bucket}`, {
+    fetch(`${suite.server.endpoint}/${bucket}`, {
       method: 'POST',
       body,
       headers: { 'content-type': contentType },
@@ -577,7 +569,7 @@ test('malformed multipart bodies are 400 MalformedPOSTRequest', async (t) => {
 });
 
 test('the connection stays usable after POSTs, good and refused', async (t) => {
-  const bucket = await newBucket('post-keepalive');
+  const bucket = await newBucket(suite.s3, 'post-keepalive');
   for (let i = 0; i < 5; i++) {
     const ok = await postForm(bucket, simpleForm(bucket, `k${i}`), {
       bytes: randomBytesSeeded(50 * KIB, i + 1),
@@ -589,7 +581,7 @@ test('the connection stays usable after POSTs, good and refused', async (t) => {
     t.is(refused.status, 403);
     await refused.text();
   }
-  const other = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k4' }));
+  const other = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k4' }));
   t.is(other.ContentLength, 50 * KIB);
 });
 
@@ -597,7 +589,7 @@ test('the connection stays usable after POSTs, good and refused', async (t) => {
 
 /** Runs `hangar ... --json` against the server (through its admin API) and parses the output. */
 async function cli(...args: string[]): Promise<unknown> {
-  const { code, stdout, stderr } = await server.cli(...args, '--json');
+  const { code, stdout, stderr } = await suite.server.cli(...args, '--json');
   if (code !== 0) throw new Error(`hangar ${args.join(' ')} exited ${code}: ${stderr}`);
   return JSON.parse(stdout) as unknown;
 }

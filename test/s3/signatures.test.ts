@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -14,30 +13,17 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { crc32c } from '@node-rs/crc32';
 import test from 'ava';
 import { streamingFetch } from '../helpers/chunk-signer.js';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-let server: TestServer;
-let s3: S3Client;
+const suite = useServer(test);
 /** Presigns without adding flexible-checksum parameters of its own. */
 let presigner: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-  presigner = server.client(undefined, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+test.before(() => {
+  presigner = suite.server.client(undefined, { requestChecksumCalculation: 'WHEN_REQUIRED' });
 });
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
 
 function crc32cBase64(data: Buffer): string {
   const out = Buffer.alloc(4);
@@ -50,12 +36,13 @@ function codeOf(xml: string): string | undefined {
 }
 
 async function bodyOf(bucket: string, key: string): Promise<Buffer> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
 async function absent(bucket: string, key: string): Promise<number> {
-  return (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).status;
+  return (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))))
+    .status;
 }
 
 /** Flips one byte inside the first chunk's data (just after the first chunk header). */
@@ -71,9 +58,9 @@ function flipDataByte(encoded: Buffer): Buffer {
 // Streaming (aws-chunked) uploads
 
 test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD: 64 KiB chunks over 200 KiB are stored', async (t) => {
-  const bucket = await newBucket('sig-stream');
+  const bucket = await newBucket(suite.s3, 'sig-stream');
   const data = randomBytesSeeded(200 * KIB, 3);
-  const res = await streamingFetch(server.endpoint, {
+  const res = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/streamed`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
@@ -83,16 +70,16 @@ test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD: 64 KiB chunks over 200 KiB are stored'
   t.is(res.status, 200, await res.clone().text());
   t.is(res.headers.get('etag'), `"${createHash('md5').update(data).digest('hex')}"`);
   t.true((await bodyOf(bucket, 'streamed')).equals(data));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'streamed' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'streamed' }));
   t.is(head.ContentLength, data.length);
   // aws-chunked describes the transfer, not the object.
   t.is(head.ContentEncoding, undefined);
 });
 
 test('a tampered chunk is SignatureDoesNotMatch 403 and stores nothing', async (t) => {
-  const bucket = await newBucket('sig-tamper');
+  const bucket = await newBucket(suite.s3, 'sig-tamper');
   const data = randomBytesSeeded(200 * KIB, 4);
-  const res = await streamingFetch(server.endpoint, {
+  const res = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/k`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
@@ -105,8 +92,8 @@ test('a tampered chunk is SignatureDoesNotMatch 403 and stores nothing', async (
   t.is(await absent(bucket, 'k'), 404);
   // And an overwrite with a tampered chunk leaves the old object.
   const old = Buffer.from('old');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old', Body: old }));
-  const again = await streamingFetch(server.endpoint, {
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old', Body: old }));
+  const again = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/old`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
@@ -126,10 +113,10 @@ test('a tampered chunk is SignatureDoesNotMatch 403 and stores nothing', async (
 });
 
 test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER with a signed crc32c trailer is stored with its checksum', async (t) => {
-  const bucket = await newBucket('sig-trailer');
+  const bucket = await newBucket(suite.s3, 'sig-trailer');
   const data = randomBytesSeeded(200 * KIB, 5);
   const crc = crc32cBase64(data);
-  const res = await streamingFetch(server.endpoint, {
+  const res = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/k`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
@@ -139,7 +126,7 @@ test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER with a signed crc32c trailer is
   });
   t.is(res.status, 200, await res.clone().text());
   t.is(res.headers.get('x-amz-checksum-crc32c'), crc);
-  const head = await s3.send(
+  const head = await suite.s3.send(
     new HeadObjectCommand({ Bucket: bucket, Key: 'k', ChecksumMode: 'ENABLED' }),
   );
   t.is(head.ChecksumCRC32C, crc);
@@ -148,9 +135,9 @@ test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER with a signed crc32c trailer is
 });
 
 test('a bad trailer signature is SignatureDoesNotMatch and stores nothing', async (t) => {
-  const bucket = await newBucket('sig-trailer-bad');
+  const bucket = await newBucket(suite.s3, 'sig-trailer-bad');
   const data = randomBytesSeeded(100 * KIB, 6);
-  const res = await streamingFetch(server.endpoint, {
+  const res = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/k`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
@@ -163,7 +150,7 @@ test('a bad trailer signature is SignatureDoesNotMatch and stores nothing', asyn
   t.is(codeOf(await res.text()), 'SignatureDoesNotMatch');
   t.is(await absent(bucket, 'k'), 404);
   // A trailer value changed after signing breaks the signature too.
-  const changed = await streamingFetch(server.endpoint, {
+  const changed = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/k`,
     mode: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
@@ -184,9 +171,9 @@ test('a bad trailer signature is SignatureDoesNotMatch and stores nothing', asyn
 });
 
 test('STREAMING-UNSIGNED-PAYLOAD-TRAILER: a right trailer stores, a wrong one is BadDigest', async (t) => {
-  const bucket = await newBucket('sig-unsigned');
+  const bucket = await newBucket(suite.s3, 'sig-unsigned');
   const data = randomBytesSeeded(150 * KIB, 7);
-  const ok = await streamingFetch(server.endpoint, {
+  const ok = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/good`,
     mode: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
@@ -196,7 +183,7 @@ test('STREAMING-UNSIGNED-PAYLOAD-TRAILER: a right trailer stores, a wrong one is
   });
   t.is(ok.status, 200, await ok.clone().text());
   t.true((await bodyOf(bucket, 'good')).equals(data));
-  const bad = await streamingFetch(server.endpoint, {
+  const bad = await streamingFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}/bad`,
     mode: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
@@ -210,14 +197,14 @@ test('STREAMING-UNSIGNED-PAYLOAD-TRAILER: a right trailer stores, a wrong one is
 });
 
 test('x-amz-decoded-content-length not matching the body is IncompleteBody 400', async (t) => {
-  const bucket = await newBucket('sig-length');
+  const bucket = await newBucket(suite.s3, 'sig-length');
   const data = randomBytesSeeded(100 * KIB, 8);
   for (const [mode, decodedLength] of [
     ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', data.length + 1],
     ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', data.length - 1],
     ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', data.length + 10],
   ] as const) {
-    const res = await streamingFetch(server.endpoint, {
+    const res = await streamingFetch(suite.server.endpoint, {
       method: 'PUT',
       path: `/${bucket}/k`,
       mode,
@@ -238,7 +225,7 @@ test('x-amz-decoded-content-length not matching the body is IncompleteBody 400',
 // Presigned URLs
 
 test('presigned GET, HEAD, PUT and DELETE URLs work with fetch', async (t) => {
-  const bucket = await newBucket('sig-presign');
+  const bucket = await newBucket(suite.s3, 'sig-presign');
   const data = randomBytesSeeded(40 * KIB, 9);
   const putUrl = await getSignedUrl(
     presigner,
@@ -278,8 +265,10 @@ test('presigned GET, HEAD, PUT and DELETE URLs work with fetch', async (t) => {
 });
 
 test('presigned UploadPart URLs upload parts; the SDK completes the upload', async (t) => {
-  const bucket = await newBucket('sig-presign-mpu');
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'big' }));
+  const bucket = await newBucket(suite.s3, 'sig-presign-mpu');
+  const created = await suite.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'big' }),
+  );
   const uploadId = created.UploadId ?? '';
   const parts = [randomBytesSeeded(5 * MIB, 10), randomBytesSeeded(123 * KIB, 11)];
   const etags: string[] = [];
@@ -295,7 +284,7 @@ test('presigned UploadPart URLs upload parts; the SDK completes the upload', asy
     t.is(etag, `"${createHash('md5').update(part).digest('hex')}"`);
     etags.push(etag);
   }
-  const completed = await s3.send(
+  const completed = await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'big',
@@ -308,8 +297,8 @@ test('presigned UploadPart URLs upload parts; the SDK completes the upload', asy
 });
 
 test('X-Amz-Expires over a week is AuthorizationQueryParametersError 400', async (t) => {
-  const bucket = await newBucket('sig-presign-week');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  const bucket = await newBucket(suite.s3, 'sig-presign-week');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
   const url = new URL(
     await getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: 'k' }), {
       expiresIn: 3600,
@@ -327,8 +316,8 @@ test('X-Amz-Expires over a week is AuthorizationQueryParametersError 400', async
 });
 
 test('an expired presigned URL is AccessDenied 403 "Request has expired"', async (t) => {
-  const bucket = await newBucket('sig-presign-expired');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'secret' }));
+  const bucket = await newBucket(suite.s3, 'sig-presign-expired');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'secret' }));
   const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: 'k' }), {
     expiresIn: 1,
   });
@@ -342,9 +331,9 @@ test('an expired presigned URL is AccessDenied 403 "Request has expired"', async
 });
 
 test('a presigned URL for one key used for another is SignatureDoesNotMatch', async (t) => {
-  const bucket = await newBucket('sig-presign-key');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'content of a' }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'content of b' }));
+  const bucket = await newBucket(suite.s3, 'sig-presign-key');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'content of a' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'content of b' }));
   const url = new URL(
     await getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: 'a' }), {
       expiresIn: 300,

@@ -1,17 +1,11 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/server.js';
 
-let server: TestServer;
-test.before(async () => {
-  server = await TestServer.start();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
+const suite = useServer(test);
 
 test('an SDK client with default settings puts and gets an object', async (t) => {
-  const s3 = server.client();
+  const s3 = suite.server.client();
   await s3.send(new CreateBucketCommand({ Bucket: 'smoke' }));
   const put = await s3.send(
     new PutObjectCommand({ Bucket: 'smoke', Key: 'hello.txt', Body: 'hello world' }),

@@ -5,7 +5,6 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectAttributesCommand,
@@ -19,29 +18,19 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import {
+  newBucket,
+  randomBytesSeeded,
+  s3Failure,
+  TestServer,
+  useServer,
+} from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-/** A fresh bucket for one test. */
-async function newBucket(client: S3Client, prefix: string): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await client.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+const suite = useServer(test);
 
 /** A customer key: 32 seeded bytes, base64 as the SDK takes it, and its MD5 as S3 echoes it. */
 function customerKey(seed: number): { key: string; md5: string; bytes: Buffer } {
@@ -77,7 +66,7 @@ async function getBytes(
   bucket: string,
   key: string,
   extra: Partial<ConstructorParameters<typeof GetObjectCommand>[0]> = {},
-  client: S3Client = s3,
+  client: S3Client = suite.s3,
 ): Promise<Buffer> {
   const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...extra }));
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
@@ -148,9 +137,9 @@ const sizes: Array<[string, number]> = [
 ];
 for (const [label, size] of sizes) {
   test(`SSE-C PutObject of ${label} reads back with the key, with S3's headers and ETag`, async (t) => {
-    const bucket = await newBucket(s3, 'ssec-put');
+    const bucket = await newBucket(suite.s3, 'ssec-put');
     const body = randomBytesSeeded(size, size + 7);
-    const put = await s3.send(
+    const put = await suite.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: body, ...sse(KEY_A) }),
     );
     t.is(put.SSECustomerAlgorithm, 'AES256');
@@ -160,7 +149,7 @@ for (const [label, size] of sizes) {
     // empty object there is nothing to leak, and AES-CTR of nothing is nothing.
     if (size > 0) t.not(put.ETag, `"${md5Hex(body)}"`, 'the ETag is not the MD5 of the data');
 
-    const head = await s3.send(
+    const head = await suite.s3.send(
       new HeadObjectCommand({ Bucket: bucket, Key: 'obj', ...sse(KEY_A) }),
     );
     t.is(head.ContentLength, size);
@@ -168,7 +157,9 @@ for (const [label, size] of sizes) {
     t.is(head.SSECustomerAlgorithm, 'AES256');
     t.is(head.SSECustomerKeyMD5, KEY_A.md5);
 
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'obj', ...sse(KEY_A) }));
+    const got = await suite.s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: 'obj', ...sse(KEY_A) }),
+    );
     t.is(got.SSECustomerAlgorithm, 'AES256');
     t.is(got.SSECustomerKeyMD5, KEY_A.md5);
     t.is(got.ETag, put.ETag);
@@ -200,7 +191,7 @@ for (const [label, size] of sizes) {
       ranges.push(['open-ended tail', `bytes=${3 * MIB - 5}-`, 3 * MIB - 5, size]);
     }
     for (const [what, range, start, end] of ranges) {
-      const part = await s3.send(
+      const part = await suite.s3.send(
         new GetObjectCommand({ Bucket: bucket, Key: 'obj', Range: range, ...sse(KEY_A) }),
       );
       t.is(part.$metadata.httpStatusCode, 206, what);
@@ -212,12 +203,12 @@ for (const [label, size] of sizes) {
 }
 
 test('GET and HEAD of an SSE-C object: no key is 400 InvalidRequest, a wrong key 403 AccessDenied', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-refuse');
+  const bucket = await newBucket(suite.s3, 'ssec-refuse');
   for (const [key, size] of [
     ['inline', 100],
     ['blocks', MIB + 5],
   ] as const) {
-    await s3.send(
+    await suite.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -225,54 +216,58 @@ test('GET and HEAD of an SSE-C object: no key is 400 InvalidRequest, a wrong key
         ...sse(KEY_A),
       }),
     );
-    const noKey = await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const noKey = await s3Failure(
+      suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+    );
     t.is(noKey.status, 400, `${key}: GET without the key`);
     t.is(noKey.name, 'InvalidRequest');
-    const headNoKey = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    const headNoKey = await s3Failure(
+      suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+    );
     t.is(headNoKey.status, 400, `${key}: HEAD without the key`);
 
     const wrong = await s3Failure(
-      s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_B) })),
+      suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_B) })),
     );
     t.is(wrong.status, 403, `${key}: GET with another key`);
     t.is(wrong.name, 'AccessDenied');
     const headWrong = await s3Failure(
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_B) })),
+      suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_B) })),
     );
     t.is(headWrong.status, 403, `${key}: HEAD with another key`);
 
     const ranged = await s3Failure(
-      s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-9' })),
+      suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-9' })),
     );
     t.is(ranged.status, 400, `${key}: a Range GET without the key`);
   }
 });
 
 test('SSE-C key headers on an unencrypted object are 400 InvalidRequest', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-plain');
+  const bucket = await newBucket(suite.s3, 'ssec-plain');
   const body = randomBytesSeeded(2 * MIB, 9);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: body }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: 'tiny' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: body }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: 'tiny' }));
   for (const key of ['plain', 'small']) {
     const get = await s3Failure(
-      s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) })),
+      suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) })),
     );
     t.is(get.status, 400, key);
     t.is(get.name, 'InvalidRequest');
     const head = await s3Failure(
-      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) })),
+      suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) })),
     );
     t.is(head.status, 400, key);
   }
   // And without headers the plain object is served, without SSE-C response headers.
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain' }));
   t.is(got.SSECustomerAlgorithm, undefined);
   t.true(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(body));
 });
 
 test('malformed SSE-C headers are 400 InvalidArgument on PUT and GET', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-bad');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'ssec-bad');
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'enc', Body: 'secret', ...sse(KEY_A) }),
   );
   const short = randomBytesSeeded(16, 5);
@@ -296,7 +291,7 @@ test('malformed SSE-C headers are 400 InvalidArgument on PUT and GET', async (t)
     ],
   ];
   for (const [what, headers] of cases) {
-    const put = await signedFetch(server.endpoint, {
+    const put = await signedFetch(suite.server.endpoint, {
       method: 'PUT',
       path: `/${bucket}/bad-put`,
       body: Buffer.from('payload that must not be stored'),
@@ -306,7 +301,7 @@ test('malformed SSE-C headers are 400 InvalidArgument on PUT and GET', async (t)
     t.is(put.status, 400, `PUT with ${what}`);
     t.is(errorCode(putText), 'InvalidArgument', `PUT with ${what}: ${putText}`);
 
-    const get = await signedFetch(server.endpoint, {
+    const get = await signedFetch(suite.server.endpoint, {
       method: 'GET',
       path: `/${bucket}/enc`,
       headers,
@@ -316,11 +311,11 @@ test('malformed SSE-C headers are 400 InvalidArgument on PUT and GET', async (t)
     t.is(errorCode(getText), 'InvalidArgument', `GET with ${what}: ${getText}`);
   }
   const absent = await s3Failure(
-    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad-put' })),
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'bad-put' })),
   );
   t.is(absent.status, 404, 'no refused PUT stored anything');
   // The same raw request with a good key works, so the refusals above are the headers' doing.
-  const good = await signedFetch(server.endpoint, {
+  const good = await signedFetch(suite.server.endpoint, {
     method: 'GET',
     path: `/${bucket}/enc`,
     headers: rawSseHeaders('AES256', KEY_A.bytes),
@@ -374,17 +369,19 @@ test('SSE-C bytes are encrypted on disk (blocks and inline records); plain ones 
 // --- CopyObject -----------------------------------------------------------------------------
 
 test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-copy');
+  const bucket = await newBucket(suite.s3, 'ssec-copy');
   const body = randomBytesSeeded(2 * MIB + 333, 21);
   const small = randomBytesSeeded(500, 22);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'enc', Body: body, ...sse(KEY_A) }));
-  await s3.send(
+  await suite.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'enc', Body: body, ...sse(KEY_A) }),
+  );
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'enc-small', Body: small, ...sse(KEY_A) }),
   );
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: body }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: body }));
 
   // Encrypted -> plain.
-  const toPlain = await s3.send(
+  const toPlain = await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'dec',
@@ -395,19 +392,22 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
   t.is(toPlain.SSECustomerAlgorithm, undefined, 'a plain copy has no SSE-C headers');
   t.true((await getBytes(bucket, 'dec')).equals(body), 'encrypted -> plain reads back plain');
   t.is(
-    (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dec' }))).ETag,
+    (await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dec' }))).ETag,
     `"${md5Hex(body)}"`,
     'the decrypted copy has the MD5 of its data as ETag',
   );
   t.is(
-    (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dec', ...sse(KEY_A) }))))
-      .name,
+    (
+      await s3Failure(
+        suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dec', ...sse(KEY_A) })),
+      )
+    ).name,
     'InvalidRequest',
     'the plain copy refuses key headers',
   );
 
   // Plain -> encrypted.
-  const toEnc = await s3.send(
+  const toEnc = await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'enc-from-plain',
@@ -420,14 +420,19 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
   t.not(toEnc.CopyObjectResult?.ETag, `"${md5Hex(body)}"`);
   t.true((await getBytes(bucket, 'enc-from-plain', sse(KEY_B))).equals(body));
   t.is(
-    (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc-from-plain' }))))
-      .name,
+    (
+      await s3Failure(
+        suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc-from-plain' })),
+      )
+    ).name,
     'InvalidRequest',
   );
   t.is(
     (
       await s3Failure(
-        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc-from-plain', ...sse(KEY_A) })),
+        suite.s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: 'enc-from-plain', ...sse(KEY_A) }),
+        ),
       )
     ).name,
     'AccessDenied',
@@ -440,7 +445,7 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
     ['enc-small', small],
   ] as const) {
     const target = `${source}-rekeyed`;
-    const rekeyed = await s3.send(
+    const rekeyed = await suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: target,
@@ -454,7 +459,7 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
     t.is(
       (
         await s3Failure(
-          s3.send(new GetObjectCommand({ Bucket: bucket, Key: target, ...sse(KEY_A) })),
+          suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: target, ...sse(KEY_A) })),
         )
       ).status,
       403,
@@ -465,12 +470,14 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
 
   // A missing source key is refused, and nothing is written.
   const missing = await s3Failure(
-    s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'nope', CopySource: `${bucket}/enc` })),
+    suite.s3.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: 'nope', CopySource: `${bucket}/enc` }),
+    ),
   );
   t.is(missing.status, 400);
   t.is(missing.name, 'InvalidRequest');
   const wrongSource = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'nope',
@@ -481,22 +488,24 @@ test('CopyObject decrypts, encrypts and re-encrypts with the right keys only', a
   );
   t.is(wrongSource.status, 403, 'a wrong source key is AccessDenied');
   t.is(
-    (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'nope' })))).status,
+    (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'nope' })))).status,
     404,
   );
 });
 
 test('CopyObject onto itself changing the SSE-C key needs no REPLACE', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-self');
+  const bucket = await newBucket(suite.s3, 'ssec-self');
   for (const [key, size] of [
     ['self-blocks', 3 * MIB + 1],
     ['self-inline', 300],
   ] as const) {
     const body = randomBytesSeeded(size, 31);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sse(KEY_A) }));
+    await suite.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...sse(KEY_A) }),
+    );
     // Same key, no REPLACE: nothing changes, so S3 refuses it.
     const same = await s3Failure(
-      s3.send(
+      suite.s3.send(
         new CopyObjectCommand({
           Bucket: bucket,
           Key: key,
@@ -507,7 +516,7 @@ test('CopyObject onto itself changing the SSE-C key needs no REPLACE', async (t)
       ),
     );
     t.is(same.name, 'InvalidRequest', `${key}: same key onto itself`);
-    const copied = await s3.send(
+    const copied = await suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -519,13 +528,16 @@ test('CopyObject onto itself changing the SSE-C key needs no REPLACE', async (t)
     t.is(copied.SSECustomerKeyMD5, KEY_B.md5);
     t.true((await getBytes(bucket, key, sse(KEY_B))).equals(body), `${key}: reads with key B`);
     t.is(
-      (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) }))))
-        .name,
+      (
+        await s3Failure(
+          suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...sse(KEY_A) })),
+        )
+      ).name,
       'AccessDenied',
       `${key}: key A no longer opens it`,
     );
     // And decrypting it in place (encrypted -> plain onto itself) is a change too.
-    await s3.send(
+    await suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -540,11 +552,11 @@ test('CopyObject onto itself changing the SSE-C key needs no REPLACE', async (t)
 // --- Multipart ------------------------------------------------------------------------------
 
 test('multipart upload with SSE-C: parts need the upload key; whole, ranged and part GETs decrypt', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-mpu');
+  const bucket = await newBucket(suite.s3, 'ssec-mpu');
   const part1 = randomBytesSeeded(5 * MIB, 41);
   const part2 = randomBytesSeeded(MIB + 3, 42);
   const whole = Buffer.concat([part1, part2]);
-  const created = await s3.send(
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu', ...sse(KEY_A) }),
   );
   t.is(created.SSECustomerAlgorithm, 'AES256');
@@ -553,25 +565,25 @@ test('multipart upload with SSE-C: parts need the upload key; whole, ranged and 
   const base = { Bucket: bucket, Key: 'mpu', UploadId };
 
   const noKey = await s3Failure(
-    s3.send(new UploadPartCommand({ ...base, PartNumber: 1, Body: part1 })),
+    suite.s3.send(new UploadPartCommand({ ...base, PartNumber: 1, Body: part1 })),
   );
   t.is(noKey.status, 400, 'UploadPart without the key');
   t.is(noKey.name, 'InvalidRequest');
   const otherKey = await s3Failure(
-    s3.send(new UploadPartCommand({ ...base, PartNumber: 1, Body: part1, ...sse(KEY_B) })),
+    suite.s3.send(new UploadPartCommand({ ...base, PartNumber: 1, Body: part1, ...sse(KEY_B) })),
   );
   t.is(otherKey.status, 400, 'UploadPart with another key');
   t.is(otherKey.name, 'InvalidRequest');
 
-  const p1 = await s3.send(
+  const p1 = await suite.s3.send(
     new UploadPartCommand({ ...base, PartNumber: 1, Body: part1, ...sse(KEY_A) }),
   );
   t.is(p1.SSECustomerKeyMD5, KEY_A.md5);
   t.not(p1.ETag, `"${md5Hex(part1)}"`, "a part's ETag is not the MD5 of its data");
-  const p2 = await s3.send(
+  const p2 = await suite.s3.send(
     new UploadPartCommand({ ...base, PartNumber: 2, Body: part2, ...sse(KEY_A) }),
   );
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       ...base,
       ...sse(KEY_A),
@@ -584,7 +596,9 @@ test('multipart upload with SSE-C: parts need the upload key; whole, ranged and 
     }),
   );
 
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mpu', ...sse(KEY_A) }));
+  const head = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: bucket, Key: 'mpu', ...sse(KEY_A) }),
+  );
   t.is(head.ContentLength, whole.length);
   t.is(head.SSECustomerKeyMD5, KEY_A.md5);
   t.regex(head.ETag ?? '', /-2"$/);
@@ -603,7 +617,7 @@ test('multipart upload with SSE-C: parts need the upload key; whole, ranged and 
     });
     t.true(got.equals(whole.subarray(start, end)), `range ${start}-${end - 1}`);
   }
-  const second = await s3.send(
+  const second = await suite.s3.send(
     new GetObjectCommand({ Bucket: bucket, Key: 'mpu', PartNumber: 2, ...sse(KEY_A) }),
   );
   t.is(second.PartsCount, 2);
@@ -613,28 +627,33 @@ test('multipart upload with SSE-C: parts need the upload key; whole, ranged and 
     '?partNumber=2 decrypts',
   );
   t.is(
-    (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mpu' })))).name,
+    (await s3Failure(suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mpu' })))).name,
     'InvalidRequest',
   );
   t.is(
-    (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mpu', ...sse(KEY_B) }))))
-      .name,
+    (
+      await s3Failure(
+        suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mpu', ...sse(KEY_B) })),
+      )
+    ).name,
     'AccessDenied',
   );
 });
 
 test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-upc');
+  const bucket = await newBucket(suite.s3, 'ssec-upc');
   const source = randomBytesSeeded(6 * MIB + 11, 51);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: source, ...sse(KEY_A) }));
+  await suite.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: source, ...sse(KEY_A) }),
+  );
   const tail = randomBytesSeeded(1000, 52);
-  const { UploadId } = await s3.send(
+  const { UploadId } = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'dst', ...sse(KEY_B) }),
   );
   const base = { Bucket: bucket, Key: 'dst', UploadId };
 
   const noSourceKey = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new UploadPartCopyCommand({
         ...base,
         PartNumber: 1,
@@ -645,7 +664,7 @@ test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
   );
   t.is(noSourceKey.name, 'InvalidRequest', 'UploadPartCopy without the source key');
   const noTargetKey = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new UploadPartCopyCommand({
         ...base,
         PartNumber: 1,
@@ -657,7 +676,7 @@ test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
   t.is(noTargetKey.name, 'InvalidRequest', 'UploadPartCopy without the upload key');
 
   const first = 5 * MIB + 7;
-  const c1 = await s3.send(
+  const c1 = await suite.s3.send(
     new UploadPartCopyCommand({
       ...base,
       PartNumber: 1,
@@ -667,10 +686,10 @@ test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
       ...sse(KEY_B),
     }),
   );
-  const c2 = await s3.send(
+  const c2 = await suite.s3.send(
     new UploadPartCommand({ ...base, PartNumber: 2, Body: tail, ...sse(KEY_B) }),
   );
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       ...base,
       ...sse(KEY_B),
@@ -690,8 +709,11 @@ test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
   });
   t.true(across.equals(expected.subarray(first - 100, first + 100)), 'across the part boundary');
   t.is(
-    (await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst', ...sse(KEY_A) }))))
-      .name,
+    (
+      await s3Failure(
+        suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dst', ...sse(KEY_A) })),
+      )
+    ).name,
     'AccessDenied',
     'the source key does not open the copy',
   );
@@ -704,8 +726,8 @@ test('UploadPartCopy from an SSE-C source into an SSE-C upload', async (t) => {
 // --- GetObjectAttributes --------------------------------------------------------------------
 
 test('GetObjectAttributes of an SSE-C object needs the key', async (t) => {
-  const bucket = await newBucket(s3, 'ssec-attrs');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'ssec-attrs');
+  await suite.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: 'enc',
@@ -713,7 +735,7 @@ test('GetObjectAttributes of an SSE-C object needs the key', async (t) => {
       ...sse(KEY_A),
     }),
   );
-  const attrs = await s3.send(
+  const attrs = await suite.s3.send(
     new GetObjectAttributesCommand({
       Bucket: bucket,
       Key: 'enc',
@@ -723,7 +745,7 @@ test('GetObjectAttributes of an SSE-C object needs the key', async (t) => {
   );
   t.is(attrs.ObjectSize, MIB + 9);
   const without = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new GetObjectAttributesCommand({
         Bucket: bucket,
         Key: 'enc',
@@ -734,7 +756,7 @@ test('GetObjectAttributes of an SSE-C object needs the key', async (t) => {
   t.is(without.status, 400);
   t.is(without.name, 'InvalidRequest');
   const wrong = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new GetObjectAttributesCommand({
         Bucket: bucket,
         Key: 'enc',

@@ -15,44 +15,34 @@ import {
   PutBucketTaggingCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  type S3Client,
   type Tag,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
-import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
+import {
+  newBucket,
+  randomBytesSeeded,
+  s3Failure,
+  TestServer,
+  useServer,
+} from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
 const MIB = 1024 * 1024;
 
-let server: TestServer;
-let s3: S3Client;
-test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
-
-let bucketCounter = 0;
-async function newBucket(prefix: string, client = s3): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await client.send(new CreateBucketCommand({ Bucket: name }));
-  return name;
-}
+const suite = useServer(test);
 
 async function putObject(bucket: string, key: string, extra: { Tagging?: string } = {}) {
-  return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'body', ...extra }));
+  return suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'body', ...extra }));
 }
 
-async function objectTags(bucket: string, key: string, client = s3): Promise<Tag[]> {
+async function objectTags(bucket: string, key: string, client = suite.s3): Promise<Tag[]> {
   const got = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
   return got.TagSet ?? [];
 }
 
-async function bucketTags(bucket: string, client = s3): Promise<Tag[]> {
+async function bucketTags(bucket: string, client = suite.s3): Promise<Tag[]> {
   const got = await client.send(new GetBucketTaggingCommand({ Bucket: bucket }));
   return got.TagSet ?? [];
 }
@@ -76,7 +66,7 @@ function md5Base64(body: string): string {
 
 /** PUT ?tagging with a body the SDK would never send. */
 async function rawPutTagging(path: string, body: string, withMd5 = true): Promise<Response> {
-  return signedFetch(server.endpoint, {
+  return signedFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `${path}?tagging`,
     body: Buffer.from(body),
@@ -91,11 +81,11 @@ function errorCode(xml: string): string | undefined {
 // ---- PutObjectTagging / GetObjectTagging / DeleteObjectTagging ----
 
 test('object tags: put, get (sorted by key), replace, delete', async (t) => {
-  const bucket = await newBucket('tag-obj');
+  const bucket = await newBucket(suite.s3, 'tag-obj');
   await putObject(bucket, 'o');
   t.deepEqual(await objectTags(bucket, 'o'), [], 'an untagged object has an empty TagSet');
 
-  const put = await s3.send(
+  const put = await suite.s3.send(
     new PutObjectTaggingCommand({
       Bucket: bucket,
       Key: 'o',
@@ -105,7 +95,7 @@ test('object tags: put, get (sorted by key), replace, delete', async (t) => {
   t.is(put.$metadata.httpStatusCode, 200);
   t.deepEqual(await objectTags(bucket, 'o'), tagSet({ empty: '', env: 'prod', team: 'search' }));
 
-  await s3.send(
+  await suite.s3.send(
     new PutObjectTaggingCommand({
       Bucket: bucket,
       Key: 'o',
@@ -114,28 +104,30 @@ test('object tags: put, get (sorted by key), replace, delete', async (t) => {
   );
   t.deepEqual(await objectTags(bucket, 'o'), tagSet({ only: 'one' }), 'a put replaces the set');
 
-  const deleted = await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'o' }));
+  const deleted = await suite.s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'o' }));
   t.is(deleted.$metadata.httpStatusCode, 204);
   t.deepEqual(await objectTags(bucket, 'o'), []);
-  const again = await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'o' }));
+  const again = await suite.s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'o' }));
   t.is(again.$metadata.httpStatusCode, 204, 'deleting absent tags is still 204');
 
   // The object itself is untouched by tagging.
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'o' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'o' }));
   t.is(await got.Body?.transformToString(), 'body');
 });
 
 test('an empty TagSet removes the object tags', async (t) => {
-  const bucket = await newBucket('tag-obj-empty');
+  const bucket = await newBucket(suite.s3, 'tag-obj-empty');
   await putObject(bucket, 'o', { Tagging: 'a=1' });
-  await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'o', Tagging: { TagSet: [] } }));
+  await suite.s3.send(
+    new PutObjectTaggingCommand({ Bucket: bucket, Key: 'o', Tagging: { TagSet: [] } }),
+  );
   t.deepEqual(await objectTags(bucket, 'o'), []);
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' }));
   t.is(head.TagCount, undefined);
 });
 
 test('tags at the limits: 10 tags, 128-unit keys, 256-unit values, Unicode, __proto__', async (t) => {
-  const bucket = await newBucket('tag-obj-limits');
+  const bucket = await newBucket(suite.s3, 'tag-obj-limits');
   await putObject(bucket, 'o');
   const tags: Tag[] = [
     { Key: 'k'.repeat(128), Value: 'v'.repeat(256) },
@@ -150,7 +142,7 @@ test('tags at the limits: 10 tags, 128-unit keys, 256-unit values, Unicode, __pr
     { Key: 'constructor', Value: 'c' },
     { Key: 'z', Value: '' },
   ];
-  await s3.send(
+  await suite.s3.send(
     new PutObjectTaggingCommand({ Bucket: bucket, Key: 'o', Tagging: { TagSet: tags } }),
   );
   const sorted = [...tags].sort((a, b) => ((a.Key ?? '') < (b.Key ?? '') ? -1 : 1));
@@ -158,24 +150,25 @@ test('tags at the limits: 10 tags, 128-unit keys, 256-unit values, Unicode, __pr
 });
 
 test('object tagging of a missing key or bucket: NoSuchKey / NoSuchBucket', async (t) => {
-  const bucket = await newBucket('tag-obj-missing');
+  const bucket = await newBucket(suite.s3, 'tag-obj-missing');
   const tagging = { TagSet: tagSet({ a: '1' }) };
   for (const send of [
-    () => s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'nope', Tagging: tagging })),
-    () => s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'nope' })),
-    () => s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'nope' })),
+    () =>
+      suite.s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'nope', Tagging: tagging })),
+    () => suite.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'nope' })),
+    () => suite.s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'nope' })),
   ]) {
     const failure = await s3Failure(send());
     t.is(failure.name, 'NoSuchKey');
     t.is(failure.status, 404);
   }
   const noBucket = await s3Failure(
-    s3.send(new GetObjectTaggingCommand({ Bucket: `${bucket}-gone`, Key: 'k' })),
+    suite.s3.send(new GetObjectTaggingCommand({ Bucket: `${bucket}-gone`, Key: 'k' })),
   );
   t.is(noBucket.name, 'NoSuchBucket');
   // Tagging never creates an object.
   t.is(
-    (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'nope' })))).status,
+    (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'nope' })))).status,
     404,
   );
 });
@@ -242,10 +235,12 @@ const invalidObjectTags: Array<[string, Tag[], string, string]> = [
 ];
 for (const [label, tags, code, message] of invalidObjectTags) {
   test(`PutObjectTagging refuses ${label} (${code}) and keeps the previous tags`, async (t) => {
-    const bucket = await newBucket('tag-obj-bad');
+    const bucket = await newBucket(suite.s3, 'tag-obj-bad');
     await putObject(bucket, 'o', { Tagging: 'kept=yes' });
     const failure = await s3Failure(
-      s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'o', Tagging: { TagSet: tags } })),
+      suite.s3.send(
+        new PutObjectTaggingCommand({ Bucket: bucket, Key: 'o', Tagging: { TagSet: tags } }),
+      ),
     );
     t.is(failure.name, code);
     t.is(failure.status, 400);
@@ -255,10 +250,10 @@ for (const [label, tags, code, message] of invalidObjectTags) {
 }
 
 test('an InvalidTag error names the offending key', async (t) => {
-  const bucket = await newBucket('tag-obj-field');
+  const bucket = await newBucket(suite.s3, 'tag-obj-field');
   await putObject(bucket, 'o');
   const failure = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new PutObjectTaggingCommand({
         Bucket: bucket,
         Key: 'o',
@@ -271,7 +266,7 @@ test('an InvalidTag error names the offending key', async (t) => {
 });
 
 test('malformed tagging documents are MalformedXML; a missing Content-MD5 is refused', async (t) => {
-  const bucket = await newBucket('tag-xml');
+  const bucket = await newBucket(suite.s3, 'tag-xml');
   await putObject(bucket, 'o');
   const path = `/${bucket}/o`;
   const documents = [
@@ -308,13 +303,13 @@ test('malformed tagging documents are MalformedXML; a missing Content-MD5 is ref
 });
 
 test('object tagging of a version other than null is NotImplemented', async (t) => {
-  const bucket = await newBucket('tag-version');
+  const bucket = await newBucket(suite.s3, 'tag-version');
   await putObject(bucket, 'o');
   const failure = await s3Failure(
-    s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'o', VersionId: 'v1' })),
+    suite.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'o', VersionId: 'v1' })),
   );
   t.is(failure.name, 'NotImplemented');
-  const nullVersion = await s3.send(
+  const nullVersion = await suite.s3.send(
     new GetObjectTaggingCommand({ Bucket: bucket, Key: 'o', VersionId: 'null' }),
   );
   t.deepEqual(nullVersion.TagSet ?? [], []);
@@ -323,7 +318,7 @@ test('object tagging of a version other than null is NotImplemented', async (t) 
 // ---- x-amz-tagging on PutObject, and x-amz-tagging-count on GET/HEAD ----
 
 test('PutObject x-amz-tagging: URL-encoded pairs, + is a space, a bare key has the empty value', async (t) => {
-  const bucket = await newBucket('tag-header');
+  const bucket = await newBucket(suite.s3, 'tag-header');
   await putObject(bucket, 'o', { Tagging: 'b=two%20words&a=1&c&d=x+y&e=%E7%92%B0%3D' });
   t.deepEqual(
     await objectTags(bucket, 'o'),
@@ -332,25 +327,28 @@ test('PutObject x-amz-tagging: URL-encoded pairs, + is a space, a bare key has t
 });
 
 test('GET and HEAD answer x-amz-tagging-count when the object has tags', async (t) => {
-  const bucket = await newBucket('tag-count');
+  const bucket = await newBucket(suite.s3, 'tag-count');
   await putObject(bucket, 'tagged', { Tagging: 'a=1&b=2&c=3' });
   await putObject(bucket, 'plain');
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged' }));
   t.is(head.TagCount, 3);
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'tagged' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'tagged' }));
   t.is(got.TagCount, 3);
   t.is(await got.Body?.transformToString(), 'body');
-  const plainHead = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }));
+  const plainHead = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }));
   t.is(plainHead.TagCount, undefined);
-  const plainGet = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain' }));
+  const plainGet = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'plain' }));
   t.is(plainGet.TagCount, undefined);
   await plainGet.Body?.transformToString();
   // The raw header, as any client sees it.
-  const raw = await signedFetch(server.endpoint, { method: 'HEAD', path: `/${bucket}/tagged` });
+  const raw = await signedFetch(suite.server.endpoint, {
+    method: 'HEAD',
+    path: `/${bucket}/tagged`,
+  });
   t.is(raw.headers.get('x-amz-tagging-count'), '3');
 
-  await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'tagged' }));
-  const after = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged' }));
+  await suite.s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'tagged' }));
+  const after = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged' }));
   t.is(after.TagCount, undefined);
   // Overwriting an object drops its tags (a new object has only the tags it was put with).
   await putObject(bucket, 'plain', { Tagging: 'x=1' });
@@ -359,20 +357,20 @@ test('GET and HEAD answer x-amz-tagging-count when the object has tags', async (
 });
 
 test('a large tagged object (blocks, not inline) keeps its tags', async (t) => {
-  const bucket = await newBucket('tag-big');
+  const bucket = await newBucket(suite.s3, 'tag-big');
   const body = randomBytesSeeded(2 * MIB + 3, 7);
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'big', Body: body, Tagging: 'size=big' }),
   );
   t.deepEqual(await objectTags(bucket, 'big'), tagSet({ size: 'big' }));
-  await s3.send(
+  await suite.s3.send(
     new PutObjectTaggingCommand({
       Bucket: bucket,
       Key: 'big',
       Tagging: { TagSet: tagSet({ size: 'bigger' }) },
     }),
   );
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'big' }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'big' }));
   t.is(got.TagCount, 1);
   t.true(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(body));
 });
@@ -389,13 +387,13 @@ const invalidHeaders: Array<[string, string, string]> = [
 ];
 for (const [label, header, code] of invalidHeaders) {
   test(`PutObject with x-amz-tagging holding ${label} is ${code} and stores nothing`, async (t) => {
-    const bucket = await newBucket('tag-header-bad');
+    const bucket = await newBucket(suite.s3, 'tag-header-bad');
     const failure = await s3Failure(putObject(bucket, 'o', { Tagging: header }));
     t.is(failure.name, code);
     t.is(failure.status, 400);
     if (code === 'InvalidArgument') t.is(field(failure.raw, 'ArgumentName'), 'x-amz-tagging');
     t.is(
-      (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' })))).status,
+      (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'o' })))).status,
       404,
     );
   });
@@ -404,14 +402,14 @@ for (const [label, header, code] of invalidHeaders) {
 // ---- CopyObject ----
 
 test('CopyObject keeps the source tags by default (COPY) and with COPY explicitly', async (t) => {
-  const source = await newBucket('tag-copy-src');
-  const target = await newBucket('tag-copy-dst');
+  const source = await newBucket(suite.s3, 'tag-copy-src');
+  const target = await newBucket(suite.s3, 'tag-copy-dst');
   await putObject(source, 'src', { Tagging: 'origin=source&n=1' });
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({ Bucket: target, Key: 'default', CopySource: `${source}/src` }),
   );
   t.deepEqual(await objectTags(target, 'default'), tagSet({ n: '1', origin: 'source' }));
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: target,
       Key: 'copy',
@@ -422,14 +420,14 @@ test('CopyObject keeps the source tags by default (COPY) and with COPY explicitl
     }),
   );
   t.deepEqual(await objectTags(target, 'copy'), tagSet({ n: '1', origin: 'source' }));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: target, Key: 'copy' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: target, Key: 'copy' }));
   t.is(head.TagCount, 2);
 });
 
 test('CopyObject with REPLACE takes x-amz-tagging, or no tags without it', async (t) => {
-  const bucket = await newBucket('tag-copy-replace');
+  const bucket = await newBucket(suite.s3, 'tag-copy-replace');
   await putObject(bucket, 'src', { Tagging: 'origin=source' });
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'replaced',
@@ -439,7 +437,7 @@ test('CopyObject with REPLACE takes x-amz-tagging, or no tags without it', async
     }),
   );
   t.deepEqual(await objectTags(bucket, 'replaced'), tagSet({ b: '2', fresh: 'yes' }));
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'cleared',
@@ -451,7 +449,7 @@ test('CopyObject with REPLACE takes x-amz-tagging, or no tags without it', async
   t.deepEqual(await objectTags(bucket, 'src'), tagSet({ origin: 'source' }), 'source unchanged');
 
   // The same object, metadata replaced and tags replaced: a legal in-place copy.
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({
       Bucket: bucket,
       Key: 'src',
@@ -465,10 +463,10 @@ test('CopyObject with REPLACE takes x-amz-tagging, or no tags without it', async
 });
 
 test('CopyObject refuses a bad tagging directive and bad replacement tags', async (t) => {
-  const bucket = await newBucket('tag-copy-bad');
+  const bucket = await newBucket(suite.s3, 'tag-copy-bad');
   await putObject(bucket, 'src', { Tagging: 'a=1' });
   const directive = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'dst',
@@ -480,7 +478,7 @@ test('CopyObject refuses a bad tagging directive and bad replacement tags', asyn
   t.is(directive.name, 'InvalidArgument');
   t.is(field(directive.raw, 'ArgumentName'), 'x-amz-tagging-directive');
   const tags = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: 'dst',
@@ -492,24 +490,24 @@ test('CopyObject refuses a bad tagging directive and bad replacement tags', asyn
   );
   t.is(tags.name, 'InvalidTag');
   t.is(
-    (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' })))).status,
+    (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst' })))).status,
     404,
   );
 });
 
 test('tags of an SSE-C object: readable without its key, kept by an encrypting copy', async (t) => {
-  const bucket = await newBucket('tag-ssec');
+  const bucket = await newBucket(suite.s3, 'tag-ssec');
   const key = randomBytesSeeded(32, 99).toString('base64');
   const sse = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key };
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'secret', Tagging: 'a=1' }),
   );
   // Copy into an encrypted object: the bytes stream through (re-encrypted), tags follow.
-  await s3.send(
+  await suite.s3.send(
     new CopyObjectCommand({ Bucket: bucket, Key: 'enc', CopySource: `${bucket}/plain`, ...sse }),
   );
   t.deepEqual(await objectTags(bucket, 'enc'), tagSet({ a: '1' }));
-  await s3.send(
+  await suite.s3.send(
     new PutObjectTaggingCommand({
       Bucket: bucket,
       Key: 'enc',
@@ -517,24 +515,24 @@ test('tags of an SSE-C object: readable without its key, kept by an encrypting c
     }),
   );
   t.deepEqual(await objectTags(bucket, 'enc'), tagSet({ b: '2' }));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'enc', ...sse }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'enc', ...sse }));
   t.is(head.TagCount, 1);
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc', ...sse }));
+  const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc', ...sse }));
   t.is(await got.Body?.transformToString(), 'secret');
 });
 
 // ---- multipart uploads ----
 
 test('CreateMultipartUpload x-amz-tagging: the completed object has the tags', async (t) => {
-  const bucket = await newBucket('tag-mpu');
-  const created = await s3.send(
+  const bucket = await newBucket(suite.s3, 'tag-mpu');
+  const created = await suite.s3.send(
     new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', Tagging: 'parts=2&kind=mpu' }),
   );
   const first = randomBytesSeeded(5 * MIB, 1);
   const second = Buffer.from('tail');
   const etags: string[] = [];
   for (const [index, body] of [first, second].entries()) {
-    const part = await s3.send(
+    const part = await suite.s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: 'mp',
@@ -547,10 +545,11 @@ test('CreateMultipartUpload x-amz-tagging: the completed object has the tags', a
   }
   // No object exists (and so no tags) before completion.
   t.is(
-    (await s3Failure(s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'mp' })))).name,
+    (await s3Failure(suite.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'mp' }))))
+      .name,
     'NoSuchKey',
   );
-  await s3.send(
+  await suite.s3.send(
     new CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: 'mp',
@@ -559,15 +558,17 @@ test('CreateMultipartUpload x-amz-tagging: the completed object has the tags', a
     }),
   );
   t.deepEqual(await objectTags(bucket, 'mp'), tagSet({ kind: 'mpu', parts: '2' }));
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp' }));
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'mp' }));
   t.is(head.TagCount, 2);
   t.is(head.ContentLength, 5 * MIB + 4);
 });
 
 test('CreateMultipartUpload refuses bad x-amz-tagging before creating the upload', async (t) => {
-  const bucket = await newBucket('tag-mpu-bad');
+  const bucket = await newBucket(suite.s3, 'tag-mpu-bad');
   const failure = await s3Failure(
-    s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', Tagging: 'a=1&a=2' })),
+    suite.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', Tagging: 'a=1&a=2' }),
+    ),
   );
   t.is(failure.name, 'InvalidArgument');
 });
@@ -575,12 +576,12 @@ test('CreateMultipartUpload refuses bad x-amz-tagging before creating the upload
 // ---- PostObject ----
 
 test('PostObject stores the tags of its tagging field', async (t) => {
-  const bucket = await newBucket('tag-post');
+  const bucket = await newBucket(suite.s3, 'tag-post');
   const tagging =
     '<Tagging><TagSet><Tag><Key>from</Key><Value>form</Value></Tag><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>';
   const post = async (value: string): Promise<Response> => {
     const { url, fields } = await createPresignedPost(
-      s3 as unknown as Parameters<typeof createPresignedPost>[0],
+      suite.s3 as unknown as Parameters<typeof createPresignedPost>[0],
       { Bucket: bucket, Key: 'posted', Fields: { tagging: value }, Expires: 60 },
     );
     const form = new FormData();
@@ -592,14 +593,15 @@ test('PostObject stores the tags of its tagging field', async (t) => {
   t.is(response.status, 204, await response.text());
   t.deepEqual(await objectTags(bucket, 'posted'), tagSet({ a: '1', from: 'form' }));
 
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'posted' }));
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'posted' }));
   const bad = await post(
     '<Tagging><TagSet><Tag><Key>aws:x</Key><Value>1</Value></Tag></TagSet></Tagging>',
   );
   t.is(bad.status, 400);
   t.is(errorCode(await bad.text()), 'InvalidTag');
   t.is(
-    (await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'posted' })))).status,
+    (await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'posted' }))))
+      .status,
     404,
   );
 });
@@ -607,13 +609,13 @@ test('PostObject stores the tags of its tagging field', async (t) => {
 // ---- bucket tagging ----
 
 test('bucket tags: NoSuchTagSet, put (204), get sorted, replace, delete (204)', async (t) => {
-  const bucket = await newBucket('tag-bucket');
+  const bucket = await newBucket(suite.s3, 'tag-bucket');
   const none = await s3Failure(bucketTags(bucket));
   t.is(none.name, 'NoSuchTagSet');
   t.is(none.status, 404);
   t.is(none.message, 'The TagSet does not exist');
 
-  const put = await s3.send(
+  const put = await suite.s3.send(
     new PutBucketTaggingCommand({
       Bucket: bucket,
       Tagging: { TagSet: tagSet({ team: 'storage', cost: 'c-1', empty: '' }) },
@@ -622,23 +624,25 @@ test('bucket tags: NoSuchTagSet, put (204), get sorted, replace, delete (204)', 
   t.is(put.$metadata.httpStatusCode, 204);
   t.deepEqual(await bucketTags(bucket), tagSet({ cost: 'c-1', empty: '', team: 'storage' }));
 
-  await s3.send(
+  await suite.s3.send(
     new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tagSet({ b: '2' }) } }),
   );
   t.deepEqual(await bucketTags(bucket), tagSet({ b: '2' }));
 
-  const deleted = await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+  const deleted = await suite.s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
   t.is(deleted.$metadata.httpStatusCode, 204);
   t.is((await s3Failure(bucketTags(bucket))).name, 'NoSuchTagSet');
-  const again = await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+  const again = await suite.s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
   t.is(again.$metadata.httpStatusCode, 204);
 });
 
 test('bucket tags: 50 tags are fine, an empty set removes them', async (t) => {
-  const bucket = await newBucket('tag-bucket-50');
-  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: numbered(50) } }));
+  const bucket = await newBucket(suite.s3, 'tag-bucket-50');
+  await suite.s3.send(
+    new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: numbered(50) } }),
+  );
   t.is((await bucketTags(bucket)).length, 50);
-  await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [] } }));
+  await suite.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [] } }));
   t.is((await s3Failure(bucketTags(bucket))).name, 'NoSuchTagSet');
 });
 
@@ -675,12 +679,12 @@ const invalidBucketTags: Array<[string, Tag[], string]> = [
 ];
 for (const [label, tags, message] of invalidBucketTags) {
   test(`PutBucketTagging refuses ${label} (InvalidTag) and keeps the previous tags`, async (t) => {
-    const bucket = await newBucket('tag-bucket-bad');
-    await s3.send(
+    const bucket = await newBucket(suite.s3, 'tag-bucket-bad');
+    await suite.s3.send(
       new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tagSet({ kept: 'yes' }) } }),
     );
     const failure = await s3Failure(
-      s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags } })),
+      suite.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tags } })),
     );
     t.is(failure.name, 'InvalidTag');
     t.is(failure.status, 400);
@@ -690,12 +694,12 @@ for (const [label, tags, message] of invalidBucketTags) {
 }
 
 test('PutBucketTagging: malformed XML, missing bucket', async (t) => {
-  const bucket = await newBucket('tag-bucket-xml');
+  const bucket = await newBucket(suite.s3, 'tag-bucket-xml');
   const response = await rawPutTagging(`/${bucket}`, '<Tagging><TagSet><Tag>');
   t.is(response.status, 400);
   t.is(errorCode(await response.text()), 'MalformedXML');
   const missing = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new PutBucketTaggingCommand({ Bucket: `${bucket}-gone`, Tagging: { TagSet: numbered(1) } }),
     ),
   );
@@ -704,12 +708,12 @@ test('PutBucketTagging: malformed XML, missing bucket', async (t) => {
 });
 
 test('DeleteBucket removes the bucket tags: a re-created bucket has none', async (t) => {
-  const bucket = await newBucket('tag-bucket-gone');
-  await s3.send(
+  const bucket = await newBucket(suite.s3, 'tag-bucket-gone');
+  await suite.s3.send(
     new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: tagSet({ a: '1' }) } }),
   );
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await suite.s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  await suite.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   t.is((await s3Failure(bucketTags(bucket))).name, 'NoSuchTagSet');
 });
 
@@ -719,7 +723,7 @@ test('object, upload and bucket tags survive a server restart', async (t) => {
   const first = await TestServer.start();
   try {
     const client = first.client();
-    const bucket = await newBucket('tag-restart', client);
+    const bucket = await newBucket(client, 'tag-restart');
     await client.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'o', Body: 'x', Tagging: 'a=1&b=2' }),
     );

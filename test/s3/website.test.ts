@@ -2,43 +2,33 @@
 // validation, and the website endpoint (its own port, buckets by Host header): index documents,
 // directory redirects, the error document, object redirects, RedirectAllRequestsTo, routing
 // rules, Range/conditional GET, HEAD, HTML errors; and a page loaded in headless Chromium.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
-  CreateBucketCommand,
   DeleteBucketWebsiteCommand,
   GetBucketWebsiteCommand,
   HeadObjectCommand,
   PutBucketCorsCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
-  type S3Client,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { type BrowserContext, chromium } from 'playwright-core';
-import { s3Failure, TestServer } from '../helpers/server.js';
+import { useChromium } from '../helpers/chromium.js';
+import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
-let server: TestServer;
-let s3: S3Client;
+const suite = useServer(test);
 test.before(async () => {
-  server = await TestServer.start();
-  s3 = server.client();
   await createSite();
 });
-test.after.always(async () => {
-  await server?.destroy();
-});
 
-let bucketCounter = 0;
-async function newBucket(prefix: string, website?: WebsiteConfiguration): Promise<string> {
-  const name = `${prefix}-${process.pid}-${++bucketCounter}`;
-  await s3.send(new CreateBucketCommand({ Bucket: name }));
+/** A fresh bucket, with `website` as its website configuration when given. */
+async function websiteBucket(prefix: string, website?: WebsiteConfiguration): Promise<string> {
+  const name = await newBucket(suite.s3, prefix);
   if (website !== undefined) {
-    await s3.send(new PutBucketWebsiteCommand({ Bucket: name, WebsiteConfiguration: website }));
+    await suite.s3.send(
+      new PutBucketWebsiteCommand({ Bucket: name, WebsiteConfiguration: website }),
+    );
   }
   return name;
 }
@@ -50,7 +40,7 @@ async function put(
   contentType = 'text/html',
   extra: { WebsiteRedirectLocation?: string } = {},
 ): Promise<void> {
-  await s3.send(
+  await suite.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
@@ -77,7 +67,7 @@ function web(
     const req = request(
       {
         host: '127.0.0.1',
-        port: server.webPort,
+        port: suite.server.webPort,
         path,
         method: options.method ?? 'GET',
         headers: { host, ...options.headers },
@@ -106,8 +96,8 @@ const host = (bucket: string): string => `${bucket}.web.localhost`;
 // ---- configuration ----
 
 test('website configuration: round trip, NoSuchWebsiteConfiguration, delete', async (t) => {
-  const bucket = await newBucket('cfg');
-  const missing = await s3Failure(s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })));
+  const bucket = await websiteBucket('cfg');
+  const missing = await s3Failure(suite.s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })));
   t.is(missing.name, 'NoSuchWebsiteConfiguration');
   t.is(missing.status, 404);
   const config: WebsiteConfiguration = {
@@ -124,14 +114,16 @@ test('website configuration: round trip, NoSuchWebsiteConfiguration, delete', as
       },
     ],
   };
-  await s3.send(new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: config }));
-  const got = await s3.send(new GetBucketWebsiteCommand({ Bucket: bucket }));
+  await suite.s3.send(
+    new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: config }),
+  );
+  const got = await suite.s3.send(new GetBucketWebsiteCommand({ Bucket: bucket }));
   t.deepEqual(got.IndexDocument, { Suffix: 'index.html' });
   t.deepEqual(got.ErrorDocument, { Key: 'error.html' });
   t.deepEqual(got.RedirectAllRequestsTo, undefined);
   t.deepEqual(got.RoutingRules, config.RoutingRules);
 
-  await s3.send(
+  await suite.s3.send(
     new PutBucketWebsiteCommand({
       Bucket: bucket,
       WebsiteConfiguration: {
@@ -139,26 +131,26 @@ test('website configuration: round trip, NoSuchWebsiteConfiguration, delete', as
       },
     }),
   );
-  const all = await s3.send(new GetBucketWebsiteCommand({ Bucket: bucket }));
+  const all = await suite.s3.send(new GetBucketWebsiteCommand({ Bucket: bucket }));
   t.deepEqual(all.RedirectAllRequestsTo, { HostName: 'example.org', Protocol: 'https' });
   t.is(all.IndexDocument, undefined);
 
-  const deleted = await s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket }));
+  const deleted = await suite.s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket }));
   t.is(deleted.$metadata.httpStatusCode, 204);
   t.is(
-    (await s3Failure(s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })))).name,
+    (await s3Failure(suite.s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })))).name,
     'NoSuchWebsiteConfiguration',
   );
   // Deleting again is still 204.
-  await s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket }));
+  await suite.s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket }));
   const noBucket = await s3Failure(
-    s3.send(new GetBucketWebsiteCommand({ Bucket: `${bucket}-absent` })),
+    suite.s3.send(new GetBucketWebsiteCommand({ Bucket: `${bucket}-absent` })),
   );
   t.is(noBucket.name, 'NoSuchBucket');
 });
 
 test('website configuration: AWS validation errors', async (t) => {
-  const bucket = await newBucket('val');
+  const bucket = await websiteBucket('val');
   const cases: Array<[WebsiteConfiguration, string]> = [
     [{}, 'InvalidArgument'],
     [{ ErrorDocument: { Key: 'e.html' } }, 'InvalidArgument'],
@@ -208,7 +200,7 @@ test('website configuration: AWS validation errors', async (t) => {
   ];
   for (const [config, code] of cases) {
     const failure = await s3Failure(
-      s3.send(new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: config })),
+      suite.s3.send(new PutBucketWebsiteCommand({ Bucket: bucket, WebsiteConfiguration: config })),
     );
     t.is(failure.name, code, JSON.stringify(config));
     t.is(failure.status, 400);
@@ -230,7 +222,7 @@ async function rawPutWebsite(
   bucket: string,
   body: string,
 ): Promise<{ status: number; body: string }> {
-  const res = await signedFetch(server.endpoint, {
+  const res = await signedFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}?website`,
     body: Buffer.from(body),
@@ -242,7 +234,7 @@ async function rawPutWebsite(
 
 let site = '';
 async function createSite(): Promise<void> {
-  site = await newBucket('site', {
+  site = await websiteBucket('site', {
     IndexDocument: { Suffix: 'index.html' },
     ErrorDocument: { Key: 'error.html' },
     RoutingRules: [
@@ -293,7 +285,7 @@ test('index document at the root and in nested directories', async (t) => {
   const bare = await web(site, '/style.css');
   t.is(bare.body, 'body { color: red }');
   // The port in the Host header does not matter.
-  t.is((await web(`${host(site)}:${server.webPort}`, '/style.css')).status, 200);
+  t.is((await web(`${host(site)}:${suite.server.webPort}`, '/style.css')).status, 200);
 });
 
 test('a directory without its trailing slash redirects (302) to it', async (t) => {
@@ -316,7 +308,7 @@ test('a missing key answers the error document with status 404', async (t) => {
 });
 
 test('without an error document, errors are AWS-style HTML pages', async (t) => {
-  const plain = await newBucket('plain', { IndexDocument: { Suffix: 'index.html' } });
+  const plain = await websiteBucket('plain', { IndexDocument: { Suffix: 'index.html' } });
   const res = await web(host(plain), '/missing');
   t.is(res.status, 404);
   t.regex(String(res.headers['content-type']), /^text\/html/);
@@ -331,10 +323,12 @@ test('an object with x-amz-website-redirect-location redirects (301)', async (t)
   t.is(res.status, 301);
   t.is(res.headers.location, '/docs/');
   // The S3 API stores and returns the header.
-  const headObject = await s3.send(new HeadObjectCommand({ Bucket: site, Key: 'moved.html' }));
+  const headObject = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: site, Key: 'moved.html' }),
+  );
   t.is(headObject.WebsiteRedirectLocation, '/docs/');
   const bad = await s3Failure(
-    s3.send(
+    suite.s3.send(
       new PutObjectCommand({
         Bucket: site,
         Key: 'bad-redirect',
@@ -347,13 +341,13 @@ test('an object with x-amz-website-redirect-location redirects (301)', async (t)
 });
 
 test('RedirectAllRequestsTo redirects every request, path and query kept', async (t) => {
-  const bucket = await newBucket('all', {
+  const bucket = await websiteBucket('all', {
     RedirectAllRequestsTo: { HostName: 'www.example.com', Protocol: 'https' },
   });
   const res = await web(host(bucket), '/a/b.html?x=1');
   t.is(res.status, 301);
   t.is(res.headers.location, 'https://www.example.com/a/b.html?x=1');
-  const noProtocol = await newBucket('all2', {
+  const noProtocol = await websiteBucket('all2', {
     RedirectAllRequestsTo: { HostName: 'example.net' },
   });
   t.is((await web(host(noProtocol), '/')).headers.location, 'http://example.net/');
@@ -376,7 +370,7 @@ test('routing rules: key prefix replacement, ReplaceKeyWith, error-code conditio
 });
 
 test('buckets without a website configuration, unknown buckets and other methods are refused', async (t) => {
-  const plain = await newBucket('nosite');
+  const plain = await websiteBucket('nosite');
   await put(plain, 'index.html', 'private');
   const res = await web(host(plain), '/index.html');
   t.is(res.status, 404);
@@ -426,7 +420,7 @@ test('Range, conditional GET and HEAD', async (t) => {
 });
 
 test('the bucket CORS rules apply on the website endpoint', async (t) => {
-  await s3.send(
+  await suite.s3.send(
     new PutBucketCorsCommand({
       Bucket: site,
       CORSConfiguration: {
@@ -450,39 +444,15 @@ test('the bucket CORS rules apply on the website endpoint', async (t) => {
 
 // ---- a real browser ----
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = existsSync(CHROMIUM) ? test.serial : test.serial.skip;
-if (!existsSync(CHROMIUM)) {
-  process.stderr.write(`website browser test SKIPPED: no ${CHROMIUM} (apt-get install chromium)\n`);
-}
-
-let browser: BrowserContext | undefined;
-let profileDir: string | undefined;
-test.after.always(async () => {
-  await browser?.close().catch(() => undefined);
-  if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
-});
+const chromium = useChromium(test, 'website browser test', [
+  '--host-resolver-rules=MAP *.web.localhost 127.0.0.1',
+]);
+const browserTest = chromium.browserTest;
 
 browserTest('Chromium shows the index page and follows the directory redirect', async (t) => {
-  profileDir = mkdtempSync(join(tmpdir(), 'hangar-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP *.web.localhost 127.0.0.1',
-    ],
-  });
+  const browser = await chromium.browser();
   const page = await browser.newPage();
-  const base = `http://${host(site)}:${server.webPort}`;
+  const base = `http://${host(site)}:${suite.server.webPort}`;
   const home = await page.goto(`${base}/`, { timeout: 30_000 });
   t.is(home?.status(), 200);
   t.is(await page.textContent('h1'), 'home');
