@@ -13,8 +13,10 @@ import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
-import { type AdminFile, liveAdminFile } from '../http/admin/discovery.js';
+import { liveAdminFile } from '../http/admin/discovery.js';
 import { startServer } from '../http/server.js';
+import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { registerMaintenance } from './maintenance.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -24,11 +26,6 @@ import { startServer } from '../http/server.js';
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
-
-/** A mistake in how the command was invoked (exit 2). */
-class UsageError extends Error {}
-/** The operation could not be done (exit 1). */
-class OperationError extends Error {}
 
 // ---- output ----
 
@@ -117,100 +114,43 @@ function fail(error: unknown): number {
   return EXIT_FAILED;
 }
 
-/**
- * A running server's admin API (found by `<dataDir>/admin.json`): while a server runs, key and
- * bucket commands go through it, so the CLI and the server never write the same files.
- */
-class AdminClient {
-  constructor(
-    private readonly server: AdminFile,
-    private readonly token: string,
-  ) {}
-
-  async call<T>(
-    method: 'GET' | 'POST',
-    operation: string,
-    query: Record<string, string> = {},
-    body?: unknown,
-  ): Promise<T> {
-    const url = new URL(`${this.server.endpoint}/v2/${operation}`);
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause?.message;
-      throw new OperationError(
-        `cannot reach the admin API of the hangar server (pid ${this.server.pid}) at ` +
-          `${this.server.endpoint}: ${cause ?? (error as Error).message}; ` +
-          'if no server runs on this data directory, remove its admin.json',
-      );
-    }
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!response.ok) {
-      const message = (json as { message?: unknown } | undefined)?.message;
-      const detail = typeof message === 'string' ? message : text.trim() || response.statusText;
-      const problem = `admin API ${operation}: ${detail} (HTTP ${response.status})`;
-      // 403: the token is missing or wrong, a configuration mistake.
-      throw response.status === 403 ? new UsageError(problem) : new OperationError(problem);
-    }
-    return json as T;
-  }
-}
-
-function adminClient(command: Command, config: HangarConfig, server: AdminFile): AdminClient {
-  const token = command.optsWithGlobals<GlobalOptions>().adminToken ?? config.admin.adminToken;
-  if (token === null || token === '') {
-    throw new UsageError(
-      `a hangar server (pid ${server.pid}) is running on ${config.dataDir}, so this command ` +
-        `goes through its admin API at ${server.endpoint}: give the admin token with ` +
-        '--admin-token or HANGAR_ADMIN_TOKEN (or admin.admin_token in the configuration)',
-    );
-  }
-  return new AdminClient(server, token);
-}
-
-/**
- * Loads the configuration and runs the command: through the running server's admin API
- * (`remote`) when a live server owns the data directory, else on the catalog directly (`body`;
- * commands without `remote` always work directly). Prints the output; closes the catalog.
- */
-async function withCatalog(
+/** Loads the configuration, runs `produce`, prints its output and sets the exit code. */
+async function runCommand(
   command: Command,
-  body: (catalog: Catalog, config: HangarConfig) => Promise<Output> | Output,
-  remote?: (api: AdminClient, config: HangarConfig) => Promise<Output>,
+  produce: (config: HangarConfig) => Promise<Output> | Output,
 ): Promise<void> {
-  let catalog: Catalog | undefined;
   try {
-    const config = configFrom(command);
-    const server = remote === undefined ? null : liveAdminFile(config.dataDir);
-    let output: Output;
-    if (server !== null && remote !== undefined) {
-      output = await remote(adminClient(command, config, server), config);
-    } else {
-      catalog = Catalog.open(config.dataDir);
-      output = await body(catalog, config);
-    }
+    const output = await produce(configFrom(command));
     const json = command.optsWithGlobals<GlobalOptions>().json === true;
     process.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.human}\n`);
     process.exitCode ??= EXIT_OK;
   } catch (error) {
     process.exitCode = fail(error);
-  } finally {
-    await catalog?.close();
   }
+}
+
+/**
+ * Runs the command through the running server's admin API (`remote`) when a live server owns
+ * the data directory, else on the catalog directly (`body`; commands without `remote` always
+ * work directly), and prints its output. Closes the catalog.
+ */
+function withCatalog(
+  command: Command,
+  body: (catalog: Catalog, config: HangarConfig) => Promise<Output> | Output,
+  remote?: (api: AdminClient, config: HangarConfig) => Promise<Output>,
+): Promise<void> {
+  return runCommand(command, async (config) => {
+    const server = remote === undefined ? null : liveAdminFile(config.dataDir);
+    if (server !== null && remote !== undefined) {
+      return remote(adminClient(command, config, server), config);
+    }
+    const catalog = Catalog.open(config.dataDir);
+    try {
+      return await body(catalog, config);
+    } finally {
+      await catalog.close();
+    }
+  });
 }
 
 function requireBucket(catalog: Catalog, name: string): BucketRecord {
@@ -845,6 +785,8 @@ function buildProgram(): Command {
         ),
       );
   }
+
+  registerMaintenance(program, { leaf, run: runCommand, table, fields });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')

@@ -211,6 +211,8 @@ test('CompleteMultipartUpload past a quota is refused; the upload stays abortabl
   const info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
   t.is(info.json.objects, 0);
   t.is(info.json.unfinishedUploads, 1);
+  t.is(info.json.unfinishedMultipartUploadParts, 2);
+  t.is(info.json.unfinishedMultipartUploadBytes, 7 * MiB);
   await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: uploadId }));
   await noLeak(t);
   // Within the quota it completes.

@@ -16,7 +16,13 @@ function findById(state: AdminState, id: string): BucketRecord {
 async function usageOf(
   state: AdminState,
   bucket: BucketRecord,
-): Promise<{ objects: number; bytes: number; uploads: number }> {
+): Promise<{
+  objects: number;
+  bytes: number;
+  uploads: number;
+  uploadParts: number;
+  uploadBytes: number;
+}> {
   const usages = await Promise.all(
     state.server.pool.clients.map((shard) =>
       shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),
@@ -27,8 +33,10 @@ async function usageOf(
       objects: sum.objects + u.objects,
       bytes: sum.bytes + u.bytes,
       uploads: sum.uploads + u.uploads,
+      uploadParts: sum.uploadParts + u.uploadParts,
+      uploadBytes: sum.uploadBytes + u.uploadBytes,
     }),
-    { objects: 0, bytes: 0, uploads: 0 },
+    { objects: 0, bytes: 0, uploads: 0, uploadParts: 0, uploadBytes: 0 },
   );
 }
 
@@ -59,6 +67,8 @@ async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<Admi
       bytes: usage.bytes,
       unfinishedUploads: usage.uploads,
       unfinishedMultipartUploads: usage.uploads,
+      unfinishedMultipartUploadParts: usage.uploadParts,
+      unfinishedMultipartUploadBytes: usage.uploadBytes,
       quotas: quotasOf(state, bucket.id),
     },
   };

@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import type { HangarConfig } from '../engine/config.js';
+import type { AdminFile } from '../http/admin/discovery.js';
+
+/**
+ * The CLI's side of a running server's admin API (found by `<dataDir>/admin.json`), and the two
+ * errors a command ends with.
+ */
+
+/** A mistake in how the command was invoked (exit 2). */
+export class UsageError extends Error {}
+/** The operation could not be done (exit 1). */
+export class OperationError extends Error {}
+
+/**
+ * A running server's admin API (found by `<dataDir>/admin.json`): while a server runs, key and
+ * bucket commands go through it, so the CLI and the server never write the same files.
+ */
+export class AdminClient {
+  constructor(
+    private readonly server: AdminFile,
+    private readonly token: string,
+  ) {}
+
+  async call<T>(
+    method: 'GET' | 'POST',
+    operation: string,
+    query: Record<string, string> = {},
+    body?: unknown,
+  ): Promise<T> {
+    const url = new URL(`${this.server.endpoint}/v2/${operation}`);
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string } }).cause?.message;
+      throw new OperationError(
+        `cannot reach the admin API of the hangar server (pid ${this.server.pid}) at ` +
+          `${this.server.endpoint}: ${cause ?? (error as Error).message}; ` +
+          'if no server runs on this data directory, remove its admin.json',
+      );
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const message = (json as { message?: unknown } | undefined)?.message;
+      const detail = typeof message === 'string' ? message : text.trim() || response.statusText;
+      const problem = `admin API ${operation}: ${detail} (HTTP ${response.status})`;
+      // 403: the token is missing or wrong, a configuration mistake.
+      throw response.status === 403 ? new UsageError(problem) : new OperationError(problem);
+    }
+    return json as T;
+  }
+
+  /**
+   * A node-local operation (`?node=self`): this node's answer, unwrapped from Garage's
+   * MultiResponse `{ success: { <node id>: answer }, error: { <node id>: message } }`.
+   */
+  async onNode<T>(method: 'GET' | 'POST', operation: string, body?: unknown): Promise<T> {
+    const multi = await this.call<MultiResponse<T>>(method, operation, { node: 'self' }, body);
+    const failed = Object.values(multi.error ?? {});
+    if (failed.length > 0) {
+      throw new OperationError(`admin API ${operation}: ${failed.map(String).join('; ')}`);
+    }
+    const answers = Object.values(multi.success ?? {});
+    if (answers.length !== 1) {
+      throw new OperationError(
+        `admin API ${operation}: expected one node's answer, got ${answers.length}`,
+      );
+    }
+    return answers[0] as T;
+  }
+}
+
+/** Garage's answer to a node-local operation. */
+interface MultiResponse<T> {
+  readonly success?: Readonly<Record<string, T>>;
+  readonly error?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The client for `server`, with the admin token from --admin-token, else the configuration
+ * (HANGAR_ADMIN_TOKEN or admin.admin_token); none is a usage error.
+ */
+export function adminClient(
+  command: Command,
+  config: HangarConfig,
+  server: AdminFile,
+): AdminClient {
+  const token =
+    command.optsWithGlobals<{ adminToken?: string }>().adminToken ?? config.admin.adminToken;
+  if (token === null || token === '') {
+    throw new UsageError(
+      `a hangar server (pid ${server.pid}) is running on ${config.dataDir}, so this command ` +
+        `goes through its admin API at ${server.endpoint}: give the admin token with ` +
+        '--admin-token or HANGAR_ADMIN_TOKEN (or admin.admin_token in the configuration)',
+    );
+  }
+  return new AdminClient(server, token);
+}
