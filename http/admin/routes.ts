@@ -27,6 +27,7 @@ import {
   updateKey,
 } from './handlers/keys.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
+import { readiness } from './handlers/readiness.js';
 import {
   getWorkerInfo,
   getWorkerVariable,
@@ -63,6 +64,7 @@ export const ROUTES: readonly Route[] = [
       return { status: health.status === 'ok' ? 200 : 503, json: health };
     },
   },
+  { method: 'GET', path: '/ready', auth: 'none', handler: readiness },
   {
     method: 'GET',
     path: '/metrics',

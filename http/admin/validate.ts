@@ -13,12 +13,15 @@ export function object(value: unknown, field: string): JsonObject {
   return value as JsonObject;
 }
 
-/** The request body as an object; unknown fields are refused so typos do not pass silently. */
-export function body(value: unknown, allowed: readonly string[]): JsonObject {
-  const obj = object(value, 'body');
+/**
+ * The request body (or a nested object of it, named `field`) as an object; unknown fields are
+ * refused so typos do not pass silently.
+ */
+export function body(value: unknown, allowed: readonly string[], field = 'body'): JsonObject {
+  const obj = object(value, field);
   for (const name of Object.keys(obj)) {
     if (!allowed.includes(name)) {
-      throw badRequest(`body.${name} is not a known field (expected: ${allowed.join(', ')})`);
+      throw badRequest(`${field}.${name} is not a known field (expected: ${allowed.join(', ')})`);
     }
   }
   return obj;

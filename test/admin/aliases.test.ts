@@ -1,6 +1,5 @@
 // Global bucket aliases (Garage's model): one bucket reachable under several names, managed by the
 // admin API's AddBucketAlias / RemoveBucketAlias.
-import { request } from 'node:http';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -15,6 +14,7 @@ import {
 import test from 'ava';
 import { type AdminAnswer, adminCall } from '../helpers/admin.js';
 import { ADMIN_TOKEN, s3Failure, TestServer } from '../helpers/server.js';
+import { type WebResponse, webRequest } from '../helpers/website.js';
 
 let server: TestServer;
 test.before(async () => {
@@ -206,23 +206,8 @@ test('admin DeleteBucket removes every alias', async (t) => {
   t.is((await admin('GET', `/v2/GetBucketInfo?id=${id}`)).status, 404);
 });
 
-function web(host: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: server.webPort, path, headers: { host }, timeout: 10_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const web = (host: string, path: string): Promise<WebResponse> =>
+  webRequest(server.webPort, host, path);
 
 test('the website endpoint serves a bucket under every alias', async (t) => {
   const id = await createBucket('site-main');

@@ -52,7 +52,7 @@ async function call(
 
 // ---- auth ----
 
-test('no admin token configured: every admin route answers 403 JSON, /health does not', async (t) => {
+test('no admin token configured: every admin route answers 403 JSON, the probes do not', async (t) => {
   const disabled = await TestServer.start({ adminToken: null });
   try {
     for (const route of ROUTES) {
@@ -63,8 +63,10 @@ test('no admin token configured: every admin route answers 403 JSON, /health doe
         'anything',
         disabled.adminEndpoint,
       );
-      if (route.path === '/health') {
-        t.not(answer.status, 403);
+      // The probes (/health, /ready) answer load balancers and orchestrators, token or not.
+      if (route.auth === 'none') {
+        t.true(['/health', '/ready'].includes(route.path), route.path);
+        t.is(answer.status, 200, route.path);
         continue;
       }
       t.is(answer.status, 403, route.path);

@@ -2,7 +2,6 @@
 // validation, and the website endpoint (its own port, buckets by Host header): index documents,
 // directory redirects, the error document, object redirects, RedirectAllRequestsTo, routing
 // rules, Range/conditional GET, HEAD, HTML errors; and a page loaded in headless Chromium.
-import { request } from 'node:http';
 import {
   DeleteBucketWebsiteCommand,
   GetBucketWebsiteCommand,
@@ -16,6 +15,7 @@ import test from 'ava';
 import { useChromium } from '../helpers/chromium.js';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
+import { type WebResponse, webRequest } from '../helpers/website.js';
 
 const suite = useServer(test);
 test.before(async () => {
@@ -51,45 +51,12 @@ async function put(
   );
 }
 
-interface WebResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 /** A request to the website endpoint with an explicit Host header; redirects are not followed. */
-function web(
+const web = (
   host: string,
   path: string,
   options: { method?: string; headers?: Record<string, string> } = {},
-): Promise<WebResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: suite.server.webPort,
-        path,
-        method: options.method ?? 'GET',
-        headers: { host, ...options.headers },
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+): Promise<WebResponse> => webRequest(suite.server.webPort, host, path, options);
 
 const host = (bucket: string): string => `${bucket}.web.localhost`;
 

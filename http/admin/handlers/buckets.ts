@@ -4,7 +4,7 @@ import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
 import { body, boolean, object, queryParam, string } from '../validate.js';
-import { quotasOf, updateBucket as updateQuotas } from './bucket-quotas.js';
+import { quotasOf, updateBucket as updateQuotas } from './bucket-update.js';
 
 function findById(state: AdminState, id: string): BucketRecord {
   const bucket = state.server.catalog.listBuckets().find((b) => b.id === id);
@@ -176,7 +176,7 @@ async function changeGrant(
   return bucketInfo(state, bucket);
 }
 
-/** UpdateBucket?id=: sets the bucket's quotas (see bucket-quotas.ts). */
+/** UpdateBucket?id=: sets the bucket's quotas and website access (see bucket-update.ts). */
 export const updateBucket = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   updateQuotas(state, req, (id) => bucketInfo(state, findById(state, id)));
 

@@ -56,13 +56,16 @@ export function getClusterStatus(state: AdminState): AdminReply {
 const PING_TIMEOUT_MS = 5_000;
 const NO_BUCKET = '0'.repeat(32);
 
-/** Asks each shard actor a trivial question; true for each that answers in time. */
-export async function pingShards(state: AdminState): Promise<boolean[]> {
+/** Asks each shard actor a trivial question; true for each that answers within `timeoutMs`. */
+export async function pingShards(
+  state: AdminState,
+  timeoutMs: number = PING_TIMEOUT_MS,
+): Promise<boolean[]> {
   return Promise.all(
     state.server.pool.clients.map(async (shard) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+        timer = setTimeout(() => resolve(false), timeoutMs);
       });
       const answer = shard.call({ kind: 'BucketUsage', bucketId: NO_BUCKET }, 'Usage').then(
         () => true,

@@ -1,0 +1,72 @@
+import { statfs } from 'node:fs/promises';
+import { healthStatus } from '../../health.js';
+import type { AdminReply, AdminState } from '../context.js';
+import { pingShards } from './cluster.js';
+
+/** A shard that does not answer a ping this fast is not ready to take traffic. */
+export const READY_PING_TIMEOUT_MS = 2_000;
+/** Below this much free space on the data directory's filesystem, writes are about to fail. */
+export const READY_FREE_BYTES_MIN = 64 * 1024 * 1024;
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+async function diskCheck(dataDir: string): Promise<Check & { freeBytes: number | null }> {
+  try {
+    const fs = await statfs(dataDir);
+    const freeBytes = fs.bavail * fs.bsize;
+    return {
+      name: 'disk',
+      ok: freeBytes >= READY_FREE_BYTES_MIN,
+      detail: `${freeBytes} bytes free on the data directory's filesystem (at least ${READY_FREE_BYTES_MIN} needed)`,
+      freeBytes,
+    };
+  } catch (error) {
+    return {
+      name: 'disk',
+      ok: false,
+      detail: `statfs failed: ${(error as Error).message}`,
+      freeBytes: null,
+    };
+  }
+}
+
+/**
+ * GET /ready (no token): readiness for orchestrators, stricter than /health (liveness): 200 only
+ * while the S3 endpoint serves, every shard actor answers a ping within 2 s, and the data
+ * directory's filesystem has room for writes; otherwise 503 naming each failing check.
+ */
+export async function readiness(state: AdminState): Promise<AdminReply> {
+  const health = healthStatus();
+  const [pings, disk] = await Promise.all([
+    pingShards(state, READY_PING_TIMEOUT_MS),
+    diskCheck(state.server.config.dataDir),
+  ]);
+  const down = pings.flatMap((up, shard) => (up ? [] : [shard]));
+  const checks: Check[] = [
+    { name: 'serving', ok: health.status === 'ok', detail: `health is ${health.status}` },
+    {
+      name: 'shards',
+      ok: down.length === 0,
+      detail:
+        down.length === 0
+          ? `${pings.length} shard actors answered`
+          : `shard actors ${down.join(', ')} did not answer within ${READY_PING_TIMEOUT_MS} ms`,
+    },
+    { name: disk.name, ok: disk.ok, detail: disk.detail },
+  ];
+  const ready = checks.every((check) => check.ok);
+  return {
+    status: ready ? 200 : 503,
+    json: {
+      status: ready ? 'ready' : 'not-ready',
+      checks,
+      reasons: checks.filter((check) => !check.ok).map((check) => `${check.name}: ${check.detail}`),
+      freeBytes: disk.freeBytes,
+      shards: pings.length,
+    },
+  };
+}
