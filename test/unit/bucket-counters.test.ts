@@ -51,7 +51,13 @@ test('bucket counters follow put, overwrite, delete and purge, and are rebuilt f
     meta = new MetaStore(dir, false);
     t.deepEqual(meta.bucketCounters(A), { objects: 1, bytes: 100 });
     t.deepEqual(meta.bucketCounters(B), { objects: 1, bytes: 3 });
-    t.deepEqual(meta.usage(A), { objects: 1, bytes: 100, uploads: 0 });
+    t.deepEqual(meta.usage(A), {
+      objects: 1,
+      bytes: 100,
+      uploads: 0,
+      uploadParts: 0,
+      uploadBytes: 0,
+    });
     await meta.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
