@@ -373,6 +373,41 @@ test.serial(
   },
 );
 
+test.serial('a scrub racing writes, overwrites and deletes reports no false errors', async (t) => {
+  // A few contents shared by many keys (deduplicated blocks freed and re-referenced constantly).
+  const bodies = Array.from({ length: 4 }, () => randomBytes(MiB + 20_000));
+  const corruptionsBefore = await variable(server, 'scrub-corruptions_detected');
+  let writes = 0;
+  const churn = async (worker: number): Promise<void> => {
+    for (let round = 0; round < 12; round++) {
+      const key = `race/${worker}/${round % 3}`;
+      const body = bodies[(worker + round) % bodies.length] ?? Buffer.alloc(0);
+      await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: key, Body: body }));
+      writes++;
+      if (round % 4 === 3) {
+        await s3.send(new DeleteObjectCommand({ Bucket: 'blocks', Key: key }));
+      }
+    }
+  };
+  let churning = true;
+  let passes = 0;
+  const scrubbing = (async () => {
+    // Back-to-back scrub passes for as long as the writers run.
+    while (churning) {
+      await scrubNow(server);
+      passes++;
+    }
+  })();
+  await Promise.all(Array.from({ length: 6 }, (_, w) => churn(w)));
+  churning = false;
+  await scrubbing;
+  t.true(passes >= 1);
+  await scrubNow(server); // and once more over the settled store
+  t.is(writes, 72);
+  t.deepEqual(await blockErrors(server), []);
+  t.is(await variable(server, 'scrub-corruptions_detected'), corruptionsBefore);
+});
+
 test.serial('scrub pause, resume and cancel; its position survives a restart', async (t) => {
   // Enough blocks for five or more batches per shard (64 blocks each), and a tranquility that
   // spaces them seconds apart, so the pass is still running at every check below.

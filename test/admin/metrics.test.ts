@@ -13,7 +13,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { defaultConfig } from '../../engine/config.js';
 import { metricsText } from '../../http/admin/metrics.js';
-import { healthStatus } from '../../http/health.js';
+import { healthStatus, setHealth } from '../../http/health.js';
 import { startServer } from '../../http/server.js';
 import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure } from '../helpers/server.js';
 
@@ -180,6 +180,19 @@ test('S3 requests are counted, timed and logged; scrape-time gauges report the d
     const health = await fetch(`${server.adminEndpoint}/health`);
     t.is(health.status, 200);
     t.like(await health.json(), { status: 'ok', shards: 2 });
+    // While the process is not serving (here forced to 'starting'), both probes answer 503 and
+    // /ready names the failing check.
+    setHealth('starting');
+    const notLive = await fetch(`${server.adminEndpoint}/health`);
+    t.is(notLive.status, 503);
+    await notLive.arrayBuffer();
+    const notReady = await fetch(`${server.adminEndpoint}/ready`);
+    t.is(notReady.status, 503);
+    const notReadyBody = (await notReady.json()) as { status: string; reasons: string[] };
+    t.is(notReadyBody.status, 'not-ready');
+    t.deepEqual(notReadyBody.reasons, ['serving: health is starting']);
+    setHealth('ok', 2);
+    t.is((await fetch(`${server.adminEndpoint}/ready`)).status, 200);
     t.true(samples.some((s) => s.name === 'process_cpu_user_seconds_total'));
     t.true(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds'));
 
