@@ -1,9 +1,12 @@
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   type LifecycleRule,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -295,6 +298,121 @@ test('AbortIncompleteMultipartUpload aborts old uploads and frees their blocks',
     t.is(list.Uploads?.[0]?.UploadId, other.UploadId);
     t.true(await eventuallyWithin(async () => (await fsckReport(server.dataDir)).blockFiles === 0));
     t.deepEqual((await fsckReport(server.dataDir)).unreferencedBlocks, []);
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('x-amz-expiration tells when and by which rule an object will expire', async (t) => {
+  const server = await TestServer.start();
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'exp' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'exp-src' }));
+    await s3.send(
+      put(
+        [
+          {
+            ID: 'keep logs 30 days',
+            Status: 'Enabled',
+            Filter: { Prefix: 'logs/' },
+            Expiration: { Days: 30 },
+          },
+          {
+            ID: 'logs/tmp',
+            Status: 'Enabled',
+            Filter: { Prefix: 'logs/tmp/' },
+            Expiration: { Days: 1 },
+          },
+          {
+            ID: 'fixed',
+            Status: 'Enabled',
+            Filter: { Prefix: 'dated/' },
+            Expiration: { Date: new Date('2031-06-01T00:00:00Z') },
+          },
+          { ID: 'off', Status: 'Disabled', Filter: { Prefix: 'off/' }, Expiration: { Days: 1 } },
+        ],
+        'exp',
+      ),
+    );
+    // Due at the first midnight UTC after last-modified + N days.
+    const expected = (lastModified: Date, days: number, rule: string): string => {
+      const due = Math.floor((lastModified.getTime() + days * DAY_MS) / DAY_MS) * DAY_MS + DAY_MS;
+      return `expiry-date="${new Date(due).toUTCString()}", rule-id="${encodeURIComponent(rule)}"`;
+    };
+
+    const logs = await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: 'logs/a', Body: 'a' }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/a' }));
+    const logsExpiry = expected(head.LastModified ?? new Date(0), 30, 'keep logs 30 days');
+    t.is(logs.Expiration, logsExpiry);
+    t.is(head.Expiration, logsExpiry);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'exp', Key: 'logs/a' }));
+    t.is(got.Expiration, logsExpiry);
+    await got.Body?.transformToString();
+
+    // Of two matching rules, the earlier expiry wins.
+    await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: 'logs/tmp/b', Body: 'b' }));
+    const tmp = await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/tmp/b' }));
+    t.is(tmp.Expiration, expected(tmp.LastModified ?? new Date(0), 1, 'logs/tmp'));
+
+    const dated = await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: 'dated/x', Body: 'x' }));
+    t.is(dated.Expiration, 'expiry-date="Sun, 01 Jun 2031 00:00:00 GMT", rule-id="fixed"');
+
+    // No matching enabled rule, or no lifecycle configuration: no header.
+    for (const key of ['other/y', 'off/z']) {
+      const plain = await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: key, Body: 'y' }));
+      t.is(plain.Expiration, undefined, key);
+      t.is(
+        (await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: key }))).Expiration,
+        undefined,
+      );
+    }
+    const noConfig = await s3.send(
+      new PutObjectCommand({ Bucket: 'exp-src', Key: 'logs/c', Body: 'c' }),
+    );
+    t.is(noConfig.Expiration, undefined);
+
+    // CopyObject and CompleteMultipartUpload answer it for the new object.
+    const copied = await s3.send(
+      new CopyObjectCommand({ Bucket: 'exp', Key: 'logs/copy', CopySource: 'exp-src/logs/c' }),
+    );
+    const copyHead = await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/copy' }));
+    t.is(
+      copied.Expiration,
+      expected(copyHead.LastModified ?? new Date(0), 30, 'keep logs 30 days'),
+    );
+    const upload = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'exp', Key: 'logs/mp' }),
+    );
+    const part = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'exp',
+        Key: 'logs/mp',
+        UploadId: upload.UploadId,
+        PartNumber: 1,
+        Body: 'part',
+      }),
+    );
+    const completed = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'exp',
+        Key: 'logs/mp',
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const mpHead = await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/mp' }));
+    t.is(
+      completed.Expiration,
+      expected(mpHead.LastModified ?? new Date(0), 30, 'keep logs 30 days'),
+    );
+
+    // Removing the configuration removes the header.
+    await s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'exp' }));
+    t.is(
+      (await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/a' }))).Expiration,
+      undefined,
+    );
   } finally {
     await server.destroy();
   }

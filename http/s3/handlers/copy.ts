@@ -5,6 +5,7 @@ import { mayAccess } from '../auth.js';
 import { checkPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
+import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
@@ -92,7 +93,10 @@ export async function handleCopyObject(
       ctx,
       'CopyObjectResult',
       { LastModified: isoTime(copied.info.lastModifiedMs), ETag: copied.info.etag },
-      sseResponseHeaders(copied.info.sseKeyMd5),
+      [
+        ...sseResponseHeaders(copied.info.sseKeyMd5),
+        ...expirationHeader(ctx.state.catalog, target.id, copied.info),
+      ],
     );
   } finally {
     sourceShard.cancel(reqId);

@@ -27,6 +27,7 @@ import type {
   UploadPartEndpoint,
 } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { expirationHeader } from '../expiration.js';
 import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
@@ -279,15 +280,20 @@ export async function handleCompleteMultipartUpload(
     'Put',
   );
   const checksum = completed.info.checksum;
-  sendXml(ctx, 'CompleteMultipartUploadResult', {
-    Location: `http://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
-    Bucket: bucket.name,
-    Key: e.key,
-    ETag: completed.info.etag,
-    ...(checksum !== null
-      ? { [checksumElementOf(checksum.algorithm)]: checksum.base64, ChecksumType: checksum.type }
-      : {}),
-  });
+  sendXml(
+    ctx,
+    'CompleteMultipartUploadResult',
+    {
+      Location: `http://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
+      Bucket: bucket.name,
+      Key: e.key,
+      ETag: completed.info.etag,
+      ...(checksum !== null
+        ? { [checksumElementOf(checksum.algorithm)]: checksum.base64, ChecksumType: checksum.type }
+        : {}),
+    },
+    expirationHeader(ctx.state.catalog, bucket.id, completed.info),
+  );
 }
 
 function partsOf(value: XmlValue): ChosenPart[] {

@@ -7,6 +7,7 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
 import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
+import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
@@ -24,7 +25,7 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
   const sse = customerKeyOf(ctx.req.headers);
   const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head, sse);
   try {
-    respond(ctx, shard, reqId, object, e, head);
+    respond(ctx, shard, reqId, object, e, head, bucket.id);
   } catch (error) {
     shard.cancel(reqId);
     throw error;
@@ -61,12 +62,17 @@ function respond(
   object: OpenedObject,
   e: GetObjectEndpoint,
   head: boolean,
+  bucketId: string,
 ): void {
   const h = ctx.req.headers;
   const info = object.info;
   const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
   const headers = objectResponseHeaders(info, e.responseOverrides);
-  headers.push(...sseResponseHeaders(info.sseKeyMd5), ...taggingCountHeader(info.tags));
+  headers.push(
+    ...sseResponseHeaders(info.sseKeyMd5),
+    ...taggingCountHeader(info.tags),
+    ...expirationHeader(ctx.state.catalog, bucketId, info),
+  );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
   if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {

@@ -4,6 +4,7 @@ import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
+import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { sendEmpty } from '../reply.js';
@@ -45,7 +46,11 @@ export async function handlePutObject(
   assert(result.kind === 'Put', 'a PutObject stores an object');
   const info = result.info;
   const reply: Array<[string, string]> = [['etag', info.etag]];
-  reply.push(...checksumResponseHeaders(info.checksum), ...sseResponseHeaders(info.sseKeyMd5));
+  reply.push(
+    ...checksumResponseHeaders(info.checksum),
+    ...sseResponseHeaders(info.sseKeyMd5),
+    ...expirationHeader(ctx.state.catalog, bucket.id, info),
+  );
   sendEmpty(ctx, 200, reply);
 }
 
