@@ -2,6 +2,7 @@
 // validation, and the website endpoint (its own port, buckets by Host header): index documents,
 // directory redirects, the error document, object redirects, RedirectAllRequestsTo, routing
 // rules, Range/conditional GET, HEAD, HTML errors; and a page loaded in headless Chromium.
+import { createHash } from 'node:crypto';
 import {
   DeleteBucketWebsiteCommand,
   GetBucketWebsiteCommand,
@@ -184,18 +185,38 @@ test('website configuration: AWS validation errors', async (t) => {
   }
 });
 
-/** PutBucketWebsite with a hand-written body. */
+/** PutBucketWebsite with a hand-written body, sent with its Content-MD5 (or `md5`; null: none). */
 async function rawPutWebsite(
   bucket: string,
   body: string,
+  md5: string | null = createHash('md5').update(body).digest('base64'),
 ): Promise<{ status: number; body: string }> {
   const res = await signedFetch(suite.server.endpoint, {
     method: 'PUT',
     path: `/${bucket}?website`,
     body: Buffer.from(body),
+    ...(md5 === null ? {} : { headers: { 'content-md5': md5 } }),
   });
   return { status: res.status, body: await res.text() };
 }
+
+test('PutBucketWebsite requires Content-MD5 or a checksum, and checks it', async (t) => {
+  const bucket = await websiteBucket('web-md5');
+  const xml =
+    '<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>';
+  const missing = await rawPutWebsite(bucket, xml, null);
+  t.is(missing.status, 400);
+  t.true(missing.body.includes('<Code>InvalidRequest</Code>'), missing.body);
+  t.true(
+    missing.body.includes(
+      'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',
+    ),
+  );
+  const wrong = await rawPutWebsite(bucket, xml, createHash('md5').update('x').digest('base64'));
+  t.is(wrong.status, 400);
+  t.true(wrong.body.includes('<Code>BadDigest</Code>'), wrong.body);
+  t.is((await rawPutWebsite(bucket, xml)).status, 200);
+});
 
 // ---- the website endpoint ----
 

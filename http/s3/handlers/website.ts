@@ -1,4 +1,5 @@
 import { LIMITS } from '../../../engine/limits.js';
+import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -8,12 +9,13 @@ import {
   websiteConfigXml,
 } from '../website-config.js';
 
-/** PutBucketWebsite: replaces the bucket's website configuration. */
+/** PutBucketWebsite: replaces the website configuration; requires Content-MD5 or a checksum. */
 export async function handlePutBucketWebsite(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
   const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
     throw new S3Error('MaxMessageLengthExceeded');
   });
+  requireBodyDigest(ctx.req.headers, body);
   const config = parseWebsiteConfiguration(body.toString('utf8'));
   await ctx.state.catalog.putBucketConfig(bucket.id, 'website', config);
   sendEmpty(ctx, 200);
