@@ -57,7 +57,8 @@ export function fsck(dataDir: string): FsckReport {
 
 function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: Set<string>): void {
   const dir = shardDir(dataDir, shard);
-  const env = open({ path: join(dir, 'meta'), maxDbs: 8, readOnly: false });
+  // Read-only: fsck may run beside a live server (tests do); it must never take the write lock.
+  const env = open({ path: join(dir, 'meta'), maxDbs: 8, readOnly: true });
   try {
     const encoder = { encoder: recordEncoder() } as object;
     const objects = env.openDB<ObjectRecord, Buffer>({
