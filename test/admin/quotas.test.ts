@@ -110,31 +110,36 @@ test.serial('UpdateBucket validates its body and GetBucketInfo reports the quota
   t.deepEqual(info.json.quotas, { maxSize: null, maxObjects: null });
 });
 
-test.serial('maxObjects: exact boundary, overwrite at the limit, delete frees room, null lifts it', async (t) => {
-  const bucket = 'quota-objects';
-  const id = await bucketWithQuotas(bucket, { maxSize: null, maxObjects: 4 });
-  const body = randomBytesSeeded(100_000, 7); // in blocks, not inline
-  for (let i = 0; i < 4; i++) await put(bucket, `k${i}`, body);
-  await quotaRefusal(t, put(bucket, 'k4', randomBytesSeeded(100_000, 8)));
-  await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k4' })));
-  // Overwriting an existing key at the limit does not add an object.
-  const bigger = randomBytesSeeded(150_000, 9);
-  await put(bucket, 'k2', bigger);
-  let info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
-  t.is(info.json.objects, 4);
-  t.is(info.json.bytes, 3 * 100_000 + 150_000);
-  await noLeak(t);
-  // Deleting frees room for exactly one more.
-  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k0' }));
-  await put(bucket, 'k4', body);
-  await quotaRefusal(t, put(bucket, 'k5', body));
-  // No limit any more.
-  await admin('POST', `/v2/UpdateBucket?id=${id}`, { quotas: { maxSize: null, maxObjects: null } });
-  for (let i = 5; i < 9; i++) await put(bucket, `k${i}`, body);
-  info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
-  t.is(info.json.objects, 8);
-  await noLeak(t);
-});
+test.serial(
+  'maxObjects: exact boundary, overwrite at the limit, delete frees room, null lifts it',
+  async (t) => {
+    const bucket = 'quota-objects';
+    const id = await bucketWithQuotas(bucket, { maxSize: null, maxObjects: 4 });
+    const body = randomBytesSeeded(100_000, 7); // in blocks, not inline
+    for (let i = 0; i < 4; i++) await put(bucket, `k${i}`, body);
+    await quotaRefusal(t, put(bucket, 'k4', randomBytesSeeded(100_000, 8)));
+    await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k4' })));
+    // Overwriting an existing key at the limit does not add an object.
+    const bigger = randomBytesSeeded(150_000, 9);
+    await put(bucket, 'k2', bigger);
+    let info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(info.json.objects, 4);
+    t.is(info.json.bytes, 3 * 100_000 + 150_000);
+    await noLeak(t);
+    // Deleting frees room for exactly one more.
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k0' }));
+    await put(bucket, 'k4', body);
+    await quotaRefusal(t, put(bucket, 'k5', body));
+    // No limit any more.
+    await admin('POST', `/v2/UpdateBucket?id=${id}`, {
+      quotas: { maxSize: null, maxObjects: null },
+    });
+    for (let i = 5; i < 9; i++) await put(bucket, `k${i}`, body);
+    info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(info.json.objects, 8);
+    await noLeak(t);
+  },
+);
 
 test.serial('maxSize: a PUT reaching exactly maxSize succeeds, one byte more fails', async (t) => {
   const bucket = 'quota-size';
@@ -181,68 +186,73 @@ test.serial('CopyObject past a quota is refused and stores nothing', async (t) =
   await noLeak(t);
 });
 
-test.serial('CompleteMultipartUpload past a quota is refused; the upload stays abortable', async (t) => {
-  const bucket = 'quota-multipart';
-  const id = await bucketWithQuotas(bucket, { maxSize: 6 * MiB, maxObjects: null });
-  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
-  const uploadId = created.UploadId!;
-  const parts = [];
-  for (const [n, size] of [
-    [1, 5 * MiB],
-    [2, 2 * MiB],
-  ] as const) {
+test.serial(
+  'CompleteMultipartUpload past a quota is refused; the upload stays abortable',
+  async (t) => {
+    const bucket = 'quota-multipart';
+    const id = await bucketWithQuotas(bucket, { maxSize: 6 * MiB, maxObjects: null });
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
+    const uploadId = created.UploadId!;
+    const parts = [];
+    for (const [n, size] of [
+      [1, 5 * MiB],
+      [2, 2 * MiB],
+    ] as const) {
+      const part = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: 'mp',
+          UploadId: uploadId,
+          PartNumber: n,
+          Body: randomBytesSeeded(size, n),
+        }),
+      );
+      parts.push({ PartNumber: n, ETag: part.ETag! });
+    }
+    await quotaRefusal(
+      t,
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: 'mp',
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      ),
+    );
+    const info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(info.json.objects, 0);
+    t.is(info.json.unfinishedUploads, 1);
+    t.is(info.json.unfinishedMultipartUploadParts, 2);
+    t.is(info.json.unfinishedMultipartUploadBytes, 7 * MiB);
+    await s3.send(
+      new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: uploadId }),
+    );
+    await noLeak(t);
+    // Within the quota it completes.
+    const again = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
     const part = await s3.send(
       new UploadPartCommand({
         Bucket: bucket,
         Key: 'mp',
-        UploadId: uploadId,
-        PartNumber: n,
-        Body: randomBytesSeeded(size, n),
+        UploadId: again.UploadId!,
+        PartNumber: 1,
+        Body: randomBytesSeeded(6 * MiB, 3),
       }),
     );
-    parts.push({ PartNumber: n, ETag: part.ETag! });
-  }
-  await quotaRefusal(
-    t,
-    s3.send(
+    await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: 'mp',
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
+        UploadId: again.UploadId!,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
       }),
-    ),
-  );
-  const info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
-  t.is(info.json.objects, 0);
-  t.is(info.json.unfinishedUploads, 1);
-  t.is(info.json.unfinishedMultipartUploadParts, 2);
-  t.is(info.json.unfinishedMultipartUploadBytes, 7 * MiB);
-  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: uploadId }));
-  await noLeak(t);
-  // Within the quota it completes.
-  const again = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }));
-  const part = await s3.send(
-    new UploadPartCommand({
-      Bucket: bucket,
-      Key: 'mp',
-      UploadId: again.UploadId!,
-      PartNumber: 1,
-      Body: randomBytesSeeded(6 * MiB, 3),
-    }),
-  );
-  await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: 'mp',
-      UploadId: again.UploadId!,
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
-    }),
-  );
-  const after = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
-  t.is(after.json.bytes, 6 * MiB);
-  await noLeak(t);
-});
+    );
+    const after = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(after.json.bytes, 6 * MiB);
+    await noLeak(t);
+  },
+);
 
 /** A browser-form upload (PostObject) signed with the root key: SigV4 POST policy. */
 async function postObject(bucket: string, key: string, bytes: Buffer): Promise<Response> {
