@@ -55,8 +55,15 @@ export class BlockStore {
 
   async beginBlock(): Promise<BlockWriter> {
     const path = join(this.tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
-    const handle = await open(path, 'wx');
+    // Claimed before the file exists, so an orphan sweep never sees it unowned.
     this.writing.add(path);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'wx');
+    } catch (error) {
+      this.writing.delete(path);
+      throw error;
+    }
     return new BlockWriter(path, handle, this.durable, () => this.writing.delete(path));
   }
 

@@ -47,9 +47,8 @@ export class BlockHealth {
       if (check.verdict === 'missing') {
         missing.push(block.hash);
         await this.meta.recordBlockError(block.hash, 'missing', 'block file not found', Date.now());
-      } else if (check.verdict === 'corrupt') {
+      } else if (check.verdict === 'corrupt' && (await this.quarantine(block.hash, check.inode))) {
         corrupt.push(block.hash);
-        await this.quarantine(block.hash, check.inode);
         await this.meta.recordBlockError(block.hash, 'corrupt', check.message, Date.now());
       }
     }
@@ -83,10 +82,13 @@ export class BlockHealth {
     }
   }
 
-  /** Moves a corrupt file away unless a write is replacing it right now. */
-  private async quarantine(hash: string, inode: number): Promise<void> {
-    if (this.ledger.busy(hash)) return;
-    await this.store.quarantine(hash, inode);
+  /**
+   * Moves a corrupt file away, unless a write is replacing it right now or it was replaced since
+   * it was read (then the next pass judges the new file). Returns whether it was quarantined.
+   */
+  private async quarantine(hash: string, inode: number): Promise<boolean> {
+    if (this.ledger.busy(hash)) return false;
+    return this.store.quarantine(hash, inode);
   }
 
   /** Removes the unreferenced block files of one fan-out directory (and, with 0, stale temps). */
@@ -142,7 +144,7 @@ export class BlockHealth {
       if (check.verdict === 'ok' || check.verdict === 'gone') {
         if (await this.meta.clearBlockError(hash)) fixed++;
       } else {
-        if (check.verdict === 'corrupt') await this.quarantine(hash, check.inode);
+        if (check.verdict === 'corrupt' && !(await this.quarantine(hash, check.inode))) continue;
         const message = check.verdict === 'corrupt' ? check.message : 'block file not found';
         await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
       }
