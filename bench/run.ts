@@ -317,6 +317,8 @@ interface Measurement {
   wrk?: WrkResult;
   cpuS?: number;
   peakRssBytes?: number;
+  /** Peak RssAnon: VmRSS without the file pages mapped in (LMDB's data files). */
+  peakAnonBytes?: number;
   /** The machine's 1-minute load average at the end of the run (others share the machine). */
   load?: number;
   /** Why there is no figure. */
@@ -445,7 +447,9 @@ async function measure(
             })
           ).result;
     } finally {
-      m.peakRssBytes = sampler.stop();
+      const rss = sampler.stop();
+      m.peakRssBytes = rss.peak;
+      m.peakAnonBytes = rss.peakAnon;
     }
     m.cpuS = cpuSeconds(target.pid) - cpu0;
     m.load = loadavg()[0] ?? 0;
@@ -532,8 +536,8 @@ function workloadTable(w: Workload, results: Measurement[], targets: TargetName[
     '',
     `${w.notes}.`,
     '',
-    `| target | ${w.unit} | × raw | × best peer${peer === undefined ? '' : ` (${peer.name})`} | p50 | p99 | p99.9 | requests | non-2xx / errors | server CPU s | ${w.unit === 'MiB/s' ? 'CPU s/GiB' : 'CPU µs/op'} | peak RSS MiB | load |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
+    `| target | ${w.unit} | × raw | × best peer${peer === undefined ? '' : ` (${peer.name})`} | p50 | p99 | p99.9 | requests | non-2xx / errors | server CPU s | ${w.unit === 'MiB/s' ? 'CPU s/GiB' : 'CPU µs/op'} | peak RSS MiB | peak anon MiB | load |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|',
   ];
   const notes: string[] = [];
   const generatorBound: string[] = [];
@@ -557,7 +561,7 @@ function workloadTable(w: Workload, results: Measurement[], targets: TargetName[
         generatorBound.push(name);
       }
       rows.push(
-        `| ${name} | ${shown} | ${name === 'raw' ? 'ref' : ratio(m.invalid === undefined ? v : undefined, raw)} | ${TARGETS[name].role === 'peer' && peer?.name === name ? 'ref' : ratio(m.invalid === undefined ? v : undefined, peer?.value)} | ${fmtUs(r.latency_us.p50)} | ${fmtUs(r.latency_us.p99)} | ${fmtUs(r.latency_us.p999)} | ${r.requests.toLocaleString('en-US')} | ${m.invalid ?? '0'} | ${m.cpuS?.toFixed(2) ?? '–'} | ${cpuPerOp === undefined ? '–' : fmtNum(cpuPerOp)} | ${m.peakRssBytes === undefined ? '–' : fmtNum(m.peakRssBytes / MIB)} | ${m.load?.toFixed(1) ?? '–'} |`,
+        `| ${name} | ${shown} | ${name === 'raw' ? 'ref' : ratio(m.invalid === undefined ? v : undefined, raw)} | ${TARGETS[name].role === 'peer' && peer?.name === name ? 'ref' : ratio(m.invalid === undefined ? v : undefined, peer?.value)} | ${fmtUs(r.latency_us.p50)} | ${fmtUs(r.latency_us.p99)} | ${fmtUs(r.latency_us.p999)} | ${r.requests.toLocaleString('en-US')} | ${m.invalid ?? '0'} | ${m.cpuS?.toFixed(2) ?? '–'} | ${cpuPerOp === undefined ? '–' : fmtNum(cpuPerOp)} | ${m.peakRssBytes === undefined ? '–' : fmtNum(m.peakRssBytes / MIB)} | ${m.peakAnonBytes === undefined ? '–' : fmtNum(m.peakAnonBytes / MIB)} | ${m.load?.toFixed(1) ?? '–'} |`,
       );
     }
     for (const note of m.notes) {
@@ -623,7 +627,11 @@ function historyLine(results: Measurement[], quick: boolean, commit: string): st
   const rss = results
     .filter((m) => m.target === 'hangar' && m.peakRssBytes !== undefined)
     .reduce((a, m) => Math.max(a, m.peakRssBytes ?? 0), 0);
-  if (rss > 0) parts.push(`hangar peak RSS ${fmtNum(rss / MIB)} MiB`);
+  const anon = results
+    .filter((m) => m.target === 'hangar' && m.peakAnonBytes !== undefined)
+    .reduce((a, m) => Math.max(a, m.peakAnonBytes ?? 0), 0);
+  if (rss > 0)
+    parts.push(`hangar peak RSS ${fmtNum(rss / MIB)} MiB (anon ${fmtNum(anon / MIB)} MiB)`);
   const invalid = results.filter((m) => m.invalid !== undefined).length;
   if (invalid > 0) parts.push(`${invalid} invalid runs`);
   return `- ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${commit}, ${quick ? 'quick' : 'full'}: ${parts.length === 0 ? 'no hangar figures' : parts.join('; ')}`;
@@ -763,7 +771,7 @@ async function main(argv: readonly string[]): Promise<void> {
     '- Targets:',
     ...targets.map((t) => `  - ${t}: ${TARGETS[t].describe}`),
     ...skippedTargets.map((s) => `  - not run: ${s}`),
-    '- Server CPU s: utime+stime of the server process (and its children) over the run, from /proc/PID/stat. Peak RSS: VmRSS of the same, sampled every 50 ms during the run. The load generator shares the 2 cores with the server: the raw row is the ceiling the generator allows.',
+    '- Server CPU s: utime+stime of the server process (and its children) over the run, from /proc/PID/stat. Peak RSS: VmRSS of the same, sampled every 50 ms during the run; peak anon: its RssAnon (VmRSS less the file pages mapped into the process, for hangar mostly the memory-mapped LMDB data files, which grow with the data set and are reclaimable page cache). The load generator shares the 2 cores with the server: the raw row is the ceiling the generator allows.',
     '- × raw / × best peer: the throughput as a ratio to the raw limit and to the fastest peer (s3rver, moto) in the same run. CPU µs/op (s/GiB): server CPU per operation (per GiB moved). load: the 1-minute load average at the end of the run; well above 2, other work shared the 2 cores and every figure of that run is low.',
     '- ops/s = completed requests / run time; 64 MiB PUT MiB/s likewise (a short run loses the requests still in flight); 64 MiB GET MiB/s = bytes received / run time.',
     '',

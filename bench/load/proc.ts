@@ -55,18 +55,26 @@ export function cpuSeconds(root: number): number {
   return ticks / TICKS_PER_S;
 }
 
-function rssBytes(pid: number): number {
+/**
+ * VmRSS and RssAnon of a process, in bytes. VmRSS also counts file pages mapped into the process
+ * (for hangar: LMDB's memory-mapped data files, which grow with the data set and are reclaimable
+ * page cache); RssAnon is the memory the process itself allocated (heaps, buffers).
+ */
+function rssBytes(pid: number): { total: number; anon: number } {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? 0 : Number(m[1]) * 1024;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string): number =>
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { total: kib('VmRSS'), anon: kib('RssAnon') };
   } catch {
-    return 0;
+    return { total: 0, anon: 0 };
   }
 }
 
-/** Samples the tree's VmRSS every `everyMs` until stopped; returns the peak in bytes. */
+/** Samples the tree's VmRSS and RssAnon every `everyMs` until stopped; keeps their peaks. */
 export class RssSampler {
   private peak = 0;
+  private peakAnon = 0;
   private tree: number[];
   private ticks = 0;
   private readonly timer: NodeJS.Timeout;
@@ -84,13 +92,20 @@ export class RssSampler {
     // Re-walk the tree once a second (a peer may fork); reading /proc costs the runner CPU.
     if (++this.ticks % 20 === 0) this.tree = processTree(this.root);
     let total = 0;
-    for (const pid of this.tree) total += rssBytes(pid);
+    let anon = 0;
+    for (const pid of this.tree) {
+      const rss = rssBytes(pid);
+      total += rss.total;
+      anon += rss.anon;
+    }
     if (total > this.peak) this.peak = total;
+    if (anon > this.peakAnon) this.peakAnon = anon;
   }
 
-  stop(): number {
+  /** Stops sampling; the peaks of VmRSS and of RssAnon, in bytes. */
+  stop(): { peak: number; peakAnon: number } {
     clearInterval(this.timer);
     this.sample();
-    return this.peak;
+    return { peak: this.peak, peakAnon: this.peakAnon };
   }
 }
