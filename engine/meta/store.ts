@@ -790,9 +790,13 @@ export class MetaStore {
     after: string,
     limit: number,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    const start =
-      after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
-    const range = { start, end: prefixEnd(bucketId, ''), limit };
+    if (target === 'uploads') {
+      const batch = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
+        uploadAbortDue(rules, upload.key, upload.initiatedMs, nowMs),
+      );
+      return { expired: 0, ...batch };
+    }
+    const range = { start: this.resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
     let read = 0;
     let last: Buffer | null = null;
     const due: Buffer[] = [];
@@ -807,20 +811,10 @@ export class MetaStore {
       );
       return expiry !== null && expiry.atMs <= nowMs;
     };
-    const abortable = (record: UploadRecord | undefined): boolean =>
-      record !== undefined && uploadAbortDue(rules, record.key, record.initiatedMs, nowMs);
-    if (target === 'objects') {
-      for (const { key, value } of this.objects.getRange(range)) {
-        read++;
-        last = Buffer.from(key);
-        if (expired(last, value)) due.push(last);
-      }
-    } else {
-      for (const { key, value } of this.uploads.getRange(range)) {
-        read++;
-        last = Buffer.from(key);
-        if (abortable(value)) due.push(last);
-      }
+    for (const { key, value } of this.objects.getRange(range)) {
+      read++;
+      last = Buffer.from(key);
+      if (expired(last, value)) due.push(last);
     }
     const next = read < limit || last === null ? null : last.toString('hex');
     if (due.length === 0) return { expired: 0, aborted: 0, freed: [], next };
@@ -828,22 +822,56 @@ export class MetaStore {
       const freed: string[] = [];
       let count = 0;
       for (const encoded of due) {
-        if (target === 'objects') {
-          const record = this.objects.get(encoded);
-          if (record === undefined || !expired(encoded, record)) continue;
-          this.objects.remove(encoded);
-          this.count(bucketId, -1, -record.bytes);
-          freed.push(...this.decrefAll(record.blocks));
-        } else {
-          const upload = this.uploads.get(encoded);
-          if (upload === undefined || !abortable(upload)) continue;
-          freed.push(...this.dropUpload(bucketId, upload.key, upload.uploadId));
-        }
+        const record = this.objects.get(encoded);
+        if (record === undefined || !expired(encoded, record)) continue;
+        this.objects.remove(encoded);
+        this.count(bucketId, -1, -record.bytes);
+        freed.push(...this.decrefAll(record.blocks));
         count++;
       }
-      return target === 'objects'
-        ? { expired: count, aborted: 0, freed, next }
-        : { expired: 0, aborted: count, freed, next };
+      return { expired: count, aborted: 0, freed, next };
+    });
+  }
+
+  /** Where a batch resumes: after the LMDB key `after` (hex), or at the bucket's first record. */
+  private resumeAt(bucketId: string, after: string): Buffer {
+    return after === ''
+      ? objectKey(bucketId, '')
+      : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
+  }
+
+  /**
+   * One bounded batch (at most `limit` records after the cursor `after`) of a bucket's multipart
+   * uploads: aborts those `due` selects, re-judging each inside the transaction, and frees their
+   * parts' blocks. Lifecycle rules and the admin API's CleanupIncompleteUploads use it.
+   */
+  async abortUploadsWhere(
+    bucketId: string,
+    after: string,
+    limit: number,
+    due: (upload: UploadRecord) => boolean,
+  ): Promise<{ aborted: number; freed: string[]; next: string | null }> {
+    const range = { start: this.resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
+    let read = 0;
+    let last: Buffer | null = null;
+    const selected: Buffer[] = [];
+    for (const { key, value } of this.uploads.getRange(range)) {
+      read++;
+      last = Buffer.from(key);
+      if (due(value)) selected.push(last);
+    }
+    const next = read < limit || last === null ? null : last.toString('hex');
+    if (selected.length === 0) return { aborted: 0, freed: [], next };
+    return this.env.transaction(() => {
+      const freed: string[] = [];
+      let aborted = 0;
+      for (const encoded of selected) {
+        const upload = this.uploads.get(encoded);
+        if (upload === undefined || !due(upload)) continue;
+        freed.push(...this.dropUpload(bucketId, upload.key, upload.uploadId));
+        aborted++;
+      }
+      return { aborted, freed, next };
     });
   }
 

@@ -325,6 +325,18 @@ export type ShardRequest =
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
   | { kind: 'Stats'; reqId: number }
   /**
+   * Aborts a bucket's multipart uploads initiated before `initiatedBeforeMs`, in one bounded
+   * batch (like ApplyLifecycle's); answered with LifecycleApplied.
+   */
+  | {
+      kind: 'CleanupUploads';
+      reqId: number;
+      bucketId: string;
+      initiatedBeforeMs: number;
+      after: string;
+      limit: number;
+    }
+  /**
    * Scrub: re-reads at most `limit` referenced blocks (or `maxBytes`) after `after` in hash
    * order ('' = from the first) and checks each file's size and hash; a corrupt file is
    * quarantined, and corrupt or missing blocks get a block error.

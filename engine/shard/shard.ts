@@ -163,6 +163,9 @@ export class Shard {
       case 'ApplyLifecycle':
         this.answer(request.reqId, () => this.applyLifecycle(request));
         break;
+      case 'CleanupUploads':
+        this.answer(request.reqId, () => this.cleanupUploads(request));
+        break;
       case 'Stats':
         this.answer(request.reqId, async () => this.stats());
         break;
@@ -543,6 +546,20 @@ export class Shard {
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);
     return { kind: 'LifecycleApplied', expired, aborted, next };
+  }
+
+  private async cleanupUploads(
+    request: Extract<ShardRequest, { kind: 'CleanupUploads' }>,
+  ): Promise<ShardResult> {
+    const { aborted, freed, next } = await this.meta.abortUploadsWhere(
+      request.bucketId,
+      request.after,
+      request.limit,
+      (upload) => upload.initiatedMs < request.initiatedBeforeMs,
+    );
+    if (this.settings.durable && aborted > 0) await this.meta.flushed();
+    this.freeAll(freed);
+    return { kind: 'LifecycleApplied', expired: 0, aborted, next };
   }
 
   private stats(): ShardResult {

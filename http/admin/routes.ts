@@ -9,6 +9,7 @@ import { getBlockInfo, listBlockErrors, purgeBlocks, retryBlockResync } from './
 import {
   addBucketAlias,
   allowBucketKey,
+  cleanupIncompleteUploads,
   createBucket,
   deleteBucket,
   denyBucketKey,
@@ -98,6 +99,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },
   { method: 'POST', path: '/v2/UpdateBucket', auth: 'admin', handler: updateBucket },
   { method: 'POST', path: '/v2/DeleteBucket', auth: 'admin', handler: deleteBucket },
+  {
+    method: 'POST',
+    path: '/v2/CleanupIncompleteUploads',
+    auth: 'admin',
+    handler: cleanupIncompleteUploads,
+  },
   { method: 'POST', path: '/v2/AllowBucketKey', auth: 'admin', handler: allowBucketKey },
   { method: 'POST', path: '/v2/DenyBucketKey', auth: 'admin', handler: denyBucketKey },
   { method: 'POST', path: '/v2/AddBucketAlias', auth: 'admin', handler: addBucketAlias },

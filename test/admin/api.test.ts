@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import {
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { ROUTES } from '../../http/admin/routes.js';
@@ -406,4 +409,62 @@ test('a key created via the API works for S3 after AllowBucketKey, and not after
     t.is(answer.status, status, JSON.stringify(body));
     t.regex(answer.json.message, message);
   }
+});
+
+test('CleanupIncompleteUploads aborts the uploads older than olderThanSecs and frees their parts', async (t) => {
+  const s3 = server.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'cleanup-uploads' }));
+  const id = (await call('GET', '/v2/GetBucketInfo?globalAlias=cleanup-uploads')).json.id;
+  for (const key of ['a', 'b/c', 'd']) {
+    const upload = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'cleanup-uploads', Key: key }),
+    );
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: 'cleanup-uploads',
+        Key: key,
+        UploadId: upload.UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(100_000, key.length),
+      }),
+    );
+  }
+  let info = await call('GET', `/v2/GetBucketInfo?id=${id}`);
+  t.like(info.json, { unfinishedUploads: 3, unfinishedMultipartUploadParts: 3 });
+  t.is(info.json.unfinishedMultipartUploadBytes, 300_000);
+
+  const young = await call('POST', '/v2/CleanupIncompleteUploads', {
+    bucketId: id,
+    olderThanSecs: 3600,
+  });
+  t.is(young.status, 200);
+  t.deepEqual(young.json, { uploadsDeleted: 0 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const all = await call('POST', '/v2/CleanupIncompleteUploads', {
+    bucketId: id,
+    olderThanSecs: 0,
+  });
+  t.deepEqual(all.json, { uploadsDeleted: 3 });
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'cleanup-uploads' }));
+  t.is(listed.Uploads, undefined);
+  info = await call('GET', `/v2/GetBucketInfo?id=${id}`);
+  t.like(info.json, {
+    unfinishedUploads: 0,
+    unfinishedMultipartUploadParts: 0,
+    unfinishedMultipartUploadBytes: 0,
+  });
+
+  for (const bad of [{ bucketId: id }, { bucketId: id, olderThanSecs: -1 }, { olderThanSecs: 5 }]) {
+    t.is(
+      (await call('POST', '/v2/CleanupIncompleteUploads', bad)).status,
+      400,
+      JSON.stringify(bad),
+    );
+  }
+  const missing = await call('POST', '/v2/CleanupIncompleteUploads', {
+    bucketId: '0'.repeat(32),
+    olderThanSecs: 0,
+  });
+  t.is(missing.status, 404);
+  s3.destroy();
 });

@@ -230,3 +230,50 @@ export async function removeBucketAlias(state: AdminState, req: AdminRequest): P
     throw error;
   }
 }
+
+/** Upload records one shard request reads at most (as the lifecycle runner's batches). */
+const CLEANUP_BATCH = 1000;
+
+/**
+ * CleanupIncompleteUploads (Garage v2): body { bucketId, olderThanSecs }: aborts the bucket's
+ * multipart uploads initiated more than olderThanSecs ago, freeing their parts; answers
+ * { uploadsDeleted }.
+ */
+export async function cleanupIncompleteUploads(
+  state: AdminState,
+  req: AdminRequest,
+): Promise<AdminReply> {
+  const b = body(req.body, ['bucketId', 'olderThanSecs']);
+  const bucket = findById(state, string(b, 'bucketId'));
+  const olderThanSecs = b['olderThanSecs'];
+  if (
+    typeof olderThanSecs !== 'number' ||
+    !Number.isSafeInteger(olderThanSecs) ||
+    olderThanSecs < 0
+  ) {
+    throw badRequest('body.olderThanSecs must be a non-negative integer');
+  }
+  const initiatedBeforeMs = Date.now() - olderThanSecs * 1000;
+  const perShard = await Promise.all(
+    state.server.pool.clients.map(async (shard) => {
+      let aborted = 0;
+      let after: string | null = '';
+      while (after !== null) {
+        const batch: { aborted: number; next: string | null } = await shard.call(
+          {
+            kind: 'CleanupUploads',
+            bucketId: bucket.id,
+            initiatedBeforeMs,
+            after,
+            limit: CLEANUP_BATCH,
+          },
+          'LifecycleApplied',
+        );
+        aborted += batch.aborted;
+        after = batch.next;
+      }
+      return aborted;
+    }),
+  );
+  return { json: { uploadsDeleted: perShard.reduce((sum, n) => sum + n, 0) } };
+}
