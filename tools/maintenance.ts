@@ -28,6 +28,8 @@ export interface CliParts {
 }
 
 export function registerMaintenance(program: Command, cli: CliParts): void {
+  registerStatus(program, cli);
+  registerUploadCleanup(program, cli);
   registerWorker(program, cli);
   registerBlock(program, cli);
   registerRepair(program, cli);
@@ -401,5 +403,102 @@ function registerRepair(program: Command, cli: CliParts): void {
     .leaf(repair, 'lifecycle', "apply every bucket's lifecycle rules now")
     .action((_opts: unknown, command: Command) =>
       onServer(cli, command, (api) => launchRepair(api, 'lifecycle', 'lifecycle pass started')),
+    );
+}
+
+// ---- hangar status, hangar stats ----
+
+interface ClusterStatus {
+  readonly node: string;
+  readonly version: string;
+  readonly shards: number;
+  readonly dataDir: string;
+  readonly uptimeSecs: number;
+  readonly nodes: ReadonlyArray<{ readonly hostname: string; readonly addr: string }>;
+}
+
+interface ClusterHealth {
+  readonly status: string;
+  readonly partitions: number;
+  readonly partitionsAllOk: number;
+}
+
+function registerStatus(program: Command, cli: CliParts): void {
+  cli
+    .leaf(program, 'status', "the running server's node, version, shards and health")
+    .action((_opts: unknown, command: Command) =>
+      onServer(cli, command, async (api) => {
+        const [status, health] = await Promise.all([
+          api.call<ClusterStatus>('GET', 'GetClusterStatus'),
+          api.call<ClusterHealth>('GET', 'GetClusterHealth'),
+        ]);
+        const node = status.nodes[0];
+        return {
+          json: { status, health },
+          human: cli.fields([
+            ['Node', status.node],
+            ['Host', node === undefined ? '-' : `${node.hostname} (S3 at ${node.addr})`],
+            ['Version', status.version],
+            ['Data directory', status.dataDir],
+            ['Uptime', `${status.uptimeSecs}s`],
+            ['Health', health.status],
+            ['Shards answering', `${health.partitionsAllOk}/${health.partitions}`],
+          ]),
+        };
+      }),
+    );
+
+  cli
+    .leaf(program, 'stats', "the running server's storage statistics (per shard, per node)")
+    .action((_opts: unknown, command: Command) =>
+      onServer(cli, command, async (api) => {
+        const [node, cluster] = await Promise.all([
+          api.onNode<{ freeform: string }>('GET', 'GetNodeStatistics'),
+          api.call<{ freeform: string }>('GET', 'GetClusterStatistics'),
+        ]);
+        return {
+          json: { node: node.freeform, cluster: cluster.freeform },
+          human: `${node.freeform}\n${cluster.freeform}`.trimEnd(),
+        };
+      }),
+    );
+}
+
+// ---- hangar bucket cleanup-uploads ----
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90s", "30m", "12h", "7d" or plain seconds → seconds. */
+function durationSecs(text: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (match === null) {
+    throw new UsageError(
+      `--older-than takes a duration like 3600, 90s, 30m, 12h or 7d, not '${text}'`,
+    );
+  }
+  return Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+}
+
+function registerUploadCleanup(program: Command, cli: CliParts): void {
+  const bucket = program.commands.find((command) => command.name() === 'bucket');
+  if (bucket === undefined) throw new Error('the bucket command group is registered first');
+  cli
+    .leaf(bucket, 'cleanup-uploads <name>', 'abort the multipart uploads older than a duration')
+    .requiredOption('--older-than <duration>', 'e.g. 1d, 12h, 30m, 90s (0 aborts them all)')
+    .action((name: string, opts: { olderThan: string }, command: Command) =>
+      onServer(cli, command, async (api) => {
+        const olderThanSecs = durationSecs(opts.olderThan);
+        const info = await api.call<{ id: string }>('GET', 'GetBucketInfo', { globalAlias: name });
+        const result = await api.call<{ uploadsDeleted: number }>(
+          'POST',
+          'CleanupIncompleteUploads',
+          {},
+          { bucketId: info.id, olderThanSecs },
+        );
+        return {
+          json: result,
+          human: `${result.uploadsDeleted} multipart uploads older than ${olderThanSecs}s aborted in ${name}`,
+        };
+      }),
     );
 }

@@ -2,7 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
 import { eventually } from '../helpers/fsck.js';
 import { runCli, s3Failure, TestServer } from '../helpers/server.js';
@@ -142,6 +148,39 @@ test.serial('repair blocks and lifecycle; a bad scrub command', async (t) => {
   t.regex(await ok('repair', 'blocks'), /orphan block cleanup started/);
   t.regex(await ok('repair', 'lifecycle'), /lifecycle pass started/);
   t.is((await server.cli('repair', 'scrub', 'explode')).code, EXIT_USAGE);
+});
+
+test.serial('status, stats and bucket cleanup-uploads', async (t) => {
+  const { ok, json } = cliOf(t, server);
+  const status = await json('status');
+  t.is(status.health.status, 'healthy');
+  t.is(status.status.shards, SHARDS);
+  t.is(status.health.partitionsAllOk, SHARDS);
+  t.regex(await ok('status'), /Shards answering: +2\/2/);
+  const stats = await json('stats');
+  t.regex(stats.node, /^Shard +Objects +Blocks/m);
+  t.regex(stats.cluster, /^Buckets: \d+$/m);
+  t.regex(await ok('stats'), /Estimated available storage space/);
+
+  const s3 = server.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'cli-uploads' }));
+  for (const key of ['one', 'two']) {
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: 'cli-uploads', Key: key }));
+  }
+  t.deepEqual(await json('bucket', 'cleanup-uploads', 'cli-uploads', '--older-than', '1d'), {
+    uploadsDeleted: 0,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  t.regex(
+    await ok('bucket', 'cleanup-uploads', 'cli-uploads', '--older-than', '0'),
+    /^2 multipart uploads older than 0s aborted in cli-uploads$/m,
+  );
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'cli-uploads' }));
+  t.is(listed.Uploads, undefined);
+  const bad = await server.cli('bucket', 'cleanup-uploads', 'cli-uploads', '--older-than', 'soon');
+  t.is(bad.code, EXIT_USAGE);
+  t.regex(bad.stderr, /--older-than takes a duration/);
+  s3.destroy();
 });
 
 test('without a running server the commands say so and exit with a usage error', async (t) => {
