@@ -1,13 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
@@ -18,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall, onNode } from '../helpers/admin.js';
+import { blockPath, flipByte } from '../helpers/blocks.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
 import { objectBytes, s3Failure, TestServer } from '../helpers/server.js';
 
@@ -32,28 +25,6 @@ const SHARDS = 2;
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Where a block's file is (the one shard that stores it), or null. */
-function blockPath(server: TestServer, hash: string): string | null {
-  for (let shard = 0; shard < SHARDS; shard++) {
-    const path = join(
-      server.dataDir,
-      'shards',
-      String(shard).padStart(3, '0'),
-      'blocks',
-      hash.slice(0, 2),
-      hash,
-    );
-    if (existsSync(path)) return path;
-  }
-  return null;
-}
-
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.from([0xa5]), 0, 1, offset);
-  closeSync(fd);
 }
 
 function quarantined(server: TestServer, hash: string): boolean {
@@ -250,7 +221,7 @@ test.serial(
     const data = randomBytes(3 * MiB);
     await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'big', Body: data }));
     const first = sha256(data.subarray(0, MiB));
-    const path = blockPath(server, first);
+    const path = blockPath(server.dataDir, SHARDS, first);
     t.not(path, null);
     await scrubNow(server);
     t.deepEqual(await blockErrors(server), [], 'a clean store scrubs clean');
@@ -295,7 +266,7 @@ test.serial(
     const data = randomBytes(MiB + 1000);
     await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'restored', Body: data }));
     const hash = sha256(data.subarray(0, MiB));
-    const path = blockPath(server, hash) ?? '';
+    const path = blockPath(server.dataDir, SHARDS, hash) ?? '';
     rmSync(path);
     await scrubNow(server);
     const errors = await blockErrors(server);
@@ -335,7 +306,7 @@ test.serial('PurgeBlocks deletes every object referencing a lost block', async (
   }
   t.is((await objectBytes(s3, 'blocks', 'survivor')).toString(), 'fine');
   t.true(
-    await eventually(async () => blockPath(server, hash) === null),
+    await eventually(async () => blockPath(server.dataDir, SHARDS, hash) === null),
     'the purged blocks are unlinked',
   );
 });

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
+import { blockPath, flipByte } from '../helpers/blocks.js';
 import { eventually } from '../helpers/fsck.js';
 import { runCli, s3Failure, TestServer } from '../helpers/server.js';
 
@@ -22,22 +23,6 @@ const MiB = 1024 * 1024;
 const SHARDS = 2;
 /** The CLI's exit code for a usage or configuration error. */
 const EXIT_USAGE = 2;
-
-/** Where a block's file is (the one shard that stores it), or null. */
-function blockPath(server: TestServer, hash: string): string | null {
-  for (let shard = 0; shard < SHARDS; shard++) {
-    const dir = join(server.dataDir, 'shards', String(shard).padStart(3, '0'), 'blocks');
-    const path = join(dir, hash.slice(0, 2), hash);
-    if (existsSync(path)) return path;
-  }
-  return null;
-}
-
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.from([0xa5]), 0, 1, offset);
-  closeSync(fd);
-}
 
 /** The CLI's helpers for one test: `ok` expects exit 0, `json` parses its --json output. */
 function cliOf(t: ExecutionContext, server: TestServer) {
@@ -106,7 +91,7 @@ test.serial('repair scrub finds a corrupt block; block list-errors, info and pur
   await s3.send(new PutObjectCommand({ Bucket: 'maint', Key: 'damaged', Body: data }));
   await s3.send(new PutObjectCommand({ Bucket: 'maint', Key: 'fine', Body: 'fine' }));
   const hash = createHash('sha256').update(data.subarray(0, MiB)).digest('hex');
-  const path = blockPath(server, hash);
+  const path = blockPath(server.dataDir, SHARDS, hash);
   t.not(path, null);
   flipByte(path ?? '', 4242);
   t.true(await scrub(), 'a second scrub completes');
