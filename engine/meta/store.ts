@@ -916,9 +916,11 @@ export class MetaStore {
     await this.env.transaction(() => {
       if (this.blockRefs(hash) === 0) return;
       const previous = this.blockErrors.get(hash);
+      // A quarantined corrupt file is missing afterwards: it stays reported as corrupt.
+      const keep = previous?.kind === 'corrupt' && kind === 'missing';
       this.blockErrors.put(hash, {
-        kind,
-        message,
+        kind: keep ? previous.kind : kind,
+        message: keep ? previous.message : message,
         errorCount: (previous?.errorCount ?? 0) + 1,
         firstErrorMs: previous?.firstErrorMs ?? nowMs,
         lastTryMs: nowMs,

@@ -43,32 +43,67 @@ export class BlockHealth {
       if (checked > 0 && bytes >= maxBytes) break;
       checked++;
       bytes += block.bytes;
-      const check = await this.check(block.hash, block.bytes);
-      if (check.verdict === 'missing') {
-        missing.push(block.hash);
-        await this.meta.recordBlockError(block.hash, 'missing', 'block file not found', Date.now());
-      } else if (check.verdict === 'corrupt' && (await this.quarantine(block.hash, check.inode))) {
-        corrupt.push(block.hash);
-        await this.meta.recordBlockError(block.hash, 'corrupt', check.message, Date.now());
-      }
+      const verdict = await this.judge(block.hash, block.bytes);
+      if (verdict === 'corrupt') corrupt.push(block.hash);
+      else if (verdict === 'missing') missing.push(block.hash);
     }
     const reachedEnd = checked === batch.length && batch.length < limit;
     const next = reachedEnd ? null : (batch[checked - 1]?.hash ?? after);
     return { kind: 'Scrubbed', checked, bytes, corrupt, missing, next };
   }
 
-  /** Reads a block file whole and checks its size and hash against its name and record. */
+  /**
+   * Checks one referenced block and keeps its error record true: a whole file clears an error;
+   * a damaged file is quarantined and recorded; a missing one is recorded. A block whose file is
+   * being installed or removed right now is left for the next look. Returns what was recorded.
+   */
+  private async judge(
+    hash: string,
+    bytes: number,
+  ): Promise<'ok' | 'corrupt' | 'missing' | 'skipped'> {
+    if (this.ledger.moving(hash)) return 'skipped';
+    const check = await this.check(hash, bytes);
+    if (check.verdict === 'gone') return 'skipped';
+    if (check.verdict === 'ok') {
+      if (this.meta.blockError(hash) !== undefined) await this.meta.clearBlockError(hash);
+      return 'ok';
+    }
+    if (this.ledger.moving(hash)) return 'skipped';
+    return this.ledger.takeOut(hash, async () => {
+      if (check.verdict === 'corrupt') {
+        // The file at the name may have been replaced since it was read: then it is not ours.
+        const moved = check.inode < 0 || (await this.store.quarantine(hash, check.inode));
+        if (!moved) return 'skipped';
+      } else if ((await this.store.sizeOf(hash)) !== null) {
+        return 'skipped'; // it came back (healed) while we looked
+      }
+      if (this.meta.blockRefs(hash) === 0) return 'skipped';
+      const message = check.verdict === 'corrupt' ? check.message : 'block file not found';
+      await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
+      return check.verdict;
+    });
+  }
+
+  /**
+   * Reads a block file whole and checks its size and hash against its name and record. A file
+   * that cannot be read (EIO, EACCES...) is as good as corrupt: its bytes cannot be served.
+   */
   private async check(hash: string, bytes: number): Promise<BlockCheck> {
     let handle: Awaited<ReturnType<typeof open>>;
     try {
       handle = await open(this.store.pathOf(hash), 'r');
     } catch (error) {
-      if (!isCode(error, 'ENOENT')) throw error;
+      if (!isCode(error, 'ENOENT')) return unreadable(error, -1);
       return this.meta.blockRefs(hash) === 0 ? { verdict: 'gone' } : { verdict: 'missing' };
     }
     try {
       const { ino } = await handle.stat();
-      const data = await handle.readFile();
+      let data: Buffer;
+      try {
+        data = await handle.readFile();
+      } catch (error) {
+        return unreadable(error, ino);
+      }
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual === hash && data.byteLength === bytes) return { verdict: 'ok' };
       if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
@@ -78,17 +113,8 @@ export class BlockHealth {
           : `block file hashes to ${actual}`;
       return { verdict: 'corrupt', inode: ino, message };
     } finally {
-      await handle.close();
+      await handle.close().catch(() => undefined);
     }
-  }
-
-  /**
-   * Moves a corrupt file away, unless a write is replacing it right now or it was replaced since
-   * it was read (then the next pass judges the new file). Returns whether it was quarantined.
-   */
-  private async quarantine(hash: string, inode: number): Promise<boolean> {
-    if (this.ledger.busy(hash)) return false;
-    return this.store.quarantine(hash, inode);
   }
 
   /** Removes the unreferenced block files of one fan-out directory (and, with 0, stale temps). */
@@ -140,14 +166,7 @@ export class BlockHealth {
       const record = this.meta.blockRecord(hash);
       if (this.meta.blockError(hash) === undefined || record === undefined) continue;
       checked++;
-      const check = await this.check(hash, record.bytes);
-      if (check.verdict === 'ok' || check.verdict === 'gone') {
-        if (await this.meta.clearBlockError(hash)) fixed++;
-      } else {
-        if (check.verdict === 'corrupt' && !(await this.quarantine(hash, check.inode))) continue;
-        const message = check.verdict === 'corrupt' ? check.message : 'block file not found';
-        await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
-      }
+      if ((await this.judge(hash, record.bytes)) === 'ok') fixed++;
     }
     return { kind: 'Retried', checked, fixed };
   }
@@ -155,4 +174,9 @@ export class BlockHealth {
 
 function errorInfo(hash: string, refs: number, error: BlockErrorRecord): BlockErrorInfo {
   return { hash, refs, ...error };
+}
+
+function unreadable(error: unknown, inode: number): BlockCheck {
+  const code = (error as { code?: string }).code ?? (error as Error).message;
+  return { verdict: 'corrupt', inode, message: `block file cannot be read (${code})` };
 }

@@ -74,6 +74,33 @@ export class BlockLedger {
     return this.pins.has(hash) || this.installs.has(hash) || this.removals.has(hash);
   }
 
+  /** Whether a block's file is being installed or removed right now (readers do not count). */
+  moving(hash: string): boolean {
+    return this.installs.has(hash) || this.removals.has(hash);
+  }
+
+  /**
+   * Takes a damaged or missing block file out of the shard's view: `work` moves it away and
+   * records the block error, tracked like a removal, so an install of the same hash waits for it
+   * and then sees the error (and heals the block) instead of trusting the old file.
+   */
+  async takeOut<T>(hash: string, work: () => Promise<T>): Promise<T> {
+    await this.installs.get(hash);
+    await this.removals.get(hash);
+    this.resident.delete(hash);
+    const done = work();
+    const tracked = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.removals.set(hash, tracked);
+    try {
+      return await done;
+    } finally {
+      if (this.removals.get(hash) === tracked) this.removals.delete(hash);
+    }
+  }
+
   /**
    * Orphan cleanup: removes a block file nothing references and nothing uses. Returns whether
    * it was an orphan (its removal is then under way, tracked like any other).

@@ -136,7 +136,14 @@ export class PutSession {
     const writer = this.writer;
     assert(writer !== null && writer.bytes > 0, 'sealing a non-empty block');
     this.writer = null;
-    const { hash, bytes } = await writer.finish();
+    let sealed: { hash: string; bytes: number };
+    try {
+      sealed = await writer.finish();
+    } catch (error) {
+      await writer.discard(); // no temp file outlives a failed fsync or close
+      throw error;
+    }
+    const { hash, bytes } = sealed;
     this.ledger.pin(hash);
     this.blocks.push({ hash, bytes });
     await this.ledger.installBlock(hash, writer.tmpPath);

@@ -134,9 +134,16 @@ export class WorkerRegistry {
   }
 }
 
+/** Tranquility beyond this would only make the scrub stop; Garage's defaults are single digits. */
+const TRANQUILITY_MAX = 1000;
+
 function nonNegativeInteger(name: string, value: string): number {
-  if (!/^\d{1,6}$/.test(value.trim())) {
-    throw new WorkerVariableError(`${name} must be a non-negative integer`, 'invalid');
+  const n = Number(value.trim());
+  if (!/^\d{1,4}$/.test(value.trim()) || n > TRANQUILITY_MAX) {
+    throw new WorkerVariableError(
+      `${name} must be an integer from 0 to ${TRANQUILITY_MAX}`,
+      'invalid',
+    );
   }
-  return Number(value.trim());
+  return n;
 }

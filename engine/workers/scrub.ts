@@ -19,6 +19,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const PAUSE_MS = DAY_MS;
 const SCHEDULE_CHECK_MS = 60 * 60 * 1000;
 const ERROR_BACKOFF_MS = 10_000;
+/** The longest sleep between two batches, whatever the tranquility (timers cap at 2^31−1 ms). */
+const PAUSE_MAX_MS = 60 * 60 * 1000;
 
 export type ScrubCommand = 'start' | 'pause' | 'resume' | 'cancel';
 
@@ -59,6 +61,11 @@ export class ScrubWorker implements BackgroundWorker {
   private readonly errors = new ErrorRecord();
   private loop: Promise<void> | null = null;
   private throttledUntilMs: number | null = null;
+  /**
+   * Bumped by start and cancel: a batch that was in flight across one belongs to a pass that no
+   * longer exists, and its results are dropped instead of moving the new pass's cursors.
+   */
+  private generation = 0;
   private scheduleTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -98,18 +105,23 @@ export class ScrubWorker implements BackgroundWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.scheduleTimer !== null) clearInterval(this.scheduleTimer);
-    this.sleeper.wake();
+    this.sleeper.close();
     await this.loop;
   }
 
   private startIfDue(): void {
-    if (!this.state.running && Date.now() >= this.state.nextRunMs) void this.command('start');
+    if (this.state.running || Date.now() < this.state.nextRunMs) return;
+    this.command('start').catch((error: unknown) => {
+      this.errors.failed(error);
+      this.logger.error({ err: error }, 'scheduled scrub could not start');
+    });
   }
 
   async command(command: ScrubCommand): Promise<void> {
     const s = this.state;
     switch (command) {
       case 'start':
+        this.generation++;
         s.cursors = this.shards.map(() => '');
         s.running = true;
         s.pausedUntilMs = null;
@@ -125,6 +137,7 @@ export class ScrubWorker implements BackgroundWorker {
         s.pausedUntilMs = null;
         break;
       case 'cancel':
+        this.generation++;
         s.running = false;
         s.pausedUntilMs = null;
         s.cursors = this.shards.map(() => null);
@@ -171,9 +184,25 @@ export class ScrubWorker implements BackgroundWorker {
   }
 
   private kick(): void {
-    this.loop ??= this.run().finally(() => {
-      this.loop = null;
-    });
+    this.loop ??= this.run()
+      .catch((error: unknown) => {
+        // run() records its own failures; this is the last guard against an unhandled rejection.
+        this.errors.failed(error);
+        this.logger.error({ err: error }, 'scrub worker stopped on an error');
+      })
+      .finally(() => {
+        this.loop = null;
+      });
+  }
+
+  /** Saves the state; a failure (a full disk) is recorded, and the pass goes on from memory. */
+  private async saveState(): Promise<void> {
+    try {
+      await this.file.save(this.state);
+    } catch (error) {
+      this.errors.failed(error);
+      this.logger.error({ err: error }, 'scrub: saving its position failed');
+    }
   }
 
   private async run(): Promise<void> {
@@ -181,14 +210,15 @@ export class ScrubWorker implements BackgroundWorker {
     while (s.running && !this.stopped) {
       if (s.pausedUntilMs !== null) {
         if (Date.now() < s.pausedUntilMs) {
-          await this.sleeper.sleep(s.pausedUntilMs - Date.now());
+          await this.sleeper.sleep(Math.min(s.pausedUntilMs - Date.now(), PAUSE_MAX_MS));
           continue;
         }
         s.pausedUntilMs = null;
       }
       const startedMs = Date.now();
+      const generation = this.generation;
       try {
-        await this.batch();
+        await this.batch(generation);
         this.errors.succeeded();
       } catch (error) {
         this.errors.failed(error);
@@ -196,19 +226,20 @@ export class ScrubWorker implements BackgroundWorker {
         await this.sleeper.sleep(ERROR_BACKOFF_MS);
         continue;
       }
+      if (generation !== this.generation) continue; // started anew or cancelled meanwhile
       if (s.cursors.every((cursor) => cursor === null)) {
         s.running = false;
         s.lastCompletedMs = Date.now();
         s.nextRunMs = nextScheduledRun(s.lastCompletedMs);
-        await this.file.save(s);
+        await this.saveState();
         this.logger.info(
           { blocks: s.checkedBlocks, bytes: s.checkedBytes, corrupt: s.corruptionsDetected },
           'scrub completed',
         );
         break;
       }
-      await this.file.save(s);
-      const pauseMs = (Date.now() - startedMs) * s.tranquility;
+      await this.saveState();
+      const pauseMs = Math.min((Date.now() - startedMs) * s.tranquility, PAUSE_MAX_MS);
       if (pauseMs > 0) {
         this.throttledUntilMs = Date.now() + pauseMs;
         await this.sleeper.sleep(pauseMs);
@@ -218,7 +249,7 @@ export class ScrubWorker implements BackgroundWorker {
   }
 
   /** One batch on every shard that still has blocks to check, in parallel. */
-  private async batch(): Promise<void> {
+  private async batch(generation: number): Promise<void> {
     const s = this.state;
     await Promise.all(
       this.shards.map(async (shard, index) => {
@@ -228,6 +259,7 @@ export class ScrubWorker implements BackgroundWorker {
           { kind: 'ScrubBlocks', after, limit: SCRUB_BATCH_BLOCKS, maxBytes: SCRUB_BATCH_BYTES },
           'Scrubbed',
         );
+        if (generation !== this.generation) return;
         s.cursors[index] = result.next;
         s.checkedBlocks += result.checked;
         s.checkedBytes += result.bytes;

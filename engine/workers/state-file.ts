@@ -21,10 +21,20 @@ export class StateFile<T extends object> {
     }
   }
 
-  async save(state: T): Promise<void> {
+  /** Saves run one after another (each of the latest state): two never share the temp file. */
+  private saving: Promise<void> = Promise.resolve();
+
+  save(state: T): Promise<void> {
+    const text = JSON.stringify(state, null, 2);
+    const next = this.saving.catch(() => undefined).then(() => this.write(text));
+    this.saving = next;
+    return next;
+  }
+
+  private async write(text: string): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
-    await writeFile(tmp, JSON.stringify(state, null, 2));
+    await writeFile(tmp, text);
     await rename(tmp, this.path);
   }
 }

@@ -51,14 +51,22 @@ export class ErrorRecord {
 export class Sleeper {
   private wakeUp: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   sleep(ms: number): Promise<void> {
     this.wake();
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.wakeUp = resolve;
       this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
       this.timer.unref();
     });
+  }
+
+  /** Wakes the sleeper for good: every later sleep returns at once (the worker is stopping). */
+  close(): void {
+    this.closed = true;
+    this.wake();
   }
 
   wake(): void {

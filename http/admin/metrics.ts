@@ -131,7 +131,11 @@ async function scrapeShards(): Promise<void> {
     }),
   );
   scraped = answers.filter((a) => a !== null);
+  allShardsAnswered = scraped.length === shards.length;
 }
+
+/** Whether every shard answered this scrape: sums over shards are only exported then. */
+let allShardsAnswered = false;
 
 interface Sample {
   labels: Record<string, string>;
@@ -179,6 +183,8 @@ function perShard(value: (stats: ShardStats, posted: number) => number): () => S
 /** Objects or bytes per bucket, summed over the shards, labelled with the bucket's name. */
 function perBucket(field: 'objects' | 'bytes'): () => Sample[] {
   return () => {
+    // A partial sum would read as objects vanishing: no sample beats a wrong one.
+    if (!allShardsAnswered) return [];
     const totals = new Map<string, number>();
     for (const { stats } of scraped) {
       for (const bucket of stats.buckets) {

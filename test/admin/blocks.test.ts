@@ -212,6 +212,15 @@ test.serial('node selection, authentication and body validation', async (t) => {
   t.is(unknownBlock.status, 404);
   t.is(unknownBlock.json.code, 'NoSuchBlock');
   t.is((await onNode(server, 'POST', 'PurgeBlocks', [])).status, 400);
+  // A bad node selector is refused before anything is purged.
+  const kept = randomBytes(MiB);
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'kept-by-node', Body: kept }));
+  for (const path of ['/v2/PurgeBlocks', '/v2/PurgeBlocks?node=0123456789abcdef']) {
+    const refused = await adminCall(server, 'POST', path, [sha256(kept)]);
+    t.is(refused.status, 400, path);
+  }
+  t.true((await objectBytes(s3, 'blocks', 'kept-by-node')).equals(kept));
+  await s3.send(new DeleteObjectCommand({ Bucket: 'blocks', Key: 'kept-by-node' }));
   t.is((await onNode(server, 'POST', 'RetryBlockResync', { all: false })).status, 400);
 });
 
@@ -282,8 +291,32 @@ test.serial(
     t.deepEqual(retried.node, { count: 1, fixed: 1 });
     t.deepEqual(await blockErrors(server), []);
     t.true((await objectBytes(s3, 'blocks', 'restored')).equals(data));
+
+    // The scrub keeps the records true by itself: lost again, then restored, then clean.
+    rmSync(path);
+    await scrubNow(server);
+    t.like((await blockErrors(server))[0], { blockHash: hash, kind: 'missing' });
+    writeFileSync(path, data.subarray(0, MiB));
+    await scrubNow(server);
+    t.deepEqual(await blockErrors(server), []);
   },
 );
+
+test.serial('a corrupt block is found even while a GET holds it open', async (t) => {
+  const data = randomBytes(3 * MiB);
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'being-read', Body: data }));
+  const hash = sha256(data.subarray(2 * MiB));
+  const reading = await s3.send(new GetObjectCommand({ Bucket: 'blocks', Key: 'being-read' }));
+  flipByte(blockPath(server.dataDir, SHARDS, hash) ?? '', 7);
+  await scrubNow(server);
+  t.like(
+    (await blockErrors(server)).find((e) => e.blockHash === hash),
+    { kind: 'corrupt' },
+  );
+  (reading.Body as { destroy(): void }).destroy();
+  await s3.send(new PutObjectCommand({ Bucket: 'blocks', Key: 'being-read', Body: data }));
+  t.deepEqual(await blockErrors(server), []);
+});
 
 test.serial('PurgeBlocks deletes every object referencing a lost block', async (t) => {
   const data = randomBytes(2 * MiB);

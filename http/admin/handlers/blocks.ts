@@ -2,7 +2,7 @@ import type { BlockBacklink, BlockErrorInfo } from '../../../engine/protocol/mes
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest } from '../errors.js';
 import { body, string } from '../validate.js';
-import { onThisNode } from './node-scope.js';
+import { onThisNode, thisNode } from './node-scope.js';
 
 /** References GetBlockInfo lists at most per shard (a scan: an operator's question). */
 const BACKLINKS_MAX = 1000;
@@ -75,6 +75,7 @@ function versionJson(link: BlockBacklink): unknown {
 
 /** GetBlockInfo?node=: body { blockHash }: references, who holds them, the file, any error. */
 export async function getBlockInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  thisNode(state, req);
   const hash = blockHash(string(body(req.body, ['blockHash']), 'blockHash'), 'body.blockHash');
   const infos = await Promise.all(
     state.server.pool.clients.map((shard) =>
@@ -101,6 +102,7 @@ export async function getBlockInfo(state: AdminState, req: AdminRequest): Promis
 
 /** RetryBlockResync?node=: body { all: true } or { blockHashes: [...] }: checks them again now. */
 export async function retryBlockResync(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  thisNode(state, req);
   const b = body(req.body, ['all', 'blockHashes']);
   let hashes: string[] | null;
   if (b['all'] === true && b['blockHashes'] === undefined) hashes = null;
@@ -125,6 +127,7 @@ export async function retryBlockResync(state: AdminState, req: AdminRequest): Pr
  * references one of the blocks — for blocks that are lost for good. Irreversible.
  */
 export async function purgeBlocks(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  thisNode(state, req);
   if (!Array.isArray(req.body) || req.body.length === 0) {
     throw badRequest('body must be a non-empty JSON array of block hashes');
   }

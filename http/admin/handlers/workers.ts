@@ -3,7 +3,7 @@ import type { ScrubCommand } from '../../../engine/workers/scrub.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest } from '../errors.js';
 import { body, object, optionalBoolean, string } from '../validate.js';
-import { onThisNode } from './node-scope.js';
+import { onThisNode, thisNode } from './node-scope.js';
 
 /** ListWorkers?node=: body { busyOnly?, errorOnly? }. */
 export function listWorkers(state: AdminState, req: AdminRequest): Promise<AdminReply> {
@@ -52,6 +52,7 @@ export function getWorkerVariable(state: AdminState, req: AdminRequest): Promise
 
 /** SetWorkerVariable?node=: body { variable, value }. */
 export async function setWorkerVariable(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  thisNode(state, req);
   const b = body(req.body, ['variable', 'value']);
   const variable = string(b, 'variable');
   const value = string(b, 'value');
@@ -81,6 +82,7 @@ const NOT_APPLICABLE = [
  * at once; ListWorkers shows its progress.
  */
 export function launchRepairOperation(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+  thisNode(state, req);
   const b = body(req.body, ['repairType']);
   const repair = b['repairType'];
   if (repair === 'blocks') {
