@@ -14,9 +14,11 @@ import { LayoutError } from '../engine/layout.js';
 import { createLogger } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
+import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
 import { registerMaintenance } from './maintenance.js';
+import type { Output } from './output.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -28,31 +30,6 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 // ---- output ----
-
-/** What a command prints: `json` with --json, `human` otherwise. */
-interface Output {
-  readonly json: unknown;
-  readonly human: string;
-}
-
-/** Aligned columns: a header row, then one row per item. */
-function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = headers.map((header, i) =>
-    Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    widths
-      .map((width, i) => (cells[i] ?? '').padEnd(width))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
-}
-
-/** "label: value" lines with the values aligned. */
-function fields(pairs: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...pairs.map(([label]) => label.length)) + 1;
-  return pairs.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}`).join('\n');
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -786,7 +763,7 @@ function buildProgram(): Command {
       );
   }
 
-  registerMaintenance(program, { leaf, run: runCommand, table, fields });
+  registerMaintenance(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')

@@ -1,9 +1,12 @@
 import { Argument, type Command } from 'commander';
+import { isBlockHash } from '../engine/blocks/store.js';
 import type { HangarConfig } from '../engine/config.js';
 import type { WorkerInfo } from '../engine/workers/registry.js';
 import type { ScrubCommand } from '../engine/workers/scrub.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
+import { fields, table } from '../http/admin/text-table.js';
 import { type AdminClient, adminClient, UsageError } from './admin-client.js';
+import type { Output } from './output.js';
 
 /**
  * `hangar worker`, `hangar block` and `hangar repair`: Garage's CLI for the running server's
@@ -11,20 +14,12 @@ import { type AdminClient, adminClient, UsageError } from './admin-client.js';
  * drive the server's workers, so they need a running server.
  */
 
-/** What a command prints: `json` with --json, `human` otherwise. */
-interface Output {
-  readonly json: unknown;
-  readonly human: string;
-}
-
 /** The pieces of the main CLI these commands are built from (see buildProgram). */
 export interface CliParts {
   /** Adds a leaf command that supports --json. */
   leaf(parent: Command, spec: string, description: string): Command;
   /** Loads the configuration, runs `produce`, prints its output and sets the exit code. */
   run(command: Command, produce: (config: HangarConfig) => Promise<Output>): Promise<void>;
-  table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string;
-  fields(pairs: ReadonlyArray<readonly [string, string]>): string;
 }
 
 export function registerMaintenance(program: Command, cli: CliParts): void {
@@ -78,13 +73,13 @@ function lastError(worker: WorkerInfo): string {
   return last === null ? '-' : `${secsAgo(last.secsAgo)}: ${last.message}`;
 }
 
-function workerTable(cli: CliParts, workers: readonly WorkerInfo[]): Output {
+function workerTable(workers: readonly WorkerInfo[]): Output {
   return {
     json: workers,
     human:
       workers.length === 0
         ? 'No workers.'
-        : cli.table(
+        : table(
             ['ID', 'STATE', 'NAME', 'TRANQ', 'PROGRESS', 'ERRORS', 'LAST ERROR'],
             workers.map((w) => [
               String(w.id),
@@ -99,7 +94,7 @@ function workerTable(cli: CliParts, workers: readonly WorkerInfo[]): Output {
   };
 }
 
-function workerDetails(cli: CliParts, worker: WorkerInfo): Output {
+function workerDetails(worker: WorkerInfo): Output {
   const pairs: Array<[string, string]> = [
     ['ID', String(worker.id)],
     ['Name', worker.name],
@@ -112,7 +107,7 @@ function workerDetails(cli: CliParts, worker: WorkerInfo): Output {
     ['Last error', lastError(worker)],
   ];
   const freeform = worker.freeform.length === 0 ? '' : `\n\n${worker.freeform.join('\n')}`;
-  return { json: worker, human: `${cli.fields(pairs)}${freeform}` };
+  return { json: worker, human: `${fields(pairs)}${freeform}` };
 }
 
 function workerId(text: string): number {
@@ -123,10 +118,10 @@ function workerId(text: string): number {
   return id;
 }
 
-function variableTable(cli: CliParts, values: Readonly<Record<string, string>>): Output {
+function variableTable(values: Readonly<Record<string, string>>): Output {
   return {
     json: values,
-    human: cli.table(['NAME', 'VALUE'], Object.entries(values)),
+    human: table(['NAME', 'VALUE'], Object.entries(values)),
   };
 }
 
@@ -142,7 +137,7 @@ function registerWorker(program: Command, cli: CliParts): void {
     .action((opts: { busy?: boolean; errors?: boolean }, command: Command) =>
       onServer(cli, command, async (api) => {
         const body = { busyOnly: opts.busy === true, errorOnly: opts.errors === true };
-        return workerTable(cli, await api.onNode<WorkerInfo[]>('POST', 'ListWorkers', body));
+        return workerTable(await api.onNode<WorkerInfo[]>('POST', 'ListWorkers', body));
       }),
     );
 
@@ -151,7 +146,7 @@ function registerWorker(program: Command, cli: CliParts): void {
     .action((id: string, _opts: unknown, command: Command) =>
       onServer(cli, command, async (api) => {
         const body = { id: workerId(id) };
-        return workerDetails(cli, await api.onNode<WorkerInfo>('POST', 'GetWorkerInfo', body));
+        return workerDetails(await api.onNode<WorkerInfo>('POST', 'GetWorkerInfo', body));
       }),
     );
 
@@ -161,7 +156,7 @@ function registerWorker(program: Command, cli: CliParts): void {
       onServer(cli, command, async (api) => {
         const body = variable === undefined ? {} : { variable };
         const values = await api.onNode<Record<string, string>>('POST', 'GetWorkerVariable', body);
-        return variableTable(cli, values);
+        return variableTable(values);
       }),
     );
 
@@ -220,19 +215,19 @@ interface BlockInfo {
 }
 
 function blockHash(text: string): string {
-  if (!/^[0-9a-f]{64}$/.test(text)) {
+  if (!isBlockHash(text)) {
     throw new UsageError(`'${text}' is not a block hash (64 lowercase hex digits)`);
   }
   return text;
 }
 
-function blockErrorTable(cli: CliParts, errors: readonly BlockError[]): Output {
+function blockErrorTable(errors: readonly BlockError[]): Output {
   return {
     json: errors,
     human:
       errors.length === 0
         ? 'No block errors.'
-        : cli.table(
+        : table(
             ['HASH', 'SHARD', 'KIND', 'REFS', 'ERRORS', 'LAST TRY', 'MESSAGE'],
             errors.map((e) => [
               e.blockHash,
@@ -275,7 +270,7 @@ function shardLine(shard: BlockInfo['shards'][number]): string {
   return `${shard.refcount} references, ${file}${error}`;
 }
 
-async function blockDetails(cli: CliParts, api: AdminClient, info: BlockInfo): Promise<Output> {
+async function blockDetails(api: AdminClient, info: BlockInfo): Promise<Output> {
   const links = info.versions.map((v) => v.backlink);
   const names = await bucketNames(
     api,
@@ -290,7 +285,7 @@ async function blockDetails(cli: CliParts, api: AdminClient, info: BlockInfo): P
   const lines = links.map((link) => referenceLine(link, names));
   if (links.length < info.refcount) lines.push(`(${info.refcount - links.length} more not listed)`);
   const references = lines.length === 0 ? 'No references.' : lines.join('\n');
-  return { json: info, human: `${cli.fields(pairs)}\n\n${references}` };
+  return { json: info, human: `${fields(pairs)}\n\n${references}` };
 }
 
 /** RetryBlockResync's body: every block in error (`--all`) or the ones named, not both. */
@@ -319,7 +314,7 @@ function registerBlock(program: Command, cli: CliParts): void {
     .leaf(block, 'list-errors', 'list the blocks a scrub or a retry found corrupt or missing')
     .action((_opts: unknown, command: Command) =>
       onServer(cli, command, async (api) =>
-        blockErrorTable(cli, await api.onNode<BlockError[]>('GET', 'ListBlockErrors')),
+        blockErrorTable(await api.onNode<BlockError[]>('GET', 'ListBlockErrors')),
       ),
     );
 
@@ -328,7 +323,7 @@ function registerBlock(program: Command, cli: CliParts): void {
     .action((hash: string, _opts: unknown, command: Command) =>
       onServer(cli, command, async (api) => {
         const body = { blockHash: blockHash(hash) };
-        return blockDetails(cli, api, await api.onNode<BlockInfo>('POST', 'GetBlockInfo', body));
+        return blockDetails(api, await api.onNode<BlockInfo>('POST', 'GetBlockInfo', body));
       }),
     );
 
@@ -363,7 +358,7 @@ function registerBlock(program: Command, cli: CliParts): void {
         );
         return {
           json: purged,
-          human: cli.fields([
+          human: fields([
             ['Blocks purged', String(purged['blocksPurged'])],
             ['Objects deleted', String(purged['objectsDeleted'])],
             ['Uploads aborted', String(purged['uploadsDeleted'])],
@@ -435,7 +430,7 @@ function registerStatus(program: Command, cli: CliParts): void {
         const node = status.nodes[0];
         return {
           json: { status, health },
-          human: cli.fields([
+          human: fields([
             ['Node', status.node],
             ['Host', node === undefined ? '-' : `${node.hostname} (S3 at ${node.addr})`],
             ['Version', status.version],

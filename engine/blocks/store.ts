@@ -28,7 +28,7 @@ export class BlockStore {
   private readonly dirSync: DirSyncer;
   private readonly tmpDir: string;
   /** Where corrupt block files are moved (kept for the operator; never read again). */
-  readonly quarantineDir: string;
+  private readonly quarantineDir: string;
   /** Temp files of block writers still running (orphan cleanup leaves them alone). */
   private readonly writing = new Set<string>();
 
@@ -49,7 +49,7 @@ export class BlockStore {
   }
 
   pathOf(hash: string): string {
-    assert(/^[0-9a-f]{64}$/.test(hash), 'block names are sha256 hex');
+    assert(isBlockHash(hash), 'block names are sha256 hex');
     return join(this.root, hash.slice(0, 2), hash);
   }
 
@@ -239,6 +239,11 @@ export class BlockWriter {
 
 function fanout(i: number): string {
   return i.toString(16).padStart(2, '0');
+}
+
+/** Whether a name is a block's: the SHA-256 of its bytes, 64 lowercase hex digits. */
+export function isBlockHash(name: string): boolean {
+  return /^[0-9a-f]{64}$/.test(name);
 }
 
 export function isCode(error: unknown, code: string): boolean {

@@ -352,10 +352,18 @@ export class MetaStore {
     return this.env.transaction(() => {
       const previous = this.objects.get(encoded);
       if (previous === undefined) return { existed: false, freed: [] };
-      this.objects.remove(encoded);
-      this.count(bucketId, -1, -previous.bytes);
-      return { existed: true, freed: this.decrefAll(previous.blocks) };
+      return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
     });
+  }
+
+  /**
+   * Inside a transaction: removes an object record (`encoded`, holding `record`), moving its
+   * bucket's counters and its blocks' refcounts. Returns the hashes whose count reached zero.
+   */
+  private removeObjectRecord(encoded: Buffer, record: ObjectRecord): string[] {
+    this.objects.remove(encoded);
+    this.count(bucketIdOf(encoded), -1, -record.bytes);
+    return this.decrefAll(record.blocks);
   }
 
   private incref(block: BlockRef): void {
@@ -459,11 +467,7 @@ export class MetaStore {
     let uploadBytes = 0;
     for (const { value } of this.uploads.getRange(bounds)) {
       uploads++;
-      const parts = {
-        start: partKey(value.uploadId, 0),
-        end: partKey(value.uploadId, PART_NUMBER_END),
-      };
-      for (const { value: part } of this.parts.getRange(parts)) {
+      for (const { value: part } of this.parts.getRange(partsOf(value.uploadId))) {
         uploadParts++;
         uploadBytes += part.bytes;
       }
@@ -675,8 +679,7 @@ export class MetaStore {
   /** Inside a transaction: removes an upload and its parts, returning blocks freed. */
   private dropUpload(bucketId: string, key: string, uploadId: string): string[] {
     const freed: string[] = [];
-    const range = { start: partKey(uploadId, 0), end: partKey(uploadId, PART_NUMBER_END) };
-    for (const { key: encoded, value } of this.parts.getRange(range)) {
+    for (const { key: encoded, value } of this.parts.getRange(partsOf(uploadId))) {
       freed.push(...this.decrefAll(value.blocks));
       this.parts.remove(encoded);
     }
@@ -766,9 +769,7 @@ export class MetaStore {
       for (const encoded of dead) {
         const record = this.objects.get(encoded);
         if (record === undefined) continue;
-        this.objects.remove(encoded);
-        this.count(bucketIdOf(encoded), -1, -record.bytes);
-        hashes.push(...this.decrefAll(record.blocks));
+        hashes.push(...this.removeObjectRecord(encoded, record));
       }
       return hashes;
     });
@@ -824,9 +825,7 @@ export class MetaStore {
       for (const encoded of due) {
         const record = this.objects.get(encoded);
         if (record === undefined || !expired(encoded, record)) continue;
-        this.objects.remove(encoded);
-        this.count(bucketId, -1, -record.bytes);
-        freed.push(...this.decrefAll(record.blocks));
+        freed.push(...this.removeObjectRecord(encoded, record));
         count++;
       }
       return { expired: count, aborted: 0, freed, next };
@@ -953,7 +952,7 @@ export class MetaStore {
       if (links.length >= limit) return links;
       if (!value.blocks.some((block) => block.hash === hash)) continue;
       const encoded = Buffer.from(key);
-      const uploadId = encoded.subarray(0, UPLOAD_ID_BYTES).toString('hex');
+      const uploadId = uploadIdOfPart(encoded);
       const upload = uploadsById.get(uploadId);
       if (upload === undefined) continue;
       links.push({
@@ -985,7 +984,7 @@ export class MetaStore {
     const uploadIds = new Set<string>();
     for (const { key, value } of this.parts.getRange({})) {
       if (touches(value.blocks)) {
-        uploadIds.add(Buffer.from(key).subarray(0, UPLOAD_ID_BYTES).toString('hex'));
+        uploadIds.add(uploadIdOfPart(key));
       }
     }
     const uploads: Array<{ bucketId: string; key: string; uploadId: string }> = [];
@@ -1001,9 +1000,7 @@ export class MetaStore {
       for (const encoded of objectKeys) {
         const record = this.objects.get(encoded);
         if (record === undefined || !touches(record.blocks)) continue;
-        this.objects.remove(encoded);
-        this.count(bucketIdOf(encoded), -1, -record.bytes);
-        freed.push(...this.decrefAll(record.blocks));
+        freed.push(...this.removeObjectRecord(encoded, record));
         objects++;
       }
       let aborted = 0;
@@ -1103,6 +1100,16 @@ function isUploadId(uploadId: string): boolean {
 function uploadKey(bucketId: string, key: string, uploadId: string): Buffer {
   assert(isUploadId(uploadId), 'upload ids are 32 hex digits');
   return Buffer.concat([objectKey(bucketId, key), Buffer.from([0]), Buffer.from(uploadId, 'hex')]);
+}
+
+/** The key range of every part of an upload. */
+function partsOf(uploadId: string): { start: Buffer; end: Buffer } {
+  return { start: partKey(uploadId, 0), end: partKey(uploadId, PART_NUMBER_END) };
+}
+
+/** The upload id a part key starts with. */
+function uploadIdOfPart(encoded: Uint8Array): string {
+  return Buffer.from(encoded.buffer, encoded.byteOffset, UPLOAD_ID_BYTES).toString('hex');
 }
 
 function partKey(uploadId: string, partNumber: number): Buffer {

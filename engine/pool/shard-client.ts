@@ -87,6 +87,27 @@ export class ShardClient {
     });
   }
 
+  /**
+   * A single exchange that gives up after `timeoutMs`: null when the shard did not answer in
+   * time or answered with a failure (health checks and metric scrapes must not hang on a shard).
+   */
+  async callWithin<K extends ShardResult['kind']>(
+    call: ShardCall,
+    expect: K,
+    timeoutMs: number,
+  ): Promise<Extract<ShardResult, { kind: K }> | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    const answer = this.call(call, expect).catch(() => null);
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The shard announces itself with reqId 0 once its stores are open. */
   awaitReady(): Promise<ShardResult> {
     return new Promise((resolve, reject) => {

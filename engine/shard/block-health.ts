@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { type BlockStore, isCode } from '../blocks/store.js';
+import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
@@ -13,8 +13,6 @@ type BlockCheck =
   | { verdict: 'gone' }
   | { verdict: 'missing' }
   | { verdict: 'corrupt'; inode: number; message: string };
-
-const HASH = /^[0-9a-f]{64}$/;
 
 /**
  * A shard's block maintenance, run in bounded batches driven by the background workers
@@ -72,6 +70,7 @@ export class BlockHealth {
     return this.ledger.takeOut(hash, async () => {
       if (check.verdict === 'corrupt') {
         // The file at the name may have been replaced since it was read: then it is not ours.
+        // (inode -1: the file could not even be opened; it stays where it is, recorded.)
         const moved = check.inode < 0 || (await this.store.quarantine(hash, check.inode));
         if (!moved) return 'skipped';
       } else if ((await this.store.sizeOf(hash)) !== null) {
@@ -122,7 +121,7 @@ export class BlockHealth {
     let removed = fanout === 0 ? await this.store.sweepTemp() : 0;
     let bytes = 0;
     for (const name of await this.store.namesIn(fanout)) {
-      if (!HASH.test(name) || this.ledger.busy(name) || this.meta.blockRefs(name) > 0) continue;
+      if (!isBlockHash(name) || !this.ledger.isOrphan(name)) continue;
       const size = await this.store.sizeOf(name);
       if (!this.ledger.removeIfOrphan(name)) continue;
       await this.ledger.removed(name);

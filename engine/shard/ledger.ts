@@ -59,8 +59,7 @@ export class BlockLedger {
 
   /** Unlinks a block once nothing references or pins it. Safe to call at any time. */
   freeIfUnused(hash: string): void {
-    if (this.busy(hash)) return;
-    if (this.meta.blockRefs(hash) > 0) return;
+    if (!this.isOrphan(hash)) return;
     this.resident.delete(hash);
     const removal = this.store
       .remove(hash)
@@ -69,14 +68,14 @@ export class BlockLedger {
     this.removals.set(hash, removal);
   }
 
-  /** Whether a block is pinned, or being installed or removed (its file is in motion). */
-  busy(hash: string): boolean {
-    return this.pins.has(hash) || this.installs.has(hash) || this.removals.has(hash);
-  }
-
   /** Whether a block's file is being installed or removed right now (readers do not count). */
   moving(hash: string): boolean {
     return this.installs.has(hash) || this.removals.has(hash);
+  }
+
+  /** Whether nothing references, pins or moves a block: its file may go. */
+  isOrphan(hash: string): boolean {
+    return !this.pins.has(hash) && !this.moving(hash) && this.meta.blockRefs(hash) === 0;
   }
 
   /**
@@ -85,8 +84,7 @@ export class BlockLedger {
    * and then sees the error (and heals the block) instead of trusting the old file.
    */
   async takeOut<T>(hash: string, work: () => Promise<T>): Promise<T> {
-    await this.installs.get(hash);
-    await this.removals.get(hash);
+    await this.stillness(hash);
     this.resident.delete(hash);
     const done = work();
     const tracked = done.then(
@@ -106,7 +104,7 @@ export class BlockLedger {
    * it was an orphan (its removal is then under way, tracked like any other).
    */
   removeIfOrphan(hash: string): boolean {
-    if (this.busy(hash) || this.meta.blockRefs(hash) > 0) return false;
+    if (!this.isOrphan(hash)) return false;
     this.freeIfUnused(hash);
     return true;
   }
@@ -122,6 +120,11 @@ export class BlockLedger {
 
   private async settle(hash: string): Promise<void> {
     assert(this.pins.has(hash), 'blocks are pinned before they are installed');
+    await this.stillness(hash);
+  }
+
+  /** Waits for an install and a removal of the block in progress, if any. */
+  private async stillness(hash: string): Promise<void> {
     await this.installs.get(hash);
     await this.removals.get(hash);
   }

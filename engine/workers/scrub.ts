@@ -29,7 +29,6 @@ interface ScrubState {
   cursors: Array<string | null>;
   running: boolean;
   pausedUntilMs: number | null;
-  startedMs: number | null;
   lastCompletedMs: number | null;
   nextRunMs: number;
   tranquility: number;
@@ -78,7 +77,6 @@ export class ScrubWorker implements BackgroundWorker {
       cursors: shards.map(() => null),
       running: false,
       pausedUntilMs: null,
-      startedMs: null,
       lastCompletedMs: null,
       nextRunMs: nextScheduledRun(Date.now()),
       tranquility: SCRUB_DEFAULT_TRANQUILITY,
@@ -125,7 +123,6 @@ export class ScrubWorker implements BackgroundWorker {
         s.cursors = this.shards.map(() => '');
         s.running = true;
         s.pausedUntilMs = null;
-        s.startedMs = Date.now();
         s.checkedBlocks = 0;
         s.checkedBytes = 0;
         s.totalBlocks = await this.referencedBlocks();

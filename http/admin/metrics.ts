@@ -117,17 +117,9 @@ async function scrapeShards(): Promise<void> {
   const shards = sources?.shards ?? [];
   const answers = await Promise.all(
     shards.map(async (client) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
-      });
-      const answer = client.call({ kind: 'Stats' }, 'Stats').then(
-        (result) => ({ shard: client.shardId, stats: result.stats, posted: client.messagesPosted }),
-        () => null,
-      );
-      const result = await Promise.race([answer, timeout]);
-      clearTimeout(timer);
-      return result;
+      const result = await client.callWithin({ kind: 'Stats' }, 'Stats', STATS_TIMEOUT_MS);
+      if (result === null) return null;
+      return { shard: client.shardId, stats: result.stats, posted: client.messagesPosted };
     }),
   );
   scraped = answers.filter((a) => a !== null);

@@ -1,3 +1,4 @@
+import { isBlockHash } from '../../../engine/blocks/store.js';
 import type { BlockBacklink, BlockErrorInfo } from '../../../engine/protocol/messages.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest } from '../errors.js';
@@ -6,10 +7,9 @@ import { onThisNode, thisNode } from './node-scope.js';
 
 /** References GetBlockInfo lists at most per shard (a scan: an operator's question). */
 const BACKLINKS_MAX = 1000;
-const HASH = /^[0-9a-f]{64}$/;
 
 function blockHash(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !HASH.test(value)) {
+  if (typeof value !== 'string' || !isBlockHash(value)) {
     throw badRequest(`${field} must be a block hash (64 lowercase hex digits)`);
   }
   return value;

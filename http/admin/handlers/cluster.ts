@@ -62,19 +62,14 @@ export async function pingShards(
   timeoutMs: number = PING_TIMEOUT_MS,
 ): Promise<boolean[]> {
   return Promise.all(
-    state.server.pool.clients.map(async (shard) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      });
-      const answer = shard.call({ kind: 'BucketUsage', bucketId: NO_BUCKET }, 'Usage').then(
-        () => true,
-        () => false,
-      );
-      const up = await Promise.race([answer, timeout]);
-      clearTimeout(timer);
-      return up;
-    }),
+    state.server.pool.clients.map(
+      async (shard) =>
+        (await shard.callWithin(
+          { kind: 'BucketUsage', bucketId: NO_BUCKET },
+          'Usage',
+          timeoutMs,
+        )) !== null,
+    ),
   );
 }
 

@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { ShardStats } from '../../../engine/protocol/messages.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
+import { table } from '../text-table.js';
 import { HANGAR_VERSION, nodeId } from './cluster.js';
 import { onThisNode } from './node-scope.js';
 
@@ -14,9 +15,9 @@ function shardStats(state: AdminState): Promise<ShardStats[]> {
   );
 }
 
-/** Free and total bytes of the filesystem holding the data directory. */
-async function diskSpace(state: AdminState): Promise<{ available: number; total: number }> {
-  const fs = await statfs(state.server.config.dataDir);
+/** Free (for this user) and total bytes of the filesystem holding `dir`. */
+export async function diskSpace(dir: string): Promise<{ available: number; total: number }> {
+  const fs = await statfs(dir);
   return { available: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
 }
 
@@ -29,19 +30,6 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Text columns padded to their widest cell (freeform output, as Garage's CLI prints it). */
-function columns(rows: ReadonlyArray<readonly string[]>): string[] {
-  const widths: number[] = [];
-  for (const row of rows)
-    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
-  return rows.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
 }
 
 /** GetNodeInfo?node=: Garage's fields (its version field carries hangar's), plus hangar's own. */
@@ -64,10 +52,11 @@ export function getNodeInfo(state: AdminState, req: AdminRequest): Promise<Admin
  */
 export function getNodeStatistics(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   return onThisNode(state, req, async () => {
-    const [stats, disk] = await Promise.all([shardStats(state), diskSpace(state)]);
-    const rows = [
-      ['Shard', 'Objects', 'Blocks', 'Block bytes', 'References', 'Dedup writes', 'Errors', 'Busy'],
-    ];
+    const [stats, disk] = await Promise.all([
+      shardStats(state),
+      diskSpace(state.server.config.dataDir),
+    ]);
+    const rows: string[][] = [];
     stats.forEach((s, shard) => {
       const objects = s.buckets.reduce((sum, b) => sum + b.objects, 0);
       rows.push([
@@ -86,7 +75,19 @@ export function getNodeStatistics(state: AdminState, req: AdminRequest): Promise
       `Node id: ${nodeId(state)}`,
       `Data directory: ${state.server.config.dataDir}`,
       '',
-      ...columns(rows),
+      table(
+        [
+          'Shard',
+          'Objects',
+          'Blocks',
+          'Block bytes',
+          'References',
+          'Dedup writes',
+          'Errors',
+          'Busy',
+        ],
+        rows,
+      ),
       '',
       `Storage: ${formatBytes(disk.available)} available of ${formatBytes(disk.total)}`,
     ];
@@ -96,20 +97,25 @@ export function getNodeStatistics(state: AdminState, req: AdminRequest): Promise
 
 /** GetClusterStatistics: Garage's `{ freeform }` text: the one node's capacity and bucket totals. */
 export async function getClusterStatistics(state: AdminState): Promise<AdminReply> {
-  const [stats, disk] = await Promise.all([shardStats(state), diskSpace(state)]);
+  const [stats, disk] = await Promise.all([
+    shardStats(state),
+    diskSpace(state.server.config.dataDir),
+  ]);
   const objects = stats.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.objects, 0), 0);
   const bytes = stats.reduce((sum, s) => sum + s.buckets.reduce((n, b) => n + b.bytes, 0), 0);
   const stored = stats.reduce((sum, s) => sum + s.blocks.storedBytes, 0);
   const freeform = [
-    ...columns([
+    table(
       ['ID', 'Hostname', 'Shards', 'Data available'],
       [
-        nodeId(state),
-        hostname(),
-        String(state.shardCount),
-        `${formatBytes(disk.available)}/${formatBytes(disk.total)} (${((100 * disk.available) / Math.max(1, disk.total)).toFixed(1)}%)`,
+        [
+          nodeId(state),
+          hostname(),
+          String(state.shardCount),
+          `${formatBytes(disk.available)}/${formatBytes(disk.total)} (${((100 * disk.available) / Math.max(1, disk.total)).toFixed(1)}%)`,
+        ],
       ],
-    ]),
+    ),
     '',
     `Buckets: ${state.server.catalog.listBuckets().length}`,
     `Objects: ${objects} (${formatBytes(bytes)})`,

@@ -1,7 +1,7 @@
-import { statfs } from 'node:fs/promises';
 import { healthStatus } from '../../health.js';
 import type { AdminReply, AdminState } from '../context.js';
 import { pingShards } from './cluster.js';
+import { diskSpace } from './node.js';
 
 /** A shard that does not answer a ping this fast is not ready to take traffic. */
 export const READY_PING_TIMEOUT_MS = 2_000;
@@ -16,8 +16,7 @@ interface Check {
 
 async function diskCheck(dataDir: string): Promise<Check & { freeBytes: number | null }> {
   try {
-    const fs = await statfs(dataDir);
-    const freeBytes = fs.bavail * fs.bsize;
+    const freeBytes = (await diskSpace(dataDir)).available;
     return {
       name: 'disk',
       ok: freeBytes >= READY_FREE_BYTES_MIN,
