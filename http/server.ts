@@ -179,17 +179,10 @@ async function ensureRootKey(catalog: Catalog, config: HangarConfig): Promise<Ke
 }
 
 /** Objects of buckets deleted while a PUT raced the deletion are removed at start-up. */
-async function purgeDeletedBuckets(state: ServerState): Promise<void> {
-  const liveBucketIds = [...state.catalog.liveBucketIds()];
-  try {
-    await Promise.all(
-      state.pool.clients.map((shard) =>
-        shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged'),
-      ),
-    );
-  } catch (error) {
-    state.logger.error({ err: error }, 'purging objects of deleted buckets failed');
-  }
+function purgeDeletedBuckets(state: ServerState): Promise<void> {
+  return state.pool.purgeDeadBuckets([...state.catalog.liveBucketIds()], (error) =>
+    state.logger.error({ err: error }, 'purging objects of deleted buckets failed'),
+  );
 }
 
 let requestCounter = 0;

@@ -77,10 +77,9 @@ function versionJson(link: BlockBacklink): unknown {
 export async function getBlockInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   thisNode(state, req);
   const hash = blockHash(string(body(req.body, ['blockHash']), 'blockHash'), 'body.blockHash');
-  const infos = await Promise.all(
-    state.server.pool.clients.map((shard) =>
-      shard.call({ kind: 'GetBlockInfo', hash, limit: BACKLINKS_MAX }, 'BlockInfo'),
-    ),
+  const infos = await state.server.pool.callAll(
+    { kind: 'GetBlockInfo', hash, limit: BACKLINKS_MAX },
+    'BlockInfo',
   );
   const known = infos
     .map((info, shard) => ({ shard, info }))
@@ -111,11 +110,7 @@ export async function retryBlockResync(state: AdminState, req: AdminRequest): Pr
   } else {
     throw badRequest('body must be {"all": true} or {"blockHashes": ["<hash>", ...]}');
   }
-  const results = await Promise.all(
-    state.server.pool.clients.map((shard) =>
-      shard.call({ kind: 'RetryBlocks', hashes }, 'Retried'),
-    ),
-  );
+  const results = await state.server.pool.callAll({ kind: 'RetryBlocks', hashes }, 'Retried');
   return onThisNode(state, req, () => ({
     count: results.reduce((sum, r) => sum + r.checked, 0),
     fixed: results.reduce((sum, r) => sum + r.fixed, 0),
@@ -132,11 +127,7 @@ export async function purgeBlocks(state: AdminState, req: AdminRequest): Promise
     throw badRequest('body must be a non-empty JSON array of block hashes');
   }
   const hashes = req.body.map((h, i) => blockHash(h, `body[${i}]`));
-  const results = await Promise.all(
-    state.server.pool.clients.map((shard) =>
-      shard.call({ kind: 'PurgeBlocks', hashes }, 'BlocksPurged'),
-    ),
-  );
+  const results = await state.server.pool.callAll({ kind: 'PurgeBlocks', hashes }, 'BlocksPurged');
   const objects = results.reduce((sum, r) => sum + r.objects, 0);
   state.server.logger.warn({ blocks: hashes, objects }, 'admin: blocks purged');
   return onThisNode(state, req, () => ({

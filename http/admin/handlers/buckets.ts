@@ -23,10 +23,9 @@ async function usageOf(
   uploadParts: number;
   uploadBytes: number;
 }> {
-  const usages = await Promise.all(
-    state.server.pool.clients.map((shard) =>
-      shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),
-    ),
+  const usages = await state.server.pool.callAll(
+    { kind: 'BucketUsage', bucketId: bucket.id },
+    'Usage',
   );
   return usages.reduce(
     (sum, u) => ({
@@ -117,21 +116,22 @@ export async function createBucket(state: AdminState, req: AdminRequest): Promis
 /** DeleteBucket?id=: only an empty bucket (every shard agrees) is removed. */
 export async function deleteBucket(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   const bucket = findById(state, queryParam(req.query, 'id'));
-  const usage = await usageOf(state, bucket);
-  if (usage.objects > 0) {
+  const counters = await state.server.pool.callAll(
+    { kind: 'BucketCounters', bucketId: bucket.id },
+    'Counters',
+  );
+  const objects = counters.reduce((sum, c) => sum + c.objects, 0);
+  if (objects > 0) {
     throw new AdminError(
       409,
       'BucketNotEmpty',
-      `bucket ${bucket.name} is not empty (${usage.objects} objects)`,
+      `bucket ${bucket.name} is not empty (${objects} objects)`,
     );
   }
   await state.server.catalog.deleteBucket(bucket.name);
-  const liveBucketIds = [...state.server.catalog.liveBucketIds()];
-  for (const shard of state.server.pool.clients) {
-    shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged').catch((error: unknown) => {
-      state.server.logger.error({ err: error }, 'purging a deleted bucket failed');
-    });
-  }
+  void state.server.pool.purgeDeadBuckets([...state.server.catalog.liveBucketIds()], (error) =>
+    state.server.logger.error({ err: error }, 'purging a deleted bucket failed'),
+  );
   return { json: {} };
 }
 

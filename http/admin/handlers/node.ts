@@ -7,12 +7,8 @@ import { HANGAR_VERSION, nodeId } from './cluster.js';
 import { onThisNode } from './node-scope.js';
 
 /** Each shard's Stats (one message each). */
-function shardStats(state: AdminState): Promise<ShardStats[]> {
-  return Promise.all(
-    state.server.pool.clients.map(
-      async (shard) => (await shard.call({ kind: 'Stats' }, 'Stats')).stats,
-    ),
-  );
+async function shardStats(state: AdminState): Promise<ShardStats[]> {
+  return (await state.server.pool.callAll({ kind: 'Stats' }, 'Stats')).map((r) => r.stats);
 }
 
 /** Free (for this user) and total bytes of the filesystem holding `dir`. */

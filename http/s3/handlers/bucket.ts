@@ -96,22 +96,14 @@ export async function handleDeleteBucket(ctx: RequestContext, name: string): Pro
       if (!(error instanceof CatalogError && error.reason === 'LastAlias')) throw error;
     }
   }
-  const usages = await Promise.all(
-    ctx.state.pool.clients.map((shard) =>
-      shard.call({ kind: 'BucketUsage', bucketId: bucket.id }, 'Usage'),
-    ),
-  );
-  if (usages.some((usage) => usage.objects > 0))
+  if (await ctx.state.pool.holdsObjects(bucket.id))
     throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
   await ctx.state.catalog.deleteBucket(name);
   sendEmpty(ctx, 204);
   // Uploads still in progress die with the bucket; their parts' blocks are freed now.
-  const liveBucketIds = [...ctx.state.catalog.liveBucketIds()];
-  for (const shard of ctx.state.pool.clients) {
-    shard.call({ kind: 'PurgeBuckets', liveBucketIds }, 'Purged').catch((error: unknown) => {
-      ctx.state.logger.error({ err: error }, 'purging a deleted bucket failed');
-    });
-  }
+  void ctx.state.pool.purgeDeadBuckets([...ctx.state.catalog.liveBucketIds()], (error) =>
+    ctx.state.logger.error({ err: error }, 'purging a deleted bucket failed'),
+  );
 }
 
 export function handleHeadBucket(ctx: RequestContext, name: string): void {

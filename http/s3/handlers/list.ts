@@ -38,10 +38,9 @@ async function listPage(
       return { entries: [], truncated: false };
     after = '';
   }
-  const pages = await Promise.all(
-    ctx.state.pool.clients.map((shard) =>
-      shard.call({ kind: 'List', bucketId: bucket.id, prefix, delimiter, after, limit }, 'Listed'),
-    ),
+  const pages = await ctx.state.pool.callAll(
+    { kind: 'List', bucketId: bucket.id, prefix, delimiter, after, limit },
+    'Listed',
   );
   const merged = mergeShardPages(
     pages.map((page) => page.entries),

@@ -399,13 +399,7 @@ export async function handleListMultipartUploads(
     limit,
   };
   const pages =
-    limit === 0
-      ? []
-      : await Promise.all(
-          ctx.state.pool.clients.map((shard) =>
-            shard.call({ kind: 'ListUploads', ...query }, 'Uploads'),
-          ),
-        );
+    limit === 0 ? [] : await ctx.state.pool.callAll({ kind: 'ListUploads', ...query }, 'Uploads');
   const merged = mergeShardPages(
     pages.map((page) => page.entries),
     uploadSortBytes,
