@@ -32,6 +32,8 @@ export const LIMITS = {
   /** PostObject: every byte on the wire before the file part (preamble, boundaries, part
    *  headers, values): past it, MaxPostPreDataLengthExceededError, whatever the fields are. */
   postPreFileBytesMax: 64 * 1024,
+  /** An aws-chunked XML body may take this many times xmlBodyBytesMax on the wire (framing). */
+  xmlChunkedWireFactor: 2,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

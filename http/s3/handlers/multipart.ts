@@ -8,7 +8,6 @@ import {
   defaultType,
   parseChecksumAlgorithm,
 } from '../../../engine/checksums/checksums.js';
-import { LIMITS } from '../../../engine/limits.js';
 import type {
   ChosenPart,
   UploadChecksum,
@@ -33,6 +32,7 @@ import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
@@ -260,9 +260,7 @@ export async function handleCompleteMultipartUpload(
   e: UploadIdEndpoint,
 ): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
   const asserted = planChecksum(ctx.req.headers, false);
   const shard = shardFor(ctx.state, bucket, e.key);
