@@ -33,7 +33,7 @@ import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
@@ -51,6 +51,7 @@ export async function handleCreateMultipartUpload(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
+  refuseManagedEncryption(ctx.req.headers);
   const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
