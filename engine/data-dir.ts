@@ -13,19 +13,43 @@ export const PRIVATE_FILE_MODE = 0o600;
 /** The process umask while hangar writes into its data directory: nothing for group or others. */
 export const PRIVATE_UMASK = 0o077;
 
-/**
- * Creates `dir` (and missing parents) with mode 0700, or tightens an existing one to 0700.
- * Returns the mode it had when it was wider, null otherwise (for a log line).
- */
-export function ensurePrivateDir(dir: string): number | null {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const mode = statSync(dir).mode & 0o777;
-  if (mode === PRIVATE_DIR_MODE) return null;
-  chmodSync(dir, PRIVATE_DIR_MODE);
-  return mode;
+/** What ensurePrivateDir found: the mode the directory had when wider than 0700. */
+export interface WiderDir {
+  readonly previousMode: number;
+  /** False when the directory belongs to another user, who alone may change its mode. */
+  readonly tightened: boolean;
 }
 
-/** Makes existing files owner-only (files a library created with its own default mode). */
+/**
+ * Creates `dir` (and missing parents) with mode 0700, or tightens an existing one to 0700.
+ * Returns null when it is (now) 0700 from the start, else what it was (for a log line). A
+ * directory of another user's that this one may write into (a container volume made 0777) is
+ * left as it is rather than refusing to start: the caller warns.
+ */
+export function ensurePrivateDir(dir: string): WiderDir | null {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const previousMode = statSync(dir).mode & 0o777;
+  if (previousMode === PRIVATE_DIR_MODE) return null;
+  try {
+    chmodSync(dir, PRIVATE_DIR_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    return { previousMode, tightened: false };
+  }
+  return { previousMode, tightened: true };
+}
+
+/**
+ * Makes existing files owner-only (files a library created with its own default mode). Files
+ * of another user's (a CLI run as root on the server's directory) are left as they are.
+ */
 export function restrictFiles(paths: readonly string[]): void {
-  for (const path of paths) if (existsSync(path)) chmodSync(path, PRIVATE_FILE_MODE);
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    try {
+      chmodSync(path, PRIVATE_FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    }
+  }
 }

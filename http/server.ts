@@ -53,11 +53,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const uws = loadUws();
   // Everything hangar writes (catalog, blocks, shard metadata) is for its own user only.
   process.umask(PRIVATE_UMASK);
-  const widerMode = ensurePrivateDir(config.dataDir);
-  if (widerMode !== null)
+  const wider = ensurePrivateDir(config.dataDir);
+  if (wider !== null)
     logger.warn(
-      { dataDir: config.dataDir, mode: widerMode.toString(8) },
-      'the data directory was open to other users: its mode is now 0700',
+      { dataDir: config.dataDir, mode: wider.previousMode.toString(8) },
+      wider.tightened
+        ? 'the data directory was open to other users: its mode is now 0700'
+        : 'the data directory is open to other users and belongs to another user: make it 0700',
     );
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
