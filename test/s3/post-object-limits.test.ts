@@ -98,6 +98,9 @@ test('a million empty form fields are refused early with a 400, memory stays fla
   const fieldCount = 1_000_000; // ~54 MB of form: ~75 MiB of field objects if they were kept
   const exchange = await postEmptyFields(bucket, fieldCount);
   const after = rssAnonBytes(pid);
+  t.log(
+    `RssAnon growth ${((after - before) / MIB).toFixed(1)} MiB, ${exchange.bytesWritten} bytes written`,
+  );
   t.regex(exchange.answer, /^HTTP\/1\.1 400 /, exchange.answer.slice(0, 200));
   t.regex(exchange.answer, /<Code>MaxPostPreDataLengthExceededError<\/Code>/);
   t.true(exchange.closedByServer, 'the server closes the connection');
