@@ -32,6 +32,10 @@ export const LIMITS = {
   /** PostObject: every byte on the wire before the file part (preamble, boundaries, part
    *  headers, values): past it, MaxPostPreDataLengthExceededError, whatever the fields are. */
   postPreFileBytesMax: 64 * 1024,
+  /** PostObject refused before its end: up to this much of the rest is read and dropped first,
+   *  so a browser (which sends the whole form before reading) sees the error; more, and the
+   *  answer goes out at once and the connection is closed. */
+  postErrorDrainBytesMax: 1024 * 1024,
   /** An aws-chunked XML body may take this many times xmlBodyBytesMax on the wire (framing). */
   xmlChunkedWireFactor: 2,
 } as const;

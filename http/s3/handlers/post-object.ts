@@ -39,9 +39,6 @@ const HEADER_FIELDS = new Set([
   'expires',
 ]);
 
-/** The most of a refused form's body read (and dropped) to keep its connection. */
-const DRAIN_BYTES_MAX = 1024 * 1024;
-
 interface Authorized {
   post: VerifiedPost;
   key: KeyRecord;
@@ -244,7 +241,7 @@ function receiveForm(
 function drainable(req: RequestSnapshot, receivedBytes: number): boolean {
   const length = req.headers['content-length'];
   if (length === undefined || !/^\d{1,15}$/.test(length)) return false;
-  return Number(length) - receivedBytes <= DRAIN_BYTES_MAX;
+  return Number(length) - receivedBytes <= LIMITS.postErrorDrainBytesMax;
 }
 
 /** Verifies the policy and signature, then the key's write grant on the bucket. */
