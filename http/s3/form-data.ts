@@ -2,9 +2,10 @@
  * An incremental multipart/form-data parser (RFC 7578 over RFC 2046's multipart syntax) for
  * PostObject. Text fields before the `file` field are collected, bounded in count, in bytes per
  * value, in names and values together (AWS allows 20 KB of them) and in every byte before the
- * file, framing included (so a stream of empty fields cannot grow memory); the `file` field's bytes are handed on as they arrive and never buffered; everything
- * after the file part is ignored, as S3 ignores fields after `file`. Bytes may be pushed in
- * chunks split anywhere, even one byte at a time.
+ * file, framing included (so a stream of empty fields cannot grow memory); the `file` field's
+ * bytes are handed on as they arrive and never buffered; everything after the file part is
+ * ignored, as S3 ignores fields after `file`. Bytes may be pushed in chunks split anywhere, even
+ * one byte at a time.
  */
 import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from './errors.js';

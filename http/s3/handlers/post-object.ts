@@ -69,7 +69,7 @@ export async function handlePostObject(
   const counters = named === undefined ? undefined : await shardCounters(state, named.id);
   const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary, counters);
   const etag = info.etag;
-  const checksumHeaders = [
+  const answerHeaders = [
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
   ];
@@ -81,14 +81,14 @@ export async function handlePostObject(
     redirect.searchParams.append('key', post.key);
     redirect.searchParams.append('etag', etag);
     const location = redirect.toString();
-    res.send(303, [['location', location], ['etag', etag], ...checksumHeaders]);
+    res.send(303, [['location', location], ['etag', etag], ...answerHeaders]);
     return;
   }
   const location = objectUrl(req, routed.style, bucketName, post.key);
   const headers: Array<[string, string]> = [
     ['etag', etag],
     ['location', location],
-    ...checksumHeaders,
+    ...answerHeaders,
   ];
   switch (post.fields.get('success_action_status')) {
     case '200':
