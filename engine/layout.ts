@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './data-dir.js';
 
 /**
  * The parts of a data directory's format fixed at its creation: placement hashes objects over
@@ -28,8 +29,12 @@ export function readLayout(dataDir: string): DataLayout | null {
   return layout;
 }
 
-/** Returns the data directory's layout, creating it on first start. */
+/**
+ * Returns the data directory's layout, creating it on first start. The directory is made (or
+ * tightened to) 0700 first: see data-dir.ts.
+ */
 export function ensureLayout(dataDir: string, requestedShards: number | null): DataLayout {
+  ensurePrivateDir(dataDir);
   const existing = readLayout(dataDir);
   if (existing !== null) {
     if (requestedShards !== null && requestedShards !== existing.shards) {
@@ -40,11 +45,12 @@ export function ensureLayout(dataDir: string, requestedShards: number | null): D
     }
     return existing;
   }
-  mkdirSync(dataDir, { recursive: true });
   const layout: DataLayout = {
     formatVersion: 1,
     shards: requestedShards ?? availableParallelism(),
   };
-  writeFileSync(layoutPath(dataDir), `${JSON.stringify(layout, null, 2)}\n`);
+  writeFileSync(layoutPath(dataDir), `${JSON.stringify(layout, null, 2)}\n`, {
+    mode: PRIVATE_FILE_MODE,
+  });
   return layout;
 }

@@ -18,6 +18,26 @@ export const LIMITS = {
   errorDrainTimeoutMs: 10_000,
   /** Requests a shard serves at once; more are refused with SlowDown rather than queued forever. */
   shardInFlightMax: 4096,
+
+  // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
+  /** PostObject, AWS's bound: the names and values of the fields before the file, together. */
+  postFieldsBytesMax: 20 * 1024,
+  /** PostObject: one field's value (the policy document is the largest real one, a few KiB). */
+  postFieldValueBytesMax: 16 * 1024,
+  /** PostObject: fields before the file (real forms send a few dozen). Bounds the parsed list
+   *  even when every field is empty and so counts no name or value bytes. */
+  postFieldsMax: 1000,
+  /** PostObject: one part's header section (Content-Disposition, Content-Type). */
+  postPartHeaderBytesMax: 8 * 1024,
+  /** PostObject: every byte on the wire before the file part (preamble, boundaries, part
+   *  headers, values): past it, MaxPostPreDataLengthExceededError, whatever the fields are. */
+  postPreFileBytesMax: 64 * 1024,
+  /** PostObject refused before its end: up to this much of the rest is read and dropped first,
+   *  so a browser (which sends the whole form before reading) sees the error; more, and the
+   *  answer goes out at once and the connection is closed. */
+  postErrorDrainBytesMax: 1024 * 1024,
+  /** An aws-chunked XML body may take this many times xmlBodyBytesMax on the wire (framing). */
+  xmlChunkedWireFactor: 2,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

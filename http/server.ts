@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '
 import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
 import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
+import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
@@ -50,6 +51,16 @@ export interface RunningServer {
 export async function startServer(config: HangarConfig, logger: Logger): Promise<RunningServer> {
   setHealth('starting');
   const uws = loadUws();
+  // Everything hangar writes (catalog, blocks, shard metadata) is for its own user only.
+  process.umask(PRIVATE_UMASK);
+  const wider = ensurePrivateDir(config.dataDir);
+  if (wider !== null)
+    logger.warn(
+      { dataDir: config.dataDir, mode: wider.previousMode.toString(8) },
+      wider.tightened
+        ? 'the data directory was open to other users: its mode is now 0700'
+        : 'the data directory is open to other users and belongs to another user: make it 0700',
+    );
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
   const rootKey = await ensureRootKey(catalog, config);

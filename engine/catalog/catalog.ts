@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
+import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -93,10 +93,16 @@ export class Catalog {
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
   }
 
+  /** Opens (or creates) `<dataDir>/catalog`, owner-only: it holds every secret access key. */
   static open(dataDir: string): Catalog {
     const path = join(dataDir, 'catalog');
-    mkdirSync(path, { recursive: true });
-    return new Catalog(open({ path, maxDbs: 8 }));
+    ensurePrivateDir(dataDir);
+    ensurePrivateDir(path);
+    const env = open({ path, maxDbs: 8 });
+    // LMDB creates its files with its own default mode (0644): the directories above already
+    // keep others out; this keeps the secrets private even if an operator widens them.
+    restrictFiles([join(path, 'data.mdb'), join(path, 'lock.mdb')]);
+    return new Catalog(env);
   }
 
   async close(): Promise<void> {

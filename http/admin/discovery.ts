@@ -5,6 +5,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../engine/data-dir.js';
 
 export const ADMIN_FILE = 'admin.json';
 
@@ -25,7 +26,8 @@ export function connectableEndpoint(host: string, port: number): string {
 export function writeAdminFile(dataDir: string, file: AdminFile): void {
   const path = join(dataDir, ADMIN_FILE);
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(file, null, 2)}\n`);
+  // Owner-only: it tells where the admin API listens, which other users have no need to know.
+  writeFileSync(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   renameSync(temp, path);
 }
 

@@ -120,7 +120,10 @@ export function uploadBody(
   });
 }
 
-function createDecoder(ctx: RequestContext, onData: (view: Uint8Array) => void): AwsChunkedDecoder {
+export function createDecoder(
+  ctx: RequestContext,
+  onData: (view: Uint8Array) => void,
+): AwsChunkedDecoder {
   const signing = ctx.auth.chunkSigning;
   return new AwsChunkedDecoder({
     ...(signing !== undefined ? { signing } : {}),

@@ -1,10 +1,13 @@
 /**
  * An incremental multipart/form-data parser (RFC 7578 over RFC 2046's multipart syntax) for
- * PostObject. Text fields before the `file` field are collected (bounded: AWS allows 20 KB of
- * them); the `file` field's bytes are handed on as they arrive and never buffered; everything
- * after the file part is ignored, as S3 ignores fields after `file`. Bytes may be pushed in
- * chunks split anywhere, even one byte at a time.
+ * PostObject. Text fields before the `file` field are collected, bounded in count, in bytes per
+ * value, in names and values together (AWS allows 20 KB of them) and in every byte before the
+ * file, framing included (so a stream of empty fields cannot grow memory); the `file` field's
+ * bytes are handed on as they arrive and never buffered; everything after the file part is
+ * ignored, as S3 ignores fields after `file`. Bytes may be pushed in chunks split anywhere, even
+ * one byte at a time.
  */
+import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from './errors.js';
 
 /** A text field, in the order the form sent it. `name` is as sent (S3 compares it ignoring case). */
@@ -33,14 +36,23 @@ export interface FormDataHandlers {
 export interface FormDataLimits {
   /** Bytes of all field names and values before the file together. */
   fieldsBytesMax: number;
+  /** Bytes of one field's value. */
+  fieldValueBytesMax: number;
+  /** Fields before the file. */
+  fieldsMax: number;
   /** Bytes of one part's header block. */
   partHeaderBytesMax: number;
+  /** Bytes on the wire before the file part begins, framing included. */
+  preFileBytesMax: number;
 }
 
 /** AWS: "POST requests … the form fields and their values must be less than 20 KB." */
 export const DEFAULT_FORM_LIMITS: FormDataLimits = {
-  fieldsBytesMax: 20 * 1024,
-  partHeaderBytesMax: 8 * 1024,
+  fieldsBytesMax: LIMITS.postFieldsBytesMax,
+  fieldValueBytesMax: LIMITS.postFieldValueBytesMax,
+  fieldsMax: LIMITS.postFieldsMax,
+  partHeaderBytesMax: LIMITS.postPartHeaderBytesMax,
+  preFileBytesMax: LIMITS.postPreFileBytesMax,
 };
 
 const CR = 13;
@@ -98,6 +110,9 @@ export class FormDataParser {
   private pieceBytes = 0;
   private fieldName = '';
   private fieldsBytes = 0;
+  private fieldValueBytes = 0;
+  /** Bytes consumed before the file part began (all of them, framing included). */
+  private preFileBytes = 0;
   private readonly fields: FormField[] = [];
   private sawFile = false;
 
@@ -118,6 +133,8 @@ export class FormDataParser {
   push(chunk: Uint8Array): void {
     let offset = 0;
     while (offset < chunk.byteLength) {
+      const before = offset;
+      const beforeFile = !this.sawFile;
       switch (this.state) {
         case 'preamble':
         case 'field':
@@ -133,6 +150,9 @@ export class FormDataParser {
         case 'done':
           return;
       }
+      // A step that began before the file part read only pre-file bytes (the step that opens
+      // the file part stops at the end of its headers).
+      if (beforeFile) this.countPreFileBytes(offset - before);
     }
   }
 
@@ -204,6 +224,9 @@ export class FormDataParser {
     if (this.state === 'file') this.handlers.onFileData(view);
     else if (this.state === 'field') {
       this.countFieldBytes(view.byteLength);
+      this.fieldValueBytes += view.byteLength;
+      if (this.fieldValueBytes > this.limits.fieldValueBytesMax)
+        throw tooLarge(`The form field '${this.fieldName}' is too large.`);
       this.collect(view);
     }
     // The preamble is discarded.
@@ -217,6 +240,10 @@ export class FormDataParser {
       return;
     }
     if (this.state === 'field') {
+      if (this.fields.length >= this.limits.fieldsMax)
+        throw tooLarge(
+          `A POST form may send at most ${this.limits.fieldsMax} fields before the file.`,
+        );
       this.fields.push({ name: this.fieldName, value: this.takeCollected().toString('utf8') });
     }
     this.state = 'delimiter-line';
@@ -307,13 +334,18 @@ export class FormDataParser {
     }
     this.countFieldBytes(Buffer.byteLength(name));
     this.fieldName = name;
+    this.fieldValueBytes = 0;
     this.state = 'field';
   }
 
   private countFieldBytes(bytes: number): void {
     this.fieldsBytes += bytes;
-    if (this.fieldsBytes > this.limits.fieldsBytesMax)
-      throw new S3Error('MaxPostPreDataLengthExceededError');
+    if (this.fieldsBytes > this.limits.fieldsBytesMax) throw tooLarge();
+  }
+
+  private countPreFileBytes(bytes: number): void {
+    this.preFileBytes += bytes;
+    if (this.preFileBytes > this.limits.preFileBytesMax) throw tooLarge();
   }
 
   // ---- a small accumulator for headers, delimiter lines and field values ----
@@ -380,6 +412,15 @@ export function parseDisposition(value: string): { type: string; params: Map<str
     if (name !== '' && !params.has(name)) params.set(name, paramValue);
   }
   return { type, params };
+}
+
+/** AWS's answer to fields before the file that are too large, in any way. */
+function tooLarge(detail?: string): S3Error {
+  const message = 'Your POST request fields preceding the upload file were too large.';
+  return new S3Error(
+    'MaxPostPreDataLengthExceededError',
+    detail === undefined ? message : `${message} ${detail}`,
+  );
 }
 
 function malformed(detail: string): S3Error {

@@ -68,9 +68,21 @@ const parser = new XMLParser({
   isArray: (name) => ['Object', 'Part', 'CORSRule', 'Rule', 'Tag'].includes(name),
 });
 
-/** Parses a request body; malformed XML or the wrong root element is MalformedXML. */
+/**
+ * Markup declarations (`<!DOCTYPE`, `<!ENTITY`, `<!ELEMENT`, …): anything that opens with `<!`
+ * and is neither a comment nor a CDATA section. S3 documents never carry them, and a DOCTYPE
+ * lets a client define entities: expansion bombs, or values the signature's reader and ours
+ * would read differently.
+ */
+const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
+
+/**
+ * Parses a request body; malformed XML, any DOCTYPE or entity declaration, or the wrong root
+ * element is MalformedXML.
+ */
 export function parseXml(text: string, root: string): XmlNode {
-  if (text.trim() === '' || XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
+  if (text.trim() === '' || MARKUP_DECLARATION.test(text)) throw new S3Error('MalformedXML');
+  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
   const doc = parser.parse(text) as XmlNode;
   const node = doc[root];
   if (node === undefined) throw new S3Error('MalformedXML');

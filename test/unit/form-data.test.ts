@@ -1,7 +1,9 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { S3Error } from '../../http/s3/errors.js';
 import {
   boundaryOf,
+  DEFAULT_FORM_LIMITS,
   type FormDataLimits,
   FormDataParser,
   type FormField,
@@ -281,10 +283,100 @@ test('fields before the file are bounded', (t) => {
     ],
     { bytes: Buffer.from('f') },
   );
-  const limits = { fieldsBytesMax: 500, partHeaderBytesMax: 1024 };
+  const limits = { ...DEFAULT_FORM_LIMITS, fieldsBytesMax: 500 };
   t.is(parseError(body, [], limits)?.code, 'MaxPostPreDataLengthExceededError');
   t.is(parseError(body, everyByte(body.length), limits)?.code, 'MaxPostPreDataLengthExceededError');
-  t.is(parseError(body, [], { fieldsBytesMax: 700, partHeaderBytesMax: 1024 }), undefined);
+  t.is(parseError(body, [], { ...DEFAULT_FORM_LIMITS, fieldsBytesMax: 700 }), undefined);
+});
+
+test('empty fields are bounded in count and in pre-file bytes, whatever their names', (t) => {
+  const empties = (count: number): Array<[string, string]> =>
+    Array.from({ length: count }, (): [string, string] => ['', '']);
+  const file = { bytes: Buffer.from('f') };
+  const counted = { ...DEFAULT_FORM_LIMITS, fieldsMax: 10 };
+  t.is(parseError(form(BOUNDARY, empties(10), file), [], counted), undefined);
+  const tooMany = form(BOUNDARY, empties(11), file);
+  t.is(parseError(tooMany, [], counted)?.code, 'MaxPostPreDataLengthExceededError');
+  t.is(
+    parseError(tooMany, everyByte(tooMany.length), counted)?.code,
+    'MaxPostPreDataLengthExceededError',
+  );
+  // Framing counts too: empty fields carry no name or value bytes, but their boundaries do.
+  const framed = { ...DEFAULT_FORM_LIMITS, preFileBytesMax: 1000 };
+  const long = form(BOUNDARY, empties(40), file);
+  t.is(parseError(long, [], framed)?.code, 'MaxPostPreDataLengthExceededError');
+  t.is(parseError(long, [], DEFAULT_FORM_LIMITS), undefined);
+  // ... and so does a preamble, which is never stored.
+  const preamble = form(BOUNDARY, [], file, { preamble: 'p'.repeat(2000) });
+  t.is(parseError(preamble, [], framed)?.code, 'MaxPostPreDataLengthExceededError');
+});
+
+test('one field value is bounded on its own', (t) => {
+  const body = form(BOUNDARY, [['a', 'x'.repeat(101)]], { bytes: Buffer.from('f') });
+  const limits = { ...DEFAULT_FORM_LIMITS, fieldValueBytesMax: 100 };
+  const error = parseError(body, everyByte(body.length), limits);
+  t.is(error?.code, 'MaxPostPreDataLengthExceededError');
+  t.regex(error?.message ?? '', /'a' is too large/);
+  t.is(parseError(body, [], { ...DEFAULT_FORM_LIMITS, fieldValueBytesMax: 101 }), undefined);
+});
+
+test('bytes after the file part do not count against the pre-file bound', (t) => {
+  const body = form(
+    BOUNDARY,
+    [['key', 'k']],
+    { bytes: Buffer.alloc(5000, 1) },
+    { epilogue: 'e'.repeat(5000) },
+  );
+  t.is(parseError(body, [], { ...DEFAULT_FORM_LIMITS, preFileBytesMax: 500 }), undefined);
+});
+
+test('a part header section is bounded', (t) => {
+  const header = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nX-Pad: ${'p'.repeat(2000)}\r\n\r\nv\r\n`;
+  const body = Buffer.concat([
+    Buffer.from(header),
+    form(BOUNDARY, [], { bytes: Buffer.from('f') }),
+  ]);
+  const limits = { ...DEFAULT_FORM_LIMITS, partHeaderBytesMax: 1024 };
+  t.is(parseError(body, [], limits)?.code, 'MalformedPOSTRequest');
+  t.is(parseError(body, everyByte(body.length), limits)?.code, 'MalformedPOSTRequest');
+  t.is(parseError(body, [], DEFAULT_FORM_LIMITS), undefined);
+});
+
+test('property: any form, cut anywhere, parses within the bounds or fails with an S3Error', (t) => {
+  const limits = { ...DEFAULT_FORM_LIMITS, fieldsMax: 8, preFileBytesMax: 2048 };
+  const field = fc.tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 300 }));
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.array(field, { maxLength: 20 }),
+        fc.uint8Array({ maxLength: 600 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (fields, file, rawCuts, flip) => {
+          const names = fields.map(([name, value]): [string, string] => [
+            name.replace(/["\r\n\\]/g, ''),
+            value,
+          ]);
+          const body = form(BOUNDARY, names, { bytes: Buffer.from(file) });
+          // Sometimes one byte changed: the parse may fail, but only with an S3Error.
+          if (flip !== undefined) {
+            const at = flip % body.length;
+            body[at] = (body[at] ?? 0) ^ 0x5a;
+          }
+          const cuts = [...new Set(rawCuts.map((c) => c % (body.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          try {
+            const parsed = parse(BOUNDARY, body, cuts, limits);
+            return parsed.fields.length <= limits.fieldsMax;
+          } catch (error) {
+            return error instanceof S3Error;
+          }
+        },
+      ),
+      { numRuns: 300 },
+    ),
+  );
 });
 
 test('what a handler throws stops the parse', (t) => {

@@ -1,10 +1,10 @@
 import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
 import { CatalogError } from '../../../engine/catalog/catalog.js';
-import { LIMITS } from '../../../engine/limits.js';
 import { mayAccess } from '../auth.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 import { isoTime, parseXml, textOf } from '../xml.js';
 
 /**
@@ -71,9 +71,7 @@ function alreadyExists(ctx: RequestContext, name: string): S3Error {
 }
 
 async function readLocationConstraint(ctx: RequestContext): Promise<string> {
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   if (body.length === 0) return '';
   const config = parseXml(body.toString('utf8'), 'CreateBucketConfiguration');
   const location = textOf(config['LocationConstraint']) ?? '';

@@ -10,7 +10,7 @@ import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
-import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
 import { checkKey } from './object-put.js';
@@ -37,6 +37,7 @@ export async function handleCopyObject(
     taggingDirective(ctx) === 'REPLACE' ? tagsFromHeader(ctx.req.headers['x-amz-tagging']) : null;
   const sourceKey = customerKeyOf(ctx.req.headers, true);
   const targetKey = customerKeyOf(ctx.req.headers);
+  refuseManagedEncryption(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const { reqId, object } = await openObject(

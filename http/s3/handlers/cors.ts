@@ -15,6 +15,7 @@ import {
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import type { RoutedRequest } from '../router.js';
+import { readSignedBody } from '../signed-body.js';
 
 /** The CORS document may be 64 KB (AWS's limit). */
 const CORS_BODY_BYTES_MAX = 64 * 1024;
@@ -22,11 +23,7 @@ const CORS_BODY_BYTES_MAX = 64 * 1024;
 /** PutBucketCors: replaces the bucket's rules; the body must carry Content-MD5 or a checksum. */
 export async function handlePutBucketCors(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
-  const body = await ctx.body
-    .collect(Math.min(CORS_BODY_BYTES_MAX, LIMITS.xmlBodyBytesMax))
-    .catch(() => {
-      throw new S3Error('MaxMessageLengthExceeded');
-    });
+  const body = await readSignedBody(ctx, Math.min(CORS_BODY_BYTES_MAX, LIMITS.xmlBodyBytesMax));
   requireBodyDigest(ctx.req.headers, body);
   const rules = parseCorsConfiguration(body.toString('utf8'));
   await ctx.state.catalog.putBucketConfig(bucket.id, 'cors', rules);

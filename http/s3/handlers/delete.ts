@@ -4,6 +4,7 @@ import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /** DeleteObject: 204 whether or not the key existed, as S3 answers. */
@@ -23,9 +24,7 @@ export async function handleDeleteObject(
 /** DeleteObjects: up to 1000 keys, split by shard and deleted in parallel. */
 export async function handleDeleteObjects(ctx: RequestContext, bucketName: string): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   // S3 requires Content-MD5 or a checksum here, so a corrupted body cannot delete the wrong keys.
   requireBodyDigest(ctx.req.headers, body);
   const request = parseXml(body.toString('utf8'), 'Delete');

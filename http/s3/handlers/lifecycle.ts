@@ -1,4 +1,3 @@
-import { LIMITS } from '../../../engine/limits.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -8,13 +7,12 @@ import {
   type StoredLifecycleRule,
 } from '../lifecycle-config.js';
 import { sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 
 /** PutBucketLifecycleConfiguration: replaces the rules; requires Content-MD5 or a checksum. */
 export async function handlePutBucketLifecycle(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   requireBodyDigest(ctx.req.headers, body);
   const rules = parseLifecycleConfiguration(body.toString('utf8'));
   await ctx.state.catalog.putBucketConfig(bucket.id, 'lifecycle', rules);

@@ -8,7 +8,6 @@ import {
   defaultType,
   parseChecksumAlgorithm,
 } from '../../../engine/checksums/checksums.js';
-import { LIMITS } from '../../../engine/limits.js';
 import type {
   ChosenPart,
   UploadChecksum,
@@ -33,7 +32,8 @@ import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
-import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { readSignedBody } from '../signed-body.js';
+import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
@@ -51,6 +51,7 @@ export async function handleCreateMultipartUpload(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
+  refuseManagedEncryption(ctx.req.headers);
   const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
@@ -260,9 +261,7 @@ export async function handleCompleteMultipartUpload(
   e: UploadIdEndpoint,
 ): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
   const asserted = planChecksum(ctx.req.headers, false);
   const shard = shardFor(ctx.state, bucket, e.key);

@@ -8,7 +8,7 @@ import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { sendEmpty } from '../reply.js';
-import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { tagsFromHeader } from './tagging.js';
 
 /** PutObject: streams the body to the key's shard; answers once it is durable. */
@@ -19,6 +19,7 @@ export async function handlePutObject(
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
+  refuseManagedEncryption(ctx.req.headers);
   const plan = planPayload(ctx);
   const sse = customerKeyOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);

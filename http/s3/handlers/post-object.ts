@@ -10,6 +10,7 @@ import type {
   QuotaCheck,
   Tag,
 } from '../../../engine/protocol/messages.js';
+import type { CustomerKey } from '../../../engine/sse-c.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
 import type { IncomingBody } from '../../uws/incoming-body.js';
 import type { RequestSnapshot } from '../../uws/request.js';
@@ -23,6 +24,7 @@ import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../fo
 import { objectHeadersFrom } from '../object-headers.js';
 import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
+import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { renderXml } from '../xml.js';
 import { checkKey } from './object-put.js';
 import { tagsFromXml } from './tagging.js';
@@ -36,9 +38,6 @@ const HEADER_FIELDS = new Set([
   'content-language',
   'expires',
 ]);
-
-/** The most of a refused form's body read (and dropped) to keep its connection. */
-const DRAIN_BYTES_MAX = 1024 * 1024;
 
 interface Authorized {
   post: VerifiedPost;
@@ -70,7 +69,10 @@ export async function handlePostObject(
   const counters = named === undefined ? undefined : await shardCounters(state, named.id);
   const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary, counters);
   const etag = info.etag;
-  const checksumHeaders = checksumResponseHeaders(info.checksum);
+  const answerHeaders = [
+    ...checksumResponseHeaders(info.checksum),
+    ...sseResponseHeaders(info.sseKeyMd5),
+  ];
   const redirect = redirectTarget(
     post.fields.get('success_action_redirect') ?? post.fields.get('redirect'),
   );
@@ -79,14 +81,14 @@ export async function handlePostObject(
     redirect.searchParams.append('key', post.key);
     redirect.searchParams.append('etag', etag);
     const location = redirect.toString();
-    res.send(303, [['location', location], ['etag', etag], ...checksumHeaders]);
+    res.send(303, [['location', location], ['etag', etag], ...answerHeaders]);
     return;
   }
   const location = objectUrl(req, routed.style, bucketName, post.key);
   const headers: Array<[string, string]> = [
     ['etag', etag],
     ['location', location],
-    ...checksumHeaders,
+    ...answerHeaders,
   ];
   switch (post.fields.get('success_action_status')) {
     case '200':
@@ -158,7 +160,11 @@ function receiveForm(
       onFile: (fields, file) => {
         verified = authorizeForm(state, bucketName, fields, file);
         const { post, bucket } = verified;
-        const checksum = planChecksum(Object.fromEntries(post.fields), false);
+        // The fields stand for PutObject's headers: encryption is honoured (SSE-C) or refused.
+        const fieldHeaders = Object.fromEntries(post.fields);
+        refuseManagedEncryption(fieldHeaders);
+        const sse = customerKeyOf(fieldHeaders);
+        const checksum = planChecksum(fieldHeaders, false);
         expect = expectations(post.fields);
         if (checksum.headerValue !== null) expect.checksumBase64 = checksum.headerValue;
         const shard = shardFor(state, bucket, post.key);
@@ -173,6 +179,7 @@ function receiveForm(
           headers: headersFrom(post.fields),
           tags: tagsOf(post.fields),
           checksumAlgorithm: checksum.algorithm,
+          sse,
           onStored: (info) => {
             stored = info;
             maybeResolve();
@@ -234,7 +241,7 @@ function receiveForm(
 function drainable(req: RequestSnapshot, receivedBytes: number): boolean {
   const length = req.headers['content-length'];
   if (length === undefined || !/^\d{1,15}$/.test(length)) return false;
-  return Number(length) - receivedBytes <= DRAIN_BYTES_MAX;
+  return Number(length) - receivedBytes <= LIMITS.postErrorDrainBytesMax;
 }
 
 /** Verifies the policy and signature, then the key's write grant on the bucket. */
@@ -324,6 +331,8 @@ interface UploadTarget {
   headers: ObjectHeaders;
   tags: Tag[];
   checksumAlgorithm: ChecksumAlgorithm | null;
+  /** The SSE-C key from the form's fields: the shard encrypts with it, as for PutObject. */
+  sse: CustomerKey | null;
   quota?: QuotaCheck;
   onStored(info: ObjectInfo): void;
   onFailed(error: unknown): void;
@@ -345,7 +354,7 @@ function openUpload(
       payloadSha256: false,
       part: null,
       checksumAlgorithm: target.checksumAlgorithm,
-      sse: null,
+      sse: target.sse,
       tags: target.tags,
       ...(target.quota !== undefined ? { quota: target.quota } : {}),
     },

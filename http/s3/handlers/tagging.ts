@@ -1,10 +1,10 @@
-import { LIMITS } from '../../../engine/limits.js';
 import type { Tag } from '../../../engine/protocol/messages.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /**
@@ -128,9 +128,7 @@ export function taggingCountHeader(tags: readonly Tag[]): Array<[string, string]
 }
 
 async function readTagging(ctx: RequestContext, scope: TagScope): Promise<Tag[]> {
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   requireBodyDigest(ctx.req.headers, body);
   return tagsFromXml(body.toString('utf8'), scope);
 }

@@ -1,8 +1,8 @@
-import { LIMITS } from '../../../engine/limits.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
+import { readSignedBody } from '../signed-body.js';
 import {
   parseWebsiteConfiguration,
   type WebsiteConfig,
@@ -12,9 +12,7 @@ import {
 /** PutBucketWebsite: replaces the website configuration; requires Content-MD5 or a checksum. */
 export async function handlePutBucketWebsite(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
-  const body = await ctx.body.collect(LIMITS.xmlBodyBytesMax).catch(() => {
-    throw new S3Error('MaxMessageLengthExceeded');
-  });
+  const body = await readSignedBody(ctx);
   requireBodyDigest(ctx.req.headers, body);
   const config = parseWebsiteConfiguration(body.toString('utf8'));
   await ctx.state.catalog.putBucketConfig(bucket.id, 'website', config);

@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import test from 'ava';
+import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
+import { signedFetch } from '../helpers/sign.js';
+
+const suite = useServer(test);
+
+const CUSTOMER_KEY = randomBytesSeeded(32, 4242);
+const CUSTOMER_KEY_MD5 = createHash('md5').update(CUSTOMER_KEY).digest('base64');
+const SSE_C_FIELDS = {
+  'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+  'x-amz-server-side-encryption-customer-key': CUSTOMER_KEY.toString('base64'),
+  'x-amz-server-side-encryption-customer-key-MD5': CUSTOMER_KEY_MD5,
+};
+
+/** Recognisable plaintext: numbered lines, so any slice of it is unique on disk. */
+function plaintext(length: number, tag: string): Buffer {
+  const lines: string[] = [];
+  let total = 0;
+  for (let i = 0; total < length; i++) {
+    const line = `${tag} plaintext line ${String(i).padStart(9, '0')}\n`;
+    lines.push(line);
+    total += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, length);
+}
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+function filesContaining(dir: string, needle: Buffer): string[] {
+  const hits: string[] = [];
+  for (const path of filesUnder(dir)) {
+    try {
+      if (statSync(path).size < needle.length) continue;
+      if (readFileSync(path).indexOf(needle) >= 0) hits.push(path);
+    } catch {
+      // a temporary file that went away meanwhile
+    }
+  }
+  return hits;
+}
+
+/** Posts `bytes` as `key` with a form signed by the AWS SDK's own POST signer. */
+async function postWithFields(
+  bucket: string,
+  key: string,
+  extraFields: Record<string, string>,
+  bytes: Buffer,
+): Promise<Response> {
+  const { url, fields } = await createPresignedPost(
+    suite.s3 as unknown as Parameters<typeof createPresignedPost>[0],
+    { Bucket: bucket, Key: key, Fields: extraFields, Expires: 60 },
+  );
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  form.append('file', new Blob([bytes]), 'upload.bin');
+  return fetch(url, { method: 'POST', body: form });
+}
+
+async function expectNoObject(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  bucket: string,
+  key: string,
+): Promise<void> {
+  const failure = await s3Failure(
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+  );
+  t.is(failure.status, 404, `${key}: ${failure.name}`);
+  t.is(failure.name, 'NotFound');
+}
+
+function errorCode(xml: string): string | undefined {
+  return /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+}
+
+test('PostObject with SSE-C fields stores ciphertext only, and GET needs the key', async (t) => {
+  const bucket = await newBucket(suite.s3, 'post-ssec');
+  // One object large enough for block files, one small enough to be stored inline.
+  for (const [key, bytes] of [
+    ['big', plaintext(700_000, 'post-big')],
+    ['small', plaintext(200, 'post-small')],
+  ] as const) {
+    const response = await postWithFields(bucket, key, SSE_C_FIELDS, bytes);
+    t.is(response.status, 204, await response.text());
+    t.is(response.headers.get('x-amz-server-side-encryption-customer-algorithm'), 'AES256');
+    t.is(response.headers.get('x-amz-server-side-encryption-customer-key-md5'), CUSTOMER_KEY_MD5);
+    for (const at of [0, Math.floor(bytes.length / 2), bytes.length - 64]) {
+      const slice = bytes.subarray(at, at + 48);
+      t.deepEqual(filesContaining(suite.server.dataDir, slice), [], `${key}@${at} is on disk`);
+    }
+    const withoutKey = await s3Failure(
+      suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+    );
+    t.is(withoutKey.status, 400);
+    t.is(withoutKey.name, 'InvalidRequest');
+    const got = await suite.s3.send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: CUSTOMER_KEY.toString('base64'),
+      }),
+    );
+    t.true(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes));
+    t.is(got.SSECustomerKeyMD5, CUSTOMER_KEY_MD5);
+  }
+});
+
+test('PostObject with a malformed SSE-C key field is InvalidArgument and stores nothing', async (t) => {
+  const bucket = await newBucket(suite.s3, 'post-ssec-bad');
+  const response = await postWithFields(
+    bucket,
+    'k',
+    {
+      ...SSE_C_FIELDS,
+      'x-amz-server-side-encryption-customer-key-MD5': 'AAAAAAAAAAAAAAAAAAAAAA==',
+    },
+    Buffer.from('secret'),
+  );
+  const text = await response.text();
+  t.is(response.status, 400, text);
+  t.is(errorCode(text), 'InvalidArgument');
+  await expectNoObject(t, bucket, 'k');
+});
+
+test('PostObject asking for SSE-S3 or SSE-KMS is refused (501) and stores nothing', async (t) => {
+  const bucket = await newBucket(suite.s3, 'post-sse');
+  for (const value of ['AES256', 'aws:kms']) {
+    const response = await postWithFields(
+      bucket,
+      'k',
+      { 'x-amz-server-side-encryption': value },
+      Buffer.from('secret'),
+    );
+    const text = await response.text();
+    t.is(response.status, 501, text);
+    t.is(errorCode(text), 'NotImplemented');
+  }
+  await expectNoObject(t, bucket, 'k');
+});
+
+test('PutObject with ServerSideEncryption AES256 or aws:kms is 501 NotImplemented; nothing is stored', async (t) => {
+  const bucket = await newBucket(suite.s3, 'put-sse');
+  const aes = await s3Failure(
+    suite.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'aes',
+        Body: 'secret',
+        ServerSideEncryption: 'AES256',
+      }),
+    ),
+  );
+  t.is(aes.status, 501);
+  t.is(aes.name, 'NotImplemented');
+  t.regex(aes.message, /x-amz-server-side-encryption: AES256/);
+  await expectNoObject(t, bucket, 'aes');
+  const kms = await s3Failure(
+    suite.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'kms',
+        Body: 'secret',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'alias/hangar',
+      }),
+    ),
+  );
+  t.is(kms.status, 501);
+  await expectNoObject(t, bucket, 'kms');
+});
+
+test('an x-amz-server-side-encryption value S3 does not know is 400 InvalidArgument', async (t) => {
+  const bucket = await newBucket(suite.s3, 'put-sse-bad');
+  const response = await signedFetch(suite.server.endpoint, {
+    method: 'PUT',
+    path: `/${bucket}/k`,
+    body: Buffer.from('secret'),
+    headers: { 'x-amz-server-side-encryption': 'rot13' },
+  });
+  const text = await response.text();
+  t.is(response.status, 400, text);
+  t.is(errorCode(text), 'InvalidArgument');
+  t.regex(text, /<ArgumentName>x-amz-server-side-encryption<\/ArgumentName>/);
+  await expectNoObject(t, bucket, 'k');
+});
+
+test('CopyObject and CreateMultipartUpload asking for SSE-S3 are refused; nothing is created', async (t) => {
+  const bucket = await newBucket(suite.s3, 'copy-sse');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'source', Body: 'plain' }));
+  const copy = await s3Failure(
+    suite.s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: 'target',
+        CopySource: `${bucket}/source`,
+        ServerSideEncryption: 'AES256',
+      }),
+    ),
+  );
+  t.is(copy.status, 501);
+  await expectNoObject(t, bucket, 'target');
+  const create = await s3Failure(
+    suite.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: 'mpu',
+        ServerSideEncryption: 'aws:kms',
+      }),
+    ),
+  );
+  t.is(create.status, 501);
+  const uploads = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.deepEqual(uploads.Uploads ?? [], []);
+});
+
+test('PutBucketEncryption (a default SSE-S3/KMS) stays 501 NotImplemented', async (t) => {
+  const bucket = await newBucket(suite.s3, 'bucket-sse');
+  const failure = await s3Failure(
+    suite.s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: {
+          Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+      }),
+    ),
+  );
+  t.is(failure.status, 501);
+  t.is(failure.name, 'NotImplemented');
+});
