@@ -64,7 +64,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const uws = loadUws();
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
-  const rootKey = await ensureRootKey(catalog, config);
+  const rootKey = await ensureRootKey(catalog, config, logger);
   const pool = await ShardPool.start(
     {
       dataDir: config.dataDir,
@@ -167,16 +167,28 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
 
 /**
  * The root key: from HANGAR_ROOT_ACCESS_KEY / HANGAR_ROOT_SECRET_KEY when set, otherwise the one
- * generated on the data directory's first start and kept in its catalog.
+ * generated on the data directory's first start and kept in its catalog. Setting a new pair
+ * rotates it: the previous root key is deleted (and said so in the log), not left with every right.
  */
-async function ensureRootKey(catalog: Catalog, config: HangarConfig): Promise<KeyRecord> {
+async function ensureRootKey(
+  catalog: Catalog,
+  config: HangarConfig,
+  logger: Logger,
+): Promise<KeyRecord> {
   if (config.rootAccessKey !== null && config.rootSecretKey !== null) {
-    return catalog.putRootKey(config.rootAccessKey, config.rootSecretKey);
+    const { key, removed } = await catalog.putRootKey(config.rootAccessKey, config.rootSecretKey);
+    if (removed.length > 0) {
+      logger.warn(
+        { removed, rootAccessKey: key.accessKeyId },
+        'root key rotated: the previous root keys are deleted',
+      );
+    }
+    return key;
   }
   const existing = catalog.listKeys().find((key) => key.root);
   if (existing !== undefined) return existing;
   const created = await catalog.createKey('root');
-  return catalog.putRootKey(created.accessKeyId, created.secretAccessKey);
+  return (await catalog.putRootKey(created.accessKeyId, created.secretAccessKey)).key;
 }
 
 /** Objects of buckets deleted while a PUT raced the deletion are removed at start-up. */
