@@ -124,6 +124,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : { certificateSha256: admin.certificate.fingerprint256 }),
     });
   announceAdmin();
+  let reloading: Promise<unknown> = Promise.resolve();
   setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
@@ -146,12 +147,17 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     adminPort,
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
-    reloadTls: async () => {
-      if (tls === null) return null;
-      let served: CertificateInfo | null = null;
-      for (const listener of listeners) served = await listener.reloadCertificate();
-      announceAdmin();
-      return served;
+    reloadTls: () => {
+      if (tls === null) return Promise.resolve(null);
+      // One reload at a time: two quick SIGHUPs must not swap the same listen socket twice.
+      const reload = reloading.then(async () => {
+        let served: CertificateInfo | null = null;
+        for (const listener of listeners) served = await listener.reloadCertificate();
+        announceAdmin();
+        return served;
+      });
+      reloading = reload.catch(() => undefined);
+      return reload;
     },
     stop: async () => {
       setHealth('stopping');

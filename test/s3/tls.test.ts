@@ -256,6 +256,8 @@ test.serial(
     const before = await httpsGet(server.port, keepAlive);
     t.like(before, { status: 403, commonName: 'hangar-1', reused: false });
     serve(ca.issue('hangar-2', 1002));
+    // Twice at once, as a careless deploy script might: the server must come through.
+    server.process.kill('SIGHUP');
     server.process.kill('SIGHUP');
     // Meanwhile the kept-alive connection carries requests (which also keeps it from idling out).
     const oldConnection = async (): Promise<void> => {
