@@ -49,7 +49,7 @@ export interface RunningServer {
    * SIGHUP); open connections keep theirs. Null without TLS; throws (old files still served)
    * when the new ones are unusable.
    */
-  reloadTls(): Promise<CertificateInfo | null>;
+  reloadTls(): CertificateInfo | null;
   /** Runs every bucket's lifecycle rules now (also on SIGUSR2); resolves with the counts. */
   runLifecycleNow(): Promise<LifecycleRunResult>;
   stop(): Promise<void>;
@@ -86,7 +86,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
   const adminState = { server: state, startedMs: Date.now(), shardCount: layout.shards, workers };
-  const [s3, web, admin] = await openListeners(uws, [
+  const [s3, web, admin] = openListeners(uws, [
     {
       name: 'S3',
       host: config.s3.host,
@@ -124,7 +124,6 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : { certificateSha256: admin.certificate.fingerprint256 }),
     });
   announceAdmin();
-  let reloading: Promise<unknown> = Promise.resolve();
   setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
@@ -148,16 +147,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
     reloadTls: () => {
-      if (tls === null) return Promise.resolve(null);
-      // One reload at a time: two quick SIGHUPs must not swap the same listen socket twice.
-      const reload = reloading.then(async () => {
-        let served: CertificateInfo | null = null;
-        for (const listener of listeners) served = await listener.reloadCertificate();
-        announceAdmin();
-        return served;
-      });
-      reloading = reload.catch(() => undefined);
-      return reload;
+      if (tls === null) return null;
+      // Synchronous, port after port: two SIGHUPs can never interleave their swaps.
+      let served: CertificateInfo | null = null;
+      for (const listener of listeners) served = listener.reloadCertificate();
+      announceAdmin();
+      return served;
     },
     stop: async () => {
       setHealth('stopping');

@@ -22,6 +22,7 @@ import { countObjectsOffline } from '../engine/offline.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
+import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
@@ -181,11 +182,16 @@ function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: Ha
 
 /** Serves the certificate and key files anew; on failure the old ones stay, and it says why. */
 function reloadTls(server: Awaited<ReturnType<typeof startServer>>, logger: Logger): void {
-  server.reloadTls().then(
-    (certificate) => logger.info({ certificate }, 'TLS certificate reloaded'),
-    (error: unknown) =>
-      logger.error({ err: error }, 'TLS certificate reload failed: still serving the old one'),
-  );
+  try {
+    logger.info({ certificate: server.reloadTls() }, 'TLS certificate reloaded');
+  } catch (error) {
+    if (error instanceof PortLostError) {
+      // Serving on fewer ports than configured helps no one: let a service manager restart us.
+      logger.fatal({ err: error }, 'TLS certificate reload lost a port');
+      process.exit(EXIT_FAILED);
+    }
+    logger.error({ err: error }, 'TLS certificate reload failed: still serving the old one');
+  }
 }
 
 async function runServer(command: Command): Promise<void> {

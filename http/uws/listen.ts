@@ -1,18 +1,28 @@
-import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { ListenOptions, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { assert } from '../../engine/assert.js';
 import { ConfigError, type TlsFiles } from '../../engine/config.js';
 import type { Uws } from './load.js';
 
 /**
  * The listening side of one port: a uWS app (plain, or SSLApp when TLS is configured) and its
- * listen socket. With TLS, `reloadCertificate` swaps the certificate without dropping a
- * connection: a new SSLApp with the new files starts listening on the same port (uSockets sets
- * SO_REUSEPORT on a non-zero port), then the old listen socket closes. Connections the old app
- * accepted keep running on it, with the old certificate, until they end; new ones get the new.
+ * listen socket.
  *
- * TLS versions: uSockets fixes the minimum at TLS 1.2 in every SSL context it makes (there is no
- * option to lower it), so TLS 1.0/1.1 handshakes fail with a protocol_version alert.
+ * Every port is bound exclusively (no SO_REUSEPORT). uSockets otherwise sets SO_REUSEPORT on an
+ * explicit port, so a second hangar (or any process of the same user) started on the same port
+ * binds it too and the kernel silently splits the connections between the two.
+ *
+ * With TLS, `reloadCertificate` swaps the certificate without dropping a connection: in one
+ * synchronous turn the old listen socket closes and a new SSLApp with the new files listens on
+ * the same port (uSockets sets SO_REUSEADDR, so the port's open connections do not block the
+ * bind). Connections the old app accepted keep running on it, with the old certificate, until
+ * they end; new ones get the new. Only a connection arriving in the microseconds between the
+ * close and the listen, or waiting unaccepted in the old socket's backlog, is refused, as it
+ * would be with an SO_REUSEPORT overlap too (Linux drops a closed listener's backlog).
+ *
+ * TLS versions: uSockets sets the minimum to TLS 1.2 in every SSL context it makes (no option
+ * lowers it), so TLS 1.0/1.1 handshakes fail with a protocol_version alert.
  */
 
 /** What the logs and the CLI say about the certificate a port serves. */
@@ -22,6 +32,11 @@ export interface CertificateInfo {
   readonly validTo: string;
   /** SHA-256 of the DER certificate, colon-separated hex (as X509Certificate.fingerprint256). */
   readonly fingerprint256: string;
+}
+
+/** A reload could neither listen anew nor listen again with the old app: the port is gone. */
+export class PortLostError extends Error {
+  override name = 'PortLostError';
 }
 
 export interface ListenerSpec {
@@ -49,10 +64,10 @@ export class Listener {
     private served: CertificateInfo | null,
   ) {}
 
-  static async open(uws: Uws, spec: ListenerSpec): Promise<Listener> {
+  static open(uws: Uws, spec: ListenerSpec): Listener {
     const certificate = spec.tls === null ? null : readCertificate(spec.tls);
     const app = createApp(uws, spec);
-    const socket = await listen(app, spec.host, spec.port);
+    const socket = listenNow(app, spec.host, spec.port);
     if (socket === null) {
       throw new Error(
         `hangar: cannot listen on ${spec.host}:${spec.port} for ${spec.name} (address in use?)`,
@@ -79,12 +94,12 @@ export class Listener {
    * Rereads the certificate and key files and serves them to new connections. Throws, leaving
    * the current certificate served, when the files are unreadable or do not match.
    */
-  async reloadCertificate(): Promise<CertificateInfo> {
+  reloadCertificate(): CertificateInfo {
     const files = this.spec.tls;
     if (files === null) throw new Error(`the ${this.spec.name} port does not serve TLS`);
     const certificate = readCertificate(files);
     const app = createApp(this.uws, this.spec);
-    const socket = await this.takeOverPort(app);
+    const socket = this.takeOverPort(app);
     this.retired.push(this.app);
     this.app = app;
     this.socket = socket;
@@ -93,23 +108,18 @@ export class Listener {
   }
 
   /**
-   * Listens with `app` on this port and closes the old listen socket. Normally both listen at
-   * once for a moment (SO_REUSEPORT). A port first bound as 0 has no SO_REUSEPORT (uSockets sets
-   * it only for explicit ports): then the old socket closes first, new connections are refused
-   * for the instant until the new one listens, and on failure the old app listens again.
+   * Closes the old listen socket and listens with `app` on the same port, synchronously (uWS
+   * calls back within listen). Should the port be taken in between, the old app listens again.
    */
-  private async takeOverPort(app: TemplatedApp): Promise<us_listen_socket> {
-    const alongside = await listen(app, this.spec.host, this.port);
-    if (alongside !== null) {
-      this.uws.us_listen_socket_close(this.socket);
-      return alongside;
-    }
+  private takeOverPort(app: TemplatedApp): us_listen_socket {
     this.uws.us_listen_socket_close(this.socket);
-    const replacing = await listen(app, this.spec.host, this.port);
+    const replacing = listenNow(app, this.spec.host, this.port);
     if (replacing !== null) return replacing;
-    const restored = await listen(this.app, this.spec.host, this.port);
+    const restored = listenNow(this.app, this.spec.host, this.port);
     if (restored === null) {
-      throw new Error(`hangar: lost the ${this.spec.name} port ${this.port} during a TLS reload`);
+      throw new PortLostError(
+        `hangar: lost the ${this.spec.name} port ${this.port} during a TLS reload`,
+      );
     }
     this.socket = restored;
     throw new Error(`hangar: cannot listen again on ${this.spec.host}:${this.port}`);
@@ -124,10 +134,10 @@ export class Listener {
  * Opens every listener in order; when one fails, closes those already open and rethrows, so a
  * failed start leaves no port bound.
  */
-export async function openListeners(uws: Uws, specs: readonly ListenerSpec[]): Promise<Listener[]> {
+export function openListeners(uws: Uws, specs: readonly ListenerSpec[]): Listener[] {
   const opened: Listener[] = [];
   try {
-    for (const spec of specs) opened.push(await Listener.open(uws, spec));
+    for (const spec of specs) opened.push(Listener.open(uws, spec));
   } catch (error) {
     for (const listener of opened) listener.close();
     throw error;
@@ -160,10 +170,25 @@ function createApp(uws: Uws, spec: ListenerSpec): TemplatedApp {
   return app;
 }
 
-function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket | null> {
-  return new Promise((resolve) => {
-    app.listen(host, port, (socket) => resolve(socket === false ? null : socket));
+/** uWS.js accepts (host, port, options, callback) though its typings only list (port, options, ...). */
+type ListenWithOptions = (
+  host: string,
+  port: number,
+  options: ListenOptions,
+  callback: (socket: us_listen_socket | false) => void,
+) => TemplatedApp;
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT (see the top of this file). */
+const EXCLUSIVE_PORT = 1 as ListenOptions;
+
+/** Listens on host:port, exclusively; null when the port is taken. uWS calls back synchronously. */
+function listenNow(app: TemplatedApp, host: string, port: number): us_listen_socket | null {
+  let bound: us_listen_socket | false | undefined;
+  (app.listen as unknown as ListenWithOptions).call(app, host, port, EXCLUSIVE_PORT, (socket) => {
+    bound = socket;
   });
+  assert(bound !== undefined, 'uWS listen calls back before it returns');
+  return bound === false ? null : bound;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import test from 'ava';
+import { loadUws } from '../../http/uws/load.js';
 import {
   newBucket,
   objectBytes,
@@ -146,6 +147,19 @@ test.serial('the start lines name https; every port speaks TLS 1.2 and 1.3 only'
       // The server's protocol_version alert, received by the client.
       t.deepEqual(refused, { ok: false, code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }, name);
     }
+  }
+});
+
+test.serial('no other listener can share a hangar port (no SO_REUSEPORT)', (t) => {
+  // uSockets' default listen sets SO_REUSEPORT: it joins any port bound with it too.
+  const uws = loadUws();
+  for (const [name, port] of ports(suite.server)) {
+    let joined: unknown;
+    uws.App().listen('127.0.0.1', port, (socket) => {
+      joined = socket;
+      if (socket) uws.us_listen_socket_close(socket);
+    });
+    t.is(joined, false, `a second listener joined the ${name} port`);
   }
 });
 
