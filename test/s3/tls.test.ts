@@ -7,11 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketWebsiteCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import test from 'ava';
@@ -94,6 +98,7 @@ function handshake(port: number, options: ConnectionOptions = {}): Promise<Hands
 
 interface Answer {
   status: number;
+  location: string | undefined;
   commonName: string;
   /** Whether the request went over a connection an earlier request opened. */
   reused: boolean;
@@ -114,7 +119,13 @@ function httpsGet(port: number, agent: HttpsAgent, path = '/', host?: string): P
           body += chunk.toString();
         });
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, commonName, reused: request.reusedSocket, body }),
+          resolve({
+            status: res.statusCode ?? 0,
+            location: res.headers.location,
+            commonName,
+            reused: request.reusedSocket,
+            body,
+          }),
         );
       },
     );
@@ -208,6 +219,45 @@ test.serial('the AWS SDK works over TLS, SSE-C included', async (t) => {
     s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'secret' })),
   );
   t.is(withoutKey.status, 400);
+});
+
+test.serial('URLs hangar writes back name https', async (t) => {
+  const s3 = tlsClient(suite.server);
+  const bucket = await newBucket(s3, 'tls-urls');
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'm' }));
+  const part = await s3.send(
+    new UploadPartCommand({
+      Bucket: bucket,
+      Key: 'm',
+      UploadId: upload.UploadId,
+      PartNumber: 1,
+      Body: 'part',
+    }),
+  );
+  const completed = await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: 'm',
+      UploadId: upload.UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+    }),
+  );
+  t.is(completed.Location, `https://127.0.0.1:${suite.server.port}/${bucket}/m`);
+  // A website redirect without a configured protocol keeps the visitor on https.
+  await s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: bucket,
+      WebsiteConfiguration: { RedirectAllRequestsTo: { HostName: 'example.com' } },
+    }),
+  );
+  const redirected = await httpsGet(
+    suite.server.webPort,
+    ca.agent(),
+    '/page',
+    `${bucket}.web.localhost`,
+  );
+  t.is(redirected.status, 301);
+  t.is(redirected.location, 'https://example.com/page');
 });
 
 test.serial('awscli works over TLS with --ca-bundle, SSE-C included', async (t) => {
