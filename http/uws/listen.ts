@@ -51,7 +51,10 @@ export interface ListenerSpec {
 }
 
 export class Listener {
-  /** Apps replaced by a reload: kept referenced while their connections may still be open. */
+  /**
+   * Apps replaced by a reload, kept referenced so that garbage collection never takes an app
+   * whose connections are still open: each reload keeps one app and SSL context until exit.
+   */
   private readonly retired: TemplatedApp[] = [];
 
   private constructor(
