@@ -20,6 +20,19 @@ export interface HangarConfig {
     region: string;
     /** Root domains for virtual-hosted-style requests ("<bucket>.<rootDomain>"). */
     rootDomains: string[];
+    /**
+     * Accept SSE-C requests on a plain-HTTP S3 port (AWS refuses them: the key would cross the
+     * network in clear). Only for a TLS-terminating proxy in front of hangar.
+     */
+    allowSseCOverHttp: boolean;
+  };
+  /**
+   * TLS on every port (S3, website, admin) with one certificate and key (PEM files, reread on
+   * SIGHUP); both null = plain HTTP. Set together or not at all.
+   */
+  tls: {
+    certFile: string | null;
+    keyFile: string | null;
   };
   /** The static website endpoint (buckets with a website configuration, by Host header). */
   web: {
@@ -90,7 +103,14 @@ const GIB = 1024 * MIB;
 export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
   return {
     dataDir: resolve(cwd, 'data'),
-    s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    s3: {
+      host: '127.0.0.1',
+      port: 3900,
+      region: 'us-east-1',
+      rootDomains: ['s3.localhost'],
+      allowSseCOverHttp: false,
+    },
+    tls: { certFile: null, keyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
@@ -198,6 +218,17 @@ function oneOf<T extends string>(choices: readonly T[]): Validator<T> {
   };
 }
 
+/** true/false in TOML; true|false|1|0|yes|no from env and flags. */
+function boolean(raw: unknown, source: Source): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string' && source.text) {
+    const value = raw.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(value)) return true;
+    if (['false', '0', 'no'].includes(value)) return false;
+  }
+  throw new Invalid(source.text ? 'must be true|false|1|0|yes|no' : 'must be true or false');
+}
+
 function path(raw: unknown, source: Source): string {
   return resolve(source.base, nonEmptyString(raw));
 }
@@ -288,6 +319,21 @@ const FIELDS: readonly Field[] = [
   }),
   field('s3.root_domains', 'HANGAR_S3_ROOT_DOMAINS', 's3-root-domains', domainList, (c, v) => {
     c.s3.rootDomains = v;
+  }),
+  field(
+    's3.allow_sse_c_over_http',
+    'HANGAR_S3_ALLOW_SSE_C_OVER_HTTP',
+    's3-allow-sse-c-over-http',
+    boolean,
+    (c, v) => {
+      c.s3.allowSseCOverHttp = v;
+    },
+  ),
+  field('tls.cert_file', 'HANGAR_TLS_CERT_FILE', 'tls-cert-file', path, (c, v) => {
+    c.tls.certFile = v;
+  }),
+  field('tls.key_file', 'HANGAR_TLS_KEY_FILE', 'tls-key-file', path, (c, v) => {
+    c.tls.keyFile = v;
   }),
   field('web.host', 'HANGAR_WEB_HOST', 'web-host', nonEmptyString, (c, v) => {
     c.web.host = v;
@@ -497,6 +543,12 @@ export function loadConfig(input: ConfigInput): HangarConfig {
 }
 
 function checkConsistency(config: HangarConfig): void {
+  if ((config.tls.certFile === null) !== (config.tls.keyFile === null)) {
+    const missing = config.tls.certFile === null ? 'tls.cert_file' : 'tls.key_file';
+    throw new ConfigError(
+      `config: ${missing} must be set too (tls.cert_file and tls.key_file go together)`,
+    );
+  }
   if (config.inlineBytesMax > config.blockBytes) {
     throw new ConfigError(
       `config: inline_bytes_max must be at most block_bytes (${config.blockBytes}) (got ${config.inlineBytesMax})`,
@@ -511,11 +563,23 @@ function checkConsistency(config: HangarConfig): void {
   }
 }
 
+/** The certificate and key every port serves, or null when hangar speaks plain HTTP. */
+export function tlsFilesOf(config: HangarConfig): TlsFiles | null {
+  const { certFile, keyFile } = config.tls;
+  return certFile === null || keyFile === null ? null : { certFile, keyFile };
+}
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** The configuration for logs: secrets redacted. */
 export function describeConfig(c: HangarConfig): Record<string, unknown> {
   return {
     dataDir: c.dataDir,
     s3: { ...c.s3, rootDomains: [...c.s3.rootDomains] },
+    tls: { ...c.tls },
     web: { ...c.web, rootDomains: [...c.web.rootDomains] },
     admin: {
       host: c.admin.host,

@@ -1,7 +1,8 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { assert } from '../engine/assert.js';
 import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
 import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
-import type { HangarConfig } from '../engine/config.js';
+import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
 import { LIMITS } from '../engine/limits.js';
@@ -26,7 +27,9 @@ import { sendS3Error } from './s3/error-response.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
+import { refuseSseCInClear } from './s3/sse-c.js';
 import { IncomingBody } from './uws/incoming-body.js';
+import { type CertificateInfo, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
 import type { RequestSnapshot } from './uws/request.js';
 import { Responder } from './uws/response.js';
@@ -42,6 +45,12 @@ export interface RunningServer {
   readonly adminEndpoint: string;
   readonly adminPort: number;
   readonly rootKey: KeyRecord;
+  /**
+   * Rereads the TLS certificate and key and serves them to new connections on every port (on
+   * SIGHUP); open connections keep theirs. Null without TLS; throws (old files still served)
+   * when the new ones are unusable.
+   */
+  reloadTls(): CertificateInfo | null;
   /** Runs every bucket's lifecycle rules now (also on SIGUSR2); resolves with the counts. */
   runLifecycleNow(): Promise<LifecycleRunResult>;
   stop(): Promise<void>;
@@ -50,6 +59,9 @@ export interface RunningServer {
 /** Opens the data directory, starts the shard actors and serves S3 on the configured port. */
 export async function startServer(config: HangarConfig, logger: Logger): Promise<RunningServer> {
   setHealth('starting');
+  const tls = tlsFilesOf(config);
+  // A certificate mistake is a configuration error: say so before any shard starts.
+  if (tls !== null) readCertificate(tls);
   const uws = loadUws();
   // Everything hangar writes (catalog, blocks, shard metadata) is for its own user only.
   process.umask(PRIVATE_UMASK);
@@ -63,7 +75,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     );
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
-  const rootKey = await ensureRootKey(catalog, config);
+  const rootKey = await ensureRootKey(catalog, config, logger);
   const pool = await ShardPool.start(
     {
       dataDir: config.dataDir,
@@ -84,52 +96,45 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
-  const app = uws.App();
-  app.any('/*', (res, req) => acceptRequest(state, res, req));
-  const listenSocket = await listen(app, config.s3.host, config.s3.port);
-  const port = uws.us_socket_local_port(listenSocket);
-  const endpoint = `http://${config.s3.host}:${port}`;
-  const webApp = uws.App();
-  webApp.any('/*', (res, req) => {
-    const snapshot = snapshotOf(req);
-    acceptWebsiteRequest(
-      state,
-      new Responder(res, nextRequestId()),
-      snapshot,
-      expectsBody(snapshot),
-    );
-  });
-  let webSocket: us_listen_socket;
-  try {
-    webSocket = await listen(webApp, config.web.host, config.web.port);
-  } catch (error) {
-    uws.us_listen_socket_close(listenSocket);
-    throw error;
-  }
-  const webPort = uws.us_socket_local_port(webSocket);
-  const webEndpoint = `http://${config.web.host}:${webPort}`;
-  const adminApp = uws.App();
-  mountAdminApi(adminApp, {
-    server: state,
-    startedMs: Date.now(),
-    shardCount: layout.shards,
-    workers,
-  });
-  let adminSocket: us_listen_socket;
-  try {
-    adminSocket = await listen(adminApp, config.admin.host, config.admin.port);
-  } catch (error) {
-    uws.us_listen_socket_close(listenSocket);
-    uws.us_listen_socket_close(webSocket);
-    throw error;
-  }
-  const adminPort = uws.us_socket_local_port(adminSocket);
-  const adminEndpoint = `http://${config.admin.host}:${adminPort}`;
+  const adminState = { server: state, startedMs: Date.now(), shardCount: layout.shards, workers };
+  const [s3, web, admin] = openListeners(uws, [
+    {
+      name: 'S3',
+      host: config.s3.host,
+      port: config.s3.port,
+      tls,
+      mount: (app) => app.any('/*', (res, req) => acceptRequest(state, res, req)),
+    },
+    {
+      name: 'website',
+      host: config.web.host,
+      port: config.web.port,
+      tls,
+      mount: (app) => app.any('/*', (res, req) => acceptWebsite(state, res, req)),
+    },
+    {
+      name: 'admin',
+      host: config.admin.host,
+      port: config.admin.port,
+      tls,
+      mount: (app) => mountAdminApi(app, adminState),
+    },
+  ]);
+  assert(s3 !== undefined && web !== undefined && admin !== undefined, 'three listeners');
+  const listeners = [s3, web, admin];
+  const { endpoint, port } = s3;
+  const { endpoint: webEndpoint, port: webPort } = web;
+  const { endpoint: adminEndpoint, port: adminPort } = admin;
   // The CLI finds the running server (and talks to its admin API, not to the files) by this.
-  writeAdminFile(config.dataDir, {
-    endpoint: connectableEndpoint(config.admin.host, adminPort),
-    pid: process.pid,
-  });
+  const announceAdmin = (): void =>
+    writeAdminFile(config.dataDir, {
+      endpoint: connectableEndpoint(config.admin.host, adminPort, admin.scheme),
+      pid: process.pid,
+      ...(admin.certificate === null
+        ? {}
+        : { certificateSha256: admin.certificate.fingerprint256 }),
+    });
+  announceAdmin();
   setHealth('ok', layout.shards);
   logger.info(
     { endpoint, shards: layout.shards, dataDir: config.dataDir },
@@ -152,13 +157,19 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     adminPort,
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
+    reloadTls: () => {
+      if (tls === null) return null;
+      // Synchronous, port after port: two SIGHUPs can never interleave their swaps.
+      let served: CertificateInfo | null = null;
+      for (const listener of listeners) served = listener.reloadCertificate();
+      announceAdmin();
+      return served;
+    },
     stop: async () => {
       setHealth('stopping');
       removeAdminFile(config.dataDir);
       await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
-      uws.us_listen_socket_close(listenSocket);
-      uws.us_listen_socket_close(webSocket);
-      uws.us_listen_socket_close(adminSocket);
+      for (const listener of listeners) listener.close();
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();
@@ -166,27 +177,30 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   };
 }
 
-function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
-  return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket) => {
-      if (socket) resolve(socket);
-      else reject(new Error(`hangar: cannot listen on ${host}:${port} (address in use?)`));
-    });
-  });
-}
-
 /**
  * The root key: from HANGAR_ROOT_ACCESS_KEY / HANGAR_ROOT_SECRET_KEY when set, otherwise the one
- * generated on the data directory's first start and kept in its catalog.
+ * generated on the data directory's first start and kept in its catalog. Setting a new pair
+ * rotates it: the previous root key is deleted (and said so in the log), not left with every right.
  */
-async function ensureRootKey(catalog: Catalog, config: HangarConfig): Promise<KeyRecord> {
+async function ensureRootKey(
+  catalog: Catalog,
+  config: HangarConfig,
+  logger: Logger,
+): Promise<KeyRecord> {
   if (config.rootAccessKey !== null && config.rootSecretKey !== null) {
-    return catalog.putRootKey(config.rootAccessKey, config.rootSecretKey);
+    const { key, removed } = await catalog.putRootKey(config.rootAccessKey, config.rootSecretKey);
+    if (removed.length > 0) {
+      logger.warn(
+        { removed, rootAccessKey: key.accessKeyId },
+        'root key rotated: the previous root keys are deleted',
+      );
+    }
+    return key;
   }
   const existing = catalog.listKeys().find((key) => key.root);
   if (existing !== undefined) return existing;
   const created = await catalog.createKey('root');
-  return catalog.putRootKey(created.accessKeyId, created.secretAccessKey);
+  return (await catalog.putRootKey(created.accessKeyId, created.secretAccessKey)).key;
 }
 
 /** Objects of buckets deleted while a PUT raced the deletion are removed at start-up. */
@@ -201,6 +215,12 @@ const requestIdPrefix = `${process.pid.toString(16).toUpperCase()}`;
 
 function nextRequestId(): string {
   return `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
+}
+
+/** A website request; like acceptRequest, it runs synchronously inside uWS's callback. */
+function acceptWebsite(state: ServerState, res: HttpResponse, req: HttpRequest): void {
+  const snapshot = snapshotOf(req);
+  acceptWebsiteRequest(state, new Responder(res, nextRequestId()), snapshot, expectsBody(snapshot));
 }
 
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
@@ -255,6 +275,7 @@ async function serve(
     if (routed === null) throw routeError;
     operation = endpointName(routed.endpoint);
     authorize(state, key, routed.endpoint, routed.bucket);
+    refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
       req,

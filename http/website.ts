@@ -19,6 +19,7 @@ import { openObject, streamBody } from './s3/handlers/object-get.js';
 import { objectResponseHeaders } from './s3/object-headers.js';
 import { parseRange } from './s3/range.js';
 import type { RoutedRequest } from './s3/router.js';
+import { clientScheme } from './s3/scheme.js';
 import type { WebsiteConfig, WebsiteRoutingRule } from './s3/website-config.js';
 import { escapeXml } from './s3/xml.js';
 import type { RequestSnapshot } from './uws/request.js';
@@ -90,7 +91,7 @@ async function serveWebsite(
       });
     }
     if (config.redirectAll !== undefined) {
-      const protocol = config.redirectAll.protocol ?? protocolOf(req);
+      const protocol = config.redirectAll.protocol ?? clientScheme(state.config, req.headers);
       const query = req.rawQuery === '' ? '' : `?${req.rawQuery}`;
       redirect(ctx, 301, `${protocol}://${config.redirectAll.hostName}${req.rawPath}${query}`);
       return;
@@ -145,10 +146,6 @@ function encodeKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
 
-function protocolOf(req: RequestSnapshot): string {
-  return req.headers['x-forwarded-proto']?.toLowerCase() === 'https' ? 'https' : 'http';
-}
-
 function redirect(ctx: WebContext, status: number, location: string): void {
   ctx.res.send(status, [['location', location]], '', { headLength: 0 });
 }
@@ -161,7 +158,7 @@ function redirectByRule(site: Site, rule: WebsiteRoutingRule): void {
   if (r.replaceKeyWith !== undefined) key = r.replaceKeyWith;
   else if (r.replaceKeyPrefixWith !== undefined)
     key = r.replaceKeyPrefixWith + site.key.slice(prefix.length);
-  const protocol = r.protocol ?? protocolOf(site.req);
+  const protocol = r.protocol ?? clientScheme(site.ctx.state.config, site.req.headers);
   const host = r.hostName ?? site.req.headers.host ?? '';
   redirect(
     site.ctx,

@@ -1,3 +1,5 @@
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Command } from 'commander';
 import type { HangarConfig } from '../engine/config.js';
 import type { AdminFile } from '../http/admin/discovery.js';
@@ -32,13 +34,9 @@ export class AdminClient {
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response: AdminResponse;
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+      response = await send(this.server, url, method, headers, body);
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message;
       throw new OperationError(
@@ -47,7 +45,7 @@ export class AdminClient {
           'if no server runs on this data directory, remove its admin.json',
       );
     }
-    const text = await response.text();
+    const text = response.text;
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -82,6 +80,87 @@ export class AdminClient {
     }
     return answers[0] as T;
   }
+}
+
+interface AdminResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly text: string;
+}
+
+/** One request to the admin API: plain fetch over HTTP, a pinned certificate over HTTPS. */
+async function send(
+  server: AdminFile,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<AdminResponse> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  if (url.protocol !== 'https:') {
+    const response = await fetch(url, { method, headers, ...(payload ? { body: payload } : {}) });
+    const { ok, status, statusText } = response;
+    return { ok, status, statusText, text: await response.text() };
+  }
+  const pinned = server.certificateSha256;
+  if (pinned === undefined) {
+    throw new Error('its admin.json names an https endpoint without a certificate fingerprint');
+  }
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, { method, headers, agent: pinnedAgent(pinned) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({
+          ok: status >= 200 && status < 300,
+          status,
+          statusText: res.statusMessage ?? '',
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+    });
+    request.on('error', (error) =>
+      reject(Object.assign(new Error(error.message), { cause: error })),
+    );
+    request.end(payload);
+  });
+}
+
+/**
+ * An agent whose TLS connections are handed to a request (so the bearer token is sent) only once
+ * the server has shown the certificate admin.json names: the server wrote that file, and anyone
+ * able to rewrite it could write the catalog itself. A CA chain and a host name are not checked
+ * (a certificate for the S3 domain does not name 127.0.0.1, nor is its CA always trusted here).
+ */
+function pinnedAgent(fingerprint256: string): HttpsAgent {
+  const agent = new HttpsAgent({ keepAlive: false });
+  const createConnection = (
+    options: ConnectionOptions,
+    created: (error: Error | null, socket?: TLSSocket) => void,
+  ): undefined => {
+    const socket = tlsConnect({ ...options, rejectUnauthorized: false });
+    socket.once('secureConnect', () => {
+      const served = socket.getPeerCertificate().fingerprint256;
+      if (served === fingerprint256) {
+        created(null, socket);
+        return;
+      }
+      socket.destroy();
+      created(
+        new Error(
+          `the admin API serves certificate ${served}, not the ${fingerprint256} its admin.json names`,
+        ),
+      );
+    });
+    socket.once('error', (error) => created(error));
+    return undefined;
+  };
+  // Node's agent takes a socket from createConnection's callback when it returns nothing.
+  Object.assign(agent, { createConnection });
+  return agent;
 }
 
 /** Garage's answer to a node-local operation. */

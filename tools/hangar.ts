@@ -8,14 +8,21 @@ import {
   type Grant,
   type KeyRecord,
 } from '../engine/catalog/catalog.js';
-import { ConfigError, describeConfig, type HangarConfig, loadConfig } from '../engine/config.js';
+import {
+  ConfigError,
+  describeConfig,
+  type HangarConfig,
+  loadConfig,
+  tlsFilesOf,
+} from '../engine/config.js';
 import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
-import { createLogger } from '../engine/log.js';
+import { createLogger, type Logger } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
+import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
@@ -154,6 +161,9 @@ interface ServerOptions {
   shards?: string;
   durability?: string;
   logLevel?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  s3AllowSseCOverHttp?: string;
 }
 
 /** What a person needs to point a client at the server, on stdout. */
@@ -170,6 +180,20 @@ function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: Ha
   );
 }
 
+/** Serves the certificate and key files anew; on failure the old ones stay, and it says why. */
+function reloadTls(server: Awaited<ReturnType<typeof startServer>>, logger: Logger): void {
+  try {
+    logger.info({ certificate: server.reloadTls() }, 'TLS certificate reloaded');
+  } catch (error) {
+    if (error instanceof PortLostError) {
+      // Serving on fewer ports than configured helps no one: let a service manager restart us.
+      logger.fatal({ err: error }, 'TLS certificate reload lost a port');
+      process.exit(EXIT_FAILED);
+    }
+    logger.error({ err: error }, 'TLS certificate reload failed: still serving the old one');
+  }
+}
+
 async function runServer(command: Command): Promise<void> {
   const opts = command.opts<ServerOptions>();
   let config: HangarConfig;
@@ -184,6 +208,9 @@ async function runServer(command: Command): Promise<void> {
       shards: opts.shards,
       durability: opts.durability,
       'log-level': opts.logLevel,
+      'tls-cert-file': opts.tlsCertFile,
+      'tls-key-file': opts.tlsKeyFile,
+      's3-allow-sse-c-over-http': opts.s3AllowSseCOverHttp,
     });
   } catch (error) {
     process.exit(fail(error));
@@ -224,6 +251,11 @@ async function runServer(command: Command): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // SIGHUP rereads the TLS certificate and key (renewed certificates); without TLS it keeps its
+  // default meaning (the process ends), as before TLS existed.
+  if (tlsFilesOf(config) !== null) {
+    process.on('SIGHUP', () => reloadTls(server, logger));
+  }
   // Runs every bucket's lifecycle rules now (until an admin API offers it).
   process.on('SIGUSR2', () => {
     server.runLifecycleNow().catch(() => undefined);
@@ -501,6 +533,12 @@ function buildProgram(): Command {
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--tls-cert-file <file>', 'PEM certificate (chain) every port serves over TLS')
+    .option('--tls-key-file <file>', 'PEM private key of --tls-cert-file')
+    .option(
+      '--s3-allow-sse-c-over-http <bool>',
+      'accept SSE-C on a plain-HTTP S3 port (behind a TLS-terminating proxy only)',
+    )
     .action((_opts: unknown, command: Command) => runServer(command));
 
   const key = program.command('key').description('manage access keys');

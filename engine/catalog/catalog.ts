@@ -159,8 +159,16 @@ export class Catalog {
     return record;
   }
 
-  /** Creates or overwrites the root key (configured credentials win over stored ones). */
-  async putRootKey(accessKeyId: string, secretAccessKey: string): Promise<KeyRecord> {
+  /**
+   * Makes this the one root key: creates or overwrites it (configured credentials win over stored
+   * ones) and, in the same transaction, deletes every other root key with its grants. Rotating
+   * the configured root key thus revokes the previous one, as an operator replacing a leaked key
+   * needs, instead of leaving it with every right. Returns the record and the removed key ids.
+   */
+  async putRootKey(
+    accessKeyId: string,
+    secretAccessKey: string,
+  ): Promise<{ key: KeyRecord; removed: string[] }> {
     const record: KeyRecord = {
       accessKeyId,
       secretAccessKey,
@@ -169,9 +177,17 @@ export class Catalog {
       allowCreateBucket: true,
       root: true,
     };
-    await this.keys.put(accessKeyId, record);
+    const removed = await this.env.transaction(() => {
+      const others = this.listKeys()
+        .filter((key) => key.root && key.accessKeyId !== accessKeyId)
+        .map((key) => key.accessKeyId);
+      for (const other of others) this.removeKeyAndGrants(other);
+      this.keys.put(accessKeyId, record);
+      return others;
+    });
     await this.flushed();
-    return record;
+    assert(this.listKeys().filter((key) => key.root).length === 1, 'exactly one root key');
+    return { key: record, removed };
   }
 
   async updateKey(
@@ -193,14 +209,19 @@ export class Catalog {
   async deleteKey(accessKeyId: string): Promise<void> {
     const removed = await this.env.transaction(() => {
       if (this.keys.get(accessKeyId) === undefined) return false;
-      this.keys.remove(accessKeyId);
-      for (const { key } of this.grants.getRange()) {
-        if (key.endsWith(`/${accessKeyId}`)) this.grants.remove(key);
-      }
+      this.removeKeyAndGrants(accessKeyId);
       return true;
     });
     if (!removed) throw new CatalogError('NoSuchKey', `no key ${accessKeyId}`);
     await this.flushed();
+  }
+
+  /** Inside a transaction: the key and every grant it holds. */
+  private removeKeyAndGrants(accessKeyId: string): void {
+    this.keys.remove(accessKeyId);
+    for (const { key } of this.grants.getRange()) {
+      if (key.endsWith(`/${accessKeyId}`)) this.grants.remove(key);
+    }
   }
 
   // ---- buckets ----

@@ -14,12 +14,22 @@ export interface AdminFile {
   readonly endpoint: string;
   /** The server's process id. */
   readonly pid: number;
+  /**
+   * With TLS: the SHA-256 fingerprint (X509Certificate.fingerprint256) of the certificate the
+   * admin port serves. The CLI pins it instead of checking a CA chain and a host name, which a
+   * certificate made for the S3 domain would not match on 127.0.0.1.
+   */
+  readonly certificateSha256?: string;
 }
 
 /** The admin endpoint as a local client reaches it (wildcard listen addresses → loopback). */
-export function connectableEndpoint(host: string, port: number): string {
+export function connectableEndpoint(
+  host: string,
+  port: number,
+  scheme: 'http' | 'https' = 'http',
+): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /** Writes the file atomically (a reader never sees half of it). */
@@ -62,10 +72,12 @@ export function liveAdminFile(dataDir: string): AdminFile | null {
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null) return null;
-  const { endpoint, pid } = parsed as Record<string, unknown>;
+  const { endpoint, pid, certificateSha256 } = parsed as Record<string, unknown>;
   if (typeof endpoint !== 'string' || typeof pid !== 'number' || !Number.isInteger(pid)) {
     return null;
   }
   if (pid <= 0 || !processAlive(pid)) return null;
-  return { endpoint, pid };
+  return typeof certificateSha256 === 'string'
+    ? { endpoint, pid, certificateSha256 }
+    : { endpoint, pid };
 }

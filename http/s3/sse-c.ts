@@ -1,9 +1,28 @@
 import { createHash } from 'node:crypto';
+import { type HangarConfig, tlsFilesOf } from '../../engine/config.js';
 import type { CustomerKey } from '../../engine/sse-c.js';
 import { S3Error } from './errors.js';
 
 const PREFIX = 'x-amz-server-side-encryption-customer-';
 const COPY_SOURCE_PREFIX = 'x-amz-copy-source-server-side-encryption-customer-';
+
+/**
+ * AWS refuses any request that carries SSE-C headers (of the object or of a copy source) over
+ * plain HTTP, since the key crossed the network in clear: hangar does too, unless it serves TLS
+ * itself or the operator says a TLS-terminating proxy stands in front (s3.allow_sse_c_over_http).
+ * `names` are the request's header names (or a form's field names), lower-case.
+ */
+export function refuseSseCInClear(config: HangarConfig, names: Iterable<string>): void {
+  if (tlsFilesOf(config) !== null || config.s3.allowSseCOverHttp) return;
+  for (const name of names) {
+    if (name.startsWith(PREFIX) || name.startsWith(COPY_SOURCE_PREFIX)) {
+      throw new S3Error(
+        'InvalidRequest',
+        'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',
+      );
+    }
+  }
+}
 
 /** The SSE-C key of a request (or, with `copySource`, of its copy source), validated as S3 does. */
 export function customerKeyOf(

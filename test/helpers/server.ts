@@ -32,6 +32,8 @@ export interface ServerOptions {
   args?: string[];
   /** The admin API's bearer token (default ADMIN_TOKEN); null leaves the admin API disabled. */
   adminToken?: string | null;
+  /** 'https' when `args`/`env` configure TLS (the endpoints then name https); default 'http'. */
+  scheme?: 'http' | 'https';
 }
 
 /**
@@ -50,6 +52,8 @@ export class TestServer {
     readonly adminPort: number,
     readonly adminToken: string | null,
     private output: string[],
+    /** The scheme every port speaks. */
+    readonly scheme: 'http' | 'https' = 'http',
   ) {}
 
   static async start(options: ServerOptions = {}): Promise<TestServer> {
@@ -90,7 +94,8 @@ export class TestServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const endpoint = `http://${host}:${port}`;
+    const scheme = options.scheme ?? 'http';
+    const endpoint = `${scheme}://${host}:${port}`;
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {
         output.push(chunk.toString());
@@ -107,12 +112,22 @@ export class TestServer {
         30_000,
       ).unref();
     });
-    return new TestServer(child, endpoint, port, dataDir, webPort, adminPort, adminToken, output);
+    return new TestServer(
+      child,
+      endpoint,
+      port,
+      dataDir,
+      webPort,
+      adminPort,
+      adminToken,
+      output,
+      scheme,
+    );
   }
 
   /** The admin API's base URL. */
   get adminEndpoint(): string {
-    return `http://127.0.0.1:${this.adminPort}`;
+    return `${this.scheme}://127.0.0.1:${this.adminPort}`;
   }
 
   get log(): string {

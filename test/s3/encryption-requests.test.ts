@@ -15,7 +15,8 @@ import test from 'ava';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
-const suite = useServer(test);
+// SSE-C over plain HTTP is refused unless the operator allows it (a TLS proxy in front).
+const suite = useServer(test, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' } });
 
 const CUSTOMER_KEY = randomBytesSeeded(32, 4242);
 const CUSTOMER_KEY_MD5 = createHash('md5').update(CUSTOMER_KEY).digest('base64');

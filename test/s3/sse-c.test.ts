@@ -30,7 +30,10 @@ import { signedFetch } from '../helpers/sign.js';
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-const suite = useServer(test);
+/** These tests speak plain HTTP: the operator's opt-in for SSE-C behind a TLS-terminating proxy. */
+const SSE_C_OVER_HTTP = { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' };
+
+const suite = useServer(test, { env: SSE_C_OVER_HTTP });
 
 /** A customer key: 32 seeded bytes, base64 as the SDK takes it, and its MD5 as S3 echoes it. */
 function customerKey(seed: number): { key: string; md5: string; bytes: Buffer } {
@@ -327,7 +330,7 @@ test('malformed SSE-C headers are 400 InvalidArgument on PUT and GET', async (t)
 // --- At rest --------------------------------------------------------------------------------
 
 test('SSE-C bytes are encrypted on disk (blocks and inline records); plain ones are not', async (t) => {
-  const own = await TestServer.start({ shards: 2 });
+  const own = await TestServer.start({ shards: 2, env: SSE_C_OVER_HTTP });
   try {
     const client = own.client();
     const bucket = await newBucket(client, 'ssec-disk');
@@ -771,7 +774,7 @@ test('GetObjectAttributes of an SSE-C object needs the key', async (t) => {
 // --- Block accounting -----------------------------------------------------------------------
 
 test('after SSE-C puts, copies and multipart uploads are deleted, fsck finds no stray block', async (t) => {
-  const own = await TestServer.start({ shards: 2 });
+  const own = await TestServer.start({ shards: 2, env: SSE_C_OVER_HTTP });
   try {
     const client = own.client();
     const bucket = await newBucket(client, 'ssec-fsck');

@@ -31,7 +31,8 @@ import { signedFetch } from '../helpers/sign.js';
 
 const MIB = 1024 * 1024;
 
-const suite = useServer(test);
+// Plain HTTP with SSE-C (one test copies an SSE-C object): the operator's opt-in for a proxy.
+const suite = useServer(test, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' } });
 
 async function putObject(bucket: string, key: string, extra: { Tagging?: string } = {}) {
   return suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'body', ...extra }));

@@ -32,7 +32,14 @@ test('defaults', (t) => {
   const dir = tempDir();
   t.deepEqual(load(dir), {
     dataDir: join(dir, 'data'),
-    s3: { host: '127.0.0.1', port: 3900, region: 'us-east-1', rootDomains: ['s3.localhost'] },
+    s3: {
+      host: '127.0.0.1',
+      port: 3900,
+      region: 'us-east-1',
+      rootDomains: ['s3.localhost'],
+      allowSseCOverHttp: false,
+    },
+    tls: { certFile: null, keyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
@@ -70,6 +77,48 @@ test('web endpoint keys: env and flags, port 0, empty domain list, validation', 
   );
 });
 
+test('tls keys: env and flags, paths resolved, cert and key go together', (t) => {
+  const dir = tempDir();
+  const fromEnv = load(dir, {
+    env: { HANGAR_TLS_CERT_FILE: 'cert.pem', HANGAR_TLS_KEY_FILE: '/k/key.pem' },
+  });
+  t.deepEqual(fromEnv.tls, { certFile: join(dir, 'cert.pem'), keyFile: '/k/key.pem' });
+  const fromFlags = load(dir, {
+    env: { HANGAR_TLS_CERT_FILE: 'env-cert.pem', HANGAR_TLS_KEY_FILE: 'env-key.pem' },
+    flags: { 'tls-cert-file': '/c.pem', 'tls-key-file': '/k.pem' },
+  });
+  t.deepEqual(fromFlags.tls, { certFile: '/c.pem', keyFile: '/k.pem' });
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_TLS_CERT_FILE: 'cert.pem' } }),
+    'tls.key_file must be set too',
+  );
+  expectError(
+    t,
+    () => load(dir, { flags: { 'tls-key-file': 'key.pem' } }),
+    'tls.cert_file must be set too',
+  );
+});
+
+test('s3.allow_sse_c_over_http: a boolean from env, flags and file', (t) => {
+  const dir = tempDir();
+  t.true(load(dir, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'yes' } }).s3.allowSseCOverHttp);
+  t.false(
+    load(dir, {
+      env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' },
+      flags: { 's3-allow-sse-c-over-http': '0' },
+    }).s3.allowSseCOverHttp,
+  );
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'maybe' } }),
+    's3.allow_sse_c_over_http',
+    'HANGAR_S3_ALLOW_SSE_C_OVER_HTTP',
+  );
+  writeFileSync(join(dir, 'hangar.toml'), '[s3]\nallow_sse_c_over_http = "true"\n');
+  expectError(t, () => load(dir), 's3.allow_sse_c_over_http must be true or false');
+});
+
 test('reads ./hangar.toml when present, with every key', (t) => {
   const dir = tempDir();
   writeFileSync(
@@ -86,6 +135,11 @@ host = "0.0.0.0"
 port = 9000
 region = "eu-west-1"
 root_domains = ["s3.example.com", ".S3.Other.org"]
+allow_sse_c_over_http = true
+
+[tls]
+cert_file = "tls/cert.pem"
+key_file = "/etc/hangar/key.pem"
 
 [web]
 host = "0.0.0.0"
@@ -107,7 +161,9 @@ metrics_token = "file-metrics-token"
       port: 9000,
       region: 'eu-west-1',
       rootDomains: ['s3.example.com', 's3.other.org'],
+      allowSseCOverHttp: true,
     },
+    tls: { certFile: join(dir, 'tls/cert.pem'), keyFile: '/etc/hangar/key.pem' },
     web: { host: '0.0.0.0', port: 9002, rootDomains: ['web.example.com'] },
     admin: {
       host: '0.0.0.0',

@@ -150,9 +150,22 @@ export async function updateKey(state: AdminState, req: AdminRequest): Promise<A
   return { json: keyInfo(state, key, false) };
 }
 
+/**
+ * Any key may be revoked, root keys included (a generated root key, or one an older hangar left
+ * behind after a rotation): it stops working at once. The one exception is the root key the
+ * configuration sets (HANGAR_ROOT_ACCESS_KEY): the next start would bring it back, so deleting
+ * it would only look like a revocation. That one is rotated by configuring a new pair.
+ */
 export async function deleteKey(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   const id = queryParam(req.query, 'id');
-  notRoot(requireKey(state, id), 'deleted');
+  requireKey(state, id);
+  if (id === state.server.config.rootAccessKey) {
+    throw badRequest(
+      `key ${id} is the root key set by HANGAR_ROOT_ACCESS_KEY and would come back at the next ` +
+        'start: rotate it instead (set HANGAR_ROOT_ACCESS_KEY and HANGAR_ROOT_SECRET_KEY to a new ' +
+        'pair and restart; the old root key is then deleted)',
+    );
+  }
   await state.server.catalog.deleteKey(id);
   return { json: {} };
 }

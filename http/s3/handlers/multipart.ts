@@ -32,6 +32,7 @@ import { objectHeadersFrom } from '../object-headers.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
@@ -283,7 +284,7 @@ export async function handleCompleteMultipartUpload(
     ctx,
     'CompleteMultipartUploadResult',
     {
-      Location: `http://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
+      Location: `${clientScheme(ctx.state.config, ctx.req.headers)}://${ctx.req.headers['host'] ?? ctx.state.config.s3.host}/${bucket.name}/${encodeURIComponent(e.key)}`,
       Bucket: bucket.name,
       Key: e.key,
       ETag: completed.info.etag,

@@ -24,7 +24,13 @@ import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../fo
 import { objectHeadersFrom } from '../object-headers.js';
 import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
-import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { clientScheme } from '../scheme.js';
+import {
+  customerKeyOf,
+  refuseManagedEncryption,
+  refuseSseCInClear,
+  sseResponseHeaders,
+} from '../sse-c.js';
 import { renderXml } from '../xml.js';
 import { checkKey } from './object-put.js';
 import { tagsFromXml } from './tagging.js';
@@ -84,7 +90,13 @@ export async function handlePostObject(
     res.send(303, [['location', location], ['etag', etag], ...answerHeaders]);
     return;
   }
-  const location = objectUrl(req, routed.style, bucketName, post.key);
+  const location = objectUrl(
+    clientScheme(state.config, req.headers),
+    req,
+    routed.style,
+    bucketName,
+    post.key,
+  );
   const headers: Array<[string, string]> = [
     ['etag', etag],
     ['location', location],
@@ -163,6 +175,7 @@ function receiveForm(
         // The fields stand for PutObject's headers: encryption is honoured (SSE-C) or refused.
         const fieldHeaders = Object.fromEntries(post.fields);
         refuseManagedEncryption(fieldHeaders);
+        refuseSseCInClear(state.config, Object.keys(fieldHeaders));
         const sse = customerKeyOf(fieldHeaders);
         const checksum = planChecksum(fieldHeaders, false);
         expect = expectations(post.fields);
@@ -305,12 +318,13 @@ function redirectTarget(value: string | undefined): URL | null {
 
 /** The new object's URL, addressed as the form was (path- or virtual-hosted-style). */
 function objectUrl(
+  scheme: 'http' | 'https',
   req: RequestSnapshot,
   style: RoutedRequest['style'],
   bucketName: string,
   key: string,
 ): string {
-  const base = `http://${req.headers.host ?? ''}`;
+  const base = `${scheme}://${req.headers.host ?? ''}`;
   const encodedKey = key.split('/').map(encodeURIComponent).join('/');
   return style === 'path' ? `${base}/${bucketName}/${encodedKey}` : `${base}/${encodedKey}`;
 }
