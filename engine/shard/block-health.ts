@@ -51,6 +51,17 @@ export class BlockHealth {
   }
 
   /**
+   * A read found a block that does not match its name (or could not read it): checks it the way
+   * the scrub does, so a damaged file is quarantined and listed in ListBlockErrors at once rather
+   * than at the next scrub pass. Returns what was recorded.
+   */
+  async checkAfterFailedRead(hash: string): Promise<'ok' | 'corrupt' | 'missing' | 'skipped'> {
+    const record = this.meta.blockRecord(hash);
+    if (record === undefined) return 'skipped';
+    return this.judge(hash, record.bytes);
+  }
+
+  /**
    * Checks one referenced block and keeps its error record true: a whole file clears an error;
    * a damaged file is quarantined and recorded; a missing one is recorded. A block whose file is
    * being installed or removed right now is left for the next look. Returns what was recorded.
