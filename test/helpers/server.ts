@@ -32,6 +32,8 @@ export interface ServerOptions {
   args?: string[];
   /** The admin API's bearer token (default ADMIN_TOKEN); null leaves the admin API disabled. */
   adminToken?: string | null;
+  /** A command the server runs under (its program and arguments come after), e.g. strace. */
+  wrapper?: string[];
 }
 
 /**
@@ -77,7 +79,8 @@ export class TestServer {
     ];
     if (options.shards !== undefined) args.push('--shards', String(options.shards));
     args.push(...(options.args ?? []));
-    const child = spawn(process.execPath, args, {
+    const [program, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
+    const child = spawn(program ?? process.execPath, [...wrapperArgs, ...args], {
       env: {
         ...process.env,
         HANGAR_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
