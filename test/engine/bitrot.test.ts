@@ -4,7 +4,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
 import test from 'ava';
 import { open } from 'lmdb';
 import { recordEncoder } from '../../engine/codec.js';
@@ -199,6 +206,31 @@ test.serial(
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ranged', Body: data }));
   },
 );
+
+test.serial('a streamed copy of a damaged source fails and stores no part', async (t) => {
+  const { server, s3 } = suite;
+  const bucket = await newBucket(s3, 'bitrot');
+  const data = await storeAndDamage(bucket, 'source', 1);
+  const { UploadId } = await s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'target' }),
+  );
+  const copy = new UploadPartCopyCommand({
+    Bucket: bucket,
+    Key: 'target',
+    UploadId,
+    PartNumber: 1,
+    CopySource: `${bucket}/source`,
+    CopySourceRange: `bytes=0-${OBJECT_BYTES - 1}`,
+  });
+  const failure = await s3Failure(s3.send(copy));
+  t.is(failure.status, 500);
+  t.is(failure.name, 'InternalError');
+  const parts = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: 'target', UploadId }));
+  t.deepEqual(parts.Parts ?? [], []);
+  t.true(await reportedCorrupt(server, blockHash(data, 1)));
+  await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'target', UploadId }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'source', Body: data }));
+});
 
 /** Rewrites the stored record of the inline object whose body is `body`, in a stopped server. */
 function editInlineRecord(
