@@ -232,6 +232,34 @@ test.serial('a streamed copy of a damaged source fails and stores no part', asyn
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'source', Body: data }));
 });
 
+test.serial(
+  'blocks larger than the read window: a damaged one still never completes',
+  async (t) => {
+    // 4 MiB blocks stream with only their last window (1 MiB) held back until verified.
+    const block = 4 * MiB;
+    const server = await TestServer.start({
+      shards: SHARDS,
+      env: { HANGAR_BLOCK_BYTES: String(block) },
+    });
+    const s3 = server.client();
+    try {
+      const bucket = await newBucket(s3, 'bitrot');
+      const data = randomBytes(6 * MiB);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large-blocks', Body: data }));
+      const hash = sha256(data.subarray(0, block));
+      flipByte(blockPath(server.dataDir, SHARDS, hash) ?? '', 100);
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large-blocks' }));
+      const { bytes, broke } = await drain(got.Body as Readable);
+      t.true(broke, 'the transfer ends in an error');
+      t.true(bytes.length < block, 'the damaged block never arrives whole');
+      t.true(await reportedCorrupt(server, hash));
+    } finally {
+      s3.destroy();
+      await server.destroy();
+    }
+  },
+);
+
 /** Rewrites the stored record of the inline object whose body is `body`, in a stopped server. */
 function editInlineRecord(
   dataDir: string,
