@@ -25,6 +25,9 @@ type BlockCheck =
  * BlockLedger.installBlock) or the operator purges them (PurgeBlocks).
  */
 export class BlockHealth {
+  /** Blocks a failed read is having checked right now. */
+  private readonly rechecking = new Set<string>();
+
   constructor(
     private readonly meta: MetaStore,
     private readonly store: BlockStore,
@@ -57,8 +60,16 @@ export class BlockHealth {
    */
   async checkAfterFailedRead(hash: string): Promise<'ok' | 'corrupt' | 'missing' | 'skipped'> {
     const record = this.meta.blockRecord(hash);
-    if (record === undefined) return 'skipped';
-    return this.judge(hash, record.bytes);
+    // A block already recorded (or being checked) is left to the scrub and RetryBlockResync: a
+    // flood of GETs of a lost block must not cost a file read and an LMDB commit each.
+    if (record === undefined || this.meta.blockError(hash) !== undefined) return 'skipped';
+    if (this.rechecking.has(hash)) return 'skipped';
+    this.rechecking.add(hash);
+    try {
+      return await this.judge(hash, record.bytes);
+    } finally {
+      this.rechecking.delete(hash);
+    }
   }
 
   /**

@@ -459,11 +459,16 @@ export class Shard {
     const session = this.reads.get(reqId);
     if (session === undefined) return;
     this.closeRead(reqId, session);
-    if (error === null) this.reply({ kind: 'Done', reqId, result: { kind: 'ReadDone' } });
-    else this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) });
-    if (error instanceof BlockReadError) {
-      this.health.checkAfterFailedRead(error.hash).catch(this.logError);
+    if (error === null) {
+      this.reply({ kind: 'Done', reqId, result: { kind: 'ReadDone' } });
+      return;
     }
+    // A block that failed its check is quarantined and recorded before the client hears of it.
+    const checked =
+      error instanceof BlockReadError
+        ? this.health.checkAfterFailedRead(error.hash).catch(this.logError)
+        : Promise.resolve();
+    void checked.then(() => this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) }));
   }
 
   private closeRead(reqId: number, session: ReadSession): void {
