@@ -201,7 +201,7 @@ async function serveKey(site: Site): Promise<void> {
       redirect(ctx, 301, location);
       return;
     }
-    respond(site, shard, reqId, object, 200, true);
+    await respond(site, shard, reqId, object, 200, true);
   } catch (error) {
     shard.cancel(reqId);
     throw error;
@@ -212,14 +212,14 @@ async function serveKey(site: Site): Promise<void> {
  * Sends an opened object with `status`. With `conditional`, preconditions (304/412) and Range
  * (206/416) apply as on GetObject; an error document is sent whole, without them.
  */
-function respond(
+async function respond(
   site: Site,
   shard: ShardClient,
   reqId: number,
   object: OpenedObject,
   status: number,
   conditional: boolean,
-): void {
+): Promise<void> {
   const { ctx, req, head } = site;
   const h = req.headers;
   const info = object.info;
@@ -248,7 +248,7 @@ function respond(
     ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
     return;
   }
-  streamBody(ctx, shard, reqId, { start, end }, status, headers);
+  await streamBody(ctx, shard, reqId, { start, end }, status, headers);
 }
 
 /**
@@ -282,7 +282,7 @@ async function sendSiteError(site: Site, error: S3Error): Promise<void> {
     return;
   }
   try {
-    respond(site, shard, opened.reqId, opened.object, error.status, false);
+    await respond(site, shard, opened.reqId, opened.object, error.status, false);
   } catch (sendError) {
     shard.cancel(opened.reqId);
     sendHtmlError(ctx, withFields, site.head, false);

@@ -5,7 +5,7 @@
  *
  *   node dist/bench/micro/run.js [--quick] [--json FILE] [subject ...]
  *
- * Subjects: sigv4 chunked xml hash actor lmdb blocks (default: all). `--quick` gives each task
+ * Subjects: sigv4 chunked xml hash actor lmdb blocks verify (default: all). `--quick` gives each task
  * ~200 ms instead of ~1 s. HANGAR_BENCH_TMP picks where the disk benchmarks write (default: the
  * OS temp dir; put it on the disk you care about, not on tmpfs).
  */
@@ -27,6 +27,7 @@ const SUBJECTS: Readonly<Record<string, Subject>> = {
   actor: () => import('./actor.bench.js'),
   lmdb: () => import('./lmdb.bench.js'),
   blocks: () => import('./blocks.bench.js'),
+  verify: () => import('./verify.bench.js'),
 };
 
 export const MICRO_SUBJECTS: readonly string[] = Object.keys(SUBJECTS);

@@ -25,6 +25,9 @@ type BlockCheck =
  * BlockLedger.installBlock) or the operator purges them (PurgeBlocks).
  */
 export class BlockHealth {
+  /** Blocks a failed read is having checked right now. */
+  private readonly rechecking = new Set<string>();
+
   constructor(
     private readonly meta: MetaStore,
     private readonly store: BlockStore,
@@ -48,6 +51,25 @@ export class BlockHealth {
     const reachedEnd = checked === batch.length && batch.length < limit;
     const next = reachedEnd ? null : (batch[checked - 1]?.hash ?? after);
     return { kind: 'Scrubbed', checked, bytes, corrupt, missing, next };
+  }
+
+  /**
+   * A read found a block that does not match its name (or could not read it): checks it the way
+   * the scrub does, so a damaged file is quarantined and listed in ListBlockErrors at once rather
+   * than at the next scrub pass. Returns what was recorded.
+   */
+  async checkAfterFailedRead(hash: string): Promise<'ok' | 'corrupt' | 'missing' | 'skipped'> {
+    const record = this.meta.blockRecord(hash);
+    // A block already recorded (or being checked) is left to the scrub and RetryBlockResync: a
+    // flood of GETs of a lost block must not cost a file read and an LMDB commit each.
+    if (record === undefined || this.meta.blockError(hash) !== undefined) return 'skipped';
+    if (this.rechecking.has(hash)) return 'skipped';
+    this.rechecking.add(hash);
+    try {
+      return await this.judge(hash, record.bytes);
+    } finally {
+      this.rechecking.delete(hash);
+    }
   }
 
   /**

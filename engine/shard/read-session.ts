@@ -1,7 +1,12 @@
-import { type FileHandle, open } from 'node:fs/promises';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import type { OpenedObject } from '../protocol/messages.js';
+import {
+  type ChunkSource,
+  type Decryptor,
+  InlineSource,
+  VerifiedBlockSource,
+} from './verified-read.js';
 
 /** Sends one body chunk; the buffer is transferred to the HTTP thread. */
 export type ChunkSink = (buffer: ArrayBuffer, bytes: number) => void;
@@ -10,30 +15,29 @@ export type ChunkSink = (buffer: ArrayBuffer, bytes: number) => void;
  * Streams a byte range of an opened object to the HTTP thread under credit-based flow control:
  * at most `windowBytes` are in flight; each `Credit` from the HTTP thread hands a staging buffer
  * back (the response accepted its bytes) and lets the next chunk go. Memory per GET is bounded
- * by the window, whatever the object size.
+ * by the window, whatever the object size. Every block is verified against its name before its
+ * bytes go (verified-read.ts).
  */
 export class ReadSession {
   private readonly spare: ArrayBuffer[] = [];
   private inFlight = 0;
-  private position = 0;
-  private endExclusive = 0;
+  private source: ChunkSource | null = null;
   private pumping = false;
   private finished = false;
-  private handle: { index: number; file: FileHandle } | null = null;
 
   constructor(
     readonly object: OpenedObject,
     private readonly send: ChunkSink,
     private readonly onDone: (error: unknown) => void,
     /** SSE-C objects: decrypts bytes read from blocks, in place, given their object position. */
-    private readonly decrypt: ((position: number, data: Uint8Array) => void) | null = null,
+    private readonly decrypt: Decryptor | null = null,
   ) {}
 
   start(start: number, endExclusive: number): void {
     assert(start >= 0 && start <= endExclusive, 'range is ordered');
     assert(endExclusive <= this.object.info.bytes, 'range is within the object');
-    this.position = start;
-    this.endExclusive = endExclusive;
+    assert(this.source === null, 'a session reads one range');
+    this.source = sourceFor(this.object, start, endExclusive, this.decrypt);
     void this.pump();
   }
 
@@ -45,11 +49,12 @@ export class ReadSession {
   }
 
   private async pump(): Promise<void> {
-    if (this.pumping || this.finished) return;
+    const source = this.source;
+    if (this.pumping || this.finished || source === null) return;
     this.pumping = true;
     try {
-      while (this.position < this.endExclusive && this.hasCredit()) await this.sendNext();
-      if (this.position === this.endExclusive && this.inFlight === 0) this.finish(null);
+      while (!this.finished && (await this.step(source)));
+      if (!source.more && source.held === 0 && this.inFlight === 0) this.finish(null);
     } catch (error) {
       this.finish(error);
     } finally {
@@ -57,69 +62,55 @@ export class ReadSession {
     }
   }
 
-  private hasCredit(): boolean {
-    return (this.inFlight + 1) * LIMITS.chunkBytes <= LIMITS.windowBytes;
-  }
-
-  private async sendNext(): Promise<void> {
-    const buffer = this.spare.pop() ?? new ArrayBuffer(LIMITS.chunkBytes);
-    const bytes = await this.readInto(new Uint8Array(buffer));
-    assert(bytes > 0, 'a read makes progress');
-    this.position += bytes;
-    this.inFlight++;
-    this.send(buffer, bytes);
-  }
-
-  /** Reads from the block that holds `position`, up to the chunk size or the block's end. */
-  private async readInto(target: Uint8Array): Promise<number> {
-    const want = Math.min(target.byteLength, this.endExclusive - this.position);
-    if (this.object.inlineBody !== null) {
-      target.set(this.object.inlineBody.subarray(this.position, this.position + want));
-      return want;
+  /**
+   * Moves the read on by one chunk: sends a verified one, reads the next, or (a block larger
+   * than the window) lets the oldest unverified one go. False when only a credit can help.
+   */
+  private async step(source: ChunkSource): Promise<boolean> {
+    const ready = source.takeReady();
+    if (ready !== undefined) {
+      this.inFlight++;
+      this.send(ready.buffer, ready.bytes);
+      return true;
     }
-    const { index, offset } = this.locate(this.position);
-    const block = this.object.blocks[index];
-    assert(block !== undefined, 'position is inside a block');
-    const file = await this.fileFor(index);
-    const length = Math.min(want, block.bytes - offset);
-    const { bytesRead } = await file.read(target, 0, length, offset);
-    if (bytesRead !== length) throw new Error(`block ${block.hash} is shorter than recorded`);
-    this.decrypt?.(this.position, target.subarray(0, bytesRead));
-    return bytesRead;
-  }
-
-  private locate(position: number): { index: number; offset: number } {
-    let start = 0;
-    for (let index = 0; index < this.object.blocks.length; index++) {
-      const bytes = this.object.blocks[index]?.bytes ?? 0;
-      if (position < start + bytes) return { index, offset: position - start };
-      start += bytes;
+    if (!source.more) return false;
+    if (this.buffersInUse(source) < WINDOW_CHUNKS) {
+      const buffer = this.spare.pop() ?? new ArrayBuffer(LIMITS.chunkBytes);
+      const unused = await source.readNext(buffer);
+      if (unused !== null) this.spare.push(unused);
+      return true;
     }
-    throw new Error(`position ${position} is past the object's blocks`);
+    return this.inFlight === 0 && source.releaseOldest();
   }
 
-  private async fileFor(index: number): Promise<FileHandle> {
-    if (this.handle?.index === index) return this.handle.file;
-    await this.handle?.file.close();
-    this.handle = null;
-    const path = this.object.blockPaths[index];
-    assert(path !== undefined, 'every block has a path');
-    this.handle = { index, file: await open(path, 'r') };
-    return this.handle.file;
+  private buffersInUse(source: ChunkSource): number {
+    return this.inFlight + source.held;
   }
 
   private finish(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
-    void this.handle?.file.close().catch(() => undefined);
-    this.handle = null;
+    void this.source?.close();
     this.onDone(error);
   }
 
   /** Stops streaming (client gone or response complete). */
   close(): void {
     this.finished = true;
-    void this.handle?.file.close().catch(() => undefined);
-    this.handle = null;
+    void this.source?.close();
   }
+}
+
+/** Chunks of the window: buffers a session may hold, in flight or read ahead. */
+const WINDOW_CHUNKS = Math.floor(LIMITS.windowBytes / LIMITS.chunkBytes);
+
+function sourceFor(
+  object: OpenedObject,
+  start: number,
+  endExclusive: number,
+  decrypt: Decryptor | null,
+): ChunkSource {
+  if (object.inlineBody !== null) return new InlineSource(object.inlineBody, start, endExclusive);
+  if (start === endExclusive) return new InlineSource(new Uint8Array(0), 0, 0);
+  return new VerifiedBlockSource(object, start, endExclusive, decrypt);
 }

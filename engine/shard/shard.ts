@@ -9,6 +9,7 @@ import {
   type ObjectRecord,
   type PartRecord,
   uploadInfoOf,
+  verifyInline,
 } from '../meta/store.js';
 import type {
   EngineFailure,
@@ -26,6 +27,7 @@ import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
+import { BlockReadError } from './verified-read.js';
 
 export interface ShardSettings {
   shardId: number;
@@ -425,6 +427,7 @@ export class Shard {
     }
     const decrypt = decryptorFor(record, request.sse);
     const inline = request.keepOpen ? record.inline : null;
+    if (inline !== null) verifyInline(request.bucketId, request.key, record);
     if (inline !== null && decrypt !== null) decrypt(0, inline);
     const object: OpenedObject = {
       info: infoOf(request.key, record),
@@ -456,8 +459,16 @@ export class Shard {
     const session = this.reads.get(reqId);
     if (session === undefined) return;
     this.closeRead(reqId, session);
-    if (error === null) this.reply({ kind: 'Done', reqId, result: { kind: 'ReadDone' } });
-    else this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) });
+    if (error === null) {
+      this.reply({ kind: 'Done', reqId, result: { kind: 'ReadDone' } });
+      return;
+    }
+    // A block that failed its check is quarantined and recorded before the client hears of it.
+    const checked =
+      error instanceof BlockReadError
+        ? this.health.checkAfterFailedRead(error.hash).catch(this.logError)
+        : Promise.resolve();
+    void checked.then(() => this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) }));
   }
 
   private closeRead(reqId: number, session: ReadSession): void {

@@ -34,6 +34,8 @@ export interface ServerOptions {
   adminToken?: string | null;
   /** 'https' when `args`/`env` configure TLS (the endpoints then name https); default 'http'. */
   scheme?: 'http' | 'https';
+  /** A command the server runs under (its program and arguments come after), e.g. strace. */
+  wrapper?: string[];
 }
 
 /**
@@ -81,7 +83,8 @@ export class TestServer {
     ];
     if (options.shards !== undefined) args.push('--shards', String(options.shards));
     args.push(...(options.args ?? []));
-    const child = spawn(process.execPath, args, {
+    const [program, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
+    const child = spawn(program ?? process.execPath, [...wrapperArgs, ...args], {
       env: {
         ...process.env,
         HANGAR_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,

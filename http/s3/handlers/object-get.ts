@@ -25,7 +25,7 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
   const sse = customerKeyOf(ctx.req.headers);
   const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head, sse);
   try {
-    respond(ctx, shard, reqId, object, e, head, bucket.id);
+    await respond(ctx, shard, reqId, object, e, head, bucket.id);
   } catch (error) {
     shard.cancel(reqId);
     throw error;
@@ -55,7 +55,7 @@ export function openObject(
   });
 }
 
-function respond(
+async function respond(
   ctx: RequestContext,
   shard: ShardClient,
   reqId: number,
@@ -63,7 +63,7 @@ function respond(
   e: GetObjectEndpoint,
   head: boolean,
   bucketId: string,
-): void {
+): Promise<void> {
   const h = ctx.req.headers;
   const info = object.info;
   const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
@@ -98,7 +98,7 @@ function respond(
     ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
     return;
   }
-  streamBody(ctx, shard, reqId, { start, end }, status, headers);
+  await streamBody(ctx, shard, reqId, { start, end }, status, headers);
 }
 
 /**
@@ -134,7 +134,13 @@ function partRange(info: OpenedObject['info'], partNumber: number): ByteRange | 
   return { start, end: start + (sizes[partNumber - 1] ?? 0) };
 }
 
-/** Streams `range` of an opened object as the body of a `status` response. */
+/**
+ * Streams `range` of an opened object as the body of a `status` response. The status line and
+ * headers go with the first chunk, once the shard has read and verified the first block: a read
+ * that fails before that (a corrupt or missing block) rejects, and the caller answers an error
+ * (500 InternalError) instead. After the headers, a failure can only cut the connection: the
+ * client sees a short body, never a complete wrong one.
+ */
 export function streamBody(
   ctx: Pick<RequestContext, 'res' | 'state' | 'requestId'>,
   shard: ShardClient,
@@ -142,27 +148,40 @@ export function streamBody(
   range: ByteRange,
   status: number,
   headers: Array<[string, string]>,
-): void {
-  ctx.res.beginStream(status, headers, range.end - range.start);
-  shard.resume(
-    reqId,
-    { kind: 'ReadRange', reqId, start: range.start, endExclusive: range.end },
-    {
-      onReply: (reply, body) => {
-        if (reply.kind === 'BodyChunk') {
-          assert(body !== undefined, 'a body chunk carries bytes');
-          ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
-            shard.send({ kind: 'Credit', reqId }, body);
-          });
-        } else if (reply.kind === 'Failed') {
-          // Headers are gone already: the only honest signal left is a cut connection.
-          ctx.state.logger.error(
-            { requestId: ctx.requestId, failure: reply.failure },
-            'GET body failed',
-          );
-          ctx.res.close();
-        }
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let started = false;
+    // A client gone before the first chunk: the shard is cancelled (openObject) and says no more.
+    ctx.res.onAbort(resolve);
+    shard.resume(
+      reqId,
+      { kind: 'ReadRange', reqId, start: range.start, endExclusive: range.end },
+      {
+        onReply: (reply, body) => {
+          if (reply.kind === 'BodyChunk') {
+            assert(body !== undefined, 'a body chunk carries bytes');
+            if (!started) {
+              started = true;
+              ctx.res.beginStream(status, headers, range.end - range.start);
+              resolve();
+            }
+            ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
+              shard.send({ kind: 'Credit', reqId }, body);
+            });
+          } else if (reply.kind === 'Failed') {
+            if (!started) {
+              reject(fromEngineFailure(reply.failure));
+              return;
+            }
+            // Headers are gone already: the only honest signal left is a cut connection.
+            ctx.state.logger.error(
+              { requestId: ctx.requestId, failure: reply.failure },
+              'GET body failed',
+            );
+            ctx.res.close();
+          }
+        },
       },
-    },
-  );
+    );
+  });
 }
