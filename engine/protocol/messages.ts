@@ -215,6 +215,13 @@ export type BlockBacklink =
   | { kind: 'object'; bucketId: string; key: string }
   | { kind: 'upload'; bucketId: string; key: string; uploadId: string; partNumber: number };
 
+/**
+ * The HTTP thread's messages to a shard. A PUT is PutBegin, BodyChunk*, PutEnd, each answered
+ * in order. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
+ * Failed at once and its reqId enters the *refused* state: BodyChunks and the PutEnd that the HTTP
+ * thread sent before that answer reached it are dropped without a reply, until that PutEnd or a
+ * Cancel ends the state.
+ */
 export type ShardRequest =
   | {
       kind: 'PutBegin';
