@@ -22,9 +22,12 @@ import { dispatch } from './s3/dispatch.js';
 import { endpointName } from './s3/endpoints.js';
 import { toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
+import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
+import { superviseShards } from './shard-supervisor.js';
+import { RequestGate } from './uws/connections.js';
 import { IncomingBody } from './uws/incoming-body.js';
 import { loadUws } from './uws/load.js';
 import type { RequestSnapshot } from './uws/request.js';
@@ -61,7 +64,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
     },
-    (shardId, error) => logger.fatal({ shardId, err: error }, 'shard actor died'),
+    superviseShards(logger),
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   bindMetricsSources({ dataDir: config.dataDir, shards: pool.clients, catalog });
@@ -74,19 +77,21 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
   const app = uws.App();
-  app.any('/*', (res, req) => acceptRequest(state, res, req));
+  const s3Gate = new RequestGate();
+  app.any('/*', (res, req) => acceptRequest(state, res, req, s3Gate));
   const listenSocket = await listen(app, config.s3.host, config.s3.port);
   const port = uws.us_socket_local_port(listenSocket);
   const endpoint = `http://${config.s3.host}:${port}`;
   const webApp = uws.App();
+  const webGate = new RequestGate();
   webApp.any('/*', (res, req) => {
     const snapshot = snapshotOf(req);
-    acceptWebsiteRequest(
-      state,
-      new Responder(res, nextRequestId()),
-      snapshot,
-      expectsBody(snapshot),
-    );
+    const responder = new Responder(res, nextRequestId());
+    if (!webGate.admit(responder)) {
+      refuseOverload(responder, snapshot);
+      return;
+    }
+    acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
   });
   let webSocket: us_listen_socket;
   try {
@@ -193,11 +198,33 @@ function nextRequestId(): string {
 }
 
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
-function acceptRequest(state: ServerState, res: HttpResponse, req: HttpRequest): void {
+function acceptRequest(
+  state: ServerState,
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): void {
   const snapshot = snapshotOf(req);
   const responder = new Responder(res, nextRequestId());
+  if (!gate.admit(responder)) {
+    refuseOverload(responder, snapshot);
+    return;
+  }
   const body = new IncomingBody(responder, expectsBody(snapshot));
   void serve(state, snapshot, responder, body);
+}
+
+/** A request past the port's cap: 503 SlowDown with Retry-After, body unread, connection closed. */
+function refuseOverload(res: Responder, req: RequestSnapshot): void {
+  const error = new S3Error(
+    'SlowDown',
+    undefined,
+    {},
+    {
+      'retry-after': String(LIMITS.retryAfterSeconds),
+    },
+  );
+  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
 }
 
 async function serve(

@@ -146,6 +146,8 @@ export type EngineFailureCode =
   | 'IncompleteBody'
   | 'StorageFull'
   | 'SlowDown'
+  /** The shard's thread died; the request failed with it (the shard restarts). */
+  | 'ServiceUnavailable'
   /** The write would take the bucket past its maxObjects or maxSize quota. */
   | 'QuotaExceeded'
   | 'Internal';

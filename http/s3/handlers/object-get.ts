@@ -1,4 +1,5 @@
 import { assert } from '../../../engine/assert.js';
+import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
@@ -144,6 +145,7 @@ export function streamBody(
   headers: Array<[string, string]>,
 ): void {
   ctx.res.beginStream(status, headers, range.end - range.start);
+  const stall = watchForStall(ctx, shard, reqId);
   shard.resume(
     reqId,
     { kind: 'ReadRange', reqId, start: range.start, endExclusive: range.end },
@@ -152,6 +154,7 @@ export function streamBody(
         if (reply.kind === 'BodyChunk') {
           assert(body !== undefined, 'a body chunk carries bytes');
           ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
+            stall.refresh();
             shard.send({ kind: 'Credit', reqId }, body);
           });
         } else if (reply.kind === 'Failed') {
@@ -165,4 +168,26 @@ export function streamBody(
       },
     },
   );
+}
+
+/**
+ * A streamed body whose client takes no bytes for LIMITS.readStallTimeoutMs is cut: a reader
+ * that stops reading (slowloris in reverse) would otherwise pin a shard read session and its
+ * window of buffers for as long as it keeps the connection open.
+ */
+function watchForStall(
+  ctx: Pick<RequestContext, 'res' | 'state' | 'requestId'>,
+  shard: ShardClient,
+  reqId: number,
+): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    ctx.state.logger.warn(
+      { requestId: ctx.requestId, timeoutMs: LIMITS.readStallTimeoutMs },
+      'GET body stalled: the client took no bytes, connection cut',
+    );
+    shard.cancel(reqId);
+    ctx.res.close();
+  }, LIMITS.readStallTimeoutMs);
+  ctx.res.whenDone(() => clearTimeout(timer));
+  return timer;
 }
