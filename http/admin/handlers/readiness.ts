@@ -43,8 +43,9 @@ function shardsDetail(count: number, down: number[], restarting: number[]): stri
 
 /**
  * GET /ready (no token): readiness for orchestrators, stricter than /health (liveness): 200 only
- * while the S3 endpoint serves, every shard actor answers a ping within 2 s (none is restarting), and the data
- * directory's filesystem has room for writes; otherwise 503 naming each failing check.
+ * while the S3 endpoint serves, every shard actor answers a ping within 2 s (none is restarting
+ * after its thread died), and the data directory's filesystem has room for writes; otherwise 503
+ * naming each failing check.
  */
 export async function readiness(state: AdminState): Promise<AdminReply> {
   const health = healthStatus();
