@@ -19,7 +19,7 @@ const LIMITS_TRIED = [
   ],
 ] as const;
 /** What the overload may add to the server's resident memory at its peak. */
-const GROWTH_BOUND_BYTES = 64 * MiB;
+const GROWTH_BOUND_BYTES = 96 * MiB;
 
 /** One field of /proc/<pid>/status, in bytes. */
 function statusBytes(pid: number, field: string): number {
