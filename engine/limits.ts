@@ -1,3 +1,17 @@
+/**
+ * A load bound an operator (or a test) may lower or raise through the environment; the name is
+ * HANGAR_ plus the limit's name in upper snake case (HANGAR_SHARD_IN_FLIGHT_MAX). Shard threads
+ * inherit the environment, so both sides of the protocol read the same value.
+ */
+function tunable(name: string, fallback: number): number {
+  const raw = process.env[`HANGAR_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw new Error(`hangar: the limit ${name} must be a positive integer, not '${raw}'`);
+  }
+  return Number(raw);
+}
+
 /** Every bound hangar enforces, in one place. Units are in the names. */
 export const LIMITS = {
   /** Size of the staging buffers that carry body bytes between the HTTP thread and a shard. */
@@ -16,8 +30,28 @@ export const LIMITS = {
    *  thrown away so the connection stays open; more, and the connection is closed. */
   errorDrainBytesMax: 8 * 1024 * 1024,
   errorDrainTimeoutMs: 10_000,
-  /** Requests a shard serves at once; more are refused with SlowDown rather than queued forever. */
-  shardInFlightMax: 4096,
+  // ---- Load shedding, shard supervision, read sessions (issue 11, rows 8-11) ----
+  /** Requests a shard serves at once (its mailbox's depth in requests); more are refused with
+   *  503 SlowDown rather than queued without bound. */
+  shardInFlightMax: tunable('shardInFlightMax', 512),
+  /** Requests one port (S3, website) serves at once; more are answered 503 SlowDown and their
+   *  connection closed, before a byte of their body is read. Bounds the edge's memory:
+   *  each request holds at most ~2 windowBytes (early body bytes + upload or read window). */
+  requestsInFlightMax: tunable('requestsInFlightMax', 1024),
+  /** The Retry-After a SlowDown or ServiceUnavailable answer carries. */
+  retryAfterSeconds: 1,
+  /** GET bodies streaming from one shard at once, and from all shards together: each pins a
+   *  shard read session and up to windowBytes of buffers. More are refused with SlowDown. */
+  readSessionsPerShardMax: tunable('readSessionsPerShardMax', 128),
+  readSessionsTotalMax: tunable('readSessionsTotalMax', 512),
+  /** A GET body whose client takes no bytes for this long is cut, freeing its read session. */
+  readStallTimeoutMs: tunable('readStallTimeoutMs', 60_000),
+  /** Shard thread deaths within the window that make the process exit non-zero, leaving the
+   *  restart to its service manager; fewer are restarted in place. */
+  shardDeathsMax: 3,
+  shardDeathWindowMs: 60_000,
+  /** Pause before a dead shard's thread is replaced (a crash loop does not spin a core). */
+  shardRestartDelayMs: tunable('shardRestartDelayMs', 100),
 
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */

@@ -24,10 +24,13 @@ import { dispatch } from './s3/dispatch.js';
 import { endpointName } from './s3/endpoints.js';
 import { toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
+import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
 import { refuseSseCInClear } from './s3/sse-c.js';
+import { superviseShards } from './shard-supervisor.js';
+import { RequestGate } from './uws/connections.js';
 import { IncomingBody } from './uws/incoming-body.js';
 import { type CertificateInfo, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
@@ -84,7 +87,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
     },
-    (shardId, error) => logger.fatal({ shardId, err: error }, 'shard actor died'),
+    superviseShards(logger),
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   bindMetricsSources({ dataDir: config.dataDir, shards: pool.clients, catalog });
@@ -96,6 +99,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
+  // One gate per port, kept across TLS reloads (a reload mounts a new app on the same port).
+  const s3Gate = new RequestGate();
+  const webGate = new RequestGate();
   const adminState = { server: state, startedMs: Date.now(), shardCount: layout.shards, workers };
   const [s3, web, admin] = openListeners(uws, [
     {
@@ -103,14 +109,14 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       host: config.s3.host,
       port: config.s3.port,
       tls,
-      mount: (app) => app.any('/*', (res, req) => acceptRequest(state, res, req)),
+      mount: (app) => app.any('/*', (res, req) => acceptRequest(state, res, req, s3Gate)),
     },
     {
       name: 'website',
       host: config.web.host,
       port: config.web.port,
       tls,
-      mount: (app) => app.any('/*', (res, req) => acceptWebsite(state, res, req)),
+      mount: (app) => app.any('/*', (res, req) => acceptWebsite(state, res, req, webGate)),
     },
     {
       name: 'admin',
@@ -218,17 +224,49 @@ function nextRequestId(): string {
 }
 
 /** A website request; like acceptRequest, it runs synchronously inside uWS's callback. */
-function acceptWebsite(state: ServerState, res: HttpResponse, req: HttpRequest): void {
+function acceptWebsite(
+  state: ServerState,
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): void {
   const snapshot = snapshotOf(req);
-  acceptWebsiteRequest(state, new Responder(res, nextRequestId()), snapshot, expectsBody(snapshot));
+  const responder = new Responder(res, nextRequestId());
+  if (!gate.admit(responder)) {
+    refuseOverload(responder, snapshot);
+    return;
+  }
+  acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
 }
 
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
-function acceptRequest(state: ServerState, res: HttpResponse, req: HttpRequest): void {
+function acceptRequest(
+  state: ServerState,
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): void {
   const snapshot = snapshotOf(req);
   const responder = new Responder(res, nextRequestId());
+  if (!gate.admit(responder)) {
+    refuseOverload(responder, snapshot);
+    return;
+  }
   const body = new IncomingBody(responder, expectsBody(snapshot));
   void serve(state, snapshot, responder, body);
+}
+
+/** A request past the port's cap: 503 SlowDown with Retry-After, body unread, connection closed. */
+function refuseOverload(res: Responder, req: RequestSnapshot): void {
+  const error = new S3Error(
+    'SlowDown',
+    undefined,
+    {},
+    {
+      'retry-after': String(LIMITS.retryAfterSeconds),
+    },
+  );
+  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
 }
 
 async function serve(

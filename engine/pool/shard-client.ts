@@ -1,7 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import { assert } from '../assert.js';
+import { LIMITS } from '../limits.js';
 import { FramePort } from '../protocol/codec.js';
-import type { ShardReply, ShardRequest, ShardResult } from '../protocol/messages.js';
+import type { EngineFailure, ShardReply, ShardRequest, ShardResult } from '../protocol/messages.js';
 
 /** Receives every reply of one request until it ends (Done or Failed). */
 export interface ReplyHandler {
@@ -20,25 +21,84 @@ export class ShardFailure extends Error {
   }
 }
 
+/** GET bodies streaming from every shard together (LIMITS.readSessionsTotalMax): one counter
+ *  the clients of a pool share. */
+export class ReadSessionBudget {
+  open = 0;
+  constructor(readonly max: number = LIMITS.readSessionsTotalMax) {}
+}
+
+const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce your request rate.' };
+
 /**
  * The HTTP thread's handle on one shard actor: allocates request ids, routes each reply to its
- * request's handler, and forgets the handler when the request ends.
+ * request's handler, and forgets the handler when the request ends. It sheds load: past
+ * `shardInFlightMax` requests, or past the read-session bounds for a GET body, a new request is
+ * refused with SlowDown instead of queueing. While the shard's thread is dead (see ShardPool),
+ * its pending requests have failed and new ones are refused with ServiceUnavailable.
  */
 export class ShardClient {
   private nextReqId = 1;
   private readonly pending = new Map<number, ReplyHandler>();
-  private readonly mailbox: FramePort;
+  /** Requests holding a shard read session (OpenObject with keepOpen), until they end. */
+  private readonly readSessions = new Set<number>();
+  private mailbox: FramePort;
+  private serving = true;
 
   constructor(
     readonly shardId: number,
     port: MessagePort,
+    private readonly readBudget: ReadSessionBudget = new ReadSessionBudget(),
   ) {
-    this.mailbox = new FramePort(port);
-    this.mailbox.onMessage<ShardReply>((message, body) => this.dispatch(message, body));
+    this.mailbox = this.attach(port);
+  }
+
+  private attach(port: MessagePort): FramePort {
+    const mailbox = new FramePort(port);
+    mailbox.onMessage<ShardReply>((message, body) => {
+      // Replies of a thread that died after its successor attached are not this thread's.
+      if (mailbox === this.mailbox) this.dispatch(message, body);
+    });
+    return mailbox;
   }
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** GET bodies streaming from this shard now. */
+  get openReadSessions(): number {
+    return this.readSessions.size;
+  }
+
+  /** Whether the shard's thread is serving (false from its death until its successor is ready). */
+  get up(): boolean {
+    return this.serving;
+  }
+
+  /**
+   * The shard's thread died: every pending request fails now (a streamed GET is cut by its
+   * handler) rather than waiting forever, and new requests are refused until `reattach`.
+   */
+  markDown(): void {
+    this.serving = false;
+    const failure = this.downFailure();
+    const pending = [...this.pending.entries()];
+    this.pending.clear();
+    for (const reqId of [...this.readSessions]) this.releaseReadSession(reqId);
+    // reqId 0 included: a successor that dies while starting fails its reattach.
+    for (const [reqId, handler] of pending) {
+      handler.onReply({ kind: 'Failed', reqId, failure }, undefined);
+    }
+  }
+
+  /** Attaches the mailbox of the shard's new thread; serving resumes once it announces itself. */
+  async reattach(port: MessagePort): Promise<void> {
+    assert(!this.serving, 'only a dead shard is reattached');
+    this.mailbox.close();
+    this.mailbox = this.attach(port);
+    await this.awaitReady();
+    this.serving = true;
   }
 
   /** Messages sent to the shard since start (its Stats say how many it has handled). */
@@ -46,21 +106,71 @@ export class ShardClient {
     return this.mailbox.posted;
   }
 
-  /** Starts a (possibly streaming) request; returns its id for follow-up messages. */
+  /**
+   * Starts a (possibly streaming) request; returns its id for follow-up messages. Throws a
+   * ShardFailure (SlowDown, ServiceUnavailable) when the shard cannot take it now.
+   */
   open(call: ShardCall, handler: ReplyHandler): number {
+    const refusal = this.refusalOf(call);
+    if (refusal !== null) throw new ShardFailure(refusal);
+    return this.post(call, handler);
+  }
+
+  /** Like open, past the load bounds: the health ping and the metrics scrape must get through
+   *  an overloaded shard (a dead one still refuses them). */
+  private openControl(call: ShardCall, handler: ReplyHandler): number {
+    if (!this.up) throw new ShardFailure(this.downFailure());
+    return this.post(call, handler);
+  }
+
+  private downFailure(): EngineFailure {
+    return { code: 'ServiceUnavailable', message: `shard ${this.shardId} restarts` };
+  }
+
+  private post(call: ShardCall, handler: ReplyHandler): number {
     const reqId = this.nextReqId++;
     this.pending.set(reqId, handler);
+    if (call.kind === 'OpenObject' && call.keepOpen) {
+      this.readSessions.add(reqId);
+      this.readBudget.open++;
+    }
     this.mailbox.post({ ...call, reqId });
     return reqId;
   }
 
+  /** Why a new request is refused now, or null. */
+  private refusalOf(call: ShardCall): EngineFailure | null {
+    if (!this.up) return this.downFailure();
+    if (this.pending.size >= LIMITS.shardInFlightMax) return SLOW_DOWN;
+    const opensSession = call.kind === 'OpenObject' && call.keepOpen;
+    if (
+      opensSession &&
+      (this.readSessions.size >= LIMITS.readSessionsPerShardMax ||
+        this.readBudget.open >= this.readBudget.max)
+    ) {
+      return SLOW_DOWN;
+    }
+    return null;
+  }
+
+  private releaseReadSession(reqId: number): void {
+    if (this.readSessions.delete(reqId)) this.readBudget.open--;
+    assert(this.readBudget.open >= 0, 'read sessions are released once');
+  }
+
   /** Sends a follow-up message of an open request, with body bytes transferred beside it. */
   send(message: ShardRequest, body?: ArrayBuffer): void {
-    this.mailbox.post(message, body);
+    if (this.up) this.mailbox.post(message, body);
   }
 
   /** Re-arms an open request (whose first reply ended it here) with a follow-up message. */
   resume(reqId: number, message: ShardRequest, handler: ReplyHandler): void {
+    if (!this.up) {
+      // Died in between: the request fails as its pending siblings did.
+      const failure = this.downFailure();
+      queueMicrotask(() => handler.onReply({ kind: 'Failed', reqId, failure }, undefined));
+      return;
+    }
     this.pending.set(reqId, handler);
     this.mailbox.post(message);
   }
@@ -68,16 +178,18 @@ export class ShardClient {
   /** Abandons a request: the shard drops its session; late replies are ignored. */
   cancel(reqId: number): void {
     this.pending.delete(reqId);
-    this.mailbox.post({ kind: 'Cancel', reqId });
+    this.releaseReadSession(reqId);
+    if (this.up) this.mailbox.post({ kind: 'Cancel', reqId });
   }
 
   /** A single request/reply exchange. */
   call<K extends ShardResult['kind']>(
     call: ShardCall,
     expect: K,
+    control = false,
   ): Promise<Extract<ShardResult, { kind: K }>> {
     return new Promise((resolve, reject) => {
-      this.open(call, {
+      (control ? this.openControl : this.open).call(this, call, {
         onReply: (reply) => {
           if (reply.kind === 'Failed') return reject(new ShardFailure(reply.failure));
           assert(reply.kind === 'Done' && reply.result.kind === expect, `expected ${expect}`);
@@ -100,7 +212,7 @@ export class ShardClient {
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), timeoutMs);
     });
-    const answer = this.call(call, expect).catch(() => null);
+    const answer = this.call(call, expect, true).catch(() => null);
     try {
       return await Promise.race([answer, timeout]);
     } finally {
@@ -123,7 +235,12 @@ export class ShardClient {
   private dispatch(message: ShardReply, body: ArrayBuffer | undefined): void {
     const handler = this.pending.get(message.reqId);
     if (handler === undefined) return; // request cancelled; buffers are simply dropped
-    if (message.kind === 'Done' || message.kind === 'Failed') this.pending.delete(message.reqId);
+    if (message.kind === 'Done' || message.kind === 'Failed') {
+      this.pending.delete(message.reqId);
+      // A read session ends with its body (ReadDone) or a failure; Opened leaves it open.
+      const sessionOver = message.kind === 'Failed' || message.result.kind !== 'Opened';
+      if (sessionOver) this.releaseReadSession(message.reqId);
+    }
     handler.onReply(message, body);
   }
 

@@ -1,9 +1,10 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { assert } from '../assert.js';
+import { LIMITS } from '../limits.js';
 import type { ShardResult } from '../protocol/messages.js';
 import type { ShardSettings } from '../shard/shard.js';
-import { type ShardCall, ShardClient } from './shard-client.js';
+import { ReadSessionBudget, type ShardCall, ShardClient } from './shard-client.js';
 
 export interface ShardPoolOptions {
   dataDir: string;
@@ -13,51 +14,123 @@ export interface ShardPoolOptions {
   durable: boolean;
 }
 
+/** What the pool tells its owner about shard threads that die. */
+export interface ShardSupervisor {
+  /** A shard's thread died; its pending requests failed and a successor is starting. */
+  onDeath(shardId: number, error: unknown): void;
+  /** The successor serves. */
+  onRestarted(shardId: number): void;
+  /** LIMITS.shardDeathsMax deaths within LIMITS.shardDeathWindowMs: restarting in place is not
+   *  helping, the owner should end the process (non-zero) for its service manager to restart. */
+  onGiveUp(shardId: number, error: unknown): void;
+}
+
+/** The test-only hook (HANGAR_TEST_HOOKS=1): this signal terminates shard 0's thread. */
+export const TEST_KILL_SHARD_SIGNAL = 'SIGWINCH';
+
 /**
  * Hosts the shard actors: one single-thread piscina pool per shard, so each actor has its own
  * thread and mailbox (piscina has no task→worker affinity). Each pool runs exactly one long-lived
  * `attach` task, which receives the shard's MessagePort and resolves only at shutdown. Atomics
  * are disabled: piscina's default would park the thread between tasks, and an actor must keep
  * serving its port.
+ *
+ * Supervision: a thread that dies rejects its `attach` task. Its client fails every pending
+ * request at once (a restarting shard answers ServiceUnavailable), piscina replaces the thread,
+ * and a new `attach` task on a new channel reopens the shard's LMDB partition and block directory
+ * (its start-up sweep removes what the dead thread left half-written). The client object stays
+ * the same, so everyone holding it (metrics, workers) follows the restart.
  */
 export class ShardPool {
+  private readonly attached: Array<Promise<void>> = [];
+  private deathTimesMs: number[] = [];
+  private serving = false;
+  private stopping = false;
+  private readonly killHook = (): void => this.killForTest(0);
+
   private constructor(
     readonly clients: readonly ShardClient[],
     private readonly pools: readonly Piscina[],
-    private readonly attached: readonly Promise<unknown>[],
+    private readonly options: ShardPoolOptions,
+    private readonly supervisor: ShardSupervisor,
   ) {}
 
-  static async start(
-    options: ShardPoolOptions,
-    onCrash: (shardId: number, error: unknown) => void,
-  ): Promise<ShardPool> {
-    const filename = new URL('../shard/actor.js', import.meta.url).href;
+  static async start(options: ShardPoolOptions, supervisor: ShardSupervisor): Promise<ShardPool> {
+    const budget = new ReadSessionBudget();
     const clients: ShardClient[] = [];
     const pools: Piscina[] = [];
-    const attached: Promise<unknown>[] = [];
-    const ready: Promise<ShardResult>[] = [];
+    const ports: MessagePort[] = [];
     for (let shardId = 0; shardId < options.shardCount; shardId++) {
-      const pool = new Piscina({
-        filename,
-        minThreads: 1,
-        maxThreads: 1,
-        idleTimeout: Number.POSITIVE_INFINITY,
-        concurrentTasksPerWorker: 1,
-        atomics: 'disabled',
-      });
       const { port1, port2 } = new MessageChannel();
-      const client = new ShardClient(shardId, port1);
-      ready.push(client.awaitReady());
-      const settings: ShardSettings = { ...options, shardId };
-      const task = pool.run({ settings, port: port2 }, { transferList: [port2] });
-      attached.push(task.catch((error: unknown) => onCrash(shardId, error)));
-      clients.push(client);
-      pools.push(pool);
+      clients.push(new ShardClient(shardId, port1, budget));
+      pools.push(newActorThread());
+      ports.push(port2);
     }
-    const threads = await Promise.all(ready);
+    const pool = new ShardPool(clients, pools, options, supervisor);
+    const ready = clients.map((client) => client.awaitReady());
+    for (const [shardId, port] of ports.entries()) pool.runActor(shardId, port);
+    let threads: ShardResult[];
+    try {
+      threads = await Promise.all(ready);
+    } catch (error) {
+      await pool.stop();
+      throw error;
+    }
     const threadIds = new Set(threads.map((r) => (r.kind === 'Ready' ? r.threadId : -1)));
     assert(threadIds.size === options.shardCount, 'every shard actor runs on its own thread');
-    return new ShardPool(clients, pools, attached);
+    pool.serving = true;
+    if (process.env['HANGAR_TEST_HOOKS'] === '1') process.on(TEST_KILL_SHARD_SIGNAL, pool.killHook);
+    return pool;
+  }
+
+  /** Runs shard `shardId`'s actor on its thread, serving `port`; its death is supervised. */
+  private runActor(shardId: number, port: MessagePort): void {
+    const settings: ShardSettings = { ...this.options, shardId };
+    const task = this.poolOf(shardId).run({ settings, port }, { transferList: [port] });
+    this.attached[shardId] = task.then(
+      () => undefined,
+      (error: unknown) => this.onActorDeath(shardId, error),
+    );
+  }
+
+  private onActorDeath(shardId: number, error: unknown): void {
+    if (this.stopping) return;
+    this.client(shardId).markDown();
+    if (!this.serving) return; // a death while starting fails the start (its ready rejected)
+    const nowMs = Date.now();
+    this.deathTimesMs = this.deathTimesMs.filter((t) => nowMs - t < LIMITS.shardDeathWindowMs);
+    this.deathTimesMs.push(nowMs);
+    if (this.deathTimesMs.length >= LIMITS.shardDeathsMax) {
+      this.supervisor.onGiveUp(shardId, error);
+      return;
+    }
+    this.supervisor.onDeath(shardId, error);
+    void this.restart(shardId);
+  }
+
+  private async restart(shardId: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, LIMITS.shardRestartDelayMs));
+    if (this.stopping) return;
+    const { port1, port2 } = new MessageChannel();
+    const ready = this.client(shardId).reattach(port1);
+    this.runActor(shardId, port2);
+    try {
+      await ready;
+    } catch {
+      return; // the successor died too: onActorDeath has counted and handled it
+    }
+    if (!this.stopping) this.supervisor.onRestarted(shardId);
+  }
+
+  /** Test hook: ends a shard's thread as a crash would. */
+  private killForTest(shardId: number): void {
+    for (const thread of this.poolOf(shardId).threads) void thread.terminate();
+  }
+
+  private poolOf(shardId: number): Piscina {
+    const pool = this.pools[shardId];
+    assert(pool !== undefined, `shard ${shardId} exists`);
+    return pool;
   }
 
   client(shardId: number): ShardClient {
@@ -104,8 +177,22 @@ export class ShardPool {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    process.off(TEST_KILL_SHARD_SIGNAL, this.killHook);
     for (const client of this.clients) client.close();
     await Promise.all(this.attached);
     await Promise.all(this.pools.map((pool) => pool.destroy()));
   }
+}
+
+/** A piscina pool of one thread that runs one task for its whole life (see ShardPool). */
+function newActorThread(): Piscina {
+  return new Piscina({
+    filename: new URL('../shard/actor.js', import.meta.url).href,
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    concurrentTasksPerWorker: 1,
+    atomics: 'disabled',
+  });
 }

@@ -146,6 +146,8 @@ export type EngineFailureCode =
   | 'IncompleteBody'
   | 'StorageFull'
   | 'SlowDown'
+  /** The shard's thread died; the request failed with it (the shard restarts). */
+  | 'ServiceUnavailable'
   /** The write would take the bucket past its maxObjects or maxSize quota. */
   | 'QuotaExceeded'
   | 'Internal';
@@ -215,6 +217,13 @@ export type BlockBacklink =
   | { kind: 'object'; bucketId: string; key: string }
   | { kind: 'upload'; bucketId: string; key: string; uploadId: string; partNumber: number };
 
+/**
+ * The HTTP thread's messages to a shard. A PUT is PutBegin, BodyChunk*, PutEnd, each answered
+ * in order. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
+ * Failed at once and its reqId enters the *refused* state: BodyChunks and the PutEnd that the HTTP
+ * thread sent before that answer reached it are dropped without a reply, until that PutEnd or a
+ * Cancel ends the state.
+ */
 export type ShardRequest =
   | {
       kind: 'PutBegin';

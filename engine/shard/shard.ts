@@ -57,6 +57,8 @@ export class Shard {
   private readonly health: BlockHealth;
   private readonly puts = new Map<number, PutSession>();
   private readonly reads = new Map<number, ReadSession>();
+  /** PUTs whose PutBegin was refused: their in-flight chunks and PutEnd are dropped (protocol). */
+  private readonly refused = new Set<number>();
 
   constructor(
     private readonly settings: ShardSettings,
@@ -97,6 +99,8 @@ export class Shard {
         this.acceptChunk(request.reqId, request.bytes, body);
         break;
       case 'PutEnd':
+        // Refused already (and answered then): the PutEnd only ends the refused state.
+        if (this.refused.delete(request.reqId)) break;
         this.answer(request.reqId, () => this.endPut(request.reqId, request.expect));
         break;
       case 'Cancel':
@@ -220,7 +224,9 @@ export class Shard {
     const part = request.part;
     const refusal = part === null ? null : this.partRefusal(request, part);
     if (refusal !== null) {
-      // Refuse before a byte is written; the HTTP side stops sending on this reply.
+      // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
+      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way.
+      this.refused.add(request.reqId);
       this.answer(request.reqId, async () => {
         throw refusal;
       });
@@ -401,6 +407,7 @@ export class Shard {
   }
 
   private cancel(reqId: number): void {
+    this.refused.delete(reqId);
     const put = this.puts.get(reqId);
     if (put !== undefined) {
       this.puts.delete(reqId);

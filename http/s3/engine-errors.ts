@@ -1,4 +1,5 @@
 import { assertNever } from '../../engine/assert.js';
+import { LIMITS } from '../../engine/limits.js';
 import { ShardFailure } from '../../engine/pool/shard-client.js';
 import type { EngineFailure } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
@@ -29,7 +30,9 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     case 'StorageFull':
       return new S3Error('XHangarStorageFull');
     case 'SlowDown':
-      return new S3Error('SlowDown');
+      return new S3Error('SlowDown', undefined, {}, retryAfter());
+    case 'ServiceUnavailable':
+      return new S3Error('ServiceUnavailable', undefined, {}, retryAfter());
     case 'QuotaExceeded':
       // Garage answers a write past a bucket quota with 403 AccessDenied ("Object quota is
       // reached..." / "Bucket size quota is reached..."); S3 itself has no bucket quotas.
@@ -39,6 +42,11 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     default:
       return assertNever(failure.code);
   }
+}
+
+/** Tells a client refused for load (or a restarting shard) when to come back. */
+function retryAfter(): Record<string, string> {
+  return { 'retry-after': String(LIMITS.retryAfterSeconds) };
 }
 
 /** S3Errors pass through, shard failures are mapped, anything else is an internal error. */

@@ -176,6 +176,8 @@ export const S3_ERRORS = {
     message:
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
+  // AWS's code for a transient failure; hangar answers it while a shard thread restarts.
+  ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   // non-AWS: disk full. Precedent: MinIO's XMinioStorageFull / HTTP 507 Insufficient Storage.
   XHangarStorageFull: {

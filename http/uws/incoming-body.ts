@@ -29,6 +29,8 @@ export class IncomingBody {
       this.ended = true;
       this.early.push({ view: new Uint8Array(0), isLast: true });
     }
+    // Once the response is over, nothing will read the rest of the body.
+    res.whenDone(() => this.discard());
   }
 
   /** Body bytes received so far (on the wire: aws-chunked framing included). */
@@ -50,13 +52,13 @@ export class IncomingBody {
     bytesMax: number,
     timeoutMs: number,
   ): Promise<boolean> {
+    this.discard();
     if (this.ended) return true;
     if (declaredBytes === null || declaredBytes - this.receivedBytes > bytesMax) return false;
     const ended = new Promise<void>((resolve) => {
       this.onEnd = resolve;
     });
-    this.sink = () => undefined;
-    this.early.length = 0;
+    this.pausedEarly = false;
     this.res.resume();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
@@ -65,6 +67,17 @@ export class IncomingBody {
     await Promise.race([ended, timedOut]);
     clearTimeout(timer);
     return this.ended;
+  }
+
+  /**
+   * The answer was decided without the rest of the body (an error, a refusal, or the response
+   * is over): what arrived early is freed, and what still arrives is counted and dropped, never
+   * copied, however long the client goes on sending.
+   */
+  discard(): void {
+    this.sink = () => undefined;
+    this.early.length = 0;
+    this.earlyBytes = 0;
   }
 
   /** Routes the body (including what arrived already) to `sink`. `sink` must copy what it keeps. */

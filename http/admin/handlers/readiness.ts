@@ -33,10 +33,19 @@ async function diskCheck(dataDir: string): Promise<Check & { freeBytes: number |
   }
 }
 
+function shardsDetail(count: number, down: number[], restarting: number[]): string {
+  if (restarting.length > 0)
+    return `shard actors ${restarting.join(', ')} are restarting after their thread died`;
+  if (down.length > 0)
+    return `shard actors ${down.join(', ')} did not answer within ${READY_PING_TIMEOUT_MS} ms`;
+  return `${count} shard actors answered`;
+}
+
 /**
  * GET /ready (no token): readiness for orchestrators, stricter than /health (liveness): 200 only
- * while the S3 endpoint serves, every shard actor answers a ping within 2 s, and the data
- * directory's filesystem has room for writes; otherwise 503 naming each failing check.
+ * while the S3 endpoint serves, every shard actor answers a ping within 2 s (none is restarting
+ * after its thread died), and the data directory's filesystem has room for writes; otherwise 503
+ * naming each failing check.
  */
 export async function readiness(state: AdminState): Promise<AdminReply> {
   const health = healthStatus();
@@ -45,15 +54,14 @@ export async function readiness(state: AdminState): Promise<AdminReply> {
     diskCheck(state.server.config.dataDir),
   ]);
   const down = pings.flatMap((up, shard) => (up ? [] : [shard]));
+  // A shard whose thread died is down until its successor serves, whatever a ping raced.
+  const restarting = state.server.pool.clients.filter((c) => !c.up).map((c) => c.shardId);
   const checks: Check[] = [
     { name: 'serving', ok: health.status === 'ok', detail: `health is ${health.status}` },
     {
       name: 'shards',
-      ok: down.length === 0,
-      detail:
-        down.length === 0
-          ? `${pings.length} shard actors answered`
-          : `shard actors ${down.join(', ')} did not answer within ${READY_PING_TIMEOUT_MS} ms`,
+      ok: down.length === 0 && restarting.length === 0,
+      detail: shardsDetail(pings.length, down, restarting),
     },
     { name: disk.name, ok: disk.ok, detail: disk.detail },
   ];

@@ -1,4 +1,5 @@
 import { assert } from '../../../engine/assert.js';
+import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
@@ -151,6 +152,7 @@ export function streamBody(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let started = false;
+    const stall = watchForStall(ctx, shard, reqId);
     // A client gone before the first chunk: the shard is cancelled (openObject) and says no more.
     ctx.res.onAbort(resolve);
     shard.resume(
@@ -166,6 +168,7 @@ export function streamBody(
               resolve();
             }
             ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
+              stall.refresh();
               shard.send({ kind: 'Credit', reqId }, body);
             });
           } else if (reply.kind === 'Failed') {
@@ -184,4 +187,26 @@ export function streamBody(
       },
     );
   });
+}
+
+/**
+ * A streamed body whose client takes no bytes for LIMITS.readStallTimeoutMs is cut: a reader
+ * that stops reading (slowloris in reverse) would otherwise pin a shard read session and its
+ * window of buffers for as long as it keeps the connection open.
+ */
+function watchForStall(
+  ctx: Pick<RequestContext, 'res' | 'state' | 'requestId'>,
+  shard: ShardClient,
+  reqId: number,
+): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    ctx.state.logger.warn(
+      { requestId: ctx.requestId, timeoutMs: LIMITS.readStallTimeoutMs },
+      'GET body stalled: the client took no bytes, connection cut',
+    );
+    shard.cancel(reqId);
+    ctx.res.close();
+  }, LIMITS.readStallTimeoutMs);
+  ctx.res.whenDone(() => clearTimeout(timer));
+  return timer;
 }
