@@ -24,7 +24,9 @@ import { toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
+import { headerSectionError } from './s3/header-values.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
+import { type HeaderSectionProblem, readRequest } from './uws/header-section.js';
 import { IncomingBody } from './uws/incoming-body.js';
 import { loadUws } from './uws/load.js';
 import type { RequestSnapshot } from './uws/request.js';
@@ -80,13 +82,10 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const endpoint = `http://${config.s3.host}:${port}`;
   const webApp = uws.App();
   webApp.any('/*', (res, req) => {
-    const snapshot = snapshotOf(req);
-    acceptWebsiteRequest(
-      state,
-      new Responder(res, nextRequestId()),
-      snapshot,
-      expectsBody(snapshot),
-    );
+    const { snapshot, problem } = readRequest(req);
+    const responder = new Responder(res, nextRequestId());
+    if (problem !== null) refuseHeaderSection(responder, snapshot, problem);
+    else acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
   });
   let webSocket: us_listen_socket;
   try {
@@ -194,10 +193,27 @@ function nextRequestId(): string {
 
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
 function acceptRequest(state: ServerState, res: HttpResponse, req: HttpRequest): void {
-  const snapshot = snapshotOf(req);
+  const { snapshot, problem } = readRequest(req);
   const responder = new Responder(res, nextRequestId());
+  if (problem !== null) {
+    refuseHeaderSection(responder, snapshot, problem);
+    return;
+  }
   const body = new IncomingBody(responder, expectsBody(snapshot));
-  void serve(state, snapshot, responder, body);
+  serve(state, snapshot, responder, body).catch((error: unknown) => {
+    // Only a failure of the error answer itself lands here: drop the connection, keep the process.
+    state.logger.error({ err: error, requestId: responder.requestId }, 'error answer failed');
+    responder.close();
+  });
+}
+
+/** A repeated single-valued header or an oversized header section: 400, then close. */
+function refuseHeaderSection(
+  res: Responder,
+  req: RequestSnapshot,
+  problem: HeaderSectionProblem,
+): void {
+  sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
 }
 
 async function serve(
@@ -309,20 +325,6 @@ function recordRequest(
     },
     'request',
   );
-}
-
-function snapshotOf(req: HttpRequest): RequestSnapshot {
-  const headers: Record<string, string> = {};
-  req.forEach((name, value) => {
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : `${previous},${value}`;
-  });
-  return {
-    method: req.getMethod().toUpperCase(),
-    rawPath: req.getUrl(),
-    rawQuery: req.getQuery() ?? '',
-    headers,
-  };
 }
 
 /** The body's length on the wire, when the request states it. */

@@ -162,6 +162,10 @@ export const S3_ERRORS = {
     status: 412,
     message: 'At least one of the preconditions you specified did not hold.',
   },
+  RequestHeaderSectionTooLarge: {
+    status: 400,
+    message: 'Your request header section exceeds the maximum allowed size.',
+  },
   RequestTimeTooSkewed: {
     status: 403,
     message: "The difference between the request time and the server's time is too large.",
