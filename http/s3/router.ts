@@ -18,6 +18,8 @@ import type {
   VersionedObjectAction,
 } from './endpoints.js';
 import { S3Error } from './errors.js';
+import { checkHeaderValue } from './header-values.js';
+import { checkKeyLength } from './object-key.js';
 import { parseQuery } from './query.js';
 
 export interface RouterOptions {
@@ -179,7 +181,9 @@ function fetchOwner(q: Query): { fetchOwner?: boolean } {
   throw invalidArgument('Invalid fetch-owner value, expected true or false', 'fetch-owner', raw);
 }
 
+/** The `response-*` parameters; each becomes a response header, so each must be a safe value. */
 function responseOverrides(q: Query): ResponseOverrides {
+  for (const [name, value] of q) if (name.startsWith('response-')) checkHeaderValue(name, value);
   return {
     ...str(q, 'response-cache-control', 'cacheControl'),
     ...str(q, 'response-content-disposition', 'contentDisposition'),
@@ -654,6 +658,7 @@ function addressing(
  */
 export function routeRequest(req: RequestSnapshot, opts: RouterOptions): RoutedRequest {
   const { bucket, key, style } = addressing(req, opts);
+  if (key !== null) checkKeyLength(key);
   const query = parseQuery(req.rawQuery);
   const method = req.method;
   const headers = req.headers;
