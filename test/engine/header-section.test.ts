@@ -1,5 +1,10 @@
 import { connect } from 'node:net';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
 import { TestServer } from '../helpers/server.js';
@@ -28,9 +33,14 @@ interface Exchange {
 }
 
 /** Writes `parts` (in separate writes, `gapMs` apart), then waits up to `waitMs` for the close. */
-function exchange(parts: Array<string | Buffer>, waitMs: number, gapMs = 100): Promise<Exchange> {
+function exchange(
+  parts: Array<string | Buffer>,
+  waitMs: number,
+  gapMs = 100,
+  port = server.port,
+): Promise<Exchange> {
   return new Promise((resolve) => {
-    const socket = connect(server.port, '127.0.0.1');
+    const socket = connect(port, '127.0.0.1');
     let text = '';
     let settled = false;
     const finish = (closedByServer: boolean): void => {
@@ -96,6 +106,21 @@ for (const [name, value] of [
   });
 }
 
+test('the admin API refuses a repeated Authorization header too', async (t) => {
+  const token = `Bearer ${server.adminToken}`;
+  const answer = await exchange(
+    [
+      `GET /v2/GetClusterStatus HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\nAuthorization: Bearer other\r\n\r\n`,
+    ],
+    10_000,
+    100,
+    server.adminPort,
+  );
+  t.is(statusOf(answer.text), 400, answer.text);
+  t.regex(answer.text, /"code":"InvalidRequest"/);
+  t.true(answer.closedByServer);
+});
+
 test('the same presigned GET with each header once is served', async (t) => {
   const path = await presignedGetPath();
   const answer = await exchange(
@@ -104,6 +129,31 @@ test('the same presigned GET with each header once is served', async (t) => {
   );
   t.is(statusOf(answer.text), 200, answer.text);
   t.true(answer.text.endsWith('body'));
+});
+
+test('a request header holding a control character never reaches hangar', async (t) => {
+  // uWS 20.30 does not parse such a request (nor answer it): a stored header can only get a
+  // control character through a form field or an XML document, which hangar checks itself.
+  const url = new URL(
+    await getSignedUrl(server.client(), new PutObjectCommand({ Bucket: 'hdrs', Key: 'ctl' }), {
+      expiresIn: 600,
+    }),
+  );
+  const answer = await exchange(
+    [
+      `PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Length: 4\r\nContent-Type: a\x01b\r\n\r\ndata`,
+    ],
+    2_000,
+  );
+  t.is(answer.text, '');
+  const missing = await server
+    .client()
+    .send(new HeadObjectCommand({ Bucket: 'hdrs', Key: 'ctl' }))
+    .then(
+      () => 200,
+      (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+    );
+  t.is(missing, 404);
 });
 
 // ---- Row 4: the header section's size ----
