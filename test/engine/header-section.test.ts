@@ -200,6 +200,24 @@ test('uWS drops, without an answer, a header section over 4 KiB that arrives in 
   t.true(answer.closedByServer);
 });
 
+test('uWS leaves a request with more than 48 header lines unanswered', async (t) => {
+  // uWS 20.30 parses at most ~50 header lines; past that it neither answers nor hands the request
+  // to hangar (the connection waits for its 10 s timeout). Pinned so an upgrade notices.
+  const path = await presignedGetPath();
+  const lines = (n: number): string =>
+    Array.from({ length: n }, (_, i) => `X-H${i}: v\r\n`).join('');
+  const served = await exchange(
+    [`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n${lines(46)}\r\n`],
+    2_000,
+  );
+  t.is(statusOf(served.text), 200);
+  const dropped = await exchange(
+    [`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n${lines(60)}\r\n`],
+    2_000,
+  );
+  t.is(dropped.text, '');
+});
+
 // ---- Row 5: bytes that are not HTTP ----
 
 /** The first bytes of a TLS 1.2/1.3 ClientHello (record header, handshake header, random). */
