@@ -5,6 +5,9 @@ import {
   GetBucketWebsiteCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
   PutBucketCorsCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
@@ -260,4 +263,23 @@ test('the website endpoint answers KeyTooLongError for a key past 1024 bytes', a
   );
   t.is(answer.status, 400);
   t.regex(answer.body, /KeyTooLongError/);
+});
+
+test('a listing prefix past 1024 bytes is KeyTooLongError, not a 500', async (t) => {
+  const bucket = await newBucket(suite.s3, 'longprefix');
+  for (const command of [
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: VERY_LONG_KEY }),
+    new ListObjectsCommand({ Bucket: bucket, Prefix: VERY_LONG_KEY }),
+    new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: VERY_LONG_KEY }),
+  ]) {
+    // biome-ignore lint/suspicious/noExplicitAny: one loop over differently typed commands
+    const err = await s3Failure(suite.s3.send(command as any));
+    t.is(err.status, 400);
+    t.is(err.name, 'KeyTooLongError');
+    t.is(err.message, 'Your key is too long');
+  }
+  const fine = await suite.s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: 'k'.repeat(1024) }),
+  );
+  t.is(fine.KeyCount, 0);
 });
