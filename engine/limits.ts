@@ -72,6 +72,13 @@ export const LIMITS = {
   postErrorDrainBytesMax: 1024 * 1024,
   /** An aws-chunked XML body may take this many times xmlBodyBytesMax on the wire (framing). */
   xmlChunkedWireFactor: 2,
+
+  // --- HTTP edge: header hygiene (issue 11, rows 4 and 12) ---
+  /** The request's whole header section ("name: value\r\n" per header, request line excluded).
+   *  AWS: "The PUT request header is limited to 8 KB in size"; past it, 400
+   *  RequestHeaderSectionTooLarge and the connection closed. (uWS 20.30 itself drops, without an
+   *  answer, a header section over 4 KiB that does not arrive in one read.) */
+  requestHeaderBytesMax: 8 * 1024,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -27,10 +27,12 @@ import { sendS3Error } from './s3/error-response.js';
 import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
+import { headerSectionError } from './s3/header-values.js';
 import { type RoutedRequest, routeRequest } from './s3/router.js';
 import { refuseSseCInClear } from './s3/sse-c.js';
 import { superviseShards } from './shard-supervisor.js';
 import { RequestGate } from './uws/connections.js';
+import { type HeaderSectionProblem, readRequest } from './uws/header-section.js';
 import { IncomingBody } from './uws/incoming-body.js';
 import { type CertificateInfo, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
@@ -230,13 +232,11 @@ function acceptWebsite(
   req: HttpRequest,
   gate: RequestGate,
 ): void {
-  const snapshot = snapshotOf(req);
+  const { snapshot, problem } = readRequest(req);
   const responder = new Responder(res, nextRequestId());
-  if (!gate.admit(responder)) {
-    refuseOverload(responder, snapshot);
-    return;
-  }
-  acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
+  if (problem !== null) refuseHeaderSection(responder, snapshot, problem);
+  else if (!gate.admit(responder)) refuseOverload(responder, snapshot);
+  else acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
 }
 
 /** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
@@ -246,14 +246,31 @@ function acceptRequest(
   req: HttpRequest,
   gate: RequestGate,
 ): void {
-  const snapshot = snapshotOf(req);
+  const { snapshot, problem } = readRequest(req);
   const responder = new Responder(res, nextRequestId());
+  if (problem !== null) {
+    refuseHeaderSection(responder, snapshot, problem);
+    return;
+  }
   if (!gate.admit(responder)) {
     refuseOverload(responder, snapshot);
     return;
   }
   const body = new IncomingBody(responder, expectsBody(snapshot));
-  void serve(state, snapshot, responder, body);
+  serve(state, snapshot, responder, body).catch((error: unknown) => {
+    // Only a failure of the error answer itself lands here: drop the connection, keep the process.
+    state.logger.error({ err: error, requestId: responder.requestId }, 'error answer failed');
+    responder.close();
+  });
+}
+
+/** A repeated single-valued header or an oversized header section: 400, then close. */
+function refuseHeaderSection(
+  res: Responder,
+  req: RequestSnapshot,
+  problem: HeaderSectionProblem,
+): void {
+  sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
 }
 
 /** A request past the port's cap: 503 SlowDown with Retry-After, body unread, connection closed. */
@@ -379,20 +396,6 @@ function recordRequest(
     },
     'request',
   );
-}
-
-function snapshotOf(req: HttpRequest): RequestSnapshot {
-  const headers: Record<string, string> = {};
-  req.forEach((name, value) => {
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : `${previous},${value}`;
-  });
-  return {
-    method: req.getMethod().toUpperCase(),
-    rawPath: req.getUrl(),
-    rawQuery: req.getQuery() ?? '',
-    headers,
-  };
 }
 
 /** The body's length on the wire, when the request states it. */

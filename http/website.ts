@@ -17,6 +17,7 @@ import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { openObject, streamBody } from './s3/handlers/object-get.js';
 import { objectResponseHeaders } from './s3/object-headers.js';
+import { checkKeyLength } from './s3/object-key.js';
 import { parseRange } from './s3/range.js';
 import type { RoutedRequest } from './s3/router.js';
 import { clientScheme } from './s3/scheme.js';
@@ -50,7 +51,11 @@ export function acceptWebsiteRequest(
   req: RequestSnapshot,
   hasBody: boolean,
 ): void {
-  void serveWebsite({ state, res, requestId: res.requestId }, req, hasBody);
+  serveWebsite({ state, res, requestId: res.requestId }, req, hasBody).catch((error: unknown) => {
+    // Only a failure of the error page itself lands here: drop the connection, keep the process.
+    state.logger.error({ err: error, requestId: res.requestId }, 'website: error answer failed');
+    res.close();
+  });
 }
 
 async function serveWebsite(
@@ -134,11 +139,14 @@ export function bucketNameOf(host: string | undefined, rootDomains: readonly str
 }
 
 function decodeKey(rawPath: string): string {
+  let key: string;
   try {
-    return decodeURIComponent(rawPath.replace(/^\//, ''));
+    key = decodeURIComponent(rawPath.replace(/^\//, ''));
   } catch {
     throw new S3Error('InvalidURI', 'Could not parse the specified URI.');
   }
+  checkKeyLength(key);
+  return key;
 }
 
 /** A key as written in a Location path: each segment percent-encoded. */

@@ -6,6 +6,7 @@
 
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { type HeaderSectionProblem, readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
 import { Responder } from '../uws/response.js';
 import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
@@ -22,13 +23,10 @@ export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
   const table = new Map<string, Route[]>();
   for (const route of ROUTES) table.set(route.path, [...(table.get(route.path) ?? []), route]);
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
-    const headers: Record<string, string> = {};
-    req.forEach((name, value) => {
-      headers[name] = value;
-    });
-    const method = req.getMethod().toUpperCase();
-    const path = req.getUrl();
-    const rawQuery = req.getQuery() ?? '';
+    // The same header-section checks as the S3 port: a repeated Authorization is refused, not
+    // read one way here and another way by a proxy.
+    const { snapshot, problem } = readRequest(req);
+    const { method, rawPath: path, rawQuery, headers } = snapshot;
     const responder = new Responder(res, `A${(++requestCounter).toString(16).padStart(10, '0')}`);
     const length = headers['content-length'];
     const expectsBody =
@@ -36,7 +34,7 @@ export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
         ? length !== '0'
         : (headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
     const body = new IncomingBody(responder, expectsBody);
-    void serveAdmin(state, table, responder, body, { method, path, rawQuery, headers });
+    void serveAdmin(state, table, responder, body, { method, path, rawQuery, headers, problem });
   });
 }
 
@@ -44,7 +42,8 @@ interface RawRequest {
   readonly method: string;
   readonly path: string;
   readonly rawQuery: string;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly problem: HeaderSectionProblem | null;
 }
 
 async function serveAdmin(
@@ -57,6 +56,10 @@ async function serveAdmin(
   const startedMs = Date.now();
   let closeAfter = false;
   try {
+    if (raw.problem !== null) {
+      closeAfter = true;
+      throw headerSectionAdminError(raw.problem);
+    }
     const candidates = table.get(raw.path);
     if (candidates === undefined) {
       throw new AdminError(404, 'NoSuchEndpoint', `no admin endpoint ${raw.path}`);
@@ -125,6 +128,12 @@ async function serveAdmin(
       'admin request',
     );
   }
+}
+
+function headerSectionAdminError(problem: HeaderSectionProblem): AdminError {
+  return problem.kind === 'too-large'
+    ? new AdminError(400, 'RequestHeaderSectionTooLarge', 'the request header section is too large')
+    : new AdminError(400, 'InvalidRequest', `the request repeats the ${problem.name} header`);
 }
 
 function send(res: Responder, reply: AdminReply, head: boolean): void {

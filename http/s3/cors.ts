@@ -5,6 +5,8 @@
  * them, are what is matched (also on a request that is not a preflight); a request that matches
  * nothing gets no CORS headers at all.
  */
+
+import { isHeaderName, isHeaderValue } from '../uws/header-safety.js';
 import type { Headers } from '../uws/response.js';
 import type { ServerState } from './context.js';
 import { S3Error } from './errors.js';
@@ -99,6 +101,7 @@ function parseRule(value: XmlValue): CorsRule {
       );
     }
   }
+  checkHeaderSafety(allowedOrigins, allowedHeaders, exposeHeaders);
   const maxAge = maxAges[0];
   if (maxAge !== undefined && (!/^\d{1,10}$/.test(maxAge) || Number(maxAge) > 2147483647)) {
     throw new S3Error('MalformedXML');
@@ -111,6 +114,36 @@ function parseRule(value: XmlValue): CorsRule {
     exposeHeaders,
     ...(maxAge === undefined ? {} : { maxAgeSeconds: Number(maxAge) }),
   };
+}
+
+/**
+ * Origins, allowed headers and exposed headers are written back in Access-Control-* response
+ * headers: header names must be tokens ("*" is one) and no value may hold a control character.
+ */
+function checkHeaderSafety(
+  allowedOrigins: readonly string[],
+  allowedHeaders: readonly string[],
+  exposeHeaders: readonly string[],
+): void {
+  for (const origin of allowedOrigins) {
+    if (!isHeaderValue(origin)) {
+      throw new S3Error(
+        'InvalidRequest',
+        'AllowedOrigin contains a character not allowed in a header.',
+      );
+    }
+  }
+  for (const [element, names] of [
+    ['AllowedHeader', allowedHeaders],
+    ['ExposeHeader', exposeHeaders],
+  ] as const) {
+    for (const name of names) {
+      if (!isHeaderName(name)) {
+        // Not echoed: the XML answer could not carry its control characters.
+        throw new S3Error('InvalidRequest', `${element} is not a valid HTTP header name.`);
+      }
+    }
+  }
 }
 
 /** Unknown elements fail schema validation; whitespace between elements is not an element. */

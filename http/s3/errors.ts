@@ -103,7 +103,8 @@ export const S3_ERRORS = {
     message: 'The storage class you specified is not valid.',
   },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
-  KeyTooLongError: { status: 400, message: 'Your key is too long.' },
+  // AWS's text has no final period.
+  KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,
     message:
@@ -161,6 +162,10 @@ export const S3_ERRORS = {
   PreconditionFailed: {
     status: 412,
     message: 'At least one of the preconditions you specified did not hold.',
+  },
+  RequestHeaderSectionTooLarge: {
+    status: 400,
+    message: 'Your request header section exceeds the maximum allowed size.',
   },
   RequestTimeTooSkewed: {
     status: 403,

@@ -4,9 +4,20 @@ import type { RequestSnapshot } from '../uws/request.js';
 import type { Headers } from '../uws/response.js';
 import type { ResponseOverrides } from './endpoints.js';
 import { S3Error } from './errors.js';
+import { checkHeaderName, checkHeaderValue } from './header-values.js';
 
 const DEFAULT_CONTENT_TYPE = 'binary/octet-stream';
 const META_PREFIX = 'x-amz-meta-';
+/** Request headers (or PostObject fields) stored with the object and served back as headers. */
+const STORED_HEADERS = [
+  'content-type',
+  'content-encoding',
+  'content-disposition',
+  'content-language',
+  'cache-control',
+  'expires',
+  'x-amz-website-redirect-location',
+] as const;
 
 /** The standard content headers and x-amz-meta-* a PUT stores with the object. */
 export function objectHeadersFrom(req: RequestSnapshot): ObjectHeaders {
@@ -16,6 +27,9 @@ export function objectHeadersFrom(req: RequestSnapshot): ObjectHeaders {
   for (const [name, value] of Object.entries(h)) {
     if (!name.startsWith(META_PREFIX)) continue;
     const metaName = name.slice(META_PREFIX.length);
+    // A PostObject field name is any string the form holds; it is written back as a header name.
+    checkHeaderName(name);
+    checkHeaderValue(name, value);
     userMeta[metaName] = value;
     metaBytes += Buffer.byteLength(metaName) + Buffer.byteLength(value);
   }
@@ -24,6 +38,10 @@ export function objectHeadersFrom(req: RequestSnapshot): ObjectHeaders {
       Size: String(metaBytes),
       MaxSizeAllowed: String(LIMITS.userMetadataBytesMax),
     });
+  }
+  for (const name of STORED_HEADERS) {
+    const value = h[name];
+    if (value !== undefined) checkHeaderValue(name, value);
   }
   const headers: ObjectHeaders = {
     contentType: h['content-type'] || DEFAULT_CONTENT_TYPE,

@@ -18,6 +18,8 @@ import type {
   VersionedObjectAction,
 } from './endpoints.js';
 import { S3Error } from './errors.js';
+import { checkHeaderValue } from './header-values.js';
+import { checkKeyLength } from './object-key.js';
 import { parseQuery } from './query.js';
 
 export interface RouterOptions {
@@ -179,7 +181,16 @@ function fetchOwner(q: Query): { fetchOwner?: boolean } {
   throw invalidArgument('Invalid fetch-owner value, expected true or false', 'fetch-owner', raw);
 }
 
+/** A listing's `prefix`: no key is longer than 1024 bytes, and a longer one would reach LMDB. */
+function keyPrefix(q: Query): { prefix?: string } {
+  const prefix = q.get('prefix');
+  if (prefix !== undefined) checkKeyLength(prefix);
+  return prefix === undefined ? {} : { prefix };
+}
+
+/** The `response-*` parameters; each becomes a response header, so each must be a safe value. */
 function responseOverrides(q: Query): ResponseOverrides {
+  for (const [name, value] of q) if (name.startsWith('response-')) checkHeaderValue(name, value);
   return {
     ...str(q, 'response-cache-control', 'cacheControl'),
     ...str(q, 'response-content-disposition', 'contentDisposition'),
@@ -256,7 +267,7 @@ const listObjects: BucketBuilder = (c) => {
       ...encodingType(q),
       ...str(q, 'marker', 'marker'),
       ...int(q, 'max-keys', 'maxKeys'),
-      ...str(q, 'prefix', 'prefix'),
+      ...keyPrefix(q),
     };
   }
   if (listType !== '2') {
@@ -270,7 +281,7 @@ const listObjects: BucketBuilder = (c) => {
     ...encodingType(q),
     ...fetchOwner(q),
     ...int(q, 'max-keys', 'maxKeys'),
-    ...str(q, 'prefix', 'prefix'),
+    ...keyPrefix(q),
     ...str(q, 'start-after', 'startAfter'),
   };
 };
@@ -282,7 +293,7 @@ const listObjectVersions: BucketBuilder = (c) => ({
   ...encodingType(c.q),
   ...str(c.q, 'key-marker', 'keyMarker'),
   ...int(c.q, 'max-keys', 'maxKeys'),
-  ...str(c.q, 'prefix', 'prefix'),
+  ...keyPrefix(c.q),
   ...str(c.q, 'version-id-marker', 'versionIdMarker'),
 });
 
@@ -293,7 +304,7 @@ const listMultipartUploads: BucketBuilder = (c) => ({
   ...encodingType(c.q),
   ...str(c.q, 'key-marker', 'keyMarker'),
   ...int(c.q, 'max-uploads', 'maxUploads'),
-  ...str(c.q, 'prefix', 'prefix'),
+  ...keyPrefix(c.q),
   ...str(c.q, 'upload-id-marker', 'uploadIdMarker'),
 });
 
@@ -654,6 +665,7 @@ function addressing(
  */
 export function routeRequest(req: RequestSnapshot, opts: RouterOptions): RoutedRequest {
   const { bucket, key, style } = addressing(req, opts);
+  if (key !== null) checkKeyLength(key);
   const query = parseQuery(req.rawQuery);
   const method = req.method;
   const headers = req.headers;

@@ -5,6 +5,7 @@
  * AWS's messages.
  */
 import { S3Error } from './errors.js';
+import { checkHeaderValue } from './header-values.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
 
 export type WebsiteProtocol = 'http' | 'https';
@@ -94,6 +95,7 @@ export function parseWebsiteConfiguration(xml: string): WebsiteConfig {
     const hostName = text(redirectAll, 'HostName');
     if (hostName === undefined) throw new S3Error('MalformedXML');
     if (hostName.trim() === '') throw invalid('Invalid Argument', 'HostName', hostName);
+    checkHeaderValue('HostName', hostName);
     const protocol = protocolOf(redirectAll);
     config.redirectAll = { hostName, ...(protocol === undefined ? {} : { protocol }) };
     if (
@@ -195,6 +197,14 @@ function parseRoutingRule(value: XmlValue): WebsiteRoutingRule {
   const replaceKeyPrefixWith = text(redirect, 'ReplaceKeyPrefixWith');
   const replaceKeyWith = text(redirect, 'ReplaceKeyWith');
   const httpRedirectCode = text(redirect, 'HttpRedirectCode');
+  // Each ends up in the Location header of a redirect served to anonymous visitors.
+  for (const [name, value] of [
+    ['HostName', hostName],
+    ['ReplaceKeyPrefixWith', replaceKeyPrefixWith],
+    ['ReplaceKeyWith', replaceKeyWith],
+  ] as const) {
+    if (value !== undefined) checkHeaderValue(name, value);
+  }
   if (replaceKeyPrefixWith !== undefined && replaceKeyWith !== undefined) {
     throw invalid(
       'You can only define ReplaceKeyPrefix or ReplaceKey but not both.',

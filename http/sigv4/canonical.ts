@@ -175,7 +175,10 @@ export function canonicalHeaders(
 ): string {
   let out = '';
   for (const name of signedHeaders) {
-    out += `${name}:${canonicalHeaderValue(headers[name] ?? '')}\n`;
+    // Own properties only: a signed header named `__proto__` or `constructor` is absent, not a
+    // property every object inherits.
+    const value = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    out += `${name}:${canonicalHeaderValue(value ?? '')}\n`;
   }
   return out;
 }

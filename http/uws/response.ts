@@ -1,4 +1,6 @@
 import type { HttpResponse } from 'uWebSockets.js';
+import { AssertionError } from 'node:assert';
+import { firstUnsafeHeader } from './header-safety.js';
 
 /** HTTP status lines hangar sends. */
 const STATUS_TEXT: Record<number, string> = {
@@ -60,6 +62,9 @@ export class Responder {
 
   /** Adds headers to whatever response this request gets (success or error). */
   addHeaders(headers: Headers): void {
+    // Checked here, not only when written: the error answer carries them too, so unsafe ones
+    // must never be kept.
+    assertSafeHeaders(headers);
     if (headers.length > 0) this.extraHeaders = [...this.extraHeaders, ...headers];
   }
 
@@ -131,6 +136,7 @@ export class Responder {
     options: SendOptions = {},
   ): void {
     if (!this.open) return;
+    assertSafeHeaders(headers);
     this.ended = true;
     this.res.cork(() => {
       this.writeHead(status, headers);
@@ -162,6 +168,7 @@ export class Responder {
   /** Starts a streamed body of known total size (Content-Length is written by tryEnd). */
   beginStream(status: number, headers: Headers, totalBytes: number): void {
     if (!this.open) return;
+    assertSafeHeaders(headers);
     this.totalBytes = totalBytes;
     this.res.cork(() => this.writeHead(status, headers));
     this.res.onWritable(() => this.retryPending());
@@ -219,6 +226,22 @@ export class Responder {
     for (const [name, value] of headers) this.res.writeHeader(name, value);
     for (const [name, value] of this.extraHeaders) this.res.writeHeader(name, value);
   }
+}
+
+/**
+ * Throws (before anything is written) when a header could split the response or corrupt the
+ * header section. Inputs are validated where they enter; this is the last line, so a value that
+ * slipped through (an older stored object, a new code path) fails its request with a 500
+ * instead of reaching the wire. Never strips silently: that would hide the bug.
+ */
+function assertSafeHeaders(headers: Headers): void {
+  const unsafe = firstUnsafeHeader(headers);
+  if (unsafe === null) return;
+  throw new AssertionError({
+    message: `refusing to write the unsafe response header ${JSON.stringify(unsafe[0])}: ${JSON.stringify(unsafe[1])}`,
+    actual: unsafe[1],
+    operator: 'isHeaderValue',
+  });
 }
 
 export interface SendOptions {

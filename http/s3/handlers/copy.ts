@@ -7,13 +7,13 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { checkKey, checkKeyLength } from '../object-key.js';
 import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
-import { checkKey } from './object-put.js';
 import { tagsFromHeader } from './tagging.js';
 
 /**
@@ -158,7 +158,9 @@ export function parseCopySource(header: string): { bucket: string; key: string }
       { ArgumentName: 'x-amz-copy-source' },
     );
   }
-  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
+  const key = decoded.slice(slash + 1);
+  checkKeyLength(key);
+  return { bucket: decoded.slice(0, slash), key };
 }
 
 function metadataDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {

@@ -3,6 +3,7 @@ import { shardOf } from '../../../engine/pool/placement.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
+import { checkKeyLength } from '../object-key.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
@@ -54,6 +55,7 @@ function objectKeys(objects: XmlValue): string[] {
     const key =
       typeof entry === 'object' && !Array.isArray(entry) ? textOf(entry['Key']) : undefined;
     if (key === undefined || key === '') throw new S3Error('MalformedXML');
+    checkKeyLength(key);
     return key;
   });
 }

@@ -29,6 +29,7 @@ import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { checkKey } from '../object-key.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
@@ -38,7 +39,6 @@ import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../s
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
-import { checkKey } from './object-put.js';
 import { tagsFromHeader } from './tagging.js';
 
 const PART_NUMBER_MAX = 10_000;

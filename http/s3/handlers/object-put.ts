@@ -1,11 +1,10 @@
 import { assert } from '../../../engine/assert.js';
-import { LIMITS } from '../../../engine/limits.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
-import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { checkKey } from '../object-key.js';
 import { quotaCheck } from '../quota.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
@@ -53,15 +52,4 @@ export async function handlePutObject(
     ...expirationHeader(ctx.state.catalog, bucket.id, info),
   );
   sendEmpty(ctx, 200, reply);
-}
-
-/** S3 keys are 1..1024 bytes of UTF-8. */
-export function checkKey(key: string): void {
-  if (key === '') throw new S3Error('InvalidArgument', 'An object key must not be empty.');
-  if (Buffer.byteLength(key, 'utf8') > LIMITS.keyBytesMax) {
-    throw new S3Error('KeyTooLongError', undefined, {
-      Size: String(Buffer.byteLength(key)),
-      MaxSizeAllowed: String(LIMITS.keyBytesMax),
-    });
-  }
 }

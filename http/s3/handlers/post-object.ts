@@ -22,6 +22,7 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../form-data.js';
 import { objectHeadersFrom } from '../object-headers.js';
+import { checkKey } from '../object-key.js';
 import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
 import { clientScheme } from '../scheme.js';
@@ -32,7 +33,6 @@ import {
   sseResponseHeaders,
 } from '../sse-c.js';
 import { renderXml } from '../xml.js';
-import { checkKey } from './object-put.js';
 import { tagsFromXml } from './tagging.js';
 
 /** Form fields that become object headers, as the same-named headers do for PutObject. */
