@@ -32,6 +32,11 @@ export interface ServerOptions {
   args?: string[];
   /** The admin API's bearer token (default ADMIN_TOKEN); null leaves the admin API disabled. */
   adminToken?: string | null;
+  /**
+   * Server log lines this test provokes on purpose (e.g. a shard it kills): lines matching one
+   * of these are not counted as failures by the log check (see `logProblems`).
+   */
+  expectedLogErrors?: RegExp[];
 }
 
 /**
@@ -50,15 +55,22 @@ export class TestServer {
     readonly adminPort: number,
     readonly adminToken: string | null,
     private output: string[],
-  ) {}
+    private readonly streams: { stdout: string[]; stderr: string[] },
+    private readonly expectedLogErrors: readonly RegExp[],
+  ) {
+    // 'close', not 'exit': the log check must see what is still in the pipes at the exit.
+    this.closed = new Promise((resolve) => process.once('close', () => resolve()));
+  }
+
+  /** Settles once the child has exited and its output pipes are drained. */
+  private readonly closed: Promise<void>;
 
   static async start(options: ServerOptions = {}): Promise<TestServer> {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
     const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? (await freePort());
-    const webPort = await freePort();
-    const adminPort = await freePort();
     const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken;
+    // Port 0 everywhere: the server binds a free port itself and says which in its banner, so no
+    // other process can take the port between a probe and the bind.
     const args = [
       HANGAR_BIN,
       'server',
@@ -67,11 +79,11 @@ export class TestServer {
       '--s3-host',
       host,
       '--s3-port',
-      String(port),
+      String(options.port ?? 0),
       '--web-port',
-      String(webPort),
+      '0',
       '--admin-port',
-      String(adminPort),
+      '0',
       '--log-level',
       'warn',
     ];
@@ -90,14 +102,18 @@ export class TestServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const endpoint = `http://${host}:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
+    const streams = { stdout: [] as string[], stderr: [] as string[] };
+    const ports = await new Promise<BannerPorts>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         output.push(chunk.toString());
-        if (output.join('').includes(`serving S3 at ${endpoint}`)) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+        streams.stdout.push(chunk.toString());
+        const banner = bannerPorts(streams.stdout.join(''));
+        if (banner !== null) resolve(banner);
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output.push(chunk.toString());
+        streams.stderr.push(chunk.toString());
+      });
       // 'close', not 'exit': the failure message may still be in the pipes when the child exits.
       child.once('close', (code) =>
         reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
@@ -107,7 +123,18 @@ export class TestServer {
         30_000,
       ).unref();
     });
-    return new TestServer(child, endpoint, port, dataDir, webPort, adminPort, adminToken, output);
+    return new TestServer(
+      child,
+      `http://${host}:${ports.s3}`,
+      ports.s3,
+      dataDir,
+      ports.web,
+      ports.admin,
+      adminToken,
+      output,
+      streams,
+      options.expectedLogErrors ?? [],
+    );
   }
 
   /** The admin API's base URL. */
@@ -173,27 +200,101 @@ export class TestServer {
     return this.process.exitCode !== null || this.process.signalCode !== null;
   }
 
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.kill('SIGTERM');
-    // A clean stop that hangs is a bug the test should see, not a hung suite.
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+  /**
+   * What the server logged that no test may pass with: at level warn and above (pino JSON on
+   * stdout) an assertion failure, an uncaught exception or unhandled rejection, or a dead shard
+   * actor; and on stderr (where Node writes what escapes every handler) the same, or the banner
+   * of a crash. Lines matching the `expectedLogErrors` option are left out.
+   */
+  logProblems(): string[] {
+    const problems: string[] = [];
+    for (const line of this.streams.stdout.join('').split('\n')) {
+      const level = pinoLevel(line);
+      if (
+        level === null ? FORBIDDEN_LOG.test(line) : level >= PINO_WARN && FORBIDDEN_LOG.test(line)
+      )
+        problems.push(line);
+    }
+    const stderr = this.streams.stderr.join('');
+    if (FORBIDDEN_LOG.test(stderr) || NODE_CRASH.test(stderr)) problems.push(stderr);
+    return problems.filter((line) => !this.expectedLogErrors.some((pattern) => pattern.test(line)));
   }
 
+  /** Throws (failing the test or hook that stopped the server) when `logProblems` finds any. */
+  private assertCleanLog(): void {
+    if (this.logChecked) return;
+    this.logChecked = true;
+    const problems = this.logProblems();
+    if (problems.length > 0) {
+      throw new Error(
+        `the hangar server logged ${problems.length} failure(s) no test expected (pass expectedLogErrors if one is wanted):\n` +
+          problems.map((line) => line.slice(0, 4000)).join('\n'),
+      );
+    }
+  }
+
+  private logChecked = false;
+
+  /** Clean SIGTERM; then fails if the server logged an assertion failure or an uncaught error. */
+  async stop(): Promise<void> {
+    if (!this.exited) {
+      this.process.kill('SIGTERM');
+      // A clean stop that hangs is a bug the test should see, not a hung suite.
+      const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
+      await this.closed;
+      clearTimeout(timer);
+    }
+    this.assertCleanLog();
+  }
+
+  /** SIGKILL (crash tests); then the same log check as `stop`. */
   async kill(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.kill('SIGKILL');
-    await exited;
+    if (!this.exited) this.process.kill('SIGKILL');
+    await this.closed;
+    this.assertCleanLog();
   }
 
   async destroy(): Promise<void> {
-    await this.kill();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.kill();
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
   }
+}
+
+/** pino's level number for warn; error is 50 and fatal 60. */
+const PINO_WARN = 40;
+/** What a server log line must never say (unless a test declares it expected). */
+const FORBIDDEN_LOG =
+  /AssertionError|ERR_ASSERTION|uncaught|unhandled ?(promise )?rejection|shard actor died/i;
+/** What Node prints when an error escapes every handler and the process dies of it. */
+const NODE_CRASH = /^Node\.js v\d+\.\d+\.\d+$/m;
+
+/** The level of a pino JSON log line, or null for a line that is not one. */
+function pinoLevel(line: string): number | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const level = (JSON.parse(line) as { level?: unknown }).level;
+    return typeof level === 'number' ? level : null;
+  } catch {
+    return null;
+  }
+}
+
+interface BannerPorts {
+  s3: number;
+  web: number;
+  admin: number;
+}
+
+/** The ports the server's start-up banner (tools/hangar.ts printBanner) names, once all are out. */
+function bannerPorts(stdout: string): BannerPorts | null {
+  const s3 = /hangar is serving S3 at http:\/\/\S+:(\d+) /.exec(stdout);
+  const web = /hangar is serving websites at http:\/\/\S+:(\d+) /.exec(stdout);
+  const admin = /hangar is serving the admin API at http:\/\/\S+:(\d+)/.exec(stdout);
+  if (s3 === null || web === null || admin === null) return null;
+  return { s3: Number(s3[1]), web: Number(web[1]), admin: Number(admin[1]) };
 }
 
 /** Runs the CLI with `args`; `env` is added to this process's environment. */
@@ -216,19 +317,6 @@ export function runCli(
     });
     // 'close', not 'exit': the output streams may still hold unread bytes when the child exits.
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 
