@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { TestFn } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 
 /** The compiled CLI, started exactly as a user starts it. */
 export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
@@ -349,6 +350,21 @@ export async function s3Failure(
     };
   }
   throw new Error('expected the S3 request to fail, but it succeeded');
+}
+
+/**
+ * Asserts that nothing is stored at `key`: a HEAD answers 404 NotFound, exactly (another failure,
+ * an access error or a 500, says nothing about what was stored).
+ */
+export async function assertNoObject(
+  t: ExecutionContext,
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<void> {
+  const failure = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+  t.is(failure.status, 404, `${bucket}/${key}: HEAD answered ${failure.status} ${failure.name}`);
+  t.is(failure.name, 'NotFound', `${bucket}/${key}`);
 }
 
 /** The whole body of an object, read with `s3`. */
