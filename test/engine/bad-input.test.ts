@@ -157,6 +157,14 @@ test.serial('garbage and oversized headers get a 4xx and a close, or a bare clos
     ),
     'a 200 KB header',
   );
+  // Past the request-header bound (issue 11 row 4) but under uWS's own: hangar's answer and close.
+  assertRefusedCleanly(
+    t,
+    await exchangeUntilClose(
+      `GET /bad/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`,
+    ),
+    'a 64 KiB header',
+  );
   await assertServerServes(t);
 });
 
