@@ -60,8 +60,18 @@ export class TestServer {
     private readonly expectedLogErrors: readonly RegExp[],
   ) {
     // 'close', not 'exit': the log check must see what is still in the pipes at the exit.
-    this.closed = new Promise((resolve) => process.once('close', () => resolve()));
+    this.closed = new Promise((resolve) =>
+      process.once('close', (code, signal) => {
+        if (!this.stopRequested)
+          this.unexpectedExit = `hangar exited by itself (code ${code}, signal ${signal})`;
+        resolve();
+      }),
+    );
   }
+
+  /** Set by stop() and kill(): an exit before either is a crash the log check reports. */
+  private stopRequested = false;
+  private unexpectedExit: string | null = null;
 
   /** Settles once the child has exited and its output pipes are drained. */
   private readonly closed: Promise<void>;
@@ -205,7 +215,8 @@ export class TestServer {
    * What the server logged that no test may pass with: at level warn and above (pino JSON on
    * stdout) an assertion failure, an uncaught exception or unhandled rejection, or a dead shard
    * actor; and on stderr (where Node writes what escapes every handler) the same, or the banner
-   * of a crash. Lines matching the `expectedLogErrors` option are left out.
+   * of a crash; and an exit that neither stop() nor kill() asked for. Lines matching the
+   * `expectedLogErrors` option are left out.
    */
   logProblems(): string[] {
     const stdoutProblems = this.streams.stdout
@@ -216,7 +227,8 @@ export class TestServer {
     const stderrProblems = stderr.split('\n').filter((line) => FORBIDDEN_LOG.test(line));
     // A crash: what escaped every handler is in the lines before Node's banner.
     const crash = NODE_CRASH.test(stderr) ? [stderr.slice(-4000)] : [];
-    return [...stdoutProblems, ...stderrProblems, ...crash].filter(
+    const exit = this.unexpectedExit === null ? [] : [this.unexpectedExit];
+    return [...stdoutProblems, ...stderrProblems, ...crash, ...exit].filter(
       (line) => !this.expectedLogErrors.some((pattern) => pattern.test(line)),
     );
   }
@@ -238,6 +250,7 @@ export class TestServer {
 
   /** Clean SIGTERM; then fails if the server logged an assertion failure or an uncaught error. */
   async stop(): Promise<void> {
+    this.stopRequested = true;
     if (!this.exited) {
       this.process.kill('SIGTERM');
       // A clean stop that hangs is a bug the test should see, not a hung suite.
@@ -250,6 +263,7 @@ export class TestServer {
 
   /** SIGKILL (crash tests); then the same log check as `stop`. */
   async kill(): Promise<void> {
+    this.stopRequested = true;
     if (!this.exited) this.process.kill('SIGKILL');
     await this.closed;
     this.assertCleanLog();
