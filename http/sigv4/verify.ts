@@ -316,7 +316,12 @@ function checkPresignedWindow(signedAtMs: number, expiresS: number, opts: Verify
   }
   // A URL signed in the future would otherwise live longer than its X-Amz-Expires says.
   if (signedAtMs - opts.nowMs > (opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS)) {
-    throw new S3Error('AccessDenied', 'Request is not valid yet');
+    // AWS's words and fields (its X-Amz-Date here is in epoch milliseconds).
+    throw new S3Error('AccessDenied', 'Request is not yet valid', {
+      'X-Amz-Date': String(signedAtMs),
+      Expires: formatIso8601(deadlineMs),
+      ServerTime: formatIso8601(opts.nowMs),
+    });
   }
 }
 

@@ -55,8 +55,12 @@ export class IncomingBody {
     this.discard();
     if (this.ended) return true;
     if (declaredBytes === null || declaredBytes - this.receivedBytes > bytesMax) return false;
+    // A client that went away sends nothing more: waiting for its body would hold the request
+    // (and its drain timer) open for nothing.
+    if (this.res.clientGone) return false;
     const ended = new Promise<void>((resolve) => {
       this.onEnd = resolve;
+      this.res.onAbort(resolve);
     });
     this.pausedEarly = false;
     this.res.resume();

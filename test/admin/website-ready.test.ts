@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
+import { eventually } from '../helpers/fsck.js';
 import { s3Failure, TestServer } from '../helpers/server.js';
 import { webRequest } from '../helpers/website.js';
 
@@ -127,8 +128,17 @@ test('UpdateBucket validates the whole body before changing anything', async (t)
 });
 
 test('/ready answers 200 with every check, without a token; /health stays the liveness probe', async (t) => {
-  const ready = await adminCall(server, 'GET', '/ready', undefined, null);
-  t.is(ready.status, 200);
+  // On a loaded machine a shard can miss readiness's 2 s ping bound once: ask again, bounded.
+  let ready = await adminCall(server, 'GET', '/ready', undefined, null);
+  await eventually(
+    async () => {
+      ready = await adminCall(server, 'GET', '/ready', undefined, null);
+      return ready.status === 200;
+    },
+    15_000,
+    200,
+  );
+  t.is(ready.status, 200, ready.text);
   t.is(ready.json.status, 'ready');
   t.deepEqual(ready.json.reasons, []);
   t.deepEqual(

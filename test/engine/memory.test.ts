@@ -1,18 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { type AnonMemory, describeAnonMemory, sampleAnonMemory } from '../helpers/memory.js';
 import { TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
 const OBJECT_BYTES = 1024 * MiB;
-
-/** Resident memory of the server process, from /proc (bytes). */
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  return Number(match?.[1] ?? 0) * 1024;
-}
+/** How much the server's anonymous memory may grow while it streams 1 GiB in and out. */
+const MEMORY_GROWTH_MAX_BYTES = 256 * MiB;
 
 /** A 1 GiB body generated on the fly, so the test itself holds no more than one chunk. */
 function generatedBody(): Readable {
@@ -35,11 +31,8 @@ test('a 1 GiB PUT and GET keep the server memory bounded', async (t) => {
     const pid = server.process.pid!;
     const s3 = server.client();
     await s3.send(new CreateBucketCommand({ Bucket: 'memory' }));
-    const baseline = rssBytes(pid);
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, rssBytes(pid));
-    }, 20);
+    const sampler = await sampleAnonMemory(pid);
+    let memory: AnonMemory;
     try {
       await s3.send(
         new PutObjectCommand({
@@ -54,13 +47,18 @@ test('a 1 GiB PUT and GET keep the server memory bounded', async (t) => {
       for await (const part of got.Body as AsyncIterable<Uint8Array>) received += part.byteLength;
       t.is(received, OBJECT_BYTES);
     } finally {
-      clearInterval(sampler);
+      memory = await sampler.stop();
     }
-    t.log(
-      `server RSS: baseline ${(baseline / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`,
-    );
-    t.true(peak - baseline < 256 * MiB, `RSS grew by ${((peak - baseline) / MiB).toFixed(0)} MiB`);
+    t.log(describeAnonMemory(memory));
+    const grown = memory.peakBytes - memory.baselineBytes;
+    t.true(grown < MEMORY_GROWTH_MAX_BYTES, `RssAnon grew by ${(grown / MiB).toFixed(0)} MiB`);
   } finally {
     await server.destroy();
   }
+});
+
+test('the memory sampler fails, rather than reports nothing, when /proc cannot be read', async (t) => {
+  const exited = spawnSync(process.execPath, ['-e', '0']);
+  t.is(exited.status, 0);
+  await t.throwsAsync(sampleAnonMemory(exited.pid), { message: /ENOENT/ });
 });

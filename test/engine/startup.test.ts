@@ -33,6 +33,38 @@ test('start-up refuses the slow ws fallback of uWebSockets.js', (t) => {
   t.notRegex(run.output, /serving S3/);
 });
 
+/**
+ * A `--require` preload that makes uWebSockets.js's native binary fail to load, as a wrong Node
+ * ABI or an old glibc would: the package then catches the error and returns its ws fallback.
+ * Other native modules (LMDB, cbor) load as usual.
+ */
+const FAILING_UWS_PRELOAD = `
+const Module = require('node:module');
+const loadNative = Module._extensions['.node'];
+Module._extensions['.node'] = function (module, filename) {
+  if (/uws_[^/]*\\.node$/.test(filename)) throw new Error('simulated: the uWS binary does not load');
+  return loadNative.call(this, module, filename);
+};
+`;
+
+test('start-up refuses to serve when the native uWebSockets.js binary fails to load', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-uws-'));
+  const preload = join(dir, 'failing-uws.cjs');
+  writeFileSync(preload, FAILING_UWS_PRELOAD);
+  try {
+    const run = startExpectingFailure([], { NODE_OPTIONS: `--require ${preload}` });
+    // The preload did its part: the package fell back (and said so) ...
+    t.regex(run.output, /simulated: the uWS binary does not load/);
+    t.regex(run.output, /Falling back to a NodeJS implementation/);
+    // ... and hangar refused the fallback instead of serving on it.
+    t.not(run.status, 0);
+    t.regex(run.output, /the native uWebSockets\.js binary did not load/);
+    t.notRegex(run.output, /serving S3/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an invalid setting stops the start with a message naming the key', (t) => {
   const run = startExpectingFailure([], { HANGAR_S3_PORT: 'not-a-port' });
   t.is(run.status, 2);

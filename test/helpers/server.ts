@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { TestFn } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 
 /** The compiled CLI, started exactly as a user starts it. */
 export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
@@ -36,6 +37,11 @@ export interface ServerOptions {
   scheme?: 'http' | 'https';
   /** A command the server runs under (its program and arguments come after), e.g. strace. */
   wrapper?: string[];
+  /**
+   * Server log lines this test provokes on purpose (e.g. a shard it kills): lines matching one
+   * of these are not counted as failures by the log check (see `logProblems`).
+   */
+  expectedLogErrors?: RegExp[];
 }
 
 /**
@@ -54,17 +60,34 @@ export class TestServer {
     readonly adminPort: number,
     readonly adminToken: string | null,
     private output: string[],
+    private readonly streams: { stdout: string[]; stderr: string[] },
+    private readonly expectedLogErrors: readonly RegExp[],
     /** The scheme every port speaks. */
     readonly scheme: 'http' | 'https' = 'http',
-  ) {}
+  ) {
+    // 'close', not 'exit': the log check must see what is still in the pipes at the exit.
+    this.closed = new Promise((resolve) =>
+      process.once('close', (code, signal) => {
+        if (!this.stopRequested)
+          this.unexpectedExit = `hangar exited by itself (code ${code}, signal ${signal})`;
+        resolve();
+      }),
+    );
+  }
+
+  /** Set by stop() and kill(): an exit before either is a crash the log check reports. */
+  private stopRequested = false;
+  private unexpectedExit: string | null = null;
+
+  /** Settles once the child has exited and its output pipes are drained. */
+  private readonly closed: Promise<void>;
 
   static async start(options: ServerOptions = {}): Promise<TestServer> {
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hangar-test-'));
     const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? (await freePort());
-    const webPort = await freePort();
-    const adminPort = await freePort();
     const adminToken = options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken;
+    // Port 0 everywhere: the server binds a free port itself and says which in its banner, so no
+    // other process can take the port between a probe and the bind.
     const args = [
       HANGAR_BIN,
       'server',
@@ -73,11 +96,11 @@ export class TestServer {
       '--s3-host',
       host,
       '--s3-port',
-      String(port),
+      String(options.port ?? 0),
       '--web-port',
-      String(webPort),
+      '0',
       '--admin-port',
-      String(adminPort),
+      '0',
       '--log-level',
       'warn',
     ];
@@ -98,14 +121,18 @@ export class TestServer {
     });
     const output: string[] = [];
     const scheme = options.scheme ?? 'http';
-    const endpoint = `${scheme}://${host}:${port}`;
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
+    const streams = { stdout: [] as string[], stderr: [] as string[] };
+    const ports = await new Promise<BannerPorts>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         output.push(chunk.toString());
-        if (output.join('').includes(`serving S3 at ${endpoint}`)) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+        streams.stdout.push(chunk.toString());
+        const banner = bannerPorts(streams.stdout.join(''));
+        if (banner !== null) resolve(banner);
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output.push(chunk.toString());
+        streams.stderr.push(chunk.toString());
+      });
       // 'close', not 'exit': the failure message may still be in the pipes when the child exits.
       child.once('close', (code) =>
         reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
@@ -117,13 +144,15 @@ export class TestServer {
     });
     return new TestServer(
       child,
-      endpoint,
-      port,
+      `${scheme}://${host}:${ports.s3}`,
+      ports.s3,
       dataDir,
-      webPort,
-      adminPort,
+      ports.web,
+      ports.admin,
       adminToken,
       output,
+      streams,
+      options.expectedLogErrors ?? [],
       scheme,
     );
   }
@@ -191,27 +220,105 @@ export class TestServer {
     return this.process.exitCode !== null || this.process.signalCode !== null;
   }
 
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.kill('SIGTERM');
-    // A clean stop that hangs is a bug the test should see, not a hung suite.
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+  /**
+   * What the server logged that no test may pass with: at level warn and above (pino JSON on
+   * stdout) an assertion failure, an uncaught exception or unhandled rejection, or a dead shard
+   * actor; and on stderr (where Node writes what escapes every handler) the same, or the banner
+   * of a crash; and an exit that neither stop() nor kill() asked for. Lines matching the
+   * `expectedLogErrors` option are left out.
+   */
+  logProblems(): string[] {
+    const stdoutProblems = this.streams.stdout
+      .join('')
+      .split('\n')
+      .filter((line) => FORBIDDEN_LOG.test(line) && (pinoLevel(line) ?? PINO_WARN) >= PINO_WARN);
+    const stderr = this.streams.stderr.join('');
+    const stderrProblems = stderr.split('\n').filter((line) => FORBIDDEN_LOG.test(line));
+    // A crash: what escaped every handler is in the lines before Node's banner.
+    const crash = NODE_CRASH.test(stderr) ? [stderr.slice(-4000)] : [];
+    const exit = this.unexpectedExit === null ? [] : [this.unexpectedExit];
+    return [...stdoutProblems, ...stderrProblems, ...crash, ...exit].filter(
+      (line) => !this.expectedLogErrors.some((pattern) => pattern.test(line)),
+    );
   }
 
+  /** Throws (failing the test or hook that stopped the server) when `logProblems` finds any. */
+  private assertCleanLog(): void {
+    if (this.logChecked) return;
+    this.logChecked = true;
+    const problems = this.logProblems();
+    if (problems.length > 0) {
+      throw new Error(
+        `the hangar server logged ${problems.length} failure line(s) no test expected (a test that provokes one on purpose passes expectedLogErrors):\n` +
+          problems.map((line) => line.slice(0, 4000)).join('\n'),
+      );
+    }
+  }
+
+  private logChecked = false;
+
+  /** Clean SIGTERM; then fails if the server logged an assertion failure or an uncaught error. */
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (!this.exited) {
+      this.process.kill('SIGTERM');
+      // A clean stop that hangs is a bug the test should see, not a hung suite.
+      const timer = setTimeout(() => this.process.kill('SIGKILL'), 15_000);
+      await this.closed;
+      clearTimeout(timer);
+    }
+    this.assertCleanLog();
+  }
+
+  /** SIGKILL (crash tests); then the same log check as `stop`. */
   async kill(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    this.process.kill('SIGKILL');
-    await exited;
+    this.stopRequested = true;
+    if (!this.exited) this.process.kill('SIGKILL');
+    await this.closed;
+    this.assertCleanLog();
   }
 
   async destroy(): Promise<void> {
-    await this.kill();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.kill();
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
   }
+}
+
+/** pino's level number for warn; error is 50 and fatal 60. */
+const PINO_WARN = 40;
+/** What a server log line must never say (unless a test declares it expected). */
+const FORBIDDEN_LOG =
+  /AssertionError|ERR_ASSERTION|uncaught|unhandled ?(promise )?rejection|shard actor died/i;
+/** What Node prints when an error escapes every handler and the process dies of it. */
+const NODE_CRASH = /^Node\.js v\d+\.\d+\.\d+$/m;
+
+/** The level of a pino JSON log line, or null for a line that is not one. */
+function pinoLevel(line: string): number | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const level = (JSON.parse(line) as { level?: unknown }).level;
+    return typeof level === 'number' ? level : null;
+  } catch {
+    return null;
+  }
+}
+
+interface BannerPorts {
+  s3: number;
+  web: number;
+  admin: number;
+}
+
+/** The ports the server's start-up banner (tools/hangar.ts printBanner) names, once all are out. */
+function bannerPorts(stdout: string): BannerPorts | null {
+  const s3 = /hangar is serving S3 at https?:\/\/\S+:(\d+) /.exec(stdout);
+  const web = /hangar is serving websites at https?:\/\/\S+:(\d+) /.exec(stdout);
+  const admin = /hangar is serving the admin API at https?:\/\/\S+:(\d+)/.exec(stdout);
+  if (s3 === null || web === null || admin === null) return null;
+  return { s3: Number(s3[1]), web: Number(web[1]), admin: Number(admin[1]) };
 }
 
 /** Runs the CLI with `args`; `env` is added to this process's environment. */
@@ -234,19 +341,6 @@ export function runCli(
     });
     // 'close', not 'exit': the output streams may still hold unread bytes when the child exits.
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -279,6 +373,21 @@ export async function s3Failure(
     };
   }
   throw new Error('expected the S3 request to fail, but it succeeded');
+}
+
+/**
+ * Asserts that nothing is stored at `key`: a HEAD answers 404 NotFound, exactly (another failure,
+ * an access error or a 500, says nothing about what was stored).
+ */
+export async function assertNoObject(
+  t: ExecutionContext,
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<void> {
+  const failure = await s3Failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+  t.is(failure.status, 404, `${bucket}/${key}: HEAD answered ${failure.status} ${failure.name}`);
+  t.is(failure.name, 'NotFound', `${bucket}/${key}`);
 }
 
 /** The whole body of an object, read with `s3`. */

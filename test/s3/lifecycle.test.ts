@@ -16,8 +16,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { onNode } from '../helpers/admin.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-
 import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 /** Lifecycle runs take longer than a block unlink: 20 s, polled every 100 ms. */
@@ -26,6 +26,68 @@ function eventuallyWithin(check: () => Promise<boolean>): Promise<boolean> {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** When a request was sent and when its answer was in (performance.now(), ms). */
+interface Interval {
+  sentMs: number;
+  answeredMs: number;
+}
+
+async function timed(request: () => Promise<unknown>): Promise<Interval> {
+  const sentMs = performance.now();
+  await request();
+  return { sentMs, answeredMs: performance.now() };
+}
+
+/** One look at the lifecycle worker through the admin API. */
+interface WorkerLook extends Interval {
+  busy: boolean;
+  /** The ISO time of its last completed run (changes only when a run ends). */
+  lastCompleted: string;
+}
+
+async function lifecycleWorker(server: TestServer): Promise<WorkerLook> {
+  const sentMs = performance.now();
+  const { node } = await onNode(server, 'POST', 'ListWorkers', {});
+  const answeredMs = performance.now();
+  const worker = (node as Array<{ name: string; state: unknown; freeform: string[] }>).find(
+    (w) => w.name === 'Lifecycle worker',
+  );
+  if (worker === undefined) throw new Error('no Lifecycle worker in ListWorkers');
+  const completed = /^Last completed: (\S+)/.exec(worker.freeform[0] ?? '');
+  if (completed === null) throw new Error(`no last-completed line: ${worker.freeform.join(' | ')}`);
+  return { sentMs, answeredMs, busy: worker.state === 'busy', lastCompleted: completed[1] ?? '' };
+}
+
+/**
+ * Looks at the lifecycle worker back to back until the run after `previousRun` has completed;
+ * calls `onBusy` at each look that finds it running.
+ */
+async function watchLifecycleRun(
+  server: TestServer,
+  previousRun: string,
+  onBusy: () => void,
+): Promise<WorkerLook[]> {
+  const looks: WorkerLook[] = [];
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const look = await lifecycleWorker(server);
+    looks.push(look);
+    if (look.busy) onBusy();
+    if (!look.busy && look.lastCompleted !== previousRun) return looks;
+  }
+  throw new Error('the lifecycle run did not complete in 20 s');
+}
+
+/**
+ * Whether `request` lies inside one run: a look answered before it was sent and a look sent
+ * after its answer both found the worker busy, with no run completed in between.
+ */
+function answeredWithinRun(request: Interval, looks: WorkerLook[]): boolean {
+  const before = looks.filter((look) => look.busy && look.answeredMs <= request.sentMs);
+  const after = looks.filter((look) => look.busy && look.sentMs >= request.answeredMs);
+  return before.some((b) => after.some((a) => a.lastCompleted === b.lastCompleted));
+}
 
 /** Lists every key of a bucket. */
 async function keysOf(s3: S3Client, bucket: string): Promise<string[]> {
@@ -231,15 +293,47 @@ test('expiration deletes matching objects when the rules run, and only those', a
         'exp',
       ),
     );
+    const idle = await lifecycleWorker(server);
+    t.false(idle.busy, 'the start-up run is over');
     server.process.kill('SIGUSR2');
-    // Foreground requests are served while the run goes on.
-    const started = Date.now();
-    for (let i = 0; i < 20; i++) {
-      await s3.send(new PutObjectCommand({ Bucket: 'exp', Key: `keep/fg-${i}`, Body: 'fg' }));
-      const got = await s3.send(new GetObjectCommand({ Bucket: 'exp', Key: `keep/fg-${i}` }));
-      t.is(await got.Body?.transformToString(), 'fg');
-    }
-    t.true(Date.now() - started < 10_000);
+    // Foreground requests are served while the run goes on: the worker is watched while PUTs and
+    // GETs go on, and some request must fall between two looks that both find this run busy.
+    // The requests start once the run is seen busy, so that they do not all queue behind it.
+    const foreground: Interval[] = [];
+    let runSeen: () => void = () => undefined;
+    const runSeenBusy = new Promise<void>((resolve) => {
+      runSeen = resolve;
+    });
+    const [looks] = await Promise.all([
+      watchLifecycleRun(server, idle.lastCompleted, runSeen).finally(runSeen),
+      (async () => {
+        await runSeenBusy;
+        // Four streams of PUT then GET, so that several requests wait at each batch boundary.
+        await Promise.all(
+          [0, 1, 2, 3].map(async (stream) => {
+            for (let i = stream; i < 20; i += 4) {
+              const key = `keep/fg-${i}`;
+              foreground.push(
+                await timed(() =>
+                  s3.send(new PutObjectCommand({ Bucket: 'exp', Key: key, Body: 'fg' })),
+                ),
+              );
+              let body = '';
+              foreground.push(
+                await timed(async () => {
+                  const got = await s3.send(new GetObjectCommand({ Bucket: 'exp', Key: key }));
+                  body = (await got.Body?.transformToString()) ?? '';
+                }),
+              );
+              t.is(body, 'fg');
+            }
+          }),
+        );
+      })(),
+    ]);
+    const inside = foreground.filter((request) => answeredWithinRun(request, looks));
+    t.log(`${inside.length} of ${foreground.length} foreground requests answered inside the run`);
+    t.true(inside.length > 0, 'no foreground request was seen answered while the run went on');
     const expected = [
       'disabled/x',
       'keep/one',

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -22,6 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import test from 'ava';
 import type { FsckReport } from '../../engine/fsck.js';
 import { fsckReport } from '../helpers/fsck.js';
+import { type AnonMemory, describeAnonMemory, sampleAnonMemory } from '../helpers/memory.js';
 import {
   newBucket,
   objectBytes,
@@ -287,12 +287,6 @@ const BIG_BYTES = 1024 * MIB;
 /** lib-storage's default part size. */
 const SDK_PART_BYTES = 5 * MIB;
 
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  return Number(match?.[1] ?? 0) * 1024;
-}
-
 /**
  * 1 GiB generated on the fly, one 1 MiB chunk at a time (each distinct, so no block dedups),
  * with its MD5 and the MD5s of each 5 MiB part computed as it goes.
@@ -332,11 +326,8 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
   t.timeout(180_000);
   const bucket = await newBucket(suite.s3, 'mpb-big');
   const pid = suite.server.process.pid!;
-  const baseline = rssBytes(pid);
-  let peak = baseline;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssBytes(pid));
-  }, 20);
+  const sampler = await sampleAnonMemory(pid);
+  let memory: AnonMemory;
   try {
     const generated = generatedBody();
     const upload = new Upload({
@@ -377,11 +368,10 @@ test.serial('lib-storage Upload of a 1 GiB stream keeps the server memory bounde
     const uploads = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     t.deepEqual(uploads.Uploads ?? [], [], 'no upload is left behind');
   } finally {
-    clearInterval(sampler);
+    memory = await sampler.stop();
   }
-  t.log(
-    `server RSS: baseline ${(baseline / MIB).toFixed(0)} MiB, peak ${(peak / MIB).toFixed(0)} MiB`,
-  );
-  t.true(peak - baseline < 256 * MIB, `RSS grew by ${((peak - baseline) / MIB).toFixed(0)} MiB`);
+  t.log(describeAnonMemory(memory));
+  const grown = memory.peakBytes - memory.baselineBytes;
+  t.true(grown < 256 * MIB, `RssAnon grew by ${(grown / MIB).toFixed(0)} MiB`);
   await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'big/one-gib.bin' }));
 });
