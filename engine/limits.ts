@@ -79,6 +79,9 @@ export const LIMITS = {
    *  RequestHeaderSectionTooLarge and the connection closed. (uWS 20.30 itself drops, without an
    *  answer, a header section over 4 KiB that does not arrive in one read.) */
   requestHeaderBytesMax: 8 * 1024,
+  /** A port configured as 0: free ports tried (each found by the kernel, then listened on by
+   *  name; another process can take one in between). */
+  freePortAttempts: 8,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -3,6 +3,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { assert } from '../../engine/assert.js';
 import { ConfigError, type TlsFiles } from '../../engine/config.js';
+import { LIMITS } from '../../engine/limits.js';
 import type { Uws } from './load.js';
 
 /**
@@ -70,7 +71,7 @@ export class Listener {
   static open(uws: Uws, spec: ListenerSpec): Listener {
     const certificate = spec.tls === null ? null : readCertificate(spec.tls);
     const app = createApp(uws, spec);
-    const socket = listenNow(app, spec.host, spec.port);
+    const socket = listenOnNamedPort(uws, app, spec.host, spec.port);
     if (socket === null) {
       throw new Error(
         `hangar: cannot listen on ${spec.host}:${spec.port} for ${spec.name} (address in use?)`,
@@ -185,6 +186,32 @@ type ListenWithOptions = (
 const EXCLUSIVE_PORT = 1 as ListenOptions;
 
 /** Listens on host:port, exclusively; null when the port is taken. uWS calls back synchronously. */
+/**
+ * Listens on `port`, or on a free port when it is 0, always by naming the port. uSockets sets
+ * SO_REUSEADDR only on a socket listening on a named port, and connections accepted from a
+ * socket without it block a later listen on the same port (EADDRINUSE) while they are open: a
+ * TLS reload of a port first chosen with 0 would then lose the port. So a free port is found with
+ * a throwaway listener, then listened on by name (tried again should another process take it in
+ * between).
+ */
+function listenOnNamedPort(
+  uws: Uws,
+  app: TemplatedApp,
+  host: string,
+  port: number,
+): us_listen_socket | null {
+  if (port !== 0) return listenNow(app, host, port);
+  for (let attempt = 0; attempt < LIMITS.freePortAttempts; attempt++) {
+    const probe = listenNow(uws.App(), host, 0);
+    if (probe === null) return null;
+    const free = uws.us_socket_local_port(probe);
+    uws.us_listen_socket_close(probe);
+    const socket = listenNow(app, host, free);
+    if (socket !== null) return socket;
+  }
+  return null;
+}
+
 function listenNow(app: TemplatedApp, host: string, port: number): us_listen_socket | null {
   let bound: us_listen_socket | false | undefined;
   (app.listen as unknown as ListenWithOptions).call(app, host, port, EXCLUSIVE_PORT, (socket) => {
