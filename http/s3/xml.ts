@@ -71,10 +71,23 @@ const parser = new XMLParser({
 /** Parses a request body; malformed XML or the wrong root element is MalformedXML. */
 export function parseXml(text: string, root: string): XmlNode {
   if (text.trim() === '' || XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
-  const doc = parser.parse(text) as XmlNode;
+  const doc = parseValidated(text);
   const node = doc[root];
   if (node === undefined) throw new S3Error('MalformedXML');
   return typeof node === 'object' && !Array.isArray(node) ? node : {};
+}
+
+/**
+ * fast-xml-parser refuses, with a plain Error, element names that could pollute prototypes
+ * (`<constructor>`, `<__proto__>`), after XMLValidator accepted them: that is a client's
+ * malformed document, not an internal error.
+ */
+function parseValidated(text: string): XmlNode {
+  try {
+    return parser.parse(text) as XmlNode;
+  } catch {
+    throw new S3Error('MalformedXML');
+  }
 }
 
 export function textOf(value: XmlValue): string | undefined {
