@@ -292,6 +292,7 @@ const HEADER_MUTATIONS = [
   'request-line',
   'no-colon',
   'fold',
+  'prototype-name',
 ] as const;
 
 function mutateHeaders(rng: Rng, req: RawRequest): RawRequest {
@@ -350,6 +351,19 @@ function mutateHeaders(rng: Rng, req: RawRequest): RawRequest {
       case 'fold':
         lines.splice(at + 1, 0, ' folded-continuation');
         break;
+      case 'prototype-name': {
+        // Header names that are Object.prototype members, for code that keeps headers in a
+        // plain object.
+        const name = rng.pick([
+          '__proto__',
+          'constructor',
+          'toString',
+          'valueOf',
+          'hasOwnProperty',
+        ]);
+        lines.splice(at, 0, `${name}: ${rng.pick(['1', '', '{}', 'x'])}`);
+        break;
+      }
     }
   }
   return { ...req, lines, body };
@@ -569,7 +583,10 @@ function runPlan(port: number, plan: Plan, timeoutMs: number): Promise<Outcome> 
       void writeAll(socket, plan).then(() => {
         if (plan.finish === 'end') socket.end();
         else if (plan.finish === 'destroy') settle('aborted');
-        else if (plan.finish === 'wait') setTimeout(() => socket.end(), GRACE_MS).unref();
+        // A valid request is owed its answer however slow a loaded server is (it ends with
+        // Connection: close); only a request the server may still be waiting on gets the grace.
+        else if (plan.finish === 'wait' && !plan.expectSuccess)
+          setTimeout(() => socket.end(), GRACE_MS).unref();
       });
     });
   });
