@@ -275,6 +275,8 @@ export class Shard {
     );
   }
 
+  /** PUTs between PutEnd and their commit: a Cancel no longer stops them. */
+  private readonly committing = new Set<number>();
   private readonly putTargets = new Map<
     number,
     {
@@ -302,6 +304,7 @@ export class Shard {
     const session = this.puts.get(reqId);
     const target = this.putTargets.get(reqId);
     assert(session !== undefined && target !== undefined, 'PutEnd follows PutBegin');
+    this.committing.add(reqId);
     try {
       const finished = await session.finish(expect, Date.now());
       if (target.part !== null)
@@ -312,6 +315,7 @@ export class Shard {
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(target.key, record) };
     } finally {
+      this.committing.delete(reqId);
       this.puts.delete(reqId);
       this.putTargets.delete(reqId);
       await session.close();
@@ -409,7 +413,10 @@ export class Shard {
   private cancel(reqId: number): void {
     this.refused.delete(reqId);
     const put = this.puts.get(reqId);
-    if (put !== undefined) {
+    // A PUT whose body is whole commits regardless (the client hung up after its last byte):
+    // closing its session under the commit would unpin the new blocks before the record
+    // references them, and leave them pinned (never freed) once it does.
+    if (put !== undefined && !this.committing.has(reqId)) {
       this.puts.delete(reqId);
       this.putTargets.delete(reqId);
       put.close().catch(this.logError);

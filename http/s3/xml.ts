@@ -83,10 +83,23 @@ const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 export function parseXml(text: string, root: string): XmlNode {
   if (text.trim() === '' || MARKUP_DECLARATION.test(text)) throw new S3Error('MalformedXML');
   if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
-  const doc = parser.parse(text) as XmlNode;
+  const doc = parseValidated(text);
   const node = doc[root];
   if (node === undefined) throw new S3Error('MalformedXML');
   return typeof node === 'object' && !Array.isArray(node) ? node : {};
+}
+
+/**
+ * fast-xml-parser refuses, with a plain Error, element names that could pollute prototypes
+ * (`<constructor>`, `<__proto__>`), after XMLValidator accepted them: that is a client's
+ * malformed document, not an internal error.
+ */
+function parseValidated(text: string): XmlNode {
+  try {
+    return parser.parse(text) as XmlNode;
+  } catch {
+    throw new S3Error('MalformedXML');
+  }
 }
 
 export function textOf(value: XmlValue): string | undefined {

@@ -47,7 +47,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   sendXml(ctx, 'DeleteResult', result);
 }
 
-function objectKeys(objects: XmlValue): string[] {
+export function objectKeys(objects: XmlValue): string[] {
   const list = Array.isArray(objects) ? objects : [];
   if (list.length === 0 || list.length > LIMITS.deleteObjectsKeysMax)
     throw new S3Error('MalformedXML');

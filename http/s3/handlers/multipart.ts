@@ -296,7 +296,7 @@ export async function handleCompleteMultipartUpload(
   );
 }
 
-function partsOf(value: XmlValue): ChosenPart[] {
+export function partsOf(value: XmlValue): ChosenPart[] {
   const list = Array.isArray(value) ? value : [];
   if (list.length === 0 || list.length > PART_NUMBER_MAX) throw new S3Error('MalformedXML');
   return list.map((entry) => {
