@@ -82,6 +82,108 @@ export const LIMITS = {
   /** A port configured as 0: free ports tried (each found by the kernel, then listened on by
    *  name; another process can take one in between). */
   freePortAttempts: 8,
+
+  // ---- S3 request documents and listings (moved here from their modules, issue 11) ----
+  /** PostObject: bytes between a boundary delimiter and its CRLF (RFC 2046 transport padding);
+   *  more, and 400 MalformedPOSTRequest. */
+  postDelimiterLineBytesMax: 256,
+  /** Multipart part numbers run from 1 to this; a larger one is 400 InvalidArgument, and a
+   *  CompleteMultipartUpload listing more parts is 400 MalformedXML. */
+  multipartPartNumberMax: 10_000,
+  /** Every part of a multipart upload but the last must be at least this big; a smaller one
+   *  fails CompleteMultipartUpload with 400 EntityTooSmall. */
+  multipartPartBytesMin: 5 * 1024 * 1024,
+  /** ListParts and GetObjectAttributes list at most this many parts per answer (the default
+   *  and the cap of max-parts); more are left for the next page. */
+  listPartsMax: 1000,
+  /** ListMultipartUploads lists at most this many uploads per answer (default and cap). */
+  listUploadsMax: 1000,
+  /** ListBuckets: the largest max-buckets accepted; more is 400 InvalidArgument. */
+  listBucketsMax: 10_000,
+  /** PutBucketCors: the document's bytes (AWS's 64 KB); more, 400 MaxMessageLengthExceeded. */
+  corsBodyBytesMax: 64 * 1024,
+  /** PutBucketCors: rules in one configuration; more, 400 MalformedXML. */
+  corsRulesMax: 100,
+  /** PutBucketCors: a rule's ID, in UTF-16 code units; longer, 400 MalformedXML. */
+  corsRuleIdUnitsMax: 255,
+  /** PutBucketLifecycleConfiguration: rules in one configuration; more, 400 MalformedXML. */
+  lifecycleRulesMax: 1000,
+  /** PutBucketLifecycleConfiguration: a rule's ID, in UTF-16 code units; longer, 400
+   *  InvalidArgument. */
+  lifecycleRuleIdUnitsMax: 255,
+  /** PutBucketWebsite: routing rules in one configuration (AWS's); more, 400 InvalidArgument. */
+  websiteRoutingRulesMax: 50,
+  /** Tags on one object; more, 400 BadRequest (AWS's answer). */
+  objectTagsMax: 10,
+  /** Tags on one bucket; more, 400 InvalidTag. */
+  bucketTagsMax: 50,
+  /** A tag key, in UTF-16 code units (S3 stores tags as UTF-16); longer, 400 InvalidTag. */
+  tagKeyUnitsMax: 128,
+  /** A tag value, in UTF-16 code units; longer, 400 InvalidTag. */
+  tagValueUnitsMax: 256,
+
+  // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
+  /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed
+   *  (and a presigned URL signed further in the future, 403 AccessDenied). */
+  clockSkewMaxMs: 15 * 60 * 1000,
+  /** A presigned URL's X-Amz-Expires (AWS's week); more, 400 AuthorizationQueryParametersError. */
+  presignedExpiresMaxSeconds: 604_800,
+  /** One aws-chunked chunk's declared size; more, 400 InvalidRequest before its bytes are read. */
+  awsChunkBytesMax: 16 * 1024 * 1024,
+  /** Every signed aws-chunked data chunk but the last must be at least this big (AWS's);
+   *  a smaller one is 400 InvalidChunkSizeError. */
+  awsChunkBytesMin: 8192,
+  /** One aws-chunked chunk-header or trailer line; longer is garbage, 400 IncompleteBody. */
+  awsChunkLineBytesMax: 4096,
+  /** An aws-chunked body's trailer section, all lines together; more, 400 MalformedTrailerError. */
+  awsChunkTrailerBytesMax: 16 * 1024,
+  /** Derived signing keys kept in memory; past it the oldest is dropped (and derived again). */
+  signingKeyCacheEntriesMax: 256,
+
+  // ---- Admin API (moved here from http/admin, issue 11) ----
+  /** An admin request body; larger, 413 PayloadTooLarge and the connection closed. */
+  adminBodyBytesMax: 1024 * 1024,
+  /** GetClusterHealth and friends: a shard that does not answer a ping within this is down. */
+  adminPingTimeoutMs: 5_000,
+  /** /health readiness: a shard that does not answer a ping within this is not ready (503). */
+  readyPingTimeoutMs: 2_000,
+  /** /health readiness: less free space than this on the data directory's filesystem is not
+   *  ready (503): writes are about to fail. */
+  readyFreeBytesMin: 64 * 1024 * 1024,
+  /** /metrics: a shard whose Stats do not arrive within this is left out of the scrape. */
+  metricsStatsTimeoutMs: 2_000,
+  /** GetBlockInfo: references listed per shard at most (a scan); more are left out. */
+  blockBacklinksMax: 1000,
+  /** CleanupIncompleteUploads: upload records one shard request reads at most; more take
+   *  further requests, so no one request holds a shard long. */
+  cleanupBatchUploads: 1000,
+
+  // ---- Background workers: batches and periods (moved here, issue 11) ----
+  /** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
+  lifecycleIntervalMs: 24 * 60 * 60 * 1000,
+  /** Lifecycle: records one shard request reads at most; more take further requests. */
+  lifecycleBatchRecords: 1000,
+  /** How often the orphan sweep walks the block directories. */
+  orphanSweepIntervalMs: 24 * 60 * 60 * 1000,
+  /** Scrub: blocks one shard checks per request, and the bytes it reads at most; more take
+   *  further requests, so a batch stays short. */
+  scrubBatchBlocks: 64,
+  scrubBatchBytes: 64 * 1024 * 1024,
+  /** Scrub: a full pass starts this long after the last one, plus up to scrubPassJitterMs
+   *  (Garage's 25 to 35 days). */
+  scrubPassIntervalMinMs: 25 * 24 * 60 * 60 * 1000,
+  scrubPassJitterMs: 10 * 24 * 60 * 60 * 1000,
+  /** Scrub: how often it checks whether a pass is due. */
+  scrubScheduleCheckMs: 60 * 60 * 1000,
+  /** Scrub: the 'pause' command stops it for this long, then it resumes by itself. */
+  scrubPauseCommandMs: 24 * 60 * 60 * 1000,
+  /** Scrub: the wait after a failed batch before the next try. */
+  scrubErrorBackoffMs: 10_000,
+  /** Scrub: the longest sleep between two batches, whatever the tranquility (timers cap at
+   *  2^31-1 ms). */
+  scrubSleepMaxMs: 60 * 60 * 1000,
+  /** Scrub tranquility (sleep this many times the time worked); a larger setting is refused. */
+  scrubTranquilityMax: 1000,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

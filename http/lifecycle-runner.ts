@@ -1,15 +1,11 @@
 import type { Catalog } from '../engine/catalog/catalog.js';
+import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { LifecycleRule } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
 import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
-
-/** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
-export const LIFECYCLE_INTERVAL_MS = 24 * 60 * 60 * 1000;
-/** Records one shard request reads at most: a batch never holds a shard for long. */
-export const LIFECYCLE_BATCH = 1000;
 
 export interface LifecycleRunResult {
   expired: number;
@@ -25,7 +21,7 @@ export interface LifecycleRunResult {
  */
 export class LifecycleRunner implements BackgroundWorker {
   readonly name = 'Lifecycle worker';
-  private readonly job = new PeriodicJob(LIFECYCLE_INTERVAL_MS, () => this.runOnce());
+  private readonly job = new PeriodicJob(LIMITS.lifecycleIntervalMs, () => this.runOnce());
 
   constructor(
     private readonly catalog: Catalog,
@@ -112,7 +108,15 @@ export class LifecycleRunner implements BackgroundWorker {
       let after: string | null = '';
       while (after !== null && !this.job.stopped) {
         const result: { expired: number; aborted: number; next: string | null } = await shard.call(
-          { kind: 'ApplyLifecycle', bucketId, rules, nowMs, target, after, limit: LIFECYCLE_BATCH },
+          {
+            kind: 'ApplyLifecycle',
+            bucketId,
+            rules,
+            nowMs,
+            target,
+            after,
+            limit: LIMITS.lifecycleBatchRecords,
+          },
           'LifecycleApplied',
         );
         total.expired += result.expired;

@@ -6,6 +6,7 @@ import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
+import { LIMITS } from '../limits.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -665,7 +666,7 @@ export class MetaStore {
         );
       }
     }
-    if (!last && part.bytes < MULTIPART_MIN_PART_BYTES) {
+    if (!last && part.bytes < LIMITS.multipartPartBytesMin) {
       return failed(
         'EntityTooSmall',
         'Your proposed upload is smaller than the minimum allowed object size.',
@@ -1110,8 +1111,6 @@ export interface UploadListQuery {
   limit: number;
 }
 
-/** S3's minimum size of every part but the last. */
-export const MULTIPART_MIN_PART_BYTES = 5 * 1024 * 1024;
 const UPLOAD_ID_BYTES = 16;
 const ZERO = Buffer.from([0]);
 const PART_NUMBER_END = 0xffffffff;

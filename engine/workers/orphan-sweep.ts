@@ -1,3 +1,4 @@
+import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { ShardClient } from '../pool/shard-client.js';
 import { PeriodicJob } from './periodic.js';
@@ -5,7 +6,6 @@ import type { BackgroundWorker, WorkerStatus } from './worker.js';
 
 /** Block directories are fanned out by the first byte of the hash: 256 per shard. */
 const FANOUTS = 256;
-export const ORPHAN_SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 export interface OrphanSweepResult {
   removed: number;
@@ -21,7 +21,7 @@ export interface OrphanSweepResult {
  */
 export class OrphanSweeper implements BackgroundWorker {
   readonly name = 'Orphan block cleanup';
-  private readonly job = new PeriodicJob(ORPHAN_SWEEP_INTERVAL_MS, () => this.pass());
+  private readonly job = new PeriodicJob(LIMITS.orphanSweepIntervalMs, () => this.pass());
   /** Fan-out directories swept in the pass in progress. */
   private done = 0;
   private total: OrphanSweepResult = { removed: 0, bytes: 0 };

@@ -1,3 +1,4 @@
+import { LIMITS } from '../limits.js';
 import type { OrphanSweeper } from './orphan-sweep.js';
 import type { ScrubWorker } from './scrub.js';
 import type { BackgroundWorker, WorkerStatus } from './worker.js';
@@ -134,14 +135,11 @@ export class WorkerRegistry {
   }
 }
 
-/** Tranquility beyond this would only make the scrub stop; Garage's defaults are single digits. */
-const TRANQUILITY_MAX = 1000;
-
 function nonNegativeInteger(name: string, value: string): number {
   const n = Number(value.trim());
-  if (!/^\d{1,4}$/.test(value.trim()) || n > TRANQUILITY_MAX) {
+  if (!/^\d{1,4}$/.test(value.trim()) || n > LIMITS.scrubTranquilityMax) {
     throw new WorkerVariableError(
-      `${name} must be an integer from 0 to ${TRANQUILITY_MAX}`,
+      `${name} must be an integer from 0 to ${LIMITS.scrubTranquilityMax}`,
       'invalid',
     );
   }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { LIMITS } from '../limits.js';
 import type { Logger } from '../log.js';
 import type { ShardClient } from '../pool/shard-client.js';
 import { StateFile } from './state-file.js';
@@ -10,17 +11,8 @@ import {
   type WorkerStatus,
 } from './worker.js';
 
-/** Blocks one shard checks per request, and the bytes it reads at most: a batch stays short. */
-export const SCRUB_BATCH_BLOCKS = 64;
-export const SCRUB_BATCH_BYTES = 64 * 1024 * 1024;
 /** Garage's defaults: tranquility 4 (sleep 4× the time worked), a full pass every 25 to 35 days. */
 export const SCRUB_DEFAULT_TRANQUILITY = 4;
-const DAY_MS = 24 * 60 * 60 * 1000;
-const PAUSE_MS = DAY_MS;
-const SCHEDULE_CHECK_MS = 60 * 60 * 1000;
-const ERROR_BACKOFF_MS = 10_000;
-/** The longest sleep between two batches, whatever the tranquility (timers cap at 2^31−1 ms). */
-const PAUSE_MAX_MS = 60 * 60 * 1000;
 
 export type ScrubCommand = 'start' | 'pause' | 'resume' | 'cancel';
 
@@ -41,7 +33,9 @@ interface ScrubState {
 }
 
 function nextScheduledRun(fromMs: number): number {
-  return fromMs + 25 * DAY_MS + Math.floor(Math.random() * 10 * DAY_MS);
+  return (
+    fromMs + LIMITS.scrubPassIntervalMinMs + Math.floor(Math.random() * LIMITS.scrubPassJitterMs)
+  );
 }
 
 /**
@@ -95,7 +89,7 @@ export class ScrubWorker implements BackgroundWorker {
       this.state.running = false;
     }
     if (this.state.running) this.kick();
-    this.scheduleTimer = setInterval(() => this.startIfDue(), SCHEDULE_CHECK_MS);
+    this.scheduleTimer = setInterval(() => this.startIfDue(), LIMITS.scrubScheduleCheckMs);
     this.scheduleTimer.unref();
     this.startIfDue();
   }
@@ -128,7 +122,7 @@ export class ScrubWorker implements BackgroundWorker {
         s.totalBlocks = await this.referencedBlocks();
         break;
       case 'pause':
-        if (s.running) s.pausedUntilMs = Date.now() + PAUSE_MS;
+        if (s.running) s.pausedUntilMs = Date.now() + LIMITS.scrubPauseCommandMs;
         break;
       case 'resume':
         s.pausedUntilMs = null;
@@ -207,7 +201,7 @@ export class ScrubWorker implements BackgroundWorker {
     while (s.running && !this.stopped) {
       if (s.pausedUntilMs !== null) {
         if (Date.now() < s.pausedUntilMs) {
-          await this.sleeper.sleep(Math.min(s.pausedUntilMs - Date.now(), PAUSE_MAX_MS));
+          await this.sleeper.sleep(Math.min(s.pausedUntilMs - Date.now(), LIMITS.scrubSleepMaxMs));
           continue;
         }
         s.pausedUntilMs = null;
@@ -220,7 +214,7 @@ export class ScrubWorker implements BackgroundWorker {
       } catch (error) {
         this.errors.failed(error);
         this.logger.error({ err: error }, 'scrub batch failed');
-        await this.sleeper.sleep(ERROR_BACKOFF_MS);
+        await this.sleeper.sleep(LIMITS.scrubErrorBackoffMs);
         continue;
       }
       if (generation !== this.generation) continue; // started anew or cancelled meanwhile
@@ -236,7 +230,7 @@ export class ScrubWorker implements BackgroundWorker {
         break;
       }
       await this.saveState();
-      const pauseMs = Math.min((Date.now() - startedMs) * s.tranquility, PAUSE_MAX_MS);
+      const pauseMs = Math.min((Date.now() - startedMs) * s.tranquility, LIMITS.scrubSleepMaxMs);
       if (pauseMs > 0) {
         this.throttledUntilMs = Date.now() + pauseMs;
         await this.sleeper.sleep(pauseMs);
@@ -253,7 +247,12 @@ export class ScrubWorker implements BackgroundWorker {
         const after = s.cursors[index];
         if (after === null || after === undefined) return;
         const result = await shard.call(
-          { kind: 'ScrubBlocks', after, limit: SCRUB_BATCH_BLOCKS, maxBytes: SCRUB_BATCH_BYTES },
+          {
+            kind: 'ScrubBlocks',
+            after,
+            limit: LIMITS.scrubBatchBlocks,
+            maxBytes: LIMITS.scrubBatchBytes,
+          },
           'Scrubbed',
         );
         if (generation !== this.generation) return;

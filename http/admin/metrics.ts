@@ -9,6 +9,7 @@ import {
   Registry,
 } from 'prom-client';
 import type { Catalog } from '../../engine/catalog/catalog.js';
+import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardStats } from '../../engine/protocol/messages.js';
 import { shardDir } from '../../engine/shard/shard.js';
@@ -111,13 +112,16 @@ new Gauge({
 
 /** Each shard's Stats from this scrape, and the messages posted to it when they arrived. */
 let scraped: Array<{ shard: number; stats: ShardStats; posted: number }> = [];
-const STATS_TIMEOUT_MS = 2_000;
 
 async function scrapeShards(): Promise<void> {
   const shards = sources?.shards ?? [];
   const answers = await Promise.all(
     shards.map(async (client) => {
-      const result = await client.callWithin({ kind: 'Stats' }, 'Stats', STATS_TIMEOUT_MS);
+      const result = await client.callWithin(
+        { kind: 'Stats' },
+        'Stats',
+        LIMITS.metricsStatsTimeoutMs,
+      );
       if (result === null) return null;
       return { shard: client.shardId, stats: result.stats, posted: client.messagesPosted };
     }),

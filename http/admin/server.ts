@@ -6,15 +6,13 @@
 
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { LIMITS } from '../../engine/limits.js';
 import { type HeaderSectionProblem, readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
 import { Responder } from '../uws/response.js';
 import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
 import { AdminError } from './errors.js';
 import { ROUTES, type Route } from './routes.js';
-
-/** Request bodies larger than this are refused (413). */
-export const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
 
 let requestCounter = 0;
 
@@ -74,15 +72,15 @@ async function serveAdmin(
     }
     checkToken(state, route.auth, raw.headers['authorization']);
     const declared = raw.headers['content-length'];
-    if (declared !== undefined && Number(declared) > ADMIN_BODY_BYTES_MAX) {
+    if (declared !== undefined && Number(declared) > LIMITS.adminBodyBytesMax) {
       closeAfter = true;
       throw new AdminError(
         413,
         'PayloadTooLarge',
-        `request bodies are limited to ${ADMIN_BODY_BYTES_MAX} bytes`,
+        `request bodies are limited to ${LIMITS.adminBodyBytesMax} bytes`,
       );
     }
-    const bytes = await body.collect(ADMIN_BODY_BYTES_MAX);
+    const bytes = await body.collect(LIMITS.adminBodyBytesMax);
     let parsed: unknown;
     if (bytes.length > 0) {
       try {

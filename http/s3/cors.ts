@@ -6,6 +6,7 @@
  * nothing gets no CORS headers at all.
  */
 
+import { LIMITS } from '../../engine/limits.js';
 import { isHeaderName, isHeaderValue } from '../uws/header-safety.js';
 import type { Headers } from '../uws/response.js';
 import type { ServerState } from './context.js';
@@ -25,8 +26,6 @@ export interface CorsRule {
 /** The methods a CORS rule may allow (AWS refuses any other). */
 export const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
 
-const RULES_MAX = 100;
-const ID_LENGTH_MAX = 255;
 const RULE_ELEMENTS = new Set([
   'ID',
   'AllowedOrigin',
@@ -50,7 +49,7 @@ export function parseCorsConfiguration(xml: string): CorsRule[] {
   const doc = parseXml(xml, 'CORSConfiguration');
   checkElements(doc, new Set(['CORSRule']));
   const rules = doc['CORSRule'];
-  if (!Array.isArray(rules) || rules.length === 0 || rules.length > RULES_MAX) {
+  if (!Array.isArray(rules) || rules.length === 0 || rules.length > LIMITS.corsRulesMax) {
     throw new S3Error('MalformedXML');
   }
   return rules.map(parseRule);
@@ -68,7 +67,7 @@ function parseRule(value: XmlValue): CorsRule {
   if (allowedOrigins.length === 0 || allowedMethods.length === 0) throw new S3Error('MalformedXML');
   if (ids.length > 1 || maxAges.length > 1) throw new S3Error('MalformedXML');
   const id = ids[0];
-  if (id !== undefined && id.length > ID_LENGTH_MAX) throw new S3Error('MalformedXML');
+  if (id !== undefined && id.length > LIMITS.corsRuleIdUnitsMax) throw new S3Error('MalformedXML');
   for (const method of allowedMethods) {
     if (!CORS_METHODS.includes(method)) {
       throw new S3Error(

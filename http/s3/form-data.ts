@@ -60,8 +60,6 @@ const LF = 10;
 const DASH = 45;
 const HEADER_END = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
-/** Bytes tolerated between a delimiter and its CRLF (RFC 2046 transport padding). */
-const DELIMITER_LINE_BYTES_MAX = 256;
 
 type State =
   /** Before the first delimiter (the preamble, discarded). */
@@ -263,7 +261,7 @@ export class FormDataParser {
       return chunk.byteLength;
     }
     if (line.length === 1 && line[0] === DASH) return end; // "-" then, perhaps, "-"
-    if (this.pieceBytes > DELIMITER_LINE_BYTES_MAX)
+    if (this.pieceBytes > LIMITS.postDelimiterLineBytesMax)
       throw malformed('A multipart boundary line is too long.');
     if (lf < 0) return end;
     const text = this.takeCollected().toString('latin1');

@@ -5,8 +5,10 @@
  * without storage classes or versioning: Expiration (Days or Date) and
  * AbortIncompleteMultipartUpload. Transitions and noncurrent-version actions are NotImplemented.
  */
+
 import { randomBytes } from 'node:crypto';
 import { DAY_MS } from '../../engine/lifecycle.js';
+import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
@@ -32,8 +34,6 @@ export interface StoredLifecycleRule {
   abortUploadDays?: number;
 }
 
-const RULES_MAX = 1000;
-const ID_LENGTH_MAX = 255;
 const SIZE_MAX = 2 ** 53 - 1;
 
 const RULE_ELEMENTS = new Set([
@@ -59,7 +59,7 @@ export function parseLifecycleConfiguration(xml: string): StoredLifecycleRule[] 
   const doc = parseXml(xml, 'LifecycleConfiguration');
   checkElements(doc, new Set(['Rule']));
   const rules = doc['Rule'];
-  if (!Array.isArray(rules) || rules.length === 0 || rules.length > RULES_MAX) {
+  if (!Array.isArray(rules) || rules.length === 0 || rules.length > LIMITS.lifecycleRulesMax) {
     throw new S3Error('MalformedXML');
   }
   const parsed = rules.map(parseRule);
@@ -88,8 +88,11 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
     }
   }
   const id = optionalText(node, 'ID') ?? randomId();
-  if (id.length > ID_LENGTH_MAX) {
-    throw new S3Error('InvalidArgument', 'ID length should not exceed allowed limit of 255');
+  if (id.length > LIMITS.lifecycleRuleIdUnitsMax) {
+    throw new S3Error(
+      'InvalidArgument',
+      `ID length should not exceed allowed limit of ${LIMITS.lifecycleRuleIdUnitsMax}`,
+    );
   }
   const status = optionalText(node, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML');

@@ -5,6 +5,7 @@
  * bucket-level and object-level requests. It never throws anything but S3Error.
  */
 
+import { LIMITS } from '../../engine/limits.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type {
   BucketConfigIdAction,
@@ -154,12 +155,13 @@ function int<F extends string>(
   };
 }
 
-const PART_NUMBER_MESSAGE = 'Part number must be an integer between 1 and 10000, inclusive';
+const PART_NUMBER_MESSAGE = `Part number must be an integer between 1 and ${LIMITS.multipartPartNumberMax}, inclusive`;
 
 function partNumberValue(raw: string): number {
   if (!/^[0-9]{1,5}$/.test(raw)) throw invalidArgument(PART_NUMBER_MESSAGE, 'partNumber', raw);
   const n = Number(raw);
-  if (n < 1 || n > 10000) throw invalidArgument(PART_NUMBER_MESSAGE, 'partNumber', raw);
+  if (n < 1 || n > LIMITS.multipartPartNumberMax)
+    throw invalidArgument(PART_NUMBER_MESSAGE, 'partNumber', raw);
   return n;
 }
 
@@ -583,7 +585,7 @@ function routeService(method: string, q: Query): Endpoint {
   }
   return {
     action: 'ListBuckets',
-    ...int(q, 'max-buckets', 'maxBuckets', 1, 10000),
+    ...int(q, 'max-buckets', 'maxBuckets', 1, LIMITS.listBucketsMax),
     ...str(q, 'continuation-token', 'continuationToken'),
     ...str(q, 'prefix', 'prefix'),
     ...str(q, 'bucket-region', 'bucketRegion'),

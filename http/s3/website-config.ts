@@ -4,6 +4,7 @@
  * missing HostName or Redirect) are MalformedXML; semantic problems are InvalidArgument with
  * AWS's messages.
  */
+import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from './errors.js';
 import { checkHeaderValue } from './header-values.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
@@ -31,9 +32,6 @@ export interface WebsiteConfig {
   redirectAll?: { hostName: string; protocol?: WebsiteProtocol };
   routingRules: WebsiteRoutingRule[];
 }
-
-/** AWS allows at most 50 routing rules. */
-const ROUTING_RULES_MAX = 50;
 
 function invalid(message: string, name?: string, value?: string): S3Error {
   const fields: Record<string, string> = {};
@@ -140,9 +138,9 @@ export function parseWebsiteConfiguration(xml: string): WebsiteConfig {
     checkElements(rules, ['RoutingRule']);
     const list = listOf(rules['RoutingRule']);
     if (list.length === 0) throw new S3Error('MalformedXML');
-    if (list.length > ROUTING_RULES_MAX) {
+    if (list.length > LIMITS.websiteRoutingRulesMax) {
       throw invalid(
-        `The number of routing rules must not exceed the allowed limit of ${ROUTING_RULES_MAX} rules.`,
+        `The number of routing rules must not exceed the allowed limit of ${LIMITS.websiteRoutingRulesMax} rules.`,
         'RoutingRules',
       );
     }

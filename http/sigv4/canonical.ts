@@ -4,7 +4,9 @@
  * reference (sig-v4-header-based-auth, sigv4-query-string-auth), which differs from the generic
  * SigV4 spec in one place: S3 neither normalizes nor double-encodes the path.
  */
+
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { LIMITS } from '../../engine/limits.js';
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 export const SIGV4_TERMINATOR = 'aws4_request';
@@ -205,7 +207,6 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
 // ---------------------------------------------------------------------------------------------
 // Signing key derivation, cached: it costs four HMACs and changes only once a day per key.
 
-const SIGNING_KEY_CACHE_LIMIT = 256;
 const signingKeyCache = new Map<string, Buffer>();
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
@@ -222,7 +223,7 @@ export function deriveSigningKey(
   const regionKey = hmacSha256(dateKey, region);
   const serviceKey = hmacSha256(regionKey, service);
   const signingKey = hmacSha256(serviceKey, SIGV4_TERMINATOR);
-  if (signingKeyCache.size >= SIGNING_KEY_CACHE_LIMIT) {
+  if (signingKeyCache.size >= LIMITS.signingKeyCacheEntriesMax) {
     // Maps iterate in insertion order: drop the oldest entry.
     const oldest = signingKeyCache.keys().next();
     if (oldest.done !== true) signingKeyCache.delete(oldest.value);

@@ -11,7 +11,9 @@
  * signature covers the whole chunk). A later SignatureDoesNotMatch from push() or finish() is
  * fatal for the whole request: everything received from onData must be thrown away.
  */
+
 import { createHash, type Hash } from 'node:crypto';
+import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from '../s3/errors.js';
 import {
   type ChunkSigningContext,
@@ -34,11 +36,6 @@ export interface ChunkedDecoderOptions {
   minChunkBytes?: number;
 }
 
-const DEFAULT_MAX_CHUNK_BYTES = 16 * 1024 * 1024;
-const DEFAULT_MIN_CHUNK_BYTES = 8192;
-/** Chunk-header and trailer lines are short; anything longer is garbage, not a header. */
-const MAX_LINE_BYTES = 4096;
-const MAX_TRAILER_BYTES = 16 * 1024;
 const CHUNK_SIGNATURE_EXT = 'chunk-signature=';
 const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
 const SIZE_HEX = /^[0-9a-fA-F]{1,16}$/;
@@ -77,8 +74,8 @@ export class AwsChunkedDecoder {
     this.#signing = opts.signing;
     this.#trailerExpected = opts.trailer;
     this.#onData = opts.onData;
-    this.#maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
-    this.#minChunkBytes = opts.minChunkBytes ?? DEFAULT_MIN_CHUNK_BYTES;
+    this.#maxChunkBytes = opts.maxChunkBytes ?? LIMITS.awsChunkBytesMax;
+    this.#minChunkBytes = opts.minChunkBytes ?? LIMITS.awsChunkBytesMin;
     this.#previousSignature = opts.signing?.seedSignature ?? '';
   }
 
@@ -134,11 +131,11 @@ export class AwsChunkedDecoder {
 
   #readLine(input: Uint8Array, pos: number): number {
     // Look no further than a legal line could reach, so garbage costs no more than a line.
-    const limit = Math.min(input.length, pos + MAX_LINE_BYTES + 1 - this.#line.length);
+    const limit = Math.min(input.length, pos + LIMITS.awsChunkLineBytesMax + 1 - this.#line.length);
     const lf = input.subarray(0, limit).indexOf(LF, pos);
     const end = lf < 0 ? limit : lf;
     this.#line += latin1(input, pos, end);
-    if (this.#line.length > MAX_LINE_BYTES) throw malformed();
+    if (this.#line.length > LIMITS.awsChunkLineBytesMax) throw malformed();
     if (lf < 0) return limit;
     if (this.#line.endsWith('\r')) {
       const line = this.#line.slice(0, -1);
@@ -250,7 +247,7 @@ export class AwsChunkedDecoder {
     }
     if (!this.#trailerExpected) throw malformed();
     this.#trailerBytes += line.length;
-    if (this.#trailerBytes > MAX_TRAILER_BYTES) throw malformedTrailer();
+    if (this.#trailerBytes > LIMITS.awsChunkTrailerBytesMax) throw malformedTrailer();
     const colon = line.indexOf(':');
     if (colon <= 0) throw malformedTrailer();
     const name = line.slice(0, colon).trim().toLowerCase();

@@ -2,6 +2,7 @@
  * Verifies AWS Signature Version 4 on an incoming request, by Authorization header or by
  * presigned URL, and answers with the errors AWS S3 gives for the same faults.
  */
+import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from '../s3/errors.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import {
@@ -42,8 +43,6 @@ export interface VerifyOptions {
 
 export type SecretLookup = (accessKeyId: string) => string | undefined;
 
-const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
-const MAX_PRESIGNED_EXPIRES_S = 604800; // one week, AWS's limit
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const CONTENT_SHA256 = 'x-amz-content-sha256';
 const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -200,7 +199,7 @@ function headerTimestamp(headers: Readonly<Record<string, string>>): Timestamp {
 }
 
 function checkClockSkew(timestamp: Timestamp, opts: VerifyOptions): void {
-  const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+  const maxSkewMs = opts.maxSkewMs ?? LIMITS.clockSkewMaxMs;
   if (Math.abs(opts.nowMs - timestamp.ms) <= maxSkewMs) return;
   throw new S3Error('RequestTimeTooSkewed', undefined, {
     RequestTime: timestamp.raw,
@@ -290,7 +289,7 @@ function parseExpires(text: string): number {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number');
   }
   const seconds = Number(text);
-  if (seconds > MAX_PRESIGNED_EXPIRES_S) {
+  if (seconds > LIMITS.presignedExpiresMaxSeconds) {
     throw new S3Error(
       'AuthorizationQueryParametersError',
       'X-Amz-Expires must be less than a week (in seconds) that is; 604800',
@@ -315,7 +314,7 @@ function checkPresignedWindow(signedAtMs: number, expiresS: number, opts: Verify
     });
   }
   // A URL signed in the future would otherwise live longer than its X-Amz-Expires says.
-  if (signedAtMs - opts.nowMs > (opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS)) {
+  if (signedAtMs - opts.nowMs > (opts.maxSkewMs ?? LIMITS.clockSkewMaxMs)) {
     // AWS's words and fields (its X-Amz-Date here is in epoch milliseconds).
     throw new S3Error('AccessDenied', 'Request is not yet valid', {
       'X-Amz-Date': String(signedAtMs),

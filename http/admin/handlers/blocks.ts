@@ -1,12 +1,10 @@
 import { isBlockHash } from '../../../engine/blocks/store.js';
+import { LIMITS } from '../../../engine/limits.js';
 import type { BlockBacklink, BlockErrorInfo } from '../../../engine/protocol/messages.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest } from '../errors.js';
 import { body, string } from '../validate.js';
 import { onThisNode, thisNode } from './node-scope.js';
-
-/** References GetBlockInfo lists at most per shard (a scan: an operator's question). */
-const BACKLINKS_MAX = 1000;
 
 function blockHash(value: unknown, field: string): string {
   if (typeof value !== 'string' || !isBlockHash(value)) {
@@ -78,7 +76,7 @@ export async function getBlockInfo(state: AdminState, req: AdminRequest): Promis
   thisNode(state, req);
   const hash = blockHash(string(body(req.body, ['blockHash']), 'blockHash'), 'body.blockHash');
   const infos = await state.server.pool.callAll(
-    { kind: 'GetBlockInfo', hash, limit: BACKLINKS_MAX },
+    { kind: 'GetBlockInfo', hash, limit: LIMITS.blockBacklinksMax },
     'BlockInfo',
   );
   const known = infos

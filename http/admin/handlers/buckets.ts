@@ -1,5 +1,6 @@
 import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
 import { type BucketRecord, CatalogError, type Grant } from '../../../engine/catalog/catalog.js';
+import { LIMITS } from '../../../engine/limits.js';
 import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
@@ -231,9 +232,6 @@ export async function removeBucketAlias(state: AdminState, req: AdminRequest): P
   }
 }
 
-/** Upload records one shard request reads at most (as the lifecycle runner's batches). */
-const CLEANUP_BATCH = 1000;
-
 /**
  * CleanupIncompleteUploads (Garage v2): body { bucketId, olderThanSecs }: aborts the bucket's
  * multipart uploads initiated more than olderThanSecs ago, freeing their parts; answers
@@ -265,7 +263,7 @@ export async function cleanupIncompleteUploads(
             bucketId: bucket.id,
             initiatedBeforeMs,
             after,
-            limit: CLEANUP_BATCH,
+            limit: LIMITS.cleanupBatchUploads,
           },
           'LifecycleApplied',
         );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { LIMITS } from '../../../engine/limits.js';
 import type { AdminReply, AdminState } from '../context.js';
 
 /** hangar's version, from package.json (dist/http/admin/handlers → the package root). */
@@ -53,13 +54,12 @@ export function getClusterStatus(state: AdminState): AdminReply {
   };
 }
 
-const PING_TIMEOUT_MS = 5_000;
 const NO_BUCKET = '0'.repeat(32);
 
 /** Asks each shard actor a trivial question; true for each that answers within `timeoutMs`. */
 export async function pingShards(
   state: AdminState,
-  timeoutMs: number = PING_TIMEOUT_MS,
+  timeoutMs: number = LIMITS.adminPingTimeoutMs,
 ): Promise<boolean[]> {
   return Promise.all(
     state.server.pool.clients.map(

@@ -1,12 +1,8 @@
+import { LIMITS } from '../../../engine/limits.js';
 import { healthStatus } from '../../health.js';
 import type { AdminReply, AdminState } from '../context.js';
 import { pingShards } from './cluster.js';
 import { diskSpace } from './node.js';
-
-/** A shard that does not answer a ping this fast is not ready to take traffic. */
-export const READY_PING_TIMEOUT_MS = 2_000;
-/** Below this much free space on the data directory's filesystem, writes are about to fail. */
-export const READY_FREE_BYTES_MIN = 64 * 1024 * 1024;
 
 interface Check {
   name: string;
@@ -19,8 +15,8 @@ async function diskCheck(dataDir: string): Promise<Check & { freeBytes: number |
     const freeBytes = (await diskSpace(dataDir)).available;
     return {
       name: 'disk',
-      ok: freeBytes >= READY_FREE_BYTES_MIN,
-      detail: `${freeBytes} bytes free on the data directory's filesystem (at least ${READY_FREE_BYTES_MIN} needed)`,
+      ok: freeBytes >= LIMITS.readyFreeBytesMin,
+      detail: `${freeBytes} bytes free on the data directory's filesystem (at least ${LIMITS.readyFreeBytesMin} needed)`,
       freeBytes,
     };
   } catch (error) {
@@ -37,7 +33,7 @@ function shardsDetail(count: number, down: number[], restarting: number[]): stri
   if (restarting.length > 0)
     return `shard actors ${restarting.join(', ')} are restarting after their thread died`;
   if (down.length > 0)
-    return `shard actors ${down.join(', ')} did not answer within ${READY_PING_TIMEOUT_MS} ms`;
+    return `shard actors ${down.join(', ')} did not answer within ${LIMITS.readyPingTimeoutMs} ms`;
   return `${count} shard actors answered`;
 }
 
@@ -50,7 +46,7 @@ function shardsDetail(count: number, down: number[], restarting: number[]): stri
 export async function readiness(state: AdminState): Promise<AdminReply> {
   const health = healthStatus();
   const [pings, disk] = await Promise.all([
-    pingShards(state, READY_PING_TIMEOUT_MS),
+    pingShards(state, LIMITS.readyPingTimeoutMs),
     diskCheck(state.server.config.dataDir),
   ]);
   const down = pings.flatMap((up, shard) => (up ? [] : [shard]));

@@ -1,3 +1,4 @@
+import { LIMITS } from '../../../engine/limits.js';
 import type { ObjectInfo } from '../../../engine/protocol/messages.js';
 import { checksumElementOf } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -11,8 +12,6 @@ import { openObject } from './object-get.js';
 
 const ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
-
-const MAX_PARTS_DEFAULT = 1000;
 
 /**
  * GetObjectAttributes: HeadObject and ListParts in one answer, only the root fields the
@@ -30,7 +29,7 @@ export async function handleGetObjectAttributes(
   }
   const h = ctx.req.headers;
   const wanted = attributesOf(h['x-amz-object-attributes']);
-  const maxParts = nonNegative(h['x-amz-max-parts'], 'x-amz-max-parts') ?? MAX_PARTS_DEFAULT;
+  const maxParts = nonNegative(h['x-amz-max-parts'], 'x-amz-max-parts') ?? LIMITS.listPartsMax;
   const marker = nonNegative(h['x-amz-part-number-marker'], 'x-amz-part-number-marker') ?? 0;
   const bucket = requireBucket(ctx, e.bucket);
   const { object } = await openObject(
@@ -107,7 +106,7 @@ function objectParts(
 ): XmlNode {
   const listed = info.checksum?.type === 'COMPOSITE' && info.partChecksums !== null;
   if (!listed) return { PartsCount: sizes.length };
-  const limit = Math.min(maxParts, MAX_PARTS_DEFAULT);
+  const limit = Math.min(maxParts, LIMITS.listPartsMax);
   const first = Math.min(marker, sizes.length);
   const numbers = sizes.map((_, i) => i + 1).slice(first, first + limit);
   const truncated = first + numbers.length < sizes.length;

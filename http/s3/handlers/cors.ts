@@ -17,13 +17,10 @@ import { sendEmpty, sendXml } from '../reply.js';
 import type { RoutedRequest } from '../router.js';
 import { readSignedBody } from '../signed-body.js';
 
-/** The CORS document may be 64 KB (AWS's limit). */
-const CORS_BODY_BYTES_MAX = 64 * 1024;
-
 /** PutBucketCors: replaces the bucket's rules; the body must carry Content-MD5 or a checksum. */
 export async function handlePutBucketCors(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
-  const body = await readSignedBody(ctx, Math.min(CORS_BODY_BYTES_MAX, LIMITS.xmlBodyBytesMax));
+  const body = await readSignedBody(ctx, Math.min(LIMITS.corsBodyBytesMax, LIMITS.xmlBodyBytesMax));
   requireBodyDigest(ctx.req.headers, body);
   const rules = parseCorsConfiguration(body.toString('utf8'));
   await ctx.state.catalog.putBucketConfig(bucket.id, 'cors', rules);

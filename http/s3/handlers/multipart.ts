@@ -8,6 +8,7 @@ import {
   defaultType,
   parseChecksumAlgorithm,
 } from '../../../engine/checksums/checksums.js';
+import { LIMITS } from '../../../engine/limits.js';
 import type {
   ChosenPart,
   UploadChecksum,
@@ -40,8 +41,6 @@ import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.j
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
 import { tagsFromHeader } from './tagging.js';
-
-const PART_NUMBER_MAX = 10_000;
 
 /** CreateMultipartUpload: the upload lives on the shard that will own the object. */
 export async function handleCreateMultipartUpload(
@@ -298,16 +297,17 @@ export async function handleCompleteMultipartUpload(
 
 export function partsOf(value: XmlValue): ChosenPart[] {
   const list = Array.isArray(value) ? value : [];
-  if (list.length === 0 || list.length > PART_NUMBER_MAX) throw new S3Error('MalformedXML');
+  if (list.length === 0 || list.length > LIMITS.multipartPartNumberMax)
+    throw new S3Error('MalformedXML');
   return list.map((entry) => {
     const node = typeof entry === 'object' && !Array.isArray(entry) ? entry : {};
     const number = Number(textOf(node['PartNumber'])?.trim());
     const etag = textOf(node['ETag'])?.trim();
     if (!Number.isInteger(number) || etag === undefined) throw new S3Error('MalformedXML');
-    if (number < 1 || number > PART_NUMBER_MAX) {
+    if (number < 1 || number > LIMITS.multipartPartNumberMax) {
       throw new S3Error(
         'InvalidArgument',
-        'Part number must be an integer between 1 and 10000, inclusive',
+        `Part number must be an integer between 1 and ${LIMITS.multipartPartNumberMax}, inclusive`,
         { ArgumentName: 'partNumber', ArgumentValue: String(number) },
       );
     }
@@ -340,7 +340,7 @@ export async function handleAbortMultipartUpload(
 /** ListParts, paginated by part-number-marker. */
 export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
-  const maxParts = Math.min(e.maxParts ?? 1000, 1000);
+  const maxParts = Math.min(e.maxParts ?? LIMITS.listPartsMax, LIMITS.listPartsMax);
   const marker = e.partNumberMarker ?? 0;
   const listed = await shardFor(ctx.state, bucket, e.key).call(
     {
@@ -363,7 +363,7 @@ export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint)
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
-    MaxParts: e.maxParts ?? 1000,
+    MaxParts: e.maxParts ?? LIMITS.listPartsMax,
     IsTruncated: listed.truncated,
     ...(listed.upload.checksum !== null
       ? {
@@ -389,7 +389,7 @@ export async function handleListMultipartUploads(
   e: ListMultipartUploadsEndpoint,
 ): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
-  const limit = Math.min(e.maxUploads ?? 1000, 1000);
+  const limit = Math.min(e.maxUploads ?? LIMITS.listUploadsMax, LIMITS.listUploadsMax);
   const query = {
     bucketId: bucket.id,
     prefix: e.prefix ?? '',
@@ -415,7 +415,7 @@ export async function handleListMultipartUploads(
     ...(truncated && last !== undefined ? nextMarkers(last, encode) : {}),
     ...(query.delimiter !== '' ? { Delimiter: encode(query.delimiter) } : {}),
     Prefix: encode(query.prefix),
-    MaxUploads: e.maxUploads ?? 1000,
+    MaxUploads: e.maxUploads ?? LIMITS.listUploadsMax,
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: truncated,
     Upload: entries.flatMap((entry) =>

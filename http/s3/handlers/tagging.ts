@@ -1,3 +1,4 @@
+import { LIMITS } from '../../../engine/limits.js';
 import type { Tag } from '../../../engine/protocol/messages.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -17,18 +18,18 @@ import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 export type TagScope = 'object' | 'bucket';
 
-const TAGS_MAX: Readonly<Record<TagScope, number>> = { object: 10, bucket: 50 };
-const TAG_KEY_UNITS_MAX = 128;
-const TAG_VALUE_UNITS_MAX = 256;
 const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 /** Checks a tag set against S3's rules; returns it sorted by key (as S3 lists tags). */
 export function checkTags(tags: readonly Tag[], scope: TagScope): Tag[] {
-  if (tags.length > TAGS_MAX[scope]) {
+  if (tags.length > (scope === 'object' ? LIMITS.objectTagsMax : LIMITS.bucketTagsMax)) {
     // AWS answers too many object tags with BadRequest (not InvalidTag), bucket ones with InvalidTag.
     throw scope === 'object'
-      ? new S3Error('BadRequest', 'Object tags cannot be greater than 10')
-      : new S3Error('InvalidTag', 'Bucket tag count cannot be greater than 50');
+      ? new S3Error('BadRequest', `Object tags cannot be greater than ${LIMITS.objectTagsMax}`)
+      : new S3Error(
+          'InvalidTag',
+          `Bucket tag count cannot be greater than ${LIMITS.bucketTagsMax}`,
+        );
   }
   const seen = new Set<string>();
   for (const { key, value } of tags) {
@@ -38,13 +39,13 @@ export function checkTags(tags: readonly Tag[], scope: TagScope): Tag[] {
       });
     }
     seen.add(key);
-    if (key.length === 0 || key.length > TAG_KEY_UNITS_MAX || !TAG_CHARACTERS.test(key)) {
+    if (key.length === 0 || key.length > LIMITS.tagKeyUnitsMax || !TAG_CHARACTERS.test(key)) {
       throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid', { TagKey: key });
     }
     if (key.toLowerCase().startsWith('aws:')) {
       throw new S3Error('InvalidTag', reservedPrefixMessage(key, scope), { TagKey: key });
     }
-    if (value.length > TAG_VALUE_UNITS_MAX || !TAG_CHARACTERS.test(value)) {
+    if (value.length > LIMITS.tagValueUnitsMax || !TAG_CHARACTERS.test(value)) {
       throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid', {
         TagKey: key,
         TagValue: value,
