@@ -225,37 +225,47 @@ function nextRequestId(): string {
   return `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
 }
 
-/** A website request; like acceptRequest, it runs synchronously inside uWS's callback. */
+/**
+ * The checks every request of a port passes first, synchronously inside uWS's callback: its
+ * header section (400 and close) and the port's request gate (503 SlowDown and close). Returns
+ * the copied request and its responder, or null when it was answered already.
+ */
+function admit(
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): { snapshot: RequestSnapshot; responder: Responder } | null {
+  const { snapshot, problem } = readRequest(req);
+  const responder = new Responder(res, nextRequestId());
+  if (problem !== null) refuseHeaderSection(responder, snapshot, problem);
+  else if (!gate.admit(responder)) refuseOverload(responder, snapshot);
+  else return { snapshot, responder };
+  return null;
+}
+
+/** A website request, past the port's checks. */
 function acceptWebsite(
   state: ServerState,
   res: HttpResponse,
   req: HttpRequest,
   gate: RequestGate,
 ): void {
-  const { snapshot, problem } = readRequest(req);
-  const responder = new Responder(res, nextRequestId());
-  if (problem !== null) refuseHeaderSection(responder, snapshot, problem);
-  else if (!gate.admit(responder)) refuseOverload(responder, snapshot);
-  else acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
+  const admitted = admit(res, req, gate);
+  if (admitted === null) return;
+  const { snapshot, responder } = admitted;
+  acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
 }
 
-/** Runs synchronously inside uWS's callback: copy the request, attach abort and body handlers. */
+/** An S3 request, past the port's checks: attach abort and body handlers, then serve it. */
 function acceptRequest(
   state: ServerState,
   res: HttpResponse,
   req: HttpRequest,
   gate: RequestGate,
 ): void {
-  const { snapshot, problem } = readRequest(req);
-  const responder = new Responder(res, nextRequestId());
-  if (problem !== null) {
-    refuseHeaderSection(responder, snapshot, problem);
-    return;
-  }
-  if (!gate.admit(responder)) {
-    refuseOverload(responder, snapshot);
-    return;
-  }
+  const admitted = admit(res, req, gate);
+  if (admitted === null) return;
+  const { snapshot, responder } = admitted;
   const body = new IncomingBody(responder, expectsBody(snapshot));
   serve(state, snapshot, responder, body).catch((error: unknown) => {
     // Only a failure of the error answer itself lands here: drop the connection, keep the process.
