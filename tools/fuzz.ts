@@ -8,15 +8,9 @@
  */
 
 import { parseArgs } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { eventually, fsckReport } from '../test/helpers/fsck.js';
-import {
-  type CaseKind,
-  fuzzWire,
-  logProblems,
-  type WireFuzzTarget,
-} from '../test/helpers/fuzz-wire.js';
-import { newBucket, randomBytesSeeded, TestServer } from '../test/helpers/server.js';
+import { type CaseKind, fuzzWire, logProblems, prepareTarget } from '../test/helpers/fuzz-wire.js';
+import { TestServer } from '../test/helpers/server.js';
 import { signedFetch } from '../test/helpers/sign.js';
 
 const KEEP_BYTES = 1_000_000;
@@ -45,17 +39,7 @@ async function main(): Promise<number> {
   const server = await TestServer.start({ shards: 2 });
   try {
     const s3 = server.client();
-    const keepBucket = await newBucket(s3, 'fuzz-keep');
-    const scratchBucket = await newBucket(s3, 'fuzz-scratch');
-    const kept = randomBytesSeeded(KEEP_BYTES, seed);
-    await s3.send(new PutObjectCommand({ Bucket: keepBucket, Key: 'known', Body: kept }));
-    const target: WireFuzzTarget = {
-      port: server.port,
-      scratchBucket,
-      keepBucket,
-      keepKey: 'known',
-      keepBytes: KEEP_BYTES,
-    };
+    const { target, kept } = await prepareTarget(s3, server.port, seed, KEEP_BYTES);
     const report = await fuzzWire(target, {
       seed,
       maxCases: Number.POSITIVE_INFINITY,
@@ -70,7 +54,10 @@ async function main(): Promise<number> {
           `case ${f.index} (${f.kind}): ${f.problem}\n  sent: ${f.sent}\n  received: ${f.received}`,
       ),
     ];
-    const got = await signedFetch(server.endpoint, { method: 'GET', path: `/${keepBucket}/known` });
+    const got = await signedFetch(server.endpoint, {
+      method: 'GET',
+      path: `/${target.keepBucket}/${target.keepKey}`,
+    });
     const body = Buffer.from(await got.arrayBuffer());
     if (got.status !== 200 || !body.equals(kept))
       problems.push(

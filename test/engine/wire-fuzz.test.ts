@@ -7,10 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-import { type CaseKind, fuzzWire, logProblems, type WireFuzzTarget } from '../helpers/fuzz-wire.js';
+import { type CaseKind, fuzzWire, logProblems, prepareTarget } from '../helpers/fuzz-wire.js';
 import { newBucket, randomBytesSeeded, TestServer } from '../helpers/server.js';
 import { rootSigner, signedFetch } from '../helpers/sign.js';
 
@@ -47,17 +46,7 @@ test.serial('the server survives the wire fuzzer whole', async (t) => {
   const server = await TestServer.start({ shards: 2 });
   try {
     const s3 = server.client();
-    const keepBucket = await newBucket(s3, 'fuzz-keep');
-    const scratchBucket = await newBucket(s3, 'fuzz-scratch');
-    const kept = randomBytesSeeded(KEEP_BYTES, SEED);
-    await s3.send(new PutObjectCommand({ Bucket: keepBucket, Key: 'known', Body: kept }));
-    const target: WireFuzzTarget = {
-      port: server.port,
-      scratchBucket,
-      keepBucket,
-      keepKey: 'known',
-      keepBytes: KEEP_BYTES,
-    };
+    const { target, kept } = await prepareTarget(s3, server.port, SEED, KEEP_BYTES);
 
     const report = await fuzzWire(target, {
       seed: SEED,
@@ -72,7 +61,10 @@ test.serial('the server survives the wire fuzzer whole', async (t) => {
     t.deepEqual(report.findings, [], `wire fuzz findings (seed ${SEED})`);
 
     const got = await withinMs(
-      signedFetch(server.endpoint, { method: 'GET', path: `/${keepBucket}/known` }),
+      signedFetch(server.endpoint, {
+        method: 'GET',
+        path: `/${target.keepBucket}/${target.keepKey}`,
+      }),
       30_000,
       `the signed GET after the fuzzing did not answer in 30 s (seed ${SEED})`,
     );

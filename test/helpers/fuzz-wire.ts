@@ -9,6 +9,7 @@
  * fuzz -- --minutes N`). A finding names its seed and case index; `runCase` replays one.
  */
 import { connect, type Socket } from 'node:net';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   chunkedPut,
   injectionRequest,
@@ -19,8 +20,26 @@ import {
   validRequest,
   type WireFuzzTarget,
 } from './fuzz-wire-requests.js';
+import { newBucket, randomBytesSeeded } from './server.js';
 
 export { Rng, type WireFuzzTarget } from './fuzz-wire-requests.js';
+
+/**
+ * A fuzz target on a live server: a scratch bucket the cases write to, and a kept object of
+ * `keepBytes` seeded bytes whose survival byte for byte is checked after the run.
+ */
+export async function prepareTarget(
+  s3: S3Client,
+  port: number,
+  seed: number,
+  keepBytes: number,
+): Promise<{ target: WireFuzzTarget; kept: Buffer }> {
+  const keepBucket = await newBucket(s3, 'fuzz-keep');
+  const scratchBucket = await newBucket(s3, 'fuzz-scratch');
+  const kept = randomBytesSeeded(keepBytes, seed);
+  await s3.send(new PutObjectCommand({ Bucket: keepBucket, Key: 'known', Body: kept }));
+  return { target: { port, scratchBucket, keepBucket, keepKey: 'known', keepBytes }, kept };
+}
 
 export interface WireFuzzOptions {
   seed: number;
