@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A shard's directory in a data directory (shards/NNN). */
@@ -15,9 +15,18 @@ export function blockPath(dataDir: string, shards: number, hash: string): string
   return null;
 }
 
-/** Damages a file in place: one byte at `offset` becomes 0xa5 (silent disk corruption). */
+/**
+ * Damages a file in place: the byte at `offset` gets its bits inverted (silent disk corruption).
+ * Always a change: writing a fixed value left 1 in 256 random files as they were.
+ */
 export function flipByte(path: string, offset: number): void {
   const fd = openSync(path, 'r+');
-  writeSync(fd, Buffer.from([0xa5]), 0, 1, offset);
-  closeSync(fd);
+  try {
+    const byte = Buffer.alloc(1);
+    if (readSync(fd, byte, 0, 1, offset) !== 1) throw new Error(`${path} has no byte ${offset}`);
+    byte[0] = ~(byte[0] ?? 0) & 0xff;
+    writeSync(fd, byte, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
 }
