@@ -11,7 +11,9 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
+import type { BlockRef } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
 import { DirSyncer } from './dir-sync.js';
 
@@ -201,9 +203,10 @@ export class BlockStore {
   }
 }
 
-/** Streams one block into a temp file while hashing it. */
+/** Streams one block into a temp file while hashing it (its name) and CRC-ing it (reads check that). */
 export class BlockWriter {
   private readonly hasher = createHash('sha256');
+  private crc = 0;
   bytes = 0;
 
   constructor(
@@ -215,6 +218,7 @@ export class BlockWriter {
 
   async write(view: Uint8Array): Promise<void> {
     this.hasher.update(view);
+    this.crc = crc32c(view, this.crc);
     let written = 0;
     while (written < view.byteLength) {
       const { bytesWritten } = await this.handle.write(view, written, view.byteLength - written);
@@ -223,11 +227,11 @@ export class BlockWriter {
     this.bytes += view.byteLength;
   }
 
-  /** Makes the temp file durable and returns its content hash. */
-  async finish(): Promise<{ hash: string; bytes: number }> {
+  /** Makes the temp file durable and returns its content hash, size and CRC32C. */
+  async finish(): Promise<Required<BlockRef>> {
     if (this.durable) await shardCounters.timeFsync('block', () => this.handle.sync());
     await this.handle.close();
-    return { hash: this.hasher.digest('hex'), bytes: this.bytes };
+    return { hash: this.hasher.digest('hex'), bytes: this.bytes, crc32c: this.crc };
   }
 
   async discard(): Promise<void> {

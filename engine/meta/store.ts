@@ -79,10 +79,16 @@ export interface PartRecord {
   sse?: { keyMd5: string; iv: string };
 }
 
-/** A block's reference count: how many object records (and repeats within them) point at it. */
+/**
+ * A block's reference count: how many object records (and repeats within them) point at it;
+ * and the CRC32C of its bytes, which reads check the file against (BlockRef.crc32c). Records
+ * written before CRCs were kept have none: their reads check the SHA-256, and the scrub fills it
+ * in (setBlockCrc).
+ */
 interface BlockRecord {
   refs: number;
   bytes: number;
+  crc32c?: number;
 }
 
 /** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
@@ -259,7 +265,7 @@ export class MetaStore {
     const bytes = record.bytes - (previous?.bytes ?? 0);
     const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
     if (refusal !== null) return refusal;
-    this.objects.put(encoded, withInlineChecksum(record));
+    this.objects.put(encoded, withInlineChecksum({ ...record, blocks: plainRefs(record.blocks) }));
     this.count(bucketId, objects, bytes);
     for (const block of record.blocks) this.incref(block);
     return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
@@ -372,10 +378,19 @@ export class MetaStore {
     return this.decrefAll(record.blocks);
   }
 
+  /**
+   * Inside a transaction: one more reference to a block. A CRC the reference brings (fresh from
+   * a writer, or a copy source's record) is kept; one the block already has stays otherwise.
+   */
   private incref(block: BlockRef): void {
     const current = this.blocks.get(block.hash);
     assert(current === undefined || current.bytes === block.bytes, 'a hash names one size');
-    this.blocks.put(block.hash, { refs: (current?.refs ?? 0) + 1, bytes: block.bytes });
+    const crc = block.crc32c ?? current?.crc32c;
+    this.blocks.put(block.hash, {
+      refs: (current?.refs ?? 0) + 1,
+      bytes: block.bytes,
+      ...(crc !== undefined ? { crc32c: crc } : {}),
+    });
     if (current === undefined) this.moveTotal(BLOCKS_STORED, 1, block.bytes);
     this.moveTotal(BLOCK_REFERENCES, 1, block.bytes);
   }
@@ -393,7 +408,7 @@ export class MetaStore {
         this.blockErrors.remove(block.hash);
         freed.push(block.hash);
       } else {
-        this.blocks.put(block.hash, { refs: current.refs - 1, bytes: current.bytes });
+        this.blocks.put(block.hash, { ...current, refs: current.refs - 1 });
       }
     }
     return freed;
@@ -527,7 +542,7 @@ export class MetaStore {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
       const encoded = partKey(target.uploadId, target.partNumber);
       const previous = this.parts.get(encoded);
-      this.parts.put(encoded, part);
+      this.parts.put(encoded, { ...part, blocks: plainRefs(part.blocks) });
       for (const block of part.blocks) this.incref(block);
       return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
     });
@@ -883,8 +898,30 @@ export class MetaStore {
   // ---- block health (scrub, orphan cleanup, operator repairs) ----
 
   /** A block's reference record, if anything references it. */
-  blockRecord(hash: string): { refs: number; bytes: number } | undefined {
+  blockRecord(hash: string): { refs: number; bytes: number; crc32c?: number } | undefined {
     return this.blocks.get(hash);
+  }
+
+  /** The references with the CRC each block has on record (none for a block from before). */
+  withStoredCrcs(blocks: readonly BlockRef[]): BlockRef[] {
+    return blocks.map((block) => {
+      const crc = this.blocks.get(block.hash)?.crc32c;
+      return crc === undefined ? block : { ...block, crc32c: crc };
+    });
+  }
+
+  /**
+   * Records the CRC32C of a block's bytes, computed by a check that found the file whole (its
+   * SHA-256 equal to its name): fills it in for a block written before CRCs were kept, and
+   * corrects a wrong one. Returns whether the record changed.
+   */
+  async setBlockCrc(hash: string, crc: number): Promise<boolean> {
+    return this.env.transaction(() => {
+      const current = this.blocks.get(hash);
+      if (current === undefined || current.crc32c === crc) return false;
+      this.blocks.put(hash, { ...current, crc32c: crc });
+      return true;
+    });
   }
 
   /** Up to `limit` referenced blocks after `after` (hash order; '' = from the first). */
@@ -1210,6 +1247,11 @@ function noSuchUpload(): { failure: EngineFailure } {
 function unwrap<T extends object>(outcome: T | { failure: EngineFailure }): T {
   if ('failure' in outcome) throw new EngineFailureError(outcome.failure);
   return outcome;
+}
+
+/** Block references as object and part records keep them: the CRC lives in the blocks table. */
+function plainRefs(blocks: readonly BlockRef[]): BlockRef[] {
+  return blocks.map(({ hash, bytes }) => ({ hash, bytes }));
 }
 
 function sizeOf(record: ObjectRecord): number {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { crc32c } from '@node-rs/crc32';
 import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
@@ -8,7 +9,8 @@ import type { BlockLedger } from './ledger.js';
 
 /** What a check of one block file found. */
 type BlockCheck =
-  | { verdict: 'ok' }
+  /** The file is whole; crc32c: its bytes' CRC, the one reads should check against. */
+  | { verdict: 'ok'; crc32c: number }
   /** Nothing references the block any more (freed while it was checked): not an error. */
   | { verdict: 'gone' }
   | { verdict: 'missing' }
@@ -86,6 +88,7 @@ export class BlockHealth {
     if (check.verdict === 'gone') return 'skipped';
     if (check.verdict === 'ok') {
       if (this.meta.blockError(hash) !== undefined) await this.meta.clearBlockError(hash);
+      await this.keepCrc(hash, check.crc32c);
       return 'ok';
     }
     if (this.ledger.moving(hash)) return 'skipped';
@@ -103,6 +106,17 @@ export class BlockHealth {
       await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
       return check.verdict;
     });
+  }
+
+  /**
+   * Makes the CRC on record that of a file just found whole: fills it in for a block written
+   * before CRCs were kept (its reads then check the CRC, not the slower SHA-256), and corrects a
+   * wrong one (a read that failed on it while the file is whole would fail again otherwise).
+   */
+  private async keepCrc(hash: string, crc: number): Promise<void> {
+    const recorded = this.meta.blockRecord(hash)?.crc32c;
+    if (recorded === crc) return;
+    await this.meta.setBlockCrc(hash, crc);
   }
 
   /**
@@ -126,7 +140,8 @@ export class BlockHealth {
         return unreadable(error, ino);
       }
       const actual = createHash('sha256').update(data).digest('hex');
-      if (actual === hash && data.byteLength === bytes) return { verdict: 'ok' };
+      if (actual === hash && data.byteLength === bytes)
+        return { verdict: 'ok', crc32c: crc32c(data) };
       if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
       const message =
         data.byteLength !== bytes

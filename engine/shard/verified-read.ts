@@ -1,11 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
+import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
-import type { OpenedObject } from '../protocol/messages.js';
+import type { BlockRef, OpenedObject } from '../protocol/messages.js';
 
 /**
- * A block file that could not be served as its name promises: its bytes hash to something else,
- * it is shorter than recorded, missing, or unreadable. The read fails; the shard then has the
+ * A block file that could not be served as its name promises: its bytes fail their check
+ * (BlockDigest), it is shorter than recorded, missing, or unreadable. The read fails; the shard then has the
  * block checked the way the scrub checks it (quarantine + block error).
  */
 export class BlockReadError extends Error {
@@ -90,14 +91,51 @@ export class InlineSource implements ChunkSource {
 }
 
 /**
+ * What a read checks a block's bytes against: the CRC32C on record for it (BlockRef.crc32c,
+ * ~6x cheaper), or, for a block written before CRCs were kept, its name (SHA-256).
+ *
+ * A CRC catches what happens to bytes at rest: bit flips, torn or misdirected writes, a stale
+ * sector (a miss takes a 1 in 2^32 accident). It is no defence against someone who rewrites
+ * block files on purpose; the scrub re-hashes every block with SHA-256 for that.
+ */
+export class BlockDigest {
+  private readonly sha256: Hash | null;
+  private crc = 0;
+
+  constructor(private readonly block: BlockRef) {
+    this.sha256 = block.crc32c === undefined ? createHash('sha256') : null;
+  }
+
+  update(view: Uint8Array): void {
+    if (this.sha256 !== null) this.sha256.update(view);
+    else this.crc = crc32c(view, this.crc);
+  }
+
+  /** Null when the bytes fed are the block's; otherwise what they turned out to be. */
+  mismatch(): string | null {
+    if (this.sha256 !== null) {
+      const actual = this.sha256.digest('hex');
+      return actual === this.block.hash ? null : `block file hashes to ${actual}`;
+    }
+    const recorded = this.block.crc32c;
+    if (this.crc === recorded) return null;
+    return `block file's CRC32C is ${hex32(this.crc)}, ${hex32(recorded ?? 0)} on record`;
+  }
+}
+
+function hex32(value: number): string {
+  return value.toString(16).padStart(8, '0');
+}
+
+/**
  * Reads `[start, endExclusive)` of an object's blocks so that no byte of a block reaches the
- * HTTP thread before the whole block was hashed and found equal to its name (SHA-256), as long
+ * HTTP thread before the whole block was checked against its CRC32C or name (BlockDigest), as long
  * as a block fits in the session's window (the default: 1 MiB blocks, 1 MiB window). A block
  * larger than the window streams with only its last window's worth held back: a bad block then
  * ends the response short (the HTTP side cuts the connection), never as a complete wrong body.
  *
- * Every block the range touches is read whole (bytes outside the range are hashed, not sent):
- * a ranged GET of a few bytes costs a read and a hash of up to one block.
+ * Every block the range touches is read whole (bytes outside the range are checked, not sent):
+ * a ranged GET of a few bytes costs a read and a check of up to one block.
  */
 export class VerifiedBlockSource implements ChunkSource {
   /** Verified chunks, in order. */
@@ -109,7 +147,7 @@ export class VerifiedBlockSource implements ChunkSource {
   private blockStart: number;
   /** Next offset to read inside the current block. */
   private offset = 0;
-  private hasher: Hash | null = null;
+  private digest: BlockDigest | null = null;
   private file: FileHandle | null = null;
   private closed = false;
   /** Last block index the range touches. */
@@ -154,11 +192,11 @@ export class VerifiedBlockSource implements ChunkSource {
     const length = Math.min(buffer.byteLength, block.bytes - this.offset);
     const view = new Uint8Array(buffer, 0, length);
     await this.readExactly(block.hash, view);
-    this.hasher ??= createHash('sha256');
-    this.hasher.update(view);
+    this.digest ??= new BlockDigest(block);
+    this.digest.update(view);
     const kept = this.keepInRange(buffer, this.blockStart + this.offset, length);
     this.offset += length;
-    if (this.offset === block.bytes) await this.endBlock(block.hash, block.bytes);
+    if (this.offset === block.bytes) await this.endBlock(block);
     return kept ? null : buffer;
   }
 
@@ -189,14 +227,16 @@ export class VerifiedBlockSource implements ChunkSource {
     }
   }
 
-  /** Compares the block's hash with its name: its held chunks may go, or the read fails. */
-  private async endBlock(hash: string, bytes: number): Promise<void> {
-    const actual = this.hasher?.digest('hex');
-    this.hasher = null;
+  /** Checks the whole block read: its held chunks may go, or the read fails. */
+  private async endBlock(block: BlockRef): Promise<void> {
+    const digest = this.digest;
+    assert(digest !== null, 'a block ends after its bytes were read');
+    this.digest = null;
     await this.closeFile();
-    if (actual !== hash) throw new BlockReadError(hash, `block file hashes to ${actual}`);
+    const mismatch = digest.mismatch();
+    if (mismatch !== null) throw new BlockReadError(block.hash, mismatch);
     this.ready.push(...this.pending.splice(0));
-    this.blockStart += bytes;
+    this.blockStart += block.bytes;
     this.blockIndex++;
     this.offset = 0;
   }

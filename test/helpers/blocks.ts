@@ -1,5 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { open } from 'lmdb';
+import { recordEncoder } from '../../engine/codec.js';
 
 /** A shard's directory in a data directory (shards/NNN). */
 export function shardPath(dataDir: string, shard: number): string {
@@ -29,4 +31,39 @@ export function flipByte(path: string, offset: number): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A record of a shard's blocks table (engine/meta/store.ts BlockRecord), as stored. */
+export interface StoredBlockRecord {
+  refs: number;
+  bytes: number;
+  crc32c?: number;
+}
+
+/**
+ * Reads, and with `edit` rewrites, every record of the blocks table of every shard, in a
+ * stopped server's data directory. `edit` returns true for a record it changed.
+ */
+export function blockRecords(
+  dataDir: string,
+  shards: number,
+  edit?: (hash: string, record: StoredBlockRecord) => boolean,
+): Array<{ shard: number; hash: string; record: StoredBlockRecord }> {
+  const all = [];
+  for (let shard = 0; shard < shards; shard++) {
+    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
+    const blocks = env.openDB<StoredBlockRecord, string>({
+      name: 'blocks',
+      encoder: recordEncoder(),
+    } as never);
+    try {
+      for (const { key, value } of blocks.getRange({})) {
+        if (edit?.(key, value) === true) blocks.putSync(key, value);
+        all.push({ shard, hash: key, record: value });
+      }
+    } finally {
+      env.close();
+    }
+  }
+  return all;
 }
