@@ -2,6 +2,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { type BlockCrcs, sameCrcs } from '../blocks/segment-crc.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
@@ -81,14 +82,14 @@ export interface PartRecord {
 
 /**
  * A block's reference count: how many object records (and repeats within them) point at it;
- * and the CRC32C of its bytes, which reads check the file against (BlockRef.crc32c). Records
- * written before CRCs were kept have none: their reads check the SHA-256, and the scrub fills it
- * in (setBlockCrc).
+ * and the CRC32Cs of its segments, which reads check the file against (BlockRef.crcs). Records
+ * written before CRCs were kept have none: their reads check the SHA-256, and the scrub fills
+ * them in (setBlockCrcs).
  */
 interface BlockRecord {
   refs: number;
   bytes: number;
-  crc32c?: number;
+  crcs?: BlockCrcs;
 }
 
 /** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
@@ -379,17 +380,17 @@ export class MetaStore {
   }
 
   /**
-   * Inside a transaction: one more reference to a block. A CRC the reference brings (fresh from
-   * a writer, or a copy source's record) is kept; one the block already has stays otherwise.
+   * Inside a transaction: one more reference to a block. CRCs the reference brings (fresh from
+   * a writer, or a copy source's record) are kept; those the block already has stay otherwise.
    */
   private incref(block: BlockRef): void {
     const current = this.blocks.get(block.hash);
     assert(current === undefined || current.bytes === block.bytes, 'a hash names one size');
-    const crc = block.crc32c ?? current?.crc32c;
+    const crcs = block.crcs ?? current?.crcs;
     this.blocks.put(block.hash, {
       refs: (current?.refs ?? 0) + 1,
       bytes: block.bytes,
-      ...(crc !== undefined ? { crc32c: crc } : {}),
+      ...(crcs !== undefined ? { crcs } : {}),
     });
     if (current === undefined) this.moveTotal(BLOCKS_STORED, 1, block.bytes);
     this.moveTotal(BLOCK_REFERENCES, 1, block.bytes);
@@ -898,28 +899,28 @@ export class MetaStore {
   // ---- block health (scrub, orphan cleanup, operator repairs) ----
 
   /** A block's reference record, if anything references it. */
-  blockRecord(hash: string): { refs: number; bytes: number; crc32c?: number } | undefined {
+  blockRecord(hash: string): { refs: number; bytes: number; crcs?: BlockCrcs } | undefined {
     return this.blocks.get(hash);
   }
 
-  /** The references with the CRC each block has on record (none for a block from before). */
+  /** The references with the CRCs each block has on record (none for a block from before). */
   withStoredCrcs(blocks: readonly BlockRef[]): BlockRef[] {
     return blocks.map((block) => {
-      const crc = this.blocks.get(block.hash)?.crc32c;
-      return crc === undefined ? block : { ...block, crc32c: crc };
+      const crcs = this.blocks.get(block.hash)?.crcs;
+      return crcs === undefined ? block : { ...block, crcs };
     });
   }
 
   /**
-   * Records the CRC32C of a block's bytes, computed by a check that found the file whole (its
-   * SHA-256 equal to its name): fills it in for a block written before CRCs were kept, and
-   * corrects a wrong one. Returns whether the record changed.
+   * Records the CRC32Cs of a block's bytes, computed by a check that found the file whole (its
+   * SHA-256 equal to its name): fills them in for a block written before CRCs were kept, and
+   * corrects wrong ones. Returns whether the record changed.
    */
-  async setBlockCrc(hash: string, crc: number): Promise<boolean> {
+  async setBlockCrcs(hash: string, crcs: BlockCrcs): Promise<boolean> {
     return this.env.transaction(() => {
       const current = this.blocks.get(hash);
-      if (current === undefined || current.crc32c === crc) return false;
-      this.blocks.put(hash, { ...current, crc32c: crc });
+      if (current === undefined || sameCrcs(current.crcs, crcs)) return false;
+      this.blocks.put(hash, { ...current, crcs });
       return true;
     });
   }
@@ -1249,7 +1250,7 @@ function unwrap<T extends object>(outcome: T | { failure: EngineFailure }): T {
   return outcome;
 }
 
-/** Block references as object and part records keep them: the CRC lives in the blocks table. */
+/** Block references as object and part records keep them: CRCs live in the blocks table. */
 function plainRefs(blocks: readonly BlockRef[]): BlockRef[] {
   return blocks.map(({ hash, bytes }) => ({ hash, bytes }));
 }

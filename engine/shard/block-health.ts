@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { crc32c } from '@node-rs/crc32';
+import { type BlockCrcs, sameCrcs, segmentCrcsOf } from '../blocks/segment-crc.js';
 import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
@@ -9,8 +9,8 @@ import type { BlockLedger } from './ledger.js';
 
 /** What a check of one block file found. */
 type BlockCheck =
-  /** The file is whole; crc32c: its bytes' CRC, the one reads should check against. */
-  | { verdict: 'ok'; crc32c: number }
+  /** The file is whole; crcs: its bytes' CRCs, the ones reads should check against. */
+  | { verdict: 'ok'; crcs: BlockCrcs }
   /** Nothing references the block any more (freed while it was checked): not an error. */
   | { verdict: 'gone' }
   | { verdict: 'missing' }
@@ -88,7 +88,7 @@ export class BlockHealth {
     if (check.verdict === 'gone') return 'skipped';
     if (check.verdict === 'ok') {
       if (this.meta.blockError(hash) !== undefined) await this.meta.clearBlockError(hash);
-      await this.keepCrc(hash, check.crc32c);
+      await this.keepCrcs(hash, check.crcs);
       return 'ok';
     }
     if (this.ledger.moving(hash)) return 'skipped';
@@ -109,14 +109,13 @@ export class BlockHealth {
   }
 
   /**
-   * Makes the CRC on record that of a file just found whole: fills it in for a block written
-   * before CRCs were kept (its reads then check the CRC, not the slower SHA-256), and corrects a
-   * wrong one (a read that failed on it while the file is whole would fail again otherwise).
+   * Makes the CRCs on record those of a file just found whole: fills them in for a block written
+   * before CRCs were kept (its reads then check CRCs, not the slower SHA-256), and corrects wrong
+   * ones (a read that failed on them while the file is whole would fail again otherwise).
    */
-  private async keepCrc(hash: string, crc: number): Promise<void> {
-    const recorded = this.meta.blockRecord(hash)?.crc32c;
-    if (recorded === crc) return;
-    await this.meta.setBlockCrc(hash, crc);
+  private async keepCrcs(hash: string, crcs: BlockCrcs): Promise<void> {
+    if (sameCrcs(this.meta.blockRecord(hash)?.crcs, crcs)) return;
+    await this.meta.setBlockCrcs(hash, crcs);
   }
 
   /**
@@ -141,7 +140,7 @@ export class BlockHealth {
       }
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual === hash && data.byteLength === bytes)
-        return { verdict: 'ok', crc32c: crc32c(data) };
+        return { verdict: 'ok', crcs: segmentCrcsOf(data) };
       if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
       const message =
         data.byteLength !== bytes

@@ -37,7 +37,7 @@ export function flipByte(path: string, offset: number): void {
 export interface StoredBlockRecord {
   refs: number;
   bytes: number;
-  crc32c?: number;
+  crcs?: { segmentBytes: number; values: number[] };
 }
 
 /**
