@@ -7,8 +7,8 @@ import type { BlockRef, OpenedObject } from '../protocol/messages.js';
 
 /**
  * A block file that could not be served as its name promises: its bytes fail their check
- * (BlockDigest), it is shorter than recorded, missing, or unreadable. The read fails; the shard then has the
- * block checked the way the scrub checks it (quarantine + block error).
+ * (CheckUnit), it is shorter than recorded, missing, or unreadable. The read fails; the shard
+ * then has the block checked the way the scrub checks it (quarantine + block error).
  */
 export class BlockReadError extends Error {
   constructor(
