@@ -267,3 +267,37 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'a block without CRCs larger than the read window: a damaged one never completes',
+  async (t) => {
+    // Checked whole against its name, it streams with only its last window (1 MiB) held back.
+    const block = 4 * MiB;
+    const dataDir = mkdtempSync(join(tmpdir(), 'hangar-block-crc-'));
+    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const env = { HANGAR_BLOCK_BYTES: String(block) };
+    let server = await TestServer.start({ dataDir, shards: SHARDS, env });
+    let s3 = server.client();
+    const data = randomBytes(6 * MiB);
+    try {
+      const bucket = await newBucket(s3, 'legacy-large');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large', Body: data }));
+      s3.destroy();
+      await server.stop();
+      blockRecords(dataDir, SHARDS, (_hash, record) => delete record.crcs);
+      const hash = sha256(data.subarray(0, block));
+      flipByte(blockPath(dataDir, SHARDS, hash) ?? '', 100);
+
+      server = await TestServer.start({ dataDir, shards: SHARDS, env });
+      s3 = server.client();
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large' }));
+      const { bytes, broke } = await drain(got.Body as Readable);
+      t.true(broke, 'the transfer ends in an error');
+      t.true(bytes.length < block, 'the damaged block never arrives whole');
+      t.true(await eventually(() => listedCorrupt(server, hash), 10_000));
+    } finally {
+      s3.destroy();
+      await server.destroy();
+    }
+  },
+);
