@@ -12,8 +12,10 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../assert.js';
+import type { BlockRef } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
 import { DirSyncer } from './dir-sync.js';
+import { SegmentCrcs } from './segment-crc.js';
 
 /**
  * A shard's content-addressed block files: `<root>/<hash[0..2]>/<sha256 hex>`.
@@ -201,9 +203,10 @@ export class BlockStore {
   }
 }
 
-/** Streams one block into a temp file while hashing it. */
+/** Streams one block into a temp file while hashing it (its name) and CRC-ing it (reads check that). */
 export class BlockWriter {
   private readonly hasher = createHash('sha256');
+  private readonly crcs = new SegmentCrcs();
   bytes = 0;
 
   constructor(
@@ -215,6 +218,7 @@ export class BlockWriter {
 
   async write(view: Uint8Array): Promise<void> {
     this.hasher.update(view);
+    this.crcs.update(view);
     let written = 0;
     while (written < view.byteLength) {
       const { bytesWritten } = await this.handle.write(view, written, view.byteLength - written);
@@ -223,11 +227,11 @@ export class BlockWriter {
     this.bytes += view.byteLength;
   }
 
-  /** Makes the temp file durable and returns its content hash. */
-  async finish(): Promise<{ hash: string; bytes: number }> {
+  /** Makes the temp file durable and returns its content hash, size and CRC32Cs. */
+  async finish(): Promise<Required<BlockRef>> {
     if (this.durable) await shardCounters.timeFsync('block', () => this.handle.sync());
     await this.handle.close();
-    return { hash: this.hasher.digest('hex'), bytes: this.bytes };
+    return { hash: this.hasher.digest('hex'), bytes: this.bytes, crcs: this.crcs.finish() };
   }
 
   async discard(): Promise<void> {

@@ -2,6 +2,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { type BlockCrcs, sameCrcs } from '../blocks/segment-crc.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { recordEncoder } from '../codec.js';
 import { EngineFailureError } from '../errors.js';
@@ -80,10 +81,16 @@ export interface PartRecord {
   sse?: { keyMd5: string; iv: string };
 }
 
-/** A block's reference count: how many object records (and repeats within them) point at it. */
+/**
+ * A block's reference count: how many object records (and repeats within them) point at it;
+ * and the CRC32Cs of its segments, which reads check the file against (BlockRef.crcs). Records
+ * written before CRCs were kept have none: their reads check the SHA-256, and the scrub fills
+ * them in (setBlockCrcs).
+ */
 interface BlockRecord {
   refs: number;
   bytes: number;
+  crcs?: BlockCrcs;
 }
 
 /** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
@@ -260,7 +267,7 @@ export class MetaStore {
     const bytes = record.bytes - (previous?.bytes ?? 0);
     const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
     if (refusal !== null) return refusal;
-    this.objects.put(encoded, withInlineChecksum(record));
+    this.objects.put(encoded, withInlineChecksum({ ...record, blocks: plainRefs(record.blocks) }));
     this.count(bucketId, objects, bytes);
     for (const block of record.blocks) this.incref(block);
     return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
@@ -373,10 +380,19 @@ export class MetaStore {
     return this.decrefAll(record.blocks);
   }
 
+  /**
+   * Inside a transaction: one more reference to a block. CRCs the reference brings (fresh from
+   * a writer, or a copy source's record) are kept; those the block already has stay otherwise.
+   */
   private incref(block: BlockRef): void {
     const current = this.blocks.get(block.hash);
     assert(current === undefined || current.bytes === block.bytes, 'a hash names one size');
-    this.blocks.put(block.hash, { refs: (current?.refs ?? 0) + 1, bytes: block.bytes });
+    const crcs = block.crcs ?? current?.crcs;
+    this.blocks.put(block.hash, {
+      refs: (current?.refs ?? 0) + 1,
+      bytes: block.bytes,
+      ...(crcs !== undefined ? { crcs } : {}),
+    });
     if (current === undefined) this.moveTotal(BLOCKS_STORED, 1, block.bytes);
     this.moveTotal(BLOCK_REFERENCES, 1, block.bytes);
   }
@@ -394,7 +410,7 @@ export class MetaStore {
         this.blockErrors.remove(block.hash);
         freed.push(block.hash);
       } else {
-        this.blocks.put(block.hash, { refs: current.refs - 1, bytes: current.bytes });
+        this.blocks.put(block.hash, { ...current, refs: current.refs - 1 });
       }
     }
     return freed;
@@ -528,7 +544,7 @@ export class MetaStore {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
       const encoded = partKey(target.uploadId, target.partNumber);
       const previous = this.parts.get(encoded);
-      this.parts.put(encoded, part);
+      this.parts.put(encoded, { ...part, blocks: plainRefs(part.blocks) });
       for (const block of part.blocks) this.incref(block);
       return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
     });
@@ -884,8 +900,30 @@ export class MetaStore {
   // ---- block health (scrub, orphan cleanup, operator repairs) ----
 
   /** A block's reference record, if anything references it. */
-  blockRecord(hash: string): { refs: number; bytes: number } | undefined {
+  blockRecord(hash: string): { refs: number; bytes: number; crcs?: BlockCrcs } | undefined {
     return this.blocks.get(hash);
+  }
+
+  /** The references with the CRCs each block has on record (none for a block from before). */
+  withStoredCrcs(blocks: readonly BlockRef[]): BlockRef[] {
+    return blocks.map((block) => {
+      const crcs = this.blocks.get(block.hash)?.crcs;
+      return crcs === undefined ? block : { ...block, crcs };
+    });
+  }
+
+  /**
+   * Records the CRC32Cs of a block's bytes, computed by a check that found the file whole (its
+   * SHA-256 equal to its name): fills them in for a block written before CRCs were kept, and
+   * corrects wrong ones. Returns whether the record changed.
+   */
+  async setBlockCrcs(hash: string, crcs: BlockCrcs): Promise<boolean> {
+    return this.env.transaction(() => {
+      const current = this.blocks.get(hash);
+      if (current === undefined || sameCrcs(current.crcs, crcs)) return false;
+      this.blocks.put(hash, { ...current, crcs });
+      return true;
+    });
   }
 
   /** Up to `limit` referenced blocks after `after` (hash order; '' = from the first). */
@@ -1209,6 +1247,11 @@ function noSuchUpload(): { failure: EngineFailure } {
 function unwrap<T extends object>(outcome: T | { failure: EngineFailure }): T {
   if ('failure' in outcome) throw new EngineFailureError(outcome.failure);
   return outcome;
+}
+
+/** Block references as object and part records keep them: CRCs live in the blocks table. */
+function plainRefs(blocks: readonly BlockRef[]): BlockRef[] {
+  return blocks.map(({ hash, bytes }) => ({ hash, bytes }));
 }
 
 function sizeOf(record: ObjectRecord): number {

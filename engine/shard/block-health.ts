@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { type BlockCrcs, sameCrcs, segmentCrcsOf } from '../blocks/segment-crc.js';
 import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
@@ -8,7 +9,8 @@ import type { BlockLedger } from './ledger.js';
 
 /** What a check of one block file found. */
 type BlockCheck =
-  | { verdict: 'ok' }
+  /** The file is whole; crcs: its bytes' CRCs, the ones reads should check against. */
+  | { verdict: 'ok'; crcs: BlockCrcs }
   /** Nothing references the block any more (freed while it was checked): not an error. */
   | { verdict: 'gone' }
   | { verdict: 'missing' }
@@ -86,6 +88,7 @@ export class BlockHealth {
     if (check.verdict === 'gone') return 'skipped';
     if (check.verdict === 'ok') {
       if (this.meta.blockError(hash) !== undefined) await this.meta.clearBlockError(hash);
+      await this.keepCrcs(hash, check.crcs);
       return 'ok';
     }
     if (this.ledger.moving(hash)) return 'skipped';
@@ -103,6 +106,16 @@ export class BlockHealth {
       await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
       return check.verdict;
     });
+  }
+
+  /**
+   * Makes the CRCs on record those of a file just found whole: fills them in for a block written
+   * before CRCs were kept (its reads then check CRCs, not the slower SHA-256), and corrects wrong
+   * ones (a read that failed on them while the file is whole would fail again otherwise).
+   */
+  private async keepCrcs(hash: string, crcs: BlockCrcs): Promise<void> {
+    if (sameCrcs(this.meta.blockRecord(hash)?.crcs, crcs)) return;
+    await this.meta.setBlockCrcs(hash, crcs);
   }
 
   /**
@@ -126,7 +139,8 @@ export class BlockHealth {
         return unreadable(error, ino);
       }
       const actual = createHash('sha256').update(data).digest('hex');
-      if (actual === hash && data.byteLength === bytes) return { verdict: 'ok' };
+      if (actual === hash && data.byteLength === bytes)
+        return { verdict: 'ok', crcs: segmentCrcsOf(data) };
       if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
       const message =
         data.byteLength !== bytes

@@ -136,17 +136,19 @@ export class PutSession {
     const writer = this.writer;
     assert(writer !== null && writer.bytes > 0, 'sealing a non-empty block');
     this.writer = null;
-    let sealed: { hash: string; bytes: number };
+    let sealed: BlockRef;
     try {
       sealed = await writer.finish();
     } catch (error) {
       await writer.discard(); // no temp file outlives a failed fsync or close
       throw error;
     }
-    const { hash, bytes } = sealed;
-    this.ledger.pin(hash);
-    this.blocks.push({ hash, bytes });
-    await this.ledger.installBlock(hash, writer.tmpPath);
+    this.ledger.pin(sealed.hash);
+    // The CRC travels with the reference to the blocks table (MetaStore.incref), whether the
+    // bytes end up in this file, an existing one, or one hard-linked from another shard: they
+    // hash to the same name, so they are the same bytes.
+    this.blocks.push(sealed);
+    await this.ledger.installBlock(sealed.hash, writer.tmpPath);
   }
 
   /** Finishes the body, checks every digest, and returns the record to commit. */

@@ -446,7 +446,8 @@ export class Shard {
     const object: OpenedObject = {
       info: infoOf(request.key, record),
       shardId: this.settings.shardId,
-      blocks: record.blocks,
+      // With each block's CRC: what reads (and cross-shard copies, for their record) use.
+      blocks: this.meta.withStoredCrcs(record.blocks),
       blockPaths: record.blocks.map((block) => this.store.pathOf(block.hash)),
       inlineBody: inline,
     };

@@ -185,19 +185,32 @@ test.serial('awscli exits non-zero and leaves no complete wrong file', async (t)
   t.true(readFileSync(target).equals(data));
 });
 
+/** A ranged GET's body bytes. */
+async function rangeBytes(bucket: string, key: string, start: number, end: number) {
+  const got = await suite.s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end}` }),
+  );
+  if (got.$metadata.httpStatusCode !== 206) throw new Error('not a partial answer');
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+
 test.serial(
-  'a range inside a damaged block fails; a range in a whole block is served',
+  'a range inside a damaged segment fails; a range in a whole one is served',
   async (t) => {
     const { server, s3 } = suite;
     const bucket = await newBucket(s3, 'bitrot');
     const data = await storeAndDamage(bucket, 'ranged', 1);
-    const good = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: 'ranged', Range: 'bytes=100-199' }),
+    t.true((await rangeBytes(bucket, 'ranged', 100, 199)).equals(data.subarray(100, 200)));
+    // Reads check blocks in 256 KiB segments (each with its CRC): a range in a whole segment
+    // of the damaged block is served, and it is the stored bytes.
+    const whole = MiB + 500_000;
+    t.true(
+      (await rangeBytes(bucket, 'ranged', whole, whole + 99)).equals(
+        data.subarray(whole, whole + 100),
+      ),
     );
-    t.is(good.$metadata.httpStatusCode, 206);
-    t.true(Buffer.from(await good.Body!.transformToByteArray()).equals(data.subarray(100, 200)));
-    // 100 bytes far from the damaged byte (offset 4321 of block 1): the whole block is checked.
-    const start = MiB + 500_000;
+    // 100 bytes beside the damaged byte (offset 4321 of block 1): the whole segment is checked.
+    const start = MiB + 4000;
     const failure = await s3Failure(
       s3.send(
         new GetObjectCommand({
@@ -242,7 +255,8 @@ test.serial('a streamed copy of a damaged source fails and stores no part', asyn
 test.serial(
   'blocks larger than the read window: a damaged one still never completes',
   async (t) => {
-    // 4 MiB blocks stream with only their last window (1 MiB) held back until verified.
+    // 4 MiB blocks: each 256 KiB segment is held back until verified against its CRC (a block
+    // without CRCs streams with only its last window, 1 MiB, held back until its hash is).
     const block = 4 * MiB;
     const server = await TestServer.start({
       shards: SHARDS,
@@ -254,11 +268,14 @@ test.serial(
       const data = randomBytes(6 * MiB);
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large-blocks', Body: data }));
       const hash = sha256(data.subarray(0, block));
-      flipByte(blockPath(server.dataDir, SHARDS, hash) ?? '', 100);
+      // Past the first segments, so that the answer has begun when the damage is found.
+      flipByte(blockPath(server.dataDir, SHARDS, hash) ?? '', 3 * MiB + 100);
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large-blocks' }));
       const { bytes, broke } = await drain(got.Body as Readable);
       t.true(broke, 'the transfer ends in an error');
       t.true(bytes.length < block, 'the damaged block never arrives whole');
+      t.true(bytes.length <= 3 * MiB, 'nothing of the damaged segment arrived');
+      t.true(bytes.equals(data.subarray(0, bytes.length)));
       t.true(await reportedCorrupt(server, hash));
     } finally {
       s3.destroy();
