@@ -30,7 +30,7 @@ export function sendS3Error(
     },
     false,
   );
-  if (!bodyComplete) headers.push(['connection', 'close']);
+  // uWS writes `Connection: close` itself when asked to close (end's closeConnection).
   res.send(error.status, [['content-type', 'application/xml'], ...headers], xml, {
     close: !bodyComplete,
   });
