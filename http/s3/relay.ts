@@ -33,17 +33,27 @@ export function relayBody(
       target.cancel(targetReqId);
       reject(error);
     };
-    const targetReqId = target.open(begin, {
-      onReply: (reply, body) => {
-        if (reply.kind === 'Credit')
-          source.shard.send({ kind: 'Credit', reqId: source.reqId }, body);
-        else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
-        else if (reply.kind === 'Done' && !settled) {
-          settled = true;
-          resolve(reply.result);
-        }
-      },
-    });
+    let targetReqId: number;
+    try {
+      targetReqId = target.open(begin, {
+        onReply: (reply, body) => {
+          if (reply.kind === 'Credit')
+            source.shard.send({ kind: 'Credit', reqId: source.reqId }, body);
+          else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+          else if (reply.kind === 'Done' && !settled) {
+            settled = true;
+            resolve(reply.result);
+          }
+        },
+      });
+    } catch (error) {
+      // The target refused to open (SlowDown, a shard restarting): the source's read session
+      // must still be given back, or its shard keeps it (and the read-session budget) for good.
+      settled = true;
+      source.shard.cancel(source.reqId);
+      reject(error);
+      return;
+    }
     ctx.res.onAbort(() => fail(new S3Error('RequestTimeout', 'client disconnected')));
     source.shard.resume(
       source.reqId,

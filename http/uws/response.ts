@@ -138,16 +138,21 @@ export class Responder {
     if (!this.open) return;
     assertSafeHeaders(headers);
     this.ended = true;
-    this.res.cork(() => {
-      this.writeHead(status, headers);
-      if (options.headLength !== undefined) this.endHead(options.headLength, options.close);
-      else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
-      else {
-        this.bodyBytesSent += typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-        this.res.end(body, options.close);
-      }
-    });
-    this.settle();
+    try {
+      this.res.cork(() => {
+        this.writeHead(status, headers);
+        if (options.headLength !== undefined) this.endHead(options.headLength, options.close);
+        else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
+        else {
+          this.bodyBytesSent +=
+            typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+          this.res.end(body, options.close);
+        }
+      });
+    } finally {
+      // Even when a write throws: the done handlers (request gate, access log) must run.
+      this.settle();
+    }
   }
 
   /**
@@ -234,7 +239,8 @@ export class Responder {
  * slipped through (an older stored object, a new code path) fails its request with a 500
  * instead of reaching the wire. Never strips silently: that would hide the bug.
  */
-function assertSafeHeaders(headers: Headers): void {
+/** Throws (AssertionError) when a header would carry a control character: check before writing. */
+export function assertSafeHeaders(headers: Headers): void {
   const unsafe = firstUnsafeHeader(headers);
   if (unsafe === null) return;
   throw new AssertionError({

@@ -2,6 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
+import { assertSafeHeaders } from '../../uws/response.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -152,9 +153,20 @@ export function streamBody(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let started = false;
+    // Headers are checked before any byte is read: a stored value that fails the check (written
+    // by an older version) is a 500 through the caller, not a throw in a shard reply callback.
+    try {
+      assertSafeHeaders(headers);
+    } catch (error) {
+      shard.cancel(reqId);
+      reject(error);
+      return;
+    }
     const stall = watchForStall(ctx, shard, reqId);
-    // A client gone before the first chunk: the shard is cancelled (openObject) and says no more.
+    // A client gone before the first chunk (the shard is cancelled by openObject and says no
+    // more), or a connection cut by the stall timer: the request is over either way.
     ctx.res.onAbort(resolve);
+    ctx.res.whenDone(resolve);
     shard.resume(
       reqId,
       { kind: 'ReadRange', reqId, start: range.start, endExclusive: range.end },
