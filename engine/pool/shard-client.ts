@@ -165,8 +165,9 @@ export class ShardClient {
 
   /** Re-arms an open request (whose first reply ended it here) with a follow-up message. */
   resume(reqId: number, message: ShardRequest, handler: ReplyHandler): void {
-    if (!this.up) {
-      // Died in between: the request fails as its pending siblings did.
+    if (!this.up || !this.readSessions.has(reqId)) {
+      // Died in between (and maybe restarted already, its sessions gone): the request fails as
+      // its pending siblings did, rather than wait for a thread that never heard of it.
       const failure = this.downFailure();
       queueMicrotask(() => handler.onReply({ kind: 'Failed', reqId, failure }, undefined));
       return;
