@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -12,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
+import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
@@ -25,41 +24,6 @@ const SSE_C_FIELDS = {
   'x-amz-server-side-encryption-customer-key': CUSTOMER_KEY.toString('base64'),
   'x-amz-server-side-encryption-customer-key-MD5': CUSTOMER_KEY_MD5,
 };
-
-/** Recognisable plaintext: numbered lines, so any slice of it is unique on disk. */
-function plaintext(length: number, tag: string): Buffer {
-  const lines: string[] = [];
-  let total = 0;
-  for (let i = 0; total < length; i++) {
-    const line = `${tag} plaintext line ${String(i).padStart(9, '0')}\n`;
-    lines.push(line);
-    total += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, length);
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-function filesContaining(dir: string, needle: Buffer): string[] {
-  const hits: string[] = [];
-  for (const path of filesUnder(dir)) {
-    try {
-      if (statSync(path).size < needle.length) continue;
-      if (readFileSync(path).indexOf(needle) >= 0) hits.push(path);
-    } catch {
-      // a temporary file that went away meanwhile
-    }
-  }
-  return hits;
-}
 
 /** Posts `bytes` as `key` with a form signed by the AWS SDK's own POST signer. */
 async function postWithFields(
@@ -98,8 +62,8 @@ test('PostObject with SSE-C fields stores ciphertext only, and GET needs the key
   const bucket = await newBucket(suite.s3, 'post-ssec');
   // One object large enough for block files, one small enough to be stored inline.
   for (const [key, bytes] of [
-    ['big', plaintext(700_000, 'post-big')],
-    ['small', plaintext(200, 'post-small')],
+    ['big', plaintextPattern(700_000, 'post-big')],
+    ['small', plaintextPattern(200, 'post-small')],
   ] as const) {
     const response = await postWithFields(bucket, key, SSE_C_FIELDS, bytes);
     t.is(response.status, 204, await response.text());

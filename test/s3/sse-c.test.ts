@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -18,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { eventually, fsckReport } from '../helpers/fsck.js';
+import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import {
   newBucket,
   randomBytesSeeded,
@@ -89,45 +88,6 @@ function rawSseHeaders(algorithm: string, keyBytes: Buffer, md5Of = keyBytes) {
       .update(md5Of)
       .digest('base64'),
   };
-}
-
-/** A recognisable, non-repeating text: every 64-byte slice of it occurs once. */
-function pattern(length: number, tag: string): Buffer {
-  const lines: string[] = [];
-  let total = 0;
-  for (let i = 0; total < length; i++) {
-    const line = `${tag} plaintext line ${String(i).padStart(9, '0')} of the pattern\n`;
-    lines.push(line);
-    total += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, length);
-}
-
-/** Every regular file under `dir`, recursively (files may vanish meanwhile: skipped). */
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-/** The files under `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: Buffer): string[] {
-  const hits: string[] = [];
-  for (const path of filesUnder(dir)) {
-    let bytes: Buffer;
-    try {
-      if (statSync(path).size < needle.length) continue;
-      bytes = readFileSync(path);
-    } catch {
-      continue;
-    }
-    if (bytes.indexOf(needle) >= 0) hits.push(path);
-  }
-  return hits;
 }
 
 // --- PutObject / GetObject / HeadObject ------------------------------------------------------
@@ -334,8 +294,8 @@ test('SSE-C bytes are encrypted on disk (blocks and inline records); plain ones 
   try {
     const client = own.client();
     const bucket = await newBucket(client, 'ssec-disk');
-    const big = pattern(3 * MIB, 'SSEC-BIG');
-    const small = pattern(1000, 'SSEC-SMALL');
+    const big = plaintextPattern(3 * MIB, 'SSEC-BIG');
+    const small = plaintextPattern(1000, 'SSEC-SMALL');
     await client.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'big', Body: big, ...sse(KEY_A) }),
     );
