@@ -13,12 +13,11 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { open } from 'lmdb';
-import { recordEncoder } from '../../engine/codec.js';
 import { onNode } from '../helpers/admin.js';
-import { blockPath, flipByte, shardPath } from '../helpers/blocks.js';
+import { blockPath, editObjectRecords, flipByte, shardPath } from '../helpers/blocks.js';
 import { eventually } from '../helpers/fsck.js';
 import {
+  drainBody,
   newBucket,
   objectBytes,
   REGION,
@@ -90,17 +89,6 @@ async function storeAndDamage(bucket: string, key: string, index: number): Promi
   return data;
 }
 
-/** Reads a streamed body until it ends or breaks: the bytes that arrived, and how it ended. */
-async function drain(body: Readable): Promise<{ bytes: Buffer; broke: boolean }> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return { bytes: Buffer.concat(chunks), broke: false };
-  } catch {
-    return { bytes: Buffer.concat(chunks), broke: true };
-  }
-}
-
 function aws(...args: string[]): Promise<number> {
   return new Promise((resolve) => {
     execFile(
@@ -159,7 +147,7 @@ test.serial('a damaged later block cuts the body short: no wrong byte is deliver
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'middle' }));
   t.is(got.$metadata.httpStatusCode, 200);
   t.is(got.ContentLength, OBJECT_BYTES);
-  const { bytes, broke } = await drain(got.Body as Readable);
+  const { bytes, broke } = await drainBody(got.Body as Readable);
   t.true(broke, 'the transfer ends in an error, not as a complete body');
   t.true(bytes.length < OBJECT_BYTES);
   t.true(bytes.equals(data.subarray(0, bytes.length)), 'what arrived is the stored bytes');
@@ -271,7 +259,7 @@ test.serial(
       // Past the first segments, so that the answer has begun when the damage is found.
       flipByte(blockPath(server.dataDir, SHARDS, hash) ?? '', 3 * MiB + 100);
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large-blocks' }));
-      const { bytes, broke } = await drain(got.Body as Readable);
+      const { bytes, broke } = await drainBody(got.Body as Readable);
       t.true(broke, 'the transfer ends in an error');
       t.true(bytes.length < block, 'the damaged block never arrives whole');
       t.true(bytes.length <= 3 * MiB, 'nothing of the damaged segment arrived');
@@ -290,26 +278,13 @@ function editInlineRecord(
   body: Buffer,
   edit: (record: Record<string, unknown>) => void,
 ): void {
-  for (let shard = 0; shard < SHARDS; shard++) {
-    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
-    const objects = env.openDB<Record<string, unknown>, Buffer>({
-      name: 'objects',
-      keyEncoding: 'binary',
-      encoder: recordEncoder(),
-    } as never);
-    try {
-      for (const { key, value } of objects.getRange({})) {
-        const inline = value['inline'] as Uint8Array | null;
-        if (inline === null || !Buffer.from(inline).equals(body)) continue;
-        edit(value);
-        objects.putSync(key, value);
-        return;
-      }
-    } finally {
-      env.close();
-    }
-  }
-  throw new Error('no inline record holds the body');
+  const edited = editObjectRecords(dataDir, SHARDS, (record) => {
+    const inline = record['inline'] as Uint8Array | null;
+    if (inline === null || !Buffer.from(inline).equals(body)) return undefined;
+    edit(record);
+    return record;
+  });
+  if (edited !== 1) throw new Error(`${edited} inline records hold the body, not 1`);
 }
 
 test.serial('a damaged inline body answers 500; a record without a checksum is read', async (t) => {

@@ -18,7 +18,7 @@ import { segmentCrcsOf } from '../../engine/blocks/segment-crc.js';
 import { onNode } from '../helpers/admin.js';
 import { blockPath, blockRecords, flipByte, shardPath } from '../helpers/blocks.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-import { newBucket, objectBytes, s3Failure, TestServer } from '../helpers/server.js';
+import { drainBody, newBucket, objectBytes, s3Failure, TestServer } from '../helpers/server.js';
 
 /**
  * Reads check a block against the CRC32C its shard keeps for it (the blocks table, next to the
@@ -129,17 +129,6 @@ test.serial('every write path records the CRC32C of each block it references', a
   });
 });
 
-/** Reads a streamed body until it ends or breaks: the bytes that arrived, and how it ended. */
-async function drain(body: Readable): Promise<{ bytes: Buffer; broke: boolean }> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return { bytes: Buffer.concat(chunks), broke: false };
-  } catch {
-    return { bytes: Buffer.concat(chunks), broke: true };
-  }
-}
-
 async function workerVariable(server: TestServer, name: string): Promise<string> {
   const { node } = await onNode(server, 'POST', 'GetWorkerVariable', { variable: name });
   return (node as Record<string, string>)[name] ?? '';
@@ -200,7 +189,7 @@ test.serial(
       s3 = server.client();
       t.true((await objectBytes(s3, bucket, 'whole')).equals(whole));
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'damaged' }));
-      const { bytes, broke } = await drain(got.Body as Readable);
+      const { bytes, broke } = await drainBody(got.Body as Readable);
       t.true(broke, 'the transfer ends in an error, not as a complete body');
       t.true(bytes.length <= MiB, 'nothing of the damaged block arrived');
       t.true(bytes.equals(damaged.subarray(0, bytes.length)));
@@ -291,7 +280,7 @@ test.serial(
       server = await TestServer.start({ dataDir, shards: SHARDS, env });
       s3 = server.client();
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large' }));
-      const { bytes, broke } = await drain(got.Body as Readable);
+      const { bytes, broke } = await drainBody(got.Body as Readable);
       t.true(broke, 'the transfer ends in an error');
       t.true(bytes.length < block, 'the damaged block never arrives whole');
       t.true(await eventually(() => listedCorrupt(server, hash), 10_000));

@@ -8,9 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { open } from 'lmdb';
-import { recordEncoder } from '../../engine/codec.js';
-import { shardPath } from '../helpers/blocks.js';
+import { editObjectRecords } from '../helpers/blocks.js';
 import {
   newBucket,
   objectBytes,
@@ -60,24 +58,11 @@ function replaceString(value: unknown, from: string, to: string): { value: unkno
 /** In a stopped server's shards, rewrites the stored string `from` to `to`; returns the hits. */
 function rewriteStoredString(dataDir: string, from: string, to: string): number {
   let hits = 0;
-  for (let shard = 0; shard < SHARDS; shard++) {
-    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
-    const objects = env.openDB<unknown, Buffer>({
-      name: 'objects',
-      keyEncoding: 'binary',
-      encoder: recordEncoder(),
-    } as never);
-    try {
-      for (const { key, value } of objects.getRange({})) {
-        const replaced = replaceString(value, from, to);
-        if (replaced.hits === 0) continue;
-        hits += replaced.hits;
-        objects.putSync(key, replaced.value);
-      }
-    } finally {
-      env.close();
-    }
-  }
+  editObjectRecords(dataDir, SHARDS, (record) => {
+    const replaced = replaceString(record, from, to);
+    hits += replaced.hits;
+    return replaced.hits === 0 ? undefined : replaced.value;
+  });
   return hits;
 }
 

@@ -67,3 +67,34 @@ export function blockRecords(
   }
   return all;
 }
+
+/**
+ * Visits every record of the objects table of every shard, in a stopped server's data
+ * directory; a record `edit` returns a value for is replaced by it. Returns how many were.
+ */
+export function editObjectRecords(
+  dataDir: string,
+  shards: number,
+  edit: (record: Record<string, unknown>) => unknown,
+): number {
+  let edited = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
+    const objects = env.openDB<Record<string, unknown>, Buffer>({
+      name: 'objects',
+      keyEncoding: 'binary',
+      encoder: recordEncoder(),
+    } as never);
+    try {
+      for (const { key, value } of objects.getRange({})) {
+        const replacement = edit(value);
+        if (replacement === undefined) continue;
+        objects.putSync(key, replacement as Record<string, unknown>);
+        edited++;
+      }
+    } finally {
+      env.close();
+    }
+  }
+  return edited;
+}

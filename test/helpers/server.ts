@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   CreateBucketCommand,
@@ -394,6 +395,17 @@ export async function assertNoObject(
 export async function objectBytes(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
+}
+
+/** Reads a streamed body until it ends or breaks: the bytes that arrived, and how it ended. */
+export async function drainBody(body: Readable): Promise<{ bytes: Buffer; broke: boolean }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+    return { bytes: Buffer.concat(chunks), broke: false };
+  } catch {
+    return { bytes: Buffer.concat(chunks), broke: true };
+  }
 }
 
 export interface ServerSuite {
