@@ -22,9 +22,8 @@ import type { RequestContext, ServerState } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
 import { dispatch } from './s3/dispatch.js';
 import { endpointName } from './s3/endpoints.js';
-import { toS3Error } from './s3/engine-errors.js';
+import { slowDown, toS3Error } from './s3/engine-errors.js';
 import { sendS3Error } from './s3/error-response.js';
-import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
 import { handlePostObject } from './s3/handlers/post-object.js';
 import { headerSectionError } from './s3/header-values.js';
@@ -285,15 +284,7 @@ function refuseHeaderSection(
 
 /** A request past the port's cap: 503 SlowDown with Retry-After, body unread, connection closed. */
 function refuseOverload(res: Responder, req: RequestSnapshot): void {
-  const error = new S3Error(
-    'SlowDown',
-    undefined,
-    {},
-    {
-      'retry-after': String(LIMITS.retryAfterSeconds),
-    },
-  );
-  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
+  sendS3Error(res, slowDown(), req.rawPath, req.method === 'HEAD', false);
 }
 
 async function serve(

@@ -30,7 +30,7 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     case 'StorageFull':
       return new S3Error('XHangarStorageFull');
     case 'SlowDown':
-      return new S3Error('SlowDown', undefined, {}, retryAfter());
+      return slowDown();
     case 'ServiceUnavailable':
       return new S3Error('ServiceUnavailable', undefined, {}, retryAfter());
     case 'QuotaExceeded':
@@ -42,6 +42,11 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     default:
       return assertNever(failure.code);
   }
+}
+
+/** The answer to a request refused for load (a shard's or a port's): SlowDown + Retry-After. */
+export function slowDown(): S3Error {
+  return new S3Error('SlowDown', undefined, {}, retryAfter());
 }
 
 /** Tells a client refused for load (or a restarting shard) when to come back. */
