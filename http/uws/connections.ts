@@ -1,3 +1,4 @@
+import { assert } from '../../engine/assert.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { Responder } from './response.js';
 
@@ -11,7 +12,6 @@ import type { Responder } from './response.js';
  */
 export class RequestGate {
   private inFlight = 0;
-  private highWater = 0;
 
   constructor(readonly max: number = LIMITS.requestsInFlightMax) {}
 
@@ -19,19 +19,10 @@ export class RequestGate {
   admit(res: Responder): boolean {
     if (this.inFlight >= this.max) return false;
     this.inFlight++;
-    this.highWater = Math.max(this.highWater, this.inFlight);
     res.whenDone(() => {
       this.inFlight--;
+      assert(this.inFlight >= 0, 'a request leaves the gate once');
     });
     return true;
-  }
-
-  get current(): number {
-    return this.inFlight;
-  }
-
-  /** The most requests in flight at once since start. */
-  get peak(): number {
-    return this.highWater;
   }
 }
