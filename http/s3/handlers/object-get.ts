@@ -164,8 +164,8 @@ export function streamBody(
     }
     const stall = watchForStall(ctx, shard, reqId);
     // A client gone before the first chunk (the shard is cancelled by openObject and says no
-    // more), or a connection cut by the stall timer: the request is over either way.
-    ctx.res.onAbort(resolve);
+    // more), or a connection cut by the stall timer: the request is over either way (whenDone
+    // also runs on an abort).
     ctx.res.whenDone(resolve);
     shard.resume(
       reqId,
