@@ -1,6 +1,6 @@
 /**
  * The speed yardstick: end-to-end load benchmark of hangar against the raw limit (a bare
- * uWebSockets.js server and the bare file system) and against peer S3 servers (s3rver, moto),
+ * uWebSockets.js server and the bare file system) and against peer S3 servers (Ceph RGW, s3rver, moto),
  * driven by wrk over presigned URLs. Writes bench/RESULTS.md.
  *
  *   node dist/bench/run.js [--quick] [--only WORKLOAD,...] [--targets TARGET,...] [--micro]
@@ -419,8 +419,8 @@ async function measure(
       presigned.set(cacheKey, file);
     }
     const logBefore = target.log().length;
-    const cpu0 = cpuSeconds(target.pid);
-    const sampler = new RssSampler(target.pid);
+    const cpu0 = cpuSeconds(target.pids());
+    const sampler = new RssSampler(target.pids());
     let result: WrkResult;
     try {
       result = w.head
@@ -451,7 +451,7 @@ async function measure(
       m.peakRssBytes = rss.peak;
       m.peakAnonBytes = rss.peakAnon;
     }
-    m.cpuS = cpuSeconds(target.pid) - cpu0;
+    m.cpuS = cpuSeconds(target.pids()) - cpu0;
     m.load = loadavg()[0] ?? 0;
     m.wrk = result;
     if (w.id === 'delete-4k' && !spec.stateless) {
@@ -772,7 +772,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ...targets.map((t) => `  - ${t}: ${TARGETS[t].describe}`),
     ...skippedTargets.map((s) => `  - not run: ${s}`),
     '- Server CPU s: utime+stime of the server process (and its children) over the run, from /proc/PID/stat. Peak RSS: VmRSS of the same, sampled every 50 ms during the run; peak anon: its RssAnon (VmRSS less the file pages mapped into the process, for hangar mostly the memory-mapped LMDB data files, which grow with the data set and are reclaimable page cache). The load generator shares the 2 cores with the server: the raw row is the ceiling the generator allows.',
-    '- × raw / × best peer: the throughput as a ratio to the raw limit and to the fastest peer (s3rver, moto) in the same run. CPU µs/op (s/GiB): server CPU per operation (per GiB moved). load: the 1-minute load average at the end of the run; well above 2, other work shared the 2 cores and every figure of that run is low.',
+    '- × raw / × best peer: the throughput as a ratio to the raw limit and to the fastest peer (ceph-rgw, s3rver, moto) in the same run. CPU µs/op (s/GiB): server CPU per operation (per GiB moved). load: the 1-minute load average at the end of the run; well above 2, other work shared the 2 cores and every figure of that run is low.',
     '- ops/s = completed requests / run time; 64 MiB PUT MiB/s likewise (a short run loses the requests still in flight); 64 MiB GET MiB/s = bytes received / run time.',
     '',
     '## Summary',

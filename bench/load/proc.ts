@@ -44,13 +44,15 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** CPU seconds used so far by the tree under `root`. */
-export function cpuSeconds(root: number): number {
+/** CPU seconds used so far by the trees under `roots` (a peer may run several daemons). */
+export function cpuSeconds(roots: readonly number[]): number {
   let ticks = 0;
-  for (const pid of processTree(root)) {
-    const stat = readStat(pid);
-    if (stat === undefined) continue;
-    ticks += stat.self + (pid === root ? stat.children : 0);
+  for (const root of roots) {
+    for (const pid of processTree(root)) {
+      const stat = readStat(pid);
+      if (stat === undefined) continue;
+      ticks += stat.self + (pid === root ? stat.children : 0);
+    }
   }
   return ticks / TICKS_PER_S;
 }
@@ -71,7 +73,7 @@ function rssBytes(pid: number): { total: number; anon: number } {
   }
 }
 
-/** Samples the tree's VmRSS and RssAnon every `everyMs` until stopped; keeps their peaks. */
+/** Samples the trees' VmRSS and RssAnon every `everyMs` until stopped; keeps their peaks. */
 export class RssSampler {
   private peak = 0;
   private peakAnon = 0;
@@ -80,17 +82,17 @@ export class RssSampler {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly root: number,
+    private readonly roots: readonly number[],
     everyMs = 50,
   ) {
-    this.tree = processTree(root);
+    this.tree = roots.flatMap(processTree);
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
   private sample(): void {
     // Re-walk the tree once a second (a peer may fork); reading /proc costs the runner CPU.
-    if (++this.ticks % 20 === 0) this.tree = processTree(this.root);
+    if (++this.ticks % 20 === 0) this.tree = this.roots.flatMap(processTree);
     let total = 0;
     let anon = 0;
     for (const pid of this.tree) {

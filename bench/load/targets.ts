@@ -3,13 +3,20 @@
  * temporary data directory, and stopped (and its directory removed) after.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const TARGET_NAMES = ['raw', 'hangar', 'hangar-relaxed', 's3rver', 'moto'] as const;
+export const TARGET_NAMES = [
+  'raw',
+  'hangar',
+  'hangar-relaxed',
+  'ceph-rgw',
+  's3rver',
+  'moto',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export interface Credentials {
@@ -31,7 +38,8 @@ export interface RunningTarget {
   spec: TargetSpec;
   endpoint: string;
   port: number;
-  pid: number;
+  /** The server's processes (CPU and memory are summed over them and their children). */
+  pids(): number[];
   /** stdout and stderr so far (the tail of it). */
   log(): string;
   /** Whether the process has exited (a crash, when we did not stop it). */
@@ -45,6 +53,8 @@ const HANGAR_CREDENTIALS: Credentials = {
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The peer scripts the workplace provides beside the repository. */
+const CEPH_RGW_SCRIPT = join(ROOT, '../shared/peers/ceph-rgw.sh');
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
 
 export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
@@ -76,6 +86,17 @@ export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
     stateless: false,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     describe: 's3rver (npm), files in a temp dir',
+  },
+  'ceph-rgw': {
+    name: 'ceph-rgw',
+    role: 'peer',
+    stateless: false,
+    credentials: {
+      accessKeyId: 'MAINACCESSKEY0000001',
+      secretAccessKey: 'mainsecretkey000000000000000000000000001',
+    },
+    describe:
+      "Ceph RADOS Gateway (Debian's ceph 16, beast frontend) over one memstore OSD and one monitor, started by ../shared/peers/ceph-rgw.sh; CPU and memory summed over ceph-mon, ceph-osd and radosgw",
   },
   moto: {
     name: 'moto',
@@ -156,7 +177,7 @@ async function startProcess(
     spec,
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    pid: child.pid ?? 0,
+    pids: () => [child.pid ?? 0],
     log: () => log,
     exited: () => exitedWith,
     stop: async () => {
@@ -234,6 +255,8 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
         undefined,
       );
     }
+    case 'ceph-rgw':
+      return startCephRgw(spec, port);
     case 'moto':
       return startProcess(
         spec,
@@ -247,8 +270,68 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
   }
 }
 
+/**
+ * Ceph's gateway with a fresh cluster (the script wipes and recreates its directory): the script
+ * daemonizes ceph-mon, ceph-osd and radosgw and exits once the gateway answers and the users
+ * exist; the daemons are found again by their pid files.
+ */
+async function startCephRgw(spec: TargetSpec, port: number): Promise<RunningTarget> {
+  const cephDir = mkdtempSync(join(tmpdir(), 'ceph-rgw-bench-'));
+  const env = { ...process.env, CEPH_DIR: cephDir, PORT: String(port) };
+  const script = (action: 'start' | 'stop'): Promise<{ code: number | null; out: string }> =>
+    new Promise((resolve) => {
+      const child = spawn('bash', [CEPH_RGW_SCRIPT, action], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.once('close', (code) => resolve({ code, out }));
+    });
+  const pidsOf = (): number[] =>
+    readdirSync(cephDir)
+      .filter((file) => file.endsWith('.pid'))
+      .map((file) => Number(readFileSync(join(cephDir, file), 'utf8').trim()))
+      .filter((pid) => Number.isInteger(pid) && pid > 0);
+  const stop = async (): Promise<void> => {
+    await script('stop');
+    rmSync(cephDir, { recursive: true, force: true });
+  };
+  const started = await script('start');
+  if (started.code !== 0 || !(await canConnect(port))) {
+    await stop();
+    throw new Error(`ceph-rgw did not start (exit ${started.code}):\n${started.out}`);
+  }
+  const daemons = pidsOf();
+  return {
+    spec,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pids: () => daemons,
+    log: () => started.out,
+    exited: () => (daemons.every(processAlive) ? undefined : 'a ceph daemon exited'),
+    stop,
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Which targets this machine can run, and why not the others. */
 export function unavailable(name: TargetName): string | undefined {
+  if (name === 'ceph-rgw') {
+    if (!existsSync(CEPH_RGW_SCRIPT)) return `${CEPH_RGW_SCRIPT} not found`;
+    if (spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).status !== 0) {
+      return 'radosgw not found (apt-get install ceph-mon ceph-osd radosgw ceph-common)';
+    }
+  }
   if (name === 'moto') {
     const probe = spawnSync('moto_server', ['--help'], { encoding: 'utf8' });
     if (probe.error !== undefined || probe.status !== 0) {
