@@ -52,6 +52,9 @@ export const LIMITS = {
   shardDeathWindowMs: 60_000,
   /** Pause before a dead shard's thread is replaced (a crash loop does not spin a core). */
   shardRestartDelayMs: tunable('shardRestartDelayMs', 100),
+  /** A clean stop (SIGTERM) waits this long for the requests in flight, then cuts them. A
+   *  service manager's stop timeout must be longer (tools/systemd/hangar.service). */
+  shutdownDrainMs: tunable('shutdownDrainMs', 30_000),
 
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */

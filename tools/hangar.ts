@@ -229,7 +229,6 @@ async function runServer(command: Command): Promise<void> {
       error instanceof ConfigError || error instanceof LayoutError ? EXIT_USAGE : EXIT_FAILED,
     );
   }
-  printBanner(server, config);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -260,6 +259,8 @@ async function runServer(command: Command): Promise<void> {
   process.on('SIGUSR2', () => {
     server.runLifecycleNow().catch(() => undefined);
   });
+  // Last: whoever waits for the banner (a person, a test) may signal at once and get a clean stop.
+  printBanner(server, config);
 }
 
 // ---- keys ----

@@ -271,6 +271,21 @@ export class TestServer {
     this.assertCleanLog();
   }
 
+  /**
+   * Sends `signal` as a service manager would (a stop the test asked for). Returns at once; the
+   * promise settles with how the process ended, its pipes drained. `stop()` then runs the log check.
+   */
+  sendSignal(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.stopRequested = true;
+    this.process.kill(signal);
+    return this.closed.then(() => ({
+      code: this.process.exitCode,
+      signal: this.process.signalCode,
+    }));
+  }
+
   /** SIGKILL (crash tests); then the same log check as `stop`. */
   async kill(): Promise<void> {
     this.stopRequested = true;
