@@ -17,7 +17,7 @@ import {
 } from '../engine/config.js';
 import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
-import { createLogger, type Logger } from '../engine/log.js';
+import { createLogger, type Logger, resolveLogSettings } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
@@ -26,6 +26,7 @@ import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
+import { reloadOnSighup } from './reload.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -161,16 +162,24 @@ interface ServerOptions {
   shards?: string;
   durability?: string;
   logLevel?: string;
+  logFormat?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   s3AllowSseCOverHttp?: string;
 }
 
-/** What a person needs to point a client at the server, on stdout. */
-function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: HangarConfig): void {
+/**
+ * What a person needs to point a client at the server, once every port listens: after the
+ * human log lines on stdout, or on stderr when stdout carries JSON lines for machines.
+ */
+function printBanner(
+  server: Awaited<ReturnType<typeof startServer>>,
+  config: HangarConfig,
+  out: NodeJS.WriteStream,
+): void {
   const fromEnv = config.rootAccessKey !== null;
   const secret = fromEnv ? '(from HANGAR_ROOT_SECRET_KEY)' : server.rootKey.secretAccessKey;
-  process.stdout.write(
+  out.write(
     `\nhangar is serving S3 at ${server.endpoint} (region ${config.s3.region})\n` +
       `  AWS_ACCESS_KEY_ID=${server.rootKey.accessKeyId}\n` +
       `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
@@ -196,9 +205,8 @@ function reloadTls(server: Awaited<ReturnType<typeof startServer>>, logger: Logg
 
 async function runServer(command: Command): Promise<void> {
   const opts = command.opts<ServerOptions>();
-  let config: HangarConfig;
-  try {
-    config = configFrom(command, {
+  const load = (): HangarConfig =>
+    configFrom(command, {
       's3-host': opts.s3Host,
       's3-port': opts.s3Port,
       'web-host': opts.webHost,
@@ -208,17 +216,22 @@ async function runServer(command: Command): Promise<void> {
       shards: opts.shards,
       durability: opts.durability,
       'log-level': opts.logLevel,
+      'log-format': opts.logFormat,
       'tls-cert-file': opts.tlsCertFile,
       'tls-key-file': opts.tlsKeyFile,
       's3-allow-sse-c-over-http': opts.s3AllowSseCOverHttp,
     });
+  let config: HangarConfig;
+  try {
+    config = load();
   } catch (error) {
     process.exit(fail(error));
   }
   // Block writes, fsyncs and reads of every shard share libuv's one thread pool (4 threads by
   // default); it must be sized before its first use.
   process.env['UV_THREADPOOL_SIZE'] ??= '32';
-  const logger = createLogger(config.logLevel);
+  const logSettings = resolveLogSettings(config.logLevel, config.logFormat);
+  const logger = createLogger(logSettings);
   logger.info({ config: describeConfig(config) }, 'starting hangar');
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -250,17 +263,18 @@ async function runServer(command: Command): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
-  // SIGHUP rereads the TLS certificate and key (renewed certificates); without TLS it keeps its
-  // default meaning (the process ends), as before TLS existed.
-  if (tlsFilesOf(config) !== null) {
-    process.on('SIGHUP', () => reloadTls(server, logger));
-  }
+  // SIGHUP rereads the configuration (log level) and the TLS certificate and key (renewals).
+  reloadOnSighup(config, {
+    logger,
+    load,
+    reloadTls: tlsFilesOf(config) === null ? null : () => reloadTls(server, logger),
+  });
   // Runs every bucket's lifecycle rules now (until an admin API offers it).
   process.on('SIGUSR2', () => {
     server.runLifecycleNow().catch(() => undefined);
   });
   // Last: whoever waits for the banner (a person, a test) may signal at once and get a clean stop.
-  printBanner(server, config);
+  printBanner(server, config, logSettings.format === 'json' ? process.stderr : process.stdout);
 }
 
 // ---- keys ----
@@ -534,6 +548,7 @@ function buildProgram(): Command {
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--log-format <format>', 'auto (human on a terminal, else JSON) | json | pretty')
     .option('--tls-cert-file <file>', 'PEM certificate (chain) every port serves over TLS')
     .option('--tls-key-file <file>', 'PEM private key of --tls-cert-file')
     .option(

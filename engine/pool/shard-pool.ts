@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
+import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
 import type { ShardSettings } from '../shard/shard.js';
 import { ReadSessionBudget, type ShardCall, ShardClient } from './shard-client.js';
@@ -85,7 +86,7 @@ export class ShardPool {
 
   /** Runs shard `shardId`'s actor on its thread, serving `port`; its death is supervised. */
   private runActor(shardId: number, port: MessagePort): void {
-    const settings: ShardSettings = { ...this.options, shardId };
+    const settings: ShardSettings = { ...this.options, shardId, log: currentLogSettings() };
     const task = this.poolOf(shardId).run({ settings, port }, { transferList: [port] });
     this.attached[shardId] = task.then(
       () => undefined,

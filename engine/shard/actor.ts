@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { createLogger, followLogLevel } from '../log.js';
 import { FramePort } from '../protocol/codec.js';
 import type { ShardRequest } from '../protocol/messages.js';
 import { Shard, type ShardSettings } from './shard.js';
@@ -15,11 +16,10 @@ export interface AttachTask {
  */
 export default async function attach(task: AttachTask): Promise<void> {
   const { port, settings } = task;
-  const logError = (error: unknown): void => {
-    process.stderr.write(
-      `shard ${settings.shardId}: ${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-  };
+  // Lines in the main thread's format, written from this thread straight to stdout.
+  const logger = createLogger(settings.log).child({ shard: settings.shardId });
+  followLogLevel(logger);
+  const logError = (error: unknown): void => logger.error({ err: error }, 'shard error');
   const mailbox = new FramePort(port);
   const shard = new Shard(settings, (reply, body) => mailbox.post(reply, body), logError);
   const ready = await shard.start();

@@ -3,6 +3,7 @@ import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
+import type { LogSettings } from '../log.js';
 import {
   infoOf,
   MetaStore,
@@ -36,6 +37,8 @@ export interface ShardSettings {
   blockBytes: number;
   inlineBytesMax: number;
   durable: boolean;
+  /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
+  log: LogSettings;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */

@@ -47,6 +47,7 @@ test('defaults', (t) => {
     inlineBytesMax: 16 * 1024,
     durability: 'fsync',
     logLevel: 'info',
+    logFormat: 'auto',
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
@@ -129,6 +130,7 @@ block_bytes = "4MiB"
 inline_bytes_max = 4096
 durability = "relaxed"
 log_level = "debug"
+log_format = "pretty"
 
 [s3]
 host = "0.0.0.0"
@@ -176,6 +178,7 @@ metrics_token = "file-metrics-token"
     inlineBytesMax: 4096,
     durability: 'relaxed',
     logLevel: 'debug',
+    logFormat: 'pretty',
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
@@ -287,6 +290,7 @@ const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '1 parsec', '1 parsec'],
   ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
   ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
+  ['log_format', 'HANGAR_LOG_FORMAT', 'log-format', 'fancy', 'fancy'],
   ['log_level', 'HANGAR_LOG_LEVEL', 'log-level', 'loud', 'loud'],
 ];
 
