@@ -13,6 +13,7 @@ import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
 import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
+import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
 import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
 import { drainConnections } from './graceful-stop.js';
@@ -105,7 +106,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   // One gate per port, kept across TLS reloads (a reload mounts a new app on the same port).
   const s3Gate = new RequestGate();
   const webGate = new RequestGate();
-  const adminState = { server: state, startedMs: Date.now(), shardCount: layout.shards, workers };
+  const adminState = {
+    server: state,
+    startedMs: Date.now(),
+    shardCount: layout.shards,
+    workers,
+    localToken: localAdminToken(config),
+  };
   const [s3, web, admin] = openListeners(uws, [
     {
       name: 'S3',
@@ -154,7 +161,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     'hangar website endpoint ready',
   );
   logger.info(
-    { adminEndpoint, enabled: config.admin.adminToken !== null },
+    { adminEndpoint, token: adminState.localToken === null ? 'configured' : 'local' },
     'hangar admin endpoint ready',
   );
   return {
@@ -185,6 +192,18 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       removeAdminFile(config.dataDir);
     },
   };
+}
+
+/**
+ * The admin token the local CLI uses when the operator configured none (generated into the data
+ * directory on the first start); null when one is configured.
+ */
+function localAdminToken(config: HangarConfig): string | null {
+  if (config.admin.adminToken !== null) {
+    removeLocalAdminToken(config.dataDir);
+    return null;
+  }
+  return ensureLocalAdminToken(config.dataDir);
 }
 
 /**

@@ -24,6 +24,7 @@ import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
 import { reloadOnSighup } from './reload.js';
@@ -185,7 +186,7 @@ function printBanner(
       `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
       `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n` +
       `hangar is serving websites at ${server.webEndpoint} (Host: <bucket>.${config.web.rootDomains[0] ?? '<root domain>'})\n` +
-      `hangar is serving the admin API at ${server.adminEndpoint}${config.admin.adminToken === null ? ' (disabled: no HANGAR_ADMIN_TOKEN)' : ''}\n\n`,
+      `hangar is serving the admin API at ${server.adminEndpoint}${config.admin.adminToken === null ? ' (local only: the hangar CLI on this machine needs no token)' : ''}\n\n`,
   );
 }
 
@@ -417,8 +418,9 @@ async function changeGrant(
   opts: GrantOptions,
   allow: boolean,
 ): Promise<Output> {
-  const grant = await catalog.changeGrant(bucketName, opts.key, requestedGrant(opts), allow);
-  return grantOutput(bucketName, opts, grant);
+  const key = keyIdInCatalog(catalog, opts.key);
+  const grant = await catalog.changeGrant(bucketName, key, requestedGrant(opts), allow);
+  return grantOutput(bucketName, { ...opts, key }, grant);
 }
 
 function grantOutput(bucketName: string, opts: GrantOptions, grant: Grant): Output {
@@ -500,22 +502,27 @@ async function apiChangeGrant(
 ): Promise<Output> {
   const permissions = requestedGrant(opts);
   const bucket = await apiBucketInfo(api, bucketName);
+  const key = await keyIdThroughApi(api, opts.key);
   const after = await api.call<ApiBucketInfo>(
     'POST',
     allow ? 'AllowBucketKey' : 'DenyBucketKey',
     {},
-    { bucketId: bucket.id, accessKeyId: opts.key, permissions },
+    { bucketId: bucket.id, accessKeyId: key, permissions },
   );
-  const grant = after.keys.find((k) => k.accessKeyId === opts.key)?.permissions ?? {
+  const grant = after.keys.find((k) => k.accessKeyId === key)?.permissions ?? {
     read: false,
     write: false,
     owner: false,
   };
-  return grantOutput(bucketName, opts, {
-    read: grant.read,
-    write: grant.write,
-    owner: grant.owner,
-  });
+  return grantOutput(
+    bucketName,
+    { ...opts, key },
+    {
+      read: grant.read,
+      write: grant.write,
+      owner: grant.owner,
+    },
+  );
 }
 
 // ---- the program ----
@@ -527,7 +534,7 @@ function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (overrides the configuration)')
     .option(
       '--admin-token <token>',
-      "a running server's admin token (default: HANGAR_ADMIN_TOKEN or admin.admin_token)",
+      "a running server's admin token (default: HANGAR_ADMIN_TOKEN, admin.admin_token, else <data dir>/admin.token)",
     )
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
@@ -804,7 +811,7 @@ function buildProgram(): Command {
     ['deny', false],
   ] as const) {
     leaf(bucket, `${verb} <bucket>`, `${verb} a key permissions on a bucket`)
-      .requiredOption('--key <accessKeyId>', 'the access key')
+      .requiredOption('--key <key>', 'the access key: its id, or its name')
       .option('--read', 'read objects')
       .option('--write', 'write and delete objects')
       .option('--owner', 'administer the bucket')
