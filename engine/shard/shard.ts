@@ -12,6 +12,7 @@ import {
   uploadInfoOf,
   verifyInline,
 } from '../meta/store.js';
+import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
   OpenedObject,
@@ -125,10 +126,10 @@ export class Shard {
         this.answer(request.reqId, () => this.copyFrom(request));
         break;
       case 'List':
-        this.answer(request.reqId, async () => ({
-          kind: 'Listed',
-          ...this.meta.list(request),
-        }));
+        this.answer(request.reqId, async () => {
+          const page = this.meta.list(request);
+          return { kind: 'Listed', listing: packListing(page.entries), truncated: page.truncated };
+        });
         break;
       case 'BucketUsage':
         this.answer(request.reqId, async () => ({
