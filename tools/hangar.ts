@@ -24,6 +24,7 @@ import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { registerDoctor, startupChecks } from './doctor/command.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
 
@@ -220,6 +221,7 @@ async function runServer(command: Command): Promise<void> {
   process.env['UV_THREADPOOL_SIZE'] ??= '32';
   const logger = createLogger(config.logLevel);
   logger.info({ config: describeConfig(config) }, 'starting hangar');
+  if (!startupChecks(config, logger)) process.exit(EXIT_USAGE);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, logger);
@@ -802,6 +804,7 @@ function buildProgram(): Command {
   }
 
   registerMaintenance(program, { leaf, run: runCommand });
+  registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')
