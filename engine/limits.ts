@@ -187,6 +187,28 @@ export const LIMITS = {
   scrubSleepMaxMs: 60 * 60 * 1000,
   /** Scrub tranquility (sleep this many times the time worked); a larger setting is refused. */
   scrubTranquilityMax: 1000,
+
+  // ---- hangar doctor, and the same checks at server start (issue 12) ----
+  /** Free bytes on the data directory's filesystem: below the first the server refuses to
+   *  start (LMDB and block writes would fail mid-request), below the second it warns. */
+  doctorFreeBytesMin: 128 * 1024 * 1024,
+  doctorFreeBytesWarn: 1024 ** 3,
+  /** Free inodes there, where the filesystem reports them (every block is a file). */
+  doctorFreeInodesMin: 1000,
+  doctorFreeInodesWarn: 100_000,
+  /** RLIMIT_NOFILE (after Node raises the soft limit to the hard one): every connection, shard
+   *  environment and block being read holds a descriptor. */
+  doctorOpenFilesMin: 256,
+  doctorOpenFilesWarn: 4096,
+  /** The wall clock behind the build or the data directory's newest write: from this much on
+   *  start-up is refused (SigV4's RequestTimeTooSkewed window), from doctorClockBehindWarnMs
+   *  on it warns. */
+  doctorClockBehindMaxMs: 15 * 60 * 1000,
+  doctorClockBehindWarnMs: 2000,
+  /** An fsync faster than this cannot have reached a disk: it warns that fsync may be a no-op. */
+  doctorFsyncNoOpBelowMicros: 20,
+  /** How long `timedatectl` may take to say whether the clock is NTP-synchronised. */
+  doctorNtpQueryTimeoutMs: 2000,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

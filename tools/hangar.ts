@@ -24,6 +24,7 @@ import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { registerDoctor, startupChecks } from './doctor/command.js';
 import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
@@ -234,6 +235,7 @@ async function runServer(command: Command): Promise<void> {
   const logSettings = resolveLogSettings(config.logLevel, config.logFormat);
   const logger = createLogger(logSettings);
   logger.info({ config: describeConfig(config) }, 'starting hangar');
+  if (!startupChecks(config, logger)) process.exit(EXIT_USAGE);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, logger);
@@ -825,6 +827,7 @@ function buildProgram(): Command {
   }
 
   registerMaintenance(program, { leaf, run: runCommand });
+  registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')

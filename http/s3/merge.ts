@@ -26,7 +26,7 @@ export function mergeShardPages<T>(pages: readonly T[][], sortBytes: (entry: T) 
  */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
-  const shorter = a.length < b.length ? a.length : b.length;
+  const shorter = Math.min(a.length, b.length);
   for (let i = 0; i < shorter; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
