@@ -216,6 +216,11 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
         dataDir,
         '--s3-port',
         String(port),
+        // The other ports are not measured: any free one, so concurrent runs never clash.
+        '--web-port',
+        '0',
+        '--admin-port',
+        '0',
         '--log-level',
         'warn',
       ];
