@@ -52,6 +52,10 @@ export const LIMITS = {
   shardDeathWindowMs: 60_000,
   /** Pause before a dead shard's thread is replaced (a crash loop does not spin a core). */
   shardRestartDelayMs: tunable('shardRestartDelayMs', 100),
+  /** A stopping edge thread lets its requests in flight finish for this long, then cuts them.
+   *  (Edge threads share shardDeathsMax/shardDeathWindowMs/shardRestartDelayMs with shards; each
+   *  per-port and per-shard bound above is divided evenly among the edge threads.) */
+  edgeDrainTimeoutMs: tunable('edgeDrainTimeoutMs', 30_000),
 
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */

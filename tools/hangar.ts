@@ -159,6 +159,7 @@ interface ServerOptions {
   adminHost?: string;
   adminPort?: string;
   shards?: string;
+  edgeThreads?: string;
   durability?: string;
   logLevel?: string;
   tlsCertFile?: string;
@@ -181,13 +182,17 @@ function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: Ha
 }
 
 /** Serves the certificate and key files anew; on failure the old ones stay, and it says why. */
-function reloadTls(server: Awaited<ReturnType<typeof startServer>>, logger: Logger): void {
+async function reloadTls(
+  server: Awaited<ReturnType<typeof startServer>>,
+  logger: Logger,
+): Promise<void> {
   try {
-    logger.info({ certificate: server.reloadTls() }, 'TLS certificate reloaded');
+    logger.info({ certificate: await server.reloadTls() }, 'TLS certificate reloaded');
   } catch (error) {
     if (error instanceof PortLostError) {
       // Serving on fewer ports than configured helps no one: let a service manager restart us.
       logger.fatal({ err: error }, 'TLS certificate reload lost a port');
+      await server.halt();
       process.exit(EXIT_FAILED);
     }
     logger.error({ err: error }, 'TLS certificate reload failed: still serving the old one');
@@ -206,6 +211,7 @@ async function runServer(command: Command): Promise<void> {
       'admin-host': opts.adminHost,
       'admin-port': opts.adminPort,
       shards: opts.shards,
+      'edge-threads': opts.edgeThreads,
       durability: opts.durability,
       'log-level': opts.logLevel,
       'tls-cert-file': opts.tlsCertFile,
@@ -234,7 +240,8 @@ async function runServer(command: Command): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting without a clean stop');
-      process.exit(EXIT_FAILED);
+      void server.halt().finally(() => process.exit(EXIT_FAILED));
+      return;
     }
     stopping = true;
     logger.info({ signal }, 'stopping hangar');
@@ -254,7 +261,7 @@ async function runServer(command: Command): Promise<void> {
   // SIGHUP rereads the TLS certificate and key (renewed certificates); without TLS it keeps its
   // default meaning (the process ends), as before TLS existed.
   if (tlsFilesOf(config) !== null) {
-    process.on('SIGHUP', () => reloadTls(server, logger));
+    process.on('SIGHUP', () => void reloadTls(server, logger));
   }
   // Runs every bucket's lifecycle rules now (until an admin API offers it).
   process.on('SIGUSR2', () => {
@@ -531,6 +538,7 @@ function buildProgram(): Command {
     .option('--admin-host <host>', 'address of the admin API (metrics, health)')
     .option('--admin-port <port>', 'port of the admin API (0: any free port)')
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
+    .option('--edge-threads <n>', "threads serving the S3 and website ports (1..256 or 'auto')")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
     .option('--tls-cert-file <file>', 'PEM certificate (chain) every port serves over TLS')
