@@ -10,6 +10,8 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 
 export type Durability = 'fsync' | 'relaxed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** JSON lines, human lines, or human lines when stdout is a terminal and JSON otherwise. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
 
 export interface HangarConfig {
   /** Absolute path of the data directory. */
@@ -62,6 +64,7 @@ export interface HangarConfig {
   inlineBytesMax: number;
   durability: Durability;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   rootAccessKey: string | null;
   rootSecretKey: string | null;
   /**
@@ -95,6 +98,7 @@ export const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
+export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 export const DURABILITIES: readonly Durability[] = ['fsync', 'relaxed'];
 export const DEFAULT_CONFIG_FILE = 'hangar.toml';
 
@@ -121,6 +125,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     inlineBytesMax: 16 * KIB,
     durability: 'fsync',
     logLevel: 'info',
+    logFormat: 'auto',
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
@@ -398,6 +403,9 @@ const FIELDS: readonly Field[] = [
   field('log_level', 'HANGAR_LOG_LEVEL', 'log-level', oneOf(LOG_LEVELS), (c, v) => {
     c.logLevel = v;
   }),
+  field('log_format', 'HANGAR_LOG_FORMAT', 'log-format', oneOf(LOG_FORMATS), (c, v) => {
+    c.logFormat = v;
+  }),
   field(
     'root_access_key',
     'HANGAR_ROOT_ACCESS_KEY',
@@ -608,6 +616,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     inlineBytesMax: c.inlineBytesMax,
     durability: c.durability,
     logLevel: c.logLevel,
+    logFormat: c.logFormat,
     rootAccessKey: c.rootAccessKey,
     rootSecretKey: c.rootSecretKey === null ? null : '<redacted>',
     ...(c.clockOffsetMs === 0 ? {} : { clockOffsetMs: c.clockOffsetMs }),

@@ -52,10 +52,12 @@ export const LIMITS = {
   shardDeathWindowMs: 60_000,
   /** Pause before a dead shard's thread is replaced (a crash loop does not spin a core). */
   shardRestartDelayMs: tunable('shardRestartDelayMs', 100),
-  /** A stopping edge thread lets its requests in flight finish for this long, then cuts them.
-   *  (Edge threads share shardDeathsMax/shardDeathWindowMs/shardRestartDelayMs with shards; each
-   *  per-port and per-shard bound above is divided evenly among the edge threads.) */
-  edgeDrainTimeoutMs: tunable('edgeDrainTimeoutMs', 30_000),
+  /** A clean stop (SIGTERM) waits this long for the requests in flight, then cuts them (each
+   *  edge thread drains its own). A service manager's stop timeout must be longer
+   *  (tools/systemd/hangar.service). (Edge threads share shardDeathsMax/shardDeathWindowMs/
+   *  shardRestartDelayMs with shards; each per-port and per-shard bound above is divided evenly
+   *  among the edge threads.) */
+  shutdownDrainMs: tunable('shutdownDrainMs', 30_000),
 
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */
@@ -188,6 +190,28 @@ export const LIMITS = {
   scrubSleepMaxMs: 60 * 60 * 1000,
   /** Scrub tranquility (sleep this many times the time worked); a larger setting is refused. */
   scrubTranquilityMax: 1000,
+
+  // ---- hangar doctor, and the same checks at server start (issue 12) ----
+  /** Free bytes on the data directory's filesystem: below the first the server refuses to
+   *  start (LMDB and block writes would fail mid-request), below the second it warns. */
+  doctorFreeBytesMin: 128 * 1024 * 1024,
+  doctorFreeBytesWarn: 1024 ** 3,
+  /** Free inodes there, where the filesystem reports them (every block is a file). */
+  doctorFreeInodesMin: 1000,
+  doctorFreeInodesWarn: 100_000,
+  /** RLIMIT_NOFILE (after Node raises the soft limit to the hard one): every connection, shard
+   *  environment and block being read holds a descriptor. */
+  doctorOpenFilesMin: 256,
+  doctorOpenFilesWarn: 4096,
+  /** The wall clock behind the build or the data directory's newest write: from this much on
+   *  start-up is refused (SigV4's RequestTimeTooSkewed window), from doctorClockBehindWarnMs
+   *  on it warns. */
+  doctorClockBehindMaxMs: 15 * 60 * 1000,
+  doctorClockBehindWarnMs: 2000,
+  /** An fsync faster than this cannot have reached a disk: it warns that fsync may be a no-op. */
+  doctorFsyncNoOpBelowMicros: 20,
+  /** How long `timedatectl` may take to say whether the clock is NTP-synchronised. */
+  doctorNtpQueryTimeoutMs: 2000,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -3,7 +3,7 @@ import { type MessagePort, Worker } from 'node:worker_threads';
 import { assert } from '../engine/assert.js';
 import type { HangarConfig } from '../engine/config.js';
 import { LIMITS } from '../engine/limits.js';
-import { type Logger, writeLogLines } from '../engine/log.js';
+import { currentLogSettings, type Logger } from '../engine/log.js';
 import type { LaneHolder, ShardPool } from '../engine/pool/shard-pool.js';
 import { LANES_MAX } from '../engine/protocol/lanes.js';
 import type { EdgeScrape } from './admin/metrics.js';
@@ -29,6 +29,8 @@ class Edge {
   private nextId = 1;
   private readonly waiting = new Map<number, (message: FromEdge) => void>();
   readonly exited: Promise<void>;
+  /** Resolves once the thread said Drained after a Stop (or ended). */
+  readonly drained: Promise<void>;
   stopped = false;
 
   constructor(
@@ -37,7 +39,13 @@ class Edge {
     readonly worker: Worker,
   ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    let drained: () => void = () => undefined;
+    this.drained = new Promise((resolve) => {
+      drained = resolve;
+    });
+    void this.exited.then(drained);
     worker.on('message', (message: FromEdge) => {
+      if (message.kind === 'Drained') drained();
       if (message.kind === 'Reloaded' || message.kind === 'Scraped') {
         this.waiting.get(message.id)?.(message);
         this.waiting.delete(message.id);
@@ -98,7 +106,7 @@ export class EdgeThreads {
     const outcomes = await Promise.allSettled(started);
     const failed = outcomes.find((o) => o.status === 'rejected');
     if (failed !== undefined) {
-      await threads.stop(0);
+      await threads.halt();
       throw (failed as PromiseRejectedResult).reason;
     }
     return threads;
@@ -128,6 +136,7 @@ export class EdgeThreads {
     const shardPorts = this.pool.openLane(lane, holder);
     const data: EdgeData = {
       config: this.settings.config,
+      log: currentLogSettings(),
       index,
       edgeCount: this.settings.count,
       lane,
@@ -151,8 +160,6 @@ export class EdgeThreads {
           resolve();
         } else if (message.kind === 'Failed') {
           reject(new Error(message.message));
-        } else if (message.kind === 'Log') {
-          writeLogLines(this.logger, message.lines);
         } else if (message.kind === 'Dying') {
           this.onDeath(started, message.message);
         }
@@ -229,22 +236,25 @@ export class EdgeThreads {
   }
 
   /**
-   * Each edge thread stops listening, lets its requests in flight finish (cut after `drainMs`)
-   * and ends by itself; resolves when every one has ended.
+   * Each edge thread stops listening and lets its requests in flight finish (http/graceful-stop.ts,
+   * within LIMITS.shutdownDrainMs; `cut`: at once); once all have drained, they close their open
+   * connections and end by themselves. Resolves when every one has ended.
    */
-  async stop(drainMs: number): Promise<void> {
+  async stop(cut = false): Promise<void> {
     this.stopping = true;
     for (const edge of this.edges) {
       edge.stopped = true;
-      edge.tell({ kind: 'Stop', drainMs });
+      edge.tell({ kind: 'Stop', cut });
     }
+    await Promise.all(this.edges.map((edge) => edge.drained));
+    for (const edge of this.edges) edge.tell({ kind: 'CloseConnections' });
     await Promise.all(this.edges.map((edge) => edge.exited));
   }
 
   /** Ends every edge thread now (requests in flight cut): what must happen before the process
    *  exits without a clean stop, since a thread ended by force with uWS sockets open aborts it. */
   halt(): Promise<void> {
-    return this.stop(0);
+    return this.stop(true);
   }
 }
 

@@ -7,7 +7,6 @@ import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
-import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
@@ -15,6 +14,7 @@ import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
 import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
+import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
 import { bindMetricsSources } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
 import { EdgeThreads } from './edge-threads.js';
@@ -89,7 +89,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
-  const adminState = { server: state, startedMs: Date.now(), shardCount: layout.shards, workers };
+  const adminState = {
+    server: state,
+    startedMs: Date.now(),
+    shardCount: layout.shards,
+    workers,
+    localToken: localAdminToken(config),
+  };
   const scheme = tls === null ? 'http' : 'https';
   try {
     edges = await EdgeThreads.start(
@@ -150,7 +156,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     'hangar website endpoint ready',
   );
   logger.info(
-    { adminEndpoint, enabled: config.admin.adminToken !== null },
+    { adminEndpoint, token: adminState.localToken === null ? 'configured' : 'local' },
     'hangar admin endpoint ready',
   );
   return {
@@ -172,16 +178,33 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       return (await serving.reloadTls()) ?? served;
     },
     stop: async () => {
+      // Each edge thread drains its own requests (http/graceful-stop.ts); /health says
+      // 'stopping' meanwhile on the admin connections still open.
       setHealth('stopping');
-      removeAdminFile(config.dataDir);
-      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
       admin.close();
-      await serving.stop(LIMITS.edgeDrainTimeoutMs);
+      await serving.stop();
+      admin.closeConnections();
+      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();
+      // Last: while it exists the CLI knows a server owns the data directory (and does not open
+      // the catalog itself), which stays true until the catalog is closed.
+      removeAdminFile(config.dataDir);
     },
   };
+}
+
+/**
+ * The admin token the local CLI uses when the operator configured none (generated into the data
+ * directory on the first start); null when one is configured.
+ */
+function localAdminToken(config: HangarConfig): string | null {
+  if (config.admin.adminToken !== null) {
+    removeLocalAdminToken(config.dataDir);
+    return null;
+  }
+  return ensureLocalAdminToken(config.dataDir);
 }
 
 /**

@@ -3,6 +3,7 @@ import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'n
 import type { Command } from 'commander';
 import type { HangarConfig } from '../engine/config.js';
 import type { AdminFile } from '../http/admin/discovery.js';
+import { localTokenPath, readLocalAdminToken } from '../http/admin/local-token.js';
 
 /**
  * The CLI's side of a running server's admin API (found by `<dataDir>/admin.json`), and the two
@@ -171,21 +172,29 @@ interface MultiResponse<T> {
 
 /**
  * The client for `server`, with the admin token from --admin-token, else the configuration
- * (HANGAR_ADMIN_TOKEN or admin.admin_token); none is a usage error.
+ * (HANGAR_ADMIN_TOKEN, then admin.admin_token), else the token the server generated into the
+ * data directory (`admin.token`, accepted from this machine only); none is a usage error.
  */
 export function adminClient(
   command: Command,
   config: HangarConfig,
   server: AdminFile,
 ): AdminClient {
-  const token =
-    command.optsWithGlobals<{ adminToken?: string }>().adminToken ?? config.admin.adminToken;
-  if (token === null || token === '') {
-    throw new UsageError(
-      `a hangar server (pid ${server.pid}) is running on ${config.dataDir}, so this command ` +
-        `goes through its admin API at ${server.endpoint}: give the admin token with ` +
-        '--admin-token or HANGAR_ADMIN_TOKEN (or admin.admin_token in the configuration)',
-    );
-  }
-  return new AdminClient(server, token);
+  const given = command.optsWithGlobals<{ adminToken?: string }>().adminToken;
+  const configured = given !== undefined && given !== '' ? given : config.admin.adminToken;
+  if (configured !== null && configured !== '') return new AdminClient(server, configured);
+  const local = readLocalAdminToken(config.dataDir);
+  if (local.token !== null) return new AdminClient(server, local.token);
+  const giveIt =
+    'give the admin token with --admin-token or HANGAR_ADMIN_TOKEN (or admin.admin_token in ' +
+    'the configuration)';
+  const why =
+    local.problem === null
+      ? `it was started with an admin token of its own (it made no ` +
+        `${localTokenPath(config.dataDir)}): ${giveIt}`
+      : `${local.problem}: run this command as the user the server runs as, or ${giveIt}`;
+  throw new UsageError(
+    `a hangar server (pid ${server.pid}) is running on ${config.dataDir}, so this command ` +
+      `goes through its admin API at ${server.endpoint}; ${why}`,
+  );
 }

@@ -17,15 +17,18 @@ import {
 } from '../engine/config.js';
 import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
-import { createLogger, type Logger } from '../engine/log.js';
+import { createLogger, type Logger, resolveLogSettings } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { registerDoctor, startupChecks } from './doctor/command.js';
+import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
+import { reloadOnSighup } from './reload.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -162,22 +165,30 @@ interface ServerOptions {
   edgeThreads?: string;
   durability?: string;
   logLevel?: string;
+  logFormat?: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
   s3AllowSseCOverHttp?: string;
 }
 
-/** What a person needs to point a client at the server, on stdout. */
-function printBanner(server: Awaited<ReturnType<typeof startServer>>, config: HangarConfig): void {
+/**
+ * What a person needs to point a client at the server, once every port listens: after the
+ * human log lines on stdout, or on stderr when stdout carries JSON lines for machines.
+ */
+function printBanner(
+  server: Awaited<ReturnType<typeof startServer>>,
+  config: HangarConfig,
+  out: NodeJS.WriteStream,
+): void {
   const fromEnv = config.rootAccessKey !== null;
   const secret = fromEnv ? '(from HANGAR_ROOT_SECRET_KEY)' : server.rootKey.secretAccessKey;
-  process.stdout.write(
+  out.write(
     `\nhangar is serving S3 at ${server.endpoint} (region ${config.s3.region})\n` +
       `  AWS_ACCESS_KEY_ID=${server.rootKey.accessKeyId}\n` +
       `  AWS_SECRET_ACCESS_KEY=${secret}\n` +
       `  e.g. aws --endpoint-url ${server.endpoint} s3 ls\n` +
       `hangar is serving websites at ${server.webEndpoint} (Host: <bucket>.${config.web.rootDomains[0] ?? '<root domain>'})\n` +
-      `hangar is serving the admin API at ${server.adminEndpoint}${config.admin.adminToken === null ? ' (disabled: no HANGAR_ADMIN_TOKEN)' : ''}\n\n`,
+      `hangar is serving the admin API at ${server.adminEndpoint}${config.admin.adminToken === null ? ' (local only: the hangar CLI on this machine needs no token)' : ''}\n\n`,
   );
 }
 
@@ -201,9 +212,8 @@ async function reloadTls(
 
 async function runServer(command: Command): Promise<void> {
   const opts = command.opts<ServerOptions>();
-  let config: HangarConfig;
-  try {
-    config = configFrom(command, {
+  const load = (): HangarConfig =>
+    configFrom(command, {
       's3-host': opts.s3Host,
       's3-port': opts.s3Port,
       'web-host': opts.webHost,
@@ -214,18 +224,24 @@ async function runServer(command: Command): Promise<void> {
       'edge-threads': opts.edgeThreads,
       durability: opts.durability,
       'log-level': opts.logLevel,
+      'log-format': opts.logFormat,
       'tls-cert-file': opts.tlsCertFile,
       'tls-key-file': opts.tlsKeyFile,
       's3-allow-sse-c-over-http': opts.s3AllowSseCOverHttp,
     });
+  let config: HangarConfig;
+  try {
+    config = load();
   } catch (error) {
     process.exit(fail(error));
   }
   // Block writes, fsyncs and reads of every shard share libuv's one thread pool (4 threads by
   // default); it must be sized before its first use.
   process.env['UV_THREADPOOL_SIZE'] ??= '32';
-  const logger = createLogger(config.logLevel);
+  const logSettings = resolveLogSettings(config.logLevel, config.logFormat);
+  const logger = createLogger(logSettings);
   logger.info({ config: describeConfig(config) }, 'starting hangar');
+  if (!startupChecks(config, logger)) process.exit(EXIT_USAGE);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, logger);
@@ -235,7 +251,6 @@ async function runServer(command: Command): Promise<void> {
       error instanceof ConfigError || error instanceof LayoutError ? EXIT_USAGE : EXIT_FAILED,
     );
   }
-  printBanner(server, config);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -258,15 +273,18 @@ async function runServer(command: Command): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
-  // SIGHUP rereads the TLS certificate and key (renewed certificates); without TLS it keeps its
-  // default meaning (the process ends), as before TLS existed.
-  if (tlsFilesOf(config) !== null) {
-    process.on('SIGHUP', () => void reloadTls(server, logger));
-  }
+  // SIGHUP rereads the configuration (log level) and the TLS certificate and key (renewals).
+  reloadOnSighup(config, {
+    logger,
+    load,
+    reloadTls: tlsFilesOf(config) === null ? null : () => void reloadTls(server, logger),
+  });
   // Runs every bucket's lifecycle rules now (until an admin API offers it).
   process.on('SIGUSR2', () => {
     server.runLifecycleNow().catch(() => undefined);
   });
+  // Last: whoever waits for the banner (a person, a test) may signal at once and get a clean stop.
+  printBanner(server, config, logSettings.format === 'json' ? process.stderr : process.stdout);
 }
 
 // ---- keys ----
@@ -409,8 +427,9 @@ async function changeGrant(
   opts: GrantOptions,
   allow: boolean,
 ): Promise<Output> {
-  const grant = await catalog.changeGrant(bucketName, opts.key, requestedGrant(opts), allow);
-  return grantOutput(bucketName, opts, grant);
+  const key = keyIdInCatalog(catalog, opts.key);
+  const grant = await catalog.changeGrant(bucketName, key, requestedGrant(opts), allow);
+  return grantOutput(bucketName, { ...opts, key }, grant);
 }
 
 function grantOutput(bucketName: string, opts: GrantOptions, grant: Grant): Output {
@@ -492,22 +511,27 @@ async function apiChangeGrant(
 ): Promise<Output> {
   const permissions = requestedGrant(opts);
   const bucket = await apiBucketInfo(api, bucketName);
+  const key = await keyIdThroughApi(api, opts.key);
   const after = await api.call<ApiBucketInfo>(
     'POST',
     allow ? 'AllowBucketKey' : 'DenyBucketKey',
     {},
-    { bucketId: bucket.id, accessKeyId: opts.key, permissions },
+    { bucketId: bucket.id, accessKeyId: key, permissions },
   );
-  const grant = after.keys.find((k) => k.accessKeyId === opts.key)?.permissions ?? {
+  const grant = after.keys.find((k) => k.accessKeyId === key)?.permissions ?? {
     read: false,
     write: false,
     owner: false,
   };
-  return grantOutput(bucketName, opts, {
-    read: grant.read,
-    write: grant.write,
-    owner: grant.owner,
-  });
+  return grantOutput(
+    bucketName,
+    { ...opts, key },
+    {
+      read: grant.read,
+      write: grant.write,
+      owner: grant.owner,
+    },
+  );
 }
 
 // ---- the program ----
@@ -519,7 +543,7 @@ function buildProgram(): Command {
     .option('--data-dir <dir>', 'data directory (overrides the configuration)')
     .option(
       '--admin-token <token>',
-      "a running server's admin token (default: HANGAR_ADMIN_TOKEN or admin.admin_token)",
+      "a running server's admin token (default: HANGAR_ADMIN_TOKEN, admin.admin_token, else <data dir>/admin.token)",
     )
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
@@ -541,6 +565,7 @@ function buildProgram(): Command {
     .option('--edge-threads <n>', "threads serving the S3 and website ports (1..256 or 'auto')")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--log-format <format>', 'auto (human on a terminal, else JSON) | json | pretty')
     .option('--tls-cert-file <file>', 'PEM certificate (chain) every port serves over TLS')
     .option('--tls-key-file <file>', 'PEM private key of --tls-cert-file')
     .option(
@@ -796,7 +821,7 @@ function buildProgram(): Command {
     ['deny', false],
   ] as const) {
     leaf(bucket, `${verb} <bucket>`, `${verb} a key permissions on a bucket`)
-      .requiredOption('--key <accessKeyId>', 'the access key')
+      .requiredOption('--key <key>', 'the access key: its id, or its name')
       .option('--read', 'read objects')
       .option('--write', 'write and delete objects')
       .option('--owner', 'administer the bucket')
@@ -810,6 +835,7 @@ function buildProgram(): Command {
   }
 
   registerMaintenance(program, { leaf, run: runCommand });
+  registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')

@@ -16,9 +16,11 @@ export function objectKey(bucketId: string, key: string): Buffer {
 }
 
 export function keyOf(encoded: Uint8Array): string {
-  return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength)
-    .subarray(BUCKET_ID_BYTES)
-    .toString('utf8');
+  // lmdb-js hands keys as Buffers: decoding in place saves two views per key (listings).
+  const bytes = Buffer.isBuffer(encoded)
+    ? encoded
+    : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  return bytes.toString('utf8', BUCKET_ID_BYTES);
 }
 
 /** The bucket id (hex) an encoded object or upload key starts with. */

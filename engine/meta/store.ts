@@ -30,6 +30,7 @@ import type {
 import type { StoredEncryption } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
 import { bucketIdOf, compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
+import { ListingDecoder, type ListingFields } from './listing-decoder.js';
 
 /** An object's metadata record, as stored in the shard's `objects` table. */
 export interface ObjectRecord {
@@ -133,6 +134,8 @@ export interface ListQuery {
 export class MetaStore {
   private readonly env: RootDatabase;
   private readonly objects: Database<ObjectRecord, Buffer>;
+  /** The same table read lean: only what a listing shows (ListingDecoder). */
+  private readonly listing: Database<ListingFields, Buffer>;
   private readonly blocks: Database<BlockRecord, string>;
   private readonly uploads: Database<UploadRecord, Buffer>;
   private readonly parts: Database<PartRecord, Buffer>;
@@ -147,6 +150,11 @@ export class MetaStore {
       keyEncoding: 'binary',
       ...records,
     });
+    this.listing = this.env.openDB<ListingFields, Buffer>({
+      name: 'objects',
+      keyEncoding: 'binary',
+      encoder: new ListingDecoder(recordEncoder()),
+    } as DatabaseOptions & { name: string });
     this.blocks = this.env.openDB<BlockRecord, string>({ name: 'blocks', ...records });
     this.uploads = this.env.openDB<UploadRecord, Buffer>({
       name: 'uploads',
@@ -438,7 +446,7 @@ export class MetaStore {
    * everything under that prefix. Returns where to resume, or null when done.
    */
   private scan(query: ListQuery, start: Buffer, end: Buffer, entries: ListEntry[]): Buffer | null {
-    for (const { key: encoded, value } of this.objects.getRange({ start, end })) {
+    for (const { key: encoded, value } of this.listing.getRange({ start, end })) {
       if (entries.length > query.limit) return null;
       const key = keyOf(encoded);
       const cut = query.delimiter === '' ? -1 : key.indexOf(query.delimiter, query.prefix.length);

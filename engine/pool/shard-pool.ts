@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
+import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
 import type { AttachTask, LaneGrant } from '../shard/actor.js';
 import type { ShardSettings } from '../shard/shard.js';
@@ -101,7 +102,7 @@ export class ShardPool extends ShardClients {
 
   /** Runs shard `shardId`'s actor on its thread, serving `port`; its death is supervised. */
   private runActor(shardId: number, port: MessagePort): void {
-    const settings: ShardSettings = { ...this.options, shardId };
+    const settings: ShardSettings = { ...this.options, shardId, log: currentLogSettings() };
     const { port1: control, port2: actorControl } = new MessageChannel();
     this.controls[shardId] = control;
     const attach: AttachTask = { settings, port, control: actorControl };

@@ -36,6 +36,7 @@ import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
 import type { CustomerKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
+import type { PackedListing } from './listing-wire.js';
 
 export type { ChecksumAlgorithm, ChecksumType, CustomerKey, StoredChecksum };
 
@@ -398,7 +399,7 @@ export type ShardResult =
   | { kind: 'Put'; info: ObjectInfo }
   | { kind: 'Opened'; object: OpenedObject }
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
-  | { kind: 'Listed'; entries: ListEntry[]; truncated: boolean }
+  | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
   | {
       kind: 'Usage';
       objects: number;

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { createLogger, followLogLevel } from '../log.js';
 import { FramePort } from '../protocol/codec.js';
 import { laneOf } from '../protocol/lanes.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
@@ -28,11 +29,10 @@ export interface LaneGrant {
  */
 export default async function attach(task: AttachTask): Promise<void> {
   const { port, control, settings } = task;
-  const logError = (error: unknown): void => {
-    process.stderr.write(
-      `shard ${settings.shardId}: ${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-  };
+  // Lines in the main thread's format, written from this thread straight to stdout.
+  const logger = createLogger(settings.log).child({ shard: settings.shardId });
+  followLogLevel(logger);
+  const logError = (error: unknown): void => logger.error({ err: error }, 'shard error');
   const lanes = new Map<number, FramePort>();
   const shard = new Shard(
     settings,

@@ -3,6 +3,7 @@ import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
+import type { LogSettings } from '../log.js';
 import {
   infoOf,
   MetaStore,
@@ -12,6 +13,7 @@ import {
   verifyInline,
 } from '../meta/store.js';
 import { laneOf } from '../protocol/lanes.js';
+import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
   OpenedObject,
@@ -37,6 +39,8 @@ export interface ShardSettings {
   blockBytes: number;
   inlineBytesMax: number;
   durable: boolean;
+  /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
+  log: LogSettings;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
@@ -123,10 +127,10 @@ export class Shard {
         this.answer(request.reqId, () => this.copyFrom(request));
         break;
       case 'List':
-        this.answer(request.reqId, async () => ({
-          kind: 'Listed',
-          ...this.meta.list(request),
-        }));
+        this.answer(request.reqId, async () => {
+          const page = this.meta.list(request);
+          return { kind: 'Listed', listing: packListing(page.entries), truncated: page.truncated };
+        });
         break;
       case 'BucketUsage':
         this.answer(request.reqId, async () => ({

@@ -9,6 +9,11 @@ export interface AdminState {
   readonly shardCount: number;
   /** The background workers (scrub, orphan cleanup, lifecycle) and their variables. */
   readonly workers: WorkerRegistry;
+  /**
+   * The token generated into `<dataDir>/admin.token` when none is configured (null when one is):
+   * accepted only from a loopback peer.
+   */
+  readonly localToken: string | null;
 }
 
 /** One admin request, read whole before its handler runs. */

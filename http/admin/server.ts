@@ -1,7 +1,8 @@
 /**
  * The admin endpoint: a third uWS app (default 127.0.0.1:3903) with Garage's admin API v2 shape:
  * `GET|POST /v2/<Operation>`, JSON in and out, bearer-token authentication. Without a configured
- * admin token every admin route answers 403 (the API is disabled); /health stays open.
+ * admin token only the token generated into `<dataDir>/admin.token` is accepted, and only from a
+ * loopback peer (the CLI on this machine); /health stays open.
  */
 
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -12,6 +13,7 @@ import { IncomingBody } from '../uws/incoming-body.js';
 import { Responder } from '../uws/response.js';
 import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
 import { AdminError } from './errors.js';
+import { isLoopbackPeer } from './local-token.js';
 import { ROUTES, type Route } from './routes.js';
 
 let requestCounter = 0;
@@ -24,6 +26,8 @@ export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
     // The same header-section checks as the S3 port: a repeated Authorization is refused, not
     // read one way here and another way by a proxy.
     const { snapshot, problem } = readRequest(req);
+    // Read now: the response object may not be touched once this handler has returned.
+    const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     const { method, rawPath: path, rawQuery, headers } = snapshot;
     const responder = new Responder(res, `A${(++requestCounter).toString(16).padStart(10, '0')}`);
     const length = headers['content-length'];
@@ -32,7 +36,14 @@ export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
         ? length !== '0'
         : (headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
     const body = new IncomingBody(responder, expectsBody);
-    void serveAdmin(state, table, responder, body, { method, path, rawQuery, headers, problem });
+    void serveAdmin(state, table, responder, body, {
+      method,
+      path,
+      rawQuery,
+      headers,
+      problem,
+      peer,
+    });
   });
 }
 
@@ -42,6 +53,8 @@ interface RawRequest {
   readonly rawQuery: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly problem: HeaderSectionProblem | null;
+  /** The client's address, as uWS gives it. */
+  readonly peer: string;
 }
 
 async function serveAdmin(
@@ -70,7 +83,7 @@ async function serveAdmin(
         `${raw.path} expects ${candidates.map((r) => r.method).join(' or ')}`,
       );
     }
-    checkToken(state, route.auth, raw.headers['authorization']);
+    checkToken(state, route.auth, raw.headers['authorization'], raw.peer);
     const declared = raw.headers['content-length'];
     if (declared !== undefined && Number(declared) > LIMITS.adminBodyBytesMax) {
       closeAfter = true;
@@ -144,16 +157,35 @@ function send(res: Responder, reply: AdminReply, head: boolean): void {
   }
 }
 
-/** Garage's rules: no token configured → 403 (disabled); missing or wrong token → 403. */
-function checkToken(state: AdminState, auth: AdminAuth, header: string | undefined): void {
+/**
+ * Garage's rules: missing or wrong token → 403. The configured token (or metrics token) works from
+ * anywhere. Without one, the generated local token works from a loopback peer only; any other
+ * peer is refused before its token is looked at, so the network learns nothing about it.
+ */
+function checkToken(
+  state: AdminState,
+  auth: AdminAuth,
+  header: string | undefined,
+  peer: string,
+): void {
   if (auth === 'none') return;
   const { adminToken, metricsToken } = state.server.config.admin;
-  const expected = auth === 'metrics' ? (metricsToken ?? adminToken) : adminToken;
+  const configured = auth === 'metrics' ? (metricsToken ?? adminToken) : adminToken;
+  const expected = configured ?? state.localToken;
   if (expected === null) {
     throw new AdminError(
       403,
       'Forbidden',
       "Admin token isn't configured, admin API access is disabled (set HANGAR_ADMIN_TOKEN)",
+    );
+  }
+  if (configured === null && !isLoopbackPeer(peer)) {
+    throw new AdminError(
+      403,
+      'Forbidden',
+      "Admin token isn't configured: the admin API answers only the local CLI (loopback " +
+        'clients with the token in the data directory); set HANGAR_ADMIN_TOKEN or ' +
+        'admin.admin_token to use it over the network',
     );
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

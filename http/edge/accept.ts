@@ -7,8 +7,9 @@ import type { RequestContext, ServerState } from '../s3/context.js';
 import { actualRequestCorsHeaders } from '../s3/cors.js';
 import { dispatch } from '../s3/dispatch.js';
 import { endpointName } from '../s3/endpoints.js';
-import { slowDown, toS3Error } from '../s3/engine-errors.js';
+import { slowDown, stopping, toS3Error } from '../s3/engine-errors.js';
 import { sendS3Error } from '../s3/error-response.js';
+import type { S3Error } from '../s3/errors.js';
 import { handlePreflight } from '../s3/handlers/cors.js';
 import { handlePostObject } from '../s3/handlers/post-object.js';
 import { headerSectionError } from '../s3/header-values.js';
@@ -43,9 +44,13 @@ function admit(
   countEdgeRequest();
   const { snapshot, problem } = readRequest(req);
   const responder = new Responder(res, nextRequestId());
-  if (problem !== null) refuseHeaderSection(responder, snapshot, problem);
-  else if (!gate.admit(responder)) refuseOverload(responder, snapshot);
-  else return { snapshot, responder };
+  if (problem !== null) {
+    refuseHeaderSection(responder, snapshot, problem);
+    return null;
+  }
+  const admission = gate.admit(responder);
+  if (admission === 'admitted') return { snapshot, responder };
+  refuseUnadmitted(responder, snapshot, admission === 'full' ? slowDown() : stopping());
   return null;
 }
 
@@ -89,9 +94,12 @@ function refuseHeaderSection(
   sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
 }
 
-/** A request past the port's cap: 503 SlowDown with Retry-After, body unread, connection closed. */
-function refuseOverload(res: Responder, req: RequestSnapshot): void {
-  sendS3Error(res, slowDown(), req.rawPath, req.method === 'HEAD', false);
+/**
+ * A request past the port's cap (503 SlowDown) or sent on an open connection while the server
+ * stops (503 ServiceUnavailable): Retry-After, body unread, connection closed.
+ */
+function refuseUnadmitted(res: Responder, req: RequestSnapshot, error: S3Error): void {
+  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
 }
 
 async function serve(

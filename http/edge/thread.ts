@@ -6,7 +6,7 @@ import { assert } from '../../engine/assert.js';
 import { Catalog } from '../../engine/catalog/catalog.js';
 import { tlsFilesOf } from '../../engine/config.js';
 import { LIMITS } from '../../engine/limits.js';
-import { createLogger } from '../../engine/log.js';
+import { createLogger, followLogLevel } from '../../engine/log.js';
 import {
   type ClientBounds,
   ReadSessionBudget,
@@ -14,6 +14,7 @@ import {
 } from '../../engine/pool/shard-client.js';
 import { ShardClients } from '../../engine/pool/shard-clients.js';
 import { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import { drainConnections } from '../graceful-stop.js';
 import type { ServerState } from '../s3/context.js';
 import { RequestGate, shareOf } from '../uws/connections.js';
 import { type Listener, openListeners, PortLostError } from '../uws/listen.js';
@@ -30,29 +31,6 @@ function tell(message: FromEdge): void {
   port?.postMessage(message);
 }
 
-/**
- * The log lines of this thread go to the main thread, which writes them into its one stream:
- * every line of the process lands in the same place, whatever the main logger writes to. Lines
- * of one event-loop turn travel in one message (an access line per request otherwise costs a
- * postMessage each).
- */
-let pendingLogLines = '';
-
-function flushLogLines(): void {
-  if (pendingLogLines === '') return;
-  tell({ kind: 'Log', lines: pendingLogLines });
-  pendingLogLines = '';
-}
-
-function logForwarder(): { write(line: string): void } {
-  return {
-    write(line: string): void {
-      if (pendingLogLines === '') setImmediate(flushLogLines);
-      pendingLogLines += line;
-    },
-  };
-}
-
 /** This thread's share of the process-wide bounds (LIMITS): N edge threads never exceed them. */
 function boundsOf(edgeCount: number): ClientBounds {
   return {
@@ -67,7 +45,10 @@ async function start(): Promise<{
 }> {
   const { config, edgeCount } = data;
   setEdgeIndex(data.index);
-  const logger = createLogger(config.logLevel, logForwarder()).child({ edge: data.index });
+  // As a shard thread: the process's format, written from this thread straight to stdout, and
+  // the level SIGHUP sets.
+  const logger = createLogger(data.log).child({ edge: data.index });
+  followLogLevel(logger);
   const catalog = Catalog.open(config.dataDir);
   const budget = new ReadSessionBudget(data.shardPorts.length, data.readSessions);
   const bounds = boundsOf(edgeCount);
@@ -110,11 +91,13 @@ async function start(): Promise<{
 /** Serves the main thread's requests until it says Stop. */
 function serveMain(listeners: Listener[], gates: RequestGate[], state: ServerState): void {
   const clients = state.pool.clients;
-  let closed = false;
-  const closeListeners = (): void => {
-    if (closed) return;
-    closed = true;
-    for (const listener of listeners) listener.close();
+  let stopping = false;
+  let everyoneDrained: () => void = () => undefined;
+  const othersDrained = new Promise<void>((resolve) => {
+    everyoneDrained = resolve;
+  });
+  const cut = (): void => {
+    for (const gate of gates) gate.cutRemaining();
   };
   port?.on('message', (message: ToEdge) => {
     switch (message.kind) {
@@ -141,18 +124,31 @@ function serveMain(listeners: Listener[], gates: RequestGate[], state: ServerSta
         break;
       case 'Stop':
         // A second Stop (a second signal) cuts what the first one's drain still waits for.
-        if (closed) for (const gate of gates) gate.cutAll();
-        closeListeners();
-        void drain(gates, message.drainMs).then(() => end(state));
+        if (stopping) {
+          cut();
+          break;
+        }
+        stopping = true;
+        void drainConnections(listeners, gates, state.logger, () => {
+          tell({ kind: 'Drained' });
+          return othersDrained;
+        }).then(() => end(state));
+        // The drain began (the gates admit nothing more): a halt cuts what it waits for.
+        if (message.cut) cut();
+        break;
+      case 'CloseConnections':
+        everyoneDrained();
         break;
     }
   });
   // An uncaught error here would take the whole process down (Node aborts when a thread ends
-  // with uWS sockets open): close the listen sockets, tell the main thread, and end in order.
+  // with uWS sockets open): close the sockets, tell the main thread, and end in order.
   process.on('uncaughtException', (error) => {
     tell({ kind: 'Dying', message: error.message, stack: error.stack });
-    closeListeners();
-    for (const gate of gates) gate.cutAll();
+    if (!stopping) for (const listener of listeners) listener.close();
+    stopping = true;
+    cut();
+    for (const listener of listeners) listener.closeConnections();
     void end(state);
   });
 }
@@ -168,17 +164,6 @@ function reloadTls(listeners: Listener[], id: number): FromEdge {
   }
 }
 
-/** Waits for the requests in flight to finish, at most `drainMs`, then cuts the rest. */
-async function drain(gates: RequestGate[], drainMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, drainMs);
-  });
-  await Promise.race([Promise.all(gates.map((gate) => gate.idle())), timeout]);
-  clearTimeout(timer);
-  for (const gate of gates) gate.cutAll();
-}
-
 /**
  * Closes what keeps this thread's event loop alive (shard lanes, the catalog, the parent port), so
  * the thread ends by itself: a thread ended by force while uWS sockets are open aborts the process.
@@ -190,7 +175,6 @@ async function end(state: ServerState): Promise<void> {
   ending = true;
   for (const client of state.pool.clients) client.close();
   await state.catalog.close();
-  flushLogLines();
   tell({ kind: 'Stopped' });
   port?.close();
 }
@@ -202,7 +186,6 @@ start().then(
   },
   (error: unknown) => {
     const failure = error instanceof Error ? error : new Error(String(error));
-    flushLogLines();
     tell({ kind: 'Failed', message: failure.message, stack: failure.stack });
     port.close();
   },

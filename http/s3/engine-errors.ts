@@ -49,6 +49,11 @@ export function slowDown(): S3Error {
   return new S3Error('SlowDown', undefined, {}, retryAfter());
 }
 
+/** The answer to a request that arrives on an open connection while the server stops. */
+export function stopping(): S3Error {
+  return new S3Error('ServiceUnavailable', 'The server is stopping.', {}, retryAfter());
+}
+
 /** Tells a client refused for load (or a restarting shard) when to come back. */
 function retryAfter(): Record<string, string> {
   return { 'retry-after': String(LIMITS.retryAfterSeconds) };

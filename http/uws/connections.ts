@@ -9,33 +9,55 @@ import type { Responder } from './response.js';
  * shard work). An idle keep-alive connection costs uWS a few hundred bytes and is not counted; a
  * request past the cap is answered at once, before a byte of its body is read, and its
  * connection closed, so a flood of connections cannot queue work or buffers.
+ *
+ * The same count is what a graceful stop waits on (`drain`): the admitted requests are kept
+ * (not only counted) so that the stop can ask each to close its connection after its answer,
+ * and cut the ones still running when the drain's bound passes.
  */
 export class RequestGate {
-  private readonly inFlight = new Set<Responder>();
-  private idleWaiters: Array<() => void> = [];
+  private readonly admitted = new Set<Responder>();
+  private draining = false;
+  private onEmpty: (() => void) | null = null;
 
   constructor(readonly max: number = LIMITS.requestsInFlightMax) {}
 
-  /** Counts the request in until its response is over; false when the port is full. */
-  admit(res: Responder): boolean {
-    if (this.inFlight.size >= this.max) return false;
-    this.inFlight.add(res);
+  /**
+   * Counts the request in until its response is over. 'full' when the port is at its cap,
+   * 'stopping' once a drain began (no new request is served, even on an open connection).
+   */
+  admit(res: Responder): 'admitted' | 'full' | 'stopping' {
+    if (this.draining) return 'stopping';
+    if (this.admitted.size >= this.max) return 'full';
+    this.admitted.add(res);
     res.whenDone(() => {
-      assert(this.inFlight.delete(res), 'a request leaves the gate once');
-      if (this.inFlight.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      assert(this.admitted.delete(res), 'a request leaves the gate once');
+      if (this.admitted.size === 0) this.onEmpty?.();
     });
-    return true;
+    return 'admitted';
   }
 
-  /** Resolves once no request is in flight (a stopping edge thread drains by it). */
-  idle(): Promise<void> {
-    if (this.inFlight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  get inFlight(): number {
+    return this.admitted.size;
   }
 
-  /** Cuts every request still in flight (a drain that ran out of time). */
-  cutAll(): void {
-    for (const res of [...this.inFlight]) res.close();
+  /**
+   * Admits nothing more and tells every request in flight to close its connection once
+   * answered; resolves when the last one is over.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    for (const res of this.admitted) res.closeConnectionAfterAnswer();
+    if (this.admitted.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onEmpty = resolve;
+    });
+  }
+
+  /** Drops the connection of every request still in flight (the drain's bound passed). */
+  cutRemaining(): number {
+    const cut = this.admitted.size;
+    for (const res of [...this.admitted]) res.close();
+    return cut;
   }
 }
 

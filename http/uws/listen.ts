@@ -139,9 +139,23 @@ export class Listener {
     throw new Error(`hangar: cannot listen again on ${this.spec.host}:${this.port}`);
   }
 
+  /** Closes the listen socket: new connections are refused; open ones go on. */
   close(): void {
     this.uws.us_listen_socket_close(this.socket);
   }
+
+  /**
+   * Closes every connection the port's apps still hold, idle keep-alive ones included (uWS.js
+   * 20.30's native `App.close()`, missing from its typings; it closes the app's socket context).
+   */
+  closeConnections(): void {
+    for (const app of [...this.retired, this.app]) (app as unknown as ClosableApp).close();
+  }
+}
+
+/** uWS.js 20.30's native apps have `close()`; its typings do not list it. */
+interface ClosableApp {
+  close(): void;
 }
 
 /**

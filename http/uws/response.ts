@@ -48,6 +48,8 @@ export class Responder {
   private bodyBytesSent = 0;
   /** Headers every response to this request carries, whatever writes it (CORS). */
   private extraHeaders: Headers = [];
+  /** Set by a graceful stop: the answer says `Connection: close` and uWS closes after it. */
+  private closeAfterAnswer = false;
 
   constructor(
     private readonly res: HttpResponse,
@@ -66,6 +68,14 @@ export class Responder {
     // must never be kept.
     assertSafeHeaders(headers);
     if (headers.length > 0) this.extraHeaders = [...this.extraHeaders, ...headers];
+  }
+
+  /**
+   * The answer, when not yet begun, will carry `Connection: close` (a graceful stop: the client
+   * must not send its next request on this connection).
+   */
+  closeConnectionAfterAnswer(): void {
+    this.closeAfterAnswer = true;
   }
 
   /** Whether the response can still be written. */
@@ -138,15 +148,16 @@ export class Responder {
     if (!this.open) return;
     assertSafeHeaders(headers);
     this.ended = true;
+    const close = options.close === true || this.closeAfterAnswer;
     try {
       this.res.cork(() => {
         this.writeHead(status, headers);
-        if (options.headLength !== undefined) this.endHead(options.headLength, options.close);
-        else if (status === 304 || status === 204) this.res.endWithoutBody(0, options.close);
+        if (options.headLength !== undefined) this.endHead(options.headLength, close);
+        else if (status === 304 || status === 204) this.res.endWithoutBody(0, close);
         else {
           this.bodyBytesSent +=
             typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-          this.res.end(body, options.close);
+          this.res.end(body, close);
         }
       });
     } finally {
@@ -175,7 +186,10 @@ export class Responder {
     if (!this.open) return;
     assertSafeHeaders(headers);
     this.totalBytes = totalBytes;
-    this.res.cork(() => this.writeHead(status, headers));
+    // tryEnd takes no close flag: the header alone tells the client not to reuse the connection
+    // (a graceful stop cuts it at the end in any case).
+    const close: Headers = this.closeAfterAnswer ? [['connection', 'close']] : [];
+    this.res.cork(() => this.writeHead(status, [...headers, ...close]));
     this.res.onWritable(() => this.retryPending());
   }
 

@@ -36,6 +36,8 @@ export interface ServerOptions {
   adminToken?: string | null;
   /** 'https' when `args`/`env` configure TLS (the endpoints then name https); default 'http'. */
   scheme?: 'http' | 'https';
+  /** --log-level (default warn); null gives none, so a config file's log_level counts. */
+  logLevel?: string | null;
   /** A command the server runs under (its program and arguments come after), e.g. strace. */
   wrapper?: string[];
   /**
@@ -63,6 +65,8 @@ export class TestServer {
     private output: string[],
     private readonly streams: { stdout: string[]; stderr: string[] },
     private readonly expectedLogErrors: readonly RegExp[],
+    /** Whether stdout carries JSON log lines only (log_format json, or auto on a pipe). */
+    private readonly jsonLogs: boolean,
     /** The scheme every port speaks. */
     readonly scheme: 'http' | 'https' = 'http',
   ) {
@@ -102,9 +106,9 @@ export class TestServer {
       '0',
       '--admin-port',
       '0',
-      '--log-level',
-      'warn',
     ];
+    const logLevel = options.logLevel === undefined ? 'warn' : options.logLevel;
+    if (logLevel !== null) args.push('--log-level', logLevel);
     if (options.shards !== undefined) args.push('--shards', String(options.shards));
     args.push(...(options.args ?? []));
     const [program, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
@@ -123,17 +127,18 @@ export class TestServer {
     const output: string[] = [];
     const scheme = options.scheme ?? 'http';
     const streams = { stdout: [] as string[], stderr: [] as string[] };
+    const jsonLogs = logFormatOf(options) !== 'pretty';
+    // The banner comes after the listeners are up: on stderr beside JSON logs, else on stdout.
+    const bannerStream = jsonLogs ? streams.stderr : streams.stdout;
     const ports = await new Promise<BannerPorts>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => {
+      const collect = (into: string[]) => (chunk: Buffer) => {
         output.push(chunk.toString());
-        streams.stdout.push(chunk.toString());
-        const banner = bannerPorts(streams.stdout.join(''));
+        into.push(chunk.toString());
+        const banner = bannerPorts(bannerStream.join(''));
         if (banner !== null) resolve(banner);
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        output.push(chunk.toString());
-        streams.stderr.push(chunk.toString());
-      });
+      };
+      child.stdout?.on('data', collect(streams.stdout));
+      child.stderr?.on('data', collect(streams.stderr));
       // 'close', not 'exit': the failure message may still be in the pipes when the child exits.
       child.once('close', (code) =>
         reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
@@ -154,6 +159,7 @@ export class TestServer {
       output,
       streams,
       options.expectedLogErrors ?? [],
+      jsonLogs,
       scheme,
     );
   }
@@ -165,6 +171,15 @@ export class TestServer {
 
   get log(): string {
     return this.output.join('');
+  }
+
+  /** What the server wrote to stdout, and to stderr, so far. */
+  get stdout(): string {
+    return this.streams.stdout.join('');
+  }
+
+  get stderr(): string {
+    return this.streams.stderr.join('');
   }
 
   /** An SDK client with the root key (or the given credentials), path-style unless asked. */
@@ -225,20 +240,22 @@ export class TestServer {
    * What the server logged that no test may pass with: at level warn and above (pino JSON on
    * stdout) an assertion failure, an uncaught exception or unhandled rejection, or a dead shard
    * actor; and on stderr (where Node writes what escapes every handler) the same, or the banner
-   * of a crash; and an exit that neither stop() nor kill() asked for. Lines matching the
-   * `expectedLogErrors` option are left out.
+   * of a crash; with JSON logs, a stdout line that is not JSON (human text belongs on stderr);
+   * and an exit that neither stop() nor kill() asked for. Lines matching the `expectedLogErrors`
+   * option are left out. (The start-up banner on stderr is none of these.)
    */
   logProblems(): string[] {
-    const stdoutProblems = this.streams.stdout
-      .join('')
+    const stdout = this.streams.stdout.join('');
+    const stdoutProblems = stdout
       .split('\n')
       .filter((line) => FORBIDDEN_LOG.test(line) && (pinoLevel(line) ?? PINO_WARN) >= PINO_WARN);
+    const notJson = this.jsonLogs ? nonJsonLines(stdout) : [];
     const stderr = this.streams.stderr.join('');
     const stderrProblems = stderr.split('\n').filter((line) => FORBIDDEN_LOG.test(line));
     // A crash: what escaped every handler is in the lines before Node's banner.
     const crash = NODE_CRASH.test(stderr) ? [stderr.slice(-4000)] : [];
     const exit = this.unexpectedExit === null ? [] : [this.unexpectedExit];
-    return [...stdoutProblems, ...stderrProblems, ...crash, ...exit].filter(
+    return [...stdoutProblems, ...notJson, ...stderrProblems, ...crash, ...exit].filter(
       (line) => !this.expectedLogErrors.some((pattern) => pattern.test(line)),
     );
   }
@@ -269,6 +286,21 @@ export class TestServer {
       clearTimeout(timer);
     }
     this.assertCleanLog();
+  }
+
+  /**
+   * Sends `signal` as a service manager would (a stop the test asked for). Returns at once; the
+   * promise settles with how the process ended, its pipes drained. `stop()` then runs the log check.
+   */
+  sendSignal(
+    signal: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.stopRequested = true;
+    this.process.kill(signal);
+    return this.closed.then(() => ({
+      code: this.process.exitCode,
+      signal: this.process.signalCode,
+    }));
   }
 
   /** SIGKILL (crash tests); then the same log check as `stop`. */
@@ -307,6 +339,22 @@ function pinoLevel(line: string): number | null {
   }
 }
 
+/** The log format `options` give the server ('auto' when they name none). */
+function logFormatOf(options: ServerOptions): string {
+  const args = options.args ?? [];
+  const flag = args.indexOf('--log-format');
+  return (flag >= 0 ? args[flag + 1] : options.env?.['HANGAR_LOG_FORMAT']) ?? 'auto';
+}
+
+/** The complete stdout lines that are not JSON objects (a last line a kill cut short is not one). */
+function nonJsonLines(stdout: string): string[] {
+  const complete = stdout.slice(0, stdout.lastIndexOf('\n') + 1);
+  return complete
+    .split('\n')
+    .filter((line) => line !== '' && pinoLevel(line) === null)
+    .map((line) => `not a JSON log line on stdout: ${line}`);
+}
+
 interface BannerPorts {
   s3: number;
   web: number;
@@ -314,10 +362,10 @@ interface BannerPorts {
 }
 
 /** The ports the server's start-up banner (tools/hangar.ts printBanner) names, once all are out. */
-function bannerPorts(stdout: string): BannerPorts | null {
-  const s3 = /hangar is serving S3 at https?:\/\/\S+:(\d+) /.exec(stdout);
-  const web = /hangar is serving websites at https?:\/\/\S+:(\d+) /.exec(stdout);
-  const admin = /hangar is serving the admin API at https?:\/\/\S+:(\d+)/.exec(stdout);
+function bannerPorts(text: string): BannerPorts | null {
+  const s3 = /hangar is serving S3 at https?:\/\/\S+:(\d+) /.exec(text);
+  const web = /hangar is serving websites at https?:\/\/\S+:(\d+) /.exec(text);
+  const admin = /hangar is serving the admin API at https?:\/\/\S+:(\d+)/.exec(text);
   if (s3 === null || web === null || admin === null) return null;
   return { s3: Number(s3[1]), web: Number(web[1]), admin: Number(admin[1]) };
 }

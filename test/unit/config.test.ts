@@ -46,7 +46,9 @@ test('defaults', (t) => {
     blockBytes: 1024 * 1024,
     inlineBytesMax: 16 * 1024,
     durability: 'fsync',
+    edgeThreads: null,
     logLevel: 'info',
+    logFormat: 'auto',
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
@@ -125,10 +127,12 @@ test('reads ./hangar.toml when present, with every key', (t) => {
     join(dir, 'hangar.toml'),
     `data_dir = "/srv/hangar"
 shards = 4
+edge_threads = 3
 block_bytes = "4MiB"
 inline_bytes_max = 4096
 durability = "relaxed"
 log_level = "debug"
+log_format = "pretty"
 
 [s3]
 host = "0.0.0.0"
@@ -175,7 +179,9 @@ metrics_token = "file-metrics-token"
     blockBytes: 4 * 1024 * 1024,
     inlineBytesMax: 4096,
     durability: 'relaxed',
+    edgeThreads: 3,
     logLevel: 'debug',
+    logFormat: 'pretty',
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
@@ -287,6 +293,8 @@ const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '1 parsec', '1 parsec'],
   ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
   ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
+  ['log_format', 'HANGAR_LOG_FORMAT', 'log-format', 'fancy', 'fancy'],
+  ['edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', '0', 257],
   ['log_level', 'HANGAR_LOG_LEVEL', 'log-level', 'loud', 'loud'],
 ];
 

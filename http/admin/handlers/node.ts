@@ -17,7 +17,7 @@ export async function diskSpace(dir: string): Promise<{ available: number; total
   return { available: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
