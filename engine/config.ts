@@ -56,6 +56,8 @@ export interface HangarConfig {
   };
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
+  /** Threads serving the S3 and website ports (http/edge/); null = one per core. */
+  edgeThreads: number | null;
   /** Block size for object data: a power of two between 64 KiB and 64 MiB. */
   blockBytes: number;
   /** Objects up to this size live inline in their metadata record (0..blockBytes). */
@@ -118,6 +120,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
+    edgeThreads: null,
     blockBytes: MIB,
     inlineBytesMax: 16 * KIB,
     durability: 'fsync',
@@ -275,6 +278,15 @@ function shardCount(raw: unknown, source: Source): number | null {
   }
 }
 
+function edgeThreadCount(raw: unknown, source: Source): number | null {
+  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return null;
+  try {
+    return integer(1, 256)(raw, source);
+  } catch {
+    throw new Invalid("must be an integer 1..256 or 'auto'");
+  }
+}
+
 function blockProblem(n: number): string | null {
   return (n & (n - 1)) === 0 ? null : 'must be a power of two between 64 KiB and 64 MiB';
 }
@@ -363,6 +375,9 @@ const FIELDS: readonly Field[] = [
   }),
   field('shards', 'HANGAR_SHARDS', 'shards', shardCount, (c, v) => {
     c.shards = v;
+  }),
+  field('edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', edgeThreadCount, (c, v) => {
+    c.edgeThreads = v;
   }),
   field(
     'block_bytes',
@@ -596,6 +611,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
       metricsToken: c.admin.metricsToken === null ? null : '<redacted>',
     },
     shards: c.shards ?? 'auto',
+    edgeThreads: c.edgeThreads ?? 'auto',
     blockBytes: c.blockBytes,
     inlineBytesMax: c.inlineBytesMax,
     durability: c.durability,

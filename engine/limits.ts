@@ -52,8 +52,11 @@ export const LIMITS = {
   shardDeathWindowMs: 60_000,
   /** Pause before a dead shard's thread is replaced (a crash loop does not spin a core). */
   shardRestartDelayMs: tunable('shardRestartDelayMs', 100),
-  /** A clean stop (SIGTERM) waits this long for the requests in flight, then cuts them. A
-   *  service manager's stop timeout must be longer (tools/systemd/hangar.service). */
+  /** A clean stop (SIGTERM) waits this long for the requests in flight, then cuts them (each
+   *  edge thread drains its own). A service manager's stop timeout must be longer
+   *  (tools/systemd/hangar.service). (Edge threads share shardDeathsMax/shardDeathWindowMs/
+   *  shardRestartDelayMs with shards; each per-port and per-shard bound above is divided evenly
+   *  among the edge threads.) */
   shutdownDrainMs: tunable('shutdownDrainMs', 30_000),
 
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----

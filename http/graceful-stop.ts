@@ -16,11 +16,16 @@ import type { Listener } from './uws/listen.js';
  *   connection closed (the gate admits nothing more), so the drain cannot be fed forever.
  *   uWS.js gives no list of idle connections: those that send nothing are closed when the drain
  *   ends, which is at once when nothing is in flight.
+ *
+ * An edge thread drains its own listeners and gates; `othersDrained` holds its open connections
+ * until every edge thread's drain is over (the drain ends when the process's does), so a request
+ * on an idle connection of a thread with nothing in flight is still answered 503, not dropped.
  */
 export async function drainConnections(
   listeners: readonly Listener[],
   gates: readonly RequestGate[],
   logger: Logger,
+  othersDrained: () => Promise<void> = () => Promise.resolve(),
 ): Promise<void> {
   setHealth('stopping');
   for (const listener of listeners) listener.close();
@@ -42,6 +47,7 @@ export async function drainConnections(
       'stopping: the drain bound passed, the requests still in flight were cut',
     );
   }
+  await othersDrained();
   for (const listener of listeners) listener.closeConnections();
 }
 

@@ -1,11 +1,12 @@
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+// Runs on the main thread: the admin port, supervision, background workers and the edge threads
+// (http/edge-threads.ts) that serve the S3 and website ports.
+import { availableParallelism } from 'node:os';
 import { assert } from '../engine/assert.js';
 import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
 import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
-import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/buffer-pool.js';
@@ -14,33 +15,15 @@ import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
 import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
 import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
-import { bindMetricsSources, recordS3Request } from './admin/metrics.js';
+import { bindMetricsSources } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
-import { drainConnections } from './graceful-stop.js';
+import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
-import { authenticate, authorize } from './s3/auth.js';
-import type { RequestContext, ServerState } from './s3/context.js';
-import { actualRequestCorsHeaders } from './s3/cors.js';
-import { dispatch } from './s3/dispatch.js';
-import { endpointName } from './s3/endpoints.js';
-import { slowDown, stopping, toS3Error } from './s3/engine-errors.js';
-import { sendS3Error } from './s3/error-response.js';
-import type { S3Error } from './s3/errors.js';
-import { handlePreflight } from './s3/handlers/cors.js';
-import { handlePostObject } from './s3/handlers/post-object.js';
-import { headerSectionError } from './s3/header-values.js';
-import { type RoutedRequest, routeRequest } from './s3/router.js';
-import { refuseSseCInClear } from './s3/sse-c.js';
-import { superviseShards } from './shard-supervisor.js';
-import { RequestGate } from './uws/connections.js';
-import { type HeaderSectionProblem, readRequest } from './uws/header-section.js';
-import { IncomingBody } from './uws/incoming-body.js';
-import { type CertificateInfo, openListeners, readCertificate } from './uws/listen.js';
+import type { ServerState } from './s3/context.js';
+import { superviseEdges, superviseShards } from './shard-supervisor.js';
+import { type CertificateInfo, claimPort, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
-import type { RequestSnapshot } from './uws/request.js';
-import { Responder } from './uws/response.js';
-import { acceptWebsiteRequest } from './website.js';
 
 export interface RunningServer {
   readonly endpoint: string;
@@ -57,10 +40,13 @@ export interface RunningServer {
    * SIGHUP); open connections keep theirs. Null without TLS; throws (old files still served)
    * when the new ones are unusable.
    */
-  reloadTls(): CertificateInfo | null;
+  reloadTls(): Promise<CertificateInfo | null>;
   /** Runs every bucket's lifecycle rules now (also on SIGUSR2); resolves with the counts. */
   runLifecycleNow(): Promise<LifecycleRunResult>;
   stop(): Promise<void>;
+  /** Ends the edge threads at once (requests in flight cut): before an exit without a clean
+   *  stop, which must not happen while they run (Node aborts). */
+  halt(): Promise<void>;
 }
 
 /** Opens the data directory, starts the shard actors and serves S3 on the configured port. */
@@ -83,6 +69,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
   const rootKey = await ensureRootKey(catalog, config, logger);
+  let edges: EdgeThreads | undefined;
   const pool = await ShardPool.start(
     {
       dataDir: config.dataDir,
@@ -91,10 +78,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
     },
-    superviseShards(logger),
+    superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
-  bindMetricsSources({ dataDir: config.dataDir, shards: pool.clients, catalog });
   void purgeDeletedBuckets(state);
   const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
   lifecycle.start();
@@ -103,9 +89,6 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle);
-  // One gate per port, kept across TLS reloads (a reload mounts a new app on the same port).
-  const s3Gate = new RequestGate();
-  const webGate = new RequestGate();
   const adminState = {
     server: state,
     startedMs: Date.now(),
@@ -113,21 +96,32 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     workers,
     localToken: localAdminToken(config),
   };
-  const [s3, web, admin] = openListeners(uws, [
-    {
-      name: 'S3',
-      host: config.s3.host,
-      port: config.s3.port,
-      tls,
-      mount: (app) => app.any('/*', (res, req) => acceptRequest(state, res, req, s3Gate)),
-    },
-    {
-      name: 'website',
-      host: config.web.host,
-      port: config.web.port,
-      tls,
-      mount: (app) => app.any('/*', (res, req) => acceptWebsite(state, res, req, webGate)),
-    },
+  const scheme = tls === null ? 'http' : 'https';
+  try {
+    edges = await EdgeThreads.start(
+      {
+        config,
+        count: config.edgeThreads ?? availableParallelism(),
+        s3Port: claimPort(uws, 'S3', config.s3.host, config.s3.port),
+        webPort: claimPort(uws, 'website', config.web.host, config.web.port),
+      },
+      pool,
+      superviseEdges(logger),
+      logger,
+    );
+  } catch (error) {
+    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
+    await pool.stop();
+    throw error;
+  }
+  const serving = edges;
+  bindMetricsSources({
+    dataDir: config.dataDir,
+    shards: pool.clients,
+    catalog,
+    edges: () => serving.scrape(),
+  });
+  const [admin] = openListeners(uws, [
     {
       name: 'admin',
       host: config.admin.host,
@@ -136,10 +130,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       mount: (app) => mountAdminApi(app, adminState),
     },
   ]);
-  assert(s3 !== undefined && web !== undefined && admin !== undefined, 'three listeners');
-  const listeners = [s3, web, admin];
-  const { endpoint, port } = s3;
-  const { endpoint: webEndpoint, port: webPort } = web;
+  assert(admin !== undefined, 'the admin listener');
+  const port = serving.s3Port;
+  const webPort = serving.webPort;
+  const endpoint = `${scheme}://${config.s3.host}:${port}`;
+  const webEndpoint = `${scheme}://${config.web.host}:${webPort}`;
   const { endpoint: adminEndpoint, port: adminPort } = admin;
   // The CLI finds the running server (and talks to its admin API, not to the files) by this.
   const announceAdmin = (): void =>
@@ -153,7 +148,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   announceAdmin();
   setHealth('ok', layout.shards);
   logger.info(
-    { endpoint, shards: layout.shards, dataDir: config.dataDir },
+    { endpoint, shards: layout.shards, edgeThreads: serving.count, dataDir: config.dataDir },
     'hangar S3 endpoint ready',
   );
   logger.info(
@@ -173,16 +168,22 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     adminPort,
     rootKey,
     runLifecycleNow: () => lifecycle.runNow(),
-    reloadTls: () => {
+    halt: () => serving.halt(),
+    reloadTls: async () => {
       if (tls === null) return null;
-      // Synchronous, port after port: two SIGHUPs can never interleave their swaps.
-      let served: CertificateInfo | null = null;
-      for (const listener of listeners) served = listener.reloadCertificate();
+      // The files are checked here first: a bad pair is refused before any thread swaps.
+      readCertificate(tls);
+      const served = admin.reloadCertificate();
       announceAdmin();
-      return served;
+      return (await serving.reloadTls()) ?? served;
     },
     stop: async () => {
-      await drainConnections(listeners, [s3Gate, webGate], logger);
+      // Each edge thread drains its own requests (http/graceful-stop.ts); /health says
+      // 'stopping' meanwhile on the admin connections still open.
+      setHealth('stopping');
+      admin.close();
+      await serving.stop();
+      admin.closeConnections();
       await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
       await pool.stop();
       bindMetricsSources(null);
@@ -237,205 +238,4 @@ function purgeDeletedBuckets(state: ServerState): Promise<void> {
   return state.pool.purgeDeadBuckets([...state.catalog.liveBucketIds()], (error) =>
     state.logger.error({ err: error }, 'purging objects of deleted buckets failed'),
   );
-}
-
-let requestCounter = 0;
-const requestIdPrefix = `${process.pid.toString(16).toUpperCase()}`;
-
-function nextRequestId(): string {
-  return `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
-}
-
-/**
- * The checks every request of a port passes first, synchronously inside uWS's callback: its
- * header section (400 and close) and the port's request gate (503 SlowDown and close). Returns
- * the copied request and its responder, or null when it was answered already.
- */
-function admit(
-  res: HttpResponse,
-  req: HttpRequest,
-  gate: RequestGate,
-): { snapshot: RequestSnapshot; responder: Responder } | null {
-  const { snapshot, problem } = readRequest(req);
-  const responder = new Responder(res, nextRequestId());
-  if (problem !== null) {
-    refuseHeaderSection(responder, snapshot, problem);
-    return null;
-  }
-  const admission = gate.admit(responder);
-  if (admission === 'admitted') return { snapshot, responder };
-  refuseUnadmitted(responder, snapshot, admission === 'full' ? slowDown() : stopping());
-  return null;
-}
-
-/** A website request, past the port's checks. */
-function acceptWebsite(
-  state: ServerState,
-  res: HttpResponse,
-  req: HttpRequest,
-  gate: RequestGate,
-): void {
-  const admitted = admit(res, req, gate);
-  if (admitted === null) return;
-  const { snapshot, responder } = admitted;
-  acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
-}
-
-/** An S3 request, past the port's checks: attach abort and body handlers, then serve it. */
-function acceptRequest(
-  state: ServerState,
-  res: HttpResponse,
-  req: HttpRequest,
-  gate: RequestGate,
-): void {
-  const admitted = admit(res, req, gate);
-  if (admitted === null) return;
-  const { snapshot, responder } = admitted;
-  const body = new IncomingBody(responder, expectsBody(snapshot));
-  serve(state, snapshot, responder, body).catch((error: unknown) => {
-    // Only a failure of the error answer itself lands here: drop the connection, keep the process.
-    state.logger.error({ err: error, requestId: responder.requestId }, 'error answer failed');
-    responder.close();
-  });
-}
-
-/** A repeated single-valued header or an oversized header section: 400, then close. */
-function refuseHeaderSection(
-  res: Responder,
-  req: RequestSnapshot,
-  problem: HeaderSectionProblem,
-): void {
-  sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
-}
-
-/**
- * A request past the port's cap (503 SlowDown) or sent on an open connection while the server
- * stops (503 ServiceUnavailable): Retry-After, body unread, connection closed.
- */
-function refuseUnadmitted(res: Responder, req: RequestSnapshot, error: S3Error): void {
-  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
-}
-
-async function serve(
-  state: ServerState,
-  req: RequestSnapshot,
-  res: Responder,
-  body: IncomingBody,
-): Promise<void> {
-  const startedMs = Date.now();
-  const startedAt = performance.now();
-  let operation = 'Unknown';
-  let routedBucket: string | null = null;
-  let routedKey: string | null = null;
-  try {
-    // PostObject is authenticated by its form's signed policy, not by a header: route it first.
-    // Other requests keep their order (a bad signature is reported before a bad route).
-    let routed: RoutedRequest | null = null;
-    let routeError: unknown = null;
-    try {
-      routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
-    } catch (error) {
-      routeError = error;
-    }
-    if (routed !== null) {
-      routedBucket = routed.bucket;
-      routedKey = routed.key;
-    }
-    // CORS preflights are answered from the bucket's CORS rules, unauthenticated, as S3 does.
-    if (routed?.endpoint.action === 'PreflightRequest') {
-      operation = 'PreflightRequest';
-      handlePreflight(state, req, routed, res);
-      return;
-    }
-    // Every other answer to a browser's cross-origin request, error or not, carries CORS headers.
-    if (routed !== null) {
-      res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
-    }
-    if (routed?.endpoint.action === 'PostObject') {
-      operation = 'PostObject';
-      await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
-      return;
-    }
-    const { auth, key } = authenticate(state, req, startedMs);
-    if (routed === null) throw routeError;
-    operation = endpointName(routed.endpoint);
-    authorize(state, key, routed.endpoint, routed.bucket);
-    refuseSseCInClear(state.config, Object.keys(req.headers));
-    const ctx: RequestContext = {
-      state,
-      req,
-      routed,
-      res,
-      body,
-      auth,
-      key,
-      requestId: res.requestId,
-    };
-    await dispatch(ctx);
-  } catch (error) {
-    const s3Error = toS3Error(error);
-    if (s3Error.code === 'InternalError')
-      state.logger.error({ err: error, requestId: res.requestId }, 'internal error');
-    const drained = await body.discardRest(
-      declaredLength(req),
-      LIMITS.errorDrainBytesMax,
-      LIMITS.errorDrainTimeoutMs,
-    );
-    sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
-  } finally {
-    // A streamed GET is still sending when its handler returns: record once the response is over.
-    res.whenDone(() =>
-      recordRequest(state, req, res, body, operation, routedBucket, routedKey, startedAt),
-    );
-  }
-}
-
-/** Metrics and the access log line (info level) of one finished S3 request. */
-function recordRequest(
-  state: ServerState,
-  req: RequestSnapshot,
-  res: Responder,
-  body: IncomingBody,
-  operation: string,
-  bucket: string | null,
-  key: string | null,
-  startedAt: number,
-): void {
-  const durationMs = performance.now() - startedAt;
-  const bytesIn = body.bytesReceived;
-  const bytesOut = res.bytesSent;
-  recordS3Request({
-    operation,
-    status: res.status,
-    durationSeconds: durationMs / 1000,
-    bytesIn,
-    bytesOut,
-  });
-  state.logger.info(
-    {
-      requestId: res.requestId,
-      operation,
-      method: req.method,
-      bucket,
-      key,
-      status: res.status,
-      bytesIn,
-      bytesOut,
-      ms: Math.round(durationMs * 1000) / 1000,
-      ...(res.clientGone ? { aborted: true } : {}),
-    },
-    'request',
-  );
-}
-
-/** The body's length on the wire, when the request states it. */
-function declaredLength(req: RequestSnapshot): number | null {
-  const length = req.headers['content-length'];
-  return length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : null;
-}
-
-function expectsBody(req: RequestSnapshot): boolean {
-  const length = req.headers['content-length'];
-  if (length !== undefined) return length !== '0';
-  return (req.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
 }

@@ -162,6 +162,7 @@ interface ServerOptions {
   adminHost?: string;
   adminPort?: string;
   shards?: string;
+  edgeThreads?: string;
   durability?: string;
   logLevel?: string;
   logFormat?: string;
@@ -192,13 +193,17 @@ function printBanner(
 }
 
 /** Serves the certificate and key files anew; on failure the old ones stay, and it says why. */
-function reloadTls(server: Awaited<ReturnType<typeof startServer>>, logger: Logger): void {
+async function reloadTls(
+  server: Awaited<ReturnType<typeof startServer>>,
+  logger: Logger,
+): Promise<void> {
   try {
-    logger.info({ certificate: server.reloadTls() }, 'TLS certificate reloaded');
+    logger.info({ certificate: await server.reloadTls() }, 'TLS certificate reloaded');
   } catch (error) {
     if (error instanceof PortLostError) {
       // Serving on fewer ports than configured helps no one: let a service manager restart us.
       logger.fatal({ err: error }, 'TLS certificate reload lost a port');
+      await server.halt();
       process.exit(EXIT_FAILED);
     }
     logger.error({ err: error }, 'TLS certificate reload failed: still serving the old one');
@@ -216,6 +221,7 @@ async function runServer(command: Command): Promise<void> {
       'admin-host': opts.adminHost,
       'admin-port': opts.adminPort,
       shards: opts.shards,
+      'edge-threads': opts.edgeThreads,
       durability: opts.durability,
       'log-level': opts.logLevel,
       'log-format': opts.logFormat,
@@ -249,7 +255,8 @@ async function runServer(command: Command): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting without a clean stop');
-      process.exit(EXIT_FAILED);
+      void server.halt().finally(() => process.exit(EXIT_FAILED));
+      return;
     }
     stopping = true;
     logger.info({ signal }, 'stopping hangar');
@@ -270,7 +277,7 @@ async function runServer(command: Command): Promise<void> {
   reloadOnSighup(config, {
     logger,
     load,
-    reloadTls: tlsFilesOf(config) === null ? null : () => reloadTls(server, logger),
+    reloadTls: tlsFilesOf(config) === null ? null : () => void reloadTls(server, logger),
   });
   // Runs every bucket's lifecycle rules now (until an admin API offers it).
   process.on('SIGUSR2', () => {
@@ -555,6 +562,7 @@ function buildProgram(): Command {
     .option('--admin-host <host>', 'address of the admin API (metrics, health)')
     .option('--admin-port <port>', 'port of the admin API (0: any free port)')
     .option('--shards <n>', "number of shards (1..256 or 'auto'; fixed at first start)")
+    .option('--edge-threads <n>', "threads serving the S3 and website ports (1..256 or 'auto')")
     .option('--durability <mode>', 'fsync | relaxed')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
     .option('--log-format <format>', 'auto (human on a terminal, else JSON) | json | pretty')

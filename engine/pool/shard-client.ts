@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import { FramePort } from '../protocol/codec.js';
+import { LANE_REQ_IDS, laneBase } from '../protocol/lanes.js';
 import type { EngineFailure, ShardReply, ShardRequest, ShardResult } from '../protocol/messages.js';
 
 /** Receives every reply of one request until it ends (Done or Failed). */
@@ -21,12 +22,54 @@ export class ShardFailure extends Error {
   }
 }
 
-/** GET bodies streaming from every shard together (LIMITS.readSessionsTotalMax): one counter
- *  the clients of a pool share. */
+/**
+ * GET bodies streaming from every shard together (LIMITS.readSessionsTotalMax) and from each
+ * shard (readSessionsPerShardMax), counted in shared memory: the main thread's clients and every
+ * edge thread's count in the same cells (Atomics), so the bounds hold for the whole process
+ * whichever thread a connection lands on. Cell 0 is the total, cell 1 + shardId each shard's.
+ */
 export class ReadSessionBudget {
-  open = 0;
-  constructor(readonly max: number = LIMITS.readSessionsTotalMax) {}
+  readonly cells: Int32Array;
+
+  constructor(
+    shardCount: number,
+    shared: SharedArrayBuffer = new SharedArrayBuffer(4 * (1 + shardCount)),
+  ) {
+    this.cells = new Int32Array(shared);
+  }
+
+  get shared(): SharedArrayBuffer {
+    return this.cells.buffer as SharedArrayBuffer;
+  }
+
+  /** Counts one more session on the shard unless a bound is reached; false then. */
+  tryOpen(shardId: number): boolean {
+    const total = Atomics.add(this.cells, 0, 1);
+    const perShard = Atomics.add(this.cells, 1 + shardId, 1);
+    if (total < LIMITS.readSessionsTotalMax && perShard < LIMITS.readSessionsPerShardMax)
+      return true;
+    this.close(shardId);
+    return false;
+  }
+
+  close(shardId: number): void {
+    const total = Atomics.sub(this.cells, 0, 1);
+    const perShard = Atomics.sub(this.cells, 1 + shardId, 1);
+    assert(total > 0 && perShard > 0, 'read sessions are released once');
+  }
+
+  /** Sessions open now, on every shard. */
+  get open(): number {
+    return Atomics.load(this.cells, 0);
+  }
 }
+
+/** The load bounds of one client (an edge thread's share of the process-wide ones). */
+export interface ClientBounds {
+  readonly inFlightMax: number;
+}
+
+export const WHOLE_BOUNDS: ClientBounds = { inFlightMax: LIMITS.shardInFlightMax };
 
 const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce your request rate.' };
 
@@ -38,7 +81,8 @@ const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce you
  * its pending requests have failed and new ones are refused with ServiceUnavailable.
  */
 export class ShardClient {
-  private nextReqId = 1;
+  private readonly firstReqId: number;
+  private nextReqId: number;
   private readonly pending = new Map<number, ReplyHandler>();
   /** Requests holding a shard read session (OpenObject with keepOpen), until they end. */
   private readonly readSessions = new Set<number>();
@@ -48,8 +92,13 @@ export class ShardClient {
   constructor(
     readonly shardId: number,
     port: MessagePort,
-    private readonly readBudget: ReadSessionBudget = new ReadSessionBudget(),
+    private readonly readBudget: ReadSessionBudget = new ReadSessionBudget(shardId + 1),
+    /** The shard mailbox lane this client's request ids belong to (engine/protocol/lanes.ts). */
+    readonly lane = 0,
+    private readonly bounds: ClientBounds = WHOLE_BOUNDS,
   ) {
+    this.firstReqId = laneBase(lane) + 1;
+    this.nextReqId = this.firstReqId;
     this.mailbox = this.attach(port);
   }
 
@@ -129,11 +178,9 @@ export class ShardClient {
 
   private post(call: ShardCall, handler: ReplyHandler): number {
     const reqId = this.nextReqId++;
+    if (this.nextReqId === this.firstReqId - 1 + LANE_REQ_IDS) this.nextReqId = this.firstReqId;
     this.pending.set(reqId, handler);
-    if (call.kind === 'OpenObject' && call.keepOpen) {
-      this.readSessions.add(reqId);
-      this.readBudget.open++;
-    }
+    if (call.kind === 'OpenObject' && call.keepOpen) this.readSessions.add(reqId);
     this.mailbox.post({ ...call, reqId });
     return reqId;
   }
@@ -141,21 +188,15 @@ export class ShardClient {
   /** Why a new request is refused now, or null. */
   private refusalOf(call: ShardCall): EngineFailure | null {
     if (!this.up) return this.downFailure();
-    if (this.pending.size >= LIMITS.shardInFlightMax) return SLOW_DOWN;
+    if (this.pending.size >= this.bounds.inFlightMax) return SLOW_DOWN;
     const opensSession = call.kind === 'OpenObject' && call.keepOpen;
-    if (
-      opensSession &&
-      (this.readSessions.size >= LIMITS.readSessionsPerShardMax ||
-        this.readBudget.open >= this.readBudget.max)
-    ) {
-      return SLOW_DOWN;
-    }
+    // Counted here, before `post` (which cannot fail): the shared cells are taken atomically.
+    if (opensSession && !this.readBudget.tryOpen(this.shardId)) return SLOW_DOWN;
     return null;
   }
 
   private releaseReadSession(reqId: number): void {
-    if (this.readSessions.delete(reqId)) this.readBudget.open--;
-    assert(this.readBudget.open >= 0, 'read sessions are released once');
+    if (this.readSessions.delete(reqId)) this.readBudget.close(this.shardId);
   }
 
   /** Sends a follow-up message of an open request, with body bytes transferred beside it. */

@@ -4,8 +4,10 @@ import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
+import type { AttachTask, LaneGrant } from '../shard/actor.js';
 import type { ShardSettings } from '../shard/shard.js';
-import { ReadSessionBudget, type ShardCall, ShardClient } from './shard-client.js';
+import { ReadSessionBudget, ShardClient } from './shard-client.js';
+import { ShardClients } from './shard-clients.js';
 
 export interface ShardPoolOptions {
   dataDir: string;
@@ -26,6 +28,13 @@ export interface ShardSupervisor {
   onGiveUp(shardId: number, error: unknown): void;
 }
 
+/** The holder of a lane to every shard (an edge thread): told when a shard's end of it is gone
+ *  and when the shard's successor gives it a new one. */
+export interface LaneHolder {
+  down(shardId: number): void;
+  reattach(shardId: number, port: MessagePort): void;
+}
+
 /** The test-only hook (HANGAR_TEST_HOOKS=1): this signal terminates shard 0's thread. */
 export const TEST_KILL_SHARD_SIGNAL = 'SIGWINCH';
 
@@ -42,22 +51,29 @@ export const TEST_KILL_SHARD_SIGNAL = 'SIGWINCH';
  * (its start-up sweep removes what the dead thread left half-written). The client object stays
  * the same, so everyone holding it (metrics, workers) follows the restart.
  */
-export class ShardPool {
+export class ShardPool extends ShardClients {
   private readonly attached: Array<Promise<void>> = [];
+  /** Each actor's control port (see AttachTask), replaced when the actor is. */
+  private readonly controls: MessagePort[] = [];
+  private readonly lanes = new Map<number, LaneHolder>();
   private deathTimesMs: number[] = [];
   private serving = false;
   private stopping = false;
   private readonly killHook = (): void => this.killForTest(0);
 
   private constructor(
-    readonly clients: readonly ShardClient[],
+    clients: readonly ShardClient[],
     private readonly pools: readonly Piscina[],
     private readonly options: ShardPoolOptions,
     private readonly supervisor: ShardSupervisor,
-  ) {}
+    /** The read-session counters every thread's clients share (see ReadSessionBudget). */
+    readonly readBudget: ReadSessionBudget,
+  ) {
+    super(clients);
+  }
 
   static async start(options: ShardPoolOptions, supervisor: ShardSupervisor): Promise<ShardPool> {
-    const budget = new ReadSessionBudget();
+    const budget = new ReadSessionBudget(options.shardCount);
     const clients: ShardClient[] = [];
     const pools: Piscina[] = [];
     const ports: MessagePort[] = [];
@@ -67,7 +83,7 @@ export class ShardPool {
       pools.push(newActorThread());
       ports.push(port2);
     }
-    const pool = new ShardPool(clients, pools, options, supervisor);
+    const pool = new ShardPool(clients, pools, options, supervisor, budget);
     const ready = clients.map((client) => client.awaitReady());
     for (const [shardId, port] of ports.entries()) pool.runActor(shardId, port);
     let threads: ShardResult[];
@@ -87,7 +103,10 @@ export class ShardPool {
   /** Runs shard `shardId`'s actor on its thread, serving `port`; its death is supervised. */
   private runActor(shardId: number, port: MessagePort): void {
     const settings: ShardSettings = { ...this.options, shardId, log: currentLogSettings() };
-    const task = this.poolOf(shardId).run({ settings, port }, { transferList: [port] });
+    const { port1: control, port2: actorControl } = new MessageChannel();
+    this.controls[shardId] = control;
+    const attach: AttachTask = { settings, port, control: actorControl };
+    const task = this.poolOf(shardId).run(attach, { transferList: [port, actorControl] });
     this.attached[shardId] = task.then(
       () => undefined,
       (error: unknown) => this.onActorDeath(shardId, error),
@@ -97,6 +116,7 @@ export class ShardPool {
   private onActorDeath(shardId: number, error: unknown): void {
     if (this.stopping) return;
     this.client(shardId).markDown();
+    for (const holder of this.lanes.values()) holder.down(shardId);
     if (!this.serving) return; // a death while starting fails the start (its ready rejected)
     const nowMs = Date.now();
     this.deathTimesMs = this.deathTimesMs.filter((t) => nowMs - t < LIMITS.shardDeathWindowMs);
@@ -115,12 +135,36 @@ export class ShardPool {
     const { port1, port2 } = new MessageChannel();
     const ready = this.client(shardId).reattach(port1);
     this.runActor(shardId, port2);
+    for (const [lane, holder] of this.lanes)
+      holder.reattach(shardId, this.grantLane(shardId, lane));
     try {
       await ready;
     } catch {
       return; // the successor died too: onActorDeath has counted and handled it
     }
     if (!this.stopping) this.supervisor.onRestarted(shardId);
+  }
+
+  /**
+   * A new lane to every shard, for an edge thread: the ports of its ends, in shard order. The
+   * holder is told when a shard restarts (its lane port then is a new one) until `closeLane`.
+   */
+  openLane(lane: number, holder: LaneHolder): MessagePort[] {
+    this.lanes.set(lane, holder);
+    return this.clients.map((client) => this.grantLane(client.shardId, lane));
+  }
+
+  /** The lane's holder is gone (its ports closed, which ends the lane in each actor). */
+  closeLane(lane: number): void {
+    this.lanes.delete(lane);
+  }
+
+  private grantLane(shardId: number, lane: number): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    const control = this.controls[shardId];
+    assert(control !== undefined, `shard ${shardId} has a control port`);
+    control.postMessage({ lane, port: port2 } satisfies LaneGrant, [port2]);
+    return port1;
   }
 
   /** Test hook: ends a shard's thread as a crash would. */
@@ -134,53 +178,11 @@ export class ShardPool {
     return pool;
   }
 
-  client(shardId: number): ShardClient {
-    const client = this.clients[shardId];
-    assert(client !== undefined, `shard ${shardId} exists`);
-    return client;
-  }
-
-  get size(): number {
-    return this.clients.length;
-  }
-
-  /** The same single exchange with every shard; the answers in shard order. */
-  callAll<K extends ShardResult['kind']>(
-    call: ShardCall,
-    expect: K,
-  ): Promise<Array<Extract<ShardResult, { kind: K }>>> {
-    return Promise.all(this.clients.map((client) => client.call(call, expect)));
-  }
-
-  /** Whether any shard holds an object of the bucket (O(1) counters: DeleteBucket's check). */
-  async holdsObjects(bucketId: string): Promise<boolean> {
-    const counters = await this.callAll({ kind: 'BucketCounters', bucketId }, 'Counters');
-    return counters.some((c) => c.objects > 0);
-  }
-
-  /**
-   * Has every shard delete the objects and uploads of buckets not in `liveBucketIds` (after a
-   * bucket deletion, and at start-up for deletions a racing PUT outlived). A shard's failure is
-   * reported to `onError`; the others go on.
-   */
-  purgeDeadBuckets(
-    liveBucketIds: readonly string[],
-    onError: (error: unknown) => void,
-  ): Promise<void> {
-    const ids = [...liveBucketIds];
-    return Promise.all(
-      this.clients.map((client) =>
-        client
-          .call({ kind: 'PurgeBuckets', liveBucketIds: ids }, 'Purged')
-          .then(() => undefined, onError),
-      ),
-    ).then(() => undefined);
-  }
-
   async stop(): Promise<void> {
     this.stopping = true;
     process.off(TEST_KILL_SHARD_SIGNAL, this.killHook);
     for (const client of this.clients) client.close();
+    for (const control of this.controls) control.close();
     await Promise.all(this.attached);
     await Promise.all(this.pools.map((pool) => pool.destroy()));
   }

@@ -12,6 +12,7 @@ import {
   uploadInfoOf,
   verifyInline,
 } from '../meta/store.js';
+import { laneOf } from '../protocol/lanes.js';
 import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
@@ -412,6 +413,12 @@ export class Shard {
       upload: uploadInfoOf(upload),
       ...this.meta.listParts(request.uploadId, request.afterPartNumber, request.limit),
     };
+  }
+
+  /** A lane's port closed (its edge thread ended): its sessions end as if each was cancelled. */
+  cancelLane(lane: number): void {
+    const ids = new Set([...this.puts.keys(), ...this.reads.keys(), ...this.refused]);
+    for (const reqId of ids) if (laneOf(reqId) === lane) this.cancel(reqId);
   }
 
   private cancel(reqId: number): void {

@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Counter,
+  AggregatorRegistry,
   collectDefaultMetrics,
   Gauge,
-  Histogram,
   type Metric,
+  type MetricObjectWithValues,
+  type MetricValue,
   Registry,
 } from 'prom-client';
 import type { Catalog } from '../../engine/catalog/catalog.js';
@@ -19,8 +20,9 @@ import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
  * Hangar's Prometheus metrics: one registry per process, served in the text exposition format by
  * the admin API's GET /metrics (`metricsText()`).
  *
- * Request metrics are recorded once per S3 request when it ends (`recordS3Request`, called from
- * http/server.ts). Byte counts are approximate: bytes in are the request body bytes hangar read
+ * Request metrics are recorded once per S3 request when it ends, by the edge thread that served
+ * it (http/edge/request-metrics.ts); each scrape asks every edge thread for its values and sums
+ * them (prom-client's AggregatorRegistry, as for a cluster), so the names are those of one registry. Byte counts are approximate: bytes in are the request body bytes hangar read
  * (wire bytes, so aws-chunked framing and signatures count, and a body an error answer did not
  * read does not); bytes out are the response body bytes uWS accepted (headers are not counted, a
  * download cut short counts only the chunks fully handed over). Shard, LMDB, bucket, block and
@@ -31,51 +33,49 @@ export const registry = new Registry();
 
 collectDefaultMetrics({ register: registry });
 
-const requestsTotal = new Counter({
-  name: 'hangar_s3_requests_total',
-  help: 'S3 requests served, by operation and HTTP status (0: the connection ended without a response)',
-  labelNames: ['operation', 'status'] as const,
-  registers: [registry],
-});
-
-const requestDuration = new Histogram({
-  name: 'hangar_s3_request_duration_seconds',
-  help: 'S3 request duration from acceptance to the end of the response, by operation',
-  labelNames: ['operation'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  registers: [registry],
-});
-
-const bytesInTotal = new Counter({
-  name: 'hangar_s3_bytes_in_total',
-  help: 'Request body bytes read from S3 clients (approximate: wire bytes of the bodies read)',
-  registers: [registry],
-});
-
-const bytesOutTotal = new Counter({
-  name: 'hangar_s3_bytes_out_total',
-  help: 'Response body bytes sent to S3 clients (approximate: headers not counted)',
-  registers: [registry],
-});
-
 /** Where the scrape-time gauges read from; null until a server binds them. */
 interface MetricsSources {
   readonly dataDir: string;
   readonly shards: readonly ShardClient[];
   readonly catalog: Catalog;
+  /** Every edge thread's request metrics and shard load, asked for at each scrape. */
+  readonly edges: () => Promise<EdgeScrape[]>;
+}
+
+/** What one edge thread reports at a scrape. */
+export interface EdgeScrape {
+  readonly metrics: Array<MetricObjectWithValues<MetricValue<string>>>;
+  /** Per shard, in shard order: the thread's requests open on it and messages posted to it. */
+  readonly shards: ReadonlyArray<{ readonly inFlight: number; readonly posted: number }>;
+}
+
+let edgeScrapes: EdgeScrape[] = [];
+
+/** The edge threads' requests open on a shard (the main thread's own included). */
+function inFlightOn(shard: ShardClient): number {
+  let total = shard.inFlight;
+  for (const edge of edgeScrapes) total += edge.shards[shard.shardId]?.inFlight ?? 0;
+  return total;
+}
+
+/** Messages posted to a shard by every thread: its mailbox depth is this less those handled. */
+function postedTo(shardId: number, byMain: number): number {
+  let total = byMain;
+  for (const edge of edgeScrapes) total += edge.shards[shardId]?.posted ?? 0;
+  return total;
 }
 
 let sources: MetricsSources | null = null;
 
 new Gauge({
   name: 'hangar_shard_inflight_requests',
-  help: 'Requests the HTTP thread has open on each shard actor',
+  help: 'Requests the HTTP threads have open on each shard actor',
   labelNames: ['shard'] as const,
   registers: [registry],
   collect() {
     this.reset();
     for (const shard of sources?.shards ?? []) {
-      this.set({ shard: String(shard.shardId) }, shard.inFlight);
+      this.set({ shard: String(shard.shardId) }, inFlightOn(shard));
     }
   },
 });
@@ -123,7 +123,8 @@ async function scrapeShards(): Promise<void> {
         LIMITS.metricsStatsTimeoutMs,
       );
       if (result === null) return null;
-      return { shard: client.shardId, stats: result.stats, posted: client.messagesPosted };
+      const posted = postedTo(client.shardId, client.messagesPosted);
+      return { shard: client.shardId, stats: result.stats, posted };
     }),
   );
   scraped = answers.filter((a) => a !== null);
@@ -292,23 +293,7 @@ new ScrapedMetric(
 export function bindMetricsSources(next: MetricsSources | null): void {
   sources = next;
   scraped = [];
-}
-
-export interface S3RequestSample {
-  operation: string;
-  /** HTTP status sent; 0 when the request ended without a response. */
-  status: number;
-  durationSeconds: number;
-  bytesIn: number;
-  bytesOut: number;
-}
-
-/** Records one finished S3 request. */
-export function recordS3Request(sample: S3RequestSample): void {
-  requestsTotal.inc({ operation: sample.operation, status: String(sample.status) });
-  requestDuration.observe({ operation: sample.operation }, sample.durationSeconds);
-  if (sample.bytesIn > 0) bytesInTotal.inc(sample.bytesIn);
-  if (sample.bytesOut > 0) bytesOutTotal.inc(sample.bytesOut);
+  edgeScrapes = [];
 }
 
 /** The Content-Type of `metricsText()`'s body. */
@@ -316,6 +301,9 @@ export const metricsContentType: string = registry.contentType;
 
 /** Every metric in the Prometheus text exposition format. */
 export async function metricsText(): Promise<string> {
+  // Edge threads first: a shard's mailbox depth counts the messages they posted before its Stats.
+  edgeScrapes = (await sources?.edges()) ?? [];
   await scrapeShards();
-  return registry.metrics();
+  const requests = AggregatorRegistry.aggregate(edgeScrapes.map((edge) => edge.metrics));
+  return (await registry.metrics()) + (await requests.metrics());
 }

@@ -3,7 +3,7 @@ import type { HangarConfig } from '../../engine/config.js';
 import type { Logger } from '../../engine/log.js';
 import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
-import type { ShardPool } from '../../engine/pool/shard-pool.js';
+import type { ShardClients } from '../../engine/pool/shard-clients.js';
 import type { BufferPool } from '../../engine/protocol/buffer-pool.js';
 import type { AuthResult } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
@@ -16,7 +16,8 @@ import type { RoutedRequest } from './router.js';
 export interface ServerState {
   readonly config: HangarConfig;
   readonly catalog: Catalog;
-  readonly pool: ShardPool;
+  /** This thread's handles on the shards (an edge thread's lanes, or the main thread's pool). */
+  readonly pool: ShardClients;
   readonly logger: Logger;
   readonly buffers: BufferPool;
 }

@@ -60,3 +60,9 @@ export class RequestGate {
     return cut;
   }
 }
+
+/** An edge thread's share of a process-wide bound: each of `threads` gets an equal floor, at
+ *  least 1, so together they never exceed it (unless there are more threads than the bound). */
+export function shareOf(bound: number, threads: number): number {
+  return Math.max(1, Math.floor(bound / threads));
+}

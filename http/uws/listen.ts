@@ -10,9 +10,10 @@ import type { Uws } from './load.js';
  * The listening side of one port: a uWS app (plain, or SSLApp when TLS is configured) and its
  * listen socket.
  *
- * Every port is bound exclusively (no SO_REUSEPORT). uSockets otherwise sets SO_REUSEPORT on an
- * explicit port, so a second hangar (or any process of the same user) started on the same port
- * binds it too and the kernel silently splits the connections between the two.
+ * The admin port is bound exclusively (no SO_REUSEPORT). uSockets otherwise sets SO_REUSEPORT on
+ * an explicit port, so a second hangar (or any process of the same user) started on the same port
+ * binds it too and the kernel silently splits the connections between the two. The S3 and website
+ * ports are the exception: the edge threads share them on purpose (`shared`, `claimPort`).
  *
  * With TLS, `reloadCertificate` swaps the certificate without dropping a connection: in one
  * synchronous turn the old listen socket closes and a new SSLApp with the new files listens on
@@ -47,6 +48,11 @@ export interface ListenerSpec {
   /** 0 = any free port. */
   readonly port: number;
   readonly tls: TlsFiles | null;
+  /**
+   * Listen beside the other edge threads (SO_REUSEPORT: the kernel spreads connections among
+   * them) on a port the main thread claimed exclusively first (`claimPort`); a named port only.
+   */
+  readonly shared?: boolean;
   /** Registers the routes; called again on every app a certificate reload makes. */
   readonly mount: (app: TemplatedApp) => void;
 }
@@ -71,7 +77,10 @@ export class Listener {
   static open(uws: Uws, spec: ListenerSpec): Listener {
     const certificate = spec.tls === null ? null : readCertificate(spec.tls);
     const app = createApp(uws, spec);
-    const socket = listenOnNamedPort(uws, app, spec.host, spec.port);
+    const socket =
+      spec.shared === true
+        ? listenNow(app, spec.host, spec.port, SHARED_PORT)
+        : listenOnNamedPort(uws, app, spec.host, spec.port);
     if (socket === null) {
       throw new Error(
         `hangar: cannot listen on ${spec.host}:${spec.port} for ${spec.name} (address in use?)`,
@@ -117,9 +126,10 @@ export class Listener {
    */
   private takeOverPort(app: TemplatedApp): us_listen_socket {
     this.uws.us_listen_socket_close(this.socket);
-    const replacing = listenNow(app, this.spec.host, this.port);
+    const options = this.spec.shared === true ? SHARED_PORT : EXCLUSIVE_PORT;
+    const replacing = listenNow(app, this.spec.host, this.port, options);
     if (replacing !== null) return replacing;
-    const restored = listenNow(this.app, this.spec.host, this.port);
+    const restored = listenNow(this.app, this.spec.host, this.port, options);
     if (restored === null) {
       throw new PortLostError(
         `hangar: lost the ${this.spec.name} port ${this.port} during a TLS reload`,
@@ -198,6 +208,24 @@ type ListenWithOptions = (
 
 /** LIBUS_LISTEN_EXCLUSIVE_PORT: no SO_REUSEPORT (see the top of this file). */
 const EXCLUSIVE_PORT = 1 as ListenOptions;
+/** LIBUS_LISTEN_DEFAULT: SO_REUSEPORT, for the edge threads sharing a port. */
+const SHARED_PORT = 0 as ListenOptions;
+
+/**
+ * Makes sure `port` (or a free one, when 0) can be listened on by this process alone, and returns
+ * it: the edge threads then listen on it together with SO_REUSEPORT. An exclusive listen fails on
+ * a port anyone holds (with SO_REUSEPORT or not), so hangar still refuses a port in use; and once
+ * the edge threads listen, another process's exclusive probe fails on it too. Only a process that
+ * binds with SO_REUSEPORT in the instant between this probe and the edges' listens could join.
+ */
+export function claimPort(uws: Uws, name: string, host: string, port: number): number {
+  const socket = listenOnNamedPort(uws, uws.App(), host, port);
+  if (socket === null)
+    throw new Error(`hangar: cannot listen on ${host}:${port} for ${name} (address in use?)`);
+  const claimed = uws.us_socket_local_port(socket);
+  uws.us_listen_socket_close(socket);
+  return claimed;
+}
 
 /** Listens on host:port, exclusively; null when the port is taken. uWS calls back synchronously. */
 /**
@@ -226,9 +254,14 @@ function listenOnNamedPort(
   return null;
 }
 
-function listenNow(app: TemplatedApp, host: string, port: number): us_listen_socket | null {
+function listenNow(
+  app: TemplatedApp,
+  host: string,
+  port: number,
+  options: ListenOptions = EXCLUSIVE_PORT,
+): us_listen_socket | null {
   let bound: us_listen_socket | false | undefined;
-  (app.listen as unknown as ListenWithOptions).call(app, host, port, EXCLUSIVE_PORT, (socket) => {
+  (app.listen as unknown as ListenWithOptions).call(app, host, port, options, (socket) => {
     bound = socket;
   });
   assert(bound !== undefined, 'uWS listen calls back before it returns');

@@ -26,7 +26,7 @@ import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, s3Failure } from '../helpers/
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 
-test('S3 requests are counted, timed and logged; scrape-time gauges report the data directory', async (t) => {
+test('S3 requests are counted and timed; scrape-time gauges report the data directory', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'hangar-metrics-'));
   const logLines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
@@ -188,18 +188,8 @@ test('S3 requests are counted, timed and logged; scrape-time gauges report the d
     );
     t.true(samples.some((s) => s.name === 'process_cpu_user_seconds_total'));
     t.true(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds'));
-
-    // The access log: one info line per request, with what an operator greps for.
-    const requests = logLines.filter((line) => line.msg === 'request');
-    t.is(requests.length, 7);
-    const get = requests.find((line) => line.operation === 'GetObject');
-    t.like(get, { level: 30, bucket: 'metrics', key: 'k1', status: 200, bytesOut: body.length });
-    t.regex(String(get?.requestId), /^[0-9A-F]+$/);
-    t.is(typeof get?.ms, 'number');
-    const head = requests.find((line) => line.operation === 'HeadObject');
-    t.like(head, { bucket: 'metrics', key: 'nope', status: 404 });
-    const put = requests.find((line) => line.operation === 'PutObject');
-    t.true(Number(put?.bytesIn) >= body.length);
+    // The access log is written by the edge threads straight to stdout (not into this logger):
+    // test/engine/logs.test.ts checks it on a real process.
   } finally {
     const stopping = server.stop();
     t.is(healthStatus().status, 'stopping');

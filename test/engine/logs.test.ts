@@ -2,12 +2,20 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
 import {
   HANGAR_BIN,
   ROOT_ACCESS_KEY,
   ROOT_SECRET_KEY,
   runCli,
+  s3Failure,
   TestServer,
   useTempDir,
 } from '../helpers/server.js';
@@ -27,7 +35,12 @@ interface LogLine {
   msg: string;
   pid: number;
   shard?: number;
+  edge?: number;
   needRestart?: string[];
+  operation?: string;
+  requestId?: string;
+  ms?: number;
+  bytesIn?: number;
   err?: { message: string };
 }
 
@@ -65,6 +78,42 @@ test('JSON mode: stdout carries only JSON lines, the banner is on stderr once', 
   t.true(jsonLines(server.stdout).some((l) => l.msg === 'hangar admin endpoint ready'));
   t.is(server.stderr.match(BANNER)?.length, 1, server.stderr);
   t.notRegex(server.stdout, /hangar is serving|AWS_SECRET_ACCESS_KEY/);
+});
+
+test('the access log: one info line per S3 request, from the edge thread that served it', async (t) => {
+  const server = await TestServer.start({ logLevel: 'info', args: ['--edge-threads', '2'] });
+  const body = Buffer.alloc(100_000, 7);
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'access' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'access', Key: 'k1', Body: body }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'access', Key: 'k1' }));
+    t.is((await got.Body?.transformToByteArray())?.byteLength, body.length);
+    const missing = await s3Failure(
+      s3.send(new HeadObjectCommand({ Bucket: 'access', Key: 'nope' })),
+    );
+    t.is(missing.status, 404);
+    await eventually(
+      t,
+      'four access lines',
+      () => jsonLines(server.stdout).filter((l) => l.msg === 'request').length === 4,
+    );
+  } finally {
+    await server.stop();
+  }
+  const requests = jsonLines(server.stdout).filter((l) => l.msg === 'request');
+  t.is(requests.length, 4);
+  t.true(requests.every((l) => l.edge === 0 || l.edge === 1));
+  const get = requests.find((l) => l.operation === 'GetObject');
+  t.like(get, { level: 30, bucket: 'access', key: 'k1', status: 200, bytesOut: body.length });
+  t.regex(String(get?.requestId), /^[0-9A-F]+$/);
+  t.is(typeof get?.ms, 'number');
+  t.like(
+    requests.find((l) => l.operation === 'HeadObject'),
+    { bucket: 'access', key: 'nope', status: 404 },
+  );
+  const put = requests.find((l) => l.operation === 'PutObject');
+  t.true(Number(put?.bytesIn) >= body.length);
 });
 
 test('auto on a pipe is JSON', async (t) => {
@@ -125,15 +174,24 @@ test('pretty on a pipe: human lines from every thread, the banner on stdout', as
   const server = await TestServer.start({
     logLevel: null,
     shards: 2,
-    args: ['--config', config, '--log-format', 'pretty'],
+    args: ['--config', config, '--log-format', 'pretty', '--edge-threads', '2'],
   });
   try {
-    // Shard threads log at debug when their level changes: their lines are human lines too.
+    // An edge thread's access line is a human line too.
+    await server.client().send(new ListBucketsCommand({}));
+    await eventually(t, "an edge thread's access line", () =>
+      /INFO: request \{"edge":\d/.test(server.stdout),
+    );
+    // Shard and edge threads log at debug when their level changes: human lines too.
     writeFileSync(config, 'log_level = "debug"\n');
     server.process.kill('SIGHUP');
     await eventually(t, 'the shard lines', () => {
       const shards = server.stdout.match(/DEBUG: log level changed \{"shard":\d/g);
       return shards?.length === 2;
+    });
+    await eventually(t, 'the edge lines', () => {
+      const edges = server.stdout.match(/DEBUG: log level changed \{"edge":\d/g);
+      return edges?.length === 2;
     });
   } finally {
     await server.stop();
@@ -151,7 +209,7 @@ test.serial(
     const server = await TestServer.start({
       logLevel: null,
       shards: 2,
-      args: ['--config', config],
+      args: ['--config', config, '--edge-threads', '2'],
       expectedLogErrors: [],
     });
     const logs = (): LogLine[] => jsonLines(server.stdout);
@@ -174,6 +232,10 @@ test.serial(
       await eventually(t, 'a debug line from each shard thread', () => {
         const shards = logs().filter((l) => l.level === PINO_DEBUG && l.shard !== undefined);
         return new Set(shards.map((l) => l.shard)).size === 2;
+      });
+      await eventually(t, 'a debug line from each edge thread', () => {
+        const edges = logs().filter((l) => l.level === PINO_DEBUG && l.edge !== undefined);
+        return new Set(edges.map((l) => l.edge)).size === 2;
       });
 
       writeFileSync(config, 'log_level = "loud"\n');

@@ -107,6 +107,11 @@ for (const [name, env] of [
 
       // The stalled readers are cut after the timeout and their sessions freed.
       await waitFor('sessions freed', async () => (await openSessions(server)) === 0);
+      // Edge threads' log lines reach the process's log a moment after they are written.
+      await waitFor(
+        'the stalls logged',
+        async () => server.log.match(/GET body stalled/g)?.length === 4,
+      );
       t.is(server.log.match(/GET body stalled/g)?.length, 4);
       for (const reader of stalled) {
         reader.res.resume();

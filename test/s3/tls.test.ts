@@ -161,18 +161,32 @@ test.serial('the start lines name https; every port speaks TLS 1.2 and 1.3 only'
   }
 });
 
-test.serial('no other listener can share a hangar port (no SO_REUSEPORT)', (t) => {
-  // uSockets' default listen sets SO_REUSEPORT: it joins any port bound with it too.
-  const uws = loadUws();
-  for (const [name, port] of ports(suite.server)) {
-    let joined: unknown;
-    uws.App().listen('127.0.0.1', port, (socket) => {
-      joined = socket;
-      if (socket) uws.us_listen_socket_close(socket);
-    });
-    t.is(joined, false, `a second listener joined the ${name} port`);
-  }
-});
+test.serial(
+  'no other listener can share the admin port; none but SO_REUSEPORT joins S3/website',
+  (t) => {
+    // uSockets' default listen sets SO_REUSEPORT. The admin port is bound without it: nothing joins.
+    // The S3 and website ports are shared by the edge threads (SO_REUSEPORT): a listener without it
+    // (another hangar's start-up claim) is refused; one with it, of the same user, could join
+    // (SECURITY.md, DECISIONS.md: edge threads).
+    const uws = loadUws();
+    for (const [name, port] of ports(suite.server)) {
+      let joined: unknown;
+      const options = name === 'admin' ? 0 : 1; // LIBUS_LISTEN_DEFAULT / LIBUS_LISTEN_EXCLUSIVE_PORT
+      const app = uws.App();
+      const listen = app.listen as unknown as (
+        host: string,
+        port: number,
+        options: number,
+        callback: (socket: unknown) => void,
+      ) => void;
+      listen.call(app, '127.0.0.1', port, options, (socket) => {
+        joined = socket;
+        if (socket) uws.us_listen_socket_close(socket as never);
+      });
+      t.is(joined, false, `a second listener joined the ${name} port`);
+    }
+  },
+);
 
 test.serial('the website and admin ports answer HTTP over TLS', async (t) => {
   const { server } = suite;

@@ -46,6 +46,7 @@ test('defaults', (t) => {
     blockBytes: 1024 * 1024,
     inlineBytesMax: 16 * 1024,
     durability: 'fsync',
+    edgeThreads: null,
     logLevel: 'info',
     logFormat: 'auto',
     rootAccessKey: null,
@@ -126,6 +127,7 @@ test('reads ./hangar.toml when present, with every key', (t) => {
     join(dir, 'hangar.toml'),
     `data_dir = "/srv/hangar"
 shards = 4
+edge_threads = 3
 block_bytes = "4MiB"
 inline_bytes_max = 4096
 durability = "relaxed"
@@ -177,6 +179,7 @@ metrics_token = "file-metrics-token"
     blockBytes: 4 * 1024 * 1024,
     inlineBytesMax: 4096,
     durability: 'relaxed',
+    edgeThreads: 3,
     logLevel: 'debug',
     logFormat: 'pretty',
     rootAccessKey: null,
@@ -291,6 +294,7 @@ const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
   ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
   ['log_format', 'HANGAR_LOG_FORMAT', 'log-format', 'fancy', 'fancy'],
+  ['edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', '0', 257],
   ['log_level', 'HANGAR_LOG_LEVEL', 'log-level', 'loud', 'loud'],
 ];
 

@@ -1,0 +1,227 @@
+// Runs in an edge thread (http/edge/thread.ts): every S3 and website request enters here.
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { threadId } from 'node:worker_threads';
+import { LIMITS } from '../../engine/limits.js';
+import { authenticate, authorize } from '../s3/auth.js';
+import type { RequestContext, ServerState } from '../s3/context.js';
+import { actualRequestCorsHeaders } from '../s3/cors.js';
+import { dispatch } from '../s3/dispatch.js';
+import { endpointName } from '../s3/endpoints.js';
+import { slowDown, stopping, toS3Error } from '../s3/engine-errors.js';
+import { sendS3Error } from '../s3/error-response.js';
+import type { S3Error } from '../s3/errors.js';
+import { handlePreflight } from '../s3/handlers/cors.js';
+import { handlePostObject } from '../s3/handlers/post-object.js';
+import { headerSectionError } from '../s3/header-values.js';
+import { type RoutedRequest, routeRequest } from '../s3/router.js';
+import { refuseSseCInClear } from '../s3/sse-c.js';
+import type { RequestGate } from '../uws/connections.js';
+import { type HeaderSectionProblem, readRequest } from '../uws/header-section.js';
+import { IncomingBody } from '../uws/incoming-body.js';
+import type { RequestSnapshot } from '../uws/request.js';
+import { Responder } from '../uws/response.js';
+import { acceptWebsiteRequest } from '../website.js';
+import { countEdgeRequest, recordS3Request } from './request-metrics.js';
+
+let requestCounter = 0;
+/** The process id and the thread's id: request ids stay unique across edge threads. */
+const requestIdPrefix = `${process.pid.toString(16).toUpperCase()}${threadId.toString(16).toUpperCase().padStart(2, '0')}`;
+
+function nextRequestId(): string {
+  return `${requestIdPrefix}${(++requestCounter).toString(16).toUpperCase().padStart(10, '0')}`;
+}
+
+/**
+ * The checks every request of a port passes first, synchronously inside uWS's callback: its
+ * header section (400 and close) and the port's request gate (503 SlowDown and close). Returns
+ * the copied request and its responder, or null when it was answered already.
+ */
+function admit(
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): { snapshot: RequestSnapshot; responder: Responder } | null {
+  countEdgeRequest();
+  const { snapshot, problem } = readRequest(req);
+  const responder = new Responder(res, nextRequestId());
+  if (problem !== null) {
+    refuseHeaderSection(responder, snapshot, problem);
+    return null;
+  }
+  const admission = gate.admit(responder);
+  if (admission === 'admitted') return { snapshot, responder };
+  refuseUnadmitted(responder, snapshot, admission === 'full' ? slowDown() : stopping());
+  return null;
+}
+
+/** A website request, past the port's checks. */
+export function acceptWebsite(
+  state: ServerState,
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): void {
+  const admitted = admit(res, req, gate);
+  if (admitted === null) return;
+  const { snapshot, responder } = admitted;
+  acceptWebsiteRequest(state, responder, snapshot, expectsBody(snapshot));
+}
+
+/** An S3 request, past the port's checks: attach abort and body handlers, then serve it. */
+export function acceptRequest(
+  state: ServerState,
+  res: HttpResponse,
+  req: HttpRequest,
+  gate: RequestGate,
+): void {
+  const admitted = admit(res, req, gate);
+  if (admitted === null) return;
+  const { snapshot, responder } = admitted;
+  const body = new IncomingBody(responder, expectsBody(snapshot));
+  serve(state, snapshot, responder, body).catch((error: unknown) => {
+    // Only a failure of the error answer itself lands here: drop the connection, keep the process.
+    state.logger.error({ err: error, requestId: responder.requestId }, 'error answer failed');
+    responder.close();
+  });
+}
+
+/** A repeated single-valued header or an oversized header section: 400, then close. */
+function refuseHeaderSection(
+  res: Responder,
+  req: RequestSnapshot,
+  problem: HeaderSectionProblem,
+): void {
+  sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
+}
+
+/**
+ * A request past the port's cap (503 SlowDown) or sent on an open connection while the server
+ * stops (503 ServiceUnavailable): Retry-After, body unread, connection closed.
+ */
+function refuseUnadmitted(res: Responder, req: RequestSnapshot, error: S3Error): void {
+  sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
+}
+
+async function serve(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  body: IncomingBody,
+): Promise<void> {
+  const startedMs = Date.now();
+  const startedAt = performance.now();
+  let operation = 'Unknown';
+  let routedBucket: string | null = null;
+  let routedKey: string | null = null;
+  try {
+    // PostObject is authenticated by its form's signed policy, not by a header: route it first.
+    // Other requests keep their order (a bad signature is reported before a bad route).
+    let routed: RoutedRequest | null = null;
+    let routeError: unknown = null;
+    try {
+      routed = routeRequest(req, { rootDomains: state.config.s3.rootDomains });
+    } catch (error) {
+      routeError = error;
+    }
+    if (routed !== null) {
+      routedBucket = routed.bucket;
+      routedKey = routed.key;
+    }
+    // CORS preflights are answered from the bucket's CORS rules, unauthenticated, as S3 does.
+    if (routed?.endpoint.action === 'PreflightRequest') {
+      operation = 'PreflightRequest';
+      handlePreflight(state, req, routed, res);
+      return;
+    }
+    // Every other answer to a browser's cross-origin request, error or not, carries CORS headers.
+    if (routed !== null) {
+      res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
+    }
+    if (routed?.endpoint.action === 'PostObject') {
+      operation = 'PostObject';
+      await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
+      return;
+    }
+    const { auth, key } = authenticate(state, req, startedMs);
+    if (routed === null) throw routeError;
+    operation = endpointName(routed.endpoint);
+    authorize(state, key, routed.endpoint, routed.bucket);
+    refuseSseCInClear(state.config, Object.keys(req.headers));
+    const ctx: RequestContext = {
+      state,
+      req,
+      routed,
+      res,
+      body,
+      auth,
+      key,
+      requestId: res.requestId,
+    };
+    await dispatch(ctx);
+  } catch (error) {
+    const s3Error = toS3Error(error);
+    if (s3Error.code === 'InternalError')
+      state.logger.error({ err: error, requestId: res.requestId }, 'internal error');
+    const drained = await body.discardRest(
+      declaredLength(req),
+      LIMITS.errorDrainBytesMax,
+      LIMITS.errorDrainTimeoutMs,
+    );
+    sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
+  } finally {
+    // A streamed GET is still sending when its handler returns: record once the response is over.
+    res.whenDone(() =>
+      recordRequest(state, req, res, body, operation, routedBucket, routedKey, startedAt),
+    );
+  }
+}
+
+/** Metrics and the access log line (info level) of one finished S3 request. */
+function recordRequest(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  body: IncomingBody,
+  operation: string,
+  bucket: string | null,
+  key: string | null,
+  startedAt: number,
+): void {
+  const durationMs = performance.now() - startedAt;
+  const bytesIn = body.bytesReceived;
+  const bytesOut = res.bytesSent;
+  recordS3Request({
+    operation,
+    status: res.status,
+    durationSeconds: durationMs / 1000,
+    bytesIn,
+    bytesOut,
+  });
+  state.logger.info(
+    {
+      requestId: res.requestId,
+      operation,
+      method: req.method,
+      bucket,
+      key,
+      status: res.status,
+      bytesIn,
+      bytesOut,
+      ms: Math.round(durationMs * 1000) / 1000,
+      ...(res.clientGone ? { aborted: true } : {}),
+    },
+    'request',
+  );
+}
+
+/** The body's length on the wire, when the request states it. */
+function declaredLength(req: RequestSnapshot): number | null {
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : null;
+}
+
+function expectsBody(req: RequestSnapshot): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return (req.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+}
