@@ -71,6 +71,15 @@ export interface ClientBounds {
 
 export const WHOLE_BOUNDS: ClientBounds = { inFlightMax: LIMITS.shardInFlightMax };
 
+/**
+ * Whether the shard may open a read session for this request. Its slot is taken when the request
+ * is sent (the HTTP thread cannot know yet whether the object is inline) and given back when the
+ * Opened reply says no session was opened.
+ */
+function mayOpenSession(call: ShardCall): boolean {
+  return call.kind === 'OpenObject' && call.purpose !== 'info';
+}
+
 const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce your request rate.' };
 
 /**
@@ -84,7 +93,7 @@ export class ShardClient {
   private readonly firstReqId: number;
   private nextReqId: number;
   private readonly pending = new Map<number, ReplyHandler>();
-  /** Requests holding a shard read session (OpenObject with keepOpen), until they end. */
+  /** Requests holding a shard read session (an OpenObject that may open one), until they end. */
   private readonly readSessions = new Set<number>();
   private mailbox: FramePort;
   private serving = true;
@@ -180,7 +189,7 @@ export class ShardClient {
     const reqId = this.nextReqId++;
     if (this.nextReqId === this.firstReqId - 1 + LANE_REQ_IDS) this.nextReqId = this.firstReqId;
     this.pending.set(reqId, handler);
-    if (call.kind === 'OpenObject' && call.keepOpen) this.readSessions.add(reqId);
+    if (mayOpenSession(call)) this.readSessions.add(reqId);
     this.mailbox.post({ ...call, reqId });
     return reqId;
   }
@@ -189,9 +198,8 @@ export class ShardClient {
   private refusalOf(call: ShardCall): EngineFailure | null {
     if (!this.up) return this.downFailure();
     if (this.pending.size >= this.bounds.inFlightMax) return SLOW_DOWN;
-    const opensSession = call.kind === 'OpenObject' && call.keepOpen;
     // Counted here, before `post` (which cannot fail): the shared cells are taken atomically.
-    if (opensSession && !this.readBudget.tryOpen(this.shardId)) return SLOW_DOWN;
+    if (mayOpenSession(call) && !this.readBudget.tryOpen(this.shardId)) return SLOW_DOWN;
     return null;
   }
 
@@ -279,8 +287,10 @@ export class ShardClient {
     if (handler === undefined) return; // request cancelled; buffers are simply dropped
     if (message.kind === 'Done' || message.kind === 'Failed') {
       this.pending.delete(message.reqId);
-      // A read session ends with its body (ReadDone) or a failure; Opened leaves it open.
-      const sessionOver = message.kind === 'Failed' || message.result.kind !== 'Opened';
+      // A read session ends with its body (ReadDone) or a failure; an Opened reply says whether
+      // the shard opened one at all (not for an inline body, nor for a 304/412).
+      const sessionOver =
+        message.kind === 'Failed' || message.result.kind !== 'Opened' || !message.result.session;
       if (sessionOver) this.releaseReadSession(message.reqId);
     }
     handler.onReply(message, body);
