@@ -6,6 +6,9 @@
  *   node dist/bench/run.js [--quick] [--only WORKLOAD,...] [--targets TARGET,...] [--micro]
  *                          [--no-fs] [--out FILE]
  *
+ * Scaling with threads: `--targets raw,hangar-e1s1,hangar-e1s2,hangar-e2s1,hangar-e2s2` runs
+ * hangar with 1–2 edge threads × 1–2 shards beside the raw reference.
+ *
  * `npm run bench` is the full run with the micro-benchmarks; `npm run bench:quick` the short one.
  * Every target is started fresh for every workload (own port, own temp dir) and stopped after;
  * targets alternate within each workload, so drift of the shared machine hits them alike.
@@ -29,6 +32,7 @@ import {
   type RequestSpec,
 } from './load/s3.js';
 import {
+  DEFAULT_TARGETS,
   type RunningTarget,
   startTarget,
   TARGET_NAMES,
@@ -85,12 +89,14 @@ function parseArgs(argv: readonly string[]): Options {
     }
   }
   const targetArg = value('--targets');
-  const targets = (targetArg?.split(',').filter((s) => s !== '') ?? [...TARGET_NAMES]).map((t) => {
-    if (!(TARGET_NAMES as readonly string[]).includes(t)) {
-      throw new Error(`unknown target ${t} (have: ${TARGET_NAMES.join(' ')})`);
-    }
-    return t as TargetName;
-  });
+  const targets = (targetArg?.split(',').filter((s) => s !== '') ?? [...DEFAULT_TARGETS]).map(
+    (t) => {
+      if (!(TARGET_NAMES as readonly string[]).includes(t)) {
+        throw new Error(`unknown target ${t} (have: ${TARGET_NAMES.join(' ')})`);
+      }
+      return t as TargetName;
+    },
+  );
   return {
     quick: argv.includes('--quick'),
     micro: argv.includes('--micro') || !argv.includes('--quick'),

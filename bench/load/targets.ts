@@ -9,6 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * hangar-e<E>s<S>: hangar with E edge threads and S shards, for the scaling table (the plain
+ * `hangar` target runs the defaults: one edge thread per core, one shard per core).
+ */
+const SCALING_TARGETS = ['hangar-e1s1', 'hangar-e1s2', 'hangar-e2s1', 'hangar-e2s2'] as const;
+type ScalingTarget = (typeof SCALING_TARGETS)[number];
+
 export const TARGET_NAMES = [
   'raw',
   'hangar',
@@ -16,8 +23,13 @@ export const TARGET_NAMES = [
   'ceph-rgw',
   's3rver',
   'moto',
+  ...SCALING_TARGETS,
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+/** What a run measures unless --targets says otherwise (the scaling targets are asked for). */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter(
+  (name) => !(SCALING_TARGETS as readonly string[]).includes(name),
+);
 
 export interface Credentials {
   accessKeyId: string;
@@ -57,7 +69,27 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CEPH_RGW_SCRIPT = join(ROOT, '../shared/peers/ceph-rgw.sh');
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
 
+function scalingOf(name: ScalingTarget): { edgeThreads: number; shards: number } {
+  const match = /^hangar-e(\d+)s(\d+)$/.exec(name);
+  return { edgeThreads: Number(match?.[1]), shards: Number(match?.[2]) };
+}
+
+function scalingSpec(name: ScalingTarget): TargetSpec {
+  const { edgeThreads, shards } = scalingOf(name);
+  return {
+    name,
+    role: 'hangar',
+    stateless: false,
+    credentials: HANGAR_CREDENTIALS,
+    describe: `hangar server, ${edgeThreads} edge thread(s), ${shards} shard(s), durability fsync`,
+  };
+}
+
 export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
+  ...(Object.fromEntries(SCALING_TARGETS.map((name) => [name, scalingSpec(name)])) as Record<
+    ScalingTarget,
+    TargetSpec
+  >),
   raw: {
     name: 'raw',
     role: 'raw',
@@ -207,7 +239,11 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
         /raw-uws listening/,
       );
     case 'hangar':
-    case 'hangar-relaxed': {
+    case 'hangar-relaxed':
+    case 'hangar-e1s1':
+    case 'hangar-e1s2':
+    case 'hangar-e2s1':
+    case 'hangar-e2s2': {
       const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
       const args = [
         join(DIST, 'tools/hangar.js'),
@@ -225,6 +261,10 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
         'warn',
       ];
       if (name === 'hangar-relaxed') args.push('--durability', 'relaxed');
+      if (name !== 'hangar' && name !== 'hangar-relaxed') {
+        const { edgeThreads, shards } = scalingOf(name);
+        args.push('--edge-threads', String(edgeThreads), '--shards', String(shards));
+      }
       return startProcess(
         spec,
         process.execPath,
