@@ -44,6 +44,9 @@ export const LIMITS = {
    *  shard read session and up to windowBytes of buffers. More are refused with SlowDown. */
   readSessionsPerShardMax: tunable('readSessionsPerShardMax', 128),
   readSessionsTotalMax: tunable('readSessionsTotalMax', 512),
+  /** Chunk buffers (chunkBytes each) a shard keeps from ended GETs for the next ones: 4 MiB per
+   *  shard, enough for a few windows; more come and go with the GC. */
+  shardReadBuffersKeepMax: 16,
   /** A GET body whose client takes no bytes for this long is cut, freeing its read session. */
   readStallTimeoutMs: tunable('readStallTimeoutMs', 60_000),
   /** Shard thread deaths within the window that make the process exit non-zero, leaving the

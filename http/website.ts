@@ -8,14 +8,13 @@
  */
 import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
-import type { OpenedObject } from '../engine/protocol/messages.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
 import { toS3Error } from './s3/engine-errors.js';
 import { S3Error } from './s3/errors.js';
 import { handlePreflight } from './s3/handlers/cors.js';
-import { openObject, streamBody } from './s3/handlers/object-get.js';
+import { type Opened, openObject, releaseOpened, sendBody } from './s3/handlers/object-get.js';
 import { objectResponseHeaders } from './s3/object-headers.js';
 import { checkKeyLength } from './s3/object-key.js';
 import { parseRange } from './s3/range.js';
@@ -182,15 +181,23 @@ async function serveKey(site: Site): Promise<void> {
   const directory = key === '' || key.endsWith('/');
   const target = directory ? key + suffix : key;
   const shard = shardFor(ctx.state, bucket, target);
-  let opened: { reqId: number; object: OpenedObject };
+  let opened: Opened;
   try {
-    opened = await openObject(ctx, shard, bucket.id, target, !site.head);
+    opened = await openObject(
+      ctx,
+      shard,
+      bucket.id,
+      target,
+      site.head ? 'info' : 'read',
+      null,
+      requestPreconditions(site.req.headers),
+    );
   } catch (error) {
     // `/docs` where `docs/index.html` exists: redirect to the "directory".
     if (!directory && toS3Error(error).code === 'NoSuchKey') {
       const indexKey = `${key}/${suffix}`;
       const indexShard = shardFor(ctx.state, bucket, indexKey);
-      const found = await openObject(ctx, indexShard, bucket.id, indexKey, false).then(
+      const found = await openObject(ctx, indexShard, bucket.id, indexKey, 'info').then(
         () => true,
         () => false,
       );
@@ -201,17 +208,16 @@ async function serveKey(site: Site): Promise<void> {
     }
     throw error;
   }
-  const { reqId, object } = opened;
   try {
-    const location = object.info.headers.websiteRedirectLocation;
+    const location = opened.info.headers.websiteRedirectLocation;
     if (location !== undefined) {
-      shard.cancel(reqId);
+      releaseOpened(shard, opened);
       redirect(ctx, 301, location);
       return;
     }
-    await respond(site, shard, reqId, object, 200, true);
+    await respond(site, shard, opened, 200, true);
   } catch (error) {
-    shard.cancel(reqId);
+    releaseOpened(shard, opened);
     throw error;
   }
 }
@@ -223,19 +229,18 @@ async function serveKey(site: Site): Promise<void> {
 async function respond(
   site: Site,
   shard: ShardClient,
-  reqId: number,
-  object: OpenedObject,
+  opened: Opened,
   status: number,
   conditional: boolean,
 ): Promise<void> {
   const { ctx, req, head } = site;
   const h = req.headers;
-  const info = object.info;
+  const info = opened.info;
   const headers = objectResponseHeaders(info, {});
   let range: { start: number; end: number } | null = null;
   if (conditional) {
     if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {
-      shard.cancel(reqId);
+      releaseOpened(shard, opened);
       ctx.res.send(304, notModifiedHeaders(headers));
       return;
     }
@@ -251,12 +256,7 @@ async function respond(
     ctx.res.send(status, headers, '', { headLength: end - start });
     return;
   }
-  if (object.inlineBody !== null || end === start) {
-    shard.cancel(reqId);
-    ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
-    return;
-  }
-  await streamBody(ctx, shard, reqId, { start, end }, status, headers);
+  await sendBody(ctx, shard, opened, { start, end }, status, headers);
 }
 
 /**
@@ -282,17 +282,17 @@ async function sendSiteError(site: Site, error: S3Error): Promise<void> {
     return;
   }
   const shard = shardFor(ctx.state, bucket, config.errorKey);
-  let opened: { reqId: number; object: OpenedObject };
+  let opened: Opened;
   try {
-    opened = await openObject(ctx, shard, bucket.id, config.errorKey, !site.head);
+    opened = await openObject(ctx, shard, bucket.id, config.errorKey, site.head ? 'info' : 'read');
   } catch (docError) {
     sendHtmlError(ctx, withFields, site.head, false, toS3Error(docError));
     return;
   }
   try {
-    await respond(site, shard, opened.reqId, opened.object, error.status, false);
+    await respond(site, shard, opened, error.status, false);
   } catch (sendError) {
-    shard.cancel(opened.reqId);
+    releaseOpened(shard, opened);
     sendHtmlError(ctx, withFields, site.head, false);
     ctx.state.logger.error({ err: sendError }, 'website: error document failed');
   }

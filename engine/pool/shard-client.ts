@@ -28,6 +28,15 @@ export class ReadSessionBudget {
   constructor(readonly max: number = LIMITS.readSessionsTotalMax) {}
 }
 
+/**
+ * Whether the shard may open a read session for this request. Its slot is taken when the request
+ * is sent (the HTTP thread cannot know yet whether the object is inline) and given back when the
+ * Opened reply says no session was opened.
+ */
+function mayOpenSession(call: ShardCall): boolean {
+  return call.kind === 'OpenObject' && call.purpose !== 'info';
+}
+
 const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce your request rate.' };
 
 /**
@@ -40,7 +49,7 @@ const SLOW_DOWN: EngineFailure = { code: 'SlowDown', message: 'Please reduce you
 export class ShardClient {
   private nextReqId = 1;
   private readonly pending = new Map<number, ReplyHandler>();
-  /** Requests holding a shard read session (OpenObject with keepOpen), until they end. */
+  /** Requests holding a shard read session (an OpenObject that may open one), until they end. */
   private readonly readSessions = new Set<number>();
   private mailbox: FramePort;
   private serving = true;
@@ -130,7 +139,7 @@ export class ShardClient {
   private post(call: ShardCall, handler: ReplyHandler): number {
     const reqId = this.nextReqId++;
     this.pending.set(reqId, handler);
-    if (call.kind === 'OpenObject' && call.keepOpen) {
+    if (mayOpenSession(call)) {
       this.readSessions.add(reqId);
       this.readBudget.open++;
     }
@@ -142,9 +151,8 @@ export class ShardClient {
   private refusalOf(call: ShardCall): EngineFailure | null {
     if (!this.up) return this.downFailure();
     if (this.pending.size >= LIMITS.shardInFlightMax) return SLOW_DOWN;
-    const opensSession = call.kind === 'OpenObject' && call.keepOpen;
     if (
-      opensSession &&
+      mayOpenSession(call) &&
       (this.readSessions.size >= LIMITS.readSessionsPerShardMax ||
         this.readBudget.open >= this.readBudget.max)
     ) {
@@ -238,8 +246,10 @@ export class ShardClient {
     if (handler === undefined) return; // request cancelled; buffers are simply dropped
     if (message.kind === 'Done' || message.kind === 'Failed') {
       this.pending.delete(message.reqId);
-      // A read session ends with its body (ReadDone) or a failure; Opened leaves it open.
-      const sessionOver = message.kind === 'Failed' || message.result.kind !== 'Opened';
+      // A read session ends with its body (ReadDone) or a failure; an Opened reply says whether
+      // the shard opened one at all (not for an inline body, nor for a 304/412).
+      const sessionOver =
+        message.kind === 'Failed' || message.result.kind !== 'Opened' || !message.result.session;
       if (sessionOver) this.releaseReadSession(message.reqId);
     }
     handler.onReply(message, body);

@@ -1,8 +1,10 @@
 /**
  * The one contract between the HTTP thread and the shard actors. Every message has a `kind` and a
- * `reqId`; body bytes never sit inside a message: they travel beside it as a transferred
- * ArrayBuffer (see codec.ts). Failures cross as data (`Failed`), never as thrown errors, because
- * structured clone drops Error subclasses.
+ * `reqId`; body bytes travel beside a message as a transferred ArrayBuffer (see codec.ts), not
+ * inside its cbor header: PUT and GET chunks, and the whole body of an inline object a GET opens.
+ * One exception: a CopyObject's source (`OpenedObject.inlineBody`, at most the inline limit)
+ * crosses inside Opened and CopyFrom. Failures cross as data (`Failed`), never as thrown
+ * errors, because structured clone drops Error subclasses.
  */
 
 /** Object metadata chosen by the client: standard content headers and x-amz-meta-*. */
@@ -34,11 +36,12 @@ export interface BlockRef {
 
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
+import type { Preconditions } from '../preconditions.js';
 import type { CustomerKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
 import type { PackedListing } from './listing-wire.js';
 
-export type { ChecksumAlgorithm, ChecksumType, CustomerKey, StoredChecksum };
+export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, StoredChecksum };
 
 /** The additional checksum a multipart upload was created with. */
 export interface UploadChecksum {
@@ -262,9 +265,14 @@ export type ShardRequest =
       reqId: number;
       bucketId: string;
       key: string;
-      keepOpen: boolean;
+      purpose: OpenPurpose;
       /** SSE-C: the key the object was encrypted with (required for encrypted objects). */
       sse: CustomerKey | null;
+      /**
+       * 'read' only: the request's If-* values. When they answer 304 or 412 the shard opens no
+       * read session and sends no body (the HTTP thread evaluates them alike and answers).
+       */
+      conditions?: Preconditions;
     }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
@@ -383,7 +391,20 @@ export type ShardRequest =
       limit: number;
     };
 
-/** An object opened for reading or copying; its blocks stay pinned until the session closes. */
+/**
+ * What an OpenObject is for, which decides what its Opened reply carries:
+ *  - 'info': metadata only (HEAD, GetObjectAttributes, probes). No session, no body.
+ *  - 'read': GetObject. An inline body comes whole beside the reply (a transferred ArrayBuffer,
+ *    never inside the cbor header) and no session is opened; an object in blocks gets a read
+ *    session (blocks pinned) unless its preconditions answer 304/412. No block list either way:
+ *    the session keeps it on the shard.
+ *  - 'relay': a read session whatever the object (UploadPartCopy streams the range onward).
+ *  - 'copy': CopyObject. A read session (for re-encrypting copies) and the `source`: block
+ *    list, block paths and inline body, which CopyFrom hands to the target shard.
+ */
+export type OpenPurpose = 'info' | 'read' | 'relay' | 'copy';
+
+/** A copy source: an object whose blocks stay pinned until its read session closes. */
 export interface OpenedObject {
   info: ObjectInfo;
   /** Shard that holds the blocks, and where they are on disk. */
@@ -397,7 +418,11 @@ export interface OpenedObject {
 export type ShardResult =
   | { kind: 'Ready'; shardId: number; threadId: number }
   | { kind: 'Put'; info: ObjectInfo }
-  | { kind: 'Opened'; object: OpenedObject }
+  /**
+   * `session`: a read session holds the object (ReadRange streams it; Cancel releases it).
+   * `source`: with purpose 'copy' only. A 'read' of an inline object has its body beside.
+   */
+  | { kind: 'Opened'; info: ObjectInfo; session: boolean; source: OpenedObject | null }
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
   | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
   | {

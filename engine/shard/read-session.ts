@@ -1,5 +1,6 @@
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
+import type { BufferPool } from '../protocol/buffer-pool.js';
 import type { OpenedObject } from '../protocol/messages.js';
 import {
   type ChunkSource,
@@ -29,6 +30,8 @@ export class ReadSession {
     readonly object: OpenedObject,
     private readonly send: ChunkSink,
     private readonly onDone: (error: unknown) => void,
+    /** The shard's chunk buffers: taken from at need, given back when the session ends. */
+    private readonly buffers: BufferPool,
     /** SSE-C objects: decrypts bytes read from blocks, in place, given their object position. */
     private readonly decrypt: Decryptor | null = null,
   ) {}
@@ -75,7 +78,7 @@ export class ReadSession {
     }
     if (!source.more) return false;
     if (this.buffersInUse(source) < WINDOW_CHUNKS) {
-      const buffer = this.spare.pop() ?? new ArrayBuffer(LIMITS.chunkBytes);
+      const buffer = this.spare.pop() ?? this.buffers.take();
       const unused = await source.readNext(buffer);
       if (unused !== null) this.spare.push(unused);
       return true;
@@ -94,10 +97,11 @@ export class ReadSession {
     this.onDone(error);
   }
 
-  /** Stops streaming (client gone or response complete). */
+  /** Stops streaming (client gone or response complete); its spare buffers serve the next. */
   close(): void {
     this.finished = true;
     void this.source?.close();
+    for (const buffer of this.spare.splice(0)) this.buffers.give(buffer);
   }
 }
 

@@ -3,6 +3,7 @@ import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import type { LogSettings } from '../log.js';
 import {
   infoOf,
@@ -12,6 +13,8 @@ import {
   uploadInfoOf,
   verifyInline,
 } from '../meta/store.js';
+import { evaluatePreconditions } from '../preconditions.js';
+import { BufferPool } from '../protocol/buffer-pool.js';
 import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
@@ -29,7 +32,7 @@ import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
-import { BlockReadError } from './verified-read.js';
+import { BlockReadError, type Decryptor } from './verified-read.js';
 
 export interface ShardSettings {
   shardId: number;
@@ -61,6 +64,8 @@ export class Shard {
   private readonly health: BlockHealth;
   private readonly puts = new Map<number, PutSession>();
   private readonly reads = new Map<number, ReadSession>();
+  /** Chunk buffers of ended read sessions, for the next ones (bounded: LIMITS). */
+  private readonly readBuffers = new BufferPool(LIMITS.shardReadBuffersKeepMax);
   /** PUTs whose PutBegin was refused: their in-flight chunks and PutEnd are dropped (protocol). */
   private readonly refused = new Set<number>();
 
@@ -111,13 +116,15 @@ export class Shard {
         this.cancel(request.reqId);
         break;
       case 'OpenObject':
-        this.answer(request.reqId, async () => this.openObject(request));
+        this.openObject(request);
         break;
       case 'ReadRange':
         this.readRange(request.reqId, request.start, request.endExclusive);
         break;
       case 'Credit':
-        this.reads.get(request.reqId)?.credit(body);
+        // A session closed meanwhile: its buffer still serves the next read.
+        if (this.reads.has(request.reqId)) this.reads.get(request.reqId)?.credit(body);
+        else this.readBuffers.give(body);
         break;
       case 'DeleteObjects':
         this.answer(request.reqId, () => this.deleteObjects(request.bucketId, request.keys));
@@ -435,37 +442,77 @@ export class Shard {
 
   // ---- GET / HEAD / copy source ----
 
-  private openObject(request: Extract<ShardRequest, { kind: 'OpenObject' }>): ShardResult {
-    const record = this.meta.getObject(request.bucketId, request.key);
-    if (record === undefined) {
-      throw new EngineFailureError({
-        code: 'NoSuchKey',
-        message: 'The specified key does not exist.',
-      });
+  /**
+   * Opens an object for its purpose (messages.ts OpenPurpose). Only a read that streams from
+   * blocks, a relay or a copy gets a session; a 'read' of an inline object is answered at once,
+   * its body (verified against its CRC32C, decrypted) transferred beside the reply.
+   */
+  private openObject(request: Extract<ShardRequest, { kind: 'OpenObject' }>): void {
+    let opened: { result: ShardResult; body?: ArrayBuffer };
+    try {
+      opened = this.open(request);
+    } catch (error) {
+      this.reply({ kind: 'Failed', reqId: request.reqId, failure: this.toFailure(error) });
+      return;
     }
+    this.reply({ kind: 'Done', reqId: request.reqId, result: opened.result }, opened.body);
+  }
+
+  private open(request: Extract<ShardRequest, { kind: 'OpenObject' }>): {
+    result: ShardResult;
+    body?: ArrayBuffer;
+  } {
+    const { bucketId, key, purpose } = request;
+    const record = this.meta.getObject(bucketId, key);
+    if (record === undefined) throw engineFailure('NoSuchKey', 'The specified key does not exist.');
     const decrypt = decryptorFor(record, request.sse);
-    const inline = request.keepOpen ? record.inline : null;
-    if (inline !== null) verifyInline(request.bucketId, request.key, record);
-    if (inline !== null && decrypt !== null) decrypt(0, inline);
+    const info = infoOf(key, record);
+    const opened = (session: boolean, source: OpenedObject | null = null): ShardResult => ({
+      kind: 'Opened',
+      info,
+      session,
+      source,
+    });
+    if (purpose === 'info') return { result: opened(false) };
+    const answersWithoutBody =
+      purpose === 'read' &&
+      request.conditions !== undefined &&
+      evaluatePreconditions(info, request.conditions).kind !== 'ok';
+    if (answersWithoutBody) return { result: opened(false) };
+    const inline = record.inline;
+    if (inline !== null) {
+      verifyInline(bucketId, key, record);
+      decrypt?.(0, inline);
+    }
+    if (purpose === 'read' && inline !== null) {
+      return {
+        result: opened(false),
+        ...(inline.byteLength > 0 ? { body: ownBuffer(inline) } : {}),
+      };
+    }
     const object: OpenedObject = {
-      info: infoOf(request.key, record),
+      info,
       shardId: this.settings.shardId,
       // With each block's CRC: what reads (and cross-shard copies, for their record) use.
       blocks: this.meta.withStoredCrcs(record.blocks),
       blockPaths: record.blocks.map((block) => this.store.pathOf(block.hash)),
       inlineBody: inline,
     };
-    if (request.keepOpen) {
-      for (const block of record.blocks) this.ledger.pin(block.hash);
-      const session = new ReadSession(
-        object,
-        (buffer, bytes) => this.reply({ kind: 'BodyChunk', reqId: request.reqId, bytes }, buffer),
-        (error) => this.endRead(request.reqId, error),
-        decrypt,
-      );
-      this.reads.set(request.reqId, session);
-    }
-    return { kind: 'Opened', object };
+    this.openSession(request.reqId, object, decrypt);
+    return { result: opened(true, purpose === 'copy' ? object : null) };
+  }
+
+  /** Pins the object's blocks for a read session that streams it on ReadRange. */
+  private openSession(reqId: number, object: OpenedObject, decrypt: Decryptor | null): void {
+    for (const block of object.blocks) this.ledger.pin(block.hash);
+    const session = new ReadSession(
+      object,
+      (buffer, bytes) => this.reply({ kind: 'BodyChunk', reqId, bytes }, buffer),
+      (error) => this.endRead(reqId, error),
+      this.readBuffers,
+      decrypt,
+    );
+    this.reads.set(reqId, session);
   }
 
   private readRange(reqId: number, start: number, endExclusive: number): void {
@@ -622,6 +669,21 @@ export class Shard {
     this.freeAll(freed);
     return { kind: 'Purged', objects };
   }
+}
+
+/**
+ * The buffer holding exactly `bytes`, to transfer: the decoder's own copy when it is one
+ * (cbor-x copies binary values into exact-size buffers), else a copy.
+ */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  const buffer = bytes.buffer;
+  if (
+    buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    buffer.byteLength === bytes.byteLength
+  )
+    return buffer;
+  return new Uint8Array(bytes).buffer;
 }
 
 /**

@@ -250,6 +250,12 @@ new ScrapedMetric(
   perShard((s, posted) => Math.max(0, posted - s.messagesHandled)),
 );
 new ScrapedMetric(
+  'hangar_shard_messages_total',
+  'Messages each shard actor took from its mailbox (requests and their follow-ups: body chunks, credits, cancels)',
+  'counter',
+  perShard((s) => s.messagesHandled),
+);
+new ScrapedMetric(
   'hangar_shard_open_sessions',
   'Streaming requests (PUT and GET sessions) open in each shard actor',
   'gauge',

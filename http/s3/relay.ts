@@ -4,7 +4,7 @@ import type { RequestContext } from './context.js';
 import { fromEngineFailure } from './engine-errors.js';
 import { S3Error } from './errors.js';
 
-/** An object opened for reading on its shard (OpenObject with keepOpen), and the bytes to move. */
+/** An object held open by a read session on its shard ('relay', 'copy'), and the range to move. */
 export interface RelaySource {
   shard: ShardClient;
   reqId: number;

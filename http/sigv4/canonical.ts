@@ -64,7 +64,6 @@ for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
   UNRESERVED[ch.charCodeAt(0)] = 1;
 }
 const HEX_UPPER = '0123456789ABCDEF';
-const ONLY_UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
 
 function uriEncodeBytes(bytes: Uint8Array): string {
   let out = '';
@@ -116,9 +115,35 @@ export function percentDecodeBytes(text: string, plusIsSpace: boolean): Buffer {
 
 /** Decodes then re-encodes one path segment or query component with AWS's UriEncode. */
 function reencode(component: string, plusIsSpace: boolean): string {
-  // Fast path: most keys and parameters need no work at all.
-  if (ONLY_UNRESERVED.test(component)) return component;
+  // Fast path: most keys and parameters (a presigned credential's %2F too) are sent encoded
+  // exactly as UriEncode would, and need no decoding, no byte array and no new string.
+  if (isUriEncoded(component)) return component;
   return uriEncodeBytes(percentDecodeBytes(component, plusIsSpace));
+}
+
+/**
+ * Whether UriEncode(decode(text)) is `text` itself: only unreserved characters and upper-case
+ * %XX escapes of bytes that are not unreserved ('+' is not unreserved: it takes the slow path).
+ */
+function isUriEncoded(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 37 /* % */) {
+      const hi = upperHexValue(text.charCodeAt(i + 1));
+      const lo = upperHexValue(text.charCodeAt(i + 2));
+      if (hi < 0 || lo < 0 || UNRESERVED[(hi << 4) | lo] === 1) return false;
+      i += 2;
+    } else if (code > 0x7f || UNRESERVED[code] !== 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function upperHexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  if (code >= 65 && code <= 70) return code - 55;
+  return -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,9 +190,14 @@ function compareQueryPairs(a: [string, string], b: [string, string]): number {
   return 0;
 }
 
+/** A tab, or two blanks in a row: what canonicalHeaderValue collapses. */
+const INNER_RUN = /\t| {2}/;
+
 /** Header value as signed: outer whitespace trimmed, inner runs collapsed to one space. */
 export function canonicalHeaderValue(value: string): string {
-  return value.trim().replace(/[ \t]+/g, ' ');
+  const trimmed = value.trim();
+  // Most values have nothing to collapse: skip the replace and the string it builds.
+  return INNER_RUN.test(trimmed) ? trimmed.replace(/[ \t]+/g, ' ') : trimmed;
 }
 
 /** "name:value\n" for each signed header; a signed header that is absent signs as empty. */

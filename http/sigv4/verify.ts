@@ -422,12 +422,18 @@ function checkHeadersSigned(
   headers: Readonly<Record<string, string>>,
   signedHeaders: readonly string[],
 ): void {
-  const signed = new Set(signedHeaders);
+  // A few signed names: a scan of the list beats building a Set for every request.
+  let allSigned = signedHeaders.includes('host');
+  for (const name of Object.keys(headers)) {
+    if (!allSigned) break;
+    if ((name === 'host' || name.startsWith('x-amz-')) && !signedHeaders.includes(name))
+      allSigned = false;
+  }
+  if (allSigned) return;
   const unsigned = Object.keys(headers).filter(
-    (name) => !signed.has(name) && (name === 'host' || name.startsWith('x-amz-')),
+    (name) => !signedHeaders.includes(name) && (name === 'host' || name.startsWith('x-amz-')),
   );
-  if (!signed.has('host') && !unsigned.includes('host')) unsigned.unshift('host');
-  if (unsigned.length === 0) return;
+  if (!signedHeaders.includes('host') && !unsigned.includes('host')) unsigned.unshift('host');
   throw new S3Error(
     'AccessDenied',
     'There were headers present in the request which were not signed',
@@ -526,8 +532,17 @@ function parseIso8601Basic(text: string): number | undefined {
   const [, y, mo, d, h, mi, s] = m.map(Number);
   if (y === undefined || mo === undefined || d === undefined) return undefined;
   const ms = Date.UTC(y, mo - 1, d, h ?? 0, mi ?? 0, s ?? 0);
-  // Reject impossible dates (Date.UTC would silently roll 20130231 into March).
-  return formatIso8601Basic(ms) === text ? ms : undefined;
+  // Reject impossible dates: Date.UTC silently rolls 20130231 into March, 25:00 into the next
+  // day, and takes years 0–99 as 19xx. Compared as numbers: no string per request.
+  const date = new Date(ms);
+  const exact =
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s;
+  return exact ? ms : undefined;
 }
 
 function formatIso8601Basic(ms: number): string {

@@ -287,6 +287,25 @@ test('missing date is AccessDenied', (t) => {
   );
 });
 
+test('an impossible x-amz-date is AccessDenied, not rolled into another date', (t) => {
+  const base = docGetObject();
+  // 31 February, hour 24, minute 60, second 60, year 13 (Date.UTC would take 1913).
+  for (const date of [
+    '20130231T000000Z',
+    '20130524T240000Z',
+    '20130524T006000Z',
+    '20130524T000060Z',
+    '00130524T000000Z',
+  ]) {
+    throwsS3(
+      t,
+      () => verify({ ...base, headers: { ...base.headers, 'x-amz-date': date } }),
+      'AccessDenied',
+      'AWS authentication requires a valid Date or x-amz-date header',
+    );
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Canonical form
 
@@ -297,12 +316,18 @@ test('canonical URI re-encodes consistently and never normalizes', (t) => {
   t.is(canonicalUri('/bad%zz%4'), '/bad%25zz%254');
   t.is(canonicalUri('/%C3%BC/ü'), '/%C3%BC/%C3%BC');
   t.is(canonicalUri(''), '/');
+  // Escapes already in UriEncode's form are kept; others are normalized.
+  t.is(canonicalUri('/a%2Fb%20c/%41%2f%7e'), '/a%2Fb%20c/A%2F~');
 });
 
 test('canonical query decodes, re-encodes and sorts by name then value', (t) => {
   t.is(canonicalQueryString('b=2&a=3&a=1&c'), 'a=1&a=3&b=2&c=');
   t.is(canonicalQueryString('prefix=a%2fb+c&x=%7E'), 'prefix=a%2Fb%20c&x=~');
   t.is(canonicalQueryString('X-Amz-Signature=abc&X-Amz-Date=1', 'X-Amz-Signature'), 'X-Amz-Date=1');
+  t.is(
+    canonicalQueryString('X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&a=%2'),
+    'X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&a=%252',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

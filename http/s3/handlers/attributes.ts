@@ -32,15 +32,14 @@ export async function handleGetObjectAttributes(
   const maxParts = nonNegative(h['x-amz-max-parts'], 'x-amz-max-parts') ?? LIMITS.listPartsMax;
   const marker = nonNegative(h['x-amz-part-number-marker'], 'x-amz-part-number-marker') ?? 0;
   const bucket = requireBucket(ctx, e.bucket);
-  const { object } = await openObject(
+  const { info } = await openObject(
     ctx,
     shardFor(ctx.state, bucket, e.key),
     bucket.id,
     e.key,
-    false,
+    'info',
     customerKeyOf(h),
   );
-  const info = object.info;
   const body: XmlNode = {};
   if (wanted.has('ETag')) body['ETag'] = unquote(info.etag);
   if (wanted.has('Checksum') && info.checksum !== null) {

@@ -40,14 +40,9 @@ export async function handleCopyObject(
   refuseManagedEncryption(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
-  const { reqId, object } = await openObject(
-    ctx,
-    sourceShard,
-    sourceBucket.id,
-    source.key,
-    true,
-    sourceKey,
-  );
+  const opened = await openObject(ctx, sourceShard, sourceBucket.id, source.key, 'copy', sourceKey);
+  const { reqId, source: object } = opened;
+  assert(object !== null, 'a copy source comes with its blocks');
   try {
     const sameObject = sourceBucket.id === target.id && source.key === key;
     const sameEncryption = (targetKey?.md5Base64 ?? null) === object.info.sseKeyMd5;

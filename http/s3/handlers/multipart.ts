@@ -156,14 +156,14 @@ export async function handleUploadPartCopy(
     sourceShard,
     sourceBucket.id,
     source.key,
-    true,
+    'relay',
     customerKeyOf(ctx.req.headers, true),
   );
   let relayed = false;
   try {
     const h = ctx.req.headers;
     checkPreconditions(
-      opened.object.info,
+      opened.info,
       {
         ifMatch: h['x-amz-copy-source-if-match'],
         ifNoneMatch: h['x-amz-copy-source-if-none-match'],
@@ -172,7 +172,7 @@ export async function handleUploadPartCopy(
       },
       true,
     );
-    const range = copySourceRange(h['x-amz-copy-source-range'], opened.object.info.bytes);
+    const range = copySourceRange(h['x-amz-copy-source-range'], opened.info.bytes);
     const sse = customerKeyOf(ctx.req.headers);
     const checksumAlgorithm = await uploadAlgorithm(ctx, target, e);
     relayed = true;

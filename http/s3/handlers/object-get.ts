@@ -1,7 +1,13 @@
 import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
-import type { CustomerKey, OpenedObject } from '../../../engine/protocol/messages.js';
+import type {
+  CustomerKey,
+  ObjectInfo,
+  OpenedObject,
+  OpenPurpose,
+  Preconditions,
+} from '../../../engine/protocol/messages.js';
 import { assertSafeHeaders } from '../../uws/response.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
@@ -16,22 +22,45 @@ import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { taggingCountHeader } from './tagging.js';
 
 /**
- * GetObject and HeadObject. The shard opens the object (pinning its blocks so an overwrite
- * cannot pull them away mid-read); preconditions and Range are decided here; the body then
- * streams from the shard under credit flow control, each buffer going back once uWS took it.
+ * GetObject and HeadObject: one OpenObject each. A HEAD asks for metadata only; a GET of an
+ * inline object gets its body beside the reply; a GET of an object in blocks gets a read session
+ * (its blocks pinned so an overwrite cannot pull them away mid-read), unless its preconditions
+ * answer 304/412, which the shard evaluates alike. Range is decided here; the body then streams
+ * from the shard under credit flow control, each buffer going back once uWS took it.
  */
 export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
   const shard = shardFor(ctx.state, bucket, e.key);
   const head = e.action === 'HeadObject';
   const sse = customerKeyOf(ctx.req.headers);
-  const { reqId, object } = await openObject(ctx, shard, bucket.id, e.key, !head, sse);
+  const conditions = requestPreconditions(ctx.req.headers);
+  const opened = await openObject(
+    ctx,
+    shard,
+    bucket.id,
+    e.key,
+    head ? 'info' : 'read',
+    sse,
+    conditions,
+  );
   try {
-    await respond(ctx, shard, reqId, object, e, head, bucket.id);
+    await respond(ctx, shard, opened, e, head, bucket.id);
   } catch (error) {
-    shard.cancel(reqId);
+    releaseOpened(shard, opened);
     throw error;
   }
+}
+
+/** An OpenObject's answer (see OpenPurpose in engine/protocol/messages.ts). */
+export interface Opened {
+  reqId: number;
+  info: ObjectInfo;
+  /** The shard holds a read session: stream it (streamBody, relayBody) or release it. */
+  session: boolean;
+  /** The whole body of an inline object opened to 'read' (null: none, or not inline). */
+  inlineBody: Uint8Array | null;
+  /** The copy source ('copy' only). */
+  source: OpenedObject | null;
 }
 
 export function openObject(
@@ -39,17 +68,28 @@ export function openObject(
   shard: ShardClient,
   bucketId: string,
   key: string,
-  keepOpen: boolean,
+  purpose: OpenPurpose,
   sse: CustomerKey | null = null,
-): Promise<{ reqId: number; object: OpenedObject }> {
+  conditions: Preconditions = {},
+): Promise<Opened> {
   return new Promise((resolve, reject) => {
+    const given = definedConditions(conditions);
     const reqId = shard.open(
-      { kind: 'OpenObject', bucketId, key, keepOpen, sse },
       {
-        onReply: (reply) => {
+        kind: 'OpenObject',
+        bucketId,
+        key,
+        purpose,
+        sse,
+        ...(purpose === 'read' && given !== null ? { conditions: given } : {}),
+      },
+      {
+        onReply: (reply, body) => {
           if (reply.kind === 'Failed') reject(fromEngineFailure(reply.failure));
-          else if (reply.kind === 'Done' && reply.result.kind === 'Opened')
-            resolve({ reqId, object: reply.result.object });
+          else if (reply.kind === 'Done' && reply.result.kind === 'Opened') {
+            const { info, session, source } = reply.result;
+            resolve({ reqId, info, session, inlineBody: inlineBodyOf(info, body), source });
+          }
         },
       },
     );
@@ -57,17 +97,52 @@ export function openObject(
   });
 }
 
+/**
+ * The inline body beside an Opened reply: the whole object (an empty one travels as no
+ * buffer). None when the shard sent none (not inline, or a 304/412 answer).
+ */
+function inlineBodyOf(info: ObjectInfo, body: ArrayBuffer | undefined): Uint8Array | null {
+  if (!info.inline || (body === undefined && info.bytes > 0)) return null;
+  const bytes = new Uint8Array(body ?? new ArrayBuffer(0));
+  assert(bytes.byteLength === info.bytes, 'an inline body is the whole object');
+  return bytes;
+}
+
+/** Gives back an opened object's read session, if the shard opened one. */
+export function releaseOpened(shard: ShardClient, opened: Opened): void {
+  if (opened.session) shard.cancel(opened.reqId);
+}
+
+/** The conditions a request gave (null: none), without the absent ones (lean on the wire). */
+function definedConditions(conditions: Preconditions): Preconditions | null {
+  const given: Preconditions = {};
+  let any = false;
+  for (const name of PRECONDITION_NAMES) {
+    const value = conditions[name];
+    if (value === undefined) continue;
+    given[name] = value;
+    any = true;
+  }
+  return any ? given : null;
+}
+
+const PRECONDITION_NAMES = [
+  'ifMatch',
+  'ifNoneMatch',
+  'ifModifiedSince',
+  'ifUnmodifiedSince',
+] as const;
+
 async function respond(
   ctx: RequestContext,
   shard: ShardClient,
-  reqId: number,
-  object: OpenedObject,
+  opened: Opened,
   e: GetObjectEndpoint,
   head: boolean,
   bucketId: string,
 ): Promise<void> {
   const h = ctx.req.headers;
-  const info = object.info;
+  const info = opened.info;
   const part = e.partNumber === undefined ? null : partRange(info, e.partNumber);
   const headers = objectResponseHeaders(info, e.responseOverrides);
   headers.push(
@@ -78,7 +153,7 @@ async function respond(
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
   if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {
-    shard.cancel(reqId);
+    releaseOpened(shard, opened);
     ctx.res.send(304, notModifiedHeaders(headers));
     return;
   }
@@ -95,12 +170,28 @@ async function respond(
     ctx.res.send(status, headers, '', { headLength: end - start });
     return;
   }
-  if (object.inlineBody !== null || end === start) {
-    shard.cancel(reqId);
-    ctx.res.send(status, headers, object.inlineBody?.subarray(start, end) ?? '');
+  await sendBody(ctx, shard, opened, { start, end }, status, headers);
+}
+
+/**
+ * Sends `range` of an opened object: an inline body at once, anything else streamed from the
+ * read session (which an empty range releases unread).
+ */
+export async function sendBody(
+  ctx: Pick<RequestContext, 'res' | 'state' | 'requestId'>,
+  shard: ShardClient,
+  opened: Opened,
+  range: ByteRange,
+  status: number,
+  headers: Array<[string, string]>,
+): Promise<void> {
+  if (opened.inlineBody !== null || range.end === range.start) {
+    releaseOpened(shard, opened);
+    ctx.res.send(status, headers, opened.inlineBody?.subarray(range.start, range.end) ?? '');
     return;
   }
-  await streamBody(ctx, shard, reqId, { start, end }, status, headers);
+  assert(opened.session, 'a body in blocks streams from a read session');
+  await streamBody(ctx, shard, opened.reqId, range, status, headers);
 }
 
 /**
@@ -109,7 +200,7 @@ async function respond(
  * describes the whole object; an SDK validating a partial body against it would reject it).
  */
 function checksumFor(
-  info: OpenedObject['info'],
+  info: ObjectInfo,
   whole: boolean,
   partNumber: number | undefined,
 ): Array<[string, string]> {
@@ -123,7 +214,7 @@ function checksumFor(
  * The byte range of part `partNumber` (GET/HEAD ?partNumber=N). An object not made by a
  * multipart upload has one part, the whole object.
  */
-function partRange(info: OpenedObject['info'], partNumber: number): ByteRange | null {
+function partRange(info: ObjectInfo, partNumber: number): ByteRange | null {
   const sizes = info.partSizes ?? [info.bytes];
   if (partNumber > sizes.length) {
     throw new S3Error('InvalidPartNumber', undefined, {

@@ -1,0 +1,64 @@
+/**
+ * What a GET or HEAD costs on the shard protocol, counted by the shards themselves
+ * (hangar_shard_messages_total): one message each when no body streams from blocks. A GET of an
+ * inline object takes its body beside the one reply; a HEAD, or a GET answered 304 or 412, opens
+ * no read session, so no Cancel follows. (The block-streaming path is measured elsewhere:
+ * read-sessions.test.ts, memory.test.ts.)
+ */
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import test from 'ava';
+import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
+import {
+  newBucket,
+  objectBytes,
+  randomBytesSeeded,
+  s3Failure,
+  TestServer,
+} from '../helpers/server.js';
+
+const BLOCK_BYTES = 64 * 1024;
+
+async function shardMessages(server: TestServer): Promise<number> {
+  return metricValue(await scrapeMetrics(server), 'hangar_shard_messages_total');
+}
+
+test('GET and HEAD that stream nothing from blocks take one shard message each', async (t) => {
+  t.timeout(60_000);
+  const server = await TestServer.start({
+    shards: 1,
+    env: { HANGAR_BLOCK_BYTES: String(BLOCK_BYTES) },
+  });
+  try {
+    const s3 = server.client();
+    const bucket = await newBucket(s3, 'messages');
+    const small = randomBytesSeeded(4096, 7);
+    const large = randomBytesSeeded(3 * BLOCK_BYTES + 17, 8);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: small }));
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'large', Body: large }));
+    const etag = put.ETag ?? '';
+
+    const before = await shardMessages(server);
+    const rounds = 5;
+    for (let i = 0; i < rounds; i++) {
+      t.deepEqual(await objectBytes(s3, bucket, 'small'), small, 'inline GET body');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'large' }));
+      t.is(head.ContentLength, large.length);
+      const notModified = await s3Failure(
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large', IfNoneMatch: etag })),
+      );
+      t.is(notModified.status, 304);
+      const failed = await s3Failure(
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'large', IfMatch: '"nope"' })),
+      );
+      t.is(failed.status, 412);
+    }
+    const after = await shardMessages(server);
+    // Four requests a round, one message each, and the Stats message of the second scrape.
+    t.is(after - before, 4 * rounds + 1);
+
+    // The objects in blocks still stream whole after all that (no session was left behind).
+    t.deepEqual(await objectBytes(s3, bucket, 'large'), large);
+  } finally {
+    await server.stop();
+  }
+});
