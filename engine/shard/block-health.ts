@@ -46,7 +46,10 @@ export class BlockHealth {
       if (checked > 0 && bytes >= maxBytes) break;
       checked++;
       bytes += block.bytes;
-      const verdict = await this.judge(block.hash, block.bytes);
+      const verdict =
+        block.kind === 'body'
+          ? await this.meta.checkBody(block.hash, Date.now())
+          : await this.judge(block.hash, block.bytes);
       if (verdict === 'corrupt') corrupt.push(block.hash);
       else if (verdict === 'missing') missing.push(block.hash);
     }
