@@ -109,7 +109,9 @@ export class Shard {
       case 'PutEnd':
         // Refused already (and answered then): the PutEnd only ends the refused state.
         if (this.refused.delete(request.reqId)) break;
-        this.answer(request.reqId, () => this.endPut(request.reqId, request.expect));
+        this.answer(request.reqId, () =>
+          this.endPut(request.reqId, request.expect, request.quota ?? null),
+        );
         break;
       case 'Cancel':
         this.cancel(request.reqId);
@@ -310,6 +312,7 @@ export class Shard {
   private async endPut(
     reqId: number,
     expect: Extract<ShardRequest, { kind: 'PutEnd' }>['expect'],
+    quotaAtEnd: QuotaCheck | null,
   ): Promise<ShardResult> {
     const session = this.puts.get(reqId);
     const target = this.putTargets.get(reqId);
@@ -320,7 +323,8 @@ export class Shard {
       if (target.part !== null)
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
       const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
-      const freed = await this.meta.putObject(target.bucketId, target.key, record, target.quota);
+      const quota = quotaAtEnd ?? target.quota;
+      const freed = await this.meta.putObject(target.bucketId, target.key, record, quota);
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(target.key, record) };
