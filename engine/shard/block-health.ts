@@ -201,10 +201,16 @@ export class BlockHealth {
     let checked = 0;
     let fixed = 0;
     for (const hash of targets) {
+      if (this.meta.blockError(hash) === undefined) continue;
       const record = this.meta.blockRecord(hash);
-      if (this.meta.blockError(hash) === undefined || record === undefined) continue;
+      // Not a block: an inline body's error (the bodies table), checked there.
+      const verdict =
+        record === undefined
+          ? await this.meta.checkBody(hash, Date.now())
+          : await this.judge(hash, record.bytes);
+      if (record === undefined && verdict === 'skipped') continue;
       checked++;
-      if ((await this.judge(hash, record.bytes)) === 'ok') fixed++;
+      if (verdict === 'ok') fixed++;
     }
     return { kind: 'Retried', checked, fixed };
   }

@@ -188,6 +188,10 @@ test.serial('a damaged body is never served, fsck reports it, an upload heals it
       ),
       'the scrub records the damaged body',
     );
+    const retried = await onNode(server, 'POST', 'RetryBlockResync', {
+      blockHashes: [sha256(body)],
+    });
+    t.deepEqual(retried.node, { count: 1, fixed: 0 }, 'a retry checks the body, still damaged');
     // The same bytes again (another key naming the same body) rewrite the damaged copy.
     await put(s3, bucket, 'obj', body);
     t.true((await objectBytes(s3, bucket, 'obj')).equals(body));
