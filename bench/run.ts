@@ -50,6 +50,7 @@ const DIST = fileURLToPath(new URL('../', import.meta.url));
 const KIB = 1024;
 const MIB = 1024 * 1024;
 const SMALL = 4 * KIB;
+const MEDIUM = 64 * KIB;
 const LARGE = 64 * MIB;
 /** hangar's default block size: the 64 MiB PUT stamps each block so none can be deduplicated. */
 const BLOCK = MIB;
@@ -161,6 +162,51 @@ function deletePreloadCount(ctx: Ctx, target: TargetName, results: Measurement[]
   const put = results.find((m) => m.workload === 'put-4k' && m.target === target && m.wrk);
   const rate = put?.wrk === undefined ? 5_000 : put.wrk.requests / (put.wrk.duration_us / 1e6);
   return Math.round(Math.min(300_000, Math.max(5_000, rate * ctx.durationS * 1.5)));
+}
+
+/**
+ * PUT and GET of one medium size (issue 13: the bulk of CI caches). PUT bodies are stamped per
+ * request so no store can deduplicate them; GETs cycle over `pool` preloaded objects.
+ */
+function mediumWorkloads(
+  label: string,
+  bytes: number,
+  connections: number,
+  pool: number,
+): Workload[] {
+  const size = label === '1m' ? '1 MiB' : '64 KiB';
+  const key = (i: number): string => `medium-${label}/${String(i).padStart(6, '0')}`;
+  const common = {
+    unit: 'MiB/s' as const,
+    connections,
+    threads: 2,
+    objectBytes: bytes,
+    // Counting every status makes wrk buffer bodies: 1 MiB GETs count errors only.
+    countStatuses: bytes < MIB,
+    timeoutS: 30,
+    seconds: [5, 10] as [number, number],
+  };
+  return [
+    {
+      ...common,
+      id: `put-${label}`,
+      title: `PUT ${size} durable, c${connections}`,
+      bodyBytes: bytes,
+      uniqueBlocks: true,
+      requests: () => range(pool * 10, (i) => ({ method: 'PUT', key: `put-${label}/${i}` })),
+      notes: 'new keys; every body carries a unique stamp (no dedup)',
+    },
+    {
+      ...common,
+      id: `get-${label}`,
+      title: `GET ${size}, c${connections}`,
+      bodyBytes: 0,
+      uniqueBlocks: false,
+      preload: { count: () => pool, key, bytes, partialOk: false },
+      requests: () => range(pool, (i) => ({ method: 'GET', key: key(i) })),
+      notes: `cycles over ${pool.toLocaleString('en-US')} preloaded objects`,
+    },
+  ];
 }
 
 const WORKLOADS: readonly Workload[] = [
@@ -291,6 +337,8 @@ const WORKLOADS: readonly Workload[] = [
     requests: () => range(LARGE_POOL, (i) => ({ method: 'GET', key: `large/get-${i}` })),
     notes: `cycles over ${LARGE_POOL} preloaded objects; wrk counts statuses > 399 only (counting all would make it buffer bodies)`,
   },
+  ...mediumWorkloads('64k', MEDIUM, 64, 2_000),
+  ...mediumWorkloads('1m', MIB, 16, 200),
   {
     id: 'mixed-4k',
     title: 'mixed 80% GET / 20% PUT 4 KiB, c64',

@@ -104,6 +104,12 @@ export const DEFAULT_CONFIG_FILE = 'hangar.toml';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
+/**
+ * Inline objects (over LIMITS.recordBodyBytesMax in the bodies table) up to this: a durable PUT
+ * is then an LMDB group commit, not a block file's create + fsync + directory fsync (issue 13,
+ * DECISIONS.md). 1 MiB inline measured worse than blocks (CPU, memory, GET).
+ */
+const INLINE_BYTES_MAX_DEFAULT = 256 * KIB;
 const GIB = 1024 * MIB;
 
 export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
@@ -122,7 +128,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     shards: null,
     edgeThreads: null,
     blockBytes: MIB,
-    inlineBytesMax: 16 * KIB,
+    inlineBytesMax: INLINE_BYTES_MAX_DEFAULT,
     durability: 'fsync',
     logLevel: 'info',
     logFormat: 'auto',
@@ -537,10 +543,14 @@ function flattenToml(doc: Record<string, unknown>, file: string): Map<string, un
 export function loadConfig(input: ConfigInput): HangarConfig {
   const cwd = input.cwd ?? process.cwd();
   const config = defaultConfig(cwd);
+  let inlineExplicit =
+    (input.env.HANGAR_INLINE_BYTES_MAX ?? '') !== '' ||
+    input.flags['inline-bytes-max'] !== undefined;
 
   const file = configFilePath(input, cwd);
   if (file !== null) {
     const values = flattenToml(readToml(file), file);
+    inlineExplicit ||= values.has('inline_bytes_max');
     const source: Source = { label: `file ${file}`, base: dirname(file), text: false };
     for (const f of FIELDS) {
       if (values.has(f.key)) applyField(config, f, values.get(f.key), source);
@@ -561,6 +571,8 @@ export function loadConfig(input: ConfigInput): HangarConfig {
     applyField(config, f, raw, { label: `flag --${f.flag}`, base: cwd, text: true });
   }
 
+  // The default inline limit follows a smaller block size; one set explicitly is checked.
+  if (!inlineExplicit) config.inlineBytesMax = Math.min(config.inlineBytesMax, config.blockBytes);
   checkConsistency(config);
   return config;
 }

@@ -1,8 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Database, open } from 'lmdb';
+import { crc32c } from '@node-rs/crc32';
+import { type Database, type DatabaseOptions, open } from 'lmdb';
 import { recordEncoder } from './codec.js';
 import { readLayout } from './layout.js';
+import type { BodyRecord } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
 import type { ObjectRecord } from './meta/store.js';
 import { shardDir } from './shard/shard.js';
@@ -28,6 +30,12 @@ export interface FsckReport {
   counterMismatches: string[];
   /** Leftover temp files of interrupted writes. */
   tempFiles: number;
+  /** Distinct bodies in the shards' `bodies` tables (medium inline objects). */
+  bodies: number;
+  /** A body referenced by an object but absent, or whose bytes fail their size or CRC32C. */
+  damagedBodies: string[];
+  /** A body stored or counted that no object record names: leaked space. */
+  unreferencedBodies: string[];
 }
 
 /**
@@ -49,6 +57,9 @@ export function fsck(dataDir: string): FsckReport {
     refcountMismatches: [],
     counterMismatches: [],
     tempFiles: 0,
+    bodies: 0,
+    damagedBodies: [],
+    unreferencedBodies: [],
   };
   const inodes = new Set<string>();
   for (let shard = 0; shard < report.shards; shard++) checkShard(dataDir, shard, report, inodes);
@@ -58,7 +69,7 @@ export function fsck(dataDir: string): FsckReport {
 function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: Set<string>): void {
   const dir = shardDir(dataDir, shard);
   // Read-only: fsck may run beside a live server (tests do); it must never take the write lock.
-  const env = open({ path: join(dir, 'meta'), maxDbs: 8, readOnly: true });
+  const env = open({ path: join(dir, 'meta'), maxDbs: 12, readOnly: true });
   try {
     const encoder = { encoder: recordEncoder() } as object;
     const objects = env.openDB<ObjectRecord, Buffer>({
@@ -79,6 +90,7 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
       keyEncoding: 'binary',
       ...encoder,
     });
+    const bodyNames = new Map<string, number>();
     const counted = new Map<string, number>();
     const count = (blocksOf: ReadonlyArray<{ hash: string }>): void => {
       for (const block of blocksOf) counted.set(block.hash, (counted.get(block.hash) ?? 0) + 1);
@@ -87,6 +99,7 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     for (const { key, value } of objects.getRange({})) {
       report.objects++;
       count(value.blocks);
+      if (value.body !== undefined) bodyNames.set(value.body, (bodyNames.get(value.body) ?? 0) + 1);
       const bucketId = bucketIdOf(key);
       const sum = buckets.get(bucketId) ?? { objects: 0, bytes: 0 };
       sum.objects++;
@@ -104,10 +117,46 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     for (const hash of counted.keys()) {
       if (blocks.get(hash) === undefined) report.refcountMismatches.push(`${shard}:${hash}`);
     }
+    checkBodies(env, shard, bodyNames, report);
     checkCounters(shard, buckets, blocks, usage, report);
     checkFiles(join(dir, 'blocks'), shard, counted, report, inodes);
   } finally {
     void env.close();
+  }
+}
+
+/**
+ * The bodies table against the object records: every named body is there, whole (size and
+ * CRC32C), counted as often as it is named; every stored or counted body is named.
+ */
+function checkBodies(
+  env: ReturnType<typeof open>,
+  shard: number,
+  named: ReadonlyMap<string, number>,
+  report: FsckReport,
+): void {
+  const bodies = env.openDB<Uint8Array, string>({ name: 'bodies', encoding: 'binary' });
+  const refs = env.openDB<BodyRecord, string>({
+    name: 'body_refs',
+    encoder: recordEncoder(),
+  } as DatabaseOptions & { name: string });
+  for (const [hash, count] of named) {
+    const record = refs.get(hash);
+    if (record?.refs !== count) report.refcountMismatches.push(`${shard}:body ${hash}`);
+    const data = bodies.getBinary(hash);
+    const whole =
+      data !== undefined &&
+      record !== undefined &&
+      data.byteLength === record.bytes &&
+      crc32c(data) === record.crc32c;
+    if (!whole) report.damagedBodies.push(`${shard}:${hash}`);
+  }
+  for (const hash of bodies.getKeys({}) as Iterable<string>) {
+    report.bodies++;
+    if (!named.has(hash)) report.unreferencedBodies.push(`${shard}:${hash}`);
+  }
+  for (const hash of refs.getKeys({}) as Iterable<string>) {
+    if (!named.has(hash)) report.refcountMismatches.push(`${shard}:body ${hash}`);
   }
 }
 

@@ -109,6 +109,10 @@ export const LIMITS = {
   listUploadsMax: 1000,
   /** ListBuckets: the largest max-buckets accepted; more is 400 InvalidArgument. */
   listBucketsMax: 10_000,
+  /** An inline body up to this stays in its object record (as before the bodies table); a
+   *  larger one, up to inline_bytes_max, goes to the shard's `bodies` table, so listings and
+   *  HEADs never copy it. Not a client limit. */
+  recordBodyBytesMax: 4 * 1024,
   /** PutBucketCors: the document's bytes (AWS's 64 KB); more, 400 MaxMessageLengthExceeded. */
   corsBodyBytesMax: 64 * 1024,
   /** PutBucketCors: rules in one configuration; more, 400 MalformedXML. */

@@ -845,8 +845,10 @@ function buildProgram(): Command {
         const lost =
           report.missingBlocks.length +
           report.refcountMismatches.length +
-          report.counterMismatches.length;
-        const leaked = report.unreferencedBlocks.length + report.tempFiles;
+          report.counterMismatches.length +
+          report.damagedBodies.length;
+        const leaked =
+          report.unreferencedBlocks.length + report.unreferencedBodies.length + report.tempFiles;
         if (lost > 0 || (opts.failOnLeak === true && leaked > 0)) process.exitCode = EXIT_FAILED;
         return {
           json: report,
@@ -862,6 +864,9 @@ function buildProgram(): Command {
             ['counter mismatches', String(report.counterMismatches.length)],
             ['unreferenced blocks', String(report.unreferencedBlocks.length)],
             ['temp files', String(report.tempFiles)],
+            ['bodies', String(report.bodies)],
+            ['damaged bodies', String(report.damagedBodies.length)],
+            ['unreferenced bodies', String(report.unreferencedBodies.length)],
           ]),
         };
       }),

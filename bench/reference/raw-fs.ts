@@ -5,6 +5,7 @@
  *
  * - 4 KiB: create a new file, write 4 KiB, fsync, close; 64 at a time (ops/s). Then read those
  *   files back, 64 at a time (ops/s; from the page cache, as hangar's GETs mostly are).
+ * - 64 KiB (c64) and 1 MiB (c16): create a new file, write, fsync, close, unlink (MiB/s).
  * - 64 MiB: write a new 64 MiB file and fsync it, 4 at a time (MiB/s); read them back (MiB/s).
  *
  * The runner starts it as a child with UV_THREADPOOL_SIZE=64, so that 64 concurrent fsyncs are
@@ -79,6 +80,35 @@ async function writeNew(path: string, data: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * The medium sizes of issue 13 (64 KiB at c64, 1 MiB at c16, as the bench's PUT workloads): new
+ * files written and fsynced, removed as they go so that only the disk's bandwidth is measured.
+ */
+const MEDIUM = [
+  { label: '64 KiB', bytes: 64 * 1024, concurrency: 64 },
+  { label: '1 MiB', bytes: MIB, concurrency: 16 },
+] as const;
+
+async function writeMedium(
+  dir: string,
+  medium: (typeof MEDIUM)[number],
+  seconds: number,
+): Promise<RawFsFigure> {
+  const data = new Uint8Array(medium.bytes);
+  for (let i = 0; i < data.length; i += 4096) data[i] = i & 0xff;
+  const r = await timed(medium.concurrency, seconds, async (_w, i) => {
+    const path = join(dir, `m${medium.bytes}-${i}`);
+    await writeNew(path, data);
+    await unlink(path);
+  });
+  return figure(
+    `${medium.label} write+fsync (new file), c${medium.concurrency}`,
+    'MiB/s',
+    medium.bytes,
+    r,
+  );
+}
+
 export async function runRawFs(quick: boolean, base: string): Promise<RawFsFigure[]> {
   const dir = await mkdtemp(join(base, 'hangar-rawfs-'));
   const seconds = quick ? 2 : 5;
@@ -92,6 +122,8 @@ export async function runRawFs(quick: boolean, base: string): Promise<RawFsFigur
       await readFile(join(dir, `s${i % written}`));
     });
     out.push(figure('4 KiB read, c64', 'ops/s', SMALL, r4));
+
+    for (const medium of MEDIUM) out.push(await writeMedium(dir, medium, seconds));
 
     const large = new Uint8Array(LARGE);
     for (let i = 0; i < LARGE; i += 4096) large[i] = i & 0xff;

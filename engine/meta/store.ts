@@ -29,6 +29,7 @@ import type {
 } from '../protocol/messages.js';
 import type { StoredEncryption } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
+import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { bucketIdOf, compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 import { ListingDecoder, type ListingFields } from './listing-decoder.js';
 
@@ -41,11 +42,20 @@ export interface ObjectRecord {
   checksum: StoredChecksum | null;
   /** Content-addressed blocks, in order; empty for inline objects. */
   blocks: BlockRef[];
-  /** The body itself for small objects. */
+  /**
+   * The body itself for objects up to LIMITS.recordBodyBytesMax (and, in records written before
+   * the bodies table, up to the inline limit). Null in a stored record whose body is in `bodies`.
+   */
   inline: Uint8Array | null;
   /**
-   * CRC32C of `inline` as stored (ciphertext for SSE-C), set by every write and verified by every
-   * read of the body (verifyInline). Absent in records written before it existed: not verified.
+   * Bodies over LIMITS.recordBodyBytesMax up to the inline limit: the SHA-256 (hex) of the bytes
+   * as stored, the key of the `bodies` table (content-addressed and counted like blocks). Kept
+   * out of the record so that listings and HEADs never copy it.
+   */
+  body?: string;
+  /**
+   * CRC32C of the inline body as stored (ciphertext for SSE-C), set by every write and verified
+   * by every read of the body (bodyOf). Absent in records written before it existed: not verified.
    */
   inlineCrc32c?: number;
   /** Part sizes of an object completed from a multipart upload (absent otherwise). */
@@ -141,9 +151,11 @@ export class MetaStore {
   private readonly parts: Database<PartRecord, Buffer>;
   private readonly counters: Database<CounterRecord, string>;
   private readonly blockErrors: Database<BlockErrorRecord, string>;
+  /** Medium inline bodies by SHA-256, and their reference counts. */
+  private readonly bodies: BodyTable;
 
   constructor(path: string, durable: boolean) {
-    this.env = open({ path, maxDbs: 8, noSync: !durable, mapSize: 2 ** 34 });
+    this.env = open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
     const records = { encoder: recordEncoder() } as DatabaseOptions;
     this.objects = this.env.openDB<ObjectRecord, Buffer>({
       name: 'objects',
@@ -171,6 +183,7 @@ export class MetaStore {
       name: 'block_errors',
       ...records,
     });
+    this.bodies = new BodyTable(this.env, records, this.blockErrors);
     if (this.counters.get(COUNTERS_BUILT) === undefined) this.buildCounters();
     if (this.counters.get(BLOCKS_STORED) === undefined) this.buildBlockTotals();
   }
@@ -269,16 +282,38 @@ export class MetaStore {
     encoded: Buffer,
     record: ObjectRecord,
     quota: QuotaCheck | null,
+    body: BodyToStore | null = null,
   ): { freed: string[] } | { failure: EngineFailure } {
     const previous = this.objects.get(encoded);
     const objects = previous === undefined ? 1 : 0;
     const bytes = record.bytes - (previous?.bytes ?? 0);
     const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
     if (refusal !== null) return refusal;
-    this.objects.put(encoded, withInlineChecksum({ ...record, blocks: plainRefs(record.blocks) }));
+    this.objects.put(encoded, storedRecord({ ...record, blocks: plainRefs(record.blocks) }, body));
     this.count(bucketId, objects, bytes);
     for (const block of record.blocks) this.incref(block);
-    return { freed: previous === undefined ? [] : this.decrefAll(previous.blocks) };
+    // The new body is counted before the old one is let go: an overwrite with the same bytes
+    // keeps the body it shares.
+    if (body !== null) this.bodies.incref(body);
+    if (previous === undefined) return { freed: [] };
+    if (previous.body !== undefined) this.bodies.decref(previous.body);
+    return { freed: this.decrefAll(previous.blocks) };
+  }
+
+  /**
+   * The body of an object record, checked against its CRC32C before any of it is served: the
+   * record's own (small objects, and records from before the bodies table: read where they are,
+   * never migrated) or a copy out of the bodies table. Null for an object stored in blocks.
+   * Throws InlineCorruptError for bytes that fail the check or a body that is gone.
+   */
+  bodyOf(bucketId: string, key: string, record: ObjectRecord): Uint8Array | null {
+    if (record.body === undefined) {
+      verifyInline(bucketId, key, record);
+      return record.inline;
+    }
+    const data = this.bodies.read(record.body, record.inlineCrc32c);
+    if (data === null) throw new InlineCorruptError(bucketId, key);
+    return data;
   }
 
   private quotaRefusal(
@@ -343,8 +378,10 @@ export class MetaStore {
   ): Promise<string[]> {
     assert(record.bytes === sizeOf(record), 'object size equals the sum of its blocks');
     const encoded = objectKey(bucketId, key);
+    // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
+    const body = bodyToStore(record.inline);
     const outcome = await this.env.transaction(() =>
-      this.replaceObject(bucketId, encoded, record, quota),
+      this.replaceObject(bucketId, encoded, record, quota, body),
     );
     return unwrap(outcome).freed;
   }
@@ -385,6 +422,7 @@ export class MetaStore {
   private removeObjectRecord(encoded: Buffer, record: ObjectRecord): string[] {
     this.objects.remove(encoded);
     this.count(bucketIdOf(encoded), -1, -record.bytes);
+    if (record.body !== undefined) this.bodies.decref(record.body);
     return this.decrefAll(record.blocks);
   }
 
@@ -934,12 +972,28 @@ export class MetaStore {
     });
   }
 
-  /** Up to `limit` referenced blocks after `after` (hash order; '' = from the first). */
-  blocksAfter(after: string, limit: number): Array<{ hash: string; bytes: number }> {
-    const out = [];
-    const range = this.blocks.getRange({ start: after === '' ? '' : `${after}\0`, limit });
-    for (const { key, value } of range) out.push({ hash: key, bytes: value.bytes });
-    return out;
+  /**
+   * Up to `limit` referenced blocks and bodies after `after`, merged in hash order ('' = from
+   * the first): the scrub walks both. (A body and a block of the same bytes share a hash: a
+   * batch that ends between the two leaves the second for the next pass.)
+   */
+  blocksAfter(
+    after: string,
+    limit: number,
+  ): Array<{ hash: string; bytes: number; kind: 'block' | 'body' }> {
+    const range = { start: after === '' ? '' : `${after}\0`, limit };
+    const out: Array<{ hash: string; bytes: number; kind: 'block' | 'body' }> = [];
+    for (const { key, value } of this.blocks.getRange(range)) {
+      out.push({ hash: key, bytes: value.bytes, kind: 'block' });
+    }
+    for (const body of this.bodies.range(range.start, limit)) out.push({ ...body, kind: 'body' });
+    out.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    return out.slice(0, limit);
+  }
+
+  /** The scrub's check of a stored body (BodyTable.check). */
+  async checkBody(hash: string, nowMs: number): Promise<'ok' | 'corrupt' | 'skipped'> {
+    return this.bodies.check(hash, nowMs);
   }
 
   blockError(hash: string): BlockErrorRecord | undefined {
@@ -953,7 +1007,8 @@ export class MetaStore {
   listBlockErrors(): Array<{ hash: string; error: BlockErrorRecord; refs: number }> {
     const out = [];
     for (const { key, value } of this.blockErrors.getRange({})) {
-      out.push({ hash: key, error: value, refs: this.blockRefs(key) });
+      const refs = this.blockRefs(key) || (this.bodies.record(key)?.refs ?? 0);
+      out.push({ hash: key, error: value, refs });
     }
     return out;
   }
@@ -990,10 +1045,11 @@ export class MetaStore {
    */
   blockBacklinks(hash: string, limit: number): BlockBacklink[] {
     const links: BlockBacklink[] = [];
-    if (this.blockRefs(hash) === 0) return links;
+    if (this.blockRefs(hash) === 0 && this.bodies.record(hash) === undefined) return links;
     for (const { key, value } of this.objects.getRange({})) {
       if (links.length >= limit) return links;
-      if (!value.blocks.some((block) => block.hash === hash)) continue;
+      const names = value.body === hash || value.blocks.some((block) => block.hash === hash);
+      if (!names) continue;
       const encoded = Buffer.from(key);
       links.push({ kind: 'object', bucketId: bucketIdOf(encoded), key: keyOf(encoded) });
     }
@@ -1029,10 +1085,12 @@ export class MetaStore {
     const doomed = new Set(hashes);
     const touches = (blocks: readonly BlockRef[]): boolean =>
       blocks.some((block) => doomed.has(block.hash));
+    const objectTouches = (record: ObjectRecord): boolean =>
+      touches(record.blocks) || (record.body !== undefined && doomed.has(record.body));
     // Find the records first (no cursor walks a table while the transaction rewrites it) ...
     const objectKeys: Buffer[] = [];
     for (const { key, value } of this.objects.getRange({})) {
-      if (touches(value.blocks)) objectKeys.push(Buffer.from(key));
+      if (objectTouches(value)) objectKeys.push(Buffer.from(key));
     }
     const uploadIds = new Set<string>();
     for (const { key, value } of this.parts.getRange({})) {
@@ -1052,7 +1110,7 @@ export class MetaStore {
       let objects = 0;
       for (const encoded of objectKeys) {
         const record = this.objects.get(encoded);
-        if (record === undefined || !touches(record.blocks)) continue;
+        if (record === undefined || !objectTouches(record)) continue;
         freed.push(...this.removeObjectRecord(encoded, record));
         objects++;
       }
@@ -1080,13 +1138,15 @@ export class InlineCorruptError extends Error {
   }
 }
 
-/** The record to store: an inline body gets the checksum of its bytes (always recomputed). */
-function withInlineChecksum(record: ObjectRecord): ObjectRecord {
-  if (record.inline === null) {
-    const { inlineCrc32c: _, ...rest } = record;
-    return rest;
-  }
-  return { ...record, inlineCrc32c: crc32c(record.inline) };
+/**
+ * The record to store: an inline body gets the checksum of its bytes (always recomputed); one
+ * bound for the bodies table leaves only its name and checksum behind.
+ */
+function storedRecord(record: ObjectRecord, body: BodyToStore | null): ObjectRecord {
+  const { inlineCrc32c: _, body: _name, ...rest } = record;
+  if (body !== null) return { ...rest, inline: null, body: body.hash, inlineCrc32c: body.crc32c };
+  if (record.inline === null) return rest;
+  return { ...rest, inlineCrc32c: crc32c(record.inline) };
 }
 
 /**
@@ -1106,7 +1166,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     lastModifiedMs: record.lastModifiedMs,
     headers: record.headers,
     checksum: record.checksum ?? null,
-    inline: record.inline !== null,
+    inline: record.inline !== null || record.body !== undefined,
     partSizes: record.partSizes ?? null,
     partChecksums: record.partChecksums ?? null,
     sseKeyMd5: record.sse?.keyMd5 ?? null,
@@ -1157,6 +1217,8 @@ export interface UploadListQuery {
   limit: number;
 }
 
+/** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs; room to grow. */
+const META_TABLES_MAX = 12;
 const UPLOAD_ID_BYTES = 16;
 const ZERO = Buffer.from([0]);
 const PART_NUMBER_END = 0xffffffff;

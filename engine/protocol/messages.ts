@@ -258,7 +258,13 @@ export type ShardRequest =
       quota?: QuotaCheck;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
-  | { kind: 'PutEnd'; reqId: number; expect: PutExpectations }
+  | {
+      kind: 'PutEnd';
+      reqId: number;
+      expect: PutExpectations;
+      /** The bucket's quotas read while the body streamed (replaces PutBegin's; absent: that). */
+      quota?: QuotaCheck;
+    }
   | { kind: 'Cancel'; reqId: number }
   | {
       kind: 'OpenObject';

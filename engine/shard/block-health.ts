@@ -46,7 +46,10 @@ export class BlockHealth {
       if (checked > 0 && bytes >= maxBytes) break;
       checked++;
       bytes += block.bytes;
-      const verdict = await this.judge(block.hash, block.bytes);
+      const verdict =
+        block.kind === 'body'
+          ? await this.meta.checkBody(block.hash, Date.now())
+          : await this.judge(block.hash, block.bytes);
       if (verdict === 'corrupt') corrupt.push(block.hash);
       else if (verdict === 'missing') missing.push(block.hash);
     }
@@ -198,10 +201,16 @@ export class BlockHealth {
     let checked = 0;
     let fixed = 0;
     for (const hash of targets) {
+      if (this.meta.blockError(hash) === undefined) continue;
       const record = this.meta.blockRecord(hash);
-      if (this.meta.blockError(hash) === undefined || record === undefined) continue;
+      // Not a block: an inline body's error (the bodies table), checked there.
+      const verdict =
+        record === undefined
+          ? await this.meta.checkBody(hash, Date.now())
+          : await this.judge(hash, record.bytes);
+      if (record === undefined && verdict === 'skipped') continue;
       checked++;
-      if ((await this.judge(hash, record.bytes)) === 'ok') fixed++;
+      if (verdict === 'ok') fixed++;
     }
     return { kind: 'Retried', checked, fixed };
   }

@@ -17,6 +17,9 @@ import type {
 import { type CustomerKey, encryptor, newIv } from '../sse-c.js';
 import type { BlockLedger } from './ledger.js';
 
+/** The inline buffer a body of unknown length starts with. */
+const UNKNOWN_LENGTH_START_BYTES = 64 * 1024;
+
 export interface PutPlan {
   /** The body's length; null when it is known only at its end (PostObject's file). */
   declaredBytes: number | null;
@@ -73,8 +76,10 @@ export class PutSession {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
     this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
     this.encryption = plan.sse === null ? null : startEncryption(plan.sse);
-    // Unknown length: start inline (room for inlineBytesMax), move to blocks if it outgrows that.
-    const inlineCapacity = plan.declaredBytes ?? plan.inlineBytesMax;
+    // Unknown length: start inline with a little room, grown up to inlineBytesMax, and move to
+    // blocks if the body outgrows that (not inlineBytesMax up front: it may be a MiB).
+    const inlineCapacity =
+      plan.declaredBytes ?? Math.min(plan.inlineBytesMax, UNKNOWN_LENGTH_START_BYTES);
     this.inlineBody =
       inlineCapacity >= 0 && inlineCapacity <= plan.inlineBytesMax
         ? new Uint8Array(inlineCapacity)
@@ -101,7 +106,9 @@ export class PutSession {
     this.sha256?.update(view);
     this.checksum?.update(view);
     const stored = this.encrypted(view);
-    if (this.inlineBody !== null && this.receivedBytes + view.byteLength > this.inlineBody.length) {
+    const needed = this.receivedBytes + view.byteLength;
+    if (this.inlineBody !== null && needed > this.inlineBody.length) this.growInline(needed);
+    if (this.inlineBody !== null && needed > this.inlineBody.length) {
       // Length unknown and the body outgrew inline storage: what was kept goes to blocks.
       const kept = this.inlineBody.subarray(0, this.receivedBytes);
       this.inlineBody = null;
@@ -110,6 +117,18 @@ export class PutSession {
     if (this.inlineBody !== null) this.inlineBody.set(stored, this.receivedBytes);
     else await this.writeBlocks(stored);
     this.receivedBytes += view.byteLength;
+  }
+
+  /** Length unknown: doubles the inline buffer towards `needed`, never past inlineBytesMax. */
+  private growInline(needed: number): void {
+    const current = this.inlineBody;
+    if (current === null || this.plan.declaredBytes !== null) return;
+    if (needed > this.plan.inlineBytesMax) return;
+    const grown = new Uint8Array(
+      Math.min(this.plan.inlineBytesMax, Math.max(needed, current.length * 2)),
+    );
+    grown.set(current.subarray(0, this.receivedBytes));
+    this.inlineBody = grown;
   }
 
   /** What is stored: the bytes themselves, or (SSE-C) their ciphertext, hashed for the ETag. */

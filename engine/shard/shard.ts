@@ -11,7 +11,6 @@ import {
   type ObjectRecord,
   type PartRecord,
   uploadInfoOf,
-  verifyInline,
 } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/buffer-pool.js';
@@ -111,7 +110,9 @@ export class Shard {
       case 'PutEnd':
         // Refused already (and answered then): the PutEnd only ends the refused state.
         if (this.refused.delete(request.reqId)) break;
-        this.answer(request.reqId, () => this.endPut(request.reqId, request.expect));
+        this.answer(request.reqId, () =>
+          this.endPut(request.reqId, request.expect, request.quota ?? null),
+        );
         break;
       case 'Cancel':
         this.cancel(request.reqId);
@@ -312,6 +313,7 @@ export class Shard {
   private async endPut(
     reqId: number,
     expect: Extract<ShardRequest, { kind: 'PutEnd' }>['expect'],
+    quotaAtEnd: QuotaCheck | null,
   ): Promise<ShardResult> {
     const session = this.puts.get(reqId);
     const target = this.putTargets.get(reqId);
@@ -322,7 +324,8 @@ export class Shard {
       if (target.part !== null)
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
       const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
-      const freed = await this.meta.putObject(target.bucketId, target.key, record, target.quota);
+      const quota = quotaAtEnd ?? target.quota;
+      const freed = await this.meta.putObject(target.bucketId, target.key, record, quota);
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(target.key, record) };
@@ -486,11 +489,10 @@ export class Shard {
       request.conditions !== undefined &&
       evaluatePreconditions(info, request.conditions).kind !== 'ok';
     if (answersWithoutBody) return { result: opened(false) };
-    const inline = record.inline;
-    if (inline !== null) {
-      verifyInline(bucketId, key, record);
-      decrypt?.(0, inline);
-    }
+    // Checked against its CRC32C (a copy when it comes from the bodies table, so decrypting in
+    // place touches nothing shared).
+    const inline = this.meta.bodyOf(bucketId, key, record);
+    if (inline !== null) decrypt?.(0, inline);
     if (purpose === 'read' && inline !== null) {
       return {
         result: opened(false),

@@ -1,7 +1,7 @@
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
 import { UploadStream } from '../../engine/pool/upload-stream.js';
-import type { PutExpectations, ShardResult } from '../../engine/protocol/messages.js';
+import type { PutExpectations, QuotaCheck, ShardResult } from '../../engine/protocol/messages.js';
 import { AwsChunkedDecoder } from '../sigv4/chunked.js';
 import { type ChecksumPlan, planChecksum, trailerValue } from './checksum-headers.js';
 import type { RequestContext } from './context.js';
@@ -62,6 +62,7 @@ export function uploadBody(
   shard: ShardClient,
   begin: ShardCall,
   plan: PayloadPlan,
+  quota: Promise<QuotaCheck> | null = null,
 ): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -91,6 +92,15 @@ export function uploadBody(
       ctx.res.resume();
     };
     ctx.res.onAbort(() => abandon(new S3Error('RequestTimeout', 'client disconnected')));
+    // Read while the body streams; a failed read refuses the upload (null: refused).
+    const quotaRead = quota?.catch((error: unknown) => {
+      refuse(error);
+      return null;
+    });
+    const end = (expect: PutExpectations, check: QuotaCheck | null): void => {
+      if (settled) return;
+      shard.send({ kind: 'PutEnd', reqId, expect, ...(check !== null ? { quota: check } : {}) });
+    };
     const decoder = plan.streaming ? createDecoder(ctx, (view) => upload.write(view)) : null;
     let receivedBytes = 0;
     const finishBody = (): void => {
@@ -104,7 +114,8 @@ export function uploadBody(
         throw new S3Error('IncompleteBody');
       }
       upload.flush();
-      shard.send({ kind: 'PutEnd', reqId, expect });
+      if (quotaRead === undefined) end(expect, null);
+      else void quotaRead.then((check) => check !== null && end(expect, check));
     };
     ctx.body.pipe((view, isLast) => {
       if (settled) return;

@@ -54,6 +54,26 @@ export async function shardCounters(
   };
 }
 
+/**
+ * The QuotaCheck of a write that streams a body, read beside the body rather than before it:
+ * null (nothing to wait for) when the bucket has no quota. The body's upload sends it with the
+ * commit (PutEnd); the committing shard checks it with its own counters in the transaction.
+ */
+export function quotaCheckBesideBody(
+  state: ServerState,
+  bucketId: string,
+  committing: ShardClient,
+): Promise<QuotaCheck> | null {
+  const quotas = bucketQuotas(state, bucketId);
+  if (quotas.maxSize === null && quotas.maxObjects === null) return null;
+  return shardCounters(state, bucketId).then((counters) => {
+    // The quotas went meanwhile: nothing to check.
+    if (counters === undefined)
+      return { maxSize: null, maxObjects: null, otherObjects: 0, otherBytes: 0 };
+    return counters.checkFor(committing);
+  });
+}
+
 /** The QuotaCheck a write committing on `committing` carries (undefined: no quota). */
 export async function quotaCheck(
   state: ServerState,

@@ -60,7 +60,8 @@ test('S3 requests are counted and timed; scrape-time gauges report the data dire
       credentials: { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY },
       maxAttempts: 1,
     });
-    const body = Buffer.alloc(100_000, 7);
+    // Over the inline limit (256 KiB), under a block: each PUT writes one block file.
+    const body = Buffer.alloc(300_000, 7);
     await client.send(new CreateBucketCommand({ Bucket: 'metrics' }));
     await client.send(new CreateBucketCommand({ Bucket: 'metrics-2' }));
     for (let i = 0; i < 3; i++) {

@@ -17,7 +17,7 @@ import { TestServer } from '../helpers/server.js';
 /**
  * Durability is an order of system calls, and a crash test cannot see it: `kill -9` leaves the
  * page cache intact, so a missing fsync passes. Here the server runs under strace during
- * concurrent PUTs (inline and multi-block), a multipart upload and deletes, and the trace is
+ * concurrent PUTs (inline, medium inline and multi-block), a multipart upload and deletes, and the trace is
  * checked for every acknowledged request: each block file it wrote was fsynced, renamed into
  * place and its directory fsynced, and the LMDB commit holding its change was fdatasynced
  * (lmdb-js: page writes, fdatasync of data.mdb, then the meta page through an O_DSYNC fd), all
@@ -25,6 +25,8 @@ import { TestServer } from '../helpers/server.js';
  */
 
 const MiB = 1024 * 1024;
+/** engine/config.ts's default inline_bytes_max. */
+const INLINE_BYTES_MAX = 256 * 1024;
 const BUCKET = 'sync-order';
 const TRACED = [
   'openat',
@@ -309,12 +311,17 @@ test('every acknowledged write is durable before its answer goes out', async (t)
         label: `PUT ${key}`,
         requestId: out.$metadata.requestId ?? '',
         requestLine: [`"PUT /${BUCKET}/${key}?`],
-        blocks: body.length > 16 * 1024 ? blockNames(body) : [],
+        // Up to the default inline limit a body goes to LMDB (the bodies table) with its record:
+        // its only sync is the commit's.
+        blocks: body.length > INLINE_BYTES_MAX ? blockNames(body) : [],
         keyInCommit: key,
         shardKey: key,
       });
     };
-    const inline = Array.from({ length: 8 }, (_, i) => [`inline-${i}`, randomBytes(3000)] as const);
+    const inline = [
+      ...Array.from({ length: 8 }, (_, i) => [`inline-${i}`, randomBytes(3000)] as const),
+      ...Array.from({ length: 4 }, (_, i) => [`medium-${i}`, randomBytes(64 * 1024)] as const),
+    ];
     const large = Array.from(
       { length: 5 },
       (_, i) => [`large-${i}`, randomBytes(2.5 * MiB)] as const,
@@ -348,7 +355,7 @@ test('every acknowledged write is durable before its answer goes out', async (t)
   );
   const problems = order.flatMap((request) => checker.check(request));
   t.deepEqual(problems, [], `${acked.length} requests checked`);
-  t.is(acked.length, 8 + 5 + 4 + 7, 'every request was acknowledged and checked');
+  t.is(acked.length, 12 + 5 + 4 + 7, 'every request was acknowledged and checked');
 });
 
 /** A multipart upload of two parts (5 MiB and 1 MiB + 1), completed. */

@@ -44,7 +44,7 @@ test('defaults', (t) => {
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
     blockBytes: 1024 * 1024,
-    inlineBytesMax: 16 * 1024,
+    inlineBytesMax: 256 * 1024,
     durability: 'fsync',
     edgeThreads: null,
     logLevel: 'info',
@@ -318,6 +318,8 @@ test('inline_bytes_max may not exceed block_bytes', (t) => {
   expectError(t, () => load(dir, { env }), 'inline_bytes_max', 'block_bytes');
   t.is(load(dir, { env: { ...env, HANGAR_INLINE_BYTES_MAX: '64k' } }).inlineBytesMax, 65536);
   t.is(load(dir, { env: { HANGAR_INLINE_BYTES_MAX: '0' } }).inlineBytesMax, 0);
+  // The default (256 KiB) follows a smaller block size instead of refusing it.
+  t.is(load(dir, { env: { HANGAR_BLOCK_BYTES: '64KiB' } }).inlineBytesMax, 65536);
 });
 
 test('root keys come from the environment, in pairs, and are validated', (t) => {

@@ -5,7 +5,7 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
-import { quotaCheck } from '../quota.js';
+import { quotaCheckBesideBody } from '../quota.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
 import { tagsFromHeader } from './tagging.js';
@@ -24,7 +24,8 @@ export async function handlePutObject(
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const shard = shardFor(ctx.state, bucket, key);
-  const quota = await quotaCheck(ctx.state, bucket.id, shard);
+  // No round trip before the body: the other shards' counters are read while it streams.
+  const quota = quotaCheckBesideBody(ctx.state, bucket.id, shard);
   const result = await uploadBody(
     ctx,
     shard,
@@ -39,9 +40,9 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
-      ...(quota !== undefined ? { quota } : {}),
     },
     plan,
+    quota,
   );
   assert(result.kind === 'Put', 'a PutObject stores an object');
   const info = result.info;
