@@ -21,6 +21,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goalsTable } from './goals.js';
 import { runHeadLoad } from './load/head-gen.js';
 import { cpuSeconds, RssSampler } from './load/proc.js';
 import {
@@ -663,6 +664,29 @@ function summaryTable(
   return rows.join('\n');
 }
 
+function goalInputs(results: Measurement[], fsFigures: RawFsFigure[] | undefined) {
+  const byId = (id: string): Workload | undefined => WORKLOADS.find((x) => x.id === id);
+  return {
+    figure: (id: string, target: 'hangar' | 'raw'): number | undefined => {
+      const w = byId(id);
+      return w === undefined ? undefined : figureOf(w, results, target);
+    },
+    fs: (prefix: string): number | undefined =>
+      fsFigures?.find((f) => f.name.startsWith(prefix))?.value,
+    peakAnonMiB: (): { mib: number; workload: string } | undefined => {
+      let peak: { mib: number; workload: string } | undefined;
+      for (const m of results) {
+        if (m.target !== 'hangar' || m.peakAnonBytes === undefined) continue;
+        const mib = m.peakAnonBytes / MIB;
+        if (peak === undefined || mib > peak.mib) {
+          peak = { mib, workload: byId(m.workload)?.title ?? m.workload };
+        }
+      }
+      return peak;
+    },
+  };
+}
+
 function historyLine(results: Measurement[], quick: boolean, commit: string): string {
   const w = (id: string): Workload => WORKLOADS.find((x) => x.id === id)!;
   const part = (id: string, label: string, withPeer: boolean): string | undefined => {
@@ -835,6 +859,16 @@ async function main(argv: readonly string[]): Promise<void> {
     '',
     'n/m: not measured (preload timed out); INVALID: errors or non-2xx responses (see the workload table).',
     '',
+    ...(targets.includes('hangar')
+      ? [
+          '## Goals of issue 13',
+          '',
+          'Ratios from this run; "before" is the quick run of d79c126 (the last before the issue\'s work).',
+          '',
+          goalsTable(goalInputs(results, fsFigures)),
+          '',
+        ]
+      : []),
     ...(invalid.length > 0
       ? [
           '## INVALID runs',

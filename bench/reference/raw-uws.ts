@@ -7,7 +7,8 @@
  *
  * - PUT drains the body without copying it and answers 200 with an ETag.
  * - GET of a key under `large/` streams LARGE_BYTES from one preallocated buffer (tryEnd and
- *   onWritable backpressure); any other key answers a stored 4 KiB body. A bucket GET with
+ *   onWritable backpressure); under `medium-64k/` and `medium-1m/` it answers a stored body of
+ *   that size in one `end` (as hangar answers them); any other key answers a stored 4 KiB body. A bucket GET with
  *   `list-type=2` answers a prebuilt 1000-key ListObjectsV2 page.
  * - HEAD answers the headers with the content-length GET would send; DELETE answers 204.
  */
@@ -19,6 +20,11 @@ export const LARGE_BYTES = 64 * 1024 * 1024;
 const ETAG = '"0123456789abcdef0123456789abcdef"';
 
 const small = new Uint8Array(SMALL_BYTES).fill(0x61);
+/** The bodies of the medium workloads, by key prefix (bench/run.ts mediumWorkloads). */
+const MEDIUM_BODIES: ReadonlyArray<readonly [string, Uint8Array]> = [
+  ['medium-64k/', new Uint8Array(64 * 1024).fill(0x63)],
+  ['medium-1m/', new Uint8Array(1024 * 1024).fill(0x64)],
+];
 const large = new Uint8Array(LARGE_BYTES).fill(0x62);
 const listPage = buildListPage();
 
@@ -43,8 +49,12 @@ function objectKey(url: string): string | undefined {
   return slash < 0 || slash === url.length - 1 ? undefined : url.slice(slash + 1);
 }
 
+function bodyOf(key: string): Uint8Array {
+  return MEDIUM_BODIES.find(([prefix]) => key.startsWith(prefix))?.[1] ?? small;
+}
+
 function sizeOf(key: string): number {
-  return key.startsWith('large/') ? LARGE_BYTES : SMALL_BYTES;
+  return key.startsWith('large/') ? LARGE_BYTES : bodyOf(key).byteLength;
 }
 
 function streamLarge(res: HttpResponse): void {
@@ -105,7 +115,7 @@ function main(argv: readonly string[]): void {
         .writeStatus('200 OK')
         .writeHeader('ETag', ETAG)
         .writeHeader('Content-Type', 'application/octet-stream')
-        .end(small);
+        .end(bodyOf(key));
     });
   });
   app.head('/*', (res, req) => {
