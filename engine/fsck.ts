@@ -7,7 +7,7 @@ import { readLayout } from './layout.js';
 import type { BodyRecord } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
 import type { ObjectRecord } from './meta/store.js';
-import { shardDir } from './shard/shard.js';
+import { shardDir } from './layout.js';
 
 /** What a consistency check of one data directory found. */
 export interface FsckReport {

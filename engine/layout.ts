@@ -15,6 +15,11 @@ export interface DataLayout {
 
 export class LayoutError extends Error {}
 
+/** A shard's directory (`shards/000/`): its LMDB partition, block files and quarantine. */
+export function shardDir(dataDir: string, shardId: number): string {
+  return join(dataDir, 'shards', String(shardId).padStart(3, '0'));
+}
+
 export function layoutPath(dataDir: string): string {
   return join(dataDir, 'layout.json');
 }

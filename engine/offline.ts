@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readLayout } from './layout.js';
 import { MetaStore } from './meta/store.js';
-import { shardDir } from './shard/shard.js';
+import { shardDir } from './layout.js';
 
 /**
  * Counts a bucket's objects by reading every shard's LMDB directly, for the CLI. LMDB is

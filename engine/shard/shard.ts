@@ -3,6 +3,7 @@ import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
+import { shardDir } from '../layout.js';
 import { LIMITS } from '../limits.js';
 import type { LogSettings } from '../log.js';
 import {
@@ -47,10 +48,6 @@ export interface ShardSettings {
 
 /** Sends a reply, with body bytes transferred beside it when given. */
 export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
-
-export function shardDir(dataDir: string, shardId: number): string {
-  return join(dataDir, 'shards', String(shardId).padStart(3, '0'));
-}
 
 /**
  * A shard actor: it alone owns one LMDB environment and one block directory, and serves the

@@ -13,7 +13,7 @@ import type { Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardStats } from '../../engine/protocol/messages.js';
-import { shardDir } from '../../engine/shard/shard.js';
+import { shardDir } from '../../engine/layout.js';
 import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
 
 /**
