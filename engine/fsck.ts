@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { type Database, type DatabaseOptions, open } from 'lmdb';
 import { recordEncoder } from './codec.js';
-import { readLayout } from './layout.js';
+import { readLayout, shardDir } from './layout.js';
 import type { BodyRecord } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
 import type { ObjectRecord } from './meta/store.js';
-import { shardDir } from './layout.js';
 
 /** What a consistency check of one data directory found. */
 export interface FsckReport {

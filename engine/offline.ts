@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { readLayout } from './layout.js';
+import { readLayout, shardDir } from './layout.js';
 import { MetaStore } from './meta/store.js';
-import { shardDir } from './layout.js';
 
 /**
  * Counts a bucket's objects by reading every shard's LMDB directly, for the CLI. LMDB is

@@ -10,10 +10,10 @@ import {
   Registry,
 } from 'prom-client';
 import type { Catalog } from '../../engine/catalog/catalog.js';
+import { shardDir } from '../../engine/layout.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardStats } from '../../engine/protocol/messages.js';
-import { shardDir } from '../../engine/layout.js';
 import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
 
 /**
