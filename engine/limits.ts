@@ -47,6 +47,13 @@ export const LIMITS = {
   /** Chunk buffers (chunkBytes each) a shard keeps from ended GETs for the next ones: 4 MiB per
    *  shard, enough for a few windows; more come and go with the GC. */
   shardReadBuffersKeepMax: 16,
+  /**
+   * V8's young generation of each edge and shard thread, in MiB (its maxYoungGenerationSizeMb).
+   * Each thread is its own isolate: left to V8, busy threads grow their nurseries until peak
+   * anonymous memory passes 300 MiB (main, two edges, two shards). 16 measured best: 8 cut
+   * listing throughput by a quarter, 32 and more gave the memory back (DECISIONS.md).
+   */
+  threadYoungGenerationMb: tunable('threadYoungGenerationMb', 16),
   /** A GET body whose client takes no bytes for this long is cut, freeing its read session. */
   readStallTimeoutMs: tunable('readStallTimeoutMs', 60_000),
   /** Shard thread deaths within the window that make the process exit non-zero, leaving the

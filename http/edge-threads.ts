@@ -148,6 +148,7 @@ export class EdgeThreads {
     const worker = new Worker(new URL('./edge/thread.js', import.meta.url), {
       workerData: data,
       transferList: [...shardPorts],
+      resourceLimits: { maxYoungGenerationSizeMb: LIMITS.threadYoungGenerationMb },
     });
     edge = new Edge(index, lane, worker);
     this.edges[index] = edge;

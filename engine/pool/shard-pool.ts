@@ -197,5 +197,6 @@ function newActorThread(): Piscina {
     idleTimeout: Number.POSITIVE_INFINITY,
     concurrentTasksPerWorker: 1,
     atomics: 'disabled',
+    resourceLimits: { maxYoungGenerationSizeMb: LIMITS.threadYoungGenerationMb },
   });
 }
