@@ -8,6 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../http/admin/discovery.js';
 
 /**
  * hangar-e<E>s<S>: hangar with E edge threads and S shards, for the scaling table (the plain
@@ -358,15 +359,6 @@ async function startCephRgw(spec: TargetSpec, port: number): Promise<RunningTarg
     exited: () => (daemons.every(processAlive) ? undefined : 'a ceph daemon exited'),
     stop,
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Which targets this machine can run, and why not the others. */
