@@ -275,16 +275,8 @@ function token(raw: unknown): string {
   return raw.trim();
 }
 
-function shardCount(raw: unknown, source: Source): number | null {
-  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return null;
-  try {
-    return integer(1, 256)(raw, source);
-  } catch {
-    throw new Invalid("must be an integer 1..256 or 'auto'");
-  }
-}
-
-function edgeThreadCount(raw: unknown, source: Source): number | null {
+/** A thread count (shards, edge threads): 1..256, or 'auto' (null: one per core). */
+function threadCount(raw: unknown, source: Source): number | null {
   if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return null;
   try {
     return integer(1, 256)(raw, source);
@@ -379,10 +371,10 @@ const FIELDS: readonly Field[] = [
   field('admin.metrics_token', 'HANGAR_METRICS_TOKEN', null, token, (c, v) => {
     c.admin.metricsToken = v;
   }),
-  field('shards', 'HANGAR_SHARDS', 'shards', shardCount, (c, v) => {
+  field('shards', 'HANGAR_SHARDS', 'shards', threadCount, (c, v) => {
     c.shards = v;
   }),
-  field('edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', edgeThreadCount, (c, v) => {
+  field('edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', threadCount, (c, v) => {
     c.edgeThreads = v;
   }),
   field(

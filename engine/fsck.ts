@@ -6,7 +6,7 @@ import { recordEncoder } from './codec.js';
 import { readLayout, shardDir } from './layout.js';
 import type { BodyRecord } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
-import type { ObjectRecord } from './meta/store.js';
+import { META_TABLES_MAX, type ObjectRecord } from './meta/store.js';
 
 /** What a consistency check of one data directory found. */
 export interface FsckReport {
@@ -68,7 +68,7 @@ export function fsck(dataDir: string): FsckReport {
 function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: Set<string>): void {
   const dir = shardDir(dataDir, shard);
   // Read-only: fsck may run beside a live server (tests do); it must never take the write lock.
-  const env = open({ path: join(dir, 'meta'), maxDbs: 12, readOnly: true });
+  const env = open({ path: join(dir, 'meta'), maxDbs: META_TABLES_MAX, readOnly: true });
   try {
     const encoder = { encoder: recordEncoder() } as object;
     const objects = env.openDB<ObjectRecord, Buffer>({

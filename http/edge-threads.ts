@@ -4,10 +4,12 @@ import { assert } from '../engine/assert.js';
 import type { HangarConfig } from '../engine/config.js';
 import { LIMITS } from '../engine/limits.js';
 import { currentLogSettings, type Logger } from '../engine/log.js';
+import { DeathWindow } from '../engine/pool/death-window.js';
 import type { LaneHolder, ShardPool } from '../engine/pool/shard-pool.js';
 import { LANES_MAX } from '../engine/protocol/lanes.js';
 import type { EdgeScrape } from './admin/metrics.js';
 import type { EdgeData, FromEdge, ToEdge } from './edge/protocol.js';
+import { withTimeout } from './graceful-stop.js';
 import { type CertificateInfo, PortLostError } from './uws/listen.js';
 
 /** What the edge threads tell their owner about deaths (as ShardSupervisor for shards). */
@@ -24,7 +26,7 @@ export interface EdgeSettings {
   readonly webPort: number;
 }
 
-/** One edge thread: its Worker, its lane, and the answers it owes the main thread. */
+/** One edge thread: its Worker and the answers it owes the main thread. */
 class Edge {
   private nextId = 1;
   private readonly waiting = new Map<number, (message: FromEdge) => void>();
@@ -35,7 +37,6 @@ class Edge {
 
   constructor(
     readonly index: number,
-    readonly lane: number,
     readonly worker: Worker,
   ) {
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
@@ -85,7 +86,7 @@ class Edge {
 export class EdgeThreads {
   private readonly edges: Edge[] = [];
   private nextLane = 1;
-  private deathTimesMs: number[] = [];
+  private readonly deaths = new DeathWindow();
   private stopping = false;
 
   private constructor(
@@ -150,7 +151,7 @@ export class EdgeThreads {
       transferList: [...shardPorts],
       resourceLimits: { maxYoungGenerationSizeMb: LIMITS.threadYoungGenerationMb },
     });
-    edge = new Edge(index, lane, worker);
+    edge = new Edge(index, worker);
     this.edges[index] = edge;
     const started = edge;
     return new Promise((resolve, reject) => {
@@ -181,10 +182,7 @@ export class EdgeThreads {
   private onDeath(edge: Edge, reason: string): void {
     if (edge.stopped || this.stopping) return;
     edge.stopped = true;
-    const nowMs = Date.now();
-    this.deathTimesMs = this.deathTimesMs.filter((t) => nowMs - t < LIMITS.shardDeathWindowMs);
-    this.deathTimesMs.push(nowMs);
-    if (this.deathTimesMs.length >= LIMITS.shardDeathsMax) {
+    if (this.deaths.recordIsCrashLoop()) {
       void this.halt().then(() => this.supervisor.onGiveUp(edge.index, reason));
       return;
     }
@@ -257,12 +255,4 @@ export class EdgeThreads {
   halt(): Promise<void> {
     return this.stop(true);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,5 @@
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
-import { setHealth } from './health.js';
 import type { RequestGate } from './uws/connections.js';
 import type { Listener } from './uws/listen.js';
 
@@ -25,9 +24,8 @@ export async function drainConnections(
   listeners: readonly Listener[],
   gates: readonly RequestGate[],
   logger: Logger,
-  othersDrained: () => Promise<void> = () => Promise.resolve(),
+  othersDrained: () => Promise<void>,
 ): Promise<void> {
-  setHealth('stopping');
   for (const listener of listeners) listener.close();
   const inFlight = gates.reduce((sum, gate) => sum + gate.inFlight, 0);
   if (inFlight > 0) {
@@ -36,10 +34,9 @@ export async function drainConnections(
       'stopping: waiting for the requests in flight',
     );
   }
-  const drained = await withinBound(
-    Promise.all(gates.map((gate) => gate.drain())),
-    LIMITS.shutdownDrainMs,
-  );
+  const drained =
+    (await withTimeout(Promise.all(gates.map((gate) => gate.drain())), LIMITS.shutdownDrainMs)) !==
+    null;
   if (!drained) {
     const cut = gates.reduce((sum, gate) => sum + gate.cutRemaining(), 0);
     logger.warn(
@@ -51,15 +48,11 @@ export async function drainConnections(
   for (const listener of listeners) listener.closeConnections();
 }
 
-/** Whether `work` settled before `boundMs` passed. */
-async function withinBound(work: Promise<unknown>, boundMs: number): Promise<boolean> {
+/** What `promise` settles to, or null when `ms` pass first. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), boundMs);
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
   });
-  try {
-    return await Promise.race([work.then(() => true as const), bound]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

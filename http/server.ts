@@ -171,8 +171,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     halt: () => serving.halt(),
     reloadTls: async () => {
       if (tls === null) return null;
-      // The files are checked here first: a bad pair is refused before any thread swaps.
-      readCertificate(tls);
+      // The admin port rereads and checks the files first: a bad pair throws before any swap.
       const served = admin.reloadCertificate();
       announceAdmin();
       return (await serving.reloadTls()) ?? served;

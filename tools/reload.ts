@@ -42,7 +42,7 @@ function reload(applied: HangarConfig, target: Reloadable): HangarConfig {
   if (fresh.logLevel !== applied.logLevel) setLogLevel(logger, fresh.logLevel);
   const now = { ...applied, logLevel: fresh.logLevel };
   target.reloadTls?.();
-  const restart = changedSettings(now, fresh).filter((name) => !RELOADABLE.has(name));
+  const restart = changedSettings(applied, fresh).filter((name) => !RELOADABLE.has(name));
   if (restart.length === 0) {
     logger.info({ logLevel: now.logLevel }, 'SIGHUP: configuration reloaded');
   } else {

@@ -1218,7 +1218,7 @@ export interface UploadListQuery {
 }
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs; room to grow. */
-const META_TABLES_MAX = 12;
+export const META_TABLES_MAX = 12;
 const UPLOAD_ID_BYTES = 16;
 const ZERO = Buffer.from([0]);
 const PART_NUMBER_END = 0xffffffff;

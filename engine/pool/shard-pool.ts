@@ -6,6 +6,7 @@ import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
 import type { AttachTask, LaneGrant } from '../shard/actor.js';
 import type { ShardSettings } from '../shard/shard.js';
+import { DeathWindow } from './death-window.js';
 import { ReadSessionBudget, ShardClient } from './shard-client.js';
 import { ShardClients } from './shard-clients.js';
 
@@ -56,7 +57,7 @@ export class ShardPool extends ShardClients {
   /** Each actor's control port (see AttachTask), replaced when the actor is. */
   private readonly controls: MessagePort[] = [];
   private readonly lanes = new Map<number, LaneHolder>();
-  private deathTimesMs: number[] = [];
+  private readonly deaths = new DeathWindow();
   private serving = false;
   private stopping = false;
   private readonly killHook = (): void => this.killForTest(0);
@@ -118,10 +119,7 @@ export class ShardPool extends ShardClients {
     this.client(shardId).markDown();
     for (const holder of this.lanes.values()) holder.down(shardId);
     if (!this.serving) return; // a death while starting fails the start (its ready rejected)
-    const nowMs = Date.now();
-    this.deathTimesMs = this.deathTimesMs.filter((t) => nowMs - t < LIMITS.shardDeathWindowMs);
-    this.deathTimesMs.push(nowMs);
-    if (this.deathTimesMs.length >= LIMITS.shardDeathsMax) {
+    if (this.deaths.recordIsCrashLoop()) {
       this.supervisor.onGiveUp(shardId, error);
       return;
     }

@@ -122,8 +122,11 @@ export class Shard {
         break;
       case 'Credit':
         // A session closed meanwhile: its buffer still serves the next read.
-        if (this.reads.has(request.reqId)) this.reads.get(request.reqId)?.credit(body);
-        else this.readBuffers.give(body);
+        {
+          const session = this.reads.get(request.reqId);
+          if (session !== undefined) session.credit(body);
+          else this.readBuffers.give(body);
+        }
         break;
       case 'DeleteObjects':
         this.answer(request.reqId, () => this.deleteObjects(request.bucketId, request.keys));

@@ -51,17 +51,10 @@ export interface EdgeScrape {
 
 let edgeScrapes: EdgeScrape[] = [];
 
-/** The edge threads' requests open on a shard (the main thread's own included). */
-function inFlightOn(shard: ShardClient): number {
-  let total = shard.inFlight;
-  for (const edge of edgeScrapes) total += edge.shards[shard.shardId]?.inFlight ?? 0;
-  return total;
-}
-
-/** Messages posted to a shard by every thread: its mailbox depth is this less those handled. */
-function postedTo(shardId: number, byMain: number): number {
-  let total = byMain;
-  for (const edge of edgeScrapes) total += edge.shards[shardId]?.posted ?? 0;
+/** A shard's count (requests open on it, messages posted to it) summed over the edge threads. */
+function edgeTotal(shardId: number, field: 'inFlight' | 'posted'): number {
+  let total = 0;
+  for (const edge of edgeScrapes) total += edge.shards[shardId]?.[field] ?? 0;
   return total;
 }
 
@@ -75,7 +68,10 @@ new Gauge({
   collect() {
     this.reset();
     for (const shard of sources?.shards ?? []) {
-      this.set({ shard: String(shard.shardId) }, inFlightOn(shard));
+      this.set(
+        { shard: String(shard.shardId) },
+        shard.inFlight + edgeTotal(shard.shardId, 'inFlight'),
+      );
     }
   },
 });
@@ -123,7 +119,7 @@ async function scrapeShards(): Promise<void> {
         LIMITS.metricsStatsTimeoutMs,
       );
       if (result === null) return null;
-      const posted = postedTo(client.shardId, client.messagesPosted);
+      const posted = client.messagesPosted + edgeTotal(client.shardId, 'posted');
       return { shard: client.shardId, stats: result.stats, posted };
     }),
   );

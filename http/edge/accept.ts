@@ -16,7 +16,7 @@ import { headerSectionError } from '../s3/header-values.js';
 import { type RoutedRequest, routeRequest } from '../s3/router.js';
 import { refuseSseCInClear } from '../s3/sse-c.js';
 import type { RequestGate } from '../uws/connections.js';
-import { type HeaderSectionProblem, readRequest } from '../uws/header-section.js';
+import { readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import { Responder } from '../uws/response.js';
@@ -45,12 +45,12 @@ function admit(
   const { snapshot, problem } = readRequest(req);
   const responder = new Responder(res, nextRequestId());
   if (problem !== null) {
-    refuseHeaderSection(responder, snapshot, problem);
+    refuse(responder, snapshot, headerSectionError(problem));
     return null;
   }
   const admission = gate.admit(responder);
   if (admission === 'admitted') return { snapshot, responder };
-  refuseUnadmitted(responder, snapshot, admission === 'full' ? slowDown() : stopping());
+  refuse(responder, snapshot, admission === 'full' ? slowDown() : stopping());
   return null;
 }
 
@@ -85,20 +85,12 @@ export function acceptRequest(
   });
 }
 
-/** A repeated single-valued header or an oversized header section: 400, then close. */
-function refuseHeaderSection(
-  res: Responder,
-  req: RequestSnapshot,
-  problem: HeaderSectionProblem,
-): void {
-  sendS3Error(res, headerSectionError(problem), req.rawPath, req.method === 'HEAD', false);
-}
-
 /**
- * A request past the port's cap (503 SlowDown) or sent on an open connection while the server
- * stops (503 ServiceUnavailable): Retry-After, body unread, connection closed.
+ * A request refused before it is served: a repeated single-valued header or an oversized header
+ * section (400), a request past the port's cap (503 SlowDown) or one sent on an open connection
+ * while the server stops (503 ServiceUnavailable); body unread, connection closed.
  */
-function refuseUnadmitted(res: Responder, req: RequestSnapshot, error: S3Error): void {
+function refuse(res: Responder, req: RequestSnapshot, error: S3Error): void {
   sendS3Error(res, error, req.rawPath, req.method === 'HEAD', false);
 }
 

@@ -44,7 +44,7 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
     conditions,
   );
   try {
-    await respond(ctx, shard, opened, e, head, bucket.id);
+    await respond(ctx, shard, opened, e, head, bucket.id, conditions);
   } catch (error) {
     releaseOpened(shard, opened);
     throw error;
@@ -140,6 +140,7 @@ async function respond(
   e: GetObjectEndpoint,
   head: boolean,
   bucketId: string,
+  conditions: Preconditions,
 ): Promise<void> {
   const h = ctx.req.headers;
   const info = opened.info;
@@ -152,7 +153,7 @@ async function respond(
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
-  if (checkPreconditions(info, requestPreconditions(h)) === 'not-modified') {
+  if (checkPreconditions(info, conditions) === 'not-modified') {
     releaseOpened(shard, opened);
     ctx.res.send(304, notModifiedHeaders(headers));
     return;
