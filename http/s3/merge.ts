@@ -84,11 +84,12 @@ export async function mergeSources<T>(
   await Promise.all(cursors.map((cursor) => refill(cursor, first, nameOf)));
   const out: T[] = [];
   let last: string | undefined;
+  let taken: Cursor<T> | undefined;
   while (out.length < want) {
-    const dry = cursors.filter((c) => c.at === c.buffer.length && c.more);
-    if (dry.length > 0) {
-      const needed = want - out.length;
-      await Promise.all(dry.map((c) => refill(c, Math.min(needed, 2 * c.batch), nameOf)));
+    // Only the cursor an entry was just taken from can have run dry (a refill leaves entries or
+    // ends its source), so it alone may need asking again: no scan of every cursor per entry.
+    if (taken !== undefined && taken.at === taken.buffer.length && taken.more) {
+      await refill(taken, Math.min(want - out.length, 2 * taken.batch), nameOf);
     }
     let best: Cursor<T> | undefined;
     let bestName = '';
@@ -101,6 +102,7 @@ export async function mergeSources<T>(
       }
     }
     if (best === undefined) break;
+    taken = best;
     const entry = best.buffer[best.at++] as T;
     if (bestName === last) continue;
     out.push(entry);
