@@ -1,10 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
 import { type Database, type DatabaseOptions, open } from 'lmdb';
 import { recordEncoder } from './codec.js';
 import { readLayout, shardDir } from './layout.js';
-import type { BodyRecord } from './meta/bodies.js';
+import { type BodyRecord, bodyIntact } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
 import { META_TABLES_MAX, type ObjectRecord } from './meta/store.js';
 
@@ -142,13 +141,7 @@ function checkBodies(
   for (const [hash, count] of named) {
     const record = refs.get(hash);
     if (record?.refs !== count) report.refcountMismatches.push(`${shard}:body ${hash}`);
-    const data = bodies.getBinary(hash);
-    const whole =
-      data !== undefined &&
-      record !== undefined &&
-      data.byteLength === record.bytes &&
-      crc32c(data) === record.crc32c;
-    if (!whole) report.damagedBodies.push(`${shard}:${hash}`);
+    if (!bodyIntact(bodies.getBinary(hash), record)) report.damagedBodies.push(`${shard}:${hash}`);
   }
   for (const hash of bodies.getKeys({}) as Iterable<string>) {
     report.bodies++;

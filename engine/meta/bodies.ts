@@ -138,9 +138,19 @@ export class BodyTable {
    * getBinaryFast gave wrong bytes for values this big.
    */
   private intact(hash: string, record: BodyRecord): boolean {
-    const stored = this.bodies.getBinary(hash);
-    return (
-      stored !== undefined && stored.byteLength === record.bytes && crc32c(stored) === record.crc32c
-    );
+    return bodyIntact(this.bodies.getBinary(hash), record);
   }
+}
+
+/** Whether stored body bytes are there and match their record's size and CRC32C (fsck too). */
+export function bodyIntact(
+  stored: Uint8Array | undefined,
+  record: BodyRecord | undefined,
+): boolean {
+  return (
+    stored !== undefined &&
+    record !== undefined &&
+    stored.byteLength === record.bytes &&
+    crc32c(stored) === record.crc32c
+  );
 }

@@ -422,18 +422,20 @@ function checkHeadersSigned(
   headers: Readonly<Record<string, string>>,
   signedHeaders: readonly string[],
 ): void {
-  // A few signed names: a scan of the list beats building a Set for every request.
-  let allSigned = signedHeaders.includes('host');
+  // A few signed names: a scan of the list beats building a Set for every request, and the list
+  // of unsigned ones is only made when there is one.
+  let unsigned: string[] | undefined;
   for (const name of Object.keys(headers)) {
-    if (!allSigned) break;
-    if ((name === 'host' || name.startsWith('x-amz-')) && !signedHeaders.includes(name))
-      allSigned = false;
+    if ((name === 'host' || name.startsWith('x-amz-')) && !signedHeaders.includes(name)) {
+      unsigned ??= [];
+      unsigned.push(name);
+    }
   }
-  if (allSigned) return;
-  const unsigned = Object.keys(headers).filter(
-    (name) => !signedHeaders.includes(name) && (name === 'host' || name.startsWith('x-amz-')),
-  );
-  if (!signedHeaders.includes('host') && !unsigned.includes('host')) unsigned.unshift('host');
+  if (!signedHeaders.includes('host') && !unsigned?.includes('host')) {
+    unsigned ??= [];
+    unsigned.unshift('host');
+  }
+  if (unsigned === undefined) return;
   throw new S3Error(
     'AccessDenied',
     'There were headers present in the request which were not signed',
