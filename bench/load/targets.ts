@@ -225,6 +225,16 @@ async function startProcess(
   };
 }
 
+/**
+ * HANGAR_BENCH_PROFILE_DIR=DIR: hangar targets run under V8's CPU profiler, one .cpuprofile per
+ * thread (main, edges, shards) written to DIR when the target stops. Not an option of run.ts:
+ * the profiler's own cost makes every figure of such a run meaningless.
+ */
+function profilingArgs(): string[] {
+  const dir = process.env.HANGAR_BENCH_PROFILE_DIR;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 export async function startTarget(name: TargetName): Promise<RunningTarget> {
   const spec = TARGETS[name];
   const port = await freePort();
@@ -247,6 +257,7 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
     case 'hangar-e2s2': {
       const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
       const args = [
+        ...profilingArgs(),
         join(DIST, 'tools/hangar.js'),
         'server',
         '--data-dir',

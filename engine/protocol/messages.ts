@@ -140,6 +140,13 @@ export interface PutExpectations {
   checksumBase64?: string;
 }
 
+/** What ends a PUT: the digests to check, and the quota counters read while the body came. */
+export interface PutEndFields {
+  expect: PutExpectations;
+  /** The bucket's quotas read while the body streamed (replaces PutBegin's; absent: that). */
+  quota?: QuotaCheck;
+}
+
 /** A listing entry: the few fields a listing shows (lean: a page carries up to 1000 per shard). */
 export type ListEntry =
   | { kind: 'object'; key: string; bytes: number; etag: string; lastModifiedMs: number }
@@ -231,7 +238,8 @@ export type BlockBacklink =
 
 /**
  * The HTTP thread's messages to a shard. A PUT is PutBegin, BodyChunk*, PutEnd, each answered
- * in order. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
+ * in order; a body of at most one chunk rides whole with its PutBegin (`end` set), answered by
+ * one Done or Failed and no Credit. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
  * Failed at once and its reqId enters the *refused* state: BodyChunks and the PutEnd that the HTTP
  * thread sent before that answer reached it are dropped without a reply, until that PutEnd or a
  * Cancel ends the state.
@@ -256,15 +264,14 @@ export type ShardRequest =
       tags?: Tag[];
       /** The bucket's quotas, checked when the object commits (absent: no quota). */
       quota?: QuotaCheck;
+      /**
+       * Set when the whole body (at most chunkBytes) travels beside this message: the shard
+       * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
+       */
+      end?: PutEndFields;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
-  | {
-      kind: 'PutEnd';
-      reqId: number;
-      expect: PutExpectations;
-      /** The bucket's quotas read while the body streamed (replaces PutBegin's; absent: that). */
-      quota?: QuotaCheck;
-    }
+  | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
   | { kind: 'Cancel'; reqId: number }
   | {
       kind: 'OpenObject';

@@ -21,6 +21,7 @@ import type {
   EngineFailure,
   OpenedObject,
   PartTarget,
+  PutEndFields,
   QuotaCheck,
   ShardReply,
   ShardRequest,
@@ -99,7 +100,7 @@ export class Shard {
     shardCounters.messagesHandled++;
     switch (request.kind) {
       case 'PutBegin':
-        this.beginPut(request);
+        this.beginPut(request, body);
         break;
       case 'BodyChunk':
         this.acceptChunk(request.reqId, request.bytes, body);
@@ -232,14 +233,18 @@ export class Shard {
 
   // ---- PUT ----
 
-  private beginPut(request: Extract<ShardRequest, { kind: 'PutBegin' }>): void {
+  private beginPut(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    body: ArrayBuffer | undefined,
+  ): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
     const part = request.part;
     const refusal = part === null ? null : this.partRefusal(request, part);
     if (refusal !== null) {
       // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
-      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way.
-      this.refused.add(request.reqId);
+      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
+      // PUT sent nothing more.
+      if (request.end === undefined) this.refused.add(request.reqId);
       this.answer(request.reqId, async () => {
         throw refusal;
       });
@@ -268,6 +273,17 @@ export class Shard {
       tags: request.tags ?? [],
       quota: request.quota ?? null,
     });
+    if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
+  }
+
+  /** A PUT whose body came with its PutBegin: fed and ended at once, answered once (no Credit). */
+  private takeWholeBody(reqId: number, end: PutEndFields, body: ArrayBuffer | undefined): void {
+    const session = this.puts.get(reqId);
+    assert(session !== undefined, 'the session was just begun');
+    assert(body === undefined || body.byteLength <= LIMITS.chunkBytes, 'a whole body is one chunk');
+    // Queued on the session's tail: finish (in endPut) waits for it.
+    if (body !== undefined) void session.push(new Uint8Array(body));
+    this.answer(reqId, () => this.endPut(reqId, end.expect, end.quota ?? null));
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
