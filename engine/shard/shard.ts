@@ -14,7 +14,7 @@ import {
   uploadInfoOf,
 } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
-import { BufferPool } from '../protocol/buffer-pool.js';
+import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
 import { packListing } from '../protocol/listing-wire.js';
 import type {

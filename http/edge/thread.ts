@@ -13,7 +13,7 @@ import {
   ShardClient,
 } from '../../engine/pool/shard-client.js';
 import { ShardClients } from '../../engine/pool/shard-clients.js';
-import { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import { BufferPool } from '../../engine/protocol/flow.js';
 import { drainConnections } from '../graceful-stop.js';
 import type { ServerState } from '../s3/context.js';
 import { RequestGate, shareOf } from '../uws/connections.js';

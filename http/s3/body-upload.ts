@@ -1,6 +1,6 @@
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
-import { UploadStream } from '../../engine/pool/upload-stream.js';
+import { UploadStream } from '../../engine/protocol/flow.js';
 import type {
   PutEndFields,
   PutExpectations,

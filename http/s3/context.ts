@@ -4,7 +4,7 @@ import type { Logger } from '../../engine/log.js';
 import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardClients } from '../../engine/pool/shard-clients.js';
-import type { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import type { BufferPool } from '../../engine/protocol/flow.js';
 import type { AuthResult } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';

@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
+import { returnCredit } from '../../../engine/protocol/flow.js';
 import type {
   CustomerKey,
   ObjectInfo,
@@ -273,7 +274,7 @@ export function streamBody(
             }
             ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
               stall.refresh();
-              shard.send({ kind: 'Credit', reqId }, body);
+              returnCredit(shard, reqId, body);
             });
           } else if (reply.kind === 'Failed') {
             if (!started) {
