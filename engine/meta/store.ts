@@ -29,7 +29,7 @@ import type {
 } from '../protocol/messages.js';
 import type { StoredEncryption } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
-import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
+import { BodyTable, type BodyToStore, bodyToStore, recordBody } from './bodies.js';
 import { bucketIdOf, compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 import { ListingDecoder, type ListingFields } from './listing-decoder.js';
 
@@ -300,20 +300,9 @@ export class MetaStore {
     return { freed: this.decrefAll(previous.blocks) };
   }
 
-  /**
-   * The body of an object record, checked against its CRC32C before any of it is served: the
-   * record's own (small objects, and records from before the bodies table: read where they are,
-   * never migrated) or a copy out of the bodies table. Null for an object stored in blocks.
-   * Throws InlineCorruptError for bytes that fail the check or a body that is gone.
-   */
+  /** The record's body, checked against its CRC32C (recordBody in bodies.ts). */
   bodyOf(bucketId: string, key: string, record: ObjectRecord): Uint8Array | null {
-    if (record.body === undefined) {
-      verifyInline(bucketId, key, record);
-      return record.inline;
-    }
-    const data = this.bodies.read(record.body, record.inlineCrc32c);
-    if (data === null) throw new InlineCorruptError(bucketId, key);
-    return data;
+    return recordBody(this.bodies, bucketId, key, record);
   }
 
   private quotaRefusal(
@@ -1130,14 +1119,6 @@ export class MetaStore {
   }
 }
 
-/** An inline body that does not match the checksum stored with it: it is never served. */
-export class InlineCorruptError extends Error {
-  constructor(bucketId: string, key: string) {
-    super(`inline body of object ${JSON.stringify(key)} in bucket ${bucketId} fails its CRC32C`);
-    this.name = 'InlineCorruptError';
-  }
-}
-
 /**
  * The record to store: an inline body gets the checksum of its bytes (always recomputed); one
  * bound for the bodies table leaves only its name and checksum behind.
@@ -1147,15 +1128,6 @@ function storedRecord(record: ObjectRecord, body: BodyToStore | null): ObjectRec
   if (body !== null) return { ...rest, inline: null, body: body.hash, inlineCrc32c: body.crc32c };
   if (record.inline === null) return rest;
   return { ...rest, inlineCrc32c: crc32c(record.inline) };
-}
-
-/**
- * Checks a record's inline body against its stored checksum before any of it is served; a
- * record from before the checksum existed has none and passes.
- */
-export function verifyInline(bucketId: string, key: string, record: ObjectRecord): void {
-  if (record.inline === null || record.inlineCrc32c === undefined) return;
-  if (crc32c(record.inline) !== record.inlineCrc32c) throw new InlineCorruptError(bucketId, key);
 }
 
 export function infoOf(key: string, record: ObjectRecord): ObjectInfo {

@@ -1,6 +1,7 @@
 import type { BucketRecord, Catalog, KeyRecord } from '../../engine/catalog/catalog.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { Logger } from '../../engine/log.js';
+import type { ObjectReader } from '../../engine/meta/object-reader.js';
 import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardClients } from '../../engine/pool/shard-clients.js';
@@ -20,6 +21,11 @@ export interface ServerState {
   readonly pool: ShardClients;
   readonly logger: Logger;
   readonly buffers: BufferPool;
+  /**
+   * Edge threads: a read-only view of each shard's objects (by shard id), for HEAD and inline
+   * GETs without a shard round trip (engine/meta/object-reader.ts). Absent on the main thread.
+   */
+  readonly readers?: readonly ObjectReader[];
 }
 
 /**
