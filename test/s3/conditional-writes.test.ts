@@ -11,6 +11,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
+import type { FsckReport } from '../../engine/fsck.js';
+import { fsckReport } from '../helpers/fsck.js';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import {
   assertNoObject,
@@ -186,6 +188,24 @@ test('a large conditional PUT refused at once stores nothing (body in blocks)', 
   t.true((await objectBytes(suite.s3, bucket, 'k')).equals(original));
 });
 
+const CLEAN = { unreferencedBlocks: [], missingBlocks: [], refcountMismatches: [] };
+
+function pick(report: FsckReport): Partial<FsckReport> {
+  const { unreferencedBlocks, missingBlocks, refcountMismatches } = report;
+  return { unreferencedBlocks, missingBlocks, refcountMismatches };
+}
+
+/** fsck of the live data directory, polled: block unlinks run just after the commit they follow. */
+async function fsckUntilClean(): Promise<FsckReport> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const report = await fsckReport(suite.server.dataDir);
+    const clean = JSON.stringify(pick(report)) === JSON.stringify(CLEAN);
+    if (clean || Date.now() > deadline) return report;
+    await sleep(50);
+  }
+}
+
 /**
  * Resolves once the shards hold `count` streaming sessions (those PUTs' PutBegin was handled,
  * their conditions checked). Tests using it are serial: no other test's session is counted.
@@ -200,9 +220,12 @@ async function untilSessionsOpen(count: number): Promise<void> {
   throw new Error(`the shards never held ${count} open PUT sessions`);
 }
 
-/** A PUT whose body is held open after its first half until `release` is called. */
+/**
+ * A PUT whose body is held open after its first half until `release` is called. Its 384 KiB
+ * are past the inline limit: the body goes to block files, which a refused commit must free.
+ */
 function heldPut(bucket: string, key: string, seed: number, conditions: Record<string, string>) {
-  const half = randomBytesSeeded(64 * KIB, seed);
+  const half = randomBytesSeeded(192 * KIB, seed);
   const body = new PassThrough();
   body.write(half);
   const answer = suite.s3.send(
@@ -259,6 +282,9 @@ test.serial(
     }
     const winner = held[winners[0] ?? -1]?.bytes ?? Buffer.alloc(0);
     t.true((await objectBytes(suite.s3, bucket, 'k')).equals(winner));
+    // The 15 refused bodies' blocks are gone (serial: no other test writes meanwhile).
+    const report = await fsckUntilClean();
+    t.deepEqual(pick(report), CLEAN);
   },
 );
 
