@@ -26,9 +26,11 @@ import type {
   UploadChecksum,
   UploadInfo,
   UploadListEntry,
+  WriteConditions,
 } from '../protocol/messages.js';
 import type { StoredEncryption } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
+import { guardSinceUploadBegan, type WriteGuard } from '../write-conditions.js';
 import { BodyTable, type BodyToStore, bodyToStore, recordBody } from './bodies.js';
 import { bucketIdOf, compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 import { ListingDecoder, type ListingFields } from './listing-decoder.js';
@@ -274,8 +276,9 @@ export class MetaStore {
    */
   /**
    * Inside a transaction: stores `record` under `encoded`, replacing any previous version,
-   * after the quota check; moves the usage counters and block refcounts. Returns the hashes
-   * whose count reached zero, or the quota refusal.
+   * after the write's condition (`guard`, on the record it replaces) and the quota check; moves
+   * the usage counters and block refcounts. Returns the hashes whose count reached zero, or the
+   * refusal.
    */
   private replaceObject(
     bucketId: string,
@@ -283,8 +286,11 @@ export class MetaStore {
     record: ObjectRecord,
     quota: QuotaCheck | null,
     body: BodyToStore | null = null,
+    guard: WriteGuard | null = null,
   ): { freed: string[] } | { failure: EngineFailure } {
     const previous = this.objects.get(encoded);
+    const unmet = guard?.(previous) ?? null;
+    if (unmet !== null) return { failure: unmet };
     const objects = previous === undefined ? 1 : 0;
     const bytes = record.bytes - (previous?.bytes ?? 0);
     const refusal = this.quotaRefusal(bucketId, quota, objects, bytes);
@@ -364,13 +370,14 @@ export class MetaStore {
     key: string,
     record: ObjectRecord,
     quota: QuotaCheck | null = null,
+    guard: WriteGuard | null = null,
   ): Promise<string[]> {
     assert(record.bytes === sizeOf(record), 'object size equals the sum of its blocks');
     const encoded = objectKey(bucketId, key);
     // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
     const body = bodyToStore(record.inline);
     const outcome = await this.env.transaction(() =>
-      this.replaceObject(bucketId, encoded, record, quota, body),
+      this.replaceObject(bucketId, encoded, record, quota, body, guard),
     );
     return unwrap(outcome).freed;
   }
@@ -391,17 +398,26 @@ export class MetaStore {
     return unwrap(outcome).tags;
   }
 
-  /** Removes the object; returns whether it existed and the hashes whose count reached zero. */
+  /**
+   * Removes the object if `guard` (DeleteObject's If-Match) allows; returns whether it existed
+   * and the hashes whose count reached zero.
+   */
   async deleteObject(
     bucketId: string,
     key: string,
+    guard: WriteGuard | null = null,
   ): Promise<{ existed: boolean; freed: string[] }> {
     const encoded = objectKey(bucketId, key);
-    return this.env.transaction(() => {
-      const previous = this.objects.get(encoded);
-      if (previous === undefined) return { existed: false, freed: [] };
-      return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
-    });
+    const outcome = await this.env.transaction(
+      (): { existed: boolean; freed: string[] } | { failure: EngineFailure } => {
+        const previous = this.objects.get(encoded);
+        const unmet = guard?.(previous) ?? null;
+        if (unmet !== null) return { failure: unmet };
+        if (previous === undefined) return { existed: false, freed: [] };
+        return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
+      },
+    );
+    return unwrap(outcome);
   }
 
   /**
@@ -623,6 +639,7 @@ export class MetaStore {
     fullObjectBase64: string | null,
     nowMs: number,
     quota: QuotaCheck | null = null,
+    conditions: WriteConditions | null = null,
   ): Promise<{ record: ObjectRecord; freed: string[] }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -635,7 +652,9 @@ export class MetaStore {
         headers: upload.headers,
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
       };
-      const replaced = this.replaceObject(bucketId, objectKey(bucketId, key), record, quota);
+      const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
+      const encoded = objectKey(bucketId, key);
+      const replaced = this.replaceObject(bucketId, encoded, record, quota, null, guard);
       if ('failure' in replaced) return replaced;
       const freed = [...replaced.freed, ...this.dropUpload(bucketId, key, uploadId)];
       return { record, freed };

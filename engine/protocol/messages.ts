@@ -147,6 +147,18 @@ export interface PutEndFields {
   quota?: QuotaCheck;
 }
 
+/**
+ * A conditional write's expectations of the key's current object (PutObject, CopyObject,
+ * CompleteMultipartUpload, DeleteObject): evaluated by the owning shard inside the transaction
+ * that replaces or removes the record (engine/write-conditions.ts).
+ */
+export interface WriteConditions {
+  /** If-Match: the current object's ETag is one of these (a list, or "*": any object). */
+  ifMatch?: string;
+  /** If-None-Match: "*" (the only value S3 accepts): no object has the key. */
+  ifNoneMatch?: '*';
+}
+
 /** A listing entry: the few fields a listing shows (lean: a page carries up to 1000 per shard). */
 export type ListEntry =
   | { kind: 'object'; key: string; bytes: number; etag: string; lastModifiedMs: number }
@@ -169,11 +181,17 @@ export type EngineFailureCode =
   | 'ServiceUnavailable'
   /** The write would take the bucket past its maxObjects or maxSize quota. */
   | 'QuotaExceeded'
+  /** A write's condition did not hold when it began (or, for a copy or delete, at commit). */
+  | 'PreconditionFailed'
+  /** A write's condition held when it began, but a conflicting write or delete committed first. */
+  | 'ConditionalRequestConflict'
   | 'Internal';
 
 export interface EngineFailure {
   code: EngineFailureCode;
   message: string;
+  /** PreconditionFailed: the header whose condition failed (S3's <Condition>). */
+  condition?: 'If-Match' | 'If-None-Match';
 }
 
 /**
@@ -269,6 +287,8 @@ export type ShardRequest =
        * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
        */
       end?: PutEndFields;
+      /** Objects only: checked at PutBegin (refused at once) and again inside the commit. */
+      conditions?: WriteConditions;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
@@ -289,7 +309,14 @@ export type ShardRequest =
     }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
-  | { kind: 'DeleteObjects'; reqId: number; bucketId: string; keys: string[] }
+  | {
+      kind: 'DeleteObjects';
+      reqId: number;
+      bucketId: string;
+      keys: string[];
+      /** DeleteObject's If-Match (one key only): delete only the object with this ETag. */
+      ifMatch?: string;
+    }
   | {
       kind: 'CopyFrom';
       reqId: number;
@@ -300,6 +327,8 @@ export type ShardRequest =
       /** The copy's tags (the source's, or x-amz-tagging's with the REPLACE directive). */
       tags: Tag[];
       quota?: QuotaCheck;
+      /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
+      conditions?: WriteConditions;
     }
   | {
       kind: 'List';
@@ -332,6 +361,8 @@ export type ShardRequest =
       /** A FULL_OBJECT checksum the client asserts for the whole object (base64). */
       fullObjectBase64: string | null;
       quota?: QuotaCheck;
+      /** Checked inside the commit; a write of the key since the upload began makes a 409. */
+      conditions?: WriteConditions;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {

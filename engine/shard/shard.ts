@@ -27,9 +27,16 @@ import type {
   ShardRequest,
   ShardResult,
   Tag,
+  WriteConditions,
 } from '../protocol/messages.js';
 import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
+import {
+  conditionFailure,
+  guardAtCommit,
+  guardCheckedAtBegin,
+  type WriteGuard,
+} from '../write-conditions.js';
 import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
@@ -130,7 +137,7 @@ export class Shard {
         }
         break;
       case 'DeleteObjects':
-        this.answer(request.reqId, () => this.deleteObjects(request.bucketId, request.keys));
+        this.answer(request.reqId, () => this.deleteObjects(request));
         break;
       case 'CopyFrom':
         this.answer(request.reqId, () => this.copyFrom(request));
@@ -239,7 +246,8 @@ export class Shard {
   ): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
     const part = request.part;
-    const refusal = part === null ? null : this.partRefusal(request, part);
+    const refusal =
+      part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
     if (refusal !== null) {
       // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
       // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
@@ -272,6 +280,7 @@ export class Shard {
       part,
       tags: request.tags ?? [],
       quota: request.quota ?? null,
+      guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
   }
@@ -284,6 +293,21 @@ export class Shard {
     // Queued on the session's tail: finish (in endPut) waits for it.
     if (body !== undefined) void session.push(new Uint8Array(body));
     this.answer(reqId, () => this.endPut(reqId, end.expect, end.quota ?? null));
+  }
+
+  /**
+   * A conditional PutObject whose condition fails already when it begins: refused before a byte
+   * is written (412, or 404 for If-Match on a missing key). It is checked again at commit.
+   */
+  private conditionRefusal(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+  ): EngineFailureError | null {
+    if (request.conditions === undefined) return null;
+    const failure = conditionFailure(
+      request.conditions,
+      this.meta.getObject(request.bucketId, request.key),
+    );
+    return failure === null ? null : new EngineFailureError(failure);
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -314,6 +338,8 @@ export class Shard {
       part: PartTarget | null;
       tags: Tag[];
       quota: QuotaCheck | null;
+      /** A conditional PutObject's check inside its commit. */
+      guard: WriteGuard | null;
     }
   >();
 
@@ -341,7 +367,13 @@ export class Shard {
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
       const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
       const quota = quotaAtEnd ?? target.quota;
-      const freed = await this.meta.putObject(target.bucketId, target.key, record, quota);
+      const freed = await this.meta.putObject(
+        target.bucketId,
+        target.key,
+        record,
+        quota,
+        target.guard,
+      );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
       return { kind: 'Put', info: infoOf(target.key, record) };
@@ -415,6 +447,7 @@ export class Shard {
       request.fullObjectBase64,
       Date.now(),
       request.quota ?? null,
+      request.conditions ?? null,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -616,6 +649,7 @@ export class Shard {
         request.key,
         record,
         request.quota ?? null,
+        guardOf(request.conditions),
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -625,8 +659,15 @@ export class Shard {
     }
   }
 
-  private async deleteObjects(bucketId: string, keys: readonly string[]): Promise<ShardResult> {
-    const outcomes = await Promise.all(keys.map((key) => this.meta.deleteObject(bucketId, key)));
+  private async deleteObjects(
+    request: Extract<ShardRequest, { kind: 'DeleteObjects' }>,
+  ): Promise<ShardResult> {
+    const { bucketId, keys } = request;
+    assert(request.ifMatch === undefined || keys.length === 1, 'If-Match names one object');
+    const guard = guardOf(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : undefined);
+    const outcomes = await Promise.all(
+      keys.map((key) => this.meta.deleteObject(bucketId, key, guard)),
+    );
     if (this.settings.durable) await this.meta.flushed();
     for (const outcome of outcomes) this.freeAll(outcome.freed);
     const results = keys.map((key, i) => ({ key, existed: outcomes[i]?.existed ?? false }));
@@ -694,6 +735,11 @@ export class Shard {
     this.freeAll(freed);
     return { kind: 'Purged', objects };
   }
+}
+
+/** The commit-time guard of a copy or delete's conditions (null: unconditional). */
+function guardOf(conditions: WriteConditions | undefined): WriteGuard | null {
+  return conditions === undefined ? null : guardAtCommit(conditions);
 }
 
 /**

@@ -2,7 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
 import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
 import { mayAccess } from '../auth.js';
-import { checkPreconditions } from '../conditional.js';
+import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
@@ -39,6 +39,7 @@ export async function handleCopyObject(
   const targetKey = customerKeyOf(ctx.req.headers);
   refuseManagedEncryption(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
+  const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(ctx, sourceShard, sourceBucket.id, source.key, 'copy', sourceKey);
   const { reqId, source: object } = opened;
@@ -64,6 +65,7 @@ export async function handleCopyObject(
               headers,
               tags,
               ...withQuota,
+              ...targetConditions,
             },
             'Put',
           )
@@ -83,6 +85,7 @@ export async function handleCopyObject(
               sse: targetKey,
               tags,
               ...withQuota,
+              ...targetConditions,
             },
           );
     sendXml(

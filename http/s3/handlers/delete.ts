@@ -8,15 +8,24 @@ import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
-/** DeleteObject: 204 whether or not the key existed, as S3 answers. */
+/**
+ * DeleteObject: 204 whether or not the key existed, as S3 answers. With If-Match (2025 API;
+ * "*" matches any object), only the object with that ETag goes: 412 for another, 404 for none.
+ */
 export async function handleDeleteObject(
   ctx: RequestContext,
   bucketName: string,
   key: string,
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
+  const ifMatch = ctx.req.headers['if-match'];
   await shardFor(ctx.state, bucket, key).call(
-    { kind: 'DeleteObjects', bucketId: bucket.id, keys: [key] },
+    {
+      kind: 'DeleteObjects',
+      bucketId: bucket.id,
+      keys: [key],
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
+    },
     'Deleted',
   );
   sendEmpty(ctx, 204);
