@@ -19,11 +19,16 @@ export function authenticate(
   req: RequestSnapshot,
   nowMs: number,
 ): Authenticated {
-  const lookup = (accessKeyId: string): string | undefined =>
-    state.catalog.getKey(accessKeyId)?.secretAccessKey;
+  // The record the signature was checked with is the request's key: one catalog read, not two.
+  let looked: KeyRecord | undefined;
+  const lookup = (accessKeyId: string): string | undefined => {
+    looked = state.catalog.getKey(accessKeyId);
+    return looked?.secretAccessKey;
+  };
   const auth = verifyRequest(req, lookup, { region: state.config.s3.region, nowMs });
   if (auth === null) throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
-  const key = state.catalog.getKey(auth.accessKeyId);
+  const key =
+    looked?.accessKeyId === auth.accessKeyId ? looked : state.catalog.getKey(auth.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   return { auth, key };
 }
