@@ -36,18 +36,19 @@ export function authenticate(
 /**
  * Whether `key` may perform `endpoint` (Garage's model: per-bucket read / write / owner grants;
  * the root key may do anything; creating buckets needs the key's create-bucket flag). A missing
- * bucket is NoSuchBucket before it is AccessDenied, as S3 answers.
+ * bucket is NoSuchBucket before it is AccessDenied, as S3 answers. Returns the bucket it read
+ * (null: none needed), which the handler then takes instead of reading the catalog again.
  */
 export function authorize(
   state: ServerState,
   key: KeyRecord,
   endpoint: Endpoint,
   bucketName: string | null,
-): void {
+): BucketRecord | null {
   const needed = authorizationOf(endpoint);
-  if (needed === 'none') return;
+  if (needed === 'none') return null;
   if (needed === 'create-bucket') {
-    if (key.root || key.allowCreateBucket) return;
+    if (key.root || key.allowCreateBucket) return null;
     throw new S3Error('AccessDenied');
   }
   if (bucketName === null) throw new S3Error('AccessDenied');
@@ -55,6 +56,7 @@ export function authorize(
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   if (!mayAccess(state, key, bucket, needed)) throw new S3Error('AccessDenied');
+  return bucket;
 }
 
 export function mayAccess(

@@ -41,6 +41,8 @@ export interface RequestContext {
   readonly auth: AuthResult;
   readonly key: KeyRecord;
   readonly requestId: string;
+  /** The bucket authorization read for this request (null: none), for requireBucket. */
+  readonly bucket?: BucketRecord | null;
 }
 
 /** The shard that owns `key` of `bucket`. */
@@ -50,7 +52,7 @@ export function shardFor(state: ServerState, bucket: BucketRecord, key: string):
 
 /** The bucket a request names; NoSuchBucket if it does not exist. */
 export function requireBucket(ctx: RequestContext, name: string): BucketRecord {
-  const bucket = ctx.state.catalog.getBucket(name);
+  const bucket = ctx.bucket?.name === name ? ctx.bucket : ctx.state.catalog.getBucket(name);
   if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
   return bucket;
 }
