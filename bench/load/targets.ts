@@ -226,13 +226,19 @@ async function startProcess(
 }
 
 /**
- * HANGAR_BENCH_PROFILE_DIR=DIR: hangar targets run under V8's CPU profiler, one .cpuprofile per
- * thread (main, edges, shards) written to DIR when the target stops. Not an option of run.ts:
- * the profiler's own cost makes every figure of such a run meaningless.
+ * Experiments, not options of run.ts (a run with them measures something else):
+ * - HANGAR_BENCH_PROFILE_DIR=DIR: hangar targets run under V8's CPU profiler, one .cpuprofile
+ *   per thread (main, edges, shards) written to DIR when the target stops (profile-summary.ts);
+ *   the profiler's own cost makes every figure of such a run meaningless.
+ * - HANGAR_BENCH_NODE_ARGS="--flag ...": node options for hangar targets (GC and V8 settings).
  */
 function profilingArgs(): string[] {
   const dir = process.env.HANGAR_BENCH_PROFILE_DIR;
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const extra = (process.env.HANGAR_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  return [
+    ...extra,
+    ...(dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+  ];
 }
 
 export async function startTarget(name: TargetName): Promise<RunningTarget> {
