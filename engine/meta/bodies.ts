@@ -3,7 +3,7 @@ import { crc32c } from '@node-rs/crc32';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
-import type { BlockErrorRecord } from './store.js';
+import type { BlockErrorRecord } from './block-table.js';
 
 /**
  * A body in the `bodies` table: how many object records name it, its size and its CRC32C
