@@ -3,7 +3,7 @@ import { crc32c } from '@node-rs/crc32';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
-import type { BlockErrorRecord, ObjectRecord } from './store.js';
+import type { BlockErrorRecord } from './block-table.js';
 
 /**
  * A body in the `bodies` table: how many object records name it, its size and its CRC32C
@@ -153,40 +153,4 @@ export function bodyIntact(
     stored.byteLength === record.bytes &&
     crc32c(stored) === record.crc32c
   );
-}
-
-/** An inline body that does not match the checksum stored with it: it is never served. */
-export class InlineCorruptError extends Error {
-  constructor(bucketId: string, key: string) {
-    super(`inline body of object ${JSON.stringify(key)} in bucket ${bucketId} fails its CRC32C`);
-    this.name = 'InlineCorruptError';
-  }
-}
-
-/**
- * The body of an object record, checked against its CRC32C before any of it is served: the
- * record's own (small objects, and records from before the bodies table: read where they are,
- * never migrated) or a copy out of the bodies table. Null for an object stored in blocks. A
- * record from before the checksum existed has none and passes. Throws InlineCorruptError for
- * bytes that fail the check or a body that is gone.
- */
-export function recordBody(
-  bodies: BodyTable,
-  bucketId: string,
-  key: string,
-  record: ObjectRecord,
-): Uint8Array | null {
-  if (record.body === undefined) {
-    const inline = record.inline;
-    if (
-      inline !== null &&
-      record.inlineCrc32c !== undefined &&
-      crc32c(inline) !== record.inlineCrc32c
-    )
-      throw new InlineCorruptError(bucketId, key);
-    return inline;
-  }
-  const data = bodies.read(record.body, record.inlineCrc32c);
-  if (data === null) throw new InlineCorruptError(bucketId, key);
-  return data;
 }

@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { recordEncoder } from '../codec.js';
 import { shardDir } from '../layout.js';
-import { BodyTable, recordBody } from './bodies.js';
+import type { BlockErrorRecord } from './block-table.js';
+import { BodyTable } from './bodies.js';
 import { objectKey } from './keys.js';
-import { type BlockErrorRecord, META_TABLES_MAX, type ObjectRecord } from './store.js';
+import { type ObjectRecord, recordBody } from './object-table.js';
+import { META_TABLES_MAX } from './store.js';
 
 /**
  * A read-only view of one shard's objects for an edge thread. HEAD, and GET of an object whose

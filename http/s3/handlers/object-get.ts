@@ -1,7 +1,6 @@
 import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
-import { InlineCorruptError } from '../../../engine/meta/bodies.js';
-import { infoOf } from '../../../engine/meta/store.js';
+import { InlineCorruptError, infoOf } from '../../../engine/meta/object-table.js';
 import { shardOf } from '../../../engine/pool/placement.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import { evaluatePreconditions } from '../../../engine/preconditions.js';
