@@ -27,6 +27,11 @@ export interface HangarConfig {
      * network in clear). Only for a TLS-terminating proxy in front of hangar.
      */
     allowSseCOverHttp: boolean;
+    /**
+     * Accept AWS Signature Version 2 (header, query string and POST forms), as Ceph RGW and
+     * Swift do; false answers V2 as AWS's V4-only regions do.
+     */
+    signatureV2: boolean;
   };
   /**
    * TLS on every port (S3, website, admin) with one certificate and key (PEM files, reread on
@@ -121,6 +126,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
       region: 'us-east-1',
       rootDomains: ['s3.localhost'],
       allowSseCOverHttp: false,
+      signatureV2: true,
     },
     tls: { certFile: null, keyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
@@ -344,6 +350,9 @@ const FIELDS: readonly Field[] = [
       c.s3.allowSseCOverHttp = v;
     },
   ),
+  field('s3.signature_v2', 'HANGAR_S3_SIGNATURE_V2', 's3-signature-v2', boolean, (c, v) => {
+    c.s3.signatureV2 = v;
+  }),
   field('tls.cert_file', 'HANGAR_TLS_CERT_FILE', 'tls-cert-file', path, (c, v) => {
     c.tls.certFile = v;
   }),

@@ -169,6 +169,7 @@ interface ServerOptions {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   s3AllowSseCOverHttp?: string;
+  s3SignatureV2?: string;
 }
 
 /**
@@ -228,6 +229,7 @@ async function runServer(command: Command): Promise<void> {
       'tls-cert-file': opts.tlsCertFile,
       'tls-key-file': opts.tlsKeyFile,
       's3-allow-sse-c-over-http': opts.s3AllowSseCOverHttp,
+      's3-signature-v2': opts.s3SignatureV2,
     });
   let config: HangarConfig;
   try {
@@ -572,6 +574,7 @@ function buildProgram(): Command {
       '--s3-allow-sse-c-over-http <bool>',
       'accept SSE-C on a plain-HTTP S3 port (behind a TLS-terminating proxy only)',
     )
+    .option('--s3-signature-v2 <bool>', 'accept AWS Signature Version 2 (default true)')
     .action((_opts: unknown, command: Command) => runServer(command));
 
   const key = program.command('key').description('manage access keys');

@@ -11,7 +11,7 @@ export interface Authenticated {
 }
 
 /**
- * Checks the request's SigV4 signature against the catalog's keys. Anonymous requests are
+ * Checks the request's signature (V4, or V2 when the configuration accepts it) against the catalog's keys. Anonymous requests are
  * refused: hangar has no public buckets on the S3 endpoint.
  */
 export function authenticate(
@@ -25,7 +25,12 @@ export function authenticate(
     looked = state.catalog.getKey(accessKeyId);
     return looked?.secretAccessKey;
   };
-  const auth = verifyRequest(req, lookup, { region: state.config.s3.region, nowMs });
+  const { region, rootDomains, signatureV2 } = state.config.s3;
+  const auth = verifyRequest(req, lookup, {
+    region,
+    nowMs,
+    signatureV2: signatureV2 ? { rootDomains } : undefined,
+  });
   if (auth === null) throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
   const key =
     looked?.accessKeyId === auth.accessKeyId ? looked : state.catalog.getKey(auth.accessKeyId);

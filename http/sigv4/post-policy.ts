@@ -1,7 +1,9 @@
 /**
  * Browser-form uploads (PostObject) signed with AWS Signature Version 4: the form carries a
  * base64 JSON policy and the signature of that base64 text, made with the usual signing key
- * (S3 API reference: sigv4-HTTPPOSTConstructPolicy, sigv4-post-example). The policy then
+ * (S3 API reference: sigv4-HTTPPOSTConstructPolicy, sigv4-post-example). A V2 form (S3
+ * developer guide, HTTPPOSTForms) carries AWSAccessKeyId and `signature`, the base64
+ * HMAC-SHA1 of the same text; the policy then works alike. The policy then
  * constrains every other form field; the file's size is checked against content-length-range
  * once the file has been read.
  */
@@ -15,11 +17,15 @@ import {
   signaturesEqual,
   signHex,
 } from './canonical.js';
+import { secretFor } from './shared.js';
+import { checkV2Signature, signatureV2NotAccepted } from './v2.js';
 import type { SecretLookup } from './verify.js';
 
 export interface PostPolicyOptions {
   region: string;
   nowMs: number;
+  /** Whether V2 forms (AWSAccessKeyId, signature) are accepted (s3.signature_v2). */
+  signatureV2: boolean;
 }
 
 export interface PostRequest {
@@ -49,6 +55,8 @@ export interface VerifiedPost {
 
 /** Fields that never need a policy condition (AWS: the signature and what it signs, the file). */
 const EXEMPT_FIELDS = new Set(['x-amz-signature', 'file', 'policy']);
+/** V2's (S3 developer guide, HTTPPOSTForms): its key id and signature need no condition either. */
+const EXEMPT_FIELDS_V2 = new Set(['awsaccesskeyid', 'signature', 'file', 'policy']);
 const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
 /** Replaced in the key field by the uploaded file's name. */
@@ -65,42 +73,16 @@ export function verifyPostPolicy(
   opts: PostPolicyOptions,
 ): VerifiedPost {
   const fields = fieldMap(request.fields);
+  const v2 = !fields.has('x-amz-algorithm') && fields.has('awsaccesskeyid');
+  if (v2 && !opts.signatureV2) throw signatureV2NotAccepted();
   const policyBase64 = fields.get('policy');
   if (policyBase64 === undefined) {
-    if (fields.has('awsaccesskeyid') || fields.has('signature'))
-      throw new S3Error('NotImplemented', 'Signature Version 2 is not supported');
+    if (v2 || fields.has('signature')) required(fields, 'policy');
     throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
   }
-  const algorithm = fields.get('x-amz-algorithm');
-  if (algorithm === undefined && fields.has('awsaccesskeyid'))
-    throw new S3Error('NotImplemented', 'Signature Version 2 is not supported');
-  if (algorithm !== SIGV4_ALGORITHM)
-    throw invalidArgument(
-      'x-amz-algorithm',
-      algorithm,
-      'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
-    );
-  const credential = required(fields, 'x-amz-credential');
-  const amzDate = required(fields, 'x-amz-date');
-  const signature = required(fields, 'x-amz-signature');
-  const { accessKeyId, date } = parseCredential(credential, opts.region);
-  if (!ISO8601_BASIC.test(amzDate) || amzDate.slice(0, 8) !== date)
-    throw invalidArgument(
-      'x-amz-date',
-      amzDate,
-      `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'" and name the credential's date (${date}).`,
-    );
-  const secret = lookup(accessKeyId);
-  if (secret === undefined)
-    throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId });
-  const signingKey = deriveSigningKey(secret, date, opts.region, S3_SERVICE);
-  const expected = signHex(signingKey, policyBase64);
-  if (!SIGNATURE_HEX.test(signature) || !signaturesEqual(expected, signature))
-    throw new S3Error('SignatureDoesNotMatch', undefined, {
-      AWSAccessKeyId: accessKeyId,
-      StringToSign: policyBase64,
-      SignatureProvided: signature,
-    });
+  const accessKeyId = v2
+    ? authenticateV2Form(fields, policyBase64, lookup)
+    : authenticateV4Form(fields, policyBase64, lookup, opts);
 
   const policy = parsePolicy(policyBase64);
   if (policy.expirationMs <= opts.nowMs) throw policyViolation('Policy expired.');
@@ -128,11 +110,60 @@ export function verifyPostPolicy(
     if (value === undefined || !holds(condition, value))
       throw policyViolation(`Policy Condition failed: ${condition.text}`);
   }
+  const exempt = v2 ? EXEMPT_FIELDS_V2 : EXEMPT_FIELDS;
   const extra = [...fields.keys()].filter(
-    (name) => !EXEMPT_FIELDS.has(name) && !name.startsWith('x-ignore-') && !covered.has(name),
+    (name) => !exempt.has(name) && !name.startsWith('x-ignore-') && !covered.has(name),
   );
   if (extra.length > 0) throw policyViolation(`Extra input fields: ${extra.join(', ')}`);
   return { accessKeyId, key, fields, length };
+}
+
+/** SigV4 form: x-amz-credential, x-amz-date, and the hex signature of the policy text. */
+function authenticateV4Form(
+  fields: ReadonlyMap<string, string>,
+  policyBase64: string,
+  lookup: SecretLookup,
+  opts: PostPolicyOptions,
+): string {
+  const algorithm = fields.get('x-amz-algorithm');
+  if (algorithm !== SIGV4_ALGORITHM)
+    throw invalidArgument(
+      'x-amz-algorithm',
+      algorithm,
+      'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
+    );
+  const credential = required(fields, 'x-amz-credential');
+  const amzDate = required(fields, 'x-amz-date');
+  const signature = required(fields, 'x-amz-signature');
+  const { accessKeyId, date } = parseCredential(credential, opts.region);
+  if (!ISO8601_BASIC.test(amzDate) || amzDate.slice(0, 8) !== date)
+    throw invalidArgument(
+      'x-amz-date',
+      amzDate,
+      `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'" and name the credential's date (${date}).`,
+    );
+  const secret = secretFor(accessKeyId, lookup);
+  const signingKey = deriveSigningKey(secret, date, opts.region, S3_SERVICE);
+  const expected = signHex(signingKey, policyBase64);
+  if (!SIGNATURE_HEX.test(signature) || !signaturesEqual(expected, signature))
+    throw new S3Error('SignatureDoesNotMatch', undefined, {
+      AWSAccessKeyId: accessKeyId,
+      StringToSign: policyBase64,
+      SignatureProvided: signature,
+    });
+  return accessKeyId;
+}
+
+/** SigV2 form: AWSAccessKeyId and `signature`, base64 HMAC-SHA1 of the policy text. */
+function authenticateV2Form(
+  fields: ReadonlyMap<string, string>,
+  policyBase64: string,
+  lookup: SecretLookup,
+): string {
+  const accessKeyId = required(fields, 'awsaccesskeyid');
+  const signature = required(fields, 'signature');
+  const secret = secretFor(accessKeyId, lookup);
+  return checkV2Signature(accessKeyId, secret, policyBase64, signature).accessKeyId;
 }
 
 /** The file's size against the policy's content-length-range, as AWS reports a miss. */

@@ -18,6 +18,8 @@ import {
   signHex,
   stringToSign,
 } from './canonical.js';
+import { checkClockSkew, formatIso8601, parseIso8601Basic, secretFor } from './shared.js';
+import { isV2Authorization, type SignatureV2Options, verifyV2Header, verifyV2Query } from './v2.js';
 
 export type { ChunkSigningContext } from './canonical.js';
 
@@ -39,13 +41,14 @@ export interface VerifyOptions {
   nowMs: number;
   /** default 15 min */
   maxSkewMs?: number;
+  /** Signature V2 is accepted when given (s3.signature_v2); refused as in AWS's V4-only regions otherwise. */
+  signatureV2?: SignatureV2Options | undefined;
 }
 
 export type SecretLookup = (accessKeyId: string) => string | undefined;
 
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const CONTENT_SHA256 = 'x-amz-content-sha256';
-const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const PRESIGNED_PARAMS = [
@@ -100,11 +103,14 @@ export function verifyRequest(
   const authorization = req.headers.authorization;
   const query = authQueryParams(req.rawQuery);
   const presigned = PRESIGNED_PARAMS.some((name) => query.has(name));
-  const presignedV2 = query.has('AWSAccessKeyId') && query.has('Signature');
+  const presignedV2 = query.has('AWSAccessKeyId') || query.has('Signature');
   if (authorization !== undefined && (presigned || presignedV2)) throw onlyOneAuthMechanism();
-  if (authorization !== undefined) return verifyHeaderAuth(req, authorization, lookup, opts);
+  if (authorization !== undefined) {
+    if (isV2Authorization(authorization)) return verifyV2Header(req, authorization, lookup, opts);
+    return verifyHeaderAuth(req, authorization, lookup, opts);
+  }
   if (presigned) return verifyPresigned(req, query, lookup, opts);
-  if (presignedV2) throw signatureV2NotSupported();
+  if (presignedV2) return verifyV2Query(req, query, lookup, opts);
   return null;
 }
 
@@ -121,7 +127,7 @@ function verifyHeaderAuth(
   const timestamp = headerTimestamp(req.headers);
   checkCredentialDate(parts.credentialDate, timestamp.amzDate, HEADER_FLAVOR);
   const secret = secretFor(parts.accessKeyId, lookup);
-  checkClockSkew(timestamp, opts);
+  checkClockSkew(timestamp, opts.nowMs, opts.maxSkewMs);
   const contentSha256 = req.headers[CONTENT_SHA256];
   if (contentSha256 === undefined) {
     throw new S3Error(
@@ -139,7 +145,6 @@ function verifyHeaderAuth(
 }
 
 function parseAuthorizationHeader(authorization: string, region: string): SignatureParts {
-  if (authorization.startsWith('AWS ')) throw signatureV2NotSupported();
   if (authorization.startsWith('AWS4-ECDSA-P256-SHA256')) {
     throw new S3Error('NotImplemented', 'Signature Version 4A is not supported');
   }
@@ -196,16 +201,6 @@ function headerTimestamp(headers: Readonly<Record<string, string>>): Timestamp {
     'AccessDenied',
     'AWS authentication requires a valid Date or x-amz-date header',
   );
-}
-
-function checkClockSkew(timestamp: Timestamp, opts: VerifyOptions): void {
-  const maxSkewMs = opts.maxSkewMs ?? LIMITS.clockSkewMaxMs;
-  if (Math.abs(opts.nowMs - timestamp.ms) <= maxSkewMs) return;
-  throw new S3Error('RequestTimeTooSkewed', undefined, {
-    RequestTime: timestamp.raw,
-    ServerTime: formatIso8601(opts.nowMs),
-    MaxAllowedSkewMilliseconds: String(maxSkewMs),
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,14 +379,6 @@ function checkCredentialDate(credentialDate: string, amzDate: string, flavor: Au
   }
 }
 
-function secretFor(accessKeyId: string, lookup: SecretLookup): string {
-  const secret = lookup(accessKeyId);
-  if (secret === undefined) {
-    throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId });
-  }
-  return secret;
-}
-
 function payloadModeOf(contentSha256: string): PayloadMode {
   switch (contentSha256) {
     case UNSIGNED_PAYLOAD:
@@ -528,34 +515,11 @@ function decodeQueryComponent(text: string): string {
     : text;
 }
 
-function parseIso8601Basic(text: string): number | undefined {
-  const m = ISO8601_BASIC.exec(text);
-  if (m === null) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number);
-  if (y === undefined || mo === undefined || d === undefined) return undefined;
-  const ms = Date.UTC(y, mo - 1, d, h ?? 0, mi ?? 0, s ?? 0);
-  // Reject impossible dates: Date.UTC silently rolls 20130231 into March, 25:00 into the next
-  // day, and takes years 0–99 as 19xx. Compared as numbers: no string per request.
-  const date = new Date(ms);
-  const exact =
-    date.getUTCFullYear() === y &&
-    date.getUTCMonth() === mo - 1 &&
-    date.getUTCDate() === d &&
-    date.getUTCHours() === h &&
-    date.getUTCMinutes() === mi &&
-    date.getUTCSeconds() === s;
-  return exact ? ms : undefined;
-}
-
 function formatIso8601Basic(ms: number): string {
   return new Date(ms)
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}Z$/, 'Z');
-}
-
-function formatIso8601(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function onlyOneAuthMechanism(): S3Error {
@@ -564,8 +528,4 @@ function onlyOneAuthMechanism(): S3Error {
     'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
     { ArgumentName: 'Authorization' },
   );
-}
-
-function signatureV2NotSupported(): S3Error {
-  return new S3Error('NotImplemented', 'Signature Version 2 is not supported');
 }

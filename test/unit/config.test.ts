@@ -38,6 +38,7 @@ test('defaults', (t) => {
       region: 'us-east-1',
       rootDomains: ['s3.localhost'],
       allowSseCOverHttp: false,
+      signatureV2: true,
     },
     tls: { certFile: null, keyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
@@ -121,6 +122,24 @@ test('s3.allow_sse_c_over_http: a boolean from env, flags and file', (t) => {
   expectError(t, () => load(dir), 's3.allow_sse_c_over_http must be true or false');
 });
 
+test('s3.signature_v2: on by default, a boolean from env, flags and file', (t) => {
+  const dir = tempDir();
+  t.true(load(dir).s3.signatureV2);
+  t.false(load(dir, { env: { HANGAR_S3_SIGNATURE_V2: 'false' } }).s3.signatureV2);
+  t.true(
+    load(dir, {
+      env: { HANGAR_S3_SIGNATURE_V2: 'no' },
+      flags: { 's3-signature-v2': 'true' },
+    }).s3.signatureV2,
+  );
+  expectError(
+    t,
+    () => load(dir, { env: { HANGAR_S3_SIGNATURE_V2: 'v4' } }),
+    's3.signature_v2',
+    'HANGAR_S3_SIGNATURE_V2',
+  );
+});
+
 test('reads ./hangar.toml when present, with every key', (t) => {
   const dir = tempDir();
   writeFileSync(
@@ -140,6 +159,7 @@ port = 9000
 region = "eu-west-1"
 root_domains = ["s3.example.com", ".S3.Other.org"]
 allow_sse_c_over_http = true
+signature_v2 = false
 
 [tls]
 cert_file = "tls/cert.pem"
@@ -166,6 +186,7 @@ metrics_token = "file-metrics-token"
       region: 'eu-west-1',
       rootDomains: ['s3.example.com', 's3.other.org'],
       allowSseCOverHttp: true,
+      signatureV2: false,
     },
     tls: { certFile: join(dir, 'tls/cert.pem'), keyFile: '/etc/hangar/key.pem' },
     web: { host: '0.0.0.0', port: 9002, rootDomains: ['web.example.com'] },

@@ -7,7 +7,7 @@ import { checkLength, verifyPostPolicy } from '../../http/sigv4/post-policy.js';
 const AKID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const NOW = Date.parse('2015-12-29T12:00:00Z');
-const OPTS = { region: 'us-east-1', nowMs: NOW };
+const OPTS = { region: 'us-east-1', nowMs: NOW, signatureV2: true };
 const lookup = (id: string): string | undefined => (id === AKID ? SECRET : undefined);
 
 function hmac(key: Buffer | string, data: string): Buffer {

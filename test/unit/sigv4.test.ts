@@ -244,7 +244,7 @@ test('malformed authorization headers', (t) => {
   throwsS3(
     t,
     () => withAuth('AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg='),
-    'NotImplemented',
+    'InvalidRequest',
   );
   throwsS3(t, () => withAuth('Bearer abc'), 'InvalidArgument');
 });

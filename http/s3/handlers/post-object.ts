@@ -267,7 +267,11 @@ function authorizeForm(
   const post = verifyPostPolicy(
     { bucket: bucketName, fields, filename: file.filename },
     (accessKeyId) => state.catalog.getKey(accessKeyId)?.secretAccessKey,
-    { region: state.config.s3.region, nowMs: Date.now() },
+    {
+      region: state.config.s3.region,
+      nowMs: Date.now(),
+      signatureV2: state.config.s3.signatureV2,
+    },
   );
   const key = state.catalog.getKey(post.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
