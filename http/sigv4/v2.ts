@@ -100,8 +100,7 @@ export function verifyV2Header(
   checkClockSkew(time, opts.nowMs, opts.maxSkewMs);
   // With x-amz-date present, the Date position is empty: x-amz-date is signed among the x-amz-*.
   const dateField = req.headers['x-amz-date'] === undefined ? (req.headers.date ?? '') : '';
-  const toSign = stringToSignV2(req, dateField, v2.rootDomains);
-  return checkV2Signature(accessKeyId, secret, toSign, signature);
+  return checkRequestSignature(req, dateField, v2.rootDomains, { accessKeyId, secret, signature });
 }
 
 /** `?AWSAccessKeyId=..&Expires=..&Signature=..`: Expires (epoch seconds) takes Date's place. */
@@ -135,8 +134,42 @@ export function verifyV2Query(
   }
   // Base64 has no spaces: a space here is a '+' sent unescaped and decoded as a form space.
   const signature = rawSignature.replaceAll(' ', '+');
-  const toSign = stringToSignV2(req, expires, v2.rootDomains);
-  return checkV2Signature(accessKeyId, secret, toSign, signature);
+  return checkRequestSignature(req, expires, v2.rootDomains, { accessKeyId, secret, signature });
+}
+
+interface V2Credentials {
+  accessKeyId: string;
+  secret: string;
+  signature: string;
+}
+
+/**
+ * A path-style bucket request ("/bucket", no slash after) is signed as "/bucket" by some
+ * clients and as "/bucket/" by others (botocore signs the virtual-hosted form's path): both name
+ * the same resource, so the second is tried when the first misses.
+ */
+function checkRequestSignature(
+  req: RequestSnapshot,
+  dateField: string,
+  rootDomains: readonly string[],
+  credentials: V2Credentials,
+): AuthResult {
+  const { accessKeyId, secret, signature } = credentials;
+  const toSign = stringToSignV2(req, dateField, rootDomains);
+  if (signaturesEqual(signV2(secret, toSign), signature)) return verified(accessKeyId);
+  if (isPathStyleBucketRoot(req, rootDomains)) {
+    const slashed = stringToSignV2({ ...req, rawPath: `${req.rawPath}/` }, dateField, rootDomains);
+    if (signaturesEqual(signV2(secret, slashed), signature)) return verified(accessKeyId);
+  }
+  throw signatureMismatch(accessKeyId, toSign, signature);
+}
+
+function isPathStyleBucketRoot(req: RequestSnapshot, rootDomains: readonly string[]): boolean {
+  return (
+    req.rawPath.length > 1 &&
+    req.rawPath.indexOf('/', 1) < 0 &&
+    vhostBucket(req.headers.host, rootDomains) === null
+  );
 }
 
 /** base64(HMAC-SHA1(secret, text)): the V2 signature of a request or of a POST policy. */
@@ -152,14 +185,22 @@ export function checkV2Signature(
   signature: string,
 ): AuthResult {
   if (!signaturesEqual(signV2(secret, toSign), signature)) {
-    throw new S3Error('SignatureDoesNotMatch', undefined, {
-      AWSAccessKeyId: accessKeyId,
-      StringToSign: toSign,
-      SignatureProvided: signature,
-      StringToSignBytes: hexBytes(toSign),
-    });
+    throw signatureMismatch(accessKeyId, toSign, signature);
   }
+  return verified(accessKeyId);
+}
+
+function verified(accessKeyId: string): AuthResult {
   return { accessKeyId, payload: UNSIGNED };
+}
+
+function signatureMismatch(accessKeyId: string, toSign: string, signature: string): S3Error {
+  return new S3Error('SignatureDoesNotMatch', undefined, {
+    AWSAccessKeyId: accessKeyId,
+    StringToSign: toSign,
+    SignatureProvided: signature,
+    StringToSignBytes: hexBytes(toSign),
+  });
 }
 
 /** The V2 StringToSign of a request; `dateField` is the Date header, '' or the query's Expires. */

@@ -24,7 +24,12 @@ const AKID = 'AKIAFUZZEXAMPLE';
 const SECRET = 'fuzz/secret+key/0123456789abcdef';
 const REGION = 'us-east-1';
 const NOW = new Date('2026-01-01T12:00:00Z');
-const OPTS: VerifyOptions = { region: REGION, nowMs: NOW.getTime() };
+// V2 accepted: random 'AWS ...' headers and AWSAccessKeyId/Signature parameters reach v2.ts too.
+const OPTS: VerifyOptions = {
+  region: REGION,
+  nowMs: NOW.getTime(),
+  signatureV2: { rootDomains: ['s3.amazonaws.com'] },
+};
 const lookup = (accessKeyId: string): string | undefined =>
   accessKeyId === AKID ? SECRET : undefined;
 
@@ -394,6 +399,10 @@ const presignedQuerySoup = tokenSoup([
   'X-Amz-SignedHeaders=host',
   'X-Amz-Signature=',
   'AWSAccessKeyId=a&Signature=b',
+  `AWSAccessKeyId=${AKID}`,
+  'Expires=',
+  '1767268800',
+  'Signature=',
   'x-amz-content-sha256=',
   '&',
   '%',

@@ -336,6 +336,29 @@ test('with V2 turned off, header and query V2 are InvalidRequest as in AWS V4-on
   );
 });
 
+test('a path-style bucket request verifies signed as "/bucket" or as "/bucket/" (botocore)', (t) => {
+  const opts = at('Tue, 27 Mar 2007 19:36:42 +0000');
+  const date = 'Tue, 27 Mar 2007 19:36:42 +0000';
+  for (const resource of ['/johnsmith', '/johnsmith/']) {
+    const signature = signV2(SECRET, `PUT\n\n\n${date}\n${resource}`);
+    const req = snapshot('PUT', '/johnsmith', {
+      host: 's3.amazonaws.com',
+      date,
+      authorization: `AWS ${AKID}:${signature}`,
+    });
+    t.is(verifyRequest(req, lookup, opts)?.accessKeyId, AKID, resource);
+  }
+  // Only the bucket root gets the second try: an object path is signed as sent.
+  const objectSignature = signV2(SECRET, `GET\n\n\n${date}\n/johnsmith/key/`);
+  const object = snapshot('GET', '/johnsmith/key', {
+    host: 's3.amazonaws.com',
+    date,
+    authorization: `AWS ${AKID}:${objectSignature}`,
+  });
+  const err = throwsS3(t, () => verifyRequest(object, lookup, opts), 'SignatureDoesNotMatch');
+  t.is(err.fields.StringToSign, `GET\n\n\n${date}\n/johnsmith/key`);
+});
+
 test('sub-resources: only the signed ones, sorted by name, values decoded', (t) => {
   const req = snapshot(
     'PUT',
