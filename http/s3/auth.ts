@@ -25,11 +25,12 @@ export function authenticate(
     looked = state.catalog.getKey(accessKeyId);
     return looked?.secretAccessKey;
   };
-  const { region, rootDomains, signatureV2 } = state.config.s3;
+  const s3 = state.config.s3;
   const auth = verifyRequest(req, lookup, {
-    region,
+    region: s3.region,
     nowMs,
-    signatureV2: signatureV2 ? { rootDomains } : undefined,
+    // The s3 section carries V2's one option (rootDomains): no object made per request.
+    signatureV2: s3.signatureV2 ? s3 : undefined,
   });
   if (auth === null) throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
   const key =

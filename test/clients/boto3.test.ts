@@ -1,14 +1,8 @@
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import {
-  REGION,
-  ROOT_ACCESS_KEY,
-  ROOT_SECRET_KEY,
-  useServer,
-  useTempDir,
-} from '../helpers/server.js';
+import { boto3Env } from '../helpers/python.js';
+import { useServer, useTempDir } from '../helpers/server.js';
 
 /** The script lives beside this file's source (tsc does not copy it into dist/). */
 const SCRIPT = fileURLToPath(new URL('../../../test/clients/boto3_client.py', import.meta.url));
@@ -48,17 +42,7 @@ function runScript(bucket: string): Promise<{ code: number; observed: Observed; 
       'python3',
       [SCRIPT, suite.server.endpoint, bucket, work],
       {
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          // pyenv shims need HOME / PYENV_ROOT to find the interpreter that has boto3.
-          ...(process.env['PYENV_ROOT'] ? { PYENV_ROOT: process.env['PYENV_ROOT'] } : {}),
-          HOME: process.env['HOME'] ?? work,
-          AWS_CONFIG_FILE: join(work, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-          AWS_ACCESS_KEY_ID: ROOT_ACCESS_KEY,
-          AWS_SECRET_ACCESS_KEY: ROOT_SECRET_KEY,
-          AWS_DEFAULT_REGION: REGION,
-        },
+        env: boto3Env(work),
         maxBuffer: 16 * MiB,
         timeout: 150_000,
       },

@@ -8,7 +8,6 @@ Prints one JSON object on stdout with what each step observed, and presigned V2 
 signature_version 's3' as well) that the TypeScript test fetches with plain HTTP.
 """
 
-import hashlib
 import json
 import socket
 import sys
@@ -17,18 +16,10 @@ import traceback
 import boto3
 from botocore.config import Config
 
+# Beside this script (its directory is on sys.path): the same deterministic bytes.
+from boto3_client import seeded
+
 MiB = 1024 * 1024
-
-
-def seeded(length: int, seed: int) -> bytes:
-    """Deterministic bytes: SHA-256 in counter mode."""
-    out = bytearray()
-    counter = 0
-    prefix = seed.to_bytes(8, "big")
-    while len(out) < length:
-        out += hashlib.sha256(prefix + counter.to_bytes(8, "big")).digest() * 64
-        counter += 1
-    return bytes(out[:length])
 
 
 def resolve_localhost_subdomains() -> None:

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { boto3Env } from '../helpers/python.js';
 import {
   REGION,
   ROOT_ACCESS_KEY,
@@ -50,17 +51,7 @@ function runBoto3(endpoint: string, bucket: string, style: 'path' | 'virtual'): 
       'python3',
       [SCRIPT, endpoint, bucket, style],
       {
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          // pyenv shims need HOME / PYENV_ROOT to find the interpreter that has boto3.
-          ...(process.env['PYENV_ROOT'] ? { PYENV_ROOT: process.env['PYENV_ROOT'] } : {}),
-          HOME: process.env['HOME'] ?? work,
-          AWS_CONFIG_FILE: join(work, 'no-config'),
-          AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-credentials'),
-          AWS_ACCESS_KEY_ID: ROOT_ACCESS_KEY,
-          AWS_SECRET_ACCESS_KEY: ROOT_SECRET_KEY,
-          AWS_DEFAULT_REGION: REGION,
-        },
+        env: boto3Env(work),
         maxBuffer: 16 * MiB,
         timeout: 120_000,
       },

@@ -1,8 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
-import { S3Error, type S3ErrorCode } from '../../http/s3/errors.js';
+import test from 'ava';
 import { signV2, stringToSignV2 } from '../../http/sigv4/v2.js';
 import { type AuthResult, type VerifyOptions, verifyRequest } from '../../http/sigv4/verify.js';
 import type { RequestSnapshot } from '../../http/uws/request.js';
+import { snapshot, throwsS3 } from '../helpers/verifier.js';
 
 // The credentials of every example in AWS's "Signing and authenticating REST requests (AWS
 // signature version 2)"; their requests are dated March 2007 on bucket johnsmith.
@@ -14,20 +14,6 @@ const VHOST = 'johnsmith.s3.amazonaws.com';
 const lookup = (accessKeyId: string): string | undefined =>
   accessKeyId === AKID ? SECRET : undefined;
 
-function snapshot(
-  method: string,
-  target: string,
-  headers: Record<string, string>,
-): RequestSnapshot {
-  const q = target.indexOf('?');
-  return {
-    method,
-    rawPath: q < 0 ? target : target.slice(0, q),
-    rawQuery: q < 0 ? '' : target.slice(q + 1),
-    headers,
-  };
-}
-
 /** Options with V2 accepted, the clock at `date` (an RFC 1123 date). */
 function at(date: string): VerifyOptions {
   return {
@@ -35,18 +21,6 @@ function at(date: string): VerifyOptions {
     nowMs: Date.parse(date),
     signatureV2: { rootDomains: ROOT_DOMAINS },
   };
-}
-
-function throwsS3(
-  t: ExecutionContext,
-  fn: () => unknown,
-  code: S3ErrorCode,
-  message?: string,
-): S3Error {
-  const err = t.throws(fn, { instanceOf: S3Error });
-  t.is(err?.code, code);
-  if (message !== undefined) t.is(err?.message, message);
-  return err as S3Error;
 }
 
 interface DocExample {

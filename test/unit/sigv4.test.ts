@@ -1,8 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, HttpRequest, SourceData } from '@smithy/types';
-import test, { type ExecutionContext } from 'ava';
-import { S3Error, type S3ErrorCode } from '../../http/s3/errors.js';
+import test from 'ava';
 import {
   canonicalQueryString,
   canonicalUri,
@@ -18,6 +17,7 @@ import {
   verifyRequest,
 } from '../../http/sigv4/verify.js';
 import type { RequestSnapshot } from '../../http/uws/request.js';
+import { snapshot, throwsS3 } from '../helpers/verifier.js';
 
 // The credentials and clock of every example in the AWS S3 SigV4 documentation.
 const AKID = 'AKIAIOSFODNN7EXAMPLE';
@@ -31,38 +31,12 @@ const HOST = 'examplebucket.s3.amazonaws.com';
 const lookup = (accessKeyId: string): string | undefined =>
   accessKeyId === AKID ? SECRET : undefined;
 
-function snapshot(
-  method: string,
-  target: string,
-  headers: Record<string, string>,
-): RequestSnapshot {
-  const q = target.indexOf('?');
-  return {
-    method,
-    rawPath: q < 0 ? target : target.slice(0, q),
-    rawQuery: q < 0 ? '' : target.slice(q + 1),
-    headers,
-  };
-}
-
 function authHeader(signedHeaders: string, signature: string): string {
   return `AWS4-HMAC-SHA256 Credential=${AKID}/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signedHeaders},Signature=${signature}`;
 }
 
 function verify(req: RequestSnapshot, opts: VerifyOptions = DOC_OPTS): AuthResult | null {
   return verifyRequest(req, lookup, opts);
-}
-
-function throwsS3(
-  t: ExecutionContext,
-  fn: () => unknown,
-  code: S3ErrorCode,
-  message?: string,
-): S3Error {
-  const err = t.throws(fn, { instanceOf: S3Error });
-  t.is(err?.code, code);
-  if (message !== undefined) t.is(err?.message, message);
-  return err as S3Error;
 }
 
 // ---------------------------------------------------------------------------------------------
