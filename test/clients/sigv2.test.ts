@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { boto3Env } from '../helpers/python.js';
 import {
@@ -13,7 +13,7 @@ import {
   useServer,
   useTempDir,
 } from '../helpers/server.js';
-import { type Run, runTool } from '../helpers/tree.js';
+import { type Run, runTool, writeSeededFile } from '../helpers/tree.js';
 
 // Signature V2 through the real server with real V2 signers: botocore's 's3' signer (header,
 // presigned URLs and POST forms) and s3cmd --signature-v2 (header and signurl).
@@ -216,7 +216,7 @@ async function ok(config: string, ...args: string[]): Promise<string> {
   return run.stdout;
 }
 
-test('s3cmd --signature-v2: mb, put, ls, get, signurl, del, rb', async (t) => {
+test('s3cmd --signature-v2: mb, put, ls, get, signurl, multipart, del, rb', async (t) => {
   t.timeout(120_000);
   const config = s3cmdConfig('s3cfg-v2', suite.server.port);
   await ok(config, 'mb', 's3://s3cmd-v2');
@@ -245,7 +245,18 @@ test('s3cmd --signature-v2: mb, put, ls, get, signurl, del, rb', async (t) => {
   t.is(fetched.status, 200);
   t.is(await fetched.text(), 'hello from s3cmd V2\n');
 
-  await ok(config, 'del', 's3://s3cmd-v2/dir/one.txt');
+  // Multipart (?uploads, ?partNumber&uploadId) under a key with a space and a '+'.
+  const big = join(work, 'big.bin');
+  writeSeededFile(big, 11 * MiB, 7);
+  await ok(config, 'put', '--multipart-chunk-size-mb=5', big, 's3://s3cmd-v2/big one+.bin');
+  const head = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: 's3cmd-v2', Key: 'big one+.bin' }),
+  );
+  t.regex(head.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'uploaded as 3 parts');
+  await ok(config, 'get', 's3://s3cmd-v2/big one+.bin', join(work, 'big.back'));
+  t.true(readFileSync(join(work, 'big.back')).equals(readFileSync(big)));
+
+  await ok(config, 'del', 's3://s3cmd-v2/dir/one.txt', 's3://s3cmd-v2/big one+.bin');
   t.is((await ok(config, 'ls', '--recursive', 's3://s3cmd-v2')).trim(), '');
   await ok(config, 'rb', 's3://s3cmd-v2');
   t.notRegex(await ok(config, 'ls'), /s3cmd-v2/);
