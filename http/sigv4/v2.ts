@@ -71,7 +71,6 @@ const SIGNED_SUB_RESOURCES = new Set([
 ]);
 
 const V2_PREFIX = 'AWS ';
-const UNSIGNED: AuthResult['payload'] = { kind: 'unsigned' };
 
 /** What AWS answers V2 with in its V4-only regions: hangar's answer when V2 is turned off. */
 export function signatureV2NotAccepted(): S3Error {
@@ -190,8 +189,9 @@ export function checkV2Signature(
   return verified(accessKeyId);
 }
 
+/** V2 never signs the body: UNSIGNED-PAYLOAD, to the handlers. */
 function verified(accessKeyId: string): AuthResult {
-  return { accessKeyId, payload: UNSIGNED };
+  return { accessKeyId, payload: { kind: 'unsigned' } };
 }
 
 function signatureMismatch(accessKeyId: string, toSign: string, signature: string): S3Error {
