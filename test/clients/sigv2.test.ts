@@ -14,6 +14,7 @@ import {
   useTempDir,
 } from '../helpers/server.js';
 import { type Run, runTool, writeSeededFile } from '../helpers/tree.js';
+import { errorOf } from '../helpers/xml-error.js';
 
 // Signature V2 through the real server with real V2 signers: botocore's 's3' signer (header,
 // presigned URLs and POST forms) and s3cmd --signature-v2 (header and signurl).
@@ -65,17 +66,6 @@ function runBoto3(endpoint: string, bucket: string, style: 'path' | 'virtual'): 
       },
     );
   });
-}
-
-async function errorOf(
-  response: Response,
-): Promise<{ status: number; code: string; message: string }> {
-  const text = await response.text();
-  return {
-    status: response.status,
-    code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '',
-    message: /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '',
-  };
 }
 
 async function sdkBytes(bucket: string, key: string): Promise<Buffer> {

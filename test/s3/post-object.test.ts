@@ -13,6 +13,7 @@ import {
   randomBytesSeeded,
   useServer,
 } from '../helpers/server.js';
+import { errorOf } from '../helpers/xml-error.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -113,22 +114,6 @@ async function postForm(
     body: form,
     redirect: 'manual',
   });
-}
-
-async function errorOf(
-  response: Response,
-): Promise<{ status: number; code: string; message: string }> {
-  const text = await response.text();
-  return {
-    status: response.status,
-    code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '',
-    message: unescapeXml(/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? ''),
-  };
-}
-
-function unescapeXml(text: string): string {
-  const entities: Record<string, string> = { quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' };
-  return text.replace(/&(quot|apos|lt|gt|amp);/g, (_, name: string) => entities[name] ?? '');
 }
 
 /** A policy for exactly `key` in `bucket`, with the given extra conditions and fields. */
