@@ -8,6 +8,8 @@ import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './server.js';
 export function boto3Env(work: string): Record<string, string> {
   return {
     PATH: process.env['PATH'] ?? '',
+    // A script importing its neighbour (boto3_client) leaves no __pycache__ in the tree.
+    PYTHONDONTWRITEBYTECODE: '1',
     // pyenv shims need HOME / PYENV_ROOT to find the interpreter that has boto3.
     ...(process.env['PYENV_ROOT'] ? { PYENV_ROOT: process.env['PYENV_ROOT'] } : {}),
     HOME: process.env['HOME'] ?? work,
