@@ -3,9 +3,8 @@
  * base64 JSON policy and the signature of that base64 text, made with the usual signing key
  * (S3 API reference: sigv4-HTTPPOSTConstructPolicy, sigv4-post-example). A V2 form (S3
  * developer guide, HTTPPOSTForms) carries AWSAccessKeyId and `signature`, the base64
- * HMAC-SHA1 of the same text; the policy then works alike. The policy then
- * constrains every other form field; the file's size is checked against content-length-range
- * once the file has been read.
+ * HMAC-SHA1 of the same text. Either way the policy then constrains every other form field;
+ * the file's size is checked against content-length-range once the file has been read.
  */
 import { S3Error } from '../s3/errors.js';
 import type { FormField } from '../s3/form-data.js';
