@@ -94,6 +94,47 @@ export interface ObjectInfo {
   sseKeyMd5: string | null;
   /** The object's tags, sorted by key (empty: none). */
   tags: Tag[];
+  /**
+   * The version's id as S3 shows it ('null' for the null version) when the object was written
+   * under versioning; absent for objects of never-versioned buckets (no x-amz-version-id).
+   */
+  versionId?: string;
+}
+
+/**
+ * A bucket's versioning state as writes see it: absent (undefined) for a never-versioned bucket,
+ * whose writes replace the record in place exactly as before versioning existed.
+ */
+export type VersioningState = 'Enabled' | 'Suspended';
+
+/** A version of a key in a ListObjectVersions page (or a common prefix). */
+export type VersionListEntry =
+  | {
+      kind: 'version';
+      key: string;
+      versionId: string;
+      isLatest: boolean;
+      deleteMarker: boolean;
+      bytes: number;
+      etag: string;
+      lastModifiedMs: number;
+    }
+  | { kind: 'prefix'; prefix: string };
+
+/** One DeleteObjects entry: a key, and the version to remove for good (absent: the current). */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+}
+
+/** What deleting one key or version did (S3's Deleted element). */
+export interface DeleteOutcome {
+  key: string;
+  existed: boolean;
+  /** The version removed, or the delete marker created. */
+  versionId?: string;
+  /** A delete marker was created, or the version removed was one. */
+  deleteMarker?: boolean;
 }
 
 /** Where an UploadPart's bytes go. */
@@ -162,11 +203,17 @@ export type EngineFailureCode =
   | 'ServiceUnavailable'
   /** The write would take the bucket past its maxObjects or maxSize quota. */
   | 'QuotaExceeded'
+  /** A versionId that names no version of the key. */
+  | 'NoSuchVersion'
+  /** GET/HEAD of a delete marker by its version id. */
+  | 'MethodNotAllowed'
   | 'Internal';
 
 export interface EngineFailure {
   code: EngineFailureCode;
   message: string;
+  /** NoSuchKey or MethodNotAllowed caused by a delete marker: its id (x-amz-version-id). */
+  deleteMarker?: { versionId: string; lastModifiedMs: number };
 }
 
 /**
@@ -256,6 +303,8 @@ export type ShardRequest =
       tags?: Tag[];
       /** The bucket's quotas, checked when the object commits (absent: no quota). */
       quota?: QuotaCheck;
+      /** The bucket's versioning (absent: never versioned). */
+      versioning?: VersioningState;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | {
@@ -279,10 +328,29 @@ export type ShardRequest =
        * read session and sends no body (the HTTP thread evaluates them alike and answers).
        */
       conditions?: Preconditions;
+      /** A version by its id ('null': the null version); absent: the current one. */
+      versionId?: string;
     }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
-  | { kind: 'DeleteObjects'; reqId: number; bucketId: string; keys: string[] }
+  | {
+      kind: 'DeleteObjects';
+      reqId: number;
+      bucketId: string;
+      targets: DeleteTarget[];
+      versioning?: VersioningState;
+    }
+  | {
+      kind: 'ListVersions';
+      reqId: number;
+      bucketId: string;
+      prefix: string;
+      delimiter: string;
+      keyMarker: string;
+      /** '' for none; 'null' or a version id of keyMarker otherwise. */
+      versionIdMarker: string;
+      limit: number;
+    }
   | {
       kind: 'CopyFrom';
       reqId: number;
@@ -293,6 +361,7 @@ export type ShardRequest =
       /** The copy's tags (the source's, or x-amz-tagging's with the REPLACE directive). */
       tags: Tag[];
       quota?: QuotaCheck;
+      versioning?: VersioningState;
     }
   | {
       kind: 'List';
@@ -325,6 +394,7 @@ export type ShardRequest =
       /** A FULL_OBJECT checksum the client asserts for the whole object (base64). */
       fullObjectBase64: string | null;
       quota?: QuotaCheck;
+      versioning?: VersioningState;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {
@@ -351,9 +421,16 @@ export type ShardRequest =
   /** A bucket's object and byte counters on this shard (O(1): kept by every commit). */
   | { kind: 'BucketCounters'; reqId: number; bucketId: string }
   /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
-  | { kind: 'GetTags'; reqId: number; bucketId: string; key: string }
+  | { kind: 'GetTags'; reqId: number; bucketId: string; key: string; versionId?: string }
   /** Replaces an object's tags (empty: removes them), keeping everything else of the record. */
-  | { kind: 'SetTags'; reqId: number; bucketId: string; key: string; tags: Tag[] }
+  | {
+      kind: 'SetTags';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      tags: Tag[];
+      versionId?: string;
+    }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
   | { kind: 'Stats'; reqId: number }
   /**
@@ -429,7 +506,8 @@ export type ShardResult =
    * `source`: with purpose 'copy' only. A 'read' of an inline object has its body beside.
    */
   | { kind: 'Opened'; info: ObjectInfo; session: boolean; source: OpenedObject | null }
-  | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
+  | { kind: 'Deleted'; results: DeleteOutcome[] }
+  | { kind: 'VersionsListed'; entries: VersionListEntry[]; truncated: boolean }
   | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
   | {
       kind: 'Usage';
@@ -447,7 +525,7 @@ export type ShardResult =
   | { kind: 'Parts'; upload: UploadInfo; parts: PartInfo[]; truncated: boolean }
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
-  | { kind: 'Tags'; tags: Tag[] }
+  | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   /** `next`: the cursor to resume from, or null when the batch reached the end. */
   | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null }
   | { kind: 'ReadDone' }

@@ -62,7 +62,7 @@ function lastName(entries: readonly ListEntry[]): string {
   return last === undefined ? '' : nameOf(last);
 }
 
-function encodeFor(encodingType: string | undefined): (text: string) => string {
+export function encodeFor(encodingType: string | undefined): (text: string) => string {
   return encodingType === 'url' ? (text) => encodeURIComponent(text) : (text) => text;
 }
 
@@ -85,7 +85,7 @@ function contentsOf(
 }
 
 /** ETags are quoted: the quotes are escaped without a regex replace per entry. */
-function etagXml(etag: string): string {
+export function etagXml(etag: string): string {
   const quoted = etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.endsWith('"');
   const inner = quoted ? etag.slice(1, -1) : etag;
   if (!quoted || inner.includes('"')) return escapeXml(etag);

@@ -19,6 +19,7 @@ import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { checkVersionId, versionIdHeader } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
 
 /**
@@ -30,6 +31,7 @@ import { taggingCountHeader } from './tagging.js';
  */
 export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
+  checkVersionId(e.versionId);
   const shard = shardFor(ctx.state, bucket, e.key);
   const head = e.action === 'HeadObject';
   const sse = customerKeyOf(ctx.req.headers);
@@ -42,6 +44,7 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
     head ? 'info' : 'read',
     sse,
     conditions,
+    e.versionId,
   );
   try {
     await respond(ctx, shard, opened, e, head, bucket.id, conditions);
@@ -71,6 +74,7 @@ export function openObject(
   purpose: OpenPurpose,
   sse: CustomerKey | null = null,
   conditions: Preconditions = {},
+  versionId?: string,
 ): Promise<Opened> {
   return new Promise((resolve, reject) => {
     const given = definedConditions(conditions);
@@ -82,6 +86,7 @@ export function openObject(
         purpose,
         sse,
         ...(purpose === 'read' && given !== null ? { conditions: given } : {}),
+        ...(versionId !== undefined ? { versionId } : {}),
       },
       {
         onReply: (reply, body) => {
@@ -150,6 +155,7 @@ async function respond(
     ...sseResponseHeaders(info.sseKeyMd5),
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
+    ...versionIdHeader(info.versionId),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
