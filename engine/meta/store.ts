@@ -12,12 +12,10 @@ import type {
   EngineFailure,
   LifecycleRule,
   ListEntry,
-  ObjectHeaders,
   PartInfo,
   PartTarget,
   QuotaCheck,
   Tag,
-  UploadChecksum,
   UploadListEntry,
   VersioningState,
   VersionListEntry,
@@ -42,8 +40,10 @@ import {
   type PartRecord,
   type UploadListQuery,
   type UploadRecord,
+  type UploadSpec,
   UploadTable,
 } from './upload-table.js';
+import { VersionLifecycle } from './version-lifecycle.js';
 import { VersionLister, type VersionListQuery } from './version-listing.js';
 import { isVersionId, VersionTable } from './version-table.js';
 import { type Located, VersionedObjects } from './versioned.js';
@@ -87,6 +87,7 @@ export class MetaStore {
   private readonly versioned: VersionedObjects;
   private readonly versionLister: VersionLister;
   private readonly repairs: Repairs;
+  private readonly versionLifecycle: VersionLifecycle;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
@@ -105,6 +106,12 @@ export class MetaStore {
       this.bodies,
     );
     this.versionLister = new VersionLister(this.objects, this.versions);
+    this.versionLifecycle = new VersionLifecycle(
+      this.env,
+      this.objects,
+      this.versions,
+      this.versioned,
+    );
     this.repairs = new Repairs({
       env: this.env,
       objects: this.objects,
@@ -396,12 +403,7 @@ export class MetaStore {
   async createUpload(
     bucketId: string,
     key: string,
-    spec: {
-      headers: ObjectHeaders;
-      checksum: UploadChecksum | null;
-      sseKeyMd5: string | null;
-      tags: Tag[];
-    },
+    spec: UploadSpec,
     nowMs: number,
   ): Promise<UploadRecord> {
     return this.uploads.create(bucketId, key, spec, nowMs);
@@ -503,10 +505,15 @@ export class MetaStore {
     bucketId: string,
     rules: readonly LifecycleRule[],
     nowMs: number,
-    target: 'objects' | 'uploads',
+    target: 'objects' | 'versions' | 'uploads',
     after: string,
     limit: number,
+    versioning?: VersioningState,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
+    if (target === 'versions') {
+      const batch = await this.versionLifecycle.apply(bucketId, rules, nowMs, after, limit);
+      return { ...batch, aborted: 0 };
+    }
     if (target === 'uploads') {
       const batch = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
         uploadAbortDue(rules, upload.key, upload.initiatedMs, nowMs),
@@ -518,9 +525,7 @@ export class MetaStore {
     let last: Buffer | null = null;
     const due: Buffer[] = [];
     const expired = (encoded: Buffer, record: ObjectRecord | undefined): boolean => {
-      // A versioned record is never expired in place: S3 would leave a delete marker, which
-      // lifecycle does not write yet (removing it would break the versions' invariants).
-      if (record === undefined || record.versionId !== undefined) return false;
+      if (record === undefined) return false;
       const expiry = objectExpiry(
         rules,
         keyOf(encoded),
@@ -543,7 +548,12 @@ export class MetaStore {
       for (const encoded of due) {
         const record = this.objects.get(encoded);
         if (record === undefined || !expired(encoded, record)) continue;
-        freed.push(...this.removeObjectRecord(encoded, record));
+        // In a versioned bucket an expired current object becomes noncurrent behind a marker.
+        if (versioning === undefined) freed.push(...this.removeObjectRecord(encoded, record));
+        else {
+          const key = keyOf(encoded);
+          freed.push(...this.versioned.deleteCurrent(bucketId, key, versioning, nowMs).freed);
+        }
         count++;
       }
       return { expired: count, aborted: 0, freed, next };

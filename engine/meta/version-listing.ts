@@ -1,18 +1,14 @@
-import type { VersionListEntry } from '../protocol/messages.js';
+import type { ShardRequest, VersionListEntry } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import { listStart, type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { collectPage } from './outcome.js';
 import { splitVersionKey, type VersionTable, versionKey } from './version-table.js';
 
-export interface VersionListQuery {
-  bucketId: string;
-  prefix: string;
-  delimiter: string;
-  keyMarker: string;
-  /** '' for none; 'null' or a version id of keyMarker. */
-  versionIdMarker: string;
-  limit: number;
-}
+/** The shard's ListVersions request, as the protocol carries it. */
+export type VersionListQuery = Omit<
+  Extract<ShardRequest, { kind: 'ListVersions' }>,
+  'kind' | 'reqId'
+>;
 
 const ZERO = Buffer.from([0]);
 const ONE = Buffer.from([1]);

@@ -73,6 +73,12 @@ export interface LifecycleRule {
   expirationDateMs: number | null;
   /** AbortIncompleteMultipartUpload.DaysAfterInitiation. */
   abortUploadDays: number | null;
+  /** NoncurrentVersionExpiration.NoncurrentDays (absent: none). */
+  noncurrentDays?: number;
+  /** NoncurrentVersionExpiration.NewerNoncurrentVersions: how many noncurrent versions stay. */
+  newerNoncurrentVersions?: number;
+  /** Expiration.ExpiredObjectDeleteMarker: a delete marker left alone is removed. */
+  expiredObjectDeleteMarker?: boolean;
 }
 
 /** What GET/HEAD/List need to know about an object. */
@@ -469,9 +475,12 @@ export type ShardRequest =
       bucketId: string;
       rules: LifecycleRule[];
       nowMs: number;
-      target: 'objects' | 'uploads';
+      /** objects: current ones; versions: noncurrent ones and delete markers; uploads. */
+      target: 'objects' | 'versions' | 'uploads';
       after: string;
       limit: number;
+      /** The bucket's versioning: Expiration then leaves a delete marker (absent: never). */
+      versioning?: VersioningState;
     };
 
 /**

@@ -662,6 +662,7 @@ export class Shard {
       request.target,
       request.after,
       request.limit,
+      request.versioning,
     );
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);
