@@ -564,3 +564,102 @@ test('ListObjectVersions with encoding-type url encodes keys', async (t) => {
   // The SDK hands url-encoded keys over as they came.
   t.is(out.Versions?.[0]?.Key, 'a%20b%2Bc');
 });
+
+test('3,000 versions across shards: pages of every size and every marker combination', async (t) => {
+  t.timeout(240_000);
+  const bucket = await newBucket(suite.s3, 'ver-3000');
+  const keys = Array.from(
+    { length: 500 },
+    (_, i) => `k/${String((i * 7919) % 1000).padStart(4, '0')}`,
+  );
+  const inBatches = async (work: Array<() => Promise<unknown>>): Promise<void> => {
+    for (let i = 0; i < work.length; i += 100)
+      await Promise.all(work.slice(i, i + 100).map((w) => w()));
+  };
+  // Every 10th key has a null version from before versioning.
+  await inBatches(keys.filter((_, i) => i % 10 === 0).map((key) => () => put(bucket, key, 'null')));
+  await suite.s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
+  for (let round = 0; round < 6; round++) {
+    await inBatches(
+      keys
+        .filter((_, i) => !(i % 10 === 0 && round === 5))
+        .map((key) => () => put(bucket, key, `${key} ${round}`)),
+    );
+  }
+  await inBatches(
+    keys
+      .filter((_, i) => i % 25 === 3)
+      .map((key) => () => suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))),
+  );
+
+  const walk = async (
+    maxKeys: number,
+    start: { KeyMarker?: string | undefined; VersionIdMarker?: string | undefined } = {},
+    pagesMax = Number.POSITIVE_INFINITY,
+  ) => {
+    const out: Array<{ key: string; id: string; latest: boolean; marker: boolean }> = [];
+    let markers = start;
+    for (let pages = 0; pages < pagesMax; pages++) {
+      const page = await suite.s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: maxKeys, ...markers }),
+      );
+      const entries = inOrder(page);
+      t.true(entries.length <= maxKeys);
+      out.push(...entries);
+      if (page.IsTruncated !== true) break;
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    return out;
+  };
+  const all = await walk(1000);
+  t.is(all.length, 3000 + 20);
+  t.is(new Set(all.map((v) => `${v.key} ${v.id}`)).size, all.length, 'no version twice');
+  const latest = all.filter((v) => v.latest);
+  t.is(latest.length, 500, 'one latest version per key');
+  t.is(all.filter((v) => v.id === 'null').length, 50);
+  for (let i = 1; i < all.length; i++) {
+    const [a, b] = [all[i - 1], all[i]];
+    if (a !== undefined && b !== undefined) t.true(a.key <= b.key, `keys ascending at ${i}`);
+  }
+  for (const maxKeys of [333, 97]) t.deepEqual(await walk(maxKeys), all, `max-keys ${maxKeys}`);
+
+  // Resuming after any version (the null ones included), and after any key.
+  const positions = [0, 1, 5, 6, 7, 599, 1000, 1234, 2999, 3018, 3019];
+  positions.push(all.findIndex((v) => v.id === 'null'));
+  for (const i of positions) {
+    const at = all[i];
+    if (at === undefined) continue;
+    t.deepEqual(
+      await walk(50, { KeyMarker: at.key, VersionIdMarker: at.id }, 1),
+      all.slice(i + 1, i + 51),
+      `after ${at.key} ${at.id}`,
+    );
+    t.deepEqual(
+      await walk(50, { KeyMarker: at.key }, 1),
+      all.filter((v) => v.key > at.key).slice(0, 50),
+      `after key ${at.key}`,
+    );
+  }
+  // A key-marker between keys, and past the last key.
+  t.deepEqual(
+    await walk(40, { KeyMarker: 'k/0500x' }, 1),
+    all.filter((v) => v.key > 'k/0500x').slice(0, 40),
+  );
+  t.deepEqual(await walk(40, { KeyMarker: 'k/9999' }, 1), []);
+  // ListObjectsV2 sees the 500 keys less the 20 behind a delete marker.
+  let listed = 0;
+  let token: string | undefined;
+  do {
+    const page = await suite.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+    );
+    listed += page.KeyCount ?? 0;
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  t.is(listed, 480);
+});
