@@ -10,6 +10,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
@@ -18,6 +19,7 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
@@ -662,4 +664,63 @@ test('3,000 versions across shards: pages of every size and every marker combina
     token = page.NextContinuationToken;
   } while (token !== undefined);
   t.is(listed, 480);
+});
+
+test('HEAD of a current marker, ListObjects v1, UploadPartCopy and GET ?versionId=null', async (t) => {
+  const bucket = await versionedBucket('ver-misc');
+  const v1 = await put(bucket, 'src', 'part source v1');
+  await put(bucket, 'src', 'part source v2');
+  await put(bucket, 'gone', 'x');
+  const marker = await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'gone' }));
+  const head = await s3Failure(
+    suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'gone' })),
+  );
+  t.is(head.status, 404);
+  t.is(headersOf(head.raw)['x-amz-delete-marker'], 'true');
+  t.is(headersOf(head.raw)['x-amz-version-id'], marker.VersionId);
+  const v1List = await suite.s3.send(new ListObjectsCommand({ Bucket: bucket }));
+  t.deepEqual(
+    v1List.Contents?.map((c) => c.Key),
+    ['src'],
+  );
+
+  const upload = await suite.s3.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }),
+  );
+  const copied = await suite.s3.send(
+    new UploadPartCopyCommand({
+      Bucket: bucket,
+      Key: 'mp',
+      UploadId: upload.UploadId,
+      PartNumber: 1,
+      CopySource: `${bucket}/src?versionId=${v1}`,
+    }),
+  );
+  await suite.s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: 'mp',
+      UploadId: upload.UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: copied.CopyPartResult?.ETag }] },
+    }),
+  );
+  t.is(await text(bucket, 'mp'), 'part source v1');
+
+  const plain = await newBucket(suite.s3, 'ver-plain');
+  await put(plain, 'k', 'plain');
+  t.is(await text(plain, 'k', 'null'), 'plain');
+  const missing = await s3Failure(
+    suite.s3.send(
+      new GetObjectCommand({
+        Bucket: plain,
+        Key: 'k',
+        VersionId: 'ffffffffffffffff0000000000000000',
+      }),
+    ),
+  );
+  t.is(missing.status, 404);
+  t.is(missing.name, 'NoSuchVersion');
+  // DeleteObject ?versionId=null removes the object of a never-versioned bucket.
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: plain, Key: 'k', VersionId: 'null' }));
+  t.is((await suite.s3.send(new ListObjectsV2Command({ Bucket: plain }))).KeyCount, 0);
 });
