@@ -39,7 +39,6 @@ import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksu
 import type { Preconditions } from '../preconditions.js';
 import type { CustomerKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
-import type { PackedListing } from './listing-wire.js';
 
 export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, StoredChecksum };
 
@@ -331,16 +330,6 @@ export type ShardRequest =
       conditions?: WriteConditions;
     }
   | {
-      kind: 'List';
-      reqId: number;
-      bucketId: string;
-      prefix: string;
-      delimiter: string;
-      /** Exclusive lower bound (a key, or a common prefix whose whole range is skipped). */
-      after: string;
-      limit: number;
-    }
-  | {
       kind: 'CreateUpload';
       reqId: number;
       bucketId: string;
@@ -468,7 +457,6 @@ export type ShardResult =
    */
   | { kind: 'Opened'; info: ObjectInfo; session: boolean; source: OpenedObject | null }
   | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
-  | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
   | {
       kind: 'Usage';
       objects: number;

@@ -16,7 +16,6 @@ import {
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
-import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
   OpenedObject,
@@ -141,12 +140,6 @@ export class Shard {
         break;
       case 'CopyFrom':
         this.answer(request.reqId, () => this.copyFrom(request));
-        break;
-      case 'List':
-        this.answer(request.reqId, async () => {
-          const page = this.meta.list(request);
-          return { kind: 'Listed', listing: packListing(page.entries), truncated: page.truncated };
-        });
         break;
       case 'BucketUsage':
         this.answer(request.reqId, async () => ({
