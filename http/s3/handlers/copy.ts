@@ -2,7 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
 import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
 import { mayAccess } from '../auth.js';
-import { checkPreconditions } from '../conditional.js';
+import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
@@ -40,6 +40,7 @@ export async function handleCopyObject(
   const targetKey = customerKeyOf(ctx.req.headers);
   refuseManagedEncryption(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
+  const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
     ctx,
@@ -78,6 +79,7 @@ export async function handleCopyObject(
               tags,
               ...withQuota,
               ...versioning,
+              ...targetConditions,
             },
             'Put',
           )
@@ -98,6 +100,7 @@ export async function handleCopyObject(
               tags,
               ...withQuota,
               ...versioning,
+              ...targetConditions,
             },
           );
     sendXml(

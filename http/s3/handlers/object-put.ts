@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
+import { withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
@@ -24,6 +25,7 @@ export async function handlePutObject(
   const sse = customerKeyOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
+  const conditions = writeConditionsOf(ctx.req.headers);
   const shard = shardFor(ctx.state, bucket, key);
   // No round trip before the body: the other shards' counters are read while it streams.
   const quota = quotaCheckBesideBody(ctx.state, bucket.id, shard);
@@ -42,6 +44,7 @@ export async function handlePutObject(
       sse,
       tags,
       ...versioningField(ctx.state.catalog, bucket.id),
+      ...withConditions(conditions),
     },
     plan,
     quota,
