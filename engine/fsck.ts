@@ -94,15 +94,20 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
       for (const block of blocksOf) counted.set(block.hash, (counted.get(block.hash) ?? 0) + 1);
     };
     const buckets = new Map<string, { objects: number; bytes: number }>();
-    for (const { key, value } of objects.getRange({})) {
-      report.objects++;
-      count(value.blocks);
-      if (value.body !== undefined) bodyNames.set(value.body, (bodyNames.get(value.body) ?? 0) + 1);
-      const bucketId = bucketIdOf(key);
-      const sum = buckets.get(bucketId) ?? { objects: 0, bytes: 0 };
-      sum.objects++;
-      sum.bytes += value.bytes;
-      buckets.set(bucketId, sum);
+    // Noncurrent versions and delete markers hold blocks, bodies and usage like current objects.
+    for (const table of [objects, ...versionsTable(env, encoder)]) {
+      for (const { key, value } of table.getRange({})) {
+        report.objects++;
+        count(value.blocks);
+        if (value.body !== undefined) {
+          bodyNames.set(value.body, (bodyNames.get(value.body) ?? 0) + 1);
+        }
+        const bucketId = bucketIdOf(key);
+        const sum = buckets.get(bucketId) ?? { objects: 0, bytes: 0 };
+        sum.objects++;
+        sum.bytes += value.bytes;
+        buckets.set(bucketId, sum);
+      }
     }
     for (const { value } of parts.getRange({})) {
       report.parts++;
@@ -120,6 +125,27 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     checkFiles(join(dir, 'blocks'), shard, counted, report, inodes);
   } finally {
     void env.close();
+  }
+}
+
+/**
+ * The shard's `versions` table, or none in a store no versioning-aware server has opened
+ * (read-only, lmdb cannot create it, and opening a missing table fails).
+ */
+function versionsTable(
+  env: ReturnType<typeof open>,
+  encoder: object,
+): Array<Database<ObjectRecord, Buffer>> {
+  try {
+    const versions = env.openDB<ObjectRecord, Buffer>({
+      name: 'versions',
+      keyEncoding: 'binary',
+      ...encoder,
+    });
+    versions.getKeysCount();
+    return [versions];
+  } catch {
+    return [];
   }
 }
 

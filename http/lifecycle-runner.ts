@@ -2,10 +2,11 @@ import type { Catalog } from '../engine/catalog/catalog.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
-import type { LifecycleRule } from '../engine/protocol/messages.js';
+import type { LifecycleRule, VersioningState } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
 import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
+import { versioningOf } from './s3/versioning.js';
 
 export interface LifecycleRunResult {
   expired: number;
@@ -74,8 +75,9 @@ export class LifecycleRunner implements BackgroundWorker {
         if (stored === undefined) continue;
         const rules = engineLifecycleRules(stored);
         if (rules.length === 0) continue;
+        const versioning = versioningOf(this.catalog, bucket.id);
         const results = await Promise.all(
-          this.shards.map((shard) => this.runShard(shard, bucket.id, rules, nowMs)),
+          this.shards.map((shard) => this.runShard(shard, bucket.id, rules, nowMs, versioning)),
         );
         for (const result of results) {
           total.expired += result.expired;
@@ -97,12 +99,18 @@ export class LifecycleRunner implements BackgroundWorker {
     bucketId: string,
     rules: LifecycleRule[],
     nowMs: number,
+    versioning: VersioningState | undefined,
   ): Promise<LifecycleRunResult> {
     const total: LifecycleRunResult = { expired: 0, aborted: 0 };
-    const targets: Array<'objects' | 'uploads'> = [];
+    const targets: Array<'objects' | 'versions' | 'uploads'> = [];
     if (rules.some((rule) => rule.expirationDays !== null || rule.expirationDateMs !== null)) {
       targets.push('objects');
     }
+    // Only a bucket that was ever versioned has noncurrent versions and delete markers.
+    const versionRules = rules.some(
+      (rule) => rule.noncurrentDays !== undefined || rule.expiredObjectDeleteMarker === true,
+    );
+    if (versioning !== undefined && versionRules) targets.push('versions');
     if (rules.some((rule) => rule.abortUploadDays !== null)) targets.push('uploads');
     for (const target of targets) {
       let after: string | null = '';
@@ -116,6 +124,7 @@ export class LifecycleRunner implements BackgroundWorker {
             target,
             after,
             limit: LIMITS.lifecycleBatchRecords,
+            ...(versioning !== undefined ? { versioning } : {}),
           },
           'LifecycleApplied',
         );

@@ -424,7 +424,13 @@ export class Catalog {
 }
 
 /** Bucket-level configurations hangar stores in the catalog, keyed "<bucketId>/<kind>". */
-export type BucketConfigKind = 'cors' | 'website' | 'lifecycle' | 'tagging' | 'quotas';
+export type BucketConfigKind =
+  | 'cors'
+  | 'website'
+  | 'lifecycle'
+  | 'tagging'
+  | 'quotas'
+  | 'versioning';
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

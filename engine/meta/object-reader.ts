@@ -1,17 +1,18 @@
 import { join } from 'node:path';
-import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { recordEncoder } from '../codec.js';
 import { shardDir } from '../layout.js';
+import type { ListEntry } from '../protocol/messages.js';
 import type { BlockErrorRecord } from './block-table.js';
 import { BodyTable } from './bodies.js';
 import { objectKey } from './keys.js';
-import { type ObjectRecord, recordBody } from './object-table.js';
+import { type ListQuery, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
 import { META_TABLES_MAX } from './store.js';
 
 /**
- * A read-only view of one shard's objects for an edge thread. HEAD, and GET of an object whose
- * body is inline, need no shard state (no read session, no pinned blocks), so the edge answers
- * them from here without a message each way to the shard.
+ * A read-only view of one shard's objects for an edge thread. HEAD, GET of an object whose body
+ * is inline, and listings need no shard state (no read session, no pinned blocks), so the edge
+ * answers them from here without a message each way to the shard.
  *
  * Why this is safe: LMDB serves any number of readers beside its one writer, and lmdb-js opens
  * an environment once per process and shares it between threads (the catalog relies on the
@@ -22,7 +23,7 @@ import { META_TABLES_MAX } from './store.js';
  */
 export class ObjectReader {
   private readonly env: RootDatabase;
-  private readonly objects: Database<ObjectRecord, Buffer>;
+  private readonly objects: ObjectTable;
   private readonly bodies: BodyTable;
 
   constructor(dataDir: string, shardId: number, durable: boolean) {
@@ -34,17 +35,18 @@ export class ObjectReader {
       mapSize: 2 ** 34,
     });
     const records = { encoder: recordEncoder() } as DatabaseOptions;
-    this.objects = this.env.openDB<ObjectRecord, Buffer>({
-      name: 'objects',
-      keyEncoding: 'binary',
-      ...records,
-    });
+    this.objects = new ObjectTable(this.env, records);
     const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });
     this.bodies = new BodyTable(this.env, records, errors);
   }
 
   object(bucketId: string, key: string): ObjectRecord | undefined {
     return this.objects.get(objectKey(bucketId, key));
+  }
+
+  /** One shard's part of a listing page: the same scan the shard runs (ObjectTable.list). */
+  list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
+    return this.objects.list(query);
   }
 
   /**

@@ -49,6 +49,16 @@ export interface ObjectRecord {
   sse?: StoredEncryption;
   /** The object's tags, sorted by key (absent: none). */
   tags?: Tag[];
+  /**
+   * Written under versioning: the version's id (version-table.ts, 32 hex digits that sort newest
+   * first). Absent in records of never-versioned buckets: those are the null version, placed by
+   * their lastModifiedMs if they ever become noncurrent.
+   */
+  versionId?: string;
+  /** This version is the key's null version (written while versioning was Suspended). */
+  nullVersion?: true;
+  /** A delete marker (only ever in the `versions` table; no body, no blocks, 0 bytes). */
+  deleteMarker?: true;
 }
 
 export interface ListQuery {
@@ -236,7 +246,13 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     partChecksums: record.partChecksums ?? null,
     sseKeyMd5: record.sse?.keyMd5 ?? null,
     tags: record.tags ?? [],
+    ...(record.versionId !== undefined ? { versionId: shownVersionId(record) } : {}),
   };
+}
+
+/** A record's version id as S3 shows it: 'null' for the null version (and unversioned records). */
+export function shownVersionId(record: ObjectRecord): string {
+  return record.nullVersion === true || record.versionId === undefined ? 'null' : record.versionId;
 }
 
 /** Asserts the record's size invariant: its bytes are its inline body's or its blocks' sum. */

@@ -1,22 +1,23 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
-import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import type {
   BlockBacklink,
   BlockRef,
   BlockTotals,
   ChosenPart,
+  DeleteOutcome,
+  DeleteTarget,
   EngineFailure,
   LifecycleRule,
   ListEntry,
-  ObjectHeaders,
   PartInfo,
   PartTarget,
   QuotaCheck,
   Tag,
-  UploadChecksum,
   UploadListEntry,
+  VersioningState,
+  VersionListEntry,
   WriteConditions,
 } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
@@ -24,7 +25,8 @@ import { guardSinceUploadBegan, type WriteGuard } from '../write-conditions.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
-import { bucketIdOf, keyOf, objectKey, prefixEnd } from './keys.js';
+import { bucketIdOf, objectKey } from './keys.js';
+import { LifecycleBatches } from './lifecycle-batches.js';
 import {
   assertSized,
   type ListQuery,
@@ -33,13 +35,19 @@ import {
   recordBody,
 } from './object-table.js';
 import { failed, unwrap } from './outcome.js';
+import { Repairs } from './repairs.js';
 import {
   noSuchUpload,
   type PartRecord,
   type UploadListQuery,
   type UploadRecord,
+  type UploadSpec,
   UploadTable,
 } from './upload-table.js';
+import { VersionLifecycle } from './version-lifecycle.js';
+import { VersionLister, type VersionListQuery } from './version-listing.js';
+import { isVersionId, VersionTable } from './version-table.js';
+import { type Located, VersionedObjects } from './versioned.js';
 
 export type { BlockErrorRecord } from './block-table.js';
 export {
@@ -47,6 +55,7 @@ export {
   infoOf,
   type ListQuery,
   type ObjectRecord,
+  shownVersionId,
   verifyInline,
 } from './object-table.js';
 export {
@@ -55,6 +64,8 @@ export {
   type UploadRecord,
   uploadInfoOf,
 } from './upload-table.js';
+export type { VersionListQuery } from './version-listing.js';
+export { isVersionId } from './version-table.js';
 
 /**
  * One shard's metadata: objects and block reference counts in one LMDB environment, changed
@@ -72,6 +83,12 @@ export class MetaStore {
   private readonly counters: CounterTable;
   /** Medium inline bodies by SHA-256, and their reference counts. */
   private readonly bodies: BodyTable;
+  /** Noncurrent versions and delete markers of versioned buckets. */
+  private readonly versions: VersionTable;
+  private readonly versioned: VersionedObjects;
+  private readonly versionLister: VersionLister;
+  private readonly repairs: Repairs;
+  private readonly lifecycle: LifecycleBatches;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
@@ -81,6 +98,31 @@ export class MetaStore {
     this.blocks = new BlockTable(this.env, records, this.counters);
     this.uploads = new UploadTable(this.env, records, this.blocks);
     this.bodies = new BodyTable(this.env, records, this.blocks.errors);
+    this.versions = new VersionTable(this.env, records);
+    this.versioned = new VersionedObjects(
+      this.objects,
+      this.versions,
+      this.counters,
+      this.blocks,
+      this.bodies,
+    );
+    this.versionLister = new VersionLister(this.objects, this.versions);
+    this.lifecycle = new LifecycleBatches(
+      this.env,
+      this.objects,
+      this.uploads,
+      this.versioned,
+      new VersionLifecycle(this.env, this.objects, this.versions, this.versioned),
+    );
+    this.repairs = new Repairs({
+      env: this.env,
+      objects: this.objects,
+      versions: this.versions,
+      uploads: this.uploads,
+      blocks: this.blocks,
+      bodies: this.bodies,
+      versioned: this.versioned,
+    });
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
   }
@@ -184,30 +226,130 @@ export class MetaStore {
     quota: QuotaCheck | null = null,
     guard: WriteGuard | null = null,
   ): Promise<string[]> {
+    return (await this.writeObject(bucketId, key, record, quota, undefined, guard)).freed;
+  }
+
+  /**
+   * PutObject and CopyObject: in a never-versioned bucket (`versioning` undefined) the record
+   * replaces the key's; in a versioned one it becomes a new version (versioned.ts). Returns the
+   * hashes whose count reached zero and the version id S3 shows (versioned buckets only).
+   */
+  async writeObject(
+    bucketId: string,
+    key: string,
+    record: ObjectRecord,
+    quota: QuotaCheck | null,
+    versioning?: VersioningState,
+    guard: WriteGuard | null = null,
+  ): Promise<{ freed: string[]; versionId?: string }> {
     assertSized(record);
     const encoded = objectKey(bucketId, key);
     // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
     const body = bodyToStore(record.inline);
     const outcome = await this.env.transaction(() =>
-      this.replaceObject(bucketId, encoded, record, quota, body, guard),
+      versioning === undefined
+        ? this.replaceObject(bucketId, encoded, record, quota, body, guard)
+        : this.versioned.put(bucketId, key, record, body, quota, versioning, guard),
     );
-    return unwrap(outcome).freed;
+    return unwrap(outcome);
+  }
+
+  /**
+   * A version by its shown id ('null' or an id) for GET/HEAD/tagging: the record (a delete
+   * marker included) or undefined. An id of the wrong form names nothing.
+   */
+  getVersion(bucketId: string, key: string, versionId: string): ObjectRecord | undefined {
+    if (versionId !== 'null' && !isVersionId(versionId)) return undefined;
+    return this.versioned.locate(bucketId, key, versionId)?.record;
+  }
+
+  /** The delete marker that is the key's latest version, when it has no current object. */
+  latestDeleteMarker(bucketId: string, key: string): ObjectRecord | undefined {
+    return this.versioned.latestMarker(bucketId, key);
+  }
+
+  /**
+   * DeleteObject / one DeleteObjects entry: with a versionId, that version goes for good (any
+   * bucket); without, a versioned bucket gets a delete marker and a never-versioned one loses
+   * the object. Returns what S3 reports and the hashes whose count reached zero.
+   */
+  async deleteTarget(
+    bucketId: string,
+    target: DeleteTarget,
+    versioning: VersioningState | undefined,
+    nowMs: number,
+    guard: WriteGuard | null = null,
+  ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
+    const { key, versionId } = target;
+    if (versionId !== undefined) {
+      if (versionId !== 'null' && !isVersionId(versionId)) {
+        return { outcome: { key, existed: false, versionId }, freed: [] };
+      }
+      return this.env.transaction(() => this.versioned.deleteVersion(bucketId, key, versionId));
+    }
+    if (versioning !== undefined) {
+      // If-Match is judged against the current object, which the marker then hides.
+      const outcome = await this.env.transaction(() =>
+        this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
+      );
+      return unwrap(outcome);
+    }
+    const { existed, freed } = await this.deleteObject(bucketId, key, guard);
+    return { outcome: { key, existed }, freed };
+  }
+
+  /** One shard's page of ListObjectVersions (version-listing.ts). */
+  listVersions(query: VersionListQuery): { entries: VersionListEntry[]; truncated: boolean } {
+    return this.versionLister.list(query);
   }
 
   /**
    * Replaces the object's tags (an empty set removes them), keeping the rest of its record:
    * blocks and their counts do not move. Fails with NoSuchKey if the object does not exist.
    */
-  async setTags(bucketId: string, key: string, tags: readonly Tag[]): Promise<Tag[]> {
+  async setTags(
+    bucketId: string,
+    key: string,
+    tags: readonly Tag[],
+    versionId?: string,
+  ): Promise<{ tags: Tag[]; record: ObjectRecord }> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(() => {
+      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      if ('failure' in located) return located;
+      const { tags: _previous, ...rest } = located.record;
+      const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
+      this.versioned.rewrite(bucketId, key, located, record);
+      return { tags: [...tags], record };
+    });
+    return unwrap(outcome);
+  }
+
+  /** The object (or version) whose tags a request reads or writes; markers have none. */
+  private locateForTags(
+    bucketId: string,
+    key: string,
+    encoded: Buffer,
+    versionId: string | undefined,
+  ): Located | { failure: EngineFailure } {
+    if (versionId === undefined) {
       const current = this.objects.get(encoded);
       if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
-      const { tags: _previous, ...rest } = current;
-      this.objects.putRaw(encoded, tags.length === 0 ? rest : { ...rest, tags: [...tags] });
-      return { tags: [...tags] };
-    });
-    return unwrap(outcome).tags;
+      return { record: current, current: true };
+    }
+    const located =
+      versionId === 'null' || isVersionId(versionId)
+        ? this.versioned.locate(bucketId, key, versionId)
+        : undefined;
+    if (located === undefined)
+      return failed('NoSuchVersion', 'The specified version does not exist.');
+    if (located.record.deleteMarker === true) {
+      return failed(
+        'MethodNotAllowed',
+        'The specified method is not allowed against this resource.',
+      );
+    }
+    return located;
   }
 
   /**
@@ -270,12 +412,7 @@ export class MetaStore {
   async createUpload(
     bucketId: string,
     key: string,
-    spec: {
-      headers: ObjectHeaders;
-      checksum: UploadChecksum | null;
-      sseKeyMd5: string | null;
-      tags: Tag[];
-    },
+    spec: UploadSpec,
     nowMs: number,
   ): Promise<UploadRecord> {
     return this.uploads.create(bucketId, key, spec, nowMs);
@@ -323,7 +460,8 @@ export class MetaStore {
     nowMs: number,
     quota: QuotaCheck | null = null,
     conditions: WriteConditions | null = null,
-  ): Promise<{ record: ObjectRecord; freed: string[] }> {
+    versioning?: VersioningState,
+  ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
       if (upload === undefined) return noSuchUpload();
@@ -337,10 +475,13 @@ export class MetaStore {
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);
-      const replaced = this.replaceObject(bucketId, encoded, record, quota, null, guard);
+      const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
+        versioning === undefined
+          ? this.replaceObject(bucketId, encoded, record, quota, null, guard)
+          : this.versioned.put(bucketId, key, record, null, quota, versioning, guard);
       if ('failure' in replaced) return replaced;
       const freed = [...replaced.freed, ...this.uploads.drop(bucketId, key, uploadId)];
-      return { record, freed };
+      return { ...replaced, record, freed };
     });
     return unwrap(outcome);
   }
@@ -358,124 +499,34 @@ export class MetaStore {
     return this.uploads.list(query);
   }
 
-  /** Deletes every object whose bucket is gone; returns the count and the freed blocks. */
+  /** Deletes every object, version and upload whose bucket is gone (repairs.ts). */
   async purgeBuckets(
     liveBucketIds: ReadonlySet<string>,
   ): Promise<{ objects: number; freed: string[] }> {
-    const dead: Buffer[] = [];
-    for (const { key } of this.objects.range()) {
-      const bucketId = bucketIdOf(key);
-      if (!liveBucketIds.has(bucketId)) dead.push(Buffer.from(key));
-    }
-    const deadUploads: Array<{ bucketId: string; upload: UploadRecord }> = [];
-    for (const { bucketId, upload } of this.uploads.all()) {
-      if (!liveBucketIds.has(bucketId)) deadUploads.push({ bucketId, upload });
-    }
-    if (dead.length === 0 && deadUploads.length === 0) return { objects: 0, freed: [] };
-    const freed = await this.env.transaction(() => {
-      const hashes: string[] = [];
-      for (const { bucketId, upload } of deadUploads) {
-        hashes.push(...this.uploads.drop(bucketId, upload.key, upload.uploadId));
-      }
-      for (const encoded of dead) {
-        const record = this.objects.get(encoded);
-        if (record === undefined) continue;
-        hashes.push(...this.removeObjectRecord(encoded, record));
-      }
-      return hashes;
-    });
-    return { objects: dead.length, freed };
+    return this.repairs.purgeBuckets(liveBucketIds);
   }
 
-  /**
-   * Lifecycle: reads at most `limit` object records (or upload records) of a bucket after the
-   * cursor `after` (hex of the last LMDB key read; '' = from the start), then deletes in one
-   * transaction those an enabled rule has expired (or aborts the uploads due), re-checking each
-   * inside the transaction so a record replaced meanwhile is judged as it now is. Returns the
-   * counts, the blocks freed and the cursor to resume from (null: the bucket is done).
-   */
+  /** One bounded lifecycle batch of a bucket (lifecycle-batches.ts). */
   async applyLifecycle(
     bucketId: string,
     rules: readonly LifecycleRule[],
     nowMs: number,
-    target: 'objects' | 'uploads',
+    target: 'objects' | 'versions' | 'uploads',
     after: string,
     limit: number,
+    versioning?: VersioningState,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    if (target === 'uploads') {
-      const batch = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
-        uploadAbortDue(rules, upload.key, upload.initiatedMs, nowMs),
-      );
-      return { expired: 0, ...batch };
-    }
-    const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const due: Buffer[] = [];
-    const expired = (encoded: Buffer, record: ObjectRecord | undefined): boolean => {
-      if (record === undefined) return false;
-      const expiry = objectExpiry(
-        rules,
-        keyOf(encoded),
-        record.bytes,
-        record.tags ?? [],
-        record.lastModifiedMs,
-      );
-      return expiry !== null && expiry.atMs <= nowMs;
-    };
-    for (const { key, value } of this.objects.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (expired(last, value)) due.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
-    if (due.length === 0) return { expired: 0, aborted: 0, freed: [], next };
-    return this.env.transaction(() => {
-      const freed: string[] = [];
-      let count = 0;
-      for (const encoded of due) {
-        const record = this.objects.get(encoded);
-        if (record === undefined || !expired(encoded, record)) continue;
-        freed.push(...this.removeObjectRecord(encoded, record));
-        count++;
-      }
-      return { expired: count, aborted: 0, freed, next };
-    });
+    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning);
   }
 
-  /**
-   * One bounded batch (at most `limit` records after the cursor `after`) of a bucket's multipart
-   * uploads: aborts those `due` selects, re-judging each inside the transaction, and frees their
-   * parts' blocks. Lifecycle rules and the admin API's CleanupIncompleteUploads use it.
-   */
+  /** One bounded batch of uploads aborted where `due` says (lifecycle-batches.ts). */
   async abortUploadsWhere(
     bucketId: string,
     after: string,
     limit: number,
     due: (upload: UploadRecord) => boolean,
   ): Promise<{ aborted: number; freed: string[]; next: string | null }> {
-    const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const selected: Buffer[] = [];
-    for (const { key, value } of this.uploads.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (due(value)) selected.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
-    if (selected.length === 0) return { aborted: 0, freed: [], next };
-    return this.env.transaction(() => {
-      const freed: string[] = [];
-      let aborted = 0;
-      for (const encoded of selected) {
-        const upload = this.uploads.getEncoded(encoded);
-        if (upload === undefined || !due(upload)) continue;
-        freed.push(...this.uploads.drop(bucketId, upload.key, upload.uploadId));
-        aborted++;
-      }
-      return { aborted, freed, next };
-    });
+    return this.lifecycle.abortUploadsWhere(bucketId, after, limit, due);
   }
 
   // ---- block health (scrub, orphan cleanup, operator repairs) ----
@@ -552,80 +603,16 @@ export class MetaStore {
     return this.env.transaction(() => this.blocks.errors.remove(hash));
   }
 
-  /**
-   * Who references a block: objects and parts of unfinished uploads, at most `limit` of them
-   * (a scan of the shard's records: an operator's question, not a request path).
-   */
+  /** Who references a block (repairs.ts): an operator's question, not a request path. */
   blockBacklinks(hash: string, limit: number): BlockBacklink[] {
-    const links: BlockBacklink[] = [];
-    if (this.blockRefs(hash) === 0 && this.bodies.record(hash) === undefined) return links;
-    for (const { key, value } of this.objects.range()) {
-      if (links.length >= limit) return links;
-      const names = value.body === hash || value.blocks.some((block) => block.hash === hash);
-      if (!names) continue;
-      const encoded = Buffer.from(key);
-      links.push({ kind: 'object', bucketId: bucketIdOf(encoded), key: keyOf(encoded) });
-    }
-    const uploadsById = new Map<string, { bucketId: string; key: string }>();
-    for (const { bucketId, upload } of this.uploads.all()) {
-      uploadsById.set(upload.uploadId, { bucketId, key: upload.key });
-    }
-    for (const { uploadId, partNumber, part } of this.uploads.allParts()) {
-      if (links.length >= limit) return links;
-      if (!part.blocks.some((block) => block.hash === hash)) continue;
-      const upload = uploadsById.get(uploadId);
-      if (upload === undefined) continue;
-      links.push({ kind: 'upload', ...upload, uploadId, partNumber });
-    }
-    return links;
+    return this.repairs.blockBacklinks(hash, limit);
   }
 
-  /**
-   * Gives up on blocks: deletes every object and aborts every upload that references one of
-   * them (the operator's last resort for blocks that cannot be recovered). Returns the counts
-   * and the blocks freed.
-   */
+  /** Gives up on blocks: removes every object, version and upload that references one. */
   async purgeBlocks(
     hashes: readonly string[],
   ): Promise<{ objects: number; uploads: number; freed: string[] }> {
-    const doomed = new Set(hashes);
-    const touches = (blocks: readonly BlockRef[]): boolean =>
-      blocks.some((block) => doomed.has(block.hash));
-    const objectTouches = (record: ObjectRecord): boolean =>
-      touches(record.blocks) || (record.body !== undefined && doomed.has(record.body));
-    // Find the records first (no cursor walks a table while the transaction rewrites it) ...
-    const objectKeys: Buffer[] = [];
-    for (const { key, value } of this.objects.range()) {
-      if (objectTouches(value)) objectKeys.push(Buffer.from(key));
-    }
-    const uploadIds = new Set<string>();
-    for (const { uploadId, part } of this.uploads.allParts()) {
-      if (touches(part.blocks)) uploadIds.add(uploadId);
-    }
-    const uploads: Array<{ bucketId: string; key: string; uploadId: string }> = [];
-    for (const { bucketId, upload } of this.uploads.all()) {
-      if (uploadIds.has(upload.uploadId)) {
-        uploads.push({ bucketId, key: upload.key, uploadId: upload.uploadId });
-      }
-    }
-    // ... then remove them, re-checking each: a record replaced meanwhile is judged as it is now.
-    return this.env.transaction(() => {
-      const freed: string[] = [];
-      let objects = 0;
-      for (const encoded of objectKeys) {
-        const record = this.objects.get(encoded);
-        if (record === undefined || !objectTouches(record)) continue;
-        freed.push(...this.removeObjectRecord(encoded, record));
-        objects++;
-      }
-      let aborted = 0;
-      for (const upload of uploads) {
-        if (this.getUpload(upload.bucketId, upload.key, upload.uploadId) === undefined) continue;
-        freed.push(...this.uploads.drop(upload.bucketId, upload.key, upload.uploadId));
-        aborted++;
-      }
-      return { objects, uploads: aborted, freed };
-    });
+    return this.repairs.purgeBlocks(hashes);
   }
 
   /** Every block hash with a reference, for the start-up sweep of unreferenced block files. */
@@ -634,11 +621,5 @@ export class MetaStore {
   }
 }
 
-/** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs; room to grow. */
+/** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */
 export const META_TABLES_MAX = 12;
-const ZERO = Buffer.from([0]);
-
-/** Where a batch resumes: after the LMDB key `after` (hex), or at the bucket's first record. */
-function resumeAt(bucketId: string, after: string): Buffer {
-  return after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
-}

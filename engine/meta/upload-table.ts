@@ -44,6 +44,14 @@ export interface PartRecord {
   sse?: { keyMd5: string; iv: string };
 }
 
+/** What CreateMultipartUpload gives the upload: the object's headers, checksum, key, tags. */
+export interface UploadSpec {
+  headers: ObjectHeaders;
+  checksum: UploadChecksum | null;
+  sseKeyMd5: string | null;
+  tags: Tag[];
+}
+
 export interface UploadListQuery {
   bucketId: string;
   prefix: string;
@@ -86,12 +94,7 @@ export class UploadTable {
   async create(
     bucketId: string,
     key: string,
-    spec: {
-      headers: ObjectHeaders;
-      checksum: UploadChecksum | null;
-      sseKeyMd5: string | null;
-      tags: Tag[];
-    },
+    spec: UploadSpec,
     nowMs: number,
   ): Promise<UploadRecord> {
     const uploadId = newUploadId(nowMs);

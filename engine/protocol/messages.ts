@@ -39,7 +39,6 @@ import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksu
 import type { Preconditions } from '../preconditions.js';
 import type { CustomerKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
-import type { PackedListing } from './listing-wire.js';
 
 export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, StoredChecksum };
 
@@ -73,6 +72,12 @@ export interface LifecycleRule {
   expirationDateMs: number | null;
   /** AbortIncompleteMultipartUpload.DaysAfterInitiation. */
   abortUploadDays: number | null;
+  /** NoncurrentVersionExpiration.NoncurrentDays (absent: none). */
+  noncurrentDays?: number;
+  /** NoncurrentVersionExpiration.NewerNoncurrentVersions: how many noncurrent versions stay. */
+  newerNoncurrentVersions?: number;
+  /** Expiration.ExpiredObjectDeleteMarker: a delete marker left alone is removed. */
+  expiredObjectDeleteMarker?: boolean;
 }
 
 /** What GET/HEAD/List need to know about an object. */
@@ -94,6 +99,47 @@ export interface ObjectInfo {
   sseKeyMd5: string | null;
   /** The object's tags, sorted by key (empty: none). */
   tags: Tag[];
+  /**
+   * The version's id as S3 shows it ('null' for the null version) when the object was written
+   * under versioning; absent for objects of never-versioned buckets (no x-amz-version-id).
+   */
+  versionId?: string;
+}
+
+/**
+ * A bucket's versioning state as writes see it: absent (undefined) for a never-versioned bucket,
+ * whose writes replace the record in place exactly as before versioning existed.
+ */
+export type VersioningState = 'Enabled' | 'Suspended';
+
+/** A version of a key in a ListObjectVersions page (or a common prefix). */
+export type VersionListEntry =
+  | {
+      kind: 'version';
+      key: string;
+      versionId: string;
+      isLatest: boolean;
+      deleteMarker: boolean;
+      bytes: number;
+      etag: string;
+      lastModifiedMs: number;
+    }
+  | { kind: 'prefix'; prefix: string };
+
+/** One DeleteObjects entry: a key, and the version to remove for good (absent: the current). */
+export interface DeleteTarget {
+  key: string;
+  versionId?: string;
+}
+
+/** What deleting one key or version did (S3's Deleted element). */
+export interface DeleteOutcome {
+  key: string;
+  existed: boolean;
+  /** The version removed, or the delete marker created. */
+  versionId?: string;
+  /** A delete marker was created, or the version removed was one. */
+  deleteMarker?: boolean;
 }
 
 /** Where an UploadPart's bytes go. */
@@ -181,6 +227,10 @@ export type EngineFailureCode =
   | 'ServiceUnavailable'
   /** The write would take the bucket past its maxObjects or maxSize quota. */
   | 'QuotaExceeded'
+  /** A versionId that names no version of the key. */
+  | 'NoSuchVersion'
+  /** GET/HEAD of a delete marker by its version id. */
+  | 'MethodNotAllowed'
   /** A write's condition did not hold when it began (or, for a copy or delete, at commit). */
   | 'PreconditionFailed'
   /** A write's condition held when it began, but a conflicting write or delete committed first. */
@@ -190,6 +240,8 @@ export type EngineFailureCode =
 export interface EngineFailure {
   code: EngineFailureCode;
   message: string;
+  /** NoSuchKey or MethodNotAllowed caused by a delete marker: its id (x-amz-version-id). */
+  deleteMarker?: { versionId: string; lastModifiedMs: number };
   /** PreconditionFailed: the header whose condition failed (S3's <Condition>). */
   condition?: 'If-Match' | 'If-None-Match';
 }
@@ -282,6 +334,8 @@ export type ShardRequest =
       tags?: Tag[];
       /** The bucket's quotas, checked when the object commits (absent: no quota). */
       quota?: QuotaCheck;
+      /** The bucket's versioning (absent: never versioned). */
+      versioning?: VersioningState;
       /**
        * Set when the whole body (at most chunkBytes) travels beside this message: the shard
        * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
@@ -306,6 +360,8 @@ export type ShardRequest =
        * read session and sends no body (the HTTP thread evaluates them alike and answers).
        */
       conditions?: Preconditions;
+      /** A version by its id ('null': the null version); absent: the current one. */
+      versionId?: string;
     }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
@@ -313,9 +369,21 @@ export type ShardRequest =
       kind: 'DeleteObjects';
       reqId: number;
       bucketId: string;
-      keys: string[];
+      targets: DeleteTarget[];
+      versioning?: VersioningState;
       /** DeleteObject's If-Match (one key only): delete only the object with this ETag. */
       ifMatch?: string;
+    }
+  | {
+      kind: 'ListVersions';
+      reqId: number;
+      bucketId: string;
+      prefix: string;
+      delimiter: string;
+      keyMarker: string;
+      /** '' for none; 'null' or a version id of keyMarker otherwise. */
+      versionIdMarker: string;
+      limit: number;
     }
   | {
       kind: 'CopyFrom';
@@ -327,18 +395,9 @@ export type ShardRequest =
       /** The copy's tags (the source's, or x-amz-tagging's with the REPLACE directive). */
       tags: Tag[];
       quota?: QuotaCheck;
+      versioning?: VersioningState;
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
-    }
-  | {
-      kind: 'List';
-      reqId: number;
-      bucketId: string;
-      prefix: string;
-      delimiter: string;
-      /** Exclusive lower bound (a key, or a common prefix whose whole range is skipped). */
-      after: string;
-      limit: number;
     }
   | {
       kind: 'CreateUpload';
@@ -361,6 +420,7 @@ export type ShardRequest =
       /** A FULL_OBJECT checksum the client asserts for the whole object (base64). */
       fullObjectBase64: string | null;
       quota?: QuotaCheck;
+      versioning?: VersioningState;
       /** Checked inside the commit; a write of the key since the upload began makes a 409. */
       conditions?: WriteConditions;
     }
@@ -389,9 +449,16 @@ export type ShardRequest =
   /** A bucket's object and byte counters on this shard (O(1): kept by every commit). */
   | { kind: 'BucketCounters'; reqId: number; bucketId: string }
   /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
-  | { kind: 'GetTags'; reqId: number; bucketId: string; key: string }
+  | { kind: 'GetTags'; reqId: number; bucketId: string; key: string; versionId?: string }
   /** Replaces an object's tags (empty: removes them), keeping everything else of the record. */
-  | { kind: 'SetTags'; reqId: number; bucketId: string; key: string; tags: Tag[] }
+  | {
+      kind: 'SetTags';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      tags: Tag[];
+      versionId?: string;
+    }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
   | { kind: 'Stats'; reqId: number }
   /**
@@ -430,9 +497,12 @@ export type ShardRequest =
       bucketId: string;
       rules: LifecycleRule[];
       nowMs: number;
-      target: 'objects' | 'uploads';
+      /** objects: current ones; versions: noncurrent ones and delete markers; uploads. */
+      target: 'objects' | 'versions' | 'uploads';
       after: string;
       limit: number;
+      /** The bucket's versioning: Expiration then leaves a delete marker (absent: never). */
+      versioning?: VersioningState;
     };
 
 /**
@@ -467,8 +537,8 @@ export type ShardResult =
    * `source`: with purpose 'copy' only. A 'read' of an inline object has its body beside.
    */
   | { kind: 'Opened'; info: ObjectInfo; session: boolean; source: OpenedObject | null }
-  | { kind: 'Deleted'; results: Array<{ key: string; existed: boolean }> }
-  | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
+  | { kind: 'Deleted'; results: DeleteOutcome[] }
+  | { kind: 'VersionsListed'; entries: VersionListEntry[]; truncated: boolean }
   | {
       kind: 'Usage';
       objects: number;
@@ -485,7 +555,7 @@ export type ShardResult =
   | { kind: 'Parts'; upload: UploadInfo; parts: PartInfo[]; truncated: boolean }
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
-  | { kind: 'Tags'; tags: Tag[] }
+  | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   /** `next`: the cursor to resume from, or null when the batch reached the end. */
   | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null }
   | { kind: 'ReadDone' }

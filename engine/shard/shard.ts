@@ -16,9 +16,9 @@ import {
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
-import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
+  ObjectInfo,
   OpenedObject,
   PartTarget,
   PutEndFields,
@@ -27,6 +27,7 @@ import type {
   ShardRequest,
   ShardResult,
   Tag,
+  VersioningState,
   WriteConditions,
 } from '../protocol/messages.js';
 import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
@@ -42,6 +43,7 @@ import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
 import { BlockReadError, type Decryptor } from './verified-read.js';
+import { recordToRead } from './version-lookup.js';
 
 export interface ShardSettings {
   shardId: number;
@@ -139,14 +141,14 @@ export class Shard {
       case 'DeleteObjects':
         this.answer(request.reqId, () => this.deleteObjects(request));
         break;
+      case 'ListVersions':
+        this.answer(request.reqId, async () => ({
+          kind: 'VersionsListed',
+          ...this.meta.listVersions(request),
+        }));
+        break;
       case 'CopyFrom':
         this.answer(request.reqId, () => this.copyFrom(request));
-        break;
-      case 'List':
-        this.answer(request.reqId, async () => {
-          const page = this.meta.list(request);
-          return { kind: 'Listed', listing: packListing(page.entries), truncated: page.truncated };
-        });
         break;
       case 'BucketUsage':
         this.answer(request.reqId, async () => ({
@@ -182,7 +184,7 @@ export class Shard {
         this.answer(request.reqId, () => this.purge(request.liveBucketIds));
         break;
       case 'GetTags':
-        this.answer(request.reqId, async () => this.getTags(request.bucketId, request.key));
+        this.answer(request.reqId, async () => this.getTags(request));
         break;
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
@@ -280,6 +282,7 @@ export class Shard {
       part,
       tags: request.tags ?? [],
       quota: request.quota ?? null,
+      ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
@@ -338,6 +341,7 @@ export class Shard {
       part: PartTarget | null;
       tags: Tag[];
       quota: QuotaCheck | null;
+      versioning?: VersioningState;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
     }
@@ -367,16 +371,17 @@ export class Shard {
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
       const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
       const quota = quotaAtEnd ?? target.quota;
-      const freed = await this.meta.putObject(
+      const { freed, versionId } = await this.meta.writeObject(
         target.bucketId,
         target.key,
         record,
         quota,
+        target.versioning,
         target.guard,
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
-      return { kind: 'Put', info: infoOf(target.key, record) };
+      return { kind: 'Put', info: withVersion(infoOf(target.key, record), versionId) };
     } finally {
       this.committing.delete(reqId);
       this.puts.delete(reqId);
@@ -439,7 +444,7 @@ export class Shard {
   private async completeUpload(
     request: Extract<ShardRequest, { kind: 'CompleteUpload' }>,
   ): Promise<ShardResult> {
-    const { record, freed } = await this.meta.completeUpload(
+    const { record, freed, versionId } = await this.meta.completeUpload(
       request.bucketId,
       request.key,
       request.uploadId,
@@ -448,10 +453,11 @@ export class Shard {
       Date.now(),
       request.quota ?? null,
       request.conditions ?? null,
+      request.versioning,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
-    return { kind: 'Put', info: infoOf(request.key, record) };
+    return { kind: 'Put', info: withVersion(infoOf(request.key, record), versionId) };
   }
 
   private async abortUpload(
@@ -522,8 +528,7 @@ export class Shard {
     body?: ArrayBuffer;
   } {
     const { bucketId, key, purpose } = request;
-    const record = this.meta.getObject(bucketId, key);
-    if (record === undefined) throw engineFailure('NoSuchKey', 'The specified key does not exist.');
+    const record = recordToRead(this.meta, bucketId, key, request.versionId);
     const decrypt = decryptorFor(record, request.sse);
     const info = infoOf(key, record);
     const opened = (session: boolean, source: OpenedObject | null = null): ShardResult => ({
@@ -603,16 +608,26 @@ export class Shard {
 
   // ---- tags ----
 
-  private getTags(bucketId: string, key: string): ShardResult {
-    const record = this.meta.getObject(bucketId, key);
-    if (record === undefined) throw engineFailure('NoSuchKey', 'The specified key does not exist.');
-    return { kind: 'Tags', tags: record.tags ?? [] };
+  private getTags(request: Extract<ShardRequest, { kind: 'GetTags' }>): ShardResult {
+    const record = recordToRead(this.meta, request.bucketId, request.key, request.versionId);
+    const versionId = infoOf(request.key, record).versionId;
+    return {
+      kind: 'Tags',
+      tags: record.tags ?? [],
+      ...(versionId !== undefined ? { versionId } : {}),
+    };
   }
 
   private async setTags(request: Extract<ShardRequest, { kind: 'SetTags' }>): Promise<ShardResult> {
-    const tags = await this.meta.setTags(request.bucketId, request.key, request.tags);
+    const { tags, record } = await this.meta.setTags(
+      request.bucketId,
+      request.key,
+      request.tags,
+      request.versionId,
+    );
     if (this.settings.durable) await this.meta.flushed();
-    return { kind: 'Tags', tags };
+    const versionId = infoOf(request.key, record).versionId;
+    return { kind: 'Tags', tags, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
   // ---- copy, delete, purge ----
@@ -644,16 +659,17 @@ export class Shard {
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
       };
-      const freed = await this.meta.putObject(
+      const { freed, versionId } = await this.meta.writeObject(
         request.bucketId,
         request.key,
         record,
         request.quota ?? null,
+        request.versioning,
         guardOf(request.conditions),
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
-      return { kind: 'Put', info: infoOf(request.key, record) };
+      return { kind: 'Put', info: withVersion(infoOf(request.key, record), versionId) };
     } finally {
       for (const block of source.blocks) this.ledger.unpin(block.hash);
     }
@@ -662,16 +678,20 @@ export class Shard {
   private async deleteObjects(
     request: Extract<ShardRequest, { kind: 'DeleteObjects' }>,
   ): Promise<ShardResult> {
-    const { bucketId, keys } = request;
-    assert(request.ifMatch === undefined || keys.length === 1, 'If-Match names one object');
+    const nowMs = Date.now();
+    assert(
+      request.ifMatch === undefined || request.targets.length === 1,
+      'If-Match names one object',
+    );
     const guard = guardOf(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : undefined);
     const outcomes = await Promise.all(
-      keys.map((key) => this.meta.deleteObject(bucketId, key, guard)),
+      request.targets.map((target) =>
+        this.meta.deleteTarget(request.bucketId, target, request.versioning, nowMs, guard),
+      ),
     );
     if (this.settings.durable) await this.meta.flushed();
     for (const outcome of outcomes) this.freeAll(outcome.freed);
-    const results = keys.map((key, i) => ({ key, existed: outcomes[i]?.existed ?? false }));
-    return { kind: 'Deleted', results };
+    return { kind: 'Deleted', results: outcomes.map((outcome) => outcome.outcome) };
   }
 
   /** One bounded lifecycle batch: expired objects deleted, due uploads aborted, blocks freed. */
@@ -685,6 +705,7 @@ export class Shard {
       request.target,
       request.after,
       request.limit,
+      request.versioning,
     );
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);
@@ -814,4 +835,9 @@ function ssePartRefusal(
     );
   }
   return null;
+}
+
+/** An object's info with the version id its write got (versioned buckets only). */
+function withVersion(info: ObjectInfo, versionId: string | undefined): ObjectInfo {
+  return versionId === undefined ? info : { ...info, versionId };
 }

@@ -42,6 +42,11 @@ import {
   handlePutObjectTagging,
 } from './handlers/tagging.js';
 import {
+  handleGetBucketVersioning,
+  handleListObjectVersions,
+  handlePutBucketVersioning,
+} from './handlers/versioning.js';
+import {
   handleDeleteBucketWebsite,
   handleGetBucketWebsite,
   handlePutBucketWebsite,
@@ -88,13 +93,17 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleCopyObject(ctx, e.bucket, e.key);
     case 'GetObject':
     case 'HeadObject':
-      if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
       return handleGetObject(ctx, e);
     case 'GetObjectAttributes':
       return handleGetObjectAttributes(ctx, e);
     case 'DeleteObject':
-      if (e.versionId !== undefined && e.versionId !== 'null') throw noVersioning();
-      return handleDeleteObject(ctx, e.bucket, e.key);
+      return handleDeleteObject(ctx, e.bucket, e.key, e.versionId);
+    case 'PutBucketVersioning':
+      return handlePutBucketVersioning(ctx, e.bucket);
+    case 'GetBucketVersioning':
+      return handleGetBucketVersioning(ctx, e.bucket);
+    case 'ListObjectVersions':
+      return handleListObjectVersions(ctx, e);
     case 'DeleteObjects':
       return handleDeleteObjects(ctx, e.bucket);
     case 'ListObjects':
@@ -130,8 +139,4 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }
-}
-
-function noVersioning(): S3Error {
-  return new S3Error('NotImplemented', 'Object versions are not implemented by hangar yet.');
 }

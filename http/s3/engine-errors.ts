@@ -8,7 +8,16 @@ import { S3Error } from './errors.js';
 export function fromEngineFailure(failure: EngineFailure): S3Error {
   switch (failure.code) {
     case 'NoSuchKey':
-      return new S3Error('NoSuchKey');
+      return new S3Error('NoSuchKey', undefined, {}, deleteMarkerHeaders(failure));
+    case 'NoSuchVersion':
+      return new S3Error('NoSuchVersion');
+    case 'MethodNotAllowed':
+      return new S3Error(
+        'MethodNotAllowed',
+        undefined,
+        { Method: 'GET', ResourceType: 'DeleteMarker' },
+        deleteMarkerHeaders(failure),
+      );
     case 'NoSuchUpload':
       return new S3Error('NoSuchUpload');
     case 'InvalidPart':
@@ -50,6 +59,17 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     default:
       return assertNever(failure.code);
   }
+}
+
+/** A failure caused by a delete marker: x-amz-delete-marker, its id and Last-Modified. */
+function deleteMarkerHeaders(failure: EngineFailure): Record<string, string> {
+  const marker = failure.deleteMarker;
+  if (marker === undefined) return {};
+  return {
+    'x-amz-delete-marker': 'true',
+    'x-amz-version-id': marker.versionId,
+    'last-modified': new Date(marker.lastModifiedMs).toUTCString(),
+  };
 }
 
 /** The answer to a request refused for load (a shard's or a port's): SlowDown + Retry-After. */

@@ -161,6 +161,7 @@ export const S3_ERRORS = {
     message:
       'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
+  NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   NotImplemented: {
     status: 501,
     message: 'A header you provided implies functionality that is not implemented.',

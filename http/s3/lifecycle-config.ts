@@ -2,8 +2,8 @@
  * Bucket lifecycle configuration (PutBucketLifecycleConfiguration): the stored rules (catalog,
  * kind 'lifecycle'), their validation with AWS's errors, the GetBucketLifecycleConfiguration
  * document, and the plain rules the shards apply. hangar implements the actions that make sense
- * without storage classes or versioning: Expiration (Days or Date) and
- * AbortIncompleteMultipartUpload. Transitions and noncurrent-version actions are NotImplemented.
+ * without storage classes: Expiration (Days, Date, ExpiredObjectDeleteMarker),
+ * NoncurrentVersionExpiration and AbortIncompleteMultipartUpload. Transitions are NotImplemented.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,7 @@ export interface StoredLifecycleRule {
   filter?: StoredLifecycleFilter;
   expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
   abortUploadDays?: number;
+  noncurrentExpiration?: { days: number; newerVersions?: number };
 }
 
 const SIZE_MAX = 2 ** 53 - 1;
@@ -48,11 +49,9 @@ const RULE_ELEMENTS = new Set([
   'NoncurrentVersionExpiration',
 ]);
 const FILTER_ELEMENTS = new Set(['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
-const NOT_IMPLEMENTED = [
-  'Transition',
-  'NoncurrentVersionTransition',
-  'NoncurrentVersionExpiration',
-];
+const NOT_IMPLEMENTED = ['Transition', 'NoncurrentVersionTransition'];
+/** AWS's bound on NewerNoncurrentVersions. */
+const NEWER_NONCURRENT_VERSIONS_MAX = 100;
 
 /** Parses and validates a LifecycleConfiguration document. */
 export function parseLifecycleConfiguration(xml: string): StoredLifecycleRule[] {
@@ -83,7 +82,7 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
     if (node[name] !== undefined) {
       throw new S3Error(
         'NotImplemented',
-        `${name} is not implemented by hangar (it has no storage classes and no versioning).`,
+        `${name} is not implemented by hangar (it has no storage classes).`,
       );
     }
   }
@@ -106,7 +105,14 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
   if (node['AbortIncompleteMultipartUpload'] !== undefined) {
     rule.abortUploadDays = parseAbort(node['AbortIncompleteMultipartUpload']);
   }
-  if (rule.expiration === undefined && rule.abortUploadDays === undefined) {
+  if (node['NoncurrentVersionExpiration'] !== undefined) {
+    rule.noncurrentExpiration = parseNoncurrent(node['NoncurrentVersionExpiration']);
+  }
+  if (
+    rule.expiration === undefined &&
+    rule.abortUploadDays === undefined &&
+    rule.noncurrentExpiration === undefined
+  ) {
     throw new S3Error('InvalidRequest', 'At least one action needs to be specified in a rule');
   }
   const filter = rule.filter;
@@ -201,6 +207,33 @@ function parseExpiration(value: XmlValue): NonNullable<StoredLifecycleRule['expi
   return { expiredObjectDeleteMarker: marker === 'true' };
 }
 
+function parseNoncurrent(
+  value: XmlValue,
+): NonNullable<StoredLifecycleRule['noncurrentExpiration']> {
+  const node = element(value);
+  checkElements(node, new Set(['NoncurrentDays', 'NewerNoncurrentVersions']));
+  const days = optionalText(node, 'NoncurrentDays');
+  if (days === undefined) throw new S3Error('MalformedXML');
+  const out: NonNullable<StoredLifecycleRule['noncurrentExpiration']> = {
+    days: positiveDays(
+      days,
+      "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
+    ),
+  };
+  const newer = optionalText(node, 'NewerNoncurrentVersions');
+  if (newer !== undefined) {
+    const count = positiveDays(newer, 'NewerNoncurrentVersions must be a positive integer');
+    if (count > NEWER_NONCURRENT_VERSIONS_MAX) {
+      throw new S3Error(
+        'InvalidArgument',
+        `NewerNoncurrentVersions cannot be greater than ${NEWER_NONCURRENT_VERSIONS_MAX}`,
+      );
+    }
+    out.newerVersions = count;
+  }
+  return out;
+}
+
 function parseAbort(value: XmlValue): number {
   const node = element(value);
   checkElements(node, new Set(['DaysAfterInitiation']));
@@ -253,6 +286,12 @@ export function lifecycleRulesXml(rules: readonly StoredLifecycleRule[]): XmlNod
     if (rule.abortUploadDays !== undefined) {
       node['AbortIncompleteMultipartUpload'] = { DaysAfterInitiation: rule.abortUploadDays };
     }
+    if (rule.noncurrentExpiration !== undefined) {
+      node['NoncurrentVersionExpiration'] = {
+        NoncurrentDays: rule.noncurrentExpiration.days,
+        NewerNoncurrentVersions: rule.noncurrentExpiration.newerVersions,
+      };
+    }
     return node;
   });
 }
@@ -275,6 +314,8 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
         rule.status === 'Enabled' &&
         (rule.expiration?.days !== undefined ||
           rule.expiration?.date !== undefined ||
+          rule.expiration?.expiredObjectDeleteMarker === true ||
+          rule.noncurrentExpiration !== undefined ||
           rule.abortUploadDays !== undefined),
     )
     .map((rule) => ({
@@ -287,6 +328,15 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
       expirationDateMs:
         rule.expiration?.date === undefined ? null : Date.parse(rule.expiration.date),
       abortUploadDays: rule.abortUploadDays ?? null,
+      ...(rule.noncurrentExpiration !== undefined
+        ? { noncurrentDays: rule.noncurrentExpiration.days }
+        : {}),
+      ...(rule.noncurrentExpiration?.newerVersions !== undefined
+        ? { newerNoncurrentVersions: rule.noncurrentExpiration.newerVersions }
+        : {}),
+      ...(rule.expiration?.expiredObjectDeleteMarker === true
+        ? { expiredObjectDeleteMarker: true }
+        : {}),
     }));
 }
 

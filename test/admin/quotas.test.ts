@@ -6,6 +6,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -306,3 +307,35 @@ test.serial('PostObject past a quota is refused and stores nothing', async (t) =
   t.is(info.json.bytes, 250_000);
   await noLeak(t);
 });
+
+test.serial(
+  'versioned bucket: every version and delete marker counts; versions share and free blocks',
+  async (t) => {
+    const bucket = 'quota-versions';
+    const id = await bucketWithQuotas(bucket, { maxSize: null, maxObjects: 4 });
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: bucket,
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    const body = randomBytesSeeded(100_000, 11); // in blocks: versions share them
+    const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: body }));
+    await put(bucket, 'k', body);
+    await put(bucket, 'k', randomBytesSeeded(120_000, 12));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k' })); // a marker: the 4th
+    let info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(info.json.objects, 4);
+    t.is(info.json.bytes, 2 * 100_000 + 120_000);
+    await quotaRefusal(t, put(bucket, 'other', body));
+    await noLeak(t);
+    // Removing a version for good frees room; the blocks it shared stay for the other one.
+    await s3.send(
+      new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: first.VersionId }),
+    );
+    info = await admin('GET', `/v2/GetBucketInfo?id=${id}`);
+    t.is(info.json.objects, 3);
+    t.is(info.json.bytes, 100_000 + 120_000);
+    await noLeak(t);
+  },
+);

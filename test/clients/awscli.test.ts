@@ -224,6 +224,88 @@ test('aws s3api calls get S3 answers', async (t) => {
   t.is(JSON.parse(notEmpty.stdout || '{}').KeyCount ?? 0, 0);
 });
 
+test('aws s3api versioning: put-bucket-versioning, list-object-versions, delete-object --version-id', async (t) => {
+  const bucket = 'cli-versions';
+  await ok('path', 's3api', 'create-bucket', '--bucket', bucket);
+  await ok(
+    'path',
+    's3api',
+    'put-bucket-versioning',
+    '--bucket',
+    bucket,
+    '--versioning-configuration',
+    'Status=Enabled',
+  );
+  const state = JSON.parse(
+    await ok('path', 's3api', 'get-bucket-versioning', '--bucket', bucket),
+  ) as { Status: string };
+  t.is(state.Status, 'Enabled');
+  writeFileSync(join(work, 'v.txt'), 'version body');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const put = JSON.parse(
+      await ok(
+        'path',
+        's3api',
+        'put-object',
+        '--bucket',
+        bucket,
+        '--key',
+        'k',
+        '--body',
+        join(work, 'v.txt'),
+      ),
+    ) as { VersionId: string };
+    ids.push(put.VersionId);
+  }
+  const listed = JSON.parse(
+    await ok('path', 's3api', 'list-object-versions', '--bucket', bucket),
+  ) as { Versions: Array<{ Key: string; VersionId: string; IsLatest: boolean }> };
+  t.deepEqual(
+    listed.Versions.map((v) => [v.VersionId, v.IsLatest]),
+    [
+      [ids[2], true],
+      [ids[1], false],
+      [ids[0], false],
+    ],
+  );
+  const removed = JSON.parse(
+    await ok(
+      'path',
+      's3api',
+      'delete-object',
+      '--bucket',
+      bucket,
+      '--key',
+      'k',
+      '--version-id',
+      ids[2] ?? '',
+    ),
+  ) as { VersionId: string };
+  t.is(removed.VersionId, ids[2] ?? '');
+  const marker = JSON.parse(
+    await ok('path', 's3api', 'delete-object', '--bucket', bucket, '--key', 'k'),
+  ) as { DeleteMarker: boolean; VersionId: string };
+  t.true(marker.DeleteMarker);
+  const after = JSON.parse(
+    await ok('path', 's3api', 'list-object-versions', '--bucket', bucket),
+  ) as {
+    Versions: Array<{ VersionId: string; IsLatest: boolean }>;
+    DeleteMarkers: Array<{ VersionId: string; IsLatest: boolean }>;
+  };
+  t.deepEqual(
+    after.Versions.map((v) => [v.VersionId, v.IsLatest]),
+    [
+      [ids[1], false],
+      [ids[0], false],
+    ],
+  );
+  t.deepEqual(
+    after.DeleteMarkers.map((m) => [m.VersionId, m.IsLatest]),
+    [[marker.VersionId, true]],
+  );
+});
+
 test('aws s3 works virtual-hosted-style', async (t) => {
   await ok('virtual', 's3', 'mb', 's3://awscli-vhost');
   writeFileSync(join(work, 'v.txt'), 'virtual hosted');

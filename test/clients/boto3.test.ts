@@ -33,6 +33,13 @@ interface Observed {
   deleteErrors: unknown[];
   afterDeleteKeyCount: number;
   bucketGone: boolean;
+  versioningStatus: string;
+  versionIdsDistinct: boolean;
+  versionsListed: number;
+  markersListed: number;
+  deleteBucketRefused: string | null;
+  versionsAfterCleanup: number;
+  versionedBucketGone: boolean;
 }
 
 /** Runs the boto3 script with the root key and an isolated AWS config; parses its JSON line. */
@@ -98,4 +105,14 @@ test('boto3 with default checksums: objects, multipart, presigned URLs', async (
   t.deepEqual(o.deleteErrors, []);
   t.is(o.afterDeleteKeyCount, 0);
   t.true(o.bucketGone);
+
+  // A versioned bucket emptied with bucket.object_versions.delete() (ListObjectVersions +
+  // DeleteObjects with VersionIds), as cleanup scripts and conformance suites do.
+  t.is(o.versioningStatus, 'Enabled');
+  t.true(o.versionIdsDistinct);
+  t.is(o.versionsListed, 9);
+  t.is(o.markersListed, 1);
+  t.is(o.deleteBucketRefused, 'BucketNotEmpty');
+  t.is(o.versionsAfterCleanup, 0);
+  t.true(o.versionedBucketGone);
 });

@@ -17,6 +17,7 @@ import traceback
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 MiB = 1024 * 1024
 
@@ -140,6 +141,36 @@ def main(result: dict) -> None:
     result["afterDeleteKeyCount"] = s3.list_objects_v2(Bucket=bucket)["KeyCount"]
     s3.delete_bucket(Bucket=bucket)
     result["bucketGone"] = bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+    versioned(s3, endpoint, bucket + "-versioned", result)
+
+
+def versioned(s3, endpoint: str, bucket: str, result: dict) -> None:
+    """A versioned bucket emptied the way cleanup scripts do: object_versions.delete()."""
+    resource = boto3.resource(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+    )
+    s3.create_bucket(Bucket=bucket)
+    resource.BucketVersioning(bucket).enable()
+    result["versioningStatus"] = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    ids = [s3.put_object(Bucket=bucket, Key=f"v/{i % 3}", Body=b"x" * i)["VersionId"] for i in range(9)]
+    result["versionIdsDistinct"] = len(set(ids)) == 9
+    s3.delete_object(Bucket=bucket, Key="v/0")
+    listed = s3.list_object_versions(Bucket=bucket)
+    result["versionsListed"] = len(listed.get("Versions", []))
+    result["markersListed"] = len(listed.get("DeleteMarkers", []))
+    try:
+        s3.delete_bucket(Bucket=bucket)
+        result["deleteBucketRefused"] = None
+    except ClientError as error:
+        result["deleteBucketRefused"] = error.response["Error"]["Code"]
+    resource.Bucket(bucket).object_versions.delete()
+    result["versionsAfterCleanup"] = len(s3.list_object_versions(Bucket=bucket).get("Versions", []))
+    s3.delete_bucket(Bucket=bucket)
+    result["versionedBucketGone"] = bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
 if __name__ == "__main__":

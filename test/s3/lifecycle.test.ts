@@ -4,13 +4,16 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
+  DeleteObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   type LifecycleRule,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
@@ -515,6 +518,124 @@ test('x-amz-expiration tells when and by which rule an object will expire', asyn
       (await s3.send(new HeadObjectCommand({ Bucket: 'exp', Key: 'logs/a' }))).Expiration,
       undefined,
     );
+  } finally {
+    await server.destroy();
+  }
+});
+
+/** Every version and delete marker of a bucket as `key id latest marker` lines, in order. */
+async function versionLines(s3: S3Client, bucket: string): Promise<string[]> {
+  const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  const lines = [
+    ...(out.Versions ?? []).map((v) => ({
+      key: v.Key,
+      id: v.VersionId,
+      latest: v.IsLatest,
+      m: 'v',
+    })),
+    ...(out.DeleteMarkers ?? []).map((v) => ({
+      key: v.Key,
+      id: v.VersionId,
+      latest: v.IsLatest,
+      m: 'marker',
+    })),
+  ];
+  return lines.map((l) => `${l.key} ${l.id} ${l.latest ? 'latest' : 'old'} ${l.m}`).sort();
+}
+
+test('versioned bucket: NoncurrentVersionExpiration, Expiration markers, ExpiredObjectDeleteMarker', async (t) => {
+  const server = await TestServer.start({
+    shards: 2,
+    env: { HANGAR_CLOCK_OFFSET_MS: String(3 * DAY_MS) },
+  });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'vlc' }));
+    await s3.send(
+      new PutBucketVersioningCommand({
+        Bucket: 'vlc',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+    );
+    const ids: Record<string, string[]> = {};
+    const write = async (key: string, body: Buffer | string): Promise<void> => {
+      const out = await s3.send(new PutObjectCommand({ Bucket: 'vlc', Key: key, Body: body }));
+      ids[key] = [...(ids[key] ?? []), out.VersionId ?? ''];
+    };
+    for (let i = 0; i < 4; i++) await write('nc/a', randomBytesSeeded(100_000, i)); // in blocks
+    await write('cur/b', 'current');
+    await write('dm/c', 'soon deleted');
+    const marker = await s3.send(new DeleteObjectCommand({ Bucket: 'vlc', Key: 'dm/c' }));
+    await write('keep/d', 'one');
+    await write('keep/d', 'two');
+    await s3.send(
+      put(
+        [
+          {
+            ID: 'nc',
+            Status: 'Enabled',
+            Filter: { Prefix: 'nc/' },
+            NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 },
+          },
+          { ID: 'cur', Status: 'Enabled', Filter: { Prefix: 'cur/' }, Expiration: { Days: 1 } },
+          {
+            ID: 'dm',
+            Status: 'Enabled',
+            Filter: { Prefix: 'dm/' },
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          },
+          {
+            ID: 'dm-marker',
+            Status: 'Enabled',
+            Filter: { Prefix: 'dm/' },
+            Expiration: { ExpiredObjectDeleteMarker: true },
+          },
+        ],
+        'vlc',
+      ),
+    );
+    const rules = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'vlc' }));
+    t.deepEqual(rules.Rules?.find((rule) => rule.ID === 'nc')?.NoncurrentVersionExpiration, {
+      NoncurrentDays: 1,
+      NewerNoncurrentVersions: 1,
+    });
+    server.process.kill('SIGUSR2');
+    const [a1, a2, a3, a4] = ids['nc/a'] ?? [];
+    const [b1] = ids['cur/b'] ?? [];
+    const [d1, d2] = ids['keep/d'] ?? [];
+    const expected = [
+      `nc/a ${a4} latest v`,
+      `nc/a ${a3} old v`,
+      `keep/d ${d2} latest v`,
+      `keep/d ${d1} old v`,
+      `cur/b ${b1} old v`,
+    ];
+    t.true(
+      await eventuallyWithin(async () => {
+        const lines = await versionLines(s3, 'vlc');
+        return lines.length === 6 && expected.every((line) => lines.includes(line));
+      }),
+      (await versionLines(s3, 'vlc')).join('\n'),
+    );
+    const lines = await versionLines(s3, 'vlc');
+    t.true(
+      lines.some((line) => /^cur\/b \S+ latest marker$/.test(line)),
+      'Expiration left a marker',
+    );
+    t.false(lines.some((line) => line.includes(a1 ?? '-') || line.includes(a2 ?? '-')));
+    t.false(
+      lines.some((line) => line.startsWith('dm/') || line.includes(marker.VersionId ?? '-')),
+      'the noncurrent version expired, then the lone marker',
+    );
+    t.true(
+      await eventuallyWithin(
+        async () => (await fsckReport(server.dataDir)).unreferencedBlocks.length === 0,
+      ),
+    );
+    const report = await fsckReport(server.dataDir);
+    t.deepEqual(report.refcountMismatches, []);
+    t.deepEqual(report.counterMismatches, []);
+    t.deepEqual(report.missingBlocks, []);
   } finally {
     await server.destroy();
   }

@@ -1,6 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+} from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import {
@@ -165,6 +169,32 @@ test('an upload answers 204 with the ETag, and the object reads back with its he
   t.deepEqual(head.Metadata, { color: 'blue' });
   t.is(head.ETag, `"${md5Hex(body)}"`);
   t.true((await objectBytes(suite.s3, bucket, 'docs/hello.txt')).equals(body));
+});
+
+test('in a versioned bucket each upload is a new version (x-amz-version-id)', async (t) => {
+  const bucket = await newBucket(suite.s3, 'post-versions');
+  await suite.s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
+  const ids: string[] = [];
+  for (const text of ['first', 'second']) {
+    const response = await postForm(bucket, simpleForm(bucket, 'k'), { bytes: Buffer.from(text) });
+    t.is(response.status, 204, await response.text());
+    ids.push(response.headers.get('x-amz-version-id') ?? '');
+  }
+  t.regex(ids[0] ?? '', /^[0-9a-f]{32}$/);
+  t.not(ids[0], ids[1]);
+  const versions = await suite.s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  t.deepEqual(
+    versions.Versions?.map((v) => [v.VersionId, v.IsLatest]),
+    [
+      [ids[1], true],
+      [ids[0], false],
+    ],
+  );
 });
 
 test('without a Content-Type field the object is binary/octet-stream (the part type is ignored)', async (t) => {

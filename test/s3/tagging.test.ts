@@ -303,13 +303,24 @@ test('malformed tagging documents are MalformedXML; a missing Content-MD5 is ref
   t.deepEqual(await objectTags(bucket, 'o'), tagSet({ k: '' }));
 });
 
-test('object tagging of a version other than null is NotImplemented', async (t) => {
+test('object tagging of an unversioned object: only its null version exists', async (t) => {
   const bucket = await newBucket(suite.s3, 'tag-version');
   await putObject(bucket, 'o');
-  const failure = await s3Failure(
+  const malformed = await s3Failure(
     suite.s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'o', VersionId: 'v1' })),
   );
-  t.is(failure.name, 'NotImplemented');
+  t.is(malformed.name, 'InvalidArgument');
+  const absent = await s3Failure(
+    suite.s3.send(
+      new GetObjectTaggingCommand({
+        Bucket: bucket,
+        Key: 'o',
+        VersionId: 'ffffffffffffffff0000000000000000',
+      }),
+    ),
+  );
+  t.is(absent.status, 404);
+  t.is(absent.name, 'NoSuchVersion');
   const nullVersion = await suite.s3.send(
     new GetObjectTaggingCommand({ Bucket: bucket, Key: 'o', VersionId: 'null' }),
   );

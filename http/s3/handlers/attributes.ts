@@ -7,6 +7,7 @@ import { S3Error } from '../errors.js';
 import { httpDate } from '../object-headers.js';
 import { sendXml } from '../reply.js';
 import { customerKeyOf } from '../sse-c.js';
+import { checkVersionId, versionIdHeader } from '../versioning.js';
 import type { XmlNode } from '../xml.js';
 import { openObject } from './object-get.js';
 
@@ -24,9 +25,7 @@ export async function handleGetObjectAttributes(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  if (e.versionId !== undefined && e.versionId !== 'null') {
-    throw new S3Error('NotImplemented', 'Object versions are not implemented by hangar yet.');
-  }
+  checkVersionId(e.versionId);
   const h = ctx.req.headers;
   const wanted = attributesOf(h['x-amz-object-attributes']);
   const maxParts = nonNegative(h['x-amz-max-parts'], 'x-amz-max-parts') ?? LIMITS.listPartsMax;
@@ -39,6 +38,8 @@ export async function handleGetObjectAttributes(
     e.key,
     'info',
     customerKeyOf(h),
+    {},
+    e.versionId,
   );
   const body: XmlNode = {};
   if (wanted.has('ETag')) body['ETag'] = unquote(info.etag);
@@ -56,6 +57,7 @@ export async function handleGetObjectAttributes(
   if (wanted.has('ObjectSize')) body['ObjectSize'] = info.bytes;
   sendXml(ctx, 'GetObjectAttributesResponse', body, [
     ['last-modified', httpDate(info.lastModifiedMs)],
+    ...versionIdHeader(info.versionId),
   ]);
 }
 

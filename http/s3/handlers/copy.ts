@@ -12,6 +12,7 @@ import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { checkVersionId, versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
 import { tagsFromHeader } from './tagging.js';
@@ -41,11 +42,22 @@ export async function handleCopyObject(
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
-  const opened = await openObject(ctx, sourceShard, sourceBucket.id, source.key, 'copy', sourceKey);
+  const opened = await openObject(
+    ctx,
+    sourceShard,
+    sourceBucket.id,
+    source.key,
+    'copy',
+    sourceKey,
+    {},
+    source.versionId,
+  );
   const { reqId, source: object } = opened;
   assert(object !== null, 'a copy source comes with its blocks');
   try {
-    const sameObject = sourceBucket.id === target.id && source.key === key;
+    // Copying a named version onto its own key is how S3 restores an older version.
+    const sameObject =
+      sourceBucket.id === target.id && source.key === key && source.versionId === undefined;
     const sameEncryption = (targetKey?.md5Base64 ?? null) === object.info.sseKeyMd5;
     if (sameObject && !replace && sameEncryption) throw copyOntoItself();
     checkCopyPreconditions(ctx, object.info);
@@ -54,6 +66,7 @@ export async function handleCopyObject(
     const targetShard = shardFor(ctx.state, target, key);
     const quota = await quotaCheck(ctx.state, target.id, targetShard);
     const withQuota = quota !== undefined ? { quota } : {};
+    const versioning = versioningField(ctx.state.catalog, target.id);
     const copied =
       object.info.sseKeyMd5 === null && targetKey === null
         ? await targetShard.call(
@@ -65,6 +78,7 @@ export async function handleCopyObject(
               headers,
               tags,
               ...withQuota,
+              ...versioning,
               ...targetConditions,
             },
             'Put',
@@ -85,6 +99,7 @@ export async function handleCopyObject(
               sse: targetKey,
               tags,
               ...withQuota,
+              ...versioning,
               ...targetConditions,
             },
           );
@@ -95,6 +110,10 @@ export async function handleCopyObject(
       [
         ...sseResponseHeaders(copied.info.sseKeyMd5),
         ...expirationHeader(ctx.state.catalog, target.id, copied.info),
+        ...versionIdHeader(copied.info.versionId),
+        ...(object.info.versionId !== undefined
+          ? ([['x-amz-copy-source-version-id', object.info.versionId]] as Array<[string, string]>)
+          : []),
       ],
     );
   } finally {
@@ -132,14 +151,20 @@ async function reencrypt(
 }
 
 /** `x-amz-copy-source`: "bucket/key" or "/bucket/key", URL-encoded, maybe with ?versionId=. */
-export function parseCopySource(header: string): { bucket: string; key: string } {
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId?: string;
+} {
   const [path = '', query] = header.split('?', 2);
-  if (query !== undefined && !/^versionId=(null)?$/.test(query)) {
-    throw new S3Error(
-      'NotImplemented',
-      'Copying a specific version is not supported: this bucket is not versioned.',
-    );
+  const versionId = query === undefined ? undefined : /^versionId=(.*)$/.exec(query)?.[1];
+  if (query !== undefined && versionId === undefined) {
+    throw new S3Error('InvalidArgument', 'Unsupported copy source parameter.', {
+      ArgumentName: 'x-amz-copy-source',
+      ArgumentValue: header,
+    });
   }
+  checkVersionId(versionId, 'x-amz-copy-source');
   let decoded: string;
   try {
     decoded = decodeURIComponent(path.replace(/^\//, ''));
@@ -158,7 +183,8 @@ export function parseCopySource(header: string): { bucket: string; key: string }
   }
   const key = decoded.slice(slash + 1);
   checkKeyLength(key);
-  return { bucket: decoded.slice(0, slash), key };
+  const bucket = decoded.slice(0, slash);
+  return versionId === undefined ? { bucket, key } : { bucket, key, versionId };
 }
 
 function metadataDirective(ctx: RequestContext): 'COPY' | 'REPLACE' {

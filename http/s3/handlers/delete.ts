@@ -1,70 +1,114 @@
 import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
+import type { DeleteOutcome, DeleteTarget } from '../../../engine/protocol/messages.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkKeyLength } from '../object-key.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
+import { checkVersionId, versioningField } from '../versioning.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /**
- * DeleteObject: 204 whether or not the key existed, as S3 answers. With If-Match (2025 API;
- * "*" matches any object), only the object with that ETag goes: 412 for another, 404 for none.
+ * DeleteObject: 204 whether or not the key existed, as S3 answers. In a versioned bucket it
+ * leaves a delete marker; with a versionId it removes that version for good. With If-Match
+ * (2025 API; "*" matches any object), only the object with that ETag goes: 412 for another,
+ * 404 for none (judged against the current object).
  */
 export async function handleDeleteObject(
   ctx: RequestContext,
   bucketName: string,
   key: string,
+  versionId: string | undefined,
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
+  checkVersionId(versionId);
   const ifMatch = ctx.req.headers['if-match'];
-  await shardFor(ctx.state, bucket, key).call(
+  const target: DeleteTarget = versionId === undefined ? { key } : { key, versionId };
+  const deleted = await shardFor(ctx.state, bucket, key).call(
     {
       kind: 'DeleteObjects',
       bucketId: bucket.id,
-      keys: [key],
+      targets: [target],
+      ...versioningField(ctx.state.catalog, bucket.id),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     },
     'Deleted',
   );
-  sendEmpty(ctx, 204);
+  const outcome = deleted.results[0];
+  const headers: Array<[string, string]> = [];
+  if (outcome?.deleteMarker === true) headers.push(['x-amz-delete-marker', 'true']);
+  if (outcome?.versionId !== undefined) headers.push(['x-amz-version-id', outcome.versionId]);
+  sendEmpty(ctx, 204, headers);
 }
 
-/** DeleteObjects: up to 1000 keys, split by shard and deleted in parallel. */
+/** DeleteObjects: up to 1000 keys (or versions), split by shard and deleted in parallel. */
 export async function handleDeleteObjects(ctx: RequestContext, bucketName: string): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
   const body = await readSignedBody(ctx);
   // S3 requires Content-MD5 or a checksum here, so a corrupted body cannot delete the wrong keys.
   requireBodyDigest(ctx.req.headers, body);
   const request = parseXml(body.toString('utf8'), 'Delete');
-  const keys = objectKeys(request['Object']);
+  const targets = deleteTargets(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
-  const byShard = new Map<number, string[]>();
-  for (const key of keys) {
-    const shardId = shardOf(bucket.id, key, ctx.state.pool.size);
-    byShard.set(shardId, [...(byShard.get(shardId) ?? []), key]);
+  const byShard = new Map<number, DeleteTarget[]>();
+  for (const target of targets) {
+    const shardId = shardOf(bucket.id, target.key, ctx.state.pool.size);
+    byShard.set(shardId, [...(byShard.get(shardId) ?? []), target]);
   }
-  await Promise.all(
-    [...byShard].map(([shardId, shardKeys]) =>
+  const versioning = versioningField(ctx.state.catalog, bucket.id);
+  const answers = await Promise.all(
+    [...byShard].map(([shardId, shardTargets]) =>
       ctx.state.pool
         .client(shardId)
-        .call({ kind: 'DeleteObjects', bucketId: bucket.id, keys: shardKeys }, 'Deleted'),
+        .call(
+          { kind: 'DeleteObjects', bucketId: bucket.id, targets: shardTargets, ...versioning },
+          'Deleted',
+        ),
     ),
   );
-  const result: XmlNode = quiet ? {} : { Deleted: keys.map((key) => ({ Key: key })) };
+  const shardTargets = [...byShard.values()];
+  const deleted = answers.flatMap((answer, i) =>
+    answer.results.map((outcome, j) => deletedXml(outcome, shardTargets[i]?.[j]?.versionId)),
+  );
+  const result: XmlNode = quiet ? {} : { Deleted: deleted };
   sendXml(ctx, 'DeleteResult', result);
 }
 
+/**
+ * S3's Deleted element: a version named is reported as VersionId (with DeleteMarker and
+ * DeleteMarkerVersionId when it was a marker); a marker created as DeleteMarkerVersionId.
+ */
+function deletedXml(outcome: DeleteOutcome, requested: string | undefined): XmlNode {
+  const node: XmlNode = { Key: outcome.key };
+  const marker = outcome.deleteMarker === true;
+  if (requested !== undefined) node.VersionId = requested;
+  if (marker) {
+    node.DeleteMarker = true;
+    if (outcome.versionId !== undefined) node.DeleteMarkerVersionId = outcome.versionId;
+  }
+  return node;
+}
+
+/** The keys of a DeleteObjects request's Object entries. */
 export function objectKeys(objects: XmlValue): string[] {
+  return deleteTargets(objects).map((target) => target.key);
+}
+
+/** The Object entries of a DeleteObjects request: keys, each with an optional VersionId. */
+export function deleteTargets(objects: XmlValue): DeleteTarget[] {
   const list = Array.isArray(objects) ? objects : [];
   if (list.length === 0 || list.length > LIMITS.deleteObjectsKeysMax)
     throw new S3Error('MalformedXML');
   return list.map((entry) => {
-    const key =
-      typeof entry === 'object' && !Array.isArray(entry) ? textOf(entry['Key']) : undefined;
+    const fields = typeof entry === 'object' && !Array.isArray(entry) ? entry : {};
+    const key = textOf(fields['Key']);
     if (key === undefined || key === '') throw new S3Error('MalformedXML');
     checkKeyLength(key);
-    return key;
+    const versionId = textOf(fields['VersionId']);
+    if (versionId === undefined) return { key };
+    checkVersionId(versionId);
+    return { key, versionId };
   });
 }

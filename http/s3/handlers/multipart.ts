@@ -37,6 +37,7 @@ import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
@@ -158,6 +159,8 @@ export async function handleUploadPartCopy(
     source.key,
     'relay',
     customerKeyOf(ctx.req.headers, true),
+    {},
+    source.versionId,
   );
   let relayed = false;
   try {
@@ -276,6 +279,7 @@ export async function handleCompleteMultipartUpload(
       uploadId: e.uploadId,
       parts,
       fullObjectBase64: asserted.headerValue,
+      ...versioningField(ctx.state.catalog, bucket.id),
       ...withConditions(conditions),
     },
     'Put',
@@ -293,7 +297,10 @@ export async function handleCompleteMultipartUpload(
         ? { [checksumElementOf(checksum.algorithm)]: checksum.base64, ChecksumType: checksum.type }
         : {}),
     },
-    expirationHeader(ctx.state.catalog, bucket.id, completed.info),
+    [
+      ...expirationHeader(ctx.state.catalog, bucket.id, completed.info),
+      ...versionIdHeader(completed.info.versionId),
+    ],
   );
 }
 

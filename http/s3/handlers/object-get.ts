@@ -23,6 +23,7 @@ import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
 
 /**
@@ -34,13 +35,26 @@ import { taggingCountHeader } from './tagging.js';
  */
 export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint): Promise<void> {
   const bucket = requireBucket(ctx, e.bucket);
+  checkVersionId(e.versionId);
   const shard = shardFor(ctx.state, bucket, e.key);
   const head = e.action === 'HeadObject';
   const sse = customerKeyOf(ctx.req.headers);
   const conditions = requestPreconditions(ctx.req.headers);
+  // A version by id, and a miss in a versioned bucket (a delete marker?), go to the shard.
   const opened =
-    openLocally(ctx, bucket.id, e.key, head, sse, conditions) ??
-    (await openObject(ctx, shard, bucket.id, e.key, head ? 'info' : 'read', sse, conditions));
+    (e.versionId === undefined
+      ? openLocally(ctx, bucket.id, e.key, head, sse, conditions)
+      : null) ??
+    (await openObject(
+      ctx,
+      shard,
+      bucket.id,
+      e.key,
+      head ? 'info' : 'read',
+      sse,
+      conditions,
+      e.versionId,
+    ));
   try {
     await respond(ctx, shard, opened, e, head, bucket.id, conditions);
   } catch (error) {
@@ -72,6 +86,8 @@ function openLocally(
   assert(reader !== undefined, 'an edge has a reader per shard');
   const record = reader.object(bucketId, key);
   if (record === undefined) {
+    // The shard says whether a delete marker is the latest version (its headers).
+    if (versioningOf(ctx.state.catalog, bucketId) !== undefined) return null;
     throw fromEngineFailure({ code: 'NoSuchKey', message: 'The specified key does not exist.' });
   }
   if (record.sse !== undefined) return null;
@@ -114,6 +130,7 @@ export function openObject(
   purpose: OpenPurpose,
   sse: CustomerKey | null = null,
   conditions: Preconditions = {},
+  versionId?: string,
 ): Promise<Opened> {
   return new Promise((resolve, reject) => {
     const given = definedConditions(conditions);
@@ -125,6 +142,7 @@ export function openObject(
         purpose,
         sse,
         ...(purpose === 'read' && given !== null ? { conditions: given } : {}),
+        ...(versionId !== undefined ? { versionId } : {}),
       },
       {
         onReply: (reply, body) => {
@@ -193,6 +211,7 @@ async function respond(
     ...sseResponseHeaders(info.sseKeyMd5),
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
+    ...versionIdHeader(info.versionId),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);

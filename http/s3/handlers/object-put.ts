@@ -9,6 +9,7 @@ import { checkKey } from '../object-key.js';
 import { quotaCheckBesideBody } from '../quota.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { versionIdHeader, versioningField } from '../versioning.js';
 import { tagsFromHeader } from './tagging.js';
 
 /** PutObject: streams the body to the key's shard; answers once it is durable. */
@@ -42,6 +43,7 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
+      ...versioningField(ctx.state.catalog, bucket.id),
       ...withConditions(conditions),
     },
     plan,
@@ -54,6 +56,7 @@ export async function handlePutObject(
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
     ...expirationHeader(ctx.state.catalog, bucket.id, info),
+    ...versionIdHeader(info.versionId),
   );
   sendEmpty(ctx, 200, reply);
 }

@@ -32,6 +32,7 @@ import {
   refuseSseCInClear,
   sseResponseHeaders,
 } from '../sse-c.js';
+import { versionIdHeader, versioningField } from '../versioning.js';
 import { renderXml } from '../xml.js';
 import { tagsFromXml } from './tagging.js';
 
@@ -78,6 +79,7 @@ export async function handlePostObject(
   const answerHeaders = [
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
+    ...versionIdHeader(info.versionId),
   ];
   const redirect = redirectTarget(
     post.fields.get('success_action_redirect') ?? post.fields.get('redirect'),
@@ -375,6 +377,7 @@ function openUpload(
       sse: target.sse,
       tags: target.tags,
       ...(target.quota !== undefined ? { quota: target.quota } : {}),
+      ...versioningField(state.catalog, target.bucketId),
     },
     {
       onReply: (reply, replyBody) => {

@@ -6,6 +6,7 @@ import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
+import { checkVersionId, versionIdHeader } from '../versioning.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /**
@@ -134,10 +135,10 @@ async function readTagging(ctx: RequestContext, scope: TagScope): Promise<Tag[]>
   return tagsFromXml(body.toString('utf8'), scope);
 }
 
-function checkVersion(e: VersionedObjectEndpoint): void {
-  if (e.versionId !== undefined && e.versionId !== 'null') {
-    throw new S3Error('NotImplemented', 'Object versions are not implemented by hangar yet.');
-  }
+/** `{ versionId }` for a shard request naming a version (checked), `{}` for the current one. */
+function versionOf(e: VersionedObjectEndpoint): { versionId?: string } {
+  checkVersionId(e.versionId);
+  return e.versionId === undefined ? {} : { versionId: e.versionId };
 }
 
 // ---- object tagging ----
@@ -147,14 +148,14 @@ export async function handlePutObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  checkVersion(e);
+  const version = versionOf(e);
   const bucket = requireBucket(ctx, e.bucket);
   const tags = await readTagging(ctx, 'object');
-  await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags },
+  const stored = await shardFor(ctx.state, bucket, e.key).call(
+    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags, ...version },
     'Tags',
   );
-  sendEmpty(ctx, 200);
+  sendEmpty(ctx, 200, versionIdHeader(stored.versionId));
 }
 
 /** GetObjectTagging: the object's tag set, empty when it has none. */
@@ -162,13 +163,13 @@ export async function handleGetObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  checkVersion(e);
+  const version = versionOf(e);
   const bucket = requireBucket(ctx, e.bucket);
-  const { tags } = await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'GetTags', bucketId: bucket.id, key: e.key },
+  const { tags, versionId } = await shardFor(ctx.state, bucket, e.key).call(
+    { kind: 'GetTags', bucketId: bucket.id, key: e.key, ...version },
     'Tags',
   );
-  sendXml(ctx, 'Tagging', taggingDocument(tags));
+  sendXml(ctx, 'Tagging', taggingDocument(tags), versionIdHeader(versionId));
 }
 
 /** DeleteObjectTagging: removes the object's tag set (204, tags or not). */
@@ -176,13 +177,13 @@ export async function handleDeleteObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  checkVersion(e);
+  const version = versionOf(e);
   const bucket = requireBucket(ctx, e.bucket);
-  await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags: [] },
+  const stored = await shardFor(ctx.state, bucket, e.key).call(
+    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags: [], ...version },
     'Tags',
   );
-  sendEmpty(ctx, 204);
+  sendEmpty(ctx, 204, versionIdHeader(stored.versionId));
 }
 
 // ---- bucket tagging ----

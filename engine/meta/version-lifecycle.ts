@@ -1,0 +1,119 @@
+import type { RootDatabase } from 'lmdb';
+import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
+import type { LifecycleRule } from '../protocol/messages.js';
+import { keyOf, objectKey, prefixEnd } from './keys.js';
+import type { ObjectRecord, ObjectTable } from './object-table.js';
+import { splitVersionKey, type VersionTable, versionsOf } from './version-table.js';
+import type { VersionedObjects } from './versioned.js';
+
+const ONE = Buffer.from([1]);
+
+/**
+ * Lifecycle over the `versions` table: NoncurrentVersionExpiration (a noncurrent version is due
+ * NoncurrentDays after it became noncurrent, i.e. after its successor was written, unless it is
+ * among the NewerNoncurrentVersions newest noncurrent ones) and ExpiredObjectDeleteMarker (a
+ * delete marker that is the only version left of its key goes). A batch reads at most `limit`
+ * records to find keys, then judges each key whole (its versions in order), so the cursor is a
+ * key: the next batch starts past the last key's versions.
+ */
+export class VersionLifecycle {
+  constructor(
+    private readonly env: RootDatabase,
+    private readonly objects: ObjectTable,
+    private readonly versions: VersionTable,
+    private readonly versioned: VersionedObjects,
+  ) {}
+
+  async apply(
+    bucketId: string,
+    rules: readonly LifecycleRule[],
+    nowMs: number,
+    after: string,
+    limit: number,
+  ): Promise<{ expired: number; freed: string[]; next: string | null }> {
+    const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
+    const keys: string[] = [];
+    let read = 0;
+    for (const { key } of this.versions.range({ start, end: prefixEnd(bucketId, ''), limit })) {
+      read++;
+      const name = keyOf(splitVersionKey(key).objectKey);
+      if (keys[keys.length - 1] !== name) keys.push(name);
+    }
+    const lastKey = keys[keys.length - 1];
+    const next =
+      read < limit || lastKey === undefined
+        ? null
+        : Buffer.concat([objectKey(bucketId, lastKey), ONE]).toString('hex');
+    if (keys.length === 0) return { expired: 0, freed: [], next };
+    return this.env.transaction(() => {
+      let expired = 0;
+      const freed: string[] = [];
+      for (const key of keys) {
+        const removed = this.applyToKey(bucketId, key, rules, nowMs);
+        expired += removed.count;
+        freed.push(...removed.freed);
+      }
+      return { expired, freed, next };
+    });
+  }
+
+  /** Inside the transaction: removes what the rules expire among one key's versions. */
+  private applyToKey(
+    bucketId: string,
+    key: string,
+    rules: readonly LifecycleRule[],
+    nowMs: number,
+  ): { count: number; freed: string[] } {
+    const current = this.objects.get(objectKey(bucketId, key));
+    // Read whole before anything is removed: no cursor walks the table the transaction changes.
+    const stored = [...this.versions.range(versionsOf(bucketId, key))].map((entry) => entry.value);
+    const freed: string[] = [];
+    let count = 0;
+    let successorMs = current?.lastModifiedMs ?? null;
+    let noncurrentIndex = 0;
+    const kept: ObjectRecord[] = [];
+    for (const version of stored) {
+      // With no current object the newest stored version (a delete marker) is the latest.
+      const noncurrent = successorMs !== null;
+      if (
+        successorMs !== null &&
+        this.noncurrentDue(rules, key, version, successorMs, noncurrentIndex, nowMs)
+      ) {
+        freed.push(...this.versioned.release(bucketId, key, version, false));
+        count++;
+      } else {
+        kept.push(version);
+        if (noncurrent) noncurrentIndex++;
+      }
+      successorMs = version.lastModifiedMs;
+    }
+    const lone = kept[0];
+    if (
+      current === undefined &&
+      kept.length === 1 &&
+      lone?.deleteMarker === true &&
+      rules.some((rule) => rule.expiredObjectDeleteMarker === true && key.startsWith(rule.prefix))
+    ) {
+      freed.push(...this.versioned.release(bucketId, key, lone, false));
+      count++;
+    }
+    return { count, freed };
+  }
+
+  private noncurrentDue(
+    rules: readonly LifecycleRule[],
+    key: string,
+    version: ObjectRecord,
+    becameNoncurrentMs: number,
+    newerNoncurrent: number,
+    nowMs: number,
+  ): boolean {
+    return rules.some(
+      (rule) =>
+        rule.noncurrentDays !== undefined &&
+        newerNoncurrent >= (rule.newerNoncurrentVersions ?? 0) &&
+        daysDueMs(becameNoncurrentMs, rule.noncurrentDays) <= nowMs &&
+        ruleMatchesObject(rule, key, version.bytes, version.tags ?? []),
+    );
+  }
+}
