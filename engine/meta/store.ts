@@ -2,6 +2,7 @@ import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
+import { changedLock, retentionChangeRefused } from '../object-lock.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -12,6 +13,9 @@ import type {
   EngineFailure,
   LifecycleRule,
   ListEntry,
+  LockChange,
+  LockCheck,
+  ObjectLock,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -281,13 +285,17 @@ export class MetaStore {
     target: DeleteTarget,
     versioning: VersioningState | undefined,
     nowMs: number,
+    check: LockCheck = { nowMs, bypassGovernance: false },
   ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
     const { key, versionId } = target;
     if (versionId !== undefined) {
       if (versionId !== 'null' && !isVersionId(versionId)) {
         return { outcome: { key, existed: false, versionId }, freed: [] };
       }
-      return this.env.transaction(() => this.versioned.deleteVersion(bucketId, key, versionId));
+      // The lock is judged inside the transaction that would remove the version.
+      return this.env.transaction(() =>
+        this.versioned.deleteVersion(bucketId, key, versionId, check),
+      );
     }
     if (versioning !== undefined) {
       return this.env.transaction(() =>
@@ -321,6 +329,37 @@ export class MetaStore {
       const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
       this.versioned.rewrite(bucketId, key, located, record);
       return { tags: [...tags], record };
+    });
+    return unwrap(outcome);
+  }
+
+  /**
+   * Changes a version's retention or legal hold (S3 Object Lock), judging the change against
+   * the lock as it is inside the transaction: a running retention is only ever extended unless
+   * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused.
+   */
+  async setLock(
+    bucketId: string,
+    key: string,
+    change: LockChange,
+    check: LockCheck,
+    versionId?: string,
+  ): Promise<{ lock: ObjectLock; record: ObjectRecord }> {
+    const encoded = objectKey(bucketId, key);
+    const outcome = await this.env.transaction(() => {
+      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      if ('failure' in located) return located;
+      const { lock: previous, ...rest } = located.record;
+      if (
+        change.kind === 'retention' &&
+        retentionChangeRefused(previous, change.mode, change.retainUntilMs, check)
+      ) {
+        return failed('AccessDenied', 'Access Denied');
+      }
+      const lock = changedLock(previous, change);
+      const record: ObjectRecord = lock === undefined ? rest : { ...rest, lock };
+      this.versioned.rewrite(bucketId, key, located, record);
+      return { lock: lock ?? {}, record };
     });
     return unwrap(outcome);
   }
@@ -451,6 +490,7 @@ export class MetaStore {
     nowMs: number,
     quota: QuotaCheck | null = null,
     versioning?: VersioningState,
+    defaultLock?: ObjectLock,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -462,6 +502,7 @@ export class MetaStore {
         lastModifiedMs: nowMs,
         headers: upload.headers,
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
+        ...lockField(uploadLock(upload.lock, defaultLock)),
       };
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined
@@ -685,6 +726,19 @@ export class MetaStore {
   referencedBlocks(): Set<string> {
     return this.blocks.referenced();
   }
+}
+
+function lockField(lock: ObjectLock | undefined): { lock?: ObjectLock } {
+  return lock === undefined ? {} : { lock };
+}
+
+/** A completed upload's lock: its own headers' retention, else the bucket's default; its hold. */
+function uploadLock(
+  own: ObjectLock | undefined,
+  defaultLock: ObjectLock | undefined,
+): ObjectLock | undefined {
+  if (own?.mode !== undefined || defaultLock === undefined) return own;
+  return { ...defaultLock, ...own };
 }
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */

@@ -20,6 +20,7 @@ import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
   ObjectInfo,
+  ObjectLock,
   OpenedObject,
   PartTarget,
   QuotaCheck,
@@ -188,6 +189,12 @@ export class Shard {
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
         break;
+      case 'GetLock':
+        this.answer(request.reqId, async () => this.getLock(request));
+        break;
+      case 'SetLock':
+        this.answer(request.reqId, () => this.setLock(request));
+        break;
       case 'ApplyLifecycle':
         this.answer(request.reqId, () => this.applyLifecycle(request));
         break;
@@ -277,6 +284,7 @@ export class Shard {
       tags: request.tags ?? [],
       quota: request.quota ?? null,
       ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
+      ...(request.lock !== undefined ? { lock: request.lock } : {}),
     });
   }
 
@@ -309,6 +317,7 @@ export class Shard {
       tags: Tag[];
       quota: QuotaCheck | null;
       versioning?: VersioningState;
+      lock?: ObjectLock;
     }
   >();
 
@@ -334,7 +343,11 @@ export class Shard {
       const finished = await session.finish(expect, Date.now());
       if (target.part !== null)
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
-      const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
+      const record: ObjectRecord = {
+        ...finished,
+        ...(target.tags.length > 0 ? { tags: target.tags } : {}),
+        ...(target.lock !== undefined ? { lock: target.lock } : {}),
+      };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.meta.writeObject(
         target.bucketId,
@@ -398,6 +411,7 @@ export class Shard {
         checksum: request.checksum,
         sseKeyMd5: request.sseKeyMd5,
         tags: request.tags,
+        ...(request.lock !== undefined ? { lock: request.lock } : {}),
       },
       Date.now(),
     );
@@ -417,6 +431,7 @@ export class Shard {
       Date.now(),
       request.quota ?? null,
       request.versioning,
+      request.defaultLock,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -593,6 +608,31 @@ export class Shard {
     return { kind: 'Tags', tags, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  // ---- object lock ----
+
+  private getLock(request: Extract<ShardRequest, { kind: 'GetLock' }>): ShardResult {
+    const record = recordToRead(this.meta, request.bucketId, request.key, request.versionId);
+    const versionId = infoOf(request.key, record).versionId;
+    return {
+      kind: 'Lock',
+      lock: record.lock ?? {},
+      ...(versionId !== undefined ? { versionId } : {}),
+    };
+  }
+
+  private async setLock(request: Extract<ShardRequest, { kind: 'SetLock' }>): Promise<ShardResult> {
+    const { lock, record } = await this.meta.setLock(
+      request.bucketId,
+      request.key,
+      request.change,
+      request.check,
+      request.versionId,
+    );
+    if (this.settings.durable) await this.meta.flushed();
+    const versionId = infoOf(request.key, record).versionId;
+    return { kind: 'Lock', lock, ...(versionId !== undefined ? { versionId } : {}) };
+  }
+
   // ---- copy, delete, purge ----
 
   private async copyFrom(
@@ -621,6 +661,7 @@ export class Shard {
         ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
+        ...(request.lock !== undefined ? { lock: request.lock } : {}),
       };
       const { freed, versionId } = await this.meta.writeObject(
         request.bucketId,
@@ -643,7 +684,13 @@ export class Shard {
     const nowMs = Date.now();
     const outcomes = await Promise.all(
       request.targets.map((target) =>
-        this.meta.deleteTarget(request.bucketId, target, request.versioning, nowMs),
+        this.meta.deleteTarget(
+          request.bucketId,
+          target,
+          request.versioning,
+          nowMs,
+          request.lockCheck ?? { nowMs, bypassGovernance: false },
+        ),
       ),
     );
     if (this.settings.durable) await this.meta.flushed();

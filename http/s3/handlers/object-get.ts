@@ -17,6 +17,7 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
+import { lockResponseHeaders } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { checkVersionId, versionIdHeader } from '../versioning.js';
@@ -156,6 +157,7 @@ async function respond(
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
     ...versionIdHeader(info.versionId),
+    ...lockResponseHeaders(info.lock),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);
