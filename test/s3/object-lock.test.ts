@@ -22,6 +22,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { FinalizeHandler, FinalizeHandlerArguments, MetadataBearer } from '@smithy/types';
 import test, { type ExecutionContext } from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { eventually } from '../helpers/fsck.js';
@@ -344,6 +345,83 @@ test('PutObject with lock headers needs Content-MD5 or a checksum', async (t) =>
   // Without lock headers nothing is required.
   await bare.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'x' }));
   t.is((await versionIds(bare, bucket)).length, 3);
+});
+
+/** A client whose requests lose Content-MD5 and every x-amz-checksum-* header before signing. */
+function clientWithoutDigests(): S3Client {
+  const client = suite.server.client(undefined, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+  client.middlewareStack.addRelativeTo(
+    (next: FinalizeHandler<object, MetadataBearer>) =>
+      async (args: FinalizeHandlerArguments<object>) => {
+        const request = args.request as { headers?: Record<string, string> };
+        for (const name of Object.keys(request.headers ?? {})) {
+          const lower = name.toLowerCase();
+          if (lower === 'content-md5' || lower.startsWith('x-amz-checksum-')) {
+            delete request.headers?.[name];
+          }
+          if (lower === 'x-amz-sdk-checksum-algorithm') delete request.headers?.[name];
+        }
+        return next(args);
+      },
+    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'stripDigests' },
+  );
+  return client;
+}
+
+test('the lock configuration, retention and legal hold PUTs need Content-MD5 or a checksum', async (t) => {
+  const { s3 } = suite;
+  const bucket = await lockedBucket(s3, 'lock-digest');
+  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
+  const bare = clientWithoutDigests();
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    [
+      'PutObjectLockConfiguration',
+      () =>
+        bare.send(
+          new PutObjectLockConfigurationCommand({
+            Bucket: bucket,
+            ObjectLockConfiguration: {
+              ObjectLockEnabled: 'Enabled',
+              Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } },
+            },
+          }),
+        ),
+    ],
+    [
+      'PutObjectRetention',
+      () =>
+        bare.send(
+          new PutObjectRetentionCommand({
+            Bucket: bucket,
+            Key: 'k',
+            VersionId: put.VersionId,
+            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + DAY_MS) },
+          }),
+        ),
+    ],
+    [
+      'PutObjectLegalHold',
+      () =>
+        bare.send(
+          new PutObjectLegalHoldCommand({
+            Bucket: bucket,
+            Key: 'k',
+            VersionId: put.VersionId,
+            LegalHold: { Status: 'ON' },
+          }),
+        ),
+    ],
+  ];
+  for (const [name, call] of calls) {
+    const message = await failsWith(t, call(), 400, 'InvalidRequest', name);
+    t.regex(message, /Content-MD5/, name);
+  }
+  // Nothing changed: no default retention, no retention, no legal hold.
+  const config = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+  t.is(config.ObjectLockConfiguration?.Rule, undefined);
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  t.is(head.ObjectLockMode, undefined);
+  t.is(head.ObjectLockLegalHoldStatus, undefined);
 });
 
 test('COMPLIANCE: no one deletes the version, root and bypass included; a marker is fine', async (t) => {
