@@ -474,6 +474,40 @@ test('DeleteObjects reports locked versions as AccessDenied errors and deletes t
   );
 });
 
+test('a lock moves with its version: demoted, then promoted back to current', async (t) => {
+  const { s3 } = suite;
+  const bucket = await lockedBucket(s3, 'lock-moves');
+  const locked = await putLocked(s3, bucket, 'k', 'COMPLIANCE', Date.now() + DAY_MS);
+  const plain = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'new' }));
+  // Now noncurrent (in the versions table): still locked.
+  await failsWith(t, deleteVersion(s3, bucket, 'k', locked), 403, 'AccessDenied', 'noncurrent');
+  await deleteVersion(s3, bucket, 'k', plain.VersionId ?? '');
+  // Current again (back in the objects table): still locked, and HEAD says so.
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  t.is(head.VersionId, locked);
+  t.is(head.ObjectLockMode, 'COMPLIANCE');
+  const answer = await s3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: {
+        Objects: [
+          { Key: 'k', VersionId: locked },
+          { Key: 'gone', VersionId: 'null' },
+        ],
+      },
+    }),
+  );
+  t.deepEqual(
+    answer.Errors?.map((e) => [e.Key, e.VersionId, e.Code, e.Message]),
+    [['k', locked, 'AccessDenied', 'Access Denied']],
+  );
+  t.deepEqual(
+    answer.Deleted?.map((d) => [d.Key, d.VersionId]),
+    [['gone', 'null']],
+  );
+  t.deepEqual(await versionIds(s3, bucket), [`k@${locked}`]);
+});
+
 test('GOVERNANCE yields to x-amz-bypass-governance-retention from an owner only', async (t) => {
   const { s3, server } = suite;
   const bucket = await lockedBucket(s3, 'lock-gov');
