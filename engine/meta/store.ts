@@ -1,7 +1,6 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
-import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import { changedLock, retentionChangeRefused } from '../object-lock.js';
 import type {
   BlockBacklink,
@@ -28,7 +27,8 @@ import { shardCounters } from '../stats.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
-import { bucketIdOf, keyOf, objectKey, prefixEnd } from './keys.js';
+import { bucketIdOf, objectKey } from './keys.js';
+import { LifecycleBatches } from './lifecycle-batches.js';
 import {
   assertSized,
   InlineCorruptError,
@@ -91,7 +91,7 @@ export class MetaStore {
   private readonly versioned: VersionedObjects;
   private readonly versionLister: VersionLister;
   private readonly repairs: Repairs;
-  private readonly versionLifecycle: VersionLifecycle;
+  private readonly lifecycle: LifecycleBatches;
 
   constructor(path: string, durable: boolean) {
     this.env = open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
@@ -110,11 +110,12 @@ export class MetaStore {
       this.bodies,
     );
     this.versionLister = new VersionLister(this.objects, this.versions);
-    this.versionLifecycle = new VersionLifecycle(
+    this.lifecycle = new LifecycleBatches(
       this.env,
       this.objects,
-      this.versions,
+      this.uploads,
       this.versioned,
+      new VersionLifecycle(this.env, this.objects, this.versions, this.versioned),
     );
     this.repairs = new Repairs({
       env: this.env,
@@ -535,13 +536,7 @@ export class MetaStore {
     return this.repairs.purgeBuckets(liveBucketIds);
   }
 
-  /**
-   * Lifecycle: reads at most `limit` object records (or upload records) of a bucket after the
-   * cursor `after` (hex of the last LMDB key read; '' = from the start), then deletes in one
-   * transaction those an enabled rule has expired (or aborts the uploads due), re-checking each
-   * inside the transaction so a record replaced meanwhile is judged as it now is. Returns the
-   * counts, the blocks freed and the cursor to resume from (null: the bucket is done).
-   */
+  /** One bounded lifecycle batch of a bucket (lifecycle-batches.ts). */
   async applyLifecycle(
     bucketId: string,
     rules: readonly LifecycleRule[],
@@ -551,89 +546,17 @@ export class MetaStore {
     limit: number,
     versioning?: VersioningState,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    if (target === 'versions') {
-      const batch = await this.versionLifecycle.apply(bucketId, rules, nowMs, after, limit);
-      return { ...batch, aborted: 0 };
-    }
-    if (target === 'uploads') {
-      const batch = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
-        uploadAbortDue(rules, upload.key, upload.initiatedMs, nowMs),
-      );
-      return { expired: 0, ...batch };
-    }
-    const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const due: Buffer[] = [];
-    const expired = (encoded: Buffer, record: ObjectRecord | undefined): boolean => {
-      if (record === undefined) return false;
-      const expiry = objectExpiry(
-        rules,
-        keyOf(encoded),
-        record.bytes,
-        record.tags ?? [],
-        record.lastModifiedMs,
-      );
-      return expiry !== null && expiry.atMs <= nowMs;
-    };
-    for (const { key, value } of this.objects.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (expired(last, value)) due.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
-    if (due.length === 0) return { expired: 0, aborted: 0, freed: [], next };
-    return this.env.transaction(() => {
-      const freed: string[] = [];
-      let count = 0;
-      for (const encoded of due) {
-        const record = this.objects.get(encoded);
-        if (record === undefined || !expired(encoded, record)) continue;
-        // In a versioned bucket an expired current object becomes noncurrent behind a marker.
-        if (versioning === undefined) freed.push(...this.removeObjectRecord(encoded, record));
-        else {
-          const key = keyOf(encoded);
-          freed.push(...this.versioned.deleteCurrent(bucketId, key, versioning, nowMs).freed);
-        }
-        count++;
-      }
-      return { expired: count, aborted: 0, freed, next };
-    });
+    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning);
   }
 
-  /**
-   * One bounded batch (at most `limit` records after the cursor `after`) of a bucket's multipart
-   * uploads: aborts those `due` selects, re-judging each inside the transaction, and frees their
-   * parts' blocks. Lifecycle rules and the admin API's CleanupIncompleteUploads use it.
-   */
+  /** One bounded batch of uploads aborted where `due` says (lifecycle-batches.ts). */
   async abortUploadsWhere(
     bucketId: string,
     after: string,
     limit: number,
     due: (upload: UploadRecord) => boolean,
   ): Promise<{ aborted: number; freed: string[]; next: string | null }> {
-    const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const selected: Buffer[] = [];
-    for (const { key, value } of this.uploads.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (due(value)) selected.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
-    if (selected.length === 0) return { aborted: 0, freed: [], next };
-    return this.env.transaction(() => {
-      const freed: string[] = [];
-      let aborted = 0;
-      for (const encoded of selected) {
-        const upload = this.uploads.getEncoded(encoded);
-        if (upload === undefined || !due(upload)) continue;
-        freed.push(...this.uploads.drop(bucketId, upload.key, upload.uploadId));
-        aborted++;
-      }
-      return { aborted, freed, next };
-    });
+    return this.lifecycle.abortUploadsWhere(bucketId, after, limit, due);
   }
 
   // ---- block health (scrub, orphan cleanup, operator repairs) ----
@@ -743,9 +666,3 @@ function uploadLock(
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */
 export const META_TABLES_MAX = 12;
-const ZERO = Buffer.from([0]);
-
-/** Where a batch resumes: after the LMDB key `after` (hex), or at the bucket's first record. */
-function resumeAt(bucketId: string, after: string): Buffer {
-  return after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
-}

@@ -62,9 +62,14 @@ export class VersionedObjects {
       record.bytes - freedBytes,
     );
     if (refusal !== null) return refusal;
+    // The new version's blocks and body are counted before a replaced null version lets go of
+    // them: an overwrite with the same bytes keeps what it shares (as replaceObject does).
+    this.blocks.increfAll(record.blocks);
+    if (body !== null) this.bodies.incref(body);
     const freed = this.releaseAll(bucketId, key, replaced);
-    if (current !== undefined && !replaced.some((r) => r.current))
+    if (current !== undefined && !replaced.some((r) => r.current)) {
       this.demote(bucketId, key, current);
+    }
     const versionId = this.clock.next(Date.now(), this.newestId(bucketId, key));
     const stored: ObjectRecord = {
       ...record,
@@ -73,8 +78,6 @@ export class VersionedObjects {
     };
     this.objects.put(encoded, stored, body);
     this.counters.count(bucketId, 1, record.bytes);
-    this.blocks.increfAll(record.blocks);
-    if (body !== null) this.bodies.incref(body);
     return { versionId: shownVersionId(stored), freed };
   }
 

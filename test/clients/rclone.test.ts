@@ -1,5 +1,6 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
   REGION,
@@ -147,4 +148,35 @@ test('rclone sync of a single 5 MiB + 1 file with --checksum', async (t) => {
   t.regex(again.stderr, /There was nothing to transfer|Transferred:\s+0 \/ 0/);
   await ok('purge', 'hangar:rclone-single');
   t.pass();
+});
+
+test('rclone --s3-versions lists and reads old versions of a versioned bucket', async (t) => {
+  await suite.s3.send(new CreateBucketCommand({ Bucket: 'rclone-versions' }));
+  await suite.s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: 'rclone-versions',
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
+  const file = join(work, 'versioned.txt');
+  writeFileSync(file, 'first version');
+  await ok('copyto', file, 'hangar:rclone-versions/doc.txt');
+  writeFileSync(file, 'second version!');
+  await ok('copyto', file, 'hangar:rclone-versions/doc.txt');
+  const plain = JSON.parse(await ok('lsjson', 'hangar:rclone-versions')) as LsEntry[];
+  t.deepEqual(
+    plain.map((e) => [e.Path, e.Size]),
+    [['doc.txt', 15]],
+  );
+  const all = JSON.parse(
+    await ok('lsjson', '--s3-versions', 'hangar:rclone-versions'),
+  ) as LsEntry[];
+  const old = all.find((e) => e.Path !== 'doc.txt');
+  t.is(all.length, 2);
+  t.regex(old?.Path ?? '', /^doc-v\d{4}-\d{2}-\d{2}-\d{6}-\d{3}\.txt$/);
+  t.is(old?.Size, 13);
+  t.is(
+    await ok('cat', '--s3-versions', `hangar:rclone-versions/${old?.Path ?? ''}`),
+    'first version',
+  );
 });

@@ -665,7 +665,9 @@ test('GetObjectAttributes errors: no attributes, an unknown attribute, a missing
       }),
     ),
   );
-  t.is(versioned.status, 501);
+  t.is(versioned.status, 400);
+  t.is(versioned.name, 'InvalidArgument');
+  t.is(versioned.message, 'Invalid version id specified');
   const nullVersion = await suite.s3.send(
     new GetObjectAttributesCommand({
       Bucket: bucket,
