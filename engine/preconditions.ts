@@ -49,7 +49,7 @@ export function evaluatePreconditions(
 }
 
 /** Whether a comma-separated list of entity tags (or "*") names `etag`. Weak tags compare equal. */
-function etagMatches(list: string, etag: string): boolean {
+export function etagMatches(list: string, etag: string): boolean {
   const bare = unquote(etag);
   return list.split(',').some((candidate) => {
     const tag = candidate.trim();

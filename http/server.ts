@@ -9,7 +9,7 @@ import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
-import { BufferPool } from '../engine/protocol/buffer-pool.js';
+import { BufferPool } from '../engine/protocol/flow.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';

@@ -225,6 +225,22 @@ async function startProcess(
   };
 }
 
+/**
+ * Experiments, not options of run.ts (a run with them measures something else):
+ * - HANGAR_BENCH_PROFILE_DIR=DIR: hangar targets run under V8's CPU profiler, one .cpuprofile
+ *   per thread (main, edges, shards) written to DIR when the target stops (profile-summary.ts);
+ *   the profiler's own cost makes every figure of such a run meaningless.
+ * - HANGAR_BENCH_NODE_ARGS="--flag ...": node options for hangar targets (GC and V8 settings).
+ */
+function profilingArgs(): string[] {
+  const dir = process.env.HANGAR_BENCH_PROFILE_DIR;
+  const extra = (process.env.HANGAR_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  return [
+    ...extra,
+    ...(dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+  ];
+}
+
 export async function startTarget(name: TargetName): Promise<RunningTarget> {
   const spec = TARGETS[name];
   const port = await freePort();
@@ -247,6 +263,7 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
     case 'hangar-e2s2': {
       const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
       const args = [
+        ...profilingArgs(),
         join(DIST, 'tools/hangar.js'),
         'server',
         '--data-dir',

@@ -77,11 +77,13 @@ export class LifecycleBatches {
         if (record === undefined || !expired(encoded, record)) continue;
         // In a versioned bucket an expired current object becomes noncurrent behind a marker.
         const key = keyOf(encoded);
-        freed.push(
-          ...(versioning === undefined
-            ? this.versioned.release(bucketId, key, record, true)
-            : this.versioned.deleteCurrent(bucketId, key, versioning, nowMs).freed),
-        );
+        if (versioning === undefined) {
+          freed.push(...this.versioned.release(bucketId, key, record, true));
+        } else {
+          const deleted = this.versioned.deleteCurrent(bucketId, key, versioning, nowMs);
+          if ('failure' in deleted) continue; // unguarded: never
+          freed.push(...deleted.freed);
+        }
         count++;
       }
       return { expired: count, aborted: 0, freed, next };

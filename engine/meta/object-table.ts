@@ -13,7 +13,7 @@ import type {
 } from '../protocol/messages.js';
 import type { StoredEncryption } from '../sse-c.js';
 import { plainRefs } from './block-table.js';
-import type { BodyToStore } from './bodies.js';
+import type { BodyTable, BodyToStore } from './bodies.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
 import { ListingDecoder, type ListingFields } from './listing-decoder.js';
 
@@ -212,6 +212,28 @@ function storedRecord(record: ObjectRecord, body: BodyToStore | null): ObjectRec
 export function verifyInline(bucketId: string, key: string, record: ObjectRecord): void {
   if (record.inline === null || record.inlineCrc32c === undefined) return;
   if (crc32c(record.inline) !== record.inlineCrc32c) throw new InlineCorruptError(bucketId, key);
+}
+
+/**
+ * The body of an object record, checked against its CRC32C before any of it is served: the
+ * record's own (small objects, and records from before the bodies table: read where they are,
+ * never migrated) or a copy out of the bodies table. Null for an object stored in blocks.
+ * Throws InlineCorruptError for bytes that fail the check or a body that is gone. The shard
+ * (MetaStore.bodyOf) and the edge threads (ObjectReader) read bodies through this one check.
+ */
+export function recordBody(
+  bodies: BodyTable,
+  bucketId: string,
+  key: string,
+  record: ObjectRecord,
+): Uint8Array | null {
+  if (record.body === undefined) {
+    verifyInline(bucketId, key, record);
+    return record.inline;
+  }
+  const data = bodies.read(record.body, record.inlineCrc32c);
+  if (data === null) throw new InlineCorruptError(bucketId, key);
+  return data;
 }
 
 export function infoOf(key: string, record: ObjectRecord): ObjectInfo {

@@ -22,8 +22,10 @@ import type {
   UploadListEntry,
   VersioningState,
   VersionListEntry,
+  WriteConditions,
 } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
+import { guardSinceUploadBegan, type WriteGuard } from '../write-conditions.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
@@ -31,11 +33,10 @@ import { bucketIdOf, objectKey } from './keys.js';
 import { LifecycleBatches } from './lifecycle-batches.js';
 import {
   assertSized,
-  InlineCorruptError,
   type ListQuery,
   type ObjectRecord,
   ObjectTable,
-  verifyInline,
+  recordBody,
 } from './object-table.js';
 import { failed, unwrap } from './outcome.js';
 import { Repairs } from './repairs.js';
@@ -160,8 +161,9 @@ export class MetaStore {
 
   /**
    * Inside a transaction: stores `record` under `encoded`, replacing any previous version,
-   * after the quota check; moves the usage counters and block refcounts. Returns the hashes
-   * whose count reached zero, or the quota refusal.
+   * after the write's condition (`guard`, on the record it replaces) and the quota check; moves
+   * the usage counters and block refcounts. Returns the hashes whose count reached zero, or the
+   * refusal.
    */
   private replaceObject(
     bucketId: string,
@@ -169,8 +171,11 @@ export class MetaStore {
     record: ObjectRecord,
     quota: QuotaCheck | null,
     body: BodyToStore | null = null,
+    guard: WriteGuard | null = null,
   ): { freed: string[] } | { failure: EngineFailure } {
     const previous = this.objects.get(encoded);
+    const unmet = guard?.(previous) ?? null;
+    if (unmet !== null) return { failure: unmet };
     const objects = previous === undefined ? 1 : 0;
     const bytes = record.bytes - (previous?.bytes ?? 0);
     const refusal = this.counters.quotaRefusal(bucketId, quota, objects, bytes);
@@ -186,20 +191,9 @@ export class MetaStore {
     return { freed: this.blocks.decrefAll(previous.blocks) };
   }
 
-  /**
-   * The body of an object record, checked against its CRC32C before any of it is served: the
-   * record's own (small objects, and records from before the bodies table: read where they are,
-   * never migrated) or a copy out of the bodies table. Null for an object stored in blocks.
-   * Throws InlineCorruptError for bytes that fail the check or a body that is gone.
-   */
+  /** The record's body, checked against its CRC32C (recordBody in object-table.ts). */
   bodyOf(bucketId: string, key: string, record: ObjectRecord): Uint8Array | null {
-    if (record.body === undefined) {
-      verifyInline(bucketId, key, record);
-      return record.inline;
-    }
-    const data = this.bodies.read(record.body, record.inlineCrc32c);
-    if (data === null) throw new InlineCorruptError(bucketId, key);
-    return data;
+    return recordBody(this.bodies, bucketId, key, record);
   }
 
   async close(): Promise<void> {
@@ -234,8 +228,9 @@ export class MetaStore {
     key: string,
     record: ObjectRecord,
     quota: QuotaCheck | null = null,
+    guard: WriteGuard | null = null,
   ): Promise<string[]> {
-    return (await this.writeObject(bucketId, key, record, quota)).freed;
+    return (await this.writeObject(bucketId, key, record, quota, undefined, guard)).freed;
   }
 
   /**
@@ -249,6 +244,7 @@ export class MetaStore {
     record: ObjectRecord,
     quota: QuotaCheck | null,
     versioning?: VersioningState,
+    guard: WriteGuard | null = null,
   ): Promise<{ freed: string[]; versionId?: string }> {
     assertSized(record);
     const encoded = objectKey(bucketId, key);
@@ -256,8 +252,8 @@ export class MetaStore {
     const body = bodyToStore(record.inline);
     const outcome = await this.env.transaction(() =>
       versioning === undefined
-        ? this.replaceObject(bucketId, encoded, record, quota, body)
-        : this.versioned.put(bucketId, key, record, body, quota, versioning),
+        ? this.replaceObject(bucketId, encoded, record, quota, body, guard)
+        : this.versioned.put(bucketId, key, record, body, quota, versioning, guard),
     );
     return unwrap(outcome);
   }
@@ -286,6 +282,7 @@ export class MetaStore {
     target: DeleteTarget,
     versioning: VersioningState | undefined,
     nowMs: number,
+    guard: WriteGuard | null = null,
     check: LockCheck = { nowMs, bypassGovernance: false },
   ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
     const { key, versionId } = target;
@@ -299,11 +296,13 @@ export class MetaStore {
       );
     }
     if (versioning !== undefined) {
-      return this.env.transaction(() =>
-        this.versioned.deleteCurrent(bucketId, key, versioning, nowMs),
+      // If-Match is judged against the current object, which the marker then hides.
+      const outcome = await this.env.transaction(() =>
+        this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
       );
+      return unwrap(outcome);
     }
-    const { existed, freed } = await this.deleteObject(bucketId, key);
+    const { existed, freed } = await this.deleteObject(bucketId, key, guard);
     return { outcome: { key, existed }, freed };
   }
 
@@ -392,17 +391,26 @@ export class MetaStore {
     return located;
   }
 
-  /** Removes the object; returns whether it existed and the hashes whose count reached zero. */
+  /**
+   * Removes the object if `guard` (DeleteObject's If-Match) allows; returns whether it existed
+   * and the hashes whose count reached zero.
+   */
   async deleteObject(
     bucketId: string,
     key: string,
+    guard: WriteGuard | null = null,
   ): Promise<{ existed: boolean; freed: string[] }> {
     const encoded = objectKey(bucketId, key);
-    return this.env.transaction(() => {
-      const previous = this.objects.get(encoded);
-      if (previous === undefined) return { existed: false, freed: [] };
-      return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
-    });
+    const outcome = await this.env.transaction(
+      (): { existed: boolean; freed: string[] } | { failure: EngineFailure } => {
+        const previous = this.objects.get(encoded);
+        const unmet = guard?.(previous) ?? null;
+        if (unmet !== null) return { failure: unmet };
+        if (previous === undefined) return { existed: false, freed: [] };
+        return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
+      },
+    );
+    return unwrap(outcome);
   }
 
   /**
@@ -490,6 +498,7 @@ export class MetaStore {
     fullObjectBase64: string | null,
     nowMs: number,
     quota: QuotaCheck | null = null,
+    conditions: WriteConditions | null = null,
     versioning?: VersioningState,
     defaultLock?: ObjectLock,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
@@ -505,10 +514,12 @@ export class MetaStore {
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
         ...lockField(uploadLock(upload.lock, defaultLock)),
       };
+      const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
+      const encoded = objectKey(bucketId, key);
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined
-          ? this.replaceObject(bucketId, objectKey(bucketId, key), record, quota)
-          : this.versioned.put(bucketId, key, record, null, quota, versioning);
+          ? this.replaceObject(bucketId, encoded, record, quota, null, guard)
+          : this.versioned.put(bucketId, key, record, null, quota, versioning, guard);
       if ('failure' in replaced) return replaced;
       const freed = [...replaced.freed, ...this.uploads.drop(bucketId, key, uploadId)];
       return { ...replaced, record, freed };

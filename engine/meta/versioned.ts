@@ -7,6 +7,7 @@ import type {
   QuotaCheck,
   VersioningState,
 } from '../protocol/messages.js';
+import type { WriteGuard } from '../write-conditions.js';
 import type { BlockTable } from './block-table.js';
 import type { BodyTable, BodyToStore } from './bodies.js';
 import type { CounterTable } from './counter-table.js';
@@ -50,9 +51,13 @@ export class VersionedObjects {
     body: BodyToStore | null,
     quota: QuotaCheck | null,
     mode: VersioningState,
+    guard: WriteGuard | null = null,
   ): { versionId: string; freed: string[] } | { failure: EngineFailure } {
     const encoded = objectKey(bucketId, key);
     const current = this.objects.get(encoded);
+    // Conditional writes judge the current object (a delete marker as latest: none).
+    const unmet = guard?.(current) ?? null;
+    if (unmet !== null) return { failure: unmet };
     const replaced = mode === 'Suspended' ? this.nullVersions(bucketId, key, current) : [];
     const freedBytes = replaced.reduce((sum, version) => sum + version.record.bytes, 0);
     const refusal = this.counters.quotaRefusal(
@@ -90,8 +95,11 @@ export class VersionedObjects {
     key: string,
     mode: VersioningState,
     nowMs: number,
-  ): { outcome: DeleteOutcome; freed: string[] } {
+    guard: WriteGuard | null = null,
+  ): { outcome: DeleteOutcome; freed: string[] } | { failure: EngineFailure } {
     const current = this.objects.get(objectKey(bucketId, key));
+    const unmet = guard?.(current) ?? null;
+    if (unmet !== null) return { failure: unmet };
     const replaced = mode === 'Suspended' ? this.nullVersions(bucketId, key, current) : [];
     const freed = this.releaseAll(bucketId, key, replaced);
     if (current !== undefined && !replaced.some((r) => r.current))

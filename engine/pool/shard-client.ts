@@ -168,10 +168,10 @@ export class ShardClient {
    * Starts a (possibly streaming) request; returns its id for follow-up messages. Throws a
    * ShardFailure (SlowDown, ServiceUnavailable) when the shard cannot take it now.
    */
-  open(call: ShardCall, handler: ReplyHandler): number {
+  open(call: ShardCall, handler: ReplyHandler, body?: ArrayBuffer): number {
     const refusal = this.refusalOf(call);
     if (refusal !== null) throw new ShardFailure(refusal);
-    return this.post(call, handler);
+    return this.post(call, handler, body);
   }
 
   /** Like open, past the load bounds: the health ping and the metrics scrape must get through
@@ -185,12 +185,12 @@ export class ShardClient {
     return { code: 'ServiceUnavailable', message: `shard ${this.shardId} restarts` };
   }
 
-  private post(call: ShardCall, handler: ReplyHandler): number {
+  private post(call: ShardCall, handler: ReplyHandler, body?: ArrayBuffer): number {
     const reqId = this.nextReqId++;
     if (this.nextReqId === this.firstReqId - 1 + LANE_REQ_IDS) this.nextReqId = this.firstReqId;
     this.pending.set(reqId, handler);
     if (mayOpenSession(call)) this.readSessions.add(reqId);
-    this.mailbox.post({ ...call, reqId });
+    this.mailbox.post({ ...call, reqId }, body);
     return reqId;
   }
 

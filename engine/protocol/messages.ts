@@ -39,7 +39,6 @@ import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksu
 import type { Preconditions } from '../preconditions.js';
 import type { CustomerKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
-import type { PackedListing } from './listing-wire.js';
 
 export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, StoredChecksum };
 
@@ -221,6 +220,25 @@ export interface PutExpectations {
   checksumBase64?: string;
 }
 
+/** What ends a PUT: the digests to check, and the quota counters read while the body came. */
+export interface PutEndFields {
+  expect: PutExpectations;
+  /** The bucket's quotas read while the body streamed (replaces PutBegin's; absent: that). */
+  quota?: QuotaCheck;
+}
+
+/**
+ * A conditional write's expectations of the key's current object (PutObject, CopyObject,
+ * CompleteMultipartUpload, DeleteObject): evaluated by the owning shard inside the transaction
+ * that replaces or removes the record (engine/write-conditions.ts).
+ */
+export interface WriteConditions {
+  /** If-Match: the current object's ETag is one of these (a list, or "*": any object). */
+  ifMatch?: string;
+  /** If-None-Match: "*" (the only value S3 accepts): no object has the key. */
+  ifNoneMatch?: '*';
+}
+
 /** A listing entry: the few fields a listing shows (lean: a page carries up to 1000 per shard). */
 export type ListEntry =
   | { kind: 'object'; key: string; bytes: number; etag: string; lastModifiedMs: number }
@@ -247,6 +265,10 @@ export type EngineFailureCode =
   | 'NoSuchVersion'
   /** GET/HEAD of a delete marker by its version id. */
   | 'MethodNotAllowed'
+  /** A write's condition did not hold when it began (or, for a copy or delete, at commit). */
+  | 'PreconditionFailed'
+  /** A write's condition held when it began, but a conflicting write or delete committed first. */
+  | 'ConditionalRequestConflict'
   | 'Internal';
 
 export interface EngineFailure {
@@ -254,6 +276,8 @@ export interface EngineFailure {
   message: string;
   /** NoSuchKey or MethodNotAllowed caused by a delete marker: its id (x-amz-version-id). */
   deleteMarker?: { versionId: string; lastModifiedMs: number };
+  /** PreconditionFailed: the header whose condition failed (S3's <Condition>). */
+  condition?: 'If-Match' | 'If-None-Match';
 }
 
 /**
@@ -318,7 +342,8 @@ export type BlockBacklink =
 
 /**
  * The HTTP thread's messages to a shard. A PUT is PutBegin, BodyChunk*, PutEnd, each answered
- * in order. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
+ * in order; a body of at most one chunk rides whole with its PutBegin (`end` set), answered by
+ * one Done or Failed and no Credit. A PutBegin the shard refuses (no such upload, SSE-C or checksum mismatch) is answered
  * Failed at once and its reqId enters the *refused* state: BodyChunks and the PutEnd that the HTTP
  * thread sent before that answer reached it are dropped without a reply, until that PutEnd or a
  * Cancel ends the state.
@@ -347,15 +372,16 @@ export type ShardRequest =
       versioning?: VersioningState;
       /** The new version's object lock (headers or the bucket's default retention). */
       lock?: ObjectLock;
+      /**
+       * Set when the whole body (at most chunkBytes) travels beside this message: the shard
+       * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
+       */
+      end?: PutEndFields;
+      /** Objects only: checked at PutBegin (refused at once) and again inside the commit. */
+      conditions?: WriteConditions;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
-  | {
-      kind: 'PutEnd';
-      reqId: number;
-      expect: PutExpectations;
-      /** The bucket's quotas read while the body streamed (replaces PutBegin's; absent: that). */
-      quota?: QuotaCheck;
-    }
+  | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
   | { kind: 'Cancel'; reqId: number }
   | {
       kind: 'OpenObject';
@@ -383,6 +409,8 @@ export type ShardRequest =
       versioning?: VersioningState;
       /** Removing a version for good checks its lock against this (absent: now, no bypass). */
       lockCheck?: LockCheck;
+      /** DeleteObject's If-Match (one key only): delete only the object with this ETag. */
+      ifMatch?: string;
     }
   | {
       kind: 'ListVersions';
@@ -407,16 +435,8 @@ export type ShardRequest =
       quota?: QuotaCheck;
       versioning?: VersioningState;
       lock?: ObjectLock;
-    }
-  | {
-      kind: 'List';
-      reqId: number;
-      bucketId: string;
-      prefix: string;
-      delimiter: string;
-      /** Exclusive lower bound (a key, or a common prefix whose whole range is skipped). */
-      after: string;
-      limit: number;
+      /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
+      conditions?: WriteConditions;
     }
   | {
       kind: 'CreateUpload';
@@ -444,6 +464,8 @@ export type ShardRequest =
       versioning?: VersioningState;
       /** The bucket's default retention, for an upload created without lock headers. */
       defaultLock?: ObjectLock;
+      /** Checked inside the commit; a write of the key since the upload began makes a 409. */
+      conditions?: WriteConditions;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {
@@ -572,7 +594,6 @@ export type ShardResult =
   | { kind: 'Opened'; info: ObjectInfo; session: boolean; source: OpenedObject | null }
   | { kind: 'Deleted'; results: DeleteOutcome[] }
   | { kind: 'VersionsListed'; entries: VersionListEntry[]; truncated: boolean }
-  | { kind: 'Listed'; listing: PackedListing; truncated: boolean }
   | {
       kind: 'Usage';
       objects: number;

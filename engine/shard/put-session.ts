@@ -59,6 +59,8 @@ export class PutSession {
   private readonly sha256: Hash | null;
   private readonly checksum: RunningChecksum | null;
   private readonly encryption: Encryption | null;
+  /** Bytes digested (at arrival) and bytes stored (in order, after the writes before them). */
+  private digestedBytes = 0;
   private receivedBytes = 0;
   private writer: BlockWriter | null = null;
   private readonly blocks: BlockRef[] = [];
@@ -86,27 +88,42 @@ export class PutSession {
         : null;
   }
 
-  /** Queues a chunk; resolves once its bytes are written (or the session failed). */
+  /**
+   * Takes a chunk; resolves once its bytes are written (or the session failed). The chunk is
+   * digested at once (MD5 for the ETag, the declared SHA-256 and checksum, SSE-C encryption:
+   * all in arrival order, which is chunk order), while the writes stay queued one after the
+   * other: hashing this chunk overlaps the file write of the one before, which runs on libuv's
+   * pool. MD5 is the costliest step per byte (~690 MiB/s here; SHA-256 ~1.6 GiB/s).
+   */
   push(view: Uint8Array): Promise<void> {
+    const stored = this.digest(view);
     this.tail = this.tail
-      .then(() => this.consume(view))
+      .then(() => (stored === null ? undefined : this.keep(stored)))
       .catch((error: unknown) => {
         this.failure ??= error;
       });
     return this.tail;
   }
 
-  private async consume(view: Uint8Array): Promise<void> {
-    if (this.failure !== null || this.closed) return;
+  /** The digests of a chunk and the bytes to store (null: the session failed or is over). */
+  private digest(view: Uint8Array): Uint8Array | null {
+    if (this.failure !== null || this.closed) return null;
     const declared = this.plan.declaredBytes;
-    if (declared !== null && this.receivedBytes + view.byteLength > declared) {
-      throw failure('IncompleteBody', 'more bytes than declared');
+    if (declared !== null && this.digestedBytes + view.byteLength > declared) {
+      this.failure = failure('IncompleteBody', 'more bytes than declared');
+      return null;
     }
+    this.digestedBytes += view.byteLength;
     this.md5.update(view);
     this.sha256?.update(view);
     this.checksum?.update(view);
-    const stored = this.encrypted(view);
-    const needed = this.receivedBytes + view.byteLength;
+    return this.encrypted(view);
+  }
+
+  /** Stores a digested chunk: into the inline body while it fits, else into blocks. */
+  private async keep(stored: Uint8Array): Promise<void> {
+    if (this.failure !== null || this.closed) return;
+    const needed = this.receivedBytes + stored.byteLength;
     if (this.inlineBody !== null && needed > this.inlineBody.length) this.growInline(needed);
     if (this.inlineBody !== null && needed > this.inlineBody.length) {
       // Length unknown and the body outgrew inline storage: what was kept goes to blocks.
@@ -116,7 +133,7 @@ export class PutSession {
     }
     if (this.inlineBody !== null) this.inlineBody.set(stored, this.receivedBytes);
     else await this.writeBlocks(stored);
-    this.receivedBytes += view.byteLength;
+    this.receivedBytes += stored.byteLength;
   }
 
   /** Length unknown: doubles the inline buffer towards `needed`, never past inlineBytesMax. */

@@ -1,6 +1,6 @@
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
-import type { BufferPool } from '../protocol/buffer-pool.js';
+import { type BufferPool, CreditWindow, WINDOW_CHUNKS } from '../protocol/flow.js';
 import type { OpenedObject } from '../protocol/messages.js';
 import {
   type ChunkSource,
@@ -21,7 +21,8 @@ export type ChunkSink = (buffer: ArrayBuffer, bytes: number) => void;
  */
 export class ReadSession {
   private readonly spare: ArrayBuffer[] = [];
-  private inFlight = 0;
+  /** Chunks sent and not yet credited; with those read ahead, at most a window's worth. */
+  private readonly window = new CreditWindow(WINDOW_CHUNKS);
   private source: ChunkSource | null = null;
   private pumping = false;
   private finished = false;
@@ -45,8 +46,7 @@ export class ReadSession {
   }
 
   credit(buffer: ArrayBuffer | undefined): void {
-    assert(this.inFlight > 0, 'credit matches a chunk in flight');
-    this.inFlight--;
+    this.window.credit(1);
     if (buffer !== undefined && buffer.byteLength === LIMITS.chunkBytes) this.spare.push(buffer);
     void this.pump();
   }
@@ -57,7 +57,7 @@ export class ReadSession {
     this.pumping = true;
     try {
       while (!this.finished && (await this.step(source)));
-      if (!source.more && source.held === 0 && this.inFlight === 0) this.finish(null);
+      if (!source.more && source.held === 0 && this.window.inFlight === 0) this.finish(null);
     } catch (error) {
       this.finish(error);
     } finally {
@@ -72,7 +72,7 @@ export class ReadSession {
   private async step(source: ChunkSource): Promise<boolean> {
     const ready = source.takeReady();
     if (ready !== undefined) {
-      this.inFlight++;
+      this.window.spend(1);
       this.send(ready.buffer, ready.bytes);
       return true;
     }
@@ -83,11 +83,11 @@ export class ReadSession {
       if (unused !== null) this.spare.push(unused);
       return true;
     }
-    return this.inFlight === 0 && source.releaseOldest();
+    return this.window.inFlight === 0 && source.releaseOldest();
   }
 
   private buffersInUse(source: ChunkSource): number {
-    return this.inFlight + source.held;
+    return this.window.inFlight + source.held;
   }
 
   private finish(error: unknown): void {
@@ -104,9 +104,6 @@ export class ReadSession {
     for (const buffer of this.spare.splice(0)) this.buffers.give(buffer);
   }
 }
-
-/** Chunks of the window: buffers a session may hold, in flight or read ahead. */
-const WINDOW_CHUNKS = Math.floor(LIMITS.windowBytes / LIMITS.chunkBytes);
 
 function sourceFor(
   object: OpenedObject,

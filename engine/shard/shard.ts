@@ -14,24 +14,31 @@ import {
   uploadInfoOf,
 } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
-import { BufferPool } from '../protocol/buffer-pool.js';
+import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
-import { packListing } from '../protocol/listing-wire.js';
 import type {
   EngineFailure,
   ObjectInfo,
   ObjectLock,
   OpenedObject,
   PartTarget,
+  PutEndFields,
   QuotaCheck,
   ShardReply,
   ShardRequest,
   ShardResult,
   Tag,
   VersioningState,
+  WriteConditions,
 } from '../protocol/messages.js';
 import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
+import {
+  conditionFailure,
+  guardAtCommit,
+  guardCheckedAtBegin,
+  type WriteGuard,
+} from '../write-conditions.js';
 import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
@@ -103,7 +110,7 @@ export class Shard {
     shardCounters.messagesHandled++;
     switch (request.kind) {
       case 'PutBegin':
-        this.beginPut(request);
+        this.beginPut(request, body);
         break;
       case 'BodyChunk':
         this.acceptChunk(request.reqId, request.bytes, body);
@@ -143,12 +150,6 @@ export class Shard {
         break;
       case 'CopyFrom':
         this.answer(request.reqId, () => this.copyFrom(request));
-        break;
-      case 'List':
-        this.answer(request.reqId, async () => {
-          const page = this.meta.list(request);
-          return { kind: 'Listed', listing: packListing(page.entries), truncated: page.truncated };
-        });
         break;
       case 'BucketUsage':
         this.answer(request.reqId, async () => ({
@@ -248,14 +249,19 @@ export class Shard {
 
   // ---- PUT ----
 
-  private beginPut(request: Extract<ShardRequest, { kind: 'PutBegin' }>): void {
+  private beginPut(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    body: ArrayBuffer | undefined,
+  ): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
     const part = request.part;
-    const refusal = part === null ? null : this.partRefusal(request, part);
+    const refusal =
+      part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
     if (refusal !== null) {
       // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
-      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way.
-      this.refused.add(request.reqId);
+      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
+      // PUT sent nothing more.
+      if (request.end === undefined) this.refused.add(request.reqId);
       this.answer(request.reqId, async () => {
         throw refusal;
       });
@@ -285,7 +291,34 @@ export class Shard {
       quota: request.quota ?? null,
       ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
+      guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
+    if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
+  }
+
+  /** A PUT whose body came with its PutBegin: fed and ended at once, answered once (no Credit). */
+  private takeWholeBody(reqId: number, end: PutEndFields, body: ArrayBuffer | undefined): void {
+    const session = this.puts.get(reqId);
+    assert(session !== undefined, 'the session was just begun');
+    assert(body === undefined || body.byteLength <= LIMITS.chunkBytes, 'a whole body is one chunk');
+    // Queued on the session's tail: finish (in endPut) waits for it.
+    if (body !== undefined) void session.push(new Uint8Array(body));
+    this.answer(reqId, () => this.endPut(reqId, end.expect, end.quota ?? null));
+  }
+
+  /**
+   * A conditional PutObject whose condition fails already when it begins: refused before a byte
+   * is written (412, or 404 for If-Match on a missing key). It is checked again at commit.
+   */
+  private conditionRefusal(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+  ): EngineFailureError | null {
+    if (request.conditions === undefined) return null;
+    const failure = conditionFailure(
+      request.conditions,
+      this.meta.getObject(request.bucketId, request.key),
+    );
+    return failure === null ? null : new EngineFailureError(failure);
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -318,6 +351,8 @@ export class Shard {
       quota: QuotaCheck | null;
       versioning?: VersioningState;
       lock?: ObjectLock;
+      /** A conditional PutObject's check inside its commit. */
+      guard: WriteGuard | null;
     }
   >();
 
@@ -355,6 +390,7 @@ export class Shard {
         record,
         quota,
         target.versioning,
+        target.guard,
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -430,6 +466,7 @@ export class Shard {
       request.fullObjectBase64,
       Date.now(),
       request.quota ?? null,
+      request.conditions ?? null,
       request.versioning,
       request.defaultLock,
     );
@@ -669,6 +706,7 @@ export class Shard {
         record,
         request.quota ?? null,
         request.versioning,
+        guardOf(request.conditions),
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -682,6 +720,11 @@ export class Shard {
     request: Extract<ShardRequest, { kind: 'DeleteObjects' }>,
   ): Promise<ShardResult> {
     const nowMs = Date.now();
+    assert(
+      request.ifMatch === undefined || request.targets.length === 1,
+      'If-Match names one object',
+    );
+    const guard = guardOf(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : undefined);
     const outcomes = await Promise.all(
       request.targets.map((target) =>
         this.meta.deleteTarget(
@@ -689,6 +732,7 @@ export class Shard {
           target,
           request.versioning,
           nowMs,
+          guard,
           request.lockCheck ?? { nowMs, bypassGovernance: false },
         ),
       ),
@@ -760,6 +804,11 @@ export class Shard {
     this.freeAll(freed);
     return { kind: 'Purged', objects };
   }
+}
+
+/** The commit-time guard of a copy or delete's conditions (null: unconditional). */
+function guardOf(conditions: WriteConditions | undefined): WriteGuard | null {
+  return conditions === undefined ? null : guardAtCommit(conditions);
 }
 
 /**

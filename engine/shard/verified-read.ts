@@ -51,7 +51,7 @@ export interface ChunkSource {
   close(): Promise<void>;
 }
 
-/** An inline body, verified when its record was opened (MetaStore.verifyInline). */
+/** An inline body, verified when its record was opened (recordBody, engine/meta/bodies.ts). */
 export class InlineSource implements ChunkSource {
   private readonly ready: Chunk[] = [];
   private position: number;

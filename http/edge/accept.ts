@@ -137,7 +137,7 @@ async function serve(
     const { auth, key } = authenticate(state, req, startedMs);
     if (routed === null) throw routeError;
     operation = endpointName(routed.endpoint);
-    authorize(state, key, routed.endpoint, routed.bucket);
+    const bucket = authorize(state, key, routed.endpoint, routed.bucket);
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
@@ -148,6 +148,7 @@ async function serve(
       auth,
       key,
       requestId: res.requestId,
+      bucket,
     };
     await dispatch(ctx);
   } catch (error) {

@@ -7,13 +7,14 @@ import { Catalog } from '../../engine/catalog/catalog.js';
 import { tlsFilesOf } from '../../engine/config.js';
 import { LIMITS } from '../../engine/limits.js';
 import { createLogger, followLogLevel } from '../../engine/log.js';
+import { ObjectReader } from '../../engine/meta/object-reader.js';
 import {
   type ClientBounds,
   ReadSessionBudget,
   ShardClient,
 } from '../../engine/pool/shard-client.js';
 import { ShardClients } from '../../engine/pool/shard-clients.js';
-import { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import { BufferPool } from '../../engine/protocol/flow.js';
 import { drainConnections } from '../graceful-stop.js';
 import type { ServerState } from '../s3/context.js';
 import { RequestGate, shareOf } from '../uws/connections.js';
@@ -56,14 +57,19 @@ async function start(): Promise<{
     (shardPort, shardId) => new ShardClient(shardId, shardPort, budget, data.lane, bounds),
   );
   const ready = clients.map((client) => client.awaitReady());
+  await Promise.all(ready);
+  // Opened once the shards are: each shard thread creates its environment.
+  const readers = clients.map(
+    (_, shardId) => new ObjectReader(config.dataDir, shardId, config.durability === 'fsync'),
+  );
   const state: ServerState = {
     config,
     catalog,
     pool: new ShardClients(clients),
     logger,
     buffers: new BufferPool(),
+    readers,
   };
-  await Promise.all(ready);
   const s3Gate = new RequestGate(shareOf(LIMITS.requestsInFlightMax, edgeCount));
   const webGate = new RequestGate(shareOf(LIMITS.requestsInFlightMax, edgeCount));
   const tls = tlsFilesOf(config);
@@ -175,6 +181,7 @@ async function end(state: ServerState): Promise<void> {
   ending = true;
   for (const client of state.pool.clients) client.close();
   await state.catalog.close();
+  for (const reader of state.readers ?? []) await reader.close();
   tell({ kind: 'Stopped' });
   port?.close();
 }

@@ -19,11 +19,16 @@ export function authenticate(
   req: RequestSnapshot,
   nowMs: number,
 ): Authenticated {
-  const lookup = (accessKeyId: string): string | undefined =>
-    state.catalog.getKey(accessKeyId)?.secretAccessKey;
+  // The record the signature was checked with is the request's key: one catalog read, not two.
+  let looked: KeyRecord | undefined;
+  const lookup = (accessKeyId: string): string | undefined => {
+    looked = state.catalog.getKey(accessKeyId);
+    return looked?.secretAccessKey;
+  };
   const auth = verifyRequest(req, lookup, { region: state.config.s3.region, nowMs });
   if (auth === null) throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
-  const key = state.catalog.getKey(auth.accessKeyId);
+  const key =
+    looked?.accessKeyId === auth.accessKeyId ? looked : state.catalog.getKey(auth.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   return { auth, key };
 }
@@ -31,18 +36,19 @@ export function authenticate(
 /**
  * Whether `key` may perform `endpoint` (Garage's model: per-bucket read / write / owner grants;
  * the root key may do anything; creating buckets needs the key's create-bucket flag). A missing
- * bucket is NoSuchBucket before it is AccessDenied, as S3 answers.
+ * bucket is NoSuchBucket before it is AccessDenied, as S3 answers. Returns the bucket it read
+ * (null: none needed), which the handler then takes instead of reading the catalog again.
  */
 export function authorize(
   state: ServerState,
   key: KeyRecord,
   endpoint: Endpoint,
   bucketName: string | null,
-): void {
+): BucketRecord | null {
   const needed = authorizationOf(endpoint);
-  if (needed === 'none') return;
+  if (needed === 'none') return null;
   if (needed === 'create-bucket') {
-    if (key.root || key.allowCreateBucket) return;
+    if (key.root || key.allowCreateBucket) return null;
     throw new S3Error('AccessDenied');
   }
   if (bucketName === null) throw new S3Error('AccessDenied');
@@ -50,6 +56,7 @@ export function authorize(
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   if (!mayAccess(state, key, bucket, needed)) throw new S3Error('AccessDenied');
+  return bucket;
 }
 
 export function mayAccess(

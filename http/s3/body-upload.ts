@@ -1,7 +1,13 @@
 import { LIMITS } from '../../engine/limits.js';
-import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
-import { UploadStream } from '../../engine/pool/upload-stream.js';
-import type { PutExpectations, QuotaCheck, ShardResult } from '../../engine/protocol/messages.js';
+import type { ShardClient } from '../../engine/pool/shard-client.js';
+import { UploadStream } from '../../engine/protocol/flow.js';
+import type {
+  PutEndFields,
+  PutExpectations,
+  QuotaCheck,
+  ShardRequest,
+  ShardResult,
+} from '../../engine/protocol/messages.js';
 import { AwsChunkedDecoder } from '../sigv4/chunked.js';
 import { type ChecksumPlan, planChecksum, trailerValue } from './checksum-headers.js';
 import type { RequestContext } from './context.js';
@@ -52,17 +58,124 @@ function declaredLength(h: Readonly<Record<string, string>>, streaming: boolean)
   return declaredBytes;
 }
 
+/** The PutBegin of an upload (PutObject or UploadPart), before its reqId is allocated. */
+export type PutBeginCall = Omit<Extract<ShardRequest, { kind: 'PutBegin' }>, 'reqId'>;
+
 /**
- * Streams the request body into a shard request that `begin` opens, and resolves with the
- * shard's result (the stored object or part) once the shard has made it durable. Rejects with an S3Error on a bad body
- * (framing, signature, length, digest); the shard's session is cancelled, nothing is stored.
+ * Carries the request body to the shard request `begin` opens, and resolves with the shard's
+ * result (the stored object or part) once the shard has made it durable. Rejects with an
+ * S3Error on a bad body (framing, signature, length, digest); nothing is stored then.
+ *
+ * A body of at most one chunk is gathered here and sent whole with its PutBegin: one message
+ * each way instead of PutBegin, BodyChunk, PutEnd answered by Credit and Done. It holds no more
+ * than a streamed upload's window would, and a small PUT is most of a CI cache's traffic.
  */
 export function uploadBody(
   ctx: RequestContext,
   shard: ShardClient,
-  begin: ShardCall,
+  begin: PutBeginCall,
   plan: PayloadPlan,
   quota: Promise<QuotaCheck> | null = null,
+): Promise<ShardResult> {
+  return plan.declaredBytes <= LIMITS.chunkBytes
+    ? uploadWholeBody(ctx, shard, begin, plan, quota)
+    : streamBody(ctx, shard, begin, plan, quota);
+}
+
+/** A small body: gathered into one buffer of its declared size, then sent with its PutBegin. */
+function uploadWholeBody(
+  ctx: RequestContext,
+  shard: ShardClient,
+  begin: PutBeginCall,
+  plan: PayloadPlan,
+  quota: Promise<QuotaCheck> | null,
+): Promise<ShardResult> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let reqId: number | null = null;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (reqId !== null) shard.cancel(reqId);
+      reject(error);
+    };
+    ctx.res.onAbort(() => fail(new S3Error('RequestTimeout', 'client disconnected')));
+    const quotaRead = quota?.catch((error: unknown) => {
+      fail(error);
+      return null;
+    });
+    const body = new Uint8Array(plan.declaredBytes);
+    let filled = 0;
+    const place = (view: Uint8Array): void => {
+      if (filled + view.byteLength > body.byteLength) throw new S3Error('IncompleteBody');
+      body.set(view, filled);
+      filled += view.byteLength;
+    };
+    const send = (end: PutEndFields): void => {
+      if (settled) return;
+      try {
+        reqId = shard.open(
+          { ...begin, end },
+          {
+            onReply: (reply) => {
+              if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
+              else if (reply.kind === 'Done' && !settled) {
+                settled = true;
+                resolve(reply.result);
+              }
+            },
+          },
+          body.byteLength > 0 ? body.buffer : undefined,
+        );
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const decoder = plan.streaming ? createDecoder(ctx, place) : null;
+    ctx.body.pipe((view, isLast) => {
+      if (settled) return;
+      try {
+        if (decoder !== null) decoder.push(view);
+        else place(view);
+        if (!isLast) return;
+        const expect = expectationsAtEnd(plan, decoder, filled);
+        if (quotaRead === undefined) send({ expect });
+        else void quotaRead.then((check) => check !== null && send({ expect, quota: check }));
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+}
+
+/**
+ * The digests to check once the body is whole: the request's, and a trailer's checksum. Throws
+ * IncompleteBody when the body's length is not the declared one.
+ */
+function expectationsAtEnd(
+  plan: PayloadPlan,
+  decoder: AwsChunkedDecoder | null,
+  receivedBytes: number,
+): PutExpectations {
+  const expect = { ...plan.expect };
+  if (decoder !== null) {
+    const trailers = decoder.finish();
+    if (decoder.decodedBytes !== plan.declaredBytes) throw new S3Error('IncompleteBody');
+    const trailing = trailerValue(plan.checksum, trailers);
+    if (trailing !== null) expect.checksumBase64 = trailing;
+  } else if (receivedBytes !== plan.declaredBytes) {
+    throw new S3Error('IncompleteBody');
+  }
+  return expect;
+}
+
+/** A larger body: streamed in chunks under the shard's credit, ended by PutEnd. */
+function streamBody(
+  ctx: RequestContext,
+  shard: ShardClient,
+  begin: PutBeginCall,
+  plan: PayloadPlan,
+  quota: Promise<QuotaCheck> | null,
 ): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -97,33 +210,22 @@ export function uploadBody(
       refuse(error);
       return null;
     });
-    const end = (expect: PutExpectations, check: QuotaCheck | null): void => {
-      if (settled) return;
-      shard.send({ kind: 'PutEnd', reqId, expect, ...(check !== null ? { quota: check } : {}) });
+    const end = (fields: PutEndFields): void => {
+      if (!settled) shard.send({ kind: 'PutEnd', reqId, ...fields });
     };
     const decoder = plan.streaming ? createDecoder(ctx, (view) => upload.write(view)) : null;
     let receivedBytes = 0;
-    const finishBody = (): void => {
-      const expect = { ...plan.expect };
-      if (decoder !== null) {
-        const trailers = decoder.finish();
-        if (decoder.decodedBytes !== plan.declaredBytes) throw new S3Error('IncompleteBody');
-        const trailing = trailerValue(plan.checksum, trailers);
-        if (trailing !== null) expect.checksumBase64 = trailing;
-      } else if (receivedBytes !== plan.declaredBytes) {
-        throw new S3Error('IncompleteBody');
-      }
-      upload.flush();
-      if (quotaRead === undefined) end(expect, null);
-      else void quotaRead.then((check) => check !== null && end(expect, check));
-    };
     ctx.body.pipe((view, isLast) => {
       if (settled) return;
       try {
         if (decoder !== null) decoder.push(view);
         else upload.write(view);
         receivedBytes += view.byteLength;
-        if (isLast) finishBody();
+        if (!isLast) return;
+        const expect = expectationsAtEnd(plan, decoder, receivedBytes);
+        upload.flush();
+        if (quotaRead === undefined) end({ expect });
+        else void quotaRead.then((check) => check !== null && end({ expect, quota: check }));
       } catch (error) {
         abandon(error);
       }

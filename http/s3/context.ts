@@ -1,10 +1,11 @@
 import type { BucketRecord, Catalog, KeyRecord } from '../../engine/catalog/catalog.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { Logger } from '../../engine/log.js';
+import type { ObjectReader } from '../../engine/meta/object-reader.js';
 import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardClients } from '../../engine/pool/shard-clients.js';
-import type { BufferPool } from '../../engine/protocol/buffer-pool.js';
+import type { BufferPool } from '../../engine/protocol/flow.js';
 import type { AuthResult } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
@@ -20,6 +21,11 @@ export interface ServerState {
   readonly pool: ShardClients;
   readonly logger: Logger;
   readonly buffers: BufferPool;
+  /**
+   * Edge threads: a read-only view of each shard's objects (by shard id), for HEAD and inline
+   * GETs without a shard round trip (engine/meta/object-reader.ts). Absent on the main thread.
+   */
+  readonly readers?: readonly ObjectReader[];
 }
 
 /**
@@ -35,6 +41,8 @@ export interface RequestContext {
   readonly auth: AuthResult;
   readonly key: KeyRecord;
   readonly requestId: string;
+  /** The bucket authorization read for this request (null: none), for requireBucket. */
+  readonly bucket?: BucketRecord | null;
 }
 
 /** The shard that owns `key` of `bucket`. */
@@ -44,7 +52,7 @@ export function shardFor(state: ServerState, bucket: BucketRecord, key: string):
 
 /** The bucket a request names; NoSuchBucket if it does not exist. */
 export function requireBucket(ctx: RequestContext, name: string): BucketRecord {
-  const bucket = ctx.state.catalog.getBucket(name);
+  const bucket = ctx.bucket?.name === name ? ctx.bucket : ctx.state.catalog.getBucket(name);
   if (bucket === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
   return bucket;
 }

@@ -46,6 +46,14 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
       // Garage answers a write past a bucket quota with 403 AccessDenied ("Object quota is
       // reached..." / "Bucket size quota is reached..."); S3 itself has no bucket quotas.
       return new S3Error('AccessDenied', failure.message);
+    case 'PreconditionFailed':
+      return new S3Error(
+        'PreconditionFailed',
+        undefined,
+        failure.condition !== undefined ? { Condition: failure.condition } : {},
+      );
+    case 'ConditionalRequestConflict':
+      return new S3Error('ConditionalRequestConflict');
     case 'Internal':
       return new S3Error('InternalError');
     default:

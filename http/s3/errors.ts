@@ -35,6 +35,13 @@ export const S3_ERRORS = {
     message: 'Your previous request to create the named bucket succeeded and you already own it.',
   },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
+  // A conditional write (If-Match / If-None-Match) lost to a write or delete of the same key
+  // that committed while it was under way (AWS, 2024: PutObject, CompleteMultipartUpload).
+  ConditionalRequestConflict: {
+    status: 409,
+    message:
+      'The conditional request cannot succeed due to a conflicting operation against this resource.',
+  },
   EntityTooLarge: {
     status: 400,
     message: 'Your proposed upload exceeds the maximum allowed object size.',

@@ -1,4 +1,5 @@
 import type { ShardCall, ShardClient } from '../../engine/pool/shard-client.js';
+import { returnCredit } from '../../engine/protocol/flow.js';
 import type { ShardResult } from '../../engine/protocol/messages.js';
 import type { RequestContext } from './context.js';
 import { fromEngineFailure } from './engine-errors.js';
@@ -37,8 +38,7 @@ export function relayBody(
     try {
       targetReqId = target.open(begin, {
         onReply: (reply, body) => {
-          if (reply.kind === 'Credit')
-            source.shard.send({ kind: 'Credit', reqId: source.reqId }, body);
+          if (reply.kind === 'Credit') returnCredit(source.shard, source.reqId, body);
           else if (reply.kind === 'Failed') fail(fromEngineFailure(reply.failure));
           else if (reply.kind === 'Done' && !settled) {
             settled = true;

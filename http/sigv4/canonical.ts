@@ -170,6 +170,7 @@ export function canonicalUri(rawPath: string): string {
 export function canonicalQueryString(rawQuery: string, excludedParam?: string): string {
   if (rawQuery === '') return '';
   const pairs: Array<[string, string]> = [];
+  let sorted = true;
   for (const piece of rawQuery.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
@@ -177,10 +178,17 @@ export function canonicalQueryString(rawQuery: string, excludedParam?: string): 
     const rawValue = eq < 0 ? '' : piece.slice(eq + 1);
     const name = reencode(rawName, true);
     if (name === excludedParam) continue;
-    pairs.push([name, reencode(rawValue, true)]);
+    const pair: [string, string] = [name, reencode(rawValue, true)];
+    const previous = pairs[pairs.length - 1];
+    if (previous !== undefined && compareQueryPairs(previous, pair) > 0) sorted = false;
+    pairs.push(pair);
   }
-  pairs.sort(compareQueryPairs);
-  return pairs.map(([name, value]) => `${name}=${value}`).join('&');
+  // Signers send their parameters in canonical order already (the SDK's presigner does): the
+  // sort is then a check that costs one comparison per pair.
+  if (!sorted) pairs.sort(compareQueryPairs);
+  let out = '';
+  for (const [name, value] of pairs) out += out === '' ? `${name}=${value}` : `&${name}=${value}`;
+  return out;
 }
 
 function compareQueryPairs(a: [string, string], b: [string, string]): number {

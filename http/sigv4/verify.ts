@@ -528,7 +528,17 @@ function decodeQueryComponent(text: string): string {
     : text;
 }
 
+/** The last timestamp parsed: requests of the same second (and presigned URLs) repeat it. */
+let lastIso8601: { text: string; ms: number | undefined } = { text: '', ms: undefined };
+
 function parseIso8601Basic(text: string): number | undefined {
+  if (text === lastIso8601.text) return lastIso8601.ms;
+  const ms = parseIso8601BasicUncached(text);
+  lastIso8601 = { text, ms };
+  return ms;
+}
+
+function parseIso8601BasicUncached(text: string): number | undefined {
   const m = ISO8601_BASIC.exec(text);
   if (m === null) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number);

@@ -155,9 +155,11 @@ export class Responder {
         if (options.headLength !== undefined) this.endHead(options.headLength, close);
         else if (status === 304 || status === 204) this.res.endWithoutBody(0, close);
         else {
-          this.bodyBytesSent +=
-            typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-          this.res.end(body, close);
+          // A string is encoded once, here: uWS would convert it to UTF-8 itself and
+          // Buffer.byteLength walk it again (a listing page is ~250 KB of XML).
+          const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+          this.bodyBytesSent += bytes.byteLength;
+          this.res.end(bytes, close);
         }
       });
     } finally {

@@ -1,4 +1,12 @@
 import { request } from 'node:http';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import { TestServer } from '../helpers/server.js';
@@ -49,6 +57,66 @@ test('one edge thread serves every request (--edge-threads 1)', async (t) => {
     const samples = await scrapeMetrics(server);
     t.is(metricValue(samples, 'hangar_edge_requests_total', { edge: '0' }), 20);
     t.is(metricValue(samples, 'hangar_edge_requests_total'), 20);
+  } finally {
+    await server.stop();
+  }
+});
+
+/** A request on a connection of its own, so that consecutive ones may land on other edges. */
+function fresh(
+  url: string,
+  method: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+test('a write acknowledged by one edge is read by every other (edge reads of LMDB)', async (t) => {
+  t.timeout(120_000);
+  const server = await TestServer.start({ args: ['--edge-threads', '2', '--shards', '2'] });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'raw' }));
+    const keys = Array.from({ length: 6 }, (_, i) => `k${i}`);
+    const urls = await Promise.all(
+      keys.map(async (Key) => ({
+        put: await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'raw', Key })),
+        get: await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'raw', Key })),
+        head: await getSignedUrl(s3, new HeadObjectCommand({ Bucket: 'raw', Key })),
+        del: await getSignedUrl(s3, new DeleteObjectCommand({ Bucket: 'raw', Key })),
+      })),
+    );
+    const rounds = 40;
+    await Promise.all(
+      urls.map(async (url, k) => {
+        for (let i = 0; i < rounds; i++) {
+          const value = `key ${k} round ${i}`;
+          t.is((await fresh(url.put, 'PUT', value)).status, 200);
+          const got = await fresh(url.get, 'GET');
+          t.is(got.text, value, 'the GET after an acknowledged PUT reads that PUT');
+          t.is((await fresh(url.head, 'HEAD')).status, 200);
+          if (i % 8 === 7) {
+            t.is((await fresh(url.del, 'DELETE')).status, 204);
+            t.is((await fresh(url.get, 'GET')).status, 404, 'and after a DELETE, nothing');
+            t.is((await fresh(url.head, 'HEAD')).status, 404);
+          }
+        }
+      }),
+    );
+    const samples = await scrapeMetrics(server);
+    const edge0 = metricValue(samples, 'hangar_edge_requests_total', { edge: '0' });
+    const edge1 = metricValue(samples, 'hangar_edge_requests_total', { edge: '1' });
+    t.true(Math.min(edge0, edge1) > 100, `both edges served: ${edge0}, ${edge1}`);
   } finally {
     await server.stop();
   }

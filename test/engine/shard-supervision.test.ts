@@ -111,11 +111,20 @@ test('a shard thread killed under load: its requests fail at once, it restarts, 
     await getEnded;
     t.true(get.received() < big.length);
 
-    // While the shard is down, /ready says so and new requests get a 503, not a hang.
+    // While the shard is down, /ready says so and requests that need it get a 503, not a hang;
+    // an inline object still reads, from the edge's read-only view of the shard's LMDB.
     t.is(await readyStatus(server), 503);
-    const refused = await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 's0' })));
+    const refused = await s3Failure(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'big' })));
     t.is(refused.status, 503);
     t.is(refused.name, 'ServiceUnavailable');
+    const refusedPut = await s3Failure(
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'during', Body: 'x' })),
+    );
+    t.is(refusedPut.status, 503);
+    t.true(
+      (await objectBytes(s3, bucket, 's0')).equals(small[0] as Buffer),
+      'inline GET, shard down',
+    );
 
     // Restarted: ready again, every acknowledged object intact, writes accepted.
     await waitFor('/ready after the restart', async () => (await readyStatus(server)) === 200);

@@ -724,3 +724,31 @@ test('HEAD of a current marker, ListObjects v1, UploadPartCopy and GET ?versionI
   await suite.s3.send(new DeleteObjectCommand({ Bucket: plain, Key: 'k', VersionId: 'null' }));
   t.is((await suite.s3.send(new ListObjectsV2Command({ Bucket: plain }))).KeyCount, 0);
 });
+
+test('conditional writes in a versioned bucket judge the current object, not older versions', async (t) => {
+  const bucket = await versionedBucket('ver-conditions');
+  const first = await suite.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one', IfNoneMatch: '*' }),
+  );
+  t.regex(first.VersionId ?? '', /^[0-9a-f]{32}$/);
+  const taken = await s3Failure(
+    suite.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'two', IfNoneMatch: '*' }),
+    ),
+  );
+  t.is(taken.status, 412);
+  t.is(taken.name, 'PreconditionFailed');
+  const wrongEtag = await s3Failure(
+    suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', IfMatch: '"0000"' })),
+  );
+  t.is(wrongEtag.status, 412);
+  await suite.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', IfMatch: first.ETag }));
+  // Behind a delete marker the key has no current object: If-None-Match: * succeeds again.
+  const again = await suite.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'three', IfNoneMatch: '*' }),
+  );
+  t.not(again.VersionId, first.VersionId);
+  t.is(await text(bucket, 'k'), 'three');
+  t.is(await text(bucket, 'k', first.VersionId), 'one');
+  t.is((await allVersions(suite.s3, bucket)).length, 3);
+});

@@ -1,15 +1,12 @@
 /**
  * The pieces of a listing page, each against a plain oracle: the k-way merge of shard cursors
- * (http/s3/merge.ts) against sorting everything; compareUtf8 against Buffer.compare; the packed
- * shard → edge form round trip; isoTime against Date#toISOString; the lean record decoder
- * against cbor-x.
+ * (http/s3/merge.ts) against sorting everything; compareUtf8 against Buffer.compare; isoTime
+ * against Date#toISOString; the lean record decoder against cbor-x.
  */
 import test from 'ava';
 import fc from 'fast-check';
 import { recordEncoder } from '../../engine/codec.js';
 import { ListingDecoder } from '../../engine/meta/listing-decoder.js';
-import { packListing, unpackListing } from '../../engine/protocol/listing-wire.js';
-import type { ListEntry } from '../../engine/protocol/messages.js';
 import { type BatchSource, compareUtf8, mergeSources } from '../../http/s3/merge.js';
 import { isoTime } from '../../http/s3/xml.js';
 import { check } from '../helpers/fuzz-props.js';
@@ -93,34 +90,6 @@ test('mergeSources asks a balanced shard once per page', async (t) => {
     shards.every((s) => (s.fetches[0] as number) < 400),
     'each shard is asked for about its share',
   );
-});
-
-const entryArb: fc.Arbitrary<ListEntry> = fc.oneof(
-  fc.record({
-    kind: fc.constant('object' as const),
-    key: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
-    bytes: fc.nat(),
-    etag: fc.string({ maxLength: 40 }),
-    lastModifiedMs: fc.nat(),
-  }),
-  fc.record({
-    kind: fc.constant('prefix' as const),
-    prefix: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }),
-  }),
-);
-
-test('a packed listing unpacks to the same entries, also across the wire codec', (t) => {
-  const codec = recordEncoder();
-  check(
-    fc.property(fc.array(entryArb, { maxLength: 30 }), (entries) => {
-      const wire = codec.decode(codec.encode({ listing: packListing(entries) })) as {
-        listing: ReturnType<typeof packListing>;
-      };
-      return JSON.stringify(unpackListing(wire.listing)) === JSON.stringify(entries);
-    }),
-    200,
-  );
-  t.pass();
 });
 
 test('isoTime writes what toISOString writes', (t) => {

@@ -2,7 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
 import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
 import { mayAccess } from '../auth.js';
-import { checkPreconditions } from '../conditional.js';
+import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
@@ -45,6 +45,7 @@ export async function handleCopyObject(
   const lock = lockField(
     newVersionLock(ctx.state, target, lockFromHeaders(ctx.state, target, ctx.req.headers)),
   );
+  const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
     ctx,
@@ -84,6 +85,7 @@ export async function handleCopyObject(
               ...withQuota,
               ...versioning,
               ...lock,
+              ...targetConditions,
             },
             'Put',
           )
@@ -105,6 +107,7 @@ export async function handleCopyObject(
               ...withQuota,
               ...versioning,
               ...lock,
+              ...targetConditions,
             },
           );
     sendXml(

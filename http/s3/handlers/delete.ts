@@ -13,7 +13,9 @@ import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /**
  * DeleteObject: 204 whether or not the key existed, as S3 answers. In a versioned bucket it
- * leaves a delete marker; with a versionId it removes that version for good.
+ * leaves a delete marker; with a versionId it removes that version for good. With If-Match
+ * (2025 API; "*" matches any object), only the object with that ETag goes: 412 for another,
+ * 404 for none (judged against the current object).
  */
 export async function handleDeleteObject(
   ctx: RequestContext,
@@ -23,6 +25,7 @@ export async function handleDeleteObject(
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
   checkVersionId(versionId);
+  const ifMatch = ctx.req.headers['if-match'];
   const target: DeleteTarget = versionId === undefined ? { key } : { key, versionId };
   const deleted = await shardFor(ctx.state, bucket, key).call(
     {
@@ -31,6 +34,7 @@ export async function handleDeleteObject(
       targets: [target],
       ...versioningField(ctx.state.catalog, bucket.id),
       lockCheck: lockCheckOf(ctx, bucket),
+      ...(ifMatch !== undefined ? { ifMatch } : {}),
     },
     'Deleted',
   );

@@ -1,7 +1,6 @@
 import { assert } from '../../../engine/assert.js';
 import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
-import { unpackListing } from '../../../engine/protocol/listing-wire.js';
 import type { ListEntry } from '../../../engine/protocol/messages.js';
 import type { RequestContext } from '../context.js';
 import { requireBucket } from '../context.js';
@@ -38,17 +37,13 @@ async function listPage(
     if (compareUtf8(after, prefix) > 0) return { entries: [], truncated: false };
     after = '';
   }
-  const pool = ctx.state.pool;
-  const sources = Array.from({ length: pool.size }, (_, shardId) => ({
-    fetch: async (from: string, batch: number) => {
-      const listed = await pool
-        .client(shardId)
-        .call(
-          { kind: 'List', bucketId: bucket.id, prefix, delimiter, after: from, limit: batch },
-          'Listed',
-        );
-      return { entries: unpackListing(listed.listing), truncated: listed.truncated };
-    },
+  // The edge thread scans each shard's LMDB itself (engine/meta/object-reader.ts): no message,
+  // no packing, no shard thread woken.
+  const readers = ctx.state.readers;
+  assert(readers !== undefined, 'S3 requests are served by edge threads');
+  const sources = readers.map((reader) => ({
+    fetch: async (from: string, batch: number) =>
+      reader.list({ bucketId: bucket.id, prefix, delimiter, after: from, limit: batch }),
   }));
   return mergeSources(sources, nameOf, after, limit);
 }

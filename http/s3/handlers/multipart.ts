@@ -19,7 +19,7 @@ import type {
 import { mayAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
-import { checkPreconditions } from '../conditional.js';
+import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type {
   ListMultipartUploadsEndpoint,
@@ -271,6 +271,7 @@ export async function handleCompleteMultipartUpload(
   const body = await readSignedBody(ctx);
   const parts = partsOf(parseXml(body.toString('utf8'), 'CompleteMultipartUpload')['Part']);
   const asserted = planChecksum(ctx.req.headers, false);
+  const conditions = writeConditionsOf(ctx.req.headers);
   const shard = shardFor(ctx.state, bucket, e.key);
   const quota = await quotaCheck(ctx.state, bucket.id, shard);
   const completed = await shard.call(
@@ -284,6 +285,7 @@ export async function handleCompleteMultipartUpload(
       fullObjectBase64: asserted.headerValue,
       ...versioningField(ctx.state.catalog, bucket.id),
       ...defaultLockField(defaultRetention(ctx.state, bucket)),
+      ...withConditions(conditions),
     },
     'Put',
   );

@@ -1,6 +1,10 @@
 import { assert } from '../../../engine/assert.js';
 import { LIMITS } from '../../../engine/limits.js';
+import { InlineCorruptError, infoOf } from '../../../engine/meta/object-table.js';
+import { shardOf } from '../../../engine/pool/placement.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
+import { evaluatePreconditions } from '../../../engine/preconditions.js';
+import { returnCredit } from '../../../engine/protocol/flow.js';
 import type {
   CustomerKey,
   ObjectInfo,
@@ -20,7 +24,7 @@ import { objectResponseHeaders } from '../object-headers.js';
 import { lockResponseHeaders } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
-import { checkVersionId, versionIdHeader } from '../versioning.js';
+import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
 
 /**
@@ -37,20 +41,72 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
   const head = e.action === 'HeadObject';
   const sse = customerKeyOf(ctx.req.headers);
   const conditions = requestPreconditions(ctx.req.headers);
-  const opened = await openObject(
-    ctx,
-    shard,
-    bucket.id,
-    e.key,
-    head ? 'info' : 'read',
-    sse,
-    conditions,
-    e.versionId,
-  );
+  // A version by id, and a miss in a versioned bucket (a delete marker?), go to the shard.
+  const opened =
+    (e.versionId === undefined
+      ? openLocally(ctx, bucket.id, e.key, head, sse, conditions)
+      : null) ??
+    (await openObject(
+      ctx,
+      shard,
+      bucket.id,
+      e.key,
+      head ? 'info' : 'read',
+      sse,
+      conditions,
+      e.versionId,
+    ));
   try {
     await respond(ctx, shard, opened, e, head, bucket.id, conditions);
   } catch (error) {
     releaseOpened(shard, opened);
+    throw error;
+  }
+}
+
+/** The reqId of an object opened on the edge: no shard request, nothing to release. */
+const NO_REQUEST = -1;
+
+/**
+ * HEAD, and a GET that needs no read session, answered from this edge thread's read-only view
+ * of the shard (engine/meta/object-reader.ts): no message to the shard and back. Null when the
+ * shard must answer: no view on this thread, SSE-C (the shard checks the key), a body in blocks
+ * to stream, or an inline body that fails its check (the shard records the damage).
+ */
+function openLocally(
+  ctx: RequestContext,
+  bucketId: string,
+  key: string,
+  head: boolean,
+  sse: CustomerKey | null,
+  conditions: Preconditions,
+): Opened | null {
+  const readers = ctx.state.readers;
+  if (readers === undefined || sse !== null) return null;
+  const reader = readers[shardOf(bucketId, key, readers.length)];
+  assert(reader !== undefined, 'an edge has a reader per shard');
+  const record = reader.object(bucketId, key);
+  if (record === undefined) {
+    // The shard says whether a delete marker is the latest version (its headers).
+    if (versioningOf(ctx.state.catalog, bucketId) !== undefined) return null;
+    throw fromEngineFailure({ code: 'NoSuchKey', message: 'The specified key does not exist.' });
+  }
+  if (record.sse !== undefined) return null;
+  const info = infoOf(key, record);
+  const opened = (inlineBody: Uint8Array | null): Opened => ({
+    reqId: NO_REQUEST,
+    info,
+    session: false,
+    inlineBody,
+    source: null,
+  });
+  // A HEAD, or a GET answered 304/412, sends no body (respond evaluates the same conditions).
+  if (head || evaluatePreconditions(info, conditions).kind !== 'ok') return opened(null);
+  if (!info.inline) return null;
+  try {
+    return opened(reader.body(bucketId, key, record));
+  } catch (error) {
+    if (error instanceof InlineCorruptError) return null;
     throw error;
   }
 }
@@ -281,7 +337,7 @@ export function streamBody(
             }
             ctx.res.writeChunk(new Uint8Array(body, 0, reply.bytes), () => {
               stall.refresh();
-              shard.send({ kind: 'Credit', reqId }, body);
+              returnCredit(shard, reqId, body);
             });
           } else if (reply.kind === 'Failed') {
             if (!started) {

@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
+import { withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
@@ -33,6 +34,7 @@ export async function handlePutObject(
   const explicitLock = lockFromHeaders(ctx.state, bucket, ctx.req.headers);
   requireDigestForLock(ctx.req.headers, explicitLock, plan.checksum.algorithm !== null);
   const lock = newVersionLock(ctx.state, bucket, explicitLock);
+  const conditions = writeConditionsOf(ctx.req.headers);
   const shard = shardFor(ctx.state, bucket, key);
   // No round trip before the body: the other shards' counters are read while it streams.
   const quota = quotaCheckBesideBody(ctx.state, bucket.id, shard);
@@ -52,6 +54,7 @@ export async function handlePutObject(
       tags,
       ...versioningField(ctx.state.catalog, bucket.id),
       ...lockField(lock),
+      ...withConditions(conditions),
     },
     plan,
     quota,

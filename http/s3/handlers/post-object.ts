@@ -2,7 +2,7 @@ import type { BucketRecord, KeyRecord } from '../../../engine/catalog/catalog.js
 import type { ChecksumAlgorithm } from '../../../engine/checksums/checksums.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
-import { UploadStream } from '../../../engine/pool/upload-stream.js';
+import { UploadStream } from '../../../engine/protocol/flow.js';
 import type {
   ObjectHeaders,
   ObjectInfo,

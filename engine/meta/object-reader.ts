@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { recordEncoder } from '../codec.js';
+import { shardDir } from '../layout.js';
+import type { ListEntry } from '../protocol/messages.js';
+import type { BlockErrorRecord } from './block-table.js';
+import { BodyTable } from './bodies.js';
+import { objectKey } from './keys.js';
+import { type ListQuery, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
+import { META_TABLES_MAX } from './store.js';
+
+/**
+ * A read-only view of one shard's objects for an edge thread. HEAD, GET of an object whose body
+ * is inline, and listings need no shard state (no read session, no pinned blocks), so the edge
+ * answers them from here without a message each way to the shard.
+ *
+ * Why this is safe: LMDB serves any number of readers beside its one writer, and lmdb-js opens
+ * an environment once per process and shares it between threads (the catalog relies on the
+ * same). A read transaction sees every commit made before it began, and lmdb-js renews the
+ * thread's read transaction on the first read of each event-loop turn; a PUT is acknowledged
+ * only after its commit, so a request sent after that acknowledgement reads it. Writes, and
+ * everything that needs a session or a key check (block bodies, SSE-C), stay with the shard.
+ */
+export class ObjectReader {
+  private readonly env: RootDatabase;
+  private readonly objects: ObjectTable;
+  private readonly bodies: BodyTable;
+
+  constructor(dataDir: string, shardId: number, durable: boolean) {
+    // The shard's own options: lmdb-js hands back the environment the shard thread opened.
+    this.env = open({
+      path: join(shardDir(dataDir, shardId), 'meta'),
+      maxDbs: META_TABLES_MAX,
+      noSync: !durable,
+      mapSize: 2 ** 34,
+    });
+    const records = { encoder: recordEncoder() } as DatabaseOptions;
+    this.objects = new ObjectTable(this.env, records);
+    const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });
+    this.bodies = new BodyTable(this.env, records, errors);
+  }
+
+  object(bucketId: string, key: string): ObjectRecord | undefined {
+    return this.objects.get(objectKey(bucketId, key));
+  }
+
+  /** One shard's part of a listing page: the same scan the shard runs (ObjectTable.list). */
+  list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
+    return this.objects.list(query);
+  }
+
+  /**
+   * The record's inline body, checked against its CRC32C (null: the body is in blocks). Throws
+   * InlineCorruptError for bytes that fail the check: the caller leaves such a read to the
+   * shard, which records the damage and answers the error.
+   */
+  body(bucketId: string, key: string, record: ObjectRecord): Uint8Array | null {
+    return recordBody(this.bodies, bucketId, key, record);
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+  }
+}
