@@ -133,6 +133,9 @@ export const LIMITS = {
   lifecycleRuleIdUnitsMax: 255,
   /** PutBucketWebsite: routing rules in one configuration (AWS's); more, 400 InvalidArgument. */
   websiteRoutingRulesMax: 50,
+  /** Object lock default retention, in days (Years count 365 days each; AWS's 100 years); more,
+   *  400 InvalidArgument. */
+  objectLockRetentionDaysMax: 36_500,
   /** Tags on one object; more, 400 BadRequest (AWS's answer). */
   objectTagsMax: 10,
   /** Tags on one bucket; more, 400 InvalidTag. */

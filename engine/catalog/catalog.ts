@@ -430,7 +430,8 @@ export type BucketConfigKind =
   | 'lifecycle'
   | 'tagging'
   | 'quotas'
-  | 'versioning';
+  | 'versioning'
+  | 'object-lock';
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

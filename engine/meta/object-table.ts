@@ -7,6 +7,7 @@ import type {
   ListEntry,
   ObjectHeaders,
   ObjectInfo,
+  ObjectLock,
   StoredChecksum,
   Tag,
 } from '../protocol/messages.js';
@@ -59,6 +60,8 @@ export interface ObjectRecord {
   nullVersion?: true;
   /** A delete marker (only ever in the `versions` table; no body, no blocks, 0 bytes). */
   deleteMarker?: true;
+  /** S3 Object Lock: the version's retention and legal hold (absent: never locked). */
+  lock?: ObjectLock;
 }
 
 export interface ListQuery {
@@ -247,6 +250,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     sseKeyMd5: record.sse?.keyMd5 ?? null,
     tags: record.tags ?? [],
     ...(record.versionId !== undefined ? { versionId: shownVersionId(record) } : {}),
+    ...(record.lock !== undefined ? { lock: record.lock } : {}),
   };
 }
 

@@ -147,7 +147,8 @@ export class Repairs {
   ): string[] {
     if (record.versionId === undefined)
       return this.t.versioned.release(bucketId, key, record, current);
-    return this.t.versioned.deleteVersion(bucketId, key, shownVersionId(record)).freed;
+    // Its blocks are lost or its bucket is gone: no object lock keeps a record of nothing.
+    return this.t.versioned.deleteVersion(bucketId, key, shownVersionId(record), null).freed;
   }
 
   /** Whether a record found before the transaction is still stored (same version, same place). */

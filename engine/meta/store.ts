@@ -1,6 +1,7 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
+import { changedLock, retentionChangeRefused } from '../object-lock.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -11,6 +12,9 @@ import type {
   EngineFailure,
   LifecycleRule,
   ListEntry,
+  LockChange,
+  LockCheck,
+  ObjectLock,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -279,13 +283,17 @@ export class MetaStore {
     versioning: VersioningState | undefined,
     nowMs: number,
     guard: WriteGuard | null = null,
+    check: LockCheck = { nowMs, bypassGovernance: false },
   ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
     const { key, versionId } = target;
     if (versionId !== undefined) {
       if (versionId !== 'null' && !isVersionId(versionId)) {
         return { outcome: { key, existed: false, versionId }, freed: [] };
       }
-      return this.env.transaction(() => this.versioned.deleteVersion(bucketId, key, versionId));
+      // The lock is judged inside the transaction that would remove the version.
+      return this.env.transaction(() =>
+        this.versioned.deleteVersion(bucketId, key, versionId, check),
+      );
     }
     if (versioning !== undefined) {
       // If-Match is judged against the current object, which the marker then hides.
@@ -321,6 +329,37 @@ export class MetaStore {
       const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
       this.versioned.rewrite(bucketId, key, located, record);
       return { tags: [...tags], record };
+    });
+    return unwrap(outcome);
+  }
+
+  /**
+   * Changes a version's retention or legal hold (S3 Object Lock), judging the change against
+   * the lock as it is inside the transaction: a running retention is only ever extended unless
+   * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused.
+   */
+  async setLock(
+    bucketId: string,
+    key: string,
+    change: LockChange,
+    check: LockCheck,
+    versionId?: string,
+  ): Promise<{ lock: ObjectLock; record: ObjectRecord }> {
+    const encoded = objectKey(bucketId, key);
+    const outcome = await this.env.transaction(() => {
+      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      if ('failure' in located) return located;
+      const { lock: previous, ...rest } = located.record;
+      if (
+        change.kind === 'retention' &&
+        retentionChangeRefused(previous, change.mode, change.retainUntilMs, check)
+      ) {
+        return failed('AccessDenied', 'Access Denied');
+      }
+      const lock = changedLock(previous, change);
+      const record: ObjectRecord = lock === undefined ? rest : { ...rest, lock };
+      this.versioned.rewrite(bucketId, key, located, record);
+      return { lock: lock ?? {}, record };
     });
     return unwrap(outcome);
   }
@@ -461,6 +500,7 @@ export class MetaStore {
     quota: QuotaCheck | null = null,
     conditions: WriteConditions | null = null,
     versioning?: VersioningState,
+    defaultLock?: ObjectLock,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -472,6 +512,7 @@ export class MetaStore {
         lastModifiedMs: nowMs,
         headers: upload.headers,
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
+        ...lockField(uploadLock(upload.lock, defaultLock)),
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);
@@ -619,6 +660,19 @@ export class MetaStore {
   referencedBlocks(): Set<string> {
     return this.blocks.referenced();
   }
+}
+
+function lockField(lock: ObjectLock | undefined): { lock?: ObjectLock } {
+  return lock === undefined ? {} : { lock };
+}
+
+/** A completed upload's lock: its own headers' retention, else the bucket's default; its hold. */
+function uploadLock(
+  own: ObjectLock | undefined,
+  defaultLock: ObjectLock | undefined,
+): ObjectLock | undefined {
+  if (own?.mode !== undefined || defaultLock === undefined) return own;
+  return { ...defaultLock, ...own };
 }
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */

@@ -8,6 +8,7 @@ import type {
   ChosenPart,
   EngineFailure,
   ObjectHeaders,
+  ObjectLock,
   PartInfo,
   StoredChecksum,
   Tag,
@@ -31,6 +32,8 @@ export interface UploadRecord {
   sseKeyMd5?: string;
   /** Tags the completed object gets (CreateMultipartUpload's x-amz-tagging; absent: none). */
   tags?: Tag[];
+  /** The object lock the completed object gets (CreateMultipartUpload's headers). */
+  lock?: ObjectLock;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -50,6 +53,7 @@ export interface UploadSpec {
   checksum: UploadChecksum | null;
   sseKeyMd5: string | null;
   tags: Tag[];
+  lock?: ObjectLock;
 }
 
 export interface UploadListQuery {
@@ -106,6 +110,7 @@ export class UploadTable {
       checksum: spec.checksum,
       ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
+      ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;

@@ -1,5 +1,6 @@
 import type { RootDatabase } from 'lmdb';
 import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
+import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
@@ -108,6 +109,8 @@ export class VersionLifecycle {
     newerNoncurrent: number,
     nowMs: number,
   ): boolean {
+    // Lifecycle never removes a locked version (no bypass: it is nobody's request).
+    if (lockHolds(version.lock, nowMs)) return false;
     return rules.some(
       (rule) =>
         rule.noncurrentDays !== undefined &&

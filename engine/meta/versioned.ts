@@ -1,7 +1,9 @@
 import { assert } from '../assert.js';
+import { removalRefused } from '../object-lock.js';
 import type {
   DeleteOutcome,
   EngineFailure,
+  LockCheck,
   QuotaCheck,
   VersioningState,
 } from '../protocol/messages.js';
@@ -124,15 +126,21 @@ export class VersionedObjects {
    * Inside a transaction: removes one version for good (S3's DeleteObject with versionId),
    * releasing its blocks; when it was the current object, the newest noncurrent version takes
    * its place unless that is a delete marker. Deleting a version that does not exist succeeds.
+   * A version under object lock (legal hold, running retention not bypassed) stays: `locked`.
+   * `check` null: an operator's repair of lost blocks (repairs.ts), which no lock stops.
    */
   deleteVersion(
     bucketId: string,
     key: string,
     shown: string,
+    check: LockCheck | null,
   ): { outcome: DeleteOutcome; freed: string[] } {
     const found = this.locate(bucketId, key, shown);
     if (found === undefined)
       return { outcome: { key, existed: false, versionId: shown }, freed: [] };
+    if (check !== null && removalRefused(found.record.lock, check)) {
+      return { outcome: { key, existed: true, versionId: shown, locked: true }, freed: [] };
+    }
     const freed = this.release(bucketId, key, found.record, found.current);
     this.promoteNewest(bucketId, key);
     const outcome: DeleteOutcome = { key, existed: true, versionId: shown };

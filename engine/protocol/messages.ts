@@ -104,7 +104,39 @@ export interface ObjectInfo {
    * under versioning; absent for objects of never-versioned buckets (no x-amz-version-id).
    */
   versionId?: string;
+  /** The version's object lock (HEAD/GET report it); absent: none. */
+  lock?: ObjectLock;
 }
+
+/** S3 Object Lock retention modes. */
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/**
+ * A version's object lock (S3 Object Lock), stored with its record: a retention (mode and
+ * retain-until date, both or neither) and a legal hold. Absent: the version was never locked.
+ */
+export interface ObjectLock {
+  mode?: RetentionMode;
+  /** Retain-until date, ms since the epoch (with `mode`). */
+  retainUntilMs?: number;
+  /** The legal hold's status, once set (OFF is kept: HEAD reports it). */
+  legalHold?: boolean;
+}
+
+/**
+ * What a request that may remove a locked version brings: the server's clock (the testing
+ * offset applied, as lifecycle's) and whether GOVERNANCE retention may be bypassed (the
+ * x-amz-bypass-governance-retention header from a key with the owner grant).
+ */
+export interface LockCheck {
+  nowMs: number;
+  bypassGovernance: boolean;
+}
+
+/** PutObjectRetention / PutObjectLegalHold: the one lock field a request changes. */
+export type LockChange =
+  | { kind: 'retention'; mode: RetentionMode | null; retainUntilMs: number | null }
+  | { kind: 'legalHold'; on: boolean };
 
 /**
  * A bucket's versioning state as writes see it: absent (undefined) for a never-versioned bucket,
@@ -140,6 +172,8 @@ export interface DeleteOutcome {
   versionId?: string;
   /** A delete marker was created, or the version removed was one. */
   deleteMarker?: boolean;
+  /** The version is locked (retention or legal hold): nothing was removed (AccessDenied). */
+  locked?: true;
 }
 
 /** Where an UploadPart's bytes go. */
@@ -336,6 +370,8 @@ export type ShardRequest =
       quota?: QuotaCheck;
       /** The bucket's versioning (absent: never versioned). */
       versioning?: VersioningState;
+      /** The new version's object lock (headers or the bucket's default retention). */
+      lock?: ObjectLock;
       /**
        * Set when the whole body (at most chunkBytes) travels beside this message: the shard
        * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
@@ -371,6 +407,8 @@ export type ShardRequest =
       bucketId: string;
       targets: DeleteTarget[];
       versioning?: VersioningState;
+      /** Removing a version for good checks its lock against this (absent: now, no bypass). */
+      lockCheck?: LockCheck;
       /** DeleteObject's If-Match (one key only): delete only the object with this ETag. */
       ifMatch?: string;
     }
@@ -396,6 +434,7 @@ export type ShardRequest =
       tags: Tag[];
       quota?: QuotaCheck;
       versioning?: VersioningState;
+      lock?: ObjectLock;
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
     }
@@ -409,6 +448,8 @@ export type ShardRequest =
       sseKeyMd5: string | null;
       /** Tags the object gets when the upload completes. */
       tags: Tag[];
+      /** The object lock the object gets when the upload completes (x-amz-object-lock-*). */
+      lock?: ObjectLock;
     }
   | {
       kind: 'CompleteUpload';
@@ -421,6 +462,8 @@ export type ShardRequest =
       fullObjectBase64: string | null;
       quota?: QuotaCheck;
       versioning?: VersioningState;
+      /** The bucket's default retention, for an upload created without lock headers. */
+      defaultLock?: ObjectLock;
       /** Checked inside the commit; a write of the key since the upload began makes a 409. */
       conditions?: WriteConditions;
     }
@@ -458,6 +501,18 @@ export type ShardRequest =
       key: string;
       tags: Tag[];
       versionId?: string;
+    }
+  /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
+  | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }
+  /** Changes a version's retention or legal hold, under S3 Object Lock's rules. */
+  | {
+      kind: 'SetLock';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      versionId?: string;
+      change: LockChange;
+      check: LockCheck;
     }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
   | { kind: 'Stats'; reqId: number }
@@ -556,6 +611,7 @@ export type ShardResult =
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
+  | { kind: 'Lock'; lock: ObjectLock; versionId?: string }
   /** `next`: the cursor to resume from, or null when the batch reached the end. */
   | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null }
   | { kind: 'ReadDone' }

@@ -19,6 +19,7 @@ import { laneOf } from '../protocol/lanes.js';
 import type {
   EngineFailure,
   ObjectInfo,
+  ObjectLock,
   OpenedObject,
   PartTarget,
   PutEndFields,
@@ -189,6 +190,12 @@ export class Shard {
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
         break;
+      case 'GetLock':
+        this.answer(request.reqId, async () => this.getLock(request));
+        break;
+      case 'SetLock':
+        this.answer(request.reqId, () => this.setLock(request));
+        break;
       case 'ApplyLifecycle':
         this.answer(request.reqId, () => this.applyLifecycle(request));
         break;
@@ -283,6 +290,7 @@ export class Shard {
       tags: request.tags ?? [],
       quota: request.quota ?? null,
       ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
+      ...(request.lock !== undefined ? { lock: request.lock } : {}),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
@@ -342,6 +350,7 @@ export class Shard {
       tags: Tag[];
       quota: QuotaCheck | null;
       versioning?: VersioningState;
+      lock?: ObjectLock;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
     }
@@ -369,7 +378,11 @@ export class Shard {
       const finished = await session.finish(expect, Date.now());
       if (target.part !== null)
         return await this.commitPart(target.bucketId, target.key, target.part, finished);
-      const record = target.tags.length > 0 ? { ...finished, tags: target.tags } : finished;
+      const record: ObjectRecord = {
+        ...finished,
+        ...(target.tags.length > 0 ? { tags: target.tags } : {}),
+        ...(target.lock !== undefined ? { lock: target.lock } : {}),
+      };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.meta.writeObject(
         target.bucketId,
@@ -434,6 +447,7 @@ export class Shard {
         checksum: request.checksum,
         sseKeyMd5: request.sseKeyMd5,
         tags: request.tags,
+        ...(request.lock !== undefined ? { lock: request.lock } : {}),
       },
       Date.now(),
     );
@@ -454,6 +468,7 @@ export class Shard {
       request.quota ?? null,
       request.conditions ?? null,
       request.versioning,
+      request.defaultLock,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -630,6 +645,31 @@ export class Shard {
     return { kind: 'Tags', tags, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  // ---- object lock ----
+
+  private getLock(request: Extract<ShardRequest, { kind: 'GetLock' }>): ShardResult {
+    const record = recordToRead(this.meta, request.bucketId, request.key, request.versionId);
+    const versionId = infoOf(request.key, record).versionId;
+    return {
+      kind: 'Lock',
+      lock: record.lock ?? {},
+      ...(versionId !== undefined ? { versionId } : {}),
+    };
+  }
+
+  private async setLock(request: Extract<ShardRequest, { kind: 'SetLock' }>): Promise<ShardResult> {
+    const { lock, record } = await this.meta.setLock(
+      request.bucketId,
+      request.key,
+      request.change,
+      request.check,
+      request.versionId,
+    );
+    if (this.settings.durable) await this.meta.flushed();
+    const versionId = infoOf(request.key, record).versionId;
+    return { kind: 'Lock', lock, ...(versionId !== undefined ? { versionId } : {}) };
+  }
+
   // ---- copy, delete, purge ----
 
   private async copyFrom(
@@ -658,6 +698,7 @@ export class Shard {
         ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
+        ...(request.lock !== undefined ? { lock: request.lock } : {}),
       };
       const { freed, versionId } = await this.meta.writeObject(
         request.bucketId,
@@ -686,7 +727,14 @@ export class Shard {
     const guard = guardOf(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : undefined);
     const outcomes = await Promise.all(
       request.targets.map((target) =>
-        this.meta.deleteTarget(request.bucketId, target, request.versioning, nowMs, guard),
+        this.meta.deleteTarget(
+          request.bucketId,
+          target,
+          request.versioning,
+          nowMs,
+          guard,
+          request.lockCheck ?? { nowMs, bypassGovernance: false },
+        ),
       ),
     );
     if (this.settings.durable) await this.meta.flushed();

@@ -32,6 +32,14 @@ import {
   handleUploadPartCopy,
 } from './handlers/multipart.js';
 import { handleGetObject } from './handlers/object-get.js';
+import {
+  handleGetObjectLegalHold,
+  handleGetObjectLockConfiguration,
+  handleGetObjectRetention,
+  handlePutObjectLegalHold,
+  handlePutObjectLockConfiguration,
+  handlePutObjectRetention,
+} from './handlers/object-lock.js';
 import { handlePutObject } from './handlers/object-put.js';
 import {
   handleDeleteBucketTagging,
@@ -102,6 +110,18 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handlePutBucketVersioning(ctx, e.bucket);
     case 'GetBucketVersioning':
       return handleGetBucketVersioning(ctx, e.bucket);
+    case 'PutObjectLockConfiguration':
+      return handlePutObjectLockConfiguration(ctx, e.bucket);
+    case 'GetObjectLockConfiguration':
+      return handleGetObjectLockConfiguration(ctx, e.bucket);
+    case 'PutObjectRetention':
+      return handlePutObjectRetention(ctx, e);
+    case 'GetObjectRetention':
+      return handleGetObjectRetention(ctx, e);
+    case 'PutObjectLegalHold':
+      return handlePutObjectLegalHold(ctx, e);
+    case 'GetObjectLegalHold':
+      return handleGetObjectLegalHold(ctx, e);
     case 'ListObjectVersions':
       return handleListObjectVersions(ctx, e);
     case 'DeleteObjects':

@@ -70,6 +70,10 @@ export const S3_ERRORS = {
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
+  InvalidBucketState: {
+    status: 409,
+    message: 'The request is not valid with the current state of the bucket.',
+  },
   InvalidChunkSizeError: {
     status: 400,
     message: 'Only the last chunk is allowed to have a size less than 8192 bytes',
@@ -125,6 +129,14 @@ export const S3_ERRORS = {
   MalformedPOSTRequest: {
     status: 400,
     message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
+  NoSuchObjectLockConfiguration: {
+    status: 404,
+    message: 'The specified object does not have a ObjectLock configuration',
+  },
+  ObjectLockConfigurationNotFoundError: {
+    status: 404,
+    message: 'Object Lock configuration does not exist for this bucket',
   },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
   MaxPostPreDataLengthExceededError: {

@@ -306,6 +306,76 @@ test('aws s3api versioning: put-bucket-versioning, list-object-versions, delete-
   );
 });
 
+test('aws s3api object lock: lock configuration, retention, governance bypass', async (t) => {
+  const bucket = 'cli-lock';
+  await ok(
+    'path',
+    's3api',
+    'create-bucket',
+    '--bucket',
+    bucket,
+    '--object-lock-enabled-for-bucket',
+  );
+  await ok(
+    'path',
+    's3api',
+    'put-object-lock-configuration',
+    '--bucket',
+    bucket,
+    '--object-lock-configuration',
+    '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}',
+  );
+  const config = JSON.parse(
+    await ok('path', 's3api', 'get-object-lock-configuration', '--bucket', bucket),
+  ) as { ObjectLockConfiguration: unknown };
+  t.deepEqual(config.ObjectLockConfiguration, {
+    ObjectLockEnabled: 'Enabled',
+    Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } },
+  });
+  writeFileSync(join(work, 'lock.txt'), 'locked body');
+  const put = JSON.parse(
+    await ok(
+      'path',
+      's3api',
+      'put-object',
+      '--bucket',
+      bucket,
+      '--key',
+      'k',
+      '--body',
+      join(work, 'lock.txt'),
+    ),
+  ) as { VersionId: string };
+  const until = new Date(Date.now() + 5 * 24 * 3600 * 1000);
+  until.setUTCMilliseconds(0);
+  await ok(
+    'path',
+    's3api',
+    'put-object-retention',
+    '--bucket',
+    bucket,
+    '--key',
+    'k',
+    '--version-id',
+    put.VersionId,
+    '--retention',
+    `Mode=GOVERNANCE,RetainUntilDate=${until.toISOString()}`,
+  );
+  const retention = JSON.parse(
+    await ok('path', 's3api', 'get-object-retention', '--bucket', bucket, '--key', 'k'),
+  ) as { Retention: { Mode: string; RetainUntilDate: string } };
+  t.is(retention.Retention.Mode, 'GOVERNANCE');
+  t.is(new Date(retention.Retention.RetainUntilDate).getTime(), until.getTime());
+  const deleteArgs = ['s3api', 'delete-object', '--bucket', bucket, '--key', 'k'];
+  const refused = await aws('path', ...deleteArgs, '--version-id', put.VersionId);
+  t.not(refused.code, 0);
+  t.regex(refused.stderr, /AccessDenied/);
+  await ok('path', ...deleteArgs, '--version-id', put.VersionId, '--bypass-governance-retention');
+  // awscli prints nothing for a listing with no version left.
+  const listed = await ok('path', 's3api', 'list-object-versions', '--bucket', bucket);
+  t.false(listed.includes(put.VersionId));
+});
+
 test('aws s3 works virtual-hosted-style', async (t) => {
   await ok('virtual', 's3', 'mb', 's3://awscli-vhost');
   writeFileSync(join(work, 'v.txt'), 'virtual hosted');

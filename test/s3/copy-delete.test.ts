@@ -6,7 +6,7 @@ import {
   GetBucketReplicationCommand,
   GetObjectAclCommand,
   GetObjectCommand,
-  GetObjectRetentionCommand,
+  GetObjectTorrentCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -509,11 +509,11 @@ test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   );
   t.is(replication.name, 'NotImplemented');
   t.is(replication.status, 501);
-  const retention = await s3Failure(
-    suite.s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k' })),
+  const torrent = await s3Failure(
+    suite.s3.send(new GetObjectTorrentCommand({ Bucket: bucket, Key: 'k' })),
   );
-  t.is(retention.name, 'NotImplemented');
-  t.is(retention.status, 501);
+  t.is(torrent.name, 'NotImplemented');
+  t.is(torrent.status, 501);
   const acl = await s3Failure(suite.s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' })));
   t.is(acl.name, 'NotImplemented');
   t.is(acl.status, 501);

@@ -1,6 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
@@ -340,6 +342,46 @@ test('Content-MD5 and x-amz-checksum-crc32 fields are checked against the file',
   });
   t.is((await errorOf(await postForm(bucket, badCrc, { bytes: body }))).code, 'BadDigest');
   await assertNoObject(t, suite.s3, bucket, 'k2');
+});
+
+test('object lock fields lock the new version; without Content-MD5 they are refused', async (t) => {
+  const bucket = `post-lock-${process.pid}`;
+  await suite.s3.send(
+    new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }),
+  );
+  const body = Buffer.from('locked by a form');
+  const md5 = createHash('md5').update(body).digest('base64');
+  const until = new Date(Date.now() + 24 * 3600 * 1000);
+  until.setUTCMilliseconds(0);
+  const lockFields: Array<[string, string]> = [
+    ['x-amz-object-lock-mode', 'COMPLIANCE'],
+    ['x-amz-object-lock-retain-until-date', until.toISOString()],
+    ['x-amz-object-lock-legal-hold', 'ON'],
+  ];
+  const lockConditions = lockFields.map(([name, value]) => ({ [name]: value }));
+  const unsigned = simpleForm(bucket, 'no-md5', { conditions: lockConditions, fields: lockFields });
+  const refused = await errorOf(await postForm(bucket, unsigned, { bytes: body }));
+  t.is(refused.status, 400);
+  t.is(refused.code, 'InvalidRequest');
+  await assertNoObject(t, suite.s3, bucket, 'no-md5');
+  const form = simpleForm(bucket, 'k', {
+    conditions: [...lockConditions, { 'Content-MD5': md5 }],
+    fields: [...lockFields, ['Content-MD5', md5]],
+  });
+  const response = await postForm(bucket, form, { bytes: body });
+  t.is(response.status, 204, await response.text());
+  const versionId = response.headers.get('x-amz-version-id') ?? '';
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+  t.is(head.ObjectLockMode, 'COMPLIANCE');
+  t.is(head.ObjectLockRetainUntilDate?.getTime(), until.getTime());
+  t.is(head.ObjectLockLegalHoldStatus, 'ON');
+  const denied = await suite.s3
+    .send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', VersionId: versionId }))
+    .then(
+      () => 'deleted',
+      (error: { name: string }) => error.name,
+    );
+  t.is(denied, 'AccessDenied');
 });
 
 // ---- the AWS SDK's own POST signer as an independent reference ----

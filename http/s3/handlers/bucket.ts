@@ -3,6 +3,7 @@ import { CatalogError } from '../../../engine/catalog/catalog.js';
 import { mayAccess } from '../auth.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
+import type { ObjectLockConfig } from '../object-lock.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { isoTime, parseXml, textOf } from '../xml.js';
@@ -59,7 +60,24 @@ export async function handleCreateBucket(ctx: RequestContext, name: string): Pro
       throw alreadyExists(ctx, name);
     throw error;
   }
+  if (objectLockRequested(ctx)) await enableObjectLock(ctx, name);
   sendEmpty(ctx, 200, [['location', `/${name}`]]);
+}
+
+function objectLockRequested(ctx: RequestContext): boolean {
+  const header = ctx.req.headers['x-amz-bucket-object-lock-enabled'];
+  return header?.trim().toLowerCase() === 'true';
+}
+
+/**
+ * `x-amz-bucket-object-lock-enabled: true`: versioning Enabled first, then object lock, so no
+ * moment sees a lock-enabled bucket that is not versioned (object lock needs versions).
+ */
+async function enableObjectLock(ctx: RequestContext, name: string): Promise<void> {
+  const bucket = requireBucket(ctx, name);
+  await ctx.state.catalog.putBucketConfig(bucket.id, 'versioning', 'Enabled');
+  const config: ObjectLockConfig = { enabled: true };
+  await ctx.state.catalog.putBucketConfig(bucket.id, 'object-lock', config);
 }
 
 function alreadyExists(ctx: RequestContext, name: string): S3Error {

@@ -8,6 +8,7 @@ import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey, checkKeyLength } from '../object-key.js';
+import { lockField, lockFromHeaders, newVersionLock } from '../object-lock.js';
 import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
@@ -40,6 +41,10 @@ export async function handleCopyObject(
   const targetKey = customerKeyOf(ctx.req.headers);
   refuseManagedEncryption(ctx.req.headers);
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
+  // The copy is a new version: its own lock headers or the bucket's default (never the source's).
+  const lock = lockField(
+    newVersionLock(ctx.state, target, lockFromHeaders(ctx.state, target, ctx.req.headers)),
+  );
   const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
@@ -79,6 +84,7 @@ export async function handleCopyObject(
               tags,
               ...withQuota,
               ...versioning,
+              ...lock,
               ...targetConditions,
             },
             'Put',
@@ -100,6 +106,7 @@ export async function handleCopyObject(
               tags,
               ...withQuota,
               ...versioning,
+              ...lock,
               ...targetConditions,
             },
           );

@@ -5,6 +5,7 @@ import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkKeyLength } from '../object-key.js';
+import { lockCheckOf } from '../object-lock.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { checkVersionId, versioningField } from '../versioning.js';
@@ -32,11 +33,14 @@ export async function handleDeleteObject(
       bucketId: bucket.id,
       targets: [target],
       ...versioningField(ctx.state.catalog, bucket.id),
+      lockCheck: lockCheckOf(ctx, bucket),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     },
     'Deleted',
   );
   const outcome = deleted.results[0];
+  // A version under object lock: AWS answers 403 AccessDenied, whoever asks.
+  if (outcome?.locked === true) throw new S3Error('AccessDenied');
   const headers: Array<[string, string]> = [];
   if (outcome?.deleteMarker === true) headers.push(['x-amz-delete-marker', 'true']);
   if (outcome?.versionId !== undefined) headers.push(['x-amz-version-id', outcome.versionId]);
@@ -58,22 +62,47 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
     byShard.set(shardId, [...(byShard.get(shardId) ?? []), target]);
   }
   const versioning = versioningField(ctx.state.catalog, bucket.id);
+  const lockCheck = lockCheckOf(ctx, bucket);
   const answers = await Promise.all(
     [...byShard].map(([shardId, shardTargets]) =>
-      ctx.state.pool
-        .client(shardId)
-        .call(
-          { kind: 'DeleteObjects', bucketId: bucket.id, targets: shardTargets, ...versioning },
-          'Deleted',
-        ),
+      ctx.state.pool.client(shardId).call(
+        {
+          kind: 'DeleteObjects',
+          bucketId: bucket.id,
+          targets: shardTargets,
+          ...versioning,
+          lockCheck,
+        },
+        'Deleted',
+      ),
     ),
   );
   const shardTargets = [...byShard.values()];
-  const deleted = answers.flatMap((answer, i) =>
-    answer.results.map((outcome, j) => deletedXml(outcome, shardTargets[i]?.[j]?.versionId)),
+  const outcomes = answers.flatMap((answer, i) =>
+    answer.results.map((outcome, j) => ({ outcome, requested: shardTargets[i]?.[j]?.versionId })),
   );
-  const result: XmlNode = quiet ? {} : { Deleted: deleted };
+  const deleted = outcomes
+    .filter(({ outcome }) => outcome.locked !== true)
+    .map(({ outcome, requested }) => deletedXml(outcome, requested));
+  // Errors are reported even in quiet mode, as S3 does.
+  const errors = outcomes
+    .filter(({ outcome }) => outcome.locked === true)
+    .map(({ outcome, requested }) => lockedXml(outcome.key, requested));
+  const result: XmlNode = {
+    ...(quiet ? {} : { Deleted: deleted }),
+    ...(errors.length > 0 ? { Error: errors } : {}),
+  };
   sendXml(ctx, 'DeleteResult', result);
+}
+
+/** S3's Error element for an entry whose version is under object lock. */
+function lockedXml(key: string, versionId: string | undefined): XmlNode {
+  return {
+    Key: key,
+    ...(versionId !== undefined ? { VersionId: versionId } : {}),
+    Code: 'AccessDenied',
+    Message: 'Access Denied',
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 import { LIMITS } from '../../../engine/limits.js';
 import type {
   ChosenPart,
+  ObjectLock,
   UploadChecksum,
   UploadInfo,
   UploadListEntry,
@@ -31,6 +32,7 @@ import { expirationHeader } from '../expiration.js';
 import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
+import { defaultRetention, lockField, lockFromHeaders } from '../object-lock.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
@@ -56,8 +58,10 @@ export async function handleCreateMultipartUpload(
   const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
+  // Applied when the upload completes; the bucket's default retention is computed then.
+  const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags },
+    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags, ...lock },
     'UploadCreated',
   );
   sendXml(
@@ -280,6 +284,7 @@ export async function handleCompleteMultipartUpload(
       parts,
       fullObjectBase64: asserted.headerValue,
       ...versioningField(ctx.state.catalog, bucket.id),
+      ...defaultLockField(defaultRetention(ctx.state, bucket)),
       ...withConditions(conditions),
     },
     'Put',
@@ -465,4 +470,8 @@ function uploadSortBytes(entry: UploadListEntry): Buffer {
     Buffer.from([0]),
     Buffer.from(entry.upload.uploadId, 'hex'),
   ]);
+}
+
+function defaultLockField(lock: ObjectLock | undefined): { defaultLock?: ObjectLock } {
+  return lock === undefined ? {} : { defaultLock: lock };
 }

@@ -21,6 +21,7 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
+import { lockResponseHeaders } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
@@ -212,6 +213,7 @@ async function respond(
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
     ...versionIdHeader(info.versionId),
+    ...lockResponseHeaders(info.lock),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);

@@ -6,6 +6,12 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { expirationHeader } from '../expiration.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
+import {
+  lockField,
+  lockFromHeaders,
+  newVersionLock,
+  requireDigestForLock,
+} from '../object-lock.js';
 import { quotaCheckBesideBody } from '../quota.js';
 import { sendEmpty } from '../reply.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
@@ -25,6 +31,9 @@ export async function handlePutObject(
   const sse = customerKeyOf(ctx.req.headers);
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
+  const explicitLock = lockFromHeaders(ctx.state, bucket, ctx.req.headers);
+  requireDigestForLock(ctx.req.headers, explicitLock, plan.checksum.algorithm !== null);
+  const lock = newVersionLock(ctx.state, bucket, explicitLock);
   const conditions = writeConditionsOf(ctx.req.headers);
   const shard = shardFor(ctx.state, bucket, key);
   // No round trip before the body: the other shards' counters are read while it streams.
@@ -44,6 +53,7 @@ export async function handlePutObject(
       sse,
       tags,
       ...versioningField(ctx.state.catalog, bucket.id),
+      ...lockField(lock),
       ...withConditions(conditions),
     },
     plan,

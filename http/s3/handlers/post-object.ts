@@ -6,6 +6,7 @@ import { UploadStream } from '../../../engine/protocol/flow.js';
 import type {
   ObjectHeaders,
   ObjectInfo,
+  ObjectLock,
   PutExpectations,
   QuotaCheck,
   Tag,
@@ -23,6 +24,12 @@ import { S3Error } from '../errors.js';
 import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../form-data.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
+import {
+  lockField,
+  lockFromHeaders,
+  newVersionLock,
+  requireDigestForLock,
+} from '../object-lock.js';
 import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
 import { clientScheme } from '../scheme.js';
@@ -180,6 +187,9 @@ function receiveForm(
         refuseSseCInClear(state.config, Object.keys(fieldHeaders));
         const sse = customerKeyOf(fieldHeaders);
         const checksum = planChecksum(fieldHeaders, false);
+        const explicitLock = lockFromHeaders(state, bucket, fieldHeaders);
+        requireDigestForLock(fieldHeaders, explicitLock, checksum.algorithm !== null);
+        const lock = newVersionLock(state, bucket, explicitLock);
         expect = expectations(post.fields);
         if (checksum.headerValue !== null) expect.checksumBase64 = checksum.headerValue;
         const shard = shardFor(state, bucket, post.key);
@@ -193,6 +203,7 @@ function receiveForm(
           key: post.key,
           headers: headersFrom(post.fields),
           tags: tagsOf(post.fields),
+          ...lockField(lock),
           checksumAlgorithm: checksum.algorithm,
           sse,
           onStored: (info) => {
@@ -350,6 +361,8 @@ interface UploadTarget {
   key: string;
   headers: ObjectHeaders;
   tags: Tag[];
+  /** The new version's object lock (the form's x-amz-object-lock-* fields, or the default). */
+  lock?: ObjectLock;
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** The SSE-C key from the form's fields: the shard encrypts with it, as for PutObject. */
   sse: CustomerKey | null;
@@ -376,6 +389,7 @@ function openUpload(
       checksumAlgorithm: target.checksumAlgorithm,
       sse: target.sse,
       tags: target.tags,
+      ...lockField(target.lock),
       ...(target.quota !== undefined ? { quota: target.quota } : {}),
       ...versioningField(state.catalog, target.bucketId),
     },

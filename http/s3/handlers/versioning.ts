@@ -4,6 +4,7 @@ import { type RequestContext, requireBucket } from '../context.js';
 import type { ListObjectVersionsEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { compareUtf8 } from '../merge.js';
+import { objectLockOf } from '../object-lock.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { checkVersionId, versioningOf } from '../versioning.js';
@@ -35,6 +36,12 @@ export async function handlePutBucketVersioning(ctx: RequestContext, name: strin
     return;
   }
   if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error('MalformedXML');
+  if (status === 'Suspended' && objectLockOf(ctx.state.catalog, bucket.id) !== undefined) {
+    throw new S3Error(
+      'InvalidBucketState',
+      'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+    );
+  }
   await ctx.state.catalog.putBucketConfig(bucket.id, 'versioning', status);
   sendEmpty(ctx, 200);
 }
