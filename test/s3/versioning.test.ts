@@ -294,12 +294,22 @@ test('an object written before versioning is the null version once versioning is
     before.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest, v.Size]),
     [['old', 'null', true, 11]],
   );
+  const unversionedHead = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: bucket, Key: 'old' }),
+  );
+  t.is(unversionedHead.VersionId, undefined, 'no x-amz-version-id in a never-versioned bucket');
   await suite.s3.send(
     new PutBucketVersioningCommand({
       Bucket: bucket,
       VersioningConfiguration: { Status: 'Enabled' },
     }),
   );
+  // Still current, and now named: AWS answers x-amz-version-id: null for it.
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'old' }));
+  t.is(head.VersionId, 'null');
+  const get = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'old' }));
+  t.is(get.VersionId, 'null');
+  await get.Body?.transformToString();
   const v2 = await put(bucket, 'old', 'after');
   t.is(await text(bucket, 'old', 'null'), 'from before');
   t.deepEqual(

@@ -195,6 +195,15 @@ const PRECONDITION_NAMES = [
   'ifUnmodifiedSince',
 ] as const;
 
+/**
+ * An object written before its bucket's versioning was first set has no version id of its own:
+ * in a bucket that has been versioned AWS names it the `null` version; in one never versioned,
+ * no header at all.
+ */
+function nullVersionIfVersioned(ctx: RequestContext, bucketId: string): string | undefined {
+  return versioningOf(ctx.state.catalog, bucketId) === undefined ? undefined : 'null';
+}
+
 async function respond(
   ctx: RequestContext,
   shard: ShardClient,
@@ -212,7 +221,7 @@ async function respond(
     ...sseResponseHeaders(info.sseKeyMd5),
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
-    ...versionIdHeader(info.versionId),
+    ...versionIdHeader(info.versionId ?? nullVersionIfVersioned(ctx, bucketId)),
     ...lockResponseHeaders(info.lock),
   );
   if (part !== null && info.partSizes !== null)
