@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import type { DatabaseOptions, RootDatabase } from 'lmdb';
 import { recordEncoder } from '../codec.js';
 import { shardDir } from '../layout.js';
 import type { ListEntry } from '../protocol/messages.js';
@@ -7,7 +7,7 @@ import type { BlockErrorRecord } from './block-table.js';
 import { BodyTable } from './bodies.js';
 import { objectKey } from './keys.js';
 import { type ListQuery, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
-import { META_TABLES_MAX } from './store.js';
+import { openShardEnvironment } from './store.js';
 
 /**
  * A read-only view of one shard's objects for an edge thread. HEAD, GET of an object whose body
@@ -27,13 +27,8 @@ export class ObjectReader {
   private readonly bodies: BodyTable;
 
   constructor(dataDir: string, shardId: number, durable: boolean) {
-    // The shard's own options: lmdb-js hands back the environment the shard thread opened.
-    this.env = open({
-      path: join(shardDir(dataDir, shardId), 'meta'),
-      maxDbs: META_TABLES_MAX,
-      noSync: !durable,
-      mapSize: 2 ** 34,
-    });
+    // lmdb-js hands back the environment the shard thread opened.
+    this.env = openShardEnvironment(join(shardDir(dataDir, shardId), 'meta'), durable);
     const records = { encoder: recordEncoder() } as DatabaseOptions;
     this.objects = new ObjectTable(this.env, records);
     const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });

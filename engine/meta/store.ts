@@ -11,7 +11,6 @@ import type {
   DeleteTarget,
   EngineFailure,
   LifecycleRule,
-  ListEntry,
   LockChange,
   LockCheck,
   ObjectLock,
@@ -31,13 +30,7 @@ import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
 import { LifecycleBatches } from './lifecycle-batches.js';
-import {
-  assertSized,
-  type ListQuery,
-  type ObjectRecord,
-  ObjectTable,
-  recordBody,
-} from './object-table.js';
+import { assertSized, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
 import { failed, unwrap } from './outcome.js';
 import { Repairs } from './repairs.js';
 import {
@@ -95,7 +88,7 @@ export class MetaStore {
   private readonly lifecycle: LifecycleBatches;
 
   constructor(path: string, durable: boolean) {
-    this.env = open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
+    this.env = openShardEnvironment(path, durable);
     const records = { encoder: recordEncoder() } as DatabaseOptions;
     this.objects = new ObjectTable(this.env, records);
     this.counters = new CounterTable(this.env, records);
@@ -425,14 +418,6 @@ export class MetaStore {
   }
 
   /**
-   * One page of a bucket's listing in S3 order: keys, and with a delimiter the common prefixes
-   * that roll them up. Returns up to `limit` entries and whether more follow.
-   */
-  list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
-    return this.objects.list(query);
-  }
-
-  /**
    * A bucket's objects and bytes (O(1) counters) and its unfinished uploads with their parts
    * (counted: uploads in progress are few).
    */
@@ -677,3 +662,12 @@ function uploadLock(
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */
 export const META_TABLES_MAX = 12;
+
+/**
+ * A shard's LMDB environment, with the options every opener in the process must share: the
+ * shard thread (MetaStore) and the edge threads' read-only views (ObjectReader) get the one
+ * environment lmdb-js keeps per path.
+ */
+export function openShardEnvironment(path: string, durable: boolean): RootDatabase {
+  return open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
+}
