@@ -232,7 +232,7 @@ async function startProcess(
  *   the profiler's own cost makes every figure of such a run meaningless.
  * - HANGAR_BENCH_NODE_ARGS="--flag ...": node options for hangar targets (GC and V8 settings).
  */
-function profilingArgs(): string[] {
+function experimentArgs(): string[] {
   const dir = process.env.HANGAR_BENCH_PROFILE_DIR;
   const extra = (process.env.HANGAR_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
   return [
@@ -263,7 +263,7 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
     case 'hangar-e2s2': {
       const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
       const args = [
-        ...profilingArgs(),
+        ...experimentArgs(),
         join(DIST, 'tools/hangar.js'),
         'server',
         '--data-dir',
