@@ -4,6 +4,7 @@ import type { BlockTable } from './block-table.js';
 import type { BodyTable } from './bodies.js';
 import { bucketIdOf, keyOf } from './keys.js';
 import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
+import { unwrap } from './outcome.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
 import { splitVersionKey, type VersionTable } from './version-table.js';
 import type { VersionedObjects } from './versioned.js';
@@ -148,7 +149,9 @@ export class Repairs {
     if (record.versionId === undefined)
       return this.t.versioned.release(bucketId, key, record, current);
     // Its blocks are lost or its bucket is gone: no object lock keeps a record of nothing.
-    return this.t.versioned.deleteVersion(bucketId, key, shownVersionId(record), null).freed;
+    // No guard: nothing refuses it (unwrap only asserts that).
+    return unwrap(this.t.versioned.deleteVersion(bucketId, key, shownVersionId(record), null))
+      .freed;
   }
 
   /** Whether a record found before the transaction is still stored (same version, same place). */

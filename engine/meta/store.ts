@@ -284,9 +284,10 @@ export class MetaStore {
         return { outcome: { key, existed: false, versionId }, freed: [] };
       }
       // The lock is judged inside the transaction that would remove the version.
-      return this.env.transaction(() =>
-        this.versioned.deleteVersion(bucketId, key, versionId, check),
+      const outcome = await this.env.transaction(() =>
+        this.versioned.deleteVersion(bucketId, key, versionId, check, guard),
       );
+      return unwrap(outcome);
     }
     if (versioning !== undefined) {
       // If-Match is judged against the current object, which the marker then hides.

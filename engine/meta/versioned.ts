@@ -127,15 +127,19 @@ export class VersionedObjects {
    * releasing its blocks; when it was the current object, the newest noncurrent version takes
    * its place unless that is a delete marker. Deleting a version that does not exist succeeds.
    * A version under object lock (legal hold, running retention not bypassed) stays: `locked`.
-   * `check` null: an operator's repair of lost blocks (repairs.ts), which no lock stops.
+   * `guard` (If-Match) refuses when the version is absent or its ETag differs. `check` null: an operator's repair of lost blocks (repairs.ts), which no lock stops.
    */
   deleteVersion(
     bucketId: string,
     key: string,
     shown: string,
     check: LockCheck | null,
-  ): { outcome: DeleteOutcome; freed: string[] } {
+    guard: WriteGuard | null = null,
+  ): { outcome: DeleteOutcome; freed: string[] } | { failure: EngineFailure } {
     const found = this.locate(bucketId, key, shown);
+    // DeleteObject's If-Match names that version: judged against it, not the current object.
+    const unmet = guard?.(found?.record) ?? null;
+    if (unmet !== null) return { failure: unmet };
     if (found === undefined)
       return { outcome: { key, existed: false, versionId: shown }, freed: [] };
     if (check !== null && removalRefused(found.record.lock, check)) {

@@ -761,4 +761,40 @@ test('conditional writes in a versioned bucket judge the current object, not old
   t.is(await text(bucket, 'k'), 'three');
   t.is(await text(bucket, 'k', first.VersionId), 'one');
   t.is((await allVersions(suite.s3, bucket)).length, 3);
+
+  // DeleteObject with a versionId and If-Match judges that version, not the current object.
+  const notThatVersion = await s3Failure(
+    suite.s3.send(
+      new DeleteObjectCommand({
+        Bucket: bucket,
+        Key: 'k',
+        VersionId: first.VersionId,
+        IfMatch: again.ETag,
+      }),
+    ),
+  );
+  t.is(notThatVersion.status, 412);
+  t.is(notThatVersion.name, 'PreconditionFailed');
+  t.is(await text(bucket, 'k', first.VersionId), 'one', 'a refused delete removes nothing');
+  const gone = await s3Failure(
+    suite.s3.send(
+      new DeleteObjectCommand({
+        Bucket: bucket,
+        Key: 'k',
+        VersionId: '0'.repeat(32),
+        IfMatch: '*',
+      }),
+    ),
+  );
+  t.is(gone.status, 404);
+  t.is(gone.name, 'NoSuchKey');
+  await suite.s3.send(
+    new DeleteObjectCommand({
+      Bucket: bucket,
+      Key: 'k',
+      VersionId: first.VersionId,
+      IfMatch: first.ETag,
+    }),
+  );
+  t.is((await allVersions(suite.s3, bucket)).length, 2);
 });
