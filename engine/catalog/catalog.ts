@@ -4,6 +4,7 @@ import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lm
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
+import { NEW_BUCKET_ACCESS } from './access.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -22,6 +23,8 @@ export interface BucketRecord {
   readonly createdMs: number;
   /** The LocationConstraint given at creation ('' for the default region). */
   readonly location: string;
+  /** The access key id of the key that created the bucket; absent: the account root. */
+  readonly ownerKey?: string;
 }
 
 export interface KeyRecord {
@@ -307,17 +310,22 @@ export class Catalog {
   /** Creates the bucket; `ownerKey` (if not root) receives read, write and owner grants. */
   async createBucket(
     name: string,
-    opts: { location: string; ownerKey?: string | undefined },
+    opts: {
+      location: string;
+      ownerKey?: string | undefined;
+    },
   ): Promise<BucketRecord> {
     const record: BucketRecord = {
       id: randomBytes(16).toString('hex'),
       name,
       createdMs: Date.now(),
       location: opts.location,
+      ...(opts.ownerKey === undefined ? {} : { ownerKey: opts.ownerKey }),
     };
     const created = await this.env.transaction(() => {
       if (this.buckets.get(name) !== undefined) return false;
       this.buckets.put(name, record);
+      this.configs.put(configKey(record.id, 'access'), NEW_BUCKET_ACCESS);
       if (opts.ownerKey !== undefined) {
         this.grants.put(grantKey(record.id, opts.ownerKey), FULL_GRANT);
       }
@@ -371,6 +379,27 @@ export class Catalog {
   async putBucketConfig(bucketId: string, kind: BucketConfigKind, value: unknown): Promise<void> {
     await this.configs.put(configKey(bucketId, kind), value);
     await this.flushed();
+  }
+
+  /**
+   * Replaces a configuration with what `change` makes of the current one (undefined removes it),
+   * in one transaction: configurations that share a record (the access record) never lose a
+   * concurrent change to another field.
+   */
+  async updateBucketConfig<T>(
+    bucketId: string,
+    kind: BucketConfigKind,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined> {
+    const key = configKey(bucketId, kind);
+    const next = await this.env.transaction(() => {
+      const value = change(this.configs.get(key) as T | undefined);
+      if (value === undefined) this.configs.remove(key);
+      else this.configs.put(key, value);
+      return value;
+    });
+    await this.flushed();
+    return next;
   }
 
   async deleteBucketConfig(bucketId: string, kind: BucketConfigKind): Promise<void> {
@@ -431,7 +460,9 @@ export type BucketConfigKind =
   | 'tagging'
   | 'quotas'
   | 'versioning'
-  | 'object-lock';
+  | 'object-lock'
+  /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
+  | 'access';
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

@@ -8,6 +8,7 @@ import { BodyTable } from './bodies.js';
 import { objectKey } from './keys.js';
 import { type ListQuery, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
 import { openShardEnvironment } from './store.js';
+import { isVersionId, VersionTable } from './version-table.js';
 
 /**
  * A read-only view of one shard's objects for an edge thread. HEAD, GET of an object whose body
@@ -25,6 +26,7 @@ export class ObjectReader {
   private readonly env: RootDatabase;
   private readonly objects: ObjectTable;
   private readonly bodies: BodyTable;
+  private readonly versions: VersionTable;
 
   constructor(dataDir: string, shardId: number, durable: boolean) {
     // lmdb-js hands back the environment the shard thread opened.
@@ -33,6 +35,7 @@ export class ObjectReader {
     this.objects = new ObjectTable(this.env, records);
     const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });
     this.bodies = new BodyTable(this.env, records, errors);
+    this.versions = new VersionTable(this.env, records);
   }
 
   object(bucketId: string, key: string): ObjectRecord | undefined {
@@ -40,6 +43,16 @@ export class ObjectReader {
   }
 
   /** One shard's part of a listing page: the same scan the shard runs (ObjectTable.list). */
+  /**
+   * A noncurrent version (or delete marker) by the id a client names ("null": the null version),
+   * for the authorization decision's look at an object's owner, ACL and tags.
+   */
+  version(bucketId: string, key: string, shownVersionId: string): ObjectRecord | undefined {
+    // A client's version id is anything at all: only a well-formed one can name a record.
+    if (shownVersionId !== 'null' && !isVersionId(shownVersionId)) return undefined;
+    return this.versions.find(bucketId, key, shownVersionId);
+  }
+
   list(query: ListQuery): { entries: ListEntry[]; truncated: boolean } {
     return this.objects.list(query);
   }

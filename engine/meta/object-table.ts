@@ -1,6 +1,7 @@
 import { crc32c } from '@node-rs/crc32';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import type { Acl } from '../catalog/access.js';
 import { recordEncoder } from '../codec.js';
 import type {
   BlockRef,
@@ -50,6 +51,10 @@ export interface ObjectRecord {
   sse?: StoredEncryption;
   /** The object's tags, sorted by key (absent: none). */
   tags?: Tag[];
+  /** The canonical id of the object's owner (absent: the bucket's owner). */
+  owner?: string;
+  /** The object's ACL (absent: its owner's FULL_CONTROL only). */
+  acl?: Acl;
   /**
    * Written under versioning: the version's id (version-table.ts, 32 hex digits that sort newest
    * first). Absent in records of never-versioned buckets: those are the null version, placed by

@@ -2,7 +2,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { threadId } from 'node:worker_threads';
 import { LIMITS } from '../../engine/limits.js';
-import { authenticate, authorize } from '../s3/auth.js';
+import { principalOf } from '../access/principal.js';
+import { authenticate, authorize, requestFactsOf, signedBy } from '../s3/auth.js';
 import type { RequestContext, ServerState } from '../s3/context.js';
 import { actualRequestCorsHeaders } from '../s3/cors.js';
 import { dispatch } from '../s3/dispatch.js';
@@ -15,6 +16,7 @@ import { handlePostObject } from '../s3/handlers/post-object.js';
 import { headerSectionError } from '../s3/header-values.js';
 import { type RoutedRequest, routeRequest } from '../s3/router.js';
 import { refuseSseCInClear } from '../s3/sse-c.js';
+import { anonymousPayload } from '../sigv4/verify.js';
 import type { RequestGate } from '../uws/connections.js';
 import { readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
@@ -137,7 +139,9 @@ async function serve(
     const { auth, key } = authenticate(state, req, startedMs);
     if (routed === null) throw routeError;
     operation = endpointName(routed.endpoint);
-    const bucket = authorize(state, key, routed.endpoint, routed.bucket);
+    const principal = principalOf(key);
+    const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
+    const { bucket, access } = authorize(state, principal, routed, facts);
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
@@ -146,9 +150,13 @@ async function serve(
       res,
       body,
       auth,
+      payload: auth?.payload ?? anonymousPayload(req.headers),
       key,
+      principal,
+      facts,
       requestId: res.requestId,
       bucket,
+      access,
     };
     await dispatch(ctx);
   } catch (error) {

@@ -1,18 +1,29 @@
-import type { BucketRecord, KeyRecord } from '../../engine/catalog/catalog.js';
+import type { BucketAccess } from '../../engine/catalog/access.js';
+import type { BucketRecord, Grant, KeyRecord } from '../../engine/catalog/catalog.js';
+import { bucketAccessOf } from '../access/access-record.js';
+import { iamActionOf, iamActionOfEndpoint } from '../access/actions.js';
+import { type AccessRequest, decide } from '../access/decide.js';
+import type { RequestFacts } from '../access/facts.js';
+import { objectFactsOf } from '../access/object-facts.js';
+import type { Principal } from '../access/principal.js';
+import { isV2Authorization } from '../sigv4/v2.js';
 import { type AuthResult, verifyRequest } from '../sigv4/verify.js';
 import type { RequestSnapshot } from '../uws/request.js';
-import type { ServerState } from './context.js';
+import type { Responder } from '../uws/response.js';
+import type { RequestContext, ServerState } from './context.js';
 import { authorizationOf, type Endpoint } from './endpoints.js';
 import { S3Error } from './errors.js';
+import type { RoutedRequest } from './router.js';
+import { clientScheme } from './scheme.js';
 
-export interface Authenticated {
-  auth: AuthResult;
-  key: KeyRecord;
-}
+/** A request's signer: a key and what its signature said, or nobody (an unsigned request). */
+export type Authenticated =
+  | { readonly auth: AuthResult; readonly key: KeyRecord }
+  | { readonly auth: null; readonly key: null };
 
 /**
- * Checks the request's signature (V4, or V2 when the configuration accepts it) against the catalog's keys. Anonymous requests are
- * refused: hangar has no public buckets on the S3 endpoint.
+ * Checks the request's signature (V4, or V2 when the configuration accepts it) against the
+ * catalog's keys. An unsigned request is anonymous: what it may do is the decision's to say.
  */
 export function authenticate(
   state: ServerState,
@@ -32,45 +43,182 @@ export function authenticate(
     // The s3 section carries V2's one option (rootDomains): no object made per request.
     signatureV2: s3.signatureV2 ? s3 : undefined,
   });
-  if (auth === null) throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
+  if (auth === null) return { auth: null, key: null };
   const key =
     looked?.accessKeyId === auth.accessKeyId ? looked : state.catalog.getKey(auth.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   return { auth, key };
 }
 
+/** What a request may need in the policy's conditions, all of it lazy (facts.ts). */
+export function requestFactsOf(
+  state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
+  nowMs: number,
+  query: ReadonlyMap<string, string>,
+  signed: 'header' | 'query' | 'form' | null,
+): RequestFacts {
+  const authorization = req.headers.authorization;
+  const v2 =
+    signed === 'header'
+      ? authorization !== undefined && isV2Authorization(authorization)
+      : signed === 'query'
+        ? query.has('AWSAccessKeyId')
+        : false;
+  return {
+    sourceIp: () => res.remoteAddress(),
+    secureTransport: clientScheme(state.config, req.headers) === 'https',
+    nowMs,
+    signatureVersion: signed === null ? null : v2 ? 'AWS' : 'AWS4-HMAC-SHA256',
+    authType:
+      signed === null
+        ? null
+        : signed === 'header'
+          ? 'REST-HEADER'
+          : signed === 'query'
+            ? 'REST-QUERY-STRING'
+            : 'POST',
+    headers: req.headers,
+    query,
+  };
+}
+
+/** How a request was signed, for s3:authType and s3:signatureversion. */
+export function signedBy(req: RequestSnapshot, auth: AuthResult | null): 'header' | 'query' | null {
+  if (auth === null) return null;
+  return req.headers.authorization !== undefined ? 'header' : 'query';
+}
+
+/** One resource a request acts on, as the decision needs it. */
+export interface AccessTarget {
+  readonly action: string;
+  readonly grant: keyof Grant;
+  readonly bucket: BucketRecord;
+  readonly access: BucketAccess;
+  readonly objectKey: string | null;
+  readonly versionId?: string | undefined;
+}
+
 /**
- * Whether `key` may perform `endpoint` (Garage's model: per-bucket read / write / owner grants;
- * the root key may do anything; creating buckets needs the key's create-bucket flag). A missing
- * bucket is NoSuchBucket before it is AccessDenied, as S3 answers. Returns the bucket it read
- * (null: none needed), which the handler then takes instead of reading the catalog again.
+ * Decides one resource of a request; AccessDenied unless allowed. The one entry to decide.ts
+ * for everything past the request's own target (a copy's source, each key of DeleteObjects,
+ * bypassing governance retention).
+ */
+export function requireAccess(
+  state: ServerState,
+  principal: Principal,
+  facts: RequestFacts,
+  target: AccessTarget,
+): void {
+  const objectFacts =
+    target.objectKey === null
+      ? undefined
+      : objectFactsOf(state, target.bucket, target.objectKey, target.versionId);
+  const request: AccessRequest = {
+    principal,
+    action: target.action,
+    grant: target.grant,
+    bucket: target.bucket,
+    access: target.access,
+    objectKey: target.objectKey,
+    facts:
+      objectFacts === undefined
+        ? facts
+        : {
+            ...facts,
+            ...(target.versionId === undefined ? {} : { versionId: target.versionId }),
+            existingObjectTags: objectFacts.tags,
+          },
+    ...(objectFacts === undefined ? {} : { object: objectFacts.access }),
+  };
+  if (!decide(state.catalog, request).allowed) throw new S3Error('AccessDenied');
+}
+
+/** The bucket and its access record, read once by authorization and handed to the handler. */
+export interface Authorized {
+  readonly bucket: BucketRecord | null;
+  readonly access: BucketAccess | null;
+}
+
+const NOTHING_READ: Authorized = Object.freeze({ bucket: null, access: null });
+
+/**
+ * Whether `principal` may perform the routed request. Service-level actions: ListBuckets needs
+ * a key, CreateBucket a key allowed to create buckets. A missing bucket is NoSuchBucket before
+ * it is AccessDenied, as S3 answers.
  */
 export function authorize(
   state: ServerState,
-  key: KeyRecord,
-  endpoint: Endpoint,
-  bucketName: string | null,
-): BucketRecord | null {
+  principal: Principal,
+  routed: RoutedRequest,
+  facts: RequestFacts,
+): Authorized {
+  const endpoint: Endpoint = routed.endpoint;
   const needed = authorizationOf(endpoint);
-  if (needed === 'none') return null;
-  if (needed === 'create-bucket') {
-    if (key.root || key.allowCreateBucket) return null;
-    throw new S3Error('AccessDenied');
+  if (needed === 'none' || needed === 'create-bucket') {
+    if (principal.kind === 'anonymous') throw new S3Error('AccessDenied');
+    if (needed === 'create-bucket' && !(principal.key.root || principal.key.allowCreateBucket)) {
+      throw new S3Error('AccessDenied');
+    }
+    return NOTHING_READ;
   }
+  const bucketName = routed.bucket;
   if (bucketName === null) throw new S3Error('AccessDenied');
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
-  if (!mayAccess(state, key, bucket, needed)) throw new S3Error('AccessDenied');
-  return bucket;
+  const access = bucketAccessOf(state.catalog, bucket.id);
+  // DeleteObjects decides each key it names (handlers/delete.ts); the request itself only
+  // needs to reach the bucket.
+  if (endpoint.action !== 'DeleteObjects') {
+    requireAccess(state, principal, facts, {
+      action: iamActionOfEndpoint(endpoint),
+      grant: needed,
+      bucket,
+      access,
+      objectKey: routed.key,
+      versionId: 'versionId' in endpoint ? endpoint.versionId : undefined,
+    });
+  }
+  return { bucket, access };
 }
 
-export function mayAccess(
-  state: ServerState,
-  key: KeyRecord,
+/** The decision for a further resource of an authorized request (see requireAccess). */
+export function requireAccessFor(ctx: RequestContext, target: AccessTarget): void {
+  requireAccess(ctx.state, ctx.principal, ctx.facts, target);
+}
+
+/** Whether the request may also do `target` (an optional extra, e.g. bypassing governance). */
+export function mayAlso(ctx: RequestContext, target: AccessTarget): boolean {
+  try {
+    requireAccess(ctx.state, ctx.principal, ctx.facts, target);
+    return true;
+  } catch (error) {
+    if (error instanceof S3Error && error.code === 'AccessDenied') return false;
+    throw error;
+  }
+}
+
+/** Reading a copy's source: s3:GetObject (or GetObjectVersion) on it, as a read grant. */
+export function requireCopySourceAccess(
+  ctx: RequestContext,
   bucket: BucketRecord,
-  needed: 'read' | 'write' | 'owner',
-): boolean {
-  if (key.root) return true;
-  return state.catalog.getGrant(bucket.id, key.accessKeyId)[needed];
+  key: string,
+  versionId: string | undefined,
+): void {
+  requireAccessFor(ctx, {
+    action: iamActionOf('GetObject', versionId),
+    grant: 'read',
+    bucket,
+    access: bucketAccessOf(ctx.state.catalog, bucket.id),
+    objectKey: key,
+    versionId,
+  });
+}
+
+/** The signing key of a request authorization let through only with one (ListBuckets, ...). */
+export function signingKey(ctx: RequestContext): KeyRecord {
+  if (ctx.key === null) throw new S3Error('AccessDenied');
+  return ctx.key;
 }

@@ -26,7 +26,7 @@ export interface PayloadPlan {
 
 export function planPayload(ctx: RequestContext): PayloadPlan {
   const h = ctx.req.headers;
-  const mode = ctx.auth.payload;
+  const mode = ctx.payload;
   const streaming = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
   const declaredBytes = declaredLength(h, streaming);
   const expect: PutExpectations = {};
@@ -237,7 +237,7 @@ export function createDecoder(
   ctx: RequestContext,
   onData: (view: Uint8Array) => void,
 ): AwsChunkedDecoder {
-  const signing = ctx.auth.chunkSigning;
+  const signing = ctx.auth?.chunkSigning;
   return new AwsChunkedDecoder({
     ...(signing !== undefined ? { signing } : {}),
     trailer: hasTrailer(ctx),
@@ -250,7 +250,7 @@ export function createDecoder(
 
 /** Whether the aws-chunked body ends with trailing headers (the content-sha256 mode says so). */
 function hasTrailer(ctx: RequestContext): boolean {
-  const mode = ctx.auth.payload;
+  const mode = ctx.payload;
   return (
     mode.kind === 'streaming-unsigned-trailer' || (mode.kind === 'streaming-signed' && mode.trailer)
   );

@@ -1,3 +1,4 @@
+import type { BucketAccess } from '../../engine/catalog/access.js';
 import type { BucketRecord, Catalog, KeyRecord } from '../../engine/catalog/catalog.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { Logger } from '../../engine/log.js';
@@ -6,7 +7,9 @@ import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardClients } from '../../engine/pool/shard-clients.js';
 import type { BufferPool } from '../../engine/protocol/flow.js';
-import type { AuthResult } from '../sigv4/verify.js';
+import type { RequestFacts } from '../access/facts.js';
+import type { Principal } from '../access/principal.js';
+import type { AuthResult, PayloadMode } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
@@ -38,11 +41,20 @@ export interface RequestContext {
   readonly routed: RoutedRequest;
   readonly res: Responder;
   readonly body: IncomingBody;
-  readonly auth: AuthResult;
-  readonly key: KeyRecord;
+  /** The signature's verdict; null for an anonymous request. */
+  readonly auth: AuthResult | null;
+  /** How the body is protected: the signature's mode, or what an anonymous request declares. */
+  readonly payload: PayloadMode;
+  /** The signing key; null for an anonymous request. */
+  readonly key: KeyRecord | null;
+  readonly principal: Principal;
+  /** What the authorization decision may ask of this request (policy conditions). */
+  readonly facts: RequestFacts;
   readonly requestId: string;
   /** The bucket authorization read for this request (null: none), for requireBucket. */
   readonly bucket?: BucketRecord | null;
+  /** That bucket's access record (ACL, policy, public access block, ownership). */
+  readonly access?: BucketAccess | null;
 }
 
 /** The shard that owns `key` of `bucket`. */

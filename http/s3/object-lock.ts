@@ -1,6 +1,7 @@
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import type { LockCheck, ObjectLock, RetentionMode } from '../../engine/protocol/messages.js';
-import { mayAccess } from './auth.js';
+import { bucketAccessOf } from '../access/access-record.js';
+import { mayAlso } from './auth.js';
 import type { RequestContext, ServerState } from './context.js';
 import { S3Error } from './errors.js';
 
@@ -41,7 +42,15 @@ export function lockCheckOf(ctx: RequestContext, bucket: BucketRecord): LockChec
   const asked = header?.trim().toLowerCase() === 'true';
   return {
     nowMs: lockNowMs(ctx.state),
-    bypassGovernance: asked && mayAccess(ctx.state, ctx.key, bucket, 'owner'),
+    bypassGovernance:
+      asked &&
+      mayAlso(ctx, {
+        action: 's3:BypassGovernanceRetention',
+        grant: 'owner',
+        bucket,
+        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id),
+        objectKey: ctx.routed.key,
+      }),
   };
 }
 

@@ -19,5 +19,6 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Headers 
 
 /** The owner S3 reports for everything a key can see: the key itself. */
 export function ownerOf(ctx: RequestContext): XmlNode {
+  if (ctx.key === null) return { ID: '', DisplayName: '' };
   return { ID: ctx.key.accessKeyId, DisplayName: ctx.key.name };
 }

@@ -22,7 +22,7 @@ export async function readSignedBody(
   ctx: RequestContext,
   bytesMax: number = LIMITS.xmlBodyBytesMax,
 ): Promise<Buffer> {
-  const mode = ctx.auth.payload;
+  const mode = ctx.payload;
   const streaming = mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer';
   // aws-chunked framing adds a chunk header per chunk: the wire may be larger than the document.
   const wireBytesMax = streaming ? bytesMax * LIMITS.xmlChunkedWireFactor : bytesMax;

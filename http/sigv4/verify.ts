@@ -379,6 +379,21 @@ function checkCredentialDate(credentialDate: string, amzDate: string, flavor: Au
   }
 }
 
+/**
+ * The body of an unsigned (anonymous) request: as x-amz-content-sha256 declares it (a hash is
+ * still checked; aws-chunked without signatures is still decoded), unsigned when absent. A
+ * streaming-signed body cannot be anonymous.
+ */
+export function anonymousPayload(headers: Readonly<Record<string, string>>): PayloadMode {
+  const declared = headers[CONTENT_SHA256];
+  if (declared === undefined) return { kind: 'unsigned' };
+  const mode = payloadModeOf(declared);
+  if (mode.kind === 'streaming-signed') {
+    throw new S3Error('AccessDenied', 'A streaming-signed body needs a signed request.');
+  }
+  return mode;
+}
+
 function payloadModeOf(contentSha256: string): PayloadMode {
   switch (contentSha256) {
     case UNSIGNED_PAYLOAD:

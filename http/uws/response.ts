@@ -50,6 +50,7 @@ export class Responder {
   private extraHeaders: Headers = [];
   /** Set by a graceful stop: the answer says `Connection: close` and uWS closes after it. */
   private closeAfterAnswer = false;
+  private peer: string | null = null;
 
   constructor(
     private readonly res: HttpResponse,
@@ -84,6 +85,19 @@ export class Responder {
   }
 
   /** The HTTP status written, or 0 while none was (or the connection ended without one). */
+  /**
+   * The peer's address as uWS writes it (dotted IPv4, or IPv6 text), read on first use: only a
+   * bucket policy with aws:SourceIp asks. Empty once the client is gone.
+   */
+  remoteAddress(): string {
+    if (this.peer === null) {
+      this.peer = this.aborted
+        ? ''
+        : Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1');
+    }
+    return this.peer;
+  }
+
   get status(): number {
     return this.statusSent;
   }

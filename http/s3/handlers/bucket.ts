@@ -1,6 +1,6 @@
 import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
 import { CatalogError } from '../../../engine/catalog/catalog.js';
-import { mayAccess } from '../auth.js';
+import { signingKey } from '../auth.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { ObjectLockConfig } from '../object-lock.js';
@@ -14,12 +14,14 @@ import { isoTime, parseXml, textOf } from '../xml.js';
  */
 export function handleListBuckets(ctx: RequestContext): void {
   const { catalog } = ctx.state;
+  const key = signingKey(ctx);
   const visible = catalog
     .listBucketAliases()
     .filter(
       (bucket) =>
-        ctx.key.root ||
-        Object.values(catalog.getGrant(bucket.id, ctx.key.accessKeyId)).some(Boolean),
+        key.root ||
+        bucket.ownerKey === key.accessKeyId ||
+        Object.values(catalog.getGrant(bucket.id, key.accessKeyId)).some(Boolean),
     )
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   sendXml(ctx, 'ListAllMyBucketsResult', {
@@ -50,10 +52,11 @@ export async function handleCreateBucket(ctx: RequestContext, name: string): Pro
   }
   const existing = ctx.state.catalog.getBucket(name);
   if (existing !== undefined) throw alreadyExists(ctx, name);
+  const creator = signingKey(ctx);
   try {
     await ctx.state.catalog.createBucket(name, {
       location,
-      ownerKey: ctx.key.root ? undefined : ctx.key.accessKeyId,
+      ownerKey: creator.root ? undefined : creator.accessKeyId,
     });
   } catch (error) {
     if (error instanceof CatalogError && error.reason === 'BucketExists')
@@ -82,7 +85,12 @@ async function enableObjectLock(ctx: RequestContext, name: string): Promise<void
 
 function alreadyExists(ctx: RequestContext, name: string): S3Error {
   const bucket = ctx.state.catalog.getBucket(name);
-  const owned = bucket !== undefined && mayAccess(ctx.state, ctx.key, bucket, 'owner');
+  const key = signingKey(ctx);
+  const owned =
+    bucket !== undefined &&
+    (key.root ||
+      bucket.ownerKey === key.accessKeyId ||
+      ctx.state.catalog.getGrant(bucket.id, key.accessKeyId).owner);
   return new S3Error(owned ? 'BucketAlreadyOwnedByYou' : 'BucketAlreadyExists', undefined, {
     BucketName: name,
   });

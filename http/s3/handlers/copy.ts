@@ -1,7 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
 import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
-import { mayAccess } from '../auth.js';
+import { requireCopySourceAccess } from '../auth.js';
 import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -32,7 +32,7 @@ export async function handleCopyObject(
   checkKey(key);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
   const sourceBucket = requireBucket(ctx, source.bucket);
-  if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
+  requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const replace = metadataDirective(ctx) === 'REPLACE';
   // COPY (the default) keeps the source's tags; REPLACE takes x-amz-tagging's (none if absent).
   const replacedTags =

@@ -1,6 +1,9 @@
 import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
 import type { DeleteOutcome, DeleteTarget } from '../../../engine/protocol/messages.js';
+import { bucketAccessOf } from '../../access/access-record.js';
+import { iamActionOf } from '../../access/actions.js';
+import { mayAlso } from '../auth.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -56,8 +59,21 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const request = parseXml(body.toString('utf8'), 'Delete');
   const targets = deleteTargets(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
+  // Each key is decided on its own (a policy may deny some prefixes): refused keys are errors.
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const allowed = targets.filter((target) =>
+    mayAlso(ctx, {
+      action: iamActionOf('DeleteObject', target.versionId),
+      grant: 'write',
+      bucket,
+      access,
+      objectKey: target.key,
+      versionId: target.versionId,
+    }),
+  );
+  const refused = targets.filter((target) => !allowed.includes(target));
   const byShard = new Map<number, DeleteTarget[]>();
-  for (const target of targets) {
+  for (const target of allowed) {
     const shardId = shardOf(bucket.id, target.key, ctx.state.pool.size);
     byShard.set(shardId, [...(byShard.get(shardId) ?? []), target]);
   }
@@ -85,9 +101,12 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
     .filter(({ outcome }) => outcome.locked !== true)
     .map(({ outcome, requested }) => deletedXml(outcome, requested));
   // Errors are reported even in quiet mode, as S3 does.
-  const errors = outcomes
-    .filter(({ outcome }) => outcome.locked === true)
-    .map(({ outcome, requested }) => lockedXml(outcome.key, requested));
+  const errors = [
+    ...refused.map((target) => lockedXml(target.key, target.versionId)),
+    ...outcomes
+      .filter(({ outcome }) => outcome.locked === true)
+      .map(({ outcome, requested }) => lockedXml(outcome.key, requested)),
+  ];
   const result: XmlNode = {
     ...(quiet ? {} : { Deleted: deleted }),
     ...(errors.length > 0 ? { Error: errors } : {}),
@@ -95,7 +114,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   sendXml(ctx, 'DeleteResult', result);
 }
 
-/** S3's Error element for an entry whose version is under object lock. */
+/** S3's Error element for an entry refused: by the decision, or as under object lock. */
 function lockedXml(key: string, versionId: string | undefined): XmlNode {
   return {
     Key: key,

@@ -16,7 +16,7 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
-import { mayAccess } from '../auth.js';
+import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
 import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
@@ -154,7 +154,7 @@ export async function handleUploadPartCopy(
   const target = requireBucket(ctx, e.bucket);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
   const sourceBucket = requireBucket(ctx, source.bucket);
-  if (!mayAccess(ctx.state, ctx.key, sourceBucket, 'read')) throw new S3Error('AccessDenied');
+  requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
     ctx,

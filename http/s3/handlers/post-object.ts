@@ -12,11 +12,13 @@ import type {
   Tag,
 } from '../../../engine/protocol/messages.js';
 import type { CustomerKey } from '../../../engine/sse-c.js';
+import { bucketAccessOf } from '../../access/access-record.js';
+import { principalOf } from '../../access/principal.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
 import type { IncomingBody } from '../../uws/incoming-body.js';
 import type { RequestSnapshot } from '../../uws/request.js';
 import type { Responder } from '../../uws/response.js';
-import { mayAccess } from '../auth.js';
+import { requestFactsOf, requireAccess } from '../auth.js';
 import { checksumResponseHeaders, planChecksum } from '../checksum-headers.js';
 import { type ServerState, shardFor } from '../context.js';
 import { fromEngineFailure } from '../engine-errors.js';
@@ -52,6 +54,8 @@ const HEADER_FIELDS = new Set([
   'content-language',
   'expires',
 ]);
+
+const NO_QUERY: ReadonlyMap<string, string> = new Map();
 
 interface Authorized {
   post: VerifiedPost;
@@ -179,7 +183,7 @@ function receiveForm(
     };
     const parser = new FormDataParser(boundary, {
       onFile: (fields, file) => {
-        verified = authorizeForm(state, bucketName, fields, file);
+        verified = authorizeForm(state, req, res, bucketName, fields, file);
         const { post, bucket } = verified;
         // The fields stand for PutObject's headers: encryption is honoured (SSE-C) or refused.
         const fieldHeaders = Object.fromEntries(post.fields);
@@ -273,6 +277,8 @@ function drainable(req: RequestSnapshot, receivedBytes: number): boolean {
 /** Verifies the policy and signature, then the key's write grant on the bucket. */
 function authorizeForm(
   state: ServerState,
+  req: RequestSnapshot,
+  res: Responder,
   bucketName: string,
   fields: readonly FormField[],
   file: FormFile,
@@ -291,8 +297,15 @@ function authorizeForm(
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
-  if (!mayAccess(state, key, bucket, 'write')) throw new S3Error('AccessDenied');
   checkKey(post.key);
+  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, 'form');
+  requireAccess(state, principalOf(key), facts, {
+    action: 's3:PutObject',
+    grant: 'write',
+    bucket,
+    access: bucketAccessOf(state.catalog, bucket.id),
+    objectKey: post.key,
+  });
   return { post, key, bucket };
 }
 

@@ -1,0 +1,35 @@
+import { type BucketAccess, NO_BUCKET_ACCESS } from '../../engine/catalog/access.js';
+import type { Catalog } from '../../engine/catalog/catalog.js';
+
+/**
+ * A bucket's access record (ACL, policy, PublicAccessBlock, OwnershipControls): one catalog
+ * read per request. lmdb-js decodes it each time; it is a few small fields unless a policy is
+ * set, so a bucket without one pays for an empty map.
+ */
+export function bucketAccessOf(catalog: Catalog, bucketId: string): BucketAccess {
+  return catalog.getBucketConfig<BucketAccess>(bucketId, 'access') ?? NO_BUCKET_ACCESS;
+}
+
+/** Changes some fields of the access record in one transaction (others stay as they are). */
+export async function updateBucketAccess(
+  catalog: Catalog,
+  bucketId: string,
+  change: (current: BucketAccess) => BucketAccess,
+): Promise<BucketAccess> {
+  const next = await catalog.updateBucketConfig<BucketAccess>(bucketId, 'access', (current) => {
+    const changed = change(current ?? NO_BUCKET_ACCESS);
+    return Object.keys(changed).length === 0 ? undefined : changed;
+  });
+  return next ?? NO_BUCKET_ACCESS;
+}
+
+/** Removes undefined fields so that a cleared setting leaves no key behind. */
+export function withoutUndefined(
+  access: {
+    [K in keyof BucketAccess]: BucketAccess[K] | undefined;
+  },
+): BucketAccess {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(access)) if (value !== undefined) out[name] = value;
+  return out as BucketAccess;
+}
