@@ -6,6 +6,8 @@
 export const S3_ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
   // A CORS preflight (OPTIONS) the bucket's CORS rules refuse; AWS's text, its typo included.
+  // ACLs on a bucket whose ownership is BucketOwnerEnforced (ACLs disabled).
+  AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   AccessForbidden: {
     status: 403,
     message:
@@ -67,6 +69,11 @@ export const S3_ERRORS = {
   InvalidAccessKeyId: {
     status: 403,
     message: 'The AWS access key ID you provided does not exist in our records.',
+  },
+  // BucketOwnerEnforced asked of a bucket whose ACL grants anyone but its owner.
+  InvalidBucketAclWithObjectOwnership: {
+    status: 400,
+    message: 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting',
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
@@ -138,6 +145,7 @@ export const S3_ERRORS = {
     status: 404,
     message: 'Object Lock configuration does not exist for this bucket',
   },
+  MalformedPolicy: { status: 400, message: 'Policies must be valid JSON and the first byte must be \'{\'' },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
   MaxPostPreDataLengthExceededError: {
     status: 400,
@@ -156,6 +164,11 @@ export const S3_ERRORS = {
     message: 'You must provide the Content-Length HTTP header.',
   },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
+  // GetBucketOwnershipControls on a bucket without them (AWS's code, with its capitalisation).
+  OwnershipControlsNotFoundError: {
+    status: 404,
+    message: 'The bucket ownership controls were not found',
+  },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
@@ -164,6 +177,11 @@ export const S3_ERRORS = {
     message: 'The lifecycle configuration does not exist',
   },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  NoSuchPublicAccessBlockConfiguration: {
+    status: 404,
+    message: 'The public access block configuration was not found',
+  },
   NoSuchWebsiteConfiguration: {
     status: 404,
     message: 'The specified bucket does not have a website configuration',
@@ -205,6 +223,11 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   // non-AWS: disk full. Precedent: MinIO's XMinioStorageFull / HTTP 507 Insufficient Storage.
+  // An ACL grant by e-mail address: AWS resolves those only in a few old regions.
+  UnresolvableGrantByEmailAddress: {
+    status: 400,
+    message: 'The email address you provided does not match any account on record.',
+  },
   XHangarStorageFull: {
     status: 507,
     message:
