@@ -73,7 +73,7 @@ export const S3_ERRORS = {
   // BucketOwnerEnforced asked of a bucket whose ACL grants anyone but its owner.
   InvalidBucketAclWithObjectOwnership: {
     status: 400,
-    message: 'Bucket cannot have ACLs set with ObjectOwnership\'s BucketOwnerEnforced setting',
+    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
@@ -145,7 +145,10 @@ export const S3_ERRORS = {
     status: 404,
     message: 'Object Lock configuration does not exist for this bucket',
   },
-  MalformedPolicy: { status: 400, message: 'Policies must be valid JSON and the first byte must be \'{\'' },
+  MalformedPolicy: {
+    status: 400,
+    message: "Policies must be valid JSON and the first byte must be '{'",
+  },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
   MaxPostPreDataLengthExceededError: {
     status: 400,
