@@ -1,11 +1,12 @@
 import type { Encoder } from 'cbor-x';
 import { assert } from '../assert.js';
 
-/** What a listing needs of an object record. */
+/** What a listing needs of an object record (`owner` only when the listing shows owners). */
 export interface ListingFields {
   bytes: number;
   etag: string;
   lastModifiedMs: number;
+  owner?: string;
 }
 
 const WANTED = 3;
@@ -18,9 +19,16 @@ const WANTED = 3;
  * fields are found (records write them first) and skips anything before them without
  * allocating. Anything it does not expect (indefinite lengths, a field of another type) falls
  * back to the full decoder, so a record it cannot read lean still lists correctly.
+ *
+ * With `withOwner` (listings that show each object's Owner: ListObjects v1, v2 with
+ * fetch-owner) it also reads the optional `owner`; as that field may be absent, it reads the
+ * whole top-level map, skipping what it does not want: listings without owners never pay that.
  */
 export class ListingDecoder {
-  constructor(private readonly full: Encoder) {}
+  constructor(
+    private readonly full: Encoder,
+    private readonly withOwner = false,
+  ) {}
 
   /** lmdb-js writes through another handle: this one only reads. */
   encode(): never {
@@ -28,12 +36,19 @@ export class ListingDecoder {
   }
 
   decode(bytes: Uint8Array, size: number): ListingFields {
-    return leanFields(bytes, size) ?? this.fullFields(bytes, size);
+    return leanFields(bytes, size, this.withOwner) ?? this.fullFields(bytes, size);
   }
 
   private fullFields(bytes: Uint8Array, size: number): ListingFields {
     const record = this.full.decode(bytes.slice(0, size)) as ListingFields;
-    return { bytes: record.bytes, etag: record.etag, lastModifiedMs: record.lastModifiedMs };
+    const fields = {
+      bytes: record.bytes,
+      etag: record.etag,
+      lastModifiedMs: record.lastModifiedMs,
+    };
+    return this.withOwner && typeof record.owner === 'string'
+      ? { ...fields, owner: record.owner }
+      : fields;
   }
 }
 
@@ -48,6 +63,7 @@ enum Field {
   Bytes,
   Etag,
   LastModified,
+  Owner,
   Other,
 }
 
@@ -56,6 +72,7 @@ const NAMES: ReadonlyArray<readonly [Field, Buffer]> = [
   [Field.Bytes, textItem('bytes')],
   [Field.Etag, textItem('etag')],
   [Field.LastModified, textItem('lastModifiedMs')],
+  [Field.Owner, textItem('owner')],
 ];
 
 function textItem(name: string): Buffer {
@@ -63,7 +80,7 @@ function textItem(name: string): Buffer {
   return Buffer.concat([Buffer.from([0x60 + name.length]), Buffer.from(name, 'latin1')]);
 }
 
-function leanFields(raw: Uint8Array, size: number): ListingFields | undefined {
+function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingFields | undefined {
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, size);
   const r: Reader = { bytes, at: 0, end: size };
   const head = readHead(r, 5);
@@ -71,19 +88,26 @@ function leanFields(raw: Uint8Array, size: number): ListingFields | undefined {
   let recordBytes: number | undefined;
   let etag: string | undefined;
   let lastModifiedMs: number | undefined;
+  let owner: string | undefined;
   let found = 0;
-  for (let i = 0; i < head && found < WANTED; i++) {
+  // Without owners: stop at the three fields. With them: read the whole map (owner may be absent).
+  for (let i = 0; i < head && (withOwner || found < WANTED); i++) {
     const field = readName(r);
     if (field === Field.Bytes) recordBytes = readNumber(r);
     else if (field === Field.LastModified) lastModifiedMs = readNumber(r);
     else if (field === Field.Etag) etag = readText(r);
-    else if (!skip(r)) return undefined;
+    else if (field === Field.Owner && withOwner) {
+      owner = readText(r);
+      if (owner === undefined) return undefined;
+    } else if (!skip(r)) return undefined;
     if (r.at < 0) return undefined;
-    if (field !== Field.Other) found++;
+    if (field !== Field.Other && field !== Field.Owner) found++;
   }
   if (recordBytes === undefined || etag === undefined || lastModifiedMs === undefined)
     return undefined;
-  return { bytes: recordBytes, etag, lastModifiedMs };
+  return owner === undefined
+    ? { bytes: recordBytes, etag, lastModifiedMs }
+    : { bytes: recordBytes, etag, lastModifiedMs, owner };
 }
 
 /** Which wanted field the map key at the cursor names (Other: skipped, cursor after it). */

@@ -75,6 +75,8 @@ export interface ListQuery {
   delimiter: string;
   after: string;
   limit: number;
+  /** Read each object's owner too (ListObjects v1, v2 with fetch-owner): a longer decode. */
+  owners?: boolean;
 }
 
 /**
@@ -87,6 +89,8 @@ export class ObjectTable {
   private readonly objects: Database<ObjectRecord, Buffer>;
   /** The same table read lean: only what a listing shows (ListingDecoder). */
   private readonly listing: Database<ListingFields, Buffer>;
+  /** The same, with each record's owner (ListingDecoder's withOwner). */
+  private readonly listingOwners: Database<ListingFields, Buffer>;
 
   constructor(env: RootDatabase, records: DatabaseOptions) {
     this.objects = env.openDB<ObjectRecord, Buffer>({
@@ -98,6 +102,11 @@ export class ObjectTable {
       name: 'objects',
       keyEncoding: 'binary',
       encoder: new ListingDecoder(recordEncoder()),
+    } as DatabaseOptions & { name: string });
+    this.listingOwners = env.openDB<ListingFields, Buffer>({
+      name: 'objects',
+      keyEncoding: 'binary',
+      encoder: new ListingDecoder(recordEncoder(), true),
     } as DatabaseOptions & { name: string });
   }
 
@@ -151,7 +160,8 @@ export class ObjectTable {
    * everything under that prefix. Returns where to resume, or null when done.
    */
   private scan(query: ListQuery, start: Buffer, end: Buffer, entries: ListEntry[]): Buffer | null {
-    for (const { key: encoded, value } of this.listing.getRange({ start, end })) {
+    const view = query.owners === true ? this.listingOwners : this.listing;
+    for (const { key: encoded, value } of view.getRange({ start, end })) {
       if (entries.length > query.limit) return null;
       const key = keyOf(encoded);
       const cut = query.delimiter === '' ? -1 : key.indexOf(query.delimiter, query.prefix.length);
@@ -166,6 +176,7 @@ export class ObjectTable {
         bytes: value.bytes,
         etag: value.etag,
         lastModifiedMs: value.lastModifiedMs,
+        ...(value.owner !== undefined ? { owner: value.owner } : {}),
       });
     }
     return null;

@@ -34,6 +34,8 @@ export interface UploadRecord {
   tags?: Tag[];
   /** The object lock the completed object gets (CreateMultipartUpload's headers). */
   lock?: ObjectLock;
+  /** The canonical id of the key that created the upload (absent: anonymous, or older). */
+  initiator?: string;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -54,6 +56,7 @@ export interface UploadSpec {
   sseKeyMd5: string | null;
   tags: Tag[];
   lock?: ObjectLock;
+  initiator?: string;
 }
 
 export interface UploadListQuery {
@@ -111,6 +114,7 @@ export class UploadTable {
       ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
       ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
+      ...(spec.initiator !== undefined ? { initiator: spec.initiator } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
@@ -363,6 +367,7 @@ export function uploadInfoOf(record: UploadRecord): UploadInfo {
     headers: record.headers,
     checksum: record.checksum ?? null,
     sseKeyMd5: record.sseKeyMd5 ?? null,
+    ...(record.initiator !== undefined ? { initiator: record.initiator } : {}),
   };
 }
 

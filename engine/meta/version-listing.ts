@@ -127,5 +127,6 @@ function entryOf(key: string, record: ObjectRecord, isLatest: boolean): VersionL
     bytes: record.bytes,
     etag: record.etag,
     lastModifiedMs: record.lastModifiedMs,
+    ...(record.owner !== undefined ? { owner: record.owner } : {}),
   };
 }

@@ -155,6 +155,8 @@ export type VersionListEntry =
       bytes: number;
       etag: string;
       lastModifiedMs: number;
+      /** The version's owner (canonical id; absent: the bucket's owner). */
+      owner?: string;
     }
   | { kind: 'prefix'; prefix: string };
 
@@ -191,6 +193,8 @@ export interface UploadInfo {
   checksum: UploadChecksum | null;
   /** SSE-C uploads: the MD5 of the key every part must be sent with. */
   sseKeyMd5: string | null;
+  /** The canonical id of the key that created the upload (absent: anonymous, or an old upload). */
+  initiator?: string;
 }
 
 export interface PartInfo {
@@ -241,7 +245,15 @@ export interface WriteConditions {
 
 /** A listing entry: the few fields a listing shows (lean: a page carries up to 1000 per shard). */
 export type ListEntry =
-  | { kind: 'object'; key: string; bytes: number; etag: string; lastModifiedMs: number }
+  | {
+      kind: 'object';
+      key: string;
+      bytes: number;
+      etag: string;
+      lastModifiedMs: number;
+      /** The object's owner (canonical id), read only when the listing shows owners. */
+      owner?: string;
+    }
   | { kind: 'prefix'; prefix: string };
 
 export type EngineFailureCode =
@@ -450,6 +462,8 @@ export type ShardRequest =
       tags: Tag[];
       /** The object lock the object gets when the upload completes (x-amz-object-lock-*). */
       lock?: ObjectLock;
+      /** The canonical id of the key creating the upload (ListParts' Initiator). */
+      initiator?: string;
     }
   | {
       kind: 'CompleteUpload';

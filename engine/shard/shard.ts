@@ -448,6 +448,7 @@ export class Shard {
         sseKeyMd5: request.sseKeyMd5,
         tags: request.tags,
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
+        ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
       },
       Date.now(),
     );

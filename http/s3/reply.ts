@@ -16,9 +16,3 @@ export function sendXml(
 export function sendEmpty(ctx: RequestContext, status: number, headers: Headers = []): void {
   ctx.res.send(status, headers, '', status === 200 ? { headLength: 0 } : {});
 }
-
-/** The owner S3 reports for everything a key can see: the key itself. */
-export function ownerOf(ctx: RequestContext): XmlNode {
-  if (ctx.key === null) return { ID: '', DisplayName: '' };
-  return { ID: ctx.key.accessKeyId, DisplayName: ctx.key.name };
-}

@@ -142,3 +142,43 @@ test('the lean record decoder reads what cbor-x reads, whatever the field order'
   );
   t.pass();
 });
+
+test('the lean decoder with owners reads the optional owner as cbor-x does', (t) => {
+  const codec = recordEncoder();
+  const plain = new ListingDecoder(codec);
+  const withOwner = new ListingDecoder(codec, true);
+  const recordArb = fc.record(
+    {
+      headers: fc.dictionary(fc.string(), fc.string()),
+      blocks: fc.array(fc.record({ hash: fc.string(), bytes: fc.nat() })),
+      bytes: fc.nat(),
+      etag: fc.string(),
+      lastModifiedMs: fc.nat(),
+      owner: fc.string(),
+      acl: fc.record({ owner: fc.string(), grants: fc.array(fc.string()) }),
+      versionId: fc.string(),
+    },
+    { requiredKeys: ['headers', 'blocks', 'bytes', 'etag', 'lastModifiedMs'] },
+  );
+  check(
+    fc.property(recordArb, fc.nat(), (record, rotation) => {
+      const fields = Object.entries(record);
+      const shift = rotation % fields.length;
+      const reordered = Object.fromEntries([...fields.slice(shift), ...fields.slice(0, shift)]);
+      const encoded = codec.encode(reordered);
+      const shared = Buffer.alloc(encoded.length + 16, 0xff);
+      encoded.copy(shared);
+      const lean = withOwner.decode(shared, encoded.length);
+      const without = plain.decode(shared, encoded.length);
+      return (
+        lean.owner === record.owner &&
+        lean.bytes === record.bytes &&
+        lean.etag === record.etag &&
+        lean.lastModifiedMs === record.lastModifiedMs &&
+        without.owner === undefined
+      );
+    }),
+    300,
+  );
+  t.pass();
+});

@@ -1,10 +1,12 @@
 import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
 import { CatalogError } from '../../../engine/catalog/catalog.js';
+import { canonicalIdOf } from '../../access/principal.js';
 import { signingKey } from '../auth.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { ObjectLockConfig } from '../object-lock.js';
-import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { ownerNamesOf } from '../owners.js';
+import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { isoTime, parseXml, textOf } from '../xml.js';
 
@@ -25,7 +27,8 @@ export function handleListBuckets(ctx: RequestContext): void {
     )
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   sendXml(ctx, 'ListAllMyBucketsResult', {
-    Owner: ownerOf(ctx),
+    // The requester: each key is its own canonical user, owning what it lists (owners.ts).
+    Owner: ownerNamesOf(ctx).node(canonicalIdOf(key)),
     Buckets: {
       Bucket: visible.map((bucket) => ({
         Name: bucket.name,

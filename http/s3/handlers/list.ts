@@ -2,13 +2,16 @@ import { assert } from '../../../engine/assert.js';
 import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ListEntry } from '../../../engine/protocol/messages.js';
+import { bucketAccessOf } from '../../access/access-record.js';
+import { bucketOwnerId } from '../../access/principal.js';
 import type { RequestContext } from '../context.js';
 import { requireBucket } from '../context.js';
 import type { ListObjectsEndpoint, ListObjectsV2Endpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { compareUtf8, mergeSources } from '../merge.js';
-import { ownerOf, sendXml } from '../reply.js';
-import { escapeXml, isoTime, RAW, renderElement, type XmlNode } from '../xml.js';
+import { type OwnerNames, ownerNamesOf } from '../owners.js';
+import { sendXml } from '../reply.js';
+import { escapeXml, isoTime, RAW, type XmlNode } from '../xml.js';
 
 interface Page {
   entries: ListEntry[];
@@ -28,6 +31,7 @@ async function listPage(
   delimiter: string,
   requestedAfter: string,
   limit: number,
+  owners: boolean | undefined,
 ): Promise<Page> {
   if (limit === 0) return { entries: [], truncated: false };
   // Compared in UTF-8 byte order (the listing order), not JS's UTF-16 order: a start point past
@@ -43,7 +47,14 @@ async function listPage(
   assert(readers !== undefined, 'S3 requests are served by edge threads');
   const sources = readers.map((reader) => ({
     fetch: async (from: string, batch: number) =>
-      reader.list({ bucketId: bucket.id, prefix, delimiter, after: from, limit: batch }),
+      reader.list({
+        bucketId: bucket.id,
+        prefix,
+        delimiter,
+        after: from,
+        limit: batch,
+        owners: owners === true,
+      }),
   }));
   return mergeSources(sources, nameOf, after, limit);
 }
@@ -62,18 +73,44 @@ export function encodeFor(encodingType: string | undefined): (text: string) => s
 }
 
 /**
+ * Who owns the listed objects: each record's owner, else the bucket's. Under
+ * BucketOwnerEnforced the bucket owner owns every object (AWS), whoever wrote it and whatever
+ * its record says (objects written before the setting changed): no record's owner is read.
+ */
+export interface ListedOwners {
+  readonly names: OwnerNames;
+  readonly bucketOwner: string;
+  /** Objects have owners of their own (ObjectWriter, BucketOwnerPreferred). */
+  readonly perObject: boolean;
+}
+
+export function listedOwnersOf(ctx: RequestContext, bucket: BucketRecord): ListedOwners {
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  return {
+    names: ownerNamesOf(ctx),
+    bucketOwner: bucketOwnerId(bucket),
+    perObject: access.ownership !== 'BucketOwnerEnforced',
+  };
+}
+
+/** The canonical id a listing shows as the owner of an object or version. */
+export function shownOwner(owners: ListedOwners, recordOwner: string | undefined): string {
+  return owners.perObject ? (recordOwner ?? owners.bucketOwner) : owners.bucketOwner;
+}
+
+/**
  * The Contents elements of a page as one string: at 1000 entries a page, building a node per
  * entry for renderXml cost more than the markup itself (bench/micro/xml.bench.ts).
  */
 function contentsOf(
   entries: readonly ListEntry[],
   encode: (text: string) => string,
-  owner: XmlNode | undefined,
+  owners: ListedOwners | null,
 ): string {
-  const ownerXml = owner === undefined ? '' : renderElement('Owner', owner);
   let xml = '';
   for (const entry of entries) {
     if (entry.kind !== 'object') continue;
+    const ownerXml = owners === null ? '' : owners.names.ownerXml(shownOwner(owners, entry.owner));
     xml += `<Contents><Key>${escapeXml(encode(entry.key))}</Key><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified><ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
   return xml;
@@ -108,7 +145,8 @@ export async function handleListObjectsV2(
   const maxKeys = maxKeysOf(e.maxKeys);
   const token = e.continuationToken !== undefined ? decodeToken(e.continuationToken) : undefined;
   const after = token ?? e.startAfter ?? '';
-  const page = await listPage(ctx, bucket, prefix, delimiter, after, maxKeys);
+  const owners = e.fetchOwner === true ? listedOwnersOf(ctx, bucket) : null;
+  const page = await listPage(ctx, bucket, prefix, delimiter, after, maxKeys, owners?.perObject);
   const encode = encodeFor(e.encodingType);
   const body: XmlNode = {
     Name: bucket.name,
@@ -121,7 +159,7 @@ export async function handleListObjectsV2(
     ...(delimiter !== '' ? { Delimiter: encode(delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: contentsOf(page.entries, encode, e.fetchOwner === true ? ownerOf(ctx) : undefined),
+    [RAW]: contentsOf(page.entries, encode, owners),
     CommonPrefixes: prefixesOf(page.entries, encode),
   };
   sendXml(ctx, 'ListBucketResult', body);
@@ -136,7 +174,9 @@ export async function handleListObjects(
   const prefix = e.prefix ?? '';
   const delimiter = e.delimiter ?? '';
   const maxKeys = maxKeysOf(e.maxKeys);
-  const page = await listPage(ctx, bucket, prefix, delimiter, e.marker ?? '', maxKeys);
+  const owners = listedOwnersOf(ctx, bucket);
+  const marker = e.marker ?? '';
+  const page = await listPage(ctx, bucket, prefix, delimiter, marker, maxKeys, owners.perObject);
   const encode = encodeFor(e.encodingType);
   const body: XmlNode = {
     Name: bucket.name,
@@ -147,7 +187,7 @@ export async function handleListObjects(
     ...(delimiter !== '' ? { Delimiter: encode(delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: contentsOf(page.entries, encode, ownerOf(ctx)),
+    [RAW]: contentsOf(page.entries, encode, owners),
     CommonPrefixes: prefixesOf(page.entries, encode),
   };
   sendXml(ctx, 'ListBucketResult', body);

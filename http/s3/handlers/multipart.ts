@@ -16,6 +16,8 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
+import { bucketAccessOf } from '../../access/access-record.js';
+import { bucketOwnerId } from '../../access/principal.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
@@ -33,9 +35,10 @@ import { mergeShardPages } from '../merge.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
 import { defaultRetention, lockField, lockFromHeaders } from '../object-lock.js';
+import { type OwnerNames, ownerNamesOf } from '../owners.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
-import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { sendEmpty, sendXml } from '../reply.js';
 import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
 import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
@@ -61,7 +64,17 @@ export async function handleCreateMultipartUpload(
   // Applied when the upload completes; the bucket's default retention is computed then.
   const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags, ...lock },
+    {
+      kind: 'CreateUpload',
+      bucketId: bucket.id,
+      key,
+      headers,
+      checksum,
+      sseKeyMd5,
+      tags,
+      ...lock,
+      ...(ctx.principal.kind === 'key' ? { initiator: ctx.principal.canonicalId } : {}),
+    },
     'UploadCreated',
   );
   sendXml(
@@ -372,8 +385,7 @@ export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint)
     Bucket: bucket.name,
     Key: e.key,
     UploadId: e.uploadId,
-    Initiator: ownerOf(ctx),
-    Owner: ownerOf(ctx),
+    ...uploadPeople(ctx, bucket, listed.upload, ownerNamesOf(ctx)),
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
@@ -421,6 +433,7 @@ export async function handleListMultipartUploads(
   const entries = merged.slice(0, limit);
   const truncated = merged.length > limit || pages.some((page) => page.truncated);
   const encode = e.encodingType === 'url' ? encodeURIComponent : (text: string) => text;
+  const names = ownerNamesOf(ctx);
   const last = entries[entries.length - 1];
   const body: XmlNode = {
     Bucket: bucket.name,
@@ -433,7 +446,7 @@ export async function handleListMultipartUploads(
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: truncated,
     Upload: entries.flatMap((entry) =>
-      entry.kind === 'upload' ? [uploadNode(ctx, entry.upload, encode)] : [],
+      entry.kind === 'upload' ? [uploadNode(ctx, bucket, entry.upload, names, encode)] : [],
     ),
     CommonPrefixes: entries.flatMap((entry) =>
       entry.kind === 'prefix' ? [{ Prefix: encode(entry.prefix) }] : [],
@@ -449,17 +462,36 @@ function nextMarkers(last: UploadListEntry, encode: (text: string) => string): X
 
 function uploadNode(
   ctx: RequestContext,
+  bucket: BucketRecord,
   upload: UploadInfo,
+  names: OwnerNames,
   encode: (text: string) => string,
 ): XmlNode {
   return {
     Key: encode(upload.key),
     UploadId: upload.uploadId,
-    Initiator: ownerOf(ctx),
-    Owner: ownerOf(ctx),
+    ...uploadPeople(ctx, bucket, upload, names),
     StorageClass: 'STANDARD',
     Initiated: isoTime(upload.initiatedMs),
   };
+}
+
+/**
+ * An upload's Initiator (the key that created it; an anonymous or older upload: the bucket
+ * owner) and Owner (the owner its object will have: the bucket owner under BucketOwnerEnforced,
+ * else the initiator), both as canonical ids (owners.ts).
+ */
+function uploadPeople(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  upload: UploadInfo,
+  names: OwnerNames,
+): XmlNode {
+  const bucketOwner = bucketOwnerId(bucket);
+  const initiator = upload.initiator ?? bucketOwner;
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const owner = access.ownership === 'BucketOwnerEnforced' ? bucketOwner : initiator;
+  return { Initiator: names.node(initiator), Owner: names.node(owner) };
 }
 
 /** Upload entries sort by key bytes, then upload id (initiation order). */

@@ -5,11 +5,11 @@ import type { ListObjectVersionsEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { compareUtf8 } from '../merge.js';
 import { objectLockOf } from '../object-lock.js';
-import { ownerOf, sendEmpty, sendXml } from '../reply.js';
+import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { checkVersionId, versioningOf } from '../versioning.js';
-import { escapeXml, isoTime, parseXml, RAW, renderElement, textOf, type XmlNode } from '../xml.js';
-import { encodeFor, etagXml } from './list.js';
+import { escapeXml, isoTime, parseXml, RAW, textOf, type XmlNode } from '../xml.js';
+import { encodeFor, etagXml, type ListedOwners, listedOwnersOf, shownOwner } from './list.js';
 
 /**
  * PutBucketVersioning: Status Enabled or Suspended (a bucket once versioned is never unversioned
@@ -150,7 +150,7 @@ export async function handleListObjectVersions(
     ...(e.delimiter !== undefined && e.delimiter !== '' ? { Delimiter: encode(e.delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: versionsXml(page.entries, encode, renderElement('Owner', ownerOf(ctx))),
+    [RAW]: versionsXml(page.entries, encode, listedOwnersOf(ctx, bucket)),
     CommonPrefixes: page.entries
       .filter((entry) => entry.kind === 'prefix')
       .map((entry) => ({ Prefix: encode(nameOf(entry)) })),
@@ -162,11 +162,12 @@ export async function handleListObjectVersions(
 function versionsXml(
   entries: readonly VersionListEntry[],
   encode: (text: string) => string,
-  ownerXml: string,
+  owners: ListedOwners,
 ): string {
   let xml = '';
   for (const entry of entries) {
     if (entry.kind !== 'version') continue;
+    const ownerXml = owners.names.ownerXml(shownOwner(owners, entry.owner));
     const common = `<Key>${escapeXml(encode(entry.key))}</Key><VersionId>${escapeXml(entry.versionId)}</VersionId><IsLatest>${entry.isLatest}</IsLatest><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified>`;
     xml += entry.deleteMarker
       ? `<DeleteMarker>${common}${ownerXml}</DeleteMarker>`
