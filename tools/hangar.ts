@@ -19,11 +19,14 @@ import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger, type Logger, resolveLogSettings } from '../engine/log.js';
 import { countObjectsOffline } from '../engine/offline.js';
+import { type BucketAccessStatus, bucketAccessStatus } from '../http/access/bucket-status.js';
+import { canonicalIdOf } from '../http/access/principal.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { accessFields, accessJson, registerBucketAccess } from './bucket-access.js';
 import { registerDoctor, startupChecks } from './doctor/command.js';
 import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
 import { registerMaintenance } from './maintenance.js';
@@ -321,6 +324,7 @@ function keyInfo(catalog: Catalog, key: KeyRecord, showSecret: boolean): Output 
 function keyInfoOutput(key: KeyRecord, grants: readonly KeyGrant[], showSecret: boolean): Output {
   const json: Record<string, unknown> = {
     ...publicKey(key),
+    canonicalId: canonicalIdOf(key),
     ...(showSecret ? { secretAccessKey: key.secretAccessKey } : {}),
     grants: grants.map(({ bucket, grant }) => ({
       bucket: bucket.name,
@@ -330,6 +334,7 @@ function keyInfoOutput(key: KeyRecord, grants: readonly KeyGrant[], showSecret: 
   };
   const pairs: Array<[string, string]> = [
     ['Key ID', key.accessKeyId],
+    ['Canonical ID', canonicalIdOf(key)],
     ['Name', key.name],
     ['Created', iso(key.createdMs)],
     ['Can create buckets', yesNo(key.allowCreateBucket)],
@@ -364,7 +369,7 @@ async function bucketInfo(
     keyName: catalog.getKey(accessKeyId)?.name ?? '',
     ...grant,
   }));
-  return bucketInfoOutput(config, bucket, usage, grants);
+  return bucketInfoOutput(config, bucket, usage, grants, bucketAccessStatus(catalog, bucket));
 }
 
 interface BucketGrant extends Grant {
@@ -377,9 +382,16 @@ function bucketInfoOutput(
   bucket: BucketRecord,
   usage: { readonly objects: number; readonly bytes: number },
   grants: readonly BucketGrant[],
+  access: BucketAccessStatus,
 ): Output {
   return {
-    json: { ...bucketJson(bucket), objects: usage.objects, bytes: usage.bytes, grants },
+    json: {
+      ...bucketJson(bucket),
+      objects: usage.objects,
+      bytes: usage.bytes,
+      grants,
+      ...accessJson(access),
+    },
     human: `${fields([
       ['Name', bucket.name],
       ['ID', bucket.id],
@@ -387,6 +399,7 @@ function bucketInfoOutput(
       ['Location', bucket.location === '' ? `(default: ${config.s3.region})` : bucket.location],
       ['Objects', String(usage.objects)],
       ['Bytes', String(usage.bytes)],
+      ...accessFields(access),
     ])}\n\n${
       grants.length === 0
         ? 'No key grants.'
@@ -459,7 +472,7 @@ interface ApiKeyInfo {
 }
 
 /** GetBucketInfo's answer (the fields the CLI reads). */
-interface ApiBucketInfo {
+interface ApiBucketInfo extends BucketAccessStatus {
   readonly id: string;
   readonly created: string;
   readonly globalAliases: readonly string[];
@@ -814,10 +827,12 @@ function buildProgram(): Command {
             write: k.permissions.write,
             owner: k.permissions.owner,
           }));
-          return bucketInfoOutput(config, bucketFromApi(info, config), info, grants);
+          return bucketInfoOutput(config, bucketFromApi(info, config), info, grants, info);
         },
       ),
   );
+
+  registerBucketAccess(bucket, { leaf, withCatalog });
 
   for (const [verb, allow] of [
     ['allow', true],

@@ -6,15 +6,18 @@ import { readFileSync } from 'node:fs';
 import { healthStatus } from '../health.js';
 import type { AdminAuth, AdminHandler } from './context.js';
 import { getBlockInfo, listBlockErrors, purgeBlocks, retryBlockResync } from './handlers/blocks.js';
+import { getBucketPolicy } from './handlers/bucket-access.js';
 import {
   addBucketAlias,
   allowBucketKey,
   cleanupIncompleteUploads,
   createBucket,
   deleteBucket,
+  deleteBucketPolicy,
   denyBucketKey,
   getBucketInfo,
   listBuckets,
+  putBucketPolicy,
   removeBucketAlias,
   updateBucket,
 } from './handlers/buckets.js';
@@ -105,6 +108,9 @@ export const ROUTES: readonly Route[] = [
     auth: 'admin',
     handler: cleanupIncompleteUploads,
   },
+  { method: 'GET', path: '/v2/GetBucketPolicy', auth: 'admin', handler: getBucketPolicy },
+  { method: 'POST', path: '/v2/PutBucketPolicy', auth: 'admin', handler: putBucketPolicy },
+  { method: 'POST', path: '/v2/DeleteBucketPolicy', auth: 'admin', handler: deleteBucketPolicy },
   { method: 'POST', path: '/v2/AllowBucketKey', auth: 'admin', handler: allowBucketKey },
   { method: 'POST', path: '/v2/DenyBucketKey', auth: 'admin', handler: denyBucketKey },
   { method: 'POST', path: '/v2/AddBucketAlias', auth: 'admin', handler: addBucketAlias },

@@ -1,8 +1,10 @@
+import { changePublicAccessBlock } from '../../access/bucket-status.js';
 import type { BucketQuotas } from '../../s3/quota.js';
 import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { badRequest, noSuchBucket } from '../errors.js';
 import { body, boolean, type JsonObject, optionalString, queryParam } from '../validate.js';
+import { parsePublicAccessBlock } from './bucket-access.js';
 
 /** A bucket's quotas for GetBucketInfo (null: no limit). */
 export function quotasOf(state: AdminState, bucketId: string): BucketQuotas {
@@ -72,7 +74,8 @@ async function applyWebsite(state: AdminState, id: string, website: WebsiteConfi
 }
 
 /**
- * UpdateBucket?id=: Garage's body `{ websiteAccess?, quotas? }`. The whole body is validated
+ * UpdateBucket?id=: Garage's body `{ websiteAccess?, quotas? }`, and hangar's
+ * `publicAccessBlock?` (flags to set, or null to remove the block). The whole body is validated
  * before anything changes; answers the bucket's info (GetBucketInfo) like Garage.
  */
 export async function updateBucket(
@@ -82,10 +85,15 @@ export async function updateBucket(
 ): Promise<AdminReply> {
   const id = queryParam(req.query, 'id');
   if (!state.server.catalog.listBuckets().some((b) => b.id === id)) throw noSuchBucket(id);
-  const b = body(req.body, ['websiteAccess', 'quotas']);
+  const b = body(req.body, ['websiteAccess', 'quotas', 'publicAccessBlock']);
   const quotas = b['quotas'] === undefined ? undefined : parseQuotas(b['quotas']);
   const website = b['websiteAccess'] === undefined ? undefined : parseWebsite(b['websiteAccess']);
+  const block =
+    b['publicAccessBlock'] === undefined
+      ? undefined
+      : parsePublicAccessBlock(b['publicAccessBlock']);
   if (quotas !== undefined) await applyQuotas(state, id, quotas);
   if (website !== undefined) await applyWebsite(state, id, website);
+  if (block !== undefined) await changePublicAccessBlock(state.server.catalog, id, block);
   return info(id);
 }

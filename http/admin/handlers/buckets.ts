@@ -5,6 +5,7 @@ import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
 import { body, boolean, object, queryParam, string } from '../validate.js';
+import { accessInfoOf, removeBucketPolicy, setBucketPolicy } from './bucket-access.js';
 import { quotasOf, updateBucket as updateQuotas } from './bucket-update.js';
 
 function findById(state: AdminState, id: string): BucketRecord {
@@ -40,7 +41,7 @@ async function usageOf(
   );
 }
 
-/** Garage's GetBucketInfoResponse. */
+/** Garage's GetBucketInfoResponse, with who may reach the bucket (bucket-access.ts). */
 async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<AdminReply> {
   const catalog = state.server.catalog;
   const website = catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
@@ -70,6 +71,7 @@ async function bucketInfo(state: AdminState, bucket: BucketRecord): Promise<Admi
       unfinishedMultipartUploadParts: usage.uploadParts,
       unfinishedMultipartUploadBytes: usage.uploadBytes,
       quotas: quotasOf(state, bucket.id),
+      ...accessInfoOf(state, bucket),
     },
   };
 }
@@ -177,9 +179,17 @@ async function changeGrant(
   return bucketInfo(state, bucket);
 }
 
-/** UpdateBucket?id=: sets the bucket's quotas and website access (see bucket-update.ts). */
+/**
+ * UpdateBucket?id=: sets the bucket's quotas, website access and PublicAccessBlock (see
+ * bucket-update.ts).
+ */
 export const updateBucket = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   updateQuotas(state, req, (id) => bucketInfo(state, findById(state, id)));
+
+export const putBucketPolicy = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
+  setBucketPolicy(state, req, (bucket) => bucketInfo(state, bucket));
+export const deleteBucketPolicy = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
+  removeBucketPolicy(state, req, (bucket) => bucketInfo(state, bucket));
 
 export const allowBucketKey = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   changeGrant(state, req, true);

@@ -1,4 +1,5 @@
 import { CatalogError, type KeyRecord } from '../../../engine/catalog/catalog.js';
+import { canonicalIdOf } from '../../access/principal.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchKey } from '../errors.js';
 import {
@@ -29,6 +30,8 @@ export function keyInfo(state: AdminState, key: KeyRecord, showSecret: boolean):
     }));
   return {
     accessKeyId: key.accessKeyId,
+    // The key's identity in S3 (Owner, Initiator, ACL grantees): see http/access/principal.ts.
+    canonicalId: canonicalIdOf(key),
     name: key.name,
     created: iso(key.createdMs),
     expiration: null,
