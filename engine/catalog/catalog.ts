@@ -25,6 +25,12 @@ export interface BucketRecord {
   readonly location: string;
   /** The access key id of the key that created the bucket; absent: the account root. */
   readonly ownerKey?: string;
+  /**
+   * Bumped (in every alias record) by each change of the bucket's access record, so that a
+   * thread may keep the decoded record and reuse it while the bucket record says it is current
+   * (http/access/access-record.ts): the fast path reads one record, not two. Absent: 0.
+   */
+  readonly accessVersion?: number;
 }
 
 export interface KeyRecord {
@@ -396,6 +402,30 @@ export class Catalog {
       const value = change(this.configs.get(key) as T | undefined);
       if (value === undefined) this.configs.remove(key);
       else this.configs.put(key, value);
+      return value;
+    });
+    await this.flushed();
+    return next;
+  }
+
+  /**
+   * updateBucketConfig for the access record: the same transaction bumps `accessVersion` in every
+   * alias record of the bucket, which tells every thread's cached copy it is stale.
+   */
+  async updateAccessRecord<T>(
+    bucketId: string,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined> {
+    const key = configKey(bucketId, 'access');
+    const next = await this.env.transaction(() => {
+      const value = change(this.configs.get(key) as T | undefined);
+      if (value === undefined) this.configs.remove(key);
+      else this.configs.put(key, value);
+      for (const alias of this.aliasesOf(bucketId)) {
+        const record = this.buckets.get(alias);
+        if (record === undefined) continue;
+        this.buckets.put(alias, { ...record, accessVersion: (record.accessVersion ?? 0) + 1 });
+      }
       return value;
     });
     await this.flushed();

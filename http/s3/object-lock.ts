@@ -48,7 +48,7 @@ export function lockCheckOf(ctx: RequestContext, bucket: BucketRecord): LockChec
         action: 's3:BypassGovernanceRetention',
         grant: 'owner',
         bucket,
-        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id),
+        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket),
         objectKey: ctx.routed.key,
       }),
   };

@@ -60,7 +60,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const targets = deleteTargets(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
   // Each key is decided on its own (a policy may deny some prefixes): refused keys are errors.
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
   const allowed = targets.filter((target) =>
     mayAlso(ctx, {
       action: iamActionOf('DeleteObject', target.versionId),

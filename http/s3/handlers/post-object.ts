@@ -303,7 +303,7 @@ function authorizeForm(
     action: 's3:PutObject',
     grant: 'write',
     bucket,
-    access: bucketAccessOf(state.catalog, bucket.id),
+    access: bucketAccessOf(state.catalog, bucket),
     objectKey: post.key,
   });
   return { post, key, bucket };

@@ -59,7 +59,7 @@ export function parsePublicAccessBlock(
 /** GetPublicAccessBlock: the flags, or NoSuchPublicAccessBlockConfiguration. */
 export function handleGetPublicAccessBlock(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const block = (ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id)).publicAccessBlock;
+  const block = (ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket)).publicAccessBlock;
   if (block === undefined) {
     throw new S3Error('NoSuchPublicAccessBlockConfiguration', undefined, { BucketName: name });
   }
