@@ -146,9 +146,9 @@ export const LIMITS = {
   tagValueUnitsMax: 256,
 
   // ---- Authorization (issue 15) ----
-  /** Decoded bucket access records each thread keeps (http/access/access-record.ts); past it
-   *  the cache starts over (one catalog read per bucket again). */
-  accessRecordsCachedMax: 10_000,
+  /** Buckets whose decoded configurations (access record, versioning, lifecycle, ...) each
+   *  thread keeps (Catalog.getBucketConfig); past it the cache starts over. */
+  bucketConfigsCachedMax: 10_000,
 
   // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
   /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed
