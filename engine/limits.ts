@@ -145,6 +145,11 @@ export const LIMITS = {
   /** A tag value, in UTF-16 code units; longer, 400 InvalidTag. */
   tagValueUnitsMax: 256,
 
+  // ---- Authorization (issue 15) ----
+  /** Buckets whose decoded configurations (access record, versioning, lifecycle, ...) each
+   *  thread keeps (Catalog.getBucketConfig); past it the cache starts over. */
+  bucketConfigsCachedMax: 10_000,
+
   // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
   /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed
    *  (and a presigned URL signed further in the future, 403 AccessDenied). */

@@ -42,6 +42,11 @@ import {
 } from './handlers/object-lock.js';
 import { handlePutObject } from './handlers/object-put.js';
 import {
+  handleDeletePublicAccessBlock,
+  handleGetPublicAccessBlock,
+  handlePutPublicAccessBlock,
+} from './handlers/public-access.js';
+import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
   handleGetBucketTagging,
@@ -95,6 +100,12 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketLifecycle(ctx, e.bucket);
     case 'DeleteBucketLifecycle':
       return handleDeleteBucketLifecycle(ctx, e.bucket);
+    case 'PutPublicAccessBlock':
+      return handlePutPublicAccessBlock(ctx, e.bucket);
+    case 'GetPublicAccessBlock':
+      return handleGetPublicAccessBlock(ctx, e.bucket);
+    case 'DeletePublicAccessBlock':
+      return handleDeletePublicAccessBlock(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':

@@ -52,7 +52,7 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       ...lockField(lock),
       ...withConditions(conditions),
     },
@@ -65,7 +65,7 @@ export async function handlePutObject(
   reply.push(
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
-    ...expirationHeader(ctx.state.catalog, bucket.id, info),
+    ...expirationHeader(ctx.state.catalog, bucket, info),
     ...versionIdHeader(info.versionId),
   );
   sendEmpty(ctx, 200, reply);

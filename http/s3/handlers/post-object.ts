@@ -59,7 +59,8 @@ const NO_QUERY: ReadonlyMap<string, string> = new Map();
 
 interface Authorized {
   post: VerifiedPost;
-  key: KeyRecord;
+  /** The form's signing key; null for an anonymous form. */
+  key: KeyRecord | null;
   bucket: BucketRecord;
 }
 
@@ -292,18 +293,18 @@ function authorizeForm(
       signatureV2: state.config.s3.signatureV2,
     },
   );
-  const key = state.catalog.getKey(post.accessKeyId);
+  const key = post.accessKeyId === null ? null : state.catalog.getKey(post.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   checkKey(post.key);
-  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, 'form');
+  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, key === null ? null : 'form');
   requireAccess(state, principalOf(key), facts, {
     action: 's3:PutObject',
     grant: 'write',
     bucket,
-    access: bucketAccessOf(state.catalog, bucket.id),
+    access: bucketAccessOf(state.catalog, bucket),
     objectKey: post.key,
   });
   return { post, key, bucket };
