@@ -1,7 +1,13 @@
-import { CreateBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeletePublicAccessBlockCommand,
+  GetPublicAccessBlockCommand,
+  ListBucketsCommand,
+} from '@aws-sdk/client-s3';
 import test from 'ava';
 import { canonicalIdOfAccessKey, ROOT_CANONICAL_ID } from '../../http/access/principal.js';
-import { ADMIN_TOKEN, ROOT_ACCESS_KEY, useServer } from '../helpers/server.js';
+import { type AdminAnswer, adminCall } from '../helpers/admin.js';
+import { ROOT_ACCESS_KEY, s3Failure, useServer } from '../helpers/server.js';
 
 /**
  * The admin API's view of who may reach a bucket: owner, Object Ownership, PublicAccessBlock,
@@ -10,21 +16,8 @@ import { ADMIN_TOKEN, ROOT_ACCESS_KEY, useServer } from '../helpers/server.js';
  */
 const suite = useServer(test);
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
-  json: any;
-}
-
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${suite.server.adminEndpoint}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: await response.json() };
+function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer> {
+  return adminCall(suite.server, method, path, body);
 }
 
 /** The S3 credentials of a CreateKey answer (it has other fields the SDK would misread). */
@@ -168,4 +161,29 @@ test('GetKeyInfo shows the canonical id S3 answers show for the key', async (t) 
   t.is(listed.Owner?.ID, info.json.canonicalId);
   const rootListed = await suite.s3.send(new ListBucketsCommand({}));
   t.is(rootListed.Owner?.ID, root.json.canonicalId);
+});
+
+test('the admin API and S3 see one PublicAccessBlock', async (t) => {
+  const { id } = (await call('POST', '/v2/CreateBucket', { globalAlias: 'block-shared' })).json;
+  await call('POST', `/v2/UpdateBucket?id=${id}`, {
+    publicAccessBlock: { blockPublicPolicy: false, restrictPublicBuckets: false },
+  });
+  const seen = await suite.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'block-shared' }));
+  t.deepEqual(seen.PublicAccessBlockConfiguration, {
+    BlockPublicAcls: true,
+    IgnorePublicAcls: true,
+    BlockPublicPolicy: false,
+    RestrictPublicBuckets: false,
+  });
+  await suite.s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'block-shared' }));
+  t.is((await call('GET', `/v2/GetBucketInfo?id=${id}`)).json.publicAccessBlock, null);
+  await call('POST', `/v2/UpdateBucket?id=${id}`, { publicAccessBlock: { blockPublicAcls: true } });
+  const again = await suite.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'block-shared' }));
+  t.is(again.PublicAccessBlockConfiguration?.BlockPublicAcls, true);
+  t.is(again.PublicAccessBlockConfiguration?.IgnorePublicAcls, false);
+  await call('POST', `/v2/UpdateBucket?id=${id}`, { publicAccessBlock: null });
+  const gone = await s3Failure(
+    suite.s3.send(new GetPublicAccessBlockCommand({ Bucket: 'block-shared' })),
+  );
+  t.is(gone.name, 'NoSuchPublicAccessBlockConfiguration');
 });

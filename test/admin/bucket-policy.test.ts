@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { HANGAR_ACCOUNT_ID } from '../../http/access/principal.js';
+import { type AdminAnswer, adminCall } from '../helpers/admin.js';
 import {
   ADMIN_TOKEN,
   HANGAR_BIN,
@@ -23,21 +24,8 @@ import {
 const suite = useServer(test);
 const files = useTempDir(test, 'hangar-policy-');
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field
-  json: any;
-}
-
-async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${suite.server.adminEndpoint}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, json: await response.json() };
+function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AdminAnswer> {
+  return adminCall(suite.server, method, path, body);
 }
 
 /** A policy letting one key read the bucket's objects: not public. */

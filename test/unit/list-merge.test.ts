@@ -108,6 +108,24 @@ test('isoTime writes what toISOString writes', (t) => {
   t.is(isoTime(253_402_300_800_000), '+010000-01-01T00:00:00.000Z');
 });
 
+/**
+ * A record encoded with its fields rotated (records from other writers may order them any way),
+ * and a copy in a longer buffer: lmdb-js hands a decoder its shared buffer, longer than the record.
+ */
+function encodeRotated(
+  codec: ReturnType<typeof recordEncoder>,
+  record: object,
+  rotation: number,
+): { encoded: Buffer; shared: Buffer } {
+  const fields = Object.entries(record);
+  const shift = rotation % fields.length;
+  const reordered = Object.fromEntries([...fields.slice(shift), ...fields.slice(0, shift)]);
+  const encoded = codec.encode(reordered);
+  const shared = Buffer.alloc(encoded.length + 16, 0xff);
+  encoded.copy(shared);
+  return { encoded, shared };
+}
+
 test('the lean record decoder reads what cbor-x reads, whatever the field order', (t) => {
   const codec = recordEncoder();
   const decoder = new ListingDecoder(codec);
@@ -123,13 +141,7 @@ test('the lean record decoder reads what cbor-x reads, whatever the field order'
   });
   check(
     fc.property(recordArb, fc.nat(), (record, rotation) => {
-      const fields = Object.entries(record);
-      const shift = rotation % fields.length;
-      const reordered = Object.fromEntries([...fields.slice(shift), ...fields.slice(0, shift)]);
-      const encoded = codec.encode(reordered);
-      // lmdb-js hands a decoder its shared buffer, longer than the record.
-      const shared = Buffer.alloc(encoded.length + 16, 0xff);
-      encoded.copy(shared);
+      const { encoded, shared } = encodeRotated(codec, record, rotation);
       const lean = decoder.decode(shared, encoded.length);
       const full = codec.decode(encoded) as typeof record;
       return (
@@ -162,12 +174,7 @@ test('the lean decoder with owners reads the optional owner as cbor-x does', (t)
   );
   check(
     fc.property(recordArb, fc.nat(), (record, rotation) => {
-      const fields = Object.entries(record);
-      const shift = rotation % fields.length;
-      const reordered = Object.fromEntries([...fields.slice(shift), ...fields.slice(0, shift)]);
-      const encoded = codec.encode(reordered);
-      const shared = Buffer.alloc(encoded.length + 16, 0xff);
-      encoded.copy(shared);
+      const { encoded, shared } = encodeRotated(codec, record, rotation);
       const lean = withOwner.decode(shared, encoded.length);
       const without = plain.decode(shared, encoded.length);
       return (

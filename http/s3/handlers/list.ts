@@ -85,7 +85,7 @@ export interface ListedOwners {
 }
 
 export function listedOwnersOf(ctx: RequestContext, bucket: BucketRecord): ListedOwners {
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
   return {
     names: ownerNamesOf(ctx),
     bucketOwner: bucketOwnerId(bucket),

@@ -489,7 +489,7 @@ function uploadPeople(
 ): XmlNode {
   const bucketOwner = bucketOwnerId(bucket);
   const initiator = upload.initiator ?? bucketOwner;
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
   const owner = access.ownership === 'BucketOwnerEnforced' ? bucketOwner : initiator;
   return { Initiator: names.node(initiator), Owner: names.node(owner) };
 }
