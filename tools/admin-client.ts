@@ -54,8 +54,14 @@ export class AdminClient {
       json = undefined;
     }
     if (!response.ok) {
-      const message = (json as { message?: unknown } | undefined)?.message;
-      const detail = typeof message === 'string' ? message : text.trim() || response.statusText;
+      const { message, code } = (json ?? {}) as { message?: unknown; code?: unknown };
+      // The code too: it is what scripts and S3-minded operators know (MalformedPolicy, ...).
+      const detail =
+        typeof message !== 'string'
+          ? text.trim() || response.statusText
+          : typeof code === 'string'
+            ? `${code}: ${message}`
+            : message;
       const problem = `admin API ${operation}: ${detail} (HTTP ${response.status})`;
       // 403: the token is missing or wrong, a configuration mistake.
       throw response.status === 403 ? new UsageError(problem) : new OperationError(problem);
