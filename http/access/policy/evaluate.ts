@@ -1,5 +1,12 @@
 import type { RequestFacts } from '../facts.js';
 import type { Principal } from '../principal.js';
+import type { ConditionContext } from './condition-keys.js';
+import { conditionsHold } from './conditions.js';
+import type { PolicyDocument, PolicyStatement } from './document.js';
+import { principalIn } from './principals.js';
+import { wildcardMatch } from './wildcard.js';
+
+export { isPublicPolicy } from './public.js';
 
 /** What a bucket policy says of one request: an explicit Deny, an Allow, or nothing. */
 export type PolicyVerdict = 'deny' | 'allow' | 'none';
@@ -13,12 +20,51 @@ export interface PolicyQuery {
   readonly facts: RequestFacts;
 }
 
-/** PLACEHOLDER until the policy language lands: no statement matches. */
-export function evaluatePolicy(_document: unknown, _query: PolicyQuery): PolicyVerdict {
-  return 'none';
+/**
+ * AWS's evaluation of one policy: a matching Deny statement wins over everything; otherwise a
+ * matching Allow allows; otherwise the policy says nothing (and other grants decide). A
+ * statement matches when its principal, action, resource and every condition do. `document`
+ * is the parsed form PutBucketPolicy stored (parse.ts).
+ */
+export function evaluatePolicy(document: unknown, query: PolicyQuery): PolicyVerdict {
+  const { statements } = document as PolicyDocument;
+  const action = query.action.toLowerCase();
+  let allowed = false;
+  for (const statement of statements) {
+    // Once allowed, only a Deny can still change the verdict: skip the other Allows.
+    if (allowed && statement.effect === 'Allow') continue;
+    if (!statementMatches(statement, query, action)) continue;
+    if (statement.effect === 'Deny') return 'deny';
+    allowed = true;
+  }
+  return allowed ? 'allow' : 'none';
 }
 
-/** PLACEHOLDER: whether a policy grants anyone outside the account (AWS's "public" test). */
-export function isPublicPolicy(_document: unknown): boolean {
+function statementMatches(statement: PolicyStatement, query: PolicyQuery, action: string): boolean {
+  if (statement.principal !== undefined && !principalIn(statement.principal, query.principal)) {
+    return false;
+  }
+  if (
+    statement.notPrincipal !== undefined &&
+    principalIn(statement.notPrincipal, query.principal)
+  ) {
+    return false;
+  }
+  if (!listMatches(statement.action, statement.notAction, action)) return false;
+  if (!listMatches(statement.resource, statement.notResource, query.resource)) return false;
+  if (statement.conditions.length === 0) return true;
+  const context: ConditionContext = { principal: query.principal, action, facts: query.facts };
+  return conditionsHold(statement.conditions, context);
+}
+
+/** Action / NotAction, Resource / NotResource: one of the patterns matches, or none does. */
+function listMatches(
+  patterns: readonly string[] | undefined,
+  notPatterns: readonly string[] | undefined,
+  value: string,
+): boolean {
+  if (patterns !== undefined) return patterns.some((pattern) => wildcardMatch(pattern, value));
+  if (notPatterns !== undefined)
+    return !notPatterns.some((pattern) => wildcardMatch(pattern, value));
   return false;
 }
