@@ -377,3 +377,32 @@ test('RestrictPublicBuckets makes a stored public policy stop allowing anonymous
   const status = await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }));
   t.is(status.PolicyStatus?.IsPublic, true);
 });
+
+test('a policy variable gives every key of the account its own home directory', async (t) => {
+  const { server, s3 } = suite;
+  const bucket = await newBucket(s3, 'pol-home');
+  const alice = await createKey(server, 'home-alice');
+  const bob = await createKey(server, 'home-bob');
+  await putPolicy(
+    bucket,
+    policy({
+      Effect: 'Allow',
+      Principal: { AWS: ACCOUNT },
+      Action: ['s3:PutObject', 's3:GetObject'],
+      Resource: `arn:aws:s3:::${bucket}/home/${['$', '{aws:username}'].join('')}/*`,
+    }),
+  );
+  await put(server.client(alice), bucket, `home/${alice.accessKeyId}/a`);
+  await put(server.client(bob), bucket, `home/${bob.accessKeyId}/b`);
+  await refused(
+    t,
+    put(server.client(bob), bucket, `home/${alice.accessKeyId}/b`),
+    "another's home",
+  );
+  await refused(
+    t,
+    get(server.client(alice), bucket, `home/${bob.accessKeyId}/b`),
+    "reading another's",
+  );
+  t.is((await get(server.client(alice), bucket, `home/${alice.accessKeyId}/a`)).ContentLength, 1);
+});

@@ -4,6 +4,7 @@
  * ForAnyValue / ForAllValues, IPv4 and IPv6 ranges, and Deny over Allow.
  */
 import test from 'ava';
+import { parsePolicy } from '../../http/access/policy/parse.js';
 import {
   ALICE,
   ANONYMOUS,
@@ -291,4 +292,61 @@ test('every condition of a statement must hold (AND); any value of a key may (OR
   t.is(ask(both, { facts: { ip: '8.8.8.8', secure: true } }), 'none');
   const other = keyPrincipal('HKOTHER');
   t.is(ask(both, { principal: other, facts: { ip: '10.1.2.3', secure: true } }), 'allow');
+});
+
+/** A policy variable's text, `${name}` (built so that no string literal looks like a template). */
+const variable = (name: string) => ['$', '{', name, '}'].join('');
+const USERNAME = variable('aws:username');
+
+test('policy variables: aws:username home directories, defaults, a literal star', (t) => {
+  const home = parsed({
+    Effect: 'Allow',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: `arn:aws:s3:::${BUCKET}/home/\${aws:username}/*`,
+  });
+  t.is(ask(home, { principal: ALICE, key: 'home/HKALICE/notes' }), 'allow');
+  t.is(ask(home, { principal: ALICE, key: 'home/HKBOB/notes' }), 'none');
+  t.is(ask(home, { principal: ANONYMOUS, key: 'home/HKALICE/notes' }), 'none', 'no username');
+  const listHome = allowWhen({ StringLike: { 's3:prefix': [`home/${USERNAME}/*`] } });
+  const listing = (principal: typeof ALICE, prefix: string) =>
+    ask(listHome, { principal, action: 's3:ListBucket', key: null, facts: { query: { prefix } } });
+  t.is(listing(ALICE, 'home/HKALICE/docs/'), 'allow');
+  t.is(listing(BOB, 'home/HKALICE/docs/'), 'none');
+  const withDefault = allowWhen({
+    StringEquals: { 's3:prefix': `shared/${variable("aws:username, 'guest'")}/` },
+  });
+  const list = (principal: typeof ALICE, prefix: string) =>
+    ask(withDefault, {
+      principal,
+      action: 's3:ListBucket',
+      key: null,
+      facts: { query: { prefix } },
+    });
+  t.is(list(ANONYMOUS, 'shared/guest/'), 'allow');
+  t.is(list(ALICE, 'shared/HKALICE/'), 'allow');
+  // ${*} is a literal star: it does not match any key.
+  const literalStar = parsed({
+    Effect: 'Allow',
+    Principal: '*',
+    Action: 's3:GetObject',
+    Resource: `arn:aws:s3:::${BUCKET}/star\${*}`,
+  });
+  t.is(ask(literalStar, { key: 'star*' }), 'allow');
+  t.is(ask(literalStar, { key: 'starry' }), 'none');
+  // A 2008-10-17 policy takes ${...} literally.
+  const old = parsePolicy(
+    JSON.stringify({
+      Version: '2008-10-17',
+      Statement: {
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${BUCKET}/\${aws:username}`,
+      },
+    }),
+    [BUCKET],
+  );
+  t.is(ask(old, { principal: ALICE, key: 'HKALICE' }), 'none');
+  t.is(ask(old, { principal: ALICE, key: USERNAME }), 'allow');
 });

@@ -2,6 +2,7 @@ import { assert } from '../../../engine/assert.js';
 import { type ConditionContext, conditionValuesOf } from './condition-keys.js';
 import type { PolicyCondition } from './document.js';
 import { OPERATORS } from './operators.js';
+import { expandVariables } from './variables.js';
 
 /**
  * Whether a statement's conditions hold for a request: every operator, every key of it (AND),
@@ -26,8 +27,9 @@ function conditionHolds(condition: PolicyCondition, context: ConditionContext): 
   const operator = OPERATORS[condition.base];
   assert(operator !== undefined, `a stored condition has an unknown operator ${condition.base}`);
   const compare = operator.compare;
+  const policyValues = condition.variables ? expandedValues(condition, context) : condition.values;
   const matchesAny = (requestValue: string): boolean =>
-    condition.values.some((policyValue) => compare(requestValue, policyValue));
+    policyValues.some((policyValue) => compare(requestValue, policyValue));
   // A negated operator asks that a request value match none of the policy's values.
   const holdsFor = condition.negated
     ? (requestValue: string) => !matchesAny(requestValue)
@@ -40,6 +42,12 @@ function conditionHolds(condition: PolicyCondition, context: ConditionContext): 
     case null:
       return condition.negated ? requestValues.every(holdsFor) : requestValues.some(holdsFor);
   }
+}
+
+/** The values with their variables replaced; a value naming an absent variable is dropped. */
+function expandedValues(condition: PolicyCondition, context: ConditionContext): string[] {
+  const forWildcard = condition.base.includes('Like') || condition.family === 'Arn';
+  return condition.values.flatMap((value) => expandVariables(value, context, forWildcard) ?? []);
 }
 
 /**

@@ -26,6 +26,8 @@ export interface PolicyStatement {
   readonly resource?: readonly string[];
   readonly notResource?: readonly string[];
   readonly conditions: readonly PolicyCondition[];
+  /** Its Resource / NotResource patterns use policy variables (variables.ts). */
+  readonly resourceVariables?: true;
 }
 
 /**
@@ -57,4 +59,6 @@ export interface PolicyCondition {
   /** The key lower-cased, except a tag key's own part (s3:existingobjecttag/Team). */
   readonly key: string;
   readonly values: readonly string[];
+  /** Its values use policy variables (String and Arn operators, Version 2012-10-17). */
+  readonly variables?: true;
 }

@@ -4,6 +4,7 @@ import type { ConditionContext } from './condition-keys.js';
 import { conditionsHold } from './conditions.js';
 import type { PolicyDocument, PolicyStatement } from './document.js';
 import { principalIn } from './principals.js';
+import { expandVariables } from './variables.js';
 import { wildcardMatch } from './wildcard.js';
 
 export { isPublicPolicy } from './public.js';
@@ -51,10 +52,36 @@ function statementMatches(statement: PolicyStatement, query: PolicyQuery, action
     return false;
   }
   if (!listMatches(statement.action, statement.notAction, action)) return false;
-  if (!listMatches(statement.resource, statement.notResource, query.resource)) return false;
-  if (statement.conditions.length === 0) return true;
   const context: ConditionContext = { principal: query.principal, action, facts: query.facts };
+  const resources = statement.resourceVariables ? expandResources(statement, context) : statement;
+  if (resources === undefined) return false;
+  if (!listMatches(resources.resource, resources.notResource, query.resource)) return false;
+  if (statement.conditions.length === 0) return true;
   return conditionsHold(statement.conditions, context);
+}
+
+/**
+ * Resource patterns with their variables replaced. A Resource pattern whose variable has no
+ * value matches nothing; a NotResource one could exclude anything, so the statement then
+ * matches nothing (undefined) rather than everything.
+ */
+function expandResources(
+  statement: PolicyStatement,
+  context: ConditionContext,
+): Pick<PolicyStatement, 'resource' | 'notResource'> | undefined {
+  if (statement.resource !== undefined) {
+    const resource = statement.resource.flatMap(
+      (pattern) => expandVariables(pattern, context, true) ?? [],
+    );
+    return { resource };
+  }
+  const notResource: string[] = [];
+  for (const pattern of statement.notResource ?? []) {
+    const expanded = expandVariables(pattern, context, true);
+    if (expanded === undefined) return undefined;
+    notResource.push(expanded);
+  }
+  return { notResource };
 }
 
 /** Action / NotAction, Resource / NotResource: one of the patterns matches, or none does. */

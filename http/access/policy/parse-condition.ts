@@ -3,6 +3,7 @@ import { isKnownConditionKey, normalizeConditionKey } from './condition-keys.js'
 import type { PolicyCondition } from './document.js';
 import { parseIpRange } from './ip.js';
 import { OPERATORS, operatorNamed, parseDate, parseNumber } from './operators.js';
+import { hasVariables } from './variables.js';
 
 /** MalformedPolicy with `message` (every fault of a policy is one, as on AWS). */
 export function malformed(message: string): S3Error {
@@ -17,7 +18,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  * A statement's Condition element: `{ operator: { key: value or [values] } }`, each operator
  * possibly prefixed ForAnyValue: / ForAllValues: and suffixed IfExists.
  */
-export function parseConditionBlock(block: unknown): PolicyCondition[] {
+export function parseConditionBlock(block: unknown, variablesAllowed: boolean): PolicyCondition[] {
   if (!isPlainObject(block)) throw malformed('Condition must be an object');
   const conditions: PolicyCondition[] = [];
   for (const [operatorText, keys] of Object.entries(block)) {
@@ -29,7 +30,17 @@ export function parseConditionBlock(block: unknown): PolicyCondition[] {
       const key = normalizeConditionKey(rawKey);
       if (!isKnownConditionKey(key)) throw malformed('Policy has an invalid condition key');
       const values = conditionValues(rawValues, shape.base);
-      conditions.push({ ...shape, operator: operatorText, key, values });
+      const variables =
+        variablesAllowed &&
+        (shape.family === 'String' || shape.family === 'Arn') &&
+        values.some(hasVariables);
+      conditions.push({
+        ...shape,
+        operator: operatorText,
+        key,
+        values,
+        ...(variables ? { variables: true } : {}),
+      });
     }
   }
   return conditions;

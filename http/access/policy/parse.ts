@@ -3,6 +3,7 @@ import { requireApplicableActions } from './applicability.js';
 import type { Effect, PolicyDocument, PolicyStatement } from './document.js';
 import { isPlainObject, malformed, parseConditionBlock } from './parse-condition.js';
 import { parsePrincipal } from './principals.js';
+import { hasVariables } from './variables.js';
 import { wildcardMatch } from './wildcard.js';
 
 export type { PolicyDocument } from './document.js';
@@ -62,7 +63,11 @@ function parseDocument(
   if (raw === undefined) throw malformed('Missing required field Statement');
   const list = Array.isArray(raw) ? raw : [raw];
   if (list.length === 0) throw malformed('Could not parse the policy: Statement is empty!');
-  const statements = list.map((statement) => parseStatement(statement, bucketNames));
+  // Policy variables came with the 2012-10-17 language; older policies mean `${` literally.
+  const variablesAllowed = version === '2012-10-17';
+  const statements = list.map((statement) =>
+    parseStatement(statement, bucketNames, variablesAllowed),
+  );
   const sids = statements.flatMap((statement) => statement.sid ?? []);
   if (new Set(sids).size !== sids.length) {
     throw malformed('Statement IDs (SID) in a single policy must be unique');
@@ -70,7 +75,11 @@ function parseDocument(
   return { version, ...(id === undefined ? {} : { id }), statements };
 }
 
-function parseStatement(raw: unknown, bucketNames: readonly string[] | undefined): PolicyStatement {
+function parseStatement(
+  raw: unknown,
+  bucketNames: readonly string[] | undefined,
+  variablesAllowed: boolean,
+): PolicyStatement {
   if (!isPlainObject(raw)) throw malformed('Statement must be an object');
   for (const field of Object.keys(raw)) {
     if (!STATEMENT_FIELDS.has(field)) throw malformed(`Unknown field ${field}`);
@@ -85,7 +94,8 @@ function parseStatement(raw: unknown, bucketNames: readonly string[] | undefined
   const resources = patternList(resource.value, 'Policy has invalid resource').map((arn) =>
     validResource(arn, bucketNames),
   );
-  const conditions = raw.Condition === undefined ? [] : parseConditionBlock(raw.Condition);
+  const conditions =
+    raw.Condition === undefined ? [] : parseConditionBlock(raw.Condition, variablesAllowed);
   const who = parsePrincipal(principal.value);
   const statement: PolicyStatement = {
     ...(sid === undefined ? {} : { sid }),
@@ -94,6 +104,7 @@ function parseStatement(raw: unknown, bucketNames: readonly string[] | undefined
     ...(action.negated ? { notAction: actions } : { action: actions }),
     ...(resource.negated ? { notResource: resources } : { resource: resources }),
     conditions,
+    ...(variablesAllowed && resources.some(hasVariables) ? { resourceVariables: true } : {}),
   };
   requireApplicableActions(statement);
   return statement;

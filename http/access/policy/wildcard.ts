@@ -10,7 +10,7 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   let starT = 0;
   while (t < text.length) {
     const c = pattern.charCodeAt(p);
-    if (p < pattern.length && c !== STAR && (c === QUESTION || c === text.charCodeAt(t))) {
+    if (p < pattern.length && c !== STAR && (c === QUESTION || literal(c) === text.charCodeAt(t))) {
       p++;
       t++;
     } else if (p < pattern.length && c === STAR) {
@@ -34,3 +34,17 @@ export function hasWildcard(pattern: string): boolean {
 
 const STAR = 42;
 const QUESTION = 63;
+
+/**
+ * Private-use characters standing for a literal `*` and `?` in a pattern (the policy variables
+ * `${*}` and `${?}`, variables.ts): compared as those characters, never as wildcards.
+ */
+export const LITERAL_STAR = '\uE000';
+export const LITERAL_QUESTION = '\uE001';
+const LITERAL_STAR_CODE = 0xe000;
+const LITERAL_QUESTION_CODE = 0xe001;
+
+function literal(code: number): number {
+  if (code === LITERAL_STAR_CODE) return STAR;
+  return code === LITERAL_QUESTION_CODE ? QUESTION : code;
+}
