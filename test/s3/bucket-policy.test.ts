@@ -51,6 +51,16 @@ const put = (s3: S3Client, bucket: string, key: string, tagging?: string) =>
 const get = (s3: S3Client, bucket: string, key: string) =>
   s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
 
+/** A policy that lets everyone, anonymous requests included, GetObject under `keys`. */
+function publicReads(bucket: string, keys: string): string {
+  return policy({
+    Effect: 'Allow',
+    Principal: '*',
+    Action: 's3:GetObject',
+    Resource: `arn:aws:s3:::${bucket}/${keys}`,
+  });
+}
+
 /** A bucket whose PublicAccessBlock is gone, so that a public policy may be put. */
 async function openBucket(prefix: string): Promise<string> {
   const bucket = await newBucket(suite.s3, prefix);
@@ -302,15 +312,7 @@ test('Principal "*" lets anonymous requests read public/* only; other keys stay 
   const bucket = await openBucket('pol-anon');
   await put(s3, bucket, 'public/page.html');
   await put(s3, bucket, 'private/data');
-  await putPolicy(
-    bucket,
-    policy({
-      Effect: 'Allow',
-      Principal: '*',
-      Action: 's3:GetObject',
-      Resource: `arn:aws:s3:::${bucket}/public/*`,
-    }),
-  );
+  await putPolicy(bucket, publicReads(bucket, 'public/*'));
   const anonymous = (key: string) => fetch(`${server.endpoint}/${bucket}/${key}`);
   const open = await anonymous('public/page.html');
   t.is(open.status, 200);
@@ -330,12 +332,7 @@ test('BlockPublicPolicy refuses a public policy with AccessDenied, not a private
   const { s3 } = suite;
   // New buckets block public access (AWS's default since 2023).
   const bucket = await newBucket(s3, 'pol-block');
-  const everyone = policy({
-    Effect: 'Allow',
-    Principal: '*',
-    Action: 's3:GetObject',
-    Resource: `arn:aws:s3:::${bucket}/*`,
-  });
+  const everyone = publicReads(bucket, '*');
   await refused(t, putPolicy(bucket, everyone), 'a public policy under BlockPublicPolicy');
   const fromOneNetwork = policy({
     Effect: 'Allow',
@@ -352,15 +349,7 @@ test('RestrictPublicBuckets makes a stored public policy stop allowing anonymous
   const { server, s3 } = suite;
   const bucket = await openBucket('pol-restrict');
   await put(s3, bucket, 'public/a');
-  await putPolicy(
-    bucket,
-    policy({
-      Effect: 'Allow',
-      Principal: '*',
-      Action: 's3:GetObject',
-      Resource: `arn:aws:s3:::${bucket}/public/*`,
-    }),
-  );
+  await putPolicy(bucket, publicReads(bucket, 'public/*'));
   const url = `${server.endpoint}/${bucket}/public/a`;
   t.is((await fetch(url)).status, 200);
   await s3.send(

@@ -17,21 +17,18 @@ const stringEquals = (a: string, b: string): boolean => a === b;
 const ignoringCase = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 const like = (a: string, b: string): boolean => wildcardMatch(b, a);
 
-const numeric =
+/** An ordering test on values read by `parse` (numbers, dates); an unreadable one fails it. */
+const ordered =
+  (parse: (text: string) => number | undefined) =>
   (test: (a: number, b: number) => boolean) =>
   (a: string, b: string): boolean => {
-    const left = parseNumber(a);
-    const right = parseNumber(b);
+    const left = parse(a);
+    const right = parse(b);
     return left !== undefined && right !== undefined && test(left, right);
   };
 
-const dated =
-  (test: (a: number, b: number) => boolean) =>
-  (a: string, b: string): boolean => {
-    const left = parseDate(a);
-    const right = parseDate(b);
-    return left !== undefined && right !== undefined && test(left, right);
-  };
+const numeric = ordered((text) => parseNumber(text));
+const dated = ordered((text) => parseDate(text));
 
 const inRange = (a: string, b: string): boolean => {
   const address = parseIp(a);
