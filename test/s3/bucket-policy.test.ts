@@ -10,6 +10,7 @@ import {
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test, { type ExecutionContext } from 'ava';
 import { LIMITS } from '../../engine/limits.js';
 import { createKey, grant } from '../helpers/keys.js';
@@ -76,6 +77,12 @@ test('Put, Get, GetBucketPolicyStatus and Delete round trip; the text comes back
   await putPolicy(bucket, text);
   const got = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }));
   t.is(got.Policy, text);
+  // On the wire: the JSON itself, as application/json (not wrapped in XML).
+  const url = await getSignedUrl(s3, new GetBucketPolicyCommand({ Bucket: bucket }));
+  const raw = await fetch(url);
+  t.is(raw.status, 200);
+  t.is(raw.headers.get('content-type'), 'application/json');
+  t.is(await raw.text(), text);
   const status = await s3.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }));
   t.is(status.PolicyStatus?.IsPublic, false);
   await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
@@ -196,7 +203,10 @@ test('Deny on aws:SecureTransport false refuses plain-HTTP requests, root too, b
   await refused(t, get(server.client(key), bucket, 'a'), 'a granted key over http');
   await refused(t, get(s3, bucket, 'a'), 'the root key over http');
   // The root key can always read, replace and remove the policy that locks everyone out.
-  t.truthy((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy);
+  const locking = (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '';
+  await putPolicy(bucket, locking.replace('s3:*', 's3:Put*'));
+  t.is((await get(s3, bucket, 'a')).ContentLength, 1, 'the replaced policy denies writes only');
+  await putPolicy(bucket, locking);
   await refused(
     t,
     server.client(key).send(new DeleteBucketPolicyCommand({ Bucket: bucket })),

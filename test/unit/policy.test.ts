@@ -89,6 +89,11 @@ const MALFORMED: ReadonlyArray<readonly [string, string, string]> = [
     policyText(READ_ALL, { Version: '2020-01-01' }),
     'The policy must contain a valid version string',
   ],
+  [
+    'a null Version',
+    policyText(READ_ALL, { Version: null }),
+    'The policy must contain a valid version string',
+  ],
   ['an unknown top-level field', policyText(READ_ALL, { Foo: 1 }), 'Unknown field Foo'],
   [
     'an unknown statement field',

@@ -53,7 +53,8 @@ function parseDocument(
   for (const field of Object.keys(json)) {
     if (!DOCUMENT_FIELDS.has(field)) throw malformed(`Unknown field ${field}`);
   }
-  const version = json.Version ?? '2008-10-17';
+  // AWS's default for a policy without Version: the 2008 language (no policy variables).
+  const version = 'Version' in json ? json.Version : '2008-10-17';
   if (typeof version !== 'string' || !VERSIONS.has(version)) {
     throw malformed('The policy must contain a valid version string');
   }
