@@ -16,7 +16,7 @@ import test from 'ava';
 import { useChromium } from '../helpers/chromium.js';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { type WebResponse, webRequest } from '../helpers/website.js';
+import { makePublicRead, type WebResponse, webRequest } from '../helpers/website.js';
 
 const suite = useServer(test);
 test.before(async () => {
@@ -26,6 +26,7 @@ test.before(async () => {
 /** A fresh bucket, with `website` as its website configuration when given. */
 async function websiteBucket(prefix: string, website?: WebsiteConfiguration): Promise<string> {
   const name = await newBucket(suite.s3, prefix);
+  await makePublicRead(suite.s3, name);
   if (website !== undefined) {
     await suite.s3.send(
       new PutBucketWebsiteCommand({ Bucket: name, WebsiteConfiguration: website }),
