@@ -10,6 +10,7 @@ import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/flow.js';
+import { ensureMasterKey, masterKeyPath } from '../engine/sse/master-key.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
@@ -67,6 +68,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : 'the data directory is open to other users and belongs to another user: make it 0700',
     );
   const layout = ensureLayout(config.dataDir, config.shards);
+  // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
+  // may need it; a malformed key file stops the start here, not at the first encrypted GET.
+  ensureMasterKey(masterKeyPath(config.dataDir, config.sse.masterKeyFile));
   const catalog = CatalogStore.open(config.dataDir);
   const rootKey = await ensureRootKey(catalog, config, logger);
   let edges: EdgeThreads | undefined;
@@ -77,6 +81,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       blockBytes: config.blockBytes,
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
+      sseMasterKeyFile: config.sse.masterKeyFile,
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );

@@ -26,6 +26,7 @@ import { PortLostError } from '../http/uws/listen.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
 import { registerDoctor, startupChecks } from './doctor/command.js';
 import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
+import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
 import { reloadOnSighup } from './reload.js';
@@ -838,6 +839,7 @@ function buildProgram(): Command {
   }
 
   registerMaintenance(program, { leaf, run: runCommand });
+  registerKms(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')

@@ -5,6 +5,7 @@ import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { NEW_BUCKET_ACCESS } from './access.js';
+import type { KmsKeyRecord, KmsTables } from './kms.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -93,6 +94,8 @@ export class Catalog {
   private readonly keys: Database<KeyRecord, string>;
   private readonly grants: Database<Grant, string>;
   private readonly configs: Database<unknown, string>;
+  private readonly kmsKeys: Database<KmsKeyRecord, string>;
+  private readonly kmsAliases: Database<string, string>;
 
   private constructor(env: RootDatabase) {
     this.env = env;
@@ -100,6 +103,19 @@ export class Catalog {
     this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });
     this.grants = env.openDB<Grant, string>({ name: 'grants', ...cborRecords() });
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
+    this.kmsKeys = env.openDB<KmsKeyRecord, string>({ name: 'kms-keys', ...cborRecords() });
+    this.kmsAliases = env.openDB<string, string>({ name: 'kms-aliases', ...cborRecords() });
+  }
+
+  /** The built-in keyring's tables (engine/sse/keyring.ts reads and writes them). */
+  kmsTables(): KmsTables {
+    return {
+      keys: this.kmsKeys,
+      aliases: this.kmsAliases,
+      transaction: (work) => this.env.transaction(work),
+      transactionSync: (work) => this.env.transactionSync(work),
+      flushed: () => this.flushed(),
+    };
   }
 
   /** Opens (or creates) `<dataDir>/catalog`, owner-only: it holds every secret access key. */
@@ -492,7 +508,9 @@ export type BucketConfigKind =
   | 'versioning'
   | 'object-lock'
   /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
-  | 'access';
+  | 'access'
+  /** Default encryption (PutBucketEncryption; http/s3/handlers/encryption.ts). */
+  | 'encryption';
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

@@ -16,6 +16,8 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
+import { summaryOf } from '../../../engine/sse/managed.js';
+import { isManagedKey } from '../../../engine/sse-c.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
@@ -38,7 +40,8 @@ import { relayBody } from '../relay.js';
 import { ownerOf, sendEmpty, sendXml } from '../reply.js';
 import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
-import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { managedResponseHeaders, writeEncryption } from '../sse.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
@@ -54,14 +57,31 @@ export async function handleCreateMultipartUpload(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
-  refuseManagedEncryption(ctx.req.headers);
-  const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
+  // One data key per upload (SSE-S3/KMS), sealed in the upload record: every part uses it.
+  const sse = writeEncryption(
+    ctx.state,
+    bucket.id,
+    ctx.req.headers,
+    customerKeyOf(ctx.req.headers),
+  );
+  const managed = sse !== null && isManagedKey(sse) ? sse.managed : null;
+  const sseKeyMd5 = sse !== null && !isManagedKey(sse) ? sse.md5Base64 : null;
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   // Applied when the upload completes; the bucket's default retention is computed then.
   const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags, ...lock },
+    {
+      kind: 'CreateUpload',
+      bucketId: bucket.id,
+      key,
+      headers,
+      checksum,
+      sseKeyMd5,
+      ...(managed !== null ? { sseManaged: managed } : {}),
+      tags,
+      ...lock,
+    },
     'UploadCreated',
   );
   sendXml(
@@ -70,6 +90,11 @@ export async function handleCreateMultipartUpload(
     { Bucket: bucket.name, Key: key, UploadId: created.uploadId },
     [
       ...sseResponseHeaders(sseKeyMd5),
+      ...managedResponseHeaders(
+        ctx.state.config.s3.region,
+        managed === null ? undefined : summaryOf(managed),
+        true,
+      ),
       ...(checksum === null
         ? []
         : ([
@@ -305,6 +330,7 @@ export async function handleCompleteMultipartUpload(
     [
       ...expirationHeader(ctx.state.catalog, bucket.id, completed.info),
       ...versionIdHeader(completed.info.versionId),
+      ...managedResponseHeaders(ctx.state.config.s3.region, completed.info.sseManaged),
     ],
   );
 }

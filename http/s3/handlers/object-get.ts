@@ -23,6 +23,7 @@ import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { lockResponseHeaders } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
+import { managedResponseHeaders } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
@@ -219,6 +220,7 @@ async function respond(
   const headers = objectResponseHeaders(info, e.responseOverrides);
   headers.push(
     ...sseResponseHeaders(info.sseKeyMd5),
+    ...managedResponseHeaders(ctx.state.config.s3.region, info.sseManaged),
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketId, info),
     ...versionIdHeader(info.versionId ?? nullVersionIfVersioned(ctx, bucketId)),
