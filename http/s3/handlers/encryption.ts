@@ -29,7 +29,9 @@ export function parseBucketEncryption(document: XmlNode): BucketEncryption {
   for (const field of Object.keys(document)) {
     if (field !== 'Rule') throw new S3Error('MalformedXML');
   }
-  const rule = node(document.Rule);
+  // The parser lists Rule elements (lifecycle documents repeat them); AWS takes exactly one.
+  const rules = Array.isArray(document.Rule) ? document.Rule : [document.Rule];
+  const rule = rules.length === 1 ? node(rules[0]) : undefined;
   if (rule === undefined) throw new S3Error('MalformedXML');
   for (const field of Object.keys(rule)) {
     if (field !== 'ApplyServerSideEncryptionByDefault' && field !== 'BucketKeyEnabled') {
