@@ -202,6 +202,8 @@ export interface PartInfo {
   bytes: number;
   lastModifiedMs: number;
   checksum: StoredChecksum | null;
+  /** UploadPart's answer for an SSE-S3/KMS upload: what to report (absent otherwise). */
+  sseManaged?: ManagedSummary;
 }
 
 /** A part as CompleteMultipartUpload lists it: number, ETag, and any checksums the client gave. */

@@ -31,7 +31,7 @@ import type {
   VersioningState,
   WriteConditions,
 } from '../protocol/messages.js';
-import { type ManagedDataKey, type ManagedKey, managedKeyTag } from '../sse/managed.js';
+import { type ManagedDataKey, type ManagedKey, managedKeyTag, summaryOf } from '../sse/managed.js';
 import {
   type CustomerKey,
   decryptAt,
@@ -460,6 +460,7 @@ export class Shard {
         bytes: part.bytes,
         lastModifiedMs: part.lastModifiedMs,
         checksum: part.checksum,
+        ...(sse?.kind !== undefined ? { sseManaged: summaryOf(sse) } : {}),
       },
     };
   }

@@ -117,6 +117,8 @@ test('a named key by id, ARN or alias; multipart with ranges across parts', asyn
         Body: part,
       }),
     );
+    t.is(uploaded.ServerSideEncryption, 'aws:kms');
+    t.is(uploaded.SSEKMSKeyId, key.arn);
     etags.push(uploaded.ETag ?? '');
   }
   await suite.s3.send(

@@ -162,6 +162,7 @@ export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoin
   const reply: Array<[string, string]> = [
     ['etag', result.part.etag],
     ...sseResponseHeaders(sse?.md5Base64 ?? null),
+    ...managedResponseHeaders(ctx.state.config.s3.region, result.part.sseManaged),
   ];
   if (checksum !== null) reply.push([checksumHeaderOf(checksum.algorithm), checksum.base64]);
   sendEmpty(ctx, 200, reply);
@@ -236,7 +237,10 @@ export async function handleUploadPartCopy(
           ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
           : {}),
       },
-      sseResponseHeaders(sse?.md5Base64 ?? null),
+      [
+        ...sseResponseHeaders(sse?.md5Base64 ?? null),
+        ...managedResponseHeaders(ctx.state.config.s3.region, part.sseManaged),
+      ],
     );
   } finally {
     if (!relayed) sourceShard.cancel(opened.reqId);
