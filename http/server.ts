@@ -10,7 +10,6 @@ import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/flow.js';
-import { ensureMasterKey, masterKeyPath } from '../engine/sse/master-key.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
@@ -22,6 +21,7 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import type { ServerState } from './s3/context.js';
+import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
 import { type CertificateInfo, claimPort, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
@@ -68,10 +68,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : 'the data directory is open to other users and belongs to another user: make it 0700',
     );
   const layout = ensureLayout(config.dataDir, config.shards);
-  // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
-  // may need it; a malformed key file stops the start here, not at the first encrypted GET.
-  ensureMasterKey(masterKeyPath(config.dataDir, config.sse.masterKeyFile));
   const catalog = CatalogStore.open(config.dataDir);
+  // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
+  // may need it; a missing or malformed key file stops the start here, not at the first
+  // encrypted GET.
+  keyringOf({ config, catalog }).currentMaster();
   const rootKey = await ensureRootKey(catalog, config, logger);
   let edges: EdgeThreads | undefined;
   const pool = await ShardPool.start(

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { Catalog } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
 import { Keyring, KmsError, type KmsKeyView, kmsKeyArn } from '../engine/sse/keyring.js';
-import { masterKeyPath } from '../engine/sse/master-key.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { type AdminClient, adminClient, OperationError } from './admin-client.js';
@@ -88,11 +87,7 @@ function onKeyring(
     if (server !== null) return remote(adminClient(command, config, server));
     const catalog = Catalog.open(config.dataDir);
     try {
-      const keyring = new Keyring(
-        catalog.kmsTables(),
-        config.dataDir,
-        masterKeyPath(config.dataDir, config.sse.masterKeyFile),
-      );
+      const keyring = new Keyring(catalog.kmsTables(), config.dataDir, config.sse.masterKeyFile);
       return await offline(keyring, config);
     } catch (error) {
       if (error instanceof KmsError) throw new OperationError(error.message);

@@ -2,7 +2,6 @@ import { Catalog } from '../catalog/catalog.js';
 import { engineFailure } from '../errors.js';
 import { Keyring, KmsError } from '../sse/keyring.js';
 import type { ManagedKey } from '../sse/managed.js';
-import { masterKeyPath } from '../sse/master-key.js';
 
 /**
  * A shard's access to the keyring, to open the data keys of SSE-S3 and SSE-KMS objects and
@@ -35,11 +34,7 @@ export class ShardKeys {
   private open(): Keyring {
     if (this.keyring === null) {
       this.catalog = Catalog.open(this.dataDir);
-      this.keyring = new Keyring(
-        this.catalog.kmsTables(),
-        this.dataDir,
-        masterKeyPath(this.dataDir, this.masterKeyFile),
-      );
+      this.keyring = new Keyring(this.catalog.kmsTables(), this.dataDir, this.masterKeyFile);
     }
     return this.keyring;
   }

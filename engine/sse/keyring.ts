@@ -12,8 +12,9 @@ import { LIMITS } from '../limits.js';
 import { dataKeyAad, type ManagedDataKey, type ManagedKey } from './managed.js';
 import {
   dropRetiredMasterKeys,
-  ensureMasterKey,
   type MasterKey,
+  masterKeyPath,
+  openMasterKey,
   readMasterKey,
   replaceMasterKey,
   retiredMasterKey,
@@ -89,12 +90,16 @@ function viewOf(record: KmsKeyRecord): KmsKeyView {
 export class Keyring {
   private master: MasterKey | null = null;
   private readonly opened = new Map<string, { sealed: Uint8Array; material: Buffer }>();
+  private readonly masterPath: string;
 
+  /** `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). */
   constructor(
     private readonly tables: KmsTables,
     private readonly dataDir: string,
-    private readonly masterPath: string,
-  ) {}
+    private readonly masterKeyFile: string | null,
+  ) {
+    this.masterPath = masterKeyPath(dataDir, masterKeyFile);
+  }
 
   // ---- objects ----
 
@@ -178,9 +183,15 @@ export class Keyring {
 
   // ---- master keys ----
 
-  /** The current master key: read (or generated) on first use, re-read when asked for. */
+  /**
+   * The current master key: read on first use, re-read when asked for. Generated only into the
+   * default path of a keyring that holds no key yet (engine/sse/master-key.ts openMasterKey).
+   */
   currentMaster(reread = false): MasterKey {
-    if (this.master === null || reread) this.master = ensureMasterKey(this.masterPath);
+    if (this.master === null || reread) {
+      const mayGenerate = this.masterKeyFile === null && this.tables.keys.getCount() === 0;
+      this.master = openMasterKey(this.masterPath, mayGenerate);
+    }
     return this.master;
   }
 

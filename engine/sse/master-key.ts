@@ -86,6 +86,21 @@ export function ensureMasterKey(path: string): MasterKey {
   return readMasterKey(path);
 }
 
+/**
+ * The master key at `path`. A missing file is generated only when `mayGenerate` (the default
+ * path, and nothing sealed yet): a configured file that is missing (an unmounted secret) or a
+ * lost key must stop hangar, not be silently replaced by a key that opens nothing.
+ */
+export function openMasterKey(path: string, mayGenerate: boolean): MasterKey {
+  if (existsSync(path)) return readMasterKey(path);
+  if (!mayGenerate) {
+    throw new Error(
+      `the SSE master key file ${path} does not exist: ${'restore it, or (on a new installation) write 32 random bytes there as 64 hex digits'}`,
+    );
+  }
+  return ensureMasterKey(path);
+}
+
 /** Replaces the key at `path` with `key` (rename: readers see the old or the new file). */
 export function replaceMasterKey(path: string, key: Buffer): MasterKey {
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;

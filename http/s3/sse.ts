@@ -2,7 +2,6 @@ import type { Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import { Keyring, KmsError, kmsKeyArn } from '../../engine/sse/keyring.js';
 import type { ManagedSummary } from '../../engine/sse/managed.js';
-import { masterKeyPath } from '../../engine/sse/master-key.js';
 import type { CustomerKey, EncryptionKey } from '../../engine/sse-c.js';
 import type { ServerState } from './context.js';
 import { S3Error } from './errors.js';
@@ -193,11 +192,7 @@ export function keyringOf(state: Pick<ServerState, 'catalog' | 'config'>): Keyri
   let keyring = keyrings.get(state.catalog);
   if (keyring === undefined) {
     const { dataDir, sse } = state.config;
-    keyring = new Keyring(
-      state.catalog.kmsTables(),
-      dataDir,
-      masterKeyPath(dataDir, sse.masterKeyFile),
-    );
+    keyring = new Keyring(state.catalog.kmsTables(), dataDir, sse.masterKeyFile);
     keyrings.set(state.catalog, keyring);
   }
   return keyring;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -281,5 +282,42 @@ test('SSE-S3 bytes are encrypted on disk (blocks and inline records); the master
     t.is(statSync(join(own.dataDir, 'sse-master.key')).mode & 0o777, 0o600);
   } finally {
     await own.destroy();
+  }
+});
+
+test('a configured master key file is used as given; a missing one stops the start', async (t) => {
+  const keys = mkdtempSync(join(tmpdir(), 'hangar-sse-key-'));
+  const keyFile = join(keys, 'master.key');
+  writeFileSync(keyFile, `${randomBytesSeeded(32, 99).toString('hex')}\n`, { mode: 0o600 });
+  const own = await TestServer.start({ env: { HANGAR_SSE_MASTER_KEY_FILE: keyFile } });
+  try {
+    const client = own.client();
+    const bucket = await newBucket(client, 'sse-s3-configured');
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'k',
+        Body: 'secret',
+        ServerSideEncryption: 'AES256',
+      }),
+    );
+    t.is((await getBytes(client, bucket, 'k')).toString(), 'secret');
+    t.false(existsSync(join(own.dataDir, 'sse-master.key')), 'no key generated beside the data');
+    await own.stop();
+    const missing = join(keys, 'not-mounted.key');
+    const failed = await TestServer.start({
+      dataDir: own.dataDir,
+      env: { HANGAR_SSE_MASTER_KEY_FILE: missing },
+    }).then(
+      async (started) => {
+        await started.destroy();
+        return null;
+      },
+      (error: Error) => error.message,
+    );
+    t.regex(failed ?? 'it started', /SSE master key file .*not-mounted\.key does not exist/);
+  } finally {
+    await own.destroy();
+    rmSync(keys, { recursive: true, force: true });
   }
 });

@@ -53,7 +53,7 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     const first = ensureMasterKey(path);
     t.is(statSync(path).mode & 0o777, 0o600);
     t.is(ensureMasterKey(path).id, first.id);
-    const keyring = new Keyring(catalog.kmsTables(), dir, path);
+    const keyring = new Keyring(catalog.kmsTables(), dir, null);
     const created = keyring.createKey('unit', 'unit');
     const data = keyring.newKmsDataKey('alias/unit', undefined);
     t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
@@ -75,12 +75,17 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     t.is(rotation.rewrapped, 1);
     t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
     // A fresh keyring (another thread) reads the new master key from the file.
-    const other = new Keyring(catalog.kmsTables(), dir, path);
+    const other = new Keyring(catalog.kmsTables(), dir, null);
     t.true(other.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
     // A master key file replaced by another key: the material no longer opens.
     writeFileSync(path, `${newKey().toString('hex')}\n`);
-    const stranger = new Keyring(catalog.kmsTables(), dir, path);
+    const stranger = new Keyring(catalog.kmsTables(), dir, null);
     t.throws(() => stranger.dataKeyOf(data.managed));
+    // A lost master key file is not regenerated while keys are sealed under it.
+    rmSync(path);
+    t.throws(() => new Keyring(catalog.kmsTables(), dir, null).currentMaster(), {
+      message: /does not exist/,
+    });
   } finally {
     await catalog.close();
     rmSync(dir, { recursive: true, force: true });
