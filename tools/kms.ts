@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { Catalog } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
-import { Keyring, KmsError, type KmsKeyView, kmsKeyArn } from '../engine/sse/keyring.js';
+import { Keyring, KmsError, type KmsKeyView } from '../engine/sse/keyring.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
+import { type KmsKeyJson, kmsKeyJson } from '../http/admin/handlers/kms.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { type AdminClient, adminClient, OperationError } from './admin-client.js';
 import type { CliParts } from './maintenance.js';
@@ -14,29 +15,8 @@ import type { Output } from './output.js';
  * (as `hangar key` does), so keys can be prepared before the first start.
  */
 
-/** A key as the admin API answers it (http/admin/handlers/kms.ts). */
-interface KmsKeyJson {
-  id: string;
-  arn: string;
-  alias: string | null;
-  description: string;
-  created: string;
-  enabled: boolean;
-  origin: string;
-  versions: number;
-}
-
 function jsonOf(config: HangarConfig, key: KmsKeyView): KmsKeyJson {
-  return {
-    id: key.id,
-    arn: kmsKeyArn(config.s3.region, key.id),
-    alias: key.alias === null ? null : `alias/${key.alias}`,
-    description: key.description,
-    created: new Date(key.createdMs).toISOString(),
-    enabled: key.enabled,
-    origin: key.origin,
-    versions: key.versions,
-  };
+  return kmsKeyJson(config.s3.region, key);
 }
 
 function keyOutput(key: KmsKeyJson): Output {

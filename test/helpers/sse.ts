@@ -1,5 +1,11 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { TestServer } from './server.js';
+import {
+  CompleteMultipartUploadCommand,
+  type CompleteMultipartUploadCommandOutput,
+  GetObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+  type UploadPartCommandOutput,
+} from '@aws-sdk/client-s3';
 
 /** The whole body of a GET (with extra parameters: a range, SSE-C keys). */
 export async function getBytes(
@@ -12,20 +18,38 @@ export async function getBytes(
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
-/** An admin API call to `server` with its token; the JSON answer and the status. */
-export async function adminCall(
-  server: TestServer,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> & unknown[] }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${server.adminToken}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.adminEndpoint}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? {} : JSON.parse(text) };
+/**
+ * Uploads `parts` into an upload with no part headers, checking with `check` what each answer
+ * reports, then completes it; returns CompleteMultipartUpload's answer.
+ */
+export async function uploadAndComplete(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  uploadId: string | undefined,
+  parts: readonly Buffer[],
+  check: (answer: UploadPartCommandOutput) => void = () => {},
+): Promise<CompleteMultipartUploadCommandOutput> {
+  const etags: string[] = [];
+  for (const [index, part] of parts.entries()) {
+    const uploaded = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: index + 1,
+        Body: part,
+      }),
+    );
+    check(uploaded);
+    etags.push(uploaded.ETag ?? '');
+  }
+  return client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    }),
+  );
 }

@@ -10,10 +10,11 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { adminCall } from '../helpers/admin.js';
 import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { adminCall, getBytes } from '../helpers/sse.js';
+import { getBytes } from '../helpers/sse.js';
 
 const suite = useServer(test, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' } });
 

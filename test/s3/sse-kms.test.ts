@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { adminCall } from '../helpers/admin.js';
 import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import {
   ADMIN_TOKEN,
@@ -20,7 +19,7 @@ import {
   TestServer,
   useServer,
 } from '../helpers/server.js';
-import { adminCall, getBytes } from '../helpers/sse.js';
+import { getBytes, uploadAndComplete } from '../helpers/sse.js';
 
 const MIB = 1024 * 1024;
 const ARN = /^arn:aws:kms:us-east-1:000000000000:key\/([0-9a-f-]{36})$/;
@@ -106,29 +105,10 @@ test('a named key by id, ARN or alias; multipart with ranges across parts', asyn
   t.is(created.ServerSideEncryption, 'aws:kms');
   t.is(created.SSEKMSKeyId, key.arn);
   const parts = [randomBytesSeeded(5 * MIB, 11), randomBytesSeeded(123_457, 12)];
-  const etags: string[] = [];
-  for (const [index, part] of parts.entries()) {
-    const uploaded = await suite.s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: 'mpu',
-        UploadId: created.UploadId,
-        PartNumber: index + 1,
-        Body: part,
-      }),
-    );
+  await uploadAndComplete(suite.s3, bucket, 'mpu', created.UploadId, parts, (uploaded) => {
     t.is(uploaded.ServerSideEncryption, 'aws:kms');
     t.is(uploaded.SSEKMSKeyId, key.arn);
-    etags.push(uploaded.ETag ?? '');
-  }
-  await suite.s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: 'mpu',
-      UploadId: created.UploadId,
-      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-    }),
-  );
+  });
   const whole = Buffer.concat(parts);
   t.true((await getBytes(suite.s3, bucket, 'mpu')).equals(whole));
   const range = await getBytes(suite.s3, bucket, 'mpu', {

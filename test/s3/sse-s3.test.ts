@@ -3,13 +3,11 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
@@ -21,7 +19,7 @@ import {
   useServer,
 } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { getBytes } from '../helpers/sse.js';
+import { getBytes, uploadAndComplete } from '../helpers/sse.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -83,26 +81,13 @@ test('a multipart upload with AES256: parts need no headers; ranges across parts
     randomBytesSeeded(5 * MIB + 7, 2),
     randomBytesSeeded(999, 3),
   ];
-  const etags: string[] = [];
-  for (const [index, part] of parts.entries()) {
-    const uploaded = await suite.s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: 'mpu',
-        UploadId: created.UploadId,
-        PartNumber: index + 1,
-        Body: part,
-      }),
-    );
-    etags.push(uploaded.ETag ?? '');
-  }
-  const completed = await suite.s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: 'mpu',
-      UploadId: created.UploadId,
-      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-    }),
+  const completed = await uploadAndComplete(
+    suite.s3,
+    bucket,
+    'mpu',
+    created.UploadId,
+    parts,
+    (part) => t.is(part.ServerSideEncryption, 'AES256'),
   );
   t.is(completed.ServerSideEncryption, 'AES256');
   const whole = Buffer.concat(parts);
@@ -249,23 +234,7 @@ test('SSE-S3 bytes are encrypted on disk (blocks and inline records); the master
         ServerSideEncryption: 'AES256',
       }),
     );
-    const part = await client.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: 'mpu',
-        UploadId: created.UploadId,
-        PartNumber: 1,
-        Body: mpuPart,
-      }),
-    );
-    await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: 'mpu',
-        UploadId: created.UploadId,
-        MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] },
-      }),
-    );
+    await uploadAndComplete(client, bucket, 'mpu', created.UploadId, [mpuPart]);
     const slices = [
       ...[0, 12_345, MIB + 20, 2 * MIB + 777, 3 * MIB - 64].map((at) => big.subarray(at, at + 64)),
       small.subarray(400, 464),

@@ -9,11 +9,22 @@ import { body, optionalString, queryParam, string } from '../validate.js';
  * admin API: hangar's own endpoints (Garage has no KMS), named after AWS KMS's operations.
  */
 
-/** A key as the admin API shows it: never its material. */
-function keyJson(state: AdminState, key: KmsKeyView): unknown {
+/** A key as the admin API (and the CLI) shows it: never its material. */
+export interface KmsKeyJson {
+  id: string;
+  arn: string;
+  alias: string | null;
+  description: string;
+  created: string;
+  enabled: boolean;
+  origin: string;
+  versions: number;
+}
+
+export function kmsKeyJson(region: string, key: KmsKeyView): KmsKeyJson {
   return {
     id: key.id,
-    arn: kmsKeyArn(state.server.config.s3.region, key.id),
+    arn: kmsKeyArn(region, key.id),
     alias: key.alias === null ? null : `alias/${key.alias}`,
     description: key.description,
     created: new Date(key.createdMs).toISOString(),
@@ -21,6 +32,10 @@ function keyJson(state: AdminState, key: KmsKeyView): unknown {
     origin: key.origin,
     versions: key.versions,
   };
+}
+
+function keyJson(state: AdminState, key: KmsKeyView): KmsKeyJson {
+  return kmsKeyJson(state.server.config.s3.region, key);
 }
 
 /** KmsError → the admin API's error (404 for an unknown key, 400 for a limit). */
