@@ -123,7 +123,8 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    const env = open({ path, maxDbs: 8 });
+    // Six tables today (buckets, keys, grants, configs, and the SSE keyring's two); room to grow.
+    const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.
     restrictFiles([join(path, 'data.mdb'), join(path, 'lock.mdb')]);
