@@ -72,6 +72,9 @@ export const LIMITS = {
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */
   postFieldsBytesMax: 20 * 1024,
+  /** A bucket policy's JSON text, as AWS's 20 KB: parsed once at PutBucketPolicy and evaluated
+   *  on each request to the bucket, so its size bounds both the parse and each decision. */
+  bucketPolicyBytesMax: 20 * 1024,
   /** PostObject: one field's value (the policy document is the largest real one, a few KiB). */
   postFieldValueBytesMax: 16 * 1024,
   /** PostObject: fields before the file (real forms send a few dozen). Bounds the parsed list
@@ -146,9 +149,9 @@ export const LIMITS = {
   tagValueUnitsMax: 256,
 
   // ---- Authorization (issue 15) ----
-  /** Decoded bucket access records each thread keeps (http/access/access-record.ts); past it
-   *  the cache starts over (one catalog read per bucket again). */
-  accessRecordsCachedMax: 10_000,
+  /** Buckets whose decoded configurations (access record, versioning, lifecycle, ...) each
+   *  thread keeps (Catalog.getBucketConfig); past it the cache starts over. */
+  bucketConfigsCachedMax: 10_000,
 
   // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
   /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed

@@ -4,6 +4,7 @@ import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lm
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
+import { LIMITS } from '../limits.js';
 import { NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
 
@@ -27,11 +28,12 @@ export interface BucketRecord {
   /** The access key id of the key that created the bucket; absent: the account root. */
   readonly ownerKey?: string;
   /**
-   * Bumped (in every alias record) by each change of the bucket's access record, so that a
-   * thread may keep the decoded record and reuse it while the bucket record says it is current
-   * (http/access/access-record.ts): the fast path reads one record, not two. Absent: 0.
+   * Bumped (in every alias record) by each change of any of the bucket's configurations, so that
+   * a thread may keep decoded configurations and reuse them while the bucket record says they
+   * are current (getBucketConfig): a request reads the bucket record, not each configuration.
+   * Absent: 0.
    */
-  readonly accessVersion?: number;
+  readonly configVersion?: number;
 }
 
 export interface KeyRecord {
@@ -96,6 +98,8 @@ export class Catalog {
   private readonly configs: Database<unknown, string>;
   private readonly kmsKeys: Database<KmsKeyRecord, string>;
   private readonly kmsAliases: Database<string, string>;
+  /** This thread's decoded configurations by bucket id, valid for one configVersion. */
+  private readonly configCache = new Map<string, CachedConfigs>();
 
   private constructor(env: RootDatabase) {
     this.env = env;
@@ -297,6 +301,8 @@ export class Catalog {
       const bucket = this.findById(id);
       if (bucket === undefined) return 'missing';
       this.buckets.put(alias, { ...bucket, name: alias });
+      // Policies match the bucket under each of its names (bucketNamesOf): cached lists go stale.
+      this.bumpConfigVersion(id);
       return 'added';
     });
     if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
@@ -312,6 +318,7 @@ export class Catalog {
       if (this.buckets.get(alias)?.id !== id) return 'notAlias';
       if (this.aliasesOf(id).length <= 1) return 'last';
       this.buckets.remove(alias);
+      this.bumpConfigVersion(id);
       return 'removed';
     });
     if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
@@ -392,22 +399,44 @@ export class Catalog {
     return new Set(this.listBuckets().map((bucket) => bucket.id));
   }
 
-  // ---- bucket configurations (CORS, website, lifecycle, tagging, ...) ----
+  // ---- bucket configurations (CORS, website, lifecycle, tagging, access, ...) ----
 
-  /** A bucket's stored configuration of `kind` (the parsed document), or undefined. */
-  getBucketConfig<T>(bucketId: string, kind: BucketConfigKind): T | undefined {
-    return this.configs.get(configKey(bucketId, kind)) as T | undefined;
+  /**
+   * A bucket's stored configuration of `kind` (the parsed document, frozen), or undefined. Given
+   * the bucket's record, the answer comes from this thread's cache while the record's
+   * `configVersion` is the one the cached value was read under: a request, which reads the
+   * bucket record anyway, then pays no catalog read per configuration (a PUT reads four or
+   * five: versioning, object lock, quotas, lifecycle, access). Given only an id, it is read.
+   */
+  getBucketConfig<T>(bucket: BucketRecord | string, kind: BucketConfigKind): T | undefined {
+    if (typeof bucket === 'string')
+      return this.configs.get(configKey(bucket, kind)) as T | undefined;
+    const entry = this.configEntry(bucket);
+    if (entry.values.has(kind)) return entry.values.get(kind) as T | undefined;
+    const value = deepFreeze(this.configs.get(configKey(bucket.id, kind)));
+    entry.values.set(kind, value);
+    return value as T | undefined;
+  }
+
+  /**
+   * Every global alias of the bucket, from this thread's cache while the record's configVersion
+   * holds (alias changes bump it): a bucket policy names the bucket by any of them.
+   */
+  bucketNamesOf(bucket: BucketRecord): readonly string[] {
+    const entry = this.configEntry(bucket);
+    entry.names ??= Object.freeze(this.aliasesOf(bucket.id));
+    return entry.names;
   }
 
   async putBucketConfig(bucketId: string, kind: BucketConfigKind, value: unknown): Promise<void> {
-    await this.configs.put(configKey(bucketId, kind), value);
-    await this.flushed();
+    await this.updateBucketConfig(bucketId, kind, () => value);
   }
 
   /**
    * Replaces a configuration with what `change` makes of the current one (undefined removes it),
-   * in one transaction: configurations that share a record (the access record) never lose a
-   * concurrent change to another field.
+   * in one transaction that also bumps `configVersion` in every alias record of the bucket: every
+   * thread's cached configurations of the bucket are stale from that commit on. Configurations
+   * that share a record (the access record) never lose a concurrent change to another field.
    */
   async updateBucketConfig<T>(
     bucketId: string,
@@ -419,30 +448,7 @@ export class Catalog {
       const value = change(this.configs.get(key) as T | undefined);
       if (value === undefined) this.configs.remove(key);
       else this.configs.put(key, value);
-      return value;
-    });
-    await this.flushed();
-    return next;
-  }
-
-  /**
-   * updateBucketConfig for the access record: the same transaction bumps `accessVersion` in every
-   * alias record of the bucket, which tells every thread's cached copy it is stale.
-   */
-  async updateAccessRecord<T>(
-    bucketId: string,
-    change: (current: T | undefined) => T | undefined,
-  ): Promise<T | undefined> {
-    const key = configKey(bucketId, 'access');
-    const next = await this.env.transaction(() => {
-      const value = change(this.configs.get(key) as T | undefined);
-      if (value === undefined) this.configs.remove(key);
-      else this.configs.put(key, value);
-      for (const alias of this.aliasesOf(bucketId)) {
-        const record = this.buckets.get(alias);
-        if (record === undefined) continue;
-        this.buckets.put(alias, { ...record, accessVersion: (record.accessVersion ?? 0) + 1 });
-      }
+      this.bumpConfigVersion(bucketId);
       return value;
     });
     await this.flushed();
@@ -450,8 +456,28 @@ export class Catalog {
   }
 
   async deleteBucketConfig(bucketId: string, kind: BucketConfigKind): Promise<void> {
-    await this.configs.remove(configKey(bucketId, kind));
-    await this.flushed();
+    await this.updateBucketConfig(bucketId, kind, () => undefined);
+  }
+
+  /** This thread's cache entry for the bucket, fresh for its record's configVersion. */
+  private configEntry(bucket: BucketRecord): CachedConfigs {
+    const version = bucket.configVersion ?? 0;
+    let entry = this.configCache.get(bucket.id);
+    if (entry === undefined || entry.version !== version) {
+      if (this.configCache.size >= LIMITS.bucketConfigsCachedMax) this.configCache.clear();
+      entry = { version, values: new Map() };
+      this.configCache.set(bucket.id, entry);
+    }
+    return entry;
+  }
+
+  /** Inside a transaction: marks every cached configuration of the bucket stale. */
+  private bumpConfigVersion(bucketId: string): void {
+    for (const alias of this.aliasesOf(bucketId)) {
+      const record = this.buckets.get(alias);
+      if (record === undefined) continue;
+      this.buckets.put(alias, { ...record, configVersion: (record.configVersion ?? 0) + 1 });
+    }
   }
 
   // ---- grants ----
@@ -512,6 +538,22 @@ export type BucketConfigKind =
   | 'access'
   /** Default encryption (PutBucketEncryption; http/s3/handlers/encryption.ts). */
   | 'encryption';
+
+/** A bucket's decoded configurations (and names) for one configVersion. */
+interface CachedConfigs {
+  readonly version: number;
+  readonly values: Map<BucketConfigKind, unknown>;
+  names?: readonly string[];
+}
+
+/** Cached configurations are shared by every request of the thread: none may change one. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

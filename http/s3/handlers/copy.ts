@@ -42,7 +42,7 @@ export async function handleCopyObject(
   const targetCustomerKey = customerKeyOf(ctx.req.headers);
   // The copy is encrypted as its own request or the target bucket's default says (never the
   // source's way, as in AWS).
-  const targetKey = writeEncryption(ctx.state, target.id, ctx.req.headers, targetCustomerKey);
+  const targetKey = writeEncryption(ctx.state, target, ctx.req.headers, targetCustomerKey);
   const asksManaged = managedRequestOf(ctx.req.headers) !== null;
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   // The copy is a new version: its own lock headers or the bucket's default (never the source's).
@@ -76,7 +76,7 @@ export async function handleCopyObject(
     const targetShard = shardFor(ctx.state, target, key);
     const quota = await quotaCheck(ctx.state, target.id, targetShard);
     const withQuota = quota !== undefined ? { quota } : {};
-    const versioning = versioningField(ctx.state.catalog, target.id);
+    const versioning = versioningField(ctx.state.catalog, target);
     const copied =
       object.info.sseKeyMd5 === null && object.info.sseManaged === undefined && targetKey === null
         ? await targetShard.call(
@@ -122,7 +122,7 @@ export async function handleCopyObject(
       [
         ...sseResponseHeaders(copied.info.sseKeyMd5),
         ...managedResponseHeaders(ctx.state.config.s3.region, copied.info.sseManaged, true),
-        ...expirationHeader(ctx.state.catalog, target.id, copied.info),
+        ...expirationHeader(ctx.state.catalog, target, copied.info),
         ...versionIdHeader(copied.info.versionId),
         ...(object.info.versionId !== undefined
           ? ([['x-amz-copy-source-version-id', object.info.versionId]] as Array<[string, string]>)

@@ -76,7 +76,7 @@ export function parseBucketEncryption(document: XmlNode): BucketEncryption {
 /** GetBucketEncryption: the default, or 404 ServerSideEncryptionConfigurationNotFoundError. */
 export function handleGetBucketEncryption(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const config = bucketEncryptionOf(ctx.state.catalog, bucket.id);
+  const config = bucketEncryptionOf(ctx.state.catalog, bucket);
   if (config === undefined) {
     throw new S3Error('ServerSideEncryptionConfigurationNotFoundError', undefined, {
       BucketName: name,

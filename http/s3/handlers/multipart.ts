@@ -58,12 +58,7 @@ export async function handleCreateMultipartUpload(
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
   // One data key per upload (SSE-S3/KMS), sealed in the upload record: every part uses it.
-  const sse = writeEncryption(
-    ctx.state,
-    bucket.id,
-    ctx.req.headers,
-    customerKeyOf(ctx.req.headers),
-  );
+  const sse = writeEncryption(ctx.state, bucket, ctx.req.headers, customerKeyOf(ctx.req.headers));
   const managed = sse !== null && isManagedKey(sse) ? sse.managed : null;
   const sseKeyMd5 = sse !== null && !isManagedKey(sse) ? sse.md5Base64 : null;
   const headers = objectHeadersFrom(ctx.req);
@@ -312,7 +307,7 @@ export async function handleCompleteMultipartUpload(
       uploadId: e.uploadId,
       parts,
       fullObjectBase64: asserted.headerValue,
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       ...defaultLockField(defaultRetention(ctx.state, bucket)),
       ...withConditions(conditions),
     },
@@ -332,7 +327,7 @@ export async function handleCompleteMultipartUpload(
         : {}),
     },
     [
-      ...expirationHeader(ctx.state.catalog, bucket.id, completed.info),
+      ...expirationHeader(ctx.state.catalog, bucket, completed.info),
       ...versionIdHeader(completed.info.versionId),
       ...managedResponseHeaders(ctx.state.config.s3.region, completed.info.sseManaged),
     ],

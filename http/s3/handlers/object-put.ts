@@ -28,12 +28,7 @@ export async function handlePutObject(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const plan = planPayload(ctx);
-  const sse = writeEncryption(
-    ctx.state,
-    bucket.id,
-    ctx.req.headers,
-    customerKeyOf(ctx.req.headers),
-  );
+  const sse = writeEncryption(ctx.state, bucket, ctx.req.headers, customerKeyOf(ctx.req.headers));
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const explicitLock = lockFromHeaders(ctx.state, bucket, ctx.req.headers);
@@ -57,7 +52,7 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       ...lockField(lock),
       ...withConditions(conditions),
     },
@@ -71,7 +66,7 @@ export async function handlePutObject(
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
     ...managedResponseHeaders(ctx.state.config.s3.region, info.sseManaged, true),
-    ...expirationHeader(ctx.state.catalog, bucket.id, info),
+    ...expirationHeader(ctx.state.catalog, bucket, info),
     ...versionIdHeader(info.versionId),
   );
   sendEmpty(ctx, 200, reply);

@@ -55,7 +55,8 @@ const NO_QUERY: ReadonlyMap<string, string> = new Map();
 
 interface Authorized {
   post: VerifiedPost;
-  key: KeyRecord;
+  /** The form's signing key; null for an anonymous form. */
+  key: KeyRecord | null;
   bucket: BucketRecord;
 }
 
@@ -186,7 +187,7 @@ function receiveForm(
         // bucket's default) is honoured as there.
         const fieldHeaders = Object.fromEntries(post.fields);
         refuseSseCInClear(state.config, Object.keys(fieldHeaders));
-        const sse = writeEncryption(state, bucket.id, fieldHeaders, customerKeyOf(fieldHeaders));
+        const sse = writeEncryption(state, bucket, fieldHeaders, customerKeyOf(fieldHeaders));
         const checksum = planChecksum(fieldHeaders, false);
         const explicitLock = lockFromHeaders(state, bucket, fieldHeaders);
         requireDigestForLock(fieldHeaders, explicitLock, checksum.algorithm !== null);
@@ -289,13 +290,13 @@ function authorizeForm(
       signatureV2: state.config.s3.signatureV2,
     },
   );
-  const key = state.catalog.getKey(post.accessKeyId);
+  const key = post.accessKeyId === null ? null : state.catalog.getKey(post.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   checkKey(post.key);
-  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, 'form');
+  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, key === null ? null : 'form');
   requireAccess(state, principalOf(key), facts, {
     action: 's3:PutObject',
     grant: 'write',
