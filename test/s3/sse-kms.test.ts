@@ -135,6 +135,9 @@ test('a disabled key makes its objects unreadable (403 KMS.DisabledException); e
     t.is(failure.status, 403, name);
     t.is(failure.name, 'KMS.DisabledException', name);
   }
+  // HEAD opens no key: it still answers, as in AWS.
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big' }));
+  t.is(head.SSEKMSKeyId, key.arn);
   const write = await s3Failure(putKms(bucket, 'new', 'x', key.id));
   t.is(write.status, 403);
   t.is(write.name, 'KMS.DisabledException');
