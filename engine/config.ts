@@ -41,6 +41,14 @@ export interface HangarConfig {
     certFile: string | null;
     keyFile: string | null;
   };
+  /** SSE-S3 and SSE-KMS (engine/sse/keyring.ts). */
+  sse: {
+    /**
+     * The master key file (32 bytes: hex, base64 or raw); null = `<data dir>/sse-master.key`,
+     * generated 0600 on first start. A rotation rewrites the file it names.
+     */
+    masterKeyFile: string | null;
+  };
   /** The static website endpoint (buckets with a website configuration, by Host header). */
   web: {
     host: string;
@@ -129,6 +137,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
       signatureV2: true,
     },
     tls: { certFile: null, keyFile: null },
+    sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
@@ -358,6 +367,9 @@ const FIELDS: readonly Field[] = [
   }),
   field('tls.key_file', 'HANGAR_TLS_KEY_FILE', 'tls-key-file', path, (c, v) => {
     c.tls.keyFile = v;
+  }),
+  field('sse.master_key_file', 'HANGAR_SSE_MASTER_KEY_FILE', null, path, (c, v) => {
+    c.sse.masterKeyFile = v;
   }),
   field('web.host', 'HANGAR_WEB_HOST', 'web-host', nonEmptyString, (c, v) => {
     c.web.host = v;
@@ -616,6 +628,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     dataDir: c.dataDir,
     s3: { ...c.s3, rootDomains: [...c.s3.rootDomains] },
     tls: { ...c.tls },
+    sse: { ...c.sse },
     web: { ...c.web, rootDomains: [...c.web.rootDomains] },
     admin: {
       host: c.admin.host,

@@ -237,6 +237,15 @@ export const LIMITS = {
   doctorFsyncNoOpBelowMicros: 20,
   /** How long `timedatectl` may take to say whether the clock is NTP-synchronised. */
   doctorNtpQueryTimeoutMs: 2000,
+  // ---- SSE-S3 / SSE-KMS (issue 16) ----
+  /** Keys in the built-in keyring (the default aws/s3 key included): more are refused. */
+  kmsKeysMax: 1000,
+  /** Material versions one keyring key keeps (each rotation adds one; old ones stay to decrypt). */
+  kmsKeyVersionsMax: 100,
+  /** x-amz-server-side-encryption-context as sent (base64 of a JSON object), in bytes. */
+  sseContextBytesMax: 4096,
+  /** A key id, ARN or alias in x-amz-server-side-encryption-aws-kms-key-id, in bytes. */
+  kmsKeyRefBytesMax: 2048,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

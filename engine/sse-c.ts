@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { assert } from './assert.js';
+import type { ManagedDataKey, ManagedEncryption } from './sse/managed.js';
 
 /**
  * SSE-C: objects encrypted with a key the client sends on every request and hangar never
@@ -14,10 +15,22 @@ export interface CustomerKey {
   md5Base64: string;
 }
 
-/** How an encrypted object's bytes were encrypted: one IV per part (one for a plain PUT). */
-export interface StoredEncryption {
+/** How an SSE-C object's bytes were encrypted: one IV per part (one for a plain PUT). */
+export interface CustomerEncryption {
+  /** Absent in every SSE-C record (those written before SSE-S3 and SSE-KMS included). */
+  kind?: undefined;
   keyMd5: string;
   ivs: string[];
+}
+
+/** An encrypted object's record: SSE-C, or SSE-S3 / SSE-KMS (engine/sse/managed.ts). */
+export type StoredEncryption = CustomerEncryption | ManagedEncryption;
+
+/** The key a PUT encrypts with: the customer's (SSE-C) or a managed data key. */
+export type EncryptionKey = CustomerKey | ManagedDataKey;
+
+export function isManagedKey(key: EncryptionKey): key is ManagedDataKey {
+  return 'managed' in key;
 }
 
 export const AES_BLOCK_BYTES = 16;
@@ -27,14 +40,19 @@ export function newIv(): Buffer {
 }
 
 /** A running encryptor for one object or part. */
-export function encryptor(key: CustomerKey, iv: Buffer): (plain: Uint8Array) => Buffer {
+export function encryptor(key: EncryptionKey, iv: Buffer): (plain: Uint8Array) => Buffer {
   assert(key.key.byteLength === 32 && iv.byteLength === AES_BLOCK_BYTES, 'AES-256-CTR key and IV');
   const cipher = createCipheriv('aes-256-ctr', key.key, iv);
   return (plain) => cipher.update(plain);
 }
 
 /** Decrypts `data` in place, which starts `offset` bytes into a segment encrypted with `iv`. */
-export function decryptAt(key: CustomerKey, iv: Buffer, offset: number, data: Uint8Array): void {
+export function decryptAt(
+  key: { key: Uint8Array },
+  iv: Buffer,
+  offset: number,
+  data: Uint8Array,
+): void {
   const decipher = createDecipheriv(
     'aes-256-ctr',
     key.key,

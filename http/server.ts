@@ -21,6 +21,7 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import type { ServerState } from './s3/context.js';
+import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
 import { type CertificateInfo, claimPort, openListeners, readCertificate } from './uws/listen.js';
 import { loadUws } from './uws/load.js';
@@ -68,6 +69,10 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     );
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
+  // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
+  // may need it; a missing or malformed key file stops the start here, not at the first
+  // encrypted GET.
+  keyringOf({ config, catalog }).currentMaster();
   const rootKey = await ensureRootKey(catalog, config, logger);
   let edges: EdgeThreads | undefined;
   const pool = await ShardPool.start(
@@ -77,6 +82,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       blockBytes: config.blockBytes,
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
+      sseMasterKeyFile: config.sse.masterKeyFile,
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );

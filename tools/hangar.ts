@@ -29,6 +29,7 @@ import { type AdminClient, adminClient, OperationError, UsageError } from './adm
 import { accessFields, accessJson, registerBucketAccess } from './bucket-access.js';
 import { registerDoctor, startupChecks } from './doctor/command.js';
 import { keyIdInCatalog, keyIdThroughApi } from './key-ref.js';
+import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
 import type { Output } from './output.js';
 import { reloadOnSighup } from './reload.js';
@@ -853,6 +854,7 @@ function buildProgram(): Command {
   }
 
   registerMaintenance(program, { leaf, run: runCommand });
+  registerKms(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')

@@ -6,6 +6,7 @@ import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
 import { NEW_BUCKET_ACCESS } from './access.js';
+import type { KmsKeyRecord, KmsTables } from './kms.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -95,6 +96,8 @@ export class Catalog {
   private readonly keys: Database<KeyRecord, string>;
   private readonly grants: Database<Grant, string>;
   private readonly configs: Database<unknown, string>;
+  private readonly kmsKeys: Database<KmsKeyRecord, string>;
+  private readonly kmsAliases: Database<string, string>;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
@@ -104,6 +107,19 @@ export class Catalog {
     this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });
     this.grants = env.openDB<Grant, string>({ name: 'grants', ...cborRecords() });
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
+    this.kmsKeys = env.openDB<KmsKeyRecord, string>({ name: 'kms-keys', ...cborRecords() });
+    this.kmsAliases = env.openDB<string, string>({ name: 'kms-aliases', ...cborRecords() });
+  }
+
+  /** The built-in keyring's tables (engine/sse/keyring.ts reads and writes them). */
+  kmsTables(): KmsTables {
+    return {
+      keys: this.kmsKeys,
+      aliases: this.kmsAliases,
+      transaction: (work) => this.env.transaction(work),
+      transactionSync: (work) => this.env.transactionSync(work),
+      flushed: () => this.flushed(),
+    };
   }
 
   /** Opens (or creates) `<dataDir>/catalog`, owner-only: it holds every secret access key. */
@@ -111,7 +127,8 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    const env = open({ path, maxDbs: 8 });
+    // Six tables today (buckets, keys, grants, configs, and the SSE keyring's two); room to grow.
+    const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.
     restrictFiles([join(path, 'data.mdb'), join(path, 'lock.mdb')]);
@@ -518,7 +535,9 @@ export type BucketConfigKind =
   | 'versioning'
   | 'object-lock'
   /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
-  | 'access';
+  | 'access'
+  /** Default encryption (PutBucketEncryption; http/s3/handlers/encryption.ts). */
+  | 'encryption';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

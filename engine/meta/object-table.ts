@@ -12,6 +12,7 @@ import type {
   StoredChecksum,
   Tag,
 } from '../protocol/messages.js';
+import { summaryOf } from '../sse/managed.js';
 import type { StoredEncryption } from '../sse-c.js';
 import { plainRefs } from './block-table.js';
 import type { BodyTable, BodyToStore } from './bodies.js';
@@ -47,7 +48,8 @@ export interface ObjectRecord {
   partSizes?: number[];
   /** The parts' checksums (base64) when the upload had an algorithm (GetObjectAttributes). */
   partChecksums?: string[];
-  /** SSE-C objects: the key's MD5 and the IV of each part (the blocks hold ciphertext). */
+  /** Encrypted objects: SSE-C's key MD5, or SSE-S3/KMS's sealed data key; the IV of each part
+   *  (the blocks hold ciphertext). */
   sse?: StoredEncryption;
   /** The object's tags, sorted by key (absent: none). */
   tags?: Tag[];
@@ -263,7 +265,8 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     inline: record.inline !== null || record.body !== undefined,
     partSizes: record.partSizes ?? null,
     partChecksums: record.partChecksums ?? null,
-    sseKeyMd5: record.sse?.keyMd5 ?? null,
+    sseKeyMd5: record.sse?.kind === undefined ? (record.sse?.keyMd5 ?? null) : null,
+    ...(record.sse?.kind !== undefined ? { sseManaged: summaryOf(record.sse) } : {}),
     tags: record.tags ?? [],
     ...(record.versionId !== undefined ? { versionId: shownVersionId(record) } : {}),
     ...(record.lock !== undefined ? { lock: record.lock } : {}),

@@ -16,6 +16,7 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../protocol/messages.js';
+import { type ManagedKey, managedKeyTag } from '../sse/managed.js';
 import { type BlockTable, plainRefs } from './block-table.js';
 import { bucketIdOf, objectKey, prefixEnd } from './keys.js';
 import { listStart, type ObjectRecord } from './object-table.js';
@@ -30,6 +31,8 @@ export interface UploadRecord {
   checksum: UploadChecksum | null;
   /** SSE-C uploads: the MD5 of the customer key (the key itself is never stored). */
   sseKeyMd5?: string;
+  /** SSE-S3 / SSE-KMS uploads: the data key every part is encrypted with, sealed. */
+  sseManaged?: ManagedKey;
   /** Tags the completed object gets (CreateMultipartUpload's x-amz-tagging; absent: none). */
   tags?: Tag[];
   /** The object lock the completed object gets (CreateMultipartUpload's headers). */
@@ -45,7 +48,7 @@ export interface PartRecord {
   lastModifiedMs: number;
   blocks: BlockRef[];
   checksum: StoredChecksum | null;
-  /** SSE-C parts: the key's MD5 and the part's IV (base64). */
+  /** Encrypted parts: the key's MD5 (SSE-C) or managedKeyTag (SSE-S3/KMS), and the part's IV. */
   sse?: { keyMd5: string; iv: string };
 }
 
@@ -54,6 +57,7 @@ export interface UploadSpec {
   headers: ObjectHeaders;
   checksum: UploadChecksum | null;
   sseKeyMd5: string | null;
+  sseManaged?: ManagedKey;
   tags: Tag[];
   lock?: ObjectLock;
   initiator?: string;
@@ -112,6 +116,7 @@ export class UploadTable {
       headers: spec.headers,
       checksum: spec.checksum,
       ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
+      ...(spec.sseManaged !== undefined ? { sseManaged: spec.sseManaged } : {}),
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
       ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
       ...(spec.initiator !== undefined ? { initiator: spec.initiator } : {}),
@@ -213,16 +218,19 @@ export class UploadTable {
     };
     if (upload.checksum !== null)
       record.partChecksums = parts.map((part) => part.checksum?.base64 ?? '');
-    if (upload.sseKeyMd5 !== undefined) {
+    const partKey =
+      upload.sseManaged !== undefined ? managedKeyTag(upload.sseManaged) : upload.sseKeyMd5;
+    if (partKey !== undefined) {
       const ivs = parts.map((part) =>
-        part.sse !== undefined && part.sse.keyMd5 === upload.sseKeyMd5 ? part.sse.iv : '',
+        part.sse !== undefined && part.sse.keyMd5 === partKey ? part.sse.iv : '',
       );
       if (ivs.includes(''))
         return failed(
           'InvalidRequest',
-          "Every part of an SSE-C upload must be encrypted with the upload's key.",
+          "Every part of an encrypted upload must be encrypted with the upload's key.",
         );
-      record.sse = { keyMd5: upload.sseKeyMd5, ivs };
+      record.sse =
+        upload.sseManaged !== undefined ? { ...upload.sseManaged, ivs } : { keyMd5: partKey, ivs };
     }
     return { record };
   }

@@ -16,6 +16,8 @@ export interface ShardPoolOptions {
   blockBytes: number;
   inlineBytesMax: number;
   durable: boolean;
+  /** config.sse.masterKeyFile (absent or null: the data directory's). */
+  sseMasterKeyFile?: string | null;
 }
 
 /** What the pool tells its owner about shard threads that die. */

@@ -37,7 +37,8 @@ export interface BlockRef {
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
 import type { Preconditions } from '../preconditions.js';
-import type { CustomerKey } from '../sse-c.js';
+import type { ManagedKey, ManagedSummary } from '../sse/managed.js';
+import type { CustomerKey, EncryptionKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
 
 export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, StoredChecksum };
@@ -97,6 +98,8 @@ export interface ObjectInfo {
   partChecksums: string[] | null;
   /** base64 MD5 of the customer key an SSE-C object is encrypted with (null: not encrypted). */
   sseKeyMd5: string | null;
+  /** SSE-S3 / SSE-KMS: what GET and HEAD report (absent: not managed-encrypted). */
+  sseManaged?: ManagedSummary;
   /** The object's tags, sorted by key (empty: none). */
   tags: Tag[];
   /**
@@ -207,6 +210,8 @@ export interface PartInfo {
   bytes: number;
   lastModifiedMs: number;
   checksum: StoredChecksum | null;
+  /** UploadPart's answer for an SSE-S3/KMS upload: what to report (absent otherwise). */
+  sseManaged?: ManagedSummary;
 }
 
 /** A part as CompleteMultipartUpload lists it: number, ETag, and any checksums the client gave. */
@@ -285,6 +290,9 @@ export type EngineFailureCode =
   | 'PreconditionFailed'
   /** A write's condition held when it began, but a conflicting write or delete committed first. */
   | 'ConditionalRequestConflict'
+  /** SSE-KMS: the object's keyring key is disabled, or gone. */
+  | 'KMS.DisabledException'
+  | 'KMS.NotFoundException'
   | 'Internal';
 
 export interface EngineFailure {
@@ -378,8 +386,9 @@ export type ShardRequest =
       part: PartTarget | null;
       /** The additional checksum to compute (the expected value comes with PutEnd). */
       checksumAlgorithm: ChecksumAlgorithm | null;
-      /** SSE-C: encrypt the bytes with this key. */
-      sse: CustomerKey | null;
+      /** SSE-C, SSE-S3 or SSE-KMS: encrypt the bytes with this key (parts of an SSE-S3/KMS
+       *  upload: null, the shard takes the upload's key). */
+      sse: EncryptionKey | null;
       /** The new object's tags (x-amz-tagging); absent: none. Parts take no tags. */
       tags?: Tag[];
       /** The bucket's quotas, checked when the object commits (absent: no quota). */
@@ -462,6 +471,8 @@ export type ShardRequest =
       headers: ObjectHeaders;
       checksum: UploadChecksum | null;
       sseKeyMd5: string | null;
+      /** SSE-S3 / SSE-KMS uploads: the upload's data key, sealed (every part uses it). */
+      sseManaged?: ManagedKey;
       /** Tags the object gets when the upload completes. */
       tags: Tag[];
       /** The object lock the object gets when the upload completes (x-amz-object-lock-*). */

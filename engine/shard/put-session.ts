@@ -14,7 +14,7 @@ import type {
   PutExpectations,
   StoredChecksum,
 } from '../protocol/messages.js';
-import { type CustomerKey, encryptor, newIv } from '../sse-c.js';
+import { type EncryptionKey, encryptor, isManagedKey, newIv } from '../sse-c.js';
 import type { BlockLedger } from './ledger.js';
 
 /** The inline buffer a body of unknown length starts with. */
@@ -30,15 +30,15 @@ export interface PutPlan {
   payloadSha256: boolean;
   /** The additional checksum to compute and store (null: none requested). */
   checksumAlgorithm: ChecksumAlgorithm | null;
-  /** SSE-C: the bytes are stored encrypted with this key. */
-  sse: CustomerKey | null;
+  /** SSE-C, SSE-S3 or SSE-KMS: the bytes are stored encrypted with this key. */
+  sse: EncryptionKey | null;
 }
 
 /** SSE-C state of a session: the encryptor, its IV, and the ciphertext's MD5 (the ETag). */
 interface Encryption {
   encrypt: (plain: Uint8Array) => Buffer;
   iv: Buffer;
-  key: CustomerKey;
+  key: EncryptionKey;
   cipherMd5: Hash;
 }
 
@@ -49,7 +49,7 @@ interface Encryption {
  * Chunks are processed strictly in order; the caller learns when each one is written, which is
  * when it returns the staging buffer (credit) to the HTTP thread.
  */
-function startEncryption(key: CustomerKey): Encryption {
+function startEncryption(key: EncryptionKey): Encryption {
   const iv = newIv();
   return { encrypt: encryptor(key, iv), iv, key, cipherMd5: createHash('md5') };
 }
@@ -198,9 +198,9 @@ export class PutSession {
     }
     const md5 = this.md5.digest();
     const checksum = this.verify(expect, md5);
-    // S3's ETag of an SSE-C object is not the MD5 of its data (that would leak it): the
-    // ciphertext's MD5 serves.
-    const etagMd5 = this.encryption?.cipherMd5.digest() ?? md5;
+    // S3's ETag of an SSE-C or SSE-KMS object is not the MD5 of its data (that would leak it):
+    // the ciphertext's MD5 serves. SSE-S3's is the data's MD5, as in AWS (sync tools rely on it).
+    const etagMd5 = this.etagIsPlainMd5() ? md5 : (this.encryption?.cipherMd5.digest() ?? md5);
     const record: ObjectRecord = {
       bytes: this.receivedBytes,
       etag: `"${etagMd5.toString('hex')}"`,
@@ -214,12 +214,16 @@ export class PutSession {
           : this.inlineBody.slice(0, this.receivedBytes),
     };
     if (this.encryption !== null) {
-      record.sse = {
-        keyMd5: this.encryption.key.md5Base64,
-        ivs: [this.encryption.iv.toString('base64')],
-      };
+      const { key, iv } = this.encryption;
+      const ivs = [iv.toString('base64')];
+      record.sse = isManagedKey(key) ? { ...key.managed, ivs } : { keyMd5: key.md5Base64, ivs };
     }
     return record;
+  }
+
+  private etagIsPlainMd5(): boolean {
+    const key = this.encryption?.key;
+    return key === undefined || (isManagedKey(key) && key.managed.kind === 's3');
   }
 
   private verify(expect: PutExpectations, md5: Buffer): StoredChecksum | null {

@@ -33,7 +33,14 @@ import type {
   VersioningState,
   WriteConditions,
 } from '../protocol/messages.js';
-import { type CustomerKey, decryptAt, segmentAt } from '../sse-c.js';
+import { type ManagedDataKey, type ManagedKey, managedKeyTag, summaryOf } from '../sse/managed.js';
+import {
+  type CustomerKey,
+  decryptAt,
+  type EncryptionKey,
+  isManagedKey,
+  segmentAt,
+} from '../sse-c.js';
 import { shardCounters } from '../stats.js';
 import {
   conditionFailure,
@@ -45,6 +52,7 @@ import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
+import { ShardKeys } from './shard-keys.js';
 import { BlockReadError, type Decryptor } from './verified-read.js';
 import { recordToRead } from './version-lookup.js';
 
@@ -57,6 +65,8 @@ export interface ShardSettings {
   durable: boolean;
   /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
   log: LogSettings;
+  /** config.sse.masterKeyFile (absent or null: the data directory's). */
+  sseMasterKeyFile?: string | null;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
@@ -72,6 +82,7 @@ export class Shard {
   private readonly store: BlockStore;
   private readonly ledger: BlockLedger;
   private readonly health: BlockHealth;
+  private readonly keys: ShardKeys;
   private readonly puts = new Map<number, PutSession>();
   private readonly reads = new Map<number, ReadSession>();
   /** Chunk buffers of ended read sessions, for the next ones (bounded: LIMITS). */
@@ -93,6 +104,7 @@ export class Shard {
     this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
+    this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);
   }
 
   /** Prepares the block directory and removes what a crash left behind. */
@@ -106,6 +118,7 @@ export class Shard {
     for (const session of this.puts.values()) await session.close();
     for (const session of this.reads.values()) session.close();
     await this.meta.close();
+    await this.keys.close();
   }
 
   handle(request: ShardRequest, body: ArrayBuffer | undefined): void {
@@ -257,8 +270,15 @@ export class Shard {
   ): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
     const part = request.part;
-    const refusal =
-      part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
+    let sse = request.sse;
+    let refusal = part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
+    if (refusal === null && part !== null && sse === null) {
+      try {
+        sse = this.uploadDataKey(request.bucketId, request.key, part.uploadId);
+      } catch (error) {
+        refusal = new EngineFailureError(this.toFailure(error));
+      }
+    }
     if (refusal !== null) {
       // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
       // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
@@ -278,7 +298,7 @@ export class Shard {
         headers: request.headers,
         payloadSha256: request.payloadSha256,
         checksumAlgorithm: request.checksumAlgorithm,
-        sse: request.sse,
+        sse,
       },
       this.store,
       this.ledger,
@@ -321,6 +341,13 @@ export class Shard {
       this.meta.getObject(request.bucketId, request.key),
     );
     return failure === null ? null : new EngineFailureError(failure);
+  }
+
+  /** The data key of an SSE-S3 or SSE-KMS upload (null: the upload is not managed-encrypted). */
+  private uploadDataKey(bucketId: string, key: string, uploadId: string): ManagedDataKey | null {
+    const managed = this.meta.getUpload(bucketId, key, uploadId)?.sseManaged;
+    if (managed === undefined) return null;
+    return { key: this.keys.dataKeyOf(managed), managed };
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -419,8 +446,11 @@ export class Shard {
       blocks: object.blocks,
       checksum: object.checksum,
     };
-    const iv = object.sse?.ivs[0];
-    if (object.sse !== undefined && iv !== undefined) part.sse = { keyMd5: object.sse.keyMd5, iv };
+    const sse = object.sse;
+    const iv = sse?.ivs[0];
+    if (sse !== undefined && iv !== undefined) {
+      part.sse = { keyMd5: sse.kind === undefined ? sse.keyMd5 : managedKeyTag(sse), iv };
+    }
     const freed = await this.meta.putPart(bucketId, key, target, part);
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -432,6 +462,7 @@ export class Shard {
         bytes: part.bytes,
         lastModifiedMs: part.lastModifiedMs,
         checksum: part.checksum,
+        ...(sse?.kind !== undefined ? { sseManaged: summaryOf(sse) } : {}),
       },
     };
   }
@@ -448,6 +479,7 @@ export class Shard {
         headers: request.headers,
         checksum: request.checksum,
         sseKeyMd5: request.sseKeyMd5,
+        ...(request.sseManaged !== undefined ? { sseManaged: request.sseManaged } : {}),
         tags: request.tags,
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
         ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
@@ -547,7 +579,9 @@ export class Shard {
   } {
     const { bucketId, key, purpose } = request;
     const record = recordToRead(this.meta, bucketId, key, request.versionId);
-    const decrypt = decryptorFor(record, request.sse);
+    const decrypt = decryptorFor(record, request.sse, purpose !== 'info', (managed) =>
+      this.keys.dataKeyOf(managed),
+    );
     const info = infoOf(key, record);
     const opened = (session: boolean, source: OpenedObject | null = null): ShardResult => ({
       kind: 'Opened',
@@ -680,7 +714,10 @@ export class Shard {
   ): Promise<ShardResult> {
     const source = request.source;
     // Encrypted objects are copied by streaming (decrypt, re-encrypt), never by sharing blocks.
-    assert(source.info.sseKeyMd5 === null, 'block-sharing copies are of unencrypted objects');
+    assert(
+      source.info.sseKeyMd5 === null && source.info.sseManaged === undefined,
+      'block-sharing copies are of unencrypted objects',
+    );
     for (const block of source.blocks) this.ledger.pin(block.hash);
     try {
       if (source.shardId !== this.settings.shardId) {
@@ -854,21 +891,31 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
 }
 
 /**
- * The decryptor of an SSE-C object for the key a request gave, or null for a plain object.
- * A missing, superfluous or wrong key is refused with S3's answers.
+ * The decryptor of an encrypted object, or null for a plain object. SSE-C: for the key the
+ * request gave (a missing, superfluous or wrong key is refused with S3's answers). SSE-S3 and
+ * SSE-KMS: for the data key the keyring opens, only when bytes are to be read (`reading`): a
+ * HEAD of an object whose KMS key is disabled still answers, as in AWS.
  */
 function decryptorFor(
   record: ObjectRecord,
   key: CustomerKey | null,
+  reading: boolean,
+  dataKeyOf: (managed: ManagedKey) => Buffer,
 ): ((position: number, data: Uint8Array) => void) | null {
   const encryption = record.sse;
-  if (encryption === undefined) {
+  if (encryption === undefined || encryption.kind !== undefined) {
     if (key !== null)
       throw engineFailure(
         'InvalidRequest',
         'The encryption parameters are not applicable to this object.',
       );
-    return null;
+    if (encryption === undefined || !reading) return null;
+    const dataKey = { key: dataKeyOf(encryption) };
+    const partSizes = record.partSizes ?? null;
+    return (position, data) => {
+      const { iv, offset } = segmentAt(encryption, partSizes, position);
+      decryptAt(dataKey, iv, offset, data);
+    };
   }
   if (key === null) {
     throw engineFailure(
@@ -887,7 +934,7 @@ function decryptorFor(
 /** Whether an UploadPart's SSE-C key agrees with its upload's. */
 function ssePartRefusal(
   uploadKeyMd5: string | undefined,
-  key: CustomerKey | null,
+  key: EncryptionKey | null,
 ): EngineFailureError | null {
   if (uploadKeyMd5 === undefined) {
     return key === null
@@ -903,7 +950,7 @@ function ssePartRefusal(
       'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
     );
   }
-  if (key.md5Base64 !== uploadKeyMd5) {
+  if (isManagedKey(key) || key.md5Base64 !== uploadKeyMd5) {
     return engineFailure(
       'InvalidRequest',
       'The provided encryption parameters did not match the ones used originally.',

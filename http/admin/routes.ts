@@ -30,6 +30,15 @@ import {
   listKeys,
   updateKey,
 } from './handlers/keys.js';
+import {
+  createKmsKey,
+  disableKmsKey,
+  enableKmsKey,
+  getKmsKeyInfo,
+  listKmsKeys,
+  rotateKmsKey,
+  rotateSseMasterKey,
+} from './handlers/kms.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
 import { readiness } from './handlers/readiness.js';
 import {
@@ -97,6 +106,13 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/ImportKey', auth: 'admin', handler: importKey },
   { method: 'POST', path: '/v2/UpdateKey', auth: 'admin', handler: updateKey },
   { method: 'POST', path: '/v2/DeleteKey', auth: 'admin', handler: deleteKey },
+  { method: 'GET', path: '/v2/ListKmsKeys', auth: 'admin', handler: listKmsKeys },
+  { method: 'GET', path: '/v2/GetKmsKeyInfo', auth: 'admin', handler: getKmsKeyInfo },
+  { method: 'POST', path: '/v2/CreateKmsKey', auth: 'admin', handler: createKmsKey },
+  { method: 'POST', path: '/v2/RotateKmsKey', auth: 'admin', handler: rotateKmsKey },
+  { method: 'POST', path: '/v2/EnableKmsKey', auth: 'admin', handler: enableKmsKey },
+  { method: 'POST', path: '/v2/DisableKmsKey', auth: 'admin', handler: disableKmsKey },
+  { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
   { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
   { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },

@@ -17,6 +17,11 @@ import {
 } from './handlers/cors.js';
 import { handleDeleteObject, handleDeleteObjects } from './handlers/delete.js';
 import {
+  handleDeleteBucketEncryption,
+  handleGetBucketEncryption,
+  handlePutBucketEncryption,
+} from './handlers/encryption.js';
+import {
   handleDeleteBucketLifecycle,
   handleGetBucketLifecycle,
   handlePutBucketLifecycle,
@@ -120,6 +125,12 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetPublicAccessBlock(ctx, e.bucket);
     case 'DeletePublicAccessBlock':
       return handleDeletePublicAccessBlock(ctx, e.bucket);
+    case 'PutBucketEncryption':
+      return handlePutBucketEncryption(ctx, e.bucket);
+    case 'GetBucketEncryption':
+      return handleGetBucketEncryption(ctx, e.bucket);
+    case 'DeleteBucketEncryption':
+      return handleDeleteBucketEncryption(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':

@@ -122,6 +122,10 @@ export const S3_ERRORS = {
   },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   // AWS's text has no final period.
+  // SSE-KMS: the object's (or the request's) KMS key is disabled; AWS's code and status.
+  'KMS.DisabledException': { status: 403, message: 'The KMS key is disabled.' },
+  // SSE-KMS: x-amz-server-side-encryption-aws-kms-key-id names no key.
+  'KMS.NotFoundException': { status: 400, message: 'Invalid keyId' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,
@@ -223,6 +227,10 @@ export const S3_ERRORS = {
       'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   // AWS's code for a transient failure; hangar answers it while a shard thread restarts.
+  ServerSideEncryptionConfigurationNotFoundError: {
+    status: 404,
+    message: 'The server side encryption configuration was not found',
+  },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   // non-AWS: disk full. Precedent: MinIO's XMinioStorageFull / HTTP 507 Insufficient Storage.

@@ -81,33 +81,3 @@ export function sseResponseHeaders(keyMd5: string | null): Array<[string, string
     [`${PREFIX}key-md5`, keyMd5],
   ];
 }
-
-/** The values S3 takes in x-amz-server-side-encryption. */
-const SERVER_SIDE_ENCRYPTION_VALUES = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
-const SSE = 'x-amz-server-side-encryption';
-/** Headers that only mean something with SSE-KMS. */
-const KMS_HEADERS = [`${SSE}-aws-kms-key-id`, `${SSE}-context`];
-
-/**
- * Refuses SSE-S3 and SSE-KMS (x-amz-server-side-encryption and the KMS headers, or the same-named
- * PostObject fields): hangar has no managed keys yet, and storing plaintext for a client that
- * asked for encryption would be a silent lie. A value S3 would not take is its 400
- * InvalidArgument; a valid request hangar cannot honour is 501 NotImplemented, as every other
- * unimplemented S3 feature is (the request is correct; the server lacks the feature).
- */
-export function refuseManagedEncryption(headers: Readonly<Record<string, string>>): void {
-  const requested = headers[SSE];
-  if (requested !== undefined && !SERVER_SIDE_ENCRYPTION_VALUES.has(requested)) {
-    throw new S3Error('InvalidArgument', 'The encryption method specified is not supported', {
-      ArgumentName: SSE,
-      ArgumentValue: requested,
-    });
-  }
-  const kms = KMS_HEADERS.find((name) => headers[name] !== undefined);
-  const bucketKey = headers[`${SSE}-bucket-key-enabled`]?.toLowerCase() === 'true';
-  if (requested === undefined && kms === undefined && !bucketKey) return;
-  throw new S3Error(
-    'NotImplemented',
-    `Server-side encryption with S3- or KMS-managed keys (${requested === undefined ? (kms ?? `${SSE}-bucket-key-enabled`) : `${SSE}: ${requested}`}) is not implemented by hangar yet; use SSE-C (customer-provided keys).`,
-  );
-}

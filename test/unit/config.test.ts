@@ -41,6 +41,7 @@ test('defaults', (t) => {
       signatureV2: true,
     },
     tls: { certFile: null, keyFile: null },
+    sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
     shards: null,
@@ -165,6 +166,9 @@ signature_v2 = false
 cert_file = "tls/cert.pem"
 key_file = "/etc/hangar/key.pem"
 
+[sse]
+master_key_file = "keys/sse-master.key"
+
 [web]
 host = "0.0.0.0"
 port = 9002
@@ -189,6 +193,7 @@ metrics_token = "file-metrics-token"
       signatureV2: false,
     },
     tls: { certFile: join(dir, 'tls/cert.pem'), keyFile: '/etc/hangar/key.pem' },
+    sse: { masterKeyFile: join(dir, 'keys/sse-master.key') },
     web: { host: '0.0.0.0', port: 9002, rootDomains: ['web.example.com'] },
     admin: {
       host: '0.0.0.0',

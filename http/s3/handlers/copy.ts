@@ -12,7 +12,8 @@ import { lockField, lockFromHeaders, newVersionLock } from '../object-lock.js';
 import { quotaCheck } from '../quota.js';
 import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
-import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { managedRequestOf, managedResponseHeaders, writeEncryption } from '../sse.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { checkVersionId, versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
@@ -38,8 +39,11 @@ export async function handleCopyObject(
   const replacedTags =
     taggingDirective(ctx) === 'REPLACE' ? tagsFromHeader(ctx.req.headers['x-amz-tagging']) : null;
   const sourceKey = customerKeyOf(ctx.req.headers, true);
-  const targetKey = customerKeyOf(ctx.req.headers);
-  refuseManagedEncryption(ctx.req.headers);
+  const targetCustomerKey = customerKeyOf(ctx.req.headers);
+  // The copy is encrypted as its own request or the target bucket's default says (never the
+  // source's way, as in AWS).
+  const targetKey = writeEncryption(ctx.state, target, ctx.req.headers, targetCustomerKey);
+  const asksManaged = managedRequestOf(ctx.req.headers) !== null;
   const requested = replace ? objectHeadersFrom(ctx.req) : null;
   // The copy is a new version: its own lock headers or the bucket's default (never the source's).
   const lock = lockField(
@@ -63,7 +67,8 @@ export async function handleCopyObject(
     // Copying a named version onto its own key is how S3 restores an older version.
     const sameObject =
       sourceBucket.id === target.id && source.key === key && source.versionId === undefined;
-    const sameEncryption = (targetKey?.md5Base64 ?? null) === object.info.sseKeyMd5;
+    const sameEncryption =
+      !asksManaged && (targetCustomerKey?.md5Base64 ?? null) === object.info.sseKeyMd5;
     if (sameObject && !replace && sameEncryption) throw copyOntoItself();
     checkCopyPreconditions(ctx, object.info);
     const headers: ObjectHeaders = requested ?? object.info.headers;
@@ -73,7 +78,7 @@ export async function handleCopyObject(
     const withQuota = quota !== undefined ? { quota } : {};
     const versioning = versioningField(ctx.state.catalog, target);
     const copied =
-      object.info.sseKeyMd5 === null && targetKey === null
+      object.info.sseKeyMd5 === null && object.info.sseManaged === undefined && targetKey === null
         ? await targetShard.call(
             {
               kind: 'CopyFrom',
@@ -116,6 +121,7 @@ export async function handleCopyObject(
       { LastModified: isoTime(copied.info.lastModifiedMs), ETag: copied.info.etag },
       [
         ...sseResponseHeaders(copied.info.sseKeyMd5),
+        ...managedResponseHeaders(ctx.state.config.s3.region, copied.info.sseManaged, true),
         ...expirationHeader(ctx.state.catalog, target, copied.info),
         ...versionIdHeader(copied.info.versionId),
         ...(object.info.versionId !== undefined

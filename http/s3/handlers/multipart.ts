@@ -16,6 +16,8 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
+import { summaryOf } from '../../../engine/sse/managed.js';
+import { isManagedKey } from '../../../engine/sse-c.js';
 import { bucketAccessOf } from '../../access/access-record.js';
 import { bucketOwnerId } from '../../access/principal.js';
 import { requireCopySourceAccess } from '../auth.js';
@@ -41,7 +43,8 @@ import { relayBody } from '../relay.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
-import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { managedResponseHeaders, writeEncryption } from '../sse.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
@@ -57,8 +60,10 @@ export async function handleCreateMultipartUpload(
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
   const checksum = uploadChecksumOf(ctx.req.headers);
-  refuseManagedEncryption(ctx.req.headers);
-  const sseKeyMd5 = customerKeyOf(ctx.req.headers)?.md5Base64 ?? null;
+  // One data key per upload (SSE-S3/KMS), sealed in the upload record: every part uses it.
+  const sse = writeEncryption(ctx.state, bucket, ctx.req.headers, customerKeyOf(ctx.req.headers));
+  const managed = sse !== null && isManagedKey(sse) ? sse.managed : null;
+  const sseKeyMd5 = sse !== null && !isManagedKey(sse) ? sse.md5Base64 : null;
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   // Applied when the upload completes; the bucket's default retention is computed then.
@@ -71,6 +76,7 @@ export async function handleCreateMultipartUpload(
       headers,
       checksum,
       sseKeyMd5,
+      ...(managed !== null ? { sseManaged: managed } : {}),
       tags,
       ...lock,
       ...(ctx.principal.kind === 'key' ? { initiator: ctx.principal.canonicalId } : {}),
@@ -83,6 +89,11 @@ export async function handleCreateMultipartUpload(
     { Bucket: bucket.name, Key: key, UploadId: created.uploadId },
     [
       ...sseResponseHeaders(sseKeyMd5),
+      ...managedResponseHeaders(
+        ctx.state.config.s3.region,
+        managed === null ? undefined : summaryOf(managed),
+        true,
+      ),
       ...(checksum === null
         ? []
         : ([
@@ -150,6 +161,7 @@ export async function handleUploadPart(ctx: RequestContext, e: UploadPartEndpoin
   const reply: Array<[string, string]> = [
     ['etag', result.part.etag],
     ...sseResponseHeaders(sse?.md5Base64 ?? null),
+    ...managedResponseHeaders(ctx.state.config.s3.region, result.part.sseManaged),
   ];
   if (checksum !== null) reply.push([checksumHeaderOf(checksum.algorithm), checksum.base64]);
   sendEmpty(ctx, 200, reply);
@@ -224,7 +236,10 @@ export async function handleUploadPartCopy(
           ? { [checksumElementOf(part.checksum.algorithm)]: part.checksum.base64 }
           : {}),
       },
-      sseResponseHeaders(sse?.md5Base64 ?? null),
+      [
+        ...sseResponseHeaders(sse?.md5Base64 ?? null),
+        ...managedResponseHeaders(ctx.state.config.s3.region, part.sseManaged),
+      ],
     );
   } finally {
     if (!relayed) sourceShard.cancel(opened.reqId);
@@ -318,6 +333,7 @@ export async function handleCompleteMultipartUpload(
     [
       ...expirationHeader(ctx.state.catalog, bucket, completed.info),
       ...versionIdHeader(completed.info.versionId),
+      ...managedResponseHeaders(ctx.state.config.s3.region, completed.info.sseManaged),
     ],
   );
 }

@@ -26,6 +26,7 @@ import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
 import { lockResponseHeaders } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
+import { managedResponseHeaders } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
@@ -95,7 +96,8 @@ const NO_REQUEST = -1;
 /**
  * HEAD, and a GET that needs no read session, answered from this edge thread's read-only view
  * of the shard (engine/meta/object-reader.ts): no message to the shard and back. Null when the
- * shard must answer: no view on this thread, SSE-C (the shard checks the key), a body in blocks
+ * shard must answer: no view on this thread, SSE-C (the shard checks the key), the body of an
+ * SSE-S3/KMS object (the shard opens its data key), a body in blocks
  * to stream, or an inline body that fails its check (the shard records the damage).
  */
 function openLocally(
@@ -116,7 +118,9 @@ function openLocally(
     if (versioningOf(ctx.state.catalog, bucketRef(ctx, bucketId)) !== undefined) return null;
     throw fromEngineFailure({ code: 'NoSuchKey', message: 'The specified key does not exist.' });
   }
-  if (record.sse !== undefined) return null;
+  // SSE-C needs the shard's key check; an SSE-S3/KMS body needs the shard's keyring, but its
+  // HEAD needs no key (as AWS: a disabled KMS key fails GET, not HEAD).
+  if (record.sse !== undefined && (record.sse.kind === undefined || !head)) return null;
   const info = infoOf(key, record);
   const opened = (inlineBody: Uint8Array | null): Opened => ({
     reqId: NO_REQUEST,
@@ -246,6 +250,7 @@ async function respond(
   const headers = objectResponseHeaders(info, e.responseOverrides);
   headers.push(
     ...sseResponseHeaders(info.sseKeyMd5),
+    ...managedResponseHeaders(ctx.state.config.s3.region, info.sseManaged),
     ...taggingCountHeader(info.tags),
     ...expirationHeader(ctx.state.catalog, bucketRef(ctx, bucketId), info),
     ...versionIdHeader(info.versionId ?? nullVersionIfVersioned(ctx, bucketId)),

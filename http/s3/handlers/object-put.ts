@@ -14,7 +14,8 @@ import {
 } from '../object-lock.js';
 import { quotaCheckBesideBody } from '../quota.js';
 import { sendEmpty } from '../reply.js';
-import { customerKeyOf, refuseManagedEncryption, sseResponseHeaders } from '../sse-c.js';
+import { managedResponseHeaders, writeEncryption } from '../sse.js';
+import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { tagsFromHeader } from './tagging.js';
 
@@ -26,9 +27,8 @@ export async function handlePutObject(
 ): Promise<void> {
   const bucket = requireBucket(ctx, bucketName);
   checkKey(key);
-  refuseManagedEncryption(ctx.req.headers);
   const plan = planPayload(ctx);
-  const sse = customerKeyOf(ctx.req.headers);
+  const sse = writeEncryption(ctx.state, bucket, ctx.req.headers, customerKeyOf(ctx.req.headers));
   const headers = objectHeadersFrom(ctx.req);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const explicitLock = lockFromHeaders(ctx.state, bucket, ctx.req.headers);
@@ -65,6 +65,7 @@ export async function handlePutObject(
   reply.push(
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
+    ...managedResponseHeaders(ctx.state.config.s3.region, info.sseManaged, true),
     ...expirationHeader(ctx.state.catalog, bucket, info),
     ...versionIdHeader(info.versionId),
   );

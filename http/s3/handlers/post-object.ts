@@ -11,7 +11,7 @@ import type {
   QuotaCheck,
   Tag,
 } from '../../../engine/protocol/messages.js';
-import type { CustomerKey } from '../../../engine/sse-c.js';
+import type { EncryptionKey } from '../../../engine/sse-c.js';
 import { bucketAccessOf } from '../../access/access-record.js';
 import { principalOf } from '../../access/principal.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
@@ -35,12 +35,8 @@ import {
 import { type ShardCounters, shardCounters } from '../quota.js';
 import type { RoutedRequest } from '../router.js';
 import { clientScheme } from '../scheme.js';
-import {
-  customerKeyOf,
-  refuseManagedEncryption,
-  refuseSseCInClear,
-  sseResponseHeaders,
-} from '../sse-c.js';
+import { managedResponseHeaders, writeEncryption } from '../sse.js';
+import { customerKeyOf, refuseSseCInClear, sseResponseHeaders } from '../sse-c.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { renderXml } from '../xml.js';
 import { tagsFromXml } from './tagging.js';
@@ -91,6 +87,7 @@ export async function handlePostObject(
   const answerHeaders = [
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
+    ...managedResponseHeaders(state.config.s3.region, info.sseManaged, true),
     ...versionIdHeader(info.versionId),
   ];
   const redirect = redirectTarget(
@@ -186,11 +183,11 @@ function receiveForm(
       onFile: (fields, file) => {
         verified = authorizeForm(state, req, res, bucketName, fields, file);
         const { post, bucket } = verified;
-        // The fields stand for PutObject's headers: encryption is honoured (SSE-C) or refused.
+        // The fields stand for PutObject's headers: encryption (SSE-C, SSE-S3, SSE-KMS, or the
+        // bucket's default) is honoured as there.
         const fieldHeaders = Object.fromEntries(post.fields);
-        refuseManagedEncryption(fieldHeaders);
         refuseSseCInClear(state.config, Object.keys(fieldHeaders));
-        const sse = customerKeyOf(fieldHeaders);
+        const sse = writeEncryption(state, bucket, fieldHeaders, customerKeyOf(fieldHeaders));
         const checksum = planChecksum(fieldHeaders, false);
         const explicitLock = lockFromHeaders(state, bucket, fieldHeaders);
         requireDigestForLock(fieldHeaders, explicitLock, checksum.algorithm !== null);
@@ -378,8 +375,8 @@ interface UploadTarget {
   /** The new version's object lock (the form's x-amz-object-lock-* fields, or the default). */
   lock?: ObjectLock;
   checksumAlgorithm: ChecksumAlgorithm | null;
-  /** The SSE-C key from the form's fields: the shard encrypts with it, as for PutObject. */
-  sse: CustomerKey | null;
+  /** The form's encryption (SSE-C key or managed data key): the shard encrypts with it. */
+  sse: EncryptionKey | null;
   quota?: QuotaCheck;
   onStored(info: ObjectInfo): void;
   onFailed(error: unknown): void;

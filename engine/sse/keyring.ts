@@ -1,0 +1,383 @@
+import { randomUUID } from 'node:crypto';
+import { assert } from '../assert.js';
+import {
+  DEFAULT_KMS_ALIAS,
+  type KmsKeyOrigin,
+  type KmsKeyRecord,
+  type KmsKeyVersion,
+  type KmsTables,
+  SSE_S3_KEY_ID,
+} from '../catalog/kms.js';
+import { LIMITS } from '../limits.js';
+import { dataKeyAad, type ManagedDataKey, type ManagedKey } from './managed.js';
+import {
+  dropRetiredMasterKeys,
+  type MasterKey,
+  masterKeyPath,
+  openMasterKey,
+  readMasterKey,
+  replaceMasterKey,
+  retiredMasterKey,
+  retireMasterKey,
+} from './master-key.js';
+import { newKey, openKey, sealKey } from './wrap.js';
+
+/** Why the keyring refused: the names are AWS KMS's exceptions, as S3 reports them. */
+export class KmsError extends Error {
+  constructor(
+    readonly reason: 'NotFoundException' | 'DisabledException' | 'LimitExceededException',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KmsError';
+  }
+}
+
+/** A keyring key as the admin API shows it (never its material). */
+export interface KmsKeyView {
+  readonly id: string;
+  readonly alias: string | null;
+  readonly description: string;
+  readonly createdMs: number;
+  readonly enabled: boolean;
+  readonly origin: KmsKeyOrigin;
+  readonly versions: number;
+}
+
+/** What a master-key rotation did. */
+export interface MasterRotation {
+  readonly previousId: string;
+  readonly currentId: string;
+  /** Key versions re-wrapped under the new master key. */
+  readonly rewrapped: number;
+  /** Retired master keys deleted because nothing is wrapped under them any more. */
+  readonly dropped: readonly string[];
+}
+
+const ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]*:\d{12}:key\/([A-Za-z0-9-]{1,64})$/;
+const ALIAS_ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]*:\d{12}:alias\/([A-Za-z0-9/_-]{1,256})$/;
+
+/** The ARN S3 reports for a keyring key (hangar has one account: 000000000000). */
+export function kmsKeyArn(region: string, keyId: string): string {
+  return `arn:aws:kms:${region}:000000000000:key/${keyId}`;
+}
+
+function materialAad(keyId: string, version: number): string {
+  return `hangar-kms-key\0${keyId}\0${version}`;
+}
+
+function viewOf(record: KmsKeyRecord): KmsKeyView {
+  return {
+    id: record.id,
+    alias: record.alias ?? null,
+    description: record.description,
+    createdMs: record.createdMs,
+    enabled: record.enabled,
+    origin: record.origin,
+    versions: record.versions.length,
+  };
+}
+
+/**
+ * The built-in keyring of SSE-S3 and SSE-KMS: three levels of keys. The master key (a file)
+ * seals each keyring key's material (catalog records); the material seals each object's data
+ * key (object records); the data key encrypts the object. Rotating the master key therefore
+ * rewrites a handful of catalog records, never an object record or a byte of data.
+ *
+ * One per thread that needs it (edge threads wrap at PUT; shards unwrap at GET and UploadPart).
+ * Opened material is cached by its sealed bytes, so a re-wrapped or rotated record is reopened.
+ */
+export class Keyring {
+  private master: MasterKey | null = null;
+  private readonly opened = new Map<string, { sealed: Uint8Array; material: Buffer }>();
+  private readonly masterPath: string;
+
+  /** `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). */
+  constructor(
+    private readonly tables: KmsTables,
+    private readonly dataDir: string,
+    private readonly masterKeyFile: string | null,
+  ) {
+    this.masterPath = masterKeyPath(dataDir, masterKeyFile);
+  }
+
+  // ---- objects ----
+
+  /** A new data key for an SSE-S3 object or upload, under the internal key (made on first use). */
+  newSseS3DataKey(bucketKey?: boolean): ManagedDataKey {
+    const record = this.tables.keys.get(SSE_S3_KEY_ID) ?? this.createInternalKey();
+    return this.newDataKey('s3', record, undefined, bucketKey);
+  }
+
+  /**
+   * A new data key for an SSE-KMS object under the key `ref` names (id, key ARN, alias or alias
+   * ARN; null: the default `aws/s3`, made on first use). An unknown or disabled key is refused.
+   */
+  newKmsDataKey(
+    ref: string | null,
+    context: string | undefined,
+    bucketKey?: boolean,
+  ): ManagedDataKey {
+    const record = ref === null ? this.defaultKey() : this.find(ref);
+    if (record === undefined || record.origin === 'internal') {
+      throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
+    }
+    return this.newDataKey('kms', record, context, bucketKey);
+  }
+
+  private newDataKey(
+    kind: 's3' | 'kms',
+    record: KmsKeyRecord,
+    context: string | undefined,
+    bucketKey: boolean | undefined,
+  ): ManagedDataKey {
+    const material = this.usableMaterial(record, record.versions.length - 1);
+    const key = newKey();
+    const fields = {
+      kind,
+      keyId: record.id,
+      keyVersion: record.versions.length - 1,
+      ...(context !== undefined ? { context } : {}),
+      ...(bucketKey !== undefined ? { bucketKey } : {}),
+    };
+    return { key, managed: { ...fields, wrapped: sealKey(material, key, dataKeyAad(fields)) } };
+  }
+
+  /** The data key of a managed object: KmsError if its key is gone or disabled. */
+  dataKeyOf(managed: ManagedKey): Buffer {
+    const record = this.tables.keys.get(managed.keyId);
+    if (record === undefined) {
+      throw new KmsError('NotFoundException', `Key '${managed.keyId}' does not exist`);
+    }
+    const material = this.usableMaterial(record, managed.keyVersion);
+    return openKey(material, managed.wrapped, dataKeyAad(managed), `object key of ${record.id}`);
+  }
+
+  /** A version's material, once the key is known to be enabled. */
+  private usableMaterial(record: KmsKeyRecord, version: number): Buffer {
+    if (!record.enabled) {
+      throw new KmsError(
+        'DisabledException',
+        `${record.id === SSE_S3_KEY_ID ? 'The SSE-S3 key' : `Key '${record.id}'`} is disabled.`,
+      );
+    }
+    const stored = record.versions[version];
+    if (stored === undefined) {
+      throw new KmsError('NotFoundException', `Key '${record.id}' has no version ${version}`);
+    }
+    const cacheKey = `${record.id}\0${version}`;
+    const cached = this.opened.get(cacheKey);
+    if (cached !== undefined && Buffer.from(cached.sealed).equals(stored.sealed)) {
+      return cached.material;
+    }
+    const master = this.masterById(stored.masterKeyId);
+    const material = openKey(
+      master.key,
+      stored.sealed,
+      materialAad(record.id, version),
+      `material of key ${record.id}`,
+    );
+    this.opened.set(cacheKey, { sealed: stored.sealed, material });
+    return material;
+  }
+
+  // ---- master keys ----
+
+  /**
+   * The current master key: read on first use, re-read when asked for. Generated only into the
+   * default path of a keyring that holds no key yet (engine/sse/master-key.ts openMasterKey).
+   */
+  currentMaster(reread = false): MasterKey {
+    if (this.master === null || reread) {
+      const mayGenerate = this.masterKeyFile === null && this.tables.keys.getCount() === 0;
+      this.master = openMasterKey(this.masterPath, mayGenerate);
+    }
+    return this.master;
+  }
+
+  /** A master key by id: the current one (re-read: another thread may have rotated), or retired. */
+  private masterById(id: string): MasterKey {
+    if (this.master?.id === id) return this.master;
+    const current = this.currentMaster(true);
+    if (current.id === id) return current;
+    const retired = retiredMasterKey(this.dataDir, id);
+    if (retired === null) {
+      throw new Error(`SSE master key ${id} is neither the current one nor a retired one`);
+    }
+    return retired;
+  }
+
+  private sealMaterial(keyId: string, version: number, material: Buffer): KmsKeyVersion {
+    const master = this.currentMaster(true);
+    return {
+      masterKeyId: master.id,
+      sealed: sealKey(master.key, material, materialAad(keyId, version)),
+      createdMs: Date.now(),
+    };
+  }
+
+  /**
+   * Replaces the master key with a new random one and re-wraps every keyring key's material
+   * under it, in one catalog transaction. The old key is first kept under
+   * `sse-master-keys/<id>.key`, so a crash at any point leaves every key readable (running the
+   * rotation again finishes the job); it is deleted once nothing is wrapped under it.
+   */
+  async rotateMaster(): Promise<MasterRotation> {
+    const previous = this.currentMaster(true);
+    retireMasterKey(this.dataDir, previous);
+    const next = replaceMasterKey(this.masterPath, newKey());
+    this.master = next;
+    const rewrapped = await this.tables.transaction(() => {
+      let count = 0;
+      for (const { value: record } of this.tables.keys.getRange()) {
+        const versions = record.versions.map((stored, version) => {
+          if (stored.masterKeyId === next.id) return stored;
+          count++;
+          const old = this.masterById(stored.masterKeyId);
+          const aad = materialAad(record.id, version);
+          const material = openKey(old.key, stored.sealed, aad, `material of key ${record.id}`);
+          return { ...stored, masterKeyId: next.id, sealed: sealKey(next.key, material, aad) };
+        });
+        this.tables.keys.put(record.id, { ...record, versions });
+      }
+      return count;
+    });
+    await this.tables.flushed();
+    const dropped = dropRetiredMasterKeys(this.dataDir, this.masterIdsInUse());
+    return { previousId: previous.id, currentId: next.id, rewrapped, dropped };
+  }
+
+  private masterIdsInUse(): Set<string> {
+    const ids = new Set<string>();
+    for (const { value } of this.tables.keys.getRange()) {
+      for (const version of value.versions) ids.add(version.masterKeyId);
+    }
+    return ids;
+  }
+
+  /** Re-reads a master key file (after an operator replaced it): the id it has now. */
+  static idOfFile(path: string): string {
+    return readMasterKey(path).id;
+  }
+
+  // ---- keyring keys ----
+
+  /** A key by id, key ARN, `alias/<name>` or alias ARN. */
+  find(ref: string): KmsKeyRecord | undefined {
+    const alias = ref.startsWith('alias/') ? ref.slice(6) : ALIAS_ARN_PATTERN.exec(ref)?.[1];
+    if (alias !== undefined) {
+      const id = this.tables.aliases.get(alias);
+      return id === undefined ? undefined : this.tables.keys.get(id);
+    }
+    const id = ARN_PATTERN.exec(ref)?.[1] ?? ref;
+    return this.tables.keys.get(id);
+  }
+
+  list(): KmsKeyView[] {
+    return [...this.tables.keys.getRange()]
+      .map(({ value }) => value)
+      .filter((record) => record.origin !== 'internal')
+      .map(viewOf);
+  }
+
+  view(ref: string): KmsKeyView | undefined {
+    const record = this.find(ref);
+    return record === undefined || record.origin === 'internal' ? undefined : viewOf(record);
+  }
+
+  createKey(description: string, alias?: string): KmsKeyView {
+    return viewOf(this.create(randomUUID(), description, 'customer', alias));
+  }
+
+  private createInternalKey(): KmsKeyRecord {
+    return this.create(SSE_S3_KEY_ID, 'SSE-S3 (AES256) data keys', 'internal');
+  }
+
+  private defaultKey(): KmsKeyRecord {
+    const existing = this.find(`alias/${DEFAULT_KMS_ALIAS}`);
+    if (existing !== undefined) return existing;
+    return this.create(randomUUID(), 'Default key for S3 (aws/s3)', 'aws', DEFAULT_KMS_ALIAS);
+  }
+
+  /**
+   * Stores a new key unless its id or alias exists already, in one transaction: threads making
+   * the default key at once end up with the same one (the first committed). Synchronous and
+   * durable on return (rare: once per key), so that no object is sealed under a key that a
+   * crash could lose.
+   */
+  private create(
+    id: string,
+    description: string,
+    origin: KmsKeyOrigin,
+    alias?: string,
+  ): KmsKeyRecord {
+    const record: Omit<KmsKeyRecord, 'versions'> = {
+      id,
+      description,
+      createdMs: Date.now(),
+      enabled: true,
+      origin,
+      ...(alias !== undefined ? { alias } : {}),
+    };
+    const stored = this.tables.transactionSync(() => {
+      const existingId = alias === undefined ? id : (this.tables.aliases.get(alias) ?? id);
+      const existing = this.tables.keys.get(existingId);
+      if (existing !== undefined) return existing;
+      if (origin === 'customer' && this.tables.keys.getCount() >= LIMITS.kmsKeysMax) return null;
+      // Sealed inside the transaction: a master-key rotation (which replaces the key file
+      // before its own transaction) either comes after and re-wraps this, or came before and
+      // this reads the new key.
+      const sealed = { ...record, versions: [this.sealMaterial(id, 0, newKey())] };
+      this.tables.keys.put(id, sealed);
+      if (alias !== undefined) this.tables.aliases.put(alias, id);
+      return sealed;
+    });
+    if (stored === null) {
+      throw new KmsError('LimitExceededException', `at most ${LIMITS.kmsKeysMax} keys`);
+    }
+    if (origin === 'customer' && stored.id !== id) {
+      throw new KmsError('LimitExceededException', `alias/${alias} is taken`);
+    }
+    return stored;
+  }
+
+  /** Adds a version of new material: new data keys use it; old ones keep theirs. */
+  async rotateKey(ref: string): Promise<KmsKeyView> {
+    return this.change(ref, (record) => {
+      if (record.versions.length >= LIMITS.kmsKeyVersionsMax) {
+        throw new KmsError(
+          'LimitExceededException',
+          `at most ${LIMITS.kmsKeyVersionsMax} versions`,
+        );
+      }
+      const version = record.versions.length;
+      return {
+        ...record,
+        versions: [...record.versions, this.sealMaterial(record.id, version, newKey())],
+      };
+    });
+  }
+
+  async setEnabled(ref: string, enabled: boolean): Promise<KmsKeyView> {
+    return this.change(ref, (record) => ({ ...record, enabled }));
+  }
+
+  private async change(
+    ref: string,
+    update: (record: KmsKeyRecord) => KmsKeyRecord,
+  ): Promise<KmsKeyView> {
+    const found = this.find(ref);
+    if (found === undefined || found.origin === 'internal') {
+      throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
+    }
+    const next = await this.tables.transaction(() => {
+      const current = this.tables.keys.get(found.id);
+      assert(current !== undefined, 'keyring keys are never deleted');
+      const changed = update(current);
+      this.tables.keys.put(current.id, changed);
+      return changed;
+    });
+    await this.tables.flushed();
+    return viewOf(next);
+  }
+}

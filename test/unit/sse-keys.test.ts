@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { Catalog } from '../../engine/catalog/catalog.js';
+import { Keyring, KmsError } from '../../engine/sse/keyring.js';
+import { ensureMasterKey, masterKeyIdOf, parseMasterKey } from '../../engine/sse/master-key.js';
+import {
+  KeyIntegrityError,
+  newKey,
+  openKey,
+  SEALED_KEY_BYTES,
+  sealKey,
+} from '../../engine/sse/wrap.js';
+
+test('a sealed key opens with its wrapping key and additional data, and with nothing else', (t) => {
+  const wrapping = newKey();
+  const key = newKey();
+  const sealed = sealKey(wrapping, key, 'object a');
+  t.is(sealed.byteLength, SEALED_KEY_BYTES);
+  t.true(openKey(wrapping, sealed, 'object a', 'test').equals(key));
+  // Another wrapping key, other additional data, or any flipped bit (nonce, body, tag): refused.
+  t.throws(() => openKey(newKey(), sealed, 'object a', 'test'), { instanceOf: KeyIntegrityError });
+  t.throws(() => openKey(wrapping, sealed, 'object b', 'test'), { instanceOf: KeyIntegrityError });
+  for (const at of [0, 20, SEALED_KEY_BYTES - 1]) {
+    const corrupt = Uint8Array.from(sealed);
+    corrupt[at] = (corrupt[at] ?? 0) ^ 1;
+    t.throws(() => openKey(wrapping, corrupt, 'object a', 'test'), {
+      instanceOf: KeyIntegrityError,
+    });
+  }
+  t.throws(() => openKey(wrapping, sealed.subarray(1), 'object a', 'test'), {
+    instanceOf: KeyIntegrityError,
+  });
+});
+
+test('master key files: hex, base64 or raw 32 bytes; anything else refused', (t) => {
+  const key = newKey();
+  const id = masterKeyIdOf(key);
+  t.regex(id, /^[0-9a-f]{16}$/);
+  t.is(parseMasterKey(Buffer.from(`${key.toString('hex')}\n`), 'f').id, id);
+  t.is(parseMasterKey(Buffer.from(` ${key.toString('base64')} `), 'f').id, id);
+  t.is(parseMasterKey(key, 'f').id, id);
+  t.throws(() => parseMasterKey(Buffer.from('short'), 'f'));
+  t.throws(() => parseMasterKey(Buffer.from('ab'.repeat(31)), 'f'));
+});
+
+test('a generated master key is 0600 and stable; the keyring seals under it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-keyring-'));
+  const catalog = Catalog.open(dir);
+  try {
+    const path = join(dir, 'sse-master.key');
+    const first = ensureMasterKey(path);
+    t.is(statSync(path).mode & 0o777, 0o600);
+    t.is(ensureMasterKey(path).id, first.id);
+    const keyring = new Keyring(catalog.kmsTables(), dir, null);
+    const created = keyring.createKey('unit', 'unit');
+    const data = keyring.newKmsDataKey('alias/unit', undefined);
+    t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    // A record whose sealed key was altered is an error, never another key.
+    const wrapped = Uint8Array.from(data.managed.wrapped);
+    wrapped[30] = (wrapped[30] ?? 0) ^ 0x80;
+    t.throws(() => keyring.dataKeyOf({ ...data.managed, wrapped }), {
+      instanceOf: KeyIntegrityError,
+    });
+    // ... and so is one that claims another key version or context.
+    t.throws(() => keyring.dataKeyOf({ ...data.managed, context: 'e30=' }), {
+      instanceOf: KeyIntegrityError,
+    });
+    await keyring.setEnabled(created.id, false);
+    t.throws(() => keyring.dataKeyOf(data.managed), { instanceOf: KmsError, message: /disabled/ });
+    await keyring.setEnabled(created.id, true);
+    const rotation = await keyring.rotateMaster();
+    t.is(rotation.previousId, first.id);
+    t.is(rotation.rewrapped, 1);
+    t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    // A fresh keyring (another thread) reads the new master key from the file.
+    const other = new Keyring(catalog.kmsTables(), dir, null);
+    t.true(other.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    // A master key file replaced by another key: the material no longer opens.
+    writeFileSync(path, `${newKey().toString('hex')}\n`);
+    const stranger = new Keyring(catalog.kmsTables(), dir, null);
+    t.throws(() => stranger.dataKeyOf(data.managed));
+    // A lost master key file is not regenerated while keys are sealed under it.
+    rmSync(path);
+    t.throws(() => new Keyring(catalog.kmsTables(), dir, null).currentMaster(), {
+      message: /does not exist/,
+    });
+  } finally {
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
