@@ -1,6 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import type { Acl } from '../catalog/access.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { LIMITS } from '../limits.js';
 import type {
@@ -34,6 +35,9 @@ export interface UploadRecord {
   tags?: Tag[];
   /** The object lock the completed object gets (CreateMultipartUpload's headers). */
   lock?: ObjectLock;
+  /** The completed object's owner and ACL (absent: the defaults, as ObjectRecord's). */
+  owner?: string;
+  acl?: Acl;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -54,6 +58,8 @@ export interface UploadSpec {
   sseKeyMd5: string | null;
   tags: Tag[];
   lock?: ObjectLock;
+  owner?: string;
+  acl?: Acl;
 }
 
 export interface UploadListQuery {
@@ -111,6 +117,8 @@ export class UploadTable {
       ...(spec.sseKeyMd5 !== null ? { sseKeyMd5: spec.sseKeyMd5 } : {}),
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
       ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
+      ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
+      ...(spec.acl !== undefined ? { acl: spec.acl } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
+import type { Acl } from '../catalog/access.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
 import { shardDir } from '../layout.js';
 import { LIMITS } from '../limits.js';
@@ -18,6 +19,7 @@ import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
 import type {
   EngineFailure,
+  ObjectAclFields,
   ObjectInfo,
   ObjectLock,
   OpenedObject,
@@ -190,6 +192,9 @@ export class Shard {
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
         break;
+      case 'ObjectAcl':
+        this.answer(request.reqId, () => this.objectAcl(request));
+        break;
       case 'GetLock':
         this.answer(request.reqId, async () => this.getLock(request));
         break;
@@ -291,6 +296,7 @@ export class Shard {
       quota: request.quota ?? null,
       ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
+      ...aclFields(request),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
@@ -351,6 +357,8 @@ export class Shard {
       quota: QuotaCheck | null;
       versioning?: VersioningState;
       lock?: ObjectLock;
+      owner?: string;
+      acl?: Acl;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
     }
@@ -382,6 +390,7 @@ export class Shard {
         ...finished,
         ...(target.tags.length > 0 ? { tags: target.tags } : {}),
         ...(target.lock !== undefined ? { lock: target.lock } : {}),
+        ...aclFields(target),
       };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.meta.writeObject(
@@ -448,6 +457,7 @@ export class Shard {
         sseKeyMd5: request.sseKeyMd5,
         tags: request.tags,
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
+        ...aclFields(request),
       },
       Date.now(),
     );
@@ -645,6 +655,32 @@ export class Shard {
     return { kind: 'Tags', tags, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  // ---- object ACLs ----
+
+  /** GetObjectAcl (no `acl`) or PutObjectAcl: the record's owner and ACL, after any change. */
+  private async objectAcl(
+    request: Extract<ShardRequest, { kind: 'ObjectAcl' }>,
+  ): Promise<ShardResult> {
+    let record: ObjectRecord;
+    if (request.acl === undefined) {
+      record = recordToRead(this.meta, request.bucketId, request.key, request.versionId);
+    } else {
+      record = await this.meta.setAcl(
+        request.bucketId,
+        request.key,
+        request.acl,
+        request.versionId,
+      );
+      if (this.settings.durable) await this.meta.flushed();
+    }
+    const versionId = infoOf(request.key, record).versionId;
+    return {
+      kind: 'Acl',
+      ...aclFields(record),
+      ...(versionId !== undefined ? { versionId } : {}),
+    };
+  }
+
   // ---- object lock ----
 
   private getLock(request: Extract<ShardRequest, { kind: 'GetLock' }>): ShardResult {
@@ -699,6 +735,7 @@ export class Shard {
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
+        ...aclFields(request),
       };
       const { freed, versionId } = await this.meta.writeObject(
         request.bucketId,
@@ -888,4 +925,13 @@ function ssePartRefusal(
 /** An object's info with the version id its write got (versioned buckets only). */
 function withVersion(info: ObjectInfo, versionId: string | undefined): ObjectInfo {
   return versionId === undefined ? info : { ...info, versionId };
+}
+
+/** A write's owner and ACL fields, present only when set (ObjectAclFields). */
+function aclFields(from: ObjectAclFields): ObjectAclFields {
+  if (from.owner === undefined && from.acl === undefined) return {};
+  return {
+    ...(from.owner !== undefined ? { owner: from.owner } : {}),
+    ...(from.acl !== undefined ? { acl: from.acl } : {}),
+  };
 }
