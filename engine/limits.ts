@@ -144,6 +144,8 @@ export const LIMITS = {
   tagKeyUnitsMax: 128,
   /** A tag value, in UTF-16 code units; longer, 400 InvalidTag. */
   tagValueUnitsMax: 256,
+  /** Grants in one ACL (AWS's bound); more, 400 MalformedACLError (XML) or InvalidArgument (headers). */
+  aclGrantsMax: 100,
 
   // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
   /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed

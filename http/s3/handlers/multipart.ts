@@ -16,6 +16,7 @@ import type {
   UploadInfo,
   UploadListEntry,
 } from '../../../engine/protocol/messages.js';
+import { newObjectAclOf } from '../acl-on-write.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
@@ -60,8 +61,20 @@ export async function handleCreateMultipartUpload(
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   // Applied when the upload completes; the bucket's default retention is computed then.
   const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
+  // The owner and ACL are the creating request's, stored with the upload for its completion.
+  const acl = newObjectAclOf(ctx, bucket);
   const created = await shardFor(ctx.state, bucket, key).call(
-    { kind: 'CreateUpload', bucketId: bucket.id, key, headers, checksum, sseKeyMd5, tags, ...lock },
+    {
+      kind: 'CreateUpload',
+      bucketId: bucket.id,
+      key,
+      headers,
+      checksum,
+      sseKeyMd5,
+      tags,
+      ...lock,
+      ...acl,
+    },
     'UploadCreated',
   );
   sendXml(
