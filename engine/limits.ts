@@ -147,6 +147,11 @@ export const LIMITS = {
   /** Grants in one ACL (AWS's bound); more, 400 MalformedACLError (XML) or InvalidArgument (headers). */
   aclGrantsMax: 100,
 
+  // ---- Authorization (issue 15) ----
+  /** Buckets whose decoded configurations (access record, versioning, lifecycle, ...) each
+   *  thread keeps (Catalog.getBucketConfig); past it the cache starts over. */
+  bucketConfigsCachedMax: 10_000,
+
   // ---- SigV4 and aws-chunked bodies (moved here from http/sigv4, issue 11) ----
   /** A request signed further than this from the server's clock is 403 RequestTimeTooSkewed
    *  (and a presigned URL signed further in the future, 403 AccessDenied). */

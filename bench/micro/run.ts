@@ -28,6 +28,7 @@ const SUBJECTS: Readonly<Record<string, Subject>> = {
   lmdb: () => import('./lmdb.bench.js'),
   blocks: () => import('./blocks.bench.js'),
   verify: () => import('./verify.bench.js'),
+  authorize: () => import('./authorize.bench.js'),
 };
 
 export const MICRO_SUBJECTS: readonly string[] = Object.keys(SUBJECTS);

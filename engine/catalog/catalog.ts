@@ -4,6 +4,7 @@ import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lm
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
+import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 
 /**
@@ -25,6 +26,13 @@ export interface BucketRecord {
   readonly location: string;
   /** The access key id of the key that created the bucket; absent: the account root. */
   readonly ownerKey?: string;
+  /**
+   * Bumped (in every alias record) by each change of any of the bucket's configurations, so that
+   * a thread may keep decoded configurations and reuse them while the bucket record says they
+   * are current (getBucketConfig): a request reads the bucket record, not each configuration.
+   * Absent: 0.
+   */
+  readonly configVersion?: number;
 }
 
 export interface KeyRecord {
@@ -87,6 +95,11 @@ export class Catalog {
   private readonly keys: Database<KeyRecord, string>;
   private readonly grants: Database<Grant, string>;
   private readonly configs: Database<unknown, string>;
+  /** This thread's decoded configurations by bucket id, valid for one configVersion. */
+  private readonly configCache = new Map<
+    string,
+    { readonly version: number; readonly values: Map<BucketConfigKind, unknown> }
+  >();
 
   private constructor(env: RootDatabase) {
     this.env = env;
@@ -371,22 +384,40 @@ export class Catalog {
     return new Set(this.listBuckets().map((bucket) => bucket.id));
   }
 
-  // ---- bucket configurations (CORS, website, lifecycle, tagging, ...) ----
+  // ---- bucket configurations (CORS, website, lifecycle, tagging, access, ...) ----
 
-  /** A bucket's stored configuration of `kind` (the parsed document), or undefined. */
-  getBucketConfig<T>(bucketId: string, kind: BucketConfigKind): T | undefined {
-    return this.configs.get(configKey(bucketId, kind)) as T | undefined;
+  /**
+   * A bucket's stored configuration of `kind` (the parsed document, frozen), or undefined. Given
+   * the bucket's record, the answer comes from this thread's cache while the record's
+   * `configVersion` is the one the cached value was read under: a request, which reads the
+   * bucket record anyway, then pays no catalog read per configuration (a PUT reads four or
+   * five: versioning, object lock, quotas, lifecycle, access). Given only an id, it is read.
+   */
+  getBucketConfig<T>(bucket: BucketRecord | string, kind: BucketConfigKind): T | undefined {
+    if (typeof bucket === 'string')
+      return this.configs.get(configKey(bucket, kind)) as T | undefined;
+    const version = bucket.configVersion ?? 0;
+    let entry = this.configCache.get(bucket.id);
+    if (entry === undefined || entry.version !== version) {
+      if (this.configCache.size >= LIMITS.bucketConfigsCachedMax) this.configCache.clear();
+      entry = { version, values: new Map() };
+      this.configCache.set(bucket.id, entry);
+    }
+    if (entry.values.has(kind)) return entry.values.get(kind) as T | undefined;
+    const value = deepFreeze(this.configs.get(configKey(bucket.id, kind)));
+    entry.values.set(kind, value);
+    return value as T | undefined;
   }
 
   async putBucketConfig(bucketId: string, kind: BucketConfigKind, value: unknown): Promise<void> {
-    await this.configs.put(configKey(bucketId, kind), value);
-    await this.flushed();
+    await this.updateBucketConfig(bucketId, kind, () => value);
   }
 
   /**
    * Replaces a configuration with what `change` makes of the current one (undefined removes it),
-   * in one transaction: configurations that share a record (the access record) never lose a
-   * concurrent change to another field.
+   * in one transaction that also bumps `configVersion` in every alias record of the bucket: every
+   * thread's cached configurations of the bucket are stale from that commit on. Configurations
+   * that share a record (the access record) never lose a concurrent change to another field.
    */
   async updateBucketConfig<T>(
     bucketId: string,
@@ -398,6 +429,7 @@ export class Catalog {
       const value = change(this.configs.get(key) as T | undefined);
       if (value === undefined) this.configs.remove(key);
       else this.configs.put(key, value);
+      this.bumpConfigVersion(bucketId);
       return value;
     });
     await this.flushed();
@@ -405,8 +437,16 @@ export class Catalog {
   }
 
   async deleteBucketConfig(bucketId: string, kind: BucketConfigKind): Promise<void> {
-    await this.configs.remove(configKey(bucketId, kind));
-    await this.flushed();
+    await this.updateBucketConfig(bucketId, kind, () => undefined);
+  }
+
+  /** Inside a transaction: marks every cached configuration of the bucket stale. */
+  private bumpConfigVersion(bucketId: string): void {
+    for (const alias of this.aliasesOf(bucketId)) {
+      const record = this.buckets.get(alias);
+      if (record === undefined) continue;
+      this.buckets.put(alias, { ...record, configVersion: (record.configVersion ?? 0) + 1 });
+    }
   }
 
   // ---- grants ----
@@ -465,6 +505,15 @@ export type BucketConfigKind =
   | 'object-lock'
   /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
   | 'access';
+
+/** Cached configurations are shared by every request of the thread: none may change one. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
 
 function configKey(bucketId: string, kind: BucketConfigKind): string {
   assert(/^[0-9a-f]{32}$/.test(bucketId), 'bucket ids are 32 hex digits');

@@ -81,9 +81,16 @@ const VERSIONED_IAM_ACTION: Partial<Record<string, string>> = {
   's3:GetObjectAttributes': 's3:GetObjectVersionAttributes',
 };
 
+const iamActions = new Map<S3Action, string>();
+
 /** The IAM action of an S3 action, with or without a version named. */
 export function iamActionOf(action: S3Action, versionId?: string): string {
-  const plain = IAM_ACTION_EXCEPTIONS[action] ?? `s3:${action}`;
+  // Every request asks: the name is built once per action, not once per request.
+  let plain = iamActions.get(action);
+  if (plain === undefined) {
+    plain = IAM_ACTION_EXCEPTIONS[action] ?? `s3:${action}`;
+    iamActions.set(action, plain);
+  }
   if (versionId === undefined) return plain;
   return VERSIONED_IAM_ACTION[plain] ?? plain;
 }

@@ -25,6 +25,7 @@ export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
 
 const ROOT_IDENTITY = '\u0000root';
 const canonicalIds = new Map<string, string>();
+const arns = new Map<string, string>();
 
 /** A stable canonical id per identity: a hash, so it needs no storage and no migration. */
 function canonicalIdFor(identity: string): string {
@@ -53,14 +54,21 @@ export const ROOT_CANONICAL_ID = canonicalIdFor(ROOT_IDENTITY);
 
 export function principalOf(key: KeyRecord | null): Principal {
   if (key === null) return ANONYMOUS;
-  return {
-    kind: 'key',
-    key,
-    canonicalId: canonicalIdOf(key),
-    arn: key.root
+  return { kind: 'key', key, canonicalId: canonicalIdOf(key), arn: arnOf(key) };
+}
+
+/** The key's ARN, built once per key (every signed request asks). */
+function arnOf(key: KeyRecord): string {
+  const identity = key.root ? ROOT_IDENTITY : key.accessKeyId;
+  let arn = arns.get(identity);
+  if (arn === undefined) {
+    arn = key.root
       ? `arn:aws:iam::${HANGAR_ACCOUNT_ID}:root`
-      : `arn:aws:iam::${HANGAR_ACCOUNT_ID}:user/${key.accessKeyId}`,
-  };
+      : `arn:aws:iam::${HANGAR_ACCOUNT_ID}:user/${key.accessKeyId}`;
+    if (arns.size > 4096) arns.clear();
+    arns.set(identity, arn);
+  }
+  return arn;
 }
 
 /** The canonical id of a bucket's owner: the key that created it, else the account root. */

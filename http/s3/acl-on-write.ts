@@ -53,7 +53,7 @@ export function requireAclAccepted(
 export function accessOf(ctx: RequestContext, bucket: BucketRecord): BucketAccess {
   return ctx.bucket?.id === bucket.id && ctx.access != null
     ? ctx.access
-    : bucketAccessOf(ctx.state.catalog, bucket.id);
+    : bucketAccessOf(ctx.state.catalog, bucket);
 }
 
 /**

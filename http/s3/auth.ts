@@ -122,8 +122,9 @@ export function requireAccess(
     bucket: target.bucket,
     access: target.access,
     objectKey: target.objectKey,
+    // Only a policy reads conditions: the object's facts join them only when there is one.
     facts:
-      objectFacts === undefined
+      objectFacts === undefined || target.access.policy === undefined
         ? facts
         : {
             ...facts,
@@ -168,7 +169,7 @@ export function authorize(
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
-  const access = bucketAccessOf(state.catalog, bucket.id);
+  const access = bucketAccessOf(state.catalog, bucket);
   // DeleteObjects decides each key it names (handlers/delete.ts); the request itself only
   // needs to reach the bucket.
   if (endpoint.action !== 'DeleteObjects') {
@@ -211,7 +212,7 @@ export function requireCopySourceAccess(
     action: iamActionOf('GetObject', versionId),
     grant: 'read',
     bucket,
-    access: bucketAccessOf(ctx.state.catalog, bucket.id),
+    access: bucketAccessOf(ctx.state.catalog, bucket),
     objectKey: key,
     versionId,
   });

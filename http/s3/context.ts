@@ -62,6 +62,14 @@ export function shardFor(state: ServerState, bucket: BucketRecord, key: string):
   return state.pool.client(shardOf(bucket.id, key, state.pool.size));
 }
 
+/**
+ * The request's own bucket record when `bucketId` is its id (configurations are then read from
+ * the thread's cache, Catalog.getBucketConfig), else the id (read from the catalog).
+ */
+export function bucketRef(ctx: RequestContext, bucketId: string): BucketRecord | string {
+  return ctx.bucket?.id === bucketId ? ctx.bucket : bucketId;
+}
+
 /** The bucket a request names; NoSuchBucket if it does not exist. */
 export function requireBucket(ctx: RequestContext, name: string): BucketRecord {
   const bucket = ctx.bucket?.name === name ? ctx.bucket : ctx.state.catalog.getBucket(name);

@@ -6,6 +6,7 @@
  * nothing gets no CORS headers at all.
  */
 
+import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import { isHeaderName, isHeaderValue } from '../uws/header-safety.js';
 import type { Headers } from '../uws/response.js';
@@ -258,8 +259,11 @@ export function corsResponseHeaders(
 }
 
 /** A bucket's CORS rules, or undefined when it has no configuration. */
-export function bucketCorsRules(state: ServerState, bucketId: string): CorsRule[] | undefined {
-  return state.catalog.getBucketConfig<CorsRule[]>(bucketId, 'cors');
+export function bucketCorsRules(
+  state: ServerState,
+  bucket: BucketRecord | string,
+): CorsRule[] | undefined {
+  return state.catalog.getBucketConfig<CorsRule[]>(bucket, 'cors');
 }
 
 /**
@@ -276,7 +280,7 @@ export function actualRequestCorsHeaders(
   if (origin === undefined || bucketName === null) return [];
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined) return [];
-  const rules = bucketCorsRules(state, bucket.id);
+  const rules = bucketCorsRules(state, bucket);
   if (rules === undefined) return [];
   const requested = requestedHeadersOf(headers['access-control-request-headers']);
   const rule = matchCorsRule(

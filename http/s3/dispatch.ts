@@ -53,6 +53,11 @@ import {
   handlePutBucketOwnershipControls,
 } from './handlers/ownership.js';
 import {
+  handleDeletePublicAccessBlock,
+  handleGetPublicAccessBlock,
+  handlePutPublicAccessBlock,
+} from './handlers/public-access.js';
+import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
   handleGetBucketTagging,
@@ -106,6 +111,12 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketLifecycle(ctx, e.bucket);
     case 'DeleteBucketLifecycle':
       return handleDeleteBucketLifecycle(ctx, e.bucket);
+    case 'PutPublicAccessBlock':
+      return handlePutPublicAccessBlock(ctx, e.bucket);
+    case 'GetPublicAccessBlock':
+      return handleGetPublicAccessBlock(ctx, e.bucket);
+    case 'DeletePublicAccessBlock':
+      return handleDeletePublicAccessBlock(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':

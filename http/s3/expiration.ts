@@ -1,4 +1,4 @@
-import type { Catalog } from '../../engine/catalog/catalog.js';
+import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { objectExpiry } from '../../engine/lifecycle.js';
 import type { ObjectInfo } from '../../engine/protocol/messages.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './lifecycle-config.js';
@@ -13,10 +13,10 @@ import { httpDate } from './object-headers.js';
  */
 export function expirationHeader(
   catalog: Catalog,
-  bucketId: string,
+  bucket: BucketRecord | string,
   info: Pick<ObjectInfo, 'key' | 'bytes' | 'tags' | 'lastModifiedMs'>,
 ): Array<[string, string]> {
-  const stored = catalog.getBucketConfig<StoredLifecycleRule[]>(bucketId, 'lifecycle');
+  const stored = catalog.getBucketConfig<StoredLifecycleRule[]>(bucket, 'lifecycle');
   if (stored === undefined) return [];
   const expiry = objectExpiry(
     engineLifecycleRules(stored),

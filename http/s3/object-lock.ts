@@ -20,8 +20,11 @@ export interface ObjectLockConfig {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function objectLockOf(catalog: Catalog, bucketId: string): ObjectLockConfig | undefined {
-  return catalog.getBucketConfig<ObjectLockConfig>(bucketId, 'object-lock');
+export function objectLockOf(
+  catalog: Catalog,
+  bucket: BucketRecord | string,
+): ObjectLockConfig | undefined {
+  return catalog.getBucketConfig<ObjectLockConfig>(bucket, 'object-lock');
 }
 
 /**
@@ -48,7 +51,7 @@ export function lockCheckOf(ctx: RequestContext, bucket: BucketRecord): LockChec
         action: 's3:BypassGovernanceRetention',
         grant: 'owner',
         bucket,
-        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id),
+        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket),
         objectKey: ctx.routed.key,
       }),
   };
@@ -61,7 +64,7 @@ export function missingLockConfiguration(): S3Error {
 
 /** The bucket's object lock configuration, or AWS's InvalidRequest. */
 export function requireObjectLock(ctx: RequestContext, bucket: BucketRecord): ObjectLockConfig {
-  const config = objectLockOf(ctx.state.catalog, bucket.id);
+  const config = objectLockOf(ctx.state.catalog, bucket);
   if (config === undefined) throw missingLockConfiguration();
   return config;
 }
@@ -94,7 +97,7 @@ export function lockFromHeaders(
   const dateText = fields['x-amz-object-lock-retain-until-date'];
   const holdText = fields['x-amz-object-lock-legal-hold'];
   if (modeText === undefined && dateText === undefined && holdText === undefined) return undefined;
-  if (objectLockOf(state.catalog, bucket.id) === undefined) throw missingLockConfiguration();
+  if (objectLockOf(state.catalog, bucket) === undefined) throw missingLockConfiguration();
   const lock: ObjectLock = {};
   if (modeText !== undefined || dateText !== undefined) {
     if (modeText === undefined || dateText === undefined) {
@@ -129,7 +132,7 @@ export function lockFromHeaders(
 
 /** The bucket's default retention for a version written now (undefined: none configured). */
 export function defaultRetention(state: ServerState, bucket: BucketRecord): ObjectLock | undefined {
-  const rule = objectLockOf(state.catalog, bucket.id)?.rule;
+  const rule = objectLockOf(state.catalog, bucket)?.rule;
   if (rule === undefined) return undefined;
   const days = rule.days ?? (rule.years ?? 0) * 365;
   return { mode: rule.mode, retainUntilMs: lockNowMs(state) + days * DAY_MS };

@@ -1,3 +1,4 @@
+import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { QuotaCheck } from '../../engine/protocol/messages.js';
 import type { ServerState } from './context.js';
@@ -8,8 +9,8 @@ export interface BucketQuotas {
   maxObjects: number | null;
 }
 
-export function bucketQuotas(state: ServerState, bucketId: string): BucketQuotas {
-  const stored = state.catalog.getBucketConfig<BucketQuotas>(bucketId, 'quotas');
+export function bucketQuotas(state: ServerState, bucket: BucketRecord | string): BucketQuotas {
+  const stored = state.catalog.getBucketConfig<BucketQuotas>(bucket, 'quotas');
   return { maxSize: stored?.maxSize ?? null, maxObjects: stored?.maxObjects ?? null };
 }
 

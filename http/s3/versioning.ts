@@ -1,4 +1,4 @@
-import type { Catalog } from '../../engine/catalog/catalog.js';
+import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import type { VersioningState } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 
@@ -6,16 +6,19 @@ import { S3Error } from './errors.js';
  * A bucket's versioning state, from the catalog's bucket configs: undefined for a bucket never
  * versioned (its writes keep the record layout and path of before versioning).
  */
-export function versioningOf(catalog: Catalog, bucketId: string): VersioningState | undefined {
-  return catalog.getBucketConfig<VersioningState>(bucketId, 'versioning');
+export function versioningOf(
+  catalog: Catalog,
+  bucket: BucketRecord | string,
+): VersioningState | undefined {
+  return catalog.getBucketConfig<VersioningState>(bucket, 'versioning');
 }
 
 /** `{ versioning }` for a shard request, `{}` for a never-versioned bucket. */
 export function versioningField(
   catalog: Catalog,
-  bucketId: string,
+  bucket: BucketRecord | string,
 ): { versioning?: VersioningState } {
-  const versioning = versioningOf(catalog, bucketId);
+  const versioning = versioningOf(catalog, bucket);
   return versioning === undefined ? {} : { versioning };
 }
 

@@ -74,7 +74,7 @@ export async function handleCopyObject(
     const targetShard = shardFor(ctx.state, target, key);
     const quota = await quotaCheck(ctx.state, target.id, targetShard);
     const withQuota = quota !== undefined ? { quota } : {};
-    const versioning = versioningField(ctx.state.catalog, target.id);
+    const versioning = versioningField(ctx.state.catalog, target);
     const copied =
       object.info.sseKeyMd5 === null && targetKey === null
         ? await targetShard.call(
@@ -121,7 +121,7 @@ export async function handleCopyObject(
       { LastModified: isoTime(copied.info.lastModifiedMs), ETag: copied.info.etag },
       [
         ...sseResponseHeaders(copied.info.sseKeyMd5),
-        ...expirationHeader(ctx.state.catalog, target.id, copied.info),
+        ...expirationHeader(ctx.state.catalog, target, copied.info),
         ...versionIdHeader(copied.info.versionId),
         ...(object.info.versionId !== undefined
           ? ([['x-amz-copy-source-version-id', object.info.versionId]] as Array<[string, string]>)

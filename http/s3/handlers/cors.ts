@@ -30,7 +30,7 @@ export async function handlePutBucketCors(ctx: RequestContext, name: string): Pr
 /** GetBucketCors: the stored rules, or NoSuchCORSConfiguration. */
 export function handleGetBucketCors(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const rules = bucketCorsRules(ctx.state, bucket.id);
+  const rules = bucketCorsRules(ctx.state, bucket);
   if (rules === undefined) {
     throw new S3Error('NoSuchCORSConfiguration', undefined, { BucketName: name });
   }
@@ -68,7 +68,7 @@ export function handlePreflight(
     });
   const bucket = routed.bucket === null ? undefined : state.catalog.getBucket(routed.bucket);
   if (bucket === undefined) throw forbidden('CORSResponse: Bucket not found', 'BUCKET');
-  const rules = bucketCorsRules(state, bucket.id);
+  const rules = bucketCorsRules(state, bucket);
   if (rules === undefined) {
     throw forbidden('CORSResponse: CORS is not enabled for this bucket.', 'BUCKET');
   }

@@ -35,7 +35,7 @@ export async function handleDeleteObject(
       kind: 'DeleteObjects',
       bucketId: bucket.id,
       targets: [target],
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       lockCheck: lockCheckOf(ctx, bucket),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
     },
@@ -60,7 +60,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const targets = deleteTargets(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
   // Each key is decided on its own (a policy may deny some prefixes): refused keys are errors.
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
   const allowed = targets.filter((target) =>
     mayAlso(ctx, {
       action: iamActionOf('DeleteObject', target.versionId),
@@ -77,7 +77,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
     const shardId = shardOf(bucket.id, target.key, ctx.state.pool.size);
     byShard.set(shardId, [...(byShard.get(shardId) ?? []), target]);
   }
-  const versioning = versioningField(ctx.state.catalog, bucket.id);
+  const versioning = versioningField(ctx.state.catalog, bucket);
   const lockCheck = lockCheckOf(ctx, bucket);
   const answers = await Promise.all(
     [...byShard].map(([shardId, shardTargets]) =>

@@ -296,7 +296,7 @@ export async function handleCompleteMultipartUpload(
       uploadId: e.uploadId,
       parts,
       fullObjectBase64: asserted.headerValue,
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       ...defaultLockField(defaultRetention(ctx.state, bucket)),
       ...withConditions(conditions),
     },
@@ -316,7 +316,7 @@ export async function handleCompleteMultipartUpload(
         : {}),
     },
     [
-      ...expirationHeader(ctx.state.catalog, bucket.id, completed.info),
+      ...expirationHeader(ctx.state.catalog, bucket, completed.info),
       ...versionIdHeader(completed.info.versionId),
     ],
   );

@@ -15,7 +15,7 @@ import type {
 import { assertSafeHeaders } from '../../uws/response.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
-import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { bucketRef, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
 import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
@@ -88,7 +88,7 @@ function openLocally(
   const record = reader.object(bucketId, key);
   if (record === undefined) {
     // The shard says whether a delete marker is the latest version (its headers).
-    if (versioningOf(ctx.state.catalog, bucketId) !== undefined) return null;
+    if (versioningOf(ctx.state.catalog, bucketRef(ctx, bucketId)) !== undefined) return null;
     throw fromEngineFailure({ code: 'NoSuchKey', message: 'The specified key does not exist.' });
   }
   if (record.sse !== undefined) return null;
@@ -201,7 +201,9 @@ const PRECONDITION_NAMES = [
  * no header at all.
  */
 function nullVersionIfVersioned(ctx: RequestContext, bucketId: string): string | undefined {
-  return versioningOf(ctx.state.catalog, bucketId) === undefined ? undefined : 'null';
+  return versioningOf(ctx.state.catalog, bucketRef(ctx, bucketId)) === undefined
+    ? undefined
+    : 'null';
 }
 
 async function respond(
@@ -220,7 +222,7 @@ async function respond(
   headers.push(
     ...sseResponseHeaders(info.sseKeyMd5),
     ...taggingCountHeader(info.tags),
-    ...expirationHeader(ctx.state.catalog, bucketId, info),
+    ...expirationHeader(ctx.state.catalog, bucketRef(ctx, bucketId), info),
     ...versionIdHeader(info.versionId ?? nullVersionIfVersioned(ctx, bucketId)),
     ...lockResponseHeaders(info.lock),
   );

@@ -34,8 +34,8 @@ export async function handlePutObjectLockConfiguration(
   requireBodyDigest(ctx.req.headers, body);
   const config = lockConfigFromXml(body.toString('utf8'));
   if (
-    objectLockOf(ctx.state.catalog, bucket.id) === undefined &&
-    versioningOf(ctx.state.catalog, bucket.id) !== 'Enabled'
+    objectLockOf(ctx.state.catalog, bucket) === undefined &&
+    versioningOf(ctx.state.catalog, bucket) !== 'Enabled'
   ) {
     throw new S3Error(
       'InvalidBucketState',
@@ -90,7 +90,7 @@ function childNode(value: XmlValue): XmlNode {
 /** GetObjectLockConfiguration; ObjectLockConfigurationNotFoundError without object lock. */
 export function handleGetObjectLockConfiguration(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const config = objectLockOf(ctx.state.catalog, bucket.id);
+  const config = objectLockOf(ctx.state.catalog, bucket);
   if (config === undefined) {
     throw new S3Error('ObjectLockConfigurationNotFoundError', undefined, { BucketName: name });
   }

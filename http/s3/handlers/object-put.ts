@@ -54,7 +54,7 @@ export async function handlePutObject(
       checksumAlgorithm: plan.checksum.algorithm,
       sse,
       tags,
-      ...versioningField(ctx.state.catalog, bucket.id),
+      ...versioningField(ctx.state.catalog, bucket),
       ...lockField(lock),
       ...acl,
       ...withConditions(conditions),
@@ -68,7 +68,7 @@ export async function handlePutObject(
   reply.push(
     ...checksumResponseHeaders(info.checksum),
     ...sseResponseHeaders(info.sseKeyMd5),
-    ...expirationHeader(ctx.state.catalog, bucket.id, info),
+    ...expirationHeader(ctx.state.catalog, bucket, info),
     ...versionIdHeader(info.versionId),
   );
   sendEmpty(ctx, 200, reply);

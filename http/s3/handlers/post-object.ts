@@ -306,7 +306,7 @@ function authorizeForm(
   checkKey(post.key);
   const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, 'form');
   const principal = principalOf(key);
-  const access = bucketAccessOf(state.catalog, bucket.id);
+  const access = bucketAccessOf(state.catalog, bucket);
   requireAccess(state, principal, facts, {
     action: 's3:PutObject',
     grant: 'write',

@@ -36,7 +36,7 @@ export async function handlePutBucketVersioning(ctx: RequestContext, name: strin
     return;
   }
   if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error('MalformedXML');
-  if (status === 'Suspended' && objectLockOf(ctx.state.catalog, bucket.id) !== undefined) {
+  if (status === 'Suspended' && objectLockOf(ctx.state.catalog, bucket) !== undefined) {
     throw new S3Error(
       'InvalidBucketState',
       'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
@@ -49,7 +49,7 @@ export async function handlePutBucketVersioning(ctx: RequestContext, name: strin
 /** GetBucketVersioning: the Status, or an empty document for a never-versioned bucket. */
 export function handleGetBucketVersioning(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const status = versioningOf(ctx.state.catalog, bucket.id);
+  const status = versioningOf(ctx.state.catalog, bucket);
   sendXml(ctx, 'VersioningConfiguration', status === undefined ? {} : { Status: status });
 }
 
