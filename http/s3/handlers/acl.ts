@@ -18,7 +18,7 @@ import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { checkVersionId, versionIdHeader } from '../versioning.js';
+import { versionIdField, versionIdHeader } from '../versioning.js';
 
 /**
  * Get/PutBucketAcl and Get/PutObjectAcl. A bucket's ACL is the `acl` of its access record (the
@@ -99,17 +99,12 @@ export async function handlePutBucketAcl(ctx: RequestContext, name: string): Pro
 
 // ---- object ACLs ----
 
-function versionOf(e: VersionedObjectEndpoint): { versionId?: string } {
-  checkVersionId(e.versionId);
-  return e.versionId === undefined ? {} : { versionId: e.versionId };
-}
-
 /** GetObjectAcl: the object's (or version's) owner and ACL; NoSuchKey without one. */
 export async function handleGetObjectAcl(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const stored = await shardFor(ctx.state, bucket, e.key).call(
     { kind: 'ObjectAcl', bucketId: bucket.id, key: e.key, ...version },
@@ -132,7 +127,7 @@ export async function handlePutObjectAcl(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const change = await aclChangeOf(ctx);
   const shard = shardFor(ctx.state, bucket, e.key);
