@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { assert, assertNever } from '../assert.js';
 import { BlockStore, isCode } from '../blocks/store.js';
-import type { Acl } from '../catalog/access.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
 import { shardDir } from '../layout.js';
 import { LIMITS } from '../limits.js';
@@ -357,11 +356,9 @@ export class Shard {
       quota: QuotaCheck | null;
       versioning?: VersioningState;
       lock?: ObjectLock;
-      owner?: string;
-      acl?: Acl;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
-    }
+    } & ObjectAclFields
   >();
 
   private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
