@@ -25,6 +25,7 @@ import {
   s3Failure,
   useServer,
 } from '../helpers/server.js';
+import { signedFetch } from '../helpers/sign.js';
 
 /**
  * The ACL and owner a write gives its object: CopyObject (never the source's ACL), multipart
@@ -282,4 +283,65 @@ test('awscli s3api put-object-acl and get-object-acl', async (t) => {
   );
   t.not(refused.code, 0);
   t.regex(refused.stderr, /UnresolvableGrantByEmailAddress/);
+});
+
+test('the AccessControlPolicy on the wire: xsi:type grantees, and documents refused', async (t) => {
+  const bucket = await aclBucket('aclw-wire');
+  await suite.s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'k',
+      Body: 'x',
+      ACL: 'log-delivery-write' as 'private',
+    }),
+  );
+  const got = await signedFetch(suite.server.endpoint, { method: 'GET', path: `/${bucket}/k?acl` });
+  t.is(got.status, 200);
+  const xml = await got.text();
+  t.regex(
+    xml,
+    /^<\?xml version="1.0" encoding="UTF-8"\?>\n<AccessControlPolicy xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/">/,
+  );
+  t.true(
+    xml.includes(
+      `<Owner><ID>${ROOT_CANONICAL_ID}</ID><DisplayName>root</DisplayName></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${ROOT_CANONICAL_ID}</ID><DisplayName>root</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>`,
+    ),
+    xml,
+  );
+  t.true(
+    xml.includes(
+      `xsi:type="Group"><URI>${LOG_DELIVERY}</URI></Grantee><Permission>WRITE</Permission>`,
+    ),
+    xml,
+  );
+
+  const put = (body: string): Promise<Response> =>
+    signedFetch(suite.server.endpoint, {
+      method: 'PUT',
+      path: `/${bucket}/k?acl`,
+      body: Buffer.from(body),
+    });
+  const grantee = (type: string, inner: string) =>
+    `<AccessControlPolicy><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="${type}">${inner}</Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>`;
+  for (const [body, code] of [
+    ['<AccessControlPolicy><AccessControlList>', 'MalformedACLError'],
+    ['<Other/>', 'MalformedACLError'],
+    ['<AccessControlPolicy><Owner><ID>x</ID></Owner></AccessControlPolicy>', 'MalformedACLError'],
+    [grantee('Robot', '<ID>x</ID>'), 'MalformedACLError'],
+    [grantee('CanonicalUser', '<URI>x</URI>'), 'MalformedACLError'],
+    [grantee('Group', '<URI>http://example.com/group</URI>'), 'InvalidArgument'],
+    [grantee('CanonicalUser', `<ID>${'f'.repeat(64)}</ID>`), 'InvalidArgument'],
+    [
+      `<!DOCTYPE x [<!ENTITY a "b">]>${grantee('Group', `<URI>${LOG_DELIVERY}</URI>`)}`,
+      'MalformedACLError',
+    ],
+  ] as const) {
+    const answer = await put(body);
+    t.is(answer.status, 400, body);
+    t.regex(await answer.text(), new RegExp(`<Code>${code}</Code>`), body);
+  }
+  // A document without an Owner is the object's own: accepted.
+  const plain = await put(grantee('Group', `<URI>${LOG_DELIVERY}</URI>`));
+  t.is(plain.status, 200, await plain.text());
+  t.deepEqual(await objectGrants(bucket, 'k'), [`READ uri:${LOG_DELIVERY}`]);
 });
