@@ -72,6 +72,9 @@ export const LIMITS = {
   // ---- request bodies read before or instead of streaming (issue 11: bodies) ----
   /** PostObject, AWS's bound: the names and values of the fields before the file, together. */
   postFieldsBytesMax: 20 * 1024,
+  /** A bucket policy's JSON text, as AWS's 20 KB: parsed once at PutBucketPolicy and evaluated
+   *  on each request to the bucket, so its size bounds both the parse and each decision. */
+  bucketPolicyBytesMax: 20 * 1024,
   /** PostObject: one field's value (the policy document is the largest real one, a few KiB). */
   postFieldValueBytesMax: 16 * 1024,
   /** PostObject: fields before the file (real forms send a few dozen). Bounds the parsed list

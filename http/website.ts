@@ -8,6 +8,10 @@
  */
 import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
+import { bucketAccessOf } from './access/access-record.js';
+import { decide } from './access/decide.js';
+import { ANONYMOUS } from './access/principal.js';
+import { requestFactsOf, requireAccess } from './s3/auth.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
@@ -25,6 +29,8 @@ import { escapeXml } from './s3/xml.js';
 import type { RequestSnapshot } from './uws/request.js';
 import type { Responder } from './uws/response.js';
 
+const NO_QUERY: ReadonlyMap<string, string> = new Map();
+
 /** What the object-serving helpers of the S3 GET need. */
 interface WebContext {
   readonly state: ServerState;
@@ -41,6 +47,10 @@ interface Site {
   readonly head: boolean;
   /** The key as requested (before the index document is appended). */
   readonly key: string;
+  /** AccessDenied unless an anonymous request may read `key` (the one decision). */
+  readonly requireRead: (key: string) => void;
+  /** Whether an anonymous request may list the bucket (then a miss is 404, else 403). */
+  readonly mayList: () => boolean;
 }
 
 /** Serves one request of the website endpoint; never throws. */
@@ -100,7 +110,29 @@ async function serveWebsite(
       redirect(ctx, 301, `${protocol}://${config.redirectAll.hostName}${req.rawPath}${query}`);
       return;
     }
-    site = { ctx, req, bucket, config, head, key };
+    const access = bucketAccessOf(state.catalog, bucket);
+    const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, null);
+    const requireRead = (objectKey: string): void =>
+      requireAccess(state, ANONYMOUS, facts, {
+        action: 's3:GetObject',
+        grant: 'read',
+        bucket,
+        access,
+        objectKey,
+      });
+    // A missing key is 404 only to a visitor who may list the bucket (AWS's rule, so that a
+    // miss does not reveal what exists); otherwise 403, as AWS's website endpoints answer.
+    const mayList = (): boolean =>
+      decide(state.catalog, {
+        principal: ANONYMOUS,
+        action: 's3:ListBucket',
+        grant: 'read',
+        bucket,
+        access,
+        objectKey: null,
+        facts,
+      }).allowed;
+    site = { ctx, req, bucket, config, head, key, requireRead, mayList };
     const rule = config.routingRules.find(
       (r) =>
         r.condition === undefined ||
@@ -174,12 +206,22 @@ function redirectByRule(site: Site, rule: WebsiteRoutingRule): void {
   );
 }
 
+function mayRead(site: Site, key: string): boolean {
+  try {
+    site.requireRead(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The object a key names (its index document for a "directory"), or a redirect. */
 async function serveKey(site: Site): Promise<void> {
   const { ctx, bucket, key } = site;
   const suffix = site.config.indexSuffix ?? 'index.html';
   const directory = key === '' || key.endsWith('/');
   const target = directory ? key + suffix : key;
+  site.requireRead(target);
   const shard = shardFor(ctx.state, bucket, target);
   let opened: Opened;
   try {
@@ -193,8 +235,9 @@ async function serveKey(site: Site): Promise<void> {
       requestPreconditions(site.req.headers),
     );
   } catch (error) {
+    const miss = toS3Error(error).code === 'NoSuchKey';
     // `/docs` where `docs/index.html` exists: redirect to the "directory".
-    if (!directory && toS3Error(error).code === 'NoSuchKey') {
+    if (!directory && miss && mayRead(site, `${key}/${suffix}`)) {
       const indexKey = `${key}/${suffix}`;
       const indexShard = shardFor(ctx.state, bucket, indexKey);
       const found = await openObject(ctx, indexShard, bucket.id, indexKey, 'info').then(
@@ -206,6 +249,7 @@ async function serveKey(site: Site): Promise<void> {
         return;
       }
     }
+    if (miss && !site.mayList()) throw new S3Error('AccessDenied');
     throw error;
   }
   try {
@@ -284,6 +328,8 @@ async function sendSiteError(site: Site, error: S3Error): Promise<void> {
   const shard = shardFor(ctx.state, bucket, config.errorKey);
   let opened: Opened;
   try {
+    // The error document is served only if a visitor may read it, as any other object.
+    site.requireRead(config.errorKey);
     opened = await openObject(ctx, shard, bucket.id, config.errorKey, site.head ? 'info' : 'read');
   } catch (docError) {
     sendHtmlError(ctx, withFields, site.head, false, toS3Error(docError));

@@ -96,10 +96,7 @@ export class Catalog {
   private readonly grants: Database<Grant, string>;
   private readonly configs: Database<unknown, string>;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
-  private readonly configCache = new Map<
-    string,
-    { readonly version: number; readonly values: Map<BucketConfigKind, unknown> }
-  >();
+  private readonly configCache = new Map<string, CachedConfigs>();
 
   private constructor(env: RootDatabase) {
     this.env = env;
@@ -287,6 +284,8 @@ export class Catalog {
       const bucket = this.findById(id);
       if (bucket === undefined) return 'missing';
       this.buckets.put(alias, { ...bucket, name: alias });
+      // Policies match the bucket under each of its names (bucketNamesOf): cached lists go stale.
+      this.bumpConfigVersion(id);
       return 'added';
     });
     if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
@@ -302,6 +301,7 @@ export class Catalog {
       if (this.buckets.get(alias)?.id !== id) return 'notAlias';
       if (this.aliasesOf(id).length <= 1) return 'last';
       this.buckets.remove(alias);
+      this.bumpConfigVersion(id);
       return 'removed';
     });
     if (result === 'missing') throw new CatalogError('NoSuchBucket', `no bucket with id ${id}`);
@@ -396,17 +396,21 @@ export class Catalog {
   getBucketConfig<T>(bucket: BucketRecord | string, kind: BucketConfigKind): T | undefined {
     if (typeof bucket === 'string')
       return this.configs.get(configKey(bucket, kind)) as T | undefined;
-    const version = bucket.configVersion ?? 0;
-    let entry = this.configCache.get(bucket.id);
-    if (entry === undefined || entry.version !== version) {
-      if (this.configCache.size >= LIMITS.bucketConfigsCachedMax) this.configCache.clear();
-      entry = { version, values: new Map() };
-      this.configCache.set(bucket.id, entry);
-    }
+    const entry = this.configEntry(bucket);
     if (entry.values.has(kind)) return entry.values.get(kind) as T | undefined;
     const value = deepFreeze(this.configs.get(configKey(bucket.id, kind)));
     entry.values.set(kind, value);
     return value as T | undefined;
+  }
+
+  /**
+   * Every global alias of the bucket, from this thread's cache while the record's configVersion
+   * holds (alias changes bump it): a bucket policy names the bucket by any of them.
+   */
+  bucketNamesOf(bucket: BucketRecord): readonly string[] {
+    const entry = this.configEntry(bucket);
+    entry.names ??= Object.freeze(this.aliasesOf(bucket.id));
+    return entry.names;
   }
 
   async putBucketConfig(bucketId: string, kind: BucketConfigKind, value: unknown): Promise<void> {
@@ -438,6 +442,18 @@ export class Catalog {
 
   async deleteBucketConfig(bucketId: string, kind: BucketConfigKind): Promise<void> {
     await this.updateBucketConfig(bucketId, kind, () => undefined);
+  }
+
+  /** This thread's cache entry for the bucket, fresh for its record's configVersion. */
+  private configEntry(bucket: BucketRecord): CachedConfigs {
+    const version = bucket.configVersion ?? 0;
+    let entry = this.configCache.get(bucket.id);
+    if (entry === undefined || entry.version !== version) {
+      if (this.configCache.size >= LIMITS.bucketConfigsCachedMax) this.configCache.clear();
+      entry = { version, values: new Map() };
+      this.configCache.set(bucket.id, entry);
+    }
+    return entry;
   }
 
   /** Inside a transaction: marks every cached configuration of the bucket stale. */
@@ -505,6 +521,13 @@ export type BucketConfigKind =
   | 'object-lock'
   /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
   | 'access';
+
+/** A bucket's decoded configurations (and names) for one configVersion. */
+interface CachedConfigs {
+  readonly version: number;
+  readonly values: Map<BucketConfigKind, unknown>;
+  names?: readonly string[];
+}
 
 /** Cached configurations are shared by every request of the thread: none may change one. */
 function deepFreeze<T>(value: T): T {

@@ -35,7 +35,7 @@ export class ObjectReader {
     this.objects = new ObjectTable(this.env, records);
     const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });
     this.bodies = new BodyTable(this.env, records, errors);
-    this.versions = new VersionTable(this.env, records);
+    this.versions = new VersionTable(this.env, records, { readOnly: true });
   }
 
   object(bucketId: string, key: string): ObjectRecord | undefined {

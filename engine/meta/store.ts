@@ -123,6 +123,9 @@ export class MetaStore {
     });
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
+    if (!this.versions.nullIndexBuilt()) {
+      this.env.transactionSync(() => this.versions.buildNullIndex());
+    }
   }
 
   /** Distinct blocks and references of this shard: O(1). */
@@ -686,7 +689,8 @@ function uploadLock(
   return { ...defaultLock, ...own };
 }
 
-/** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions. */
+/** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions,
+ *  null_versions. */
 export const META_TABLES_MAX = 12;
 
 /**

@@ -60,13 +60,41 @@ export class VersionClock {
  */
 export class VersionTable {
   private readonly versions: Database<ObjectRecord, Buffer>;
+  /**
+   * objectKey → the id of the key's null version in `versions`, so that a Suspended write, a
+   * `versionId=null` request and the version listing find it in one get instead of scanning
+   * every version of the key. Kept by put and remove; built once for stores from before it.
+   * Absent (null) on the edge's read-only view, which scans (it never creates tables).
+   */
+  private readonly nullIndex: Database<string, Buffer> | null;
 
-  constructor(env: RootDatabase, records: DatabaseOptions) {
+  constructor(env: RootDatabase, records: DatabaseOptions, opts: { readOnly?: boolean } = {}) {
     this.versions = env.openDB<ObjectRecord, Buffer>({
       name: 'versions',
       keyEncoding: 'binary',
       ...records,
     });
+    this.nullIndex =
+      opts.readOnly === true
+        ? null
+        : env.openDB<string, Buffer>({ name: 'null_versions', keyEncoding: 'binary' });
+  }
+
+  /** Whether the null-version index exists (a store from before it has none: build it). */
+  nullIndexBuilt(): boolean {
+    return this.nullIndex === null || this.nullIndex.get(NULL_INDEX_BUILT) !== undefined;
+  }
+
+  /** Inside a transaction: indexes every stored null version, once. */
+  buildNullIndex(): void {
+    const index = this.nullIndex;
+    if (index === null) return;
+    for (const { key, value } of this.versions.getRange()) {
+      if (value.nullVersion !== true) continue;
+      const { objectKey, versionId } = splitVersionKey(key);
+      index.put(objectKey, versionId);
+    }
+    index.put(NULL_INDEX_BUILT, 'built');
   }
 
   get(bucketId: string, key: string, versionId: string): ObjectRecord | undefined {
@@ -81,14 +109,25 @@ export class VersionTable {
   put(bucketId: string, key: string, record: ObjectRecord): void {
     assert(record.versionId !== undefined, 'a stored version has an id');
     this.versions.put(versionKey(bucketId, key, record.versionId), record);
+    if (record.nullVersion === true && this.nullIndex !== null) {
+      const indexed = this.nullIndex.get(objectKey(bucketId, key));
+      assert(
+        indexed === undefined || indexed === record.versionId,
+        'a key has at most one null version',
+      );
+      this.nullIndex.put(objectKey(bucketId, key), record.versionId);
+    }
   }
 
   remove(bucketId: string, key: string, versionId: string): void {
-    this.versions.remove(versionKey(bucketId, key, versionId));
+    this.removeEncoded(versionKey(bucketId, key, versionId));
   }
 
   removeEncoded(encoded: Buffer): void {
     this.versions.remove(encoded);
+    if (this.nullIndex === null) return;
+    const { objectKey: indexKey, versionId } = splitVersionKey(encoded);
+    if (this.nullIndex.get(indexKey) === versionId) this.nullIndex.remove(indexKey);
   }
 
   /** The key's newest version in this table (noncurrent, or the delete marker that is latest). */
@@ -99,8 +138,15 @@ export class VersionTable {
     return undefined;
   }
 
-  /** The key's null version in this table, if any (a scan of the key's versions). */
+  /** The key's null version in this table, if any (one get; the read-only view scans). */
   nullVersion(bucketId: string, key: string): ObjectRecord | undefined {
+    if (this.nullIndex !== null) {
+      const versionId = this.nullIndex.get(objectKey(bucketId, key));
+      if (versionId === undefined) return undefined;
+      const record = this.get(bucketId, key, versionId);
+      assert(record?.nullVersion === true, 'the null-version index names a null version');
+      return record;
+    }
     for (const { value } of this.versions.getRange(versionsOf(bucketId, key))) {
       if (value.nullVersion === true) return value;
     }
@@ -145,5 +191,7 @@ export function versionsOf(bucketId: string, key: string): { start: Buffer; end:
   return { start: Buffer.concat([encoded, ZERO]), end: Buffer.concat([encoded, ONE]) };
 }
 
+/** The index's "built" marker: one byte, shorter than any object key (16 bytes of bucket id). */
+const NULL_INDEX_BUILT = Buffer.from([0xff]);
 const ZERO = Buffer.from([0]);
 const ONE = Buffer.from([1]);

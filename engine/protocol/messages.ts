@@ -173,6 +173,8 @@ export type VersionListEntry =
 export interface DeleteTarget {
   key: string;
   versionId?: string;
+  /** The entry's ETag (DeleteObjects, AWS 2025): delete only the object with this ETag. */
+  etag?: string;
 }
 
 /** What deleting one key or version did (S3's Deleted element). */
@@ -183,6 +185,8 @@ export interface DeleteOutcome {
   versionId?: string;
   /** A delete marker was created, or the version removed was one. */
   deleteMarker?: boolean;
+  /** The entry's ETag condition failed (PreconditionFailed, or NoSuchKey): nothing removed. */
+  failure?: EngineFailure;
   /** The version is locked (retention or legal hold): nothing was removed (AccessDenied). */
   locked?: true;
 }

@@ -17,6 +17,8 @@ import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
 import type {
+  DeleteOutcome,
+  DeleteTarget,
   EngineFailure,
   ObjectAclFields,
   ObjectInfo,
@@ -761,14 +763,16 @@ export class Shard {
     const guard = guardOf(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : undefined);
     const outcomes = await Promise.all(
       request.targets.map((target) =>
-        this.meta.deleteTarget(
-          request.bucketId,
-          target,
-          request.versioning,
-          nowMs,
-          guard,
-          request.lockCheck ?? { nowMs, bypassGovernance: false },
-        ),
+        this.meta
+          .deleteTarget(
+            request.bucketId,
+            target,
+            request.versioning,
+            nowMs,
+            target.etag === undefined ? guard : guardOf({ ifMatch: target.etag }),
+            request.lockCheck ?? { nowMs, bypassGovernance: false },
+          )
+          .catch((error: unknown) => entryConditionFailed(target, error)),
       ),
     );
     if (this.settings.durable) await this.meta.flushed();
@@ -841,6 +845,28 @@ export class Shard {
 }
 
 /** The commit-time guard of a copy or delete's conditions (null: unconditional). */
+/**
+ * A DeleteObjects entry whose own ETag condition failed is that entry's error, not the
+ * request's: the other entries are still deleted (as AWS answers).
+ */
+function entryConditionFailed(
+  target: DeleteTarget,
+  error: unknown,
+): { outcome: DeleteOutcome; freed: string[] } {
+  if (target.etag === undefined || !(error instanceof EngineFailureError)) throw error;
+  const { code } = error.failure;
+  if (code !== 'PreconditionFailed' && code !== 'NoSuchKey') throw error;
+  return {
+    outcome: {
+      key: target.key,
+      existed: false,
+      ...(target.versionId === undefined ? {} : { versionId: target.versionId }),
+      failure: error.failure,
+    },
+    freed: [],
+  };
+}
+
 function guardOf(conditions: WriteConditions | undefined): WriteGuard | null {
   return conditions === undefined ? null : guardAtCommit(conditions);
 }

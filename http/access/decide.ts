@@ -72,12 +72,7 @@ export function decide(catalog: Catalog, request: AccessRequest): Verdict {
   const isRoot = principal.kind === 'key' && principal.key.root;
   let policySays: 'deny' | 'allow' | 'none' = 'none';
   if (access.policy !== undefined) {
-    policySays = evaluatePolicy(access.policy.document, {
-      principal,
-      action: request.action,
-      resource: resourceArn(request.bucket.name, request.objectKey),
-      facts: request.facts,
-    });
+    policySays = policyVerdict(catalog, request, access.policy.document);
     if (policySays === 'deny' && !(isRoot && ALWAYS_ROOTS.has(request.action))) {
       return { allowed: false, by: 'explicit-deny' };
     }
@@ -96,6 +91,33 @@ export function decide(catalog: Catalog, request: AccessRequest): Verdict {
     return { allowed: true, by: 'policy' };
   }
   return { allowed: false, by: 'no-allow' };
+}
+
+/**
+ * What the policy says of the request. A bucket with several global aliases is the same bucket
+ * under each name, so its policy may name any of them: a Deny under one name refuses, an Allow
+ * under one allows.
+ */
+function policyVerdict(
+  catalog: Catalog,
+  request: AccessRequest,
+  document: unknown,
+): 'deny' | 'allow' | 'none' {
+  const query = (name: string) => ({
+    principal: request.principal,
+    action: request.action,
+    resource: resourceArn(name, request.objectKey),
+    facts: request.facts,
+  });
+  const names = catalog.bucketNamesOf(request.bucket);
+  if (names.length <= 1) return evaluatePolicy(document, query(request.bucket.name));
+  let verdict: 'deny' | 'allow' | 'none' = 'none';
+  for (const name of names) {
+    const says = evaluatePolicy(document, query(name));
+    if (says === 'deny') return 'deny';
+    if (says === 'allow') verdict = 'allow';
+  }
+  return verdict;
 }
 
 /** The ARN a policy's Resource matches: the bucket, or one of its objects. */

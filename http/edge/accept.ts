@@ -138,6 +138,10 @@ async function serve(
     }
     const { auth, key } = authenticate(state, req, startedMs);
     if (routed === null) throw routeError;
+    // A V2 presigned URL's signed headers came in its query: from here on they are headers.
+    if (auth?.queryHeaders !== undefined) {
+      req = { ...req, headers: { ...req.headers, ...auth.queryHeaders } };
+    }
     operation = endpointName(routed.endpoint);
     const principal = principalOf(key);
     const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));

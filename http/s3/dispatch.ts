@@ -53,6 +53,12 @@ import {
   handlePutBucketOwnershipControls,
 } from './handlers/ownership.js';
 import {
+  handleDeleteBucketPolicy,
+  handleGetBucketPolicy,
+  handleGetBucketPolicyStatus,
+  handlePutBucketPolicy,
+} from './handlers/policy.js';
+import {
   handleDeletePublicAccessBlock,
   handleGetPublicAccessBlock,
   handlePutPublicAccessBlock,
@@ -111,6 +117,14 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketLifecycle(ctx, e.bucket);
     case 'DeleteBucketLifecycle':
       return handleDeleteBucketLifecycle(ctx, e.bucket);
+    case 'PutBucketPolicy':
+      return handlePutBucketPolicy(ctx, e.bucket);
+    case 'GetBucketPolicy':
+      return handleGetBucketPolicy(ctx, e.bucket);
+    case 'DeleteBucketPolicy':
+      return handleDeleteBucketPolicy(ctx, e.bucket);
+    case 'GetBucketPolicyStatus':
+      return handleGetBucketPolicyStatus(ctx, e.bucket);
     case 'PutPublicAccessBlock':
       return handlePutPublicAccessBlock(ctx, e.bucket);
     case 'GetPublicAccessBlock':

@@ -43,7 +43,8 @@ export interface LengthRange {
 }
 
 export interface VerifiedPost {
-  accessKeyId: string;
+  /** The signing key; null for a form without policy and signature (anonymous). */
+  accessKeyId: string | null;
   /** The object key, `${filename}` replaced. */
   key: string;
   /** Every field by lower-cased name (values as sent). */
@@ -76,8 +77,15 @@ export function verifyPostPolicy(
   if (v2 && !opts.signatureV2) throw signatureV2NotAccepted();
   const policyBase64 = fields.get('policy');
   if (policyBase64 === undefined) {
-    if (v2 || fields.has('signature')) required(fields, 'policy');
-    throw new S3Error('AccessDenied', 'Anonymous access is not allowed.');
+    if (v2 || fields.has('signature') || fields.has('x-amz-signature')) required(fields, 'policy');
+    // No policy, no signature: an anonymous upload, which only the bucket's ACL or policy can
+    // allow (the decision, by the caller); nothing bounds it but the bucket's own limits.
+    return {
+      accessKeyId: null,
+      key: objectKey(fields, request.filename),
+      fields,
+      length: { min: 0, max: Number.MAX_SAFE_INTEGER },
+    };
   }
   const accessKeyId = v2
     ? authenticateV2Form(fields, policyBase64, lookup)

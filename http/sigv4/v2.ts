@@ -11,6 +11,7 @@
 import { createHmac } from 'node:crypto';
 import { S3Error } from '../s3/errors.js';
 import { vhostBucket } from '../s3/router.js';
+import { isHeaderName, isHeaderValue } from '../uws/header-safety.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import { percentDecodeBytes, signaturesEqual } from './canonical.js';
 import {
@@ -133,7 +134,40 @@ export function verifyV2Query(
   }
   // Base64 has no spaces: a space here is a '+' sent unescaped and decoded as a form space.
   const signature = rawSignature.replaceAll(' ', '+');
-  return checkRequestSignature(req, expires, v2.rootDomains, { accessKeyId, secret, signature });
+  const moved = headersMovedToQuery(req.headers, query);
+  const signed = moved === null ? req : { ...req, headers: { ...req.headers, ...moved } };
+  const result = checkRequestSignature(signed, expires, v2.rootDomains, {
+    accessKeyId,
+    secret,
+    signature,
+  });
+  return moved === null ? result : { ...result, queryHeaders: moved };
+}
+
+/**
+ * botocore's V2 presigner moves the request's x-amz-*, Content-Type and Content-MD5 headers into
+ * the query (`?x-amz-meta-color=blue&...`) and signs them as headers; S3 reads them back as
+ * headers. Those the request does not also send as headers are returned (null: none), to enter
+ * the signature and then the request. A value no header could carry is InvalidArgument.
+ */
+function headersMovedToQuery(
+  headers: Readonly<Record<string, string>>,
+  query: ReadonlyMap<string, string>,
+): Record<string, string> | null {
+  let moved: Record<string, string> | null = null;
+  for (const [rawName, value] of query) {
+    const name = rawName.toLowerCase();
+    if (!name.startsWith('x-amz-') && name !== 'content-type' && name !== 'content-md5') continue;
+    if (headers[name] !== undefined) continue;
+    if (!isHeaderName(name) || !isHeaderValue(value)) {
+      throw new S3Error('InvalidArgument', `${rawName} cannot be a header value`, {
+        ArgumentName: rawName,
+      });
+    }
+    moved ??= {};
+    moved[name] = value;
+  }
+  return moved;
 }
 
 interface V2Credentials {

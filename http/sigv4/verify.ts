@@ -34,6 +34,11 @@ export interface AuthResult {
   payload: PayloadMode;
   /** present for streaming-signed: everything needed to verify chunk signatures */
   chunkSigning?: ChunkSigningContext;
+  /**
+   * Headers a V2 presigned URL carries in its query (botocore moves x-amz-*, Content-Type and
+   * Content-MD5 there) and signed as headers: the request is served as if they were sent.
+   */
+  queryHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface VerifyOptions {

@@ -14,7 +14,7 @@ import {
 import test from 'ava';
 import { type AdminAnswer, adminCall } from '../helpers/admin.js';
 import { ADMIN_TOKEN, s3Failure, TestServer } from '../helpers/server.js';
-import { type WebResponse, webRequest } from '../helpers/website.js';
+import { makePublicRead, type WebResponse, webRequest } from '../helpers/website.js';
 
 let server: TestServer;
 test.before(async () => {
@@ -213,6 +213,7 @@ test('the website endpoint serves a bucket under every alias', async (t) => {
   const id = await createBucket('site-main');
   t.is((await addAlias(id, 'site-mirror')).status, 200);
   const s3 = server.client();
+  await makePublicRead(s3, 'site-main');
   await s3.send(
     new PutBucketWebsiteCommand({
       Bucket: 'site-main',

@@ -8,7 +8,7 @@ import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { eventually } from '../helpers/fsck.js';
 import { s3Failure, TestServer } from '../helpers/server.js';
-import { webRequest } from '../helpers/website.js';
+import { makePublicRead, webRequest } from '../helpers/website.js';
 
 /** Admin UpdateBucket's websiteAccess (Garage v2), seen through S3 and the website endpoint; /ready. */
 
@@ -25,6 +25,7 @@ test.after.always(async () => {
 
 async function bucketId(name: string): Promise<string> {
   await s3.send(new CreateBucketCommand({ Bucket: name }));
+  await makePublicRead(s3, name);
   const info = await adminCall(server, 'GET', `/v2/GetBucketInfo?globalAlias=${name}`);
   return info.json.id as string;
 }

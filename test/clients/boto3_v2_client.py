@@ -146,6 +146,17 @@ def main(result: dict) -> None:
         "put": s3.generate_presigned_url(
             "put_object", Params={"Bucket": bucket, "Key": "presigned.bin"}, ExpiresIn=300
         ),
+        # botocore moves x-amz-meta-* and Content-Type into the query of a V2 URL.
+        "putWithHeaders": s3.generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": bucket,
+                "Key": "presigned-meta.bin",
+                "Metadata": {"color": "green"},
+                "ContentType": "text/x-moved",
+            },
+            ExpiresIn=300,
+        ),
         "expired": s3.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=-60
         ),

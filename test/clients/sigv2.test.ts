@@ -40,7 +40,13 @@ interface Observed {
   list: { prefixes: string[]; v1Keys: string[]; v1Truncated: boolean };
   deleted: string[];
   afterDelete: string[];
-  presigned: { get: string; getOverride: string; put: string; expired: string };
+  presigned: {
+    get: string;
+    getOverride: string;
+    put: string;
+    putWithHeaders: string;
+    expired: string;
+  };
   presignedPost: { url: string; fields: Record<string, string> };
   key: string;
 }
@@ -136,6 +142,27 @@ test('presigned V2 URLs from botocore: GET, GET with an override, PUT; expired a
   });
   t.is(put.status, 200, await put.clone().text());
   t.is((await sdkBytes(bucket, 'presigned.bin')).toString(), 'put through a V2 URL');
+
+  // Its signed x-amz-meta-color and Content-Type ride in the query and take effect as headers.
+  t.regex(presigned.putWithHeaders, /[?&]x-amz-meta-color=green/);
+  const moved = await fetch(presigned.putWithHeaders, {
+    method: 'PUT',
+    body: Buffer.from('headers in the query'),
+  });
+  t.is(moved.status, 200, await moved.clone().text());
+  const head = await suite.s3.send(
+    new HeadObjectCommand({ Bucket: bucket, Key: 'presigned-meta.bin' }),
+  );
+  t.deepEqual(head.Metadata, { color: 'green' });
+  t.is(head.ContentType, 'text/x-moved');
+  // Changing a moved header breaks the signature.
+  const altered = await errorOf(
+    await fetch(presigned.putWithHeaders.replace('color=green', 'color=red'), {
+      method: 'PUT',
+      body: Buffer.from('x'),
+    }),
+  );
+  t.is(altered.code, 'SignatureDoesNotMatch');
 
   const expired = await errorOf(await fetch(presigned.expired));
   t.deepEqual(expired, { status: 403, code: 'AccessDenied', message: 'Request has expired' });

@@ -3,7 +3,7 @@ import { GetObjectCommand, PutBucketWebsiteCommand, PutObjectCommand } from '@aw
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
 import { newBucket, objectBytes, randomBytesSeeded, TestServer } from '../helpers/server.js';
-import { webRequest } from '../helpers/website.js';
+import { makePublicRead, webRequest } from '../helpers/website.js';
 
 const MiB = 1024 * 1024;
 const METRICS_TOKEN = 'read-sessions-metrics-token';
@@ -72,6 +72,7 @@ for (const [name, env] of [
     try {
       const s3 = server.client();
       const bucket = await newBucket(s3, 'sessions');
+      await makePublicRead(s3, bucket);
       await s3.send(
         new PutBucketWebsiteCommand({
           Bucket: bucket,

@@ -1,4 +1,9 @@
 import { request } from 'node:http';
+import {
+  DeletePublicAccessBlockCommand,
+  PutBucketPolicyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 
 export interface WebResponse {
   status: number;
@@ -42,4 +47,37 @@ export function webRequest(
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Makes `bucket` readable by anyone, as a website needs (AWS's recipe): its PublicAccessBlock
+ * removed, then a policy letting `*` get and list its objects (listing: a miss is then 404, not
+ * 403).
+ */
+export async function makePublicRead(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'PublicRead',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: ['s3:GetObject'],
+            Resource: [`arn:aws:s3:::${bucket}/*`],
+          },
+          {
+            Sid: 'PublicList',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: ['s3:ListBucket'],
+            Resource: [`arn:aws:s3:::${bucket}`],
+          },
+        ],
+      }),
+    }),
+  );
 }

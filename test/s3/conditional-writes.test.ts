@@ -6,6 +6,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -517,6 +518,35 @@ test('DeleteObject If-Match deletes only the object with that ETag', async (t) =
   t.is(plain.$metadata.httpStatusCode, 204);
   const head = await s3Failure(suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' })));
   t.is(head.status, 404);
+});
+
+test('DeleteObjects entries with an ETag delete only a matching object (AWS 2025)', async (t) => {
+  const bucket = await newBucket(suite.s3, 'cw-delete-many');
+  const kept = await put(bucket, 'kept', 'other etag named');
+  const gone = await put(bucket, 'gone', 'its etag named');
+  await put(bucket, 'plain', 'no etag named');
+  const answer = await suite.s3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: {
+        Objects: [
+          { Key: 'kept', ETag: etagOf('something else') },
+          { Key: 'gone', ETag: gone },
+          { Key: 'plain' },
+          { Key: 'missing', ETag: gone },
+        ],
+      },
+    }),
+  );
+  t.deepEqual((answer.Deleted ?? []).map((entry) => entry.Key).sort(), ['gone', 'plain']);
+  t.deepEqual((answer.Errors ?? []).map((entry) => [entry.Key, entry.Code]).sort(), [
+    ['kept', 'PreconditionFailed'],
+    ['missing', 'NoSuchKey'],
+  ]);
+  t.is((await objectBytes(suite.s3, bucket, 'kept')).toString(), 'other etag named');
+  t.not(kept, gone);
+  await assertNoObject(t, suite.s3, bucket, 'gone');
+  await assertNoObject(t, suite.s3, bucket, 'plain');
 });
 
 test('DeleteObject If-Match answers S3 XML with the Condition', async (t) => {

@@ -17,7 +17,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
 import { newBucket, REGION, ROOT_ACCESS_KEY, s3Failure, useServer } from '../helpers/server.js';
-import { webRequest } from '../helpers/website.js';
+import { makePublicRead, webRequest } from '../helpers/website.js';
 
 const suite = useServer(test);
 
@@ -250,6 +250,7 @@ test('every endpoint that takes a key answers KeyTooLongError past 1024 bytes', 
 
 test('the website endpoint answers KeyTooLongError for a key past 1024 bytes', async (t) => {
   const bucket = await newBucket(suite.s3, 'longkey-web');
+  await makePublicRead(suite.s3, bucket);
   await suite.s3.send(
     new PutBucketWebsiteCommand({
       Bucket: bucket,

@@ -524,6 +524,19 @@ test('GOVERNANCE yields to x-amz-bypass-governance-retention from an owner only'
     'AccessDenied',
     'bypass without the owner grant',
   );
+  // DeleteObjects judges the bypass the same way: the entry is refused, nothing removed.
+  const many = await writerS3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      BypassGovernanceRetention: true,
+      Delete: { Objects: [{ Key: 'k', VersionId: v1 }] },
+    }),
+  );
+  t.deepEqual(
+    (many.Errors ?? []).map((e) => `${e.Key}@${e.VersionId}:${e.Code}`),
+    [`k@${v1}:AccessDenied`],
+  );
+  t.is(many.Deleted, undefined);
   const owner = await createKey(server, 'lock-owner');
   await grant(server, bucket, owner, 'read', 'write', 'owner');
   await deleteVersion(server.client(owner), bucket, 'k', v1, true);

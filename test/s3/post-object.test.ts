@@ -3,8 +3,10 @@ import { crc32 } from 'node:zlib';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeletePublicAccessBlockCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -566,6 +568,40 @@ test('a form without policy is anonymous and refused; a missing key field is Inv
   const error = await errorOf(await postForm(bucket, noKey, { bytes: Buffer.from('x') }));
   t.is(error.status, 400);
   t.is(error.code, 'InvalidArgument');
+});
+
+test('an anonymous form is allowed by a policy letting anyone write under a prefix', async (t) => {
+  const bucket = await newBucket(suite.s3, 'post-public');
+  await suite.s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+  await suite.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:PutObject',
+            Resource: `arn:aws:s3:::${bucket}/drop/*`,
+          },
+        ],
+      }),
+    }),
+  );
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: S3's literal variable, not a template.
+  const posted = await postForm(bucket, [['key', 'drop/${filename}']], {
+    bytes: Buffer.from('dropped anonymously'),
+    name: 'note.txt',
+  });
+  t.is(posted.status, 204, await posted.clone().text());
+  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'drop/note.txt' }));
+  t.is(head.ContentLength, 'dropped anonymously'.length);
+  // Outside the prefix the policy says nothing: AccessDenied, nothing stored.
+  const outside = await errorOf(
+    await postForm(bucket, [['key', 'elsewhere.txt']], { bytes: Buffer.from('x') }),
+  );
+  t.is(outside.code, 'AccessDenied');
 });
 
 test('a key without the write grant is AccessDenied; with it the upload succeeds', async (t) => {

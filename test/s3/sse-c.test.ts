@@ -3,10 +3,12 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -855,4 +857,41 @@ test('after SSE-C puts, copies and multipart uploads are deleted, fsck finds no 
   } finally {
     await own.destroy();
   }
+});
+
+test('CopyObject of an SSE-C object with lock headers locks the encrypted copy', async (t) => {
+  const s3 = suite.s3;
+  const bucket = `ssec-lock-${process.pid}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'locked secret', ...sse(KEY_A) }),
+  );
+  const until = new Date(Date.now() + 3 * 24 * 60 * 60 * 1000);
+  const copied = await s3.send(
+    new CopyObjectCommand({
+      Bucket: bucket,
+      Key: 'dst',
+      CopySource: `${bucket}/src`,
+      ...sourceSse(KEY_A),
+      ...sse(KEY_B),
+      ObjectLockMode: 'GOVERNANCE',
+      ObjectLockRetainUntilDate: until,
+    }),
+  );
+  t.is(copied.SSECustomerKeyMD5, KEY_B.md5);
+  const retention = await s3.send(
+    new GetObjectRetentionCommand({ Bucket: bucket, Key: 'dst', VersionId: copied.VersionId }),
+  );
+  t.is(retention.Retention?.Mode, 'GOVERNANCE');
+  t.is(
+    Math.floor((retention.Retention?.RetainUntilDate?.getTime() ?? 0) / 1000),
+    Math.floor(until.getTime() / 1000),
+  );
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dst', ...sse(KEY_B) }));
+  t.is(head.ObjectLockMode, 'GOVERNANCE');
+  t.is((await getBytes(bucket, 'dst', sse(KEY_B))).toString(), 'locked secret');
+  const refused = await s3Failure(
+    s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'dst', VersionId: copied.VersionId })),
+  );
+  t.is(refused.name, 'AccessDenied');
 });

@@ -5,9 +5,11 @@
 import { createHash } from 'node:crypto';
 import {
   DeleteBucketWebsiteCommand,
+  DeletePublicAccessBlockCommand,
   GetBucketWebsiteCommand,
   HeadObjectCommand,
   PutBucketCorsCommand,
+  PutBucketPolicyCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
   type WebsiteConfiguration,
@@ -16,7 +18,7 @@ import test from 'ava';
 import { useChromium } from '../helpers/chromium.js';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { type WebResponse, webRequest } from '../helpers/website.js';
+import { makePublicRead, type WebResponse, webRequest } from '../helpers/website.js';
 
 const suite = useServer(test);
 test.before(async () => {
@@ -26,6 +28,7 @@ test.before(async () => {
 /** A fresh bucket, with `website` as its website configuration when given. */
 async function websiteBucket(prefix: string, website?: WebsiteConfiguration): Promise<string> {
   const name = await newBucket(suite.s3, prefix);
+  await makePublicRead(suite.s3, name);
   if (website !== undefined) {
     await suite.s3.send(
       new PutBucketWebsiteCommand({ Bucket: name, WebsiteConfiguration: website }),
@@ -304,6 +307,49 @@ test('without an error document, errors are AWS-style HTML pages', async (t) => 
   t.true(res.body.includes('<li>Key: missing</li>'), res.body);
   // An empty directory: its index is missing.
   t.is((await web(host(plain), '/')).status, 404);
+});
+
+test('a visit is an anonymous GET: a private bucket is 403; without s3:ListBucket a miss is 403', async (t) => {
+  // New buckets block public access: a website configuration alone serves nothing.
+  const closed = await newBucket(suite.s3, 'closed-site');
+  await suite.s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: closed,
+      WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } },
+    }),
+  );
+  await put(closed, 'index.html', '<h1>not for you</h1>');
+  const refused = await web(host(closed), '/');
+  t.is(refused.status, 403);
+  t.true(refused.body.includes('<li>Code: AccessDenied</li>'), refused.body);
+  // Public GetObject only (the usual recipe): pages are served, a missing key is 403.
+  await suite.s3.send(new DeletePublicAccessBlockCommand({ Bucket: closed }));
+  await suite.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: closed,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: `arn:aws:s3:::${closed}/*`,
+          },
+          {
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: `arn:aws:s3:::${closed}/private/*`,
+          },
+        ],
+      }),
+    }),
+  );
+  t.is((await web(host(closed), '/')).body, '<h1>not for you</h1>');
+  t.is((await web(host(closed), '/missing')).status, 403);
+  await put(closed, 'private/page.html', 'hidden');
+  t.is((await web(host(closed), '/private/page.html')).status, 403);
 });
 
 test('an object with x-amz-website-redirect-location redirects (301)', async (t) => {

@@ -98,7 +98,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
     answer.results.map((outcome, j) => ({ outcome, requested: shardTargets[i]?.[j]?.versionId })),
   );
   const deleted = outcomes
-    .filter(({ outcome }) => outcome.locked !== true)
+    .filter(({ outcome }) => outcome.locked !== true && outcome.failure === undefined)
     .map(({ outcome, requested }) => deletedXml(outcome, requested));
   // Errors are reported even in quiet mode, as S3 does.
   const errors = [
@@ -106,6 +106,18 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
     ...outcomes
       .filter(({ outcome }) => outcome.locked === true)
       .map(({ outcome, requested }) => lockedXml(outcome.key, requested)),
+    ...outcomes.flatMap(({ outcome, requested }) =>
+      outcome.failure === undefined
+        ? []
+        : [
+            {
+              Key: outcome.key,
+              ...(requested !== undefined ? { VersionId: requested } : {}),
+              Code: outcome.failure.code,
+              Message: outcome.failure.message,
+            },
+          ],
+    ),
   ];
   const result: XmlNode = {
     ...(quiet ? {} : { Deleted: deleted }),
@@ -155,8 +167,13 @@ export function deleteTargets(objects: XmlValue): DeleteTarget[] {
     if (key === undefined || key === '') throw new S3Error('MalformedXML');
     checkKeyLength(key);
     const versionId = textOf(fields['VersionId']);
-    if (versionId === undefined) return { key };
-    checkVersionId(versionId);
-    return { key, versionId };
+    // AWS 2025: an entry's ETag makes its deletion conditional (a per-entry If-Match).
+    const etag = textOf(fields['ETag']);
+    if (versionId !== undefined) checkVersionId(versionId);
+    return {
+      key,
+      ...(versionId === undefined ? {} : { versionId }),
+      ...(etag === undefined ? {} : { etag }),
+    };
   });
 }

@@ -1,4 +1,5 @@
 import { assert } from '../../../engine/assert.js';
+import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
 import { InlineCorruptError, infoOf } from '../../../engine/meta/object-table.js';
 import { shardOf } from '../../../engine/pool/placement.js';
@@ -12,12 +13,14 @@ import type {
   OpenPurpose,
   Preconditions,
 } from '../../../engine/protocol/messages.js';
+import { bucketAccessOf } from '../../access/access-record.js';
 import { assertSafeHeaders } from '../../uws/response.js';
+import { mayAlso } from '../auth.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
 import { bucketRef, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
-import { fromEngineFailure } from '../engine-errors.js';
+import { fromEngineFailure, toS3Error } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
@@ -41,27 +44,49 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
   const head = e.action === 'HeadObject';
   const sse = customerKeyOf(ctx.req.headers);
   const conditions = requestPreconditions(ctx.req.headers);
-  // A version by id, and a miss in a versioned bucket (a delete marker?), go to the shard.
-  const opened =
-    (e.versionId === undefined
-      ? openLocally(ctx, bucket.id, e.key, head, sse, conditions)
-      : null) ??
-    (await openObject(
-      ctx,
-      shard,
-      bucket.id,
-      e.key,
-      head ? 'info' : 'read',
-      sse,
-      conditions,
-      e.versionId,
-    ));
+  let opened: Opened;
+  try {
+    // A version by id, and a miss in a versioned bucket (a delete marker?), go to the shard.
+    opened =
+      (e.versionId === undefined
+        ? openLocally(ctx, bucket.id, e.key, head, sse, conditions)
+        : null) ??
+      (await openObject(
+        ctx,
+        shard,
+        bucket.id,
+        e.key,
+        head ? 'info' : 'read',
+        sse,
+        conditions,
+        e.versionId,
+      ));
+  } catch (error) {
+    throw hiddenMiss(ctx, bucket, error);
+  }
   try {
     await respond(ctx, shard, opened, e, head, bucket.id, conditions);
   } catch (error) {
     releaseOpened(shard, opened);
     throw error;
   }
+}
+
+/**
+ * AWS's rule for a missing key: 404 NoSuchKey only to a requester who may list the bucket
+ * (s3:ListBucket), else 403 AccessDenied, so that reading one public object does not tell what
+ * else exists. Keys with a read grant may list: only ACL and policy readers see the difference.
+ */
+function hiddenMiss(ctx: RequestContext, bucket: BucketRecord, error: unknown): unknown {
+  if (toS3Error(error).code !== 'NoSuchKey') return error;
+  const mayList = mayAlso(ctx, {
+    action: 's3:ListBucket',
+    grant: 'read',
+    bucket,
+    access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket),
+    objectKey: null,
+  });
+  return mayList ? error : new S3Error('AccessDenied');
 }
 
 /** The reqId of an object opened on the edge: no shard request, nothing to release. */

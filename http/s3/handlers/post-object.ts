@@ -62,7 +62,8 @@ const NO_QUERY: ReadonlyMap<string, string> = new Map();
 
 interface Authorized {
   post: VerifiedPost;
-  key: KeyRecord;
+  /** The form's signing key; null for an anonymous form. */
+  key: KeyRecord | null;
   bucket: BucketRecord;
   /** The new object's owner and ACL (the form's `acl` field, the bucket's ownership). */
   acl: ObjectAclFields;
@@ -298,13 +299,13 @@ function authorizeForm(
       signatureV2: state.config.s3.signatureV2,
     },
   );
-  const key = state.catalog.getKey(post.accessKeyId);
+  const key = post.accessKeyId === null ? null : state.catalog.getKey(post.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   checkKey(post.key);
-  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, 'form');
+  const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, key === null ? null : 'form');
   const principal = principalOf(key);
   const access = bucketAccessOf(state.catalog, bucket);
   requireAccess(state, principal, facts, {
