@@ -17,8 +17,11 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Headers 
   ctx.res.send(status, headers, '', status === 200 ? { headLength: 0 } : {});
 }
 
-/** The owner S3 reports for everything a key can see: the key itself. */
+/**
+ * The owner S3 reports for everything a key can see: the key itself, as ACLs name it (its
+ * canonical id, http/access/principal.ts; the root key: the account's) with its name.
+ */
 export function ownerOf(ctx: RequestContext): XmlNode {
-  if (ctx.key === null) return { ID: '', DisplayName: '' };
-  return { ID: ctx.key.accessKeyId, DisplayName: ctx.key.name };
+  if (ctx.principal.kind === 'anonymous') return { ID: '', DisplayName: '' };
+  return { ID: ctx.principal.canonicalId, DisplayName: ctx.principal.key.name };
 }

@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test, { type ExecutionContext } from 'ava';
-import { ROOT_ACCESS_KEY, s3Failure, useServer } from '../helpers/server.js';
+import { ROOT_CANONICAL_ID } from '../../http/access/principal.js';
+import { s3Failure, useServer } from '../helpers/server.js';
 
 // ---- the data ----
 
@@ -634,13 +635,13 @@ test('ListObjectsV2 reports Owner only with FetchOwner; ListObjects (v1) always'
   );
   t.is(fetched.Contents?.length, 5);
   for (const object of fetched.Contents ?? []) {
-    t.is(object.Owner?.ID, ROOT_ACCESS_KEY);
+    t.is(object.Owner?.ID, ROOT_CANONICAL_ID);
     t.is(typeof object.Owner?.DisplayName, 'string');
   }
 
   const v1 = await suite.s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 5 }));
   t.is(v1.Contents?.length, 5);
-  for (const object of v1.Contents ?? []) t.is(object.Owner?.ID, ROOT_ACCESS_KEY);
+  for (const object of v1.Contents ?? []) t.is(object.Owner?.ID, ROOT_CANONICAL_ID);
 });
 
 test('listed objects carry Size, ETag, LastModified and StorageClass', async (t) => {
