@@ -147,6 +147,8 @@ export const LIMITS = {
   tagKeyUnitsMax: 128,
   /** A tag value, in UTF-16 code units; longer, 400 InvalidTag. */
   tagValueUnitsMax: 256,
+  /** Grants in one ACL (AWS's bound); more, 400 MalformedACLError (XML) or InvalidArgument (headers). */
+  aclGrantsMax: 100,
 
   // ---- Authorization (issue 15) ----
   /** Buckets whose decoded configurations (access record, versioning, lifecycle, ...) each

@@ -5,7 +5,7 @@ import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
-import { NEW_BUCKET_ACCESS } from './access.js';
+import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
 
 /**
@@ -343,6 +343,8 @@ export class Catalog {
     opts: {
       location: string;
       ownerKey?: string | undefined;
+      /** The bucket's access record (default NEW_BUCKET_ACCESS): CreateBucket's ACL and ownership. */
+      access?: BucketAccess;
     },
   ): Promise<BucketRecord> {
     const record: BucketRecord = {
@@ -355,7 +357,7 @@ export class Catalog {
     const created = await this.env.transaction(() => {
       if (this.buckets.get(name) !== undefined) return false;
       this.buckets.put(name, record);
-      this.configs.put(configKey(record.id, 'access'), NEW_BUCKET_ACCESS);
+      this.configs.put(configKey(record.id, 'access'), opts.access ?? NEW_BUCKET_ACCESS);
       if (opts.ownerKey !== undefined) {
         this.grants.put(grantKey(record.id, opts.ownerKey), FULL_GRANT);
       }

@@ -1,5 +1,6 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
+import type { Acl } from '../catalog/access.js';
 import { recordEncoder } from '../codec.js';
 import { changedLock, retentionChangeRefused } from '../object-lock.js';
 import type {
@@ -331,6 +332,28 @@ export class MetaStore {
   }
 
   /**
+   * Replaces an object's (or version's) ACL (null: back to its owner's FULL_CONTROL only),
+   * keeping the rest of its record, its owner included. NoSuchKey if there is no such object.
+   */
+  async setAcl(
+    bucketId: string,
+    key: string,
+    acl: Acl | null,
+    versionId?: string,
+  ): Promise<ObjectRecord> {
+    const encoded = objectKey(bucketId, key);
+    const outcome = await this.env.transaction(() => {
+      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      if ('failure' in located) return located;
+      const { acl: _previous, ...rest } = located.record;
+      const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
+      this.versioned.rewrite(bucketId, key, located, record);
+      return { record };
+    });
+    return unwrap(outcome).record;
+  }
+
+  /**
    * Changes a version's retention or legal hold (S3 Object Lock), judging the change against
    * the lock as it is inside the transaction: a running retention is only ever extended unless
    * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused.
@@ -502,6 +525,8 @@ export class MetaStore {
         headers: upload.headers,
         ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
         ...lockField(uploadLock(upload.lock, defaultLock)),
+        ...(upload.owner !== undefined ? { owner: upload.owner } : {}),
+        ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);

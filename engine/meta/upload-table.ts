@@ -1,6 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import type { Acl } from '../catalog/access.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { LIMITS } from '../limits.js';
 import type {
@@ -39,6 +40,9 @@ export interface UploadRecord {
   lock?: ObjectLock;
   /** The canonical id of the key that created the upload (absent: anonymous, or older). */
   initiator?: string;
+  /** The completed object's owner and ACL (absent: the defaults, as ObjectRecord's). */
+  owner?: string;
+  acl?: Acl;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -61,6 +65,8 @@ export interface UploadSpec {
   tags: Tag[];
   lock?: ObjectLock;
   initiator?: string;
+  owner?: string;
+  acl?: Acl;
 }
 
 export interface UploadListQuery {
@@ -120,6 +126,8 @@ export class UploadTable {
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
       ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
       ...(spec.initiator !== undefined ? { initiator: spec.initiator } : {}),
+      ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
+      ...(spec.acl !== undefined ? { acl: spec.acl } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
@@ -376,6 +384,7 @@ export function uploadInfoOf(record: UploadRecord): UploadInfo {
     checksum: record.checksum ?? null,
     sseKeyMd5: record.sseKeyMd5 ?? null,
     ...(record.initiator !== undefined ? { initiator: record.initiator } : {}),
+    ...(record.owner !== undefined ? { owner: record.owner } : {}),
   };
 }
 

@@ -35,6 +35,7 @@ export interface BlockRef {
 }
 
 import type { BlockCrcs } from '../blocks/segment-crc.js';
+import type { Acl } from '../catalog/access.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
 import type { Preconditions } from '../preconditions.js';
 import type { ManagedKey, ManagedSummary } from '../sse/managed.js';
@@ -47,6 +48,16 @@ export type { ChecksumAlgorithm, ChecksumType, CustomerKey, Preconditions, Store
 export interface UploadChecksum {
   algorithm: ChecksumAlgorithm;
   type: ChecksumType;
+}
+
+/**
+ * A new object's owner and ACL when they are not the defaults (`owner` absent: the bucket's
+ * owner; `acl` absent: the owner's FULL_CONTROL only). Most writes carry neither field, so the
+ * hot path encodes, sends and stores nothing more (http/s3/acl-on-write.ts).
+ */
+export interface ObjectAclFields {
+  owner?: string;
+  acl?: Acl;
 }
 
 /** An object tag (S3 tagging): keys are unique within a tag set. */
@@ -202,6 +213,8 @@ export interface UploadInfo {
   sseKeyMd5: string | null;
   /** The canonical id of the key that created the upload (absent: anonymous, or an old upload). */
   initiator?: string;
+  /** The owner the completed object will have (absent: the bucket's owner). */
+  owner?: string;
 }
 
 export interface PartInfo {
@@ -397,6 +410,10 @@ export type ShardRequest =
       versioning?: VersioningState;
       /** The new version's object lock (headers or the bucket's default retention). */
       lock?: ObjectLock;
+      /** The new object's owner, when not the bucket's; parts take none. */
+      owner?: string;
+      /** The new object's ACL, when not its owner's FULL_CONTROL only. */
+      acl?: Acl;
       /**
        * Set when the whole body (at most chunkBytes) travels beside this message: the shard
        * begins, takes the body and ends the PUT at once. No BodyChunk or PutEnd follows.
@@ -460,6 +477,9 @@ export type ShardRequest =
       quota?: QuotaCheck;
       versioning?: VersioningState;
       lock?: ObjectLock;
+      /** The copy's owner and ACL (the request's, never the source's; absent: the defaults). */
+      owner?: string;
+      acl?: Acl;
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
     }
@@ -479,6 +499,9 @@ export type ShardRequest =
       lock?: ObjectLock;
       /** The canonical id of the key creating the upload (ListParts' Initiator). */
       initiator?: string;
+      /** The owner and ACL the object gets when the upload completes (absent: the defaults). */
+      owner?: string;
+      acl?: Acl;
     }
   | {
       kind: 'CompleteUpload';
@@ -530,6 +553,18 @@ export type ShardRequest =
       key: string;
       tags: Tag[];
       versionId?: string;
+    }
+  /**
+   * An object's (or version's) owner and ACL (GetObjectAcl); with `acl` also replaces its ACL
+   * (PutObjectAcl; null: back to the owner's FULL_CONTROL only), keeping the rest of its record.
+   */
+  | {
+      kind: 'ObjectAcl';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      versionId?: string;
+      acl?: Acl | null;
     }
   /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
   | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }
@@ -641,6 +676,8 @@ export type ShardResult =
   | { kind: 'Purged'; objects: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   | { kind: 'Lock'; lock: ObjectLock; versionId?: string }
+  /** An object's owner and ACL as stored (absent: the defaults, see ObjectAclFields). */
+  | { kind: 'Acl'; owner?: string; acl?: Acl; versionId?: string }
   /** `next`: the cursor to resume from, or null when the batch reached the end. */
   | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null }
   | { kind: 'ReadDone' }

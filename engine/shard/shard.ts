@@ -20,6 +20,7 @@ import type {
   DeleteOutcome,
   DeleteTarget,
   EngineFailure,
+  ObjectAclFields,
   ObjectInfo,
   ObjectLock,
   OpenedObject,
@@ -205,6 +206,9 @@ export class Shard {
       case 'SetTags':
         this.answer(request.reqId, () => this.setTags(request));
         break;
+      case 'ObjectAcl':
+        this.answer(request.reqId, () => this.objectAcl(request));
+        break;
       case 'GetLock':
         this.answer(request.reqId, async () => this.getLock(request));
         break;
@@ -313,6 +317,7 @@ export class Shard {
       quota: request.quota ?? null,
       ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
+      ...aclFields(request),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
@@ -382,7 +387,7 @@ export class Shard {
       lock?: ObjectLock;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
-    }
+    } & ObjectAclFields
   >();
 
   private acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
@@ -411,6 +416,7 @@ export class Shard {
         ...finished,
         ...(target.tags.length > 0 ? { tags: target.tags } : {}),
         ...(target.lock !== undefined ? { lock: target.lock } : {}),
+        ...aclFields(target),
       };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.meta.writeObject(
@@ -483,6 +489,7 @@ export class Shard {
         tags: request.tags,
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
         ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
+        ...aclFields(request),
       },
       Date.now(),
     );
@@ -682,6 +689,32 @@ export class Shard {
     return { kind: 'Tags', tags, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  // ---- object ACLs ----
+
+  /** GetObjectAcl (no `acl`) or PutObjectAcl: the record's owner and ACL, after any change. */
+  private async objectAcl(
+    request: Extract<ShardRequest, { kind: 'ObjectAcl' }>,
+  ): Promise<ShardResult> {
+    let record: ObjectRecord;
+    if (request.acl === undefined) {
+      record = recordToRead(this.meta, request.bucketId, request.key, request.versionId);
+    } else {
+      record = await this.meta.setAcl(
+        request.bucketId,
+        request.key,
+        request.acl,
+        request.versionId,
+      );
+      if (this.settings.durable) await this.meta.flushed();
+    }
+    const versionId = infoOf(request.key, record).versionId;
+    return {
+      kind: 'Acl',
+      ...aclFields(record),
+      ...(versionId !== undefined ? { versionId } : {}),
+    };
+  }
+
   // ---- object lock ----
 
   private getLock(request: Extract<ShardRequest, { kind: 'GetLock' }>): ShardResult {
@@ -739,6 +772,7 @@ export class Shard {
         ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
         ...(request.tags.length > 0 ? { tags: request.tags } : {}),
         ...(request.lock !== undefined ? { lock: request.lock } : {}),
+        ...aclFields(request),
       };
       const { freed, versionId } = await this.meta.writeObject(
         request.bucketId,
@@ -962,4 +996,13 @@ function ssePartRefusal(
 /** An object's info with the version id its write got (versioned buckets only). */
 function withVersion(info: ObjectInfo, versionId: string | undefined): ObjectInfo {
   return versionId === undefined ? info : { ...info, versionId };
+}
+
+/** A write's owner and ACL fields, present only when set (ObjectAclFields). */
+function aclFields(from: ObjectAclFields): ObjectAclFields {
+  if (from.owner === undefined && from.acl === undefined) return {};
+  return {
+    ...(from.owner !== undefined ? { owner: from.owner } : {}),
+    ...(from.acl !== undefined ? { acl: from.acl } : {}),
+  };
 }

@@ -1,6 +1,12 @@
 import type { RequestContext } from './context.js';
 import { endpointName } from './endpoints.js';
 import { S3Error } from './errors.js';
+import {
+  handleGetBucketAcl,
+  handleGetObjectAcl,
+  handlePutBucketAcl,
+  handlePutObjectAcl,
+} from './handlers/acl.js';
 import { handleGetObjectAttributes } from './handlers/attributes.js';
 import {
   handleCreateBucket,
@@ -46,6 +52,11 @@ import {
   handlePutObjectRetention,
 } from './handlers/object-lock.js';
 import { handlePutObject } from './handlers/object-put.js';
+import {
+  handleDeleteBucketOwnershipControls,
+  handleGetBucketOwnershipControls,
+  handlePutBucketOwnershipControls,
+} from './handlers/ownership.js';
 import {
   handleDeleteBucketPolicy,
   handleGetBucketPolicy,
@@ -192,6 +203,20 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketTagging(ctx, e.bucket);
     case 'DeleteBucketTagging':
       return handleDeleteBucketTagging(ctx, e.bucket);
+    case 'GetBucketAcl':
+      return handleGetBucketAcl(ctx, e.bucket);
+    case 'PutBucketAcl':
+      return handlePutBucketAcl(ctx, e.bucket);
+    case 'GetObjectAcl':
+      return handleGetObjectAcl(ctx, e);
+    case 'PutObjectAcl':
+      return handlePutObjectAcl(ctx, e);
+    case 'GetBucketOwnershipControls':
+      return handleGetBucketOwnershipControls(ctx, e.bucket);
+    case 'PutBucketOwnershipControls':
+      return handlePutBucketOwnershipControls(ctx, e.bucket);
+    case 'DeleteBucketOwnershipControls':
+      return handleDeleteBucketOwnershipControls(ctx, e.bucket);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }

@@ -149,6 +149,12 @@ export const S3_ERRORS = {
     status: 404,
     message: 'Object Lock configuration does not exist for this bucket',
   },
+  // An AccessControlPolicy document that is not XML or not AWS's schema (PutBucketAcl, PutObjectAcl).
+  MalformedACLError: {
+    status: 400,
+    message:
+      'The XML you provided was not well-formed or did not validate against our published schema',
+  },
   MalformedPolicy: {
     status: 400,
     message: "Policies must be valid JSON and the first byte must be '{'",

@@ -36,6 +36,12 @@ export function checkVersionId(versionId: string | undefined, name = 'versionId'
   });
 }
 
+/** `{ versionId }` for a shard request naming a version (checked), `{}` for the current one. */
+export function versionIdField(versionId: string | undefined): { versionId?: string } {
+  checkVersionId(versionId);
+  return versionId === undefined ? {} : { versionId };
+}
+
 /** `x-amz-version-id` for an answer that names a version (none in never-versioned buckets). */
 export function versionIdHeader(versionId: string | undefined): Array<[string, string]> {
   return versionId === undefined ? [] : [['x-amz-version-id', versionId]];

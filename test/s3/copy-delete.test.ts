@@ -4,7 +4,6 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketReplicationCommand,
-  GetObjectAclCommand,
   GetObjectCommand,
   GetObjectTorrentCommand,
   HeadObjectCommand,
@@ -514,9 +513,6 @@ test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   );
   t.is(torrent.name, 'NotImplemented');
   t.is(torrent.status, 501);
-  const acl = await s3Failure(suite.s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' })));
-  t.is(acl.name, 'NotImplemented');
-  t.is(acl.status, 501);
   // A 501 does not disturb the object.
   t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });

@@ -1,6 +1,9 @@
+import { type BucketAccess, NEW_BUCKET_ACCESS } from '../../../engine/catalog/access.js';
 import { validateBucketName } from '../../../engine/catalog/bucket-name.js';
 import { CatalogError } from '../../../engine/catalog/catalog.js';
+import { aclOf, isDefaultAcl, isOwnerOnly, requestedAclOf } from '../../access/acl.js';
 import { canonicalIdOf } from '../../access/principal.js';
+import { requireAclAccepted } from '../acl-on-write.js';
 import { signingKey } from '../auth.js';
 import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -9,6 +12,7 @@ import { ownerNamesOf } from '../owners.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { isoTime, parseXml, textOf } from '../xml.js';
+import { ownershipHeaderOf } from './ownership.js';
 
 /**
  * ListBuckets: the buckets the key holds any grant on (all of them for the root key), once per
@@ -56,10 +60,12 @@ export async function handleCreateBucket(ctx: RequestContext, name: string): Pro
   const existing = ctx.state.catalog.getBucket(name);
   if (existing !== undefined) throw alreadyExists(ctx, name);
   const creator = signingKey(ctx);
+  const access = newBucketAccess(ctx, canonicalIdOf(creator));
   try {
     await ctx.state.catalog.createBucket(name, {
       location,
       ownerKey: creator.root ? undefined : creator.accessKeyId,
+      access,
     });
   } catch (error) {
     if (error instanceof CatalogError && error.reason === 'BucketExists')
@@ -68,6 +74,25 @@ export async function handleCreateBucket(ctx: RequestContext, name: string): Pro
   }
   if (objectLockRequested(ctx)) await enableObjectLock(ctx, name);
   sendEmpty(ctx, 200, [['location', `/${name}`]]);
+}
+
+/**
+ * A new bucket's access record: AWS's defaults (NEW_BUCKET_ACCESS), with the ownership of an
+ * `x-amz-object-ownership` header and the ACL of `x-amz-acl` / `x-amz-grant-*`. An ACL beyond
+ * the owner's own on a bucket with ACLs disabled is AWS's InvalidBucketAclWithObjectOwnership;
+ * a public one under the default BlockPublicAcls is AccessDenied.
+ */
+function newBucketAccess(ctx: RequestContext, owner: string): BucketAccess {
+  const ownership = ownershipHeaderOf(ctx.req.headers) ?? 'BucketOwnerEnforced';
+  const access: BucketAccess = { ...NEW_BUCKET_ACCESS, ownership };
+  const requested = requestedAclOf(ctx.req.headers, ctx.state.catalog);
+  if (requested === undefined) return access;
+  const acl = aclOf(requested, owner, owner, 'bucket');
+  if (ownership === 'BucketOwnerEnforced' && !isOwnerOnly(acl, owner)) {
+    throw new S3Error('InvalidBucketAclWithObjectOwnership');
+  }
+  requireAclAccepted(access, acl, owner);
+  return isDefaultAcl(acl, owner) ? access : { ...access, acl };
 }
 
 function objectLockRequested(ctx: RequestContext): boolean {

@@ -1,6 +1,7 @@
 import { assert } from '../../../engine/assert.js';
 import type { ShardCall, ShardClient } from '../../../engine/pool/shard-client.js';
 import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/protocol/messages.js';
+import { newObjectAclOf } from '../acl-on-write.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
@@ -50,6 +51,8 @@ export async function handleCopyObject(
     newVersionLock(ctx.state, target, lockFromHeaders(ctx.state, target, ctx.req.headers)),
   );
   const targetConditions = withConditions(writeConditionsOf(ctx.req.headers));
+  // The copy's ACL is the request's (never the source's), as on AWS.
+  const acl = newObjectAclOf(ctx, target);
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
     ctx,
@@ -90,6 +93,7 @@ export async function handleCopyObject(
               ...withQuota,
               ...versioning,
               ...lock,
+              ...acl,
               ...targetConditions,
             },
             'Put',
@@ -112,6 +116,7 @@ export async function handleCopyObject(
               ...withQuota,
               ...versioning,
               ...lock,
+              ...acl,
               ...targetConditions,
             },
           );

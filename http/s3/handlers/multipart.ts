@@ -18,8 +18,8 @@ import type {
 } from '../../../engine/protocol/messages.js';
 import { summaryOf } from '../../../engine/sse/managed.js';
 import { isManagedKey } from '../../../engine/sse-c.js';
-import { bucketAccessOf } from '../../access/access-record.js';
 import { bucketOwnerId } from '../../access/principal.js';
+import { newObjectAclOf } from '../acl-on-write.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
@@ -68,6 +68,8 @@ export async function handleCreateMultipartUpload(
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   // Applied when the upload completes; the bucket's default retention is computed then.
   const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
+  // The owner and ACL are the creating request's, stored with the upload for its completion.
+  const acl = newObjectAclOf(ctx, bucket);
   const created = await shardFor(ctx.state, bucket, key).call(
     {
       kind: 'CreateUpload',
@@ -79,6 +81,7 @@ export async function handleCreateMultipartUpload(
       ...(managed !== null ? { sseManaged: managed } : {}),
       tags,
       ...lock,
+      ...acl,
       ...(ctx.principal.kind === 'key' ? { initiator: ctx.principal.canonicalId } : {}),
     },
     'UploadCreated',
@@ -401,7 +404,7 @@ export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint)
     Bucket: bucket.name,
     Key: e.key,
     UploadId: e.uploadId,
-    ...uploadPeople(ctx, bucket, listed.upload, ownerNamesOf(ctx)),
+    ...uploadPeople(bucket, listed.upload, ownerNamesOf(ctx)),
     StorageClass: 'STANDARD',
     PartNumberMarker: marker,
     ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
@@ -462,7 +465,7 @@ export async function handleListMultipartUploads(
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: truncated,
     Upload: entries.flatMap((entry) =>
-      entry.kind === 'upload' ? [uploadNode(ctx, bucket, entry.upload, names, encode)] : [],
+      entry.kind === 'upload' ? [uploadNode(bucket, entry.upload, names, encode)] : [],
     ),
     CommonPrefixes: entries.flatMap((entry) =>
       entry.kind === 'prefix' ? [{ Prefix: encode(entry.prefix) }] : [],
@@ -477,7 +480,6 @@ function nextMarkers(last: UploadListEntry, encode: (text: string) => string): X
 }
 
 function uploadNode(
-  ctx: RequestContext,
   bucket: BucketRecord,
   upload: UploadInfo,
   names: OwnerNames,
@@ -486,7 +488,7 @@ function uploadNode(
   return {
     Key: encode(upload.key),
     UploadId: upload.uploadId,
-    ...uploadPeople(ctx, bucket, upload, names),
+    ...uploadPeople(bucket, upload, names),
     StorageClass: 'STANDARD',
     Initiated: isoTime(upload.initiatedMs),
   };
@@ -494,19 +496,13 @@ function uploadNode(
 
 /**
  * An upload's Initiator (the key that created it; an anonymous or older upload: the bucket
- * owner) and Owner (the owner its object will have: the bucket owner under BucketOwnerEnforced,
- * else the initiator), both as canonical ids (owners.ts).
+ * owner) and Owner (the owner its object will have, decided at CreateMultipartUpload by the
+ * bucket's ownership and the upload's ACL: absent, the bucket owner), as canonical ids.
  */
-function uploadPeople(
-  ctx: RequestContext,
-  bucket: BucketRecord,
-  upload: UploadInfo,
-  names: OwnerNames,
-): XmlNode {
+function uploadPeople(bucket: BucketRecord, upload: UploadInfo, names: OwnerNames): XmlNode {
   const bucketOwner = bucketOwnerId(bucket);
   const initiator = upload.initiator ?? bucketOwner;
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
-  const owner = access.ownership === 'BucketOwnerEnforced' ? bucketOwner : initiator;
+  const owner = upload.owner ?? bucketOwner;
   return { Initiator: names.node(initiator), Owner: names.node(owner) };
 }
 

@@ -1,4 +1,5 @@
 import { assert } from '../../../engine/assert.js';
+import { newObjectAclOf } from '../acl-on-write.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { withConditions, writeConditionsOf } from '../conditional.js';
@@ -35,6 +36,7 @@ export async function handlePutObject(
   requireDigestForLock(ctx.req.headers, explicitLock, plan.checksum.algorithm !== null);
   const lock = newVersionLock(ctx.state, bucket, explicitLock);
   const conditions = writeConditionsOf(ctx.req.headers);
+  const acl = newObjectAclOf(ctx, bucket);
   const shard = shardFor(ctx.state, bucket, key);
   // No round trip before the body: the other shards' counters are read while it streams.
   const quota = quotaCheckBesideBody(ctx.state, bucket.id, shard);
@@ -54,6 +56,7 @@ export async function handlePutObject(
       tags,
       ...versioningField(ctx.state.catalog, bucket),
       ...lockField(lock),
+      ...acl,
       ...withConditions(conditions),
     },
     plan,

@@ -4,6 +4,7 @@ import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import { UploadStream } from '../../../engine/protocol/flow.js';
 import type {
+  ObjectAclFields,
   ObjectHeaders,
   ObjectInfo,
   ObjectLock,
@@ -13,11 +14,13 @@ import type {
 } from '../../../engine/protocol/messages.js';
 import type { EncryptionKey } from '../../../engine/sse-c.js';
 import { bucketAccessOf } from '../../access/access-record.js';
+import { cannedAclOf } from '../../access/acl.js';
 import { principalOf } from '../../access/principal.js';
 import { checkLength, type VerifiedPost, verifyPostPolicy } from '../../sigv4/post-policy.js';
 import type { IncomingBody } from '../../uws/incoming-body.js';
 import type { RequestSnapshot } from '../../uws/request.js';
 import type { Responder } from '../../uws/response.js';
+import { newObjectAcl } from '../acl-on-write.js';
 import { requestFactsOf, requireAccess } from '../auth.js';
 import { checksumResponseHeaders, planChecksum } from '../checksum-headers.js';
 import { type ServerState, shardFor } from '../context.js';
@@ -58,6 +61,8 @@ interface Authorized {
   /** The form's signing key; null for an anonymous form. */
   key: KeyRecord | null;
   bucket: BucketRecord;
+  /** The new object's owner and ACL (the form's `acl` field, the bucket's ownership). */
+  acl: ObjectAclFields;
 }
 
 interface Stored extends Authorized {
@@ -206,6 +211,7 @@ function receiveForm(
           headers: headersFrom(post.fields),
           tags: tagsOf(post.fields),
           ...lockField(lock),
+          acl: verified.acl,
           checksumAlgorithm: checksum.algorithm,
           sse,
           onStored: (info) => {
@@ -297,14 +303,18 @@ function authorizeForm(
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   checkKey(post.key);
   const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, key === null ? null : 'form');
-  requireAccess(state, principalOf(key), facts, {
+  const principal = principalOf(key);
+  const access = bucketAccessOf(state.catalog, bucket);
+  requireAccess(state, principal, facts, {
     action: 's3:PutObject',
     grant: 'write',
     bucket,
-    access: bucketAccessOf(state.catalog, bucket),
+    access,
     objectKey: post.key,
   });
-  return { post, key, bucket };
+  const canned = post.fields.get('acl');
+  const requested = canned === undefined ? undefined : { canned: cannedAclOf(canned) };
+  return { post, key, bucket, acl: newObjectAcl(access, bucket, principal, requested) };
 }
 
 /** Content-Type, Cache-Control, …, x-amz-meta-* fields, stored as PutObject stores headers. */
@@ -374,6 +384,8 @@ interface UploadTarget {
   tags: Tag[];
   /** The new version's object lock (the form's x-amz-object-lock-* fields, or the default). */
   lock?: ObjectLock;
+  /** The new object's owner and ACL, when not the defaults. */
+  acl: ObjectAclFields;
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** The form's encryption (SSE-C key or managed data key): the shard encrypts with it. */
   sse: EncryptionKey | null;
@@ -401,6 +413,7 @@ function openUpload(
       sse: target.sse,
       tags: target.tags,
       ...lockField(target.lock),
+      ...target.acl,
       ...(target.quota !== undefined ? { quota: target.quota } : {}),
       ...versioningField(state.catalog, target.bucketId),
     },

@@ -6,7 +6,7 @@ import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { checkVersionId, versionIdHeader } from '../versioning.js';
+import { versionIdField, versionIdHeader } from '../versioning.js';
 import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 /**
@@ -135,12 +135,6 @@ async function readTagging(ctx: RequestContext, scope: TagScope): Promise<Tag[]>
   return tagsFromXml(body.toString('utf8'), scope);
 }
 
-/** `{ versionId }` for a shard request naming a version (checked), `{}` for the current one. */
-function versionOf(e: VersionedObjectEndpoint): { versionId?: string } {
-  checkVersionId(e.versionId);
-  return e.versionId === undefined ? {} : { versionId: e.versionId };
-}
-
 // ---- object tagging ----
 
 /** PutObjectTagging: replaces the object's tag set (an empty set removes it). */
@@ -148,7 +142,7 @@ export async function handlePutObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const tags = await readTagging(ctx, 'object');
   const stored = await shardFor(ctx.state, bucket, e.key).call(
@@ -163,7 +157,7 @@ export async function handleGetObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const { tags, versionId } = await shardFor(ctx.state, bucket, e.key).call(
     { kind: 'GetTags', bucketId: bucket.id, key: e.key, ...version },
@@ -177,7 +171,7 @@ export async function handleDeleteObjectTagging(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const stored = await shardFor(ctx.state, bucket, e.key).call(
     { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags: [], ...version },
