@@ -1,12 +1,15 @@
 import {
   DeletePublicAccessBlockCommand,
   GetPublicAccessBlockCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { createKey, grant } from '../helpers/keys.js';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
+import { type Run, runTool } from '../helpers/tree.js';
 
 const suite = useServer(test);
 
@@ -90,4 +93,48 @@ test('only the bucket owner (or an owner grant) reads and changes the block', as
   await grant(suite.server, bucket, writer, 'owner');
   await client.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
   t.pass();
+});
+
+test('anonymous curl: a public prefix answers 200, a private key 403 AccessDenied, as AWS', async (t) => {
+  const bucket = await newBucket(suite.s3, 'pab-curl');
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'public/a.txt', Body: 'open' }));
+  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'private/b.txt', Body: 'shut' }));
+  const policy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${bucket}/public/*`,
+      },
+    ],
+  });
+  const curl = (key: string): Promise<Run> =>
+    runTool(
+      'curl',
+      ['-sS', '-w', '\\n%{http_code}', `${suite.server.endpoint}/${bucket}/${key}`],
+      {},
+    );
+  // The block is on: the public policy cannot be put, and nothing is public.
+  const blocked = await s3Failure(
+    suite.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy })),
+  );
+  t.is(blocked.name, 'AccessDenied');
+  t.regex((await curl('public/a.txt')).stdout, /403$/);
+  await suite.s3.send(new DeletePublicAccessBlockCommand({ Bucket: bucket }));
+  await suite.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+  const open = await curl('public/a.txt');
+  t.is(open.code, 0, open.stderr);
+  t.is(open.stdout, 'open\n200');
+  const shut = await curl('private/b.txt');
+  t.regex(shut.stdout, /<Code>AccessDenied<\/Code>[\s\S]*\n403$/);
+  // RestrictPublicBuckets: the stored public policy no longer admits anonymous requests.
+  await suite.s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: { RestrictPublicBuckets: true },
+    }),
+  );
+  t.regex((await curl('public/a.txt')).stdout, /<Code>AccessDenied<\/Code>[\s\S]*\n403$/);
 });
