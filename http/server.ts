@@ -20,6 +20,7 @@ import { mountAdminApi } from './admin/server.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
+import { NotifyDelivery, sendNotification } from './notify-delivery.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -94,7 +95,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   await scrub.start();
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
-  const workers = new WorkerRegistry(scrub, orphans, lifecycle);
+  const notify = new NotifyDelivery(config.notify.targets, pool.clients, sendNotification, logger);
+  notify.start();
+  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify);
   const adminState = {
     server: state,
     startedMs: Date.now(),
@@ -116,7 +119,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
-    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
+    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
     await pool.stop();
     throw error;
   }
@@ -189,7 +192,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       admin.close();
       await serving.stop();
       admin.closeConnections();
-      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
+      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();
