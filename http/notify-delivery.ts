@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { connect, type NatsConnection } from 'nats';
 import { Counter, Gauge } from 'prom-client';
+import { assert } from '../engine/assert.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import type { NotifyTarget } from '../engine/notify/targets.js';
@@ -69,7 +71,7 @@ export class NotifyDelivery {
   constructor(
     targets: readonly NotifyTarget[],
     private readonly shards: readonly ShardClient[],
-    private readonly send: Sender,
+    private readonly senders: { readonly send: Sender; close(): Promise<void> },
     private readonly logger: Logger,
   ) {
     this.targets = new Map(targets.map((target) => [target.name, target]));
@@ -85,6 +87,7 @@ export class NotifyDelivery {
     this.stopped = true;
     this.sleeper.close();
     await this.loop;
+    await this.senders.close();
   }
 
   private async run(): Promise<void> {
@@ -152,7 +155,7 @@ export class NotifyDelivery {
     const backoff = this.backoff.get(target.name);
     if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
     try {
-      await this.send(target, `{"Records":[${entry.record}]}`);
+      await this.senders.send(target, `{"Records":[${entry.record}]}`);
     } catch (error) {
       const attempts = (backoff?.attempts ?? 0) + 1;
       const delay = Math.min(
@@ -214,8 +217,70 @@ export async function postWebhook(target: NotifyTarget, body: string): Promise<v
   }
 }
 
-/** Sends to a target of either kind. */
-export async function sendNotification(target: NotifyTarget, body: string): Promise<void> {
-  if (target.kind === 'webhook') return postWebhook(target, body);
-  throw new Error(`NATS target ${target.name}: NATS delivery is not available in this build`);
+/**
+ * Sends to targets of either kind. NATS connections are opened on first use and kept (the
+ * client reconnects by itself); a publish counts as delivered once a flush (a PING answered by
+ * the server after the PUB) came back within the delivery timeout.
+ */
+export class TargetSenders {
+  private readonly nats = new Map<string, Promise<NatsConnection>>();
+
+  readonly send: Sender = (target, body) =>
+    target.kind === 'webhook' ? postWebhook(target, body) : this.publish(target, body);
+
+  private async publish(target: NotifyTarget, body: string): Promise<void> {
+    assert(target.subject !== null, 'a NATS target has a subject');
+    const connection = await this.connectionTo(target);
+    connection.publish(target.subject, Buffer.from(body, 'utf8'));
+    await withTimeout(connection.flush(), LIMITS.notifyDeliveryTimeoutMs, `NATS ${target.name}`);
+  }
+
+  private async connectionTo(target: NotifyTarget): Promise<NatsConnection> {
+    let pending = this.nats.get(target.name);
+    if (pending === undefined) {
+      pending = connect({
+        servers: target.url.slice('nats://'.length),
+        name: 'hangar',
+        timeout: LIMITS.notifyDeliveryTimeoutMs,
+        maxReconnectAttempts: -1,
+      });
+      this.nats.set(target.name, pending);
+    }
+    try {
+      const connection = await pending;
+      if (!connection.isClosed()) return connection;
+    } catch (error) {
+      this.nats.delete(target.name);
+      throw error;
+    }
+    this.nats.delete(target.name);
+    return this.connectionTo(target);
+  }
+
+  async close(): Promise<void> {
+    const connections = [...this.nats.values()];
+    this.nats.clear();
+    await Promise.all(
+      connections.map(async (pending) => {
+        try {
+          await (await pending).close();
+        } catch {
+          // Never connected: nothing to close.
+        }
+      }),
+    );
+  }
+}
+
+/** `work`, or a rejection after `ms` (the work goes on; its result is ignored). */
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no acknowledgement in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

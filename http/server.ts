@@ -20,7 +20,7 @@ import { mountAdminApi } from './admin/server.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
-import { NotifyDelivery, sendNotification } from './notify-delivery.js';
+import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -95,7 +95,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   await scrub.start();
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
-  const notify = new NotifyDelivery(config.notify.targets, pool.clients, sendNotification, logger);
+  const notify = new NotifyDelivery(
+    config.notify.targets,
+    pool.clients,
+    new TargetSenders(),
+    logger,
+  );
   notify.start();
   const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify);
   const adminState = {

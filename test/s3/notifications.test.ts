@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { connect } from 'nats';
 import { adminCall, onNode } from '../helpers/admin.js';
 import { newBucket, REGION, s3Failure, TestServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
@@ -505,5 +507,97 @@ test.serial('events committed before a kill -9 are delivered after the restart',
   } finally {
     await crashing.destroy();
     await own.close();
+  }
+});
+
+/** nats-server (Debian's package, installed by .ci/run) on a random port; fails if missing. */
+async function startNats(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `nats-server could not run (is the nats-server package installed?): ${error.message}`,
+        ),
+      );
+    });
+    const scan = (chunk: Buffer): void => {
+      log += chunk.toString('utf8');
+      const match = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', scan);
+    child.stderr.on('data', scan);
+  });
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+test.serial('a NATS target receives the events on its subject', async (t) => {
+  const nats = await startNats();
+  const subscriber = await connect({ servers: `127.0.0.1:${nats.port}` });
+  const received: EventRecord[] = [];
+  const subscription = subscriber.subscribe('hangar.events');
+  const reading = (async () => {
+    for await (const message of subscription) {
+      const parsed = JSON.parse(Buffer.from(message.data).toString('utf8')) as {
+        Records: EventRecord[];
+      };
+      received.push(...parsed.Records);
+    }
+  })();
+  await subscriber.flush();
+  const natsServer = await TestServer.start({
+    shards: 2,
+    env: { HANGAR_NOTIFY_TARGETS: `bus=nats://127.0.0.1:${nats.port}/hangar.events` },
+  });
+  try {
+    const client = natsServer.client();
+    const bucket = await newBucket(client, 'notify-nats');
+    await client.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: {
+          TopicConfigurations: [
+            {
+              Id: 'bus',
+              TopicArn: topicArn('bus'),
+              Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+            },
+          ],
+        },
+      }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'n1', Body: 'nats' }));
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'n1' }));
+    const until = Date.now() + 15_000;
+    while (received.length < 2 && Date.now() < until) await sleep(50);
+    t.deepEqual(
+      received
+        .map((event) => `${event.eventName} ${event.s3.bucket.name}/${event.s3.object.key}`)
+        .sort(),
+      [`ObjectCreated:Put ${bucket}/n1`, `ObjectRemoved:Delete ${bucket}/n1`],
+    );
+    t.is(received[0]?.s3.configurationId, 'bus');
+  } finally {
+    await natsServer.destroy();
+    subscription.unsubscribe();
+    await subscriber.close();
+    await reading;
+    await nats.stop();
   }
 });
