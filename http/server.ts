@@ -89,7 +89,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   void purgeDeletedBuckets(state);
-  const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
+  const lifecycle = new LifecycleRunner(
+    catalog,
+    pool.clients,
+    logger,
+    config.clockOffsetMs,
+    config.s3.region,
+  );
   lifecycle.start();
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
   await scrub.start();

@@ -649,8 +649,18 @@ export class MetaStore {
     after: string,
     limit: number,
     versioning?: VersioningState,
+    notify?: NotifyContext,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning);
+    const note =
+      notify === undefined
+        ? undefined
+        : (object: ObjectFacts, marker: boolean): void =>
+            this.noteEvent(
+              { context: notify, event: 'LifecycleExpiration:Delete' },
+              object,
+              marker ? 'LifecycleExpiration:DeleteMarkerCreated' : 'LifecycleExpiration:Delete',
+            );
+    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning, note);
   }
 
   /** One bounded batch of uploads aborted where `due` says (lifecycle-batches.ts). */

@@ -673,6 +673,8 @@ export type ShardRequest =
       limit: number;
       /** The bucket's versioning: Expiration then leaves a delete marker (absent: never). */
       versioning?: VersioningState;
+      /** Buckets with notifications: expirations record LifecycleExpiration events. */
+      notify?: NotifyContext;
     };
 
 /**

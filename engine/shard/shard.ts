@@ -870,6 +870,7 @@ export class Shard {
       request.after,
       request.limit,
       request.versioning,
+      request.notify,
     );
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);

@@ -1,4 +1,5 @@
-import type { BucketRecord } from '../../engine/catalog/catalog.js';
+import { randomUUID } from 'node:crypto';
+import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import { EVENT_TYPES, eventTypeCovers } from '../../engine/notify/events.js';
 import { type TargetElement, targetNamed } from '../../engine/notify/targets.js';
@@ -222,6 +223,28 @@ export function notifyContextFor(
     sourceIp,
     requestId,
     ...(via !== undefined ? { via } : {}),
+  };
+}
+
+/**
+ * The context of a bucket's lifecycle expirations (no request: AWS names the service as the
+ * principal), or undefined when the bucket has no notification configuration.
+ */
+export function lifecycleNotifyContext(
+  catalog: Catalog,
+  bucket: BucketRecord,
+  region: string,
+): NotifyContext | undefined {
+  const stored = catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
+  if (stored === undefined || stored.rules.length === 0) return undefined;
+  return {
+    rules: stored.rules,
+    bucketName: bucket.name,
+    region,
+    ownerId: bucketOwnerId(bucket),
+    principalId: 'AmazonS3',
+    sourceIp: '',
+    requestId: randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   DeleteObjectTaggingCommand,
   GetBucketNotificationConfigurationCommand,
   type NotificationConfiguration,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -599,5 +600,45 @@ test.serial('a NATS target receives the events on its subject', async (t) => {
     await subscriber.close();
     await reading;
     await nats.stop();
+  }
+});
+
+test.serial('lifecycle expirations send LifecycleExpiration events', async (t) => {
+  const expiring = await TestServer.start({
+    env: { ...targetsEnv(receiver), HANGAR_CLOCK_OFFSET_MS: String(3 * 24 * 3600 * 1000) },
+  });
+  try {
+    const client = expiring.client();
+    const bucket = await newBucket(client, 'notify-lifecycle');
+    await client.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [
+            { Id: 'expiry', QueueArn: queueArn('plain'), Events: ['s3:LifecycleExpiration:*'] },
+          ],
+        },
+      }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'old/a', Body: 'x' }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'keep/b', Body: 'x' }));
+    await client.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket,
+        LifecycleConfiguration: {
+          Rules: [
+            { ID: 'old', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Days: 1 } },
+          ],
+        },
+      }),
+    );
+    expiring.process.kill('SIGUSR2');
+    const [event] = await receiver.waitFor(bucket, 1);
+    t.is(event?.eventName, 'LifecycleExpiration:Delete');
+    t.is(event?.s3.object.key, 'old%2Fa');
+    t.is(event?.userIdentity.principalId, 'AmazonS3');
+    t.is(event?.s3.configurationId, 'expiry');
+  } finally {
+    await expiring.destroy();
   }
 });
