@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,10 +18,12 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import { connect } from 'nats';
 import { adminCall, onNode } from '../helpers/admin.js';
-import { newBucket, REGION, s3Failure, TestServer } from '../helpers/server.js';
+import { boto3Env } from '../helpers/python.js';
+import { newBucket, REGION, s3Failure, TestServer, useTempDir } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { errorOf } from '../helpers/xml-error.js';
 
@@ -340,15 +342,25 @@ test.serial('every kind of change sends its event in AWS format, signed', async 
     }),
   );
   await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'copy.txt' }));
+  const { url, fields } = await createPresignedPost(
+    s3 as unknown as Parameters<typeof createPresignedPost>[0],
+    { Bucket: bucket, Key: 'posted.txt', Expires: 60 },
+  );
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  form.append('file', new Blob(['form body']), 'posted.txt');
+  const posted = await fetch(url, { method: 'POST', body: form });
+  t.is(posted.status, 204, await posted.text());
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'copy.txt' }));
   // Deleting what does not exist removes nothing: no event.
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'never-there' }));
 
-  const events = await receiver.waitFor(bucket, 6);
+  const events = await receiver.waitFor(bucket, 7);
   const names = events.map((event) => `${event.eventName} ${event.s3.object.key}`).sort();
   t.deepEqual(names, [
     'ObjectCreated:CompleteMultipartUpload mp.bin',
     'ObjectCreated:Copy copy.txt',
+    'ObjectCreated:Post posted.txt',
     'ObjectCreated:Put dir%2Fa+b.txt',
     'ObjectRemoved:Delete copy.txt',
     'ObjectTagging:Delete copy.txt',
@@ -641,4 +653,55 @@ test.serial('lifecycle expirations send LifecycleExpiration events', async (t) =
   } finally {
     await expiring.destroy();
   }
+});
+
+const work = useTempDir(test, 'hangar-notify-boto3-');
+
+/** boto3 puts and reads back a configuration, and gets AWS's error for an unknown target. */
+const BOTO3_SCRIPT = `
+import json, sys, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+endpoint, bucket, arn = sys.argv[1], sys.argv[2], sys.argv[3]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+s3.create_bucket(Bucket=bucket)
+s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+    "QueueConfigurations": [{"Id": "py", "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}}}]})
+got = s3.get_bucket_notification_configuration(Bucket=bucket)
+try:
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn + "-missing", "Events": ["s3:ObjectCreated:*"]}]})
+    refused = None
+except ClientError as error:
+    refused = error.response["Error"]["Code"]
+print(json.dumps({"queues": got.get("QueueConfigurations"), "refused": refused}))
+`;
+
+test.serial('boto3 round-trips a notification configuration', async (t) => {
+  const bucket = `notify-boto3-${process.pid}`;
+  const stdout = await new Promise<string>((resolve) => {
+    execFile(
+      'python3',
+      ['-c', BOTO3_SCRIPT, server.endpoint, bucket, queueArn('signed')],
+      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
+      (_error, out, err) => resolve(`${out}\n${err}`),
+    );
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+  const result = JSON.parse(line) as { queues?: unknown; refused?: string };
+  t.deepEqual(
+    result.queues,
+    [
+      {
+        Id: 'py',
+        QueueArn: queueArn('signed'),
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'Suffix', Value: '.csv' }] } },
+      },
+    ],
+    stdout,
+  );
+  t.is(result.refused, 'InvalidArgument');
 });
