@@ -8,7 +8,7 @@ import type { Principal } from '../access/principal.js';
 import { bucketOwnerId } from '../access/principal.js';
 import type { RequestContext, ServerState } from './context.js';
 import { S3Error } from './errors.js';
-import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import { checkElements, parseXml, texts, type XmlNode, type XmlValue } from './xml.js';
 
 /**
  * A bucket's notification configuration (kind 'notification' in the catalog): AWS's Topic, Queue
@@ -261,24 +261,6 @@ export function notifyField(
     via,
   );
   return notify === undefined ? {} : { notify };
-}
-
-function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
-  for (const name in node) {
-    if (known.has(name)) continue;
-    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
-    throw new S3Error('MalformedXML');
-  }
-}
-
-function texts(value: XmlValue): string[] {
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((item) => {
-    const text = textOf(item);
-    if (text === undefined) throw new S3Error('MalformedXML');
-    return text;
-  });
 }
 
 function single(value: XmlValue): string | undefined {

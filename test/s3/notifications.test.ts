@@ -8,8 +8,10 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectTaggingCommand,
+  type FilterRuleName,
   GetBucketNotificationConfigurationCommand,
   type NotificationConfiguration,
+  type NotificationConfigurationFilter,
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
@@ -162,6 +164,18 @@ async function notified(prefix: string, configuration: NotificationConfiguration
 
 const ALL_EVENTS = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectTagging:*'] as const;
 
+/** A key filter for "in/*.txt", with the rule names as sent (AWS answers them capitalised). */
+function inTxtFilter(prefix: string, suffix: string): NotificationConfigurationFilter {
+  return {
+    Key: {
+      FilterRules: [
+        { Name: prefix as FilterRuleName, Value: 'in/' },
+        { Name: suffix as FilterRuleName, Value: '.txt' },
+      ],
+    },
+  };
+}
+
 test.serial('notification configurations round-trip with filters and ids', async (t) => {
   const bucket = await newBucket(s3, 'notify-config');
   const empty = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
@@ -176,14 +190,7 @@ test.serial('notification configurations round-trip with filters and ids', async
             Id: 'uploads',
             QueueArn: queueArn('signed'),
             Events: ['s3:ObjectCreated:*'],
-            Filter: {
-              Key: {
-                FilterRules: [
-                  { Name: 'prefix', Value: 'in/' },
-                  { Name: 'suffix', Value: '.txt' },
-                ],
-              },
-            },
+            Filter: inTxtFilter('prefix', 'suffix'),
           },
         ],
         TopicConfigurations: [
@@ -201,14 +208,7 @@ test.serial('notification configurations round-trip with filters and ids', async
       Id: 'uploads',
       QueueArn: queueArn('signed'),
       Events: ['s3:ObjectCreated:*'],
-      Filter: {
-        Key: {
-          FilterRules: [
-            { Name: 'Prefix', Value: 'in/' },
-            { Name: 'Suffix', Value: '.txt' },
-          ],
-        },
-      },
+      Filter: inTxtFilter('Prefix', 'Suffix'),
     },
   ]);
   t.deepEqual(got.TopicConfigurations, [
