@@ -49,7 +49,7 @@ new Gauge({
 });
 
 /** Sends one event message to a target; resolves when the target acknowledged it. */
-export type Sender = (target: NotifyTarget, body: string) => Promise<void>;
+export type Sender = (target: NotifyTarget, body: string, stopping: AbortSignal) => Promise<void>;
 
 interface Backoff {
   attempts: number;
@@ -61,6 +61,8 @@ export class NotifyDelivery {
   private readonly sleeper = new Sleeper();
   private readonly errors = new ErrorRecord();
   private readonly backoff = new Map<string, Backoff>();
+  /** Aborted by stop(): a webhook POST under way ends at once instead of at its timeout. */
+  private readonly stopping = new AbortController();
   private readonly targets: ReadonlyMap<string, NotifyTarget>;
   private readonly pendingByShard: number[];
   private loop: Promise<void> | null = null;
@@ -85,6 +87,7 @@ export class NotifyDelivery {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.sleeper.close();
     await this.loop;
     await this.senders.close();
@@ -155,7 +158,7 @@ export class NotifyDelivery {
     const backoff = this.backoff.get(target.name);
     if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
     try {
-      await this.senders.send(target, `{"Records":[${entry.record}]}`);
+      await this.senders.send(target, `{"Records":[${entry.record}]}`, this.stopping.signal);
     } catch (error) {
       const attempts = (backoff?.attempts ?? 0) + 1;
       const delay = Math.min(
@@ -198,7 +201,11 @@ export class NotifyDelivery {
 }
 
 /** POSTs the event JSON; any 2xx acknowledges it. Signed with HMAC-SHA256 when a secret is set. */
-export async function postWebhook(target: NotifyTarget, body: string): Promise<void> {
+export async function postWebhook(
+  target: NotifyTarget,
+  body: string,
+  stopping: AbortSignal,
+): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (target.secret !== null) {
     const digest = createHmac('sha256', target.secret).update(body).digest('hex');
@@ -208,7 +215,9 @@ export async function postWebhook(target: NotifyTarget, body: string): Promise<v
     method: 'POST',
     headers,
     body,
-    signal: AbortSignal.timeout(LIMITS.notifyDeliveryTimeoutMs),
+    // A redirect is not an acknowledgement: the 3xx counts as a failed attempt.
+    redirect: 'manual',
+    signal: AbortSignal.any([stopping, AbortSignal.timeout(LIMITS.notifyDeliveryTimeoutMs)]),
   });
   // The answer's body is never read: a hostile endpoint cannot make us buffer it.
   await answer.body?.cancel();
@@ -225,8 +234,8 @@ export async function postWebhook(target: NotifyTarget, body: string): Promise<v
 export class TargetSenders {
   private readonly nats = new Map<string, Promise<NatsConnection>>();
 
-  readonly send: Sender = (target, body) =>
-    target.kind === 'webhook' ? postWebhook(target, body) : this.publish(target, body);
+  readonly send: Sender = (target, body, stopping) =>
+    target.kind === 'webhook' ? postWebhook(target, body, stopping) : this.publish(target, body);
 
   private async publish(target: NotifyTarget, body: string): Promise<void> {
     assert(target.subject !== null, 'a NATS target has a subject');

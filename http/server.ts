@@ -108,7 +108,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     logger,
   );
   notify.start();
-  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify);
+  // The delivery worker is listed only where it can have work: with targets configured.
+  const workers = new WorkerRegistry(
+    scrub,
+    orphans,
+    lifecycle,
+    config.notify.targets.length > 0 ? notify : undefined,
+  );
   const adminState = {
     server: state,
     startedMs: Date.now(),
