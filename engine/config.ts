@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { type NotifyTarget, parseTargets } from './notify/targets.js';
 
 /**
  * Hangar's configuration. Sources, lowest to highest precedence: built-in defaults, the TOML file,
@@ -66,6 +67,10 @@ export interface HangarConfig {
     adminToken: string | null;
     /** Bearer token of GET /metrics; null = the admin token is required instead. */
     metricsToken: string | null;
+  };
+  /** S3 event notifications (engine/notify/targets.ts): the targets buckets may name. */
+  notify: {
+    targets: NotifyTarget[];
   };
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
@@ -140,6 +145,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
+    notify: { targets: [] },
     shards: null,
     edgeThreads: null,
     blockBytes: MIB,
@@ -392,6 +398,21 @@ const FIELDS: readonly Field[] = [
   field('admin.metrics_token', 'HANGAR_METRICS_TOKEN', null, token, (c, v) => {
     c.admin.metricsToken = v;
   }),
+  field(
+    'notify.targets',
+    'HANGAR_NOTIFY_TARGETS',
+    'notify-targets',
+    (raw) => {
+      try {
+        return parseTargets(raw);
+      } catch (error) {
+        throw new Invalid((error as Error).message);
+      }
+    },
+    (c, v) => {
+      c.notify.targets = v;
+    },
+  ),
   field('shards', 'HANGAR_SHARDS', 'shards', threadCount, (c, v) => {
     c.shards = v;
   }),
@@ -468,7 +489,13 @@ const FIELDS: readonly Field[] = [
 ];
 
 /** Keys that are secret: never echoed in error messages or logs. */
-const SECRET_KEYS = new Set(['root_secret_key', 'admin.admin_token', 'admin.metrics_token']);
+const SECRET_KEYS = new Set([
+  'root_secret_key',
+  'admin.admin_token',
+  'admin.metrics_token',
+  // Webhook URLs carry their signing secrets.
+  'notify.targets',
+]);
 
 /** Env var names and flag names of every setting (for --help texts and docs). */
 export const CONFIG_KEYS: ReadonlyArray<{ key: string; env: string; flag: string | null }> =
@@ -635,6 +662,15 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
       port: c.admin.port,
       adminToken: c.admin.adminToken === null ? null : '<redacted>',
       metricsToken: c.admin.metricsToken === null ? null : '<redacted>',
+    },
+    notify: {
+      targets: c.notify.targets.map((t) => ({
+        name: t.name,
+        kind: t.kind,
+        url: t.url,
+        signed: t.secret !== null,
+        ...(t.subject !== null ? { subject: t.subject } : {}),
+      })),
     },
     shards: c.shards ?? 'auto',
     edgeThreads: c.edgeThreads ?? 'auto',

@@ -248,6 +248,20 @@ export const LIMITS = {
   sseContextBytesMax: 4096,
   /** A key id, ARN or alias in x-amz-server-side-encryption-aws-kms-key-id, in bytes. */
   kmsKeyRefBytesMax: 2048,
+  // ---- event notifications (issue 16) ----
+  /** Notification configurations in one PutBucketNotificationConfiguration (AWS: 100). */
+  notifyRulesMax: 100,
+  /** Outbox events one delivery pass reads from each shard. */
+  notifyBatchMax: 256,
+  /** Idle wait between delivery passes when no event was pending. */
+  notifyPollMs: 200,
+  /** One webhook POST or NATS publish+flush, then it counts as a failed attempt. */
+  notifyDeliveryTimeoutMs: 10_000,
+  /** First retry delay after a failed attempt; doubled per attempt up to notifyBackoffMaxMs. */
+  notifyBackoffBaseMs: 250,
+  notifyBackoffMaxMs: 60_000,
+  /** An event still undelivered this long after its change is given up (counted as failed). */
+  notifyEventAgeMaxMs: 24 * 3600 * 1000,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -2,10 +2,11 @@ import type { Catalog } from '../engine/catalog/catalog.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
-import type { LifecycleRule, VersioningState } from '../engine/protocol/messages.js';
+import type { LifecycleRule, NotifyContext, VersioningState } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
 import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
+import { lifecycleNotifyContext } from './s3/notifications.js';
 import { versioningOf } from './s3/versioning.js';
 
 export interface LifecycleRunResult {
@@ -29,6 +30,8 @@ export class LifecycleRunner implements BackgroundWorker {
     private readonly shards: readonly ShardClient[],
     private readonly logger: Logger,
     private readonly clockOffsetMs: number,
+    /** The region event records of expirations name. */
+    private readonly region: string,
   ) {}
 
   start(): void {
@@ -76,8 +79,11 @@ export class LifecycleRunner implements BackgroundWorker {
         const rules = engineLifecycleRules(stored);
         if (rules.length === 0) continue;
         const versioning = versioningOf(this.catalog, bucket.id);
+        const notify = lifecycleNotifyContext(this.catalog, bucket, this.region);
         const results = await Promise.all(
-          this.shards.map((shard) => this.runShard(shard, bucket.id, rules, nowMs, versioning)),
+          this.shards.map((shard) =>
+            this.runShard(shard, bucket.id, rules, nowMs, versioning, notify),
+          ),
         );
         for (const result of results) {
           total.expired += result.expired;
@@ -100,6 +106,7 @@ export class LifecycleRunner implements BackgroundWorker {
     rules: LifecycleRule[],
     nowMs: number,
     versioning: VersioningState | undefined,
+    notify: NotifyContext | undefined,
   ): Promise<LifecycleRunResult> {
     const total: LifecycleRunResult = { expired: 0, aborted: 0 };
     const targets: Array<'objects' | 'versions' | 'uploads'> = [];
@@ -125,6 +132,7 @@ export class LifecycleRunner implements BackgroundWorker {
             after,
             limit: LIMITS.lifecycleBatchRecords,
             ...(versioning !== undefined ? { versioning } : {}),
+            ...(notify !== undefined ? { notify } : {}),
           },
           'LifecycleApplied',
         );

@@ -20,6 +20,7 @@ import { mountAdminApi } from './admin/server.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
+import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -88,13 +89,32 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   );
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   void purgeDeletedBuckets(state);
-  const lifecycle = new LifecycleRunner(catalog, pool.clients, logger, config.clockOffsetMs);
+  const lifecycle = new LifecycleRunner(
+    catalog,
+    pool.clients,
+    logger,
+    config.clockOffsetMs,
+    config.s3.region,
+  );
   lifecycle.start();
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
   await scrub.start();
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
-  const workers = new WorkerRegistry(scrub, orphans, lifecycle);
+  const notify = new NotifyDelivery(
+    config.notify.targets,
+    pool.clients,
+    new TargetSenders(),
+    logger,
+  );
+  notify.start();
+  // The delivery worker is listed only where it can have work: with targets configured.
+  const workers = new WorkerRegistry(
+    scrub,
+    orphans,
+    lifecycle,
+    config.notify.targets.length > 0 ? notify : undefined,
+  );
   const adminState = {
     server: state,
     startedMs: Date.now(),
@@ -116,7 +136,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
-    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
+    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
     await pool.stop();
     throw error;
   }
@@ -189,7 +209,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       admin.close();
       await serving.stop();
       admin.closeConnections();
-      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop()]);
+      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();

@@ -1,5 +1,6 @@
 import type { RootDatabase } from 'lmdb';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
+import type { ObjectFacts } from '../notify/events.js';
 import type { LifecycleRule, VersioningState } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
@@ -36,9 +37,10 @@ export class LifecycleBatches {
     after: string,
     limit: number,
     versioning?: VersioningState,
+    note?: ExpiryNote,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
     if (target === 'versions') {
-      const batch = await this.versions.apply(bucketId, rules, nowMs, after, limit);
+      const batch = await this.versions.apply(bucketId, rules, nowMs, after, limit, note);
       return { ...batch, aborted: 0 };
     }
     if (target === 'uploads') {
@@ -79,10 +81,13 @@ export class LifecycleBatches {
         const key = keyOf(encoded);
         if (versioning === undefined) {
           freed.push(...this.versioned.release(bucketId, key, record, true));
+          note?.({ key }, false);
         } else {
           const deleted = this.versioned.deleteCurrent(bucketId, key, versioning, nowMs);
           if ('failure' in deleted) continue; // unguarded: never
           freed.push(...deleted.freed);
+          const versionId = deleted.outcome.versionId;
+          note?.({ key, ...(versionId !== undefined ? { versionId } : {}) }, true);
         }
         count++;
       }
@@ -132,3 +137,6 @@ const ZERO = Buffer.from([0]);
 function resumeAt(bucketId: string, after: string): Buffer {
   return after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
 }
+
+/** Inside the transaction: tells the outbox an object or version expired (marker: one was left). */
+export type ExpiryNote = (object: ObjectFacts, marker: boolean) => void;

@@ -2,6 +2,7 @@ import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { Acl } from '../catalog/access.js';
 import { recordEncoder } from '../codec.js';
+import type { EventName, ObjectFacts } from '../notify/events.js';
 import { changedLock, retentionChangeRefused } from '../object-lock.js';
 import type {
   BlockBacklink,
@@ -14,7 +15,9 @@ import type {
   LifecycleRule,
   LockChange,
   LockCheck,
+  NotifyContext,
   ObjectLock,
+  OutboxEntry,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -31,7 +34,14 @@ import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
 import { LifecycleBatches } from './lifecycle-batches.js';
-import { assertSized, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
+import {
+  assertSized,
+  type ObjectRecord,
+  ObjectTable,
+  recordBody,
+  shownVersionId,
+} from './object-table.js';
+import { OutboxTable } from './outbox-table.js';
 import { failed, unwrap } from './outcome.js';
 import { Repairs } from './repairs.js';
 import {
@@ -87,6 +97,8 @@ export class MetaStore {
   private readonly versionLister: VersionLister;
   private readonly repairs: Repairs;
   private readonly lifecycle: LifecycleBatches;
+  /** S3 event notifications waiting for delivery, written with the changes that cause them. */
+  readonly outbox: OutboxTable;
 
   constructor(path: string, durable: boolean) {
     this.env = openShardEnvironment(path, durable);
@@ -97,6 +109,7 @@ export class MetaStore {
     this.uploads = new UploadTable(this.env, records, this.blocks);
     this.bodies = new BodyTable(this.env, records, this.blocks.errors);
     this.versions = new VersionTable(this.env, records);
+    this.outbox = new OutboxTable(this.env, records);
     this.versioned = new VersionedObjects(
       this.objects,
       this.versions,
@@ -242,17 +255,38 @@ export class MetaStore {
     quota: QuotaCheck | null,
     versioning?: VersioningState,
     guard: WriteGuard | null = null,
+    notify?: Notify,
   ): Promise<{ freed: string[]; versionId?: string }> {
     assertSized(record);
     const encoded = objectKey(bucketId, key);
     // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
     const body = bodyToStore(record.inline);
-    const outcome = await this.env.transaction(() =>
-      versioning === undefined
-        ? this.replaceObject(bucketId, encoded, record, quota, body, guard)
-        : this.versioned.put(bucketId, key, record, body, quota, versioning, guard),
-    );
+    const outcome = await this.env.transaction(() => {
+      const written =
+        versioning === undefined
+          ? this.replaceObject(bucketId, encoded, record, quota, body, guard)
+          : this.versioned.put(bucketId, key, record, body, quota, versioning, guard);
+      if (notify !== undefined && !('failure' in written)) {
+        this.noteEvent(notify, createdFacts(key, record, versionIdOf(written)));
+      }
+      return written;
+    });
     return unwrap(outcome);
+  }
+
+  /** Inside a transaction: records the change's event in the outbox (buckets with notifications). */
+  private noteEvent(notify: Notify, object: ObjectFacts, event: EventName = notify.event): void {
+    this.outbox.record(notify.context, event, object, Date.now());
+  }
+
+  /** The oldest events waiting for delivery. */
+  outboxEntries(limit: number): OutboxEntry[] {
+    return this.outbox.oldest(limit);
+  }
+
+  /** Removes delivered events; returns how many there were. */
+  async ackOutbox(ids: readonly string[]): Promise<number> {
+    return this.env.transaction(() => this.outbox.remove(ids));
   }
 
   /**
@@ -281,6 +315,7 @@ export class MetaStore {
     nowMs: number,
     guard: WriteGuard | null = null,
     check: LockCheck = { nowMs, bypassGovernance: false },
+    notify?: Notify,
   ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
     const { key, versionId } = target;
     if (versionId !== undefined) {
@@ -289,19 +324,51 @@ export class MetaStore {
       }
       // The lock is judged inside the transaction that would remove the version.
       const outcome = await this.env.transaction(() =>
-        this.versioned.deleteVersion(bucketId, key, versionId, check, guard),
+        this.noteRemoval(
+          notify,
+          this.versioned.deleteVersion(bucketId, key, versionId, check, guard),
+          false,
+        ),
       );
       return unwrap(outcome);
     }
     if (versioning !== undefined) {
       // If-Match is judged against the current object, which the marker then hides.
       const outcome = await this.env.transaction(() =>
-        this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
+        this.noteRemoval(
+          notify,
+          this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
+          true,
+        ),
       );
       return unwrap(outcome);
     }
-    const { existed, freed } = await this.deleteObject(bucketId, key, guard);
+    const { existed, freed } = await this.deleteObject(bucketId, key, guard, notify);
     return { outcome: { key, existed }, freed };
+  }
+
+  /**
+   * Inside a transaction: records a delete's event when it removed something. A delete without a
+   * version id that leaves a marker is DeleteMarkerCreated; removing a version (a marker too) is
+   * Delete, as AWS names them.
+   */
+  private noteRemoval<T extends { outcome: DeleteOutcome } | { failure: EngineFailure }>(
+    notify: Notify | undefined,
+    removed: T,
+    current: boolean,
+  ): T {
+    if (notify === undefined || 'failure' in removed) return removed;
+    const { outcome } = removed as { outcome: DeleteOutcome };
+    if (outcome.failure !== undefined || outcome.locked === true) return removed;
+    const marker = current && outcome.deleteMarker === true;
+    if (!marker && !outcome.existed) return removed;
+    const versionId = outcome.versionId;
+    this.noteEvent(
+      notify,
+      { key: outcome.key, ...(versionId !== undefined ? { versionId } : {}) },
+      removalEvent(notify.event, marker),
+    );
+    return removed;
   }
 
   /** One shard's page of ListObjectVersions (version-listing.ts). */
@@ -318,6 +385,7 @@ export class MetaStore {
     key: string,
     tags: readonly Tag[],
     versionId?: string,
+    notify?: Notify,
   ): Promise<{ tags: Tag[]; record: ObjectRecord }> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(() => {
@@ -326,6 +394,10 @@ export class MetaStore {
       const { tags: _previous, ...rest } = located.record;
       const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
       this.versioned.rewrite(bucketId, key, located, record);
+      if (notify !== undefined) {
+        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+        this.noteEvent(notify, createdFacts(key, record, shown));
+      }
       return { tags: [...tags], record };
     });
     return unwrap(outcome);
@@ -419,6 +491,7 @@ export class MetaStore {
     bucketId: string,
     key: string,
     guard: WriteGuard | null = null,
+    notify?: Notify,
   ): Promise<{ existed: boolean; freed: string[] }> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(
@@ -427,6 +500,8 @@ export class MetaStore {
         const unmet = guard?.(previous) ?? null;
         if (unmet !== null) return { failure: unmet };
         if (previous === undefined) return { existed: false, freed: [] };
+        if (notify !== undefined)
+          this.noteEvent(notify, { key }, removalEvent(notify.event, false));
         return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
       },
     );
@@ -513,6 +588,7 @@ export class MetaStore {
     conditions: WriteConditions | null = null,
     versioning?: VersioningState,
     defaultLock?: ObjectLock,
+    notify?: Notify,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -535,6 +611,9 @@ export class MetaStore {
           ? this.replaceObject(bucketId, encoded, record, quota, null, guard)
           : this.versioned.put(bucketId, key, record, null, quota, versioning, guard);
       if ('failure' in replaced) return replaced;
+      if (notify !== undefined) {
+        this.noteEvent(notify, createdFacts(key, record, replaced.versionId));
+      }
       const freed = [...replaced.freed, ...this.uploads.drop(bucketId, key, uploadId)];
       return { ...replaced, record, freed };
     });
@@ -570,8 +649,18 @@ export class MetaStore {
     after: string,
     limit: number,
     versioning?: VersioningState,
+    notify?: NotifyContext,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning);
+    const note =
+      notify === undefined
+        ? undefined
+        : (object: ObjectFacts, marker: boolean): void =>
+            this.noteEvent(
+              { context: notify, event: 'LifecycleExpiration:Delete' },
+              object,
+              marker ? 'LifecycleExpiration:DeleteMarkerCreated' : 'LifecycleExpiration:Delete',
+            );
+    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning, note);
   }
 
   /** One bounded batch of uploads aborted where `due` says (lifecycle-batches.ts). */
@@ -700,4 +789,39 @@ export const META_TABLES_MAX = 12;
  */
 export function openShardEnvironment(path: string, durable: boolean): RootDatabase {
   return open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
+}
+
+/** A change's notification: the bucket's configurations and the event the change is. */
+export interface Notify {
+  context: NotifyContext;
+  event: EventName;
+}
+
+/** A created (or re-tagged) object's facts for its event record. */
+function createdFacts(
+  key: string,
+  record: ObjectRecord,
+  versionId: string | undefined,
+): ObjectFacts {
+  return {
+    key,
+    size: record.bytes,
+    eTag: record.etag.replace(/^"|"$/g, ''),
+    ...(versionId !== undefined ? { versionId } : {}),
+  };
+}
+
+/** The version id a write reports (versioned buckets only). */
+function versionIdOf(written: object): string | undefined {
+  return 'versionId' in written && typeof written.versionId === 'string'
+    ? written.versionId
+    : undefined;
+}
+
+/** ObjectRemoved:* or LifecycleExpiration:*, by what the delete did. */
+function removalEvent(requested: EventName, marker: boolean): EventName {
+  if (requested.startsWith('LifecycleExpiration')) {
+    return marker ? 'LifecycleExpiration:DeleteMarkerCreated' : 'LifecycleExpiration:Delete';
+  }
+  return marker ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
 }

@@ -3,7 +3,8 @@ import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
 import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
-import type { ObjectRecord, ObjectTable } from './object-table.js';
+import type { ExpiryNote } from './lifecycle-batches.js';
+import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { splitVersionKey, type VersionTable, versionsOf } from './version-table.js';
 import type { VersionedObjects } from './versioned.js';
 
@@ -31,6 +32,7 @@ export class VersionLifecycle {
     nowMs: number,
     after: string,
     limit: number,
+    note?: ExpiryNote,
   ): Promise<{ expired: number; freed: string[]; next: string | null }> {
     const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
     const keys: string[] = [];
@@ -50,7 +52,7 @@ export class VersionLifecycle {
       let expired = 0;
       const freed: string[] = [];
       for (const key of keys) {
-        const removed = this.applyToKey(bucketId, key, rules, nowMs);
+        const removed = this.applyToKey(bucketId, key, rules, nowMs, note);
         expired += removed.count;
         freed.push(...removed.freed);
       }
@@ -64,6 +66,7 @@ export class VersionLifecycle {
     key: string,
     rules: readonly LifecycleRule[],
     nowMs: number,
+    note: ExpiryNote | undefined,
   ): { count: number; freed: string[] } {
     const current = this.objects.get(objectKey(bucketId, key));
     // Read whole before anything is removed: no cursor walks the table the transaction changes.
@@ -81,6 +84,7 @@ export class VersionLifecycle {
         this.noncurrentDue(rules, key, version, successorMs, noncurrentIndex, nowMs)
       ) {
         freed.push(...this.versioned.release(bucketId, key, version, false));
+        note?.({ key, versionId: shownVersionId(version) }, false);
         count++;
       } else {
         kept.push(version);
@@ -96,6 +100,7 @@ export class VersionLifecycle {
       rules.some((rule) => rule.expiredObjectDeleteMarker === true && key.startsWith(rule.prefix))
     ) {
       freed.push(...this.versioned.release(bucketId, key, lone, false));
+      note?.({ key, versionId: shownVersionId(lone) }, false);
       count++;
     }
     return { count, freed };

@@ -60,6 +60,47 @@ export interface ObjectAclFields {
   acl?: Acl;
 }
 
+/**
+ * One notification configuration of a bucket as the shards match it (engine/notify/events.ts):
+ * its Id, the S3 event names it subscribes to ('s3:ObjectCreated:*', ...), its key filter and the
+ * operator's targets it names.
+ */
+export interface NotifyRule {
+  id: string;
+  events: string[];
+  prefix: string;
+  suffix: string;
+  targets: string[];
+}
+
+/**
+ * Sent with a change only when the bucket has a notification configuration (absent: the shard
+ * records nothing, so unnotified buckets pay nothing). The shard writes the matching events into
+ * its outbox in the same LMDB transaction as the change (engine/meta/outbox-table.ts).
+ */
+export interface NotifyContext {
+  rules: NotifyRule[];
+  bucketName: string;
+  region: string;
+  /** The bucket owner's canonical id (ownerIdentity.principalId). */
+  ownerId: string;
+  /** The requester (userIdentity.principalId). */
+  principalId: string;
+  sourceIp: string;
+  requestId: string;
+  /** PutBegin of a POST upload or of a re-encrypting copy: ObjectCreated:Post / :Copy, not :Put. */
+  via?: 'Post' | 'Copy';
+}
+
+/** An outbox entry as the delivery worker reads it: one event for one target. */
+export interface OutboxEntry {
+  id: string;
+  target: string;
+  /** The event's record (AWS's Records[0]), JSON. */
+  record: string;
+  createdMs: number;
+}
+
 /** An object tag (S3 tagging): keys are unique within a tag set. */
 export interface Tag {
   key: string;
@@ -421,6 +462,8 @@ export type ShardRequest =
       end?: PutEndFields;
       /** Objects only: checked at PutBegin (refused at once) and again inside the commit. */
       conditions?: WriteConditions;
+      /** Objects only, buckets with notifications only. */
+      notify?: NotifyContext;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
@@ -453,6 +496,7 @@ export type ShardRequest =
       lockCheck?: LockCheck;
       /** DeleteObject's If-Match (one key only): delete only the object with this ETag. */
       ifMatch?: string;
+      notify?: NotifyContext;
     }
   | {
       kind: 'ListVersions';
@@ -482,6 +526,7 @@ export type ShardRequest =
       acl?: Acl;
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
+      notify?: NotifyContext;
     }
   | {
       kind: 'CreateUpload';
@@ -518,6 +563,7 @@ export type ShardRequest =
       defaultLock?: ObjectLock;
       /** Checked inside the commit; a write of the key since the upload began makes a 409. */
       conditions?: WriteConditions;
+      notify?: NotifyContext;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {
@@ -553,6 +599,7 @@ export type ShardRequest =
       key: string;
       tags: Tag[];
       versionId?: string;
+      notify?: NotifyContext;
     }
   /**
    * An object's (or version's) owner and ACL (GetObjectAcl); with `acl` also replaces its ACL
@@ -579,6 +626,10 @@ export type ShardRequest =
       check: LockCheck;
     }
   | { kind: 'PurgeBuckets'; reqId: number; liveBucketIds: string[] }
+  /** The oldest `limit` events of the shard's outbox (answered OutboxRead). */
+  | { kind: 'ReadOutbox'; reqId: number; limit: number }
+  /** Removes delivered (or given-up) events from the outbox (answered OutboxAcked). */
+  | { kind: 'AckOutbox'; reqId: number; ids: string[] }
   | { kind: 'Stats'; reqId: number }
   /**
    * Aborts a bucket's multipart uploads initiated before `initiatedBeforeMs`, in one bounded
@@ -622,6 +673,8 @@ export type ShardRequest =
       limit: number;
       /** The bucket's versioning: Expiration then leaves a delete marker (absent: never). */
       versioning?: VersioningState;
+      /** Buckets with notifications: expirations record LifecycleExpiration events. */
+      notify?: NotifyContext;
     };
 
 /**
@@ -674,6 +727,8 @@ export type ShardResult =
   | { kind: 'Parts'; upload: UploadInfo; parts: PartInfo[]; truncated: boolean }
   | { kind: 'Uploads'; entries: UploadListEntry[]; truncated: boolean }
   | { kind: 'Purged'; objects: number }
+  | { kind: 'OutboxRead'; entries: OutboxEntry[]; pending: number }
+  | { kind: 'OutboxAcked'; removed: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   | { kind: 'Lock'; lock: ObjectLock; versionId?: string }
   /** An object's owner and ACL as stored (absent: the defaults, see ObjectAclFields). */

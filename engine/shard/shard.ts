@@ -9,10 +9,12 @@ import type { LogSettings } from '../log.js';
 import {
   infoOf,
   MetaStore,
+  type Notify,
   type ObjectRecord,
   type PartRecord,
   uploadInfoOf,
 } from '../meta/store.js';
+import type { EventName } from '../notify/events.js';
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
 import { laneOf } from '../protocol/lanes.js';
@@ -20,6 +22,7 @@ import type {
   DeleteOutcome,
   DeleteTarget,
   EngineFailure,
+  NotifyContext,
   ObjectAclFields,
   ObjectInfo,
   ObjectLock,
@@ -244,6 +247,16 @@ export class Shard {
       case 'PurgeBlocks':
         this.answer(request.reqId, () => this.purgeBlocks(request.hashes));
         break;
+      case 'ReadOutbox':
+        this.answer(request.reqId, async () => ({
+          kind: 'OutboxRead',
+          entries: this.meta.outboxEntries(request.limit),
+          pending: this.meta.outbox.pending,
+        }));
+        break;
+      case 'AckOutbox':
+        this.answer(request.reqId, () => this.ackOutbox(request.ids));
+        break;
       default:
         assertNever(request);
     }
@@ -319,6 +332,14 @@ export class Shard {
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
       ...aclFields(request),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
+      ...(request.notify !== undefined
+        ? {
+            notify: {
+              context: request.notify,
+              event: `ObjectCreated:${request.notify.via ?? 'Put'}`,
+            },
+          }
+        : {}),
     });
     if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
   }
@@ -387,6 +408,8 @@ export class Shard {
       lock?: ObjectLock;
       /** A conditional PutObject's check inside its commit. */
       guard: WriteGuard | null;
+      /** Buckets with notifications: the event the commit records in the outbox. */
+      notify?: Notify;
     } & ObjectAclFields
   >();
 
@@ -426,6 +449,7 @@ export class Shard {
         quota,
         target.versioning,
         target.guard,
+        target.notify,
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -511,6 +535,7 @@ export class Shard {
       request.conditions ?? null,
       request.versioning,
       request.defaultLock,
+      notifyOf(request.notify, 'ObjectCreated:CompleteMultipartUpload'),
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);
@@ -683,6 +708,10 @@ export class Shard {
       request.key,
       request.tags,
       request.versionId,
+      notifyOf(
+        request.notify,
+        request.tags.length > 0 ? 'ObjectTagging:Put' : 'ObjectTagging:Delete',
+      ),
     );
     if (this.settings.durable) await this.meta.flushed();
     const versionId = infoOf(request.key, record).versionId;
@@ -740,6 +769,15 @@ export class Shard {
     return { kind: 'Lock', lock, ...(versionId !== undefined ? { versionId } : {}) };
   }
 
+  // ---- event notifications ----
+
+  /** Removes delivered events; durably, or a restart would deliver them again (harmless). */
+  private async ackOutbox(ids: readonly string[]): Promise<ShardResult> {
+    const removed = await this.meta.ackOutbox(ids);
+    if (this.settings.durable) await this.meta.flushed();
+    return { kind: 'OutboxAcked', removed };
+  }
+
   // ---- copy, delete, purge ----
 
   private async copyFrom(
@@ -781,6 +819,7 @@ export class Shard {
         request.quota ?? null,
         request.versioning,
         guardOf(request.conditions),
+        notifyOf(request.notify, 'ObjectCreated:Copy'),
       );
       if (this.settings.durable) await this.meta.flushed();
       this.freeAll(freed);
@@ -809,6 +848,7 @@ export class Shard {
             nowMs,
             target.etag === undefined ? guard : guardOf({ ifMatch: target.etag }),
             request.lockCheck ?? { nowMs, bypassGovernance: false },
+            notifyOf(request.notify, 'ObjectRemoved:Delete'),
           )
           .catch((error: unknown) => entryConditionFailed(target, error)),
       ),
@@ -830,6 +870,7 @@ export class Shard {
       request.after,
       request.limit,
       request.versioning,
+      request.notify,
     );
     if (this.settings.durable && expired + aborted > 0) await this.meta.flushed();
     this.freeAll(freed);
@@ -1005,4 +1046,9 @@ function aclFields(from: ObjectAclFields): ObjectAclFields {
     ...(from.owner !== undefined ? { owner: from.owner } : {}),
     ...(from.acl !== undefined ? { acl: from.acl } : {}),
   };
+}
+
+/** A request's notification context with the event its commit is (absent: not notified). */
+function notifyOf(context: NotifyContext | undefined, event: EventName): Notify | undefined {
+  return context === undefined ? undefined : { context, event };
 }

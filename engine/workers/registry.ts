@@ -45,8 +45,9 @@ export class WorkerRegistry {
       readonly lastCompleted: number | null;
       runNow(): Promise<unknown>;
     },
+    notify?: BackgroundWorker,
   ) {
-    this.workers = [scrub, orphans, lifecycle];
+    this.workers = [scrub, orphans, lifecycle, ...(notify !== undefined ? [notify] : [])];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',

@@ -12,7 +12,7 @@ import { isHeaderName, isHeaderValue } from '../uws/header-safety.js';
 import type { Headers } from '../uws/response.js';
 import type { ServerState } from './context.js';
 import { S3Error } from './errors.js';
-import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import { checkElements, parseXml, texts, type XmlNode, type XmlValue } from './xml.js';
 
 /** One CORSRule as stored in the catalog (kind 'cors'). */
 export interface CorsRule {
@@ -144,26 +144,6 @@ function checkHeaderSafety(
       }
     }
   }
-}
-
-/** Unknown elements fail schema validation; whitespace between elements is not an element. */
-function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
-  for (const name in node) {
-    if (known.has(name)) continue;
-    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
-    throw new S3Error('MalformedXML');
-  }
-}
-
-/** The text of a repeatable element: one or many, each plain text. */
-function texts(value: XmlValue): string[] {
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((item) => {
-    const text = textOf(item);
-    if (text === undefined) throw new S3Error('MalformedXML');
-    return text;
-  });
 }
 
 function wildcards(pattern: string): number {

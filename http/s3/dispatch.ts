@@ -42,6 +42,10 @@ import {
   handleUploadPart,
   handleUploadPartCopy,
 } from './handlers/multipart.js';
+import {
+  handleGetBucketNotification,
+  handlePutBucketNotification,
+} from './handlers/notification.js';
 import { handleGetObject } from './handlers/object-get.js';
 import {
   handleGetObjectLegalHold,
@@ -104,6 +108,10 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleHeadBucket(ctx, e.bucket);
     case 'GetBucketLocation':
       return handleGetBucketLocation(ctx, e.bucket);
+    case 'PutBucketNotificationConfiguration':
+      return handlePutBucketNotification(ctx, e.bucket);
+    case 'GetBucketNotificationConfiguration':
+      return handleGetBucketNotification(ctx, e.bucket);
     case 'PutBucketCors':
       return handlePutBucketCors(ctx, e.bucket);
     case 'GetBucketCors':

@@ -12,7 +12,7 @@ import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
-import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import { checkElements, parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
 
 /** A rule's filter as written: a single condition, or `And` of several. */
 export interface StoredLifecycleFilter {
@@ -363,14 +363,6 @@ function optionalSize(node: XmlNode, name: string): number | undefined {
     throw new S3Error('MalformedXML');
   }
   return Number(text);
-}
-
-function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
-  for (const name in node) {
-    if (known.has(name)) continue;
-    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
-    throw new S3Error('MalformedXML');
-  }
 }
 
 /** AWS gives a rule without an ID a random one. */

@@ -149,3 +149,23 @@ export function isoTime(ms: number): string {
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : `${n}`;
 }
+
+/** Unknown elements fail schema validation; whitespace between elements is not an element. */
+export function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
+  for (const name in node) {
+    if (known.has(name)) continue;
+    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
+    throw new S3Error('MalformedXML');
+  }
+}
+
+/** The text of a repeatable element: one or many, each plain text. */
+export function texts(value: XmlValue): string[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item) => {
+    const text = textOf(item);
+    if (text === undefined) throw new S3Error('MalformedXML');
+    return text;
+  });
+}

@@ -44,6 +44,7 @@ test('defaults', (t) => {
     sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
     admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
+    notify: { targets: [] },
     shards: null,
     blockBytes: 1024 * 1024,
     inlineBytesMax: 256 * 1024,
@@ -179,6 +180,9 @@ host = "0.0.0.0"
 port = 9003
 admin_token = "file-admin-token"
 metrics_token = "file-metrics-token"
+
+[notify]
+targets = ["hook=https://hooks.example.com/s3#hmac=s3cr3t", "bus=nats://127.0.0.1:4222/s3.events"]
 `,
   );
   const config = load(dir);
@@ -200,6 +204,24 @@ metrics_token = "file-metrics-token"
       port: 9003,
       adminToken: 'file-admin-token',
       metricsToken: 'file-metrics-token',
+    },
+    notify: {
+      targets: [
+        {
+          name: 'hook',
+          kind: 'webhook',
+          url: 'https://hooks.example.com/s3',
+          secret: 's3cr3t',
+          subject: null,
+        },
+        {
+          name: 'bus',
+          kind: 'nats',
+          url: 'nats://127.0.0.1:4222',
+          secret: null,
+          subject: 's3.events',
+        },
+      ],
     },
     shards: 4,
     blockBytes: 4 * 1024 * 1024,
@@ -401,6 +423,36 @@ test('text sources: comma lists, auto shards, size units, case, empty variables'
   t.is(config.s3.host, '127.0.0.1', 'an empty variable counts as unset');
   t.deepEqual(load(dir, { env: { HANGAR_S3_ROOT_DOMAINS: '' } }).s3.rootDomains, []);
   t.is(load(dir, { flags: { shards: '256' } }).shards, 256);
+});
+
+test('notify.targets: env list, validation without echoing secrets, redacted', (t) => {
+  const dir = tempDir();
+  const config = load(dir, {
+    env: { HANGAR_NOTIFY_TARGETS: 'a=http://127.0.0.1:9/x#hmac=topsecret-hook; b=nats://h:4222/s' },
+  });
+  t.deepEqual(
+    config.notify.targets.map((target) => [target.name, target.kind, target.url, target.subject]),
+    [
+      ['a', 'webhook', 'http://127.0.0.1:9/x', null],
+      ['b', 'nats', 'nats://h:4222', 's'],
+    ],
+  );
+  t.is(config.notify.targets[0]?.secret, 'topsecret-hook');
+  t.false(JSON.stringify(describeConfig(config)).includes('topsecret-hook'));
+  for (const bad of [
+    'noequals',
+    'a=ftp://x/y',
+    'a=nats://h:4222/',
+    'a=http://h/#other=1',
+    'a=http://h/ a=http://g/',
+    'bad name=http://h/',
+  ]) {
+    const error = t.throws(() =>
+      load(dir, { env: { HANGAR_NOTIFY_TARGETS: `${bad}#hmac=zz-secret` } }),
+    );
+    t.regex(error?.message ?? '', /notify\.targets/, bad);
+    t.false(error?.message.includes('zz-secret'), bad);
+  }
 });
 
 test('describeConfig redacts the secret key', (t) => {

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { targetArns } from '../../../engine/notify/targets.js';
 import type { ShardStats } from '../../../engine/protocol/messages.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { table } from '../text-table.js';
@@ -39,6 +40,14 @@ export function getNodeInfo(state: AdminState, req: AdminRequest): Promise<Admin
     hangarVersion: HANGAR_VERSION,
     nodeVersion: process.version,
     shards: state.shardCount,
+    notificationTargets: state.server.config.notify.targets.map((target) => ({
+      name: target.name,
+      kind: target.kind,
+      url: target.url,
+      signed: target.secret !== null,
+      subject: target.subject,
+      arns: targetArns(target, state.server.config.s3.region),
+    })),
   }));
 }
 

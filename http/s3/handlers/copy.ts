@@ -7,6 +7,7 @@ import { checkPreconditions, withConditions, writeConditionsOf } from '../condit
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
+import { notifyField } from '../notifications.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey, checkKeyLength } from '../object-key.js';
 import { lockField, lockFromHeaders, newVersionLock } from '../object-lock.js';
@@ -95,6 +96,7 @@ export async function handleCopyObject(
               ...lock,
               ...acl,
               ...targetConditions,
+              ...notifyField(ctx, target),
             },
             'Put',
           )
@@ -118,6 +120,7 @@ export async function handleCopyObject(
               ...lock,
               ...acl,
               ...targetConditions,
+              ...notifyField(ctx, target, 'Copy'),
             },
           );
     sendXml(

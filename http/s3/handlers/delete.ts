@@ -7,6 +7,7 @@ import { mayAlso } from '../auth.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
+import { notifyField } from '../notifications.js';
 import { checkKeyLength } from '../object-key.js';
 import { lockCheckOf } from '../object-lock.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -38,6 +39,7 @@ export async function handleDeleteObject(
       ...versioningField(ctx.state.catalog, bucket),
       lockCheck: lockCheckOf(ctx, bucket),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
+      ...notifyField(ctx, bucket),
     },
     'Deleted',
   );
@@ -79,6 +81,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   }
   const versioning = versioningField(ctx.state.catalog, bucket);
   const lockCheck = lockCheckOf(ctx, bucket);
+  const notify = notifyField(ctx, bucket);
   const answers = await Promise.all(
     [...byShard].map(([shardId, shardTargets]) =>
       ctx.state.pool.client(shardId).call(
@@ -88,6 +91,7 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
           targets: shardTargets,
           ...versioning,
           lockCheck,
+          ...notify,
         },
         'Deleted',
       ),

@@ -34,6 +34,7 @@ import type {
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { mergeShardPages } from '../merge.js';
+import { notifyField } from '../notifications.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
 import { defaultRetention, lockField, lockFromHeaders } from '../object-lock.js';
@@ -317,6 +318,7 @@ export async function handleCompleteMultipartUpload(
       ...versioningField(ctx.state.catalog, bucket),
       ...defaultLockField(defaultRetention(ctx.state, bucket)),
       ...withConditions(conditions),
+      ...notifyField(ctx, bucket),
     },
     'Put',
   );

@@ -5,6 +5,7 @@ import { checksumResponseHeaders } from '../checksum-headers.js';
 import { withConditions, writeConditionsOf } from '../conditional.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import { expirationHeader } from '../expiration.js';
+import { notifyField } from '../notifications.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
 import {
@@ -58,6 +59,7 @@ export async function handlePutObject(
       ...lockField(lock),
       ...acl,
       ...withConditions(conditions),
+      ...notifyField(ctx, bucket),
     },
     plan,
     quota,

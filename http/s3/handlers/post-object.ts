@@ -4,6 +4,7 @@ import { LIMITS } from '../../../engine/limits.js';
 import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import { UploadStream } from '../../../engine/protocol/flow.js';
 import type {
+  NotifyContext,
   ObjectAclFields,
   ObjectHeaders,
   ObjectInfo,
@@ -27,6 +28,7 @@ import { type ServerState, shardFor } from '../context.js';
 import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { boundaryOf, FormDataParser, type FormField, type FormFile } from '../form-data.js';
+import { notifyContextFor } from '../notifications.js';
 import { objectHeadersFrom } from '../object-headers.js';
 import { checkKey } from '../object-key.js';
 import {
@@ -63,6 +65,8 @@ interface Authorized {
   bucket: BucketRecord;
   /** The new object's owner and ACL (the form's `acl` field, the bucket's ownership). */
   acl: ObjectAclFields;
+  /** Buckets with notifications: what the commit records (ObjectCreated:Post). */
+  notify: NotifyContext | undefined;
 }
 
 interface Stored extends Authorized {
@@ -212,6 +216,7 @@ function receiveForm(
           tags: tagsOf(post.fields),
           ...lockField(lock),
           acl: verified.acl,
+          ...(verified.notify !== undefined ? { notify: verified.notify } : {}),
           checksumAlgorithm: checksum.algorithm,
           sse,
           onStored: (info) => {
@@ -314,7 +319,19 @@ function authorizeForm(
   });
   const canned = post.fields.get('acl');
   const requested = canned === undefined ? undefined : { canned: cannedAclOf(canned) };
-  return { post, key, bucket, acl: newObjectAcl(access, bucket, principal, requested) };
+  const notify = notifyContextFor(
+    state,
+    bucket,
+    () => ({ principal, sourceIp: facts.sourceIp(), requestId: res.requestId }),
+    'Post',
+  );
+  return {
+    post,
+    key,
+    bucket,
+    acl: newObjectAcl(access, bucket, principal, requested),
+    notify,
+  };
 }
 
 /** Content-Type, Cache-Control, …, x-amz-meta-* fields, stored as PutObject stores headers. */
@@ -390,6 +407,7 @@ interface UploadTarget {
   /** The form's encryption (SSE-C key or managed data key): the shard encrypts with it. */
   sse: EncryptionKey | null;
   quota?: QuotaCheck;
+  notify?: NotifyContext;
   onStored(info: ObjectInfo): void;
   onFailed(error: unknown): void;
 }
@@ -416,6 +434,7 @@ function openUpload(
       ...target.acl,
       ...(target.quota !== undefined ? { quota: target.quota } : {}),
       ...versioningField(state.catalog, target.bucketId),
+      ...(target.notify !== undefined ? { notify: target.notify } : {}),
     },
     {
       onReply: (reply, replyBody) => {

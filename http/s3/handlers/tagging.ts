@@ -4,6 +4,7 @@ import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { notifyField } from '../notifications.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader } from '../versioning.js';
@@ -146,7 +147,14 @@ export async function handlePutObjectTagging(
   const bucket = requireBucket(ctx, e.bucket);
   const tags = await readTagging(ctx, 'object');
   const stored = await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags, ...version },
+    {
+      kind: 'SetTags',
+      bucketId: bucket.id,
+      key: e.key,
+      tags,
+      ...version,
+      ...notifyField(ctx, bucket),
+    },
     'Tags',
   );
   sendEmpty(ctx, 200, versionIdHeader(stored.versionId));
@@ -174,7 +182,14 @@ export async function handleDeleteObjectTagging(
   const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const stored = await shardFor(ctx.state, bucket, e.key).call(
-    { kind: 'SetTags', bucketId: bucket.id, key: e.key, tags: [], ...version },
+    {
+      kind: 'SetTags',
+      bucketId: bucket.id,
+      key: e.key,
+      tags: [],
+      ...version,
+      ...notifyField(ctx, bucket),
+    },
     'Tags',
   );
   sendEmpty(ctx, 204, versionIdHeader(stored.versionId));

@@ -1,0 +1,98 @@
+import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
+import { assert } from '../assert.js';
+import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
+import type { NotifyContext, OutboxEntry } from '../protocol/messages.js';
+
+interface OutboxRecord {
+  target: string;
+  record: string;
+  createdMs: number;
+}
+
+const MS_HEX = 12;
+const COUNTER_HEX = 8;
+
+/**
+ * The `outbox` table: S3 event notifications waiting for delivery, one row per (event, target),
+ * keyed by a sequencer that only grows (creation time in ms, then a counter; fixed-width hex, so
+ * LMDB's byte order is creation order). Rows are written inside the transaction of the change that
+ * caused them, so an event exists exactly when its change committed; the delivery worker removes a
+ * row once its target acknowledged it (at-least-once delivery, surviving kill -9).
+ */
+export class OutboxTable {
+  private readonly rows: Database<OutboxRecord, string>;
+  private lastMs = 0;
+  private counter = 0;
+  private pendingRows: number;
+
+  constructor(env: RootDatabase, records: DatabaseOptions) {
+    this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
+    const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
+    if (last !== undefined) {
+      this.lastMs = Number.parseInt(last.slice(0, MS_HEX), 16);
+      this.counter = Number.parseInt(last.slice(MS_HEX), 16);
+    }
+    this.pendingRows = this.rows.getCount();
+  }
+
+  /** Rows not yet acknowledged (kept in memory; counted once on open). */
+  get pending(): number {
+    return this.pendingRows;
+  }
+
+  /** The next sequencer: greater than every one before it, in this process or an earlier one. */
+  private nextSequencer(nowMs: number): string {
+    if (nowMs > this.lastMs) {
+      this.lastMs = nowMs;
+      this.counter = 0;
+    } else {
+      this.counter++;
+    }
+    return (
+      this.lastMs.toString(16).padStart(MS_HEX, '0') +
+      this.counter.toString(16).padStart(COUNTER_HEX, '0')
+    );
+  }
+
+  /**
+   * Inside a transaction: records the event for every target of every matching configuration.
+   * Returns the rows written.
+   */
+  record(context: NotifyContext, event: EventName, object: ObjectFacts, nowMs: number): number {
+    let written = 0;
+    for (const rule of matchingRules(context.rules, event, object.key)) {
+      for (const target of rule.targets) {
+        const sequencer = this.nextSequencer(nowMs);
+        const record = JSON.stringify(
+          eventRecord(context, rule, event, object, nowMs, sequencer.toUpperCase()),
+        );
+        this.rows.put(sequencer, { target, record, createdMs: nowMs });
+        written++;
+      }
+    }
+    this.pendingRows += written;
+    return written;
+  }
+
+  /** The oldest rows, at most `limit`. */
+  oldest(limit: number): OutboxEntry[] {
+    assert(limit > 0, 'an outbox read asks for rows');
+    const entries: OutboxEntry[] = [];
+    for (const { key, value } of this.rows.getRange({ limit })) {
+      entries.push({ id: key, ...value });
+    }
+    return entries;
+  }
+
+  /** Inside a transaction: removes acknowledged rows; returns how many existed. */
+  remove(ids: readonly string[]): number {
+    let removed = 0;
+    for (const id of ids) {
+      if (this.rows.get(id) === undefined) continue;
+      this.rows.remove(id);
+      removed++;
+    }
+    this.pendingRows = Math.max(0, this.pendingRows - removed);
+    return removed;
+  }
+}

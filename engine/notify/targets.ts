@@ -1,0 +1,114 @@
+/**
+ * The operator's notification targets (config `notify.targets`, env HANGAR_NOTIFY_TARGETS, flag
+ * --notify-targets): where a bucket's notification configurations may send events. Each target is
+ * `<name>=<url>`, the URL's scheme deciding the kind:
+ *  - `http://` / `https://`: a webhook, POSTed the event JSON. A fragment `#hmac=<secret>` (never
+ *    sent: fragments stay on the client) signs each body: `X-Hangar-Signature: sha256=<hex>`.
+ *  - `nats://host:port/<subject>`: a NATS publish on that subject (flushed before the event counts
+ *    as delivered).
+ * Bucket configurations name targets by AWS-looking ARNs in the server's region and the account
+ * 000000000000: `arn:aws:sqs:<region>:000000000000:<name>` (QueueConfiguration),
+ * `arn:aws:sns:<region>:000000000000:<name>` (TopicConfiguration),
+ * `arn:aws:lambda:<region>:000000000000:function:<name>` (CloudFunctionConfiguration).
+ */
+
+export type NotifyTargetKind = 'webhook' | 'nats';
+
+export interface NotifyTarget {
+  name: string;
+  kind: NotifyTargetKind;
+  /** Webhooks: the URL POSTed to (no fragment). NATS: the server, nats://host:port. */
+  url: string;
+  /** Webhooks: the HMAC-SHA256 signing secret; null: unsigned. */
+  secret: string | null;
+  /** NATS: the subject events are published on. */
+  subject: string | null;
+}
+
+/** The account every target ARN names (hangar has no AWS account). */
+export const TARGET_ACCOUNT = '000000000000';
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const TARGETS_MAX = 64;
+
+/** Parses one `<name>=<url>` entry; throws an Error whose message says what is wrong. */
+export function parseTarget(entry: string): NotifyTarget {
+  const at = entry.indexOf('=');
+  if (at < 0) throw new Error(`target '${entry}' must be <name>=<url>`);
+  const name = entry.slice(0, at).trim();
+  const raw = entry.slice(at + 1).trim();
+  if (!NAME.test(name)) throw new Error(`target name '${name}' must be 1 to 64 of A-Z a-z 0-9 _ -`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`target ${name}: '${raw}' is not a URL`);
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    const secret = url.hash.startsWith('#hmac=') ? decodeURIComponent(url.hash.slice(6)) : null;
+    if (url.hash !== '' && secret === null) {
+      throw new Error(`target ${name}: the only URL fragment allowed is #hmac=<secret>`);
+    }
+    url.hash = '';
+    return { name, kind: 'webhook', url: url.toString(), secret, subject: null };
+  }
+  if (url.protocol === 'nats:') {
+    const subject = decodeURIComponent(url.pathname.slice(1));
+    if (!/^[A-Za-z0-9_.-]{1,255}$/.test(subject)) {
+      throw new Error(
+        `target ${name}: nats://host:port/<subject> needs a subject (A-Z a-z 0-9 _ . -)`,
+      );
+    }
+    return { name, kind: 'nats', url: `nats://${url.host}`, secret: null, subject };
+  }
+  throw new Error(`target ${name}: the URL must be http(s):// (webhook) or nats:// (NATS)`);
+}
+
+/** A list of targets: a TOML array of strings, or one string of entries split by ';' or spaces. */
+export function parseTargets(raw: unknown): NotifyTarget[] {
+  const entries =
+    typeof raw === 'string'
+      ? raw.split(/[;\s]+/).filter((entry) => entry !== '')
+      : Array.isArray(raw) && raw.every((entry) => typeof entry === 'string')
+        ? (raw as string[])
+        : null;
+  if (entries === null) throw new Error('must be a list of <name>=<url> strings');
+  if (entries.length > TARGETS_MAX) throw new Error(`must name at most ${TARGETS_MAX} targets`);
+  const targets = entries.map(parseTarget);
+  const names = new Set(targets.map((target) => target.name));
+  if (names.size !== targets.length) throw new Error('names a target twice');
+  return targets;
+}
+
+/** Which configuration element names which ARN service. */
+export type TargetElement =
+  | 'QueueConfiguration'
+  | 'TopicConfiguration'
+  | 'CloudFunctionConfiguration';
+
+/** The target an ARN names, when it is one of ours in this region; null otherwise. */
+export function targetNamed(
+  arn: string,
+  element: TargetElement,
+  region: string,
+  targets: readonly NotifyTarget[],
+): NotifyTarget | null {
+  const prefix =
+    element === 'QueueConfiguration'
+      ? `arn:aws:sqs:${region}:${TARGET_ACCOUNT}:`
+      : element === 'TopicConfiguration'
+        ? `arn:aws:sns:${region}:${TARGET_ACCOUNT}:`
+        : `arn:aws:lambda:${region}:${TARGET_ACCOUNT}:function:`;
+  if (!arn.startsWith(prefix)) return null;
+  const name = arn.slice(prefix.length);
+  return targets.find((target) => target.name === name) ?? null;
+}
+
+/** A target's ARNs, for the admin API. */
+export function targetArns(target: NotifyTarget, region: string): string[] {
+  return [
+    `arn:aws:sqs:${region}:${TARGET_ACCOUNT}:${target.name}`,
+    `arn:aws:sns:${region}:${TARGET_ACCOUNT}:${target.name}`,
+    `arn:aws:lambda:${region}:${TARGET_ACCOUNT}:function:${target.name}`,
+  ];
+}
