@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -118,6 +118,64 @@ test('a write acknowledged by one edge is read by every other (edge reads of LMD
     const edge1 = metricValue(samples, 'hangar_edge_requests_total', { edge: '1' });
     t.true(Math.min(edge0, edge1) > 100, `both edges served: ${edge0}, ${edge1}`);
   } finally {
+    await server.stop();
+  }
+});
+
+/** A request on one kept-alive connection of `agent` (so always the same edge thread). */
+function onConnection(
+  agent: Agent,
+  url: string,
+  method: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+      );
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+test('a reader on a busy connection sees a write another connection was just told about', async (t) => {
+  t.timeout(120_000);
+  const server = await TestServer.start({ args: ['--edge-threads', '2', '--shards', '2'] });
+  const reader = new Agent({ keepAlive: true, maxSockets: 1 });
+  const writer = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'fresh' }));
+    const Key = 'k';
+    const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'fresh', Key }));
+    const head = await getSignedUrl(s3, new HeadObjectCommand({ Bucket: 'fresh', Key }));
+    const del = await getSignedUrl(s3, new DeleteObjectCommand({ Bucket: 'fresh', Key }));
+    // The reader's edge has just read the key when the writer's answer arrives: its next read,
+    // well within a millisecond, must not come from the snapshot of that earlier read.
+    // Other connections keep both edges reading meanwhile, as a loaded server does.
+    let running = true;
+    const load = Array.from({ length: 8 }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      while (running) await onConnection(agent, head, 'HEAD');
+      agent.destroy();
+    });
+    const stale: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      t.is((await onConnection(writer, put, 'PUT', `round ${i}`)).status, 200);
+      if ((await onConnection(reader, head, 'HEAD')).status !== 200) stale.push(`${i}: put`);
+      t.is((await onConnection(writer, del, 'DELETE')).status, 204);
+      if ((await onConnection(reader, head, 'HEAD')).status !== 404) stale.push(`${i}: delete`);
+    }
+    running = false;
+    await Promise.all(load);
+    t.deepEqual(stale, []);
+  } finally {
+    reader.destroy();
+    writer.destroy();
     await server.stop();
   }
 });
