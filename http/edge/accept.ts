@@ -104,6 +104,8 @@ async function serve(
 ): Promise<void> {
   const startedMs = Date.now();
   const startedAt = performance.now();
+  // Every grant, key and bucket configuration a client was told about is seen from here on.
+  state.catalog.refresh();
   let operation = 'Unknown';
   let routedBucket: string | null = null;
   let routedKey: string | null = null;
