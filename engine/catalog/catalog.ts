@@ -539,7 +539,9 @@ export type BucketConfigKind =
   /** ACL, policy, PublicAccessBlock and OwnershipControls together (http/access/model.ts). */
   | 'access'
   /** Default encryption (PutBucketEncryption; http/s3/handlers/encryption.ts). */
-  | 'encryption';
+  | 'encryption'
+  /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
+  | 'logging';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {
