@@ -71,6 +71,8 @@ export class AccessLogSpool {
     const path = join(dir, spoolFileName(index));
     const earlier = readExisting(path);
     const file = await open(path, 'a', 0o600);
+    // A spool created now must not vanish with its directory entry on a power loss.
+    await syncDirectory(dir);
     return new AccessLogSpool(dir, index, file, earlier.bytes, earlier.records);
   }
 

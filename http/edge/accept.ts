@@ -138,6 +138,10 @@ async function serve(
     }
     if (routed?.endpoint.action === 'PostObject') {
       operation = 'PostObject';
+      // Signed by its form, not a header: the requester is not known here (logged as '-').
+      if (state.accessLog !== undefined) {
+        logged = loggingOf(state, res, state.catalog.getBucket(routed.endpoint.bucket));
+      }
       await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
       return;
     }
