@@ -11,6 +11,7 @@ import {
 import { type FileHandle, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert } from '../../engine/assert.js';
+import { fsyncDir } from '../../engine/blocks/dir-sync.js';
 import { LIMITS } from '../../engine/limits.js';
 import { countDropped } from './metrics.js';
 
@@ -72,7 +73,7 @@ export class AccessLogSpool {
     const earlier = readExisting(path);
     const file = await open(path, 'a', 0o600);
     // A spool created now must not vanish with its directory entry on a power loss.
-    await syncDirectory(dir);
+    await fsyncDir(dir);
     return new AccessLogSpool(dir, index, file, earlier.bytes, earlier.records);
   }
 
@@ -115,7 +116,7 @@ export class AccessLogSpool {
       const batch = join(this.dir, batchFileName(this.index, atMs));
       await rename(join(this.dir, spoolFileName(this.index)), batch);
       this.file = await open(join(this.dir, spoolFileName(this.index)), 'a', 0o600);
-      await syncDirectory(this.dir);
+      await fsyncDir(this.dir);
       this.fileBytes = 0;
       this.fileRecords = 0;
       return batch;
@@ -197,15 +198,5 @@ function syncDirectorySync(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Makes a rename in `dir` durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

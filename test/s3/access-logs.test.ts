@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DeleteObjectCommand,
@@ -37,6 +37,8 @@ const FAST = {
 };
 const suite = useServer(test, { env: FAST });
 const dataDir = useTempDir(test, 'hangar-access-logs-');
+const stopDir = useTempDir(test, 'hangar-access-logs-stop-');
+const orphanDir = useTempDir(test, 'hangar-access-logs-orphan-');
 
 /** "Amazon S3 server access log format", in order. */
 const FIELDS = [
@@ -434,6 +436,57 @@ test('spooled records survive kill -9 and are delivered after the restart', asyn
     const records = await recordsFor(s3, target, 'crash/', ids);
     t.is(records.size, ids.length);
     for (const id of ids) t.is(records.get(id)?.operation, 'REST.PUT.OBJECT');
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('a clean stop flushes the records still in memory; the restart delivers them', async (t) => {
+  // Neither flush nor delivery would come by itself: only the stop can spool these records.
+  const slow = {
+    ...FAST,
+    HANGAR_ACCESS_LOG_FLUSH_INTERVAL_MS: '3600000',
+    HANGAR_ACCESS_LOG_DELIVERY_INTERVAL_MS: '3600000',
+  };
+  let server = await TestServer.start({ dataDir: stopDir, env: slow });
+  try {
+    let s3 = server.client();
+    const source = await newBucket(s3, 'logstop');
+    const target = await newBucket(s3, 'logstop-target');
+    await s3.send(enable(source, target, 'stop/'));
+    const put = await s3.send(new PutObjectCommand({ Bucket: source, Key: 'k', Body: 'x' }));
+    t.false(readSpool(join(stopDir, 'access-log', 'edge-0.spool')).includes(requestIdOf(put)));
+    await server.stop();
+    t.true(readSpool(join(stopDir, 'access-log', 'edge-0.spool')).includes(requestIdOf(put)));
+    server = await TestServer.start({ dataDir: stopDir, env: FAST });
+    s3 = server.client();
+    const records = await recordsFor(s3, target, 'stop/', [requestIdOf(put)]);
+    t.is(records.get(requestIdOf(put))?.operation, 'REST.PUT.OBJECT');
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('the spool of an edge thread the restarted server no longer has is still delivered', async (t) => {
+  let server = await TestServer.start({
+    dataDir: orphanDir,
+    env: { ...FAST, HANGAR_ACCESS_LOG_DELIVERY_INTERVAL_MS: '3600000' },
+  });
+  try {
+    let s3 = server.client();
+    const source = await newBucket(s3, 'logorphan');
+    const target = await newBucket(s3, 'logorphan-target');
+    await s3.send(enable(source, target, 'orphan/'));
+    const put = await s3.send(new PutObjectCommand({ Bucket: source, Key: 'k', Body: 'x' }));
+    await server.stop();
+    // As if a thread 3 of an earlier run (with 4 edge threads) had spooled the record.
+    const dir = join(orphanDir, 'access-log');
+    renameSync(join(dir, 'edge-0.spool'), join(dir, 'edge-3.spool'));
+    server = await TestServer.start({ dataDir: orphanDir, env: FAST });
+    s3 = server.client();
+    const records = await recordsFor(s3, target, 'orphan/', [requestIdOf(put)]);
+    t.is(records.size, 1);
+    t.false(readdirSync(dir).some((name) => name.startsWith('edge-3.')));
   } finally {
     await server.destroy();
   }
