@@ -32,7 +32,7 @@ export class AccessLog {
 
   /** Stops delivery and makes every accepted record durable (delivered after the restart). */
   async stop(): Promise<void> {
-    await this.delivery.stop();
+    this.delivery.stop();
     await this.spool.close();
   }
 }

@@ -33,6 +33,7 @@ interface LogObject {
 export class AccessLogDelivery {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private stopped = false;
   /** Records in batch files read but not yet delivered (for the pending gauge). */
   batchRecords = 0;
   lastError: string | null = null;
@@ -47,13 +48,19 @@ export class AccessLogDelivery {
     this.timer.unref();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling runs. A run in progress is not waited for (a shard that is down could hold
+   * the stop): its batch stays on disk and is delivered again, to the same keys, after the
+   * restart.
+   */
+  stop(): void {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
-    await this.running;
   }
 
   /** One delivery run (joins the one in progress). */
   deliverNow(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.running ??= this.deliver().finally(() => {
       this.running = null;
     });
@@ -67,9 +74,14 @@ export class AccessLogDelivery {
         const batch = await this.spool.rotate(Date.now());
         batches = batch === null ? [] : [batch];
       }
-      for (const batch of batches) await this.deliverBatch(batch);
+      for (const batch of batches) {
+        if (this.stopped) return;
+        await this.deliverBatch(batch);
+      }
       this.lastError = null;
     } catch (error) {
+      // Cut by the server's stop (the shard lanes closed): the batch waits for the restart.
+      if (this.stopped) return;
       countDeliveryFailure();
       this.lastError = (error as Error).message;
       this.state.logger.warn({ err: error }, 'access log delivery failed; retried next run');
