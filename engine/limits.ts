@@ -262,8 +262,25 @@ export const LIMITS = {
   notifyBackoffMaxMs: 60_000,
   /** An event still undelivered this long after its change is given up (counted as failed). */
   notifyEventAgeMaxMs: 24 * 3600 * 1000,
+
+  // ---- server access logs (issue 16) ----
+  /** Access log records wait in an edge thread's memory at most this long before they are
+   *  appended to its spool and fdatasync'ed (tunable: tests shorten it). */
+  accessLogFlushIntervalMs: tunable('accessLogFlushIntervalMs', 1000),
+  /** ...or until this many bytes of records gather, whichever comes first. */
+  accessLogFlushBytes: 64 * 1024,
+  /** One edge thread's spool file; records past it are dropped (counted) until delivery
+   *  empties it. A batch being delivered is a second file of at most this size. */
+  accessLogSpoolBytesMax: 32 * 1024 * 1024,
+  /** How often an edge thread delivers its spooled records as log objects (tunable). */
+  accessLogDeliveryIntervalMs: tunable('accessLogDeliveryIntervalMs', 5 * 60 * 1000),
+  /** One log object's size at most; a larger group of records becomes several objects. */
+  accessLogObjectBytesMax: 256 * 1024,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.
 if (LIMITS.windowBytes < 2 * LIMITS.chunkBytes) throw new Error('windowBytes must hold 2 chunks');
+if (LIMITS.accessLogObjectBytesMax > LIMITS.chunkBytes) {
+  throw new Error('a log object must travel whole with its PutBegin (chunkBytes)');
+}
 if (LIMITS.chunkBytes % 4096 !== 0) throw new Error('chunkBytes must be a multiple of 4096');

@@ -33,7 +33,8 @@ export class DirSyncer {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes the entries of `dir` (a create, rename or unlink in it) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

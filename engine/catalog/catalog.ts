@@ -551,7 +551,9 @@ export type BucketConfigKind =
   /** Default encryption (PutBucketEncryption; http/s3/handlers/encryption.ts). */
   | 'encryption'
   /** Event notifications (http/s3/notifications.ts). */
-  | 'notification';
+  | 'notification'
+  /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
+  | 'logging';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

@@ -2,7 +2,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { threadId } from 'node:worker_threads';
 import { LIMITS } from '../../engine/limits.js';
-import { principalOf } from '../access/principal.js';
+import { type Principal, principalOf } from '../access/principal.js';
+import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
 import { authenticate, authorize, requestFactsOf, signedBy } from '../s3/auth.js';
 import type { RequestContext, ServerState } from '../s3/context.js';
 import { actualRequestCorsHeaders } from '../s3/cors.js';
@@ -109,6 +110,10 @@ async function serve(
   let operation = 'Unknown';
   let routedBucket: string | null = null;
   let routedKey: string | null = null;
+  // For the bucket's server access log: who asked, the bucket record read, the error answered.
+  let principal: Principal | null = null;
+  let logged: LoggedBucket | null = null;
+  let errorCode: string | null = null;
   try {
     // PostObject is authenticated by its form's signed policy, not by a header: route it first.
     // Other requests keep their order (a bad signature is reported before a bad route).
@@ -135,6 +140,10 @@ async function serve(
     }
     if (routed?.endpoint.action === 'PostObject') {
       operation = 'PostObject';
+      // Signed by its form, not a header: the requester is not known here (logged as '-').
+      if (state.accessLog !== undefined) {
+        logged = loggingOf(state, res, state.catalog.getBucket(routed.endpoint.bucket));
+      }
       await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
       return;
     }
@@ -145,9 +154,10 @@ async function serve(
       req = { ...req, headers: { ...req.headers, ...auth.queryHeaders } };
     }
     operation = endpointName(routed.endpoint);
-    const principal = principalOf(key);
+    principal = principalOf(key);
     const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
     const { bucket, access } = authorize(state, principal, routed, facts);
+    logged = loggingOf(state, res, bucket);
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
@@ -167,6 +177,11 @@ async function serve(
     await dispatch(ctx);
   } catch (error) {
     const s3Error = toS3Error(error);
+    errorCode = s3Error.code;
+    // Refused before authorization read the bucket (a bad signature, AccessDenied): read it now.
+    if (logged === null && routedBucket !== null && state.accessLog !== undefined) {
+      logged = loggingOf(state, res, state.catalog.getBucket(routedBucket));
+    }
     if (s3Error.code === 'InternalError')
       state.logger.error({ err: error, requestId: res.requestId }, 'internal error');
     const drained = await body.discardRest(
@@ -177,13 +192,35 @@ async function serve(
     sendS3Error(res, s3Error, req.rawPath, req.method === 'HEAD', drained);
   } finally {
     // A streamed GET is still sending when its handler returns: record once the response is over.
-    res.whenDone(() =>
-      recordRequest(state, req, res, body, operation, routedBucket, routedKey, startedAt),
-    );
+    res.whenDone(() => {
+      const durationMs = recordRequest(
+        state,
+        req,
+        res,
+        body,
+        operation,
+        routedBucket,
+        routedKey,
+        startedAt,
+      );
+      if (logged === null || routedBucket === null) return;
+      logAccess(state, logged, {
+        req,
+        res,
+        action: operation,
+        bucketName: routedBucket,
+        key: routedKey,
+        principal,
+        errorCode,
+        bytesIn: body.bytesReceived,
+        startedMs,
+        durationMs,
+      });
+    });
   }
 }
 
-/** Metrics and the access log line (info level) of one finished S3 request. */
+/** Metrics and the access log line (info level) of one finished S3 request; its duration. */
 function recordRequest(
   state: ServerState,
   req: RequestSnapshot,
@@ -193,7 +230,7 @@ function recordRequest(
   bucket: string | null,
   key: string | null,
   startedAt: number,
-): void {
+): number {
   const durationMs = performance.now() - startedAt;
   const bytesIn = body.bytesReceived;
   const bytesOut = res.bytesSent;
@@ -219,6 +256,7 @@ function recordRequest(
     },
     'request',
   );
+  return durationMs;
 }
 
 /** The body's length on the wire, when the request states it. */

@@ -15,6 +15,7 @@ import {
 } from '../../engine/pool/shard-client.js';
 import { ShardClients } from '../../engine/pool/shard-clients.js';
 import { BufferPool } from '../../engine/protocol/flow.js';
+import { AccessLog } from '../access-log/access-log.js';
 import { drainConnections } from '../graceful-stop.js';
 import type { ServerState } from '../s3/context.js';
 import { RequestGate, shareOf } from '../uws/connections.js';
@@ -70,6 +71,7 @@ async function start(): Promise<{
     buffers: new BufferPool(),
     readers,
   };
+  state.accessLog = await AccessLog.start(state, data.index, edgeCount);
   const s3Gate = new RequestGate(shareOf(LIMITS.requestsInFlightMax, edgeCount));
   const webGate = new RequestGate(shareOf(LIMITS.requestsInFlightMax, edgeCount));
   const tls = tlsFilesOf(config);
@@ -179,6 +181,12 @@ let ending = false;
 async function end(state: ServerState): Promise<void> {
   if (ending) return;
   ending = true;
+  // Accepted records reach the spool before the shard lanes close (delivery stops first).
+  await state.accessLog
+    ?.stop()
+    .catch((error: unknown) =>
+      state.logger.error({ err: error }, 'access log spool could not be flushed'),
+    );
   for (const client of state.pool.clients) client.close();
   await state.catalog.close();
   for (const reader of state.readers ?? []) await reader.close();

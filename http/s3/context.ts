@@ -9,6 +9,7 @@ import type { ShardClients } from '../../engine/pool/shard-clients.js';
 import type { BufferPool } from '../../engine/protocol/flow.js';
 import type { RequestFacts } from '../access/facts.js';
 import type { Principal } from '../access/principal.js';
+import type { AccessLog } from '../access-log/access-log.js';
 import type { AuthResult, PayloadMode } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
@@ -29,6 +30,8 @@ export interface ServerState {
    * GETs without a shard round trip (engine/meta/object-reader.ts). Absent on the main thread.
    */
   readonly readers?: readonly ObjectReader[];
+  /** Edge threads: server access logging's spool and delivery (http/access-log/). */
+  accessLog?: AccessLog;
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   handlePutBucketLifecycle,
 } from './handlers/lifecycle.js';
 import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
+import { handleGetBucketLogging, handlePutBucketLogging } from './handlers/logging.js';
 import {
   handleAbortMultipartUpload,
   handleCompleteMultipartUpload,
@@ -150,6 +151,10 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketEncryption(ctx, e.bucket);
     case 'DeleteBucketEncryption':
       return handleDeleteBucketEncryption(ctx, e.bucket);
+    case 'PutBucketLogging':
+      return handlePutBucketLogging(ctx, e.bucket);
+    case 'GetBucketLogging':
+      return handleGetBucketLogging(ctx, e.bucket);
     case 'PutObject':
       return handlePutObject(ctx, e.bucket, e.key);
     case 'CopyObject':

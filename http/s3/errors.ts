@@ -76,6 +76,12 @@ export const S3_ERRORS = {
     message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
   },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  // PutBucketLogging naming a target bucket that does not exist (AWS's message for the code).
+  InvalidTargetBucketForLogging: {
+    status: 400,
+    message:
+      'The target bucket for logging does not exist, is not owned by you, or does not have the appropriate grants for the log-delivery group.',
+  },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidBucketState: {
     status: 409,
