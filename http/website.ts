@@ -9,9 +9,8 @@
 import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import { bucketAccessOf } from './access/access-record.js';
-import { decide } from './access/decide.js';
 import { ANONYMOUS } from './access/principal.js';
-import { requestFactsOf, requireAccess } from './s3/auth.js';
+import { allows, requestFactsOf } from './s3/auth.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
@@ -47,8 +46,8 @@ interface Site {
   readonly head: boolean;
   /** The key as requested (before the index document is appended). */
   readonly key: string;
-  /** AccessDenied unless an anonymous request may read `key` (the one decision). */
-  readonly requireRead: (key: string) => void;
+  /** Whether an anonymous request may read `key` (the one decision). */
+  readonly mayRead: (key: string) => boolean;
   /** Whether an anonymous request may list the bucket (then a miss is 404, else 403). */
   readonly mayList: () => boolean;
 }
@@ -113,8 +112,8 @@ async function serveWebsite(
     }
     const access = bucketAccessOf(state.catalog, bucket);
     const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, null);
-    const requireRead = (objectKey: string): void =>
-      requireAccess(state, ANONYMOUS, facts, {
+    const mayRead = (objectKey: string): boolean =>
+      allows(state, ANONYMOUS, facts, {
         action: 's3:GetObject',
         grant: 'read',
         bucket,
@@ -124,16 +123,14 @@ async function serveWebsite(
     // A missing key is 404 only to a visitor who may list the bucket (AWS's rule, so that a
     // miss does not reveal what exists); otherwise 403, as AWS's website endpoints answer.
     const mayList = (): boolean =>
-      decide(state.catalog, {
-        principal: ANONYMOUS,
+      allows(state, ANONYMOUS, facts, {
         action: 's3:ListBucket',
         grant: 'read',
         bucket,
         access,
         objectKey: null,
-        facts,
-      }).allowed;
-    site = { ctx, req, bucket, config, head, key, requireRead, mayList };
+      });
+    site = { ctx, req, bucket, config, head, key, mayRead, mayList };
     const rule = config.routingRules.find(
       (r) =>
         r.condition === undefined ||
@@ -207,22 +204,13 @@ function redirectByRule(site: Site, rule: WebsiteRoutingRule): void {
   );
 }
 
-function mayRead(site: Site, key: string): boolean {
-  try {
-    site.requireRead(key);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The object a key names (its index document for a "directory"), or a redirect. */
 async function serveKey(site: Site): Promise<void> {
   const { ctx, bucket, key } = site;
   const suffix = site.config.indexSuffix ?? 'index.html';
   const directory = key === '' || key.endsWith('/');
   const target = directory ? key + suffix : key;
-  site.requireRead(target);
+  if (!site.mayRead(target)) throw new S3Error('AccessDenied');
   const shard = shardFor(ctx.state, bucket, target);
   let opened: Opened;
   try {
@@ -238,7 +226,7 @@ async function serveKey(site: Site): Promise<void> {
   } catch (error) {
     const miss = toS3Error(error).code === 'NoSuchKey';
     // `/docs` where `docs/index.html` exists: redirect to the "directory".
-    if (!directory && miss && mayRead(site, `${key}/${suffix}`)) {
+    if (!directory && miss && site.mayRead(`${key}/${suffix}`)) {
       const indexKey = `${key}/${suffix}`;
       const indexShard = shardFor(ctx.state, bucket, indexKey);
       const found = await openObject(ctx, indexShard, bucket.id, indexKey, 'info').then(
@@ -330,7 +318,7 @@ async function sendSiteError(site: Site, error: S3Error): Promise<void> {
   let opened: Opened;
   try {
     // The error document is served only if a visitor may read it, as any other object.
-    site.requireRead(config.errorKey);
+    if (!site.mayRead(config.errorKey)) throw new S3Error('AccessDenied');
     opened = await openObject(ctx, shard, bucket.id, config.errorKey, site.head ? 'info' : 'read');
   } catch (docError) {
     sendHtmlError(ctx, withFields, site.head, false, toS3Error(docError));

@@ -1,7 +1,6 @@
 import type { Acl, BucketAccess } from '../../engine/catalog/access.js';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import type { ObjectAclFields } from '../../engine/protocol/messages.js';
-import { bucketAccessOf } from '../access/access-record.js';
 import {
   aclOf,
   isDefaultAcl,
@@ -11,7 +10,7 @@ import {
 } from '../access/acl.js';
 import { isPublicAcl } from '../access/decide.js';
 import { bucketOwnerId, type Principal } from '../access/principal.js';
-import type { RequestContext } from './context.js';
+import { accessOf, type RequestContext } from './context.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -47,13 +46,6 @@ export function requireAclAccepted(
   if (access.publicAccessBlock?.blockPublicAcls === true && isPublicAcl(acl)) {
     throw new S3Error('AccessDenied');
   }
-}
-
-/** The access record the request's authorization read (or, for a second bucket, a fresh one). */
-export function accessOf(ctx: RequestContext, bucket: BucketRecord): BucketAccess {
-  return ctx.bucket?.id === bucket.id && ctx.access != null
-    ? ctx.access
-    : bucketAccessOf(ctx.state.catalog, bucket);
 }
 
 /**

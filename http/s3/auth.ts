@@ -10,7 +10,7 @@ import { isV2Authorization } from '../sigv4/v2.js';
 import { type AuthResult, verifyRequest } from '../sigv4/verify.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
-import type { RequestContext, ServerState } from './context.js';
+import { accessOf, type RequestContext, type ServerState } from './context.js';
 import { authorizationOf, type Endpoint } from './endpoints.js';
 import { S3Error } from './errors.js';
 import type { RoutedRequest } from './router.js';
@@ -101,16 +101,16 @@ export interface AccessTarget {
 }
 
 /**
- * Decides one resource of a request; AccessDenied unless allowed. The one entry to decide.ts
- * for everything past the request's own target (a copy's source, each key of DeleteObjects,
- * bypassing governance retention).
+ * Whether `principal` may do `target`: the one entry to decide.ts, for a request's own target
+ * and everything past it (a copy's source, each key of DeleteObjects, bypassing governance
+ * retention, a website visit's index and listing).
  */
-export function requireAccess(
+export function allows(
   state: ServerState,
   principal: Principal,
   facts: RequestFacts,
   target: AccessTarget,
-): void {
+): boolean {
   const objectFacts =
     target.objectKey === null
       ? undefined
@@ -133,7 +133,17 @@ export function requireAccess(
           },
     ...(objectFacts === undefined ? {} : { object: objectFacts.access }),
   };
-  if (!decide(state.catalog, request).allowed) throw new S3Error('AccessDenied');
+  return decide(state.catalog, request).allowed;
+}
+
+/** `allows`, or AccessDenied. */
+export function requireAccess(
+  state: ServerState,
+  principal: Principal,
+  facts: RequestFacts,
+  target: AccessTarget,
+): void {
+  if (!allows(state, principal, facts, target)) throw new S3Error('AccessDenied');
 }
 
 /** The bucket and its access record, read once by authorization and handed to the handler. */
@@ -185,20 +195,9 @@ export function authorize(
   return { bucket, access };
 }
 
-/** The decision for a further resource of an authorized request (see requireAccess). */
-export function requireAccessFor(ctx: RequestContext, target: AccessTarget): void {
-  requireAccess(ctx.state, ctx.principal, ctx.facts, target);
-}
-
 /** Whether the request may also do `target` (an optional extra, e.g. bypassing governance). */
 export function mayAlso(ctx: RequestContext, target: AccessTarget): boolean {
-  try {
-    requireAccess(ctx.state, ctx.principal, ctx.facts, target);
-    return true;
-  } catch (error) {
-    if (error instanceof S3Error && error.code === 'AccessDenied') return false;
-    throw error;
-  }
+  return allows(ctx.state, ctx.principal, ctx.facts, target);
 }
 
 /** Reading a copy's source: s3:GetObject (or GetObjectVersion) on it, as a read grant. */
@@ -208,11 +207,11 @@ export function requireCopySourceAccess(
   key: string,
   versionId: string | undefined,
 ): void {
-  requireAccessFor(ctx, {
+  requireAccess(ctx.state, ctx.principal, ctx.facts, {
     action: iamActionOf('GetObject', versionId),
     grant: 'read',
     bucket,
-    access: bucketAccessOf(ctx.state.catalog, bucket),
+    access: accessOf(ctx, bucket),
     objectKey: key,
     versionId,
   });

@@ -7,6 +7,7 @@ import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardClients } from '../../engine/pool/shard-clients.js';
 import type { BufferPool } from '../../engine/protocol/flow.js';
+import { bucketAccessOf } from '../access/access-record.js';
 import type { RequestFacts } from '../access/facts.js';
 import type { Principal } from '../access/principal.js';
 import type { AccessLog } from '../access-log/access-log.js';
@@ -71,6 +72,13 @@ export function shardFor(state: ServerState, bucket: BucketRecord, key: string):
  */
 export function bucketRef(ctx: RequestContext, bucketId: string): BucketRecord | string {
   return ctx.bucket?.id === bucketId ? ctx.bucket : bucketId;
+}
+
+/** The access record the request's authorization read (or, for a second bucket, its own). */
+export function accessOf(ctx: RequestContext, bucket: BucketRecord): BucketAccess {
+  return ctx.bucket?.id === bucket.id && ctx.access != null
+    ? ctx.access
+    : bucketAccessOf(ctx.state.catalog, bucket);
 }
 
 /** The bucket a request names; NoSuchBucket if it does not exist. */

@@ -1,8 +1,7 @@
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import type { LockCheck, ObjectLock, RetentionMode } from '../../engine/protocol/messages.js';
-import { bucketAccessOf } from '../access/access-record.js';
 import { mayAlso } from './auth.js';
-import type { RequestContext, ServerState } from './context.js';
+import { accessOf, type RequestContext, type ServerState } from './context.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -51,7 +50,7 @@ export function lockCheckOf(ctx: RequestContext, bucket: BucketRecord): LockChec
         action: 's3:BypassGovernanceRetention',
         grant: 'owner',
         bucket,
-        access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket),
+        access: accessOf(ctx, bucket),
         objectKey: ctx.routed.key,
       }),
   };

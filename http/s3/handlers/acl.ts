@@ -11,9 +11,9 @@ import {
 } from '../../access/acl.js';
 import { ownerOnlyAcl } from '../../access/decide.js';
 import { bucketOwnerId } from '../../access/principal.js';
-import { accessOf, requireAclAccepted } from '../acl-on-write.js';
+import { requireAclAccepted } from '../acl-on-write.js';
 import { parseAclXml, renderAclXml } from '../acl-xml.js';
-import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty } from '../reply.js';

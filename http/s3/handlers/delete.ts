@@ -1,11 +1,10 @@
 import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
 import type { DeleteOutcome, DeleteTarget } from '../../../engine/protocol/messages.js';
-import { bucketAccessOf } from '../../access/access-record.js';
 import { iamActionOf } from '../../access/actions.js';
 import { mayAlso } from '../auth.js';
 import { requireBodyDigest } from '../checksum-headers.js';
-import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { notifyField } from '../notifications.js';
 import { checkKeyLength } from '../object-key.js';
@@ -62,18 +61,20 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const targets = deleteTargets(request['Object']);
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
   // Each key is decided on its own (a policy may deny some prefixes): refused keys are errors.
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
-  const allowed = targets.filter((target) =>
-    mayAlso(ctx, {
+  const access = accessOf(ctx, bucket);
+  const allowed: DeleteTarget[] = [];
+  const refused: DeleteTarget[] = [];
+  for (const target of targets) {
+    const mayDelete = mayAlso(ctx, {
       action: iamActionOf('DeleteObject', target.versionId),
       grant: 'write',
       bucket,
       access,
       objectKey: target.key,
       versionId: target.versionId,
-    }),
-  );
-  const refused = targets.filter((target) => !allowed.includes(target));
+    });
+    (mayDelete ? allowed : refused).push(target);
+  }
   const byShard = new Map<number, DeleteTarget[]>();
   for (const target of allowed) {
     const shardId = shardOf(bucket.id, target.key, ctx.state.pool.size);

@@ -2,10 +2,8 @@ import { assert } from '../../../engine/assert.js';
 import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { ListEntry } from '../../../engine/protocol/messages.js';
-import { bucketAccessOf } from '../../access/access-record.js';
 import { bucketOwnerId } from '../../access/principal.js';
-import type { RequestContext } from '../context.js';
-import { requireBucket } from '../context.js';
+import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import type { ListObjectsEndpoint, ListObjectsV2Endpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { compareUtf8, mergeSources } from '../merge.js';
@@ -85,7 +83,7 @@ export interface ListedOwners {
 }
 
 export function listedOwnersOf(ctx: RequestContext, bucket: BucketRecord): ListedOwners {
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket);
+  const access = accessOf(ctx, bucket);
   return {
     names: ownerNamesOf(ctx),
     bucketOwner: bucketOwnerId(bucket),

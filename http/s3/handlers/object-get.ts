@@ -13,12 +13,11 @@ import type {
   OpenPurpose,
   Preconditions,
 } from '../../../engine/protocol/messages.js';
-import { bucketAccessOf } from '../../access/access-record.js';
 import { assertSafeHeaders } from '../../uws/response.js';
 import { mayAlso } from '../auth.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
-import { bucketRef, type RequestContext, requireBucket, shardFor } from '../context.js';
+import { accessOf, bucketRef, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
 import { fromEngineFailure, toS3Error } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
@@ -84,7 +83,7 @@ function hiddenMiss(ctx: RequestContext, bucket: BucketRecord, error: unknown): 
     action: 's3:ListBucket',
     grant: 'read',
     bucket,
-    access: ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket),
+    access: accessOf(ctx, bucket),
     objectKey: null,
   });
   return mayList ? error : new S3Error('AccessDenied');

@@ -1,7 +1,6 @@
 import { LIMITS } from '../../../engine/limits.js';
-import { bucketAccessOf } from '../../access/access-record.js';
 import { deleteBucketPolicy, policyStatusOf, putBucketPolicy } from '../../access/bucket-policy.js';
-import { type RequestContext, requireBucket } from '../context.js';
+import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
@@ -46,7 +45,7 @@ function policyTooLarge(): S3Error {
 /** GetBucketPolicy: the policy exactly as it was put, or NoSuchBucketPolicy. */
 export function handleGetBucketPolicy(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const policy = (ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id)).policy;
+  const policy = accessOf(ctx, bucket).policy;
   if (policy === undefined) {
     throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: name });
   }
@@ -63,6 +62,6 @@ export async function handleDeleteBucketPolicy(ctx: RequestContext, name: string
 /** GetBucketPolicyStatus: whether the policy makes the bucket public (no policy: not public). */
 export function handleGetBucketPolicyStatus(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const access = ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket.id);
+  const access = accessOf(ctx, bucket);
   sendXml(ctx, 'PolicyStatus', { IsPublic: String(policyStatusOf(access).isPublic) });
 }

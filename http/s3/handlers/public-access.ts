@@ -1,10 +1,6 @@
 import type { PublicAccessBlock } from '../../../engine/catalog/access.js';
-import {
-  bucketAccessOf,
-  updateBucketAccess,
-  withoutUndefined,
-} from '../../access/access-record.js';
-import { type RequestContext, requireBucket } from '../context.js';
+import { updateBucketAccess, withoutUndefined } from '../../access/access-record.js';
+import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
@@ -59,7 +55,7 @@ export function parsePublicAccessBlock(
 /** GetPublicAccessBlock: the flags, or NoSuchPublicAccessBlockConfiguration. */
 export function handleGetPublicAccessBlock(ctx: RequestContext, name: string): void {
   const bucket = requireBucket(ctx, name);
-  const block = (ctx.access ?? bucketAccessOf(ctx.state.catalog, bucket)).publicAccessBlock;
+  const block = accessOf(ctx, bucket).publicAccessBlock;
   if (block === undefined) {
     throw new S3Error('NoSuchPublicAccessBlockConfiguration', undefined, { BucketName: name });
   }
