@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PublicAccessBlock } from '../engine/catalog/access.js';
-import type { BucketRecord, Catalog } from '../engine/catalog/catalog.js';
-import type { HangarConfig } from '../engine/config.js';
 import { LIMITS } from '../engine/limits.js';
 import { bucketAccessOf } from '../http/access/access-record.js';
 import { deleteBucketPolicy, putBucketPolicy } from '../http/access/bucket-policy.js';
@@ -14,6 +12,7 @@ import {
 } from '../http/access/bucket-status.js';
 import { S3Error } from '../http/s3/errors.js';
 import { type AdminClient, OperationError, UsageError } from './admin-client.js';
+import { leaf, requireBucket, withCatalog, yesNo } from './cli.js';
 import type { Output } from './output.js';
 
 /**
@@ -24,31 +23,11 @@ import type { Output } from './output.js';
  * `hangar bucket info`.
  */
 
-/** The pieces of the main CLI these commands are built from (see buildProgram). */
-export interface BucketCliParts {
-  leaf(parent: Command, spec: string, description: string): Command;
-  withCatalog(
-    command: Command,
-    body: (catalog: Catalog, config: HangarConfig) => Promise<Output> | Output,
-    remote: (api: AdminClient, config: HangarConfig) => Promise<Output>,
-  ): Promise<void>;
-}
-
 /** GetBucketInfo's answer, as far as these commands read it. */
 type ApiBucket = BucketAccessStatus & { readonly id: string };
 
-function bucketNamed(catalog: Catalog, name: string): BucketRecord {
-  const bucket = catalog.getBucket(name);
-  if (bucket === undefined) throw new OperationError(`no bucket ${name}`);
-  return bucket;
-}
-
 function apiBucket(api: AdminClient, name: string): Promise<ApiBucket> {
   return api.call<ApiBucket>('GET', 'GetBucketInfo', { globalAlias: name });
-}
-
-function yesNo(flag: boolean): string {
-  return flag ? 'yes' : 'no';
 }
 
 /** The access lines of `hangar bucket info` (and of the commands that change access). */
@@ -96,9 +75,9 @@ function accessOutput(name: string, done: string, status: BucketAccessStatus): O
   return { json: { bucket: name, ...accessJson(status) }, human: `${done}\n${lines}` };
 }
 
-export function registerBucketAccess(bucket: Command, cli: BucketCliParts): void {
-  registerPolicy(bucket, cli);
-  registerPublicAccess(bucket, cli);
+export function registerBucketAccess(bucket: Command): void {
+  registerPolicy(bucket);
+  registerPublicAccess(bucket);
 }
 
 // ---- hangar bucket policy ----
@@ -135,16 +114,15 @@ function noPolicy(name: string): OperationError {
   return new OperationError(`bucket ${name} has no policy`);
 }
 
-function registerPolicy(bucket: Command, cli: BucketCliParts): void {
+function registerPolicy(bucket: Command): void {
   const policy = bucket.command('policy').description("show, set or remove a bucket's policy");
 
-  cli
-    .leaf(policy, 'get <bucket>', "print the bucket's policy as it was set")
-    .action((name: string, _opts: unknown, command: Command) =>
-      cli.withCatalog(
+  leaf(policy, 'get <bucket>', "print the bucket's policy as it was set").action(
+    (name: string, _opts: unknown, command: Command) =>
+      withCatalog(
         command,
         (catalog) => {
-          const stored = bucketAccessOf(catalog, bucketNamed(catalog, name).id).policy;
+          const stored = bucketAccessOf(catalog, requireBucket(catalog, name)).policy;
           if (stored === undefined) throw noPolicy(name);
           return policyText(name, stored.text);
         },
@@ -155,44 +133,45 @@ function registerPolicy(bucket: Command, cli: BucketCliParts): void {
           return policyText(name, got.policy);
         },
       ),
-    );
+  );
 
-  cli
-    .leaf(policy, 'set <bucket> <file>', "set the bucket's policy from a JSON file ('-': stdin)")
-    .action((name: string, source: string, _opts: unknown, command: Command) =>
-      cli.withCatalog(
+  leaf(
+    policy,
+    'set <bucket> <file>',
+    "set the bucket's policy from a JSON file ('-': stdin)",
+  ).action((name: string, source: string, _opts: unknown, command: Command) =>
+    withCatalog(
+      command,
+      async (catalog) => {
+        const record = requireBucket(catalog, name);
+        const text = readPolicy(source);
+        await orOperationError(() => putBucketPolicy(catalog, record.id, text));
+        return accessOutput(
+          name,
+          `set the policy of bucket ${name}`,
+          bucketAccessStatus(catalog, record),
+        );
+      },
+      async (api) => {
+        const { id } = await apiBucket(api, name);
+        const text = readPolicy(source);
+        const after = await api.call<ApiBucket>(
+          'POST',
+          'PutBucketPolicy',
+          { id },
+          { policy: text },
+        );
+        return accessOutput(name, `set the policy of bucket ${name}`, after);
+      },
+    ),
+  );
+
+  leaf(policy, 'delete <bucket>', "remove the bucket's policy").action(
+    (name: string, _opts: unknown, command: Command) =>
+      withCatalog(
         command,
         async (catalog) => {
-          const record = bucketNamed(catalog, name);
-          const text = readPolicy(source);
-          await orOperationError(() => putBucketPolicy(catalog, record.id, text));
-          return accessOutput(
-            name,
-            `set the policy of bucket ${name}`,
-            bucketAccessStatus(catalog, record),
-          );
-        },
-        async (api) => {
-          const { id } = await apiBucket(api, name);
-          const text = readPolicy(source);
-          const after = await api.call<ApiBucket>(
-            'POST',
-            'PutBucketPolicy',
-            { id },
-            { policy: text },
-          );
-          return accessOutput(name, `set the policy of bucket ${name}`, after);
-        },
-      ),
-    );
-
-  cli
-    .leaf(policy, 'delete <bucket>', "remove the bucket's policy")
-    .action((name: string, _opts: unknown, command: Command) =>
-      cli.withCatalog(
-        command,
-        async (catalog) => {
-          const record = bucketNamed(catalog, name);
+          const record = requireBucket(catalog, name);
           await orOperationError(() => deleteBucketPolicy(catalog, record.id));
           return accessOutput(
             name,
@@ -206,7 +185,7 @@ function registerPolicy(bucket: Command, cli: BucketCliParts): void {
           return accessOutput(name, `removed the policy of bucket ${name}`, after);
         },
       ),
-    );
+  );
 }
 
 // ---- hangar bucket public-access ----
@@ -258,18 +237,21 @@ function requestedChange(opts: PublicAccessOptions): PublicAccessBlockChange {
   return opts.allowAll === true ? null : named;
 }
 
-function registerPublicAccess(bucket: Command, cli: BucketCliParts): void {
-  const command = cli
-    .leaf(bucket, 'public-access <bucket>', "set or remove the bucket's public access block")
+function registerPublicAccess(bucket: Command): void {
+  const command = leaf(
+    bucket,
+    'public-access <bucket>',
+    "set or remove the bucket's public access block",
+  )
     .option('--block-all', 'block every kind of public access (the default of new buckets)')
     .option('--allow-all', 'remove the public access block (nothing blocked)');
   for (const [, option] of FLAG_OPTIONS) command.option(`${option} <bool>`, 'set this flag only');
   command.action((name: string, opts: PublicAccessOptions, cmd: Command) =>
-    cli.withCatalog(
+    withCatalog(
       cmd,
       async (catalog) => {
         const change = requestedChange(opts);
-        const record = bucketNamed(catalog, name);
+        const record = requireBucket(catalog, name);
         await changePublicAccessBlock(catalog, record.id, change);
         return accessOutput(name, changedText(name, change), bucketAccessStatus(catalog, record));
       },

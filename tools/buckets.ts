@@ -278,7 +278,7 @@ export function registerBuckets(program: Command): void {
       ),
   );
 
-  registerBucketAccess(bucket, { leaf, withCatalog });
+  registerBucketAccess(bucket);
 
   for (const [verb, allow] of [
     ['allow', true],

@@ -24,11 +24,15 @@ export function accessInfoOf(state: AdminState, bucket: BucketRecord): BucketAcc
   return bucketAccessStatus(state.server.catalog, bucket);
 }
 
-function bucketById(state: AdminState, req: AdminRequest): BucketRecord {
-  const id = queryParam(req.query, 'id');
-  const bucket = state.server.catalog.listBuckets().find((b) => b.id === id);
+/** The bucket with this id, or the admin API's NoSuchBucket. */
+export function findBucketById(state: AdminState, id: string): BucketRecord {
+  const bucket = state.server.catalog.getBucketById(id);
   if (bucket === undefined) throw noSuchBucket(id);
   return bucket;
+}
+
+function bucketById(state: AdminState, req: AdminRequest): BucketRecord {
+  return findBucketById(state, queryParam(req.query, 'id'));
 }
 
 /**

@@ -2,9 +2,9 @@ import { changePublicAccessBlock } from '../../access/bucket-status.js';
 import type { BucketQuotas } from '../../s3/quota.js';
 import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
-import { badRequest, noSuchBucket } from '../errors.js';
+import { badRequest } from '../errors.js';
 import { body, boolean, type JsonObject, optionalString, queryParam } from '../validate.js';
-import { parsePublicAccessBlock } from './bucket-access.js';
+import { findBucketById, parsePublicAccessBlock } from './bucket-access.js';
 
 /** A bucket's quotas for GetBucketInfo (null: no limit). */
 export function quotasOf(state: AdminState, bucketId: string): BucketQuotas {
@@ -84,7 +84,7 @@ export async function updateBucket(
   info: (id: string) => Promise<AdminReply>,
 ): Promise<AdminReply> {
   const id = queryParam(req.query, 'id');
-  if (!state.server.catalog.listBuckets().some((b) => b.id === id)) throw noSuchBucket(id);
+  findBucketById(state, id);
   const b = body(req.body, ['websiteAccess', 'quotas', 'publicAccessBlock']);
   const quotas = b['quotas'] === undefined ? undefined : parseQuotas(b['quotas']);
   const website = b['websiteAccess'] === undefined ? undefined : parseWebsite(b['websiteAccess']);

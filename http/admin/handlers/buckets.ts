@@ -5,14 +5,13 @@ import type { WebsiteConfig } from '../../s3/website-config.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest, noSuchBucket, noSuchKey } from '../errors.js';
 import { body, boolean, object, queryParam, string } from '../validate.js';
-import { accessInfoOf, removeBucketPolicy, setBucketPolicy } from './bucket-access.js';
+import {
+  accessInfoOf,
+  findBucketById,
+  removeBucketPolicy,
+  setBucketPolicy,
+} from './bucket-access.js';
 import { quotasOf, updateBucket as updateQuotas } from './bucket-update.js';
-
-function findById(state: AdminState, id: string): BucketRecord {
-  const bucket = state.server.catalog.listBuckets().find((b) => b.id === id);
-  if (bucket === undefined) throw noSuchBucket(id);
-  return bucket;
-}
 
 /** Objects, bytes and unfinished uploads of a bucket, summed over every shard. */
 async function usageOf(
@@ -94,7 +93,7 @@ export async function getBucketInfo(state: AdminState, req: AdminRequest): Promi
   if ((id === null) === (alias === null)) {
     throw badRequest('exactly one of the query parameters id and globalAlias is required');
   }
-  if (id !== null) return bucketInfo(state, findById(state, id));
+  if (id !== null) return bucketInfo(state, findBucketById(state, id));
   const bucket = state.server.catalog.getBucket(alias ?? '');
   if (bucket === undefined) throw noSuchBucket(alias ?? '');
   return bucketInfo(state, bucket);
@@ -118,7 +117,7 @@ export async function createBucket(state: AdminState, req: AdminRequest): Promis
 
 /** DeleteBucket?id=: only an empty bucket (every shard agrees) is removed. */
 export async function deleteBucket(state: AdminState, req: AdminRequest): Promise<AdminReply> {
-  const bucket = findById(state, queryParam(req.query, 'id'));
+  const bucket = findBucketById(state, queryParam(req.query, 'id'));
   const counters = await state.server.pool.callAll(
     { kind: 'BucketCounters', bucketId: bucket.id },
     'Counters',
@@ -167,7 +166,7 @@ async function changeGrant(
   allow: boolean,
 ): Promise<AdminReply> {
   const change = permissionChange(req);
-  const bucket = findById(state, change.bucket);
+  const bucket = findBucketById(state, change.bucket);
   if (state.server.catalog.getKey(change.accessKeyId) === undefined)
     throw noSuchKey(change.accessKeyId);
   await state.server.catalog.changeGrant(
@@ -184,7 +183,7 @@ async function changeGrant(
  * bucket-update.ts).
  */
 export const updateBucket = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
-  updateQuotas(state, req, (id) => bucketInfo(state, findById(state, id)));
+  updateQuotas(state, req, (id) => bucketInfo(state, findBucketById(state, id)));
 
 export const putBucketPolicy = (state: AdminState, req: AdminRequest): Promise<AdminReply> =>
   setBucketPolicy(state, req, (bucket) => bucketInfo(state, bucket));
@@ -252,7 +251,7 @@ export async function cleanupIncompleteUploads(
   req: AdminRequest,
 ): Promise<AdminReply> {
   const b = body(req.body, ['bucketId', 'olderThanSecs']);
-  const bucket = findById(state, string(b, 'bucketId'));
+  const bucket = findBucketById(state, string(b, 'bucketId'));
   const olderThanSecs = b['olderThanSecs'];
   if (
     typeof olderThanSecs !== 'number' ||
