@@ -32,7 +32,8 @@ export class OutboxTable {
       this.lastMs = Number.parseInt(last.slice(0, MS_HEX), 16);
       this.counter = Number.parseInt(last.slice(MS_HEX), 16);
     }
-    this.pendingRows = this.rows.getCount();
+    // LMDB keeps each table's entry count: O(1), where getCount() walks a backlog at every open.
+    this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
   }
 
   /** Rows not yet acknowledged (kept in memory; counted once on open). */

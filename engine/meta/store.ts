@@ -651,15 +651,13 @@ export class MetaStore {
     versioning?: VersioningState,
     notify?: NotifyContext,
   ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
+    const expiry: Notify | undefined =
+      notify === undefined ? undefined : { context: notify, event: 'LifecycleExpiration:Delete' };
     const note =
-      notify === undefined
+      expiry === undefined
         ? undefined
         : (object: ObjectFacts, marker: boolean): void =>
-            this.noteEvent(
-              { context: notify, event: 'LifecycleExpiration:Delete' },
-              object,
-              marker ? 'LifecycleExpiration:DeleteMarkerCreated' : 'LifecycleExpiration:Delete',
-            );
+            this.noteEvent(expiry, object, removalEvent(expiry.event, marker));
     return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning, note);
   }
 

@@ -151,7 +151,7 @@ async function serve(
     if (routed === null) throw routeError;
     // A V2 presigned URL's signed headers came in its query: from here on they are headers.
     if (auth?.queryHeaders !== undefined) {
-      req = { ...req, headers: { ...req.headers, ...auth.queryHeaders } };
+      req = { ...req, headers: auth.queryHeaders };
     }
     operation = endpointName(routed.endpoint);
     principal = principalOf(key);

@@ -16,7 +16,7 @@ import {
   signaturesEqual,
   signHex,
 } from './canonical.js';
-import { secretFor } from './shared.js';
+import { ISO8601_BASIC, secretFor } from './shared.js';
 import { checkV2Signature, signatureV2NotAccepted } from './v2.js';
 import type { SecretLookup } from './verify.js';
 
@@ -57,7 +57,6 @@ export interface VerifiedPost {
 const EXEMPT_FIELDS = new Set(['x-amz-signature', 'file', 'policy']);
 /** V2's (S3 developer guide, HTTPPOSTForms): its key id and signature need no condition either. */
 const EXEMPT_FIELDS_V2 = new Set(['awsaccesskeyid', 'signature', 'file', 'policy']);
-const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
 /** Replaced in the key field by the uploaded file's name. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: S3's literal variable, not a template.

@@ -6,7 +6,7 @@ import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from '../s3/errors.js';
 import type { SecretLookup } from './verify.js';
 
-const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+export const ISO8601_BASIC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** A request's signed time, parsed, and its text as sent (for error reports). */
 export interface SignedTime {

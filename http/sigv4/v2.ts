@@ -141,7 +141,7 @@ export function verifyV2Query(
     secret,
     signature,
   });
-  return moved === null ? result : { ...result, queryHeaders: moved };
+  return moved === null ? result : { ...result, queryHeaders: signed.headers };
 }
 
 /**

@@ -35,8 +35,8 @@ export interface AuthResult {
   /** present for streaming-signed: everything needed to verify chunk signatures */
   chunkSigning?: ChunkSigningContext;
   /**
-   * Headers a V2 presigned URL carries in its query (botocore moves x-amz-*, Content-Type and
-   * Content-MD5 there) and signed as headers: the request is served as if they were sent.
+   * A V2 presigned URL's headers with those it carries in its query (botocore moves x-amz-*,
+   * Content-Type and Content-MD5 there) and signed as headers: the request is served with these.
    */
   queryHeaders?: Readonly<Record<string, string>>;
 }

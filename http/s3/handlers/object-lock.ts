@@ -15,7 +15,7 @@ import {
 } from '../object-lock.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
+import { versionIdField, versionIdHeader, versioningOf } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 
 // ---- bucket configuration ----
@@ -105,11 +105,6 @@ export function handleGetObjectLockConfiguration(ctx: RequestContext, name: stri
 
 // ---- a version's retention and legal hold ----
 
-function versionOf(e: VersionedObjectEndpoint): { versionId?: string } {
-  checkVersionId(e.versionId);
-  return e.versionId === undefined ? {} : { versionId: e.versionId };
-}
-
 async function readLockDocument(ctx: RequestContext, root: string): Promise<XmlNode> {
   const body = await readSignedBody(ctx);
   // S3 requires Content-MD5 or a checksum on both lock writes.
@@ -140,7 +135,7 @@ async function changeLock(
   root: string,
   parse: (doc: XmlNode) => LockChange,
 ): Promise<void> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   requireObjectLock(ctx, bucket);
   const change = parse(await readLockDocument(ctx, root));
@@ -182,7 +177,7 @@ async function readLock(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<{ lock: ObjectLock; versionId?: string }> {
-  const version = versionOf(e);
+  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   requireObjectLock(ctx, bucket);
   return shardFor(ctx.state, bucket, e.key).call(
