@@ -120,6 +120,21 @@ const MALFORMED: ReadonlyArray<readonly [string, string, string]> = [
   ],
   ['an empty action list', policyText({ ...READ_ALL, Action: [] }), 'Policy has invalid action'],
   [
+    'an s3 action that does not exist',
+    policyText({ ...READ_ALL, Action: ['s3:GetObject', 's3:GetObjektt'] }),
+    'Policy has invalid action',
+  ],
+  [
+    'a NotAction naming an s3 action that does not exist',
+    policyText({
+      Effect: 'Deny',
+      Principal: '*',
+      NotAction: 's3:ListBuckett',
+      Resource: READ_ALL.Resource,
+    }),
+    'Policy has invalid action',
+  ],
+  [
     'a resource of another bucket',
     policyText({ ...READ_ALL, Resource: 'arn:aws:s3:::other/*' }),
     'Policy has invalid resource',
@@ -235,6 +250,10 @@ test('a wildcard resource naming this bucket is accepted; a wildcard action may 
   t.notThrows(() => parsed({ ...READ_ALL, Resource: 'arn:aws:s3:::pol-*' }));
   t.notThrows(() => parsed({ ...READ_ALL, Resource: 'arn:aws:s3:::*/public/*' }));
   t.notThrows(() => parsed({ ...READ_ALL, Action: 's3:*', Resource: THE_BUCKET }));
+  // A pattern is taken even when no action matches it today; a plain name must exist (any case).
+  t.notThrows(() => parsed({ ...READ_ALL, Action: 's3:Nothing*' }));
+  t.notThrows(() => parsed({ ...READ_ALL, Action: ['s3:getobjectversion', 's3:RestoreObject'] }));
+  t.notThrows(() => parsed({ ...READ_ALL, Action: ['s3:PutObjectRetention', 's3:ReplicateTags'] }));
   t.notThrows(() => parsed({ ...READ_ALL, NotResource: OBJECTS, Resource: undefined }));
 });
 
