@@ -7,7 +7,7 @@ import test from 'ava';
 import { encode } from 'cbor-x';
 import fc from 'fast-check';
 import { LIMITS } from '../../engine/limits.js';
-import { isPublicPolicy } from '../../http/access/policy/evaluate.js';
+import { isPublicPolicy, isPublicStoredPolicy } from '../../http/access/policy/evaluate.js';
 import { type PolicyDocument, parsePolicy } from '../../http/access/policy/parse.js';
 import { S3Error } from '../../http/s3/errors.js';
 import { check, mutatedText, onlyS3Error, tokenSoup } from '../helpers/fuzz-props.js';
@@ -324,6 +324,20 @@ for (const [what, statement, isPublic] of PUBLIC_CASES) {
     t.is(isPublicPolicy(parsed(statement)), isPublic);
   });
 }
+
+test('a stored policy answers its stored verdict; one stored before the field is judged', (t) => {
+  const document = parsed(READ_ALL);
+  const text = policyText(READ_ALL);
+  // The stored verdict is what counts (judged at PutBucketPolicy), not a new judgment.
+  t.false(isPublicStoredPolicy({ text, document, isPublic: false }));
+  t.true(isPublicStoredPolicy({ text, document, isPublic: true }));
+  // A record from before `isPublic`: judged from its document, and the same on every read.
+  const old = { text, document };
+  t.true(isPublicStoredPolicy(old));
+  t.true(isPublicStoredPolicy(old));
+  const fixedUser = parsed({ ...READ_ALL, Principal: { AWS: '000000000000' } });
+  t.false(isPublicStoredPolicy({ text, document: fixedUser }));
+});
 
 // ---- property: only a document or an S3Error ----
 
