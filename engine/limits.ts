@@ -101,6 +101,10 @@ export const LIMITS = {
   /** A port configured as 0: free ports tried (each found by the kernel, then listened on by
    *  name; another process can take one in between). */
   freePortAttempts: 8,
+  /** PutObjectAcl: reads of the object's owner before its ACL is written on condition that the
+   *  owner is still the one read (a concurrent overwrite changed it); past them, 409
+   *  ConditionalRequestConflict. */
+  objectAclAttemptsMax: 3,
 
   // ---- S3 request documents and listings (moved here from their modules, issue 11) ----
   /** PostObject: bytes between a boundary delimiter and its CRLF (RFC 2046 transport padding);

@@ -10,7 +10,7 @@ import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import { bucketAccessOf } from './access/access-record.js';
 import { ANONYMOUS } from './access/principal.js';
-import { allows, requestFactsOf } from './s3/auth.js';
+import { allows, hiddenMiss, requestFactsOf } from './s3/auth.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
@@ -48,8 +48,8 @@ interface Site {
   readonly key: string;
   /** Whether an anonymous request may read `key` (the one decision). */
   readonly mayRead: (key: string) => boolean;
-  /** Whether an anonymous request may list the bucket (then a miss is 404, else 403). */
-  readonly mayList: () => boolean;
+  /** A miss as the visitor should see it: 404 if it may list the bucket, else 403 (auth.ts). */
+  readonly hideMiss: (error: unknown) => unknown;
 }
 
 /** Serves one request of the website endpoint; never throws. */
@@ -120,17 +120,9 @@ async function serveWebsite(
         access,
         objectKey,
       });
-    // A missing key is 404 only to a visitor who may list the bucket (AWS's rule, so that a
-    // miss does not reveal what exists); otherwise 403, as AWS's website endpoints answer.
-    const mayList = (): boolean =>
-      allows(state, ANONYMOUS, facts, {
-        action: 's3:ListBucket',
-        grant: 'read',
-        bucket,
-        access,
-        objectKey: null,
-      });
-    site = { ctx, req, bucket, config, head, key, mayRead, mayList };
+    const hideMiss = (error: unknown): unknown =>
+      hiddenMiss(state, ANONYMOUS, facts, { bucket, access }, error);
+    site = { ctx, req, bucket, config, head, key, mayRead, hideMiss };
     const rule = config.routingRules.find(
       (r) =>
         r.condition === undefined ||
@@ -238,8 +230,7 @@ async function serveKey(site: Site): Promise<void> {
         return;
       }
     }
-    if (miss && !site.mayList()) throw new S3Error('AccessDenied');
-    throw error;
+    throw site.hideMiss(error);
   }
   try {
     const location = opened.info.headers.websiteRedirectLocation;

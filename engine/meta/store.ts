@@ -412,11 +412,16 @@ export class MetaStore {
     key: string,
     acl: Acl | null,
     versionId?: string,
+    expectedOwner?: string | null,
   ): Promise<ObjectRecord> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(() => {
       const located = this.locateForTags(bucketId, key, encoded, versionId);
       if ('failure' in located) return located;
+      // The ACL names its owner: written over another owner's object it would be a lie.
+      if (expectedOwner !== undefined && (located.record.owner ?? null) !== expectedOwner) {
+        return failed('ConditionalRequestConflict', 'The object changed owner meanwhile.');
+      }
       const { acl: _previous, ...rest } = located.record;
       const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
       this.versioned.rewrite(bucketId, key, located, record);

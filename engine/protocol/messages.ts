@@ -612,6 +612,12 @@ export type ShardRequest =
       key: string;
       versionId?: string;
       acl?: Acl | null;
+      /**
+       * With `acl`: the owner the new ACL was built for, as stored (null: absent, the bucket's
+       * owner). The ACL is written only if the record still has it, in the same transaction;
+       * otherwise ConditionalRequestConflict (an overwrite by another owner came between).
+       */
+      expectedOwner?: string | null;
     }
   /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
   | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }

@@ -733,6 +733,7 @@ export class Shard {
         request.key,
         request.acl,
         request.versionId,
+        request.expectedOwner,
       );
       if (this.settings.durable) await this.meta.flushed();
     }

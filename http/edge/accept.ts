@@ -156,7 +156,7 @@ async function serve(
     operation = endpointName(routed.endpoint);
     principal = principalOf(key);
     const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
-    const { bucket, access } = authorize(state, principal, routed, facts);
+    const { bucket, access, object } = authorize(state, principal, routed, facts);
     logged = loggingOf(state, res, bucket);
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
@@ -173,6 +173,7 @@ async function serve(
       requestId: res.requestId,
       bucket,
       access,
+      authorizedObject: object,
     };
     await dispatch(ctx);
   } catch (error) {

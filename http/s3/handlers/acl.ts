@@ -1,5 +1,7 @@
 import type { Acl, AclGrant, BucketAccess } from '../../../engine/catalog/access.js';
 import type { BucketRecord } from '../../../engine/catalog/catalog.js';
+import { LIMITS } from '../../../engine/limits.js';
+import { ShardFailure } from '../../../engine/pool/shard-client.js';
 import { updateBucketAccess, withoutUndefined } from '../../access/access-record.js';
 import {
   aclOf,
@@ -13,6 +15,7 @@ import { ownerOnlyAcl } from '../../access/decide.js';
 import { bucketOwnerId } from '../../access/principal.js';
 import { requireAclAccepted } from '../acl-on-write.js';
 import { parseAclXml, renderAclXml } from '../acl-xml.js';
+import { requireBodyDigest } from '../checksum-headers.js';
 import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
@@ -33,9 +36,12 @@ type AclChange =
   | { readonly from: 'xml'; readonly ownerId: string | undefined; readonly grants: AclGrant[] };
 
 async function aclChangeOf(ctx: RequestContext): Promise<AclChange> {
+  // S3 requires Content-MD5 or a checksum on both ACL writes, even when the headers carry the
+  // ACL and the body is empty (the SDKs' model: requestChecksumRequired).
+  const body = await readSignedBody(ctx);
+  requireBodyDigest(ctx.req.headers, body);
   const requested = requestedAclOf(ctx.req.headers, ctx.state.catalog);
   if (requested !== undefined) return { from: 'headers', requested };
-  const body = await readSignedBody(ctx);
   if (body.length === 0) {
     throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', {
       MissingHeaderName: 'x-amz-acl',
@@ -121,15 +127,38 @@ export async function handleGetObjectAcl(
 
 /**
  * PutObjectAcl: replaces the object's (or version's) ACL; its owner stays. The owner is read
- * first (canned ACLs name it, and an AccessControlPolicy must name it too).
+ * first (canned ACLs name it, and an AccessControlPolicy must name it too), and the shard writes
+ * the ACL only if the owner is still that one, in one transaction: an overwrite by another owner
+ * in between makes the handler read again rather than give the new object an ACL built for the
+ * old owner. The same owner's overwrite keeps the write: as if the ACL came after it.
  */
 export async function handlePutObjectAcl(
   ctx: RequestContext,
   e: VersionedObjectEndpoint,
 ): Promise<void> {
-  const version = versionIdField(e.versionId);
   const bucket = requireBucket(ctx, e.bucket);
   const change = await aclChangeOf(ctx);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const versionId = await writeObjectAcl(ctx, e, bucket, change);
+      sendEmpty(ctx, 200, versionIdHeader(versionId));
+      return;
+    } catch (error) {
+      const conflict =
+        error instanceof ShardFailure && error.failure.code === 'ConditionalRequestConflict';
+      if (!conflict || attempt >= LIMITS.objectAclAttemptsMax) throw error;
+    }
+  }
+}
+
+/** One read of the owner and one conditional write of the ACL; the version written. */
+async function writeObjectAcl(
+  ctx: RequestContext,
+  e: VersionedObjectEndpoint,
+  bucket: BucketRecord,
+  change: AclChange,
+): Promise<string | undefined> {
+  const version = versionIdField(e.versionId);
   const shard = shardFor(ctx.state, bucket, e.key);
   const current = await shard.call(
     { kind: 'ObjectAcl', bucketId: bucket.id, key: e.key, ...version },
@@ -148,8 +177,9 @@ export async function handlePutObjectAcl(
       key: e.key,
       ...version,
       acl: isDefaultAcl(acl, owner) ? null : acl,
+      expectedOwner: current.owner ?? null,
     },
     'Acl',
   );
-  sendEmpty(ctx, 200, versionIdHeader(stored.versionId));
+  return stored.versionId;
 }
