@@ -16,8 +16,10 @@ import { registry } from './admin/metrics.js';
  * acknowledged it (a 2xx answer to the webhook POST; a flushed NATS publish), so a crash between
  * delivery and acknowledgement delivers it again. A failed target is retried with exponential
  * backoff (LIMITS.notifyBackoff*) while the other targets go on; an event undelivered after
- * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread only when the
- * operator configured targets: without them no bucket can name one, and the worker costs nothing.
+ * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread; the targets
+ * (config file and admin API, engine/catalog/notify-targets.ts) are read at every pass, so one the
+ * operator adds or removes counts from the next pass. Without any target no bucket can name one:
+ * the worker then reads the target table at each poll and asks no shard anything.
  */
 
 const delivered = new Counter({
@@ -63,7 +65,7 @@ export class NotifyDelivery {
   private readonly backoff = new Map<string, Backoff>();
   /** Aborted by stop(): a webhook POST under way ends at once instead of at its timeout. */
   private readonly stopping = new AbortController();
-  private readonly targets: ReadonlyMap<string, NotifyTarget>;
+  private targets: ReadonlyMap<string, NotifyTarget> = new Map();
   private readonly pendingByShard: number[];
   private loop: Promise<void> | null = null;
   private stopped = false;
@@ -71,17 +73,15 @@ export class NotifyDelivery {
   private droppedTotal = 0;
 
   constructor(
-    targets: readonly NotifyTarget[],
+    private readonly targetsNow: () => readonly NotifyTarget[],
     private readonly shards: readonly ShardClient[],
     private readonly senders: { readonly send: Sender; close(): Promise<void> },
     private readonly logger: Logger,
   ) {
-    this.targets = new Map(targets.map((target) => [target.name, target]));
     this.pendingByShard = shards.map(() => 0);
   }
 
   start(): void {
-    if (this.targets.size === 0) return;
     this.loop = this.run();
   }
 
@@ -97,7 +97,11 @@ export class NotifyDelivery {
     while (!this.stopped) {
       let progressed = false;
       try {
-        const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
+        this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
+        const passes =
+          this.targets.size === 0
+            ? []
+            : await Promise.all(this.shards.map((shard) => this.passOver(shard)));
         progressed = passes.some((moved) => moved);
         this.errors.succeeded();
       } catch (error) {
@@ -158,7 +162,8 @@ export class NotifyDelivery {
     const backoff = this.backoff.get(target.name);
     if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
     try {
-      await this.senders.send(target, `{"Records":[${entry.record}]}`, this.stopping.signal);
+      const body = entry.whole === true ? entry.record : `{"Records":[${entry.record}]}`;
+      await this.senders.send(target, body, this.stopping.signal);
     } catch (error) {
       const attempts = (backoff?.attempts ?? 0) + 1;
       const delay = Math.min(
@@ -184,7 +189,7 @@ export class NotifyDelivery {
     const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
     const backingOff = [...this.backoff.keys()];
     return {
-      state: this.targets.size === 0 ? 'done' : pending > 0 ? 'busy' : 'idle',
+      state: pending > 0 ? 'busy' : 'idle',
       errors: this.errors.errors,
       consecutiveErrors: this.errors.consecutiveErrors,
       lastError: this.errors.lastError,
@@ -245,7 +250,7 @@ export class TargetSenders {
   }
 
   private async connectionTo(target: NotifyTarget): Promise<NatsConnection> {
-    let pending = this.nats.get(target.name);
+    let pending = this.nats.get(target.url);
     if (pending === undefined) {
       pending = connect({
         servers: target.url.slice('nats://'.length),
@@ -253,16 +258,16 @@ export class TargetSenders {
         timeout: LIMITS.notifyDeliveryTimeoutMs,
         maxReconnectAttempts: -1,
       });
-      this.nats.set(target.name, pending);
+      this.nats.set(target.url, pending);
     }
     try {
       const connection = await pending;
       if (!connection.isClosed()) return connection;
     } catch (error) {
-      this.nats.delete(target.name);
+      this.nats.delete(target.url);
       throw error;
     }
-    this.nats.delete(target.name);
+    this.nats.delete(target.url);
     return this.connectionTo(target);
   }
 

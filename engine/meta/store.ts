@@ -18,6 +18,7 @@ import type {
   NotifyContext,
   ObjectLock,
   OutboxEntry,
+  OutboxMessage,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -282,6 +283,11 @@ export class MetaStore {
   /** The oldest events waiting for delivery. */
   outboxEntries(limit: number): OutboxEntry[] {
     return this.outbox.oldest(limit);
+  }
+
+  /** Records whole messages (s3:TestEvent) for delivery; returns how many. */
+  async recordOutbox(messages: readonly OutboxMessage[]): Promise<number> {
+    return this.env.transaction(() => this.outbox.recordMessages(messages, Date.now()));
   }
 
   /** Removes delivered events; returns how many there were. */

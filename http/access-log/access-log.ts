@@ -8,7 +8,7 @@ import type { LoggingConfig } from '../s3/logging-config.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
 import { AccessLogDelivery } from './delivery.js';
-import { measurePending } from './metrics.js';
+import { type AccessLogStatus, measurePending } from './metrics.js';
 import { type AccessLogFacts, formatRecord } from './record.js';
 import { AccessLogSpool, adoptOrphanSpools, type SpoolEntry } from './spool.js';
 
@@ -28,6 +28,11 @@ export class AccessLog {
     measurePending(() => spool.records + delivery.batchRecords);
     delivery.start();
     return new AccessLog(spool, delivery);
+  }
+
+  /** The thread's delivery status: records waiting (spool and batch), delivered, failed runs. */
+  status(): AccessLogStatus {
+    return this.delivery.status(this.spool.records + this.delivery.batchRecords);
   }
 
   /** Stops delivery and makes every accepted record durable (delivered after the restart). */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
+import { mergedTargets, type SourcedTarget } from '../../engine/catalog/notify-targets.js';
 import { LIMITS } from '../../engine/limits.js';
 import { EVENT_TYPES, eventTypeCovers } from '../../engine/notify/events.js';
 import { type TargetElement, targetNamed } from '../../engine/notify/targets.js';
-import type { NotifyContext, NotifyRule } from '../../engine/protocol/messages.js';
+import type { NotifyContext, NotifyRule, OutboxMessage } from '../../engine/protocol/messages.js';
 import type { Principal } from '../access/principal.js';
 import { bucketOwnerId } from '../access/principal.js';
 import type { RequestContext, ServerState } from './context.js';
@@ -192,6 +193,35 @@ function filterXml(rule: StoredRule): XmlNode {
   if (rule.prefix !== '') filterRules.push({ Name: 'Prefix', Value: rule.prefix });
   if (rule.suffix !== '') filterRules.push({ Name: 'Suffix', Value: rule.suffix });
   return filterRules.length === 0 ? {} : { Filter: { S3Key: { FilterRule: filterRules } } };
+}
+
+/**
+ * AWS's s3:TestEvent, one per target the new configuration names that the previous one did not
+ * (a target already configured was tested when it was added).
+ */
+export function testEventMessages(
+  before: StoredNotification | undefined,
+  after: StoredNotification,
+  bucketName: string,
+  requestId: string,
+  nowMs: number,
+): OutboxMessage[] {
+  const known = new Set((before?.rules ?? []).flatMap((rule) => rule.targets));
+  const added = new Set(after.rules.flatMap((rule) => rule.targets).filter((t) => !known.has(t)));
+  const body = JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date(nowMs).toISOString(),
+    Bucket: bucketName,
+    RequestId: requestId,
+    HostId: requestId,
+  });
+  return [...added].map((target) => ({ target, body }));
+}
+
+/** Every target a configuration may name now: the config file's, then the admin API's. */
+export function notifyTargetsOf(state: ServerState): SourcedTarget[] {
+  return mergedTargets(state.config.notify.targets, state.catalog.notifyTargets.list());
 }
 
 /** Who made a change, as event records tell it. */

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
+import { onNode } from '../helpers/admin.js';
 import { eventually } from '../helpers/fsck.js';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import {
@@ -405,6 +406,18 @@ test('turning logging off stops the records', async (t) => {
   t.false(records.some((r) => r.requestId === requestIdOf(after)));
 });
 
+/** The access log delivery as ListWorkers shows it (summed over the edge threads). */
+async function accessLogWorker(
+  server: TestServer,
+): Promise<{ state: unknown; queueLength: number | null; errors: number; freeform: string[] }> {
+  const { node } = await onNode(server, 'POST', 'ListWorkers', {});
+  const found = (node as Array<{ name: string }>).find(
+    (w) => w.name === 'Server access log delivery',
+  );
+  if (found === undefined) throw new Error('ListWorkers has no access log worker');
+  return found as unknown as Awaited<ReturnType<typeof accessLogWorker>>;
+}
+
 test('spooled records survive kill -9 and are delivered after the restart', async (t) => {
   // Delivery far away: records can only reach the target bucket after the restart.
   let server = await TestServer.start({
@@ -430,12 +443,18 @@ test('spooled records survive kill -9 and are delivered after the restart', asyn
     t.true(spooled, 'the records reached the spool');
     const pending = metricValue(await scrapeMetrics(server), 'hangar_access_log_records_pending');
     t.true(pending >= ids.length);
+    const waiting = await accessLogWorker(server);
+    t.is(waiting.state, 'busy');
+    t.true((waiting.queueLength ?? 0) >= ids.length);
     await server.kill();
     server = await TestServer.start({ dataDir, env: FAST });
     s3 = server.client();
     const records = await recordsFor(s3, target, 'crash/', ids);
     t.is(records.size, ids.length);
     for (const id of ids) t.is(records.get(id)?.operation, 'REST.PUT.OBJECT');
+    const done = await accessLogWorker(server);
+    t.regex(done.freeform.join('\n'), /Delivered: [1-9]\d* records in [1-9]\d* log objects/);
+    t.is(done.errors, 0);
   } finally {
     await server.destroy();
   }

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -21,6 +21,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import { connect } from 'nats';
 import { adminCall, onNode } from '../helpers/admin.js';
+import { startNats } from '../helpers/nats.js';
 import {
   type EventRecord,
   lambdaArn,
@@ -350,6 +351,7 @@ test.serial('a target down for a while gets every event once it is back', async 
   const bucket = await notified('notify-retry', {
     QueueConfigurations: [{ QueueArn: queueArn('flaky'), Events: ['s3:ObjectCreated:*'] }],
   });
+  await receiver.waitForTests(bucket, 1);
   receiver.down.add('/flaky');
   const rejectedBefore = receiver.rejected;
   for (let i = 0; i < 5; i++) {
@@ -368,7 +370,7 @@ test.serial('a target down for a while gets every event once it is back', async 
   const events = await receiver.waitFor(bucket, 5, 70_000);
   t.deepEqual(events.map((event) => event.s3.object.key).sort(), ['k0', 'k1', 'k2', 'k3', 'k4']);
   const metrics = await adminCall(server, 'GET', '/metrics');
-  t.regex(metrics.text, /hangar_notify_events_delivered_total\{target="flaky"\} 5/);
+  t.regex(metrics.text, /hangar_notify_events_delivered_total\{target="flaky"\} 6/);
   t.regex(metrics.text, /hangar_notify_delivery_failures_total\{target="flaky"\} [1-9]/);
   t.regex(metrics.text, /hangar_notify_events_pending \d+/);
 });
@@ -427,54 +429,21 @@ test.serial('events committed before a kill -9 are delivered after the restart',
   }
 });
 
-/** nats-server (Debian's package, installed by .ci/run) on a random port; fails if missing. */
-async function startNats(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `nats-server could not run (is the nats-server package installed?): ${error.message}`,
-        ),
-      );
-    });
-    const scan = (chunk: Buffer): void => {
-      log += chunk.toString('utf8');
-      const match = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', scan);
-    child.stderr.on('data', scan);
-  });
-  return {
-    port,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 test.serial('a NATS target receives the events on its subject', async (t) => {
   const nats = await startNats();
   const subscriber = await connect({ servers: `127.0.0.1:${nats.port}` });
   const received: EventRecord[] = [];
+  const tests: string[] = [];
   const subscription = subscriber.subscribe('hangar.events');
   const reading = (async () => {
     for await (const message of subscription) {
       const parsed = JSON.parse(Buffer.from(message.data).toString('utf8')) as {
-        Records: EventRecord[];
+        Records?: EventRecord[];
+        Event?: string;
       };
-      received.push(...parsed.Records);
+      // The configuration's s3:TestEvent comes first (test/s3/notify-targets.test.ts).
+      if (parsed.Records === undefined) tests.push(parsed.Event ?? '');
+      else received.push(...parsed.Records);
     }
   })();
   await subscriber.flush();
@@ -510,6 +479,7 @@ test.serial('a NATS target receives the events on its subject', async (t) => {
       [`ObjectCreated:Put ${bucket}/n1`, `ObjectRemoved:Delete ${bucket}/n1`],
     );
     t.is(received[0]?.s3.configurationId, 'bus');
+    t.deepEqual(tests, ['s3:TestEvent']);
   } finally {
     await natsServer.destroy();
     subscription.unsubscribe();
