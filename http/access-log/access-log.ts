@@ -9,7 +9,7 @@ import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
 import { AccessLogDelivery } from './delivery.js';
 import { type AccessLogStatus, measurePending } from './metrics.js';
-import { type AccessLogFacts, formatRecord } from './record.js';
+import { type AccessLogFacts, formatRecord, WEBSITE_ACTION } from './record.js';
 import { AccessLogSpool, adoptOrphanSpools, type SpoolEntry } from './spool.js';
 
 /** The thread's spool and its delivery worker. */
@@ -108,6 +108,8 @@ function spool(state: ServerState, logged: LoggedBucket, done: FinishedRequest):
 }
 
 const UPLOADS: ReadonlySet<string> = new Set(['PutObject', 'UploadPart', 'PostObject']);
+/** Reads whose whole 200 body is the object. */
+const WHOLE_READS: ReadonlySet<string> = new Set(['GetObject', WEBSITE_ACTION]);
 
 function factsOf(bucket: BucketRecord, done: FinishedRequest): AccessLogFacts {
   const { req, res } = done;
@@ -130,7 +132,7 @@ function factsOf(bucket: BucketRecord, done: FinishedRequest): AccessLogFacts {
     // The object's size: what an upload brought, or what a whole GET sent.
     objectSize: UPLOADS.has(done.action)
       ? done.bytesIn
-      : done.action === 'GetObject' && res.status === 200
+      : WHOLE_READS.has(done.action) && req.method === 'GET' && res.status === 200
         ? res.bytesSent
         : null,
     totalTimeMs: done.durationMs,

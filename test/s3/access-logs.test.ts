@@ -7,6 +7,7 @@ import {
   ListObjectsV2Command,
   type LoggingEnabled,
   PutBucketLoggingCommand,
+  PutBucketWebsiteCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -24,6 +25,7 @@ import {
   useTempDir,
 } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
+import { makePublicRead, webRequest } from '../helpers/website.js';
 
 /**
  * Server access logs through the real server: PutBucketLogging, then requests on the bucket
@@ -339,6 +341,53 @@ test('requests on a logged bucket become records in log objects, field by field'
   const metrics = await scrapeMetrics(server);
   t.true(metricValue(metrics, 'hangar_access_log_records_delivered_total') >= 6);
   t.true(metricValue(metrics, 'hangar_access_log_objects_delivered_total') >= 1);
+});
+
+test('website endpoint requests are logged as WEBSITE.GET.OBJECT and WEBSITE.HEAD.OBJECT', async (t) => {
+  const { s3, server } = suite;
+  const site = await newBucket(s3, 'logsite');
+  const target = await newBucket(s3, 'logsite-target');
+  await makePublicRead(s3, site);
+  await s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: site,
+      WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } },
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: site,
+      Key: 'index.html',
+      Body: '<p>hi</p>',
+      ContentType: 'text/html',
+    }),
+  );
+  await s3.send(enable(site, target, 'web/'));
+  const host = `${site}.web.localhost`;
+  const page = await webRequest(server.webPort, host, '/index.html', {
+    headers: { 'user-agent': 'site-visitor' },
+  });
+  t.is(page.status, 200);
+  const missing = await webRequest(server.webPort, host, '/nope.html', { method: 'HEAD' });
+  t.is(missing.status, 404);
+  const ids = [page, missing].map((answer) => String(answer.headers['x-amz-request-id']));
+  const records = await recordsFor(s3, target, 'web/', ids);
+  const get = records.get(ids[0] ?? '') as LogRecord;
+  t.is(get.operation, 'WEBSITE.GET.OBJECT');
+  t.is(get.bucket, site);
+  t.is(get.key, 'index.html');
+  t.is(get.requester, '-');
+  t.is(get.httpStatus, '200');
+  t.is(get.errorCode, '-');
+  t.is(get.objectSize, '9');
+  t.is(get.requestUri, 'GET /index.html HTTP/1.1');
+  t.is(get.userAgent, 'site-visitor');
+  t.is(get.authenticationType, '-');
+  t.is(get.hostHeader, host);
+  const head = records.get(ids[1] ?? '') as LogRecord;
+  t.is(head.operation, 'WEBSITE.HEAD.OBJECT');
+  t.is(head.httpStatus, '404');
+  t.is(head.errorCode, 'NoSuchKey');
 });
 
 test('PartitionedPrefix lays keys out by account, region, bucket and day', async (t) => {
