@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { Catalog } from '../engine/catalog/catalog.js';
+import type { Catalog } from '../engine/catalog/catalog.js';
 import {
   mergedTargets,
   NotifyTargetError,
   targetOfInput,
 } from '../engine/catalog/notify-targets.js';
 import type { HangarConfig } from '../engine/config.js';
-import { liveAdminFile } from '../http/admin/discovery.js';
 import { type NotifyTargetJson, notifyTargetJson } from '../http/admin/handlers/notify-targets.js';
 import { table } from '../http/admin/text-table.js';
-import { type AdminClient, adminClient, OperationError } from './admin-client.js';
+import { type AdminClient, OperationError } from './admin-client.js';
+import { withCatalog } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
 
@@ -48,24 +48,22 @@ function offlineList(catalog: Catalog, config: HangarConfig): NotifyTargetJson[]
 
 /** Runs `offline` on the catalog, or `remote` over the running server's API. */
 function onTargets(
-  cli: CliParts,
   command: Command,
   offline: (catalog: Catalog, config: HangarConfig) => Promise<Output>,
   remote: (api: AdminClient) => Promise<Output>,
 ): Promise<void> {
-  return cli.run(command, async (config) => {
-    const server = liveAdminFile(config.dataDir);
-    if (server !== null) return remote(adminClient(command, config, server));
-    const catalog = Catalog.open(config.dataDir);
-    try {
-      return await offline(catalog, config);
-    } catch (error) {
-      if (error instanceof NotifyTargetError) throw new OperationError(error.message);
-      throw error;
-    } finally {
-      await catalog.close();
-    }
-  });
+  return withCatalog(
+    command,
+    async (catalog, config) => {
+      try {
+        return await offline(catalog, config);
+      } catch (error) {
+        if (error instanceof NotifyTargetError) throw new OperationError(error.message);
+        throw error;
+      }
+    },
+    remote,
+  );
 }
 
 export function registerNotify(program: Command, cli: CliParts): void {
@@ -75,7 +73,6 @@ export function registerNotify(program: Command, cli: CliParts): void {
     .leaf(target, 'list', 'list the targets (config file and stored)')
     .action((_opts: unknown, command: Command) =>
       onTargets(
-        cli,
         command,
         async (catalog, config) => listOutput(offlineList(catalog, config)),
         async (api) => listOutput(await api.call<NotifyTargetJson[]>('GET', 'ListNotifyTargets')),
@@ -91,7 +88,6 @@ export function registerNotify(program: Command, cli: CliParts): void {
         ...(opts.hmacSecret !== undefined ? { hmacSecret: opts.hmacSecret } : {}),
       };
       return onTargets(
-        cli,
         command,
         async (catalog, config) => {
           const names = new Set(config.notify.targets.map((t) => t.name));
@@ -106,7 +102,6 @@ export function registerNotify(program: Command, cli: CliParts): void {
     .leaf(target, 'remove <name>', 'remove a stored target (its waiting events are given up)')
     .action((name: string, _opts: unknown, command: Command) =>
       onTargets(
-        cli,
         command,
         async (catalog, config) => {
           if (config.notify.targets.some((t) => t.name === name)) {

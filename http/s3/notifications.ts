@@ -241,19 +241,11 @@ export function notifyContextFor(
   requester: () => Requester,
   via?: NotifyContext['via'],
 ): NotifyContext | undefined {
-  const stored = state.catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
-  if (stored === undefined || stored.rules.length === 0) return undefined;
-  const { principal, sourceIp, requestId } = requester();
-  return {
-    rules: stored.rules,
-    bucketName: bucket.name,
-    region: state.config.s3.region,
-    ownerId: bucketOwnerId(bucket),
-    principalId: principal.kind === 'key' ? principal.canonicalId : 'Anonymous',
-    sourceIp,
-    requestId,
-    ...(via !== undefined ? { via } : {}),
-  };
+  return contextOf(state.catalog, bucket, state.config.s3.region, () => {
+    const { principal, sourceIp, requestId } = requester();
+    const principalId = principal.kind === 'key' ? principal.canonicalId : 'Anonymous';
+    return { principalId, sourceIp, requestId, ...(via !== undefined ? { via } : {}) };
+  });
 }
 
 /**
@@ -265,6 +257,23 @@ export function lifecycleNotifyContext(
   bucket: BucketRecord,
   region: string,
 ): NotifyContext | undefined {
+  return contextOf(catalog, bucket, region, () => ({
+    principalId: 'AmazonS3',
+    sourceIp: '',
+    requestId: randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+  }));
+}
+
+/** Who caused an event, as the context carries it. */
+type Cause = Pick<NotifyContext, 'principalId' | 'sourceIp' | 'requestId' | 'via'>;
+
+/** The one builder of a NotifyContext: the bucket's rules, names and owner, then the cause. */
+function contextOf(
+  catalog: Catalog,
+  bucket: BucketRecord,
+  region: string,
+  cause: () => Cause,
+): NotifyContext | undefined {
   const stored = catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
   if (stored === undefined || stored.rules.length === 0) return undefined;
   return {
@@ -272,9 +281,7 @@ export function lifecycleNotifyContext(
     bucketName: bucket.name,
     region,
     ownerId: bucketOwnerId(bucket),
-    principalId: 'AmazonS3',
-    sourceIp: '',
-    requestId: randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+    ...cause(),
   };
 }
 

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -32,7 +31,7 @@ import {
   targetsEnv,
   topicArn,
 } from '../helpers/notify-receiver.js';
-import { boto3Env } from '../helpers/python.js';
+import { runBoto3 } from '../helpers/python.js';
 import { newBucket, REGION, s3Failure, TestServer, useTempDir } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { errorOf } from '../helpers/xml-error.js';
@@ -555,16 +554,11 @@ print(json.dumps({"queues": got.get("QueueConfigurations"), "refused": refused})
 
 test.serial('boto3 round-trips a notification configuration', async (t) => {
   const bucket = `notify-boto3-${process.pid}`;
-  const stdout = await new Promise<string>((resolve) => {
-    execFile(
-      'python3',
-      ['-c', BOTO3_SCRIPT, server.endpoint, bucket, queueArn('signed')],
-      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
-      (_error, out, err) => resolve(`${out}\n${err}`),
-    );
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-  const result = JSON.parse(line) as { queues?: unknown; refused?: string };
+  const { output: stdout, json } = await runBoto3(
+    ['-c', BOTO3_SCRIPT, server.endpoint, bucket, queueArn('signed')],
+    work,
+  );
+  const result = json as { queues?: unknown; refused?: string };
   t.deepEqual(
     result.queues,
     [

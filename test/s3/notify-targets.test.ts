@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import {
   PutBucketNotificationConfigurationCommand,
   PutObjectCommand,
@@ -18,7 +17,7 @@ import {
   targetsEnv,
   topicArn,
 } from '../helpers/notify-receiver.js';
-import { boto3Env } from '../helpers/python.js';
+import { runBoto3 } from '../helpers/python.js';
 import { newBucket, s3Failure, TestServer, useTempDir } from '../helpers/server.js';
 
 /**
@@ -282,16 +281,11 @@ test.serial(
     const arn = (created.json.arns as string[])[2] ?? '';
     t.regex(arn, /^arn:aws:lambda:us-east-1:000000000000:function:py-hook$/);
     const bucket = `notify-targets-boto3-${process.pid}`;
-    const stdout = await new Promise<string>((resolve) => {
-      execFile(
-        'python3',
-        ['-c', BOTO3_SCRIPT, server.endpoint, bucket, arn],
-        { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
-        (_error, out, err) => resolve(`${out}\n${err}`),
-      );
-    });
-    const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-    const result = JSON.parse(line) as { fns?: unknown; refused?: [string, string] };
+    const { output: stdout, json } = await runBoto3(
+      ['-c', BOTO3_SCRIPT, server.endpoint, bucket, arn],
+      work,
+    );
+    const result = json as { fns?: unknown; refused?: [string, string] };
     t.deepEqual(
       result.fns,
       [{ Id: 'fn', LambdaFunctionArn: arn, Events: ['s3:ObjectRemoved:*'] }],
