@@ -621,6 +621,8 @@ export type ShardRequest =
       key: string;
       versionId?: string;
       acl?: Acl | null;
+      /** A change (acl present) on a bucket with notifications: records s3:ObjectAcl:Put. */
+      notify?: NotifyContext;
     }
   /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
   | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }

@@ -737,6 +737,7 @@ export class Shard {
         request.key,
         request.acl,
         request.versionId,
+        notifyOf(request.notify, 'ObjectAcl:Put'),
       );
       if (this.settings.durable) await this.meta.flushed();
     }

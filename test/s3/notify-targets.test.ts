@@ -1,5 +1,7 @@
 import {
+  GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
+  PutObjectAclCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -99,6 +101,31 @@ test.serial('an unknown target ARN is refused as AWS does, and nothing is sent',
   t.is(failure.status, 400);
   await sleep(300);
   t.is(receiver.testEvents.filter((e) => e.Bucket === bucket).length, 0);
+});
+
+test.serial('PutObjectAcl sends s3:ObjectAcl:Put', async (t) => {
+  const bucket = await newBucket(s3, 'notify-acl');
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          { Id: 'acl', QueueArn: queueArn('plain'), Events: ['s3:ObjectAcl:Put'] },
+        ],
+      },
+    }),
+  );
+  const got = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+  t.deepEqual(got.QueueConfigurations?.[0]?.Events, ['s3:ObjectAcl:Put']);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'acl-me', Body: 'abc' }));
+  await s3.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'acl-me', ACL: 'private' }));
+  const [event] = await receiver.waitFor(bucket, 1);
+  t.is(event?.eventName, 'ObjectAcl:Put');
+  t.is(event?.s3.object.key, 'acl-me');
+  t.is(event?.s3.object.size, 3);
+  t.is(event?.s3.configurationId, 'acl');
+  await sleep(300);
+  t.is(receiver.of(bucket).length, 1, 'the PUT itself matched no configuration');
 });
 
 test.serial(

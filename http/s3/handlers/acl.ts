@@ -16,6 +16,7 @@ import { parseAclXml, renderAclXml } from '../acl-xml.js';
 import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { notifyField } from '../notifications.js';
 import { sendEmpty } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader } from '../versioning.js';
@@ -148,6 +149,7 @@ export async function handlePutObjectAcl(
       key: e.key,
       ...version,
       acl: isDefaultAcl(acl, owner) ? null : acl,
+      ...notifyField(ctx, bucket),
     },
     'Acl',
   );
