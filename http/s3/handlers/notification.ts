@@ -1,4 +1,6 @@
+import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
+import type { OutboxMessage } from '../../../engine/protocol/messages.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import {
   notificationXml,
@@ -35,13 +37,31 @@ export async function handlePutBucketNotification(
     await ctx.state.catalog.putBucketConfig(bucket.id, 'notification', stored);
   }
   const messages = testEventMessages(before, stored, bucket.name, ctx.requestId, Date.now());
-  if (messages.length > 0) {
+  if (messages.length > 0) await recordTestEvents(ctx, bucket, messages);
+  sendEmpty(ctx, 200);
+}
+
+/**
+ * Puts the test events in the outbox of the bucket's shard for key "". The configuration is
+ * stored already: a shard that cannot take them (restarting) costs the test events, never an
+ * error answer for a change that took effect.
+ */
+async function recordTestEvents(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  messages: OutboxMessage[],
+): Promise<void> {
+  try {
     await shardFor(ctx.state, bucket, '').call(
       { kind: 'RecordOutbox', messages },
       'OutboxRecorded',
     );
+  } catch (error) {
+    ctx.state.logger.warn(
+      { err: error, requestId: ctx.requestId, bucket: bucket.name },
+      'notification test events not recorded',
+    );
   }
-  sendEmpty(ctx, 200);
 }
 
 /** GetBucketNotificationConfiguration: the stored configuration, or an empty document. */
