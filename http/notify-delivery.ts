@@ -19,7 +19,7 @@ import { registry } from './admin/metrics.js';
  * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread; the targets
  * (config file and admin API, engine/catalog/notify-targets.ts) are read at every pass, so one the
  * operator adds or removes counts from the next pass. Without any target no bucket can name one:
- * the worker then reads the target table at each poll and asks no shard anything.
+ * once the outboxes are empty the worker only reads the target table at each poll.
  */
 
 const delivered = new Counter({
@@ -68,6 +68,7 @@ export class NotifyDelivery {
   private targets: ReadonlyMap<string, NotifyTarget> = new Map();
   private readonly pendingByShard: number[];
   private loop: Promise<void> | null = null;
+  private polledOnce = false;
   private stopped = false;
   private deliveredTotal = 0;
   private droppedTotal = 0;
@@ -98,10 +99,10 @@ export class NotifyDelivery {
       let progressed = false;
       try {
         this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
-        const passes =
-          this.targets.size === 0
-            ? []
-            : await Promise.all(this.shards.map((shard) => this.passOver(shard)));
+        const passes = this.mayHaveWork()
+          ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
+          : [];
+        this.polledOnce = true;
         progressed = passes.some((moved) => moved);
         this.errors.succeeded();
       } catch (error) {
@@ -112,6 +113,15 @@ export class NotifyDelivery {
       pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
       if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
     }
+  }
+
+  /**
+   * Whether a pass can move anything: with a target, or with events left over (their targets
+   * were removed: the pass gives them up). The first pass always looks, for events an earlier
+   * run left behind.
+   */
+  private mayHaveWork(): boolean {
+    return this.targets.size > 0 || !this.polledOnce || this.pendingByShard.some((n) => n > 0);
   }
 
   /** Until the next pass: the poll interval, or sooner when a target's backoff ends. */

@@ -8,6 +8,7 @@ import {
 import test from 'ava';
 import { connect } from 'nats';
 import { adminCall } from '../helpers/admin.js';
+import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import { startNats } from '../helpers/nats.js';
 import {
   type EventRecord,
@@ -327,3 +328,50 @@ test.serial(
     t.is(test0?.Event, 's3:TestEvent');
   },
 );
+
+test.serial('removing the only target gives its waiting events up, counted failed', async (t) => {
+  const own = await Receiver.start();
+  own.down.add('/gone');
+  // No config targets: once the stored one is removed, the worker has none at all.
+  const alone = await TestServer.start({
+    expectedLogErrors: [/event notification delivery failed/, /event notification dropped/],
+  });
+  try {
+    const client = alone.client();
+    const created = await adminCall(alone, 'POST', '/v2/CreateNotifyTarget', {
+      name: 'gone',
+      url: `http://127.0.0.1:${own.port}/gone`,
+    });
+    t.is(created.status, 200, created.text);
+    const bucket = await newBucket(client, 'notify-gone');
+    await client.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [{ QueueArn: queueArn('gone'), Events: ['s3:ObjectCreated:*'] }],
+        },
+      }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'waits', Body: 'x' }));
+    const until = Date.now() + 10_000;
+    while (own.rejected === 0 && Date.now() < until) await sleep(50);
+    t.true(own.rejected > 0, 'delivery was tried and refused');
+    const removed = await adminCall(alone, 'POST', '/v2/DeleteNotifyTarget', { name: 'gone' });
+    t.is(removed.status, 200, removed.text);
+    let failed = 0;
+    let pending = -1;
+    const deadline = Date.now() + 70_000;
+    while ((failed < 2 || pending !== 0) && Date.now() < deadline) {
+      const samples = await scrapeMetrics(alone);
+      failed = metricValue(samples, 'hangar_notify_events_failed_total', { target: 'gone' });
+      pending = metricValue(samples, 'hangar_notify_events_pending');
+      await sleep(100);
+    }
+    t.is(failed, 2, 'the test event and the PUT event were given up');
+    t.is(pending, 0);
+    t.is(own.events.length, 0);
+  } finally {
+    await alone.destroy();
+    await own.close();
+  }
+});
