@@ -255,6 +255,11 @@ export const LIMITS = {
   // ---- event notifications (issue 16) ----
   /** Notification configurations in one PutBucketNotificationConfiguration (AWS: 100). */
   notifyRulesMax: 100,
+  /** Notification targets the admin API may store (beside the config file's). */
+  notifyTargetsStoredMax: 64,
+  /** A stored target's URL and HMAC secret, in characters. */
+  notifyTargetUrlCharsMax: 2048,
+  notifyTargetSecretCharsMax: 256,
   /** Outbox events one delivery pass reads from each shard. */
   notifyBatchMax: 256,
   /** Idle wait between delivery passes when no event was pending. */

@@ -16,8 +16,10 @@ import { registry } from './admin/metrics.js';
  * acknowledged it (a 2xx answer to the webhook POST; a flushed NATS publish), so a crash between
  * delivery and acknowledgement delivers it again. A failed target is retried with exponential
  * backoff (LIMITS.notifyBackoff*) while the other targets go on; an event undelivered after
- * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread only when the
- * operator configured targets: without them no bucket can name one, and the worker costs nothing.
+ * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread; the targets
+ * (config file and admin API, engine/catalog/notify-targets.ts) are read at every pass, so one the
+ * operator adds or removes counts from the next pass. Without any target no bucket can name one:
+ * once the outboxes are empty the worker only reads the target table at each poll.
  */
 
 const delivered = new Counter({
@@ -63,25 +65,24 @@ export class NotifyDelivery {
   private readonly backoff = new Map<string, Backoff>();
   /** Aborted by stop(): a webhook POST under way ends at once instead of at its timeout. */
   private readonly stopping = new AbortController();
-  private readonly targets: ReadonlyMap<string, NotifyTarget>;
+  private targets: ReadonlyMap<string, NotifyTarget> = new Map();
   private readonly pendingByShard: number[];
   private loop: Promise<void> | null = null;
+  private polledOnce = false;
   private stopped = false;
   private deliveredTotal = 0;
   private droppedTotal = 0;
 
   constructor(
-    targets: readonly NotifyTarget[],
+    private readonly targetsNow: () => readonly NotifyTarget[],
     private readonly shards: readonly ShardClient[],
     private readonly senders: { readonly send: Sender; close(): Promise<void> },
     private readonly logger: Logger,
   ) {
-    this.targets = new Map(targets.map((target) => [target.name, target]));
     this.pendingByShard = shards.map(() => 0);
   }
 
   start(): void {
-    if (this.targets.size === 0) return;
     this.loop = this.run();
   }
 
@@ -97,7 +98,11 @@ export class NotifyDelivery {
     while (!this.stopped) {
       let progressed = false;
       try {
-        const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
+        this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
+        const passes = this.mayHaveWork()
+          ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
+          : [];
+        this.polledOnce = true;
         progressed = passes.some((moved) => moved);
         this.errors.succeeded();
       } catch (error) {
@@ -108,6 +113,15 @@ export class NotifyDelivery {
       pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
       if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
     }
+  }
+
+  /**
+   * Whether a pass can move anything: with a target, or with events left over (their targets
+   * were removed: the pass gives them up). The first pass always looks, for events an earlier
+   * run left behind.
+   */
+  private mayHaveWork(): boolean {
+    return this.targets.size > 0 || !this.polledOnce || this.pendingByShard.some((n) => n > 0);
   }
 
   /** Until the next pass: the poll interval, or sooner when a target's backoff ends. */
@@ -158,7 +172,8 @@ export class NotifyDelivery {
     const backoff = this.backoff.get(target.name);
     if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
     try {
-      await this.senders.send(target, `{"Records":[${entry.record}]}`, this.stopping.signal);
+      const body = entry.whole === true ? entry.record : `{"Records":[${entry.record}]}`;
+      await this.senders.send(target, body, this.stopping.signal);
     } catch (error) {
       const attempts = (backoff?.attempts ?? 0) + 1;
       const delay = Math.min(
@@ -184,7 +199,7 @@ export class NotifyDelivery {
     const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
     const backingOff = [...this.backoff.keys()];
     return {
-      state: this.targets.size === 0 ? 'done' : pending > 0 ? 'busy' : 'idle',
+      state: pending > 0 ? 'busy' : 'idle',
       errors: this.errors.errors,
       consecutiveErrors: this.errors.consecutiveErrors,
       lastError: this.errors.lastError,
@@ -245,7 +260,7 @@ export class TargetSenders {
   }
 
   private async connectionTo(target: NotifyTarget): Promise<NatsConnection> {
-    let pending = this.nats.get(target.name);
+    let pending = this.nats.get(target.url);
     if (pending === undefined) {
       pending = connect({
         servers: target.url.slice('nats://'.length),
@@ -253,16 +268,16 @@ export class TargetSenders {
         timeout: LIMITS.notifyDeliveryTimeoutMs,
         maxReconnectAttempts: -1,
       });
-      this.nats.set(target.name, pending);
+      this.nats.set(target.url, pending);
     }
     try {
       const connection = await pending;
       if (!connection.isClosed()) return connection;
     } catch (error) {
-      this.nats.delete(target.name);
+      this.nats.delete(target.url);
       throw error;
     }
-    this.nats.delete(target.name);
+    this.nats.delete(target.url);
     return this.connectionTo(target);
   }
 

@@ -10,6 +10,8 @@ import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import { bucketAccessOf } from './access/access-record.js';
 import { ANONYMOUS } from './access/principal.js';
+import { type LoggedBucket, logAccess, loggingOf } from './access-log/access-log.js';
+import { WEBSITE_ACTION } from './access-log/record.js';
 import { allows, hiddenMiss, requestFactsOf } from './s3/auth.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
@@ -35,6 +37,10 @@ interface WebContext {
   readonly state: ServerState;
   readonly res: Responder;
   readonly requestId: string;
+  /** The bucket's server access logging, once the bucket is known (null: not logged). */
+  logged: LoggedBucket | null;
+  /** The S3 error code the answer carries, for the access log record. */
+  errorCode: string | null;
 }
 
 /** One website request, after the bucket and its configuration were found. */
@@ -59,7 +65,11 @@ export function acceptWebsiteRequest(
   req: RequestSnapshot,
   hasBody: boolean,
 ): void {
-  serveWebsite({ state, res, requestId: res.requestId }, req, hasBody).catch((error: unknown) => {
+  const startedMs = Date.now();
+  const startedAt = performance.now();
+  const ctx: WebContext = { state, res, requestId: res.requestId, logged: null, errorCode: null };
+  res.whenDone(() => logWebsiteAccess(ctx, req, startedMs, performance.now() - startedAt));
+  serveWebsite(ctx, req, hasBody).catch((error: unknown) => {
     // Only a failure of the error page itself lands here: drop the connection, keep the process.
     state.logger.error({ err: error, requestId: res.requestId }, 'website: error answer failed');
     res.close();
@@ -94,6 +104,7 @@ async function serveWebsite(
     if (bucket === undefined) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
     }
+    ctx.logged = loggingOf(state, res, bucket);
     const config = state.catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
     if (config === undefined) {
       throw new S3Error('NoSuchWebsiteConfiguration', undefined, { BucketName: bucketName });
@@ -136,6 +147,7 @@ async function serveWebsite(
     await serveKey(site);
   } catch (error) {
     const s3Error = toS3Error(error);
+    ctx.errorCode = s3Error.code;
     if (s3Error.code === 'InternalError') {
       state.logger.error({ err: error, requestId: res.requestId }, 'website: internal error');
     }
@@ -145,6 +157,37 @@ async function serveWebsite(
       sendHtmlError(ctx, s3Error, head, hasBody);
     }
   }
+}
+
+/**
+ * The access log record of a website request on a logged bucket: AWS logs them as
+ * WEBSITE.<method>.OBJECT, anonymous, with the key as requested.
+ */
+function logWebsiteAccess(
+  ctx: WebContext,
+  req: RequestSnapshot,
+  startedMs: number,
+  durationMs: number,
+): void {
+  if (ctx.logged === null) return;
+  let key: string | null = null;
+  try {
+    key = decodeURIComponent(req.rawPath.replace(/^\//, ''));
+  } catch {
+    // An undecodable path was answered InvalidURI: logged without a key.
+  }
+  logAccess(ctx.state, ctx.logged, {
+    req,
+    res: ctx.res,
+    action: WEBSITE_ACTION,
+    bucketName: ctx.logged.bucket.name,
+    key,
+    principal: null,
+    errorCode: ctx.errorCode,
+    bytesIn: 0,
+    startedMs,
+    durationMs,
+  });
 }
 
 /** The bucket a Host header names: `<bucket>.<root domain>`, else the host itself. */

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { Catalog } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
 import { Keyring, KmsError, type KmsKeyView } from '../engine/sse/keyring.js';
-import { liveAdminFile } from '../http/admin/discovery.js';
 import { type KmsKeyJson, kmsKeyJson } from '../http/admin/handlers/kms.js';
 import { fields, table } from '../http/admin/text-table.js';
-import { type AdminClient, adminClient, OperationError } from './admin-client.js';
+import { type AdminClient, OperationError } from './admin-client.js';
+import { withCatalog } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
 
@@ -57,25 +56,23 @@ function listOutput(keys: readonly KmsKeyJson[]): Output {
 
 /** Runs `offline` on a keyring over the catalog, or `remote` over the running server's API. */
 function onKeyring(
-  cli: CliParts,
   command: Command,
   offline: (keyring: Keyring, config: HangarConfig) => Promise<Output> | Output,
   remote: (api: AdminClient) => Promise<Output>,
 ): Promise<void> {
-  return cli.run(command, async (config) => {
-    const server = liveAdminFile(config.dataDir);
-    if (server !== null) return remote(adminClient(command, config, server));
-    const catalog = Catalog.open(config.dataDir);
-    try {
-      const keyring = new Keyring(catalog.kmsTables(), config.dataDir, config.sse.masterKeyFile);
-      return await offline(keyring, config);
-    } catch (error) {
-      if (error instanceof KmsError) throw new OperationError(error.message);
-      throw error;
-    } finally {
-      await catalog.close();
-    }
-  });
+  return withCatalog(
+    command,
+    async (catalog, config) => {
+      try {
+        const keyring = new Keyring(catalog.kmsTables(), config.dataDir, config.sse.masterKeyFile);
+        return await offline(keyring, config);
+      } catch (error) {
+        if (error instanceof KmsError) throw new OperationError(error.message);
+        throw error;
+      }
+    },
+    remote,
+  );
 }
 
 function requireView(keyring: Keyring, ref: string): KmsKeyView {
@@ -88,7 +85,6 @@ export function registerKms(program: Command, cli: CliParts): void {
   const kms = program.command('kms').description('manage the built-in SSE-KMS keyring');
   cli.leaf(kms, 'list', 'list KMS keys').action((_opts: unknown, command: Command) =>
     onKeyring(
-      cli,
       command,
       (keyring, config) => listOutput(keyring.list().map((k) => jsonOf(config, k))),
       async (api) => listOutput(await api.call<KmsKeyJson[]>('GET', 'ListKmsKeys')),
@@ -98,7 +94,6 @@ export function registerKms(program: Command, cli: CliParts): void {
     .leaf(kms, 'info <id>', 'show a KMS key (id, ARN or alias/<name>)')
     .action((ref: string, _opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         (keyring, config) => keyOutput(jsonOf(config, requireView(keyring, ref))),
         async (api) => keyOutput(await api.call<KmsKeyJson>('GET', 'GetKmsKeyInfo', { id: ref })),
@@ -110,7 +105,6 @@ export function registerKms(program: Command, cli: CliParts): void {
     .option('--alias <alias/name>', 'an alias to name it by')
     .action((opts: { description?: string; alias?: string }, command: Command) =>
       onKeyring(
-        cli,
         command,
         (keyring, config) =>
           keyOutput(
@@ -141,7 +135,6 @@ export function registerKms(program: Command, cli: CliParts): void {
   ): void => {
     cli.leaf(kms, spec, description).action((ref: string, _opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         async (keyring, config) => keyOutput(jsonOf(config, await offline(keyring, ref))),
         async (api) => keyOutput(await api.call<KmsKeyJson>('POST', operation, {}, { id: ref })),
@@ -167,7 +160,6 @@ export function registerKms(program: Command, cli: CliParts): void {
     .leaf(sse, 'rotate-master-key', 'replace the master key and re-wrap every keyring key under it')
     .action((_opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         async (keyring) => rotated(await keyring.rotateMaster()),
         async (api) =>

@@ -7,6 +7,7 @@ import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
+import { NotifyTargetTable } from './notify-targets.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -98,6 +99,8 @@ export class Catalog {
   private readonly configs: Database<unknown, string>;
   private readonly kmsKeys: Database<KmsKeyRecord, string>;
   private readonly kmsAliases: Database<string, string>;
+  /** The admin API's notification targets (engine/catalog/notify-targets.ts). */
+  readonly notifyTargets: NotifyTargetTable;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
@@ -109,6 +112,7 @@ export class Catalog {
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
     this.kmsKeys = env.openDB<KmsKeyRecord, string>({ name: 'kms-keys', ...cborRecords() });
     this.kmsAliases = env.openDB<string, string>({ name: 'kms-aliases', ...cborRecords() });
+    this.notifyTargets = new NotifyTargetTable(env, cborRecords());
   }
 
   /** The built-in keyring's tables (engine/sse/keyring.ts reads and writes them). */
@@ -127,7 +131,7 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    // Six tables today (buckets, keys, grants, configs, and the SSE keyring's two); room to grow.
+    // Seven tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets).
     const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.

@@ -18,6 +18,7 @@ import type {
   NotifyContext,
   ObjectLock,
   OutboxEntry,
+  OutboxMessage,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -279,9 +280,20 @@ export class MetaStore {
     this.outbox.record(notify.context, event, object, Date.now());
   }
 
+  /** The event of a change to an existing version's record (its tags or ACL). */
+  private noteRewrite(notify: Notify, key: string, record: ObjectRecord): void {
+    const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+    this.noteEvent(notify, createdFacts(key, record, shown));
+  }
+
   /** The oldest events waiting for delivery. */
   outboxEntries(limit: number): OutboxEntry[] {
     return this.outbox.oldest(limit);
+  }
+
+  /** Records whole messages (s3:TestEvent) for delivery; returns how many. */
+  async recordOutbox(messages: readonly OutboxMessage[]): Promise<number> {
+    return this.env.transaction(() => this.outbox.recordMessages(messages, Date.now()));
   }
 
   /** Removes delivered events; returns how many there were. */
@@ -394,10 +406,7 @@ export class MetaStore {
       const { tags: _previous, ...rest } = located.record;
       const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
       this.versioned.rewrite(bucketId, key, located, record);
-      if (notify !== undefined) {
-        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-        this.noteEvent(notify, createdFacts(key, record, shown));
-      }
+      if (notify !== undefined) this.noteRewrite(notify, key, record);
       return { tags: [...tags], record };
     });
     return unwrap(outcome);
@@ -413,6 +422,7 @@ export class MetaStore {
     acl: Acl | null,
     versionId?: string,
     expectedOwner?: string | null,
+    notify?: Notify,
   ): Promise<ObjectRecord> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(() => {
@@ -425,6 +435,7 @@ export class MetaStore {
       const { acl: _previous, ...rest } = located.record;
       const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
       this.versioned.rewrite(bucketId, key, located, record);
+      if (notify !== undefined) this.noteRewrite(notify, key, record);
       return { record };
     });
     return unwrap(outcome).record;

@@ -96,9 +96,18 @@ export interface NotifyContext {
 export interface OutboxEntry {
   id: string;
   target: string;
-  /** The event's record (AWS's Records[0]), JSON. */
+  /** The event's record (AWS's Records[0]), JSON; with `whole`, the whole message. */
   record: string;
   createdMs: number;
+  /** The record is the whole message (s3:TestEvent), sent as it is. */
+  whole?: true;
+}
+
+/** A whole message for one target (s3:TestEvent), recorded by RecordOutbox. */
+export interface OutboxMessage {
+  target: string;
+  /** The message, JSON. */
+  body: string;
 }
 
 /** An object tag (S3 tagging): keys are unique within a tag set. */
@@ -618,6 +627,8 @@ export type ShardRequest =
        * otherwise ConditionalRequestConflict (an overwrite by another owner came between).
        */
       expectedOwner?: string | null;
+      /** A change (acl present) on a bucket with notifications: records s3:ObjectAcl:Put. */
+      notify?: NotifyContext;
     }
   /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
   | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }
@@ -636,6 +647,8 @@ export type ShardRequest =
   | { kind: 'ReadOutbox'; reqId: number; limit: number }
   /** Removes delivered (or given-up) events from the outbox (answered OutboxAcked). */
   | { kind: 'AckOutbox'; reqId: number; ids: string[] }
+  /** Records whole messages (s3:TestEvent) in the outbox, durably (answered OutboxRecorded). */
+  | { kind: 'RecordOutbox'; reqId: number; messages: OutboxMessage[] }
   | { kind: 'Stats'; reqId: number }
   /**
    * Aborts a bucket's multipart uploads initiated before `initiatedBeforeMs`, in one bounded
@@ -735,6 +748,7 @@ export type ShardResult =
   | { kind: 'Purged'; objects: number }
   | { kind: 'OutboxRead'; entries: OutboxEntry[]; pending: number }
   | { kind: 'OutboxAcked'; removed: number }
+  | { kind: 'OutboxRecorded'; written: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   | { kind: 'Lock'; lock: ObjectLock; versionId?: string }
   /** An object's owner and ACL as stored (absent: the defaults, see ObjectAclFields). */

@@ -27,6 +27,7 @@ import type {
   ObjectInfo,
   ObjectLock,
   OpenedObject,
+  OutboxMessage,
   PartTarget,
   PutEndFields,
   QuotaCheck,
@@ -256,6 +257,9 @@ export class Shard {
         break;
       case 'AckOutbox':
         this.answer(request.reqId, () => this.ackOutbox(request.ids));
+        break;
+      case 'RecordOutbox':
+        this.answer(request.reqId, () => this.recordOutbox(request.messages));
         break;
       default:
         assertNever(request);
@@ -734,6 +738,7 @@ export class Shard {
         request.acl,
         request.versionId,
         request.expectedOwner,
+        notifyOf(request.notify, 'ObjectAcl:Put'),
       );
       if (this.settings.durable) await this.meta.flushed();
     }
@@ -777,6 +782,14 @@ export class Shard {
     const removed = await this.meta.ackOutbox(ids);
     if (this.settings.durable) await this.meta.flushed();
     return { kind: 'OutboxAcked', removed };
+  }
+
+  /** Records whole messages; durably: the answer promises their delivery. */
+  private async recordOutbox(messages: readonly OutboxMessage[]): Promise<ShardResult> {
+    assert(messages.length <= LIMITS.notifyRulesMax, 'one test message per configuration at most');
+    const written = await this.meta.recordOutbox(messages);
+    if (this.settings.durable) await this.meta.flushed();
+    return { kind: 'OutboxRecorded', written };
   }
 
   // ---- copy, delete, purge ----

@@ -45,9 +45,10 @@ export class WorkerRegistry {
       readonly lastCompleted: number | null;
       runNow(): Promise<unknown>;
     },
-    notify?: BackgroundWorker,
+    notify: BackgroundWorker,
+    accessLog: BackgroundWorker,
   ) {
-    this.workers = [scrub, orphans, lifecycle, ...(notify !== undefined ? [notify] : [])];
+    this.workers = [scrub, orphans, lifecycle, notify, accessLog];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',
@@ -79,6 +80,11 @@ export class WorkerRegistry {
   /** Applies every bucket's lifecycle rules now (joins a run in progress, or queues one). */
   lifecycleNow(): Promise<unknown> {
     return this.lifecycle.runNow();
+  }
+
+  /** Brings the status of workers that run elsewhere (edge threads) up to date. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.refresh?.()));
   }
 
   list(): WorkerInfo[] {

@@ -40,6 +40,11 @@ import {
   rotateSseMasterKey,
 } from './handlers/kms.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
+import {
+  createNotifyTarget,
+  deleteNotifyTarget,
+  listNotifyTargets,
+} from './handlers/notify-targets.js';
 import { readiness } from './handlers/readiness.js';
 import {
   getWorkerInfo,
@@ -113,6 +118,9 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/EnableKmsKey', auth: 'admin', handler: enableKmsKey },
   { method: 'POST', path: '/v2/DisableKmsKey', auth: 'admin', handler: disableKmsKey },
   { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
+  { method: 'GET', path: '/v2/ListNotifyTargets', auth: 'admin', handler: listNotifyTargets },
+  { method: 'POST', path: '/v2/CreateNotifyTarget', auth: 'admin', handler: createNotifyTarget },
+  { method: 'POST', path: '/v2/DeleteNotifyTarget', auth: 'admin', handler: deleteNotifyTarget },
   { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
   { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },

@@ -187,6 +187,8 @@ export function authorize(
   principal: Principal,
   routed: RoutedRequest,
   facts: RequestFacts,
+  /** Told the bucket record as soon as it is read, even when the request is then refused. */
+  onBucket?: (bucket: BucketRecord) => void,
 ): Authorized {
   const endpoint: Endpoint = routed.endpoint;
   const needed = authorizationOf(endpoint);
@@ -202,6 +204,7 @@ export function authorize(
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
+  onBucket?.(bucket);
   const access = bucketAccessOf(state.catalog, bucket);
   // DeleteObjects decides each key it names (handlers/delete.ts); the request itself only
   // needs to reach the bucket.

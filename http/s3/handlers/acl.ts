@@ -19,6 +19,7 @@ import { checkBodyDigest } from '../checksum-headers.js';
 import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { notifyField } from '../notifications.js';
 import { sendEmpty } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader } from '../versioning.js';
@@ -178,6 +179,7 @@ async function writeObjectAcl(
       ...version,
       acl: isDefaultAcl(acl, owner) ? null : acl,
       expectedOwner: current.owner ?? null,
+      ...notifyField(ctx, bucket),
     },
     'Acl',
   );
