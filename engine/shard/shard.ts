@@ -978,32 +978,35 @@ function decryptorFor(
   dataKeyOf: (managed: ManagedKey) => Buffer,
 ): ((position: number, data: Uint8Array) => void) | null {
   const encryption = record.sse;
-  if (encryption === undefined || encryption.kind !== undefined) {
-    if (key !== null)
-      throw engineFailure(
-        'InvalidRequest',
-        'The encryption parameters are not applicable to this object.',
-      );
-    if (encryption === undefined || !reading) return null;
-    const dataKey = { key: dataKeyOf(encryption) };
-    const partSizes = record.partSizes ?? null;
-    return (position, data) => {
-      const { iv, offset } = segmentAt(encryption, partSizes, position);
-      decryptAt(dataKey, iv, offset, data);
-    };
+  const managed = encryption === undefined || encryption.kind !== undefined;
+  if (managed && key !== null) {
+    throw engineFailure(
+      'InvalidRequest',
+      'The encryption parameters are not applicable to this object.',
+    );
   }
+  if (encryption === undefined || (managed && !reading)) return null;
+  const decryptKey =
+    encryption.kind !== undefined
+      ? { key: dataKeyOf(encryption) }
+      : customerKeyFor(encryption.keyMd5, key);
+  const partSizes = record.partSizes ?? null;
+  return (position, data) => {
+    const { iv, offset } = segmentAt(encryption, partSizes, position);
+    decryptAt(decryptKey, iv, offset, data);
+  };
+}
+
+/** The SSE-C key a GET must bring: the one whose MD5 the object keeps (S3's answers if not). */
+function customerKeyFor(keyMd5: string, key: CustomerKey | null): CustomerKey {
   if (key === null) {
     throw engineFailure(
       'InvalidRequest',
       'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
     );
   }
-  if (key.md5Base64 !== encryption.keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
-  const partSizes = record.partSizes ?? null;
-  return (position, data) => {
-    const { iv, offset } = segmentAt(encryption, partSizes, position);
-    decryptAt(key, iv, offset, data);
-  };
+  if (key.md5Base64 !== keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
+  return key;
 }
 
 /** Whether an UploadPart's SSE-C key agrees with its upload's. */
