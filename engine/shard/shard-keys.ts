@@ -1,6 +1,6 @@
 import { Catalog } from '../catalog/catalog.js';
 import { engineFailure } from '../errors.js';
-import { Keyring, KmsError } from '../sse/keyring.js';
+import { Keyring, KmsError, kmsS3Code } from '../sse/keyring.js';
 import type { ManagedKey } from '../sse/managed.js';
 
 /**
@@ -22,9 +22,8 @@ export class ShardKeys {
     try {
       return this.open().dataKeyOf(managed);
     } catch (error) {
-      if (error instanceof KmsError && error.reason !== 'LimitExceededException') {
-        throw engineFailure(`KMS.${error.reason}`, error.message);
-      }
+      const code = error instanceof KmsError ? kmsS3Code(error) : null;
+      if (code !== null) throw engineFailure(code, (error as KmsError).message);
       // Anything else (KeyIntegrityError: a corrupt record) is an internal error, logged: never
       // a wrong key that would decrypt to garbage.
       throw error;

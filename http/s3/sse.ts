@@ -1,6 +1,6 @@
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
-import { Keyring, KmsError, kmsKeyArn } from '../../engine/sse/keyring.js';
+import { Keyring, KmsError, kmsKeyArn, kmsS3Code } from '../../engine/sse/keyring.js';
 import type { ManagedSummary } from '../../engine/sse/managed.js';
 import type { CustomerKey, EncryptionKey } from '../../engine/sse-c.js';
 import type { ServerState } from './context.js';
@@ -68,18 +68,14 @@ export function managedRequestOf(headers: Readonly<Record<string, string>>): Man
     }
     return null;
   }
-  if (requested === 'aws:kms:dsse') {
-    throw new S3Error(
-      'NotImplemented',
-      'Dual-layer SSE-KMS (aws:kms:dsse) is not implemented by hangar.',
-    );
-  }
-  if (requested !== 'AES256' && requested !== 'aws:kms') {
-    throw invalid('The encryption method specified is not supported', SSE, requested);
-  }
+  const algorithm = managedAlgorithmOf(requested, () =>
+    invalid('The encryption method specified is not supported', SSE, requested),
+  );
+  // Validated for every algorithm, kept for SSE-KMS only: S3 Bucket Keys are an SSE-KMS feature
+  // (AWS neither applies nor reports one for AES256).
   const bucketKey = bucketKeyOf(bucketKeyHeader);
   const withBucketKey = bucketKey === undefined ? {} : { bucketKey };
-  if (requested === 'AES256') {
+  if (algorithm === 'AES256') {
     if (keyRef !== undefined || context !== undefined) {
       throw invalid(
         'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
@@ -87,7 +83,7 @@ export function managedRequestOf(headers: Readonly<Record<string, string>>): Man
         requested,
       );
     }
-    return { kind: 's3', keyRef: null, ...withBucketKey };
+    return { kind: 's3', keyRef: null };
   }
   if (keyRef !== undefined && (keyRef === '' || keyRef.length > LIMITS.kmsKeyRefBytesMax)) {
     throw invalid('Invalid keyId', KMS_KEY_ID, keyRef.slice(0, 256));
@@ -98,6 +94,24 @@ export function managedRequestOf(headers: Readonly<Record<string, string>>): Man
     ...(context !== undefined ? { context: checkedContext(context) } : {}),
     ...withBucketKey,
   };
+}
+
+/**
+ * An algorithm a request header or a bucket default names: AES256 or aws:kms; `bad()` for what
+ * S3 does not know. Dual-layer SSE-KMS (aws:kms:dsse) is 501 NotImplemented (DECISIONS.md).
+ */
+export function managedAlgorithmOf(
+  value: string | undefined,
+  bad: () => S3Error,
+): 'AES256' | 'aws:kms' {
+  if (value === 'aws:kms:dsse') {
+    throw new S3Error(
+      'NotImplemented',
+      'Dual-layer SSE-KMS (aws:kms:dsse) is not implemented by hangar.',
+    );
+  }
+  if (value !== 'AES256' && value !== 'aws:kms') throw bad();
+  return value;
 }
 
 function bucketKeyOf(value: string | undefined): boolean | undefined {
@@ -158,10 +172,13 @@ export function writeEncryption(
 
 function defaultRequestOf(config: BucketEncryption | undefined): ManagedRequest | null {
   if (config === undefined) return null;
-  const bucketKey = config.bucketKey ? { bucketKey: true } : {};
   return config.algorithm === 'AES256'
-    ? { kind: 's3', keyRef: null, ...bucketKey }
-    : { kind: 'kms', keyRef: config.kmsKeyId ?? null, ...bucketKey };
+    ? { kind: 's3', keyRef: null }
+    : {
+        kind: 'kms',
+        keyRef: config.kmsKeyId ?? null,
+        ...(config.bucketKey ? { bucketKey: true } : {}),
+      };
 }
 
 /** A new data key for the request, from the keyring; KMS's refusals as S3 reports them. */
@@ -169,7 +186,7 @@ function dataKeyFor(state: ServerState, wanted: ManagedRequest): EncryptionKey {
   const keyring = keyringOf(state);
   try {
     return wanted.kind === 's3'
-      ? keyring.newSseS3DataKey(wanted.bucketKey)
+      ? keyring.newSseS3DataKey()
       : keyring.newKmsDataKey(wanted.keyRef, wanted.context, wanted.bucketKey);
   } catch (error) {
     throw s3ErrorOfKms(error);
@@ -177,13 +194,10 @@ function dataKeyFor(state: ServerState, wanted: ManagedRequest): EncryptionKey {
 }
 
 /** KmsError → its S3 error (anything else unchanged). */
-export function s3ErrorOfKms(error: unknown): unknown {
+function s3ErrorOfKms(error: unknown): unknown {
   if (!(error instanceof KmsError)) return error;
-  if (error.reason === 'DisabledException')
-    return new S3Error('KMS.DisabledException', error.message);
-  if (error.reason === 'NotFoundException')
-    return new S3Error('KMS.NotFoundException', error.message);
-  return new S3Error('InvalidArgument', error.message);
+  const code = kmsS3Code(error);
+  return new S3Error(code ?? 'InvalidArgument', error.message);
 }
 
 /** One keyring per thread's catalog handle (edge threads, and the main thread's admin API). */

@@ -201,7 +201,7 @@ test('the CLI lists, creates, disables and enables KMS keys through the running 
   t.false(JSON.parse(disabled.stdout).enabled);
   const listed = await cli('kms', 'list');
   t.is(listed.code, 0, listed.stderr);
-  t.regex(listed.stdout, new RegExp(`${key.id}\\s+alias/cli\\s+no`));
+  t.regex(listed.stdout, new RegExp(`${key.id}\\s+alias/cli\\s+Disabled`));
   const rotated = await cli('kms', 'rotate', key.id, '--json');
   t.is(JSON.parse(rotated.stdout).versions, 2);
   const unknown = await cli('kms', 'enable', 'alias/none-such');

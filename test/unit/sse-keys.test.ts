@@ -91,3 +91,42 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a key pending deletion is unusable, and gone once its waiting period is over', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-keyring-'));
+  const catalog = Catalog.open(dir);
+  try {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const keyring = new Keyring(catalog.kmsTables(), dir, null, () => now);
+    const created = keyring.createKey('doomed', 'doomed');
+    const data = keyring.newKmsDataKey('alias/doomed', undefined);
+    const scheduled = await keyring.scheduleDeletion(created.id, 7);
+    t.is(scheduled.state, 'PendingDeletion');
+    t.is(scheduled.deletionMs, now + 7 * 86_400_000);
+    t.throws(() => keyring.dataKeyOf(data.managed), {
+      instanceOf: KmsError,
+      message: /pending deletion/,
+    });
+    t.throws(() => keyring.newKmsDataKey(created.id, undefined), { message: /pending deletion/ });
+    // One millisecond before the date the key still exists (and may be kept) ...
+    now += 7 * 86_400_000 - 1;
+    t.is(keyring.view(created.id)?.state, 'PendingDeletion');
+    t.deepEqual(await keyring.purgeDeleted(), []);
+    // ... at the date it is gone: unknown to every lookup, then purged with its alias.
+    now += 1;
+    t.is(keyring.view(created.id), undefined);
+    t.is(keyring.view('alias/doomed'), undefined);
+    t.false(keyring.list().some((key) => key.id === created.id));
+    const gone = t.throws(() => keyring.dataKeyOf(data.managed), { instanceOf: KmsError });
+    t.is(gone?.reason, 'NotFoundException');
+    await t.throwsAsync(keyring.cancelDeletion(created.id), { message: /does not exist/ });
+    t.deepEqual(await keyring.purgeDeleted(), [created.id]);
+    t.is(catalog.kmsTables().keys.get(created.id), undefined);
+    t.is(catalog.kmsTables().aliases.get('doomed'), undefined);
+    // The alias is free for a new key.
+    t.not(keyring.createKey('reborn', 'doomed').id, created.id);
+  } finally {
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
