@@ -1,7 +1,7 @@
 import { Catalog } from '../catalog/catalog.js';
 import { engineFailure } from '../errors.js';
 import { Keyring, KmsError, kmsS3Code } from '../sse/keyring.js';
-import type { ManagedKey } from '../sse/managed.js';
+import type { DataKeys, ManagedKey } from '../sse/managed.js';
 
 /**
  * A shard's access to the keyring, to open the data keys of SSE-S3 and SSE-KMS objects and
@@ -18,7 +18,7 @@ export class ShardKeys {
   ) {}
 
   /** The data key of a managed object or upload, or the S3 failure that refuses it. */
-  dataKeyOf(managed: ManagedKey): Buffer {
+  dataKeyOf(managed: ManagedKey): DataKeys {
     try {
       return this.open().dataKeyOf(managed);
     } catch (error) {

@@ -37,7 +37,13 @@ import type {
   VersioningState,
   WriteConditions,
 } from '../protocol/messages.js';
-import { type ManagedDataKey, type ManagedKey, managedKeyTag, summaryOf } from '../sse/managed.js';
+import {
+  type DataKeys,
+  type ManagedDataKey,
+  type ManagedKey,
+  managedKeyTag,
+  summaryOf,
+} from '../sse/managed.js';
 import {
   type CustomerKey,
   decryptAt,
@@ -373,7 +379,7 @@ export class Shard {
   private uploadDataKey(bucketId: string, key: string, uploadId: string): ManagedDataKey | null {
     const managed = this.meta.getUpload(bucketId, key, uploadId)?.sseManaged;
     if (managed === undefined) return null;
-    return { key: this.keys.dataKeyOf(managed), managed };
+    return { ...this.keys.dataKeyOf(managed), managed };
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -975,7 +981,7 @@ function decryptorFor(
   record: ObjectRecord,
   key: CustomerKey | null,
   reading: boolean,
-  dataKeyOf: (managed: ManagedKey) => Buffer,
+  dataKeyOf: (managed: ManagedKey) => DataKeys,
 ): ((position: number, data: Uint8Array) => void) | null {
   const encryption = record.sse;
   const managed = encryption === undefined || encryption.kind !== undefined;
@@ -987,9 +993,7 @@ function decryptorFor(
   }
   if (encryption === undefined || (managed && !reading)) return null;
   const decryptKey =
-    encryption.kind !== undefined
-      ? { key: dataKeyOf(encryption) }
-      : customerKeyFor(encryption.keyMd5, key);
+    encryption.kind !== undefined ? dataKeyOf(encryption) : customerKeyFor(encryption.keyMd5, key);
   const partSizes = record.partSizes ?? null;
   return (position, data) => {
     const { iv, offset } = segmentAt(encryption, partSizes, position);

@@ -9,7 +9,14 @@ import {
   SSE_S3_KEY_ID,
 } from '../catalog/kms.js';
 import { LIMITS } from '../limits.js';
-import { dataKeyAad, type ManagedDataKey, type ManagedKey } from './managed.js';
+import {
+  type DataKeys,
+  dataKeyAad,
+  type ManagedDataKey,
+  type ManagedKey,
+  type ManagedKind,
+  outerKeyAad,
+} from './managed.js';
 import {
   dropRetiredMasterKeys,
   type MasterKey,
@@ -152,21 +159,23 @@ export class Keyring {
   /**
    * A new data key for an SSE-KMS object under the key `ref` names (id, key ARN, alias or alias
    * ARN; null: the default `aws/s3`, made on first use). An unknown or disabled key is refused.
+   * `kind` 'dsse' (dual-layer): two independent data keys, both sealed under that key.
    */
   newKmsDataKey(
     ref: string | null,
     context: string | undefined,
     bucketKey?: boolean,
+    kind: 'kms' | 'dsse' = 'kms',
   ): ManagedDataKey {
     const record = ref === null ? this.defaultKey() : this.find(ref);
     if (record === undefined || record.origin === 'internal') {
       throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
     }
-    return this.newDataKey('kms', record, context, bucketKey);
+    return this.newDataKey(kind, record, context, bucketKey);
   }
 
   private newDataKey(
-    kind: 's3' | 'kms',
+    kind: ManagedKind,
     record: KmsKeyRecord,
     context: string | undefined,
     bucketKey: boolean | undefined,
@@ -180,17 +189,26 @@ export class Keyring {
       ...(context !== undefined ? { context } : {}),
       ...(bucketKey !== undefined ? { bucketKey } : {}),
     };
-    return { key, managed: { ...fields, wrapped: sealKey(material, key, dataKeyAad(fields)) } };
+    const managed = { ...fields, wrapped: sealKey(material, key, dataKeyAad(fields)) };
+    if (kind !== 'dsse') return { key, managed };
+    const outerKey = newKey();
+    const wrappedOuter = sealKey(material, outerKey, outerKeyAad(fields));
+    return { key, outerKey, managed: { ...managed, wrappedOuter } };
   }
 
-  /** The data key of a managed object: KmsError if its key is gone or disabled. */
-  dataKeyOf(managed: ManagedKey): Buffer {
+  /** The data keys of a managed object: KmsError if its key is gone, disabled or pending. */
+  dataKeyOf(managed: ManagedKey): DataKeys {
     const record = this.live(this.tables.keys.get(managed.keyId));
     if (record === undefined) {
       throw new KmsError('NotFoundException', `Key '${managed.keyId}' does not exist`);
     }
     const material = this.usableMaterial(record, managed.keyVersion);
-    return openKey(material, managed.wrapped, dataKeyAad(managed), `object key of ${record.id}`);
+    const what = `object key of ${record.id}`;
+    const key = openKey(material, managed.wrapped, dataKeyAad(managed), what);
+    if (managed.kind !== 'dsse') return { key };
+    // A dual-layer record without its outer key is corrupt: an integrity error, as a bad seal.
+    const outer = managed.wrappedOuter ?? new Uint8Array();
+    return { key, outerKey: openKey(material, outer, outerKeyAad(managed), what) };
   }
 
   /** A version's material, once the key is known to be enabled. */

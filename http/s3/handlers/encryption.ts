@@ -36,7 +36,7 @@ export function parseBucketEncryption(document: XmlNode): BucketEncryption {
     () => new S3Error('MalformedXML'),
   );
   const keyId = textOf(apply.KMSMasterKeyID)?.trim();
-  if (keyId !== undefined && algorithm !== 'aws:kms') {
+  if (keyId !== undefined && algorithm === 'AES256') {
     throw new S3Error(
       'InvalidArgument',
       'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms',
