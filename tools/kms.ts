@@ -128,13 +128,11 @@ export function registerKms(program: Command, cli: CliParts): void {
     .action((opts: { description?: string; alias?: string }, command: Command) =>
       onKeyring(
         command,
-        (keyring, config) =>
-          keyOutput(
-            jsonOf(
-              config,
-              keyring.createKey(opts.description ?? '', opts.alias?.replace(/^alias\//, '')),
-            ),
-          ),
+        async (keyring, config) => {
+          await keyring.purgeDeleted();
+          const alias = opts.alias?.replace(/^alias\//, '');
+          return keyOutput(jsonOf(config, keyring.createKey(opts.description ?? '', alias)));
+        },
         async (api) =>
           keyOutput(
             await api.call<KmsKeyJson>(

@@ -89,7 +89,10 @@ export async function createKmsKey(state: AdminState, req: AdminRequest): Promis
   if (alias !== undefined && (!ALIAS_PATTERN.test(alias) || alias.startsWith('aws/'))) {
     throw badRequest('body.alias must be alias/<name> of A-Z a-z 0-9 / _ - (not aws/...)');
   }
-  const key = await kms(() => keyringOf(state.server).createKey(description, alias));
+  const keyring = keyringOf(state.server);
+  // A deleted key's alias is free once its record is purged.
+  await keyring.purgeDeleted();
+  const key = await kms(() => keyring.createKey(description, alias));
   return { json: keyJson(state, key) };
 }
 
