@@ -5,6 +5,7 @@ import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { boto3Env } from '../helpers/python.js';
 import { newBucket, useServer, useTempDir } from '../helpers/server.js';
+import { createKmsKey } from '../helpers/sse.js';
 
 /** The script lives beside this file's source (tsc does not copy it into dist/). */
 const SCRIPT = fileURLToPath(new URL('../../../test/clients/boto3_sse.py', import.meta.url));
@@ -12,17 +13,11 @@ const SCRIPT = fileURLToPath(new URL('../../../test/clients/boto3_sse.py', impor
 const suite = useServer(test);
 const work = useTempDir(test, 'hangar-boto3-sse-');
 
-async function createKey(): Promise<{ id: string; arn: string }> {
-  const created = await adminCall(suite.server, 'POST', '/v2/CreateKmsKey', { description: 'py' });
-  if (created.status !== 200) throw new Error(`CreateKmsKey: ${created.text}`);
-  return { id: created.json.id as string, arn: created.json.arn as string };
-}
-
 /** A bucket with an object under a key pending deletion, and one under a disabled key. */
 async function refusedKeys(): Promise<{ bucket: string; pending: string }> {
   const bucket = await newBucket(suite.s3, 'boto3-refused');
-  const pending = await createKey();
-  const disabled = await createKey();
+  const pending = await createKmsKey(suite.server);
+  const disabled = await createKmsKey(suite.server);
   for (const [name, key] of [
     ['pending', pending],
     ['disabled', disabled],
@@ -44,7 +39,7 @@ async function refusedKeys(): Promise<{ bucket: string; pending: string }> {
 
 test('boto3: SSE-S3, SSE-KMS, DSSE-KMS, bucket keys, refused keys and bucket default encryption', async (t) => {
   t.timeout(120_000);
-  const key = await createKey();
+  const key = await createKmsKey(suite.server);
   const refused = await refusedKeys();
   const stdout = await new Promise<string>((resolve) => {
     execFile(

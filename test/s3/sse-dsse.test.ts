@@ -4,14 +4,13 @@ import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutBucketEncryptionCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
-import { getBytes, uploadAndComplete } from '../helpers/sse.js';
+import { createKmsKey, getBytes, putBucketDefault, uploadAndComplete } from '../helpers/sse.js';
 
 /**
  * Dual-layer SSE-KMS (aws:kms:dsse): two layers of AES-256 encryption, each with its own data
@@ -23,17 +22,9 @@ const DSSE = 'aws:kms:dsse';
 
 const suite = useServer(test);
 
-async function createKey(): Promise<{ id: string; arn: string }> {
-  const created = await adminCall(suite.server, 'POST', '/v2/CreateKmsKey', {
-    description: 'dsse',
-  });
-  if (created.status !== 200) throw new Error(`CreateKmsKey: ${JSON.stringify(created.json)}`);
-  return { id: created.json.id as string, arn: created.json.arn as string };
-}
-
 test('PutObject with aws:kms:dsse: reported on PUT, GET and HEAD; ranges; ciphertext only on disk', async (t) => {
   const bucket = await newBucket(suite.s3, 'dsse-put');
-  const key = await createKey();
+  const key = await createKmsKey(suite.server);
   const body = plaintextPattern(3 * MIB + 17, 'DSSE-PUT');
   const put = await suite.s3.send(
     new PutObjectCommand({
@@ -71,7 +62,7 @@ test('PutObject with aws:kms:dsse: reported on PUT, GET and HEAD; ranges; cipher
 
 test('a dual-layer multipart upload: every answer reports it; ranges across parts decrypt', async (t) => {
   const bucket = await newBucket(suite.s3, 'dsse-mpu');
-  const key = await createKey();
+  const key = await createKmsKey(suite.server);
   const created = await suite.s3.send(
     new CreateMultipartUploadCommand({
       Bucket: bucket,
@@ -106,17 +97,8 @@ test('a dual-layer multipart upload: every answer reports it; ranges across part
 
 test('aws:kms:dsse as a bucket default, CopyObject across algorithms, and a disabled key', async (t) => {
   const bucket = await newBucket(suite.s3, 'dsse-default');
-  const key = await createKey();
-  await suite.s3.send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: {
-        Rules: [
-          { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: DSSE, KMSMasterKeyID: key.id } },
-        ],
-      },
-    }),
-  );
+  const key = await createKmsKey(suite.server);
+  await putBucketDefault(suite.s3, bucket, DSSE, key.id);
   const config = await suite.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   t.deepEqual(
     config.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault,

@@ -5,7 +5,6 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
-  PutBucketEncryptionCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -21,7 +20,7 @@ import {
   useServer,
 } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { getBytes } from '../helpers/sse.js';
+import { createKmsKey, getBytes, putBucketDefault, putKms } from '../helpers/sse.js';
 
 /**
  * SSE-KMS keys over their life (deletion scheduled and cancelled), S3 Bucket Keys, encryption
@@ -33,32 +32,11 @@ const DAY_MS = 86_400_000;
 
 const suite = useServer(test);
 
-async function createKey(alias?: string): Promise<{ id: string; arn: string }> {
-  const created = await adminCall(suite.server, 'POST', '/v2/CreateKmsKey', {
-    description: 'test key',
-    ...(alias !== undefined ? { alias } : {}),
-  });
-  if (created.status !== 200) throw new Error(`CreateKmsKey: ${JSON.stringify(created.json)}`);
-  return { id: created.json.id as string, arn: created.json.arn as string };
-}
-
-function putKms(bucket: string, key: string, body: Buffer | string, keyId: string) {
-  return suite.s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      ServerSideEncryption: 'aws:kms',
-      SSEKMSKeyId: keyId,
-    }),
-  );
-}
-
 test('a key scheduled for deletion refuses its objects (KMS.KMSInvalidStateException); cancelling keeps it disabled', async (t) => {
   const bucket = await newBucket(suite.s3, 'kms-deletion');
-  const key = await createKey('alias/doomed');
+  const key = await createKmsKey(suite.server, 'alias/doomed');
   const body = randomBytesSeeded(300_000, 31);
-  await putKms(bucket, 'k', body, key.id);
+  await putKms(suite.s3, bucket, 'k', body, key.id);
 
   const before = Date.now();
   const scheduled = await adminCall(suite.server, 'POST', '/v2/ScheduleKmsKeyDeletion', {
@@ -73,7 +51,7 @@ test('a key scheduled for deletion refuses its objects (KMS.KMSInvalidStateExcep
   const get = await s3Failure(suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' })));
   t.is(get.status, 400);
   t.is(get.name, 'KMS.KMSInvalidStateException');
-  const put = await s3Failure(putKms(bucket, 'new', 'x', key.arn));
+  const put = await s3Failure(putKms(suite.s3, bucket, 'new', 'x', key.arn));
   t.is(put.name, 'KMS.KMSInvalidStateException');
   // HEAD opens no key: it answers, and reports the key.
   const head = await suite.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
@@ -109,7 +87,7 @@ test('a key scheduled for deletion refuses its objects (KMS.KMSInvalidStateExcep
 });
 
 test('ScheduleKmsKeyDeletion refuses waiting periods outside 7 to 30 days, unknown keys and aws/s3', async (t) => {
-  const key = await createKey();
+  const key = await createKmsKey(suite.server);
   for (const pendingWindowDays of [6, 31, 7.5, '10']) {
     const refused = await adminCall(suite.server, 'POST', '/v2/ScheduleKmsKeyDeletion', {
       id: key.id,
@@ -137,7 +115,7 @@ test('ScheduleKmsKeyDeletion refuses waiting periods outside 7 to 30 days, unkno
 test('the CLI schedules and cancels a key deletion through the running server', async (t) => {
   const cli = (...args: string[]) =>
     runCli(['--data-dir', suite.server.dataDir, '--admin-token', ADMIN_TOKEN, ...args]);
-  const key = await createKey('alias/cli-doomed');
+  const key = await createKmsKey(suite.server, 'alias/cli-doomed');
   const scheduled = await cli('kms', 'schedule-deletion', 'alias/cli-doomed', '--days', '10');
   t.is(scheduled.code, 0, scheduled.stderr);
   t.regex(scheduled.stdout, /State:\s+PendingDeletion/);
@@ -154,20 +132,8 @@ test('the CLI schedules and cancels a key deletion through the running server', 
 
 test('BucketKeyEnabled from the bucket default is stored and reported by PUT, HEAD, GET, copy and every multipart answer', async (t) => {
   const bucket = await newBucket(suite.s3, 'kms-bucket-key');
-  const key = await createKey();
-  await suite.s3.send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: {
-        Rules: [
-          {
-            ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: key.id },
-            BucketKeyEnabled: true,
-          },
-        ],
-      },
-    }),
-  );
+  const key = await createKmsKey(suite.server);
+  await putBucketDefault(suite.s3, bucket, 'aws:kms', key.id, true);
   const reports = (
     what: string,
     answer: {
