@@ -252,6 +252,9 @@ export const LIMITS = {
   sseContextBytesMax: 4096,
   /** A key id, ARN or alias in x-amz-server-side-encryption-aws-kms-key-id, in bytes. */
   kmsKeyRefBytesMax: 2048,
+  /** ScheduleKmsKeyDeletion's waiting period, in days: AWS KMS's bounds (7 to 30, default 30). */
+  kmsDeletionWindowDaysMin: 7,
+  kmsDeletionWindowDaysMax: 30,
   // ---- event notifications (issue 16) ----
   /** Notification configurations in one PutBucketNotificationConfiguration (AWS: 100). */
   notifyRulesMax: 100,

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { HangarConfig } from '../engine/config.js';
+import { LIMITS } from '../engine/limits.js';
 import { Keyring, KmsError, type KmsKeyView } from '../engine/sse/keyring.js';
 import { type KmsKeyJson, kmsKeyJson } from '../http/admin/handlers/kms.js';
 import { fields, table } from '../http/admin/text-table.js';
-import { type AdminClient, OperationError } from './admin-client.js';
+import { type AdminClient, OperationError, UsageError } from './admin-client.js';
 import { withCatalog } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
@@ -28,6 +29,8 @@ function keyOutput(key: KmsKeyJson): Output {
       ['Description', key.description || '-'],
       ['Created', key.created],
       ['Enabled', key.enabled ? 'yes' : 'no'],
+      ['State', key.state],
+      ['Deletion date', key.deletionDate ?? '-'],
       ['Origin', key.origin],
       ['Versions', String(key.versions)],
     ]),
@@ -41,11 +44,11 @@ function listOutput(keys: readonly KmsKeyJson[]): Output {
       keys.length === 0
         ? 'No KMS keys.'
         : table(
-            ['KEY ID', 'ALIAS', 'ENABLED', 'VERSIONS', 'CREATED', 'DESCRIPTION'],
+            ['KEY ID', 'ALIAS', 'STATE', 'VERSIONS', 'CREATED', 'DESCRIPTION'],
             keys.map((k) => [
               k.id,
               k.alias ?? '-',
-              k.enabled ? 'yes' : 'no',
+              k.state,
               String(k.versions),
               k.created,
               k.description || '-',
@@ -75,6 +78,22 @@ function onKeyring(
   );
 }
 
+/** --days of `hangar kms schedule-deletion`: AWS KMS's waiting period (7 to 30 days). */
+function windowDaysOf(text: string | undefined): number {
+  if (text === undefined) return LIMITS.kmsDeletionWindowDaysMax;
+  const days = Number(text);
+  if (
+    !Number.isInteger(days) ||
+    days < LIMITS.kmsDeletionWindowDaysMin ||
+    days > LIMITS.kmsDeletionWindowDaysMax
+  ) {
+    throw new UsageError(
+      `--days must be a whole number from ${LIMITS.kmsDeletionWindowDaysMin} to ${LIMITS.kmsDeletionWindowDaysMax}`,
+    );
+  }
+  return days;
+}
+
 function requireView(keyring: Keyring, ref: string): KmsKeyView {
   const key = keyring.view(ref);
   if (key === undefined) throw new OperationError(`no KMS key ${ref}`);
@@ -86,7 +105,10 @@ export function registerKms(program: Command, cli: CliParts): void {
   cli.leaf(kms, 'list', 'list KMS keys').action((_opts: unknown, command: Command) =>
     onKeyring(
       command,
-      (keyring, config) => listOutput(keyring.list().map((k) => jsonOf(config, k))),
+      async (keyring, config) => {
+        await keyring.purgeDeleted();
+        return listOutput(keyring.list().map((k) => jsonOf(config, k)));
+      },
       async (api) => listOutput(await api.call<KmsKeyJson[]>('GET', 'ListKmsKeys')),
     ),
   );
@@ -106,13 +128,11 @@ export function registerKms(program: Command, cli: CliParts): void {
     .action((opts: { description?: string; alias?: string }, command: Command) =>
       onKeyring(
         command,
-        (keyring, config) =>
-          keyOutput(
-            jsonOf(
-              config,
-              keyring.createKey(opts.description ?? '', opts.alias?.replace(/^alias\//, '')),
-            ),
-          ),
+        async (keyring, config) => {
+          await keyring.purgeDeleted();
+          const alias = opts.alias?.replace(/^alias\//, '');
+          return keyOutput(jsonOf(config, keyring.createKey(opts.description ?? '', alias)));
+        },
         async (api) =>
           keyOutput(
             await api.call<KmsKeyJson>(
@@ -149,6 +169,31 @@ export function registerKms(program: Command, cli: CliParts): void {
   );
   change('disable <id>', 'disable a key: its objects become unreadable', 'DisableKmsKey', (k, r) =>
     k.setEnabled(r, false),
+  );
+  cli
+    .leaf(kms, 'schedule-deletion <id>', 'delete a key after a waiting period (its objects too)')
+    .option('--days <n>', 'waiting period in days, 7 to 30 (default 30)')
+    .action((ref: string, opts: { days?: string }, command: Command) =>
+      onKeyring(
+        command,
+        async (keyring, config) =>
+          keyOutput(jsonOf(config, await keyring.scheduleDeletion(ref, windowDaysOf(opts.days)))),
+        async (api) =>
+          keyOutput(
+            await api.call<KmsKeyJson>(
+              'POST',
+              'ScheduleKmsKeyDeletion',
+              {},
+              { id: ref, pendingWindowDays: windowDaysOf(opts.days) },
+            ),
+          ),
+      ),
+    );
+  change(
+    'cancel-deletion <id>',
+    'keep a key pending deletion (it stays disabled)',
+    'CancelKmsKeyDeletion',
+    (k, r) => k.cancelDeletion(r),
   );
 
   const sse = program.command('sse').description('SSE-S3 / SSE-KMS master key');

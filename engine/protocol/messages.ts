@@ -38,6 +38,7 @@ import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { Acl } from '../catalog/access.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
 import type { Preconditions } from '../preconditions.js';
+import type { KmsS3Code } from '../sse/keyring.js';
 import type { ManagedKey, ManagedSummary } from '../sse/managed.js';
 import type { CustomerKey, EncryptionKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
@@ -353,9 +354,8 @@ export type EngineFailureCode =
   | 'PreconditionFailed'
   /** A write's condition held when it began, but a conflicting write or delete committed first. */
   | 'ConditionalRequestConflict'
-  /** SSE-KMS: the object's keyring key is disabled, or gone. */
-  | 'KMS.DisabledException'
-  | 'KMS.NotFoundException'
+  /** SSE-KMS: the object's keyring key is disabled, pending deletion, or gone. */
+  | KmsS3Code
   | 'Internal';
 
 export interface EngineFailure {

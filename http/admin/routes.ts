@@ -31,6 +31,7 @@ import {
   updateKey,
 } from './handlers/keys.js';
 import {
+  cancelKmsKeyDeletion,
   createKmsKey,
   disableKmsKey,
   enableKmsKey,
@@ -38,6 +39,7 @@ import {
   listKmsKeys,
   rotateKmsKey,
   rotateSseMasterKey,
+  scheduleKmsKeyDeletion,
 } from './handlers/kms.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
 import {
@@ -117,6 +119,18 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/RotateKmsKey', auth: 'admin', handler: rotateKmsKey },
   { method: 'POST', path: '/v2/EnableKmsKey', auth: 'admin', handler: enableKmsKey },
   { method: 'POST', path: '/v2/DisableKmsKey', auth: 'admin', handler: disableKmsKey },
+  {
+    method: 'POST',
+    path: '/v2/ScheduleKmsKeyDeletion',
+    auth: 'admin',
+    handler: scheduleKmsKeyDeletion,
+  },
+  {
+    method: 'POST',
+    path: '/v2/CancelKmsKeyDeletion',
+    auth: 'admin',
+    handler: cancelKmsKeyDeletion,
+  },
   { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
   { method: 'GET', path: '/v2/ListNotifyTargets', auth: 'admin', handler: listNotifyTargets },
   { method: 'POST', path: '/v2/CreateNotifyTarget', auth: 'admin', handler: createNotifyTarget },
