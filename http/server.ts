@@ -21,6 +21,7 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
+import { withConsoleOrigins } from './s3/console-cors.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -115,20 +116,19 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     lifecycle,
     config.notify.targets.length > 0 ? notify : undefined,
   );
-  const adminState = {
-    server: state,
-    startedMs: Date.now(),
-    shardCount: layout.shards,
-    workers,
-    localToken: localAdminToken(config),
-  };
   const scheme = tls === null ? 'http' : 'https';
+  let s3PortClaimed: number;
+  let adminPortClaimed: number;
   try {
+    s3PortClaimed = claimPort(uws, 'S3', config.s3.host, config.s3.port);
+    // The admin port is chosen before the edge threads start: they answer CORS for the web
+    // console's origin (the admin listener's), so they must know its port.
+    adminPortClaimed = claimPort(uws, 'admin', config.admin.host, config.admin.port);
     edges = await EdgeThreads.start(
       {
-        config,
+        config: withConsoleOrigins(config, scheme, adminPortClaimed),
         count: config.edgeThreads ?? availableParallelism(),
-        s3Port: claimPort(uws, 'S3', config.s3.host, config.s3.port),
+        s3Port: s3PortClaimed,
         webPort: claimPort(uws, 'website', config.web.host, config.web.port),
       },
       pool,
@@ -140,6 +140,14 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     await pool.stop();
     throw error;
   }
+  const adminState = {
+    server: state,
+    startedMs: Date.now(),
+    shardCount: layout.shards,
+    workers,
+    localToken: localAdminToken(config),
+    s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
+  } as const;
   const serving = edges;
   bindMetricsSources({
     dataDir: config.dataDir,
@@ -151,7 +159,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     {
       name: 'admin',
       host: config.admin.host,
-      port: config.admin.port,
+      port: adminPortClaimed,
       tls,
       mount: (app) => mountAdminApi(app, adminState),
     },
