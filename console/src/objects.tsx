@@ -15,7 +15,8 @@ import { ObjectDetails } from './object-details.js';
 import { errorText, formatBytes } from './session.js';
 import { type PickedFile, startUploads, type UploadItem } from './upload.js';
 
-const PAGE_KEYS = 200;
+/** Keys asked per listing page: a few screenfuls, so scrolling fetches the next. */
+const PAGE_KEYS = 500;
 
 interface Row {
   readonly key: string;
@@ -135,11 +136,12 @@ function Browser({ s3, bucket }: { s3: S3Client; bucket: string }) {
 
   const upload = (files: PickedFile[]) => {
     if (files.length === 0) return;
-    const items = startUploads(s3, bucket, prefix, files, (changed) => {
-      setUploads((all) => [...all.filter((u) => !changed.includes(u)), ...changed]);
+    // The items come back through the callback, queued first, then on every progress step.
+    startUploads(s3, bucket, prefix, files, (changed) => {
+      // Same order every time (rows that move under the pointer cannot be clicked).
+      setUploads((all) => [...all, ...changed.filter((u) => !all.includes(u))]);
       if (changed.every((u) => u.state !== 'queued' && u.state !== 'uploading')) reload();
     });
-    setUploads((all) => [...all, ...items]);
   };
 
   const pick = (event: Event) => {
@@ -242,10 +244,13 @@ function Browser({ s3, bucket }: { s3: S3Client; bucket: string }) {
             multiple
             class="sr-only"
             name="folder"
-            {...{ webkitdirectory: '' }}
+            {...{ webkitdirectory: true }}
             onChange={pick}
           />
         </label>
+        <button type="button" onClick={reload}>
+          Refresh
+        </button>
         <button type="button" disabled={selected.size === 0} onClick={() => remove([...selected])}>
           Delete selected ({selected.size})
         </button>
@@ -358,7 +363,12 @@ function UploadList({ items, onClear }: { items: UploadItem[]; onClear: () => vo
       </p>
       <ul>
         {items.map((item) => (
-          <li key={item.id} data-upload={item.key} data-state={item.state}>
+          <li
+            key={item.id}
+            data-upload={item.key}
+            data-state={item.state}
+            data-loaded={item.loaded}
+          >
             <span class="name">{item.key}</span>
             <progress
               max={item.size || 1}
