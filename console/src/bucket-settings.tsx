@@ -7,6 +7,7 @@ import {
   PutBucketCorsCommand,
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
+import { BucketDocuments, BucketQuotas } from './bucket-documents.js';
 import type { PageProps } from './main.js';
 import { errorText } from './session.js';
 
@@ -85,7 +86,7 @@ function fieldOf(message: string): Field {
   return 'form';
 }
 
-export function BucketSettings({ s3, bucket }: PageProps & { bucket: string }) {
+export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: string }) {
   const [rules, setRules] = useState<RuleForm[]>([]);
   const [problem, setProblem] = useState<{ rule: number; field: Field; text: string } | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
@@ -102,7 +103,15 @@ export function BucketSettings({ s3, bucket }: PageProps & { bucket: string }) {
     );
   }, [s3, bucket]);
 
-  if (s3 === null) return <p role="alert">Bucket settings need S3 keys.</p>;
+  if (s3 === null) {
+    return (
+      <section aria-labelledby="settings-title">
+        <h1 id="settings-title">{bucket} / settings</h1>
+        {session.adminToken !== null && <BucketQuotas token={session.adminToken} bucket={bucket} />}
+        <p role="alert">Bucket settings need S3 keys.</p>
+      </section>
+    );
+  }
 
   const update = (index: number, change: Partial<RuleForm>) => {
     setSaved(null);
@@ -257,6 +266,8 @@ export function BucketSettings({ s3, bucket }: PageProps & { bucket: string }) {
           <pre class="xml">{corsXml(rules.map(toRule))}</pre>
         </div>
       </div>
+      {session.adminToken !== null && <BucketQuotas token={session.adminToken} bucket={bucket} />}
+      <BucketDocuments s3={s3} bucket={bucket} />
     </section>
   );
 }

@@ -2,7 +2,12 @@
 // (caching, precompression, CSP), the S3 port's CORS for the console's origin, and in a real
 // browser (Debian's Chromium through playwright-core) the operator's pages: sign-in, buckets,
 // keys with grants, the live request chart under load, and the CORS form's validation errors.
-import { GetBucketCorsCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetBucketCorsCommand,
+  GetBucketTaggingCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { useChromium } from '../helpers/chromium.js';
@@ -249,3 +254,60 @@ browserTest('dark and light themes; a narrow window keeps every control reachabl
   await screenshot(page, 'narrow-dark');
   await page.close();
 });
+
+browserTest(
+  'bucket settings: JSON documents saved or refused in place; quotas for an operator',
+  async (t) => {
+    const page = await openConsole(await browser(), suite.server);
+    await signInOperator(page);
+    await page.getByRole('link', { name: 'Buckets' }).click();
+    await page
+      .locator(`tr[data-bucket="${bucketName}"]`)
+      .getByRole('link', { name: 'Settings' })
+      .click();
+    // Without S3 keys an operator gets the admin API's settings only.
+    await page.getByRole('alert').filter({ hasText: 'Bucket settings need S3 keys.' }).waitFor();
+    await page.getByLabel('Maximum objects (empty: none)').fill('5000');
+    await page.getByRole('button', { name: 'Save quotas' }).click();
+    await page.getByRole('status').filter({ hasText: 'Quotas saved' }).waitFor();
+    const info = await adminCall(
+      suite.server,
+      'GET',
+      `/v2/GetBucketInfo?globalAlias=${bucketName}`,
+    );
+    t.deepEqual(info.json.quotas, { maxSize: null, maxObjects: 5000 });
+    await screenshot(page, 'quotas');
+    await page.close();
+
+    if (userKeys === undefined) return t.fail('the operator test made no key');
+    const user = await openConsole(await browser(), suite.server);
+    await signInUser(user, userKeys);
+    await user.goto(`${consoleUrl(suite.server)}#/buckets/${bucketName}/settings`);
+    const lifecycle = user.locator('form[data-document="Lifecycle"]');
+    const editor = lifecycle.getByRole('textbox');
+    await lifecycle.getByText('none set yet').waitFor();
+    await editor.fill(
+      JSON.stringify({
+        Rules: [
+          { ID: 'bad', Status: 'Sometimes', Filter: { Prefix: '' }, Expiration: { Days: 1 } },
+        ],
+      }),
+    );
+    await lifecycle.getByRole('button', { name: 'Save lifecycle' }).click();
+    const problem = lifecycle.getByRole('alert');
+    await problem.waitFor();
+    t.regex((await problem.textContent()) ?? '', /^MalformedXML: /);
+    t.is(await editor.getAttribute('aria-invalid'), 'true');
+    await editor.fill('{ not json');
+    await lifecycle.getByRole('button', { name: 'Save lifecycle' }).click();
+    await lifecycle.getByRole('alert').filter({ hasText: 'Not JSON' }).waitFor();
+
+    const tagging = user.locator('form[data-document="Tagging"]');
+    await tagging.getByRole('textbox').fill('{"TagSet":[{"Key":"team","Value":"web"}]}');
+    await tagging.getByRole('button', { name: 'Save tagging' }).click();
+    await tagging.getByRole('status').filter({ hasText: 'Tagging saved' }).waitFor();
+    const stored = await suite.s3.send(new GetBucketTaggingCommand({ Bucket: bucketName }));
+    t.deepEqual(stored.TagSet, [{ Key: 'team', Value: 'web' }]);
+    await user.close();
+  },
+);
