@@ -138,8 +138,9 @@ function Browser({ s3, bucket }: { s3: S3Client; bucket: string }) {
     if (files.length === 0) return;
     // The items come back through the callback, queued first, then on every progress step.
     startUploads(s3, bucket, prefix, files, (changed) => {
-      // Same order every time (rows that move under the pointer cannot be clicked).
-      setUploads((all) => [...all, ...changed.filter((u) => !all.includes(u))]);
+      // Newest batch first, then the same order every time (rows that move under the pointer
+      // cannot be clicked).
+      setUploads((all) => [...changed.filter((u) => !all.includes(u)), ...all]);
       if (changed.every((u) => u.state !== 'queued' && u.state !== 'uploading')) reload();
     });
   };

@@ -311,3 +311,53 @@ browserTest(
     await user.close();
   },
 );
+
+browserTest(
+  'an operator imports and deletes a key, deletes an empty bucket, runs a scrub',
+  async (t) => {
+    const page = await openConsole(await browser(), suite.server);
+    await signInOperator(page);
+    await page.locator('.request-chart').waitFor();
+    await page.getByRole('button', { name: 'Scrub: start' }).click();
+    await waitUntil('the scrub has run', async () => {
+      const workers = await adminCall(suite.server, 'POST', '/v2/ListWorkers?node=self', {});
+      const scrub = Object.values(workers.json.success)
+        .flat()
+        .find((w) => (w as { name: string }).name.toLowerCase().includes('scrub')) as
+        | { freeform: string[] }
+        | undefined;
+      return scrub !== undefined && !scrub.freeform.join(' ').includes('never');
+    });
+    t.is(await page.getByRole('alert').count(), 0);
+
+    await page.getByRole('link', { name: 'Keys' }).click();
+    const imported = { accessKeyId: 'GKconsoleimport0001', secretAccessKey: 'c'.repeat(64) };
+    await page.getByLabel('Access key ID').fill(imported.accessKeyId);
+    await page.getByLabel('Secret', { exact: true }).fill(imported.secretAccessKey);
+    await page.getByLabel('Name', { exact: true }).fill('imported');
+    await page.getByRole('button', { name: 'Import key' }).click();
+    const row = page.locator(`tr[data-key-id="${imported.accessKeyId}"]`);
+    await row.waitFor();
+    t.is(
+      (await adminCall(suite.server, 'GET', `/v2/GetKeyInfo?id=${imported.accessKeyId}`)).status,
+      200,
+    );
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.waitFor({ state: 'detached' });
+    t.is(
+      (await adminCall(suite.server, 'GET', `/v2/GetKeyInfo?id=${imported.accessKeyId}`)).status,
+      404,
+    );
+
+    await page.getByRole('link', { name: 'Buckets' }).click();
+    const empty = page.locator(`tr[data-bucket="${hiddenBucket}"]`);
+    await empty.getByRole('button', { name: 'Delete' }).click();
+    await empty.waitFor({ state: 'detached' });
+    t.is(
+      (await adminCall(suite.server, 'GET', `/v2/GetBucketInfo?globalAlias=${hiddenBucket}`))
+        .status,
+      404,
+    );
+    await page.close();
+  },
+);

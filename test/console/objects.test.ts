@@ -12,9 +12,10 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { chromium, type Page } from 'playwright-core';
+import { type CDPSession, chromium, type Page } from 'playwright-core';
 import { adminCall } from '../helpers/admin.js';
 import { CHROMIUM, useChromium } from '../helpers/chromium.js';
 import { openConsole, screenshot, signInUser, waitUntil } from '../helpers/console.js';
@@ -31,6 +32,16 @@ const BIG_BYTES = 50 * 1024 * 1024;
 const big = randomBytes(BIG_BYTES);
 let keys: Credentials | undefined;
 let page: Page | undefined;
+let rootClient: S3Client | undefined;
+
+/**
+ * The test's own root client. Retrying: its keep-alive sockets sit idle while the browser works
+ * (a 50 MiB download), and one the server closed meanwhile fails the next call with ECONNRESET.
+ */
+function root(): S3Client {
+  rootClient ??= suite.server.client(undefined, { maxAttempts: 3 });
+  return rootClient;
+}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -53,6 +64,19 @@ async function userPage(): Promise<Page> {
   await page.getByRole('heading', { name: `Buckets / ${BUCKET}` }).waitFor();
   return page;
 }
+
+/** Limits the tab's upload bandwidth (Chromium's network emulation); null lifts the limit. */
+async function throttleUploads(p: Page, bytesPerSecond: number | null): Promise<void> {
+  // One session, kept: the emulation ends with the session that set it.
+  cdp ??= await p.context().newCDPSession(p);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond ?? -1,
+  });
+}
+let cdp: CDPSession | undefined;
 
 /** The listing's rows (objects and folders) once its last page is in. */
 function rows(p: Page) {
@@ -78,7 +102,7 @@ browserTest('uploads a 50 MiB file in parts with progress, and a 20-file folder'
   );
   const between = [...seen].filter((loaded) => loaded > 0 && loaded < BIG_BYTES);
   t.true(between.length > 0, `progress seen: ${[...seen].join(', ')}`);
-  const head = await suite.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big.bin' }));
+  const head = await root().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big.bin' }));
   t.is(head.ContentLength, BIG_BYTES);
   t.regex(head.ETag ?? '', /-\d+"$/, 'a multipart upload');
   await p.locator('tr[data-key="big.bin"]').waitFor();
@@ -94,12 +118,10 @@ browserTest('uploads a 50 MiB file in parts with progress, and a 20-file folder'
     async () => (await p.locator('li[data-upload^="photos/"][data-state="done"]').count()) === 20,
     30_000,
   );
-  const listed = await suite.s3.send(
-    new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'photos/' }),
-  );
+  const listed = await root().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'photos/' }));
   t.is(listed.KeyCount, 20);
   t.is(
-    await objectBytes(suite.s3, BUCKET, 'photos/file-07.txt').then((b) => b.toString()),
+    await objectBytes(root(), BUCKET, 'photos/file-07.txt').then((b) => b.toString()),
     'photo 7\n',
   );
   await p.locator('tr[data-key="photos/"]').waitFor();
@@ -108,6 +130,10 @@ browserTest('uploads a 50 MiB file in parts with progress, and a 20-file folder'
 
 browserTest('cancelling an upload aborts it: no object, no multipart upload left', async (t) => {
   const p = await userPage();
+  await p.getByRole('button', { name: 'Clear finished' }).click();
+  await p.locator('li[data-upload]').first().waitFor({ state: 'detached' });
+  // Slowed to 4 MiB/s: the upload is still going when Cancel is pressed.
+  await throttleUploads(p, 4 * 1024 * 1024);
   const path = join(temp, 'cancelled.bin');
   writeFileSync(path, big);
   await p.locator('input[name="files"]').setInputFiles(path);
@@ -118,12 +144,13 @@ browserTest('cancelling an upload aborts it: no object, no multipart upload left
     ['cancelled', 'failed'].includes((await item.getAttribute('data-state')) ?? ''),
   );
   t.is(await item.getAttribute('data-state'), 'cancelled');
+  await throttleUploads(p, null);
   await waitUntil('no multipart upload is left', async () => {
-    const uploads = await suite.s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    const uploads = await root().send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
     return (uploads.Uploads ?? []).length === 0;
   });
   const missing = await s3Failure(
-    suite.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cancelled.bin' })),
+    root().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cancelled.bin' })),
   );
   t.is(missing.status, 404);
 });
@@ -137,7 +164,7 @@ browserTest('browses 3,000 keys by folder, fetching pages as the list scrolls', 
     await Promise.all(
       names
         .slice(at, at + 64)
-        .map((Key) => suite.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }))),
+        .map((Key) => root().send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }))),
     );
   }
   t.log(`3,001 keys written in ${Date.now() - startedMs} ms`);
@@ -179,7 +206,7 @@ browserTest(
     t.is(sha256(readFileSync(saved)), sha256(big));
 
     const text = 'hello from the console\n';
-    await suite.s3.send(
+    await root().send(
       new PutObjectCommand({
         Bucket: BUCKET,
         Key: 'hello.txt',
@@ -213,7 +240,7 @@ browserTest(
     await details.getByLabel('Tags (one key=value a line)').fill('team=blue\nstage=test');
     await details.getByRole('button', { name: 'Save tags' }).click();
     await details.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
-    const tagging = await suite.s3.send(
+    const tagging = await root().send(
       new GetObjectTaggingCommand({ Bucket: BUCKET, Key: 'hello.txt' }),
     );
     t.deepEqual(
@@ -228,7 +255,7 @@ browserTest(
     await p.locator('tr[data-key="hello.txt"]').getByRole('button', { name: 'Delete' }).click();
     await p.locator('tr[data-key="hello.txt"]').waitFor({ state: 'detached' });
     const gone = await s3Failure(
-      suite.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'hello.txt' })),
+      root().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'hello.txt' })),
     );
     t.is(gone.status, 404);
 
@@ -239,9 +266,7 @@ browserTest(
     await p.getByRole('button', { name: 'Delete selected (3)' }).click();
     await p.locator('tr[data-key="photos/file-00.txt"]').waitFor({ state: 'detached' });
     await p.locator('tr[data-key="photos/file-03.txt"]').waitFor();
-    const left = await suite.s3.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'photos/' }),
-    );
+    const left = await root().send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'photos/' }));
     t.is(left.KeyCount, 17);
   },
 );
