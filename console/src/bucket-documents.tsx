@@ -246,32 +246,35 @@ export function BucketQuotas({ token, bucket }: { token: string; bucket: string 
     }
   };
   return (
-    <form class="card inline" onSubmit={save} aria-labelledby="quotas-title">
+    <form class="card" onSubmit={save} aria-labelledby="quotas-title">
       <h2 id="quotas-title">Quotas</h2>
-      <label>
-        Maximum bytes (empty: none)
-        <input
-          name="maxSize"
-          inputMode="numeric"
-          value={quotas.maxSize}
-          onInput={(e) => setQuotas({ ...quotas, maxSize: e.currentTarget.value })}
-        />
-      </label>
-      <label>
-        Maximum objects (empty: none)
-        <input
-          name="maxObjects"
-          inputMode="numeric"
-          value={quotas.maxObjects}
-          onInput={(e) => setQuotas({ ...quotas, maxObjects: e.currentTarget.value })}
-        />
-      </label>
-      <button type="submit">Save quotas</button>
-      {message !== null && (
-        <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
-          {message.text}
-        </span>
-      )}
+      {/* Disabled until the current quotas are read: an edit made before would be overwritten. */}
+      <fieldset class="inline plain" disabled={id === null}>
+        <label>
+          Maximum bytes (empty: none)
+          <input
+            name="maxSize"
+            inputMode="numeric"
+            value={quotas.maxSize}
+            onInput={(e) => setQuotas({ ...quotas, maxSize: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Maximum objects (empty: none)
+          <input
+            name="maxObjects"
+            inputMode="numeric"
+            value={quotas.maxObjects}
+            onInput={(e) => setQuotas({ ...quotas, maxObjects: e.currentTarget.value })}
+          />
+        </label>
+        <button type="submit">Save quotas</button>
+        {message !== null && (
+          <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
+            {message.text}
+          </span>
+        )}
+      </fieldset>
     </form>
   );
 }

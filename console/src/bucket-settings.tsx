@@ -149,16 +149,18 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
     }
   };
 
-  const fieldError = (index: number, field: Field) =>
-    problem !== null && problem.rule === index && problem.field === field ? (
-      <p class="error field-error" role="alert" id={`cors-${index}-${field}-error`}>
-        {problem.text}
-      </p>
-    ) : null;
-  const describedBy = (index: number, field: Field) =>
+  const errorOf = (index: number, field: Field) =>
     problem !== null && problem.rule === index && problem.field === field
-      ? `cors-${index}-${field}-error`
-      : undefined;
+      ? { id: `cors-${index}-${field}-error`, text: problem.text }
+      : null;
+  const fieldError = (index: number, field: Field) => {
+    const error = errorOf(index, field);
+    return error === null ? null : (
+      <p class="error field-error" role="alert" id={error.id}>
+        {error.text}
+      </p>
+    );
+  };
 
   return (
     <section aria-labelledby="settings-title">
@@ -181,18 +183,13 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
                   onInput={(e) => update(index, { id: e.currentTarget.value })}
                 />
               </label>
-              <label>
-                Allowed origins (one a line)
-                <textarea
-                  name="origins"
-                  rows={2}
-                  value={rule.origins}
-                  aria-invalid={describedBy(index, 'origins') !== undefined}
-                  aria-describedby={describedBy(index, 'origins')}
-                  onInput={(e) => update(index, { origins: e.currentTarget.value })}
-                />
-              </label>
-              {fieldError(index, 'origins')}
+              <LinesField
+                label="Allowed origins (one a line)"
+                name="origins"
+                value={rule.origins}
+                error={errorOf(index, 'origins')}
+                onInput={(value) => update(index, { origins: value })}
+              />
               <fieldset class="methods">
                 <legend>Allowed methods</legend>
                 {METHODS.map((method) => (
@@ -214,26 +211,20 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
                 ))}
               </fieldset>
               {fieldError(index, 'methods')}
-              <label>
-                Allowed headers (one a line)
-                <textarea
-                  name="headers"
-                  rows={2}
-                  value={rule.headers}
-                  onInput={(e) => update(index, { headers: e.currentTarget.value })}
-                />
-              </label>
-              {fieldError(index, 'headers')}
-              <label>
-                Exposed headers (one a line)
-                <textarea
-                  name="expose"
-                  rows={2}
-                  value={rule.expose}
-                  onInput={(e) => update(index, { expose: e.currentTarget.value })}
-                />
-              </label>
-              {fieldError(index, 'expose')}
+              <LinesField
+                label="Allowed headers (one a line)"
+                name="headers"
+                value={rule.headers}
+                error={errorOf(index, 'headers')}
+                onInput={(value) => update(index, { headers: value })}
+              />
+              <LinesField
+                label="Exposed headers (one a line)"
+                name="expose"
+                value={rule.expose}
+                error={errorOf(index, 'expose')}
+                onInput={(value) => update(index, { expose: value })}
+              />
               <label>
                 Max age (seconds)
                 <input
@@ -269,5 +260,36 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
       {session.adminToken !== null && <BucketQuotas token={session.adminToken} bucket={bucket} />}
       <BucketDocuments s3={s3} bucket={bucket} />
     </section>
+  );
+}
+
+/** A textarea of one value a line, with S3's error about it under it (and tied to it). */
+function LinesField(props: {
+  label: string;
+  name: string;
+  value: string;
+  error: { id: string; text: string } | null;
+  onInput: (value: string) => void;
+}) {
+  const { label, name, value, error, onInput } = props;
+  return (
+    <>
+      <label>
+        {label}
+        <textarea
+          name={name}
+          rows={2}
+          value={value}
+          aria-invalid={error !== null}
+          aria-describedby={error?.id}
+          onInput={(e) => onInput(e.currentTarget.value)}
+        />
+      </label>
+      {error !== null && (
+        <p class="error field-error" role="alert" id={error.id}>
+          {error.text}
+        </p>
+      )}
+    </>
   );
 }

@@ -4,6 +4,7 @@ import { CreateBucketCommand, DeleteBucketCommand, ListBucketsCommand } from '@a
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { PageProps } from './main.js';
 import { adminCall, errorText, formatBytes } from './session.js';
+import { ErrorLine } from './ui.js';
 
 interface BucketRow {
   readonly name: string;
@@ -109,11 +110,7 @@ export function Buckets(props: PageProps) {
         </label>
         <button type="submit">Create bucket</button>
       </form>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       {rows === null ? (
         <p aria-busy="true">Loading…</p>
       ) : rows.length === 0 ? (

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { PageProps } from './main.js';
 import { adminCall, errorText } from './session.js';
+import { ErrorLine } from './ui.js';
 
 type Permission = 'read' | 'write' | 'owner';
 const PERMISSIONS: readonly Permission[] = ['read', 'write', 'owner'];
@@ -142,11 +143,7 @@ export function Keys({ session }: PageProps) {
           </button>
         </div>
       )}
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       {keys === null ? (
         <p aria-busy="true">Loading…</p>
       ) : (

@@ -11,6 +11,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText, formatBytes } from './session.js';
+import { ErrorLine } from './ui.js';
 
 interface Props {
   readonly s3: S3Client;
@@ -107,11 +108,7 @@ export function ObjectDetails({ s3, bucket, objectKey, onClose }: Props) {
           Close
         </button>
       </header>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       {head !== null && (
         <dl>
           <dt>Size</dt>

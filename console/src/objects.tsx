@@ -13,6 +13,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { PageProps } from './main.js';
 import { ObjectDetails } from './object-details.js';
 import { errorText, formatBytes } from './session.js';
+import { ErrorLine } from './ui.js';
 import { type PickedFile, startUploads, type UploadItem } from './upload.js';
 
 /** Keys asked per listing page: a few screenfuls, so scrolling fetches the next. */
@@ -258,11 +259,7 @@ function Browser({ s3, bucket }: { s3: S3Client; bucket: string }) {
         <a href={`#/buckets/${encodeURIComponent(bucket)}/settings`}>Bucket settings</a>
         <span class="hint">or drop files and folders here</span>
       </div>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       <UploadList items={uploads} onClear={() => setUploads(uploads.filter(isActive))} />
       {details !== null && (
         <ObjectDetails

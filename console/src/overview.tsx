@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import type { PageProps } from './main.js';
 import { parseScrape, type Rates, ratesBetween, type Scrape } from './metrics.js';
 import { adminCall, adminText, errorText, formatBytes } from './session.js';
+import { ErrorLine } from './ui.js';
 
 const POLL_MS = 1000;
 /** Points kept on the charts (one per poll). */
@@ -142,11 +143,7 @@ export function Overview({ session }: PageProps) {
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       <div class="tiles">
         <div class="card tile">
           <h2>Health</h2>

@@ -4,6 +4,7 @@
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { useState } from 'preact/hooks';
 import { adminCall, type ConsoleConfig, errorText, type Session, s3ClientFor } from './session.js';
+import { ErrorLine } from './ui.js';
 
 interface Props {
   readonly config: ConsoleConfig;
@@ -98,11 +99,7 @@ export function SignIn({ config, onSignedIn }: Props) {
           onInput={(e) => setSecret(e.currentTarget.value)}
         />
       </label>
-      {error !== null && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorLine text={error} />
       <button type="submit" disabled={busy}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>

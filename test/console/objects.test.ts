@@ -65,6 +65,22 @@ async function userPage(): Promise<Page> {
   return page;
 }
 
+/** Records in the page every `data-loaded` value an upload row shows (window.__progressSeen). */
+const PROGRESS_RECORDER = `(() => {
+  window.__progressSeen = [];
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      const value = change.target.getAttribute && change.target.getAttribute('data-loaded');
+      if (value !== null && value !== undefined) window.__progressSeen.push(Number(value));
+    }
+  }).observe(document.body, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ['data-loaded'],
+  });
+})()`;
+
 /** Limits the tab's upload bandwidth (Chromium's network emulation); null lifts the limit. */
 async function throttleUploads(p: Page, bytesPerSecond: number | null): Promise<void> {
   // One session, kept: the emulation ends with the session that set it.
@@ -85,22 +101,21 @@ function rows(p: Page) {
 
 browserTest('uploads a 50 MiB file in parts with progress, and a 20-file folder', async (t) => {
   const p = await userPage();
+  await p.evaluate(PROGRESS_RECORDER);
   // Playwright passes files over 50 MB by path only.
   const path = join(temp, 'big.bin');
   writeFileSync(path, big);
   await p.locator('input[name="files"]').setInputFiles(path);
   const item = p.locator('li[data-upload="big.bin"]');
-  // Progress is reported while the parts go: some value strictly between 0 and the size.
-  const seen = new Set<number>();
   await waitUntil(
     'the 50 MiB upload finishes',
-    async () => {
-      seen.add(Number(await item.getAttribute('data-loaded')));
-      return (await item.getAttribute('data-state')) === 'done';
-    },
+    async () => (await item.getAttribute('data-state')) === 'done',
     60_000,
   );
-  const between = [...seen].filter((loaded) => loaded > 0 && loaded < BIG_BYTES);
+  // Progress is reported while the parts go: some value strictly between 0 and the size was
+  // shown (recorded in the page as it was rendered, however slowly this test polls).
+  const seen = await p.evaluate<number[]>('window.__progressSeen');
+  const between = seen.filter((loaded) => loaded > 0 && loaded < BIG_BYTES);
   t.true(between.length > 0, `progress seen: ${[...seen].join(', ')}`);
   const head = await root().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big.bin' }));
   t.is(head.ContentLength, BIG_BYTES);
