@@ -123,6 +123,8 @@ function DocumentEditor({
 }) {
   const [text, setText] = useState('');
   const [exists, setExists] = useState(false);
+  // The editor waits for the stored document: an edit made before it came would be overwritten.
+  const [loaded, setLoaded] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const id = `doc-${kind.title.toLowerCase()}`;
@@ -132,10 +134,12 @@ function DocumentEditor({
       (value) => {
         setExists(true);
         setText(JSON.stringify(value, null, 2));
+        setLoaded(true);
       },
       (caught: { name?: string }) => {
         if (caught.name === kind.missing) setText(JSON.stringify(kind.example, null, 2));
         else setProblem(errorText(caught));
+        setLoaded(true);
       },
     );
   }, [s3, bucket]);
@@ -168,8 +172,10 @@ function DocumentEditor({
     <form class="card" onSubmit={save} aria-labelledby={`${id}-title`} data-document={kind.title}>
       <h2 id={`${id}-title`}>{kind.title}</h2>
       <label>
-        {kind.title} (JSON, as the AWS SDK and CLI take it){exists ? '' : ': none set yet'}
+        {kind.title} (JSON, as the AWS SDK and CLI take it)
+        {loaded && !exists ? ': none set yet' : ''}
         <textarea
+          disabled={!loaded}
           name={id}
           rows={6}
           class="code"

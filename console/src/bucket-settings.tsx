@@ -90,12 +90,18 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
   const [rules, setRules] = useState<RuleForm[]>([]);
   const [problem, setProblem] = useState<{ rule: number; field: Field; text: string } | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  // The form waits for the stored rules: rules added before they came would be overwritten.
+  const [loaded, setLoaded] = useState(false);
 
   useEffect(() => {
     if (s3 === null) return;
     s3.send(new GetBucketCorsCommand({ Bucket: bucket })).then(
-      (got) => setRules((got.CORSRules ?? []).map(toForm)),
+      (got) => {
+        setRules((got.CORSRules ?? []).map(toForm));
+        setLoaded(true);
+      },
       (caught: { name?: string }) => {
+        setLoaded(true);
         if (caught.name !== 'NoSuchCORSConfiguration') {
           setProblem({ rule: -1, field: 'form', text: errorText(caught) });
         }
@@ -245,7 +251,11 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
             </p>
           )}
           <div class="row">
-            <button type="button" onClick={() => setRules([...rules, { ...EMPTY }])}>
+            <button
+              type="button"
+              disabled={!loaded}
+              onClick={() => setRules([...rules, { ...EMPTY }])}
+            >
               Add rule
             </button>
             <button type="submit">Save CORS</button>

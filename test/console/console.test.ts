@@ -214,6 +214,7 @@ browserTest(
       await rule.getByLabel('Allowed origins (one a line)').getAttribute('aria-invalid'),
       'true',
     );
+    await rule.getByLabel('Allowed origins (one a line)').scrollIntoViewIfNeeded();
     await screenshot(page, 'cors');
     await rule.getByLabel('Allowed origins (one a line)').fill('https://app.example.com');
     await page.getByRole('button', { name: 'Save CORS' }).click();
