@@ -67,6 +67,12 @@ export interface HangarConfig {
     adminToken: string | null;
     /** Bearer token of GET /metrics; null = the admin token is required instead. */
     metricsToken: string | null;
+    /**
+     * Origins (scheme://host[:port]) the web console is reached at, besides the admin
+     * listener's own loopback origins: the S3 port answers CORS for exactly these
+     * (http/s3/console-cors.ts), so the console's browser-signed S3 calls work on every bucket.
+     */
+    consoleOrigins: string[];
   };
   /** S3 event notifications (engine/notify/targets.ts): the targets buckets may name. */
   notify: {
@@ -144,7 +150,13 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     tls: { certFile: null, keyFile: null },
     sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
-    admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
+    admin: {
+      host: '127.0.0.1',
+      port: 3903,
+      adminToken: null,
+      metricsToken: null,
+      consoleOrigins: [],
+    },
     notify: { targets: [] },
     shards: null,
     edgeThreads: null,
@@ -288,6 +300,33 @@ function domainList(raw: unknown, source: Source): string[] {
   return domains;
 }
 
+/** A list of web origins (`scheme://host[:port]`, as a browser sends them in Origin). */
+function originList(raw: unknown, source: Source): string[] {
+  let items: unknown[];
+  if (Array.isArray(raw)) items = raw;
+  else if (typeof raw === 'string' && source.text) items = raw.split(',');
+  else throw new Invalid('must be a list of origins');
+  const origins: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new Invalid('must be a list of origins');
+    const text = item.trim();
+    if (text === '' && source.text) continue;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(text);
+    } catch {
+      parsed = null;
+    }
+    if (parsed === null || !/^https?:$/.test(parsed.protocol) || parsed.origin !== text) {
+      throw new Invalid(
+        `must be a list of origins like https://console.example.com ('${text}' is not one)`,
+      );
+    }
+    if (!origins.includes(text)) origins.push(text);
+  }
+  return origins;
+}
+
 /** A bearer token: 16 to 256 visible ASCII characters. */
 function token(raw: unknown): string {
   if (typeof raw !== 'string' || !/^[\x21-\x7e]{8,256}$/.test(raw.trim())) {
@@ -391,6 +430,9 @@ const FIELDS: readonly Field[] = [
   }),
   field('admin.port', 'HANGAR_ADMIN_PORT', 'admin-port', integer(0, 65535), (c, v) => {
     c.admin.port = v;
+  }),
+  field('admin.console_origins', 'HANGAR_CONSOLE_ORIGINS', null, originList, (c, v) => {
+    c.admin.consoleOrigins = v;
   }),
   field('admin.admin_token', 'HANGAR_ADMIN_TOKEN', null, token, (c, v) => {
     c.admin.adminToken = v;
@@ -662,6 +704,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
       port: c.admin.port,
       adminToken: c.admin.adminToken === null ? null : '<redacted>',
       metricsToken: c.admin.metricsToken === null ? null : '<redacted>',
+      consoleOrigins: [...c.admin.consoleOrigins],
     },
     notify: {
       targets: c.notify.targets.map((t) => ({

@@ -23,6 +23,7 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
+import { withConsoleOrigins } from './s3/console-cors.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -112,20 +113,19 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   notify.start();
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog);
-  const adminState = {
-    server: state,
-    startedMs: Date.now(),
-    shardCount: layout.shards,
-    workers,
-    localToken: localAdminToken(config),
-  };
   const scheme = tls === null ? 'http' : 'https';
+  let s3PortClaimed: number;
+  let adminPortClaimed: number;
   try {
+    s3PortClaimed = claimPort(uws, 'S3', config.s3.host, config.s3.port);
+    // The admin port is chosen before the edge threads start: they answer CORS for the web
+    // console's origin (the admin listener's), so they must know its port.
+    adminPortClaimed = claimPort(uws, 'admin', config.admin.host, config.admin.port);
     edges = await EdgeThreads.start(
       {
-        config,
+        config: withConsoleOrigins(config, scheme, adminPortClaimed),
         count: config.edgeThreads ?? availableParallelism(),
-        s3Port: claimPort(uws, 'S3', config.s3.host, config.s3.port),
+        s3Port: s3PortClaimed,
         webPort: claimPort(uws, 'website', config.web.host, config.web.port),
       },
       pool,
@@ -137,6 +137,14 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     await pool.stop();
     throw error;
   }
+  const adminState = {
+    server: state,
+    startedMs: Date.now(),
+    shardCount: layout.shards,
+    workers,
+    localToken: localAdminToken(config),
+    s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
+  } as const;
   const serving = edges;
   bindMetricsSources({
     dataDir: config.dataDir,
@@ -148,7 +156,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     {
       name: 'admin',
       host: config.admin.host,
-      port: config.admin.port,
+      port: adminPortClaimed,
       tls,
       mount: (app) => mountAdminApi(app, adminState),
     },

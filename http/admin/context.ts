@@ -1,5 +1,6 @@
 import type { WorkerRegistry } from '../../engine/workers/registry.js';
 import type { ServerState } from '../s3/context.js';
+import type { S3Listener } from './console.js';
 
 /** What lives as long as the admin endpoint. */
 export interface AdminState {
@@ -14,6 +15,8 @@ export interface AdminState {
    * accepted only from a loopback peer.
    */
   readonly localToken: string | null;
+  /** Where the S3 port listens: the web console's browser talks to it directly. */
+  readonly s3Listener: S3Listener;
 }
 
 /** One admin request, read whole before its handler runs. */

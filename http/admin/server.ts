@@ -11,6 +11,7 @@ import { LIMITS } from '../../engine/limits.js';
 import { type HeaderSectionProblem, readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
 import { Responder } from '../uws/response.js';
+import { isConsolePath, serveConsole } from './console.js';
 import type { AdminAuth, AdminReply, AdminRequest, AdminState } from './context.js';
 import { AdminError } from './errors.js';
 import { isLoopbackPeer } from './local-token.js';
@@ -30,6 +31,11 @@ export function mountAdminApi(app: TemplatedApp, state: AdminState): void {
     const peer = Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
     const { method, rawPath: path, rawQuery, headers } = snapshot;
     const responder = new Responder(res, `A${(++requestCounter).toString(16).padStart(10, '0')}`);
+    // The web console's files: public (its sign-in page must load without a token), read-only.
+    if (problem === null && isConsolePath(path)) {
+      serveConsole(responder, method, path, headers, state.s3Listener);
+      return;
+    }
     const length = headers['content-length'];
     const expectsBody =
       length !== undefined

@@ -5,6 +5,7 @@ import { LIMITS } from '../../engine/limits.js';
 import { type Principal, principalOf } from '../access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
 import { authenticate, authorize, requestFactsOf, signedBy } from '../s3/auth.js';
+import { consoleCorsHeaders, isPreflight } from '../s3/console-cors.js';
 import type { RequestContext, ServerState } from '../s3/context.js';
 import { actualRequestCorsHeaders } from '../s3/cors.js';
 import { dispatch } from '../s3/dispatch.js';
@@ -115,7 +116,16 @@ async function serve(
   let logged: LoggedBucket | null = null;
   let bucketRead = false;
   let errorCode: string | null = null;
+  // The web console's origin gets CORS on every bucket, before routing: its preflights (even for
+  // a name the router refuses) are answered here, and every answer carries its headers.
+  const consoleCors = consoleCorsHeaders(state.config.admin.consoleOrigins, req.headers);
   try {
+    if (consoleCors !== null && isPreflight(req.method, req.headers)) {
+      operation = 'PreflightRequest';
+      res.send(200, consoleCors, '');
+      return;
+    }
+    if (consoleCors !== null) res.addHeaders(consoleCors);
     // PostObject is authenticated by its form's signed policy, not by a header: route it first.
     // Other requests keep their order (a bad signature is reported before a bad route).
     let routed: RoutedRequest | null = null;
@@ -136,7 +146,7 @@ async function serve(
       return;
     }
     // Every other answer to a browser's cross-origin request, error or not, carries CORS headers.
-    if (routed !== null) {
+    if (routed !== null && consoleCors === null) {
       res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
     }
     if (routed?.endpoint.action === 'PostObject') {

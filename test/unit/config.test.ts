@@ -43,7 +43,13 @@ test('defaults', (t) => {
     tls: { certFile: null, keyFile: null },
     sse: { masterKeyFile: null },
     web: { host: '127.0.0.1', port: 3902, rootDomains: ['web.localhost'] },
-    admin: { host: '127.0.0.1', port: 3903, adminToken: null, metricsToken: null },
+    admin: {
+      host: '127.0.0.1',
+      port: 3903,
+      adminToken: null,
+      metricsToken: null,
+      consoleOrigins: [],
+    },
     notify: { targets: [] },
     shards: null,
     blockBytes: 1024 * 1024,
@@ -179,6 +185,7 @@ root_domains = ["web.example.com"]
 host = "0.0.0.0"
 port = 9003
 admin_token = "file-admin-token"
+console_origins = ["https://console.example.com"]
 metrics_token = "file-metrics-token"
 
 [notify]
@@ -204,6 +211,7 @@ targets = ["hook=https://hooks.example.com/s3#hmac=s3cr3t", "bus=nats://127.0.0.
       port: 9003,
       adminToken: 'file-admin-token',
       metricsToken: 'file-metrics-token',
+      consoleOrigins: ['https://console.example.com'],
     },
     notify: {
       targets: [

@@ -1,0 +1,272 @@
+// Overview (operator): health, statistics, live request/error rate and latency charts from the
+// metrics hangar keeps (/metrics, scraped every POLL_MS), background workers with controls,
+// and block errors with retry and purge.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import type { PageProps } from './main.js';
+import { parseScrape, type Rates, ratesBetween, type Scrape } from './metrics.js';
+import { adminCall, adminText, errorText, formatBytes } from './session.js';
+import { ErrorLine } from './ui.js';
+
+const POLL_MS = 1000;
+/** Points kept on the charts (one per poll). */
+const WINDOW_POINTS = 120;
+
+interface Health {
+  readonly status: string;
+  readonly partitions: number;
+  readonly partitionsAllOk: number;
+}
+interface Worker {
+  readonly id: number;
+  readonly name: string;
+  readonly state: unknown;
+  readonly errors: number;
+  readonly progress: string | null;
+  readonly freeform: string[];
+}
+interface BlockError {
+  readonly blockHash: string;
+  readonly errorCount: number;
+}
+
+export function Overview({ session }: PageProps) {
+  const token = session.adminToken ?? '';
+  const [health, setHealth] = useState<Health | null>(null);
+  const [statistics, setStatistics] = useState('');
+  const [workers, setWorkers] = useState<Worker[]>([]);
+  const [blockErrors, setBlockErrors] = useState<BlockError[]>([]);
+  const [rates, setRates] = useState<Rates | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const series = useRef<number[][]>([[], [], [], []]);
+  const requestChart = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const [points, setPoints] = useState(0);
+
+  const refreshSlow = async () => {
+    try {
+      const [h, s, w, b] = await Promise.all([
+        adminCall<Health>(token, 'GetClusterHealth'),
+        adminCall<{ freeform: string }>(token, 'GetClusterStatistics'),
+        adminCall<{ success: Record<string, Worker[]> }>(token, 'ListWorkers', {
+          query: { node: 'self' },
+          body: {},
+        }),
+        adminCall<{ success: Record<string, BlockError[]> }>(token, 'ListBlockErrors', {
+          query: { node: 'self' },
+        }),
+      ]);
+      setHealth(h);
+      setStatistics(s.freeform);
+      setWorkers(Object.values(w.success)[0] ?? []);
+      setBlockErrors(Object.values(b.success)[0] ?? []);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+
+  useEffect(() => {
+    void refreshSlow();
+    const slow = setInterval(refreshSlow, 5000);
+    let previous: Scrape | null = null;
+    const poll = async () => {
+      try {
+        const scrape = parseScrape(await adminText(token, 'metrics'), Date.now());
+        if (previous !== null) {
+          const next = ratesBetween(previous, scrape);
+          setRates(next);
+          const [t, req, err, p95] = series.current as [number[], number[], number[], number[]];
+          t.push(scrape.atMs / 1000);
+          req.push(next.requestsPerSecond);
+          err.push(next.errorsPerSecond);
+          p95.push((next.p95 ?? 0) * 1000);
+          for (const line of series.current) if (line.length > WINDOW_POINTS) line.shift();
+          plot.current?.setData(series.current as uPlot.AlignedData);
+          setPoints(t.length);
+        }
+        previous = scrape;
+      } catch (caught) {
+        setError(errorText(caught));
+      }
+    };
+    void poll();
+    const fast = setInterval(poll, POLL_MS);
+    return () => {
+      clearInterval(slow);
+      clearInterval(fast);
+    };
+  }, [token]);
+
+  useEffect(() => {
+    const target = requestChart.current;
+    if (target === null) return;
+    const style = getComputedStyle(document.documentElement);
+    const stroke = (name: string) => style.getPropertyValue(name).trim() || '#36c';
+    plot.current = new uPlot(
+      {
+        width: Math.max(280, target.clientWidth),
+        height: 220,
+        series: [
+          {},
+          { label: 'requests/s', stroke: stroke('--accent'), width: 2 },
+          { label: 'errors/s', stroke: stroke('--danger'), width: 2 },
+          { label: 'p95 ms', stroke: stroke('--muted'), scale: 'ms' },
+        ],
+        axes: [{}, {}, { scale: 'ms', side: 1, grid: { show: false } }],
+      },
+      series.current as uPlot.AlignedData,
+      target,
+    );
+    const resize = () =>
+      plot.current?.setSize({ width: Math.max(280, target.clientWidth), height: 220 });
+    addEventListener('resize', resize);
+    return () => {
+      removeEventListener('resize', resize);
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, []);
+
+  const act = async (operation: string, body: unknown) => {
+    setError(null);
+    try {
+      await adminCall(token, operation, { query: { node: 'self' }, body });
+      await refreshSlow();
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
+  const latestRate = series.current[1]?.[series.current[1].length - 1] ?? 0;
+  const ms = (seconds: number | null | undefined) =>
+    seconds === null || seconds === undefined ? '–' : `≤ ${(seconds * 1000).toFixed(1)} ms`;
+
+  return (
+    <section aria-labelledby="overview-title">
+      <h1 id="overview-title">Overview</h1>
+      <ErrorLine text={error} />
+      <div class="tiles">
+        <div class="card tile">
+          <h2>Health</h2>
+          <p data-health={health?.status}>
+            {health === null
+              ? '…'
+              : `${health.status}: ${health.partitionsAllOk}/${health.partitions} shards answering`}
+          </p>
+        </div>
+        <div class="card tile">
+          <h2>Requests</h2>
+          <p>
+            {(rates?.requestsPerSecond ?? 0).toFixed(1)}/s, errors{' '}
+            {(rates?.errorsPerSecond ?? 0).toFixed(1)}/s
+          </p>
+          <p>
+            in {formatBytes(Math.round(rates?.bytesInPerSecond ?? 0))}/s, out{' '}
+            {formatBytes(Math.round(rates?.bytesOutPerSecond ?? 0))}/s
+          </p>
+        </div>
+        <div class="card tile">
+          <h2>Latency</h2>
+          <p>
+            p50 {ms(rates?.p50)}, p95 {ms(rates?.p95)}, p99 {ms(rates?.p99)}
+          </p>
+        </div>
+      </div>
+      <figure class="card chart">
+        <figcaption>Requests per second, errors per second and p95 latency (live)</figcaption>
+        <div
+          ref={requestChart}
+          data-points={points}
+          data-latest-rate={latestRate.toFixed(2)}
+          data-max-rate={Math.max(0, ...(series.current[1] ?? [])).toFixed(2)}
+          class="request-chart"
+          role="img"
+          aria-label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}
+        />
+      </figure>
+      <div class="card">
+        <h2>Statistics</h2>
+        <pre class="freeform">{statistics}</pre>
+      </div>
+      <div class="card">
+        <h2>Background workers</h2>
+        <table class="list">
+          <thead>
+            <tr>
+              <th scope="col">Worker</th>
+              <th scope="col">State</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Errors</th>
+            </tr>
+          </thead>
+          <tbody>
+            {workers.map((worker) => (
+              <tr key={worker.id}>
+                <td>{worker.name}</td>
+                <td>
+                  {typeof worker.state === 'string' ? worker.state : JSON.stringify(worker.state)}
+                </td>
+                <td>{worker.progress ?? worker.freeform[0] ?? ''}</td>
+                <td>{worker.errors}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div class="row wrap">
+          {(['start', 'pause', 'resume', 'cancel'] as const).map((command) => (
+            <button
+              key={command}
+              type="button"
+              onClick={() => act('LaunchRepairOperation', { repairType: { scrub: command } })}
+            >
+              Scrub: {command}
+            </button>
+          ))}
+          <button
+            type="button"
+            onClick={() => act('LaunchRepairOperation', { repairType: 'blocks' })}
+          >
+            Run orphan sweep
+          </button>
+          <button
+            type="button"
+            onClick={() => act('LaunchRepairOperation', { repairType: 'lifecycle' })}
+          >
+            Run lifecycle
+          </button>
+        </div>
+      </div>
+      <div class="card">
+        <h2>Block errors</h2>
+        {blockErrors.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <>
+            <ul>
+              {blockErrors.map((b) => (
+                <li key={b.blockHash}>
+                  <code>{b.blockHash}</code> ({b.errorCount} errors)
+                </li>
+              ))}
+            </ul>
+            <button type="button" onClick={() => act('RetryBlockResync', { all: true })}>
+              Retry all
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                if (confirm('Purge the failing blocks? Objects using them are deleted.')) {
+                  void act(
+                    'PurgeBlocks',
+                    blockErrors.map((b) => b.blockHash),
+                  );
+                }
+              }}
+            >
+              Purge all
+            </button>
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
