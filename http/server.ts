@@ -21,6 +21,8 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
+import { sourceClient } from './replication/sender.js';
+import { ReplicationWorker } from './replication/worker.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
@@ -108,12 +110,15 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     logger,
   );
   notify.start();
+  // Started once the S3 port is open: it reads the versions it sends through that port.
+  const replication = new ReplicationWorker(catalog, pool.clients, logger);
   // The delivery worker is listed only where it can have work: with targets configured.
   const workers = new WorkerRegistry(
     scrub,
     orphans,
     lifecycle,
     config.notify.targets.length > 0 ? notify : undefined,
+    replication,
   );
   const adminState = {
     server: state,
@@ -121,6 +126,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     shardCount: layout.shards,
     workers,
     localToken: localAdminToken(config),
+    replicationAdded: () => replication.wake(),
   };
   const scheme = tls === null ? 'http' : 'https';
   try {
@@ -136,7 +142,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
-    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
+    await Promise.all([
+      lifecycle.stop(),
+      scrub.stop(),
+      orphans.stop(),
+      notify.stop(),
+      replication.stop(),
+    ]);
     await pool.stop();
     throw error;
   }
@@ -159,6 +171,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   assert(admin !== undefined, 'the admin listener');
   const port = serving.s3Port;
   const webPort = serving.webPort;
+  replication.start(
+    sourceClient(connectableEndpoint(config.s3.host, port, scheme), config.s3.region, rootKey),
+  );
   const endpoint = `${scheme}://${config.s3.host}:${port}`;
   const webEndpoint = `${scheme}://${config.web.host}:${webPort}`;
   const { endpoint: adminEndpoint, port: adminPort } = admin;
@@ -206,10 +221,18 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       // Each edge thread drains its own requests (http/graceful-stop.ts); /health says
       // 'stopping' meanwhile on the admin connections still open.
       setHealth('stopping');
+      // First: its PUTs in flight are aborted (their rows stay queued) before the S3 port closes.
+      await replication.stop();
       admin.close();
       await serving.stop();
       admin.closeConnections();
-      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
+      await Promise.all([
+        lifecycle.stop(),
+        scrub.stop(),
+        orphans.stop(),
+        notify.stop(),
+        replication.stop(),
+      ]);
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();

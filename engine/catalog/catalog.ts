@@ -7,6 +7,7 @@ import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
+import { type RemoteRecord, RemoteTable } from './remotes.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -98,6 +99,8 @@ export class Catalog {
   private readonly configs: Database<unknown, string>;
   private readonly kmsKeys: Database<KmsKeyRecord, string>;
   private readonly kmsAliases: Database<string, string>;
+  /** Replication remotes (engine/catalog/remotes.ts). */
+  readonly remotes: RemoteTable;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
@@ -109,6 +112,10 @@ export class Catalog {
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
     this.kmsKeys = env.openDB<KmsKeyRecord, string>({ name: 'kms-keys', ...cborRecords() });
     this.kmsAliases = env.openDB<string, string>({ name: 'kms-aliases', ...cborRecords() });
+    this.remotes = new RemoteTable(
+      env,
+      env.openDB<RemoteRecord, string>({ name: 'remotes', ...cborRecords() }),
+    );
   }
 
   /** The built-in keyring's tables (engine/sse/keyring.ts reads and writes them). */
@@ -127,7 +134,7 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    // Six tables today (buckets, keys, grants, configs, and the SSE keyring's two); room to grow.
+    // Seven tables today (buckets, keys, grants, configs, the SSE keyring's two, remotes).
     const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.
@@ -553,7 +560,9 @@ export type BucketConfigKind =
   /** Event notifications (http/s3/notifications.ts). */
   | 'notification'
   /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
-  | 'logging';
+  | 'logging'
+  /** Bucket replication (PutBucketReplication; http/s3/replication-config.ts). */
+  | 'replication';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

@@ -2,15 +2,13 @@ import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
 import type { NotifyContext, OutboxEntry } from '../protocol/messages.js';
+import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
   target: string;
   record: string;
   createdMs: number;
 }
-
-const MS_HEX = 12;
-const COUNTER_HEX = 8;
 
 /**
  * The `outbox` table: S3 event notifications waiting for delivery, one row per (event, target),
@@ -21,17 +19,13 @@ const COUNTER_HEX = 8;
  */
 export class OutboxTable {
   private readonly rows: Database<OutboxRecord, string>;
-  private lastMs = 0;
-  private counter = 0;
+  private readonly sequencer: Sequencer;
   private pendingRows: number;
 
   constructor(env: RootDatabase, records: DatabaseOptions) {
     this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
-    if (last !== undefined) {
-      this.lastMs = Number.parseInt(last.slice(0, MS_HEX), 16);
-      this.counter = Number.parseInt(last.slice(MS_HEX), 16);
-    }
+    this.sequencer = new Sequencer(last);
     // LMDB keeps each table's entry count: O(1), where getCount() walks a backlog at every open.
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
   }
@@ -39,20 +33,6 @@ export class OutboxTable {
   /** Rows not yet acknowledged (kept in memory; counted once on open). */
   get pending(): number {
     return this.pendingRows;
-  }
-
-  /** The next sequencer: greater than every one before it, in this process or an earlier one. */
-  private nextSequencer(nowMs: number): string {
-    if (nowMs > this.lastMs) {
-      this.lastMs = nowMs;
-      this.counter = 0;
-    } else {
-      this.counter++;
-    }
-    return (
-      this.lastMs.toString(16).padStart(MS_HEX, '0') +
-      this.counter.toString(16).padStart(COUNTER_HEX, '0')
-    );
   }
 
   /**
@@ -63,7 +43,7 @@ export class OutboxTable {
     let written = 0;
     for (const rule of matchingRules(context.rules, event, object.key)) {
       for (const target of rule.targets) {
-        const sequencer = this.nextSequencer(nowMs);
+        const sequencer = this.sequencer.next(nowMs);
         const record = JSON.stringify(
           eventRecord(context, rule, event, object, nowMs, sequencer.toUpperCase()),
         );

@@ -45,9 +45,16 @@ export class WorkerRegistry {
       readonly lastCompleted: number | null;
       runNow(): Promise<unknown>;
     },
-    notify?: BackgroundWorker,
+    notify: BackgroundWorker | undefined,
+    private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
   ) {
-    this.workers = [scrub, orphans, lifecycle, ...(notify !== undefined ? [notify] : [])];
+    this.workers = [
+      scrub,
+      orphans,
+      lifecycle,
+      ...(notify !== undefined ? [notify] : []),
+      replication,
+    ];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',
@@ -79,6 +86,11 @@ export class WorkerRegistry {
   /** Applies every bucket's lifecycle rules now (joins a run in progress, or queues one). */
   lifecycleNow(): Promise<unknown> {
     return this.lifecycle.runNow();
+  }
+
+  /** Bucket replication's repair pass: queues again what destinations lack. */
+  replicationRepairNow(): Promise<unknown> {
+    return this.replication.repairNow();
   }
 
   list(): WorkerInfo[] {

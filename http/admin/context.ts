@@ -14,6 +14,8 @@ export interface AdminState {
    * accepted only from a loopback peer.
    */
   readonly localToken: string | null;
+  /** Wakes the replication worker (a remote was added). */
+  readonly replicationAdded?: () => void;
 }
 
 /** One admin request, read whole before its handler runs. */

@@ -41,6 +41,7 @@ import {
 } from './handlers/kms.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
 import { readiness } from './handlers/readiness.js';
+import { addRemote, getRemoteInfo, listRemotes, removeRemote } from './handlers/remotes.js';
 import {
   getWorkerInfo,
   getWorkerVariable,
@@ -113,6 +114,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/EnableKmsKey', auth: 'admin', handler: enableKmsKey },
   { method: 'POST', path: '/v2/DisableKmsKey', auth: 'admin', handler: disableKmsKey },
   { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
+  { method: 'GET', path: '/v2/ListRemotes', auth: 'admin', handler: listRemotes },
+  { method: 'GET', path: '/v2/GetRemoteInfo', auth: 'admin', handler: getRemoteInfo },
+  { method: 'POST', path: '/v2/AddRemote', auth: 'admin', handler: addRemote },
+  { method: 'POST', path: '/v2/RemoveRemote', auth: 'admin', handler: removeRemote },
   { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
   { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },

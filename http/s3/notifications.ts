@@ -8,6 +8,7 @@ import type { Principal } from '../access/principal.js';
 import { bucketOwnerId } from '../access/principal.js';
 import type { RequestContext, ServerState } from './context.js';
 import { S3Error } from './errors.js';
+import { replicationRulesOf } from './replication-config.js';
 import { checkElements, parseXml, texts, type XmlNode, type XmlValue } from './xml.js';
 
 /**
@@ -212,10 +213,14 @@ export function notifyContextFor(
   via?: NotifyContext['via'],
 ): NotifyContext | undefined {
   const stored = state.catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
-  if (stored === undefined || stored.rules.length === 0) return undefined;
+  const replication = replicationRulesOf(state.catalog, bucket);
+  if ((stored === undefined || stored.rules.length === 0) && replication === undefined) {
+    return undefined;
+  }
   const { principal, sourceIp, requestId } = requester();
   return {
-    rules: stored.rules,
+    rules: stored?.rules ?? [],
+    ...(replication !== undefined ? { replication } : {}),
     bucketName: bucket.name,
     region: state.config.s3.region,
     ownerId: bucketOwnerId(bucket),

@@ -1,0 +1,294 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Counter, Gauge } from 'prom-client';
+import { assert } from '../../engine/assert.js';
+import type { Catalog } from '../../engine/catalog/catalog.js';
+import type { RemoteRecord } from '../../engine/catalog/remotes.js';
+import { LIMITS } from '../../engine/limits.js';
+import type { Logger } from '../../engine/log.js';
+import type { ShardClient } from '../../engine/pool/shard-client.js';
+import type { ReplicationEntry, ReplicationSettlement } from '../../engine/protocol/messages.js';
+import { ErrorRecord, Sleeper, type WorkerStatus } from '../../engine/workers/worker.js';
+import { registry } from '../admin/metrics.js';
+import { type RepairResult, repairBuckets } from './repair.js';
+import { ReplicationFailure, remoteClient, replicate } from './sender.js';
+
+/**
+ * Bucket replication's worker, on the main thread: it reads each shard's durable queue
+ * (engine/meta/replication-queue.ts, ReadReplication), replicates each change to the remote
+ * serving its destination bucket (sender.ts), and settles the row (SettleReplication), which
+ * records the version's COMPLETED or FAILED status in the same transaction. A change stays
+ * queued until settled, so a kill -9 or a remote that is down only delays it: the next pass (or
+ * the next process) takes it again. A failing remote is retried with exponential backoff
+ * (LIMITS.replicationBackoff*) while its later changes wait behind it, in order; a change that
+ * failed LIMITS.replicationAttemptsMax times is settled FAILED (the repair pass queues it again).
+ * Polls the shards only while some remote is registered: without one, nothing can be queued.
+ */
+
+const replicated = new Counter({
+  name: 'hangar_replication_objects_replicated_total',
+  help: 'Changes (versions and delete markers) acknowledged by their destination',
+  labelNames: ['remote'] as const,
+  registers: [registry],
+});
+const replicatedBytes = new Counter({
+  name: 'hangar_replication_bytes_total',
+  help: 'Object bytes replicated to destinations',
+  labelNames: ['remote'] as const,
+  registers: [registry],
+});
+const failedAttempts = new Counter({
+  name: 'hangar_replication_attempt_failures_total',
+  help: 'Failed replication attempts (each is retried until the attempt bound)',
+  labelNames: ['remote'] as const,
+  registers: [registry],
+});
+const givenUp = new Counter({
+  name: 'hangar_replication_objects_failed_total',
+  help: 'Changes settled FAILED (attempts exhausted, no remote, or too large)',
+  registers: [registry],
+});
+let pendingNow = 0;
+new Gauge({
+  name: 'hangar_replication_pending',
+  help: "Changes in the shards' replication queues",
+  registers: [registry],
+  collect() {
+    this.set(pendingNow);
+  },
+});
+
+interface Backoff {
+  attempts: number;
+  untilMs: number;
+}
+
+export class ReplicationWorker {
+  readonly name = 'Bucket replication';
+  private readonly sleeper = new Sleeper();
+  private readonly stopping = new AbortController();
+  private readonly errors = new ErrorRecord();
+  /** Per remote name. */
+  private readonly backoff = new Map<string, Backoff>();
+  /** Failed attempts per queue row (in memory: a restart grants a row its attempts again). */
+  private readonly attempts = new Map<string, number>();
+  private readonly clients = new Map<string, { record: RemoteRecord; client: S3Client }>();
+  private readonly pendingByShard: number[];
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+  private replicatedTotal = 0;
+  private failedTotal = 0;
+  private lastRepair: (RepairResult & { atMs: number }) | null = null;
+  private repairing: Promise<RepairResult> | null = null;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly shards: readonly ShardClient[],
+    private readonly logger: Logger,
+  ) {
+    this.pendingByShard = shards.map(() => 0);
+  }
+
+  /** hangar's own S3 endpoint, read with the root key (sender.ts's sourceClient); null until
+   *  the S3 port is open. */
+  private source: S3Client | null = null;
+
+  start(source: S3Client): void {
+    this.source = source;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopping.abort();
+    this.sleeper.close();
+    await this.loop;
+    await this.repairing?.catch(() => undefined);
+    for (const { client } of this.clients.values()) client.destroy();
+    this.source?.destroy();
+  }
+
+  /** Wakes the worker (a remote was added, a repair queued work). */
+  wake(): void {
+    this.sleeper.wake();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let progressed = false;
+      if (this.catalog.remotes.list().length > 0) {
+        try {
+          const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
+          progressed = passes.some((moved) => moved);
+          this.errors.succeeded();
+        } catch (error) {
+          // A shard restarting: its queue waits in LMDB; try again after the idle wait.
+          this.errors.failed(error);
+          this.logger.warn({ err: error }, 'replication pass failed');
+        }
+      }
+      pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
+      if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
+    }
+  }
+
+  private idleWaitMs(): number {
+    const now = Date.now();
+    let wait: number = LIMITS.replicationPollMs;
+    for (const { untilMs } of this.backoff.values()) wait = Math.min(wait, untilMs - now);
+    return Math.max(10, wait);
+  }
+
+  /** One batch of one shard's queue; true when a row was settled. */
+  private async passOver(shard: ShardClient): Promise<boolean> {
+    const read = await shard.call(
+      { kind: 'ReadReplication', limit: LIMITS.replicationBatchMax },
+      'ReplicationRead',
+    );
+    this.pendingByShard[shard.shardId] = read.pending;
+    let settledAny = false;
+    // Per destination in queue order: a failure holds that destination's later changes back.
+    const blocked = new Set<string>();
+    for (const entry of read.entries) {
+      if (this.stopped) break;
+      if (blocked.has(entry.destination)) continue;
+      const settlement = await this.attempt(entry);
+      if (settlement === null) {
+        blocked.add(entry.destination);
+        continue;
+      }
+      await shard.call({ kind: 'SettleReplication', settled: [settlement] }, 'ReplicationSettled');
+      this.pendingByShard[shard.shardId] = Math.max(
+        0,
+        (this.pendingByShard[shard.shardId] ?? 1) - 1,
+      );
+      settledAny = true;
+    }
+    return settledAny;
+  }
+
+  /** Replicates one row: its settlement, or null to try again later. */
+  private async attempt(entry: ReplicationEntry): Promise<ReplicationSettlement | null> {
+    const remote = this.clientFor(entry.destination);
+    if (remote === undefined) {
+      return this.failure(entry, null, new Error(`no remote serves bucket ${entry.destination}`));
+    }
+    const backoff = this.backoff.get(remote.record.name);
+    if (backoff !== undefined && backoff.untilMs > Date.now()) return null;
+    try {
+      assert(this.source !== null, 'the worker runs once started');
+      const bytes = await replicate(this.source, remote.client, entry, this.stopping.signal);
+      this.backoff.delete(remote.record.name);
+      this.attempts.delete(entry.id);
+      this.replicatedTotal++;
+      replicated.inc({ remote: remote.record.name });
+      replicatedBytes.inc({ remote: remote.record.name }, bytes);
+      return { id: entry.id, status: entry.op === 'put' ? 'COMPLETED' : null };
+    } catch (error) {
+      // Stopping: the row stays queued as it was; the next start takes it again.
+      if (this.stopped) return null;
+      if (error instanceof ReplicationFailure && error.kind === 'gone') {
+        this.attempts.delete(entry.id);
+        return { id: entry.id, status: null };
+      }
+      return this.failure(entry, remote.record.name, error);
+    }
+  }
+
+  /** A failed attempt: FAILED once the row's attempts are spent (or retrying cannot help). */
+  private failure(
+    entry: ReplicationEntry,
+    remoteName: string | null,
+    error: unknown,
+  ): ReplicationSettlement | null {
+    this.errors.failed(error);
+    failedAttempts.inc({ remote: remoteName ?? '' });
+    const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
+    const final = error instanceof ReplicationFailure && error.kind === 'final';
+    this.logger.warn(
+      {
+        err: error,
+        bucket: entry.bucketName,
+        key: entry.key,
+        destination: entry.destination,
+        attempts,
+      },
+      'replication attempt failed',
+    );
+    if (final || attempts >= LIMITS.replicationAttemptsMax) {
+      this.attempts.delete(entry.id);
+      this.failedTotal++;
+      givenUp.inc();
+      return { id: entry.id, status: entry.op === 'put' ? 'FAILED' : null };
+    }
+    this.attempts.set(entry.id, attempts);
+    if (remoteName !== null) {
+      const delay = Math.min(
+        LIMITS.replicationBackoffMaxMs,
+        LIMITS.replicationBackoffBaseMs * 2 ** Math.min(attempts - 1, 20),
+      );
+      this.backoff.set(remoteName, { attempts, untilMs: Date.now() + delay });
+    }
+    return null;
+  }
+
+  /** The client of the remote serving `bucket`, rebuilt when the remote's record changed. */
+  private clientFor(bucket: string): { record: RemoteRecord; client: S3Client } | undefined {
+    const record = this.catalog.remotes.serving(bucket);
+    if (record === undefined) return undefined;
+    const held = this.clients.get(record.name);
+    if (held !== undefined && held.record.createdMs === record.createdMs) return held;
+    held?.client.destroy();
+    const fresh = { record, client: remoteClient(record) };
+    this.clients.set(record.name, fresh);
+    return fresh;
+  }
+
+  /**
+   * The repair pass: queues again every current version of every replicated bucket that a
+   * destination lacks or that FAILED (repair.ts). Joins a pass in progress.
+   */
+  repairNow(): Promise<RepairResult> {
+    const source = this.source;
+    if (source === null) return Promise.resolve({ checked: 0, requeued: 0 });
+    this.repairing ??= repairBuckets({
+      catalog: this.catalog,
+      shards: this.shards,
+      source,
+      clientFor: (bucket) => this.clientFor(bucket)?.client,
+      stopped: () => this.stopped,
+    })
+      .then((result) => {
+        this.lastRepair = { ...result, atMs: Date.now() };
+        this.wake();
+        return result;
+      })
+      .finally(() => {
+        this.repairing = null;
+      });
+    return this.repairing;
+  }
+
+  status(): WorkerStatus {
+    const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
+    const backingOff = [...this.backoff.keys()];
+    const remotes = this.catalog.remotes.list().map((remote) => remote.name);
+    const repair = this.lastRepair;
+    return {
+      state: remotes.length === 0 ? 'idle' : pending > 0 || this.repairing ? 'busy' : 'idle',
+      errors: this.errors.errors,
+      consecutiveErrors: this.errors.consecutiveErrors,
+      lastError: this.errors.lastError,
+      tranquility: null,
+      progress: null,
+      queueLength: pending,
+      freeform: [
+        `Remotes: ${remotes.join(', ') || 'none registered'}`,
+        `Replicated: ${this.replicatedTotal}, failed: ${this.failedTotal}`,
+        ...(backingOff.length > 0 ? [`Retrying with backoff: ${backingOff.join(', ')}`] : []),
+        repair === null
+          ? 'Repair: never run'
+          : `Repair ${new Date(repair.atMs).toISOString()}: ${repair.checked} checked, ${repair.requeued} queued again`,
+      ],
+    };
+  }
+}
