@@ -21,7 +21,6 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
-import { sourceClient } from './replication/sender.js';
 import { ReplicationWorker } from './replication/worker.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
@@ -171,9 +170,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   assert(admin !== undefined, 'the admin listener');
   const port = serving.s3Port;
   const webPort = serving.webPort;
-  replication.start(
-    sourceClient(connectableEndpoint(config.s3.host, port, scheme), config.s3.region, rootKey),
-  );
+  replication.start({
+    endpoint: connectableEndpoint(config.s3.host, port, scheme),
+    region: config.s3.region,
+    root: rootKey,
+  });
   const endpoint = `${scheme}://${config.s3.host}:${port}`;
   const webEndpoint = `${scheme}://${config.web.host}:${webPort}`;
   const { endpoint: adminEndpoint, port: adminPort } = admin;

@@ -27,6 +27,17 @@ import { REPLICA_HEADER } from '../s3/replica.js';
  * bytes it stored; a body cut short fails the PUT (its length is declared) and is retried.
  */
 
+/** hangar's own S3 endpoint as the worker reads it (the root key's credentials). */
+export interface SourceEndpoint {
+  endpoint: string;
+  region: string;
+  root: { accessKeyId: string; secretAccessKey: string };
+}
+
+// hangar pins its Node (20) and its SDK version: the SDK's notice that later versions will need
+// Node 22 is for whoever upgrades the SDK, not for every operator at every start.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 /** Why a change could not be replicated, and whether trying again can help. */
 export class ReplicationFailure extends Error {
   constructor(
@@ -79,14 +90,10 @@ export function remoteClient(remote: RemoteRecord): S3Client {
  * checks: it reaches this very process on the port it holds, whose certificate names the
  * public host, not 127.0.0.1.
  */
-export function sourceClient(
-  endpoint: string,
-  region: string,
-  root: { accessKeyId: string; secretAccessKey: string },
-): S3Client {
+export function sourceClient(source: SourceEndpoint): S3Client {
   return new S3Client({
-    ...clientOptions(endpoint, region),
-    credentials: root,
+    ...clientOptions(source.endpoint, source.region),
+    credentials: source.root,
     requestHandler: new NodeHttpHandler({
       requestTimeout: LIMITS.replicationRequestTimeoutMs,
       httpsAgent: new HttpsAgent({ rejectUnauthorized: false }),

@@ -9,8 +9,13 @@ import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ReplicationEntry, ReplicationSettlement } from '../../engine/protocol/messages.js';
 import { ErrorRecord, Sleeper, type WorkerStatus } from '../../engine/workers/worker.js';
 import { registry } from '../admin/metrics.js';
-import { type RepairResult, repairBuckets } from './repair.js';
-import { ReplicationFailure, remoteClient, replicate } from './sender.js';
+import type { RepairResult } from './repair.js';
+import type { SourceEndpoint } from './sender.js';
+
+/** The modules that load AWS SDK v3: imported on first use, so that a server without remotes
+ *  never loads the SDK (start-up time, memory). */
+type Sending = typeof import('./sender.js');
+type Repairing = typeof import('./repair.js');
 
 /**
  * Bucket replication's worker, on the main thread: it reads each shard's durable queue
@@ -21,7 +26,8 @@ import { ReplicationFailure, remoteClient, replicate } from './sender.js';
  * the next process) takes it again. A failing remote is retried with exponential backoff
  * (LIMITS.replicationBackoff*) while its later changes wait behind it, in order; a change that
  * failed LIMITS.replicationAttemptsMax times is settled FAILED (the repair pass queues it again).
- * Polls the shards only while some remote is registered: without one, nothing can be queued.
+ * An empty queue costs one ReadReplication per shard per LIMITS.replicationPollMs; the AWS SDK is
+ * loaded only once a row is there to send.
  */
 
 const replicated = new Counter({
@@ -88,13 +94,24 @@ export class ReplicationWorker {
     this.pendingByShard = shards.map(() => 0);
   }
 
-  /** hangar's own S3 endpoint, read with the root key (sender.ts's sourceClient); null until
-   *  the S3 port is open. */
-  private source: S3Client | null = null;
+  /** Where hangar's own S3 endpoint is, once the S3 port is open. */
+  private sourceEndpoint: SourceEndpoint | null = null;
+  /** The sender module and the client of hangar's own endpoint, made on first use. */
+  private sending: Promise<{ sender: Sending; source: S3Client }> | null = null;
 
-  start(source: S3Client): void {
-    this.source = source;
+  start(source: SourceEndpoint): void {
+    this.sourceEndpoint = source;
     this.loop = this.run();
+  }
+
+  private senderAndSource(): Promise<{ sender: Sending; source: S3Client }> {
+    const endpoint = this.sourceEndpoint;
+    assert(endpoint !== null, 'the worker sends once started');
+    this.sending ??= import('./sender.js').then((sender) => ({
+      sender,
+      source: sender.sourceClient(endpoint),
+    }));
+    return this.sending;
   }
 
   async stop(): Promise<void> {
@@ -104,7 +121,7 @@ export class ReplicationWorker {
     await this.loop;
     await this.repairing?.catch(() => undefined);
     for (const { client } of this.clients.values()) client.destroy();
-    this.source?.destroy();
+    if (this.sending !== null) (await this.sending).source.destroy();
   }
 
   /** Wakes the worker (a remote was added, a repair queued work). */
@@ -115,16 +132,14 @@ export class ReplicationWorker {
   private async run(): Promise<void> {
     while (!this.stopped) {
       let progressed = false;
-      if (this.catalog.remotes.list().length > 0) {
-        try {
-          const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
-          progressed = passes.some((moved) => moved);
-          this.errors.succeeded();
-        } catch (error) {
-          // A shard restarting: its queue waits in LMDB; try again after the idle wait.
-          this.errors.failed(error);
-          this.logger.warn({ err: error }, 'replication pass failed');
-        }
+      try {
+        const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
+        progressed = passes.some((moved) => moved);
+        this.errors.succeeded();
+      } catch (error) {
+        // A shard restarting: its queue waits in LMDB; try again after the idle wait.
+        this.errors.failed(error);
+        this.logger.warn({ err: error }, 'replication pass failed');
       }
       pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
       if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
@@ -168,15 +183,16 @@ export class ReplicationWorker {
 
   /** Replicates one row: its settlement, or null to try again later. */
   private async attempt(entry: ReplicationEntry): Promise<ReplicationSettlement | null> {
-    const remote = this.clientFor(entry.destination);
+    const { sender, source } = await this.senderAndSource();
+    const remote = this.clientFor(sender, entry.destination);
     if (remote === undefined) {
-      return this.failure(entry, null, new Error(`no remote serves bucket ${entry.destination}`));
+      const error = new Error(`no remote serves bucket ${entry.destination}`);
+      return this.failure(entry, null, error, false);
     }
     const backoff = this.backoff.get(remote.record.name);
     if (backoff !== undefined && backoff.untilMs > Date.now()) return null;
     try {
-      assert(this.source !== null, 'the worker runs once started');
-      const bytes = await replicate(this.source, remote.client, entry, this.stopping.signal);
+      const bytes = await sender.replicate(source, remote.client, entry, this.stopping.signal);
       this.backoff.delete(remote.record.name);
       this.attempts.delete(entry.id);
       this.replicatedTotal++;
@@ -186,11 +202,12 @@ export class ReplicationWorker {
     } catch (error) {
       // Stopping: the row stays queued as it was; the next start takes it again.
       if (this.stopped) return null;
-      if (error instanceof ReplicationFailure && error.kind === 'gone') {
+      const kind = error instanceof sender.ReplicationFailure ? error.kind : 'retry';
+      if (kind === 'gone') {
         this.attempts.delete(entry.id);
         return { id: entry.id, status: null };
       }
-      return this.failure(entry, remote.record.name, error);
+      return this.failure(entry, remote.record.name, error, kind === 'final');
     }
   }
 
@@ -199,11 +216,12 @@ export class ReplicationWorker {
     entry: ReplicationEntry,
     remoteName: string | null,
     error: unknown,
+    /** Retrying cannot help (too large for one PUT). */
+    final: boolean,
   ): ReplicationSettlement | null {
     this.errors.failed(error);
     failedAttempts.inc({ remote: remoteName ?? '' });
     const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
-    const final = error instanceof ReplicationFailure && error.kind === 'final';
     this.logger.warn(
       {
         err: error,
@@ -232,13 +250,16 @@ export class ReplicationWorker {
   }
 
   /** The client of the remote serving `bucket`, rebuilt when the remote's record changed. */
-  private clientFor(bucket: string): { record: RemoteRecord; client: S3Client } | undefined {
+  private clientFor(
+    sender: Sending,
+    bucket: string,
+  ): { record: RemoteRecord; client: S3Client } | undefined {
     const record = this.catalog.remotes.serving(bucket);
     if (record === undefined) return undefined;
     const held = this.clients.get(record.name);
     if (held !== undefined && held.record.createdMs === record.createdMs) return held;
     held?.client.destroy();
-    const fresh = { record, client: remoteClient(record) };
+    const fresh = { record, client: sender.remoteClient(record) };
     this.clients.set(record.name, fresh);
     return fresh;
   }
@@ -248,15 +269,8 @@ export class ReplicationWorker {
    * destination lacks or that FAILED (repair.ts). Joins a pass in progress.
    */
   repairNow(): Promise<RepairResult> {
-    const source = this.source;
-    if (source === null) return Promise.resolve({ checked: 0, requeued: 0 });
-    this.repairing ??= repairBuckets({
-      catalog: this.catalog,
-      shards: this.shards,
-      source,
-      clientFor: (bucket) => this.clientFor(bucket)?.client,
-      stopped: () => this.stopped,
-    })
+    if (this.sourceEndpoint === null) return Promise.resolve({ checked: 0, requeued: 0 });
+    this.repairing ??= this.repair()
       .then((result) => {
         this.lastRepair = { ...result, atMs: Date.now() };
         this.wake();
@@ -266,6 +280,18 @@ export class ReplicationWorker {
         this.repairing = null;
       });
     return this.repairing;
+  }
+
+  private async repair(): Promise<RepairResult> {
+    const [{ sender, source }, repairing]: [{ sender: Sending; source: S3Client }, Repairing] =
+      await Promise.all([this.senderAndSource(), import('./repair.js')]);
+    return repairing.repairBuckets({
+      catalog: this.catalog,
+      shards: this.shards,
+      source,
+      clientFor: (bucket) => this.clientFor(sender, bucket)?.client,
+      stopped: () => this.stopped,
+    });
   }
 
   status(): WorkerStatus {

@@ -198,7 +198,9 @@ function parseFilter(value: XmlValue): StoredReplicationFilter {
     }
     return { and: true, ...parsed };
   }
-  if (Array.isArray(node['Tag'])) throw new S3Error('MalformedXML');
+  // The parser makes every Tag a list: outside And, a filter names one.
+  const tags = node['Tag'];
+  if (Array.isArray(tags) && tags.length > 1) throw new S3Error('MalformedXML');
   return { and: false, ...parseConditions(node) };
 }
 
@@ -218,7 +220,9 @@ function parseConditions(node: XmlNode): Omit<StoredReplicationFilter, 'and'> {
   if (new Set(tags.map((tag) => tag.key)).size !== tags.length) {
     throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
   }
-  out.tags = checkTags(tags, 'bucket');
+  checkTags(tags, 'bucket');
+  // Kept in the document's order: GetBucketReplication gives back what was put.
+  out.tags = tags;
   return out;
 }
 
