@@ -22,6 +22,7 @@ import { registerKeys } from './keys.js';
 import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
 import { reloadOnSighup } from './reload.js';
+import { registerRemotes } from './remotes.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -211,6 +212,7 @@ function buildProgram(): Command {
 
   registerMaintenance(program, { leaf, run: runCommand });
   registerKms(program, { leaf, run: runCommand });
+  registerRemotes(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')

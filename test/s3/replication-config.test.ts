@@ -11,7 +11,14 @@ import { adminCall } from '../helpers/admin.js';
 import { createKey, grant } from '../helpers/keys.js';
 import { boto3Env } from '../helpers/python.js';
 import { headOrNone, ruleTo, setVersioning } from '../helpers/replication.js';
-import { newBucket, s3Failure, useServer, useTempDir } from '../helpers/server.js';
+import {
+  ADMIN_TOKEN,
+  newBucket,
+  runCli,
+  s3Failure,
+  useServer,
+  useTempDir,
+} from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { errorOf } from '../helpers/xml-error.js';
 
@@ -406,3 +413,97 @@ test('boto3 round-trips a replication configuration and gets AWS errors', async 
     ],
   });
 });
+
+test('hangar remote add|list|info|remove, through the server and offline', async (t) => {
+  const added = await suite.server.cli(
+    'remote',
+    'add',
+    'cli-remote',
+    '--endpoint',
+    'http://127.0.0.1:11',
+    '--access-key',
+    'CLIKEY',
+    '--bucket',
+    'cli-bucket-a',
+    'arn:aws:s3:::cli-bucket-b',
+    '--json',
+  );
+  t.is(added.code, 2, 'no secret: a usage error');
+  const withSecret = await runCli(
+    [
+      '--data-dir',
+      suite.server.dataDir,
+      'remote',
+      'add',
+      'cli-remote',
+      '--endpoint',
+      'http://127.0.0.1:11',
+      '--access-key',
+      'CLIKEY',
+      '--bucket',
+      'cli-bucket-a',
+      'arn:aws:s3:::cli-bucket-b',
+      '--json',
+    ],
+    { HANGAR_ADMIN_TOKEN: ADMIN_TOKEN, HANGAR_REMOTE_SECRET_KEY: 'cli-secret' },
+  );
+  t.is(withSecret.code, 0, withSecret.stderr);
+  t.deepEqual(JSON.parse(withSecret.stdout).buckets, ['cli-bucket-a', 'cli-bucket-b']);
+  const listed = await suite.server.cli('remote', 'list');
+  t.regex(listed.stdout, /cli-remote\s+http:\/\/127\.0\.0\.1:11/);
+  t.false(listed.stdout.includes('cli-secret'));
+  const info = await suite.server.cli('remote', 'info', 'cli-remote', '--json');
+  t.is(JSON.parse(info.stdout).accessKeyId, 'CLIKEY');
+  t.is((await suite.server.cli('remote', 'remove', 'cli-remote')).code, 0);
+  t.is((await suite.server.cli('remote', 'remove', 'cli-remote')).code, 1);
+
+  // Offline: on the catalog of a data directory no server runs on.
+  const offline = ['--data-dir', offlineDir, 'remote'];
+  const made = await runCli(
+    [...offline, 'add', 'o', '--endpoint', 'https://s3.example.com', '--access-key', 'K'],
+    { HANGAR_REMOTE_SECRET_KEY: 's' },
+  );
+  t.is(made.code, 2, 'no --bucket: a usage error');
+  const good = await runCli(
+    [
+      ...offline,
+      'add',
+      'o',
+      '--endpoint',
+      'https://s3.example.com',
+      '--access-key',
+      'K',
+      '--secret-key',
+      's',
+      '--bucket',
+      'far-away',
+    ],
+    {},
+  );
+  t.is(good.code, 0, good.stderr);
+  const bad = await runCli(
+    [
+      ...offline,
+      'add',
+      'p',
+      '--endpoint',
+      'nope',
+      '--access-key',
+      'K',
+      '--secret-key',
+      's',
+      '--bucket',
+      'x-y-z',
+    ],
+    {},
+  );
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /endpoint/);
+  const list = await runCli([...offline, 'list', '--json'], {});
+  t.deepEqual(
+    (JSON.parse(list.stdout) as Array<{ name: string }>).map((r) => r.name),
+    ['o'],
+  );
+});
+
+const offlineDir = useTempDir(test, 'hangar-remote-cli-');

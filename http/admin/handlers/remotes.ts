@@ -19,7 +19,7 @@ export interface RemoteJson {
   created: string;
 }
 
-function remoteJson(remote: RemoteRecord): RemoteJson {
+export function remoteJson(remote: RemoteRecord): RemoteJson {
   return {
     name: remote.name,
     endpoint: remote.endpoint,
@@ -64,7 +64,15 @@ export function getRemoteInfo(state: AdminState, req: AdminRequest): AdminReply 
  * endpoint serves the destination buckets named (each by one remote only).
  */
 export async function addRemote(state: AdminState, req: AdminRequest): Promise<AdminReply> {
-  const b = body(req.body, [
+  const { record, replace } = remoteFromBody(req.body);
+  await remotes(() => state.server.catalog.remotes.put(record, replace));
+  state.replicationAdded?.();
+  return { json: remoteJson(record) };
+}
+
+/** AddRemote's body, validated (the CLI's offline `remote add` uses it too). */
+export function remoteFromBody(value: unknown): { record: RemoteRecord; replace: boolean } {
+  const b = body(value, [
     'name',
     'endpoint',
     'region',
@@ -83,21 +91,16 @@ export async function addRemote(state: AdminState, req: AdminRequest): Promise<A
   if (accessKeyId.length < 1 || accessKeyId.length > 128 || secretAccessKey.length > 256) {
     throw badRequest('body.accessKeyId and body.secretAccessKey must be 1-128 / 0-256 characters');
   }
-  const buckets = bucketsOf(b['buckets']);
   const record: RemoteRecord = {
     name,
     endpoint,
     region,
     accessKeyId,
     secretAccessKey,
-    buckets,
+    buckets: bucketsOf(b['buckets']),
     createdMs: Date.now(),
   };
-  await remotes(() =>
-    state.server.catalog.remotes.put(record, optionalBoolean(b, 'replace') ?? false),
-  );
-  state.replicationAdded?.();
-  return { json: remoteJson(record) };
+  return { record, replace: optionalBoolean(b, 'replace') ?? false };
 }
 
 /** RemoveRemote {name}: rules naming its buckets FAIL from then on (until one serves them). */
