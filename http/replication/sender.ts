@@ -159,6 +159,11 @@ async function readSource(
     if (['NoSuchKey', 'NoSuchVersion', 'NoSuchBucket', 'MethodNotAllowed'].includes(name)) {
       throw new ReplicationFailure(`source version gone (${name})`, 'gone');
     }
+    // A 400 from hangar's own GET (an SSE-C object, readable only with its customer's key)
+    // will answer the same every time.
+    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {
+      throw new ReplicationFailure(`reading the source: ${messageOf(error)}`, 'final');
+    }
     throw new ReplicationFailure(`reading the source: ${messageOf(error)}`, 'retry');
   }
 }
