@@ -7,8 +7,9 @@ import type { Logger } from '../engine/log.js';
 import type { NotifyTarget } from '../engine/notify/targets.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { OutboxEntry } from '../engine/protocol/messages.js';
-import { ErrorRecord, Sleeper, type WorkerStatus } from '../engine/workers/worker.js';
+import type { WorkerStatus } from '../engine/workers/worker.js';
 import { registry } from './admin/metrics.js';
+import { Backoffs, ShardQueueLoop } from './shard-queue-loop.js';
 
 /**
  * Delivers S3 event notifications from the shards' outboxes (engine/meta/outbox-table.ts) to the
@@ -51,71 +52,46 @@ new Gauge({
 /** Sends one event message to a target; resolves when the target acknowledged it. */
 export type Sender = (target: NotifyTarget, body: string, stopping: AbortSignal) => Promise<void>;
 
-interface Backoff {
-  attempts: number;
-  untilMs: number;
-}
-
 export class NotifyDelivery {
   readonly name = 'Event notification delivery';
-  private readonly sleeper = new Sleeper();
-  private readonly errors = new ErrorRecord();
-  private readonly backoff = new Map<string, Backoff>();
+  private readonly backoff = new Backoffs(LIMITS.notifyBackoffBaseMs, LIMITS.notifyBackoffMaxMs);
   /** Aborted by stop(): a webhook POST under way ends at once instead of at its timeout. */
   private readonly stopping = new AbortController();
   private readonly targets: ReadonlyMap<string, NotifyTarget>;
   private readonly pendingByShard: number[];
-  private loop: Promise<void> | null = null;
-  private stopped = false;
+  private readonly loop: ShardQueueLoop;
   private deliveredTotal = 0;
   private droppedTotal = 0;
 
   constructor(
     targets: readonly NotifyTarget[],
-    private readonly shards: readonly ShardClient[],
+    shards: readonly ShardClient[],
     private readonly senders: { readonly send: Sender; close(): Promise<void> },
     private readonly logger: Logger,
   ) {
     this.targets = new Map(targets.map((target) => [target.name, target]));
     this.pendingByShard = shards.map(() => 0);
+    this.loop = new ShardQueueLoop({
+      shards,
+      pass: (shard) => this.passOver(shard),
+      idleWaitMs: () => this.backoff.idleWaitMs(LIMITS.notifyPollMs),
+      afterRound: () => {
+        pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
+      },
+      logger,
+      failure: 'event notification delivery pass failed',
+    });
   }
 
   start(): void {
     if (this.targets.size === 0) return;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.stopping.abort();
-    this.sleeper.close();
-    await this.loop;
+    await this.loop.stop();
     await this.senders.close();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let progressed = false;
-      try {
-        const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
-        progressed = passes.some((moved) => moved);
-        this.errors.succeeded();
-      } catch (error) {
-        // A shard restarting: its outbox waits in LMDB; try again after the idle wait.
-        this.errors.failed(error);
-        this.logger.warn({ err: error }, 'event notification delivery pass failed');
-      }
-      pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-      if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
-    }
-  }
-
-  /** Until the next pass: the poll interval, or sooner when a target's backoff ends. */
-  private idleWaitMs(): number {
-    const now = Date.now();
-    let wait: number = LIMITS.notifyPollMs;
-    for (const { untilMs } of this.backoff.values()) wait = Math.min(wait, untilMs - now);
-    return Math.max(10, wait);
   }
 
   /** One batch of one shard's outbox; true when an event left it. */
@@ -130,7 +106,7 @@ export class NotifyDelivery {
     // Per target in outbox order: a failure stops that target's events for this pass.
     const blocked = new Set<string>();
     for (const entry of read.entries) {
-      if (this.stopped) break;
+      if (this.loop.stopped) break;
       if (blocked.has(entry.target)) continue;
       const outcome = await this.deliver(entry);
       if (outcome === 'retry') blocked.add(entry.target);
@@ -155,26 +131,20 @@ export class NotifyDelivery {
       );
       return 'done';
     }
-    const backoff = this.backoff.get(target.name);
-    if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
+    if (this.backoff.waiting(target.name)) return 'retry';
     try {
       await this.senders.send(target, `{"Records":[${entry.record}]}`, this.stopping.signal);
     } catch (error) {
-      const attempts = (backoff?.attempts ?? 0) + 1;
-      const delay = Math.min(
-        LIMITS.notifyBackoffMaxMs,
-        LIMITS.notifyBackoffBaseMs * 2 ** Math.min(attempts - 1, 20),
-      );
-      this.backoff.set(target.name, { attempts, untilMs: Date.now() + delay });
+      const delay = this.backoff.failed(target.name);
       failedAttempts.inc({ target: target.name });
-      this.errors.failed(error);
+      this.loop.errors.failed(error);
       this.logger.warn(
         { err: error, target: target.name, retryInMs: delay },
         'event notification delivery failed',
       );
       return 'retry';
     }
-    this.backoff.delete(target.name);
+    this.backoff.succeeded(target.name);
     this.deliveredTotal++;
     delivered.inc({ target: target.name });
     return 'done';
@@ -182,12 +152,13 @@ export class NotifyDelivery {
 
   status(): WorkerStatus {
     const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-    const backingOff = [...this.backoff.keys()];
+    const backingOff = this.backoff.names();
+    const errors = this.loop.errors;
     return {
       state: this.targets.size === 0 ? 'done' : pending > 0 ? 'busy' : 'idle',
-      errors: this.errors.errors,
-      consecutiveErrors: this.errors.consecutiveErrors,
-      lastError: this.errors.lastError,
+      errors: errors.errors,
+      consecutiveErrors: errors.consecutiveErrors,
+      lastError: errors.lastError,
       tranquility: null,
       progress: null,
       queueLength: pending,

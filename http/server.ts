@@ -119,6 +119,15 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     config.notify.targets.length > 0 ? notify : undefined,
     replication,
   );
+  const stopWorkers = async (): Promise<void> => {
+    await Promise.all([
+      lifecycle.stop(),
+      scrub.stop(),
+      orphans.stop(),
+      notify.stop(),
+      replication.stop(),
+    ]);
+  };
   const adminState = {
     server: state,
     startedMs: Date.now(),
@@ -141,13 +150,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
-    await Promise.all([
-      lifecycle.stop(),
-      scrub.stop(),
-      orphans.stop(),
-      notify.stop(),
-      replication.stop(),
-    ]);
+    await stopWorkers();
     await pool.stop();
     throw error;
   }
@@ -227,13 +230,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       admin.close();
       await serving.stop();
       admin.closeConnections();
-      await Promise.all([
-        lifecycle.stop(),
-        scrub.stop(),
-        orphans.stop(),
-        notify.stop(),
-        replication.stop(),
-      ]);
+      await stopWorkers();
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();

@@ -7,8 +7,9 @@ import { LIMITS } from '../../engine/limits.js';
 import type { Logger } from '../../engine/log.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ReplicationEntry, ReplicationSettlement } from '../../engine/protocol/messages.js';
-import { ErrorRecord, Sleeper, type WorkerStatus } from '../../engine/workers/worker.js';
+import type { WorkerStatus } from '../../engine/workers/worker.js';
 import { registry } from '../admin/metrics.js';
+import { Backoffs, ShardQueueLoop } from '../shard-queue-loop.js';
 import type { RepairResult } from './repair.js';
 import type { SourceEndpoint } from './sender.js';
 
@@ -63,24 +64,19 @@ new Gauge({
   },
 });
 
-interface Backoff {
-  attempts: number;
-  untilMs: number;
-}
-
 export class ReplicationWorker {
   readonly name = 'Bucket replication';
-  private readonly sleeper = new Sleeper();
   private readonly stopping = new AbortController();
-  private readonly errors = new ErrorRecord();
   /** Per remote name. */
-  private readonly backoff = new Map<string, Backoff>();
+  private readonly backoff = new Backoffs(
+    LIMITS.replicationBackoffBaseMs,
+    LIMITS.replicationBackoffMaxMs,
+  );
+  private readonly loop: ShardQueueLoop;
   /** Failed attempts per queue row (in memory: a restart grants a row its attempts again). */
   private readonly attempts = new Map<string, number>();
   private readonly clients = new Map<string, { record: RemoteRecord; client: S3Client }>();
   private readonly pendingByShard: number[];
-  private loop: Promise<void> | null = null;
-  private stopped = false;
   private replicatedTotal = 0;
   private failedTotal = 0;
   private lastRepair: (RepairResult & { atMs: number }) | null = null;
@@ -92,6 +88,16 @@ export class ReplicationWorker {
     private readonly logger: Logger,
   ) {
     this.pendingByShard = shards.map(() => 0);
+    this.loop = new ShardQueueLoop({
+      shards,
+      pass: (shard) => this.passOver(shard),
+      idleWaitMs: () => this.backoff.idleWaitMs(LIMITS.replicationPollMs),
+      afterRound: () => {
+        pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
+      },
+      logger,
+      failure: 'replication pass failed',
+    });
   }
 
   /** Where hangar's own S3 endpoint is, once the S3 port is open. */
@@ -101,7 +107,7 @@ export class ReplicationWorker {
 
   start(source: SourceEndpoint): void {
     this.sourceEndpoint = source;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   private senderAndSource(): Promise<{ sender: Sending; source: S3Client }> {
@@ -115,10 +121,8 @@ export class ReplicationWorker {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.stopping.abort();
-    this.sleeper.close();
-    await this.loop;
+    await this.loop.stop();
     await this.repairing?.catch(() => undefined);
     for (const { client } of this.clients.values()) client.destroy();
     if (this.sending !== null) (await this.sending).source.destroy();
@@ -126,31 +130,7 @@ export class ReplicationWorker {
 
   /** Wakes the worker (a remote was added, a repair queued work). */
   wake(): void {
-    this.sleeper.wake();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let progressed = false;
-      try {
-        const passes = await Promise.all(this.shards.map((shard) => this.passOver(shard)));
-        progressed = passes.some((moved) => moved);
-        this.errors.succeeded();
-      } catch (error) {
-        // A shard restarting: its queue waits in LMDB; try again after the idle wait.
-        this.errors.failed(error);
-        this.logger.warn({ err: error }, 'replication pass failed');
-      }
-      pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-      if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
-    }
-  }
-
-  private idleWaitMs(): number {
-    const now = Date.now();
-    let wait: number = LIMITS.replicationPollMs;
-    for (const { untilMs } of this.backoff.values()) wait = Math.min(wait, untilMs - now);
-    return Math.max(10, wait);
+    this.loop.wake();
   }
 
   /** One batch of one shard's queue; true when a row was settled. */
@@ -164,7 +144,7 @@ export class ReplicationWorker {
     // Per destination in queue order: a failure holds that destination's later changes back.
     const blocked = new Set<string>();
     for (const entry of read.entries) {
-      if (this.stopped) break;
+      if (this.loop.stopped) break;
       if (blocked.has(entry.destination)) continue;
       const settlement = await this.attempt(entry);
       if (settlement === null) {
@@ -189,11 +169,10 @@ export class ReplicationWorker {
       const error = new Error(`no remote serves bucket ${entry.destination}`);
       return this.failure(entry, null, error, false);
     }
-    const backoff = this.backoff.get(remote.record.name);
-    if (backoff !== undefined && backoff.untilMs > Date.now()) return null;
+    if (this.backoff.waiting(remote.record.name)) return null;
     try {
       const bytes = await sender.replicate(source, remote.client, entry, this.stopping.signal);
-      this.backoff.delete(remote.record.name);
+      this.backoff.succeeded(remote.record.name);
       this.attempts.delete(entry.id);
       this.replicatedTotal++;
       replicated.inc({ remote: remote.record.name });
@@ -201,7 +180,7 @@ export class ReplicationWorker {
       return { id: entry.id, status: entry.op === 'put' ? 'COMPLETED' : null };
     } catch (error) {
       // Stopping: the row stays queued as it was; the next start takes it again.
-      if (this.stopped) return null;
+      if (this.loop.stopped) return null;
       const kind = error instanceof sender.ReplicationFailure ? error.kind : 'retry';
       if (kind === 'gone') {
         this.attempts.delete(entry.id);
@@ -219,7 +198,7 @@ export class ReplicationWorker {
     /** Retrying cannot help (too large for one PUT). */
     final: boolean,
   ): ReplicationSettlement | null {
-    this.errors.failed(error);
+    this.loop.errors.failed(error);
     failedAttempts.inc({ remote: remoteName ?? '' });
     const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
     this.logger.warn(
@@ -239,13 +218,7 @@ export class ReplicationWorker {
       return { id: entry.id, status: entry.op === 'put' ? 'FAILED' : null };
     }
     this.attempts.set(entry.id, attempts);
-    if (remoteName !== null) {
-      const delay = Math.min(
-        LIMITS.replicationBackoffMaxMs,
-        LIMITS.replicationBackoffBaseMs * 2 ** Math.min(attempts - 1, 20),
-      );
-      this.backoff.set(remoteName, { attempts, untilMs: Date.now() + delay });
-    }
+    if (remoteName !== null) this.backoff.failed(remoteName);
     return null;
   }
 
@@ -290,20 +263,21 @@ export class ReplicationWorker {
       shards: this.shards,
       source,
       clientFor: (bucket) => this.clientFor(sender, bucket)?.client,
-      stopped: () => this.stopped,
+      stopped: () => this.loop.stopped,
     });
   }
 
   status(): WorkerStatus {
     const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-    const backingOff = [...this.backoff.keys()];
+    const backingOff = this.backoff.names();
+    const errors = this.loop.errors;
     const remotes = this.catalog.remotes.list().map((remote) => remote.name);
     const repair = this.lastRepair;
     return {
       state: remotes.length === 0 ? 'idle' : pending > 0 || this.repairing ? 'busy' : 'idle',
-      errors: this.errors.errors,
-      consecutiveErrors: this.errors.consecutiveErrors,
-      lastError: this.errors.lastError,
+      errors: errors.errors,
+      consecutiveErrors: errors.consecutiveErrors,
+      lastError: errors.lastError,
       tranquility: null,
       progress: null,
       queueLength: pending,

@@ -12,7 +12,14 @@ import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
-import { checkElements, parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import {
+  checkElements,
+  elementOf,
+  optionalText,
+  parseXml,
+  type XmlNode,
+  type XmlValue,
+} from './xml.js';
 
 /** A rule's filter as written: a single condition, or `And` of several. */
 export interface StoredLifecycleFilter {
@@ -76,7 +83,7 @@ export function parseLifecycleConfiguration(xml: string): StoredLifecycleRule[] 
 }
 
 function parseRule(value: XmlValue): StoredLifecycleRule {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, RULE_ELEMENTS);
   for (const name of NOT_IMPLEMENTED) {
     if (node[name] !== undefined) {
@@ -137,12 +144,12 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
 }
 
 function parseFilter(value: XmlValue): StoredLifecycleFilter {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set([...FILTER_ELEMENTS, 'And']));
   const conditions = Object.keys(node).filter((name) => name !== '#text');
   if (conditions.length > 1) throw new S3Error('MalformedXML');
   if (node['And'] !== undefined) {
-    const and = element(node['And']);
+    const and = elementOf(node['And']);
     checkElements(and, FILTER_ELEMENTS);
     return { and: true, ...parseConditions(and, true) };
   }
@@ -158,7 +165,7 @@ function parseConditions(node: XmlNode, and: boolean): Omit<StoredLifecycleFilte
   const tagNodes = node['Tag'];
   const tags = (Array.isArray(tagNodes) ? tagNodes : tagNodes === undefined ? [] : [tagNodes]).map(
     (tag): Tag => {
-      const tagNode = element(tag);
+      const tagNode = elementOf(tag);
       checkElements(tagNode, new Set(['Key', 'Value']));
       const key = optionalText(tagNode, 'Key');
       const value = optionalText(tagNode, 'Value') ?? '';
@@ -192,7 +199,7 @@ function parseConditions(node: XmlNode, and: boolean): Omit<StoredLifecycleFilte
 }
 
 function parseExpiration(value: XmlValue): NonNullable<StoredLifecycleRule['expiration']> {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set(['Days', 'Date', 'ExpiredObjectDeleteMarker']));
   const days = optionalText(node, 'Days');
   const date = optionalText(node, 'Date');
@@ -210,7 +217,7 @@ function parseExpiration(value: XmlValue): NonNullable<StoredLifecycleRule['expi
 function parseNoncurrent(
   value: XmlValue,
 ): NonNullable<StoredLifecycleRule['noncurrentExpiration']> {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set(['NoncurrentDays', 'NewerNoncurrentVersions']));
   const days = optionalText(node, 'NoncurrentDays');
   if (days === undefined) throw new S3Error('MalformedXML');
@@ -235,7 +242,7 @@ function parseNoncurrent(
 }
 
 function parseAbort(value: XmlValue): number {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set(['DaysAfterInitiation']));
   const days = optionalText(node, 'DaysAfterInitiation');
   if (days === undefined) throw new S3Error('MalformedXML');
@@ -341,20 +348,6 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function element(value: XmlValue): XmlNode {
-  if (typeof value === 'string' && value.trim() === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new S3Error('MalformedXML');
-  return value;
-}
-
-function optionalText(node: XmlNode, name: string): string | undefined {
-  const value = node[name];
-  if (value === undefined) return undefined;
-  const text = textOf(value);
-  if (text === undefined) throw new S3Error('MalformedXML');
-  return text;
-}
 
 function optionalSize(node: XmlNode, name: string): number | undefined {
   const text = optionalText(node, name);

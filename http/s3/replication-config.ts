@@ -12,7 +12,14 @@ import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
-import { checkElements, parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import {
+  checkElements,
+  elementOf,
+  optionalText,
+  parseXml,
+  type XmlNode,
+  type XmlValue,
+} from './xml.js';
 
 export interface StoredReplicationFilter {
   and: boolean;
@@ -108,7 +115,7 @@ export function destinationBucketOf(arn: string): string {
 }
 
 function parseRule(value: XmlValue): StoredReplicationRule {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, RULE_ELEMENTS);
   if (node['SourceSelectionCriteria'] !== undefined || node['DeleteReplication'] !== undefined) {
     throw new S3Error(
@@ -153,7 +160,7 @@ function parseRule(value: XmlValue): StoredReplicationRule {
 
 function parseDestination(value: XmlValue): StoredReplicationRule['destination'] {
   if (value === undefined) throw new S3Error('MalformedXML');
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, DESTINATION_ELEMENTS);
   for (const name of NOT_IMPLEMENTED_DESTINATION) {
     if (node[name] !== undefined) {
@@ -177,7 +184,7 @@ function parseDestination(value: XmlValue): StoredReplicationRule['destination']
 /** `<X><Status>Enabled|Disabled</Status></X>`, or undefined when absent. */
 function statusOf(value: XmlValue): 'Enabled' | 'Disabled' | undefined {
   if (value === undefined) return undefined;
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set(['Status']));
   const status = optionalText(node, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML');
@@ -185,12 +192,12 @@ function statusOf(value: XmlValue): 'Enabled' | 'Disabled' | undefined {
 }
 
 function parseFilter(value: XmlValue): StoredReplicationFilter {
-  const node = element(value);
+  const node = elementOf(value);
   checkElements(node, new Set(['Prefix', 'Tag', 'And']));
   const conditions = Object.keys(node).filter((name) => name !== '#text');
   if (conditions.length > 1) throw new S3Error('MalformedXML');
   if (node['And'] !== undefined) {
-    const and = element(node['And']);
+    const and = elementOf(node['And']);
     checkElements(and, new Set(['Prefix', 'Tag']));
     const parsed = parseConditions(and);
     if ((parsed.prefix === undefined ? 0 : 1) + parsed.tags.length < 1) {
@@ -211,7 +218,7 @@ function parseConditions(node: XmlNode): Omit<StoredReplicationFilter, 'and'> {
   const tagNodes = node['Tag'];
   const list = Array.isArray(tagNodes) ? tagNodes : tagNodes === undefined ? [] : [tagNodes];
   const tags = list.map((tag): Tag => {
-    const tagNode = element(tag);
+    const tagNode = elementOf(tag);
     checkElements(tagNode, new Set(['Key', 'Value']));
     const key = optionalText(tagNode, 'Key');
     if (key === undefined) throw new S3Error('MalformedXML');
@@ -348,20 +355,6 @@ export function engineReplicationRules(stored: StoredReplication): ReplicationRu
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function element(value: XmlValue): XmlNode {
-  if (typeof value === 'string' && value.trim() === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new S3Error('MalformedXML');
-  return value;
-}
-
-function optionalText(node: XmlNode, name: string): string | undefined {
-  const value = node[name];
-  if (value === undefined) return undefined;
-  const text = textOf(value);
-  if (text === undefined) throw new S3Error('MalformedXML');
-  return text;
-}
 
 /** AWS gives a rule without an ID a random one. */
 function randomId(): string {

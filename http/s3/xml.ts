@@ -169,3 +169,19 @@ export function texts(value: XmlValue): string[] {
     return text;
   });
 }
+
+/** A child that must be an element (an empty one, `<X></X>`, parses as '' and is `{}`). */
+export function elementOf(value: XmlValue): XmlNode {
+  if (typeof value === 'string' && value.trim() === '') return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new S3Error('MalformedXML');
+  return value;
+}
+
+/** A child element that must be a single text node (absent: undefined). */
+export function optionalText(node: XmlNode, name: string): string | undefined {
+  const value = node[name];
+  if (value === undefined) return undefined;
+  const text = textOf(value);
+  if (text === undefined) throw new S3Error('MalformedXML');
+  return text;
+}

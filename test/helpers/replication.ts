@@ -1,15 +1,19 @@
 import {
   type BucketVersioningStatus,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   PutBucketReplicationCommand,
   PutBucketVersioningCommand,
+  PutObjectCommand,
   type ReplicationRule,
   type S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { adminCall } from './admin.js';
-import type { TestServer } from './server.js';
+import { objectBytes, randomBytesSeeded, type TestServer } from './server.js';
 
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
@@ -132,4 +136,71 @@ export function statusBecomes(
     },
     timeoutMs,
   );
+}
+
+/** Writes `key` by a multipart upload of `parts`, in order. */
+export async function putMultipart(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  parts: readonly Buffer[],
+): Promise<void> {
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const done = [];
+  for (const [index, body] of parts.entries()) {
+    const answer = await s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: upload.UploadId,
+        PartNumber: index + 1,
+        Body: body,
+      }),
+    );
+    done.push({ PartNumber: index + 1, ETag: answer.ETag });
+  }
+  await s3.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: upload.UploadId,
+      MultipartUpload: { Parts: done },
+    }),
+  );
+}
+
+/** Puts `count` objects `<prefix><i>` of distinct sizes and bytes; returns them by key. */
+export async function putNumbered(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  count: number,
+  seed: number,
+): Promise<Map<string, Buffer>> {
+  const bodies = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const body = randomBytesSeeded(3_000 + i * 4_321, seed + i);
+    bodies.set(`${prefix}${i}`, body);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${i}`, Body: body }));
+  }
+  return bodies;
+}
+
+/**
+ * Waits until every object is COMPLETED at the source, and returns the keys whose bytes at the
+ * destination differ (none, when replication worked).
+ */
+export async function keysNotArrived(
+  source: { s3: S3Client; bucket: string },
+  destination: { s3: S3Client; bucket: string },
+  bodies: ReadonlyMap<string, Buffer>,
+  timeoutMs = 30_000,
+): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const [key, body] of bodies) {
+    await statusBecomes(source.s3, source.bucket, key, 'COMPLETED', timeoutMs);
+    const stored = await objectBytes(destination.s3, destination.bucket, key);
+    if (!Buffer.from(stored).equals(body)) wrong.push(key);
+  }
+  return wrong;
 }

@@ -415,7 +415,7 @@ test('boto3 round-trips a replication configuration and gets AWS errors', async 
 });
 
 test('hangar remote add|list|info|remove, through the server and offline', async (t) => {
-  const added = await suite.server.cli(
+  const addArgs = [
     'remote',
     'add',
     'cli-remote',
@@ -427,26 +427,13 @@ test('hangar remote add|list|info|remove, through the server and offline', async
     'cli-bucket-a',
     'arn:aws:s3:::cli-bucket-b',
     '--json',
-  );
+  ];
+  const added = await suite.server.cli(...addArgs);
   t.is(added.code, 2, 'no secret: a usage error');
-  const withSecret = await runCli(
-    [
-      '--data-dir',
-      suite.server.dataDir,
-      'remote',
-      'add',
-      'cli-remote',
-      '--endpoint',
-      'http://127.0.0.1:11',
-      '--access-key',
-      'CLIKEY',
-      '--bucket',
-      'cli-bucket-a',
-      'arn:aws:s3:::cli-bucket-b',
-      '--json',
-    ],
-    { HANGAR_ADMIN_TOKEN: ADMIN_TOKEN, HANGAR_REMOTE_SECRET_KEY: 'cli-secret' },
-  );
+  const withSecret = await runCli(['--data-dir', suite.server.dataDir, ...addArgs], {
+    HANGAR_ADMIN_TOKEN: ADMIN_TOKEN,
+    HANGAR_REMOTE_SECRET_KEY: 'cli-secret',
+  });
   t.is(withSecret.code, 0, withSecret.stderr);
   t.deepEqual(JSON.parse(withSecret.stdout).buckets, ['cli-bucket-a', 'cli-bucket-b']);
   const listed = await suite.server.cli('remote', 'list');
