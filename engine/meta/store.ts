@@ -268,7 +268,12 @@ export class MetaStore {
     const encoded = objectKey(bucketId, key);
     // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
     const body = bodyToStore(record.inline);
-    const targets = ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
+    // A replica is not replicated again (AWS's default): two buckets replicating to each other
+    // would otherwise send each version back and forth for ever.
+    const targets =
+      record.replication === 'REPLICA'
+        ? []
+        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
     const stored = ReplicationQueue.pendingRecord(record, targets);
     const outcome = await this.env.transaction(() => {
       const written =

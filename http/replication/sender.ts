@@ -62,7 +62,10 @@ function clientOptions(endpoint: string, region: string) {
   };
 }
 
-/** A client of one remote, marking its PutObjects as replicas for a hangar destination. */
+/** What the worker writes at a destination: each says it is a replica (a hangar peer honours it). */
+const REPLICA_COMMANDS = new Set(['PutObjectCommand', 'DeleteObjectCommand']);
+
+/** A client of one remote, marking its writes as replicas for a hangar destination. */
 export function remoteClient(remote: RemoteRecord): S3Client {
   const client = new S3Client({
     ...clientOptions(remote.endpoint, remote.region),
@@ -74,7 +77,7 @@ export function remoteClient(remote: RemoteRecord): S3Client {
   });
   client.middlewareStack.add(
     (next, context) => (args) => {
-      if (context.commandName === 'PutObjectCommand') {
+      if (REPLICA_COMMANDS.has(context.commandName ?? '')) {
         const request = args.request as { headers: Record<string, string> };
         request.headers[REPLICA_HEADER] = 'true';
       }

@@ -1,4 +1,5 @@
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
+import type { NotifyContext } from '../../engine/protocol/messages.js';
 import { mayAlso } from './auth.js';
 import { accessOf, type RequestContext } from './context.js';
 import { S3Error } from './errors.js';
@@ -21,20 +22,46 @@ export function replicaField(
   bucket: BucketRecord,
   key: string,
 ): { replica?: true } {
+  return isReplica(ctx, bucket, key, 's3:ReplicateObject') ? { replica: true } : {};
+}
+
+/**
+ * A DeleteObject that a source's replication sends (a delete marker): its own marker is not
+ * replicated again, so two buckets replicating to each other do not pass markers back and forth.
+ */
+export function replicatedDeleteNotify(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  fields: { notify?: NotifyContext },
+): { notify?: NotifyContext } {
+  if (!isReplica(ctx, bucket, key, 's3:ReplicateDelete')) return fields;
+  if (fields.notify?.replication === undefined) return fields;
+  const { replication: _replicated, ...notify } = fields.notify;
+  return notify.rules.length === 0 ? {} : { notify };
+}
+
+/** Whether the request says it is a replica, from a principal allowed `action`; else 403. */
+function isReplica(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  action: 's3:ReplicateObject' | 's3:ReplicateDelete',
+): boolean {
   const header = ctx.req.headers[REPLICA_HEADER];
-  if (header === undefined) return {};
+  if (header === undefined) return false;
   if (header.trim().toLowerCase() !== 'true') {
     throw new S3Error('InvalidArgument', `${REPLICA_HEADER} must be true`, {
       ArgumentName: REPLICA_HEADER,
     });
   }
   const allowed = mayAlso(ctx, {
-    action: 's3:ReplicateObject',
+    action,
     grant: 'write',
     bucket,
     access: accessOf(ctx, bucket),
     objectKey: key,
   });
   if (!allowed) throw new S3Error('AccessDenied');
-  return { replica: true };
+  return true;
 }

@@ -332,9 +332,16 @@ export function replicationRulesOf(
 ): ReplicationRule[] | undefined {
   const stored = catalog.getBucketConfig<StoredReplication>(bucket, 'replication');
   if (stored === undefined) return undefined;
-  const rules = engineReplicationRules(stored);
+  // The catalog caches the decoded configuration until it changes: so does this.
+  let rules = engineRulesOf.get(stored);
+  if (rules === undefined) {
+    rules = engineReplicationRules(stored);
+    engineRulesOf.set(stored, rules);
+  }
   return rules.length === 0 ? undefined : rules;
 }
+
+const engineRulesOf = new WeakMap<StoredReplication, ReplicationRule[]>();
 
 /** The enabled rules as the shards match them. */
 export function engineReplicationRules(stored: StoredReplication): ReplicationRule[] {
