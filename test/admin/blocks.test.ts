@@ -96,7 +96,7 @@ test.serial('the workers are listed with Garage fields; variables read and set',
   const workers = node as Array<Record<string, unknown>>;
   t.deepEqual(
     workers.map((w) => w.name),
-    ['Block scrub worker', 'Orphan block cleanup', 'Lifecycle worker'],
+    ['Block scrub worker', 'Orphan block cleanup', 'Lifecycle worker', 'Bucket replication'],
   );
   for (const w of workers) {
     for (const field of [
