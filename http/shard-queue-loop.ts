@@ -54,6 +54,8 @@ export interface ShardQueueLoopOptions {
   /** One batch of one shard's queue; true when something left it. */
   pass(shard: ShardClient): Promise<boolean>;
   idleWaitMs(): number;
+  /** True while there can be nothing to do: the round is skipped (no shard message at all). */
+  idle?(): boolean;
   /** After each round of passes (e.g. to publish the pending count). */
   afterRound(): void;
   logger: Logger;
@@ -94,6 +96,10 @@ export class ShardQueueLoop {
     const { shards, pass, logger } = this.options;
     while (!this.stopping) {
       let progressed = false;
+      if (this.options.idle?.() === true) {
+        await this.sleeper.sleep(this.options.idleWaitMs());
+        continue;
+      }
       try {
         const passes = await Promise.all(shards.map((shard) => pass(shard)));
         progressed = passes.some((moved) => moved);

@@ -43,6 +43,11 @@ export class RemoteTable {
     return this.rows.get(name);
   }
 
+  /** Whether any remote is registered (O(1): the table's entry count). */
+  any(): boolean {
+    return this.count() > 0;
+  }
+
   /** The remote serving a destination bucket, if any. */
   serving(bucket: string): RemoteRecord | undefined {
     return this.list().find((remote) => remote.buckets.includes(bucket));

@@ -192,7 +192,7 @@ async function putInput(
       : {}),
     ...(read.ContentLanguage !== undefined ? { ContentLanguage: read.ContentLanguage } : {}),
     ...(read.CacheControl !== undefined ? { CacheControl: read.CacheControl } : {}),
-    ...(read.ExpiresString !== undefined ? { Expires: new Date(read.ExpiresString) } : {}),
+    ...expiresOf(read.ExpiresString),
     ...(read.WebsiteRedirectLocation !== undefined
       ? { WebsiteRedirectLocation: read.WebsiteRedirectLocation }
       : {}),
@@ -211,6 +211,13 @@ async function putInput(
     input.ObjectLockLegalHoldStatus = read.ObjectLockLegalHoldStatus;
   }
   return input;
+}
+
+/** The Expires header to send: a client may have stored text that is no date, sent as none. */
+function expiresOf(text: string | undefined): { Expires?: Date } {
+  if (text === undefined) return {};
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? {} : { Expires: date };
 }
 
 /** base64 MD5 from an ETag that is one (single-part, not SSE-C/KMS); else undefined. */

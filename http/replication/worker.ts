@@ -27,8 +27,10 @@ type Repairing = typeof import('./repair.js');
  * the next process) takes it again. A failing remote is retried with exponential backoff
  * (LIMITS.replicationBackoff*) while its later changes wait behind it, in order; a change that
  * failed LIMITS.replicationAttemptsMax times is settled FAILED (the repair pass queues it again).
- * An empty queue costs one ReadReplication per shard per LIMITS.replicationPollMs; the AWS SDK is
- * loaded only once a row is there to send.
+ * Without any remote registered (no bucket can have been configured, or the operator removed them
+ * all) it asks the shards nothing: queued rows wait for a remote. Otherwise an empty queue costs
+ * one ReadReplication per shard per LIMITS.replicationPollMs; the AWS SDK is loaded only once a
+ * row is there to send.
  */
 
 const replicated = new Counter({
@@ -81,6 +83,10 @@ export class ReplicationWorker {
   private failedTotal = 0;
   private lastRepair: (RepairResult & { atMs: number }) | null = null;
   private repairing: Promise<RepairResult> | null = null;
+  /** Where hangar's own S3 endpoint is, once the S3 port is open. */
+  private sourceEndpoint: SourceEndpoint | null = null;
+  /** The sender module and the client of hangar's own endpoint, made on first use. */
+  private sending: Promise<{ sender: Sending; source: S3Client }> | null = null;
 
   constructor(
     private readonly catalog: Catalog,
@@ -92,6 +98,7 @@ export class ReplicationWorker {
       shards,
       pass: (shard) => this.passOver(shard),
       idleWaitMs: () => this.backoff.idleWaitMs(LIMITS.replicationPollMs),
+      idle: () => !this.catalog.remotes.any(),
       afterRound: () => {
         pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
       },
@@ -99,11 +106,6 @@ export class ReplicationWorker {
       failure: 'replication pass failed',
     });
   }
-
-  /** Where hangar's own S3 endpoint is, once the S3 port is open. */
-  private sourceEndpoint: SourceEndpoint | null = null;
-  /** The sender module and the client of hangar's own endpoint, made on first use. */
-  private sending: Promise<{ sender: Sending; source: S3Client }> | null = null;
 
   start(source: SourceEndpoint): void {
     this.sourceEndpoint = source;
