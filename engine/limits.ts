@@ -101,6 +101,10 @@ export const LIMITS = {
   /** A port configured as 0: free ports tried (each found by the kernel, then listened on by
    *  name; another process can take one in between). */
   freePortAttempts: 8,
+  /** PutObjectAcl: reads of the object's owner before its ACL is written on condition that the
+   *  owner is still the one read (a concurrent overwrite changed it); past them, 409
+   *  ConditionalRequestConflict. */
+  objectAclAttemptsMax: 3,
 
   // ---- S3 request documents and listings (moved here from their modules, issue 11) ----
   /** PostObject: bytes between a boundary delimiter and its CRLF (RFC 2046 transport padding);
@@ -248,9 +252,17 @@ export const LIMITS = {
   sseContextBytesMax: 4096,
   /** A key id, ARN or alias in x-amz-server-side-encryption-aws-kms-key-id, in bytes. */
   kmsKeyRefBytesMax: 2048,
+  /** ScheduleKmsKeyDeletion's waiting period, in days: AWS KMS's bounds (7 to 30, default 30). */
+  kmsDeletionWindowDaysMin: 7,
+  kmsDeletionWindowDaysMax: 30,
   // ---- event notifications (issue 16) ----
   /** Notification configurations in one PutBucketNotificationConfiguration (AWS: 100). */
   notifyRulesMax: 100,
+  /** Notification targets the admin API may store (beside the config file's). */
+  notifyTargetsStoredMax: 64,
+  /** A stored target's URL and HMAC secret, in characters. */
+  notifyTargetUrlCharsMax: 2048,
+  notifyTargetSecretCharsMax: 256,
   /** Outbox events one delivery pass reads from each shard. */
   notifyBatchMax: 256,
   /** Idle wait between delivery passes when no event was pending. */

@@ -39,23 +39,40 @@ export function newIv(): Buffer {
   return randomBytes(AES_BLOCK_BYTES);
 }
 
-/** A running encryptor for one object or part. */
+/**
+ * A running encryptor for one object or part. A dual-layer data key (aws:kms:dsse) encrypts
+ * twice: the inner layer with its key, then the outer layer with its own, independent key (the
+ * same IV under two unrelated keys gives two unrelated keystreams).
+ */
 export function encryptor(key: EncryptionKey, iv: Buffer): (plain: Uint8Array) => Buffer {
   assert(key.key.byteLength === 32 && iv.byteLength === AES_BLOCK_BYTES, 'AES-256-CTR key and IV');
-  const cipher = createCipheriv('aes-256-ctr', key.key, iv);
-  return (plain) => cipher.update(plain);
+  const inner = createCipheriv('aes-256-ctr', key.key, iv);
+  const outerKey = isManagedKey(key) ? key.outerKey : undefined;
+  if (outerKey === undefined) return (plain) => inner.update(plain);
+  assert(outerKey.byteLength === 32, 'AES-256-CTR outer key');
+  const outer = createCipheriv('aes-256-ctr', outerKey, iv);
+  return (plain) => outer.update(inner.update(plain));
 }
 
-/** Decrypts `data` in place, which starts `offset` bytes into a segment encrypted with `iv`. */
+/**
+ * Decrypts `data` in place, which starts `offset` bytes into a segment encrypted with `iv`:
+ * the outer layer first (dual-layer keys), then the inner one.
+ */
 export function decryptAt(
-  key: { key: Uint8Array },
+  key: { key: Uint8Array; outerKey?: Uint8Array },
   iv: Buffer,
   offset: number,
   data: Uint8Array,
 ): void {
+  if (key.outerKey !== undefined) ctrAt(key.outerKey, iv, offset, data);
+  ctrAt(key.key, iv, offset, data);
+}
+
+/** AES-256-CTR over `data` in place, from `offset` bytes into the keystream of `key` and `iv`. */
+function ctrAt(key: Uint8Array, iv: Buffer, offset: number, data: Uint8Array): void {
   const decipher = createDecipheriv(
     'aes-256-ctr',
-    key.key,
+    key,
     counterAt(iv, Math.floor(offset / AES_BLOCK_BYTES)),
   );
   const skip = offset % AES_BLOCK_BYTES;

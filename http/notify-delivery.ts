@@ -7,9 +7,8 @@ import type { Logger } from '../engine/log.js';
 import type { NotifyTarget } from '../engine/notify/targets.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { OutboxEntry } from '../engine/protocol/messages.js';
-import type { WorkerStatus } from '../engine/workers/worker.js';
+import { ErrorRecord, Sleeper, type WorkerStatus } from '../engine/workers/worker.js';
 import { registry } from './admin/metrics.js';
-import { Backoffs, ShardQueueLoop } from './shard-queue-loop.js';
 
 /**
  * Delivers S3 event notifications from the shards' outboxes (engine/meta/outbox-table.ts) to the
@@ -17,8 +16,10 @@ import { Backoffs, ShardQueueLoop } from './shard-queue-loop.js';
  * acknowledged it (a 2xx answer to the webhook POST; a flushed NATS publish), so a crash between
  * delivery and acknowledgement delivers it again. A failed target is retried with exponential
  * backoff (LIMITS.notifyBackoff*) while the other targets go on; an event undelivered after
- * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread only when the
- * operator configured targets: without them no bucket can name one, and the worker costs nothing.
+ * LIMITS.notifyEventAgeMaxMs is dropped and counted failed. Runs on the main thread; the targets
+ * (config file and admin API, engine/catalog/notify-targets.ts) are read at every pass, so one the
+ * operator adds or removes counts from the next pass. Without any target no bucket can name one:
+ * once the outboxes are empty the worker only reads the target table at each poll.
  */
 
 const delivered = new Counter({
@@ -52,46 +53,83 @@ new Gauge({
 /** Sends one event message to a target; resolves when the target acknowledged it. */
 export type Sender = (target: NotifyTarget, body: string, stopping: AbortSignal) => Promise<void>;
 
+interface Backoff {
+  attempts: number;
+  untilMs: number;
+}
+
 export class NotifyDelivery {
   readonly name = 'Event notification delivery';
-  private readonly backoff = new Backoffs(LIMITS.notifyBackoffBaseMs, LIMITS.notifyBackoffMaxMs);
+  private readonly sleeper = new Sleeper();
+  private readonly errors = new ErrorRecord();
+  private readonly backoff = new Map<string, Backoff>();
   /** Aborted by stop(): a webhook POST under way ends at once instead of at its timeout. */
   private readonly stopping = new AbortController();
-  private readonly targets: ReadonlyMap<string, NotifyTarget>;
+  private targets: ReadonlyMap<string, NotifyTarget> = new Map();
   private readonly pendingByShard: number[];
-  private readonly loop: ShardQueueLoop;
+  private loop: Promise<void> | null = null;
+  private polledOnce = false;
+  private stopped = false;
   private deliveredTotal = 0;
   private droppedTotal = 0;
 
   constructor(
-    targets: readonly NotifyTarget[],
-    shards: readonly ShardClient[],
+    private readonly targetsNow: () => readonly NotifyTarget[],
+    private readonly shards: readonly ShardClient[],
     private readonly senders: { readonly send: Sender; close(): Promise<void> },
     private readonly logger: Logger,
   ) {
-    this.targets = new Map(targets.map((target) => [target.name, target]));
     this.pendingByShard = shards.map(() => 0);
-    this.loop = new ShardQueueLoop({
-      shards,
-      pass: (shard) => this.passOver(shard),
-      idleWaitMs: () => this.backoff.idleWaitMs(LIMITS.notifyPollMs),
-      afterRound: () => {
-        pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-      },
-      logger,
-      failure: 'event notification delivery pass failed',
-    });
   }
 
   start(): void {
-    if (this.targets.size === 0) return;
-    this.loop.start();
+    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.stopping.abort();
-    await this.loop.stop();
+    this.sleeper.close();
+    await this.loop;
     await this.senders.close();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let progressed = false;
+      try {
+        this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
+        const passes = this.mayHaveWork()
+          ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
+          : [];
+        this.polledOnce = true;
+        progressed = passes.some((moved) => moved);
+        this.errors.succeeded();
+      } catch (error) {
+        // A shard restarting: its outbox waits in LMDB; try again after the idle wait.
+        this.errors.failed(error);
+        this.logger.warn({ err: error }, 'event notification delivery pass failed');
+      }
+      pendingNow = this.pendingByShard.reduce((sum, n) => sum + n, 0);
+      if (!progressed) await this.sleeper.sleep(this.idleWaitMs());
+    }
+  }
+
+  /**
+   * Whether a pass can move anything: with a target, or with events left over (their targets
+   * were removed: the pass gives them up). The first pass always looks, for events an earlier
+   * run left behind.
+   */
+  private mayHaveWork(): boolean {
+    return this.targets.size > 0 || !this.polledOnce || this.pendingByShard.some((n) => n > 0);
+  }
+
+  /** Until the next pass: the poll interval, or sooner when a target's backoff ends. */
+  private idleWaitMs(): number {
+    const now = Date.now();
+    let wait: number = LIMITS.notifyPollMs;
+    for (const { untilMs } of this.backoff.values()) wait = Math.min(wait, untilMs - now);
+    return Math.max(10, wait);
   }
 
   /** One batch of one shard's outbox; true when an event left it. */
@@ -106,7 +144,7 @@ export class NotifyDelivery {
     // Per target in outbox order: a failure stops that target's events for this pass.
     const blocked = new Set<string>();
     for (const entry of read.entries) {
-      if (this.loop.stopped) break;
+      if (this.stopped) break;
       if (blocked.has(entry.target)) continue;
       const outcome = await this.deliver(entry);
       if (outcome === 'retry') blocked.add(entry.target);
@@ -131,20 +169,27 @@ export class NotifyDelivery {
       );
       return 'done';
     }
-    if (this.backoff.waiting(target.name)) return 'retry';
+    const backoff = this.backoff.get(target.name);
+    if (backoff !== undefined && backoff.untilMs > Date.now()) return 'retry';
     try {
-      await this.senders.send(target, `{"Records":[${entry.record}]}`, this.stopping.signal);
+      const body = entry.whole === true ? entry.record : `{"Records":[${entry.record}]}`;
+      await this.senders.send(target, body, this.stopping.signal);
     } catch (error) {
-      const delay = this.backoff.failed(target.name);
+      const attempts = (backoff?.attempts ?? 0) + 1;
+      const delay = Math.min(
+        LIMITS.notifyBackoffMaxMs,
+        LIMITS.notifyBackoffBaseMs * 2 ** Math.min(attempts - 1, 20),
+      );
+      this.backoff.set(target.name, { attempts, untilMs: Date.now() + delay });
       failedAttempts.inc({ target: target.name });
-      this.loop.errors.failed(error);
+      this.errors.failed(error);
       this.logger.warn(
         { err: error, target: target.name, retryInMs: delay },
         'event notification delivery failed',
       );
       return 'retry';
     }
-    this.backoff.succeeded(target.name);
+    this.backoff.delete(target.name);
     this.deliveredTotal++;
     delivered.inc({ target: target.name });
     return 'done';
@@ -152,13 +197,12 @@ export class NotifyDelivery {
 
   status(): WorkerStatus {
     const pending = this.pendingByShard.reduce((sum, n) => sum + n, 0);
-    const backingOff = this.backoff.names();
-    const errors = this.loop.errors;
+    const backingOff = [...this.backoff.keys()];
     return {
-      state: this.targets.size === 0 ? 'done' : pending > 0 ? 'busy' : 'idle',
-      errors: errors.errors,
-      consecutiveErrors: errors.consecutiveErrors,
-      lastError: errors.lastError,
+      state: pending > 0 ? 'busy' : 'idle',
+      errors: this.errors.errors,
+      consecutiveErrors: this.errors.consecutiveErrors,
+      lastError: this.errors.lastError,
       tranquility: null,
       progress: null,
       queueLength: pending,
@@ -216,7 +260,7 @@ export class TargetSenders {
   }
 
   private async connectionTo(target: NotifyTarget): Promise<NatsConnection> {
-    let pending = this.nats.get(target.name);
+    let pending = this.nats.get(target.url);
     if (pending === undefined) {
       pending = connect({
         servers: target.url.slice('nats://'.length),
@@ -224,16 +268,16 @@ export class TargetSenders {
         timeout: LIMITS.notifyDeliveryTimeoutMs,
         maxReconnectAttempts: -1,
       });
-      this.nats.set(target.name, pending);
+      this.nats.set(target.url, pending);
     }
     try {
       const connection = await pending;
       if (!connection.isClosed()) return connection;
     } catch (error) {
-      this.nats.delete(target.name);
+      this.nats.delete(target.url);
       throw error;
     }
-    this.nats.delete(target.name);
+    this.nats.delete(target.url);
     return this.connectionTo(target);
   }
 

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { assert } from '../engine/assert.js';
 import type { Catalog, KeyRecord } from '../engine/catalog/catalog.js';
 import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
+import { mergedTargets } from '../engine/catalog/notify-targets.js';
 import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { ensureLayout } from '../engine/layout.js';
@@ -13,6 +14,7 @@ import { BufferPool } from '../engine/protocol/flow.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
+import { AccessLogWorkerView } from './access-log/worker-view.js';
 import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/discovery.js';
 import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
 import { bindMetricsSources } from './admin/metrics.js';
@@ -103,22 +105,16 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const orphans = new OrphanSweeper(pool.clients, logger);
   orphans.start();
   const notify = new NotifyDelivery(
-    config.notify.targets,
+    () => mergedTargets(config.notify.targets, catalog.notifyTargets.list()),
     pool.clients,
     new TargetSenders(),
     logger,
   );
   notify.start();
+  const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   // Started once the S3 port is open: it reads the versions it sends through that port.
   const replication = new ReplicationWorker(catalog, pool.clients, logger);
-  // The delivery worker is listed only where it can have work: with targets configured.
-  const workers = new WorkerRegistry(
-    scrub,
-    orphans,
-    lifecycle,
-    config.notify.targets.length > 0 ? notify : undefined,
-    replication,
-  );
+  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog, replication);
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([
       lifecycle.stop(),

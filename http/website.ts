@@ -10,7 +10,9 @@ import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import { bucketAccessOf } from './access/access-record.js';
 import { ANONYMOUS } from './access/principal.js';
-import { allows, requestFactsOf } from './s3/auth.js';
+import { type LoggedBucket, logAccess, loggingOf } from './access-log/access-log.js';
+import { WEBSITE_ACTION } from './access-log/record.js';
+import { allows, hiddenMiss, requestFactsOf } from './s3/auth.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from './s3/conditional.js';
 import { type ServerState, shardFor } from './s3/context.js';
 import { actualRequestCorsHeaders } from './s3/cors.js';
@@ -35,6 +37,10 @@ interface WebContext {
   readonly state: ServerState;
   readonly res: Responder;
   readonly requestId: string;
+  /** The bucket's server access logging, once the bucket is known (null: not logged). */
+  logged: LoggedBucket | null;
+  /** The S3 error code the answer carries, for the access log record. */
+  errorCode: string | null;
 }
 
 /** One website request, after the bucket and its configuration were found. */
@@ -48,8 +54,8 @@ interface Site {
   readonly key: string;
   /** Whether an anonymous request may read `key` (the one decision). */
   readonly mayRead: (key: string) => boolean;
-  /** Whether an anonymous request may list the bucket (then a miss is 404, else 403). */
-  readonly mayList: () => boolean;
+  /** A miss as the visitor should see it: 404 if it may list the bucket, else 403 (auth.ts). */
+  readonly hideMiss: (error: unknown) => unknown;
 }
 
 /** Serves one request of the website endpoint; never throws. */
@@ -59,7 +65,11 @@ export function acceptWebsiteRequest(
   req: RequestSnapshot,
   hasBody: boolean,
 ): void {
-  serveWebsite({ state, res, requestId: res.requestId }, req, hasBody).catch((error: unknown) => {
+  const startedMs = Date.now();
+  const startedAt = performance.now();
+  const ctx: WebContext = { state, res, requestId: res.requestId, logged: null, errorCode: null };
+  res.whenDone(() => logWebsiteAccess(ctx, req, startedMs, performance.now() - startedAt));
+  serveWebsite(ctx, req, hasBody).catch((error: unknown) => {
     // Only a failure of the error page itself lands here: drop the connection, keep the process.
     state.logger.error({ err: error, requestId: res.requestId }, 'website: error answer failed');
     res.close();
@@ -94,6 +104,7 @@ async function serveWebsite(
     if (bucket === undefined) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
     }
+    ctx.logged = loggingOf(state, res, bucket);
     const config = state.catalog.getBucketConfig<WebsiteConfig>(bucket.id, 'website');
     if (config === undefined) {
       throw new S3Error('NoSuchWebsiteConfiguration', undefined, { BucketName: bucketName });
@@ -120,17 +131,9 @@ async function serveWebsite(
         access,
         objectKey,
       });
-    // A missing key is 404 only to a visitor who may list the bucket (AWS's rule, so that a
-    // miss does not reveal what exists); otherwise 403, as AWS's website endpoints answer.
-    const mayList = (): boolean =>
-      allows(state, ANONYMOUS, facts, {
-        action: 's3:ListBucket',
-        grant: 'read',
-        bucket,
-        access,
-        objectKey: null,
-      });
-    site = { ctx, req, bucket, config, head, key, mayRead, mayList };
+    const hideMiss = (error: unknown): unknown =>
+      hiddenMiss(state, ANONYMOUS, facts, { bucket, access }, error);
+    site = { ctx, req, bucket, config, head, key, mayRead, hideMiss };
     const rule = config.routingRules.find(
       (r) =>
         r.condition === undefined ||
@@ -144,6 +147,7 @@ async function serveWebsite(
     await serveKey(site);
   } catch (error) {
     const s3Error = toS3Error(error);
+    ctx.errorCode = s3Error.code;
     if (s3Error.code === 'InternalError') {
       state.logger.error({ err: error, requestId: res.requestId }, 'website: internal error');
     }
@@ -153,6 +157,37 @@ async function serveWebsite(
       sendHtmlError(ctx, s3Error, head, hasBody);
     }
   }
+}
+
+/**
+ * The access log record of a website request on a logged bucket: AWS logs them as
+ * WEBSITE.<method>.OBJECT, anonymous, with the key as requested.
+ */
+function logWebsiteAccess(
+  ctx: WebContext,
+  req: RequestSnapshot,
+  startedMs: number,
+  durationMs: number,
+): void {
+  if (ctx.logged === null) return;
+  let key: string | null = null;
+  try {
+    key = decodeURIComponent(req.rawPath.replace(/^\//, ''));
+  } catch {
+    // An undecodable path was answered InvalidURI: logged without a key.
+  }
+  logAccess(ctx.state, ctx.logged, {
+    req,
+    res: ctx.res,
+    action: WEBSITE_ACTION,
+    bucketName: ctx.logged.bucket.name,
+    key,
+    principal: null,
+    errorCode: ctx.errorCode,
+    bytesIn: 0,
+    startedMs,
+    durationMs,
+  });
 }
 
 /** The bucket a Host header names: `<bucket>.<root domain>`, else the host itself. */
@@ -238,8 +273,7 @@ async function serveKey(site: Site): Promise<void> {
         return;
       }
     }
-    if (miss && !site.mayList()) throw new S3Error('AccessDenied');
-    throw error;
+    throw site.hideMiss(error);
   }
   try {
     const location = opened.info.headers.websiteRedirectLocation;

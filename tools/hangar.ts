@@ -21,6 +21,7 @@ import { registerDoctor, startupChecks } from './doctor/command.js';
 import { registerKeys } from './keys.js';
 import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
+import { registerNotify } from './notify.js';
 import { reloadOnSighup } from './reload.js';
 import { registerRemotes } from './remotes.js';
 
@@ -213,6 +214,7 @@ function buildProgram(): Command {
   registerMaintenance(program, { leaf, run: runCommand });
   registerKms(program, { leaf, run: runCommand });
   registerRemotes(program, { leaf, run: runCommand });
+  registerNotify(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { Catalog } from '../engine/catalog/catalog.js';
 import type { HangarConfig } from '../engine/config.js';
+import { LIMITS } from '../engine/limits.js';
 import { Keyring, KmsError, type KmsKeyView } from '../engine/sse/keyring.js';
-import { liveAdminFile } from '../http/admin/discovery.js';
 import { type KmsKeyJson, kmsKeyJson } from '../http/admin/handlers/kms.js';
 import { fields, table } from '../http/admin/text-table.js';
-import { type AdminClient, adminClient, OperationError } from './admin-client.js';
+import { type AdminClient, OperationError, UsageError } from './admin-client.js';
+import { withCatalog } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
 
@@ -29,6 +29,8 @@ function keyOutput(key: KmsKeyJson): Output {
       ['Description', key.description || '-'],
       ['Created', key.created],
       ['Enabled', key.enabled ? 'yes' : 'no'],
+      ['State', key.state],
+      ['Deletion date', key.deletionDate ?? '-'],
       ['Origin', key.origin],
       ['Versions', String(key.versions)],
     ]),
@@ -42,11 +44,11 @@ function listOutput(keys: readonly KmsKeyJson[]): Output {
       keys.length === 0
         ? 'No KMS keys.'
         : table(
-            ['KEY ID', 'ALIAS', 'ENABLED', 'VERSIONS', 'CREATED', 'DESCRIPTION'],
+            ['KEY ID', 'ALIAS', 'STATE', 'VERSIONS', 'CREATED', 'DESCRIPTION'],
             keys.map((k) => [
               k.id,
               k.alias ?? '-',
-              k.enabled ? 'yes' : 'no',
+              k.state,
               String(k.versions),
               k.created,
               k.description || '-',
@@ -57,25 +59,39 @@ function listOutput(keys: readonly KmsKeyJson[]): Output {
 
 /** Runs `offline` on a keyring over the catalog, or `remote` over the running server's API. */
 function onKeyring(
-  cli: CliParts,
   command: Command,
   offline: (keyring: Keyring, config: HangarConfig) => Promise<Output> | Output,
   remote: (api: AdminClient) => Promise<Output>,
 ): Promise<void> {
-  return cli.run(command, async (config) => {
-    const server = liveAdminFile(config.dataDir);
-    if (server !== null) return remote(adminClient(command, config, server));
-    const catalog = Catalog.open(config.dataDir);
-    try {
-      const keyring = new Keyring(catalog.kmsTables(), config.dataDir, config.sse.masterKeyFile);
-      return await offline(keyring, config);
-    } catch (error) {
-      if (error instanceof KmsError) throw new OperationError(error.message);
-      throw error;
-    } finally {
-      await catalog.close();
-    }
-  });
+  return withCatalog(
+    command,
+    async (catalog, config) => {
+      try {
+        const keyring = new Keyring(catalog.kmsTables(), config.dataDir, config.sse.masterKeyFile);
+        return await offline(keyring, config);
+      } catch (error) {
+        if (error instanceof KmsError) throw new OperationError(error.message);
+        throw error;
+      }
+    },
+    remote,
+  );
+}
+
+/** --days of `hangar kms schedule-deletion`: AWS KMS's waiting period (7 to 30 days). */
+function windowDaysOf(text: string | undefined): number {
+  if (text === undefined) return LIMITS.kmsDeletionWindowDaysMax;
+  const days = Number(text);
+  if (
+    !Number.isInteger(days) ||
+    days < LIMITS.kmsDeletionWindowDaysMin ||
+    days > LIMITS.kmsDeletionWindowDaysMax
+  ) {
+    throw new UsageError(
+      `--days must be a whole number from ${LIMITS.kmsDeletionWindowDaysMin} to ${LIMITS.kmsDeletionWindowDaysMax}`,
+    );
+  }
+  return days;
 }
 
 function requireView(keyring: Keyring, ref: string): KmsKeyView {
@@ -88,9 +104,11 @@ export function registerKms(program: Command, cli: CliParts): void {
   const kms = program.command('kms').description('manage the built-in SSE-KMS keyring');
   cli.leaf(kms, 'list', 'list KMS keys').action((_opts: unknown, command: Command) =>
     onKeyring(
-      cli,
       command,
-      (keyring, config) => listOutput(keyring.list().map((k) => jsonOf(config, k))),
+      async (keyring, config) => {
+        await keyring.purgeDeleted();
+        return listOutput(keyring.list().map((k) => jsonOf(config, k)));
+      },
       async (api) => listOutput(await api.call<KmsKeyJson[]>('GET', 'ListKmsKeys')),
     ),
   );
@@ -98,7 +116,6 @@ export function registerKms(program: Command, cli: CliParts): void {
     .leaf(kms, 'info <id>', 'show a KMS key (id, ARN or alias/<name>)')
     .action((ref: string, _opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         (keyring, config) => keyOutput(jsonOf(config, requireView(keyring, ref))),
         async (api) => keyOutput(await api.call<KmsKeyJson>('GET', 'GetKmsKeyInfo', { id: ref })),
@@ -110,15 +127,12 @@ export function registerKms(program: Command, cli: CliParts): void {
     .option('--alias <alias/name>', 'an alias to name it by')
     .action((opts: { description?: string; alias?: string }, command: Command) =>
       onKeyring(
-        cli,
         command,
-        (keyring, config) =>
-          keyOutput(
-            jsonOf(
-              config,
-              keyring.createKey(opts.description ?? '', opts.alias?.replace(/^alias\//, '')),
-            ),
-          ),
+        async (keyring, config) => {
+          await keyring.purgeDeleted();
+          const alias = opts.alias?.replace(/^alias\//, '');
+          return keyOutput(jsonOf(config, keyring.createKey(opts.description ?? '', alias)));
+        },
         async (api) =>
           keyOutput(
             await api.call<KmsKeyJson>(
@@ -141,7 +155,6 @@ export function registerKms(program: Command, cli: CliParts): void {
   ): void => {
     cli.leaf(kms, spec, description).action((ref: string, _opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         async (keyring, config) => keyOutput(jsonOf(config, await offline(keyring, ref))),
         async (api) => keyOutput(await api.call<KmsKeyJson>('POST', operation, {}, { id: ref })),
@@ -157,6 +170,31 @@ export function registerKms(program: Command, cli: CliParts): void {
   change('disable <id>', 'disable a key: its objects become unreadable', 'DisableKmsKey', (k, r) =>
     k.setEnabled(r, false),
   );
+  cli
+    .leaf(kms, 'schedule-deletion <id>', 'delete a key after a waiting period (its objects too)')
+    .option('--days <n>', 'waiting period in days, 7 to 30 (default 30)')
+    .action((ref: string, opts: { days?: string }, command: Command) =>
+      onKeyring(
+        command,
+        async (keyring, config) =>
+          keyOutput(jsonOf(config, await keyring.scheduleDeletion(ref, windowDaysOf(opts.days)))),
+        async (api) =>
+          keyOutput(
+            await api.call<KmsKeyJson>(
+              'POST',
+              'ScheduleKmsKeyDeletion',
+              {},
+              { id: ref, pendingWindowDays: windowDaysOf(opts.days) },
+            ),
+          ),
+      ),
+    );
+  change(
+    'cancel-deletion <id>',
+    'keep a key pending deletion (it stays disabled)',
+    'CancelKmsKeyDeletion',
+    (k, r) => k.cancelDeletion(r),
+  );
 
   const sse = program.command('sse').description('SSE-S3 / SSE-KMS master key');
   const rotated = (r: { previousId: string; currentId: string; rewrapped: number }): Output => ({
@@ -167,7 +205,6 @@ export function registerKms(program: Command, cli: CliParts): void {
     .leaf(sse, 'rotate-master-key', 'replace the master key and re-wrap every keyring key under it')
     .action((_opts: unknown, command: Command) =>
       onKeyring(
-        cli,
         command,
         async (keyring) => rotated(await keyring.rotateMaster()),
         async (api) =>

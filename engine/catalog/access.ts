@@ -52,11 +52,14 @@ export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | '
 
 /**
  * A bucket policy as stored: the document exactly as the client sent it (GetBucketPolicy returns
- * it unchanged) and its parsed form, which the policy module defines and evaluates.
+ * it unchanged), its parsed form, which the policy module defines and evaluates, and whether it
+ * is public (AWS's meaning), judged once when it was put. Records from before `isPublic` lack
+ * it: the policy module judges those on read (http/access/policy/public.ts).
  */
 export interface StoredPolicy<Document = unknown> {
   readonly text: string;
   readonly document: Document;
+  readonly isPublic?: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@ import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
+import { NotifyTargetTable } from './notify-targets.js';
 import { type RemoteRecord, RemoteTable } from './remotes.js';
 
 /**
@@ -101,6 +102,8 @@ export class Catalog {
   private readonly kmsAliases: Database<string, string>;
   /** Replication remotes (engine/catalog/remotes.ts). */
   readonly remotes: RemoteTable;
+  /** The admin API's notification targets (engine/catalog/notify-targets.ts). */
+  readonly notifyTargets: NotifyTargetTable;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
@@ -116,6 +119,7 @@ export class Catalog {
       env,
       env.openDB<RemoteRecord, string>({ name: 'remotes', ...cborRecords() }),
     );
+    this.notifyTargets = new NotifyTargetTable(env, cborRecords());
   }
 
   /** The built-in keyring's tables (engine/sse/keyring.ts reads and writes them). */
@@ -134,7 +138,8 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    // Seven tables today (buckets, keys, grants, configs, the SSE keyring's two, remotes).
+    // Eight tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets,
+    // replication remotes).
     const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.

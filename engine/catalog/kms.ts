@@ -22,6 +22,12 @@ export interface KmsKeyRecord {
   readonly description: string;
   readonly createdMs: number;
   readonly enabled: boolean;
+  /**
+   * ScheduleKmsKeyDeletion: when the key is deleted (ms since the epoch). Until then the key is
+   * PendingDeletion (unusable, as in KMS; CancelKmsKeyDeletion restores it, disabled); from
+   * then on it is gone, and its record is purged. Absent: not scheduled.
+   */
+  readonly deletionMs?: number;
   readonly origin: KmsKeyOrigin;
   /** The alias without its `alias/` prefix (the default key's `aws/s3`); absent: none. */
   readonly alias?: string;

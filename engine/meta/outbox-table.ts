@@ -1,13 +1,15 @@
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
-import type { NotifyContext, OutboxEntry } from '../protocol/messages.js';
+import type { NotifyContext, OutboxEntry, OutboxMessage } from '../protocol/messages.js';
 import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
   target: string;
   record: string;
   createdMs: number;
+  /** The record is the whole message (s3:TestEvent), not one of Records[]. */
+  whole?: true;
 }
 
 /**
@@ -53,6 +55,23 @@ export class OutboxTable {
     }
     this.pendingRows += written;
     return written;
+  }
+
+  /**
+   * Inside a transaction: records whole messages (s3:TestEvent) for their targets, after every
+   * event recorded so far. Returns the rows written.
+   */
+  recordMessages(messages: readonly OutboxMessage[], nowMs: number): number {
+    for (const { target, body } of messages) {
+      this.rows.put(this.sequencer.next(nowMs), {
+        target,
+        record: body,
+        createdMs: nowMs,
+        whole: true,
+      });
+    }
+    this.pendingRows += messages.length;
+    return messages.length;
   }
 
   /** The oldest rows, at most `limit`. */

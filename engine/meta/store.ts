@@ -18,6 +18,7 @@ import type {
   NotifyContext,
   ObjectLock,
   OutboxEntry,
+  OutboxMessage,
   PartInfo,
   PartTarget,
   QuotaCheck,
@@ -323,9 +324,20 @@ export class MetaStore {
     return this.env.transaction(() => this.replication.requeue(entries));
   }
 
+  /** The event of a change to an existing version's record (its tags or ACL). */
+  private noteRewrite(notify: Notify, key: string, record: ObjectRecord): void {
+    const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+    this.noteEvent(notify, createdFacts(key, record, shown));
+  }
+
   /** The oldest events waiting for delivery. */
   outboxEntries(limit: number): OutboxEntry[] {
     return this.outbox.oldest(limit);
+  }
+
+  /** Records whole messages (s3:TestEvent) for delivery; returns how many. */
+  async recordOutbox(messages: readonly OutboxMessage[]): Promise<number> {
+    return this.env.transaction(() => this.outbox.recordMessages(messages, Date.now()));
   }
 
   /** Removes delivered events; returns how many there were. */
@@ -453,8 +465,8 @@ export class MetaStore {
       const record = ReplicationQueue.pendingRecord(tagged, targets);
       this.versioned.rewrite(bucketId, key, located, record);
       if (notify !== undefined) {
+        this.noteRewrite(notify, key, record);
         const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-        this.noteEvent(notify, createdFacts(key, record, shown));
         this.queueReplication(notify, targets, 'put', bucketId, key, shown);
       }
       return { tags: [...tags], record };
@@ -471,14 +483,21 @@ export class MetaStore {
     key: string,
     acl: Acl | null,
     versionId?: string,
+    expectedOwner?: string | null,
+    notify?: Notify,
   ): Promise<ObjectRecord> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.env.transaction(() => {
       const located = this.locateForTags(bucketId, key, encoded, versionId);
       if ('failure' in located) return located;
+      // The ACL names its owner: written over another owner's object it would be a lie.
+      if (expectedOwner !== undefined && (located.record.owner ?? null) !== expectedOwner) {
+        return failed('ConditionalRequestConflict', 'The object changed owner meanwhile.');
+      }
       const { acl: _previous, ...rest } = located.record;
       const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
       this.versioned.rewrite(bucketId, key, located, record);
+      if (notify !== undefined) this.noteRewrite(notify, key, record);
       return { record };
     });
     return unwrap(outcome).record;

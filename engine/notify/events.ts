@@ -16,6 +16,7 @@ export type EventName =
   | 'ObjectRemoved:DeleteMarkerCreated'
   | 'ObjectTagging:Put'
   | 'ObjectTagging:Delete'
+  | 'ObjectAcl:Put'
   | 'LifecycleExpiration:Delete'
   | 'LifecycleExpiration:DeleteMarkerCreated';
 
@@ -32,6 +33,7 @@ export const EVENT_TYPES: readonly string[] = [
   's3:ObjectTagging:*',
   's3:ObjectTagging:Put',
   's3:ObjectTagging:Delete',
+  's3:ObjectAcl:Put',
   's3:LifecycleExpiration:*',
   's3:LifecycleExpiration:Delete',
   's3:LifecycleExpiration:DeleteMarkerCreated',

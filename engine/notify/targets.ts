@@ -86,29 +86,37 @@ export type TargetElement =
   | 'TopicConfiguration'
   | 'CloudFunctionConfiguration';
 
+/** Each configuration element's ARN up to the target's name, in one region. */
+function arnPrefix(element: TargetElement, region: string): string {
+  switch (element) {
+    case 'QueueConfiguration':
+      return `arn:aws:sqs:${region}:${TARGET_ACCOUNT}:`;
+    case 'TopicConfiguration':
+      return `arn:aws:sns:${region}:${TARGET_ACCOUNT}:`;
+    case 'CloudFunctionConfiguration':
+      return `arn:aws:lambda:${region}:${TARGET_ACCOUNT}:function:`;
+  }
+}
+
 /** The target an ARN names, when it is one of ours in this region; null otherwise. */
-export function targetNamed(
+export function targetNamed<T extends NotifyTarget>(
   arn: string,
   element: TargetElement,
   region: string,
-  targets: readonly NotifyTarget[],
-): NotifyTarget | null {
-  const prefix =
-    element === 'QueueConfiguration'
-      ? `arn:aws:sqs:${region}:${TARGET_ACCOUNT}:`
-      : element === 'TopicConfiguration'
-        ? `arn:aws:sns:${region}:${TARGET_ACCOUNT}:`
-        : `arn:aws:lambda:${region}:${TARGET_ACCOUNT}:function:`;
+  targets: readonly T[],
+): T | null {
+  const prefix = arnPrefix(element, region);
   if (!arn.startsWith(prefix)) return null;
   const name = arn.slice(prefix.length);
   return targets.find((target) => target.name === name) ?? null;
 }
 
-/** A target's ARNs, for the admin API. */
+/** A target's ARNs (queue, topic, function), for the admin API. */
 export function targetArns(target: NotifyTarget, region: string): string[] {
-  return [
-    `arn:aws:sqs:${region}:${TARGET_ACCOUNT}:${target.name}`,
-    `arn:aws:sns:${region}:${TARGET_ACCOUNT}:${target.name}`,
-    `arn:aws:lambda:${region}:${TARGET_ACCOUNT}:function:${target.name}`,
+  const elements: TargetElement[] = [
+    'QueueConfiguration',
+    'TopicConfiguration',
+    'CloudFunctionConfiguration',
   ];
+  return elements.map((element) => `${arnPrefix(element, region)}${target.name}`);
 }

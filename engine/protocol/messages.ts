@@ -38,6 +38,7 @@ import type { BlockCrcs } from '../blocks/segment-crc.js';
 import type { Acl } from '../catalog/access.js';
 import type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
 import type { Preconditions } from '../preconditions.js';
+import type { KmsS3Code } from '../sse/keyring.js';
 import type { ManagedKey, ManagedSummary } from '../sse/managed.js';
 import type { CustomerKey, EncryptionKey } from '../sse-c.js';
 import type { FsyncKind, LatencyHistogram } from '../stats.js';
@@ -143,9 +144,18 @@ export interface ReplicationSettlement {
 export interface OutboxEntry {
   id: string;
   target: string;
-  /** The event's record (AWS's Records[0]), JSON. */
+  /** The event's record (AWS's Records[0]), JSON; with `whole`, the whole message. */
   record: string;
   createdMs: number;
+  /** The record is the whole message (s3:TestEvent), sent as it is. */
+  whole?: true;
+}
+
+/** A whole message for one target (s3:TestEvent), recorded by RecordOutbox. */
+export interface OutboxMessage {
+  target: string;
+  /** The message, JSON. */
+  body: string;
 }
 
 /** An object tag (S3 tagging): keys are unique within a tag set. */
@@ -393,9 +403,8 @@ export type EngineFailureCode =
   | 'PreconditionFailed'
   /** A write's condition held when it began, but a conflicting write or delete committed first. */
   | 'ConditionalRequestConflict'
-  /** SSE-KMS: the object's keyring key is disabled, or gone. */
-  | 'KMS.DisabledException'
-  | 'KMS.NotFoundException'
+  /** SSE-KMS: the object's keyring key is disabled, pending deletion, or gone. */
+  | KmsS3Code
   | 'Internal';
 
 export interface EngineFailure {
@@ -663,6 +672,14 @@ export type ShardRequest =
       key: string;
       versionId?: string;
       acl?: Acl | null;
+      /**
+       * With `acl`: the owner the new ACL was built for, as stored (null: absent, the bucket's
+       * owner). The ACL is written only if the record still has it, in the same transaction;
+       * otherwise ConditionalRequestConflict (an overwrite by another owner came between).
+       */
+      expectedOwner?: string | null;
+      /** A change (acl present) on a bucket with notifications: records s3:ObjectAcl:Put. */
+      notify?: NotifyContext;
     }
   /** A version's object lock (GetObjectRetention / GetObjectLegalHold). */
   | { kind: 'GetLock'; reqId: number; bucketId: string; key: string; versionId?: string }
@@ -694,6 +711,8 @@ export type ShardRequest =
       reqId: number;
       entries: Array<Omit<ReplicationEntry, 'id' | 'createdMs'>>;
     }
+  /** Records whole messages (s3:TestEvent) in the outbox, durably (answered OutboxRecorded). */
+  | { kind: 'RecordOutbox'; reqId: number; messages: OutboxMessage[] }
   | { kind: 'Stats'; reqId: number }
   /**
    * Aborts a bucket's multipart uploads initiated before `initiatedBeforeMs`, in one bounded
@@ -796,6 +815,7 @@ export type ShardResult =
   | { kind: 'ReplicationRead'; entries: ReplicationEntry[]; pending: number }
   | { kind: 'ReplicationSettled'; removed: number }
   | { kind: 'ReplicationQueued'; added: number }
+  | { kind: 'OutboxRecorded'; written: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   | { kind: 'Lock'; lock: ObjectLock; versionId?: string }
   /** An object's owner and ACL as stored (absent: the defaults, see ObjectAclFields). */

@@ -1,7 +1,7 @@
 import { Catalog } from '../catalog/catalog.js';
 import { engineFailure } from '../errors.js';
-import { Keyring, KmsError } from '../sse/keyring.js';
-import type { ManagedKey } from '../sse/managed.js';
+import { Keyring, KmsError, kmsS3Code } from '../sse/keyring.js';
+import type { DataKeys, ManagedKey } from '../sse/managed.js';
 
 /**
  * A shard's access to the keyring, to open the data keys of SSE-S3 and SSE-KMS objects and
@@ -18,13 +18,12 @@ export class ShardKeys {
   ) {}
 
   /** The data key of a managed object or upload, or the S3 failure that refuses it. */
-  dataKeyOf(managed: ManagedKey): Buffer {
+  dataKeyOf(managed: ManagedKey): DataKeys {
     try {
       return this.open().dataKeyOf(managed);
     } catch (error) {
-      if (error instanceof KmsError && error.reason !== 'LimitExceededException') {
-        throw engineFailure(`KMS.${error.reason}`, error.message);
-      }
+      const code = error instanceof KmsError ? kmsS3Code(error) : null;
+      if (code !== null) throw engineFailure(code, (error as KmsError).message);
       // Anything else (KeyIntegrityError: a corrupt record) is an internal error, logged: never
       // a wrong key that would decrypt to garbage.
       throw error;

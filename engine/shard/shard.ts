@@ -27,6 +27,7 @@ import type {
   ObjectInfo,
   ObjectLock,
   OpenedObject,
+  OutboxMessage,
   PartTarget,
   PutEndFields,
   QuotaCheck,
@@ -37,7 +38,13 @@ import type {
   VersioningState,
   WriteConditions,
 } from '../protocol/messages.js';
-import { type ManagedDataKey, type ManagedKey, managedKeyTag, summaryOf } from '../sse/managed.js';
+import {
+  type DataKeys,
+  type ManagedDataKey,
+  type ManagedKey,
+  managedKeyTag,
+  summaryOf,
+} from '../sse/managed.js';
 import {
   type CustomerKey,
   decryptAt,
@@ -278,6 +285,9 @@ export class Shard {
           return { kind: 'ReplicationQueued', added };
         });
         break;
+      case 'RecordOutbox':
+        this.answer(request.reqId, () => this.recordOutbox(request.messages));
+        break;
       default:
         assertNever(request);
     }
@@ -395,7 +405,7 @@ export class Shard {
   private uploadDataKey(bucketId: string, key: string, uploadId: string): ManagedDataKey | null {
     const managed = this.meta.getUpload(bucketId, key, uploadId)?.sseManaged;
     if (managed === undefined) return null;
-    return { key: this.keys.dataKeyOf(managed), managed };
+    return { ...this.keys.dataKeyOf(managed), managed };
   }
 
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
@@ -758,6 +768,8 @@ export class Shard {
         request.key,
         request.acl,
         request.versionId,
+        request.expectedOwner,
+        notifyOf(request.notify, 'ObjectAcl:Put'),
       );
       if (this.settings.durable) await this.meta.flushed();
     }
@@ -801,6 +813,14 @@ export class Shard {
     const removed = await this.meta.ackOutbox(ids);
     if (this.settings.durable) await this.meta.flushed();
     return { kind: 'OutboxAcked', removed };
+  }
+
+  /** Records whole messages; durably: the answer promises their delivery. */
+  private async recordOutbox(messages: readonly OutboxMessage[]): Promise<ShardResult> {
+    assert(messages.length <= LIMITS.notifyRulesMax, 'one test message per configuration at most');
+    const written = await this.meta.recordOutbox(messages);
+    if (this.settings.durable) await this.meta.flushed();
+    return { kind: 'OutboxRecorded', written };
   }
 
   // ---- copy, delete, purge ----
@@ -1000,35 +1020,36 @@ function decryptorFor(
   record: ObjectRecord,
   key: CustomerKey | null,
   reading: boolean,
-  dataKeyOf: (managed: ManagedKey) => Buffer,
+  dataKeyOf: (managed: ManagedKey) => DataKeys,
 ): ((position: number, data: Uint8Array) => void) | null {
   const encryption = record.sse;
-  if (encryption === undefined || encryption.kind !== undefined) {
-    if (key !== null)
-      throw engineFailure(
-        'InvalidRequest',
-        'The encryption parameters are not applicable to this object.',
-      );
-    if (encryption === undefined || !reading) return null;
-    const dataKey = { key: dataKeyOf(encryption) };
-    const partSizes = record.partSizes ?? null;
-    return (position, data) => {
-      const { iv, offset } = segmentAt(encryption, partSizes, position);
-      decryptAt(dataKey, iv, offset, data);
-    };
+  const managed = encryption === undefined || encryption.kind !== undefined;
+  if (managed && key !== null) {
+    throw engineFailure(
+      'InvalidRequest',
+      'The encryption parameters are not applicable to this object.',
+    );
   }
+  if (encryption === undefined || (managed && !reading)) return null;
+  const decryptKey =
+    encryption.kind !== undefined ? dataKeyOf(encryption) : customerKeyFor(encryption.keyMd5, key);
+  const partSizes = record.partSizes ?? null;
+  return (position, data) => {
+    const { iv, offset } = segmentAt(encryption, partSizes, position);
+    decryptAt(decryptKey, iv, offset, data);
+  };
+}
+
+/** The SSE-C key a GET must bring: the one whose MD5 the object keeps (S3's answers if not). */
+function customerKeyFor(keyMd5: string, key: CustomerKey | null): CustomerKey {
   if (key === null) {
     throw engineFailure(
       'InvalidRequest',
       'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
     );
   }
-  if (key.md5Base64 !== encryption.keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
-  const partSizes = record.partSizes ?? null;
-  return (position, data) => {
-    const { iv, offset } = segmentAt(encryption, partSizes, position);
-    decryptAt(key, iv, offset, data);
-  };
+  if (key.md5Base64 !== keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
+  return key;
 }
 
 /** Whether an UploadPart's SSE-C key agrees with its upload's. */

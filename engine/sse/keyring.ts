@@ -9,7 +9,14 @@ import {
   SSE_S3_KEY_ID,
 } from '../catalog/kms.js';
 import { LIMITS } from '../limits.js';
-import { dataKeyAad, type ManagedDataKey, type ManagedKey } from './managed.js';
+import {
+  type DataKeys,
+  dataKeyAad,
+  type ManagedDataKey,
+  type ManagedKey,
+  type ManagedKind,
+  outerKeyAad,
+} from './managed.js';
 import {
   dropRetiredMasterKeys,
   type MasterKey,
@@ -22,16 +29,39 @@ import {
 } from './master-key.js';
 import { newKey, openKey, sealKey } from './wrap.js';
 
-/** Why the keyring refused: the names are AWS KMS's exceptions, as S3 reports them. */
+/** Why the keyring refused: the names are AWS KMS's exceptions. */
+export type KmsReason =
+  | 'NotFoundException'
+  | 'DisabledException'
+  | 'KMSInvalidStateException'
+  | 'LimitExceededException';
+
 export class KmsError extends Error {
   constructor(
-    readonly reason: 'NotFoundException' | 'DisabledException' | 'LimitExceededException',
+    readonly reason: KmsReason,
     message: string,
   ) {
     super(message);
     this.name = 'KmsError';
   }
 }
+
+/** The S3 error codes of a key an object or a write cannot use: KMS's exception, prefixed. */
+export type KmsS3Code =
+  | 'KMS.NotFoundException'
+  | 'KMS.DisabledException'
+  | 'KMS.KMSInvalidStateException';
+
+/**
+ * The one mapping of keyring refusals to what S3 answers (AWS prefixes KMS's exception name
+ * with "KMS."); null for a refusal S3 requests never meet (a limit of the admin API).
+ */
+export function kmsS3Code(error: KmsError): KmsS3Code | null {
+  return error.reason === 'LimitExceededException' ? null : `KMS.${error.reason}`;
+}
+
+/** A key's state, as KMS names it. */
+export type KmsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
 /** A keyring key as the admin API shows it (never its material). */
 export interface KmsKeyView {
@@ -40,6 +70,9 @@ export interface KmsKeyView {
   readonly description: string;
   readonly createdMs: number;
   readonly enabled: boolean;
+  readonly state: KmsKeyState;
+  /** PendingDeletion: when the key is deleted (ms since the epoch); else null. */
+  readonly deletionMs: number | null;
   readonly origin: KmsKeyOrigin;
   readonly versions: number;
 }
@@ -72,11 +105,21 @@ function viewOf(record: KmsKeyRecord): KmsKeyView {
     alias: record.alias ?? null,
     description: record.description,
     createdMs: record.createdMs,
-    enabled: record.enabled,
+    // As KMS's DescribeKey: a key pending deletion is not enabled, whatever it was before.
+    enabled: stateOf(record) === 'Enabled',
+    state: stateOf(record),
+    deletionMs: record.deletionMs ?? null,
     origin: record.origin,
     versions: record.versions.length,
   };
 }
+
+function stateOf(record: KmsKeyRecord): KmsKeyState {
+  if (record.deletionMs !== undefined) return 'PendingDeletion';
+  return record.enabled ? 'Enabled' : 'Disabled';
+}
+
+const DAY_MS = 86_400_000;
 
 /**
  * The built-in keyring of SSE-S3 and SSE-KMS: three levels of keys. The master key (a file)
@@ -92,11 +135,15 @@ export class Keyring {
   private readonly opened = new Map<string, { sealed: Uint8Array; material: Buffer }>();
   private readonly masterPath: string;
 
-  /** `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). */
+  /**
+   * `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). `now`: the
+   * clock that ends deletion waiting periods (a test's own clock skips the days).
+   */
   constructor(
     private readonly tables: KmsTables,
     private readonly dataDir: string,
     private readonly masterKeyFile: string | null,
+    private readonly now: () => number = Date.now,
   ) {
     this.masterPath = masterKeyPath(dataDir, masterKeyFile);
   }
@@ -104,29 +151,31 @@ export class Keyring {
   // ---- objects ----
 
   /** A new data key for an SSE-S3 object or upload, under the internal key (made on first use). */
-  newSseS3DataKey(bucketKey?: boolean): ManagedDataKey {
+  newSseS3DataKey(): ManagedDataKey {
     const record = this.tables.keys.get(SSE_S3_KEY_ID) ?? this.createInternalKey();
-    return this.newDataKey('s3', record, undefined, bucketKey);
+    return this.newDataKey('s3', record, undefined, undefined);
   }
 
   /**
    * A new data key for an SSE-KMS object under the key `ref` names (id, key ARN, alias or alias
    * ARN; null: the default `aws/s3`, made on first use). An unknown or disabled key is refused.
+   * `kind` 'dsse' (dual-layer): two independent data keys, both sealed under that key.
    */
   newKmsDataKey(
     ref: string | null,
     context: string | undefined,
     bucketKey?: boolean,
+    kind: 'kms' | 'dsse' = 'kms',
   ): ManagedDataKey {
     const record = ref === null ? this.defaultKey() : this.find(ref);
     if (record === undefined || record.origin === 'internal') {
       throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
     }
-    return this.newDataKey('kms', record, context, bucketKey);
+    return this.newDataKey(kind, record, context, bucketKey);
   }
 
   private newDataKey(
-    kind: 's3' | 'kms',
+    kind: ManagedKind,
     record: KmsKeyRecord,
     context: string | undefined,
     bucketKey: boolean | undefined,
@@ -140,21 +189,33 @@ export class Keyring {
       ...(context !== undefined ? { context } : {}),
       ...(bucketKey !== undefined ? { bucketKey } : {}),
     };
-    return { key, managed: { ...fields, wrapped: sealKey(material, key, dataKeyAad(fields)) } };
+    const managed = { ...fields, wrapped: sealKey(material, key, dataKeyAad(fields)) };
+    if (kind !== 'dsse') return { key, managed };
+    const outerKey = newKey();
+    const wrappedOuter = sealKey(material, outerKey, outerKeyAad(fields));
+    return { key, outerKey, managed: { ...managed, wrappedOuter } };
   }
 
-  /** The data key of a managed object: KmsError if its key is gone or disabled. */
-  dataKeyOf(managed: ManagedKey): Buffer {
-    const record = this.tables.keys.get(managed.keyId);
+  /** The data keys of a managed object: KmsError if its key is gone, disabled or pending. */
+  dataKeyOf(managed: ManagedKey): DataKeys {
+    const record = this.live(this.tables.keys.get(managed.keyId));
     if (record === undefined) {
       throw new KmsError('NotFoundException', `Key '${managed.keyId}' does not exist`);
     }
     const material = this.usableMaterial(record, managed.keyVersion);
-    return openKey(material, managed.wrapped, dataKeyAad(managed), `object key of ${record.id}`);
+    const what = `object key of ${record.id}`;
+    const key = openKey(material, managed.wrapped, dataKeyAad(managed), what);
+    if (managed.kind !== 'dsse') return { key };
+    // A dual-layer record without its outer key is corrupt: an integrity error, as a bad seal.
+    const outer = managed.wrappedOuter ?? new Uint8Array();
+    return { key, outerKey: openKey(material, outer, outerKeyAad(managed), what) };
   }
 
   /** A version's material, once the key is known to be enabled. */
   private usableMaterial(record: KmsKeyRecord, version: number): Buffer {
+    if (record.deletionMs !== undefined) {
+      throw new KmsError('KMSInvalidStateException', `Key '${record.id}' is pending deletion.`);
+    }
     if (!record.enabled) {
       throw new KmsError(
         'DisabledException',
@@ -223,6 +284,7 @@ export class Keyring {
    * rotation again finishes the job); it is deleted once nothing is wrapped under it.
    */
   async rotateMaster(): Promise<MasterRotation> {
+    await this.purgeDeleted();
     const previous = this.currentMaster(true);
     retireMasterKey(this.dataDir, previous);
     const next = replaceMasterKey(this.masterPath, newKey());
@@ -267,17 +329,44 @@ export class Keyring {
     const alias = ref.startsWith('alias/') ? ref.slice(6) : ALIAS_ARN_PATTERN.exec(ref)?.[1];
     if (alias !== undefined) {
       const id = this.tables.aliases.get(alias);
-      return id === undefined ? undefined : this.tables.keys.get(id);
+      return id === undefined ? undefined : this.live(this.tables.keys.get(id));
     }
     const id = ARN_PATTERN.exec(ref)?.[1] ?? ref;
-    return this.tables.keys.get(id);
+    return this.live(this.tables.keys.get(id));
+  }
+
+  /** A record, unless its deletion date has passed: then the key is gone (purged later). */
+  private live(record: KmsKeyRecord | undefined): KmsKeyRecord | undefined {
+    if (record?.deletionMs !== undefined && record.deletionMs <= this.now()) return undefined;
+    return record;
   }
 
   list(): KmsKeyView[] {
     return [...this.tables.keys.getRange()]
+      .map(({ value }) => this.live(value))
+      .filter((record) => record !== undefined && record.origin !== 'internal')
+      .map((record) => viewOf(record as KmsKeyRecord));
+  }
+
+  /**
+   * Deletes the records (material and alias) of keys whose waiting period is over: run by the
+   * admin API's listing and by master-key rotation. Until then such a key already reads as
+   * gone (`live`); this frees the record and makes the deletion irreversible on disk.
+   */
+  async purgeDeleted(): Promise<string[]> {
+    const now = this.now();
+    const due = [...this.tables.keys.getRange()]
       .map(({ value }) => value)
-      .filter((record) => record.origin !== 'internal')
-      .map(viewOf);
+      .filter((record) => record.deletionMs !== undefined && record.deletionMs <= now);
+    if (due.length === 0) return [];
+    await this.tables.transaction(() => {
+      for (const record of due) {
+        this.tables.keys.remove(record.id);
+        if (record.alias !== undefined) this.tables.aliases.remove(record.alias);
+      }
+    });
+    await this.tables.flushed();
+    return due.map((record) => record.id);
   }
 
   view(ref: string): KmsKeyView | undefined {
@@ -344,6 +433,7 @@ export class Keyring {
   /** Adds a version of new material: new data keys use it; old ones keep theirs. */
   async rotateKey(ref: string): Promise<KmsKeyView> {
     return this.change(ref, (record) => {
+      refusePending(record);
       if (record.versions.length >= LIMITS.kmsKeyVersionsMax) {
         throw new KmsError(
           'LimitExceededException',
@@ -359,7 +449,48 @@ export class Keyring {
   }
 
   async setEnabled(ref: string, enabled: boolean): Promise<KmsKeyView> {
-    return this.change(ref, (record) => ({ ...record, enabled }));
+    return this.change(ref, (record) => {
+      refusePending(record);
+      return { ...record, enabled };
+    });
+  }
+
+  /**
+   * ScheduleKeyDeletion: the key turns PendingDeletion now (its objects unreadable, as a
+   * disabled key's) and is deleted after `windowDays` days, its objects then lost for good.
+   * Only the operator's own keys: like AWS-managed keys, aws/s3 and SSE-S3's are never deleted.
+   */
+  async scheduleDeletion(ref: string, windowDays: number): Promise<KmsKeyView> {
+    assert(
+      Number.isInteger(windowDays) &&
+        windowDays >= LIMITS.kmsDeletionWindowDaysMin &&
+        windowDays <= LIMITS.kmsDeletionWindowDaysMax,
+      'the waiting period is validated by the caller',
+    );
+    return this.change(ref, (record) => {
+      if (record.origin !== 'customer') {
+        throw new KmsError(
+          'KMSInvalidStateException',
+          `Key '${record.id}' is managed by hangar (${record.alias ?? record.origin}): it cannot be deleted.`,
+        );
+      }
+      refusePending(record);
+      return { ...record, deletionMs: this.now() + windowDays * DAY_MS };
+    });
+  }
+
+  /** CancelKeyDeletion: the key is kept, Disabled (as KMS leaves it); enable it to use it. */
+  async cancelDeletion(ref: string): Promise<KmsKeyView> {
+    return this.change(ref, (record) => {
+      if (record.deletionMs === undefined) {
+        throw new KmsError(
+          'KMSInvalidStateException',
+          `Key '${record.id}' is not pending deletion.`,
+        );
+      }
+      const { deletionMs: _cancelled, ...kept } = record;
+      return { ...kept, enabled: false };
+    });
   }
 
   private async change(
@@ -371,13 +502,22 @@ export class Keyring {
       throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
     }
     const next = await this.tables.transaction(() => {
-      const current = this.tables.keys.get(found.id);
-      assert(current !== undefined, 'keyring keys are never deleted');
+      const current = this.live(this.tables.keys.get(found.id));
+      if (current === undefined) {
+        throw new KmsError('NotFoundException', `Key '${ref}' does not exist`);
+      }
       const changed = update(current);
       this.tables.keys.put(current.id, changed);
       return changed;
     });
     await this.tables.flushed();
     return viewOf(next);
+  }
+}
+
+/** KMS refuses to change a key pending deletion (other than cancelling the deletion). */
+function refusePending(record: KmsKeyRecord): void {
+  if (record.deletionMs !== undefined) {
+    throw new KmsError('KMSInvalidStateException', `Key '${record.id}' is pending deletion.`);
   }
 }

@@ -45,16 +45,11 @@ export class WorkerRegistry {
       readonly lastCompleted: number | null;
       runNow(): Promise<unknown>;
     },
-    notify: BackgroundWorker | undefined,
+    notify: BackgroundWorker,
+    accessLog: BackgroundWorker,
     private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
   ) {
-    this.workers = [
-      scrub,
-      orphans,
-      lifecycle,
-      ...(notify !== undefined ? [notify] : []),
-      replication,
-    ];
+    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',
@@ -91,6 +86,11 @@ export class WorkerRegistry {
   /** Bucket replication's repair pass: queues again what destinations lack. */
   replicationRepairNow(): Promise<unknown> {
     return this.replication.repairNow();
+  }
+
+  /** Brings the status of workers that run elsewhere (edge threads) up to date. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.refresh?.()));
   }
 
   list(): WorkerInfo[] {

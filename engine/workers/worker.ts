@@ -22,6 +22,8 @@ export interface WorkerStatus {
 export interface BackgroundWorker {
   readonly name: string;
   status(): WorkerStatus;
+  /** Workers running elsewhere (edge threads): fetches their status before a listing. */
+  refresh?(): Promise<void>;
 }
 
 /** Counts a worker's errors the way Garage reports them. */

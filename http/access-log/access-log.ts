@@ -8,8 +8,8 @@ import type { LoggingConfig } from '../s3/logging-config.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
 import { AccessLogDelivery } from './delivery.js';
-import { measurePending } from './metrics.js';
-import { type AccessLogFacts, formatRecord } from './record.js';
+import { type AccessLogStatus, measurePending } from './metrics.js';
+import { type AccessLogFacts, formatRecord, WEBSITE_ACTION } from './record.js';
 import { AccessLogSpool, adoptOrphanSpools, type SpoolEntry } from './spool.js';
 
 /** The thread's spool and its delivery worker. */
@@ -28,6 +28,11 @@ export class AccessLog {
     measurePending(() => spool.records + delivery.batchRecords);
     delivery.start();
     return new AccessLog(spool, delivery);
+  }
+
+  /** The thread's delivery status: records waiting (spool and batch), delivered, failed runs. */
+  status(): AccessLogStatus {
+    return this.delivery.status(this.spool.records + this.delivery.batchRecords);
   }
 
   /** Stops delivery and makes every accepted record durable (delivered after the restart). */
@@ -103,6 +108,8 @@ function spool(state: ServerState, logged: LoggedBucket, done: FinishedRequest):
 }
 
 const UPLOADS: ReadonlySet<string> = new Set(['PutObject', 'UploadPart', 'PostObject']);
+/** Reads whose whole 200 body is the object. */
+const WHOLE_READS: ReadonlySet<string> = new Set(['GetObject', WEBSITE_ACTION]);
 
 function factsOf(bucket: BucketRecord, done: FinishedRequest): AccessLogFacts {
   const { req, res } = done;
@@ -125,7 +132,7 @@ function factsOf(bucket: BucketRecord, done: FinishedRequest): AccessLogFacts {
     // The object's size: what an upload brought, or what a whole GET sent.
     objectSize: UPLOADS.has(done.action)
       ? done.bytesIn
-      : done.action === 'GetObject' && res.status === 200
+      : WHOLE_READS.has(done.action) && req.method === 'GET' && res.status === 200
         ? res.bytesSent
         : null,
     totalTimeMs: done.durationMs,

@@ -5,13 +5,19 @@ import { basename, join } from 'node:path';
 import { assert } from '../../engine/assert.js';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
+import { ErrorRecord } from '../../engine/workers/worker.js';
 import { HANGAR_ACCOUNT_ID } from '../access/principal.js';
 import { type ServerState, shardFor } from '../s3/context.js';
 import { fromEngineFailure } from '../s3/engine-errors.js';
 import { newVersionLock } from '../s3/object-lock.js';
 import { writeEncryption } from '../s3/sse.js';
 import { versioningField } from '../s3/versioning.js';
-import { countDelivered, countDeliveryFailure, countDropped } from './metrics.js';
+import {
+  type AccessLogStatus,
+  countDelivered,
+  countDeliveryFailure,
+  countDropped,
+} from './metrics.js';
 import type { AccessLogSpool, SpoolEntry } from './spool.js';
 
 /** The log objects one batch file becomes: their keys and bodies, grouped by target. */
@@ -36,7 +42,11 @@ export class AccessLogDelivery {
   private stopped = false;
   /** Records in batch files read but not yet delivered (for the pending gauge). */
   batchRecords = 0;
-  lastError: string | null = null;
+  /** What ListWorkers shows (the metrics count the same, summed over the edge threads). */
+  private readonly errors = new ErrorRecord();
+  private deliveredRecords = 0;
+  private deliveredObjects = 0;
+  private droppedRecords = 0;
 
   constructor(
     private readonly state: ServerState,
@@ -78,12 +88,12 @@ export class AccessLogDelivery {
         if (this.stopped) return;
         await this.deliverBatch(batch);
       }
-      this.lastError = null;
+      this.errors.succeeded();
     } catch (error) {
       // Cut by the server's stop (the shard lanes closed): the batch waits for the restart.
       if (this.stopped) return;
       countDeliveryFailure();
-      this.lastError = (error as Error).message;
+      this.errors.failed(error);
       this.state.logger.warn({ err: error }, 'access log delivery failed; retried next run');
     }
   }
@@ -106,13 +116,29 @@ export class AccessLogDelivery {
       const bucket = this.state.catalog.getBucket(object.targetBucket);
       if (bucket === undefined) {
         countDropped(object.records);
+        this.droppedRecords += object.records;
         continue;
       }
       await putLogObject(this.state, bucket, object.key, object.body);
       countDelivered(object.records);
+      this.deliveredRecords += object.records;
+      this.deliveredObjects++;
     }
     await unlink(path);
     this.batchRecords = 0;
+  }
+
+  /** This thread's delivery as ListWorkers shows it (summed over the threads by the main thread). */
+  status(pendingRecords: number): AccessLogStatus {
+    return {
+      pendingRecords,
+      deliveredRecords: this.deliveredRecords,
+      deliveredObjects: this.deliveredObjects,
+      droppedRecords: this.droppedRecords,
+      errors: this.errors.errors,
+      consecutiveErrors: this.errors.consecutiveErrors,
+      lastError: this.errors.lastError,
+    };
   }
 }
 

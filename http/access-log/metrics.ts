@@ -55,3 +55,15 @@ export function countDeliveryFailure(): void {
 export function countDropped(records: number): void {
   dropped.inc(records);
 }
+
+/** One edge thread's access log delivery, as it reports it at each scrape (for ListWorkers). */
+export interface AccessLogStatus {
+  readonly pendingRecords: number;
+  readonly deliveredRecords: number;
+  readonly deliveredObjects: number;
+  readonly droppedRecords: number;
+  /** Failed delivery runs (each batch is retried whole at the next run). */
+  readonly errors: number;
+  readonly consecutiveErrors: number;
+  readonly lastError: { message: string; atMs: number } | null;
+}

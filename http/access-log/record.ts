@@ -93,8 +93,15 @@ const RESOURCES: Readonly<Record<string, string>> = {
   ListParts: 'UPLOAD',
 };
 
-/** REST.GET.OBJECT and the like; a copy is REST.COPY.OBJECT / REST.COPY.PART, as AWS logs it. */
+/** The action of a request to the website endpoint (logged WEBSITE.<method>.OBJECT). */
+export const WEBSITE_ACTION = 'WebsiteRequest';
+
+/**
+ * REST.GET.OBJECT and the like; a copy is REST.COPY.OBJECT / REST.COPY.PART, and a website
+ * endpoint request WEBSITE.GET.OBJECT / WEBSITE.HEAD.OBJECT, as AWS logs them.
+ */
 export function operationOf(action: string, method: string, key: string | null): string {
+  if (action === WEBSITE_ACTION) return `WEBSITE.${method}.OBJECT`;
   const resource = RESOURCES[action] ?? (key !== null ? 'OBJECT' : 'BUCKET');
   const verb = action === 'CopyObject' || action === 'UploadPartCopy' ? 'COPY' : method;
   return `REST.${verb}.${resource}`;

@@ -2,7 +2,7 @@ import type { BucketAccess } from '../../engine/catalog/access.js';
 import type { Catalog } from '../../engine/catalog/catalog.js';
 import { S3Error } from '../s3/errors.js';
 import { updateBucketAccess, withoutUndefined } from './access-record.js';
-import { isPublicPolicy } from './policy/evaluate.js';
+import { isPublicPolicy, isPublicStoredPolicy } from './policy/evaluate.js';
 import { parsePolicy } from './policy/parse.js';
 
 /**
@@ -24,7 +24,7 @@ export async function putBucketPolicy(
     if (isPublic && current.publicAccessBlock?.blockPublicPolicy === true) {
       throw new S3Error('AccessDenied');
     }
-    return { ...current, policy: { text, document } };
+    return { ...current, policy: { text, document, isPublic } };
   });
 }
 
@@ -37,5 +37,5 @@ export async function deleteBucketPolicy(catalog: Catalog, bucketId: string): Pr
 
 /** GetBucketPolicyStatus's one answer: whether the stored policy is public (none: not). */
 export function policyStatusOf(access: BucketAccess): { readonly isPublic: boolean } {
-  return { isPublic: access.policy !== undefined && isPublicPolicy(access.policy.document) };
+  return { isPublic: access.policy !== undefined && isPublicStoredPolicy(access.policy) };
 }

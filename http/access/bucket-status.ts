@@ -6,7 +6,7 @@ import type {
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { bucketAccessOf, updateBucketAccess } from './access-record.js';
 import { isPublicAcl } from './decide.js';
-import { isPublicPolicy } from './policy/evaluate.js';
+import { isPublicStoredPolicy } from './policy/evaluate.js';
 import { bucketOwnerId } from './principal.js';
 
 /**
@@ -65,7 +65,7 @@ export function publicityOf(
 ): Pick<BucketAccessStatus, 'policyPublic' | 'aclPublic' | 'public' | 'publicReason'> {
   const block = access.publicAccessBlock;
   const aclsOff = access.ownership === 'BucketOwnerEnforced';
-  const policyPublic = access.policy !== undefined && isPublicPolicy(access.policy.document);
+  const policyPublic = access.policy !== undefined && isPublicStoredPolicy(access.policy);
   const aclPublic = access.acl !== undefined && isPublicAcl(access.acl);
   const open: string[] = [];
   const held: string[] = [];

@@ -9,7 +9,7 @@ import {
 import type { BucketRecord, Catalog, Grant } from '../../engine/catalog/catalog.js';
 import { aclRequirementOf } from './actions.js';
 import type { RequestFacts } from './facts.js';
-import { evaluatePolicy, isPublicPolicy } from './policy/evaluate.js';
+import { evaluatePolicy, isPublicStoredPolicy } from './policy/evaluate.js';
 import { bucketOwnerId, type Principal } from './principal.js';
 
 /**
@@ -199,7 +199,7 @@ export function isPublicAcl(acl: Acl): boolean {
 function restrictedAsPublic(catalog: Catalog, request: AccessRequest): boolean {
   const { access, principal } = request;
   if (access.publicAccessBlock?.restrictPublicBuckets !== true) return false;
-  if (access.policy === undefined || !isPublicPolicy(access.policy.document)) return false;
+  if (access.policy === undefined || !isPublicStoredPolicy(access.policy)) return false;
   if (principal.kind === 'anonymous') return true;
   if (principal.canonicalId === bucketOwnerId(request.bucket)) return false;
   const grant = catalog.getGrant(request.bucket.id, principal.key.accessKeyId);

@@ -13,6 +13,8 @@ import { bucketOwnerId } from './principal.js';
 export interface ObjectFacts {
   readonly access: () => ObjectAccess | undefined;
   readonly tags: () => ReadonlyMap<string, string> | undefined;
+  /** The record, if the decision read it (undefined inside: no such object); null if not. */
+  readonly read: () => { readonly record: ObjectRecord | undefined } | null;
 }
 
 export function objectFactsOf(
@@ -42,6 +44,7 @@ export function objectFactsOf(
       if (found === undefined) return undefined;
       return new Map((found.tags ?? []).map((tag) => [tag.key, tag.value]));
     },
+    read: () => (loaded ? { record } : null),
   };
 }
 

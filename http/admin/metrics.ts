@@ -15,6 +15,7 @@ import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardStats } from '../../engine/protocol/messages.js';
 import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
+import type { AccessLogStatus } from '../access-log/metrics.js';
 
 /**
  * Hangar's Prometheus metrics: one registry per process, served in the text exposition format by
@@ -47,6 +48,8 @@ export interface EdgeScrape {
   readonly metrics: Array<MetricObjectWithValues<MetricValue<string>>>;
   /** Per shard, in shard order: the thread's requests open on it and messages posted to it. */
   readonly shards: ReadonlyArray<{ readonly inFlight: number; readonly posted: number }>;
+  /** The thread's access log delivery (null: access logging is off in this process). */
+  readonly accessLog: AccessLogStatus | null;
 }
 
 let edgeScrapes: EdgeScrape[] = [];

@@ -31,6 +31,7 @@ import {
   updateKey,
 } from './handlers/keys.js';
 import {
+  cancelKmsKeyDeletion,
   createKmsKey,
   disableKmsKey,
   enableKmsKey,
@@ -38,8 +39,14 @@ import {
   listKmsKeys,
   rotateKmsKey,
   rotateSseMasterKey,
+  scheduleKmsKeyDeletion,
 } from './handlers/kms.js';
 import { getClusterStatistics, getNodeInfo, getNodeStatistics } from './handlers/node.js';
+import {
+  createNotifyTarget,
+  deleteNotifyTarget,
+  listNotifyTargets,
+} from './handlers/notify-targets.js';
 import { readiness } from './handlers/readiness.js';
 import { addRemote, getRemoteInfo, listRemotes, removeRemote } from './handlers/remotes.js';
 import {
@@ -113,11 +120,26 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/RotateKmsKey', auth: 'admin', handler: rotateKmsKey },
   { method: 'POST', path: '/v2/EnableKmsKey', auth: 'admin', handler: enableKmsKey },
   { method: 'POST', path: '/v2/DisableKmsKey', auth: 'admin', handler: disableKmsKey },
+  {
+    method: 'POST',
+    path: '/v2/ScheduleKmsKeyDeletion',
+    auth: 'admin',
+    handler: scheduleKmsKeyDeletion,
+  },
+  {
+    method: 'POST',
+    path: '/v2/CancelKmsKeyDeletion',
+    auth: 'admin',
+    handler: cancelKmsKeyDeletion,
+  },
   { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
   { method: 'GET', path: '/v2/ListRemotes', auth: 'admin', handler: listRemotes },
   { method: 'GET', path: '/v2/GetRemoteInfo', auth: 'admin', handler: getRemoteInfo },
   { method: 'POST', path: '/v2/AddRemote', auth: 'admin', handler: addRemote },
   { method: 'POST', path: '/v2/RemoveRemote', auth: 'admin', handler: removeRemote },
+  { method: 'GET', path: '/v2/ListNotifyTargets', auth: 'admin', handler: listNotifyTargets },
+  { method: 'POST', path: '/v2/CreateNotifyTarget', auth: 'admin', handler: createNotifyTarget },
+  { method: 'POST', path: '/v2/DeleteNotifyTarget', auth: 'admin', handler: deleteNotifyTarget },
   { method: 'GET', path: '/v2/ListBuckets', auth: 'admin', handler: listBuckets },
   { method: 'GET', path: '/v2/GetBucketInfo', auth: 'admin', handler: getBucketInfo },
   { method: 'POST', path: '/v2/CreateBucket', auth: 'admin', handler: createBucket },

@@ -113,6 +113,7 @@ async function serve(
   // For the bucket's server access log: who asked, the bucket record read, the error answered.
   let principal: Principal | null = null;
   let logged: LoggedBucket | null = null;
+  let bucketRead = false;
   let errorCode: string | null = null;
   try {
     // PostObject is authenticated by its form's signed policy, not by a header: route it first.
@@ -142,6 +143,7 @@ async function serve(
       operation = 'PostObject';
       // Signed by its form, not a header: the requester is not known here (logged as '-').
       if (state.accessLog !== undefined) {
+        bucketRead = true;
         logged = loggingOf(state, res, state.catalog.getBucket(routed.endpoint.bucket));
       }
       await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
@@ -156,8 +158,11 @@ async function serve(
     operation = endpointName(routed.endpoint);
     principal = principalOf(key);
     const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
-    const { bucket, access } = authorize(state, principal, routed, facts);
-    logged = loggingOf(state, res, bucket);
+    // The bucket's logging is read with the record authorization reads, refused or not.
+    const { bucket, access, object } = authorize(state, principal, routed, facts, (found) => {
+      bucketRead = true;
+      logged = loggingOf(state, res, found);
+    });
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
@@ -173,13 +178,14 @@ async function serve(
       requestId: res.requestId,
       bucket,
       access,
+      authorizedObject: object,
     };
     await dispatch(ctx);
   } catch (error) {
     const s3Error = toS3Error(error);
     errorCode = s3Error.code;
     // Refused before authorization read the bucket (a bad signature, AccessDenied): read it now.
-    if (logged === null && routedBucket !== null && state.accessLog !== undefined) {
+    if (!bucketRead && routedBucket !== null && state.accessLog !== undefined) {
       logged = loggingOf(state, res, state.catalog.getBucket(routedBucket));
     }
     if (s3Error.code === 'InternalError')

@@ -126,6 +126,7 @@ function serveMain(listeners: Listener[], gates: RequestGate[], state: ServerSta
             scrape: {
               metrics,
               shards: clients.map((c) => ({ inFlight: c.inFlight, posted: c.messagesPosted })),
+              accessLog: state.accessLog?.status() ?? null,
             },
           }),
         );

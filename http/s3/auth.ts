@@ -1,10 +1,11 @@
 import type { BucketAccess } from '../../engine/catalog/access.js';
 import type { BucketRecord, Grant, KeyRecord } from '../../engine/catalog/catalog.js';
+import type { ObjectRecord } from '../../engine/meta/object-table.js';
 import { bucketAccessOf } from '../access/access-record.js';
 import { iamActionOf, iamActionOfEndpoint } from '../access/actions.js';
 import { type AccessRequest, decide } from '../access/decide.js';
 import type { RequestFacts } from '../access/facts.js';
-import { objectFactsOf } from '../access/object-facts.js';
+import { type ObjectFacts, objectFactsOf } from '../access/object-facts.js';
 import type { Principal } from '../access/principal.js';
 import { isV2Authorization } from '../sigv4/v2.js';
 import { type AuthResult, verifyRequest } from '../sigv4/verify.js';
@@ -12,6 +13,7 @@ import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
 import { accessOf, type RequestContext, type ServerState } from './context.js';
 import { authorizationOf, type Endpoint } from './endpoints.js';
+import { toS3Error } from './engine-errors.js';
 import { S3Error } from './errors.js';
 import type { RoutedRequest } from './router.js';
 import { clientScheme } from './scheme.js';
@@ -111,6 +113,16 @@ export function allows(
   facts: RequestFacts,
   target: AccessTarget,
 ): boolean {
+  return judge(state, principal, facts, target).allowed;
+}
+
+/** The decision on `target`, and the object's facts it may have read on the way. */
+function judge(
+  state: ServerState,
+  principal: Principal,
+  facts: RequestFacts,
+  target: AccessTarget,
+): { allowed: boolean; objectFacts: ObjectFacts | undefined } {
   const objectFacts =
     target.objectKey === null
       ? undefined
@@ -133,7 +145,7 @@ export function allows(
           },
     ...(objectFacts === undefined ? {} : { object: objectFacts.access }),
   };
-  return decide(state.catalog, request).allowed;
+  return { allowed: decide(state.catalog, request).allowed, objectFacts };
 }
 
 /** `allows`, or AccessDenied. */
@@ -146,13 +158,24 @@ export function requireAccess(
   if (!allows(state, principal, facts, target)) throw new S3Error('AccessDenied');
 }
 
-/** The bucket and its access record, read once by authorization and handed to the handler. */
+/**
+ * The bucket and its access record, read once by authorization and handed to the handler, and
+ * the current object record of the request's key if the decision read it (an anonymous or ACL
+ * reader's GET: the handler serves that record rather than read it again).
+ */
 export interface Authorized {
   readonly bucket: BucketRecord | null;
   readonly access: BucketAccess | null;
+  readonly object: AuthorizedObject | null;
 }
 
-const NOTHING_READ: Authorized = Object.freeze({ bucket: null, access: null });
+/** The object record authorization read: the key's current version (undefined: none). */
+export interface AuthorizedObject {
+  readonly key: string;
+  readonly record: ObjectRecord | undefined;
+}
+
+const NOTHING_READ: Authorized = Object.freeze({ bucket: null, access: null, object: null });
 
 /**
  * Whether `principal` may perform the routed request. Service-level actions: ListBuckets needs
@@ -164,6 +187,8 @@ export function authorize(
   principal: Principal,
   routed: RoutedRequest,
   facts: RequestFacts,
+  /** Told the bucket record as soon as it is read, even when the request is then refused. */
+  onBucket?: (bucket: BucketRecord) => void,
 ): Authorized {
   const endpoint: Endpoint = routed.endpoint;
   const needed = authorizationOf(endpoint);
@@ -179,25 +204,56 @@ export function authorize(
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined)
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
+  onBucket?.(bucket);
   const access = bucketAccessOf(state.catalog, bucket);
   // DeleteObjects decides each key it names (handlers/delete.ts); the request itself only
   // needs to reach the bucket.
-  if (endpoint.action !== 'DeleteObjects') {
-    requireAccess(state, principal, facts, {
-      action: iamActionOfEndpoint(endpoint),
-      grant: needed,
-      bucket,
-      access,
-      objectKey: routed.key,
-      versionId: 'versionId' in endpoint ? endpoint.versionId : undefined,
-    });
-  }
-  return { bucket, access };
+  if (endpoint.action === 'DeleteObjects') return { bucket, access, object: null };
+  const versionId = 'versionId' in endpoint ? endpoint.versionId : undefined;
+  const { allowed, objectFacts } = judge(state, principal, facts, {
+    action: iamActionOfEndpoint(endpoint),
+    grant: needed,
+    bucket,
+    access,
+    objectKey: routed.key,
+    versionId,
+  });
+  if (!allowed) throw new S3Error('AccessDenied');
+  const read = objectFacts?.read() ?? null;
+  const object =
+    read === null || routed.key === null || versionId !== undefined
+      ? null
+      : { key: routed.key, record: read.record };
+  return { bucket, access, object };
 }
 
 /** Whether the request may also do `target` (an optional extra, e.g. bypassing governance). */
 export function mayAlso(ctx: RequestContext, target: AccessTarget): boolean {
   return allows(ctx.state, ctx.principal, ctx.facts, target);
+}
+
+/**
+ * AWS's rule for a missing key: 404 NoSuchKey only to a requester who may list the bucket
+ * (s3:ListBucket), else 403 AccessDenied, so that reading one public object does not tell what
+ * else exists. Keys with a read grant may list: only ACL and policy readers see the difference.
+ * `error` as it should reach the requester (GetObject / HeadObject and website visits).
+ */
+export function hiddenMiss(
+  state: ServerState,
+  principal: Principal,
+  facts: RequestFacts,
+  where: { readonly bucket: BucketRecord; readonly access: BucketAccess },
+  error: unknown,
+): unknown {
+  if (toS3Error(error).code !== 'NoSuchKey') return error;
+  const mayList = allows(state, principal, facts, {
+    action: 's3:ListBucket',
+    grant: 'read',
+    bucket: where.bucket,
+    access: where.access,
+    objectKey: null,
+  });
+  return mayList ? error : new S3Error('AccessDenied');
 }
 
 /** Reading a copy's source: s3:GetObject (or GetObjectVersion) on it, as a read grant. */

@@ -136,16 +136,24 @@ export function verifyBodyChecksum(
 }
 
 /**
- * For the requests S3 requires an integrity header on (configuration PUTs such as PutBucketCors):
- * Content-MD5 or an `x-amz-checksum-*` header, checked against the body.
+ * Checks Content-MD5 and an `x-amz-checksum-*` header against a small, whole body when the client
+ * sent them. Returns whether either was sent.
  */
-export function requireBodyDigest(headers: Readonly<Record<string, string>>, body: Buffer): void {
+export function checkBodyDigest(headers: Readonly<Record<string, string>>, body: Buffer): boolean {
   const md5 = headers['content-md5'];
   if (md5 !== undefined && createHash('md5').update(body).digest('base64') !== md5) {
     throw new S3Error('BadDigest');
   }
   const checked = verifyBodyChecksum(headers, body);
-  if (md5 === undefined && !checked) {
+  return md5 !== undefined || checked;
+}
+
+/**
+ * For the requests S3 requires an integrity header on (configuration PUTs such as PutBucketCors):
+ * Content-MD5 or an `x-amz-checksum-*` header, checked against the body.
+ */
+export function requireBodyDigest(headers: Readonly<Record<string, string>>, body: Buffer): void {
+  if (!checkBodyDigest(headers, body)) {
     throw new S3Error(
       'InvalidRequest',
       'Missing required header for this request: Content-MD5 OR x-amz-checksum-*',

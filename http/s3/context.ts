@@ -15,6 +15,7 @@ import type { AuthResult, PayloadMode } from '../sigv4/verify.js';
 import type { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
 import type { Responder } from '../uws/response.js';
+import type { AuthorizedObject } from './auth.js';
 import { S3Error } from './errors.js';
 import type { RoutedRequest } from './router.js';
 
@@ -59,6 +60,8 @@ export interface RequestContext {
   readonly bucket?: BucketRecord | null;
   /** That bucket's access record (ACL, policy, public access block, ownership). */
   readonly access?: BucketAccess | null;
+  /** The object record authorization read for the decision, if it read one (auth.ts). */
+  readonly authorizedObject?: AuthorizedObject | null;
 }
 
 /** The shard that owns `key` of `bucket`. */

@@ -55,9 +55,9 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     case 'ConditionalRequestConflict':
       return new S3Error('ConditionalRequestConflict');
     case 'KMS.DisabledException':
-      return new S3Error('KMS.DisabledException', failure.message);
     case 'KMS.NotFoundException':
-      return new S3Error('KMS.NotFoundException', failure.message);
+    case 'KMS.KMSInvalidStateException':
+      return new S3Error(failure.code, failure.message);
     case 'Internal':
       return new S3Error('InternalError');
     default:

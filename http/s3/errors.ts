@@ -132,6 +132,8 @@ export const S3_ERRORS = {
   'KMS.DisabledException': { status: 403, message: 'The KMS key is disabled.' },
   // SSE-KMS: x-amz-server-side-encryption-aws-kms-key-id names no key.
   'KMS.NotFoundException': { status: 400, message: 'Invalid keyId' },
+  // SSE-KMS: the key is pending deletion (ScheduleKmsKeyDeletion); KMS's code and status.
+  'KMS.KMSInvalidStateException': { status: 400, message: 'The KMS key is pending deletion.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,

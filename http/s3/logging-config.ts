@@ -2,7 +2,7 @@ import type { AclGrant, AclPermission } from '../../engine/catalog/access.js';
 import { LIMITS } from '../../engine/limits.js';
 import { granteeOf } from '../access/acl.js';
 import { S3Error } from './errors.js';
-import { escapeXml, RAW, textOf, type XmlNode, type XmlValue } from './xml.js';
+import { checkElements, escapeXml, RAW, textOf, type XmlNode, type XmlValue } from './xml.js';
 
 /**
  * A bucket's server access logging (PutBucketLogging's LoggingEnabled), stored as the catalog's
@@ -27,19 +27,13 @@ function node(value: XmlValue): XmlNode | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
 }
 
-function only(document: XmlNode, allowed: readonly string[]): void {
-  for (const field of Object.keys(document)) {
-    if (!allowed.includes(field)) throw new S3Error('MalformedXML');
-  }
-}
-
 /** A BucketLoggingStatus document: the configuration, or null (an empty one turns logging off). */
 export function parseLoggingStatus(document: XmlNode): LoggingConfig | null {
-  only(document, ['LoggingEnabled']);
+  checkElements(document, ['LoggingEnabled']);
   if (document.LoggingEnabled === undefined) return null;
   const enabled = node(document.LoggingEnabled);
   if (enabled === undefined) throw new S3Error('MalformedXML');
-  only(enabled, ['TargetBucket', 'TargetPrefix', 'TargetGrants', 'TargetObjectKeyFormat']);
+  checkElements(enabled, ['TargetBucket', 'TargetPrefix', 'TargetGrants', 'TargetObjectKeyFormat']);
   const targetBucket = textOf(enabled.TargetBucket)?.trim();
   const targetPrefix = textOf(enabled.TargetPrefix) ?? null;
   // Both are required by AWS's schema (an empty TargetPrefix is allowed).
@@ -63,7 +57,7 @@ function grantsOf(value: XmlValue): AclGrant[] {
   if (value === undefined) return [];
   const grants = node(value);
   if (grants === undefined) throw new S3Error('MalformedXML');
-  only(grants, ['Grant']);
+  checkElements(grants, ['Grant']);
   const list = grants.Grant === undefined ? [] : [grants.Grant].flat();
   if (list.length > LIMITS.aclGrantsMax) throw new S3Error('MalformedXML');
   return list.map((item) => {
@@ -92,14 +86,14 @@ function keyFormatOf(value: XmlValue): LoggingConfig['keyFormat'] {
   if (value === undefined) return { kind: 'simple' };
   const format = node(value);
   if (format === undefined) throw new S3Error('MalformedXML');
-  only(format, ['SimplePrefix', 'PartitionedPrefix']);
+  checkElements(format, ['SimplePrefix', 'PartitionedPrefix']);
   const simple = format.SimplePrefix !== undefined;
   const partitioned = format.PartitionedPrefix !== undefined;
   if (simple === partitioned) throw new S3Error('MalformedXML');
   if (simple) return { kind: 'simple' };
   const prefix = node(format.PartitionedPrefix);
   if (prefix === undefined) throw new S3Error('MalformedXML');
-  only(prefix, ['PartitionDateSource']);
+  checkElements(prefix, ['PartitionDateSource']);
   const source = textOf(prefix.PartitionDateSource)?.trim() ?? 'EventTime';
   if (source !== 'EventTime' && source !== 'DeliveryTime') throw new S3Error('MalformedXML');
   return { kind: 'partitioned', dateSource: source };

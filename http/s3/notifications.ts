@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
+import { mergedTargets, type SourcedTarget } from '../../engine/catalog/notify-targets.js';
 import { LIMITS } from '../../engine/limits.js';
 import { EVENT_TYPES, eventTypeCovers } from '../../engine/notify/events.js';
 import { type TargetElement, targetNamed } from '../../engine/notify/targets.js';
-import type { NotifyContext, NotifyRule } from '../../engine/protocol/messages.js';
+import type {
+  NotifyContext,
+  NotifyRule,
+  OutboxMessage,
+  ReplicationRule,
+} from '../../engine/protocol/messages.js';
 import type { Principal } from '../access/principal.js';
 import { bucketOwnerId } from '../access/principal.js';
 import type { RequestContext, ServerState } from './context.js';
@@ -195,6 +201,35 @@ function filterXml(rule: StoredRule): XmlNode {
   return filterRules.length === 0 ? {} : { Filter: { S3Key: { FilterRule: filterRules } } };
 }
 
+/**
+ * AWS's s3:TestEvent, one per target the new configuration names that the previous one did not
+ * (a target already configured was tested when it was added).
+ */
+export function testEventMessages(
+  before: StoredNotification | undefined,
+  after: StoredNotification,
+  bucketName: string,
+  requestId: string,
+  nowMs: number,
+): OutboxMessage[] {
+  const known = new Set((before?.rules ?? []).flatMap((rule) => rule.targets));
+  const added = new Set(after.rules.flatMap((rule) => rule.targets).filter((t) => !known.has(t)));
+  const body = JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date(nowMs).toISOString(),
+    Bucket: bucketName,
+    RequestId: requestId,
+    HostId: requestId,
+  });
+  return [...added].map((target) => ({ target, body }));
+}
+
+/** Every target a configuration may name now: the config file's, then the admin API's. */
+export function notifyTargetsOf(state: ServerState): SourcedTarget[] {
+  return mergedTargets(state.config.notify.targets, state.catalog.notifyTargets.list());
+}
+
 /** Who made a change, as event records tell it. */
 export interface Requester {
   principal: Principal;
@@ -212,23 +247,12 @@ export function notifyContextFor(
   requester: () => Requester,
   via?: NotifyContext['via'],
 ): NotifyContext | undefined {
-  const stored = state.catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
   const replication = replicationRulesOf(state.catalog, bucket);
-  if ((stored === undefined || stored.rules.length === 0) && replication === undefined) {
-    return undefined;
-  }
-  const { principal, sourceIp, requestId } = requester();
-  return {
-    rules: stored?.rules ?? [],
-    ...(replication !== undefined ? { replication } : {}),
-    bucketName: bucket.name,
-    region: state.config.s3.region,
-    ownerId: bucketOwnerId(bucket),
-    principalId: principal.kind === 'key' ? principal.canonicalId : 'Anonymous',
-    sourceIp,
-    requestId,
-    ...(via !== undefined ? { via } : {}),
-  };
+  return contextOf(state.catalog, bucket, state.config.s3.region, replication, () => {
+    const { principal, sourceIp, requestId } = requester();
+    const principalId = principal.kind === 'key' ? principal.canonicalId : 'Anonymous';
+    return { principalId, sourceIp, requestId, ...(via !== undefined ? { via } : {}) };
+  });
 }
 
 /**
@@ -240,16 +264,35 @@ export function lifecycleNotifyContext(
   bucket: BucketRecord,
   region: string,
 ): NotifyContext | undefined {
-  const stored = catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
-  if (stored === undefined || stored.rules.length === 0) return undefined;
-  return {
-    rules: stored.rules,
-    bucketName: bucket.name,
-    region,
-    ownerId: bucketOwnerId(bucket),
+  return contextOf(catalog, bucket, region, undefined, () => ({
     principalId: 'AmazonS3',
     sourceIp: '',
     requestId: randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
+  }));
+}
+
+/** Who caused an event, as the context carries it. */
+type Cause = Pick<NotifyContext, 'principalId' | 'sourceIp' | 'requestId' | 'via'>;
+
+/** The one builder of a NotifyContext: the bucket's rules, names and owner, then the cause. */
+function contextOf(
+  catalog: Catalog,
+  bucket: BucketRecord,
+  region: string,
+  /** The bucket's replication rules (writes by requests only: expirations replicate nothing). */
+  replication: ReplicationRule[] | undefined,
+  cause: () => Cause,
+): NotifyContext | undefined {
+  const stored = catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
+  const notified = stored !== undefined && stored.rules.length > 0;
+  if (!notified && replication === undefined) return undefined;
+  return {
+    rules: stored?.rules ?? [],
+    ...(replication !== undefined ? { replication } : {}),
+    bucketName: bucket.name,
+    region,
+    ownerId: bucketOwnerId(bucket),
+    ...cause(),
   };
 }
 

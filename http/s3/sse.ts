@@ -1,7 +1,7 @@
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
-import { Keyring, KmsError, kmsKeyArn } from '../../engine/sse/keyring.js';
-import type { ManagedSummary } from '../../engine/sse/managed.js';
+import { Keyring, KmsError, kmsKeyArn, kmsS3Code } from '../../engine/sse/keyring.js';
+import type { ManagedKind, ManagedSummary } from '../../engine/sse/managed.js';
 import type { CustomerKey, EncryptionKey } from '../../engine/sse-c.js';
 import type { ServerState } from './context.js';
 import { S3Error } from './errors.js';
@@ -18,9 +18,23 @@ const KMS_KEY_ID = `${SSE}-aws-kms-key-id`;
 const CONTEXT = `${SSE}-context`;
 const BUCKET_KEY = `${SSE}-bucket-key-enabled`;
 
+/** The values of x-amz-server-side-encryption (and of a bucket default's SSEAlgorithm). */
+export type SseAlgorithm = 'AES256' | 'aws:kms' | 'aws:kms:dsse';
+
+const KIND_OF: Readonly<Record<SseAlgorithm, ManagedKind>> = {
+  AES256: 's3',
+  'aws:kms': 'kms',
+  'aws:kms:dsse': 'dsse',
+};
+const ALGORITHM_OF: Readonly<Record<ManagedKind, SseAlgorithm>> = {
+  s3: 'AES256',
+  kms: 'aws:kms',
+  dsse: 'aws:kms:dsse',
+};
+
 /** Managed encryption as a request (or a bucket default) asks for it. */
 export interface ManagedRequest {
-  readonly kind: 's3' | 'kms';
+  readonly kind: ManagedKind;
   /** SSE-KMS: the key named (id, ARN, alias); null: the default aws/s3 key. */
   readonly keyRef: string | null;
   readonly context?: string;
@@ -29,7 +43,7 @@ export interface ManagedRequest {
 
 /** A bucket's default encryption (PutBucketEncryption), as stored in the catalog. */
 export interface BucketEncryption {
-  readonly algorithm: 'AES256' | 'aws:kms';
+  readonly algorithm: SseAlgorithm;
   readonly kmsKeyId?: string;
   readonly bucketKey: boolean;
 }
@@ -51,8 +65,8 @@ function invalid(message: string, name: string, value?: string): S3Error {
 
 /**
  * The managed encryption a request's headers ask for, validated as S3 does; null: none.
- * `x-amz-server-side-encryption` must be AES256 or aws:kms (aws:kms:dsse is 501); the KMS
- * headers require aws:kms; the context must be base64 of a JSON object of strings.
+ * `x-amz-server-side-encryption` must be AES256, aws:kms or aws:kms:dsse; the KMS headers
+ * require one of the KMS two; the context must be base64 of a JSON object of strings.
  */
 export function managedRequestOf(headers: Readonly<Record<string, string>>): ManagedRequest | null {
   const requested = headers[SSE];
@@ -68,18 +82,14 @@ export function managedRequestOf(headers: Readonly<Record<string, string>>): Man
     }
     return null;
   }
-  if (requested === 'aws:kms:dsse') {
-    throw new S3Error(
-      'NotImplemented',
-      'Dual-layer SSE-KMS (aws:kms:dsse) is not implemented by hangar.',
-    );
-  }
-  if (requested !== 'AES256' && requested !== 'aws:kms') {
-    throw invalid('The encryption method specified is not supported', SSE, requested);
-  }
+  const algorithm = managedAlgorithmOf(requested, () =>
+    invalid('The encryption method specified is not supported', SSE, requested),
+  );
+  // Validated for every algorithm, kept for SSE-KMS only: S3 Bucket Keys are an SSE-KMS feature
+  // (AWS neither applies nor reports one for AES256, nor for dual-layer DSSE-KMS).
   const bucketKey = bucketKeyOf(bucketKeyHeader);
-  const withBucketKey = bucketKey === undefined ? {} : { bucketKey };
-  if (requested === 'AES256') {
+  const withBucketKey = bucketKey === undefined || algorithm !== 'aws:kms' ? {} : { bucketKey };
+  if (algorithm === 'AES256') {
     if (keyRef !== undefined || context !== undefined) {
       throw invalid(
         'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
@@ -87,17 +97,23 @@ export function managedRequestOf(headers: Readonly<Record<string, string>>): Man
         requested,
       );
     }
-    return { kind: 's3', keyRef: null, ...withBucketKey };
+    return { kind: 's3', keyRef: null };
   }
   if (keyRef !== undefined && (keyRef === '' || keyRef.length > LIMITS.kmsKeyRefBytesMax)) {
     throw invalid('Invalid keyId', KMS_KEY_ID, keyRef.slice(0, 256));
   }
   return {
-    kind: 'kms',
+    kind: KIND_OF[algorithm],
     keyRef: keyRef ?? null,
     ...(context !== undefined ? { context: checkedContext(context) } : {}),
     ...withBucketKey,
   };
+}
+
+/** An algorithm a request header or a bucket default names; `bad()` for what S3 does not know. */
+export function managedAlgorithmOf(value: string | undefined, bad: () => S3Error): SseAlgorithm {
+  if (value === undefined || !Object.hasOwn(KIND_OF, value)) throw bad();
+  return value as SseAlgorithm;
 }
 
 function bucketKeyOf(value: string | undefined): boolean | undefined {
@@ -158,10 +174,13 @@ export function writeEncryption(
 
 function defaultRequestOf(config: BucketEncryption | undefined): ManagedRequest | null {
   if (config === undefined) return null;
-  const bucketKey = config.bucketKey ? { bucketKey: true } : {};
-  return config.algorithm === 'AES256'
-    ? { kind: 's3', keyRef: null, ...bucketKey }
-    : { kind: 'kms', keyRef: config.kmsKeyId ?? null, ...bucketKey };
+  const kind = KIND_OF[config.algorithm];
+  if (kind === 's3') return { kind, keyRef: null };
+  return {
+    kind,
+    keyRef: config.kmsKeyId ?? null,
+    ...(config.bucketKey && kind === 'kms' ? { bucketKey: true } : {}),
+  };
 }
 
 /** A new data key for the request, from the keyring; KMS's refusals as S3 reports them. */
@@ -169,21 +188,18 @@ function dataKeyFor(state: ServerState, wanted: ManagedRequest): EncryptionKey {
   const keyring = keyringOf(state);
   try {
     return wanted.kind === 's3'
-      ? keyring.newSseS3DataKey(wanted.bucketKey)
-      : keyring.newKmsDataKey(wanted.keyRef, wanted.context, wanted.bucketKey);
+      ? keyring.newSseS3DataKey()
+      : keyring.newKmsDataKey(wanted.keyRef, wanted.context, wanted.bucketKey, wanted.kind);
   } catch (error) {
     throw s3ErrorOfKms(error);
   }
 }
 
 /** KmsError → its S3 error (anything else unchanged). */
-export function s3ErrorOfKms(error: unknown): unknown {
+function s3ErrorOfKms(error: unknown): unknown {
   if (!(error instanceof KmsError)) return error;
-  if (error.reason === 'DisabledException')
-    return new S3Error('KMS.DisabledException', error.message);
-  if (error.reason === 'NotFoundException')
-    return new S3Error('KMS.NotFoundException', error.message);
-  return new S3Error('InvalidArgument', error.message);
+  const code = kmsS3Code(error);
+  return new S3Error(code ?? 'InvalidArgument', error.message);
 }
 
 /** One keyring per thread's catalog handle (edge threads, and the main thread's admin API). */
@@ -209,8 +225,8 @@ export function managedResponseHeaders(
   withContext = false,
 ): Array<[string, string]> {
   if (managed === undefined) return [];
-  const headers: Array<[string, string]> = [[SSE, managed.kind === 's3' ? 'AES256' : 'aws:kms']];
-  if (managed.kind === 'kms') headers.push([KMS_KEY_ID, kmsKeyArn(region, managed.keyId)]);
+  const headers: Array<[string, string]> = [[SSE, ALGORITHM_OF[managed.kind]]];
+  if (managed.kind !== 's3') headers.push([KMS_KEY_ID, kmsKeyArn(region, managed.keyId)]);
   if (withContext && managed.context !== undefined) headers.push([CONTEXT, managed.context]);
   if (managed.bucketKey === true) headers.push([BUCKET_KEY, 'true']);
   return headers;

@@ -7,7 +7,7 @@
 import { LIMITS } from '../../engine/limits.js';
 import { S3Error } from './errors.js';
 import { checkHeaderValue } from './header-values.js';
-import { parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import { checkElements, parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
 
 export type WebsiteProtocol = 'http' | 'https';
 
@@ -58,14 +58,6 @@ function text(node: XmlNode, name: string): string | undefined {
   const t = textOf(value);
   if (t === undefined) throw new S3Error('MalformedXML');
   return t;
-}
-
-function checkElements(node: XmlNode, known: readonly string[]): void {
-  for (const name in node) {
-    if (known.includes(name)) continue;
-    if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
-    throw new S3Error('MalformedXML');
-  }
 }
 
 function protocolOf(node: XmlNode): WebsiteProtocol | undefined {

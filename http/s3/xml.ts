@@ -151,12 +151,23 @@ function pad2(n: number): string {
 }
 
 /** Unknown elements fail schema validation; whitespace between elements is not an element. */
-export function checkElements(node: XmlNode, known: ReadonlySet<string>): void {
+export function checkElements(node: XmlNode, known: ReadonlySet<string> | readonly string[]): void {
+  const isKnown = (name: string): boolean =>
+    Array.isArray(known) ? known.includes(name) : (known as ReadonlySet<string>).has(name);
   for (const name in node) {
-    if (known.has(name)) continue;
+    if (isKnown(name)) continue;
     if (name === '#text' && (textOf(node[name]) ?? '').trim() === '') continue;
     throw new S3Error('MalformedXML');
   }
+}
+
+/** An element that holds elements (an empty one: none); anything else is MalformedXML. */
+export function elementOf(value: XmlValue): XmlNode {
+  if (typeof value === 'string' && value.trim() === '') return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new S3Error('MalformedXML');
+  }
+  return value;
 }
 
 /** The text of a repeatable element: one or many, each plain text. */
@@ -168,13 +179,6 @@ export function texts(value: XmlValue): string[] {
     if (text === undefined) throw new S3Error('MalformedXML');
     return text;
   });
-}
-
-/** A child that must be an element (an empty one, `<X></X>`, parses as '' and is `{}`). */
-export function elementOf(value: XmlValue): XmlNode {
-  if (typeof value === 'string' && value.trim() === '') return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new S3Error('MalformedXML');
-  return value;
 }
 
 /** A child element that must be a single text node (absent: undefined). */

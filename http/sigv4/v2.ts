@@ -100,7 +100,8 @@ export function verifyV2Header(
   checkClockSkew(time, opts.nowMs, opts.maxSkewMs);
   // With x-amz-date present, the Date position is empty: x-amz-date is signed among the x-amz-*.
   const dateField = req.headers['x-amz-date'] === undefined ? (req.headers.date ?? '') : '';
-  return checkRequestSignature(req, dateField, v2.rootDomains, { accessKeyId, secret, signature });
+  const [toSign, ...alsoSigned] = stringsToSignV2(req, dateField, v2.rootDomains);
+  return checkV2Signature(accessKeyId, secret, toSign, signature, alsoSigned);
 }
 
 /** `?AWSAccessKeyId=..&Expires=..&Signature=..`: Expires (epoch seconds) takes Date's place. */
@@ -136,11 +137,8 @@ export function verifyV2Query(
   const signature = rawSignature.replaceAll(' ', '+');
   const moved = headersMovedToQuery(req.headers, query);
   const signed = moved === null ? req : { ...req, headers: { ...req.headers, ...moved } };
-  const result = checkRequestSignature(signed, expires, v2.rootDomains, {
-    accessKeyId,
-    secret,
-    signature,
-  });
+  const [toSign, ...alsoSigned] = stringsToSignV2(signed, expires, v2.rootDomains);
+  const result = checkV2Signature(accessKeyId, secret, toSign, signature, alsoSigned);
   return moved === null ? result : { ...result, queryHeaders: signed.headers };
 }
 
@@ -170,31 +168,20 @@ function headersMovedToQuery(
   return moved;
 }
 
-interface V2Credentials {
-  accessKeyId: string;
-  secret: string;
-  signature: string;
-}
-
 /**
- * A path-style bucket request ("/bucket", no slash after) is signed as "/bucket" by some
- * clients and as "/bucket/" by others (botocore signs the virtual-hosted form's path): both name
- * the same resource, so the second is tried when the first misses.
+ * The StringToSign of a request and the other one it may have been signed with: a path-style
+ * bucket request ("/bucket", no slash after) is signed as "/bucket" by some clients and as
+ * "/bucket/" by others (botocore signs the virtual-hosted form's path). Both name the same
+ * resource, so the second is tried when the first misses.
  */
-function checkRequestSignature(
+function stringsToSignV2(
   req: RequestSnapshot,
   dateField: string,
   rootDomains: readonly string[],
-  credentials: V2Credentials,
-): AuthResult {
-  const { accessKeyId, secret, signature } = credentials;
+): [string, ...string[]] {
   const toSign = stringToSignV2(req, dateField, rootDomains);
-  if (signaturesEqual(signV2(secret, toSign), signature)) return verified(accessKeyId);
-  if (isPathStyleBucketRoot(req, rootDomains)) {
-    const slashed = stringToSignV2({ ...req, rawPath: `${req.rawPath}/` }, dateField, rootDomains);
-    if (signaturesEqual(signV2(secret, slashed), signature)) return verified(accessKeyId);
-  }
-  throw signatureMismatch(accessKeyId, toSign, signature);
+  if (!isPathStyleBucketRoot(req, rootDomains)) return [toSign];
+  return [toSign, stringToSignV2({ ...req, rawPath: `${req.rawPath}/` }, dateField, rootDomains)];
 }
 
 function isPathStyleBucketRoot(req: RequestSnapshot, rootDomains: readonly string[]): boolean {
@@ -210,17 +197,21 @@ export function signV2(secret: string, text: string): string {
   return createHmac('sha1', secret).update(text, 'utf8').digest('base64');
 }
 
-/** Checks a V2 signature in constant time; a miss reports what the server signed, as AWS does. */
+/**
+ * Checks a V2 signature in constant time against what the server signed (`toSign`, or one of
+ * `alsoSigned`); a miss reports the first, as AWS does. Requests and POST policies alike.
+ */
 export function checkV2Signature(
   accessKeyId: string,
   secret: string,
   toSign: string,
   signature: string,
+  alsoSigned: readonly string[] = [],
 ): AuthResult {
-  if (!signaturesEqual(signV2(secret, toSign), signature)) {
-    throw signatureMismatch(accessKeyId, toSign, signature);
+  for (const text of [toSign, ...alsoSigned]) {
+    if (signaturesEqual(signV2(secret, text), signature)) return verified(accessKeyId);
   }
-  return verified(accessKeyId);
+  throw signatureMismatch(accessKeyId, toSign, signature);
 }
 
 /** V2 never signs the body: UNSIGNED-PAYLOAD, to the handlers. */

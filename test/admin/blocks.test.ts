@@ -96,7 +96,14 @@ test.serial('the workers are listed with Garage fields; variables read and set',
   const workers = node as Array<Record<string, unknown>>;
   t.deepEqual(
     workers.map((w) => w.name),
-    ['Block scrub worker', 'Orphan block cleanup', 'Lifecycle worker', 'Bucket replication'],
+    [
+      'Block scrub worker',
+      'Orphan block cleanup',
+      'Lifecycle worker',
+      'Event notification delivery',
+      'Server access log delivery',
+      'Bucket replication',
+    ],
   );
   for (const w of workers) {
     for (const field of [

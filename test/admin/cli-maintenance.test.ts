@@ -57,7 +57,14 @@ test.serial('worker list, get and set', async (t) => {
   const workers = await json('worker', 'list');
   t.deepEqual(
     workers.map((w: { name: string }) => w.name),
-    ['Block scrub worker', 'Orphan block cleanup', 'Lifecycle worker', 'Bucket replication'],
+    [
+      'Block scrub worker',
+      'Orphan block cleanup',
+      'Lifecycle worker',
+      'Event notification delivery',
+      'Server access log delivery',
+      'Bucket replication',
+    ],
   );
   t.regex(
     await ok('worker', 'list'),

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeletePublicAccessBlockCommand,
+  HeadObjectCommand,
+  PutBucketOwnershipControlsCommand,
+} from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
   REGION,
@@ -116,4 +120,29 @@ test('s3cmd put and get of one file with metadata, and a missing key', async (t)
   t.regex(missing.stderr, /does not exist|404|NoSuchKey/);
   await ok('del', 's3://s3cmd-one/dir/one.txt');
   await ok('rb', 's3://s3cmd-one');
+});
+
+test('s3cmd setacl makes an object public and private again (no Content-MD5 sent)', async (t) => {
+  t.timeout(60_000);
+  await ok('mb', 's3://s3cmd-acl');
+  // New buckets have ACLs disabled and public access blocked, as AWS's do.
+  await suite.s3.send(
+    new PutBucketOwnershipControlsCommand({
+      Bucket: 's3cmd-acl',
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] },
+    }),
+  );
+  await suite.s3.send(new DeletePublicAccessBlockCommand({ Bucket: 's3cmd-acl' }));
+  const file = join(work, 'acl.txt');
+  writeFileSync(file, 'shared by s3cmd\n');
+  await ok('put', file, 's3://s3cmd-acl/acl.txt');
+  const anonymous = () => fetch(`${suite.server.endpoint}/s3cmd-acl/acl.txt`);
+  t.is((await anonymous()).status, 403);
+  await ok('setacl', '--acl-public', 's3://s3cmd-acl/acl.txt');
+  const open = await anonymous();
+  t.is(open.status, 200);
+  t.is(await open.text(), 'shared by s3cmd\n');
+  t.regex(await ok('info', 's3://s3cmd-acl/acl.txt'), /ACL:\s+\*anon\*: READ/);
+  await ok('setacl', '--acl-private', 's3://s3cmd-acl/acl.txt');
+  t.is((await anonymous()).status, 403);
 });

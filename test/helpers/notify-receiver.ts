@@ -29,12 +29,24 @@ export interface EventRecord {
   };
 }
 
+/** AWS's s3:TestEvent message, sent to each target a configuration newly names. */
+export interface TestEvent {
+  Service: string;
+  Event: string;
+  Time: string;
+  Bucket: string;
+  RequestId: string;
+  HostId: string;
+}
+
 /**
  * A webhook target run by the test: records every event it acknowledges, checks each body's
  * HMAC when the path is the signed one, and answers 503 on paths marked down.
  */
 export class Receiver {
   readonly events: EventRecord[] = [];
+  /** Test events with the path they came to. */
+  readonly testEvents: Array<TestEvent & { path: string }> = [];
   readonly down = new Set<string>();
   rejected = 0;
   badSignatures = 0;
@@ -71,8 +83,9 @@ export class Receiver {
       const expected = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
       if (headers['x-hangar-signature'] !== expected) this.badSignatures++;
     }
-    const message = JSON.parse(body.toString('utf8')) as { Records: EventRecord[] };
-    this.events.push(...message.Records);
+    const message = JSON.parse(body.toString('utf8')) as { Records?: EventRecord[] } & TestEvent;
+    if (message.Records === undefined) this.testEvents.push({ ...message, path });
+    else this.events.push(...message.Records);
     res.writeHead(200).end();
   }
 
@@ -90,6 +103,17 @@ export class Receiver {
       await sleep(50);
     }
     return this.of(bucket);
+  }
+
+  /** Waits until `bucket` has at least `count` test events (or fails after `ms`). */
+  async waitForTests(bucket: string, count: number, ms = 15_000): Promise<TestEvent[]> {
+    const until = Date.now() + ms;
+    const of = (): TestEvent[] => this.testEvents.filter((event) => event.Bucket === bucket);
+    while (of().length < count) {
+      if (Date.now() > until) throw new Error(`${bucket}: ${of().length} of ${count} test events`);
+      await sleep(50);
+    }
+    return of();
   }
 
   async close(): Promise<void> {

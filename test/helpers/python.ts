@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { REGION, ROOT_ACCESS_KEY, ROOT_SECRET_KEY } from './server.js';
 
@@ -19,4 +20,28 @@ export function boto3Env(work: string): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: ROOT_SECRET_KEY,
     AWS_DEFAULT_REGION: REGION,
   };
+}
+
+/**
+ * Runs a boto3 script (`python3 <args>`, e.g. ['-c', SCRIPT, ...] or [file, ...]) and returns its
+ * whole output and the first line that starts with `{`, parsed (`{}` when there is none: the
+ * test's assertions then fail with the output as their message).
+ */
+export function runBoto3(
+  args: readonly string[],
+  work: string,
+  timeoutMs = 60_000,
+): Promise<{ output: string; json: Record<string, unknown> }> {
+  return new Promise((resolve) => {
+    execFile(
+      'python3',
+      [...args],
+      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: timeoutMs },
+      (_error, out, err) => {
+        const output = `${out}\n${err}`;
+        const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+        resolve({ output, json: JSON.parse(line) as Record<string, unknown> });
+      },
+    );
+  });
 }

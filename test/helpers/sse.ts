@@ -2,10 +2,46 @@ import {
   CompleteMultipartUploadCommand,
   type CompleteMultipartUploadCommandOutput,
   GetObjectCommand,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
   type S3Client,
   UploadPartCommand,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3';
+import { adminCall } from './admin.js';
+import type { TestServer } from './server.js';
+
+/** A new keyring key (admin CreateKmsKey): its id and the ARN S3 reports it by. */
+export async function createKmsKey(
+  server: TestServer,
+  alias?: string,
+): Promise<{ id: string; arn: string }> {
+  const created = await adminCall(server, 'POST', '/v2/CreateKmsKey', {
+    description: 'test key',
+    ...(alias !== undefined ? { alias } : {}),
+  });
+  if (created.status !== 200) throw new Error(`CreateKmsKey: ${created.text}`);
+  return { id: created.json.id as string, arn: created.json.arn as string };
+}
+
+/** PutObject with aws:kms, under `keyId` (absent: the default aws/s3 key). */
+export function putKms(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer | string,
+  keyId?: string,
+) {
+  return client.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ServerSideEncryption: 'aws:kms',
+      ...(keyId !== undefined ? { SSEKMSKeyId: keyId } : {}),
+    }),
+  );
+}
 
 /** The whole body of a GET (with extra parameters: a range, SSE-C keys). */
 export async function getBytes(
@@ -50,6 +86,32 @@ export async function uploadAndComplete(
       Key: key,
       UploadId: uploadId,
       MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    }),
+  );
+}
+
+/** PutBucketEncryption with one rule: the default algorithm, its KMS key, BucketKeyEnabled. */
+export function putBucketDefault(
+  client: S3Client,
+  bucket: string,
+  algorithm: 'AES256' | 'aws:kms' | 'aws:kms:dsse',
+  keyId?: string,
+  bucketKey?: boolean,
+) {
+  return client.send(
+    new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: {
+        Rules: [
+          {
+            ApplyServerSideEncryptionByDefault: {
+              SSEAlgorithm: algorithm,
+              ...(keyId !== undefined ? { KMSMasterKeyID: keyId } : {}),
+            },
+            ...(bucketKey !== undefined ? { BucketKeyEnabled: bucketKey } : {}),
+          },
+        ],
+      },
     }),
   );
 }

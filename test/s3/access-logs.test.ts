@@ -7,11 +7,13 @@ import {
   ListObjectsV2Command,
   type LoggingEnabled,
   PutBucketLoggingCommand,
+  PutBucketWebsiteCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
+import { onNode } from '../helpers/admin.js';
 import { eventually } from '../helpers/fsck.js';
 import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import {
@@ -23,6 +25,7 @@ import {
   useTempDir,
 } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
+import { makePublicRead, webRequest } from '../helpers/website.js';
 
 /**
  * Server access logs through the real server: PutBucketLogging, then requests on the bucket
@@ -340,6 +343,53 @@ test('requests on a logged bucket become records in log objects, field by field'
   t.true(metricValue(metrics, 'hangar_access_log_objects_delivered_total') >= 1);
 });
 
+test('website endpoint requests are logged as WEBSITE.GET.OBJECT and WEBSITE.HEAD.OBJECT', async (t) => {
+  const { s3, server } = suite;
+  const site = await newBucket(s3, 'logsite');
+  const target = await newBucket(s3, 'logsite-target');
+  await makePublicRead(s3, site);
+  await s3.send(
+    new PutBucketWebsiteCommand({
+      Bucket: site,
+      WebsiteConfiguration: { IndexDocument: { Suffix: 'index.html' } },
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: site,
+      Key: 'index.html',
+      Body: '<p>hi</p>',
+      ContentType: 'text/html',
+    }),
+  );
+  await s3.send(enable(site, target, 'web/'));
+  const host = `${site}.web.localhost`;
+  const page = await webRequest(server.webPort, host, '/index.html', {
+    headers: { 'user-agent': 'site-visitor' },
+  });
+  t.is(page.status, 200);
+  const missing = await webRequest(server.webPort, host, '/nope.html', { method: 'HEAD' });
+  t.is(missing.status, 404);
+  const ids = [page, missing].map((answer) => String(answer.headers['x-amz-request-id']));
+  const records = await recordsFor(s3, target, 'web/', ids);
+  const get = records.get(ids[0] ?? '') as LogRecord;
+  t.is(get.operation, 'WEBSITE.GET.OBJECT');
+  t.is(get.bucket, site);
+  t.is(get.key, 'index.html');
+  t.is(get.requester, '-');
+  t.is(get.httpStatus, '200');
+  t.is(get.errorCode, '-');
+  t.is(get.objectSize, '9');
+  t.is(get.requestUri, 'GET /index.html HTTP/1.1');
+  t.is(get.userAgent, 'site-visitor');
+  t.is(get.authenticationType, '-');
+  t.is(get.hostHeader, host);
+  const head = records.get(ids[1] ?? '') as LogRecord;
+  t.is(head.operation, 'WEBSITE.HEAD.OBJECT');
+  t.is(head.httpStatus, '404');
+  t.is(head.errorCode, 'NoSuchKey');
+});
+
 test('PartitionedPrefix lays keys out by account, region, bucket and day', async (t) => {
   const { s3 } = suite;
   const source = await newBucket(s3, 'logpart');
@@ -405,6 +455,18 @@ test('turning logging off stops the records', async (t) => {
   t.false(records.some((r) => r.requestId === requestIdOf(after)));
 });
 
+/** The access log delivery as ListWorkers shows it (summed over the edge threads). */
+async function accessLogWorker(
+  server: TestServer,
+): Promise<{ state: unknown; queueLength: number | null; errors: number; freeform: string[] }> {
+  const { node } = await onNode(server, 'POST', 'ListWorkers', {});
+  const found = (node as Array<{ name: string }>).find(
+    (w) => w.name === 'Server access log delivery',
+  );
+  if (found === undefined) throw new Error('ListWorkers has no access log worker');
+  return found as unknown as Awaited<ReturnType<typeof accessLogWorker>>;
+}
+
 test('spooled records survive kill -9 and are delivered after the restart', async (t) => {
   // Delivery far away: records can only reach the target bucket after the restart.
   let server = await TestServer.start({
@@ -430,12 +492,18 @@ test('spooled records survive kill -9 and are delivered after the restart', asyn
     t.true(spooled, 'the records reached the spool');
     const pending = metricValue(await scrapeMetrics(server), 'hangar_access_log_records_pending');
     t.true(pending >= ids.length);
+    const waiting = await accessLogWorker(server);
+    t.is(waiting.state, 'busy');
+    t.true((waiting.queueLength ?? 0) >= ids.length);
     await server.kill();
     server = await TestServer.start({ dataDir, env: FAST });
     s3 = server.client();
     const records = await recordsFor(s3, target, 'crash/', ids);
     t.is(records.size, ids.length);
     for (const id of ids) t.is(records.get(id)?.operation, 'REST.PUT.OBJECT');
+    const done = await accessLogWorker(server);
+    t.regex(done.freeform.join('\n'), /Delivered: [1-9]\d* records in [1-9]\d* log objects/);
+    t.is(done.errors, 0);
   } finally {
     await server.destroy();
   }

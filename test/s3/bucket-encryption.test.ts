@@ -6,7 +6,6 @@ import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutBucketEncryptionCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
@@ -14,40 +13,16 @@ import { adminCall } from '../helpers/admin.js';
 import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
-import { getBytes } from '../helpers/sse.js';
+import { getBytes, putBucketDefault } from '../helpers/sse.js';
 
 const suite = useServer(test, { env: { HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true' } });
-
-function putDefault(
-  bucket: string,
-  algorithm: 'AES256' | 'aws:kms',
-  keyId?: string,
-  bucketKey?: boolean,
-) {
-  return suite.s3.send(
-    new PutBucketEncryptionCommand({
-      Bucket: bucket,
-      ServerSideEncryptionConfiguration: {
-        Rules: [
-          {
-            ApplyServerSideEncryptionByDefault: {
-              SSEAlgorithm: algorithm,
-              ...(keyId !== undefined ? { KMSMasterKeyID: keyId } : {}),
-            },
-            ...(bucketKey !== undefined ? { BucketKeyEnabled: bucketKey } : {}),
-          },
-        ],
-      },
-    }),
-  );
-}
 
 test('Put, Get and DeleteBucketEncryption; Get of none is 404 ServerSideEncryptionConfigurationNotFoundError', async (t) => {
   const bucket = await newBucket(suite.s3, 'enc-config');
   const none = await s3Failure(suite.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })));
   t.is(none.status, 404);
   t.is(none.name, 'ServerSideEncryptionConfigurationNotFoundError');
-  await putDefault(bucket, 'aws:kms', 'alias/aws/s3', true);
+  await putBucketDefault(suite.s3, bucket, 'aws:kms', 'alias/aws/s3', true);
   const got = await suite.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   t.deepEqual(got.ServerSideEncryptionConfiguration?.Rules, [
     {
@@ -58,7 +33,7 @@ test('Put, Get and DeleteBucketEncryption; Get of none is 404 ServerSideEncrypti
       BucketKeyEnabled: true,
     },
   ]);
-  await putDefault(bucket, 'AES256');
+  await putBucketDefault(suite.s3, bucket, 'AES256');
   const replaced = await suite.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
   t.deepEqual(replaced.ServerSideEncryptionConfiguration?.Rules, [
     { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false },
@@ -110,7 +85,7 @@ test('the default applies to writes without SSE headers: PUT, multipart, copy; h
     description: 'bucket default',
   });
   const keyArn = created.json.arn as string;
-  await putDefault(bucket, 'aws:kms', created.json.id as string);
+  await putBucketDefault(suite.s3, bucket, 'aws:kms', created.json.id as string);
   const plaintext = plaintextPattern(4000, 'BUCKET-DEFAULT');
   const put = await suite.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: 'default', Body: plaintext }),
@@ -178,7 +153,7 @@ test('the default applies to writes without SSE headers: PUT, multipart, copy; h
 
 test('a default naming an unknown KMS key makes writes fail with KMS.NotFoundException', async (t) => {
   const bucket = await newBucket(suite.s3, 'enc-unknown');
-  await putDefault(bucket, 'aws:kms', 'alias/not-made');
+  await putBucketDefault(suite.s3, bucket, 'aws:kms', 'alias/not-made');
   const failure = await s3Failure(
     suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' })),
   );

@@ -1,4 +1,3 @@
-import { execFile, spawn } from 'node:child_process';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -21,6 +20,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
 import { connect } from 'nats';
 import { adminCall, onNode } from '../helpers/admin.js';
+import { startNats } from '../helpers/nats.js';
 import {
   type EventRecord,
   lambdaArn,
@@ -31,7 +31,7 @@ import {
   targetsEnv,
   topicArn,
 } from '../helpers/notify-receiver.js';
-import { boto3Env } from '../helpers/python.js';
+import { runBoto3 } from '../helpers/python.js';
 import { newBucket, REGION, s3Failure, TestServer, useTempDir } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { errorOf } from '../helpers/xml-error.js';
@@ -350,6 +350,7 @@ test.serial('a target down for a while gets every event once it is back', async 
   const bucket = await notified('notify-retry', {
     QueueConfigurations: [{ QueueArn: queueArn('flaky'), Events: ['s3:ObjectCreated:*'] }],
   });
+  await receiver.waitForTests(bucket, 1);
   receiver.down.add('/flaky');
   const rejectedBefore = receiver.rejected;
   for (let i = 0; i < 5; i++) {
@@ -368,7 +369,7 @@ test.serial('a target down for a while gets every event once it is back', async 
   const events = await receiver.waitFor(bucket, 5, 70_000);
   t.deepEqual(events.map((event) => event.s3.object.key).sort(), ['k0', 'k1', 'k2', 'k3', 'k4']);
   const metrics = await adminCall(server, 'GET', '/metrics');
-  t.regex(metrics.text, /hangar_notify_events_delivered_total\{target="flaky"\} 5/);
+  t.regex(metrics.text, /hangar_notify_events_delivered_total\{target="flaky"\} 6/);
   t.regex(metrics.text, /hangar_notify_delivery_failures_total\{target="flaky"\} [1-9]/);
   t.regex(metrics.text, /hangar_notify_events_pending \d+/);
 });
@@ -427,54 +428,21 @@ test.serial('events committed before a kill -9 are delivered after the restart',
   }
 });
 
-/** nats-server (Debian's package, installed by .ci/run) on a random port; fails if missing. */
-async function startNats(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let log = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `nats-server could not run (is the nats-server package installed?): ${error.message}`,
-        ),
-      );
-    });
-    const scan = (chunk: Buffer): void => {
-      log += chunk.toString('utf8');
-      const match = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on('data', scan);
-    child.stderr.on('data', scan);
-  });
-  return {
-    port,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 test.serial('a NATS target receives the events on its subject', async (t) => {
   const nats = await startNats();
   const subscriber = await connect({ servers: `127.0.0.1:${nats.port}` });
   const received: EventRecord[] = [];
+  const tests: string[] = [];
   const subscription = subscriber.subscribe('hangar.events');
   const reading = (async () => {
     for await (const message of subscription) {
       const parsed = JSON.parse(Buffer.from(message.data).toString('utf8')) as {
-        Records: EventRecord[];
+        Records?: EventRecord[];
+        Event?: string;
       };
-      received.push(...parsed.Records);
+      // The configuration's s3:TestEvent comes first (test/s3/notify-targets.test.ts).
+      if (parsed.Records === undefined) tests.push(parsed.Event ?? '');
+      else received.push(...parsed.Records);
     }
   })();
   await subscriber.flush();
@@ -510,6 +478,7 @@ test.serial('a NATS target receives the events on its subject', async (t) => {
       [`ObjectCreated:Put ${bucket}/n1`, `ObjectRemoved:Delete ${bucket}/n1`],
     );
     t.is(received[0]?.s3.configurationId, 'bus');
+    t.deepEqual(tests, ['s3:TestEvent']);
   } finally {
     await natsServer.destroy();
     subscription.unsubscribe();
@@ -585,16 +554,11 @@ print(json.dumps({"queues": got.get("QueueConfigurations"), "refused": refused})
 
 test.serial('boto3 round-trips a notification configuration', async (t) => {
   const bucket = `notify-boto3-${process.pid}`;
-  const stdout = await new Promise<string>((resolve) => {
-    execFile(
-      'python3',
-      ['-c', BOTO3_SCRIPT, server.endpoint, bucket, queueArn('signed')],
-      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
-      (_error, out, err) => resolve(`${out}\n${err}`),
-    );
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-  const result = JSON.parse(line) as { queues?: unknown; refused?: string };
+  const { output: stdout, json } = await runBoto3(
+    ['-c', BOTO3_SCRIPT, server.endpoint, bucket, queueArn('signed')],
+    work,
+  );
+  const result = json as { queues?: unknown; refused?: string };
   t.deepEqual(
     result.queues,
     [

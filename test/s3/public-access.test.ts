@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DeletePublicAccessBlockCommand,
   GetPublicAccessBlockCommand,
@@ -63,6 +64,8 @@ test('a malformed PublicAccessBlockConfiguration is MalformedXML', async (t) => 
       method: 'PUT',
       path: `/${bucket}?publicAccessBlock`,
       body: Buffer.from(body),
+      // S3 requires an integrity header here; with it, the document itself is judged.
+      headers: { 'content-md5': createHash('md5').update(body).digest('base64') },
     });
   for (const body of [
     '<PublicAccessBlockConfiguration><BlockPublicAcls>yes</BlockPublicAcls></PublicAccessBlockConfiguration>',

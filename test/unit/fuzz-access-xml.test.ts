@@ -56,6 +56,12 @@ const READERS: ReadonlyArray<{ root: string; read: (xml: string) => unknown; val
     valid:
       '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>',
   },
+  {
+    root: 'ServerSideEncryptionConfiguration',
+    read: (xml) => parseBucketEncryption(parseXml(xml, 'ServerSideEncryptionConfiguration')),
+    valid:
+      '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms:dsse</SSEAlgorithm><KMSMasterKeyID>alias/a</KMSMasterKeyID></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
+  },
 ];
 
 const TOKENS = [
@@ -92,6 +98,9 @@ const TOKENS = [
   '<Rule>',
   '<SSEAlgorithm>',
   'AES256',
+  'aws:kms:dsse',
+  '<KMSMasterKeyID>',
+  '<BucketKeyEnabled>',
   '&amp;',
   '&#0;',
 ];

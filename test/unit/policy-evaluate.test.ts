@@ -226,6 +226,13 @@ test('Arn operators on aws:PrincipalArn', (t) => {
   t.is(by('ArnLike', 'arn:aws:iam::000000000000:user/X*'), 'none');
   t.is(by('ArnNotEquals', 'arn:aws:iam::000000000000:user/HKALICE'), 'none');
   t.is(by('ArnNotLike', 'arn:aws:iam::000000000000:user/X*'), 'allow');
+  // Component by component: a `*` stays inside its component.
+  t.is(by('ArnLike', 'arn:aws:iam::*:user/HKALICE'), 'allow');
+  t.is(by('ArnLike', 'arn:*:iam::000000000000:*'), 'allow');
+  t.is(by('ArnLike', 'arn:aws:*'), 'none', 'one glob over the string would match');
+  t.is(by('ArnLike', 'arn:aws:iam::*'), 'none', 'four components are no ARN pattern');
+  t.is(by('ArnNotLike', 'arn:aws:*'), 'allow');
+  t.is(by('ArnLike', '*'), 'none', 'no ARN at all');
 });
 
 test('ForAnyValue and ForAllValues on s3:RequestObjectTagKeys', (t) => {

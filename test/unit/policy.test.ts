@@ -7,7 +7,7 @@ import test from 'ava';
 import { encode } from 'cbor-x';
 import fc from 'fast-check';
 import { LIMITS } from '../../engine/limits.js';
-import { isPublicPolicy } from '../../http/access/policy/evaluate.js';
+import { isPublicPolicy, isPublicStoredPolicy } from '../../http/access/policy/evaluate.js';
 import { type PolicyDocument, parsePolicy } from '../../http/access/policy/parse.js';
 import { S3Error } from '../../http/s3/errors.js';
 import { check, mutatedText, onlyS3Error, tokenSoup } from '../helpers/fuzz-props.js';
@@ -119,6 +119,21 @@ const MALFORMED: ReadonlyArray<readonly [string, string, string]> = [
     'Policy has invalid action',
   ],
   ['an empty action list', policyText({ ...READ_ALL, Action: [] }), 'Policy has invalid action'],
+  [
+    'an s3 action that does not exist',
+    policyText({ ...READ_ALL, Action: ['s3:GetObject', 's3:GetObjektt'] }),
+    'Policy has invalid action',
+  ],
+  [
+    'a NotAction naming an s3 action that does not exist',
+    policyText({
+      Effect: 'Deny',
+      Principal: '*',
+      NotAction: 's3:ListBuckett',
+      Resource: READ_ALL.Resource,
+    }),
+    'Policy has invalid action',
+  ],
   [
     'a resource of another bucket',
     policyText({ ...READ_ALL, Resource: 'arn:aws:s3:::other/*' }),
@@ -235,6 +250,10 @@ test('a wildcard resource naming this bucket is accepted; a wildcard action may 
   t.notThrows(() => parsed({ ...READ_ALL, Resource: 'arn:aws:s3:::pol-*' }));
   t.notThrows(() => parsed({ ...READ_ALL, Resource: 'arn:aws:s3:::*/public/*' }));
   t.notThrows(() => parsed({ ...READ_ALL, Action: 's3:*', Resource: THE_BUCKET }));
+  // A pattern is taken even when no action matches it today; a plain name must exist (any case).
+  t.notThrows(() => parsed({ ...READ_ALL, Action: 's3:Nothing*' }));
+  t.notThrows(() => parsed({ ...READ_ALL, Action: ['s3:getobjectversion', 's3:RestoreObject'] }));
+  t.notThrows(() => parsed({ ...READ_ALL, Action: ['s3:PutObjectRetention', 's3:ReplicateTags'] }));
   t.notThrows(() => parsed({ ...READ_ALL, NotResource: OBJECTS, Resource: undefined }));
 });
 
@@ -305,6 +324,20 @@ for (const [what, statement, isPublic] of PUBLIC_CASES) {
     t.is(isPublicPolicy(parsed(statement)), isPublic);
   });
 }
+
+test('a stored policy answers its stored verdict; one stored before the field is judged', (t) => {
+  const document = parsed(READ_ALL);
+  const text = policyText(READ_ALL);
+  // The stored verdict is what counts (judged at PutBucketPolicy), not a new judgment.
+  t.false(isPublicStoredPolicy({ text, document, isPublic: false }));
+  t.true(isPublicStoredPolicy({ text, document, isPublic: true }));
+  // A record from before `isPublic`: judged from its document, and the same on every read.
+  const old = { text, document };
+  t.true(isPublicStoredPolicy(old));
+  t.true(isPublicStoredPolicy(old));
+  const fixedUser = parsed({ ...READ_ALL, Principal: { AWS: '000000000000' } });
+  t.false(isPublicStoredPolicy({ text, document: fixedUser }));
+});
 
 // ---- property: only a document or an S3Error ----
 

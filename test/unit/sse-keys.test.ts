@@ -1,3 +1,4 @@
+import { createCipheriv } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import {
   SEALED_KEY_BYTES,
   sealKey,
 } from '../../engine/sse/wrap.js';
+import { decryptAt, encryptor, newIv } from '../../engine/sse-c.js';
 
 test('a sealed key opens with its wrapping key and additional data, and with nothing else', (t) => {
   const wrapping = newKey();
@@ -56,7 +58,7 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     const keyring = new Keyring(catalog.kmsTables(), dir, null);
     const created = keyring.createKey('unit', 'unit');
     const data = keyring.newKmsDataKey('alias/unit', undefined);
-    t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    t.true(Buffer.from(keyring.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
     // A record whose sealed key was altered is an error, never another key.
     const wrapped = Uint8Array.from(data.managed.wrapped);
     wrapped[30] = (wrapped[30] ?? 0) ^ 0x80;
@@ -73,10 +75,10 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     const rotation = await keyring.rotateMaster();
     t.is(rotation.previousId, first.id);
     t.is(rotation.rewrapped, 1);
-    t.true(keyring.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    t.true(Buffer.from(keyring.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
     // A fresh keyring (another thread) reads the new master key from the file.
     const other = new Keyring(catalog.kmsTables(), dir, null);
-    t.true(other.dataKeyOf(data.managed).equals(Buffer.from(data.key)));
+    t.true(Buffer.from(other.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
     // A master key file replaced by another key: the material no longer opens.
     writeFileSync(path, `${newKey().toString('hex')}\n`);
     const stranger = new Keyring(catalog.kmsTables(), dir, null);
@@ -86,6 +88,95 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     t.throws(() => new Keyring(catalog.kmsTables(), dir, null).currentMaster(), {
       message: /does not exist/,
     });
+  } finally {
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a key pending deletion is unusable, and gone once its waiting period is over', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-keyring-'));
+  const catalog = Catalog.open(dir);
+  try {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const keyring = new Keyring(catalog.kmsTables(), dir, null, () => now);
+    const created = keyring.createKey('doomed', 'doomed');
+    const data = keyring.newKmsDataKey('alias/doomed', undefined);
+    const scheduled = await keyring.scheduleDeletion(created.id, 7);
+    t.is(scheduled.state, 'PendingDeletion');
+    t.is(scheduled.deletionMs, now + 7 * 86_400_000);
+    t.throws(() => keyring.dataKeyOf(data.managed), {
+      instanceOf: KmsError,
+      message: /pending deletion/,
+    });
+    t.throws(() => keyring.newKmsDataKey(created.id, undefined), { message: /pending deletion/ });
+    // One millisecond before the date the key still exists (and may be kept) ...
+    now += 7 * 86_400_000 - 1;
+    t.is(keyring.view(created.id)?.state, 'PendingDeletion');
+    t.deepEqual(await keyring.purgeDeleted(), []);
+    // ... at the date it is gone: unknown to every lookup, then purged with its alias.
+    now += 1;
+    t.is(keyring.view(created.id), undefined);
+    t.is(keyring.view('alias/doomed'), undefined);
+    t.false(keyring.list().some((key) => key.id === created.id));
+    const gone = t.throws(() => keyring.dataKeyOf(data.managed), { instanceOf: KmsError });
+    t.is(gone?.reason, 'NotFoundException');
+    await t.throwsAsync(keyring.cancelDeletion(created.id), { message: /does not exist/ });
+    t.deepEqual(await keyring.purgeDeleted(), [created.id]);
+    t.is(catalog.kmsTables().keys.get(created.id), undefined);
+    t.is(catalog.kmsTables().aliases.get('doomed'), undefined);
+    // The alias is free for a new key.
+    t.not(keyring.createKey('reborn', 'doomed').id, created.id);
+  } finally {
+    await catalog.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a dual-layer data key is two independent keys, both needed: outer layer over inner layer', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-keyring-'));
+  const catalog = Catalog.open(dir);
+  try {
+    const keyring = new Keyring(catalog.kmsTables(), dir, null);
+    keyring.createKey('dual', 'dual');
+    const data = keyring.newKmsDataKey('alias/dual', undefined, true, 'dsse');
+    t.is(data.managed.kind, 'dsse');
+    t.is(data.managed.bucketKey, true);
+    const outerKey = data.outerKey;
+    if (outerKey === undefined) throw new Error('a dual-layer key has an outer key');
+    t.false(Buffer.from(outerKey).equals(Buffer.from(data.key)));
+    const opened = keyring.dataKeyOf(data.managed);
+    t.true(Buffer.from(opened.key).equals(Buffer.from(data.key)));
+    t.true(Buffer.from(opened.outerKey ?? []).equals(Buffer.from(outerKey)));
+
+    const plain = Buffer.from('two layers of AES-256-CTR, each with its own key'.repeat(3));
+    const iv = newIv();
+    const sealed = encryptor(data, iv)(plain);
+    const inner = createCipheriv('aes-256-ctr', data.key, iv).update(plain);
+    t.true(sealed.equals(createCipheriv('aes-256-ctr', outerKey, iv).update(inner)));
+    // Either key alone opens nothing.
+    for (const one of [{ key: data.key }, { key: outerKey }]) {
+      const bytes = Buffer.from(sealed);
+      decryptAt(one, iv, 0, bytes);
+      t.false(bytes.equals(plain));
+    }
+    const tail = Buffer.from(sealed.subarray(37));
+    decryptAt(opened, iv, 37, tail);
+    t.true(tail.equals(plain.subarray(37)));
+
+    // The outer key neither opens as the inner one, nor may it be missing.
+    t.throws(
+      () =>
+        keyring.dataKeyOf({
+          ...data.managed,
+          wrapped: data.managed.wrappedOuter ?? new Uint8Array(),
+        }),
+      {
+        instanceOf: KeyIntegrityError,
+      },
+    );
+    const { wrappedOuter: _dropped, ...single } = data.managed;
+    t.throws(() => keyring.dataKeyOf(single), { instanceOf: KeyIntegrityError });
   } finally {
     await catalog.close();
     rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { principalIn } from './principals.js';
 import { expandVariables } from './variables.js';
 import { wildcardMatch } from './wildcard.js';
 
-export { isPublicPolicy } from './public.js';
+export { isPublicPolicy, isPublicStoredPolicy } from './public.js';
 
 /** What a bucket policy says of one request: an explicit Deny, an Allow, or nothing. */
 export type PolicyVerdict = 'deny' | 'allow' | 'none';

@@ -17,6 +17,35 @@ const stringEquals = (a: string, b: string): boolean => a === b;
 const ignoringCase = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 const like = (a: string, b: string): boolean => wildcardMatch(b, a);
 
+/**
+ * The Arn operators compare an ARN's six components (arn:partition:service:region:account:
+ * resource) one by one, each with its own wildcards, as AWS does: a `*` never reaches across a
+ * colon into the next component (`arn:aws:iam::*` does not match an s3 ARN's account), while
+ * the resource, the rest after the fifth colon, may hold colons of its own. A value that is no
+ * ARN (fewer than six components) matches nothing.
+ */
+export function arnLike(requestValue: string, policyValue: string): boolean {
+  const value = arnComponents(requestValue);
+  const pattern = arnComponents(policyValue);
+  if (value === undefined || pattern === undefined) return false;
+  return pattern.every((part, i) => wildcardMatch(part, value[i] ?? ''));
+}
+
+const ARN_COMPONENTS = 6;
+
+function arnComponents(arn: string): string[] | undefined {
+  const parts: string[] = [];
+  let start = 0;
+  while (parts.length < ARN_COMPONENTS - 1) {
+    const colon = arn.indexOf(':', start);
+    if (colon === -1) return undefined;
+    parts.push(arn.slice(start, colon));
+    start = colon + 1;
+  }
+  parts.push(arn.slice(start));
+  return parts;
+}
+
 /** An ordering test on values read by `parse` (numbers, dates); an unreadable one fails it. */
 const ordered =
   (parse: (text: string) => number | undefined) =>
@@ -71,10 +100,10 @@ export const OPERATORS: Readonly<Record<string, Operator>> = {
   IpAddress: op('Ip', inRange),
   NotIpAddress: op('Ip', inRange, true),
   // AWS's ArnEquals takes wildcards too: the two differ in name only.
-  ArnEquals: op('Arn', like),
-  ArnLike: op('Arn', like),
-  ArnNotEquals: op('Arn', like, true),
-  ArnNotLike: op('Arn', like, true),
+  ArnEquals: op('Arn', arnLike),
+  ArnLike: op('Arn', arnLike),
+  ArnNotEquals: op('Arn', arnLike, true),
+  ArnNotLike: op('Arn', arnLike, true),
   // Null compares presence, not values (conditions.ts).
   Null: op('Null', ignoringCase),
 };

@@ -1,10 +1,11 @@
 import { LIMITS } from '../../../engine/limits.js';
 import { requireApplicableActions } from './applicability.js';
 import type { Effect, PolicyDocument, PolicyStatement } from './document.js';
+import { isKnownS3Action } from './known-actions.js';
 import { isPlainObject, malformed, parseConditionBlock } from './parse-condition.js';
 import { parsePrincipal } from './principals.js';
 import { hasVariables } from './variables.js';
-import { wildcardMatch } from './wildcard.js';
+import { hasWildcard, wildcardMatch } from './wildcard.js';
 
 export type { PolicyDocument } from './document.js';
 
@@ -143,12 +144,20 @@ function patternList(raw: unknown, message: string): string[] {
   });
 }
 
-/** `*` or an S3 action with wildcards ("s3:GetObject", "s3:Get*"); stored lower-cased. */
+/**
+ * `*`, an s3 action that exists ("s3:GetObject"), or an s3 pattern ("s3:Get*"); stored
+ * lower-cased. As on AWS, a pattern is taken as written even when it matches no action today
+ * (new actions come), but a plain name must exist; another service's actions are refused, a
+ * bucket policy governing only s3.
+ */
 function validAction(action: string): string {
-  if (action !== '*' && !/^s3:[A-Za-z0-9*?]{1,128}$/i.test(action)) {
+  if (action === '*') return action;
+  if (!/^s3:[A-Za-z0-9*?]{1,128}$/i.test(action)) throw malformed('Policy has invalid action');
+  const lower = action.toLowerCase();
+  if (!hasWildcard(lower) && !isKnownS3Action(lower)) {
     throw malformed('Policy has invalid action');
   }
-  return action.toLowerCase();
+  return lower;
 }
 
 const S3_ARN_PREFIX = 'arn:aws:s3:::';

@@ -1,3 +1,4 @@
+import type { StoredPolicy } from '../../../engine/catalog/access.js';
 import {
   EVERYONE,
   type PolicyCondition,
@@ -17,6 +18,20 @@ import { hasWildcard } from './wildcard.js';
  */
 export function isPublicPolicy(document: unknown): boolean {
   return (document as PolicyDocument).statements.some(isPublicStatement);
+}
+
+/** Verdicts on stored policies that predate StoredPolicy.isPublic: each judged once. */
+const judgedBefore = new WeakMap<StoredPolicy, boolean>();
+
+/** Whether a stored policy is public: as judged when it was put, else judged now, once. */
+export function isPublicStoredPolicy(policy: StoredPolicy): boolean {
+  if (policy.isPublic !== undefined) return policy.isPublic;
+  let verdict = judgedBefore.get(policy);
+  if (verdict === undefined) {
+    verdict = isPublicPolicy(policy.document);
+    judgedBefore.set(policy, verdict);
+  }
+  return verdict;
 }
 
 function isPublicStatement(statement: PolicyStatement): boolean {

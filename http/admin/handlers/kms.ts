@@ -1,3 +1,4 @@
+import { LIMITS } from '../../../engine/limits.js';
 import { KmsError, type KmsKeyView, kmsKeyArn } from '../../../engine/sse/keyring.js';
 import { keyringOf } from '../../s3/sse.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
@@ -17,6 +18,10 @@ export interface KmsKeyJson {
   description: string;
   created: string;
   enabled: boolean;
+  /** Enabled, Disabled or PendingDeletion, as KMS's KeyState. */
+  state: string;
+  /** PendingDeletion: when the key is deleted (ISO 8601); else null. */
+  deletionDate: string | null;
   origin: string;
   versions: number;
 }
@@ -29,6 +34,8 @@ export function kmsKeyJson(region: string, key: KmsKeyView): KmsKeyJson {
     description: key.description,
     created: new Date(key.createdMs).toISOString(),
     enabled: key.enabled,
+    state: key.state,
+    deletionDate: key.deletionMs === null ? null : new Date(key.deletionMs).toISOString(),
     origin: key.origin,
     versions: key.versions,
   };
@@ -38,26 +45,28 @@ function keyJson(state: AdminState, key: KmsKeyView): KmsKeyJson {
   return kmsKeyJson(state.server.config.s3.region, key);
 }
 
-/** KmsError → the admin API's error (404 for an unknown key, 400 for a limit). */
+/**
+ * KmsError → the admin API's error: 404 for an unknown key, 409 for a key whose state forbids
+ * the change (pending deletion), 400 for a limit.
+ */
 async function kms<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof KmsError) {
-      throw error.reason === 'NotFoundException'
-        ? new AdminError(404, 'NoSuchKmsKey', error.message)
-        : new AdminError(400, error.reason, error.message);
+    if (!(error instanceof KmsError)) throw error;
+    if (error.reason === 'NotFoundException') {
+      throw new AdminError(404, 'NoSuchKmsKey', error.message);
     }
-    throw error;
+    const status = error.reason === 'KMSInvalidStateException' ? 409 : 400;
+    throw new AdminError(status, error.reason, error.message);
   }
 }
 
-export function listKmsKeys(state: AdminState): AdminReply {
-  return {
-    json: keyringOf(state.server)
-      .list()
-      .map((key) => keyJson(state, key)),
-  };
+/** ListKmsKeys: first purges the keys whose deletion date has passed. */
+export async function listKmsKeys(state: AdminState): Promise<AdminReply> {
+  const keyring = keyringOf(state.server);
+  await keyring.purgeDeleted();
+  return { json: keyring.list().map((key) => keyJson(state, key)) };
 }
 
 /** GetKmsKeyInfo?id=<id, ARN or alias/name>. */
@@ -80,7 +89,10 @@ export async function createKmsKey(state: AdminState, req: AdminRequest): Promis
   if (alias !== undefined && (!ALIAS_PATTERN.test(alias) || alias.startsWith('aws/'))) {
     throw badRequest('body.alias must be alias/<name> of A-Z a-z 0-9 / _ - (not aws/...)');
   }
-  const key = await kms(() => keyringOf(state.server).createKey(description, alias));
+  const keyring = keyringOf(state.server);
+  // A deleted key's alias is free once its record is purged.
+  await keyring.purgeDeleted();
+  const key = await kms(() => keyring.createKey(description, alias));
   return { json: keyJson(state, key) };
 }
 
@@ -100,6 +112,40 @@ export async function enableKmsKey(state: AdminState, req: AdminRequest): Promis
 export async function disableKmsKey(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   const ref = string(body(req.body, ['id']), 'id');
   return { json: keyJson(state, await kms(() => keyringOf(state.server).setEnabled(ref, false))) };
+}
+
+/**
+ * ScheduleKmsKeyDeletion {id, pendingWindowDays?}: PendingDeletion now (its objects answer
+ * KMS.KMSInvalidStateException), deleted after 7 to 30 days (default 30), as AWS KMS.
+ */
+export async function scheduleKmsKeyDeletion(
+  state: AdminState,
+  req: AdminRequest,
+): Promise<AdminReply> {
+  const b = body(req.body, ['id', 'pendingWindowDays']);
+  const ref = string(b, 'id');
+  const days = b['pendingWindowDays'] ?? LIMITS.kmsDeletionWindowDaysMax;
+  if (
+    typeof days !== 'number' ||
+    !Number.isInteger(days) ||
+    days < LIMITS.kmsDeletionWindowDaysMin ||
+    days > LIMITS.kmsDeletionWindowDaysMax
+  ) {
+    throw badRequest(
+      `body.pendingWindowDays must be a whole number of days from ${LIMITS.kmsDeletionWindowDaysMin} to ${LIMITS.kmsDeletionWindowDaysMax}`,
+    );
+  }
+  const key = await kms(() => keyringOf(state.server).scheduleDeletion(ref, days));
+  return { json: keyJson(state, key) };
+}
+
+/** CancelKmsKeyDeletion {id}: the key stays, Disabled (enable it to use it again). */
+export async function cancelKmsKeyDeletion(
+  state: AdminState,
+  req: AdminRequest,
+): Promise<AdminReply> {
+  const ref = string(body(req.body, ['id']), 'id');
+  return { json: keyJson(state, await kms(() => keyringOf(state.server).cancelDeletion(ref))) };
 }
 
 /**

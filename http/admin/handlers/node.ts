@@ -1,11 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { targetArns } from '../../../engine/notify/targets.js';
 import type { ShardStats } from '../../../engine/protocol/messages.js';
+import { notifyTargetsOf } from '../../s3/notifications.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { table } from '../text-table.js';
 import { HANGAR_VERSION, nodeId } from './cluster.js';
 import { onThisNode } from './node-scope.js';
+import { notifyTargetJson } from './notify-targets.js';
 
 /** Each shard's Stats (one message each). */
 async function shardStats(state: AdminState): Promise<ShardStats[]> {
@@ -40,14 +41,9 @@ export function getNodeInfo(state: AdminState, req: AdminRequest): Promise<Admin
     hangarVersion: HANGAR_VERSION,
     nodeVersion: process.version,
     shards: state.shardCount,
-    notificationTargets: state.server.config.notify.targets.map((target) => ({
-      name: target.name,
-      kind: target.kind,
-      url: target.url,
-      signed: target.secret !== null,
-      subject: target.subject,
-      arns: targetArns(target, state.server.config.s3.region),
-    })),
+    notificationTargets: notifyTargetsOf(state.server).map((target) =>
+      notifyTargetJson(target, state.server.config.s3.region),
+    ),
   }));
 }
 

@@ -6,10 +6,11 @@ import { body, object, optionalBoolean, string } from '../validate.js';
 import { onThisNode, thisNode } from './node-scope.js';
 
 /** ListWorkers?node=: body { busyOnly?, errorOnly? }. */
-export function listWorkers(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+export async function listWorkers(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   const b = body(req.body ?? {}, ['busyOnly', 'errorOnly']);
   const busyOnly = optionalBoolean(b, 'busyOnly') ?? false;
   const errorOnly = optionalBoolean(b, 'errorOnly') ?? false;
+  await state.workers.refresh();
   return onThisNode(state, req, () =>
     state.workers
       .list()
@@ -19,12 +20,13 @@ export function listWorkers(state: AdminState, req: AdminRequest): Promise<Admin
 }
 
 /** GetWorkerInfo?node=: body { id }. */
-export function getWorkerInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
+export async function getWorkerInfo(state: AdminState, req: AdminRequest): Promise<AdminReply> {
   const b = body(req.body, ['id']);
   const id = b['id'];
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
     throw badRequest(`body.id ${id === undefined ? 'is required' : 'must be an integer'}`);
   }
+  await state.workers.refresh();
   const info = state.workers.get(id);
   if (info === undefined) throw new AdminError(404, 'NoSuchWorker', `no worker with id ${id}`);
   return onThisNode(state, req, () => info);

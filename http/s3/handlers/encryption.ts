@@ -3,8 +3,8 @@ import { type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { type BucketEncryption, bucketEncryptionOf } from '../sse.js';
-import { parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
+import { type BucketEncryption, bucketEncryptionOf, managedAlgorithmOf } from '../sse.js';
+import { checkElements, elementOf, parseXml, textOf, type XmlNode } from '../xml.js';
 
 /**
  * Put/Get/DeleteBucketEncryption: a bucket's default encryption (SSE-S3 or SSE-KMS), applied by
@@ -20,39 +20,23 @@ export async function handlePutBucketEncryption(ctx: RequestContext, name: strin
   sendEmpty(ctx, 200);
 }
 
-function node(value: XmlValue): XmlNode | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-}
-
 /** The one Rule of a ServerSideEncryptionConfiguration (AWS takes exactly one). */
 export function parseBucketEncryption(document: XmlNode): BucketEncryption {
-  for (const field of Object.keys(document)) {
-    if (field !== 'Rule') throw new S3Error('MalformedXML');
-  }
+  checkElements(document, ['Rule']);
   // The parser lists Rule elements (lifecycle documents repeat them); AWS takes exactly one.
   const rules = Array.isArray(document.Rule) ? document.Rule : [document.Rule];
-  const rule = rules.length === 1 ? node(rules[0]) : undefined;
-  if (rule === undefined) throw new S3Error('MalformedXML');
-  for (const field of Object.keys(rule)) {
-    if (field !== 'ApplyServerSideEncryptionByDefault' && field !== 'BucketKeyEnabled') {
-      throw new S3Error('MalformedXML');
-    }
-  }
-  const apply = node(rule.ApplyServerSideEncryptionByDefault);
-  if (apply === undefined) throw new S3Error('MalformedXML');
-  for (const field of Object.keys(apply)) {
-    if (field !== 'SSEAlgorithm' && field !== 'KMSMasterKeyID') throw new S3Error('MalformedXML');
-  }
-  const algorithm = textOf(apply.SSEAlgorithm)?.trim();
-  if (algorithm === 'aws:kms:dsse') {
-    throw new S3Error(
-      'NotImplemented',
-      'Dual-layer SSE-KMS (aws:kms:dsse) is not implemented by hangar.',
-    );
-  }
-  if (algorithm !== 'AES256' && algorithm !== 'aws:kms') throw new S3Error('MalformedXML');
+  if (rules.length !== 1 || rules[0] === undefined) throw new S3Error('MalformedXML');
+  const rule = elementOf(rules[0]);
+  checkElements(rule, ['ApplyServerSideEncryptionByDefault', 'BucketKeyEnabled']);
+  if (rule.ApplyServerSideEncryptionByDefault === undefined) throw new S3Error('MalformedXML');
+  const apply = elementOf(rule.ApplyServerSideEncryptionByDefault);
+  checkElements(apply, ['SSEAlgorithm', 'KMSMasterKeyID']);
+  const algorithm = managedAlgorithmOf(
+    textOf(apply.SSEAlgorithm)?.trim(),
+    () => new S3Error('MalformedXML'),
+  );
   const keyId = textOf(apply.KMSMasterKeyID)?.trim();
-  if (keyId !== undefined && algorithm !== 'aws:kms') {
+  if (keyId !== undefined && algorithm === 'AES256') {
     throw new S3Error(
       'InvalidArgument',
       'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms',

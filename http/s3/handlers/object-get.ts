@@ -1,5 +1,4 @@
 import { assert } from '../../../engine/assert.js';
-import type { BucketRecord } from '../../../engine/catalog/catalog.js';
 import { LIMITS } from '../../../engine/limits.js';
 import { InlineCorruptError, infoOf } from '../../../engine/meta/object-table.js';
 import { shardOf } from '../../../engine/pool/placement.js';
@@ -14,12 +13,12 @@ import type {
   Preconditions,
 } from '../../../engine/protocol/messages.js';
 import { assertSafeHeaders } from '../../uws/response.js';
-import { mayAlso } from '../auth.js';
+import { hiddenMiss } from '../auth.js';
 import { checksumResponseHeaders } from '../checksum-headers.js';
 import { checkPreconditions, notModifiedHeaders, requestPreconditions } from '../conditional.js';
 import { accessOf, bucketRef, type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { GetObjectEndpoint } from '../endpoints.js';
-import { fromEngineFailure, toS3Error } from '../engine-errors.js';
+import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
@@ -62,7 +61,13 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
         e.versionId,
       ));
   } catch (error) {
-    throw hiddenMiss(ctx, bucket, error);
+    throw hiddenMiss(
+      ctx.state,
+      ctx.principal,
+      ctx.facts,
+      { bucket, access: accessOf(ctx, bucket) },
+      error,
+    );
   }
   try {
     await respond(ctx, shard, opened, e, head, bucket.id, conditions);
@@ -70,23 +75,6 @@ export async function handleGetObject(ctx: RequestContext, e: GetObjectEndpoint)
     releaseOpened(shard, opened);
     throw error;
   }
-}
-
-/**
- * AWS's rule for a missing key: 404 NoSuchKey only to a requester who may list the bucket
- * (s3:ListBucket), else 403 AccessDenied, so that reading one public object does not tell what
- * else exists. Keys with a read grant may list: only ACL and policy readers see the difference.
- */
-function hiddenMiss(ctx: RequestContext, bucket: BucketRecord, error: unknown): unknown {
-  if (toS3Error(error).code !== 'NoSuchKey') return error;
-  const mayList = mayAlso(ctx, {
-    action: 's3:ListBucket',
-    grant: 'read',
-    bucket,
-    access: accessOf(ctx, bucket),
-    objectKey: null,
-  });
-  return mayList ? error : new S3Error('AccessDenied');
 }
 
 /** The reqId of an object opened on the edge: no shard request, nothing to release. */
@@ -111,7 +99,13 @@ function openLocally(
   if (readers === undefined || sse !== null) return null;
   const reader = readers[shardOf(bucketId, key, readers.length)];
   assert(reader !== undefined, 'an edge has a reader per shard');
-  const record = reader.object(bucketId, key);
+  // What authorization read for an anonymous or ACL reader is this same view's record, read
+  // in this same turn of the event loop: served as is rather than read twice.
+  const authorized = ctx.authorizedObject;
+  const record =
+    authorized?.key === key && ctx.bucket?.id === bucketId
+      ? authorized.record
+      : reader.object(bucketId, key);
   if (record === undefined) {
     // The shard says whether a delete marker is the latest version (its headers).
     if (versioningOf(ctx.state.catalog, bucketRef(ctx, bucketId)) !== undefined) return null;

@@ -1,5 +1,6 @@
 import { LIMITS } from '../../../engine/limits.js';
 import { deleteBucketPolicy, policyStatusOf, putBucketPolicy } from '../../access/bucket-policy.js';
+import { requireBodyDigest } from '../checksum-headers.js';
 import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -7,13 +8,15 @@ import { readSignedBody } from '../signed-body.js';
 
 /**
  * PutBucketPolicy: validates and stores the JSON policy (204, as AWS answers). A body over the
- * policy bound is MalformedPolicy, the error AWS gives an oversized policy.
+ * policy bound is MalformedPolicy, the error AWS gives an oversized policy. Content-MD5 or a
+ * checksum is required, as for every configuration PUT the SDKs mark requestChecksumRequired.
  * x-amz-confirm-remove-self-bucket-access is accepted and ignored: the root key can always
  * change the policy again (decide.ts), so no one locks the bucket for good.
  */
 export async function handlePutBucketPolicy(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
   const body = await readPolicyBody(ctx);
+  requireBodyDigest(ctx.req.headers, body);
   await putBucketPolicy(ctx.state.catalog, bucket.id, body.toString('utf8'));
   sendEmpty(ctx, 204);
 }

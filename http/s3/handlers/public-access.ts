@@ -1,5 +1,6 @@
 import type { PublicAccessBlock } from '../../../engine/catalog/access.js';
 import { updateBucketAccess, withoutUndefined } from '../../access/access-record.js';
+import { requireBodyDigest } from '../checksum-headers.js';
 import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../reply.js';
@@ -15,12 +16,14 @@ const FLAGS: ReadonlyArray<readonly [string, keyof PublicAccessBlock]> = [
 ];
 
 /**
- * PutPublicAccessBlock: replaces the bucket's four flags (an absent flag is false, as in AWS).
+ * PutPublicAccessBlock: replaces the bucket's four flags (an absent flag is false, as in AWS);
+ * requires Content-MD5 or a checksum.
  * The flags take effect on the next request: the decision reads them with the access record.
  */
 export async function handlePutPublicAccessBlock(ctx: RequestContext, name: string): Promise<void> {
   const bucket = requireBucket(ctx, name);
   const body = await readSignedBody(ctx);
+  requireBodyDigest(ctx.req.headers, body);
   const document = parseXml(body.toString('utf8'), 'PublicAccessBlockConfiguration');
   const block = parsePublicAccessBlock(document);
   await updateBucketAccess(ctx.state.catalog, bucket.id, (current) => ({
