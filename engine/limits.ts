@@ -275,6 +275,27 @@ export const LIMITS = {
   /** An event still undelivered this long after its change is given up (counted as failed). */
   notifyEventAgeMaxMs: 24 * 3600 * 1000,
 
+  // ---- bucket replication (issue 16) ----
+  /** Rules in one ReplicationConfiguration (AWS's bound). */
+  replicationRulesMax: 1000,
+  /** Operator-registered remotes (replication destinations) in the catalog. */
+  replicationRemotesMax: 1000,
+  /** Queue rows a replication pass reads from one shard at a time (not a client limit). */
+  replicationBatchMax: 64,
+  /** The replication worker's idle wait between passes over empty queues (tunable). */
+  replicationPollMs: tunable('replicationPollMs', 250),
+  /** Attempts at one object before it is marked FAILED and leaves the queue (repair re-queues). */
+  replicationAttemptsMax: tunable('replicationAttemptsMax', 8),
+  /** First retry delay of a remote after a failed attempt; doubled up to the max. */
+  replicationBackoffBaseMs: tunable('replicationBackoffBaseMs', 500),
+  replicationBackoffMaxMs: tunable('replicationBackoffMaxMs', 60_000),
+  /** One request to a remote (a PUT streams the whole object: sized for large bodies). */
+  replicationRequestTimeoutMs: 15 * 60 * 1000,
+  /** The largest object one PutObject replicates (S3's single-PUT bound): larger ones FAIL. */
+  replicationObjectBytesMax: 5 * 1024 ** 3,
+  /** Objects a repair pass checks against the destination per bucket page. */
+  replicationRepairPageMax: 1000,
+
   // ---- server access logs (issue 16) ----
   /** Access log records wait in an edge thread's memory at most this long before they are
    *  appended to its spool and fdatasync'ed (tunable: tests shorten it). */

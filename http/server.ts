@@ -23,6 +23,7 @@ import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
+import { ReplicationWorker } from './replication/worker.js';
 import { withConsoleOrigins } from './s3/console-cors.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
@@ -112,7 +113,18 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   );
   notify.start();
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
-  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog);
+  // Started once the S3 port is open: it reads the versions it sends through that port.
+  const replication = new ReplicationWorker(catalog, pool.clients, logger);
+  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog, replication);
+  const stopWorkers = async (): Promise<void> => {
+    await Promise.all([
+      lifecycle.stop(),
+      scrub.stop(),
+      orphans.stop(),
+      notify.stop(),
+      replication.stop(),
+    ]);
+  };
   const scheme = tls === null ? 'http' : 'https';
   let s3PortClaimed: number;
   let adminPortClaimed: number;
@@ -133,7 +145,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
-    await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
+    await stopWorkers();
     await pool.stop();
     throw error;
   }
@@ -144,6 +156,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     workers,
     localToken: localAdminToken(config),
     s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
+    replicationAdded: () => replication.wake(),
   } as const;
   const serving = edges;
   bindMetricsSources({
@@ -164,6 +177,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   assert(admin !== undefined, 'the admin listener');
   const port = serving.s3Port;
   const webPort = serving.webPort;
+  replication.start({
+    endpoint: connectableEndpoint(config.s3.host, port, scheme),
+    region: config.s3.region,
+    root: rootKey,
+  });
   const endpoint = `${scheme}://${config.s3.host}:${port}`;
   const webEndpoint = `${scheme}://${config.web.host}:${webPort}`;
   const { endpoint: adminEndpoint, port: adminPort } = admin;
@@ -211,10 +229,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       // Each edge thread drains its own requests (http/graceful-stop.ts); /health says
       // 'stopping' meanwhile on the admin connections still open.
       setHealth('stopping');
+      // First: its PUTs in flight are aborted (their rows stay queued) before the S3 port closes.
+      await replication.stop();
       admin.close();
       await serving.stop();
       admin.closeConnections();
-      await Promise.all([lifecycle.stop(), scrub.stop(), orphans.stop(), notify.stop()]);
+      await stopWorkers();
       await pool.stop();
       bindMetricsSources(null);
       await catalog.close();

@@ -23,6 +23,7 @@ import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerNotify } from './notify.js';
 import { reloadOnSighup } from './reload.js';
+import { registerRemotes } from './remotes.js';
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -212,6 +213,7 @@ function buildProgram(): Command {
 
   registerMaintenance(program, { leaf, run: runCommand });
   registerKms(program, { leaf, run: runCommand });
+  registerRemotes(program, { leaf, run: runCommand });
   registerNotify(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
 

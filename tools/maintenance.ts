@@ -128,7 +128,9 @@ function variableTable(values: Readonly<Record<string, string>>): Output {
 function registerWorker(program: Command, cli: CliParts): void {
   const worker = program
     .command('worker')
-    .description("the running server's background workers (scrub, orphan cleanup, lifecycle)");
+    .description(
+      "the running server's background workers (scrub, orphan cleanup, lifecycle, replication)",
+    );
 
   cli
     .leaf(worker, 'list', 'list the workers, their state, progress and errors')
@@ -398,6 +400,14 @@ function registerRepair(program: Command, cli: CliParts): void {
     .leaf(repair, 'lifecycle', "apply every bucket's lifecycle rules now")
     .action((_opts: unknown, command: Command) =>
       onServer(cli, command, (api) => launchRepair(api, 'lifecycle', 'lifecycle pass started')),
+    );
+
+  cli
+    .leaf(repair, 'replication', 'queue again what replication destinations lack (or FAILED)')
+    .action((_opts: unknown, command: Command) =>
+      onServer(cli, command, (api) =>
+        launchRepair(api, 'replication', 'replication repair pass started'),
+      ),
     );
 }
 

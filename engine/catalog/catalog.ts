@@ -8,6 +8,7 @@ import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
 import { NotifyTargetTable } from './notify-targets.js';
+import { type RemoteRecord, RemoteTable } from './remotes.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -99,6 +100,8 @@ export class Catalog {
   private readonly configs: Database<unknown, string>;
   private readonly kmsKeys: Database<KmsKeyRecord, string>;
   private readonly kmsAliases: Database<string, string>;
+  /** Replication remotes (engine/catalog/remotes.ts). */
+  readonly remotes: RemoteTable;
   /** The admin API's notification targets (engine/catalog/notify-targets.ts). */
   readonly notifyTargets: NotifyTargetTable;
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
@@ -112,6 +115,10 @@ export class Catalog {
     this.configs = env.openDB<unknown, string>({ name: 'configs', ...cborRecords() });
     this.kmsKeys = env.openDB<KmsKeyRecord, string>({ name: 'kms-keys', ...cborRecords() });
     this.kmsAliases = env.openDB<string, string>({ name: 'kms-aliases', ...cborRecords() });
+    this.remotes = new RemoteTable(
+      env,
+      env.openDB<RemoteRecord, string>({ name: 'remotes', ...cborRecords() }),
+    );
     this.notifyTargets = new NotifyTargetTable(env, cborRecords());
   }
 
@@ -131,7 +138,8 @@ export class Catalog {
     const path = join(dataDir, 'catalog');
     ensurePrivateDir(dataDir);
     ensurePrivateDir(path);
-    // Seven tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets).
+    // Eight tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets,
+    // replication remotes).
     const env = open({ path, maxDbs: 16 });
     // LMDB creates its files with its own default mode (0644): the directories above already
     // keep others out; this keeps the secrets private even if an operator widens them.
@@ -557,7 +565,9 @@ export type BucketConfigKind =
   /** Event notifications (http/s3/notifications.ts). */
   | 'notification'
   /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
-  | 'logging';
+  | 'logging'
+  /** Bucket replication (PutBucketReplication; http/s3/replication-config.ts). */
+  | 'replication';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

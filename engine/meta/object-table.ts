@@ -9,6 +9,7 @@ import type {
   ObjectHeaders,
   ObjectInfo,
   ObjectLock,
+  ReplicationStatus,
   StoredChecksum,
   Tag,
 } from '../protocol/messages.js';
@@ -69,6 +70,10 @@ export interface ObjectRecord {
   deleteMarker?: true;
   /** S3 Object Lock: the version's retention and legal hold (absent: never locked). */
   lock?: ObjectLock;
+  /** Bucket replication: PENDING/COMPLETED/FAILED on a source, REPLICA on a destination. */
+  replication?: ReplicationStatus;
+  /** This version's rows in the replication queue (absent: none; replication-queue.ts). */
+  replicationRows?: number;
 }
 
 export interface ListQuery {
@@ -270,6 +275,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     tags: record.tags ?? [],
     ...(record.versionId !== undefined ? { versionId: shownVersionId(record) } : {}),
     ...(record.lock !== undefined ? { lock: record.lock } : {}),
+    ...(record.replication !== undefined ? { replication: record.replication } : {}),
   };
 }
 

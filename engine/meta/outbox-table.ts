@@ -2,6 +2,7 @@ import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
 import type { NotifyContext, OutboxEntry, OutboxMessage } from '../protocol/messages.js';
+import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
   target: string;
@@ -10,9 +11,6 @@ interface OutboxRecord {
   /** The record is the whole message (s3:TestEvent), not one of Records[]. */
   whole?: true;
 }
-
-const MS_HEX = 12;
-const COUNTER_HEX = 8;
 
 /**
  * The `outbox` table: S3 event notifications waiting for delivery, one row per (event, target),
@@ -23,17 +21,13 @@ const COUNTER_HEX = 8;
  */
 export class OutboxTable {
   private readonly rows: Database<OutboxRecord, string>;
-  private lastMs = 0;
-  private counter = 0;
+  private readonly sequencer: Sequencer;
   private pendingRows: number;
 
   constructor(env: RootDatabase, records: DatabaseOptions) {
     this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
-    if (last !== undefined) {
-      this.lastMs = Number.parseInt(last.slice(0, MS_HEX), 16);
-      this.counter = Number.parseInt(last.slice(MS_HEX), 16);
-    }
+    this.sequencer = new Sequencer(last);
     // LMDB keeps each table's entry count: O(1), where getCount() walks a backlog at every open.
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
   }
@@ -41,20 +35,6 @@ export class OutboxTable {
   /** Rows not yet acknowledged (kept in memory; counted once on open). */
   get pending(): number {
     return this.pendingRows;
-  }
-
-  /** The next sequencer: greater than every one before it, in this process or an earlier one. */
-  private nextSequencer(nowMs: number): string {
-    if (nowMs > this.lastMs) {
-      this.lastMs = nowMs;
-      this.counter = 0;
-    } else {
-      this.counter++;
-    }
-    return (
-      this.lastMs.toString(16).padStart(MS_HEX, '0') +
-      this.counter.toString(16).padStart(COUNTER_HEX, '0')
-    );
   }
 
   /**
@@ -65,7 +45,7 @@ export class OutboxTable {
     let written = 0;
     for (const rule of matchingRules(context.rules, event, object.key)) {
       for (const target of rule.targets) {
-        const sequencer = this.nextSequencer(nowMs);
+        const sequencer = this.sequencer.next(nowMs);
         const record = JSON.stringify(
           eventRecord(context, rule, event, object, nowMs, sequencer.toUpperCase()),
         );
@@ -83,7 +63,7 @@ export class OutboxTable {
    */
   recordMessages(messages: readonly OutboxMessage[], nowMs: number): number {
     for (const { target, body } of messages) {
-      this.rows.put(this.nextSequencer(nowMs), {
+      this.rows.put(this.sequencer.next(nowMs), {
         target,
         record: body,
         createdMs: nowMs,

@@ -22,6 +22,9 @@ import type {
   PartInfo,
   PartTarget,
   QuotaCheck,
+  ReplicationEntry,
+  ReplicationRule,
+  ReplicationSettlement,
   Tag,
   UploadListEntry,
   VersioningState,
@@ -45,6 +48,7 @@ import {
 import { OutboxTable } from './outbox-table.js';
 import { failed, unwrap } from './outcome.js';
 import { Repairs } from './repairs.js';
+import { ReplicationQueue } from './replication-queue.js';
 import {
   noSuchUpload,
   type PartRecord,
@@ -100,6 +104,8 @@ export class MetaStore {
   private readonly lifecycle: LifecycleBatches;
   /** S3 event notifications waiting for delivery, written with the changes that cause them. */
   readonly outbox: OutboxTable;
+  /** Bucket replication's queue, written with the changes that cause its rows. */
+  readonly replication: ReplicationQueue;
 
   constructor(path: string, durable: boolean) {
     this.env = openShardEnvironment(path, durable);
@@ -118,6 +124,7 @@ export class MetaStore {
       this.blocks,
       this.bodies,
     );
+    this.replication = new ReplicationQueue(this.env, records, this.versioned);
     this.versionLister = new VersionLister(this.objects, this.versions);
     this.lifecycle = new LifecycleBatches(
       this.env,
@@ -262,13 +269,21 @@ export class MetaStore {
     const encoded = objectKey(bucketId, key);
     // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
     const body = bodyToStore(record.inline);
+    // A replica is not replicated again (AWS's default): two buckets replicating to each other
+    // would otherwise send each version back and forth for ever.
+    const targets =
+      record.replication === 'REPLICA'
+        ? []
+        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
+    const stored = ReplicationQueue.pendingRecord(record, targets);
     const outcome = await this.env.transaction(() => {
       const written =
         versioning === undefined
-          ? this.replaceObject(bucketId, encoded, record, quota, body, guard)
-          : this.versioned.put(bucketId, key, record, body, quota, versioning, guard);
+          ? this.replaceObject(bucketId, encoded, stored, quota, body, guard)
+          : this.versioned.put(bucketId, key, stored, body, quota, versioning, guard);
       if (notify !== undefined && !('failure' in written)) {
         this.noteEvent(notify, createdFacts(key, record, versionIdOf(written)));
+        this.queueReplication(notify, targets, 'put', bucketId, key, versionIdOf(written));
       }
       return written;
     });
@@ -278,6 +293,35 @@ export class MetaStore {
   /** Inside a transaction: records the change's event in the outbox (buckets with notifications). */
   private noteEvent(notify: Notify, object: ObjectFacts, event: EventName = notify.event): void {
     this.outbox.record(notify.context, event, object, Date.now());
+  }
+
+  /** Inside a transaction: the change's replication rows (buckets with replication only). */
+  private queueReplication(
+    notify: Notify,
+    targets: readonly ReplicationRule[],
+    op: 'put' | 'delete',
+    bucketId: string,
+    key: string,
+    versionId: string | undefined,
+  ): void {
+    this.replication.queue(notify.context, targets, op, bucketId, key, versionId);
+  }
+
+  /** The oldest replication rows waiting for the worker. */
+  replicationEntries(limit: number): ReplicationEntry[] {
+    return this.replication.oldest(limit);
+  }
+
+  /** Removes settled replication rows and records their versions' status. */
+  async settleReplication(settled: readonly ReplicationSettlement[]): Promise<number> {
+    return this.env.transaction(() => this.replication.settle(settled));
+  }
+
+  /** The repair pass: queues versions again (those not queued already); returns rows added. */
+  async requeueReplication(
+    entries: ReadonlyArray<Omit<ReplicationEntry, 'id' | 'createdMs'>>,
+  ): Promise<number> {
+    return this.env.transaction(() => this.replication.requeue(entries));
   }
 
   /** The event of a change to an existing version's record (its tags or ACL). */
@@ -337,6 +381,7 @@ export class MetaStore {
       // The lock is judged inside the transaction that would remove the version.
       const outcome = await this.env.transaction(() =>
         this.noteRemoval(
+          bucketId,
           notify,
           this.versioned.deleteVersion(bucketId, key, versionId, check, guard),
           false,
@@ -348,6 +393,7 @@ export class MetaStore {
       // If-Match is judged against the current object, which the marker then hides.
       const outcome = await this.env.transaction(() =>
         this.noteRemoval(
+          bucketId,
           notify,
           this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
           true,
@@ -365,6 +411,7 @@ export class MetaStore {
    * Delete, as AWS names them.
    */
   private noteRemoval<T extends { outcome: DeleteOutcome } | { failure: EngineFailure }>(
+    bucketId: string,
     notify: Notify | undefined,
     removed: T,
     current: boolean,
@@ -380,6 +427,10 @@ export class MetaStore {
       { key: outcome.key, ...(versionId !== undefined ? { versionId } : {}) },
       removalEvent(notify.event, marker),
     );
+    if (marker) {
+      const targets = ReplicationQueue.markerTargetsOf(notify.context, outcome.key);
+      this.queueReplication(notify, targets, 'delete', bucketId, outcome.key, versionId);
+    }
     return removed;
   }
 
@@ -404,9 +455,20 @@ export class MetaStore {
       const located = this.locateForTags(bucketId, key, encoded, versionId);
       if ('failure' in located) return located;
       const { tags: _previous, ...rest } = located.record;
-      const record = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
+      const tagged = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
+      // A tag change replicates the version again (its tags travel with its bytes), unless
+      // it is queued already: that row will read the new tags.
+      const targets =
+        (tagged.replicationRows ?? 0) > 0 || tagged.replication === 'REPLICA'
+          ? []
+          : ReplicationQueue.targetsOf(notify?.context.replication, key, tags);
+      const record = ReplicationQueue.pendingRecord(tagged, targets);
       this.versioned.rewrite(bucketId, key, located, record);
-      if (notify !== undefined) this.noteRewrite(notify, key, record);
+      if (notify !== undefined) {
+        this.noteRewrite(notify, key, record);
+        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+        this.queueReplication(notify, targets, 'put', bucketId, key, shown);
+      }
       return { tags: [...tags], record };
     });
     return unwrap(outcome);
@@ -622,13 +684,20 @@ export class MetaStore {
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);
+      const targets = ReplicationQueue.targetsOf(
+        notify?.context.replication,
+        key,
+        record.tags ?? [],
+      );
+      const stored = ReplicationQueue.pendingRecord(record, targets);
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined
-          ? this.replaceObject(bucketId, encoded, record, quota, null, guard)
-          : this.versioned.put(bucketId, key, record, null, quota, versioning, guard);
+          ? this.replaceObject(bucketId, encoded, stored, quota, null, guard)
+          : this.versioned.put(bucketId, key, stored, null, quota, versioning, guard);
       if ('failure' in replaced) return replaced;
       if (notify !== undefined) {
         this.noteEvent(notify, createdFacts(key, record, replaced.versionId));
+        this.queueReplication(notify, targets, 'put', bucketId, key, replaced.versionId);
       }
       const freed = [...replaced.freed, ...this.uploads.drop(bucketId, key, uploadId)];
       return { ...replaced, record, freed };
@@ -793,8 +862,8 @@ function uploadLock(
 }
 
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions,
- *  null_versions. */
-export const META_TABLES_MAX = 12;
+ *  null_versions, outbox, replq; room to grow. */
+export const META_TABLES_MAX = 16;
 
 /**
  * A shard's LMDB environment, with the options every opener in the process must share: the

@@ -91,6 +91,53 @@ export interface NotifyContext {
   requestId: string;
   /** PutBegin of a POST upload or of a re-encrypting copy: ObjectCreated:Post / :Copy, not :Put. */
   via?: 'Post' | 'Copy';
+  /**
+   * The bucket's enabled replication rules, only when it has a replication configuration: a
+   * matching write is marked PENDING and queued (engine/meta/replication-queue.ts) in the same
+   * transaction. A context may carry replication rules and no notification rules.
+   */
+  replication?: ReplicationRule[];
+}
+
+/** One enabled replication rule as the shards match it (http/s3/replication-config.ts). */
+export interface ReplicationRule {
+  id: string;
+  /** Among matching rules of one destination, the highest wins (V1 rules: 0). */
+  priority: number;
+  prefix: string;
+  /** Every tag must be on the object. */
+  tags: Tag[];
+  /** Delete markers (a DELETE without a version id) are replicated too. */
+  deleteMarkers: boolean;
+  /** The destination bucket's name (its ARN resolved). */
+  destination: string;
+  storageClass?: string;
+}
+
+/** x-amz-replication-status as a version stores it: absent for versions no rule matched. */
+export type ReplicationStatus = 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
+
+/** A replication queue row as the replication worker reads it. */
+export interface ReplicationEntry {
+  id: string;
+  op: 'put' | 'delete';
+  bucketId: string;
+  /** The source bucket's name when the change was made (the worker reads through it). */
+  bucketName: string;
+  key: string;
+  /** The source version (put) or the delete marker's version (delete). */
+  versionId: string;
+  ruleId: string;
+  destination: string;
+  storageClass?: string;
+  createdMs: number;
+}
+
+/** The worker's verdict on a queue row: the row leaves the queue, the version takes `status`. */
+export interface ReplicationSettlement {
+  id: string;
+  /** null: nothing to record (the version is gone, or a delete marker was replicated). */
+  status: 'COMPLETED' | 'FAILED' | null;
 }
 
 /** An outbox entry as the delivery worker reads it: one event for one target. */
@@ -171,6 +218,8 @@ export interface ObjectInfo {
   versionId?: string;
   /** The version's object lock (HEAD/GET report it); absent: none. */
   lock?: ObjectLock;
+  /** x-amz-replication-status (absent: not replicated). */
+  replication?: ReplicationStatus;
 }
 
 /** S3 Object Lock retention modes. */
@@ -473,6 +522,8 @@ export type ShardRequest =
       conditions?: WriteConditions;
       /** Objects only, buckets with notifications only. */
       notify?: NotifyContext;
+      /** A replica written by a source's replication (s3:ReplicateObject allowed): REPLICA. */
+      replica?: true;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
@@ -647,6 +698,19 @@ export type ShardRequest =
   | { kind: 'ReadOutbox'; reqId: number; limit: number }
   /** Removes delivered (or given-up) events from the outbox (answered OutboxAcked). */
   | { kind: 'AckOutbox'; reqId: number; ids: string[] }
+  /** The oldest `limit` rows of the shard's replication queue (answered ReplicationRead). */
+  | { kind: 'ReadReplication'; reqId: number; limit: number }
+  /** Removes settled rows and records their versions' status (answered ReplicationSettled). */
+  | { kind: 'SettleReplication'; reqId: number; settled: ReplicationSettlement[] }
+  /**
+   * The repair pass: queues the version again (PENDING) unless a row for it is queued already
+   * (answered ReplicationQueued with how many rows were added).
+   */
+  | {
+      kind: 'RequeueReplication';
+      reqId: number;
+      entries: Array<Omit<ReplicationEntry, 'id' | 'createdMs'>>;
+    }
   /** Records whole messages (s3:TestEvent) in the outbox, durably (answered OutboxRecorded). */
   | { kind: 'RecordOutbox'; reqId: number; messages: OutboxMessage[] }
   | { kind: 'Stats'; reqId: number }
@@ -748,6 +812,9 @@ export type ShardResult =
   | { kind: 'Purged'; objects: number }
   | { kind: 'OutboxRead'; entries: OutboxEntry[]; pending: number }
   | { kind: 'OutboxAcked'; removed: number }
+  | { kind: 'ReplicationRead'; entries: ReplicationEntry[]; pending: number }
+  | { kind: 'ReplicationSettled'; removed: number }
+  | { kind: 'ReplicationQueued'; added: number }
   | { kind: 'OutboxRecorded'; written: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }
   | { kind: 'Lock'; lock: ObjectLock; versionId?: string }

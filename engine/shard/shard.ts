@@ -264,6 +264,27 @@ export class Shard {
       case 'AckOutbox':
         this.answer(request.reqId, () => this.ackOutbox(request.ids));
         break;
+      case 'ReadReplication':
+        this.answer(request.reqId, async () => ({
+          kind: 'ReplicationRead',
+          entries: this.meta.replicationEntries(request.limit),
+          pending: this.meta.replication.pending,
+        }));
+        break;
+      case 'SettleReplication':
+        this.answer(request.reqId, async () => {
+          const removed = await this.meta.settleReplication(request.settled);
+          if (this.settings.durable) await this.meta.flushed();
+          return { kind: 'ReplicationSettled', removed };
+        });
+        break;
+      case 'RequeueReplication':
+        this.answer(request.reqId, async () => {
+          const added = await this.meta.requeueReplication(request.entries);
+          if (this.settings.durable) await this.meta.flushed();
+          return { kind: 'ReplicationQueued', added };
+        });
+        break;
       case 'RecordOutbox':
         this.answer(request.reqId, () => this.recordOutbox(request.messages));
         break;
@@ -342,6 +363,7 @@ export class Shard {
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
       ...aclFields(request),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
+      ...(request.replica === true ? { replica: true } : {}),
       ...(request.notify !== undefined
         ? {
             notify: {
@@ -420,6 +442,8 @@ export class Shard {
       guard: WriteGuard | null;
       /** Buckets with notifications: the event the commit records in the outbox. */
       notify?: Notify;
+      /** Written by a source's replication: the version says REPLICA. */
+      replica?: true;
     } & ObjectAclFields
   >();
 
@@ -450,6 +474,7 @@ export class Shard {
         ...(target.tags.length > 0 ? { tags: target.tags } : {}),
         ...(target.lock !== undefined ? { lock: target.lock } : {}),
         ...aclFields(target),
+        ...(target.replica === true ? { replication: 'REPLICA' as const } : {}),
       };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.meta.writeObject(

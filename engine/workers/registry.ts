@@ -47,8 +47,9 @@ export class WorkerRegistry {
     },
     notify: BackgroundWorker,
     accessLog: BackgroundWorker,
+    private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
   ) {
-    this.workers = [scrub, orphans, lifecycle, notify, accessLog];
+    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',
@@ -80,6 +81,11 @@ export class WorkerRegistry {
   /** Applies every bucket's lifecycle rules now (joins a run in progress, or queues one). */
   lifecycleNow(): Promise<unknown> {
     return this.lifecycle.runNow();
+  }
+
+  /** Bucket replication's repair pass: queues again what destinations lack. */
+  replicationRepairNow(): Promise<unknown> {
+    return this.replication.repairNow();
   }
 
   /** Brings the status of workers that run elsewhere (edge threads) up to date. */

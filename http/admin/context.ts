@@ -17,6 +17,8 @@ export interface AdminState {
   readonly localToken: string | null;
   /** Where the S3 port listens: the web console's browser talks to it directly. */
   readonly s3Listener: S3Listener;
+  /** Wakes the replication worker (a remote was added). */
+  readonly replicationAdded?: () => void;
 }
 
 /** One admin request, read whole before its handler runs. */

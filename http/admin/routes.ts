@@ -48,6 +48,7 @@ import {
   listNotifyTargets,
 } from './handlers/notify-targets.js';
 import { readiness } from './handlers/readiness.js';
+import { addRemote, getRemoteInfo, listRemotes, removeRemote } from './handlers/remotes.js';
 import {
   getWorkerInfo,
   getWorkerVariable,
@@ -132,6 +133,10 @@ export const ROUTES: readonly Route[] = [
     handler: cancelKmsKeyDeletion,
   },
   { method: 'POST', path: '/v2/RotateSseMasterKey', auth: 'admin', handler: rotateSseMasterKey },
+  { method: 'GET', path: '/v2/ListRemotes', auth: 'admin', handler: listRemotes },
+  { method: 'GET', path: '/v2/GetRemoteInfo', auth: 'admin', handler: getRemoteInfo },
+  { method: 'POST', path: '/v2/AddRemote', auth: 'admin', handler: addRemote },
+  { method: 'POST', path: '/v2/RemoveRemote', auth: 'admin', handler: removeRemote },
   { method: 'GET', path: '/v2/ListNotifyTargets', auth: 'admin', handler: listNotifyTargets },
   { method: 'POST', path: '/v2/CreateNotifyTarget', auth: 'admin', handler: createNotifyTarget },
   { method: 'POST', path: '/v2/DeleteNotifyTarget', auth: 'admin', handler: deleteNotifyTarget },

@@ -74,6 +74,11 @@ import {
   handlePutPublicAccessBlock,
 } from './handlers/public-access.js';
 import {
+  handleDeleteBucketReplication,
+  handleGetBucketReplication,
+  handlePutBucketReplication,
+} from './handlers/replication.js';
+import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
   handleGetBucketTagging,
@@ -109,6 +114,12 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleHeadBucket(ctx, e.bucket);
     case 'GetBucketLocation':
       return handleGetBucketLocation(ctx, e.bucket);
+    case 'PutBucketReplication':
+      return handlePutBucketReplication(ctx, e.bucket);
+    case 'GetBucketReplication':
+      return handleGetBucketReplication(ctx, e.bucket);
+    case 'DeleteBucketReplication':
+      return handleDeleteBucketReplication(ctx, e.bucket);
     case 'PutBucketNotificationConfiguration':
       return handlePutBucketNotification(ctx, e.bucket);
     case 'GetBucketNotificationConfiguration':

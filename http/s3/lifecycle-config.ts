@@ -12,7 +12,14 @@ import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
-import { checkElements, elementOf, parseXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import {
+  checkElements,
+  elementOf,
+  optionalText,
+  parseXml,
+  type XmlNode,
+  type XmlValue,
+} from './xml.js';
 
 /** A rule's filter as written: a single condition, or `And` of several. */
 export interface StoredLifecycleFilter {
@@ -341,14 +348,6 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function optionalText(node: XmlNode, name: string): string | undefined {
-  const value = node[name];
-  if (value === undefined) return undefined;
-  const text = textOf(value);
-  if (text === undefined) throw new S3Error('MalformedXML');
-  return text;
-}
 
 function optionalSize(node: XmlNode, name: string): number | undefined {
   const text = optionalText(node, name);

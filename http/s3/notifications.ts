@@ -4,11 +4,17 @@ import { mergedTargets, type SourcedTarget } from '../../engine/catalog/notify-t
 import { LIMITS } from '../../engine/limits.js';
 import { EVENT_TYPES, eventTypeCovers } from '../../engine/notify/events.js';
 import { type TargetElement, targetNamed } from '../../engine/notify/targets.js';
-import type { NotifyContext, NotifyRule, OutboxMessage } from '../../engine/protocol/messages.js';
+import type {
+  NotifyContext,
+  NotifyRule,
+  OutboxMessage,
+  ReplicationRule,
+} from '../../engine/protocol/messages.js';
 import type { Principal } from '../access/principal.js';
 import { bucketOwnerId } from '../access/principal.js';
 import type { RequestContext, ServerState } from './context.js';
 import { S3Error } from './errors.js';
+import { replicationRulesOf } from './replication-config.js';
 import { checkElements, parseXml, texts, type XmlNode, type XmlValue } from './xml.js';
 
 /**
@@ -241,7 +247,8 @@ export function notifyContextFor(
   requester: () => Requester,
   via?: NotifyContext['via'],
 ): NotifyContext | undefined {
-  return contextOf(state.catalog, bucket, state.config.s3.region, () => {
+  const replication = replicationRulesOf(state.catalog, bucket);
+  return contextOf(state.catalog, bucket, state.config.s3.region, replication, () => {
     const { principal, sourceIp, requestId } = requester();
     const principalId = principal.kind === 'key' ? principal.canonicalId : 'Anonymous';
     return { principalId, sourceIp, requestId, ...(via !== undefined ? { via } : {}) };
@@ -257,7 +264,7 @@ export function lifecycleNotifyContext(
   bucket: BucketRecord,
   region: string,
 ): NotifyContext | undefined {
-  return contextOf(catalog, bucket, region, () => ({
+  return contextOf(catalog, bucket, region, undefined, () => ({
     principalId: 'AmazonS3',
     sourceIp: '',
     requestId: randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase(),
@@ -272,12 +279,16 @@ function contextOf(
   catalog: Catalog,
   bucket: BucketRecord,
   region: string,
+  /** The bucket's replication rules (writes by requests only: expirations replicate nothing). */
+  replication: ReplicationRule[] | undefined,
   cause: () => Cause,
 ): NotifyContext | undefined {
   const stored = catalog.getBucketConfig<StoredNotification>(bucket, 'notification');
-  if (stored === undefined || stored.rules.length === 0) return undefined;
+  const notified = stored !== undefined && stored.rules.length > 0;
+  if (!notified && replication === undefined) return undefined;
   return {
-    rules: stored.rules,
+    rules: stored?.rules ?? [],
+    ...(replication !== undefined ? { replication } : {}),
     bucketName: bucket.name,
     region,
     ownerId: bucketOwnerId(bucket),

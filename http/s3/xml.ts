@@ -180,3 +180,12 @@ export function texts(value: XmlValue): string[] {
     return text;
   });
 }
+
+/** A child element that must be a single text node (absent: undefined). */
+export function optionalText(node: XmlNode, name: string): string | undefined {
+  const value = node[name];
+  if (value === undefined) return undefined;
+  const text = textOf(value);
+  if (text === undefined) throw new S3Error('MalformedXML');
+  return text;
+}

@@ -102,6 +102,7 @@ test.serial('the workers are listed with Garage fields; variables read and set',
       'Lifecycle worker',
       'Event notification delivery',
       'Server access log delivery',
+      'Bucket replication',
     ],
   );
   for (const w of workers) {

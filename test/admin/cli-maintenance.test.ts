@@ -63,6 +63,7 @@ test.serial('worker list, get and set', async (t) => {
       'Lifecycle worker',
       'Event notification delivery',
       'Server access log delivery',
+      'Bucket replication',
     ],
   );
   t.regex(
@@ -134,10 +135,11 @@ test.serial('repair scrub finds a corrupt block; block list-errors, info and pur
   s3.destroy();
 });
 
-test.serial('repair blocks and lifecycle; a bad scrub command', async (t) => {
+test.serial('repair blocks, lifecycle and replication; a bad scrub command', async (t) => {
   const { ok } = cliOf(t, server);
   t.regex(await ok('repair', 'blocks'), /orphan block cleanup started/);
   t.regex(await ok('repair', 'lifecycle'), /lifecycle pass started/);
+  t.regex(await ok('repair', 'replication'), /replication repair pass started/);
   t.is((await server.cli('repair', 'scrub', 'explode')).code, EXIT_USAGE);
 });
 

@@ -9,6 +9,7 @@ import { S3Error } from '../errors.js';
 import { notifyField } from '../notifications.js';
 import { checkKeyLength } from '../object-key.js';
 import { lockCheckOf } from '../object-lock.js';
+import { replicatedDeleteNotify } from '../replica.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { checkVersionId, versioningField } from '../versioning.js';
@@ -38,7 +39,7 @@ export async function handleDeleteObject(
       ...versioningField(ctx.state.catalog, bucket),
       lockCheck: lockCheckOf(ctx, bucket),
       ...(ifMatch !== undefined ? { ifMatch } : {}),
-      ...notifyField(ctx, bucket),
+      ...replicatedDeleteNotify(ctx, bucket, key, notifyField(ctx, bucket)),
     },
     'Deleted',
   );

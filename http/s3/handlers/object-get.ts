@@ -248,6 +248,9 @@ async function respond(
     ...expirationHeader(ctx.state.catalog, bucketRef(ctx, bucketId), info),
     ...versionIdHeader(info.versionId ?? nullVersionIfVersioned(ctx, bucketId)),
     ...lockResponseHeaders(info.lock),
+    ...(info.replication !== undefined
+      ? [['x-amz-replication-status', info.replication] as [string, string]]
+      : []),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);

@@ -15,6 +15,7 @@ import {
   requireDigestForLock,
 } from '../object-lock.js';
 import { quotaCheckBesideBody } from '../quota.js';
+import { replicaField } from '../replica.js';
 import { sendEmpty } from '../reply.js';
 import { managedResponseHeaders, writeEncryption } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
@@ -60,6 +61,7 @@ export async function handlePutObject(
       ...acl,
       ...withConditions(conditions),
       ...notifyField(ctx, bucket),
+      ...replicaField(ctx, bucket, key),
     },
     plan,
     quota,

@@ -42,6 +42,15 @@ export async function handlePutBucketVersioning(ctx: RequestContext, name: strin
       'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
     );
   }
+  if (
+    status === 'Suspended' &&
+    ctx.state.catalog.getBucketConfig(bucket, 'replication') !== undefined
+  ) {
+    throw new S3Error(
+      'InvalidBucketState',
+      'A replication configuration is present on this bucket, so the versioning state cannot be changed.',
+    );
+  }
   await ctx.state.catalog.putBucketConfig(bucket.id, 'versioning', status);
   sendEmpty(ctx, 200);
 }

@@ -1,0 +1,184 @@
+import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
+import { assert } from '../assert.js';
+import type {
+  NotifyContext,
+  ReplicationEntry,
+  ReplicationRule,
+  ReplicationSettlement,
+  Tag,
+} from '../protocol/messages.js';
+import type { ObjectRecord } from './object-table.js';
+import { Sequencer } from './sequencer.js';
+import type { VersionedObjects } from './versioned.js';
+
+type QueueRow = Omit<ReplicationEntry, 'id'>;
+
+/** What a write queues: the rules (one per destination) that its object matched. */
+export type ReplicationTargets = readonly ReplicationRule[];
+
+/**
+ * The `replq` table: bucket replication's durable queue, one row per (version, destination),
+ * keyed like the outbox by a sequencer that only grows. Rows are written inside the transaction
+ * of the write (or delete marker) that causes them, so a version is queued exactly when it
+ * committed, and survive kill -9; the replication worker (http/replication/worker.ts) removes a
+ * row once it settled it (SettleReplication), recording the version's status in the same
+ * transaction. Invariant: a version's `replicationRows` counts its rows in this table, and its
+ * status is PENDING (or FAILED, once a destination failed) exactly while that count is positive.
+ * Kept apart from the outbox: its rows have their own reader, retries and settle step, and the
+ * notification worker (which drops rows of unknown targets) never sees them.
+ */
+export class ReplicationQueue {
+  private readonly rows: Database<QueueRow, string>;
+  private readonly sequencer: Sequencer;
+  private pendingRows: number;
+
+  constructor(
+    env: RootDatabase,
+    records: DatabaseOptions,
+    private readonly versioned: VersionedObjects,
+  ) {
+    this.rows = env.openDB<QueueRow, string>({ name: 'replq', ...records });
+    const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
+    this.sequencer = new Sequencer(last);
+    this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
+  }
+
+  /** Rows not yet settled (counted once on open). */
+  get pending(): number {
+    return this.pendingRows;
+  }
+
+  /**
+   * The rules a new version replicates by: among the enabled rules whose filter matches, the
+   * highest priority for each destination (AWS's multi-destination semantics).
+   */
+  static targetsOf(
+    rules: readonly ReplicationRule[] | undefined,
+    key: string,
+    tags: readonly Tag[],
+  ): ReplicationTargets {
+    if (rules === undefined || rules.length === 0) return [];
+    const chosen = new Map<string, ReplicationRule>();
+    for (const rule of rules) {
+      if (!key.startsWith(rule.prefix) || !hasTags(tags, rule.tags)) continue;
+      const held = chosen.get(rule.destination);
+      if (held === undefined || rule.priority > held.priority) chosen.set(rule.destination, rule);
+    }
+    return [...chosen.values()];
+  }
+
+  /** Delete markers replicate by the highest-priority matching rule of each destination. */
+  static markerTargetsOf(context: NotifyContext | undefined, key: string): ReplicationTargets {
+    return ReplicationQueue.targetsOf(context?.replication, key, []).filter(
+      (rule) => rule.deleteMarkers,
+    );
+  }
+
+  /** The record as written when `targets` queue it: PENDING, counting its rows. */
+  static pendingRecord(record: ObjectRecord, targets: ReplicationTargets): ObjectRecord {
+    if (targets.length === 0) return record;
+    return { ...record, replication: 'PENDING', replicationRows: targets.length };
+  }
+
+  /** Inside a transaction: one row per target for the committed version. */
+  queue(
+    context: NotifyContext,
+    targets: ReplicationTargets,
+    op: QueueRow['op'],
+    bucketId: string,
+    key: string,
+    versionId: string | undefined,
+  ): void {
+    if (targets.length === 0) return;
+    // Replication needs a versioned source (PutBucketReplication checks it); a version written
+    // while versioning was suspended is the null version.
+    const shown = versionId ?? 'null';
+    const nowMs = Date.now();
+    for (const rule of targets) {
+      this.rows.put(this.sequencer.next(nowMs), {
+        op,
+        bucketId,
+        bucketName: context.bucketName,
+        key,
+        versionId: shown,
+        ruleId: rule.id,
+        destination: rule.destination,
+        ...(rule.storageClass !== undefined ? { storageClass: rule.storageClass } : {}),
+        createdMs: nowMs,
+      });
+    }
+    this.pendingRows += targets.length;
+  }
+
+  /** The oldest rows, at most `limit`. */
+  oldest(limit: number): ReplicationEntry[] {
+    assert(limit > 0, 'a replication read asks for rows');
+    const entries: ReplicationEntry[] = [];
+    for (const { key, value } of this.rows.getRange({ limit })) entries.push({ id: key, ...value });
+    return entries;
+  }
+
+  /** Inside a transaction: removes settled rows, recording their versions' status. */
+  settle(settled: readonly ReplicationSettlement[]): number {
+    let removed = 0;
+    for (const { id, status } of settled) {
+      const row = this.rows.get(id);
+      if (row === undefined) continue;
+      this.rows.remove(id);
+      removed++;
+      if (row.op === 'put') this.recordStatus(row, status);
+    }
+    this.pendingRows = Math.max(0, this.pendingRows - removed);
+    return removed;
+  }
+
+  /** One row of the version left the queue: its count drops, its status follows. */
+  private recordStatus(row: QueueRow, status: ReplicationSettlement['status']): void {
+    const located = this.versioned.locate(row.bucketId, row.key, row.versionId);
+    if (located === undefined || located.record.replicationRows === undefined) return;
+    const { replicationRows: rows, ...rest } = located.record;
+    const failed = status === 'FAILED' || rest.replication === 'FAILED';
+    const left = rows - 1;
+    const record: ObjectRecord =
+      left > 0
+        ? { ...rest, replicationRows: left, replication: failed ? 'FAILED' : 'PENDING' }
+        : { ...rest, replication: failed ? 'FAILED' : 'COMPLETED' };
+    this.versioned.rewrite(row.bucketId, row.key, located, record);
+  }
+
+  /**
+   * Inside a transaction (the repair pass): queues each version again unless it has rows queued
+   * already, or is gone, a delete marker, or a replica. Returns the rows added.
+   */
+  requeue(entries: ReadonlyArray<Omit<QueueRow, 'createdMs'>>): number {
+    let added = 0;
+    const nowMs = Date.now();
+    // Versions queued by this call: a second destination of one adds to its count.
+    const touched = new Set<string>();
+    for (const entry of entries) {
+      const located = this.versioned.locate(entry.bucketId, entry.key, entry.versionId);
+      if (located === undefined) continue;
+      const { record } = located;
+      if (record.deleteMarker === true || record.replication === 'REPLICA') continue;
+      const version = `${entry.bucketId}/${entry.versionId}/${entry.key}`;
+      const rows = record.replicationRows ?? 0;
+      if (rows > 0 && !touched.has(version)) continue;
+      touched.add(version);
+      this.versioned.rewrite(entry.bucketId, entry.key, located, {
+        ...record,
+        replication: 'PENDING',
+        replicationRows: rows + 1,
+      });
+      this.rows.put(this.sequencer.next(nowMs), { ...entry, op: 'put', createdMs: nowMs });
+      added++;
+    }
+    this.pendingRows += added;
+    return added;
+  }
+}
+
+function hasTags(tags: readonly Tag[], wanted: readonly Tag[]): boolean {
+  return wanted.every((want) =>
+    tags.some((tag) => tag.key === want.key && tag.value === want.value),
+  );
+}

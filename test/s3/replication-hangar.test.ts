@@ -1,0 +1,291 @@
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import test from 'ava';
+import { adminCall, onNode } from '../helpers/admin.js';
+import {
+  addRemote,
+  eventually,
+  headOrNone,
+  keysNotArrived,
+  putMultipart,
+  putNumbered,
+  replicateTo,
+  ruleTo,
+  setVersioning,
+  statusBecomes,
+} from '../helpers/replication.js';
+import {
+  newBucket,
+  objectBytes,
+  ROOT_ACCESS_KEY,
+  ROOT_SECRET_KEY,
+  randomBytesSeeded,
+  TestServer,
+} from '../helpers/server.js';
+
+// hangar → a second hangar process: statuses, bytes, metadata, tags, delete markers, a
+// destination down for a while, a kill -9 of the source mid-queue, and the repair pass.
+
+const ROOT = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY };
+/**
+ * Quick retries, so a down destination is retried often and a dead one FAILS in about 15 s: the
+ * longest outage a change survives without FAILED (a restart of a loaded machine takes seconds).
+ */
+const SOURCE_ENV = {
+  HANGAR_REPLICATION_BACKOFF_BASE_MS: '50',
+  HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
+  HANGAR_REPLICATION_ATTEMPTS_MAX: '60',
+  HANGAR_REPLICATION_POLL_MS: '50',
+};
+const EXPECTED = [/replication attempt failed/];
+
+let source: TestServer;
+let destination: TestServer;
+let src: S3Client;
+let dst: S3Client;
+
+test.before(async () => {
+  destination = await TestServer.start({ shards: 2 });
+  source = await TestServer.start({ shards: 2, env: SOURCE_ENV, expectedLogErrors: EXPECTED });
+  src = source.client();
+  dst = destination.client();
+});
+
+test.after.always(async () => {
+  await source?.destroy();
+  await destination?.destroy();
+});
+
+/** A versioned source bucket replicating everything to a fresh destination bucket. */
+async function replicatedPair(prefix: string): Promise<{ from: string; to: string }> {
+  const from = await newBucket(src, `${prefix}-src`);
+  const to = await newBucket(dst, `${prefix}-dst`);
+  await setVersioning(src, from);
+  await setVersioning(dst, to);
+  await addRemote(source, `remote-${to}`, destination.endpoint, [to], ROOT);
+  await replicateTo(src, from, [ruleTo(to)]);
+  return { from, to };
+}
+
+async function restartDestination(): Promise<void> {
+  destination = await TestServer.start({
+    shards: 2,
+    dataDir: destination.dataDir,
+    port: destination.port,
+  });
+  dst = destination.client();
+}
+
+test.serial(
+  'objects arrive byte-identical with metadata and tags; statuses COMPLETED and REPLICA',
+  async (t) => {
+    const { from, to } = await replicatedPair('basic');
+    const small = randomBytesSeeded(70_000, 7);
+    const put = await src.send(
+      new PutObjectCommand({
+        Bucket: from,
+        Key: 'docs/small.bin',
+        Body: small,
+        ContentType: 'application/x-test',
+        ContentDisposition: 'attachment; filename="small.bin"',
+        CacheControl: 'max-age=60',
+        Metadata: { colour: 'blue', 'two-words': 'a b' },
+        Tagging: 'team=storage&tier=gold',
+      }),
+    );
+    const part = randomBytesSeeded(5 * 1024 * 1024, 8);
+    const last = randomBytesSeeded(1_234_567, 9);
+    await putMultipart(src, from, 'big/multi.bin', [part, last]);
+
+    const done = await statusBecomes(src, from, 'docs/small.bin', 'COMPLETED');
+    t.is(done.VersionId, put.VersionId);
+    await statusBecomes(src, from, 'big/multi.bin', 'COMPLETED');
+
+    const replica = await headOrNone(dst, to, 'docs/small.bin');
+    t.is(replica?.ReplicationStatus, 'REPLICA');
+    t.is(replica?.ContentType, 'application/x-test');
+    t.is(replica?.ContentDisposition, 'attachment; filename="small.bin"');
+    t.is(replica?.CacheControl, 'max-age=60');
+    t.deepEqual(replica?.Metadata, { colour: 'blue', 'two-words': 'a b' });
+    t.true(Buffer.from(await objectBytes(dst, to, 'docs/small.bin')).equals(small));
+    const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'docs/small.bin' }));
+    t.deepEqual(tags.TagSet?.map((tag) => `${tag.Key}=${tag.Value}`).sort(), [
+      'team=storage',
+      'tier=gold',
+    ]);
+    const big = await objectBytes(dst, to, 'big/multi.bin');
+    t.true(Buffer.from(big).equals(Buffer.concat([part, last])));
+    t.is((await headOrNone(dst, to, 'big/multi.bin'))?.ReplicationStatus, 'REPLICA');
+  },
+);
+
+test.serial(
+  'a delete marker is replicated; a tag change replicates the version again',
+  async (t) => {
+    const { from, to } = await replicatedPair('marker');
+    await src.send(new PutObjectCommand({ Bucket: from, Key: 'gone.txt', Body: 'bye' }));
+    await src.send(new PutObjectCommand({ Bucket: from, Key: 'tagged.txt', Body: 'tags' }));
+    await statusBecomes(src, from, 'gone.txt', 'COMPLETED');
+    await statusBecomes(src, from, 'tagged.txt', 'COMPLETED');
+    await src.send(new DeleteObjectCommand({ Bucket: from, Key: 'gone.txt' }));
+    await eventually('the delete marker at the destination', async () =>
+      (await headOrNone(dst, to, 'gone.txt')) === undefined ? true : undefined,
+    );
+    const versions = await dst.send(
+      new ListObjectVersionsCommand({ Bucket: to, Prefix: 'gone.txt' }),
+    );
+    t.is(versions.DeleteMarkers?.length, 1);
+    t.is(versions.Versions?.length, 1, 'the replica itself stays, under the marker');
+
+    await src.send(
+      new PutObjectTaggingCommand({
+        Bucket: from,
+        Key: 'tagged.txt',
+        Tagging: { TagSet: [{ Key: 'state', Value: 'reviewed' }] },
+      }),
+    );
+    await eventually('the new tags at the destination', async () => {
+      const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'tagged.txt' }));
+      return tags.TagSet?.[0]?.Value === 'reviewed' ? true : undefined;
+    });
+    await statusBecomes(src, from, 'tagged.txt', 'COMPLETED');
+    t.pass();
+  },
+);
+
+test.serial('only matching keys replicate; the others carry no replication status', async (t) => {
+  const from = await newBucket(src, 'filter-src');
+  const to = await newBucket(dst, 'filter-dst');
+  await setVersioning(src, from);
+  await setVersioning(dst, to);
+  await addRemote(source, `remote-${to}`, destination.endpoint, [to], ROOT);
+  await replicateTo(src, from, [ruleTo(to, 'logs/')]);
+  await src.send(new PutObjectCommand({ Bucket: from, Key: 'other/x', Body: 'x' }));
+  await src.send(new PutObjectCommand({ Bucket: from, Key: 'logs/y', Body: 'y' }));
+  await statusBecomes(src, from, 'logs/y', 'COMPLETED');
+  t.is((await headOrNone(src, from, 'other/x'))?.ReplicationStatus, undefined);
+  t.is(await headOrNone(dst, to, 'other/x'), undefined);
+});
+
+test.serial('two buckets replicating to each other: a replica is not sent back', async (t) => {
+  const { from, to } = await replicatedPair('mutual');
+  await addRemote(destination, `back-${from}`, source.endpoint, [from], ROOT);
+  await replicateTo(dst, to, [ruleTo(from)]);
+  await src.send(new PutObjectCommand({ Bucket: from, Key: 'ping', Body: 'once' }));
+  await statusBecomes(src, from, 'ping', 'COMPLETED');
+  t.is((await headOrNone(dst, to, 'ping'))?.ReplicationStatus, 'REPLICA');
+  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'pong', Body: 'back' }));
+  await statusBecomes(dst, to, 'pong', 'COMPLETED');
+  t.is((await headOrNone(src, from, 'pong'))?.ReplicationStatus, 'REPLICA');
+  await src.send(new DeleteObjectCommand({ Bucket: from, Key: 'ping' }));
+  await eventually('the marker at the destination', async () =>
+    (await headOrNone(dst, to, 'ping')) === undefined ? true : undefined,
+  );
+  // Give a loop the time to show itself: each side keeps one version of each key, one marker.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  for (const [s3, bucket] of [
+    [src, from],
+    [dst, to],
+  ] as const) {
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    t.deepEqual(versions.Versions?.map((v) => v.Key).sort(), ['ping', 'pong'], bucket);
+    t.deepEqual(
+      versions.DeleteMarkers?.map((v) => v.Key),
+      ['ping'],
+      bucket,
+    );
+  }
+});
+
+test.serial(
+  'a destination down for a while: PENDING meanwhile, then everything arrives',
+  async (t) => {
+    const { from, to } = await replicatedPair('down');
+    await destination.stop();
+    const bodies = await putNumbered(src, from, 'k', 12, 100);
+    t.is((await headOrNone(src, from, 'k0'))?.ReplicationStatus, 'PENDING');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    t.is((await headOrNone(src, from, 'k11'))?.ReplicationStatus, 'PENDING');
+    await restartDestination();
+    t.deepEqual(
+      await keysNotArrived({ s3: src, bucket: from }, { s3: dst, bucket: to }, bodies),
+      [],
+    );
+  },
+);
+
+test.serial('kill -9 of the source mid-queue: after a restart every object arrives', async (t) => {
+  const { from, to } = await replicatedPair('crash');
+  await destination.stop();
+  const bodies = await putNumbered(src, from, 'c', 10, 200);
+  await source.kill();
+  source = await TestServer.start({
+    shards: 2,
+    dataDir: source.dataDir,
+    env: SOURCE_ENV,
+    expectedLogErrors: EXPECTED,
+  });
+  src = source.client();
+  t.is((await headOrNone(src, from, 'c9'))?.ReplicationStatus, 'PENDING');
+  await restartDestination();
+  t.deepEqual(await keysNotArrived({ s3: src, bucket: from }, { s3: dst, bucket: to }, bodies), []);
+});
+
+test.serial(
+  'FAILED after the attempts; the repair pass queues FAILED and missing objects again',
+  async (t) => {
+    const from = await newBucket(src, 'repair-src');
+    const to = `repair-dst-${process.pid}`;
+    await setVersioning(src, from);
+    await src.send(new PutObjectCommand({ Bucket: from, Key: 'before-config', Body: 'early' }));
+    await addRemote(source, `remote-${to}`, destination.endpoint, [to], ROOT);
+    await replicateTo(src, from, [ruleTo(to)]);
+    // The destination bucket does not exist yet: every attempt fails, until the bound.
+    await src.send(new PutObjectCommand({ Bucket: from, Key: 'doomed', Body: 'retry me' }));
+    await statusBecomes(src, from, 'doomed', 'FAILED', 60_000);
+    t.is((await headOrNone(src, from, 'before-config'))?.ReplicationStatus, undefined);
+
+    await dst.send(new CreateBucketCommand({ Bucket: to }));
+    await setVersioning(dst, to);
+    const repair = await onNode(source, 'POST', 'LaunchRepairOperation', {
+      repairType: 'replication',
+    });
+    t.is(repair.status, 200);
+    await statusBecomes(src, from, 'doomed', 'COMPLETED');
+    await statusBecomes(src, from, 'before-config', 'COMPLETED');
+    t.is(Buffer.from(await objectBytes(dst, to, 'before-config')).toString(), 'early');
+
+    // Lost at the destination: the next repair sends it again.
+    await dst.send(new DeleteObjectCommand({ Bucket: to, Key: 'doomed' }));
+    await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
+    await eventually('doomed back at the destination', async () =>
+      (await headOrNone(dst, to, 'doomed')) !== undefined ? true : undefined,
+    );
+    t.is(Buffer.from(await objectBytes(dst, to, 'doomed')).toString(), 'retry me');
+  },
+);
+
+test.serial('ListWorkers and /metrics show the replication worker', async (t) => {
+  const workers = await onNode(source, 'POST', 'ListWorkers', {});
+  t.is(workers.status, 200);
+  const worker = (
+    workers.node as Array<{ name: string; freeform: string[]; queueLength: number }>
+  ).find((w) => w.name === 'Bucket replication');
+  t.truthy(worker);
+  t.true(worker?.freeform.some((line) => line.startsWith('Remotes: remote-')));
+  t.regex(worker?.freeform.join('\n') ?? '', /Repair .*queued again/);
+  const metrics = await adminCall(source, 'GET', '/metrics');
+  t.regex(
+    metrics.text,
+    /hangar_replication_objects_replicated_total\{remote="remote-[^"]+"\} [1-9]/,
+  );
+  t.regex(metrics.text, /hangar_replication_pending 0/);
+  t.regex(metrics.text, /hangar_replication_objects_failed_total [1-9]/);
+});
