@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
 import { editObjectRecords, forgeBlock } from '../helpers/blocks.js';
@@ -185,6 +188,47 @@ test.serial(
       });
       t.true(range.equals(whole.subarray(from, from + SEGMENT + 1)));
 
+      // CopyObject re-encrypts (SSE-S3 to SSE-KMS), UploadPartCopy too: both write tags.
+      await f.s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: 'copied',
+          CopySource: `${bucket}/sse-s3`,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: kms.id,
+        }),
+      );
+      const source = plaintextPattern(2 * MIB + 1001, 'sse-s3');
+      t.true((await getBytes(f.s3, bucket, 'copied')).equals(source));
+      const upload = await f.s3.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'part-copied', ...SSE_C }),
+      );
+      const copiedPart = await f.s3.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: 'part-copied',
+          UploadId: upload.UploadId,
+          PartNumber: 1,
+          CopySource: `${bucket}/sse-kms`,
+          CopySourceRange: `bytes=${SEGMENT}-${2 * MIB - 1}`,
+          ...SSE_C,
+        }),
+      );
+      await f.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: 'part-copied',
+          UploadId: upload.UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: copiedPart.CopyPartResult?.ETag }] },
+        }),
+      );
+      const kmsBody = plaintextPattern(2 * MIB + 1002, 'sse-kms');
+      const partCopied = await getBytes(f.s3, bucket, 'part-copied', {
+        ...SSE_C,
+        Range: `bytes=${SEGMENT - 5}-${SEGMENT + 5}`,
+      });
+      t.true(partCopied.equals(kmsBody.subarray(2 * SEGMENT - 5, 2 * SEGMENT + 6)));
+
       f.s3.destroy();
       await f.server.stop();
       // Every encrypted record carries one tag list per part: 16 bytes per segment.
@@ -197,7 +241,7 @@ test.serial(
         t.is(sse.macs?.length, sse.ivs.length, 'a tag list per part');
         return undefined;
       });
-      t.is(tagged.length, 9);
+      t.is(tagged.length, 11);
       const multi = tagged.find((r) => r.bytes === whole.length);
       t.deepEqual(multi, { bytes: whole.length, parts: 2, tags: 21 + 5 });
     } finally {
