@@ -108,7 +108,8 @@ export class InlineSource implements ChunkSource {
  *
  * A CRC catches what happens to bytes at rest: bit flips, torn or misdirected writes, a stale
  * sector (a miss takes a 1 in 2^32 accident). It is no defence against someone who rewrites
- * block files on purpose; the scrub re-hashes every block with SHA-256 for that.
+ * block files on purpose; the scrub re-hashes every block with SHA-256 for that, and encrypted
+ * objects add a keyed tag per segment (TaggedUnit) that no one without the key can fix up.
  */
 interface CheckUnit {
   /** Offset in the block just past the unit. */
