@@ -52,6 +52,16 @@ export interface StoredBlockRecord {
   crcs?: { segmentBytes: number; values: number[] };
 }
 
+/** A stopped server's shard's blocks table, opened (close `env` when done). */
+function blocksTable(dataDir: string, shard: number) {
+  const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
+  const blocks = env.openDB<StoredBlockRecord, string>({
+    name: 'blocks',
+    encoder: recordEncoder(),
+  } as never);
+  return { env, blocks };
+}
+
 /**
  * Reads, and with `edit` rewrites, every record of the blocks table of every shard, in a
  * stopped server's data directory. `edit` returns true for a record it changed.
@@ -63,11 +73,7 @@ export function blockRecords(
 ): Array<{ shard: number; hash: string; record: StoredBlockRecord }> {
   const all = [];
   for (let shard = 0; shard < shards; shard++) {
-    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
-    const blocks = env.openDB<StoredBlockRecord, string>({
-      name: 'blocks',
-      encoder: recordEncoder(),
-    } as never);
+    const { env, blocks } = blocksTable(dataDir, shard);
     try {
       for (const { key, value } of blocks.getRange({})) {
         if (edit?.(key, value) === true) blocks.putSync(key, value);
@@ -134,11 +140,7 @@ export function forgeBlock(
   writeFileSync(forgedPath, forged);
   rmSync(path);
   for (let shard = 0; shard < shards; shard++) {
-    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
-    const blocks = env.openDB<StoredBlockRecord, string>({
-      name: 'blocks',
-      encoder: recordEncoder(),
-    } as never);
+    const { env, blocks } = blocksTable(dataDir, shard);
     try {
       const record = blocks.get(hash);
       if (record !== undefined) {

@@ -72,9 +72,25 @@ async function fixture(t: ExecutionContext): Promise<Fixture> {
   return { dataDir, server, s3: server.client() };
 }
 
-async function restart(f: Fixture): Promise<void> {
+/** Runs a test on a fixture of its own, stopped and removed at the end whatever happens. */
+async function withFixture(t: ExecutionContext, run: (f: Fixture) => Promise<void>): Promise<void> {
+  const f = await fixture(t);
+  try {
+    await run(f);
+  } finally {
+    f.s3.destroy();
+    await f.server.destroy();
+  }
+}
+
+/** Stops the server (its data directory stays, for the attacker's edits). */
+async function stop(f: Fixture): Promise<void> {
   f.s3.destroy();
   await f.server.stop();
+}
+
+async function restart(f: Fixture): Promise<void> {
+  await stop(f);
   f.server = await TestServer.start({ dataDir: f.dataDir, shards: SHARDS, env: ENV });
   f.s3 = f.server.client();
 }
@@ -128,9 +144,8 @@ function swapFirstSegments(bytes: Buffer): Buffer {
 
 test.serial(
   'tagged SSE objects read back whole and by ranges across segments, blocks, parts',
-  async (t) => {
-    const f = await fixture(t);
-    try {
+  (t) =>
+    withFixture(t, async (f) => {
       const bucket = await newBucket(f.s3, 'sse-tags');
       const kms = await createKmsKey(f.server);
       const encryptions: Encryption[] = ['sse-c', 'sse-s3', 'sse-kms', 'dsse'];
@@ -229,8 +244,7 @@ test.serial(
       });
       t.true(partCopied.equals(kmsBody.subarray(2 * SEGMENT - 5, 2 * SEGMENT + 6)));
 
-      f.s3.destroy();
-      await f.server.stop();
+      await stop(f);
       // Every encrypted record carries one tag list per part: 16 bytes per segment.
       const tagged: Array<{ bytes: number; parts: number; tags: number }> = [];
       editObjectRecords(f.dataDir, SHARDS, (record) => {
@@ -244,11 +258,7 @@ test.serial(
       t.is(tagged.length, 11);
       const multi = tagged.find((r) => r.bytes === whole.length);
       t.deepEqual(multi, { bytes: whole.length, parts: 2, tags: 21 + 5 });
-    } finally {
-      f.s3.destroy();
-      await f.server.destroy();
-    }
-  },
+    }),
 );
 
 function sum(values: number[]): number {
@@ -257,9 +267,8 @@ function sum(values: number[]): number {
 
 test.serial(
   'forged ciphertext fails full and ranged GETs; the same forgery in clear is served',
-  async (t) => {
-    const f = await fixture(t);
-    try {
+  (t) =>
+    withFixture(t, async (f) => {
       const bucket = await newBucket(f.s3, 'sse-forged');
       const kms = await createKmsKey(f.server);
       const encryptions: Encryption[] = ['none', 'sse-c', 'sse-s3', 'sse-kms', 'dsse'];
@@ -276,8 +285,7 @@ test.serial(
           }),
         );
       }
-      f.s3.destroy();
-      await f.server.stop();
+      await stop(f);
       const flipped = SEGMENT + 4242;
       for (const body of bodies.values()) {
         const [first] = blocksOf(f.dataDir, body.length);
@@ -323,16 +331,11 @@ test.serial(
       );
       t.is(failure.status, 500);
       t.is(failure.name, 'InternalError');
-    } finally {
-      f.s3.destroy();
-      await f.server.destroy();
-    }
-  },
+    }),
 );
 
-test.serial('swapped segments, and a part cut short with its size, fail to read', async (t) => {
-  const f = await fixture(t);
-  try {
+test.serial('swapped segments, and a part cut short with its size, fail to read', (t) =>
+  withFixture(t, async (f) => {
     const bucket = await newBucket(f.s3, 'sse-swap');
     const swapped = plaintextPattern(MIB + 11, 'swap');
     const cut = plaintextPattern(MIB + SEGMENT + 13, 'cut');
@@ -349,8 +352,7 @@ test.serial('swapped segments, and a part cut short with its size, fail to read'
         }),
       );
     }
-    f.s3.destroy();
-    await f.server.stop();
+    await stop(f);
     const [swapBlock] = blocksOf(f.dataDir, swapped.length);
     forgeBlock(f.dataDir, SHARDS, swapBlock ?? '', swapFirstSegments);
     // Truncation: the object loses its last block, and the record its size, as if never there.
@@ -379,20 +381,15 @@ test.serial('swapped segments, and a part cut short with its size, fail to read'
       cut,
       'truncated tail',
     );
-  } finally {
-    f.s3.destroy();
-    await f.server.destroy();
-  }
-});
+  }),
+);
 
-test.serial('objects encrypted before tags (no tag list) still read', async (t) => {
-  const f = await fixture(t);
-  try {
+test.serial('objects encrypted before tags (no tag list) still read', (t) =>
+  withFixture(t, async (f) => {
     const bucket = await newBucket(f.s3, 'sse-old');
     const body = plaintextPattern(MIB + 77, 'old');
     await f.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'old', Body: body, ...SSE_C }));
-    f.s3.destroy();
-    await f.server.stop();
+    await stop(f);
     const edited = editObjectRecords(f.dataDir, SHARDS, (record) => {
       const sse = record.sse as { macs?: string[] } | undefined;
       if (sse?.macs === undefined) return undefined;
@@ -404,11 +401,8 @@ test.serial('objects encrypted before tags (no tag list) still read', async (t) 
     t.true((await getBytes(f.s3, bucket, 'old', SSE_C)).equals(body));
     const range = await getBytes(f.s3, bucket, 'old', { ...SSE_C, Range: 'bytes=262140-262150' });
     t.true(range.equals(body.subarray(262140, 262151)));
-  } finally {
-    f.s3.destroy();
-    await f.server.destroy();
-  }
-});
+  }),
+);
 
 function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
