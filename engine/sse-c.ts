@@ -21,6 +21,8 @@ export interface CustomerEncryption {
   kind?: undefined;
   keyMd5: string;
   ivs: string[];
+  /** Each part's segment tags (engine/sse/segment-mac.ts); absent: written before them. */
+  macs?: string[];
 }
 
 /** An encrypted object's record: SSE-C, or SSE-S3 / SSE-KMS (engine/sse/managed.ts). */

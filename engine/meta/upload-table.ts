@@ -53,7 +53,8 @@ export interface PartRecord {
   blocks: BlockRef[];
   checksum: StoredChecksum | null;
   /** Encrypted parts: the key's MD5 (SSE-C) or managedKeyTag (SSE-S3/KMS), and the part's IV. */
-  sse?: { keyMd5: string; iv: string };
+  /** macs: the part's segment tags (base64); absent in parts stored before them. */
+  sse?: { keyMd5: string; iv: string; macs?: string };
 }
 
 /** What CreateMultipartUpload gives the upload: the object's headers, checksum, key, tags. */
@@ -237,8 +238,13 @@ export class UploadTable {
           'InvalidRequest',
           "Every part of an encrypted upload must be encrypted with the upload's key.",
         );
+      // Tags for all parts or none: parts stored before tags make the object read as before.
+      const macs = parts.map((part) => part.sse?.macs);
+      const tagged = macs.every((tags) => tags !== undefined) ? { macs: macs as string[] } : {};
       record.sse =
-        upload.sseManaged !== undefined ? { ...upload.sseManaged, ivs } : { keyMd5: partKey, ivs };
+        upload.sseManaged !== undefined
+          ? { ...upload.sseManaged, ivs, ...tagged }
+          : { keyMd5: partKey, ivs, ...tagged };
     }
     return { record };
   }

@@ -14,6 +14,7 @@ import type {
   PutExpectations,
   StoredChecksum,
 } from '../protocol/messages.js';
+import { macIdentityOf, macKeyOf, SegmentMacWriter } from '../sse/segment-mac.js';
 import { type EncryptionKey, encryptor, isManagedKey, newIv } from '../sse-c.js';
 import type { BlockLedger } from './ledger.js';
 
@@ -40,6 +41,8 @@ interface Encryption {
   iv: Buffer;
   key: EncryptionKey;
   cipherMd5: Hash;
+  /** The segment tags of the ciphertext (engine/sse/segment-mac.ts). */
+  macs: SegmentMacWriter;
 }
 
 /**
@@ -49,9 +52,16 @@ interface Encryption {
  * Chunks are processed strictly in order; the caller learns when each one is written, which is
  * when it returns the staging buffer (credit) to the HTTP thread.
  */
-function startEncryption(key: EncryptionKey): Encryption {
+function startEncryption(key: EncryptionKey, blockBytes: number): Encryption {
   const iv = newIv();
-  return { encrypt: encryptor(key, iv), iv, key, cipherMd5: createHash('md5') };
+  const macKey = macKeyOf(key, macIdentityOf(isManagedKey(key) ? key.managed : null));
+  return {
+    encrypt: encryptor(key, iv),
+    iv,
+    key,
+    cipherMd5: createHash('md5'),
+    macs: new SegmentMacWriter(macKey, iv, blockBytes),
+  };
 }
 
 export class PutSession {
@@ -77,7 +87,7 @@ export class PutSession {
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
     this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
-    this.encryption = plan.sse === null ? null : startEncryption(plan.sse);
+    this.encryption = plan.sse === null ? null : startEncryption(plan.sse, plan.blockBytes);
     // Unknown length: start inline with a little room, grown up to inlineBytesMax, and move to
     // blocks if the body outgrows that (not inlineBytesMax up front: it may be a MiB).
     const inlineCapacity =
@@ -153,6 +163,7 @@ export class PutSession {
     if (this.encryption === null) return view;
     const cipher = this.encryption.encrypt(view);
     this.encryption.cipherMd5.update(cipher);
+    this.encryption.macs.update(cipher);
     return cipher;
   }
 
@@ -214,9 +225,12 @@ export class PutSession {
           : this.inlineBody.slice(0, this.receivedBytes),
     };
     if (this.encryption !== null) {
-      const { key, iv } = this.encryption;
+      const { key, iv, macs } = this.encryption;
       const ivs = [iv.toString('base64')];
-      record.sse = isManagedKey(key) ? { ...key.managed, ivs } : { keyMd5: key.md5Base64, ivs };
+      const tags = { ivs, macs: [macs.finish().toString('base64')] };
+      record.sse = isManagedKey(key)
+        ? { ...key.managed, ...tags }
+        : { keyMd5: key.md5Base64, ...tags };
     }
     return record;
   }

@@ -4,7 +4,7 @@ import { type BufferPool, CreditWindow, WINDOW_CHUNKS } from '../protocol/flow.j
 import type { OpenedObject } from '../protocol/messages.js';
 import {
   type ChunkSource,
-  type Decryptor,
+  type Decryption,
   InlineSource,
   VerifiedBlockSource,
 } from './verified-read.js';
@@ -33,8 +33,8 @@ export class ReadSession {
     private readonly onDone: (error: unknown) => void,
     /** The shard's chunk buffers: taken from at need, given back when the session ends. */
     private readonly buffers: BufferPool,
-    /** SSE-C objects: decrypts bytes read from blocks, in place, given their object position. */
-    private readonly decrypt: Decryptor | null = null,
+    /** Encrypted objects: decrypts bytes read from blocks, once their tags are checked. */
+    private readonly decrypt: Decryption | null = null,
   ) {}
 
   start(start: number, endExclusive: number): void {
@@ -109,7 +109,7 @@ function sourceFor(
   object: OpenedObject,
   start: number,
   endExclusive: number,
-  decrypt: Decryptor | null,
+  decrypt: Decryption | null,
 ): ChunkSource {
   if (object.inlineBody !== null) return new InlineSource(object.inlineBody, start, endExclusive);
   if (start === endExclusive) return new InlineSource(new Uint8Array(0), 0, 0);

@@ -45,11 +45,13 @@ import {
   managedKeyTag,
   summaryOf,
 } from '../sse/managed.js';
+import { macIdentityOf, macKeyOf, SegmentTags } from '../sse/segment-mac.js';
 import {
   type CustomerKey,
   decryptAt,
   type EncryptionKey,
   isManagedKey,
+  type StoredEncryption,
   segmentAt,
 } from '../sse-c.js';
 import { shardCounters } from '../stats.js';
@@ -64,7 +66,7 @@ import { BlockLedger } from './ledger.js';
 import { PutSession } from './put-session.js';
 import { ReadSession } from './read-session.js';
 import { ShardKeys } from './shard-keys.js';
-import { BlockReadError, type Decryptor } from './verified-read.js';
+import { BlockReadError, type Decryption, type Decryptor } from './verified-read.js';
 import { recordToRead } from './version-lookup.js';
 
 export interface ShardSettings {
@@ -514,7 +516,12 @@ export class Shard {
     const sse = object.sse;
     const iv = sse?.ivs[0];
     if (sse !== undefined && iv !== undefined) {
-      part.sse = { keyMd5: sse.kind === undefined ? sse.keyMd5 : managedKeyTag(sse), iv };
+      const macs = sse.macs?.[0];
+      part.sse = {
+        keyMd5: sse.kind === undefined ? sse.keyMd5 : managedKeyTag(sse),
+        iv,
+        ...(macs !== undefined ? { macs } : {}),
+      };
     }
     const freed = await this.meta.putPart(bucketId, key, target, part);
     if (this.settings.durable) await this.meta.flushed();
@@ -646,7 +653,7 @@ export class Shard {
   } {
     const { bucketId, key, purpose } = request;
     const record = recordToRead(this.meta, bucketId, key, request.versionId);
-    const decrypt = decryptorFor(record, request.sse, purpose !== 'info', (managed) =>
+    const encrypted = decryptorFor(record, request.sse, purpose !== 'info', (managed) =>
       this.keys.dataKeyOf(managed),
     );
     const info = infoOf(key, record);
@@ -665,7 +672,12 @@ export class Shard {
     // Checked against its CRC32C (a copy when it comes from the bodies table, so decrypting in
     // place touches nothing shared).
     const inline = this.meta.bodyOf(bucketId, key, record);
-    if (inline !== null) decrypt?.(0, inline);
+    if (inline !== null && encrypted !== null) {
+      // Tags first: no byte of a tampered body is decrypted, let alone sent.
+      const mismatch = encrypted.tags?.verifyWhole(inline) ?? null;
+      if (mismatch !== null) throw new Error(`${bucketId}/${key}: inline body ${mismatch}`);
+      encrypted.decrypt(0, inline);
+    }
     if (purpose === 'read' && inline !== null) {
       return {
         result: opened(false),
@@ -680,19 +692,19 @@ export class Shard {
       blockPaths: record.blocks.map((block) => this.store.pathOf(block.hash)),
       inlineBody: inline,
     };
-    this.openSession(request.reqId, object, decrypt);
+    this.openSession(request.reqId, object, encrypted);
     return { result: opened(true, purpose === 'copy' ? object : null) };
   }
 
   /** Pins the object's blocks for a read session that streams it on ReadRange. */
-  private openSession(reqId: number, object: OpenedObject, decrypt: Decryptor | null): void {
+  private openSession(reqId: number, object: OpenedObject, encrypted: Decryption | null): void {
     for (const block of object.blocks) this.ledger.pin(block.hash);
     const session = new ReadSession(
       object,
       (buffer, bytes) => this.reply({ kind: 'BodyChunk', reqId, bytes }, buffer),
       (error) => this.endRead(reqId, error),
       this.readBuffers,
-      decrypt,
+      encrypted,
     );
     this.reads.set(reqId, session);
   }
@@ -1021,7 +1033,7 @@ function decryptorFor(
   key: CustomerKey | null,
   reading: boolean,
   dataKeyOf: (managed: ManagedKey) => DataKeys,
-): ((position: number, data: Uint8Array) => void) | null {
+): Decryption | null {
   const encryption = record.sse;
   const managed = encryption === undefined || encryption.kind !== undefined;
   if (managed && key !== null) {
@@ -1034,10 +1046,34 @@ function decryptorFor(
   const decryptKey =
     encryption.kind !== undefined ? dataKeyOf(encryption) : customerKeyFor(encryption.keyMd5, key);
   const partSizes = record.partSizes ?? null;
-  return (position, data) => {
+  const decrypt: Decryptor = (position, data) => {
     const { iv, offset } = segmentAt(encryption, partSizes, position);
     decryptAt(decryptKey, iv, offset, data);
   };
+  return { decrypt, tags: segmentTagsOf(record, encryption, decryptKey) };
+}
+
+/**
+ * The segment tags reads check an encrypted object's ciphertext against, or null for an object
+ * written before tags were kept (it reads as it did then: CRC32C only).
+ */
+function segmentTagsOf(
+  record: ObjectRecord,
+  encryption: StoredEncryption,
+  keys: DataKeys,
+): SegmentTags | null {
+  if (encryption.macs === undefined) return null;
+  const macKey = macKeyOf(keys, macIdentityOf(encryption.kind === undefined ? null : encryption));
+  // An inline body (no blocks) was tagged as the first block it would have filled.
+  const blockSizes =
+    record.blocks.length === 0 ? [record.bytes] : record.blocks.map((block) => block.bytes);
+  return new SegmentTags(
+    macKey,
+    encryption.ivs,
+    encryption.macs,
+    blockSizes,
+    record.partSizes ?? [record.bytes],
+  );
 }
 
 /** The SSE-C key a GET must bring: the one whose MD5 the object keeps (S3's answers if not). */

@@ -4,6 +4,7 @@ import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
 import { type BlockCrcs, crcsFit } from '../blocks/segment-crc.js';
 import type { BlockRef, OpenedObject } from '../protocol/messages.js';
+import { MAC_SEGMENT_BYTES, type RunningTagCheck, type SegmentTags } from '../sse/segment-mac.js';
 
 /**
  * A block file that could not be served as its name promises: its bytes fail their check
@@ -28,6 +29,15 @@ export interface Chunk {
 
 /** Decrypts bytes read from blocks in place, given the object position of their first byte. */
 export type Decryptor = (position: number, data: Uint8Array) => void;
+
+/**
+ * How an encrypted object is read: its decryptor, and the segment tags its ciphertext is
+ * checked against before any decrypted byte leaves (null: an object written before tags).
+ */
+export interface Decryption {
+  readonly decrypt: Decryptor;
+  readonly tags: SegmentTags | null;
+}
 
 /**
  * Where a read session gets its chunks. The session owns a fixed number of chunk buffers (its
@@ -98,7 +108,8 @@ export class InlineSource implements ChunkSource {
  *
  * A CRC catches what happens to bytes at rest: bit flips, torn or misdirected writes, a stale
  * sector (a miss takes a 1 in 2^32 accident). It is no defence against someone who rewrites
- * block files on purpose; the scrub re-hashes every block with SHA-256 for that.
+ * block files on purpose; the scrub re-hashes every block with SHA-256 for that, and encrypted
+ * objects add a keyed tag per segment (TaggedUnit) that no one without the key can fix up.
  */
 interface CheckUnit {
   /** Offset in the block just past the unit. */
@@ -142,6 +153,55 @@ class Sha256Unit implements CheckUnit {
   mismatch(): string | null {
     const actual = this.hasher.digest('hex');
     return actual === this.hash ? null : `block file hashes to ${actual}`;
+  }
+}
+
+/**
+ * A check unit of an encrypted block with tags: its CRC32C (or SHA-256) check, and the tag of
+ * each MAC segment inside it (a CRC unit is exactly one; a whole-block unit may hold several).
+ * The unit passes only if every tag does: the CRC is unkeyed, anyone can recompute it.
+ */
+class TaggedUnit implements CheckUnit {
+  private at: number;
+  private segment: RunningTagCheck | null = null;
+  private segmentEnd = 0;
+  private failed: string | null = null;
+
+  constructor(
+    private readonly inner: CheckUnit,
+    start: number,
+    private readonly tagCheckAt: (offset: number, bytes: number) => RunningTagCheck,
+    private readonly blockBytes: number,
+  ) {
+    this.at = start;
+  }
+
+  get end(): number {
+    return this.inner.end;
+  }
+
+  update(view: Uint8Array): void {
+    this.inner.update(view);
+    let fed = 0;
+    while (fed < view.byteLength) {
+      if (this.segment === null) {
+        this.segmentEnd = Math.min(this.blockBytes, this.at + MAC_SEGMENT_BYTES);
+        this.segment = this.tagCheckAt(this.at, this.segmentEnd - this.at);
+      }
+      const take = Math.min(this.segmentEnd - this.at, view.byteLength - fed);
+      this.segment.update(view.subarray(fed, fed + take));
+      fed += take;
+      this.at += take;
+      if (this.at === this.segmentEnd) {
+        this.failed ??= this.segment.mismatch();
+        this.segment = null;
+      }
+    }
+  }
+
+  mismatch(): string | null {
+    assert(this.segment === null, 'a unit ends on a segment end');
+    return this.inner.mismatch() ?? this.failed;
   }
 }
 
@@ -206,7 +266,7 @@ export class VerifiedBlockSource implements ChunkSource {
     private readonly object: OpenedObject,
     private readonly start: number,
     private readonly endExclusive: number,
-    private readonly decrypt: Decryptor | null,
+    private readonly decryption: Decryption | null,
   ) {
     assert(start < endExclusive, 'a block source reads at least one byte');
     const first = blockAt(object, start);
@@ -238,7 +298,7 @@ export class VerifiedBlockSource implements ChunkSource {
   async readNext(buffer: ArrayBuffer): Promise<ArrayBuffer | null> {
     assert(this.more, 'a read is asked only while bytes are left');
     const block = this.currentBlock();
-    this.unit ??= unitAt(block, this.offset);
+    this.unit ??= this.taggedUnitAt(block, this.offset);
     const length = Math.min(buffer.byteLength, this.unit.end - this.offset);
     const view = new Uint8Array(buffer, 0, length);
     await this.readExactly(block.hash, view);
@@ -247,6 +307,20 @@ export class VerifiedBlockSource implements ChunkSource {
     this.offset += length;
     if (this.offset === this.unit.end) await this.endUnit(block);
     return kept ? null : buffer;
+  }
+
+  /** The check unit at `offset`, with its segments' tags when the object has them. */
+  private taggedUnitAt(block: BlockRef, offset: number): CheckUnit {
+    const unit = unitAt(block, offset);
+    const tags = this.decryption?.tags ?? null;
+    if (tags === null) return unit;
+    const index = this.blockIndex;
+    return new TaggedUnit(
+      unit,
+      offset,
+      (at, bytes) => tags.check(index, at, bytes, block.bytes),
+      block.bytes,
+    );
   }
 
   private currentBlock(): BlockRef {
@@ -275,7 +349,7 @@ export class VerifiedBlockSource implements ChunkSource {
     if (from >= to) return false;
     const bytes = new Uint8Array(buffer);
     if (from > position) bytes.copyWithin(0, from - position, to - position);
-    this.decrypt?.(from, bytes.subarray(0, to - from));
+    this.decryption?.decrypt(from, bytes.subarray(0, to - from));
     this.pending.push({ buffer, bytes: to - from });
     return true;
   }

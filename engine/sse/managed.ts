@@ -29,6 +29,8 @@ export interface ManagedKey {
 /** A managed object's encryption as stored: its key, and the IV of each part. */
 export interface ManagedEncryption extends ManagedKey {
   ivs: string[];
+  /** Each part's segment tags (engine/sse/segment-mac.ts); absent: written before them. */
+  macs?: string[];
 }
 
 /** An object's data keys, opened: the inner layer's, and dual-layer's outer one. */

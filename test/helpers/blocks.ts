@@ -1,6 +1,18 @@
-import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { open } from 'lmdb';
+import { segmentCrcsOf } from '../../engine/blocks/segment-crc.js';
 import { recordEncoder } from '../../engine/codec.js';
 
 /** A shard's directory in a data directory (shards/NNN). */
@@ -40,6 +52,16 @@ export interface StoredBlockRecord {
   crcs?: { segmentBytes: number; values: number[] };
 }
 
+/** A stopped server's shard's blocks table, opened (close `env` when done). */
+function blocksTable(dataDir: string, shard: number) {
+  const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
+  const blocks = env.openDB<StoredBlockRecord, string>({
+    name: 'blocks',
+    encoder: recordEncoder(),
+  } as never);
+  return { env, blocks };
+}
+
 /**
  * Reads, and with `edit` rewrites, every record of the blocks table of every shard, in a
  * stopped server's data directory. `edit` returns true for a record it changed.
@@ -51,11 +73,7 @@ export function blockRecords(
 ): Array<{ shard: number; hash: string; record: StoredBlockRecord }> {
   const all = [];
   for (let shard = 0; shard < shards; shard++) {
-    const env = open({ path: join(shardPath(dataDir, shard), 'meta'), maxDbs: 8 });
-    const blocks = env.openDB<StoredBlockRecord, string>({
-      name: 'blocks',
-      encoder: recordEncoder(),
-    } as never);
+    const { env, blocks } = blocksTable(dataDir, shard);
     try {
       for (const { key, value } of blocks.getRange({})) {
         if (edit?.(key, value) === true) blocks.putSync(key, value);
@@ -97,4 +115,49 @@ export function editObjectRecords(
     }
   }
   return edited;
+}
+
+/**
+ * What an attacker with write access to a stopped server's data directory can do to a block
+ * without any key: rewrite its bytes (`change`) and then fix up every unkeyed check the store
+ * keeps for them. The file moves to its new content address (SHA-256), the blocks table gets
+ * the new name with the new CRC32Cs, and every object record referencing the old name is
+ * pointed at the new one. Returns the new name.
+ */
+export function forgeBlock(
+  dataDir: string,
+  shards: number,
+  hash: string,
+  change: (bytes: Buffer) => Buffer,
+): string {
+  const path = blockPath(dataDir, shards, hash);
+  if (path === null) throw new Error(`no block ${hash}`);
+  const forged = change(readFileSync(path));
+  const forgedHash = createHash('sha256').update(forged).digest('hex');
+  const shardDir = dirname(dirname(dirname(path)));
+  const forgedPath = join(shardDir, 'blocks', forgedHash.slice(0, 2), forgedHash);
+  mkdirSync(dirname(forgedPath), { recursive: true });
+  writeFileSync(forgedPath, forged);
+  rmSync(path);
+  for (let shard = 0; shard < shards; shard++) {
+    const { env, blocks } = blocksTable(dataDir, shard);
+    try {
+      const record = blocks.get(hash);
+      if (record !== undefined) {
+        blocks.putSync(forgedHash, { ...record, crcs: segmentCrcsOf(forged) });
+        blocks.removeSync(hash);
+      }
+    } finally {
+      env.close();
+    }
+  }
+  editObjectRecords(dataDir, shards, (record) => {
+    const refs = record.blocks as Array<{ hash: string }> | undefined;
+    if (refs?.some((ref) => ref.hash === hash) !== true) return undefined;
+    return {
+      ...record,
+      blocks: refs.map((ref) => (ref.hash === hash ? { ...ref, hash: forgedHash } : ref)),
+    };
+  });
+  return forgedHash;
 }
