@@ -1,4 +1,4 @@
-// A bucket's other S3 configurations, each edited as the JSON the AWS SDK sends (the same
+// A bucket's other S3 configurations (tagging, lifecycle, website, policy), each edited as the JSON the AWS SDK sends (the same
 // shape as `aws s3api put-bucket-...`), with S3's own validation error shown under its editor;
 // and, for an operator, the bucket's quotas through the admin API.
 import {
@@ -9,12 +9,10 @@ import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
-  GetBucketVersioningCommand,
   GetBucketWebsiteCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
-  PutBucketVersioningCommand,
   PutBucketWebsiteCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -71,15 +69,6 @@ const KINDS: readonly DocumentKind[] = [
     put: (s3, Bucket, LifecycleConfiguration) =>
       s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration })),
     remove: (s3, Bucket) => s3.send(new DeleteBucketLifecycleCommand({ Bucket })),
-  },
-  {
-    title: 'Versioning',
-    missing: null,
-    example: { Status: 'Enabled' },
-    get: async (s3, Bucket) => body(await s3.send(new GetBucketVersioningCommand({ Bucket }))),
-    put: (s3, Bucket, VersioningConfiguration) =>
-      s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration })),
-    remove: null,
   },
   {
     title: 'Website',
