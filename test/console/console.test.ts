@@ -453,6 +453,10 @@ browserTest(
     );
     await lock.getByRole('button', { name: 'Save object lock' }).click();
     await lock.getByRole('status').filter({ hasText: 'Object lock saved' }).waitFor();
+    await page
+      .locator('form[aria-labelledby="versioning-title"]')
+      .evaluate((form) => (form as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await screenshot(page, 'protection');
     const configuration = await suite.s3.send(
       new GetObjectLockConfigurationCommand({ Bucket: locked }),
     );
