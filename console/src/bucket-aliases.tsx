@@ -2,6 +2,7 @@
 // operations). Every alias names the same bucket; the last one cannot be removed.
 import { useEffect, useState } from 'preact/hooks';
 import { adminCall, errorText } from './session.js';
+import { Outcome } from './ui.js';
 
 interface AliasInfo {
   readonly id: string;
@@ -67,11 +68,7 @@ export function BucketAliases({ token, bucket }: { token: string; bucket: string
           />
         </label>
         <button type="submit">Add alias</button>
-        {message !== null && (
-          <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
-            {message.text}
-          </span>
-        )}
+        <Outcome message={message} />
       </fieldset>
     </form>
   );

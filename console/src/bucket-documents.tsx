@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
 import { adminCall, errorText } from './session.js';
+import { Outcome } from './ui.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the SDK's input shapes, typed by the user as JSON
 type Json = any;
@@ -264,11 +265,7 @@ export function BucketQuotas({ token, bucket }: { token: string; bucket: string 
           />
         </label>
         <button type="submit">Save quotas</button>
-        {message !== null && (
-          <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
-            {message.text}
-          </span>
-        )}
+        <Outcome message={message} />
       </fieldset>
     </form>
   );

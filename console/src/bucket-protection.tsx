@@ -11,17 +11,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from './session.js';
+import { Outcome } from './ui.js';
 
 type Message = { error: boolean; text: string } | null;
-
-function Outcome({ message }: { message: Message }) {
-  if (message === null) return null;
-  return (
-    <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
-      {message.text}
-    </span>
-  );
-}
 
 const XMLNS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 
