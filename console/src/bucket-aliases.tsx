@@ -15,6 +15,8 @@ export function BucketAliases({ token, bucket }: { token: string; bucket: string
   const [alias, setAlias] = useState('');
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   useEffect(() => {
+    setInfo(null);
+    setMessage(null);
     adminCall<AliasInfo>(token, 'GetBucketInfo', { query: { globalAlias: bucket } }).then(
       setInfo,
       (caught: unknown) => setMessage({ error: true, text: errorText(caught) }),

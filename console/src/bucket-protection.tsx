@@ -32,6 +32,10 @@ function VersioningSwitch({ s3, bucket }: { s3: S3Client; bucket: string }) {
   const [loaded, setLoaded] = useState(false);
   const [message, setMessage] = useState<Message>(null);
   useEffect(() => {
+    // Another bucket: nothing of the last one's may be saved onto this one before it is read.
+    setLoaded(false);
+    setStatus(null);
+    setMessage(null);
     s3.send(new GetBucketVersioningCommand({ Bucket: bucket })).then(
       (got) => {
         setStatus(got.Status ?? null);
@@ -138,6 +142,7 @@ function ObjectLockRetention({ s3, bucket }: { s3: S3Client; bucket: string }) {
   useEffect(() => {
     setForm(null);
     setAbsent(false);
+    setMessage(null);
     s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket })).then(
       (got) => setForm(toForm(got.ObjectLockConfiguration)),
       (caught: { name?: string }) => {
