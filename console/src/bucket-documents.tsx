@@ -1,4 +1,4 @@
-// A bucket's other S3 configurations, each edited as the JSON the AWS SDK sends (the same
+// A bucket's other S3 configurations (tagging, lifecycle, website, policy), each edited as the JSON the AWS SDK sends (the same
 // shape as `aws s3api put-bucket-...`), with S3's own validation error shown under its editor;
 // and, for an operator, the bucket's quotas through the admin API.
 import {
@@ -9,17 +9,16 @@ import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
-  GetBucketVersioningCommand,
   GetBucketWebsiteCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
-  PutBucketVersioningCommand,
   PutBucketWebsiteCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
 import { adminCall, errorText } from './session.js';
+import { Outcome } from './ui.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the SDK's input shapes, typed by the user as JSON
 type Json = any;
@@ -71,15 +70,6 @@ const KINDS: readonly DocumentKind[] = [
     put: (s3, Bucket, LifecycleConfiguration) =>
       s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration })),
     remove: (s3, Bucket) => s3.send(new DeleteBucketLifecycleCommand({ Bucket })),
-  },
-  {
-    title: 'Versioning',
-    missing: null,
-    example: { Status: 'Enabled' },
-    get: async (s3, Bucket) => body(await s3.send(new GetBucketVersioningCommand({ Bucket }))),
-    put: (s3, Bucket, VersioningConfiguration) =>
-      s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration })),
-    remove: null,
   },
   {
     title: 'Website',
@@ -275,11 +265,7 @@ export function BucketQuotas({ token, bucket }: { token: string; bucket: string 
           />
         </label>
         <button type="submit">Save quotas</button>
-        {message !== null && (
-          <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
-            {message.text}
-          </span>
-        )}
+        <Outcome message={message} />
       </fieldset>
     </form>
   );

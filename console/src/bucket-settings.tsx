@@ -7,7 +7,9 @@ import {
   PutBucketCorsCommand,
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
+import { BucketAliases } from './bucket-aliases.js';
 import { BucketDocuments, BucketQuotas } from './bucket-documents.js';
+import { BucketProtection } from './bucket-protection.js';
 import type { PageProps } from './main.js';
 import { errorText } from './session.js';
 
@@ -113,7 +115,9 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
     return (
       <section aria-labelledby="settings-title">
         <h1 id="settings-title">{bucket} / settings</h1>
-        {session.adminToken !== null && <BucketQuotas token={session.adminToken} bucket={bucket} />}
+        {session.adminToken !== null && (
+          <OperatorSettings token={session.adminToken} bucket={bucket} />
+        )}
         <p role="alert">Bucket settings need S3 keys.</p>
       </section>
     );
@@ -264,12 +268,27 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
         </form>
         <div class="card">
           <h2>XML</h2>
-          <pre class="xml">{corsXml(rules.map(toRule))}</pre>
+          <pre class="xml" data-xml="cors">
+            {corsXml(rules.map(toRule))}
+          </pre>
         </div>
       </div>
-      {session.adminToken !== null && <BucketQuotas token={session.adminToken} bucket={bucket} />}
+      <BucketProtection s3={s3} bucket={bucket} />
+      {session.adminToken !== null && (
+        <OperatorSettings token={session.adminToken} bucket={bucket} />
+      )}
       <BucketDocuments s3={s3} bucket={bucket} />
     </section>
+  );
+}
+
+/** What only the admin API sets: quotas and global aliases. */
+function OperatorSettings({ token, bucket }: { token: string; bucket: string }) {
+  return (
+    <>
+      <BucketQuotas token={token} bucket={bucket} />
+      <BucketAliases token={token} bucket={bucket} />
+    </>
   );
 }
 

@@ -30,7 +30,8 @@ export function parseScrape(text: string, atMs: number): Scrape {
     if (name === 'hangar_s3_requests_total') {
       requests += value;
       const status = /status="(\d+)"/.exec(labels)?.[1] ?? '200';
-      if (Number(status) >= 500 || status === '0') errors += value;
+      // 4xx and 5xx both (CloudWatch's 4xxErrors + 5xxErrors); 0: the connection failed.
+      if (Number(status) >= 400 || status === '0') errors += value;
     } else if (name === 'hangar_s3_bytes_in_total') bytesIn += value;
     else if (name === 'hangar_s3_bytes_out_total') bytesOut += value;
     else if (name === 'hangar_s3_request_duration_seconds_bucket') {

@@ -160,10 +160,21 @@ function Browser({ s3, bucket }: { s3: S3Client; bucket: string }) {
   const drop = async (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
-    const entries = [...(event.dataTransfer?.items ?? [])]
-      .map((item) => item.webkitGetAsEntry())
-      .filter((entry): entry is FileSystemEntry => entry !== null);
-    upload((await Promise.all(entries.map((entry) => filesOf(entry, '')))).flat());
+    // A dropped folder comes only as an entry; an item with no entry (a file a page made, or
+    // a browser without the entries API) is still a file.
+    const dropped = [...(event.dataTransfer?.items ?? [])]
+      .filter((item) => item.kind === 'file')
+      .map((item) => item.webkitGetAsEntry() ?? item.getAsFile());
+    const files = await Promise.all(
+      dropped.map((entry) =>
+        entry instanceof File
+          ? [{ file: entry, relativePath: entry.name }]
+          : entry === null
+            ? []
+            : filesOf(entry, ''),
+      ),
+    );
+    upload(files.flat());
   };
 
   const remove = async (keys: string[]) => {

@@ -178,6 +178,7 @@ export function Overview({ session }: PageProps) {
           data-points={points}
           data-latest-rate={latestRate.toFixed(2)}
           data-max-rate={Math.max(0, ...(series.current[1] ?? [])).toFixed(2)}
+          data-max-error-rate={Math.max(0, ...(series.current[2] ?? [])).toFixed(2)}
           class="request-chart"
           role="img"
           aria-label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}

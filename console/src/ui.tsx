@@ -9,3 +9,13 @@ export function ErrorLine({ text }: { text: string | null }) {
     </p>
   );
 }
+
+/** The outcome of a save: a status line, or an alert when it failed; nothing when null. */
+export function Outcome({ message }: { message: { error: boolean; text: string } | null }) {
+  if (message === null) return null;
+  return (
+    <span role={message.error ? 'alert' : 'status'} class={message.error ? 'error' : ''}>
+      {message.text}
+    </span>
+  );
+}

@@ -3,8 +3,13 @@
 // browser (Debian's Chromium through playwright-core) the operator's pages: sign-in, buckets,
 // keys with grants, the live request chart under load, and the CORS form's validation errors.
 import {
+  CreateBucketCommand,
   GetBucketCorsCommand,
+  GetBucketPolicyCommand,
   GetBucketTaggingCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
@@ -20,7 +25,7 @@ import {
   waitUntil,
 } from '../helpers/console.js';
 import type { Credentials } from '../helpers/keys.js';
-import { newBucket, useServer } from '../helpers/server.js';
+import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 
 const suite = useServer(test);
 const { browserTest, browser } = useChromium(test, 'console browser tests', [
@@ -162,12 +167,18 @@ browserTest('the overview request chart moves while a load runs', async (t) => {
     async () => Number(await chart.getAttribute('data-points')) >= 2,
   );
   const before = Number(await chart.getAttribute('data-max-rate'));
-  // A load of small requests for about four seconds.
+  const errorsBefore = Number(await chart.getAttribute('data-max-error-rate'));
+  // A load of small requests for about four seconds, a third of them GETs of a missing key
+  // (404s: the errors line).
   const until = Date.now() + 4000;
   const worker = async () => {
     while (Date.now() < until) {
       await suite.s3.send(new HeadBucketCommand({ Bucket: bucketName }));
       await suite.s3.send(new ListObjectsV2Command({ Bucket: bucketName, MaxKeys: 1 }));
+      const missing = await s3Failure(
+        suite.s3.send(new GetObjectCommand({ Bucket: bucketName, Key: 'missing' })),
+      );
+      if (missing.status !== 404) throw new Error(`GET of a missing key: ${missing.status}`);
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -177,6 +188,10 @@ browserTest('the overview request chart moves while a load runs', async (t) => {
   );
   const peak = Number(await chart.getAttribute('data-max-rate'));
   t.true(peak > before + 20, `peak ${peak} requests/s, before ${before}`);
+  await waitUntil(
+    'the chart shows the errors',
+    async () => Number(await chart.getAttribute('data-max-error-rate')) > errorsBefore + 5,
+  );
   t.is(await page.locator('.request-chart canvas').count(), 1);
   await page.locator('[data-health="healthy"]').waitFor();
   await screenshot(page, 'overview');
@@ -220,7 +235,7 @@ browserTest(
     await page.getByRole('button', { name: 'Save CORS' }).click();
     await page.getByRole('status').filter({ hasText: 'CORS configuration saved' }).waitFor();
     t.true(
-      ((await page.locator('pre.xml').textContent()) ?? '').includes(
+      ((await page.locator('pre[data-xml="cors"]').textContent()) ?? '').includes(
         '<AllowedOrigin>https://app.example.com</AllowedOrigin>',
       ),
     );
@@ -310,6 +325,146 @@ browserTest(
     const stored = await suite.s3.send(new GetBucketTaggingCommand({ Bucket: bucketName }));
     t.deepEqual(stored.TagSet, [{ Key: 'team', Value: 'web' }]);
     await user.close();
+  },
+);
+
+browserTest('an operator lists, adds and removes a bucket global aliases', async (t) => {
+  const page = await openConsole(await browser(), suite.server);
+  await signInOperator(page);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.goto(`${consoleUrl(suite.server)}#/buckets/${bucketName}/settings`);
+  const aliases = page.locator('form[aria-labelledby="aliases-title"]');
+  await aliases.locator(`li[data-alias="${bucketName}"]`).waitFor();
+  const extra = `${bucketName}-alias`;
+  // Keyboard: from the field, Tab reaches Add alias and Enter presses it.
+  await aliases.getByLabel('New alias').fill(extra);
+  await page.keyboard.press('Tab');
+  t.is(await page.evaluate<string>('document.activeElement.textContent'), 'Add alias');
+  await page.keyboard.press('Enter');
+  await aliases
+    .getByRole('status')
+    .filter({ hasText: `Alias ${extra} added` })
+    .waitFor();
+  await aliases.locator(`li[data-alias="${extra}"]`).waitFor();
+  await suite.s3.send(new HeadBucketCommand({ Bucket: extra }));
+  const info = await adminCall(suite.server, 'GET', `/v2/GetBucketInfo?globalAlias=${extra}`);
+  t.deepEqual([...info.json.globalAliases].sort(), [bucketName, extra].sort());
+
+  // Another bucket's name is refused with the admin API's answer, in place.
+  await aliases.getByLabel('New alias').fill(await newBucket(suite.s3, 'console-taken'));
+  await aliases.getByRole('button', { name: 'Add alias' }).click();
+  await aliases.getByRole('alert').filter({ hasText: 'BucketAlreadyExists' }).waitFor();
+
+  await aliases.getByRole('button', { name: `Remove alias ${extra}` }).click();
+  await aliases.locator(`li[data-alias="${extra}"]`).waitFor({ state: 'detached' });
+  t.is((await s3Failure(suite.s3.send(new HeadBucketCommand({ Bucket: extra })))).status, 404);
+  // The last alias stays: the bucket would have no name.
+  await aliases.getByRole('button', { name: `Remove alias ${bucketName}` }).click();
+  await aliases.getByRole('alert').filter({ hasText: 'BucketAliasRequired' }).waitFor();
+  await suite.s3.send(new HeadBucketCommand({ Bucket: bucketName }));
+  await page.close();
+});
+
+browserTest(
+  'bucket settings: versioning switch, object lock retention, a malformed policy in place',
+  async (t) => {
+    if (userKeys === undefined) return t.fail('the operator test made no key');
+    const locked = `console-lock-${process.pid}`;
+    await suite.s3.send(
+      new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }),
+    );
+    const lockedInfo = await adminCall(
+      suite.server,
+      'GET',
+      `/v2/GetBucketInfo?globalAlias=${locked}`,
+    );
+    await adminCall(suite.server, 'POST', '/v2/AllowBucketKey', {
+      bucketId: lockedInfo.json.id,
+      accessKeyId: userKeys.accessKeyId,
+      permissions: { read: true, write: true, owner: true },
+    });
+    const page = await openConsole(await browser(), suite.server);
+    await signInUser(page, userKeys);
+    await page.locator(`tr[data-bucket="${bucketName}"]`).waitFor();
+    await page.goto(`${consoleUrl(suite.server)}#/buckets/${bucketName}/settings`);
+
+    // Versioning, by keyboard: Space picks the radio, Tab reaches Save, Enter saves.
+    const versioning = page.locator('form[aria-labelledby="versioning-title"]');
+    await versioning.getByText('Never versioned').waitFor();
+    await versioning.getByLabel('Enabled').focus();
+    await page.keyboard.press('Space');
+    await page.keyboard.press('Tab');
+    t.is(await page.evaluate<string>('document.activeElement.textContent'), 'Save versioning');
+    await page.keyboard.press('Enter');
+    await versioning.getByRole('status').filter({ hasText: 'Versioning saved' }).waitFor();
+    const xml = page.locator('pre[data-xml="versioning"]');
+    t.true(((await xml.textContent()) ?? '').includes('<Status>Enabled</Status>'));
+    const enabled = await suite.s3.send(new GetBucketVersioningCommand({ Bucket: bucketName }));
+    t.is(enabled.Status, 'Enabled');
+    await versioning.getByLabel('Suspended').check();
+    await versioning.getByRole('button', { name: 'Save versioning' }).click();
+    await waitUntil('versioning is suspended', async () => {
+      const got = await suite.s3.send(new GetBucketVersioningCommand({ Bucket: bucketName }));
+      return got.Status === 'Suspended';
+    });
+    t.true(((await xml.textContent()) ?? '').includes('<Status>Suspended</Status>'));
+    // This bucket has no object lock: no retention form, a note instead.
+    await page.locator('[data-object-lock="off"]').waitFor();
+    t.is(await page.getByRole('heading', { name: 'Object lock default retention' }).count(), 0);
+
+    // The policy: AWS's MalformedPolicy under the editor; a good one saved.
+    const policy = page.locator('form[data-document="Policy"]');
+    const editor = policy.getByRole('textbox');
+    await policy.getByText('none set yet').waitFor();
+    const statement = {
+      Sid: 'keep',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:DeleteBucket',
+      Resource: `arn:aws:s3:::${bucketName}`,
+    };
+    await editor.fill(
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ ...statement, Effect: 'Maybe' }] }),
+    );
+    await policy.getByRole('button', { name: 'Save policy' }).click();
+    const refused = policy.getByRole('alert');
+    await refused.waitFor();
+    t.regex((await refused.textContent()) ?? '', /^MalformedPolicy: /);
+    t.is(await editor.getAttribute('aria-invalid'), 'true');
+    const good = { Version: '2012-10-17', Statement: [statement] };
+    await editor.fill(JSON.stringify(good));
+    await policy.getByRole('button', { name: 'Save policy' }).click();
+    await policy.getByRole('status').filter({ hasText: 'Policy saved' }).waitFor();
+    const stored = await suite.s3.send(new GetBucketPolicyCommand({ Bucket: bucketName }));
+    t.deepEqual(JSON.parse(stored.Policy ?? ''), good);
+
+    // A bucket with object lock: the default retention form, its XML beside it.
+    await page.goto(`${consoleUrl(suite.server)}#/buckets/${locked}/settings`);
+    const lock = page.locator('form[aria-labelledby="lock-title"]');
+    await lock.getByLabel('Retention mode').selectOption('GOVERNANCE');
+    await lock.getByLabel('Retention period').fill('0');
+    await lock.getByRole('button', { name: 'Save object lock' }).click();
+    await lock.getByRole('alert').waitFor();
+    await lock.getByLabel('Retention period').fill('3');
+    t.true(
+      ((await page.locator('pre[data-xml="object-lock"]').textContent()) ?? '').includes(
+        '<Mode>GOVERNANCE</Mode>',
+      ),
+    );
+    await lock.getByRole('button', { name: 'Save object lock' }).click();
+    await lock.getByRole('status').filter({ hasText: 'Object lock saved' }).waitFor();
+    await page
+      .locator('form[aria-labelledby="versioning-title"]')
+      .evaluate((form) => (form as unknown as { scrollIntoView(): void }).scrollIntoView());
+    await screenshot(page, 'protection');
+    const configuration = await suite.s3.send(
+      new GetObjectLockConfigurationCommand({ Bucket: locked }),
+    );
+    t.deepEqual(configuration.ObjectLockConfiguration, {
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3 } },
+    });
+    await page.close();
   },
 );
 

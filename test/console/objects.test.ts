@@ -285,3 +285,86 @@ browserTest(
     t.is(left.KeyCount, 17);
   },
 );
+
+/** A 1x1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+browserTest(
+  'a dropped image uploads; its panel shows type, size, ETag, user metadata and a preview',
+  async (t) => {
+    const p = await userPage();
+    // To the bucket's top (the test before left the listing in photos/).
+    await p
+      .getByRole('navigation', { name: 'Folder' })
+      .getByRole('button', { name: BUCKET })
+      .click();
+    // A real drop event carrying a DataTransfer with a File, as a person's drag makes.
+    const transfer = await p.evaluateHandle(`(() => {
+      const bytes = Uint8Array.from(atob('${PNG.toString('base64')}'), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      return transfer;
+    })()`);
+    const zone = p.locator('section.dropzone');
+    await zone.dispatchEvent('dragover', { dataTransfer: transfer });
+    await zone.dispatchEvent('drop', { dataTransfer: transfer });
+    const item = p.locator('li[data-upload="dropped.png"]');
+    await waitUntil(
+      'the dropped file is uploaded',
+      async () => (await item.getAttribute('data-state')) === 'done',
+    );
+    t.deepEqual(await objectBytes(root(), BUCKET, 'dropped.png'), PNG);
+    const head = await root().send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'dropped.png' }));
+    t.is(head.ContentType, 'image/png');
+
+    await p.getByRole('button', { name: 'Refresh' }).click();
+    await p
+      .locator('tr[data-key="dropped.png"]')
+      .getByRole('button', { name: 'dropped.png', exact: true })
+      .click();
+    const details = p.getByRole('complementary', { name: 'Object dropped.png' });
+    const field = (name: string) =>
+      details.locator(`xpath=.//dt[normalize-space()="${name}"]/following-sibling::dd[1]`);
+    await field('ETag').waitFor();
+    t.is(await field('Type').textContent(), 'image/png');
+    t.is(await field('Size').textContent(), `${PNG.length} B`);
+    t.is(await field('ETag').textContent(), head.ETag ?? '');
+    await details.getByRole('button', { name: 'Preview' }).click();
+    const image = details.getByRole('img', { name: 'dropped.png' });
+    await waitUntil(
+      'the preview image is loaded',
+      async () =>
+        (await image.evaluate(
+          (img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+        )) === 1,
+    );
+    await details.getByRole('button', { name: 'Close' }).click();
+
+    await root().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'labelled.txt',
+        Body: 'labelled\n',
+        ContentType: 'text/plain',
+        Metadata: { project: 'hangar' },
+      }),
+    );
+    await p.getByRole('button', { name: 'Refresh' }).click();
+    await p
+      .locator('tr[data-key="labelled.txt"]')
+      .getByRole('button', { name: 'labelled.txt', exact: true })
+      .click();
+    const labelled = p.getByRole('complementary', { name: 'Object labelled.txt' });
+    await labelled.locator('dt', { hasText: 'x-amz-meta-project' }).waitFor();
+    t.is(
+      await labelled
+        .locator('xpath=.//dt[normalize-space()="x-amz-meta-project"]/following-sibling::dd[1]')
+        .textContent(),
+      'hangar',
+    );
+    await labelled.getByRole('button', { name: 'Close' }).click();
+  },
+);
