@@ -624,6 +624,8 @@ export type ShardRequest =
       /** Checked inside the commit; a write of the key since the upload began makes a 409. */
       conditions?: WriteConditions;
       notify?: NotifyContext;
+      /** Completed by a source's replication: the version says REPLICA. */
+      replica?: true;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {

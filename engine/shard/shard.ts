@@ -571,6 +571,7 @@ export class Shard {
       request.versioning,
       request.defaultLock,
       notifyOf(request.notify, 'ObjectCreated:CompleteMultipartUpload'),
+      request.replica === true,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);

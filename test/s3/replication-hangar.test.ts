@@ -2,6 +2,7 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -43,6 +44,9 @@ const SOURCE_ENV = {
   HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
   HANGAR_REPLICATION_ATTEMPTS_MAX: '60',
   HANGAR_REPLICATION_POLL_MS: '50',
+  // Lowered so that a 12 MiB object goes as a multipart upload of 5 MiB parts.
+  HANGAR_REPLICATION_MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024),
+  HANGAR_REPLICATION_PART_BYTES: String(5 * 1024 * 1024),
 };
 const EXPECTED = [/replication attempt failed/];
 
@@ -123,6 +127,35 @@ test.serial(
     const big = await objectBytes(dst, to, 'big/multi.bin');
     t.true(Buffer.from(big).equals(Buffer.concat([part, last])));
     t.is((await headOrNone(dst, to, 'big/multi.bin'))?.ReplicationStatus, 'REPLICA');
+  },
+);
+
+test.serial(
+  'an object over the multipart threshold goes as a multipart upload, byte-identical',
+  async (t) => {
+    const { from, to } = await replicatedPair('large');
+    const body = randomBytesSeeded(12 * 1024 * 1024 + 7, 11);
+    await src.send(
+      new PutObjectCommand({
+        Bucket: from,
+        Key: 'large.bin',
+        Body: body,
+        ContentType: 'application/x-large',
+        Metadata: { kind: 'large' },
+        Tagging: 'size=large',
+      }),
+    );
+    await statusBecomes(src, from, 'large.bin', 'COMPLETED');
+    const replica = await headOrNone(dst, to, 'large.bin');
+    t.regex(replica?.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'three parts of 5, 5 and 2 MiB');
+    t.is(replica?.ReplicationStatus, 'REPLICA');
+    t.is(replica?.ContentType, 'application/x-large');
+    t.deepEqual(replica?.Metadata, { kind: 'large' });
+    t.true(Buffer.from(await objectBytes(dst, to, 'large.bin')).equals(body));
+    const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'large.bin' }));
+    t.deepEqual(tags.TagSet, [{ Key: 'size', Value: 'large' }]);
+    const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
+    t.is(uploads.Uploads?.length ?? 0, 0, 'no upload left behind at the destination');
   },
 );
 
