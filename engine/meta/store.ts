@@ -317,6 +317,11 @@ export class MetaStore {
     return this.env.transaction(() => this.replication.settle(settled));
   }
 
+  /** Records a queue row's failed attempts; false when the row is gone. */
+  async noteReplicationAttempts(id: string, attempts: number): Promise<boolean> {
+    return this.env.transaction(() => this.replication.noteAttempts(id, attempts));
+  }
+
   /** The repair pass: queues versions again (those not queued already); returns rows added. */
   async requeueReplication(
     entries: ReadonlyArray<Omit<ReplicationEntry, 'id' | 'createdMs'>>,

@@ -278,6 +278,13 @@ export class Shard {
           return { kind: 'ReplicationSettled', removed };
         });
         break;
+      case 'NoteReplicationAttempts':
+        this.answer(request.reqId, async () => {
+          const noted = await this.meta.noteReplicationAttempts(request.id, request.attempts);
+          if (this.settings.durable) await this.meta.flushed();
+          return { kind: 'ReplicationAttemptsNoted', noted };
+        });
+        break;
       case 'RequeueReplication':
         this.answer(request.reqId, async () => {
           const added = await this.meta.requeueReplication(request.entries);
