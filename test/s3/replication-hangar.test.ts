@@ -305,6 +305,41 @@ test.serial(
   },
 );
 
+/** When the source's last repair pass finished, from ListWorkers (0: never). */
+async function lastRepairMs(): Promise<number> {
+  const workers = await onNode(source, 'POST', 'ListWorkers', {});
+  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
+    (w) => w.name === 'Bucket replication',
+  );
+  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
+  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
+  return at === undefined ? 0 : Date.parse(at);
+}
+
+test.serial('the repair pass sends again a destination copy with other bytes', async (t) => {
+  const { from, to } = await replicatedPair('differ');
+  const original = { sized: 'the source bytes', resized: 'the source bytes', same: 'untouched' };
+  for (const [key, body] of Object.entries(original)) {
+    await src.send(new PutObjectCommand({ Bucket: from, Key: key, Body: body }));
+    await statusBecomes(src, from, key, 'COMPLETED');
+  }
+  // Overwritten at the destination: the same size (only the ETag tells), and another size.
+  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'sized', Body: 'THE SOURCE BYTES' }));
+  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'resized', Body: 'short' }));
+
+  const launched = Date.now();
+  await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
+  await eventually('the repair pass done', async () =>
+    (await lastRepairMs()) > launched ? true : undefined,
+  );
+  for (const key of Object.keys(original)) await statusBecomes(src, from, key, 'COMPLETED');
+  for (const [key, body] of Object.entries(original)) {
+    t.is(Buffer.from(await objectBytes(dst, to, key)).toString(), body, key);
+  }
+  const same = await dst.send(new ListObjectVersionsCommand({ Bucket: to, Prefix: 'same' }));
+  t.is(same.Versions?.length, 1, 'an identical copy is not sent again');
+});
+
 test.serial('ListWorkers and /metrics show the replication worker', async (t) => {
   const workers = await onNode(source, 'POST', 'ListWorkers', {});
   t.is(workers.status, 200);
