@@ -159,6 +159,39 @@ test.serial(
   },
 );
 
+/** The source's count of failed replication attempts, from /metrics. */
+async function failedAttempts(): Promise<number> {
+  const { text } = await adminCall(source, 'GET', '/metrics');
+  const counts = [...text.matchAll(/^hangar_replication_attempt_failures_total\{[^}]*\} (\d+)$/gm)];
+  return counts.reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+async function setQuota(bucket: string, maxSize: number | null): Promise<void> {
+  const info = await adminCall(destination, 'GET', `/v2/GetBucketInfo?globalAlias=${bucket}`);
+  const id = info.json.id as string;
+  const quotas = { maxSize, maxObjects: null };
+  const updated = await adminCall(destination, 'POST', `/v2/UpdateBucket?id=${id}`, { quotas });
+  if (updated.status !== 200) throw new Error(`UpdateBucket: ${JSON.stringify(updated.json)}`);
+}
+
+test.serial('a failed multipart replication aborts its upload at the destination', async (t) => {
+  const { from, to } = await replicatedPair('abort');
+  // Under the destination's quota the upload fails (a part or the completion is refused).
+  await setQuota(to, 6 * 1024 * 1024);
+  const before = await failedAttempts();
+  const body = randomBytesSeeded(12 * 1024 * 1024, 12);
+  await src.send(new PutObjectCommand({ Bucket: from, Key: 'over-quota.bin', Body: body }));
+  await eventually('a failed multipart attempt', async () =>
+    (await failedAttempts()) > before ? true : undefined,
+  );
+  await setQuota(to, null);
+  await statusBecomes(src, from, 'over-quota.bin', 'COMPLETED');
+  t.true(Buffer.from(await objectBytes(dst, to, 'over-quota.bin')).equals(body));
+  // Every failed attempt aborted its upload before the next one began.
+  const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
+  t.is(uploads.Uploads?.length ?? 0, 0);
+});
+
 test.serial(
   'a delete marker is replicated; a tag change replicates the version again',
   async (t) => {
