@@ -289,10 +289,14 @@ export const LIMITS = {
   /** First retry delay of a remote after a failed attempt; doubled up to the max. */
   replicationBackoffBaseMs: tunable('replicationBackoffBaseMs', 500),
   replicationBackoffMaxMs: tunable('replicationBackoffMaxMs', 60_000),
-  /** One request to a remote (a PUT streams the whole object: sized for large bodies). */
+  /** One request to a remote (a PUT or a part streams up to a GiB or so: sized for that). */
   replicationRequestTimeoutMs: 15 * 60 * 1000,
-  /** The largest object one PutObject replicates (S3's single-PUT bound): larger ones FAIL. */
-  replicationObjectBytesMax: 5 * 1024 ** 3,
+  /** Objects larger than this go to the remote as a multipart upload, not one PutObject. */
+  replicationMultipartThresholdBytes: tunable('replicationMultipartThresholdBytes', 64 * 1024 ** 2),
+  /** Part size of a replication multipart upload (grown for objects over 10000 parts). */
+  replicationPartBytes: tunable('replicationPartBytes', 16 * 1024 ** 2),
+  /** The largest object replicated (S3's object bound): larger ones FAIL at once. */
+  replicationObjectBytesMax: 5 * 1024 ** 4,
   /** Objects a repair pass checks against the destination per bucket page. */
   replicationRepairPageMax: 1000,
 

@@ -132,6 +132,19 @@ export class ReplicationQueue {
     return removed;
   }
 
+  /**
+   * Inside a transaction: records a row's failed attempts so far, so that the attempt bound
+   * holds across restarts (a row that fails each time would otherwise be tried for ever by a
+   * server that restarts more often than the bound). False when the row was settled meanwhile.
+   */
+  noteAttempts(id: string, attempts: number): boolean {
+    assert(attempts > 0, 'a noted attempt count counts a failure');
+    const row = this.rows.get(id);
+    if (row === undefined) return false;
+    this.rows.put(id, { ...row, attempts });
+    return true;
+  }
+
   /** One row of the version left the queue: its count drops, its status follows. */
   private recordStatus(row: QueueRow, status: ReplicationSettlement['status']): void {
     const located = this.versioned.locate(row.bucketId, row.key, row.versionId);

@@ -317,6 +317,11 @@ export class MetaStore {
     return this.env.transaction(() => this.replication.settle(settled));
   }
 
+  /** Records a queue row's failed attempts; false when the row is gone. */
+  async noteReplicationAttempts(id: string, attempts: number): Promise<boolean> {
+    return this.env.transaction(() => this.replication.noteAttempts(id, attempts));
+  }
+
   /** The repair pass: queues versions again (those not queued already); returns rows added. */
   async requeueReplication(
     entries: ReadonlyArray<Omit<ReplicationEntry, 'id' | 'createdMs'>>,
@@ -667,6 +672,8 @@ export class MetaStore {
     versioning?: VersioningState,
     defaultLock?: ObjectLock,
     notify?: Notify,
+    /** Completed by a source's replication: REPLICA, and not replicated again (see put). */
+    replica = false,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.env.transaction(() => {
       const upload = this.getUpload(bucketId, key, uploadId);
@@ -681,14 +688,13 @@ export class MetaStore {
         ...lockField(uploadLock(upload.lock, defaultLock)),
         ...(upload.owner !== undefined ? { owner: upload.owner } : {}),
         ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
+        ...(replica ? { replication: 'REPLICA' as const } : {}),
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);
-      const targets = ReplicationQueue.targetsOf(
-        notify?.context.replication,
-        key,
-        record.tags ?? [],
-      );
+      const targets = replica
+        ? []
+        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
       const stored = ReplicationQueue.pendingRecord(record, targets);
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined

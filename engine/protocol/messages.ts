@@ -131,6 +131,8 @@ export interface ReplicationEntry {
   destination: string;
   storageClass?: string;
   createdMs: number;
+  /** Failed attempts so far, stored in the row (absent: none), so a restart keeps counting. */
+  attempts?: number;
 }
 
 /** The worker's verdict on a queue row: the row leaves the queue, the version takes `status`. */
@@ -624,6 +626,8 @@ export type ShardRequest =
       /** Checked inside the commit; a write of the key since the upload began makes a 409. */
       conditions?: WriteConditions;
       notify?: NotifyContext;
+      /** Completed by a source's replication: the version says REPLICA. */
+      replica?: true;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {
@@ -702,6 +706,8 @@ export type ShardRequest =
   | { kind: 'ReadReplication'; reqId: number; limit: number }
   /** Removes settled rows and records their versions' status (answered ReplicationSettled). */
   | { kind: 'SettleReplication'; reqId: number; settled: ReplicationSettlement[] }
+  /** Records a row's failed attempts so far (answered ReplicationAttemptsNoted). */
+  | { kind: 'NoteReplicationAttempts'; reqId: number; id: string; attempts: number }
   /**
    * The repair pass: queues the version again (PENDING) unless a row for it is queued already
    * (answered ReplicationQueued with how many rows were added).
@@ -814,6 +820,8 @@ export type ShardResult =
   | { kind: 'OutboxAcked'; removed: number }
   | { kind: 'ReplicationRead'; entries: ReplicationEntry[]; pending: number }
   | { kind: 'ReplicationSettled'; removed: number }
+  /** `noted`: false when the row was settled meanwhile (nothing to record). */
+  | { kind: 'ReplicationAttemptsNoted'; noted: boolean }
   | { kind: 'ReplicationQueued'; added: number }
   | { kind: 'OutboxRecorded'; written: number }
   | { kind: 'Tags'; tags: Tag[]; versionId?: string }

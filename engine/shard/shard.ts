@@ -280,6 +280,13 @@ export class Shard {
           return { kind: 'ReplicationSettled', removed };
         });
         break;
+      case 'NoteReplicationAttempts':
+        this.answer(request.reqId, async () => {
+          const noted = await this.meta.noteReplicationAttempts(request.id, request.attempts);
+          if (this.settings.durable) await this.meta.flushed();
+          return { kind: 'ReplicationAttemptsNoted', noted };
+        });
+        break;
       case 'RequeueReplication':
         this.answer(request.reqId, async () => {
           const added = await this.meta.requeueReplication(request.entries);
@@ -578,6 +585,7 @@ export class Shard {
       request.versioning,
       request.defaultLock,
       notifyOf(request.notify, 'ObjectCreated:CompleteMultipartUpload'),
+      request.replica === true,
     );
     if (this.settings.durable) await this.meta.flushed();
     this.freeAll(freed);

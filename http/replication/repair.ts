@@ -1,6 +1,7 @@
 import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -33,9 +34,10 @@ type Requeue = Omit<ReplicationEntry, 'id' | 'createdMs'>;
 /**
  * The repair pass over every bucket with replication rules: each current version (read through
  * hangar's own endpoint, like the worker's reads) that is not a replica and has no queued row is
- * queued again for each destination that lacks its key (a HEAD there answers 404) or when its
- * status is FAILED. Changes lost before they were queued (a configuration added after the
- * objects, a remote that was wiped) thus arrive too. The shard re-checks inside its transaction
+ * queued again for each destination that lacks its key (a HEAD there answers 404), holds other
+ * bytes under it (another size or MD5 ETag: sameBytes), or when its status is FAILED. Changes
+ * lost before they were queued (a configuration added after the objects, a remote that was
+ * wiped) and copies changed at the destination thus arrive again. The shard re-checks inside its transaction
  * (RequeueReplication), so a version queued meanwhile is not queued twice.
  */
 export async function repairBuckets(context: RepairContext): Promise<RepairResult> {
@@ -79,7 +81,32 @@ async function repairBucket(
   return result;
 }
 
-/** The rows one key needs queued again: one per destination that lacks it. */
+/**
+ * Whether the destination's copy holds the source's bytes, as far as HEADs can tell: the sizes
+ * match, and the ETags too where both are a body's MD5 (single-part, no SSE-KMS/SSE-C on either
+ * side). A multipart ETag depends on the part sizes, which differ between the source's upload
+ * and the worker's own (multipart.ts): such a copy is compared by size only.
+ */
+export function sameBytes(
+  source: HeadObjectCommandOutput,
+  destination: HeadObjectCommandOutput | undefined,
+): boolean {
+  if (destination === undefined) return false;
+  if (source.ContentLength !== destination.ContentLength) return false;
+  const mine = md5EtagOf(source);
+  const theirs = md5EtagOf(destination);
+  return mine === undefined || theirs === undefined || mine === theirs;
+}
+
+/** The ETag when it is the body's MD5 (hex), else undefined. */
+function md5EtagOf(head: HeadObjectCommandOutput): string | undefined {
+  if (head.SSECustomerAlgorithm !== undefined || head.ServerSideEncryption === 'aws:kms') {
+    return undefined;
+  }
+  return /^"([0-9a-f]{32})"$/.exec(head.ETag ?? '')?.[1];
+}
+
+/** The rows one key needs queued again: one per destination that lacks it or differs. */
 async function missingAt(
   context: RepairContext,
   bucket: BucketRecord,
@@ -95,7 +122,7 @@ async function missingAt(
     const remote = context.clientFor(rule.destination);
     if (remote === undefined) continue;
     const lacking =
-      status === 'FAILED' || (await headAt(remote, rule.destination, key)) === undefined;
+      status === 'FAILED' || !sameBytes(head, await headAt(remote, rule.destination, key));
     if (!lacking) continue;
     wanted.push({
       op: 'put',

@@ -17,12 +17,14 @@ import type { RemoteRecord } from '../../engine/catalog/remotes.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationEntry } from '../../engine/protocol/messages.js';
 import { REPLICA_HEADER } from '../s3/replica.js';
+import { goesMultipart, sendMultipart } from './multipart.js';
 
 /**
  * How the replication worker moves one queued change: it reads the version through hangar's own
  * S3 endpoint (the normal read path: verified block reads, SSE-S3/KMS decryption, the version's
  * headers and tags) with the root key, and writes it to the remote with AWS SDK v3, streaming the
- * body with its known length (one PutObject: S3's 5 GiB bound, LIMITS.replicationObjectBytesMax).
+ * body with its known length: one PutObject, or above LIMITS.replicationMultipartThresholdBytes a
+ * multipart upload of ranged source reads (multipart.ts), up to S3's 5 TiB object bound.
  * Content-MD5 goes along where the source's ETag is the body's MD5, so the destination checks the
  * bytes it stored; a body cut short fails the PUT (its length is declared) and is retried.
  */
@@ -62,8 +64,13 @@ function clientOptions(endpoint: string, region: string) {
   };
 }
 
-/** What the worker writes at a destination: each says it is a replica (a hangar peer honours it). */
-const REPLICA_COMMANDS = new Set(['PutObjectCommand', 'DeleteObjectCommand']);
+/** What the worker writes at a destination: each says it is a replica (a hangar peer honours it
+ *  on PutObject, CompleteMultipartUpload and DeleteObject). */
+const REPLICA_COMMANDS = new Set([
+  'PutObjectCommand',
+  'CompleteMultipartUploadCommand',
+  'DeleteObjectCommand',
+]);
 
 /** A client of one remote, marking its writes as replicas for a hangar destination. */
 export function remoteClient(remote: RemoteRecord): S3Client {
@@ -123,8 +130,15 @@ export async function replicate(
   const body = read.Body as Readable;
   try {
     const input = await putInput(source, entry, read, body, options);
+    const bytes = input.ContentLength ?? 0;
+    if (goesMultipart(bytes)) {
+      // The parts are ranged reads of their own: this whole-object read is not needed.
+      body.destroy();
+      await sendMultipart(source, remote, entry, input, read.ETag, options, remoteCall);
+      return bytes;
+    }
     await remoteCall('put', () => remote.send(new PutObjectCommand(input), options));
-    return input.ContentLength ?? 0;
+    return bytes;
   } finally {
     // The remote may have failed before reading the whole body: free the loopback connection.
     if (!body.readableEnded) body.destroy();
@@ -151,7 +165,7 @@ async function readSource(
     if (bytes > LIMITS.replicationObjectBytesMax) {
       (read.Body as Readable).destroy();
       throw new ReplicationFailure(
-        `${bytes} bytes is over the ${LIMITS.replicationObjectBytesMax} a replication PUT takes`,
+        `${bytes} bytes is over the ${LIMITS.replicationObjectBytesMax} an S3 object may have`,
         'final',
       );
     }

@@ -26,7 +26,8 @@ type Repairing = typeof import('./repair.js');
  * queued until settled, so a kill -9 or a remote that is down only delays it: the next pass (or
  * the next process) takes it again. A failing remote is retried with exponential backoff
  * (LIMITS.replicationBackoff*) while its later changes wait behind it, in order; a change that
- * failed LIMITS.replicationAttemptsMax times is settled FAILED (the repair pass queues it again).
+ * failed LIMITS.replicationAttemptsMax times (counted in its queue row, so across restarts) is
+ * settled FAILED (the repair pass queues it again).
  * Without any remote registered (no bucket can have been configured, or the operator removed them
  * all) it asks the shards nothing: queued rows wait for a remote. Otherwise an empty queue costs
  * one ReadReplication per shard per LIMITS.replicationPollMs; the AWS SDK is loaded only once a
@@ -75,8 +76,6 @@ export class ReplicationWorker {
     LIMITS.replicationBackoffMaxMs,
   );
   private readonly loop: ShardQueueLoop;
-  /** Failed attempts per queue row (in memory: a restart grants a row its attempts again). */
-  private readonly attempts = new Map<string, number>();
   private readonly clients = new Map<string, { record: RemoteRecord; client: S3Client }>();
   private readonly pendingByShard: number[];
   private replicatedTotal = 0;
@@ -148,7 +147,7 @@ export class ReplicationWorker {
     for (const entry of read.entries) {
       if (this.loop.stopped) break;
       if (blocked.has(entry.destination)) continue;
-      const settlement = await this.attempt(entry);
+      const settlement = await this.attempt(shard, entry);
       if (settlement === null) {
         blocked.add(entry.destination);
         continue;
@@ -164,18 +163,20 @@ export class ReplicationWorker {
   }
 
   /** Replicates one row: its settlement, or null to try again later. */
-  private async attempt(entry: ReplicationEntry): Promise<ReplicationSettlement | null> {
+  private async attempt(
+    shard: ShardClient,
+    entry: ReplicationEntry,
+  ): Promise<ReplicationSettlement | null> {
     const { sender, source } = await this.senderAndSource();
     const remote = this.clientFor(sender, entry.destination);
     if (remote === undefined) {
       const error = new Error(`no remote serves bucket ${entry.destination}`);
-      return this.failure(entry, null, error, false);
+      return this.failure(shard, entry, { remoteName: null, error, final: false });
     }
     if (this.backoff.waiting(remote.record.name)) return null;
     try {
       const bytes = await sender.replicate(source, remote.client, entry, this.stopping.signal);
       this.backoff.succeeded(remote.record.name);
-      this.attempts.delete(entry.id);
       this.replicatedTotal++;
       replicated.inc({ remote: remote.record.name });
       replicatedBytes.inc({ remote: remote.record.name }, bytes);
@@ -184,25 +185,35 @@ export class ReplicationWorker {
       // Stopping: the row stays queued as it was; the next start takes it again.
       if (this.loop.stopped) return null;
       const kind = error instanceof sender.ReplicationFailure ? error.kind : 'retry';
-      if (kind === 'gone') {
-        this.attempts.delete(entry.id);
-        return { id: entry.id, status: null };
-      }
-      return this.failure(entry, remote.record.name, error, kind === 'final');
+      if (kind === 'gone') return { id: entry.id, status: null };
+      return this.failure(shard, entry, {
+        remoteName: remote.record.name,
+        error,
+        final: kind === 'final',
+      });
     }
   }
 
-  /** A failed attempt: FAILED once the row's attempts are spent (or retrying cannot help). */
-  private failure(
+  /**
+   * A failed attempt: FAILED once the row's attempts are spent (or retrying cannot help); else
+   * the count is stored in the row (NoteReplicationAttempts) and the row waits for its retry.
+   * A pass tries each row at most once (a failure blocks its destination for the rest of the
+   * pass), so the count the pass read plus one is the row's count now.
+   */
+  private async failure(
+    shard: ShardClient,
     entry: ReplicationEntry,
-    remoteName: string | null,
-    error: unknown,
-    /** Retrying cannot help (too large for one PUT). */
-    final: boolean,
-  ): ReplicationSettlement | null {
+    failed: {
+      remoteName: string | null;
+      error: unknown;
+      /** Retrying cannot help (an SSE-C source, an object over S3's bound). */
+      final: boolean;
+    },
+  ): Promise<ReplicationSettlement | null> {
+    const { remoteName, error } = failed;
     this.loop.errors.failed(error);
     failedAttempts.inc({ remote: remoteName ?? '' });
-    const attempts = (this.attempts.get(entry.id) ?? 0) + 1;
+    const attempts = (entry.attempts ?? 0) + 1;
     this.logger.warn(
       {
         err: error,
@@ -213,13 +224,15 @@ export class ReplicationWorker {
       },
       'replication attempt failed',
     );
-    if (final || attempts >= LIMITS.replicationAttemptsMax) {
-      this.attempts.delete(entry.id);
+    if (failed.final || attempts >= LIMITS.replicationAttemptsMax) {
       this.failedTotal++;
       givenUp.inc();
       return { id: entry.id, status: entry.op === 'put' ? 'FAILED' : null };
     }
-    this.attempts.set(entry.id, attempts);
+    await shard.call(
+      { kind: 'NoteReplicationAttempts', id: entry.id, attempts },
+      'ReplicationAttemptsNoted',
+    );
     if (remoteName !== null) this.backoff.failed(remoteName);
     return null;
   }

@@ -2,6 +2,7 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectTaggingCommand,
+  ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -43,6 +44,9 @@ const SOURCE_ENV = {
   HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
   HANGAR_REPLICATION_ATTEMPTS_MAX: '60',
   HANGAR_REPLICATION_POLL_MS: '50',
+  // Lowered so that a 12 MiB object goes as a multipart upload of 5 MiB parts.
+  HANGAR_REPLICATION_MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024),
+  HANGAR_REPLICATION_PART_BYTES: String(5 * 1024 * 1024),
 };
 const EXPECTED = [/replication attempt failed/];
 
@@ -125,6 +129,68 @@ test.serial(
     t.is((await headOrNone(dst, to, 'big/multi.bin'))?.ReplicationStatus, 'REPLICA');
   },
 );
+
+test.serial(
+  'an object over the multipart threshold goes as a multipart upload, byte-identical',
+  async (t) => {
+    const { from, to } = await replicatedPair('large');
+    const body = randomBytesSeeded(12 * 1024 * 1024 + 7, 11);
+    await src.send(
+      new PutObjectCommand({
+        Bucket: from,
+        Key: 'large.bin',
+        Body: body,
+        ContentType: 'application/x-large',
+        Metadata: { kind: 'large' },
+        Tagging: 'size=large',
+      }),
+    );
+    await statusBecomes(src, from, 'large.bin', 'COMPLETED');
+    const replica = await headOrNone(dst, to, 'large.bin');
+    t.regex(replica?.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'three parts of 5, 5 and 2 MiB');
+    t.is(replica?.ReplicationStatus, 'REPLICA');
+    t.is(replica?.ContentType, 'application/x-large');
+    t.deepEqual(replica?.Metadata, { kind: 'large' });
+    t.true(Buffer.from(await objectBytes(dst, to, 'large.bin')).equals(body));
+    const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'large.bin' }));
+    t.deepEqual(tags.TagSet, [{ Key: 'size', Value: 'large' }]);
+    const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
+    t.is(uploads.Uploads?.length ?? 0, 0, 'no upload left behind at the destination');
+  },
+);
+
+/** The source's count of failed replication attempts, from /metrics. */
+async function failedAttempts(): Promise<number> {
+  const { text } = await adminCall(source, 'GET', '/metrics');
+  const counts = [...text.matchAll(/^hangar_replication_attempt_failures_total\{[^}]*\} (\d+)$/gm)];
+  return counts.reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+async function setQuota(bucket: string, maxSize: number | null): Promise<void> {
+  const info = await adminCall(destination, 'GET', `/v2/GetBucketInfo?globalAlias=${bucket}`);
+  const id = info.json.id as string;
+  const quotas = { maxSize, maxObjects: null };
+  const updated = await adminCall(destination, 'POST', `/v2/UpdateBucket?id=${id}`, { quotas });
+  if (updated.status !== 200) throw new Error(`UpdateBucket: ${JSON.stringify(updated.json)}`);
+}
+
+test.serial('a failed multipart replication aborts its upload at the destination', async (t) => {
+  const { from, to } = await replicatedPair('abort');
+  // Under the destination's quota the upload fails (a part or the completion is refused).
+  await setQuota(to, 6 * 1024 * 1024);
+  const before = await failedAttempts();
+  const body = randomBytesSeeded(12 * 1024 * 1024, 12);
+  await src.send(new PutObjectCommand({ Bucket: from, Key: 'over-quota.bin', Body: body }));
+  await eventually('a failed multipart attempt', async () =>
+    (await failedAttempts()) > before ? true : undefined,
+  );
+  await setQuota(to, null);
+  await statusBecomes(src, from, 'over-quota.bin', 'COMPLETED');
+  t.true(Buffer.from(await objectBytes(dst, to, 'over-quota.bin')).equals(body));
+  // Every failed attempt aborted its upload before the next one began.
+  const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
+  t.is(uploads.Uploads?.length ?? 0, 0);
+});
 
 test.serial(
   'a delete marker is replicated; a tag change replicates the version again',
@@ -271,6 +337,41 @@ test.serial(
     t.is(Buffer.from(await objectBytes(dst, to, 'doomed')).toString(), 'retry me');
   },
 );
+
+/** When the source's last repair pass finished, from ListWorkers (0: never). */
+async function lastRepairMs(): Promise<number> {
+  const workers = await onNode(source, 'POST', 'ListWorkers', {});
+  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
+    (w) => w.name === 'Bucket replication',
+  );
+  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
+  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
+  return at === undefined ? 0 : Date.parse(at);
+}
+
+test.serial('the repair pass sends again a destination copy with other bytes', async (t) => {
+  const { from, to } = await replicatedPair('differ');
+  const original = { sized: 'the source bytes', resized: 'the source bytes', same: 'untouched' };
+  for (const [key, body] of Object.entries(original)) {
+    await src.send(new PutObjectCommand({ Bucket: from, Key: key, Body: body }));
+    await statusBecomes(src, from, key, 'COMPLETED');
+  }
+  // Overwritten at the destination: the same size (only the ETag tells), and another size.
+  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'sized', Body: 'THE SOURCE BYTES' }));
+  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'resized', Body: 'short' }));
+
+  const launched = Date.now();
+  await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
+  await eventually('the repair pass done', async () =>
+    (await lastRepairMs()) > launched ? true : undefined,
+  );
+  for (const key of Object.keys(original)) await statusBecomes(src, from, key, 'COMPLETED');
+  for (const [key, body] of Object.entries(original)) {
+    t.is(Buffer.from(await objectBytes(dst, to, key)).toString(), body, key);
+  }
+  const same = await dst.send(new ListObjectVersionsCommand({ Bucket: to, Prefix: 'same' }));
+  t.is(same.Versions?.length, 1, 'an identical copy is not sent again');
+});
 
 test.serial('ListWorkers and /metrics show the replication worker', async (t) => {
   const workers = await onNode(source, 'POST', 'ListWorkers', {});

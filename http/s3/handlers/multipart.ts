@@ -41,6 +41,7 @@ import { defaultRetention, lockField, lockFromHeaders } from '../object-lock.js'
 import { type OwnerNames, ownerNamesOf } from '../owners.js';
 import { quotaCheck } from '../quota.js';
 import { relayBody } from '../relay.js';
+import { replicaField } from '../replica.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
@@ -319,6 +320,7 @@ export async function handleCompleteMultipartUpload(
       ...defaultLockField(defaultRetention(ctx.state, bucket)),
       ...withConditions(conditions),
       ...notifyField(ctx, bucket),
+      ...replicaField(ctx, bucket, e.key),
     },
     'Put',
   );
