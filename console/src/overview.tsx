@@ -201,12 +201,18 @@ export function Overview({ session }: PageProps) {
           </thead>
           <tbody>
             {workers.map((worker) => (
-              <tr key={worker.id}>
+              <tr key={worker.id} data-worker={worker.name}>
                 <td>{worker.name}</td>
                 <td>
                   {typeof worker.state === 'string' ? worker.state : JSON.stringify(worker.state)}
                 </td>
-                <td>{worker.progress ?? worker.freeform[0] ?? ''}</td>
+                {/* The first freeform line too: a paused scrub is only told apart there (its
+                    state reads idle, as Garage's does, and its progress stays). */}
+                <td>
+                  {worker.progress}
+                  {worker.progress !== null && worker.freeform[0] !== undefined && <br />}
+                  {worker.freeform[0] ?? ''}
+                </td>
                 <td>{worker.errors}</td>
               </tr>
             ))}
