@@ -83,7 +83,7 @@ browserTest(
     await scrubRowShows(page, /idle/);
 
     await page.getByRole('button', { name: 'Scrub: start' }).click();
-    await scrubRowShows(page, /blocks/);
+    await scrubRowShows(page, /\/200 blocks/);
     let scrub = await scrubWorker();
     t.regex(scrub.progress ?? '', /\/200 blocks/);
     t.not(scrub.state, 'idle');
