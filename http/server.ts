@@ -28,7 +28,13 @@ import { withConsoleOrigins } from './s3/console-cors.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
 import { superviseEdges, superviseShards } from './shard-supervisor.js';
-import { type CertificateInfo, claimPort, openListeners, readCertificate } from './uws/listen.js';
+import {
+  type CertificateInfo,
+  claimPort,
+  type Listener,
+  openListeners,
+  readCertificate,
+} from './uws/listen.js';
 import { loadUws } from './uws/load.js';
 
 export interface RunningServer {
@@ -126,16 +132,36 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     ]);
   };
   const scheme = tls === null ? 'http' : 'https';
+  const localToken = localAdminToken(config);
+  let admin: Listener | undefined;
   let s3PortClaimed: number;
-  let adminPortClaimed: number;
   try {
     s3PortClaimed = claimPort(uws, 'S3', config.s3.host, config.s3.port);
-    // The admin port is chosen before the edge threads start: they answer CORS for the web
-    // console's origin (the admin listener's), so they must know its port.
-    adminPortClaimed = claimPort(uws, 'admin', config.admin.host, config.admin.port);
+    const adminState = {
+      server: state,
+      startedMs: Date.now(),
+      shardCount: layout.shards,
+      workers,
+      localToken,
+      s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
+      replicationAdded: () => replication.wake(),
+    } as const;
+    // The admin listener opens before the edge threads start: they answer CORS for the web
+    // console's origin (the admin listener's), so they must know its port; and a port held open
+    // cannot be taken by another process meanwhile (a port probed, then released, could).
+    [admin] = openListeners(uws, [
+      {
+        name: 'admin',
+        host: config.admin.host,
+        port: config.admin.port,
+        tls,
+        mount: (app) => mountAdminApi(app, adminState),
+      },
+    ]);
+    assert(admin !== undefined, 'the admin listener');
     edges = await EdgeThreads.start(
       {
-        config: withConsoleOrigins(config, scheme, adminPortClaimed),
+        config: withConsoleOrigins(config, scheme, admin.port),
         count: config.edgeThreads ?? availableParallelism(),
         s3Port: s3PortClaimed,
         webPort: claimPort(uws, 'website', config.web.host, config.web.port),
@@ -145,19 +171,11 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       logger,
     );
   } catch (error) {
+    admin?.close();
     await stopWorkers();
     await pool.stop();
     throw error;
   }
-  const adminState = {
-    server: state,
-    startedMs: Date.now(),
-    shardCount: layout.shards,
-    workers,
-    localToken: localAdminToken(config),
-    s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
-    replicationAdded: () => replication.wake(),
-  } as const;
   const serving = edges;
   bindMetricsSources({
     dataDir: config.dataDir,
@@ -165,16 +183,6 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     catalog,
     edges: () => serving.scrape(),
   });
-  const [admin] = openListeners(uws, [
-    {
-      name: 'admin',
-      host: config.admin.host,
-      port: adminPortClaimed,
-      tls,
-      mount: (app) => mountAdminApi(app, adminState),
-    },
-  ]);
-  assert(admin !== undefined, 'the admin listener');
   const port = serving.s3Port;
   const webPort = serving.webPort;
   replication.start({
@@ -205,7 +213,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     'hangar website endpoint ready',
   );
   logger.info(
-    { adminEndpoint, token: adminState.localToken === null ? 'configured' : 'local' },
+    { adminEndpoint, token: localToken === null ? 'configured' : 'local' },
     'hangar admin endpoint ready',
   );
   return {
