@@ -6,12 +6,12 @@
  * NoncurrentVersionExpiration and AbortIncompleteMultipartUpload. Transitions are NotImplemented.
  */
 
-import { randomBytes } from 'node:crypto';
 import { DAY_MS } from '../../engine/lifecycle.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
+import { filterTagsOf, parseRuleFilter, randomRuleId } from './rule-filter.js';
 import {
   checkElements,
   elementOf,
@@ -93,7 +93,7 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
       );
     }
   }
-  const id = optionalText(node, 'ID') ?? randomId();
+  const id = optionalText(node, 'ID') ?? randomRuleId();
   if (id.length > LIMITS.lifecycleRuleIdUnitsMax) {
     throw new S3Error(
       'InvalidArgument',
@@ -144,38 +144,14 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
 }
 
 function parseFilter(value: XmlValue): StoredLifecycleFilter {
-  const node = elementOf(value);
-  checkElements(node, new Set([...FILTER_ELEMENTS, 'And']));
-  const conditions = Object.keys(node).filter((name) => name !== '#text');
-  if (conditions.length > 1) throw new S3Error('MalformedXML');
-  if (node['And'] !== undefined) {
-    const and = elementOf(node['And']);
-    checkElements(and, FILTER_ELEMENTS);
-    return { and: true, ...parseConditions(and, true) };
-  }
-  const tags = node['Tag'];
-  if (Array.isArray(tags) && tags.length > 1) throw new S3Error('MalformedXML');
-  return { and: false, ...parseConditions(node, false) };
+  return parseRuleFilter(value, FILTER_ELEMENTS, parseConditions);
 }
 
 function parseConditions(node: XmlNode, and: boolean): Omit<StoredLifecycleFilter, 'and'> {
   const out: Omit<StoredLifecycleFilter, 'and'> = { tags: [] };
   const prefix = optionalText(node, 'Prefix');
   if (prefix !== undefined) out.prefix = prefix;
-  const tagNodes = node['Tag'];
-  const tags = (Array.isArray(tagNodes) ? tagNodes : tagNodes === undefined ? [] : [tagNodes]).map(
-    (tag): Tag => {
-      const tagNode = elementOf(tag);
-      checkElements(tagNode, new Set(['Key', 'Value']));
-      const key = optionalText(tagNode, 'Key');
-      const value = optionalText(tagNode, 'Value') ?? '';
-      if (key === undefined) throw new S3Error('MalformedXML');
-      return { key, value };
-    },
-  );
-  if (new Set(tags.map((tag) => tag.key)).size !== tags.length) {
-    throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
-  }
+  const tags = filterTagsOf(node);
   out.tags = checkTags(tags, 'bucket');
   const greater = optionalSize(node, 'ObjectSizeGreaterThan');
   const less = optionalSize(node, 'ObjectSizeLessThan');
@@ -356,9 +332,4 @@ function optionalSize(node: XmlNode, name: string): number | undefined {
     throw new S3Error('MalformedXML');
   }
   return Number(text);
-}
-
-/** AWS gives a rule without an ID a random one. */
-function randomId(): string {
-  return randomBytes(24).toString('base64').replace(/[+/=]/g, '');
 }

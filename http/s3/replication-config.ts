@@ -6,12 +6,12 @@
  * (engine/catalog/remotes.ts); the Role is kept and returned but means nothing to hangar.
  */
 
-import { randomBytes } from 'node:crypto';
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
+import { filterTagsOf, parseRuleFilter, randomRuleId } from './rule-filter.js';
 import {
   checkElements,
   elementOf,
@@ -20,6 +20,9 @@ import {
   type XmlNode,
   type XmlValue,
 } from './xml.js';
+
+/** The conditions a replication rule's Filter may name. */
+const FILTER_ELEMENTS = new Set(['Prefix', 'Tag']);
 
 export interface StoredReplicationFilter {
   and: boolean;
@@ -123,7 +126,7 @@ function parseRule(value: XmlValue): StoredReplicationRule {
       'SourceSelectionCriteria and DeleteReplication are not implemented by hangar.',
     );
   }
-  const id = optionalText(node, 'ID') ?? randomId();
+  const id = optionalText(node, 'ID') ?? randomRuleId();
   if (id.length > ID_CHARS_MAX) {
     throw new S3Error('InvalidArgument', `ID length should not exceed allowed limit of 255`);
   }
@@ -192,44 +195,18 @@ function statusOf(value: XmlValue): 'Enabled' | 'Disabled' | undefined {
 }
 
 function parseFilter(value: XmlValue): StoredReplicationFilter {
-  const node = elementOf(value);
-  checkElements(node, new Set(['Prefix', 'Tag', 'And']));
-  const conditions = Object.keys(node).filter((name) => name !== '#text');
-  if (conditions.length > 1) throw new S3Error('MalformedXML');
-  if (node['And'] !== undefined) {
-    const and = elementOf(node['And']);
-    checkElements(and, new Set(['Prefix', 'Tag']));
-    const parsed = parseConditions(and);
-    if ((parsed.prefix === undefined ? 0 : 1) + parsed.tags.length < 1) {
-      throw new S3Error('MalformedXML');
-    }
-    return { and: true, ...parsed };
-  }
-  // The parser makes every Tag a list: outside And, a filter names one.
-  const tags = node['Tag'];
-  if (Array.isArray(tags) && tags.length > 1) throw new S3Error('MalformedXML');
-  return { and: false, ...parseConditions(node) };
+  return parseRuleFilter(value, FILTER_ELEMENTS, parseConditions);
 }
 
-function parseConditions(node: XmlNode): Omit<StoredReplicationFilter, 'and'> {
+function parseConditions(node: XmlNode, and: boolean): Omit<StoredReplicationFilter, 'and'> {
   const out: Omit<StoredReplicationFilter, 'and'> = { tags: [] };
   const prefix = optionalText(node, 'Prefix');
   if (prefix !== undefined) out.prefix = prefix;
-  const tagNodes = node['Tag'];
-  const list = Array.isArray(tagNodes) ? tagNodes : tagNodes === undefined ? [] : [tagNodes];
-  const tags = list.map((tag): Tag => {
-    const tagNode = elementOf(tag);
-    checkElements(tagNode, new Set(['Key', 'Value']));
-    const key = optionalText(tagNode, 'Key');
-    if (key === undefined) throw new S3Error('MalformedXML');
-    return { key, value: optionalText(tagNode, 'Value') ?? '' };
-  });
-  if (new Set(tags.map((tag) => tag.key)).size !== tags.length) {
-    throw new S3Error('InvalidRequest', 'Duplicate Tag Keys are not allowed.');
-  }
+  const tags = filterTagsOf(node);
   checkTags(tags, 'bucket');
   // Kept in the document's order: GetBucketReplication gives back what was put.
   out.tags = tags;
+  if (and && (prefix === undefined ? 0 : 1) + tags.length < 1) throw new S3Error('MalformedXML');
   return out;
 }
 
@@ -362,8 +339,3 @@ export function engineReplicationRules(stored: StoredReplication): ReplicationRu
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** AWS gives a rule without an ID a random one. */
-function randomId(): string {
-  return randomBytes(24).toString('base64').replace(/[+/=]/g, '');
-}
