@@ -7,8 +7,12 @@ const FORBIDDEN_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'] as const;
 const FORBIDDEN_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'] as const;
 const IPV4_LIKE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
+/** S3's longest bucket name: no longer name can be stored, so none is ever looked up. */
+export const BUCKET_NAME_CHARS_MAX = 63;
+
 export function validateBucketName(name: string): string | null {
-  if (name.length < 3 || name.length > 63) return 'bucket names must be 3 to 63 characters long';
+  if (name.length < 3 || name.length > BUCKET_NAME_CHARS_MAX)
+    return 'bucket names must be 3 to 63 characters long';
   if (!/^[a-z0-9.-]+$/.test(name)) {
     return 'bucket names may contain only lowercase letters, digits, dots and hyphens';
   }

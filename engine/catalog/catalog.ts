@@ -6,6 +6,7 @@ import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
+import { BUCKET_NAME_CHARS_MAX } from './bucket-name.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
 import { NotifyTargetTable } from './notify-targets.js';
 import { type RemoteRecord, RemoteTable } from './remotes.js';
@@ -280,6 +281,9 @@ export class Catalog {
 
   /** The bucket a global alias names (`name` is that alias), or undefined. */
   getBucket(name: string): BucketRecord | undefined {
+    // A name from the network may be longer than LMDB takes as a key (it throws): none such
+    // was ever created.
+    if (name.length > BUCKET_NAME_CHARS_MAX) return undefined;
     return this.buckets.get(name);
   }
 
