@@ -1,0 +1,320 @@
+import { assert } from '../assert.js';
+import { EngineFailureError, engineFailure } from '../errors.js';
+import { LIMITS } from '../limits.js';
+import { infoOf, type Notify, type ObjectRecord, type PartRecord } from '../meta/store.js';
+import type {
+  ObjectAclFields,
+  ObjectLock,
+  PartTarget,
+  PutEndFields,
+  QuotaCheck,
+  ShardRequest,
+  ShardResult,
+  Tag,
+  VersioningState,
+} from '../protocol/messages.js';
+import { type ManagedDataKey, managedKeyTag, summaryOf } from '../sse/managed.js';
+import { type EncryptionKey, isManagedKey } from '../sse-c.js';
+import { conditionFailure, guardCheckedAtBegin, type WriteGuard } from '../write-conditions.js';
+import { PutSession } from './put-session.js';
+import { aclFields, type ShardCore, withVersion } from './shard-core.js';
+
+/**
+ * A shard's PUT streams (PutObject, PostObject, UploadPart): PutBegin opens a session per reqId,
+ * BodyChunks feed it, PutEnd finishes and commits it (the protocol in messages.ts ShardRequest).
+ */
+export class PutRequests {
+  private readonly puts = new Map<number, PutSession>();
+  /** PUTs whose PutBegin was refused: their in-flight chunks and PutEnd are dropped (protocol). */
+  private readonly refused = new Set<number>();
+  /** PUTs between PutEnd and their commit: a Cancel no longer stops them. */
+  private readonly committing = new Set<number>();
+  private readonly putTargets = new Map<
+    number,
+    {
+      bucketId: string;
+      key: string;
+      part: PartTarget | null;
+      tags: Tag[];
+      quota: QuotaCheck | null;
+      versioning?: VersioningState;
+      lock?: ObjectLock;
+      /** A conditional PutObject's check inside its commit. */
+      guard: WriteGuard | null;
+      /** Buckets with notifications: the event the commit records in the outbox. */
+      notify?: Notify;
+      /** Written by a source's replication: the version says REPLICA. */
+      replica?: true;
+    } & ObjectAclFields
+  >();
+
+  constructor(private readonly core: ShardCore) {}
+
+  /** Streaming requests open now (stats). */
+  get size(): number {
+    return this.puts.size;
+  }
+
+  /** The reqIds of open and refused PUTs (a lane's cancel). */
+  ids(): number[] {
+    return [...this.puts.keys(), ...this.refused];
+  }
+
+  async close(): Promise<void> {
+    for (const session of this.puts.values()) await session.close();
+  }
+
+  /** PutEnd: finishes and commits the PUT. */
+  endRequest(request: Extract<ShardRequest, { kind: 'PutEnd' }>): void {
+    // Refused already (and answered then): the PutEnd only ends the refused state.
+    if (this.refused.delete(request.reqId)) return;
+    this.core.answer(request.reqId, () =>
+      this.endPut(request.reqId, request.expect, request.quota ?? null),
+    );
+  }
+
+  cancel(reqId: number): void {
+    this.refused.delete(reqId);
+    const put = this.puts.get(reqId);
+    // A PUT whose body is whole commits regardless (the client hung up after its last byte):
+    // closing its session under the commit would unpin the new blocks before the record
+    // references them, and leave them pinned (never freed) once it does.
+    if (put !== undefined && !this.committing.has(reqId)) {
+      this.puts.delete(reqId);
+      this.putTargets.delete(reqId);
+      put.close().catch(this.core.logError);
+    }
+  }
+
+  beginPut(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    body: ArrayBuffer | undefined,
+  ): void {
+    assert(!this.puts.has(request.reqId), 'reqIds are unique');
+    const part = request.part;
+    let sse = request.sse;
+    let refusal = part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
+    if (refusal === null && part !== null && sse === null) {
+      try {
+        sse = this.uploadDataKey(request.bucketId, request.key, part.uploadId);
+      } catch (error) {
+        refusal = new EngineFailureError(this.core.toFailure(error));
+      }
+    }
+    if (refusal !== null) {
+      // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
+      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
+      // PUT sent nothing more.
+      if (request.end === undefined) this.refused.add(request.reqId);
+      this.core.answer(request.reqId, async () => {
+        throw refusal;
+      });
+      return;
+    }
+    const session = new PutSession(
+      {
+        declaredBytes: request.declaredBytes,
+        blockBytes: this.core.settings.blockBytes,
+        // Parts always go to blocks: completing an upload concatenates block lists.
+        inlineBytesMax: part === null ? this.core.settings.inlineBytesMax : -1,
+        headers: request.headers,
+        payloadSha256: request.payloadSha256,
+        checksumAlgorithm: request.checksumAlgorithm,
+        sse,
+      },
+      this.core.store,
+      this.core.ledger,
+    );
+    this.puts.set(request.reqId, session);
+    // Remember where the object goes; PutEnd carries only the reqId.
+    this.putTargets.set(request.reqId, {
+      bucketId: request.bucketId,
+      key: request.key,
+      part,
+      tags: request.tags ?? [],
+      quota: request.quota ?? null,
+      ...(request.versioning !== undefined ? { versioning: request.versioning } : {}),
+      ...(request.lock !== undefined ? { lock: request.lock } : {}),
+      ...aclFields(request),
+      guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
+      ...(request.replica === true ? { replica: true } : {}),
+      ...(request.notify !== undefined
+        ? {
+            notify: {
+              context: request.notify,
+              event: `ObjectCreated:${request.notify.via ?? 'Put'}`,
+            },
+          }
+        : {}),
+    });
+    if (request.end !== undefined) this.takeWholeBody(request.reqId, request.end, body);
+  }
+
+  /** A PUT whose body came with its PutBegin: fed and ended at once, answered once (no Credit). */
+  private takeWholeBody(reqId: number, end: PutEndFields, body: ArrayBuffer | undefined): void {
+    const session = this.puts.get(reqId);
+    assert(session !== undefined, 'the session was just begun');
+    assert(body === undefined || body.byteLength <= LIMITS.chunkBytes, 'a whole body is one chunk');
+    // Queued on the session's tail: finish (in endPut) waits for it.
+    if (body !== undefined) void session.push(new Uint8Array(body));
+    this.core.answer(reqId, () => this.endPut(reqId, end.expect, end.quota ?? null));
+  }
+
+  /**
+   * A conditional PutObject whose condition fails already when it begins: refused before a byte
+   * is written (412, or 404 for If-Match on a missing key). It is checked again at commit.
+   */
+  private conditionRefusal(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+  ): EngineFailureError | null {
+    if (request.conditions === undefined) return null;
+    const failure = conditionFailure(
+      request.conditions,
+      this.core.meta.getObject(request.bucketId, request.key),
+    );
+    return failure === null ? null : new EngineFailureError(failure);
+  }
+
+  /** The data key of an SSE-S3 or SSE-KMS upload (null: the upload is not managed-encrypted). */
+  private uploadDataKey(bucketId: string, key: string, uploadId: string): ManagedDataKey | null {
+    const managed = this.core.meta.getUpload(bucketId, key, uploadId)?.sseManaged;
+    if (managed === undefined) return null;
+    return { ...this.core.keys.dataKeyOf(managed), managed };
+  }
+
+  /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
+  private partRefusal(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    part: PartTarget,
+  ): EngineFailureError | null {
+    const upload = this.core.meta.getUpload(request.bucketId, request.key, part.uploadId);
+    if (upload === undefined)
+      return engineFailure('NoSuchUpload', 'The specified upload does not exist.');
+    const sseRefusal = ssePartRefusal(upload.sseKeyMd5, request.sse);
+    if (sseRefusal !== null) return sseRefusal;
+    const expected = upload.checksum?.algorithm ?? null;
+    if (expected === null || request.checksumAlgorithm === expected) return null;
+    return engineFailure(
+      'InvalidRequest',
+      `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${request.checksumAlgorithm?.toLowerCase() ?? 'null'}`,
+    );
+  }
+
+  acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
+    assert(body !== undefined && bytes <= body.byteLength, 'a chunk carries its bytes');
+    const session = this.puts.get(reqId);
+    if (session === undefined) return; // cancelled meanwhile: drop the bytes
+    void session.push(new Uint8Array(body, 0, bytes)).then(() => {
+      this.core.reply({ kind: 'Credit', reqId, bytes }, body);
+    });
+  }
+
+  private async endPut(
+    reqId: number,
+    expect: Extract<ShardRequest, { kind: 'PutEnd' }>['expect'],
+    quotaAtEnd: QuotaCheck | null,
+  ): Promise<ShardResult> {
+    const session = this.puts.get(reqId);
+    const target = this.putTargets.get(reqId);
+    assert(session !== undefined && target !== undefined, 'PutEnd follows PutBegin');
+    this.committing.add(reqId);
+    try {
+      const finished = await session.finish(expect, Date.now());
+      if (target.part !== null)
+        return await this.commitPart(target.bucketId, target.key, target.part, finished);
+      const record: ObjectRecord = {
+        ...finished,
+        ...(target.tags.length > 0 ? { tags: target.tags } : {}),
+        ...(target.lock !== undefined ? { lock: target.lock } : {}),
+        ...aclFields(target),
+        ...(target.replica === true ? { replication: 'REPLICA' as const } : {}),
+      };
+      const quota = quotaAtEnd ?? target.quota;
+      const { freed, versionId } = await this.core.meta.writeObject(
+        target.bucketId,
+        target.key,
+        record,
+        quota,
+        target.versioning,
+        target.guard,
+        target.notify,
+      );
+      if (this.core.settings.durable) await this.core.meta.flushed();
+      this.core.freeAll(freed);
+      return { kind: 'Put', info: withVersion(infoOf(target.key, record), versionId) };
+    } finally {
+      this.committing.delete(reqId);
+      this.puts.delete(reqId);
+      this.putTargets.delete(reqId);
+      await session.close();
+    }
+  }
+
+  private async commitPart(
+    bucketId: string,
+    key: string,
+    target: PartTarget,
+    object: ObjectRecord,
+  ): Promise<ShardResult> {
+    assert(object.inline === null, 'parts are stored in blocks');
+    const part: PartRecord = {
+      etag: object.etag,
+      bytes: object.bytes,
+      lastModifiedMs: object.lastModifiedMs,
+      blocks: object.blocks,
+      checksum: object.checksum,
+    };
+    const sse = object.sse;
+    const iv = sse?.ivs[0];
+    if (sse !== undefined && iv !== undefined) {
+      const macs = sse.macs?.[0];
+      part.sse = {
+        keyMd5: sse.kind === undefined ? sse.keyMd5 : managedKeyTag(sse),
+        iv,
+        ...(macs !== undefined ? { macs } : {}),
+      };
+    }
+    const freed = await this.core.meta.putPart(bucketId, key, target, part);
+    if (this.core.settings.durable) await this.core.meta.flushed();
+    this.core.freeAll(freed);
+    return {
+      kind: 'PartStored',
+      part: {
+        partNumber: target.partNumber,
+        etag: part.etag,
+        bytes: part.bytes,
+        lastModifiedMs: part.lastModifiedMs,
+        checksum: part.checksum,
+        ...(sse?.kind !== undefined ? { sseManaged: summaryOf(sse) } : {}),
+      },
+    };
+  }
+}
+
+/** Whether an UploadPart's SSE-C key agrees with its upload's. */
+function ssePartRefusal(
+  uploadKeyMd5: string | undefined,
+  key: EncryptionKey | null,
+): EngineFailureError | null {
+  if (uploadKeyMd5 === undefined) {
+    return key === null
+      ? null
+      : engineFailure(
+          'InvalidRequest',
+          'The multipart upload initiate did not request Server Side Encryption with Customer provided keys.',
+        );
+  }
+  if (key === null) {
+    return engineFailure(
+      'InvalidRequest',
+      'The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.',
+    );
+  }
+  if (isManagedKey(key) || key.md5Base64 !== uploadKeyMd5) {
+    return engineFailure(
+      'InvalidRequest',
+      'The provided encryption parameters did not match the ones used originally.',
+    );
+  }
+  return null;
+}

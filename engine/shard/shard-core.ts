@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { BlockStore, isCode } from '../blocks/store.js';
+import { EngineFailureError } from '../errors.js';
+import { shardDir } from '../layout.js';
+import type { LogSettings } from '../log.js';
+import { MetaStore, type Notify } from '../meta/store.js';
+import type { EventName } from '../notify/events.js';
+import type {
+  EngineFailure,
+  NotifyContext,
+  ObjectAclFields,
+  ObjectInfo,
+  ShardReply,
+  ShardResult,
+} from '../protocol/messages.js';
+import { BlockHealth } from './block-health.js';
+import { BlockLedger } from './ledger.js';
+import { ShardKeys } from './shard-keys.js';
+
+export interface ShardSettings {
+  shardId: number;
+  shardCount: number;
+  dataDir: string;
+  blockBytes: number;
+  inlineBytesMax: number;
+  durable: boolean;
+  /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
+  log: LogSettings;
+  /** config.sse.masterKeyFile (absent or null: the data directory's). */
+  sseMasterKeyFile?: string | null;
+}
+
+/** Sends a reply, with body bytes transferred beside it when given. */
+export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
+
+/**
+ * What every family of a shard's handlers works with (shard.ts dispatches to them): the
+ * shard's one LMDB environment and block directory, their ledger and health checks, its SSE
+ * keys, and its way back to the HTTP thread.
+ */
+export class ShardCore {
+  readonly meta: MetaStore;
+  readonly store: BlockStore;
+  readonly ledger: BlockLedger;
+  readonly health: BlockHealth;
+  readonly keys: ShardKeys;
+
+  constructor(
+    readonly settings: ShardSettings,
+    readonly reply: ReplySink,
+    readonly logError: (error: unknown) => void,
+  ) {
+    const dir = shardDir(settings.dataDir, settings.shardId);
+    this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
+    const siblings = [];
+    for (let i = 0; i < settings.shardCount; i++) {
+      if (i !== settings.shardId) siblings.push(join(shardDir(settings.dataDir, i), 'blocks'));
+    }
+    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
+    this.ledger = new BlockLedger(this.meta, this.store, logError);
+    this.health = new BlockHealth(this.meta, this.store, this.ledger);
+    this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);
+  }
+
+  /** Runs an operation and replies Done or Failed; never throws. */
+  answer(reqId: number, work: () => Promise<ShardResult>): void {
+    work().then(
+      (result) => this.reply({ kind: 'Done', reqId, result }),
+      (error: unknown) => this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) }),
+    );
+  }
+
+  toFailure(error: unknown): EngineFailure {
+    if (error instanceof EngineFailureError) return error.failure;
+    if (isCode(error, 'ENOSPC') || isCode(error, 'EDQUOT')) {
+      return { code: 'StorageFull', message: 'no space left on the storage device' };
+    }
+    this.logError(error);
+    return { code: 'Internal', message: error instanceof Error ? error.message : String(error) };
+  }
+
+  freeAll(hashes: readonly string[]): void {
+    for (const hash of hashes) this.ledger.freeIfUnused(hash);
+  }
+}
+
+/** An object's info with the version id its write got (versioned buckets only). */
+export function withVersion(info: ObjectInfo, versionId: string | undefined): ObjectInfo {
+  return versionId === undefined ? info : { ...info, versionId };
+}
+
+/** A write's owner and ACL fields, present only when set (ObjectAclFields). */
+export function aclFields(from: ObjectAclFields): ObjectAclFields {
+  if (from.owner === undefined && from.acl === undefined) return {};
+  return {
+    ...(from.owner !== undefined ? { owner: from.owner } : {}),
+    ...(from.acl !== undefined ? { acl: from.acl } : {}),
+  };
+}
+
+/** A request's notification context with the event its commit is (absent: not notified). */
+export function notifyOf(context: NotifyContext | undefined, event: EventName): Notify | undefined {
+  return context === undefined ? undefined : { context, event };
+}
