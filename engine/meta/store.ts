@@ -1,52 +1,37 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
-import type { Acl } from '../catalog/access.js';
 import { recordEncoder } from '../codec.js';
-import type { EventName, ObjectFacts } from '../notify/events.js';
-import { changedLock, retentionChangeRefused } from '../object-lock.js';
+import type { ObjectFacts } from '../notify/events.js';
 import type {
   BlockBacklink,
   BlockRef,
   BlockTotals,
-  ChosenPart,
-  DeleteOutcome,
-  DeleteTarget,
-  EngineFailure,
   LifecycleRule,
-  LockChange,
-  LockCheck,
   NotifyContext,
-  ObjectLock,
   OutboxEntry,
   OutboxMessage,
   PartInfo,
   PartTarget,
   QuotaCheck,
   ReplicationEntry,
-  ReplicationRule,
   ReplicationSettlement,
-  Tag,
   UploadListEntry,
   VersioningState,
   VersionListEntry,
-  WriteConditions,
 } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
-import { guardSinceUploadBegan, type WriteGuard } from '../write-conditions.js';
+import type { WriteGuard } from '../write-conditions.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
-import { BodyTable, type BodyToStore, bodyToStore } from './bodies.js';
+import { BodyTable } from './bodies.js';
+import { ChangeEvents, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
 import { LifecycleBatches } from './lifecycle-batches.js';
-import {
-  assertSized,
-  type ObjectRecord,
-  ObjectTable,
-  recordBody,
-  shownVersionId,
-} from './object-table.js';
+import { type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
+import { ObjectWrites } from './object-writes.js';
 import { OutboxTable } from './outbox-table.js';
-import { failed, unwrap } from './outcome.js';
+import { unwrap } from './outcome.js';
+import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import {
@@ -60,9 +45,10 @@ import {
 import { VersionLifecycle } from './version-lifecycle.js';
 import { VersionLister, type VersionListQuery } from './version-listing.js';
 import { isVersionId, VersionTable } from './version-table.js';
-import { type Located, VersionedObjects } from './versioned.js';
+import { VersionedObjects } from './versioned.js';
 
 export type { BlockErrorRecord } from './block-table.js';
+export type { Notify } from './change-events.js';
 export {
   InlineCorruptError,
   infoOf,
@@ -84,7 +70,9 @@ export { isVersionId } from './version-table.js';
  * One shard's metadata: objects and block reference counts in one LMDB environment, changed
  * together in single transactions so a refcount never disagrees with the records that hold it.
  * Each table (object-table, upload-table, block-table, counter-table, bodies) owns its key
- * encoding and invariants; this facade owns the transactions that move several of them at once.
+ * encoding and invariants; this facade owns the transactions that move several of them at once,
+ * the larger ones written out beside it: object writes and deletes (object-writes.ts), in-place
+ * record changes (record-rewrites.ts), and what a change records with it (change-events.ts).
  * lmdb-js batches the writes of one event turn into one transaction (group commit); with
  * `overlappingSync` a write resolves when visible, so durable callers also await `flushed()`.
  */
@@ -102,6 +90,9 @@ export class MetaStore {
   private readonly versionLister: VersionLister;
   private readonly repairs: Repairs;
   private readonly lifecycle: LifecycleBatches;
+  private readonly events: ChangeEvents;
+  private readonly writes: ObjectWrites;
+  private readonly rewrites: RecordRewrites;
   /** S3 event notifications waiting for delivery, written with the changes that cause them. */
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
@@ -142,6 +133,18 @@ export class MetaStore {
       bodies: this.bodies,
       versioned: this.versioned,
     });
+    this.events = new ChangeEvents(this.outbox, this.replication);
+    const tables = {
+      env: this.env,
+      objects: this.objects,
+      counters: this.counters,
+      blocks: this.blocks,
+      bodies: this.bodies,
+      uploads: this.uploads,
+      versioned: this.versioned,
+    };
+    this.writes = new ObjectWrites(tables, this.events);
+    this.rewrites = new RecordRewrites(tables, this.events);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {
@@ -175,38 +178,6 @@ export class MetaStore {
   /** The bucket's objects and bytes on this shard: O(1). */
   bucketCounters(bucketId: string): CounterRecord {
     return this.counters.bucket(bucketId);
-  }
-
-  /**
-   * Inside a transaction: stores `record` under `encoded`, replacing any previous version,
-   * after the write's condition (`guard`, on the record it replaces) and the quota check; moves
-   * the usage counters and block refcounts. Returns the hashes whose count reached zero, or the
-   * refusal.
-   */
-  private replaceObject(
-    bucketId: string,
-    encoded: Buffer,
-    record: ObjectRecord,
-    quota: QuotaCheck | null,
-    body: BodyToStore | null = null,
-    guard: WriteGuard | null = null,
-  ): { freed: string[] } | { failure: EngineFailure } {
-    const previous = this.objects.get(encoded);
-    const unmet = guard?.(previous) ?? null;
-    if (unmet !== null) return { failure: unmet };
-    const objects = previous === undefined ? 1 : 0;
-    const bytes = record.bytes - (previous?.bytes ?? 0);
-    const refusal = this.counters.quotaRefusal(bucketId, quota, objects, bytes);
-    if (refusal !== null) return refusal;
-    this.objects.put(encoded, record, body);
-    this.counters.count(bucketId, objects, bytes);
-    this.blocks.increfAll(record.blocks);
-    // The new body is counted before the old one is let go: an overwrite with the same bytes
-    // keeps the body it shares.
-    if (body !== null) this.bodies.incref(body);
-    if (previous === undefined) return { freed: [] };
-    if (previous.body !== undefined) this.bodies.decref(previous.body);
-    return { freed: this.blocks.decrefAll(previous.blocks) };
   }
 
   /** The record's body, checked against its CRC32C (recordBody in object-table.ts). */
@@ -251,60 +222,9 @@ export class MetaStore {
     return (await this.writeObject(bucketId, key, record, quota, undefined, guard)).freed;
   }
 
-  /**
-   * PutObject and CopyObject: in a never-versioned bucket (`versioning` undefined) the record
-   * replaces the key's; in a versioned one it becomes a new version (versioned.ts). Returns the
-   * hashes whose count reached zero and the version id S3 shows (versioned buckets only).
-   */
-  async writeObject(
-    bucketId: string,
-    key: string,
-    record: ObjectRecord,
-    quota: QuotaCheck | null,
-    versioning?: VersioningState,
-    guard: WriteGuard | null = null,
-    notify?: Notify,
-  ): Promise<{ freed: string[]; versionId?: string }> {
-    assertSized(record);
-    const encoded = objectKey(bucketId, key);
-    // Hashed here, not inside the transaction: the commit batch of this event turn waits for it.
-    const body = bodyToStore(record.inline);
-    // A replica is not replicated again (AWS's default): two buckets replicating to each other
-    // would otherwise send each version back and forth for ever.
-    const targets =
-      record.replication === 'REPLICA'
-        ? []
-        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
-    const stored = ReplicationQueue.pendingRecord(record, targets);
-    const outcome = await this.env.transaction(() => {
-      const written =
-        versioning === undefined
-          ? this.replaceObject(bucketId, encoded, stored, quota, body, guard)
-          : this.versioned.put(bucketId, key, stored, body, quota, versioning, guard);
-      if (notify !== undefined && !('failure' in written)) {
-        this.noteEvent(notify, createdFacts(key, record, versionIdOf(written)));
-        this.queueReplication(notify, targets, 'put', bucketId, key, versionIdOf(written));
-      }
-      return written;
-    });
-    return unwrap(outcome);
-  }
-
-  /** Inside a transaction: records the change's event in the outbox (buckets with notifications). */
-  private noteEvent(notify: Notify, object: ObjectFacts, event: EventName = notify.event): void {
-    this.outbox.record(notify.context, event, object, Date.now());
-  }
-
-  /** Inside a transaction: the change's replication rows (buckets with replication only). */
-  private queueReplication(
-    notify: Notify,
-    targets: readonly ReplicationRule[],
-    op: 'put' | 'delete',
-    bucketId: string,
-    key: string,
-    versionId: string | undefined,
-  ): void {
-    this.replication.queue(notify.context, targets, op, bucketId, key, versionId);
+  /** PutObject and CopyObject (object-writes.ts). */
+  writeObject(...args: Parameters<ObjectWrites['writeObject']>) {
+    return this.writes.writeObject(...args);
   }
 
   /** The oldest replication rows waiting for the worker. */
@@ -327,12 +247,6 @@ export class MetaStore {
     entries: ReadonlyArray<Omit<ReplicationEntry, 'id' | 'createdMs'>>,
   ): Promise<number> {
     return this.env.transaction(() => this.replication.requeue(entries));
-  }
-
-  /** The event of a change to an existing version's record (its tags or ACL). */
-  private noteRewrite(notify: Notify, key: string, record: ObjectRecord): void {
-    const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-    this.noteEvent(notify, createdFacts(key, record, shown));
   }
 
   /** The oldest events waiting for delivery. */
@@ -364,79 +278,9 @@ export class MetaStore {
     return this.versioned.latestMarker(bucketId, key);
   }
 
-  /**
-   * DeleteObject / one DeleteObjects entry: with a versionId, that version goes for good (any
-   * bucket); without, a versioned bucket gets a delete marker and a never-versioned one loses
-   * the object. Returns what S3 reports and the hashes whose count reached zero.
-   */
-  async deleteTarget(
-    bucketId: string,
-    target: DeleteTarget,
-    versioning: VersioningState | undefined,
-    nowMs: number,
-    guard: WriteGuard | null = null,
-    check: LockCheck = { nowMs, bypassGovernance: false },
-    notify?: Notify,
-  ): Promise<{ outcome: DeleteOutcome; freed: string[] }> {
-    const { key, versionId } = target;
-    if (versionId !== undefined) {
-      if (versionId !== 'null' && !isVersionId(versionId)) {
-        return { outcome: { key, existed: false, versionId }, freed: [] };
-      }
-      // The lock is judged inside the transaction that would remove the version.
-      const outcome = await this.env.transaction(() =>
-        this.noteRemoval(
-          bucketId,
-          notify,
-          this.versioned.deleteVersion(bucketId, key, versionId, check, guard),
-          false,
-        ),
-      );
-      return unwrap(outcome);
-    }
-    if (versioning !== undefined) {
-      // If-Match is judged against the current object, which the marker then hides.
-      const outcome = await this.env.transaction(() =>
-        this.noteRemoval(
-          bucketId,
-          notify,
-          this.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
-          true,
-        ),
-      );
-      return unwrap(outcome);
-    }
-    const { existed, freed } = await this.deleteObject(bucketId, key, guard, notify);
-    return { outcome: { key, existed }, freed };
-  }
-
-  /**
-   * Inside a transaction: records a delete's event when it removed something. A delete without a
-   * version id that leaves a marker is DeleteMarkerCreated; removing a version (a marker too) is
-   * Delete, as AWS names them.
-   */
-  private noteRemoval<T extends { outcome: DeleteOutcome } | { failure: EngineFailure }>(
-    bucketId: string,
-    notify: Notify | undefined,
-    removed: T,
-    current: boolean,
-  ): T {
-    if (notify === undefined || 'failure' in removed) return removed;
-    const { outcome } = removed as { outcome: DeleteOutcome };
-    if (outcome.failure !== undefined || outcome.locked === true) return removed;
-    const marker = current && outcome.deleteMarker === true;
-    if (!marker && !outcome.existed) return removed;
-    const versionId = outcome.versionId;
-    this.noteEvent(
-      notify,
-      { key: outcome.key, ...(versionId !== undefined ? { versionId } : {}) },
-      removalEvent(notify.event, marker),
-    );
-    if (marker) {
-      const targets = ReplicationQueue.markerTargetsOf(notify.context, outcome.key);
-      this.queueReplication(notify, targets, 'delete', bucketId, outcome.key, versionId);
-    }
-    return removed;
+  /** DeleteObject / one DeleteObjects entry (object-writes.ts). */
+  deleteTarget(...args: Parameters<ObjectWrites['deleteTarget']>) {
+    return this.writes.deleteTarget(...args);
   }
 
   /** One shard's page of ListObjectVersions (version-listing.ts). */
@@ -444,162 +288,24 @@ export class MetaStore {
     return this.versionLister.list(query);
   }
 
-  /**
-   * Replaces the object's tags (an empty set removes them), keeping the rest of its record:
-   * blocks and their counts do not move. Fails with NoSuchKey if the object does not exist.
-   */
-  async setTags(
-    bucketId: string,
-    key: string,
-    tags: readonly Tag[],
-    versionId?: string,
-    notify?: Notify,
-  ): Promise<{ tags: Tag[]; record: ObjectRecord }> {
-    const encoded = objectKey(bucketId, key);
-    const outcome = await this.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
-      if ('failure' in located) return located;
-      const { tags: _previous, ...rest } = located.record;
-      const tagged = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
-      // A tag change replicates the version again (its tags travel with its bytes), unless
-      // it is queued already: that row will read the new tags.
-      const targets =
-        (tagged.replicationRows ?? 0) > 0 || tagged.replication === 'REPLICA'
-          ? []
-          : ReplicationQueue.targetsOf(notify?.context.replication, key, tags);
-      const record = ReplicationQueue.pendingRecord(tagged, targets);
-      this.versioned.rewrite(bucketId, key, located, record);
-      if (notify !== undefined) {
-        this.noteRewrite(notify, key, record);
-        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-        this.queueReplication(notify, targets, 'put', bucketId, key, shown);
-      }
-      return { tags: [...tags], record };
-    });
-    return unwrap(outcome);
+  /** Replaces an object's (or version's) tags (record-rewrites.ts). */
+  setTags(...args: Parameters<RecordRewrites['setTags']>) {
+    return this.rewrites.setTags(...args);
   }
 
-  /**
-   * Replaces an object's (or version's) ACL (null: back to its owner's FULL_CONTROL only),
-   * keeping the rest of its record, its owner included. NoSuchKey if there is no such object.
-   */
-  async setAcl(
-    bucketId: string,
-    key: string,
-    acl: Acl | null,
-    versionId?: string,
-    expectedOwner?: string | null,
-    notify?: Notify,
-  ): Promise<ObjectRecord> {
-    const encoded = objectKey(bucketId, key);
-    const outcome = await this.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
-      if ('failure' in located) return located;
-      // The ACL names its owner: written over another owner's object it would be a lie.
-      if (expectedOwner !== undefined && (located.record.owner ?? null) !== expectedOwner) {
-        return failed('ConditionalRequestConflict', 'The object changed owner meanwhile.');
-      }
-      const { acl: _previous, ...rest } = located.record;
-      const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
-      this.versioned.rewrite(bucketId, key, located, record);
-      if (notify !== undefined) this.noteRewrite(notify, key, record);
-      return { record };
-    });
-    return unwrap(outcome).record;
+  /** Replaces an object's (or version's) ACL (record-rewrites.ts). */
+  setAcl(...args: Parameters<RecordRewrites['setAcl']>) {
+    return this.rewrites.setAcl(...args);
   }
 
-  /**
-   * Changes a version's retention or legal hold (S3 Object Lock), judging the change against
-   * the lock as it is inside the transaction: a running retention is only ever extended unless
-   * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused.
-   */
-  async setLock(
-    bucketId: string,
-    key: string,
-    change: LockChange,
-    check: LockCheck,
-    versionId?: string,
-  ): Promise<{ lock: ObjectLock; record: ObjectRecord }> {
-    const encoded = objectKey(bucketId, key);
-    const outcome = await this.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
-      if ('failure' in located) return located;
-      const { lock: previous, ...rest } = located.record;
-      if (
-        change.kind === 'retention' &&
-        retentionChangeRefused(previous, change.mode, change.retainUntilMs, check)
-      ) {
-        return failed('AccessDenied', 'Access Denied');
-      }
-      const lock = changedLock(previous, change);
-      const record: ObjectRecord = lock === undefined ? rest : { ...rest, lock };
-      this.versioned.rewrite(bucketId, key, located, record);
-      return { lock: lock ?? {}, record };
-    });
-    return unwrap(outcome);
+  /** Changes a version's retention or legal hold (record-rewrites.ts). */
+  setLock(...args: Parameters<RecordRewrites['setLock']>) {
+    return this.rewrites.setLock(...args);
   }
 
-  /** The object (or version) whose tags a request reads or writes; markers have none. */
-  private locateForTags(
-    bucketId: string,
-    key: string,
-    encoded: Buffer,
-    versionId: string | undefined,
-  ): Located | { failure: EngineFailure } {
-    if (versionId === undefined) {
-      const current = this.objects.get(encoded);
-      if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
-      return { record: current, current: true };
-    }
-    const located =
-      versionId === 'null' || isVersionId(versionId)
-        ? this.versioned.locate(bucketId, key, versionId)
-        : undefined;
-    if (located === undefined)
-      return failed('NoSuchVersion', 'The specified version does not exist.');
-    if (located.record.deleteMarker === true) {
-      return failed(
-        'MethodNotAllowed',
-        'The specified method is not allowed against this resource.',
-      );
-    }
-    return located;
-  }
-
-  /**
-   * Removes the object if `guard` (DeleteObject's If-Match) allows; returns whether it existed
-   * and the hashes whose count reached zero.
-   */
-  async deleteObject(
-    bucketId: string,
-    key: string,
-    guard: WriteGuard | null = null,
-    notify?: Notify,
-  ): Promise<{ existed: boolean; freed: string[] }> {
-    const encoded = objectKey(bucketId, key);
-    const outcome = await this.env.transaction(
-      (): { existed: boolean; freed: string[] } | { failure: EngineFailure } => {
-        const previous = this.objects.get(encoded);
-        const unmet = guard?.(previous) ?? null;
-        if (unmet !== null) return { failure: unmet };
-        if (previous === undefined) return { existed: false, freed: [] };
-        if (notify !== undefined)
-          this.noteEvent(notify, { key }, removalEvent(notify.event, false));
-        return { existed: true, freed: this.removeObjectRecord(encoded, previous) };
-      },
-    );
-    return unwrap(outcome);
-  }
-
-  /**
-   * Inside a transaction: removes an object record (`encoded`, holding `record`), moving its
-   * bucket's counters and its blocks' refcounts. Returns the hashes whose count reached zero.
-   */
-  private removeObjectRecord(encoded: Buffer, record: ObjectRecord): string[] {
-    this.objects.remove(encoded);
-    this.counters.count(bucketIdOf(encoded), -1, -record.bytes);
-    if (record.body !== undefined) this.bodies.decref(record.body);
-    return this.blocks.decrefAll(record.blocks);
+  /** Removes the object if its guard allows (object-writes.ts). */
+  deleteObject(...args: Parameters<ObjectWrites['deleteObject']>) {
+    return this.writes.deleteObject(...args);
   }
 
   /**
@@ -656,59 +362,9 @@ export class MetaStore {
     return this.uploads.listParts(uploadId, afterPartNumber, limit);
   }
 
-  /**
-   * Completes an upload: the object record takes the chosen parts' blocks (no byte is copied),
-   * every part record and the upload are removed, and all refcounts move in one transaction.
-   */
-  async completeUpload(
-    bucketId: string,
-    key: string,
-    uploadId: string,
-    chosen: readonly ChosenPart[],
-    fullObjectBase64: string | null,
-    nowMs: number,
-    quota: QuotaCheck | null = null,
-    conditions: WriteConditions | null = null,
-    versioning?: VersioningState,
-    defaultLock?: ObjectLock,
-    notify?: Notify,
-    /** Completed by a source's replication: REPLICA, and not replicated again (see put). */
-    replica = false,
-  ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
-    const outcome = await this.env.transaction(() => {
-      const upload = this.getUpload(bucketId, key, uploadId);
-      if (upload === undefined) return noSuchUpload();
-      const assembled = this.uploads.assemble(upload, chosen, fullObjectBase64);
-      if ('failure' in assembled) return assembled;
-      const record: ObjectRecord = {
-        ...assembled.record,
-        lastModifiedMs: nowMs,
-        headers: upload.headers,
-        ...(upload.tags !== undefined && upload.tags.length > 0 ? { tags: upload.tags } : {}),
-        ...lockField(uploadLock(upload.lock, defaultLock)),
-        ...(upload.owner !== undefined ? { owner: upload.owner } : {}),
-        ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
-        ...(replica ? { replication: 'REPLICA' as const } : {}),
-      };
-      const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
-      const encoded = objectKey(bucketId, key);
-      const targets = replica
-        ? []
-        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
-      const stored = ReplicationQueue.pendingRecord(record, targets);
-      const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
-        versioning === undefined
-          ? this.replaceObject(bucketId, encoded, stored, quota, null, guard)
-          : this.versioned.put(bucketId, key, stored, null, quota, versioning, guard);
-      if ('failure' in replaced) return replaced;
-      if (notify !== undefined) {
-        this.noteEvent(notify, createdFacts(key, record, replaced.versionId));
-        this.queueReplication(notify, targets, 'put', bucketId, key, replaced.versionId);
-      }
-      const freed = [...replaced.freed, ...this.uploads.drop(bucketId, key, uploadId)];
-      return { ...replaced, record, freed };
-    });
-    return unwrap(outcome);
+  /** Completes an upload into an object (object-writes.ts). */
+  completeUpload(...args: Parameters<ObjectWrites['completeUpload']>) {
+    return this.writes.completeUpload(...args);
   }
 
   async abortUpload(bucketId: string, key: string, uploadId: string): Promise<string[]> {
@@ -748,7 +404,7 @@ export class MetaStore {
       expiry === undefined
         ? undefined
         : (object: ObjectFacts, marker: boolean): void =>
-            this.noteEvent(expiry, object, removalEvent(expiry.event, marker));
+            this.events.note(expiry, object, removalEvent(expiry.event, marker));
     return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning, note);
   }
 
@@ -854,19 +510,6 @@ export class MetaStore {
   }
 }
 
-function lockField(lock: ObjectLock | undefined): { lock?: ObjectLock } {
-  return lock === undefined ? {} : { lock };
-}
-
-/** A completed upload's lock: its own headers' retention, else the bucket's default; its hold. */
-function uploadLock(
-  own: ObjectLock | undefined,
-  defaultLock: ObjectLock | undefined,
-): ObjectLock | undefined {
-  if (own?.mode !== undefined || defaultLock === undefined) return own;
-  return { ...defaultLock, ...own };
-}
-
 /** objects, blocks, uploads, parts, usage, block_errors, bodies, body_refs, versions,
  *  null_versions, outbox, replq; room to grow. */
 export const META_TABLES_MAX = 16;
@@ -878,39 +521,4 @@ export const META_TABLES_MAX = 16;
  */
 export function openShardEnvironment(path: string, durable: boolean): RootDatabase {
   return open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
-}
-
-/** A change's notification: the bucket's configurations and the event the change is. */
-export interface Notify {
-  context: NotifyContext;
-  event: EventName;
-}
-
-/** A created (or re-tagged) object's facts for its event record. */
-function createdFacts(
-  key: string,
-  record: ObjectRecord,
-  versionId: string | undefined,
-): ObjectFacts {
-  return {
-    key,
-    size: record.bytes,
-    eTag: record.etag.replace(/^"|"$/g, ''),
-    ...(versionId !== undefined ? { versionId } : {}),
-  };
-}
-
-/** The version id a write reports (versioned buckets only). */
-function versionIdOf(written: object): string | undefined {
-  return 'versionId' in written && typeof written.versionId === 'string'
-    ? written.versionId
-    : undefined;
-}
-
-/** ObjectRemoved:* or LifecycleExpiration:*, by what the delete did. */
-function removalEvent(requested: EventName, marker: boolean): EventName {
-  if (requested.startsWith('LifecycleExpiration')) {
-    return marker ? 'LifecycleExpiration:DeleteMarkerCreated' : 'LifecycleExpiration:Delete';
-  }
-  return marker ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete';
 }
