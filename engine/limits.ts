@@ -299,6 +299,13 @@ export const LIMITS = {
   replicationObjectBytesMax: 5 * 1024 ** 4,
   /** Objects a repair pass checks against the destination per bucket page. */
   replicationRepairPageMax: 1000,
+  /** S3 Replication Time Control's threshold (RTC's 15 minutes; tunable: tests lower it to see
+   *  the threshold events without waiting). */
+  replicationTimeThresholdMs: tunable('replicationTimeThresholdMs', 15 * 60 * 1000),
+  /** A change still queued this long under RTC is no longer tracked (OperationNotTracked). */
+  replicationTrackingWindowMs: tunable('replicationTrackingWindowMs', 24 * 60 * 60 * 1000),
+  /** Queue rows remembered as having missed their RTC threshold (each event is sent once). */
+  replicationThresholdMissesMax: 100_000,
 
   // ---- server access logs (issue 16) ----
   /** Access log records wait in an edge thread's memory at most this long before they are

@@ -120,7 +120,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   notify.start();
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   // Started once the S3 port is open: it reads the versions it sends through that port.
-  const replication = new ReplicationWorker(catalog, pool.clients, logger);
+  const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
   const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog, replication);
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([

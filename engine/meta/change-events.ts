@@ -23,7 +23,7 @@ export class ChangeEvents {
   queueReplication(
     notify: Notify,
     targets: readonly ReplicationRule[],
-    op: 'put' | 'delete',
+    op: 'put' | 'delete' | 'tags',
     bucketId: string,
     key: string,
     versionId: string | undefined,

@@ -24,7 +24,7 @@ import type { CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
 import { assertSized, type ObjectRecord, type ObjectTable } from './object-table.js';
 import { unwrap } from './outcome.js';
-import { ReplicationQueue } from './replication-queue.js';
+import { encryptionKindOf, ReplicationQueue } from './replication-queue.js';
 import { noSuchUpload, type UploadTable } from './upload-table.js';
 import { isVersionId } from './version-table.js';
 import type { VersionedObjects } from './versioned.js';
@@ -107,7 +107,12 @@ export class ObjectWrites {
     const targets =
       record.replication === 'REPLICA'
         ? []
-        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
+        : ReplicationQueue.targetsOf(
+            notify?.context.replication,
+            key,
+            record.tags ?? [],
+            encryptionKindOf(record),
+          );
     const stored = ReplicationQueue.pendingRecord(record, targets);
     const outcome = await this.t.env.transaction(() => {
       const written =
@@ -272,7 +277,12 @@ export class ObjectWrites {
       const encoded = objectKey(bucketId, key);
       const targets = replica
         ? []
-        : ReplicationQueue.targetsOf(notify?.context.replication, key, record.tags ?? []);
+        : ReplicationQueue.targetsOf(
+            notify?.context.replication,
+            key,
+            record.tags ?? [],
+            encryptionKindOf(record),
+          );
       const stored = ReplicationQueue.pendingRecord(record, targets);
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined

@@ -43,18 +43,13 @@ export class RecordRewrites {
       if ('failure' in located) return located;
       const { tags: _previous, ...rest } = located.record;
       const tagged = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
-      // A tag change replicates the version again (its tags travel with its bytes), unless
-      // it is queued already: that row will read the new tags.
-      const targets =
-        (tagged.replicationRows ?? 0) > 0 || tagged.replication === 'REPLICA'
-          ? []
-          : ReplicationQueue.targetsOf(notify?.context.replication, key, tags);
-      const record = ReplicationQueue.pendingRecord(tagged, targets);
+      const change = ReplicationQueue.tagChange(tagged, notify?.context.replication, key, tags);
+      const { targets, record } = change;
       this.t.versioned.rewrite(bucketId, key, located, record);
       if (notify !== undefined) {
         this.events.noteRewrite(notify, key, record);
         const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-        this.events.queueReplication(notify, targets, 'put', bucketId, key, shown);
+        this.events.queueReplication(notify, targets, change.op, bucketId, key, shown);
       }
       return { tags: [...tags], record };
     });

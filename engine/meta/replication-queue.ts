@@ -2,6 +2,7 @@ import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import type {
   NotifyContext,
+  PendingByRule,
   ReplicationEntry,
   ReplicationRule,
   ReplicationSettlement,
@@ -15,6 +16,16 @@ type QueueRow = Omit<ReplicationEntry, 'id'>;
 
 /** What a write queues: the rules (one per destination) that its object matched. */
 export type ReplicationTargets = readonly ReplicationRule[];
+
+/** An object's server-side encryption as rule matching sees it (engine/sse/managed.ts kinds;
+ *  'c' for SSE-C; undefined: none). */
+export type EncryptionKind = 's3' | 'kms' | 'dsse' | 'c' | undefined;
+
+/** The encryption kind of a stored record. */
+export function encryptionKindOf(record: Pick<ObjectRecord, 'sse'>): EncryptionKind {
+  if (record.sse === undefined) return undefined;
+  return record.sse.kind ?? 'c';
+}
 
 /**
  * The `replq` table: bucket replication's durable queue, one row per (version, destination),
@@ -31,6 +42,8 @@ export class ReplicationQueue {
   private readonly rows: Database<QueueRow, string>;
   private readonly sequencer: Sequencer;
   private pendingRows: number;
+  /** Rows and bytes queued per bucket and rule (replication metrics), counted once on open. */
+  private readonly byRule = new Map<string, PendingByRule>();
 
   constructor(
     env: RootDatabase,
@@ -41,6 +54,27 @@ export class ReplicationQueue {
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
     this.sequencer = new Sequencer(last);
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
+    for (const { value } of this.rows.getRange()) this.count(value, 1);
+  }
+
+  /** Every rule with rows queued, with their count and bytes. */
+  pendingByRule(): PendingByRule[] {
+    return [...this.byRule.values()].map((pending) => ({ ...pending }));
+  }
+
+  private count(row: QueueRow, sign: 1 | -1): void {
+    const name = `${row.bucketId}\0${row.ruleId}`;
+    const held = this.byRule.get(name) ?? {
+      bucketId: row.bucketId,
+      bucketName: row.bucketName,
+      ruleId: row.ruleId,
+      operations: 0,
+      bytes: 0,
+    };
+    held.operations += sign;
+    held.bytes += sign * (row.bytes ?? 0);
+    if (held.operations <= 0) this.byRule.delete(name);
+    else this.byRule.set(name, held);
   }
 
   /** Rows not yet settled (counted once on open). */
@@ -56,11 +90,16 @@ export class ReplicationQueue {
     rules: readonly ReplicationRule[] | undefined,
     key: string,
     tags: readonly Tag[],
+    encryption: EncryptionKind = undefined,
   ): ReplicationTargets {
     if (rules === undefined || rules.length === 0) return [];
+    // AWS replicates SSE-KMS (and dual-layer) objects only by rules that select them
+    // (SourceSelectionCriteria/SseKmsEncryptedObjects); the others leave them unmarked.
+    const kms = encryption === 'kms' || encryption === 'dsse';
     const chosen = new Map<string, ReplicationRule>();
     for (const rule of rules) {
       if (!key.startsWith(rule.prefix) || !hasTags(tags, rule.tags)) continue;
+      if (kms && rule.sseKms !== true) continue;
       const held = chosen.get(rule.destination);
       if (held === undefined || rule.priority > held.priority) chosen.set(rule.destination, rule);
     }
@@ -72,6 +111,32 @@ export class ReplicationQueue {
     return ReplicationQueue.targetsOf(context?.replication, key, []).filter(
       (rule) => rule.deleteMarkers,
     );
+  }
+
+  /**
+   * A tag change's rows and record. An original version replicates again (its tags travel with
+   * its bytes) unless it is queued already (that row reads the new tags). A replica's new tags go
+   * back to its source by the rules with ReplicaModifications Enabled, as 'tags' rows that leave
+   * the replica's REPLICA status and row count alone (AWS's replica modification sync).
+   */
+  static tagChange(
+    record: ObjectRecord,
+    rules: readonly ReplicationRule[] | undefined,
+    key: string,
+    tags: readonly Tag[],
+  ): { targets: ReplicationTargets; record: ObjectRecord; op: 'put' | 'tags' } {
+    const encryption = encryptionKindOf(record);
+    if (record.replication === 'REPLICA') {
+      const targets = ReplicationQueue.targetsOf(rules, key, tags, encryption).filter(
+        (rule) => rule.replicaModifications === true,
+      );
+      return { targets, record, op: 'tags' };
+    }
+    const targets =
+      (record.replicationRows ?? 0) > 0
+        ? []
+        : ReplicationQueue.targetsOf(rules, key, tags, encryption);
+    return { targets, record: ReplicationQueue.pendingRecord(record, targets), op: 'put' };
   }
 
   /** The record as written when `targets` queue it: PENDING, counting its rows. */
@@ -94,8 +159,9 @@ export class ReplicationQueue {
     // while versioning was suspended is the null version.
     const shown = versionId ?? 'null';
     const nowMs = Date.now();
+    const bytes = op === 'put' ? this.bytesOf(bucketId, key, shown) : 0;
     for (const rule of targets) {
-      this.rows.put(this.sequencer.next(nowMs), {
+      const row: QueueRow = {
         op,
         bucketId,
         bucketName: context.bucketName,
@@ -105,9 +171,17 @@ export class ReplicationQueue {
         destination: rule.destination,
         ...(rule.storageClass !== undefined ? { storageClass: rule.storageClass } : {}),
         createdMs: nowMs,
-      });
+        ...(bytes > 0 ? { bytes } : {}),
+      };
+      this.rows.put(this.sequencer.next(nowMs), row);
+      this.count(row, 1);
     }
     this.pendingRows += targets.length;
+  }
+
+  /** Inside a transaction: the size of the version just written (0 when it cannot be found). */
+  private bytesOf(bucketId: string, key: string, versionId: string): number {
+    return this.versioned.locate(bucketId, key, versionId)?.record.bytes ?? 0;
   }
 
   /** The oldest rows, at most `limit`. */
@@ -125,6 +199,7 @@ export class ReplicationQueue {
       const row = this.rows.get(id);
       if (row === undefined) continue;
       this.rows.remove(id);
+      this.count(row, -1);
       removed++;
       if (row.op === 'put') this.recordStatus(row, status);
     }
@@ -182,7 +257,14 @@ export class ReplicationQueue {
         replication: 'PENDING',
         replicationRows: rows + 1,
       });
-      this.rows.put(this.sequencer.next(nowMs), { ...entry, op: 'put', createdMs: nowMs });
+      const row: QueueRow = {
+        ...entry,
+        op: 'put',
+        createdMs: nowMs,
+        ...(record.bytes > 0 ? { bytes: record.bytes } : {}),
+      };
+      this.rows.put(this.sequencer.next(nowMs), row);
+      this.count(row, 1);
       added++;
     }
     this.pendingRows += added;

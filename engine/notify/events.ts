@@ -18,7 +18,15 @@ export type EventName =
   | 'ObjectTagging:Delete'
   | 'ObjectAcl:Put'
   | 'LifecycleExpiration:Delete'
-  | 'LifecycleExpiration:DeleteMarkerCreated';
+  | 'LifecycleExpiration:DeleteMarkerCreated'
+  | ReplicationEventName;
+
+/** The replication worker's events (S3 Replication Time Control and replication metrics). */
+export type ReplicationEventName =
+  | 'Replication:OperationFailedReplication'
+  | 'Replication:OperationMissedThreshold'
+  | 'Replication:OperationReplicatedAfterThreshold'
+  | 'Replication:OperationNotTracked';
 
 /** Every event type a configuration may name, wildcards included (AWS's list, those hangar emits). */
 export const EVENT_TYPES: readonly string[] = [
@@ -37,6 +45,11 @@ export const EVENT_TYPES: readonly string[] = [
   's3:LifecycleExpiration:*',
   's3:LifecycleExpiration:Delete',
   's3:LifecycleExpiration:DeleteMarkerCreated',
+  's3:Replication:*',
+  's3:Replication:OperationFailedReplication',
+  's3:Replication:OperationMissedThreshold',
+  's3:Replication:OperationReplicatedAfterThreshold',
+  's3:Replication:OperationNotTracked',
 ];
 
 /** Whether a configured event type ("s3:ObjectCreated:*") covers the event. */

@@ -46,6 +46,7 @@ export function readReplication(core: ShardCore, limit: number): ShardResult {
     kind: 'ReplicationRead',
     entries: core.meta.replicationEntries(limit),
     pending: core.meta.replication.pending,
+    byRule: core.meta.replication.pendingByRule(),
   };
 }
 

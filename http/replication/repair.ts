@@ -12,6 +12,7 @@ import { shardOf } from '../../engine/pool/placement.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ReplicationEntry, ReplicationRule, Tag } from '../../engine/protocol/messages.js';
 import { replicationRulesOf } from '../s3/replication-config.js';
+import { encryptionKindOfHead } from './destination.js';
 import { headAt } from './sender.js';
 
 export interface RepairResult {
@@ -118,7 +119,7 @@ async function missingAt(
   if (status === 'REPLICA' || status === 'PENDING' || head.VersionId === undefined) return [];
   const tags = rules.some((rule) => rule.tags.length > 0) ? await tagsOf(context, bucket, key) : [];
   const wanted: Requeue[] = [];
-  for (const rule of ReplicationQueue.targetsOf(rules, key, tags)) {
+  for (const rule of ReplicationQueue.targetsOf(rules, key, tags, encryptionKindOfHead(head))) {
     const remote = context.clientFor(rule.destination);
     if (remote === undefined) continue;
     const lacking =

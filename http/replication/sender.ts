@@ -17,7 +17,13 @@ import type { RemoteRecord } from '../../engine/catalog/remotes.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationEntry } from '../../engine/protocol/messages.js';
 import { REPLICA_HEADER } from '../s3/replica.js';
+import {
+  type DestinationChoices,
+  destinationHeaders,
+  unreadableSourceReason,
+} from './destination.js';
 import { goesMultipart, sendMultipart } from './multipart.js';
+import { sendReplicaTags } from './replica-tags.js';
 
 /**
  * How the replication worker moves one queued change: it reads the version through hangar's own
@@ -70,6 +76,7 @@ const REPLICA_COMMANDS = new Set([
   'PutObjectCommand',
   'CompleteMultipartUploadCommand',
   'DeleteObjectCommand',
+  'PutObjectTaggingCommand',
 ]);
 
 /** A client of one remote, marking its writes as replicas for a hangar destination. */
@@ -118,6 +125,8 @@ export async function replicate(
   entry: ReplicationEntry,
   /** Aborted when the server stops: a long PUT ends at once (the row stays queued). */
   stopping: AbortSignal,
+  /** What the row's rule asks of its replicas (destination.ts). */
+  choices: DestinationChoices = {},
 ): Promise<number> {
   const options = { abortSignal: stopping };
   if (entry.op === 'delete') {
@@ -126,10 +135,12 @@ export async function replicate(
     );
     return 0;
   }
+  if (entry.op === 'tags') return sendReplicaTags(source, remote, entry, options, remoteCall);
   const read = await readSource(source, entry, options);
   const body = read.Body as Readable;
   try {
     const input = await putInput(source, entry, read, body, options);
+    Object.assign(input, destinationHeaders(read, choices));
     const bytes = input.ContentLength ?? 0;
     if (goesMultipart(bytes)) {
       // The parts are ranged reads of their own: this whole-object read is not needed.
@@ -179,7 +190,7 @@ async function readSource(
     // A 400 from hangar's own GET (an SSE-C object, readable only with its customer's key)
     // will answer the same every time.
     if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {
-      throw new ReplicationFailure(`reading the source: ${messageOf(error)}`, 'final');
+      throw new ReplicationFailure(unreadableSourceReason(messageOf(error)), 'final');
     }
     throw new ReplicationFailure(`reading the source: ${messageOf(error)}`, 'retry');
   }

@@ -10,7 +10,10 @@ import type { ReplicationEntry, ReplicationSettlement } from '../../engine/proto
 import type { WorkerStatus } from '../../engine/workers/worker.js';
 import { registry } from '../admin/metrics.js';
 import { Backoffs, ShardQueueLoop } from '../shard-queue-loop.js';
+import { destinationChoicesOf, ruleOfEntry } from './destination.js';
 import type { RepairResult } from './repair.js';
+import { ReplicationEvents } from './rtc-events.js';
+import { RuleMetrics } from './rule-metrics.js';
 import type { SourceEndpoint } from './sender.js';
 
 /** The modules that load AWS SDK v3: imported on first use, so that a server without remotes
@@ -86,13 +89,19 @@ export class ReplicationWorker {
   private sourceEndpoint: SourceEndpoint | null = null;
   /** The sender module and the client of hangar's own endpoint, made on first use. */
   private sending: Promise<{ sender: Sending; source: S3Client }> | null = null;
+  /** Per-rule metrics and RTC events (rules with Metrics / ReplicationTime Enabled). */
+  private readonly ruleMetrics: RuleMetrics;
+  private readonly events: ReplicationEvents;
 
   constructor(
     private readonly catalog: Catalog,
     private readonly shards: readonly ShardClient[],
     private readonly logger: Logger,
+    region: string,
   ) {
     this.pendingByShard = shards.map(() => 0);
+    this.ruleMetrics = new RuleMetrics(catalog, shards.length);
+    this.events = new ReplicationEvents(catalog, region, logger);
     this.loop = new ShardQueueLoop({
       shards,
       pass: (shard) => this.passOver(shard),
@@ -124,6 +133,7 @@ export class ReplicationWorker {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop.stop();
+    this.ruleMetrics.stop();
     await this.repairing?.catch(() => undefined);
     for (const { client } of this.clients.values()) client.destroy();
     if (this.sending !== null) (await this.sending).source.destroy();
@@ -141,6 +151,8 @@ export class ReplicationWorker {
       'ReplicationRead',
     );
     this.pendingByShard[shard.shardId] = read.pending;
+    this.ruleMetrics.notePending(shard.shardId, read.byRule);
+    await this.events.pending(shard, read.entries, Date.now());
     let settledAny = false;
     // Per destination in queue order: a failure holds that destination's later changes back.
     const blocked = new Set<string>();
@@ -175,11 +187,21 @@ export class ReplicationWorker {
     }
     if (this.backoff.waiting(remote.record.name)) return null;
     try {
-      const bytes = await sender.replicate(source, remote.client, entry, this.stopping.signal);
+      const choices = destinationChoicesOf(ruleOfEntry(this.catalog, entry));
+      const bytes = await sender.replicate(
+        source,
+        remote.client,
+        entry,
+        this.stopping.signal,
+        choices,
+      );
       this.backoff.succeeded(remote.record.name);
       this.replicatedTotal++;
       replicated.inc({ remote: remote.record.name });
       replicatedBytes.inc({ remote: remote.record.name }, bytes);
+      const nowMs = Date.now();
+      this.ruleMetrics.replicated(entry, nowMs);
+      await this.events.replicated(shard, entry, nowMs);
       return { id: entry.id, status: entry.op === 'put' ? 'COMPLETED' : null };
     } catch (error) {
       // Stopping: the row stays queued as it was; the next start takes it again.
@@ -227,6 +249,9 @@ export class ReplicationWorker {
     if (failed.final || attempts >= LIMITS.replicationAttemptsMax) {
       this.failedTotal++;
       givenUp.inc();
+      this.ruleMetrics.failed(entry);
+      const reason = error instanceof Error ? error.message : String(error);
+      await this.events.failed(shard, entry, reason);
       return { id: entry.id, status: entry.op === 'put' ? 'FAILED' : null };
     }
     await shard.call(

@@ -35,7 +35,30 @@ export function replicatedDeleteNotify(
   key: string,
   fields: { notify?: NotifyContext },
 ): { notify?: NotifyContext } {
-  if (!isReplica(ctx, bucket, key, 's3:ReplicateDelete')) return fields;
+  return withoutReplication(ctx, bucket, key, fields, 's3:ReplicateDelete');
+}
+
+/**
+ * A PutObjectTagging that a replica's replication sends back to its source (ReplicaModifications):
+ * the source's tag change is not replicated again, or the two buckets would pass it back and forth.
+ */
+export function replicatedTagsNotify(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  fields: { notify?: NotifyContext },
+): { notify?: NotifyContext } {
+  return withoutReplication(ctx, bucket, key, fields, 's3:ReplicateTags');
+}
+
+function withoutReplication(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  fields: { notify?: NotifyContext },
+  action: 's3:ReplicateDelete' | 's3:ReplicateTags',
+): { notify?: NotifyContext } {
+  if (!isReplica(ctx, bucket, key, action)) return fields;
   if (fields.notify?.replication === undefined) return fields;
   const { replication: _replicated, ...notify } = fields.notify;
   return notify.rules.length === 0 ? {} : { notify };
@@ -46,7 +69,7 @@ function isReplica(
   ctx: RequestContext,
   bucket: BucketRecord,
   key: string,
-  action: 's3:ReplicateObject' | 's3:ReplicateDelete',
+  action: 's3:ReplicateObject' | 's3:ReplicateDelete' | 's3:ReplicateTags',
 ): boolean {
   const header = ctx.req.headers[REPLICA_HEADER];
   if (header === undefined) return false;

@@ -11,6 +11,15 @@ import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
+import {
+  checkRuleOptions,
+  destinationOptionsXml,
+  parseDestinationOptions,
+  parseSourceSelection,
+  type StoredDestinationOptions,
+  type StoredSourceSelection,
+  sourceSelectionXml,
+} from './replication-options.js';
 import { filterTagsOf, parseRuleFilter, randomRuleId } from './rule-filter.js';
 import {
   checkElements,
@@ -41,7 +50,14 @@ export interface StoredReplicationRule {
   filter?: StoredReplicationFilter;
   deleteMarkerReplication?: 'Enabled' | 'Disabled';
   existingObjectReplication?: 'Enabled' | 'Disabled';
-  destination: { bucket: string; storageClass?: string; account?: string };
+  sourceSelection?: StoredSourceSelection;
+  destination: StoredDestination;
+}
+
+export interface StoredDestination extends StoredDestinationOptions {
+  bucket: string;
+  storageClass?: string;
+  account?: string;
 }
 
 export interface StoredReplication {
@@ -70,13 +86,6 @@ const DESTINATION_ELEMENTS = new Set([
   'Metrics',
   'ReplicationTime',
 ]);
-/** Accepted elements hangar has no counterpart for: NotImplemented rather than ignored. */
-const NOT_IMPLEMENTED_DESTINATION = [
-  'AccessControlTranslation',
-  'EncryptionConfiguration',
-  'Metrics',
-  'ReplicationTime',
-];
 const STORAGE_CLASSES = new Set([
   'STANDARD',
   'REDUCED_REDUNDANCY',
@@ -120,11 +129,9 @@ export function destinationBucketOf(arn: string): string {
 function parseRule(value: XmlValue): StoredReplicationRule {
   const node = elementOf(value);
   checkElements(node, RULE_ELEMENTS);
-  if (node['SourceSelectionCriteria'] !== undefined || node['DeleteReplication'] !== undefined) {
-    throw new S3Error(
-      'NotImplemented',
-      'SourceSelectionCriteria and DeleteReplication are not implemented by hangar.',
-    );
+  // DeleteReplication is S3 on Outposts' (permanent deletes): hangar has no counterpart.
+  if (node['DeleteReplication'] !== undefined) {
+    throw new S3Error('NotImplemented', 'DeleteReplication is not implemented by hangar.');
   }
   const id = optionalText(node, 'ID') ?? randomRuleId();
   if (id.length > ID_CHARS_MAX) {
@@ -152,6 +159,8 @@ function parseRule(value: XmlValue): StoredReplicationRule {
   if (deleteMarkers !== undefined) rule.deleteMarkerReplication = deleteMarkers;
   const existing = statusOf(node['ExistingObjectReplication']);
   if (existing !== undefined) rule.existingObjectReplication = existing;
+  const selection = parseSourceSelection(node['SourceSelectionCriteria']);
+  if (selection !== undefined) rule.sourceSelection = selection;
   if (deleteMarkers === 'Enabled' && (rule.filter?.tags.length ?? 0) > 0) {
     throw new S3Error(
       'InvalidRequest',
@@ -161,19 +170,14 @@ function parseRule(value: XmlValue): StoredReplicationRule {
   return rule;
 }
 
-function parseDestination(value: XmlValue): StoredReplicationRule['destination'] {
+function parseDestination(value: XmlValue): StoredDestination {
   if (value === undefined) throw new S3Error('MalformedXML');
   const node = elementOf(value);
   checkElements(node, DESTINATION_ELEMENTS);
-  for (const name of NOT_IMPLEMENTED_DESTINATION) {
-    if (node[name] !== undefined) {
-      throw new S3Error('NotImplemented', `Destination ${name} is not implemented by hangar.`);
-    }
-  }
   const bucket = optionalText(node, 'Bucket')?.trim();
   if (bucket === undefined || bucket === '') throw new S3Error('MalformedXML');
   destinationBucketOf(bucket);
-  const destination: StoredReplicationRule['destination'] = { bucket };
+  const destination: StoredDestination = { bucket, ...parseDestinationOptions(node) };
   const storageClass = optionalText(node, 'StorageClass')?.trim();
   if (storageClass !== undefined) {
     if (!STORAGE_CLASSES.has(storageClass)) throw new S3Error('MalformedXML');
@@ -238,6 +242,12 @@ function checkSchemaConsistency(rules: readonly StoredReplicationRule[]): void {
       );
     }
     if (!v2 && rule.prefix === undefined) rule.prefix = '';
+    checkRuleOptions({
+      v2,
+      ...(rule.destination.account !== undefined ? { account: rule.destination.account } : {}),
+      ...(rule.sourceSelection !== undefined ? { selection: rule.sourceSelection } : {}),
+      options: rule.destination,
+    });
   }
 }
 
@@ -275,6 +285,7 @@ function ruleXml(rule: StoredReplicationRule): XmlNode {
   if (rule.prefix !== undefined) node['Prefix'] = rule.prefix;
   if (rule.filter !== undefined) node['Filter'] = filterXml(rule.filter);
   node['Status'] = rule.status;
+  Object.assign(node, sourceSelectionXml(rule.sourceSelection));
   if (rule.existingObjectReplication !== undefined) {
     node['ExistingObjectReplication'] = { Status: rule.existingObjectReplication };
   }
@@ -283,7 +294,7 @@ function ruleXml(rule: StoredReplicationRule): XmlNode {
   if (rule.destination.storageClass !== undefined) {
     destination['StorageClass'] = rule.destination.storageClass;
   }
-  node['Destination'] = destination;
+  node['Destination'] = { ...destination, ...destinationOptionsXml(rule.destination) };
   if (rule.deleteMarkerReplication !== undefined) {
     node['DeleteMarkerReplication'] = { Status: rule.deleteMarkerReplication };
   }
@@ -332,6 +343,9 @@ export function engineReplicationRules(stored: StoredReplication): ReplicationRu
       // V1 rules (no Filter) replicate delete markers, as AWS's V1 schema does.
       deleteMarkers: rule.deleteMarkerReplication === 'Enabled' || rule.filter === undefined,
       destination: destinationBucketOf(rule.destination.bucket),
+      // AWS leaves SSE-KMS objects out unless the rule selects them.
+      sseKms: rule.sourceSelection?.sseKmsEncryptedObjects === 'Enabled',
+      replicaModifications: rule.sourceSelection?.replicaModifications === 'Enabled',
       ...(rule.destination.storageClass !== undefined
         ? { storageClass: rule.destination.storageClass }
         : {}),

@@ -15,6 +15,10 @@ const VALID =
 const VALID_V1 =
   '<ReplicationConfiguration><Rule><ID>v1</ID><Prefix>x</Prefix><Status>Enabled</Status><Destination><Bucket>arn:aws:s3:::dest-bucket</Bucket></Destination></Rule></ReplicationConfiguration>';
 
+/** Every optional element: SourceSelectionCriteria, and the Destination's four. */
+const VALID_OPTIONS =
+  '<ReplicationConfiguration><Rule><ID>o</ID><Priority>1</Priority><Status>Enabled</Status><Filter><Prefix>p/</Prefix></Filter><SourceSelectionCriteria><SseKmsEncryptedObjects><Status>Enabled</Status></SseKmsEncryptedObjects><ReplicaModifications><Status>Disabled</Status></ReplicaModifications></SourceSelectionCriteria><DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication><Destination><Bucket>arn:aws:s3:::dest-bucket</Bucket><Account>123456789012</Account><AccessControlTranslation><Owner>Destination</Owner></AccessControlTranslation><EncryptionConfiguration><ReplicaKmsKeyID>arn:aws:kms:us-east-1:000000000000:key/k1</ReplicaKmsKeyID></EncryptionConfiguration><ReplicationTime><Status>Enabled</Status><Time><Minutes>15</Minutes></Time></ReplicationTime><Metrics><Status>Enabled</Status><EventThreshold><Minutes>15</Minutes></EventThreshold></Metrics></Destination></Rule><Rule><ID>m</ID><Priority>2</Priority><Status>Enabled</Status><Filter/><SourceSelectionCriteria><ReplicaModifications><Status>Enabled</Status></ReplicaModifications></SourceSelectionCriteria><DeleteMarkerReplication><Status>Enabled</Status></DeleteMarkerReplication><Destination><Bucket>arn:aws:s3:::other-bucket</Bucket><Metrics><Status>Disabled</Status></Metrics></Destination></Rule></ReplicationConfiguration>';
+
 const TOKENS = [
   '<',
   '>',
@@ -52,6 +56,24 @@ const TOKENS = [
   'GLACIER',
   '<ExistingObjectReplication>',
   '<Role>',
+  '<SourceSelectionCriteria>',
+  '</SourceSelectionCriteria>',
+  '<SseKmsEncryptedObjects>',
+  '<ReplicaModifications>',
+  '<Account>',
+  '123456789012',
+  '<AccessControlTranslation>',
+  '<Owner>',
+  'Destination',
+  '<EncryptionConfiguration>',
+  '<ReplicaKmsKeyID>',
+  '<ReplicationTime>',
+  '<Time>',
+  '<Metrics>',
+  '<EventThreshold>',
+  '<Minutes>',
+  '15',
+  '</Minutes>',
   '&amp;',
   '&#0;',
 ];
@@ -59,13 +81,14 @@ const TOKENS = [
 test('the ReplicationConfiguration reader fails only with S3 errors', (t) => {
   t.notThrows(() => parseReplicationConfiguration(VALID));
   t.notThrows(() => parseReplicationConfiguration(VALID_V1));
+  t.notThrows(() => parseReplicationConfiguration(VALID_OPTIONS));
   const wrapped = tokenSoup(TOKENS).map(
     (inner) => `<ReplicationConfiguration>${inner}</ReplicationConfiguration>`,
   );
   const documents = fc.oneof(
     fc.string({ maxLength: 200 }),
     wrapped,
-    mutatedText(fc.constantFrom(VALID, VALID_V1), 6),
+    mutatedText(fc.constantFrom(VALID, VALID_V1, VALID_OPTIONS), 6),
   );
   check(
     fc.property(documents, (xml) => {
@@ -77,7 +100,7 @@ test('the ReplicationConfiguration reader fails only with S3 errors', (t) => {
 });
 
 test('what the reader accepts round-trips through GetBucketReplication unchanged', (t) => {
-  const documents = mutatedText(fc.constantFrom(VALID, VALID_V1), 3);
+  const documents = mutatedText(fc.constantFrom(VALID, VALID_V1, VALID_OPTIONS), 3);
   let accepted = 0;
   check(
     fc.property(documents, (xml) => {

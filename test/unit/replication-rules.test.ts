@@ -64,3 +64,40 @@ test('a queued version is PENDING and counts its rows', (t) => {
   t.is(pending.replication, 'PENDING');
   t.is(pending.replicationRows, 2);
 });
+
+test('SSE-KMS objects replicate only by rules that select them (SseKmsEncryptedObjects)', (t) => {
+  const rules = [
+    rule('plain', { priority: 1 }),
+    rule('kms', { priority: 2, destination: 'vault', sseKms: true }),
+  ];
+  t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], undefined)), ['kms', 'plain']);
+  t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], 's3')), ['kms', 'plain']);
+  t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], 'kms')), ['kms']);
+  t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], 'dsse')), ['kms']);
+  // SSE-C objects are queued (and FAIL with their reason: hangar holds no customer key).
+  t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], 'c')), ['kms', 'plain']);
+});
+
+test("a replica's tag change goes back only by ReplicaModifications rules, keeping REPLICA", (t) => {
+  const record = {
+    bytes: 3,
+    etag: '"x"',
+    lastModifiedMs: 0,
+    headers: { userMeta: {} },
+    checksum: null,
+    blocks: [],
+    inline: new Uint8Array(3),
+  };
+  const rules = [rule('back', { replicaModifications: true }), rule('no', { destination: 'b' })];
+  const replica = { ...record, replication: 'REPLICA' as const };
+  const change = ReplicationQueue.tagChange(replica, rules, 'k', []);
+  t.deepEqual(ids(change.targets), ['back']);
+  t.is(change.op, 'tags');
+  t.is(change.record, replica, 'a replica stays REPLICA, with no rows counted');
+  const original = ReplicationQueue.tagChange(record, rules, 'k', []);
+  t.deepEqual(ids(original.targets), ['back', 'no']);
+  t.is(original.op, 'put');
+  t.is(original.record.replication, 'PENDING');
+  const queued = { ...record, replication: 'PENDING' as const, replicationRows: 1 };
+  t.deepEqual(ReplicationQueue.tagChange(queued, rules, 'k', []).targets, [], 'queued already');
+});

@@ -54,6 +54,11 @@ export interface ReplicationRule {
   /** The destination bucket's name (its ARN resolved). */
   destination: string;
   storageClass?: string;
+  /** SourceSelectionCriteria/SseKmsEncryptedObjects Enabled: SSE-KMS objects replicate too
+   *  (absent or false: they are left out, with no replication status, as AWS does). */
+  sseKms?: boolean;
+  /** SourceSelectionCriteria/ReplicaModifications Enabled: a replica's tag changes replicate. */
+  replicaModifications?: boolean;
 }
 
 /** x-amz-replication-status as a version stores it: absent for versions no rule matched. */
@@ -62,7 +67,8 @@ export type ReplicationStatus = 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
 /** A replication queue row as the replication worker reads it. */
 export interface ReplicationEntry {
   id: string;
-  op: 'put' | 'delete';
+  /** 'tags': a replica's new tags, sent back to its source (ReplicaModifications). */
+  op: 'put' | 'delete' | 'tags';
   bucketId: string;
   /** The source bucket's name when the change was made (the worker reads through it). */
   bucketName: string;
@@ -75,6 +81,18 @@ export interface ReplicationEntry {
   createdMs: number;
   /** Failed attempts so far, stored in the row (absent: none), so a restart keeps counting. */
   attempts?: number;
+  /** The version's size when queued (replication metrics' pending bytes; absent: 0). */
+  bytes?: number;
+}
+
+/** What one rule of one bucket has queued in one shard (replication metrics). */
+export interface PendingByRule {
+  bucketId: string;
+  /** The bucket's name when its first row counted was queued. */
+  bucketName: string;
+  ruleId: string;
+  operations: number;
+  bytes: number;
 }
 
 /** The worker's verdict on a queue row: the row leaves the queue, the version takes `status`. */
@@ -130,7 +148,13 @@ export type EventRequest =
 export type EventResult =
   | { kind: 'OutboxRead'; entries: OutboxEntry[]; pending: number }
   | { kind: 'OutboxAcked'; removed: number }
-  | { kind: 'ReplicationRead'; entries: ReplicationEntry[]; pending: number }
+  | {
+      kind: 'ReplicationRead';
+      entries: ReplicationEntry[];
+      pending: number;
+      /** Every rule with rows queued in the shard (rules with none are left out). */
+      byRule?: PendingByRule[];
+    }
   | { kind: 'ReplicationSettled'; removed: number }
   /** `noted`: false when the row was settled meanwhile (nothing to record). */
   | { kind: 'ReplicationAttemptsNoted'; noted: boolean }

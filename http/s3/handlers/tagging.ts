@@ -5,6 +5,7 @@ import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { notifyField } from '../notifications.js';
+import { replicatedTagsNotify } from '../replica.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader } from '../versioning.js';
@@ -153,7 +154,7 @@ export async function handlePutObjectTagging(
       key: e.key,
       tags,
       ...version,
-      ...notifyField(ctx, bucket),
+      ...replicatedTagsNotify(ctx, bucket, e.key, notifyField(ctx, bucket)),
     },
     'Tags',
   );
