@@ -55,7 +55,7 @@ export class RuleMetrics {
   /** Each shard's last report. */
   private readonly byShard: PendingByRule[][];
   /** Series shown once: a rule whose queue drained reads 0, not nothing. */
-  private readonly shown = new Map<string, { bucket: string; rule: string }>();
+  private readonly shown = new Map<string, Shown>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -99,15 +99,27 @@ export class RuleMetrics {
         sum.ops += report.operations;
         sum.bytes += report.bytes;
         sums.set(name, sum);
-        this.shown.set(name, labels);
+        this.shown.set(name, { report, labels });
       }
     }
-    for (const [name, labels] of this.shown) {
+    for (const [name, { report, labels }] of this.shown) {
       const sum = sums.get(name);
+      if (sum === undefined && !hasMetrics(ruleOfEntry(this.catalog, report))) {
+        // The rule is gone or its Metrics were turned off: its series go too.
+        this.shown.delete(name);
+        pendingOperations.remove(labels);
+        pendingBytes.remove(labels);
+        continue;
+      }
       pendingOperations.set(labels, sum?.ops ?? 0);
       pendingBytes.set(labels, sum?.bytes ?? 0);
     }
   }
+}
+
+interface Shown {
+  report: PendingByRule;
+  labels: { bucket: string; rule: string };
 }
 
 function labelsOf(entry: { bucketName: string; ruleId: string }): { bucket: string; rule: string } {
