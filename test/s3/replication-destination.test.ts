@@ -325,3 +325,59 @@ test.serial('an SSE-C object ends FAILED, its reason recorded', async (t) => {
   t.regex(worker?.lastError?.message ?? '', /SSE-C object/);
   t.is(await headOrNone(dst, to, 'customer'), undefined);
 });
+
+test.serial(
+  'past the tracking window a change sends OperationNotTracked, then nothing',
+  async (t) => {
+    // A source whose RTC stops tracking a change at once: its first look at a row is too late.
+    const untracking = await TestServer.start({
+      shards: 1,
+      env: {
+        ...SOURCE_ENV,
+        ...targetsEnv(receiver),
+        HANGAR_REPLICATION_TRACKING_WINDOW_MS: '1',
+      },
+      expectedLogErrors: EXPECTED,
+    });
+    try {
+      const s3 = untracking.client();
+      const from = await newBucket(s3, 'untracked-src');
+      const to = await newBucket(dst, 'untracked-dst');
+      await setVersioning(s3, from);
+      await setVersioning(dst, to);
+      await addRemote(untracking, `remote-${to}`, destination.endpoint, [to], ROOT);
+      await s3.send(
+        new PutBucketNotificationConfigurationCommand({
+          Bucket: from,
+          NotificationConfiguration: {
+            QueueConfigurations: [
+              { QueueArn: queueArn('plain'), Events: ['s3:Replication:*' as never] },
+            ],
+          },
+        }),
+      );
+      await replicateTo(s3, from, [
+        {
+          ...ruleTo(to),
+          Destination: {
+            Bucket: `arn:aws:s3:::${to}`,
+            ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+            Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
+          },
+        },
+      ]);
+      await s3.send(new PutObjectCommand({ Bucket: from, Key: 'late', Body: 'late' }));
+      await statusBecomes(s3, from, 'late', 'COMPLETED');
+      const events = await receiver.waitFor(from, 1);
+      // Anything else would have been recorded before or with the settle: give delivery a moment.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      t.deepEqual(
+        receiver.of(from).map((event) => event.eventName),
+        ['Replication:OperationNotTracked'],
+      );
+      t.is(events[0]?.s3.object.key, 'late');
+    } finally {
+      await untracking.destroy();
+    }
+  },
+);
