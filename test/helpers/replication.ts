@@ -13,7 +13,26 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { adminCall } from './admin.js';
-import { objectBytes, randomBytesSeeded, type TestServer } from './server.js';
+import {
+  objectBytes,
+  ROOT_ACCESS_KEY,
+  ROOT_SECRET_KEY,
+  randomBytesSeeded,
+  type TestServer,
+} from './server.js';
+
+/** The root key's credentials, as a remote's (a hangar destination's root). */
+export const ROOT_CREDENTIALS = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY };
+
+/** A source that polls and retries quickly, so tests wait for replication in tenths of seconds. */
+export const QUICK_REPLICATION_ENV = {
+  HANGAR_REPLICATION_BACKOFF_BASE_MS: '50',
+  HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
+  HANGAR_REPLICATION_POLL_MS: '50',
+};
+
+/** The worker's log lines a test with failing remotes expects. */
+export const REPLICATION_FAILURE_LOGS = [/replication attempt failed/];
 
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
 export async function eventually<T>(
@@ -67,6 +86,23 @@ export async function addRemote(
     replace: true,
   });
   if (answer.status !== 200) throw new Error(`AddRemote: ${answer.status} ${answer.text}`);
+}
+
+/**
+ * Registers a remote nobody listens at, serving `buckets`: configurations only need their
+ * destinations to exist. Returns the admin API's answer.
+ */
+export function addUnreachableRemote(
+  server: TestServer,
+  buckets: string[],
+): Promise<{ status: number; text: string }> {
+  return adminCall(server, 'POST', '/v2/AddRemote', {
+    name: 'far',
+    endpoint: 'http://127.0.0.1:9',
+    accessKeyId: 'FARKEY',
+    secretAccessKey: 'far-secret-key',
+    buckets,
+  });
 }
 
 /** One V2 rule replicating everything under `prefix` to `destination` (delete markers too). */

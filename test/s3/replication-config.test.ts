@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import {
   DeleteBucketReplicationCommand,
   GetBucketReplicationCommand,
@@ -9,8 +8,8 @@ import {
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
 import { createKey, grant } from '../helpers/keys.js';
-import { boto3Env } from '../helpers/python.js';
-import { headOrNone, ruleTo, setVersioning } from '../helpers/replication.js';
+import { runBoto3 } from '../helpers/python.js';
+import { addUnreachableRemote, headOrNone, ruleTo, setVersioning } from '../helpers/replication.js';
 import {
   ADMIN_TOKEN,
   newBucket,
@@ -32,13 +31,10 @@ const ROLE = 'arn:aws:iam::123456789012:role/replication';
 
 test.serial.before(async (t) => {
   // A remote nobody listens at: configurations only need it to exist.
-  const added = await adminCall(suite.server, 'POST', '/v2/AddRemote', {
-    name: 'far',
-    endpoint: 'http://127.0.0.1:9',
-    accessKeyId: 'FARKEY',
-    secretAccessKey: 'far-secret-key',
-    buckets: [DESTINATION, `arn:aws:s3:::${OTHER_DESTINATION}`],
-  });
+  const added = await addUnreachableRemote(suite.server, [
+    DESTINATION,
+    `arn:aws:s3:::${OTHER_DESTINATION}`,
+  ]);
   t.is(added.status, 200, added.text);
 });
 
@@ -386,17 +382,11 @@ print(json.dumps({"unversioned": unversioned, "missing": missing, "got": got, "a
 
 test('boto3 round-trips a replication configuration and gets AWS errors', async (t) => {
   const bucket = `repl-boto3-${process.pid}`;
-  const stdout = await new Promise<string>((resolve) => {
-    execFile(
-      'python3',
-      ['-c', BOTO3_SCRIPT, suite.server.endpoint, bucket, DESTINATION],
-      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
-      (_error, out, err) => resolve(`${out}\n${err}`),
-    );
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-  const result = JSON.parse(line) as Record<string, unknown>;
-  t.is(result['unversioned'], 'InvalidRequest', stdout);
+  const { output, json: result } = await runBoto3(
+    ['-c', BOTO3_SCRIPT, suite.server.endpoint, bucket, DESTINATION],
+    work,
+  );
+  t.is(result['unversioned'], 'InvalidRequest', output);
   t.is(result['missing'], 'ReplicationConfigurationNotFoundError');
   t.is(result['after'], 'ReplicationConfigurationNotFoundError');
   t.deepEqual(result['got'], {

@@ -21,38 +21,33 @@ import {
   addRemote,
   eventually,
   headOrNone,
+  QUICK_REPLICATION_ENV,
+  REPLICATION_FAILURE_LOGS,
+  ROOT_CREDENTIALS,
   replicateTo,
   ruleTo,
   setVersioning,
   statusBecomes,
 } from '../helpers/replication.js';
-import {
-  newBucket,
-  ROOT_ACCESS_KEY,
-  ROOT_SECRET_KEY,
-  randomBytesSeeded,
-  TestServer,
-} from '../helpers/server.js';
+import { newBucket, randomBytesSeeded, TestServer } from '../helpers/server.js';
 import { createKmsKey, getBytes, putKms } from '../helpers/sse.js';
 
 // hangar → a second hangar process, for what a rule's optional elements do: SSE-KMS objects left
 // out or replicated under the rule's replica key, replicas keeping their encryption, the owner
 // override, replica modification sync, per-rule metrics, and RTC's events at a webhook.
 
-const ROOT = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY };
+const ROOT = ROOT_CREDENTIALS;
 const SOURCE_ENV = {
-  HANGAR_REPLICATION_BACKOFF_BASE_MS: '50',
-  HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
+  ...QUICK_REPLICATION_ENV,
   // A dead remote FAILS after these: about ten seconds, long enough to see it pending.
   HANGAR_REPLICATION_ATTEMPTS_MAX: '40',
-  HANGAR_REPLICATION_POLL_MS: '50',
   // RTC's 15 minutes, lowered so that every change is past the threshold at once.
   HANGAR_REPLICATION_TIME_THRESHOLD_MS: '1',
   // The SSE-C test writes its object over the test's plain HTTP.
   HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true',
 };
 const DESTINATION_ENV = { HANGAR_REPLICATION_POLL_MS: '50' };
-const EXPECTED = [/replication attempt failed/];
+const EXPECTED = REPLICATION_FAILURE_LOGS;
 
 let receiver: Receiver;
 let source: TestServer;

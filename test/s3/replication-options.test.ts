@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import {
   GetBucketReplicationCommand,
   PutBucketReplicationCommand,
@@ -6,9 +5,8 @@ import {
   type ReplicationRule,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { adminCall } from '../helpers/admin.js';
-import { boto3Env } from '../helpers/python.js';
-import { ruleTo, setVersioning } from '../helpers/replication.js';
+import { runBoto3 } from '../helpers/python.js';
+import { addUnreachableRemote, ruleTo, setVersioning } from '../helpers/replication.js';
 import { newBucket, s3Failure, useServer, useTempDir } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { errorOf } from '../helpers/xml-error.js';
@@ -24,13 +22,7 @@ const ROLE = 'arn:aws:iam::123456789012:role/replication';
 const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/replica-key';
 
 test.serial.before(async (t) => {
-  const added = await adminCall(suite.server, 'POST', '/v2/AddRemote', {
-    name: 'far',
-    endpoint: 'http://127.0.0.1:9',
-    accessKeyId: 'FARKEY',
-    secretAccessKey: 'far-secret-key',
-    buckets: [DESTINATION],
-  });
+  const added = await addUnreachableRemote(suite.server, [DESTINATION]);
   t.is(added.status, 200, added.text);
 });
 
@@ -241,20 +233,15 @@ test('boto3: the full rule round-trips and invalid rules get AWS errors', async 
   const bucket = `repl-opts-boto3-${process.pid}`;
   const invalid = invalidRules();
   const rules = JSON.stringify({ valid: fullRule(), invalid: invalid.map(([, rule]) => rule) });
-  const stdout = await new Promise<string>((resolve) => {
-    execFile(
-      'python3',
-      ['-c', BOTO3_SCRIPT, suite.server.endpoint, bucket, rules],
-      { env: boto3Env(work), maxBuffer: 1024 * 1024, timeout: 60_000 },
-      (_error, out, err) => resolve(`${out}\n${err}`),
-    );
-  });
-  const line = stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-  const result = JSON.parse(line) as { codes?: string[]; got?: unknown };
+  const { output, json } = await runBoto3(
+    ['-c', BOTO3_SCRIPT, suite.server.endpoint, bucket, rules],
+    work,
+  );
+  const result = json as { codes?: string[]; got?: unknown };
   t.deepEqual(
     result.codes,
     invalid.map(([, , code]) => code),
-    stdout,
+    output,
   );
   t.deepEqual(result.got, fullRule());
 });
