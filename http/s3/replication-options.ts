@@ -36,7 +36,7 @@ export const RTC_MINUTES = 15;
 /** KMS key ids, ARNs and alias ARNs are at most 2048 characters (KMS's KeyId bound). */
 const KMS_KEY_ID_CHARS_MAX = 2048;
 
-/** `<X><Status>Enabled|Disabled</Status></X>` with the given extra elements allowed. */
+/** The Status of an element whose other children the caller checked. */
 function toggleOf(node: XmlNode): Toggle {
   const status = optionalText(node, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw new S3Error('MalformedXML');
