@@ -43,6 +43,9 @@ const SOURCE_ENV = {
   HANGAR_REPLICATION_ATTEMPTS_MAX: '40',
   // RTC's 15 minutes, lowered so that every change is past the threshold at once.
   HANGAR_REPLICATION_TIME_THRESHOLD_MS: '1',
+  // Lowered so that a 9 MiB object goes as a multipart upload of 5 MiB parts.
+  HANGAR_REPLICATION_MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024),
+  HANGAR_REPLICATION_PART_BYTES: String(5 * 1024 * 1024),
   // The SSE-C test writes its object over the test's plain HTTP.
   HANGAR_S3_ALLOW_SSE_C_OVER_HTTP: 'true',
 };
@@ -126,12 +129,20 @@ test.serial(
     await replicateTo(src, from, [rule]);
     const body = randomBytesSeeded(40_000, 31);
     await putKms(src, from, 'secret', body, sourceKey.id);
-    await statusBecomes(src, from, 'secret', 'COMPLETED');
-    const replica = await headOrNone(dst, to, 'secret');
-    t.is(replica?.ServerSideEncryption, 'aws:kms');
-    t.is(replica?.SSEKMSKeyId, replicaKey.arn);
-    t.is(replica?.ReplicationStatus, 'REPLICA');
-    t.true((await getBytes(dst, to, 'secret')).equals(body));
+    // A multipart replica (CreateMultipartUpload) carries the same headers.
+    const large = randomBytesSeeded(9 * 1024 * 1024, 32);
+    await putKms(src, from, 'large', large, sourceKey.id);
+    for (const [key, bytes] of [
+      ['secret', body],
+      ['large', large],
+    ] as const) {
+      await statusBecomes(src, from, key, 'COMPLETED');
+      const replica = await headOrNone(dst, to, key);
+      t.is(replica?.ServerSideEncryption, 'aws:kms', key);
+      t.is(replica?.SSEKMSKeyId, replicaKey.arn, key);
+      t.is(replica?.ReplicationStatus, 'REPLICA', key);
+      t.true((await getBytes(dst, to, key)).equals(bytes), key);
+    }
   },
 );
 
