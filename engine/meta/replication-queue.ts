@@ -33,7 +33,7 @@ export function encryptionKindOf(record: Pick<ObjectRecord, 'sse'>): EncryptionK
  * of the write (or delete marker) that causes them, so a version is queued exactly when it
  * committed, and survive kill -9; the replication worker (http/replication/worker.ts) removes a
  * row once it settled it (SettleReplication), recording the version's status in the same
- * transaction. Invariant: a version's `replicationRows` counts its 'put' rows in this table, and
+ * transaction. Invariant: a version's `replicationRows` counts its rows in this table, and
  * its status is PENDING (or FAILED, once a destination failed) exactly while that count is
  * positive; a replica's 'tags' rows (replica modification sync) leave its REPLICA status alone
  * and are not counted.
