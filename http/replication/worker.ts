@@ -174,8 +174,24 @@ export class ReplicationWorker {
       return this.failure(shard, entry, { remoteName: null, error, final: false });
     }
     if (this.backoff.waiting(remote.record.name)) return null;
+    // The row's remote multipart upload: the one it held, or the one this attempt creates.
+    let uploadId = entry.uploadId;
+    const noteUpload = async (id: string): Promise<void> => {
+      await shard.call(
+        { kind: 'NoteReplicationUpload', id: entry.id, uploadId: id },
+        'ReplicationAttemptsNoted',
+      );
+      uploadId = id;
+    };
+    let settlement: ReplicationSettlement | null;
     try {
-      const bytes = await sender.replicate(source, remote.client, entry, this.stopping.signal);
+      const bytes = await sender.replicate(
+        source,
+        remote.client,
+        entry,
+        this.stopping.signal,
+        noteUpload,
+      );
       this.backoff.succeeded(remote.record.name);
       this.replicatedTotal++;
       replicated.inc({ remote: remote.record.name });
@@ -185,13 +201,24 @@ export class ReplicationWorker {
       // Stopping: the row stays queued as it was; the next start takes it again.
       if (this.loop.stopped) return null;
       const kind = error instanceof sender.ReplicationFailure ? error.kind : 'retry';
-      if (kind === 'gone') return { id: entry.id, status: null };
-      return this.failure(shard, entry, {
-        remoteName: remote.record.name,
-        error,
-        final: kind === 'final',
+      settlement =
+        kind === 'gone'
+          ? { id: entry.id, status: null }
+          : await this.failure(shard, entry, {
+              remoteName: remote.record.name,
+              error,
+              final: kind === 'final',
+            });
+    }
+    // The row ends without its upload completing: the remote's parts must not stay behind.
+    if (settlement !== null && uploadId !== undefined) {
+      await sender.abortUpload(remote.client, {
+        Bucket: entry.destination,
+        Key: entry.key,
+        UploadId: uploadId,
       });
     }
+    return settlement;
   }
 
   /**

@@ -2,6 +2,7 @@ import {
   type BucketVersioningStatus,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandInput,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   PutBucketReplicationCommand,
@@ -144,8 +145,11 @@ export async function putMultipart(
   bucket: string,
   key: string,
   parts: readonly Buffer[],
+  headers: Omit<CreateMultipartUploadCommandInput, 'Bucket' | 'Key'> = {},
 ): Promise<void> {
-  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const upload = await s3.send(
+    new CreateMultipartUploadCommand({ ...headers, Bucket: bucket, Key: key }),
+  );
   const done = [];
   for (const [index, body] of parts.entries()) {
     const answer = await s3.send(

@@ -75,6 +75,8 @@ export interface ReplicationEntry {
   createdMs: number;
   /** Failed attempts so far, stored in the row (absent: none), so a restart keeps counting. */
   attempts?: number;
+  /** The remote multipart upload an attempt began, so that the next one resumes it. */
+  uploadId?: string;
 }
 
 /** The worker's verdict on a queue row: the row leaves the queue, the version takes `status`. */
@@ -114,6 +116,8 @@ export type EventRequest =
   | { kind: 'SettleReplication'; reqId: number; settled: ReplicationSettlement[] }
   /** Records a row's failed attempts so far (answered ReplicationAttemptsNoted). */
   | { kind: 'NoteReplicationAttempts'; reqId: number; id: string; attempts: number }
+  /** Records a row's remote multipart upload, to resume (answered ReplicationAttemptsNoted). */
+  | { kind: 'NoteReplicationUpload'; reqId: number; id: string; uploadId: string }
   /**
    * The repair pass: queues the version again (PENDING) unless a row for it is queued already
    * (answered ReplicationQueued with how many rows were added).
