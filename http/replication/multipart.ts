@@ -15,6 +15,7 @@ import {
 import { assert } from '../../engine/assert.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationEntry } from '../../engine/protocol/messages.js';
+import { withSourceVersion } from './source-version.js';
 
 /**
  * A version made by a multipart upload goes to the remote as a multipart upload with the
@@ -81,7 +82,10 @@ export async function sendMultipart(
     });
     const completed = await hooks.call('complete multipart upload', () =>
       remote.send(
-        new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: sent } }),
+        withSourceVersion(
+          new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: sent } }),
+          entry.versionId,
+        ),
         options,
       ),
     );

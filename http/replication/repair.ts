@@ -40,13 +40,12 @@ type Requeue = Omit<ReplicationEntry, 'id' | 'createdMs'>;
  * destination thus arrive again. The shard re-checks inside its transaction
  * (RequeueReplication), so a version queued meanwhile is not queued twice.
  *
- * Which destination copy a version is compared with: the current version with the destination's
- * current version of the key; a noncurrent version with the destination's version of the same id,
- * where the destination keeps the source's version ids (a hangar destination does,
- * x-hangar-version-id; it shows as the key's current version there having the source's id). A
- * destination with ids of its own (Ceph RGW, AWS) has no way to tell which of its versions is
- * which source version, and sending an old version again would make it current there: only
- * current versions are compared for it. Delete markers are not compared (the repair queues
+ * Which destination copy a version is compared with: at a destination that keeps the source's
+ * version ids (a hangar destination does, x-hangar-source-version-id), its version of the same
+ * id, for current and noncurrent versions alike. A destination with ids of its own (Ceph RGW,
+ * AWS) cannot tell which of its versions is which source version, and sending an old version
+ * again would make it current there: only the current version is compared, with the
+ * destination's current version of the key. Delete markers are not compared (the repair queues
  * versions, as AWS's batch replication of existing objects does).
  */
 export async function repairBuckets(context: RepairContext): Promise<RepairResult> {
@@ -165,9 +164,12 @@ async function missingAt(
 
 /**
  * The destination's copy of `version` (undefined: it has none), or 'unknown' for a noncurrent
- * version at a destination not known to keep the source's version ids. A key's current version
- * comes first in the listing (newest first): whether the destination's current version has the
- * source's id tells, for that key's older versions, whether it keeps ids.
+ * version it lacks when it is not known to keep the source's version ids. First by id: a
+ * destination that keeps ids holds the version under it, current or not (a newer version
+ * written at the destination itself hides it without replacing it, as on AWS). Else the current
+ * version is compared with the destination's current one. A key's versions come newest first:
+ * once one is found under its id, the key's older versions are looked up by id too, and one the
+ * destination lacks is lacking indeed.
  */
 async function destinationCopy(
   remote: S3Client,
@@ -175,14 +177,15 @@ async function destinationCopy(
   version: ListedVersion,
   carried: CarriedIds,
 ): Promise<HeadObjectCommandOutput | undefined | 'unknown'> {
-  if (version.current) {
-    const copy = await headAt(remote, destination, version.key);
-    if (copy?.VersionId === version.versionId) carried.set(destination, version.key);
-    else carried.delete(destination);
-    return copy;
+  const { key, versionId } = version;
+  // The null version (written while versioning was suspended) has no id that travels.
+  const byId = versionId === 'null' ? undefined : await headAt(remote, destination, key, versionId);
+  if (byId !== undefined && byId.VersionId === versionId) {
+    carried.set(destination, key);
+    return byId;
   }
-  if (carried.get(destination) !== version.key) return 'unknown';
-  return headAt(remote, destination, version.key, version.versionId);
+  if (version.current) return headAt(remote, destination, key);
+  return carried.get(destination) === key ? undefined : 'unknown';
 }
 
 async function tagsOf(

@@ -19,6 +19,7 @@ import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationEntry } from '../../engine/protocol/messages.js';
 import { REPLICA_HEADER } from '../s3/replica.js';
 import { sendMultipart } from './multipart.js';
+import { withSourceVersion } from './source-version.js';
 
 export { abortUpload } from './multipart.js';
 
@@ -128,7 +129,13 @@ export async function replicate(
   const options = { abortSignal: stopping };
   if (entry.op === 'delete') {
     await remoteCall('delete marker', () =>
-      remote.send(new DeleteObjectCommand({ Bucket: entry.destination, Key: entry.key }), options),
+      remote.send(
+        withSourceVersion(
+          new DeleteObjectCommand({ Bucket: entry.destination, Key: entry.key }),
+          entry.versionId,
+        ),
+        options,
+      ),
     );
     return 0;
   }
@@ -147,7 +154,9 @@ export async function replicate(
       checkSameEtag(read, etag);
       return bytes;
     }
-    await remoteCall('put', () => remote.send(new PutObjectCommand(input), options));
+    await remoteCall('put', () =>
+      remote.send(withSourceVersion(new PutObjectCommand(input), entry.versionId), options),
+    );
     return bytes;
   } finally {
     // The remote may have failed before reading the whole body: free the loopback connection.
