@@ -13,7 +13,6 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { onNode } from '../helpers/admin.js';
 import { freePort } from '../helpers/daemon.js';
 import {
   addRemote,
@@ -22,6 +21,7 @@ import {
   keysNotArrived,
   putMultipart,
   putNumbered,
+  repairAndWait,
   replicateTo,
   ruleTo,
   setVersioning,
@@ -212,17 +212,6 @@ test.serial('RGW down for a while and a kill -9 of the source mid-queue: all arr
   t.deepEqual(await arrived, []);
 });
 
-/** When the source's last repair pass finished, from ListWorkers (0: never). */
-async function lastRepairMs(): Promise<number> {
-  const workers = await onNode(source, 'POST', 'ListWorkers', {});
-  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
-    (w) => w.name === 'Bucket replication',
-  );
-  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
-  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
-  return at === undefined ? 0 : Date.parse(at);
-}
-
 test.serial(
   'repair against RGW: equal multipart ETags stay, a changed copy and old versions',
   async (t) => {
@@ -244,11 +233,7 @@ test.serial(
     changed[0] = (changed[0] ?? 0) ^ 1;
     await putMultipart(rgw, to, 'multi-changed', [parts[0] ?? Buffer.alloc(0), changed]);
 
-    const launched = Date.now();
-    await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
-    await eventually('the repair pass done', async () =>
-      (await lastRepairMs()) > launched ? true : undefined,
-    );
+    await repairAndWait(source);
     await statusBecomes(src, from, 'changed', 'COMPLETED');
     await statusBecomes(src, from, 'multi-changed', 'COMPLETED');
     t.is(Buffer.from(await objectBytes(rgw, to, 'changed')).toString(), 'source');

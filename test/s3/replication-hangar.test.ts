@@ -18,6 +18,7 @@ import {
   keysNotArrived,
   putMultipart,
   putNumbered,
+  repairAndWait,
   replicateTo,
   ruleTo,
   setVersioning,
@@ -74,6 +75,18 @@ async function replicatedPair(prefix: string): Promise<{ from: string; to: strin
   await addRemote(source, `remote-${to}`, destination.endpoint, [to], ROOT);
   await replicateTo(src, from, [ruleTo(to)]);
   return { from, to };
+}
+
+/** kill -9 of the source, then a new process on its data directory. */
+async function killAndRestartSource(): Promise<void> {
+  await source.kill();
+  source = await TestServer.start({
+    shards: 2,
+    dataDir: source.dataDir,
+    env: SOURCE_ENV,
+    expectedLogErrors: EXPECTED,
+  });
+  src = source.client();
 }
 
 async function restartDestination(): Promise<void> {
@@ -213,14 +226,7 @@ test.serial(
     t.truthy(held);
     t.deepEqual(others, [], 'one upload at the destination');
 
-    await source.kill();
-    source = await TestServer.start({
-      shards: 2,
-      dataDir: source.dataDir,
-      env: SOURCE_ENV,
-      expectedLogErrors: EXPECTED,
-    });
-    src = source.client();
+    await killAndRestartSource();
     await eventually('a refused completion after the restart', async () =>
       (await failedAttempts()) > 0 ? true : undefined,
     );
@@ -361,14 +367,7 @@ test.serial('kill -9 of the source mid-queue: after a restart every object arriv
   const { from, to } = await replicatedPair('crash');
   await destination.stop();
   const bodies = await putNumbered(src, from, 'c', 10, 200);
-  await source.kill();
-  source = await TestServer.start({
-    shards: 2,
-    dataDir: source.dataDir,
-    env: SOURCE_ENV,
-    expectedLogErrors: EXPECTED,
-  });
-  src = source.client();
+  await killAndRestartSource();
   t.is((await headOrNone(src, from, 'c9'))?.ReplicationStatus, 'PENDING');
   await restartDestination();
   t.deepEqual(await keysNotArrived({ s3: src, bucket: from }, { s3: dst, bucket: to }, bodies), []);
@@ -412,17 +411,6 @@ test.serial(
   },
 );
 
-/** When the source's last repair pass finished, from ListWorkers (0: never). */
-async function lastRepairMs(): Promise<number> {
-  const workers = await onNode(source, 'POST', 'ListWorkers', {});
-  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
-    (w) => w.name === 'Bucket replication',
-  );
-  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
-  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
-  return at === undefined ? 0 : Date.parse(at);
-}
-
 test.serial(
   'the repair pass compares versions by id: a lost one returns, with its ETag',
   async (t) => {
@@ -442,11 +430,7 @@ test.serial(
       new DeleteObjectCommand({ Bucket: to, Key: 'multi', VersionId: multi.VersionId }),
     );
 
-    const launched = Date.now();
-    await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
-    await eventually('the repair pass done', async () =>
-      (await lastRepairMs()) > launched ? true : undefined,
-    );
+    await repairAndWait(source);
     await eventually('the multipart version back', async () =>
       (await headOrNone(dst, to, 'multi')) !== undefined ? true : undefined,
     );

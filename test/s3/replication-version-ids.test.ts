@@ -5,16 +5,17 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { onNode } from '../helpers/admin.js';
 import { createKey, grant } from '../helpers/keys.js';
 import {
   addRemote,
   eventually,
   headOrNone,
+  repairAndWait,
   replicateTo,
   ruleTo,
   setVersioning,
   statusBecomes,
+  withHeaders,
 } from '../helpers/replication.js';
 import {
   newBucket,
@@ -58,16 +59,7 @@ function clientWith(
   headers: Record<string, string>,
   credentials: { accessKeyId: string; secretAccessKey: string } = ROOT,
 ): S3Client {
-  const client = destination.client(credentials);
-  client.middlewareStack.add(
-    (next) => (args) => {
-      const request = args.request as { headers: Record<string, string> };
-      Object.assign(request.headers, headers);
-      return next(args);
-    },
-    { step: 'build', name: 'extraHeaders' },
-  );
-  return client;
+  return withHeaders(destination.client(credentials), headers);
 }
 
 function replicaOf(versionId: string): S3Client {
@@ -206,17 +198,6 @@ test.serial('the id is honoured only on a permitted replica with a hangar id', a
   t.is((await headOrNone(dst, plain, 'k'))?.VersionId, undefined);
 });
 
-/** When the source's last repair pass finished, from ListWorkers (0: never). */
-async function lastRepairMs(): Promise<number> {
-  const workers = await onNode(source, 'POST', 'ListWorkers', {});
-  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
-    (w) => w.name === 'Bucket replication',
-  );
-  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
-  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
-  return at === undefined ? 0 : Date.parse(at);
-}
-
 test.serial(
   'hangar → hangar: same ids and order; the repair pass restores a lost old version',
   async (t) => {
@@ -246,11 +227,7 @@ test.serial(
     const oldest = sourceVersions[2]?.id ?? '';
     await dst.send(new DeleteObjectCommand({ Bucket: to, Key: 'k', VersionId: oldest }));
     t.is((await versionsAt(dst, to, 'k')).length, 2);
-    const launched = Date.now();
-    await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
-    await eventually('the repair pass done', async () =>
-      (await lastRepairMs()) > launched ? true : undefined,
-    );
+    await repairAndWait(source);
     await eventually('the old version back', async () =>
       (await versionsAt(dst, to, 'k')).length === 3 ? true : undefined,
     );
