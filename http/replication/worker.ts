@@ -280,8 +280,8 @@ export class ReplicationWorker {
   }
 
   /**
-   * The repair pass: queues again every current version of every replicated bucket that a
-   * destination lacks or that FAILED (repair.ts). Joins a pass in progress.
+   * The repair pass: queues again every version of every replicated bucket that a destination
+   * lacks or holds other bytes for, or that FAILED (repair.ts). Joins a pass in progress.
    */
   repairNow(): Promise<RepairResult> {
     if (this.sourceEndpoint === null) return Promise.resolve({ checked: 0, requeued: 0 });

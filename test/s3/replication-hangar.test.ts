@@ -5,6 +5,7 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
@@ -207,6 +208,16 @@ async function uploadsAt(bucket: string): Promise<string[]> {
   return (uploads.Uploads ?? []).map((upload) => upload.UploadId ?? '');
 }
 
+/** The parts of a destination upload: number, ETag and when each arrived. */
+async function partsAt(bucket: string, key: string, uploadId: string): Promise<string[]> {
+  const listed = await dst.send(
+    new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+  );
+  return (listed.Parts ?? []).map(
+    (part) => `${part.PartNumber} ${part.ETag} ${part.LastModified?.toISOString()}`,
+  );
+}
+
 const SIX_MIB = 6 * 1024 * 1024;
 
 test.serial(
@@ -225,12 +236,15 @@ test.serial(
     const [held, ...others] = await uploadsAt(to);
     t.truthy(held);
     t.deepEqual(others, [], 'one upload at the destination');
+    const sent = await partsAt(to, 'resumed.bin', held ?? '');
+    t.is(sent.length, 3);
 
     await killAndRestartSource();
     await eventually('a refused completion after the restart', async () =>
       (await failedAttempts()) > 0 ? true : undefined,
     );
     t.deepEqual(await uploadsAt(to), [held], 'the restarted source resumed that upload');
+    t.deepEqual(await partsAt(to, 'resumed.bin', held ?? ''), sent, 'no part sent again');
 
     await setQuota(to, null);
     const done = await statusBecomes(src, from, 'resumed.bin', 'COMPLETED');
