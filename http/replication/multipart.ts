@@ -71,7 +71,7 @@ export async function sendMultipart(
 ): Promise<string | undefined> {
   const { remote } = clients;
   const { options, hooks } = context;
-  const resumed = await resumable(remote, entry, options, hooks.call);
+  const resumed = await resumable(remote, entry, options);
   const upload = resumed?.upload ?? (await createUpload(remote, input, options, hooks));
   try {
     const sent = await sendParts(clients, entry, parts, {
@@ -133,22 +133,20 @@ async function resumable(
   remote: S3Client,
   entry: ReplicationEntry,
   options: SendOptions,
-  call: Call,
 ): Promise<{ upload: RemoteUpload; done: Map<number, CompletedPart> } | undefined> {
   if (entry.uploadId === undefined) return undefined;
   const upload = { Bucket: entry.destination, Key: entry.key, UploadId: entry.uploadId };
   const done = new Map<number, CompletedPart>();
   let marker: string | undefined;
   do {
-    let page: Awaited<ReturnType<typeof listParts>>;
-    try {
-      page = await listParts(remote, upload, marker, options);
-    } catch (error) {
+    // Any other failure (the remote down) fails the attempt, retried like any other.
+    const page = await listParts(remote, upload, marker, options).catch((error: unknown) => {
       if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) {
         return undefined;
       }
-      return call('listing the parts of the upload to resume', () => Promise.reject(error));
-    }
+      throw error;
+    });
+    if (page === undefined) return undefined;
     for (const part of page.Parts ?? []) {
       if (part.PartNumber !== undefined && part.ETag !== undefined) {
         done.set(part.PartNumber, { PartNumber: part.PartNumber, ETag: part.ETag });
