@@ -291,10 +291,6 @@ export const LIMITS = {
   replicationBackoffMaxMs: tunable('replicationBackoffMaxMs', 60_000),
   /** One request to a remote (a PUT or a part streams up to a GiB or so: sized for that). */
   replicationRequestTimeoutMs: 15 * 60 * 1000,
-  /** Objects larger than this go to the remote as a multipart upload, not one PutObject. */
-  replicationMultipartThresholdBytes: tunable('replicationMultipartThresholdBytes', 64 * 1024 ** 2),
-  /** Part size of a replication multipart upload (grown for objects over 10000 parts). */
-  replicationPartBytes: tunable('replicationPartBytes', 16 * 1024 ** 2),
   /** The largest object replicated (S3's object bound): larger ones FAIL at once. */
   replicationObjectBytesMax: 5 * 1024 ** 4,
   /** Objects a repair pass checks against the destination per bucket page. */

@@ -97,6 +97,8 @@ export class ObjectWrites {
     versioning?: VersioningState,
     guard: WriteGuard | null = null,
     notify?: Notify,
+    /** A replica's version id, its source's (versioned.ts putReplica). */
+    replicaId: string | null = null,
   ): Promise<{ freed: string[]; versionId?: string }> {
     assertSized(record);
     const encoded = objectKey(bucketId, key);
@@ -118,7 +120,7 @@ export class ObjectWrites {
       const written =
         versioning === undefined
           ? this.replaceObject(bucketId, encoded, stored, quota, body, guard)
-          : this.t.versioned.put(bucketId, key, stored, body, quota, versioning, guard);
+          : this.t.versioned.put(bucketId, key, stored, body, quota, versioning, guard, replicaId);
       if (notify !== undefined && !('failure' in written)) {
         this.events.note(notify, createdFacts(key, record, versionIdOf(written)));
         this.events.queueReplication(notify, targets, 'put', bucketId, key, versionIdOf(written));
@@ -164,7 +166,14 @@ export class ObjectWrites {
         this.noteRemoval(
           bucketId,
           notify,
-          this.t.versioned.deleteCurrent(bucketId, key, versioning, nowMs, guard),
+          this.t.versioned.deleteCurrent(
+            bucketId,
+            key,
+            versioning,
+            nowMs,
+            guard,
+            target.markerVersionId ?? null,
+          ),
           true,
         ),
       );
@@ -257,6 +266,8 @@ export class ObjectWrites {
     notify?: Notify,
     /** Completed by a source's replication: REPLICA, and not replicated again (see put). */
     replica = false,
+    /** The replica's version id, its source's (versioned.ts putReplica). */
+    replicaId: string | null = null,
   ): Promise<{ record: ObjectRecord; freed: string[]; versionId?: string }> {
     const outcome = await this.t.env.transaction(() => {
       const upload = this.t.uploads.get(bucketId, key, uploadId);
@@ -287,7 +298,7 @@ export class ObjectWrites {
       const replaced: { freed: string[]; versionId?: string } | { failure: EngineFailure } =
         versioning === undefined
           ? this.replaceObject(bucketId, encoded, stored, quota, null, guard)
-          : this.t.versioned.put(bucketId, key, stored, null, quota, versioning, guard);
+          : this.t.versioned.put(bucketId, key, stored, null, quota, versioning, guard, replicaId);
       if ('failure' in replaced) return replaced;
       if (notify !== undefined) {
         this.events.note(notify, createdFacts(key, record, replaced.versionId));

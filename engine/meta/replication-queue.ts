@@ -222,6 +222,18 @@ export class ReplicationQueue {
     return true;
   }
 
+  /**
+   * Inside a transaction: records the remote multipart upload an attempt began, so that a later
+   * attempt (after a restart too) resumes it. False when the row was settled meanwhile.
+   */
+  noteUpload(id: string, uploadId: string): boolean {
+    assert(uploadId.length > 0, 'an upload id is not empty');
+    const row = this.rows.get(id);
+    if (row === undefined) return false;
+    this.rows.put(id, { ...row, uploadId });
+    return true;
+  }
+
   /** One row of the version left the queue: its count drops, its status follows. */
   private recordStatus(row: QueueRow, status: ReplicationSettlement['status']): void {
     const located = this.versioned.locate(row.bucketId, row.key, row.versionId);

@@ -242,6 +242,11 @@ export class MetaStore {
     return this.env.transaction(() => this.replication.noteAttempts(id, attempts));
   }
 
+  /** Records a queue row's remote multipart upload; false when the row is gone. */
+  async noteReplicationUpload(id: string, uploadId: string): Promise<boolean> {
+    return this.env.transaction(() => this.replication.noteUpload(id, uploadId));
+  }
+
   /** The repair pass: queues versions again (those not queued already); returns rows added. */
   async requeueReplication(
     entries: ReadonlyArray<Omit<ReplicationEntry, 'id' | 'createdMs'>>,

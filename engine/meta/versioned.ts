@@ -52,7 +52,10 @@ export class VersionedObjects {
     quota: QuotaCheck | null,
     mode: VersioningState,
     guard: WriteGuard | null = null,
+    /** A replica's version id, the source's (hangar → hangar replication): stored under it. */
+    replicaId: string | null = null,
   ): { versionId: string; freed: string[] } | { failure: EngineFailure } {
+    if (replicaId !== null) return this.putReplica(bucketId, key, record, body, quota, replicaId);
     const encoded = objectKey(bucketId, key);
     const current = this.objects.get(encoded);
     // Conditional writes judge the current object (a delete marker as latest: none).
@@ -87,6 +90,84 @@ export class VersionedObjects {
   }
 
   /**
+   * Inside a transaction: stores a replica under its source's version id `id` (a versioning-
+   * Enabled bucket). Ids order versions (version-table.ts), so a replica that arrives after a
+   * newer version of its key (the source's queue sends in order per destination, but a repair
+   * or a retry may not) is stored as noncurrent, where its id places it, and never hides the
+   * newer one. A second write of the id is idempotent: the same size and ETag succeed (the
+   * new copy's blocks let go at once, its tags replace the held ones: the source sends a
+   * version again when its tags change), anything else is refused.
+   */
+  private putReplica(
+    bucketId: string,
+    key: string,
+    record: ObjectRecord,
+    body: BodyToStore | null,
+    quota: QuotaCheck | null,
+    id: string,
+  ): { versionId: string; freed: string[] } | { failure: EngineFailure } {
+    const held = this.heldReplica(bucketId, key, id, record);
+    if (held !== null) {
+      if ('failure' in held) return held;
+      // The source sends a version again when its tags changed: the replica takes them.
+      const { tags: _held, ...rest } = held.located.record;
+      const retagged = record.tags !== undefined ? { ...rest, tags: record.tags } : rest;
+      this.rewrite(bucketId, key, held.located, retagged);
+      // The copy's blocks: counted and let go, so those it shares with the held version stay
+      // and the others (another data key's ciphertext) are freed. An inline body is not stored.
+      this.blocks.increfAll(record.blocks);
+      return { versionId: id, freed: this.blocks.decrefAll(record.blocks) };
+    }
+    const refusal = this.counters.quotaRefusal(bucketId, quota, 1, record.bytes);
+    if (refusal !== null) return refusal;
+    this.blocks.increfAll(record.blocks);
+    if (body !== null) this.bodies.incref(body);
+    const stored: ObjectRecord = { ...record, versionId: id };
+    if (this.isNewest(bucketId, key, id)) {
+      const current = this.objects.get(objectKey(bucketId, key));
+      if (current !== undefined) this.demote(bucketId, key, current);
+      this.objects.put(objectKey(bucketId, key), stored, body);
+    } else {
+      this.versions.put(bucketId, key, stored);
+    }
+    this.counters.count(bucketId, 1, record.bytes);
+    return { versionId: id, freed: [] };
+  }
+
+  /**
+   * The version `id` already stored for a replica: a success when it holds the same bytes as
+   * `record` (a delete marker when `record` is none), a failure when it holds others, null when
+   * there is no such version.
+   */
+  private heldReplica(
+    bucketId: string,
+    key: string,
+    id: string,
+    record: ObjectRecord | null,
+  ): { located: Located } | { failure: EngineFailure } | null {
+    const found = this.locate(bucketId, key, id);
+    if (found === undefined) return null;
+    const same =
+      record === null
+        ? found.record.deleteMarker === true
+        : found.record.deleteMarker !== true &&
+          found.record.bytes === record.bytes &&
+          found.record.etag === record.etag;
+    if (same) return { located: found };
+    const message = `Version ${id} of this key exists with other content.`;
+    return { failure: { code: 'InvalidRequest', message } };
+  }
+
+  /** Whether a version `id` would be the key's newest (ids sort newest first). */
+  private isNewest(bucketId: string, key: string, id: string): boolean {
+    const current = this.objects.get(objectKey(bucketId, key));
+    // A current record from before versioning has no id: any versioned write is newer.
+    if (current !== undefined && current.versionId === undefined) return true;
+    const newest = this.newestId(bucketId, key);
+    return newest === null || id < newest;
+  }
+
+  /**
    * Inside a transaction: DeleteObject without a versionId: a delete marker becomes the current
    * version (Suspended: the null version, replacing the previous one).
    */
@@ -96,7 +177,10 @@ export class VersionedObjects {
     mode: VersioningState,
     nowMs: number,
     guard: WriteGuard | null = null,
+    /** A replicated delete marker's version id, the source's: stored under it (putReplica). */
+    replicaId: string | null = null,
   ): { outcome: DeleteOutcome; freed: string[] } | { failure: EngineFailure } {
+    if (replicaId !== null) return this.deleteReplica(bucketId, key, nowMs, replicaId);
     const current = this.objects.get(objectKey(bucketId, key));
     const unmet = guard?.(current) ?? null;
     if (unmet !== null) return { failure: unmet };
@@ -104,22 +188,31 @@ export class VersionedObjects {
     const freed = this.releaseAll(bucketId, key, replaced);
     if (current !== undefined && !replaced.some((r) => r.current))
       this.demote(bucketId, key, current);
-    const marker: ObjectRecord = {
-      bytes: 0,
-      etag: '',
-      lastModifiedMs: nowMs,
-      headers: { userMeta: {} },
-      checksum: null,
-      blocks: [],
-      inline: null,
-      versionId: this.clock.next(nowMs, this.newestId(bucketId, key)),
-      deleteMarker: true,
-      ...(mode === 'Suspended' ? { nullVersion: true as const } : {}),
-    };
+    const versionId = this.clock.next(nowMs, this.newestId(bucketId, key));
+    const marker = markerRecord(nowMs, versionId, mode === 'Suspended');
     this.versions.put(bucketId, key, marker);
     this.counters.count(bucketId, 1, 0);
     const outcome = { key, existed: true, versionId: shownVersionId(marker), deleteMarker: true };
     return { outcome, freed };
+  }
+
+  /** A replicated delete marker under its source's id `id`: putReplica's rules for markers. */
+  private deleteReplica(
+    bucketId: string,
+    key: string,
+    nowMs: number,
+    id: string,
+  ): { outcome: DeleteOutcome; freed: string[] } | { failure: EngineFailure } {
+    const outcome = { key, existed: true, versionId: id, deleteMarker: true };
+    const held = this.heldReplica(bucketId, key, id, null);
+    if (held !== null) return 'failure' in held ? held : { outcome, freed: [] };
+    if (this.isNewest(bucketId, key, id)) {
+      const current = this.objects.get(objectKey(bucketId, key));
+      if (current !== undefined) this.demote(bucketId, key, current);
+    }
+    this.versions.put(bucketId, key, markerRecord(nowMs, id, false));
+    this.counters.count(bucketId, 1, 0);
+    return { outcome, freed: [] };
   }
 
   /**
@@ -237,4 +330,19 @@ export class VersionedObjects {
     this.versions.remove(bucketId, key, newest.versionId);
     this.objects.putRaw(encoded, newest);
   }
+}
+
+function markerRecord(nowMs: number, versionId: string, nullVersion: boolean): ObjectRecord {
+  return {
+    bytes: 0,
+    etag: '',
+    lastModifiedMs: nowMs,
+    headers: { userMeta: {} },
+    checksum: null,
+    blocks: [],
+    inline: null,
+    versionId,
+    deleteMarker: true,
+    ...(nullVersion ? { nullVersion: true as const } : {}),
+  };
 }

@@ -69,6 +69,16 @@ export async function noteReplicationAttempts(
   return { kind: 'ReplicationAttemptsNoted', noted };
 }
 
+export async function noteReplicationUpload(
+  core: ShardCore,
+  id: string,
+  uploadId: string,
+): Promise<ShardResult> {
+  const noted = await core.meta.noteReplicationUpload(id, uploadId);
+  if (core.settings.durable) await core.meta.flushed();
+  return { kind: 'ReplicationAttemptsNoted', noted };
+}
+
 export async function requeueReplication(
   core: ShardCore,
   entries: Array<Omit<ReplicationEntry, 'id' | 'createdMs'>>,

@@ -45,6 +45,8 @@ export class PutRequests {
       notify?: Notify;
       /** Written by a source's replication: the version says REPLICA. */
       replica?: true;
+      /** The replica's version id, its source's. */
+      replicaVersionId?: string;
     } & ObjectAclFields
   >();
 
@@ -138,6 +140,9 @@ export class PutRequests {
       ...aclFields(request),
       guard: request.conditions ? guardCheckedAtBegin(request.conditions) : null,
       ...(request.replica === true ? { replica: true } : {}),
+      ...(request.replicaVersionId !== undefined
+        ? { replicaVersionId: request.replicaVersionId }
+        : {}),
       ...(request.notify !== undefined
         ? {
             notify: {
@@ -238,6 +243,7 @@ export class PutRequests {
         target.versioning,
         target.guard,
         target.notify,
+        target.replicaVersionId ?? null,
       );
       if (this.core.settings.durable) await this.core.meta.flushed();
       this.core.freeAll(freed);

@@ -6,6 +6,7 @@ import { shardCounters } from '../stats.js';
 import {
   ackOutbox,
   noteReplicationAttempts,
+  noteReplicationUpload,
   readOutbox,
   readReplication,
   recordOutbox,
@@ -196,6 +197,11 @@ export class Shard {
       case 'NoteReplicationAttempts':
         this.core.answer(request.reqId, () =>
           noteReplicationAttempts(this.core, request.id, request.attempts),
+        );
+        break;
+      case 'NoteReplicationUpload':
+        this.core.answer(request.reqId, () =>
+          noteReplicationUpload(this.core, request.id, request.uploadId),
         );
         break;
       case 'RequeueReplication':

@@ -45,6 +45,7 @@ export async function completeUpload(
     request.defaultLock,
     notifyOf(request.notify, 'ObjectCreated:CompleteMultipartUpload'),
     request.replica === true,
+    request.replicaVersionId ?? null,
   );
   if (core.settings.durable) await core.meta.flushed();
   core.freeAll(freed);

@@ -13,6 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { assert } from '../../engine/assert.js';
 import type { RemoteRecord } from '../../engine/catalog/remotes.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationEntry } from '../../engine/protocol/messages.js';
@@ -22,15 +23,19 @@ import {
   destinationHeaders,
   unreadableSourceReason,
 } from './destination.js';
-import { goesMultipart, sendMultipart } from './multipart.js';
+import { sendMultipart } from './multipart.js';
 import { sendReplicaTags } from './replica-tags.js';
+import { withSourceVersion } from './source-version.js';
+
+export { abortUpload } from './multipart.js';
 
 /**
  * How the replication worker moves one queued change: it reads the version through hangar's own
  * S3 endpoint (the normal read path: verified block reads, SSE-S3/KMS decryption, the version's
  * headers and tags) with the root key, and writes it to the remote with AWS SDK v3, streaming the
- * body with its known length: one PutObject, or above LIMITS.replicationMultipartThresholdBytes a
- * multipart upload of ranged source reads (multipart.ts), up to S3's 5 TiB object bound.
+ * body with its known length: a version written in one PUT as one PutObject, a version made by a
+ * multipart upload as a multipart upload with the same parts (multipart.ts), so that the
+ * destination's ETag is the source's, as AWS's replicas keep theirs.
  * Content-MD5 goes along where the source's ETag is the body's MD5, so the destination checks the
  * bytes it stored; a body cut short fails the PUT (its length is declared) and is retried.
  */
@@ -125,13 +130,21 @@ export async function replicate(
   entry: ReplicationEntry,
   /** Aborted when the server stops: a long PUT ends at once (the row stays queued). */
   stopping: AbortSignal,
+  /** Stores a new remote multipart upload's id in the row (multipart.ts resumes it). */
+  noteUpload: (uploadId: string) => Promise<void>,
   /** What the row's rule asks of its replicas (destination.ts). */
   choices: DestinationChoices = {},
 ): Promise<number> {
   const options = { abortSignal: stopping };
   if (entry.op === 'delete') {
     await remoteCall('delete marker', () =>
-      remote.send(new DeleteObjectCommand({ Bucket: entry.destination, Key: entry.key }), options),
+      remote.send(
+        withSourceVersion(
+          new DeleteObjectCommand({ Bucket: entry.destination, Key: entry.key }),
+          entry.versionId,
+        ),
+        options,
+      ),
     );
     return 0;
   }
@@ -142,18 +155,58 @@ export async function replicate(
     const input = await putInput(source, entry, read, body, options);
     Object.assign(input, destinationHeaders(read, choices));
     const bytes = input.ContentLength ?? 0;
-    if (goesMultipart(bytes)) {
-      // The parts are ranged reads of their own: this whole-object read is not needed.
-      body.destroy();
-      await sendMultipart(source, remote, entry, input, read.ETag, options, remoteCall);
+    if (read.PartsCount !== undefined) {
+      const parts = { count: read.PartsCount, etag: read.ETag, first: read };
+      const hooks = { noteUpload, call: remoteCall };
+      const etag = await sendMultipart({ source, remote }, entry, input, parts, {
+        options,
+        hooks,
+      });
+      checkSameEtag(read, etag);
       return bytes;
     }
-    await remoteCall('put', () => remote.send(new PutObjectCommand(input), options));
+    await remoteCall('put', () =>
+      remote.send(withSourceVersion(new PutObjectCommand(input), entry.versionId), options),
+    );
     return bytes;
   } finally {
     // The remote may have failed before reading the whole body: free the loopback connection.
     if (!body.readableEnded) body.destroy();
   }
+}
+
+/**
+ * The multipart ETag the remote computed must be the source's, where both are MD5-based (the
+ * same part layout gives the same ETag): another one means other bytes arrived, sent again.
+ */
+function checkSameEtag(read: GetObjectCommandOutput, remoteEtag: string | undefined): void {
+  const mine = comparableEtagOf(read);
+  if (mine === undefined || remoteEtag === undefined) return;
+  if (!MULTIPART_ETAG.test(remoteEtag) || remoteEtag === read.ETag) return;
+  throw new ReplicationFailure(
+    `the destination computed the ETag ${remoteEtag}, the source's is ${read.ETag}`,
+    'retry',
+  );
+}
+
+const MD5_ETAG = /^"([0-9a-f]{32})"$/;
+const MULTIPART_ETAG = /^"([0-9a-f]{32})-([0-9]+)"$/;
+
+/**
+ * The ETag when it is MD5-based (a body's MD5, or a multipart upload's MD5 of its parts' MD5s:
+ * what any S3 peer computes for the same bytes and part layout), else undefined: SSE-C and
+ * SSE-KMS ETags are not (AWS's are not MD5s; a peer's may differ).
+ */
+export function comparableEtagOf(head: {
+  ETag?: string | undefined;
+  SSECustomerAlgorithm?: string | undefined;
+  ServerSideEncryption?: string | undefined;
+}): string | undefined {
+  if (head.SSECustomerAlgorithm !== undefined || head.ServerSideEncryption === 'aws:kms') {
+    return undefined;
+  }
+  const etag = head.ETag ?? '';
+  return MD5_ETAG.test(etag) || MULTIPART_ETAG.test(etag) ? etag : undefined;
 }
 
 type SendOptions = { abortSignal: AbortSignal };
@@ -169,10 +222,13 @@ async function readSource(
         Bucket: entry.bucketName,
         Key: entry.key,
         VersionId: entry.versionId,
+        // A multipart version answers its part 1 and its part count (x-amz-mp-parts-count):
+        // it goes with its own part layout. Any other answers whole, as without the parameter.
+        PartNumber: 1,
       }),
       options,
     );
-    const bytes = read.ContentLength ?? 0;
+    const bytes = wholeBytesOf(read);
     if (bytes > LIMITS.replicationObjectBytesMax) {
       (read.Body as Readable).destroy();
       throw new ReplicationFailure(
@@ -196,6 +252,14 @@ async function readSource(
   }
 }
 
+/** The version's size: a part's answer gives it after the slash of its Content-Range. */
+function wholeBytesOf(read: GetObjectCommandOutput): number {
+  if (read.PartsCount === undefined) return read.ContentLength ?? 0;
+  const total = /\/(\d+)$/.exec(read.ContentRange ?? '')?.[1];
+  assert(total !== undefined, 'a part answers a Content-Range with the whole size');
+  return Number(total);
+}
+
 /** The PutObject that recreates the version at the destination: body, headers, tags, lock. */
 async function putInput(
   source: S3Client,
@@ -208,7 +272,7 @@ async function putInput(
     Bucket: entry.destination,
     Key: entry.key,
     Body: body,
-    ContentLength: read.ContentLength ?? 0,
+    ContentLength: wholeBytesOf(read),
     Metadata: read.Metadata ?? {},
     ...(read.ContentType !== undefined ? { ContentType: read.ContentType } : {}),
     ...(read.ContentEncoding !== undefined ? { ContentEncoding: read.ContentEncoding } : {}),
@@ -247,12 +311,8 @@ function expiresOf(text: string | undefined): { Expires?: Date } {
 
 /** base64 MD5 from an ETag that is one (single-part, not SSE-C/KMS); else undefined. */
 function md5Of(read: GetObjectCommandOutput): string | undefined {
-  const hex = /^"([0-9a-f]{32})"$/.exec(read.ETag ?? '')?.[1];
-  if (hex === undefined) return undefined;
-  if (read.SSECustomerAlgorithm !== undefined || read.ServerSideEncryption === 'aws:kms') {
-    return undefined;
-  }
-  return Buffer.from(hex, 'hex').toString('base64');
+  const hex = MD5_ETAG.exec(comparableEtagOf(read) ?? '')?.[1];
+  return hex === undefined ? undefined : Buffer.from(hex, 'hex').toString('base64');
 }
 
 async function tagsOf(
@@ -275,16 +335,27 @@ async function tagsOf(
   return query.toString();
 }
 
-/** HEAD of a key at a destination: undefined when it has none (the repair pass). */
+/**
+ * HEAD of a key (or one version of it) at a destination: undefined when it has none (the repair
+ * pass). A version id the destination cannot parse is a version it lacks (400 at some peers).
+ */
 export async function headAt(
   client: S3Client,
   bucket: string,
   key: string,
+  versionId?: string,
 ): Promise<HeadObjectCommandOutput | undefined> {
   try {
-    return await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return await client.send(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        ...(versionId !== undefined ? { VersionId: versionId } : {}),
+      }),
+    );
   } catch (error) {
-    if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) {
+    const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : 0;
+    if (status === 404 || (versionId !== undefined && (status === 400 || status === 405))) {
       return undefined;
     }
     throw error;

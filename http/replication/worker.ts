@@ -186,6 +186,16 @@ export class ReplicationWorker {
       return this.failure(shard, entry, { remoteName: null, error, final: false });
     }
     if (this.backoff.waiting(remote.record.name)) return null;
+    // The row's remote multipart upload: the one it held, or the one this attempt creates.
+    let uploadId = entry.uploadId;
+    const noteUpload = async (id: string): Promise<void> => {
+      await shard.call(
+        { kind: 'NoteReplicationUpload', id: entry.id, uploadId: id },
+        'ReplicationAttemptsNoted',
+      );
+      uploadId = id;
+    };
+    let settlement: ReplicationSettlement | null;
     try {
       const choices = destinationChoicesOf(ruleOfEntry(this.catalog, entry));
       const bytes = await sender.replicate(
@@ -193,6 +203,7 @@ export class ReplicationWorker {
         remote.client,
         entry,
         this.stopping.signal,
+        noteUpload,
         choices,
       );
       this.backoff.succeeded(remote.record.name);
@@ -207,13 +218,24 @@ export class ReplicationWorker {
       // Stopping: the row stays queued as it was; the next start takes it again.
       if (this.loop.stopped) return null;
       const kind = error instanceof sender.ReplicationFailure ? error.kind : 'retry';
-      if (kind === 'gone') return { id: entry.id, status: null };
-      return this.failure(shard, entry, {
-        remoteName: remote.record.name,
-        error,
-        final: kind === 'final',
+      settlement =
+        kind === 'gone'
+          ? { id: entry.id, status: null }
+          : await this.failure(shard, entry, {
+              remoteName: remote.record.name,
+              error,
+              final: kind === 'final',
+            });
+    }
+    // The row ends without its upload completing: the remote's parts must not stay behind.
+    if (settlement !== null && uploadId !== undefined) {
+      await sender.abortUpload(remote.client, {
+        Bucket: entry.destination,
+        Key: entry.key,
+        UploadId: uploadId,
       });
     }
+    return settlement;
   }
 
   /**
@@ -278,8 +300,8 @@ export class ReplicationWorker {
   }
 
   /**
-   * The repair pass: queues again every current version of every replicated bucket that a
-   * destination lacks or that FAILED (repair.ts). Joins a pass in progress.
+   * The repair pass: queues again every version of every replicated bucket that a destination
+   * lacks or holds other bytes for, or that FAILED (repair.ts). Joins a pass in progress.
    */
   repairNow(): Promise<RepairResult> {
     if (this.sourceEndpoint === null) return Promise.resolve({ checked: 0, requeued: 0 });

@@ -3,6 +3,7 @@ import type { NotifyContext } from '../../engine/protocol/messages.js';
 import { mayAlso } from './auth.js';
 import { accessOf, type RequestContext } from './context.js';
 import { S3Error } from './errors.js';
+import { versioningOf } from './versioning.js';
 
 /**
  * The header a hangar source's replication worker (http/replication/sender.ts) sends with each
@@ -13,6 +14,17 @@ import { S3Error } from './errors.js';
 export const REPLICA_HEADER = 'x-hangar-replica';
 
 /**
+ * The source's version id of a replica (or of a replicated delete marker), sent by a hangar
+ * source beside REPLICA_HEADER: a hangar destination stores the version under that id, as AWS's
+ * replicas keep their source's version ids (versioned.ts putReplica). Honoured only on a
+ * replica from a principal allowed to replicate (the one decision), in a versioning-Enabled
+ * bucket; other S3 peers ignore it and assign ids of their own.
+ */
+export const SOURCE_VERSION_HEADER = 'x-hangar-source-version-id';
+
+const HANGAR_VERSION_ID = /^[0-9a-f]{32}$/;
+
+/**
  * `{ replica: true }` for a PutObject that says it is a replica, from a principal allowed
  * s3:ReplicateObject on the bucket (a write grant, or a policy Allow); a request that says so
  * without that permission is refused, never silently stored as an ordinary object.
@@ -21,8 +33,51 @@ export function replicaField(
   ctx: RequestContext,
   bucket: BucketRecord,
   key: string,
-): { replica?: true } {
-  return isReplica(ctx, bucket, key, 's3:ReplicateObject') ? { replica: true } : {};
+): { replica?: true; replicaVersionId?: string } {
+  const replica = isReplica(ctx, bucket, key, 's3:ReplicateObject');
+  const versionId = sourceVersionIdOf(ctx, bucket, replica);
+  if (!replica) return {};
+  return versionId === undefined
+    ? { replica: true }
+    : { replica: true, replicaVersionId: versionId };
+}
+
+/** `{ markerVersionId }` for a DeleteObject target that a hangar source's replication sends. */
+export function replicatedMarkerField(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+): { markerVersionId?: string } {
+  const replica = isReplica(ctx, bucket, key, 's3:ReplicateDelete');
+  const versionId = sourceVersionIdOf(ctx, bucket, replica);
+  return versionId === undefined ? {} : { markerVersionId: versionId };
+}
+
+/**
+ * The source version id a replica names, when it is to be honoured: undefined without the
+ * header, or in a bucket whose versioning is not Enabled (a replica there gets the id such a
+ * bucket gives, as before; AWS requires versioned destinations anyway). 400 InvalidArgument
+ * for the header on a request that is not a replica, or for an id hangar never makes.
+ */
+function sourceVersionIdOf(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  replica: boolean,
+): string | undefined {
+  const header = ctx.req.headers[SOURCE_VERSION_HEADER];
+  if (header === undefined) return undefined;
+  if (!replica) {
+    throw new S3Error('InvalidArgument', `${SOURCE_VERSION_HEADER} needs ${REPLICA_HEADER}`, {
+      ArgumentName: SOURCE_VERSION_HEADER,
+    });
+  }
+  if (!HANGAR_VERSION_ID.test(header)) {
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: SOURCE_VERSION_HEADER,
+      ArgumentValue: header.slice(0, 64),
+    });
+  }
+  return versioningOf(ctx.state.catalog, bucket) === 'Enabled' ? header : undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   type BucketVersioningStatus,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandInput,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
   PutBucketReplicationCommand,
@@ -12,7 +13,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { adminCall } from './admin.js';
+import { adminCall, onNode } from './admin.js';
 import {
   objectBytes,
   ROOT_ACCESS_KEY,
@@ -180,8 +181,11 @@ export async function putMultipart(
   bucket: string,
   key: string,
   parts: readonly Buffer[],
+  headers: Omit<CreateMultipartUploadCommandInput, 'Bucket' | 'Key'> = {},
 ): Promise<void> {
-  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const upload = await s3.send(
+    new CreateMultipartUploadCommand({ ...headers, Bucket: bucket, Key: key }),
+  );
   const done = [];
   for (const [index, body] of parts.entries()) {
     const answer = await s3.send(
@@ -239,4 +243,40 @@ export async function keysNotArrived(
     if (!Buffer.from(stored).equals(body)) wrong.push(key);
   }
   return wrong;
+}
+
+/** When `server`'s last replication repair pass finished, from ListWorkers (0: never). */
+async function lastRepairMs(server: TestServer): Promise<number> {
+  const workers = await onNode(server, 'POST', 'ListWorkers', {});
+  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
+    (w) => w.name === 'Bucket replication',
+  );
+  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
+  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
+  return at === undefined ? 0 : Date.parse(at);
+}
+
+/** Launches `server`'s replication repair pass and waits until it finished. */
+export async function repairAndWait(server: TestServer): Promise<void> {
+  const launched = Date.now();
+  const answer = await onNode(server, 'POST', 'LaunchRepairOperation', {
+    repairType: 'replication',
+  });
+  if (answer.status !== 200) throw new Error(`LaunchRepairOperation: ${answer.status}`);
+  await eventually('the repair pass done', async () =>
+    (await lastRepairMs(server)) > launched ? true : undefined,
+  );
+}
+
+/** `client`, its requests carrying `headers` too (signed with them). */
+export function withHeaders(client: S3Client, headers: Record<string, string>): S3Client {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers: Record<string, string> };
+      Object.assign(request.headers, headers);
+      return next(args);
+    },
+    { step: 'build', name: 'extraHeaders' },
+  );
+  return client;
 }

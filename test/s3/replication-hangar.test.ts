@@ -2,8 +2,10 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
@@ -17,6 +19,7 @@ import {
   keysNotArrived,
   putMultipart,
   putNumbered,
+  repairAndWait,
   replicateTo,
   ruleTo,
   setVersioning,
@@ -44,9 +47,6 @@ const SOURCE_ENV = {
   HANGAR_REPLICATION_BACKOFF_MAX_MS: '250',
   HANGAR_REPLICATION_ATTEMPTS_MAX: '60',
   HANGAR_REPLICATION_POLL_MS: '50',
-  // Lowered so that a 12 MiB object goes as a multipart upload of 5 MiB parts.
-  HANGAR_REPLICATION_MULTIPART_THRESHOLD_BYTES: String(8 * 1024 * 1024),
-  HANGAR_REPLICATION_PART_BYTES: String(5 * 1024 * 1024),
 };
 const EXPECTED = [/replication attempt failed/];
 
@@ -76,6 +76,18 @@ async function replicatedPair(prefix: string): Promise<{ from: string; to: strin
   await addRemote(source, `remote-${to}`, destination.endpoint, [to], ROOT);
   await replicateTo(src, from, [ruleTo(to)]);
   return { from, to };
+}
+
+/** kill -9 of the source, then a new process on its data directory. */
+async function killAndRestartSource(): Promise<void> {
+  await source.kill();
+  source = await TestServer.start({
+    shards: 2,
+    dataDir: source.dataDir,
+    env: SOURCE_ENV,
+    expectedLogErrors: EXPECTED,
+  });
+  src = source.client();
 }
 
 async function restartDestination(): Promise<void> {
@@ -131,29 +143,45 @@ test.serial(
 );
 
 test.serial(
-  'an object over the multipart threshold goes as a multipart upload, byte-identical',
+  'a multipart object keeps its part layout and ETag; one PUT stays one PUT',
   async (t) => {
-    const { from, to } = await replicatedPair('large');
-    const body = randomBytesSeeded(12 * 1024 * 1024 + 7, 11);
-    await src.send(
-      new PutObjectCommand({
-        Bucket: from,
-        Key: 'large.bin',
-        Body: body,
-        ContentType: 'application/x-large',
-        Metadata: { kind: 'large' },
-        Tagging: 'size=large',
-      }),
-    );
-    await statusBecomes(src, from, 'large.bin', 'COMPLETED');
-    const replica = await headOrNone(dst, to, 'large.bin');
-    t.regex(replica?.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'three parts of 5, 5 and 2 MiB');
+    const { from, to } = await replicatedPair('layout');
+    const parts = [
+      randomBytesSeeded(5 * 1024 * 1024 + 3, 11),
+      randomBytesSeeded(6 * 1024 * 1024, 12),
+      randomBytesSeeded(1_000_001, 13),
+    ];
+    await putMultipart(src, from, 'multi.bin', parts, {
+      ContentType: 'application/x-large',
+      Metadata: { kind: 'large' },
+      Tagging: 'size=large',
+    });
+    const single = randomBytesSeeded(12 * 1024 * 1024 + 7, 14);
+    await src.send(new PutObjectCommand({ Bucket: from, Key: 'single.bin', Body: single }));
+    const multi = await statusBecomes(src, from, 'multi.bin', 'COMPLETED');
+    const one = await statusBecomes(src, from, 'single.bin', 'COMPLETED');
+
+    const replica = await headOrNone(dst, to, 'multi.bin');
+    t.regex(multi.ETag ?? '', /^"[0-9a-f]{32}-3"$/);
+    t.is(replica?.ETag, multi.ETag, "the source's multipart ETag");
+    for (const [index, part] of parts.entries()) {
+      const answer = await dst.send(
+        new HeadObjectCommand({ Bucket: to, Key: 'multi.bin', PartNumber: index + 1 }),
+      );
+      t.is(answer.ContentLength, part.length, `part ${index + 1} has the source's size`);
+      t.is(answer.PartsCount, 3);
+    }
     t.is(replica?.ReplicationStatus, 'REPLICA');
     t.is(replica?.ContentType, 'application/x-large');
     t.deepEqual(replica?.Metadata, { kind: 'large' });
-    t.true(Buffer.from(await objectBytes(dst, to, 'large.bin')).equals(body));
-    const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'large.bin' }));
+    t.true(Buffer.from(await objectBytes(dst, to, 'multi.bin')).equals(Buffer.concat(parts)));
+    const tags = await dst.send(new GetObjectTaggingCommand({ Bucket: to, Key: 'multi.bin' }));
     t.deepEqual(tags.TagSet, [{ Key: 'size', Value: 'large' }]);
+
+    const copy = await headOrNone(dst, to, 'single.bin');
+    t.regex(one.ETag ?? '', /^"[0-9a-f]{32}"$/);
+    t.is(copy?.ETag, one.ETag, 'one PutObject: the MD5 ETag');
+    t.true(Buffer.from(await objectBytes(dst, to, 'single.bin')).equals(single));
     const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
     t.is(uploads.Uploads?.length ?? 0, 0, 'no upload left behind at the destination');
   },
@@ -174,22 +202,84 @@ async function setQuota(bucket: string, maxSize: number | null): Promise<void> {
   if (updated.status !== 200) throw new Error(`UpdateBucket: ${JSON.stringify(updated.json)}`);
 }
 
-test.serial('a failed multipart replication aborts its upload at the destination', async (t) => {
-  const { from, to } = await replicatedPair('abort');
-  // Under the destination's quota the upload fails (a part or the completion is refused).
-  await setQuota(to, 6 * 1024 * 1024);
-  const before = await failedAttempts();
-  const body = randomBytesSeeded(12 * 1024 * 1024, 12);
-  await src.send(new PutObjectCommand({ Bucket: from, Key: 'over-quota.bin', Body: body }));
-  await eventually('a failed multipart attempt', async () =>
-    (await failedAttempts()) > before ? true : undefined,
+/** The destination's multipart uploads of `bucket`: their ids. */
+async function uploadsAt(bucket: string): Promise<string[]> {
+  const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (uploads.Uploads ?? []).map((upload) => upload.UploadId ?? '');
+}
+
+/** The parts of a destination upload: number, ETag and when each arrived. */
+async function partsAt(bucket: string, key: string, uploadId: string): Promise<string[]> {
+  const listed = await dst.send(
+    new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
   );
-  await setQuota(to, null);
-  await statusBecomes(src, from, 'over-quota.bin', 'COMPLETED');
-  t.true(Buffer.from(await objectBytes(dst, to, 'over-quota.bin')).equals(body));
-  // Every failed attempt aborted its upload before the next one began.
-  const uploads = await dst.send(new ListMultipartUploadsCommand({ Bucket: to }));
-  t.is(uploads.Uploads?.length ?? 0, 0);
+  return (listed.Parts ?? []).map(
+    (part) => `${part.PartNumber} ${part.ETag} ${part.LastModified?.toISOString()}`,
+  );
+}
+
+const SIX_MIB = 6 * 1024 * 1024;
+
+test.serial(
+  'kill -9 of the source mid-multipart: the restarted source resumes the same upload',
+  async (t) => {
+    const { from, to } = await replicatedPair('resume');
+    // Under the destination's quota every part arrives but the completion is refused.
+    await setQuota(to, SIX_MIB);
+    const parts = [randomBytesSeeded(SIX_MIB, 21), randomBytesSeeded(SIX_MIB, 22)];
+    parts.push(randomBytesSeeded(777_777, 23));
+    await putMultipart(src, from, 'resumed.bin', parts);
+    const before = await failedAttempts();
+    await eventually('a refused completion', async () =>
+      (await failedAttempts()) > before ? true : undefined,
+    );
+    const [held, ...others] = await uploadsAt(to);
+    t.truthy(held);
+    t.deepEqual(others, [], 'one upload at the destination');
+    const sent = await partsAt(to, 'resumed.bin', held ?? '');
+    t.is(sent.length, 3);
+
+    await killAndRestartSource();
+    await eventually('a refused completion after the restart', async () =>
+      (await failedAttempts()) > 0 ? true : undefined,
+    );
+    t.deepEqual(await uploadsAt(to), [held], 'the restarted source resumed that upload');
+    t.deepEqual(await partsAt(to, 'resumed.bin', held ?? ''), sent, 'no part sent again');
+
+    await setQuota(to, null);
+    const done = await statusBecomes(src, from, 'resumed.bin', 'COMPLETED');
+    t.is((await headOrNone(dst, to, 'resumed.bin'))?.ETag, done.ETag);
+    t.true(Buffer.from(await objectBytes(dst, to, 'resumed.bin')).equals(Buffer.concat(parts)));
+    t.deepEqual(await uploadsAt(to), [], 'no upload left behind');
+  },
+);
+
+test.serial('a multipart replication that ends FAILED aborts its upload', async (t) => {
+  const to = await newBucket(dst, 'abort-dst');
+  await setVersioning(dst, to);
+  await setQuota(to, SIX_MIB);
+  // Two attempts at most: the first leaves its upload, the second (FAILED) aborts it.
+  const quick = await TestServer.start({
+    shards: 1,
+    env: { ...SOURCE_ENV, HANGAR_REPLICATION_ATTEMPTS_MAX: '2' },
+    expectedLogErrors: EXPECTED,
+  });
+  try {
+    const s3 = quick.client();
+    const bucket = await newBucket(s3, 'abort-src');
+    await setVersioning(s3, bucket);
+    await addRemote(quick, `remote-${to}`, destination.endpoint, [to], ROOT);
+    await replicateTo(s3, bucket, [ruleTo(to)]);
+    await putMultipart(s3, bucket, 'doomed.bin', [
+      randomBytesSeeded(SIX_MIB, 24),
+      Buffer.from('x'),
+    ]);
+    await statusBecomes(s3, bucket, 'doomed.bin', 'FAILED');
+    t.deepEqual(await uploadsAt(to), [], 'the FAILED row aborted its upload');
+  } finally {
+    await quick.destroy();
+    await setQuota(to, null);
+  }
 });
 
 test.serial(
@@ -291,14 +381,7 @@ test.serial('kill -9 of the source mid-queue: after a restart every object arriv
   const { from, to } = await replicatedPair('crash');
   await destination.stop();
   const bodies = await putNumbered(src, from, 'c', 10, 200);
-  await source.kill();
-  source = await TestServer.start({
-    shards: 2,
-    dataDir: source.dataDir,
-    env: SOURCE_ENV,
-    expectedLogErrors: EXPECTED,
-  });
-  src = source.client();
+  await killAndRestartSource();
   t.is((await headOrNone(src, from, 'c9'))?.ReplicationStatus, 'PENDING');
   await restartDestination();
   t.deepEqual(await keysNotArrived({ s3: src, bucket: from }, { s3: dst, bucket: to }, bodies), []);
@@ -328,8 +411,12 @@ test.serial(
     await statusBecomes(src, from, 'before-config', 'COMPLETED');
     t.is(Buffer.from(await objectBytes(dst, to, 'before-config')).toString(), 'early');
 
-    // Lost at the destination: the next repair sends it again.
-    await dst.send(new DeleteObjectCommand({ Bucket: to, Key: 'doomed' }));
+    // Lost at the destination (its version removed there for good, under the source's id):
+    // the next repair sends it again.
+    const doomed = (await headOrNone(src, from, 'doomed'))?.VersionId;
+    t.is((await headOrNone(dst, to, 'doomed'))?.VersionId, doomed, "the source's version id");
+    await dst.send(new DeleteObjectCommand({ Bucket: to, Key: 'doomed', VersionId: doomed }));
+    t.is(await headOrNone(dst, to, 'doomed'), undefined);
     await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
     await eventually('doomed back at the destination', async () =>
       (await headOrNone(dst, to, 'doomed')) !== undefined ? true : undefined,
@@ -338,40 +425,41 @@ test.serial(
   },
 );
 
-/** When the source's last repair pass finished, from ListWorkers (0: never). */
-async function lastRepairMs(): Promise<number> {
-  const workers = await onNode(source, 'POST', 'ListWorkers', {});
-  const worker = (workers.node as Array<{ name: string; freeform: string[] }>).find(
-    (w) => w.name === 'Bucket replication',
-  );
-  const line = worker?.freeform.find((text) => text.startsWith('Repair '));
-  const at = /^Repair (\S+):/.exec(line ?? '')?.[1];
-  return at === undefined ? 0 : Date.parse(at);
-}
+test.serial(
+  'the repair pass compares versions by id: a lost one returns, with its ETag',
+  async (t) => {
+    const { from, to } = await replicatedPair('differ');
+    for (const key of ['hidden', 'same']) {
+      await src.send(new PutObjectCommand({ Bucket: from, Key: key, Body: 'the source bytes' }));
+      await statusBecomes(src, from, key, 'COMPLETED');
+    }
+    const parts = [randomBytesSeeded(5 * 1024 * 1024, 31), randomBytesSeeded(1000, 32)];
+    await putMultipart(src, from, 'multi', parts);
+    const multi = await statusBecomes(src, from, 'multi', 'COMPLETED');
+    // Hidden at the destination by a version written there: the source's version is still
+    // there under its id, and is not sent again (AWS leaves a destination's own writes alone).
+    await dst.send(new PutObjectCommand({ Bucket: to, Key: 'hidden', Body: 'THE SOURCE BYTES' }));
+    // The multipart version removed at the destination for good.
+    await dst.send(
+      new DeleteObjectCommand({ Bucket: to, Key: 'multi', VersionId: multi.VersionId }),
+    );
 
-test.serial('the repair pass sends again a destination copy with other bytes', async (t) => {
-  const { from, to } = await replicatedPair('differ');
-  const original = { sized: 'the source bytes', resized: 'the source bytes', same: 'untouched' };
-  for (const [key, body] of Object.entries(original)) {
-    await src.send(new PutObjectCommand({ Bucket: from, Key: key, Body: body }));
-    await statusBecomes(src, from, key, 'COMPLETED');
-  }
-  // Overwritten at the destination: the same size (only the ETag tells), and another size.
-  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'sized', Body: 'THE SOURCE BYTES' }));
-  await dst.send(new PutObjectCommand({ Bucket: to, Key: 'resized', Body: 'short' }));
-
-  const launched = Date.now();
-  await onNode(source, 'POST', 'LaunchRepairOperation', { repairType: 'replication' });
-  await eventually('the repair pass done', async () =>
-    (await lastRepairMs()) > launched ? true : undefined,
-  );
-  for (const key of Object.keys(original)) await statusBecomes(src, from, key, 'COMPLETED');
-  for (const [key, body] of Object.entries(original)) {
-    t.is(Buffer.from(await objectBytes(dst, to, key)).toString(), body, key);
-  }
-  const same = await dst.send(new ListObjectVersionsCommand({ Bucket: to, Prefix: 'same' }));
-  t.is(same.Versions?.length, 1, 'an identical copy is not sent again');
-});
+    await repairAndWait(source);
+    await eventually('the multipart version back', async () =>
+      (await headOrNone(dst, to, 'multi')) !== undefined ? true : undefined,
+    );
+    await statusBecomes(src, from, 'multi', 'COMPLETED');
+    const back = await headOrNone(dst, to, 'multi');
+    t.is(back?.VersionId, multi.VersionId);
+    t.is(back?.ETag, multi.ETag);
+    t.true(Buffer.from(await objectBytes(dst, to, 'multi')).equals(Buffer.concat(parts)));
+    for (const key of ['hidden', 'same']) {
+      const versions = await dst.send(new ListObjectVersionsCommand({ Bucket: to, Prefix: key }));
+      const count = key === 'hidden' ? 2 : 1;
+      t.is(versions.Versions?.length, count, `${key}: not sent again`);
+    }
+  },
+);
 
 test.serial('ListWorkers and /metrics show the replication worker', async (t) => {
   const workers = await onNode(source, 'POST', 'ListWorkers', {});

@@ -83,6 +83,8 @@ export interface ReplicationEntry {
   attempts?: number;
   /** The version's size when queued (replication metrics' pending bytes; absent: 0). */
   bytes?: number;
+  /** The remote multipart upload an attempt began, so that the next one resumes it. */
+  uploadId?: string;
 }
 
 /** What one rule of one bucket has queued in one shard (replication metrics). */
@@ -132,6 +134,8 @@ export type EventRequest =
   | { kind: 'SettleReplication'; reqId: number; settled: ReplicationSettlement[] }
   /** Records a row's failed attempts so far (answered ReplicationAttemptsNoted). */
   | { kind: 'NoteReplicationAttempts'; reqId: number; id: string; attempts: number }
+  /** Records a row's remote multipart upload, to resume (answered ReplicationAttemptsNoted). */
+  | { kind: 'NoteReplicationUpload'; reqId: number; id: string; uploadId: string }
   /**
    * The repair pass: queues the version again (PENDING) unless a row for it is queued already
    * (answered ReplicationQueued with how many rows were added).

@@ -144,6 +144,8 @@ export interface DeleteTarget {
   versionId?: string;
   /** The entry's ETag (DeleteObjects, AWS 2025): delete only the object with this ETag. */
   etag?: string;
+  /** A replicated delete marker (no versionId): its version id, the source marker's. */
+  markerVersionId?: string;
 }
 
 /** What deleting one key or version did (S3's Deleted element). */
@@ -279,6 +281,8 @@ export type ObjectRequest =
       notify?: NotifyContext;
       /** A replica written by a source's replication (s3:ReplicateObject allowed): REPLICA. */
       replica?: true;
+      /** A replica's version id, its source's (hangar → hangar, x-hangar-source-version-id). */
+      replicaVersionId?: string;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)

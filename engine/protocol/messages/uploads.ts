@@ -101,6 +101,8 @@ export type UploadRequest =
       notify?: NotifyContext;
       /** Completed by a source's replication: the version says REPLICA. */
       replica?: true;
+      /** A replica's version id, its source's (hangar → hangar, x-hangar-source-version-id). */
+      replicaVersionId?: string;
     }
   | { kind: 'AbortUpload'; reqId: number; bucketId: string; key: string; uploadId: string }
   | {

@@ -9,7 +9,7 @@ import { S3Error } from '../errors.js';
 import { notifyField } from '../notifications.js';
 import { checkKeyLength } from '../object-key.js';
 import { lockCheckOf } from '../object-lock.js';
-import { replicatedDeleteNotify } from '../replica.js';
+import { replicatedDeleteNotify, replicatedMarkerField } from '../replica.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { checkVersionId, versioningField } from '../versioning.js';
@@ -30,7 +30,10 @@ export async function handleDeleteObject(
   const bucket = requireBucket(ctx, bucketName);
   checkVersionId(versionId);
   const ifMatch = ctx.req.headers['if-match'];
-  const target: DeleteTarget = versionId === undefined ? { key } : { key, versionId };
+  const target: DeleteTarget =
+    versionId === undefined
+      ? { key, ...replicatedMarkerField(ctx, bucket, key) }
+      : { key, versionId };
   const deleted = await shardFor(ctx.state, bucket, key).call(
     {
       kind: 'DeleteObjects',
