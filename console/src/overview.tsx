@@ -170,36 +170,38 @@ export function Overview({ session }: PageProps) {
             p50 {ms(rates?.p50)}, p95 {ms(rates?.p95)}, p99 {ms(rates?.p99)}
           </p>
         </div>
+        <div class="card tile">
+          <h2>Capacity per data directory</h2>
+          <CapacityBars disks={disks} />
+        </div>
       </div>
-      <figure class="card chart">
-        <figcaption>Requests and errors per second (live)</figcaption>
-        <LiveChart
-          class="request-chart"
-          lines={REQUEST_LINES}
-          data={series.current}
-          points={points}
-          label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}
-          attributes={{
-            'data-latest-rate': latestRate.toFixed(2),
-            'data-max-rate': Math.max(0, ...(series.current[1] ?? [])).toFixed(2),
-            'data-max-error-rate': Math.max(0, ...(series.current[2] ?? [])).toFixed(2),
-          }}
-        />
-      </figure>
-      <figure class="card chart">
-        <figcaption>Latency percentiles, p50 and p99 in milliseconds (live)</figcaption>
-        <LiveChart
-          class="latency-chart"
-          lines={LATENCY_LINES}
-          data={latency.current}
-          points={points}
-          label={`Latency chart; now p50 ${ms(rates?.p50)}, p99 ${ms(rates?.p99)}`}
-          attributes={{ 'data-p99-points': String(countValues(latency.current[2])) }}
-        />
-      </figure>
-      <div class="card">
-        <h2>Capacity per data directory</h2>
-        <CapacityBars disks={disks} />
+      <div class="charts">
+        <figure class="card chart">
+          <figcaption>Requests and errors per second (live)</figcaption>
+          <LiveChart
+            class="request-chart"
+            lines={REQUEST_LINES}
+            data={series.current}
+            points={points}
+            label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}
+            attributes={{
+              'data-latest-rate': latestRate.toFixed(2),
+              'data-max-rate': Math.max(0, ...(series.current[1] ?? [])).toFixed(2),
+              'data-max-error-rate': Math.max(0, ...(series.current[2] ?? [])).toFixed(2),
+            }}
+          />
+        </figure>
+        <figure class="card chart">
+          <figcaption>Latency percentiles, p50 and p99 in milliseconds (live)</figcaption>
+          <LiveChart
+            class="latency-chart"
+            lines={LATENCY_LINES}
+            data={latency.current}
+            points={points}
+            label={`Latency chart; now p50 ${ms(rates?.p50)}, p99 ${ms(rates?.p99)}`}
+            attributes={{ 'data-p99-points': String(countValues(latency.current[2])) }}
+          />
+        </figure>
       </div>
       <div class="card">
         <h2>Statistics</h2>

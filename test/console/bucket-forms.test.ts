@@ -75,7 +75,7 @@ browserTest('lifecycle rules are a form: refused in place, saved, read back', as
   const days = first.getByLabel('Days after creation');
   t.is(await days.getAttribute('aria-invalid'), 'true');
   t.is(await days.getAttribute('aria-describedby'), await problem.getAttribute('id'));
-  await days.scrollIntoViewIfNeeded();
+  await first.evaluate((rule) => (rule as unknown as { scrollIntoView(): void }).scrollIntoView());
   await screenshot(page, 'lifecycle');
 
   await days.fill('1');
