@@ -37,12 +37,14 @@ async function seriousViolations(page: Page): Promise<string[]> {
   const violations = await page.evaluate<Violation[]>(
     `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`,
   );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
-    );
+  const describe = (v: Violation) =>
+    `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`;
+  const serious = (v: Violation) => v.impact === 'serious' || v.impact === 'critical';
+  // The lesser ones do not fail the test, but are told.
+  for (const v of violations.filter((v) => !serious(v))) {
+    process.stderr.write(`axe: ${describe(v)}\n`);
+  }
+  return violations.filter(serious).map(describe);
 }
 
 /** The accessible name of the focused element (its label's text, or its own text). */
@@ -97,62 +99,77 @@ browserTest('sign-in: no serious violations; Tab follows the form in reading ord
   await page.close();
 });
 
-browserTest('overview, buckets, settings, keys and objects: no serious violations', async (t) => {
-  const bucket = await newBucket(suite.s3, 'console-a11y');
-  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'folder/a.txt', Body: 'a' }));
-  await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'top.txt', Body: 'top' }));
-  const page = await openConsole(await browser(), suite.server);
-  await page.getByLabel('Operator (admin token)').check();
-  await page.getByLabel(/^Access key ID/).fill(ROOT_ACCESS_KEY);
-  await page.getByLabel('Secret access key').fill(ROOT_SECRET_KEY);
-  await signInOperator(page);
-  const base = consoleUrl(suite.server);
-  let order: string[] = [];
-  const pages: Array<[string, string, () => Promise<void>]> = [
-    ['overview', '#/overview', () => page.locator('tr[data-worker]').first().waitFor()],
-    ['buckets', '#/buckets', () => page.locator(`tr[data-bucket="${bucket}"]`).waitFor()],
-    [
-      'bucket settings',
-      `#/buckets/${bucket}/settings`,
-      async () => {
-        await openEveryForm(page);
-        order = await lifecycleTabOrder(page);
-      },
-    ],
-    ['keys', '#/keys', () => page.getByRole('button', { name: 'Create key' }).waitFor()],
-    [
-      'objects',
-      `#/buckets/${bucket}`,
-      () => page.getByRole('button', { name: 'top.txt', exact: true }).waitFor(),
-    ],
-  ];
-  const found: Record<string, string[]> = {};
-  for (const [name, hash, ready] of pages) {
-    await page.goto(`${base}${hash}`);
-    await ready();
-    found[name] = await seriousViolations(page);
-  }
-  // The lifecycle rule's fields are reached by Tab in the order they read.
-  t.deepEqual(order, [
-    'ID',
-    'Status',
-    'Prefix',
-    'Tags (key=value, one a line)',
-    'Size greater than (bytes)',
-    'Size less than (bytes)',
-    'Expire',
-    'Days after creation',
-    'Noncurrent versions expire after (days)',
-    'Newer noncurrent versions kept',
-    'Abort incomplete uploads after (days)',
-    'Remove lifecycle rule 1',
-  ]);
-  t.deepEqual(found, {
-    overview: [],
-    buckets: [],
-    'bucket settings': [],
-    keys: [],
-    objects: [],
-  });
-  await page.close();
-});
+browserTest(
+  'overview, buckets, settings, keys and objects, both themes: no serious violations',
+  async (t) => {
+    const bucket = await newBucket(suite.s3, 'console-a11y');
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'folder/a.txt', Body: 'a' }));
+    await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'top.txt', Body: 'top' }));
+    const page = await openConsole(await browser(), suite.server);
+    await page.getByLabel('Operator (admin token)').check();
+    await page.getByLabel(/^Access key ID/).fill(ROOT_ACCESS_KEY);
+    await page.getByLabel('Secret access key').fill(ROOT_SECRET_KEY);
+    await signInOperator(page);
+    const base = consoleUrl(suite.server);
+    let order: string[] = [];
+    const pages: Array<[string, string, () => Promise<void>]> = [
+      ['overview', '#/overview', () => page.locator('tr[data-worker]').first().waitFor()],
+      ['buckets', '#/buckets', () => page.locator(`tr[data-bucket="${bucket}"]`).waitFor()],
+      [
+        'bucket settings',
+        `#/buckets/${bucket}/settings`,
+        async () => {
+          await openEveryForm(page);
+          order = await lifecycleTabOrder(page);
+        },
+      ],
+      ['keys', '#/keys', () => page.getByRole('button', { name: 'Create key' }).waitFor()],
+      [
+        'objects',
+        `#/buckets/${bucket}`,
+        () => page.getByRole('button', { name: 'top.txt', exact: true }).waitFor(),
+      ],
+    ];
+    const found: Record<string, string[]> = {};
+    for (const [name, hash, ready] of pages) {
+      await page.goto(`${base}${hash}`);
+      await ready();
+      found[name] = await seriousViolations(page);
+    }
+    // The other theme's colours too (contrast is checked per theme).
+    await page.getByRole('button', { name: /^Switch to (dark|light) theme$/ }).click();
+    for (const [name, hash, ready] of pages) {
+      if (name === 'keys') continue;
+      await page.goto(`${base}${hash}`);
+      await ready();
+      found[`${name}, other theme`] = await seriousViolations(page);
+    }
+    // The lifecycle rule's fields are reached by Tab in the order they read.
+    t.deepEqual(order, [
+      'ID',
+      'Status',
+      'Prefix',
+      'Tags (key=value, one a line)',
+      'Size greater than (bytes)',
+      'Size less than (bytes)',
+      'Expire',
+      'Days after creation',
+      'Noncurrent versions expire after (days)',
+      'Newer noncurrent versions kept',
+      'Abort incomplete uploads after (days)',
+      'Remove lifecycle rule 1',
+    ]);
+    t.deepEqual(found, {
+      overview: [],
+      buckets: [],
+      'bucket settings': [],
+      keys: [],
+      objects: [],
+      'overview, other theme': [],
+      'buckets, other theme': [],
+      'bucket settings, other theme': [],
+      'objects, other theme': [],
+    });
+    await page.close();
+  },
+);
