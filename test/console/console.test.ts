@@ -128,6 +128,10 @@ browserTest('an operator signs in, creates a bucket, a key and grants it the buc
   await page.getByLabel('New bucket name').fill('192.168.1.1');
   await page.getByRole('button', { name: 'Create bucket' }).click();
   await page.getByRole('alert').filter({ hasText: 'IP address' }).waitFor();
+  t.is(
+    await page.getByLabel('New bucket name').getAttribute('aria-describedby'),
+    'create-bucket-error',
+  );
   await screenshot(page, 'buckets');
 
   await page.getByRole('link', { name: 'Keys' }).click();
