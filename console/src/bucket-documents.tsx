@@ -1,18 +1,13 @@
-// A bucket's other S3 configurations (tagging, lifecycle, website, policy), each edited as the JSON the AWS SDK sends (the same
-// shape as `aws s3api put-bucket-...`), with S3's own validation error shown under its editor;
-// and, for an operator, the bucket's quotas through the admin API.
+// A bucket's website and policy configurations, each edited as the JSON the AWS SDK sends (the
+// same shape as `aws s3api put-bucket-...`), with S3's own validation error shown under its
+// editor; and, for an operator, the bucket's quotas through the admin API. (CORS, lifecycle and
+// tagging have forms of their own.)
 import {
-  DeleteBucketLifecycleCommand,
   DeleteBucketPolicyCommand,
-  DeleteBucketTaggingCommand,
   DeleteBucketWebsiteCommand,
-  GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
-  GetBucketTaggingCommand,
   GetBucketWebsiteCommand,
-  PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
-  PutBucketTaggingCommand,
   PutBucketWebsiteCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -40,37 +35,6 @@ function body(output: { $metadata: unknown }): Json {
 }
 
 const KINDS: readonly DocumentKind[] = [
-  {
-    title: 'Tagging',
-    missing: 'NoSuchTagSet',
-    example: { TagSet: [{ Key: 'team', Value: 'storage' }] },
-    get: async (s3, Bucket) => body(await s3.send(new GetBucketTaggingCommand({ Bucket }))),
-    put: (s3, Bucket, Tagging) => s3.send(new PutBucketTaggingCommand({ Bucket, Tagging })),
-    remove: (s3, Bucket) => s3.send(new DeleteBucketTaggingCommand({ Bucket })),
-  },
-  {
-    title: 'Lifecycle',
-    missing: 'NoSuchLifecycleConfiguration',
-    example: {
-      Rules: [
-        {
-          ID: 'expire-tmp',
-          Status: 'Enabled',
-          Filter: { Prefix: 'tmp/' },
-          Expiration: { Days: 7 },
-        },
-      ],
-    },
-    get: async (s3, Bucket) => {
-      const { TransitionDefaultMinimumObjectSize: _, ...rest } = body(
-        await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket })),
-      );
-      return rest;
-    },
-    put: (s3, Bucket, LifecycleConfiguration) =>
-      s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration })),
-    remove: (s3, Bucket) => s3.send(new DeleteBucketLifecycleCommand({ Bucket })),
-  },
   {
     title: 'Website',
     missing: 'NoSuchWebsiteConfiguration',

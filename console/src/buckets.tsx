@@ -57,6 +57,8 @@ async function listRows({ session, s3 }: PageProps): Promise<BucketRow[]> {
 export function Buckets(props: PageProps) {
   const [rows, setRows] = useState<BucketRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // The creation's refusal, apart: it is about the name field, and is tied to it.
+  const [createError, setCreateError] = useState<string | null>(null);
   const [name, setName] = useState('');
   const token = props.session.adminToken;
 
@@ -70,14 +72,14 @@ export function Buckets(props: PageProps) {
 
   const create = async (event: Event) => {
     event.preventDefault();
-    setError(null);
+    setCreateError(null);
     try {
       if (token !== null) await adminCall(token, 'CreateBucket', { body: { globalAlias: name } });
       else await props.s3?.send(new CreateBucketCommand({ Bucket: name }));
       setName('');
       refresh();
     } catch (caught) {
-      setError(errorText(caught));
+      setCreateError(errorText(caught));
     }
   };
 
@@ -104,12 +106,15 @@ export function Buckets(props: PageProps) {
             name="bucketName"
             required
             pattern="[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
+            aria-invalid={createError !== null}
+            aria-describedby={createError === null ? undefined : 'create-bucket-error'}
             value={name}
             onInput={(e) => setName(e.currentTarget.value)}
           />
         </label>
         <button type="submit">Create bucket</button>
       </form>
+      <ErrorLine text={createError} id="create-bucket-error" />
       <ErrorLine text={error} />
       {rows === null ? (
         <p aria-busy="true">Loading…</p>

@@ -1,8 +1,8 @@
-// Overview (operator): health, statistics, live request/error rate and latency charts from the
-// metrics hangar keeps (/metrics, scraped every POLL_MS), background workers with controls,
-// and block errors with retry and purge.
+// Overview (operator): health, capacity per data directory, statistics, live request/error rate
+// and latency percentile charts from the metrics hangar keeps (/metrics, scraped every POLL_MS),
+// background workers with controls, and block errors with retry and purge.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
+import { CapacityBars, type DataDirectory, LiveChart } from './charts.js';
 import type { PageProps } from './main.js';
 import { parseScrape, type Rates, ratesBetween, type Scrape } from './metrics.js';
 import { adminCall, adminText, errorText, formatBytes } from './session.js';
@@ -25,9 +25,26 @@ interface Worker {
   readonly progress: string | null;
   readonly freeform: string[];
 }
+interface ClusterStatus {
+  readonly nodes: ReadonlyArray<{ readonly dataDirectories?: DataDirectory[] }>;
+}
 interface BlockError {
   readonly blockHash: string;
   readonly errorCount: number;
+}
+
+const REQUEST_LINES = [
+  { label: 'requests/s', color: '--accent' },
+  { label: 'errors/s', color: '--danger' },
+];
+const LATENCY_LINES = [
+  { label: 'p50 ms', color: '--accent' },
+  { label: 'p99 ms', color: '--danger', dash: [6, 4] },
+];
+
+/** How many points of a line have a value (the latency lines have none while idle). */
+function countValues(line: readonly (number | null)[] | undefined): number {
+  return (line ?? []).filter((value) => value !== null).length;
 }
 
 export function Overview({ session }: PageProps) {
@@ -38,15 +55,17 @@ export function Overview({ session }: PageProps) {
   const [blockErrors, setBlockErrors] = useState<BlockError[]>([]);
   const [rates, setRates] = useState<Rates | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const series = useRef<number[][]>([[], [], [], []]);
-  const requestChart = useRef<HTMLDivElement>(null);
-  const plot = useRef<uPlot | null>(null);
+  const [disks, setDisks] = useState<DataDirectory[]>([]);
+  // Times, requests/s, errors/s; and times, p50 ms, p99 ms (null: no request finished).
+  const series = useRef<number[][]>([[], [], []]);
+  const latency = useRef<(number | null)[][]>([[], [], []]);
   const [points, setPoints] = useState(0);
 
   const refreshSlow = async () => {
     try {
-      const [h, s, w, b] = await Promise.all([
+      const [h, c, s, w, b] = await Promise.all([
         adminCall<Health>(token, 'GetClusterHealth'),
+        adminCall<ClusterStatus>(token, 'GetClusterStatus'),
         adminCall<{ freeform: string }>(token, 'GetClusterStatistics'),
         adminCall<{ success: Record<string, Worker[]> }>(token, 'ListWorkers', {
           query: { node: 'self' },
@@ -57,6 +76,7 @@ export function Overview({ session }: PageProps) {
         }),
       ]);
       setHealth(h);
+      setDisks(c.nodes.flatMap((node) => node.dataDirectories ?? []));
       setStatistics(s.freeform);
       setWorkers(Object.values(w.success)[0] ?? []);
       setBlockErrors(Object.values(b.success)[0] ?? []);
@@ -75,13 +95,23 @@ export function Overview({ session }: PageProps) {
         if (previous !== null) {
           const next = ratesBetween(previous, scrape);
           setRates(next);
-          const [t, req, err, p95] = series.current as [number[], number[], number[], number[]];
-          t.push(scrape.atMs / 1000);
+          const seconds = scrape.atMs / 1000;
+          const [t, req, err] = series.current as [number[], number[], number[]];
+          t.push(seconds);
           req.push(next.requestsPerSecond);
           err.push(next.errorsPerSecond);
-          p95.push((next.p95 ?? 0) * 1000);
-          for (const line of series.current) if (line.length > WINDOW_POINTS) line.shift();
-          plot.current?.setData(series.current as uPlot.AlignedData);
+          const ms = (value: number | null) => (value === null ? null : value * 1000);
+          const [lt, p50, p99] = latency.current as [
+            number[],
+            (number | null)[],
+            (number | null)[],
+          ];
+          lt.push(seconds);
+          p50.push(ms(next.p50));
+          p99.push(ms(next.p99));
+          for (const line of [...series.current, ...latency.current]) {
+            if (line.length > WINDOW_POINTS) line.shift();
+          }
           setPoints(t.length);
         }
         previous = scrape;
@@ -96,36 +126,6 @@ export function Overview({ session }: PageProps) {
       clearInterval(fast);
     };
   }, [token]);
-
-  useEffect(() => {
-    const target = requestChart.current;
-    if (target === null) return;
-    const style = getComputedStyle(document.documentElement);
-    const stroke = (name: string) => style.getPropertyValue(name).trim() || '#36c';
-    plot.current = new uPlot(
-      {
-        width: Math.max(280, target.clientWidth),
-        height: 220,
-        series: [
-          {},
-          { label: 'requests/s', stroke: stroke('--accent'), width: 2 },
-          { label: 'errors/s', stroke: stroke('--danger'), width: 2 },
-          { label: 'p95 ms', stroke: stroke('--muted'), scale: 'ms' },
-        ],
-        axes: [{}, {}, { scale: 'ms', side: 1, grid: { show: false } }],
-      },
-      series.current as uPlot.AlignedData,
-      target,
-    );
-    const resize = () =>
-      plot.current?.setSize({ width: Math.max(280, target.clientWidth), height: 220 });
-    addEventListener('resize', resize);
-    return () => {
-      removeEventListener('resize', resize);
-      plot.current?.destroy();
-      plot.current = null;
-    };
-  }, []);
 
   const act = async (operation: string, body: unknown) => {
     setError(null);
@@ -170,20 +170,39 @@ export function Overview({ session }: PageProps) {
             p50 {ms(rates?.p50)}, p95 {ms(rates?.p95)}, p99 {ms(rates?.p99)}
           </p>
         </div>
+        <div class="card tile">
+          <h2>Capacity per data directory</h2>
+          <CapacityBars disks={disks} />
+        </div>
       </div>
-      <figure class="card chart">
-        <figcaption>Requests per second, errors per second and p95 latency (live)</figcaption>
-        <div
-          ref={requestChart}
-          data-points={points}
-          data-latest-rate={latestRate.toFixed(2)}
-          data-max-rate={Math.max(0, ...(series.current[1] ?? [])).toFixed(2)}
-          data-max-error-rate={Math.max(0, ...(series.current[2] ?? [])).toFixed(2)}
-          class="request-chart"
-          role="img"
-          aria-label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}
-        />
-      </figure>
+      <div class="charts">
+        <figure class="card chart">
+          <figcaption>Requests and errors per second (live)</figcaption>
+          <LiveChart
+            class="request-chart"
+            lines={REQUEST_LINES}
+            data={series.current}
+            points={points}
+            label={`Request rate chart; now ${latestRate.toFixed(1)} requests per second`}
+            attributes={{
+              'data-latest-rate': latestRate.toFixed(2),
+              'data-max-rate': Math.max(0, ...(series.current[1] ?? [])).toFixed(2),
+              'data-max-error-rate': Math.max(0, ...(series.current[2] ?? [])).toFixed(2),
+            }}
+          />
+        </figure>
+        <figure class="card chart">
+          <figcaption>Latency percentiles, p50 and p99 in milliseconds (live)</figcaption>
+          <LiveChart
+            class="latency-chart"
+            lines={LATENCY_LINES}
+            data={latency.current}
+            points={points}
+            label={`Latency chart; now p50 ${ms(rates?.p50)}, p99 ${ms(rates?.p99)}`}
+            attributes={{ 'data-p99-points': String(countValues(latency.current[2])) }}
+          />
+        </figure>
+      </div>
       <div class="card">
         <h2>Statistics</h2>
         <pre class="freeform">{statistics}</pre>

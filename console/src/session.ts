@@ -3,6 +3,9 @@
 // browser: S3 requests are signed here with SigV4, and the admin API sees only the token.
 import { S3Client } from '@aws-sdk/client-s3';
 
+// The admin API's own formatter (a pure module, bundled in): the console and the API's text agree.
+export { formatBytes } from '../../http/admin/format-bytes.js';
+
 export interface S3Keys {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -111,15 +114,4 @@ export function errorText(error: unknown): string {
     return code !== 'Error' && code !== '' ? `${code}: ${error.message}` : error.message;
   }
   return String(error);
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,10 +1,13 @@
 // Small pieces every page uses.
 
-/** An error line, announced by screen readers when it appears; nothing when `text` is null. */
-export function ErrorLine({ text }: { text: string | null }) {
+/**
+ * An error line, announced by screen readers when it appears; nothing when `text` is null. `id`
+ * lets the field it is about name it (aria-describedby).
+ */
+export function ErrorLine({ text, id }: { text: string | null; id?: string }) {
   if (text === null) return null;
   return (
-    <p role="alert" class="error">
+    <p role="alert" class="error" id={id}>
       {text}
     </p>
   );

@@ -125,6 +125,18 @@ test('GetClusterStatus reports node, version, shards, data dir and uptime', asyn
   t.is(answer.json.dataDir, server.dataDir);
   t.true(Number.isInteger(answer.json.uptimeSecs) && answer.json.uptimeSecs >= 0);
   t.is(answer.json.nodes.length, 1);
+  // Each data directory with its filesystem's space (Garage's dataPartition: the first).
+  const [node] = answer.json.nodes;
+  t.deepEqual(
+    node.dataDirectories.map((d: { path: string }) => d.path),
+    [server.dataDir],
+  );
+  const [disk] = node.dataDirectories;
+  t.true(
+    disk.total > 0 && disk.available >= 0 && disk.available <= disk.total,
+    JSON.stringify(disk),
+  );
+  t.deepEqual(node.dataPartition, { available: disk.available, total: disk.total });
 });
 
 test('GetClusterHealth pings every shard', async (t) => {

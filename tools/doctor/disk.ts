@@ -13,7 +13,7 @@ import {
 import { dirname, join } from 'node:path';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../engine/data-dir.js';
 import { LIMITS } from '../../engine/limits.js';
-import { formatBytes } from '../../http/admin/handlers/node.js';
+import { formatBytes } from '../../http/admin/format-bytes.js';
 import type { CheckResult } from './result.js';
 
 /**

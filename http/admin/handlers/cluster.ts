@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { LIMITS } from '../../../engine/limits.js';
 import type { AdminReply, AdminState } from '../context.js';
+import { diskSpace } from './disk.js';
 
 /** hangar's version, from package.json (dist/http/admin/handlers → the package root). */
 export const HANGAR_VERSION: string = (() => {
@@ -28,9 +29,17 @@ export function nodeId(state: AdminState): string {
     .slice(0, 16);
 }
 
-/** GetClusterStatus: hangar is one node; this is it. */
-export function getClusterStatus(state: AdminState): AdminReply {
+/**
+ * GetClusterStatus: hangar is one node; this is it. Its `dataPartition` is Garage's field (the
+ * filesystem of the data directory); `dataDirectories` is hangar's, one entry per data directory
+ * with its filesystem's space, so a node with several disks lists each (today: one).
+ */
+export async function getClusterStatus(state: AdminState): Promise<AdminReply> {
   const { config } = state.server;
+  const dataDirectories = await Promise.all(
+    [config.dataDir].map(async (path) => ({ path, ...(await diskSpace(path)) })),
+  );
+  const [first] = dataDirectories;
   return {
     json: {
       layoutVersion: 1,
@@ -44,6 +53,9 @@ export function getClusterStatus(state: AdminState): AdminReply {
           isUp: true,
           lastSeenSecsAgo: null,
           version: HANGAR_VERSION,
+          dataPartition:
+            first === undefined ? null : { available: first.available, total: first.total },
+          dataDirectories,
         },
       ],
       shards: state.shardCount,

@@ -1,33 +1,17 @@
-import { statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { ShardStats } from '../../../engine/protocol/messages.js';
 import { notifyTargetsOf } from '../../s3/notifications.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
+import { formatBytes } from '../format-bytes.js';
 import { table } from '../text-table.js';
 import { HANGAR_VERSION, nodeId } from './cluster.js';
+import { diskSpace } from './disk.js';
 import { onThisNode } from './node-scope.js';
 import { notifyTargetJson } from './notify-targets.js';
 
 /** Each shard's Stats (one message each). */
 async function shardStats(state: AdminState): Promise<ShardStats[]> {
   return (await state.server.pool.callAll({ kind: 'Stats' }, 'Stats')).map((r) => r.stats);
-}
-
-/** Free (for this user) and total bytes of the filesystem holding `dir`. */
-export async function diskSpace(dir: string): Promise<{ available: number; total: number }> {
-  const fs = await statfs(dir);
-  return { available: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** GetNodeInfo?node=: Garage's fields (its version field carries hangar's), plus hangar's own. */

@@ -2,7 +2,7 @@ import { LIMITS } from '../../../engine/limits.js';
 import { healthStatus } from '../../health.js';
 import type { AdminReply, AdminState } from '../context.js';
 import { pingShards } from './cluster.js';
-import { diskSpace } from './node.js';
+import { diskSpace } from './disk.js';
 
 interface Check {
   name: string;
