@@ -20,6 +20,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import test from 'ava';
 import { createKey, grant } from '../helpers/keys.js';
 import { metricValue, type Sample, scrapeMetrics } from '../helpers/metrics.js';
@@ -181,6 +182,22 @@ test('Requester Pays: others must accept the charge (403 without), are told they
   );
   t.is(paid.RequestCharged, 'requester');
   t.is(await paid.Body?.transformToString(), 'shared');
+  // A presigned URL says it in its query (the SDK hoists the header there).
+  const presigned = await getSignedUrl(
+    other,
+    new GetObjectCommand({ Bucket: bucket, Key: 'data', RequestPayer: 'requester' }),
+    { expiresIn: 300 },
+  );
+  t.regex(presigned, /x-amz-request-payer=requester/);
+  const viaUrl = await fetch(presigned);
+  t.is(viaUrl.status, 200);
+  t.is(viaUrl.headers.get('x-amz-request-charged'), 'requester');
+  t.is(await viaUrl.text(), 'shared');
+  const unpaidUrl = await getSignedUrl(
+    other,
+    new GetObjectCommand({ Bucket: bucket, Key: 'data' }),
+  );
+  t.is((await fetch(unpaidUrl)).status, 403);
   // The bucket's owner pays its own way: no header needed, none answered.
   const own = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'data' }));
   t.is(own.RequestCharged, undefined);
