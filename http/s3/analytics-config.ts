@@ -1,5 +1,5 @@
-import { LIMITS } from '../../engine/limits.js';
 import {
+  checkedArn,
   checkedPrefix,
   configFilterXml,
   parseConfigFilter,
@@ -82,13 +82,7 @@ const BUCKET_ARN = /^arn:[a-z-]+:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function checkedBucketArn(arn: string | undefined): string {
   if (arn === undefined) throw new S3Error('MalformedXML');
-  if (arn.length > LIMITS.bucketConfigArnCharsMax || !BUCKET_ARN.test(arn)) {
-    throw new S3Error('InvalidArgument', 'Invalid bucket ARN', {
-      ArgumentName: 'Bucket',
-      ArgumentValue: arn.slice(0, 256),
-    });
-  }
-  return arn;
+  return checkedArn(arn, BUCKET_ARN, 'Bucket', 'Invalid bucket ARN');
 }
 
 /** The AnalyticsConfiguration element's content, as it was put. */

@@ -52,9 +52,14 @@ export function checkedPrefix(prefix: string): string {
 const ACCESS_POINT_ARN = /^arn:[a-z-]+:s3:[a-z0-9-]+:\d{12}:accesspoint\/[a-z0-9-]{3,50}$/;
 
 function checkedAccessPointArn(arn: string): string {
-  if (arn.length > LIMITS.bucketConfigArnCharsMax || !ACCESS_POINT_ARN.test(arn)) {
-    throw new S3Error('InvalidArgument', 'Invalid access point ARN', {
-      ArgumentName: 'AccessPointArn',
+  return checkedArn(arn, ACCESS_POINT_ARN, 'AccessPointArn', 'Invalid access point ARN');
+}
+
+/** An ARN of a configuration, bounded and of the form `pattern`, else InvalidArgument. */
+export function checkedArn(arn: string, pattern: RegExp, element: string, message: string): string {
+  if (arn.length > LIMITS.bucketConfigArnCharsMax || !pattern.test(arn)) {
+    throw new S3Error('InvalidArgument', message, {
+      ArgumentName: element,
       ArgumentValue: arn.slice(0, 256),
     });
   }
