@@ -151,6 +151,21 @@ export const LIMITS = {
   tagKeyUnitsMax: 128,
   /** A tag value, in UTF-16 code units; longer, 400 InvalidTag. */
   tagValueUnitsMax: 256,
+  /** Analytics configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
+  analyticsConfigurationsMax: 1000,
+  /** Metrics configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
+  metricsConfigurationsMax: 1000,
+  /** An analytics or metrics configuration's Id, in characters of [A-Za-z0-9._-] (AWS's);
+   *  longer, 400 InvalidArgument. */
+  bucketConfigIdCharsMax: 64,
+  /** Configurations on one page of ListBucketAnalytics/MetricsConfigurations (AWS's 100). */
+  bucketConfigListPageMax: 100,
+  /** A Prefix in an analytics or metrics filter or an export destination, in UTF-16 code units
+   *  (an object key's bound); longer, 400 InvalidArgument. */
+  bucketConfigPrefixUnitsMax: 1024,
+  /** An ARN in a configuration (export bucket, access point), in characters; longer, 400
+   *  InvalidArgument. */
+  bucketConfigArnCharsMax: 2048,
   /** Grants in one ACL (AWS's bound); more, 400 MalformedACLError (XML) or InvalidArgument (headers). */
   aclGrantsMax: 100,
 

@@ -23,6 +23,8 @@ export interface CustomerEncryption {
   ivs: string[];
   /** Each part's segment tags (engine/sse/segment-mac.ts); absent: written before them. */
   macs?: string[];
+  /** Each part's number as its tags bind it (0: not bound); absent: none bound. */
+  partNumbers?: number[];
 }
 
 /** An encrypted object's record: SSE-C, or SSE-S3 / SSE-KMS (engine/sse/managed.ts). */

@@ -260,24 +260,28 @@ export class TargetSenders {
   }
 
   private async connectionTo(target: NotifyTarget): Promise<NatsConnection> {
-    let pending = this.nats.get(target.url);
+    // One connection per server AND credentials: two targets on one server as different users
+    // must not share a connection (nor its permissions).
+    const key = connectionKeyOf(target);
+    let pending = this.nats.get(key);
     if (pending === undefined) {
       pending = connect({
         servers: target.url.slice('nats://'.length),
         name: 'hangar',
         timeout: LIMITS.notifyDeliveryTimeoutMs,
         maxReconnectAttempts: -1,
+        ...target.natsAuth,
       });
-      this.nats.set(target.url, pending);
+      this.nats.set(key, pending);
     }
     try {
       const connection = await pending;
       if (!connection.isClosed()) return connection;
     } catch (error) {
-      this.nats.delete(target.url);
+      this.nats.delete(key);
       throw error;
     }
-    this.nats.delete(target.url);
+    this.nats.delete(key);
     return this.connectionTo(target);
   }
 
@@ -294,6 +298,11 @@ export class TargetSenders {
       }),
     );
   }
+}
+
+/** The connection map's key of a NATS target: its server and credentials (never shown). */
+function connectionKeyOf(target: NotifyTarget): string {
+  return `${target.url}\0${JSON.stringify(target.natsAuth ?? null)}`;
 }
 
 /** `work`, or a rejection after `ms` (the work goes on; its result is ignored). */

@@ -81,9 +81,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const layout = ensureLayout(config.dataDir, config.shards);
   const catalog = CatalogStore.open(config.dataDir);
   // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
-  // may need it; a missing or malformed key file stops the start here, not at the first
-  // encrypted GET.
-  keyringOf({ config, catalog }).currentMaster();
+  // may need it; a missing or malformed key (file or HANGAR_SSE_MASTER_KEY), or one that opens
+  // nothing the keyring holds, stops the start here, not at the first encrypted GET.
+  keyringOf({ config, catalog }).checkMasterKeys();
   const rootKey = await ensureRootKey(catalog, config, logger);
   let edges: EdgeThreads | undefined;
   const pool = await ShardPool.start(

@@ -53,7 +53,10 @@ export async function run(opts: MicroOptions): Promise<MicroResult[]> {
       });
       const state = { catalog } as unknown as ServerState;
       const routed = getObject(plain.name);
-      check(authorize(state, principalOf(key), routed, FACTS).bucket?.id === plain.id, 'allowed');
+      check(
+        authorize(state, principalOf(key), routed, FACTS, {}).bucket?.id === plain.id,
+        'allowed',
+      );
 
       const bench = newBench('authorization', opts);
       const names = {
@@ -62,7 +65,7 @@ export async function run(opts: MicroOptions): Promise<MicroResult[]> {
       };
       let sink = 0;
       bench.add(names.now, () => {
-        const authorized = authorize(state, principalOf(key), routed, FACTS);
+        const authorized = authorize(state, principalOf(key), routed, FACTS, {});
         sink += authorized.bucket === null ? 0 : 1;
       });
       bench.add(names.ref, () => {

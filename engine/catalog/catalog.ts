@@ -571,7 +571,15 @@ export type BucketConfigKind =
   /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
   | 'logging'
   /** Bucket replication (PutBucketReplication; http/s3/replication-config.ts). */
-  | 'replication';
+  | 'replication'
+  /** Transfer acceleration status (http/s3/handlers/accelerate.ts). */
+  | 'accelerate'
+  /** Who pays for requests (http/s3/handlers/request-payment.ts, http/s3/requester-pays.ts). */
+  | 'request-payment'
+  /** Analytics configurations, all of a bucket's in one record (http/s3/handlers/analytics.ts). */
+  | 'analytics'
+  /** Metrics configurations, all in one record (http/s3/handlers/metrics.ts). */
+  | 'metrics';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

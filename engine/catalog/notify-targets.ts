@@ -130,12 +130,13 @@ export function mergedTargets(
     ...configTargets.map((target) => ({ ...target, source: 'config' as const })),
     ...stored
       .filter((target) => !names.has(target.name))
-      .map(({ name, kind, url, secret, subject }) => ({
+      .map(({ name, kind, url, secret, subject, natsAuth }) => ({
         name,
         kind,
         url,
         secret,
         subject,
+        ...(natsAuth !== undefined ? { natsAuth } : {}),
         source: 'admin' as const,
       })),
   ];

@@ -53,8 +53,9 @@ export interface PartRecord {
   blocks: BlockRef[];
   checksum: StoredChecksum | null;
   /** Encrypted parts: the key's MD5 (SSE-C) or managedKeyTag (SSE-S3/KMS), and the part's IV. */
-  /** macs: the part's segment tags (base64); absent in parts stored before them. */
-  sse?: { keyMd5: string; iv: string; macs?: string };
+  /** macs: the part's segment tags (base64); absent in parts stored before them. partNumber:
+   *  the number they bind (engine/sse/segment-mac.ts); absent in parts stored before that. */
+  sse?: { keyMd5: string; iv: string; macs?: string; partNumber?: number };
 }
 
 /** What CreateMultipartUpload gives the upload: the object's headers, checksum, key, tags. */
@@ -241,10 +242,14 @@ export class UploadTable {
       // Tags for all parts or none: parts stored before tags make the object read as before.
       const macs = parts.map((part) => part.sse?.macs);
       const tagged = macs.every((tags) => tags !== undefined) ? { macs: macs as string[] } : {};
+      // The numbers the parts' tags bind (0: a part tagged before they were), for the reader.
+      const numbers = parts.map((part) => part.sse?.partNumber ?? 0);
+      const numbered =
+        'macs' in tagged && numbers.some((number) => number !== 0) ? { partNumbers: numbers } : {};
       record.sse =
         upload.sseManaged !== undefined
-          ? { ...upload.sseManaged, ivs, ...tagged }
-          : { keyMd5: partKey, ivs, ...tagged };
+          ? { ...upload.sseManaged, ivs, ...tagged, ...numbered }
+          : { keyMd5: partKey, ivs, ...tagged, ...numbered };
     }
     return { record };
   }

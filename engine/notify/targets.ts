@@ -5,7 +5,9 @@
  *  - `http://` / `https://`: a webhook, POSTed the event JSON. A fragment `#hmac=<secret>` (never
  *    sent: fragments stay on the client) signs each body: `X-Hangar-Signature: sha256=<hex>`.
  *  - `nats://host:port/<subject>`: a NATS publish on that subject (flushed before the event counts
- *    as delivered).
+ *    as delivered). `nats://user:pass@host:port/<subject>` connects with that user and password,
+ *    `nats://token@host:port/<subject>` with that token (both percent-decoded); they are kept
+ *    apart from the URL (`natsAuth`), so that nothing showing a target's URL shows them.
  * Bucket configurations name targets by AWS-looking ARNs in the server's region and the account
  * 000000000000: `arn:aws:sqs:<region>:000000000000:<name>` (QueueConfiguration),
  * `arn:aws:sns:<region>:000000000000:<name>` (TopicConfiguration),
@@ -23,6 +25,31 @@ export interface NotifyTarget {
   secret: string | null;
   /** NATS: the subject events are published on. */
   subject: string | null;
+  /** NATS: the credentials the URL carried (absent: none). A secret: never listed or logged. */
+  natsAuth?: NatsAuth;
+}
+
+/** How hangar authenticates to a NATS server: a user and password, or a token. */
+export type NatsAuth = { user: string; pass: string } | { token: string };
+
+/** The credentials of a nats:// URL: `user:pass@`, or a lone `token@` (no password). */
+function natsAuthOf(url: URL, name: string): NatsAuth | null {
+  const user = decodedCredential(url.username, name);
+  const pass = decodedCredential(url.password, name);
+  if (user === '' && pass === '') return null;
+  if (user === '') {
+    throw new Error(`target ${name}: a nats:// password needs a user (user:password@host)`);
+  }
+  return pass === '' ? { token: user } : { user, pass };
+}
+
+/** One percent-encoded credential; the message never holds it (it reaches logs and answers). */
+function decodedCredential(text: string, name: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new Error(`target ${name}: the nats:// URL's credentials are not well percent-encoded`);
+  }
 }
 
 /** The account every target ARN names (hangar has no AWS account). */
@@ -42,7 +69,8 @@ export function parseTarget(entry: string): NotifyTarget {
   try {
     url = new URL(raw);
   } catch {
-    throw new Error(`target ${name}: '${raw}' is not a URL`);
+    // Not the value itself: it may carry credentials.
+    throw new Error(`target ${name}: the value is not a URL`);
   }
   if (url.protocol === 'http:' || url.protocol === 'https:') {
     const secret = url.hash.startsWith('#hmac=') ? decodeURIComponent(url.hash.slice(6)) : null;
@@ -59,7 +87,15 @@ export function parseTarget(entry: string): NotifyTarget {
         `target ${name}: nats://host:port/<subject> needs a subject (A-Z a-z 0-9 _ . -)`,
       );
     }
-    return { name, kind: 'nats', url: `nats://${url.host}`, secret: null, subject };
+    const natsAuth = natsAuthOf(url, name);
+    return {
+      name,
+      kind: 'nats',
+      url: `nats://${url.host}`,
+      secret: null,
+      subject,
+      ...(natsAuth !== null ? { natsAuth } : {}),
+    };
   }
   throw new Error(`target ${name}: the URL must be http(s):// (webhook) or nats:// (NATS)`);
 }

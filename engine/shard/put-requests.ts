@@ -123,6 +123,7 @@ export class PutRequests {
         payloadSha256: request.payloadSha256,
         checksumAlgorithm: request.checksumAlgorithm,
         sse,
+        ...(part !== null ? { partNumber: part.partNumber } : {}),
       },
       this.core.store,
       this.core.ledger,
@@ -274,10 +275,12 @@ export class PutRequests {
     const iv = sse?.ivs[0];
     if (sse !== undefined && iv !== undefined) {
       const macs = sse.macs?.[0];
+      const partNumber = sse.partNumbers?.[0];
       part.sse = {
         keyMd5: sse.kind === undefined ? sse.keyMd5 : managedKeyTag(sse),
         iv,
         ...(macs !== undefined ? { macs } : {}),
+        ...(partNumber !== undefined ? { partNumber } : {}),
       };
     }
     const freed = await this.core.meta.putPart(bucketId, key, target, part);

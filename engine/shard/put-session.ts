@@ -33,6 +33,8 @@ export interface PutPlan {
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** SSE-C, SSE-S3 or SSE-KMS: the bytes are stored encrypted with this key. */
   sse: EncryptionKey | null;
+  /** A multipart part's number, which its SSE tags bind (absent: a whole object). */
+  partNumber?: number;
 }
 
 /** SSE-C state of a session: the encryptor, its IV, and the ciphertext's MD5 (the ETag). */
@@ -43,6 +45,8 @@ interface Encryption {
   cipherMd5: Hash;
   /** The segment tags of the ciphertext (engine/sse/segment-mac.ts). */
   macs: SegmentMacWriter;
+  /** The part number the tags bind (null: a whole object). */
+  partNumber: number | null;
 }
 
 /**
@@ -52,7 +56,11 @@ interface Encryption {
  * Chunks are processed strictly in order; the caller learns when each one is written, which is
  * when it returns the staging buffer (credit) to the HTTP thread.
  */
-function startEncryption(key: EncryptionKey, blockBytes: number): Encryption {
+function startEncryption(
+  key: EncryptionKey,
+  blockBytes: number,
+  partNumber: number | null,
+): Encryption {
   const iv = newIv();
   const macKey = macKeyOf(key, macIdentityOf(isManagedKey(key) ? key.managed : null));
   return {
@@ -60,7 +68,8 @@ function startEncryption(key: EncryptionKey, blockBytes: number): Encryption {
     iv,
     key,
     cipherMd5: createHash('md5'),
-    macs: new SegmentMacWriter(macKey, iv, blockBytes),
+    macs: new SegmentMacWriter(macKey, iv, blockBytes, partNumber),
+    partNumber,
   };
 }
 
@@ -87,7 +96,10 @@ export class PutSession {
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
     this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
-    this.encryption = plan.sse === null ? null : startEncryption(plan.sse, plan.blockBytes);
+    this.encryption =
+      plan.sse === null
+        ? null
+        : startEncryption(plan.sse, plan.blockBytes, plan.partNumber ?? null);
     // Unknown length: start inline with a little room, grown up to inlineBytesMax, and move to
     // blocks if the body outgrows that (not inlineBytesMax up front: it may be a MiB).
     const inlineCapacity =
@@ -225,9 +237,13 @@ export class PutSession {
           : this.inlineBody.slice(0, this.receivedBytes),
     };
     if (this.encryption !== null) {
-      const { key, iv, macs } = this.encryption;
+      const { key, iv, macs, partNumber } = this.encryption;
       const ivs = [iv.toString('base64')];
-      const tags = { ivs, macs: [macs.finish().toString('base64')] };
+      const tags = {
+        ivs,
+        macs: [macs.finish().toString('base64')],
+        ...(partNumber !== null ? { partNumbers: [partNumber] } : {}),
+      };
       record.sse = isManagedKey(key)
         ? { ...key.managed, ...tags }
         : { keyMd5: key.md5Base64, ...tags };

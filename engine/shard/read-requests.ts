@@ -230,6 +230,7 @@ function segmentTagsOf(
     encryption.macs,
     blockSizes,
     record.partSizes ?? [record.bytes],
+    encryption.partNumbers,
   );
 }
 

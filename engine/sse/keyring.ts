@@ -17,16 +17,8 @@ import {
   type ManagedKind,
   outerKeyAad,
 } from './managed.js';
-import {
-  dropRetiredMasterKeys,
-  type MasterKey,
-  masterKeyPath,
-  openMasterKey,
-  readMasterKey,
-  replaceMasterKey,
-  retiredMasterKey,
-  retireMasterKey,
-} from './master-key.js';
+import { dropRetiredMasterKeys, type MasterKey, readMasterKey } from './master-key.js';
+import { MasterKeys } from './master-keys.js';
 import { newKey, openKey, sealKey } from './wrap.js';
 
 /** Why the keyring refused: the names are AWS KMS's exceptions. */
@@ -133,19 +125,21 @@ const DAY_MS = 86_400_000;
 export class Keyring {
   private master: MasterKey | null = null;
   private readonly opened = new Map<string, { sealed: Uint8Array; material: Buffer }>();
-  private readonly masterPath: string;
+  private readonly masters: MasterKeys;
 
   /**
-   * `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). `now`: the
-   * clock that ends deletion waiting periods (a test's own clock skips the days).
+   * `masterKeyFile`: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`); the
+   * environment's HANGAR_SSE_MASTER_KEY, when set, comes first (engine/sse/master-keys.ts).
+   * `now`: the clock that ends deletion waiting periods (a test's own clock skips the days).
    */
   constructor(
     private readonly tables: KmsTables,
     private readonly dataDir: string,
-    private readonly masterKeyFile: string | null,
+    masterKeyFile: string | null,
     private readonly now: () => number = Date.now,
+    env: Readonly<Record<string, string | undefined>> = process.env,
   ) {
-    this.masterPath = masterKeyPath(dataDir, masterKeyFile);
+    this.masters = new MasterKeys(dataDir, masterKeyFile, env);
   }
 
   // ---- objects ----
@@ -250,22 +244,42 @@ export class Keyring {
    */
   currentMaster(reread = false): MasterKey {
     if (this.master === null || reread) {
-      const mayGenerate = this.masterKeyFile === null && this.tables.keys.getCount() === 0;
-      this.master = openMasterKey(this.masterPath, mayGenerate);
+      this.master = this.masters.currentKey(reread, () => this.tables.keys.getCount() === 0);
     }
     return this.master;
   }
 
-  /** A master key by id: the current one (re-read: another thread may have rotated), or retired. */
+  /**
+   * A master key by id: the current one (re-read: another thread may have rotated), or one it
+   * replaced (HANGAR_SSE_MASTER_KEY_PREVIOUS, or a retired file).
+   */
   private masterById(id: string): MasterKey {
     if (this.master?.id === id) return this.master;
     const current = this.currentMaster(true);
     if (current.id === id) return current;
-    const retired = retiredMasterKey(this.dataDir, id);
-    if (retired === null) {
-      throw new Error(`SSE master key ${id} is neither the current one nor a retired one`);
+    const replaced = this.masters.replaced(id);
+    if (replaced === null) {
+      throw new Error(
+        `SSE master key ${id} is neither the current one (${this.masters.origin}, id ${current.id}) nor a retired one`,
+      );
     }
-    return retired;
+    return replaced;
+  }
+
+  /**
+   * Throws unless every key the keyring holds is sealed under a master key hangar has: run at
+   * the start, so that a wrong key (another HANGAR_SSE_MASTER_KEY, a file swapped by hand)
+   * stops the server with a message rather than failing every encrypted read with a 500.
+   */
+  checkMasterKeys(): void {
+    const current = this.currentMaster(true);
+    const missing = [...this.masterIdsInUse()].filter(
+      (id) => id !== current.id && this.masters.replaced(id) === null,
+    );
+    if (missing.length === 0) return;
+    throw new Error(
+      `the SSE keyring is sealed under master key ${missing.join(', ')}, but the current master key (${this.masters.origin}) is ${current.id}: start with the key it was sealed under${this.masters.isFromEnv ? ', or give that key as HANGAR_SSE_MASTER_KEY_PREVIOUS to re-wrap under the new one' : ''}`,
+    );
   }
 
   private sealMaterial(keyId: string, version: number, material: Buffer): KmsKeyVersion {
@@ -282,12 +296,14 @@ export class Keyring {
    * under it, in one catalog transaction. The old key is first kept under
    * `sse-master-keys/<id>.key`, so a crash at any point leaves every key readable (running the
    * rotation again finishes the job); it is deleted once nothing is wrapped under it.
+   * With HANGAR_SSE_MASTER_KEY, no key is made: everything is re-wrapped under that key (opened
+   * with HANGAR_SSE_MASTER_KEY_PREVIOUS), after which the previous key may be unset.
    */
   async rotateMaster(): Promise<MasterRotation> {
     await this.purgeDeleted();
-    const previous = this.currentMaster(true);
-    retireMasterKey(this.dataDir, previous);
-    const next = replaceMasterKey(this.masterPath, newKey());
+    const current = this.currentMaster(true);
+    const previous = this.masters.previousFromEnvironment ?? current;
+    const next = this.masters.rotate(current);
     this.master = next;
     const rewrapped = await this.tables.transaction(() => {
       let count = 0;

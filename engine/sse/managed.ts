@@ -31,6 +31,8 @@ export interface ManagedEncryption extends ManagedKey {
   ivs: string[];
   /** Each part's segment tags (engine/sse/segment-mac.ts); absent: written before them. */
   macs?: string[];
+  /** Each part's number as its tags bind it (0: not bound); absent: none bound. */
+  partNumbers?: number[];
 }
 
 /** An object's data keys, opened: the inner layer's, and dual-layer's outer one. */

@@ -15,9 +15,11 @@ import { KEY_BYTES } from './wrap.js';
 
 /**
  * The master key wraps the keyring's keys (engine/sse/keyring.ts), never object data keys
- * directly. It lives in a file: the operator's (sse.master_key_file), else
- * `<data dir>/sse-master.key`, generated 0600 on first start. Keys a rotation replaced stay in
- * `<data dir>/sse-master-keys/<id>.key` until every wrapped key moved to the new one.
+ * directly. Where it comes from, first found wins: the environment (HANGAR_SSE_MASTER_KEY), the
+ * operator's file (sse.master_key_file), else `<data dir>/sse-master.key`, generated 0600 on
+ * first start. Keys a rotation replaced stay in `<data dir>/sse-master-keys/<id>.key` until
+ * every wrapped key moved to the new one; with a key from the environment, the key it replaced
+ * is HANGAR_SSE_MASTER_KEY_PREVIOUS (hangar cannot write the environment).
  */
 export interface MasterKey {
   /** 16 hex digits derived from the key (stored beside what it wraps; not secret). */
@@ -44,17 +46,46 @@ function masterKeyOf(key: Buffer): MasterKey {
   return { id: masterKeyIdOf(key), key };
 }
 
+/** 32 bytes written as 64 hex digits or as base64, or null. */
+function masterKeyOfText(text: string): MasterKey | null {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return masterKeyOf(Buffer.from(text, 'hex'));
+  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return masterKeyOf(Buffer.from(text, 'base64'));
+  return null;
+}
+
 /**
  * A key file's key: 64 hex digits or 44 base64 characters (surrounding whitespace ignored), or
  * exactly 32 raw bytes. Anything else is refused: a short or mistyped key must not start.
  */
 export function parseMasterKey(content: Buffer, path: string): MasterKey {
-  const text = content.toString('latin1').trim();
-  if (/^[0-9a-fA-F]{64}$/.test(text)) return masterKeyOf(Buffer.from(text, 'hex'));
-  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return masterKeyOf(Buffer.from(text, 'base64'));
+  const fromText = masterKeyOfText(content.toString('latin1').trim());
+  if (fromText !== null) return fromText;
   if (content.byteLength === KEY_BYTES) return masterKeyOf(Buffer.from(content));
   throw new Error(
     `${path}: an SSE master key file holds 32 bytes: 64 hex digits, base64, or the raw bytes`,
+  );
+}
+
+/** The environment variables a master key (and the one it replaced) may come from. */
+export const MASTER_KEY_ENV = 'HANGAR_SSE_MASTER_KEY';
+export const PREVIOUS_MASTER_KEY_ENV = 'HANGAR_SSE_MASTER_KEY_PREVIOUS';
+
+/**
+ * A master key from an environment variable: 64 hex digits or the standard base64 of 32 bytes
+ * (44 characters), surrounding whitespace ignored; null when unset or empty. Anything else
+ * throws, naming the variable and never its value: a truncated or mistyped secret must stop the
+ * start, not seal new keys under something the operator cannot reproduce.
+ */
+export function masterKeyFromEnv(
+  name: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): MasterKey | null {
+  const text = env[name]?.trim() ?? '';
+  if (text === '') return null;
+  const key = masterKeyOfText(text);
+  if (key !== null) return key;
+  throw new Error(
+    `${name} is malformed: an SSE master key is 32 bytes written as 64 hex digits or as base64 (44 characters), e.g. the output of \`openssl rand -hex 32\``,
   );
 }
 

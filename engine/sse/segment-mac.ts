@@ -16,6 +16,9 @@ import { dataKeyAad } from './managed.js';
  * Segments are numbered from 0 in each part. A tag binds:
  * - the part's IV: each part gets its own GMAC key, HKDF(object MAC key, salt = the part's
  *   random 128-bit IV), so a segment cannot move to another part or object,
+ * - a multipart part's number (in that key's derivation, info `...-part-v2\0<number>`), and
+ *   the record lists the numbers, which must ascend: parts cannot trade places in the object
+ *   (parts written before numbers were bound have 0 there and the v1 derivation),
  * - the segment's index in its part: the GCM nonce (no reordering; unique per part key, and a
  *   part is written once, so no nonce is ever used for two messages),
  * - whether it is the part's last segment, and then the part's size (a trailer after the
@@ -34,6 +37,8 @@ export const TAG_BYTES = 16;
 
 const KDF_LABEL = 'hangar-sse-segment-mac-v1';
 const PART_KDF_LABEL = 'hangar-sse-segment-mac-part-v1';
+/** Parts whose tags also bind their part number. */
+const NUMBERED_PART_KDF_LABEL = 'hangar-sse-segment-mac-part-v2';
 const GCM_NONCE_BYTES = 12;
 
 /**
@@ -51,9 +56,16 @@ export function macKeyOf(
   );
 }
 
-/** The GMAC key of one part: from the object's MAC key and the part's IV (unique per part). */
-export function partMacKey(macKey: Buffer, iv: Buffer): Buffer {
-  return Buffer.from(hkdfSync('sha256', macKey, iv, PART_KDF_LABEL, 32));
+/**
+ * The GMAC key of one part: from the object's MAC key and the part's IV (unique per part), and
+ * for a multipart part its number (null or 0: a whole object, or a part tagged before numbers).
+ */
+export function partMacKey(macKey: Buffer, iv: Buffer, partNumber: number | null = null): Buffer {
+  const info =
+    partNumber === null || partNumber === 0
+      ? PART_KDF_LABEL
+      : `${NUMBERED_PART_KDF_LABEL}\0${partNumber}`;
+  return Buffer.from(hkdfSync('sha256', macKey, iv, info, 32));
 }
 
 /** The identity of SSE-C encryption in the MAC key's derivation. */
@@ -99,13 +111,16 @@ export class SegmentMacWriter {
   private openFull = false;
   private partBytes = 0;
 
+  /** `partNumber`: a multipart part's number, bound into its key (null: a whole object). */
   constructor(
     macKey: Buffer,
     iv: Buffer,
     private readonly blockBytes: number,
+    partNumber: number | null = null,
   ) {
     assert(blockBytes > 0, 'blocks hold bytes');
-    this.partKey = partMacKey(macKey, iv);
+    assert(partNumber === null || partNumber >= 1, 'part numbers start at 1');
+    this.partKey = partMacKey(macKey, iv, partNumber);
   }
 
   update(view: Uint8Array): void {
@@ -168,14 +183,22 @@ export class SegmentTags {
   private readonly ivs: Buffer[];
   /** Each part's GMAC key, derived when a read first touches the part. */
   private readonly partKeys = new Map<number, Buffer>();
+  /** Why the record's part numbers cannot be right (they must ascend), or null. */
+  private readonly misnumbered: string | null;
 
+  /**
+   * `partNumbers`: each part's number as its tags bind it (0: not bound), absent in records
+   * written before numbers were (every part then reads with the v1 key).
+   */
   constructor(
     private readonly macKey: Buffer,
     ivs: readonly string[],
     tags: readonly string[],
     blockSizes: readonly number[],
     private readonly partSizes: readonly number[],
+    private readonly partNumbers: readonly number[] = [],
   ) {
+    this.misnumbered = misnumbering(partNumbers);
     this.ivs = ivs.map((iv) => Buffer.from(iv, 'base64'));
     this.tags = tags.map((part) => Buffer.from(part, 'base64'));
     let part = 0;
@@ -208,6 +231,7 @@ export class SegmentTags {
     return {
       update: (view) => gmac?.setAAD(view),
       mismatch: () => {
+        if (this.misnumbered !== null) return this.misnumbered;
         if (gmac === null || recorded === undefined || recorded.byteLength !== TAG_BYTES) {
           return `part ${place.part} segment ${index} has no tag on record`;
         }
@@ -224,7 +248,7 @@ export class SegmentTags {
     if (known !== undefined) return known;
     const iv = this.ivs[part];
     if (iv === undefined) return null;
-    const derived = partMacKey(this.macKey, iv);
+    const derived = partMacKey(this.macKey, iv, this.partNumbers[part] ?? null);
     this.partKeys.set(part, derived);
     return derived;
   }
@@ -240,6 +264,23 @@ export class SegmentTags {
     }
     return null;
   }
+}
+
+/**
+ * Why a record's part numbers are impossible, or null: the bound ones (non-zero) must ascend
+ * strictly, as CompleteMultipartUpload requires of the parts it takes. A record whose parts
+ * were reordered, numbers and all, fails here; one reordered without its numbers fails the tags.
+ */
+function misnumbering(partNumbers: readonly number[]): string | null {
+  let previous = 0;
+  for (const number of partNumbers) {
+    if (number === 0) continue;
+    if (!Number.isInteger(number) || number <= previous) {
+      return 'the SSE part numbers on record are out of order';
+    }
+    previous = number;
+  }
+  return null;
 }
 
 /** What the MAC key of an encryption is derived for: SSE-C, or the managed key's identity. */

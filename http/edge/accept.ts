@@ -1,6 +1,7 @@
 // Runs in an edge thread (http/edge/thread.ts): every S3 and website request enters here.
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { threadId } from 'node:worker_threads';
+import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import { type Principal, principalOf } from '../access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
@@ -23,8 +24,9 @@ import type { RequestGate } from '../uws/connections.js';
 import { readRequest } from '../uws/header-section.js';
 import { IncomingBody } from '../uws/incoming-body.js';
 import type { RequestSnapshot } from '../uws/request.js';
-import { Responder } from '../uws/response.js';
+import { type Headers, Responder } from '../uws/response.js';
 import { acceptWebsiteRequest } from '../website.js';
+import { countFilteredRequest } from './bucket-metrics.js';
 import { countEdgeRequest, recordS3Request } from './request-metrics.js';
 
 let requestCounter = 0;
@@ -116,6 +118,8 @@ async function serve(
   let logged: LoggedBucket | null = null;
   let bucketRead = false;
   let errorCode: string | null = null;
+  // The bucket authorization read (allowed or refused): its metrics configurations count it.
+  let metered: BucketRecord | null = null;
   // The web console's origin gets CORS on every bucket, before routing: its preflights (even for
   // a name the router refuses) are answered here, and every answer carries its headers.
   const consoleCors = consoleCorsHeaders(state.config.admin.consoleOrigins, req.headers);
@@ -169,10 +173,13 @@ async function serve(
     principal = principalOf(key);
     const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
     // The bucket's logging is read with the record authorization reads, refused or not.
-    const { bucket, access, object } = authorize(state, principal, routed, facts, (found) => {
+    const authorized = authorize(state, principal, routed, facts, req.headers, (found) => {
       bucketRead = true;
+      metered = found;
       logged = loggingOf(state, res, found);
     });
+    const { bucket, access, object } = authorized;
+    if (authorized.requestCharged) res.addHeaders(REQUEST_CHARGED);
     refuseSseCInClear(state.config, Object.keys(req.headers));
     const ctx: RequestContext = {
       state,
@@ -219,6 +226,16 @@ async function serve(
         routedKey,
         startedAt,
       );
+      if (metered !== null) {
+        countFilteredRequest(state, {
+          bucket: metered,
+          key: routedKey,
+          method: req.method,
+          status: res.status,
+          bytesIn: body.bytesReceived,
+          bytesOut: res.bytesSent,
+        });
+      }
       if (logged === null || routedBucket === null) return;
       logAccess(state, logged, {
         req,
@@ -235,6 +252,9 @@ async function serve(
     });
   }
 }
+
+/** What a Requester Pays bucket's answers carry when the requester accepted the charge. */
+const REQUEST_CHARGED: Headers = [['x-amz-request-charged', 'requester']];
 
 /** Metrics and the access log line (info level) of one finished S3 request; its duration. */
 function recordRequest(

@@ -15,6 +15,7 @@ import { accessOf, type RequestContext, type ServerState } from './context.js';
 import { authorizationOf, type Endpoint } from './endpoints.js';
 import { toS3Error } from './engine-errors.js';
 import { S3Error } from './errors.js';
+import { requesterCharged } from './requester-pays.js';
 import type { RoutedRequest } from './router.js';
 import { clientScheme } from './scheme.js';
 
@@ -167,6 +168,8 @@ export interface Authorized {
   readonly bucket: BucketRecord | null;
   readonly access: BucketAccess | null;
   readonly object: AuthorizedObject | null;
+  /** A Requester Pays bucket's requester accepted the charge: answers say it was charged. */
+  readonly requestCharged: boolean;
 }
 
 /** The object record authorization read: the key's current version (undefined: none). */
@@ -175,7 +178,12 @@ export interface AuthorizedObject {
   readonly record: ObjectRecord | undefined;
 }
 
-const NOTHING_READ: Authorized = Object.freeze({ bucket: null, access: null, object: null });
+const NOTHING_READ: Authorized = Object.freeze({
+  bucket: null,
+  access: null,
+  object: null,
+  requestCharged: false,
+});
 
 /**
  * Whether `principal` may perform the routed request. Service-level actions: ListBuckets needs
@@ -187,6 +195,8 @@ export function authorize(
   principal: Principal,
   routed: RoutedRequest,
   facts: RequestFacts,
+  /** The request's headers (Requester Pays reads x-amz-request-payer). */
+  headers: Readonly<Record<string, string>>,
   /** Told the bucket record as soon as it is read, even when the request is then refused. */
   onBucket?: (bucket: BucketRecord) => void,
 ): Authorized {
@@ -206,9 +216,10 @@ export function authorize(
     throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
   onBucket?.(bucket);
   const access = bucketAccessOf(state.catalog, bucket);
+  const requestCharged = requesterCharged(state.catalog, bucket, principal, headers, routed.query);
   // DeleteObjects decides each key it names (handlers/delete.ts); the request itself only
   // needs to reach the bucket.
-  if (endpoint.action === 'DeleteObjects') return { bucket, access, object: null };
+  if (endpoint.action === 'DeleteObjects') return { bucket, access, object: null, requestCharged };
   const versionId = 'versionId' in endpoint ? endpoint.versionId : undefined;
   const { allowed, objectFacts } = judge(state, principal, facts, {
     action: iamActionOfEndpoint(endpoint),
@@ -224,7 +235,7 @@ export function authorize(
     read === null || routed.key === null || versionId !== undefined
       ? null
       : { key: routed.key, record: read.record };
-  return { bucket, access, object };
+  return { bucket, access, object, requestCharged };
 }
 
 /** Whether the request may also do `target` (an optional extra, e.g. bypassing governance). */

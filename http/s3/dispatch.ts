@@ -1,12 +1,14 @@
 import type { RequestContext } from './context.js';
 import { endpointName } from './endpoints.js';
 import { S3Error } from './errors.js';
+import { handleGetBucketAccelerate, handlePutBucketAccelerate } from './handlers/accelerate.js';
 import {
   handleGetBucketAcl,
   handleGetObjectAcl,
   handlePutBucketAcl,
   handlePutObjectAcl,
 } from './handlers/acl.js';
+import { analyticsHandlers } from './handlers/analytics.js';
 import { handleGetObjectAttributes } from './handlers/attributes.js';
 import {
   handleCreateBucket,
@@ -34,6 +36,7 @@ import {
 } from './handlers/lifecycle.js';
 import { handleListObjects, handleListObjectsV2 } from './handlers/list.js';
 import { handleGetBucketLogging, handlePutBucketLogging } from './handlers/logging.js';
+import { metricsHandlers } from './handlers/metrics.js';
 import {
   handleAbortMultipartUpload,
   handleCompleteMultipartUpload,
@@ -78,6 +81,10 @@ import {
   handleGetBucketReplication,
   handlePutBucketReplication,
 } from './handlers/replication.js';
+import {
+  handleGetBucketRequestPayment,
+  handlePutBucketRequestPayment,
+} from './handlers/request-payment.js';
 import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
@@ -162,6 +169,30 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleGetBucketEncryption(ctx, e.bucket);
     case 'DeleteBucketEncryption':
       return handleDeleteBucketEncryption(ctx, e.bucket);
+    case 'PutBucketAccelerateConfiguration':
+      return handlePutBucketAccelerate(ctx, e.bucket);
+    case 'GetBucketAccelerateConfiguration':
+      return handleGetBucketAccelerate(ctx, e.bucket);
+    case 'PutBucketRequestPayment':
+      return handlePutBucketRequestPayment(ctx, e.bucket);
+    case 'GetBucketRequestPayment':
+      return handleGetBucketRequestPayment(ctx, e.bucket);
+    case 'PutBucketAnalyticsConfiguration':
+      return analyticsHandlers.put(ctx, e.bucket, e.id);
+    case 'GetBucketAnalyticsConfiguration':
+      return analyticsHandlers.get(ctx, e.bucket, e.id);
+    case 'DeleteBucketAnalyticsConfiguration':
+      return analyticsHandlers.delete(ctx, e.bucket, e.id);
+    case 'ListBucketAnalyticsConfigurations':
+      return analyticsHandlers.list(ctx, e.bucket, e.continuationToken);
+    case 'PutBucketMetricsConfiguration':
+      return metricsHandlers.put(ctx, e.bucket, e.id);
+    case 'GetBucketMetricsConfiguration':
+      return metricsHandlers.get(ctx, e.bucket, e.id);
+    case 'DeleteBucketMetricsConfiguration':
+      return metricsHandlers.delete(ctx, e.bucket, e.id);
+    case 'ListBucketMetricsConfigurations':
+      return metricsHandlers.list(ctx, e.bucket, e.continuationToken);
     case 'PutBucketLogging':
       return handlePutBucketLogging(ctx, e.bucket);
     case 'GetBucketLogging':

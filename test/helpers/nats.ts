@@ -1,8 +1,21 @@
 import { spawn } from 'node:child_process';
 
-/** nats-server (Debian's package, installed by .ci/run) on a random port; fails if missing. */
-export async function startNats(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], {
+/** What clients must present to the server: a user and password, or a token. */
+export type NatsServerAuth = { user: string; pass: string } | { token: string };
+
+function authArgs(auth: NatsServerAuth | undefined): string[] {
+  if (auth === undefined) return [];
+  return 'token' in auth ? ['--auth', auth.token] : ['--user', auth.user, '--pass', auth.pass];
+}
+
+/**
+ * nats-server (Debian's package, installed by .ci/run) on a random port; fails if missing.
+ * `auth`: the credentials it requires of every client (none without).
+ */
+export async function startNats(
+  auth?: NatsServerAuth,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1', ...authArgs(auth)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

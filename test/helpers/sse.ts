@@ -54,9 +54,15 @@ export async function getBytes(
   return Buffer.from((await got.Body?.transformToByteArray()) ?? new Uint8Array());
 }
 
+/** The SSE-C fields every part (and the completion) of an SSE-C upload repeats. */
+export interface CustomerKeyFields {
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: string;
+}
+
 /**
- * Uploads `parts` into an upload with no part headers, checking with `check` what each answer
- * reports, then completes it; returns CompleteMultipartUpload's answer.
+ * Uploads `parts` into an upload with no part headers but `customer`'s (SSE-C), checking with
+ * `check` what each answer reports, then completes it; returns CompleteMultipartUpload's answer.
  */
 export async function uploadAndComplete(
   client: S3Client,
@@ -65,6 +71,7 @@ export async function uploadAndComplete(
   uploadId: string | undefined,
   parts: readonly Buffer[],
   check: (answer: UploadPartCommandOutput) => void = () => {},
+  customer: CustomerKeyFields = {},
 ): Promise<CompleteMultipartUploadCommandOutput> {
   const etags: string[] = [];
   for (const [index, part] of parts.entries()) {
@@ -75,6 +82,7 @@ export async function uploadAndComplete(
         UploadId: uploadId,
         PartNumber: index + 1,
         Body: part,
+        ...customer,
       }),
     );
     check(uploaded);
@@ -86,6 +94,7 @@ export async function uploadAndComplete(
       Key: key,
       UploadId: uploadId,
       MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      ...customer,
     }),
   );
 }

@@ -3,7 +3,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketAccelerateConfigurationCommand,
+  GetBucketInventoryConfigurationCommand,
   GetObjectCommand,
   GetObjectTorrentCommand,
   HeadObjectCommand,
@@ -503,11 +503,11 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   const bucket = await newBucket(suite.s3, 'not-impl');
   await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const accelerate = await s3Failure(
-    suite.s3.send(new GetBucketAccelerateConfigurationCommand({ Bucket: bucket })),
+  const inventory = await s3Failure(
+    suite.s3.send(new GetBucketInventoryConfigurationCommand({ Bucket: bucket, Id: 'weekly' })),
   );
-  t.is(accelerate.name, 'NotImplemented');
-  t.is(accelerate.status, 501);
+  t.is(inventory.name, 'NotImplemented');
+  t.is(inventory.status, 501);
   const torrent = await s3Failure(
     suite.s3.send(new GetObjectTorrentCommand({ Bucket: bucket, Key: 'k' })),
   );

@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutObjectAclCommand,
@@ -242,6 +243,96 @@ test.serial('a NATS target added at run time gets the test event and the events'
     await nats.stop();
   }
 });
+
+/** Collects what a NATS subject receives (JSON bodies), as `auth` (none: anonymous). */
+async function natsInbox(
+  port: number,
+  subject: string,
+  auth: { user: string; pass: string } | { token: string },
+): Promise<{
+  messages: Array<{ Records?: EventRecord[]; Event?: string }>;
+  close: () => Promise<void>;
+}> {
+  const subscriber = await connect({ servers: `127.0.0.1:${port}`, ...auth });
+  const messages: Array<{ Records?: EventRecord[]; Event?: string }> = [];
+  const subscription = subscriber.subscribe(subject);
+  const reading = (async () => {
+    for await (const message of subscription) {
+      messages.push(JSON.parse(Buffer.from(message.data).toString('utf8')));
+    }
+  })();
+  await subscriber.flush();
+  return {
+    messages,
+    close: async () => {
+      subscription.unsubscribe();
+      await subscriber.close();
+      await reading;
+    },
+  };
+}
+
+test.serial(
+  "NATS targets connect with the URL's user:password or token, shown nowhere",
+  async (t) => {
+    // A password with characters a URL must percent-encode: decoded before it reaches NATS.
+    const userAuth = { user: 'hangar-events', pass: 'p@ss/w0rd:secret' };
+    const tokenAuth = { token: 'tok-5e3c7a9b1d' };
+    const byUser = await startNats(userAuth);
+    const byToken = await startNats(tokenAuth);
+    const userInbox = await natsInbox(byUser.port, 'hangar.auth', userAuth);
+    const tokenInbox = await natsInbox(byToken.port, 'hangar.auth', tokenAuth);
+    const password = encodeURIComponent(userAuth.pass);
+    try {
+      for (const [name, url] of [
+        ['bus-user', `nats://${userAuth.user}:${password}@127.0.0.1:${byUser.port}/hangar.auth`],
+        ['bus-token', `nats://${tokenAuth.token}@127.0.0.1:${byToken.port}/hangar.auth`],
+      ] as const) {
+        const created = await adminCall(server, 'POST', '/v2/CreateNotifyTarget', { name, url });
+        t.is(created.status, 200, created.text);
+      }
+      const listed = await adminCall(server, 'GET', '/v2/ListNotifyTargets');
+      const byName = new Map(
+        (listed.json as Array<{ name: string; url: string }>).map((row) => [row.name, row.url]),
+      );
+      t.is(byName.get('bus-user'), `nats://127.0.0.1:${byUser.port}`);
+      t.is(byName.get('bus-token'), `nats://127.0.0.1:${byToken.port}`);
+      const bucket = await newBucket(s3, 'notify-nats-auth');
+      await s3.send(
+        new PutBucketNotificationConfigurationCommand({
+          Bucket: bucket,
+          NotificationConfiguration: {
+            TopicConfigurations: [
+              { TopicArn: topicArn('bus-user'), Events: ['s3:ObjectCreated:*'] },
+              { TopicArn: topicArn('bus-token'), Events: ['s3:ObjectRemoved:*'] },
+            ],
+          },
+        }),
+      );
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'authed', Body: 'x' }));
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'authed' }));
+      const until = Date.now() + 15_000;
+      const done = () => userInbox.messages.length >= 2 && tokenInbox.messages.length >= 2;
+      while (!done() && Date.now() < until) await sleep(50);
+      for (const inbox of [userInbox, tokenInbox]) {
+        t.is(inbox.messages[0]?.Event, 's3:TestEvent');
+        t.is(inbox.messages[1]?.Records?.[0]?.s3.object.key, 'authed');
+      }
+      for (const secret of [userAuth.pass, password, tokenAuth.token]) {
+        t.false(listed.text.includes(secret), 'no credential in the admin listing');
+        t.false(server.log.includes(secret), 'no credential in the server log');
+      }
+    } finally {
+      for (const name of ['bus-user', 'bus-token']) {
+        await adminCall(server, 'POST', '/v2/DeleteNotifyTarget', { name });
+      }
+      await userInbox.close();
+      await tokenInbox.close();
+      await byUser.stop();
+      await byToken.stop();
+    }
+  },
+);
 
 test.serial('hangar notify target add, list and remove through the running server', async (t) => {
   const add = await server.cli(

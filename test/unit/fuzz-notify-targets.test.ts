@@ -13,6 +13,8 @@ const VALID_URLS = [
   'http://127.0.0.1:8080/hook',
   'https://hooks.example.com/s3?x=1',
   'nats://127.0.0.1:4222/s3.events',
+  'nats://user:p%40ss@127.0.0.1:4222/s3.events',
+  'nats://tok3n@127.0.0.1:4222/s3.events',
 ];
 
 const urls = fc.oneof(
@@ -36,6 +38,9 @@ function attempt(name: string, url: string, hmacSecret: string | undefined): voi
       throw new Error(`a webhook URL is http(s): ${target.url}`);
     }
     if (target.url.includes('#')) throw new Error('a stored URL has no fragment');
+    if (target.kind === 'nats' && target.url.includes('@')) {
+      throw new Error(`a NATS URL keeps no credentials: ${target.url}`);
+    }
     if (target.secret !== null && target.secret.length > LIMITS.notifyTargetSecretCharsMax) {
       throw new Error('secret over its bound');
     }
@@ -75,4 +80,18 @@ test('the documented refusals', (t) => {
   t.is(reasonOf('ok', 'http://h/x', 's'.repeat(LIMITS.notifyTargetSecretCharsMax + 1)), 'invalid');
   t.is(reasonOf('ok', `http://h/${'a'.repeat(LIMITS.notifyTargetUrlCharsMax)}`), 'invalid');
   t.is(reasonOf('ok', 'gopher://h/'), 'invalid');
+});
+
+test('NATS credentials leave the URL for natsAuth, decoded; their errors never echo them', (t) => {
+  const user = targetOfInput({ name: 'u', url: 'nats://events:p%40ss%2Fw@h:4222/s' }, 1);
+  t.is(user.url, 'nats://h:4222');
+  t.deepEqual(user.natsAuth, { user: 'events', pass: 'p@ss/w' });
+  const token = targetOfInput({ name: 't', url: 'nats://s3cr3t-token@h:4222/s' }, 1);
+  t.is(token.url, 'nats://h:4222');
+  t.deepEqual(token.natsAuth, { token: 's3cr3t-token' });
+  t.is(targetOfInput({ name: 'n', url: 'nats://h:4222/s' }, 1).natsAuth, undefined);
+  for (const url of ['nats://:lonely-pass@h:4222/s', 'nats://u:bad%zzsecret@h:4222/s']) {
+    const error = t.throws(() => targetOfInput({ name: 'x', url }, 1));
+    t.false(error?.message.includes('lonely-pass') || error?.message.includes('secret'), url);
+  }
 });

@@ -174,3 +174,33 @@ test('multipart: segments are numbered in each part, tags checked with that part
   moved.update(second.subarray(0, SEG));
   t.not(moved.mismatch(), null);
 });
+
+test('a multipart part’s tags bind its number; the record’s numbers must ascend', (t) => {
+  const data = randomBytes(300 * KIB);
+  const tagsOf = (partNumber: number | null): string => {
+    const writer = new SegmentMacWriter(MAC_KEY, IV, MIB, partNumber);
+    writer.update(data);
+    return writer.finish().toString('base64');
+  };
+  const sizes = [data.length];
+  const readerFor = (macs: string, numbers?: number[]) =>
+    new SegmentTags(MAC_KEY, [IV.toString('base64')], [macs], sizes, sizes, numbers);
+  t.is(readCheck(readerFor(tagsOf(2), [2]), sizes, data, MIB), null);
+  t.regex(readCheck(readerFor(tagsOf(2), [3]), sizes, data, MIB) ?? '', /fails its SSE tag/);
+  // Read as a part tagged before numbers (0) or as a whole object: another key, no match.
+  t.not(readCheck(readerFor(tagsOf(2), [0]), sizes, data, MIB), null);
+  t.not(readCheck(readerFor(tagsOf(2)), sizes, data, MIB), null);
+  // A part tagged before numbers reads with 0, or with no list at all.
+  t.is(readCheck(readerFor(tagsOf(null), [0]), sizes, data, MIB), null);
+  t.is(readCheck(readerFor(tagsOf(null)), sizes, data, MIB), null);
+  t.not(partMacKey(MAC_KEY, IV, 1).equals(partMacKey(MAC_KEY, IV)), 'numbered keys differ');
+  const misordered = new SegmentTags(
+    MAC_KEY,
+    [IV.toString('base64'), IV.toString('base64')],
+    [tagsOf(2), tagsOf(1)],
+    [data.length, data.length],
+    [data.length, data.length],
+    [2, 1],
+  );
+  t.regex(readCheck(misordered, [data.length], data, MIB) ?? '', /out of order/);
+});
