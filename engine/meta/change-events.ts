@@ -1,5 +1,5 @@
 import type { EventName, ObjectFacts } from '../notify/events.js';
-import type { NotifyContext, ReplicationRule } from '../protocol/messages.js';
+import type { MetadataFacet, NotifyContext, ReplicationRule } from '../protocol/messages.js';
 import { type ObjectRecord, shownVersionId } from './object-table.js';
 import type { OutboxTable } from './outbox-table.js';
 import type { ReplicationQueue } from './replication-queue.js';
@@ -21,14 +21,15 @@ export class ChangeEvents {
 
   /** Inside a transaction: the change's replication rows (buckets with replication only). */
   queueReplication(
-    notify: Notify,
+    notify: Pick<Notify, 'context'>,
     targets: readonly ReplicationRule[],
-    op: 'put' | 'delete' | 'tags',
+    op: 'put' | 'delete' | 'meta',
     bucketId: string,
     key: string,
     versionId: string | undefined,
+    facets: readonly MetadataFacet[] = [],
   ): void {
-    this.replication.queue(notify.context, targets, op, bucketId, key, versionId);
+    this.replication.queue(notify.context, targets, op, bucketId, key, versionId, facets);
   }
 
   /** The event of a change to an existing version's record (its tags or ACL). */

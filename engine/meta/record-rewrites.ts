@@ -4,6 +4,7 @@ import type {
   EngineFailure,
   LockChange,
   LockCheck,
+  MetadataFacet,
   ObjectLock,
   Tag,
 } from '../protocol/messages.js';
@@ -43,14 +44,8 @@ export class RecordRewrites {
       if ('failure' in located) return located;
       const { tags: _previous, ...rest } = located.record;
       const tagged = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
-      const change = ReplicationQueue.tagChange(tagged, notify?.context.replication, key, tags);
-      const { targets, record } = change;
-      this.t.versioned.rewrite(bucketId, key, located, record);
-      if (notify !== undefined) {
-        this.events.noteRewrite(notify, key, record);
-        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
-        this.events.queueReplication(notify, targets, change.op, bucketId, key, shown);
-      }
+      const record = this.rewrite(bucketId, key, located, tagged, 'tags', notify);
+      if (notify !== undefined) this.events.noteRewrite(notify, key, record);
       return { tags: [...tags], record };
     });
     return unwrap(outcome);
@@ -77,8 +72,8 @@ export class RecordRewrites {
         return failed('ConditionalRequestConflict', 'The object changed owner meanwhile.');
       }
       const { acl: _previous, ...rest } = located.record;
-      const record: ObjectRecord = acl === null ? rest : { ...rest, acl };
-      this.t.versioned.rewrite(bucketId, key, located, record);
+      const changed: ObjectRecord = acl === null ? rest : { ...rest, acl };
+      const record = this.rewrite(bucketId, key, located, changed, 'acl', notify);
       if (notify !== undefined) this.events.noteRewrite(notify, key, record);
       return { record };
     });
@@ -88,7 +83,8 @@ export class RecordRewrites {
   /**
    * Changes a version's retention or legal hold (S3 Object Lock), judging the change against
    * the lock as it is inside the transaction: a running retention is only ever extended unless
-   * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused.
+   * the request may bypass GOVERNANCE (object-lock.ts). AccessDenied when refused. S3 has no
+   * event for it: `replication` (the bucket's rules) only queues its replication.
    */
   async setLock(
     bucketId: string,
@@ -96,6 +92,7 @@ export class RecordRewrites {
     change: LockChange,
     check: LockCheck,
     versionId?: string,
+    replication?: Pick<Notify, 'context'>,
   ): Promise<{ lock: ObjectLock; record: ObjectRecord }> {
     const encoded = objectKey(bucketId, key);
     const outcome = await this.t.env.transaction(() => {
@@ -109,11 +106,34 @@ export class RecordRewrites {
         return failed('AccessDenied', 'Access Denied');
       }
       const lock = changedLock(previous, change);
-      const record: ObjectRecord = lock === undefined ? rest : { ...rest, lock };
-      this.t.versioned.rewrite(bucketId, key, located, record);
+      const changed: ObjectRecord = lock === undefined ? rest : { ...rest, lock };
+      const record = this.rewrite(bucketId, key, located, changed, 'lock', replication);
       return { lock: lock ?? {}, record };
     });
     return unwrap(outcome);
+  }
+
+  /**
+   * Inside a transaction: writes a version's changed record, with the replication its change
+   * queues (replication-queue.ts metadataChange) in the same transaction. Returns the record
+   * written (PENDING when the change replicates a FAILED version again).
+   */
+  private rewrite(
+    bucketId: string,
+    key: string,
+    located: Located,
+    changed: ObjectRecord,
+    facet: MetadataFacet,
+    notify: Pick<Notify, 'context'> | undefined,
+  ): ObjectRecord {
+    const rules = notify?.context.replication;
+    const { targets, record, op } = ReplicationQueue.metadataChange(changed, rules, key);
+    this.t.versioned.rewrite(bucketId, key, located, record);
+    if (notify !== undefined && targets.length > 0) {
+      const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+      this.events.queueReplication(notify, targets, op, bucketId, key, shown, [facet]);
+    }
+    return record;
   }
 
   /** The object (or version) whose tags a request reads or writes; markers have none. */

@@ -1,6 +1,7 @@
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import type {
+  MetadataFacet,
   NotifyContext,
   PendingByRule,
   ReplicationEntry,
@@ -35,8 +36,8 @@ export function encryptionKindOf(record: Pick<ObjectRecord, 'sse'>): EncryptionK
  * row once it settled it (SettleReplication), recording the version's status in the same
  * transaction. Invariant: a version's `replicationRows` counts its rows in this table, and
  * its status is PENDING (or FAILED, once a destination failed) exactly while that count is
- * positive; a replica's 'tags' rows (replica modification sync) leave its REPLICA status alone
- * and are not counted.
+ * positive; 'meta' rows (a replicated version's or a replica's metadata change) leave its status
+ * alone and are not counted.
  * Kept apart from the outbox: its rows have their own reader, retries and settle step, and the
  * notification worker (which drops rows of unknown targets) never sees them.
  */
@@ -116,29 +117,40 @@ export class ReplicationQueue {
   }
 
   /**
-   * A tag change's rows and record. An original version replicates again (its tags travel with
-   * its bytes) unless it is queued already (that row reads the new tags). A replica's new tags go
-   * back to its source by the rules with ReplicaModifications Enabled, as 'tags' rows that leave
-   * the replica's REPLICA status and row count alone (AWS's replica modification sync).
+   * A metadata change's rows and record (its tags, ACL or object lock, already in `record`).
+   * A replicated version (COMPLETED) sends the changed facet to its destinations as a 'meta'
+   * row, which leaves its status alone; one still queued sends nothing more (its row reads the
+   * metadata when it is sent); one that FAILED replicates again whole (its bytes may never have
+   * arrived). A version with no status (written before the rule, or not matching it) is not
+   * replicated because its metadata changed, even into matching a rule: AWS replicates such
+   * objects only by Batch Replication (hangar: the repair operation). A replica's change goes
+   * back to its source by the rules with ReplicaModifications Enabled, as a 'meta' row that
+   * leaves its REPLICA status alone (AWS's replica modification sync).
    */
-  static tagChange(
+  static metadataChange(
     record: ObjectRecord,
     rules: readonly ReplicationRule[] | undefined,
     key: string,
-    tags: readonly Tag[],
-  ): { targets: ReplicationTargets; record: ObjectRecord; op: 'put' | 'tags' } {
-    const encryption = encryptionKindOf(record);
-    if (record.replication === 'REPLICA') {
-      const targets = ReplicationQueue.targetsOf(rules, key, tags, encryption).filter(
-        (rule) => rule.replicaModifications === true,
-      );
-      return { targets, record, op: 'tags' };
+  ): { targets: ReplicationTargets; record: ObjectRecord; op: 'put' | 'meta' } {
+    const matching = () =>
+      ReplicationQueue.targetsOf(rules, key, record.tags ?? [], encryptionKindOf(record));
+    switch (record.replication) {
+      case 'REPLICA':
+        return {
+          targets: matching().filter((rule) => rule.replicaModifications === true),
+          record,
+          op: 'meta',
+        };
+      case 'COMPLETED':
+        return { targets: matching(), record, op: 'meta' };
+      case 'FAILED': {
+        if ((record.replicationRows ?? 0) > 0) return { targets: [], record, op: 'put' };
+        const targets = matching();
+        return { targets, record: ReplicationQueue.pendingRecord(record, targets), op: 'put' };
+      }
+      default:
+        return { targets: [], record, op: 'meta' };
     }
-    const targets =
-      (record.replicationRows ?? 0) > 0
-        ? []
-        : ReplicationQueue.targetsOf(rules, key, tags, encryption);
-    return { targets, record: ReplicationQueue.pendingRecord(record, targets), op: 'put' };
   }
 
   /** The record as written when `targets` queue it: PENDING, counting its rows. */
@@ -155,8 +167,10 @@ export class ReplicationQueue {
     bucketId: string,
     key: string,
     versionId: string | undefined,
+    facets: readonly MetadataFacet[] = [],
   ): void {
     if (targets.length === 0) return;
+    assert(op !== 'meta' || facets.length > 0, 'a metadata row names what changed');
     // Replication needs a versioned source (PutBucketReplication checks it); a version written
     // while versioning was suspended is the null version.
     const shown = versionId ?? 'null';
@@ -171,6 +185,7 @@ export class ReplicationQueue {
         versionId: shown,
         ruleId: rule.id,
         destination: rule.destination,
+        ...(op === 'meta' ? { facets: [...facets] } : {}),
         ...(rule.storageClass !== undefined ? { storageClass: rule.storageClass } : {}),
         createdMs: nowMs,
         ...(bytes > 0 ? { bytes } : {}),

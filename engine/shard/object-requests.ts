@@ -105,6 +105,7 @@ export async function setLock(
     request.change,
     request.check,
     request.versionId,
+    request.notify !== undefined ? { context: request.notify } : undefined,
   );
   if (core.settings.durable) await core.meta.flushed();
   const versionId = infoOf(request.key, record).versionId;

@@ -29,11 +29,19 @@ import { hasMetrics } from './rule-metrics.js';
  */
 
 /** AWS's s3Operation for the change a row carries. */
-const OPERATIONS: Record<ReplicationEntry['op'], string> = {
+const OPERATIONS: Record<Exclude<ReplicationEntry['op'], 'meta'>, string> = {
   put: 'OBJECT_PUT',
   delete: 'OBJECT_DELETE',
   tags: 'OBJECT_TAGGING_PUT',
 };
+
+/** A metadata row that changes tags only is a tagging operation; other metadata rows (ACL,
+ *  object lock) name no operation of AWS's own, so they report the object's (OBJECT_PUT). */
+function operationOf(entry: Pick<ReplicationEntry, 'op' | 'facets'>): string {
+  if (entry.op !== 'meta') return OPERATIONS[entry.op];
+  const tagsOnly = entry.facets?.every((facet) => facet === 'tags') ?? false;
+  return tagsOnly ? OPERATIONS.tags : OPERATIONS.put;
+}
 
 export class ReplicationEvents {
   /** Row ids that sent OperationMissedThreshold, then those that sent OperationNotTracked. */
@@ -137,7 +145,7 @@ export class ReplicationEvents {
         replicationEventData: {
           replicationRuleId: entry.ruleId,
           destinationBucket: `arn:aws:s3:::${entry.destination}`,
-          s3Operation: OPERATIONS[entry.op],
+          s3Operation: operationOf(entry),
           requestTime: new Date(entry.createdMs).toISOString(),
           ...data,
         },

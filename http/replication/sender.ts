@@ -24,7 +24,7 @@ import {
   unreadableSourceReason,
 } from './destination.js';
 import { sendMultipart } from './multipart.js';
-import { sendReplicaTags } from './replica-tags.js';
+import { sendMetadata } from './replica-meta.js';
 import { withSourceVersion } from './source-version.js';
 
 export { abortUpload } from './multipart.js';
@@ -82,6 +82,9 @@ const REPLICA_COMMANDS = new Set([
   'CompleteMultipartUploadCommand',
   'DeleteObjectCommand',
   'PutObjectTaggingCommand',
+  'PutObjectAclCommand',
+  'PutObjectRetentionCommand',
+  'PutObjectLegalHoldCommand',
 ]);
 
 /** A client of one remote, marking its writes as replicas for a hangar destination. */
@@ -148,7 +151,9 @@ export async function replicate(
     );
     return 0;
   }
-  if (entry.op === 'tags') return sendReplicaTags(source, remote, entry, options, remoteCall);
+  if (entry.op === 'meta' || entry.op === 'tags') {
+    return sendMetadata(source, remote, entry, choices, options, remoteCall);
+  }
   const read = await readSource(source, entry, options);
   const body = read.Body as Readable;
   try {

@@ -106,12 +106,26 @@ export function replicatedTagsNotify(
   return withoutReplication(ctx, bucket, key, fields, 's3:ReplicateTags');
 }
 
+/**
+ * A PutObjectAcl, PutObjectRetention or PutObjectLegalHold that replication sends (a replicated
+ * version's metadata change, or a replica's sent back to its source): not replicated again, or
+ * two buckets replicating to each other would pass it back and forth.
+ */
+export function replicatedMetadataNotify(
+  ctx: RequestContext,
+  bucket: BucketRecord,
+  key: string,
+  fields: { notify?: NotifyContext },
+): { notify?: NotifyContext } {
+  return withoutReplication(ctx, bucket, key, fields, 's3:ReplicateObject');
+}
+
 function withoutReplication(
   ctx: RequestContext,
   bucket: BucketRecord,
   key: string,
   fields: { notify?: NotifyContext },
-  action: 's3:ReplicateDelete' | 's3:ReplicateTags',
+  action: 's3:ReplicateObject' | 's3:ReplicateDelete' | 's3:ReplicateTags',
 ): { notify?: NotifyContext } {
   if (!isReplica(ctx, bucket, key, action)) return fields;
   if (fields.notify?.replication === undefined) return fields;

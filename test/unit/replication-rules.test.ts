@@ -78,7 +78,7 @@ test('SSE-KMS objects replicate only by rules that select them (SseKmsEncryptedO
   t.deepEqual(ids(ReplicationQueue.targetsOf(rules, 'k', [], 'c')), ['kms', 'plain']);
 });
 
-test("a replica's tag change goes back only by ReplicaModifications rules, keeping REPLICA", (t) => {
+test('a metadata change: replicas send back by ReplicaModifications only, statuses kept', (t) => {
   const record = {
     bytes: 3,
     etag: '"x"',
@@ -90,14 +90,24 @@ test("a replica's tag change goes back only by ReplicaModifications rules, keepi
   };
   const rules = [rule('back', { replicaModifications: true }), rule('no', { destination: 'b' })];
   const replica = { ...record, replication: 'REPLICA' as const };
-  const change = ReplicationQueue.tagChange(replica, rules, 'k', []);
+  const change = ReplicationQueue.metadataChange(replica, rules, 'k');
   t.deepEqual(ids(change.targets), ['back']);
-  t.is(change.op, 'tags');
+  t.is(change.op, 'meta');
   t.is(change.record, replica, 'a replica stays REPLICA, with no rows counted');
-  const original = ReplicationQueue.tagChange(record, rules, 'k', []);
-  t.deepEqual(ids(original.targets), ['back', 'no']);
-  t.is(original.op, 'put');
-  t.is(original.record.replication, 'PENDING');
+  const completed = { ...record, replication: 'COMPLETED' as const };
+  const sent = ReplicationQueue.metadataChange(completed, rules, 'k');
+  t.deepEqual(ids(sent.targets), ['back', 'no']);
+  t.is(sent.op, 'meta');
+  t.is(sent.record, completed, 'a replicated version stays COMPLETED');
+  const failed = ReplicationQueue.metadataChange({ ...record, replication: 'FAILED' }, rules, 'k');
+  t.is(failed.op, 'put', 'a FAILED version replicates again whole');
+  t.is(failed.record.replication, 'PENDING');
+  t.is(failed.record.replicationRows, 2);
   const queued = { ...record, replication: 'PENDING' as const, replicationRows: 1 };
-  t.deepEqual(ReplicationQueue.tagChange(queued, rules, 'k', []).targets, [], 'queued already');
+  t.deepEqual(ReplicationQueue.metadataChange(queued, rules, 'k').targets, [], 'queued already');
+  t.deepEqual(
+    ReplicationQueue.metadataChange(record, rules, 'k').targets,
+    [],
+    'never replicated: a metadata change does not replicate it',
+  );
 });

@@ -57,18 +57,28 @@ export interface ReplicationRule {
   /** SourceSelectionCriteria/SseKmsEncryptedObjects Enabled: SSE-KMS objects replicate too
    *  (absent or false: they are left out, with no replication status, as AWS does). */
   sseKms?: boolean;
-  /** SourceSelectionCriteria/ReplicaModifications Enabled: a replica's tag changes replicate. */
+  /** SourceSelectionCriteria/ReplicaModifications Enabled: a replica's metadata changes (tags,
+   *  ACL, object lock) go back to its source. */
   replicaModifications?: boolean;
 }
 
 /** x-amz-replication-status as a version stores it: absent for versions no rule matched. */
 export type ReplicationStatus = 'PENDING' | 'COMPLETED' | 'FAILED' | 'REPLICA';
 
+/** What a metadata row ('meta') carries to the destination's version: the facets that changed. */
+export type MetadataFacet = 'tags' | 'acl' | 'lock';
+
 /** A replication queue row as the replication worker reads it. */
 export interface ReplicationEntry {
   id: string;
-  /** 'tags': a replica's new tags, sent back to its source (ReplicaModifications). */
-  op: 'put' | 'delete' | 'tags';
+  /**
+   * 'meta': a replicated version's metadata changed (`facets`), or a replica's did
+   * (ReplicaModifications, sent back to its source). 'tags': such a row from before facets
+   * existed (its tags only), still read from older data dirs.
+   */
+  op: 'put' | 'delete' | 'meta' | 'tags';
+  /** The facets a 'meta' row sends (absent on other ops). */
+  facets?: MetadataFacet[];
   bucketId: string;
   /** The source bucket's name when the change was made (the worker reads through it). */
   bucketName: string;

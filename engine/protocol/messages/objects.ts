@@ -390,6 +390,8 @@ export type ObjectRequest =
       versionId?: string;
       change: LockChange;
       check: LockCheck;
+      /** The bucket's replication rules: a replicated version's lock change replicates. */
+      notify?: NotifyContext;
     };
 
 /** The object family of ShardResult. */

@@ -20,6 +20,7 @@ import { accessOf, type RequestContext, requireBucket, shardFor } from '../conte
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { notifyField } from '../notifications.js';
+import { replicatedMetadataNotify } from '../replica.js';
 import { sendEmpty } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader } from '../versioning.js';
@@ -179,7 +180,7 @@ async function writeObjectAcl(
       ...version,
       acl: isDefaultAcl(acl, owner) ? null : acl,
       expectedOwner: current.owner ?? null,
-      ...notifyField(ctx, bucket),
+      ...replicatedMetadataNotify(ctx, bucket, e.key, notifyField(ctx, bucket)),
     },
     'Acl',
   );

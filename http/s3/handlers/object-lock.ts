@@ -4,6 +4,7 @@ import { requireBodyDigest } from '../checksum-headers.js';
 import { type RequestContext, requireBucket, shardFor } from '../context.js';
 import type { VersionedObjectEndpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
+import { notifyField } from '../notifications.js';
 import {
   lockCheckOf,
   lockNowMs,
@@ -13,6 +14,7 @@ import {
   requireObjectLock,
   retentionModeOf,
 } from '../object-lock.js';
+import { replicatedMetadataNotify } from '../replica.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 import { versionIdField, versionIdHeader, versioningOf } from '../versioning.js';
@@ -147,6 +149,7 @@ async function changeLock(
       change,
       check: lockCheckOf(ctx, bucket),
       ...version,
+      ...replicatedMetadataNotify(ctx, bucket, e.key, notifyField(ctx, bucket)),
     },
     'Lock',
   );

@@ -189,7 +189,7 @@ export async function handleDeleteObjectTagging(
       key: e.key,
       tags: [],
       ...version,
-      ...notifyField(ctx, bucket),
+      ...replicatedTagsNotify(ctx, bucket, e.key, notifyField(ctx, bucket)),
     },
     'Tags',
   );
