@@ -316,6 +316,17 @@ export const LIMITS = {
   accessLogDeliveryIntervalMs: tunable('accessLogDeliveryIntervalMs', 5 * 60 * 1000),
   /** One log object's size at most; a larger group of records becomes several objects. */
   accessLogObjectBytesMax: 256 * 1024,
+
+  // ---- GetObjectTorrent (issue 18) ----
+  /** The smallest torrent piece; larger objects get larger (power-of-two) pieces. */
+  torrentPieceBytesMin: 256 * 1024,
+  /** Pieces one torrent lists at most: its SHA-1 list (20 bytes each) stays under 40 KiB. */
+  torrentPiecesMax: 2048,
+  /** AWS serves torrents of objects under 5 GB only; larger answer InvalidRequest. */
+  torrentObjectBytesMax: 5 * 1024 ** 3,
+  /** Computed piece lists one edge thread keeps (LRU): an object is read whole once per
+   *  version, not once per torrent request. */
+  torrentPieceCacheEntriesMax: 1024,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

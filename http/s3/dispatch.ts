@@ -86,6 +86,7 @@ import {
   handlePutBucketTagging,
   handlePutObjectTagging,
 } from './handlers/tagging.js';
+import { handleGetObjectTorrent } from './handlers/torrent.js';
 import {
   handleGetBucketVersioning,
   handleListObjectVersions,
@@ -173,6 +174,8 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     case 'GetObject':
     case 'HeadObject':
       return handleGetObject(ctx, e);
+    case 'GetObjectTorrent':
+      return handleGetObjectTorrent(ctx, e);
     case 'GetObjectAttributes':
       return handleGetObjectAttributes(ctx, e);
     case 'DeleteObject':

@@ -5,10 +5,10 @@ import {
   DeleteObjectsCommand,
   GetBucketAccelerateConfigurationCommand,
   GetObjectCommand,
-  GetObjectTorrentCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  RestoreObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
@@ -508,11 +508,13 @@ test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   );
   t.is(accelerate.name, 'NotImplemented');
   t.is(accelerate.status, 501);
-  const torrent = await s3Failure(
-    suite.s3.send(new GetObjectTorrentCommand({ Bucket: bucket, Key: 'k' })),
+  const restore = await s3Failure(
+    suite.s3.send(
+      new RestoreObjectCommand({ Bucket: bucket, Key: 'k', RestoreRequest: { Days: 1 } }),
+    ),
   );
-  t.is(torrent.name, 'NotImplemented');
-  t.is(torrent.status, 501);
+  t.is(restore.name, 'NotImplemented');
+  t.is(restore.status, 501);
   // A 501 does not disturb the object.
   t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });
