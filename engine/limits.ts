@@ -327,6 +327,12 @@ export const LIMITS = {
   /** Computed piece lists one edge thread keeps (LRU): an object is read whole once per
    *  version, not once per torrent request. */
   torrentPieceCacheEntriesMax: 1024,
+
+  // ---- inventory (issue 18) ----
+  /** Inventory configurations one bucket may have (AWS: 1,000). */
+  inventoryConfigsMax: 1000,
+  /** Configurations one ListBucketInventoryConfigurations page holds (AWS: 100). */
+  inventoryListPageMax: 100,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -571,7 +571,11 @@ export type BucketConfigKind =
   /** Server access logging (PutBucketLogging; http/s3/handlers/logging.ts). */
   | 'logging'
   /** Bucket replication (PutBucketReplication; http/s3/replication-config.ts). */
-  | 'replication';
+  | 'replication'
+  /** Inventory configurations by id (http/inventory/config.ts). */
+  | 'inventory'
+  /** Inventory report runs: when each configuration last ran (http/inventory/worker.ts). */
+  | 'inventory-runs';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

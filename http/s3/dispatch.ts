@@ -28,6 +28,12 @@ import {
   handlePutBucketEncryption,
 } from './handlers/encryption.js';
 import {
+  handleDeleteBucketInventory,
+  handleGetBucketInventory,
+  handleListBucketInventory,
+  handlePutBucketInventory,
+} from './handlers/inventory.js';
+import {
   handleDeleteBucketLifecycle,
   handleGetBucketLifecycle,
   handlePutBucketLifecycle,
@@ -174,6 +180,14 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     case 'GetObject':
     case 'HeadObject':
       return handleGetObject(ctx, e);
+    case 'PutBucketInventoryConfiguration':
+      return handlePutBucketInventory(ctx, e);
+    case 'GetBucketInventoryConfiguration':
+      return handleGetBucketInventory(ctx, e);
+    case 'DeleteBucketInventoryConfiguration':
+      return handleDeleteBucketInventory(ctx, e);
+    case 'ListBucketInventoryConfigurations':
+      return handleListBucketInventory(ctx, e);
     case 'GetObjectTorrent':
       return handleGetObjectTorrent(ctx, e);
     case 'GetObjectAttributes':

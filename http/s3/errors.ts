@@ -195,6 +195,8 @@ export const S3_ERRORS = {
     message: 'The replication configuration was not found',
   },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
+  // Get/Delete of an inventory (analytics, metrics) configuration id the bucket does not have.
+  NoSuchConfiguration: { status: 404, message: 'The specified configuration does not exist.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchLifecycleConfiguration: {
@@ -251,6 +253,12 @@ export const S3_ERRORS = {
   },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
+  // A 1,001st inventory (analytics, metrics) configuration on a bucket.
+  TooManyConfigurations: {
+    status: 400,
+    message:
+      'You are attempting to create a new configuration but have already reached the 1,000-configuration limit.',
+  },
   // non-AWS: disk full. Precedent: MinIO's XMinioStorageFull / HTTP 507 Insufficient Storage.
   // An ACL grant by e-mail address: AWS resolves those only in a few old regions.
   UnresolvableGrantByEmailAddress: {
