@@ -333,6 +333,13 @@ export const LIMITS = {
   inventoryConfigsMax: 1000,
   /** Configurations one ListBucketInventoryConfigurations page holds (AWS: 100). */
   inventoryListPageMax: 100,
+  /** How often the inventory worker looks for reports that are due (tunable). */
+  inventoryCheckIntervalMs: tunable('inventoryCheckIntervalMs', 60 * 60 * 1000),
+  /** Versions one ListVersions batch of an inventory run reads from a shard. */
+  inventoryListBatch: 1000,
+  /** CSV bytes one data file holds before gzip: its gzip travels whole with one PutBegin
+   *  (chunkBytes), so the worker buffers at most this much per run. */
+  inventoryDataFileCsvBytesMax: 192 * 1024,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -24,8 +24,8 @@ export type IncludedVersions = 'All' | 'Current';
 export const OPTIONAL_FIELDS = [
   'Size',
   'LastModifiedDate',
-  'StorageClass',
   'ETag',
+  'StorageClass',
   'IsMultipartUploaded',
   'ReplicationStatus',
   'EncryptionStatus',
