@@ -70,6 +70,16 @@ export async function handleDeleteBucketInventory(
     const { [e.id]: _gone, ...rest } = all;
     return Object.keys(rest).length === 0 ? undefined : rest;
   });
+  // Its schedule goes with it: a configuration later made under the same id starts afresh.
+  await ctx.state.catalog.updateBucketConfig<Record<string, unknown>>(
+    bucket.id,
+    'inventory-runs',
+    (runs) => {
+      if (runs?.[e.id] === undefined) return runs;
+      const { [e.id]: _gone, ...rest } = runs;
+      return Object.keys(rest).length === 0 ? undefined : rest;
+    },
+  );
   sendEmpty(ctx, 204);
 }
 

@@ -136,7 +136,7 @@ function webSeedUrl(
     ctx.routed.style === 'vhost'
       ? `${clientScheme(ctx.state.config, ctx.req.headers)}://${host}/${path}`
       : `${clientScheme(ctx.state.config, ctx.req.headers)}://${host}/${encodeURIComponent(bucket)}/${path}`;
-  return versionId === undefined || versionId === 'null'
-    ? base
-    : `${base}?versionId=${encodeURIComponent(versionId)}`;
+  // A version is pinned (the null one too): a later overwrite must not change what the seed
+  // serves under a torrent whose pieces describe this version.
+  return versionId === undefined ? base : `${base}?versionId=${encodeURIComponent(versionId)}`;
 }
