@@ -331,6 +331,30 @@ export const LIMITS = {
   accessLogDeliveryIntervalMs: tunable('accessLogDeliveryIntervalMs', 5 * 60 * 1000),
   /** One log object's size at most; a larger group of records becomes several objects. */
   accessLogObjectBytesMax: 256 * 1024,
+
+  // ---- GetObjectTorrent (issue 18) ----
+  /** The smallest torrent piece; larger objects get larger (power-of-two) pieces. */
+  torrentPieceBytesMin: 256 * 1024,
+  /** Pieces one torrent lists at most: its SHA-1 list (20 bytes each) stays under 40 KiB. */
+  torrentPiecesMax: 2048,
+  /** AWS serves torrents of objects under 5 GB only; larger answer InvalidRequest. */
+  torrentObjectBytesMax: 5 * 1024 ** 3,
+  /** Computed piece lists one edge thread keeps (LRU): an object is read whole once per
+   *  version, not once per torrent request. */
+  torrentPieceCacheEntriesMax: 1024,
+
+  // ---- inventory (issue 18) ----
+  /** Inventory configurations one bucket may have (AWS: 1,000). */
+  inventoryConfigsMax: 1000,
+  /** Configurations one ListBucketInventoryConfigurations page holds (AWS: 100). */
+  inventoryListPageMax: 100,
+  /** How often the inventory worker looks for reports that are due (tunable). */
+  inventoryCheckIntervalMs: tunable('inventoryCheckIntervalMs', 60 * 60 * 1000),
+  /** Versions one ListVersions batch of an inventory run reads from a shard. */
+  inventoryListBatch: 1000,
+  /** CSV bytes one data file holds before gzip: its gzip travels whole with one PutBegin
+   *  (chunkBytes), so the worker buffers at most this much per run. */
+  inventoryDataFileCsvBytesMax: 192 * 1024,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

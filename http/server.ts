@@ -21,6 +21,7 @@ import { bindMetricsSources } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
+import { InventoryWorker } from './inventory/worker.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
 import { ReplicationWorker } from './replication/worker.js';
@@ -121,7 +122,17 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   // Started once the S3 port is open: it reads the versions it sends through that port.
   const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
-  const workers = new WorkerRegistry(scrub, orphans, lifecycle, notify, accessLog, replication);
+  const inventory = new InventoryWorker(state);
+  inventory.start();
+  const workers = new WorkerRegistry(
+    scrub,
+    orphans,
+    lifecycle,
+    notify,
+    accessLog,
+    replication,
+    inventory,
+  );
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([
       lifecycle.stop(),
@@ -129,6 +140,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       orphans.stop(),
       notify.stop(),
       replication.stop(),
+      inventory.stop(),
     ]);
   };
   const scheme = tls === null ? 'http' : 'https';

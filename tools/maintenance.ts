@@ -129,7 +129,7 @@ function registerWorker(program: Command, cli: CliParts): void {
   const worker = program
     .command('worker')
     .description(
-      "the running server's background workers (scrub, orphan cleanup, lifecycle, replication)",
+      "the running server's background workers (scrub, orphan cleanup, lifecycle, replication, inventory)",
     );
 
   cli
@@ -400,6 +400,12 @@ function registerRepair(program: Command, cli: CliParts): void {
     .leaf(repair, 'lifecycle', "apply every bucket's lifecycle rules now")
     .action((_opts: unknown, command: Command) =>
       onServer(cli, command, (api) => launchRepair(api, 'lifecycle', 'lifecycle pass started')),
+    );
+
+  cli
+    .leaf(repair, 'inventory', "write every enabled inventory configuration's report now")
+    .action((_opts: unknown, command: Command) =>
+      onServer(cli, command, (api) => launchRepair(api, 'inventory', 'inventory reports started')),
     );
 
   cli

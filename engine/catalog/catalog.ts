@@ -579,7 +579,11 @@ export type BucketConfigKind =
   /** Analytics configurations, all of a bucket's in one record (http/s3/handlers/analytics.ts). */
   | 'analytics'
   /** Metrics configurations, all in one record (http/s3/handlers/metrics.ts). */
-  | 'metrics';
+  | 'metrics'
+  /** Inventory configurations by id (http/inventory/config.ts). */
+  | 'inventory'
+  /** Inventory report runs: when each configuration last ran (http/inventory/worker.ts). */
+  | 'inventory-runs';
 
 /** A bucket's decoded configurations (and names) for one configVersion. */
 interface CachedConfigs {

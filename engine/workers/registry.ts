@@ -48,8 +48,9 @@ export class WorkerRegistry {
     notify: BackgroundWorker,
     accessLog: BackgroundWorker,
     private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
+    private readonly inventory: BackgroundWorker & { runNow(): Promise<unknown> },
   ) {
-    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication];
+    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',
@@ -81,6 +82,11 @@ export class WorkerRegistry {
   /** Applies every bucket's lifecycle rules now (joins a run in progress, or queues one). */
   lifecycleNow(): Promise<unknown> {
     return this.lifecycle.runNow();
+  }
+
+  /** Writes every enabled inventory configuration's report now, due or not. */
+  inventoryNow(): Promise<unknown> {
+    return this.inventory.runNow();
   }
 
   /** Bucket replication's repair pass: queues again what destinations lack. */

@@ -241,12 +241,14 @@ function chunksOf(lines: readonly string[]): string[][] {
  * Writes one log object as a PutObject with no headers of its own would: the target bucket's
  * default encryption, versioning and default retention apply; the bucket owner owns it. The
  * whole body travels with its PutBegin (at most accessLogObjectBytesMax <= chunkBytes).
+ * Inventory reports (http/inventory/) are written the same way.
  */
-function putLogObject(
+export function putLogObject(
   state: ServerState,
   bucket: BucketRecord,
   key: string,
   body: Buffer,
+  contentType = 'text/plain',
 ): Promise<void> {
   assert(body.byteLength <= LIMITS.chunkBytes, 'a log object travels whole with its PutBegin');
   const shard = shardFor(state, bucket, key);
@@ -259,7 +261,7 @@ function putLogObject(
           kind: 'PutBegin',
           bucketId: bucket.id,
           key,
-          headers: { contentType: 'text/plain', userMeta: {} },
+          headers: { contentType, userMeta: {} },
           declaredBytes: bytes.byteLength,
           payloadSha256: false,
           part: null,

@@ -79,6 +79,7 @@ const VERSIONED_IAM_ACTION: Partial<Record<string, string>> = {
   's3:PutObjectTagging': 's3:PutObjectVersionTagging',
   's3:DeleteObjectTagging': 's3:DeleteObjectVersionTagging',
   's3:GetObjectAttributes': 's3:GetObjectVersionAttributes',
+  's3:GetObjectTorrent': 's3:GetObjectVersionTorrent',
 };
 
 const iamActions = new Map<S3Action, string>();
@@ -124,6 +125,8 @@ const ACL_REQUIREMENTS: Readonly<Record<string, AclRequirement>> = {
   's3:PutBucketAcl': { on: 'bucket', permission: 'WRITE_ACP' },
   's3:GetObject': { on: 'object', permission: 'READ' },
   's3:GetObjectVersion': { on: 'object', permission: 'READ' },
+  's3:GetObjectTorrent': { on: 'object', permission: 'READ' },
+  's3:GetObjectVersionTorrent': { on: 'object', permission: 'READ' },
   's3:GetObjectAcl': { on: 'object', permission: 'READ_ACP' },
   's3:GetObjectVersionAcl': { on: 'object', permission: 'READ_ACP' },
   's3:PutObjectAcl': { on: 'object', permission: 'WRITE_ACP' },

@@ -30,6 +30,12 @@ import {
   handlePutBucketEncryption,
 } from './handlers/encryption.js';
 import {
+  handleDeleteBucketInventory,
+  handleGetBucketInventory,
+  handleListBucketInventory,
+  handlePutBucketInventory,
+} from './handlers/inventory.js';
+import {
   handleDeleteBucketLifecycle,
   handleGetBucketLifecycle,
   handlePutBucketLifecycle,
@@ -93,6 +99,7 @@ import {
   handlePutBucketTagging,
   handlePutObjectTagging,
 } from './handlers/tagging.js';
+import { handleGetObjectTorrent } from './handlers/torrent.js';
 import {
   handleGetBucketVersioning,
   handleListObjectVersions,
@@ -204,6 +211,16 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     case 'GetObject':
     case 'HeadObject':
       return handleGetObject(ctx, e);
+    case 'PutBucketInventoryConfiguration':
+      return handlePutBucketInventory(ctx, e);
+    case 'GetBucketInventoryConfiguration':
+      return handleGetBucketInventory(ctx, e);
+    case 'DeleteBucketInventoryConfiguration':
+      return handleDeleteBucketInventory(ctx, e);
+    case 'ListBucketInventoryConfigurations':
+      return handleListBucketInventory(ctx, e);
+    case 'GetObjectTorrent':
+      return handleGetObjectTorrent(ctx, e);
     case 'GetObjectAttributes':
       return handleGetObjectAttributes(ctx, e);
     case 'DeleteObject':

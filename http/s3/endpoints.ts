@@ -225,7 +225,6 @@ export type PlainObjectAction =
   | 'PutObject'
   | 'CopyObject'
   | 'CreateMultipartUpload'
-  | 'GetObjectTorrent'
   | 'RenameObject';
 
 export interface PlainObjectEndpoint {
@@ -236,6 +235,7 @@ export interface PlainObjectEndpoint {
 
 /** Object actions whose only query parameter is an optional `versionId`. */
 export type VersionedObjectAction =
+  | 'GetObjectTorrent'
   | 'DeleteObject'
   | 'GetObjectAcl'
   | 'PutObjectAcl'

@@ -195,7 +195,7 @@ export const S3_ERRORS = {
     message: 'The replication configuration was not found',
   },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
-  // Get/Delete of an analytics, metrics (or inventory) configuration id the bucket lacks.
+  // Get/Delete of an analytics, metrics or inventory configuration id the bucket lacks.
   NoSuchConfiguration: { status: 404, message: 'The specified configuration does not exist.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
@@ -241,7 +241,7 @@ export const S3_ERRORS = {
     message:
       'Your socket connection to the server was not read from or written to within the timeout period.',
   },
-  // A 1,001st analytics or metrics configuration on one bucket.
+  // A 1,001st analytics, metrics or inventory configuration on one bucket.
   TooManyConfigurations: {
     status: 400,
     message:

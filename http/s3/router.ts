@@ -385,7 +385,7 @@ const GET_ROUTES: KeywordTable = {
   retention: { object: versioned('GetObjectRetention') },
   session: { bucket: bucketOp('CreateSession') },
   tagging: { bucket: bucketOp('GetBucketTagging'), object: versioned('GetObjectTagging') },
-  torrent: { object: objectOp('GetObjectTorrent') },
+  torrent: { object: versioned('GetObjectTorrent') },
   uploads: { bucket: listMultipartUploads },
   versioning: { bucket: bucketOp('GetBucketVersioning') },
   versions: { bucket: listObjectVersions },

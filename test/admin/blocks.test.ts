@@ -103,6 +103,7 @@ test.serial('the workers are listed with Garage fields; variables read and set',
       'Event notification delivery',
       'Server access log delivery',
       'Bucket replication',
+      'Bucket inventory reports',
     ],
   );
   for (const w of workers) {

@@ -64,6 +64,7 @@ test.serial('worker list, get and set', async (t) => {
       'Event notification delivery',
       'Server access log delivery',
       'Bucket replication',
+      'Bucket inventory reports',
     ],
   );
   t.regex(
@@ -135,13 +136,17 @@ test.serial('repair scrub finds a corrupt block; block list-errors, info and pur
   s3.destroy();
 });
 
-test.serial('repair blocks, lifecycle and replication; a bad scrub command', async (t) => {
-  const { ok } = cliOf(t, server);
-  t.regex(await ok('repair', 'blocks'), /orphan block cleanup started/);
-  t.regex(await ok('repair', 'lifecycle'), /lifecycle pass started/);
-  t.regex(await ok('repair', 'replication'), /replication repair pass started/);
-  t.is((await server.cli('repair', 'scrub', 'explode')).code, EXIT_USAGE);
-});
+test.serial(
+  'repair blocks, lifecycle, replication and inventory; a bad scrub command',
+  async (t) => {
+    const { ok } = cliOf(t, server);
+    t.regex(await ok('repair', 'blocks'), /orphan block cleanup started/);
+    t.regex(await ok('repair', 'lifecycle'), /lifecycle pass started/);
+    t.regex(await ok('repair', 'replication'), /replication repair pass started/);
+    t.regex(await ok('repair', 'inventory'), /inventory reports started/);
+    t.is((await server.cli('repair', 'scrub', 'explode')).code, EXIT_USAGE);
+  },
+);
 
 test.serial('status, stats and bucket cleanup-uploads', async (t) => {
   const { ok, json } = cliOf(t, server);

@@ -3,12 +3,12 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketInventoryConfigurationCommand,
+  GetBucketIntelligentTieringConfigurationCommand,
   GetObjectCommand,
-  GetObjectTorrentCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  RestoreObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
@@ -503,16 +503,20 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   const bucket = await newBucket(suite.s3, 'not-impl');
   await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const inventory = await s3Failure(
-    suite.s3.send(new GetBucketInventoryConfigurationCommand({ Bucket: bucket, Id: 'weekly' })),
+  const tiering = await s3Failure(
+    suite.s3.send(
+      new GetBucketIntelligentTieringConfigurationCommand({ Bucket: bucket, Id: 'archive' }),
+    ),
   );
-  t.is(inventory.name, 'NotImplemented');
-  t.is(inventory.status, 501);
-  const torrent = await s3Failure(
-    suite.s3.send(new GetObjectTorrentCommand({ Bucket: bucket, Key: 'k' })),
+  t.is(tiering.name, 'NotImplemented');
+  t.is(tiering.status, 501);
+  const restore = await s3Failure(
+    suite.s3.send(
+      new RestoreObjectCommand({ Bucket: bucket, Key: 'k', RestoreRequest: { Days: 1 } }),
+    ),
   );
-  t.is(torrent.name, 'NotImplemented');
-  t.is(torrent.status, 501);
+  t.is(restore.name, 'NotImplemented');
+  t.is(restore.status, 501);
   // A 501 does not disturb the object.
   t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });

@@ -80,8 +80,9 @@ const NOT_APPLICABLE = [
 /**
  * LaunchRepairOperation?node=: body { repairType }, Garage's values where they apply:
  * `{"scrub": "start"|"pause"|"resume"|"cancel"}`, `"blocks"` (orphan-block cleanup pass), and
- * hangar's `"lifecycle"` (apply every bucket's lifecycle rules now) and `"replication"` (queue
- * again what replication destinations lack). Starts the work and answers
+ * hangar's `"lifecycle"` (apply every bucket's lifecycle rules now), `"replication"` (queue
+ * again what replication destinations lack) and `"inventory"` (write every enabled inventory
+ * report now). Starts the work and answers
  * at once; ListWorkers shows its progress.
  */
 export function launchRepairOperation(state: AdminState, req: AdminRequest): Promise<AdminReply> {
@@ -100,6 +101,10 @@ export function launchRepairOperation(state: AdminState, req: AdminRequest): Pro
     void state.workers.replicationRepairNow().catch(() => undefined);
     return onThisNode(state, req, () => ({}));
   }
+  if (repair === 'inventory') {
+    void state.workers.inventoryNow().catch(() => undefined);
+    return onThisNode(state, req, () => ({}));
+  }
   if (typeof repair === 'string' && NOT_APPLICABLE.includes(repair)) {
     throw badRequest(
       `repairType ${repair} does not apply to hangar (one node, one copy of each block); use "blocks", {"scrub": ...}, "lifecycle" or "replication"`,
@@ -116,6 +121,6 @@ export function launchRepairOperation(state: AdminState, req: AdminRequest): Pro
     }
   }
   throw badRequest(
-    'body.repairType must be "blocks", "lifecycle", "replication" or {"scrub": "start" | "pause" | "resume" | "cancel"}',
+    'body.repairType must be "blocks", "lifecycle", "replication", "inventory" or {"scrub": "start" | "pause" | "resume" | "cancel"}',
   );
 }
