@@ -100,6 +100,7 @@ export function BucketEncryption(props: {
     problem,
     saved,
     save,
+    clear,
   } = useStoredConfig<EncryptionForm>(
     async () => {
       const got = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
@@ -143,13 +144,9 @@ export function BucketEncryption(props: {
     );
   };
   const reset = () =>
-    void save(
-      async () => {
-        await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
-        update(DEFAULT);
-      },
+    void clear(
+      () => s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket })),
       'Encryption reset to SSE-S3',
-      () => ({ entry: -1, field: 'form' }),
     );
   // A stored key the list lacks (disabled, or named by alias) is still shown as chosen.
   const keyOptions = (list: KmsKey[]) => [

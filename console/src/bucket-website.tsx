@@ -222,6 +222,7 @@ export function BucketWebsite({ s3, bucket }: { s3: S3Client; bucket: string }) 
     problem,
     saved,
     save,
+    clear,
   } = useStoredConfig<WebsiteForm>(
     async () => formOf(await s3.send(new GetBucketWebsiteCommand({ Bucket: bucket }))),
     'NoSuchWebsiteConfiguration',
@@ -247,13 +248,9 @@ export function BucketWebsite({ s3, bucket }: { s3: S3Client; bucket: string }) 
     );
   };
   const removeWebsite = () =>
-    void save(
-      async () => {
-        await s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket }));
-        update(EMPTY);
-      },
+    void clear(
+      () => s3.send(new DeleteBucketWebsiteCommand({ Bucket: bucket })),
       'Website removed',
-      () => ({ entry: -1, field: 'form' }),
     );
 
   return (
@@ -390,9 +387,9 @@ function RoutingRuleFields(props: {
             error={errorOf('protocol')}
             onChange={(protocol) => change({ protocol })}
           />
-          {text('Host name', 'hostName')}
           {text('HTTP redirect code', 'httpRedirectCode', true)}
         </div>
+        {text('Host name', 'hostName')}
         <div class="inline">
           {text('Replace key prefix with', 'replaceKeyPrefixWith')}
           {text('Replace key with', 'replaceKeyWith')}

@@ -247,7 +247,17 @@ export function useStoredConfig<T>(
       });
     }
   };
-  return { value, update, loaded, problem, saved, save };
+  /** Runs the DELETE `work`; the form then shows `empty`, as a bucket without one reads. */
+  const clear = (work: () => Promise<unknown>, done: string) =>
+    save(
+      async () => {
+        await work();
+        update(empty);
+      },
+      done,
+      () => ({ entry: -1, field: 'form' }),
+    );
+  return { value, update, loaded, problem, saved, save, clear };
 }
 
 /** A stored configuration that is a list of entries (rules, tag rows), edited entry by entry. */

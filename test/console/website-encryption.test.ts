@@ -10,20 +10,8 @@ import {
 import test from 'ava';
 import type { Page } from 'playwright-core';
 import { useChromium } from '../helpers/chromium.js';
-import {
-  consoleUrl,
-  openConsole,
-  screenshot,
-  signInOperator,
-  waitUntil,
-} from '../helpers/console.js';
-import {
-  newBucket,
-  ROOT_ACCESS_KEY,
-  ROOT_SECRET_KEY,
-  s3Failure,
-  useServer,
-} from '../helpers/server.js';
+import { openAsRootOperator, screenshot, waitUntil } from '../helpers/console.js';
+import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 import { createKmsKey } from '../helpers/sse.js';
 import { makePublicRead, webRequest } from '../helpers/website.js';
 
@@ -34,14 +22,7 @@ const { browserTest, browser } = useChromium(test, 'console website/encryption b
 
 /** The operator, with the root key too (S3 settings need keys), on `hash`. */
 async function openAsOperator(hash: string): Promise<Page> {
-  const page = await openConsole(await browser(), suite.server);
-  await page.getByLabel('Operator (admin token)').check();
-  await page.getByLabel(/^Access key ID/).fill(ROOT_ACCESS_KEY);
-  await page.getByLabel('Secret access key').fill(ROOT_SECRET_KEY);
-  await signInOperator(page);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  await page.goto(`${consoleUrl(suite.server)}${hash}`);
-  return page;
+  return openAsRootOperator(await browser(), suite.server, hash);
 }
 
 browserTest('website is a form: refused at the field, saved, read back, served', async (t) => {
@@ -195,6 +176,9 @@ browserTest('default encryption: SSE-KMS with a key from the list, read back', a
     return (await select.count()) === 1 && (await select.inputValue()) === key.arn;
   });
   t.true(await form.getByLabel('Bucket key enabled').isChecked());
+  await form.evaluate((element) =>
+    (element as unknown as { scrollIntoView(): void }).scrollIntoView(),
+  );
   await screenshot(page, 'encryption');
 
   // Back to SSE-S3 through the form.
