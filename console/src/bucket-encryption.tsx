@@ -63,12 +63,11 @@ function encryptionXml(form: EncryptionForm): string {
   );
 }
 
-/** InvalidArgument names KMSMasterKeyID or ApplyServerSideEncryptionByDefault: the key field. */
+/** S3's InvalidArgument about the key (an empty or overlong id) names KMSMasterKeyID. */
 function placeEncryptionProblem(refusal: Refusal): Omit<Problem, 'text'> {
-  const argument = refusal.field('ArgumentName');
-  if (argument === 'KMSMasterKeyID' || refusal.code === 'KMS.NotFoundException')
-    return { entry: 0, field: 'keyId' };
-  return { entry: -1, field: 'form' };
+  return refusal.field('ArgumentName') === 'KMSMasterKeyID'
+    ? { entry: 0, field: 'keyId' }
+    : { entry: -1, field: 'form' };
 }
 
 /** The keyring's usable keys, for an operator; null for a bucket user (the list is admin's). */
