@@ -1,14 +1,10 @@
-// A bucket's website and policy configurations, each edited as the JSON the AWS SDK sends (the
-// same shape as `aws s3api put-bucket-...`), with S3's own validation error shown under its
-// editor; and, for an operator, the bucket's quotas through the admin API. (CORS, lifecycle and
-// tagging have forms of their own.)
+// A bucket's policy, edited as the JSON document it is (a form would hide what IAM reads), with
+// S3's own validation error shown under its editor; and, for an operator, the bucket's quotas
+// through the admin API. (CORS, lifecycle, tagging, website and encryption have forms.)
 import {
   DeleteBucketPolicyCommand,
-  DeleteBucketWebsiteCommand,
   GetBucketPolicyCommand,
-  GetBucketWebsiteCommand,
   PutBucketPolicyCommand,
-  PutBucketWebsiteCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { useEffect, useState } from 'preact/hooks';
@@ -28,22 +24,7 @@ interface DocumentKind {
   remove: ((s3: S3Client, bucket: string) => Promise<unknown>) | null;
 }
 
-/** Drops the SDK's response metadata: what is left is what PUT takes. */
-function body(output: { $metadata: unknown }): Json {
-  const { $metadata: _, ...rest } = output;
-  return rest;
-}
-
 const KINDS: readonly DocumentKind[] = [
-  {
-    title: 'Website',
-    missing: 'NoSuchWebsiteConfiguration',
-    example: { IndexDocument: { Suffix: 'index.html' }, ErrorDocument: { Key: 'error.html' } },
-    get: async (s3, Bucket) => body(await s3.send(new GetBucketWebsiteCommand({ Bucket }))),
-    put: (s3, Bucket, WebsiteConfiguration) =>
-      s3.send(new PutBucketWebsiteCommand({ Bucket, WebsiteConfiguration })),
-    remove: (s3, Bucket) => s3.send(new DeleteBucketWebsiteCommand({ Bucket })),
-  },
   {
     title: 'Policy',
     missing: 'NoSuchBucketPolicy',

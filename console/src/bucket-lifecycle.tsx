@@ -15,6 +15,7 @@ import {
   invalidIf,
   LinesField,
   problemAt,
+  SelectField,
   TextField,
   useStoredList,
 } from './config-form.js';
@@ -30,6 +31,10 @@ import {
   unsendableDate,
 } from './lifecycle-rules.js';
 
+const STATUSES = [
+  ['Enabled', 'Enabled'],
+  ['Disabled', 'Disabled'],
+] as const;
 const EXPIRATIONS: ReadonlyArray<[ExpirationKind, string]> = [
   ['none', 'Never'],
   ['days', 'After a number of days'],
@@ -127,19 +132,14 @@ function RuleFields(props: {
           error={errorOf('id')}
           onInput={(id) => change({ id })}
         />
-        {/* Labels by id, not around the select: a wrapping label's name takes in the option. */}
-        <div class="field">
-          <label for={`lifecycle-${index}-status`}>Status</label>
-          <select
-            id={`lifecycle-${index}-status`}
-            name="status"
-            value={rule.status}
-            onChange={(e) => change({ status: e.currentTarget.value as LifecycleForm['status'] })}
-          >
-            <option value="Enabled">Enabled</option>
-            <option value="Disabled">Disabled</option>
-          </select>
-        </div>
+        <SelectField
+          id={`lifecycle-${index}-status`}
+          label="Status"
+          name="status"
+          value={rule.status}
+          options={STATUSES}
+          onChange={(status) => change({ status: status as LifecycleForm['status'] })}
+        />
       </div>
       <fieldset>
         <legend>Filter (empty: every object)</legend>
@@ -176,21 +176,14 @@ function RuleFields(props: {
       </fieldset>
       <fieldset>
         <legend>Expiration of current versions</legend>
-        <div class="field">
-          <label for={`lifecycle-${index}-expiration`}>Expire</label>
-          <select
-            id={`lifecycle-${index}-expiration`}
-            name="expiration"
-            value={rule.expiration}
-            onChange={(e) => change({ expiration: e.currentTarget.value as ExpirationKind })}
-          >
-            {EXPIRATIONS.map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id={`lifecycle-${index}-expiration`}
+          label="Expire"
+          name="expiration"
+          value={rule.expiration}
+          options={EXPIRATIONS}
+          onChange={(expiration) => change({ expiration: expiration as ExpirationKind })}
+        />
         {rule.expiration === 'days' && (
           <label>
             Days after creation

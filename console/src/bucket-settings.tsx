@@ -1,12 +1,14 @@
 // A bucket's settings page: its S3 configurations as forms with their XML beside them (CORS,
-// lifecycle, tagging, versioning and object lock), website and policy as JSON, and for an
-// operator the admin API's quotas and global aliases.
+// lifecycle, tagging, website, default encryption, versioning and object lock), the policy as
+// JSON, and for an operator the admin API's quotas and global aliases.
 import { BucketAliases } from './bucket-aliases.js';
 import { BucketCors } from './bucket-cors.js';
 import { BucketDocuments, BucketQuotas } from './bucket-documents.js';
+import { BucketEncryption } from './bucket-encryption.js';
 import { BucketLifecycle } from './bucket-lifecycle.js';
 import { BucketProtection } from './bucket-protection.js';
 import { BucketTagging } from './bucket-tagging.js';
+import { BucketWebsite } from './bucket-website.js';
 import type { PageProps } from './main.js';
 
 export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: string }) {
@@ -30,6 +32,8 @@ export function BucketSettings({ s3, session, bucket }: PageProps & { bucket: st
       <BucketCors s3={s3} bucket={bucket} />
       <BucketLifecycle s3={s3} bucket={bucket} />
       <BucketTagging s3={s3} bucket={bucket} />
+      <BucketWebsite s3={s3} bucket={bucket} />
+      <BucketEncryption s3={s3} bucket={bucket} adminToken={session.adminToken} />
       <BucketProtection s3={s3} bucket={bucket} />
       {session.adminToken !== null && (
         <OperatorSettings token={session.adminToken} bucket={bucket} />

@@ -1,4 +1,4 @@
-// What the bucket configuration forms share (CORS, lifecycle, tagging): the stored document
+// What the bucket configuration forms share (CORS, lifecycle, tagging, website, encryption): the stored document
 // loaded once before the form may be edited, the XML S3 stores shown beside the form, and S3's
 // validation error shown at the field it is about (tied to it for screen readers).
 import type { ComponentChildren } from 'preact';
@@ -191,25 +191,29 @@ export interface Refusal {
 }
 
 /**
- * A stored configuration as an editable list: `load` reads it (S3's `missing` error code: none
- * stored, an empty list); `loaded` stays false until it came, as an edit made before would be
+ * A stored configuration as an editable value: `load` reads it (S3's `missing` error code: none
+ * stored, `empty`); `loaded` stays false until it came, as an edit made before would be
  * overwritten. `save` runs a PUT or DELETE, and places S3's refusal with `place`.
  */
-export function useStoredList<T extends object>(
-  load: () => Promise<T[]>,
+export function useStoredConfig<T>(
+  load: () => Promise<T>,
   missing: string,
+  empty: T,
   deps: readonly unknown[],
 ) {
-  const [entries, setEntries] = useState<T[]>([]);
+  const [value, setValue] = useState<T>(empty);
   const [loaded, setLoaded] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
 
   useEffect(() => {
+    // Another bucket: nothing of the last one's may be saved onto this one before it is read.
     setLoaded(false);
+    setValue(empty);
+    setProblem(null);
     load().then(
       (got) => {
-        setEntries(got);
+        setValue(got);
         setLoaded(true);
       },
       (caught: { name?: string }) => {
@@ -220,15 +224,10 @@ export function useStoredList<T extends object>(
     );
   }, deps);
 
-  const update = (next: T[]) => {
+  const update = (next: T) => {
     setSaved(null);
-    setEntries(next);
+    setValue(next);
   };
-  /** Edits entry `index` (a rule, a tag row) in place. */
-  const change = (index: number, edit: Partial<T>) =>
-    update(entries.map((entry, i) => (i === index ? { ...entry, ...edit } : entry)));
-  const remove = (index: number) => update(entries.filter((_, i) => i !== index));
-  const add = (entry: T) => update([...entries, entry]);
   const save = async (
     work: () => Promise<unknown>,
     done: string,
@@ -248,7 +247,71 @@ export function useStoredList<T extends object>(
       });
     }
   };
+  /** Runs the DELETE `work`; the form then shows `empty`, as a bucket without one reads. */
+  const clear = (work: () => Promise<unknown>, done: string) =>
+    save(
+      async () => {
+        await work();
+        update(empty);
+      },
+      done,
+      () => ({ entry: -1, field: 'form' }),
+    );
+  return { value, update, loaded, problem, saved, save, clear };
+}
+
+/** A stored configuration that is a list of entries (rules, tag rows), edited entry by entry. */
+export function useStoredList<T extends object>(
+  load: () => Promise<T[]>,
+  missing: string,
+  deps: readonly unknown[],
+) {
+  const {
+    value: entries,
+    update,
+    loaded,
+    problem,
+    saved,
+    save,
+  } = useStoredConfig<T[]>(load, missing, [], deps);
+  /** Edits entry `index` (a rule, a tag row) in place. */
+  const change = (index: number, edit: Partial<T>) =>
+    update(entries.map((entry, i) => (i === index ? { ...entry, ...edit } : entry)));
+  const remove = (index: number) => update(entries.filter((_, i) => i !== index));
+  const add = (entry: T) => update([...entries, entry]);
   return { entries, change, remove, add, loaded, problem, saved, save };
+}
+
+/** A labelled select (labelled by id: a wrapping label's name would take in the option). */
+export function SelectField(props: {
+  id: string;
+  label: string;
+  name: string;
+  value: string;
+  options: readonly (readonly [value: string, label: string])[];
+  error?: FieldProblem | null;
+  onChange: (value: string) => void;
+}) {
+  const { id, label, name, value, options, error = null, onChange } = props;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        name={name}
+        value={value}
+        {...invalidIf(error)}
+        onChange={(e) => onChange(e.currentTarget.value)}
+      >
+        {options.map(([option, text]) => (
+          <option key={option} value={option}>
+            {text}
+          </option>
+        ))}
+      </select>
+      <FieldError error={error} />
+    </div>
+  );
 }
 
 /** The form's own line: S3's refusal that names no field, then Add/Save and the outcome. */

@@ -1,7 +1,8 @@
 // Accessibility of the console's main pages, audited in a real browser (Debian's Chromium
-// through playwright-core) by axe-core: sign-in, overview, buckets, a bucket's settings, keys
-// and the object browser, each failing on any serious or critical violation. And the keyboard:
-// the sign-in form's fields are reached by Tab in reading order, each by its label.
+// through playwright-core) by axe-core: sign-in, overview, buckets, a bucket's settings (its
+// CORS, lifecycle, tagging, website and encryption forms open, S3's refusals shown), keys and
+// the object browser, each failing on any serious or critical violation. And the keyboard: the
+// sign-in form's fields are reached by Tab in reading order, each by its label.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -10,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { useChromium } from '../helpers/chromium.js';
 import { consoleUrl, openConsole, signInOperator } from '../helpers/console.js';
 import { newBucket, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, useServer } from '../helpers/server.js';
+import { createKmsKey } from '../helpers/sse.js';
 
 const suite = useServer(test);
 const { browserTest, browser } = useChromium(test, 'console accessibility browser tests', [
@@ -56,12 +58,21 @@ function focusedName(page: Page): Promise<string> {
   })()`);
 }
 
-/** The settings page with a CORS rule, a lifecycle rule (refused by S3) and a tag row open. */
+/**
+ * The settings page with a CORS rule, a lifecycle rule (refused by S3), a tag row, a website
+ * routing rule (refused by S3) and SSE-KMS's key list open.
+ */
 async function openEveryForm(page: Page): Promise<void> {
   await page.getByText('No lifecycle rules').waitFor();
   await page.getByRole('button', { name: 'Add rule', exact: true }).click();
   await page.getByRole('button', { name: 'Add lifecycle rule' }).click();
   await page.getByRole('button', { name: 'Add tag' }).click();
+  await page.getByRole('button', { name: 'Add routing rule' }).click();
+  await page.getByLabel('HTTP redirect code').fill('300');
+  await page.getByRole('button', { name: 'Save website' }).click();
+  await page.locator('fieldset[data-routing-rule="0"] .field-error').waitFor();
+  await page.getByLabel('Encryption type').selectOption('aws:kms');
+  await page.getByLabel('KMS key').waitFor();
   await page.getByLabel('Days after creation').fill('0');
   await page.getByRole('button', { name: 'Save lifecycle' }).click();
   await page.locator('fieldset[data-lifecycle-rule="0"] .field-error').waitFor();
@@ -103,6 +114,7 @@ browserTest(
   'overview, buckets, settings, keys and objects, both themes: no serious violations',
   async (t) => {
     const bucket = await newBucket(suite.s3, 'console-a11y');
+    await createKmsKey(suite.server, 'alias/console-a11y');
     await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'folder/a.txt', Body: 'a' }));
     await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'top.txt', Body: 'top' }));
     const page = await openConsole(await browser(), suite.server);

@@ -16,21 +16,8 @@ import type { Page } from 'playwright-core';
 import { DAY_MS } from '../../engine/lifecycle.js';
 import { shardPath } from '../helpers/blocks.js';
 import { useChromium } from '../helpers/chromium.js';
-import {
-  consoleUrl,
-  openConsole,
-  screenshot,
-  signInOperator,
-  waitUntil,
-} from '../helpers/console.js';
-import {
-  newBucket,
-  objectBytes,
-  ROOT_ACCESS_KEY,
-  ROOT_SECRET_KEY,
-  s3Failure,
-  useServer,
-} from '../helpers/server.js';
+import { openAsRootOperator, screenshot, waitUntil } from '../helpers/console.js';
+import { newBucket, objectBytes, s3Failure, useServer } from '../helpers/server.js';
 
 const suite = useServer(test, {
   shards: 1,
@@ -42,14 +29,7 @@ const { browserTest, browser } = useChromium(test, 'console form browser tests',
 
 /** The operator, with the root key too (S3 settings need keys), on `hash`. */
 async function openAsOperator(hash: string): Promise<Page> {
-  const page = await openConsole(await browser(), suite.server);
-  await page.getByLabel('Operator (admin token)').check();
-  await page.getByLabel(/^Access key ID/).fill(ROOT_ACCESS_KEY);
-  await page.getByLabel('Secret access key').fill(ROOT_SECRET_KEY);
-  await signInOperator(page);
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  await page.goto(`${consoleUrl(suite.server)}${hash}`);
-  return page;
+  return openAsRootOperator(await browser(), suite.server, hash);
 }
 
 let lifecycleBucket = '';

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Credentials } from './keys.js';
-import { ADMIN_TOKEN, type TestServer } from './server.js';
+import { ADMIN_TOKEN, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, type TestServer } from './server.js';
 
 /** The console's address on the admin port. */
 export function consoleUrl(server: TestServer): string {
@@ -24,6 +24,22 @@ export async function signInOperator(page: Page, token = ADMIN_TOKEN): Promise<v
   await page.getByLabel('Operator (admin token)').check();
   await page.getByLabel('Admin token', { exact: true }).fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A new tab signed in as the operator with the root key too (S3 settings need keys), on `hash`. */
+export async function openAsRootOperator(
+  context: BrowserContext,
+  server: TestServer,
+  hash: string,
+): Promise<Page> {
+  const page = await openConsole(context, server);
+  await page.getByLabel('Operator (admin token)').check();
+  await page.getByLabel(/^Access key ID/).fill(ROOT_ACCESS_KEY);
+  await page.getByLabel('Secret access key').fill(ROOT_SECRET_KEY);
+  await signInOperator(page);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.goto(`${consoleUrl(server)}${hash}`);
+  return page;
 }
 
 export async function signInUser(page: Page, keys: Credentials): Promise<void> {
