@@ -78,6 +78,7 @@ import {
   handleGetBucketReplication,
   handlePutBucketReplication,
 } from './handlers/replication.js';
+import { handleSelectObjectContent } from './handlers/select.js';
 import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
@@ -241,6 +242,8 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handlePutBucketOwnershipControls(ctx, e.bucket);
     case 'DeleteBucketOwnershipControls':
       return handleDeleteBucketOwnershipControls(ctx, e.bucket);
+    case 'SelectObjectContent':
+      return handleSelectObjectContent(ctx, e);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }
