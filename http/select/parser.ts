@@ -1,5 +1,5 @@
 import { LIMITS } from '../../engine/limits.js';
-import type { Expr, PathStep, Query, SelectItem, SqlType } from './ast.js';
+import type { BinaryOp, Expr, PathStep, Query, SelectItem, SqlType } from './ast.js';
 import { type Token, tokenize } from './lexer.js';
 import { SelectSqlError } from './sql-error.js';
 
@@ -141,27 +141,46 @@ class Parser {
   }
 
   expr(): Expr {
+    return this.nested(() => this.or());
+  }
+
+  private or(): Expr {
+    return this.leftChain(
+      () => this.and(),
+      () => (this.acceptWord('OR') ? 'OR' : null),
+    );
+  }
+
+  private and(): Expr {
+    return this.leftChain(
+      () => this.not(),
+      () => (this.acceptWord('AND') ? 'AND' : null),
+    );
+  }
+
+  /**
+   * `operand (op operand)*`, left-associative. Each operator adds a level to the tree the
+   * evaluator recurses through, so it counts toward the depth bound like a parenthesis.
+   */
+  private leftChain(operand: () => Expr, operator: () => BinaryOp | null): Expr {
+    let left = operand();
+    const outer = this.depth;
+    try {
+      for (let op = operator(); op !== null; op = operator()) {
+        this.deepen();
+        left = { kind: 'binary', op, left, right: operand() };
+      }
+      return left;
+    } finally {
+      this.depth = outer;
+    }
+  }
+
+  private deepen(): void {
     this.depth++;
     if (this.depth > LIMITS.selectExpressionDepthMax) {
       throw this.fail('ParseUnsupportedSyntax', this.peek(), 'the expression is nested too deeply');
     }
-    try {
-      return this.or();
-    } finally {
-      this.depth--;
-    }
-  }
-
-  private or(): Expr {
-    let left = this.and();
-    while (this.acceptWord('OR')) left = { kind: 'binary', op: 'OR', left, right: this.and() };
-    return left;
-  }
-
-  private and(): Expr {
-    let left = this.not();
-    while (this.acceptWord('AND')) left = { kind: 'binary', op: 'AND', left, right: this.not() };
-    return left;
   }
 
   private not(): Expr {
@@ -210,23 +229,24 @@ class Parser {
   }
 
   private additive(): Expr {
-    let left = this.multiplicative();
-    for (;;) {
-      const token = this.peek();
-      if (token.kind !== 'op' || !['+', '-', '||'].includes(token.text)) return left;
-      this.next();
-      left = { kind: 'binary', op: token.text as '+', left, right: this.multiplicative() };
-    }
+    return this.leftChain(
+      () => this.multiplicative(),
+      () => this.acceptOpOf(['+', '-', '||']),
+    );
   }
 
   private multiplicative(): Expr {
-    let left = this.unary();
-    for (;;) {
-      const token = this.peek();
-      if (token.kind !== 'op' || !['*', '/', '%'].includes(token.text)) return left;
-      this.next();
-      left = { kind: 'binary', op: token.text as '*', left, right: this.unary() };
-    }
+    return this.leftChain(
+      () => this.unary(),
+      () => this.acceptOpOf(['*', '/', '%']),
+    );
+  }
+
+  private acceptOpOf(ops: readonly BinaryOp[]): BinaryOp | null {
+    const token = this.peek();
+    if (token.kind !== 'op' || !(ops as readonly string[]).includes(token.text)) return null;
+    this.next();
+    return token.text as BinaryOp;
   }
 
   private unary(): Expr {
@@ -420,14 +440,12 @@ class Parser {
 
   /** Runs a recursive step under the depth bound (unary chains recurse without expr()). */
   private nested(step: () => Expr): Expr {
-    this.depth++;
-    if (this.depth > LIMITS.selectExpressionDepthMax) {
-      throw this.fail('ParseUnsupportedSyntax', this.peek(), 'the expression is nested too deeply');
-    }
+    const outer = this.depth;
+    this.deepen();
     try {
       return step();
     } finally {
-      this.depth--;
+      this.depth = outer;
     }
   }
 
