@@ -25,18 +25,52 @@ export class CsvReader {
   private fieldWasQuoted = false;
   private atRecordStart = true;
   private inComment = false;
+  /** A \r outside quotes, held until the next character says whether it ends the record. */
+  private pendingCr = false;
   private readonly delimiter: string;
+  /** The characters that end a run of plain text outside quotes, and inside them. */
+  private readonly plainSpecial: RegExp;
+  private readonly quotedSpecial: RegExp;
 
   constructor(private readonly options: CsvInput) {
     this.delimiter = options.recordDelimiter === '\r\n' ? '\n' : options.recordDelimiter;
+    this.plainSpecial = charClass([options.fieldDelimiter, this.delimiter, options.quote, '\r']);
+    this.quotedSpecial = charClass([
+      options.quote,
+      options.quoteEscape,
+      ...(options.allowQuotedRecordDelimiter ? [] : [this.delimiter]),
+    ]);
   }
 
   /** Feeds text; false when a callback asked to stop. */
   push(text: string, onFields: OnFields): boolean {
     const { fieldDelimiter, quote, quoteEscape, comments, allowQuotedRecordDelimiter } =
       this.options;
-    for (let i = 0; i < text.length; i++) {
+    let i = 0;
+    while (i < text.length) {
+      // Fast path: the plain characters up to the next one that means something, in one slice.
+      if (
+        !this.inComment &&
+        !this.atRecordStart &&
+        !this.escaped &&
+        !this.quoteSeen &&
+        !this.pendingCr
+      ) {
+        const special = this.quoted ? this.quotedSpecial : this.plainSpecial;
+        special.lastIndex = i;
+        const found = special.exec(text);
+        const stop = found === null ? text.length : found.index;
+        if (stop > i) {
+          this.recordChars += stop - i;
+          if (this.recordChars > LIMITS.selectRecordBytesMax)
+            throw new S3Error('OverMaxRecordSize');
+          this.field += text.slice(i, stop);
+          i = stop;
+          if (i === text.length) break;
+        }
+      }
       const c = text.charAt(i);
+      i++;
       if (this.inComment) {
         if (c === this.delimiter) {
           this.inComment = false;
@@ -76,7 +110,14 @@ export class CsvReader {
           this.quoted = false;
         }
       }
-      if (c === quote && this.field === '' && !this.fieldWasQuoted) {
+      if (this.pendingCr) {
+        // A \r is part of the record delimiter only right before its \n.
+        this.pendingCr = false;
+        if (c !== '\n') this.field += '\r';
+      }
+      if (c === '\r' && this.delimiter === '\n') {
+        this.pendingCr = true;
+      } else if (c === quote && this.field === '' && !this.fieldWasQuoted) {
         this.quoted = true;
         this.fieldWasQuoted = true;
       } else if (c === fieldDelimiter) {
@@ -105,9 +146,6 @@ export class CsvReader {
   }
 
   private endRecord(onFields: OnFields): boolean {
-    if (this.delimiter === '\n' && !this.fieldWasQuoted && this.field.endsWith('\r')) {
-      this.field = this.field.slice(0, -1);
-    }
     this.endField();
     const fields = this.fields;
     this.fields = [];
@@ -117,4 +155,10 @@ export class CsvReader {
     if (fields.length === 1 && fields[0] === '') return true;
     return onFields(fields);
   }
+}
+
+/** A global regex matching any of `chars` (each one character). */
+function charClass(chars: readonly string[]): RegExp {
+  const escaped = chars.map((c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`).join('');
+  return new RegExp(`[${escaped}]`, 'gu');
 }
