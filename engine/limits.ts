@@ -31,6 +31,8 @@ export const LIMITS = {
   selectExpressionDepthMax: 64,
   /** AWS's maxCharsPerRecord: one input record (CSV row, JSON value) or output record. */
   selectRecordBytesMax: 1024 * 1024,
+  /** Nesting of a JSON value Select serializes or compares (the walk recurses). */
+  selectJsonDepthMax: 512,
   /** Output bytes gathered into one Records event before it is sent. */
   selectRecordsEventBytes: 64 * 1024,
   /** A scan that has sent no event for this long sends a Cont (keep-alive) event. */

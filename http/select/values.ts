@@ -1,3 +1,5 @@
+import { LIMITS } from '../../engine/limits.js';
+import { S3Error } from '../s3/errors.js';
 import type { SqlType, SqlValue } from './ast.js';
 import { SelectSqlError } from './sql-error.js';
 
@@ -36,7 +38,7 @@ export function compareValues(left: SqlValue, right: SqlValue): number | null {
   if (typeof left === 'string' && typeof right === 'string')
     return left < right ? -1 : left > right ? 1 : 0;
   if (typeof left === 'boolean' && typeof right === 'boolean') return Number(left) - Number(right);
-  return JSON.stringify(left) === JSON.stringify(right) ? 0 : null;
+  return JSON.stringify(toJson(left)) === JSON.stringify(toJson(right)) ? 0 : null;
 }
 
 const TIMESTAMP =
@@ -112,16 +114,23 @@ export function textOf(value: SqlValue): string {
   return JSON.stringify(toJson(value));
 }
 
-/** A value as JSON (timestamps as ISO text, MISSING dropped from objects). */
-export function toJson(value: SqlValue): unknown {
+/**
+ * A value as JSON (timestamps as ISO text, MISSING dropped from objects). Recursive, so a record
+ * nested deeper than LIMITS.selectJsonDepthMax is refused rather than allowed to overflow the stack.
+ */
+export function toJson(value: SqlValue, depth = 0): unknown {
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map((item) => toJson(item) ?? null);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [name, item] of Object.entries(value as Record<string, SqlValue>)) {
-      if (item !== undefined) out[name] = toJson(item);
-    }
-    return out;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= LIMITS.selectJsonDepthMax) {
+    throw new S3Error(
+      'JSONParsingError',
+      `A JSON record is nested deeper than ${LIMITS.selectJsonDepthMax} levels.`,
+    );
   }
-  return value;
+  if (Array.isArray(value)) return value.map((item: SqlValue) => toJson(item, depth + 1) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const [name, item] of Object.entries(value as Record<string, SqlValue>)) {
+    if (item !== undefined) out[name] = toJson(item, depth + 1);
+  }
+  return out;
 }

@@ -172,6 +172,22 @@ test('JSON LINES and DOCUMENT: paths into values, FROM S3Object[*] paths, JSON o
   t.is(whole.records, '{"n":"z"}\n');
 });
 
+test('a JSON record nested too deeply is JSONParsingError, not a stack overflow', async (t) => {
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+  const bucket = await withObject('select-deep', 'deep.json', deep);
+  const failure = await s3Failure(
+    select({
+      Bucket: bucket,
+      Key: 'deep.json',
+      Expression: 'SELECT * FROM S3Object',
+      InputSerialization: { JSON: { Type: 'LINES' } },
+      OutputSerialization: JSON_OUT,
+    }),
+  );
+  t.is(failure.name, 'JSONParsingError');
+  t.is(failure.status, 400);
+});
+
 test('GZIP input is decompressed; Stats count the stored and the processed bytes', async (t) => {
   const text = `id,v\n${Array.from({ length: 5000 }, (_, i) => `${i},${i % 7}`).join('\n')}\n`;
   const gz = gzipSync(text);
