@@ -16,6 +16,7 @@ export async function* objectChunks(
   shard: ShardClient,
   opened: Opened,
   range: ByteRange,
+  onClientGone: (handler: () => void) => void,
 ): AsyncGenerator<Uint8Array> {
   if (opened.inlineBody !== null || range.end === range.start) {
     releaseOpened(shard, opened);
@@ -47,6 +48,12 @@ export async function* objectChunks(
       },
     },
   );
+  // A client gone cancels the session (openObject's abort handler): no more replies will come,
+  // so a wait for the next chunk must end here.
+  onClientGone(() => {
+    failure ??= new Error('the client went away');
+    notify();
+  });
   let received = 0;
   const total = range.end - range.start;
   try {

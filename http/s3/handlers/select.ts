@@ -103,7 +103,7 @@ async function answer(
   query: Query,
 ): Promise<void> {
   let started = false;
-  const chunks = sourceOf(shard, opened, request);
+  const chunks = sourceOf(ctx, shard, opened, request);
   const source = (async function* () {
     started = true;
     yield* chunks;
@@ -114,7 +114,7 @@ async function answer(
   } catch (error) {
     const s3 = selectError(error);
     if (!sink.begun) throw s3;
-    if (s3.code === 'InternalError')
+    if (s3.code === 'InternalError' && ctx.res.open)
       ctx.state.logger.error({ requestId: ctx.requestId, err: error }, 'Select failed mid-stream');
     await sink.send(errorEvent(s3.code, s3.message));
   } finally {
@@ -126,18 +126,20 @@ async function answer(
 
 /** The object's bytes the scan reads: all of it, or what ScanRange selects. */
 function sourceOf(
+  ctx: RequestContext,
   shard: ShardClient,
   opened: Opened,
   request: SelectRequest,
 ): AsyncIterable<Uint8Array> {
+  const gone = (handler: () => void): void => ctx.res.onAbort(handler);
   const size = opened.info.bytes;
   const range = request.scanRange;
-  if (range === null) return objectChunks(shard, opened, { start: 0, end: size });
+  if (range === null) return objectChunks(shard, opened, { start: 0, end: size }, gone);
   const start = range.start ?? (range.end === null ? 0 : Math.max(0, size - range.end));
   const end = range.start === null ? size - 1 : Math.min(range.end ?? size - 1, size - 1);
   const readFrom = Math.min(Math.max(0, start - 1), size);
   return scanRangeBytes(
-    objectChunks(shard, opened, { start: readFrom, end: size }),
+    objectChunks(shard, opened, { start: readFrom, end: size }, gone),
     readFrom,
     start,
     end,
