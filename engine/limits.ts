@@ -36,7 +36,7 @@ export const LIMITS = {
   /** Output bytes gathered into one Records event before it is sent. */
   selectRecordsEventBytes: 64 * 1024,
   /** A scan that has sent no event for this long sends a Cont (keep-alive) event. */
-  selectKeepAliveMs: 1000,
+  selectKeepAliveMs: tunable('selectKeepAliveMs', 1000),
   /** With RequestProgress enabled, a Progress event at most this often. */
   selectProgressIntervalMs: 1000,
   /** Cap on request bodies hangar buffers whole (XML documents). */
