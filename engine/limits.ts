@@ -24,6 +24,21 @@ export const LIMITS = {
   putObjectBytesMax: 5 * 1024 ** 3,
   deleteObjectsKeysMax: 1000,
   listKeysMax: 1000,
+  // ---- S3 Select (SelectObjectContent) ----
+  /** AWS's bound on the SQL expression ("The maximum byte-length for the SQL expression is 256 KB"). */
+  selectExpressionBytesMax: 256 * 1024,
+  /** Nesting depth of a SQL expression: the parser recurses, so a deep one must fail typed. */
+  selectExpressionDepthMax: 64,
+  /** AWS's maxCharsPerRecord: one input record (CSV row, JSON value) or output record. */
+  selectRecordBytesMax: 1024 * 1024,
+  /** Nesting of a JSON value Select serializes or compares (the walk recurses). */
+  selectJsonDepthMax: 512,
+  /** Output bytes gathered into one Records event before it is sent. */
+  selectRecordsEventBytes: 64 * 1024,
+  /** A scan that has sent no event for this long sends a Cont (keep-alive) event. */
+  selectKeepAliveMs: tunable('selectKeepAliveMs', 1000),
+  /** With RequestProgress enabled, a Progress event at most this often. */
+  selectProgressIntervalMs: 1000,
   /** Cap on request bodies hangar buffers whole (XML documents). */
   xmlBodyBytesMax: 2 * 1024 * 1024,
   /** An error answered before the body was read: up to this much of the rest is read and

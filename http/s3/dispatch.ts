@@ -91,6 +91,7 @@ import {
   handleGetBucketRequestPayment,
   handlePutBucketRequestPayment,
 } from './handlers/request-payment.js';
+import { handleSelectObjectContent } from './handlers/select.js';
 import {
   handleDeleteBucketTagging,
   handleDeleteObjectTagging,
@@ -289,6 +290,8 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handlePutBucketOwnershipControls(ctx, e.bucket);
     case 'DeleteBucketOwnershipControls':
       return handleDeleteBucketOwnershipControls(ctx, e.bucket);
+    case 'SelectObjectContent':
+      return handleSelectObjectContent(ctx, e);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }

@@ -265,6 +265,105 @@ export const S3_ERRORS = {
     status: 400,
     message: 'The email address you provided does not match any account on record.',
   },
+  // ---- SelectObjectContent (AWS "List of SELECT Object Content Error Codes") ----
+  CastFailed: {
+    status: 400,
+    message:
+      'Attempt to convert from one data type to another using CAST failed in the SQL expression.',
+  },
+  CSVParsingError: { status: 400, message: 'Encountered an error parsing the CSV file.' },
+  EvaluatorInvalidArguments: {
+    status: 400,
+    message: 'Incorrect number of arguments in the function call in the SQL expression.',
+  },
+  EvaluatorInvalidTimestampFormatPattern: {
+    status: 400,
+    message: 'Time stamp format pattern requires additional fields in the SQL expression.',
+  },
+  ExpressionTooLong: {
+    status: 400,
+    message:
+      'The SQL expression is too long: The maximum byte-length for the SQL expression is 256 KB.',
+  },
+  IncorrectSqlFunctionArgumentType: {
+    status: 400,
+    message: 'Incorrect type of arguments in function call in the SQL expression.',
+  },
+  InvalidColumnIndex: {
+    status: 400,
+    message: 'The column index is invalid. Please check the service documentation and try again.',
+  },
+  InvalidCompressionFormat: {
+    status: 400,
+    message:
+      'The file is not in a supported compression format. Only GZIP and BZIP2 are supported.',
+  },
+  InvalidExpressionType: {
+    status: 400,
+    message: 'The ExpressionType is invalid. Only SQL expressions are supported.',
+  },
+  InvalidFileHeaderInfo: {
+    status: 400,
+    message: 'The FileHeaderInfo is invalid. Only NONE, USE, and IGNORE are supported.',
+  },
+  InvalidJsonType: {
+    status: 400,
+    message: 'The JsonType is invalid. Only DOCUMENT and LINES are supported.',
+  },
+  InvalidQuoteFields: {
+    status: 400,
+    message: 'The QuoteFields is invalid. Only ALWAYS and ASNEEDED are supported.',
+  },
+  InvalidRequestParameter: {
+    status: 400,
+    message:
+      'The value of a parameter in SelectRequest element is invalid. Check the service documentation and try again.',
+  },
+  JSONParsingError: { status: 400, message: 'Encountered an error parsing the JSON file.' },
+  LexerInvalidChar: { status: 400, message: 'The SQL expression contains an invalid character.' },
+  LexerInvalidLiteral: {
+    status: 400,
+    message: 'The SQL expression contains an invalid literal.',
+  },
+  MissingRequiredParameter: {
+    status: 400,
+    message:
+      'The SelectRequest entity is missing a required parameter. Check the service documentation and try again.',
+  },
+  OverMaxRecordSize: {
+    status: 400,
+    message:
+      'The length of a record in the input or result is greater than maxCharsPerRecord of 1 MB.',
+  },
+  ParseExpectedExpression: {
+    status: 400,
+    message: 'Did not find the expected SQL expression.',
+  },
+  ParseExpectedKeyword: {
+    status: 400,
+    message: 'Did not find the expected keyword in the SQL expression.',
+  },
+  ParseExpectedTypeName: {
+    status: 400,
+    message: 'Did not find the expected type name in the SQL expression.',
+  },
+  ParseSelectMissingFrom: {
+    status: 400,
+    message: 'The SQL expression contains a missing FROM after SELECT list.',
+  },
+  ParseUnexpectedToken: {
+    status: 400,
+    message: 'The SQL expression contains an unexpected token.',
+  },
+  ParseUnsupportedSyntax: {
+    status: 400,
+    message: 'The SQL expression contains unsupported syntax.',
+  },
+  UnsupportedFunction: { status: 400, message: 'Encountered an unsupported SQL function.' },
+  UnsupportedScanRangeInput: {
+    status: 400,
+    message: 'Scan range queries are not supported on this type of object.',
+  },
   XHangarStorageFull: {
     status: 507,
     message:

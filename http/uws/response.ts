@@ -51,6 +51,8 @@ export class Responder {
   /** Set by a graceful stop: the answer says `Connection: close` and uWS closes after it. */
   private closeAfterAnswer = false;
   private peer: string | null = null;
+  /** Chunked writes waiting for uWS to drain its buffer (writeChunked's backpressure). */
+  private writableWaiters: Array<() => void> = [];
 
   constructor(
     private readonly res: HttpResponse,
@@ -59,6 +61,7 @@ export class Responder {
     res.onAborted(() => {
       this.aborted = true;
       for (const handler of this.abortHandlers.splice(0)) handler();
+      for (const waiter of this.writableWaiters.splice(0)) waiter();
       this.settle();
     });
   }
@@ -244,6 +247,51 @@ export class Responder {
   private retryPending(): boolean {
     this.drain();
     return this.queue.length === 0 || !this.open;
+  }
+
+  /**
+   * Starts a streamed body of unknown length (chunked transfer encoding): S3 Select's event
+   * stream, whose size is known only at its end.
+   */
+  beginChunked(status: number, headers: Headers): void {
+    if (!this.open) return;
+    assertSafeHeaders(headers);
+    const close: Headers = this.closeAfterAnswer ? [['connection', 'close']] : [];
+    this.res.cork(() => this.writeHead(status, [...headers, ...close]));
+    this.res.onWritable(() => {
+      for (const waiter of this.writableWaiters.splice(0)) waiter();
+      return true;
+    });
+  }
+
+  /**
+   * Writes one chunk of a chunked body. uWS keeps what the socket did not take; `done` runs at
+   * once, or when that backlog drained (or the client left), so a writer that waits for it
+   * holds at most one chunk in uWS's buffer.
+   */
+  writeChunked(view: Uint8Array, done: () => void): void {
+    if (!this.open) {
+      done();
+      return;
+    }
+    let drained = false;
+    this.res.cork(() => {
+      drained = this.res.write(view);
+    });
+    this.bodyBytesSent += view.byteLength;
+    if (drained) done();
+    else this.writableWaiters.push(done);
+  }
+
+  /** Ends a chunked body. */
+  endChunked(): void {
+    if (!this.open) return;
+    this.ended = true;
+    try {
+      this.res.cork(() => this.res.end());
+    } finally {
+      this.settle();
+    }
   }
 
   /** Drops the connection (unrecoverable mid-stream failure, or a body we refuse to drain). */
