@@ -170,10 +170,11 @@ export const LIMITS = {
   analyticsConfigurationsMax: 1000,
   /** Metrics configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
   metricsConfigurationsMax: 1000,
-  /** An analytics or metrics configuration's Id, in characters of [A-Za-z0-9._-] (AWS's);
+  /** An analytics, metrics or inventory configuration's Id, in characters of [A-Za-z0-9._-] (AWS's);
    *  longer, 400 InvalidArgument. */
   bucketConfigIdCharsMax: 64,
-  /** Configurations on one page of ListBucketAnalytics/MetricsConfigurations (AWS's 100). */
+  /** Configurations on one page of ListBucketAnalytics/Metrics/InventoryConfigurations (AWS's
+   *  100). */
   bucketConfigListPageMax: 100,
   /** A Prefix in an analytics or metrics filter or an export destination, in UTF-16 code units
    *  (an object key's bound); longer, 400 InvalidArgument. */
@@ -361,8 +362,6 @@ export const LIMITS = {
   // ---- inventory (issue 18) ----
   /** Inventory configurations one bucket may have (AWS: 1,000). */
   inventoryConfigsMax: 1000,
-  /** Configurations one ListBucketInventoryConfigurations page holds (AWS: 100). */
-  inventoryListPageMax: 100,
   /** How often the inventory worker looks for reports that are due (tunable). */
   inventoryCheckIntervalMs: tunable('inventoryCheckIntervalMs', 60 * 60 * 1000),
   /** Versions one ListVersions batch of an inventory run reads from a shard. */

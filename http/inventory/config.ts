@@ -5,6 +5,7 @@
  * semantic problems are InvalidArgument.
  */
 import { S3Error } from '../s3/errors.js';
+import { checkedConfigId } from '../s3/id-configs.js';
 import {
   checkElements,
   elementOf,
@@ -60,23 +61,13 @@ export interface InventoryConfig {
   optionalFields: OptionalField[];
 }
 
-/** A bucket's inventory configurations by id (catalog kind 'inventory'). */
-export type InventoryConfigs = Record<string, InventoryConfig>;
-
 const BUCKET_ARN = 'arn:aws:s3:::';
-/** AWS: configuration ids are up to 64 letters, digits, '-', '_' and '.'. */
-const CONFIG_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function invalid(message: string, name: string, value?: string): S3Error {
   return new S3Error('InvalidArgument', message, {
     ArgumentName: name,
     ...(value === undefined ? {} : { ArgumentValue: value }),
   });
-}
-
-/** A configuration id from the query string (`?inventory&id=`). */
-export function checkConfigId(id: string): void {
-  if (!CONFIG_ID.test(id)) throw invalid('Invalid configuration id.', 'id', id);
 }
 
 /** A single child element (absent: undefined; repeated or text: MalformedXML). */
@@ -104,8 +95,12 @@ function oneOf<T extends string>(value: string, allowed: readonly T[]): T {
 
 /** Parses and validates an InventoryConfiguration whose id the query string gave as `id`. */
 export function parseInventoryConfiguration(xml: string, id: string): InventoryConfig {
-  checkConfigId(id);
-  const doc = parseXml(xml, 'InventoryConfiguration');
+  checkedConfigId(id);
+  return parseInventoryDocument(parseXml(xml, 'InventoryConfiguration'), id);
+}
+
+/** Validates a parsed InventoryConfiguration document whose URL id is `id`. */
+export function parseInventoryDocument(doc: XmlNode, id: string): InventoryConfig {
   checkElements(doc, [
     'Destination',
     'IsEnabled',

@@ -19,7 +19,8 @@ import type { BackgroundWorker, WorkerStatus } from '../../engine/workers/worker
 import { putLogObject } from '../access-log/delivery.js';
 import { registry } from '../admin/metrics.js';
 import type { ServerState } from '../s3/context.js';
-import type { InventoryConfig, InventoryConfigs } from './config.js';
+import { idConfigsOf } from '../s3/id-configs.js';
+import type { InventoryConfig } from './config.js';
 import {
   csvRow,
   type DataFile,
@@ -31,6 +32,7 @@ import {
   runStamp,
   type VersionEntry,
 } from './report.js';
+import type { RunRecord, RunRecords } from './runs.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -49,14 +51,6 @@ const failuresCounter = new Counter({
   help: 'Inventory reports that failed (retried at the next check with the same run time)',
   registers: [registry],
 });
-
-/** When each configuration of a bucket last ran (catalog kind 'inventory-runs'). */
-interface RunRecord {
-  lastMs?: number;
-  /** A run started at this time and not finished: resumed with the same time. */
-  pendingMs?: number;
-}
-type RunRecords = Record<string, RunRecord>;
 
 export interface InventoryRunResult {
   reports: number;
@@ -108,8 +102,8 @@ export class InventoryWorker implements BackgroundWorker {
     const nowMs = Date.now() + this.state.config.clockOffsetMs;
     let firstError: unknown = null;
     for (const bucket of this.state.catalog.listBuckets()) {
-      const configs = this.state.catalog.getBucketConfig<InventoryConfigs>(bucket.id, 'inventory');
-      for (const config of Object.values(configs ?? {})) {
+      const configs = idConfigsOf<InventoryConfig>(this.state.catalog, bucket, 'inventory');
+      for (const config of configs) {
         if (this.job.stopped) return total;
         if (!config.enabled) continue;
         try {

@@ -29,12 +29,7 @@ import {
   handleGetBucketEncryption,
   handlePutBucketEncryption,
 } from './handlers/encryption.js';
-import {
-  handleDeleteBucketInventory,
-  handleGetBucketInventory,
-  handleListBucketInventory,
-  handlePutBucketInventory,
-} from './handlers/inventory.js';
+import { inventoryHandlers } from './handlers/inventory.js';
 import {
   handleDeleteBucketLifecycle,
   handleGetBucketLifecycle,
@@ -213,13 +208,13 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
     case 'HeadObject':
       return handleGetObject(ctx, e);
     case 'PutBucketInventoryConfiguration':
-      return handlePutBucketInventory(ctx, e);
+      return inventoryHandlers.put(ctx, e.bucket, e.id);
     case 'GetBucketInventoryConfiguration':
-      return handleGetBucketInventory(ctx, e);
+      return inventoryHandlers.get(ctx, e.bucket, e.id);
     case 'DeleteBucketInventoryConfiguration':
-      return handleDeleteBucketInventory(ctx, e);
+      return inventoryHandlers.delete(ctx, e.bucket, e.id);
     case 'ListBucketInventoryConfigurations':
-      return handleListBucketInventory(ctx, e);
+      return inventoryHandlers.list(ctx, e.bucket, e.continuationToken);
     case 'GetObjectTorrent':
       return handleGetObjectTorrent(ctx, e);
     case 'GetObjectAttributes':

@@ -1,9 +1,11 @@
-import type { RequestContext } from './context.js';
+import type { BucketRecord } from '../../engine/catalog/catalog.js';
+import { type RequestContext, requireBucket } from './context.js';
 import {
   checkedConfigId,
   deleteIdConfig,
   getIdConfig,
   type IdConfigKind,
+  type IdConfigListLayout,
   listIdConfigs,
   listXml,
   putIdConfig,
@@ -23,6 +25,10 @@ export interface IdConfigSpec<T extends { id: string }> {
   readonly max: number;
   readonly parse: (document: XmlNode, urlId: string) => T;
   readonly toXml: (config: T) => XmlNode;
+  /** Absent: 'configs-last'. */
+  readonly listLayout?: IdConfigListLayout;
+  /** What else goes with a deleted configuration (inventory: its schedule). */
+  readonly afterDelete?: (ctx: RequestContext, bucket: BucketRecord, id: string) => Promise<void>;
 }
 
 export interface IdConfigHandlers {
@@ -49,13 +55,15 @@ export function idConfigHandlers<T extends { id: string }>(
       sendXml(ctx, spec.element, spec.toXml(config));
     },
     async delete(ctx, bucket, id) {
-      await deleteIdConfig(ctx, bucket, spec.kind, checkedConfigId(id));
+      const configId = checkedConfigId(id);
+      await deleteIdConfig(ctx, bucket, spec.kind, configId);
+      await spec.afterDelete?.(ctx, requireBucket(ctx, bucket), configId);
       sendEmpty(ctx, 204);
     },
     list(ctx, bucket, token) {
       const page = listIdConfigs<T>(ctx, bucket, spec.kind, token);
       const configs = page.configs.map(spec.toXml);
-      sendXml(ctx, spec.listRoot, listXml(token, page, spec.element, configs));
+      sendXml(ctx, spec.listRoot, listXml(token, page, spec.element, configs, spec.listLayout));
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { RequestContext } from './context.js';
 import { requireBucket } from './context.js';
@@ -5,11 +6,11 @@ import { S3Error } from './errors.js';
 import { checkElements, optionalText, type XmlNode } from './xml.js';
 
 /**
- * The bucket configurations addressed by `?<kind>&id=` (analytics, metrics): all of a bucket's
+ * The bucket configurations addressed by `?<kind>&id=` (analytics, metrics, inventory): all of a bucket's
  * in one catalog record (at most 1,000 small documents, read and written whole), sorted by id,
  * so a listing's pages and its continuation token (the first id of the next page) are stable.
  */
-export type IdConfigKind = 'analytics' | 'metrics';
+export type IdConfigKind = 'analytics' | 'metrics' | 'inventory';
 
 export interface IdConfigs<T extends { id: string }> {
   configs: T[];
@@ -47,13 +48,21 @@ export function documentIdOf(document: XmlNode, urlId: string): string {
   return id;
 }
 
+/** A bucket's configurations of one kind, sorted by id (for readers outside a request). */
+export function idConfigsOf<T extends { id: string }>(
+  catalog: Catalog,
+  bucket: BucketRecord,
+  kind: IdConfigKind,
+): readonly T[] {
+  return catalog.getBucketConfig<IdConfigs<T>>(bucket, kind)?.configs ?? [];
+}
+
 function stored<T extends { id: string }>(
   ctx: RequestContext,
   bucketName: string,
   kind: IdConfigKind,
-): T[] {
-  const bucket = requireBucket(ctx, bucketName);
-  return ctx.state.catalog.getBucketConfig<IdConfigs<T>>(bucket, kind)?.configs ?? [];
+): readonly T[] {
+  return idConfigsOf<T>(ctx.state.catalog, requireBucket(ctx, bucketName), kind);
 }
 
 /** Adds or replaces a configuration; a new id past `max` is TooManyConfigurations. */
@@ -141,19 +150,27 @@ function idOfToken(token: string): string {
   return id;
 }
 
-/** The list answer's framing: IsTruncated, the tokens, then the configurations. */
+/**
+ * Where a List answer puts its configurations, as AWS's reference lays each family out:
+ * after the tokens (analytics, metrics) or between ContinuationToken and IsTruncated (inventory).
+ */
+export type IdConfigListLayout = 'configs-last' | 'configs-after-token';
+
+/** The list answer's framing: IsTruncated, the tokens and the configurations. */
 export function listXml(
   token: string | undefined,
   page: IdConfigPage<unknown>,
   element: string,
   configs: XmlNode[],
+  layout: IdConfigListLayout = 'configs-last',
 ): XmlNode {
-  return {
-    IsTruncated: String(page.next !== undefined),
-    ...(token !== undefined ? { ContinuationToken: token } : {}),
-    ...(page.next !== undefined ? { NextContinuationToken: page.next } : {}),
-    [element]: configs,
-  };
+  const isTruncated = String(page.next !== undefined);
+  const continuation = token !== undefined ? { ContinuationToken: token } : {};
+  const next = page.next !== undefined ? { NextContinuationToken: page.next } : {};
+  if (layout === 'configs-after-token') {
+    return { ...continuation, [element]: configs, IsTruncated: isTruncated, ...next };
+  }
+  return { IsTruncated: isTruncated, ...continuation, ...next, [element]: configs };
 }
 
 /** Elements of a configuration document besides its Id, checked against what it allows. */
