@@ -5,13 +5,10 @@ Usage: python3 boto3_bucket_configs.py ENDPOINT BUCKET (credentials from AWS_* e
 Prints one JSON object on stdout with what each step observed; the TypeScript test asserts it.
 """
 
-import json
 import sys
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import error_code, path_style_client, report
+
 
 ANALYTICS = {
     "Id": "boto-analytics",
@@ -34,22 +31,9 @@ ANALYTICS = {
 METRICS = {"Id": "boto-metrics", "Filter": {"Tag": {"Key": "tier", "Value": "hot"}}}
 
 
-def error_code(call) -> str | None:
-    try:
-        call()
-    except ClientError as error:
-        return error.response["Error"]["Code"]
-    return None
-
-
 def main(result: dict) -> None:
     endpoint, bucket = sys.argv[1], sys.argv[2]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
+    s3 = path_style_client(endpoint)
     s3.create_bucket(Bucket=bucket)
 
     result["accelerateBefore"] = s3.get_bucket_accelerate_configuration(Bucket=bucket).get("Status")
@@ -84,9 +68,4 @@ def main(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    observed: dict = {}
-    try:
-        main(observed)
-    except Exception:  # noqa: BLE001 - reported to the test, which fails on it
-        observed["error"] = traceback.format_exc()
-    print(json.dumps(observed))
+    report(main)

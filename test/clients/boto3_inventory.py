@@ -14,28 +14,8 @@ import hashlib
 import io
 import json
 import sys
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-
-def client(endpoint):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
-
-
-def code_of(call):
-    try:
-        call()
-        return None
-    except ClientError as error:
-        return error.response["Error"]["Code"]
+from boto3_common import error_code, path_style_client, report
 
 
 def configure(s3, bucket, result):
@@ -64,17 +44,17 @@ def configure(s3, bucket, result):
     result["roundTrip"] = got["InventoryConfiguration"] == config
     listed = s3.list_bucket_inventory_configurations(Bucket=bucket)
     result["listed"] = [c["Id"] for c in listed.get("InventoryConfigurationList", [])]
-    result["missing"] = code_of(
+    result["missing"] = error_code(
         lambda: s3.get_bucket_inventory_configuration(Bucket=bucket, Id="nope")
     )
     orc = dict(config, Id="orc")
     orc["Destination"] = {"S3BucketDestination": dict(config["Destination"]["S3BucketDestination"], Format="ORC")}
-    result["orc"] = code_of(
+    result["orc"] = error_code(
         lambda: s3.put_bucket_inventory_configuration(Bucket=bucket, Id="orc", InventoryConfiguration=orc)
     )
     s3.put_bucket_inventory_configuration(Bucket=bucket, Id="gone", InventoryConfiguration=dict(config, Id="gone"))
     s3.delete_bucket_inventory_configuration(Bucket=bucket, Id="gone")
-    result["deleted"] = code_of(
+    result["deleted"] = error_code(
         lambda: s3.get_bucket_inventory_configuration(Bucket=bucket, Id="gone")
     )
 
@@ -98,7 +78,7 @@ def read(s3, bucket, result):
 
 def main(result):
     endpoint, bucket, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-    s3 = client(endpoint)
+    s3 = path_style_client(endpoint)
     if mode == "configure":
         configure(s3, bucket, result)
     else:
@@ -106,9 +86,4 @@ def main(result):
 
 
 if __name__ == "__main__":
-    out = {}
-    try:
-        main(out)
-    except Exception:  # noqa: BLE001 - the test shows the trace
-        out["error"] = traceback.format_exc()
-    print(json.dumps(out))
+    report(main)

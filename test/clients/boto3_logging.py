@@ -5,37 +5,26 @@ Usage: python3 boto3_logging.py ENDPOINT BUCKET  (credentials from AWS_* env var
 Prints one JSON object on stdout with what each step observed; the TypeScript test asserts it.
 """
 
-import json
 import sys
 import time
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import error_code, path_style_client, report
 
 
 def main(result: dict) -> None:
     endpoint, bucket = sys.argv[1], sys.argv[2]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
+    s3 = path_style_client(endpoint)
     target = bucket + "-logs"
     s3.create_bucket(Bucket=bucket)
     s3.create_bucket(Bucket=target)
-    try:
-        s3.put_bucket_logging(
+    result["missingTarget"] = error_code(
+        lambda: s3.put_bucket_logging(
             Bucket=bucket,
             BucketLoggingStatus={
                 "LoggingEnabled": {"TargetBucket": bucket + "-missing", "TargetPrefix": "x/"}
             },
         )
-        result["missingTarget"] = None
-    except ClientError as error:
-        result["missingTarget"] = error.response["Error"]["Code"]
+    )
     s3.put_bucket_logging(
         Bucket=bucket,
         BucketLoggingStatus={
@@ -78,9 +67,4 @@ def main(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    observed: dict = {}
-    try:
-        main(observed)
-    except Exception:  # noqa: BLE001 - reported to the test, which fails on it
-        observed["error"] = traceback.format_exc()
-    print(json.dumps(observed))
+    report(main)

@@ -7,13 +7,9 @@ object on stdout with what each step observed; the TypeScript test asserts it.
 """
 
 import gzip
-import json
 import sys
-import traceback
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import error_code, path_style_client, report
 
 CSV = "name,qty\nbolt,10\nnut,25\nwasher,3\n"
 LINES = '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": []}\n'
@@ -34,12 +30,7 @@ def collect(response) -> dict:
 
 def main(result: dict) -> None:
     endpoint, bucket = sys.argv[1], sys.argv[2]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
+    s3 = path_style_client(endpoint)
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="parts.csv", Body=CSV.encode())
     s3.put_object(Bucket=bucket, Key="parts.csv.gz", Body=gzip.compress(CSV.encode()))
@@ -64,21 +55,14 @@ def main(result: dict) -> None:
         InputSerialization={"JSON": {"Type": "LINES"}},
         OutputSerialization={"JSON": {"RecordDelimiter": ";"}},
     ))["records"]
-    try:
-        s3.select_object_content(
+    result["badSql"] = error_code(
+        lambda: s3.select_object_content(
             Bucket=bucket, Key="parts.csv", ExpressionType="SQL",
             Expression="SELECT name FROM S3Object WHERE",
             InputSerialization={"CSV": {}}, OutputSerialization={"CSV": {}},
         )
-        result["badSql"] = None
-    except ClientError as error:
-        result["badSql"] = error.response["Error"]["Code"]
+    )
 
 
 if __name__ == "__main__":
-    observed: dict = {}
-    try:
-        main(observed)
-    except Exception:  # noqa: BLE001 - reported to the test, which fails on it
-        observed["error"] = traceback.format_exc()
-    print(json.dumps(observed))
+    report(main)

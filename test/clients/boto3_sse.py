@@ -13,12 +13,9 @@ import base64
 import json
 import os
 import sys
-import traceback
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import error_code, path_style_client, report
 
 MiB = 1024 * 1024
 
@@ -26,12 +23,7 @@ MiB = 1024 * 1024
 def main(result: dict) -> None:
     endpoint, bucket, work = sys.argv[1], sys.argv[2], sys.argv[3]
     key_id, pending_bucket, pending_key_id = sys.argv[4], sys.argv[5], sys.argv[6]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
-    )
+    s3 = path_style_client(endpoint)
     s3.create_bucket(Bucket=bucket)
     body = os.urandom(100_000)
 
@@ -54,12 +46,9 @@ def main(result: dict) -> None:
         "rangeEqual": ranged == body[1000:2000],
     }
 
-    try:
-        s3.put_object(Bucket=bucket, Key="bad", Body=b"x", ServerSideEncryption="aws:kms",
-                      SSEKMSKeyId="alias/none-such")
-        result["unknownKey"] = None
-    except ClientError as error:
-        result["unknownKey"] = error.response["Error"]["Code"]
+    result["unknownKey"] = error_code(lambda: s3.put_object(
+        Bucket=bucket, Key="bad", Body=b"x", ServerSideEncryption="aws:kms",
+        SSEKMSKeyId="alias/none-such"))
 
     s3.put_bucket_encryption(
         Bucket=bucket,
@@ -86,19 +75,7 @@ def main(result: dict) -> None:
     refused_keys(s3, pending_bucket, pending_key_id, result)
 
     s3.delete_bucket_encryption(Bucket=bucket)
-    try:
-        s3.get_bucket_encryption(Bucket=bucket)
-        result["afterDelete"] = None
-    except ClientError as error:
-        result["afterDelete"] = error.response["Error"]["Code"]
-
-
-def error_code(call) -> str | None:
-    try:
-        call()
-        return None
-    except ClientError as error:
-        return error.response["Error"]["Code"]
+    result["afterDelete"] = error_code(lambda: s3.get_bucket_encryption(Bucket=bucket))
 
 
 def dsse_and_bucket_keys(s3, bucket: str, key_id: str, body: bytes, result: dict) -> None:
@@ -150,9 +127,4 @@ def refused_keys(s3, bucket: str, pending_key_id: str, result: dict) -> None:
 
 
 if __name__ == "__main__":
-    observed: dict = {}
-    try:
-        main(observed)
-    except Exception:  # noqa: BLE001 - reported to the test, which fails on it
-        observed["error"] = traceback.format_exc()
-    print(json.dumps(observed))
+    report(main)
