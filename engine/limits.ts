@@ -33,6 +33,12 @@ export const LIMITS = {
   selectRecordBytesMax: 1024 * 1024,
   /** Nesting of a JSON value Select serializes or compares (the walk recurses). */
   selectJsonDepthMax: 512,
+  /** A Parquet row group Select reads: its stored bytes (one ranged read, held whole) and its
+   *  decoded size (total_byte_size), each at most this; more is OverMaxParquetBlockSize. AWS's
+   *  own bound is larger (512 MB); hangar's keeps one Select's memory to ~2x this. */
+  selectParquetRowGroupBytesMax: tunable('selectParquetRowGroupBytesMax', 128 * 1024 * 1024),
+  /** A Parquet footer (file metadata) Select parses; more is OverMaxParquetBlockSize. */
+  selectParquetFooterBytesMax: 16 * 1024 * 1024,
   /** Output bytes gathered into one Records event before it is sent. */
   selectRecordsEventBytes: 64 * 1024,
   /** A scan that has sent no event for this long sends a Cont (keep-alive) event. */
