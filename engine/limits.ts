@@ -372,8 +372,8 @@ export const LIMITS = {
   inventoryCheckIntervalMs: tunable('inventoryCheckIntervalMs', 60 * 60 * 1000),
   /** Versions one ListVersions batch of an inventory run reads from a shard. */
   inventoryListBatch: 1000,
-  /** CSV bytes one data file holds before gzip: its gzip travels whole with one PutBegin
-   *  (chunkBytes), so the worker buffers at most this much per run. */
+  /** Row bytes one data file holds (CSV before gzip, Parquet before encoding): the file travels
+   *  whole with one PutBegin (chunkBytes), so the worker buffers at most this much per run. */
   inventoryDataFileCsvBytesMax: 192 * 1024,
 } as const;
 
