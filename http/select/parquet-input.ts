@@ -50,7 +50,7 @@ export async function* parquetBatches(reader: RangeReader): AsyncGenerator<Recor
       decoded > LIMITS.selectParquetRowGroupBytesMax
     )
       throw new S3Error('OverMaxParquetBlockSize');
-    if (span.end > reader.byteLength || span.start < 0)
+    if (span.end > reader.byteLength || span.start < 0 || span.end < span.start)
       throw new S3Error('ParquetParsingError', 'A column chunk lies outside the object.');
     const bytes = await reader.read(span.start, span.end);
     const objects = await decodeRows(metadata, groupBuffer(reader.byteLength, span.start, bytes), {

@@ -92,7 +92,8 @@ export async function runScan(plan: ScanPlan, input: ScanInput, sink: EventSink)
     for await (const batch of parquetBatches(input.reader)) {
       counts.scanned += batch.scanned;
       counts.processed += batch.processed;
-      if (!(await feedBatch(batch.records, onRecord, afterInput))) break;
+      const full = (): boolean => pendingChars >= LIMITS.selectRecordsEventBytes;
+      if (!(await feedBatch(batch.records, onRecord, full, afterInput))) break;
     }
   } else if (limit > 0 && input.kind === 'bytes') {
     const feed = recordFeed(request, onRecord);
@@ -126,12 +127,15 @@ export async function runScan(plan: ScanPlan, input: ScanInput, sink: EventSink)
 async function feedBatch(
   records: readonly InputRecord[],
   onRecord: (record: InputRecord) => boolean,
+  full: () => boolean,
   afterInput: (more: boolean) => Promise<boolean>,
 ): Promise<boolean> {
   for (const record of records) {
-    if (!(await afterInput(onRecord(record)))) return false;
+    const more = onRecord(record);
+    // Awaited only when there is something to send or to stop for: most records add no event.
+    if ((!more || full()) && !(await afterInput(more))) return false;
   }
-  return true;
+  return afterInput(true);
 }
 
 /** Cont after LIMITS.selectKeepAliveMs of silence; Progress every selectProgressIntervalMs. */
