@@ -103,6 +103,8 @@ export interface RestoreState {
   tier: RestoreTier;
   /** Days asked for: the expiry is counted from the completion. */
   days: number;
+  /** When the restore began (server clock): names the restore its queue row completes. */
+  requestedMs: number;
 }
 
 /** S3 Object Lock retention modes. */
