@@ -2,6 +2,8 @@ import {
   CopyObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -346,4 +348,41 @@ test('per-tier delays, then expiry days later: archived again, ObjectRestore:Del
   } finally {
     await first.destroy();
   }
+});
+
+test('ListObjectsV2 and ListObjectVersions show RestoreStatus when asked (x-amz-optional-object-attributes)', async (t) => {
+  const bucket = await newBucket(s3, 'restore-list');
+  await putArchived(bucket, 'a-restored');
+  await putArchived(bucket, 'b-restoring', 'x', 'DEEP_ARCHIVE');
+  await putArchived(bucket, 'c-cold');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'd-standard', Body: 'x' }));
+  await restore(bucket, 'a-restored', 1, { tier: 'Expedited' });
+  const header = await restored(bucket, 'a-restored');
+  // The shared server's delay is short: a 'restoring' object needs the restore to be fresh.
+  await restore(bucket, 'b-restoring');
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, OptionalObjectAttributes: ['RestoreStatus'] }),
+  );
+  const expiry = new Date(expiryDateOf(header) ?? '');
+  const byKey = Object.fromEntries((listed.Contents ?? []).map((o) => [o.Key, o.RestoreStatus]));
+  t.deepEqual(byKey['a-restored'], { IsRestoreInProgress: false, RestoreExpiryDate: expiry });
+  const restoring = byKey['b-restoring'];
+  // Unless the restore already completed meanwhile (DELAY_MS), it is in progress.
+  t.true(restoring?.IsRestoreInProgress === true || restoring?.RestoreExpiryDate !== undefined);
+  t.is(byKey['c-cold'], undefined);
+  t.is(byKey['d-standard'], undefined);
+  const plain = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  t.true((plain.Contents ?? []).every((o) => o.RestoreStatus === undefined));
+  const versions = await s3.send(
+    new ListObjectVersionsCommand({ Bucket: bucket, OptionalObjectAttributes: ['RestoreStatus'] }),
+  );
+  const version = (versions.Versions ?? []).find((v) => v.Key === 'a-restored');
+  t.deepEqual(version?.RestoreStatus, { IsRestoreInProgress: false, RestoreExpiryDate: expiry });
+  const bad = await signedFetch(server.endpoint, {
+    method: 'GET',
+    path: `/${bucket}?list-type=2`,
+    headers: { 'x-amz-optional-object-attributes': 'Colour' },
+  });
+  t.is(bad.status, 400);
+  t.regex(await bad.text(), /<Code>InvalidArgument<\/Code>/);
 });

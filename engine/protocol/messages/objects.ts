@@ -158,6 +158,8 @@ export type VersionListEntry =
       owner?: string;
       /** The version's storage class (absent: STANDARD). */
       storageClass?: string;
+      /** An archived version's restore (ListObjectVersions' RestoreStatus). */
+      restore?: RestoreState;
     }
   | { kind: 'prefix'; prefix: string };
 
@@ -224,6 +226,8 @@ export type ListEntry =
       owner?: string;
       /** The object's storage class (absent: STANDARD). */
       storageClass?: string;
+      /** An archived object's restore (ListObjects' RestoreStatus). */
+      restore?: RestoreState;
     }
   | { kind: 'prefix'; prefix: string };
 
