@@ -5,6 +5,7 @@ import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketNotificationConfigurationCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   RestoreObjectCommand,
@@ -13,6 +14,7 @@ import {
   type Tier,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { createKey, grant } from '../helpers/keys.js';
 import {
   type EventRecord,
   queueArn,
@@ -385,4 +387,52 @@ test('ListObjectsV2 and ListObjectVersions show RestoreStatus when asked (x-amz-
   });
   t.is(bad.status, 400);
   t.regex(await bad.text(), /<Code>InvalidArgument<\/Code>/);
+});
+
+test('bucket policies name RestoreObject as s3:RestoreObject', async (t) => {
+  const bucket = await newBucket(s3, 'restore-policy');
+  await putArchived(bucket, 'allowed/k');
+  await putArchived(bucket, 'denied/k');
+  const key = await createKey(server, 'restorer');
+  const client = server.client(key);
+  // No grant, no policy: refused.
+  t.is((await s3Failure(restore(bucket, 'allowed/k', 1, { client }))).name, 'AccessDenied');
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::000000000000:user/${key.accessKeyId}` },
+            Action: 's3:RestoreObject',
+            Resource: `arn:aws:s3:::${bucket}/allowed/*`,
+          },
+        ],
+      }),
+    }),
+  );
+  t.is((await restore(bucket, 'allowed/k', 1, { client })).$metadata.httpStatusCode, 202);
+  t.is((await s3Failure(restore(bucket, 'denied/k', 1, { client }))).name, 'AccessDenied');
+  // A write grant allows it, but an explicit Deny of s3:RestoreObject wins.
+  await grant(server, bucket, key, 'read', 'write');
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:RestoreObject',
+            Resource: `arn:aws:s3:::${bucket}/denied/*`,
+          },
+        ],
+      }),
+    }),
+  );
+  t.is((await s3Failure(restore(bucket, 'denied/k', 1, { client }))).name, 'AccessDenied');
+  t.is(await restoreHeader(bucket, 'denied/k'), undefined);
 });
