@@ -1,32 +1,17 @@
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
-import type {
-  EngineFailure,
-  NotifyContext,
-  RestoreRow,
-  RestoreTier,
-} from '../protocol/messages.js';
+import type { NotifyContext, RestoreRow, ShardRequest } from '../protocol/messages.js';
 import { isRestored, restoreExpiryMs } from '../restore.js';
 import { isArchiveClass } from '../storage-classes.js';
 import { type ChangeEvents, createdFacts } from './change-events.js';
 import { objectKey } from './keys.js';
 import { type ObjectRecord, shownVersionId } from './object-table.js';
+import type { ObjectWriteTables } from './object-writes.js';
 import { failed, type Outcome, unwrap } from './outcome.js';
-import { isVersionId } from './version-table.js';
-import type { Located, VersionedObjects } from './versioned.js';
+import { locateToChange } from './record-rewrites.js';
 
-/** What RestoreObject asks of a version. */
-export interface RestoreAsk {
-  bucketId: string;
-  key: string;
-  versionId?: string;
-  days: number;
-  tier: RestoreTier;
-  nowMs: number;
-  /** When a restore begun now completes (its tier's delay after nowMs). */
-  readyAtMs: number;
-  notify?: NotifyContext;
-}
+/** What RestoreObject asks of a version: its message's fields. */
+export type RestoreAsk = Omit<Extract<ShardRequest, { kind: 'RestoreObject' }>, 'kind' | 'reqId'>;
 
 /**
  * RestoreObject's record changes and the `restores` table that times their next steps. A
@@ -42,8 +27,7 @@ export class Restores {
   constructor(
     private readonly env: RootDatabase,
     records: DatabaseOptions,
-    private readonly versioned: Pick<VersionedObjects, 'locate' | 'rewrite'>,
-    private readonly current: (bucketId: string, key: string) => ObjectRecord | undefined,
+    private readonly tables: Pick<ObjectWriteTables, 'objects' | 'versioned'>,
     private readonly events: ChangeEvents,
   ) {
     this.rows = env.openDB<RestoreRow, Buffer>({
@@ -61,7 +45,7 @@ export class Restores {
   async request(ask: RestoreAsk): Promise<{ started: boolean; record: ObjectRecord }> {
     const outcome = await this.env.transaction(
       (): Outcome<{ started: boolean; record: ObjectRecord }> => {
-        const located = this.locate(ask.bucketId, ask.key, ask.versionId);
+        const located = locateToChange(this.tables, ask.bucketId, ask.key, ask.versionId);
         if ('failure' in located) return located;
         const { record } = located;
         if (record.storageClass === undefined || !isArchiveClass(record.storageClass)) {
@@ -80,7 +64,7 @@ export class Restores {
           const expiryMs = restoreExpiryMs(ask.nowMs, ask.days);
           this.unqueue(ask.bucketId, ask.key, versionId, restore.expiryMs ?? 0);
           const changed = { ...record, restore: { ...restore, days: ask.days, expiryMs } };
-          this.versioned.rewrite(ask.bucketId, ask.key, located, changed);
+          this.tables.versioned.rewrite(ask.bucketId, ask.key, located, changed);
           this.queue({
             ...this.rowOf(ask, versionId, restore.requestedMs),
             dueMs: expiryMs,
@@ -96,7 +80,7 @@ export class Restores {
           ...record,
           restore: { expiryMs: null, tier: ask.tier, days: ask.days, requestedMs: ask.nowMs },
         };
-        this.versioned.rewrite(ask.bucketId, ask.key, located, changed);
+        this.tables.versioned.rewrite(ask.bucketId, ask.key, located, changed);
         this.queue({
           ...this.rowOf(ask, versionId, ask.nowMs),
           dueMs: ask.readyAtMs,
@@ -146,7 +130,7 @@ export class Restores {
     const encoded = rowKey(row);
     if (this.rows.get(encoded) === undefined) return null;
     this.rows.remove(encoded);
-    const located = this.locate(row.bucketId, row.key, row.versionId);
+    const located = locateToChange(this.tables, row.bucketId, row.key, row.versionId);
     if ('failure' in located) return null;
     const { record } = located;
     const restore = record.restore;
@@ -155,7 +139,7 @@ export class Restores {
       if (restore.expiryMs !== null) return null;
       const expiryMs = restoreExpiryMs(row.dueMs, restore.days);
       const changed = { ...record, restore: { ...restore, expiryMs } };
-      this.versioned.rewrite(row.bucketId, row.key, located, changed);
+      this.tables.versioned.rewrite(row.bucketId, row.key, located, changed);
       this.queue({ ...row, dueMs: expiryMs, step: 'expire' });
       this.noteStep(notify, 'ObjectRestore:Completed', row.key, changed, {
         expiryMs,
@@ -165,7 +149,7 @@ export class Restores {
     }
     if (restore.expiryMs !== row.dueMs) return null;
     const { restore: _gone, ...rest } = record;
-    this.versioned.rewrite(row.bucketId, row.key, located, rest);
+    this.tables.versioned.rewrite(row.bucketId, row.key, located, rest);
     this.noteStep(notify, 'ObjectRestore:Delete', row.key, rest);
     return 'expire';
   }
@@ -199,32 +183,6 @@ export class Restores {
 
   private unqueue(bucketId: string, key: string, versionId: string, dueMs: number): void {
     this.rows.remove(rowKey({ bucketId, key, versionId, dueMs }));
-  }
-
-  /** The version a restore names (absent: the current one); markers cannot be restored. */
-  private locate(
-    bucketId: string,
-    key: string,
-    versionId: string | undefined,
-  ): Located | { failure: EngineFailure } {
-    if (versionId === undefined) {
-      const current = this.current(bucketId, key);
-      if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
-      return { record: current, current: true };
-    }
-    const located =
-      versionId === 'null' || isVersionId(versionId)
-        ? this.versioned.locate(bucketId, key, versionId)
-        : undefined;
-    if (located === undefined)
-      return failed('NoSuchVersion', 'The specified version does not exist.');
-    if (located.record.deleteMarker === true) {
-      return failed(
-        'MethodNotAllowed',
-        'The specified method is not allowed against this resource.',
-      );
-    }
-    return located;
   }
 }
 

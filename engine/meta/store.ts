@@ -147,13 +147,7 @@ export class MetaStore {
       versioned: this.versioned,
     };
     this.writes = new ObjectWrites(tables, this.events);
-    this.restores = new Restores(
-      this.env,
-      records,
-      this.versioned,
-      (bucketId, key) => this.objects.get(objectKey(bucketId, key)),
-      this.events,
-    );
+    this.restores = new Restores(this.env, records, tables, this.events);
     this.rewrites = new RecordRewrites(tables, this.events);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();

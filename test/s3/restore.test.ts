@@ -270,13 +270,10 @@ test('a versioned bucket: restore one version by its id', async (t) => {
   );
 });
 
-function restoreEvents(events: EventRecord[]): string[] {
-  return events.map((event) => event.eventName).filter((name) => name.startsWith('ObjectRestore'));
-}
-
-test('ObjectRestore:Post and :Completed reach a webhook; Completed carries the expiry', async (t) => {
-  const bucket = await newBucket(s3, 'restore-events');
-  await s3.send(
+/** A new bucket whose s3:ObjectRestore:* events go to the receiver's plain webhook. */
+async function restoreNotifiedBucket(client: S3Client, prefix: string): Promise<string> {
+  const bucket = await newBucket(client, prefix);
+  await client.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: bucket,
       NotificationConfiguration: {
@@ -284,6 +281,15 @@ test('ObjectRestore:Post and :Completed reach a webhook; Completed carries the e
       },
     }),
   );
+  return bucket;
+}
+
+function restoreEvents(events: EventRecord[]): string[] {
+  return events.map((event) => event.eventName).filter((name) => name.startsWith('ObjectRestore'));
+}
+
+test('ObjectRestore:Post and :Completed reach a webhook; Completed carries the expiry', async (t) => {
+  const bucket = await restoreNotifiedBucket(s3, 'restore-events');
   await putArchived(bucket, 'k');
   await restore(bucket, 'k', 3);
   const header = await restored(bucket, 'k');
@@ -305,15 +311,7 @@ test('per-tier delays, then expiry days later: archived again, ObjectRestore:Del
   const first = await TestServer.start({ env: targetsEnv(receiver) });
   try {
     const client = first.client();
-    const bucket = await newBucket(client, 'restore-expiry');
-    await client.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket: bucket,
-        NotificationConfiguration: {
-          QueueConfigurations: [{ QueueArn: queueArn('plain'), Events: ['s3:ObjectRestore:*'] }],
-        },
-      }),
-    );
+    const bucket = await restoreNotifiedBucket(client, 'restore-expiry');
     await putArchived(bucket, 'fast', 'fast body', 'GLACIER', client);
     await putArchived(bucket, 'slow', 'slow body', 'GLACIER', client);
     await restore(bucket, 'fast', 1, { tier: 'Expedited', client });
@@ -389,6 +387,27 @@ test('ListObjectsV2 and ListObjectVersions show RestoreStatus when asked (x-amz-
   t.regex(await bad.text(), /<Code>InvalidArgument<\/Code>/);
 });
 
+/** A bucket policy of one statement about s3:RestoreObject on the keys `keys`. */
+async function restorePolicy(
+  bucket: string,
+  effect: 'Allow' | 'Deny',
+  principal: unknown,
+  keys: string,
+): Promise<void> {
+  const statement = {
+    Effect: effect,
+    Principal: principal,
+    Action: 's3:RestoreObject',
+    Resource: `arn:aws:s3:::${bucket}/${keys}`,
+  };
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }),
+    }),
+  );
+}
+
 test('bucket policies name RestoreObject as s3:RestoreObject', async (t) => {
   const bucket = await newBucket(s3, 'restore-policy');
   await putArchived(bucket, 'allowed/k');
@@ -397,42 +416,17 @@ test('bucket policies name RestoreObject as s3:RestoreObject', async (t) => {
   const client = server.client(key);
   // No grant, no policy: refused.
   t.is((await s3Failure(restore(bucket, 'allowed/k', 1, { client }))).name, 'AccessDenied');
-  await s3.send(
-    new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::000000000000:user/${key.accessKeyId}` },
-            Action: 's3:RestoreObject',
-            Resource: `arn:aws:s3:::${bucket}/allowed/*`,
-          },
-        ],
-      }),
-    }),
+  await restorePolicy(
+    bucket,
+    'Allow',
+    { AWS: `arn:aws:iam::000000000000:user/${key.accessKeyId}` },
+    'allowed/*',
   );
   t.is((await restore(bucket, 'allowed/k', 1, { client })).$metadata.httpStatusCode, 202);
   t.is((await s3Failure(restore(bucket, 'denied/k', 1, { client }))).name, 'AccessDenied');
   // A write grant allows it, but an explicit Deny of s3:RestoreObject wins.
   await grant(server, bucket, key, 'read', 'write');
-  await s3.send(
-    new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:RestoreObject',
-            Resource: `arn:aws:s3:::${bucket}/denied/*`,
-          },
-        ],
-      }),
-    }),
-  );
+  await restorePolicy(bucket, 'Deny', '*', 'denied/*');
   t.is((await s3Failure(restore(bucket, 'denied/k', 1, { client }))).name, 'AccessDenied');
   t.is(await restoreHeader(bucket, 'denied/k'), undefined);
 });
