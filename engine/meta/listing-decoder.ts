@@ -1,5 +1,6 @@
 import type { Encoder } from 'cbor-x';
 import { assert } from '../assert.js';
+import type { RestoreState } from '../protocol/messages.js';
 
 /** What a listing needs of an object record (`owner` only when the listing shows owners). */
 export interface ListingFields {
@@ -7,6 +8,10 @@ export interface ListingFields {
   etag: string;
   lastModifiedMs: number;
   owner?: string;
+  /** Absent: STANDARD. Records store it first (object-table.ts classFirst), so it is met early. */
+  storageClass?: string;
+  /** An archived object's restore (stored right after its class: classFirst). */
+  restore?: RestoreState;
 }
 
 const WANTED = 3;
@@ -46,9 +51,16 @@ export class ListingDecoder {
       etag: record.etag,
       lastModifiedMs: record.lastModifiedMs,
     };
+    const withClass: ListingFields =
+      typeof record.storageClass === 'string'
+        ? { ...fields, storageClass: record.storageClass }
+        : fields;
+    if (typeof record.restore === 'object' && record.restore !== null) {
+      withClass.restore = record.restore;
+    }
     return this.withOwner && typeof record.owner === 'string'
-      ? { ...fields, owner: record.owner }
-      : fields;
+      ? { ...withClass, owner: record.owner }
+      : withClass;
   }
 }
 
@@ -64,6 +76,8 @@ enum Field {
   Etag,
   LastModified,
   Owner,
+  StorageClass,
+  Restore,
   Other,
 }
 
@@ -73,6 +87,8 @@ const NAMES: ReadonlyArray<readonly [Field, Buffer]> = [
   [Field.Etag, textItem('etag')],
   [Field.LastModified, textItem('lastModifiedMs')],
   [Field.Owner, textItem('owner')],
+  [Field.StorageClass, textItem('storageClass')],
+  [Field.Restore, textItem('restore')],
 ];
 
 function textItem(name: string): Buffer {
@@ -89,6 +105,7 @@ function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingF
   let etag: string | undefined;
   let lastModifiedMs: number | undefined;
   let owner: string | undefined;
+  let storageClass: string | undefined;
   let found = 0;
   // Without owners: stop at the three fields. With them: read the whole map (owner may be absent).
   for (let i = 0; i < head && (withOwner || found < WANTED); i++) {
@@ -99,15 +116,22 @@ function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingF
     else if (field === Field.Owner && withOwner) {
       owner = readText(r);
       if (owner === undefined) return undefined;
+    } else if (field === Field.StorageClass) {
+      storageClass = readText(r);
+      if (storageClass === undefined) return undefined;
+    } else if (field === Field.Restore) {
+      // Restored (or restoring) archived objects only, rare: the full decoder reads the map.
+      return undefined;
     } else if (!skip(r)) return undefined;
     if (r.at < 0) return undefined;
-    if (field !== Field.Other && field !== Field.Owner) found++;
+    if (field < Field.Owner) found++;
   }
   if (recordBytes === undefined || etag === undefined || lastModifiedMs === undefined)
     return undefined;
-  return owner === undefined
-    ? { bytes: recordBytes, etag, lastModifiedMs }
-    : { bytes: recordBytes, etag, lastModifiedMs, owner };
+  const fields: ListingFields = { bytes: recordBytes, etag, lastModifiedMs };
+  if (owner !== undefined) fields.owner = owner;
+  if (storageClass !== undefined) fields.storageClass = storageClass;
+  return fields;
 }
 
 /** Which wanted field the map key at the cursor names (Other: skipped, cursor after it). */

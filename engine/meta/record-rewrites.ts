@@ -38,9 +38,8 @@ export class RecordRewrites {
     versionId?: string,
     notify?: Notify,
   ): Promise<{ tags: Tag[]; record: ObjectRecord }> {
-    const encoded = objectKey(bucketId, key);
     const outcome = await this.t.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      const located = locateToChange(this.t, bucketId, key, versionId);
       if ('failure' in located) return located;
       const { tags: _previous, ...rest } = located.record;
       const tagged = tags.length === 0 ? rest : { ...rest, tags: [...tags] };
@@ -63,9 +62,8 @@ export class RecordRewrites {
     expectedOwner?: string | null,
     notify?: Notify,
   ): Promise<ObjectRecord> {
-    const encoded = objectKey(bucketId, key);
     const outcome = await this.t.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      const located = locateToChange(this.t, bucketId, key, versionId);
       if ('failure' in located) return located;
       // The ACL names its owner: written over another owner's object it would be a lie.
       if (expectedOwner !== undefined && (located.record.owner ?? null) !== expectedOwner) {
@@ -94,9 +92,8 @@ export class RecordRewrites {
     versionId?: string,
     replication?: Pick<Notify, 'context'>,
   ): Promise<{ lock: ObjectLock; record: ObjectRecord }> {
-    const encoded = objectKey(bucketId, key);
     const outcome = await this.t.env.transaction(() => {
-      const located = this.locateForTags(bucketId, key, encoded, versionId);
+      const located = locateToChange(this.t, bucketId, key, versionId);
       if ('failure' in located) return located;
       const { lock: previous, ...rest } = located.record;
       if (
@@ -135,31 +132,31 @@ export class RecordRewrites {
     }
     return record;
   }
+}
 
-  /** The object (or version) whose tags a request reads or writes; markers have none. */
-  private locateForTags(
-    bucketId: string,
-    key: string,
-    encoded: Buffer,
-    versionId: string | undefined,
-  ): Located | { failure: EngineFailure } {
-    if (versionId === undefined) {
-      const current = this.t.objects.get(encoded);
-      if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
-      return { record: current, current: true };
-    }
-    const located =
-      versionId === 'null' || isVersionId(versionId)
-        ? this.t.versioned.locate(bucketId, key, versionId)
-        : undefined;
-    if (located === undefined)
-      return failed('NoSuchVersion', 'The specified version does not exist.');
-    if (located.record.deleteMarker === true) {
-      return failed(
-        'MethodNotAllowed',
-        'The specified method is not allowed against this resource.',
-      );
-    }
-    return located;
+/**
+ * The object (or version: `versionId`) whose record a request changes in place (tags, ACL, lock,
+ * restore): NoSuchKey, NoSuchVersion, or MethodNotAllowed for a delete marker.
+ */
+export function locateToChange(
+  t: Pick<ObjectWriteTables, 'objects' | 'versioned'>,
+  bucketId: string,
+  key: string,
+  versionId: string | undefined,
+): Located | { failure: EngineFailure } {
+  if (versionId === undefined) {
+    const current = t.objects.get(objectKey(bucketId, key));
+    if (current === undefined) return failed('NoSuchKey', 'The specified key does not exist.');
+    return { record: current, current: true };
   }
+  const located =
+    versionId === 'null' || isVersionId(versionId)
+      ? t.versioned.locate(bucketId, key, versionId)
+      : undefined;
+  if (located === undefined)
+    return failed('NoSuchVersion', 'The specified version does not exist.');
+  if (located.record.deleteMarker === true) {
+    return failed('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+  }
+  return located;
 }

@@ -34,6 +34,7 @@ import { unwrap } from './outcome.js';
 import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
+import { Restores } from './restores.js';
 import {
   noSuchUpload,
   type PartRecord,
@@ -97,6 +98,8 @@ export class MetaStore {
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
   readonly replication: ReplicationQueue;
+  /** RestoreObject's record changes and the queue of their next steps (restores.ts). */
+  readonly restores: Restores;
 
   constructor(path: string, durable: boolean) {
     this.env = openShardEnvironment(path, durable);
@@ -144,6 +147,7 @@ export class MetaStore {
       versioned: this.versioned,
     };
     this.writes = new ObjectWrites(tables, this.events);
+    this.restores = new Restores(this.env, records, tables, this.events);
     this.rewrites = new RecordRewrites(tables, this.events);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();

@@ -19,6 +19,9 @@ export type EventName =
   | 'ObjectAcl:Put'
   | 'LifecycleExpiration:Delete'
   | 'LifecycleExpiration:DeleteMarkerCreated'
+  | 'ObjectRestore:Post'
+  | 'ObjectRestore:Completed'
+  | 'ObjectRestore:Delete'
   | ReplicationEventName;
 
 /** The replication worker's events (S3 Replication Time Control and replication metrics). */
@@ -45,6 +48,10 @@ export const EVENT_TYPES: readonly string[] = [
   's3:LifecycleExpiration:*',
   's3:LifecycleExpiration:Delete',
   's3:LifecycleExpiration:DeleteMarkerCreated',
+  's3:ObjectRestore:*',
+  's3:ObjectRestore:Post',
+  's3:ObjectRestore:Completed',
+  's3:ObjectRestore:Delete',
   's3:Replication:*',
   's3:Replication:OperationFailedReplication',
   's3:Replication:OperationMissedThreshold',
@@ -80,6 +87,8 @@ export interface ObjectFacts {
   /** Unquoted, as AWS's records carry it. */
   eTag?: string;
   versionId?: string;
+  /** ObjectRestore:Completed: the restore's expiry and the object's class (glacierEventData). */
+  restored?: { expiryMs: number; storageClass: string };
 }
 
 /** AWS's object key in records: URL-encoded, spaces as '+'. */
@@ -126,5 +135,15 @@ export function eventRecord(
         sequencer,
       },
     },
+    ...(object.restored !== undefined
+      ? {
+          glacierEventData: {
+            restoreEventData: {
+              lifecycleRestorationExpiryTime: new Date(object.restored.expiryMs).toISOString(),
+              lifecycleRestoreStorageClass: object.restored.storageClass,
+            },
+          },
+        }
+      : {}),
   };
 }

@@ -83,6 +83,7 @@ const RESOURCES: Readonly<Record<string, string>> = {
   GetObjectLegalHold: 'LEGAL_HOLD',
   PutObjectLegalHold: 'LEGAL_HOLD',
   GetObjectAttributes: 'OBJECT_ATTRIBUTES',
+  RestoreObject: 'RESTORE',
   DeleteObjects: 'MULTI_OBJECT_DELETE',
   CreateMultipartUpload: 'UPLOADS',
   ListMultipartUploads: 'UPLOADS',

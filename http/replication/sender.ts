@@ -248,6 +248,11 @@ async function readSource(
     if (['NoSuchKey', 'NoSuchVersion', 'NoSuchBucket', 'MethodNotAllowed'].includes(name)) {
       throw new ReplicationFailure(`source version gone (${name})`, 'gone');
     }
+    // An archived (GLACIER, DEEP_ARCHIVE) source is read only once restored: retrying sooner
+    // answers the same.
+    if (name === 'InvalidObjectState') {
+      throw new ReplicationFailure('the source version is archived and not restored', 'final');
+    }
     // A 400 from hangar's own GET (an SSE-C object, readable only with its customer's key)
     // will answer the same every time.
     if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {
@@ -290,9 +295,8 @@ async function putInput(
     ...(read.WebsiteRedirectLocation !== undefined
       ? { WebsiteRedirectLocation: read.WebsiteRedirectLocation }
       : {}),
-    ...(entry.storageClass !== undefined
-      ? { StorageClass: entry.storageClass as PutObjectCommandInput['StorageClass'] }
-      : {}),
+    // The rule's Destination/StorageClass, else the source version's own class (as AWS).
+    ...replicaClassOf(entry.storageClass ?? read.StorageClass),
   };
   const md5 = md5Of(read);
   if (md5 !== undefined) input.ContentMD5 = md5;
@@ -380,4 +384,9 @@ function messageOf(error: unknown): string {
     return `${error.name} (${error.$metadata.httpStatusCode ?? 'no status'}): ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The replica's x-amz-storage-class (absent: STANDARD, the destination's default). */
+function replicaClassOf(name: string | undefined): Pick<PutObjectCommandInput, 'StorageClass'> {
+  return name === undefined ? {} : { StorageClass: name as PutObjectCommandInput['StorageClass'] };
 }

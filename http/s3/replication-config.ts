@@ -9,6 +9,7 @@
 import type { BucketRecord, Catalog } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ReplicationRule, Tag } from '../../engine/protocol/messages.js';
+import { isStorageClass } from '../../engine/storage-classes.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
 import {
@@ -85,17 +86,6 @@ const DESTINATION_ELEMENTS = new Set([
   'EncryptionConfiguration',
   'Metrics',
   'ReplicationTime',
-]);
-const STORAGE_CLASSES = new Set([
-  'STANDARD',
-  'REDUCED_REDUNDANCY',
-  'STANDARD_IA',
-  'ONEZONE_IA',
-  'INTELLIGENT_TIERING',
-  'GLACIER',
-  'DEEP_ARCHIVE',
-  'OUTPOSTS',
-  'GLACIER_IR',
 ]);
 const ID_CHARS_MAX = 255;
 const PRIORITY_MAX = 2 ** 31 - 1;
@@ -180,7 +170,7 @@ function parseDestination(value: XmlValue): StoredDestination {
   const destination: StoredDestination = { bucket, ...parseDestinationOptions(node) };
   const storageClass = optionalText(node, 'StorageClass')?.trim();
   if (storageClass !== undefined) {
-    if (!STORAGE_CLASSES.has(storageClass)) throw new S3Error('MalformedXML');
+    if (!isStorageClass(storageClass)) throw new S3Error('MalformedXML');
     destination.storageClass = storageClass;
   }
   const account = optionalText(node, 'Account')?.trim();
