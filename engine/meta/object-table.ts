@@ -15,6 +15,7 @@ import type {
 } from '../protocol/messages.js';
 import { summaryOf } from '../sse/managed.js';
 import type { StoredEncryption } from '../sse-c.js';
+import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { plainRefs } from './block-table.js';
 import type { BodyTable, BodyToStore } from './bodies.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
@@ -74,6 +75,18 @@ export interface ObjectRecord {
   replication?: ReplicationStatus;
   /** This version's rows in the replication queue (absent: none; replication-queue.ts). */
   replicationRows?: number;
+  /** The version's storage class (absent: STANDARD). */
+  storageClass?: StorageClass;
+  /**
+   * INTELLIGENT_TIERING only: the archive access tier intelligent tiering moved the version to
+   * (absent: a frequent/infrequent tier, read directly). Archived versions need a restore.
+   */
+  accessTier?: AccessTier;
+  /**
+   * INTELLIGENT_TIERING only: the day (days since the epoch, UTC) of the version's last read
+   * (absent: never read since it was written, so its lastModifiedMs counts).
+   */
+  accessedDay?: number;
 }
 
 export interface ListQuery {

@@ -1,9 +1,15 @@
 import type { RootDatabase } from 'lmdb';
 import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
+import { dueNoncurrentTransition } from '../lifecycle-transitions.js';
 import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
-import type { ExpiryNote } from './lifecycle-batches.js';
+import {
+  type ExpiryNote,
+  type MovedVersion,
+  movedVersion,
+  transitionedRecord,
+} from './lifecycle-batches.js';
 import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { splitVersionKey, type VersionTable, versionsOf } from './version-table.js';
 import type { VersionedObjects } from './versioned.js';
@@ -33,7 +39,7 @@ export class VersionLifecycle {
     after: string,
     limit: number,
     note?: ExpiryNote,
-  ): Promise<{ expired: number; freed: string[]; next: string | null }> {
+  ): Promise<VersionBatchResult> {
     const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
     const keys: string[] = [];
     let read = 0;
@@ -47,26 +53,31 @@ export class VersionLifecycle {
       read < limit || lastKey === undefined
         ? null
         : Buffer.concat([objectKey(bucketId, lastKey), ONE]).toString('hex');
-    if (keys.length === 0) return { expired: 0, freed: [], next };
+    if (keys.length === 0) return { expired: 0, transitioned: 0, freed: [], moved: [], next };
     return this.env.transaction(() => {
-      let expired = 0;
-      const freed: string[] = [];
+      const done: VersionBatchResult = { expired: 0, transitioned: 0, freed: [], moved: [], next };
       for (const key of keys) {
-        const removed = this.applyToKey(bucketId, key, rules, nowMs, note);
-        expired += removed.count;
-        freed.push(...removed.freed);
+        const removed = this.applyToKey(bucketId, key, rules, nowMs, note, done.moved);
+        done.expired += removed.count;
+        done.freed.push(...removed.freed);
       }
-      return { expired, freed, next };
+      done.transitioned = done.moved.length;
+      return done;
     });
   }
 
-  /** Inside the transaction: removes what the rules expire among one key's versions. */
+  /**
+   * Inside the transaction: removes what the rules expire among one key's versions, and moves
+   * to a colder class the noncurrent ones a NoncurrentVersionTransition makes due (expiration
+   * wins: a version that goes is not moved first). Appends what moved to `moved`.
+   */
   private applyToKey(
     bucketId: string,
     key: string,
     rules: readonly LifecycleRule[],
     nowMs: number,
     note: ExpiryNote | undefined,
+    moved: MovedVersion[],
   ): { count: number; freed: string[] } {
     const current = this.objects.get(objectKey(bucketId, key));
     // Read whole before anything is removed: no cursor walks the table the transaction changes.
@@ -88,6 +99,20 @@ export class VersionLifecycle {
         count++;
       } else {
         kept.push(version);
+        if (successorMs !== null && version.deleteMarker !== true) {
+          const changed = this.transitioned(
+            rules,
+            key,
+            version,
+            successorMs,
+            noncurrentIndex,
+            nowMs,
+          );
+          if (changed !== null) {
+            this.versioned.rewrite(bucketId, key, { record: version, current: false }, changed);
+            moved.push(movedVersion(bucketId, key, changed));
+          }
+        }
         if (noncurrent) noncurrentIndex++;
       }
       successorMs = version.lastModifiedMs;
@@ -104,6 +129,31 @@ export class VersionLifecycle {
       count++;
     }
     return { count, freed };
+  }
+
+  /** A noncurrent version's record after a NoncurrentVersionTransition due now (null: none). */
+  private transitioned(
+    rules: readonly LifecycleRule[],
+    key: string,
+    version: ObjectRecord,
+    becameNoncurrentMs: number,
+    newerNoncurrent: number,
+    nowMs: number,
+  ): ObjectRecord | null {
+    const facts = {
+      key,
+      bytes: version.bytes,
+      tags: version.tags ?? [],
+      storageClass: version.storageClass,
+    };
+    const storageClass = dueNoncurrentTransition(
+      rules,
+      facts,
+      becameNoncurrentMs,
+      newerNoncurrent,
+      nowMs,
+    );
+    return storageClass === null ? null : transitionedRecord(version, storageClass);
   }
 
   private noncurrentDue(
@@ -124,4 +174,12 @@ export class VersionLifecycle {
         ruleMatchesObject(rule, key, version.bytes, version.tags ?? []),
     );
   }
+}
+
+export interface VersionBatchResult {
+  expired: number;
+  transitioned: number;
+  freed: string[];
+  moved: MovedVersion[];
+  next: string | null;
 }
