@@ -7,6 +7,8 @@ export interface ListingFields {
   etag: string;
   lastModifiedMs: number;
   owner?: string;
+  /** Absent: STANDARD. Records store it first (object-table.ts classFirst), so it is met early. */
+  storageClass?: string;
 }
 
 const WANTED = 3;
@@ -46,9 +48,13 @@ export class ListingDecoder {
       etag: record.etag,
       lastModifiedMs: record.lastModifiedMs,
     };
+    const withClass =
+      typeof record.storageClass === 'string'
+        ? { ...fields, storageClass: record.storageClass }
+        : fields;
     return this.withOwner && typeof record.owner === 'string'
-      ? { ...fields, owner: record.owner }
-      : fields;
+      ? { ...withClass, owner: record.owner }
+      : withClass;
   }
 }
 
@@ -64,6 +70,7 @@ enum Field {
   Etag,
   LastModified,
   Owner,
+  StorageClass,
   Other,
 }
 
@@ -73,6 +80,7 @@ const NAMES: ReadonlyArray<readonly [Field, Buffer]> = [
   [Field.Etag, textItem('etag')],
   [Field.LastModified, textItem('lastModifiedMs')],
   [Field.Owner, textItem('owner')],
+  [Field.StorageClass, textItem('storageClass')],
 ];
 
 function textItem(name: string): Buffer {
@@ -89,6 +97,7 @@ function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingF
   let etag: string | undefined;
   let lastModifiedMs: number | undefined;
   let owner: string | undefined;
+  let storageClass: string | undefined;
   let found = 0;
   // Without owners: stop at the three fields. With them: read the whole map (owner may be absent).
   for (let i = 0; i < head && (withOwner || found < WANTED); i++) {
@@ -99,15 +108,19 @@ function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingF
     else if (field === Field.Owner && withOwner) {
       owner = readText(r);
       if (owner === undefined) return undefined;
+    } else if (field === Field.StorageClass) {
+      storageClass = readText(r);
+      if (storageClass === undefined) return undefined;
     } else if (!skip(r)) return undefined;
     if (r.at < 0) return undefined;
-    if (field !== Field.Other && field !== Field.Owner) found++;
+    if (field < Field.Owner) found++;
   }
   if (recordBytes === undefined || etag === undefined || lastModifiedMs === undefined)
     return undefined;
-  return owner === undefined
-    ? { bytes: recordBytes, etag, lastModifiedMs }
-    : { bytes: recordBytes, etag, lastModifiedMs, owner };
+  const fields: ListingFields = { bytes: recordBytes, etag, lastModifiedMs };
+  if (owner !== undefined) fields.owner = owner;
+  if (storageClass !== undefined) fields.storageClass = storageClass;
+  return fields;
 }
 
 /** Which wanted field the map key at the cursor names (Other: skipped, cursor after it). */

@@ -10,6 +10,7 @@ import type {
   ObjectInfo,
   ObjectLock,
   ReplicationStatus,
+  RestoreState,
   StoredChecksum,
   Tag,
 } from '../protocol/messages.js';
@@ -75,8 +76,13 @@ export interface ObjectRecord {
   replication?: ReplicationStatus;
   /** This version's rows in the replication queue (absent: none; replication-queue.ts). */
   replicationRows?: number;
-  /** The version's storage class (absent: STANDARD). */
+  /**
+   * The version's storage class (absent: STANDARD). Stored as the record's FIRST field (put and
+   * putRaw see to it) so that a listing's lean decoder meets it before the fields it stops at.
+   */
   storageClass?: StorageClass;
+  /** An archived version's restore, in progress or done (absent: none; RestoreObject). */
+  restore?: RestoreState;
   /**
    * INTELLIGENT_TIERING only: the archive access tier intelligent tiering moved the version to
    * (absent: a frequent/infrequent tier, read directly). Archived versions need a restore.
@@ -136,7 +142,7 @@ export class ObjectTable {
 
   /** Inside a transaction: stores a record as given (its blocks and body already stored). */
   putRaw(encoded: Buffer, record: ObjectRecord): void {
-    this.objects.put(encoded, record);
+    this.objects.put(encoded, classFirst(record));
   }
 
   /**
@@ -144,7 +150,10 @@ export class ObjectTable {
    * one bound for the bodies table leaves only its name behind, block refs lose their CRCs.
    */
   put(encoded: Buffer, record: ObjectRecord, body: BodyToStore | null): void {
-    this.objects.put(encoded, storedRecord({ ...record, blocks: plainRefs(record.blocks) }, body));
+    this.objects.put(
+      encoded,
+      classFirst(storedRecord({ ...record, blocks: plainRefs(record.blocks) }, body)),
+    );
   }
 
   remove(encoded: Buffer): void {
@@ -197,6 +206,7 @@ export class ObjectTable {
         etag: value.etag,
         lastModifiedMs: value.lastModifiedMs,
         ...(value.owner !== undefined ? { owner: value.owner } : {}),
+        ...(value.storageClass !== undefined ? { storageClass: value.storageClass } : {}),
       });
     }
     return null;
@@ -289,7 +299,20 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     ...(record.versionId !== undefined ? { versionId: shownVersionId(record) } : {}),
     ...(record.lock !== undefined ? { lock: record.lock } : {}),
     ...(record.replication !== undefined ? { replication: record.replication } : {}),
+    ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
+    ...(record.restore !== undefined ? { restore: record.restore } : {}),
   };
+}
+
+/**
+ * The record with its storage class as its first field (cbor-x writes fields in insertion
+ * order): the listing decoder stops once it has bytes, etag and lastModifiedMs, so the class
+ * must come before them to be seen. Records without a class are stored as given.
+ */
+export function classFirst(record: ObjectRecord): ObjectRecord {
+  if (record.storageClass === undefined) return record;
+  // Redefining a key keeps its first position: storageClass stays first.
+  return { storageClass: record.storageClass, ...record };
 }
 
 /** A record's version id as S3 shows it: 'null' for the null version (and unversioned records). */

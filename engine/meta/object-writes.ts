@@ -283,6 +283,7 @@ export class ObjectWrites {
         ...(upload.owner !== undefined ? { owner: upload.owner } : {}),
         ...(upload.acl !== undefined ? { acl: upload.acl } : {}),
         ...(replica ? { replication: 'REPLICA' as const } : {}),
+        ...(upload.storageClass !== undefined ? { storageClass: upload.storageClass } : {}),
       };
       const guard = conditions && guardSinceUploadBegan(conditions, upload.initiatedMs);
       const encoded = objectKey(bucketId, key);

@@ -18,6 +18,7 @@ import type {
   UploadListEntry,
 } from '../protocol/messages.js';
 import { type ManagedKey, managedKeyTag } from '../sse/managed.js';
+import type { StorageClass } from '../storage-classes.js';
 import { type BlockTable, plainRefs } from './block-table.js';
 import { bucketIdOf, objectKey, prefixEnd } from './keys.js';
 import { listStart, type ObjectRecord } from './object-table.js';
@@ -43,6 +44,8 @@ export interface UploadRecord {
   /** The completed object's owner and ACL (absent: the defaults, as ObjectRecord's). */
   owner?: string;
   acl?: Acl;
+  /** The completed object's storage class (absent: STANDARD). */
+  storageClass?: StorageClass;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -69,6 +72,7 @@ export interface UploadSpec {
   initiator?: string;
   owner?: string;
   acl?: Acl;
+  storageClass?: StorageClass;
 }
 
 export interface UploadListQuery {
@@ -128,6 +132,7 @@ export class UploadTable {
       ...(spec.tags.length > 0 ? { tags: spec.tags } : {}),
       ...(spec.lock !== undefined ? { lock: spec.lock } : {}),
       ...(spec.initiator !== undefined ? { initiator: spec.initiator } : {}),
+      ...(spec.storageClass !== undefined ? { storageClass: spec.storageClass } : {}),
       ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
       ...(spec.acl !== undefined ? { acl: spec.acl } : {}),
     };
@@ -396,6 +401,7 @@ export function uploadInfoOf(record: UploadRecord): UploadInfo {
     sseKeyMd5: record.sseKeyMd5 ?? null,
     ...(record.initiator !== undefined ? { initiator: record.initiator } : {}),
     ...(record.owner !== undefined ? { owner: record.owner } : {}),
+    ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
   };
 }
 

@@ -128,5 +128,6 @@ function entryOf(key: string, record: ObjectRecord, isLatest: boolean): VersionL
     etag: record.etag,
     lastModifiedMs: record.lastModifiedMs,
     ...(record.owner !== undefined ? { owner: record.owner } : {}),
+    ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
   };
 }

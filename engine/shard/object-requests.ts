@@ -10,6 +10,7 @@ import type {
 } from '../protocol/messages.js';
 import { guardAtCommit, type WriteGuard } from '../write-conditions.js';
 import { aclFields, notifyOf, type ShardCore, withVersion } from './shard-core.js';
+import { storageClassField } from './storage-class.js';
 import { recordToRead } from './version-lookup.js';
 
 /*
@@ -146,6 +147,7 @@ export async function copyFrom(
       ...(request.tags.length > 0 ? { tags: request.tags } : {}),
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
       ...aclFields(request),
+      ...storageClassField(request.storageClass),
     };
     const { freed, versionId } = await core.meta.writeObject(
       request.bucketId,

@@ -15,9 +15,11 @@ import type {
 } from '../protocol/messages.js';
 import { type ManagedDataKey, managedKeyTag, summaryOf } from '../sse/managed.js';
 import { type EncryptionKey, isManagedKey } from '../sse-c.js';
+import type { StorageClass } from '../storage-classes.js';
 import { conditionFailure, guardCheckedAtBegin, type WriteGuard } from '../write-conditions.js';
 import { PutSession } from './put-session.js';
 import { aclFields, type ShardCore, withVersion } from './shard-core.js';
+import { storageClassField } from './storage-class.js';
 
 /**
  * A shard's PUT streams (PutObject, PostObject, UploadPart): PutBegin opens a session per reqId,
@@ -47,6 +49,8 @@ export class PutRequests {
       replica?: true;
       /** The replica's version id, its source's. */
       replicaVersionId?: string;
+      /** The new version's storage class (absent: STANDARD). */
+      storageClass?: StorageClass;
     } & ObjectAclFields
   >();
 
@@ -144,6 +148,7 @@ export class PutRequests {
       ...(request.replicaVersionId !== undefined
         ? { replicaVersionId: request.replicaVersionId }
         : {}),
+      ...storageClassField(request.storageClass),
       ...(request.notify !== undefined
         ? {
             notify: {
@@ -234,6 +239,7 @@ export class PutRequests {
         ...(target.lock !== undefined ? { lock: target.lock } : {}),
         ...aclFields(target),
         ...(target.replica === true ? { replication: 'REPLICA' as const } : {}),
+        ...storageClassField(target.storageClass),
       };
       const quota = quotaAtEnd ?? target.quota;
       const { freed, versionId } = await this.core.meta.writeObject(

@@ -1,9 +1,10 @@
-import { engineFailure } from '../errors.js';
+import { EngineFailureError, engineFailure } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { infoOf, type ObjectRecord } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
 import type { OpenedObject, ShardRequest, ShardResult } from '../protocol/messages.js';
+import { isUnreadableArchive } from '../restore.js';
 import type { DataKeys, ManagedKey } from '../sse/managed.js';
 import { macIdentityOf, macKeyOf, SegmentTags } from '../sse/segment-mac.js';
 import { type CustomerKey, decryptAt, type StoredEncryption, segmentAt } from '../sse-c.js';
@@ -77,6 +78,7 @@ export class ReadRequests {
   } {
     const { bucketId, key, purpose } = request;
     const record = recordToRead(this.core.meta, bucketId, key, request.versionId);
+    if (request.readableAtMs !== undefined) refuseUnrestored(record, request.readableAtMs);
     const encrypted = decryptorFor(record, request.sse, purpose !== 'info', (managed) =>
       this.core.keys.dataKeyOf(managed),
     );
@@ -244,4 +246,14 @@ function customerKeyFor(keyMd5: string, key: CustomerKey | null): CustomerKey {
   }
   if (key.md5Base64 !== keyMd5) throw engineFailure('AccessDenied', 'Access Denied');
   return key;
+}
+
+/** A read of an archived version that is not restored: 403 InvalidObjectState, as AWS. */
+function refuseUnrestored(record: ObjectRecord, nowMs: number): void {
+  if (!isUnreadableArchive(record, nowMs)) return;
+  throw new EngineFailureError({
+    code: 'InvalidObjectState',
+    message: "The operation is not valid for the object's storage class",
+    ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
+  });
 }

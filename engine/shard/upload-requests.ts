@@ -2,6 +2,7 @@ import { engineFailure } from '../errors.js';
 import { infoOf, uploadInfoOf } from '../meta/store.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
 import { aclFields, notifyOf, type ShardCore, withVersion } from './shard-core.js';
+import { storageClassField } from './storage-class.js';
 
 /* A shard's multipart uploads (their parts stream in as PUTs: put-requests.ts). */
 
@@ -20,6 +21,7 @@ export async function createUpload(
       tags: request.tags,
       ...(request.lock !== undefined ? { lock: request.lock } : {}),
       ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
+      ...storageClassField(request.storageClass),
       ...aclFields(request),
     },
     Date.now(),

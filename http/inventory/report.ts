@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ObjectInfo, VersionListEntry } from '../../engine/protocol/messages.js';
+import { DEFAULT_STORAGE_CLASS } from '../../engine/storage-classes.js';
 import { type InventoryConfig, OPTIONAL_FIELDS, type OptionalField } from './config.js';
 
 export type VersionEntry = Extract<VersionListEntry, { kind: 'version' }>;
@@ -74,7 +75,7 @@ function fieldValue(field: OptionalField, entry: VersionEntry, info: ObjectInfo 
     case 'ETag':
       return entry.etag.replaceAll('"', '');
     case 'StorageClass':
-      return 'STANDARD';
+      return entry.storageClass ?? DEFAULT_STORAGE_CLASS;
     case 'IsMultipartUploaded':
       // A multipart upload's ETag is the MD5 of its parts' MD5s, suffixed with the part count.
       return String(entry.etag.includes('-'));

@@ -290,9 +290,8 @@ async function putInput(
     ...(read.WebsiteRedirectLocation !== undefined
       ? { WebsiteRedirectLocation: read.WebsiteRedirectLocation }
       : {}),
-    ...(entry.storageClass !== undefined
-      ? { StorageClass: entry.storageClass as PutObjectCommandInput['StorageClass'] }
-      : {}),
+    // The rule's Destination/StorageClass, else the source version's own class (as AWS).
+    ...replicaClassOf(entry.storageClass ?? read.StorageClass),
   };
   const md5 = md5Of(read);
   if (md5 !== undefined) input.ContentMD5 = md5;
@@ -380,4 +379,9 @@ function messageOf(error: unknown): string {
     return `${error.name} (${error.$metadata.httpStatusCode ?? 'no status'}): ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The replica's x-amz-storage-class (absent: STANDARD, the destination's default). */
+function replicaClassOf(name: string | undefined): Pick<PutObjectCommandInput, 'StorageClass'> {
+  return name === undefined ? {} : { StorageClass: name as PutObjectCommandInput['StorageClass'] };
 }

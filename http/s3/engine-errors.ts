@@ -54,6 +54,14 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
       );
     case 'ConditionalRequestConflict':
       return new S3Error('ConditionalRequestConflict');
+    case 'InvalidObjectState':
+      return new S3Error(
+        'InvalidObjectState',
+        undefined,
+        failure.storageClass !== undefined ? { StorageClass: failure.storageClass } : {},
+      );
+    case 'RestoreAlreadyInProgress':
+      return new S3Error('RestoreAlreadyInProgress');
     case 'KMS.DisabledException':
     case 'KMS.NotFoundException':
     case 'KMS.KMSInvalidStateException':

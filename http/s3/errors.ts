@@ -122,6 +122,11 @@ export const S3_ERRORS = {
     message:
       'Your request contains tag input that is not valid. For example, your request might contain duplicate keys, keys or values that are too long, or system tags.',
   },
+  InvalidObjectState: {
+    status: 403,
+    message: "The operation is not valid for the object's storage class",
+  },
+  RestoreAlreadyInProgress: { status: 409, message: 'Object restore is already in progress' },
   InvalidStorageClass: {
     status: 400,
     message: 'The storage class you specified is not valid.',

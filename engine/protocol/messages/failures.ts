@@ -28,6 +28,11 @@ export type EngineFailureCode =
   | 'PreconditionFailed'
   /** A write's condition held when it began, but a conflicting write or delete committed first. */
   | 'ConditionalRequestConflict'
+  /** A read of an archived (GLACIER, DEEP_ARCHIVE) version that is not restored; a restore
+   *  of a version that is not archived. */
+  | 'InvalidObjectState'
+  /** RestoreObject while the version's restore is in progress. */
+  | 'RestoreAlreadyInProgress'
   /** SSE-KMS: the object's keyring key is disabled, pending deletion, or gone. */
   | KmsS3Code
   | 'Internal';
@@ -39,4 +44,6 @@ export interface EngineFailure {
   deleteMarker?: { versionId: string; lastModifiedMs: number };
   /** PreconditionFailed: the header whose condition failed (S3's <Condition>). */
   condition?: 'If-Match' | 'If-None-Match';
+  /** InvalidObjectState: the version's storage class (S3's <StorageClass>). */
+  storageClass?: string;
 }

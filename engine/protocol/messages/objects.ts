@@ -84,6 +84,25 @@ export interface ObjectInfo {
   lock?: ObjectLock;
   /** x-amz-replication-status (absent: not replicated). */
   replication?: ReplicationStatus;
+  /** The version's storage class (absent: STANDARD, which S3 does not show in headers). */
+  storageClass?: string;
+  /** An archived version's restore (absent: never restored, or the restore expired away). */
+  restore?: RestoreState;
+}
+
+/** Who asked for a restore's speed (RestoreRequest's GlacierJobParameters/Tier). */
+export type RestoreTier = 'Expedited' | 'Standard' | 'Bulk';
+
+/**
+ * An archived (GLACIER, DEEP_ARCHIVE) version's restore, stored on its record: in progress
+ * (expiryMs null) or done, readable until expiryMs. A restore changes only the record: the
+ * bytes are served from the archive tier's blocks (no second copy).
+ */
+export interface RestoreState {
+  expiryMs: number | null;
+  tier: RestoreTier;
+  /** Days asked for: the expiry is counted from the completion. */
+  days: number;
 }
 
 /** S3 Object Lock retention modes. */
@@ -135,6 +154,8 @@ export type VersionListEntry =
       lastModifiedMs: number;
       /** The version's owner (canonical id; absent: the bucket's owner). */
       owner?: string;
+      /** The version's storage class (absent: STANDARD). */
+      storageClass?: string;
     }
   | { kind: 'prefix'; prefix: string };
 
@@ -199,6 +220,8 @@ export type ListEntry =
       lastModifiedMs: number;
       /** The object's owner (canonical id), read only when the listing shows owners. */
       owner?: string;
+      /** The object's storage class (absent: STANDARD). */
+      storageClass?: string;
     }
   | { kind: 'prefix'; prefix: string };
 
@@ -283,6 +306,8 @@ export type ObjectRequest =
       replica?: true;
       /** A replica's version id, its source's (hangar → hangar, x-hangar-source-version-id). */
       replicaVersionId?: string;
+      /** x-amz-storage-class, validated (absent: STANDARD). Parts take none. */
+      storageClass?: string;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
@@ -302,6 +327,11 @@ export type ObjectRequest =
       conditions?: Preconditions;
       /** A version by its id ('null': the null version); absent: the current one. */
       versionId?: string;
+      /**
+       * Reads of the bytes (GET, copy sources, Select): an archived version not restored at this
+       * time (the server's clock, test offset applied) is refused with InvalidObjectState.
+       */
+      readableAtMs?: number;
     }
   | { kind: 'ReadRange'; reqId: number; start: number; endExclusive: number }
   | { kind: 'Credit'; reqId: number }
@@ -346,6 +376,8 @@ export type ObjectRequest =
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
       notify?: NotifyContext;
+      /** The copy's storage class (x-amz-storage-class; absent: STANDARD, never the source's). */
+      storageClass?: string;
     }
   /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
   | { kind: 'GetTags'; reqId: number; bucketId: string; key: string; versionId?: string }

@@ -38,6 +38,8 @@ export interface UploadInfo {
   initiator?: string;
   /** The owner the completed object will have (absent: the bucket's owner). */
   owner?: string;
+  /** The completed object's storage class (absent: STANDARD). */
+  storageClass?: string;
 }
 
 export interface PartInfo {
@@ -82,6 +84,8 @@ export type UploadRequest =
       /** The owner and ACL the object gets when the upload completes (absent: the defaults). */
       owner?: string;
       acl?: Acl;
+      /** x-amz-storage-class: the completed object's class (absent: STANDARD). */
+      storageClass?: string;
     }
   | {
       kind: 'CompleteUpload';

@@ -7,6 +7,7 @@ import { S3Error } from '../errors.js';
 import { httpDate } from '../object-headers.js';
 import { sendXml } from '../reply.js';
 import { customerKeyOf } from '../sse-c.js';
+import { shownStorageClass } from '../storage-class.js';
 import { checkVersionId, versionIdHeader } from '../versioning.js';
 import type { XmlNode } from '../xml.js';
 import { openObject } from './object-get.js';
@@ -53,7 +54,7 @@ export async function handleGetObjectAttributes(
   if (wanted.has('ObjectParts') && info.partSizes !== null) {
     body['ObjectParts'] = objectParts(info, info.partSizes, marker, maxParts);
   }
-  if (wanted.has('StorageClass')) body['StorageClass'] = 'STANDARD';
+  if (wanted.has('StorageClass')) body['StorageClass'] = shownStorageClass(info.storageClass);
   if (wanted.has('ObjectSize')) body['ObjectSize'] = info.bytes;
   sendXml(ctx, 'GetObjectAttributesResponse', body, [
     ['last-modified', httpDate(info.lastModifiedMs)],

@@ -16,6 +16,7 @@ import { type RelaySource, relayBody } from '../relay.js';
 import { sendXml } from '../reply.js';
 import { managedRequestOf, managedResponseHeaders, writeEncryption } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { shownStorageClass, storageClassFrom } from '../storage-class.js';
 import { checkVersionId, versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime } from '../xml.js';
 import { openObject } from './object-get.js';
@@ -37,6 +38,8 @@ export async function handleCopyObject(
   const sourceBucket = requireBucket(ctx, source.bucket);
   requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const replace = metadataDirective(ctx) === 'REPLACE';
+  // The copy's class is the request's (absent: STANDARD), never the source's, as on AWS.
+  const storageClass = storageClassFrom(ctx.req.headers['x-amz-storage-class']);
   // COPY (the default) keeps the source's tags; REPLACE takes x-amz-tagging's (none if absent).
   const replacedTags =
     taggingDirective(ctx) === 'REPLACE' ? tagsFromHeader(ctx.req.headers['x-amz-tagging']) : null;
@@ -73,7 +76,10 @@ export async function handleCopyObject(
       sourceBucket.id === target.id && source.key === key && source.versionId === undefined;
     const sameEncryption =
       !asksManaged && (targetCustomerKey?.md5Base64 ?? null) === object.info.sseKeyMd5;
-    if (sameObject && !replace && sameEncryption) throw copyOntoItself();
+    // A copy onto itself that changes only the storage class is how AWS changes a class.
+    const sameClass =
+      shownStorageClass(storageClass.storageClass) === shownStorageClass(object.info.storageClass);
+    if (sameObject && !replace && sameEncryption && sameClass) throw copyOntoItself();
     checkCopyPreconditions(ctx, object.info);
     const headers: ObjectHeaders = requested ?? object.info.headers;
     const tags = replacedTags ?? object.info.tags;
@@ -97,6 +103,7 @@ export async function handleCopyObject(
               ...acl,
               ...targetConditions,
               ...notifyField(ctx, target),
+              ...storageClass,
             },
             'Put',
           )
@@ -121,6 +128,7 @@ export async function handleCopyObject(
               ...acl,
               ...targetConditions,
               ...notifyField(ctx, target, 'Copy'),
+              ...storageClass,
             },
           );
     sendXml(

@@ -9,6 +9,7 @@ import { S3Error } from '../errors.js';
 import { compareUtf8, mergeSources } from '../merge.js';
 import { type OwnerNames, ownerNamesOf } from '../owners.js';
 import { sendXml } from '../reply.js';
+import { shownStorageClass } from '../storage-class.js';
 import { escapeXml, isoTime, RAW, type XmlNode } from '../xml.js';
 
 interface Page {
@@ -109,7 +110,7 @@ function contentsOf(
   for (const entry of entries) {
     if (entry.kind !== 'object') continue;
     const ownerXml = owners === null ? '' : owners.names.ownerXml(shownOwner(owners, entry.owner));
-    xml += `<Contents><Key>${escapeXml(encode(entry.key))}</Key><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified><ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+    xml += `<Contents><Key>${escapeXml(encode(entry.key))}</Key><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified><ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass></Contents>`;
   }
   return xml;
 }

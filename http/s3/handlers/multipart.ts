@@ -47,6 +47,7 @@ import { clientScheme } from '../scheme.js';
 import { readSignedBody } from '../signed-body.js';
 import { managedResponseHeaders, writeEncryption } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { shownStorageClass, storageClassFrom } from '../storage-class.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
@@ -67,6 +68,7 @@ export async function handleCreateMultipartUpload(
   const managed = sse !== null && isManagedKey(sse) ? sse.managed : null;
   const sseKeyMd5 = sse !== null && !isManagedKey(sse) ? sse.md5Base64 : null;
   const headers = objectHeadersFrom(ctx.req);
+  const storageClass = storageClassFrom(ctx.req.headers['x-amz-storage-class']);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   // Applied when the upload completes; the bucket's default retention is computed then.
   const lock = lockField(lockFromHeaders(ctx.state, bucket, ctx.req.headers));
@@ -85,6 +87,7 @@ export async function handleCreateMultipartUpload(
       ...lock,
       ...acl,
       ...(ctx.principal.kind === 'key' ? { initiator: ctx.principal.canonicalId } : {}),
+      ...storageClass,
     },
     'UploadCreated',
   );
@@ -409,7 +412,7 @@ export async function handleListParts(ctx: RequestContext, e: ListPartsEndpoint)
     Key: e.key,
     UploadId: e.uploadId,
     ...uploadPeople(bucket, listed.upload, ownerNamesOf(ctx)),
-    StorageClass: 'STANDARD',
+    StorageClass: shownStorageClass(listed.upload.storageClass),
     PartNumberMarker: marker,
     ...(listed.truncated && last !== undefined ? { NextPartNumberMarker: last.partNumber } : {}),
     MaxParts: e.maxParts ?? LIMITS.listPartsMax,
@@ -493,7 +496,7 @@ function uploadNode(
     Key: encode(upload.key),
     UploadId: upload.uploadId,
     ...uploadPeople(bucket, upload, names),
-    StorageClass: 'STANDARD',
+    StorageClass: shownStorageClass(upload.storageClass),
     Initiated: isoTime(upload.initiatedMs),
   };
 }

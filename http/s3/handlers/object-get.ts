@@ -22,10 +22,11 @@ import { fromEngineFailure } from '../engine-errors.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { objectResponseHeaders } from '../object-headers.js';
-import { lockResponseHeaders } from '../object-lock.js';
+import { lockResponseHeaders, lockNowMs as serverNowMs } from '../object-lock.js';
 import { type ByteRange, parseRange } from '../range.js';
 import { managedResponseHeaders } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { isArchived, restoreHeader, storageClassHeader } from '../storage-class.js';
 import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
 
@@ -124,7 +125,8 @@ function openLocally(
   });
   // A HEAD, or a GET answered 304/412, sends no body (respond evaluates the same conditions).
   if (head || evaluatePreconditions(info, conditions).kind !== 'ok') return opened(null);
-  if (!info.inline) return null;
+  // An archived version's GET: the shard judges whether it is restored (InvalidObjectState).
+  if (!info.inline || isArchived(info.storageClass)) return null;
   try {
     return opened(reader.body(bucketId, key, record));
   } catch (error) {
@@ -146,7 +148,7 @@ export interface Opened {
 }
 
 export function openObject(
-  ctx: Pick<RequestContext, 'res'>,
+  ctx: Pick<RequestContext, 'res' | 'state'>,
   shard: ShardClient,
   bucketId: string,
   key: string,
@@ -166,6 +168,8 @@ export function openObject(
         sse,
         ...(purpose === 'read' && given !== null ? { conditions: given } : {}),
         ...(versionId !== undefined ? { versionId } : {}),
+        // Every read of the bytes refuses an archived version that is not restored (AWS 403).
+        ...(purpose !== 'info' ? { readableAtMs: serverNowMs(ctx.state) } : {}),
       },
       {
         onReply: (reply, body) => {
@@ -251,6 +255,8 @@ async function respond(
     ...(info.replication !== undefined
       ? [['x-amz-replication-status', info.replication] as [string, string]]
       : []),
+    ...storageClassHeader(info.storageClass),
+    ...restoreHeader(info.restore, serverNowMs(ctx.state)),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);

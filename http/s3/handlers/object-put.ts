@@ -19,6 +19,7 @@ import { replicaField } from '../replica.js';
 import { sendEmpty } from '../reply.js';
 import { managedResponseHeaders, writeEncryption } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
+import { storageClassFrom } from '../storage-class.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { tagsFromHeader } from './tagging.js';
 
@@ -33,6 +34,7 @@ export async function handlePutObject(
   const plan = planPayload(ctx);
   const sse = writeEncryption(ctx.state, bucket, ctx.req.headers, customerKeyOf(ctx.req.headers));
   const headers = objectHeadersFrom(ctx.req);
+  const storageClass = storageClassFrom(ctx.req.headers['x-amz-storage-class']);
   const tags = tagsFromHeader(ctx.req.headers['x-amz-tagging']);
   const explicitLock = lockFromHeaders(ctx.state, bucket, ctx.req.headers);
   requireDigestForLock(ctx.req.headers, explicitLock, plan.checksum.algorithm !== null);
@@ -62,6 +64,7 @@ export async function handlePutObject(
       ...withConditions(conditions),
       ...notifyField(ctx, bucket),
       ...replicaField(ctx, bucket, key),
+      ...storageClass,
     },
     plan,
     quota,

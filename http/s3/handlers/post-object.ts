@@ -42,6 +42,7 @@ import type { RoutedRequest } from '../router.js';
 import { clientScheme } from '../scheme.js';
 import { managedResponseHeaders, writeEncryption } from '../sse.js';
 import { customerKeyOf, refuseSseCInClear, sseResponseHeaders } from '../sse-c.js';
+import { storageClassFrom } from '../storage-class.js';
 import { versionIdHeader, versioningField } from '../versioning.js';
 import { renderXml } from '../xml.js';
 import { tagsFromXml } from './tagging.js';
@@ -214,6 +215,7 @@ function receiveForm(
           key: post.key,
           headers: headersFrom(post.fields),
           tags: tagsOf(post.fields),
+          ...storageClassFrom(post.fields.get('x-amz-storage-class')),
           ...lockField(lock),
           acl: verified.acl,
           ...(verified.notify !== undefined ? { notify: verified.notify } : {}),
@@ -403,6 +405,8 @@ interface UploadTarget {
   lock?: ObjectLock;
   /** The new object's owner and ACL, when not the defaults. */
   acl: ObjectAclFields;
+  /** The form's x-amz-storage-class, validated (absent: STANDARD). */
+  storageClass?: string;
   checksumAlgorithm: ChecksumAlgorithm | null;
   /** The form's encryption (SSE-C key or managed data key): the shard encrypts with it. */
   sse: EncryptionKey | null;
@@ -430,6 +434,7 @@ function openUpload(
       checksumAlgorithm: target.checksumAlgorithm,
       sse: target.sse,
       tags: target.tags,
+      ...(target.storageClass !== undefined ? { storageClass: target.storageClass } : {}),
       ...lockField(target.lock),
       ...target.acl,
       ...(target.quota !== undefined ? { quota: target.quota } : {}),

@@ -7,6 +7,7 @@ import { compareUtf8 } from '../merge.js';
 import { objectLockOf } from '../object-lock.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
+import { shownStorageClass } from '../storage-class.js';
 import { checkVersionId, versioningOf } from '../versioning.js';
 import { escapeXml, isoTime, parseXml, RAW, textOf, type XmlNode } from '../xml.js';
 import { encodeFor, etagXml, type ListedOwners, listedOwnersOf, shownOwner } from './list.js';
@@ -180,7 +181,7 @@ function versionsXml(
     const common = `<Key>${escapeXml(encode(entry.key))}</Key><VersionId>${escapeXml(entry.versionId)}</VersionId><IsLatest>${entry.isLatest}</IsLatest><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified>`;
     xml += entry.deleteMarker
       ? `<DeleteMarker>${common}${ownerXml}</DeleteMarker>`
-      : `<Version>${common}<ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Version>`;
+      : `<Version>${common}<ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass></Version>`;
   }
   return xml;
 }

@@ -1,0 +1,45 @@
+import type { RestoreState } from '../../engine/protocol/messages.js';
+import { restoreHeaderValue } from '../../engine/restore.js';
+import {
+  DEFAULT_STORAGE_CLASS,
+  isArchiveClass,
+  isStorageClass,
+} from '../../engine/storage-classes.js';
+import { S3Error } from './errors.js';
+
+/**
+ * A write's storage class (x-amz-storage-class, or PostObject's field of that name), validated
+ * against AWS's names: unknown answers 400 InvalidStorageClass, as AWS. Absent when not given
+ * (the object is STANDARD); STANDARD itself travels as given and is stored as absent.
+ */
+export function storageClassFrom(value: string | undefined): { storageClass?: string } {
+  if (value === undefined) return {};
+  if (!isStorageClass(value)) throw new S3Error('InvalidStorageClass');
+  return { storageClass: value };
+}
+
+/** The class a record or entry shows (absent: STANDARD). */
+export function shownStorageClass(storageClass: string | undefined): string {
+  return storageClass ?? DEFAULT_STORAGE_CLASS;
+}
+
+/** HEAD / GET's x-amz-storage-class: only for classes other than STANDARD, as AWS. */
+export function storageClassHeader(storageClass: string | undefined): Array<[string, string]> {
+  return storageClass === undefined || storageClass === DEFAULT_STORAGE_CLASS
+    ? []
+    : [['x-amz-storage-class', storageClass]];
+}
+
+/** Whether a version of this class must be restored before its bytes are read. */
+export function isArchived(storageClass: string | undefined): boolean {
+  return storageClass !== undefined && isArchiveClass(storageClass);
+}
+
+/** HEAD / GET's x-amz-restore (absent: never restored, or the restore expired). */
+export function restoreHeader(
+  restore: RestoreState | undefined,
+  nowMs: number,
+): Array<[string, string]> {
+  const value = restoreHeaderValue(restore, nowMs);
+  return value === undefined ? [] : [['x-amz-restore', value]];
+}
