@@ -301,6 +301,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     ...(record.replication !== undefined ? { replication: record.replication } : {}),
     ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
     ...(record.restore !== undefined ? { restore: record.restore } : {}),
+    ...(record.accessTier !== undefined ? { accessTier: record.accessTier } : {}),
   };
 }
 
