@@ -33,7 +33,7 @@ export class LifecycleBatches {
    * the counts, the blocks freed, the versions whose class changed (their blocks' tier must
    * follow) and the cursor to resume from (null: the bucket is done).
    */
-  async apply(batch: LifecycleBatch, note?: ExpiryNote): Promise<LifecycleBatchResult> {
+  async apply(batch: LifecycleBatch, note?: LifecycleNote): Promise<LifecycleBatchResult> {
     const { bucketId, rules, nowMs, after, limit } = batch;
     if (batch.target === 'versions') {
       const done = await this.versions.apply(bucketId, rules, nowMs, after, limit, note);
@@ -67,6 +67,7 @@ export class LifecycleBatches {
         } else {
           const changed = changedRecord(record, action);
           this.versioned.rewrite(bucketId, keyOf(encoded), { record, current: true }, changed);
+          note?.moved(keyOf(encoded), changed, action.kind);
           if (action.kind === 'transition') {
             done.transitioned++;
             done.moved.push(movedVersion(bucketId, keyOf(encoded), changed));
@@ -85,12 +86,12 @@ export class LifecycleBatches {
     encoded: Buffer,
     record: ObjectRecord,
     freed: string[],
-    note: ExpiryNote | undefined,
+    note: LifecycleNote | undefined,
   ): boolean {
     const key = keyOf(encoded);
     if (batch.versioning === undefined) {
       freed.push(...this.versioned.release(batch.bucketId, key, record, true));
-      note?.({ key }, false);
+      note?.expired({ key }, false);
       return true;
     }
     const deleted = this.versioned.deleteCurrent(
@@ -102,7 +103,7 @@ export class LifecycleBatches {
     if ('failure' in deleted) return false; // unguarded: never
     freed.push(...deleted.freed);
     const versionId = deleted.outcome.versionId;
-    note?.({ key, ...(versionId !== undefined ? { versionId } : {}) }, true);
+    note?.expired({ key, ...(versionId !== undefined ? { versionId } : {}) }, true);
     return true;
   }
 
@@ -254,5 +255,12 @@ export interface MovedVersion {
   storageClass: StorageClass;
 }
 
-/** Inside the transaction: tells the outbox an object or version expired (marker: one was left). */
-export type ExpiryNote = (object: ObjectFacts, marker: boolean) => void;
+/**
+ * Inside the transaction: tells the outbox what lifecycle did. `expired`: an object or version
+ * went (marker: one was left); `moved`: a version's class (transition) or access tier (tier)
+ * changed, its record as now stored.
+ */
+export interface LifecycleNote {
+  expired(object: ObjectFacts, marker: boolean): void;
+  moved(key: string, record: ObjectRecord, change: 'transition' | 'tier'): void;
+}

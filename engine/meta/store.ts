@@ -1,7 +1,6 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
-import type { ObjectFacts } from '../notify/events.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -22,15 +21,16 @@ import type { WriteGuard } from '../write-conditions.js';
 import { AccessDays } from './access-days.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable } from './bodies.js';
-import { ChangeEvents, type Notify, removalEvent } from './change-events.js';
+import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
 import {
   type LifecycleBatch,
   LifecycleBatches,
   type LifecycleBatchResult,
+  type LifecycleNote,
 } from './lifecycle-batches.js';
-import { type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
+import { type ObjectRecord, ObjectTable, recordBody, shownVersionId } from './object-table.js';
 import { ObjectWrites } from './object-writes.js';
 import { OutboxTable } from './outbox-table.js';
 import { unwrap } from './outcome.js';
@@ -407,13 +407,17 @@ export class MetaStore {
     batch: LifecycleBatch,
     notify?: NotifyContext,
   ): Promise<LifecycleBatchResult> {
-    const expiry: Notify | undefined =
-      notify === undefined ? undefined : { context: notify, event: 'LifecycleExpiration:Delete' };
-    const note =
-      expiry === undefined
-        ? undefined
-        : (object: ObjectFacts, marker: boolean): void =>
-            this.events.note(expiry, object, removalEvent(expiry.event, marker));
+    if (notify === undefined) return this.lifecycle.apply(batch);
+    const expiry: Notify = { context: notify, event: 'LifecycleExpiration:Delete' };
+    const note: LifecycleNote = {
+      expired: (object, marker) =>
+        this.events.note(expiry, object, removalEvent(expiry.event, marker)),
+      moved: (key, record, change) => {
+        const event = change === 'transition' ? 'LifecycleTransition' : 'IntelligentTiering';
+        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+        this.events.note(expiry, createdFacts(key, record, shown), event);
+      },
+    };
     return this.lifecycle.apply(batch, note);
   }
 

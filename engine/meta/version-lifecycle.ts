@@ -5,7 +5,7 @@ import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import {
-  type ExpiryNote,
+  type LifecycleNote,
   type MovedVersion,
   movedVersion,
   transitionedRecord,
@@ -38,7 +38,7 @@ export class VersionLifecycle {
     nowMs: number,
     after: string,
     limit: number,
-    note?: ExpiryNote,
+    note?: LifecycleNote,
   ): Promise<VersionBatchResult> {
     const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
     const keys: string[] = [];
@@ -76,7 +76,7 @@ export class VersionLifecycle {
     key: string,
     rules: readonly LifecycleRule[],
     nowMs: number,
-    note: ExpiryNote | undefined,
+    note: LifecycleNote | undefined,
     moved: MovedVersion[],
   ): { count: number; freed: string[] } {
     const current = this.objects.get(objectKey(bucketId, key));
@@ -95,7 +95,7 @@ export class VersionLifecycle {
         this.noncurrentDue(rules, key, version, successorMs, noncurrentIndex, nowMs)
       ) {
         freed.push(...this.versioned.release(bucketId, key, version, false));
-        note?.({ key, versionId: shownVersionId(version) }, false);
+        note?.expired({ key, versionId: shownVersionId(version) }, false);
         count++;
       } else {
         kept.push(version);
@@ -111,6 +111,7 @@ export class VersionLifecycle {
           if (changed !== null) {
             this.versioned.rewrite(bucketId, key, { record: version, current: false }, changed);
             moved.push(movedVersion(bucketId, key, changed));
+            note?.moved(key, changed, 'transition');
           }
         }
         if (noncurrent) noncurrentIndex++;
@@ -125,7 +126,7 @@ export class VersionLifecycle {
       rules.some((rule) => rule.expiredObjectDeleteMarker === true && key.startsWith(rule.prefix))
     ) {
       freed.push(...this.versioned.release(bucketId, key, lone, false));
-      note?.({ key, versionId: shownVersionId(lone) }, false);
+      note?.expired({ key, versionId: shownVersionId(lone) }, false);
       count++;
     }
     return { count, freed };
