@@ -96,6 +96,8 @@ export interface HangarConfig {
    * test can see objects "days later" without waiting. 0 in production.
    */
   clockOffsetMs: number;
+  /** Testing only: every restore tier's delay (null: LIMITS.restoreDelayMs per tier). */
+  restoreDelayMs: number | null;
 }
 
 /** A configuration error; the message always names the offending key. */
@@ -168,6 +170,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
+    restoreDelayMs: null,
   };
 }
 
@@ -528,6 +531,15 @@ const FIELDS: readonly Field[] = [
       c.clockOffsetMs = v;
     },
   ),
+  field(
+    'restore_delay_ms',
+    'HANGAR_RESTORE_DELAY_MS',
+    null,
+    integer(0, 24 * 3600 * 1000),
+    (c, v) => {
+      c.restoreDelayMs = v;
+    },
+  ),
 ];
 
 /** Keys that are secret: never echoed in error messages or logs. */
@@ -725,5 +737,6 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     rootAccessKey: c.rootAccessKey,
     rootSecretKey: c.rootSecretKey === null ? null : '<redacted>',
     ...(c.clockOffsetMs === 0 ? {} : { clockOffsetMs: c.clockOffsetMs }),
+    ...(c.restoreDelayMs === null ? {} : { restoreDelayMs: c.restoreDelayMs }),
   };
 }

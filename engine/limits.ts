@@ -231,6 +231,18 @@ export const LIMITS = {
   // ---- Background workers: batches and periods (moved here, issue 11) ----
   /** How often every bucket's lifecycle rules run (besides at start-up and on demand). */
   lifecycleIntervalMs: 24 * 60 * 60 * 1000,
+  /**
+   * RestoreObject: how long a restore takes per tier before the object is readable. AWS takes
+   * minutes to hours; hangar's bytes are on its own disks, so these only keep the API's states
+   * (ongoing, then done) visible. Config restore_delay_ms replaces all three (tests).
+   */
+  restoreDelayMs: { Expedited: 1_000, Standard: 5_000, Bulk: 10_000 },
+  /** RestoreObject's Days at most (AWS documents no bound; 100 years). */
+  restoreDaysMax: 36_500,
+  /** How often the restore worker looks for restores to complete or expire. */
+  restoreCheckIntervalMs: 250,
+  /** Restore steps one shard request takes at most; more take further requests. */
+  restoreBatchRows: 1000,
   /** Lifecycle: records one shard request reads at most; more take further requests. */
   lifecycleBatchRecords: 1000,
   /** How often the orphan sweep walks the block directories. */

@@ -25,6 +25,7 @@ import { InventoryWorker } from './inventory/worker.js';
 import { LifecycleRunner, type LifecycleRunResult } from './lifecycle-runner.js';
 import { NotifyDelivery, TargetSenders } from './notify-delivery.js';
 import { ReplicationWorker } from './replication/worker.js';
+import { RestoreWorker } from './restore-worker.js';
 import { withConsoleOrigins } from './s3/console-cors.js';
 import type { ServerState } from './s3/context.js';
 import { keyringOf } from './s3/sse.js';
@@ -108,6 +109,14 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     config.s3.region,
   );
   lifecycle.start();
+  const restores = new RestoreWorker(
+    catalog,
+    pool.clients,
+    logger,
+    config.clockOffsetMs,
+    config.s3.region,
+  );
+  restores.start();
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
   await scrub.start();
   const orphans = new OrphanSweeper(pool.clients, logger);
@@ -132,10 +141,12 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     accessLog,
     replication,
     inventory,
+    restores,
   );
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([
       lifecycle.stop(),
+      restores.stop(),
       scrub.stop(),
       orphans.stop(),
       notify.stop(),

@@ -1,5 +1,6 @@
 import type { Encoder } from 'cbor-x';
 import { assert } from '../assert.js';
+import type { RestoreState } from '../protocol/messages.js';
 
 /** What a listing needs of an object record (`owner` only when the listing shows owners). */
 export interface ListingFields {
@@ -9,6 +10,8 @@ export interface ListingFields {
   owner?: string;
   /** Absent: STANDARD. Records store it first (object-table.ts classFirst), so it is met early. */
   storageClass?: string;
+  /** An archived object's restore (stored right after its class: classFirst). */
+  restore?: RestoreState;
 }
 
 const WANTED = 3;
@@ -48,10 +51,13 @@ export class ListingDecoder {
       etag: record.etag,
       lastModifiedMs: record.lastModifiedMs,
     };
-    const withClass =
+    const withClass: ListingFields =
       typeof record.storageClass === 'string'
         ? { ...fields, storageClass: record.storageClass }
         : fields;
+    if (typeof record.restore === 'object' && record.restore !== null) {
+      withClass.restore = record.restore;
+    }
     return this.withOwner && typeof record.owner === 'string'
       ? { ...withClass, owner: record.owner }
       : withClass;
@@ -71,6 +77,7 @@ enum Field {
   LastModified,
   Owner,
   StorageClass,
+  Restore,
   Other,
 }
 
@@ -81,6 +88,7 @@ const NAMES: ReadonlyArray<readonly [Field, Buffer]> = [
   [Field.LastModified, textItem('lastModifiedMs')],
   [Field.Owner, textItem('owner')],
   [Field.StorageClass, textItem('storageClass')],
+  [Field.Restore, textItem('restore')],
 ];
 
 function textItem(name: string): Buffer {
@@ -111,6 +119,9 @@ function leanFields(raw: Uint8Array, size: number, withOwner: boolean): ListingF
     } else if (field === Field.StorageClass) {
       storageClass = readText(r);
       if (storageClass === undefined) return undefined;
+    } else if (field === Field.Restore) {
+      // Restored (or restoring) archived objects only, rare: the full decoder reads the map.
+      return undefined;
     } else if (!skip(r)) return undefined;
     if (r.at < 0) return undefined;
     if (field < Field.Owner) found++;

@@ -207,6 +207,7 @@ export class ObjectTable {
         lastModifiedMs: value.lastModifiedMs,
         ...(value.owner !== undefined ? { owner: value.owner } : {}),
         ...(value.storageClass !== undefined ? { storageClass: value.storageClass } : {}),
+        ...(value.restore !== undefined ? { restore: value.restore } : {}),
       });
     }
     return null;
@@ -306,14 +307,17 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
 }
 
 /**
- * The record with its storage class as its first field (cbor-x writes fields in insertion
- * order): the listing decoder stops once it has bytes, etag and lastModifiedMs, so the class
- * must come before them to be seen. Records without a class are stored as given.
+ * The record with its storage class as its first field, and its restore (if any) second (cbor-x
+ * writes fields in insertion order): the listing decoder stops once it has bytes, etag and
+ * lastModifiedMs, so both must come before them to be seen. Records without a class are stored
+ * as given.
  */
 export function classFirst(record: ObjectRecord): ObjectRecord {
   if (record.storageClass === undefined) return record;
-  // Redefining a key keeps its first position: storageClass stays first.
-  return { storageClass: record.storageClass, ...record };
+  // Redefining a key keeps its first position: storageClass stays first, restore second.
+  return record.restore === undefined
+    ? { storageClass: record.storageClass, ...record }
+    : { storageClass: record.storageClass, restore: record.restore, ...record };
 }
 
 /** A record's version id as S3 shows it: 'null' for the null version (and unversioned records). */

@@ -37,6 +37,7 @@ import { unwrap } from './outcome.js';
 import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
+import { Restores } from './restores.js';
 import {
   noSuchUpload,
   type PartRecord,
@@ -101,6 +102,8 @@ export class MetaStore {
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
   readonly replication: ReplicationQueue;
+  /** RestoreObject's record changes and the queue of their next steps (restores.ts). */
+  readonly restores: Restores;
 
   constructor(path: string, durable: boolean) {
     this.env = openShardEnvironment(path, durable);
@@ -148,6 +151,13 @@ export class MetaStore {
       versioned: this.versioned,
     };
     this.writes = new ObjectWrites(tables, this.events);
+    this.restores = new Restores(
+      this.env,
+      records,
+      this.versioned,
+      (bucketId, key) => this.objects.get(objectKey(bucketId, key)),
+      this.events,
+    );
     this.rewrites = new RecordRewrites(tables, this.events);
     this.accessDays = new AccessDays(tables);
     if (!this.counters.built()) this.buildCounters();

@@ -129,5 +129,6 @@ function entryOf(key: string, record: ObjectRecord, isLatest: boolean): VersionL
     lastModifiedMs: record.lastModifiedMs,
     ...(record.owner !== undefined ? { owner: record.owner } : {}),
     ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
+    ...(record.restore !== undefined ? { restore: record.restore } : {}),
   };
 }

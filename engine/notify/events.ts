@@ -23,6 +23,9 @@ export type EventName =
   | 'LifecycleTransition'
   /** Intelligent tiering moved an object to an archive access tier. */
   | 'IntelligentTiering'
+  | 'ObjectRestore:Post'
+  | 'ObjectRestore:Completed'
+  | 'ObjectRestore:Delete'
   | ReplicationEventName;
 
 /** The replication worker's events (S3 Replication Time Control and replication metrics). */
@@ -51,6 +54,10 @@ export const EVENT_TYPES: readonly string[] = [
   's3:LifecycleExpiration:DeleteMarkerCreated',
   's3:LifecycleTransition',
   's3:IntelligentTiering',
+  's3:ObjectRestore:*',
+  's3:ObjectRestore:Post',
+  's3:ObjectRestore:Completed',
+  's3:ObjectRestore:Delete',
   's3:Replication:*',
   's3:Replication:OperationFailedReplication',
   's3:Replication:OperationMissedThreshold',
@@ -86,6 +93,8 @@ export interface ObjectFacts {
   /** Unquoted, as AWS's records carry it. */
   eTag?: string;
   versionId?: string;
+  /** ObjectRestore:Completed: the restore's expiry and the object's class (glacierEventData). */
+  restored?: { expiryMs: number; storageClass: string };
 }
 
 /** AWS's object key in records: URL-encoded, spaces as '+'. */
@@ -132,5 +141,15 @@ export function eventRecord(
         sequencer,
       },
     },
+    ...(object.restored !== undefined
+      ? {
+          glacierEventData: {
+            restoreEventData: {
+              lifecycleRestorationExpiryTime: new Date(object.restored.expiryMs).toISOString(),
+              lifecycleRestoreStorageClass: object.restored.storageClass,
+            },
+          },
+        }
+      : {}),
   };
 }

@@ -16,6 +16,7 @@ import type { BucketRequest, BucketResult } from './messages/buckets.js';
 import type { EventRequest, EventResult } from './messages/events.js';
 import type { EngineFailure } from './messages/failures.js';
 import type { ObjectRequest, ObjectResult } from './messages/objects.js';
+import type { RestoreRequest, RestoreResult } from './messages/restores.js';
 import type { UploadRequest, UploadResult } from './messages/uploads.js';
 
 export type { ChecksumAlgorithm, ChecksumType, StoredChecksum } from '../checksums/checksums.js';
@@ -26,6 +27,7 @@ export type * from './messages/buckets.js';
 export type * from './messages/events.js';
 export type * from './messages/failures.js';
 export type * from './messages/objects.js';
+export type * from './messages/restores.js';
 export type * from './messages/uploads.js';
 
 /**
@@ -41,7 +43,8 @@ export type ShardRequest =
   | UploadRequest
   | BucketRequest
   | EventRequest
-  | BlockRequest;
+  | BlockRequest
+  | RestoreRequest;
 
 export type ShardResult =
   | { kind: 'Ready'; shardId: number; threadId: number }
@@ -49,7 +52,8 @@ export type ShardResult =
   | UploadResult
   | BucketResult
   | EventResult
-  | BlockResult;
+  | BlockResult
+  | RestoreResult;
 
 export type ShardReply =
   | { kind: 'Done'; reqId: number; result: ShardResult }

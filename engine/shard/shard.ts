@@ -31,6 +31,7 @@ import {
 } from './object-requests.js';
 import { PutRequests } from './put-requests.js';
 import { ReadRequests } from './read-requests.js';
+import { restoreObject, settleRestores } from './restore-requests.js';
 import { type ReplySink, ShardCore, type ShardSettings } from './shard-core.js';
 import { abortUpload, completeUpload, createUpload, listParts } from './upload-requests.js';
 
@@ -209,6 +210,18 @@ export class Shard {
         break;
       case 'RecordOutbox':
         this.core.answer(request.reqId, () => recordOutbox(this.core, request.messages));
+        break;
+      case 'RestoreObject':
+        this.core.answer(request.reqId, () => restoreObject(this.core, request));
+        break;
+      case 'DueRestores':
+        this.core.answer(request.reqId, async () => ({
+          kind: 'RestoresDue',
+          rows: this.core.meta.restores.due(request.nowMs, request.limit),
+        }));
+        break;
+      case 'SettleRestores':
+        this.core.answer(request.reqId, () => settleRestores(this.core, request));
         break;
       default:
         assertNever(request);

@@ -49,8 +49,9 @@ export class WorkerRegistry {
     accessLog: BackgroundWorker,
     private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
     private readonly inventory: BackgroundWorker & { runNow(): Promise<unknown> },
+    restores: BackgroundWorker,
   ) {
-    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory];
+    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory, restores];
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',

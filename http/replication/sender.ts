@@ -248,6 +248,11 @@ async function readSource(
     if (['NoSuchKey', 'NoSuchVersion', 'NoSuchBucket', 'MethodNotAllowed'].includes(name)) {
       throw new ReplicationFailure(`source version gone (${name})`, 'gone');
     }
+    // An archived (GLACIER, DEEP_ARCHIVE) source is read only once restored: retrying sooner
+    // answers the same.
+    if (name === 'InvalidObjectState') {
+      throw new ReplicationFailure('the source version is archived and not restored', 'final');
+    }
     // A 400 from hangar's own GET (an SSE-C object, readable only with its customer's key)
     // will answer the same every time.
     if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 400) {

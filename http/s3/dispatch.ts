@@ -87,6 +87,7 @@ import {
   handleGetBucketRequestPayment,
   handlePutBucketRequestPayment,
 } from './handlers/request-payment.js';
+import { handleRestoreObject } from './handlers/restore.js';
 import { handleSelectObjectContent } from './handlers/select.js';
 import {
   handleDeleteBucketTagging,
@@ -296,6 +297,8 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return handleDeleteBucketOwnershipControls(ctx, e.bucket);
     case 'SelectObjectContent':
       return handleSelectObjectContent(ctx, e);
+    case 'RestoreObject':
+      return handleRestoreObject(ctx, e);
     default:
       throw new S3Error('NotImplemented', `${endpointName(e)} is not implemented by hangar yet.`);
   }

@@ -53,3 +53,31 @@ export function restoreHeader(
   const value = restoreHeaderValue(restore, nowMs);
   return value === undefined ? [] : [['x-amz-restore', value]];
 }
+
+/**
+ * x-amz-optional-object-attributes (ListObjects v1/v2, ListObjectVersions): whether entries
+ * show RestoreStatus, its one value. Anything else is InvalidArgument.
+ */
+export function wantsRestoreStatus(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const names = header.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (name !== 'RestoreStatus') {
+      throw new S3Error('InvalidArgument', 'Invalid attribute name specified.', {
+        ArgumentName: 'x-amz-optional-object-attributes',
+        ArgumentValue: header,
+      });
+    }
+  }
+  return true;
+}
+
+/** A listed entry's <RestoreStatus> ('' when never restored, or the restore expired). */
+export function restoreStatusXml(restore: RestoreState | undefined, nowMs: number): string {
+  if (restore === undefined) return '';
+  if (restore.expiryMs === null) {
+    return '<RestoreStatus><IsRestoreInProgress>true</IsRestoreInProgress></RestoreStatus>';
+  }
+  if (restore.expiryMs <= nowMs) return '';
+  return `<RestoreStatus><IsRestoreInProgress>false</IsRestoreInProgress><RestoreExpiryDate>${new Date(restore.expiryMs).toISOString()}</RestoreExpiryDate></RestoreStatus>`;
+}

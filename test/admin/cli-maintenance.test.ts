@@ -65,6 +65,7 @@ test.serial('worker list, get and set', async (t) => {
       'Server access log delivery',
       'Bucket replication',
       'Bucket inventory reports',
+      'Object restores',
     ],
   );
   t.regex(

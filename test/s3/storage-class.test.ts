@@ -10,15 +10,18 @@ import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   ListPartsCommand,
+  PutBucketInventoryConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
+  SelectObjectContentCommand,
   type StorageClass,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
+import { launchInventory, nextManifest, readReport } from '../helpers/inventory.js';
 import {
   newBucket,
   objectBytes,
@@ -364,4 +367,57 @@ test('an unrestored GLACIER or DEEP_ARCHIVE object: HEAD works, reads are 403 In
   );
   t.is(attributes.StorageClass, 'DEEP_ARCHIVE');
   t.is(attributes.ObjectSize, MIB);
+});
+
+test('SelectObjectContent of an unrestored archived object is 403 InvalidObjectState', async (t) => {
+  const bucket = await newBucket(suite.s3, 'sc-select');
+  await put(bucket, 'rows.csv', 'GLACIER', 'a,b\n1,2\n');
+  const failure = await s3Failure(
+    suite.s3.send(
+      new SelectObjectContentCommand({
+        Bucket: bucket,
+        Key: 'rows.csv',
+        ExpressionType: 'SQL',
+        Expression: 'SELECT * FROM S3Object',
+        InputSerialization: { CSV: {} },
+        OutputSerialization: { CSV: {} },
+      }),
+    ),
+  );
+  t.is(failure.status, 403);
+  t.is(failure.name, 'InvalidObjectState');
+});
+
+test('inventory reports each version class', async (t) => {
+  t.timeout(60_000);
+  const source = await newBucket(suite.s3, 'sc-inv-src');
+  const dest = await newBucket(suite.s3, 'sc-inv-dst');
+  await put(source, 'ia', 'STANDARD_IA');
+  await put(source, 'deep', 'DEEP_ARCHIVE');
+  await put(source, 'plain');
+  await suite.s3.send(
+    new PutBucketInventoryConfigurationCommand({
+      Bucket: source,
+      Id: 'classes',
+      InventoryConfiguration: {
+        Id: 'classes',
+        IsEnabled: true,
+        Destination: {
+          S3BucketDestination: { Bucket: `arn:aws:s3:::${dest}`, Format: 'CSV', Prefix: 'inv' },
+        },
+        Schedule: { Frequency: 'Daily' },
+        IncludedObjectVersions: 'Current',
+        OptionalFields: ['StorageClass'],
+      },
+    }),
+  );
+  await launchInventory(suite.server);
+  const key = await nextManifest(suite.s3, dest, `inv/${source}/classes/`);
+  const { manifest, rows } = await readReport(suite.s3, dest, key);
+  t.is(manifest.fileSchema, 'Bucket, Key, StorageClass');
+  t.deepEqual(Object.fromEntries(rows.map((row) => [row[1], row[2]])), {
+    deep: 'DEEP_ARCHIVE',
+    ia: 'STANDARD_IA',
+    plain: 'STANDARD',
+  });
 });

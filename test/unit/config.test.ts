@@ -61,6 +61,7 @@ test('defaults', (t) => {
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
+    restoreDelayMs: null,
   });
 });
 
@@ -241,6 +242,7 @@ targets = ["hook=https://hooks.example.com/s3#hmac=s3cr3t", "bus=nats://127.0.0.
     rootAccessKey: null,
     rootSecretKey: null,
     clockOffsetMs: 0,
+    restoreDelayMs: null,
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Property tests of the XML request readers: http/s3/xml.ts and the documents built on it (CORS,
- * website, lifecycle, tagging, DeleteObjects, CompleteMultipartUpload). Random, XML-shaped and
+ * website, lifecycle, tagging, DeleteObjects, CompleteMultipartUpload, RestoreObject). Random, XML-shaped and
  * mutated documents only ever fail with an S3Error; a document a reader accepts reads back the
  * same once rendered the way hangar renders it (GET answers), and valid documents round-trip.
  */
@@ -16,6 +16,7 @@ import { objectKeys } from '../../http/s3/handlers/delete.js';
 import { partsOf } from '../../http/s3/handlers/multipart.js';
 import { tagsFromXml } from '../../http/s3/handlers/tagging.js';
 import { lifecycleRulesXml, parseLifecycleConfiguration } from '../../http/s3/lifecycle-config.js';
+import { type RestoreAsk, restoreRequestFrom } from '../../http/s3/restore-request.js';
 import { parseWebsiteConfiguration, websiteConfigXml } from '../../http/s3/website-config.js';
 import { parseXml, renderXml, type XmlNode, type XmlValue } from '../../http/s3/xml.js';
 import { check, mutatedText, onlyS3Error, tokenSoup } from '../helpers/fuzz-props.js';
@@ -67,6 +68,11 @@ const READERS: Record<string, Reader> = {
     render: (parts: ReturnType<typeof partsOf>) => ({
       Part: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
     }),
+  },
+  restore: {
+    root: 'RestoreRequest',
+    read: restoreRequestFrom,
+    render: (ask: RestoreAsk) => ({ Days: ask.days, GlacierJobParameters: { Tier: ask.tier } }),
   },
 };
 const READER_NAMES = Object.keys(READERS);
@@ -135,6 +141,11 @@ const ELEMENT_NAMES = [
   'PartNumber',
   'ETag',
   'ChecksumCRC32',
+  'GlacierJobParameters',
+  'Tier',
+  'Type',
+  'SelectParameters',
+  'OutputLocation',
   '__proto__',
   'constructor',
   'toString',
@@ -154,6 +165,12 @@ const TEXT_VALUES = [
   'ftp',
   'Enabled',
   'Disabled',
+  'Expedited',
+  'Standard',
+  'Bulk',
+  'SELECT',
+  '36500',
+  '36501',
   'true',
   'false',
   '0',
@@ -269,6 +286,10 @@ const xmlSoup = tokenSoup([
   '<Rule>',
   '<WebsiteConfiguration>',
   '<CompleteMultipartUpload>',
+  '<RestoreRequest>',
+  '<Days>',
+  '<GlacierJobParameters>',
+  '<Tier>',
   '<Part>',
   '<PartNumber>',
   '<ETag>',
@@ -372,7 +393,7 @@ const corsRuleArb: fc.Arbitrary<CorsRule> = fc
     ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
   }));
 
-test('valid CORS, tagging, delete and complete documents round-trip exactly', (t) => {
+test('valid CORS, tagging, delete, complete and restore documents round-trip exactly', (t) => {
   check(
     fc.property(fc.array(corsRuleArb, { minLength: 1, maxLength: 5 }), (rules) => {
       const xml = renderXml('CORSConfiguration', { CORSRule: corsRulesXml(rules) });
@@ -428,6 +449,20 @@ test('valid CORS, tagging, delete and complete documents round-trip exactly', (t
         });
         const parts = partsOf(parseXml(xml, 'CompleteMultipartUpload')['Part']);
         return JSON.stringify(parts.map((p) => [p.partNumber, p.etag])) === JSON.stringify(pairs);
+      },
+    ),
+    300,
+  );
+  check(
+    fc.property(
+      fc.integer({ min: 1, max: 36_500 }),
+      fc.constantFrom('Expedited', 'Standard', 'Bulk'),
+      (days, tier) => {
+        const xml = renderXml('RestoreRequest', {
+          Days: days,
+          GlacierJobParameters: { Tier: tier },
+        });
+        return JSON.stringify(restoreRequestFrom(xml)) === JSON.stringify({ days, tier });
       },
     ),
     300,

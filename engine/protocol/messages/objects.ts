@@ -105,6 +105,8 @@ export interface RestoreState {
   tier: RestoreTier;
   /** Days asked for: the expiry is counted from the completion. */
   days: number;
+  /** When the restore began (server clock): names the restore its queue row completes. */
+  requestedMs: number;
 }
 
 /** S3 Object Lock retention modes. */
@@ -158,6 +160,8 @@ export type VersionListEntry =
       owner?: string;
       /** The version's storage class (absent: STANDARD). */
       storageClass?: string;
+      /** An archived version's restore (ListObjectVersions' RestoreStatus). */
+      restore?: RestoreState;
     }
   | { kind: 'prefix'; prefix: string };
 
@@ -224,6 +228,8 @@ export type ListEntry =
       owner?: string;
       /** The object's storage class (absent: STANDARD). */
       storageClass?: string;
+      /** An archived object's restore (ListObjects' RestoreStatus). */
+      restore?: RestoreState;
     }
   | { kind: 'prefix'; prefix: string };
 

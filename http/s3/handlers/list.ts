@@ -7,9 +7,10 @@ import { accessOf, type RequestContext, requireBucket } from '../context.js';
 import type { ListObjectsEndpoint, ListObjectsV2Endpoint } from '../endpoints.js';
 import { S3Error } from '../errors.js';
 import { compareUtf8, mergeSources } from '../merge.js';
+import { lockNowMs } from '../object-lock.js';
 import { type OwnerNames, ownerNamesOf } from '../owners.js';
 import { sendXml } from '../reply.js';
-import { shownStorageClass } from '../storage-class.js';
+import { restoreStatusXml, shownStorageClass, wantsRestoreStatus } from '../storage-class.js';
 import { escapeXml, isoTime, RAW, type XmlNode } from '../xml.js';
 
 interface Page {
@@ -105,12 +106,15 @@ function contentsOf(
   entries: readonly ListEntry[],
   encode: (text: string) => string,
   owners: ListedOwners | null,
+  /** RestoreStatus judged at this time (null: not asked for). */
+  restoreAtMs: number | null,
 ): string {
   let xml = '';
   for (const entry of entries) {
     if (entry.kind !== 'object') continue;
     const ownerXml = owners === null ? '' : owners.names.ownerXml(shownOwner(owners, entry.owner));
-    xml += `<Contents><Key>${escapeXml(encode(entry.key))}</Key><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified><ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass></Contents>`;
+    const restoreXml = restoreAtMs === null ? '' : restoreStatusXml(entry.restore, restoreAtMs);
+    xml += `<Contents><Key>${escapeXml(encode(entry.key))}</Key><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified><ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass>${restoreXml}</Contents>`;
   }
   return xml;
 }
@@ -145,6 +149,7 @@ export async function handleListObjectsV2(
   const token = e.continuationToken !== undefined ? decodeToken(e.continuationToken) : undefined;
   const after = token ?? e.startAfter ?? '';
   const owners = e.fetchOwner === true ? listedOwnersOf(ctx, bucket) : null;
+  const restoreAtMs = restoreStatusTime(ctx);
   const page = await listPage(ctx, bucket, prefix, delimiter, after, maxKeys, owners?.perObject);
   const encode = encodeFor(e.encodingType);
   const body: XmlNode = {
@@ -158,7 +163,7 @@ export async function handleListObjectsV2(
     ...(delimiter !== '' ? { Delimiter: encode(delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: contentsOf(page.entries, encode, owners),
+    [RAW]: contentsOf(page.entries, encode, owners, restoreAtMs),
     CommonPrefixes: prefixesOf(page.entries, encode),
   };
   sendXml(ctx, 'ListBucketResult', body);
@@ -174,6 +179,7 @@ export async function handleListObjects(
   const delimiter = e.delimiter ?? '';
   const maxKeys = maxKeysOf(e.maxKeys);
   const owners = listedOwnersOf(ctx, bucket);
+  const restoreAtMs = restoreStatusTime(ctx);
   const marker = e.marker ?? '';
   const page = await listPage(ctx, bucket, prefix, delimiter, marker, maxKeys, owners.perObject);
   const encode = encodeFor(e.encodingType);
@@ -186,7 +192,7 @@ export async function handleListObjects(
     ...(delimiter !== '' ? { Delimiter: encode(delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: contentsOf(page.entries, encode, owners),
+    [RAW]: contentsOf(page.entries, encode, owners, restoreAtMs),
     CommonPrefixes: prefixesOf(page.entries, encode),
   };
   sendXml(ctx, 'ListBucketResult', body);
@@ -205,4 +211,14 @@ function decodeToken(token: string): string {
     });
   }
   return name;
+}
+
+/**
+ * When the request asks for RestoreStatus (x-amz-optional-object-attributes), the time restores
+ * are judged at (the server's clock, test offset applied); null when it does not.
+ */
+export function restoreStatusTime(ctx: RequestContext): number | null {
+  return wantsRestoreStatus(ctx.req.headers['x-amz-optional-object-attributes'])
+    ? lockNowMs(ctx.state)
+    : null;
 }

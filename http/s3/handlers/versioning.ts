@@ -7,10 +7,17 @@ import { compareUtf8 } from '../merge.js';
 import { objectLockOf } from '../object-lock.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
-import { shownStorageClass } from '../storage-class.js';
+import { restoreStatusXml, shownStorageClass } from '../storage-class.js';
 import { checkVersionId, versioningOf } from '../versioning.js';
 import { escapeXml, isoTime, parseXml, RAW, textOf, type XmlNode } from '../xml.js';
-import { encodeFor, etagXml, type ListedOwners, listedOwnersOf, shownOwner } from './list.js';
+import {
+  encodeFor,
+  etagXml,
+  type ListedOwners,
+  listedOwnersOf,
+  restoreStatusTime,
+  shownOwner,
+} from './list.js';
 
 /**
  * PutBucketVersioning: Status Enabled or Suspended (a bucket once versioned is never unversioned
@@ -140,6 +147,7 @@ export async function handleListObjectVersions(
     );
   }
   const maxKeys = Math.min(e.maxKeys ?? LIMITS.listKeysMax, LIMITS.listKeysMax);
+  const restoreAtMs = restoreStatusTime(ctx);
   const page = await versionsPage(ctx, bucket.id, e, maxKeys);
   const encode = encodeFor(e.encodingType);
   const last = page.entries[page.entries.length - 1];
@@ -160,7 +168,7 @@ export async function handleListObjectVersions(
     ...(e.delimiter !== undefined && e.delimiter !== '' ? { Delimiter: encode(e.delimiter) } : {}),
     ...(e.encodingType !== undefined ? { EncodingType: e.encodingType } : {}),
     IsTruncated: page.truncated,
-    [RAW]: versionsXml(page.entries, encode, listedOwnersOf(ctx, bucket)),
+    [RAW]: versionsXml(page.entries, encode, listedOwnersOf(ctx, bucket), restoreAtMs),
     CommonPrefixes: page.entries
       .filter((entry) => entry.kind === 'prefix')
       .map((entry) => ({ Prefix: encode(nameOf(entry)) })),
@@ -173,15 +181,18 @@ function versionsXml(
   entries: readonly VersionListEntry[],
   encode: (text: string) => string,
   owners: ListedOwners,
+  /** RestoreStatus judged at this time (null: not asked for). */
+  restoreAtMs: number | null,
 ): string {
   let xml = '';
   for (const entry of entries) {
     if (entry.kind !== 'version') continue;
+    const restoreXml = restoreAtMs === null ? '' : restoreStatusXml(entry.restore, restoreAtMs);
     const ownerXml = owners.names.ownerXml(shownOwner(owners, entry.owner));
     const common = `<Key>${escapeXml(encode(entry.key))}</Key><VersionId>${escapeXml(entry.versionId)}</VersionId><IsLatest>${entry.isLatest}</IsLatest><LastModified>${isoTime(entry.lastModifiedMs)}</LastModified>`;
     xml += entry.deleteMarker
       ? `<DeleteMarker>${common}${ownerXml}</DeleteMarker>`
-      : `<Version>${common}<ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass></Version>`;
+      : `<Version>${common}<ETag>${etagXml(entry.etag)}</ETag><Size>${entry.bytes}</Size>${ownerXml}<StorageClass>${shownStorageClass(entry.storageClass)}</StorageClass>${restoreXml}</Version>`;
   }
   return xml;
 }
