@@ -9,10 +9,12 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  RestoreObjectCommand,
   type S3Client,
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { eventually } from '../helpers/fsck.js';
 import { DAY_MS, runLifecycle } from '../helpers/lifecycle-run.js';
 import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
@@ -205,7 +207,7 @@ test('NoncurrentVersionTransition moves old versions, keeping the newer ones', a
 
 test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a read one', async (t) => {
   const server = await TestServer.start({
-    env: { HANGAR_CLOCK_OFFSET_MS: String(100 * DAY_MS) },
+    env: { HANGAR_CLOCK_OFFSET_MS: String(100 * DAY_MS), HANGAR_RESTORE_DELAY_MS: '200' },
   });
   try {
     const s3 = server.client();
@@ -259,6 +261,26 @@ test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a r
       t.is((await head(s3, bucket, key)).ArchiveStatus, undefined, key);
     }
     t.deepEqual(await bytesOf(s3, bucket, 'it/read'), randomBytesSeeded(200 * KIB, 2));
+
+    // RestoreObject brings it back to the frequent tier for good (no temporary copy).
+    const restore = await s3.send(
+      new RestoreObjectCommand({ Bucket: bucket, Key: 'it/unread', RestoreRequest: { Days: 1 } }),
+    );
+    t.is(restore.$metadata.httpStatusCode, 202);
+    t.is((await head(s3, bucket, 'it/unread')).Restore, 'ongoing-request="true"');
+    t.true(
+      await eventually(
+        async () => (await head(s3, bucket, 'it/unread')).ArchiveStatus === undefined,
+        10_000,
+        50,
+      ),
+    );
+    const back = await head(s3, bucket, 'it/unread');
+    t.is(back.StorageClass, 'INTELLIGENT_TIERING');
+    t.is(back.Restore, undefined);
+    t.deepEqual(await bytesOf(s3, bucket, 'it/unread'), randomBytesSeeded(200 * KIB, 1));
+    // Read at its restore, it is not archived again by the next run.
+    t.regex(await runLifecycle(server), /0 archived by intelligent tiering/);
   } finally {
     await server.destroy();
   }
