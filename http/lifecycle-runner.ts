@@ -148,7 +148,8 @@ export class LifecycleRunner implements BackgroundWorker {
         rule.noncurrentTransitions !== undefined ||
         rule.expiredObjectDeleteMarker === true,
     );
-    if (versioning !== undefined && versionRules) targets.push('versions');
+    // Intelligent tiering watches noncurrent versions too.
+    if (versioning !== undefined && (versionRules || tiering.length > 0)) targets.push('versions');
     if (rules.some((rule) => rule.abortUploadDays !== null)) targets.push('uploads');
     const notify = lifecycleNotifyContext(this.catalog, bucket, this.region);
     return { bucketId: bucket.id, rules, tiering, nowMs, versioning, notify, targets };
@@ -171,7 +172,7 @@ export class LifecycleRunner implements BackgroundWorker {
             limit: LIMITS.lifecycleBatchRecords,
             ...(versioning !== undefined ? { versioning } : {}),
             ...(notify !== undefined ? { notify } : {}),
-            ...(target === 'objects' && tiering.length > 0 ? { tiering } : {}),
+            ...(target !== 'uploads' && tiering.length > 0 ? { tiering } : {}),
           },
           'LifecycleApplied',
         );

@@ -1,6 +1,6 @@
 import type { RootDatabase } from 'lmdb';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
-import { dueAccessTier, dueTransition } from '../lifecycle-transitions.js';
+import { dueAccessTier, dueTransition, type TieringFacts } from '../lifecycle-transitions.js';
 import type { ObjectFacts } from '../notify/events.js';
 import type { LifecycleRule, TieringRule, VersioningState } from '../protocol/messages.js';
 import type { AccessTier, StorageClass } from '../storage-classes.js';
@@ -36,8 +36,8 @@ export class LifecycleBatches {
   async apply(batch: LifecycleBatch, note?: LifecycleNote): Promise<LifecycleBatchResult> {
     const { bucketId, rules, nowMs, after, limit } = batch;
     if (batch.target === 'versions') {
-      const done = await this.versions.apply(bucketId, rules, nowMs, after, limit, note);
-      return { ...done, aborted: 0, tiered: 0 };
+      const done = await this.versions.apply(batch, note);
+      return { ...done, aborted: 0 };
     }
     if (batch.target === 'uploads') {
       const done = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
@@ -206,17 +206,21 @@ function actionOn(
   const storageClass = dueTransition(batch.rules, facts, record.lastModifiedMs, batch.nowMs);
   if (storageClass !== null) return { kind: 'transition', storageClass };
   if (batch.tiering === undefined || batch.tiering.length === 0) return null;
-  const accessTier = dueAccessTier(
-    batch.tiering,
-    {
-      ...facts,
-      accessTier: record.accessTier,
-      accessedDay: record.accessedDay,
-      lastModifiedMs: record.lastModifiedMs,
-    },
-    batch.nowMs,
-  );
+  const accessTier = dueAccessTier(batch.tiering, tieringFactsOf(key, record), batch.nowMs);
   return accessTier === null ? null : { kind: 'tier', accessTier };
+}
+
+/** What intelligent tiering judges a version on. */
+export function tieringFactsOf(key: string, record: ObjectRecord): TieringFacts {
+  return {
+    key,
+    bytes: record.bytes,
+    tags: record.tags ?? [],
+    storageClass: record.storageClass,
+    accessTier: record.accessTier,
+    accessedDay: record.accessedDay,
+    lastModifiedMs: record.lastModifiedMs,
+  };
 }
 
 function changedRecord(

@@ -205,6 +205,44 @@ test('NoncurrentVersionTransition moves old versions, keeping the newer ones', a
   }
 });
 
+/** Two INTELLIGENT_TIERING versions of one key under an archive-after-90-days configuration;
+ *  the current one is read "today". */
+async function tieredVersions(s3: S3Client): Promise<{ old: string; current: string }> {
+  const bucket = 'tiering-v';
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutBucketVersioningCommand({
+      Bucket: bucket,
+      VersioningConfiguration: { Status: 'Enabled' },
+    }),
+  );
+  const ids: string[] = [];
+  for (let i = 1; i <= 2; i++) {
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'k',
+        Body: randomBytesSeeded(150 * KIB, 10 + i),
+        StorageClass: 'INTELLIGENT_TIERING',
+      }),
+    );
+    ids.push(put.VersionId ?? '');
+  }
+  await s3.send(
+    new PutBucketIntelligentTieringConfigurationCommand({
+      Bucket: bucket,
+      Id: 'all',
+      IntelligentTieringConfiguration: {
+        Id: 'all',
+        Status: 'Enabled',
+        Tierings: [{ AccessTier: 'ARCHIVE_ACCESS', Days: 90 }],
+      },
+    }),
+  );
+  await bytesOf(s3, bucket, 'k');
+  return { old: ids[0] ?? '', current: ids[1] ?? '' };
+}
+
 test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a read one', async (t) => {
   const server = await TestServer.start({
     env: { HANGAR_CLOCK_OFFSET_MS: String(100 * DAY_MS), HANGAR_RESTORE_DELAY_MS: '200' },
@@ -245,9 +283,14 @@ test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a r
         },
       }),
     );
+    // A versioned bucket: its noncurrent versions are watched too.
+    const versioned = await tieredVersions(s3);
     // Read "today" on the server's clock (100 days after the writes).
     t.deepEqual(await bytesOf(s3, bucket, 'it/read'), randomBytesSeeded(200 * KIB, 2));
-    t.regex(await runLifecycle(server), /1 archived by intelligent tiering/);
+    t.regex(await runLifecycle(server), /2 archived by intelligent tiering/);
+    const old = await head(s3, 'tiering-v', 'k', versioned.old);
+    t.is(old.ArchiveStatus, 'ARCHIVE_ACCESS');
+    t.is((await head(s3, 'tiering-v', 'k', versioned.current)).ArchiveStatus, undefined);
 
     const archived = await head(s3, bucket, 'it/unread');
     t.is(archived.StorageClass, 'INTELLIGENT_TIERING');

@@ -102,7 +102,7 @@ export type BucketRequest =
       versioning?: VersioningState;
       /** Buckets with notifications: expirations record LifecycleExpiration events. */
       notify?: NotifyContext;
-      /** The bucket's intelligent-tiering configurations (target 'objects'; absent: none). */
+      /** The bucket's intelligent-tiering configurations (objects, versions; absent: none). */
       tiering?: TieringRule[];
     };
 
