@@ -25,7 +25,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { onNode } from '../test/helpers/admin.js';
+import { timedLifecycleRun } from '../test/helpers/lifecycle-run.js';
 import { TestServer } from '../test/helpers/server.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -95,46 +95,9 @@ function rules(action: 'transition' | 'expire'): LifecycleRule[] {
     : [{ ID: 'expire', Status: 'Enabled', Filter: filter, Expiration: { Days: 30 } }];
 }
 
-interface WorkerLook {
-  busy: boolean;
-  completedAt: string;
-  line: string;
-}
-
-async function lifecycleWorker(server: TestServer): Promise<WorkerLook> {
-  const { node } = await onNode(server, 'POST', 'ListWorkers', {});
-  const worker = (node as Array<{ name: string; state: unknown; freeform: string[] }>).find(
-    (w) => w.name === 'Lifecycle worker',
-  );
-  if (worker === undefined) throw new Error('no Lifecycle worker');
-  const line = worker.freeform[0] ?? '';
-  const at = /^Last completed: (\S+)/.exec(line)?.[1] ?? 'never';
-  return { busy: worker.state === 'busy', completedAt: at, line };
-}
-
-async function waitFor(
-  server: TestServer,
-  done: (look: WorkerLook) => boolean,
-): Promise<WorkerLook> {
-  const deadline = Date.now() + 30 * 60_000;
-  while (Date.now() < deadline) {
-    const look = await lifecycleWorker(server);
-    if (done(look)) return look;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the lifecycle run did not complete in 30 minutes');
-}
-
-/** One lifecycle run, timed from SIGUSR2 to its completion; returns seconds and its line. */
-async function timedRun(server: TestServer): Promise<{ seconds: number; line: string }> {
-  const before = await waitFor(server, (look) => !look.busy && look.completedAt !== 'never');
-  const start = performance.now();
-  server.process.kill('SIGUSR2');
-  const after = await waitFor(
-    server,
-    (look) => !look.busy && look.completedAt !== before.completedAt,
-  );
-  return { seconds: (performance.now() - start) / 1000, line: after.line };
+/** One lifecycle run, timed from SIGUSR2 to its completion (polled every 10 ms). */
+function timedRun(server: TestServer): Promise<{ seconds: number; line: string }> {
+  return timedLifecycleRun(server, 10, 30 * 60_000);
 }
 
 function countIn(line: string, what: RegExp): number {

@@ -12,7 +12,7 @@ interface WorkerLook {
   line: string;
 }
 
-async function lifecycleWorker(server: TestServer): Promise<WorkerLook> {
+export async function lifecycleWorker(server: TestServer): Promise<WorkerLook> {
   const { node } = await onNode(server, 'POST', 'ListWorkers', {});
   const worker = (node as Array<{ name: string; state: unknown; freeform: string[] }>).find(
     (w) => w.name === 'Lifecycle worker',
@@ -29,6 +29,18 @@ async function lifecycleWorker(server: TestServer): Promise<WorkerLook> {
  * for that run to complete; returns its "Last completed" line (its counts).
  */
 export async function runLifecycle(server: TestServer): Promise<string> {
+  return (await timedLifecycleRun(server)).line;
+}
+
+/**
+ * runLifecycle, also timed: seconds from the signal to the first look that sees the run done
+ * (looks every `pollMs`; the benchmark polls closer than tests need).
+ */
+export async function timedLifecycleRun(
+  server: TestServer,
+  pollMs = 100,
+  timeoutMs = 30_000,
+): Promise<{ line: string; seconds: number }> {
   let look = await lifecycleWorker(server);
   const started = await eventually(
     async () => {
@@ -36,19 +48,20 @@ export async function runLifecycle(server: TestServer): Promise<string> {
       return !look.busy && look.completedAt !== '';
     },
     20_000,
-    100,
+    pollMs,
   );
   if (!started) throw new Error(`the start-up lifecycle run did not end: ${look.line}`);
   const before = look.completedAt;
+  const signalled = performance.now();
   server.process.kill('SIGUSR2');
   const ran = await eventually(
     async () => {
       look = await lifecycleWorker(server);
       return !look.busy && look.completedAt !== before;
     },
-    30_000,
-    100,
+    timeoutMs,
+    pollMs,
   );
   if (!ran) throw new Error(`the lifecycle run did not complete: ${look.line}`);
-  return look.line;
+  return { line: look.line, seconds: (performance.now() - signalled) / 1000 };
 }

@@ -37,6 +37,24 @@ async function bytesOf(s3: S3Client, bucket: string, key: string, versionId?: st
   return Buffer.from((await got.Body?.transformToByteArray()) ?? []);
 }
 
+/** PUTs each [key, bytes, class?]: the i-th body is randomBytesSeeded(bytes, i + 1). */
+async function putAll(
+  s3: S3Client,
+  bucket: string,
+  objects: ReadonlyArray<readonly [string, number, StorageClass?]>,
+): Promise<void> {
+  for (const [i, [key, bytes, storageClass]] of objects.entries()) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: randomBytesSeeded(bytes, i + 1),
+        StorageClass: storageClass,
+      }),
+    );
+  }
+}
+
 /** What a transition must leave as it was. */
 function identity(h: HeadObjectCommandOutput) {
   return { etag: h.ETag, lastModified: h.LastModified?.getTime(), versionId: h.VersionId };
@@ -59,18 +77,9 @@ test('Transition moves due objects down the waterfall, keeping bytes, ETag and d
       ['deep/big', 300 * KIB],
       ['warm/glacier', 300 * KIB, 'GLACIER'],
     ];
+    await putAll(s3, bucket, objects);
     const before = new Map<string, HeadObjectCommandOutput>();
-    for (const [i, [key, bytes, storageClass]] of objects.entries()) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: randomBytesSeeded(bytes, i + 1),
-          StorageClass: storageClass,
-        }),
-      );
-      before.set(key, await head(s3, bucket, key));
-    }
+    for (const [key] of objects) before.set(key, await head(s3, bucket, key));
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: bucket,
@@ -245,7 +254,7 @@ async function tieredVersions(s3: S3Client): Promise<{ old: string; current: str
 
 test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a read one', async (t) => {
   const server = await TestServer.start({
-    env: { HANGAR_CLOCK_OFFSET_MS: String(100 * DAY_MS), HANGAR_RESTORE_DELAY_MS: '200' },
+    env: { HANGAR_CLOCK_OFFSET_MS: String(100 * DAY_MS), HANGAR_RESTORE_DELAY_MS: '1500' },
   });
   try {
     const s3 = server.client();
@@ -258,16 +267,7 @@ test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a r
       ['it/standard', 200 * KIB, 'STANDARD'],
       ['other/unread', 200 * KIB, 'INTELLIGENT_TIERING'],
     ];
-    for (const [i, [key, bytes, storageClass]] of objects.entries()) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: randomBytesSeeded(bytes, i + 1),
-          StorageClass: storageClass,
-        }),
-      );
-    }
+    await putAll(s3, bucket, objects);
     await s3.send(
       new PutBucketIntelligentTieringConfigurationCommand({
         Bucket: bucket,
