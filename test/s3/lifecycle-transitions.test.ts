@@ -16,6 +16,7 @@ import {
 import test from 'ava';
 import { eventually } from '../helpers/fsck.js';
 import { DAY_MS, runLifecycle } from '../helpers/lifecycle-run.js';
+import { metricValue, scrapeMetrics } from '../helpers/metrics.js';
 import { randomBytesSeeded, s3Failure, TestServer } from '../helpers/server.js';
 
 /*
@@ -121,6 +122,7 @@ test('Transition moves due objects down the waterfall, keeping bytes, ETag and d
     );
     const line = await runLifecycle(server);
     t.regex(line, /1 objects expired, 0 uploads aborted, 2 transitioned/);
+    t.is(metricValue(await scrapeMetrics(server), 'hangar_lifecycle_transitions_total'), 2);
 
     const big = await head(s3, bucket, 'logs/big');
     t.is(big.StorageClass, 'STANDARD_IA');
@@ -288,6 +290,7 @@ test('intelligent tiering archives an unread INTELLIGENT_TIERING object, not a r
     // Read "today" on the server's clock (100 days after the writes).
     t.deepEqual(await bytesOf(s3, bucket, 'it/read'), randomBytesSeeded(200 * KIB, 2));
     t.regex(await runLifecycle(server), /2 archived by intelligent tiering/);
+    t.is(metricValue(await scrapeMetrics(server), 'hangar_intelligent_tiering_archived_total'), 2);
     const old = await head(s3, 'tiering-v', 'k', versioned.old);
     t.is(old.ArchiveStatus, 'ARCHIVE_ACCESS');
     t.is((await head(s3, 'tiering-v', 'k', versioned.current)).ArchiveStatus, undefined);
