@@ -176,6 +176,8 @@ export const LIMITS = {
   analyticsConfigurationsMax: 1000,
   /** Metrics configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
   metricsConfigurationsMax: 1000,
+  /** Intelligent-Tiering configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
+  intelligentTieringConfigurationsMax: 1000,
   /** An analytics, metrics or inventory configuration's Id, in characters of [A-Za-z0-9._-] (AWS's);
    *  longer, 400 InvalidArgument. */
   bucketConfigIdCharsMax: 64,
