@@ -10,6 +10,7 @@ import { type ObjectRecord, shownVersionId } from './object-table.js';
 import type { ObjectWriteTables } from './object-writes.js';
 import { failed, type Outcome, unwrap } from './outcome.js';
 import { locateToChange } from './record-rewrites.js';
+import type { Located } from './versioned.js';
 
 /** What RestoreObject asks of a version: its message's fields. */
 export type RestoreAsk = Omit<Extract<ShardRequest, { kind: 'RestoreObject' }>, 'kind' | 'reqId'>;
@@ -117,7 +118,7 @@ export class Restores {
       ...record,
       restore: { expiryMs: null, tier: ask.tier, days: ask.days, requestedMs: ask.nowMs },
     };
-    this.versioned.rewrite(ask.bucketId, ask.key, located, changed);
+    this.tables.versioned.rewrite(ask.bucketId, ask.key, located, changed);
     this.queue({
       ...this.rowOf(ask, shownVersionId(record), ask.nowMs),
       dueMs: ask.readyAtMs,
@@ -173,7 +174,7 @@ export class Restores {
       // Intelligent tiering: back to the frequent tier, read "now" (its idle days restart).
       const { restore: _done, accessTier: _tier, ...rest } = record;
       const changed: ObjectRecord = { ...rest, accessedDay: Math.floor(row.dueMs / DAY_MS) };
-      this.versioned.rewrite(row.bucketId, row.key, located, changed);
+      this.tables.versioned.rewrite(row.bucketId, row.key, located, changed);
       this.noteStep(notify, 'ObjectRestore:Completed', row.key, changed);
       return 'complete';
     }
