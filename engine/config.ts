@@ -489,7 +489,7 @@ const FIELDS: readonly Field[] = [
   field(
     'block_compression',
     'HANGAR_BLOCK_COMPRESSION',
-    'block-compression',
+    null,
     oneOf(BLOCK_COMPRESSIONS),
     (c, v) => {
       c.blockCompression = v;

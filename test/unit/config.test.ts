@@ -351,7 +351,7 @@ const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '100000', 3 * 1024 * 1024],
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '1 parsec', '1 parsec'],
   ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
-  ['block_compression', 'HANGAR_BLOCK_COMPRESSION', 'block-compression', 'lz4', 'gzip'],
+  ['block_compression', 'HANGAR_BLOCK_COMPRESSION', null, 'lz4', 'gzip'],
   ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
   ['log_format', 'HANGAR_LOG_FORMAT', 'log-format', 'fancy', 'fancy'],
   ['edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', '0', 257],
