@@ -245,7 +245,6 @@ export class BlockStore {
     return removed;
   }
 
-  /** Adds a name for a block another shard holds (server-side copy across shards). */
   /**
    * Adds a name for a block another shard holds (server-side copy across shards). `sourcePath`
    * is its plain path there; a compressed source is linked as compressed.
@@ -270,9 +269,15 @@ export class BlockStore {
     return true;
   }
 
+  /**
+   * Hard-links a sibling shard's file of the block, if one has it. A store that writes plain
+   * blocks looks for plain files only (one failed link per sibling per new block, as before
+   * compression); a compressing one for either, its own format first.
+   */
   private async linkFromSibling(hash: string): Promise<boolean> {
+    const formats = this.compression === 'zstd' ? [true, false] : [false];
     for (const sibling of this.siblingRoots) {
-      for (const compressed of [false, true]) {
+      for (const compressed of formats) {
         const source = join(sibling, hash.slice(0, 2), blockFileName(hash, compressed));
         if (await this.linkFormat(source, hash, compressed)) return true;
       }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
 import { onNode } from '../helpers/admin.js';
+import { listedCorrupt, scrubNow } from '../helpers/block-health.js';
 import { flipByte, shardPath } from '../helpers/blocks.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
 import { metricValue, type Sample, scrapeMetrics } from '../helpers/metrics.js';
@@ -199,16 +200,6 @@ test.serial('identical objects and copies share one compressed file per block', 
   }
 });
 
-async function blockErrors(server: TestServer): Promise<Array<Record<string, unknown>>> {
-  const { status, node } = await onNode(server, 'GET', 'ListBlockErrors');
-  if (status !== 200) throw new Error(`ListBlockErrors: ${status}`);
-  return node as Array<Record<string, unknown>>;
-}
-
-async function listedCorrupt(server: TestServer, hash: string): Promise<boolean> {
-  return (await blockErrors(server)).some((e) => e.blockHash === hash && e.kind === 'corrupt');
-}
-
 function quarantinedAs(dataDir: string, name: string): boolean {
   for (let shard = 0; shard < SHARDS; shard++) {
     const dir = join(shardPath(dataDir, shard), 'quarantine');
@@ -217,26 +208,6 @@ function quarantinedAs(dataDir: string, name: string): boolean {
     }
   }
   return false;
-}
-
-async function workerVariable(server: TestServer, name: string): Promise<string> {
-  const { node } = await onNode(server, 'POST', 'GetWorkerVariable', { variable: name });
-  return (node as Record<string, string>)[name] ?? '';
-}
-
-/** Runs a whole scrub pass and waits for it to complete. */
-async function scrubNow(server: TestServer): Promise<void> {
-  const before = await workerVariable(server, 'scrub-last-completed');
-  const launched = await onNode(server, 'POST', 'LaunchRepairOperation', {
-    repairType: { scrub: 'start' },
-  });
-  if (launched.status !== 200) throw new Error(launched.text);
-  const done = await eventually(
-    async () => (await workerVariable(server, 'scrub-last-completed')) !== before,
-    20_000,
-    100,
-  );
-  if (!done) throw new Error('scrub did not complete');
 }
 
 /** The one compressed file of a block. */
