@@ -389,6 +389,14 @@ export const LIMITS = {
   /** Row bytes one data file holds (CSV before gzip, Parquet before encoding): the file travels
    *  whole with one PutBegin (chunkBytes), so the worker buffers at most this much per run. */
   inventoryDataFileCsvBytesMax: 192 * 1024,
+
+  // ---- block compression (issue 18) ----
+  /** zstd level of new compressed block files (1 fastest .. 19; 3 is zstd's own default). */
+  blockCompressionZstdLevel: 3,
+  /** A block is stored compressed only if zstd saves at least this share of its bytes, in
+   *  percent (12.5 = 1/8); less (random or already-compressed data) is stored plain, where a
+   *  read costs no decompression. */
+  blockCompressionSavedPercentMin: 12.5,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

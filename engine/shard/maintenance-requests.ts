@@ -70,6 +70,7 @@ export function stats(core: ShardCore, openSessions: number): ShardResult {
       blockErrors: core.meta.blockErrorCount(),
       blocksDeduplicated: shardCounters.blocksDeduplicated,
       orphansRemoved: shardCounters.orphansRemoved,
+      compression: shardCounters.compression,
       fsync: shardCounters.fsync,
       busySeconds: shardCounters.busySeconds(),
       messagesHandled: shardCounters.messagesHandled,
