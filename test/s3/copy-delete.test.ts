@@ -8,7 +8,6 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  RestoreObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
@@ -510,13 +509,6 @@ test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   );
   t.is(tiering.name, 'NotImplemented');
   t.is(tiering.status, 501);
-  const restore = await s3Failure(
-    suite.s3.send(
-      new RestoreObjectCommand({ Bucket: bucket, Key: 'k', RestoreRequest: { Days: 1 } }),
-    ),
-  );
-  t.is(restore.name, 'NotImplemented');
-  t.is(restore.status, 501);
   // A 501 does not disturb the object.
   t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });
