@@ -1,8 +1,9 @@
 /**
  * Property tests of the XML request readers: http/s3/xml.ts and the documents built on it (CORS,
- * website, lifecycle, tagging, DeleteObjects, CompleteMultipartUpload, RestoreObject). Random, XML-shaped and
- * mutated documents only ever fail with an S3Error; a document a reader accepts reads back the
- * same once rendered the way hangar renders it (GET answers), and valid documents round-trip.
+ * website, lifecycle, tagging, DeleteObjects, CompleteMultipartUpload, RestoreObject). Random,
+ * XML-shaped and mutated documents only ever fail with an S3Error; a document a reader accepts
+ * reads back the same once rendered the way hangar renders it (GET answers), and valid documents
+ * round-trip.
  */
 import test from 'ava';
 import fc from 'fast-check';
