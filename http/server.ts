@@ -7,6 +7,7 @@ import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import { mergedTargets } from '../engine/catalog/notify-targets.js';
 import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
+import { prepareDataDirs } from '../engine/data-dirs.js';
 import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
@@ -80,6 +81,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : 'the data directory is open to other users and belongs to another user: make it 0700',
     );
   const layout = ensureLayout(config.dataDir, config.shards);
+  prepareDataDirs(config, layout.shards);
   const catalog = CatalogStore.open(config.dataDir);
   // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
   // may need it; a missing or malformed key (file or HANGAR_SSE_MASTER_KEY), or one that opens
@@ -95,6 +97,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       inlineBytesMax: config.inlineBytesMax,
       durable: config.durability === 'fsync',
       sseMasterKeyFile: config.sse.masterKeyFile,
+      storage: config.storage,
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );

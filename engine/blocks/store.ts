@@ -17,6 +17,10 @@ import { shardCounters } from '../stats.js';
 import { DirSyncer } from './dir-sync.js';
 import { SegmentCrcs } from './segment-crc.js';
 
+export interface BlockStoreOptions {
+  compression?: 'none' | 'zstd';
+}
+
 /**
  * A shard's content-addressed block files: `<root>/<hash[0..2]>/<sha256 hex>`.
  *
@@ -38,6 +42,8 @@ export class BlockStore {
     readonly root: string,
     private readonly siblingRoots: readonly string[],
     private readonly durable: boolean,
+    /** The tier's settings: `compression` is what the zstd module applies to new blocks. */
+    readonly options: BlockStoreOptions = {},
   ) {
     this.dirSync = new DirSyncer(durable);
     this.tmpDir = join(root, 'tmp');

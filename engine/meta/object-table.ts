@@ -74,6 +74,11 @@ export interface ObjectRecord {
   replication?: ReplicationStatus;
   /** This version's rows in the replication queue (absent: none; replication-queue.ts). */
   replicationRows?: number;
+  /**
+   * The storage tier its blocks live in (absent: "standard"; issue 18): its block keys name it
+   * too (block-key.ts). MoveVersionTier changes both at once.
+   */
+  tier?: string;
 }
 
 export interface ListQuery {

@@ -1,6 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { tierFieldOf } from '../blocks/block-key.js';
 import type { Acl } from '../catalog/access.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { LIMITS } from '../limits.js';
@@ -43,6 +44,8 @@ export interface UploadRecord {
   /** The completed object's owner and ACL (absent: the defaults, as ObjectRecord's). */
   owner?: string;
   acl?: Acl;
+  /** The tier every part's blocks go to (absent: "standard"; issue 18). */
+  tier?: string;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -69,6 +72,7 @@ export interface UploadSpec {
   initiator?: string;
   owner?: string;
   acl?: Acl;
+  tier?: string;
 }
 
 export interface UploadListQuery {
@@ -130,6 +134,7 @@ export class UploadTable {
       ...(spec.initiator !== undefined ? { initiator: spec.initiator } : {}),
       ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
       ...(spec.acl !== undefined ? { acl: spec.acl } : {}),
+      ...(spec.tier !== undefined ? { tier: spec.tier } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
@@ -225,6 +230,7 @@ export class UploadTable {
       blocks: parts.flatMap((part) => part.blocks),
       inline: null,
       partSizes: parts.map((part) => part.bytes),
+      ...tierFieldOf(parts.flatMap((part) => part.blocks)),
     };
     if (upload.checksum !== null)
       record.partChecksums = parts.map((part) => part.checksum?.base64 ?? '');

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { contentHashOf, isBlockKey } from '../blocks/block-key.js';
+import type { BlockPlacement } from '../blocks/placement.js';
 import { type BlockCrcs, sameCrcs, segmentCrcsOf } from '../blocks/segment-crc.js';
-import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
+import { isCode } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
@@ -32,7 +34,7 @@ export class BlockHealth {
 
   constructor(
     private readonly meta: MetaStore,
-    private readonly store: BlockStore,
+    private readonly store: BlockPlacement,
     private readonly ledger: BlockLedger,
   ) {}
 
@@ -142,7 +144,7 @@ export class BlockHealth {
         return unreadable(error, ino);
       }
       const actual = createHash('sha256').update(data).digest('hex');
-      if (actual === hash && data.byteLength === bytes)
+      if (actual === contentHashOf(hash) && data.byteLength === bytes)
         return { verdict: 'ok', crcs: segmentCrcsOf(data) };
       if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
       const message =
@@ -160,7 +162,7 @@ export class BlockHealth {
     let removed = fanout === 0 ? await this.store.sweepTemp() : 0;
     let bytes = 0;
     for (const name of await this.store.namesIn(fanout)) {
-      if (!isBlockHash(name) || !this.ledger.isOrphan(name)) continue;
+      if (!isBlockKey(name) || !this.ledger.isOrphan(name)) continue;
       const size = await this.store.sizeOf(name);
       if (!this.ledger.removeIfOrphan(name)) continue;
       await this.ledger.removed(name);

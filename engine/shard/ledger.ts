@@ -1,5 +1,5 @@
 import { assert } from '../assert.js';
-import type { BlockStore } from '../blocks/store.js';
+import type { BlockPlacement } from '../blocks/placement.js';
 import type { MetaStore } from '../meta/store.js';
 
 /**
@@ -18,7 +18,7 @@ export class BlockLedger {
 
   constructor(
     private readonly meta: MetaStore,
-    private readonly store: BlockStore,
+    private readonly store: BlockPlacement,
     private readonly onError: (error: unknown) => void,
   ) {}
 

@@ -1,4 +1,5 @@
 import { assert } from '../assert.js';
+import { tierFieldOf } from '../blocks/block-key.js';
 import { EngineFailureError } from '../errors.js';
 import { infoOf, type ObjectRecord } from '../meta/store.js';
 import type {
@@ -141,6 +142,8 @@ export async function copyFrom(
       checksum: source.info.checksum,
       blocks: source.blocks,
       inline: source.inlineBody,
+      // Blocks are shared, not copied: the copy lives in the source's tier (block-key.ts).
+      ...tierFieldOf(source.blocks),
       ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
       ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
       ...(request.tags.length > 0 ? { tags: request.tags } : {}),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { BlockStore, isCode } from '../blocks/store.js';
+import { BlockPlacement } from '../blocks/placement.js';
+import { isCode } from '../blocks/store.js';
 import { EngineFailureError } from '../errors.js';
 import { shardDir } from '../layout.js';
 import type { LogSettings } from '../log.js';
@@ -13,6 +14,7 @@ import type {
   ShardReply,
   ShardResult,
 } from '../protocol/messages.js';
+import type { StorageConfig } from '../storage-config.js';
 import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { ShardKeys } from './shard-keys.js';
@@ -28,6 +30,8 @@ export interface ShardSettings {
   log: LogSettings;
   /** config.sse.masterKeyFile (absent or null: the data directory's). */
   sseMasterKeyFile?: string | null;
+  /** config.storage: data directories and tiers (no data dirs: blocks under dataDir). */
+  storage: StorageConfig;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
@@ -40,7 +44,7 @@ export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
  */
 export class ShardCore {
   readonly meta: MetaStore;
-  readonly store: BlockStore;
+  readonly store: BlockPlacement;
   readonly ledger: BlockLedger;
   readonly health: BlockHealth;
   readonly keys: ShardKeys;
@@ -52,11 +56,7 @@ export class ShardCore {
   ) {
     const dir = shardDir(settings.dataDir, settings.shardId);
     this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
-    const siblings = [];
-    for (let i = 0; i < settings.shardCount; i++) {
-      if (i !== settings.shardId) siblings.push(join(shardDir(settings.dataDir, i), 'blocks'));
-    }
-    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
+    this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
     this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
+import { contentHashOf } from '../blocks/block-key.js';
 import { type BlockCrcs, crcsFit } from '../blocks/segment-crc.js';
 import type { BlockRef, OpenedObject } from '../protocol/messages.js';
 import { MAC_SEGMENT_BYTES, type RunningTagCheck, type SegmentTags } from '../sse/segment-mac.js';
@@ -224,7 +225,7 @@ function unitAt(block: BlockRef, offset: number): CheckUnit {
   const crcs = usableCrcs(block);
   if (crcs === null) {
     assert(offset === 0, 'a block without CRCs is read from its start');
-    return new Sha256Unit(block.bytes, block.hash);
+    return new Sha256Unit(block.bytes, contentHashOf(block.hash));
   }
   const index = offset / crcs.segmentBytes;
   const recorded = crcs.values[index];

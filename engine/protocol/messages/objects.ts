@@ -283,6 +283,8 @@ export type ObjectRequest =
       replica?: true;
       /** A replica's version id, its source's (hangar → hangar, x-hangar-source-version-id). */
       replicaVersionId?: string;
+      /** x-amz-storage-class (absent: STANDARD); the shard stores the blocks in its tier. */
+      storageClass?: string;
     }
   | { kind: 'BodyChunk'; reqId: number; bytes: number }
   | ({ kind: 'PutEnd'; reqId: number } & PutEndFields)
@@ -346,6 +348,8 @@ export type ObjectRequest =
       /** The target key's conditions (If-Match / If-None-Match), checked inside the commit. */
       conditions?: WriteConditions;
       notify?: NotifyContext;
+      /** x-amz-storage-class (absent: STANDARD). */
+      storageClass?: string;
     }
   /** An object's tags, without opening it (no SSE-C key needed, no block pinned). */
   | { kind: 'GetTags'; reqId: number; bucketId: string; key: string; versionId?: string }

@@ -82,6 +82,8 @@ export type UploadRequest =
       /** The owner and ACL the object gets when the upload completes (absent: the defaults). */
       owner?: string;
       acl?: Acl;
+      /** x-amz-storage-class (absent: STANDARD); the parts' blocks go to its tier. */
+      storageClass?: string;
     }
   | {
       kind: 'CompleteUpload';

@@ -51,6 +51,7 @@ import { versionIdHeader, versioningField } from '../versioning.js';
 import { isoTime, parseXml, textOf, type XmlNode, type XmlValue } from '../xml.js';
 import { parseCopySource } from './copy.js';
 import { openObject } from './object-get.js';
+import { storageClassField } from './object-put.js';
 import { tagsFromHeader } from './tagging.js';
 
 /** CreateMultipartUpload: the upload lives on the shard that will own the object. */
@@ -85,6 +86,7 @@ export async function handleCreateMultipartUpload(
       ...lock,
       ...acl,
       ...(ctx.principal.kind === 'key' ? { initiator: ctx.principal.canonicalId } : {}),
+      ...storageClassField(ctx.req.headers['x-amz-storage-class']),
     },
     'UploadCreated',
   );

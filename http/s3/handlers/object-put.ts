@@ -62,6 +62,7 @@ export async function handlePutObject(
       ...withConditions(conditions),
       ...notifyField(ctx, bucket),
       ...replicaField(ctx, bucket, key),
+      ...storageClassField(ctx.req.headers['x-amz-storage-class']),
     },
     plan,
     quota,
@@ -77,4 +78,13 @@ export async function handlePutObject(
     ...versionIdHeader(info.versionId),
   );
   sendEmpty(ctx, 200, reply);
+}
+
+/**
+ * x-amz-storage-class, passed to the shard, which places the blocks in the class's tier (issue
+ * 18; validating and showing the class is the storage-class endpoint's part).
+ */
+export function storageClassField(raw: string | undefined): { storageClass?: string } {
+  const value = raw?.trim();
+  return value === undefined || value === '' ? {} : { storageClass: value };
 }
