@@ -241,6 +241,10 @@ export const LIMITS = {
   drainBatchBlocks: 32,
   /** Drain: pause between batches, so a drain leaves the disks to clients. */
   drainPauseMs: 50,
+  /** Drain: pause after a batch that could move nothing (blocks held by readers), or failed. */
+  drainBusyRetryMs: 1000,
+  /** Drain: how often a finished drain looks at the read-only directories again. */
+  drainRecheckMs: 10 * 60 * 1000,
   /** How often the orphan sweep walks the block directories. */
   orphanSweepIntervalMs: 24 * 60 * 60 * 1000,
   /** Scrub: blocks one shard checks per request, and the bytes it reads at most; more take

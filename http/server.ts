@@ -12,6 +12,7 @@ import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/flow.js';
+import { DrainWorker } from '../engine/workers/drain.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
@@ -127,6 +128,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
   const inventory = new InventoryWorker(state);
   inventory.start();
+  const drain = new DrainWorker(pool.clients, config.storage, logger);
+  drain.start();
   const workers = new WorkerRegistry(
     scrub,
     orphans,
@@ -135,6 +138,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     accessLog,
     replication,
     inventory,
+    drain,
   );
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([
@@ -144,6 +148,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       notify.stop(),
       replication.stop(),
       inventory.stop(),
+      drain.stop(),
     ]);
   };
   const scheme = tls === null ? 'http' : 'https';

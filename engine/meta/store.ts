@@ -34,6 +34,7 @@ import { unwrap } from './outcome.js';
 import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
+import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
   type PartRecord,
@@ -93,6 +94,8 @@ export class MetaStore {
   private readonly events: ChangeEvents;
   private readonly writes: ObjectWrites;
   private readonly rewrites: RecordRewrites;
+  /** MoveVersionTier's lookup and commit (tier-moves.ts). */
+  readonly tierMoves: TierMoves;
   /** S3 event notifications waiting for delivery, written with the changes that cause them. */
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
@@ -145,6 +148,7 @@ export class MetaStore {
     };
     this.writes = new ObjectWrites(tables, this.events);
     this.rewrites = new RecordRewrites(tables, this.events);
+    this.tierMoves = new TierMoves(tables);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {

@@ -57,6 +57,20 @@ export class BlockLedger {
     await this.track(hash, this.store.adopt(sourcePath, hash));
   }
 
+  /**
+   * Moves a referenced block's file between directories of its tier (the drain): tracked like
+   * an install, so the scrub leaves the block alone and a removal waits for it.
+   */
+  async relocate(hash: string, work: () => Promise<void>): Promise<void> {
+    await this.stillness(hash);
+    await this.track(hash, work());
+  }
+
+  /** Whether a PUT, GET or copy holds the block (its file must stay where it was found). */
+  isPinned(hash: string): boolean {
+    return this.pins.has(hash);
+  }
+
   /** Unlinks a block once nothing references or pins it. Safe to call at any time. */
   freeIfUnused(hash: string): void {
     if (!this.isOrphan(hash)) return;

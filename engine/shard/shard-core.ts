@@ -15,6 +15,7 @@ import type {
   ShardResult,
 } from '../protocol/messages.js';
 import type { StorageConfig } from '../storage-config.js';
+import { BlockDrain } from './block-drain.js';
 import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { ShardKeys } from './shard-keys.js';
@@ -48,6 +49,7 @@ export class ShardCore {
   readonly ledger: BlockLedger;
   readonly health: BlockHealth;
   readonly keys: ShardKeys;
+  readonly drain: BlockDrain;
 
   constructor(
     readonly settings: ShardSettings,
@@ -59,6 +61,7 @@ export class ShardCore {
     this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
+    this.drain = new BlockDrain(this);
     this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);
   }
 

@@ -49,8 +49,10 @@ export class WorkerRegistry {
     accessLog: BackgroundWorker,
     private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
     private readonly inventory: BackgroundWorker & { runNow(): Promise<unknown> },
+    drain?: BackgroundWorker,
   ) {
     this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory];
+    if (drain !== undefined) this.workers.push(drain);
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',

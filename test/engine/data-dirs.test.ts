@@ -1,18 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { blockFilesIn, writeTierConfig } from '../helpers/data-dirs.js';
-import { newBucket, randomBytesSeeded, TestServer, useTempDir } from '../helpers/server.js';
+import { blockFilesIn, bytesOf, writeTierConfig } from '../helpers/data-dirs.js';
+import {
+  HANGAR_BIN,
+  newBucket,
+  randomBytesSeeded,
+  TestServer,
+  useTempDir,
+} from '../helpers/server.js';
 
 const root = useTempDir(test, 'hangar-data-dirs-');
-
-async function bytesOf(server: TestServer, bucket: string, key: string): Promise<Buffer> {
-  const got = await server.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return Buffer.from(
-    await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-  );
-}
 
 test('blocks spread over a tier by capacity; GLACIER goes to the cold tier', async (t) => {
   const base = mkdtempSync(join(root, 'spread-'));
@@ -68,4 +68,64 @@ test('blocks spread over a tier by capacity; GLACIER goes to the cold tier', asy
   } finally {
     await server.destroy();
   }
+});
+
+/** Starts hangar expecting it to refuse: its exit code and what it said. */
+function refusedStart(args: string[]): { status: number | null; output: string } {
+  const run = spawnSync(process.execPath, [HANGAR_BIN, 'server', '--s3-port', '0', ...args], {
+    env: { ...process.env, HANGAR_ADMIN_PORT: '0', HANGAR_WEB_PORT: '0' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+test('start-up refuses blocks under an unlisted data_dir and a dir whose tier changed', async (t) => {
+  const base = mkdtempSync(join(root, 'refuse-'));
+  const dataDir = join(base, 'meta');
+  // A data directory from before tiers, with blocks under data_dir.
+  const server = await TestServer.start({
+    dataDir,
+    shards: 1,
+    env: { HANGAR_BLOCK_BYTES: '64KiB', HANGAR_INLINE_BYTES_MAX: '0' },
+  });
+  const bucket = await newBucket(server.client(), 'legacy');
+  await server
+    .client()
+    .send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: randomBytesSeeded(5000, 3) }));
+  await server.stop();
+
+  const elsewhere = writeTierConfig(base, [{ path: join(base, 'new'), capacity: '1G' }]);
+  const refused = refusedStart(['--config', elsewhere, '--data-dir', dataDir]);
+  t.not(refused.status, 0);
+  t.regex(refused.output, /data_dirs does not list data_dir/);
+
+  // Listed as a read-only entry, its blocks are served (and drained).
+  const listed = writeTierConfig(base, [
+    { path: dataDir, capacity: '1G', readOnly: true },
+    { path: join(base, 'new'), capacity: '1G' },
+  ]);
+  const again = await TestServer.start({ dataDir, args: ['--config', listed] });
+  try {
+    t.true((await bytesOf(again, bucket, 'k')).equals(randomBytesSeeded(5000, 3)));
+  } finally {
+    await again.stop();
+  }
+
+  const retiered = writeTierConfig(
+    base,
+    [
+      { path: dataDir, capacity: '1G' },
+      { path: join(base, 'new'), capacity: '1G', tier: 'cold' },
+    ],
+    '[tiers.cold]\nclasses = ["GLACIER"]\n',
+  );
+  const changed = refusedStart(['--config', retiered, '--data-dir', dataDir]);
+  t.not(changed.status, 0);
+  t.regex(changed.output, /tier cannot change/);
+
+  const bad = writeTierConfig(base, [{ path: join(base, 'x'), capacity: 'lots' }]);
+  const badRun = refusedStart(['--config', bad, '--data-dir', dataDir]);
+  t.not(badRun.status, 0);
+  t.regex(badRun.output, /data_dirs\[0\]\.capacity/);
 });

@@ -1,5 +1,9 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { FsckReport } from '../../engine/fsck.js';
+import { adminCall } from './admin.js';
+import { runCli, type TestServer } from './server.js';
 
 /** A `[[data_dirs]]` entry for a test config. */
 export interface TestDataDir {
@@ -41,4 +45,36 @@ export function blockFilesIn(dataDir: string): string[] {
     }
   }
   return files;
+}
+
+/** `hangar fsck --json --verify` with a config file (its data_dirs), exit code and report. */
+export async function fsckWithConfig(
+  config: string,
+  dataDir: string,
+): Promise<{ code: number | null; report: FsckReport }> {
+  const { code, stdout, stderr } = await runCli([
+    'fsck',
+    '--json',
+    '--verify',
+    '--config',
+    config,
+    '--data-dir',
+    dataDir,
+  ]);
+  if (stdout === '') throw new Error(`fsck failed: ${stderr}`);
+  return { code, report: JSON.parse(stdout) as FsckReport };
+}
+
+/** A bucket's id, by its global alias (the admin API). */
+export async function bucketIdOf(server: TestServer, name: string): Promise<string> {
+  const info = await adminCall(server, 'GET', `/v2/GetBucketInfo?globalAlias=${name}`);
+  if (info.status !== 200) throw new Error(`GetBucketInfo ${name}: ${info.text}`);
+  return info.json.id as string;
+}
+
+/** An object's bytes, read whole through S3. */
+export async function bytesOf(server: TestServer, bucket: string, key: string): Promise<Buffer> {
+  const got = await server.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = got.Body as { transformToByteArray(): Promise<Uint8Array> };
+  return Buffer.from(await body.transformToByteArray());
 }
