@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import test from 'ava';
 import { blockFilesIn, bytesOf, writeTierConfig } from '../helpers/data-dirs.js';
 import {
@@ -65,6 +70,36 @@ test('blocks spread over a tier by capacity; GLACIER goes to the cold tier', asy
     t.is(blockFilesIn(big).length + blockFilesIn(small).length, 200);
     t.true((await bytesOf(server, bucket, 'frozen')).equals(frozen));
     t.true((await bytesOf(server, bucket, 'o7')).equals(randomBytesSeeded(1000, 8)));
+
+    // A multipart upload's class decides where its parts go, and the completed object's tier.
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', StorageClass: 'GLACIER' }),
+    );
+    const parts = [randomBytesSeeded(5 * 1024 * 1024, 51), randomBytesSeeded(70_000, 52)];
+    const etags: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      const sent = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: 'mp',
+          UploadId: created.UploadId,
+          PartNumber: i + 1,
+          Body: part,
+        }),
+      );
+      etags.push(sent.ETag ?? '');
+    }
+    t.is(blockFilesIn(cold).length, 3 + 80 + 2, 'the parts went to the cold tier');
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: 'mp',
+        UploadId: created.UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    t.true((await bytesOf(server, bucket, 'mp')).equals(Buffer.concat(parts)));
+    t.is(blockFilesIn(big).length + blockFilesIn(small).length, 200);
   } finally {
     await server.destroy();
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { adminCall } from '../helpers/admin.js';
+import { adminCall, onNode } from '../helpers/admin.js';
 import { flipByte } from '../helpers/blocks.js';
 import {
   blockFilesIn,
@@ -150,35 +150,81 @@ test('a read_only dir drains while GETs go on; kill -9 mid-drain loses nothing',
   t.is(blockFilesIn(keep).length, report.referencedBlocks);
 });
 
-test('fsck --verify reports a corrupted block on the second disk', async (t) => {
+test('fsck --verify and the scrub find corrupt blocks on every disk and tier', async (t) => {
   const base = mkdtempSync(join(root, 'fsck-'));
   const one = join(base, 'one');
   const two = join(base, 'two');
+  const cold = join(base, 'cold');
   const dataDir = join(base, 'meta');
-  const config = writeTierConfig(base, [
-    { path: one, capacity: '1G' },
-    { path: two, capacity: '1G' },
-  ]);
-  const server = await TestServer.start({ dataDir, shards: 1, args: ['--config', config] });
-  try {
+  const config = writeTierConfig(
+    base,
+    [
+      { path: one, capacity: '1G' },
+      { path: two, capacity: '1G' },
+      { path: cold, capacity: '1G', tier: 'cold' },
+    ],
+    COLD,
+  );
+  const put = async (server: TestServer, bucket: string): Promise<void> => {
     const s3 = server.client();
-    const bucket = await newBucket(s3, 'fsck');
     for (let i = 0; i < 4; i++) {
       await s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: `f${i}`, Body: randomBytesSeeded(3000, i) }),
       );
     }
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'ice',
+        Body: randomBytesSeeded(3000, 77),
+        StorageClass: 'DEEP_ARCHIVE',
+      }),
+    );
+  };
+  const first = await TestServer.start({ dataDir, shards: 1, args: ['--config', config] });
+  const bucket = await newBucket(first.client(), 'fsck');
+  try {
+    await put(first, bucket);
+  } finally {
+    await first.stop();
+  }
+  const damaged = [two, cold].map((dir) => {
+    const [name] = blockFilesIn(dir);
+    const path = join(dir, 'shards', '000', 'blocks', (name ?? '').slice(0, 2), name ?? '');
+    t.true(readdirSync(join(path, '..')).includes(name ?? ''));
+    flipByte(path, 10);
+    return name ?? '';
+  });
+  const { code, report } = await fsckWithConfig(config, dataDir);
+  t.is(code, 1);
+  t.deepEqual(report.corruptBlocks.sort(), [
+    `0:${join(cold, 'shards', '000', 'blocks')}:cold:${damaged[1]}`,
+    `0:${join(two, 'shards', '000', 'blocks')}:${damaged[0]}`,
+  ]);
+
+  const server = await TestServer.start({ dataDir, shards: 1, args: ['--config', config] });
+  try {
+    await onNode(server, 'POST', 'SetWorkerVariable', {
+      variable: 'scrub-tranquility',
+      value: '0',
+    });
+    const launched = await onNode(server, 'POST', 'LaunchRepairOperation', {
+      repairType: { scrub: 'start' },
+    });
+    t.is(launched.status, 200, launched.text);
+    const found = async (): Promise<string[]> => {
+      const { node } = await onNode(server, 'GET', 'ListBlockErrors');
+      return (node as Array<{ blockHash: string; kind: string }>)
+        .filter((e) => e.kind === 'corrupt')
+        .map((e) => e.blockHash)
+        .sort();
+    };
+    t.true(
+      await eventually(async () => (await found()).length === 2, 20_000, 100),
+      JSON.stringify(await found()),
+    );
+    t.deepEqual(await found(), [`cold:${damaged[1]}`, damaged[0]].sort());
   } finally {
     await server.stop();
   }
-  const [victim] = blockFilesIn(two);
-  t.truthy(victim);
-  const fanout = join(two, 'shards', '000', 'blocks', (victim ?? '').slice(0, 2));
-  t.true(readdirSync(fanout).includes(victim ?? ''));
-  flipByte(join(fanout, victim ?? ''), 10);
-  const { code, report } = await fsckWithConfig(config, dataDir);
-  t.is(code, 1);
-  t.is(report.corruptBlocks.length, 1);
-  t.true(report.corruptBlocks[0]?.endsWith(`:${victim}`), report.corruptBlocks[0]);
-  t.true(report.corruptBlocks[0]?.includes(two), 'names the second disk');
 });
