@@ -8,7 +8,13 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { blockFilesIn, bytesOf, writeTierConfig } from '../helpers/data-dirs.js';
+import {
+  blockFilesIn,
+  bytesOf,
+  COLD_TIER,
+  tierLayout,
+  writeTierConfig,
+} from '../helpers/data-dirs.js';
 import {
   HANGAR_BIN,
   newBucket,
@@ -20,21 +26,14 @@ import {
 const root = useTempDir(test, 'hangar-data-dirs-');
 
 test('blocks spread over a tier by capacity; GLACIER goes to the cold tier', async (t) => {
-  const base = mkdtempSync(join(root, 'spread-'));
-  const big = join(base, 'big');
-  const small = join(base, 'small');
-  const cold = join(base, 'cold');
-  const config = writeTierConfig(
-    base,
-    [
-      { path: big, capacity: '3G' },
-      { path: small, capacity: '1G' },
-      { path: cold, capacity: '8T', tier: 'cold' },
-    ],
-    '[tiers.cold]\nclasses = ["GLACIER", "DEEP_ARCHIVE"]\n',
+  const { dataDir, config, dirs } = tierLayout(
+    root,
+    { big: { capacity: '3G' }, small: { capacity: '1G' }, cold: { capacity: '8T', tier: 'cold' } },
+    COLD_TIER,
   );
+  const { big, small, cold } = dirs;
   const server = await TestServer.start({
-    dataDir: join(base, 'meta'),
+    dataDir,
     shards: 2,
     args: ['--config', config],
   });

@@ -8,28 +8,23 @@ import {
   blockFilesIn,
   bucketIdOf,
   bytesOf,
+  COLD_TIER,
   fsckWithConfig,
+  tierLayout,
   writeTierConfig,
 } from '../helpers/data-dirs.js';
 import { eventually } from '../helpers/fsck.js';
 import { newBucket, randomBytesSeeded, TestServer, useTempDir } from '../helpers/server.js';
 
 const root = useTempDir(test, 'hangar-tier-moves-');
-const COLD = '[tiers.cold]\nclasses = ["GLACIER", "DEEP_ARCHIVE"]\n';
 
 test('MoveObjectTier moves a version to the cold tier and back, byte-identical', async (t) => {
-  const base = mkdtempSync(join(root, 'move-'));
-  const hot = join(base, 'hot');
-  const cold = join(base, 'cold');
-  const dataDir = join(base, 'meta');
-  const config = writeTierConfig(
-    base,
-    [
-      { path: hot, capacity: '1T' },
-      { path: cold, capacity: '1T', tier: 'cold' },
-    ],
-    COLD,
+  const { dataDir, config, dirs } = tierLayout(
+    root,
+    { hot: { capacity: '1T' }, cold: { capacity: '1T', tier: 'cold' } },
+    COLD_TIER,
   );
+  const { hot, cold } = dirs;
   const server = await TestServer.start({ dataDir, shards: 2, args: ['--config', config] });
   try {
     const s3 = server.client();
@@ -61,6 +56,17 @@ test('MoveObjectTier moves a version to the cold tier and back, byte-identical',
     t.is((await move('nope', 'cold')).status, 404);
     t.is((await move('big', 'lukewarm')).status, 400);
     t.true(await eventually(async () => blockFilesIn(hot).length === 4));
+
+    const status = await adminCall(server, 'GET', '/v2/GetClusterStatus');
+    const listed = status.json.nodes[0].dataDirectories as Array<Record<string, unknown>>;
+    t.deepEqual(
+      listed.map(({ path, capacity, tier, readOnly }) => ({ path, capacity, tier, readOnly })),
+      [
+        { path: hot, capacity: 2 ** 40, tier: 'standard', readOnly: false },
+        { path: cold, capacity: 2 ** 40, tier: 'cold', readOnly: false },
+      ],
+    );
+    t.true(listed.every((dir) => typeof dir.available === 'number'));
   } finally {
     await server.stop();
   }
@@ -151,20 +157,12 @@ test('a read_only dir drains while GETs go on; kill -9 mid-drain loses nothing',
 });
 
 test('fsck --verify and the scrub find corrupt blocks on every disk and tier', async (t) => {
-  const base = mkdtempSync(join(root, 'fsck-'));
-  const one = join(base, 'one');
-  const two = join(base, 'two');
-  const cold = join(base, 'cold');
-  const dataDir = join(base, 'meta');
-  const config = writeTierConfig(
-    base,
-    [
-      { path: one, capacity: '1G' },
-      { path: two, capacity: '1G' },
-      { path: cold, capacity: '1G', tier: 'cold' },
-    ],
-    COLD,
+  const { dataDir, config, dirs } = tierLayout(
+    root,
+    { one: { capacity: '1G' }, two: { capacity: '1G' }, cold: { capacity: '1G', tier: 'cold' } },
+    COLD_TIER,
   );
+  const { two, cold } = dirs;
   const put = async (server: TestServer, bucket: string): Promise<void> => {
     const s3 = server.client();
     for (let i = 0; i < 4; i++) {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { FsckReport } from '../../engine/fsck.js';
@@ -77,4 +77,39 @@ export async function bytesOf(server: TestServer, bucket: string, key: string): 
   const got = await server.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const body = got.Body as { transformToByteArray(): Promise<Uint8Array> };
   return Buffer.from(await body.transformToByteArray());
+}
+
+/** The cold tier most tests configure. */
+export const COLD_TIER = '[tiers.cold]\nclasses = ["GLACIER", "DEEP_ARCHIVE"]\n';
+
+/** A test's directories: a fresh base under `root`, its data_dir, named data dirs, config. */
+export interface TierLayout<Name extends string> {
+  base: string;
+  dataDir: string;
+  dirs: Record<Name, string>;
+  config: string;
+}
+
+/**
+ * Makes a fresh base directory under `root` with a config file naming one data dir per entry of
+ * `dirs` (`<base>/<name>`), and `tiers` (TOML); data_dir is `<base>/meta`.
+ */
+export function tierLayout<Name extends string>(
+  root: string,
+  dirs: Record<Name, Omit<TestDataDir, 'path'>>,
+  tiers = '',
+): TierLayout<Name> {
+  const base = mkdtempSync(join(root, 'case-'));
+  const paths = Object.fromEntries(
+    Object.keys(dirs).map((name) => [name, join(base, name)]),
+  ) as Record<Name, string>;
+  const entries = (Object.entries(dirs) as Array<[Name, Omit<TestDataDir, 'path'>]>).map(
+    ([name, dir]) => ({ ...dir, path: paths[name] }),
+  );
+  return {
+    base,
+    dataDir: join(base, 'meta'),
+    dirs: paths,
+    config: writeTierConfig(base, entries, tiers),
+  };
 }
