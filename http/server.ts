@@ -138,7 +138,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     accessLog,
     replication,
     inventory,
-    drain,
+    // Listed only while a data directory is read_only: the others have nothing to drain.
+    drain.hasWork ? drain : undefined,
   );
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([

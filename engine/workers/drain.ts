@@ -29,7 +29,8 @@ export class DrainWorker {
     private readonly logger: Logger,
   ) {}
 
-  private get hasWork(): boolean {
+  /** Whether any data directory is read_only (else the worker never runs). */
+  get hasWork(): boolean {
     return this.storage.dataDirs.some((dir) => dir.readOnly);
   }
 

@@ -104,7 +104,6 @@ test.serial('the workers are listed with Garage fields; variables read and set',
       'Server access log delivery',
       'Bucket replication',
       'Bucket inventory reports',
-      'Data directory drain',
     ],
   );
   for (const w of workers) {
