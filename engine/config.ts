@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { BLOCK_COMPRESSIONS, type BlockCompression } from './blocks/block-names.js';
 import { type NotifyTarget, parseTargets } from './notify/targets.js';
+import { parseStorage, type StorageConfig, StorageConfigError } from './storage-config.js';
 
 /**
  * Hangar's configuration. Sources, lowest to highest precedence: built-in defaults, the TOML file,
@@ -79,6 +80,8 @@ export interface HangarConfig {
   notify: {
     targets: NotifyTarget[];
   };
+  /** `[[data_dirs]]` and `[tiers.NAME]` (engine/storage-config.ts); TOML only. */
+  storage: StorageConfig;
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
   /** Threads serving the S3 and website ports (http/edge/); null = one per core. */
@@ -166,6 +169,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
       consoleOrigins: [],
     },
     notify: { targets: [] },
+    storage: { dataDirs: [], tiers: [] },
     shards: null,
     edgeThreads: null,
     blockBytes: MIB,
@@ -659,7 +663,9 @@ export function loadConfig(input: ConfigInput): HangarConfig {
 
   const file = configFilePath(input, cwd);
   if (file !== null) {
-    const values = flattenToml(readToml(file), file);
+    const { data_dirs: rawDirs, tiers: rawTiers, ...doc } = readToml(file);
+    config.storage = storageOf(rawDirs, rawTiers, dirname(file));
+    const values = flattenToml(doc, file);
     inlineExplicit ||= values.has('inline_bytes_max');
     const source: Source = { label: `file ${file}`, base: dirname(file), text: false };
     for (const f of FIELDS) {
@@ -685,6 +691,15 @@ export function loadConfig(input: ConfigInput): HangarConfig {
   if (!inlineExplicit) config.inlineBytesMax = Math.min(config.inlineBytesMax, config.blockBytes);
   checkConsistency(config);
   return config;
+}
+
+function storageOf(rawDirs: unknown, rawTiers: unknown, base: string): StorageConfig {
+  try {
+    return parseStorage(rawDirs, rawTiers, base);
+  } catch (error) {
+    if (error instanceof StorageConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function checkConsistency(config: HangarConfig): void {
@@ -743,6 +758,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
         ...(t.subject !== null ? { subject: t.subject } : {}),
       })),
     },
+    ...(c.storage.dataDirs.length > 0 ? { storage: c.storage } : {}),
     shards: c.shards ?? 'auto',
     edgeThreads: c.edgeThreads ?? 'auto',
     blockBytes: c.blockBytes,

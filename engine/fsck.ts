@@ -1,12 +1,16 @@
-import { readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, type DatabaseOptions, open } from 'lmdb';
+import { decompress } from 'zstd-napi';
+import { blockKeyOf } from './blocks/block-key.js';
 import { blockOfFileName } from './blocks/block-names.js';
 import { recordEncoder } from './codec.js';
 import { readLayout, shardDir } from './layout.js';
 import { type BodyRecord, bodyIntact } from './meta/bodies.js';
 import { bucketIdOf } from './meta/keys.js';
 import { META_TABLES_MAX, type ObjectRecord } from './meta/store.js';
+import { DEFAULT_TIER, type StorageConfig } from './storage-config.js';
 
 /** What a consistency check of one data directory found. */
 export interface FsckReport {
@@ -39,6 +43,23 @@ export interface FsckReport {
   damagedBodies: string[];
   /** A body stored or counted that no object record names: leaked space. */
   unreferencedBodies: string[];
+  /** With `verify`: block files whose bytes do not hash to their name (`shard:dir:key`). */
+  corruptBlocks: string[];
+  /** The block directories looked at: every data directory (`[[data_dirs]]`), or data_dir. */
+  blockDirectories: string[];
+}
+
+export interface FsckOptions {
+  /** config.storage: the data directories and tiers (absent: blocks under data_dir only). */
+  storage?: StorageConfig;
+  /** Hash every block file against its name (reads every byte; off: existence only). */
+  verify?: boolean;
+}
+
+/** A data directory holding block files, with the tier whose keys its files name. */
+interface BlockDir {
+  path: string;
+  tier: string;
 }
 
 /**
@@ -46,7 +67,7 @@ export interface FsckReport {
  * and compares them with the stored counts and with the files on disk. Read-only: run it with
  * the server stopped for an exact answer (a running server moves blocks while it looks).
  */
-export function fsck(dataDir: string): FsckReport {
+export function fsck(dataDir: string, options: FsckOptions = {}): FsckReport {
   const layout = readLayout(dataDir);
   const report: FsckReport = {
     shards: layout?.shards ?? 0,
@@ -65,13 +86,34 @@ export function fsck(dataDir: string): FsckReport {
     bodies: 0,
     damagedBodies: [],
     unreferencedBodies: [],
+    corruptBlocks: [],
+    blockDirectories: [],
   };
-  const inodes = new Set<string>();
-  for (let shard = 0; shard < report.shards; shard++) checkShard(dataDir, shard, report, inodes);
+  const dirs: BlockDir[] =
+    options.storage !== undefined && options.storage.dataDirs.length > 0
+      ? options.storage.dataDirs.map(({ path, tier }) => ({ path, tier }))
+      : [{ path: dataDir, tier: DEFAULT_TIER }];
+  report.blockDirectories = dirs.map((dir) => dir.path);
+  const files: FileCheck = { inodes: new Set(), verify: options.verify === true };
+  for (let shard = 0; shard < report.shards; shard++) {
+    checkShard(dataDir, shard, report, dirs, files);
+  }
   return report;
 }
 
-function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: Set<string>): void {
+/** What the file checks of every shard share: inodes seen (dedup), and whether to hash. */
+interface FileCheck {
+  inodes: Set<string>;
+  verify: boolean;
+}
+
+function checkShard(
+  dataDir: string,
+  shard: number,
+  report: FsckReport,
+  dirs: readonly BlockDir[],
+  files: FileCheck,
+): void {
   const dir = shardDir(dataDir, shard);
   // Read-only: fsck may run beside a live server (tests do); it must never take the write lock.
   const env = open({ path: join(dir, 'meta'), maxDbs: META_TABLES_MAX, readOnly: true });
@@ -129,7 +171,14 @@ function checkShard(dataDir: string, shard: number, report: FsckReport, inodes: 
     }
     checkBodies(env, shard, bodyNames, report);
     checkCounters(shard, buckets, blocks, usage, report);
-    checkFiles(join(dir, 'blocks'), shard, counted, report, inodes);
+    const onDisk = new Set<string>();
+    for (const blockDir of dirs) {
+      const root = join(shardDir(blockDir.path, shard), 'blocks');
+      checkFiles(root, blockDir.tier, shard, counted, report, files, onDisk);
+    }
+    for (const hash of counted.keys()) {
+      if (!onDisk.has(hash)) report.missingBlocks.push(`${shard}:${hash}`);
+    }
   } finally {
     void env.close();
   }
@@ -218,14 +267,17 @@ function checkCounters(
   }
 }
 
+/** One shard's block files in one data directory: counted, deduplicated by inode, hashed. */
 function checkFiles(
   root: string,
+  tier: string,
   shard: number,
   counted: Map<string, number>,
   report: FsckReport,
-  inodes: Set<string>,
+  files: FileCheck,
+  onDisk: Set<string>,
 ): void {
-  const onDisk = new Set<string>();
+  const { inodes } = files;
   for (const fan of safeReaddir(root)) {
     if (fan === 'tmp') {
       report.tempFiles += safeReaddir(join(root, fan)).length;
@@ -234,21 +286,35 @@ function checkFiles(
     for (const name of safeReaddir(join(root, fan))) {
       // A stray name is reported as it is; a block file by the hash it stores.
       const hash = blockOfFileName(name)?.hash ?? name;
-      if (onDisk.has(hash)) report.duplicateBlockFiles.push(`${shard}:${hash}`);
-      onDisk.add(hash);
+      const key = blockKeyOf(tier, hash);
+      if (onDisk.has(key)) report.duplicateBlockFiles.push(`${shard}:${key}`);
+      onDisk.add(key);
       report.blockFiles++;
       if (hash !== name) report.compressedBlockFiles++;
-      const stat = statSync(join(root, fan, name));
+      const path = join(root, fan, name);
+      const stat = statSync(path);
+      if (files.verify && !hashesTo(path, hash, hash !== name)) {
+        report.corruptBlocks.push(`${shard}:${root}:${key}`);
+      }
       const inode = `${stat.dev}:${stat.ino}`;
       if (!inodes.has(inode)) {
         inodes.add(inode);
         report.storedBytes += stat.size;
       }
-      if (!counted.has(hash)) report.unreferencedBlocks.push(`${shard}:${name}`);
+      if (!counted.has(key)) report.unreferencedBlocks.push(`${shard}:${key}`);
     }
   }
-  for (const hash of counted.keys())
-    if (!onDisk.has(hash)) report.missingBlocks.push(`${shard}:${hash}`);
+}
+
+/** Whether a block file's content (decompressed first when `compressed`) hashes to `hash`. */
+function hashesTo(path: string, hash: string, compressed: boolean): boolean {
+  try {
+    const stored = readFileSync(path);
+    const content = compressed ? decompress(stored) : stored;
+    return createHash('sha256').update(content).digest('hex') === hash;
+  } catch {
+    return false;
+  }
 }
 
 function safeReaddir(path: string): string[] {

@@ -251,6 +251,20 @@ export const LIMITS = {
   restoreBatchRows: 1000,
   /** Lifecycle: records one shard request reads at most; more take further requests. */
   lifecycleBatchRecords: 1000,
+  /** Data directories (issue 18): one with less free space than this takes no new blocks. */
+  dataDirFreeBytesMin: 256 * 1024 * 1024,
+  /** How often a shard checks its data directories' free space (statfs). */
+  dataDirFreeCheckMs: 10_000,
+  /** How long a data directory whose block write failed is skipped for new blocks. */
+  dataDirSkipMs: 60_000,
+  /** Drain: block keys one shard moves per request (a batch stays short). */
+  drainBatchBlocks: 32,
+  /** Drain: pause between batches, so a drain leaves the disks to clients. */
+  drainPauseMs: 50,
+  /** Drain: pause after a batch that could move nothing (blocks held by readers), or failed. */
+  drainBusyRetryMs: 1000,
+  /** Drain: how often a finished drain looks at the read-only directories again. */
+  drainRecheckMs: 10 * 60 * 1000,
   /** How often the orphan sweep walks the block directories. */
   orphanSweepIntervalMs: 24 * 60 * 60 * 1000,
   /** Scrub: blocks one shard checks per request, and the bytes it reads at most; more take

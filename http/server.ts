@@ -7,10 +7,12 @@ import { Catalog as CatalogStore } from '../engine/catalog/catalog.js';
 import { mergedTargets } from '../engine/catalog/notify-targets.js';
 import { type HangarConfig, tlsFilesOf } from '../engine/config.js';
 import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
+import { prepareDataDirs } from '../engine/data-dirs.js';
 import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/flow.js';
+import { DrainWorker } from '../engine/workers/drain.js';
 import { OrphanSweeper } from '../engine/workers/orphan-sweep.js';
 import { WorkerRegistry } from '../engine/workers/registry.js';
 import { ScrubWorker } from '../engine/workers/scrub.js';
@@ -81,6 +83,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         : 'the data directory is open to other users and belongs to another user: make it 0700',
     );
   const layout = ensureLayout(config.dataDir, config.shards);
+  prepareDataDirs(config, layout.shards);
   const catalog = CatalogStore.open(config.dataDir);
   // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
   // may need it; a missing or malformed key (file or HANGAR_SSE_MASTER_KEY), or one that opens
@@ -97,6 +100,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       blockCompression: config.blockCompression,
       durable: config.durability === 'fsync',
       sseMasterKeyFile: config.sse.masterKeyFile,
+      storage: config.storage,
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );
@@ -134,6 +138,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
   const inventory = new InventoryWorker(state);
   inventory.start();
+  const drain = new DrainWorker(pool.clients, config.storage, logger);
+  drain.start();
   const workers = new WorkerRegistry(
     scrub,
     orphans,
@@ -143,6 +149,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     replication,
     inventory,
     restores,
+    // Listed only while a data directory is read_only: the others have nothing to drain.
+    drain.hasWork ? drain : undefined,
   );
   const stopWorkers = async (): Promise<void> => {
     await Promise.all([
@@ -153,6 +161,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       notify.stop(),
       replication.stop(),
       inventory.stop(),
+      drain.stop(),
     ]);
   };
   const scheme = tls === null ? 'http' : 'https';

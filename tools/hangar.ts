@@ -219,11 +219,16 @@ function buildProgram(): Command {
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')
-    .action((opts: { failOnLeak?: boolean }, command: Command) =>
+    .option('--verify', 'hash every block file in every data directory against its name')
+    .action((opts: { failOnLeak?: boolean; verify?: boolean }, command: Command) =>
       withCatalog(command, (_catalog, config) => {
-        const report = fsck(config.dataDir);
+        const report = fsck(config.dataDir, {
+          storage: config.storage,
+          verify: opts.verify === true,
+        });
         const lost =
           report.missingBlocks.length +
+          report.corruptBlocks.length +
           report.refcountMismatches.length +
           report.counterMismatches.length +
           report.damagedBodies.length;
@@ -244,7 +249,9 @@ function buildProgram(): Command {
             ['compressed block files', String(report.compressedBlockFiles)],
             ['duplicate block files', String(report.duplicateBlockFiles.length)],
             ['stored bytes', String(report.storedBytes)],
+            ['block directories', report.blockDirectories.join(', ')],
             ['missing blocks', String(report.missingBlocks.length)],
+            ['corrupt blocks', opts.verify === true ? String(report.corruptBlocks.length) : '-'],
             ['refcount mismatches', String(report.refcountMismatches.length)],
             ['counter mismatches', String(report.counterMismatches.length)],
             ['unreferenced blocks', String(report.unreferencedBlocks.length)],

@@ -299,3 +299,30 @@ export function judgeStoredBytes(
   const actual = createHash('sha256').update(data).digest('hex');
   return actual === hash ? { block: data } : { problem: `block file hashes to ${actual}` };
 }
+
+/**
+ * A block's bytes read whole from its plain path, whichever format its file has, checked
+ * against its hash (tier moves, drains, copies across directories), where the block's size is
+ * not at hand: a zstd frame's header names it, and no more than a block is ever allocated.
+ */
+export async function readBlockContent(plainPath: string, hash: string): Promise<Buffer> {
+  const stored = await readStoredBlock(plainPath);
+  if (stored.kind === 'missing') {
+    throw Object.assign(new Error(`block ${hash} is not at ${plainPath}`), { code: 'ENOENT' });
+  }
+  if (stored.kind === 'unreadable') throw stored.error;
+  const content = stored.compressed ? decodeWhole(stored.data, hash) : stored.data;
+  const actual = createHash('sha256').update(content).digest('hex');
+  if (actual !== hash)
+    throw new CorruptBlockFileError(`block file hashes to ${actual}, not ${hash}`);
+  return content;
+}
+
+/** A compressed file decoded by the content size its frame declares (at most a block's). */
+function decodeWhole(frame: Buffer, hash: string): Buffer {
+  const bytes = zstd.getFrameContentSize(frame);
+  if (bytes === null || bytes <= 0 || bytes > BLOCK_BYTES_MAX) {
+    throw new CorruptBlockFileError(`compressed file declares ${bytes ?? 'no'} content bytes`);
+  }
+  return decompressBlock(frame, hash, bytes);
+}

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import {
   type FileHandle,
   link,
@@ -76,7 +77,8 @@ export class BlockStore {
     readonly root: string,
     private readonly siblingRoots: readonly string[],
     private readonly durable: boolean,
-    options: BlockStoreOptions = {},
+    /** The tier's settings: `compression` is what the zstd module applies to new blocks. */
+    readonly options: BlockStoreOptions = {},
   ) {
     this.dirSync = new DirSyncer(durable);
     this.tmpDir = join(root, 'tmp');
@@ -219,6 +221,11 @@ export class BlockStore {
   /** Block names (hashes) in one fan-out directory (0..255), and stray entries. */
   async namesIn(fanoutIndex: number): Promise<string[]> {
     return readdir(join(this.root, fanout(fanoutIndex)));
+  }
+
+  /** Whether this store has a file of the block, plain or compressed. */
+  holds(hash: string): boolean {
+    return existsSync(this.fileOf(hash, false)) || existsSync(this.fileOf(hash, true));
   }
 
   /** Size of a block's file on disk (compressed or not), or null when there is none. */

@@ -93,6 +93,11 @@ export interface ObjectRecord {
    * (absent: never read since it was written, so its lastModifiedMs counts).
    */
   accessedDay?: number;
+  /**
+   * The storage tier its blocks live in (absent: "standard"; issue 18): its block keys name it
+   * too (block-key.ts). MoveVersionTier changes both at once.
+   */
+  tier?: string;
 }
 
 export interface ListQuery {

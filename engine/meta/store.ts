@@ -38,6 +38,7 @@ import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import { Restores } from './restores.js';
+import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
   type PartRecord,
@@ -98,6 +99,8 @@ export class MetaStore {
   private readonly writes: ObjectWrites;
   private readonly rewrites: RecordRewrites;
   private readonly accessDays: AccessDays;
+  /** MoveVersionTier's lookup and commit (tier-moves.ts). */
+  readonly tierMoves: TierMoves;
   /** S3 event notifications waiting for delivery, written with the changes that cause them. */
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
@@ -154,6 +157,7 @@ export class MetaStore {
     this.restores = new Restores(this.env, records, tables, this.events);
     this.rewrites = new RecordRewrites(tables, this.events);
     this.accessDays = new AccessDays(tables);
+    this.tierMoves = new TierMoves(tables);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {

@@ -1,6 +1,7 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { tierFieldOf } from '../blocks/block-key.js';
 import type { Acl } from '../catalog/access.js';
 import { combineCrcs, compositeChecksum } from '../checksums/checksums.js';
 import { LIMITS } from '../limits.js';
@@ -46,6 +47,8 @@ export interface UploadRecord {
   acl?: Acl;
   /** The completed object's storage class (absent: STANDARD). */
   storageClass?: StorageClass;
+  /** The tier every part's blocks go to (absent: "standard"; issue 18). */
+  tier?: string;
 }
 
 /** One uploaded part, in the `parts` table; its blocks are reference-counted like an object's. */
@@ -73,6 +76,7 @@ export interface UploadSpec {
   owner?: string;
   acl?: Acl;
   storageClass?: StorageClass;
+  tier?: string;
 }
 
 export interface UploadListQuery {
@@ -135,6 +139,7 @@ export class UploadTable {
       ...(spec.storageClass !== undefined ? { storageClass: spec.storageClass } : {}),
       ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
       ...(spec.acl !== undefined ? { acl: spec.acl } : {}),
+      ...(spec.tier !== undefined ? { tier: spec.tier } : {}),
     };
     await this.uploads.put(uploadKey(bucketId, key, uploadId), record);
     return record;
@@ -230,6 +235,7 @@ export class UploadTable {
       blocks: parts.flatMap((part) => part.blocks),
       inline: null,
       partSizes: parts.map((part) => part.bytes),
+      ...tierFieldOf(parts.flatMap((part) => part.blocks)),
     };
     if (upload.checksum !== null)
       record.partChecksums = parts.map((part) => part.checksum?.base64 ?? '');

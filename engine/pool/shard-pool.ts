@@ -7,6 +7,7 @@ import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
 import type { AttachTask, LaneGrant } from '../shard/actor.js';
 import type { ShardSettings } from '../shard/shard.js';
+import type { StorageConfig } from '../storage-config.js';
 import { DeathWindow } from './death-window.js';
 import { ReadSessionBudget, ShardClient } from './shard-client.js';
 import { ShardClients } from './shard-clients.js';
@@ -21,6 +22,8 @@ export interface ShardPoolOptions {
   durable: boolean;
   /** config.sse.masterKeyFile (absent or null: the data directory's). */
   sseMasterKeyFile?: string | null;
+  /** config.storage: data directories and tiers. */
+  storage: StorageConfig;
 }
 
 /** What the pool tells its owner about shard threads that die. */

@@ -1,7 +1,7 @@
-import { blockOfFileName } from '../blocks/block-names.js';
+import { contentHashOf, isBlockKey } from '../blocks/block-key.js';
 import { judgeStoredBytes, readStoredBlock } from '../blocks/compressed.js';
+import type { BlockPlacement } from '../blocks/placement.js';
 import { type BlockCrcs, sameCrcs, segmentCrcsOf } from '../blocks/segment-crc.js';
-import type { BlockStore } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
@@ -32,7 +32,7 @@ export class BlockHealth {
 
   constructor(
     private readonly meta: MetaStore,
-    private readonly store: BlockStore,
+    private readonly store: BlockPlacement,
     private readonly ledger: BlockLedger,
   ) {}
 
@@ -132,7 +132,7 @@ export class BlockHealth {
       return this.meta.blockRefs(hash) === 0 ? { verdict: 'gone' } : { verdict: 'missing' };
     }
     if (stored.kind === 'unreadable') return unreadable(stored.error, stored.inode);
-    const judged = judgeStoredBytes(stored, hash, bytes);
+    const judged = judgeStoredBytes(stored, contentHashOf(hash), bytes);
     if ('block' in judged) return { verdict: 'ok', crcs: segmentCrcsOf(judged.block) };
     if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
     return { verdict: 'corrupt', inode: stored.inode, message: judged.problem };
@@ -142,16 +142,12 @@ export class BlockHealth {
   async sweepOrphans(fanout: number): Promise<ShardResult> {
     let removed = fanout === 0 ? await this.store.sweepTemp() : 0;
     let bytes = 0;
-    // A block's file has one of two names (block-names.ts): each hash is judged once.
-    const seen = new Set<string>();
+    // namesIn gives each block key once, whether its file is plain or compressed.
     for (const name of await this.store.namesIn(fanout)) {
-      const hash = blockOfFileName(name)?.hash;
-      if (hash === undefined || seen.has(hash)) continue;
-      seen.add(hash);
-      if (!this.ledger.isOrphan(hash)) continue;
-      const size = await this.store.sizeOf(hash);
-      if (!this.ledger.removeIfOrphan(hash)) continue;
-      await this.ledger.removed(hash);
+      if (!isBlockKey(name) || !this.ledger.isOrphan(name)) continue;
+      const size = await this.store.sizeOf(name);
+      if (!this.ledger.removeIfOrphan(name)) continue;
+      await this.ledger.removed(name);
       removed++;
       bytes += size ?? 0;
     }

@@ -1,5 +1,5 @@
 import { assert } from '../assert.js';
-import type { BlockStore } from '../blocks/store.js';
+import type { BlockPlacement } from '../blocks/placement.js';
 import type { MetaStore } from '../meta/store.js';
 
 /**
@@ -18,7 +18,7 @@ export class BlockLedger {
 
   constructor(
     private readonly meta: MetaStore,
-    private readonly store: BlockStore,
+    private readonly store: BlockPlacement,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -55,6 +55,20 @@ export class BlockLedger {
     await this.settle(hash);
     if (this.isOnDisk(hash)) return;
     await this.track(hash, this.store.adopt(sourcePath, hash));
+  }
+
+  /**
+   * Moves a referenced block's file between directories of its tier (the drain): tracked like
+   * an install, so the scrub leaves the block alone and a removal waits for it.
+   */
+  async relocate(hash: string, work: () => Promise<void>): Promise<void> {
+    await this.stillness(hash);
+    await this.track(hash, work());
+  }
+
+  /** Whether a PUT, GET or copy holds the block (its file must stay where it was found). */
+  isPinned(hash: string): boolean {
+    return this.pins.has(hash);
   }
 
   /** Unlinks a block once nothing references or pins it. Safe to call at any time. */

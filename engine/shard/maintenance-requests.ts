@@ -1,7 +1,9 @@
+import { EngineFailureError } from '../errors.js';
 import type { MovedVersion } from '../meta/lifecycle-batches.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
 import type { ShardCore } from './shard-core.js';
+import { moveVersionTier } from './tier-requests.js';
 
 /*
  * A shard's background and operator requests on whole buckets and blocks: lifecycle batches,
@@ -33,16 +35,34 @@ export async function applyLifecycle(
 }
 
 /**
- * The PHYSICAL half of a transition: the records already name their new class (committed
- * above); here each moved version's blocks go to the directories of the tier its new class maps
- * to. THIS IS WHERE `MoveVersionTier` (branch `disks`) IS CALLED, once per moved version:
- *   for (const v of moved) await moveVersionTier(core, v.bucketId, v.key, v.versionId, tierOf(v.storageClass));
- * With a single tier (no [tiers] in the config) every class lives in "standard": nothing moves,
- * so until then this is a no-op. A move cut short by a crash leaves the blocks in the old tier,
- * still found by the placement layer's lookup; the drain/fsck pass completes it.
+ * The physical half of a transition: the records already name their new class (committed and
+ * flushed above); here each moved version's blocks go to the tier its new class maps to
+ * (MoveVersionTier, tier-requests.ts: durable copies, then one flushed swap of the record's
+ * block keys). With one tier every class lives in "standard" and nothing moves. A version
+ * deleted or overwritten meanwhile has nothing left to move. A move that fails (a full disk)
+ * is logged and leaves the version whole in its old tier (its record and block keys still name
+ * that tier); the admin API's MoveObjectTier moves it later.
  */
-async function moveToClassTiers(_core: ShardCore, _moved: readonly MovedVersion[]): Promise<void> {
-  // MoveVersionTier (disks) goes here.
+/** A version that is gone, or now a delete marker, has no blocks to move. */
+const GONE = new Set(['NoSuchKey', 'NoSuchVersion', 'MethodNotAllowed']);
+
+async function moveToClassTiers(core: ShardCore, moved: readonly MovedVersion[]): Promise<void> {
+  for (const version of moved) {
+    const tier = core.store.tierOf(version.storageClass);
+    try {
+      await moveVersionTier(core, {
+        kind: 'MoveVersionTier',
+        reqId: 0,
+        bucketId: version.bucketId,
+        key: version.key,
+        ...(version.versionId === null ? {} : { versionId: version.versionId }),
+        tier,
+      });
+    } catch (error) {
+      if (error instanceof EngineFailureError && GONE.has(error.failure.code)) continue;
+      core.logError(error);
+    }
+  }
 }
 
 export async function cleanupUploads(

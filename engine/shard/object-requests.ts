@@ -1,4 +1,5 @@
 import { assert } from '../assert.js';
+import { tierFieldOf } from '../blocks/block-key.js';
 import { EngineFailureError } from '../errors.js';
 import { infoOf, type ObjectRecord } from '../meta/store.js';
 import type {
@@ -8,9 +9,11 @@ import type {
   ShardResult,
   WriteConditions,
 } from '../protocol/messages.js';
+import { DEFAULT_TIER } from '../storage-config.js';
 import { guardAtCommit, type WriteGuard } from '../write-conditions.js';
 import { aclFields, notifyOf, type ShardCore, withVersion } from './shard-core.js';
 import { storageClassField } from './storage-class.js';
+import { moveVersionTier } from './tier-requests.js';
 import { recordToRead } from './version-lookup.js';
 
 /*
@@ -142,6 +145,8 @@ export async function copyFrom(
       checksum: source.info.checksum,
       blocks: source.blocks,
       inline: source.inlineBody,
+      // Blocks are shared, not copied: the copy lives in the source's tier (block-key.ts).
+      ...tierFieldOf(source.blocks),
       ...(source.info.partSizes !== null ? { partSizes: source.info.partSizes } : {}),
       ...(source.info.partChecksums !== null ? { partChecksums: source.info.partChecksums } : {}),
       ...(request.tags.length > 0 ? { tags: request.tags } : {}),
@@ -160,10 +165,35 @@ export async function copyFrom(
     );
     if (core.settings.durable) await core.meta.flushed();
     core.freeAll(freed);
+    await moveCopyToClassTier(core, request, record.tier, versionId);
     return { kind: 'Put', info: withVersion(infoOf(request.key, record), versionId) };
   } finally {
     for (const block of source.blocks) core.ledger.unpin(block.hash);
   }
+}
+
+/**
+ * A copy shares its source's blocks, so it is written in the source's tier; when its class
+ * maps to another tier, its blocks then move there (MoveVersionTier: durable copies, one
+ * flushed swap) before the copy is answered.
+ */
+async function moveCopyToClassTier(
+  core: ShardCore,
+  request: Extract<ShardRequest, { kind: 'CopyFrom' }>,
+  copiedTier: string | undefined,
+  versionId: string | undefined,
+): Promise<void> {
+  if (request.source.blocks.length === 0) return;
+  const tier = core.store.tierOf(request.storageClass);
+  if (tier === (copiedTier ?? DEFAULT_TIER)) return;
+  await moveVersionTier(core, {
+    kind: 'MoveVersionTier',
+    reqId: 0,
+    bucketId: request.bucketId,
+    key: request.key,
+    ...(versionId === undefined ? {} : { versionId }),
+    tier,
+  });
 }
 
 export async function deleteObjects(

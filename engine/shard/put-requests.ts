@@ -16,6 +16,7 @@ import type {
 import { type ManagedDataKey, managedKeyTag, summaryOf } from '../sse/managed.js';
 import { type EncryptionKey, isManagedKey } from '../sse-c.js';
 import type { StorageClass } from '../storage-classes.js';
+import { DEFAULT_TIER } from '../storage-config.js';
 import { conditionFailure, guardCheckedAtBegin, type WriteGuard } from '../write-conditions.js';
 import { PutSession } from './put-session.js';
 import { aclFields, type ShardCore, withVersion } from './shard-core.js';
@@ -128,6 +129,7 @@ export class PutRequests {
         checksumAlgorithm: request.checksumAlgorithm,
         sse,
         ...(part !== null ? { partNumber: part.partNumber } : {}),
+        tier: this.tierOf(request),
       },
       this.core.store,
       this.core.ledger,
@@ -184,6 +186,13 @@ export class PutRequests {
       this.core.meta.getObject(request.bucketId, request.key),
     );
     return failure === null ? null : new EngineFailureError(failure);
+  }
+
+  /** The tier a PUT's blocks go to: its storage class's, or a part's upload's. */
+  private tierOf(request: Extract<ShardRequest, { kind: 'PutBegin' }>): string {
+    if (request.part === null) return this.core.store.tierOf(request.storageClass);
+    const upload = this.core.meta.getUpload(request.bucketId, request.key, request.part.uploadId);
+    return upload?.tier ?? DEFAULT_TIER;
   }
 
   /** The data key of an SSE-S3 or SSE-KMS upload (null: the upload is not managed-encrypted). */

@@ -1,6 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { assert } from '../assert.js';
-import type { BlockStore, BlockWriter } from '../blocks/store.js';
+import { blockKeyOf } from '../blocks/block-key.js';
+import type { BlockPlacement } from '../blocks/placement.js';
+import type { BlockWriter } from '../blocks/store.js';
 import {
   type ChecksumAlgorithm,
   type RunningChecksum,
@@ -16,6 +18,7 @@ import type {
 } from '../protocol/messages.js';
 import { macIdentityOf, macKeyOf, SegmentMacWriter } from '../sse/segment-mac.js';
 import { type EncryptionKey, encryptor, isManagedKey, newIv } from '../sse-c.js';
+import { DEFAULT_TIER } from '../storage-config.js';
 import type { BlockLedger } from './ledger.js';
 
 /** The inline buffer a body of unknown length starts with. */
@@ -35,6 +38,8 @@ export interface PutPlan {
   sse: EncryptionKey | null;
   /** A multipart part's number, which its SSE tags bind (absent: a whole object). */
   partNumber?: number;
+  /** The tier the blocks go to (absent: "standard"); their keys name it (block-key.ts). */
+  tier?: string;
 }
 
 /** SSE-C state of a session: the encryptor, its IV, and the ciphertext's MD5 (the ETag). */
@@ -91,7 +96,7 @@ export class PutSession {
 
   constructor(
     private readonly plan: PutPlan,
-    private readonly store: BlockStore,
+    private readonly store: BlockPlacement,
     private readonly ledger: BlockLedger,
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
@@ -182,7 +187,7 @@ export class PutSession {
   private async writeBlocks(view: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < view.byteLength) {
-      this.writer ??= await this.store.beginBlock();
+      this.writer ??= await this.store.beginBlock(this.plan.tier ?? DEFAULT_TIER);
       const room = this.plan.blockBytes - this.writer.bytes;
       const piece = view.subarray(offset, offset + Math.min(room, view.byteLength - offset));
       await this.writer.write(piece);
@@ -197,7 +202,8 @@ export class PutSession {
     this.writer = null;
     let sealed: BlockRef;
     try {
-      sealed = await writer.finish();
+      const finished = await writer.finish();
+      sealed = { ...finished, hash: blockKeyOf(this.plan.tier ?? DEFAULT_TIER, finished.hash) };
     } catch (error) {
       await writer.discard(); // no temp file outlives a failed fsync or close
       throw error;
@@ -236,6 +242,8 @@ export class PutSession {
           ? this.inlineBody
           : this.inlineBody.slice(0, this.receivedBytes),
     };
+    const tier = this.plan.tier ?? DEFAULT_TIER;
+    if (tier !== DEFAULT_TIER && this.blocks.length > 0) record.tier = tier;
     if (this.encryption !== null) {
       const { key, iv, macs, partNumber } = this.encryption;
       const ivs = [iv.toString('base64')];

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { BlockCompression } from '../blocks/block-names.js';
-import { BlockStore, isCode } from '../blocks/store.js';
+import { BlockPlacement } from '../blocks/placement.js';
+import { isCode } from '../blocks/store.js';
 import { EngineFailureError } from '../errors.js';
 import { shardDir } from '../layout.js';
 import type { LogSettings } from '../log.js';
@@ -14,6 +14,8 @@ import type {
   ShardReply,
   ShardResult,
 } from '../protocol/messages.js';
+import type { Compression, StorageConfig } from '../storage-config.js';
+import { BlockDrain } from './block-drain.js';
 import { BlockHealth } from './block-health.js';
 import { BlockLedger } from './ledger.js';
 import { ShardKeys } from './shard-keys.js';
@@ -24,13 +26,15 @@ export interface ShardSettings {
   dataDir: string;
   blockBytes: number;
   inlineBytesMax: number;
-  /** How the shard's block store writes new blocks (absent: none). */
-  blockCompression?: BlockCompression;
+  /** Every tier's compression unless its [tiers.NAME] sets one (absent: none). */
+  blockCompression?: Compression;
   durable: boolean;
   /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
   log: LogSettings;
   /** config.sse.masterKeyFile (absent or null: the data directory's). */
   sseMasterKeyFile?: string | null;
+  /** config.storage: data directories and tiers (no data dirs: blocks under dataDir). */
+  storage: StorageConfig;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
@@ -43,10 +47,11 @@ export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
  */
 export class ShardCore {
   readonly meta: MetaStore;
-  readonly store: BlockStore;
+  readonly store: BlockPlacement;
   readonly ledger: BlockLedger;
   readonly health: BlockHealth;
   readonly keys: ShardKeys;
+  readonly drain: BlockDrain;
 
   constructor(
     readonly settings: ShardSettings,
@@ -55,15 +60,10 @@ export class ShardCore {
   ) {
     const dir = shardDir(settings.dataDir, settings.shardId);
     this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
-    const siblings = [];
-    for (let i = 0; i < settings.shardCount; i++) {
-      if (i !== settings.shardId) siblings.push(join(shardDir(settings.dataDir, i), 'blocks'));
-    }
-    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable, {
-      compression: settings.blockCompression ?? 'none',
-    });
+    this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
+    this.drain = new BlockDrain(this);
     this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);
   }
 

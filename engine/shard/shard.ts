@@ -33,6 +33,7 @@ import { PutRequests } from './put-requests.js';
 import { ReadRequests } from './read-requests.js';
 import { restoreObject, settleRestores } from './restore-requests.js';
 import { type ReplySink, ShardCore, type ShardSettings } from './shard-core.js';
+import { moveVersionTier } from './tier-requests.js';
 import { abortUpload, completeUpload, createUpload, listParts } from './upload-requests.js';
 
 export type { ReplySink, ShardSettings } from './shard-core.js';
@@ -179,6 +180,12 @@ export class Shard {
         break;
       case 'RetryBlocks':
         this.core.answer(request.reqId, () => this.core.health.retry(request.hashes));
+        break;
+      case 'MoveVersionTier':
+        this.core.answer(request.reqId, () => moveVersionTier(this.core, request));
+        break;
+      case 'DrainBlocks':
+        this.core.answer(request.reqId, () => this.core.drain.batch(request.limit));
         break;
       case 'PurgeBlocks':
         this.core.answer(request.reqId, () => purgeBlocks(this.core, request.hashes));

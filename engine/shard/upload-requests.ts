@@ -1,6 +1,7 @@
 import { engineFailure } from '../errors.js';
 import { infoOf, uploadInfoOf } from '../meta/store.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
+import { DEFAULT_TIER } from '../storage-config.js';
 import { aclFields, notifyOf, type ShardCore, withVersion } from './shard-core.js';
 import { storageClassField } from './storage-class.js';
 
@@ -23,6 +24,7 @@ export async function createUpload(
       ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
       ...storageClassField(request.storageClass),
       ...aclFields(request),
+      ...tierField(core.store.tierOf(request.storageClass)),
     },
     Date.now(),
   );
@@ -76,4 +78,9 @@ export function listParts(
     upload: uploadInfoOf(upload),
     ...core.meta.listParts(request.uploadId, request.afterPartNumber, request.limit),
   };
+}
+
+/** A record's `tier` field: absent for the default tier. */
+function tierField(tier: string): { tier?: string } {
+  return tier === DEFAULT_TIER ? {} : { tier };
 }

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
+import { contentHashOf } from '../blocks/block-key.js';
 import { type BlockFile, CorruptBlockFileError, openBlockFile } from '../blocks/compressed.js';
 import { type BlockCrcs, crcsFit } from '../blocks/segment-crc.js';
 import type { BlockRef, OpenedObject } from '../protocol/messages.js';
@@ -224,7 +225,7 @@ function unitAt(block: BlockRef, offset: number): CheckUnit {
   const crcs = usableCrcs(block);
   if (crcs === null) {
     assert(offset === 0, 'a block without CRCs is read from its start');
-    return new Sha256Unit(block.bytes, block.hash);
+    return new Sha256Unit(block.bytes, contentHashOf(block.hash));
   }
   const index = offset / crcs.segmentBytes;
   const recorded = crcs.values[index];
@@ -387,7 +388,12 @@ export class VerifiedBlockSource implements ChunkSource {
 
   /** Opens the current block's file; a compressed one is decoded and verified whole first. */
   private async openBlock(): Promise<BlockFile> {
-    const file = await openBlockFile(this.pathOf(this.blockIndex), this.currentBlock());
+    const block = this.currentBlock();
+    // A block key names its tier too (block-key.ts); the file holds the content of its hash.
+    const file = await openBlockFile(this.pathOf(this.blockIndex), {
+      hash: contentHashOf(block.hash),
+      bytes: block.bytes,
+    });
     if (!this.closed) return file;
     await file.close();
     throw new Error('read session closed');

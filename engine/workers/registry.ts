@@ -50,8 +50,10 @@ export class WorkerRegistry {
     private readonly replication: BackgroundWorker & { repairNow(): Promise<unknown> },
     private readonly inventory: BackgroundWorker & { runNow(): Promise<unknown> },
     restores: BackgroundWorker,
+    drain?: BackgroundWorker,
   ) {
     this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory, restores];
+    if (drain !== undefined) this.workers.push(drain);
     this.variables = new Map<string, Variable>([
       [
         'scrub-tranquility',

@@ -2,6 +2,7 @@
  * Every admin endpoint: method + path → handler. Paths and names follow Garage's admin API v2
  * (`/v2/<Operation>`); openapi.json documents exactly these routes (a test checks both ways).
  */
+
 import { readFileSync } from 'node:fs';
 import { healthStatus } from '../health.js';
 import type { AdminAuth, AdminHandler } from './context.js';
@@ -49,6 +50,7 @@ import {
 } from './handlers/notify-targets.js';
 import { readiness } from './handlers/readiness.js';
 import { addRemote, getRemoteInfo, listRemotes, removeRemote } from './handlers/remotes.js';
+import { moveObjectTier } from './handlers/tiers.js';
 import {
   getWorkerInfo,
   getWorkerVariable,
@@ -172,4 +174,5 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/v2/GetBlockInfo', auth: 'admin', handler: getBlockInfo },
   { method: 'POST', path: '/v2/RetryBlockResync', auth: 'admin', handler: retryBlockResync },
   { method: 'POST', path: '/v2/PurgeBlocks', auth: 'admin', handler: purgeBlocks },
+  { method: 'POST', path: '/v2/MoveObjectTier', auth: 'admin', handler: moveObjectTier },
 ];

@@ -67,7 +67,21 @@ export type BlockRequest =
   /** Checks blocks with errors again now (null: every one); a block found whole is cleared. */
   | { kind: 'RetryBlocks'; reqId: number; hashes: string[] | null }
   /** Deletes every object and upload referencing one of the blocks. */
-  | { kind: 'PurgeBlocks'; reqId: number; hashes: string[] };
+  | { kind: 'PurgeBlocks'; reqId: number; hashes: string[] }
+  /**
+   * Moves a version's blocks to another tier (engine/shard/tier-requests.ts); versionId absent:
+   * the current object ('null': the null version). Answered once blocks and record are durable.
+   */
+  | {
+      kind: 'MoveVersionTier';
+      reqId: number;
+      bucketId: string;
+      key: string;
+      versionId?: string;
+      tier: string;
+    }
+  /** Moves up to `limit` blocks off read-only data directories (the drain worker). */
+  | { kind: 'DrainBlocks'; reqId: number; limit: number };
 
 /** The shard-health family of ShardResult. */
 export type BlockResult =
@@ -93,4 +107,8 @@ export type BlockResult =
       backlinks: BlockBacklink[];
     }
   | { kind: 'Retried'; checked: number; fixed: number }
-  | { kind: 'BlocksPurged'; objects: number; uploads: number; blocks: number };
+  | { kind: 'BlocksPurged'; objects: number; uploads: number; blocks: number }
+  /** moved: false when the version was already in the tier (nothing done). */
+  | { kind: 'TierMoved'; moved: boolean; tier: string; blocks: number }
+  /** moved: blocks relocated this time; remaining: block files still on read-only dirs. */
+  | { kind: 'Drained'; moved: number; remaining: number; skipped: number };

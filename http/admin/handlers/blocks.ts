@@ -1,4 +1,4 @@
-import { isBlockHash } from '../../../engine/blocks/store.js';
+import { isBlockKey } from '../../../engine/blocks/block-key.js';
 import { LIMITS } from '../../../engine/limits.js';
 import type { BlockBacklink, BlockErrorInfo } from '../../../engine/protocol/messages.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
@@ -7,8 +7,10 @@ import { body, string } from '../validate.js';
 import { onThisNode, thisNode } from './node-scope.js';
 
 function blockHash(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !isBlockHash(value)) {
-    throw badRequest(`${field} must be a block hash (64 lowercase hex digits)`);
+  if (typeof value !== 'string' || !isBlockKey(value)) {
+    throw badRequest(
+      `${field} must be a block hash (64 lowercase hex digits, behind "tier:" outside the default tier)`,
+    );
   }
   return value;
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { HangarConfig } from '../../../engine/config.js';
 import { LIMITS } from '../../../engine/limits.js';
+import { DEFAULT_TIER } from '../../../engine/storage-config.js';
 import type { AdminReply, AdminState } from '../context.js';
 import { diskSpace } from './disk.js';
 
@@ -32,12 +34,13 @@ export function nodeId(state: AdminState): string {
 /**
  * GetClusterStatus: hangar is one node; this is it. Its `dataPartition` is Garage's field (the
  * filesystem of the data directory); `dataDirectories` is hangar's, one entry per data directory
- * with its filesystem's space, so a node with several disks lists each (today: one).
+ * with its filesystem's space, so a node with several disks lists each ([[data_dirs]]), with its
+ * configured capacity, tier and read_only flag.
  */
 export async function getClusterStatus(state: AdminState): Promise<AdminReply> {
   const { config } = state.server;
   const dataDirectories = await Promise.all(
-    [config.dataDir].map(async (path) => ({ path, ...(await diskSpace(path)) })),
+    dataDirsOf(config).map(async (dir) => ({ ...dir, ...(await diskSpace(dir.path)) })),
   );
   const [first] = dataDirectories;
   return {
@@ -101,4 +104,22 @@ export async function getClusterHealth(state: AdminState): Promise<AdminReply> {
       partitionsAllOk: ok,
     },
   };
+}
+
+/** The configured data directories (none configured: data_dir itself, the one tier's one). */
+function dataDirsOf(config: HangarConfig): Array<{
+  path: string;
+  capacity: number | null;
+  tier: string;
+  readOnly: boolean;
+}> {
+  if (config.storage.dataDirs.length === 0) {
+    return [{ path: config.dataDir, capacity: null, tier: DEFAULT_TIER, readOnly: false }];
+  }
+  return config.storage.dataDirs.map((dir) => ({
+    path: dir.path,
+    capacity: dir.capacityBytes,
+    tier: dir.tier,
+    readOnly: dir.readOnly,
+  }));
 }
