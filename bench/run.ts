@@ -32,6 +32,7 @@ import {
   probe,
   type RequestSpec,
 } from './load/s3.js';
+import { runSelectCase, SELECT_CASE, type SelectFigures, selectSection } from './load/select.js';
 import {
   DEFAULT_TARGETS,
   type RunningTarget,
@@ -86,8 +87,9 @@ function parseArgs(argv: readonly string[]): Options {
     ?.split(',')
     .filter((s) => s !== '');
   for (const w of only ?? []) {
-    if (!WORKLOADS.some((x) => x.id === w)) {
-      throw new Error(`unknown workload ${w} (have: ${WORKLOADS.map((x) => x.id).join(' ')})`);
+    if (w !== SELECT_CASE && !WORKLOADS.some((x) => x.id === w)) {
+      const have = [...WORKLOADS.map((x) => x.id), SELECT_CASE].join(' ');
+      throw new Error(`unknown workload ${w} (have: ${have})`);
     }
   }
   const targetArg = value('--targets');
@@ -798,6 +800,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const results: Measurement[] = [];
   const presigned = new Map<string, string>();
   let fsFigures: RawFsFigure[] | undefined;
+  let selectFigures: SelectFigures | undefined;
   try {
     log(
       `${opts.quick ? 'quick' : 'full'} run: ${workloads.map((w) => w.id).join(' ')} on ${targets.join(' ')}`,
@@ -817,6 +820,16 @@ async function main(argv: readonly string[]): Promise<void> {
             : `${fmtNum(throughput(w, m.wrk))} ${w.unit}, p99 ${fmtUs(m.wrk.latency_us.p99)}, CPU ${m.cpuS?.toFixed(2)} s`;
         log(`  ${t}: ${figure}${m.invalid === undefined ? '' : `  INVALID: ${m.invalid}`}`);
       }
+    }
+    if (
+      targets.includes('hangar') &&
+      (opts.only === undefined || opts.only.includes(SELECT_CASE))
+    ) {
+      log('Select throughput (hangar)');
+      selectFigures = await runSelectCase(opts.quick);
+      log(
+        `  hangar: GetObject ${fmtNum(selectFigures.getMiBs)} MiB/s, Select ${fmtNum(selectFigures.selectMiBs, 1)} MiB/s${selectFigures.invalid === undefined ? '' : `  INVALID: ${selectFigures.invalid}`}`,
+      );
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -880,6 +893,7 @@ async function main(argv: readonly string[]): Promise<void> {
     '## Workloads',
     '',
     ...workloads.flatMap((w) => [workloadTable(w, results, targets), '']),
+    ...(selectFigures === undefined ? [] : selectSection(selectFigures)),
     ...(fsFigures === undefined
       ? []
       : [
@@ -908,6 +922,10 @@ async function main(argv: readonly string[]): Promise<void> {
   await writeFile(opts.out, doc);
   log(`wrote ${opts.out}`);
   process.stdout.write(`\n${summaryTable(results, workloads, targets)}\n\n`);
+  if (selectFigures?.invalid !== undefined) {
+    process.stderr.write(`\nINVALID BENCHMARK: Select throughput: ${selectFigures.invalid}\n`);
+    process.exitCode = 1;
+  }
   if (invalid.length > 0) {
     // hangar's or the raw reference's errors make the benchmark itself invalid (a 403 means the
     // setup is wrong); a peer's errors are its own failure, reported but not fatal.

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { BLOCK_COMPRESSIONS, type BlockCompression } from './blocks/block-names.js';
 import { type NotifyTarget, parseTargets } from './notify/targets.js';
 
 /**
@@ -86,6 +87,11 @@ export interface HangarConfig {
   blockBytes: number;
   /** Objects up to this size live inline in their metadata record (0..blockBytes). */
   inlineBytesMax: number;
+  /**
+   * How the default tier ("standard") stores new blocks: 'zstd' compresses those it shrinks by
+   * LIMITS.blockCompressionSavedPercentMin or more. Becomes `[tiers.standard] compression`.
+   */
+  blockCompression: BlockCompression;
   durability: Durability;
   logLevel: LogLevel;
   logFormat: LogFormat;
@@ -164,6 +170,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     edgeThreads: null,
     blockBytes: MIB,
     inlineBytesMax: INLINE_BYTES_MAX_DEFAULT,
+    blockCompression: 'none',
     durability: 'fsync',
     logLevel: 'info',
     logFormat: 'auto',
@@ -482,6 +489,15 @@ const FIELDS: readonly Field[] = [
       c.inlineBytesMax = v;
     },
   ),
+  field(
+    'block_compression',
+    'HANGAR_BLOCK_COMPRESSION',
+    null,
+    oneOf(BLOCK_COMPRESSIONS),
+    (c, v) => {
+      c.blockCompression = v;
+    },
+  ),
   field('durability', 'HANGAR_DURABILITY', 'durability', oneOf(DURABILITIES), (c, v) => {
     c.durability = v;
   }),
@@ -731,6 +747,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
     edgeThreads: c.edgeThreads ?? 'auto',
     blockBytes: c.blockBytes,
     inlineBytesMax: c.inlineBytesMax,
+    blockCompression: c.blockCompression,
     durability: c.durability,
     logLevel: c.logLevel,
     logFormat: c.logFormat,

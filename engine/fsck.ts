@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, type DatabaseOptions, open } from 'lmdb';
+import { blockOfFileName } from './blocks/block-names.js';
 import { recordEncoder } from './codec.js';
 import { readLayout, shardDir } from './layout.js';
 import { type BodyRecord, bodyIntact } from './meta/bodies.js';
@@ -16,6 +17,10 @@ export interface FsckReport {
   /** Distinct block hashes referenced by object records. */
   referencedBlocks: number;
   blockFiles: number;
+  /** Block files stored zstd-compressed (`<hash>.zst`), of blockFiles. */
+  compressedBlockFiles: number;
+  /** A block with both a plain and a compressed file (a crash mid-install; start-up keeps one). */
+  duplicateBlockFiles: string[];
   /** Distinct inodes behind the block files: the bytes dedup actually stores. */
   storedBytes: number;
   /** Referenced by an object but absent on disk: data loss. */
@@ -49,6 +54,8 @@ export function fsck(dataDir: string): FsckReport {
     parts: 0,
     referencedBlocks: 0,
     blockFiles: 0,
+    compressedBlockFiles: 0,
+    duplicateBlockFiles: [],
     storedBytes: 0,
     missingBlocks: [],
     unreferencedBlocks: [],
@@ -225,15 +232,19 @@ function checkFiles(
       continue;
     }
     for (const name of safeReaddir(join(root, fan))) {
-      onDisk.add(name);
+      // A stray name is reported as it is; a block file by the hash it stores.
+      const hash = blockOfFileName(name)?.hash ?? name;
+      if (onDisk.has(hash)) report.duplicateBlockFiles.push(`${shard}:${hash}`);
+      onDisk.add(hash);
       report.blockFiles++;
+      if (hash !== name) report.compressedBlockFiles++;
       const stat = statSync(join(root, fan, name));
       const inode = `${stat.dev}:${stat.ino}`;
       if (!inodes.has(inode)) {
         inodes.add(inode);
         report.storedBytes += stat.size;
       }
-      if (!counted.has(name)) report.unreferencedBlocks.push(`${shard}:${name}`);
+      if (!counted.has(hash)) report.unreferencedBlocks.push(`${shard}:${name}`);
     }
   }
   for (const hash of counted.keys())

@@ -33,6 +33,12 @@ export const LIMITS = {
   selectRecordBytesMax: 1024 * 1024,
   /** Nesting of a JSON value Select serializes or compares (the walk recurses). */
   selectJsonDepthMax: 512,
+  /** A Parquet row group Select reads: its stored bytes (one ranged read, held whole) and its
+   *  decoded size (total_byte_size), each at most this; more is OverMaxParquetBlockSize. AWS's
+   *  own bound is larger (512 MB); hangar's keeps one Select's memory to ~2x this. */
+  selectParquetRowGroupBytesMax: tunable('selectParquetRowGroupBytesMax', 128 * 1024 * 1024),
+  /** A Parquet footer (file metadata) Select parses; more is OverMaxParquetBlockSize. */
+  selectParquetFooterBytesMax: 16 * 1024 * 1024,
   /** Output bytes gathered into one Records event before it is sent. */
   selectRecordsEventBytes: 64 * 1024,
   /** A scan that has sent no event for this long sends a Cont (keep-alive) event. */
@@ -170,6 +176,8 @@ export const LIMITS = {
   analyticsConfigurationsMax: 1000,
   /** Metrics configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
   metricsConfigurationsMax: 1000,
+  /** Intelligent-Tiering configurations on one bucket (AWS's bound); more, 400 TooManyConfigurations. */
+  intelligentTieringConfigurationsMax: 1000,
   /** An analytics, metrics or inventory configuration's Id, in characters of [A-Za-z0-9._-] (AWS's);
    *  longer, 400 InvalidArgument. */
   bucketConfigIdCharsMax: 64,
@@ -378,9 +386,17 @@ export const LIMITS = {
   inventoryCheckIntervalMs: tunable('inventoryCheckIntervalMs', 60 * 60 * 1000),
   /** Versions one ListVersions batch of an inventory run reads from a shard. */
   inventoryListBatch: 1000,
-  /** CSV bytes one data file holds before gzip: its gzip travels whole with one PutBegin
-   *  (chunkBytes), so the worker buffers at most this much per run. */
+  /** Row bytes one data file holds (CSV before gzip, Parquet before encoding): the file travels
+   *  whole with one PutBegin (chunkBytes), so the worker buffers at most this much per run. */
   inventoryDataFileCsvBytesMax: 192 * 1024,
+
+  // ---- block compression (issue 18) ----
+  /** zstd level of new compressed block files (1 fastest .. 19; 3 is zstd's own default). */
+  blockCompressionZstdLevel: 3,
+  /** A block is stored compressed only if zstd saves at least this share of its bytes, in
+   *  percent (12.5 = 1/8); less (random or already-compressed data) is stored plain, where a
+   *  read costs no decompression. */
+  blockCompressionSavedPercentMin: 12.5,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -6,6 +6,8 @@ import { isArchiveClass } from './storage-classes.js';
 interface Archived {
   storageClass?: string;
   restore?: RestoreState;
+  /** Intelligent tiering's archive access tier (absent: read directly). */
+  accessTier?: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -17,6 +19,9 @@ export function isRestored(restore: RestoreState | undefined, nowMs: number): bo
 
 /** Whether a version's bytes may not be read at `nowMs`: archived and not restored (AWS 403). */
 export function isUnreadableArchive(version: Archived, nowMs: number): boolean {
+  // An INTELLIGENT_TIERING version in an archive access tier is unreadable until a restore
+  // brings it back to the frequent tier (which clears accessTier: no temporary copy).
+  if (version.accessTier !== undefined) return true;
   return (
     version.storageClass !== undefined &&
     isArchiveClass(version.storageClass) &&

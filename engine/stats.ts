@@ -32,6 +32,17 @@ function emptyHistogram(): LatencyHistogram {
   };
 }
 
+/** What a shard's block files store compressed, and what zstd could not shrink enough. */
+export interface CompressionCounters {
+  /** Block files stored zstd-compressed since start, their bytes as blocks and on disk. */
+  compressedBlocks: number;
+  compressedLogicalBytes: number;
+  compressedPhysicalBytes: number;
+  /** Blocks a compressing store kept plain: zstd saved too little (random, compressed data). */
+  incompressibleBlocks: number;
+  incompressibleBytes: number;
+}
+
 class ShardCounters {
   readonly fsync: Record<FsyncKind, LatencyHistogram> = {
     block: emptyHistogram(),
@@ -42,6 +53,14 @@ class ShardCounters {
   blocksDeduplicated = 0;
   /** Unreferenced block files removed (start-up sweep and orphan cleanup runs). */
   orphansRemoved = 0;
+  /** Block files written by a store with compression on (a new file, not a deduplicated one). */
+  readonly compression: CompressionCounters = {
+    compressedBlocks: 0,
+    compressedLogicalBytes: 0,
+    compressedPhysicalBytes: 0,
+    incompressibleBlocks: 0,
+    incompressibleBytes: 0,
+  };
   /** Requests and follow-up messages the shard has handled since it started. */
   messagesHandled = 0;
 

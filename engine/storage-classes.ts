@@ -43,6 +43,25 @@ export const TRANSITION_STORAGE_CLASSES: ReadonlySet<StorageClass> = new Set([
   'GLACIER_IR',
 ]);
 
+/**
+ * AWS's lifecycle waterfall, warmest first: a transition only ever moves an object down it
+ * (classes not listed, such as OUTPOSTS, are never transitioned).
+ */
+export const CLASS_WATERFALL: readonly StorageClass[] = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'INTELLIGENT_TIERING',
+  'ONEZONE_IA',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+];
+
+/** Intelligent tiering's opt-in archive tiers (an IntelligentTieringConfiguration's AccessTier). */
+export const ACCESS_TIERS = ['ARCHIVE_ACCESS', 'DEEP_ARCHIVE_ACCESS'] as const;
+export type AccessTier = (typeof ACCESS_TIERS)[number];
+
 export function isStorageClass(name: string): name is StorageClass {
   return (STORAGE_CLASSES as readonly string[]).includes(name);
 }

@@ -1,17 +1,49 @@
-import type { Catalog } from '../engine/catalog/catalog.js';
+import { Counter } from 'prom-client';
+import type { BucketRecord, Catalog } from '../engine/catalog/catalog.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
-import type { LifecycleRule, NotifyContext, VersioningState } from '../engine/protocol/messages.js';
+import type {
+  LifecycleRule,
+  NotifyContext,
+  ShardResult,
+  TieringRule,
+  VersioningState,
+} from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
 import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
-import { engineLifecycleRules, type StoredLifecycleRule } from './s3/lifecycle-config.js';
+import { registry } from './admin/metrics.js';
+import { tieringRulesOf } from './s3/intelligent-tiering-config.js';
+import {
+  engineLifecycleRules,
+  lifecycleOptionsOf,
+  type StoredLifecycleRule,
+} from './s3/lifecycle-config.js';
 import { lifecycleNotifyContext } from './s3/notifications.js';
 import { versioningOf } from './s3/versioning.js';
 
 export interface LifecycleRunResult {
   expired: number;
   aborted: number;
+  /** Versions a (Noncurrent)Transition moved to a colder class. */
+  transitioned: number;
+  /** INTELLIGENT_TIERING objects moved to an archive access tier. */
+  tiered: number;
+}
+
+const transitionsCounter = new Counter({
+  name: 'hangar_lifecycle_transitions_total',
+  help: 'Object versions lifecycle Transition / NoncurrentVersionTransition moved to a colder class',
+  registers: [registry],
+});
+const tieredCounter = new Counter({
+  name: 'hangar_intelligent_tiering_archived_total',
+  help: 'INTELLIGENT_TIERING objects moved to ARCHIVE_ACCESS or DEEP_ARCHIVE_ACCESS',
+  registers: [registry],
+});
+
+function noResult(): LifecycleRunResult {
+  return { expired: 0, aborted: 0, transitioned: 0, tiered: 0 };
 }
 
 /**
@@ -61,7 +93,9 @@ export class LifecycleRunner implements BackgroundWorker {
       progress: null,
       freeform: [
         this.job.lastCompletedLine(
-          (last) => `: ${last.expired} objects expired, ${last.aborted} uploads aborted`,
+          (last) =>
+            `: ${last.expired} objects expired, ${last.aborted} uploads aborted, ` +
+            `${last.transitioned} transitioned, ${last.tiered} archived by intelligent tiering`,
         ),
         ...(next === null ? [] : [next]),
       ],
@@ -69,60 +103,65 @@ export class LifecycleRunner implements BackgroundWorker {
   }
 
   private async runOnce(): Promise<LifecycleRunResult> {
-    const total: LifecycleRunResult = { expired: 0, aborted: 0 };
+    const total = noResult();
     const nowMs = Date.now() + this.clockOffsetMs;
     try {
       for (const bucket of this.catalog.listBuckets()) {
         if (this.job.stopped) break;
-        const stored = this.catalog.getBucketConfig<StoredLifecycleRule[]>(bucket.id, 'lifecycle');
-        if (stored === undefined) continue;
-        const rules = engineLifecycleRules(stored);
-        if (rules.length === 0) continue;
-        const versioning = versioningOf(this.catalog, bucket.id);
-        const notify = lifecycleNotifyContext(this.catalog, bucket, this.region);
-        const results = await Promise.all(
-          this.shards.map((shard) =>
-            this.runShard(shard, bucket.id, rules, nowMs, versioning, notify),
-          ),
-        );
-        for (const result of results) {
-          total.expired += result.expired;
-          total.aborted += result.aborted;
-        }
+        const plan = this.planOf(bucket, nowMs);
+        if (plan === null) continue;
+        const results = await Promise.all(this.shards.map((shard) => this.runShard(shard, plan)));
+        for (const result of results) addTo(total, result);
       }
     } catch (error) {
       this.logger.error({ err: error }, 'lifecycle run failed');
       throw error;
     }
-    if (total.expired + total.aborted > 0) {
-      this.logger.info(total, 'lifecycle run: objects expired, uploads aborted');
+    transitionsCounter.inc(total.transitioned);
+    tieredCounter.inc(total.tiered);
+    if (total.expired + total.aborted + total.transitioned + total.tiered > 0) {
+      this.logger.info(total, 'lifecycle run: objects expired or transitioned, uploads aborted');
     }
     return total;
   }
 
-  private async runShard(
-    shard: ShardClient,
-    bucketId: string,
-    rules: LifecycleRule[],
-    nowMs: number,
-    versioning: VersioningState | undefined,
-    notify: NotifyContext | undefined,
-  ): Promise<LifecycleRunResult> {
-    const total: LifecycleRunResult = { expired: 0, aborted: 0 };
-    const targets: Array<'objects' | 'versions' | 'uploads'> = [];
-    if (rules.some((rule) => rule.expirationDays !== null || rule.expirationDateMs !== null)) {
-      targets.push('objects');
-    }
+  /** What a run does to one bucket (null: nothing: no enabled rule, no tiering). */
+  private planOf(bucket: BucketRecord, nowMs: number): BucketPlan | null {
+    const stored = this.catalog.getBucketConfig<StoredLifecycleRule[]>(bucket.id, 'lifecycle');
+    const options = lifecycleOptionsOf(this.catalog, bucket.id);
+    const rules = stored === undefined ? [] : engineLifecycleRules(stored, options);
+    const tiering = tieringRulesOf(this.catalog, bucket);
+    if (rules.length === 0 && tiering.length === 0) return null;
+    const versioning = versioningOf(this.catalog, bucket.id);
+    const targets: LifecycleTarget[] = [];
+    const expires = rules.some(
+      (rule) =>
+        rule.expirationDays !== null ||
+        rule.expirationDateMs !== null ||
+        rule.transitions !== undefined,
+    );
+    if (expires || tiering.length > 0) targets.push('objects');
     // Only a bucket that was ever versioned has noncurrent versions and delete markers.
     const versionRules = rules.some(
-      (rule) => rule.noncurrentDays !== undefined || rule.expiredObjectDeleteMarker === true,
+      (rule) =>
+        rule.noncurrentDays !== undefined ||
+        rule.noncurrentTransitions !== undefined ||
+        rule.expiredObjectDeleteMarker === true,
     );
-    if (versioning !== undefined && versionRules) targets.push('versions');
+    // Intelligent tiering watches noncurrent versions too.
+    if (versioning !== undefined && (versionRules || tiering.length > 0)) targets.push('versions');
     if (rules.some((rule) => rule.abortUploadDays !== null)) targets.push('uploads');
-    for (const target of targets) {
+    const notify = lifecycleNotifyContext(this.catalog, bucket, this.region);
+    return { bucketId: bucket.id, rules, tiering, nowMs, versioning, notify, targets };
+  }
+
+  private async runShard(shard: ShardClient, plan: BucketPlan): Promise<LifecycleRunResult> {
+    const total = noResult();
+    const { bucketId, rules, nowMs, versioning, notify, tiering } = plan;
+    for (const target of plan.targets) {
       let after: string | null = '';
       while (after !== null && !this.job.stopped) {
-        const result: { expired: number; aborted: number; next: string | null } = await shard.call(
+        const result: LifecycleApplied = await shard.call(
           {
             kind: 'ApplyLifecycle',
             bucketId,
@@ -133,14 +172,40 @@ export class LifecycleRunner implements BackgroundWorker {
             limit: LIMITS.lifecycleBatchRecords,
             ...(versioning !== undefined ? { versioning } : {}),
             ...(notify !== undefined ? { notify } : {}),
+            ...(target !== 'uploads' && tiering.length > 0 ? { tiering } : {}),
           },
           'LifecycleApplied',
         );
-        total.expired += result.expired;
-        total.aborted += result.aborted;
+        addTo(total, {
+          expired: result.expired,
+          aborted: result.aborted,
+          transitioned: result.transitioned ?? 0,
+          tiered: result.tiered ?? 0,
+        });
         after = result.next;
       }
     }
     return total;
   }
+}
+
+type LifecycleTarget = 'objects' | 'versions' | 'uploads';
+type LifecycleApplied = Extract<ShardResult, { kind: 'LifecycleApplied' }>;
+
+/** One bucket's part of a run. */
+interface BucketPlan {
+  bucketId: string;
+  rules: LifecycleRule[];
+  tiering: TieringRule[];
+  nowMs: number;
+  versioning: VersioningState | undefined;
+  notify: NotifyContext | undefined;
+  targets: LifecycleTarget[];
+}
+
+function addTo(total: LifecycleRunResult, result: LifecycleRunResult): void {
+  total.expired += result.expired;
+  total.aborted += result.aborted;
+  total.transitioned += result.transitioned;
+  total.tiered += result.tiered;
 }

@@ -95,6 +95,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       shardCount: layout.shards,
       blockBytes: config.blockBytes,
       inlineBytesMax: config.inlineBytesMax,
+      blockCompression: config.blockCompression,
       durable: config.durability === 'fsync',
       sseMasterKeyFile: config.sse.masterKeyFile,
     },

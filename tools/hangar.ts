@@ -228,7 +228,10 @@ function buildProgram(): Command {
           report.counterMismatches.length +
           report.damagedBodies.length;
         const leaked =
-          report.unreferencedBlocks.length + report.unreferencedBodies.length + report.tempFiles;
+          report.unreferencedBlocks.length +
+          report.unreferencedBodies.length +
+          report.duplicateBlockFiles.length +
+          report.tempFiles;
         if (lost > 0 || (opts.failOnLeak === true && leaked > 0)) process.exitCode = EXIT_FAILED;
         return {
           json: report,
@@ -238,6 +241,8 @@ function buildProgram(): Command {
             ['upload parts', String(report.parts)],
             ['referenced blocks', String(report.referencedBlocks)],
             ['block files', String(report.blockFiles)],
+            ['compressed block files', String(report.compressedBlockFiles)],
+            ['duplicate block files', String(report.duplicateBlockFiles.length)],
             ['stored bytes', String(report.storedBytes)],
             ['missing blocks', String(report.missingBlocks.length)],
             ['refcount mismatches', String(report.refcountMismatches.length)],

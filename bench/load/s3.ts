@@ -26,7 +26,7 @@ export interface RequestSpec {
   key: string;
 }
 
-function client(endpoint: string, credentials: Credentials, sockets = 64): S3Client {
+export function client(endpoint: string, credentials: Credentials, sockets = 64): S3Client {
   return new S3Client({
     endpoint,
     region: REGION,

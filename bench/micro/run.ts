@@ -5,7 +5,7 @@
  *
  *   node dist/bench/micro/run.js [--quick] [--json FILE] [subject ...]
  *
- * Subjects: sigv4 chunked xml hash actor lmdb blocks verify authorize sse-mac (default: all). `--quick` gives each task
+ * Subjects: sigv4 chunked xml hash actor lmdb blocks verify authorize sse-mac zstd (default: all). `--quick` gives each task
  * ~200 ms instead of ~1 s. HANGAR_BENCH_TMP picks where the disk benchmarks write (default: the
  * OS temp dir; put it on the disk you care about, not on tmpfs).
  */
@@ -30,6 +30,7 @@ const SUBJECTS: Readonly<Record<string, Subject>> = {
   verify: () => import('./verify.bench.js'),
   authorize: () => import('./authorize.bench.js'),
   'sse-mac': () => import('./sse-mac.bench.js'),
+  zstd: () => import('./zstd.bench.js'),
 };
 
 export const MICRO_SUBJECTS: readonly string[] = Object.keys(SUBJECTS);

@@ -110,6 +110,19 @@ export function BucketLifecycle({ s3, bucket }: { s3: S3Client; bucket: string }
   );
 }
 
+/** "after 30 days: STANDARD_IA; noncurrent after 90 days: GLACIER", for the form to show. */
+function transitionSummary(kept: NonNullable<LifecycleForm['transitions']>): string {
+  const current = (kept.Transitions ?? []).map((t) =>
+    t.Date !== undefined
+      ? `on ${t.Date.toISOString().slice(0, 10)}: ${t.StorageClass}`
+      : `after ${t.Days} days: ${t.StorageClass}`,
+  );
+  const noncurrent = (kept.NoncurrentVersionTransitions ?? []).map(
+    (t) => `noncurrent after ${t.NoncurrentDays} days: ${t.StorageClass}`,
+  );
+  return [...current, ...noncurrent].join('; ');
+}
+
 function RuleFields(props: {
   index: number;
   rule: LifecycleForm;
@@ -211,6 +224,12 @@ function RuleFields(props: {
         <FieldError error={dateError} />
         <FieldError error={expirationError} />
       </fieldset>
+      {rule.transitions !== undefined && (
+        <p data-lifecycle-transitions={index}>
+          Transitions (kept as they are; set them through the S3 API):{' '}
+          {transitionSummary(rule.transitions)}
+        </p>
+      )}
       <fieldset>
         <legend>Noncurrent versions and uploads</legend>
         <div class="inline">

@@ -1,7 +1,8 @@
 // The lifecycle form's model: a rule as the form holds it (text fields), the SDK's
 // LifecycleRule it sends and reads back, the XML PutBucketLifecycleConfiguration stores, and
-// which rule and field an S3 refusal is about. hangar has no storage classes, so no
-// transitions: it answers them NotImplemented, and the form does not offer them.
+// which rule and field an S3 refusal is about. The form does not edit transitions: a rule's
+// Transition and NoncurrentVersionTransition actions (set through the S3 API) are kept as they
+// are, so that saving the form never drops them.
 import type { LifecycleRule, LifecycleRuleFilter, Tag } from '@aws-sdk/client-s3';
 import { lines, type XmlElement, xmlDocument, xmlElement, xmlOptional } from './config-form.js';
 
@@ -22,6 +23,8 @@ export interface LifecycleForm {
   noncurrentDays: string;
   newerVersions: string;
   abortDays: string;
+  /** The rule's transitions, carried through unedited (absent: none). */
+  transitions?: Pick<LifecycleRule, 'Transitions' | 'NoncurrentVersionTransitions'>;
 }
 
 export const EMPTY_RULE: LifecycleForm = {
@@ -120,7 +123,19 @@ export function toRule(form: LifecycleForm): LifecycleRule {
     ...(abort === undefined
       ? {}
       : { AbortIncompleteMultipartUpload: { DaysAfterInitiation: abort } }),
+    ...form.transitions,
   };
+}
+
+/** The transitions of a rule as read, to carry through the form (undefined: none). */
+function transitionsOf(rule: LifecycleRule): LifecycleForm['transitions'] {
+  const kept = {
+    ...(rule.Transitions?.length ? { Transitions: rule.Transitions } : {}),
+    ...(rule.NoncurrentVersionTransitions?.length
+      ? { NoncurrentVersionTransitions: rule.NoncurrentVersionTransitions }
+      : {}),
+  };
+  return Object.keys(kept).length === 0 ? undefined : kept;
 }
 
 const text = (value: number | undefined) => (value === undefined ? '' : String(value));
@@ -150,6 +165,7 @@ export function toForm(rule: LifecycleRule): LifecycleForm {
     noncurrentDays: text(rule.NoncurrentVersionExpiration?.NoncurrentDays),
     newerVersions: text(rule.NoncurrentVersionExpiration?.NewerNoncurrentVersions),
     abortDays: text(rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation),
+    ...(transitionsOf(rule) === undefined ? {} : { transitions: transitionsOf(rule) }),
   };
 }
 
@@ -190,6 +206,20 @@ export function lifecycleXml(rules: readonly LifecycleRule[]): string {
           xmlOptional('ID', rule.ID),
           rule.Filter === undefined ? null : filterXml(rule.Filter),
           xmlElement('Status', rule.Status ?? ''),
+          ...(rule.Transitions ?? []).map((transition) =>
+            xmlElement('Transition', [
+              xmlOptional('Date', transition.Date?.toISOString()),
+              xmlOptional('Days', transition.Days),
+              xmlOptional('StorageClass', transition.StorageClass),
+            ]),
+          ),
+          ...(rule.NoncurrentVersionTransitions ?? []).map((transition) =>
+            xmlElement('NoncurrentVersionTransition', [
+              xmlOptional('NoncurrentDays', transition.NoncurrentDays),
+              xmlOptional('StorageClass', transition.StorageClass),
+              xmlOptional('NewerNoncurrentVersions', transition.NewerNoncurrentVersions),
+            ]),
+          ),
           rule.Expiration === undefined
             ? null
             : xmlElement('Expiration', [
@@ -278,7 +308,12 @@ function suspect(
     case 'tags':
       return form.tags.trim() !== '';
     case 'actions':
-      return form.expiration === 'none' && form.noncurrentDays === '' && form.abortDays === '';
+      return (
+        form.expiration === 'none' &&
+        form.noncurrentDays === '' &&
+        form.abortDays === '' &&
+        form.transitions === undefined
+      );
     default:
       return false;
   }

@@ -14,11 +14,44 @@ import { join } from 'node:path';
 import { assert } from '../assert.js';
 import type { BlockRef } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
+import {
+  type BlockCompression,
+  blockFileName,
+  blockOfFileName,
+  COMPRESSED_SUFFIX,
+  isBlockHash,
+  isCompressedTemp,
+} from './block-names.js';
+import { CompressingBlockWriter, type CompressionOutcome, type TempClaims } from './compressed.js';
 import { DirSyncer } from './dir-sync.js';
 import { SegmentCrcs } from './segment-crc.js';
 
+export { isBlockHash } from './block-names.js';
+
+/** How a block store writes new blocks. */
+export interface BlockStoreOptions {
+  /** 'zstd': new blocks are stored compressed where that saves enough (compressed.ts). */
+  compression?: BlockCompression;
+}
+
+/** Writes one block into a temp file of its store (BlockStore.install puts it under its name). */
+export interface BlockWriter {
+  /** The temp file (a compressing writer has one once finished). */
+  readonly tmpPath: string;
+  /** Bytes written so far. */
+  readonly bytes: number;
+  write(view: Uint8Array): Promise<void>;
+  /** Makes the temp file durable and returns its content hash, size and CRC32Cs. */
+  finish(): Promise<Required<BlockRef>>;
+  discard(): Promise<void>;
+}
+
 /**
- * A shard's content-addressed block files: `<root>/<hash[0..2]>/<sha256 hex>`.
+ * A shard's content-addressed block files: `<root>/<hash[0..2]>/<sha256 hex>`, or
+ * `<sha256 hex>.zst` for a block stored compressed (block-names.ts; the hash is always that of
+ * the uncompressed bytes). Every method takes either format; a block has one file: installing
+ * one format removes a leftover of the other (the newest install wins, as a rename over a name
+ * does), so a hash is never stored or counted twice.
  *
  * A block becomes visible under its name only when complete and durable: it is written to
  * `<root>/tmp/`, fsynced, renamed into place, and its directory fsynced (Garage's order, after
@@ -33,15 +66,30 @@ export class BlockStore {
   private readonly quarantineDir: string;
   /** Temp files of block writers still running (orphan cleanup leaves them alone). */
   private readonly writing = new Set<string>();
+  /** What compressing writers stored in their temp files, counted once a file is installed. */
+  private readonly outcomes = new Map<string, CompressionOutcome>();
+  private readonly compression: BlockCompression;
+  /** How compressing writers claim their temp files (named only when the block is finished). */
+  private readonly claims: TempClaims;
 
   constructor(
     readonly root: string,
     private readonly siblingRoots: readonly string[],
     private readonly durable: boolean,
+    options: BlockStoreOptions = {},
   ) {
     this.dirSync = new DirSyncer(durable);
     this.tmpDir = join(root, 'tmp');
     this.quarantineDir = join(root, '..', 'quarantine');
+    this.compression = options.compression ?? 'none';
+    this.claims = {
+      tmpDir: this.tmpDir,
+      claim: (path, outcome) => {
+        this.writing.add(path);
+        this.outcomes.set(path, outcome);
+      },
+      release: (path) => this.releaseTemp(path),
+    };
   }
 
   async init(): Promise<void> {
@@ -50,12 +98,18 @@ export class BlockStore {
     for (let i = 0; i < 256; i++) await mkdir(join(this.root, fanout(i)), { recursive: true });
   }
 
+  /** The plain file of a block (a compressed one is this plus `.zst`: openBlockFile reads both). */
   pathOf(hash: string): string {
+    return this.fileOf(hash, false);
+  }
+
+  private fileOf(hash: string, compressed: boolean): string {
     assert(isBlockHash(hash), 'block names are sha256 hex');
-    return join(this.root, hash.slice(0, 2), hash);
+    return join(this.root, hash.slice(0, 2), blockFileName(hash, compressed));
   }
 
   async beginBlock(): Promise<BlockWriter> {
+    if (this.compression === 'zstd') return new CompressingBlockWriter(this.claims, this.durable);
     const path = join(this.tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
     // Claimed before the file exists, so an orphan sweep never sees it unowned.
     this.writing.add(path);
@@ -66,7 +120,34 @@ export class BlockStore {
       this.writing.delete(path);
       throw error;
     }
-    return new BlockWriter(path, handle, this.durable, () => this.writing.delete(path));
+    return new PlainBlockWriter(path, handle, this.durable, () => this.writing.delete(path));
+  }
+
+  private releaseTemp(path: string): void {
+    this.writing.delete(path);
+    this.outcomes.delete(path);
+  }
+
+  /** Counts a compressing writer's block whose file was just installed. */
+  private countStored(tmpPath: string): void {
+    const outcome = this.outcomes.get(tmpPath);
+    if (outcome === undefined) return;
+    const counters = shardCounters.compression;
+    if (outcome.compressed) {
+      counters.compressedBlocks++;
+      counters.compressedLogicalBytes += outcome.logicalBytes;
+      counters.compressedPhysicalBytes += outcome.physicalBytes;
+    } else {
+      counters.incompressibleBlocks++;
+      counters.incompressibleBytes += outcome.logicalBytes;
+    }
+  }
+
+  /** Removes a leftover file of the block in the format other than the one just put in place. */
+  private async dropOtherFormat(hash: string, kept: boolean): Promise<void> {
+    await unlink(this.fileOf(hash, !kept)).catch((error: unknown) => {
+      if (!isCode(error, 'ENOENT')) throw error;
+    });
   }
 
   /**
@@ -76,21 +157,29 @@ export class BlockStore {
    */
   async install(tmpPath: string, hash: string, present: boolean): Promise<void> {
     try {
-      const target = this.pathOf(hash);
       if (present) {
         shardCounters.blocksDeduplicated++;
         await unlink(tmpPath);
         return;
       }
-      if (!(await this.linkFromSibling(hash, target))) await rename(tmpPath, target);
-      else {
+      if (await this.linkFromSibling(hash)) {
         shardCounters.blocksDeduplicated++;
         await unlink(tmpPath);
+      } else {
+        await this.putInPlace(tmpPath, hash);
       }
       await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
     } finally {
-      this.writing.delete(tmpPath);
+      this.releaseTemp(tmpPath);
     }
+  }
+
+  /** Renames a temp file under the block's name in its format (the temp's name says which). */
+  private async putInPlace(tmpPath: string, hash: string): Promise<void> {
+    const compressed = isCompressedTemp(tmpPath);
+    await rename(tmpPath, this.fileOf(hash, compressed));
+    this.countStored(tmpPath);
+    await this.dropOtherFormat(hash, compressed);
   }
 
   /**
@@ -99,10 +188,10 @@ export class BlockStore {
    */
   async replace(tmpPath: string, hash: string): Promise<void> {
     try {
-      await rename(tmpPath, this.pathOf(hash));
+      await this.putInPlace(tmpPath, hash);
       await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
     } finally {
-      this.writing.delete(tmpPath);
+      this.releaseTemp(tmpPath);
     }
   }
 
@@ -111,16 +200,20 @@ export class BlockStore {
    * operator), if the file at its name is still the one that was checked (same inode).
    */
   async quarantine(hash: string, checkedInode: number): Promise<boolean> {
-    const path = this.pathOf(hash);
-    try {
-      if ((await lstat(path)).ino !== checkedInode) return false;
-      await rename(path, join(this.quarantineDir, `${hash}.${Date.now()}`));
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return false;
-      throw error;
+    for (const compressed of [false, true]) {
+      const path = this.fileOf(hash, compressed);
+      try {
+        if ((await lstat(path)).ino !== checkedInode) continue;
+        const kept = `${blockFileName(hash, compressed)}.${Date.now()}`;
+        await rename(path, join(this.quarantineDir, kept));
+      } catch (error) {
+        if (isCode(error, 'ENOENT')) continue;
+        throw error;
+      }
+      await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
+      return true;
     }
-    await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
-    return true;
+    return false;
   }
 
   /** Block names (hashes) in one fan-out directory (0..255), and stray entries. */
@@ -128,14 +221,16 @@ export class BlockStore {
     return readdir(join(this.root, fanout(fanoutIndex)));
   }
 
-  /** Size of a block file, or null when there is none. */
+  /** Size of a block's file on disk (compressed or not), or null when there is none. */
   async sizeOf(hash: string): Promise<number | null> {
-    try {
-      return (await stat(this.pathOf(hash))).size;
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return null;
-      throw error;
+    for (const compressed of [false, true]) {
+      try {
+        return (await stat(this.fileOf(hash, compressed))).size;
+      } catch (error) {
+        if (!isCode(error, 'ENOENT')) throw error;
+      }
     }
+    return null;
   }
 
   /** Removes temp files no running writer owns (a crash or a lost error left them). */
@@ -150,47 +245,74 @@ export class BlockStore {
     return removed;
   }
 
-  /** Adds a name for a block another shard holds (server-side copy across shards). */
+  /**
+   * Adds a name for a block another shard holds (server-side copy across shards). `sourcePath`
+   * is its plain path there; a compressed source is linked as compressed.
+   */
   async adopt(sourcePath: string, hash: string): Promise<void> {
-    const target = this.pathOf(hash);
-    try {
-      await link(sourcePath, target);
-    } catch (error) {
-      if (!isCode(error, 'EEXIST')) throw error;
+    const plain = await this.linkFormat(sourcePath, hash, false);
+    if (!plain && !(await this.linkFormat(`${sourcePath}${COMPRESSED_SUFFIX}`, hash, true))) {
+      throw Object.assign(new Error(`block ${hash} is not at ${sourcePath}`), { code: 'ENOENT' });
     }
     await this.dirSync.sync(join(this.root, hash.slice(0, 2)));
   }
 
-  private async linkFromSibling(hash: string, target: string): Promise<boolean> {
+  /** Hard-links `source` as the block's file in one format; false when there is no source. */
+  private async linkFormat(source: string, hash: string, compressed: boolean): Promise<boolean> {
+    try {
+      await link(source, this.fileOf(hash, compressed));
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return false;
+      if (!isCode(error, 'EEXIST')) throw error;
+    }
+    await this.dropOtherFormat(hash, compressed);
+    return true;
+  }
+
+  /**
+   * Hard-links a sibling shard's file of the block, if one has it. A store that writes plain
+   * blocks looks for plain files only (one failed link per sibling per new block, as before
+   * compression); a compressing one for either, its own format first.
+   */
+  private async linkFromSibling(hash: string): Promise<boolean> {
+    const formats = this.compression === 'zstd' ? [true, false] : [false];
     for (const sibling of this.siblingRoots) {
-      try {
-        await link(join(sibling, hash.slice(0, 2), hash), target);
-        return true;
-      } catch (error) {
-        if (isCode(error, 'EEXIST')) return true;
-        if (!isCode(error, 'ENOENT')) throw error;
+      for (const compressed of formats) {
+        const source = join(sibling, hash.slice(0, 2), blockFileName(hash, compressed));
+        if (await this.linkFormat(source, hash, compressed)) return true;
       }
     }
     return false;
   }
 
+  /** Unlinks a block's file, whichever format it is in. */
   async remove(hash: string): Promise<void> {
-    try {
-      await unlink(this.pathOf(hash));
-    } catch (error) {
-      if (!isCode(error, 'ENOENT')) throw error;
+    for (const compressed of [false, true]) {
+      try {
+        await unlink(this.fileOf(hash, compressed));
+      } catch (error) {
+        if (!isCode(error, 'ENOENT')) throw error;
+      }
     }
   }
 
-  /** Removes temp files and every block not in `referenced`; returns how many blocks went. */
+  /**
+   * Removes temp files and every block not in `referenced`; returns how many blocks went. A block
+   * found in both formats (a crash between an install's rename and its removal of the other
+   * format's leftover) keeps its plain file, whole and cheaper to read.
+   */
   async sweep(referenced: ReadonlySet<string>): Promise<number> {
     for (const name of await readdir(this.tmpDir)) await unlink(join(this.tmpDir, name));
     let removed = 0;
     for (let i = 0; i < 256; i++) {
-      for (const name of await readdir(join(this.root, fanout(i)))) {
-        if (referenced.has(name)) continue;
+      const names = await readdir(join(this.root, fanout(i)));
+      const present = new Set(names);
+      for (const name of names) {
+        const block = blockOfFileName(name);
+        const kept = block !== null && referenced.has(block.hash);
+        if (kept && !(block.compressed && present.has(block.hash))) continue;
         await unlink(join(this.root, fanout(i), name));
-        removed++;
+        if (!kept) removed++;
       }
     }
     return removed;
@@ -204,7 +326,7 @@ export class BlockStore {
 }
 
 /** Streams one block into a temp file while hashing it (its name) and CRC-ing it (reads check that). */
-export class BlockWriter {
+class PlainBlockWriter implements BlockWriter {
   private readonly hasher = createHash('sha256');
   private readonly crcs = new SegmentCrcs();
   bytes = 0;
@@ -243,11 +365,6 @@ export class BlockWriter {
 
 function fanout(i: number): string {
   return i.toString(16).padStart(2, '0');
-}
-
-/** Whether a name is a block's: the SHA-256 of its bytes, 64 lowercase hex digits. */
-export function isBlockHash(name: string): boolean {
-  return /^[0-9a-f]{64}$/.test(name);
 }
 
 export function isCode(error: unknown, code: string): boolean {

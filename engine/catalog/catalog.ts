@@ -558,6 +558,10 @@ export type BucketConfigKind =
   | 'cors'
   | 'website'
   | 'lifecycle'
+  /** The lifecycle rules' x-amz-transition-default-minimum-object-size (lifecycle-transitions.ts). */
+  | 'lifecycle-options'
+  /** Intelligent-Tiering configurations, all in one record (http/s3/intelligent-tiering-config.ts). */
+  | 'intelligent-tiering'
   | 'tagging'
   | 'quotas'
   | 'versioning'

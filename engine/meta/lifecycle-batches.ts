@@ -1,7 +1,9 @@
 import type { RootDatabase } from 'lmdb';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
+import { dueAccessTier, dueTransition, type TieringFacts } from '../lifecycle-transitions.js';
 import type { ObjectFacts } from '../notify/events.js';
-import type { LifecycleRule, VersioningState } from '../protocol/messages.js';
+import type { LifecycleRule, TieringRule, VersioningState } from '../protocol/messages.js';
+import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
@@ -24,75 +26,85 @@ export class LifecycleBatches {
 
   /**
    * Lifecycle: reads at most `limit` object records (or upload records) of a bucket after the
-   * cursor `after` (hex of the last LMDB key read; '' = from the start), then deletes in one
-   * transaction those an enabled rule has expired (or aborts the uploads due), re-checking each
-   * inside the transaction so a record replaced meanwhile is judged as it now is. Returns the
-   * counts, the blocks freed and the cursor to resume from (null: the bucket is done).
+   * cursor `after` (hex of the last LMDB key read; '' = from the start), then, in one
+   * transaction, deletes those an enabled rule has expired (or aborts the uploads due), and
+   * changes the class (Transition) or access tier (intelligent tiering) of those due, re-judging
+   * each inside the transaction so a record replaced meanwhile is judged as it now is. Returns
+   * the counts, the blocks freed, the versions whose class changed (their blocks' tier must
+   * follow) and the cursor to resume from (null: the bucket is done).
    */
-  async apply(
-    bucketId: string,
-    rules: readonly LifecycleRule[],
-    nowMs: number,
-    target: 'objects' | 'versions' | 'uploads',
-    after: string,
-    limit: number,
-    versioning?: VersioningState,
-    note?: ExpiryNote,
-  ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    if (target === 'versions') {
-      const batch = await this.versions.apply(bucketId, rules, nowMs, after, limit, note);
-      return { ...batch, aborted: 0 };
+  async apply(batch: LifecycleBatch, note?: LifecycleNote): Promise<LifecycleBatchResult> {
+    const { bucketId, rules, nowMs, after, limit } = batch;
+    if (batch.target === 'versions') {
+      const done = await this.versions.apply(batch, note);
+      return { ...done, aborted: 0 };
     }
-    if (target === 'uploads') {
-      const batch = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
+    if (batch.target === 'uploads') {
+      const done = await this.abortUploadsWhere(bucketId, after, limit, (upload) =>
         uploadAbortDue(rules, upload.key, upload.initiatedMs, nowMs),
       );
-      return { expired: 0, ...batch };
+      return { ...NOTHING, ...done };
     }
     const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
     let read = 0;
     let last: Buffer | null = null;
     const due: Buffer[] = [];
-    const expired = (encoded: Buffer, record: ObjectRecord | undefined): boolean => {
-      if (record === undefined) return false;
-      const expiry = objectExpiry(
-        rules,
-        keyOf(encoded),
-        record.bytes,
-        record.tags ?? [],
-        record.lastModifiedMs,
-      );
-      return expiry !== null && expiry.atMs <= nowMs;
-    };
     for (const { key, value } of this.objects.range(range)) {
       read++;
       last = Buffer.from(key);
-      if (expired(last, value)) due.push(last);
+      if (actionOn(batch, last, value) !== null) due.push(last);
     }
     const next = read < limit || last === null ? null : last.toString('hex');
-    if (due.length === 0) return { expired: 0, aborted: 0, freed: [], next };
+    if (due.length === 0) return { ...NOTHING, next };
     return this.env.transaction(() => {
-      const freed: string[] = [];
-      let count = 0;
+      const done: LifecycleBatchResult = { ...NOTHING, freed: [], moved: [], next };
       for (const encoded of due) {
         const record = this.objects.get(encoded);
-        if (record === undefined || !expired(encoded, record)) continue;
-        // In a versioned bucket an expired current object becomes noncurrent behind a marker.
-        const key = keyOf(encoded);
-        if (versioning === undefined) {
-          freed.push(...this.versioned.release(bucketId, key, record, true));
-          note?.({ key }, false);
+        const action = actionOn(batch, encoded, record);
+        if (record === undefined || action === null) continue;
+        if (action.kind === 'expire') {
+          if (this.expire(batch, encoded, record, done.freed, note)) done.expired++;
         } else {
-          const deleted = this.versioned.deleteCurrent(bucketId, key, versioning, nowMs);
-          if ('failure' in deleted) continue; // unguarded: never
-          freed.push(...deleted.freed);
-          const versionId = deleted.outcome.versionId;
-          note?.({ key, ...(versionId !== undefined ? { versionId } : {}) }, true);
+          const changed = changedRecord(record, action);
+          this.versioned.rewrite(bucketId, keyOf(encoded), { record, current: true }, changed);
+          note?.moved(keyOf(encoded), changed, action.kind);
+          if (action.kind === 'transition') {
+            done.transitioned++;
+            done.moved.push(movedVersion(bucketId, keyOf(encoded), changed));
+          } else {
+            done.tiered++;
+          }
         }
-        count++;
       }
-      return { expired: count, aborted: 0, freed, next };
+      return done;
     });
+  }
+
+  /** Inside the transaction: an expired current object goes (behind a marker when versioned). */
+  private expire(
+    batch: LifecycleBatch,
+    encoded: Buffer,
+    record: ObjectRecord,
+    freed: string[],
+    note: LifecycleNote | undefined,
+  ): boolean {
+    const key = keyOf(encoded);
+    if (batch.versioning === undefined) {
+      freed.push(...this.versioned.release(batch.bucketId, key, record, true));
+      note?.expired({ key }, false);
+      return true;
+    }
+    const deleted = this.versioned.deleteCurrent(
+      batch.bucketId,
+      key,
+      batch.versioning,
+      batch.nowMs,
+    );
+    if ('failure' in deleted) return false; // unguarded: never
+    freed.push(...deleted.freed);
+    const versionId = deleted.outcome.versionId;
+    note?.expired({ key, ...(versionId !== undefined ? { versionId } : {}) }, true);
+    return true;
   }
 
   /**
@@ -138,5 +150,121 @@ function resumeAt(bucketId: string, after: string): Buffer {
   return after === '' ? objectKey(bucketId, '') : Buffer.concat([Buffer.from(after, 'hex'), ZERO]);
 }
 
-/** Inside the transaction: tells the outbox an object or version expired (marker: one was left). */
-export type ExpiryNote = (object: ObjectFacts, marker: boolean) => void;
+/** What a lifecycle batch is asked to do (the ApplyLifecycle message, less its envelope). */
+export interface LifecycleBatch {
+  bucketId: string;
+  rules: readonly LifecycleRule[];
+  nowMs: number;
+  target: 'objects' | 'versions' | 'uploads';
+  after: string;
+  limit: number;
+  versioning?: VersioningState;
+  tiering?: readonly TieringRule[];
+}
+
+export interface LifecycleBatchResult {
+  expired: number;
+  aborted: number;
+  transitioned: number;
+  tiered: number;
+  freed: string[];
+  /** Versions whose storage class a transition changed: their blocks move tier after commit. */
+  moved: MovedVersion[];
+  next: string | null;
+}
+
+const NOTHING: LifecycleBatchResult = {
+  expired: 0,
+  aborted: 0,
+  transitioned: 0,
+  tiered: 0,
+  freed: [],
+  moved: [],
+  next: null,
+};
+
+type ObjectAction =
+  | { kind: 'expire' }
+  | { kind: 'transition'; storageClass: StorageClass }
+  | { kind: 'tier'; accessTier: AccessTier };
+
+/**
+ * What lifecycle does to a current object now: expiration wins over a transition due the same
+ * day (AWS), and a transition over intelligent tiering (the object leaves INTELLIGENT_TIERING).
+ */
+function actionOn(
+  batch: LifecycleBatch,
+  encoded: Buffer,
+  record: ObjectRecord | undefined,
+): ObjectAction | null {
+  if (record === undefined) return null;
+  const key = keyOf(encoded);
+  const tags = record.tags ?? [];
+  const expiry = objectExpiry(batch.rules, key, record.bytes, tags, record.lastModifiedMs);
+  if (expiry !== null && expiry.atMs <= batch.nowMs) return { kind: 'expire' };
+  const facts = { key, bytes: record.bytes, tags, storageClass: record.storageClass };
+  const storageClass = dueTransition(batch.rules, facts, record.lastModifiedMs, batch.nowMs);
+  if (storageClass !== null) return { kind: 'transition', storageClass };
+  if (batch.tiering === undefined || batch.tiering.length === 0) return null;
+  const accessTier = dueAccessTier(batch.tiering, tieringFactsOf(key, record), batch.nowMs);
+  return accessTier === null ? null : { kind: 'tier', accessTier };
+}
+
+/** What intelligent tiering judges a version on. */
+export function tieringFactsOf(key: string, record: ObjectRecord): TieringFacts {
+  return {
+    key,
+    bytes: record.bytes,
+    tags: record.tags ?? [],
+    storageClass: record.storageClass,
+    accessTier: record.accessTier,
+    accessedDay: record.accessedDay,
+    lastModifiedMs: record.lastModifiedMs,
+  };
+}
+
+function changedRecord(
+  record: ObjectRecord,
+  action: Exclude<ObjectAction, { kind: 'expire' }>,
+): ObjectRecord {
+  if (action.kind === 'tier') return { ...record, accessTier: action.accessTier };
+  return transitionedRecord(record, action.storageClass);
+}
+
+/**
+ * A version's record after a transition: only its class changes (AWS keeps the version id,
+ * Last-Modified and ETag); intelligent tiering's access state belongs to the class it leaves.
+ */
+export function transitionedRecord(record: ObjectRecord, storageClass: StorageClass): ObjectRecord {
+  const { accessTier: _tier, accessedDay: _day, storageClass: _from, ...rest } = record;
+  // The class first: listings' lean decoder reads it before the fields it stops at.
+  return { storageClass, ...rest };
+}
+
+export function movedVersion(bucketId: string, key: string, record: ObjectRecord): MovedVersion {
+  return {
+    bucketId,
+    key,
+    versionId: record.versionId ?? null,
+    storageClass: record.storageClass ?? 'STANDARD',
+  };
+}
+
+/** A version a transition moved to another class (the shard then moves its blocks' tier). */
+export interface MovedVersion {
+  bucketId: string;
+  key: string;
+  /** The stored version id (null: a never-versioned bucket's record). */
+  versionId: string | null;
+  storageClass: StorageClass;
+}
+
+/**
+ * Inside the transaction: tells the outbox what lifecycle did. `expired`: an object or version
+ * went (marker: one was left); `moved`: a version's class (transition) or access tier (tier)
+ * changed, its record as now stored.
+ */
+export interface LifecycleNote {
+  expired(object: ObjectFacts, marker: boolean): void;
+  moved(key: string, record: ObjectRecord, change: 'transition' | 'tier'): void;
+}

@@ -16,7 +16,7 @@ import type {
 } from '../protocol/messages.js';
 import { summaryOf } from '../sse/managed.js';
 import type { StoredEncryption } from '../sse-c.js';
-import type { StorageClass } from '../storage-classes.js';
+import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { plainRefs } from './block-table.js';
 import type { BodyTable, BodyToStore } from './bodies.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
@@ -83,6 +83,16 @@ export interface ObjectRecord {
   storageClass?: StorageClass;
   /** An archived version's restore, in progress or done (absent: none; RestoreObject). */
   restore?: RestoreState;
+  /**
+   * INTELLIGENT_TIERING only: the archive access tier intelligent tiering moved the version to
+   * (absent: a frequent/infrequent tier, read directly). Archived versions need a restore.
+   */
+  accessTier?: AccessTier;
+  /**
+   * INTELLIGENT_TIERING only: the day (days since the epoch, UTC) of the version's last read
+   * (absent: never read since it was written, so its lastModifiedMs counts).
+   */
+  accessedDay?: number;
 }
 
 export interface ListQuery {
@@ -292,6 +302,7 @@ export function infoOf(key: string, record: ObjectRecord): ObjectInfo {
     ...(record.replication !== undefined ? { replication: record.replication } : {}),
     ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
     ...(record.restore !== undefined ? { restore: record.restore } : {}),
+    ...(record.accessTier !== undefined ? { accessTier: record.accessTier } : {}),
   };
 }
 

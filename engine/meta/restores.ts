@@ -1,5 +1,6 @@
 import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
+import { DAY_MS } from '../lifecycle.js';
 import type { NotifyContext, RestoreRow, ShardRequest } from '../protocol/messages.js';
 import { isRestored, restoreExpiryMs } from '../restore.js';
 import { isArchiveClass } from '../storage-classes.js';
@@ -9,6 +10,7 @@ import { type ObjectRecord, shownVersionId } from './object-table.js';
 import type { ObjectWriteTables } from './object-writes.js';
 import { failed, type Outcome, unwrap } from './outcome.js';
 import { locateToChange } from './record-rewrites.js';
+import type { Located } from './versioned.js';
 
 /** What RestoreObject asks of a version: its message's fields. */
 export type RestoreAsk = Omit<Extract<ShardRequest, { kind: 'RestoreObject' }>, 'kind' | 'reqId'>;
@@ -48,6 +50,7 @@ export class Restores {
         const located = locateToChange(this.tables, ask.bucketId, ask.key, ask.versionId);
         if ('failure' in located) return located;
         const { record } = located;
+        if (record.accessTier !== undefined) return this.requestFromAccessTier(ask, located);
         if (record.storageClass === undefined || !isArchiveClass(record.storageClass)) {
           return failed(
             'InvalidObjectState',
@@ -98,6 +101,38 @@ export class Restores {
     return unwrap(outcome);
   }
 
+  /**
+   * Inside the transaction: a restore of an INTELLIGENT_TIERING version in an archive access
+   * tier. As AWS, it is no temporary copy: once complete the version is back in the frequent
+   * tier for good (accessTier cleared, no expiry), so Days is not used.
+   */
+  private requestFromAccessTier(
+    ask: RestoreAsk,
+    located: Located,
+  ): Outcome<{ started: boolean; record: ObjectRecord }> {
+    const { record } = located;
+    if (record.restore !== undefined && record.restore.expiryMs === null) {
+      return failed('RestoreAlreadyInProgress', 'Object restore is already in progress');
+    }
+    const changed: ObjectRecord = {
+      ...record,
+      restore: { expiryMs: null, tier: ask.tier, days: ask.days, requestedMs: ask.nowMs },
+    };
+    this.tables.versioned.rewrite(ask.bucketId, ask.key, located, changed);
+    this.queue({
+      ...this.rowOf(ask, shownVersionId(record), ask.nowMs),
+      dueMs: ask.readyAtMs,
+      step: 'complete',
+    });
+    if (ask.notify !== undefined) {
+      this.events.note(
+        { context: ask.notify, event: 'ObjectRestore:Post' },
+        createdFacts(ask.key, changed, eventVersionOf(changed)),
+      );
+    }
+    return { started: true, record: changed };
+  }
+
   /** The steps due at `nowMs`, oldest first. */
   due(nowMs: number, limit: number): RestoreRow[] {
     assert(limit > 0, 'a restore read asks for rows');
@@ -135,6 +170,14 @@ export class Restores {
     const { record } = located;
     const restore = record.restore;
     if (restore === undefined || restore.requestedMs !== row.requestedMs) return null;
+    if (row.step === 'complete' && record.accessTier !== undefined) {
+      // Intelligent tiering: back to the frequent tier, read "now" (its idle days restart).
+      const { restore: _done, accessTier: _tier, ...rest } = record;
+      const changed: ObjectRecord = { ...rest, accessedDay: Math.floor(row.dueMs / DAY_MS) };
+      this.tables.versioned.rewrite(row.bucketId, row.key, located, changed);
+      this.noteStep(notify, 'ObjectRestore:Completed', row.key, changed);
+      return 'complete';
+    }
     if (row.step === 'complete') {
       if (restore.expiryMs !== null) return null;
       const expiryMs = restoreExpiryMs(row.dueMs, restore.days);

@@ -1,12 +1,10 @@
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
-import type { ObjectFacts } from '../notify/events.js';
 import type {
   BlockBacklink,
   BlockRef,
   BlockTotals,
-  LifecycleRule,
   NotifyContext,
   OutboxEntry,
   OutboxMessage,
@@ -16,18 +14,23 @@ import type {
   ReplicationEntry,
   ReplicationSettlement,
   UploadListEntry,
-  VersioningState,
   VersionListEntry,
 } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
 import type { WriteGuard } from '../write-conditions.js';
+import { AccessDays } from './access-days.js';
 import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable } from './bodies.js';
-import { ChangeEvents, type Notify, removalEvent } from './change-events.js';
+import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
-import { LifecycleBatches } from './lifecycle-batches.js';
-import { type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
+import {
+  type LifecycleBatch,
+  LifecycleBatches,
+  type LifecycleBatchResult,
+  type LifecycleNote,
+} from './lifecycle-batches.js';
+import { type ObjectRecord, ObjectTable, recordBody, shownVersionId } from './object-table.js';
 import { ObjectWrites } from './object-writes.js';
 import { OutboxTable } from './outbox-table.js';
 import { unwrap } from './outcome.js';
@@ -94,6 +97,7 @@ export class MetaStore {
   private readonly events: ChangeEvents;
   private readonly writes: ObjectWrites;
   private readonly rewrites: RecordRewrites;
+  private readonly accessDays: AccessDays;
   /** S3 event notifications waiting for delivery, written with the changes that cause them. */
   readonly outbox: OutboxTable;
   /** Bucket replication's queue, written with the changes that cause its rows. */
@@ -149,6 +153,7 @@ export class MetaStore {
     this.writes = new ObjectWrites(tables, this.events);
     this.restores = new Restores(this.env, records, tables, this.events);
     this.rewrites = new RecordRewrites(tables, this.events);
+    this.accessDays = new AccessDays(tables);
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {
@@ -297,6 +302,11 @@ export class MetaStore {
     return this.versionLister.list(query);
   }
 
+  /** Notes a read of an INTELLIGENT_TIERING version on a day (access-days.ts). */
+  noteAccess(...args: Parameters<AccessDays['note']>) {
+    return this.accessDays.note(...args);
+  }
+
   /** Replaces an object's (or version's) tags (record-rewrites.ts). */
   setTags(...args: Parameters<RecordRewrites['setTags']>) {
     return this.rewrites.setTags(...args);
@@ -398,23 +408,21 @@ export class MetaStore {
 
   /** One bounded lifecycle batch of a bucket (lifecycle-batches.ts). */
   async applyLifecycle(
-    bucketId: string,
-    rules: readonly LifecycleRule[],
-    nowMs: number,
-    target: 'objects' | 'versions' | 'uploads',
-    after: string,
-    limit: number,
-    versioning?: VersioningState,
+    batch: LifecycleBatch,
     notify?: NotifyContext,
-  ): Promise<{ expired: number; aborted: number; freed: string[]; next: string | null }> {
-    const expiry: Notify | undefined =
-      notify === undefined ? undefined : { context: notify, event: 'LifecycleExpiration:Delete' };
-    const note =
-      expiry === undefined
-        ? undefined
-        : (object: ObjectFacts, marker: boolean): void =>
-            this.events.note(expiry, object, removalEvent(expiry.event, marker));
-    return this.lifecycle.apply(bucketId, rules, nowMs, target, after, limit, versioning, note);
+  ): Promise<LifecycleBatchResult> {
+    if (notify === undefined) return this.lifecycle.apply(batch);
+    const expiry: Notify = { context: notify, event: 'LifecycleExpiration:Delete' };
+    const note: LifecycleNote = {
+      expired: (object, marker) =>
+        this.events.note(expiry, object, removalEvent(expiry.event, marker)),
+      moved: (key, record, change) => {
+        const event = change === 'transition' ? 'LifecycleTransition' : 'IntelligentTiering';
+        const shown = record.versionId !== undefined ? shownVersionId(record) : undefined;
+        this.events.note(expiry, createdFacts(key, record, shown), event);
+      },
+    };
+    return this.lifecycle.apply(batch, note);
   }
 
   /** One bounded batch of uploads aborted where `due` says (lifecycle-batches.ts). */

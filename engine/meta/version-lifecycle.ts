@@ -1,9 +1,17 @@
 import type { RootDatabase } from 'lmdb';
 import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
+import { dueAccessTier, dueNoncurrentTransition } from '../lifecycle-transitions.js';
 import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
-import type { ExpiryNote } from './lifecycle-batches.js';
+import {
+  type LifecycleBatch,
+  type LifecycleNote,
+  type MovedVersion,
+  movedVersion,
+  tieringFactsOf,
+  transitionedRecord,
+} from './lifecycle-batches.js';
 import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { splitVersionKey, type VersionTable, versionsOf } from './version-table.js';
 import type { VersionedObjects } from './versioned.js';
@@ -26,14 +34,8 @@ export class VersionLifecycle {
     private readonly versioned: VersionedObjects,
   ) {}
 
-  async apply(
-    bucketId: string,
-    rules: readonly LifecycleRule[],
-    nowMs: number,
-    after: string,
-    limit: number,
-    note?: ExpiryNote,
-  ): Promise<{ expired: number; freed: string[]; next: string | null }> {
+  async apply(batch: LifecycleBatch, note?: LifecycleNote): Promise<VersionBatchResult> {
+    const { bucketId, after, limit } = batch;
     const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
     const keys: string[] = [];
     let read = 0;
@@ -47,32 +49,39 @@ export class VersionLifecycle {
       read < limit || lastKey === undefined
         ? null
         : Buffer.concat([objectKey(bucketId, lastKey), ONE]).toString('hex');
-    if (keys.length === 0) return { expired: 0, freed: [], next };
+    const done: VersionBatchResult = {
+      expired: 0,
+      transitioned: 0,
+      tiered: 0,
+      freed: [],
+      moved: [],
+      next,
+    };
+    if (keys.length === 0) return done;
     return this.env.transaction(() => {
-      let expired = 0;
-      const freed: string[] = [];
-      for (const key of keys) {
-        const removed = this.applyToKey(bucketId, key, rules, nowMs, note);
-        expired += removed.count;
-        freed.push(...removed.freed);
-      }
-      return { expired, freed, next };
+      for (const key of keys) this.applyToKey(batch, key, note, done);
+      done.transitioned = done.moved.length;
+      return done;
     });
   }
 
-  /** Inside the transaction: removes what the rules expire among one key's versions. */
+  /**
+   * Inside the transaction: removes what the rules expire among one key's versions, and moves
+   * to a colder class the noncurrent ones a NoncurrentVersionTransition makes due (expiration
+   * wins: a version that goes is not moved first), or to an archive access tier under the
+   * bucket's intelligent tiering. Adds what it did to `done`.
+   */
   private applyToKey(
-    bucketId: string,
+    batch: LifecycleBatch,
     key: string,
-    rules: readonly LifecycleRule[],
-    nowMs: number,
-    note: ExpiryNote | undefined,
-  ): { count: number; freed: string[] } {
+    note: LifecycleNote | undefined,
+    done: VersionBatchResult,
+  ): void {
+    const { bucketId, rules, nowMs } = batch;
+    const freed = done.freed;
     const current = this.objects.get(objectKey(bucketId, key));
     // Read whole before anything is removed: no cursor walks the table the transaction changes.
     const stored = [...this.versions.range(versionsOf(bucketId, key))].map((entry) => entry.value);
-    const freed: string[] = [];
-    let count = 0;
     let successorMs = current?.lastModifiedMs ?? null;
     let noncurrentIndex = 0;
     const kept: ObjectRecord[] = [];
@@ -84,10 +93,13 @@ export class VersionLifecycle {
         this.noncurrentDue(rules, key, version, successorMs, noncurrentIndex, nowMs)
       ) {
         freed.push(...this.versioned.release(bucketId, key, version, false));
-        note?.({ key, versionId: shownVersionId(version) }, false);
-        count++;
+        note?.expired({ key, versionId: shownVersionId(version) }, false);
+        done.expired++;
       } else {
         kept.push(version);
+        if (successorMs !== null && version.deleteMarker !== true) {
+          this.moveNoncurrent(batch, key, version, successorMs, noncurrentIndex, note, done);
+        }
         if (noncurrent) noncurrentIndex++;
       }
       successorMs = version.lastModifiedMs;
@@ -100,10 +112,72 @@ export class VersionLifecycle {
       rules.some((rule) => rule.expiredObjectDeleteMarker === true && key.startsWith(rule.prefix))
     ) {
       freed.push(...this.versioned.release(bucketId, key, lone, false));
-      note?.({ key, versionId: shownVersionId(lone) }, false);
-      count++;
+      note?.expired({ key, versionId: shownVersionId(lone) }, false);
+      done.expired++;
     }
-    return { count, freed };
+  }
+
+  /**
+   * Inside the transaction: a kept noncurrent version moves to a colder class when a
+   * NoncurrentVersionTransition is due, else (INTELLIGENT_TIERING) to an archive access tier
+   * when it has not been read for a Tiering's days.
+   */
+  private moveNoncurrent(
+    batch: LifecycleBatch,
+    key: string,
+    version: ObjectRecord,
+    becameNoncurrentMs: number,
+    newerNoncurrent: number,
+    note: LifecycleNote | undefined,
+    done: VersionBatchResult,
+  ): void {
+    const located = { record: version, current: false };
+    const changed = this.transitioned(
+      batch.rules,
+      key,
+      version,
+      becameNoncurrentMs,
+      newerNoncurrent,
+      batch.nowMs,
+    );
+    if (changed !== null) {
+      this.versioned.rewrite(batch.bucketId, key, located, changed);
+      done.moved.push(movedVersion(batch.bucketId, key, changed));
+      note?.moved(key, changed, 'transition');
+      return;
+    }
+    if (batch.tiering === undefined || batch.tiering.length === 0) return;
+    const accessTier = dueAccessTier(batch.tiering, tieringFactsOf(key, version), batch.nowMs);
+    if (accessTier === null) return;
+    const tiered = { ...version, accessTier };
+    this.versioned.rewrite(batch.bucketId, key, located, tiered);
+    note?.moved(key, tiered, 'tier');
+    done.tiered++;
+  }
+
+  /** A noncurrent version's record after a NoncurrentVersionTransition due now (null: none). */
+  private transitioned(
+    rules: readonly LifecycleRule[],
+    key: string,
+    version: ObjectRecord,
+    becameNoncurrentMs: number,
+    newerNoncurrent: number,
+    nowMs: number,
+  ): ObjectRecord | null {
+    const facts = {
+      key,
+      bytes: version.bytes,
+      tags: version.tags ?? [],
+      storageClass: version.storageClass,
+    };
+    const storageClass = dueNoncurrentTransition(
+      rules,
+      facts,
+      becameNoncurrentMs,
+      newerNoncurrent,
+      nowMs,
+    );
+    return storageClass === null ? null : transitionedRecord(version, storageClass);
   }
 
   private noncurrentDue(
@@ -124,4 +198,13 @@ export class VersionLifecycle {
         ruleMatchesObject(rule, key, version.bytes, version.tags ?? []),
     );
   }
+}
+
+export interface VersionBatchResult {
+  expired: number;
+  transitioned: number;
+  tiered: number;
+  freed: string[];
+  moved: MovedVersion[];
+  next: string | null;
 }

@@ -19,6 +19,10 @@ export type EventName =
   | 'ObjectAcl:Put'
   | 'LifecycleExpiration:Delete'
   | 'LifecycleExpiration:DeleteMarkerCreated'
+  /** A lifecycle Transition moved a version to another storage class. */
+  | 'LifecycleTransition'
+  /** Intelligent tiering moved an object to an archive access tier. */
+  | 'IntelligentTiering'
   | 'ObjectRestore:Post'
   | 'ObjectRestore:Completed'
   | 'ObjectRestore:Delete'
@@ -48,6 +52,8 @@ export const EVENT_TYPES: readonly string[] = [
   's3:LifecycleExpiration:*',
   's3:LifecycleExpiration:Delete',
   's3:LifecycleExpiration:DeleteMarkerCreated',
+  's3:LifecycleTransition',
+  's3:IntelligentTiering',
   's3:ObjectRestore:*',
   's3:ObjectRestore:Post',
   's3:ObjectRestore:Completed',

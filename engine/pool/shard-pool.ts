@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { assert } from '../assert.js';
+import type { BlockCompression } from '../blocks/block-names.js';
 import { LIMITS } from '../limits.js';
 import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
@@ -15,6 +16,8 @@ export interface ShardPoolOptions {
   shardCount: number;
   blockBytes: number;
   inlineBytesMax: number;
+  /** The default tier's block compression (config block_compression; absent: none). */
+  blockCompression?: BlockCompression;
   durable: boolean;
   /** config.sse.masterKeyFile (absent or null: the data directory's). */
   sseMasterKeyFile?: string | null;

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { blockOfFileName } from '../blocks/block-names.js';
+import { judgeStoredBytes, readStoredBlock } from '../blocks/compressed.js';
 import { type BlockCrcs, sameCrcs, segmentCrcsOf } from '../blocks/segment-crc.js';
-import { type BlockStore, isBlockHash, isCode } from '../blocks/store.js';
+import type { BlockStore } from '../blocks/store.js';
 import type { BlockErrorRecord, MetaStore } from '../meta/store.js';
 import type { BlockErrorInfo, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
@@ -122,48 +122,36 @@ export class BlockHealth {
   }
 
   /**
-   * Reads a block file whole and checks its size and hash against its name and record. A file
-   * that cannot be read (EIO, EACCES...) is as good as corrupt: its bytes cannot be served.
+   * Reads a block file whole (a compressed one decoded) and checks its size and hash against its
+   * name and record. A file that cannot be read (EIO, EACCES...), or a compressed one that does
+   * not decode, is as good as corrupt: its bytes cannot be served.
    */
   private async check(hash: string, bytes: number): Promise<BlockCheck> {
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(this.store.pathOf(hash), 'r');
-    } catch (error) {
-      if (!isCode(error, 'ENOENT')) return unreadable(error, -1);
+    const stored = await readStoredBlock(this.store.pathOf(hash));
+    if (stored.kind === 'missing') {
       return this.meta.blockRefs(hash) === 0 ? { verdict: 'gone' } : { verdict: 'missing' };
     }
-    try {
-      const { ino } = await handle.stat();
-      let data: Buffer;
-      try {
-        data = await handle.readFile();
-      } catch (error) {
-        return unreadable(error, ino);
-      }
-      const actual = createHash('sha256').update(data).digest('hex');
-      if (actual === hash && data.byteLength === bytes)
-        return { verdict: 'ok', crcs: segmentCrcsOf(data) };
-      if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
-      const message =
-        data.byteLength !== bytes
-          ? `block file holds ${data.byteLength} bytes, ${bytes} expected`
-          : `block file hashes to ${actual}`;
-      return { verdict: 'corrupt', inode: ino, message };
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+    if (stored.kind === 'unreadable') return unreadable(stored.error, stored.inode);
+    const judged = judgeStoredBytes(stored, hash, bytes);
+    if ('block' in judged) return { verdict: 'ok', crcs: segmentCrcsOf(judged.block) };
+    if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
+    return { verdict: 'corrupt', inode: stored.inode, message: judged.problem };
   }
 
   /** Removes the unreferenced block files of one fan-out directory (and, with 0, stale temps). */
   async sweepOrphans(fanout: number): Promise<ShardResult> {
     let removed = fanout === 0 ? await this.store.sweepTemp() : 0;
     let bytes = 0;
+    // A block's file has one of two names (block-names.ts): each hash is judged once.
+    const seen = new Set<string>();
     for (const name of await this.store.namesIn(fanout)) {
-      if (!isBlockHash(name) || !this.ledger.isOrphan(name)) continue;
-      const size = await this.store.sizeOf(name);
-      if (!this.ledger.removeIfOrphan(name)) continue;
-      await this.ledger.removed(name);
+      const hash = blockOfFileName(name)?.hash;
+      if (hash === undefined || seen.has(hash)) continue;
+      seen.add(hash);
+      if (!this.ledger.isOrphan(hash)) continue;
+      const size = await this.store.sizeOf(hash);
+      if (!this.ledger.removeIfOrphan(hash)) continue;
+      await this.ledger.removed(hash);
       removed++;
       bytes += size ?? 0;
     }

@@ -1,3 +1,4 @@
+import type { MovedVersion } from '../meta/lifecycle-batches.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
 import type { ShardCore } from './shard-core.js';
@@ -7,24 +8,41 @@ import type { ShardCore } from './shard-core.js';
  * purges, and its stats.
  */
 
-/** One bounded lifecycle batch: expired objects deleted, due uploads aborted, blocks freed. */
+/**
+ * One bounded lifecycle batch: expired objects deleted, due uploads aborted, versions moved to a
+ * colder class or access tier, blocks freed.
+ */
 export async function applyLifecycle(
   core: ShardCore,
   request: Extract<ShardRequest, { kind: 'ApplyLifecycle' }>,
 ): Promise<ShardResult> {
-  const { expired, aborted, freed, next } = await core.meta.applyLifecycle(
-    request.bucketId,
-    request.rules,
-    request.nowMs,
-    request.target,
-    request.after,
-    request.limit,
-    request.versioning,
-    request.notify,
-  );
-  if (core.settings.durable && expired + aborted > 0) await core.meta.flushed();
-  core.freeAll(freed);
-  return { kind: 'LifecycleApplied', expired, aborted, next };
+  const { reqId: _reqId, kind: _kind, notify, ...batch } = request;
+  const done = await core.meta.applyLifecycle(batch, notify);
+  const changed = done.expired + done.aborted + done.transitioned + done.tiered;
+  if (core.settings.durable && changed > 0) await core.meta.flushed();
+  core.freeAll(done.freed);
+  await moveToClassTiers(core, done.moved);
+  return {
+    kind: 'LifecycleApplied',
+    expired: done.expired,
+    aborted: done.aborted,
+    next: done.next,
+    ...(done.transitioned > 0 ? { transitioned: done.transitioned } : {}),
+    ...(done.tiered > 0 ? { tiered: done.tiered } : {}),
+  };
+}
+
+/**
+ * The PHYSICAL half of a transition: the records already name their new class (committed
+ * above); here each moved version's blocks go to the directories of the tier its new class maps
+ * to. THIS IS WHERE `MoveVersionTier` (branch `disks`) IS CALLED, once per moved version:
+ *   for (const v of moved) await moveVersionTier(core, v.bucketId, v.key, v.versionId, tierOf(v.storageClass));
+ * With a single tier (no [tiers] in the config) every class lives in "standard": nothing moves,
+ * so until then this is a no-op. A move cut short by a crash leaves the blocks in the old tier,
+ * still found by the placement layer's lookup; the drain/fsck pass completes it.
+ */
+async function moveToClassTiers(_core: ShardCore, _moved: readonly MovedVersion[]): Promise<void> {
+  // MoveVersionTier (disks) goes here.
 }
 
 export async function cleanupUploads(
@@ -52,6 +70,7 @@ export function stats(core: ShardCore, openSessions: number): ShardResult {
       blockErrors: core.meta.blockErrorCount(),
       blocksDeduplicated: shardCounters.blocksDeduplicated,
       orphansRemoved: shardCounters.orphansRemoved,
+      compression: shardCounters.compression,
       fsync: shardCounters.fsync,
       busySeconds: shardCounters.busySeconds(),
       messagesHandled: shardCounters.messagesHandled,

@@ -1,5 +1,7 @@
 import { EngineFailureError, engineFailure } from '../errors.js';
+import { dayOf } from '../lifecycle-transitions.js';
 import { LIMITS } from '../limits.js';
+import { AccessDays } from '../meta/access-days.js';
 import { infoOf, type ObjectRecord } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
@@ -72,13 +74,33 @@ export class ReadRequests {
     this.core.reply({ kind: 'Done', reqId: request.reqId, result: opened.result }, opened.body);
   }
 
+  /**
+   * Intelligent tiering's access tracking: a read of an INTELLIGENT_TIERING version notes its
+   * day, at most once a day (AccessDays.worthNoting is a field compare, so every other read pays
+   * nothing), in its own transaction the reply does not wait for. A note lost to a crash only
+   * makes the version look idle since its previous read.
+   */
+  private noteAccess(
+    request: Extract<ShardRequest, { kind: 'OpenObject' }>,
+    record: ObjectRecord,
+    nowMs: number,
+  ): void {
+    const day = dayOf(nowMs);
+    if (!AccessDays.worthNoting(record, day)) return;
+    const { bucketId, key, versionId } = request;
+    void this.core.meta.noteAccess(bucketId, key, versionId, day).catch(() => undefined);
+  }
+
   private open(request: Extract<ShardRequest, { kind: 'OpenObject' }>): {
     result: ShardResult;
     body?: ArrayBuffer;
   } {
     const { bucketId, key, purpose } = request;
     const record = recordToRead(this.core.meta, bucketId, key, request.versionId);
-    if (request.readableAtMs !== undefined) refuseUnrestored(record, request.readableAtMs);
+    if (request.readableAtMs !== undefined) {
+      refuseUnrestored(record, request.readableAtMs);
+      this.noteAccess(request, record, request.readableAtMs);
+    }
     const encrypted = decryptorFor(record, request.sse, purpose !== 'info', (managed) =>
       this.core.keys.dataKeyOf(managed),
     );
@@ -255,5 +277,6 @@ function refuseUnrestored(record: ObjectRecord, nowMs: number): void {
     code: 'InvalidObjectState',
     message: "The operation is not valid for the object's storage class",
     ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
+    ...(record.accessTier !== undefined ? { accessTier: record.accessTier } : {}),
   });
 }

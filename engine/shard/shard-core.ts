@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { BlockCompression } from '../blocks/block-names.js';
 import { BlockStore, isCode } from '../blocks/store.js';
 import { EngineFailureError } from '../errors.js';
 import { shardDir } from '../layout.js';
@@ -23,6 +24,8 @@ export interface ShardSettings {
   dataDir: string;
   blockBytes: number;
   inlineBytesMax: number;
+  /** How the shard's block store writes new blocks (absent: none). */
+  blockCompression?: BlockCompression;
   durable: boolean;
   /** How the shard's thread logs (the main thread's settings; the level follows SIGHUP). */
   log: LogSettings;
@@ -56,7 +59,9 @@ export class ShardCore {
     for (let i = 0; i < settings.shardCount; i++) {
       if (i !== settings.shardId) siblings.push(join(shardDir(settings.dataDir, i), 'blocks'));
     }
-    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable);
+    this.store = new BlockStore(join(dir, 'blocks'), siblings, settings.durable, {
+      compression: settings.blockCompression ?? 'none',
+    });
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
     this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);

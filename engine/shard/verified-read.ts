@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { type FileHandle, open } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
+import { type BlockFile, CorruptBlockFileError, openBlockFile } from '../blocks/compressed.js';
 import { type BlockCrcs, crcsFit } from '../blocks/segment-crc.js';
 import type { BlockRef, OpenedObject } from '../protocol/messages.js';
 import { MAC_SEGMENT_BYTES, type RunningTagCheck, type SegmentTags } from '../sse/segment-mac.js';
@@ -257,7 +257,7 @@ export class VerifiedBlockSource implements ChunkSource {
   /** Offset in the current block where its reading stops (the end of the range's last unit). */
   private readEnd = 0;
   private unit: CheckUnit | null = null;
-  private file: FileHandle | null = null;
+  private file: BlockFile | null = null;
   private closed = false;
   /** Last block index the range touches. */
   private readonly lastIndex: number;
@@ -361,6 +361,7 @@ export class VerifiedBlockSource implements ChunkSource {
       if (bytesRead !== view.byteLength) throw new BlockReadError(hash, 'shorter than recorded');
     } catch (error) {
       if (error instanceof BlockReadError || this.closed) throw error;
+      if (error instanceof CorruptBlockFileError) throw new BlockReadError(hash, error.message);
       const code = (error as { code?: string }).code ?? String(error);
       throw new BlockReadError(hash, `block file cannot be read (${code})`);
     }
@@ -384,8 +385,9 @@ export class VerifiedBlockSource implements ChunkSource {
     if (this.more) this.enterBlock();
   }
 
-  private async openBlock(): Promise<FileHandle> {
-    const file = await open(this.pathOf(this.blockIndex), 'r');
+  /** Opens the current block's file; a compressed one is decoded and verified whole first. */
+  private async openBlock(): Promise<BlockFile> {
+    const file = await openBlockFile(this.pathOf(this.blockIndex), this.currentBlock());
     if (!this.closed) return file;
     await file.close();
     throw new Error('read session closed');

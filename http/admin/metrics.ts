@@ -226,6 +226,42 @@ new ScrapedMetric(
   perShard((s) => s.blocksDeduplicated),
 );
 new ScrapedMetric(
+  'hangar_blocks_compressed_total',
+  'Block files stored zstd-compressed (block_compression = "zstd"), since start',
+  'counter',
+  perShard((s) => s.compression.compressedBlocks),
+);
+new ScrapedMetric(
+  'hangar_blocks_compressed_logical_bytes_total',
+  'Bytes of the blocks stored compressed, uncompressed (what clients wrote)',
+  'counter',
+  perShard((s) => s.compression.compressedLogicalBytes),
+);
+new ScrapedMetric(
+  'hangar_blocks_compressed_physical_bytes_total',
+  'Bytes of the compressed block files on disk (zstd frames)',
+  'counter',
+  perShard((s) => s.compression.compressedPhysicalBytes),
+);
+new ScrapedMetric(
+  'hangar_block_compression_saved_bytes_total',
+  'Disk bytes compression saved: logical minus physical bytes of the blocks stored compressed',
+  'counter',
+  perShard((s) => s.compression.compressedLogicalBytes - s.compression.compressedPhysicalBytes),
+);
+new ScrapedMetric(
+  'hangar_blocks_incompressible_total',
+  'Blocks a compressing store kept plain because zstd saved too little (random or compressed data)',
+  'counter',
+  perShard((s) => s.compression.incompressibleBlocks),
+);
+new ScrapedMetric(
+  'hangar_blocks_incompressible_bytes_total',
+  'Bytes of the blocks kept plain as incompressible',
+  'counter',
+  perShard((s) => s.compression.incompressibleBytes),
+);
+new ScrapedMetric(
   'hangar_blocks_orphaned_removed_total',
   'Orphaned (unreferenced) block files removed, by the start-up sweep and the orphan cleanup worker',
   'counter',

@@ -2,15 +2,28 @@
  * An inventory report's bytes, as AWS writes a CSV inventory: rows of quoted fields (keys
  * URL-encoded), gzip data files under `<prefix>/<source>/<config>/data/`, and per run a
  * `manifest.json` listing them (with each file's MD5) plus `manifest.checksum` (the manifest's
- * MD5), under `<prefix>/<source>/<config>/YYYY-MM-DDTHH-MMZ/`.
+ * MD5), under `<prefix>/<source>/<config>/YYYY-MM-DDTHH-MMZ/`. The field values are shared with
+ * Parquet reports (parquet-report.ts), which type them.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { Acl } from '../../engine/catalog/access.js';
 import type { ObjectInfo, VersionListEntry } from '../../engine/protocol/messages.js';
 import { DEFAULT_STORAGE_CLASS } from '../../engine/storage-classes.js';
 import { type InventoryConfig, OPTIONAL_FIELDS, type OptionalField } from './config.js';
 
 export type VersionEntry = Extract<VersionListEntry, { kind: 'version' }>;
+
+/**
+ * What a row needs beyond the listing and the version's record, worked out by the worker: the
+ * owner (absent from a record: the bucket's), the ACL as AWS's inventory writes it (base64 of
+ * its JSON; null when not asked for), and when lifecycle rules will expire the version.
+ */
+export interface RowExtras {
+  readonly ownerId: string;
+  readonly acl: string | null;
+  readonly expiresAtMs: number | null;
+}
 
 /** The optional fields whose values only the version's full record holds (one OpenObject). */
 const NEEDS_INFO: ReadonlySet<OptionalField> = new Set([
@@ -21,6 +34,8 @@ const NEEDS_INFO: ReadonlySet<OptionalField> = new Set([
   'ObjectLockLegalHoldStatus',
   'BucketKeyStatus',
   'ChecksumAlgorithm',
+  // Lifecycle rules may filter on tags, which only the record holds.
+  'LifecycleExpirationDate',
 ]);
 
 /** The configuration's optional fields in AWS's column order. */
@@ -65,7 +80,12 @@ function encryptionStatus(info: ObjectInfo): string {
 }
 
 /** One optional field's value ('' when the version has none, as AWS leaves it empty). */
-function fieldValue(field: OptionalField, entry: VersionEntry, info: ObjectInfo | null): string {
+export function fieldValue(
+  field: OptionalField,
+  entry: VersionEntry,
+  info: ObjectInfo | null,
+  extras: RowExtras,
+): string {
   if (entry.deleteMarker) return field === 'LastModifiedDate' ? isoOf(entry.lastModifiedMs) : '';
   switch (field) {
     case 'Size':
@@ -98,15 +118,19 @@ function fieldValue(field: OptionalField, entry: VersionEntry, info: ObjectInfo 
     case 'ChecksumAlgorithm':
       return info?.checksum?.algorithm ?? '';
     case 'ObjectOwner':
-      return entry.owner ?? '';
-    default:
-      // IntelligentTieringAccessTier, ObjectAccessControlList, LifecycleExpirationDate: hangar
-      // has no tiers, and the ACL and expiration are not in the version listing.
+      return entry.owner ?? extras.ownerId;
+    case 'ObjectAccessControlList':
+      return extras.acl ?? '';
+    case 'LifecycleExpirationDate':
+      return extras.expiresAtMs === null ? '' : isoOf(extras.expiresAtMs);
+    case 'IntelligentTieringAccessTier':
+      // No version record holds an access tier on this branch (the tiering worker's field
+      // comes with the transit work): empty, as AWS leaves it for other classes.
       return '';
   }
 }
 
-function isoOf(ms: number): string {
+export function isoOf(ms: number): string {
   return new Date(ms).toISOString();
 }
 
@@ -116,12 +140,13 @@ export function csvRow(
   config: InventoryConfig,
   entry: VersionEntry,
   info: ObjectInfo | null,
+  extras: RowExtras,
 ): string {
   const values = [sourceBucket, encodeKey(entry.key)];
   if (config.includedVersions === 'All') {
     values.push(entry.versionId, String(entry.isLatest), String(entry.deleteMarker));
   }
-  for (const field of columnsOf(config)) values.push(fieldValue(field, entry, info));
+  for (const field of columnsOf(config)) values.push(fieldValue(field, entry, info, extras));
   return `${values.map(quoted).join(',')}\n`;
 }
 
@@ -146,13 +171,19 @@ export interface DataFile {
 /** A data file's key and gzipped bytes; its name is derived from the run, so a resumed run
  *  rewrites the same key instead of adding one. */
 export function dataFile(base: string, runId: string, index: number, csv: string): DataFile {
-  const body = gzipSync(Buffer.from(csv, 'utf8'));
+  return namedDataFile(base, runId, index, 'csv.gz', gzipSync(Buffer.from(csv, 'utf8')));
+}
+
+/** A data file named from its run and index (with the format's extension), and its MD5. */
+export function namedDataFile(
+  base: string,
+  runId: string,
+  index: number,
+  extension: string,
+  body: Buffer,
+): DataFile {
   const name = createHash('sha256').update(`${runId}\n${index}`).digest('hex').slice(0, 32);
-  return {
-    key: `${base}data/${name}.csv.gz`,
-    body,
-    md5: createHash('md5').update(body).digest('hex'),
-  };
+  return { key: `${base}data/${name}.${extension}`, body, md5: md5Hex(body) };
 }
 
 export function manifestOf(
@@ -160,14 +191,15 @@ export function manifestOf(
   sourceBucket: string,
   createdMs: number,
   files: readonly DataFile[],
+  fileSchema: string = fileSchemaOf(config),
 ): Buffer {
   const manifest = {
     sourceBucket,
     destinationBucket: `arn:aws:s3:::${config.destination.bucket}`,
     version: '2016-11-30',
     creationTimestamp: String(createdMs),
-    fileFormat: 'CSV',
-    fileSchema: fileSchemaOf(config),
+    fileFormat: config.destination.format,
+    fileSchema,
     files: files.map((f) => ({ key: f.key, size: f.body.byteLength, MD5checksum: f.md5 })),
   };
   return Buffer.from(JSON.stringify(manifest, null, 2));
@@ -175,4 +207,19 @@ export function manifestOf(
 
 export function md5Hex(bytes: Buffer): string {
   return createHash('md5').update(bytes).digest('hex');
+}
+
+/**
+ * An ACL as AWS's inventory writes its ObjectAccessControlList field: the base64 of a JSON
+ * document `{"version":"2022-11-10","status":"AVAILABLE","grants":[...]}`, each grant a
+ * CanonicalUser (`canonicalId`) or a Group (`uri`) with its permission.
+ */
+export function inventoryAclOf(acl: Acl): string {
+  const grants = acl.grants.map(({ grantee, permission }) =>
+    grantee.type === 'CanonicalUser'
+      ? { canonicalId: grantee.id, permission, type: 'CanonicalUser' }
+      : { permission, type: 'Group', uri: grantee.uri },
+  );
+  const json = JSON.stringify({ version: '2022-11-10', status: 'AVAILABLE', grants });
+  return Buffer.from(json, 'utf8').toString('base64');
 }

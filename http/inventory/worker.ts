@@ -21,10 +21,8 @@ import { registry } from '../admin/metrics.js';
 import type { ServerState } from '../s3/context.js';
 import { idConfigsOf } from '../s3/id-configs.js';
 import type { InventoryConfig } from './config.js';
+import { dataFileSink } from './data-files.js';
 import {
-  csvRow,
-  type DataFile,
-  dataFile,
   manifestOf,
   md5Hex,
   needsInfo,
@@ -32,6 +30,7 @@ import {
   runStamp,
   type VersionEntry,
 } from './report.js';
+import { rowExtras } from './row-extras.js';
 import type { RunRecord, RunRecords } from './runs.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -171,28 +170,26 @@ export class InventoryWorker implements BackgroundWorker {
     runMs: number,
   ): Promise<number> {
     const base = reportBase(config, source.name);
-    const runId = `${source.id}/${config.id}/${runMs}`;
-    const files: DataFile[] = [];
-    let csv = '';
+    const sink = dataFileSink({
+      config,
+      sourceBucket: source.name,
+      base,
+      runId: `${source.id}/${config.id}/${runMs}`,
+      write: (file, contentType) =>
+        putLogObject(this.state, destination, file.key, file.body, contentType),
+    });
+    const extrasOf = rowExtras(this.state, source, config);
     let rows = 0;
-    const flush = async (): Promise<void> => {
-      const file = dataFile(base, runId, files.length, csv);
-      await putLogObject(this.state, destination, file.key, file.body, 'application/x-gzip');
-      files.push(file);
-      csv = '';
-    };
     for (const shard of this.state.pool.clients) {
       for await (const entry of this.versionsOf(shard, source.id, config)) {
         const info =
           needsInfo(config) && !entry.deleteMarker ? await infoOf(shard, source.id, entry) : null;
-        const row = csvRow(source.name, config, entry, info);
-        if (csv.length + row.length > LIMITS.inventoryDataFileCsvBytesMax) await flush();
-        csv += row;
+        await sink.add(entry, info, await extrasOf(shard, entry, info));
         rows++;
       }
     }
-    if (csv !== '') await flush();
-    const manifest = manifestOf(config, source.name, runMs, files);
+    const files = await sink.finish();
+    const manifest = manifestOf(config, source.name, runMs, files, sink.fileSchema);
     if (manifest.byteLength > LIMITS.chunkBytes) {
       throw new Error(
         `inventory ${config.id}: the manifest outgrew one write (${files.length} files)`,

@@ -29,6 +29,7 @@ import {
   handleGetBucketEncryption,
   handlePutBucketEncryption,
 } from './handlers/encryption.js';
+import { intelligentTieringHandlers } from './handlers/intelligent-tiering.js';
 import { inventoryHandlers } from './handlers/inventory.js';
 import {
   handleDeleteBucketLifecycle,
@@ -189,6 +190,14 @@ export async function dispatch(ctx: RequestContext): Promise<void> {
       return analyticsHandlers.delete(ctx, e.bucket, e.id);
     case 'ListBucketAnalyticsConfigurations':
       return analyticsHandlers.list(ctx, e.bucket, e.continuationToken);
+    case 'PutBucketIntelligentTieringConfiguration':
+      return intelligentTieringHandlers.put(ctx, e.bucket, e.id);
+    case 'GetBucketIntelligentTieringConfiguration':
+      return intelligentTieringHandlers.get(ctx, e.bucket, e.id);
+    case 'DeleteBucketIntelligentTieringConfiguration':
+      return intelligentTieringHandlers.delete(ctx, e.bucket, e.id);
+    case 'ListBucketIntelligentTieringConfigurations':
+      return intelligentTieringHandlers.list(ctx, e.bucket, e.continuationToken);
     case 'PutBucketMetricsConfiguration':
       return metricsHandlers.put(ctx, e.bucket, e.id);
     case 'GetBucketMetricsConfiguration':

@@ -55,11 +55,10 @@ export function fromEngineFailure(failure: EngineFailure): S3Error {
     case 'ConditionalRequestConflict':
       return new S3Error('ConditionalRequestConflict');
     case 'InvalidObjectState':
-      return new S3Error(
-        'InvalidObjectState',
-        undefined,
-        failure.storageClass !== undefined ? { StorageClass: failure.storageClass } : {},
-      );
+      return new S3Error('InvalidObjectState', undefined, {
+        ...(failure.storageClass !== undefined ? { StorageClass: failure.storageClass } : {}),
+        ...(failure.accessTier !== undefined ? { AccessTier: failure.accessTier } : {}),
+      });
     case 'RestoreAlreadyInProgress':
       return new S3Error('RestoreAlreadyInProgress');
     case 'KMS.DisabledException':

@@ -340,6 +340,18 @@ export const S3_ERRORS = {
     message:
       'The length of a record in the input or result is greater than maxCharsPerRecord of 1 MB.',
   },
+  OverMaxParquetBlockSize: {
+    status: 400,
+    message: 'The Parquet file is above the max row group size.',
+  },
+  ParquetParsingError: {
+    status: 400,
+    message: 'An error occurred while parsing the Parquet file. Check the file and try again.',
+  },
+  ParquetUnsupportedCompressionCodec: {
+    status: 400,
+    message: 'The specified Parquet compression codec is not supported.',
+  },
   ParseExpectedExpression: {
     status: 400,
     message: 'Did not find the expected SQL expression.',
@@ -364,7 +376,16 @@ export const S3_ERRORS = {
     status: 400,
     message: 'The SQL expression contains unsupported syntax.',
   },
+  TruncatedInput: {
+    status: 400,
+    message:
+      'Object decompression failed. Check that the object is properly compressed using the format specified in the request.',
+  },
   UnsupportedFunction: { status: 400, message: 'Encountered an unsupported SQL function.' },
+  UnsupportedParquetType: {
+    status: 400,
+    message: 'The specified Parquet type is not supported.',
+  },
   UnsupportedScanRangeInput: {
     status: 400,
     message: 'Scan range queries are not supported on this type of object.',

@@ -10,7 +10,7 @@ import { checkElements, optionalText, type XmlNode } from './xml.js';
  * in one catalog record (at most 1,000 small documents, read and written whole), sorted by id,
  * so a listing's pages and its continuation token (the first id of the next page) are stable.
  */
-export type IdConfigKind = 'analytics' | 'metrics' | 'inventory';
+export type IdConfigKind = 'analytics' | 'metrics' | 'inventory' | 'intelligent-tiering';
 
 export interface IdConfigs<T extends { id: string }> {
   configs: T[];

@@ -3,7 +3,8 @@
  * kind 'lifecycle'), their validation with AWS's errors, the GetBucketLifecycleConfiguration
  * document, and the plain rules the shards apply. hangar implements the actions that make sense
  * without storage classes: Expiration (Days, Date, ExpiredObjectDeleteMarker),
- * NoncurrentVersionExpiration and AbortIncompleteMultipartUpload. Transitions are NotImplemented.
+ * NoncurrentVersionExpiration and AbortIncompleteMultipartUpload, and (lifecycle-transitions.ts)
+ * Transition and NoncurrentVersionTransition.
  */
 
 import { DAY_MS } from '../../engine/lifecycle.js';
@@ -11,6 +12,18 @@ import { LIMITS } from '../../engine/limits.js';
 import type { LifecycleRule, Tag } from '../../engine/protocol/messages.js';
 import { S3Error } from './errors.js';
 import { checkTags } from './handlers/tagging.js';
+import {
+  DEFAULT_MINIMUM_SIZE,
+  engineTransitions,
+  type LifecycleOptions,
+  noncurrentTransitionsXml,
+  parseNoncurrentTransitions,
+  parseTransitions,
+  type StoredNoncurrentTransition,
+  type StoredTransition,
+  type TransitionContext,
+  transitionsXml,
+} from './lifecycle-transitions.js';
 import { filterTagsOf, parseRuleFilter, randomRuleId } from './rule-filter.js';
 import {
   checkElements,
@@ -40,6 +53,8 @@ export interface StoredLifecycleRule {
   expiration?: { days?: number; date?: string; expiredObjectDeleteMarker?: boolean };
   abortUploadDays?: number;
   noncurrentExpiration?: { days: number; newerVersions?: number };
+  transitions?: StoredTransition[];
+  noncurrentTransitions?: StoredNoncurrentTransition[];
 }
 
 const SIZE_MAX = 2 ** 53 - 1;
@@ -56,7 +71,6 @@ const RULE_ELEMENTS = new Set([
   'NoncurrentVersionExpiration',
 ]);
 const FILTER_ELEMENTS = new Set(['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
-const NOT_IMPLEMENTED = ['Transition', 'NoncurrentVersionTransition'];
 /** AWS's bound on NewerNoncurrentVersions. */
 const NEWER_NONCURRENT_VERSIONS_MAX = 100;
 
@@ -85,14 +99,6 @@ export function parseLifecycleConfiguration(xml: string): StoredLifecycleRule[] 
 function parseRule(value: XmlValue): StoredLifecycleRule {
   const node = elementOf(value);
   checkElements(node, RULE_ELEMENTS);
-  for (const name of NOT_IMPLEMENTED) {
-    if (node[name] !== undefined) {
-      throw new S3Error(
-        'NotImplemented',
-        `${name} is not implemented by hangar (it has no storage classes).`,
-      );
-    }
-  }
   const id = optionalText(node, 'ID') ?? randomRuleId();
   if (id.length > LIMITS.lifecycleRuleIdUnitsMax) {
     throw new S3Error(
@@ -115,10 +121,13 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
   if (node['NoncurrentVersionExpiration'] !== undefined) {
     rule.noncurrentExpiration = parseNoncurrent(node['NoncurrentVersionExpiration']);
   }
+  parseRuleTransitions(node, rule);
   if (
     rule.expiration === undefined &&
     rule.abortUploadDays === undefined &&
-    rule.noncurrentExpiration === undefined
+    rule.noncurrentExpiration === undefined &&
+    rule.transitions === undefined &&
+    rule.noncurrentTransitions === undefined
   ) {
     throw new S3Error('InvalidRequest', 'At least one action needs to be specified in a rule');
   }
@@ -141,6 +150,28 @@ function parseRule(value: XmlValue): StoredLifecycleRule {
     throw new S3Error('InvalidRequest', 'ExpiredObjectDeleteMarker cannot be specified with Tags.');
   }
   return rule;
+}
+
+/** A rule's Transition and NoncurrentVersionTransition elements, checked against its other actions. */
+function parseRuleTransitions(node: XmlNode, rule: StoredLifecycleRule): void {
+  const context: TransitionContext = {
+    label: `(prefix=${rule.prefix ?? rule.filter?.prefix ?? ''})`,
+    ...(rule.expiration?.days !== undefined ? { expirationDays: rule.expiration.days } : {}),
+    ...(rule.expiration?.date !== undefined ? { expirationDate: rule.expiration.date } : {}),
+    ...(rule.noncurrentExpiration !== undefined
+      ? { noncurrentExpirationDays: rule.noncurrentExpiration.days }
+      : {}),
+  };
+  if (node['Transition'] !== undefined) {
+    rule.transitions = parseTransitions(node['Transition'], context, parseDate);
+  }
+  if (node['NoncurrentVersionTransition'] !== undefined) {
+    rule.noncurrentTransitions = parseNoncurrentTransitions(
+      node['NoncurrentVersionTransition'],
+      context,
+      NEWER_NONCURRENT_VERSIONS_MAX,
+    );
+  }
 }
 
 function parseFilter(value: XmlValue): StoredLifecycleFilter {
@@ -266,6 +297,10 @@ export function lifecycleRulesXml(rules: readonly StoredLifecycleRule[]): XmlNod
     if (rule.prefix !== undefined) node['Prefix'] = rule.prefix;
     if (rule.filter !== undefined) node['Filter'] = filterXml(rule.filter);
     node['Status'] = rule.status;
+    if (rule.transitions !== undefined) node['Transition'] = transitionsXml(rule.transitions);
+    if (rule.noncurrentTransitions !== undefined) {
+      node['NoncurrentVersionTransition'] = noncurrentTransitionsXml(rule.noncurrentTransitions);
+    }
     if (rule.abortUploadDays !== undefined) {
       node['AbortIncompleteMultipartUpload'] = { DaysAfterInitiation: rule.abortUploadDays };
     }
@@ -290,7 +325,10 @@ function filterXml(filter: StoredLifecycleFilter): XmlNode {
 }
 
 /** The enabled rules, as the shards apply them. */
-export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): LifecycleRule[] {
+export function engineLifecycleRules(
+  rules: readonly StoredLifecycleRule[],
+  options: LifecycleOptions = { minimumSize: DEFAULT_MINIMUM_SIZE },
+): LifecycleRule[] {
   return rules
     .filter(
       (rule) =>
@@ -299,7 +337,9 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
           rule.expiration?.date !== undefined ||
           rule.expiration?.expiredObjectDeleteMarker === true ||
           rule.noncurrentExpiration !== undefined ||
-          rule.abortUploadDays !== undefined),
+          rule.abortUploadDays !== undefined ||
+          rule.transitions !== undefined ||
+          rule.noncurrentTransitions !== undefined),
     )
     .map((rule) => ({
       id: rule.id,
@@ -320,8 +360,15 @@ export function engineLifecycleRules(rules: readonly StoredLifecycleRule[]): Lif
       ...(rule.expiration?.expiredObjectDeleteMarker === true
         ? { expiredObjectDeleteMarker: true }
         : {}),
+      ...engineTransitions(
+        rule,
+        rule.filter?.sizeGreaterThan !== undefined || rule.filter?.sizeLessThan !== undefined,
+        options,
+      ),
     }));
 }
+
+export { lifecycleOptionsOf } from './lifecycle-transitions.js';
 
 // ---------------------------------------------------------------------------------------------
 

@@ -35,6 +35,16 @@ export function isArchived(storageClass: string | undefined): boolean {
   return storageClass !== undefined && isArchiveClass(storageClass);
 }
 
+/** Whether reads of a version of this class are tracked (intelligent tiering's access days). */
+export function isTiered(storageClass: string | undefined): boolean {
+  return storageClass === 'INTELLIGENT_TIERING';
+}
+
+/** HEAD's x-amz-archive-status: an INTELLIGENT_TIERING version in an archive access tier. */
+export function archiveStatusHeader(accessTier: string | undefined): Array<[string, string]> {
+  return accessTier === undefined ? [] : [['x-amz-archive-status', accessTier]];
+}
+
 /** HEAD / GET's x-amz-restore (absent: never restored, or the restore expired). */
 export function restoreHeader(
   restore: RestoreState | undefined,

@@ -19,6 +19,8 @@ export type InputRecord =
 /** Evaluates the expressions of one query, with the FROM alias bound. */
 export class Evaluator {
   private readonly likeCache = new Map<string, RegExp>();
+  /** Each path of the query, compiled on its first record (keyed by the AST's steps). */
+  private readonly paths = new WeakMap<readonly PathStep[], CompiledPath>();
 
   constructor(private readonly alias: string | null) {}
 
@@ -69,19 +71,14 @@ export class Evaluator {
 
   /** `alias.x.y`, `x.y`, `_3`, `alias`: the record, a column, or a path into a JSON value. */
   resolve(steps: readonly PathStep[], record: InputRecord): SqlValue {
-    const first = steps[0];
-    let rest = steps;
-    if (
-      first?.kind === 'name' &&
-      this.alias !== null &&
-      sameName(first.name, this.alias, first.quoted)
-    ) {
-      rest = steps.slice(1);
+    let path = this.paths.get(steps);
+    if (path === undefined) {
+      path = compilePath(steps, this.alias);
+      this.paths.set(steps, path);
     }
-    if (rest.length === 0) return record.kind === 'csv' ? csvObject(record) : record.value;
-    const [head, ...tail] = rest as [PathStep, ...PathStep[]];
-    let value = record.kind === 'csv' ? csvColumn(record, head) : step(record.value, head);
-    for (const next of tail) value = step(value, next);
+    if (path.head === null) return record.kind === 'csv' ? csvObject(record) : record.value;
+    let value = record.kind === 'csv' ? csvColumn(record, path) : step(record.value, path.head);
+    for (const next of path.tail) value = step(value, next);
     return value;
   }
 
@@ -191,21 +188,54 @@ function sameName(name: string, wanted: string, quoted: boolean): boolean {
   return quoted ? name === wanted : name.toLowerCase() === wanted.toLowerCase();
 }
 
-function csvColumn(record: Extract<InputRecord, { kind: 'csv' }>, head: PathStep): SqlValue {
-  if (head.kind !== 'name') return undefined;
-  const positional = /^_(\d+)$/.exec(head.name);
-  if (positional !== null) {
-    const index = Number(positional[1]);
-    if (index < 1) throw new SelectSqlError('InvalidColumnIndex');
-    return record.fields[index - 1];
+/**
+ * A path as the evaluator walks it, worked out once per query rather than per record: the
+ * alias taken off, a CSV position (`_3`) parsed, and a CSV column's index in the header found
+ * once for the header it was looked up in (the same array for every record of a scan).
+ */
+interface CompiledPath {
+  /** The first step after the alias; null: the whole record. */
+  readonly head: PathStep | null;
+  readonly tail: readonly PathStep[];
+  /** `_N` as a 0-based index; null: not positional. */
+  readonly position: number | null;
+  header: readonly string[] | null;
+  headerIndex: number;
+}
+
+function compilePath(steps: readonly PathStep[], alias: string | null): CompiledPath {
+  const first = steps[0];
+  const aliased =
+    first?.kind === 'name' && alias !== null && sameName(first.name, alias, first.quoted);
+  const [head = null, ...tail] = aliased ? steps.slice(1) : steps;
+  const positional = head?.kind === 'name' ? /^_(\d+)$/.exec(head.name) : null;
+  const position = positional === null ? null : Number(positional[1]) - 1;
+  return { head, tail, position, header: null, headerIndex: -1 };
+}
+
+function csvColumn(record: Extract<InputRecord, { kind: 'csv' }>, path: CompiledPath): SqlValue {
+  const head = path.head;
+  if (head?.kind !== 'name') return undefined;
+  if (path.position !== null) {
+    if (path.position < 0) throw new SelectSqlError('InvalidColumnIndex');
+    return record.fields[path.position];
   }
   if (record.header === null) return undefined;
-  let index = record.header.indexOf(head.name);
-  if (index < 0 && !head.quoted) {
-    const lower = head.name.toLowerCase();
-    index = record.header.findIndex((name) => name.toLowerCase() === lower);
+  if (path.header !== record.header) {
+    path.header = record.header;
+    path.headerIndex = headerIndexOf(record.header, head);
   }
-  return index < 0 ? undefined : record.fields[index];
+  return path.headerIndex < 0 ? undefined : record.fields[path.headerIndex];
+}
+
+function headerIndexOf(
+  header: readonly string[],
+  head: Extract<PathStep, { kind: 'name' }>,
+): number {
+  const index = header.indexOf(head.name);
+  if (index >= 0 || head.quoted) return index;
+  const lower = head.name.toLowerCase();
+  return header.findIndex((name) => name.toLowerCase() === lower);
 }
 
 /** A CSV row as one object: header names (or `_N`) to fields. */

@@ -91,7 +91,7 @@ class Parser {
     if (this.acceptWord('WHERE')) where = this.expr();
     if (this.acceptWord('LIMIT')) limit = this.limit();
     if (this.peek().kind !== 'end') throw this.fail('ParseUnexpectedToken');
-    return { items, from, alias, where, limit };
+    return { items: wholeRecordItems(items, alias), from, alias, where, limit };
   }
 
   private selectList(): SelectItem[] | null {
@@ -510,3 +510,23 @@ const WORD_LITERALS = new Map<string, { value: null | undefined | boolean }>([
   ['TRUE', { value: true }],
   ['FALSE', { value: false }],
 ]);
+
+/**
+ * `SELECT s.*` (s the FROM alias) is `SELECT *`: the whole record. Beside other items (which
+ * PartiQL would merge into one record) hangar refuses it as unsupported syntax.
+ */
+function wholeRecordItems(items: SelectItem[] | null, alias: string | null): SelectItem[] | null {
+  if (items === null || alias === null) return items;
+  const isAliasStar = (item: SelectItem): boolean =>
+    item.expr.kind === 'path' &&
+    item.expr.steps.length === 2 &&
+    item.expr.steps[0]?.kind === 'name' &&
+    (item.expr.steps[0].quoted
+      ? item.expr.steps[0].name === alias
+      : item.expr.steps[0].name.toLowerCase() === alias.toLowerCase()) &&
+    item.expr.steps[1]?.kind === 'wildcard';
+  if (!items.some(isAliasStar)) return items;
+  if (items.length > 1 || items[0]?.alias !== null)
+    throw new SelectSqlError('ParseUnsupportedSyntax', null, 's.* must be the only SELECT item');
+  return null;
+}

@@ -1,14 +1,14 @@
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { assert } from '../../engine/assert.js';
 import { LIMITS } from '../../engine/limits.js';
-import { S3Error } from '../s3/errors.js';
 import { Aggregates } from './aggregate.js';
 import type { PathStep, Query, SqlValue } from './ast.js';
 import { CsvReader } from './csv-input.js';
+import { decompressed } from './decompress.js';
 import { checkQuery, Evaluator, type InputRecord } from './evaluate.js';
 import { contEvent, countsEvent, endEvent, recordsEvent, type ScanCounts } from './event-stream.js';
 import { JsonReader } from './json-input.js';
 import { columnNames, type OutRecord, projectRow, rowWriter, wholeRecord } from './output.js';
+import { parquetBatches, type RangeReader } from './parquet-input.js';
 import type { SelectRequest } from './request.js';
 
 /** Where the events go: `send` resolves once the bytes were taken (backpressure). */
@@ -17,6 +17,11 @@ export interface EventSink {
   /** False once the client is gone: the scan stops. */
   readonly open: boolean;
 }
+
+/** What the scan reads: a byte stream (CSV, JSON), or ranged reads of the object (Parquet). */
+export type ScanInput =
+  | { readonly kind: 'bytes'; readonly source: AsyncIterable<Uint8Array> }
+  | { readonly kind: 'ranges'; readonly reader: RangeReader };
 
 /** A parsed, checked query ready to scan. */
 export interface ScanPlan {
@@ -30,11 +35,7 @@ export interface ScanPlan {
  * then Stats and End. Pulls one input chunk at a time and awaits each send: memory stays at a
  * chunk, a record and an event, whatever the object's size. Stops reading at LIMIT.
  */
-export async function runScan(
-  plan: ScanPlan,
-  source: AsyncIterable<Uint8Array>,
-  sink: EventSink,
-): Promise<void> {
+export async function runScan(plan: ScanPlan, input: ScanInput, sink: EventSink): Promise<void> {
   const { request, query } = plan;
   const evaluator = new Evaluator(query.alias);
   const calls = checkQuery(query);
@@ -80,15 +81,27 @@ export async function runScan(
     await send(recordsEvent(bytes));
   };
 
-  if (limit > 0) {
+  /** After each piece of input: flush a full event, keep alive; false: stop reading. */
+  const afterInput = async (more: boolean): Promise<boolean> => {
+    if (pendingChars >= LIMITS.selectRecordsEventBytes || !more) await flush();
+    if (!more || !sink.open) return false;
+    await keepAlive(request, counts, timers, send);
+    return true;
+  };
+  if (limit > 0 && input.kind === 'ranges') {
+    for await (const batch of parquetBatches(input.reader)) {
+      counts.scanned += batch.scanned;
+      counts.processed += batch.processed;
+      const full = (): boolean => pendingChars >= LIMITS.selectRecordsEventBytes;
+      if (!(await feedBatch(batch.records, onRecord, full, afterInput))) break;
+    }
+  } else if (limit > 0 && input.kind === 'bytes') {
     const feed = recordFeed(request, onRecord);
     const decoder = new TextDecoder('utf-8');
-    for await (const chunk of decompressed(request, countScanned(source, counts))) {
+    const bytes = decompressed(request.compression, countScanned(input.source, counts));
+    for await (const chunk of bytes) {
       counts.processed += chunk.byteLength;
-      const more = feed.push(decoder.decode(chunk, { stream: true }));
-      if (pendingChars >= LIMITS.selectRecordsEventBytes || !more) await flush();
-      if (!more || !sink.open) break;
-      await keepAlive(request, counts, timers, send);
+      if (!(await afterInput(feed.push(decoder.decode(chunk, { stream: true }))))) break;
     }
     if (rows < limit && sink.open) feed.end(decoder.decode());
   }
@@ -105,6 +118,24 @@ export async function runScan(
   if (request.progress) await send(countsEvent('Progress', counts));
   await send(countsEvent('Stats', counts));
   await send(endEvent());
+}
+
+/**
+ * One row group's records into the query, an event sent each time the output fills one (a row
+ * group may give far more output than an event holds). False: stop reading (LIMIT, client gone).
+ */
+async function feedBatch(
+  records: readonly InputRecord[],
+  onRecord: (record: InputRecord) => boolean,
+  full: () => boolean,
+  afterInput: (more: boolean) => Promise<boolean>,
+): Promise<boolean> {
+  for (const record of records) {
+    const more = onRecord(record);
+    // Awaited only when there is something to send or to stop for: most records add no event.
+    if ((!more || full()) && !(await afterInput(more))) return false;
+  }
+  return afterInput(true);
 }
 
 /** Cont after LIMITS.selectKeepAliveMs of silence; Progress every selectProgressIntervalMs. */
@@ -144,8 +175,7 @@ function recordFeed(
       },
     };
   }
-  if (input.kind !== 'csv')
-    throw new S3Error('NotImplemented', 'Parquet input is not implemented by hangar yet.');
+  assert(input.kind === 'csv', 'Parquet input is read by row groups, not as text');
   const reader = new CsvReader(input);
   let header: string[] | null = null;
   let first = input.header !== 'NONE';
@@ -198,25 +228,5 @@ async function* countScanned(
   for await (const chunk of source) {
     counts.scanned += chunk.byteLength;
     yield chunk;
-  }
-}
-
-/** GZIP through zlib, pulled chunk by chunk; a body that is not gzip is InvalidCompressionFormat. */
-async function* decompressed(
-  request: SelectRequest,
-  source: AsyncIterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  if (request.compression === 'NONE') {
-    yield* source;
-    return;
-  }
-  const gunzip = pipeline(Readable.from(source), createGunzip(), () => {});
-  try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (error) {
-    if ((error as { code?: unknown }).code?.toString().startsWith('Z_')) {
-      throw new S3Error('InvalidCompressionFormat', 'The object is not valid GZIP data.');
-    }
-    throw error;
   }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketTaggingCommand,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
@@ -122,6 +123,44 @@ browserTest('lifecycle rules are a form: refused in place, saved, read back', as
   t.is(await second.getByLabel('Tags (key=value, one a line)').inputValue(), 'class=scratch');
   t.is(await second.getByLabel('Status').inputValue(), 'Disabled');
   t.is(await second.getByLabel('Expire', { exact: true }).inputValue(), 'none');
+  await page.close();
+});
+
+browserTest('transitions of a rule survive a save of the lifecycle form', async (t) => {
+  const bucket = await newBucket(suite.s3, 'console-transitions');
+  const transitions = [
+    { Days: 30, StorageClass: 'STANDARD_IA' as const },
+    { Days: 90, StorageClass: 'GLACIER' as const },
+  ];
+  await suite.s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          { ID: 'tiers', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Transitions: transitions },
+        ],
+      },
+    }),
+  );
+  const page = await openAsOperator(`#/buckets/${bucket}/settings`);
+  const form = page.locator('form[data-config="lifecycle"]');
+  const shown = form.locator('[data-lifecycle-transitions="0"]');
+  await shown.waitFor();
+  t.regex((await shown.textContent()) ?? '', /after 30 days: STANDARD_IA; after 90 days: GLACIER/);
+  const xml = (await page.locator('pre[data-xml="lifecycle"]').textContent()) ?? '';
+  t.true(xml.includes('<StorageClass>GLACIER</StorageClass>'), xml);
+  await form.locator('fieldset[data-lifecycle-rule="0"]').getByLabel('Prefix').fill('logs/app/');
+  await form.getByRole('button', { name: 'Save lifecycle' }).click();
+  await waitUntil('the edited rule is stored', async () => {
+    const stored = await suite.s3.send(
+      new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+    );
+    return stored.Rules?.[0]?.Filter?.Prefix === 'logs/app/';
+  });
+  const stored = await suite.s3.send(
+    new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+  );
+  t.deepEqual(stored.Rules?.[0]?.Transitions, transitions);
   await page.close();
 });
 

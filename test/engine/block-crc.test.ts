@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
 import { segmentCrcsOf } from '../../engine/blocks/segment-crc.js';
-import { onNode } from '../helpers/admin.js';
+import { listedCorrupt, scrubNow } from '../helpers/block-health.js';
 import { blockPath, blockRecords, flipByte, shardPath } from '../helpers/blocks.js';
 import { eventually, fsckReport } from '../helpers/fsck.js';
 import { drainBody, newBucket, objectBytes, s3Failure, TestServer } from '../helpers/server.js';
@@ -128,33 +128,6 @@ test.serial('every write path records the CRC32C of each block it references', a
     tempFiles: 0,
   });
 });
-
-async function workerVariable(server: TestServer, name: string): Promise<string> {
-  const { node } = await onNode(server, 'POST', 'GetWorkerVariable', { variable: name });
-  return (node as Record<string, string>)[name] ?? '';
-}
-
-/** Runs a whole scrub pass and waits for it to complete. */
-async function scrubNow(server: TestServer): Promise<void> {
-  const before = await workerVariable(server, 'scrub-last-completed');
-  const launched = await onNode(server, 'POST', 'LaunchRepairOperation', {
-    repairType: { scrub: 'start' },
-  });
-  if (launched.status !== 200) throw new Error(launched.text);
-  const done = await eventually(
-    async () => (await workerVariable(server, 'scrub-last-completed')) !== before,
-    20_000,
-    100,
-  );
-  if (!done) throw new Error('scrub did not complete');
-}
-
-async function listedCorrupt(server: TestServer, hash: string): Promise<boolean> {
-  const { node } = await onNode(server, 'GET', 'ListBlockErrors');
-  return (node as Array<Record<string, unknown>>).some(
-    (e) => e.blockHash === hash && e.kind === 'corrupt',
-  );
-}
 
 test.serial(
   'a block recorded without a CRC (an older store) is checked by SHA-256; the scrub fills it in',

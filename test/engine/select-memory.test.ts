@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
@@ -13,6 +14,9 @@ const OBJECT_BYTES = 128 * MiB;
 /** How much the server's anonymous memory may grow while a Select scans the object: less than
  *  the object, so a Select that buffered it whole (input or output) fails. */
 const MEMORY_GROWTH_MAX_BYTES = 96 * MiB;
+/** A bzip2 block inflates to at most ~46 MB, held while the scan reads it (with the scan's own
+ *  garbage, ~100 MiB measured); unbzip2-stream's own stream took over 1 GiB for the same bomb. */
+const BOMB_GROWTH_MAX_BYTES = 160 * MiB;
 /** One CSV row: 64 bytes, its first field the row number. */
 const ROW_BYTES = 64;
 
@@ -95,6 +99,48 @@ test('a Select over a 128 MiB CSV streams with bounded server memory, with Cont 
     t.true(conts > 0, 'Cont events between Records');
     const grown = memory.peakBytes - memory.baselineBytes;
     t.true(grown < MEMORY_GROWTH_MAX_BYTES, `RssAnon grew by ${(grown / MiB).toFixed(0)} MiB`);
+  } finally {
+    await server.destroy();
+  }
+});
+
+test('a BZIP2 bomb (200 MB of newlines in a few hundred bytes) decompresses in bounded memory', async (t) => {
+  t.timeout(300_000);
+  const inflated = 200 * 1000 * 1000;
+  const bomb = execFileSync('bzip2', ['-9', '-c'], { input: Buffer.alloc(inflated, 0x0a) });
+  const server = await TestServer.start({ shards: 1 });
+  try {
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'select-bomb' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'select-bomb', Key: 'x.bz2', Body: bomb }));
+    const sampler = await sampleAnonMemory(server.process.pid as number);
+    let memory: AnonMemory;
+    let records = '';
+    let processed: number | undefined;
+    try {
+      const out = await s3.send(
+        new SelectObjectContentCommand({
+          Bucket: 'select-bomb',
+          Key: 'x.bz2',
+          ExpressionType: 'SQL',
+          Expression: 'SELECT COUNT(*) FROM S3Object',
+          InputSerialization: { CSV: {}, CompressionType: 'BZIP2' },
+          OutputSerialization: { CSV: {} },
+        }),
+      );
+      for await (const event of out.Payload ?? []) {
+        if (event.Records?.Payload !== undefined)
+          records += Buffer.from(event.Records.Payload).toString();
+        if (event.Stats?.Details !== undefined) processed = event.Stats.Details.BytesProcessed;
+      }
+    } finally {
+      memory = await sampler.stop();
+    }
+    t.log(`${bomb.length} bytes stored; ${describeAnonMemory(memory)}`);
+    t.is(records, '0\n', 'blank lines are no records');
+    t.is(processed, inflated);
+    const grown = memory.peakBytes - memory.baselineBytes;
+    t.true(grown < BOMB_GROWTH_MAX_BYTES, `RssAnon grew by ${(grown / MiB).toFixed(0)} MiB`);
   } finally {
     await server.destroy();
   }

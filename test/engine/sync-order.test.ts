@@ -176,9 +176,16 @@ class Checker {
   /** A block file: written, fsynced, renamed into place, its directory fsynced, then answered. */
   private blockProblems(request: Acked, hash: string, answer: number): string[] {
     const label = `${request.label} block ${hash.slice(0, 12)}`;
-    const target = `/blocks/${hash.slice(0, 2)}/${hash}"`;
+    // Its file is `<hash>`, or `<hash>.zst` when the store compressed it.
+    const targets = [
+      `/blocks/${hash.slice(0, 2)}/${hash}"`,
+      `/blocks/${hash.slice(0, 2)}/${hash}.zst"`,
+    ];
     const install = this.calls.find(
-      (c) => c.name.startsWith('rename') && c.args.includes(target) && c.end < answer,
+      (c) =>
+        c.name.startsWith('rename') &&
+        targets.some((target) => c.args.includes(target)) &&
+        c.end < answer,
     );
     if (install === undefined) return [`${label}: not renamed into place before the answer`];
     const [temp, installed] = [...install.args.matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? '');
@@ -277,7 +284,20 @@ async function stopTraced(server: TestServer): Promise<void> {
   await exited;
 }
 
-test('every acknowledged write is durable before its answer goes out', async (t) => {
+/** Bytes of a large body: random, or (a compressing store's case) log-like text zstd shrinks. */
+type BodyOf = (bytes: number) => Buffer;
+
+function textBody(bytes: number): Buffer {
+  const line = (n: number): string => `${n} ${randomBytes(3).toString('hex')} GET /object ok\n`;
+  const lines: string[] = [];
+  for (let n = 0, length = 0; length < bytes; n++) {
+    lines.push(line(n));
+    length += lines.at(-1)?.length ?? 0;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+const durableBeforeAnswer = test.macro(async (t, env: Record<string, string>, bodyOf: BodyOf) => {
   t.timeout(90_000);
   // CI installs strace (.ci/run); a machine without it must not pass this silently.
   if (!straceAvailable()) {
@@ -290,6 +310,7 @@ test('every acknowledged write is durable before its answer goes out', async (t)
   const wrapper = ['strace', '-f', '-tt', '-y', '-s', '8192', '-o', tracePath];
   const server = await TestServer.start({
     shards: 2,
+    env,
     // stopTraced ends the traced server itself (SIGTERM to the tracee, so strace ends with it).
     expectedLogErrors: [/hangar exited by itself \(code 0, signal null\)/],
     // '?': a name this architecture lacks (rename on arm64) is ignored, not an error.
@@ -322,13 +343,10 @@ test('every acknowledged write is durable before its answer goes out', async (t)
       ...Array.from({ length: 8 }, (_, i) => [`inline-${i}`, randomBytes(3000)] as const),
       ...Array.from({ length: 4 }, (_, i) => [`medium-${i}`, randomBytes(64 * 1024)] as const),
     ];
-    const large = Array.from(
-      { length: 5 },
-      (_, i) => [`large-${i}`, randomBytes(2.5 * MiB)] as const,
-    );
+    const large = Array.from({ length: 5 }, (_, i) => [`large-${i}`, bodyOf(2.5 * MiB)] as const);
     await Promise.all([
       ...[...inline, ...large].map(([key, body]) => put(key, body)),
-      multipart(s3, acked),
+      multipart(s3, acked, bodyOf),
     ]);
     const deletes = [...inline.slice(0, 4), ...large.slice(0, 3)].map(async ([key]) => {
       const out = await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
@@ -356,10 +374,30 @@ test('every acknowledged write is durable before its answer goes out', async (t)
   const problems = order.flatMap((request) => checker.check(request));
   t.deepEqual(problems, [], `${acked.length} requests checked`);
   t.is(acked.length, 12 + 5 + 4 + 7, 'every request was acknowledged and checked');
+  const compressed = calls.some((c) => c.name.startsWith('rename') && /\.zst"/.test(c.args));
+  t.is(compressed, env['HANGAR_BLOCK_COMPRESSION'] === 'zstd', 'blocks stored compressed or not');
 });
 
+test(
+  'every acknowledged write is durable before its answer goes out',
+  durableBeforeAnswer,
+  {},
+  (bytes) => randomBytes(bytes),
+);
+
+test(
+  'with block_compression = "zstd" too (compressed blocks, same order)',
+  durableBeforeAnswer,
+  { HANGAR_BLOCK_COMPRESSION: 'zstd' },
+  textBody,
+);
+
 /** A multipart upload of two parts (5 MiB and 1 MiB + 1), completed. */
-async function multipart(s3: ReturnType<TestServer['client']>, acked: Acked[]): Promise<void> {
+async function multipart(
+  s3: ReturnType<TestServer['client']>,
+  acked: Acked[],
+  bodyOf: BodyOf,
+): Promise<void> {
   const key = 'multipart';
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
   const uploadId = created.UploadId ?? '';
@@ -371,7 +409,7 @@ async function multipart(s3: ReturnType<TestServer['client']>, acked: Acked[]): 
     keyInCommit: key,
     shardKey: key,
   });
-  const bodies = [randomBytes(5 * MiB), randomBytes(MiB + 1)];
+  const bodies = [bodyOf(5 * MiB), bodyOf(MiB + 1)];
   const parts = await Promise.all(
     bodies.map(async (body, index) => {
       const partNumber = index + 1;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
 import { onNode } from './admin.js';
 import { eventually } from './fsck.js';
 import { objectBytes, type TestServer } from './server.js';
@@ -51,22 +52,56 @@ export async function readReport(
   bucket: string,
   key: string,
 ): Promise<{ manifest: InventoryManifest; checksumOk: boolean; rows: string[][] }> {
-  const manifestBytes = await objectBytes(s3, bucket, key);
-  const checksum = (await objectBytes(s3, bucket, key.replace(/json$/, 'checksum'))).toString();
-  const md5 = createHash('md5').update(manifestBytes).digest('hex');
-  const manifest = JSON.parse(manifestBytes.toString()) as InventoryManifest;
+  const { manifest, checksumOk, files } = await readManifest(s3, bucket, key);
   const rows: string[][] = [];
-  for (const file of manifest.files) {
-    const gz = await objectBytes(s3, bucket, file.key);
-    if (gz.length !== file.size) throw new Error(`${file.key}: size ${gz.length} != ${file.size}`);
-    if (createHash('md5').update(gz).digest('hex') !== file.MD5checksum) {
-      throw new Error(`${file.key}: MD5 differs from the manifest's`);
-    }
+  for (const gz of files) {
     for (const line of gunzipSync(gz).toString('utf8').split('\n')) {
       if (line !== '') rows.push(parseCsvLine(line));
     }
   }
-  return { manifest, checksumOk: checksum.trim() === md5, rows };
+  return { manifest, checksumOk, rows };
+}
+
+/** The same for a Parquet report: its rows as hyparquet reads them back (column name to value). */
+export async function readParquetReport(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{
+  manifest: InventoryManifest;
+  checksumOk: boolean;
+  rows: Array<Record<string, unknown>>;
+}> {
+  const { manifest, checksumOk, files } = await readManifest(s3, bucket, key);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const body of files) {
+    const file = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
+    rows.push(...(await parquetReadObjects({ file: file as ArrayBuffer })));
+  }
+  return { manifest, checksumOk, rows };
+}
+
+/** The manifest, whether manifest.checksum is its MD5, and its data files (size and MD5 checked). */
+async function readManifest(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ manifest: InventoryManifest; checksumOk: boolean; files: Buffer[] }> {
+  const manifestBytes = await objectBytes(s3, bucket, key);
+  const checksum = (await objectBytes(s3, bucket, key.replace(/json$/, 'checksum'))).toString();
+  const md5 = createHash('md5').update(manifestBytes).digest('hex');
+  const manifest = JSON.parse(manifestBytes.toString()) as InventoryManifest;
+  const files: Buffer[] = [];
+  for (const file of manifest.files) {
+    const body = await objectBytes(s3, bucket, file.key);
+    if (body.length !== file.size)
+      throw new Error(`${file.key}: size ${body.length} != ${file.size}`);
+    if (createHash('md5').update(body).digest('hex') !== file.MD5checksum) {
+      throw new Error(`${file.key}: MD5 differs from the manifest's`);
+    }
+    files.push(body);
+  }
+  return { manifest, checksumOk: checksum.trim() === md5, files };
 }
 
 /** One CSV line of quoted fields ("" inside a field is a quote). */

@@ -3,7 +3,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
-  GetBucketIntelligentTieringConfigurationCommand,
+  GetBucketMetadataTableConfigurationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -502,13 +502,13 @@ test('DeleteObjects in a missing bucket is NoSuchBucket 404', async (t) => {
 test('unimplemented endpoints answer 501 NotImplemented', async (t) => {
   const bucket = await newBucket(suite.s3, 'not-impl');
   await suite.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x' }));
-  const tiering = await s3Failure(
-    suite.s3.send(
-      new GetBucketIntelligentTieringConfigurationCommand({ Bucket: bucket, Id: 'archive' }),
-    ),
+  // S3 Metadata's table configurations are beyond the yardstick (test/s3/target-coverage.test.ts
+  // covers all 92 of its endpoints): they answer 501.
+  const table = await s3Failure(
+    suite.s3.send(new GetBucketMetadataTableConfigurationCommand({ Bucket: bucket })),
   );
-  t.is(tiering.name, 'NotImplemented');
-  t.is(tiering.status, 501);
+  t.is(table.name, 'NotImplemented');
+  t.is(table.status, 501);
   // A 501 does not disturb the object.
   t.is((await objectBytes(suite.s3, bucket, 'k')).toString(), 'x');
 });

@@ -1,5 +1,5 @@
 // Inventory configurations through the AWS SDK v3: Put/Get/Delete/List round trips, AWS's
-// errors (missing configuration, bad documents, the 1,000 limit, ORC/Parquet refused), and
+// errors (missing configuration, bad documents, the 1,000 limit, ORC refused), and
 // ListBucketInventoryConfigurations pagination.
 import {
   DeleteBucketInventoryConfigurationCommand,
@@ -115,18 +115,18 @@ test('bad configurations get AWS errors', async (t) => {
     ),
   );
   t.is(badArn.name, 'InvalidArgument');
-  const parquet = await s3Failure(
+  const orc = await s3Failure(
     put(
       bucket,
-      configOf('p', {
+      configOf('o', {
         Destination: {
-          S3BucketDestination: { Bucket: 'arn:aws:s3:::inventory-dest', Format: 'Parquet' },
+          S3BucketDestination: { Bucket: 'arn:aws:s3:::inventory-dest', Format: 'ORC' },
         },
       }),
     ),
   );
-  t.is(parquet.name, 'NotImplemented');
-  t.is(parquet.status, 501);
+  t.is(orc.name, 'NotImplemented');
+  t.is(orc.status, 501);
   const path = `/${bucket}?inventory&id=raw`;
   const doc = (body: string) =>
     signedFetch(suite.server.endpoint, { method: 'PUT', path, body: Buffer.from(body) });

@@ -268,10 +268,11 @@ test('lifecycle configuration: round trip, delete, and AWS errors', async (t) =>
             ID: 'a',
             Status: 'Enabled',
             Filter: { Prefix: '' },
-            Transitions: [{ Days: 1, StorageClass: 'GLACIER' }],
+            Transitions: [{ Days: 1, StorageClass: 'STANDARD_IA' }],
           },
         ],
-        'NotImplemented',
+        'InvalidArgument',
+        "'Days' in Transition action must be greater than or equal to 30 for storageClass 'STANDARD_IA'",
       ],
     ];
     for (const [bad, code, message] of errors) {

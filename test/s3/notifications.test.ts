@@ -528,6 +528,52 @@ test.serial('lifecycle expirations send LifecycleExpiration events', async (t) =
   }
 });
 
+test.serial('lifecycle transitions send LifecycleTransition events', async (t) => {
+  const moving = await TestServer.start({
+    env: { ...targetsEnv(receiver), HANGAR_CLOCK_OFFSET_MS: String(3 * 24 * 3600 * 1000) },
+  });
+  try {
+    const client = moving.client();
+    const bucket = await newBucket(client, 'notify-transition');
+    await client.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: bucket,
+        NotificationConfiguration: {
+          QueueConfigurations: [
+            { Id: 'moves', QueueArn: queueArn('plain'), Events: ['s3:LifecycleTransition'] },
+          ],
+        },
+      }),
+    );
+    const put = await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'cold/a', Body: Buffer.alloc(200 * 1024, 1) }),
+    );
+    await client.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: bucket,
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              ID: 'cold',
+              Status: 'Enabled',
+              Filter: { Prefix: 'cold/' },
+              Transitions: [{ Days: 1, StorageClass: 'GLACIER' }],
+            },
+          ],
+        },
+      }),
+    );
+    moving.process.kill('SIGUSR2');
+    const [event] = await receiver.waitFor(bucket, 1);
+    t.is(event?.eventName, 'LifecycleTransition');
+    t.is(event?.s3.object.key, 'cold%2Fa');
+    t.is(event?.s3.object.eTag, put.ETag?.replaceAll('"', ''));
+    t.is(event?.userIdentity.principalId, 'AmazonS3');
+  } finally {
+    await moving.destroy();
+  }
+});
+
 const work = useTempDir(test, 'hangar-notify-boto3-');
 
 /** boto3 puts and reads back a configuration, and gets AWS's error for an unknown target. */

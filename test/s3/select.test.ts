@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { createKey } from '../helpers/keys.js';
+import { type Selected, selectWith } from '../helpers/select.js';
 import { newBucket, s3Failure, useServer } from '../helpers/server.js';
 
 const suite = useServer(test);
@@ -19,38 +20,8 @@ const PEOPLE = [
   'Dave,19,Berlin',
 ].join('\n');
 
-interface Selected {
-  records: string;
-  stats: { scanned: number; processed: number; returned: number } | null;
-  progress: number;
-  conts: number;
-  ended: boolean;
-}
-
-/** Runs a Select through the SDK, which decodes the event stream and checks each CRC. */
-async function select(
-  input: Omit<SelectObjectContentCommandInput, 'ExpressionType'>,
-): Promise<Selected> {
-  const out = await suite.s3.send(
-    new SelectObjectContentCommand({ ExpressionType: 'SQL', ...input }),
-  );
-  const result: Selected = { records: '', stats: null, progress: 0, conts: 0, ended: false };
-  for await (const event of out.Payload ?? []) {
-    if (event.Records?.Payload !== undefined)
-      result.records += Buffer.from(event.Records.Payload).toString();
-    if (event.Stats?.Details !== undefined) {
-      const d = event.Stats.Details;
-      result.stats = {
-        scanned: d.BytesScanned ?? -1,
-        processed: d.BytesProcessed ?? -1,
-        returned: d.BytesReturned ?? -1,
-      };
-    }
-    if (event.Progress !== undefined) result.progress++;
-    if (event.Cont !== undefined) result.conts++;
-    if (event.End !== undefined) result.ended = true;
-  }
-  return result;
+function select(input: Omit<SelectObjectContentCommandInput, 'ExpressionType'>): Promise<Selected> {
+  return selectWith(suite.s3, input);
 }
 
 async function withObject(prefix: string, key: string, body: string | Buffer): Promise<string> {
@@ -269,7 +240,7 @@ test('bad SQL answers AWS Parse and Lexer error codes before any event', async (
   }
 });
 
-test('request errors: ExpressionType, missing key, Parquet and BZIP2, access denied', async (t) => {
+test('request errors: ExpressionType, missing key, not Parquet, not BZIP2, access denied', async (t) => {
   const bucket = await withObject('select-errors', 'p.csv', PEOPLE);
   const base = {
     Bucket: bucket,
@@ -281,12 +252,21 @@ test('request errors: ExpressionType, missing key, Parquet and BZIP2, access den
   const missing = await s3Failure(select({ ...base, Key: 'nope.csv' }));
   t.is(missing.name, 'NoSuchKey');
   t.is(missing.status, 404);
-  const parquet = await s3Failure(select({ ...base, InputSerialization: { Parquet: {} } }));
-  t.is(parquet.status, 501);
-  const bzip = await s3Failure(
+  const notParquet = await s3Failure(select({ ...base, InputSerialization: { Parquet: {} } }));
+  t.is(notParquet.name, 'ParquetParsingError');
+  t.is(notParquet.status, 400);
+  const wholeCompressed = await s3Failure(
+    select({ ...base, InputSerialization: { Parquet: {}, CompressionType: 'GZIP' } }),
+  );
+  t.is(wholeCompressed.name, 'InvalidRequestParameter');
+  const ranged = await s3Failure(
+    select({ ...base, InputSerialization: { Parquet: {} }, ScanRange: { Start: 0, End: 10 } }),
+  );
+  t.is(ranged.name, 'UnsupportedScanRangeInput');
+  const notBzip = await s3Failure(
     select({ ...base, InputSerialization: { ...CSV_USE, CompressionType: 'BZIP2' } }),
   );
-  t.is(bzip.status, 501);
+  t.is(notBzip.name, 'InvalidCompressionFormat');
   const typeless = await s3Failure(
     suite.s3.send(new SelectObjectContentCommand({ ...base, ExpressionType: 'XPATH' as 'SQL' })),
   );

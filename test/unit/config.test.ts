@@ -54,6 +54,7 @@ test('defaults', (t) => {
     shards: null,
     blockBytes: 1024 * 1024,
     inlineBytesMax: 256 * 1024,
+    blockCompression: 'none',
     durability: 'fsync',
     edgeThreads: null,
     logLevel: 'info',
@@ -158,6 +159,7 @@ shards = 4
 edge_threads = 3
 block_bytes = "4MiB"
 inline_bytes_max = 4096
+block_compression = "zstd"
 durability = "relaxed"
 log_level = "debug"
 log_format = "pretty"
@@ -235,6 +237,7 @@ targets = ["hook=https://hooks.example.com/s3#hmac=s3cr3t", "bus=nats://127.0.0.
     shards: 4,
     blockBytes: 4 * 1024 * 1024,
     inlineBytesMax: 4096,
+    blockCompression: 'zstd',
     durability: 'relaxed',
     edgeThreads: 3,
     logLevel: 'debug',
@@ -350,6 +353,7 @@ const BAD_VALUES: Array<[string, string, string | null, string, unknown]> = [
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '100000', 3 * 1024 * 1024],
   ['block_bytes', 'HANGAR_BLOCK_BYTES', 'block-bytes', '1 parsec', '1 parsec'],
   ['inline_bytes_max', 'HANGAR_INLINE_BYTES_MAX', 'inline-bytes-max', '-1', -1],
+  ['block_compression', 'HANGAR_BLOCK_COMPRESSION', null, 'lz4', 'gzip'],
   ['durability', 'HANGAR_DURABILITY', 'durability', 'sometimes', 1],
   ['log_format', 'HANGAR_LOG_FORMAT', 'log-format', 'fancy', 'fancy'],
   ['edge_threads', 'HANGAR_EDGE_THREADS', 'edge-threads', '0', 257],

@@ -1,6 +1,6 @@
 /**
  * Property tests of issue 18's configuration readers (accelerate, request payment, analytics,
- * metrics): random, XML-shaped and mutated documents only ever fail with an S3Error, and what
+ * metrics, intelligent tiering): random, XML-shaped and mutated documents only ever fail with an S3Error, and what
  * a reader accepts, rendered as its Get answers it, is read back unchanged.
  */
 import test from 'ava';
@@ -8,6 +8,10 @@ import fc from 'fast-check';
 import { analyticsXml, parseAnalyticsConfiguration } from '../../http/s3/analytics-config.js';
 import { accelerateXml, parseAccelerateConfiguration } from '../../http/s3/handlers/accelerate.js';
 import { parseRequestPayment } from '../../http/s3/handlers/request-payment.js';
+import {
+  intelligentTieringXml,
+  parseIntelligentTiering,
+} from '../../http/s3/intelligent-tiering-config.js';
 import { metricsXml, parseMetricsConfiguration } from '../../http/s3/metrics-config.js';
 import { parseXml, renderXml, type XmlNode } from '../../http/s3/xml.js';
 import { check, mutatedText, onlyS3Error, tokenSoup } from '../helpers/fuzz-props.js';
@@ -29,6 +33,11 @@ const METRICS_AND =
   '<MetricsConfiguration><Id>id-1</Id><Filter><And><Prefix>p</Prefix><Tag><Key>k</Key><Value>v</Value></Tag><AccessPointArn>arn:aws:s3:us-east-1:123456789012:accesspoint/ap-1</AccessPointArn></And></Filter></MetricsConfiguration>';
 const METRICS_PREFIX =
   '<MetricsConfiguration><Id>id-1</Id><Filter><Prefix>images/</Prefix></Filter></MetricsConfiguration>';
+
+const TIERING_BOTH =
+  '<IntelligentTieringConfiguration><Id>id-1</Id><Filter><And><Prefix>docs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter><Status>Enabled</Status><Tiering><AccessTier>ARCHIVE_ACCESS</AccessTier><Days>90</Days></Tiering><Tiering><AccessTier>DEEP_ARCHIVE_ACCESS</AccessTier><Days>180</Days></Tiering></IntelligentTieringConfiguration>';
+const TIERING_PREFIX =
+  '<IntelligentTieringConfiguration><Id>id-1</Id><Filter><Prefix>p/</Prefix></Filter><Status>Disabled</Status><Tiering><AccessTier>DEEP_ARCHIVE_ACCESS</AccessTier><Days>730</Days></Tiering></IntelligentTieringConfiguration>';
 
 const READERS: readonly Reader[] = [
   {
@@ -61,6 +70,12 @@ const READERS: readonly Reader[] = [
     read: (document) => parseMetricsConfiguration(document, 'id-1'),
     render: metricsXml as (stored: never) => XmlNode,
   },
+  {
+    root: 'IntelligentTieringConfiguration',
+    valid: [TIERING_BOTH, TIERING_PREFIX],
+    read: (document) => parseIntelligentTiering(document, 'id-1'),
+    render: intelligentTieringXml as (stored: never) => XmlNode,
+  },
 ];
 
 const TOKENS = [
@@ -74,6 +89,11 @@ const TOKENS = [
   '<Status>',
   'Enabled',
   '<Payer>',
+  '<Tiering>',
+  '<AccessTier>',
+  'ARCHIVE_ACCESS',
+  '<Days>',
+  '90',
   'Requester',
   '<Filter>',
   '</Filter>',

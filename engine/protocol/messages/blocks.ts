@@ -1,7 +1,7 @@
 /** Shard health: stats, scrub, orphan cleanup, block errors and operator repairs. Part of the
  *  one protocol (../messages.ts). */
 
-import type { FsyncKind, LatencyHistogram } from '../../stats.js';
+import type { CompressionCounters, FsyncKind, LatencyHistogram } from '../../stats.js';
 
 /** Block totals of one shard (O(1): kept by every transaction that moves a reference). */
 export interface BlockTotals {
@@ -24,6 +24,8 @@ export interface ShardStats {
   blocksDeduplicated: number;
   /** Unreferenced block files removed since start (start-up sweep, orphan cleanup). */
   orphansRemoved: number;
+  /** Block files stored compressed or kept plain as incompressible, since start. */
+  compression: CompressionCounters;
   fsync: Record<FsyncKind, LatencyHistogram>;
   /** Seconds the shard's thread spent working (event-loop utilization), since start. */
   busySeconds: number;

@@ -28,6 +28,42 @@ export interface LifecycleRule {
   newerNoncurrentVersions?: number;
   /** Expiration.ExpiredObjectDeleteMarker: a delete marker left alone is removed. */
   expiredObjectDeleteMarker?: boolean;
+  /** Transition actions on current objects (absent: none). */
+  transitions?: LifecycleTransition[];
+  /** NoncurrentVersionTransition actions (absent: none). */
+  noncurrentTransitions?: NoncurrentTransition[];
+}
+
+/**
+ * A Transition: current objects move to `storageClass` `days` after creation (the same
+ * midnight rounding as expiration) or from `dateMs` on. `minBytes`: smaller objects stay
+ * (x-amz-transition-default-minimum-object-size, or 0 when the rule filters on size itself).
+ */
+export interface LifecycleTransition {
+  days: number | null;
+  dateMs: number | null;
+  storageClass: string;
+  minBytes: number;
+}
+
+/** A NoncurrentVersionTransition: like NoncurrentVersionExpiration, but to a class. */
+export interface NoncurrentTransition {
+  days: number;
+  /** How many newest noncurrent versions stay where they are. */
+  newerVersions?: number;
+  storageClass: string;
+  minBytes: number;
+}
+
+/**
+ * One Tiering of an enabled IntelligentTieringConfiguration, as the shards apply it: objects of
+ * class INTELLIGENT_TIERING under the filter, not read for `days` days, move to `accessTier`.
+ */
+export interface TieringRule {
+  prefix: string;
+  tags: Tag[];
+  accessTier: 'ARCHIVE_ACCESS' | 'DEEP_ARCHIVE_ACCESS';
+  days: number;
 }
 
 /** The bucket family of ShardRequest. */
@@ -66,6 +102,8 @@ export type BucketRequest =
       versioning?: VersioningState;
       /** Buckets with notifications: expirations record LifecycleExpiration events. */
       notify?: NotifyContext;
+      /** The bucket's intelligent-tiering configurations (objects, versions; absent: none). */
+      tiering?: TieringRule[];
     };
 
 /** The bucket family of ShardResult. */
@@ -82,4 +120,13 @@ export type BucketResult =
   | { kind: 'Counters'; objects: number; bytes: number }
   | { kind: 'Purged'; objects: number }
   /** `next`: the cursor to resume from, or null when the batch reached the end. */
-  | { kind: 'LifecycleApplied'; expired: number; aborted: number; next: string | null };
+  | {
+      kind: 'LifecycleApplied';
+      expired: number;
+      aborted: number;
+      next: string | null;
+      /** Versions moved to a colder class by a (Noncurrent)Transition (absent: none). */
+      transitioned?: number;
+      /** INTELLIGENT_TIERING objects moved to an archive access tier (absent: none). */
+      tiered?: number;
+    };

@@ -46,4 +46,6 @@ export interface EngineFailure {
   condition?: 'If-Match' | 'If-None-Match';
   /** InvalidObjectState: the version's storage class (S3's <StorageClass>). */
   storageClass?: string;
+  /** InvalidObjectState of an INTELLIGENT_TIERING version: its archive tier (<AccessTier>). */
+  accessTier?: string;
 }

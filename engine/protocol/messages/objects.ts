@@ -88,6 +88,8 @@ export interface ObjectInfo {
   storageClass?: string;
   /** An archived version's restore (absent: never restored, or the restore expired away). */
   restore?: RestoreState;
+  /** INTELLIGENT_TIERING: the archive access tier (x-amz-archive-status; absent: none). */
+  accessTier?: string;
 }
 
 /** Who asked for a restore's speed (RestoreRequest's GlacierJobParameters/Tier). */

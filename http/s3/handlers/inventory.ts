@@ -12,15 +12,15 @@ import { idConfigHandlers } from '../id-config-handlers.js';
 import type { XmlNode } from '../xml.js';
 
 /**
- * hangar writes CSV reports only: ORC and Parquet are refused (501) rather than stored and
- * never delivered.
+ * hangar writes CSV and Parquet reports: ORC is refused (501) rather than stored and never
+ * delivered (no maintained pure-JS ORC writer exists to write it with).
  */
-function parseCsvInventory(document: XmlNode, urlId: string): InventoryConfig {
+function parseWritableInventory(document: XmlNode, urlId: string): InventoryConfig {
   const config = parseInventoryDocument(document, urlId);
-  if (config.destination.format !== 'CSV') {
+  if (config.destination.format === 'ORC') {
     throw new S3Error(
       'NotImplemented',
-      `hangar writes CSV inventory reports only, not ${config.destination.format}.`,
+      'hangar writes CSV and Parquet inventory reports, not ORC.',
     );
   }
   return config;
@@ -35,7 +35,7 @@ export const inventoryHandlers = idConfigHandlers({
   element: 'InventoryConfiguration',
   listRoot: 'ListInventoryConfigurationsResult',
   max: LIMITS.inventoryConfigsMax,
-  parse: parseCsvInventory,
+  parse: parseWritableInventory,
   toXml: inventoryConfigXml,
   listLayout: 'configs-after-token',
   // Its schedule goes with it: a configuration later made under the same id starts afresh.

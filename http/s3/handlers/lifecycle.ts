@@ -6,6 +6,12 @@ import {
   parseLifecycleConfiguration,
   type StoredLifecycleRule,
 } from '../lifecycle-config.js';
+import {
+  type LifecycleOptions,
+  lifecycleOptionsOf,
+  MINIMUM_SIZE_HEADER,
+  parseMinimumSize,
+} from '../lifecycle-transitions.js';
 import { sendEmpty, sendXml } from '../reply.js';
 import { readSignedBody } from '../signed-body.js';
 
@@ -14,9 +20,12 @@ export async function handlePutBucketLifecycle(ctx: RequestContext, name: string
   const bucket = requireBucket(ctx, name);
   const body = await readSignedBody(ctx);
   requireBodyDigest(ctx.req.headers, body);
+  const minimumSize = parseMinimumSize(ctx.req.headers[MINIMUM_SIZE_HEADER]);
   const rules = parseLifecycleConfiguration(body.toString('utf8'));
+  const options: LifecycleOptions = { minimumSize };
+  await ctx.state.catalog.putBucketConfig(bucket.id, 'lifecycle-options', options);
   await ctx.state.catalog.putBucketConfig(bucket.id, 'lifecycle', rules);
-  sendEmpty(ctx, 200);
+  sendEmpty(ctx, 200, [[MINIMUM_SIZE_HEADER, minimumSize]]);
 }
 
 /** GetBucketLifecycleConfiguration: the rules, or NoSuchLifecycleConfiguration. */
@@ -26,7 +35,10 @@ export function handleGetBucketLifecycle(ctx: RequestContext, name: string): voi
   if (rules === undefined) {
     throw new S3Error('NoSuchLifecycleConfiguration', undefined, { BucketName: name });
   }
-  sendXml(ctx, 'LifecycleConfiguration', { Rule: lifecycleRulesXml(rules) });
+  const { minimumSize } = lifecycleOptionsOf(ctx.state.catalog, bucket.id);
+  sendXml(ctx, 'LifecycleConfiguration', { Rule: lifecycleRulesXml(rules) }, [
+    [MINIMUM_SIZE_HEADER, minimumSize],
+  ]);
 }
 
 /** DeleteBucketLifecycle: 204 whether or not the bucket had rules. */
@@ -36,5 +48,6 @@ export async function handleDeleteBucketLifecycle(
 ): Promise<void> {
   const bucket = requireBucket(ctx, name);
   await ctx.state.catalog.deleteBucketConfig(bucket.id, 'lifecycle');
+  await ctx.state.catalog.deleteBucketConfig(bucket.id, 'lifecycle-options');
   sendEmpty(ctx, 204);
 }

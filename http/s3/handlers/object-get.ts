@@ -26,7 +26,13 @@ import { lockResponseHeaders, lockNowMs as serverNowMs } from '../object-lock.js
 import { type ByteRange, parseRange } from '../range.js';
 import { managedResponseHeaders } from '../sse.js';
 import { customerKeyOf, sseResponseHeaders } from '../sse-c.js';
-import { isArchived, restoreHeader, storageClassHeader } from '../storage-class.js';
+import {
+  archiveStatusHeader,
+  isArchived,
+  isTiered,
+  restoreHeader,
+  storageClassHeader,
+} from '../storage-class.js';
 import { checkVersionId, versionIdHeader, versioningOf } from '../versioning.js';
 import { taggingCountHeader } from './tagging.js';
 
@@ -126,7 +132,8 @@ function openLocally(
   // A HEAD, or a GET answered 304/412, sends no body (respond evaluates the same conditions).
   if (head || evaluatePreconditions(info, conditions).kind !== 'ok') return opened(null);
   // An archived version's GET: the shard judges whether it is restored (InvalidObjectState).
-  if (!info.inline || isArchived(info.storageClass)) return null;
+  // An INTELLIGENT_TIERING GET too: the shard notes the read (intelligent tiering's clock).
+  if (!info.inline || isArchived(info.storageClass) || isTiered(info.storageClass)) return null;
   try {
     return opened(reader.body(bucketId, key, record));
   } catch (error) {
@@ -257,6 +264,7 @@ async function respond(
       : []),
     ...storageClassHeader(info.storageClass),
     ...restoreHeader(info.restore, serverNowMs(ctx.state)),
+    ...archiveStatusHeader(info.accessTier),
   );
   if (part !== null && info.partSizes !== null)
     headers.push(['x-amz-mp-parts-count', String(info.partSizes.length)]);

@@ -3,9 +3,10 @@ import type { ShardClient } from '../../../engine/pool/shard-client.js';
 import type { Query } from '../../select/ast.js';
 import { errorEvent } from '../../select/event-stream.js';
 import { objectChunks } from '../../select/object-source.js';
+import type { RangeReader } from '../../select/parquet-input.js';
 import { parseQuery } from '../../select/parser.js';
 import { parseSelectRequest, type SelectRequest } from '../../select/request.js';
-import { type EventSink, runScan } from '../../select/scan.js';
+import { type EventSink, runScan, type ScanInput } from '../../select/scan.js';
 import { scanRangeBytes } from '../../select/scan-range.js';
 import { SelectSqlError } from '../../select/sql-error.js';
 import { hiddenMiss } from '../auth.js';
@@ -47,25 +48,31 @@ export async function handleSelectObjectContent(
       error,
     );
   }
-  await answer(ctx, shard, opened, request, query);
+  await answer(ctx, { shard, bucketId: bucket.id, key: e.key, opened }, request, query);
+}
+
+/** The object a Select reads: opened once; Parquet's ranged reads open the same version again. */
+interface SelectTarget {
+  readonly shard: ShardClient;
+  readonly bucketId: string;
+  readonly key: string;
+  readonly opened: Opened;
 }
 
 async function readBody(ctx: RequestContext): Promise<string> {
   return (await readSignedBody(ctx)).toString('utf8');
 }
 
-/** What hangar does not read yet, and what AWS refuses with a scan range. */
+/**
+ * What AWS refuses before reading: whole-object compression of a Parquet object (Parquet
+ * compresses its columns itself), and a scan range over anything but uncompressed CSV or JSON
+ * LINES (Parquet included).
+ */
 function refuseUnsupported(request: SelectRequest): void {
-  if (request.input.kind === 'parquet') {
+  if (request.input.kind === 'parquet' && request.compression !== 'NONE') {
     throw new S3Error(
-      'NotImplemented',
-      'Parquet input for SelectObjectContent is not implemented by hangar yet.',
-    );
-  }
-  if (request.compression === 'BZIP2') {
-    throw new S3Error(
-      'NotImplemented',
-      'BZIP2 input for SelectObjectContent is not implemented by hangar yet.',
+      'InvalidRequestParameter',
+      'CompressionType must be NONE for Parquet input: Parquet compresses its own columns.',
     );
   }
   const lines =
@@ -97,20 +104,30 @@ function selectError(error: unknown): S3Error {
 
 async function answer(
   ctx: RequestContext,
-  shard: ShardClient,
-  opened: Opened,
+  target: SelectTarget,
   request: SelectRequest,
   query: Query,
 ): Promise<void> {
+  const { shard, opened } = target;
   let started = false;
-  const chunks = sourceOf(ctx, shard, opened, request);
-  const source = (async function* () {
+  let source: AsyncGenerator<Uint8Array> | null = null;
+  let input: ScanInput;
+  if (request.input.kind === 'parquet') {
+    // Ranged reads open the object anew; the first open only named the version and its size.
+    releaseOpened(shard, opened);
     started = true;
-    yield* chunks;
-  })();
+    input = { kind: 'ranges', reader: rangeReader(ctx, target) };
+  } else {
+    const chunks = sourceOf(ctx, shard, opened, request);
+    source = (async function* () {
+      started = true;
+      yield* chunks;
+    })();
+    input = { kind: 'bytes', source };
+  }
   const sink = eventSink(ctx);
   try {
-    await runScan({ request, query }, source, sink);
+    await runScan({ request, query }, input, sink);
   } catch (error) {
     const s3 = selectError(error);
     if (!sink.begun) throw s3;
@@ -118,10 +135,43 @@ async function answer(
       ctx.state.logger.error({ requestId: ctx.requestId, err: error }, 'Select failed mid-stream');
     await sink.send(errorEvent(s3.code, s3.message));
   } finally {
-    await source.return(undefined);
+    await source?.return(undefined);
     if (!started) releaseOpened(shard, opened);
     if (sink.begun) ctx.res.endChunked();
   }
+}
+
+/**
+ * Ranged reads of the opened version: each opens it again (If-Match its ETag, and its version
+ * id when it has one, so a concurrent overwrite fails the read rather than mixing versions) and
+ * gathers the range's verified chunks into one buffer. Callers bound the range (the footer's
+ * and a row group's LIMITS).
+ */
+function rangeReader(ctx: RequestContext, target: SelectTarget): RangeReader {
+  const { shard, bucketId, key, opened } = target;
+  const gone = (handler: () => void): void => ctx.res.onAbort(handler);
+  return {
+    byteLength: opened.info.bytes,
+    async read(start: number, end: number): Promise<Uint8Array> {
+      const again = await openObject(
+        ctx,
+        shard,
+        bucketId,
+        key,
+        'read',
+        customerKeyOf(ctx.req.headers),
+        { ifMatch: opened.info.etag },
+        opened.info.versionId,
+      );
+      const out = new Uint8Array(end - start);
+      let at = 0;
+      for await (const chunk of objectChunks(shard, again, { start, end }, gone)) {
+        out.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      return out;
+    },
+  };
 }
 
 /** The object's bytes the scan reads: all of it, or what ScanRange selects. */
