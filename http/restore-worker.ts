@@ -1,6 +1,8 @@
+import { assert } from '../engine/assert.js';
 import type { Catalog } from '../engine/catalog/catalog.js';
 import { LIMITS } from '../engine/limits.js';
 import type { Logger } from '../engine/log.js';
+import type { RestoreQueueView } from '../engine/meta/restore-view.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { NotifyContext, RestoreRow } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
@@ -15,7 +17,8 @@ export interface RestoreRunResult {
 /**
  * Completes RestoreObject's restores once their tier's delay has passed, and expires them once
  * their days are over: each shard's `restores` table holds the steps by due time, so a run reads
- * only what is due (DueRestores) and hands it back with each bucket's notification context
+ * only what is due (DueRestores; a shard with nothing due, as read from its table on this thread,
+ * gets no message) and hands it back with each bucket's notification context
  * (SettleRestores: the record change, the row's removal and the ObjectRestore event commit in one
  * transaction). The clock is Date.now() plus the testing-only offset (HANGAR_CLOCK_OFFSET_MS).
  */
@@ -31,6 +34,8 @@ export class RestoreWorker implements BackgroundWorker {
     private readonly clockOffsetMs: number,
     /** The region event records name. */
     private readonly region: string,
+    /** Each shard's restores table, read here: a shard is asked only when a step is due. */
+    private readonly views: readonly RestoreQueueView[],
   ) {}
 
   start(): void {
@@ -56,7 +61,9 @@ export class RestoreWorker implements BackgroundWorker {
   private async runOnce(): Promise<RestoreRunResult> {
     const run: RestoreRunResult = { completed: 0, expired: 0 };
     try {
-      const results = await Promise.all(this.shards.map((shard) => this.runShard(shard)));
+      const nowMs = Date.now() + this.clockOffsetMs;
+      const due = this.shards.filter((shard) => this.hasDue(shard.shardId, nowMs));
+      const results = await Promise.all(due.map((shard) => this.runShard(shard)));
       for (const result of results) {
         run.completed += result.completed;
         run.expired += result.expired;
@@ -70,6 +77,14 @@ export class RestoreWorker implements BackgroundWorker {
       expired: this.totals.expired + run.expired,
     };
     return run;
+  }
+
+  /** Whether the shard has a step due at `nowMs` (read from its table: no message). */
+  private hasDue(shardId: number, nowMs: number): boolean {
+    const view = this.views[shardId];
+    assert(view !== undefined, 'a view per shard');
+    const first = view.firstDueMs();
+    return first !== null && first <= nowMs;
   }
 
   /** Settles one shard's due steps, a batch at a time, until none is due. */

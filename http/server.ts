@@ -10,6 +10,7 @@ import { ensurePrivateDir, PRIVATE_UMASK } from '../engine/data-dir.js';
 import { prepareDataDirs } from '../engine/data-dirs.js';
 import { ensureLayout } from '../engine/layout.js';
 import type { Logger } from '../engine/log.js';
+import { RestoreQueueView } from '../engine/meta/restore-view.js';
 import { ShardPool } from '../engine/pool/shard-pool.js';
 import { BufferPool } from '../engine/protocol/flow.js';
 import { DrainWorker } from '../engine/workers/drain.js';
@@ -120,6 +121,10 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     logger,
     config.clockOffsetMs,
     config.s3.region,
+    Array.from(
+      { length: layout.shards },
+      (_, shardId) => new RestoreQueueView(config.dataDir, shardId, config.durability === 'fsync'),
+    ),
   );
   restores.start();
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);

@@ -33,7 +33,7 @@ import { signedFetch } from '../helpers/sign.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Every tier's delay on the shared server (HANGAR_RESTORE_DELAY_MS). */
-const DELAY_MS = 400;
+const DELAY_MS = 2_000;
 
 let receiver: Receiver;
 let server: TestServer;
