@@ -27,7 +27,12 @@ const COLD_ZSTD = '[tiers.cold]\nclasses = ["STANDARD_IA", "GLACIER"]\ncompressi
 /** 256 KiB of text (four whole 64 KiB blocks): compressible, over the 128 KiB transition minimum. */
 function textBody(seed: string): Buffer {
   const lines: string[] = [];
-  for (let i = 0; lines.join('').length < 256 * 1024; i++) lines.push(`${seed} line ${i}\n`);
+  let length = 0;
+  for (let i = 0; length < 256 * 1024; i++) {
+    const line = `${seed} line ${i}\n`;
+    lines.push(line);
+    length += line.length;
+  }
   return Buffer.from(lines.join('')).subarray(0, 256 * 1024);
 }
 

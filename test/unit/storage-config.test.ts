@@ -41,7 +41,7 @@ compression = "zstd"
     { path: '/mnt/old', capacityBytes: 1048576, tier: 'standard', readOnly: true },
   ]);
   t.deepEqual(config.storage.tiers, [
-    { name: 'standard', classes: [], compression: 'none' },
+    { name: 'standard', classes: [] },
     { name: 'cold', classes: ['GLACIER', 'DEEP_ARCHIVE'], compression: 'zstd' },
   ]);
   t.is(tierOfClass(config.storage, 'GLACIER'), 'cold');
