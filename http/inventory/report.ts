@@ -36,6 +36,8 @@ const NEEDS_INFO: ReadonlySet<OptionalField> = new Set([
   'ChecksumAlgorithm',
   // Lifecycle rules may filter on tags, which only the record holds.
   'LifecycleExpirationDate',
+  // The archive access tier intelligent tiering moved a version to is in its record.
+  'IntelligentTieringAccessTier',
 ]);
 
 /** The configuration's optional fields in AWS's column order. */
@@ -124,9 +126,10 @@ export function fieldValue(
     case 'LifecycleExpirationDate':
       return extras.expiresAtMs === null ? '' : isoOf(extras.expiresAtMs);
     case 'IntelligentTieringAccessTier':
-      // No version record holds an access tier on this branch (the tiering worker's field
-      // comes with the transit work): empty, as AWS leaves it for other classes.
-      return '';
+      // INTELLIGENT_TIERING only (AWS leaves it empty for other classes): the archive access
+      // tier the tiering worker moved it to, else the frequent tier hangar reads it from.
+      if (entry.storageClass !== 'INTELLIGENT_TIERING') return '';
+      return info?.accessTier ?? 'FREQUENT_ACCESS';
   }
 }
 

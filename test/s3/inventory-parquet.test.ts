@@ -100,6 +100,14 @@ test('a Parquet report has AWS columns, typed values and the ACL, owner and expi
   const v2 = await put('logs/a b.txt', 'second', 'public-read');
   const kept = await put('keep/b', 'keep');
   const marker = await suite.s3.send(new DeleteObjectCommand({ Bucket: source, Key: 'keep/b' }));
+  const tiered = await suite.s3.send(
+    new PutObjectCommand({
+      Bucket: source,
+      Key: 'tier/it',
+      Body: 'tiered',
+      StorageClass: 'INTELLIGENT_TIERING',
+    }),
+  );
   const owner =
     (await suite.s3.send(new GetObjectAclCommand({ Bucket: source, Key: 'logs/a b.txt' }))).Owner
       ?.ID ?? '';
@@ -134,7 +142,7 @@ test('a Parquet report has AWS columns, typed values and the ACL, owner and expi
   t.true(report.manifest.fileSchema.endsWith('optional int64 lifecycle_expiration_date; }'));
   for (const file of report.manifest.files) t.regex(file.key, /\/data\/[0-9a-f]{32}\.parquet$/);
   const rows = new Map(report.rows.map((row) => [row['version_id'], row]));
-  t.is(report.rows.length, 4);
+  t.is(report.rows.length, 5);
   const latest = rows.get(v2.VersionId) ?? {};
   t.like(latest, {
     bucket: source,
@@ -172,6 +180,12 @@ test('a Parquet report has AWS columns, typed values and the ACL, owner and expi
     size: null,
     e_tag: null,
     object_access_control_list: null,
+  });
+
+  // An INTELLIGENT_TIERING version not archived by tiering is in the frequent access tier.
+  t.like(rows.get(tiered.VersionId) ?? {}, {
+    storage_class: 'INTELLIGENT_TIERING',
+    intelligent_tiering_access_tier: 'FREQUENT_ACCESS',
   });
 
   // The CSV report of the same run: the same fields as text.
