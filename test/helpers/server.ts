@@ -22,6 +22,9 @@ export const ROOT_ACCESS_KEY = 'HKTESTROOTKEY0001';
 export const ROOT_SECRET_KEY = 'test-root-secret-key-0123456789abcdef';
 export const REGION = 'us-east-1';
 /** The admin API token every TestServer gets (unless `adminToken: null`). */
+/** How long a test waits for a server's banner: start-up takes ~1 s, far more on a loaded CI. */
+const START_TIMEOUT_S = 60;
+
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface ServerOptions {
@@ -143,10 +146,12 @@ export class TestServer {
       child.once('close', (code) =>
         reject(new Error(`hangar exited (${code}) before serving:\n${output.join('')}`)),
       );
-      setTimeout(
-        () => reject(new Error(`hangar did not start in 30 s:\n${output.join('')}`)),
-        30_000,
-      ).unref();
+      // A server that never serves is killed: left running, it would hold the test worker
+      // (and so the whole suite) open after the test has failed.
+      setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`hangar did not start in ${START_TIMEOUT_S} s:\n${output.join('')}`));
+      }, START_TIMEOUT_S * 1000).unref();
     });
     return new TestServer(
       child,
