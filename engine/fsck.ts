@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, type DatabaseOptions, open } from 'lmdb';
-import { decompress } from 'zstd-napi';
 import { blockKeyOf } from './blocks/block-key.js';
 import { blockOfFileName } from './blocks/block-names.js';
+import { checkedContent } from './blocks/compressed.js';
 import { recordEncoder } from './codec.js';
 import { readLayout, shardDir } from './layout.js';
 import { type BodyRecord, bodyIntact } from './meta/bodies.js';
@@ -306,12 +305,14 @@ function checkFiles(
   }
 }
 
-/** Whether a block file's content (decompressed first when `compressed`) hashes to `hash`. */
+/**
+ * Whether a block file's content (decoded first when `compressed`, never past a block's size)
+ * hashes to `hash`.
+ */
 function hashesTo(path: string, hash: string, compressed: boolean): boolean {
   try {
-    const stored = readFileSync(path);
-    const content = compressed ? decompress(stored) : stored;
-    return createHash('sha256').update(content).digest('hex') === hash;
+    checkedContent({ data: readFileSync(path), compressed }, hash);
+    return true;
   } catch {
     return false;
   }

@@ -311,11 +311,25 @@ export async function readBlockContent(plainPath: string, hash: string): Promise
     throw Object.assign(new Error(`block ${hash} is not at ${plainPath}`), { code: 'ENOENT' });
   }
   if (stored.kind === 'unreadable') throw stored.error;
-  const content = stored.compressed ? decodeWhole(stored.data, hash) : stored.data;
-  const actual = createHash('sha256').update(content).digest('hex');
-  if (actual !== hash)
+  return checkedContent(stored, hash);
+}
+
+/**
+ * A block file's bytes (a zstd frame when `compressed`) as the block's content, checked against
+ * its hash: a frame is decoded by the size it declares (at most a block's) and checked by
+ * decompressBlock; plain bytes are hashed here. CorruptBlockFileError otherwise. Synchronous,
+ * for fsck as well as for moves.
+ */
+export function checkedContent(
+  stored: { data: Buffer; compressed: boolean },
+  hash: string,
+): Buffer {
+  if (stored.compressed) return decodeWhole(stored.data, hash);
+  const actual = createHash('sha256').update(stored.data).digest('hex');
+  if (actual !== hash) {
     throw new CorruptBlockFileError(`block file hashes to ${actual}, not ${hash}`);
-  return content;
+  }
+  return stored.data;
 }
 
 /** A compressed file decoded by the content size its frame declares (at most a block's). */
