@@ -3,7 +3,16 @@ import type { Acl, AclGrant, AclPermission, Grantee } from '../../engine/catalog
 import { LIMITS } from '../../engine/limits.js';
 import { granteeOf } from '../access/acl.js';
 import { S3Error } from './errors.js';
-import { escapeXml, parseXml, RAW, renderXml, textOf, type XmlNode, type XmlValue } from './xml.js';
+import {
+  entityDecoder,
+  escapeXml,
+  parseXml,
+  RAW,
+  renderXml,
+  textOf,
+  type XmlNode,
+  type XmlValue,
+} from './xml.js';
 
 /**
  * The AccessControlPolicy document of Get/PutBucketAcl and Get/PutObjectAcl. Grantees carry
@@ -27,6 +36,7 @@ const withAttributes = new XMLParser({
   trimValues: true,
   processEntities: true,
   htmlEntities: true,
+  entityDecoder,
   ignoreDeclaration: true,
   removeNSPrefix: true,
   isArray: (name) => name === 'Grant',

@@ -1,3 +1,4 @@
+import { COMMON_HTML, CURRENCY, EntityDecoder, XML } from '@nodable/entities';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 
@@ -62,14 +63,35 @@ export function escapeXml(text: string): string {
   return text.replace(ESCAPE_ALL, (c) => ENTITIES[c] ?? `&#x${c.charCodeAt(0).toString(16)};`);
 }
 
+/**
+ * Character references decode to the character they name, control characters included:
+ * listings write a key's control characters as `&#x1;` (escapeXml), and a client that sends that
+ * key back in DeleteObjects must delete that key, not one with the character silently dropped
+ * (the XML 1.0 default of fast-xml-parser's decoder). `&#0;` names no key and is refused.
+ * Numeric references (`&#34;` from Go's encoding/xml, as rclone sends ETags) and the HTML entity
+ * table stay decoded as before.
+ */
+class ReferenceDecoder extends EntityDecoder {
+  /**
+   * fast-xml-parser calls this with a document's `<?xml version="1.0"?>`, and the setting
+   * outlives that document in a shared decoder: the next one would lose its control characters.
+   */
+  override setXmlVersion(): void {}
+}
+
+export const entityDecoder = new ReferenceDecoder({
+  namedEntities: { ...XML, ...COMMON_HTML, ...CURRENCY },
+  numericAllowed: true,
+  ncr: { xmlVersion: 1.1, nullNCR: 'throw' },
+});
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
-  // Numeric character references (&#34; from Go's encoding/xml, as rclone sends ETags) are XML;
-  // fast-xml-parser decodes them only with its HTML entity table on.
   htmlEntities: true,
+  entityDecoder,
   ignoreDeclaration: true,
   removeNSPrefix: true,
   // Repeated elements are always arrays, whatever their count, so handlers need not guess.
@@ -85,11 +107,19 @@ const parser = new XMLParser({
 const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 
 /**
- * Parses a request body; malformed XML, any DOCTYPE or entity declaration, or the wrong root
- * element is MalformedXML.
+ * Characters XML 1.0 does not allow in a document, written raw. fast-xml-parser's validator lets
+ * them through; AWS answers MalformedXML. (Written as character references they are decoded.)
+ */
+const FORBIDDEN_RAW_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
+/**
+ * Parses a request body; malformed XML, any DOCTYPE or entity declaration, a raw control
+ * character, `&#0;`, or the wrong root element is MalformedXML.
  */
 export function parseXml(text: string, root: string): XmlNode {
-  if (text.trim() === '' || MARKUP_DECLARATION.test(text)) throw new S3Error('MalformedXML');
+  if (text.trim() === '' || MARKUP_DECLARATION.test(text) || FORBIDDEN_RAW_CHAR.test(text)) {
+    throw new S3Error('MalformedXML');
+  }
   if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
   const doc = parseValidated(text);
   const node = doc[root];
@@ -99,8 +129,8 @@ export function parseXml(text: string, root: string): XmlNode {
 
 /**
  * fast-xml-parser refuses, with a plain Error, element names that could pollute prototypes
- * (`<constructor>`, `<__proto__>`), after XMLValidator accepted them: that is a client's
- * malformed document, not an internal error.
+ * (`<constructor>`, `<__proto__>`) after XMLValidator accepted them, and its entity decoder
+ * throws on `&#0;`: that is a client's malformed document, not an internal error.
  */
 function parseValidated(text: string): XmlNode {
   try {

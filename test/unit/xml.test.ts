@@ -76,3 +76,22 @@ test('random text never throws anything but an S3Error', (t) => {
     ),
   );
 });
+
+test('control characters: a character reference decodes to the character, written raw is MalformedXML', (t) => {
+  const keyOf = (text: string): unknown =>
+    parseXml(`<Delete><Object><Key>${text}</Key></Object></Delete>`, 'Delete')['Object'];
+  // A document declaring XML 1.0 first: its version must not carry over to the next document.
+  parseXml(
+    '<?xml version="1.0" encoding="UTF-8"?><Delete><Object><Key>k</Key></Object></Delete>',
+    'Delete',
+  );
+  // JSON: the parser's nodes are not plain objects, which deepEqual would compare too.
+  t.is(JSON.stringify(keyOf('a&#x1;b&#31;c&#13;')), JSON.stringify([{ Key: 'a\u0001b\u001fc\r' }]));
+  for (const bad of ['a\u0001b', 'a\u0000b', 'a\u000bb', 'a\uffffb', 'a&#0;b', 'a&#x0;b']) {
+    t.is(
+      codeOf(() => keyOf(bad)),
+      'MalformedXML',
+      JSON.stringify(bad),
+    );
+  }
+});
