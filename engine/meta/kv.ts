@@ -1,0 +1,99 @@
+/**
+ * The metadata seam: the ordered, transactional key-value store the metadata tables are written
+ * over (engine/meta/*-table.ts, engine/catalog). S3 semantics live above it, once; two stores
+ * live below it:
+ *
+ * - embedded (the default): an lmdb-js environment, used as it is. lmdb-js's RootDatabase and
+ *   Database satisfy these interfaces structurally, so the embedded path pays nothing for the seam.
+ * - cluster mode: PostgreSQL (engine/meta/pg-kv/), one `kv` table per metadata shard, keys as
+ *   bytea in the same memcmp order as LMDB's. Its reads are network round trips, so the work a
+ *   caller hands to `transaction` or `read` may be run more than once: a read the store has not
+ *   fetched yet stops the run, the store fetches it, and runs the work again from the start
+ *   against everything fetched so far (DECISIONS.md, "Cluster mode: the metadata seam is an
+ *   ordered KV"). The work must therefore be a pure function of what it reads: no effects outside
+ *   the store (no metrics, no in-memory caches, no I/O) until the returned promise resolves.
+ *
+ * Only what the tables use is here; adding a member means implementing it in both stores.
+ */
+
+/** Keys as the tables use them: strings (catalog, hashes) or binary (object keys, encoded). */
+export type KvKey = string | Buffer;
+
+export interface KvRangeOptions<K extends KvKey> {
+  /** First key (inclusive; exclusive when reverse). */
+  start?: K;
+  /** Key to stop at (exclusive). */
+  end?: K;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export interface KvEntry<K extends KvKey, V> {
+  key: K;
+  value: V;
+}
+
+/** What getRange returns: lmdb-js's RangeIterable is one (lazy, with `map`). */
+export interface KvRange<T> extends Iterable<T> {
+  map<U>(callback: (entry: T) => U): KvRange<U>;
+}
+
+/** Options of openDB the tables use. `encoder` is cbor-x's, shared by both stores. */
+export interface KvTableOptions {
+  name: string;
+  encoding?: 'binary' | 'msgpack' | 'json' | 'string' | 'ordered-binary';
+  keyEncoding?: 'binary' | 'ordered-binary' | 'uint32';
+  encoder?: unknown;
+  dupSort?: boolean;
+}
+
+/** One named table of an environment. Writes join the transaction they are called in. */
+export interface KvTable<V, K extends KvKey> {
+  get(key: K): V | undefined;
+  /** The stored bytes of a binary-encoded table. */
+  getBinary(key: K): Buffer | undefined;
+  getRange(options?: KvRangeOptions<K>): KvRange<KvEntry<K, V>>;
+  getKeys(options?: KvRangeOptions<K>): Iterable<K>;
+  getKeysCount(options?: KvRangeOptions<K>): number;
+  put(key: K, value: V): Promise<boolean>;
+  remove(key: K): Promise<boolean>;
+}
+
+/** An environment: one metadata shard's tables, changed together in transactions. */
+export interface KvEnv {
+  openDB<V, K extends KvKey>(options: KvTableOptions): KvTable<V, K>;
+  /**
+   * Runs `work` in one write transaction: all its writes commit together or none does. With
+   * lmdb-js, writes of one event turn commit together (group commit) and `flushed` resolves once
+   * they are on disk; the PostgreSQL store commits before the promise resolves.
+   */
+  transaction<T>(work: () => T): Promise<T>;
+  /** Resolves once every write committed so far is durable. */
+  readonly flushed: PromiseLike<unknown>;
+  /** Lets the next read see every committed write (lmdb-js caches a read snapshot per turn). */
+  resetReadTxn(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A store whose reads are not all local: `read` runs `work` until every read it makes has been
+ * fetched (the cluster store). The embedded store has no `read`: its reads are synchronous.
+ */
+export interface RemoteKvEnv extends KvEnv {
+  read<T>(work: () => T): Promise<T>;
+}
+
+function isRemote(env: KvEnv): env is RemoteKvEnv {
+  return typeof (env as Partial<RemoteKvEnv>).read === 'function';
+}
+
+/**
+ * Runs a read-only piece of work against the store: directly on the embedded store (no promise,
+ * no cost), through `read` on a remote one. Callers that can answer synchronously on the embedded
+ * store check `isRemote` themselves.
+ */
+export function readKv<T>(env: KvEnv, work: () => T): T | Promise<T> {
+  return isRemote(env) ? env.read(work) : work();
+}
+
+export { isRemote as isRemoteKv };
