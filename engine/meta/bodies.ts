@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import type { BlockErrorRecord } from './block-table.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 
 /**
  * A body in the `bodies` table: how many object records name it, its size and its CRC32C
@@ -42,13 +42,13 @@ export function bodyToStore(inline: Uint8Array | null): BodyToStore | null {
  * block_errors table under its hash, beside those of blocks.
  */
 export class BodyTable {
-  private readonly bodies: Database<Uint8Array, string>;
-  private readonly refs: Database<BodyRecord, string>;
+  private readonly bodies: KvTable<Uint8Array, string>;
+  private readonly refs: KvTable<BodyRecord, string>;
 
   constructor(
-    private readonly env: RootDatabase,
-    records: DatabaseOptions,
-    private readonly errors: Database<BlockErrorRecord, string>,
+    private readonly env: KvEnv,
+    records: KvTableOptions,
+    private readonly errors: KvTable<BlockErrorRecord, string>,
   ) {
     this.bodies = env.openDB<Uint8Array, string>({ name: 'bodies', encoding: 'binary' });
     this.refs = env.openDB<BodyRecord, string>({ name: 'body_refs', ...records });

@@ -1,10 +1,10 @@
-import type { RootDatabase } from 'lmdb';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import { dueAccessTier, dueTransition, type TieringFacts } from '../lifecycle-transitions.js';
 import type { ObjectFacts } from '../notify/events.js';
 import type { LifecycleRule, TieringRule, VersioningState } from '../protocol/messages.js';
 import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
+import type { KvEnv } from './kv.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
 import type { VersionLifecycle } from './version-lifecycle.js';
@@ -17,7 +17,7 @@ import type { VersionedObjects } from './versioned.js';
  */
 export class LifecycleBatches {
   constructor(
-    private readonly env: RootDatabase,
+    private readonly env: KvEnv,
     private readonly objects: ObjectTable,
     private readonly uploads: UploadTable,
     private readonly versioned: VersionedObjects,

@@ -1,8 +1,8 @@
-import type { RootDatabase } from 'lmdb';
 import type { BlockBacklink, BlockRef } from '../protocol/messages.js';
 import type { BlockTable } from './block-table.js';
 import type { BodyTable } from './bodies.js';
 import { bucketIdOf, keyOf } from './keys.js';
+import type { KvEnv } from './kv.js';
 import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { unwrap } from './outcome.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
@@ -11,7 +11,7 @@ import type { VersionedObjects } from './versioned.js';
 
 /** The tables the operator's repairs walk and change. */
 export interface RepairTables {
-  env: RootDatabase;
+  env: KvEnv;
   objects: ObjectTable;
   versions: VersionTable;
   uploads: UploadTable;

@@ -1,4 +1,4 @@
-import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
 import type {
@@ -24,6 +24,7 @@ import { BodyTable } from './bodies.js';
 import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
+import type { KvEnv, KvTableOptions } from './kv.js';
 import {
   type LifecycleBatch,
   LifecycleBatches,
@@ -82,7 +83,7 @@ export { isVersionId } from './version-table.js';
  * `overlappingSync` a write resolves when visible, so durable callers also await `flushed()`.
  */
 export class MetaStore {
-  private readonly env: RootDatabase;
+  private readonly env: KvEnv;
   private readonly objects: ObjectTable;
   private readonly blocks: BlockTable;
   private readonly uploads: UploadTable;
@@ -110,7 +111,7 @@ export class MetaStore {
 
   constructor(path: string, durable: boolean) {
     this.env = openShardEnvironment(path, durable);
-    const records = { encoder: recordEncoder() } as DatabaseOptions;
+    const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
     this.counters = new CounterTable(this.env, records);
     this.blocks = new BlockTable(this.env, records, this.counters);
@@ -538,8 +539,9 @@ export const META_TABLES_MAX = 16;
 /**
  * A shard's LMDB environment, with the options every opener in the process must share: the
  * shard thread (MetaStore) and the edge threads' read-only views (ObjectReader) get the one
- * environment lmdb-js keeps per path.
+ * environment lmdb-js keeps per path. lmdb-js's environment is the embedded side of the
+ * metadata seam as it is (kv.ts): the return type checks that it still satisfies KvEnv.
  */
-export function openShardEnvironment(path: string, durable: boolean): RootDatabase {
+export function openShardEnvironment(path: string, durable: boolean): KvEnv {
   return open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
 }

@@ -1,9 +1,9 @@
-import type { RootDatabase } from 'lmdb';
 import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
 import { dueAccessTier, dueNoncurrentTransition } from '../lifecycle-transitions.js';
 import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
+import type { KvEnv } from './kv.js';
 import {
   type LifecycleBatch,
   type LifecycleNote,
@@ -28,7 +28,7 @@ const ONE = Buffer.from([1]);
  */
 export class VersionLifecycle {
   constructor(
-    private readonly env: RootDatabase,
+    private readonly env: KvEnv,
     private readonly objects: ObjectTable,
     private readonly versions: VersionTable,
     private readonly versioned: VersionedObjects,
