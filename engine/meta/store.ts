@@ -109,8 +109,19 @@ export class MetaStore {
   /** RestoreObject's record changes and the queue of their next steps (restores.ts). */
   readonly restores: Restores;
 
-  constructor(path: string, durable: boolean) {
-    this.env = openShardEnvironment(path, durable);
+  /** The embedded store: the shard's LMDB environment at `path`, brought up to date. */
+  static open(path: string, durable: boolean): MetaStore {
+    const meta = new MetaStore(openShardEnvironment(path, durable));
+    meta.upgradeLocalStore();
+    return meta;
+  }
+
+  /**
+   * The tables over any store behind the seam (kv.ts). Their constructors read what they keep in
+   * memory (queue sequencers and sizes); nothing here writes.
+   */
+  constructor(env: KvEnv) {
+    this.env = env;
     const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
     this.counters = new CounterTable(this.env, records);
@@ -159,6 +170,13 @@ export class MetaStore {
     this.rewrites = new RecordRewrites(tables, this.events);
     this.accessDays = new AccessDays(tables);
     this.tierMoves = new TierMoves(tables);
+  }
+
+  /**
+   * Builds, once, what a store written by an older hangar lacks: per-bucket counters, block
+   * totals and the null-version index. Synchronous scans of the whole store: embedded only.
+   */
+  private upgradeLocalStore(): void {
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {

@@ -59,7 +59,7 @@ export class ShardCore {
     readonly logError: (error: unknown) => void,
   ) {
     const dir = shardDir(settings.dataDir, settings.shardId);
-    this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
+    this.meta = MetaStore.open(join(dir, 'meta'), settings.durable);
     this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
