@@ -3,7 +3,7 @@ import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import type { BlockErrorRecord } from './block-table.js';
-import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
+import { type KvEnv, type KvTable, type KvTableOptions, readKv } from './kv.js';
 
 /**
  * A body in the `bodies` table: how many object records name it, its size and its CRC32C
@@ -111,9 +111,12 @@ export class BodyTable {
    * one clears its error. Returns what was found.
    */
   async check(hash: string, nowMs: number): Promise<'ok' | 'corrupt' | 'skipped'> {
-    const record = this.refs.get(hash);
-    if (record === undefined) return 'skipped';
-    if (this.intact(hash, record) && this.errors.get(hash) === undefined) return 'ok';
+    const found = await readKv(this.env, () => {
+      const record = this.refs.get(hash);
+      if (record === undefined) return 'skipped';
+      return this.intact(hash, record) && this.errors.get(hash) === undefined ? 'ok' : 'check';
+    });
+    if (found !== 'check') return found;
     return this.env.transaction(() => {
       const current = this.refs.get(hash);
       if (current === undefined) return 'skipped';

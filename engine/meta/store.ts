@@ -1,4 +1,5 @@
 import { open } from 'lmdb';
+import { assert } from '../assert.js';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
 import type {
@@ -24,7 +25,8 @@ import { BodyTable } from './bodies.js';
 import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
-import type { KvEnv, KvTableOptions } from './kv.js';
+import { isRemoteKv, type KvEnv, type KvTableOptions, readKv } from './kv.js';
+import { StrictKvEnv } from './kv-strict.js';
 import {
   type LifecycleBatch,
   LifecycleBatches,
@@ -84,6 +86,8 @@ export { isVersionId } from './version-table.js';
  */
 export class MetaStore {
   private readonly env: KvEnv;
+  /** How readLocal runs its work (null: a cluster store, which has none). */
+  private readonly localReads: (<T>(work: () => T) => T) | null;
   private readonly objects: ObjectTable;
   private readonly blocks: BlockTable;
   private readonly uploads: UploadTable;
@@ -109,10 +113,39 @@ export class MetaStore {
   /** RestoreObject's record changes and the queue of their next steps (restores.ts). */
   readonly restores: Restores;
 
-  /** The embedded store: the shard's LMDB environment at `path`, brought up to date. */
-  static open(path: string, durable: boolean): MetaStore {
-    const meta = new MetaStore(openShardEnvironment(path, durable));
-    meta.upgradeLocalStore();
+  /**
+   * Runs read-only `work` against the store and answers what it returns: synchronously on the
+   * embedded store, once every read it makes is fetched on a cluster store (kv.ts: `work` may
+   * run more than once, so it must not change anything but its own locals).
+   */
+  read<T>(work: () => T): T | Promise<T> {
+    return readKv(this.env, work);
+  }
+
+  /**
+   * A synchronous read, for code that exists only beside local block files (the block ledger,
+   * its health checks and drain) and decides in the same turn it reads. A cluster store has no
+   * such reads: its blocks are collected by their own protocol.
+   */
+  readLocal<T>(work: () => T): T {
+    assert(this.localReads !== null, 'a local read of a cluster store');
+    return this.localReads(work);
+  }
+
+  /**
+   * The embedded store: the shard's LMDB environment at `path`, brought up to date; `strict`
+   * (testing) checks every read for the cluster store's discipline (kv-strict.ts).
+   */
+  static open(path: string, durable: boolean, strict = false): MetaStore {
+    const local = openShardEnvironment(path, durable);
+    if (!strict) {
+      const meta = new MetaStore(local);
+      meta.upgradeLocalStore();
+      return meta;
+    }
+    const env = new StrictKvEnv(local);
+    const meta = env.within(() => new MetaStore(env));
+    env.within(() => meta.upgradeLocalStore());
     return meta;
   }
 
@@ -122,6 +155,12 @@ export class MetaStore {
    */
   constructor(env: KvEnv) {
     this.env = env;
+    this.localReads =
+      env instanceof StrictKvEnv
+        ? (work) => env.within(work)
+        : isRemoteKv(env)
+          ? null
+          : (work) => work();
     const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
     this.counters = new CounterTable(this.env, records);
