@@ -64,6 +64,7 @@ test('defaults', (t) => {
     rootSecretKey: null,
     clockOffsetMs: 0,
     restoreDelayMs: null,
+    kvStrict: false,
   });
 });
 
@@ -248,6 +249,7 @@ targets = ["hook=https://hooks.example.com/s3#hmac=s3cr3t", "bus=nats://127.0.0.
     rootSecretKey: null,
     clockOffsetMs: 0,
     restoreDelayMs: null,
+    kvStrict: false,
   });
 });
 
