@@ -1,0 +1,453 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import fc from 'fast-check';
+import { open, type RootDatabase } from 'lmdb';
+import { recordEncoder } from '../../engine/codec.js';
+import { LIMITS } from '../../engine/limits.js';
+import type { KvEnv, KvRangeOptions, KvTable } from '../../engine/meta/kv.js';
+import { PgKvEnv, PgKvError } from '../../engine/meta/pg-kv/env.js';
+import { TestPostgres } from './postgres.js';
+
+/** Helper pgkv's own PostgreSQL port (the session's port plan). */
+const PORT = 5451;
+
+let server: TestPostgres | undefined;
+
+test.before(async () => {
+  server = await TestPostgres.start(PORT);
+});
+
+test.after.always(async () => {
+  await server?.stop();
+});
+
+function pgServer(): TestPostgres {
+  if (server === undefined) throw new Error('PostgreSQL did not start');
+  return server;
+}
+
+async function openPg(shard: string, extra: Record<string, unknown> = {}): Promise<PgKvEnv> {
+  return PgKvEnv.open({ connection: { ...pgServer().connection, ...extra }, shard });
+}
+
+// ---- (a) the model: lmdb-js and PgKvEnv answer every operation alike ----
+
+/** The three kinds of table the metadata code opens. */
+type TableName = 'str' | 'bin' | 'nul';
+
+interface Tables {
+  str: KvTable<unknown, string>;
+  bin: KvTable<Buffer, Buffer>;
+  nul: KvTable<string, Buffer>;
+}
+
+function openTables(env: KvEnv | RootDatabase): Tables {
+  const kv = env as KvEnv;
+  return {
+    // The catalog's and the shards' records: string keys, cbor-x values.
+    str: kv.openDB<unknown, string>({ name: 'str', encoder: recordEncoder() }),
+    // Bodies: bytes as they are; binary keys like object keys.
+    bin: kv.openDB<Buffer, Buffer>({ name: 'bin', keyEncoding: 'binary', encoding: 'binary' }),
+    // The null-version index: binary keys, lmdb-js's default (msgpack) values.
+    nul: kv.openDB<string, Buffer>({ name: 'nul', keyEncoding: 'binary' }),
+  };
+}
+
+const STRING_PARTS = [
+  '',
+  '\x00',
+  '\x01',
+  '\x04',
+  '\x05',
+  '\x1b',
+  '\x1c',
+  'a',
+  'b',
+  'z',
+  'é',
+  '€',
+  '😀',
+  '\uffff',
+];
+const stringKey = fc.oneof(
+  fc.array(fc.constantFrom(...STRING_PARTS), { maxLength: 3 }).map((parts) => parts.join('')),
+  // Long keys take ordered-binary's other path (no escapes, utf8Write).
+  fc.constantFrom('x'.repeat(70), `\x02${'y'.repeat(70)}`, `é${'z'.repeat(80)}`),
+);
+const binaryKey = fc
+  .array(fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff), { minLength: 1, maxLength: 3 })
+  .map((bytes) => Buffer.from(bytes));
+
+type Op =
+  | { op: 'put'; table: TableName; key: string | Buffer; value: unknown }
+  | { op: 'remove'; table: TableName; key: string | Buffer }
+  | { op: 'get'; table: TableName; key: string | Buffer }
+  | { op: 'getBinary'; table: TableName; key: string | Buffer }
+  | { op: 'range' | 'keys' | 'count'; table: TableName; options: KvRangeOptions<string | Buffer> }
+  | { op: 'putEmpty' };
+
+function keyArb(table: TableName): fc.Arbitrary<string | Buffer> {
+  return table === 'str' ? stringKey : binaryKey;
+}
+
+function valueArb(table: TableName): fc.Arbitrary<unknown> {
+  if (table === 'bin') return fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b));
+  if (table === 'nul') return fc.string({ maxLength: 6 });
+  return fc.record({ n: fc.integer(), s: fc.string({ maxLength: 4 }) });
+}
+
+function rangeOptions(table: TableName): fc.Arbitrary<KvRangeOptions<string | Buffer>> {
+  return fc
+    .record(
+      {
+        start: keyArb(table),
+        end: keyArb(table),
+        reverse: fc.boolean(),
+        limit: fc.integer({ min: 0, max: 5 }),
+      },
+      { requiredKeys: [] },
+    )
+    .map((options) => options as KvRangeOptions<string | Buffer>);
+}
+
+const tableName = fc.constantFrom<TableName>('str', 'bin', 'nul');
+const readOp: fc.Arbitrary<Op> = tableName.chain((table) =>
+  fc.oneof(
+    fc.record({ op: fc.constant('get' as const), table: fc.constant(table), key: keyArb(table) }),
+    fc.record({
+      op: fc.constant('getBinary' as const),
+      table: fc.constant(table),
+      key: keyArb(table),
+    }),
+    fc.record({
+      op: fc.constantFrom('range' as const, 'keys' as const, 'count' as const),
+      table: fc.constant(table),
+      options: rangeOptions(table),
+    }),
+  ),
+);
+const writeOp: fc.Arbitrary<Op> = tableName.chain((table) =>
+  fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('put' as const),
+        table: fc.constant(table),
+        key: keyArb(table),
+        value: valueArb(table),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('remove' as const),
+        table: fc.constant(table),
+        key: keyArb(table),
+      }),
+    },
+  ),
+);
+type Step = { kind: 'alone'; op: Op } | { kind: 'txn'; ops: Op[] };
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.oneof(writeOp, readOp).map((op): Step => ({ kind: 'alone', op })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.oneof(writeOp, readOp), { minLength: 1, maxLength: 8 })
+      .map((ops): Step => ({ kind: 'txn', ops })),
+  },
+  { weight: 1, arbitrary: fc.constant<Step>({ kind: 'alone', op: { op: 'putEmpty' } }) },
+);
+
+/** One operation's answer, with Buffers as hex so both stores' answers compare. */
+function answer(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer') {
+        return `hex:${Buffer.from((v as { data: number[] }).data).toString('hex')}`;
+      }
+      return v === undefined ? '<undefined>' : v;
+    }) ?? '"<undefined>"',
+  );
+}
+
+/** A read, answered synchronously (inside a run or an lmdb-js read). */
+function applyRead(tables: Tables, op: Op): unknown {
+  const table = (tables as unknown as Record<TableName, KvTable<unknown, string | Buffer>>)[
+    (op as { table: TableName }).table
+  ];
+  switch (op.op) {
+    case 'get':
+      return table.get(op.key);
+    case 'getBinary':
+      return table.getBinary(op.key);
+    case 'range':
+      return [...table.getRange({ ...op.options })].map(({ key, value }) => [key, value]);
+    case 'keys':
+      return [...table.getKeys({ ...op.options })];
+    case 'count':
+      // lmdb-js writes into the options it is given: each store gets its own copy.
+      return table.getKeysCount({ ...op.options });
+    default:
+      throw new Error(`not a read: ${op.op}`);
+  }
+}
+
+/** A write inside a transaction's work: returns nothing to compare (lmdb-js's remove answers
+ * whether the key existed, which this store does not read to know). */
+function applyWriteInside(tables: Tables, op: Op): void {
+  if (op.op === 'put') void tableOf(tables, op.table).put(op.key, op.value);
+  else if (op.op === 'remove') void tableOf(tables, op.table).remove(op.key);
+  else throw new Error(`not a write: ${op.op}`);
+}
+
+/** One operation of a transaction's work: a read's answer, or null for a write. */
+function applyInside(tables: Tables, op: Op): unknown {
+  if (op.op !== 'put' && op.op !== 'remove') return applyRead(tables, op);
+  applyWriteInside(tables, op);
+  return null;
+}
+
+function tableOf(tables: Tables, name: TableName): KvTable<unknown, string | Buffer> {
+  return (tables as unknown as Record<TableName, KvTable<unknown, string | Buffer>>)[name];
+}
+
+interface Store {
+  tables: Tables;
+  read(work: () => unknown): Promise<unknown>;
+  transaction(work: () => unknown): Promise<unknown>;
+}
+
+async function settle(work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return answer(await work());
+  } catch (error) {
+    return `error: ${error instanceof Error && /zero length key/i.test(error.message) ? 'empty key' : String(error)}`;
+  }
+}
+
+async function applyStep(store: Store, s: Step): Promise<unknown> {
+  if (s.kind === 'txn') {
+    return settle(() => store.transaction(() => s.ops.map((op) => applyInside(store.tables, op))));
+  }
+  const op = s.op;
+  switch (op.op) {
+    case 'put':
+      return settle(() => tableOf(store.tables, op.table).put(op.key, op.value));
+    case 'remove':
+      return settle(() => tableOf(store.tables, op.table).remove(op.key));
+    case 'putEmpty':
+      return settle(async () =>
+        tableOf(store.tables, 'bin').put(Buffer.alloc(0), Buffer.from('x')),
+      );
+    default:
+      return settle(() => store.read(() => applyRead(store.tables, op)));
+  }
+}
+
+/** fc.assert, with the last mismatch logged (fast-check's report shows the steps only). */
+async function fcAssert(
+  t: ExecutionContext,
+  lastMismatch: () => string,
+  property: fc.IAsyncProperty<[Step[]]>,
+  params: fc.Parameters<[Step[]]>,
+): Promise<void> {
+  try {
+    await fc.assert(property, params);
+  } catch (error) {
+    t.log(lastMismatch());
+    throw error;
+  }
+}
+
+test.serial('(a) PgKvEnv answers every operation as lmdb-js does', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-pgkv-lmdb-'));
+  const lmdb = open({ path: dir, maxDbs: 16 });
+  const pgEnv = await openPg('model');
+  try {
+    const lmdbStore: Store = {
+      tables: openTables(lmdb),
+      read: async (work) => work(),
+      transaction: (work) => lmdb.transaction(work),
+    };
+    const pgStore: Store = {
+      tables: openTables(pgEnv),
+      read: (work) => pgEnv.read(work),
+      transaction: (work) => pgEnv.transaction(work),
+    };
+    let compared = 0;
+    let mismatch = '';
+    await fcAssert(
+      t,
+      () => mismatch,
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+        for (const table of Object.values(lmdbStore.tables)) {
+          await (table as unknown as { clearAsync(): Promise<void> }).clearAsync();
+        }
+        await pgServer().sql('DELETE FROM hangar_meta_model.kv');
+        for (const [i, s] of steps.entries()) {
+          const expected = await applyStep(lmdbStore, s);
+          const actual = await applyStep(pgStore, s);
+          compared++;
+          if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+            mismatch = `step ${i} ${JSON.stringify(answer(s))}: lmdb ${JSON.stringify(expected)} pg ${JSON.stringify(actual)}`;
+            throw new Error(mismatch);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+    t.true(compared > 150);
+    t.log(
+      `${compared} steps compared; ${pgEnv.stats.runs} runs, ${pgEnv.stats.roundTrips} round trips`,
+    );
+  } finally {
+    await pgEnv.close();
+    await lmdb.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- (b) two gateways, one counter: serializable retries lose no increment ----
+
+test.serial('(b) two gateways increment one counter 200 times: it ends at 200', async (t) => {
+  const gateways = [await openPg('counter'), await openPg('counter')];
+  try {
+    const counters = gateways.map((env) =>
+      env.openDB<{ n: number }, string>({ name: 'c', encoder: recordEncoder() }),
+    );
+    const increment = (i: number) =>
+      (gateways[i] as PgKvEnv).transaction(() => {
+        const table = counters[i] as KvTable<{ n: number }, string>;
+        const n = table.get('hits')?.n ?? 0;
+        void table.put('hits', { n: n + 1 });
+        return n;
+      });
+    // Each gateway: 4 workers of 25 increments, both gateways at once.
+    const worker = async (i: number) => {
+      for (let k = 0; k < 25; k++) await increment(i);
+    };
+    await Promise.all([0, 1].flatMap((i) => [worker(i), worker(i), worker(i), worker(i)]));
+    const final = await (gateways[0] as PgKvEnv).read(() => counters[0]?.get('hits')?.n);
+    t.is(final, 200);
+    const retries = gateways.reduce((sum, env) => sum + env.stats.retries, 0);
+    t.log(`${retries} serialization retries`);
+    t.true(retries > 0, 'the gateways did conflict');
+  } finally {
+    await Promise.all(gateways.map((env) => env.close()));
+  }
+});
+
+// ---- (c) a work that never stops reading new keys fails at the run bound ----
+
+test.serial('(c) a work that reads a new key on every run fails at pgKvRunsMax', async (t) => {
+  const env = await openPg('runs');
+  try {
+    const table = env.openDB<unknown, string>({ name: 't', encoder: recordEncoder() });
+    let runs = 0;
+    const error = await t.throwsAsync(
+      env.transaction(() => {
+        runs++;
+        table.get(`key-${runs}`);
+      }),
+      { instanceOf: PgKvError },
+    );
+    t.is(error?.failure, 'runs');
+    t.is(runs, LIMITS.pgKvRunsMax);
+  } finally {
+    await env.close();
+  }
+});
+
+// ---- (d) failures leave nothing half-applied ----
+
+test.serial('(d) a connection lost mid-transaction fails cleanly and writes nothing', async (t) => {
+  const victim = await openPg('loss', { application_name: 'pgkv-victim' });
+  try {
+    const table = victim.openDB<unknown, string>({ name: 't', encoder: recordEncoder() });
+    await table.put('a', 1);
+    let killed = false;
+    const error = await t.throwsAsync(
+      victim.transaction(() => {
+        const a = table.get('a') as number;
+        void table.put('x', a + 1);
+        void table.put('a', a + 1);
+        if (!killed) {
+          killed = true;
+          // The work runs synchronously: kill its PostgreSQL backend from outside, now.
+          const kill = spawnSync('psql', [
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(PORT),
+            '-U',
+            'postgres',
+            '-Atc',
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgkv-victim'",
+          ]);
+          t.is(kill.stdout.toString().trim(), '1', kill.stderr.toString());
+        }
+        return table.get('b');
+      }),
+      { instanceOf: PgKvError },
+    );
+    t.is(error?.failure, 'aborted');
+    const rows = await pgServer().sql('SELECT count(*)::int AS n FROM hangar_meta_loss.kv');
+    t.is(rows.rows[0].n, 1, 'only the row written before');
+    // The environment goes on with a fresh connection.
+    t.is(await victim.read(() => table.get('a')), 1);
+    await victim.transaction(() => void table.put('b', 2));
+    t.is(await victim.read(() => table.get('b')), 2);
+  } finally {
+    await victim.close();
+  }
+});
+
+test.serial('(d) a work that throws commits none of its writes', async (t) => {
+  const env = await openPg('throws');
+  try {
+    const table = env.openDB<unknown, string>({ name: 't', encoder: recordEncoder() });
+    await t.throwsAsync(
+      env.transaction(() => {
+        void table.put('x', 1);
+        table.get('y');
+        throw new Error('refused');
+      }),
+      { message: 'refused' },
+    );
+    t.is(await env.read(() => table.get('x')), undefined);
+    t.throws(() => table.get('x'), { message: /outside transaction/ });
+  } finally {
+    await env.close();
+  }
+});
+
+// ---- what a transaction costs ----
+
+test.serial('a get+put transaction costs two round trips', async (t) => {
+  const env = await openPg('cost');
+  try {
+    const table = env.openDB<{ n: number }, string>({ name: 'c', encoder: recordEncoder() });
+    await table.put('k', { n: 0 });
+    const rounds = 300;
+    const before = env.stats.roundTrips;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) {
+      await env.transaction(() => {
+        const n = table.get('k')?.n ?? 0;
+        void table.put('k', { n: n + 1 });
+      });
+    }
+    const micros = Number(process.hrtime.bigint() - started) / 1000 / rounds;
+    t.is((env.stats.roundTrips - before) / rounds, 2);
+    t.is(await env.read(() => table.get('k')?.n), rounds);
+    t.log(
+      `get+put transaction: ${micros.toFixed(0)} µs each, 2 round trips (BEGIN+SELECT, UPSERT+COMMIT)`,
+    );
+  } finally {
+    await env.close();
+  }
+});
