@@ -306,6 +306,8 @@ test.serial('(a) PgKvEnv answers every operation as lmdb-js does', async (t) => 
     );
   } finally {
     await pgEnv.close();
+    // lmdb-js finishes its last async commit after the promises it gave resolved.
+    await lmdb.flushed;
     await lmdb.close();
     rmSync(dir, { recursive: true, force: true });
   }
