@@ -453,3 +453,74 @@ test.serial('a get+put transaction costs two round trips', async (t) => {
     await env.close();
   }
 });
+
+// ---- the rest of the contract ----
+
+test.serial(
+  'writes outside a transaction, nested transactions, and what a work may not do',
+  async (t) => {
+    const env = await openPg('contract');
+    try {
+      const table = env.openDB<unknown, string>({ name: 't', encoder: recordEncoder() });
+      // A put or remove on its own is a committed transaction when its promise resolves.
+      t.true(await table.put('a', { n: 1 }));
+      t.deepEqual(await env.read(() => table.get('a')), { n: 1 });
+      t.true(await table.remove('a'));
+      t.is(await env.read(() => table.get('a')), undefined);
+      await env.flushed;
+      // A write's promise inside a transaction resolves once the transaction committed.
+      let inside: Promise<boolean> | undefined;
+      await env.transaction(() => {
+        inside = table.put('b', 2);
+      });
+      t.true(await inside);
+      // A nested transaction is part of the run it is called in (as with lmdb-js).
+      const nested = await env.transaction(() => {
+        void env.transaction(() => table.put('c', 3));
+        return table.get('c');
+      });
+      t.is(nested, 3);
+      // read() refuses writes; a work must be synchronous; a range lives within its run.
+      await t.throwsAsync(
+        env.read(() => table.put('d', 4)),
+        { message: /write inside read/ },
+      );
+      await t.throwsAsync(
+        env.transaction(async () => table.get('b')),
+        { message: /synchronous/ },
+      );
+      const range = await env.read(() => table.getRange({}));
+      t.throws(() => [...range], { message: /outside its transaction/ });
+      t.is(await env.read(() => table.get('d')), undefined);
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+test.serial('a scan longer than a page fetches page after page, in both directions', async (t) => {
+  const env = await openPg('pages');
+  try {
+    const table = env.openDB<number, string>({ name: 't', encoder: recordEncoder() });
+    const count = LIMITS.pgKvPageRows * 2 + 7;
+    const keys = Array.from({ length: count }, (_, i) => `k${String(i).padStart(5, '0')}`);
+    await env.transaction(() => {
+      for (const [i, key] of keys.entries()) void table.put(key, i);
+    });
+    const before = env.stats.roundTrips;
+    const seen = await env.read(() => ({
+      forward: [...table.getKeys({ start: 'k' })],
+      reverse: [...table.getKeys({ reverse: true })],
+      count: table.getKeysCount({}),
+    }));
+    t.deepEqual(seen.forward, keys);
+    t.deepEqual(seen.reverse, [...keys].reverse());
+    t.is(seen.count, count);
+    // Forward: three pages (500, 500, 7 rows: the last one ends the span). Reverse: the keys
+    // above 'k' are known; one fetch below 'k' (none). The count starts at the beginning key
+    // [5] itself, which the reverse scan's exclusive floor left out: one fetch. Then COMMIT.
+    t.is(env.stats.roundTrips - before, 6);
+  } finally {
+    await env.close();
+  }
+});

@@ -195,9 +195,13 @@ export class PgKvEnv implements RemoteKvEnv, TableHost {
     } finally {
       this.current = undefined;
     }
+    if (isThenable(value)) {
+      // Its awaits would run outside the transaction: refused, and its rejection handled.
+      Promise.resolve(value).catch(() => {});
+      assert(false, 'pg-kv: transaction work must be synchronous');
+    }
     // A work that caught the signal itself went on from a wrong answer: its result is void.
     if (run.missed !== undefined) return { done: false, request: run.missed };
-    assert(!isThenable(value), 'pg-kv: transaction work must be synchronous');
     return { done: true, value };
   }
 
