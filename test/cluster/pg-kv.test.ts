@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { open, type RootDatabase } from 'lmdb';
+import pg from 'pg';
 import { recordEncoder } from '../../engine/codec.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { KvEnv, KvRangeOptions, KvTable } from '../../engine/meta/kv.js';
@@ -449,6 +450,14 @@ test.serial('a get+put transaction costs two round trips', async (t) => {
     t.log(
       `get+put transaction: ${micros.toFixed(0)} µs each, 2 round trips (BEGIN+SELECT, UPSERT+COMMIT)`,
     );
+    // For scale: one bare round trip to the same server.
+    const client = new pg.Client(pgServer().connection);
+    await client.connect();
+    const bare = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) await client.query('SELECT 1');
+    const bareMicros = Number(process.hrtime.bigint() - bare) / 1000 / rounds;
+    t.log(`bare round trip (SELECT 1): ${bareMicros.toFixed(0)} µs`);
+    await client.end();
   } finally {
     await env.close();
   }
