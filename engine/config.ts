@@ -107,6 +107,11 @@ export interface HangarConfig {
   clockOffsetMs: number;
   /** Testing only: every restore tier's delay (null: LIMITS.restoreDelayMs per tier). */
   restoreDelayMs: number | null;
+  /**
+   * Testing only: shards check that every metadata read happens where a cluster store could
+   * fetch it (engine/meta/kv-strict.ts). Costs a wrapper per read.
+   */
+  kvStrict: boolean;
 }
 
 /** A configuration error; the message always names the offending key. */
@@ -182,6 +187,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     rootSecretKey: null,
     clockOffsetMs: 0,
     restoreDelayMs: null,
+    kvStrict: false,
   };
 }
 
@@ -560,6 +566,9 @@ const FIELDS: readonly Field[] = [
       c.restoreDelayMs = v;
     },
   ),
+  field('kv_strict', 'HANGAR_KV_STRICT', null, boolean, (c, v) => {
+    c.kvStrict = v;
+  }),
 ];
 
 /** Keys that are secret: never echoed in error messages or logs. */

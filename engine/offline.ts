@@ -15,7 +15,7 @@ export async function countObjectsOffline(
   let objects = 0;
   let bytes = 0;
   for (let shard = 0; shard < layout.shards; shard++) {
-    const meta = new MetaStore(join(shardDir(dataDir, shard), 'meta'), true);
+    const meta = MetaStore.open(join(shardDir(dataDir, shard), 'meta'), true);
     try {
       const usage = meta.usage(bucketId);
       objects += usage.objects;

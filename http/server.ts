@@ -102,6 +102,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       durable: config.durability === 'fsync',
       sseMasterKeyFile: config.sse.masterKeyFile,
       storage: config.storage,
+      kvStrict: config.kvStrict,
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
   );

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
 import { LIMITS } from '../limits.js';
+import type { KvEnv, KvTable, KvTableOptions } from '../meta/kv.js';
 import { type BucketAccess, NEW_BUCKET_ACCESS } from './access.js';
 import { BUCKET_NAME_CHARS_MAX } from './bucket-name.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
@@ -79,15 +80,15 @@ export class CatalogError extends Error {
   }
 }
 
-/** lmdb's typings omit the `encoder` option that its runtime honours for child databases. */
-function cborRecords(): DatabaseOptions {
-  return { encoder: recordEncoder() } as DatabaseOptions;
+/** Catalog records are CBOR (cbor-x), like shard records. */
+function cborRecords(): KvTableOptions {
+  return { encoder: recordEncoder() };
 }
 
 const ACCESS_KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{8,128}$/;
 
 export class Catalog {
-  private readonly env: RootDatabase;
+  private readonly env: KvEnv;
   /**
    * Global aliases (bucket names) → bucket. A bucket reachable under several names (Garage's
    * global aliases) has one record per alias, all with the same id, createdMs and location (the
@@ -95,12 +96,12 @@ export class Catalog {
    * `name` set to the alias. A single-name bucket is thus stored exactly as before aliases
    * existed: data directories need no migration.
    */
-  private readonly buckets: Database<BucketRecord, string>;
-  private readonly keys: Database<KeyRecord, string>;
-  private readonly grants: Database<Grant, string>;
-  private readonly configs: Database<unknown, string>;
-  private readonly kmsKeys: Database<KmsKeyRecord, string>;
-  private readonly kmsAliases: Database<string, string>;
+  private readonly buckets: KvTable<BucketRecord, string>;
+  private readonly keys: KvTable<KeyRecord, string>;
+  private readonly grants: KvTable<Grant, string>;
+  private readonly configs: KvTable<unknown, string>;
+  private readonly kmsKeys: KvTable<KmsKeyRecord, string>;
+  private readonly kmsAliases: KvTable<string, string>;
   /** Replication remotes (engine/catalog/remotes.ts). */
   readonly remotes: RemoteTable;
   /** The admin API's notification targets (engine/catalog/notify-targets.ts). */
@@ -108,7 +109,7 @@ export class Catalog {
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
-  private constructor(env: RootDatabase) {
+  private constructor(env: KvEnv) {
     this.env = env;
     this.buckets = env.openDB<BucketRecord, string>({ name: 'buckets', ...cborRecords() });
     this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });

@@ -1,4 +1,4 @@
-import type { Database } from 'lmdb';
+import type { KvTable } from '../meta/kv.js';
 
 /**
  * The built-in keyring's stored shapes (engine/sse/keyring.ts holds the logic). A keyring key is
@@ -37,9 +37,9 @@ export interface KmsKeyRecord {
 
 /** The catalog's keyring tables and the transaction that writes them. */
 export interface KmsTables {
-  readonly keys: Database<KmsKeyRecord, string>;
+  readonly keys: KvTable<KmsKeyRecord, string>;
   /** alias (without `alias/`) → key id. */
-  readonly aliases: Database<string, string>;
+  readonly aliases: KvTable<string, string>;
   transaction<T>(work: () => T): Promise<T>;
   /** A write transaction committed (durably) before it returns: blocks the thread. */
   transactionSync<T>(work: () => T): T;

@@ -1,5 +1,5 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { LIMITS } from '../limits.js';
+import type { KvEnv, KvTable, KvTableOptions } from '../meta/kv.js';
 import { type NotifyTarget, parseTarget } from '../notify/targets.js';
 
 /**
@@ -69,11 +69,11 @@ export function targetOfInput(input: NotifyTargetInput, nowMs: number): StoredNo
 
 /** The catalog's `notify-targets` table (name → target). */
 export class NotifyTargetTable {
-  private readonly rows: Database<StoredNotifyTarget, string>;
+  private readonly rows: KvTable<StoredNotifyTarget, string>;
 
   constructor(
-    private readonly env: RootDatabase,
-    records: DatabaseOptions,
+    private readonly env: KvEnv,
+    records: KvTableOptions,
   ) {
     this.rows = env.openDB<StoredNotifyTarget, string>({ name: 'notify-targets', ...records });
   }

@@ -1,5 +1,5 @@
-import type { Database, RootDatabase } from 'lmdb';
 import { LIMITS } from '../limits.js';
+import type { KvEnv, KvTable } from '../meta/kv.js';
 
 /**
  * A replication remote: an S3 endpoint the operator registered (hangar, Ceph RGW, AWS alike),
@@ -31,8 +31,8 @@ export class RemoteError extends Error {
 /** The catalog's `remotes` table: name → RemoteRecord. */
 export class RemoteTable {
   constructor(
-    private readonly env: RootDatabase,
-    private readonly rows: Database<RemoteRecord, string>,
+    private readonly env: KvEnv,
+    private readonly rows: KvTable<RemoteRecord, string>,
   ) {}
 
   list(): RemoteRecord[] {

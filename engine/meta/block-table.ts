@@ -1,8 +1,8 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { type BlockCrcs, sameCrcs } from '../blocks/segment-crc.js';
 import type { BlockRef } from '../protocol/messages.js';
 import { BLOCK_REFERENCES, BLOCKS_STORED, type CounterTable } from './counter-table.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 
 /**
  * A block's reference count: how many object records (and repeats within them) point at it;
@@ -33,12 +33,12 @@ export interface BlockErrorRecord {
  * usage table move with every incref and decref.
  */
 export class BlockTable {
-  private readonly blocks: Database<BlockRecord, string>;
-  readonly errors: Database<BlockErrorRecord, string>;
+  private readonly blocks: KvTable<BlockRecord, string>;
+  readonly errors: KvTable<BlockErrorRecord, string>;
 
   constructor(
-    env: RootDatabase,
-    records: DatabaseOptions,
+    env: KvEnv,
+    records: KvTableOptions,
     private readonly counters: CounterTable,
   ) {
     this.blocks = env.openDB<BlockRecord, string>({ name: 'blocks', ...records });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import type { BlockErrorRecord } from './block-table.js';
+import { type KvEnv, type KvTable, type KvTableOptions, readKv } from './kv.js';
 
 /**
  * A body in the `bodies` table: how many object records name it, its size and its CRC32C
@@ -42,13 +42,13 @@ export function bodyToStore(inline: Uint8Array | null): BodyToStore | null {
  * block_errors table under its hash, beside those of blocks.
  */
 export class BodyTable {
-  private readonly bodies: Database<Uint8Array, string>;
-  private readonly refs: Database<BodyRecord, string>;
+  private readonly bodies: KvTable<Uint8Array, string>;
+  private readonly refs: KvTable<BodyRecord, string>;
 
   constructor(
-    private readonly env: RootDatabase,
-    records: DatabaseOptions,
-    private readonly errors: Database<BlockErrorRecord, string>,
+    private readonly env: KvEnv,
+    records: KvTableOptions,
+    private readonly errors: KvTable<BlockErrorRecord, string>,
   ) {
     this.bodies = env.openDB<Uint8Array, string>({ name: 'bodies', encoding: 'binary' });
     this.refs = env.openDB<BodyRecord, string>({ name: 'body_refs', ...records });
@@ -111,9 +111,12 @@ export class BodyTable {
    * one clears its error. Returns what was found.
    */
   async check(hash: string, nowMs: number): Promise<'ok' | 'corrupt' | 'skipped'> {
-    const record = this.refs.get(hash);
-    if (record === undefined) return 'skipped';
-    if (this.intact(hash, record) && this.errors.get(hash) === undefined) return 'ok';
+    const found = await readKv(this.env, () => {
+      const record = this.refs.get(hash);
+      if (record === undefined) return 'skipped';
+      return this.intact(hash, record) && this.errors.get(hash) === undefined ? 'ok' : 'check';
+    });
+    if (found !== 'check') return found;
     return this.env.transaction(() => {
       const current = this.refs.get(hash);
       if (current === undefined) return 'skipped';

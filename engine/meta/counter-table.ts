@@ -1,6 +1,6 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import type { BlockTotals, EngineFailure, QuotaCheck } from '../protocol/messages.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { failed } from './outcome.js';
 
 /** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
@@ -22,11 +22,11 @@ export const BLOCK_REFERENCES = '!refs';
  * bucket whose counters reach zero loses its row, so `all()` lists only buckets with data.
  */
 export class CounterTable {
-  private readonly counters: Database<CounterRecord, string>;
+  private readonly counters: KvTable<CounterRecord, string>;
 
   constructor(
-    private readonly env: RootDatabase,
-    records: DatabaseOptions,
+    private readonly env: KvEnv,
+    records: KvTableOptions,
   ) {
     this.counters = env.openDB<CounterRecord, string>({ name: 'usage', ...records });
   }

@@ -38,9 +38,8 @@ export interface KvRange<T> extends Iterable<T> {
   map<U>(callback: (entry: T) => U): KvRange<U>;
 }
 
-/** Options of openDB the tables use. `encoder` is cbor-x's, shared by both stores. */
+/** Options of openDB the tables use (beside the name). `encoder` is cbor-x's, in both stores. */
 export interface KvTableOptions {
-  name: string;
   encoding?: 'binary' | 'msgpack' | 'json' | 'string' | 'ordered-binary';
   keyEncoding?: 'binary' | 'ordered-binary' | 'uint32';
   encoder?: unknown;
@@ -55,21 +54,33 @@ export interface KvTable<V, K extends KvKey> {
   getRange(options?: KvRangeOptions<K>): KvRange<KvEntry<K, V>>;
   getKeys(options?: KvRangeOptions<K>): Iterable<K>;
   getKeysCount(options?: KvRangeOptions<K>): number;
+  /** Entries in the table (all of them: tables here are never dupSort). */
+  getCount(): number;
+  /** The table's statistics; `entryCount` is the one the tables read (O(1) in LMDB). */
+  getStats(): unknown;
   put(key: K, value: V): Promise<boolean>;
   remove(key: K): Promise<boolean>;
+  /** Runs `work` in a transaction only if `key` has no value; resolves whether it ran. */
+  ifNoExists(key: K, work: () => void): Promise<boolean>;
 }
 
 /** An environment: one metadata shard's tables, changed together in transactions. */
 export interface KvEnv {
-  openDB<V, K extends KvKey>(options: KvTableOptions): KvTable<V, K>;
+  openDB<V, K extends KvKey>(options: KvTableOptions & { name: string }): KvTable<V, K>;
   /**
    * Runs `work` in one write transaction: all its writes commit together or none does. With
    * lmdb-js, writes of one event turn commit together (group commit) and `flushed` resolves once
    * they are on disk; the PostgreSQL store commits before the promise resolves.
    */
   transaction<T>(work: () => T): Promise<T>;
+  /**
+   * Runs `work` in a write transaction and returns when it committed. Only a store with local
+   * reads can: the embedded store. Its callers are open-time rebuilds of in-memory state
+   * (counters, the null-version index) and the catalog, which cluster mode replaces.
+   */
+  transactionSync<T>(work: () => T): T;
   /** Resolves once every write committed so far is durable. */
-  readonly flushed: PromiseLike<unknown>;
+  readonly flushed: Promise<unknown>;
   /** Lets the next read see every committed write (lmdb-js caches a read snapshot per turn). */
   resetReadTxn(): void;
   close(): Promise<void>;
@@ -97,3 +108,11 @@ export function readKv<T>(env: KvEnv, work: () => T): T | Promise<T> {
 }
 
 export { isRemote as isRemoteKv };
+
+/**
+ * `next(value)`, now if `value` is one, after it resolves if it is a promise: the embedded
+ * store's synchronous answers stay synchronous (no microtask on the hot path).
+ */
+export function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}

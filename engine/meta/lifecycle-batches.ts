@@ -1,10 +1,10 @@
-import type { RootDatabase } from 'lmdb';
 import { objectExpiry, uploadAbortDue } from '../lifecycle.js';
 import { dueAccessTier, dueTransition, type TieringFacts } from '../lifecycle-transitions.js';
 import type { ObjectFacts } from '../notify/events.js';
 import type { LifecycleRule, TieringRule, VersioningState } from '../protocol/messages.js';
 import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
+import { type KvEnv, readKv } from './kv.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
 import type { VersionLifecycle } from './version-lifecycle.js';
@@ -17,7 +17,7 @@ import type { VersionedObjects } from './versioned.js';
  */
 export class LifecycleBatches {
   constructor(
-    private readonly env: RootDatabase,
+    private readonly env: KvEnv,
     private readonly objects: ObjectTable,
     private readonly uploads: UploadTable,
     private readonly versioned: VersionedObjects,
@@ -46,15 +46,17 @@ export class LifecycleBatches {
       return { ...NOTHING, ...done };
     }
     const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const due: Buffer[] = [];
-    for (const { key, value } of this.objects.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (actionOn(batch, last, value) !== null) due.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
+    const { due, next } = await readKv(this.env, () => {
+      let read = 0;
+      let last: Buffer | null = null;
+      const due: Buffer[] = [];
+      for (const { key, value } of this.objects.range(range)) {
+        read++;
+        last = Buffer.from(key);
+        if (actionOn(batch, last, value) !== null) due.push(last);
+      }
+      return { due, next: read < limit || last === null ? null : last.toString('hex') };
+    });
     if (due.length === 0) return { ...NOTHING, next };
     return this.env.transaction(() => {
       const done: LifecycleBatchResult = { ...NOTHING, freed: [], moved: [], next };
@@ -119,15 +121,17 @@ export class LifecycleBatches {
     due: (upload: UploadRecord) => boolean,
   ): Promise<{ aborted: number; freed: string[]; next: string | null }> {
     const range = { start: resumeAt(bucketId, after), end: prefixEnd(bucketId, ''), limit };
-    let read = 0;
-    let last: Buffer | null = null;
-    const selected: Buffer[] = [];
-    for (const { key, value } of this.uploads.range(range)) {
-      read++;
-      last = Buffer.from(key);
-      if (due(value)) selected.push(last);
-    }
-    const next = read < limit || last === null ? null : last.toString('hex');
+    const { selected, next } = await readKv(this.env, () => {
+      let read = 0;
+      let last: Buffer | null = null;
+      const selected: Buffer[] = [];
+      for (const { key, value } of this.uploads.range(range)) {
+        read++;
+        last = Buffer.from(key);
+        if (due(value)) selected.push(last);
+      }
+      return { selected, next: read < limit || last === null ? null : last.toString('hex') };
+    });
     if (selected.length === 0) return { aborted: 0, freed: [], next };
     return this.env.transaction(() => {
       const freed: string[] = [];

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { DatabaseOptions, RootDatabase } from 'lmdb';
 import { recordEncoder } from '../codec.js';
 import { shardDir } from '../layout.js';
 import type { ListEntry } from '../protocol/messages.js';
 import type { BlockErrorRecord } from './block-table.js';
 import { BodyTable } from './bodies.js';
 import { objectKey } from './keys.js';
+import type { KvEnv, KvTableOptions } from './kv.js';
 import { type ListQuery, type ObjectRecord, ObjectTable, recordBody } from './object-table.js';
 import { openShardEnvironment } from './store.js';
 import { isVersionId, VersionTable } from './version-table.js';
@@ -23,7 +23,7 @@ import { isVersionId, VersionTable } from './version-table.js';
  * everything that needs a session or a key check (block bodies, SSE-C), stay with the shard.
  */
 export class ObjectReader {
-  private readonly env: RootDatabase;
+  private readonly env: KvEnv;
   private readonly objects: ObjectTable;
   private readonly bodies: BodyTable;
   private readonly versions: VersionTable;
@@ -31,7 +31,7 @@ export class ObjectReader {
   constructor(dataDir: string, shardId: number, durable: boolean) {
     // lmdb-js hands back the environment the shard thread opened.
     this.env = openShardEnvironment(join(shardDir(dataDir, shardId), 'meta'), durable);
-    const records = { encoder: recordEncoder() } as DatabaseOptions;
+    const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
     const errors = this.env.openDB<BlockErrorRecord, string>({ name: 'block_errors', ...records });
     this.bodies = new BodyTable(this.env, records, errors);

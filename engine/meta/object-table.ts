@@ -1,5 +1,4 @@
 import { crc32c } from '@node-rs/crc32';
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import type { Acl } from '../catalog/access.js';
 import { recordEncoder } from '../codec.js';
@@ -20,6 +19,7 @@ import type { AccessTier, StorageClass } from '../storage-classes.js';
 import { plainRefs } from './block-table.js';
 import type { BodyTable, BodyToStore } from './bodies.js';
 import { compareKeys, keyOf, objectKey, prefixEnd, successorOf } from './keys.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { ListingDecoder, type ListingFields } from './listing-decoder.js';
 
 /** An object's metadata record, as stored in the shard's `objects` table. */
@@ -117,13 +117,13 @@ export interface ListQuery {
  * with the body; counters, blocks and bodies are moved by the MetaStore in the same transaction.
  */
 export class ObjectTable {
-  private readonly objects: Database<ObjectRecord, Buffer>;
+  private readonly objects: KvTable<ObjectRecord, Buffer>;
   /** The same table read lean: only what a listing shows (ListingDecoder). */
-  private readonly listing: Database<ListingFields, Buffer>;
+  private readonly listing: KvTable<ListingFields, Buffer>;
   /** The same, with each record's owner (ListingDecoder's withOwner). */
-  private readonly listingOwners: Database<ListingFields, Buffer>;
+  private readonly listingOwners: KvTable<ListingFields, Buffer>;
 
-  constructor(env: RootDatabase, records: DatabaseOptions) {
+  constructor(env: KvEnv, records: KvTableOptions) {
     this.objects = env.openDB<ObjectRecord, Buffer>({
       name: 'objects',
       keyEncoding: 'binary',
@@ -133,12 +133,12 @@ export class ObjectTable {
       name: 'objects',
       keyEncoding: 'binary',
       encoder: new ListingDecoder(recordEncoder()),
-    } as DatabaseOptions & { name: string });
+    });
     this.listingOwners = env.openDB<ListingFields, Buffer>({
       name: 'objects',
       keyEncoding: 'binary',
       encoder: new ListingDecoder(recordEncoder(), true),
-    } as DatabaseOptions & { name: string });
+    });
   }
 
   get(encoded: Buffer): ObjectRecord | undefined {

@@ -1,4 +1,3 @@
-import type { RootDatabase } from 'lmdb';
 import type {
   ChosenPart,
   DeleteOutcome,
@@ -22,6 +21,7 @@ import {
 } from './change-events.js';
 import type { CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
+import type { KvEnv } from './kv.js';
 import { assertSized, type ObjectRecord, type ObjectTable } from './object-table.js';
 import { unwrap } from './outcome.js';
 import { encryptionKindOf, ReplicationQueue } from './replication-queue.js';
@@ -31,7 +31,7 @@ import type { VersionedObjects } from './versioned.js';
 
 /** The tables a write or delete of an object moves together. */
 export interface ObjectWriteTables {
-  env: RootDatabase;
+  env: KvEnv;
   objects: ObjectTable;
   counters: CounterTable;
   blocks: BlockTable;

@@ -1,7 +1,7 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
 import type { NotifyContext, OutboxEntry, OutboxMessage } from '../protocol/messages.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
@@ -20,11 +20,11 @@ interface OutboxRecord {
  * row once its target acknowledged it (at-least-once delivery, surviving kill -9).
  */
 export class OutboxTable {
-  private readonly rows: Database<OutboxRecord, string>;
+  private readonly rows: KvTable<OutboxRecord, string>;
   private readonly sequencer: Sequencer;
   private pendingRows: number;
 
-  constructor(env: RootDatabase, records: DatabaseOptions) {
+  constructor(env: KvEnv, records: KvTableOptions) {
     this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
     this.sequencer = new Sequencer(last);

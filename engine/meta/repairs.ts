@@ -1,8 +1,8 @@
-import type { RootDatabase } from 'lmdb';
 import type { BlockBacklink, BlockRef } from '../protocol/messages.js';
 import type { BlockTable } from './block-table.js';
 import type { BodyTable } from './bodies.js';
 import { bucketIdOf, keyOf } from './keys.js';
+import { type KvEnv, readKv } from './kv.js';
 import { type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { unwrap } from './outcome.js';
 import type { UploadRecord, UploadTable } from './upload-table.js';
@@ -11,7 +11,7 @@ import type { VersionedObjects } from './versioned.js';
 
 /** The tables the operator's repairs walk and change. */
 export interface RepairTables {
-  env: RootDatabase;
+  env: KvEnv;
   objects: ObjectTable;
   versions: VersionTable;
   uploads: UploadTable;
@@ -42,11 +42,14 @@ export class Repairs {
   async purgeBuckets(
     liveBucketIds: ReadonlySet<string>,
   ): Promise<{ objects: number; freed: string[] }> {
-    const dead = this.records((bucketId) => !liveBucketIds.has(bucketId));
-    const deadUploads: Array<{ bucketId: string; upload: UploadRecord }> = [];
-    for (const { bucketId, upload } of this.t.uploads.all()) {
-      if (!liveBucketIds.has(bucketId)) deadUploads.push({ bucketId, upload });
-    }
+    const { dead, deadUploads } = await readKv(this.t.env, () => {
+      const dead = this.records((bucketId) => !liveBucketIds.has(bucketId));
+      const deadUploads: Array<{ bucketId: string; upload: UploadRecord }> = [];
+      for (const { bucketId, upload } of this.t.uploads.all()) {
+        if (!liveBucketIds.has(bucketId)) deadUploads.push({ bucketId, upload });
+      }
+      return { dead, deadUploads };
+    });
     if (dead.length === 0 && deadUploads.length === 0) return { objects: 0, freed: [] };
     const freed = await this.t.env.transaction(() => {
       const hashes: string[] = [];
@@ -103,17 +106,20 @@ export class Repairs {
       blocks.some((block) => doomed.has(block.hash));
     const objectTouches = (record: ObjectRecord): boolean =>
       touches(record.blocks) || (record.body !== undefined && doomed.has(record.body));
-    const victims = this.records(() => true, objectTouches);
-    const uploadIds = new Set<string>();
-    for (const { uploadId, part } of this.t.uploads.allParts()) {
-      if (touches(part.blocks)) uploadIds.add(uploadId);
-    }
-    const uploads: Array<{ bucketId: string; key: string; uploadId: string }> = [];
-    for (const { bucketId, upload } of this.t.uploads.all()) {
-      if (uploadIds.has(upload.uploadId)) {
-        uploads.push({ bucketId, key: upload.key, uploadId: upload.uploadId });
+    const { victims, uploads } = await readKv(this.t.env, () => {
+      const victims = this.records(() => true, objectTouches);
+      const uploadIds = new Set<string>();
+      for (const { uploadId, part } of this.t.uploads.allParts()) {
+        if (touches(part.blocks)) uploadIds.add(uploadId);
       }
-    }
+      const uploads: Array<{ bucketId: string; key: string; uploadId: string }> = [];
+      for (const { bucketId, upload } of this.t.uploads.all()) {
+        if (uploadIds.has(upload.uploadId)) {
+          uploads.push({ bucketId, key: upload.key, uploadId: upload.uploadId });
+        }
+      }
+      return { victims, uploads };
+    });
     return this.t.env.transaction(() => {
       const freed: string[] = [];
       let objects = 0;

@@ -1,4 +1,3 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import type {
   MetadataFacet,
@@ -9,6 +8,7 @@ import type {
   ReplicationSettlement,
   Tag,
 } from '../protocol/messages.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import type { ObjectRecord } from './object-table.js';
 import { Sequencer } from './sequencer.js';
 import type { VersionedObjects } from './versioned.js';
@@ -42,15 +42,15 @@ export function encryptionKindOf(record: Pick<ObjectRecord, 'sse'>): EncryptionK
  * notification worker (which drops rows of unknown targets) never sees them.
  */
 export class ReplicationQueue {
-  private readonly rows: Database<QueueRow, string>;
+  private readonly rows: KvTable<QueueRow, string>;
   private readonly sequencer: Sequencer;
   private pendingRows: number;
   /** Rows and bytes queued per bucket and rule (replication metrics), counted once on open. */
   private readonly byRule = new Map<string, PendingByRule>();
 
   constructor(
-    env: RootDatabase,
-    records: DatabaseOptions,
+    env: KvEnv,
+    records: KvTableOptions,
     private readonly versioned: VersionedObjects,
   ) {
     this.rows = env.openDB<QueueRow, string>({ name: 'replq', ...records });

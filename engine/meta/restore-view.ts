@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Database } from 'lmdb';
 import { shardDir } from '../layout.js';
+import type { KvTable } from './kv.js';
 import { openShardEnvironment } from './store.js';
 
 /**
@@ -12,7 +12,7 @@ import { openShardEnvironment } from './store.js';
  */
 export class RestoreQueueView {
   private readonly env;
-  private readonly rows: Database<unknown, Buffer>;
+  private readonly rows: KvTable<unknown, Buffer>;
 
   constructor(dataDir: string, shardId: number, durable: boolean) {
     this.env = openShardEnvironment(join(shardDir(dataDir, shardId), 'meta'), durable);

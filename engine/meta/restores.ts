@@ -1,4 +1,3 @@
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { DAY_MS } from '../lifecycle.js';
 import type { NotifyContext, RestoreRow, ShardRequest } from '../protocol/messages.js';
@@ -6,6 +5,7 @@ import { isRestored, restoreExpiryMs } from '../restore.js';
 import { isArchiveClass } from '../storage-classes.js';
 import { type ChangeEvents, createdFacts } from './change-events.js';
 import { objectKey } from './keys.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { type ObjectRecord, shownVersionId } from './object-table.js';
 import type { ObjectWriteTables } from './object-writes.js';
 import { failed, type Outcome, unwrap } from './outcome.js';
@@ -24,11 +24,11 @@ export type RestoreAsk = Omit<Extract<ShardRequest, { kind: 'RestoreObject' }>, 
  * overwritten, restored again) is dropped when due, as its `requestedMs` no longer matches.
  */
 export class Restores {
-  private readonly rows: Database<RestoreRow, Buffer>;
+  private readonly rows: KvTable<RestoreRow, Buffer>;
 
   constructor(
-    private readonly env: RootDatabase,
-    records: DatabaseOptions,
+    private readonly env: KvEnv,
+    records: KvTableOptions,
     private readonly tables: Pick<ObjectWriteTables, 'objects' | 'versioned'>,
     private readonly events: ChangeEvents,
   ) {

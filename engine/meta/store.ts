@@ -1,4 +1,5 @@
-import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
+import { assert } from '../assert.js';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
 import type {
@@ -24,6 +25,8 @@ import { BodyTable } from './bodies.js';
 import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
+import { isRemoteKv, type KvEnv, type KvTableOptions, readKv } from './kv.js';
+import { StrictKvEnv } from './kv-strict.js';
 import {
   type LifecycleBatch,
   LifecycleBatches,
@@ -82,7 +85,9 @@ export { isVersionId } from './version-table.js';
  * `overlappingSync` a write resolves when visible, so durable callers also await `flushed()`.
  */
 export class MetaStore {
-  private readonly env: RootDatabase;
+  private readonly env: KvEnv;
+  /** How readLocal runs its work (null: a cluster store, which has none). */
+  private readonly localReads: (<T>(work: () => T) => T) | null;
   private readonly objects: ObjectTable;
   private readonly blocks: BlockTable;
   private readonly uploads: UploadTable;
@@ -108,9 +113,55 @@ export class MetaStore {
   /** RestoreObject's record changes and the queue of their next steps (restores.ts). */
   readonly restores: Restores;
 
-  constructor(path: string, durable: boolean) {
-    this.env = openShardEnvironment(path, durable);
-    const records = { encoder: recordEncoder() } as DatabaseOptions;
+  /**
+   * Runs read-only `work` against the store and answers what it returns: synchronously on the
+   * embedded store, once every read it makes is fetched on a cluster store (kv.ts: `work` may
+   * run more than once, so it must not change anything but its own locals).
+   */
+  read<T>(work: () => T): T | Promise<T> {
+    return readKv(this.env, work);
+  }
+
+  /**
+   * A synchronous read, for code that exists only beside local block files (the block ledger,
+   * its health checks and drain) and decides in the same turn it reads. A cluster store has no
+   * such reads: its blocks are collected by their own protocol.
+   */
+  readLocal<T>(work: () => T): T {
+    assert(this.localReads !== null, 'a local read of a cluster store');
+    return this.localReads(work);
+  }
+
+  /**
+   * The embedded store: the shard's LMDB environment at `path`, brought up to date; `strict`
+   * (testing) checks every read for the cluster store's discipline (kv-strict.ts).
+   */
+  static open(path: string, durable: boolean, strict = false): MetaStore {
+    const local = openShardEnvironment(path, durable);
+    if (!strict) {
+      const meta = new MetaStore(local);
+      meta.upgradeLocalStore();
+      return meta;
+    }
+    const env = new StrictKvEnv(local);
+    const meta = env.within(() => new MetaStore(env));
+    env.within(() => meta.upgradeLocalStore());
+    return meta;
+  }
+
+  /**
+   * The tables over any store behind the seam (kv.ts). Their constructors read what they keep in
+   * memory (queue sequencers and sizes); nothing here writes.
+   */
+  constructor(env: KvEnv) {
+    this.env = env;
+    this.localReads =
+      env instanceof StrictKvEnv
+        ? (work) => env.within(work)
+        : isRemoteKv(env)
+          ? null
+          : (work) => work();
+    const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
     this.counters = new CounterTable(this.env, records);
     this.blocks = new BlockTable(this.env, records, this.counters);
@@ -158,6 +209,13 @@ export class MetaStore {
     this.rewrites = new RecordRewrites(tables, this.events);
     this.accessDays = new AccessDays(tables);
     this.tierMoves = new TierMoves(tables);
+  }
+
+  /**
+   * Builds, once, what a store written by an older hangar lacks: per-bucket counters, block
+   * totals and the null-version index. Synchronous scans of the whole store: embedded only.
+   */
+  private upgradeLocalStore(): void {
     if (!this.counters.built()) this.buildCounters();
     if (!this.counters.hasBlockTotals()) this.blocks.buildTotals();
     if (!this.versions.nullIndexBuilt()) {
@@ -538,8 +596,9 @@ export const META_TABLES_MAX = 16;
 /**
  * A shard's LMDB environment, with the options every opener in the process must share: the
  * shard thread (MetaStore) and the edge threads' read-only views (ObjectReader) get the one
- * environment lmdb-js keeps per path.
+ * environment lmdb-js keeps per path. lmdb-js's environment is the embedded side of the
+ * metadata seam as it is (kv.ts): the return type checks that it still satisfies KvEnv.
  */
-export function openShardEnvironment(path: string, durable: boolean): RootDatabase {
+export function openShardEnvironment(path: string, durable: boolean): KvEnv {
   return open({ path, maxDbs: META_TABLES_MAX, noSync: !durable, mapSize: 2 ** 34 });
 }

@@ -1,8 +1,8 @@
-import type { RootDatabase } from 'lmdb';
 import type { BlockRef } from '../protocol/messages.js';
 import { DEFAULT_TIER } from '../storage-config.js';
 import { type BlockTable, plainRefs } from './block-table.js';
 import { objectKey } from './keys.js';
+import type { KvEnv } from './kv.js';
 import type { ObjectRecord, ObjectTable } from './object-table.js';
 import { failed, unwrap } from './outcome.js';
 import { isVersionId } from './version-table.js';
@@ -17,7 +17,7 @@ import type { Located, VersionedObjects } from './versioned.js';
 export class TierMoves {
   constructor(
     private readonly t: {
-      env: RootDatabase;
+      env: KvEnv;
       objects: ObjectTable;
       blocks: BlockTable;
       versioned: VersionedObjects;

@@ -1,5 +1,4 @@
 import { createHash, randomFillSync } from 'node:crypto';
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { tierFieldOf } from '../blocks/block-key.js';
 import type { Acl } from '../catalog/access.js';
@@ -22,6 +21,7 @@ import { type ManagedKey, managedKeyTag } from '../sse/managed.js';
 import type { StorageClass } from '../storage-classes.js';
 import { type BlockTable, plainRefs } from './block-table.js';
 import { bucketIdOf, objectKey, prefixEnd } from './keys.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { listStart, type ObjectRecord } from './object-table.js';
 import { collectPage, failed } from './outcome.js';
 
@@ -98,12 +98,12 @@ const PART_NUMBER_END = 0xffffffff;
  * blocks table as long as its record exists (put and drop move them in the same transaction).
  */
 export class UploadTable {
-  private readonly uploads: Database<UploadRecord, Buffer>;
-  private readonly parts: Database<PartRecord, Buffer>;
+  private readonly uploads: KvTable<UploadRecord, Buffer>;
+  private readonly parts: KvTable<PartRecord, Buffer>;
 
   constructor(
-    env: RootDatabase,
-    records: DatabaseOptions,
+    env: KvEnv,
+    records: KvTableOptions,
     private readonly blocks: BlockTable,
   ) {
     this.uploads = env.openDB<UploadRecord, Buffer>({

@@ -1,9 +1,9 @@
-import type { RootDatabase } from 'lmdb';
 import { daysDueMs, ruleMatchesObject } from '../lifecycle.js';
 import { dueAccessTier, dueNoncurrentTransition } from '../lifecycle-transitions.js';
 import { lockHolds } from '../object-lock.js';
 import type { LifecycleRule } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
+import { type KvEnv, readKv } from './kv.js';
 import {
   type LifecycleBatch,
   type LifecycleNote,
@@ -28,7 +28,7 @@ const ONE = Buffer.from([1]);
  */
 export class VersionLifecycle {
   constructor(
-    private readonly env: RootDatabase,
+    private readonly env: KvEnv,
     private readonly objects: ObjectTable,
     private readonly versions: VersionTable,
     private readonly versioned: VersionedObjects,
@@ -37,13 +37,16 @@ export class VersionLifecycle {
   async apply(batch: LifecycleBatch, note?: LifecycleNote): Promise<VersionBatchResult> {
     const { bucketId, after, limit } = batch;
     const start = after === '' ? objectKey(bucketId, '') : Buffer.from(after, 'hex');
-    const keys: string[] = [];
-    let read = 0;
-    for (const { key } of this.versions.range({ start, end: prefixEnd(bucketId, ''), limit })) {
-      read++;
-      const name = keyOf(splitVersionKey(key).objectKey);
-      if (keys[keys.length - 1] !== name) keys.push(name);
-    }
+    const { keys, read } = await readKv(this.env, () => {
+      const keys: string[] = [];
+      let read = 0;
+      for (const { key } of this.versions.range({ start, end: prefixEnd(bucketId, ''), limit })) {
+        read++;
+        const name = keyOf(splitVersionKey(key).objectKey);
+        if (keys[keys.length - 1] !== name) keys.push(name);
+      }
+      return { keys, read };
+    });
     const lastKey = keys[keys.length - 1];
     const next =
       read < limit || lastKey === undefined

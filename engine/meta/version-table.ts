@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
-import type { Database, DatabaseOptions, RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { objectKey } from './keys.js';
+import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { type ObjectRecord, shownVersionId } from './object-table.js';
 
 /**
@@ -59,16 +59,16 @@ export class VersionClock {
  * marker as its newest version.
  */
 export class VersionTable {
-  private readonly versions: Database<ObjectRecord, Buffer>;
+  private readonly versions: KvTable<ObjectRecord, Buffer>;
   /**
    * objectKey → the id of the key's null version in `versions`, so that a Suspended write, a
    * `versionId=null` request and the version listing find it in one get instead of scanning
    * every version of the key. Kept by put and remove; built once for stores from before it.
    * Absent (null) on the edge's read-only view, which scans (it never creates tables).
    */
-  private readonly nullIndex: Database<string, Buffer> | null;
+  private readonly nullIndex: KvTable<string, Buffer> | null;
 
-  constructor(env: RootDatabase, records: DatabaseOptions, opts: { readOnly?: boolean } = {}) {
+  constructor(env: KvEnv, records: KvTableOptions, opts: { readOnly?: boolean } = {}) {
     this.versions = env.openDB<ObjectRecord, Buffer>({
       name: 'versions',
       keyEncoding: 'binary',

@@ -24,6 +24,8 @@ export interface ShardPoolOptions {
   sseMasterKeyFile?: string | null;
   /** config.storage: data directories and tiers. */
   storage: StorageConfig;
+  /** config.kvStrict (testing): metadata reads checked for the cluster store's discipline. */
+  kvStrict?: boolean;
 }
 
 /** What the pool tells its owner about shard threads that die. */

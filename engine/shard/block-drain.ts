@@ -60,7 +60,7 @@ export class BlockDrain {
   private async drainOne(source: PlacedStore, hash: string): Promise<Verdict> {
     const { store, ledger, meta } = this.core;
     const key = blockKeyOf(source.tier, hash);
-    if (meta.blockRefs(key) === 0) {
+    if (meta.readLocal(() => meta.blockRefs(key)) === 0) {
       // Nothing references it: an orphan goes like any other (from every directory).
       if (!ledger.removeIfOrphan(key)) return 'skipped';
       await ledger.removed(key);

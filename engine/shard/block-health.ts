@@ -36,8 +36,13 @@ export class BlockHealth {
     private readonly ledger: BlockLedger,
   ) {}
 
+  /** Block files are local: their health is judged from synchronous reads (MetaStore.readLocal). */
+  private local<T>(work: () => T): T {
+    return this.meta.readLocal(work);
+  }
+
   async scrub(after: string, limit: number, maxBytes: number): Promise<ShardResult> {
-    const batch = this.meta.blocksAfter(after, limit);
+    const batch = this.local(() => this.meta.blocksAfter(after, limit));
     const corrupt: string[] = [];
     const missing: string[] = [];
     let bytes = 0;
@@ -64,10 +69,11 @@ export class BlockHealth {
    * than at the next scrub pass. Returns what was recorded.
    */
   async checkAfterFailedRead(hash: string): Promise<'ok' | 'corrupt' | 'missing' | 'skipped'> {
-    const record = this.meta.blockRecord(hash);
+    const record = this.local(() => this.meta.blockRecord(hash));
     // A block already recorded (or being checked) is left to the scrub and RetryBlockResync: a
     // flood of GETs of a lost block must not cost a file read and an LMDB commit each.
-    if (record === undefined || this.meta.blockError(hash) !== undefined) return 'skipped';
+    if (record === undefined || this.local(() => this.meta.blockError(hash)) !== undefined)
+      return 'skipped';
     if (this.rechecking.has(hash)) return 'skipped';
     this.rechecking.add(hash);
     try {
@@ -90,7 +96,8 @@ export class BlockHealth {
     const check = await this.check(hash, bytes);
     if (check.verdict === 'gone') return 'skipped';
     if (check.verdict === 'ok') {
-      if (this.meta.blockError(hash) !== undefined) await this.meta.clearBlockError(hash);
+      if (this.local(() => this.meta.blockError(hash)) !== undefined)
+        await this.meta.clearBlockError(hash);
       await this.keepCrcs(hash, check.crcs);
       return 'ok';
     }
@@ -104,7 +111,7 @@ export class BlockHealth {
       } else if ((await this.store.sizeOf(hash)) !== null) {
         return 'skipped'; // it came back (healed) while we looked
       }
-      if (this.meta.blockRefs(hash) === 0) return 'skipped';
+      if (this.local(() => this.meta.blockRefs(hash)) === 0) return 'skipped';
       const message = check.verdict === 'corrupt' ? check.message : 'block file not found';
       await this.meta.recordBlockError(hash, check.verdict, message, Date.now());
       return check.verdict;
@@ -117,7 +124,7 @@ export class BlockHealth {
    * ones (a read that failed on them while the file is whole would fail again otherwise).
    */
   private async keepCrcs(hash: string, crcs: BlockCrcs): Promise<void> {
-    if (sameCrcs(this.meta.blockRecord(hash)?.crcs, crcs)) return;
+    if (sameCrcs(this.local(() => this.meta.blockRecord(hash))?.crcs, crcs)) return;
     await this.meta.setBlockCrcs(hash, crcs);
   }
 
@@ -129,12 +136,14 @@ export class BlockHealth {
   private async check(hash: string, bytes: number): Promise<BlockCheck> {
     const stored = await readStoredBlock(this.store.pathOf(hash));
     if (stored.kind === 'missing') {
-      return this.meta.blockRefs(hash) === 0 ? { verdict: 'gone' } : { verdict: 'missing' };
+      return this.local(() => this.meta.blockRefs(hash)) === 0
+        ? { verdict: 'gone' }
+        : { verdict: 'missing' };
     }
     if (stored.kind === 'unreadable') return unreadable(stored.error, stored.inode);
     const judged = judgeStoredBytes(stored, contentHashOf(hash), bytes);
     if ('block' in judged) return { verdict: 'ok', crcs: segmentCrcsOf(judged.block) };
-    if (this.meta.blockRefs(hash) === 0) return { verdict: 'gone' };
+    if (this.local(() => this.meta.blockRefs(hash)) === 0) return { verdict: 'gone' };
     return { verdict: 'corrupt', inode: stored.inode, message: judged.problem };
   }
 
@@ -165,8 +174,8 @@ export class BlockHealth {
   }
 
   async info(hash: string, limit: number): Promise<ShardResult> {
-    const record = this.meta.blockRecord(hash);
-    const error = this.meta.blockError(hash);
+    const record = this.local(() => this.meta.blockRecord(hash));
+    const error = this.local(() => this.meta.blockError(hash));
     const size = await this.store.sizeOf(hash);
     return {
       kind: 'BlockInfo',
@@ -175,18 +184,18 @@ export class BlockHealth {
       bytes: record?.bytes ?? size,
       onDisk: size !== null,
       error: error === undefined ? null : errorInfo(hash, record?.refs ?? 0, error),
-      backlinks: this.meta.blockBacklinks(hash, limit),
+      backlinks: this.local(() => this.meta.blockBacklinks(hash, limit)),
     };
   }
 
   /** Checks blocks with errors again; those whose file is whole now are cleared. */
   async retry(hashes: readonly string[] | null): Promise<ShardResult> {
-    const targets = hashes ?? this.meta.listBlockErrors().map((e) => e.hash);
+    const targets = hashes ?? this.local(() => this.meta.listBlockErrors()).map((e) => e.hash);
     let checked = 0;
     let fixed = 0;
     for (const hash of targets) {
-      if (this.meta.blockError(hash) === undefined) continue;
-      const record = this.meta.blockRecord(hash);
+      if (this.local(() => this.meta.blockError(hash)) === undefined) continue;
+      const record = this.local(() => this.meta.blockRecord(hash));
       // Not a block: an inline body's error (the bodies table), checked there.
       const verdict =
         record === undefined

@@ -38,7 +38,7 @@ export class BlockLedger {
   async installBlock(hash: string, tmpPath: string): Promise<void> {
     await this.settle(hash);
     if (this.isOnDisk(hash)) {
-      if (this.meta.blockError(hash) === undefined) {
+      if (this.meta.readLocal(() => this.meta.blockError(hash)) === undefined) {
         await this.store.install(tmpPath, hash, true);
         return;
       }
@@ -89,7 +89,11 @@ export class BlockLedger {
 
   /** Whether nothing references, pins or moves a block: its file may go. */
   isOrphan(hash: string): boolean {
-    return !this.pins.has(hash) && !this.moving(hash) && this.meta.blockRefs(hash) === 0;
+    return (
+      !this.pins.has(hash) &&
+      !this.moving(hash) &&
+      this.meta.readLocal(() => this.meta.blockRefs(hash)) === 0
+    );
   }
 
   /**
@@ -129,7 +133,7 @@ export class BlockLedger {
   }
 
   private isOnDisk(hash: string): boolean {
-    return this.meta.blockRefs(hash) > 0 || this.resident.has(hash);
+    return this.meta.readLocal(() => this.meta.blockRefs(hash)) > 0 || this.resident.has(hash);
   }
 
   private async settle(hash: string): Promise<void> {

@@ -64,7 +64,9 @@ export async function objectAcl(
 ): Promise<ShardResult> {
   let record: ObjectRecord;
   if (request.acl === undefined) {
-    record = recordToRead(core.meta, request.bucketId, request.key, request.versionId);
+    record = await core.meta.read(() =>
+      recordToRead(core.meta, request.bucketId, request.key, request.versionId),
+    );
   } else {
     record = await core.meta.setAcl(
       request.bucketId,

@@ -1,7 +1,13 @@
 import { assert } from '../assert.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { infoOf, type Notify, type ObjectRecord, type PartRecord } from '../meta/store.js';
+import {
+  infoOf,
+  type Notify,
+  type ObjectRecord,
+  type PartRecord,
+  type UploadRecord,
+} from '../meta/store.js';
 import type {
   ObjectAclFields,
   ObjectLock,
@@ -22,6 +28,14 @@ import { PutSession } from './put-session.js';
 import { aclFields, type ShardCore, withVersion } from './shard-core.js';
 import { storageClassField } from './storage-class.js';
 
+/** What a conditional PUT or an UploadPart reads before its first byte (lookUpBegin). */
+interface BeginLookup {
+  /** The key's current record (a conditional PUT). */
+  current?: ObjectRecord | undefined;
+  /** The upload a part goes to (an UploadPart). */
+  upload?: UploadRecord | undefined;
+}
+
 /**
  * A shard's PUT streams (PutObject, PostObject, UploadPart): PutBegin opens a session per reqId,
  * BodyChunks feed it, PutEnd finishes and commits it (the protocol in messages.ts ShardRequest).
@@ -30,6 +44,8 @@ export class PutRequests {
   private readonly puts = new Map<number, PutSession>();
   /** PUTs whose PutBegin was refused: their in-flight chunks and PutEnd are dropped (protocol). */
   private readonly refused = new Set<number>();
+  /** PUTs whose begin waits for a cluster store's lookup: their next steps wait on it. */
+  private readonly beginning = new Map<number, Promise<void>>();
   /** PUTs between PutEnd and their commit: a Cancel no longer stops them. */
   private readonly committing = new Set<number>();
   private readonly putTargets = new Map<
@@ -73,6 +89,7 @@ export class PutRequests {
 
   /** PutEnd: finishes and commits the PUT. */
   endRequest(request: Extract<ShardRequest, { kind: 'PutEnd' }>): void {
+    if (this.afterBegin(request.reqId, () => this.endRequest(request))) return;
     // Refused already (and answered then): the PutEnd only ends the refused state.
     if (this.refused.delete(request.reqId)) return;
     this.core.answer(request.reqId, () =>
@@ -80,7 +97,20 @@ export class PutRequests {
     );
   }
 
+  /**
+   * Defers `next` until the PUT's begin has looked up what it reads (a cluster store's
+   * round trip); false when it has (always, on the embedded store). Deferred steps run in the
+   * order they came: promise reactions run in the order they were added.
+   */
+  private afterBegin(reqId: number, next: () => void): boolean {
+    const begun = this.beginning.get(reqId);
+    if (begun === undefined) return false;
+    void begun.then(next);
+    return true;
+  }
+
   cancel(reqId: number): void {
+    if (this.afterBegin(reqId, () => this.cancel(reqId))) return;
     this.refused.delete(reqId);
     const put = this.puts.get(reqId);
     // A PUT whose body is whole commits regardless (the client hung up after its last byte):
@@ -98,24 +128,67 @@ export class PutRequests {
     body: ArrayBuffer | undefined,
   ): void {
     assert(!this.puts.has(request.reqId), 'reqIds are unique');
+    // A plain PUT reads no metadata before its commit: nothing to look up on the hot path.
+    if (request.part === null && request.conditions === undefined) {
+      this.begin(request, body, {});
+      return;
+    }
+    let found: BeginLookup | Promise<BeginLookup>;
+    try {
+      found = this.core.meta.read(() => this.lookUpBegin(request));
+    } catch (error) {
+      found = Promise.reject(error);
+    }
+    if (!(found instanceof Promise)) {
+      this.begin(request, body, found);
+      return;
+    }
+    // A cluster store answers later: the PUT's chunks, end and cancel wait for the begin.
+    const begun = found.then(
+      (lookup) => this.begin(request, body, lookup),
+      (error: unknown) => this.refuse(request, new EngineFailureError(this.core.toFailure(error))),
+    );
+    this.beginning.set(request.reqId, begun);
+    void begun.finally(() => this.beginning.delete(request.reqId));
+  }
+
+  /** What a conditional PUT or a part reads before its first byte: the key's record, the upload. */
+  private lookUpBegin(request: Extract<ShardRequest, { kind: 'PutBegin' }>): BeginLookup {
+    const { bucketId, key, part } = request;
+    if (part !== null) return { upload: this.core.meta.getUpload(bucketId, key, part.uploadId) };
+    return { current: this.core.meta.getObject(bucketId, key) };
+  }
+
+  private refuse(request: Extract<ShardRequest, { kind: 'PutBegin' }>, refusal: Error): void {
+    // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
+    // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
+    // PUT sent nothing more.
+    if (request.end === undefined) this.refused.add(request.reqId);
+    this.core.answer(request.reqId, async () => {
+      throw refusal;
+    });
+  }
+
+  private begin(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    body: ArrayBuffer | undefined,
+    lookup: BeginLookup,
+  ): void {
     const part = request.part;
     let sse = request.sse;
-    let refusal = part === null ? this.conditionRefusal(request) : this.partRefusal(request, part);
+    let refusal =
+      part === null
+        ? this.conditionRefusal(request, lookup.current)
+        : this.partRefusal(request, lookup.upload);
     if (refusal === null && part !== null && sse === null) {
       try {
-        sse = this.uploadDataKey(request.bucketId, request.key, part.uploadId);
+        sse = this.uploadDataKey(lookup.upload);
       } catch (error) {
         refusal = new EngineFailureError(this.core.toFailure(error));
       }
     }
     if (refusal !== null) {
-      // Refuse before a byte is written; the HTTP side stops sending on this reply, but what it
-      // sent meanwhile (chunks, even the PutEnd of a small body) is still on its way. A whole
-      // PUT sent nothing more.
-      if (request.end === undefined) this.refused.add(request.reqId);
-      this.core.answer(request.reqId, async () => {
-        throw refusal;
-      });
+      this.refuse(request, refusal);
       return;
     }
     const session = new PutSession(
@@ -129,7 +202,7 @@ export class PutRequests {
         checksumAlgorithm: request.checksumAlgorithm,
         sse,
         ...(part !== null ? { partNumber: part.partNumber } : {}),
-        tier: this.tierOf(request),
+        tier: this.tierOf(request, lookup.upload),
       },
       this.core.store,
       this.core.ledger,
@@ -179,25 +252,25 @@ export class PutRequests {
    */
   private conditionRefusal(
     request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    current: ObjectRecord | undefined,
   ): EngineFailureError | null {
     if (request.conditions === undefined) return null;
-    const failure = conditionFailure(
-      request.conditions,
-      this.core.meta.getObject(request.bucketId, request.key),
-    );
+    const failure = conditionFailure(request.conditions, current);
     return failure === null ? null : new EngineFailureError(failure);
   }
 
   /** The tier a PUT's blocks go to: its storage class's, or a part's upload's. */
-  private tierOf(request: Extract<ShardRequest, { kind: 'PutBegin' }>): string {
+  private tierOf(
+    request: Extract<ShardRequest, { kind: 'PutBegin' }>,
+    upload: UploadRecord | undefined,
+  ): string {
     if (request.part === null) return this.core.store.tierOf(request.storageClass);
-    const upload = this.core.meta.getUpload(request.bucketId, request.key, request.part.uploadId);
     return upload?.tier ?? DEFAULT_TIER;
   }
 
   /** The data key of an SSE-S3 or SSE-KMS upload (null: the upload is not managed-encrypted). */
-  private uploadDataKey(bucketId: string, key: string, uploadId: string): ManagedDataKey | null {
-    const managed = this.core.meta.getUpload(bucketId, key, uploadId)?.sseManaged;
+  private uploadDataKey(upload: UploadRecord | undefined): ManagedDataKey | null {
+    const managed = upload?.sseManaged;
     if (managed === undefined) return null;
     return { ...this.core.keys.dataKeyOf(managed), managed };
   }
@@ -205,9 +278,8 @@ export class PutRequests {
   /** Why an UploadPart cannot start: no such upload, or not the upload's checksum algorithm. */
   private partRefusal(
     request: Extract<ShardRequest, { kind: 'PutBegin' }>,
-    part: PartTarget,
+    upload: UploadRecord | undefined,
   ): EngineFailureError | null {
-    const upload = this.core.meta.getUpload(request.bucketId, request.key, part.uploadId);
     if (upload === undefined)
       return engineFailure('NoSuchUpload', 'The specified upload does not exist.');
     const sseRefusal = ssePartRefusal(upload.sseKeyMd5, request.sse);
@@ -222,6 +294,7 @@ export class PutRequests {
 
   acceptChunk(reqId: number, bytes: number, body: ArrayBuffer | undefined): void {
     assert(body !== undefined && bytes <= body.byteLength, 'a chunk carries its bytes');
+    if (this.afterBegin(reqId, () => this.acceptChunk(reqId, bytes, body))) return;
     const session = this.puts.get(reqId);
     if (session === undefined) return; // cancelled meanwhile: drop the bytes
     void session.push(new Uint8Array(body, 0, bytes)).then(() => {

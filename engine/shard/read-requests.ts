@@ -5,7 +5,7 @@ import { AccessDays } from '../meta/access-days.js';
 import { infoOf, type ObjectRecord } from '../meta/store.js';
 import { evaluatePreconditions } from '../preconditions.js';
 import { BufferPool } from '../protocol/flow.js';
-import type { OpenedObject, ShardRequest, ShardResult } from '../protocol/messages.js';
+import type { BlockRef, OpenedObject, ShardRequest, ShardResult } from '../protocol/messages.js';
 import { isUnreadableArchive } from '../restore.js';
 import type { DataKeys, ManagedKey } from '../sse/managed.js';
 import { macIdentityOf, macKeyOf, SegmentTags } from '../sse/segment-mac.js';
@@ -14,6 +14,15 @@ import { ReadSession } from './read-session.js';
 import type { ShardCore } from './shard-core.js';
 import { BlockReadError, type Decryption, type Decryptor } from './verified-read.js';
 import { recordToRead } from './version-lookup.js';
+
+/** What an open read from the metadata store (ReadRequests.lookUp). */
+interface StoredObject {
+  record: ObjectRecord;
+  /** The body of an inline object, verified; null when its bytes are in blocks, or not read. */
+  inline: Uint8Array | null;
+  /** The record's blocks with their stored CRCs (empty when not read). */
+  blocks: BlockRef[];
+}
 
 /**
  * A shard's object reads (GET, HEAD, copy sources): OpenObject answers with the object's info
@@ -60,18 +69,59 @@ export class ReadRequests {
    * its body (verified against its CRC32C, decrypted) transferred beside the reply.
    */
   openObject(request: Extract<ShardRequest, { kind: 'OpenObject' }>): void {
+    let found: StoredObject | Promise<StoredObject>;
+    try {
+      found = this.core.meta.read(() => this.lookUp(request));
+    } catch (error) {
+      this.fail(request, error);
+      return;
+    }
+    // The embedded store answers at once: no promise on the hot path.
+    if (found instanceof Promise) {
+      found.then(
+        (stored) => this.answerOpen(request, stored),
+        (error: unknown) => this.fail(request, error),
+      );
+    } else {
+      this.answerOpen(request, found);
+    }
+  }
+
+  private answerOpen(
+    request: Extract<ShardRequest, { kind: 'OpenObject' }>,
+    stored: StoredObject,
+  ): void {
     let opened: { result: ShardResult; body?: ArrayBuffer };
     try {
-      opened = this.open(request);
+      opened = this.open(request, stored);
     } catch (error) {
-      this.core.reply({
-        kind: 'Failed',
-        reqId: request.reqId,
-        failure: this.core.toFailure(error),
-      });
+      this.fail(request, error);
       return;
     }
     this.core.reply({ kind: 'Done', reqId: request.reqId, result: opened.result }, opened.body);
+  }
+
+  private fail(request: Extract<ShardRequest, { kind: 'OpenObject' }>, error: unknown): void {
+    this.core.reply({ kind: 'Failed', reqId: request.reqId, failure: this.core.toFailure(error) });
+  }
+
+  /**
+   * Every metadata read an open makes, in one read-only run (MetaStore.read): the record, its
+   * body when stored inline (checked against its CRC32C, a copy when it comes from the bodies
+   * table, so decrypting in place touches nothing shared), its blocks with their stored CRCs.
+   * A purpose that needs no body, or a read its preconditions answer, reads none.
+   */
+  private lookUp(request: Extract<ShardRequest, { kind: 'OpenObject' }>): StoredObject {
+    const { bucketId, key, purpose } = request;
+    const record = recordToRead(this.core.meta, bucketId, key, request.versionId);
+    if (purpose === 'info' || answersWithoutBody(request, record)) {
+      return { record, inline: null, blocks: [] };
+    }
+    return {
+      record,
+      inline: this.core.meta.bodyOf(bucketId, key, record),
+      blocks: this.core.meta.withStoredCrcs(record.blocks),
+    };
   }
 
   /**
@@ -91,12 +141,14 @@ export class ReadRequests {
     void this.core.meta.noteAccess(bucketId, key, versionId, day).catch(() => undefined);
   }
 
-  private open(request: Extract<ShardRequest, { kind: 'OpenObject' }>): {
+  private open(
+    request: Extract<ShardRequest, { kind: 'OpenObject' }>,
+    { record, inline, blocks }: StoredObject,
+  ): {
     result: ShardResult;
     body?: ArrayBuffer;
   } {
     const { bucketId, key, purpose } = request;
-    const record = recordToRead(this.core.meta, bucketId, key, request.versionId);
     if (request.readableAtMs !== undefined) {
       refuseUnrestored(record, request.readableAtMs);
       this.noteAccess(request, record, request.readableAtMs);
@@ -112,14 +164,7 @@ export class ReadRequests {
       source,
     });
     if (purpose === 'info') return { result: opened(false) };
-    const answersWithoutBody =
-      purpose === 'read' &&
-      request.conditions !== undefined &&
-      evaluatePreconditions(info, request.conditions).kind !== 'ok';
-    if (answersWithoutBody) return { result: opened(false) };
-    // Checked against its CRC32C (a copy when it comes from the bodies table, so decrypting in
-    // place touches nothing shared).
-    const inline = this.core.meta.bodyOf(bucketId, key, record);
+    if (answersWithoutBody(request, record)) return { result: opened(false) };
     if (inline !== null && encrypted !== null) {
       // Tags first: no byte of a tampered body is decrypted, let alone sent.
       const mismatch = encrypted.tags?.verifyWhole(inline) ?? null;
@@ -136,7 +181,7 @@ export class ReadRequests {
       info,
       shardId: this.core.settings.shardId,
       // With each block's CRC: what reads (and cross-shard copies, for their record) use.
-      blocks: this.core.meta.withStoredCrcs(record.blocks),
+      blocks,
       blockPaths: record.blocks.map((block) => this.core.store.pathOf(block.hash)),
       inlineBody: inline,
     };
@@ -279,4 +324,16 @@ function refuseUnrestored(record: ObjectRecord, nowMs: number): void {
     ...(record.storageClass !== undefined ? { storageClass: record.storageClass } : {}),
     ...(record.accessTier !== undefined ? { accessTier: record.accessTier } : {}),
   });
+}
+
+/** A read whose preconditions fail is answered (304/412) from the object's info alone. */
+function answersWithoutBody(
+  request: Extract<ShardRequest, { kind: 'OpenObject' }>,
+  record: ObjectRecord,
+): boolean {
+  return (
+    request.purpose === 'read' &&
+    request.conditions !== undefined &&
+    evaluatePreconditions(infoOf(request.key, record), request.conditions).kind !== 'ok'
+  );
 }

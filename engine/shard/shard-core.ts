@@ -35,6 +35,8 @@ export interface ShardSettings {
   sseMasterKeyFile?: string | null;
   /** config.storage: data directories and tiers (no data dirs: blocks under dataDir). */
   storage: StorageConfig;
+  /** Testing: every metadata read checked to happen inside a run (kv-strict.ts). */
+  kvStrict?: boolean;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
@@ -59,7 +61,7 @@ export class ShardCore {
     readonly logError: (error: unknown) => void,
   ) {
     const dir = shardDir(settings.dataDir, settings.shardId);
-    this.meta = new MetaStore(join(dir, 'meta'), settings.durable);
+    this.meta = MetaStore.open(join(dir, 'meta'), settings.durable, settings.kvStrict === true);
     this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
@@ -73,6 +75,14 @@ export class ShardCore {
       (result) => this.reply({ kind: 'Done', reqId, result }),
       (error: unknown) => this.reply({ kind: 'Failed', reqId, failure: this.toFailure(error) }),
     );
+  }
+
+  /**
+   * Answers a request from metadata reads alone: `work` runs as one read-only run of the store
+   * (MetaStore.read), so a cluster store fetches everything it reads.
+   */
+  answerRead(reqId: number, work: () => ShardResult): void {
+    this.answer(reqId, async () => this.meta.read(work));
   }
 
   toFailure(error: unknown): EngineFailure {

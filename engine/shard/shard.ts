@@ -58,7 +58,9 @@ export class Shard {
   async start(): Promise<ShardResult> {
     const { store, meta, settings } = this.core;
     await store.init();
-    shardCounters.orphansRemoved += await store.sweep(meta.referencedBlocks());
+    shardCounters.orphansRemoved += await store.sweep(
+      meta.readLocal(() => meta.referencedBlocks()),
+    );
     return { kind: 'Ready', shardId: settings.shardId, threadId };
   }
 
@@ -97,7 +99,7 @@ export class Shard {
         this.core.answer(request.reqId, () => deleteObjects(this.core, request));
         break;
       case 'ListVersions':
-        this.core.answer(request.reqId, async () => ({
+        this.core.answerRead(request.reqId, () => ({
           kind: 'VersionsListed',
           ...this.core.meta.listVersions(request),
         }));
@@ -106,13 +108,13 @@ export class Shard {
         this.core.answer(request.reqId, () => copyFrom(this.core, request));
         break;
       case 'BucketUsage':
-        this.core.answer(request.reqId, async () => ({
+        this.core.answerRead(request.reqId, () => ({
           kind: 'Usage',
           ...this.core.meta.usage(request.bucketId),
         }));
         break;
       case 'BucketCounters':
-        this.core.answer(request.reqId, async () => ({
+        this.core.answerRead(request.reqId, () => ({
           kind: 'Counters',
           ...this.core.meta.bucketCounters(request.bucketId),
         }));
@@ -127,10 +129,10 @@ export class Shard {
         this.core.answer(request.reqId, () => abortUpload(this.core, request));
         break;
       case 'ListParts':
-        this.core.answer(request.reqId, async () => listParts(this.core, request));
+        this.core.answerRead(request.reqId, () => listParts(this.core, request));
         break;
       case 'ListUploads':
-        this.core.answer(request.reqId, async () => ({
+        this.core.answerRead(request.reqId, () => ({
           kind: 'Uploads',
           ...this.core.meta.listUploads(request),
         }));
@@ -139,7 +141,7 @@ export class Shard {
         this.core.answer(request.reqId, () => purgeBuckets(this.core, request.liveBucketIds));
         break;
       case 'GetTags':
-        this.core.answer(request.reqId, async () => getTags(this.core, request));
+        this.core.answerRead(request.reqId, () => getTags(this.core, request));
         break;
       case 'SetTags':
         this.core.answer(request.reqId, () => setTags(this.core, request));
@@ -148,7 +150,7 @@ export class Shard {
         this.core.answer(request.reqId, () => objectAcl(this.core, request));
         break;
       case 'GetLock':
-        this.core.answer(request.reqId, async () => getLock(this.core, request));
+        this.core.answerRead(request.reqId, () => getLock(this.core, request));
         break;
       case 'SetLock':
         this.core.answer(request.reqId, () => setLock(this.core, request));
@@ -160,7 +162,7 @@ export class Shard {
         this.core.answer(request.reqId, () => cleanupUploads(this.core, request));
         break;
       case 'Stats':
-        this.core.answer(request.reqId, async () =>
+        this.core.answerRead(request.reqId, () =>
           stats(this.core, this.puts.size + this.reads.size),
         );
         break;
@@ -173,7 +175,7 @@ export class Shard {
         this.core.answer(request.reqId, () => this.core.health.sweepOrphans(request.fanout));
         break;
       case 'ListBlockErrors':
-        this.core.answer(request.reqId, async () => this.core.health.listErrors());
+        this.core.answerRead(request.reqId, () => this.core.health.listErrors());
         break;
       case 'GetBlockInfo':
         this.core.answer(request.reqId, () => this.core.health.info(request.hash, request.limit));
@@ -191,13 +193,13 @@ export class Shard {
         this.core.answer(request.reqId, () => purgeBlocks(this.core, request.hashes));
         break;
       case 'ReadOutbox':
-        this.core.answer(request.reqId, async () => readOutbox(this.core, request.limit));
+        this.core.answerRead(request.reqId, () => readOutbox(this.core, request.limit));
         break;
       case 'AckOutbox':
         this.core.answer(request.reqId, () => ackOutbox(this.core, request.ids));
         break;
       case 'ReadReplication':
-        this.core.answer(request.reqId, async () => readReplication(this.core, request.limit));
+        this.core.answerRead(request.reqId, () => readReplication(this.core, request.limit));
         break;
       case 'SettleReplication':
         this.core.answer(request.reqId, () => settleReplication(this.core, request.settled));
@@ -222,7 +224,7 @@ export class Shard {
         this.core.answer(request.reqId, () => restoreObject(this.core, request));
         break;
       case 'DueRestores':
-        this.core.answer(request.reqId, async () => ({
+        this.core.answerRead(request.reqId, () => ({
           kind: 'RestoresDue',
           rows: this.core.meta.restores.due(request.nowMs, request.limit),
         }));

@@ -24,7 +24,7 @@ export async function moveVersionTier(
   if (!core.store.hasTier(tier) && tier !== DEFAULT_TIER) {
     throw engineFailure('InvalidRequest', `No storage tier named ${tier} is configured.`);
   }
-  const located = core.meta.tierMoves.locate(bucketId, key, versionId);
+  const located = await core.meta.read(() => core.meta.tierMoves.locate(bucketId, key, versionId));
   if (located === undefined) {
     throw versionId === undefined
       ? engineFailure('NoSuchKey', 'The specified key does not exist.')
@@ -66,7 +66,8 @@ async function copyBlocks(
     const source = from[i];
     if (source === undefined || done.has(target.hash)) continue;
     done.add(target.hash);
-    if (core.meta.blockRefs(target.hash) > 0 && !core.ledger.moving(target.hash)) continue;
+    const held = core.meta.readLocal(() => core.meta.blockRefs(target.hash) > 0);
+    if (held && !core.ledger.moving(target.hash)) continue;
     const writer = await core.store.copyToTemp(core.store.pathOf(source.hash), target.hash);
     await core.ledger.installBlock(target.hash, writer.tmpPath);
   }

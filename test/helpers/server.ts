@@ -122,6 +122,9 @@ export class TestServer {
         HANGAR_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
         HANGAR_S3_ROOT_DOMAINS: 's3.localhost',
         HANGAR_WEB_ROOT_DOMAINS: 'web.localhost',
+        // Every metadata read the shards make is checked to be where a cluster store could
+        // fetch it (engine/meta/kv-strict.ts): the embedded suite guards cluster mode's seam.
+        HANGAR_KV_STRICT: '1',
         ...(adminToken === null ? {} : { HANGAR_ADMIN_TOKEN: adminToken }),
         ...options.env,
       },

@@ -8,9 +8,14 @@ set -euo pipefail
 D=${CEPH_DIR:-/tmp/ceph-peer}; PORT=${PORT:-9210}; FSID=${FSID:-6c0f5a3e-0000-4000-8000-000000000001}
 MON_PORT=${MON_PORT:-6789}
 C=$D/ceph.conf
+ours() {  # the pid in pid file $1, if that process is still one of our Ceph daemons: a pid the
+  # kernel has since handed to another process (pid_max wraps quickly under load) is left alone
+  local pid; pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e "$C" -e "$D" && echo "$pid"
+}
 stop() {  # the daemons we started, by their pid files
-  for p in $D/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true; done; sleep 3
-  for p in $D/*.pid; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null || true; rm -f "$p"; done
+  for p in $D/*.pid; do pid=$(ours "$p") && kill "$pid" 2>/dev/null || true; done; sleep 3
+  for p in $D/*.pid; do pid=$(ours "$p") && kill -9 "$pid" 2>/dev/null || true; rm -f "$p"; done
 }
 if [ "${1:-start}" = stop ]; then stop; exit 0; fi
 stop 2>/dev/null || true; rm -rf "$D"; mkdir -p $D/mon $D/osd0 $D/rgw $D/run

@@ -23,7 +23,7 @@ function inline(bytes: number): ObjectRecord {
 test('bucket counters follow put, overwrite, delete and purge, and are rebuilt for old stores', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-counters-'));
   try {
-    let meta = new MetaStore(dir, false);
+    let meta = MetaStore.open(dir, false);
     await meta.putObject(A, 'a', inline(10));
     await meta.putObject(A, 'b', inline(20));
     await meta.putObject(A, 'a', inline(5)); // overwrite: same count, bytes move by -5
@@ -48,7 +48,7 @@ test('bucket counters follow put, overwrite, delete and purge, and are rebuilt f
     const env = open({ path: dir, maxDbs: 8 });
     await env.openDB({ name: 'usage' }).drop();
     await env.close();
-    meta = new MetaStore(dir, false);
+    meta = MetaStore.open(dir, false);
     t.deepEqual(meta.bucketCounters(A), { objects: 1, bytes: 100 });
     t.deepEqual(meta.bucketCounters(B), { objects: 1, bytes: 3 });
     t.deepEqual(meta.usage(A), {

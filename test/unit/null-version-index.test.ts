@@ -33,7 +33,7 @@ const textOf = (record: ObjectRecord | undefined): string | undefined =>
 test('the null-version index follows writes and deletes, and is rebuilt for old stores', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-null-index-'));
   try {
-    let meta = new MetaStore(dir, false);
+    let meta = MetaStore.open(dir, false);
     // A pre-versioning object becomes the null version once versions pile up on top of it.
     await meta.writeObject(A, 'k', inline('original'), null);
     for (let i = 0; i < 50; i++) await meta.writeObject(A, 'k', inline(`v${i}`), null, 'Enabled');
@@ -50,7 +50,7 @@ test('the null-version index follows writes and deletes, and is rebuilt for old 
     const env = open({ path: dir, maxDbs: META_TABLES_MAX });
     await env.openDB({ name: 'null_versions', keyEncoding: 'binary' }).drop();
     await env.close();
-    meta = new MetaStore(dir, false);
+    meta = MetaStore.open(dir, false);
     t.is(textOf(meta.getVersion(A, 'k', 'null')), 'suspended');
     await meta.deleteTarget(A, { key: 'k', versionId: 'null' }, 'Enabled', Date.now());
     t.is(meta.getVersion(A, 'k', 'null'), undefined);

@@ -33,7 +33,7 @@ const aclFor = (owner: string): Acl => ({
  */
 test('setAcl with an expected owner writes only while the record still has that owner', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-acl-owner-'));
-  const meta = new MetaStore(dir, false);
+  const meta = MetaStore.open(dir, false);
   try {
     await meta.writeObject(BUCKET, 'k', record(undefined), null);
     // Built for the bucket owner (no owner field), written while that still holds.
