@@ -88,6 +88,8 @@ type Op =
   | { op: 'get'; table: TableName; key: string | Buffer }
   | { op: 'getBinary'; table: TableName; key: string | Buffer }
   | { op: 'range' | 'keys' | 'count'; table: TableName; options: KvRangeOptions<string | Buffer> }
+  | { op: 'getCount'; table: TableName }
+  | { op: 'ifNoExists'; table: TableName; key: string | Buffer; value: unknown }
   | { op: 'putEmpty' };
 
 function keyArb(table: TableName): fc.Arbitrary<string | Buffer> {
@@ -123,6 +125,7 @@ const readOp: fc.Arbitrary<Op> = tableName.chain((table) =>
       table: fc.constant(table),
       key: keyArb(table),
     }),
+    fc.record({ op: fc.constant('getCount' as const), table: fc.constant(table) }),
     fc.record({
       op: fc.constantFrom('range' as const, 'keys' as const, 'count' as const),
       table: fc.constant(table),
@@ -136,6 +139,15 @@ const writeOp: fc.Arbitrary<Op> = tableName.chain((table) =>
       weight: 3,
       arbitrary: fc.record({
         op: fc.constant('put' as const),
+        table: fc.constant(table),
+        key: keyArb(table),
+        value: valueArb(table),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('ifNoExists' as const),
         table: fc.constant(table),
         key: keyArb(table),
         value: valueArb(table),
@@ -189,6 +201,8 @@ function applyRead(tables: Tables, op: Op): unknown {
       return [...table.getRange({ ...op.options })].map(({ key, value }) => [key, value]);
     case 'keys':
       return [...table.getKeys({ ...op.options })];
+    case 'getCount':
+      return table.getCount();
     case 'count':
       // lmdb-js writes into the options it is given: each store gets its own copy.
       return table.getKeysCount({ ...op.options });
@@ -207,6 +221,13 @@ function applyWriteInside(tables: Tables, op: Op): void {
 
 /** One operation of a transaction's work: a read's answer, or null for a write. */
 function applyInside(tables: Tables, op: Op): unknown {
+  if (op.op === 'ifNoExists') {
+    // Inside a work, the same condition written out (lmdb-js's ifNoExists is a transaction).
+    const table = tableOf(tables, op.table);
+    if (table.get(op.key) !== undefined) return false;
+    void table.put(op.key, op.value);
+    return true;
+  }
   if (op.op !== 'put' && op.op !== 'remove') return applyRead(tables, op);
   applyWriteInside(tables, op);
   return null;
@@ -240,6 +261,10 @@ async function applyStep(store: Store, s: Step): Promise<unknown> {
       return settle(() => tableOf(store.tables, op.table).put(op.key, op.value));
     case 'remove':
       return settle(() => tableOf(store.tables, op.table).remove(op.key));
+    case 'ifNoExists': {
+      const table = tableOf(store.tables, op.table);
+      return settle(() => table.ifNoExists(op.key, () => void table.put(op.key, op.value)));
+    }
     case 'putEmpty':
       return settle(async () =>
         tableOf(store.tables, 'bin').put(Buffer.alloc(0), Buffer.from('x')),

@@ -60,7 +60,7 @@ const RETRYABLE = new Set(['40001', '40P01']);
 export class PgKvEnv implements RemoteKvEnv, TableHost {
   private current: Run | undefined;
   readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0 };
-  readonly flushed: PromiseLike<unknown> = Promise.resolve();
+  readonly flushed: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -101,7 +101,7 @@ export class PgKvEnv implements RemoteKvEnv, TableHost {
     return this.current;
   }
 
-  openDB<V, K extends KvKey>(options: KvTableOptions): KvTable<V, K> {
+  openDB<V, K extends KvKey>(options: KvTableOptions & { name: string }): KvTable<V, K> {
     return new PgKvTable<V, K>(this, options);
   }
 
@@ -109,6 +109,11 @@ export class PgKvEnv implements RemoteKvEnv, TableHost {
     // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
     if (this.current !== undefined) return Promise.resolve(work());
     return this.withRetries('write', work);
+  }
+
+  /** Reads over the network cannot answer synchronously: callers use `transaction`. */
+  transactionSync<T>(_work: () => T): T {
+    assert(false, 'pg-kv: transactionSync needs a store with local reads (the embedded one)');
   }
 
   read<T>(work: () => T): Promise<T> {

@@ -1,7 +1,7 @@
 import { assert } from '../../assert.js';
 import type { KvEntry, KvKey, KvRange, KvRangeOptions, KvTable, KvTableOptions } from '../kv.js';
 import { type TableCodec, tableCodec } from './codec.js';
-import type { Row } from './fetched.js';
+import { MIN_KEY, type Row } from './fetched.js';
 import type { Run } from './run.js';
 import { boundsOf, rowsOf } from './run.js';
 
@@ -45,7 +45,7 @@ export class PgKvTable<V, K extends KvKey> implements KvTable<V, K> {
 
   constructor(
     private readonly host: TableHost,
-    options: KvTableOptions,
+    options: KvTableOptions & { name: string },
   ) {
     assert(TABLE_NAME.test(options.name), `pg-kv: table name ${options.name}`);
     this.name = options.name;
@@ -79,6 +79,34 @@ export class PgKvTable<V, K extends KvKey> implements KvTable<V, K> {
     let count = 0;
     for (const _ of this.rows(range)) count++;
     return count;
+  }
+
+  /** Every entry of the table, as LMDB's entry count (no beginning key: a full scan). */
+  getCount(): number {
+    const run = this.run('getCount');
+    let count = 0;
+    for (const _ of rowsOf(
+      run,
+      this.name,
+      boundsOf(false, MIN_KEY, undefined, undefined, MIN_KEY),
+    )) {
+      count++;
+    }
+    return count;
+  }
+
+  /** What the tables read of lmdb-js's statistics: the entry count. */
+  getStats(): { entryCount: number } {
+    return { entryCount: this.getCount() };
+  }
+
+  /** lmdb-js's conditional write: `work` runs in a transaction only if `key` is not stored. */
+  ifNoExists(key: K, work: () => void): Promise<boolean> {
+    return this.host.transaction(() => {
+      if (this.get(key) !== undefined) return false;
+      work();
+      return true;
+    });
   }
 
   put(key: K, value: V): Promise<boolean> {
