@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import { open, type RootDatabase } from 'lmdb';
+import { open } from 'lmdb';
 import pg from 'pg';
 import { recordEncoder } from '../../engine/codec.js';
 import { LIMITS } from '../../engine/limits.js';
-import type { KvEnv, KvRangeOptions, KvTable } from '../../engine/meta/kv.js';
+import type { KvTable } from '../../engine/meta/kv.js';
 import { PgKvEnv, PgKvError } from '../../engine/meta/pg-kv/env.js';
+import { MetaStore, type ObjectRecord } from '../../engine/meta/store.js';
+import { answer, applyStep, openTables, type Step, type Store, step } from './kv-model.js';
 import { TestPostgres } from './postgres.js';
 
 /** Helper pgkv's own PostgreSQL port (the session's port plan). */
@@ -35,244 +37,6 @@ async function openPg(shard: string, extra: Record<string, unknown> = {}): Promi
 }
 
 // ---- (a) the model: lmdb-js and PgKvEnv answer every operation alike ----
-
-/** The three kinds of table the metadata code opens. */
-type TableName = 'str' | 'bin' | 'nul';
-
-interface Tables {
-  str: KvTable<unknown, string>;
-  bin: KvTable<Buffer, Buffer>;
-  nul: KvTable<string, Buffer>;
-}
-
-function openTables(env: KvEnv | RootDatabase): Tables {
-  const kv = env as KvEnv;
-  return {
-    // The catalog's and the shards' records: string keys, cbor-x values.
-    str: kv.openDB<unknown, string>({ name: 'str', encoder: recordEncoder() }),
-    // Bodies: bytes as they are; binary keys like object keys.
-    bin: kv.openDB<Buffer, Buffer>({ name: 'bin', keyEncoding: 'binary', encoding: 'binary' }),
-    // The null-version index: binary keys, lmdb-js's default (msgpack) values.
-    nul: kv.openDB<string, Buffer>({ name: 'nul', keyEncoding: 'binary' }),
-  };
-}
-
-const STRING_PARTS = [
-  '',
-  '\x00',
-  '\x01',
-  '\x04',
-  '\x05',
-  '\x1b',
-  '\x1c',
-  'a',
-  'b',
-  'z',
-  'é',
-  '€',
-  '😀',
-  '\uffff',
-];
-const stringKey = fc.oneof(
-  fc.array(fc.constantFrom(...STRING_PARTS), { maxLength: 3 }).map((parts) => parts.join('')),
-  // Long keys take ordered-binary's other path (no escapes, utf8Write).
-  fc.constantFrom('x'.repeat(70), `\x02${'y'.repeat(70)}`, `é${'z'.repeat(80)}`),
-);
-const binaryKey = fc
-  .array(fc.constantFrom(0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff), { minLength: 1, maxLength: 3 })
-  .map((bytes) => Buffer.from(bytes));
-
-type Op =
-  | { op: 'put'; table: TableName; key: string | Buffer; value: unknown }
-  | { op: 'remove'; table: TableName; key: string | Buffer }
-  | { op: 'get'; table: TableName; key: string | Buffer }
-  | { op: 'getBinary'; table: TableName; key: string | Buffer }
-  | { op: 'range' | 'keys' | 'count'; table: TableName; options: KvRangeOptions<string | Buffer> }
-  | { op: 'getCount'; table: TableName }
-  | { op: 'ifNoExists'; table: TableName; key: string | Buffer; value: unknown }
-  | { op: 'putEmpty' };
-
-function keyArb(table: TableName): fc.Arbitrary<string | Buffer> {
-  return table === 'str' ? stringKey : binaryKey;
-}
-
-function valueArb(table: TableName): fc.Arbitrary<unknown> {
-  if (table === 'bin') return fc.uint8Array({ maxLength: 6 }).map((b) => Buffer.from(b));
-  if (table === 'nul') return fc.string({ maxLength: 6 });
-  return fc.record({ n: fc.integer(), s: fc.string({ maxLength: 4 }) });
-}
-
-function rangeOptions(table: TableName): fc.Arbitrary<KvRangeOptions<string | Buffer>> {
-  return fc
-    .record(
-      {
-        start: keyArb(table),
-        end: keyArb(table),
-        reverse: fc.boolean(),
-        limit: fc.integer({ min: 0, max: 5 }),
-      },
-      { requiredKeys: [] },
-    )
-    .map((options) => options as KvRangeOptions<string | Buffer>);
-}
-
-const tableName = fc.constantFrom<TableName>('str', 'bin', 'nul');
-const readOp: fc.Arbitrary<Op> = tableName.chain((table) =>
-  fc.oneof(
-    fc.record({ op: fc.constant('get' as const), table: fc.constant(table), key: keyArb(table) }),
-    fc.record({
-      op: fc.constant('getBinary' as const),
-      table: fc.constant(table),
-      key: keyArb(table),
-    }),
-    fc.record({ op: fc.constant('getCount' as const), table: fc.constant(table) }),
-    fc.record({
-      op: fc.constantFrom('range' as const, 'keys' as const, 'count' as const),
-      table: fc.constant(table),
-      options: rangeOptions(table),
-    }),
-  ),
-);
-const writeOp: fc.Arbitrary<Op> = tableName.chain((table) =>
-  fc.oneof(
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        op: fc.constant('put' as const),
-        table: fc.constant(table),
-        key: keyArb(table),
-        value: valueArb(table),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('ifNoExists' as const),
-        table: fc.constant(table),
-        key: keyArb(table),
-        value: valueArb(table),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('remove' as const),
-        table: fc.constant(table),
-        key: keyArb(table),
-      }),
-    },
-  ),
-);
-type Step = { kind: 'alone'; op: Op } | { kind: 'txn'; ops: Op[] };
-const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.oneof(writeOp, readOp).map((op): Step => ({ kind: 'alone', op })) },
-  {
-    weight: 2,
-    arbitrary: fc
-      .array(fc.oneof(writeOp, readOp), { minLength: 1, maxLength: 8 })
-      .map((ops): Step => ({ kind: 'txn', ops })),
-  },
-  { weight: 1, arbitrary: fc.constant<Step>({ kind: 'alone', op: { op: 'putEmpty' } }) },
-);
-
-/** One operation's answer, with Buffers as hex so both stores' answers compare. */
-function answer(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (_key, v: unknown) => {
-      if (v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer') {
-        return `hex:${Buffer.from((v as { data: number[] }).data).toString('hex')}`;
-      }
-      return v === undefined ? '<undefined>' : v;
-    }) ?? '"<undefined>"',
-  );
-}
-
-/** A read, answered synchronously (inside a run or an lmdb-js read). */
-function applyRead(tables: Tables, op: Op): unknown {
-  const table = (tables as unknown as Record<TableName, KvTable<unknown, string | Buffer>>)[
-    (op as { table: TableName }).table
-  ];
-  switch (op.op) {
-    case 'get':
-      return table.get(op.key);
-    case 'getBinary':
-      return table.getBinary(op.key);
-    case 'range':
-      return [...table.getRange({ ...op.options })].map(({ key, value }) => [key, value]);
-    case 'keys':
-      return [...table.getKeys({ ...op.options })];
-    case 'getCount':
-      return table.getCount();
-    case 'count':
-      // lmdb-js writes into the options it is given: each store gets its own copy.
-      return table.getKeysCount({ ...op.options });
-    default:
-      throw new Error(`not a read: ${op.op}`);
-  }
-}
-
-/** A write inside a transaction's work: returns nothing to compare (lmdb-js's remove answers
- * whether the key existed, which this store does not read to know). */
-function applyWriteInside(tables: Tables, op: Op): void {
-  if (op.op === 'put') void tableOf(tables, op.table).put(op.key, op.value);
-  else if (op.op === 'remove') void tableOf(tables, op.table).remove(op.key);
-  else throw new Error(`not a write: ${op.op}`);
-}
-
-/** One operation of a transaction's work: a read's answer, or null for a write. */
-function applyInside(tables: Tables, op: Op): unknown {
-  if (op.op === 'ifNoExists') {
-    // Inside a work, the same condition written out (lmdb-js's ifNoExists is a transaction).
-    const table = tableOf(tables, op.table);
-    if (table.get(op.key) !== undefined) return false;
-    void table.put(op.key, op.value);
-    return true;
-  }
-  if (op.op !== 'put' && op.op !== 'remove') return applyRead(tables, op);
-  applyWriteInside(tables, op);
-  return null;
-}
-
-function tableOf(tables: Tables, name: TableName): KvTable<unknown, string | Buffer> {
-  return (tables as unknown as Record<TableName, KvTable<unknown, string | Buffer>>)[name];
-}
-
-interface Store {
-  tables: Tables;
-  read(work: () => unknown): Promise<unknown>;
-  transaction(work: () => unknown): Promise<unknown>;
-}
-
-async function settle(work: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return answer(await work());
-  } catch (error) {
-    return `error: ${error instanceof Error && /zero length key/i.test(error.message) ? 'empty key' : String(error)}`;
-  }
-}
-
-async function applyStep(store: Store, s: Step): Promise<unknown> {
-  if (s.kind === 'txn') {
-    return settle(() => store.transaction(() => s.ops.map((op) => applyInside(store.tables, op))));
-  }
-  const op = s.op;
-  switch (op.op) {
-    case 'put':
-      return settle(() => tableOf(store.tables, op.table).put(op.key, op.value));
-    case 'remove':
-      return settle(() => tableOf(store.tables, op.table).remove(op.key));
-    case 'ifNoExists': {
-      const table = tableOf(store.tables, op.table);
-      return settle(() => table.ifNoExists(op.key, () => void table.put(op.key, op.value)));
-    }
-    case 'putEmpty':
-      return settle(async () =>
-        tableOf(store.tables, 'bin').put(Buffer.alloc(0), Buffer.from('x')),
-      );
-    default:
-      return settle(() => store.read(() => applyRead(store.tables, op)));
-  }
-}
 
 /** fc.assert, with the last mismatch logged (fast-check's report shows the steps only). */
 async function fcAssert(
@@ -558,3 +322,56 @@ test.serial('a scan longer than a page fetches page after page, in both directio
     await env.close();
   }
 });
+
+// ---- the shard's metadata (MetaStore) over the PostgreSQL store ----
+
+const BUCKET = 'aa'.repeat(16);
+
+function stored(bytes: number, blocks: string[] = []): ObjectRecord {
+  return {
+    bytes,
+    etag: '"x"',
+    lastModifiedMs: 0,
+    headers: { userMeta: {} },
+    checksum: null,
+    blocks: blocks.map((hash) => ({ hash, bytes: 1 })),
+    inline: blocks.length === 0 ? new Uint8Array(bytes) : null,
+  } as ObjectRecord;
+}
+
+test.serial(
+  'MetaStore over PgKvEnv: two gateways write one bucket, counters and refcounts agree',
+  async (t) => {
+    const gateways = [await openPg('meta'), await openPg('meta')];
+    try {
+      // The tables' constructors read what they keep in memory: inside read(), re-run as needed.
+      const metas = await Promise.all(gateways.map((env) => env.read(() => new MetaStore(env))));
+      const [one, two] = metas as [MetaStore, MetaStore];
+      const shared = ['b1'.repeat(32), 'b2'.repeat(32)];
+      const before = (gateways[0] as PgKvEnv).stats.roundTrips;
+      await one.putObject(BUCKET, 'first', stored(10));
+      t.log(`an inline PUT: ${(gateways[0] as PgKvEnv).stats.roundTrips - before} round trips`);
+      // Both gateways at once: serializable transactions keep the bucket's counters and the
+      // shared blocks' reference counts exact.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? one : two).putObject(BUCKET, `k${i}`, stored(2, shared)),
+        ),
+      );
+      // Each gateway reads through its own store (a MetaStore's tables belong to one env).
+      const [envOne, envTwo] = gateways as [PgKvEnv, PgKvEnv];
+      t.deepEqual(await envTwo.read(() => two.bucketCounters(BUCKET)), { objects: 11, bytes: 30 });
+      t.is(await envTwo.read(() => two.blockRefs(shared[0] as string)), 10);
+      t.is(await envOne.read(() => one.getObject(BUCKET, 'k3')?.bytes), 2);
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? two : one).deleteObject(BUCKET, `k${i}`),
+        ),
+      );
+      t.deepEqual(await envOne.read(() => one.bucketCounters(BUCKET)), { objects: 1, bytes: 10 });
+      t.is(await envOne.read(() => one.blockRefs(shared[1] as string)), 0);
+    } finally {
+      await Promise.all(gateways.map((env) => env.close()));
+    }
+  },
+);
