@@ -411,6 +411,26 @@ export const LIMITS = {
    *  percent (12.5 = 1/8); less (random or already-compressed data) is stored plain, where a
    *  read costs no decompression. */
   blockCompressionSavedPercentMin: 12.5,
+
+  // ---- cluster metadata store, PostgreSQL (issue 19, engine/meta/pg-kv) ----
+  /** A key's encoded bytes at most: LMDB's maximum key size, so both stores refuse alike. */
+  pgKvKeyBytesMax: 1978,
+  /** Rows one range fetch reads at most (a page; a scan that needs more fetches again). */
+  pgKvPageRows: 500,
+  /** Runs of one transaction's work at most (each unfetched read costs a run): a work that
+   *  keeps reading new keys fails instead of looping. */
+  pgKvRunsMax: 2048,
+  /** Rows one transaction may fetch in all: its cache is memory. */
+  pgKvTxnRowsMax: 200_000,
+  /** Attempts of one transaction that PostgreSQL aborts for a serialization failure or a
+   *  deadlock (another gateway changed what it read) before it fails. */
+  pgKvAttemptsMax: 32,
+  /** The random wait before a retried attempt is at most this many ms times the attempt. */
+  pgKvRetryBackoffMs: 2,
+  /** Opening a connection to PostgreSQL at most. */
+  pgKvConnectTimeoutMs: 5000,
+  /** One statement's round trip at most (then the connection counts as lost). */
+  pgKvQueryTimeoutMs: 30_000,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

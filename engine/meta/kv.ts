@@ -20,7 +20,7 @@
 export type KvKey = string | Buffer;
 
 export interface KvRangeOptions<K extends KvKey> {
-  /** First key (inclusive; exclusive when reverse). */
+  /** First key (inclusive, also when reverse: lmdb-js includes it). */
   start?: K;
   /** Key to stop at (exclusive). */
   end?: K;

@@ -1,0 +1,367 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { assert } from '../../assert.js';
+import { LIMITS } from '../../limits.js';
+import type { KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
+import { successor } from './fetched.js';
+import { FetchNeeded, type FetchRequest, Run, TxnCache } from './run.js';
+import { BEGIN_READ, BEGIN_WRITE, createSql, fetchSql, schemaOf, writesSql } from './sql.js';
+import { PgKvTable, type TableHost } from './table.js';
+
+export interface PgKvOptions {
+  /** How to reach the shard's PostgreSQL (node-postgres pool settings). */
+  connection: pg.PoolConfig;
+  /** The metadata shard: its tables live in schema `hangar_meta_<shard>`. */
+  shard: string;
+}
+
+export type PgKvFailure =
+  /** Serialization failures or deadlocks on every attempt. */
+  | 'conflict'
+  /** The work kept reading keys it had not read before (LIMITS.pgKvRunsMax). */
+  | 'runs'
+  /** The work read more rows than one transaction may hold (LIMITS.pgKvTxnRowsMax). */
+  | 'rows'
+  /** PostgreSQL failed or the connection broke before COMMIT: nothing was written. */
+  | 'aborted'
+  /** The connection broke while COMMIT was on its way: it may or may not have committed. */
+  | 'unknown-outcome';
+
+export class PgKvError extends Error {
+  override name = 'PgKvError';
+  constructor(
+    readonly failure: PgKvFailure,
+    message: string,
+    options?: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Mode = 'write' | 'read';
+
+/** Counts since open, for metrics and for measuring what a transaction costs. */
+export interface PgKvStats {
+  /** Messages sent to PostgreSQL and answered (each a network round trip). */
+  roundTrips: number;
+  /** Runs of transaction work (the first run and every re-run). */
+  runs: number;
+  /** Attempts run again after a serialization failure or deadlock. */
+  retries: number;
+}
+
+/** SQLSTATEs after which the same transaction, run again, may succeed. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/**
+ * The cluster metadata store of one shard (engine/meta/kv.ts): the tables' rows in PostgreSQL,
+ * transactions SERIALIZABLE, work re-run until every read it makes has been fetched.
+ */
+export class PgKvEnv implements RemoteKvEnv, TableHost {
+  private current: Run | undefined;
+  readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0 };
+  readonly flushed: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {}
+
+  /** Connects, checks the server, and creates the shard's schema and table if missing. */
+  static async open(options: PgKvOptions): Promise<PgKvEnv> {
+    const schema = schemaOf(options.shard);
+    const pool = new pg.Pool({
+      connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
+      query_timeout: LIMITS.pgKvQueryTimeoutMs,
+      ...options.connection,
+    });
+    // An idle connection that breaks (failover, restart) is dropped by the pool; without a
+    // listener its 'error' would end the process.
+    pool.on('error', () => {});
+    try {
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query('SHOW standard_conforming_strings');
+        assert(
+          rows[0]?.standard_conforming_strings === 'on',
+          'pg-kv: needs standard_conforming_strings',
+        );
+        await client.query(createSql(schema));
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PgKvEnv(pool, schema);
+  }
+
+  get activeRun(): Run | undefined {
+    return this.current;
+  }
+
+  openDB<V, K extends KvKey>(options: KvTableOptions & { name: string }): KvTable<V, K> {
+    return new PgKvTable<V, K>(this, options);
+  }
+
+  transaction<T>(work: () => T): Promise<T> {
+    // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
+    if (this.current !== undefined) return Promise.resolve(work());
+    return this.withRetries('write', work);
+  }
+
+  /** Reads over the network cannot answer synchronously: callers use `transaction`. */
+  transactionSync<T>(_work: () => T): T {
+    assert(false, 'pg-kv: transactionSync needs a store with local reads (the embedded one)');
+  }
+
+  read<T>(work: () => T): Promise<T> {
+    if (this.current !== undefined) return Promise.resolve(work());
+    return this.withRetries('read', work);
+  }
+
+  /** Every read is its own PostgreSQL transaction: there is no snapshot to renew. */
+  resetReadTxn(): void {}
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async withRetries<T>(mode: Mode, work: () => T): Promise<T> {
+    let settle: (committed: boolean) => void = () => {};
+    const committed = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await this.attempt(mode, work, committed);
+        settle(true);
+        return value;
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= LIMITS.pgKvAttemptsMax) {
+          settle(false);
+          throw isRetryable(error)
+            ? new PgKvError('conflict', `pg-kv: ${attempt} attempts aborted by conflicts`, {
+                cause: error,
+              })
+            : error;
+        }
+        this.stats.retries++;
+        // Two gateways retrying in step would collide again: a random wait parts them.
+        await sleep(Math.random() * LIMITS.pgKvRetryBackoffMs * attempt);
+      }
+    }
+  }
+
+  /** One PostgreSQL transaction: run, fetch what is missing, run again… then commit. */
+  private async attempt<T>(mode: Mode, work: () => T, committed: Promise<boolean>): Promise<T> {
+    const cache = new TxnCache();
+    let session: Session | undefined;
+    try {
+      for (let runs = 1; ; runs++) {
+        if (runs > LIMITS.pgKvRunsMax) {
+          throw new PgKvError('runs', `pg-kv: the work read new keys on ${runs - 1} runs`);
+        }
+        const run = new Run(cache, mode === 'write', committed);
+        this.stats.runs++;
+        const outcome = this.runOnce(run, work);
+        if (outcome.done) {
+          const writes = writesSql(this.schema, run.writes());
+          if (session === undefined && writes === '') return outcome.value;
+          session ??= await Session.open(this.pool, mode, this.stats);
+          await session.commit(writes);
+          return outcome.value;
+        }
+        session ??= await Session.open(this.pool, mode, this.stats);
+        await this.fetch(session, cache, outcome.request);
+      }
+    } catch (error) {
+      await session?.abandon(error);
+      throw describe(error, session);
+    } finally {
+      session?.release();
+    }
+  }
+
+  /** Runs the work once, synchronously; a read it could not answer ends the run. */
+  private runOnce<T>(
+    run: Run,
+    work: () => T,
+  ): { done: true; value: T } | { done: false; request: FetchRequest } {
+    this.current = run;
+    let value: T;
+    try {
+      value = work();
+    } catch (error) {
+      if (run.missed !== undefined) return { done: false, request: run.missed };
+      if (error instanceof FetchNeeded) return { done: false, request: error.request };
+      throw error;
+    } finally {
+      this.current = undefined;
+    }
+    if (isThenable(value)) {
+      // Its awaits would run outside the transaction: refused, and its rejection handled.
+      Promise.resolve(value).catch(() => {});
+      assert(false, 'pg-kv: transaction work must be synchronous');
+    }
+    // A work that caught the signal itself went on from a wrong answer: its result is void.
+    if (run.missed !== undefined) return { done: false, request: run.missed };
+    return { done: true, value };
+  }
+
+  private async fetch(session: Session, cache: TxnCache, request: FetchRequest): Promise<void> {
+    const rows = await session.query(fetchSql(this.schema, request));
+    cache.learn(request.table, spanOf(request, rows), rows);
+    if (cache.rows > LIMITS.pgKvTxnRowsMax) {
+      throw new PgKvError('rows', `pg-kv: a transaction read over ${LIMITS.pgKvTxnRowsMax} rows`);
+    }
+  }
+}
+
+/** One checked-out connection with a transaction open on it. */
+class Session {
+  /** The BEGIN still to send with the first statement (it travels with it). */
+  private begin: string;
+  private broken: Error | undefined;
+  private committing = false;
+  private readonly onError = (error: Error): void => {
+    this.broken = error;
+  };
+
+  private constructor(
+    private readonly client: pg.PoolClient,
+    mode: Mode,
+    private readonly stats: PgKvStats,
+  ) {
+    this.begin = mode === 'write' ? BEGIN_WRITE : BEGIN_READ;
+    client.on('error', this.onError);
+  }
+
+  static async open(pool: pg.Pool, mode: Mode, stats: PgKvStats): Promise<Session> {
+    try {
+      return new Session(await pool.connect(), mode, stats);
+    } catch (error) {
+      throw new PgKvError('aborted', `pg-kv: cannot connect: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  get commitSent(): boolean {
+    return this.committing;
+  }
+
+  async query(sql: string): Promise<Array<{ key: Buffer; value: Buffer }>> {
+    const result = await this.send(sql);
+    return result.rows as Array<{ key: Buffer; value: Buffer }>;
+  }
+
+  async commit(writes: string): Promise<void> {
+    this.committing = true;
+    await this.send(`${writes}COMMIT;`);
+    this.committing = false;
+  }
+
+  /** After a failure: roll back if the connection still works, else mark it to be dropped. */
+  async abandon(error: unknown): Promise<void> {
+    if (this.broken !== undefined || this.begin !== '') return;
+    if (!hasSqlState(error) && isPgFailure(error)) {
+      this.broken = error as Error;
+      return;
+    }
+    try {
+      this.stats.roundTrips++;
+      await this.client.query('ROLLBACK');
+    } catch (rollbackError) {
+      this.broken = rollbackError as Error;
+    }
+  }
+
+  release(): void {
+    this.client.off('error', this.onError);
+    this.client.release(this.broken ?? false);
+  }
+
+  /** Sends statements, BEGIN first if not yet sent: the last statement's result. */
+  private async send(sql: string): Promise<pg.QueryResult> {
+    const text = this.begin + sql;
+    // Sent once: even a failing message opened the transaction block (ROLLBACK closes it).
+    this.begin = '';
+    this.stats.roundTrips++;
+    const results = (await this.client.query(text)) as pg.QueryResult | pg.QueryResult[];
+    const last = Array.isArray(results) ? results[results.length - 1] : results;
+    assert(last !== undefined, 'pg-kv: a statement answers');
+    return last;
+  }
+}
+
+/** The span a fetch covers: every stored key in it is among its rows. */
+function spanOf(
+  request: FetchRequest,
+  rows: ReadonlyArray<{ key: Buffer }>,
+): { lo: Buffer; hi: Buffer | null } {
+  switch (request.kind) {
+    case 'point':
+      return { lo: request.key, hi: successor(request.key) };
+    case 'forward': {
+      const last = rows[rows.length - 1];
+      const full = rows.length >= request.rows && last !== undefined;
+      return { lo: request.from, hi: full ? successor(last.key) : request.end };
+    }
+    case 'reverse': {
+      const last = rows[rows.length - 1];
+      const full = rows.length >= request.rows && last !== undefined;
+      return { lo: full ? last.key : request.floor, hi: request.below };
+    }
+  }
+}
+
+function hasSqlState(error: unknown): error is { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+function isRetryable(error: unknown): boolean {
+  return hasSqlState(error) && RETRYABLE.has(error.code);
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The error a failed attempt reports: the work's own errors and the store's as they are; a
+ * PostgreSQL or connection failure says whether anything can have been written.
+ */
+function describe(error: unknown, session: Session | undefined): unknown {
+  if (error instanceof PgKvError || session === undefined || isRetryable(error)) return error;
+  if (!isPgFailure(error)) return error;
+  if (session.commitSent && !hasSqlState(error)) {
+    return new PgKvError(
+      'unknown-outcome',
+      `pg-kv: the connection broke during COMMIT; the transaction may have committed: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  return new PgKvError(
+    'aborted',
+    `pg-kv: transaction aborted, nothing written: ${messageOf(error)}`,
+    {
+      cause: error,
+    },
+  );
+}
+
+/** An error from node-postgres (a server error or a broken connection), not from the work. */
+function isPgFailure(error: unknown): boolean {
+  if (hasSqlState(error)) return true;
+  const message = messageOf(error);
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|Query read timeout|Client has encountered a connection error/.test(
+    message,
+  );
+}
