@@ -10,6 +10,7 @@ import { clusterPrefix, connectEtcd } from '../../engine/cluster/etcd.js';
 import { ClusterLayoutError, LayoutStore } from '../../engine/cluster/layout.js';
 import { Membership } from '../../engine/cluster/membership.js';
 import { clusterStatus } from '../../engine/cluster/status.js';
+import { ADMIN_TOKEN, TestServer } from '../helpers/server.js';
 import { ETCD_ENDPOINT, EtcdMember } from './helpers/etcd-member.js';
 
 /**
@@ -323,6 +324,38 @@ test.serial('a corrupt layout value is a clean error', async (t) => {
   t.is(cliResult.code, 1);
   t.regex(cliResult.stderr, /hangar: etcd key layout: layout\.clusterId must be a UUID/);
   t.notRegex(cliResult.stderr, /\n\s+at /);
+});
+
+// ---- the admin API ----
+
+test.serial('the admin API reports the cluster as etcd holds it', async (t) => {
+  await freshLayout('admin');
+  const membership = new Membership(
+    client(),
+    'admin',
+    { name: 'gw-admin', s3Endpoint: 'http://127.0.0.1:3930' },
+    { ttlS: TTL_S },
+  );
+  await membership.start();
+  const toml = join(cwd, 'admin.toml');
+  writeFileSync(toml, `[cluster]\nname = "admin"\netcd_endpoints = ["${ETCD_ENDPOINT}"]\n`);
+  const server = await TestServer.start({ env: { HANGAR_CONFIG: toml } });
+  try {
+    const url = `${server.adminEndpoint}/v2/GetClusterModeStatus`;
+    const denied = await fetch(url);
+    t.is(denied.status, 403);
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    t.is(answer.status, 200);
+    const status = (await answer.json()) as Awaited<ReturnType<typeof clusterStatus>>;
+    t.deepEqual(status, await clusterStatus(client(), 'admin'));
+    t.deepEqual(
+      status.members.map((m) => [m.name, m.s3Endpoint]),
+      [['gw-admin', 'http://127.0.0.1:3930']],
+    );
+  } finally {
+    await server.stop();
+    await membership.stop();
+  }
 });
 
 // ---- elections ----
