@@ -14,7 +14,12 @@ import {
   ClusterStateError,
   LayoutStore,
 } from '../engine/cluster/layout.js';
-import { ClusterMemberError, defaultMemberName, Membership } from '../engine/cluster/membership.js';
+import {
+  ClusterMemberError,
+  defaultMemberName,
+  listMembers,
+  Membership,
+} from '../engine/cluster/membership.js';
 import { type ClusterStatus, clusterStatus } from '../engine/cluster/status.js';
 import {
   absolutePath,
@@ -229,11 +234,19 @@ async function join(
     flags.s3Endpoint ?? cluster.s3Endpoint ?? `http://${config.s3.host}:${config.s3.port}`,
     '--s3-endpoint',
   );
+  const live = (await listMembers(client, cluster.name)).find((m) => m.name === name);
+  if (live !== undefined) {
+    throw new OperationError(
+      `gateway '${name}' is already live (pid ${live.pid} on ${live.hostname}, ${live.s3Endpoint})`,
+    );
+  }
   const membership = new Membership(client, cluster.name, { name, s3Endpoint });
   await membership.start();
   const output: Output = {
     json: { member: { name, s3Endpoint }, layout },
-    human: `Gateway '${name}' (${s3Endpoint}) joined.\n${fields(layoutLines(layout))}`,
+    human:
+      `Gateway '${name}' (${s3Endpoint}) registered; it stays listed while a process holds its lease (--hold).\n` +
+      fields(layoutLines(layout)),
   };
   if (flags.hold === true) {
     // Stays registered (the lease kept alive) until told to stop: a sidecar, or a test.

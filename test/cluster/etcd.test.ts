@@ -179,6 +179,18 @@ test.serial('cluster init, join and status through the CLI', async (t) => {
   t.regex(human.stdout, /gw-a +http:\/\/127\.0\.0\.1:3900/);
   t.regex(human.stdout, /0 +hangar +127\.0\.0\.1:5441,127\.0\.0\.1:5442,127\.0\.0\.1:5443 +0/);
 
+  const twin = await cli(
+    'join',
+    '--cluster',
+    toml,
+    '--gateway-name',
+    'gw-a',
+    '--s3-endpoint',
+    'http://127.0.0.1:3901',
+  );
+  t.is(twin.code, 1, 'a second gateway of the same name is refused');
+  t.regex(twin.stderr, /gateway 'gw-a' is already live/);
+
   const exited = new Promise((resolve) => joining.once('exit', resolve));
   joining.kill('SIGTERM');
   t.is(await exited, 0);
