@@ -427,7 +427,9 @@ export const LIMITS = {
   clusterListKeysMax: 10_000,
   /** Attempts of one bucket placement transaction before it gives up (each loses only to a
    *  concurrent placement, so a retry sees fresher loads). */
-  clusterPlacementAttemptsMax: 16,
+  clusterPlacementAttemptsMax: 64,
+  /** Longest random wait before retrying a placement transaction that lost a race. */
+  clusterPlacementBackoffMsMax: 100,
   /** Wait between two tries to re-register a gateway that lost its lease. */
   clusterReregisterDelayMs: 500,
 } as const;

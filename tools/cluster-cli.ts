@@ -1,13 +1,12 @@
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type Etcd3, EtcdError, GRPCGenericError } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import {
   type ClusterConfig,
   parseClusterSection,
   type ShardSpec,
   shardSpecOfFlag,
 } from '../engine/cluster/config.js';
-import { connectEtcd } from '../engine/cluster/etcd.js';
 import {
   type ClusterLayout,
   ClusterLayoutError,
@@ -81,6 +80,9 @@ async function withEtcd<T>(
   cluster: ClusterConfig,
   body: (client: Etcd3) => Promise<T>,
 ): Promise<T> {
+  // Loaded here, not at the top: the gRPC client costs most of a second to load, and every
+  // other hangar command would pay it.
+  const { connectEtcd, etcdFailure } = await import('../engine/cluster/etcd.js');
   const client = connectEtcd(cluster.etcdEndpoints);
   try {
     return await body(client);
@@ -93,9 +95,9 @@ async function withEtcd<T>(
     ) {
       throw new OperationError(error.message);
     }
-    if (error instanceof EtcdError || error instanceof GRPCGenericError) {
-      const first = error.message.split('\n')[0] ?? '';
-      throw new OperationError(`etcd at ${cluster.etcdEndpoints.join(', ')}: ${first}`);
+    const failure = etcdFailure(error);
+    if (failure !== null) {
+      throw new OperationError(`etcd at ${cluster.etcdEndpoints.join(', ')}: ${failure}`);
     }
     throw error;
   } finally {

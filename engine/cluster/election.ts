@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3';
 import { LIMITS } from '../limits.js';
-import { clusterNamespace, KEYS } from './etcd.js';
+import { clusterNamespace, KEYS } from './keys.js';
 import type { Membership } from './membership.js';
 import { memberName } from './validate.js';
 

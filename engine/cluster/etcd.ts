@@ -1,10 +1,11 @@
-import { Etcd3, type Namespace } from 'etcd3';
+import { Etcd3, EtcdError, GRPCGenericError } from 'etcd3';
 import { LIMITS } from '../limits.js';
 
 /**
  * The one way hangar opens an etcd client: every unary call has a deadline (a call to a
  * stopped etcd must fail, not hang a CLI or a placement forever); streams (watches, lease
- * keepalives) have none, they are watched by their own timers.
+ * keepalives) have none, they are watched by their own timers. Load this module lazily
+ * (`await import`): it pulls in the gRPC client.
  */
 export function connectEtcd(endpoints: readonly string[]): Etcd3 {
   return new Etcd3({
@@ -15,26 +16,8 @@ export function connectEtcd(endpoints: readonly string[]): Etcd3 {
   });
 }
 
-/** Every key of cluster `name` lives under this prefix. */
-export function clusterPrefix(name: string): string {
-  return `/hangar/${name}/`;
+/** An error of etcd or of the way to it (unreachable, deadline, refused), as one line. */
+export function etcdFailure(error: unknown): string | null {
+  if (!(error instanceof EtcdError || error instanceof GRPCGenericError)) return null;
+  return error.message.split('\n')[0] ?? error.name;
 }
-
-/** The client scoped to one cluster's keys. */
-export function clusterNamespace(client: Etcd3, name: string): Namespace {
-  return client.namespace(clusterPrefix(name));
-}
-
-/** The key names under the cluster prefix, in one place. */
-export const KEYS = {
-  layout: 'layout',
-  catalogVersion: 'catalog-version',
-  bucket: (bucket: string) => `buckets/${bucket}`,
-  bucketsPrefix: 'buckets/',
-  shardLoad: (id: number) => `shard-load/${id}`,
-  shardLoadPrefix: 'shard-load/',
-  member: (name: string) => `members/${name}`,
-  membersPrefix: 'members/',
-  electionsPrefix: 'elections/',
-  election: (name: string) => `elections/${name}/`,
-} as const;

@@ -3,7 +3,7 @@ import type { Etcd3, IKeyValue, Namespace, Watcher } from 'etcd3';
 import { assert } from '../assert.js';
 import { LIMITS } from '../limits.js';
 import type { ShardSpec } from './config.js';
-import { clusterNamespace, KEYS } from './etcd.js';
+import { clusterNamespace, KEYS } from './keys.js';
 import {
   absolutePath,
   bucketName,
@@ -264,6 +264,7 @@ export class LayoutStore {
         )
         .commit();
       if (result.succeeded) return placement;
+      await backOff(attempt);
     }
     throw new ClusterStateError(
       `placing bucket ${name}: ${LIMITS.clusterPlacementAttemptsMax} transactions lost to concurrent placements`,
@@ -288,6 +289,7 @@ export class LayoutStore {
         )
         .commit();
       if (result.succeeded) return;
+      await backOff(attempt);
     }
     throw new ClusterStateError(`releasing bucket ${name}: too many concurrent changes`);
   }
@@ -329,6 +331,7 @@ export class LayoutStore {
         .then(this.kv.put(KEYS.catalogVersion).value(String(next)))
         .commit();
       if (result.succeeded) return next;
+      await backOff(attempt);
     }
     throw new ClusterStateError('bumping the catalog version: too many concurrent changes');
   }
@@ -358,6 +361,16 @@ export class LayoutStore {
       throw error;
     }
   }
+}
+
+/**
+ * After a transaction lost to a concurrent one: a random wait that grows with the attempts, so a
+ * burst of placements (all racing for the least-loaded shard's counter) spreads out instead of
+ * colliding again in lockstep.
+ */
+function backOff(attempt: number): Promise<void> {
+  const capMs = Math.min(LIMITS.clusterPlacementBackoffMsMax, 4 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * capMs));
 }
 
 /** The shard with the fewest buckets; ties go to the lowest id, so every gateway picks alike. */

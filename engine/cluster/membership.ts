@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Etcd3, Lease, Namespace } from 'etcd3';
 import { LIMITS } from '../limits.js';
-import { clusterNamespace, KEYS } from './etcd.js';
+import { clusterNamespace, KEYS } from './keys.js';
 import { httpUrl, integer, memberName, milliseconds, onlyKeys, record } from './validate.js';
 
 /**

@@ -1,5 +1,3 @@
-import { EtcdError, GRPCGenericError } from 'etcd3';
-import { connectEtcd } from '../../../engine/cluster/etcd.js';
 import { ClusterLayoutError, ClusterStateError } from '../../../engine/cluster/layout.js';
 import { ClusterMemberError } from '../../../engine/cluster/membership.js';
 import { clusterStatus } from '../../../engine/cluster/status.js';
@@ -17,6 +15,8 @@ export async function getClusterModeStatus(state: AdminState): Promise<AdminRepl
   if (cluster === null) {
     throw new AdminError(409, 'NotInClusterMode', 'this node has no [cluster] configuration');
   }
+  // Loaded on first use: an embedded server never loads the gRPC client.
+  const { connectEtcd, etcdFailure } = await import('../../../engine/cluster/etcd.js');
   const client = connectEtcd(cluster.etcdEndpoints);
   try {
     return { json: await clusterStatus(client, cluster.name) };
@@ -26,9 +26,8 @@ export async function getClusterModeStatus(state: AdminState): Promise<AdminRepl
     if (error instanceof ClusterLayoutError || error instanceof ClusterMemberError) {
       throw new AdminError(500, 'CorruptClusterLayout', error.message);
     }
-    if (error instanceof EtcdError || error instanceof GRPCGenericError) {
-      throw new AdminError(503, 'EtcdUnavailable', error.message.split('\n')[0] ?? 'etcd failed');
-    }
+    const failure = etcdFailure(error);
+    if (failure !== null) throw new AdminError(503, 'EtcdUnavailable', failure);
     throw error;
   } finally {
     client.close();
