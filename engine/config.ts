@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { BLOCK_COMPRESSIONS, type BlockCompression } from './blocks/block-names.js';
+import { type ClusterConfig, parseClusterSection } from './cluster/config.js';
+import { ClusterValueError } from './cluster/validate.js';
 import { type NotifyTarget, parseTargets } from './notify/targets.js';
 import { parseStorage, type StorageConfig, StorageConfigError } from './storage-config.js';
 
@@ -82,6 +84,8 @@ export interface HangarConfig {
   };
   /** `[[data_dirs]]` and `[tiers.NAME]` (engine/storage-config.ts); TOML only. */
   storage: StorageConfig;
+  /** `[cluster]` (engine/cluster/config.ts); TOML only. null = embedded mode (the default). */
+  cluster: ClusterConfig | null;
   /** Number of shards; null = decide at first start (one per core). */
   shards: number | null;
   /** Threads serving the S3 and website ports (http/edge/); null = one per core. */
@@ -175,6 +179,7 @@ export function defaultConfig(cwd: string = process.cwd()): HangarConfig {
     },
     notify: { targets: [] },
     storage: { dataDirs: [], tiers: [] },
+    cluster: null,
     shards: null,
     edgeThreads: null,
     blockBytes: MIB,
@@ -610,7 +615,7 @@ function configFilePath(input: ConfigInput, cwd: string): string | null {
   return existsSync(fallback) ? fallback : null;
 }
 
-function readToml(file: string): Record<string, unknown> {
+export function readToml(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -672,8 +677,9 @@ export function loadConfig(input: ConfigInput): HangarConfig {
 
   const file = configFilePath(input, cwd);
   if (file !== null) {
-    const { data_dirs: rawDirs, tiers: rawTiers, ...doc } = readToml(file);
+    const { data_dirs: rawDirs, tiers: rawTiers, cluster: rawCluster, ...doc } = readToml(file);
     config.storage = storageOf(rawDirs, rawTiers, dirname(file));
+    config.cluster = rawCluster === undefined ? null : clusterOf(rawCluster, dirname(file), file);
     const values = flattenToml(doc, file);
     inlineExplicit ||= values.has('inline_bytes_max');
     const source: Source = { label: `file ${file}`, base: dirname(file), text: false };
@@ -707,6 +713,17 @@ function storageOf(rawDirs: unknown, rawTiers: unknown, base: string): StorageCo
     return parseStorage(rawDirs, rawTiers, base);
   } catch (error) {
     if (error instanceof StorageConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** Reads the `[cluster]` section of `file`. */
+export function clusterOf(raw: unknown, base: string, file: string): ClusterConfig {
+  try {
+    return parseClusterSection(raw, base);
+  } catch (error) {
+    if (error instanceof ClusterValueError)
+      throw new ConfigError(`config: ${error.message} in ${file}`);
     throw error;
   }
 }
@@ -768,6 +785,7 @@ export function describeConfig(c: HangarConfig): Record<string, unknown> {
       })),
     },
     ...(c.storage.dataDirs.length > 0 ? { storage: c.storage } : {}),
+    ...(c.cluster === null ? {} : { cluster: c.cluster }),
     shards: c.shards ?? 'auto',
     edgeThreads: c.edgeThreads ?? 'auto',
     blockBytes: c.blockBytes,

@@ -431,6 +431,26 @@ export const LIMITS = {
   pgKvConnectTimeoutMs: 5000,
   /** One statement's round trip at most (then the connection counts as lost). */
   pgKvQueryTimeoutMs: 30_000,
+  // ---- cluster mode: etcd (issue 19, engine/cluster/) ----
+  /** TTL of a gateway's etcd lease; a gateway that has not renewed it for this long stops
+   *  accepting writes (the split-brain guard) and its member key and leaderships expire. */
+  clusterLeaseTtlS: tunable('clusterLeaseTtlS', 10),
+  /** Deadline of one unary etcd call (get, put, transaction, lease grant). */
+  clusterEtcdCallTimeoutMs: tunable('clusterEtcdCallTimeoutMs', 5000),
+  /** Bytes of one layout value read from etcd; more is a corrupt layout, not a buffer to fill. */
+  clusterLayoutValueBytesMax: 256 * 1024,
+  /** Metadata shards a layout may name, and PostgreSQL targets one shard may list. */
+  clusterShardsMax: 1024,
+  clusterShardTargetsMax: 16,
+  /** Keys one listing of members, buckets or election candidates reads from etcd. */
+  clusterListKeysMax: 10_000,
+  /** Attempts of one bucket placement transaction before it gives up (each loses only to a
+   *  concurrent placement, so a retry sees fresher loads). */
+  clusterPlacementAttemptsMax: 64,
+  /** Longest random wait before retrying a placement transaction that lost a race. */
+  clusterPlacementBackoffMsMax: 100,
+  /** Wait between two tries to re-register a gateway that lost its lease. */
+  clusterReregisterDelayMs: 500,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

@@ -17,6 +17,7 @@ import {
   runCommand,
   withCatalog,
 } from './cli.js';
+import { registerCluster } from './cluster-cli.js';
 import { registerDoctor, startupChecks } from './doctor/command.js';
 import { registerKeys } from './keys.js';
 import { registerKms } from './kms.js';
@@ -216,6 +217,7 @@ function buildProgram(): Command {
   registerRemotes(program, { leaf, run: runCommand });
   registerNotify(program, { leaf, run: runCommand });
   registerDoctor(program, { leaf, run: runCommand });
+  registerCluster(program, { leaf, run: runCommand });
 
   leaf(program, 'fsck', 'check block references against object records and files on disk')
     .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')

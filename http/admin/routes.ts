@@ -23,6 +23,7 @@ import {
   updateBucket,
 } from './handlers/buckets.js';
 import { getClusterHealth, getClusterStatus } from './handlers/cluster.js';
+import { getClusterModeStatus } from './handlers/cluster-mode.js';
 import {
   createKey,
   deleteKey,
@@ -107,6 +108,12 @@ export const ROUTES: readonly Route[] = [
     path: '/v2/GetClusterStatistics',
     auth: 'admin',
     handler: getClusterStatistics,
+  },
+  {
+    method: 'GET',
+    path: '/v2/GetClusterModeStatus',
+    auth: 'admin',
+    handler: getClusterModeStatus,
   },
   { method: 'GET', path: '/v2/GetNodeInfo', auth: 'admin', handler: getNodeInfo },
   { method: 'GET', path: '/v2/GetNodeStatistics', auth: 'admin', handler: getNodeStatistics },

@@ -139,6 +139,12 @@ test('GetClusterStatus reports node, version, shards, data dir and uptime', asyn
   t.deepEqual(node.dataPartition, { available: disk.available, total: disk.total });
 });
 
+test('GetClusterModeStatus answers 409 NotInClusterMode on an embedded node', async (t) => {
+  const answer = await call('GET', '/v2/GetClusterModeStatus');
+  t.is(answer.status, 409);
+  t.is(answer.json.code, 'NotInClusterMode');
+});
+
 test('GetClusterHealth pings every shard', async (t) => {
   const answer = await call('GET', '/v2/GetClusterHealth');
   t.is(answer.status, 200);
