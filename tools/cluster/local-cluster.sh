@@ -13,13 +13,15 @@
 #   kill-node DIR N   kill -9 node N's etcd, Patroni, PostgreSQL and OSD
 #   start-node DIR N  start them again (they rejoin: etcd member, Patroni replica, OSD)
 #   kill-osd DIR N    kill -9 node N's OSD (osd.N-1);  start-osd DIR N  starts it again
+#   kill-etcd DIR N   kill -9 node N's etcd member;    start-etcd DIR N starts it again
+#   wait-etcd-healthy DIR  wait until all 3 etcd members are healthy
 #   wait-replica DIR N   wait until node N's PostgreSQL streams as a replica
 #   wait-health-ok DIR   wait until Ceph reports HEALTH_OK
 # Ports: see tools/cluster/README.md.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmd=${1:-}; DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 DIR=$(realpath -m "$DIR")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
@@ -147,5 +149,8 @@ case "$cmd" in
   wait-replica) check_node "${3:-}"; load_secrets
     wait_until "$PATRONI_READY_TIMEOUT_S" "node $3 streams as a replica" "patroni$3" patroni_is_streaming_replica "$3" ;;
   wait-health-ok) ceph_wait_health_ok ;;
-  *) die "unknown command '$cmd' (start|stop|status|primary|kill-node|start-node|kill-osd|start-osd|wait-replica|wait-health-ok)" ;;
+  kill-etcd) check_node "${3:-}"; kill_hard "etcd$3" ;;
+  start-etcd) check_node "${3:-}"; running "etcd$3" || etcd_start "$3" ;;
+  wait-etcd-healthy) etcd_wait_healthy ;;
+  *) die "unknown command '$cmd' (see: $0 without arguments)" ;;
 esac

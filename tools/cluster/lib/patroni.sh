@@ -133,9 +133,11 @@ patroni_has_sync_standby() {
   [ "$(psql_super "${PG_PORT[$p]}" "select count(*) from pg_stat_replication where state = 'streaming' and sync_state = 'sync'")" -ge 1 ]
 }
 
-# patroni_is_streaming_replica N: node N runs as a replica whose WAL receiver streams.
+# patroni_is_streaming_replica N: node N's WAL receiver streams and Patroni reports it a healthy
+# replica (GET /replica answers 200 only once Patroni's own loop has seen it running).
 patroni_is_streaming_replica() {
-  [ "$(psql_super "${PG_PORT[$1]}" "select status from pg_stat_wal_receiver")" = streaming ]
+  [ "$(psql_super "${PG_PORT[$1]}" "select status from pg_stat_wal_receiver")" = streaming ] &&
+    [ "$(patroni_rest "$1" replica)" = 200 ]
 }
 
 patroni_wait_ready() {

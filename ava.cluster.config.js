@@ -1,0 +1,11 @@
+// `npm run test:cluster`: the tests that boot the one-machine cluster topology
+// (tools/cluster/local-cluster.sh: etcd, PostgreSQL + Patroni, Ceph). They share one topology
+// per file, kill its daemons on purpose, and take minutes, so they run one at a time, apart from
+// the main suite.
+export default {
+  files: ['dist/test/cluster/**/*.test.js'],
+  timeout: '10m',
+  concurrency: 1,
+  serial: true,
+  workerThreads: false,
+};
