@@ -70,8 +70,21 @@ on_start_exit() {
   cmd_stop || true
 }
 
+# The topology's fixed ports: a second cluster (or a leftover daemon) on them would make this one
+# fail in confusing ways much later, so start refuses at once.
+TOPOLOGY_PORTS=(2379 2380 22379 22380 32379 32380 8008 8009 8010 5441 5442 5443 "$CEPH_MON_PORT")
+ports_in_use() {
+  local p
+  for p in "${TOPOLOGY_PORTS[@]}"; do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && echo "$p"
+  done
+  return 0
+}
+
 cmd_start() {
   [ ! -e "$DIR" ] || [ -z "$(ls -A "$DIR")" ] || die "$DIR is not empty (stop it and remove it first)"
+  local busy; busy=$(ports_in_use | tr '\n' ' ')
+  [ -z "$busy" ] || die "ports already in use on 127.0.0.1: $busy(is another local cluster running?)"
   local t0=$SECONDS
   # postgres must traverse DIR (a mktemp dir is 0700 root); the secrets stay 0600 root.
   mkdir -p "$DIR/pids" "$DIR/logs"; chmod 755 "$DIR"; chmod 777 "$DIR/logs"
@@ -98,10 +111,17 @@ cmd_start() {
 # Patroni first, gently: a fast shutdown of its postgres, with no failover of a cluster going away.
 cmd_stop() {
   [ -d "$DIR/pids" ] || return 0
+  local t0=$SECONDS
   for n in "${NODES[@]}"; do signal_group "patroni$n" TERM; done
   for n in "${NODES[@]}"; do stop_gently "patroni$n" 20; postgres_kill "$n"; done
-  for name in osd.0 osd.1 osd.2 mgr.x mon.a etcd1 etcd2 etcd3; do signal_group "$name" TERM; done
-  for name in osd.0 osd.1 osd.2 mgr.x mon.a etcd1 etcd2 etcd3; do stop_gently "$name" 10; done
+  log "patroni and postgres stopped ($((SECONDS - t0))s)"
+  for name in osd.0 osd.1 osd.2 mgr.x mon.a; do signal_group "$name" TERM; done
+  for name in osd.0 osd.1 osd.2 mgr.x mon.a; do stop_gently "$name" 10; done
+  log "ceph stopped ($((SECONDS - t0))s)"
+  # One etcd member at a time: a leader stopping hands leadership to a live peer at once, where
+  # members stopping together wait out that transfer (~7 s here).
+  for n in "${NODES[@]}"; do stop_gently "etcd$n" 10; done
+  log "etcd stopped ($((SECONDS - t0))s)"
   local left; left=$(ls "$DIR/pids")
   [ -z "$left" ] || die "pid files left in $DIR/pids: $left"
   log "stopped"
