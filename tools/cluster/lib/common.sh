@@ -21,19 +21,23 @@ spawn() {
   echo $! >"$(pidfile_of "$name")"
 }
 
-# running NAME: the pid in pids/NAME.pid is alive (and not a zombie).
-running() {
-  local pf; pf=$(pidfile_of "$1")
-  [ -f "$pf" ] || return 1
-  local pid; pid=$(cat "$pf")
-  [ -n "$pid" ] && [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+# ours PID: PID is alive, not a zombie, and one of this cluster's processes (every daemon started
+# here names DIR on its command line), so a stale pid file never reaches a recycled pid.
+ours() {
+  [ -n "$1" ] && [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$DIR/"
 }
 
-# signal_group NAME SIG: send SIG to the process group of the daemon named NAME.
-signal_group() {
+# running NAME: the daemon in pids/NAME.pid is alive.
+running() {
   local pf; pf=$(pidfile_of "$1")
-  [ -f "$pf" ] || return 0
-  kill "-$2" -- "-$(cat "$pf")" 2>/dev/null || true
+  [ -f "$pf" ] && ours "$(cat "$pf")"
+}
+
+# signal_group NAME SIG: send SIG to the process group of the daemon named NAME, if it runs.
+signal_group() {
+  running "$1" || return 0
+  kill "-$2" -- "-$(cat "$(pidfile_of "$1")")" 2>/dev/null || true
 }
 
 # kill_hard NAME: SIGKILL the daemon's group, wait (bounded) until it is gone, drop its pid file.

@@ -100,7 +100,7 @@ postmaster_pid() {
   local f=$DIR/n$1/pg/data/postmaster.pid pid
   [ -f "$f" ] || return 1
   pid=$(head -n 1 "$f")
-  [ -n "$pid" ] && grep -q postgres "/proc/$pid/comm" 2>/dev/null && echo "$pid"
+  ours "$pid" && grep -q postgres "/proc/$pid/comm" 2>/dev/null && echo "$pid"
 }
 
 # postgres_kill N: SIGKILL postgres of node N with every backend (its whole session).
