@@ -82,12 +82,12 @@ export class LocalCluster {
     }
   }
 
-  /** The node whose Patroni answers 200 on GET /primary, or null when none does (yet). */
-  async primary(): Promise<NodeNumber | null> {
+  /** The node whose Patroni answers 200 on GET /primary, or undefined when none does (yet). */
+  async primary(): Promise<NodeNumber | undefined> {
     for (const node of NODE_NUMBERS) {
       if ((await this.patroniStatus(node, 'primary')) === 200) return node;
     }
-    return null;
+    return undefined;
   }
 
   /** The HTTP status of a Patroni health endpoint (/primary, /replica, /sync), 0 if unreachable. */

@@ -3,9 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import anyTest, { type TestFn } from 'ava';
+import { eventually } from '../helpers/replication.js';
 import { LocalCluster, type NodeNumber } from './local-cluster.js';
 
 // The one-machine topology of issue 19, driven through its real daemons: kill -9 a node, an OSD,
@@ -26,7 +26,6 @@ const RADOS_CALL_TIMEOUT_MS = 90_000;
 const ETCDCTL_TIMEOUT_MS = 30_000;
 /** A hot-standby read sees a row once replay catches up (the rejoined member is async). */
 const REPLAY_BOUND_MS = 30_000;
-const POLL_INTERVAL_MS = 250;
 
 const run = promisify(execFile);
 const test = anyTest as TestFn<{ cluster: LocalCluster }>;
@@ -40,28 +39,6 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await t.context.cluster?.stop();
 });
-
-/** Polls `probe` until it returns a value other than null; throws after `boundMs`. */
-async function waitFor<T>(
-  what: string,
-  boundMs: number,
-  probe: () => Promise<T | null>,
-): Promise<T> {
-  const deadline = performance.now() + boundMs;
-  let lastError: unknown = null;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (performance.now() > deadline) {
-      throw new Error(`${what}: not within ${boundMs} ms (last error: ${String(lastError)})`);
-    }
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
 
 async function readMarker(
   cluster: LocalCluster,
@@ -90,7 +67,7 @@ test.serial(
   'a committed row survives kill -9 of the primary node; the node rejoins as a replica',
   async (t) => {
     const { cluster } = t.context;
-    const oldPrimary = await waitFor('a primary', FAILOVER_BOUND_MS, () => cluster.primary());
+    const oldPrimary = await eventually('a primary', () => cluster.primary(), FAILOVER_BOUND_MS);
     const setup = await cluster.pgClient(oldPrimary);
     await setup.query('CREATE TABLE IF NOT EXISTS failover_probe (id text PRIMARY KEY)');
     await setup.end();
@@ -100,10 +77,14 @@ test.serial(
     t.teardown(() => cluster.command('start-node', String(oldPrimary)).then(() => undefined));
     const killedAt = performance.now();
     await cluster.command('kill-node', String(oldPrimary));
-    const newPrimary = await waitFor('a new primary', FAILOVER_BOUND_MS, async () => {
-      const primary = await cluster.primary();
-      return primary !== null && primary !== oldPrimary ? primary : null;
-    });
+    const newPrimary = await eventually(
+      'a new primary',
+      async () => {
+        const primary = await cluster.primary();
+        return primary !== oldPrimary ? primary : undefined;
+      },
+      FAILOVER_BOUND_MS,
+    );
     const failoverMs = performance.now() - killedAt;
 
     t.true(
@@ -111,19 +92,22 @@ test.serial(
       'the row committed before the kill reads back',
     );
     const after = randomUUID();
-    await waitFor('a write on the new primary', WRITE_AFTER_FAILOVER_BOUND_MS, async () => {
-      await writeMarker(cluster, newPrimary, after).catch(async (error) => {
-        // A retried INSERT whose first COMMIT did land reports a duplicate: that is a success.
-        if (!(await readMarker(cluster, newPrimary, after))) throw error;
-      });
-      return true;
-    });
+    await eventually(
+      'a write on the new primary',
+      async () => {
+        await writeMarker(cluster, newPrimary, after).catch(async (error) => {
+          // A retried INSERT whose first COMMIT did land reports a duplicate: that is a success.
+          if (!(await readMarker(cluster, newPrimary, after))) throw error;
+        });
+        return true;
+      },
+      WRITE_AFTER_FAILOVER_BOUND_MS,
+    );
     const writableMs = performance.now() - killedAt;
     t.log(
       `primary node ${oldPrimary} killed: node ${newPrimary} primary after ${Math.round(failoverMs)} ms,` +
         ` first write acknowledged after ${Math.round(writableMs)} ms`,
     );
-    t.true(failoverMs < FAILOVER_BOUND_MS);
 
     const restartedAt = performance.now();
     await cluster.command('start-node', String(oldPrimary));
@@ -137,11 +121,14 @@ test.serial(
       newPrimary,
       'the restarted node did not take the primary role back',
     );
-    await waitFor('both rows on the rejoined replica', REPLAY_BOUND_MS, async () =>
-      (await readMarker(cluster, oldPrimary, before)) &&
-      (await readMarker(cluster, oldPrimary, after))
-        ? true
-        : null,
+    await eventually(
+      'both rows on the rejoined replica',
+      async () =>
+        (await readMarker(cluster, oldPrimary, before)) &&
+        (await readMarker(cluster, oldPrimary, after))
+          ? true
+          : undefined,
+      REPLAY_BOUND_MS,
     );
     t.pass();
     // Its OSD restarted with it: leave the cluster healthy for the next test.
@@ -203,8 +190,10 @@ test.serial(
       await radosRoundTrip(cluster, 'probe-during', during),
       'an object written after the kill reads back',
     );
-    await waitFor('osd.2 marked down', OSD_MARKED_DOWN_BOUND_MS, async () =>
-      (await upOsds(cluster)) === 2 ? true : null,
+    await eventually(
+      'osd.2 marked down',
+      async () => ((await upOsds(cluster)) === 2 ? true : undefined),
+      OSD_MARKED_DOWN_BOUND_MS,
     );
 
     const restartedAt = performance.now();
