@@ -15,6 +15,8 @@ export const LOCAL_CLUSTER_SH = fileURLToPath(
 const START_TIMEOUT_MS = 10 * 60_000;
 /** Every other script command waits on its own bounded loops; this only catches a hang. */
 const COMMAND_TIMEOUT_MS = 5 * 60_000;
+/** One SQL statement, measured from the client (a COMMIT may wait for the sync standby). */
+const QUERY_TIMEOUT_MS = 20_000;
 /** One probe of a Patroni REST endpoint. */
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -90,6 +92,14 @@ export class LocalCluster {
     return undefined;
   }
 
+  /** The node whose Patroni answers 200 on GET /sync (the synchronous standby), if any. */
+  async syncStandby(): Promise<NodeNumber | undefined> {
+    for (const node of NODE_NUMBERS) {
+      if ((await this.patroniStatus(node, 'sync')) === 200) return node;
+    }
+    return undefined;
+  }
+
   /** The HTTP status of a Patroni health endpoint (/primary, /replica, /sync), 0 if unreachable. */
   async patroniStatus(node: NodeNumber, endpoint: string): Promise<number> {
     try {
@@ -114,7 +124,9 @@ export class LocalCluster {
       user,
       password,
       connectionTimeoutMillis: 5_000,
-      statement_timeout: 20_000,
+      // Client-side only: a server-side statement_timeout would cancel a COMMIT's wait for the
+      // synchronous standby, and PostgreSQL then reports the commit as done (with a warning).
+      query_timeout: QUERY_TIMEOUT_MS,
     });
     try {
       await client.connect();
