@@ -87,7 +87,7 @@ cmd_start() {
   [ -z "$busy" ] || die "ports already in use on 127.0.0.1: $busy(is another local cluster running?)"
   local t0=$SECONDS
   # postgres must traverse DIR (a mktemp dir is 0700 root); the secrets stay 0600 root.
-  mkdir -p "$DIR/pids" "$DIR/logs"; chmod 755 "$DIR"; chmod 777 "$DIR/logs"
+  mkdir -p "$DIR/pids" "$DIR/logs"; chmod 755 "$DIR"
   trap 'on_start_exit $?' EXIT
   write_secrets
   for n in "${NODES[@]}"; do etcd_start "$n"; done

@@ -68,6 +68,7 @@ ceph_bootstrap_mon() {
 ceph_bootstrap_mgr() {
   cephc auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
     -o "$DIR/ceph/keyring.mgr.x" >/dev/null
+  chmod 600 "$DIR/ceph/keyring.mgr.x"
   ceph_start_mgr
 }
 ceph_start_mgr() { spawn mgr.x ceph-mgr -f -c "$DIR/ceph.conf" -i x; }
