@@ -143,9 +143,19 @@ cmd_status() {
   echo "--- ceph"; cephc -s 2>&1 || true
 }
 
+# All of the node's processes get SIGKILL in one kill(1) call, as when its machine dies: none of
+# them sees another of the node's daemons go first.
 cmd_kill_node() {
   check_node "$1"
-  kill_hard "etcd$1"; kill_hard "patroni$1"; postgres_kill "$1"; ceph_kill_osd "$1"
+  local daemons=("etcd$1" "patroni$1" "osd.$(osd_id_of_node "$1")") targets=() d pid
+  for d in "${daemons[@]}"; do running "$d" && targets+=("-$(cat "$(pidfile_of "$d")")"); done
+  if pid=$(postmaster_pid "$1"); then
+    # shellcheck disable=SC2207 # one pid per word
+    targets+=($(session_pids "$pid"))
+  fi
+  [ "${#targets[@]}" -eq 0 ] || kill -9 -- "${targets[@]}" 2>/dev/null || true
+  for d in "${daemons[@]}"; do kill_hard "$d"; done
+  wait_until 10 "node $1's postgres is gone" "" postgres_gone "$1"
   log "node $1 killed (etcd, patroni, postgres, osd.$(osd_id_of_node "$1"))"
 }
 

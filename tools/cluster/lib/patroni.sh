@@ -103,6 +103,8 @@ postmaster_pid() {
   ours "$pid" && grep -q postgres "/proc/$pid/comm" 2>/dev/null && echo "$pid"
 }
 
+postgres_gone() { ! postmaster_pid "$1" >/dev/null; }
+
 # postgres_kill N: SIGKILL postgres of node N with every backend (its whole session).
 postgres_kill() {
   local pid pids
