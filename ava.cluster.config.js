@@ -4,7 +4,8 @@
 // the main suite.
 export default {
   files: ['dist/test/cluster/**/*.test.js'],
-  timeout: '10m',
+  // Above LocalCluster's own start bound (10 min), so that one fails first, with the logs.
+  timeout: '15m',
   concurrency: 1,
   serial: true,
   workerThreads: false,
