@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { BroadcastChannel } from 'node:worker_threads';
 import { type DestinationStream, pino } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type { prettyFactory as PrettyFactory } from 'pino-pretty';
 import type { LogFormat, LogLevel } from './config.js';
 
 export type Logger = pino.Logger;
@@ -47,6 +48,11 @@ export function createLogger(settings: LogSettings): Logger {
 function destination(settings: LogSettings): DestinationStream {
   const out = pino.destination({ dest: 1, sync: true });
   if (settings.format === 'json') return out;
+  // Loaded only for human lines: every thread of every process (server, edge, shard, CLI) loads
+  // this module, and most of them log JSON.
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as {
+    prettyFactory: typeof PrettyFactory;
+  };
   const pretty = prettyFactory({
     colorize: settings.colorize,
     singleLine: true,

@@ -5,7 +5,7 @@ import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger, type Logger, resolveLogSettings } from '../engine/log.js';
 import { fields } from '../http/admin/text-table.js';
-import { startServer } from '../http/server.js';
+import type { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { registerBuckets } from './buckets.js';
 import {
@@ -25,6 +25,9 @@ import { registerMaintenance } from './maintenance.js';
 import { registerNotify } from './notify.js';
 import { reloadOnSighup } from './reload.js';
 import { registerRemotes } from './remotes.js';
+
+/** A running server. Only `hangar server` loads the server's modules (see runServer). */
+type RunningServer = Awaited<ReturnType<typeof startServer>>;
 
 /**
  * The `hangar` command: runs the server and administers the catalog (keys, buckets, grants).
@@ -55,11 +58,7 @@ interface ServerOptions {
  * What a person needs to point a client at the server, once every port listens: after the
  * human log lines on stdout, or on stderr when stdout carries JSON lines for machines.
  */
-function printBanner(
-  server: Awaited<ReturnType<typeof startServer>>,
-  config: HangarConfig,
-  out: NodeJS.WriteStream,
-): void {
+function printBanner(server: RunningServer, config: HangarConfig, out: NodeJS.WriteStream): void {
   const fromEnv = config.rootAccessKey !== null;
   const secret = fromEnv ? '(from HANGAR_ROOT_SECRET_KEY)' : server.rootKey.secretAccessKey;
   out.write(
@@ -73,10 +72,7 @@ function printBanner(
 }
 
 /** Serves the certificate and key files anew; on failure the old ones stay, and it says why. */
-async function reloadTls(
-  server: Awaited<ReturnType<typeof startServer>>,
-  logger: Logger,
-): Promise<void> {
+async function reloadTls(server: RunningServer, logger: Logger): Promise<void> {
   try {
     logger.info({ certificate: await server.reloadTls() }, 'TLS certificate reloaded');
   } catch (error) {
@@ -123,8 +119,11 @@ async function runServer(command: Command): Promise<void> {
   const logger = createLogger(logSettings);
   logger.info({ config: describeConfig(config) }, 'starting hangar');
   if (!startupChecks(config, logger)) process.exit(EXIT_USAGE);
-  let server: Awaited<ReturnType<typeof startServer>>;
+  let server: RunningServer;
   try {
+    // Loaded here, not at the top: every other command (the CLI a script or a test runs many
+    // times) would otherwise pay for loading the whole server, about half its start-up CPU.
+    const { startServer } = await import('../http/server.js');
     server = await startServer(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, 'server failed to start');

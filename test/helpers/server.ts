@@ -136,6 +136,9 @@ export class TestServer {
     const jsonLogs = logFormatOf(options) !== 'pretty';
     // The banner comes after the listeners are up: on stderr beside JSON logs, else on stdout.
     const bannerStream = jsonLogs ? streams.stderr : streams.stdout;
+    // The start-up deadline is cleared once the server serves (or fails): left armed, it would
+    // SIGKILL every server still running 60 s after its start, in the middle of its file's tests.
+    let startTimer: NodeJS.Timeout | undefined;
     const ports = await new Promise<BannerPorts>((resolve, reject) => {
       const collect = (into: string[]) => (chunk: Buffer) => {
         output.push(chunk.toString());
@@ -151,11 +154,11 @@ export class TestServer {
       );
       // A server that never serves is killed: left running, it would hold the test worker
       // (and so the whole suite) open after the test has failed.
-      setTimeout(() => {
+      startTimer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(new Error(`hangar did not start in ${START_TIMEOUT_S} s:\n${output.join('')}`));
       }, START_TIMEOUT_S * 1000).unref();
-    });
+    }).finally(() => clearTimeout(startTimer));
     return new TestServer(
       child,
       `${scheme}://${host}:${ports.s3}`,
