@@ -121,10 +121,6 @@ test('a website configuration with CR/LF in a redirect is InvalidArgument and no
       IndexDocument: { Suffix: 'index.html' },
       RoutingRules: [{ Redirect: { ReplaceKeyWith: 'a\r\nSet-Cookie: split=1' } }],
     },
-    {
-      IndexDocument: { Suffix: 'index.html' },
-      RoutingRules: [{ Redirect: { ReplaceKeyPrefixWith: 'a\x00' } }],
-    },
   ];
   for (const config of configs) {
     const err = await s3Failure(
@@ -133,6 +129,21 @@ test('a website configuration with CR/LF in a redirect is InvalidArgument and no
     t.is(err.status, 400, JSON.stringify(config));
     t.is(err.name, 'InvalidArgument');
   }
+  // The SDK writes a NUL as it is: not XML 1.0 at all, so the document is MalformedXML (as AWS
+  // answers) before any field is judged; either way nothing is stored.
+  const nul = await s3Failure(
+    suite.s3.send(
+      new PutBucketWebsiteCommand({
+        Bucket: bucket,
+        WebsiteConfiguration: {
+          IndexDocument: { Suffix: 'index.html' },
+          RoutingRules: [{ Redirect: { ReplaceKeyPrefixWith: 'a\x00' } }],
+        },
+      }),
+    ),
+  );
+  t.is(nul.status, 400);
+  t.is(nul.name, 'MalformedXML');
   const none = await s3Failure(suite.s3.send(new GetBucketWebsiteCommand({ Bucket: bucket })));
   t.is(none.name, 'NoSuchWebsiteConfiguration');
 });
