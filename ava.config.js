@@ -1,5 +1,6 @@
 export default {
-  files: ['dist/test/**/*.test.js'],
+  // test/cluster needs the cluster's daemons: `npm run test:cluster` runs it (ava.cluster.config.js).
+  files: ['dist/test/**/*.test.js', '!dist/test/cluster/**'],
   timeout: '3m',
   concurrency: 2,
   workerThreads: false,
