@@ -318,6 +318,55 @@ test.serial('an OSD that stops answering fails the operation at the op timeout',
   await store.close();
 });
 
+// A shard worker can be terminated with an operation in flight. librados completes it later on
+// its own thread: with completion callbacks into the dead worker that crashed the process
+// (DECISIONS.md); the binding's waits on koffi's threads make terminate wait for them instead,
+// at most the op timeout.
+test.serial(
+  'a worker terminated mid-write ends at the op timeout; the process lives',
+  async (t) => {
+    const libradosUrl = new URL('../../engine/blocks/rados/librados.js', import.meta.url).href;
+    const source = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    import(workerData.libradosUrl).then(async ({ RadosCluster }) => {
+      const cluster = await RadosCluster.connect({
+        confPath: workerData.confPath,
+        conf: { rados_osd_op_timeout: '2' },
+      });
+      const io = await cluster.ioctx(workerData.pool, 'terminated');
+      parentPort.once('message', () => {
+        io.writeFull('in-flight', Buffer.alloc(4096)).catch(() => undefined);
+        parentPort.postMessage('writing');
+      });
+      parentPort.postMessage('ready');
+    });
+  `;
+    const worker = new Worker(source, {
+      eval: true,
+      workerData: { libradosUrl, confPath, pool: DEFAULT_BLOCK_POOL },
+    });
+    const osd = Number(readFileSync(join(clusterDir, 'osd.0.pid'), 'utf8'));
+    try {
+      await new Promise((resolve) => worker.once('message', resolve));
+      process.kill(osd, 'SIGSTOP');
+      worker.postMessage('write');
+      await new Promise((resolve) => worker.once('message', resolve));
+      const started = Date.now();
+      await worker.terminate();
+      t.true(Date.now() - started < 15_000, 'terminate waited at most about the op timeout');
+    } finally {
+      process.kill(osd, 'SIGCONT');
+    }
+    // Still alive, and RADOS still serves this process.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const store = await storeIn('after-terminate');
+    const content = randomBytes(64);
+    await store.put(sha256(content), content);
+    t.true((await store.read(sha256(content), 64)).equals(content));
+    await store.close();
+  },
+);
+
 test('a bad ceph.conf path is a clean error', async (t) => {
   const error = await t.throwsAsync(
     RadosBlockStore.open({ confPath: join(cephDir, 'no-such.conf'), namespace: 'x' }),

@@ -8,8 +8,9 @@ import { LIMITS } from '../../limits.js';
  * block store (issue 19). Nothing blocking runs on the calling thread's event loop:
  * - object I/O (write_full, read, remove, stat) goes through librados' own aio calls, which
  *   queue the operation and return at once; a koffi async call (on koffi's worker threads)
- *   waits for its completion. librados completion callbacks are not used: koffi crashed
- *   relaying them from librados' finisher thread (DECISIONS.md);
+ *   waits for its completion. librados completion callbacks are not used: one that fires
+ *   after its thread ended (a shard worker terminated mid-write) crashes the process, while a
+ *   pending wait only delays the worker's termination, at most the op timeout (DECISIONS.md);
  * - the calls librados has no aio form of (connect, ioctx create, object listing, shutdown)
  *   run as koffi async calls too.
  * DECISIONS.md says why aio beat plain koffi async calls of the blocking I/O (measured).
