@@ -122,6 +122,31 @@ test('a block round-trips: write, stat, read, remove', async (t) => {
   }
 });
 
+test('the binding reads at an offset, stats, lists and removes any object', async (t) => {
+  const cluster = await RadosCluster.connect({ confPath });
+  try {
+    const io = await cluster.ioctx(DEFAULT_BLOCK_POOL, 'binding');
+    await io.writeFull('greeting', Buffer.from('hello, rados'));
+    t.is((await io.read('greeting', 5, 7)).toString(), 'rados');
+    t.is((await io.read('greeting', 100)).toString(), 'hello, rados', 'a short object reads short');
+    t.is((await io.read('greeting', 10, 50)).length, 0, 'past the end: nothing');
+    t.is((await io.stat('greeting')).bytes, 12);
+    const names: string[] = [];
+    for await (const name of io.list()) names.push(name);
+    t.deepEqual(names, ['greeting']);
+    await io.remove('greeting');
+    const error = await t.throwsAsync(io.read('greeting', 10), { instanceOf: RadosError });
+    t.is(error?.code, 'ENOENT');
+    t.is(error?.call, 'rados_aio_read');
+    await t.throwsAsync(io.remove('greeting'), { instanceOf: RadosError, message: /ENOENT/ });
+    io.close();
+  } finally {
+    // Shutdown closes what is still open, and a second shutdown does nothing.
+    await cluster.shutdown();
+    await cluster.shutdown();
+  }
+});
+
 test('a 1 MiB block round-trips byte-identical', async (t) => {
   const store = await storeIn('mib');
   try {
