@@ -451,6 +451,19 @@ export const LIMITS = {
   clusterPlacementBackoffMsMax: 100,
   /** Wait between two tries to re-register a gateway that lost its lease. */
   clusterReregisterDelayMs: 500,
+  // ---- cluster mode: Ceph RADOS blocks (issue 19) ----
+  /** How long librados waits to reach the monitors and authenticate (client_mount_timeout). */
+  radosConnectTimeoutMs: tunable('radosConnectTimeoutMs', 30_000),
+  /** How long one RADOS operation may wait on the OSDs or monitors before it fails with
+   *  ETIMEDOUT (rados_osd_op_timeout, rados_mon_op_timeout; librados' default is forever). */
+  radosOpTimeoutMs: tunable('radosOpTimeoutMs', 60_000),
+  /** The most bytes one RADOS read asks for: a block (config blockBytes is at most 64 MiB);
+   *  the read buffer is native memory allocated before the read. */
+  radosReadBytesMax: 64 * 1024 * 1024,
+  /** RADOS operations one block store keeps in flight; more wait their turn. Below librados'
+   *  own throttle (objecter_inflight_ops 1024, objecter_inflight_op_bytes 100 MiB), so a
+   *  queued call never blocks the thread that issues it. */
+  radosInFlightMax: tunable('radosInFlightMax', 32),
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.
