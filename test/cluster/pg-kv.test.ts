@@ -96,7 +96,10 @@ test.serial('(a) PgKvEnv answers every operation as lmdb-js does', async (t) => 
     );
   } finally {
     await pgEnv.close();
-    // lmdb-js finishes its last async commit after the promises it gave resolved.
+    // lmdb-js finishes its last async commit after the promises it gave resolved, and a step
+    // whose work threw may leave a write batch queued: an empty transaction commits after all of
+    // them (lmdb-js commits in order), then the environment can close.
+    await lmdb.transaction(() => undefined);
     await lmdb.flushed;
     await lmdb.close();
     rmSync(dir, { recursive: true, force: true });
