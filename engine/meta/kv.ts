@@ -110,6 +110,26 @@ export function readKv<T>(env: KvEnv, work: () => T): T | Promise<T> {
 export { isRemote as isRemoteKv };
 
 /**
+ * A store that may run a transaction's work more than once (the cluster store): what the work
+ * does outside the store waits for the commit of the run that counted.
+ */
+export interface CommitEffects {
+  afterCommit(effect: () => void): void;
+}
+
+/**
+ * Inside transaction work: `effect` (a change to memory outside the store, such as a queue's
+ * size) happens once, for the run that commits. The embedded store runs its work once, as part
+ * of its commit, so the effect happens at once, as it always has; the cluster store keeps it
+ * until COMMIT and drops it with a run it runs again or a transaction that fails.
+ */
+export function afterCommit(env: KvEnv, effect: () => void): void {
+  const deferring = env as Partial<CommitEffects>;
+  if (typeof deferring.afterCommit === 'function') deferring.afterCommit(effect);
+  else effect();
+}
+
+/**
  * `next(value)`, now if `value` is one, after it resolves if it is a promise: the embedded
  * store's synchronous answers stay synchronous (no microtask on the hot path).
  */

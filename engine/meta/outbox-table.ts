@@ -1,7 +1,7 @@
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
 import type { NotifyContext, OutboxEntry, OutboxMessage } from '../protocol/messages.js';
-import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
+import { afterCommit, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
 import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
@@ -24,7 +24,10 @@ export class OutboxTable {
   private readonly sequencer: Sequencer;
   private pendingRows: number;
 
-  constructor(env: KvEnv, records: KvTableOptions) {
+  constructor(
+    private readonly env: KvEnv,
+    records: KvTableOptions,
+  ) {
     this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
     this.sequencer = new Sequencer(last);
@@ -53,7 +56,7 @@ export class OutboxTable {
         written++;
       }
     }
-    this.pendingRows += written;
+    this.countRows(written);
     return written;
   }
 
@@ -70,7 +73,7 @@ export class OutboxTable {
         whole: true,
       });
     }
-    this.pendingRows += messages.length;
+    this.countRows(messages.length);
     return messages.length;
   }
 
@@ -92,7 +95,14 @@ export class OutboxTable {
       this.rows.remove(id);
       removed++;
     }
-    this.pendingRows = Math.max(0, this.pendingRows - removed);
+    this.countRows(-removed);
     return removed;
+  }
+
+  /** The in-memory size moves once, with the commit (a cluster store may run work again). */
+  private countRows(change: number): void {
+    afterCommit(this.env, () => {
+      this.pendingRows = Math.max(0, this.pendingRows + change);
+    });
   }
 }

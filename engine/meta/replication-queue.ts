@@ -8,7 +8,7 @@ import type {
   ReplicationSettlement,
   Tag,
 } from '../protocol/messages.js';
-import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
+import { afterCommit, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
 import type { ObjectRecord } from './object-table.js';
 import { Sequencer } from './sequencer.js';
 import type { VersionedObjects } from './versioned.js';
@@ -49,7 +49,7 @@ export class ReplicationQueue {
   private readonly byRule = new Map<string, PendingByRule>();
 
   constructor(
-    env: KvEnv,
+    private readonly env: KvEnv,
     records: KvTableOptions,
     private readonly versioned: VersionedObjects,
   ) {
@@ -78,6 +78,17 @@ export class ReplicationQueue {
     held.bytes += sign * (row.bytes ?? 0);
     if (held.operations <= 0) this.byRule.delete(name);
     else this.byRule.set(name, held);
+  }
+
+  /** Inside transaction work: counts a row in or out once the work commits (kv.ts afterCommit). */
+  private countAfterCommit(row: QueueRow, sign: 1 | -1): void {
+    afterCommit(this.env, () => this.count(row, sign));
+  }
+
+  private movePending(change: number): void {
+    afterCommit(this.env, () => {
+      this.pendingRows = Math.max(0, this.pendingRows + change);
+    });
   }
 
   /** Rows not yet settled (counted once on open). */
@@ -191,9 +202,9 @@ export class ReplicationQueue {
         ...(bytes > 0 ? { bytes } : {}),
       };
       this.rows.put(this.sequencer.next(nowMs), row);
-      this.count(row, 1);
+      this.countAfterCommit(row, 1);
     }
-    this.pendingRows += targets.length;
+    this.movePending(targets.length);
   }
 
   /** Inside a transaction: the size of the version just written (0 when it cannot be found). */
@@ -216,11 +227,11 @@ export class ReplicationQueue {
       const row = this.rows.get(id);
       if (row === undefined) continue;
       this.rows.remove(id);
-      this.count(row, -1);
+      this.countAfterCommit(row, -1);
       removed++;
       if (row.op === 'put') this.recordStatus(row, status);
     }
-    this.pendingRows = Math.max(0, this.pendingRows - removed);
+    this.movePending(-removed);
     return removed;
   }
 
@@ -293,10 +304,10 @@ export class ReplicationQueue {
         ...(record.bytes > 0 ? { bytes: record.bytes } : {}),
       };
       this.rows.put(this.sequencer.next(nowMs), row);
-      this.count(row, 1);
+      this.countAfterCommit(row, 1);
       added++;
     }
-    this.pendingRows += added;
+    this.movePending(added);
     return added;
   }
 }

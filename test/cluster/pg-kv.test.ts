@@ -8,7 +8,7 @@ import { open } from 'lmdb';
 import pg from 'pg';
 import { recordEncoder } from '../../engine/codec.js';
 import { LIMITS } from '../../engine/limits.js';
-import type { KvTable } from '../../engine/meta/kv.js';
+import { afterCommit, type KvTable } from '../../engine/meta/kv.js';
 import { PgKvEnv, PgKvError } from '../../engine/meta/pg-kv/env.js';
 import { MetaStore, type ObjectRecord } from '../../engine/meta/store.js';
 import { answer, applyStep, openTables, type Step, type Store, step } from './kv-model.js';
@@ -154,6 +154,66 @@ test.serial('(c) a work that reads a new key on every run fails at pgKvRunsMax',
     t.is(runs, LIMITS.pgKvRunsMax);
   } finally {
     await env.close();
+  }
+});
+
+test.serial(
+  'effects outside the store happen once, for the run that commits, and never for a failed one',
+  async (t) => {
+    const env = await openPg('effects');
+    try {
+      const table = env.openDB<unknown, string>({ name: 't', encoder: recordEncoder() });
+      await table.put('a', 1);
+      await table.put('b', 2);
+      let effects = 0;
+      let runs = 0;
+      // Two reads not yet fetched: the work runs three times, asks for its effect each time.
+      const sum = await env.transaction(() => {
+        runs++;
+        afterCommit(env, () => {
+          effects++;
+        });
+        const total = (table.get('a') as number) + (table.get('b') as number);
+        table.put('sum', total);
+        return total;
+      });
+      t.is(sum, 3);
+      t.true(runs >= 2, `the work ran ${runs} times`);
+      t.is(effects, 1);
+      // A work that fails after asking: nothing written, no effect.
+      await t.throwsAsync(
+        env.transaction(() => {
+          afterCommit(env, () => {
+            effects++;
+          });
+          table.put('c', 3);
+          throw new Error('refused');
+        }),
+        { message: 'refused' },
+      );
+      t.is(effects, 1);
+      t.is(await env.read(() => table.get('c')), undefined);
+    } finally {
+      await env.close();
+    }
+  },
+);
+
+test('the embedded store does an effect at once, inside its work', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-effects-lmdb-'));
+  const lmdb = open({ path: dir, maxDbs: 4 });
+  try {
+    let effects = 0;
+    await lmdb.transaction(() => {
+      afterCommit(lmdb, () => {
+        effects++;
+      });
+      t.is(effects, 1);
+    });
+    t.is(effects, 1);
+  } finally {
+    await lmdb.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

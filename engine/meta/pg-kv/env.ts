@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
-import type { KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
+import type { CommitEffects, KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
 import { successor } from './fetched.js';
 import { FetchNeeded, type FetchRequest, Run, TxnCache } from './run.js';
 import { BEGIN_READ, BEGIN_WRITE, createSql, fetchSql, schemaOf, writesSql } from './sql.js';
@@ -57,7 +57,7 @@ const RETRYABLE = new Set(['40001', '40P01']);
  * The cluster metadata store of one shard (engine/meta/kv.ts): the tables' rows in PostgreSQL,
  * transactions SERIALIZABLE, work re-run until every read it makes has been fetched.
  */
-export class PgKvEnv implements RemoteKvEnv, TableHost {
+export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
   private current: Run | undefined;
   readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0 };
   readonly flushed: Promise<unknown> = Promise.resolve();
@@ -109,6 +109,12 @@ export class PgKvEnv implements RemoteKvEnv, TableHost {
     // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
     if (this.current !== undefined) return Promise.resolve(work());
     return this.withRetries('write', work);
+  }
+
+  /** kv.ts afterCommit: kept with the run, done once that run's transaction committed. */
+  afterCommit(effect: () => void): void {
+    assert(this.current !== undefined, 'pg-kv: afterCommit outside transaction work');
+    this.current.effects.push(effect);
   }
 
   /** Reads over the network cannot answer synchronously: callers use `transaction`. */
@@ -168,9 +174,12 @@ export class PgKvEnv implements RemoteKvEnv, TableHost {
         const outcome = this.runOnce(run, work);
         if (outcome.done) {
           const writes = writesSql(this.schema, run.writes());
-          if (session === undefined && writes === '') return outcome.value;
-          session ??= await Session.open(this.pool, mode, this.stats);
-          await session.commit(writes);
+          if (session !== undefined || writes !== '') {
+            session ??= await Session.open(this.pool, mode, this.stats);
+            await session.commit(writes);
+          }
+          // Only this run's effects: earlier runs of the work were answered from less.
+          for (const effect of run.effects) effect();
           return outcome.value;
         }
         session ??= await Session.open(this.pool, mode, this.stats);

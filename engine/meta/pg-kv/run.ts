@@ -53,6 +53,8 @@ export class Run {
   private readonly overlay = new Map<string, Map<string, Write>>();
   /** The first read this run could not answer (set even if the work swallowed the signal). */
   missed: FetchRequest | undefined;
+  /** Effects outside the store the work asked for (kv.ts afterCommit): run once it commits. */
+  readonly effects: Array<() => void> = [];
 
   constructor(
     readonly cache: TxnCache,
