@@ -25,7 +25,7 @@ import { BodyTable } from './bodies.js';
 import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
 import { bucketIdOf, objectKey } from './keys.js';
-import { isRemoteKv, type KvEnv, type KvTableOptions, readKv } from './kv.js';
+import { isRemoteKv, type KvEnv, type KvTableOptions, type RemoteKvEnv, readKv } from './kv.js';
 import { StrictKvEnv } from './kv-strict.js';
 import {
   type LifecycleBatch,
@@ -147,6 +147,15 @@ export class MetaStore {
     const meta = env.within(() => new MetaStore(env));
     env.within(() => meta.upgradeLocalStore());
     return meta;
+  }
+
+  /**
+   * A shard's metadata on a cluster store (engine/meta/pg-kv): the tables' constructors read what
+   * they keep in memory, so they are built inside a read run, which fetches those reads. A cluster
+   * store is always written by this version: there is nothing to upgrade.
+   */
+  static async openRemote(env: RemoteKvEnv): Promise<MetaStore> {
+    return env.read(() => new MetaStore(env));
   }
 
   /**

@@ -407,8 +407,7 @@ test.serial(
   async (t) => {
     const gateways = [await openPg('meta'), await openPg('meta')];
     try {
-      // The tables' constructors read what they keep in memory: inside read(), re-run as needed.
-      const metas = await Promise.all(gateways.map((env) => env.read(() => new MetaStore(env))));
+      const metas = await Promise.all(gateways.map((env) => MetaStore.openRemote(env)));
       const [one, two] = metas as [MetaStore, MetaStore];
       const shared = ['b1'.repeat(32), 'b2'.repeat(32)];
       const before = (gateways[0] as PgKvEnv).stats.roundTrips;
