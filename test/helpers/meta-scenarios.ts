@@ -1,7 +1,7 @@
 /**
  * S3 semantics at the metadata layer, written once and run over both stores behind the seam
  * (engine/meta/kv.ts): the embedded store, strict (test/unit/meta-scenarios.test.ts, in the main
- * suite), and PostgreSQL (test/cluster/meta-pg.test.ts). Every read goes through MetaStore.read,
+ * suite), and PostgreSQL (test/engine/meta-pg.test.ts). Every read goes through MetaStore.read,
  * as the shard's reads do, so the same steps are valid on both. Each scenario takes a fresh
  * bucket id.
  */

@@ -1,6 +1,6 @@
 /**
  * The metadata scenarios (test/helpers/meta-scenarios.ts) over the embedded store, strict: the
- * same steps run over PostgreSQL in test/cluster/meta-pg.test.ts (npm run test:cluster).
+ * same steps run over PostgreSQL in test/engine/meta-pg.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

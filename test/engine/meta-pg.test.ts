@@ -8,7 +8,7 @@ import test from 'ava';
 import { PgKvEnv } from '../../engine/meta/pg-kv/env.js';
 import { MetaStore } from '../../engine/meta/store.js';
 import { SCENARIOS } from '../helpers/meta-scenarios.js';
-import { TestPostgres } from './postgres.js';
+import { TestPostgres } from '../helpers/postgres.js';
 
 const PORT = 5452;
 let server: TestPostgres | undefined;

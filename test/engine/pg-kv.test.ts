@@ -11,8 +11,8 @@ import { LIMITS } from '../../engine/limits.js';
 import { afterCommit, type KvTable } from '../../engine/meta/kv.js';
 import { PgKvEnv, PgKvError } from '../../engine/meta/pg-kv/env.js';
 import { MetaStore, type ObjectRecord } from '../../engine/meta/store.js';
-import { answer, applyStep, openTables, type Step, type Store, step } from './kv-model.js';
-import { TestPostgres } from './postgres.js';
+import { answer, applyStep, openTables, type Step, type Store, step } from '../helpers/kv-model.js';
+import { TestPostgres } from '../helpers/postgres.js';
 
 /** Helper pgkv's own PostgreSQL port (the session's port plan). */
 const PORT = 5451;
