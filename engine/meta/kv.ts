@@ -128,11 +128,3 @@ export function afterCommit(env: KvEnv, effect: () => void): void {
   if (typeof deferring.afterCommit === 'function') deferring.afterCommit(effect);
   else effect();
 }
-
-/**
- * `next(value)`, now if `value` is one, after it resolves if it is a promise: the embedded
- * store's synchronous answers stay synchronous (no microtask on the hot path).
- */
-export function andThen<T, U>(value: T | Promise<T>, next: (value: T) => U): U | Promise<U> {
-  return value instanceof Promise ? value.then(next) : next(value);
-}

@@ -22,6 +22,8 @@ interface StoredObject {
   inline: Uint8Array | null;
   /** The record's blocks with their stored CRCs (empty when not read). */
   blocks: BlockRef[];
+  /** A read its preconditions answer (304/412) from the info alone: no body was read. */
+  answered: boolean;
 }
 
 /**
@@ -114,13 +116,13 @@ export class ReadRequests {
   private lookUp(request: Extract<ShardRequest, { kind: 'OpenObject' }>): StoredObject {
     const { bucketId, key, purpose } = request;
     const record = recordToRead(this.core.meta, bucketId, key, request.versionId);
-    if (purpose === 'info' || answersWithoutBody(request, record)) {
-      return { record, inline: null, blocks: [] };
-    }
+    const answered = answersWithoutBody(request, record);
+    if (purpose === 'info' || answered) return { record, inline: null, blocks: [], answered };
     return {
       record,
       inline: this.core.meta.bodyOf(bucketId, key, record),
       blocks: this.core.meta.withStoredCrcs(record.blocks),
+      answered,
     };
   }
 
@@ -143,7 +145,7 @@ export class ReadRequests {
 
   private open(
     request: Extract<ShardRequest, { kind: 'OpenObject' }>,
-    { record, inline, blocks }: StoredObject,
+    { record, inline, blocks, answered }: StoredObject,
   ): {
     result: ShardResult;
     body?: ArrayBuffer;
@@ -164,7 +166,7 @@ export class ReadRequests {
       source,
     });
     if (purpose === 'info') return { result: opened(false) };
-    if (answersWithoutBody(request, record)) return { result: opened(false) };
+    if (answered) return { result: opened(false) };
     if (inline !== null && encrypted !== null) {
       // Tags first: no byte of a tampered body is decrypted, let alone sent.
       const mismatch = encrypted.tags?.verifyWhole(inline) ?? null;
