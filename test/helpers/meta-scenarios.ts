@@ -14,7 +14,8 @@ export interface Scenario {
   run(t: ExecutionContext, meta: MetaStore, bucketId: string): Promise<void>;
 }
 
-function record(bytes: number, etag: string, blocks: readonly string[] = []): ObjectRecord {
+/** An object record: inline when it names no blocks. */
+export function record(bytes: number, etag: string, blocks: readonly string[] = []): ObjectRecord {
   return {
     bytes,
     etag: `"${etag}"`,

@@ -10,20 +10,9 @@ import test from 'ava';
 import { AssertionError } from '../../engine/assert.js';
 import { StrictKvEnv } from '../../engine/meta/kv-strict.js';
 import { MetaStore, type ObjectRecord, openShardEnvironment } from '../../engine/meta/store.js';
+import { record } from '../helpers/meta-scenarios.js';
 
 const BUCKET = 'cc'.repeat(16);
-
-function record(bytes: number): ObjectRecord {
-  return {
-    bytes,
-    etag: '"x"',
-    lastModifiedMs: 0,
-    headers: { userMeta: {} },
-    checksum: null,
-    blocks: [],
-    inline: new Uint8Array(bytes),
-  };
-}
 
 async function withDir(work: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-kv-strict-'));
@@ -54,7 +43,7 @@ test('reads outside a run fail; inside read() and transaction() they answer', as
 test('a strict MetaStore answers through read() and readLocal(), and refuses a bare read', async (t) => {
   await withDir(async (dir) => {
     const meta = MetaStore.open(dir, false, true);
-    await meta.putObject(BUCKET, 'key', record(3));
+    await meta.putObject(BUCKET, 'key', record(3, 'x'));
     t.throws(() => meta.getObject(BUCKET, 'key'), { instanceOf: AssertionError });
     // On a strict store read() goes the cluster store's way: through a promise.
     const found = meta.read(() => meta.getObject(BUCKET, 'key'));
@@ -68,7 +57,7 @@ test('a strict MetaStore answers through read() and readLocal(), and refuses a b
 test('the embedded store answers read() synchronously: no promise on the hot path', async (t) => {
   await withDir(async (dir) => {
     const meta = MetaStore.open(dir, false);
-    await meta.putObject(BUCKET, 'key', record(2));
+    await meta.putObject(BUCKET, 'key', record(2, 'x'));
     const found = meta.read(() => meta.getObject(BUCKET, 'key'));
     t.false(found instanceof Promise);
     t.is((found as ObjectRecord | undefined)?.bytes, 2);
