@@ -165,7 +165,9 @@ test('what a reader accepts round-trips through its Get answer unchanged', (t) =
           throw new Error(`changed by a round trip: ${xml} -> ${rendered}`);
         }
       }),
-      200,
+      // Most byte edits make a short document invalid, and raw control characters are
+      // MalformedXML: 1000 runs so that some accepted mutations always reach the round trip.
+      1000,
     );
     t.true(accepted > 0, `${reader.root}: some mutations stay valid`);
   }
