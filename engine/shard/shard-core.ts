@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { BlockPlacement } from '../blocks/placement.js';
 import { isCode } from '../blocks/store.js';
+import type { ClusterShardSettings } from '../cluster/shard-settings.js';
 import { EngineFailureError } from '../errors.js';
 import { shardDir } from '../layout.js';
 import type { LogSettings } from '../log.js';
@@ -37,6 +38,8 @@ export interface ShardSettings {
   storage: StorageConfig;
   /** Testing: every metadata read checked to happen inside a run (kv-strict.ts). */
   kvStrict?: boolean;
+  /** Cluster mode (issue 19): the partition's PostgreSQL and RADOS; absent: embedded. */
+  cluster?: ClusterShardSettings;
 }
 
 /** Sends a reply, with body bytes transferred beside it when given. */
