@@ -34,11 +34,25 @@ export class EtcdMember {
   private child: ChildProcess | null = null;
   readonly dir = mkdtempSync(join(tmpdir(), 'hangar-etcd-'));
 
-  static async start(): Promise<EtcdMember> {
-    if (await portAnswers(ETCD_CLIENT_PORT)) {
-      throw new Error(`port ${ETCD_CLIENT_PORT} is taken: a stale etcd from another run?`);
+  /** 127.0.0.1:clientPort, for clients. */
+  readonly endpoint: string;
+
+  private constructor(
+    private readonly clientPort: number,
+    private readonly peerPort: number,
+  ) {
+    this.endpoint = `127.0.0.1:${clientPort}`;
+  }
+
+  /** A member on its own ports (a test file that runs beside others picks ports of its own). */
+  static async start(
+    clientPort = ETCD_CLIENT_PORT,
+    peerPort = clientPort + 1,
+  ): Promise<EtcdMember> {
+    if (await portAnswers(clientPort)) {
+      throw new Error(`port ${clientPort} is taken: a stale etcd from another run?`);
     }
-    const member = new EtcdMember();
+    const member = new EtcdMember(clientPort, peerPort);
     living.add(member);
     await member.launch();
     return member;
@@ -47,14 +61,14 @@ export class EtcdMember {
   /** Starts etcd on the member's data dir (again, after kill()) and waits for its client port. */
   async launch(): Promise<void> {
     const log = openSync(join(this.dir, 'etcd.log'), 'a');
-    const peer = `http://127.0.0.1:${ETCD_PEER_PORT}`;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
     this.child = spawn(
       'etcd',
       [
         '--name=hangar-test',
         `--data-dir=${join(this.dir, 'data')}`,
-        `--listen-client-urls=http://${ETCD_ENDPOINT}`,
-        `--advertise-client-urls=http://${ETCD_ENDPOINT}`,
+        `--listen-client-urls=http://${this.endpoint}`,
+        `--advertise-client-urls=http://${this.endpoint}`,
         `--listen-peer-urls=${peer}`,
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=hangar-test=${peer}`,
@@ -64,7 +78,7 @@ export class EtcdMember {
       { detached: true, stdio: ['ignore', log, log] },
     );
     const deadline = Date.now() + 20_000;
-    while (!(await portAnswers(ETCD_CLIENT_PORT))) {
+    while (!(await portAnswers(this.clientPort))) {
       if (this.child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`etcd did not start:\n${this.log()}`);
       }
