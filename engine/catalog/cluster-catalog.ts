@@ -6,6 +6,7 @@ import { LayoutStore } from '../cluster/layout.js';
 import type { ClusterMetadataTarget } from '../cluster/shard-settings.js';
 import { LIMITS } from '../limits.js';
 import { PgKvEnv, type PgKvOptions } from '../meta/pg-kv/env.js';
+import { Keyring } from '../sse/keyring.js';
 import { Catalog, openCatalogEnv } from './catalog.js';
 import { CatalogReplica } from './replica.js';
 import { ReplicatedKvEnv } from './replicated-env.js';
@@ -52,6 +53,13 @@ export interface CatalogReplicaOptions {
 export interface ClusterCatalogOptions extends CatalogReplicaOptions {
   /** The cluster's etcd client and name: the catalog version key is watched and bumped there. */
   etcd: { client: Etcd3; clusterName: string };
+  /**
+   * SSE: config.sse.masterKeyFile (null: `<dataDir>/sse-master.key`). Given, the keys hangar
+   * manages (SSE-S3's, aws/s3) are made at open if the cluster has none yet: over PostgreSQL they
+   * cannot be made synchronously on first use as embedded. Every gateway needs the same master
+   * key (the same file content, or HANGAR_SSE_MASTER_KEY).
+   */
+  sse?: { masterKeyFile: string | null };
   /** The backstop poll's period (default LIMITS.catalogPollIntervalMs). */
   pollIntervalMs?: number;
 }
@@ -109,6 +117,10 @@ export async function openClusterCatalog(options: ClusterCatalogOptions): Promis
   }
   try {
     await replica.resync(true);
+    if (options.sse !== undefined) {
+      const keyring = new Keyring(catalog.kmsTables(), options.dataDir, options.sse.masterKeyFile);
+      await keyring.ensureManagedKeys();
+    }
   } catch (error) {
     await opened.close();
     throw error;

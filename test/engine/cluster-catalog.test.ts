@@ -7,6 +7,7 @@ import type { Etcd3 } from 'etcd3';
 import { Catalog, CatalogError } from '../../engine/catalog/catalog.js';
 import {
   type ClusterCatalog,
+  type ClusterCatalogOptions,
   catalogShardOf,
   openCatalogReplica,
   openClusterCatalog,
@@ -68,7 +69,7 @@ function pgOptions(clusterName: string): PgKvOptions {
 
 interface Gateways {
   name: string;
-  open(options?: { pollIntervalMs?: number }): Promise<ClusterCatalog>;
+  open(options?: Partial<ClusterCatalogOptions>): Promise<ClusterCatalog>;
   /** An edge thread's handle on a data dir of its own: no watch, no poll. */
   openUnwatched(): Promise<ClusterCatalog>;
 }
@@ -311,38 +312,42 @@ test.serial('the poll brings changes when no announcement comes', async (t) => {
 
 test.serial('KMS keys: made through PostgreSQL, usable on every gateway', async (t) => {
   const gateways = cluster();
-  const a = await gateways.open(NO_POLL);
-  const b = await gateways.open(NO_POLL);
   // Every gateway of a cluster must have the same SSE master key.
   const masterFile = join(newDir(), 'master.key');
   writeFileSync(masterFile, `${newKey().toString('hex')}\n`, { mode: 0o600 });
   const none = {};
+  const a = await gateways.open(NO_POLL);
   try {
     const ringA = new Keyring(a.catalog.kmsTables(), newDir(), masterFile, Date.now, none);
     // The synchronous creation on first use is impossible over PostgreSQL: refused clearly ...
     t.throws(() => ringA.newSseS3DataKey(), { message: /cluster mode/ });
-    // ... the managed keys are made at boot instead, once for the cluster.
-    await ringA.ensureManagedKeys();
-    const ringB = new Keyring(b.catalog.kmsTables(), newDir(), masterFile, Date.now, none);
-    await ringB.ensureManagedKeys();
-    const created = await ringA.createKey('shared', 'shared');
-    await b.catalog.catchUp();
-    t.is(ringB.view('alias/shared')?.id, created.id);
-    // A data key sealed on one gateway opens on the other; SSE-S3 and aws/s3 are the same keys.
-    const data = ringA.newKmsDataKey('alias/shared', undefined);
-    t.true(Buffer.from(ringB.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
-    const s3 = ringB.newSseS3DataKey();
-    t.true(Buffer.from(ringA.dataKeyOf(s3.managed).key).equals(Buffer.from(s3.key)));
-    const byDefault = ringA.newKmsDataKey(null, undefined);
-    t.true(Buffer.from(ringB.dataKeyOf(byDefault.managed).key).equals(Buffer.from(byDefault.key)));
-    t.is(ringA.list().filter((key) => key.alias === 'aws/s3').length, 1);
-    // Changes (disable) travel like any catalog write.
-    await ringB.setEnabled(created.id, false);
-    await a.catalog.catchUp();
-    t.throws(() => ringA.dataKeyOf(data.managed), { message: /disabled/ });
   } finally {
     await a.close();
+  }
+  // ... the managed keys are made at boot instead (the entry point's `sse`), once per cluster.
+  const b = await gateways.open({ ...NO_POLL, sse: { masterKeyFile: masterFile } });
+  const c = await gateways.open({ ...NO_POLL, sse: { masterKeyFile: masterFile } });
+  try {
+    const ringB = new Keyring(b.catalog.kmsTables(), newDir(), masterFile, Date.now, none);
+    const ringC = new Keyring(c.catalog.kmsTables(), newDir(), masterFile, Date.now, none);
+    const created = await ringB.createKey('shared', 'shared');
+    await c.catalog.catchUp();
+    t.is(ringC.view('alias/shared')?.id, created.id);
+    // A data key sealed on one gateway opens on the other; SSE-S3 and aws/s3 are the same keys.
+    const data = ringB.newKmsDataKey('alias/shared', undefined);
+    t.true(Buffer.from(ringC.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
+    const s3 = ringC.newSseS3DataKey();
+    t.true(Buffer.from(ringB.dataKeyOf(s3.managed).key).equals(Buffer.from(s3.key)));
+    const byDefault = ringB.newKmsDataKey(null, undefined);
+    t.true(Buffer.from(ringC.dataKeyOf(byDefault.managed).key).equals(Buffer.from(byDefault.key)));
+    t.is(ringB.list().filter((key) => key.alias === 'aws/s3').length, 1);
+    // Changes (disable) travel like any catalog write.
+    await ringC.setEnabled(created.id, false);
+    await b.catalog.catchUp();
+    t.throws(() => ringB.dataKeyOf(data.managed), { message: /disabled/ });
+  } finally {
     await b.close();
+    await c.close();
   }
 });
 
