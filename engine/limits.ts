@@ -431,6 +431,13 @@ export const LIMITS = {
   pgKvConnectTimeoutMs: 5000,
   /** One statement's round trip at most (then the connection counts as lost). */
   pgKvQueryTimeoutMs: 30_000,
+  /** How long a transaction waits for a Patroni cluster to have a primary again (a failover
+   *  takes about one Patroni ttl) before it fails with 503 ServiceUnavailable. */
+  pgPrimaryWaitMs: 25_000,
+  /** The pause between two searches for the primary (each asks every member). */
+  pgPrimaryProbeGapMs: 250,
+  /** Connecting to and asking one member whether it is the primary, at most. */
+  pgPrimaryProbeTimeoutMs: 2000,
   // ---- cluster mode: the catalog in PostgreSQL, an LMDB replica per gateway (issue 19) ----
   /** How often a gateway reads PostgreSQL's catalog version to re-sync its replica when an etcd
    *  announcement was missed (etcd down, a watch broken): the longest a change (a revoked key)

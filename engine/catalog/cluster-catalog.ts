@@ -75,22 +75,26 @@ export function catalogShardOf(clusterName: string): string {
   return `${clusterName.replace(/[^a-z0-9_]/g, '_').slice(0, 23)}_${hash}_catalog`;
 }
 
-/** PgKvOptions for the catalog of cluster `clusterName` on a metadata target's first host. */
+/**
+ * PgKvOptions for the catalog of cluster `clusterName` on a Patroni cluster's members (pg-kv
+ * finds the primary among them and follows failovers): the cluster's first metadata shard's
+ * PostgreSQL, in the lead's wiring.
+ */
 export function catalogPgOptionsOf(
   target: Omit<ClusterMetadataTarget, 'shard'>,
   clusterName: string,
 ): PgKvOptions {
-  const first = target.targets[0];
-  if (first === undefined) throw new Error('the catalog needs a PostgreSQL target');
-  const colon = first.lastIndexOf(':');
   return {
     connection: {
-      host: first.slice(0, colon),
-      port: Number(first.slice(colon + 1)),
-      database: target.database,
-      user: target.user,
-      ...(target.password === null ? {} : { password: target.password }),
-      max: LIMITS.catalogPgConnectionsMax,
+      primaryOf: {
+        targets: target.targets,
+        base: {
+          database: target.database,
+          user: target.user,
+          ...(target.password === null ? {} : { password: target.password }),
+          max: LIMITS.catalogPgConnectionsMax,
+        },
+      },
     },
     shard: catalogShardOf(clusterName),
   };

@@ -41,6 +41,7 @@ import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import { Restores } from './restores.js';
+import { PROCESS_WRITER_TAG } from './sequencer.js';
 import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
@@ -177,7 +178,9 @@ export class MetaStore {
     this.uploads = new UploadTable(this.env, records, this.blocks);
     this.bodies = new BodyTable(this.env, records, this.blocks.errors);
     this.versions = new VersionTable(this.env, records);
-    this.outbox = new OutboxTable(this.env, records);
+    // Other gateways append to a cluster store's queues too: their keys must not collide.
+    const writerTag = this.localReads === null ? PROCESS_WRITER_TAG : '';
+    this.outbox = new OutboxTable(this.env, records, writerTag);
     this.versioned = new VersionedObjects(
       this.objects,
       this.versions,
@@ -185,7 +188,7 @@ export class MetaStore {
       this.blocks,
       this.bodies,
     );
-    this.replication = new ReplicationQueue(this.env, records, this.versioned);
+    this.replication = new ReplicationQueue(this.env, records, this.versioned, writerTag);
     this.versionLister = new VersionLister(this.objects, this.versions);
     this.lifecycle = new LifecycleBatches(
       this.env,

@@ -8,6 +8,7 @@ import { Catalog, CatalogError } from '../../engine/catalog/catalog.js';
 import {
   type ClusterCatalog,
   type ClusterCatalogOptions,
+  catalogPgOptionsOf,
   catalogShardOf,
   openCatalogReplica,
   openClusterCatalog,
@@ -82,7 +83,16 @@ function cluster(): Gateways {
     open: (options = {}) =>
       openClusterCatalog({
         dataDir: newDir(),
-        pg: pgOptions(name),
+        // As a gateway is wired: Patroni members, of which pg-kv finds the primary.
+        pg: catalogPgOptionsOf(
+          {
+            database: 'postgres',
+            targets: [`127.0.0.1:${PG_PORT}`],
+            user: 'postgres',
+            password: null,
+          },
+          name,
+        ),
         etcd: { client: etcdClient(), clusterName: name },
         ...options,
       }),
@@ -193,6 +203,14 @@ test.serial('a lookup miss catches up at once, without waiting for any announcem
     await edge.close();
     await a.close();
   }
+});
+
+test('the catalog schema of any cluster name is a pg-kv shard name of its own', (t) => {
+  t.is(catalogShardOf('main'), 'main_catalog');
+  const names = ['a-b', 'a_b', 'x'.repeat(63), `${'x'.repeat(62)}y`];
+  const shards = names.map(catalogShardOf);
+  for (const shard of shards) t.regex(shard, /^[a-z0-9_]{1,48}$/);
+  t.is(new Set(shards).size, names.length);
 });
 
 test.serial('an embedded catalog answers a miss as it is, with no catch-up', async (t) => {
