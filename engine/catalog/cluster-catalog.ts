@@ -31,7 +31,8 @@ import { ReplicatedKvEnv } from './replicated-env.js';
 
 export interface ClusterCatalog {
   readonly catalog: Catalog;
-  /** Stops watching and polling, closes the replica and (if opened here) PostgreSQL's pool. */
+  /** Stops watching and polling, closes the replica and (if opened here) PostgreSQL's pool:
+   *  the same as `catalog.close()`. */
   close(): Promise<void>;
 }
 
@@ -100,7 +101,10 @@ export function catalogPgOptionsOf(
   };
 }
 
-/** The main thread's cluster catalog: replica synced at open, kept current by etcd and a poll. */
+/**
+ * The main thread's cluster catalog: replica synced at open, kept current by etcd and a poll.
+ * Closing the catalog (Catalog.close, or the handle's close) stops the watch and the poll too.
+ */
 export async function openClusterCatalog(options: ClusterCatalogOptions): Promise<ClusterCatalog> {
   const layout = new LayoutStore(options.etcd.client, options.etcd.clusterName);
   const announce = async (): Promise<void> => {
@@ -111,32 +115,37 @@ export async function openClusterCatalog(options: ClusterCatalogOptions): Promis
       options.log?.warn({ err: error }, 'catalog: announcing a change in etcd failed');
     }
   };
-  const opened = await openReplica(options, announce);
+  const stops: Array<() => unknown> = [];
+  const opened = await openReplica(options, announce, async () => {
+    for (const stop of stops) await stop();
+  });
   const { replica, catalog } = opened;
-  if (replica.holdsUnreplicatedRows()) {
-    await opened.close();
-    throw new Error(
-      `${options.dataDir}/catalog holds an embedded catalog: in cluster mode it is a replica of the cluster's, and would be overwritten (start cluster mode on a new data directory)`,
-    );
-  }
   try {
+    if (replica.holdsUnreplicatedRows()) {
+      throw new Error(
+        `${options.dataDir}/catalog holds an embedded catalog: in cluster mode it is a replica of the cluster's, and would be overwritten (start cluster mode on a new data directory)`,
+      );
+    }
     await replica.resync(true);
     if (options.sse !== undefined) {
       const keyring = new Keyring(catalog.kmsTables(), options.dataDir, options.sse.masterKeyFile);
       await keyring.ensureManagedKeys();
     }
+    const catchUp = (why: string): void => {
+      catalog.catchUp().catch((error: unknown) => {
+        options.log?.warn({ err: error }, `catalog: catching up after ${why} failed`);
+      });
+    };
+    stops.push(await layout.watchCatalogVersion(() => catchUp('an etcd announcement')));
   } catch (error) {
     await opened.close();
     throw error;
   }
-  const catchUp = (why: string): void => {
-    catalog.catchUp().catch((error: unknown) => {
-      options.log?.warn({ err: error }, `catalog: catching up after ${why} failed`);
-    });
-  };
-  const stopWatching = await layout.watchCatalogVersion(() => catchUp('an etcd announcement'));
   const poll = setInterval(
-    () => catchUp('a poll'),
+    () =>
+      opened.catalog.catchUp().catch((error: unknown) => {
+        options.log?.warn({ err: error }, 'catalog: catching up after a poll failed');
+      }),
     options.pollIntervalMs ?? LIMITS.catalogPollIntervalMs,
   );
   poll.unref();
@@ -144,42 +153,39 @@ export async function openClusterCatalog(options: ClusterCatalogOptions): Promis
   const fromEdges = new BroadcastChannel(channelOf(options.dataDir));
   fromEdges.onmessage = () => void announce();
   (fromEdges as unknown as { unref(): void }).unref();
-  return {
-    catalog,
-    async close() {
-      clearInterval(poll);
-      fromEdges.close();
-      await stopWatching();
-      await opened.close();
-    },
-  };
+  stops.push(
+    () => clearInterval(poll),
+    () => fromEdges.close(),
+  );
+  return { catalog, close: opened.close };
 }
 
-/** An edge thread's catalog: the process's replica, its own PostgreSQL pool for writes. */
+/**
+ * An edge thread's catalog: the process's replica, its own PostgreSQL pool for writes. Closing
+ * the catalog (Catalog.close) closes everything it opened.
+ */
 export async function openCatalogReplica(options: CatalogReplicaOptions): Promise<ClusterCatalog> {
   const toMain = new BroadcastChannel(channelOf(options.dataDir));
   (toMain as unknown as { unref(): void }).unref();
-  const opened = await openReplica(options, async (version) => {
-    toMain.postMessage(version);
-  });
-  return {
-    catalog: opened.catalog,
-    async close() {
-      toMain.close();
-      await opened.close();
-    },
-  };
+  const opened = await openReplica(
+    options,
+    async (version) => toMain.postMessage(version),
+    () => toMain.close(),
+  );
+  return { catalog: opened.catalog, close: opened.close };
 }
 
 async function openReplica(
   options: CatalogReplicaOptions,
   onCommitted: (version: number) => Promise<void>,
+  onClose: () => unknown = () => undefined,
 ): Promise<{ catalog: Catalog; replica: CatalogReplica; close(): Promise<void> }> {
   const owned = !(options.pg instanceof PgKvEnv);
   const pg = options.pg instanceof PgKvEnv ? options.pg : await PgKvEnv.open(options.pg);
   const local = openCatalogEnv(options.dataDir);
   const replica = new CatalogReplica(local, pg);
   const env = new ReplicatedKvEnv(local, pg, replica, onCommitted, async () => {
+    await onClose();
     if (owned) await pg.close();
   });
   const catalog = Catalog.overReplica(env, replica);

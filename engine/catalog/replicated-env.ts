@@ -90,10 +90,11 @@ export class ReplicatedKvEnv implements KvEnv {
     this.local.resetReadTxn();
   }
 
+  /** Stops what keeps the replica current first (a re-sync must not meet a closed replica). */
   async close(): Promise<void> {
+    await this.closeRemote();
     await this.local.flushed;
     await this.local.close();
-    await this.closeRemote();
   }
 }
 
