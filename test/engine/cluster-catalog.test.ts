@@ -19,6 +19,7 @@ import { PgKvEnv, type PgKvOptions } from '../../engine/meta/pg-kv/env.js';
 import { Keyring } from '../../engine/sse/keyring.js';
 import { newKey } from '../../engine/sse/wrap.js';
 import { againAfterCatalogMiss } from '../../http/s3/auth.js';
+import { type RequestContext, requireOtherBucket } from '../../http/s3/context.js';
 import { S3Error } from '../../http/s3/errors.js';
 import { EtcdMember } from '../helpers/etcd-member.js';
 import { TestPostgres } from '../helpers/postgres.js';
@@ -181,6 +182,11 @@ test.serial('a lookup miss catches up at once, without waiting for any announcem
       await againAfterCatalogMiss(edge.catalog, new S3Error('InvalidAccessKeyId'), admitKey),
       'made-on-a',
     );
+    // A copy's source bucket (a second bucket of the request) catches up the same way.
+    const source = await a.catalog.createBucket('copy-source', { location: '' });
+    const ctx = { state: { catalog: edge.catalog }, bucket: null } as unknown as RequestContext;
+    t.is((await requireOtherBucket(ctx, 'copy-source')).id, source.id);
+    await t.throwsAsync(requireOtherBucket(ctx, 'no-such-source'), { instanceOf: S3Error });
     // A miss that stays a miss is answered as it was, after one check.
     const missing = new S3Error('NoSuchBucket');
     await t.throwsAsync(
