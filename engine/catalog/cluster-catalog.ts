@@ -45,7 +45,8 @@ export interface CatalogReplicaOptions {
   dataDir: string;
   /**
    * The catalog's PostgreSQL: options to open a PgKvEnv (closed by `close`), or an open one
-   * (shared: left open). Its `shard` is the catalog's schema suffix (`catalogShardOf`).
+   * (left open), used by this catalog alone: the tables route on whether one of its transactions
+   * is running. Its `shard` is the catalog's schema suffix (`catalogShardOf`).
    */
   pg: PgKvOptions | PgKvEnv;
   log?: CatalogLog;
