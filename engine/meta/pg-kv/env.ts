@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
+import { shardCounters } from '../../stats.js';
 import type { CommitEffects, KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
 import { successor } from './fetched.js';
 import { FixedPool, type PoolSource, PrimaryPool, type PrimaryTargets } from './primary.js';
@@ -107,7 +108,7 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
   transaction<T>(work: () => T): Promise<T> {
     // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('write', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('write', work));
   }
 
   /** kv.ts afterCommit: kept with the run, done once that run's transaction committed. */
@@ -123,7 +124,7 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
 
   read<T>(work: () => T): Promise<T> {
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('read', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('read', work));
   }
 
   /** Every read is its own PostgreSQL transaction: there is no snapshot to renew. */
