@@ -434,6 +434,9 @@ export const LIMITS = {
   /** How long a transaction waits for a Patroni cluster to have a primary again (a failover
    *  takes about one Patroni ttl) before it fails with 503 ServiceUnavailable. */
   pgPrimaryWaitMs: 25_000,
+  /** Rows each counter (a bucket's objects and bytes, a partition's block totals) is spread
+   *  over in a cluster store, so concurrent writes rarely meet on one row. */
+  clusterCounterSlots: 64,
   /** The pause between two searches for the primary (each asks every member). */
   pgPrimaryProbeGapMs: 250,
   /** Connecting to and asking one member whether it is the primary, at most. */

@@ -2,6 +2,7 @@ import { open } from 'lmdb';
 import { assert } from '../assert.js';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
+import { LIMITS } from '../limits.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -173,7 +174,9 @@ export class MetaStore {
           : (work) => work();
     const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
-    this.counters = new CounterTable(this.env, records);
+    // A cluster store's counters are slotted: concurrent writers must not all meet on one row.
+    const counterSlots = this.localReads === null ? LIMITS.clusterCounterSlots : 1;
+    this.counters = new CounterTable(this.env, records, counterSlots);
     this.blocks = new BlockTable(this.env, records, this.counters);
     this.uploads = new UploadTable(this.env, records, this.blocks);
     this.bodies = new BodyTable(this.env, records, this.blocks.errors);
@@ -442,6 +445,7 @@ export class MetaStore {
   ): Promise<string[]> {
     const outcome = await this.env.transaction(() => {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
+      if (this.localReads === null) this.uploads.touch(bucketId, key, target.uploadId);
       return { freed: this.uploads.putPart(target.uploadId, target.partNumber, part) };
     });
     return unwrap(outcome).freed;

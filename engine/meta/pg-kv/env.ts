@@ -57,8 +57,12 @@ export interface PgKvStats {
   failovers: number;
 }
 
-/** SQLSTATEs after which the same transaction, run again, may succeed. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * SQLSTATEs after which the same transaction, run again, may succeed: a serialization failure
+ * (a row it read was changed meanwhile), a deadlock, and a unique violation (a key it read as
+ * absent was inserted meanwhile: writesSql inserts such keys plainly).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /**
  * The cluster metadata store of one shard (engine/meta/kv.ts): the tables' rows in PostgreSQL,
@@ -187,7 +191,10 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
         this.stats.runs++;
         const outcome = this.runOnce(run, work);
         if (outcome.done) {
-          const writes = writesSql(this.schema, run.writes());
+          const writes = writesSql(
+            this.schema,
+            run.writes().map((w) => ({ ...w, was: cache.wasRead(w.table, w.key) })),
+          );
           if (session !== undefined || writes !== '') {
             session ??= await Session.open(pool, mode, this.stats);
             await session.commit(writes);

@@ -39,6 +39,13 @@ export class TxnCache {
     return table;
   }
 
+  /** Whether the transaction's reads saw `key` stored, saw it absent, or never looked. */
+  wasRead(name: string, key: Buffer): 'present' | 'absent' | 'unread' {
+    const table = this.tables.get(name);
+    if (table === undefined || table.containing(key) === undefined) return 'unread';
+    return table.value(key) === undefined ? 'absent' : 'present';
+  }
+
   learn(name: string, span: Interval, rows: readonly Row[]): void {
     const table = this.table(name);
     const before = table.size;
