@@ -437,6 +437,9 @@ export const LIMITS = {
   /** Rows each counter (a bucket's objects and bytes, a partition's block totals) is spread
    *  over in a cluster store, so concurrent writes rarely meet on one row. */
   clusterCounterSlots: 64,
+  /** Point reads one run of a cluster metadata transaction may guess "not stored" and go on
+   *  past, to fetch them all in one round trip; the next miss ends the run. */
+  pgKvGuessesMax: 256,
   /** The pause between two searches for the primary (each asks every member). */
   pgPrimaryProbeGapMs: 250,
   /** Connecting to and asking one member whether it is the primary, at most. */

@@ -1,6 +1,6 @@
 import { assert } from '../assert.js';
 import type { BlockTotals, EngineFailure, QuotaCheck } from '../protocol/messages.js';
-import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
+import { attemptSeed, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
 import { failed } from './outcome.js';
 
 /** A bucket's objects and their bytes on this shard, kept by every transaction that moves them. */
@@ -43,10 +43,13 @@ export class CounterTable {
     this.counters = env.openDB<CounterRecord, string>({ name: 'usage', ...records });
   }
 
-  /** The row a write moves: the counter's own, or one of its slots at random. */
+  /**
+   * The row a write moves: the counter's own, or one of its slots, picked by the attempt's seed
+   * (random per attempt, the same over its runs: a re-run reads the slot the last run fetched).
+   */
   private rowOf(name: string): string {
     if (this.slots === 1) return name;
-    const slot = Math.floor(Math.random() * this.slots);
+    const slot = Math.floor(attemptSeed(this.env) * this.slots);
     return `${name}${SLOT_MARK}${slot.toString(16).padStart(2, '0')}`;
   }
 

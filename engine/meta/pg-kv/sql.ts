@@ -61,6 +61,15 @@ export function fetchSql(schema: string, request: FetchRequest): string {
   }
 }
 
+/** Several point reads in one statement: the rows found, with their table. */
+export function pointsSql(
+  schema: string,
+  points: ReadonlyArray<{ table: string; key: Buffer }>,
+): string {
+  const keys = points.map((p) => `(${text(p.table)},${bytea(p.key)})`).join(',');
+  return `SELECT tbl, key, value FROM ${schema}.kv WHERE (tbl, key) IN (${keys});`;
+}
+
 /** What the transaction's snapshot said of a written key before it wrote it. */
 export type WasRead = 'present' | 'absent' | 'unread';
 
