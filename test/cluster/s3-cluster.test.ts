@@ -1,0 +1,501 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import { type Gateway, GatewayCluster, NODE_NUMBERS, type NodeNumber } from '../helpers/cluster.js';
+import {
+  type Acked,
+  bucketEverywhere,
+  failureOf,
+  listAll,
+  sha256,
+  sleep,
+  unreadable,
+  WriteLoad,
+  withRetries,
+} from '../helpers/cluster-load.js';
+import { eventually } from '../helpers/replication.js';
+import { LocalCluster } from './local-cluster.js';
+
+/**
+ * Cluster mode (issue 19) through real S3 clients: three gateways (`hangar server` with a
+ * `[cluster]` section) over the one-machine topology's PostgreSQL + Patroni, etcd and Ceph.
+ * Whatever one gateway acknowledged, every gateway reads back byte for byte, through kill -9 of
+ * the PostgreSQL primary's node, of an OSD, of a gateway; conditional creates race across
+ * gateways without a double create; a gateway cut off from etcd refuses writes with 503.
+ *
+ * Gateway i stands for node i's gateway and talks to node i's etcd member only, as a gateway
+ * beside a local etcd member would: killing node i kills both, and pausing member i cuts that
+ * gateway (alone) off from etcd, while the other two members keep quorum.
+ */
+
+const test = anyTest as TestFn<{ topology: LocalCluster; cluster: GatewayCluster }>;
+
+/** Patroni replaces a dead primary in ~10–15 s here (ttl 10 s); a loaded machine is slower. */
+const FAILOVER_BOUND_MS = 60_000;
+/** One PUT may be retried this long: through a whole failover. */
+const PUT_DEADLINE_MS = 90_000;
+/** The split-brain guard answers within the lease TTL (10 s) of the last renewal, plus checks. */
+const GUARD_BOUND_MS = 40_000;
+const MIB = 1024 * 1024;
+
+test.before(async (t) => {
+  const topology = await LocalCluster.attachOrStart();
+  t.context.topology = topology;
+  t.log(`topology: ${topology.dir} (booted in ${topology.startupSeconds} s)`);
+  const started = performance.now();
+  t.context.cluster = await GatewayCluster.start(topology, {
+    gateways: 3,
+    shards: 2,
+    etcdEndpointsOf: (gateway) => [topology.etcdEndpoint(gateway as NodeNumber)],
+  });
+  t.log(
+    `cluster ${t.context.cluster.cluster.name}: init and 3 gateways in ${Math.round(performance.now() - started)} ms`,
+  );
+});
+
+test.after.always(async (t) => {
+  try {
+    await t.context.cluster?.stop();
+  } finally {
+    await t.context.topology?.stop();
+  }
+});
+
+const clientsOf = (gateways: readonly Gateway[]): S3Client[] => gateways.map((g) => g.client());
+
+let bucketCounter = 0;
+/** A new bucket made through `through`, once every running gateway knows it. */
+async function sharedBucket(cluster: GatewayCluster, through: Gateway): Promise<string> {
+  const bucket = `s3c-${process.pid}-${++bucketCounter}`;
+  await through.client().send(new CreateBucketCommand({ Bucket: bucket }));
+  await bucketEverywhere(clientsOf(cluster.running()), bucket);
+  return bucket;
+}
+
+/** PUTs `body` (retried across `clients` until the deadline) and returns what was acknowledged. */
+async function putAcked(
+  clients: readonly S3Client[],
+  bucket: string,
+  key: string,
+  body: Buffer,
+): Promise<Acked> {
+  await withRetries(clients, 0, performance.now() + PUT_DEADLINE_MS, (s3) =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })),
+  );
+  return { key, size: body.length, sha256: sha256(body), at: performance.now() };
+}
+
+/** Asserts that every acknowledged object reads back byte-identical through each gateway. */
+async function assertReadBack(
+  t: ExecutionContext,
+  gateways: readonly Gateway[],
+  bucket: string,
+  acked: readonly Acked[],
+): Promise<void> {
+  for (const gateway of gateways) {
+    const bad = await unreadable(gateway.client(), bucket, acked);
+    t.deepEqual(bad, [], `${gateway.name}: ${bad.length} of ${acked.length} objects unreadable`);
+  }
+}
+
+/** Asserts that ListObjectsV2 through each gateway lists every acknowledged key with its size. */
+async function assertListed(
+  t: ExecutionContext,
+  gateways: readonly Gateway[],
+  bucket: string,
+  acked: readonly Acked[],
+): Promise<void> {
+  for (const gateway of gateways) {
+    const listed = await listAll(gateway.client(), bucket);
+    const missing = acked.filter((a) => listed.get(a.key)?.size !== a.size).map((a) => a.key);
+    t.deepEqual(missing, [], `${gateway.name} lists ${listed.size} keys, misses ${missing.length}`);
+  }
+}
+
+async function primaryNode(topology: LocalCluster): Promise<NodeNumber> {
+  return eventually('a PostgreSQL primary', () => topology.primary(), FAILOVER_BOUND_MS);
+}
+
+test.serial(
+  'an object written through one gateway reads byte-identical through the others',
+  async (t) => {
+    t.timeout(3 * 60_000);
+    const { cluster } = t.context;
+    const [gw1, gw2, gw3] = [cluster.gateway(1), cluster.gateway(2), cluster.gateway(3)];
+    const writer = gw1.client();
+    const bucket = await sharedBucket(cluster, gw1);
+
+    const acked: Acked[] = [];
+    for (const [key, size] of [
+      ['empty', 0],
+      ['inline-1k', 1024],
+      ['blocks-5m', 5 * MIB],
+    ] as const) {
+      const body = randomBytes(size);
+      await writer.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      acked.push({ key, size, sha256: sha256(body), at: performance.now() });
+    }
+    // A multipart upload: 5 MiB + 1 MiB + 1 byte parts, through gateway 1.
+    const parts = [randomBytes(5 * MIB), randomBytes(MIB), randomBytes(1)];
+    const upload = await writer.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multipart' }),
+    );
+    const etags: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      const out = await writer.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: 'multipart',
+          UploadId: upload.UploadId,
+          PartNumber: i + 1,
+          Body: part,
+        }),
+      );
+      etags.push(out.ETag ?? '');
+    }
+    await writer.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: 'multipart',
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
+    const whole = Buffer.concat(parts);
+    acked.push({ key: 'multipart', size: whole.length, sha256: sha256(whole), at: 0 });
+
+    await assertReadBack(t, [gw2, gw3], bucket, acked);
+    // A HEAD through another gateway agrees with the writer's (ETag, length).
+    for (const object of acked) {
+      const [head1, head3] = await Promise.all(
+        [gw1, gw3].map((g) =>
+          g.client().send(new HeadObjectCommand({ Bucket: bucket, Key: object.key })),
+        ),
+      );
+      t.is(head3?.ETag, head1?.ETag, `${object.key}: ETag through gw3`);
+      t.is(head3?.ContentLength, object.size, `${object.key}: length through gw3`);
+    }
+    // The listing is the same from every gateway: keys, sizes, ETags.
+    const listings = await Promise.all([gw1, gw2, gw3].map((g) => listAll(g.client(), bucket)));
+    const expected = [...(listings[0]?.entries() ?? [])].sort();
+    t.deepEqual(
+      expected.map(([key]) => key),
+      ['blocks-5m', 'empty', 'inline-1k', 'multipart'],
+    );
+    for (const [i, listing] of listings.entries()) {
+      t.deepEqual([...listing.entries()].sort(), expected, `the listing through gw${i + 1}`);
+    }
+  },
+);
+
+test.serial(
+  'If-None-Match * races across gateways: one 200 per key, nothing lost, no double create',
+  async (t) => {
+    t.timeout(3 * 60_000);
+    const { cluster } = t.context;
+    const gateways = cluster.running();
+    const bucket = await sharedBucket(cluster, cluster.gateway(1));
+    const KEYS = 30;
+    const WRITERS_PER_GATEWAY = 2;
+    const keys = Array.from({ length: KEYS }, (_, i) => `race/${String(i).padStart(3, '0')}`);
+    /** key -> writer -> outcome; bodies by writer and key. */
+    const wins = new Map<string, string[]>();
+    const ambiguous = new Map<string, Set<string>>();
+    const bodies = new Map<string, string>();
+    const writers = gateways.flatMap((gateway) =>
+      Array.from({ length: WRITERS_PER_GATEWAY }, (_, w) => ({
+        id: `${gateway.name}.${w}`,
+        s3: gateway.client(),
+      })),
+    );
+    const unexpected: string[] = [];
+
+    await Promise.all(
+      writers.map(async ({ id, s3 }) => {
+        // Each writer walks the keys in its own random order: every key is contested.
+        const order = [...keys].sort(() => Math.random() - 0.5);
+        for (const key of order) {
+          const body = randomBytes(1 + Math.floor(Math.random() * 64 * 1024));
+          bodies.set(`${id} ${key}`, sha256(body));
+          const deadline = performance.now() + PUT_DEADLINE_MS;
+          for (;;) {
+            try {
+              await s3.send(
+                new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }),
+              );
+              wins.set(key, [...(wins.get(key) ?? []), id]);
+              break;
+            } catch (error) {
+              const { status, name } = failureOf(error);
+              if (status === 412 && name === 'PreconditionFailed') break;
+              // 409 ConditionalRequestConflict: a concurrent write of the key; AWS says retry.
+              if (
+                status === 409 &&
+                name === 'ConditionalRequestConflict' &&
+                performance.now() < deadline
+              ) {
+                await sleep(50);
+                continue;
+              }
+              if ((status === 0 || status >= 500) && performance.now() < deadline) {
+                // No answer: this attempt may have created the key; a retry's 412 then says
+                // nothing about whose bytes are stored.
+                ambiguous.set(key, (ambiguous.get(key) ?? new Set()).add(id));
+                await sleep(250);
+                continue;
+              }
+              unexpected.push(`${id} ${key}: ${status} ${name}`);
+              break;
+            }
+          }
+        }
+      }),
+    );
+
+    t.deepEqual(unexpected, [], 'every conditional PUT answered 200, 412 or a retried 409/5xx');
+    const doubles = [...wins].filter(([, ids]) => ids.length > 1);
+    t.deepEqual(doubles, [], 'no key was created twice');
+    t.log(
+      `${writers.length} writers × ${KEYS} keys: ${[...wins.values()].flat().length} creates, ` +
+        `${[...ambiguous.values()].reduce((n, s) => n + s.size, 0)} ambiguous attempts`,
+    );
+    for (const gateway of gateways) {
+      const s3 = gateway.client();
+      const lost: string[] = [];
+      for (const key of keys) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const stored = sha256((await got.Body?.transformToByteArray()) ?? new Uint8Array());
+        const winner = wins.get(key)?.[0];
+        const candidates =
+          winner !== undefined ? [winner] : [...(ambiguous.get(key) ?? new Set<string>())];
+        if (!candidates.some((id) => bodies.get(`${id} ${key}`) === stored)) {
+          lost.push(
+            `${key}: stored bytes are not the acknowledged writer's (${candidates.join(',')})`,
+          );
+        }
+      }
+      t.deepEqual(lost, [], `through ${gateway.name}: every key holds its one winner's bytes`);
+    }
+  },
+);
+
+test.serial(
+  'kill -9 of a gateway mid-load: clients retried against another gateway lose nothing',
+  async (t) => {
+    t.timeout(4 * 60_000);
+    const { cluster } = t.context;
+    const victim = cluster.gateway(1);
+    const bucket = await sharedBucket(cluster, cluster.gateway(2));
+    // Every writer starts on the victim; a failure moves it to the next gateway.
+    const clients = clientsOf(cluster.gateways);
+    const load = new WriteLoad({
+      clients: () => clients,
+      bucket,
+      writers: 4,
+      prefix: 'gw-kill',
+      putDeadlineMs: PUT_DEADLINE_MS,
+    });
+    load.start();
+    await sleep(3_000);
+    const killedAt = performance.now();
+    await victim.kill();
+    await sleep(4_000);
+    await load.stop();
+    t.log(
+      `${load.acked.size} PUTs acknowledged (${load.ackedAfter(killedAt)} after the kill); retried: ${JSON.stringify(Object.fromEntries(load.retried))}`,
+    );
+    t.deepEqual(load.gaveUp, [], 'no PUT went unacknowledged by every gateway');
+    t.true(load.ackedAfter(killedAt) > 0, 'writes continued through the other gateways');
+    const acked = [...load.acked.values()];
+    const survivors = cluster.running();
+    await assertReadBack(t, survivors, bucket, acked);
+    await assertListed(t, survivors, bucket, acked);
+
+    await victim.restart();
+    await assertReadBack(t, [victim], bucket, acked);
+  },
+);
+
+test.serial('kill of an OSD: reads and writes continue; HEALTH_OK after its restart', async (t) => {
+  t.timeout(5 * 60_000);
+  const { cluster, topology } = t.context;
+  const gateways = cluster.running();
+  const clients = clientsOf(gateways);
+  const bucket = await sharedBucket(cluster, cluster.gateway(1));
+  // Block-backed sizes: these live in RADOS, not inline in PostgreSQL.
+  const blockSize = () => 256 * 1024 + Math.floor(Math.random() * 2 * MIB);
+  const before: Acked[] = [];
+  for (let i = 0; i < 8; i++) {
+    before.push(await putAcked(clients, bucket, `before/${i}`, randomBytes(blockSize())));
+  }
+  const osdNode: NodeNumber = 3;
+  t.teardown(() => topology.startOsd(osdNode));
+  await topology.killOsd(osdNode);
+  const killedAt = performance.now();
+  const during: Acked[] = [];
+  for (let i = 0; i < 8; i++) {
+    const s3 = clients.slice(i % clients.length).concat(clients.slice(0, i % clients.length));
+    during.push(await putAcked(s3, bucket, `during/${i}`, randomBytes(blockSize())));
+  }
+  t.log(
+    `8 block-sized PUTs with osd.${osdNode - 1} dead: ${Math.round(performance.now() - killedAt)} ms`,
+  );
+  await assertReadBack(t, gateways, bucket, [...before, ...during]);
+
+  await topology.startOsd(osdNode);
+  const restartedAt = performance.now();
+  await topology.waitHealthOk();
+  t.log(`HEALTH_OK ${Math.round(performance.now() - restartedAt)} ms after the OSD's restart`);
+  await assertReadBack(t, gateways, bucket, [...before, ...during]);
+  await assertListed(t, gateways, bucket, [...before, ...during]);
+});
+
+test.serial(
+  "kill -9 of the PostgreSQL primary's node mid-load: writes pause, resume, and nothing acknowledged is lost",
+  async (t) => {
+    t.timeout(7 * 60_000);
+    const { cluster, topology } = t.context;
+    const primary = await primaryNode(topology);
+    const others = NODE_NUMBERS.filter((n) => n !== primary);
+    const survivors = others.flatMap((n) => {
+      const gateway = cluster.gatewayOfNode(n);
+      return gateway === undefined ? [] : [gateway];
+    });
+    const bucket = await sharedBucket(cluster, survivors[0] ?? cluster.gateway(1));
+    const clients = clientsOf(survivors);
+    const load = new WriteLoad({
+      clients: () => clients,
+      bucket,
+      writers: 4,
+      prefix: 'pg-kill',
+      putDeadlineMs: PUT_DEADLINE_MS,
+    });
+    load.start();
+    await sleep(3_000);
+    const ackedBeforeKill = load.acked.size;
+    t.teardown(() => cluster.startNode(primary));
+    const killedAt = performance.now();
+    await cluster.killNode(primary);
+    const newPrimary = await eventually(
+      'a new PostgreSQL primary',
+      async () => {
+        const node = await topology.primary();
+        return node !== undefined && node !== primary ? node : undefined;
+      },
+      FAILOVER_BOUND_MS,
+    );
+    const promotedAt = performance.now();
+    // Writes resume: a few acknowledgements after the promotion, through the survivors.
+    await eventually(
+      'writes acknowledged after the failover',
+      async () => (load.ackedAfter(promotedAt) >= 10 ? true : undefined),
+      FAILOVER_BOUND_MS,
+    );
+    await load.stop();
+    t.log(
+      `node ${primary} killed: node ${newPrimary} primary after ${Math.round(promotedAt - killedAt)} ms; ` +
+        `${ackedBeforeKill} PUTs acknowledged before the kill, ${load.acked.size} in all; ` +
+        `longest pause between acknowledgements ${Math.round(load.longestGapAfter(killedAt))} ms; ` +
+        `retried: ${JSON.stringify(Object.fromEntries(load.retried))}`,
+    );
+    t.true(ackedBeforeKill > 0, 'writes were acknowledged before the kill');
+    t.deepEqual(load.gaveUp, [], 'every PUT was acknowledged within its retry deadline');
+    const acked = [...load.acked.values()];
+    await assertReadBack(t, survivors, bucket, acked);
+    await assertListed(t, survivors, bucket, acked);
+
+    // The node comes back: its PostgreSQL streams as a replica, its gateway reads everything.
+    await cluster.startNode(primary);
+    await topology.waitReplica(primary);
+    await topology.waitHealthOk();
+    const back = cluster.gatewayOfNode(primary);
+    if (back !== undefined) {
+      await assertReadBack(t, [back], bucket, acked);
+      await assertListed(t, [back], bucket, acked);
+    }
+  },
+);
+
+test.serial(
+  'a gateway cut off from etcd answers 503 on writes; the others keep serving; it recovers',
+  async (t) => {
+    t.timeout(4 * 60_000);
+    const { cluster, topology } = t.context;
+    // Cut off a node that is not the PostgreSQL primary: pausing its etcd member must not move
+    // the primary (Patroni talks to all three members), so what the test sees is the guard.
+    const primary = await primaryNode(topology);
+    const node = ([3, 2, 1] as const).find((n) => n !== primary) ?? 3;
+    const isolated = cluster.gateway(node);
+    const others = cluster.running().filter((g) => g !== isolated);
+    const bucket = await sharedBucket(cluster, others[0] ?? cluster.gateway(1));
+    const before = await putAcked([isolated.client()], bucket, 'before', randomBytes(4096));
+
+    t.teardown(() => topology.resumeEtcd(node));
+    await topology.pauseEtcd(node);
+    const pausedAt = performance.now();
+    let refusedKey = '';
+    const refusal = await eventually(
+      `a 503 from ${isolated.name} once its etcd member is silent`,
+      async () => {
+        refusedKey = `refused/${performance.now()}`;
+        try {
+          await isolated
+            .client()
+            .send(new PutObjectCommand({ Bucket: bucket, Key: refusedKey, Body: 'x' }));
+          return undefined; // still accepted: the lease may still be alive on etcd's side
+        } catch (error) {
+          const failure = failureOf(error);
+          if (failure.status === 503) return failure;
+          throw error;
+        }
+      },
+      GUARD_BOUND_MS,
+    );
+    t.log(
+      `${isolated.name} refused writes ${Math.round(performance.now() - pausedAt)} ms after the pause`,
+    );
+    t.is(refusal.status, 503);
+    t.is(refusal.name, 'ServiceUnavailable');
+
+    // The majority side serves writes meanwhile (its two etcd members keep quorum).
+    const during: Acked[] = [];
+    for (const [i, gateway] of others.entries()) {
+      during.push(
+        await putAcked([gateway.client()], bucket, `during/${i}`, randomBytes(64 * 1024)),
+      );
+    }
+
+    await topology.resumeEtcd(node);
+    await topology.waitEtcdHealthy();
+    const resumedAt = performance.now();
+    const after = await eventually(
+      `${isolated.name} accepts writes again`,
+      async () => putAcked([isolated.client()], bucket, 'after', randomBytes(4096)),
+      GUARD_BOUND_MS,
+    );
+    t.log(
+      `${isolated.name} writable ${Math.round(performance.now() - resumedAt)} ms after the resume`,
+    );
+    await assertReadBack(t, cluster.running(), bucket, [before, ...during, after]);
+    // The refused PUT stored nothing anywhere.
+    for (const gateway of cluster.running()) {
+      const failure = await gateway
+        .client()
+        .send(new HeadObjectCommand({ Bucket: bucket, Key: refusedKey }))
+        .then(
+          () => ({ status: 200 }),
+          (error: unknown) => failureOf(error),
+        );
+      t.is(failure.status, 404, `${gateway.name}: the key refused with 503 does not exist`);
+    }
+  },
+);
