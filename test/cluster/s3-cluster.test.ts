@@ -1,26 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { type Gateway, GatewayCluster, NODE_NUMBERS, type NodeNumber } from '../helpers/cluster.js';
+import anyTest, { type TestFn } from 'ava';
+import { GatewayCluster, NODE_NUMBERS, type NodeNumber } from '../helpers/cluster.js';
+import {
+  assertListed,
+  assertReadBack,
+  clientsOf,
+  PUT_DEADLINE_MS,
+  putAcked,
+  sharedBucket,
+} from '../helpers/cluster-checks.js';
 import {
   type Acked,
-  bucketEverywhere,
   failureOf,
   listAll,
   sha256,
   sleep,
-  unreadable,
   WriteLoad,
-  withRetries,
 } from '../helpers/cluster-load.js';
 import { eventually } from '../helpers/replication.js';
 import { LocalCluster } from './local-cluster.js';
@@ -41,8 +44,6 @@ const test = anyTest as TestFn<{ topology: LocalCluster; cluster: GatewayCluster
 
 /** Patroni replaces a dead primary in ~10–15 s here (ttl 10 s); a loaded machine is slower. */
 const FAILOVER_BOUND_MS = 60_000;
-/** One PUT may be retried this long: through a whole failover. */
-const PUT_DEADLINE_MS = 90_000;
 /** The split-brain guard answers within the lease TTL (10 s) of the last renewal, plus checks. */
 const GUARD_BOUND_MS = 40_000;
 const MIB = 1024 * 1024;
@@ -69,57 +70,6 @@ test.after.always(async (t) => {
     await t.context.topology?.stop();
   }
 });
-
-const clientsOf = (gateways: readonly Gateway[]): S3Client[] => gateways.map((g) => g.client());
-
-let bucketCounter = 0;
-/** A new bucket made through `through`, once every running gateway knows it. */
-async function sharedBucket(cluster: GatewayCluster, through: Gateway): Promise<string> {
-  const bucket = `s3c-${process.pid}-${++bucketCounter}`;
-  await through.client().send(new CreateBucketCommand({ Bucket: bucket }));
-  await bucketEverywhere(clientsOf(cluster.running()), bucket);
-  return bucket;
-}
-
-/** PUTs `body` (retried across `clients` until the deadline) and returns what was acknowledged. */
-async function putAcked(
-  clients: readonly S3Client[],
-  bucket: string,
-  key: string,
-  body: Buffer,
-): Promise<Acked> {
-  await withRetries(clients, 0, performance.now() + PUT_DEADLINE_MS, (s3) =>
-    s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })),
-  );
-  return { key, size: body.length, sha256: sha256(body), at: performance.now() };
-}
-
-/** Asserts that every acknowledged object reads back byte-identical through each gateway. */
-async function assertReadBack(
-  t: ExecutionContext,
-  gateways: readonly Gateway[],
-  bucket: string,
-  acked: readonly Acked[],
-): Promise<void> {
-  for (const gateway of gateways) {
-    const bad = await unreadable(gateway.client(), bucket, acked);
-    t.deepEqual(bad, [], `${gateway.name}: ${bad.length} of ${acked.length} objects unreadable`);
-  }
-}
-
-/** Asserts that ListObjectsV2 through each gateway lists every acknowledged key with its size. */
-async function assertListed(
-  t: ExecutionContext,
-  gateways: readonly Gateway[],
-  bucket: string,
-  acked: readonly Acked[],
-): Promise<void> {
-  for (const gateway of gateways) {
-    const listed = await listAll(gateway.client(), bucket);
-    const missing = acked.filter((a) => listed.get(a.key)?.size !== a.size).map((a) => a.key);
-    t.deepEqual(missing, [], `${gateway.name} lists ${listed.size} keys, misses ${missing.length}`);
-  }
-}
 
 async function primaryNode(topology: LocalCluster): Promise<NodeNumber> {
   return eventually('a PostgreSQL primary', () => topology.primary(), FAILOVER_BOUND_MS);

@@ -190,7 +190,7 @@ export async function clusterBackendArgs(
 ): Promise<string[]> {
   if (args.includes('--config')) {
     throw new Error(
-      'this test server has a config file of its own: its test is embedded-only (see test/cluster-s3-files.json)',
+      'this test server has a config file of its own: its test is embedded-only (see EMBEDDED_ONLY in ava.cluster-s3.config.js)',
     );
   }
   const existing = join(dataDir, GATEWAY_CONFIG_FILE);
