@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -25,6 +24,7 @@ import {
   sleep,
   WriteLoad,
 } from '../helpers/cluster-load.js';
+import { raceCreates, wrongWinners } from '../helpers/cluster-race.js';
 import { eventually } from '../helpers/replication.js';
 import { LocalCluster } from './local-cluster.js';
 
@@ -157,83 +157,28 @@ test.serial(
     const KEYS = 30;
     const WRITERS_PER_GATEWAY = 2;
     const keys = Array.from({ length: KEYS }, (_, i) => `race/${String(i).padStart(3, '0')}`);
-    /** key -> writer -> outcome; bodies by writer and key. */
-    const wins = new Map<string, string[]>();
-    const ambiguous = new Map<string, Set<string>>();
-    const bodies = new Map<string, string>();
     const writers = gateways.flatMap((gateway) =>
       Array.from({ length: WRITERS_PER_GATEWAY }, (_, w) => ({
         id: `${gateway.name}.${w}`,
         s3: gateway.client(),
       })),
     );
-    const unexpected: string[] = [];
+    const outcome = await raceCreates(writers, bucket, keys, PUT_DEADLINE_MS);
 
-    await Promise.all(
-      writers.map(async ({ id, s3 }) => {
-        // Each writer walks the keys in its own random order: every key is contested.
-        const order = [...keys].sort(() => Math.random() - 0.5);
-        for (const key of order) {
-          const body = randomBytes(1 + Math.floor(Math.random() * 64 * 1024));
-          bodies.set(`${id} ${key}`, sha256(body));
-          const deadline = performance.now() + PUT_DEADLINE_MS;
-          for (;;) {
-            try {
-              await s3.send(
-                new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }),
-              );
-              wins.set(key, [...(wins.get(key) ?? []), id]);
-              break;
-            } catch (error) {
-              const { status, name } = failureOf(error);
-              if (status === 412 && name === 'PreconditionFailed') break;
-              // 409 ConditionalRequestConflict: a concurrent write of the key; AWS says retry.
-              if (
-                status === 409 &&
-                name === 'ConditionalRequestConflict' &&
-                performance.now() < deadline
-              ) {
-                await sleep(50);
-                continue;
-              }
-              if ((status === 0 || status >= 500) && performance.now() < deadline) {
-                // No answer: this attempt may have created the key; a retry's 412 then says
-                // nothing about whose bytes are stored.
-                ambiguous.set(key, (ambiguous.get(key) ?? new Set()).add(id));
-                await sleep(250);
-                continue;
-              }
-              unexpected.push(`${id} ${key}: ${status} ${name}`);
-              break;
-            }
-          }
-        }
-      }),
+    t.deepEqual(
+      outcome.unexpected,
+      [],
+      'every conditional PUT answered 200, 412 or a retried 409/5xx',
     );
-
-    t.deepEqual(unexpected, [], 'every conditional PUT answered 200, 412 or a retried 409/5xx');
-    const doubles = [...wins].filter(([, ids]) => ids.length > 1);
+    const doubles = [...outcome.wins].filter(([, ids]) => ids.length > 1);
     t.deepEqual(doubles, [], 'no key was created twice');
     t.log(
-      `${writers.length} writers × ${KEYS} keys: ${[...wins.values()].flat().length} creates, ` +
-        `${[...ambiguous.values()].reduce((n, s) => n + s.size, 0)} ambiguous attempts`,
+      `${writers.length} writers × ${KEYS} keys: ${[...outcome.wins.values()].flat().length} creates, ` +
+        `${[...outcome.ambiguous.values()].reduce((n, s) => n + s.size, 0)} ambiguous attempts`,
     );
     for (const gateway of gateways) {
-      const s3 = gateway.client();
-      const lost: string[] = [];
-      for (const key of keys) {
-        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        const stored = sha256((await got.Body?.transformToByteArray()) ?? new Uint8Array());
-        const winner = wins.get(key)?.[0];
-        const candidates =
-          winner !== undefined ? [winner] : [...(ambiguous.get(key) ?? new Set<string>())];
-        if (!candidates.some((id) => bodies.get(`${id} ${key}`) === stored)) {
-          lost.push(
-            `${key}: stored bytes are not the acknowledged writer's (${candidates.join(',')})`,
-          );
-        }
-      }
-      t.deepEqual(lost, [], `through ${gateway.name}: every key holds its one winner's bytes`);
+      const wrong = await wrongWinners(gateway.client(), bucket, keys, outcome);
+      t.deepEqual(wrong, [], `through ${gateway.name}: every key holds its one winner's bytes`);
     }
   },
 );
