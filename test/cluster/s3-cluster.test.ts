@@ -190,7 +190,7 @@ test.serial(
     const { cluster } = t.context;
     const victim = cluster.gateway(1);
     const bucket = await sharedBucket(cluster, cluster.gateway(2));
-    // Every writer starts on the victim; a failure moves it to the next gateway.
+    // Writers start on the gateways in turn (two on the victim); a failure moves a writer on.
     const clients = clientsOf(cluster.gateways);
     const load = new WriteLoad({
       clients: () => clients,

@@ -164,6 +164,8 @@ export class GatewayCluster {
   /** Node N back: its daemons rejoin, then its gateway starts again. */
   async startNode(node: NodeNumber): Promise<void> {
     await this.topology.startNode(node);
+    // The gateway may list only its node's etcd member: let the member rejoin first.
+    await this.topology.waitEtcdHealthy();
     const gateway = this.gatewayOfNode(node);
     if (gateway !== undefined && !gateway.running) await gateway.restart();
   }
