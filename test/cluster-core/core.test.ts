@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import anyTest, { type TestFn } from 'ava';
-import { LocalCluster } from '../cluster/local-cluster.js';
-import { type Gateway, GatewayCluster, NODE_NUMBERS, type NodeNumber } from '../helpers/cluster.js';
+import {
+  type ClusterSuite,
+  type Gateway,
+  NODE_NUMBERS,
+  useGatewayCluster,
+} from '../helpers/cluster.js';
 import {
   assertListed,
   assertReadBack,
@@ -22,33 +26,13 @@ import { eventually } from '../helpers/replication.js';
  * test/cluster/s3-cluster.test.ts (npm run test:cluster).
  */
 
-const test = anyTest as TestFn<{ topology: LocalCluster; cluster: GatewayCluster }>;
+const test = anyTest as TestFn<ClusterSuite>;
 
 /** Patroni promotes in ~10–15 s here; the bound allows for a loaded CI machine. */
 const FAILOVER_BOUND_MS = 45_000;
 const MIB = 1024 * 1024;
 
-test.before(async (t) => {
-  const started = performance.now();
-  const topology = await LocalCluster.attachOrStart();
-  t.context.topology = topology;
-  t.context.cluster = await GatewayCluster.start(topology, {
-    gateways: 2,
-    shards: 2,
-    etcdEndpointsOf: (gateway) => [topology.etcdEndpoint(gateway as NodeNumber)],
-  });
-  t.log(
-    `topology (${topology.startupSeconds} s) and 2 gateways up in ${Math.round(performance.now() - started)} ms`,
-  );
-});
-
-test.after.always(async (t) => {
-  try {
-    await t.context.cluster?.stop();
-  } finally {
-    await t.context.topology?.stop();
-  }
-});
+useGatewayCluster(test, { gateways: 2, shards: 2 });
 
 /** Objects written through the first gateway by the first test; the failover test reads them. */
 const written: Acked[] = [];

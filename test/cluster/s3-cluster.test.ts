@@ -7,7 +7,13 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import anyTest, { type TestFn } from 'ava';
-import { GatewayCluster, NODE_NUMBERS, type NodeNumber } from '../helpers/cluster.js';
+import {
+  type ClusterSuite,
+  NODE_NUMBERS,
+  type NodeNumber,
+  useGatewayCluster,
+} from '../helpers/cluster.js';
+import { liveGatewayNames } from '../helpers/cluster-backend.js';
 import {
   assertListed,
   assertReadBack,
@@ -26,7 +32,7 @@ import {
 } from '../helpers/cluster-load.js';
 import { raceCreates, wrongWinners } from '../helpers/cluster-race.js';
 import { eventually } from '../helpers/replication.js';
-import { LocalCluster } from './local-cluster.js';
+import type { LocalCluster } from './local-cluster.js';
 
 /**
  * Cluster mode (issue 19) through real S3 clients: three gateways (`hangar server` with a
@@ -40,40 +46,37 @@ import { LocalCluster } from './local-cluster.js';
  * gateway (alone) off from etcd, while the other two members keep quorum.
  */
 
-const test = anyTest as TestFn<{ topology: LocalCluster; cluster: GatewayCluster }>;
+const test = anyTest as TestFn<ClusterSuite>;
 
 /** Patroni replaces a dead primary in ~10–15 s here (ttl 10 s); a loaded machine is slower. */
 const FAILOVER_BOUND_MS = 60_000;
 /** The split-brain guard answers within the lease TTL (10 s) of the last renewal, plus checks. */
 const GUARD_BOUND_MS = 40_000;
 const MIB = 1024 * 1024;
+/** A gateway registers in etcd as it boots; the bound allows for a loaded machine. */
+const MEMBERS_BOUND_MS = 20_000;
 
-test.before(async (t) => {
-  const topology = await LocalCluster.attachOrStart();
-  t.context.topology = topology;
-  t.log(`topology: ${topology.dir} (booted in ${topology.startupSeconds} s)`);
-  const started = performance.now();
-  t.context.cluster = await GatewayCluster.start(topology, {
-    gateways: 3,
-    shards: 2,
-    etcdEndpointsOf: (gateway) => [topology.etcdEndpoint(gateway as NodeNumber)],
-  });
-  t.log(
-    `cluster ${t.context.cluster.cluster.name}: init and 3 gateways in ${Math.round(performance.now() - started)} ms`,
-  );
-});
-
-test.after.always(async (t) => {
-  try {
-    await t.context.cluster?.stop();
-  } finally {
-    await t.context.topology?.stop();
-  }
-});
+useGatewayCluster(test, { gateways: 3, shards: 2 });
 
 async function primaryNode(topology: LocalCluster): Promise<NodeNumber> {
   return eventually('a PostgreSQL primary', () => topology.primary(), FAILOVER_BOUND_MS);
 }
+
+test.serial('every gateway registers as a live member of the cluster', async (t) => {
+  t.timeout(60_000);
+  const { cluster, topology } = t.context;
+  const expected = cluster.gateways.map((g) => g.name).sort();
+  // `hangar cluster status` as an operator runs it: a gateway joins once it serves.
+  const live = await eventually(
+    'every gateway in hangar cluster status',
+    async () => {
+      const names = await liveGatewayNames(topology, cluster.cluster.name);
+      return names.length === expected.length ? names : undefined;
+    },
+    MEMBERS_BOUND_MS,
+  ).catch(async () => liveGatewayNames(topology, cluster.cluster.name));
+  t.deepEqual(live, expected);
+});
 
 test.serial(
   'an object written through one gateway reads byte-identical through the others',

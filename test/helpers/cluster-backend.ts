@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,8 @@ import type { ClusterConfig as TopologyConfig } from '../cluster/local-cluster.j
  */
 
 const HANGAR = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
-/** `cluster init` loads the gRPC client (~1 s) and makes a few etcd calls. */
-const INIT_TIMEOUT_MS = 60_000;
+/** A `cluster` command loads the gRPC client (~1 s) and makes a few etcd calls. */
+const CLI_TIMEOUT_MS = 60_000;
 
 /** What test servers run on: embedded (the default) or gateways of a cluster. */
 export function testBackend(): 'embedded' | 'cluster' {
@@ -84,23 +84,49 @@ export async function initCluster(topology: Topology, name: string): Promise<Ini
     ceph.pool,
     '--json',
   ];
+  const layout = JSON.parse(await clusterCli(args)) as { name: string; clusterId: string };
+  if (layout.name !== name) throw new Error(`cluster init made '${layout.name}', not '${name}'`);
+  return { name, clusterId: layout.clusterId };
+}
+
+/** The live gateways `hangar cluster status --json` lists for the cluster (their member names). */
+export async function liveGatewayNames(topology: Topology, name: string): Promise<string[]> {
+  const status = JSON.parse(
+    await clusterCli([
+      HANGAR,
+      'cluster',
+      'status',
+      '--name',
+      name,
+      '--etcd',
+      topology.config.etcd.endpoints.join(','),
+      '--json',
+    ]),
+  ) as { members: { name: string }[] };
+  return status.members.map((member) => member.name).sort();
+}
+
+/** Runs the hangar CLI (`args` after node) and returns its stdout; rejects with its output. */
+function clusterCli(args: readonly string[]): Promise<string> {
   // A directory of its own: the CLI reads ./hangar.toml when there is one.
-  const cwd = mkdtempSync(join(tmpdir(), 'hangar-cluster-init-'));
-  const stdout = await new Promise<string>((resolve, reject) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'hangar-cluster-cli-'));
+  return new Promise<string>((resolve, reject) => {
     execFile(
       process.execPath,
       args,
-      { cwd, env: { PATH: process.env['PATH'] ?? '' }, timeout: INIT_TIMEOUT_MS },
+      { cwd, env: { PATH: process.env['PATH'] ?? '' }, timeout: CLI_TIMEOUT_MS },
       (error, out, err) => {
+        rmSync(cwd, { recursive: true, force: true });
         if (error === null) resolve(out);
         else
-          reject(new Error(`hangar cluster init ${name} failed: ${String(error)}\n${out}${err}`));
+          reject(
+            new Error(
+              `hangar ${args.slice(1, 3).join(' ')} failed: ${String(error)}\n${out}${err}`,
+            ),
+          );
       },
     );
   });
-  const layout = JSON.parse(stdout) as { name: string; clusterId: string };
-  if (layout.name !== name) throw new Error(`cluster init made '${layout.name}', not '${name}'`);
-  return { name, clusterId: layout.clusterId };
 }
 
 /** The password of the topology's `hangar` role, from DIR/credentials. */

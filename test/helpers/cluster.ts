@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { type LocalCluster, NODE_NUMBERS, type NodeNumber } from '../cluster/local-cluster.js';
+import type { TestFn } from 'ava';
+import { LocalCluster, NODE_NUMBERS, type NodeNumber } from '../cluster/local-cluster.js';
 import {
   type InitializedCluster,
   initCluster,
@@ -218,6 +219,43 @@ async function startGateway(
   };
   const server = await TestServer.start(serverOptions);
   return new Gateway(index, name, dir, serverOptions, server);
+}
+
+export interface ClusterSuite {
+  readonly topology: LocalCluster;
+  readonly cluster: GatewayCluster;
+}
+
+/**
+ * The preamble of a cluster test file: before its tests, the topology (attached when a setup step
+ * started one, else booted) and a fresh cluster of `options.gateways` gateways, gateway i talking
+ * to node i's etcd member only; after them all, failures included, both stopped. Read the
+ * context in tests only.
+ */
+export function useGatewayCluster<Context extends ClusterSuite>(
+  test: TestFn<Context>,
+  options: GatewayClusterOptions,
+): void {
+  test.serial.before(async (t) => {
+    const started = performance.now();
+    const topology = await LocalCluster.attachOrStart();
+    t.context = { ...t.context, topology };
+    const cluster = await GatewayCluster.start(topology, {
+      etcdEndpointsOf: (gateway) => [topology.etcdEndpoint(gateway as NodeNumber)],
+      ...options,
+    });
+    t.context = { ...t.context, cluster };
+    t.log(
+      `topology ${topology.dir} (booted in ${topology.startupSeconds} s); cluster ${cluster.cluster.name} with ${cluster.gateways.length} gateways; ${Math.round(performance.now() - started)} ms in all`,
+    );
+  });
+  test.after.always(async (t) => {
+    try {
+      await t.context.cluster?.stop();
+    } finally {
+      await t.context.topology?.stop();
+    }
+  });
 }
 
 export { NODE_NUMBERS, type NodeNumber };
