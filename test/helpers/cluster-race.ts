@@ -10,7 +10,8 @@ import { failureOf, sha256, sleep } from './cluster-load.js';
 
 export interface RaceWriter {
   readonly id: string;
-  readonly s3: S3Client;
+  /** Its own gateway's client first; an attempt that gets no answer or a 5xx moves on. */
+  readonly clients: readonly S3Client[];
 }
 
 export interface RaceOutcome {
@@ -22,6 +23,8 @@ export interface RaceOutcome {
   readonly bodies: Map<string, string>;
   /** Answers that are none of 200, 412, a retried 409 ConditionalRequestConflict or 5xx. */
   readonly unexpected: string[];
+  /** (writer, key) pairs decided so far: lets a test act mid-race. */
+  settled: number;
 }
 
 /**
@@ -29,29 +32,33 @@ export interface RaceOutcome {
  * contested), retrying 409 ConditionalRequestConflict (AWS: retry) and unanswered or 5xx attempts
  * until `deadlineMs` per key.
  */
-export async function raceCreates(
+export function raceCreates(
   writers: readonly RaceWriter[],
   bucket: string,
   keys: readonly string[],
   deadlineMs: number,
-): Promise<RaceOutcome> {
+): { outcome: RaceOutcome; done: Promise<RaceOutcome> } {
   const outcome: RaceOutcome = {
     wins: new Map(),
     ambiguous: new Map(),
     bodies: new Map(),
     unexpected: [],
+    settled: 0,
   };
-  await Promise.all(
+  const done = Promise.all(
     writers.map(async (writer) => {
       const order = [...keys].sort(() => Math.random() - 0.5);
-      for (const key of order) await createOnce(writer, bucket, key, deadlineMs, outcome);
+      for (const key of order) {
+        await createOnce(writer, bucket, key, deadlineMs, outcome);
+        outcome.settled += 1;
+      }
     }),
-  );
-  return outcome;
+  ).then(() => outcome);
+  return { outcome, done };
 }
 
 async function createOnce(
-  { id, s3 }: RaceWriter,
+  { id, clients }: RaceWriter,
   bucket: string,
   key: string,
   deadlineMs: number,
@@ -60,7 +67,9 @@ async function createOnce(
   const body = randomBytes(1 + Math.floor(Math.random() * 64 * 1024));
   outcome.bodies.set(`${id} ${key}`, sha256(body));
   const deadline = performance.now() + deadlineMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
+    const s3 = clients[attempt % clients.length];
+    if (s3 === undefined) throw new Error(`race writer ${id} has no clients`);
     try {
       await s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*' }),
@@ -72,6 +81,7 @@ async function createOnce(
       if (status === 412 && name === 'PreconditionFailed') return;
       const inTime = performance.now() < deadline;
       if (status === 409 && name === 'ConditionalRequestConflict' && inTime) {
+        attempt -= 1; // the same gateway answered: stay on it
         await sleep(50);
         continue;
       }
@@ -79,7 +89,8 @@ async function createOnce(
         // No answer: this attempt may have created the key, so a later 412 says nothing about
         // whose bytes are stored.
         outcome.ambiguous.set(key, (outcome.ambiguous.get(key) ?? new Set()).add(id));
-        await sleep(250);
+        // The next gateway at once; a pause only once every gateway failed in turn.
+        if (attempt % clients.length === clients.length - 1) await sleep(250);
         continue;
       }
       outcome.unexpected.push(`${id} ${key}: ${status} ${name}`);
