@@ -437,6 +437,9 @@ export const LIMITS = {
   /** Rows each counter (a bucket's objects and bytes, a partition's block totals) is spread
    *  over in a cluster store, so concurrent writes rarely meet on one row. */
   clusterCounterSlots: 64,
+  /** Connections one pool to a partition's PostgreSQL primary keeps at most (a gateway has a
+   *  pool per shard, and per edge thread and partition): transactions beyond wait their turn. */
+  pgKvPoolConnectionsMax: 4,
   /** Point reads one run of a cluster metadata transaction may guess "not stored" and go on
    *  past, to fetch them all in one round trip; the next miss ends the run. */
   pgKvGuessesMax: 256,
