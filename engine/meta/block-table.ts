@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { assert } from '../assert.js';
 import { type BlockCrcs, sameCrcs } from '../blocks/segment-crc.js';
 import { engineFailure } from '../errors.js';
-import type { BlockRef } from '../protocol/messages.js';
+import type { BlockRef, EngineFailure } from '../protocol/messages.js';
 import { BLOCK_REFERENCES, BLOCKS_STORED, type CounterTable } from './counter-table.js';
 import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 
@@ -149,30 +149,44 @@ export class BlockTable {
   }
 
   /**
+   * Inside a transaction, before it writes anything (shared mode): why references to `blocks`
+   * may not be added (increfShared's rule), or null. A write's transaction asks first and
+   * returns the refusal, for a store need not undo what a transaction wrote before it threw
+   * (lmdb-js commits it). SlowDown: a retry claims and rewrites the blocks.
+   */
+  referenceRefusal(blocks: readonly BlockRef[]): { failure: EngineFailure } | null {
+    if (this.idle === null) return null;
+    for (const block of blocks) {
+      const why = this.unreferenceable(block.hash, this.blocks.get(block.hash));
+      if (why !== null) return { failure: { code: 'SlowDown', message: why } };
+    }
+    return null;
+  }
+
+  private unreferenceable(hash: string, current: BlockRecord | undefined): string | null {
+    if (current === undefined || current.dyingSinceMs !== undefined) {
+      return `block ${hash} is being collected; retry the request (it rewrites the block)`;
+    }
+    if (current.refs > 0) return null;
+    if (current.epoch !== undefined && this.written.epochOf(hash) === current.epoch) return null;
+    return `block ${hash} lost its claim before the commit; retry the request`;
+  }
+
+  /**
    * Shared mode: a reference is added only to a row whose bytes are known to exist: one with
    * references, or one at zero that this process wrote under its current epoch. Never to a
    * dying row, nor to a missing one (the write's claim row was collected: the PUT outlived the
-   * grace). Those abort the transaction with SlowDown: a retry claims and rewrites the block.
+   * grace). Writes check first (referenceRefusal); this throw is the backstop.
    */
   private increfShared(
     block: BlockRef,
     current: BlockRecord | undefined,
     idle: KvTable<number, string>,
   ): void {
-    if (current === undefined || current.dyingSinceMs !== undefined) {
-      throw engineFailure(
-        'SlowDown',
-        `block ${block.hash} is being collected; retry the request (it rewrites the block)`,
-      );
-    }
+    const why = this.unreferenceable(block.hash, current);
+    if (why !== null || current === undefined) throw engineFailure('SlowDown', why ?? '');
     assert(current.bytes === block.bytes, 'a hash names one size');
     if (current.refs === 0) {
-      if (current.epoch === undefined || this.written.epochOf(block.hash) !== current.epoch) {
-        throw engineFailure(
-          'SlowDown',
-          `block ${block.hash} lost its claim before the commit; retry the request`,
-        );
-      }
       idle.remove(idleKey(current.zeroSinceMs ?? 0, block.hash));
       this.counters.moveTotal(BLOCKS_STORED, 1, block.bytes);
     }

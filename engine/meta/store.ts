@@ -445,6 +445,8 @@ export class MetaStore {
   ): Promise<string[]> {
     const outcome = await this.env.transaction(() => {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
+      const refused = this.blocks.referenceRefusal(part.blocks);
+      if (refused !== null) return refused;
       return { freed: this.uploads.putPart(target.uploadId, target.partNumber, part) };
     });
     return unwrap(outcome).freed;
