@@ -3,6 +3,7 @@ import { assertNever } from '../assert.js';
 import { laneOf } from '../protocol/lanes.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
+import { collectBlocks, gcTargetOf, sweepOrphanBlocks } from './block-gc.js';
 import {
   ackOutbox,
   noteReplicationAttempts,
@@ -175,14 +176,14 @@ export class Shard {
         );
         break;
       case 'ScrubBlocks':
-        this.core.answer(request.reqId, () =>
+        this.core.answer(request.reqId, async () =>
           this.core
             .local('ScrubBlocks')
             .health.scrub(request.after, request.limit, request.maxBytes),
         );
         break;
       case 'SweepOrphans':
-        this.core.answer(request.reqId, () =>
+        this.core.answer(request.reqId, async () =>
           this.core.local('SweepOrphans').health.sweepOrphans(request.fanout),
         );
         break;
@@ -192,12 +193,12 @@ export class Shard {
         );
         break;
       case 'GetBlockInfo':
-        this.core.answer(request.reqId, () =>
+        this.core.answer(request.reqId, async () =>
           this.core.local('GetBlockInfo').health.info(request.hash, request.limit),
         );
         break;
       case 'RetryBlocks':
-        this.core.answer(request.reqId, () =>
+        this.core.answer(request.reqId, async () =>
           this.core.local('RetryBlocks').health.retry(request.hashes),
         );
         break;
@@ -205,9 +206,21 @@ export class Shard {
         this.core.answer(request.reqId, () => moveVersionTier(this.core, request));
         break;
       case 'DrainBlocks':
-        this.core.answer(request.reqId, () =>
+        this.core.answer(request.reqId, async () =>
           this.core.local('DrainBlocks').drain.batch(request.limit),
         );
+        break;
+      case 'CollectBlocks':
+        this.core.answer(request.reqId, async () => ({
+          kind: 'BlocksCollected',
+          ...(await collectBlocks(gcTargetOf(this.core), request.nowMs)),
+        }));
+        break;
+      case 'SweepOrphanBlocks':
+        this.core.answer(request.reqId, async () => ({
+          kind: 'OrphanBlocksSwept',
+          ...(await sweepOrphanBlocks(gcTargetOf(this.core), request.nowMs)),
+        }));
         break;
       case 'PurgeBlocks':
         this.core.answer(request.reqId, () => purgeBlocks(this.core, request.hashes));
