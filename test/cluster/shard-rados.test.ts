@@ -52,11 +52,12 @@ class ShardDriver {
     readonly dataDir: string,
     namespace: string,
     confPath: string,
+    shardId = 0,
   ) {
     this.shard = new Shard(
       {
-        shardId: 0,
-        shardCount: 1,
+        shardId,
+        shardCount: 2,
         dataDir,
         blockBytes: BLOCK_BYTES,
         inlineBytesMax: 1024,
@@ -197,9 +198,37 @@ test('a cluster-mode shard PUTs into RADOS, GETs verified, copies, and its GC co
       }),
       { result: { kind: 'Put' } },
     );
-    driver.shard.handle({ kind: 'Cancel', reqId: source.reqId }, undefined);
     t.deepEqual(await driver.get('b', 0, content.length), content);
     t.is((await namesIn(confPath, namespace)).length, 4);
+
+    // A copy into another partition reads each block (verified) from the source's namespace
+    // and writes it into its own.
+    const otherNamespace = `${namespace}-1`;
+    const other = new ShardDriver(dataDir, otherNamespace, confPath, 1);
+    try {
+      t.like(await other.shard.start(), { kind: 'Ready' });
+      t.like(
+        await other.call({
+          kind: 'CopyFrom',
+          reqId: 0,
+          bucketId: BUCKET,
+          key: 'c',
+          source: opened,
+          headers: { userMeta: {} },
+          tags: [],
+        }),
+        { result: { kind: 'Put' } },
+      );
+      t.deepEqual(await other.get('c', 0, content.length), content);
+      t.deepEqual(
+        await namesIn(confPath, otherNamespace),
+        await namesIn(confPath, namespace),
+        'the same block objects, in the other namespace',
+      );
+    } finally {
+      await other.shard.stop();
+    }
+    driver.shard.handle({ kind: 'Cancel', reqId: source.reqId }, undefined);
 
     // Local block maintenance has nothing to work on: refused, saying why.
     for (const request of [
