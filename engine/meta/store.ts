@@ -20,13 +20,7 @@ import type {
 import { shardCounters } from '../stats.js';
 import type { WriteGuard } from '../write-conditions.js';
 import { AccessDays } from './access-days.js';
-import {
-  type BlockClaim,
-  type BlockErrorRecord,
-  type BlockRecord,
-  BlockTable,
-  type WrittenBlocks,
-} from './block-table.js';
+import { type BlockErrorRecord, BlockTable } from './block-table.js';
 import { BodyTable } from './bodies.js';
 import { ChangeEvents, createdFacts, type Notify, removalEvent } from './change-events.js';
 import { type CounterRecord, CounterTable } from './counter-table.js';
@@ -47,6 +41,7 @@ import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import { Restores } from './restores.js';
+import { SharedBlocks } from './shared-blocks.js';
 import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
@@ -96,6 +91,8 @@ export class MetaStore {
   private readonly localReads: (<T>(work: () => T) => T) | null;
   private readonly objects: ObjectTable;
   private readonly blocks: BlockTable;
+  /** Cluster mode's claims and GC over the blocks table; null while embedded. */
+  private shared: SharedBlocks | null = null;
   private readonly uploads: UploadTable;
   private readonly counters: CounterTable;
   /** Medium inline bodies by SHA-256, and their reference counts. */
@@ -600,48 +597,21 @@ export class MetaStore {
     return this.repairs.purgeBlocks(hashes);
   }
 
-  // ---- cluster mode: shared blocks, their claims and GC (cluster-design §4.4) ----
-
-  /** Cluster mode: rows at zero references stay for the GC (BlockTable.shareBlocks). */
-  shareBlocks(): void {
+  /**
+   * Cluster mode: rows at zero references stay for the GC (BlockTable.shareBlocks); returns the
+   * claims and GC transactions over them. Once, before any write.
+   */
+  shareBlocks(): SharedBlocks {
+    assert(this.shared === null, 'blocks are shared once');
     this.blocks.shareBlocks();
+    this.shared = new SharedBlocks(this.env, this.blocks);
+    return this.shared;
   }
 
-  get blocksShared(): boolean {
-    return this.blocks.shared;
-  }
-
-  /** The epochs under which this process wrote blocks it still pins (BlockTable.written). */
-  get writtenBlocks(): WrittenBlocks {
-    return this.blocks.written;
-  }
-
-  /** Claims a block before its bytes are written (BlockTable.claim), in its own transaction. */
-  async claimBlock(hash: string, bytes: number, nowMs: number): Promise<BlockClaim> {
-    return this.env.transaction(() => this.blocks.claim(hash, bytes, nowMs));
-  }
-
-  /** A block's row, dying and zero ones included (shared mode). Inside a read. */
-  sharedBlockRow(hash: string): BlockRecord | undefined {
-    return this.blocks.sharedRow(hash);
-  }
-
-  /** GC step 1: rows at zero since before `cutoffMs` become dying; returns their keys. */
-  async markIdleBlocksDying(cutoffMs: number, nowMs: number, limit: number): Promise<string[]> {
-    return this.env.transaction(() => this.blocks.markIdleDying(cutoffMs, nowMs, limit));
-  }
-
-  /** Orphan sweep: RADOS objects with no row get a dying one; returns those marked. */
-  async markOrphanBlocksDying(
-    orphans: readonly { hash: string; bytes: number }[],
-    nowMs: number,
-  ): Promise<string[]> {
-    return this.env.transaction(() => this.blocks.markOrphansDying(orphans, nowMs));
-  }
-
-  /** GC step 3: deletes the dying rows of blocks whose bytes are gone. */
-  async deleteDyingBlocks(hashes: readonly string[]): Promise<number> {
-    return this.env.transaction(() => this.blocks.deleteDying(hashes));
+  /** Cluster mode's block claims and GC (after shareBlocks). */
+  get sharedBlocks(): SharedBlocks {
+    assert(this.shared !== null, 'blocks are shared (cluster mode)');
+    return this.shared;
   }
 
   /** Every block hash with a reference, for the start-up sweep of unreferenced block files. */

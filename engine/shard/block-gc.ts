@@ -46,7 +46,7 @@ export async function collectBlocks(
   nowMs: number,
   graceMs: number = LIMITS.clusterBlockGcGraceMs,
 ): Promise<BlockGcCounts> {
-  const dying = await target.meta.markIdleBlocksDying(
+  const dying = await target.meta.sharedBlocks.markIdleDying(
     nowMs - graceMs,
     nowMs,
     LIMITS.clusterBlockGcBatchMax,
@@ -60,7 +60,7 @@ async function deleteDying(
 ): Promise<{ removed: number; rowsDeleted: number }> {
   let removed = 0;
   for (const hash of dying) if (await store.remove(hash)) removed++;
-  const rowsDeleted = dying.length === 0 ? 0 : await meta.deleteDyingBlocks(dying);
+  const rowsDeleted = dying.length === 0 ? 0 : await meta.sharedBlocks.deleteDying(dying);
   return { removed, rowsDeleted };
 }
 
@@ -87,7 +87,7 @@ export async function sweepOrphanBlocks(
       counts.strays++;
       continue;
     }
-    if ((await meta.read(() => meta.sharedBlockRow(name))) !== undefined) continue;
+    if ((await meta.read(() => meta.sharedBlocks.row(name))) !== undefined) continue;
     const stat = await store.stat(name);
     if (stat === null || stat.mtimeMs >= nowMs - graceMs) continue;
     candidates.push({ hash: name, bytes: stat.bytes });
@@ -105,7 +105,7 @@ async function removeOrphans(
   nowMs: number,
 ): Promise<number> {
   if (orphans.length === 0) return 0;
-  const marked = await target.meta.markOrphanBlocksDying(orphans, nowMs);
+  const marked = await target.meta.sharedBlocks.markOrphansDying(orphans, nowMs);
   return (await deleteDying(target, marked)).removed;
 }
 

@@ -43,7 +43,7 @@ export class ClusterBlockLedger implements ShardBlockLedger {
       return;
     }
     this.pins.delete(hash);
-    this.meta.writtenBlocks.forget(hash);
+    this.meta.sharedBlocks.written.forget(hash);
   }
 
   async installBlock(hash: string, writer: ShardBlockWriter): Promise<void> {
@@ -76,10 +76,10 @@ export class ClusterBlockLedger implements ShardBlockLedger {
     assert(this.pins.has(hash), 'blocks are pinned before they are installed');
     const deadline = this.nowMs() + LIMITS.clusterBlockDyingWaitMs;
     for (;;) {
-      const claim = await this.meta.claimBlock(hash, bytes, this.nowMs());
+      const claim = await this.meta.sharedBlocks.claim(hash, bytes, this.nowMs());
       if (claim.kind === 'live') {
         await store(claim.refs > 0);
-        this.meta.writtenBlocks.note(hash, claim.epoch);
+        this.meta.sharedBlocks.written.note(hash, claim.epoch);
         return;
       }
       if (this.nowMs() > deadline) {

@@ -251,7 +251,7 @@ async function putObject(p: Partition, bucket: string, key: string, content: Buf
 }
 
 async function rowOf(p: Partition, hash: string) {
-  return p.meta.read(() => p.meta.sharedBlockRow(hash));
+  return p.meta.read(() => p.meta.sharedBlocks.row(hash));
 }
 
 async function readBack(p: Partition, block: BlockRef): Promise<Buffer> {
@@ -321,18 +321,18 @@ for (const store of STORES) {
       const block = await putObject(p, BUCKET, 'a', content);
       await p.meta.deleteObject(BUCKET, 'a');
       // GC step 1 only, as if the GC were between its transactions.
-      const dying = await p.meta.markIdleBlocksDying(Date.now() + 1000, Date.now(), 100);
+      const dying = await p.meta.sharedBlocks.markIdleDying(Date.now() + 1000, Date.now(), 100);
       t.deepEqual(dying, [block.hash]);
       t.true((await rowOf(p, block.hash))?.dyingSinceMs !== undefined);
 
       // A commit referencing the dying row (a copy of an object that shared it) is refused.
-      p.meta.writtenBlocks.note(block.hash, (await rowOf(p, block.hash))?.epoch ?? '');
+      p.meta.sharedBlocks.written.note(block.hash, (await rowOf(p, block.hash))?.epoch ?? '');
       const refused = await t.throwsAsync(
         p.meta.writeObject(BUCKET, 'copy', recordOf(block), null),
         { instanceOf: EngineFailureError },
       );
       t.is(refused?.failure.code, 'SlowDown');
-      p.meta.writtenBlocks.forget(block.hash);
+      p.meta.sharedBlocks.written.forget(block.hash);
       t.is((await p.meta.read(() => p.meta.getObject(BUCKET, 'copy'))) ?? null, null);
 
       // A PUT of the same bytes waits for the row to go, then claims it anew and rewrites.
