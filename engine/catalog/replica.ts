@@ -98,8 +98,9 @@ export class CatalogReplica {
 
   /**
    * Inside a PostgreSQL transaction's work: the next catalog version, written. Every writing
-   * transaction reads and writes this row, so concurrent catalog writes conflict here and
-   * PostgreSQL orders them (SERIALIZABLE): the version is a total order of commits.
+   * transaction reads and writes this row, so under pg-kv's snapshot isolation any two
+   * concurrent catalog writes conflict here (one runs again): the catalog's transactions are
+   * serializable, whatever else they read, and the version is a total order of commits.
    */
   bumpVersionInRun(): number {
     const next = (this.remoteVersion.get(VERSION_KEY) ?? 0) + 1;

@@ -48,7 +48,7 @@ const GONE = new Set(['NoSuchKey', 'NoSuchVersion', 'MethodNotAllowed']);
 
 async function moveToClassTiers(core: ShardCore, moved: readonly MovedVersion[]): Promise<void> {
   for (const version of moved) {
-    const tier = core.store.tierOf(version.storageClass);
+    const tier = core.blocks.tierOf(version.storageClass);
     try {
       await moveVersionTier(core, {
         kind: 'MoveVersionTier',
@@ -92,6 +92,7 @@ export function stats(core: ShardCore, openSessions: number): ShardResult {
       orphansRemoved: shardCounters.orphansRemoved,
       compression: shardCounters.compression,
       fsync: shardCounters.fsync,
+      engine: shardCounters.engine,
       busySeconds: shardCounters.busySeconds(),
       messagesHandled: shardCounters.messagesHandled,
       openSessions,

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { PgKvEnv } from '../../engine/meta/pg-kv/env.js';
 import { hostPortOf } from '../../engine/meta/pg-kv/primary.js';
+import { shardCounters } from '../../engine/stats.js';
 import { TestPostgres } from '../helpers/postgres.js';
 
 /** The lead's PostgreSQL ports (the session's port plan): a primary and its standby. */
@@ -56,6 +57,9 @@ test('a gateway follows the primary of a replicated PostgreSQL across a failover
     await promoted;
 
     t.true(env.stats.failovers >= 1, 'the transaction ran again after losing its server');
+    // Its latency (hangar_engine_duration_seconds) includes the wait for the new primary.
+    const timed = shardCounters.engine.pg_transaction;
+    t.true(timed.count >= 3 && timed.sumSeconds >= 1, `${timed.count} in ${timed.sumSeconds} s`);
     t.is(await env.read(() => table.get('before')), 'written on the first primary');
     t.is(await env.read(() => table.get('after')), 'written on the new primary');
     const rows = await standby.sql('SELECT count(*)::int AS n FROM hangar_meta_failover.kv');

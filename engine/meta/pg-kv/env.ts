@@ -2,11 +2,27 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
-import type { CommitEffects, KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
+import { shardCounters } from '../../stats.js';
+import type {
+  AttemptSeeds,
+  CommitEffects,
+  KvKey,
+  KvTable,
+  KvTableOptions,
+  RemoteKvEnv,
+} from '../kv.js';
 import { successor } from './fetched.js';
 import { FixedPool, type PoolSource, PrimaryPool, type PrimaryTargets } from './primary.js';
 import { FetchNeeded, type FetchRequest, Run, TxnCache } from './run.js';
-import { BEGIN_READ, BEGIN_WRITE, createSql, fetchSql, schemaOf, writesSql } from './sql.js';
+import {
+  BEGIN_READ,
+  BEGIN_WRITE,
+  createSql,
+  fetchSql,
+  pointsSql,
+  schemaOf,
+  writesSql,
+} from './sql.js';
 import { PgKvTable, type TableHost } from './table.js';
 
 export interface PgKvOptions {
@@ -56,14 +72,18 @@ export interface PgKvStats {
   failovers: number;
 }
 
-/** SQLSTATEs after which the same transaction, run again, may succeed. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * SQLSTATEs after which the same transaction, run again, may succeed: a serialization failure
+ * (a row it read was changed meanwhile), a deadlock, and a unique violation (a key it read as
+ * absent was inserted meanwhile: writesSql inserts such keys plainly).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /**
  * The cluster metadata store of one shard (engine/meta/kv.ts): the tables' rows in PostgreSQL,
  * transactions SERIALIZABLE, work re-run until every read it makes has been fetched.
  */
-export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
+export class PgKvEnv implements RemoteKvEnv, CommitEffects, AttemptSeeds, TableHost {
   private current: Run | undefined;
   readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0, failovers: 0 };
   readonly flushed: Promise<unknown> = Promise.resolve();
@@ -107,7 +127,13 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
   transaction<T>(work: () => T): Promise<T> {
     // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('write', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('write', work));
+  }
+
+  /** kv.ts attemptSeed: the same for every run of this attempt. */
+  attemptSeed(): number {
+    assert(this.current !== undefined, 'pg-kv: attemptSeed outside transaction work');
+    return this.current.cache.seed;
   }
 
   /** kv.ts afterCommit: kept with the run, done once that run's transaction committed. */
@@ -123,7 +149,7 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
 
   read<T>(work: () => T): Promise<T> {
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('read', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('read', work));
   }
 
   /** Every read is its own PostgreSQL transaction: there is no snapshot to renew. */
@@ -186,7 +212,10 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
         this.stats.runs++;
         const outcome = this.runOnce(run, work);
         if (outcome.done) {
-          const writes = writesSql(this.schema, run.writes());
+          const writes = writesSql(
+            this.schema,
+            run.writes().map((w) => ({ ...w, was: cache.wasRead(w.table, w.key) })),
+          );
           if (session !== undefined || writes !== '') {
             session ??= await Session.open(pool, mode, this.stats);
             await session.commit(writes);
@@ -196,7 +225,7 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
           return outcome.value;
         }
         session ??= await Session.open(pool, mode, this.stats);
-        await this.fetch(session, cache, outcome.request);
+        await this.fetch(session, cache, outcome.request, run);
       }
     } catch (error) {
       await session?.abandon(error);
@@ -234,9 +263,40 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
     return { done: true, value };
   }
 
-  private async fetch(session: Session, cache: TxnCache, request: FetchRequest): Promise<void> {
-    const rows = await session.query(fetchSql(this.schema, request));
-    cache.learn(request.table, spanOf(request, rows), rows);
+  /**
+   * Fetches what a run missed, in one round trip: every point it guessed (one statement), and
+   * the range read that ended it, if one did.
+   */
+  private async fetch(
+    session: Session,
+    cache: TxnCache,
+    request: FetchRequest,
+    run: Run,
+  ): Promise<void> {
+    const points = uniquePoints(run.guessed);
+    const range = run.rangeMissed ?? (points.length === 0 ? request : undefined);
+    const statements: string[] = [];
+    if (points.length > 0) statements.push(pointsSql(this.schema, points));
+    if (range !== undefined) statements.push(fetchSql(this.schema, range));
+    const results = await session.queryAll(statements.join(''));
+    if (points.length > 0) {
+      const found = new Map<string, Buffer>();
+      for (const row of results[0] ?? []) {
+        found.set(`${row.tbl}\0${row.key.toString('hex')}`, row.value);
+      }
+      for (const { table, key } of points) {
+        const value = found.get(`${table}\0${key.toString('hex')}`);
+        cache.learn(
+          table,
+          { lo: key, hi: successor(key) },
+          value === undefined ? [] : [{ key, value }],
+        );
+      }
+    }
+    if (range !== undefined) {
+      const rows = results[results.length - 1] ?? [];
+      cache.learn(range.table, spanOf(range, rows), rows);
+    }
     if (cache.rows > LIMITS.pgKvTxnRowsMax) {
       throw new PgKvError('rows', `pg-kv: a transaction read over ${LIMITS.pgKvTxnRowsMax} rows`);
     }
@@ -279,6 +339,19 @@ class Session {
   async query(sql: string): Promise<Array<{ key: Buffer; value: Buffer }>> {
     const result = await this.send(sql);
     return result.rows as Array<{ key: Buffer; value: Buffer }>;
+  }
+
+  /** Several statements in one message: each one's rows, in order. */
+  async queryAll(sql: string): Promise<Array<Array<{ tbl?: string; key: Buffer; value: Buffer }>>> {
+    const text = this.begin + sql;
+    const skip = this.begin === '' ? 0 : 1;
+    this.begin = '';
+    this.stats.roundTrips++;
+    const results = (await this.client.query(text)) as pg.QueryResult | pg.QueryResult[];
+    const all = Array.isArray(results) ? results : [results];
+    return all
+      .slice(skip)
+      .map((result) => result.rows as Array<{ tbl?: string; key: Buffer; value: Buffer }>);
   }
 
   async commit(writes: string): Promise<void> {
@@ -374,6 +447,15 @@ function isServerGone(error: unknown): boolean {
 /** An attempt that failed on a lost server before COMMIT was sent: safe to run again. */
 function wroteNothingOnLostServer(error: unknown): boolean {
   return error instanceof PgKvError && error.failure === 'aborted' && isServerGone(error.cause);
+}
+
+/** A run's guessed points, each once (a work may read one key several times). */
+function uniquePoints(
+  points: ReadonlyArray<{ table: string; key: Buffer }>,
+): Array<{ table: string; key: Buffer }> {
+  const seen = new Map<string, { table: string; key: Buffer }>();
+  for (const point of points) seen.set(`${point.table}\0${point.key.toString('hex')}`, point);
+  return [...seen.values()];
 }
 
 function hasSqlState(error: unknown): error is { code: string } {

@@ -1,7 +1,12 @@
 /** Shard health: stats, scrub, orphan cleanup, block errors and operator repairs. Part of the
  *  one protocol (../messages.ts). */
 
-import type { CompressionCounters, FsyncKind, LatencyHistogram } from '../../stats.js';
+import type {
+  CompressionCounters,
+  EngineOpKind,
+  FsyncKind,
+  LatencyHistogram,
+} from '../../stats.js';
 
 /** Block totals of one shard (O(1): kept by every transaction that moves a reference). */
 export interface BlockTotals {
@@ -27,6 +32,8 @@ export interface ShardStats {
   /** Block files stored compressed or kept plain as incompressible, since start. */
   compression: CompressionCounters;
   fsync: Record<FsyncKind, LatencyHistogram>;
+  /** Cluster mode: PostgreSQL transaction and RADOS read/write latencies (else all zero). */
+  engine: Record<EngineOpKind, LatencyHistogram>;
   /** Seconds the shard's thread spent working (event-loop utilization), since start. */
   busySeconds: number;
   /** Messages the shard has taken from its mailbox since start. */
@@ -81,7 +88,15 @@ export type BlockRequest =
       tier: string;
     }
   /** Moves up to `limit` blocks off read-only data directories (the drain worker). */
-  | { kind: 'DrainBlocks'; reqId: number; limit: number };
+  | { kind: 'DrainBlocks'; reqId: number; limit: number }
+  /**
+   * Cluster mode, the elected leader only: one pass of the partition's block GC (rows at zero
+   * references past the grace at `nowMs` marked dying, their RADOS objects deleted, the rows
+   * deleted; engine/shard/block-gc.ts). Refused by an embedded shard.
+   */
+  | { kind: 'CollectBlocks'; reqId: number; nowMs: number }
+  /** Cluster mode, the elected leader only: one orphan sweep pass of the partition's namespace. */
+  | { kind: 'SweepOrphanBlocks'; reqId: number; nowMs: number };
 
 /** The shard-health family of ShardResult. */
 export type BlockResult =
@@ -111,4 +126,6 @@ export type BlockResult =
   /** moved: false when the version was already in the tier (nothing done). */
   | { kind: 'TierMoved'; moved: boolean; tier: string; blocks: number }
   /** moved: blocks relocated this time; remaining: block files still on read-only dirs. */
-  | { kind: 'Drained'; moved: number; remaining: number; skipped: number };
+  | { kind: 'Drained'; moved: number; remaining: number; skipped: number }
+  | { kind: 'BlocksCollected'; dying: number; removed: number; rowsDeleted: number }
+  | { kind: 'OrphanBlocksSwept'; looked: number; removed: number; strays: number };
