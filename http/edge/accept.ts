@@ -1,8 +1,10 @@
 // Runs in an edge thread (http/edge/thread.ts): every S3 and website request enters here.
+
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { threadId } from 'node:worker_threads';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
+import { prefetchForDecision } from '../access/object-facts.js';
 import { type Principal, principalOf } from '../access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
 import { authenticate, authorize, requestFactsOf, signedBy } from '../s3/auth.js';
@@ -19,6 +21,7 @@ import { handlePostObject } from '../s3/handlers/post-object.js';
 import { headerSectionError } from '../s3/header-values.js';
 import { type RoutedRequest, routeRequest } from '../s3/router.js';
 import { refuseSseCInClear } from '../s3/sse-c.js';
+import { refuseWriteWhileFenced } from '../s3/write-gate.js';
 import { anonymousPayload } from '../sigv4/verify.js';
 import type { RequestGate } from '../uws/connections.js';
 import { readRequest } from '../uws/header-section.js';
@@ -153,6 +156,7 @@ async function serve(
     if (routed !== null && consoleCors === null) {
       res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
     }
+    if (routed !== null) refuseWriteWhileFenced(state, req.method, routed.endpoint);
     if (routed?.endpoint.action === 'PostObject') {
       operation = 'PostObject';
       // Signed by its form, not a header: the requester is not known here (logged as '-').
@@ -171,7 +175,18 @@ async function serve(
     }
     operation = endpointName(routed.endpoint);
     principal = principalOf(key);
-    const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
+    const requestFacts = requestFactsOf(
+      state,
+      req,
+      res,
+      startedMs,
+      routed.query,
+      signedBy(req, auth),
+    );
+    // Cluster mode: the object a decision may look at is read first (embedded: no await here).
+    const prefetch = prefetchForDecision(state, routed.bucket, routed.key, routed.endpoint);
+    const facts =
+      prefetch === null ? requestFacts : { ...requestFacts, prefetched: await prefetch };
     // The bucket's logging is read with the record authorization reads, refused or not.
     const authorized = authorize(state, principal, routed, facts, req.headers, (found) => {
       bucketRead = true;

@@ -1,6 +1,7 @@
 // Shared by the main thread (http/edge-threads.ts) and the edge threads (http/edge/thread.ts):
 // what they tell each other over the edge thread's parentPort.
 import type { MessagePort } from 'node:worker_threads';
+import type { ClusterMetadataTarget } from '../../engine/cluster/shard-settings.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { LogSettings } from '../../engine/log.js';
 import type { EdgeScrape } from '../admin/metrics.js';
@@ -22,6 +23,16 @@ export interface EdgeData {
   /** The ports the main thread claimed (named: a port configured 0 is resolved already). */
   readonly s3Port: number;
   readonly webPort: number;
+  /** Cluster mode: what the edge needs of the cluster; absent: embedded. */
+  readonly cluster?: EdgeCluster;
+}
+
+/** What an edge thread of a gateway in cluster mode is given (http/cluster-boot.ts builds it). */
+export interface EdgeCluster {
+  /** The write gate's slot (engine/cluster/write-gate.ts): S3 writes wait for it to be open. */
+  readonly writeGate: SharedArrayBuffer;
+  /** Each partition's PostgreSQL, in partition order: listings and object facts read there. */
+  readonly metadata: readonly ClusterMetadataTarget[];
 }
 
 export type ToEdge =

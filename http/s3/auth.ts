@@ -127,7 +127,7 @@ function judge(
   const objectFacts =
     target.objectKey === null
       ? undefined
-      : objectFactsOf(state, target.bucket, target.objectKey, target.versionId);
+      : objectFactsOf(state, target.bucket, target.objectKey, target.versionId, facts.prefetched);
   const request: AccessRequest = {
     principal,
     action: target.action,
