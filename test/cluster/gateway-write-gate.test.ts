@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { connectEtcd } from '../../engine/cluster/etcd.js';
 import { LayoutStore } from '../../engine/cluster/layout.js';
 import { EtcdMember } from '../helpers/etcd-member.js';
 import { TestPostgres } from '../helpers/postgres.js';
-import { TestServer } from '../helpers/server.js';
+import { HANGAR_BIN, TestServer } from '../helpers/server.js';
 
 /**
  * A gateway booted in cluster mode (`hangar server` with a [cluster] section) against a real
@@ -49,6 +50,35 @@ test.after.always(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A `[cluster]` file for cluster `name`. */
+function clusterFile(name: string): string {
+  const file = join(dir, `${name}.toml`);
+  writeFileSync(
+    file,
+    [
+      '[cluster]',
+      `name = "${name}"`,
+      `etcd_endpoints = ["${etcd.endpoint}"]`,
+      'gateway_name = "gw-1"',
+      'pg_user = "postgres"',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** A server start expected to fail: its exit status and what it printed. */
+function refusedStart(config: string, shards: number): Promise<{ code: number; output: string }> {
+  const dataDir = mkdtempSync(join(dir, 'data-'));
+  const args = [HANGAR_BIN, 'server', '--config', config, '--data-dir', dataDir];
+  args.push('--shards', String(shards), '--s3-port', '0', '--web-port', '0', '--admin-port', '0');
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code ?? -1), output: stdout + stderr });
+    });
+  });
+}
+
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
   const startMs = Date.now();
   while (!(await check())) {
@@ -75,18 +105,7 @@ test.serial('a cluster gateway refuses writes while etcd is stopped, serves read
     cephConf: '/etc/ceph/ceph.conf',
     pool: 'hangar.blocks',
   });
-  const config = join(dir, 'hangar.toml');
-  writeFileSync(
-    config,
-    [
-      '[cluster]',
-      'name = "gw"',
-      `etcd_endpoints = ["${etcd.endpoint}"]`,
-      'gateway_name = "gw-1"',
-      'pg_user = "postgres"',
-      '',
-    ].join('\n'),
-  );
+  const config = clusterFile('gw');
   server = await TestServer.start({
     shards: 2,
     args: ['--config', config],
@@ -133,3 +152,16 @@ test.serial('a cluster gateway refuses writes while etcd is stopped, serves read
   server = undefined;
   t.deepEqual((await electionLeaders(client, 'gw')).size, 0, 'a graceful stop resigns');
 });
+
+test.serial(
+  'a gateway does not boot on an uninitialised cluster or another partition count',
+  async (t) => {
+    const never = await refusedStart(clusterFile('never'), 2);
+    t.not(never.code, 0);
+    t.regex(never.output, /cluster 'never' has no layout \(run 'hangar cluster init'\)/);
+    // Cluster 'gw' runs 2 partitions (the test above booted the first gateway with 2 shards).
+    const other = await refusedStart(clusterFile('gw'), 3);
+    t.not(other.code, 0);
+    t.regex(other.output, /cluster 'gw' runs 2 partitions but this gateway would run 3/);
+  },
+);
