@@ -459,6 +459,9 @@ export const LIMITS = {
   /** PostgreSQL connections one edge thread holds at most to one partition (listings, object
    *  facts): edge threads × partitions × this is what a gateway's edges may open. */
   clusterEdgeReadConnectionsMax: tunable('clusterEdgeReadConnectionsMax', 2),
+  /** Object records one request reads at once from PostgreSQL for its authorization decisions
+   *  (DeleteObjects' keys, cluster mode). */
+  clusterFactsReadsInFlightMax: 16,
   /** How often the leader of 'orphan-gc' runs the block GC hook (cluster mode). */
   clusterOrphanGcIntervalMs: tunable('clusterOrphanGcIntervalMs', 10 * 60_000),
   // ---- cluster mode: Ceph RADOS blocks (issue 19) ----

@@ -114,11 +114,14 @@ export class NotifyDelivery implements SingletonWorker {
       let progressed = false;
       try {
         this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
+        // Cluster mode: another gateway delivers while it leads 'notifications'; this one's
+        // first pass (events left behind) waits until it leads.
+        const leading = this.mayRun();
         const passes =
-          this.mayRun() && this.mayHaveWork()
+          leading && this.mayHaveWork()
             ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
             : [];
-        this.polledOnce = true;
+        if (leading) this.polledOnce = true;
         progressed = passes.some((moved) => moved);
         this.errors.succeeded();
       } catch (error) {

@@ -1,5 +1,6 @@
-import type { ObjectAccess } from '../../engine/catalog/access.js';
+import type { BucketAccess, ObjectAccess } from '../../engine/catalog/access.js';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
+import { LIMITS } from '../../engine/limits.js';
 import type { ObjectRecord } from '../../engine/meta/object-table.js';
 import { shardOf } from '../../engine/pool/placement.js';
 import type { ServerState } from '../s3/context.js';
@@ -163,8 +164,47 @@ export function prefetchForDecision(
   if (endpoint.action === 'DeleteObjects') return null;
   const bucket = state.catalog.getBucket(bucketName);
   if (bucket === undefined) return null;
-  const access = bucketAccessOf(state.catalog, bucket);
+  return prefetchIfJudged(
+    state,
+    bucket,
+    bucketAccessOf(state.catalog, bucket),
+    key,
+    endpoint.versionId,
+  );
+}
+
+/**
+ * The object record a decision on (bucket, key) may look at, read now when it may (cluster
+ * mode, and the bucket has ACLs in use or a policy); null, synchronously, when not.
+ */
+export function prefetchIfJudged(
+  state: ServerState,
+  bucket: BucketRecord,
+  access: BucketAccess,
+  key: string,
+  versionId?: string,
+): Promise<PrefetchedObjects> | null {
+  return prefetchAllIfJudged(state, bucket, access, [{ key, versionId }]);
+}
+
+/** `prefetchIfJudged` for several objects of one bucket (DeleteObjects' keys), a few at a time. */
+export function prefetchAllIfJudged(
+  state: ServerState,
+  bucket: BucketRecord,
+  access: BucketAccess,
+  objects: readonly { readonly key: string; readonly versionId?: string | undefined }[],
+): Promise<PrefetchedObjects> | null {
+  if (!objectReadsAreRemote(state)) return null;
   if (access.ownership === 'BucketOwnerEnforced' && access.policy === undefined) return null;
   const into = new PrefetchedObjects();
-  return prefetchObjectFacts(state, bucket, key, endpoint.versionId, into).then(() => into);
+  const readAll = async (): Promise<PrefetchedObjects> => {
+    for (let at = 0; at < objects.length; at += LIMITS.clusterFactsReadsInFlightMax) {
+      const batch = objects.slice(at, at + LIMITS.clusterFactsReadsInFlightMax);
+      await Promise.all(
+        batch.map((o) => prefetchObjectFacts(state, bucket, o.key, o.versionId, into)),
+      );
+    }
+    return into;
+  };
+  return readAll();
 }

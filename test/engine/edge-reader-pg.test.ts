@@ -17,6 +17,7 @@ import type { ListEntry } from '../../engine/protocol/messages.js';
 import {
   objectFactsOf,
   PrefetchedObjects,
+  prefetchAllIfJudged,
   prefetchForDecision,
   prefetchObjectFacts,
 } from '../../http/access/object-facts.js';
@@ -216,6 +217,13 @@ test.serial('prefetchForDecision reads only when a decision may look at the obje
   t.is(read?.find(bucketId, 'k', undefined)?.record?.etag, '"k"');
   configs.set('access', {});
   t.not(prefetchForDecision(state, 'b', 'k', get), null, 'no access record: ACLs in use');
+  // DeleteObjects' keys: every one read, present or not, in batches.
+  const bucket = { id: bucketId, name: 'b' } as unknown as Parameters<typeof objectFactsOf>[1];
+  const keys = Array.from({ length: 40 }, (_, i) => ({ key: i === 7 ? 'k' : `none-${i}` }));
+  const many = await prefetchAllIfJudged(state, bucket, {}, keys);
+  t.is(many?.find(bucketId, 'k', undefined)?.record?.etag, '"k"');
+  t.deepEqual(many?.find(bucketId, 'none-39', undefined), { record: undefined });
+  t.is(prefetchAllIfJudged(state, bucket, { ownership: 'BucketOwnerEnforced' }, keys), null);
   const embedded = { readers: [], catalog } as unknown as ServerState;
   t.is(prefetchForDecision(embedded, 'b', 'k', get), null, 'embedded: nothing to await');
 });
