@@ -431,6 +431,22 @@ export const LIMITS = {
   pgKvConnectTimeoutMs: 5000,
   /** One statement's round trip at most (then the connection counts as lost). */
   pgKvQueryTimeoutMs: 30_000,
+  /** How long a transaction waits for a Patroni cluster to have a primary again (a failover
+   *  takes about one Patroni ttl) before it fails with 503 ServiceUnavailable. */
+  pgPrimaryWaitMs: 25_000,
+  /** Rows each counter (a bucket's objects and bytes, a partition's block totals) is spread
+   *  over in a cluster store, so concurrent writes rarely meet on one row. */
+  clusterCounterSlots: 64,
+  /** Connections one pool to a partition's PostgreSQL primary keeps at most (a gateway has a
+   *  pool per shard, and per edge thread and partition): transactions beyond wait their turn. */
+  pgKvPoolConnectionsMax: 4,
+  /** Point reads one run of a cluster metadata transaction may guess "not stored" and go on
+   *  past, to fetch them all in one round trip; the next miss ends the run. */
+  pgKvGuessesMax: 256,
+  /** The pause between two searches for the primary (each asks every member). */
+  pgPrimaryProbeGapMs: 250,
+  /** Connecting to and asking one member whether it is the primary, at most. */
+  pgPrimaryProbeTimeoutMs: 2000,
   // ---- cluster mode: etcd (issue 19, engine/cluster/) ----
   /** TTL of a gateway's etcd lease; a gateway that has not renewed it for this long stops
    *  accepting writes (the split-brain guard) and its member key and leaderships expire. */

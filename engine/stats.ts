@@ -24,6 +24,17 @@ export interface LatencyHistogram {
   sumSeconds: number;
 }
 
+/**
+ * A cluster engine's operation (issue 19): a PostgreSQL metadata transaction (from its first run
+ * to its commit, retries and failover waits included), a RADOS block write or read.
+ */
+export type EngineOpKind = 'pg_transaction' | 'rados_write' | 'rados_read';
+export const ENGINE_OP_KINDS: readonly EngineOpKind[] = [
+  'pg_transaction',
+  'rados_write',
+  'rados_read',
+];
+
 function emptyHistogram(): LatencyHistogram {
   return {
     counts: new Array<number>(FSYNC_BUCKETS_SECONDS.length + 1).fill(0),
@@ -49,6 +60,12 @@ class ShardCounters {
     dir: emptyHistogram(),
     meta: emptyHistogram(),
   };
+  /** Latency of the cluster engines' operations (all zero in embedded mode). */
+  readonly engine: Record<EngineOpKind, LatencyHistogram> = {
+    pg_transaction: emptyHistogram(),
+    rados_write: emptyHistogram(),
+    rados_read: emptyHistogram(),
+  };
   /** Blocks a write did not store again because this shard or a sibling already held them. */
   blocksDeduplicated = 0;
   /** Unreferenced block files removed (start-up sweep and orphan cleanup runs). */
@@ -65,12 +82,21 @@ class ShardCounters {
   messagesHandled = 0;
 
   observeFsync(kind: FsyncKind, seconds: number): void {
-    const histogram = this.fsync[kind];
-    let index = FSYNC_BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
-    if (index < 0) index = FSYNC_BUCKETS_SECONDS.length;
-    histogram.counts[index] = (histogram.counts[index] ?? 0) + 1;
-    histogram.count++;
-    histogram.sumSeconds += seconds;
+    observe(this.fsync[kind], seconds);
+  }
+
+  observeEngine(kind: EngineOpKind, seconds: number): void {
+    observe(this.engine[kind], seconds);
+  }
+
+  /** Times a cluster engine's operation and records it under `kind`. */
+  async timeEngine<T>(kind: EngineOpKind, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.observeEngine(kind, (performance.now() - started) / 1000);
+    }
   }
 
   /** Times `work` (an fsync) and records it under `kind`. */
@@ -87,6 +113,14 @@ class ShardCounters {
   busySeconds(): number {
     return performance.eventLoopUtilization().active / 1000;
   }
+}
+
+function observe(histogram: LatencyHistogram, seconds: number): void {
+  let index = FSYNC_BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
+  if (index < 0) index = FSYNC_BUCKETS_SECONDS.length;
+  histogram.counts[index] = (histogram.counts[index] ?? 0) + 1;
+  histogram.count++;
+  histogram.sumSeconds += seconds;
 }
 
 export const shardCounters = new ShardCounters();

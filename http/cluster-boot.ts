@@ -56,6 +56,7 @@ export async function openCluster(
 /** What the edge threads are given: the write gate and every partition's PostgreSQL. */
 export function edgeClusterOf(runtime: ClusterRuntime): EdgeCluster {
   return {
+    gatewayName: runtime.gatewayName,
     writeGate: runtime.writeGate.buffer,
     metadata: Array.from({ length: runtime.partitions }, (_, i) => runtime.metadataOf(i)),
   };

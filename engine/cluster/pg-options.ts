@@ -1,35 +1,32 @@
 import type { PgKvOptions } from '../meta/pg-kv/env.js';
 import type { ClusterMetadataTarget } from './shard-settings.js';
 
+export interface PgOpener {
+  /** Shown by PostgreSQL (pg_stat_activity): which gateway and which part of it. */
+  readonly applicationName: string;
+  /** Connections this opener may hold at once (absent: node-postgres' default, 10). */
+  readonly poolMax?: number;
+}
+
 /**
  * How a gateway reaches a partition's PostgreSQL (PgKvOptions for PgKvEnv.open), in one place
- * for every opener (edge-thread readers, shards). For now the first of the targets: finding
- * the Patroni primary among them, and following it through a failover, belongs here.
- * `poolMax`: connections this opener may hold at once.
+ * for every opener (shards, edge-thread readers): the Patroni members, whose primary PgKvEnv
+ * finds and follows across failovers (engine/meta/pg-kv/primary.ts).
  */
-export function pgKvOptionsOf(target: ClusterMetadataTarget, poolMax: number): PgKvOptions {
-  const first = target.targets[0];
-  if (first === undefined) throw new Error('a metadata shard has at least one target');
-  const { host, port } = splitHostPort(first);
+export function pgKvOptionsOf(target: ClusterMetadataTarget, opener: PgOpener): PgKvOptions {
   return {
     shard: target.shard,
     connection: {
-      host,
-      port,
-      database: target.database,
-      user: target.user,
-      ...(target.password === null ? {} : { password: target.password }),
-      max: poolMax,
+      primaryOf: {
+        targets: target.targets,
+        base: {
+          database: target.database,
+          user: target.user,
+          ...(target.password === null ? {} : { password: target.password }),
+          application_name: opener.applicationName,
+          ...(opener.poolMax === undefined ? {} : { max: opener.poolMax }),
+        },
+      },
     },
-  };
-}
-
-/** "host:port" or "[v6]:port" (validated when the layout was read). */
-function splitHostPort(target: string): { host: string; port: number } {
-  const colon = target.lastIndexOf(':');
-  const host = target.slice(0, colon);
-  return {
-    host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host,
-    port: Number(target.slice(colon + 1)),
   };
 }

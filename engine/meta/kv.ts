@@ -128,3 +128,19 @@ export function afterCommit(env: KvEnv, effect: () => void): void {
   if (typeof deferring.afterCommit === 'function') deferring.afterCommit(effect);
   else effect();
 }
+
+/** A store that tells transaction work a number fixed for the attempt (all its runs). */
+export interface AttemptSeeds {
+  attemptSeed(): number;
+}
+
+/**
+ * Inside transaction work: a number in [0, 1) that stays the same over every run of one attempt
+ * (a cluster store runs the work again after each fetch) and changes between attempts; 0 on a
+ * store that runs its work once. Work that spreads its writes at random (slotted counters) takes
+ * its randomness from here, so a re-run does not read new keys each time.
+ */
+export function attemptSeed(env: KvEnv): number {
+  const seeds = env as Partial<AttemptSeeds>;
+  return typeof seeds.attemptSeed === 'function' ? seeds.attemptSeed() : 0;
+}

@@ -27,10 +27,12 @@ export class OutboxTable {
   constructor(
     private readonly env: KvEnv,
     records: KvTableOptions,
+    /** Ends every key (Sequencer): '' unless other processes write this table too. */
+    writerTag = '',
   ) {
     this.rows = env.openDB<OutboxRecord, string>({ name: 'outbox', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
-    this.sequencer = new Sequencer(last);
+    this.sequencer = new Sequencer(last, writerTag);
     // LMDB keeps each table's entry count: O(1), where getCount() walks a backlog at every open.
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
   }

@@ -52,10 +52,12 @@ export class ReplicationQueue {
     private readonly env: KvEnv,
     records: KvTableOptions,
     private readonly versioned: VersionedObjects,
+    /** Ends every key (Sequencer): '' unless other processes write this table too. */
+    writerTag = '',
   ) {
     this.rows = env.openDB<QueueRow, string>({ name: 'replq', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
-    this.sequencer = new Sequencer(last);
+    this.sequencer = new Sequencer(last, writerTag);
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
     for (const { value } of this.rows.getRange()) this.count(value, 1);
   }

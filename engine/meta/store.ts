@@ -2,6 +2,7 @@ import { open } from 'lmdb';
 import { assert } from '../assert.js';
 import type { BlockCrcs } from '../blocks/segment-crc.js';
 import { recordEncoder } from '../codec.js';
+import { LIMITS } from '../limits.js';
 import type {
   BlockBacklink,
   BlockRef,
@@ -41,6 +42,7 @@ import { RecordRewrites } from './record-rewrites.js';
 import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import { Restores } from './restores.js';
+import { PROCESS_WRITER_TAG } from './sequencer.js';
 import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
@@ -172,12 +174,16 @@ export class MetaStore {
           : (work) => work();
     const records: KvTableOptions = { encoder: recordEncoder() };
     this.objects = new ObjectTable(this.env, records);
-    this.counters = new CounterTable(this.env, records);
+    // A cluster store's counters are slotted: concurrent writers must not all meet on one row.
+    const counterSlots = this.localReads === null ? LIMITS.clusterCounterSlots : 1;
+    this.counters = new CounterTable(this.env, records, counterSlots);
     this.blocks = new BlockTable(this.env, records, this.counters);
     this.uploads = new UploadTable(this.env, records, this.blocks);
     this.bodies = new BodyTable(this.env, records, this.blocks.errors);
     this.versions = new VersionTable(this.env, records);
-    this.outbox = new OutboxTable(this.env, records);
+    // Other gateways append to a cluster store's queues too: their keys must not collide.
+    const writerTag = this.localReads === null ? PROCESS_WRITER_TAG : '';
+    this.outbox = new OutboxTable(this.env, records, writerTag);
     this.versioned = new VersionedObjects(
       this.objects,
       this.versions,
@@ -185,7 +191,7 @@ export class MetaStore {
       this.blocks,
       this.bodies,
     );
-    this.replication = new ReplicationQueue(this.env, records, this.versioned);
+    this.replication = new ReplicationQueue(this.env, records, this.versioned, writerTag);
     this.versionLister = new VersionLister(this.objects, this.versions);
     this.lifecycle = new LifecycleBatches(
       this.env,
@@ -439,6 +445,7 @@ export class MetaStore {
   ): Promise<string[]> {
     const outcome = await this.env.transaction(() => {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
+      if (this.localReads === null) this.uploads.touch(bucketId, key, target.uploadId);
       return { freed: this.uploads.putPart(target.uploadId, target.partNumber, part) };
     });
     return unwrap(outcome).freed;

@@ -154,6 +154,18 @@ export class UploadTable {
     return this.uploads.get(encoded);
   }
 
+  /**
+   * Inside a transaction: writes the upload's record back unchanged. On a cluster store a part
+   * upload does so: a Complete or Abort deleting the record meanwhile then conflicts with it
+   * (PostgreSQL's first-updater-wins), where only reading the record would let the part land
+   * after the upload is gone, its blocks referenced forever.
+   */
+  touch(bucketId: string, key: string, uploadId: string): void {
+    const encoded = uploadKey(bucketId, key, uploadId);
+    const record = this.uploads.get(encoded);
+    if (record !== undefined) void this.uploads.put(encoded, record);
+  }
+
   /** Inside a transaction: stores a part, replacing one of the same number; returns blocks freed. */
   putPart(uploadId: string, partNumber: number, part: PartRecord): string[] {
     const encoded = partKey(uploadId, partNumber);

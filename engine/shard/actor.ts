@@ -34,7 +34,7 @@ export default async function attach(task: AttachTask): Promise<void> {
   followLogLevel(logger);
   const logError = (error: unknown): void => logger.error({ err: error }, 'shard error');
   const lanes = new Map<number, FramePort>();
-  const shard = new Shard(
+  const shard = await Shard.open(
     settings,
     // A lane closed (its edge thread ended): its late replies are dropped with it.
     (reply, body) => lanes.get(laneOf(reply.reqId))?.post(reply, body),

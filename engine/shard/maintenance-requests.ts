@@ -92,6 +92,7 @@ export function stats(core: ShardCore, openSessions: number): ShardResult {
       orphansRemoved: shardCounters.orphansRemoved,
       compression: shardCounters.compression,
       fsync: shardCounters.fsync,
+      engine: shardCounters.engine,
       busySeconds: shardCounters.busySeconds(),
       messagesHandled: shardCounters.messagesHandled,
       openSessions,

@@ -1,10 +1,13 @@
 import { join } from 'node:path';
 import { BlockPlacement } from '../blocks/placement.js';
 import { isCode } from '../blocks/store.js';
+import { pgKvOptionsOf } from '../cluster/pg-options.js';
 import type { ClusterShardSettings } from '../cluster/shard-settings.js';
 import { EngineFailureError } from '../errors.js';
 import { shardDir } from '../layout.js';
 import type { LogSettings } from '../log.js';
+import { PgKvEnv, PgKvError } from '../meta/pg-kv/env.js';
+import { NoPrimaryError } from '../meta/pg-kv/primary.js';
 import { MetaStore, type Notify } from '../meta/store.js';
 import type { EventName } from '../notify/events.js';
 import type {
@@ -58,13 +61,22 @@ export class ShardCore {
   readonly keys: ShardKeys;
   readonly drain: BlockDrain;
 
-  constructor(
+  /** Opens the shard's metadata (embedded LMDB, or its partition's PostgreSQL) and blocks. */
+  static async open(
+    settings: ShardSettings,
+    reply: ReplySink,
+    logError: (error: unknown) => void,
+  ): Promise<ShardCore> {
+    return new ShardCore(settings, reply, logError, await openShardMeta(settings));
+  }
+
+  private constructor(
     readonly settings: ShardSettings,
     readonly reply: ReplySink,
     readonly logError: (error: unknown) => void,
+    meta: MetaStore,
   ) {
-    const dir = shardDir(settings.dataDir, settings.shardId);
-    this.meta = MetaStore.open(join(dir, 'meta'), settings.durable, settings.kvStrict === true);
+    this.meta = meta;
     this.store = new BlockPlacement(settings);
     this.ledger = new BlockLedger(this.meta, this.store, logError);
     this.health = new BlockHealth(this.meta, this.store, this.ledger);
@@ -93,12 +105,58 @@ export class ShardCore {
     if (isCode(error, 'ENOSPC') || isCode(error, 'EDQUOT')) {
       return { code: 'StorageFull', message: 'no space left on the storage device' };
     }
+    const unavailable = clusterUnavailability(error);
+    if (unavailable !== null) {
+      this.logError(error);
+      return unavailable;
+    }
     this.logError(error);
     return { code: 'Internal', message: error instanceof Error ? error.message : String(error) };
   }
 
   freeAll(hashes: readonly string[]): void {
     for (const hash of hashes) this.ledger.freeIfUnused(hash);
+  }
+}
+
+/**
+ * The shard's metadata store: its LMDB environment under the data directory (embedded), or its
+ * partition's schema in the PostgreSQL cluster of ShardSettings.cluster, whose primary it
+ * follows across failovers.
+ */
+async function openShardMeta(settings: ShardSettings): Promise<MetaStore> {
+  const cluster = settings.cluster;
+  if (cluster === undefined) {
+    const dir = shardDir(settings.dataDir, settings.shardId);
+    return MetaStore.open(join(dir, 'meta'), settings.durable, settings.kvStrict === true);
+  }
+  const env = await PgKvEnv.open(
+    pgKvOptionsOf(cluster.metadata, {
+      applicationName: `hangar ${cluster.gatewayName} shard ${settings.shardId}`,
+    }),
+  );
+  return MetaStore.openRemote(env);
+}
+
+/**
+ * A cluster store's failure that says nothing about the request: no PostgreSQL primary (a
+ * failover outlasted the wait), a connection lost during COMMIT (the outcome is unknown: the
+ * client retries, as S3 clients do on 503), or conflicts on every attempt (too many writers on
+ * one row: SlowDown).
+ */
+function clusterUnavailability(error: unknown): EngineFailure | null {
+  if (error instanceof NoPrimaryError) {
+    return { code: 'ServiceUnavailable', message: 'the metadata store has no primary' };
+  }
+  if (!(error instanceof PgKvError)) return null;
+  switch (error.failure) {
+    case 'conflict':
+      return { code: 'SlowDown', message: 'too many concurrent writes to the same keys' };
+    case 'aborted':
+    case 'unknown-outcome':
+      return { code: 'ServiceUnavailable', message: 'the metadata store is unavailable' };
+    default:
+      return null;
   }
 }
 

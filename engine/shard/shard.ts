@@ -48,10 +48,18 @@ export class Shard {
   private readonly puts: PutRequests;
   private readonly reads: ReadRequests;
 
-  constructor(settings: ShardSettings, reply: ReplySink, logError: (error: unknown) => void) {
-    this.core = new ShardCore(settings, reply, logError);
-    this.puts = new PutRequests(this.core);
-    this.reads = new ReadRequests(this.core);
+  private constructor(core: ShardCore) {
+    this.core = core;
+    this.puts = new PutRequests(core);
+    this.reads = new ReadRequests(core);
+  }
+
+  static async open(
+    settings: ShardSettings,
+    reply: ReplySink,
+    logError: (error: unknown) => void,
+  ): Promise<Shard> {
+    return new Shard(await ShardCore.open(settings, reply, logError));
   }
 
   /** Prepares the block directory and removes what a crash left behind. */

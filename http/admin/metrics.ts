@@ -14,7 +14,12 @@ import { shardDir } from '../../engine/layout.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ShardStats } from '../../engine/protocol/messages.js';
-import { FSYNC_BUCKETS_SECONDS, FSYNC_KINDS } from '../../engine/stats.js';
+import {
+  ENGINE_OP_KINDS,
+  FSYNC_BUCKETS_SECONDS,
+  FSYNC_KINDS,
+  type LatencyHistogram,
+} from '../../engine/stats.js';
 import type { AccessLogStatus } from '../access-log/metrics.js';
 
 /**
@@ -303,32 +308,54 @@ new ScrapedMetric(
   'histogram',
   () =>
     scraped.flatMap(({ shard, stats }) =>
-      FSYNC_KINDS.flatMap((kind) => {
-        const histogram = stats.fsync[kind];
-        const labels = { shard: String(shard), kind };
-        const samples: Sample[] = [];
-        let cumulative = 0;
-        FSYNC_BUCKETS_SECONDS.forEach((bound, index) => {
-          cumulative += histogram.counts[index] ?? 0;
-          samples.push({
-            labels: { ...labels, le: String(bound) },
-            value: cumulative,
-            metricName: 'hangar_fsync_duration_seconds_bucket',
-          });
-        });
-        samples.push(
-          {
-            labels: { ...labels, le: '+Inf' },
-            value: histogram.count,
-            metricName: 'hangar_fsync_duration_seconds_bucket',
-          },
-          { labels, value: histogram.sumSeconds, metricName: 'hangar_fsync_duration_seconds_sum' },
-          { labels, value: histogram.count, metricName: 'hangar_fsync_duration_seconds_count' },
-        );
-        return samples;
-      }),
+      FSYNC_KINDS.flatMap((kind) =>
+        histogramSamples(
+          'hangar_fsync_duration_seconds',
+          { shard: String(shard), kind },
+          stats.fsync[kind],
+        ),
+      ),
     ),
 );
+new ScrapedMetric(
+  'hangar_engine_duration_seconds',
+  'Cluster mode: latency of the engines by shard and operation (pg_transaction: a PostgreSQL metadata transaction, retries and failover waits included; rados_write / rados_read: one block); no samples in embedded mode',
+  'histogram',
+  () =>
+    scraped.flatMap(({ shard, stats }) =>
+      ENGINE_OP_KINDS.filter((kind) => stats.engine[kind].count > 0).flatMap((kind) =>
+        histogramSamples(
+          'hangar_engine_duration_seconds',
+          { shard: String(shard), kind },
+          stats.engine[kind],
+        ),
+      ),
+    ),
+);
+
+/** A latency histogram's Prometheus samples: cumulative buckets, +Inf, sum and count. */
+function histogramSamples(
+  name: string,
+  labels: Record<string, string>,
+  histogram: LatencyHistogram,
+): Sample[] {
+  const samples: Sample[] = [];
+  let cumulative = 0;
+  FSYNC_BUCKETS_SECONDS.forEach((bound, index) => {
+    cumulative += histogram.counts[index] ?? 0;
+    samples.push({
+      labels: { ...labels, le: String(bound) },
+      value: cumulative,
+      metricName: `${name}_bucket`,
+    });
+  });
+  samples.push(
+    { labels: { ...labels, le: '+Inf' }, value: histogram.count, metricName: `${name}_bucket` },
+    { labels, value: histogram.sumSeconds, metricName: `${name}_sum` },
+    { labels, value: histogram.count, metricName: `${name}_count` },
+  );
+  return samples;
+}
 
 /** Points the scrape-time gauges at a running server's data directory, shards and catalog. */
 export function bindMetricsSources(next: MetricsSources | null): void {

@@ -29,6 +29,8 @@ export interface EdgeData {
 
 /** What an edge thread of a gateway in cluster mode is given (http/cluster-boot.ts builds it). */
 export interface EdgeCluster {
+  /** This gateway's member name (PostgreSQL application_name). */
+  readonly gatewayName: string;
   /** The write gate's slot (engine/cluster/write-gate.ts): S3 writes wait for it to be open. */
   readonly writeGate: SharedArrayBuffer;
   /** Each partition's PostgreSQL, in partition order: listings and object facts read there. */

@@ -114,7 +114,12 @@ async function openReaders(count: number): Promise<ObjectReader[]> {
   ]);
   const opened = await Promise.allSettled(
     cluster.metadata.map((target) =>
-      PgKvEnv.open(pgKvOptionsOf(target, LIMITS.clusterEdgeReadConnectionsMax)),
+      PgKvEnv.open(
+        pgKvOptionsOf(target, {
+          applicationName: `hangar ${cluster.gatewayName} edge ${data.index}`,
+          poolMax: LIMITS.clusterEdgeReadConnectionsMax,
+        }),
+      ),
     ),
   );
   const failed = opened.find((result) => result.status === 'rejected');

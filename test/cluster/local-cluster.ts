@@ -49,7 +49,26 @@ export class LocalCluster {
     readonly config: ClusterConfig,
     /** Seconds `start` took, as the script measured it. */
     readonly startupSeconds: number,
+    /** Whether this object started the topology (and so stops it); false when attached. */
+    private readonly owned: boolean = true,
   ) {}
+
+  /**
+   * The topology a setup step already started in `dir` (tools/cluster/with-topology.sh): `stop()`
+   * leaves it running for the step that started it.
+   */
+  static attach(dir: string): LocalCluster {
+    const { config, startupSeconds } = readClusterFiles(dir);
+    return new LocalCluster(dir, config, startupSeconds, false);
+  }
+
+  /** The topology named by HANGAR_TEST_CLUSTER_DIR when a setup step started one, else a new one. */
+  static attachOrStart(): Promise<LocalCluster> {
+    const dir = process.env['HANGAR_TEST_CLUSTER_DIR'];
+    return dir === undefined || dir === ''
+      ? LocalCluster.start()
+      : Promise.resolve(LocalCluster.attach(dir));
+  }
 
   static async start(): Promise<LocalCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hangar-cluster-'));
@@ -62,13 +81,62 @@ export class LocalCluster {
       await stopAndRemove(dir);
       throw withOutput('local-cluster.sh start', error);
     }
-    const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterConfig;
-    const startupSeconds = Number(readFileSync(join(dir, 'startup-seconds'), 'utf8'));
+    const { config, startupSeconds } = readClusterFiles(dir);
     return new LocalCluster(dir, config, startupSeconds);
   }
 
   stop(): Promise<void> {
-    return stopAndRemove(this.dir);
+    return this.owned ? stopAndRemove(this.dir) : Promise.resolve();
+  }
+
+  // ---- the script's failure commands, named (N is the node, 1-3) ----
+
+  /** kill -9 of node N's etcd member, Patroni, PostgreSQL and OSD at once. */
+  async killNode(node: NodeNumber): Promise<void> {
+    await this.command('kill-node', String(node));
+  }
+
+  /** Starts node N's daemons again: they rejoin (etcd member, Patroni replica, OSD). */
+  async startNode(node: NodeNumber): Promise<void> {
+    await this.command('start-node', String(node));
+  }
+
+  async killOsd(node: NodeNumber): Promise<void> {
+    await this.command('kill-osd', String(node));
+  }
+
+  async startOsd(node: NodeNumber): Promise<void> {
+    await this.command('start-osd', String(node));
+  }
+
+  /** SIGSTOP / SIGCONT of node N's etcd member: silent, its sockets open, as behind a cut link. */
+  async pauseEtcd(node: NodeNumber): Promise<void> {
+    await this.command('pause-etcd', String(node));
+  }
+
+  async resumeEtcd(node: NodeNumber): Promise<void> {
+    await this.command('resume-etcd', String(node));
+  }
+
+  /** Waits (bounded, in the script) until node N's PostgreSQL streams as a replica. */
+  async waitReplica(node: NodeNumber): Promise<void> {
+    await this.command('wait-replica', String(node));
+  }
+
+  async waitHealthOk(): Promise<void> {
+    await this.command('wait-health-ok');
+  }
+
+  async waitEtcdHealthy(): Promise<void> {
+    await this.command('wait-etcd-healthy');
+  }
+
+  /** The node's etcd client URL, as cluster.json lists it. */
+  etcdEndpoint(node: NodeNumber): string {
+    const endpoint = this.config.etcd.endpoints[node - 1];
+    if (endpoint === undefined)
+      throw new Error(`cluster.json lists no etcd endpoint for node ${node}`);
+    return endpoint;
   }
 
   /** Runs a local-cluster.sh command on this cluster; rejects with its output when it fails. */
@@ -136,6 +204,12 @@ export class LocalCluster {
     }
     return client;
   }
+}
+
+function readClusterFiles(dir: string): { config: ClusterConfig; startupSeconds: number } {
+  const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterConfig;
+  const startupSeconds = Number(readFileSync(join(dir, 'startup-seconds'), 'utf8'));
+  return { config, startupSeconds };
 }
 
 /** The dir stays when stop fails: its pid files are what finds the daemons left behind. */

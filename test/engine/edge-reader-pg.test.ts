@@ -52,7 +52,7 @@ function targetOf(partition: number, run: string): ClusterMetadataTarget {
 }
 
 async function open(target: ClusterMetadataTarget, poolMax: number): Promise<PgKvEnv> {
-  const env = await PgKvEnv.open(pgKvOptionsOf(target, poolMax));
+  const env = await PgKvEnv.open(pgKvOptionsOf(target, { applicationName: 'edge test', poolMax }));
   envs.push(env);
   return env;
 }
@@ -82,20 +82,24 @@ function nameOf(entry: ListEntry): string {
   return entry.kind === 'object' ? entry.key : entry.prefix;
 }
 
-test.serial('pgKvOptionsOf: the first target, the role, a bounded pool', (t) => {
+test.serial('pgKvOptionsOf: every member, the role, a bounded pool', (t) => {
   const options = pgKvOptionsOf(
     { ...targetOf(0, 'x'), targets: ['[::1]:5433', 'h:1'], user: 'hangar', password: 'pw' },
-    3,
+    { applicationName: 'hangar gw edge 0', poolMax: 3 },
   );
   t.deepEqual(options, {
     shard: 'edge_x_0',
     connection: {
-      host: '::1',
-      port: 5433,
-      database: 'postgres',
-      user: 'hangar',
-      password: 'pw',
-      max: 3,
+      primaryOf: {
+        targets: ['[::1]:5433', 'h:1'],
+        base: {
+          database: 'postgres',
+          user: 'hangar',
+          password: 'pw',
+          application_name: 'hangar gw edge 0',
+          max: 3,
+        },
+      },
     },
   });
 });

@@ -437,3 +437,41 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  'MetaStore over PgKvEnv: concurrent writes of distinct keys stay exact on slotted counters',
+  async (t) => {
+    const gateways = [await openPg('slots'), await openPg('slots')];
+    try {
+      const metas = await Promise.all(gateways.map((env) => MetaStore.openRemote(env)));
+      const [one, two] = metas as [MetaStore, MetaStore];
+      const [envOne, envTwo] = gateways as [PgKvEnv, PgKvEnv];
+      // 40 PUTs of distinct keys with blocks of their own, 20 from each gateway at once: they
+      // share only the bucket's counters and the partition's block totals.
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? one : two).putObject(
+            BUCKET,
+            `d${i}`,
+            stored(1, [i.toString(16).padStart(64, 'c')]),
+          ),
+        ),
+      );
+      t.log(`retries after conflicts: ${envOne.stats.retries + envTwo.stats.retries} in 40 PUTs`);
+      t.deepEqual(await envOne.read(() => one.bucketCounters(BUCKET)), { objects: 40, bytes: 40 });
+      const totals = await envTwo.read(() => two.blockTotals());
+      t.is(totals.stored, 40);
+      t.is(totals.references, 40);
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? two : one).deleteObject(BUCKET, `d${i}`),
+        ),
+      );
+      t.deepEqual(await envOne.read(() => one.bucketCounters(BUCKET)), { objects: 0, bytes: 0 });
+      t.deepEqual(await envTwo.read(() => two.allBucketCounters()), []);
+      t.is((await envOne.read(() => one.blockTotals())).references, 0);
+    } finally {
+      await Promise.all(gateways.map((env) => env.close()));
+    }
+  },
+);

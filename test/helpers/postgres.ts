@@ -26,21 +26,31 @@ export class TestPostgres {
     process.once('exit', this.killNow);
   }
 
-  static async start(port: number): Promise<TestPostgres> {
+  /**
+   * A server on `port`: a fresh cluster, or (`standbyOf`) a streaming standby cloned from
+   * another test server with pg_basebackup, which answers pg_is_in_recovery() true until
+   * promote().
+   */
+  static async start(port: number, standbyOf?: TestPostgres): Promise<TestPostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'hangar-pg-'));
     chownSync(dir, uidOf('postgres'), gidOf('postgres'));
     const data = join(dir, 'data');
-    asPostgres(`${BIN}/initdb`, [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '-A',
-      'trust',
-      '--no-sync',
-      '-E',
-      'UTF8',
-    ]);
+    if (standbyOf === undefined) {
+      asPostgres(`${BIN}/initdb`, [
+        '-D',
+        data,
+        '-U',
+        'postgres',
+        '-A',
+        'trust',
+        '--no-sync',
+        '-E',
+        'UTF8',
+      ]);
+    } else {
+      const from = ['-h', '127.0.0.1', '-p', String(standbyOf.port), '-U', 'postgres'];
+      asPostgres(`${BIN}/pg_basebackup`, [...from, '-D', data, '-R', '-X', 'stream', '--no-sync']);
+    }
     const child = spawn(
       'runuser',
       [
@@ -79,6 +89,28 @@ export class TestPostgres {
 
   get connection(): pg.PoolConfig {
     return { host: '127.0.0.1', port: this.port, user: 'postgres', database: 'postgres', max: 4 };
+  }
+
+  /** A standby becomes a primary (what Patroni does on failover). */
+  async promote(): Promise<void> {
+    await this.sql('SELECT pg_promote(true, 30)');
+  }
+
+  /**
+   * Ends the server at once, as the death of its machine would (the directory stays until
+   * stop()). Backends call setsid(), so killing the process group leaves them serving the
+   * connections they have: every descendant is killed by pid.
+   */
+  kill(): void {
+    const pids = this.child.pid === undefined ? [] : descendantsOf(this.child.pid);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    signalGroup(this.child, 'SIGKILL');
   }
 
   /** Runs one SQL statement on a connection of its own. */
@@ -136,6 +168,20 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+function descendantsOf(pid: number): number[] {
+  let children: number[];
+  try {
+    children = execFileSync('pgrep', ['-P', String(pid)])
+      .toString()
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(Number);
+  } catch {
+    children = []; // pgrep exits 1 when there are none
+  }
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
 
 function asPostgres(program: string, args: string[]): void {

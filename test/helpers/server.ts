@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ExecutionContext, TestFn } from 'ava';
+import { clusterBackendArgs, testBackend } from './cluster-backend.js';
 
 /** The compiled CLI, started exactly as a user starts it. */
 export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
@@ -48,6 +49,11 @@ export interface ServerOptions {
    * of these are not counted as failures by the log check (see `logProblems`).
    */
   expectedLogErrors?: RegExp[];
+  /**
+   * Start exactly as these options say, whatever HANGAR_TEST_BACKEND asks: for servers whose
+   * caller configures cluster mode itself (test/helpers/cluster.ts).
+   */
+  asGiven?: boolean;
 }
 
 /**
@@ -114,6 +120,11 @@ export class TestServer {
     if (logLevel !== null) args.push('--log-level', logLevel);
     if (options.shards !== undefined) args.push('--shards', String(options.shards));
     args.push(...(options.args ?? []));
+    // "One suite, two backends": under HANGAR_TEST_BACKEND=cluster the same test drives a gateway
+    // of a fresh cluster on the running local topology (test/helpers/cluster-backend.ts).
+    if (options.asGiven !== true && testBackend() === 'cluster') {
+      args.push(...(await clusterBackendArgs(dataDir, options.args ?? [])));
+    }
     const [program, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
     const child = spawn(program ?? process.execPath, [...wrapperArgs, ...args], {
       env: {

@@ -14,6 +14,7 @@
 #   start-node DIR N  start them again (they rejoin: etcd member, Patroni replica, OSD)
 #   kill-osd DIR N    kill -9 node N's OSD (osd.N-1);  start-osd DIR N  starts it again
 #   kill-etcd DIR N   kill -9 node N's etcd member;    start-etcd DIR N starts it again
+#   pause-etcd DIR N  SIGSTOP node N's etcd member (silent, as behind a cut link); resume-etcd DIR N
 #   wait-etcd-healthy DIR  wait until all 3 etcd members are healthy
 #   wait-replica DIR N   wait until node N's PostgreSQL streams as a replica
 #   wait-health-ok DIR   wait until Ceph reports HEALTH_OK
@@ -21,7 +22,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmd=${1:-}; DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 DIR=$(realpath -m "$DIR")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
@@ -120,7 +121,8 @@ cmd_stop() {
   log "ceph stopped ($((SECONDS - t0))s)"
   # One etcd member at a time: a leader stopping hands leadership to a live peer at once, where
   # members stopping together wait out that transfer (~7 s here).
-  for n in "${NODES[@]}"; do stop_gently "etcd$n" 10; done
+  # A paused member (pause-etcd) would sit out its SIGTERM: wake it first.
+  for n in "${NODES[@]}"; do signal_group "etcd$n" CONT; stop_gently "etcd$n" 10; done
   log "etcd stopped ($((SECONDS - t0))s)"
   local left; left=$(ls "$DIR/pids")
   [ -z "$left" ] || die "pid files left in $DIR/pids: $left"
@@ -181,6 +183,10 @@ case "$cmd" in
   wait-health-ok) ceph_wait_health_ok ;;
   kill-etcd) check_node "${3:-}"; kill_hard "etcd$3" ;;
   start-etcd) check_node "${3:-}"; running "etcd$3" || etcd_start "$3" ;;
+  # A stopped member keeps its sockets open and answers nothing: its clients wait out their
+  # timeouts, as behind a cut link, where a killed one would refuse connections at once.
+  pause-etcd) check_node "${3:-}"; running "etcd$3" || die "etcd$3 is not running"; signal_group "etcd$3" STOP ;;
+  resume-etcd) check_node "${3:-}"; signal_group "etcd$3" CONT ;;
   wait-etcd-healthy) etcd_wait_healthy ;;
   *) die "unknown command '$cmd' (see: $0 without arguments)" ;;
 esac

@@ -2,15 +2,35 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
-import type { CommitEffects, KvKey, KvTable, KvTableOptions, RemoteKvEnv } from '../kv.js';
+import { shardCounters } from '../../stats.js';
+import type {
+  AttemptSeeds,
+  CommitEffects,
+  KvKey,
+  KvTable,
+  KvTableOptions,
+  RemoteKvEnv,
+} from '../kv.js';
 import { successor } from './fetched.js';
+import { FixedPool, type PoolSource, PrimaryPool, type PrimaryTargets } from './primary.js';
 import { FetchNeeded, type FetchRequest, Run, TxnCache } from './run.js';
-import { BEGIN_READ, BEGIN_WRITE, createSql, fetchSql, schemaOf, writesSql } from './sql.js';
+import {
+  BEGIN_READ,
+  BEGIN_WRITE,
+  createSql,
+  fetchSql,
+  pointsSql,
+  schemaOf,
+  writesSql,
+} from './sql.js';
 import { PgKvTable, type TableHost } from './table.js';
 
 export interface PgKvOptions {
-  /** How to reach the shard's PostgreSQL (node-postgres pool settings). */
-  connection: pg.PoolConfig;
+  /**
+   * How to reach the shard's PostgreSQL: one server (node-postgres pool settings), or the
+   * members of a Patroni cluster, whose primary is found and followed across failovers.
+   */
+  connection: pg.PoolConfig | { primaryOf: PrimaryTargets };
   /** The metadata shard: its tables live in schema `hangar_meta_<shard>`. */
   shard: string;
 }
@@ -48,38 +68,37 @@ export interface PgKvStats {
   runs: number;
   /** Attempts run again after a serialization failure or deadlock. */
   retries: number;
+  /** Attempts run again because the primary was lost before COMMIT (failover). */
+  failovers: number;
 }
 
-/** SQLSTATEs after which the same transaction, run again, may succeed. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * SQLSTATEs after which the same transaction, run again, may succeed: a serialization failure
+ * (a row it read was changed meanwhile), a deadlock, and a unique violation (a key it read as
+ * absent was inserted meanwhile: writesSql inserts such keys plainly).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /**
  * The cluster metadata store of one shard (engine/meta/kv.ts): the tables' rows in PostgreSQL,
  * transactions SERIALIZABLE, work re-run until every read it makes has been fetched.
  */
-export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
+export class PgKvEnv implements RemoteKvEnv, CommitEffects, AttemptSeeds, TableHost {
   private current: Run | undefined;
-  readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0 };
+  readonly stats: PgKvStats = { roundTrips: 0, runs: 0, retries: 0, failovers: 0 };
   readonly flushed: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly pool: pg.Pool,
+    private readonly source: PoolSource,
     private readonly schema: string,
   ) {}
 
   /** Connects, checks the server, and creates the shard's schema and table if missing. */
   static async open(options: PgKvOptions): Promise<PgKvEnv> {
     const schema = schemaOf(options.shard);
-    const pool = new pg.Pool({
-      connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
-      query_timeout: LIMITS.pgKvQueryTimeoutMs,
-      ...options.connection,
-    });
-    // An idle connection that breaks (failover, restart) is dropped by the pool; without a
-    // listener its 'error' would end the process.
-    pool.on('error', () => {});
+    const source = sourceOf(options.connection);
     try {
-      const client = await pool.connect();
+      const client = await (await source.pool()).connect();
       try {
         const { rows } = await client.query('SHOW standard_conforming_strings');
         assert(
@@ -91,10 +110,10 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
         client.release();
       }
     } catch (error) {
-      await pool.end();
+      await source.end();
       throw error;
     }
-    return new PgKvEnv(pool, schema);
+    return new PgKvEnv(source, schema);
   }
 
   get activeRun(): Run | undefined {
@@ -108,7 +127,13 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
   transaction<T>(work: () => T): Promise<T> {
     // Inside another transaction's work (lmdb-js nests it the same way): part of that run.
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('write', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('write', work));
+  }
+
+  /** kv.ts attemptSeed: the same for every run of this attempt. */
+  attemptSeed(): number {
+    assert(this.current !== undefined, 'pg-kv: attemptSeed outside transaction work');
+    return this.current.cache.seed;
   }
 
   /** kv.ts afterCommit: kept with the run, done once that run's transaction committed. */
@@ -124,14 +149,14 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
 
   read<T>(work: () => T): Promise<T> {
     if (this.current !== undefined) return Promise.resolve(work());
-    return this.withRetries('read', work);
+    return shardCounters.timeEngine('pg_transaction', () => this.withRetries('read', work));
   }
 
   /** Every read is its own PostgreSQL transaction: there is no snapshot to renew. */
   resetReadTxn(): void {}
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.source.end();
   }
 
   private async withRetries<T>(mode: Mode, work: () => T): Promise<T> {
@@ -139,12 +164,25 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
     const committed = new Promise<boolean>((resolve) => {
       settle = resolve;
     });
+    let failoverUntilMs: number | null = null;
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await this.attempt(mode, work, committed);
         settle(true);
         return value;
       } catch (error) {
+        if (this.source.canFailOver && wroteNothingOnLostServer(error)) {
+          // The primary went away before COMMIT: nothing was written, so the same work runs
+          // again on the new primary once Patroni has promoted one (pool() waits for it).
+          const until: number = failoverUntilMs ?? Date.now() + LIMITS.pgPrimaryWaitMs;
+          failoverUntilMs = until;
+          if (Date.now() < until) {
+            this.stats.failovers++;
+            attempt--;
+            await sleep(LIMITS.pgPrimaryProbeGapMs);
+            continue;
+          }
+        }
         if (!isRetryable(error) || attempt >= LIMITS.pgKvAttemptsMax) {
           settle(false);
           throw isRetryable(error)
@@ -164,6 +202,7 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
   private async attempt<T>(mode: Mode, work: () => T, committed: Promise<boolean>): Promise<T> {
     const cache = new TxnCache();
     let session: Session | undefined;
+    const pool = await this.source.pool();
     try {
       for (let runs = 1; ; runs++) {
         if (runs > LIMITS.pgKvRunsMax) {
@@ -173,21 +212,26 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
         this.stats.runs++;
         const outcome = this.runOnce(run, work);
         if (outcome.done) {
-          const writes = writesSql(this.schema, run.writes());
+          const writes = writesSql(
+            this.schema,
+            run.writes().map((w) => ({ ...w, was: cache.wasRead(w.table, w.key) })),
+          );
           if (session !== undefined || writes !== '') {
-            session ??= await Session.open(this.pool, mode, this.stats);
+            session ??= await Session.open(pool, mode, this.stats);
             await session.commit(writes);
           }
           // Only this run's effects: earlier runs of the work were answered from less.
           for (const effect of run.effects) effect();
           return outcome.value;
         }
-        session ??= await Session.open(this.pool, mode, this.stats);
-        await this.fetch(session, cache, outcome.request);
+        session ??= await Session.open(pool, mode, this.stats);
+        await this.fetch(session, cache, outcome.request, run);
       }
     } catch (error) {
       await session?.abandon(error);
-      throw describe(error, session);
+      const described = describe(error, session);
+      if (isServerGone(error) || isServerGone(causeOf(described))) this.source.lost(pool);
+      throw described;
     } finally {
       session?.release();
     }
@@ -219,9 +263,40 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, TableHost {
     return { done: true, value };
   }
 
-  private async fetch(session: Session, cache: TxnCache, request: FetchRequest): Promise<void> {
-    const rows = await session.query(fetchSql(this.schema, request));
-    cache.learn(request.table, spanOf(request, rows), rows);
+  /**
+   * Fetches what a run missed, in one round trip: every point it guessed (one statement), and
+   * the range read that ended it, if one did.
+   */
+  private async fetch(
+    session: Session,
+    cache: TxnCache,
+    request: FetchRequest,
+    run: Run,
+  ): Promise<void> {
+    const points = uniquePoints(run.guessed);
+    const range = run.rangeMissed ?? (points.length === 0 ? request : undefined);
+    const statements: string[] = [];
+    if (points.length > 0) statements.push(pointsSql(this.schema, points));
+    if (range !== undefined) statements.push(fetchSql(this.schema, range));
+    const results = await session.queryAll(statements.join(''));
+    if (points.length > 0) {
+      const found = new Map<string, Buffer>();
+      for (const row of results[0] ?? []) {
+        found.set(`${row.tbl}\0${row.key.toString('hex')}`, row.value);
+      }
+      for (const { table, key } of points) {
+        const value = found.get(`${table}\0${key.toString('hex')}`);
+        cache.learn(
+          table,
+          { lo: key, hi: successor(key) },
+          value === undefined ? [] : [{ key, value }],
+        );
+      }
+    }
+    if (range !== undefined) {
+      const rows = results[results.length - 1] ?? [];
+      cache.learn(range.table, spanOf(range, rows), rows);
+    }
     if (cache.rows > LIMITS.pgKvTxnRowsMax) {
       throw new PgKvError('rows', `pg-kv: a transaction read over ${LIMITS.pgKvTxnRowsMax} rows`);
     }
@@ -264,6 +339,19 @@ class Session {
   async query(sql: string): Promise<Array<{ key: Buffer; value: Buffer }>> {
     const result = await this.send(sql);
     return result.rows as Array<{ key: Buffer; value: Buffer }>;
+  }
+
+  /** Several statements in one message: each one's rows, in order. */
+  async queryAll(sql: string): Promise<Array<Array<{ tbl?: string; key: Buffer; value: Buffer }>>> {
+    const text = this.begin + sql;
+    const skip = this.begin === '' ? 0 : 1;
+    this.begin = '';
+    this.stats.roundTrips++;
+    const results = (await this.client.query(text)) as pg.QueryResult | pg.QueryResult[];
+    const all = Array.isArray(results) ? results : [results];
+    return all
+      .slice(skip)
+      .map((result) => result.rows as Array<{ tbl?: string; key: Buffer; value: Buffer }>);
   }
 
   async commit(writes: string): Promise<void> {
@@ -326,6 +414,50 @@ function spanOf(
   }
 }
 
+function sourceOf(connection: PgKvOptions['connection']): PoolSource {
+  if ('primaryOf' in connection) return new PrimaryPool(connection.primaryOf);
+  const pool = new pg.Pool({
+    connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
+    query_timeout: LIMITS.pgKvQueryTimeoutMs,
+    ...connection,
+  });
+  // An idle connection that breaks (failover, restart) is dropped by the pool; without a
+  // listener its 'error' would end the process.
+  pool.on('error', () => {});
+  return new FixedPool(pool);
+}
+
+function causeOf(error: unknown): unknown {
+  return error instanceof Error ? error.cause : undefined;
+}
+
+/**
+ * SQLSTATEs of a server that is no longer (or not) the primary: read_only_sql_transaction (a
+ * demoted primary), admin/crash shutdown, cannot_connect_now (starting or recovering), and
+ * connection exceptions (class 08).
+ */
+const SERVER_GONE = new Set(['25006', '57P01', '57P02', '57P03']);
+
+/** A failure that a switch to another server (a new primary) could cure. */
+function isServerGone(error: unknown): boolean {
+  if (hasSqlState(error)) return SERVER_GONE.has(error.code) || error.code.startsWith('08');
+  return error !== undefined && isPgFailure(error);
+}
+
+/** An attempt that failed on a lost server before COMMIT was sent: safe to run again. */
+function wroteNothingOnLostServer(error: unknown): boolean {
+  return error instanceof PgKvError && error.failure === 'aborted' && isServerGone(error.cause);
+}
+
+/** A run's guessed points, each once (a work may read one key several times). */
+function uniquePoints(
+  points: ReadonlyArray<{ table: string; key: Buffer }>,
+): Array<{ table: string; key: Buffer }> {
+  const seen = new Map<string, { table: string; key: Buffer }>();
+  for (const point of points) seen.set(`${point.table}\0${point.key.toString('hex')}`, point);
+  return [...seen.values()];
+}
+
 function hasSqlState(error: unknown): error is { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
@@ -370,7 +502,7 @@ function describe(error: unknown, session: Session | undefined): unknown {
 function isPgFailure(error: unknown): boolean {
   if (hasSqlState(error)) return true;
   const message = messageOf(error);
-  return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|Query read timeout|Client has encountered a connection error/.test(
+  return /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|Query read timeout|timeout expired|Client has encountered a connection error/.test(
     message,
   );
 }

@@ -29,6 +29,8 @@ export interface Write {
 export class TxnCache {
   private readonly tables = new Map<string, FetchedTable>();
   rows = 0;
+  /** kv.ts attemptSeed: one per attempt (a retry gets a new cache, so a new seed). */
+  readonly seed = Math.random();
 
   table(name: string): FetchedTable {
     let table = this.tables.get(name);
@@ -37,6 +39,13 @@ export class TxnCache {
       this.tables.set(name, table);
     }
     return table;
+  }
+
+  /** Whether the transaction's reads saw `key` stored, saw it absent, or never looked. */
+  wasRead(name: string, key: Buffer): 'present' | 'absent' | 'unread' {
+    const table = this.tables.get(name);
+    if (table === undefined || table.containing(key) === undefined) return 'unread';
+    return table.value(key) === undefined ? 'absent' : 'present';
   }
 
   learn(name: string, span: Interval, rows: readonly Row[]): void {
@@ -53,6 +62,15 @@ export class Run {
   private readonly overlay = new Map<string, Map<string, Write>>();
   /** The first read this run could not answer (set even if the work swallowed the signal). */
   missed: FetchRequest | undefined;
+  /** The first range read this run could not answer: a run ends at it. */
+  rangeMissed: FetchRequest | undefined;
+  /**
+   * Point reads this run could not answer. A point miss does not end the run: the read answers
+   * "not stored" and the work goes on, so one run finds every point read it makes (or most: a
+   * guess may send it down another path), and they are fetched together in one round trip
+   * instead of one run and one round trip each. The run's outcome is void all the same.
+   */
+  readonly guessed: Array<{ table: string; key: Buffer }> = [];
   /** Effects outside the store the work asked for (kv.ts afterCommit): run once it commits. */
   readonly effects: Array<() => void> = [];
 
@@ -85,7 +103,7 @@ export class Run {
     const own = this.overlay.get(table)?.get(key.toString('hex'));
     if (own !== undefined) return own.value ?? undefined;
     const fetched = this.cache.table(table);
-    if (fetched.containing(key) === undefined) this.need({ kind: 'point', table, key });
+    if (fetched.containing(key) === undefined) return this.guess(table, key);
     return fetched.value(key);
   }
 
@@ -148,7 +166,17 @@ export class Run {
 
   private need(request: FetchRequest): never {
     this.missed ??= request;
+    this.rangeMissed ??= request;
     throw new FetchNeeded(request);
+  }
+
+  /** A point miss: noted, answered "not stored"; past LIMITS.pgKvGuessesMax the run ends. */
+  private guess(table: string, key: Buffer): undefined {
+    const request: FetchRequest = { kind: 'point', table, key };
+    this.missed ??= request;
+    if (this.guessed.length >= LIMITS.pgKvGuessesMax) throw new FetchNeeded(request);
+    this.guessed.push({ table, key });
+    return undefined;
   }
 }
 

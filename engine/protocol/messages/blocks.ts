@@ -1,7 +1,12 @@
 /** Shard health: stats, scrub, orphan cleanup, block errors and operator repairs. Part of the
  *  one protocol (../messages.ts). */
 
-import type { CompressionCounters, FsyncKind, LatencyHistogram } from '../../stats.js';
+import type {
+  CompressionCounters,
+  EngineOpKind,
+  FsyncKind,
+  LatencyHistogram,
+} from '../../stats.js';
 
 /** Block totals of one shard (O(1): kept by every transaction that moves a reference). */
 export interface BlockTotals {
@@ -27,6 +32,8 @@ export interface ShardStats {
   /** Block files stored compressed or kept plain as incompressible, since start. */
   compression: CompressionCounters;
   fsync: Record<FsyncKind, LatencyHistogram>;
+  /** Cluster mode: PostgreSQL transaction and RADOS read/write latencies (else all zero). */
+  engine: Record<EngineOpKind, LatencyHistogram>;
   /** Seconds the shard's thread spent working (event-loop utilization), since start. */
   busySeconds: number;
   /** Messages the shard has taken from its mailbox since start. */
