@@ -22,6 +22,7 @@ import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/di
 import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
 import { bindMetricsSources } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
+import { edgeClusterOf, openCluster, runWhileLeading } from './cluster-boot.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { InventoryWorker } from './inventory/worker.js';
@@ -91,6 +92,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   // nothing the keyring holds, stops the start here, not at the first encrypted GET.
   keyringOf({ config, catalog }).checkMasterKeys();
   const rootKey = await ensureRootKey(catalog, config, logger);
+  // Cluster mode: etcd answers and the layout agrees before any shard starts.
+  const cluster =
+    config.cluster === null ? null : await openCluster(config.cluster, layout.shards, logger);
   let edges: EdgeThreads | undefined;
   const pool = await ShardPool.start(
     {
@@ -103,9 +107,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       sseMasterKeyFile: config.sse.masterKeyFile,
       storage: config.storage,
       kvStrict: config.kvStrict,
+      ...(cluster === null ? {} : { clusterShards: cluster.allShardSettings() }),
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
-  );
+  ).catch(async (error: unknown) => {
+    await cluster?.stop();
+    throw error;
+  });
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   void purgeDeletedBuckets(state);
   const lifecycle = new LifecycleRunner(
@@ -115,6 +123,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     config.clockOffsetMs,
     config.s3.region,
   );
+  runWhileLeading(cluster, 'lifecycle', lifecycle);
   lifecycle.start();
   const restores = new RestoreWorker(
     catalog,
@@ -127,6 +136,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       (_, shardId) => new RestoreQueueView(config.dataDir, shardId, config.durability === 'fsync'),
     ),
   );
+  runWhileLeading(cluster, 'restore', restores);
   restores.start();
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
   await scrub.start();
@@ -138,11 +148,14 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     new TargetSenders(),
     logger,
   );
+  runWhileLeading(cluster, 'notifications', notify);
   notify.start();
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   // Started once the S3 port is open: it reads the versions it sends through that port.
   const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
+  runWhileLeading(cluster, 'replication', replication);
   const inventory = new InventoryWorker(state);
+  runWhileLeading(cluster, 'inventory', inventory);
   inventory.start();
   const drain = new DrainWorker(pool.clients, config.storage, logger);
   drain.start();
@@ -176,6 +189,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   let s3PortClaimed: number;
   try {
     s3PortClaimed = claimPort(uws, 'S3', config.s3.host, config.s3.port);
+    // Registered (the write gate open, campaigns begun) before the edges serve a request.
+    await cluster?.join(connectableEndpoint(config.s3.host, s3PortClaimed, scheme));
     const adminState = {
       server: state,
       startedMs: Date.now(),
@@ -204,6 +219,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         count: config.edgeThreads ?? availableParallelism(),
         s3Port: s3PortClaimed,
         webPort: claimPort(uws, 'website', config.web.host, config.web.port),
+        ...(cluster === null ? {} : { cluster: edgeClusterOf(cluster) }),
       },
       pool,
       superviseEdges(logger),
@@ -213,6 +229,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     admin?.close();
     await stopWorkers();
     await pool.stop();
+    await cluster?.stop();
     throw error;
   }
   const serving = edges;
@@ -283,6 +300,9 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       admin.closeConnections();
       await stopWorkers();
       await pool.stop();
+      // After the workers stopped: resigning hands their jobs to another gateway, which must
+      // not start while this one's passes are still ending. Leaving revokes the lease.
+      await cluster?.stop();
       bindMetricsSources(null);
       await catalog.close();
       // Last: while it exists the CLI knows a server owns the data directory (and does not open
