@@ -4,6 +4,7 @@ import { assert } from '../engine/assert.js';
 import type { HangarConfig } from '../engine/config.js';
 import { LIMITS } from '../engine/limits.js';
 import { currentLogSettings, type Logger } from '../engine/log.js';
+import type { PgKvOptions } from '../engine/meta/pg-kv/env.js';
 import { DeathWindow } from '../engine/pool/death-window.js';
 import type { LaneHolder, ShardPool } from '../engine/pool/shard-pool.js';
 import { LANES_MAX } from '../engine/protocol/lanes.js';
@@ -26,6 +27,8 @@ export interface EdgeSettings {
   readonly webPort: number;
   /** Cluster mode (http/cluster-boot.ts); absent: embedded. */
   readonly cluster?: EdgeCluster;
+  /** Cluster mode: the catalog's PostgreSQL, for each thread's replica handle. */
+  readonly catalogPg?: PgKvOptions;
 }
 
 /** One edge thread: its Worker and the answers it owes the main thread. */
@@ -148,6 +151,7 @@ export class EdgeThreads {
       s3Port: this.settings.s3Port,
       webPort: this.settings.webPort,
       ...(this.settings.cluster === undefined ? {} : { cluster: this.settings.cluster }),
+      ...(this.settings.catalogPg === undefined ? {} : { catalogPg: this.settings.catalogPg }),
     };
     const worker = new Worker(new URL('./edge/thread.js', import.meta.url), {
       workerData: data,

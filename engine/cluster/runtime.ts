@@ -189,6 +189,11 @@ export class ClusterRuntime {
     return true;
   }
 
+  /** The etcd client this gateway's runtime holds (the catalog watches its version there). */
+  get etcd(): Etcd3 {
+    return this.client;
+  }
+
   /** What shard `partition` of this gateway is told: its PostgreSQL schema and RADOS namespace. */
   shardSettings(partition: number): ClusterShardSettings {
     return {
