@@ -1,10 +1,11 @@
 # shellcheck shell=bash
-# Ceph: one monitor (mon.a on 127.0.0.1:16789; 6789 belongs to the main suite's Ceph peer), one
+# Ceph: one monitor (mon.a on 127.0.0.1:16789 plus the port offset; 6789 belongs to the main suite's
+# Ceph peer), one
 # manager (it reports placement-group states and health), and one memstore OSD per node: node N runs
 # osd.(N-1). Everything lives in DIR/ceph; clients read DIR/ceph.conf, whose keyring line finds the
 # admin key at DIR/ceph/keyring.client.admin.
 
-CEPH_MON_PORT=16789
+CEPH_MON_PORT=$(port 16789)
 CEPH_POOL=hangar.blocks
 CEPH_POOL_PGS=16
 CEPH_OSDS_UP_TIMEOUT_S=${CEPH_OSDS_UP_TIMEOUT_S:-120}
