@@ -9,6 +9,10 @@
  * Scaling with threads: `--targets raw,hangar-e1s1,hangar-e1s2,hangar-e2s1,hangar-e2s2` runs
  * hangar with 1–2 edge threads × 1–2 shards beside the raw reference.
  *
+ * Cluster mode (issue 19): `--targets raw,hangar,hangar-cluster,rgw-cluster` runs one hangar
+ * gateway in cluster mode and radosgw over the same Ceph, on one local topology for the whole run
+ * (load/bench-topology.ts: HANGAR_BENCH_CLUSTER_DIR, else started at port offset 100).
+ *
  * `npm run bench` is the full run with the micro-benchmarks; `npm run bench:quick` the short one.
  * Every target is started fresh for every workload (own port, own temp dir) and stopped after;
  * targets alternate within each workload, so drift of the shared machine hits them alike.
@@ -22,6 +26,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goalsTable } from './goals.js';
+import { stopBenchTopology } from './load/bench-topology.js';
 import { runHeadLoad } from './load/head-gen.js';
 import { cpuSeconds, RssSampler } from './load/proc.js';
 import {
@@ -833,6 +838,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    await stopBenchTopology();
   }
 
   let microTable: string | undefined;
