@@ -426,7 +426,7 @@ async function measure(
   const m: Measurement = { workload: w.id, target: name, notes: [] };
   const spec = TARGETS[name];
   const durationS = opts.quick ? w.seconds[0] : w.seconds[1];
-  const preloadTimeoutS = opts.quick ? 60 : 120;
+  const preloadTimeoutS = spec.preloadTimeoutS ?? (opts.quick ? 60 : 120);
   const ctx: Ctx = { quick: opts.quick, durationS, loaded: 0 };
   let target: RunningTarget;
   try {
@@ -864,7 +864,7 @@ async function main(argv: readonly string[]): Promise<void> {
     '## How',
     '',
     '- Load: `wrk` with `bench/load/requests.lua`, cycling through presigned path-style URLs (1 h expiry, generated with `@aws-sdk/s3-request-presigner`); 2 wrk threads unless said otherwise. Every response status is counted; any non-2xx, socket error or timeout makes the run INVALID.',
-    '- Every target is started fresh for every workload on a free loopback port with its own temp dir, preloaded (PUTs over presigned URLs, 64 at a time, node:http), measured, and stopped. A preload has a time limit (60 s quick, 120 s full); a target that misses it is reported "not measured". Within a workload the targets run in turn, so drift of the shared machine hits all of them.',
+    '- Every target is started fresh for every workload on a free loopback port with its own temp dir, preloaded (PUTs over presigned URLs, 64 at a time, node:http), measured, and stopped. A preload has a time limit (60 s quick, 120 s full; 600 s for the cluster targets); a target that misses it is reported "not measured". Within a workload the targets run in turn, so drift of the shared machine hits all of them.',
     '- Targets:',
     ...targets.map((t) => `  - ${t}: ${TARGETS[t].describe}`),
     ...skippedTargets.map((s) => `  - not run: ${s}`),

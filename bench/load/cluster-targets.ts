@@ -5,8 +5,11 @@
  * - rgw-cluster: Ceph's radosgw over the SAME Ceph cluster (the design's §4.6 peer), with a user of
  *   its own made by radosgw-admin.
  * Each start is per workload like every target; what a workload stored is removed at its stop
- * (RADOS objects, PostgreSQL schemas, the rgw bucket), since the memstore OSDs keep all of it in
- * memory (1 GiB each) and the next workload would otherwise start on a fuller cluster.
+ * (hangar's RADOS objects and PostgreSQL schemas; radosgw's pools, deleted whole and made again:
+ * `radosgw-admin bucket rm --purge-objects` took 2 min for 25,000 objects), since the memstore
+ * OSDs keep all of it in memory (1 GiB each) and the next workload would otherwise start on a
+ * fuller cluster. Deleting pools needs mon_allow_pool_delete, which rgw-cluster sets on the
+ * topology's monitor: run it on a topology of the bench's own.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -19,7 +22,6 @@ import {
   writeGatewayConfig,
 } from '../../test/helpers/cluster-backend.js';
 import { benchTopology, cephTool, topologyPids } from './bench-topology.js';
-import { BUCKET } from './s3.js';
 import {
   HANGAR_CREDENTIALS,
   HANGAR_READY,
@@ -61,6 +63,11 @@ const RGW_POOLS = [
   'default.rgw.buckets.non-ec',
 ];
 const RGW_POOL_PGS = '8';
+/**
+ * Every PUT of a cluster target commits to 3 replicas (PostgreSQL's synchronous standby, RADOS
+ * size 3): ~500-1000 PUTs/s on a loaded 2-core machine, so list-100k's 100,000 keys need minutes.
+ */
+const CLUSTER_PRELOAD_TIMEOUT_S = 600;
 
 const TOPOLOGY =
   'the one-machine topology of tools/cluster/local-cluster.sh (3 etcd, 3 PostgreSQL 15 + Patroni with a synchronous standby, Ceph 16 mon + mgr + 3 memstore OSDs, pool size 3), one per run, at HANGAR_CLUSTER_PORT_OFFSET (100 unless set) or attached from HANGAR_BENCH_CLUSTER_DIR';
@@ -71,6 +78,7 @@ export const CLUSTER_TARGET_SPECS: Readonly<Record<ClusterTarget, TargetSpec>> =
     role: 'hangar',
     stateless: false,
     credentials: HANGAR_CREDENTIALS,
+    preloadTimeoutS: CLUSTER_PRELOAD_TIMEOUT_S,
     describe: `hangar server with a [cluster] section: one gateway of a fresh cluster (hangar cluster init per workload) on ${TOPOLOGY}; CPU and memory summed over the gateway, the 3 PostgreSQL servers (every backend), the 3 etcd members and Ceph's mon, mgr and OSDs (Patroni's agents not counted; the memstore OSDs' RSS holds the stored data)`,
   },
   'rgw-cluster': {
@@ -78,6 +86,7 @@ export const CLUSTER_TARGET_SPECS: Readonly<Record<ClusterTarget, TargetSpec>> =
     role: 'peer',
     stateless: false,
     credentials: RGW_CREDENTIALS,
+    preloadTimeoutS: CLUSTER_PRELOAD_TIMEOUT_S,
     describe: `Ceph RADOS Gateway (Debian's ceph 16, beast frontend) over the Ceph cluster of hangar-cluster's topology (${TOPOLOGY}); CPU and memory summed over radosgw and Ceph's mon, mgr and OSDs`,
   },
 };
@@ -177,9 +186,7 @@ async function dropSchemasOf(topology: LocalCluster, clusterName: string): Promi
   }
 }
 
-let rgwPrepared: Promise<void> | undefined;
-
-/** radosgw's key and pools, once per topology (the calls are idempotent). */
+/** radosgw's key and pools (every call is idempotent): before each start. */
 async function prepareRgw(topology: LocalCluster): Promise<void> {
   const keyring = join(topology.dir, `ceph/keyring.${RGW_CLIENT}`);
   await cephTool(topology, 'ceph', [
@@ -229,11 +236,7 @@ async function ensureRgwUser(topology: LocalCluster): Promise<void> {
 
 export async function startRgwCluster(spec: TargetSpec, port: number): Promise<RunningTarget> {
   const topology = await benchTopology();
-  rgwPrepared ??= prepareRgw(topology).catch((error: unknown) => {
-    rgwPrepared = undefined;
-    throw error;
-  });
-  await rgwPrepared;
+  await prepareRgw(topology);
   const rgwData = mkdtempSync(join(tmpdir(), 'rgw-cluster-bench-'));
   const rgw = await startProcess(
     spec,
@@ -263,21 +266,24 @@ export async function startRgwCluster(spec: TargetSpec, port: number): Promise<R
   }
   const ceph = topologyPids(topology, 'ceph');
   return withCleanup({ ...rgw, pids: () => [...rgw.pids(), ...ceph] }, 'rgw-cluster', () =>
-    removeRgwBucket(topology),
+    removeRgwPools(topology),
   );
 }
 
-/** The workload's bucket and objects, at once (--bypass-gc: not after rgw's 2 h GC delay). */
-async function removeRgwBucket(topology: LocalCluster): Promise<void> {
-  await cephTool(topology, 'radosgw-admin', [
-    'bucket',
-    'rm',
-    '--bucket',
-    BUCKET,
-    '--purge-objects',
-    '--bypass-gc',
-  ]).catch((error: unknown) => {
-    // A workload that failed before making its bucket leaves none.
-    if (!/No such file|NoSuchBucket|\(2\)/.test(String(error))) throw error;
-  });
+/**
+ * Everything radosgw stored (zone, user, buckets, objects), by deleting its pools: the next start
+ * makes them again, empty, and radosgw its zone in them.
+ */
+async function removeRgwPools(topology: LocalCluster): Promise<void> {
+  await cephTool(topology, 'ceph', ['config', 'set', 'mon', 'mon_allow_pool_delete', 'true']);
+  for (const pool of RGW_POOLS) {
+    await cephTool(topology, 'ceph', [
+      'osd',
+      'pool',
+      'delete',
+      pool,
+      pool,
+      '--yes-i-really-really-mean-it',
+    ]);
+  }
 }

@@ -64,6 +64,8 @@ export interface TargetSpec {
   stateless: boolean;
   credentials: Credentials;
   describe: string;
+  /** The preload's time limit, when the target needs longer than run.ts's (60 s quick, 120 s). */
+  preloadTimeoutS?: number;
 }
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
