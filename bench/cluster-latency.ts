@@ -10,6 +10,10 @@
  * - metadata read: MetaStore.read of that record (a HEAD's or GET's point read).
  * - RADOS write / read of one 4 KiB and one 1 MiB object (a block: 64 MiB = 64 of them).
  *
+ * Then S3 requests, one at a time, on an embedded server and on a cluster-mode gateway of the
+ * same topology (load/request-latency.ts): the difference is what cluster mode adds per request,
+ * and the gateway's /metrics say which engine operations it made of each request.
+ *
  *   node dist/bench/cluster-latency.js [--quick]
  *
  * It runs on HANGAR_BENCH_CLUSTER_DIR's topology, or starts one at HANGAR_CLUSTER_PORT_OFFSET
@@ -24,6 +28,7 @@ import { PgKvEnv } from '../engine/meta/pg-kv/env.js';
 import { MetaStore } from '../engine/meta/store.js';
 import type { LocalCluster } from '../test/cluster/local-cluster.js';
 import { benchTopology, stopBenchTopology } from './load/bench-topology.js';
+import { type RequestFigure, requestFigures } from './load/request-latency.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -55,11 +60,32 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+const mean = (samples: readonly number[]): number =>
+  samples.reduce((a, b) => a + b, 0) / samples.length;
+const p50 = (samples: readonly number[]): number =>
+  percentile(
+    [...samples].sort((a, b) => a - b),
+    50,
+  );
+const ms = (v: number): string => v.toFixed(Math.abs(v) < 10 ? 2 : 1);
+
 function row({ operation, samples, note }: Figure): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-  const ms = (v: number): string => v.toFixed(v < 10 ? 2 : 1);
-  return `| ${operation} | ${samples.length} | ${ms(mean)} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))} | ${note ?? ''} |`;
+  return `| ${operation} | ${samples.length} | ${ms(mean(samples))} | ${ms(percentile(sorted, 50))} | ${ms(percentile(sorted, 99))} | ${note ?? ''} |`;
+}
+
+/** One line per request: embedded, cluster, the difference, and the gateway's engine work. */
+function requestRows(figures: readonly RequestFigure[]): string[] {
+  const requests = [...new Set(figures.map((f) => f.request))];
+  return requests.map((request) => {
+    const of = (backend: string) =>
+      figures.find((f) => f.request === request && f.backend === backend);
+    const embedded = of('embedded');
+    const cluster = of('cluster');
+    if (embedded === undefined || cluster === undefined) return `| ${request} | – | – | – | |`;
+    const added = mean(cluster.samples) - mean(embedded.samples);
+    return `| ${request} (n=${cluster.samples.length}) | ${ms(mean(embedded.samples))} / ${ms(p50(embedded.samples))} | ${ms(mean(cluster.samples))} / ${ms(p50(cluster.samples))} | ${ms(added)} | ${cluster.engines ?? ''} |`;
+  });
 }
 
 async function postgresFigures(topology: LocalCluster, n: number): Promise<Figure[]> {
@@ -198,13 +224,23 @@ async function main(argv: readonly string[]): Promise<void> {
       ...(await metadataFigures(topology, n)),
       ...(await radosFigures(topology, n)),
     ];
+    const load = loadavg()[0]?.toFixed(1);
+    const requests = await requestFigures(topology.dir, n);
     process.stdout.write(
       [
-        `topology ${topology.dir} (port offset ${topology.config.portOffset}); load average ${loadavg()[0]?.toFixed(1)} at the end`,
+        `topology ${topology.dir} (port offset ${topology.config.portOffset})`,
+        '',
+        `Engines, one operation at a time (load average ${load} at the end):`,
         '',
         '| operation | n | mean ms | p50 ms | p99 ms | note |',
         '|---|---:|---:|---:|---:|---|',
         ...figures.map(row),
+        '',
+        `S3 requests one at a time, AWS SDK v3 (load average ${loadavg()[0]?.toFixed(1)} at the end):`,
+        '',
+        '| request | embedded mean / p50 ms | cluster mean / p50 ms | added mean ms | cluster gateway engines per request (/metrics) |',
+        '|---|---:|---:|---:|---|',
+        ...requestRows(requests),
         '',
       ].join('\n'),
     );
