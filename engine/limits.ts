@@ -437,6 +437,9 @@ export const LIMITS = {
   /** Rows each counter (a bucket's objects and bytes, a partition's block totals) is spread
    *  over in a cluster store, so concurrent writes rarely meet on one row. */
   clusterCounterSlots: 64,
+  /** Connections one pool to a partition's PostgreSQL primary keeps at most (a gateway has a
+   *  pool per shard, and per edge thread and partition): transactions beyond wait their turn. */
+  pgKvPoolConnectionsMax: 4,
   /** Point reads one run of a cluster metadata transaction may guess "not stored" and go on
    *  past, to fetch them all in one round trip; the next miss ends the run. */
   pgKvGuessesMax: 256,
@@ -477,6 +480,18 @@ export const LIMITS = {
    *  own throttle (objecter_inflight_ops 1024, objecter_inflight_op_bytes 100 MiB), so a
    *  queued call never blocks the thread that issues it. */
   radosInFlightMax: tunable('radosInFlightMax', 32),
+  /** Cluster block GC (cluster-design §4.4): how long a block row stays at zero references (or
+   *  a RADOS object without a row) before the GC may delete its bytes. A gateway's PUT claims a
+   *  block (resetting this clock) before writing it and must commit within it. */
+  clusterBlockGcGraceMs: tunable('clusterBlockGcGraceMs', 10 * 60_000),
+  /** Block rows one GC pass marks dying and deletes (the rest wait for the next pass). */
+  clusterBlockGcBatchMax: 1000,
+  /** RADOS objects one orphan sweep pass looks at (a namespace is listed from its start). */
+  clusterOrphanSweepNamesMax: 100_000,
+  /** How long a PUT waits for a dying block row to be deleted before it rewrites the block. */
+  clusterBlockDyingWaitMs: 30_000,
+  /** Wait between two looks at a dying block row. */
+  clusterBlockDyingPollMs: 50,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

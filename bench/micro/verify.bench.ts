@@ -11,6 +11,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { segmentCrcsOf } from '../../engine/blocks/segment-crc.js';
+import { openFileBlock } from '../../engine/blocks/shard-blocks.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { OpenedObject } from '../../engine/protocol/messages.js';
 import { VerifiedBlockSource } from '../../engine/shard/verified-read.js';
@@ -42,7 +43,9 @@ function openedBlock(path: string, data: Buffer, withCrc: boolean): OpenedObject
 
 /** Reads [start, end) through a VerifiedBlockSource with a window of spare buffers. */
 async function verifiedRead(object: OpenedObject, start: number, end: number): Promise<number> {
-  const source = new VerifiedBlockSource(object, start, end, null);
+  const source = new VerifiedBlockSource(object, start, end, null, {
+    openBlock: openFileBlock,
+  });
   const spare: ArrayBuffer[] = [];
   let bytes = 0;
   try {

@@ -181,8 +181,9 @@ export interface BlockFile {
   close(): Promise<void>;
 }
 
-/** A compressed block, decoded and verified whole, served from memory. */
-class DecodedBlockFile implements BlockFile {
+/** A block held whole in memory (decoded from its compressed file, or read from RADOS), its
+ *  bytes verified against its name before this was made. */
+export class DecodedBlockFile implements BlockFile {
   constructor(private readonly data: Buffer) {}
 
   async read(view: Uint8Array, offset: number, length: number, position: number) {

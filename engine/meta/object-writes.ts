@@ -117,6 +117,8 @@ export class ObjectWrites {
           );
     const stored = ReplicationQueue.pendingRecord(record, targets);
     const outcome = await this.t.env.transaction(() => {
+      const refused = this.t.blocks.referenceRefusal(record.blocks);
+      if (refused !== null) return refused;
       const written =
         versioning === undefined
           ? this.replaceObject(bucketId, encoded, stored, quota, body, guard)

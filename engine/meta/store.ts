@@ -43,6 +43,7 @@ import { Repairs } from './repairs.js';
 import { ReplicationQueue } from './replication-queue.js';
 import { Restores } from './restores.js';
 import { PROCESS_WRITER_TAG } from './sequencer.js';
+import { SharedBlocks } from './shared-blocks.js';
 import { TierMoves } from './tier-moves.js';
 import {
   noSuchUpload,
@@ -92,6 +93,8 @@ export class MetaStore {
   private readonly localReads: (<T>(work: () => T) => T) | null;
   private readonly objects: ObjectTable;
   private readonly blocks: BlockTable;
+  /** Cluster mode's claims and GC over the blocks table; null while embedded. */
+  private shared: SharedBlocks | null = null;
   private readonly uploads: UploadTable;
   private readonly counters: CounterTable;
   /** Medium inline bodies by SHA-256, and their reference counts. */
@@ -445,6 +448,8 @@ export class MetaStore {
   ): Promise<string[]> {
     const outcome = await this.env.transaction(() => {
       if (this.getUpload(bucketId, key, target.uploadId) === undefined) return noSuchUpload();
+      const refused = this.blocks.referenceRefusal(part.blocks);
+      if (refused !== null) return refused;
       if (this.localReads === null) this.uploads.touch(bucketId, key, target.uploadId);
       return { freed: this.uploads.putPart(target.uploadId, target.partNumber, part) };
     });
@@ -597,6 +602,23 @@ export class MetaStore {
     hashes: readonly string[],
   ): Promise<{ objects: number; uploads: number; freed: string[] }> {
     return this.repairs.purgeBlocks(hashes);
+  }
+
+  /**
+   * Cluster mode: rows at zero references stay for the GC (BlockTable.shareBlocks); returns the
+   * claims and GC transactions over them. Once, before any write.
+   */
+  shareBlocks(): SharedBlocks {
+    assert(this.shared === null, 'blocks are shared once');
+    this.blocks.shareBlocks();
+    this.shared = new SharedBlocks(this.env, this.blocks);
+    return this.shared;
+  }
+
+  /** Cluster mode's block claims and GC (after shareBlocks). */
+  get sharedBlocks(): SharedBlocks {
+    assert(this.shared !== null, 'blocks are shared (cluster mode)');
+    return this.shared;
   }
 
   /** Every block hash with a reference, for the start-up sweep of unreferenced block files. */

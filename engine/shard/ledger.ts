@@ -1,6 +1,23 @@
 import { assert } from '../assert.js';
 import type { BlockPlacement } from '../blocks/placement.js';
+import { fileWriterOf, type ShardBlockWriter } from '../blocks/shard-blocks.js';
 import type { MetaStore } from '../meta/store.js';
+
+/**
+ * What PUTs, reads and copies ask of the shard's block bookkeeping, embedded (BlockLedger) or in
+ * cluster mode (ClusterBlockLedger, cluster-ledger.ts).
+ */
+export interface ShardBlockLedger {
+  /** Holds a block while a PUT, GET or copy uses it. */
+  pin(hash: string): void;
+  unpin(hash: string): void;
+  /** Stores a finished writer's block under its key unless it is there already. Caller pins. */
+  installBlock(hash: string, writer: ShardBlockWriter): Promise<void>;
+  /** Gives this shard a block another shard stores at `location`. Caller pins. */
+  adoptBlock(hash: string, location: string, bytes: number): Promise<void>;
+  /** A block's references may have reached zero: its bytes go when nothing uses them. */
+  freeIfUnused(hash: string): void;
+}
 
 /**
  * The shard's in-memory view of blocks in motion, which LMDB refcounts alone cannot express:
@@ -9,7 +26,7 @@ import type { MetaStore } from '../meta/store.js';
  *  - installs / removals in flight, so a block is never renamed into place and unlinked at once.
  * Everything runs on the shard's one thread, so plain maps are race-free.
  */
-export class BlockLedger {
+export class BlockLedger implements ShardBlockLedger {
   private readonly pins = new Map<string, number>();
   /** Blocks on disk with no committed reference yet (installed by an uncommitted PUT). */
   private readonly resident = new Set<string>();
@@ -35,7 +52,8 @@ export class BlockLedger {
   }
 
   /** Puts a finished temp block under its name unless the shard already has it. Caller pins. */
-  async installBlock(hash: string, tmpPath: string): Promise<void> {
+  async installBlock(hash: string, writer: ShardBlockWriter): Promise<void> {
+    const { tmpPath } = fileWriterOf(writer);
     await this.settle(hash);
     if (this.isOnDisk(hash)) {
       if (this.meta.readLocal(() => this.meta.blockError(hash)) === undefined) {
@@ -51,7 +69,7 @@ export class BlockLedger {
   }
 
   /** Gives this shard a name for a block another shard stores. Caller pins. */
-  async adoptBlock(hash: string, sourcePath: string): Promise<void> {
+  async adoptBlock(hash: string, sourcePath: string, _bytes: number): Promise<void> {
     await this.settle(hash);
     if (this.isOnDisk(hash)) return;
     await this.track(hash, this.store.adopt(sourcePath, hash));

@@ -48,7 +48,7 @@ const GONE = new Set(['NoSuchKey', 'NoSuchVersion', 'MethodNotAllowed']);
 
 async function moveToClassTiers(core: ShardCore, moved: readonly MovedVersion[]): Promise<void> {
   for (const version of moved) {
-    const tier = core.store.tierOf(version.storageClass);
+    const tier = core.blocks.tierOf(version.storageClass);
     try {
       await moveVersionTier(core, {
         kind: 'MoveVersionTier',

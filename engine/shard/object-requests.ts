@@ -136,7 +136,7 @@ export async function copyFrom(
       for (const [index, block] of source.blocks.entries()) {
         const path = source.blockPaths[index];
         assert(path !== undefined, 'every source block has a path');
-        await core.ledger.adoptBlock(block.hash, path);
+        await core.ledger.adoptBlock(block.hash, path, block.bytes);
       }
     }
     const record = {
@@ -186,7 +186,7 @@ async function moveCopyToClassTier(
   versionId: string | undefined,
 ): Promise<void> {
   if (request.source.blocks.length === 0) return;
-  const tier = core.store.tierOf(request.storageClass);
+  const tier = core.blocks.tierOf(request.storageClass);
   if (tier === (copiedTier ?? DEFAULT_TIER)) return;
   await moveVersionTier(core, {
     kind: 'MoveVersionTier',

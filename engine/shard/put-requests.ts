@@ -204,7 +204,7 @@ export class PutRequests {
         ...(part !== null ? { partNumber: part.partNumber } : {}),
         tier: this.tierOf(request, lookup.upload),
       },
-      this.core.store,
+      this.core.blocks,
       this.core.ledger,
     );
     this.puts.set(request.reqId, session);
@@ -264,7 +264,7 @@ export class PutRequests {
     request: Extract<ShardRequest, { kind: 'PutBegin' }>,
     upload: UploadRecord | undefined,
   ): string {
-    if (request.part === null) return this.core.store.tierOf(request.storageClass);
+    if (request.part === null) return this.core.blocks.tierOf(request.storageClass);
     return upload?.tier ?? DEFAULT_TIER;
   }
 

@@ -1,8 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { assert } from '../assert.js';
 import { blockKeyOf } from '../blocks/block-key.js';
-import type { BlockPlacement } from '../blocks/placement.js';
-import type { BlockWriter } from '../blocks/store.js';
+import type { ShardBlocks, ShardBlockWriter } from '../blocks/shard-blocks.js';
 import {
   type ChecksumAlgorithm,
   type RunningChecksum,
@@ -19,7 +18,7 @@ import type {
 import { macIdentityOf, macKeyOf, SegmentMacWriter } from '../sse/segment-mac.js';
 import { type EncryptionKey, encryptor, isManagedKey, newIv } from '../sse-c.js';
 import { DEFAULT_TIER } from '../storage-config.js';
-import type { BlockLedger } from './ledger.js';
+import type { ShardBlockLedger } from './ledger.js';
 
 /** The inline buffer a body of unknown length starts with. */
 const UNKNOWN_LENGTH_START_BYTES = 64 * 1024;
@@ -86,7 +85,7 @@ export class PutSession {
   /** Bytes digested (at arrival) and bytes stored (in order, after the writes before them). */
   private digestedBytes = 0;
   private receivedBytes = 0;
-  private writer: BlockWriter | null = null;
+  private writer: ShardBlockWriter | null = null;
   private readonly blocks: BlockRef[] = [];
   /** The body while it may still be stored inline; null once it is (or must be) in blocks. */
   private inlineBody: Uint8Array | null;
@@ -96,8 +95,8 @@ export class PutSession {
 
   constructor(
     private readonly plan: PutPlan,
-    private readonly store: BlockPlacement,
-    private readonly ledger: BlockLedger,
+    private readonly store: ShardBlocks,
+    private readonly ledger: ShardBlockLedger,
   ) {
     this.sha256 = plan.payloadSha256 ? createHash('sha256') : null;
     this.checksum = plan.checksumAlgorithm === null ? null : startChecksum(plan.checksumAlgorithm);
@@ -213,7 +212,7 @@ export class PutSession {
     // bytes end up in this file, an existing one, or one hard-linked from another shard: they
     // hash to the same name, so they are the same bytes.
     this.blocks.push(sealed);
-    await this.ledger.installBlock(sealed.hash, writer.tmpPath);
+    await this.ledger.installBlock(sealed.hash, writer);
   }
 
   /** Finishes the body, checks every digest, and returns the record to commit. */

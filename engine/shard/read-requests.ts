@@ -184,7 +184,7 @@ export class ReadRequests {
       shardId: this.core.settings.shardId,
       // With each block's CRC: what reads (and cross-shard copies, for their record) use.
       blocks,
-      blockPaths: record.blocks.map((block) => this.core.store.pathOf(block.hash)),
+      blockPaths: record.blocks.map((block) => this.core.blocks.locationOf(block.hash)),
       inlineBody: inline,
     };
     this.openSession(request.reqId, object, encrypted);
@@ -199,6 +199,7 @@ export class ReadRequests {
       (buffer, bytes) => this.core.reply({ kind: 'BodyChunk', reqId, bytes }, buffer),
       (error) => this.endRead(reqId, error),
       this.readBuffers,
+      this.core.blocks,
       encrypted,
     );
     this.reads.set(reqId, session);
@@ -221,7 +222,7 @@ export class ReadRequests {
     // A block that failed its check is quarantined and recorded before the client hears of it.
     const checked =
       error instanceof BlockReadError
-        ? this.core.health.checkAfterFailedRead(error.hash).catch(this.core.logError)
+        ? this.core.checkAfterFailedRead(error.hash).catch(this.core.logError)
         : Promise.resolve();
     void checked.then(() =>
       this.core.reply({ kind: 'Failed', reqId, failure: this.core.toFailure(error) }),

@@ -3,6 +3,7 @@ import { LIMITS } from '../limits.js';
 import { type BufferPool, CreditWindow, WINDOW_CHUNKS } from '../protocol/flow.js';
 import type { OpenedObject } from '../protocol/messages.js';
 import {
+  type BlockOpener,
   type ChunkSource,
   type Decryption,
   InlineSource,
@@ -33,6 +34,8 @@ export class ReadSession {
     private readonly onDone: (error: unknown) => void,
     /** The shard's chunk buffers: taken from at need, given back when the session ends. */
     private readonly buffers: BufferPool,
+    /** Where the object's blocks are opened (the shard's block seam). */
+    private readonly blocks: BlockOpener,
     /** Encrypted objects: decrypts bytes read from blocks, once their tags are checked. */
     private readonly decrypt: Decryption | null = null,
   ) {}
@@ -41,7 +44,7 @@ export class ReadSession {
     assert(start >= 0 && start <= endExclusive, 'range is ordered');
     assert(endExclusive <= this.object.info.bytes, 'range is within the object');
     assert(this.source === null, 'a session reads one range');
-    this.source = sourceFor(this.object, start, endExclusive, this.decrypt);
+    this.source = sourceFor(this.object, start, endExclusive, this.decrypt, this.blocks);
     void this.pump();
   }
 
@@ -110,8 +113,9 @@ function sourceFor(
   start: number,
   endExclusive: number,
   decrypt: Decryption | null,
+  blocks: BlockOpener,
 ): ChunkSource {
   if (object.inlineBody !== null) return new InlineSource(object.inlineBody, start, endExclusive);
   if (start === endExclusive) return new InlineSource(new Uint8Array(0), 0, 0);
-  return new VerifiedBlockSource(object, start, endExclusive, decrypt);
+  return new VerifiedBlockSource(object, start, endExclusive, decrypt, blocks);
 }

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
+import { assert } from '../assert.js';
 import { BlockPlacement } from '../blocks/placement.js';
+import type { RadosShardBlocks } from '../blocks/rados/rados-shard-blocks.js';
+import { FileBlocks, type ShardBlocks } from '../blocks/shard-blocks.js';
 import { isCode } from '../blocks/store.js';
 import type { ClusterShardSettings } from '../cluster/shard-settings.js';
-import { EngineFailureError } from '../errors.js';
+import { EngineFailureError, engineFailure } from '../errors.js';
 import { shardDir } from '../layout.js';
 import type { LogSettings } from '../log.js';
 import { PgKvEnv, PgKvError } from '../meta/pg-kv/env.js';
@@ -20,7 +23,8 @@ import type {
 import type { Compression, StorageConfig } from '../storage-config.js';
 import { BlockDrain } from './block-drain.js';
 import { BlockHealth } from './block-health.js';
-import { BlockLedger } from './ledger.js';
+import { ClusterBlockLedger } from './cluster-ledger.js';
+import { BlockLedger, type ShardBlockLedger } from './ledger.js';
 import { ShardKeys } from './shard-keys.js';
 
 export interface ShardSettings {
@@ -48,17 +52,36 @@ export interface ShardSettings {
 export type ReplySink = (reply: ShardReply, body?: ArrayBuffer) => void;
 
 /**
+ * The shard's block files and what maintains them: embedded mode only. In cluster mode blocks
+ * are RADOS objects: Ceph scrubs and re-replicates them, and the cluster GC (block-gc.ts)
+ * collects them, so none of this exists there (ShardCore.local refuses).
+ */
+export interface LocalBlocks {
+  readonly store: BlockPlacement;
+  readonly ledger: BlockLedger;
+  readonly health: BlockHealth;
+  readonly drain: BlockDrain;
+  readonly meta: MetaStore;
+}
+
+/** Where the shard's blocks live and who keeps their books. */
+interface BlockWiring {
+  readonly blocks: ShardBlocks;
+  readonly ledger: ShardBlockLedger;
+  readonly local: LocalBlocks | null;
+  readonly rados: RadosShardBlocks | null;
+}
+
+/**
  * What every family of a shard's handlers works with (shard.ts dispatches to them): the
- * shard's one LMDB environment and block directory, their ledger and health checks, its SSE
+ * shard's metadata store and blocks (files, or RADOS in cluster mode) with their ledger, its SSE
  * keys, and its way back to the HTTP thread.
  */
 export class ShardCore {
   readonly meta: MetaStore;
-  readonly store: BlockPlacement;
-  readonly ledger: BlockLedger;
-  readonly health: BlockHealth;
   readonly keys: ShardKeys;
-  readonly drain: BlockDrain;
+  /** Embedded: wired at once; cluster mode: once openBlocks has connected to RADOS. */
+  private wiring: BlockWiring | null = null;
 
   /** Opens the shard's metadata (embedded LMDB, or its partition's PostgreSQL) and blocks. */
   static async open(
@@ -76,11 +99,82 @@ export class ShardCore {
     meta: MetaStore,
   ) {
     this.meta = meta;
-    this.store = new BlockPlacement(settings);
-    this.ledger = new BlockLedger(this.meta, this.store, logError);
-    this.health = new BlockHealth(this.meta, this.store, this.ledger);
-    this.drain = new BlockDrain(this);
+    if (settings.cluster !== undefined) this.meta.shareBlocks();
+    else this.wiring = this.fileWiring();
     this.keys = new ShardKeys(settings.dataDir, settings.sseMasterKeyFile ?? null);
+  }
+
+  private fileWiring(): BlockWiring {
+    const store = new BlockPlacement(this.settings);
+    const ledger = new BlockLedger(this.meta, store, this.logError);
+    const health = new BlockHealth(this.meta, store, ledger);
+    const drain = new BlockDrain({ store, ledger, meta: this.meta });
+    const local: LocalBlocks = { store, ledger, meta: this.meta, health, drain };
+    return { blocks: new FileBlocks(store), ledger, local, rados: null };
+  }
+
+  /**
+   * Readies the blocks at start-up: the data directories (embedded), or the connection to the
+   * partition's RADOS namespace (cluster mode; librados is loaded only then).
+   */
+  async openBlocks(): Promise<void> {
+    const cluster = this.settings.cluster;
+    if (cluster === undefined) {
+      await this.local('start-up').store.init();
+      return;
+    }
+    assert(this.wiring === null, 'blocks open once');
+    const { RadosShardBlocks } = await import('../blocks/rados/rados-shard-blocks.js');
+    const rados = new RadosShardBlocks(cluster.blocks, this.settings.blockBytes);
+    await rados.open();
+    const ledger = new ClusterBlockLedger(this.meta, rados);
+    this.wiring = { blocks: rados, ledger, local: null, rados };
+  }
+
+  private wired(): BlockWiring {
+    assert(this.wiring !== null, 'the shard opened its blocks before serving');
+    return this.wiring;
+  }
+
+  get blocks(): ShardBlocks {
+    return this.wired().blocks;
+  }
+
+  get ledger(): ShardBlockLedger {
+    return this.wired().ledger;
+  }
+
+  /** Cluster mode's RADOS blocks (the GC's), or null when embedded. */
+  get rados(): RadosShardBlocks | null {
+    return this.wired().rados;
+  }
+
+  /**
+   * The block files and their maintenance; in cluster mode `what` is refused with a failure
+   * that says why (there are no local block files to scrub, sweep, drain or move).
+   */
+  local(what: string): LocalBlocks {
+    const local = this.wired().local;
+    if (local === null) {
+      throw engineFailure(
+        'InvalidRequest',
+        `${what} works on local block files; in cluster mode blocks are RADOS objects ` +
+          '(Ceph scrubs them, the cluster block GC collects them)',
+      );
+    }
+    return local;
+  }
+
+  /** A read found a block failing its check: embedded, it is checked like the scrub checks. */
+  async checkAfterFailedRead(hash: string): Promise<unknown> {
+    const local = this.wired().local;
+    // Cluster mode: RADOS never returns bytes failing their SHA-256; Ceph's scrub repairs them.
+    if (local === null) return 'skipped';
+    return local.health.checkAfterFailedRead(hash);
+  }
+
+  async closeBlocks(): Promise<void> {
+    await this.wiring?.rados?.close();
   }
 
   /** Runs an operation and replies Done or Failed; never throws. */

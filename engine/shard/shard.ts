@@ -3,6 +3,7 @@ import { assertNever } from '../assert.js';
 import { laneOf } from '../protocol/lanes.js';
 import type { ShardRequest, ShardResult } from '../protocol/messages.js';
 import { shardCounters } from '../stats.js';
+import { collectBlocks, gcTargetOf, sweepOrphanBlocks } from './block-gc.js';
 import {
   ackOutbox,
   noteReplicationAttempts,
@@ -62,13 +63,20 @@ export class Shard {
     return new Shard(await ShardCore.open(settings, reply, logError));
   }
 
-  /** Prepares the block directory and removes what a crash left behind. */
+  /**
+   * Prepares the blocks and, embedded, removes the block files a crash left behind. Cluster
+   * mode has no local block files to sweep: what a crash leaves in RADOS is the cluster GC's
+   * orphan sweep's (block-gc.ts), run by the elected leader.
+   */
   async start(): Promise<ShardResult> {
-    const { store, meta, settings } = this.core;
-    await store.init();
-    shardCounters.orphansRemoved += await store.sweep(
-      meta.readLocal(() => meta.referencedBlocks()),
-    );
+    const { meta, settings } = this.core;
+    await this.core.openBlocks();
+    if (settings.cluster === undefined) {
+      const { store } = this.core.local('the start-up sweep');
+      shardCounters.orphansRemoved += await store.sweep(
+        meta.readLocal(() => meta.referencedBlocks()),
+      );
+    }
     return { kind: 'Ready', shardId: settings.shardId, threadId };
   }
 
@@ -76,6 +84,7 @@ export class Shard {
     await this.puts.close();
     this.reads.close();
     await this.core.meta.close();
+    await this.core.closeBlocks();
     await this.core.keys.close();
   }
 
@@ -175,27 +184,51 @@ export class Shard {
         );
         break;
       case 'ScrubBlocks':
-        this.core.answer(request.reqId, () =>
-          this.core.health.scrub(request.after, request.limit, request.maxBytes),
+        this.core.answer(request.reqId, async () =>
+          this.core
+            .local('ScrubBlocks')
+            .health.scrub(request.after, request.limit, request.maxBytes),
         );
         break;
       case 'SweepOrphans':
-        this.core.answer(request.reqId, () => this.core.health.sweepOrphans(request.fanout));
+        this.core.answer(request.reqId, async () =>
+          this.core.local('SweepOrphans').health.sweepOrphans(request.fanout),
+        );
         break;
       case 'ListBlockErrors':
-        this.core.answerRead(request.reqId, () => this.core.health.listErrors());
+        this.core.answerRead(request.reqId, () =>
+          this.core.local('ListBlockErrors').health.listErrors(),
+        );
         break;
       case 'GetBlockInfo':
-        this.core.answer(request.reqId, () => this.core.health.info(request.hash, request.limit));
+        this.core.answer(request.reqId, async () =>
+          this.core.local('GetBlockInfo').health.info(request.hash, request.limit),
+        );
         break;
       case 'RetryBlocks':
-        this.core.answer(request.reqId, () => this.core.health.retry(request.hashes));
+        this.core.answer(request.reqId, async () =>
+          this.core.local('RetryBlocks').health.retry(request.hashes),
+        );
         break;
       case 'MoveVersionTier':
         this.core.answer(request.reqId, () => moveVersionTier(this.core, request));
         break;
       case 'DrainBlocks':
-        this.core.answer(request.reqId, () => this.core.drain.batch(request.limit));
+        this.core.answer(request.reqId, async () =>
+          this.core.local('DrainBlocks').drain.batch(request.limit),
+        );
+        break;
+      case 'CollectBlocks':
+        this.core.answer(request.reqId, async () => ({
+          kind: 'BlocksCollected',
+          ...(await collectBlocks(gcTargetOf(this.core), request.nowMs)),
+        }));
+        break;
+      case 'SweepOrphanBlocks':
+        this.core.answer(request.reqId, async () => ({
+          kind: 'OrphanBlocksSwept',
+          ...(await sweepOrphanBlocks(gcTargetOf(this.core), request.nowMs)),
+        }));
         break;
       case 'PurgeBlocks':
         this.core.answer(request.reqId, () => purgeBlocks(this.core, request.hashes));

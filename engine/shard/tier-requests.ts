@@ -21,7 +21,8 @@ export async function moveVersionTier(
   request: Extract<ShardRequest, { kind: 'MoveVersionTier' }>,
 ): Promise<ShardResult> {
   const { bucketId, key, versionId, tier } = request;
-  if (!core.store.hasTier(tier) && tier !== DEFAULT_TIER) {
+  const { store } = core.local('MoveVersionTier');
+  if (!store.hasTier(tier) && tier !== DEFAULT_TIER) {
     throw engineFailure('InvalidRequest', `No storage tier named ${tier} is configured.`);
   }
   const located = await core.meta.read(() => core.meta.tierMoves.locate(bucketId, key, versionId));
@@ -61,14 +62,15 @@ async function copyBlocks(
   from: readonly BlockRef[],
   to: readonly BlockRef[],
 ): Promise<void> {
+  const { store, ledger } = core.local('MoveVersionTier');
   const done = new Set<string>();
   for (const [i, target] of to.entries()) {
     const source = from[i];
     if (source === undefined || done.has(target.hash)) continue;
     done.add(target.hash);
     const held = core.meta.readLocal(() => core.meta.blockRefs(target.hash) > 0);
-    if (held && !core.ledger.moving(target.hash)) continue;
-    const writer = await core.store.copyToTemp(core.store.pathOf(source.hash), target.hash);
-    await core.ledger.installBlock(target.hash, writer.tmpPath);
+    if (held && !ledger.moving(target.hash)) continue;
+    const writer = await store.copyToTemp(store.pathOf(source.hash), target.hash);
+    await ledger.installBlock(target.hash, writer);
   }
 }

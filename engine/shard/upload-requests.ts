@@ -24,7 +24,7 @@ export async function createUpload(
       ...(request.initiator !== undefined ? { initiator: request.initiator } : {}),
       ...storageClassField(request.storageClass),
       ...aclFields(request),
-      ...tierField(core.store.tierOf(request.storageClass)),
+      ...tierField(core.blocks.tierOf(request.storageClass)),
     },
     Date.now(),
   );

@@ -2,8 +2,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../assert.js';
 import { contentHashOf } from '../blocks/block-key.js';
-import { type BlockFile, CorruptBlockFileError, openBlockFile } from '../blocks/compressed.js';
+import { type BlockFile, CorruptBlockFileError } from '../blocks/compressed.js';
 import { type BlockCrcs, crcsFit } from '../blocks/segment-crc.js';
+import type { ShardBlocks } from '../blocks/shard-blocks.js';
 import type { BlockRef, OpenedObject } from '../protocol/messages.js';
 import { MAC_SEGMENT_BYTES, type RunningTagCheck, type SegmentTags } from '../sse/segment-mac.js';
 
@@ -27,6 +28,13 @@ export interface Chunk {
   buffer: ArrayBuffer;
   bytes: number;
 }
+
+/**
+ * Where a verified read opens a block (ShardBlocks.openBlock): a block file read in place
+ * (embedded), or a RADOS block read whole and checked against its SHA-256 first (cluster mode;
+ * the CRC checks below then run over verified bytes in memory: redundant, cheap, one code path).
+ */
+export type BlockOpener = Pick<ShardBlocks, 'openBlock'>;
 
 /** Decrypts bytes read from blocks in place, given the object position of their first byte. */
 export type Decryptor = (position: number, data: Uint8Array) => void;
@@ -268,6 +276,7 @@ export class VerifiedBlockSource implements ChunkSource {
     private readonly start: number,
     private readonly endExclusive: number,
     private readonly decryption: Decryption | null,
+    private readonly blocks: BlockOpener,
   ) {
     assert(start < endExclusive, 'a block source reads at least one byte');
     const first = blockAt(object, start);
@@ -388,12 +397,7 @@ export class VerifiedBlockSource implements ChunkSource {
 
   /** Opens the current block's file; a compressed one is decoded and verified whole first. */
   private async openBlock(): Promise<BlockFile> {
-    const block = this.currentBlock();
-    // A block key names its tier too (block-key.ts); the file holds the content of its hash.
-    const file = await openBlockFile(this.pathOf(this.blockIndex), {
-      hash: contentHashOf(block.hash),
-      bytes: block.bytes,
-    });
+    const file = await this.blocks.openBlock(this.pathOf(this.blockIndex), this.currentBlock());
     if (!this.closed) return file;
     await file.close();
     throw new Error('read session closed');

@@ -114,6 +114,7 @@ function newPool(base: pg.PoolConfig, target: string): pg.Pool {
   const pool = new pg.Pool({
     connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
     query_timeout: LIMITS.pgKvQueryTimeoutMs,
+    max: LIMITS.pgKvPoolConnectionsMax,
     ...base,
     host,
     port,

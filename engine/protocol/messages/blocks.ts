@@ -88,7 +88,15 @@ export type BlockRequest =
       tier: string;
     }
   /** Moves up to `limit` blocks off read-only data directories (the drain worker). */
-  | { kind: 'DrainBlocks'; reqId: number; limit: number };
+  | { kind: 'DrainBlocks'; reqId: number; limit: number }
+  /**
+   * Cluster mode, the elected leader only: one pass of the partition's block GC (rows at zero
+   * references past the grace at `nowMs` marked dying, their RADOS objects deleted, the rows
+   * deleted; engine/shard/block-gc.ts). Refused by an embedded shard.
+   */
+  | { kind: 'CollectBlocks'; reqId: number; nowMs: number }
+  /** Cluster mode, the elected leader only: one orphan sweep pass of the partition's namespace. */
+  | { kind: 'SweepOrphanBlocks'; reqId: number; nowMs: number };
 
 /** The shard-health family of ShardResult. */
 export type BlockResult =
@@ -118,4 +126,6 @@ export type BlockResult =
   /** moved: false when the version was already in the tier (nothing done). */
   | { kind: 'TierMoved'; moved: boolean; tier: string; blocks: number }
   /** moved: blocks relocated this time; remaining: block files still on read-only dirs. */
-  | { kind: 'Drained'; moved: number; remaining: number; skipped: number };
+  | { kind: 'Drained'; moved: number; remaining: number; skipped: number }
+  | { kind: 'BlocksCollected'; dying: number; removed: number; rowsDeleted: number }
+  | { kind: 'OrphanBlocksSwept'; looked: number; removed: number; strays: number };

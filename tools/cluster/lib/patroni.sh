@@ -42,6 +42,9 @@ bootstrap:
         max_replication_slots: 10
         wal_keep_size: 64MB
         shared_buffers: 32MB
+        # Every gateway holds a pool per shard and per edge thread and partition; the tests run
+        # many gateways (one per test server) against this one cluster.
+        max_connections: 500
   initdb:
     - encoding: UTF8
     - locale: C.UTF-8
