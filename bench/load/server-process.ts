@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetSpec } from './targets.js';
@@ -34,17 +34,8 @@ export const HANGAR_CREDENTIALS: Credentials = {
   secretAccessKey: 'bench-root-secret-key-0123456789abcdef',
 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port: the tests' helper (bound, read, released). */
+export { freePort } from '../../test/helpers/daemon.js';
 
 export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
