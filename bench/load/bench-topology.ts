@@ -5,7 +5,8 @@
  * the first cluster target starts one and the run stops it at its end (stopBenchTopology).
  *
  * A topology the bench starts itself runs at HANGAR_CLUSTER_PORT_OFFSET, 100 when unset, so it
- * never takes the ports of the cluster tests' topology (offset 0) on the same machine.
+ * never takes the ports of the cluster tests' topology (offset 0) on the same machine, and with
+ * 3 GiB memstore OSDs (HANGAR_CLUSTER_MEMSTORE_BYTES).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ const run = promisify(execFile);
 
 /** The bench's own topology stays off the cluster tests' ports (offset 0). */
 const DEFAULT_BENCH_PORT_OFFSET = '100';
+/**
+ * Each OSD's memstore capacity: three copies of everything stored live in memory, and a 64 MiB
+ * PUT run writes ~0.5-1.5 GiB before its stop removes it (the tests' 1 GiB would fill).
+ */
+const DEFAULT_BENCH_MEMSTORE_BYTES = String(3 * 1024 ** 3);
 /** One ceph / rados / radosgw-admin command; they wait on the monitor and OSDs. */
 const CEPH_COMMAND_TIMEOUT_MS = 120_000;
 
@@ -38,6 +44,7 @@ async function attachOrStart(): Promise<LocalCluster> {
   const dir = process.env['HANGAR_BENCH_CLUSTER_DIR'];
   if (dir !== undefined && dir !== '') return LocalCluster.attach(dir);
   process.env['HANGAR_CLUSTER_PORT_OFFSET'] ??= DEFAULT_BENCH_PORT_OFFSET;
+  process.env['HANGAR_CLUSTER_MEMSTORE_BYTES'] ??= DEFAULT_BENCH_MEMSTORE_BYTES;
   const started = await LocalCluster.start();
   process.stderr.write(
     `[bench] local topology up in ${started.startupSeconds} s at ${started.dir} (port offset ${started.config.portOffset})\n`,

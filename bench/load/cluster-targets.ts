@@ -7,9 +7,9 @@
  * Each start is per workload like every target; what a workload stored is removed at its stop
  * (hangar's RADOS objects and PostgreSQL schemas; radosgw's pools, deleted whole and made again:
  * `radosgw-admin bucket rm --purge-objects` took 2 min for 25,000 objects), since the memstore
- * OSDs keep all of it in memory (1 GiB each) and the next workload would otherwise start on a
- * fuller cluster. Deleting pools needs mon_allow_pool_delete, which rgw-cluster sets on the
- * topology's monitor: run it on a topology of the bench's own.
+ * OSDs keep all of it in memory (3 GiB each for the bench) and the next workload would otherwise
+ * start on a fuller cluster. Deleting pools needs mon_allow_pool_delete, which rgw-cluster sets
+ * on the topology's monitor: run it on a topology of the bench's own.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -70,7 +70,7 @@ const RGW_POOL_PGS = '8';
 const CLUSTER_PRELOAD_TIMEOUT_S = 600;
 
 const TOPOLOGY =
-  'the one-machine topology of tools/cluster/local-cluster.sh (3 etcd, 3 PostgreSQL 15 + Patroni with a synchronous standby, Ceph 16 mon + mgr + 3 memstore OSDs, pool size 3), one per run, at HANGAR_CLUSTER_PORT_OFFSET (100 unless set) or attached from HANGAR_BENCH_CLUSTER_DIR';
+  'the one-machine topology of tools/cluster/local-cluster.sh (3 etcd, 3 PostgreSQL 15 + Patroni with a synchronous standby, Ceph 16 mon + mgr + 3 memstore OSDs of 3 GiB, pool size 3), one per run, at HANGAR_CLUSTER_PORT_OFFSET (100 unless set) or attached from HANGAR_BENCH_CLUSTER_DIR';
 
 export const CLUSTER_TARGET_SPECS: Readonly<Record<ClusterTarget, TargetSpec>> = {
   'hangar-cluster': {
