@@ -225,7 +225,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ...(await radosFigures(topology, n)),
     ];
     const load = loadavg()[0]?.toFixed(1);
-    const requests = await requestFigures(topology.dir, n);
+    const requests = await requestFigures(topology, n);
     process.stdout.write(
       [
         `topology ${topology.dir} (port offset ${topology.config.portOffset})`,

@@ -142,11 +142,17 @@ export async function startHangarCluster(spec: TargetSpec, port: number): Promis
   return withCleanup(
     { ...gateway, pids: () => [...gateway.pids(), ...engines] },
     `hangar-cluster ${cluster.name}`,
-    async () => {
-      await removeRadosNamespaces(topology, `${cluster.clusterId}/`);
-      await dropSchemasOf(topology, cluster.name);
-    },
+    () => removeClusterData(topology, cluster),
   );
+}
+
+/** Removes what a cluster stored on the topology: its RADOS objects and PostgreSQL schemas. */
+export async function removeClusterData(
+  topology: LocalCluster,
+  cluster: { name: string; clusterId: string },
+): Promise<void> {
+  await removeRadosNamespaces(topology, `${cluster.clusterId}/`);
+  await dropSchemasOf(topology, cluster.name);
 }
 
 /** Removes every object of the block pool whose namespace starts with `prefix`. */

@@ -5,6 +5,9 @@
  * rados_write, rados_read). Part of bench/cluster-latency.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -12,8 +15,15 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { LocalCluster } from '../../test/cluster/local-cluster.js';
+import {
+  initCluster,
+  uniqueClusterName,
+  writeGatewayConfig,
+} from '../../test/helpers/cluster-backend.js';
 import { metricValue, type Sample, scrapeMetrics } from '../../test/helpers/metrics.js';
 import { TestServer } from '../../test/helpers/server.js';
+import { removeClusterData } from './cluster-targets.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -94,15 +104,12 @@ function engineDelta(before: Sample[], after: Sample[], requests: number): strin
   return parts.length === 0 ? 'no engine samples (not in cluster mode?)' : parts.join(', ');
 }
 
-/** Runs every case on one backend's server, one request at a time. */
-async function backendFigures(
+/** Runs every case on one server, one request at a time. */
+async function serverFigures(
+  server: TestServer,
   backend: 'embedded' | 'cluster',
-  topologyDir: string,
   n: number,
 ): Promise<RequestFigure[]> {
-  process.env['HANGAR_TEST_BACKEND'] = backend;
-  process.env['HANGAR_TEST_CLUSTER_DIR'] = topologyDir;
-  const server = await TestServer.start();
   const s3 = server.client();
   try {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -134,24 +141,25 @@ async function backendFigures(
   }
 }
 
-/** Both backends, embedded first; the environment the test helpers read is restored after. */
-export async function requestFigures(topologyDir: string, n: number): Promise<RequestFigure[]> {
-  const saved = {
-    backend: process.env['HANGAR_TEST_BACKEND'],
-    dir: process.env['HANGAR_TEST_CLUSTER_DIR'],
-  };
+/**
+ * An embedded server, then one gateway of a fresh cluster on the topology (removed after). Both
+ * start as given: HANGAR_TEST_BACKEND plays no part here.
+ */
+export async function requestFigures(topology: LocalCluster, n: number): Promise<RequestFigure[]> {
+  const embedded = await serverFigures(await TestServer.start({ asGiven: true }), 'embedded', n);
+  const cluster = await initCluster(topology, uniqueClusterName());
+  const dir = mkdtempSync(join(tmpdir(), 'hangar-latency-gateway-'));
   try {
-    return [
-      ...(await backendFigures('embedded', topologyDir, n)),
-      ...(await backendFigures('cluster', topologyDir, n)),
-    ];
+    const config = writeGatewayConfig({
+      topology,
+      clusterName: cluster.name,
+      gatewayName: 'latency1',
+      dir,
+    });
+    const gateway = await TestServer.start({ asGiven: true, args: ['--config', config] });
+    return [...embedded, ...(await serverFigures(gateway, 'cluster', n))];
   } finally {
-    restore('HANGAR_TEST_BACKEND', saved.backend);
-    restore('HANGAR_TEST_CLUSTER_DIR', saved.dir);
+    rmSync(dir, { recursive: true, force: true });
+    await removeClusterData(topology, cluster);
   }
-}
-
-function restore(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
 }
