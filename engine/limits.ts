@@ -447,6 +447,17 @@ export const LIMITS = {
   pgPrimaryProbeGapMs: 250,
   /** Connecting to and asking one member whether it is the primary, at most. */
   pgPrimaryProbeTimeoutMs: 2000,
+  // ---- cluster mode: the catalog in PostgreSQL, an LMDB replica per gateway (issue 19) ----
+  /** How often a gateway reads PostgreSQL's catalog version to re-sync its replica when an etcd
+   *  announcement was missed (etcd down, a watch broken): the longest a change (a revoked key)
+   *  may go unseen by a gateway that gets no lookup miss. */
+  catalogPollIntervalMs: tunable('catalogPollIntervalMs', 5000),
+  /** Catalog rows (buckets' aliases, keys, grants, configurations, KMS keys, ...) a re-sync
+   *  copies at most: a larger catalog is not re-synced (logged) rather than held in memory. */
+  catalogReplicaRowsMax: 100_000,
+  /** PostgreSQL connections each catalog handle (the main thread, each edge thread) pools:
+   *  catalog writes and catch-ups are rare. */
+  catalogPgConnectionsMax: 2,
   // ---- cluster mode: etcd (issue 19, engine/cluster/) ----
   /** TTL of a gateway's etcd lease; a gateway that has not renewed it for this long stops
    *  accepting writes (the split-brain guard) and its member key and leaderships expire. */

@@ -100,7 +100,11 @@ async function serveWebsite(
     }
     res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, bucketName));
     state.catalog.refresh();
-    const bucket = state.catalog.getBucket(bucketName);
+    let bucket = state.catalog.getBucket(bucketName);
+    // Cluster mode: a bucket another gateway made a moment ago is no miss (Catalog.catchUp).
+    if (bucket === undefined && state.catalog.replicated && (await state.catalog.catchUp())) {
+      bucket = state.catalog.getBucket(bucketName);
+    }
     if (bucket === undefined) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: bucketName });
     }

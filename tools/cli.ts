@@ -112,13 +112,28 @@ export function withCatalog(
     if (server !== null && remote !== undefined) {
       return remote(adminClient(command, config, server), config);
     }
-    const catalog = Catalog.open(config.dataDir);
+    const catalog = openCatalogOffline(config);
     try {
       return await body(catalog, config);
     } finally {
       await catalog.close();
     }
   });
+}
+
+/**
+ * The data directory's catalog, for a command run without a live server. In cluster mode it is
+ * only a replica of the cluster's catalog in PostgreSQL: a write here would never reach the
+ * other gateways (and the next re-sync would undo it), so the command is refused; it works
+ * through a running gateway's admin API.
+ */
+export function openCatalogOffline(config: HangarConfig): Catalog {
+  if (config.cluster !== null) {
+    throw new OperationError(
+      `cluster mode: the catalog lives in PostgreSQL, shared by every gateway of cluster ${config.cluster.name}; run this command while this data directory's gateway (hangar server) runs, and it goes through its admin API`,
+    );
+  }
+  return Catalog.open(config.dataDir);
 }
 
 export function requireBucket(catalog: Catalog, name: string): BucketRecord {

@@ -131,7 +131,7 @@ export function registerKms(program: Command, cli: CliParts): void {
         async (keyring, config) => {
           await keyring.purgeDeleted();
           const alias = opts.alias?.replace(/^alias\//, '');
-          return keyOutput(jsonOf(config, keyring.createKey(opts.description ?? '', alias)));
+          return keyOutput(jsonOf(config, await keyring.createKey(opts.description ?? '', alias)));
         },
         async (api) =>
           keyOutput(

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { Catalog } from '../engine/catalog/catalog.js';
+import type { Catalog } from '../engine/catalog/catalog.js';
 import { RemoteError } from '../engine/catalog/remotes.js';
 import { liveAdminFile } from '../http/admin/discovery.js';
 import { AdminError } from '../http/admin/errors.js';
 import { type RemoteJson, remoteFromBody, remoteJson } from '../http/admin/handlers/remotes.js';
 import { fields, table } from '../http/admin/text-table.js';
 import { type AdminClient, adminClient, OperationError, UsageError } from './admin-client.js';
+import { openCatalogOffline } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
 
@@ -52,7 +53,7 @@ function onRemotes(
   return cli.run(command, async (config) => {
     const server = liveAdminFile(config.dataDir);
     if (server !== null) return remote(adminClient(command, config, server));
-    const catalog = Catalog.open(config.dataDir);
+    const catalog = openCatalogOffline(config);
     try {
       return await offline(catalog);
     } catch (error) {

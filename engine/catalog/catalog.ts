@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { open, type RootDatabase } from 'lmdb';
 import { assert } from '../assert.js';
 import { recordEncoder } from '../codec.js';
 import { ensurePrivateDir, restrictFiles } from '../data-dir.js';
@@ -11,6 +11,7 @@ import { BUCKET_NAME_CHARS_MAX } from './bucket-name.js';
 import type { KmsKeyRecord, KmsTables } from './kms.js';
 import { NotifyTargetTable } from './notify-targets.js';
 import { type RemoteRecord, RemoteTable } from './remotes.js';
+import type { CatalogReplica } from './replica.js';
 
 /**
  * The catalog: buckets, access keys and per-bucket grants (Garage's model). It is the control
@@ -109,8 +110,12 @@ export class Catalog {
   /** This thread's decoded configurations by bucket id, valid for one configVersion. */
   private readonly configCache = new Map<string, CachedConfigs>();
 
-  private constructor(env: KvEnv) {
+  /** Cluster mode: the link of this replica to PostgreSQL's catalog; undefined: embedded. */
+  private readonly replica: CatalogReplica | undefined;
+
+  private constructor(env: KvEnv, replica?: CatalogReplica) {
     this.env = env;
+    this.replica = replica;
     this.buckets = env.openDB<BucketRecord, string>({ name: 'buckets', ...cborRecords() });
     this.keys = env.openDB<KeyRecord, string>({ name: 'keys', ...cborRecords() });
     this.grants = env.openDB<Grant, string>({ name: 'grants', ...cborRecords() });
@@ -137,16 +142,32 @@ export class Catalog {
 
   /** Opens (or creates) `<dataDir>/catalog`, owner-only: it holds every secret access key. */
   static open(dataDir: string): Catalog {
-    const path = join(dataDir, 'catalog');
-    ensurePrivateDir(dataDir);
-    ensurePrivateDir(path);
-    // Eight tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets,
-    // replication remotes).
-    const env = open({ path, maxDbs: 16 });
-    // LMDB creates its files with its own default mode (0644): the directories above already
-    // keep others out; this keeps the secrets private even if an operator widens them.
-    restrictFiles([join(path, 'data.mdb'), join(path, 'lock.mdb')]);
-    return new Catalog(env);
+    return new Catalog(openCatalogEnv(dataDir));
+  }
+
+  /**
+   * Cluster mode (engine/catalog/cluster-catalog.ts): a catalog whose reads are the local
+   * replica's and whose transactions commit to PostgreSQL (engine/catalog/replicated-env.ts).
+   */
+  static overReplica(env: KvEnv, replica: CatalogReplica): Catalog {
+    return new Catalog(env, replica);
+  }
+
+  /** Whether this catalog is a cluster replica (a lookup miss may be a change not yet seen). */
+  get replicated(): boolean {
+    return this.replica !== undefined;
+  }
+
+  /**
+   * Cluster mode, before answering NoSuchBucket or InvalidAccessKeyId: brings the replica up to
+   * PostgreSQL's catalog if it is behind, so that a bucket or key made on another gateway is
+   * usable here at once. Resolves whether anything changed (then look again). Embedded: false.
+   */
+  async catchUp(): Promise<boolean> {
+    if (this.replica === undefined) return false;
+    const changed = await this.replica.catchUp();
+    if (changed) this.refresh();
+    return changed;
   }
 
   async close(): Promise<void> {
@@ -552,6 +573,23 @@ export class Catalog {
     await this.flushed();
     return grant;
   }
+}
+
+/**
+ * The LMDB environment of `<dataDir>/catalog` (embedded: the catalog; cluster mode: its replica),
+ * owner-only: it holds every secret access key.
+ */
+export function openCatalogEnv(dataDir: string): RootDatabase {
+  const path = join(dataDir, 'catalog');
+  ensurePrivateDir(dataDir);
+  ensurePrivateDir(path);
+  // Nine tables today (buckets, keys, grants, configs, the SSE keyring's two, notify targets,
+  // replication remotes, and cluster mode's catalog version).
+  const env = open({ path, maxDbs: 16 });
+  // LMDB creates its files with its own default mode (0644): the directories above already
+  // keep others out; this keeps the secrets private even if an operator widens them.
+  restrictFiles([join(path, 'data.mdb'), join(path, 'lock.mdb')]);
+  return env;
 }
 
 /** Bucket-level configurations hangar stores in the catalog, keyed "<bucketId>/<kind>". */

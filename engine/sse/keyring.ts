@@ -390,32 +390,64 @@ export class Keyring {
     return record === undefined || record.origin === 'internal' ? undefined : viewOf(record);
   }
 
-  createKey(description: string, alias?: string): KmsKeyView {
-    return viewOf(this.create(randomUUID(), description, 'customer', alias));
+  /** A new customer key (the admin API, `hangar kms create`): durable when it resolves. */
+  async createKey(description: string, alias?: string): Promise<KmsKeyView> {
+    const id = randomUUID();
+    const work = this.creation(id, description, 'customer', alias);
+    const stored = await this.tables.transaction(work);
+    await this.tables.flushed();
+    return viewOf(checkCreated(stored, id, 'customer', alias));
+  }
+
+  /**
+   * Makes the keys hangar manages (SSE-S3's internal key, the default `aws/s3`) if missing. In
+   * cluster mode the catalog has no synchronous transaction, so the first PUT could not make them
+   * as embedded does: the gateway makes them at boot (engine/catalog/cluster-catalog.ts).
+   */
+  async ensureManagedKeys(): Promise<void> {
+    const made = [
+      this.creation(SSE_S3_KEY_ID, INTERNAL_DESCRIPTION, 'internal'),
+      this.creation(randomUUID(), DEFAULT_DESCRIPTION, 'aws', DEFAULT_KMS_ALIAS),
+    ];
+    for (const work of made) await this.tables.transaction(work);
+    await this.tables.flushed();
   }
 
   private createInternalKey(): KmsKeyRecord {
-    return this.create(SSE_S3_KEY_ID, 'SSE-S3 (AES256) data keys', 'internal');
+    return this.createManaged(SSE_S3_KEY_ID, INTERNAL_DESCRIPTION, 'internal');
   }
 
   private defaultKey(): KmsKeyRecord {
     const existing = this.find(`alias/${DEFAULT_KMS_ALIAS}`);
     if (existing !== undefined) return existing;
-    return this.create(randomUUID(), 'Default key for S3 (aws/s3)', 'aws', DEFAULT_KMS_ALIAS);
+    return this.createManaged(randomUUID(), DEFAULT_DESCRIPTION, 'aws', DEFAULT_KMS_ALIAS);
   }
 
   /**
-   * Stores a new key unless its id or alias exists already, in one transaction: threads making
-   * the default key at once end up with the same one (the first committed). Synchronous and
-   * durable on return (rare: once per key), so that no object is sealed under a key that a
-   * crash could lose.
+   * A managed key made on first use: synchronous and durable on return (rare: once per key),
+   * so that no object is sealed under a key that a crash could lose.
    */
-  private create(
+  private createManaged(
     id: string,
     description: string,
     origin: KmsKeyOrigin,
     alias?: string,
   ): KmsKeyRecord {
+    const stored = this.tables.transactionSync(this.creation(id, description, origin, alias));
+    return checkCreated(stored, id, origin, alias);
+  }
+
+  /**
+   * The transaction work storing a new key unless its id or alias exists already: threads (or
+   * gateways) making the default key at once end up with the same one (the first committed).
+   * It returns the stored record, or null when the key limit refuses a customer key.
+   */
+  private creation(
+    id: string,
+    description: string,
+    origin: KmsKeyOrigin,
+    alias?: string,
+  ): () => KmsKeyRecord | null {
     const record: Omit<KmsKeyRecord, 'versions'> = {
       id,
       description,
@@ -424,7 +456,7 @@ export class Keyring {
       origin,
       ...(alias !== undefined ? { alias } : {}),
     };
-    const stored = this.tables.transactionSync(() => {
+    return () => {
       const existingId = alias === undefined ? id : (this.tables.aliases.get(alias) ?? id);
       const existing = this.tables.keys.get(existingId);
       if (existing !== undefined) return existing;
@@ -436,14 +468,7 @@ export class Keyring {
       this.tables.keys.put(id, sealed);
       if (alias !== undefined) this.tables.aliases.put(alias, id);
       return sealed;
-    });
-    if (stored === null) {
-      throw new KmsError('LimitExceededException', `at most ${LIMITS.kmsKeysMax} keys`);
-    }
-    if (origin === 'customer' && stored.id !== id) {
-      throw new KmsError('LimitExceededException', `alias/${alias} is taken`);
-    }
-    return stored;
+    };
   }
 
   /** Adds a version of new material: new data keys use it; old ones keep theirs. */
@@ -529,6 +554,25 @@ export class Keyring {
     await this.tables.flushed();
     return viewOf(next);
   }
+}
+
+const INTERNAL_DESCRIPTION = 'SSE-S3 (AES256) data keys';
+const DEFAULT_DESCRIPTION = 'Default key for S3 (aws/s3)';
+
+/** What a key creation stored: the key asked for, or the refusal a customer key gets. */
+function checkCreated(
+  stored: KmsKeyRecord | null,
+  id: string,
+  origin: KmsKeyOrigin,
+  alias: string | undefined,
+): KmsKeyRecord {
+  if (stored === null) {
+    throw new KmsError('LimitExceededException', `at most ${LIMITS.kmsKeysMax} keys`);
+  }
+  if (origin === 'customer' && stored.id !== id) {
+    throw new KmsError('LimitExceededException', `alias/${alias} is taken`);
+  }
+  return stored;
 }
 
 /** KMS refuses to change a key pending deletion (other than cancelling the deletion). */

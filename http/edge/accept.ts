@@ -5,7 +5,13 @@ import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
 import { type Principal, principalOf } from '../access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
-import { authenticate, authorize, requestFactsOf, signedBy } from '../s3/auth.js';
+import {
+  againAfterCatalogMiss,
+  authenticate,
+  authorize,
+  requestFactsOf,
+  signedBy,
+} from '../s3/auth.js';
 import { consoleCorsHeaders, isPreflight } from '../s3/console-cors.js';
 import type { RequestContext, ServerState } from '../s3/context.js';
 import { actualRequestCorsHeaders } from '../s3/cors.js';
@@ -163,21 +169,42 @@ async function serve(
       await handlePostObject(state, req, routed, res, body, routed.endpoint.bucket);
       return;
     }
-    const { auth, key } = authenticate(state, req, startedMs);
-    if (routed === null) throw routeError;
-    // A V2 presigned URL's signed headers came in its query: from here on they are headers.
-    if (auth?.queryHeaders !== undefined) {
-      req = { ...req, headers: auth.queryHeaders };
+    const received = req;
+    // Authentication and authorization: synchronous catalog reads, no body read yet.
+    const admit = () => {
+      const { auth, key } = authenticate(state, received, startedMs);
+      if (routed === null) throw routeError;
+      // A V2 presigned URL's signed headers came in its query: from here on they are headers.
+      const signed =
+        auth?.queryHeaders === undefined ? received : { ...received, headers: auth.queryHeaders };
+      operation = endpointName(routed.endpoint);
+      principal = principalOf(key);
+      const facts = requestFactsOf(
+        state,
+        signed,
+        res,
+        startedMs,
+        routed.query,
+        signedBy(signed, auth),
+      );
+      // The bucket's logging is read with the record authorization reads, refused or not.
+      const authorized = authorize(state, principal, routed, facts, signed.headers, (found) => {
+        bucketRead = true;
+        metered = found;
+        logged = loggingOf(state, res, found);
+      });
+      return { auth, key, principal, facts, authorized, routed, signed };
+    };
+    let admitted: ReturnType<typeof admit>;
+    try {
+      admitted = admit();
+    } catch (error) {
+      // Cluster mode: a bucket or key made on another gateway a moment ago is not a miss.
+      admitted = await againAfterCatalogMiss(state.catalog, error, admit);
     }
-    operation = endpointName(routed.endpoint);
-    principal = principalOf(key);
-    const facts = requestFactsOf(state, req, res, startedMs, routed.query, signedBy(req, auth));
-    // The bucket's logging is read with the record authorization reads, refused or not.
-    const authorized = authorize(state, principal, routed, facts, req.headers, (found) => {
-      bucketRead = true;
-      metered = found;
-      logged = loggingOf(state, res, found);
-    });
+    const { auth, key, facts, authorized } = admitted;
+    routed = admitted.routed;
+    req = admitted.signed;
     const { bucket, access, object } = authorized;
     if (authorized.requestCharged) res.addHeaders(REQUEST_CHARGED);
     refuseSseCInClear(state.config, Object.keys(req.headers));
@@ -190,7 +217,7 @@ async function serve(
       auth,
       payload: auth?.payload ?? anonymousPayload(req.headers),
       key,
-      principal,
+      principal: admitted.principal,
       facts,
       requestId: res.requestId,
       bucket,

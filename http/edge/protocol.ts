@@ -3,6 +3,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { HangarConfig } from '../../engine/config.js';
 import type { LogSettings } from '../../engine/log.js';
+import type { PgKvOptions } from '../../engine/meta/pg-kv/env.js';
 import type { EdgeScrape } from '../admin/metrics.js';
 import type { CertificateInfo } from '../uws/listen.js';
 
@@ -22,6 +23,13 @@ export interface EdgeData {
   /** The ports the main thread claimed (named: a port configured 0 is resolved already). */
   readonly s3Port: number;
   readonly webPort: number;
+  /**
+   * Cluster mode: the catalog's PostgreSQL (engine/catalog/cluster-catalog.ts
+   * catalogPgOptionsOf). The thread then opens the process's catalog replica with a pool of its
+   * own for writes (openCatalogReplica), after the main thread's openClusterCatalog synced it.
+   * Absent: the embedded catalog.
+   */
+  readonly catalogPg?: PgKvOptions;
 }
 
 export type ToEdge =

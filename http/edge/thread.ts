@@ -6,7 +6,7 @@ import { assert } from '../../engine/assert.js';
 import { Catalog } from '../../engine/catalog/catalog.js';
 import { tlsFilesOf } from '../../engine/config.js';
 import { LIMITS } from '../../engine/limits.js';
-import { createLogger, followLogLevel } from '../../engine/log.js';
+import { createLogger, followLogLevel, type Logger } from '../../engine/log.js';
 import { ObjectReader } from '../../engine/meta/object-reader.js';
 import {
   type ClientBounds,
@@ -40,6 +40,16 @@ function boundsOf(edgeCount: number): ClientBounds {
   };
 }
 
+/**
+ * The embedded catalog, or in cluster mode the process's replica of the cluster's (loaded only
+ * then: it brings the PostgreSQL client).
+ */
+async function openCatalog(dataDir: string, logger: Logger): Promise<Catalog> {
+  if (data.catalogPg === undefined) return Catalog.open(dataDir);
+  const { openCatalogReplica } = await import('../../engine/catalog/cluster-catalog.js');
+  return (await openCatalogReplica({ dataDir, pg: data.catalogPg, log: logger })).catalog;
+}
+
 async function start(): Promise<{
   listeners: Listener[];
   gates: RequestGate[];
@@ -51,7 +61,7 @@ async function start(): Promise<{
   // the level SIGHUP sets.
   const logger = createLogger(data.log).child({ edge: data.index });
   followLogLevel(logger);
-  const catalog = Catalog.open(config.dataDir);
+  const catalog = await openCatalog(config.dataDir, logger);
   const budget = new ReadSessionBudget(data.shardPorts.length, data.readSessions);
   const bounds = boundsOf(edgeCount);
   const clients = data.shardPorts.map(

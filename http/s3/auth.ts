@@ -1,5 +1,5 @@
 import type { BucketAccess } from '../../engine/catalog/access.js';
-import type { BucketRecord, Grant, KeyRecord } from '../../engine/catalog/catalog.js';
+import type { BucketRecord, Catalog, Grant, KeyRecord } from '../../engine/catalog/catalog.js';
 import type { ObjectRecord } from '../../engine/meta/object-table.js';
 import { bucketAccessOf } from '../access/access-record.js';
 import { iamActionOf, iamActionOfEndpoint } from '../access/actions.js';
@@ -51,6 +51,31 @@ export function authenticate(
     looked?.accessKeyId === auth.accessKeyId ? looked : state.catalog.getKey(auth.accessKeyId);
   if (key === undefined) throw new S3Error('InvalidAccessKeyId');
   return { auth, key };
+}
+
+/**
+ * After `admit` (authentication and authorization) threw: in cluster mode, a NoSuchBucket or
+ * InvalidAccessKeyId may be a bucket or key another gateway made a moment ago, which this
+ * gateway's replica has not received yet. The replica first catches up with PostgreSQL; if it
+ * changed, `admit` runs again (it reads the catalog only: nothing of the request is consumed).
+ * Anything else, and every error of an embedded catalog, is rethrown as it was: the embedded
+ * path pays nothing (this runs only after a throw).
+ */
+export async function againAfterCatalogMiss<T>(
+  catalog: Catalog,
+  error: unknown,
+  admit: () => T,
+): Promise<T> {
+  if (!catalog.replicated || !isCatalogMiss(error)) throw error;
+  if (!(await catalog.catchUp())) throw error;
+  return admit();
+}
+
+function isCatalogMiss(error: unknown): boolean {
+  return (
+    error instanceof S3Error &&
+    (error.code === 'NoSuchBucket' || error.code === 'InvalidAccessKeyId')
+  );
 }
 
 /** What a request may need in the policy's conditions, all of it lazy (facts.ts). */

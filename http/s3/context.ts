@@ -84,6 +84,18 @@ export function accessOf(ctx: RequestContext, bucket: BucketRecord): BucketAcces
     : bucketAccessOf(ctx.state.catalog, bucket);
 }
 
+/**
+ * A second bucket a request names (a copy's source): as requireBucket, but in cluster mode a name
+ * this gateway's replica does not know yet is first looked for in PostgreSQL (Catalog.catchUp).
+ */
+export async function requireOtherBucket(ctx: RequestContext, name: string): Promise<BucketRecord> {
+  const catalog = ctx.state.catalog;
+  if (catalog.replicated && ctx.bucket?.name !== name && catalog.getBucket(name) === undefined) {
+    await catalog.catchUp();
+  }
+  return requireBucket(ctx, name);
+}
+
 /** The bucket a request names; NoSuchBucket if it does not exist. */
 export function requireBucket(ctx: RequestContext, name: string): BucketRecord {
   const bucket = ctx.bucket?.name === name ? ctx.bucket : ctx.state.catalog.getBucket(name);

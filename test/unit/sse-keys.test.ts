@@ -56,7 +56,7 @@ test('a generated master key is 0600 and stable; the keyring seals under it', as
     t.is(statSync(path).mode & 0o777, 0o600);
     t.is(ensureMasterKey(path).id, first.id);
     const keyring = new Keyring(catalog.kmsTables(), dir, null);
-    const created = keyring.createKey('unit', 'unit');
+    const created = await keyring.createKey('unit', 'unit');
     const data = keyring.newKmsDataKey('alias/unit', undefined);
     t.true(Buffer.from(keyring.dataKeyOf(data.managed).key).equals(Buffer.from(data.key)));
     // A record whose sealed key was altered is an error, never another key.
@@ -100,7 +100,7 @@ test('a key pending deletion is unusable, and gone once its waiting period is ov
   try {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const keyring = new Keyring(catalog.kmsTables(), dir, null, () => now);
-    const created = keyring.createKey('doomed', 'doomed');
+    const created = await keyring.createKey('doomed', 'doomed');
     const data = keyring.newKmsDataKey('alias/doomed', undefined);
     const scheduled = await keyring.scheduleDeletion(created.id, 7);
     t.is(scheduled.state, 'PendingDeletion');
@@ -126,7 +126,7 @@ test('a key pending deletion is unusable, and gone once its waiting period is ov
     t.is(catalog.kmsTables().keys.get(created.id), undefined);
     t.is(catalog.kmsTables().aliases.get('doomed'), undefined);
     // The alias is free for a new key.
-    t.not(keyring.createKey('reborn', 'doomed').id, created.id);
+    t.not((await keyring.createKey('reborn', 'doomed')).id, created.id);
   } finally {
     await catalog.close();
     rmSync(dir, { recursive: true, force: true });
@@ -138,7 +138,7 @@ test('a dual-layer data key is two independent keys, both needed: outer layer ov
   const catalog = Catalog.open(dir);
   try {
     const keyring = new Keyring(catalog.kmsTables(), dir, null);
-    keyring.createKey('dual', 'dual');
+    await keyring.createKey('dual', 'dual');
     const data = keyring.newKmsDataKey('alias/dual', undefined, true, 'dsse');
     t.is(data.managed.kind, 'dsse');
     t.is(data.managed.bucketKey, true);

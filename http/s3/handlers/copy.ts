@@ -4,7 +4,7 @@ import type { ObjectHeaders, ObjectInfo, ShardResult } from '../../../engine/pro
 import { newObjectAclOf } from '../acl-on-write.js';
 import { requireCopySourceAccess } from '../auth.js';
 import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
-import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { type RequestContext, requireBucket, requireOtherBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
 import { expirationHeader } from '../expiration.js';
 import { notifyField } from '../notifications.js';
@@ -35,7 +35,7 @@ export async function handleCopyObject(
   const target = requireBucket(ctx, bucketName);
   checkKey(key);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
-  const sourceBucket = requireBucket(ctx, source.bucket);
+  const sourceBucket = await requireOtherBucket(ctx, source.bucket);
   requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const replace = metadataDirective(ctx) === 'REPLACE';
   // The copy's class is the request's (absent: STANDARD), never the source's, as on AWS.

@@ -24,7 +24,7 @@ import { requireCopySourceAccess } from '../auth.js';
 import { planPayload, uploadBody } from '../body-upload.js';
 import { checksumElementOf, planChecksum } from '../checksum-headers.js';
 import { checkPreconditions, withConditions, writeConditionsOf } from '../conditional.js';
-import { type RequestContext, requireBucket, shardFor } from '../context.js';
+import { type RequestContext, requireBucket, requireOtherBucket, shardFor } from '../context.js';
 import type {
   ListMultipartUploadsEndpoint,
   ListPartsEndpoint,
@@ -186,7 +186,7 @@ export async function handleUploadPartCopy(
 ): Promise<void> {
   const target = requireBucket(ctx, e.bucket);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
-  const sourceBucket = requireBucket(ctx, source.bucket);
+  const sourceBucket = await requireOtherBucket(ctx, source.bucket);
   requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(

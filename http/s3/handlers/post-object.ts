@@ -90,7 +90,12 @@ export async function handlePostObject(
 ): Promise<void> {
   const boundary = boundaryOf(req.headers['content-type']);
   // The bucket's counters are read before the form (the key, so the shard, is not known yet).
-  const named = state.catalog.getBucket(bucketName);
+  let named = state.catalog.getBucket(bucketName);
+  // Cluster mode: a bucket another gateway made a moment ago is looked for before the form is
+  // (its key's miss cannot be: the key is inside the form; the etcd watch brings it in ms).
+  if (named === undefined && state.catalog.replicated && (await state.catalog.catchUp())) {
+    named = state.catalog.getBucket(bucketName);
+  }
   const counters = named === undefined ? undefined : await shardCounters(state, named.id);
   const { post, info } = await receiveForm(state, req, res, body, bucketName, boundary, counters);
   const etag = info.etag;
