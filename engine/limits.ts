@@ -478,6 +478,19 @@ export const LIMITS = {
   clusterPlacementBackoffMsMax: 100,
   /** Wait between two tries to re-register a gateway that lost its lease. */
   clusterReregisterDelayMs: 500,
+  /** Bytes of the file `[cluster] pg_password_file` names (its first line is the password). */
+  clusterPasswordFileBytesMax: 4096,
+  /** How often the main thread republishes the write gate's deadline to the edge threads
+   *  (renewals extend it; a late publication only makes the gate stricter). */
+  clusterWriteGatePublishMs: 100,
+  /** PostgreSQL connections one edge thread holds at most to one partition (listings, object
+   *  facts): edge threads × partitions × this is what a gateway's edges may open. */
+  clusterEdgeReadConnectionsMax: tunable('clusterEdgeReadConnectionsMax', 2),
+  /** Object records one request reads at once from PostgreSQL for its authorization decisions
+   *  (DeleteObjects' keys, cluster mode). */
+  clusterFactsReadsInFlightMax: 16,
+  /** How often the leader of 'orphan-gc' runs the block GC hook (cluster mode). */
+  clusterOrphanGcIntervalMs: tunable('clusterOrphanGcIntervalMs', 10 * 60_000),
   // ---- cluster mode: Ceph RADOS blocks (issue 19) ----
   /** How long librados waits to reach the monitors and authenticate (client_mount_timeout). */
   radosConnectTimeoutMs: tunable('radosConnectTimeoutMs', 30_000),

@@ -4,11 +4,12 @@ import { assert } from '../engine/assert.js';
 import type { HangarConfig } from '../engine/config.js';
 import { LIMITS } from '../engine/limits.js';
 import { currentLogSettings, type Logger } from '../engine/log.js';
+import type { PgKvOptions } from '../engine/meta/pg-kv/env.js';
 import { DeathWindow } from '../engine/pool/death-window.js';
 import type { LaneHolder, ShardPool } from '../engine/pool/shard-pool.js';
 import { LANES_MAX } from '../engine/protocol/lanes.js';
 import type { EdgeScrape } from './admin/metrics.js';
-import type { EdgeData, FromEdge, ToEdge } from './edge/protocol.js';
+import type { EdgeCluster, EdgeData, FromEdge, ToEdge } from './edge/protocol.js';
 import { withTimeout } from './graceful-stop.js';
 import { type CertificateInfo, PortLostError } from './uws/listen.js';
 
@@ -24,6 +25,10 @@ export interface EdgeSettings {
   readonly count: number;
   readonly s3Port: number;
   readonly webPort: number;
+  /** Cluster mode (http/cluster-boot.ts); absent: embedded. */
+  readonly cluster?: EdgeCluster;
+  /** Cluster mode: the catalog's PostgreSQL, for each thread's replica handle. */
+  readonly catalogPg?: PgKvOptions;
 }
 
 /** One edge thread: its Worker and the answers it owes the main thread. */
@@ -145,6 +150,8 @@ export class EdgeThreads {
       readSessions: this.pool.readBudget.shared,
       s3Port: this.settings.s3Port,
       webPort: this.settings.webPort,
+      ...(this.settings.cluster === undefined ? {} : { cluster: this.settings.cluster }),
+      ...(this.settings.catalogPg === undefined ? {} : { catalogPg: this.settings.catalogPg }),
     };
     const worker = new Worker(new URL('./edge/thread.js', import.meta.url), {
       workerData: data,

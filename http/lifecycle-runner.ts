@@ -11,7 +11,7 @@ import type {
   VersioningState,
 } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
-import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
+import type { BackgroundWorker, SingletonWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { registry } from './admin/metrics.js';
 import { tieringRulesOf } from './s3/intelligent-tiering-config.js';
 import {
@@ -53,7 +53,7 @@ function noResult(): LifecycleRunResult {
  * so a run cut short by a stop or a crash is simply redone in full by the next one.
  * The clock is Date.now() plus the testing-only clock offset (HANGAR_CLOCK_OFFSET_MS).
  */
-export class LifecycleRunner implements BackgroundWorker {
+export class LifecycleRunner implements BackgroundWorker, SingletonWorker {
   readonly name = 'Lifecycle worker';
   private readonly job = new PeriodicJob(LIMITS.lifecycleIntervalMs, () => this.runOnce());
 
@@ -68,6 +68,14 @@ export class LifecycleRunner implements BackgroundWorker {
 
   start(): void {
     this.job.start({ runNow: true });
+  }
+
+  gate(mayRun: () => boolean): void {
+    this.job.gate(mayRun);
+  }
+
+  wake(): void {
+    void this.job.runNow().catch(() => undefined);
   }
 
   /** Stops scheduling; waits for the batch in flight (a run stops between batches). */

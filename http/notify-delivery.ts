@@ -7,7 +7,12 @@ import type { Logger } from '../engine/log.js';
 import type { NotifyTarget } from '../engine/notify/targets.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { OutboxEntry } from '../engine/protocol/messages.js';
-import { ErrorRecord, Sleeper, type WorkerStatus } from '../engine/workers/worker.js';
+import {
+  ErrorRecord,
+  type SingletonWorker,
+  Sleeper,
+  type WorkerStatus,
+} from '../engine/workers/worker.js';
 import { registry } from './admin/metrics.js';
 
 /**
@@ -58,7 +63,7 @@ interface Backoff {
   untilMs: number;
 }
 
-export class NotifyDelivery {
+export class NotifyDelivery implements SingletonWorker {
   readonly name = 'Event notification delivery';
   private readonly sleeper = new Sleeper();
   private readonly errors = new ErrorRecord();
@@ -70,6 +75,8 @@ export class NotifyDelivery {
   private loop: Promise<void> | null = null;
   private polledOnce = false;
   private stopped = false;
+  /** Cluster mode: passes run only while this holds (the 'notifications' leadership). */
+  private mayRun: () => boolean = () => true;
   private deliveredTotal = 0;
   private droppedTotal = 0;
 
@@ -86,6 +93,14 @@ export class NotifyDelivery {
     this.loop = this.run();
   }
 
+  gate(mayRun: () => boolean): void {
+    this.mayRun = mayRun;
+  }
+
+  wake(): void {
+    this.sleeper.wake();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
@@ -99,10 +114,14 @@ export class NotifyDelivery {
       let progressed = false;
       try {
         this.targets = new Map(this.targetsNow().map((target) => [target.name, target]));
-        const passes = this.mayHaveWork()
-          ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
-          : [];
-        this.polledOnce = true;
+        // Cluster mode: another gateway delivers while it leads 'notifications'; this one's
+        // first pass (events left behind) waits until it leads.
+        const leading = this.mayRun();
+        const passes =
+          leading && this.mayHaveWork()
+            ? await Promise.all(this.shards.map((shard) => this.passOver(shard)))
+            : [];
+        if (leading) this.polledOnce = true;
         progressed = passes.some((moved) => moved);
         this.errors.succeeded();
       } catch (error) {

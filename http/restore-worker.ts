@@ -6,7 +6,7 @@ import type { RestoreQueueView } from '../engine/meta/restore-view.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import type { NotifyContext, RestoreRow } from '../engine/protocol/messages.js';
 import { PeriodicJob } from '../engine/workers/periodic.js';
-import type { BackgroundWorker, WorkerStatus } from '../engine/workers/worker.js';
+import type { BackgroundWorker, SingletonWorker, WorkerStatus } from '../engine/workers/worker.js';
 import { lifecycleNotifyContext } from './s3/notifications.js';
 
 export interface RestoreRunResult {
@@ -22,7 +22,7 @@ export interface RestoreRunResult {
  * (SettleRestores: the record change, the row's removal and the ObjectRestore event commit in one
  * transaction). The clock is Date.now() plus the testing-only offset (HANGAR_CLOCK_OFFSET_MS).
  */
-export class RestoreWorker implements BackgroundWorker {
+export class RestoreWorker implements BackgroundWorker, SingletonWorker {
   readonly name = 'Object restores';
   private readonly job = new PeriodicJob(LIMITS.restoreCheckIntervalMs, () => this.runOnce());
   private totals: RestoreRunResult = { completed: 0, expired: 0 };
@@ -40,6 +40,14 @@ export class RestoreWorker implements BackgroundWorker {
 
   start(): void {
     this.job.start({ runNow: true });
+  }
+
+  gate(mayRun: () => boolean): void {
+    this.job.gate(mayRun);
+  }
+
+  wake(): void {
+    void this.job.runNow().catch(() => undefined);
   }
 
   stop(): Promise<void> {

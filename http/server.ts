@@ -22,6 +22,13 @@ import { connectableEndpoint, removeAdminFile, writeAdminFile } from './admin/di
 import { ensureLocalAdminToken, removeLocalAdminToken } from './admin/local-token.js';
 import { bindMetricsSources } from './admin/metrics.js';
 import { mountAdminApi } from './admin/server.js';
+import {
+  collectBlocksOnLeader,
+  edgeClusterOf,
+  openCatalogOf,
+  openCluster,
+  runWhileLeading,
+} from './cluster-boot.js';
 import { EdgeThreads } from './edge-threads.js';
 import { setHealth } from './health.js';
 import { InventoryWorker } from './inventory/worker.js';
@@ -85,7 +92,19 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     );
   const layout = ensureLayout(config.dataDir, config.shards);
   prepareDataDirs(config, layout.shards);
-  const catalog = CatalogStore.open(config.dataDir);
+  // Cluster mode: etcd answers and the layout agrees before the catalog or any shard opens.
+  const cluster =
+    config.cluster === null ? null : await openCluster(config.cluster, layout.shards, logger);
+  const shared =
+    cluster === null
+      ? null
+      : await openCatalogOf(cluster, config.dataDir, config.sse.masterKeyFile, logger).catch(
+          async (error: unknown) => {
+            await cluster.stop();
+            throw error;
+          },
+        );
+  const catalog = shared?.catalog ?? CatalogStore.open(config.dataDir);
   // SSE-S3 / SSE-KMS: the master key exists (generated 0600 on first start) before any thread
   // may need it; a missing or malformed key (file or HANGAR_SSE_MASTER_KEY), or one that opens
   // nothing the keyring holds, stops the start here, not at the first encrypted GET.
@@ -103,9 +122,15 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       sseMasterKeyFile: config.sse.masterKeyFile,
       storage: config.storage,
       kvStrict: config.kvStrict,
+      ...(cluster === null ? {} : { clusterShards: cluster.allShardSettings() }),
     },
     superviseShards(logger, () => edges?.halt() ?? Promise.resolve()),
-  );
+  ).catch(async (error: unknown) => {
+    if (cluster !== null) await catalog.close();
+    await cluster?.stop();
+    throw error;
+  });
+  if (cluster !== null) collectBlocksOnLeader(cluster, pool, logger);
   const state: ServerState = { config, catalog, pool, logger, buffers: new BufferPool() };
   void purgeDeletedBuckets(state);
   const lifecycle = new LifecycleRunner(
@@ -115,6 +140,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     config.clockOffsetMs,
     config.s3.region,
   );
+  runWhileLeading(cluster, 'lifecycle', lifecycle);
   lifecycle.start();
   const restores = new RestoreWorker(
     catalog,
@@ -127,25 +153,31 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       (_, shardId) => new RestoreQueueView(config.dataDir, shardId, config.durability === 'fsync'),
     ),
   );
+  runWhileLeading(cluster, 'restore', restores);
   restores.start();
+  // Local block files only: in cluster mode blocks are RADOS objects (Ceph scrubs them; the
+  // leader's block GC collects them), and the shards refuse these passes.
   const scrub = new ScrubWorker(config.dataDir, pool.clients, logger);
-  await scrub.start();
+  if (cluster === null) await scrub.start();
   const orphans = new OrphanSweeper(pool.clients, logger);
-  orphans.start();
+  if (cluster === null) orphans.start();
   const notify = new NotifyDelivery(
     () => mergedTargets(config.notify.targets, catalog.notifyTargets.list()),
     pool.clients,
     new TargetSenders(),
     logger,
   );
+  runWhileLeading(cluster, 'notifications', notify);
   notify.start();
   const accessLog = new AccessLogWorkerView(() => edges?.scrape() ?? Promise.resolve([]));
   // Started once the S3 port is open: it reads the versions it sends through that port.
   const replication = new ReplicationWorker(catalog, pool.clients, logger, config.s3.region);
+  runWhileLeading(cluster, 'replication', replication);
   const inventory = new InventoryWorker(state);
+  runWhileLeading(cluster, 'inventory', inventory);
   inventory.start();
   const drain = new DrainWorker(pool.clients, config.storage, logger);
-  drain.start();
+  if (cluster === null) drain.start();
   const workers = new WorkerRegistry(
     scrub,
     orphans,
@@ -176,6 +208,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   let s3PortClaimed: number;
   try {
     s3PortClaimed = claimPort(uws, 'S3', config.s3.host, config.s3.port);
+    // Registered (the write gate open, campaigns begun) before the edges serve a request.
+    await cluster?.join(connectableEndpoint(config.s3.host, s3PortClaimed, scheme));
     const adminState = {
       server: state,
       startedMs: Date.now(),
@@ -204,6 +238,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
         count: config.edgeThreads ?? availableParallelism(),
         s3Port: s3PortClaimed,
         webPort: claimPort(uws, 'website', config.web.host, config.web.port),
+        ...(cluster === null ? {} : { cluster: edgeClusterOf(cluster) }),
+        ...(shared === null ? {} : { catalogPg: shared.pg }),
       },
       pool,
       superviseEdges(logger),
@@ -213,6 +249,8 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     admin?.close();
     await stopWorkers();
     await pool.stop();
+    if (cluster !== null) await catalog.close();
+    await cluster?.stop();
     throw error;
   }
   const serving = edges;
@@ -283,8 +321,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       admin.closeConnections();
       await stopWorkers();
       await pool.stop();
+      // After the workers stopped: resigning hands their jobs to another gateway, which must
+      // not start while this one's passes are still ending. Leaving revokes the lease. The
+      // cluster catalog watches etcd through the runtime's client: it closes first.
       bindMetricsSources(null);
-      await catalog.close();
+      if (cluster !== null) await catalog.close();
+      await cluster?.stop();
+      if (cluster === null) await catalog.close();
       // Last: while it exists the CLI knows a server owns the data directory (and does not open
       // the catalog itself), which stays true until the catalog is closed.
       removeAdminFile(config.dataDir);

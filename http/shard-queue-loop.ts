@@ -69,8 +69,15 @@ export class ShardQueueLoop {
   private readonly sleeper = new Sleeper();
   private loop: Promise<void> | null = null;
   private stopping = false;
+  /** Cluster mode: rounds run only while this holds (the job's leadership). */
+  private mayRun: () => boolean = () => true;
 
   constructor(private readonly options: ShardQueueLoopOptions) {}
+
+  /** Rounds run only while `mayRun` holds (checked before each); wake() after it turns true. */
+  gate(mayRun: () => boolean): void {
+    this.mayRun = mayRun;
+  }
 
   get stopped(): boolean {
     return this.stopping;
@@ -96,7 +103,7 @@ export class ShardQueueLoop {
     const { shards, pass, logger } = this.options;
     while (!this.stopping) {
       let progressed = false;
-      if (this.options.idle?.() === true) {
+      if (!this.mayRun() || this.options.idle?.() === true) {
         await this.sleeper.sleep(this.options.idleWaitMs());
         continue;
       }

@@ -6,9 +6,11 @@
  * RedirectAllRequestsTo and routing rules. Errors are HTML pages, as AWS's website endpoints
  * answer them. The bucket's CORS rules apply here too.
  */
+
 import type { BucketRecord } from '../engine/catalog/catalog.js';
 import type { ShardClient } from '../engine/pool/shard-client.js';
 import { bucketAccessOf } from './access/access-record.js';
+import { type PrefetchedObjects, prefetchIfJudged } from './access/object-facts.js';
 import { ANONYMOUS } from './access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from './access-log/access-log.js';
 import { WEBSITE_ACTION } from './access-log/record.js';
@@ -53,7 +55,8 @@ interface Site {
   /** The key as requested (before the index document is appended). */
   readonly key: string;
   /** Whether an anonymous request may read `key` (the one decision). */
-  readonly mayRead: (key: string) => boolean;
+  /** Whether an anonymous visitor may read `key` (a promise in cluster mode: facts are read first). */
+  readonly mayRead: (key: string) => boolean | Promise<boolean>;
   /** A miss as the visitor should see it: 404 if it may list the bucket, else 403 (auth.ts). */
   readonly hideMiss: (error: unknown) => unknown;
 }
@@ -127,14 +130,20 @@ async function serveWebsite(
     }
     const access = bucketAccessOf(state.catalog, bucket);
     const facts = requestFactsOf(state, req, res, Date.now(), NO_QUERY, null);
-    const mayRead = (objectKey: string): boolean =>
-      allows(state, ANONYMOUS, facts, {
+    const mayReadWith = (objectKey: string, prefetched?: PrefetchedObjects): boolean =>
+      allows(state, ANONYMOUS, prefetched === undefined ? facts : { ...facts, prefetched }, {
         action: 's3:GetObject',
         grant: 'read',
         bucket,
         access,
         objectKey,
       });
+    const mayRead = (objectKey: string): boolean | Promise<boolean> => {
+      const prefetch = prefetchIfJudged(state, bucket, access, objectKey);
+      return prefetch === null
+        ? mayReadWith(objectKey)
+        : prefetch.then((prefetched) => mayReadWith(objectKey, prefetched));
+    };
     const hideMiss = (error: unknown): unknown =>
       hiddenMiss(state, ANONYMOUS, facts, { bucket, access }, error);
     site = { ctx, req, bucket, config, head, key, mayRead, hideMiss };
@@ -249,7 +258,7 @@ async function serveKey(site: Site): Promise<void> {
   const suffix = site.config.indexSuffix ?? 'index.html';
   const directory = key === '' || key.endsWith('/');
   const target = directory ? key + suffix : key;
-  if (!site.mayRead(target)) throw new S3Error('AccessDenied');
+  if (!(await site.mayRead(target))) throw new S3Error('AccessDenied');
   const shard = shardFor(ctx.state, bucket, target);
   let opened: Opened;
   try {
@@ -265,7 +274,7 @@ async function serveKey(site: Site): Promise<void> {
   } catch (error) {
     const miss = toS3Error(error).code === 'NoSuchKey';
     // `/docs` where `docs/index.html` exists: redirect to the "directory".
-    if (!directory && miss && site.mayRead(`${key}/${suffix}`)) {
+    if (!directory && miss && (await site.mayRead(`${key}/${suffix}`))) {
       const indexKey = `${key}/${suffix}`;
       const indexShard = shardFor(ctx.state, bucket, indexKey);
       const found = await openObject(ctx, indexShard, bucket.id, indexKey, 'info').then(
@@ -356,7 +365,7 @@ async function sendSiteError(site: Site, error: S3Error): Promise<void> {
   let opened: Opened;
   try {
     // The error document is served only if a visitor may read it, as any other object.
-    if (!site.mayRead(config.errorKey)) throw new S3Error('AccessDenied');
+    if (!(await site.mayRead(config.errorKey))) throw new S3Error('AccessDenied');
     opened = await openObject(ctx, shard, bucket.id, config.errorKey, site.head ? 'info' : 'read');
   } catch (docError) {
     sendHtmlError(ctx, withFields, site.head, false, toS3Error(docError));

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Etcd3 } from 'etcd3';
 import {
   type ClusterConfig,
+  DEFAULT_PG_USER,
   parseClusterSection,
   type ShardSpec,
   shardSpecOfFlag,
@@ -69,6 +70,8 @@ function clusterConfigOf(config: HangarConfig, flags: ClusterFlags): ClusterConf
     metadataShards: [],
     cephConf: null,
     blockPool: null,
+    pgUser: DEFAULT_PG_USER,
+    pgPasswordFile: null,
     ...base,
     name: clusterName(name, '--name'),
     etcdEndpoints: etcd.map((e, i) => etcdEndpoint(e.trim(), `--etcd[${i}]`)),
@@ -189,7 +192,12 @@ interface InitFlags {
   pool?: string;
 }
 
-async function init(client: Etcd3, cluster: ClusterConfig, flags: InitFlags): Promise<Output> {
+async function init(
+  client: Etcd3,
+  cluster: ClusterConfig,
+  flags: InitFlags,
+  partitions: number | null,
+): Promise<Output> {
   const shards: ShardSpec[] =
     flags.shard !== undefined ? flags.shard.map(shardSpecOfFlag) : [...cluster.metadataShards];
   if (shards.length === 0) {
@@ -208,6 +216,9 @@ async function init(client: Etcd3, cluster: ClusterConfig, flags: InitFlags): Pr
     metadataShards: shards,
     cephConf: absolutePath(resolve(cephConf), '--ceph-conf'),
     pool: poolName(pool, '--pool'),
+    // The configuration's shard count, when it sets one, is the count every gateway must run;
+    // with shards = 'auto' the first gateway to boot sets it.
+    ...(partitions === null ? {} : { partitions }),
   });
   return {
     json: layout,
@@ -279,7 +290,9 @@ export function registerCluster(program: Command, cli: CliParts): void {
     .option('--ceph-conf <file>', 'ceph.conf of the block pool')
     .option('--pool <name>', 'RADOS pool of the blocks')
     .action((_opts: unknown, command: Command) =>
-      runCluster(cli, command, (client, c) => init(client, c, command.opts<InitFlags>())),
+      runCluster(cli, command, (client, c, config) =>
+        init(client, c, command.opts<InitFlags>(), config.shards),
+      ),
     );
 
   withClusterFlags(cli.leaf(cluster, 'join', 'register this gateway and print the layout'))

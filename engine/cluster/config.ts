@@ -12,6 +12,7 @@ import {
   onlyKeys,
   poolName,
   record,
+  roleName,
   targets,
 } from './validate.js';
 
@@ -26,6 +27,8 @@ import {
  *   s3_endpoint = "http://10.0.0.1:3900"          # what `join` advertises
  *   ceph_conf = "/etc/ceph/ceph.conf"              # init only: the block pool
  *   block_pool = "hangar.blocks"
+ *   pg_user = "hangar"                             # the role every metadata shard is reached as
+ *   pg_password_file = "/etc/hangar/pg-password"   # its password (first line); absent: none
  *   [[cluster.metadata_shards]]                    # init only, shard ids 0, 1, ... in order
  *   database = "hangar"
  *   targets = ["127.0.0.1:5441", "127.0.0.1:5442", "127.0.0.1:5443"]
@@ -48,6 +51,10 @@ export interface ClusterConfig {
   readonly metadataShards: readonly ShardSpec[];
   readonly cephConf: string | null;
   readonly blockPool: string | null;
+  /** The PostgreSQL role of every metadata shard (default "hangar"). */
+  readonly pgUser: string;
+  /** A file whose first line is that role's password; null: none (trust or peer auth). */
+  readonly pgPasswordFile: string | null;
 }
 
 const KEYS = [
@@ -58,7 +65,12 @@ const KEYS = [
   'ceph_conf',
   'block_pool',
   'metadata_shards',
+  'pg_user',
+  'pg_password_file',
 ] as const;
+
+/** The role gateways log in to PostgreSQL as when `pg_user` is not given. */
+export const DEFAULT_PG_USER = 'hangar';
 
 export function shardSpecOf(raw: unknown, where: string): ShardSpec {
   const table = record(raw, where);
@@ -67,6 +79,14 @@ export function shardSpecOf(raw: unknown, where: string): ShardSpec {
     database: databaseName(table['database'], `${where}.database`),
     targets: targets(table['targets'], `${where}.targets`),
   };
+}
+
+/** A path in the file: relative ones resolve against the file's directory. */
+function pathOf(raw: unknown, base: string, where: string): string {
+  return absolutePath(
+    typeof raw === 'string' && !isAbsolute(raw) ? resolve(base, raw) : raw,
+    where,
+  );
 }
 
 function optional<T>(raw: unknown, check: (raw: unknown) => T): T | null {
@@ -93,13 +113,12 @@ export function parseClusterSection(raw: unknown, base: string): ClusterConfig {
     gatewayName: optional(table['gateway_name'], (v) => memberName(v, 'cluster.gateway_name')),
     s3Endpoint: optional(table['s3_endpoint'], (v) => httpUrl(v, 'cluster.s3_endpoint')),
     metadataShards: shards.map((s, i) => shardSpecOf(s, `cluster.metadata_shards[${i}]`)),
-    cephConf: optional(table['ceph_conf'], (v) =>
-      absolutePath(
-        typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v,
-        'cluster.ceph_conf',
-      ),
-    ),
+    cephConf: optional(table['ceph_conf'], (v) => pathOf(v, base, 'cluster.ceph_conf')),
     blockPool: optional(table['block_pool'], (v) => poolName(v, 'cluster.block_pool')),
+    pgUser: optional(table['pg_user'], (v) => roleName(v, 'cluster.pg_user')) ?? DEFAULT_PG_USER,
+    pgPasswordFile: optional(table['pg_password_file'], (v) =>
+      pathOf(v, base, 'cluster.pg_password_file'),
+    ),
   };
 }
 

@@ -14,8 +14,22 @@ import { memberName } from './validate.js';
  * guard), and the next candidate takes over once etcd expires the lease.
  */
 
-/** The background jobs that run on one gateway at a time. */
-export const SINGLETON_JOBS = ['lifecycle', 'notifications', 'replication', 'orphan-gc'] as const;
+/**
+ * The background jobs that run on one gateway at a time: they work on the cluster's shared
+ * metadata (every gateway sees every partition), so two gateways running one would do its work
+ * twice (deliver an event twice, expire an object twice). Work on a gateway's own files (scrub,
+ * drain, access-log spools) is not here: each gateway does its own.
+ */
+export const SINGLETON_JOBS = [
+  'lifecycle',
+  'notifications',
+  'replication',
+  'orphan-gc',
+  'restore',
+  'inventory',
+] as const;
+
+export type SingletonJob = (typeof SINGLETON_JOBS)[number];
 
 interface Candidacy {
   readonly name: string;

@@ -20,6 +20,7 @@ export function clusterNamespace(client: Etcd3, name: string): Namespace {
 export const KEYS = {
   layout: 'layout',
   catalogVersion: 'catalog-version',
+  partitions: 'partitions',
   bucket: (bucket: string) => `buckets/${bucket}`,
   bucketsPrefix: 'buckets/',
   shardLoad: (id: number) => `shard-load/${id}`,

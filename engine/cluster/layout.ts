@@ -25,6 +25,8 @@ import {
  *   buckets/<bucket>      which metadata shard holds a bucket (JSON BucketPlacement)
  *   shard-load/<id>       how many buckets a shard holds (decimal), for least-loaded placement
  *   catalog-version       bumped on every catalog change; gateways watch it to reload caches
+ *   partitions            how many partitions (shards per gateway) every gateway runs (decimal):
+ *                         set once, by init or by the first gateway to boot, never changed
  * Every value is validated when read: a value another version wrote, or a corrupt one, is a
  * ClusterLayoutError naming the key, never a crash or a half-loaded layout.
  */
@@ -152,6 +154,15 @@ function placementOf(bucket: string, layout: ClusterLayout): (raw: unknown) => B
   };
 }
 
+function partitionCount(count: number): number {
+  try {
+    return integer(count, 'partitions', 1, LIMITS.clusterShardsMax);
+  } catch (error) {
+    if (error instanceof ClusterValueError) throw new ClusterStateError(error.message);
+    throw error;
+  }
+}
+
 function counterOf(key: string, value: Buffer): number {
   const text = value.toString('utf8');
   if (!/^\d{1,15}$/.test(text)) throw new ClusterLayoutError(`etcd key ${key}: not a counter`);
@@ -164,6 +175,8 @@ export interface LayoutInput {
   readonly metadataShards: readonly ShardSpec[];
   readonly cephConf: string;
   readonly pool: string;
+  /** The partition count every gateway must run; absent: the first gateway to boot sets it. */
+  readonly partitions?: number;
 }
 
 /** One shard's load as read, with the revision a placement transaction compares against. */
@@ -202,6 +215,9 @@ export class LayoutStore {
       this.kv.put(KEYS.layout).value(JSON.stringify(layout)),
       this.kv.put(KEYS.catalogVersion).value('0'),
       ...layout.metadataShards.map((s) => this.kv.put(KEYS.shardLoad(s.id)).value('0')),
+      ...(input.partitions === undefined
+        ? []
+        : [this.kv.put(KEYS.partitions).value(String(partitionCount(input.partitions)))]),
     ];
     const result = await this.kv
       .if(KEYS.layout, 'Create', '==', 0)
@@ -230,6 +246,31 @@ export class LayoutStore {
       );
     }
     return layout;
+  }
+
+  /**
+   * The cluster's partition count: `proposed` if none was set yet (one transaction: of two
+   * gateways booting at once with different counts, one wins and the other sees a mismatch),
+   * else the one set before. Partition i is the same PostgreSQL schema and RADOS namespace on
+   * every gateway, and keys hash over the count, so gateways must agree on it.
+   */
+  async claimPartitions(proposed: number): Promise<number> {
+    partitionCount(proposed);
+    const result = await this.kv
+      .if(KEYS.partitions, 'Create', '==', 0)
+      .then(this.kv.put(KEYS.partitions).value(String(proposed)))
+      .else(this.kv.get(KEYS.partitions))
+      .commit();
+    if (result.succeeded) return proposed;
+    const kv = result.responses[0]?.response_range?.kvs[0];
+    if (kv === undefined) throw new ClusterLayoutError(`etcd key ${KEYS.partitions}: vanished`);
+    const count = counterOf(KEYS.partitions, kv.value);
+    if (count < 1 || count > LIMITS.clusterShardsMax) {
+      throw new ClusterLayoutError(
+        `etcd key ${KEYS.partitions}: ${count} is not a partition count`,
+      );
+    }
+    return count;
   }
 
   /** Where a bucket lives, or null when it was never placed. */

@@ -89,6 +89,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return !this.stopped && this.current !== null && Date.now() < this.validUntilMs;
   }
 
+  /** Until when canWrite() holds without another renewal (epoch ms); 0 when it is false now. */
+  writableUntilMs(): number {
+    return this.canWrite() ? this.validUntilMs : 0;
+  }
+
   /** The live lease, for keys that must vanish with this gateway (election candidacies). */
   lease(): Lease | null {
     return this.canWrite() ? this.current : null;

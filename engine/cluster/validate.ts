@@ -57,6 +57,11 @@ export function clusterName(raw: unknown, where: string): string {
   return matching(raw, where, /^[a-z0-9][a-z0-9_-]{0,62}$/, 'a cluster name ([a-z0-9_-], 1..63)');
 }
 
+/** A PostgreSQL role to log in as: a plain lower-case identifier (no quoting needed anywhere). */
+export function roleName(raw: unknown, where: string): string {
+  return matching(raw, where, /^[a-z_][a-z0-9_]{0,62}$/, 'a role name ([a-z0-9_], 1..63)');
+}
+
 /** A gateway or election name becomes a key segment too. */
 export function memberName(raw: unknown, where: string): string {
   return matching(

@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { assert } from '../assert.js';
 import type { BlockCompression } from '../blocks/block-names.js';
+import type { ClusterShardSettings } from '../cluster/shard-settings.js';
 import { LIMITS } from '../limits.js';
 import { currentLogSettings } from '../log.js';
 import type { ShardResult } from '../protocol/messages.js';
@@ -26,6 +27,8 @@ export interface ShardPoolOptions {
   storage: StorageConfig;
   /** config.kvStrict (testing): metadata reads checked for the cluster store's discipline. */
   kvStrict?: boolean;
+  /** Cluster mode: each partition's settings, in shard order (ShardSettings.cluster). */
+  clusterShards?: readonly ClusterShardSettings[];
 }
 
 /** What the pool tells its owner about shard threads that die. */
@@ -113,7 +116,15 @@ export class ShardPool extends ShardClients {
 
   /** Runs shard `shardId`'s actor on its thread, serving `port`; its death is supervised. */
   private runActor(shardId: number, port: MessagePort): void {
-    const settings: ShardSettings = { ...this.options, shardId, log: currentLogSettings() };
+    const { clusterShards, ...options } = this.options;
+    const cluster = clusterShards?.[shardId];
+    assert(clusterShards === undefined || cluster !== undefined, 'settings for every partition');
+    const settings: ShardSettings = {
+      ...options,
+      shardId,
+      log: currentLogSettings(),
+      ...(cluster === undefined ? {} : { cluster }),
+    };
     const { port1: control, port2: actorControl } = new MessageChannel();
     this.controls[shardId] = control;
     const attach: AttachTask = { settings, port, control: actorControl };

@@ -4,6 +4,7 @@ import { BlockPlacement } from '../blocks/placement.js';
 import type { RadosShardBlocks } from '../blocks/rados/rados-shard-blocks.js';
 import { FileBlocks, type ShardBlocks } from '../blocks/shard-blocks.js';
 import { isCode } from '../blocks/store.js';
+import { pgKvOptionsOf } from '../cluster/pg-options.js';
 import type { ClusterShardSettings } from '../cluster/shard-settings.js';
 import { EngineFailureError, engineFailure } from '../errors.js';
 import { shardDir } from '../layout.js';
@@ -223,21 +224,11 @@ async function openShardMeta(settings: ShardSettings): Promise<MetaStore> {
     const dir = shardDir(settings.dataDir, settings.shardId);
     return MetaStore.open(join(dir, 'meta'), settings.durable, settings.kvStrict === true);
   }
-  const { database, targets, user, password, shard } = cluster.metadata;
-  const env = await PgKvEnv.open({
-    connection: {
-      primaryOf: {
-        targets,
-        base: {
-          database,
-          user,
-          ...(password !== null ? { password } : {}),
-          application_name: `hangar ${cluster.gatewayName} shard ${settings.shardId}`,
-        },
-      },
-    },
-    shard,
-  });
+  const env = await PgKvEnv.open(
+    pgKvOptionsOf(cluster.metadata, {
+      applicationName: `hangar ${cluster.gatewayName} shard ${settings.shardId}`,
+    }),
+  );
   return MetaStore.openRemote(env);
 }
 

@@ -11,8 +11,9 @@ export class PeriodicJob<T> {
   lastCompletedMs: number | null = null;
   last: T | null = null;
   nextRunMs: number | null = null;
-  /** Set by stop(): long runs check it between batches and end early. */
-  stopped = false;
+  private stopRequested = false;
+  /** Cluster mode: scheduled runs happen only while this holds (the job's leadership). */
+  private mayRun: () => boolean = () => true;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<T> | null = null;
   private queued: Promise<T> | null = null;
@@ -22,20 +23,36 @@ export class PeriodicJob<T> {
     private readonly work: () => Promise<T>,
   ) {}
 
+  /**
+   * Set by stop(), and while `gate` says no: long runs check it between batches and end early
+   * (a gateway that lost a job's leadership stops its run in progress).
+   */
+  get stopped(): boolean {
+    return this.stopRequested || !this.mayRun();
+  }
+
+  /**
+   * Scheduled runs (and the one at start) happen only while `mayRun` holds; runNow (an
+   * operator's ask) is not gated. Set before start.
+   */
+  gate(mayRun: () => boolean): void {
+    this.mayRun = mayRun;
+  }
+
   /** Schedules the job every interval (and runs it now when `runNow`). */
   start(options: { runNow: boolean }): void {
-    if (options.runNow) void this.runNow().catch(() => undefined);
+    if (options.runNow && this.mayRun()) void this.runNow().catch(() => undefined);
     this.nextRunMs = Date.now() + this.intervalMs;
     this.timer = setInterval(() => {
       this.nextRunMs = Date.now() + this.intervalMs;
-      void this.runNow().catch(() => undefined);
+      if (this.mayRun()) void this.runNow().catch(() => undefined);
     }, this.intervalMs);
     this.timer.unref();
   }
 
   /** Stops scheduling and waits for the run in progress (which sees `stopped` and ends early). */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopRequested = true;
     if (this.timer !== null) clearInterval(this.timer);
     await Promise.allSettled([this.running, this.queued]);
   }

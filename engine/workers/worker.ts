@@ -26,6 +26,18 @@ export interface BackgroundWorker {
   refresh?(): Promise<void>;
 }
 
+/**
+ * A worker that must run on one gateway of a cluster at a time (engine/cluster/election.ts
+ * SINGLETON_JOBS): it works only while `gate`'s function holds, and `wake` starts its work at
+ * once when the gateway gains the job's leadership. Embedded servers never gate.
+ */
+export interface SingletonWorker {
+  /** Set before start: the worker's passes run only while `mayRun()` holds. */
+  gate(mayRun: () => boolean): void;
+  /** `mayRun` turned true: run now rather than at the next interval. */
+  wake(): void;
+}
+
 /** Counts a worker's errors the way Garage reports them. */
 export class ErrorRecord {
   errors = 0;

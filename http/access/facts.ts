@@ -1,3 +1,4 @@
+import type { PrefetchedObjects } from './object-facts.js';
 /**
  * What a policy condition may ask of a request (aws:SourceIp, aws:SecureTransport, s3:prefix,
  * s3:x-amz-acl, s3:ExistingObjectTag/<key>, ...), captured by the edge for the one decision.
@@ -24,4 +25,10 @@ export interface RequestFacts {
    * object). Read from the edge's view of the shard on first use.
    */
   readonly existingObjectTags?: () => ReadonlyMap<string, string> | undefined;
+  /**
+   * Cluster mode: the object records this request's decisions may look at, read before them
+   * (http/access/object-facts.ts prefetchObjectFacts); decisions are synchronous, PostgreSQL
+   * is not. Absent in embedded mode (they read LMDB when they need to).
+   */
+  readonly prefetched?: PrefetchedObjects;
 }

@@ -1,11 +1,16 @@
 // Runs in an edge thread (http/edge/thread.ts): every S3 and website request enters here.
+
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { threadId } from 'node:worker_threads';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
 import { LIMITS } from '../../engine/limits.js';
+import type { RequestFacts } from '../access/facts.js';
+import { prefetchForDecision } from '../access/object-facts.js';
 import { type Principal, principalOf } from '../access/principal.js';
 import { type LoggedBucket, logAccess, loggingOf } from '../access-log/access-log.js';
 import {
+  type Authenticated,
+  type Authorized,
   againAfterCatalogMiss,
   authenticate,
   authorize,
@@ -25,6 +30,7 @@ import { handlePostObject } from '../s3/handlers/post-object.js';
 import { headerSectionError } from '../s3/header-values.js';
 import { type RoutedRequest, routeRequest } from '../s3/router.js';
 import { refuseSseCInClear } from '../s3/sse-c.js';
+import { refuseWriteWhileFenced } from '../s3/write-gate.js';
 import { anonymousPayload } from '../sigv4/verify.js';
 import type { RequestGate } from '../uws/connections.js';
 import { readRequest } from '../uws/header-section.js';
@@ -159,6 +165,7 @@ async function serve(
     if (routed !== null && consoleCors === null) {
       res.addHeaders(actualRequestCorsHeaders(state, req.headers, req.method, routed.bucket));
     }
+    if (routed !== null) refuseWriteWhileFenced(state, req.method, routed.endpoint);
     if (routed?.endpoint.action === 'PostObject') {
       operation = 'PostObject';
       // Signed by its form, not a header: the requester is not known here (logged as '-').
@@ -170,34 +177,43 @@ async function serve(
       return;
     }
     const received = req;
-    // Authentication and authorization: synchronous catalog reads, no body read yet.
-    const admit = () => {
+    // Authentication and authorization: synchronous catalog reads, no body read yet. In cluster
+    // mode the object a decision may look at is read first (embedded: nothing awaited here).
+    const admit = (): Admitted | Promise<Admitted> => {
       const { auth, key } = authenticate(state, received, startedMs);
       if (routed === null) throw routeError;
+      const target = routed;
       // A V2 presigned URL's signed headers came in its query: from here on they are headers.
       const signed =
         auth?.queryHeaders === undefined ? received : { ...received, headers: auth.queryHeaders };
-      operation = endpointName(routed.endpoint);
-      principal = principalOf(key);
-      const facts = requestFactsOf(
+      operation = endpointName(target.endpoint);
+      const requester = principalOf(key);
+      principal = requester;
+      const requestFacts = requestFactsOf(
         state,
         signed,
         res,
         startedMs,
-        routed.query,
+        target.query,
         signedBy(signed, auth),
       );
-      // The bucket's logging is read with the record authorization reads, refused or not.
-      const authorized = authorize(state, principal, routed, facts, signed.headers, (found) => {
-        bucketRead = true;
-        metered = found;
-        logged = loggingOf(state, res, found);
-      });
-      return { auth, key, principal, facts, authorized, routed, signed };
+      const decide = (facts: RequestFacts): Admitted => {
+        // The bucket's logging is read with the record authorization reads, refused or not.
+        const authorized = authorize(state, requester, target, facts, signed.headers, (found) => {
+          bucketRead = true;
+          metered = found;
+          logged = loggingOf(state, res, found);
+        });
+        return { auth, key, principal: requester, facts, authorized, routed: target, signed };
+      };
+      const prefetch = prefetchForDecision(state, target.bucket, target.key, target.endpoint);
+      if (prefetch === null) return decide(requestFacts);
+      return prefetch.then((prefetched) => decide({ ...requestFacts, prefetched }));
     };
-    let admitted: ReturnType<typeof admit>;
+    let admitted: Admitted;
     try {
-      admitted = admit();
+      const first = admit();
+      admitted = first instanceof Promise ? await first : first;
     } catch (error) {
       // Cluster mode: a bucket or key made on another gateway a moment ago is not a miss.
       admitted = await againAfterCatalogMiss(state.catalog, error, admit);
@@ -332,4 +348,15 @@ function expectsBody(req: RequestSnapshot): boolean {
   const length = req.headers['content-length'];
   if (length !== undefined) return length !== '0';
   return (req.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+}
+
+/** What authentication and authorization made of a request, before its handler runs. */
+interface Admitted {
+  readonly auth: Authenticated['auth'];
+  readonly key: Authenticated['key'];
+  readonly principal: Principal;
+  readonly facts: RequestFacts;
+  readonly authorized: Authorized;
+  readonly routed: RoutedRequest;
+  readonly signed: RequestSnapshot;
 }

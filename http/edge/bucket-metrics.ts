@@ -3,7 +3,7 @@
 // at each scrape like every request metric (http/admin/metrics.ts).
 import { Counter } from 'prom-client';
 import type { BucketRecord } from '../../engine/catalog/catalog.js';
-import { objectFactsOf } from '../access/object-facts.js';
+import { fetchObjectTags, objectFactsOf, objectReadsAreRemote } from '../access/object-facts.js';
 import { filterMatches } from '../s3/config-filter.js';
 import type { ServerState } from '../s3/context.js';
 import type { IdConfigs } from '../s3/id-configs.js';
@@ -53,6 +53,16 @@ export function countFilteredRequest(state: ServerState, request: FilteredReques
     'metrics',
   )?.configs;
   if (configs === undefined) return;
+  // Cluster mode: the tags are a PostgreSQL read away. Read them first (configurations are rare,
+  // and those without a tag filter then cost that read too), count when they are known.
+  if (request.key !== null && objectReadsAreRemote(state)) {
+    void fetchObjectTags(state, request.bucket, request.key).then(
+      (tags) => countMatching(request, configs, () => tags),
+      (error: unknown) =>
+        state.logger.warn({ err: error }, 'bucket metrics: the object tags could not be read'),
+    );
+    return;
+  }
   let tags: ReadonlyMap<string, string> | undefined | null = null;
   const tagsOf = (): ReadonlyMap<string, string> | undefined => {
     if (tags === null && request.key !== null) {
@@ -60,6 +70,14 @@ export function countFilteredRequest(state: ServerState, request: FilteredReques
     }
     return tags ?? undefined;
   };
+  countMatching(request, configs, tagsOf);
+}
+
+function countMatching(
+  request: FilteredRequest,
+  configs: readonly StoredMetrics[],
+  tagsOf: () => ReadonlyMap<string, string> | undefined,
+): void {
   for (const config of configs) {
     if (!filterMatches(config.filter, request.key, tagsOf)) continue;
     count(request, { bucket: request.bucket.name, filter_id: config.id });

@@ -1,6 +1,7 @@
 // Shared by the main thread (http/edge-threads.ts) and the edge threads (http/edge/thread.ts):
 // what they tell each other over the edge thread's parentPort.
 import type { MessagePort } from 'node:worker_threads';
+import type { ClusterMetadataTarget } from '../../engine/cluster/shard-settings.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { LogSettings } from '../../engine/log.js';
 import type { PgKvOptions } from '../../engine/meta/pg-kv/env.js';
@@ -30,6 +31,18 @@ export interface EdgeData {
    * Absent: the embedded catalog.
    */
   readonly catalogPg?: PgKvOptions;
+  /** Cluster mode: what the edge needs of the cluster; absent: embedded. */
+  readonly cluster?: EdgeCluster;
+}
+
+/** What an edge thread of a gateway in cluster mode is given (http/cluster-boot.ts builds it). */
+export interface EdgeCluster {
+  /** This gateway's member name (PostgreSQL application_name). */
+  readonly gatewayName: string;
+  /** The write gate's slot (engine/cluster/write-gate.ts): S3 writes wait for it to be open. */
+  readonly writeGate: SharedArrayBuffer;
+  /** Each partition's PostgreSQL, in partition order: listings and object facts read there. */
+  readonly metadata: readonly ClusterMetadataTarget[];
 }
 
 export type ToEdge =

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../../engine/assert.js';
 import { Catalog } from '../../engine/catalog/catalog.js';
+import { WriteGate } from '../../engine/cluster/write-gate.js';
 import { tlsFilesOf } from '../../engine/config.js';
 import { LIMITS } from '../../engine/limits.js';
 import { createLogger, followLogLevel, type Logger } from '../../engine/log.js';
@@ -70,9 +71,7 @@ async function start(): Promise<{
   const ready = clients.map((client) => client.awaitReady());
   await Promise.all(ready);
   // Opened once the shards are: each shard thread creates its environment.
-  const readers = clients.map(
-    (_, shardId) => new ObjectReader(config.dataDir, shardId, config.durability === 'fsync'),
-  );
+  const readers = await openReaders(clients.length);
   const state: ServerState = {
     config,
     catalog,
@@ -80,6 +79,7 @@ async function start(): Promise<{
     logger,
     buffers: new BufferPool(),
     readers,
+    ...(data.cluster === undefined ? {} : { writeGate: new WriteGate(data.cluster.writeGate) }),
   };
   state.accessLog = await AccessLog.start(state, data.index, edgeCount);
   const s3Gate = new RequestGate(shareOf(LIMITS.requestsInFlightMax, edgeCount));
@@ -104,6 +104,44 @@ async function start(): Promise<{
     },
   ]);
   return { listeners, gates: [s3Gate, webGate], state };
+}
+
+/**
+ * Each shard's read-only view: the LMDB environment its thread opened, or in cluster mode the
+ * partition's PostgreSQL (loaded only then: embedded edges never load the pg client).
+ */
+async function openReaders(count: number): Promise<ObjectReader[]> {
+  const { config, cluster } = data;
+  if (cluster === undefined) {
+    return Array.from({ length: count }, (_, shardId) =>
+      ObjectReader.embedded(config.dataDir, shardId, config.durability === 'fsync'),
+    );
+  }
+  assert(cluster.metadata.length === count, 'a PostgreSQL target for every partition');
+  const [{ PgKvEnv }, { pgKvOptionsOf }] = await Promise.all([
+    import('../../engine/meta/pg-kv/env.js'),
+    import('../../engine/cluster/pg-options.js'),
+  ]);
+  const opened = await Promise.allSettled(
+    cluster.metadata.map((target) =>
+      PgKvEnv.open(
+        pgKvOptionsOf(target, {
+          applicationName: `hangar ${cluster.gatewayName} edge ${data.index}`,
+          poolMax: LIMITS.clusterEdgeReadConnectionsMax,
+        }),
+      ),
+    ),
+  );
+  const failed = opened.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    // The pools that did open would keep this thread alive: close them before failing.
+    for (const result of opened) if (result.status === 'fulfilled') await result.value.close();
+    throw failed.reason;
+  }
+  return opened.map((result) => {
+    assert(result.status === 'fulfilled', 'every partition opened');
+    return ObjectReader.over(result.value);
+  });
 }
 
 /** Serves the main thread's requests until it says Stop. */

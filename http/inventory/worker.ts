@@ -15,7 +15,11 @@ import { LIMITS } from '../../engine/limits.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ObjectInfo } from '../../engine/protocol/messages.js';
 import { PeriodicJob } from '../../engine/workers/periodic.js';
-import type { BackgroundWorker, WorkerStatus } from '../../engine/workers/worker.js';
+import type {
+  BackgroundWorker,
+  SingletonWorker,
+  WorkerStatus,
+} from '../../engine/workers/worker.js';
 import { putLogObject } from '../access-log/delivery.js';
 import { registry } from '../admin/metrics.js';
 import type { ServerState } from '../s3/context.js';
@@ -56,7 +60,7 @@ export interface InventoryRunResult {
   rows: number;
 }
 
-export class InventoryWorker implements BackgroundWorker {
+export class InventoryWorker implements BackgroundWorker, SingletonWorker {
   readonly name = 'Bucket inventory reports';
   private readonly job = new PeriodicJob(LIMITS.inventoryCheckIntervalMs, () => this.runOnce());
   /** The next run reports every enabled configuration, due or not (an operator asked). */
@@ -68,6 +72,14 @@ export class InventoryWorker implements BackgroundWorker {
 
   start(): void {
     this.job.start({ runNow: true });
+  }
+
+  gate(mayRun: () => boolean): void {
+    this.job.gate(mayRun);
+  }
+
+  wake(): void {
+    void this.job.runNow().catch(() => undefined);
   }
 
   stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { LIMITS } from '../../engine/limits.js';
 import type { Logger } from '../../engine/log.js';
 import type { ShardClient } from '../../engine/pool/shard-client.js';
 import type { ReplicationEntry, ReplicationSettlement } from '../../engine/protocol/messages.js';
-import type { WorkerStatus } from '../../engine/workers/worker.js';
+import type { SingletonWorker, WorkerStatus } from '../../engine/workers/worker.js';
 import { registry } from '../admin/metrics.js';
 import { Backoffs, ShardQueueLoop } from '../shard-queue-loop.js';
 import { destinationChoicesOf, ruleOfEntry } from './destination.js';
@@ -70,7 +70,7 @@ new Gauge({
   },
 });
 
-export class ReplicationWorker {
+export class ReplicationWorker implements SingletonWorker {
   readonly name = 'Bucket replication';
   private readonly stopping = new AbortController();
   /** Per remote name. */
@@ -137,6 +137,11 @@ export class ReplicationWorker {
     await this.repairing?.catch(() => undefined);
     for (const { client } of this.clients.values()) client.destroy();
     if (this.sending !== null) (await this.sending).source.destroy();
+  }
+
+  /** Cluster mode: rounds run only while `mayRun` holds (the 'replication' leadership). */
+  gate(mayRun: () => boolean): void {
+    this.loop.gate(mayRun);
   }
 
   /** Wakes the worker (a remote was added, a repair queued work). */

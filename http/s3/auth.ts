@@ -5,7 +5,7 @@ import { bucketAccessOf } from '../access/access-record.js';
 import { iamActionOf, iamActionOfEndpoint } from '../access/actions.js';
 import { type AccessRequest, decide } from '../access/decide.js';
 import type { RequestFacts } from '../access/facts.js';
-import { type ObjectFacts, objectFactsOf } from '../access/object-facts.js';
+import { type ObjectFacts, objectFactsOf, prefetchIfJudged } from '../access/object-facts.js';
 import type { Principal } from '../access/principal.js';
 import { isV2Authorization } from '../sigv4/v2.js';
 import { type AuthResult, verifyRequest } from '../sigv4/verify.js';
@@ -152,7 +152,7 @@ function judge(
   const objectFacts =
     target.objectKey === null
       ? undefined
-      : objectFactsOf(state, target.bucket, target.objectKey, target.versionId);
+      : objectFactsOf(state, target.bucket, target.objectKey, target.versionId, facts.prefetched);
   const request: AccessRequest = {
     principal,
     action: target.action,
@@ -292,18 +292,24 @@ export function hiddenMiss(
   return mayList ? error : new S3Error('AccessDenied');
 }
 
-/** Reading a copy's source: s3:GetObject (or GetObjectVersion) on it, as a read grant. */
-export function requireCopySourceAccess(
+/**
+ * Reading a copy's source: s3:GetObject (or GetObjectVersion) on it, as a read grant. In cluster
+ * mode the source's record is read first when the decision may look at it.
+ */
+export async function requireCopySourceAccess(
   ctx: RequestContext,
   bucket: BucketRecord,
   key: string,
   versionId: string | undefined,
-): void {
-  requireAccess(ctx.state, ctx.principal, ctx.facts, {
+): Promise<void> {
+  const access = accessOf(ctx, bucket);
+  const prefetch = prefetchIfJudged(ctx.state, bucket, access, key, versionId);
+  const facts = prefetch === null ? ctx.facts : { ...ctx.facts, prefetched: await prefetch };
+  requireAccess(ctx.state, ctx.principal, facts, {
     action: iamActionOf('GetObject', versionId),
     grant: 'read',
     bucket,
-    access: accessOf(ctx, bucket),
+    access,
     objectKey: key,
     versionId,
   });

@@ -1,5 +1,6 @@
 import type { BucketAccess } from '../../engine/catalog/access.js';
 import type { BucketRecord, Catalog, KeyRecord } from '../../engine/catalog/catalog.js';
+import type { WriteGate } from '../../engine/cluster/write-gate.js';
 import type { HangarConfig } from '../../engine/config.js';
 import type { Logger } from '../../engine/log.js';
 import type { ObjectReader } from '../../engine/meta/object-reader.js';
@@ -32,6 +33,8 @@ export interface ServerState {
    * GETs without a shard round trip (engine/meta/object-reader.ts). Absent on the main thread.
    */
   readonly readers?: readonly ObjectReader[];
+  /** Edge threads of a gateway in cluster mode: S3 writes wait for it (http/s3/write-gate.ts). */
+  readonly writeGate?: WriteGate;
   /** Edge threads: server access logging's spool and delivery (http/access-log/). */
   accessLog?: AccessLog;
 }

@@ -97,8 +97,9 @@ test.serial(
       await writer.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
       acked.push({ key, size, sha256: sha256(body), at: performance.now() });
     }
-    // A multipart upload: 5 MiB + 1 MiB + 1 byte parts, through gateway 1.
-    const parts = [randomBytes(5 * MIB), randomBytes(MIB), randomBytes(1)];
+    // A multipart upload through gateway 1: 5 MiB + 5 MiB + 1 byte parts (every part but the
+    // last must be 5 MiB at least, or Complete answers EntityTooSmall, as AWS does).
+    const parts = [randomBytes(5 * MIB), randomBytes(5 * MIB), randomBytes(1)];
     const upload = await writer.send(
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multipart' }),
     );

@@ -29,10 +29,33 @@ test('a [cluster] section parses, relative ceph_conf resolved against the file',
     metadataShards: [{ database: 'hangar', targets: ['10.0.0.1:5432', '[::1]:5433'] }],
     cephConf: '/etc/hangar/ceph/ceph.conf',
     blockPool: 'hangar.blocks',
+    pgUser: 'hangar',
+    pgPasswordFile: null,
   });
   const minimal = parseClusterSection({ name: 'c', etcd_endpoints: ['e:1'] }, '/');
   t.is(minimal.gatewayName, null);
   t.deepEqual(minimal.metadataShards, []);
+});
+
+test('pg_user and pg_password_file: a role name, a path resolved against the file', (t) => {
+  const cluster = parseClusterSection(
+    { ...SECTION, pg_user: 'gateway_1', pg_password_file: 'secrets/pg' },
+    '/etc/hangar',
+  );
+  t.is(cluster.pgUser, 'gateway_1');
+  t.is(cluster.pgPasswordFile, '/etc/hangar/secrets/pg');
+  t.is(
+    parseClusterSection({ ...SECTION, pg_password_file: '/run/pw' }, '/x').pgPasswordFile,
+    '/run/pw',
+  );
+  for (const [raw, message] of [
+    [{ ...SECTION, pg_user: 'Hangar' }, /cluster\.pg_user must be a role name/],
+    [{ ...SECTION, pg_user: 'a;drop' }, /cluster\.pg_user must be a role name/],
+    [{ ...SECTION, pg_user: 7 }, /cluster\.pg_user must be a role name/],
+    [{ ...SECTION, pg_password_file: 3 }, /cluster\.pg_password_file/],
+  ] as const) {
+    t.throws(() => parseClusterSection(raw, '/'), { instanceOf: ClusterValueError, message });
+  }
 });
 
 test('a bad [cluster] value names its key', (t) => {

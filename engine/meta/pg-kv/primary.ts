@@ -141,7 +141,7 @@ async function firstPrimary(
   base: pg.PoolConfig,
 ): Promise<{ target: string | null; why: string }> {
   const answers = await Promise.all(targets.map((target) => probe(target, base)));
-  const index = answers.findIndex((answer) => answer === 'primary');
+  const index = answers.indexOf('primary');
   const target = index < 0 ? null : (targets[index] ?? null);
   return { target, why: answers.map((a, i) => `${targets[i]}: ${a}`).join('; ') };
 }

@@ -36,7 +36,7 @@ export async function handleCopyObject(
   checkKey(key);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
   const sourceBucket = await requireOtherBucket(ctx, source.bucket);
-  requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
+  await requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const replace = metadataDirective(ctx) === 'REPLACE';
   // The copy's class is the request's (absent: STANDARD), never the source's, as on AWS.
   const storageClass = storageClassFrom(ctx.req.headers['x-amz-storage-class']);

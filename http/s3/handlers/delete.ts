@@ -2,7 +2,8 @@ import { LIMITS } from '../../../engine/limits.js';
 import { shardOf } from '../../../engine/pool/placement.js';
 import type { DeleteOutcome, DeleteTarget } from '../../../engine/protocol/messages.js';
 import { iamActionOf } from '../../access/actions.js';
-import { mayAlso } from '../auth.js';
+import { prefetchAllIfJudged } from '../../access/object-facts.js';
+import { allows } from '../auth.js';
 import { requireBodyDigest } from '../checksum-headers.js';
 import { accessOf, type RequestContext, requireBucket, shardFor } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -66,10 +67,13 @@ export async function handleDeleteObjects(ctx: RequestContext, bucketName: strin
   const quiet = textOf(request['Quiet'])?.trim().toLowerCase() === 'true';
   // Each key is decided on its own (a policy may deny some prefixes): refused keys are errors.
   const access = accessOf(ctx, bucket);
+  // Cluster mode: the keys' records are read first when the decisions may look at them.
+  const prefetch = prefetchAllIfJudged(ctx.state, bucket, access, targets);
+  const facts = prefetch === null ? ctx.facts : { ...ctx.facts, prefetched: await prefetch };
   const allowed: DeleteTarget[] = [];
   const refused: DeleteTarget[] = [];
   for (const target of targets) {
-    const mayDelete = mayAlso(ctx, {
+    const mayDelete = allows(ctx.state, ctx.principal, facts, {
       action: iamActionOf('DeleteObject', target.versionId),
       grant: 'write',
       bucket,

@@ -187,7 +187,7 @@ export async function handleUploadPartCopy(
   const target = requireBucket(ctx, e.bucket);
   const source = parseCopySource(ctx.req.headers['x-amz-copy-source'] ?? '');
   const sourceBucket = await requireOtherBucket(ctx, source.bucket);
-  requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
+  await requireCopySourceAccess(ctx, sourceBucket, source.key, source.versionId);
   const sourceShard = shardFor(ctx.state, sourceBucket, source.key);
   const opened = await openObject(
     ctx,

@@ -92,7 +92,10 @@ const NO_REQUEST = -1;
  * of the shard (engine/meta/object-reader.ts): no message to the shard and back. Null when the
  * shard must answer: no view on this thread, SSE-C (the shard checks the key), the body of an
  * SSE-S3/KMS object (the shard opens its data key), a body in blocks
- * to stream, or an inline body that fails its check (the shard records the damage).
+ * to stream, or an inline body that fails its check (the shard records the damage). In
+ * cluster mode too: the view is PostgreSQL there, and the shard's own OpenObject costs the same
+ * one round trip to it (DECISIONS.md), so the edge keeps no second copy of the open logic's
+ * async form.
  */
 function openLocally(
   ctx: RequestContext,
@@ -106,6 +109,7 @@ function openLocally(
   if (readers === undefined || sse !== null) return null;
   const reader = readers[shardOf(bucketId, key, readers.length)];
   assert(reader !== undefined, 'an edge has a reader per shard');
+  if (reader.remote) return null;
   // What authorization read for an anonymous or ACL reader is this same view's record, read
   // in this same turn of the event loop: served as is rather than read twice.
   const authorized = ctx.authorizedObject;
