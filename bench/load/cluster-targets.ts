@@ -106,7 +106,11 @@ export function clusterTargetUnavailable(name: string): string | undefined {
 }
 
 /** Wraps a target so that its stop also runs `cleanup`, whose failure is reported, not thrown. */
-function withCleanup(target: RunningTarget, what: string, cleanup: () => Promise<void>) {
+function withCleanup(
+  target: RunningTarget,
+  what: string,
+  cleanup: () => Promise<void>,
+): RunningTarget {
   return {
     ...target,
     stop: async () => {
@@ -137,7 +141,11 @@ export async function startHangarCluster(spec: TargetSpec, port: number): Promis
     dataDir,
     HANGAR_READY,
     GATEWAY_READY_TIMEOUT_MS,
-  );
+  ).catch(async (error: unknown) => {
+    // What its boot made (schemas) goes too; startProcess removed the data directory.
+    await removeClusterData(topology, cluster).catch(() => undefined);
+    throw error;
+  });
   const engines = topologyPids(topology, 'all');
   return withCleanup(
     { ...gateway, pids: () => [...gateway.pids(), ...engines] },
