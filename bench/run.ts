@@ -9,6 +9,10 @@
  * Scaling with threads: `--targets raw,hangar-e1s1,hangar-e1s2,hangar-e2s1,hangar-e2s2` runs
  * hangar with 1–2 edge threads × 1–2 shards beside the raw reference.
  *
+ * Cluster mode (issue 19): `--targets raw,hangar,hangar-cluster,rgw-cluster` runs one hangar
+ * gateway in cluster mode and radosgw over the same Ceph, on one local topology for the whole run
+ * (load/bench-topology.ts: HANGAR_BENCH_CLUSTER_DIR, else started at port offset 100).
+ *
  * `npm run bench` is the full run with the micro-benchmarks; `npm run bench:quick` the short one.
  * Every target is started fresh for every workload (own port, own temp dir) and stopped after;
  * targets alternate within each workload, so drift of the shared machine hits them alike.
@@ -22,6 +26,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goalsTable } from './goals.js';
+import { stopBenchTopology } from './load/bench-topology.js';
 import { runHeadLoad } from './load/head-gen.js';
 import { cpuSeconds, RssSampler } from './load/proc.js';
 import {
@@ -421,7 +426,7 @@ async function measure(
   const m: Measurement = { workload: w.id, target: name, notes: [] };
   const spec = TARGETS[name];
   const durationS = opts.quick ? w.seconds[0] : w.seconds[1];
-  const preloadTimeoutS = opts.quick ? 60 : 120;
+  const preloadTimeoutS = spec.preloadTimeoutS ?? (opts.quick ? 60 : 120);
   const ctx: Ctx = { quick: opts.quick, durationS, loaded: 0 };
   let target: RunningTarget;
   try {
@@ -833,6 +838,7 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    await stopBenchTopology();
   }
 
   let microTable: string | undefined;
@@ -858,7 +864,7 @@ async function main(argv: readonly string[]): Promise<void> {
     '## How',
     '',
     '- Load: `wrk` with `bench/load/requests.lua`, cycling through presigned path-style URLs (1 h expiry, generated with `@aws-sdk/s3-request-presigner`); 2 wrk threads unless said otherwise. Every response status is counted; any non-2xx, socket error or timeout makes the run INVALID.',
-    '- Every target is started fresh for every workload on a free loopback port with its own temp dir, preloaded (PUTs over presigned URLs, 64 at a time, node:http), measured, and stopped. A preload has a time limit (60 s quick, 120 s full); a target that misses it is reported "not measured". Within a workload the targets run in turn, so drift of the shared machine hits all of them.',
+    '- Every target is started fresh for every workload on a free loopback port with its own temp dir, preloaded (PUTs over presigned URLs, 64 at a time, node:http), measured, and stopped. A preload has a time limit (60 s quick, 120 s full; 600 s for the cluster targets); a target that misses it is reported "not measured". Within a workload the targets run in turn, so drift of the shared machine hits all of them.',
     '- Targets:',
     ...targets.map((t) => `  - ${t}: ${TARGETS[t].describe}`),
     ...skippedTargets.map((s) => `  - not run: ${s}`),

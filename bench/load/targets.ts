@@ -2,13 +2,30 @@
  * The servers the load benchmark measures, each started fresh on a free loopback port with its own
  * temporary data directory, and stopped (and its directory removed) after.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processAlive } from '../../http/admin/discovery.js';
+import {
+  CLUSTER_TARGET_SPECS,
+  CLUSTER_TARGETS,
+  clusterTargetUnavailable,
+  startHangarCluster,
+  startRgwCluster,
+} from './cluster-targets.js';
+import {
+  type Credentials,
+  canConnect,
+  freePort,
+  HANGAR_CREDENTIALS,
+  HANGAR_READY,
+  hangarEnv,
+  hangarServerArgs,
+  type RunningTarget,
+  startProcess,
+} from './server-process.js';
 
 /**
  * hangar-e<E>s<S>: hangar with E edge threads and S shards, for the scaling table (the plain
@@ -25,17 +42,19 @@ export const TARGET_NAMES = [
   's3rver',
   'moto',
   ...SCALING_TARGETS,
+  ...CLUSTER_TARGETS,
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
-/** What a run measures unless --targets says otherwise (the scaling targets are asked for). */
+/**
+ * What a run measures unless --targets says otherwise: the scaling targets and the cluster
+ * targets (they boot a whole local topology) are asked for.
+ */
 export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter(
-  (name) => !(SCALING_TARGETS as readonly string[]).includes(name),
+  (name) => !([...SCALING_TARGETS, ...CLUSTER_TARGETS] as readonly string[]).includes(name),
 );
 
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export type { Credentials, RunningTarget };
+export { freePort };
 
 export interface TargetSpec {
   name: TargetName;
@@ -45,25 +64,9 @@ export interface TargetSpec {
   stateless: boolean;
   credentials: Credentials;
   describe: string;
+  /** The preload's time limit, when the target needs longer than run.ts's (60 s quick, 120 s). */
+  preloadTimeoutS?: number;
 }
-
-export interface RunningTarget {
-  spec: TargetSpec;
-  endpoint: string;
-  port: number;
-  /** The server's processes (CPU and memory are summed over them and their children). */
-  pids(): number[];
-  /** stdout and stderr so far (the tail of it). */
-  log(): string;
-  /** Whether the process has exited (a crash, when we did not stop it). */
-  exited(): string | undefined;
-  stop(): Promise<void>;
-}
-
-const HANGAR_CREDENTIALS: Credentials = {
-  accessKeyId: 'HKBENCHROOTKEY01',
-  secretAccessKey: 'bench-root-secret-key-0123456789abcdef',
-};
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The peer scripts the workplace provides beside the repository. */
@@ -87,6 +90,7 @@ function scalingSpec(name: ScalingTarget): TargetSpec {
 }
 
 export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
+  ...CLUSTER_TARGET_SPECS,
   ...(Object.fromEntries(SCALING_TARGETS.map((name) => [name, scalingSpec(name)])) as Record<
     ScalingTarget,
     TargetSpec
@@ -140,107 +144,6 @@ export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
   },
 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-const LOG_KEEP = 64 * 1024;
-
-async function startProcess(
-  spec: TargetSpec,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  port: number,
-  dataDir: string | undefined,
-  ready: RegExp | undefined,
-): Promise<RunningTarget> {
-  const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const append = (chunk: Buffer): void => {
-    log += chunk.toString();
-    if (log.length > LOG_KEEP * 2) log = log.slice(-LOG_KEEP);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  let exitedWith: string | undefined;
-  const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitedWith = signal === null ? `exit code ${code}` : `signal ${signal}`;
-      resolve();
-    });
-  });
-  const cleanup = (): void => {
-    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exitedWith !== undefined) {
-      cleanup();
-      throw new Error(`${spec.name} exited (${exitedWith}) before serving:\n${log}`);
-    }
-    if (ready !== undefined ? ready.test(log) : await canConnect(port)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      cleanup();
-      throw new Error(`${spec.name} did not start within 30 s:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    spec,
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    pids: () => [child.pid ?? 0],
-    log: () => log,
-    exited: () => exitedWith,
-    stop: async () => {
-      if (exitedWith === undefined) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exitedPromise;
-        clearTimeout(timer);
-      }
-      cleanup();
-    },
-  };
-}
-
-/**
- * Experiments, not options of run.ts (a run with them measures something else):
- * - HANGAR_BENCH_PROFILE_DIR=DIR: hangar targets run under V8's CPU profiler, one .cpuprofile
- *   per thread (main, edges, shards) written to DIR when the target stops (profile-summary.ts);
- *   the profiler's own cost makes every figure of such a run meaningless.
- * - HANGAR_BENCH_NODE_ARGS="--flag ...": node options for hangar targets (GC and V8 settings).
- */
-function experimentArgs(): string[] {
-  const dir = process.env.HANGAR_BENCH_PROFILE_DIR;
-  const extra = (process.env.HANGAR_BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  return [
-    ...extra,
-    ...(dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
-  ];
-}
-
 export async function startTarget(name: TargetName): Promise<RunningTarget> {
   const spec = TARGETS[name];
   const port = await freePort();
@@ -262,22 +165,7 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
     case 'hangar-e2s1':
     case 'hangar-e2s2': {
       const dataDir = mkdtempSync(join(tmpdir(), 'hangar-bench-'));
-      const args = [
-        ...experimentArgs(),
-        join(DIST, 'tools/hangar.js'),
-        'server',
-        '--data-dir',
-        dataDir,
-        '--s3-port',
-        String(port),
-        // The other ports are not measured: any free one, so concurrent runs never clash.
-        '--web-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--log-level',
-        'warn',
-      ];
+      const args = hangarServerArgs(dataDir, port);
       if (name === 'hangar-relaxed') args.push('--durability', 'relaxed');
       if (name !== 'hangar' && name !== 'hangar-relaxed') {
         const { edgeThreads, shards } = scalingOf(name);
@@ -287,14 +175,10 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
         spec,
         process.execPath,
         args,
-        {
-          ...process.env,
-          HANGAR_ROOT_ACCESS_KEY: spec.credentials.accessKeyId,
-          HANGAR_ROOT_SECRET_KEY: spec.credentials.secretAccessKey,
-        },
+        hangarEnv(spec),
         port,
         dataDir,
-        /serving S3 at/,
+        HANGAR_READY,
       );
     }
     case 's3rver': {
@@ -320,6 +204,10 @@ export async function startTarget(name: TargetName): Promise<RunningTarget> {
     }
     case 'ceph-rgw':
       return startCephRgw(spec, port);
+    case 'hangar-cluster':
+      return startHangarCluster(spec, port);
+    case 'rgw-cluster':
+      return startRgwCluster(spec, port);
     case 'moto':
       return startProcess(
         spec,
@@ -380,6 +268,7 @@ async function startCephRgw(spec: TargetSpec, port: number): Promise<RunningTarg
 
 /** Which targets this machine can run, and why not the others. */
 export function unavailable(name: TargetName): string | undefined {
+  if ((CLUSTER_TARGETS as readonly string[]).includes(name)) return clusterTargetUnavailable(name);
   if (name === 'ceph-rgw') {
     if (!existsSync(CEPH_RGW_SCRIPT)) return `${CEPH_RGW_SCRIPT} not found`;
     if (spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).status !== 0) {

@@ -24,6 +24,8 @@ const run = promisify(execFile);
 
 /** The file `local-cluster.sh start` writes: how clients reach the topology. */
 export interface ClusterConfig {
+  /** What HANGAR_CLUSTER_PORT_OFFSET the topology started with: every port below includes it. */
+  portOffset: number;
   etcd: { endpoints: string[] };
   postgres: {
     hosts: { host: string; port: number }[];
@@ -32,7 +34,7 @@ export interface ClusterConfig {
     password: string;
   };
   patroni: { rest: string[] };
-  ceph: { conf: string; keyring: string; pool: string };
+  ceph: { conf: string; keyring: string; pool: string; monPort: number };
 }
 
 export type NodeNumber = 1 | 2 | 3;

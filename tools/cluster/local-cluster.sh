@@ -18,11 +18,12 @@
 #   wait-etcd-healthy DIR  wait until all 3 etcd members are healthy
 #   wait-replica DIR N   wait until node N's PostgreSQL streams as a replica
 #   wait-health-ok DIR   wait until Ceph reports HEALTH_OK
-# Ports: see tools/cluster/README.md.
+# Ports: see tools/cluster/README.md. HANGAR_CLUSTER_PORT_OFFSET=N (start only; default 0) adds N
+# to every fixed port, so two topologies run side by side; DIR/cluster.json lists the ports.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cmd=${1:-}; DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 DIR=$(realpath -m "$DIR")
 # shellcheck source=lib/common.sh
 . "$HERE/lib/common.sh"
@@ -53,13 +54,20 @@ ENV
 }
 
 # cluster.json: everything a client (a test, a hangar gateway) needs to reach the topology.
+# Every port is written out (offset included), so clients never compute one.
 write_cluster_json() {
-  jq -n --arg dir "$DIR" --arg pw "$PG_HANGAR_PASSWORD" --arg pool "$CEPH_POOL" '{
-    etcd: { endpoints: ["http://127.0.0.1:2379", "http://127.0.0.1:22379", "http://127.0.0.1:32379"] },
-    postgres: { hosts: [{host: "127.0.0.1", port: 5441}, {host: "127.0.0.1", port: 5442}, {host: "127.0.0.1", port: 5443}],
+  local nodes; nodes=$(for n in "${NODES[@]}"; do
+    echo "{\"etcd\": ${ETCD_CLIENT[$n]}, \"pg\": ${PG_PORT[$n]}, \"rest\": ${PATRONI_REST[$n]}}"
+  done | jq -s .)
+  jq -n --arg dir "$DIR" --arg pw "$PG_HANGAR_PASSWORD" --arg pool "$CEPH_POOL" \
+    --argjson nodes "$nodes" --argjson offset "$PORT_OFFSET" --argjson mon "$CEPH_MON_PORT" '{
+    portOffset: $offset,
+    etcd: { endpoints: [$nodes[] | "http://127.0.0.1:\(.etcd)"] },
+    postgres: { hosts: [$nodes[] | {host: "127.0.0.1", port: .pg}],
                 database: "hangar", user: "hangar", password: $pw },
-    patroni: { rest: ["http://127.0.0.1:8008", "http://127.0.0.1:8009", "http://127.0.0.1:8010"] },
-    ceph: { conf: ($dir + "/ceph.conf"), keyring: ($dir + "/ceph/keyring.client.admin"), pool: $pool }
+    patroni: { rest: [$nodes[] | "http://127.0.0.1:\(.rest)"] },
+    ceph: { conf: ($dir + "/ceph.conf"), keyring: ($dir + "/ceph/keyring.client.admin"), pool: $pool,
+            monPort: $mon }
   }' >"$DIR/cluster.json"
   chmod 600 "$DIR/cluster.json"
 }
@@ -73,7 +81,7 @@ on_start_exit() {
 
 # The topology's fixed ports: a second cluster (or a leftover daemon) on them would make this one
 # fail in confusing ways much later, so start refuses at once.
-TOPOLOGY_PORTS=(2379 2380 22379 22380 32379 32380 8008 8009 8010 5441 5442 5443 "$CEPH_MON_PORT")
+TOPOLOGY_PORTS=("${ETCD_CLIENT[@]}" "${ETCD_PEER[@]}" "${PATRONI_REST[@]}" "${PG_PORT[@]}" "$CEPH_MON_PORT")
 ports_in_use() {
   local p
   for p in "${TOPOLOGY_PORTS[@]}"; do
@@ -89,6 +97,7 @@ cmd_start() {
   local t0=$SECONDS
   # postgres must traverse DIR (a mktemp dir is 0700 root); the secrets stay 0600 root.
   mkdir -p "$DIR/pids" "$DIR/logs"; chmod 755 "$DIR"
+  echo "$PORT_OFFSET" >"$DIR/port-offset"
   trap 'on_start_exit $?' EXIT
   write_secrets
   for n in "${NODES[@]}"; do etcd_start "$n"; done

@@ -1,14 +1,18 @@
 # shellcheck shell=bash
-# Ceph: one monitor (mon.a on 127.0.0.1:16789; 6789 belongs to the main suite's Ceph peer), one
+# Ceph: one monitor (mon.a on 127.0.0.1:16789 plus the port offset; 6789 belongs to the main suite's
+# Ceph peer), one
 # manager (it reports placement-group states and health), and one memstore OSD per node: node N runs
 # osd.(N-1). Everything lives in DIR/ceph; clients read DIR/ceph.conf, whose keyring line finds the
 # admin key at DIR/ceph/keyring.client.admin.
 
-CEPH_MON_PORT=16789
+CEPH_MON_PORT=$(port 16789)
 CEPH_POOL=hangar.blocks
 CEPH_POOL_PGS=16
 CEPH_OSDS_UP_TIMEOUT_S=${CEPH_OSDS_UP_TIMEOUT_S:-120}
 CEPH_HEALTH_OK_TIMEOUT_S=${CEPH_HEALTH_OK_TIMEOUT_S:-240}
+# Each memstore OSD's capacity (start only), held in memory as it fills: a benchmark writing 64 MiB
+# objects at full speed needs more than the tests' 1 GiB.
+CEPH_MEMSTORE_BYTES=${HANGAR_CLUSTER_MEMSTORE_BYTES:-1073741824}
 
 osd_id_of_node() { echo $(($1 - 1)); }
 cephc() { ceph -c "$DIR/ceph.conf" --connect-timeout 10 "$@"; }
@@ -45,7 +49,7 @@ osd crush chooseleaf type = 0
 osd heartbeat interval = 1
 osd heartbeat grace = 6
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = $CEPH_MEMSTORE_BYTES
 osd data = $c/osd\$id
 osd op num shards = 1
 osd op num threads per shard = 2

@@ -6,6 +6,27 @@
 PG_BIN=/usr/lib/postgresql/15/bin
 NODES=(1 2 3)
 
+# PORT_OFFSET is added to every fixed port of the topology, so that two topologies (say the
+# integration tests' at offset 0 and a benchmark's at 100) run side by side. `start` takes it from
+# HANGAR_CLUSTER_PORT_OFFSET (default 0) and records it in DIR/port-offset; every later command on
+# DIR reads it from there, so `status DIR` or `kill-node DIR N` never needs the variable again.
+# The highest fixed port is 32380: an offset up to 33000 keeps every port below 65536.
+MAX_PORT_OFFSET=33000
+set_port_offset() {
+  local wanted=${HANGAR_CLUSTER_PORT_OFFSET:-}
+  if [ -f "$DIR/port-offset" ]; then
+    PORT_OFFSET=$(cat "$DIR/port-offset")
+    [ -z "$wanted" ] || [ "$wanted" = "$PORT_OFFSET" ] ||
+      die "HANGAR_CLUSTER_PORT_OFFSET=$wanted, but the topology in $DIR runs at offset $PORT_OFFSET"
+  else
+    PORT_OFFSET=${wanted:-0}
+  fi
+  [[ "$PORT_OFFSET" =~ ^[0-9]+$ ]] && [ "$PORT_OFFSET" -le "$MAX_PORT_OFFSET" ] ||
+    die "the port offset must be an integer from 0 to $MAX_PORT_OFFSET (got '$PORT_OFFSET')"
+}
+# port N: fixed port N of the topology, moved by the offset.
+port() { echo $(($1 + PORT_OFFSET)); }
+
 log() { printf '[local-cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -88,3 +109,5 @@ session_pids() {
 }
 
 check_node() { case "${1:-}" in 1|2|3) ;; *) die "node must be 1, 2 or 3 (got '${1:-}')";; esac; }
+
+set_port_offset

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
-# etcd: one member per node. Client port / peer port of node N: ETCD_CLIENT[N] / ETCD_PEER[N].
+# etcd: one member per node. Client port / peer port of node N: ETCD_CLIENT[N] / ETCD_PEER[N]
+# (2379/2380, 22379/22380, 32379/32380, plus the port offset).
 
-ETCD_CLIENT=([1]=2379 [2]=22379 [3]=32379)
-ETCD_PEER=([1]=2380 [2]=22380 [3]=32380)
-ETCD_ENDPOINTS=127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
+ETCD_CLIENT=([1]=$(port 2379) [2]=$(port 22379) [3]=$(port 32379))
+ETCD_PEER=([1]=$(port 2380) [2]=$(port 22380) [3]=$(port 32380))
+ETCD_ENDPOINTS=127.0.0.1:${ETCD_CLIENT[1]},127.0.0.1:${ETCD_CLIENT[2]},127.0.0.1:${ETCD_CLIENT[3]}
 ETCD_HEALTHY_TIMEOUT_S=${ETCD_HEALTHY_TIMEOUT_S:-60}
 
 etcd_initial_cluster() {

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # PostgreSQL 15 + Patroni 3.0.2: one member per node, as the postgres user (PostgreSQL refuses root).
-# Node N: Patroni REST on PATRONI_REST[N], PostgreSQL on PG_PORT[N], data in DIR/nN/pg/data.
+# Node N: Patroni REST on PATRONI_REST[N], PostgreSQL on PG_PORT[N] (8008-8010 and 5441-5443, plus
+# the port offset), data in DIR/nN/pg/data.
 
-PATRONI_REST=([1]=8008 [2]=8009 [3]=8010)
-PG_PORT=([1]=5441 [2]=5442 [3]=5443)
+PATRONI_REST=([1]=$(port 8008) [2]=$(port 8009) [3]=$(port 8010))
+PG_PORT=([1]=$(port 5441) [2]=$(port 5442) [3]=$(port 5443))
 PATRONI_READY_TIMEOUT_S=${PATRONI_READY_TIMEOUT_S:-240}
 
 # patroni_configure N: write nN/patroni.yml. Failover settings are the fast ones the design's tests
