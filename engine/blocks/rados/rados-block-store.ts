@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
 import type { BlockRef } from '../../protocol/messages.js';
+import { shardCounters } from '../../stats.js';
 import { isBlockHash } from '../block-names.js';
 import { SegmentCrcs } from '../segment-crc.js';
 import { Gate } from './gate.js';
@@ -118,7 +119,9 @@ export class RadosBlockStore {
   private async writeBlock(hash: string, content: Uint8Array): Promise<void> {
     assert(isBlockHash(hash), 'block names are sha256 hex');
     assert(content.byteLength > 0, 'blocks are never empty');
-    await this.gate.run(() => this.io.writeFull(hash, content));
+    await shardCounters.timeEngine('rados_write', () =>
+      this.gate.run(() => this.io.writeFull(hash, content)),
+    );
   }
 
   /**
@@ -131,8 +134,10 @@ export class RadosBlockStore {
     const size = bytes ?? (await this.statOrThrow(hash)).bytes;
     assert(Number.isSafeInteger(size) && size > 0, 'a block has bytes');
     // One byte more than expected: an object that grew is caught, not silently truncated.
-    const content = await this.gate.run(() =>
-      notFoundAs(hash, this.io.read(hash, Math.min(size + 1, LIMITS.radosReadBytesMax))),
+    const content = await shardCounters.timeEngine('rados_read', () =>
+      this.gate.run(() =>
+        notFoundAs(hash, this.io.read(hash, Math.min(size + 1, LIMITS.radosReadBytesMax))),
+      ),
     );
     if (content.byteLength !== size) {
       throw new CorruptRadosBlockError(
