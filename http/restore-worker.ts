@@ -35,7 +35,9 @@ export class RestoreWorker implements BackgroundWorker, SingletonWorker {
     /** The region event records name. */
     private readonly region: string,
     /** Each shard's restores table, read here: a shard is asked only when a step is due. */
-    private readonly views: readonly RestoreQueueView[],
+    /** Each shard's restore queue read in place; null (cluster mode: the queue is in
+     *  PostgreSQL, not this machine's LMDB): every shard is asked each pass. */
+    private readonly views: readonly RestoreQueueView[] | null,
   ) {}
 
   start(): void {
@@ -89,6 +91,7 @@ export class RestoreWorker implements BackgroundWorker, SingletonWorker {
 
   /** Whether the shard has a step due at `nowMs` (read from its table: no message). */
   private hasDue(shardId: number, nowMs: number): boolean {
+    if (this.views === null) return true;
     const view = this.views[shardId];
     assert(view !== undefined, 'a view per shard');
     const first = view.firstDueMs();

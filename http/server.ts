@@ -148,10 +148,13 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
     logger,
     config.clockOffsetMs,
     config.s3.region,
-    Array.from(
-      { length: layout.shards },
-      (_, shardId) => new RestoreQueueView(config.dataDir, shardId, config.durability === 'fsync'),
-    ),
+    cluster !== null
+      ? null
+      : Array.from(
+          { length: layout.shards },
+          (_, shardId) =>
+            new RestoreQueueView(config.dataDir, shardId, config.durability === 'fsync'),
+        ),
   );
   runWhileLeading(cluster, 'restore', restores);
   restores.start();
