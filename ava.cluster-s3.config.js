@@ -3,7 +3,8 @@
 // test/helpers/cluster-backend.ts) on the one-machine topology that tools/cluster/with-topology.sh
 // starts around this run (HANGAR_TEST_CLUSTER_DIR). The files exercise core S3 through the AWS SDK,
 // boto3, awscli and rclone: object CRUD, listing, multipart, versioning, copy, delete-objects,
-// tagging, checksums, signatures.
+// tagging, checksums, signatures, restores, authorization (ACLs, policies, public access,
+// identities), POST uploads, S3 Select, torrents and the HTTP edge's refusals.
 
 /** Source paths (test/...), compiled to dist/test/... */
 export const CLUSTER_S3_FILES = [
@@ -19,6 +20,25 @@ export const CLUSTER_S3_FILES = [
   'test/s3/tagging.test.ts',
   'test/s3/checksums.test.ts',
   'test/s3/signatures.test.ts',
+  'test/s3/restore.test.ts',
+  'test/s3/access-checks.test.ts',
+  'test/s3/acl-public.test.ts',
+  'test/s3/acl.test.ts',
+  'test/s3/auth-owner.test.ts',
+  'test/s3/auth.test.ts',
+  'test/s3/bucket-policy.test.ts',
+  'test/s3/decision-table.test.ts',
+  'test/s3/header-safety.test.ts',
+  'test/s3/identities.test.ts',
+  'test/s3/owners-acl.test.ts',
+  'test/s3/post-object-limits.test.ts',
+  'test/s3/post-object.test.ts',
+  'test/s3/public-access.test.ts',
+  'test/s3/select-formats.test.ts',
+  'test/s3/select.test.ts',
+  'test/s3/signed-body.test.ts',
+  'test/s3/torrent.test.ts',
+  'test/s3/xml-declarations.test.ts',
   'test/clients/awscli.test.ts',
   'test/clients/boto3.test.ts',
   'test/clients/rclone.test.ts',
@@ -33,23 +53,14 @@ export const CLUSTER_S3_FILES = [
  * of the two lists, so a new file must be placed.
  */
 export const EMBEDDED_ONLY = {
-  'test/s3/access-checks.test.ts': 'not yet ported: authorization, no cluster-specific path',
   'test/s3/access-logs.test.ts': 'log spool in the data directory, delivery worker state',
-  'test/s3/acl-public.test.ts': 'not yet ported: authorization',
   'test/s3/acl-writes.test.ts': 'reads the data directory',
-  'test/s3/acl.test.ts': 'not yet ported: authorization',
-  'test/s3/auth-owner.test.ts': 'not yet ported: authorization',
-  'test/s3/auth.test.ts': 'not yet ported: authorization',
   'test/s3/bucket-configs.test.ts': 'metrics of the local server',
   'test/s3/bucket-encryption.test.ts': 'SSE keyring files in the data directory',
-  'test/s3/bucket-policy.test.ts': 'not yet ported: authorization',
   'test/s3/conditional-writes.test.ts':
     "fsck of the data directory and the shards' session metrics (the cross-gateway If-None-Match race is test/cluster/s3-cluster.test.ts)",
   'test/s3/cors.test.ts': 'drives chromium; no storage path of its own',
-  'test/s3/decision-table.test.ts': 'not yet ported: authorization',
   'test/s3/encryption-requests.test.ts': 'server environment and restarts',
-  'test/s3/header-safety.test.ts': 'not yet ported: HTTP edge only',
-  'test/s3/identities.test.ts': 'not yet ported: keys through the local admin API',
   'test/s3/inventory-config.test.ts': 'inventory worker (a singleton, leader-only in cluster mode)',
   'test/s3/inventory-parquet.test.ts': 'inventory worker',
   'test/s3/inventory-report.test.ts': 'inventory worker',
@@ -62,10 +73,6 @@ export const EMBEDDED_ONLY = {
   'test/s3/notify-targets.test.ts': 'notification targets and delivery metrics of one server',
   'test/s3/object-lock.test.ts': 'server clock offset and fsck of the data directory',
   'test/s3/objects-get-messages.test.ts': 'local metrics of shard messages',
-  'test/s3/owners-acl.test.ts': 'not yet ported: authorization',
-  'test/s3/post-object-limits.test.ts': 'not yet ported: HTTP edge only',
-  'test/s3/post-object.test.ts': 'not yet ported: HTTP edge only',
-  'test/s3/public-access.test.ts': 'not yet ported: authorization',
   'test/s3/replication-attempts.test.ts': 'replication worker and a peer',
   'test/s3/replication-ceph.test.ts': 'Ceph RGW peer on port 6789',
   'test/s3/replication-class.test.ts': 'replication worker and a peer',
@@ -75,10 +82,6 @@ export const EMBEDDED_ONLY = {
   'test/s3/replication-metadata.test.ts': 'replication worker and a peer',
   'test/s3/replication-options.test.ts': 'replication worker and a peer',
   'test/s3/replication-version-ids.test.ts': 'replication worker and a peer',
-  'test/s3/restore.test.ts': 'storage tiers and restore worker',
-  'test/s3/select-formats.test.ts': 'tuned select limits; not yet ported',
-  'test/s3/select.test.ts': 'not yet ported: select',
-  'test/s3/signed-body.test.ts': 'not yet ported: HTTP edge only',
   'test/s3/sse-c.test.ts': 'fsck of the data directory',
   'test/s3/sse-dsse.test.ts': 'KMS keyring files in the data directory',
   'test/s3/sse-kms-keys.test.ts': 'KMS keyring files in the data directory',
@@ -89,9 +92,7 @@ export const EMBEDDED_ONLY = {
   'test/s3/storage-class.test.ts': 'storage tiers (local directories)',
   'test/s3/target-coverage.test.ts': 'metrics of the local server',
   'test/s3/tls.test.ts': 'TLS files in the server config',
-  'test/s3/torrent.test.ts': 'not yet ported: reads whole objects only',
   'test/s3/website.test.ts': 'website endpoint of one server',
-  'test/s3/xml-declarations.test.ts': 'not yet ported: HTTP edge only',
 };
 
 export default {
