@@ -4,7 +4,9 @@
 // starts around this run (HANGAR_TEST_CLUSTER_DIR). The files exercise core S3 through the AWS SDK,
 // boto3, awscli and rclone: object CRUD, listing, multipart, versioning, copy, delete-objects,
 // tagging, checksums, signatures, restores, authorization (ACLs, policies, public access,
-// identities), POST uploads, S3 Select, torrents and the HTTP edge's refusals.
+// identities), POST uploads, S3 Select, torrents, the HTTP edge's refusals, SSE-KMS and bucket
+// encryption, object lock, notification targets, inventory configuration and the website
+// endpoint.
 
 /** Source paths (test/...), compiled to dist/test/... */
 export const CLUSTER_S3_FILES = [
@@ -21,6 +23,12 @@ export const CLUSTER_S3_FILES = [
   'test/s3/checksums.test.ts',
   'test/s3/signatures.test.ts',
   'test/s3/restore.test.ts',
+  'test/s3/bucket-encryption.test.ts',
+  'test/s3/inventory-config.test.ts',
+  'test/s3/notify-targets.test.ts',
+  'test/s3/object-lock.test.ts',
+  'test/s3/sse-kms.test.ts',
+  'test/s3/website.test.ts',
   'test/s3/access-checks.test.ts',
   'test/s3/acl-public.test.ts',
   'test/s3/acl.test.ts',
@@ -56,12 +64,10 @@ export const EMBEDDED_ONLY = {
   'test/s3/access-logs.test.ts': 'log spool in the data directory, delivery worker state',
   'test/s3/acl-writes.test.ts': 'reads the data directory',
   'test/s3/bucket-configs.test.ts': 'metrics of the local server',
-  'test/s3/bucket-encryption.test.ts': 'SSE keyring files in the data directory',
   'test/s3/conditional-writes.test.ts':
     "fsck of the data directory and the shards' session metrics (the cross-gateway If-None-Match race is test/cluster/s3-cluster.test.ts)",
   'test/s3/cors.test.ts': 'drives chromium; no storage path of its own',
   'test/s3/encryption-requests.test.ts': 'server environment and restarts',
-  'test/s3/inventory-config.test.ts': 'inventory worker (a singleton, leader-only in cluster mode)',
   'test/s3/inventory-parquet.test.ts': 'inventory worker',
   'test/s3/inventory-report.test.ts': 'inventory worker',
   'test/s3/inventory-schedule.test.ts': 'inventory worker clock, server environment',
@@ -70,8 +76,6 @@ export const EMBEDDED_ONLY = {
   'test/s3/lifecycle.test.ts': 'lifecycle worker clock and data-directory state',
   'test/s3/multipart-blocks.test.ts': 'block files in the data directory',
   'test/s3/notifications.test.ts': 'outbox in LMDB, NATS peer, restarts',
-  'test/s3/notify-targets.test.ts': 'notification targets and delivery metrics of one server',
-  'test/s3/object-lock.test.ts': 'server clock offset and fsck of the data directory',
   'test/s3/objects-get-messages.test.ts': 'local metrics of shard messages',
   'test/s3/replication-attempts.test.ts': 'replication worker and a peer',
   'test/s3/replication-ceph.test.ts': 'Ceph RGW peer on port 6789',
@@ -85,14 +89,12 @@ export const EMBEDDED_ONLY = {
   'test/s3/sse-c.test.ts': 'fsck of the data directory',
   'test/s3/sse-dsse.test.ts': 'KMS keyring files in the data directory',
   'test/s3/sse-kms-keys.test.ts': 'KMS keyring files in the data directory',
-  'test/s3/sse-kms.test.ts': 'KMS keyring files in the data directory',
   'test/s3/sse-master-env.test.ts': 'master key files and environment across restarts',
   'test/s3/sse-s3.test.ts': 'master key file in the data directory',
   'test/s3/sse-tamper.test.ts': 'tampers with block files in the data directory',
   'test/s3/storage-class.test.ts': 'storage tiers (local directories)',
   'test/s3/target-coverage.test.ts': 'metrics of the local server',
   'test/s3/tls.test.ts': 'TLS files in the server config',
-  'test/s3/website.test.ts': 'website endpoint of one server',
 };
 
 export default {
