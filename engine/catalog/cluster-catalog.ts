@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Etcd3 } from 'etcd3';
 import { LayoutStore } from '../cluster/layout.js';
+import { pgKvOptionsOf } from '../cluster/pg-options.js';
 import type { ClusterMetadataTarget } from '../cluster/shard-settings.js';
 import { LIMITS } from '../limits.js';
 import { PgKvEnv, type PgKvOptions } from '../meta/pg-kv/env.js';
@@ -86,20 +87,10 @@ export function catalogPgOptionsOf(
   target: Omit<ClusterMetadataTarget, 'shard'>,
   clusterName: string,
 ): PgKvOptions {
-  return {
-    connection: {
-      primaryOf: {
-        targets: target.targets,
-        base: {
-          database: target.database,
-          user: target.user,
-          ...(target.password === null ? {} : { password: target.password }),
-          max: LIMITS.catalogPgConnectionsMax,
-        },
-      },
-    },
-    shard: catalogShardOf(clusterName),
-  };
+  return pgKvOptionsOf(
+    { ...target, shard: catalogShardOf(clusterName) },
+    { poolMax: LIMITS.catalogPgConnectionsMax },
+  );
 }
 
 /**

@@ -3,8 +3,8 @@ import type { ClusterMetadataTarget } from './shard-settings.js';
 
 export interface PgOpener {
   /** Shown by PostgreSQL (pg_stat_activity): which gateway and which part of it. */
-  readonly applicationName: string;
-  /** Connections this opener may hold at once (absent: node-postgres' default, 10). */
+  readonly applicationName?: string;
+  /** Connections this opener may hold at once (absent: LIMITS.pgKvPoolConnectionsMax). */
   readonly poolMax?: number;
 }
 
@@ -23,7 +23,9 @@ export function pgKvOptionsOf(target: ClusterMetadataTarget, opener: PgOpener): 
           database: target.database,
           user: target.user,
           ...(target.password === null ? {} : { password: target.password }),
-          application_name: opener.applicationName,
+          ...(opener.applicationName === undefined
+            ? {}
+            : { application_name: opener.applicationName }),
           ...(opener.poolMax === undefined ? {} : { max: opener.poolMax }),
         },
       },

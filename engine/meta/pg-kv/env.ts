@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { assert } from '../../assert.js';
 import { LIMITS } from '../../limits.js';
 import { shardCounters } from '../../stats.js';
@@ -12,7 +12,13 @@ import type {
   RemoteKvEnv,
 } from '../kv.js';
 import { successor } from './fetched.js';
-import { FixedPool, type PoolSource, PrimaryPool, type PrimaryTargets } from './primary.js';
+import {
+  FixedPool,
+  openPool,
+  type PoolSource,
+  PrimaryPool,
+  type PrimaryTargets,
+} from './primary.js';
 import { FetchNeeded, type FetchRequest, Run, TxnCache } from './run.js';
 import {
   BEGIN_READ,
@@ -336,22 +342,12 @@ class Session {
     return this.committing;
   }
 
-  async query(sql: string): Promise<Array<{ key: Buffer; value: Buffer }>> {
-    const result = await this.send(sql);
-    return result.rows as Array<{ key: Buffer; value: Buffer }>;
-  }
-
   /** Several statements in one message: each one's rows, in order. */
   async queryAll(sql: string): Promise<Array<Array<{ tbl?: string; key: Buffer; value: Buffer }>>> {
-    const text = this.begin + sql;
-    const skip = this.begin === '' ? 0 : 1;
-    this.begin = '';
-    this.stats.roundTrips++;
-    const results = (await this.client.query(text)) as pg.QueryResult | pg.QueryResult[];
-    const all = Array.isArray(results) ? results : [results];
-    return all
-      .slice(skip)
-      .map((result) => result.rows as Array<{ tbl?: string; key: Buffer; value: Buffer }>);
+    const results = await this.send(sql);
+    return results.map(
+      (result) => result.rows as Array<{ tbl?: string; key: Buffer; value: Buffer }>,
+    );
   }
 
   async commit(writes: string): Promise<void> {
@@ -380,16 +376,19 @@ class Session {
     this.client.release(this.broken ?? false);
   }
 
-  /** Sends statements, BEGIN first if not yet sent: the last statement's result. */
-  private async send(sql: string): Promise<pg.QueryResult> {
+  /** Sends statements, BEGIN first if not yet sent: each statement's result, in order. */
+  private async send(sql: string): Promise<pg.QueryResult[]> {
+    const beginSent = this.begin !== '';
     const text = this.begin + sql;
     // Sent once: even a failing message opened the transaction block (ROLLBACK closes it).
     this.begin = '';
     this.stats.roundTrips++;
     const results = (await this.client.query(text)) as pg.QueryResult | pg.QueryResult[];
-    const last = Array.isArray(results) ? results[results.length - 1] : results;
-    assert(last !== undefined, 'pg-kv: a statement answers');
-    return last;
+    const all = Array.isArray(results) ? results : [results];
+    // BEGIN's own result is not one of the statements asked for.
+    const answers = beginSent ? all.slice(1) : all;
+    assert(answers.length > 0, 'pg-kv: a statement answers');
+    return answers;
   }
 }
 
@@ -416,15 +415,7 @@ function spanOf(
 
 function sourceOf(connection: PgKvOptions['connection']): PoolSource {
   if ('primaryOf' in connection) return new PrimaryPool(connection.primaryOf);
-  const pool = new pg.Pool({
-    connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
-    query_timeout: LIMITS.pgKvQueryTimeoutMs,
-    ...connection,
-  });
-  // An idle connection that breaks (failover, restart) is dropped by the pool; without a
-  // listener its 'error' would end the process.
-  pool.on('error', () => {});
-  return new FixedPool(pool);
+  return new FixedPool(openPool(connection));
 }
 
 function causeOf(error: unknown): unknown {

@@ -110,14 +110,15 @@ export class NoPrimaryError extends Error {
 }
 
 function newPool(base: pg.PoolConfig, target: string): pg.Pool {
-  const { host, port } = hostPortOf(target);
+  return openPool({ max: LIMITS.pgKvPoolConnectionsMax, ...base, ...hostPortOf(target) });
+}
+
+/** A node-postgres pool with the store's timeouts (settings in `config` win). */
+export function openPool(config: pg.PoolConfig): pg.Pool {
   const pool = new pg.Pool({
     connectionTimeoutMillis: LIMITS.pgKvConnectTimeoutMs,
     query_timeout: LIMITS.pgKvQueryTimeoutMs,
-    max: LIMITS.pgKvPoolConnectionsMax,
-    ...base,
-    host,
-    port,
+    ...config,
   });
   // An idle connection that breaks (failover, restart) is dropped by the pool; without a
   // listener its 'error' would end the process.
