@@ -47,6 +47,8 @@ export const CLUSTER_S3_FILES = [
   'test/s3/signed-body.test.ts',
   'test/s3/torrent.test.ts',
   'test/s3/xml-declarations.test.ts',
+  'test/s3/acl-writes.test.ts',
+  'test/s3/bucket-configs.test.ts',
   'test/clients/awscli.test.ts',
   'test/clients/boto3.test.ts',
   'test/clients/rclone.test.ts',
@@ -62,8 +64,6 @@ export const CLUSTER_S3_FILES = [
  */
 export const EMBEDDED_ONLY = {
   'test/s3/access-logs.test.ts': 'log spool in the data directory, delivery worker state',
-  'test/s3/acl-writes.test.ts': 'reads the data directory',
-  'test/s3/bucket-configs.test.ts': 'metrics of the local server',
   'test/s3/conditional-writes.test.ts':
     "fsck of the data directory and the shards' session metrics (the cross-gateway If-None-Match race is test/cluster/s3-cluster.test.ts)",
   'test/s3/cors.test.ts': 'drives chromium; no storage path of its own',

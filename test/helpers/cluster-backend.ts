@@ -4,8 +4,6 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseClusterSection } from '../../engine/cluster/config.js';
-import { ClusterValueError } from '../../engine/cluster/validate.js';
 import type { ClusterConfig as TopologyConfig } from '../cluster/local-cluster.js';
 
 /**
@@ -148,31 +146,6 @@ export interface GatewayConfigOptions {
   readonly dir: string;
 }
 
-/**
- * Whether this build's `[cluster]` parser knows the PostgreSQL credential keys (pg_user,
- * pg_password_file; added with cluster-mode serving). Until it does, a section naming them is
- * refused at start-up, so the harness leaves them out: such a gateway then cannot reach
- * PostgreSQL in cluster mode, which is the point at which its tests fail, loudly.
- */
-export function pgCredentialKeysSupported(passwordFile: string): boolean {
-  try {
-    parseClusterSection(
-      {
-        name: 'probe',
-        etcd_endpoints: ['127.0.0.1:2379'],
-        pg_user: 'hangar',
-        pg_password_file: passwordFile,
-      },
-      '/',
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ClusterValueError && /unknown field 'pg_/.test(error.message))
-      return false;
-    throw error;
-  }
-}
-
 const tomlString = (value: string): string => JSON.stringify(value);
 
 /** The gateway's config file, in its own directory. */
@@ -189,10 +162,9 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
     `name = ${tomlString(options.clusterName)}`,
     `etcd_endpoints = [${endpoints.map(tomlString).join(', ')}]`,
     `gateway_name = ${tomlString(options.gatewayName)}`,
+    'pg_user = "hangar"',
+    `pg_password_file = ${tomlString(passwordFile)}`,
   ];
-  if (pgCredentialKeysSupported(passwordFile)) {
-    lines.push('pg_user = "hangar"', `pg_password_file = ${tomlString(passwordFile)}`);
-  }
   const file = join(options.dir, GATEWAY_CONFIG_FILE);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
@@ -202,6 +174,20 @@ export function writeGatewayConfig(options: GatewayConfigOptions): string {
 export function newSseMasterKey(): string {
   return randomBytes(32).toString('hex');
 }
+
+/** Where a test server's data directory records the cluster it is the gateway of. */
+export const TEST_CLUSTER_FILE = 'test-cluster.json';
+
+/**
+ * What a test gateway's environment shortens (they are tunables of engine/limits.ts): the block
+ * GC's grace and its leader's pass interval, from 10 minutes each to seconds, so that the blocks
+ * a test frees are gone while the test still looks, as an embedded server unlinks them at once.
+ * The grace still outlasts any one PUT of the suites (a claim older than it at commit is a 503).
+ */
+export const TEST_GATEWAY_ENV: Readonly<Record<string, string>> = {
+  HANGAR_CLUSTER_BLOCK_GC_GRACE_MS: '5000',
+  HANGAR_CLUSTER_ORPHAN_GC_INTERVAL_MS: '1000',
+};
 
 /**
  * For TestServer.start under HANGAR_TEST_BACKEND=cluster: the arguments that make the server the
@@ -223,6 +209,7 @@ export async function clusterBackendArgs(
   if (existsSync(existing)) return ['--config', existing];
   const topology = topologyFromEnv();
   const cluster = await initCluster(topology, uniqueClusterName());
+  writeFileSync(join(dataDir, TEST_CLUSTER_FILE), JSON.stringify(cluster));
   return [
     '--config',
     writeGatewayConfig({ topology, clusterName: cluster.name, gatewayName: 'gw1', dir: dataDir }),

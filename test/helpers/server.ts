@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ExecutionContext, TestFn } from 'ava';
-import { clusterBackendArgs, testBackend } from './cluster-backend.js';
+import { clusterBackendArgs, TEST_GATEWAY_ENV, testBackend } from './cluster-backend.js';
 
 /** The compiled CLI, started exactly as a user starts it. */
 export const HANGAR_BIN = fileURLToPath(new URL('../../tools/hangar.js', import.meta.url));
@@ -122,9 +122,8 @@ export class TestServer {
     args.push(...(options.args ?? []));
     // "One suite, two backends": under HANGAR_TEST_BACKEND=cluster the same test drives a gateway
     // of a fresh cluster on the running local topology (test/helpers/cluster-backend.ts).
-    if (options.asGiven !== true && testBackend() === 'cluster') {
-      args.push(...(await clusterBackendArgs(dataDir, options.args ?? [])));
-    }
+    const asGateway = options.asGiven !== true && testBackend() === 'cluster';
+    if (asGateway) args.push(...(await clusterBackendArgs(dataDir, options.args ?? [])));
     const [program, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
     const child = spawn(program ?? process.execPath, [...wrapperArgs, ...args], {
       env: {
@@ -137,6 +136,7 @@ export class TestServer {
         // fetch it (engine/meta/kv-strict.ts): the embedded suite guards cluster mode's seam.
         HANGAR_KV_STRICT: '1',
         ...(adminToken === null ? {} : { HANGAR_ADMIN_TOKEN: adminToken }),
+        ...(asGateway ? TEST_GATEWAY_ENV : {}),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -337,7 +337,15 @@ export class TestServer {
     try {
       await this.kill();
     } finally {
-      rmSync(this.dataDir, { recursive: true, force: true });
+      try {
+        // A cluster-mode test server's blocks, schemas and keys live in the shared engines.
+        // Imported here: the etcd client takes a second to load, which embedded runs never pay.
+        if (testBackend() === 'cluster') {
+          await (await import('./cluster-drop.js')).dropTestCluster(this.dataDir);
+        }
+      } finally {
+        rmSync(this.dataDir, { recursive: true, force: true });
+      }
     }
   }
 }
