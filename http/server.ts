@@ -182,8 +182,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
   const drain = new DrainWorker(pool.clients, config.storage, logger);
   if (cluster === null) drain.start();
   const workers = new WorkerRegistry(
-    scrub,
-    orphans,
+    cluster === null ? { scrub, orphans } : null,
     lifecycle,
     notify,
     accessLog,

@@ -30,6 +30,43 @@ function timestamp(ms: number | null): string {
   return ms === null ? 'never' : new Date(ms).toISOString();
 }
 
+/** The scrub's variables (Garage's names). */
+function scrubVariables(scrub: ScrubWorker): Array<[string, Variable]> {
+  return [
+    [
+      'scrub-tranquility',
+      {
+        get: () => String(scrub.tranquility),
+        set: async (value) => scrub.setTranquility(nonNegativeInteger('scrub-tranquility', value)),
+      },
+    ],
+    [
+      'scrub-next-run',
+      {
+        get: () => timestamp(scrub.nextRunMs),
+        set: async (value) => {
+          const atMs = Date.parse(value);
+          if (Number.isNaN(atMs)) {
+            throw new WorkerVariableError('scrub-next-run must be an ISO 8601 date', 'invalid');
+          }
+          await scrub.setNextRun(atMs);
+        },
+      },
+    ],
+    ['scrub-last-completed', { get: () => timestamp(scrub.lastCompletedMs) }],
+    ['scrub-corruptions_detected', { get: () => String(scrub.corruptionsDetected) }],
+  ];
+}
+
+/**
+ * The workers that look after local block files: an embedded node's only. In cluster mode blocks
+ * are RADOS objects, which Ceph scrubs and the orphan-gc leader collects (engine/shard/block-gc.ts).
+ */
+export interface LocalBlockWorkers {
+  readonly scrub: ScrubWorker;
+  readonly orphans: OrphanSweeper;
+}
+
 /**
  * The node's background workers and their tunable variables, in one place for the admin API
  * (ListWorkers, GetWorkerInfo, Get/SetWorkerVariable, LaunchRepairOperation).
@@ -39,8 +76,8 @@ export class WorkerRegistry {
   private readonly variables: ReadonlyMap<string, Variable>;
 
   constructor(
-    readonly scrub: ScrubWorker,
-    readonly orphans: OrphanSweeper,
+    /** null in cluster mode: no block files to scrub or sweep (nor their variables). */
+    readonly localBlocks: LocalBlockWorkers | null,
     private readonly lifecycle: BackgroundWorker & {
       readonly lastCompleted: number | null;
       runNow(): Promise<unknown>;
@@ -52,32 +89,18 @@ export class WorkerRegistry {
     restores: BackgroundWorker,
     drain?: BackgroundWorker,
   ) {
-    this.workers = [scrub, orphans, lifecycle, notify, accessLog, replication, inventory, restores];
+    this.workers = [
+      ...(localBlocks === null ? [] : [localBlocks.scrub, localBlocks.orphans]),
+      lifecycle,
+      notify,
+      accessLog,
+      replication,
+      inventory,
+      restores,
+    ];
     if (drain !== undefined) this.workers.push(drain);
     this.variables = new Map<string, Variable>([
-      [
-        'scrub-tranquility',
-        {
-          get: () => String(scrub.tranquility),
-          set: async (value) =>
-            scrub.setTranquility(nonNegativeInteger('scrub-tranquility', value)),
-        },
-      ],
-      [
-        'scrub-next-run',
-        {
-          get: () => timestamp(scrub.nextRunMs),
-          set: async (value) => {
-            const atMs = Date.parse(value);
-            if (Number.isNaN(atMs)) {
-              throw new WorkerVariableError('scrub-next-run must be an ISO 8601 date', 'invalid');
-            }
-            await scrub.setNextRun(atMs);
-          },
-        },
-      ],
-      ['scrub-last-completed', { get: () => timestamp(scrub.lastCompletedMs) }],
-      ['scrub-corruptions_detected', { get: () => String(scrub.corruptionsDetected) }],
+      ...(localBlocks === null ? [] : scrubVariables(localBlocks.scrub)),
       ['lifecycle-last-completed', { get: () => timestamp(lifecycle.lastCompleted) }],
     ]);
   }

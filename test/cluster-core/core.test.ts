@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import anyTest, { type TestFn } from 'ava';
+import { adminCall, onNode } from '../helpers/admin.js';
 import {
   type ClusterSuite,
   type Gateway,
@@ -37,6 +38,29 @@ useGatewayCluster(test, { gateways: 2, shards: 2 });
 /** Objects written through the first gateway by the first test; the failover test reads them. */
 const written: Acked[] = [];
 let bucket = '';
+
+test.serial(
+  'a gateway lists the workers it runs and refuses local block maintenance',
+  async (t) => {
+    const server = t.context.cluster.gateway(1).server;
+    const { node } = await onNode(server, 'POST', 'ListWorkers', {});
+    const names = (node as Array<{ name: string }>).map((worker) => worker.name);
+    t.true(names.includes('Lifecycle worker'), names.join(', '));
+    t.true(names.includes('Event notification delivery'), names.join(', '));
+    // Ceph scrubs the RADOS objects and the orphan-gc leader collects them: no local passes.
+    t.false(
+      names.some((name) => /scrub|orphan/i.test(name)),
+      names.join(', '),
+    );
+    for (const repairType of ['blocks', { scrub: 'start' }]) {
+      const answer = await adminCall(server, 'POST', '/v2/LaunchRepairOperation?node=self', {
+        repairType,
+      });
+      t.is(answer.status, 409, answer.text);
+      t.is(answer.json.code, 'InClusterMode');
+    }
+  },
+);
 
 test.serial(
   'an object written through one gateway reads byte-identical through the other',

@@ -23,8 +23,12 @@ function blockErrorJson(state: AdminState, shard: number, error: BlockErrorInfo)
     refcount: error.refs,
     errorCount: error.errorCount,
     lastTrySecsAgo: Math.max(0, Math.round((now - error.lastTryMs) / 1000)),
-    // Blocks are checked again by the next scrub pass (or RetryBlockResync now).
-    nextTryInSecs: Math.max(0, Math.round((state.workers.scrub.nextRunMs - now) / 1000)),
+    // Blocks are checked again by the next scrub pass (or RetryBlockResync now); a cluster
+    // gateway records none (its shards refuse local block maintenance).
+    nextTryInSecs: Math.max(
+      0,
+      Math.round(((state.workers.localBlocks?.scrub.nextRunMs ?? now) - now) / 1000),
+    ),
     shard,
     kind: error.kind,
     message: error.message,

@@ -1,4 +1,4 @@
-import { WorkerVariableError } from '../../../engine/workers/registry.js';
+import { type LocalBlockWorkers, WorkerVariableError } from '../../../engine/workers/registry.js';
 import type { ScrubCommand } from '../../../engine/workers/scrub.js';
 import type { AdminReply, AdminRequest, AdminState } from '../context.js';
 import { AdminError, badRequest } from '../errors.js';
@@ -17,6 +17,22 @@ export async function listWorkers(state: AdminState, req: AdminRequest): Promise
       .filter((w) => !busyOnly || w.state === 'busy' || typeof w.state === 'object')
       .filter((w) => !errorOnly || w.errors > 0),
   );
+}
+
+/**
+ * The scrub and the orphan sweep, which only an embedded node runs: a cluster gateway has no
+ * block files (Ceph scrubs the RADOS objects; the orphan-gc leader collects them).
+ */
+function localBlockWorkers(state: AdminState): LocalBlockWorkers {
+  const local = state.workers.localBlocks;
+  if (local === null) {
+    throw new AdminError(
+      409,
+      'InClusterMode',
+      'block scrub and orphan cleanup work on local block files; in cluster mode Ceph scrubs the blocks and the orphan-gc leader collects them',
+    );
+  }
+  return local;
 }
 
 /** GetWorkerInfo?node=: body { id }. */
@@ -90,7 +106,9 @@ export function launchRepairOperation(state: AdminState, req: AdminRequest): Pro
   const b = body(req.body, ['repairType']);
   const repair = b['repairType'];
   if (repair === 'blocks') {
-    void state.workers.orphans.runNow().catch(() => undefined);
+    void localBlockWorkers(state)
+      .orphans.runNow()
+      .catch(() => undefined);
     return onThisNode(state, req, () => ({}));
   }
   if (repair === 'lifecycle') {
@@ -115,7 +133,7 @@ export function launchRepairOperation(state: AdminState, req: AdminRequest): Pro
     const command = r['scrub'];
     if (Object.keys(r).length === 1 && SCRUB_COMMANDS.includes(command as ScrubCommand)) {
       return onThisNode(state, req, async () => {
-        await state.workers.scrub.command(command as ScrubCommand);
+        await localBlockWorkers(state).scrub.command(command as ScrubCommand);
         return {};
       });
     }
