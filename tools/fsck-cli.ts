@@ -28,6 +28,11 @@ export function registerFsck(program: Command, cli: CliParts): void {
 
 async function reportOf(config: HangarConfig, opts: FsckFlags): Promise<FsckReport> {
   const verify = opts.verify === true;
+  if (config.cluster !== null) {
+    // Loaded only here: etcd, PostgreSQL and librados stay out of the embedded path.
+    const { fsckCluster } = await import('../engine/fsck/cluster.js');
+    return fsckCluster(config.cluster, { verify });
+  }
   // As before: the catalog is opened (a data directory that is not one fails here).
   const catalog = openCatalogOffline(config);
   try {
@@ -67,6 +72,10 @@ function fsckOutput(report: FsckReport, opts: FsckFlags): Output {
       ['refcount mismatches', String(report.refcountMismatches.length)],
       ['counter mismatches', String(report.counterMismatches.length)],
       ['unreferenced blocks', String(report.unreferencedBlocks.length)],
+      // Cluster mode only: an embedded report's lines stay as they were.
+      ...(report.pendingBlocks === undefined
+        ? []
+        : [['pending blocks', String(report.pendingBlocks)] as const]),
       ['temp files', String(report.tempFiles)],
       ['bodies', String(report.bodies)],
       ['damaged bodies', String(report.damagedBodies.length)],
