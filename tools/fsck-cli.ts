@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import type { ClusterConfig } from '../engine/cluster/config.js';
 import type { HangarConfig } from '../engine/config.js';
 import { type FsckReport, fsck } from '../engine/fsck.js';
 import { fields } from '../http/admin/text-table.js';
+import { OperationError } from './admin-client.js';
 import { EXIT_FAILED, openCatalogOffline } from './cli.js';
 import type { CliParts } from './maintenance.js';
 import type { Output } from './output.js';
@@ -28,17 +30,36 @@ export function registerFsck(program: Command, cli: CliParts): void {
 
 async function reportOf(config: HangarConfig, opts: FsckFlags): Promise<FsckReport> {
   const verify = opts.verify === true;
-  if (config.cluster !== null) {
-    // Loaded only here: etcd, PostgreSQL and librados stay out of the embedded path.
-    const { fsckCluster } = await import('../engine/fsck/cluster.js');
-    return fsckCluster(config.cluster, { verify });
-  }
+  if (config.cluster !== null) return clusterReport(config.cluster, verify);
   // As before: the catalog is opened (a data directory that is not one fails here).
   const catalog = openCatalogOffline(config);
   try {
     return await fsck(config.dataDir, { storage: config.storage, verify });
   } finally {
     await catalog.close();
+  }
+}
+
+/** A cluster's report; a cluster that is not there or an etcd that does not answer, said so. */
+async function clusterReport(cluster: ClusterConfig, verify: boolean): Promise<FsckReport> {
+  // Loaded only here: etcd, PostgreSQL and librados stay out of the embedded path.
+  const [{ fsckCluster }, { etcdFailure }, { ClusterLayoutError, ClusterStateError }] =
+    await Promise.all([
+      import('../engine/fsck/cluster.js'),
+      import('../engine/cluster/etcd.js'),
+      import('../engine/cluster/layout.js'),
+    ]);
+  try {
+    return await fsckCluster(cluster, { verify });
+  } catch (error) {
+    if (error instanceof ClusterStateError || error instanceof ClusterLayoutError) {
+      throw new OperationError(error.message);
+    }
+    const failure = etcdFailure(error);
+    if (failure !== null) {
+      throw new OperationError(`etcd at ${cluster.etcdEndpoints.join(', ')}: ${failure}`);
+    }
+    throw error;
   }
 }
 

@@ -130,8 +130,9 @@ async function inspect(
     throw error;
   }
   // A name that is not a hash is a stray: reported unreferenced, never hashed.
-  if (!verify || !isBlockHash(name) || bytes === 0)
-    return { bytes, corrupt: verify && bytes === 0 };
+  if (!verify || !isBlockHash(name)) return { bytes, corrupt: false };
+  // No block is empty: an empty object under a block's name lost its bytes.
+  if (bytes === 0) return { bytes, corrupt: true };
   try {
     await store.read(name, bytes);
     return { bytes, corrupt: false };
