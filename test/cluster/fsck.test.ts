@@ -5,7 +5,8 @@
  * versioned) checks clean, deleted objects' block rows at zero references included (pending,
  * not mismatches); then planted faults are each reported: a RADOS object deleted (missing), a
  * stray object named by a hash (unreferenced), a tampered object (corrupt, with --verify), a
- * usage counter slot changed (counter mismatch).
+ * usage counter slot changed (counter mismatch). And the paged scan fsck reads every table with
+ * crosses PostgreSQL page boundaries whole.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ import { RadosBlockStore } from '../../engine/blocks/rados/rados-block-store.js'
 import { pgKvOptionsOf } from '../../engine/cluster/pg-options.js';
 import { partitionSchemaName } from '../../engine/cluster/runtime.js';
 import { recordEncoder } from '../../engine/codec.js';
+import { scanTable } from '../../engine/fsck/scan.js';
+import { LIMITS } from '../../engine/limits.js';
 import type { CounterRecord } from '../../engine/meta/counter-table.js';
 import { PgKvEnv } from '../../engine/meta/pg-kv/env.js';
 import { type ClusterSuite, useGatewayCluster } from '../helpers/cluster.js';
@@ -257,5 +260,34 @@ test.serial('planted faults are reported: missing, unreferenced, corrupt, counte
     }
   } finally {
     await rados.shutdown();
+  }
+});
+
+test.serial('the paged scan reads a PostgreSQL table whole across page boundaries', async (t) => {
+  const meta = await openPartitionMeta(t, 0);
+  try {
+    // A table of its own in the test cluster's partition 0: no gateway reads it.
+    const table = meta.openDB<number, string>({
+      name: 'fsck_scan_probe',
+      encoder: recordEncoder(),
+    });
+    const rows = LIMITS.fsckScanPageRows * 2 + 7;
+    const keys = Array.from({ length: rows }, (_, i) => `k${String(i).padStart(6, '0')}`);
+    await meta.transaction(() => {
+      for (const [i, key] of keys.entries()) void table.put(key, i);
+    });
+    const boundary = keys[LIMITS.fsckScanPageRows - 1];
+    const seen: number[] = [];
+    for await (const { key, value } of scanTable(meta, table)) {
+      seen.push(value);
+      // The key the first page ended at goes before the second page is read.
+      if (key === boundary) await table.remove(key);
+    }
+    t.deepEqual(
+      seen,
+      keys.map((_, i) => i),
+    );
+  } finally {
+    await meta.close();
   }
 });
