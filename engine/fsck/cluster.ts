@@ -63,6 +63,7 @@ async function checkPartition(
 ): Promise<void> {
   const { pool, namespace } = settings.blocks;
   report.blockDirectories.push(`rados:${pool}/${namespace}`);
+  // Opening creates the partition's schema when missing: a no-op on a partition a gateway ran.
   const env = await PgKvEnv.open(
     pgKvOptionsOf(settings.metadata, { applicationName: 'hangar fsck', poolMax: 1 }),
   );
