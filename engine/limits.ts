@@ -516,6 +516,17 @@ export const LIMITS = {
   clusterBlockDyingWaitMs: 30_000,
   /** Wait between two looks at a dying block row. */
   clusterBlockDyingPollMs: 50,
+
+  // ---- hangar fsck (engine/fsck/) ----
+  /** Records one page of fsck's table scans reads: a cluster store fetches a page in a couple
+   *  of round trips and runs its read work again per fetch, so a whole table in one read would
+   *  cost runs quadratic in its size (and exceed pgKvTxnRowsMax). */
+  fsckScanPageRows: 1000,
+  /** Block rows fsck reads again in one read to confirm what a live cluster may have changed
+   *  between its metadata scan and its RADOS listing (point reads, fetched in batches). */
+  fsckRecheckRowsMax: 200,
+  /** RADOS stats (or reads, with --verify) fsck keeps in flight at once. */
+  fsckRadosInFlightMax: 16,
 } as const;
 
 // Start-up checks that stand in for compile-time assertions.

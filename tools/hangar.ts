@@ -1,24 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError, describeConfig, type HangarConfig, tlsFilesOf } from '../engine/config.js';
-import { fsck } from '../engine/fsck.js';
 import { LayoutError } from '../engine/layout.js';
 import { createLogger, type Logger, resolveLogSettings } from '../engine/log.js';
-import { fields } from '../http/admin/text-table.js';
 import type { startServer } from '../http/server.js';
 import { PortLostError } from '../http/uws/listen.js';
 import { registerBuckets } from './buckets.js';
-import {
-  configFrom,
-  EXIT_FAILED,
-  EXIT_OK,
-  EXIT_USAGE,
-  fail,
-  runCommand,
-  withCatalog,
-} from './cli.js';
+import { configFrom, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, runCommand } from './cli.js';
 import { registerCluster } from './cluster-cli.js';
 import { registerDoctor, startupChecks } from './doctor/command.js';
+import { registerFsck } from './fsck-cli.js';
 import { registerKeys } from './keys.js';
 import { registerKms } from './kms.js';
 import { registerMaintenance } from './maintenance.js';
@@ -218,52 +209,7 @@ function buildProgram(): Command {
   registerDoctor(program, { leaf, run: runCommand });
   registerCluster(program, { leaf, run: runCommand });
 
-  leaf(program, 'fsck', 'check block references against object records and files on disk')
-    .option('--fail-on-leak', 'exit 1 on unreferenced blocks or temp files too, not only on loss')
-    .option('--verify', 'hash every block file in every data directory against its name')
-    .action((opts: { failOnLeak?: boolean; verify?: boolean }, command: Command) =>
-      withCatalog(command, (_catalog, config) => {
-        const report = fsck(config.dataDir, {
-          storage: config.storage,
-          verify: opts.verify === true,
-        });
-        const lost =
-          report.missingBlocks.length +
-          report.corruptBlocks.length +
-          report.refcountMismatches.length +
-          report.counterMismatches.length +
-          report.damagedBodies.length;
-        const leaked =
-          report.unreferencedBlocks.length +
-          report.unreferencedBodies.length +
-          report.duplicateBlockFiles.length +
-          report.tempFiles;
-        if (lost > 0 || (opts.failOnLeak === true && leaked > 0)) process.exitCode = EXIT_FAILED;
-        return {
-          json: report,
-          human: fields([
-            ['shards', String(report.shards)],
-            ['objects', String(report.objects)],
-            ['upload parts', String(report.parts)],
-            ['referenced blocks', String(report.referencedBlocks)],
-            ['block files', String(report.blockFiles)],
-            ['compressed block files', String(report.compressedBlockFiles)],
-            ['duplicate block files', String(report.duplicateBlockFiles.length)],
-            ['stored bytes', String(report.storedBytes)],
-            ['block directories', report.blockDirectories.join(', ')],
-            ['missing blocks', String(report.missingBlocks.length)],
-            ['corrupt blocks', opts.verify === true ? String(report.corruptBlocks.length) : '-'],
-            ['refcount mismatches', String(report.refcountMismatches.length)],
-            ['counter mismatches', String(report.counterMismatches.length)],
-            ['unreferenced blocks', String(report.unreferencedBlocks.length)],
-            ['temp files', String(report.tempFiles)],
-            ['bodies', String(report.bodies)],
-            ['damaged bodies', String(report.damagedBodies.length)],
-            ['unreferenced bodies', String(report.unreferencedBodies.length)],
-          ]),
-        };
-      }),
-    );
+  registerFsck(program, { leaf, run: runCommand });
 
   return program;
 }

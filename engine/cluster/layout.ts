@@ -273,6 +273,12 @@ export class LayoutStore {
     return count;
   }
 
+  /** The partition count gateways agreed on, or null when no gateway booted yet (read-only). */
+  async readPartitions(): Promise<number | null> {
+    const value = await this.kv.get(KEYS.partitions).buffer();
+    return value === null ? null : counterOf(KEYS.partitions, value);
+  }
+
   /** Where a bucket lives, or null when it was never placed. */
   async placementOf(bucket: string): Promise<BucketPlacement | null> {
     const name = this.bucketKeyName(bucket);

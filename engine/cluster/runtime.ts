@@ -89,6 +89,29 @@ export class ClusterRuntime {
     }
   }
 
+  /**
+   * Reads the layout and the partition count, claiming nothing (tools that inspect a cluster,
+   * such as fsck, must not set its partition count): a cluster no gateway booted yet has 0
+   * partitions. Never `join` the result; `stop` closes its client.
+   */
+  static async observe(config: ClusterConfig, logger: Logger): Promise<ClusterRuntime> {
+    const password = config.pgPasswordFile === null ? null : readPassword(config.pgPasswordFile);
+    const { connectEtcd } = await import('./etcd.js');
+    const client = connectEtcd(config.etcdEndpoints);
+    try {
+      const store = new LayoutStore(client, config.name);
+      const layout = await store.require();
+      const partitions = (await store.readPartitions()) ?? 0;
+      return new ClusterRuntime(client, config, layout, partitions, password, {
+        partitions,
+        logger,
+      });
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
   /** `open`, then `join`: for a gateway whose S3 endpoint is known up front (tests, tools). */
   static async start(
     config: ClusterConfig,
