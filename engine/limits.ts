@@ -24,6 +24,12 @@ export const LIMITS = {
   putObjectBytesMax: 5 * 1024 ** 3,
   deleteObjectsKeysMax: 1000,
   listKeysMax: 1000,
+  /**
+   * Rows a listing's open range skips to reach a later start before it opens a new range there
+   * (engine/meta/seek-cursor.ts): skipping is cheaper than a reopen, which is a round trip on a
+   * cluster store, until a rolled-up prefix jumps far.
+   */
+  listSeekSkipRowsMax: 16,
   // ---- S3 Select (SelectObjectContent) ----
   /** AWS's bound on the SQL expression ("The maximum byte-length for the SQL expression is 256 KB"). */
   selectExpressionBytesMax: 256 * 1024,

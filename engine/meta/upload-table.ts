@@ -24,6 +24,7 @@ import { bucketIdOf, objectKey, prefixEnd } from './keys.js';
 import type { KvEnv, KvTable, KvTableOptions } from './kv.js';
 import { listStart, type ObjectRecord } from './object-table.js';
 import { collectPage, failed } from './outcome.js';
+import { SeekCursor } from './seek-cursor.js';
 
 /** An in-progress multipart upload, in the `uploads` table. */
 export interface UploadRecord {
@@ -329,11 +330,13 @@ export class UploadTable {
 
   /** One page of in-progress uploads, ordered by key then initiation, with prefix rollup. */
   list(query: UploadListQuery): { entries: UploadListEntry[]; truncated: boolean } {
+    // One cursor for the page: its starts only grow (seek-cursor.ts).
+    const uploads = new SeekCursor((start, end) => this.uploads.getRange({ start, end }));
     return collectPage(
       this.listStartOf(query),
       prefixEnd(query.bucketId, query.prefix),
       query.limit,
-      (start, end) => this.nextEntry(query, start, end),
+      (start, end) => this.nextEntry(query, uploads, start, end),
     );
   }
 
@@ -363,22 +366,23 @@ export class UploadTable {
 
   private nextEntry(
     query: UploadListQuery,
+    uploads: SeekCursor<UploadRecord>,
     start: Buffer,
     end: Buffer,
   ): { entry: UploadListEntry; resumeAt: Buffer } | undefined {
-    for (const { key: encoded, value } of this.uploads.getRange({ start, end, limit: 1 })) {
-      const cut =
-        query.delimiter === '' ? -1 : value.key.indexOf(query.delimiter, query.prefix.length);
-      if (cut >= 0) {
-        const prefix = value.key.slice(0, cut + query.delimiter.length);
-        return { entry: { kind: 'prefix', prefix }, resumeAt: prefixEnd(query.bucketId, prefix) };
-      }
-      return {
-        entry: { kind: 'upload', upload: uploadInfoOf(value) },
-        resumeAt: Buffer.concat([Buffer.from(encoded), Buffer.from([0])]),
-      };
+    const row = uploads.first(start, end);
+    if (row === undefined) return undefined;
+    const { key: encoded, value } = row;
+    const cut =
+      query.delimiter === '' ? -1 : value.key.indexOf(query.delimiter, query.prefix.length);
+    if (cut >= 0) {
+      const prefix = value.key.slice(0, cut + query.delimiter.length);
+      return { entry: { kind: 'prefix', prefix }, resumeAt: prefixEnd(query.bucketId, prefix) };
     }
-    return undefined;
+    return {
+      entry: { kind: 'upload', upload: uploadInfoOf(value) },
+      resumeAt: Buffer.concat([Buffer.from(encoded), Buffer.from([0])]),
+    };
   }
 
   /** Every upload record (bucket id, record) in key order: the whole table, for operator scans. */

@@ -2,6 +2,7 @@ import type { ShardRequest, VersionListEntry } from '../protocol/messages.js';
 import { keyOf, objectKey, prefixEnd } from './keys.js';
 import { listStart, type ObjectRecord, type ObjectTable, shownVersionId } from './object-table.js';
 import { collectPage } from './outcome.js';
+import { SeekCursor } from './seek-cursor.js';
 import { splitVersionKey, type VersionTable, versionKey } from './version-table.js';
 
 /** The shard's ListVersions request, as the protocol carries it. */
@@ -26,11 +27,16 @@ export class VersionLister {
   ) {}
 
   list(query: VersionListQuery): { entries: VersionListEntry[]; truncated: boolean } {
+    // One cursor per table and page: a page's starts only grow (seek-cursor.ts).
+    const tables: PageCursors = {
+      objects: new SeekCursor((start, end) => this.objects.range({ start, end })),
+      versions: new SeekCursor((start, end) => this.versions.range({ start, end })),
+    };
     return collectPage(
       this.start(query),
       prefixEnd(query.bucketId, query.prefix),
       query.limit,
-      (start, end) => this.next(query, start, end),
+      (start, end) => this.next(query, tables, start, end),
     );
   }
 
@@ -72,11 +78,12 @@ export class VersionLister {
   /** The next entry at or after `start`, from whichever table has the smaller key. */
   private next(
     query: VersionListQuery,
+    tables: PageCursors,
     start: Buffer,
     end: Buffer,
   ): { entry: VersionListEntry; resumeAt: Buffer } | undefined {
-    const current = first(this.objects.range({ start, end, limit: 1 }));
-    const stored = first(this.versions.range({ start, end, limit: 1 }));
+    const current = tables.objects.first(start, end);
+    const stored = tables.versions.first(start, end);
     if (current === undefined && stored === undefined) return undefined;
     const fromObjects =
       stored === undefined ||
@@ -112,9 +119,10 @@ export class VersionLister {
   }
 }
 
-function first<T>(items: Iterable<T>): T | undefined {
-  for (const item of items) return item;
-  return undefined;
+/** A page's cursors over the two tables it merges. */
+interface PageCursors {
+  objects: SeekCursor<ObjectRecord>;
+  versions: SeekCursor<ObjectRecord>;
 }
 
 function entryOf(key: string, record: ObjectRecord, isLatest: boolean): VersionListEntry {

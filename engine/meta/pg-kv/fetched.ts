@@ -80,13 +80,19 @@ export class FetchedTable {
 
   /** Rows with lo <= key < hi (hi null: no bound), ascending. */
   rowsIn(lo: Buffer, hi: Buffer | null): Row[] {
-    const out: Row[] = [];
+    return [...this.rowsFrom(lo, hi)];
+  }
+
+  /**
+   * rowsIn, lazily: a range read that stops after a few rows costs those rows, not the whole
+   * interval (rows change only when a fetch is learned, between runs of the work).
+   */
+  *rowsFrom(lo: Buffer, hi: Buffer | null): Generator<Row> {
     for (let i = this.rowIndex(lo); i < this.rows.length; i++) {
       const row = this.rows[i] as Row;
-      if (!before(row.key, hi)) break;
-      out.push(row);
+      if (!before(row.key, hi)) return;
+      yield row;
     }
-    return out;
   }
 
   /** Index of the first row with key >= `key`. */

@@ -118,7 +118,7 @@ export class Run {
         this.need({ kind: 'forward', table, from: pos, end, rows: pageRows(limit - count) });
       }
       const segmentEnd = lowerOf(interval.hi, end);
-      for (const row of this.merged(table, pos, segmentEnd)) {
+      for (const row of this.mergedAscending(table, pos, segmentEnd)) {
         yield row;
         if (++count >= limit) return;
       }
@@ -145,6 +145,13 @@ export class Run {
       if (segmentFloor === floor) return;
       upper = interval.lo;
     }
+  }
+
+  /** merged, lazily where the run wrote nothing in the table (a read's usual case). */
+  private mergedAscending(table: string, lo: Buffer, hi: Buffer | null): Iterable<Row> {
+    const own = this.overlay.get(table);
+    if (own === undefined || own.size === 0) return this.cache.table(table).rowsFrom(lo, hi);
+    return this.merged(table, lo, hi);
   }
 
   /** Fetched rows in [lo, hi) with this run's writes applied, ascending. */
