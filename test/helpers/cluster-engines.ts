@@ -59,7 +59,8 @@ async function objectsContaining(
   await eachNamespace(topology, clusterId, partitions, async (io) => {
     for await (const name of io.list()) {
       const { bytes } = await io.stat(name);
-      if ((await io.read(name, bytes)).indexOf(needle) >= 0) hits.push(`rados:${io.namespace}/${name}`);
+      if ((await io.read(name, bytes)).indexOf(needle) >= 0)
+        hits.push(`rados:${io.namespace}/${name}`);
     }
   });
   return hits;

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { testBackend } from './cluster-backend.js';
 
 /**
  * Recognisable, non-repeating plaintext of exactly `length` bytes (every 64-byte slice of it
@@ -42,4 +43,20 @@ export function filesContaining(dir: string, needle: Buffer): string[] {
     if (bytes.indexOf(needle) >= 0) hits.push(path);
   }
   return hits;
+}
+
+/**
+ * Where a test server stores `needle`: the files of its data directory that contain it, and for
+ * a cluster gateway (HANGAR_TEST_BACKEND=cluster) also its cluster's RADOS objects and
+ * PostgreSQL rows, where its blocks and records are.
+ */
+export async function storedContaining(
+  server: { readonly dataDir: string },
+  needle: Buffer,
+): Promise<string[]> {
+  const files = filesContaining(server.dataDir, needle);
+  if (testBackend() !== 'cluster') return files;
+  // Imported here: the etcd client takes a second to load, which embedded runs never pay.
+  const engines = await import('./cluster-engines.js');
+  return [...files, ...(await engines.clusterStoredContaining(server.dataDir, needle))];
 }

@@ -341,7 +341,7 @@ export class TestServer {
         // A cluster-mode test server's blocks, schemas and keys live in the shared engines.
         // Imported here: the etcd client takes a second to load, which embedded runs never pay.
         if (testBackend() === 'cluster') {
-          await (await import('./cluster-drop.js')).dropTestCluster(this.dataDir);
+          await (await import('./cluster-engines.js')).dropTestCluster(this.dataDir);
         }
       } finally {
         rmSync(this.dataDir, { recursive: true, force: true });

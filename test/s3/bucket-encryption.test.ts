@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 import { getBytes, putBucketDefault } from '../helpers/sse.js';
@@ -92,7 +92,7 @@ test('the default applies to writes without SSE headers: PUT, multipart, copy; h
   );
   t.is(put.ServerSideEncryption, 'aws:kms');
   t.is(put.SSEKMSKeyId, keyArn);
-  t.deepEqual(filesContaining(suite.server.dataDir, plaintext.subarray(2000, 2064)), []);
+  t.deepEqual(await storedContaining(suite.server, plaintext.subarray(2000, 2064)), []);
   t.true((await getBytes(suite.s3, bucket, 'default')).equals(plaintext));
   const mpu = await suite.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mpu' }));
   t.is(mpu.ServerSideEncryption, 'aws:kms');

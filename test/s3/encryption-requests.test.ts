@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import test from 'ava';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { signedFetch } from '../helpers/sign.js';
 
@@ -63,7 +63,7 @@ test('PostObject with SSE-C fields stores ciphertext only, and GET needs the key
     t.is(response.headers.get('x-amz-server-side-encryption-customer-key-md5'), CUSTOMER_KEY_MD5);
     for (const at of [0, Math.floor(bytes.length / 2), bytes.length - 64]) {
       const slice = bytes.subarray(at, at + 48);
-      t.deepEqual(filesContaining(suite.server.dataDir, slice), [], `${key}@${at} is on disk`);
+      t.deepEqual(await storedContaining(suite.server, slice), [], `${key}@${at} is on disk`);
     }
     const withoutKey = await s3Failure(
       suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
@@ -119,7 +119,7 @@ test('PostObject with an x-amz-server-side-encryption field (AES256, aws:kms, aw
     const got = await suite.s3.send(new GetObjectCommand({ Bucket: bucket, Key: value }));
     t.is(got.ServerSideEncryption, value);
     t.true(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(plaintext));
-    t.deepEqual(filesContaining(suite.server.dataDir, plaintext.subarray(1000, 1064)), [], tag);
+    t.deepEqual(await storedContaining(suite.server, plaintext.subarray(1000, 1064)), [], tag);
   }
 });
 

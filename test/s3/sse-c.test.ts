@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { eventually, fsckReport } from '../helpers/fsck.js';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import {
   newBucket,
   randomBytesSeeded,
@@ -310,8 +310,8 @@ test('SSE-C bytes are encrypted on disk (blocks and inline records); plain ones 
     );
     const smallSlice = small.subarray(400, 464);
     for (const slice of bigSlices)
-      t.deepEqual(filesContaining(own.dataDir, slice), [], `${slice.toString()} is not on disk`);
-    t.deepEqual(filesContaining(own.dataDir, smallSlice), [], 'the inline body is not on disk');
+      t.deepEqual(await storedContaining(own, slice), [], `${slice.toString()} is not on disk`);
+    t.deepEqual(await storedContaining(own, smallSlice), [], 'the inline body is not on disk');
     t.true((await getBytes(bucket, 'big', sse(KEY_A), client)).equals(big));
     t.true((await getBytes(bucket, 'small', sse(KEY_A), client)).equals(small));
 
@@ -319,13 +319,13 @@ test('SSE-C bytes are encrypted on disk (blocks and inline records); plain ones 
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'big-plain', Body: big }));
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'small-plain', Body: small }));
     for (const slice of bigSlices) {
-      const hits = filesContaining(own.dataDir, slice);
+      const hits = await storedContaining(own, slice);
       t.true(
         hits.some((path) => !path.endsWith('.mdb')),
         `a plain object's slice is in a block file (found in ${JSON.stringify(hits)})`,
       );
     }
-    t.true(filesContaining(own.dataDir, smallSlice).length > 0, 'a plain inline body is on disk');
+    t.true((await storedContaining(own, smallSlice)).length > 0, 'a plain inline body is on disk');
   } finally {
     await own.destroy();
   }

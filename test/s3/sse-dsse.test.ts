@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import { newBucket, randomBytesSeeded, s3Failure, useServer } from '../helpers/server.js';
 import { createKmsKey, getBytes, putBucketDefault, uploadAndComplete } from '../helpers/sse.js';
 
@@ -48,7 +48,7 @@ test('PutObject with aws:kms:dsse: reported on PUT, GET and HEAD; ranges; cipher
   t.true(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(body));
   const range = await getBytes(suite.s3, bucket, 'k', { Range: 'bytes=1000001-2500003' });
   t.true(range.equals(body.subarray(1_000_001, 2_500_004)));
-  t.deepEqual(filesContaining(suite.server.dataDir, body.subarray(MIB, MIB + 64)), []);
+  t.deepEqual(await storedContaining(suite.server, body.subarray(MIB, MIB + 64)), []);
 
   // Without a key id: the default aws/s3 key, as aws:kms.
   const small = plaintextPattern(900, 'DSSE-SMALL');
@@ -57,7 +57,7 @@ test('PutObject with aws:kms:dsse: reported on PUT, GET and HEAD; ranges; cipher
   );
   t.regex(byDefault.SSEKMSKeyId ?? '', /^arn:aws:kms:us-east-1:000000000000:key\//);
   t.true((await getBytes(suite.s3, bucket, 'small')).equals(small));
-  t.deepEqual(filesContaining(suite.server.dataDir, small.subarray(400, 464)), []);
+  t.deepEqual(await storedContaining(suite.server, small.subarray(400, 464)), []);
 });
 
 test('a dual-layer multipart upload: every answer reports it; ranges across parts decrypt', async (t) => {

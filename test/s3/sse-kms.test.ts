@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { adminCall } from '../helpers/admin.js';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import {
   ADMIN_TOKEN,
   newBucket,
@@ -219,7 +219,7 @@ test('SSE-KMS bytes are not on disk; master-key rotation re-wraps keys, drops th
       }),
     );
     for (const slice of [big.subarray(MIB + 5, MIB + 69), small.subarray(500, 564)])
-      t.deepEqual(filesContaining(own.dataDir, slice), [], slice.toString());
+      t.deepEqual(await storedContaining(own, slice), [], slice.toString());
 
     const keyFile = join(own.dataDir, 'sse-master.key');
     const before = readFileSync(keyFile, 'utf8');

@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { filesContaining, plaintextPattern } from '../helpers/plaintext.js';
+import { plaintextPattern, storedContaining } from '../helpers/plaintext.js';
 import {
   newBucket,
   randomBytesSeeded,
@@ -241,13 +241,13 @@ test('SSE-S3 bytes are encrypted on disk (blocks and inline records); the master
       mpuPart.subarray(3 * MIB, 3 * MIB + 64),
     ];
     for (const slice of slices)
-      t.deepEqual(filesContaining(own.dataDir, slice), [], `${slice.toString()} is not on disk`);
+      t.deepEqual(await storedContaining(own, slice), [], `${slice.toString()} is not on disk`);
     t.true((await getBytes(client, bucket, 'big')).equals(big));
     t.true((await getBytes(client, bucket, 'small')).equals(small));
     t.true((await getBytes(client, bucket, 'mpu')).equals(mpuPart));
     // The same scan finds a plain object's bytes: it can see them.
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'small-plain', Body: small }));
-    t.true(filesContaining(own.dataDir, small.subarray(400, 464)).length > 0);
+    t.true((await storedContaining(own, small.subarray(400, 464))).length > 0);
     t.is(statSync(join(own.dataDir, 'sse-master.key')).mode & 0o777, 0o600);
   } finally {
     await own.destroy();
