@@ -52,10 +52,12 @@ function blocksOf(bytes: number): number {
 }
 
 /**
- * Polls fsck until it shows `expected` (block unlinks run just after the commit they follow);
- * returns the last report, which the caller asserts on for a readable failure.
+ * Polls fsck until it shows `expected`, for up to 20 s (an embedded server unlinks freed blocks
+ * just after the commit; a cluster gateway's block GC once they have been free for its grace,
+ * 5 s for test gateways: cluster-backend.ts); returns the last report, which the caller asserts
+ * on for a readable failure.
  */
-async function fsckUntil(expected: Partial<FsckReport>, timeoutMs = 5000): Promise<FsckReport> {
+async function fsckUntil(expected: Partial<FsckReport>, timeoutMs = 20_000): Promise<FsckReport> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const report = await fsckReport(suite.server.dataDir);
