@@ -220,6 +220,7 @@ export async function startServer(config: HangarConfig, logger: Logger): Promise
       localToken,
       s3Listener: { scheme, host: config.s3.host, port: s3PortClaimed, region: config.s3.region },
       replicationAdded: () => replication.wake(),
+      ...(cluster === null ? {} : { writeGate: cluster.writeGate }),
     } as const;
     // The admin listener opens before the edge threads start: they answer CORS for the web
     // console's origin (the admin listener's), so they must know its port; and a port held open

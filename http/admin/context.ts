@@ -19,6 +19,11 @@ export interface AdminState {
   readonly s3Listener: S3Listener;
   /** Wakes the replication worker (a remote was added). */
   readonly replicationAdded?: () => void;
+  /**
+   * A cluster gateway's split-brain guard (engine/cluster/write-gate.ts): while it is shut, the
+   * admin API refuses what changes state, as the S3 edge does (server.ts refuseWhileFenced).
+   */
+  readonly writeGate?: { open(): boolean };
 }
 
 /** One admin request, read whole before its handler runs. */

@@ -63,6 +63,27 @@ interface RawRequest {
   readonly peer: string;
 }
 
+/**
+ * Admin operations that only read: Garage's names say so (Get…, List…, Inspect…), and the
+ * unversioned endpoints (/health, /ready, /metrics) are all reads.
+ */
+const READ_OPERATION = /^\/v2\/(?:Get|List|Inspect)[A-Z]|^\/v2\/openapi\.json$|^\/(?!v2\/)/;
+
+/**
+ * Cluster mode's split-brain guard on the admin port: a gateway that cannot prove its etcd lease
+ * alive refuses every operation that changes state (buckets, keys, remotes, KMS keys, repairs,
+ * worker variables) with 503, as its S3 port refuses writes, and keeps answering reads.
+ */
+function refuseWhileFenced(state: AdminState, route: Route): void {
+  if (state.writeGate === undefined || state.writeGate.open()) return;
+  if (READ_OPERATION.test(route.path)) return;
+  throw new AdminError(
+    503,
+    'ServiceUnavailable',
+    'this gateway cannot reach etcd to prove its lease: it refuses changes until it can (retry, here or on another gateway)',
+  );
+}
+
 async function serveAdmin(
   state: AdminState,
   table: ReadonlyMap<string, Route[]>,
@@ -90,6 +111,7 @@ async function serveAdmin(
       );
     }
     checkToken(state, route.auth, raw.headers['authorization'], raw.peer);
+    refuseWhileFenced(state, route);
     const declared = raw.headers['content-length'];
     if (declared !== undefined && Number(declared) > LIMITS.adminBodyBytesMax) {
       closeAfter = true;
