@@ -524,10 +524,11 @@ export const LIMITS = {
   clusterBlockDyingPollMs: 50,
 
   // ---- hangar fsck (engine/fsck/) ----
-  /** Records one page of fsck's table scans reads: a cluster store fetches a page in a couple
-   *  of round trips and runs its read work again per fetch, so a whole table in one read would
-   *  cost runs quadratic in its size (and exceed pgKvTxnRowsMax). */
-  fsckScanPageRows: 1000,
+  /** Records one page of a paged table scan reads (engine/meta/scan.ts: fsck, queue counts at
+   *  open): a cluster store fetches a page in a couple of round trips and runs its read work
+   *  again per fetch, so a whole table in one read would cost runs quadratic in its size (and
+   *  exceed pgKvTxnRowsMax). */
+  kvScanPageRows: 1000,
   /** Block rows fsck reads again in one read to confirm what a live cluster may have changed
    *  between its metadata scan and its RADOS listing (point reads, fetched in batches). */
   fsckRecheckRowsMax: 200,

@@ -4,9 +4,9 @@ import { type BodyRecord, bodyIntact } from '../meta/bodies.js';
 import { BLOCK_REFERENCES, BLOCKS_STORED, type CounterRecord } from '../meta/counter-table.js';
 import { bucketIdOf } from '../meta/keys.js';
 import { isRemoteKv, type KvEnv, type KvTable } from '../meta/kv.js';
+import { scanTable } from '../meta/scan.js';
 import type { ObjectRecord } from '../meta/store.js';
 import type { FsckReport } from './report.js';
-import { scanTable } from './scan.js';
 
 /**
  * The record recount of one shard (Garage's recalculate_rc), written once over the metadata

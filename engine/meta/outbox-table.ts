@@ -1,7 +1,7 @@
 import { assert } from '../assert.js';
 import { type EventName, eventRecord, matchingRules, type ObjectFacts } from '../notify/events.js';
 import type { NotifyContext, OutboxEntry, OutboxMessage } from '../protocol/messages.js';
-import { afterCommit, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
+import { afterCommit, isRemoteKv, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
 import { Sequencer } from './sequencer.js';
 
 interface OutboxRecord {
@@ -22,7 +22,8 @@ interface OutboxRecord {
 export class OutboxTable {
   private readonly rows: KvTable<OutboxRecord, string>;
   private readonly sequencer: Sequencer;
-  private pendingRows: number;
+  /** The in-memory count of an embedded store; null on a cluster store (counted when asked). */
+  private pendingRows: number | null;
 
   constructor(
     private readonly env: KvEnv,
@@ -34,12 +35,18 @@ export class OutboxTable {
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
     this.sequencer = new Sequencer(last, writerTag);
     // LMDB keeps each table's entry count: O(1), where getCount() walks a backlog at every open.
-    this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
+    // Other gateways write a cluster store's outbox too: no count kept here would be right.
+    this.pendingRows = isRemoteKv(env)
+      ? null
+      : (this.rows.getStats() as { entryCount: number }).entryCount;
   }
 
-  /** Rows not yet acknowledged (kept in memory; counted once on open). */
-  get pending(): number {
-    return this.pendingRows;
+  /**
+   * Rows not yet acknowledged: kept in memory by an embedded store (counted once on open); on a
+   * cluster store counted by PostgreSQL (inside read work), every gateway's rows included.
+   */
+  pending(): number {
+    return this.pendingRows ?? this.rows.getCount();
   }
 
   /**
@@ -104,7 +111,7 @@ export class OutboxTable {
   /** The in-memory size moves once, with the commit (a cluster store may run work again). */
   private countRows(change: number): void {
     afterCommit(this.env, () => {
-      this.pendingRows = Math.max(0, this.pendingRows + change);
+      if (this.pendingRows !== null) this.pendingRows = Math.max(0, this.pendingRows + change);
     });
   }
 }

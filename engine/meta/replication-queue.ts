@@ -8,8 +8,9 @@ import type {
   ReplicationSettlement,
   Tag,
 } from '../protocol/messages.js';
-import { afterCommit, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
+import { afterCommit, isRemoteKv, type KvEnv, type KvTable, type KvTableOptions } from './kv.js';
 import type { ObjectRecord } from './object-table.js';
+import { scanTable } from './scan.js';
 import { Sequencer } from './sequencer.js';
 import type { VersionedObjects } from './versioned.js';
 
@@ -44,8 +45,13 @@ export function encryptionKindOf(record: Pick<ObjectRecord, 'sse'>): EncryptionK
 export class ReplicationQueue {
   private readonly rows: KvTable<QueueRow, string>;
   private readonly sequencer: Sequencer;
-  private pendingRows: number;
-  /** Rows and bytes queued per bucket and rule (replication metrics), counted once on open. */
+  /** The in-memory count of an embedded store; null on a cluster store (counted when asked). */
+  private pendingRows: number | null;
+  /**
+   * Rows and bytes queued per bucket and rule (replication metrics), counted once on open and
+   * kept with this process's commits (on a cluster store, the rows other gateways queue after
+   * the open are not in it: the per-rule figures are this gateway's view).
+   */
   private readonly byRule = new Map<string, PendingByRule>();
 
   constructor(
@@ -58,8 +64,19 @@ export class ReplicationQueue {
     this.rows = env.openDB<QueueRow, string>({ name: 'replq', ...records });
     const [last] = [...this.rows.getKeys({ reverse: true, limit: 1 })];
     this.sequencer = new Sequencer(last, writerTag);
+    if (isRemoteKv(env)) {
+      // Counted by countQueued after the open, a page per read: a whole backlog in one read
+      // would exceed the cluster store's bound on rows per transaction.
+      this.pendingRows = null;
+      return;
+    }
     this.pendingRows = (this.rows.getStats() as { entryCount: number }).entryCount;
     for (const { value } of this.rows.getRange()) this.count(value, 1);
+  }
+
+  /** A cluster store's open: counts the queued rows per rule, a page per read (scan.ts). */
+  async countQueued(): Promise<void> {
+    for await (const { value } of scanTable(this.env, this.rows)) this.count(value, 1);
   }
 
   /** Every rule with rows queued, with their count and bytes. */
@@ -89,13 +106,16 @@ export class ReplicationQueue {
 
   private movePending(change: number): void {
     afterCommit(this.env, () => {
-      this.pendingRows = Math.max(0, this.pendingRows + change);
+      if (this.pendingRows !== null) this.pendingRows = Math.max(0, this.pendingRows + change);
     });
   }
 
-  /** Rows not yet settled (counted once on open). */
-  get pending(): number {
-    return this.pendingRows;
+  /**
+   * Rows not yet settled: kept in memory by an embedded store (counted once on open); on a
+   * cluster store counted by PostgreSQL (inside read work), every gateway's rows included.
+   */
+  pending(): number {
+    return this.pendingRows ?? this.rows.getCount();
   }
 
   /**

@@ -160,7 +160,9 @@ export class MetaStore {
    * store is always written by this version: there is nothing to upgrade.
    */
   static async openRemote(env: RemoteKvEnv): Promise<MetaStore> {
-    return env.read(() => new MetaStore(env));
+    const meta = await env.read(() => new MetaStore(env));
+    await meta.replication.countQueued();
+    return meta;
   }
 
   /**

@@ -19,7 +19,7 @@ export function readOutbox(core: ShardCore, limit: number): ShardResult {
   return {
     kind: 'OutboxRead',
     entries: core.meta.outboxEntries(limit),
-    pending: core.meta.outbox.pending,
+    pending: core.meta.outbox.pending(),
   };
 }
 
@@ -45,7 +45,7 @@ export function readReplication(core: ShardCore, limit: number): ShardResult {
   return {
     kind: 'ReplicationRead',
     entries: core.meta.replicationEntries(limit),
-    pending: core.meta.replication.pending,
+    pending: core.meta.replication.pending(),
     byRule: core.meta.replication.pendingByRule(),
   };
 }

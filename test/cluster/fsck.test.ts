@@ -25,10 +25,10 @@ import { RadosBlockStore } from '../../engine/blocks/rados/rados-block-store.js'
 import { pgKvOptionsOf } from '../../engine/cluster/pg-options.js';
 import { partitionSchemaName } from '../../engine/cluster/runtime.js';
 import { recordEncoder } from '../../engine/codec.js';
-import { scanTable } from '../../engine/fsck/scan.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { CounterRecord } from '../../engine/meta/counter-table.js';
 import { PgKvEnv } from '../../engine/meta/pg-kv/env.js';
+import { scanTable } from '../../engine/meta/scan.js';
 import { type ClusterSuite, useGatewayCluster } from '../helpers/cluster.js';
 import { GATEWAY_CONFIG_FILE, hangarPgPassword } from '../helpers/cluster-backend.js';
 import { fsckRun } from '../helpers/fsck.js';
@@ -271,12 +271,12 @@ test.serial('the paged scan reads a PostgreSQL table whole across page boundarie
       name: 'fsck_scan_probe',
       encoder: recordEncoder(),
     });
-    const rows = LIMITS.fsckScanPageRows * 2 + 7;
+    const rows = LIMITS.kvScanPageRows * 2 + 7;
     const keys = Array.from({ length: rows }, (_, i) => `k${String(i).padStart(6, '0')}`);
     await meta.transaction(() => {
       for (const [i, key] of keys.entries()) void table.put(key, i);
     });
-    const boundary = keys[LIMITS.fsckScanPageRows - 1];
+    const boundary = keys[LIMITS.kvScanPageRows - 1];
     const seen: number[] = [];
     for await (const { key, value } of scanTable(meta, table)) {
       seen.push(value);

@@ -386,6 +386,39 @@ test.serial('a scan longer than a page fetches page after page, in both directio
   }
 });
 
+test.serial('a table is counted by the server, in one round trip, whatever its size', async (t) => {
+  const env = await openPg('counts');
+  try {
+    const table = env.openDB<number, string>({ name: 'q', encoder: recordEncoder() });
+    const other = env.openDB<number, string>({ name: 'r', encoder: recordEncoder() });
+    const count = LIMITS.pgKvPageRows * 3 + 1;
+    await env.transaction(() => {
+      for (let i = 0; i < count; i++) void table.put(`k${String(i).padStart(5, '0')}`, i);
+      void other.put('x', 1);
+    });
+    const before = env.stats.roundTrips;
+    t.deepEqual(await env.read(() => [table.getCount(), table.getStats(), other.getCount()]), [
+      count,
+      { entryCount: count },
+      1,
+    ]);
+    // One count fetched per table (a run ends at its first miss), then COMMIT: no row read.
+    t.is(env.stats.roundTrips - before, 3);
+    await env.transaction(() => void table.remove('k00000'));
+    t.is(await env.read(() => table.getCount()), count - 1);
+    // A run's own writes count as they change the table: a new key, an overwrite, a removal.
+    const counted = await env.transaction(() => {
+      void table.put('new', 1);
+      void table.put('k00001', 1);
+      void table.remove('k00002');
+      return table.getCount();
+    });
+    t.is(counted, count - 1);
+  } finally {
+    await env.close();
+  }
+});
+
 // ---- the shard's metadata (MetaStore) over the PostgreSQL store ----
 
 const BUCKET = 'aa'.repeat(16);

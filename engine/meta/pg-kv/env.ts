@@ -299,7 +299,11 @@ export class PgKvEnv implements RemoteKvEnv, CommitEffects, AttemptSeeds, TableH
         );
       }
     }
-    if (range !== undefined) {
+    if (range?.kind === 'count') {
+      const counted = Number((results[results.length - 1]?.[0] as { n?: string } | undefined)?.n);
+      assert(Number.isSafeInteger(counted) && counted >= 0, 'pg-kv: a count is a number of rows');
+      cache.counts.set(range.table, counted);
+    } else if (range !== undefined) {
       const rows = results[results.length - 1] ?? [];
       cache.learn(range.table, spanOf(range, rows), rows);
     }
@@ -394,7 +398,7 @@ class Session {
 
 /** The span a fetch covers: every stored key in it is among its rows. */
 function spanOf(
-  request: FetchRequest,
+  request: Exclude<FetchRequest, { kind: 'count' }>,
   rows: ReadonlyArray<{ key: Buffer }>,
 ): { lo: Buffer; hi: Buffer | null } {
   switch (request.kind) {

@@ -8,7 +8,9 @@ export type FetchRequest =
   /** Rows with from <= key < end (null: no end), ascending, at most `rows`. */
   | { kind: 'forward'; table: string; from: Buffer; end: Buffer | null; rows: number }
   /** Rows with floor <= key < below (null: no bound), descending, at most `rows`. */
-  | { kind: 'reverse'; table: string; below: Buffer | null; floor: Buffer; rows: number };
+  | { kind: 'reverse'; table: string; below: Buffer | null; floor: Buffer; rows: number }
+  /** The table's row count, counted by the server (no row crosses the network). */
+  | { kind: 'count'; table: string };
 
 /**
  * Thrown by a read the transaction has not fetched: it unwinds the work to the store, which
@@ -29,6 +31,8 @@ export interface Write {
 export class TxnCache {
   private readonly tables = new Map<string, FetchedTable>();
   rows = 0;
+  /** Row counts of whole tables, as the transaction's snapshot has them (Run.count). */
+  readonly counts = new Map<string, number>();
   /** kv.ts attemptSeed: one per attempt (a retry gets a new cache, so a new seed). */
   readonly seed = Math.random();
 
@@ -105,6 +109,26 @@ export class Run {
     const fetched = this.cache.table(table);
     if (fetched.containing(key) === undefined) return this.guess(table, key);
     return fetched.value(key);
+  }
+
+  /**
+   * Every row of `table`: the snapshot's count, by the server (a backlog's size without reading
+   * it), moved by this run's own writes (a key written counts when it was absent before, a key
+   * removed when it was there: those keys are read, as point reads).
+   */
+  count(table: string): number {
+    const counted = this.cache.counts.get(table);
+    if (counted === undefined) this.need({ kind: 'count', table });
+    let rows = counted;
+    const fetched = this.cache.table(table);
+    for (const write of this.overlay.get(table)?.values() ?? []) {
+      const before =
+        fetched.containing(write.key) === undefined
+          ? this.guess(table, write.key)
+          : fetched.value(write.key);
+      rows += (write.value === null ? 0 : 1) - (before === undefined ? 0 : 1);
+    }
+    return rows;
   }
 
   /** Rows with from <= key < end, ascending, at most `limit`. */

@@ -47,6 +47,8 @@ function text(value: string): string {
 export function fetchSql(schema: string, request: FetchRequest): string {
   const head = `SELECT key, value FROM ${schema}.kv WHERE tbl = ${text(request.table)}`;
   switch (request.kind) {
+    case 'count':
+      return `SELECT count(*)::int8 AS n FROM ${schema}.kv WHERE tbl = ${text(request.table)};`;
     case 'point':
       return `${head} AND key = ${bytea(request.key)};`;
     case 'forward': {

@@ -1,15 +1,15 @@
 import { LIMITS } from '../limits.js';
-import type { KvEntry, KvEnv, KvKey, KvTable } from '../meta/kv.js';
-import { readKv } from '../meta/kv.js';
+import type { KvEntry, KvEnv, KvKey, KvTable } from './kv.js';
+import { readKv } from './kv.js';
 
 /**
- * Every entry of `table`, in key order, a page (LIMITS.fsckScanPageRows) per read: over the
+ * Every entry of `table`, in key order, a page (LIMITS.kvScanPageRows) per read: over the
  * embedded store each page is a synchronous read; over a cluster store a `read` whose work
  * is run again after each fetch, so a page must stay small (one read over a whole table would
  * rerun its work per fetched page and hit the store's bound on rows per transaction).
  *
- * Pages are separate reads: over a store being written, the scan is not one snapshot (neither
- * was the embedded fsck's, which read each table in its own transaction).
+ * Pages are separate reads: over a store being written, the scan is not one snapshot. Its
+ * users: fsck, and the open-time counts of a cluster store's queues.
  */
 export async function* scanTable<V, K extends KvKey>(
   env: KvEnv,
@@ -21,7 +21,7 @@ export async function* scanTable<V, K extends KvKey>(
     const page = await readKv(env, () => readPage(table, from));
     for (const entry of page) yield entry;
     const last = page[page.length - 1];
-    if (last === undefined || page.length < LIMITS.fsckScanPageRows) return;
+    if (last === undefined || page.length < LIMITS.kvScanPageRows) return;
     after = last.key;
   }
 }
@@ -32,10 +32,10 @@ function readPage<V, K extends KvKey>(
   after: K | undefined,
 ): Array<KvEntry<K, V>> {
   if (after === undefined) {
-    return [...table.getRange({ limit: LIMITS.fsckScanPageRows })];
+    return [...table.getRange({ limit: LIMITS.kvScanPageRows })];
   }
   // `start` is inclusive: read one more and drop the key the last page ended at.
-  const page = [...table.getRange({ start: after, limit: LIMITS.fsckScanPageRows + 1 })];
+  const page = [...table.getRange({ start: after, limit: LIMITS.kvScanPageRows + 1 })];
   if (page[0] !== undefined && sameKey(page[0].key, after)) page.shift();
   else page.pop();
   return page;

@@ -1,5 +1,5 @@
 /**
- * fsck's paged table scan (engine/fsck/scan.ts) over lmdb-js: every entry once, in key order,
+ * The paged table scan (engine/meta/scan.ts; fsck, queue counts) over lmdb-js: every entry once, in key order,
  * across page boundaries, for string and binary keys; and a key a page ended at that is deleted
  * before the next page is read loses nothing after it. (The same scan over PostgreSQL is in
  * test/cluster/fsck.test.ts.)
@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { open, type RootDatabase } from 'lmdb';
-import { scanTable } from '../../engine/fsck/scan.js';
 import { LIMITS } from '../../engine/limits.js';
 import type { KvEnv, KvTable } from '../../engine/meta/kv.js';
+import { scanTable } from '../../engine/meta/scan.js';
 
 /** Two full pages and part of a third. */
-const ROWS = LIMITS.fsckScanPageRows * 2 + 7;
+const ROWS = LIMITS.kvScanPageRows * 2 + 7;
 
 async function withEnv(work: (env: RootDatabase) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-fsck-scan-'));
@@ -51,7 +51,7 @@ test('binary keys, and the key a page ended at deleted before the next page', as
     await env.transaction(() => {
       for (const [i, key] of keys.entries()) void table.put(key, i);
     });
-    const boundary = keys[LIMITS.fsckScanPageRows - 1];
+    const boundary = keys[LIMITS.kvScanPageRows - 1];
     const seen: number[] = [];
     const kv = table as unknown as KvTable<number, Buffer>;
     for await (const { key, value } of scanTable(asKv(env), kv)) {
@@ -65,6 +65,6 @@ test('binary keys, and the key a page ended at deleted before the next page', as
       seen,
       keys.map((_, i) => i),
     );
-    t.is(table.get(keys[LIMITS.fsckScanPageRows - 1] ?? Buffer.alloc(0)), undefined);
+    t.is(table.get(keys[LIMITS.kvScanPageRows - 1] ?? Buffer.alloc(0)), undefined);
   });
 });
