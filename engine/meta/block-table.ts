@@ -54,6 +54,11 @@ export class WrittenBlocks {
   epochOf(hash: string): string | undefined {
     return this.epochs.get(hash);
   }
+
+  /** Every block noted, with its epoch (the claims a long PUT renews). */
+  noted(): Array<{ hash: string; epoch: string }> {
+    return [...this.epochs].map(([hash, epoch]) => ({ hash, epoch }));
+  }
 }
 
 /** A block that failed a check (scrub, or a read of its file): kept until fixed or freed. */
@@ -293,6 +298,28 @@ export class BlockTable {
     });
     idle.put(idleKey(nowMs, hash), 0);
     return { kind: 'live', refs: 0, epoch };
+  }
+
+  /**
+   * Inside a transaction, while PUTs run: resets the GC clock of the rows this process claimed
+   * and wrote (under `epoch`) that are still at zero references, as a new claim would, so a PUT
+   * slower than the grace keeps the blocks it wrote first. A row that has references needs no
+   * renewal; one that is dying, gone or of another epoch has lost its claim (its PUT fails at
+   * commit, and the client's retry writes the block again). Returns the rows renewed.
+   */
+  renewClaims(claims: ReadonlyArray<{ hash: string; epoch: string }>, nowMs: number): number {
+    const idle = this.sharedIdle();
+    let renewed = 0;
+    for (const { hash, epoch } of claims) {
+      const current = this.blocks.get(hash);
+      if (current === undefined || current.refs > 0 || current.dyingSinceMs !== undefined) continue;
+      if (current.epoch !== epoch) continue;
+      idle.remove(idleKey(current.zeroSinceMs ?? 0, hash));
+      this.blocks.put(hash, { ...current, zeroSinceMs: nowMs });
+      idle.put(idleKey(nowMs, hash), 0);
+      renewed++;
+    }
+    return renewed;
   }
 
   /** The block's row as the GC sees it (shared mode), if any. */

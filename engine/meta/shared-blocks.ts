@@ -22,6 +22,13 @@ export class SharedBlocks {
     return this.env.transaction(() => this.blocks.claim(hash, bytes, nowMs));
   }
 
+  /** Renews this process's claims still at zero (BlockTable.renewClaims); returns how many. */
+  async renewClaims(nowMs: number): Promise<number> {
+    const claims = this.blocks.written.noted();
+    if (claims.length === 0) return 0;
+    return this.env.transaction(() => this.blocks.renewClaims(claims, nowMs));
+  }
+
   /** A block's row, dying and zero ones included. Inside a read (MetaStore.read). */
   row(hash: string): BlockRecord | undefined {
     return this.blocks.sharedRow(hash);

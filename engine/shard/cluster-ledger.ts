@@ -20,16 +20,42 @@ import type { ShardBlockLedger } from './ledger.js';
  * references), and the commit adds its reference only under that epoch (BlockTable.increfShared).
  *
  * Pins only bound the noted epochs' lifetime here: a pin cannot hold off another gateway's GC,
- * the grace period does (a read or PUT is expected to take less).
+ * the grace period does. A PUT may take longer than the grace (a slow client, a big object), so
+ * the claims of blocks written and not yet referenced are renewed every third of the grace
+ * while they are noted: the GC then sees them as just claimed.
  */
 export class ClusterBlockLedger implements ShardBlockLedger {
   private readonly pins = new Map<string, number>();
+  private readonly renewal: NodeJS.Timeout;
+  private renewing = false;
 
   constructor(
     private readonly meta: MetaStore,
     private readonly blocks: RadosShardBlocks,
+    private readonly logError: (error: unknown) => void,
     private readonly nowMs: () => number = Date.now,
-  ) {}
+  ) {
+    this.renewal = setInterval(() => void this.renewClaims(), LIMITS.clusterBlockGcGraceMs / 3);
+    this.renewal.unref();
+  }
+
+  /** Stops renewing (the shard is closing). */
+  close(): void {
+    clearInterval(this.renewal);
+  }
+
+  private async renewClaims(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.meta.sharedBlocks.renewClaims(this.nowMs());
+    } catch (error) {
+      // The next renewal tries again; a claim lost meanwhile fails its PUT (retryable).
+      this.logError(error);
+    } finally {
+      this.renewing = false;
+    }
+  }
 
   pin(hash: string): void {
     this.pins.set(hash, (this.pins.get(hash) ?? 0) + 1);

@@ -128,7 +128,7 @@ export class ShardCore {
     const { RadosShardBlocks } = await import('../blocks/rados/rados-shard-blocks.js');
     const rados = new RadosShardBlocks(cluster.blocks, this.settings.blockBytes);
     await rados.open();
-    const ledger = new ClusterBlockLedger(this.meta, rados);
+    const ledger = new ClusterBlockLedger(this.meta, rados, this.logError);
     this.wiring = { blocks: rados, ledger, local: null, rados };
   }
 
@@ -175,6 +175,8 @@ export class ShardCore {
   }
 
   async closeBlocks(): Promise<void> {
+    const ledger = this.wiring?.ledger;
+    if (ledger instanceof ClusterBlockLedger) ledger.close();
     await this.wiring?.rados?.close();
   }
 

@@ -217,8 +217,15 @@ async function withPartition(
   try {
     const { meta } = opened;
     meta.shareBlocks();
-    const ledger = new ClusterBlockLedger(meta, blocks);
-    await work({ meta, blocks, ledger, target: { meta, store: blocks.store } });
+    // A renewal failure fails the test loudly (an unhandled rejection).
+    const ledger = new ClusterBlockLedger(meta, blocks, (error) => {
+      throw error;
+    });
+    try {
+      await work({ meta, blocks, ledger, target: { meta, store: blocks.store } });
+    } finally {
+      ledger.close();
+    }
   } finally {
     await blocks.close();
     await opened.close();
@@ -282,6 +289,29 @@ for (const store of STORES) {
       t.is(await rowOf(p, block.hash), undefined, 'and then its row');
       const again = await collectBlocks(p.target, Date.now() + GRACE_MS + 1000);
       t.deepEqual(again, { dying: 0, removed: 0, rowsDeleted: 0 });
+    });
+  });
+
+  test(`${store.name}: a PUT slower than the grace keeps its block by renewing its claim`, async (t) => {
+    await withPartition(store.open, async (p) => {
+      const content = randomBytes(20_000);
+      const { writer, sealed } = await writeBlock(p.blocks, content);
+      p.ledger.pin(sealed.hash);
+      try {
+        await p.ledger.installBlock(sealed.hash, writer);
+        const claimedAt = (await rowOf(p, sealed.hash))?.zeroSinceMs ?? 0;
+        // Most of a grace later the PUT still runs: its claim is renewed (as the ledger's timer
+        // does every third of the grace), and a GC pass past the first claim's grace keeps it.
+        t.is(await p.meta.sharedBlocks.renewClaims(claimedAt + GRACE_MS - 1000), 1);
+        const pass = await collectBlocks(p.target, claimedAt + GRACE_MS + 1000);
+        t.deepEqual(pass, { dying: 0, removed: 0, rowsDeleted: 0 }, 'the renewed claim is kept');
+        await p.meta.writeObject(BUCKET, 'slow', recordOf(sealed), null);
+      } finally {
+        p.ledger.unpin(sealed.hash);
+      }
+      t.is((await rowOf(p, sealed.hash))?.refs, 1, 'the commit referenced the block');
+      t.deepEqual(await readBack(p, sealed), content);
+      t.is(await p.meta.sharedBlocks.renewClaims(Date.now()), 0, 'nothing left to renew');
     });
   });
 
