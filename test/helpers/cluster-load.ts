@@ -97,6 +97,8 @@ export interface WriteLoadOptions {
   /** How long one PUT may be retried before the load counts it as given up. */
   readonly putDeadlineMs: number;
   readonly size?: () => number;
+  /** A pause after each acknowledged PUT, per writer (default none): bounds the data written. */
+  readonly pauseMs?: number;
 }
 
 /**
@@ -162,6 +164,7 @@ export class WriteLoad {
           sha256: sha256(body),
           at: performance.now(),
         });
+        if (this.options.pauseMs !== undefined) await sleep(this.options.pauseMs);
       } catch (error) {
         const { status, name, message } = failureOf(error);
         this.gaveUp.push({ key, error: `${status} ${name}: ${message}` });
