@@ -143,7 +143,10 @@ async function removeBlocks(
     // A few at a time, every one awaited: the connection may close only once all are done.
     for (let first = 0; first < names.length; first += REMOVES_AT_ONCE) {
       const batch = names.slice(first, first + REMOVES_AT_ONCE);
-      await Promise.all(batch.map((name) => removeIfThere(io, name)));
+      // Every remove settles before the next batch (or a failure) ends the connection.
+      const outcomes = await Promise.allSettled(batch.map((name) => removeIfThere(io, name)));
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     }
   });
 }
