@@ -68,12 +68,7 @@ export class ClusterRuntime {
     config: ClusterConfig,
     options: ClusterRuntimeOptions,
   ): Promise<ClusterRuntime> {
-    const password = config.pgPasswordFile === null ? null : readPassword(config.pgPasswordFile);
-    const { connectEtcd } = await import('./etcd.js');
-    const client = connectEtcd(config.etcdEndpoints);
-    try {
-      const store = new LayoutStore(client, config.name);
-      const layout = await store.require();
+    return ClusterRuntime.connect(config, async (store) => {
       const partitions = await store.claimPartitions(options.partitions);
       if (partitions !== options.partitions) {
         throw new ClusterStateError(
@@ -82,11 +77,8 @@ export class ClusterRuntime {
             `${partitions} on a new data directory)`,
         );
       }
-      return new ClusterRuntime(client, config, layout, partitions, password, options);
-    } catch (error) {
-      client.close();
-      throw error;
-    }
+      return options;
+    });
   }
 
   /**
@@ -95,17 +87,29 @@ export class ClusterRuntime {
    * partitions. Never `join` the result; `stop` closes its client.
    */
   static async observe(config: ClusterConfig, logger: Logger): Promise<ClusterRuntime> {
+    return ClusterRuntime.connect(config, async (store) => ({
+      partitions: (await store.readPartitions()) ?? 0,
+      logger,
+    }));
+  }
+
+  /**
+   * What `open` and `observe` share: the password file, an etcd client, the layout; `settle`
+   * reads (or claims) the partition count and gives the runtime's options. The client is closed
+   * when anything throws.
+   */
+  private static async connect(
+    config: ClusterConfig,
+    settle: (store: LayoutStore) => Promise<ClusterRuntimeOptions>,
+  ): Promise<ClusterRuntime> {
     const password = config.pgPasswordFile === null ? null : readPassword(config.pgPasswordFile);
     const { connectEtcd } = await import('./etcd.js');
     const client = connectEtcd(config.etcdEndpoints);
     try {
       const store = new LayoutStore(client, config.name);
       const layout = await store.require();
-      const partitions = (await store.readPartitions()) ?? 0;
-      return new ClusterRuntime(client, config, layout, partitions, password, {
-        partitions,
-        logger,
-      });
+      const options = await settle(store);
+      return new ClusterRuntime(client, config, layout, options.partitions, password, options);
     } catch (error) {
       client.close();
       throw error;
